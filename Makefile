@@ -1,0 +1,32 @@
+# Set-up and everyday commands. Each target creates or refreshes .venv idempotently.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.garden-installed
+XVFB   := xvfb-run -a -s '-screen 0 1280x1024x24'
+DEMO_OUT ?= demo-output
+
+.PHONY: venv demo test bench clean-venv
+
+venv: $(STAMP)
+
+# torch is pinned and installed first: an open range would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/garden demo --out $(DEMO_OUT)
+
+test: $(STAMP)
+	bash scripts/system-deps.sh
+	$(XVFB) $(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+clean-venv:
+	rm -rf $(VENV)

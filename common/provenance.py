@@ -1,0 +1,80 @@
+"""Provenance for every output: software versions, config and seed in a JSON sidecar.
+
+Why: results must be reproducible and say how they were made (brief: "every output records
+versions, config and seed in a JSON sidecar").
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+_PACKAGES = ("garden-task", "numpy", "scipy", "pandas", "lmfit", "scikit-learn",
+             "matplotlib", "pillow", "torch", "psychopy")
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of Python and of the installed packages garden relies on (no imports)."""
+    versions = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def provenance(config: dict[str, Any] | None = None, seed: int | None = None,
+               **extra: Any) -> dict[str, Any]:
+    """A provenance record: creation time (UTC, ISO 8601), command line, versions, config, seed."""
+    record: dict[str, Any] = {
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "software": software_versions(),
+        "config": config or {},
+        "seed": seed,
+    }
+    record.update(extra)
+    return record
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert numpy scalars/arrays, paths and tuples so json.dump accepts them."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "tolist"):  # numpy scalar or array
+        return value.tolist()
+    return value
+
+
+def write_json(path: str | os.PathLike, data: dict[str, Any], *, overwrite: bool = False) -> Path:
+    """Write ``data`` as indented JSON, flushed and fsynced; refuse to overwrite unless asked."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: already exists; refusing to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(to_jsonable(data), fh, indent=2, sort_keys=False)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return path
+
+
+def write_sidecar(output: str | os.PathLike, config: dict[str, Any] | None = None,
+                  seed: int | None = None, *, overwrite: bool = False, **extra: Any) -> Path:
+    """Write ``<output minus suffixes>.json`` beside ``output`` with its provenance."""
+    output = Path(output)
+    name = output.name.split(".")[0] if output.suffix else output.name
+    sidecar = output.with_name(name + ".json")
+    return write_json(sidecar, provenance(config, seed, **extra), overwrite=overwrite)

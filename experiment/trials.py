@@ -1,0 +1,394 @@
+"""The trial table: the one contract between experiment, modelling, networks and analysis.
+
+One row per trial. Required columns (see ``REQUIRED``) are validated for type and range;
+any other column is passed through. On disk a session is a BIDS-like TSV,
+``sub-<id>/ses-<n>/beh/sub-<id>_ses-<n>_task-garden_beh.tsv``, with a JSON sidecar.
+
+Readers accept ``.tsv``, ``.csv``, ``.csv.gz`` (and ``.tsv.gz``) files or directory trees of
+them and report every problem as one line: file, line, column, value, what is expected.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from common.errors import UserError
+
+PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9]+$")
+TABLE_SUFFIXES = (".tsv", ".csv", ".csv.gz", ".tsv.gz")
+MISSING = ("", "nan", "NaN", "NA", "n/a", "N/A", "None", "null")
+MAX_PROBLEMS_SHOWN = 20
+
+REQUIRED: dict[str, dict[str, Any]] = {
+    "participant_id": {"kind": "id", "description": "Participant label: letters and digits only."},
+    "session": {"kind": "int", "min": 1, "description": "Session number (1-based)."},
+    "phase": {"kind": "text", "description": "Task phase, e.g. training, baseline, main, refresher, scan, test."},
+    "block": {"kind": "int", "min": 0, "description": "Block number within the session."},
+    "trial": {"kind": "int", "min": 1, "description": "Trial number, 1-based within the session."},
+    "context": {"kind": "text", "description": "Garden (context) label, e.g. north/south or blue/orange."},
+    "branchiness": {"kind": "int", "min": 1, "max": 5, "description": "Branchiness level of the tree (1..5)."},
+    "leafiness": {"kind": "int", "min": 1, "max": 5, "description": "Leafiness level of the tree (1..5)."},
+    "exemplar": {"kind": "text", "description": "Exemplar label of the tree within its cell."},
+    "reward_value": {"kind": "number", "description": "Points for accepting this tree in this context.",
+                     "units": "points"},
+    "choice": {"kind": "binary", "missing": True, "description": "1 accept (plant), 0 reject, empty = no response."},
+    "rt": {"kind": "number", "min": 0.0, "missing": True,
+           "description": "Response time from tree onset; empty if no response.", "units": "s"},
+}
+
+OPTIONAL: dict[str, dict[str, Any]] = {
+    "group": {"kind": "text", "missing": True, "description": "Participant group (e.g. curriculum condition)."},
+    "curriculum": {"kind": "text", "missing": True, "description": "Training curriculum: blocked or interleaved."},
+    "rule_code": {"kind": "int", "min": 1, "missing": True, "description": "Counterbalancing code of the reward rules."},
+    "onset": {"kind": "number", "missing": True, "description": "Tree onset from session/run start.", "units": "s"},
+    "duration": {"kind": "number", "min": 0.0, "missing": True, "description": "Tree display duration.",
+                 "units": "s"},
+    "response_key": {"kind": "text", "missing": True, "description": "Key pressed (X key name)."},
+    "correct": {"kind": "binary", "missing": True,
+                "description": "1 correct, 0 wrong, empty if no response or value 0."},
+    "reward_received": {"kind": "number", "missing": True, "description": "Points earned on this trial.",
+                        "units": "points"},
+    "feedback": {"kind": "binary", "missing": True, "description": "1 if feedback was shown on this trial."},
+}
+
+INT_COLUMNS = [c for c, s in REQUIRED.items() if s["kind"] == "int"]
+TEXT_COLUMNS = [c for c, s in REQUIRED.items() if s["kind"] in ("text", "id")]
+KEY = ["participant_id", "session", "trial"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in one table: where it is and what was expected."""
+
+    file: str
+    line: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line is not None else "")
+        col = f" column '{self.column}'" if self.column else ""
+        val = f" value {self.value!r}" if self.value is not None else ""
+        return f"{where}:{col}{val}: {self.message}"
+
+
+class TrialTableError(UserError):
+    """A trial table failed validation; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        shown = "\n".join(str(p) for p in self.problems[:MAX_PROBLEMS_SHOWN])
+        more = len(self.problems) - MAX_PROBLEMS_SHOWN
+        tail = f"\n... and {more} more problems" if more > 0 else ""
+        super().__init__(f"{len(self.problems)} problem(s) in trial table(s):\n{shown}{tail}")
+
+
+def check_participant_id(pid: str) -> str:
+    """Return ``pid`` if it is letters and digits only, else raise a UserError saying so.
+
+    Why: the id becomes part of file paths (``sub-<id>``); separators, dots, spaces or shell
+    characters could escape the participants folder or break BIDS naming.
+    """
+    if not isinstance(pid, str) or not PARTICIPANT_ID.match(pid):
+        raise UserError(f"participant id {pid!r} is invalid: use letters and digits only (e.g. 'P001')")
+    return pid
+
+
+def session_path(root: str | os.PathLike, participant_id: str, session: int) -> Path:
+    """BIDS-like path of one session's trial table under ``root`` (e.g. ``participants/``)."""
+    check_participant_id(participant_id)
+    if int(session) < 1:
+        raise UserError(f"session {session!r} is invalid: use an integer >= 1")
+    sub, ses = f"sub-{participant_id}", f"ses-{int(session)}"
+    return Path(root) / sub / ses / "beh" / f"{sub}_{ses}_task-garden_beh.tsv"
+
+
+# ---------------------------------------------------------------- parsing raw text
+
+def _table_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(TABLE_SUFFIXES)
+                       and p.name != "participants.tsv" and not p.name.endswith("_events.tsv"))
+        if not files:
+            raise UserError(f"{path}: no trial tables (.tsv, .csv, .csv.gz) found in this folder")
+        return files
+    if not path.exists():
+        raise UserError(f"{path}: no such file or folder")
+    if not path.name.endswith(TABLE_SUFFIXES):
+        raise UserError(f"{path}: not a trial table; expected a .tsv, .csv or .csv.gz file")
+    return [path]
+
+
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    if path.name.endswith(".gz"):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise TrialTableError([Problem(str(path), None, None, None, f"not a valid gzip file ({exc})")])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise TrialTableError([Problem(str(path), line, None, None,
+                                       "not valid UTF-8 text; save the table as UTF-8")])
+
+
+def read_raw(path: str | os.PathLike) -> pd.DataFrame:
+    """Read one table as text (every cell a string), checking its shape: header, ragged rows.
+
+    Line numbers in problems are file lines (the header is line 1).
+    """
+    path = Path(path)
+    text = _read_text(path)
+    delimiter = "\t" if ".tsv" in path.name else ","
+    if "\x00" in text:
+        raise TrialTableError([Problem(str(path), text[: text.index("\x00")].count("\n") + 1, None, None,
+                                       "contains NUL bytes; this is not a text table")])
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False))
+    rows = [r for r in rows if r]  # blank lines
+    if not rows:
+        raise TrialTableError([Problem(str(path), None, None, None, "empty file: expected a header row and trials")])
+    header = [h.strip() for h in rows[0]]
+    problems = []
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        problems.append(Problem(str(path), 1, None, None, f"duplicated column name(s) {dupes} in the header"))
+    if any(h == "" for h in header):
+        problems.append(Problem(str(path), 1, None, None, "empty column name in the header"))
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            problems.append(Problem(str(path), i, None, None,
+                                    f"has {len(row)} fields but the header has {len(header)}"))
+    if problems:
+        raise TrialTableError(problems)
+    return pd.DataFrame(rows[1:], columns=header, dtype=object)
+
+
+# ---------------------------------------------------------------- validation
+
+def _expected(spec: dict[str, Any]) -> str:
+    kind = spec["kind"]
+    text = {"id": "letters and digits only", "text": "non-empty text", "binary": "1 or 0",
+            "int": "an integer", "number": "a number"}[kind]
+    if "min" in spec and "max" in spec:
+        text += f" {spec['min']}..{spec['max']}"
+    elif "min" in spec:
+        text += f" >= {spec['min']}"
+    if spec.get("missing"):
+        text += " (or empty)"
+    return text
+
+
+def _parse_column(values: pd.Series, spec: dict[str, Any]) -> tuple[pd.Series, np.ndarray]:
+    """Parse one text column; return (parsed values, boolean mask of bad cells)."""
+    text = values.astype(str).str.strip()
+    missing = text.isin(MISSING)
+    kind = spec["kind"]
+    if kind in ("id", "text"):
+        ok = ~missing if not spec.get("missing") else np.ones(len(text), bool)
+        if kind == "id":
+            ok &= text.str.fullmatch(PARTICIPANT_ID.pattern).fillna(False).to_numpy()
+        parsed = text.where(~missing, "")
+        return parsed, ~np.asarray(ok, bool)
+    numbers = pd.to_numeric(text.where(~missing), errors="coerce").astype(float)
+    finite = np.isfinite(numbers.to_numpy())
+    bad = ~missing.to_numpy() & ~finite
+    if not spec.get("missing"):
+        bad |= missing.to_numpy()
+    vals = numbers.to_numpy()
+    with np.errstate(invalid="ignore"):
+        if kind in ("int", "binary"):
+            bad |= finite & (vals != np.round(vals))
+        if kind == "binary":
+            bad |= finite & ~np.isin(vals, (0.0, 1.0))
+        if "min" in spec:
+            bad |= finite & (vals < spec["min"])
+        if "max" in spec:
+            bad |= finite & (vals > spec["max"])
+    return numbers, bad
+
+
+def _typed(column: str, parsed: pd.Series, spec: dict[str, Any]) -> pd.Series:
+    kind = spec["kind"]
+    if kind in ("id", "text"):
+        return parsed.astype(object)
+    if kind == "int" and not parsed.isna().any():
+        return parsed.astype(np.int64)
+    return parsed.astype(float)
+
+
+def _infer_passthrough(values: pd.Series) -> pd.Series:
+    """Optional columns without a spec: numbers become numeric, anything else stays text."""
+    text = values.astype(str)
+    missing = text.str.strip().isin(MISSING)
+    numbers = pd.to_numeric(text.where(~missing), errors="coerce")
+    if numbers.notna().sum() != (~missing).sum() or (~missing).sum() == 0:
+        return text.where(~missing, "").astype(object)
+    vals = numbers.astype(float)
+    if not missing.any() and np.all(vals == np.round(vals)) and np.all(np.abs(vals) < 2**53):
+        return vals.astype(np.int64)
+    return vals
+
+
+def validate(raw: pd.DataFrame, source: str = "<table>", first_line: int = 2) -> tuple[pd.DataFrame, list[Problem]]:
+    """Validate a table of text cells; return the typed table and the list of problems.
+
+    ``first_line`` is the file line of the first row (2 when the header is line 1).
+    """
+    problems: list[Problem] = []
+    missing_cols = [c for c in REQUIRED if c not in raw.columns]
+    if missing_cols:
+        problems.append(Problem(source, 1, None, None,
+                                f"missing required column(s) {missing_cols}; "
+                                "rename columns with `garden import --map old=new`"))
+    if len(raw) == 0:
+        problems.append(Problem(source, None, None, None, "has a header but no trials"))
+    if problems:
+        return raw, problems
+    typed = {}
+    for column in raw.columns:
+        spec = REQUIRED.get(column) or OPTIONAL.get(column)
+        if spec is None:
+            typed[column] = _infer_passthrough(raw[column]).reset_index(drop=True)
+            continue
+        parsed, bad = _parse_column(raw[column], spec)
+        for i in np.flatnonzero(bad):
+            problems.append(Problem(source, first_line + int(i), column, str(raw[column].iloc[i]),
+                                    f"expected {_expected(spec)}"))
+        typed[column] = _typed(column, parsed, spec).reset_index(drop=True)
+    table = pd.DataFrame(typed)
+    if not problems:
+        dup = table.duplicated(KEY, keep="first").to_numpy()
+        for i in np.flatnonzero(dup):
+            row = table.iloc[i]
+            problems.append(Problem(source, first_line + int(i), "trial", str(row["trial"]),
+                                    f"duplicated trial: participant {row['participant_id']} session "
+                                    f"{row['session']} already has trial {row['trial']}"))
+    return table, problems
+
+
+# ---------------------------------------------------------------- public readers and writers
+
+def read_trials(paths: str | os.PathLike | Iterable[str | os.PathLike], *, validate_only: bool = False
+                ) -> pd.DataFrame:
+    """Read and validate trial tables from files and/or folders into one typed DataFrame.
+
+    Raises ``TrialTableError`` listing every problem in every file. Participants must not be
+    split across files with clashing trials (checked as duplicated trials).
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    files = [f for p in paths for f in _table_files(Path(p))]
+    tables, problems = [], []
+    for file in files:
+        try:
+            raw = read_raw(file)
+        except TrialTableError as exc:
+            problems.extend(exc.problems)
+            continue
+        table, found = validate(raw, str(file))
+        problems.extend(found)
+        if not found:
+            tables.append(table)
+    if problems:
+        raise TrialTableError(problems)
+    table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    if len(tables) > 1:
+        dup = table.duplicated(KEY, keep="first")
+        if dup.any():
+            row = table[dup].iloc[0]
+            raise TrialTableError([Problem(", ".join(map(str, files)), None, "trial", str(row["trial"]),
+                                           f"participant {row['participant_id']} session {row['session']} "
+                                           f"trial {row['trial']} appears in more than one file")])
+    return table
+
+
+def format_value(value: Any) -> str:
+    """Text for one cell: empty for missing, integers without '.0', floats in shortest round-trip form."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return str(value)
+
+
+def order_columns(columns: Iterable[str]) -> list[str]:
+    """Required columns first in contract order, then the others in their given order."""
+    columns = list(columns)
+    return [c for c in REQUIRED if c in columns] + [c for c in columns if c not in REQUIRED]
+
+
+def to_tsv_text(table: pd.DataFrame) -> str:
+    """The table as TSV text (header + rows) in the contract's column order."""
+    columns = order_columns(table.columns)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(columns)
+    for row in table[columns].itertuples(index=False, name=None):
+        writer.writerow([format_value(v) for v in row])
+    return out.getvalue()
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write ``table`` to a new TSV file (flushed, fsynced); never overwrites an existing file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(path, "x", encoding="utf-8", newline="") as fh:
+            fh.write(to_tsv_text(table))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except FileExistsError:
+        raise FileExistsError(f"{path}: already exists; refusing to overwrite it "
+                              "(choose another --out or move the old file away)") from None
+    return path
+
+
+def column_descriptions(columns: Iterable[str]) -> dict[str, dict[str, str]]:
+    """BIDS-style column descriptions (Description, Units) for the columns that have a spec."""
+    out = {}
+    for column in columns:
+        spec = REQUIRED.get(column) or OPTIONAL.get(column)
+        if spec:
+            entry = {"Description": spec["description"]}
+            if "units" in spec:
+                entry["Units"] = spec["units"]
+            out[column] = entry
+    return out
+
+
+def participant_columns(table: pd.DataFrame) -> list[str]:
+    """Optional columns that are constant within every participant (e.g. ``group``).
+
+    These are carried into every per-participant output downstream.
+    """
+    candidates = [c for c in table.columns if c not in REQUIRED]
+    if not candidates:
+        return []
+    nunique = table.groupby("participant_id", sort=False)[candidates].nunique(dropna=False)
+    return [c for c in candidates if (nunique[c] <= 1).all()]
+
+
+def participant_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per participant: ``participant_id`` and its participant-level columns."""
+    cols = ["participant_id"] + participant_columns(table)
+    return table[cols].drop_duplicates("participant_id").reset_index(drop=True)

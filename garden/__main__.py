@@ -1,0 +1,5 @@
+"""``python -m garden`` is the same as the ``garden`` command."""
+
+from garden.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,29 @@
+"""Shared test fixtures: where ../shared is (tests that need it skip when it is absent)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("GARDEN_SHARED", REPO.parent / "shared"))
+FLESCH2018 = SHARED / "data" / "flesch2018"
+REFERENCE_TREES = SHARED / "reference" / "trees"
+
+
+@pytest.fixture
+def flesch2018() -> Path:
+    """Folder of the published Flesch et al. (2018) data; skips the test when absent."""
+    if not (FLESCH2018 / "exp1a_trials.csv.gz").exists():
+        pytest.skip(f"published data not found at {FLESCH2018}")
+    return FLESCH2018
+
+
+@pytest.fixture
+def reference_trees() -> Path:
+    """Folder of the 25 published tree PNGs; skips the test when absent."""
+    if not (REFERENCE_TREES / "B1L1_1.png").exists():
+        pytest.skip(f"published trees not found at {REFERENCE_TREES}")
+    return REFERENCE_TREES
