@@ -1,0 +1,125 @@
+"""Task rules: which feature is relevant in which garden, what a tree is worth, what is correct.
+
+Pure and display-free. Two contexts (gardens); the first plays the "north" role (leafiness
+relevant in the cardinal rules), the second the "south" role (branchiness relevant). Labels are
+free (north/south, blue/orange, ...): pass ``contexts`` to name them.
+
+Values along the relevant axis are -50, -25, 0, +25, +50 points (paradigm §2). Four
+counterbalancing codes set the direction of each context's rule:
+
+=====  ==========  =============================  ============
+code   kind        north / south direction         (2018 data)
+=====  ==========  =============================  ============
+1      cardinal    high / high                     identity
+2      cardinal    low / low
+3      cardinal    low / high
+4      cardinal    high / low
+5..8   diagonal    as 1..4, along l+b (north) and b-l (south), clipped to +-50
+=====  ==========  =============================  ============
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from common.errors import UserError
+
+CONTEXTS: tuple[str, str] = ("north", "south")
+LEVELS = np.arange(1, 6)
+STEP_POINTS = 25.0
+MAX_POINTS = 50.0
+_DIRECTIONS = {1: (1, 1), 2: (-1, -1), 3: (-1, 1), 4: (1, -1)}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The reward rule of one counterbalancing code.
+
+    ``axes[k]`` is the (branchiness, leafiness) direction of context k's relevant axis in centred
+    feature units; ``signs[k]`` is +1 when value rises along it, -1 when it falls.
+    """
+
+    code: int
+    kind: str
+    axes: tuple[tuple[int, int], tuple[int, int]]
+    signs: tuple[int, int]
+
+    def value(self, context_index: np.ndarray, branchiness: np.ndarray, leafiness: np.ndarray) -> np.ndarray:
+        """Points for accepting each tree in each context (context_index 0 or 1)."""
+        k = np.asarray(context_index, dtype=int)
+        x = np.stack([np.asarray(branchiness, float) - 3, np.asarray(leafiness, float) - 3], axis=-1)
+        axes = np.asarray(self.axes, float)[k]
+        signs = np.asarray(self.signs, float)[k]
+        return signs * np.clip(STEP_POINTS * np.sum(x * axes, axis=-1), -MAX_POINTS, MAX_POINTS)
+
+
+def get_rule(rule_code: int) -> Rule:
+    """The rule of a counterbalancing code: 1..4 cardinal, 5..8 diagonal."""
+    if rule_code not in range(1, 9):
+        raise UserError(f"rule code {rule_code!r} is invalid: use 1..4 (cardinal) or 5..8 (diagonal)")
+    diagonal = rule_code > 4
+    signs = _DIRECTIONS[(rule_code - 1) % 4 + 1]
+    axes = ((1, 1), (1, -1)) if diagonal else ((0, 1), (1, 0))
+    return Rule(rule_code, "diagonal" if diagonal else "cardinal", axes, signs)
+
+
+def context_index(context, contexts: tuple[str, str] = CONTEXTS) -> np.ndarray:
+    """0 for the first (north-role) context label, 1 for the second; UserError for others."""
+    labels = np.asarray(context, dtype=object)
+    index = np.full(labels.shape, -1)
+    for k, name in enumerate(contexts):
+        index[labels == name] = k
+    if (index < 0).any():
+        bad = sorted({str(v) for v in labels[index < 0]})
+        raise UserError(f"unknown context label(s) {bad}: expected one of {list(contexts)}")
+    return index
+
+
+def reward_value(context, branchiness, leafiness, rule_code: int = 1,
+                 contexts: tuple[str, str] = CONTEXTS) -> np.ndarray:
+    """Points (-50..50) for accepting each tree in its context under ``rule_code``."""
+    return get_rule(rule_code).value(context_index(context, contexts), branchiness, leafiness)
+
+
+def correct_choice(value) -> np.ndarray:
+    """The correct choice for a reward value: 1 accept (> 0), 0 reject (< 0), NaN for 0 (no answer)."""
+    value = np.asarray(value, dtype=float)
+    return np.where(value > 0, 1.0, np.where(value < 0, 0.0, np.nan))
+
+
+def congruency(branchiness, leafiness, rule_code: int = 1) -> np.ndarray:
+    """'congruent' where both contexts' rules agree on the correct choice, 'incongruent' where
+    they conflict, 'neutral' where either value is 0."""
+    rule = get_rule(rule_code)
+    b, l = np.broadcast_arrays(np.asarray(branchiness), np.asarray(leafiness))
+    v0 = rule.value(np.zeros(b.shape, int), b, l)
+    v1 = rule.value(np.ones(b.shape, int), b, l)
+    product = np.sign(v0) * np.sign(v1)
+    return np.where(product > 0, "congruent", np.where(product < 0, "incongruent", "neutral"))
+
+
+def is_congruent(branchiness, leafiness, rule_code: int = 1) -> np.ndarray:
+    """True where both rules agree (see ``congruency``)."""
+    return congruency(branchiness, leafiness, rule_code) == "congruent"
+
+
+def item_table(rule_code: int = 1, contexts: tuple[str, str] = CONTEXTS) -> pd.DataFrame:
+    """The 50 task items (context x branchiness x leafiness, leafiness fastest) with their values.
+
+    This is the condition order of every 50-condition RDM and of the networks' training set:
+    index = context_index * 25 + (branchiness - 1) * 5 + (leafiness - 1).
+    """
+    ctx, b, l = np.meshgrid(np.arange(2), LEVELS, LEVELS, indexing="ij")
+    ctx, b, l = ctx.ravel(), b.ravel(), l.ravel()
+    value = get_rule(rule_code).value(ctx, b, l)
+    return pd.DataFrame({
+        "context": np.asarray(contexts, dtype=object)[ctx],
+        "context_index": ctx,
+        "branchiness": b,
+        "leafiness": l,
+        "reward_value": value,
+        "category": np.sign(value).astype(int),
+    })
