@@ -53,7 +53,7 @@ class Rule:
         x = np.stack([np.asarray(branchiness, float) - 3, np.asarray(leafiness, float) - 3], axis=-1)
         axes = np.asarray(self.axes, float)[k]
         signs = np.asarray(self.signs, float)[k]
-        return signs * np.clip(STEP_POINTS * np.sum(x * axes, axis=-1), -MAX_POINTS, MAX_POINTS)
+        return signs * np.clip(STEP_POINTS * np.sum(x * axes, axis=-1), -MAX_POINTS, MAX_POINTS) + 0.0  # no -0.0
 
 
 def get_rule(rule_code: int) -> Rule:
