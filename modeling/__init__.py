@@ -1,1 +1,2 @@
-"""placeholder"""
+"""Models of behaviour: psychometric choice models (fit, compare, recover) and, in
+``modeling.networks``, neural networks. Imports nothing heavy at package import time."""

@@ -1,0 +1,135 @@
+"""The psychometric choice models (paradigm §3), as data: a registry of ``Model`` entries.
+
+Every model predicts, per context c,
+
+    p(accept) = lapse_c + (1 - 2 lapse_c) / (1 + exp(-slope_c (x . n_c - offset_c)))
+
+with x = (branchiness - 3, leafiness - 3) and n_c the unit normal of the boundary, at angle
+``base_c + delta_c``. The base is the context's reward gradient (``rule``), the direction of
+g_A + g_B (``shared``, the one-boundary "linear" model) or the direction of the other context's
+rule orthogonal to this one (``irrelevant``). delta (degrees, in [-90, 90]) is the boundary bias.
+
+Parameter names: a shared parameter is named by its kind (``slope``); a per-context one adds the
+context label (``delta_north``, ``slope_south``), so any two context labels work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+
+from modeling.cells import Geometry
+
+KINDS = ("delta", "slope", "offset", "lapse")
+DEFAULTS = {"delta": 0.0, "slope": 0.0, "offset": 0.0, "lapse": 0.0}
+BOUNDS = {"delta": (-90.0, 90.0), "slope": (0.0, 20.0), "offset": (-1.0, 1.0), "lapse": (0.0, 0.5)}
+"""Parameter bounds: delta in degrees, slope per feature level, offset in feature levels."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """A choice model: which parameters are free, shared (ctx None) or per context (0/1)."""
+
+    name: str
+    description: str
+    base: str
+    free: tuple[tuple[str, int | None], ...]
+    slope_bounds: tuple[float, float] = BOUNDS["slope"]
+
+    @property
+    def k(self) -> int:
+        """Number of free parameters."""
+        return len(self.free)
+
+    def names(self, contexts: tuple[str, str]) -> list[str]:
+        """Parameter names for these context labels, in the order of ``free``."""
+        return [kind if ctx is None else f"{kind}_{contexts[ctx]}" for kind, ctx in self.free]
+
+    def bounds(self) -> np.ndarray:
+        """(k, 2) lower/upper bounds in the order of ``free``."""
+        return np.array([self.slope_bounds if kind == "slope" else BOUNDS[kind] for kind, _ in self.free])
+
+    def context_params(self, theta: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-context parameters {kind: (B, 2)} from a batch of parameter vectors theta (B, k)."""
+        theta = np.atleast_2d(np.asarray(theta, float))
+        out = {kind: np.full((theta.shape[0], 2), DEFAULTS[kind]) for kind in KINDS}
+        for j, (kind, ctx) in enumerate(self.free):
+            if ctx is None:
+                out[kind][:, :] = theta[:, j:j + 1]
+            else:
+                out[kind][:, ctx] = theta[:, j]
+        return out
+
+    def theta(self, params: dict[str, float], contexts: tuple[str, str]) -> np.ndarray:
+        """Parameter vector (k,) from a dict keyed by ``names(contexts)``; KeyError names what is missing."""
+        names = self.names(contexts)
+        missing = [n for n in names if n not in params]
+        if missing:
+            raise KeyError(f"model {self.name!r} needs parameter(s) {missing} (has {sorted(params)})")
+        return np.array([float(params[n]) for n in names])
+
+
+def p_accept(model: Model, theta: np.ndarray, geometry: Geometry, context: np.ndarray, x: np.ndarray
+             ) -> np.ndarray:
+    """p(accept) (B, n) for a batch of parameter vectors theta (B, k) at n items (context index, x)."""
+    cp = model.context_params(theta)
+    angle = geometry.base_angles(model.base)[None, :] + np.deg2rad(cp["delta"])
+    a = angle[:, context]
+    d = x[:, 0] * np.cos(a) + x[:, 1] * np.sin(a)
+    lapse = cp["lapse"][:, context]
+    return lapse + (1 - 2 * lapse) * expit(cp["slope"][:, context] * (d - cp["offset"][:, context]))
+
+
+def boundary_angles(model: Model, theta: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """Boundary angle per context (2,) in degrees, counter-clockwise from the +branchiness axis
+    (the published convention: the boundary lies 90 deg from its normal)."""
+    cp = model.context_params(theta)
+    normal = np.rad2deg(geometry.base_angles(model.base)) + cp["delta"][0]
+    return normal + 90.0
+
+
+def bias_towards_shared(model: Model, theta: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """Per-context rotation (degrees, (2,)) of the boundary normal from the context's rule,
+    signed positive towards the shared (g_A + g_B) direction. NaN for models without a boundary."""
+    if model.base != "rule" or not any(kind == "delta" for kind, _ in model.free):
+        return np.full(2, np.nan)
+    cp = model.context_params(theta)
+    towards = []
+    for c in (0, 1):
+        u, total = geometry.unit(c), geometry.gradients[0] + geometry.gradients[1]
+        cross = u[0] * total[1] - u[1] * total[0]
+        towards.append(np.sign(cross) if abs(cross) > 1e-12 else 1.0)
+    return cp["delta"][0] * np.array(towards)
+
+
+_FACTORIZED = (("delta", 0), ("delta", 1), ("slope", None), ("offset", None), ("lapse", None))
+_FULL = (("delta", 0), ("delta", 1), ("slope", 0), ("slope", 1), ("offset", 0), ("offset", 1),
+         ("lapse", 0), ("lapse", 1))
+_LINEAR = (("delta", None), ("slope", None), ("offset", None), ("lapse", None))
+_SLOPE_ONLY = (("slope", None),)
+_SIGNED_SLOPE = (-20.0, 20.0)
+
+MODELS: dict[str, Model] = {m.name: m for m in (
+    Model("factorized", "one boundary per context (relative to its rule); shared slope, offset, lapse",
+          "rule", _FACTORIZED),
+    Model("factorized_full", "one boundary, slope, offset and lapse per context", "rule", _FULL),
+    Model("linear", "one shared boundary for both contexts (relative to g_A + g_B); slope, offset, lapse",
+          "shared", _LINEAR),
+    Model("sigmoid_relevant", "slope-only sigmoid along each context's relevant feature (its rule)",
+          "rule", _SLOPE_ONLY, _SIGNED_SLOPE),
+    Model("sigmoid_irrelevant", "slope-only sigmoid along the irrelevant feature (the other context's rule)",
+          "irrelevant", _SLOPE_ONLY, _SIGNED_SLOPE),
+)}
+"""Registry of choice models, found by name."""
+
+DEFAULT_MODELS = ("factorized", "factorized_full", "linear")
+
+
+def get_model(name: str) -> Model:
+    """The registered model called ``name``; ValueError listing the known names otherwise."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}: choose from {', '.join(MODELS)}") from None
