@@ -1,0 +1,348 @@
+"""Protocols as data: TOML files validated into frozen dataclasses, and the translatable strings.
+
+Why: a lab must be able to change any timing, count, key, colour or size without touching code,
+and a typo in a protocol must stop the session before it starts with ONE line that names the
+file, the key and the fix (a ``UserError``), never a traceback halfway through a participant.
+
+A protocol is found by name in ``PROTOCOLS`` (every ``experiment/protocols/*.toml``) or given as a
+path to a TOML file. Times are in seconds (``_s``), sizes in pixels (``_px``), colours RGB 0..255.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from common.errors import UserError
+
+PROTOCOL_DIR = Path(__file__).with_name("protocols")
+STRINGS_DIR = Path(__file__).with_name("strings")
+PROTOCOLS: dict[str, Path] = {p.stem: p for p in sorted(PROTOCOL_DIR.glob("*.toml"))}
+"""Registry of the protocols shipped with garden, by name."""
+
+ORDERS = ("interleaved", "blocked", "curriculum")
+SIDES = ("left", "right")
+PARTICIPANT = "participant"
+"""Value of ``rule_code``/``curriculum``/``accept_side`` meaning "assign from the participant number"."""
+
+Colour = tuple[int, int, int]
+
+
+def _meta(minimum: float | None = None, choices: tuple | None = None, doc: str = "") -> dict[str, Any]:
+    return {"min": minimum, "choices": choices, "doc": doc}
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Durations of the parts of a trial, in seconds."""
+
+    iti_s: float = field(default=1.0, metadata=_meta(0.0, doc="inter-trial interval (minimum when jittered)"))
+    iti_max_s: float = field(default=0.0, metadata=_meta(0.0, doc="if > iti_s, ITIs are uniform in [iti_s, iti_max_s]"))
+    cue_s: float = field(default=1.0, metadata=_meta(0.0, doc="context frame with fixation before the tree"))
+    response_window_s: float = field(default=1.5, metadata=_meta(0.05))
+    fixed_duration: bool = field(default=False, metadata=_meta(doc="tree stays for the whole window (scanner)"))
+    feedback_delay_s: float = field(default=0.5, metadata=_meta(0.0, doc="highlighted choice before feedback"))
+    feedback_s: float = field(default=1.0, metadata=_meta(0.0))
+    too_slow_s: float = field(default=1.0, metadata=_meta(0.0))
+    lead_in_s: float = field(default=0.0, metadata=_meta(0.0, doc="scanner: blank time after the trigger"))
+    lead_out_s: float = field(default=0.0, metadata=_meta(0.0, doc="scanner: blank time after the last trial"))
+    tr_s: float = field(default=2.0, metadata=_meta(0.01, doc="scanner repetition time (recorded)"))
+
+    @property
+    def jittered(self) -> bool:
+        """True when ITIs are drawn from [iti_s, iti_max_s] (scanner schedules)."""
+        return self.iti_max_s > self.iti_s
+
+
+@dataclass(frozen=True)
+class Display:
+    """Window, stimulus geometry (pixels, centre origin, y up) and colours (RGB 0..255)."""
+
+    size_px: tuple[int, int] = (1280, 1024)
+    background: Colour = (128, 128, 128)
+    refresh_hz: float = field(default=60.0, metadata=_meta(1.0, doc="expected refresh rate"))
+    check_timing: bool = field(default=True, metadata=_meta(doc="measure the refresh rate at start"))
+    frame_size_px: int = field(default=600, metadata=_meta(1))
+    frame_width_px: int = field(default=40, metadata=_meta(1))
+    tree_size_px: int = field(default=443, metadata=_meta(1))
+    label_x_px: int = field(default=420, metadata=_meta(0, doc="distance of the labels from the centre"))
+    label_y_px: int = field(default=0)
+    text_height_px: int = field(default=36, metadata=_meta(4))
+    text_colour: Colour = (255, 255, 255)
+    fixation_size_px: int = field(default=30, metadata=_meta(1))
+    highlight_colour: Colour = (255, 255, 255)
+    highlight_width_px: int = field(default=6, metadata=_meta(1))
+    positive_colour: Colour = (0, 200, 0)
+    negative_colour: Colour = (220, 0, 0)
+    neutral_colour: Colour = (0, 0, 0)
+    context_colours: dict[str, Colour] = field(default_factory=lambda: {"north": (0, 178, 255),
+                                                                       "south": (255, 178, 0)})
+
+    @property
+    def frame_s(self) -> float:
+        """Expected frame period in seconds."""
+        return 1.0 / self.refresh_hz
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Response keys (X key names: 'f', 'j', 'left', 'right', 'space', '5', ...) and side mapping."""
+
+    left: str = "f"
+    right: str = "j"
+    proceed: str = "space"
+    quit: str = "escape"
+    confirm: str = "y"
+    trigger: str = "5"
+    sides: str = field(default="random", metadata=_meta(choices=("random", "fixed"),
+                                                        doc="accept side random every trial or fixed"))
+    accept_side: str = field(default=PARTICIPANT, metadata=_meta(choices=(*SIDES, PARTICIPANT),
+                                                                 doc="when fixed; 'participant': odd numbers left"))
+
+
+@dataclass(frozen=True)
+class Curriculum:
+    """How a phase with ``order = "curriculum"`` is ordered for one group of participants."""
+
+    order: str = field(default="interleaved", metadata=_meta(choices=("interleaved", "blocked")))
+    block_length: int = field(default=0, metadata=_meta(0, doc="blocked: trials per garden before switching"))
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a session: its trials, exemplars, order, feedback and timing."""
+
+    name: str
+    trials: int = field(metadata=_meta(1))
+    exemplars_per_cell: int = field(default=1, metadata=_meta(1))
+    session: int = field(default=1, metadata=_meta(1))
+    order: str = field(default="interleaved", metadata=_meta(choices=ORDERS))
+    block_length: int = field(default=0, metadata=_meta(0, doc="order = blocked: trials per garden"))
+    feedback: bool = True
+    block_trials: int = field(default=0, metadata=_meta(0, doc="a break every this many trials (0: none)"))
+    scanner: bool = field(default=False, metadata=_meta(doc="wait for a trigger per run; computed onsets"))
+    runs: int = field(default=1, metadata=_meta(1))
+    timing: Timing = field(default_factory=Timing)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A whole protocol: counterbalancing, stimuli, keys, display and the phases of every session."""
+
+    name: str
+    phases: tuple[Phase, ...]
+    description: str = ""
+    contexts: tuple[str, str] = ("north", "south")
+    rule_code: int | str = field(default=PARTICIPANT, metadata=_meta(doc="1..8 or 'participant'"))
+    curriculum: str = field(default=PARTICIPANT, metadata=_meta(doc="a name in [curricula] or 'participant'"))
+    curricula: dict[str, Curriculum] = field(default_factory=lambda: {"interleaved": Curriculum()})
+    seed: int = field(default=0, metadata=_meta(0))
+    exemplar_pool: int = field(default=50, metadata=_meta(1, doc="exemplars per cell when trees are rendered"))
+    tree_seed: int = field(default=0, metadata=_meta(0, doc="generator seed when trees are rendered"))
+    language: str = "en"
+    display: Display = field(default_factory=Display)
+    keys: Keys = field(default_factory=Keys)
+    timing: Timing = field(default_factory=Timing)
+    source: str = field(default="", metadata=_meta(doc="(set by the loader) file it came from"))
+
+    def session_phases(self, session: int) -> list[Phase]:
+        """The phases of one session, in order; UserError if the session has none."""
+        phases = [p for p in self.phases if p.session == session]
+        if not phases:
+            sessions = sorted({p.session for p in self.phases})
+            raise UserError(f"protocol {self.name!r} has no phases in session {session}; "
+                            f"its sessions are {sessions} (use --session with one of them)")
+        return phases
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of the whole protocol (for sidecars)."""
+        return dataclasses.asdict(self)
+
+
+# ------------------------------------------------------------------ validation
+
+def _type_name(typ: Any) -> str:
+    return {float: "a number", int: "an integer", bool: "true or false", str: "text"}.get(typ, str(typ))
+
+
+def _coerce(value: Any, typ: Any, where: str, meta: dict[str, Any]) -> Any:
+    """Check ``value`` against the annotated type ``typ``; UserError naming ``where`` otherwise."""
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    if origin in (typing.Union, types.UnionType):
+        for option in args:
+            try:
+                return _coerce(value, option, where, meta)
+            except UserError:
+                continue
+        raise UserError(f"{where}: {value!r} is invalid; expected {meta.get('doc') or args}")
+    if origin is tuple and args[-1] is Ellipsis:
+        if not isinstance(value, list):
+            raise UserError(f"{where}: expected a list, got {value!r}")
+        return tuple(_coerce(v, args[0], f"{where}[{i}]", {}) for i, v in enumerate(value))
+    if origin is tuple:
+        if not isinstance(value, list) or len(value) != len(args):
+            raise UserError(f"{where}: {value!r} is invalid; expected a list of {len(args)} values")
+        return tuple(_coerce(v, a, f"{where}[{i}]", {}) for i, (v, a) in enumerate(zip(value, args)))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise UserError(f"{where}: expected a table ([...] section), got {value!r}")
+        return {str(k): _coerce(v, args[1], _key(where, k), {}) for k, v in value.items()}
+    if dataclasses.is_dataclass(typ):
+        return build(typ, value, where)
+    ok = {float: isinstance(value, (int, float)) and not isinstance(value, bool),
+          int: isinstance(value, int) and not isinstance(value, bool),
+          bool: isinstance(value, bool), str: isinstance(value, str)}[typ]
+    if not ok:
+        raise UserError(f"{where}: {value!r} is invalid; expected {_type_name(typ)}")
+    if meta.get("min") is not None and value < meta["min"]:
+        raise UserError(f"{where}: {value!r} is too small; use a value >= {meta['min']}")
+    if meta.get("choices") and value not in meta["choices"]:
+        raise UserError(f"{where}: {value!r} is invalid; use one of {list(meta['choices'])}")
+    return float(value) if typ is float else value
+
+
+def _key(where: str, name: str) -> str:
+    """``file: a.b`` style location of a key (``where`` of the top level ends with ':')."""
+    return f"{where} {name}" if where.endswith(":") else f"{where}.{name}"
+
+
+def build(cls: type, raw: Any, where: str) -> Any:
+    """Build dataclass ``cls`` from a TOML table, checking unknown, missing and mistyped keys."""
+    if not isinstance(raw, dict):
+        raise UserError(f"{where}: expected a table of keys, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise UserError(f"{where}: unknown key(s) {unknown}; valid keys are {sorted(fields)}")
+    values = {}
+    for name, f in fields.items():
+        key = _key(where, name)
+        if name not in raw:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise UserError(f"{key}: missing; add `{name} = ...` ({f.metadata.get('doc') or _type_name(hints[name])})")
+            continue
+        values[name] = _coerce(raw[name], hints[name], key, dict(f.metadata))
+    return cls(**values)
+
+
+def _check_protocol(protocol: Protocol, where: str) -> None:
+    """Cross-field checks: counts that must divide, names that must exist."""
+    if protocol.curriculum != PARTICIPANT and protocol.curriculum not in protocol.curricula:
+        raise UserError(f"{where} curriculum: {protocol.curriculum!r} is not in [curricula] "
+                        f"{sorted(protocol.curricula)}; use one of them or 'participant'")
+    if isinstance(protocol.rule_code, str) and protocol.rule_code != PARTICIPANT or \
+            isinstance(protocol.rule_code, int) and protocol.rule_code not in range(1, 9):
+        raise UserError(f"{where} rule_code: {protocol.rule_code!r} is invalid; use 1..8 or 'participant'")
+    if len(set(protocol.contexts)) != 2:
+        raise UserError(f"{where} contexts: {list(protocol.contexts)} must be two different labels")
+    missing = [c for c in protocol.contexts if c not in protocol.display.context_colours]
+    if missing:
+        raise UserError(f"{where} display.context_colours: no colour for context(s) {missing}; "
+                        f"add e.g. `{missing[0]} = [0, 178, 255]`")
+    keys = protocol.keys
+    if len({keys.left, keys.right, keys.quit}) != 3:
+        raise UserError(f"{where} keys: left, right and quit keys must differ "
+                        f"(got {keys.left!r}, {keys.right!r}, {keys.quit!r})")
+    for i, phase in enumerate(protocol.phases):
+        _check_phase(phase, f"{where} phases[{i}]", protocol)
+
+
+def _check_phase(phase: Phase, where: str, protocol: Protocol) -> None:
+    cells = 2 * 25
+    if phase.trials % cells:
+        raise UserError(f"{where}.trials: {phase.trials} is not a multiple of 50 (2 gardens x 25 trees); "
+                        f"use e.g. {cells * max(1, round(phase.trials / cells))}")
+    repeats = phase.trials // cells
+    if repeats % phase.exemplars_per_cell:
+        raise UserError(f"{where}.exemplars_per_cell: {phase.exemplars_per_cell} does not divide the "
+                        f"{repeats} showings of each tree per garden; use a divisor of {repeats}")
+    if repeats % phase.runs:
+        raise UserError(f"{where}.runs: {phase.runs} runs cannot each hold every tree equally often "
+                        f"({repeats} showings per garden); use a divisor of {repeats}")
+    if phase.order == "blocked" and phase.block_length < 1:
+        raise UserError(f"{where}.block_length: order = 'blocked' needs block_length >= 1 (trials per garden)")
+    if phase.order == "curriculum":
+        for name, cur in protocol.curricula.items():
+            if cur.order == "blocked" and cur.block_length < 1:
+                raise UserError(f"{where}: curricula.{name}.block_length must be >= 1 for a blocked curriculum")
+    if phase.scanner and not phase.timing.jittered and phase.timing.iti_s <= 0:
+        raise UserError(f"{where}.timing: a scanner phase needs iti_s > 0 or a jitter (iti_max_s > iti_s)")
+    if phase.timing.iti_max_s and phase.timing.iti_max_s < phase.timing.iti_s:
+        raise UserError(f"{where}.timing.iti_max_s: {phase.timing.iti_max_s} < iti_s {phase.timing.iti_s}; "
+                        "set iti_max_s >= iti_s (or 0 for a fixed ITI)")
+
+
+def parse_protocol(raw: dict[str, Any], source: str) -> Protocol:
+    """Validate a parsed TOML document into a Protocol (phase timing = [timing] + phase overrides)."""
+    where = f"{source}:"
+    base_timing, phases = raw.get("timing", {}), raw.get("phases")
+    if not isinstance(base_timing, dict):
+        raise UserError(f"{where} timing: expected a [timing] table")
+    if not isinstance(phases, list) or not phases:
+        raise UserError(f"{where} phases: missing; add at least one [[phases]] table")
+    merged = []
+    for i, phase in enumerate(phases):
+        timing = phase.get("timing", {}) if isinstance(phase, dict) else None
+        if not isinstance(timing, dict):
+            raise UserError(f"{where} phases[{i}].timing: expected a table, e.g. timing = {{ cue_s = 1.0 }}")
+        merged.append({**phase, "timing": {**base_timing, **timing}})
+    protocol = dataclasses.replace(build(Protocol, {**raw, "phases": merged}, where), source=source)
+    _check_protocol(protocol, where)
+    return protocol
+
+
+def load_protocol(name_or_path: str | Path) -> Protocol:
+    """A protocol by registry name (``flesch2022``) or from a TOML file path."""
+    text = str(name_or_path)
+    path = PROTOCOLS.get(text) or Path(text)
+    if not path.is_file():
+        raise UserError(f"protocol {text!r} not found: use one of {sorted(PROTOCOLS)} or a path to a .toml file")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: not valid TOML ({exc}); fix the syntax at that line") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text; save the protocol as UTF-8") from None
+    return parse_protocol(raw, str(path))
+
+
+# ------------------------------------------------------------------ strings
+
+REQUIRED_STRINGS = ("accept", "reject", "too_slow", "break", "end", "confirm_quit", "wait_trigger",
+                    "instructions_default")
+_FIELD = re.compile(r"{(\w+)}")
+
+
+def load_strings(language: str = "en", path: str | Path | None = None) -> dict[str, str]:
+    """The participant-facing texts of one language (``strings/<language>.toml``).
+
+    Texts may use ``{placeholders}`` (e.g. ``{block}``, ``{n_blocks}``, ``{score}``); phase
+    instructions are ``instructions_<phase name>`` with ``instructions_default`` as fallback.
+    """
+    path = Path(path) if path else STRINGS_DIR / f"{language}.toml"
+    if not path.is_file():
+        available = sorted(p.stem for p in STRINGS_DIR.glob("*.toml") if "_" not in p.stem)
+        raise UserError(f"strings for language {language!r} not found ({path}); use one of {available}")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: not valid TOML ({exc})") from None
+    missing = [k for k in REQUIRED_STRINGS if k not in raw]
+    if missing:
+        raise UserError(f"{path}: missing text(s) {missing}; copy them from {STRINGS_DIR / 'en.toml'}")
+    bad = [k for k, v in raw.items() if not isinstance(v, str)]
+    if bad:
+        raise UserError(f"{path}: key(s) {bad} must be text in quotes")
+    return raw
+
+
+def fill(template: str, **values: Any) -> str:
+    """Fill ``{placeholders}`` in a text; unknown placeholders are left as they are."""
+    return _FIELD.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)

@@ -1,0 +1,252 @@
+"""Trial sequences of every phase and curriculum, and exemplar allocation across phases.
+
+Pure and seeded: the same protocol, participant and seed always give the same table, which is
+what lets ``--resume`` continue a session exactly where it stopped and lets simulated and real
+participants run the same trials.
+
+* Counterbalancing (``assign``): rule code, curriculum and (fixed) accept side can come from the
+  participant number (the digits at the end of the id): rule codes cycle fastest
+  (``(n - 1) % 4 + 1``), the curriculum changes every 4 participants, odd numbers accept on the left.
+* Exemplars (``allocate_exemplars``): for each of the 25 cells the participant's exemplar pool is
+  permuted once and every phase of every session takes the next ``exemplars_per_cell`` of them, so
+  no tree repeats across phases (paradigm §2).
+* Order (``phase_trials``): a phase shows each (garden, cell) ``trials / 50`` times, cycling through
+  its exemplars; interleaved = shuffled; blocked = ``block_length`` trials of one garden, then of the
+  other, alternating (450/450 for 2022; 200, 20 or 2 for 2018); scanner runs each hold every
+  condition equally often, shuffled within the run, with jittered ITIs and a computed onset schedule.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from common.errors import UserError
+from experiment.config import PARTICIPANT, Phase, Protocol
+from experiment.task import LEVELS, reward_value
+from experiment.trials import check_participant_id
+
+CELLS: list[tuple[int, int]] = [(int(b), int(l)) for b in LEVELS for l in LEVELS]
+"""The 25 (branchiness, leafiness) cells, leafiness fastest."""
+
+ExemplarPool = Callable[[int, int], list[str]]
+"""Exemplar labels available for a cell (branchiness, leafiness), e.g. ``StimulusSet.exemplars``."""
+
+# Purposes mixed into the seed so each random choice has its own stream.
+_ALLOCATE, _ORDER, _SIDES, _ITI, _FIRST = range(5)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One participant's counterbalancing and seed (recorded in the session sidecar)."""
+
+    participant_id: str
+    rule_code: int
+    curriculum: str
+    accept_side: str | None
+    """'left'/'right' when sides are fixed per participant; None when drawn every trial."""
+    seed: int
+
+
+def participant_number(participant_id: str) -> int | None:
+    """The number at the end of a participant id ('P017' -> 17), or None if it has none."""
+    match = re.search(r"(\d+)$", participant_id)
+    return int(match.group(1)) if match else None
+
+
+def participant_seed(protocol_seed: int, participant_id: str) -> int:
+    """A stable 32-bit seed for one participant under one protocol seed."""
+    return zlib.crc32(f"{protocol_seed}:{participant_id}".encode())
+
+
+def _number_for(participant_id: str, what: str, flag: str) -> int:
+    number = participant_number(participant_id)
+    if number is None or number < 1:
+        raise UserError(f"participant id {participant_id!r} ends in no number >= 1 to assign the {what} from; "
+                        f"pass {flag} or use an id like P001")
+    return number
+
+
+def assign(protocol: Protocol, participant_id: str, rule_code: int | None = None,
+           curriculum: str | None = None, seed: int | None = None) -> Assignment:
+    """Counterbalancing of one participant: explicit values win, else the protocol, else the number."""
+    check_participant_id(participant_id)
+    if rule_code is None:
+        rule_code = protocol.rule_code
+        if rule_code == PARTICIPANT:
+            rule_code = (_number_for(participant_id, "rule code", "--rule-code") - 1) % 4 + 1
+    if int(rule_code) not in range(1, 9):
+        raise UserError(f"rule code {rule_code!r} is invalid: use 1..4 (cardinal) or 5..8 (diagonal)")
+    names = list(protocol.curricula)
+    if curriculum is None:
+        curriculum = protocol.curriculum
+        if curriculum == PARTICIPANT:
+            number = _number_for(participant_id, "curriculum", "--curriculum")
+            curriculum = names[((number - 1) // 4) % len(names)]
+    if curriculum not in protocol.curricula:
+        raise UserError(f"curriculum {curriculum!r} is not in protocol {protocol.name!r}; use one of {names}")
+    accept_side = None
+    if protocol.keys.sides == "fixed":
+        accept_side = protocol.keys.accept_side
+        if accept_side == PARTICIPANT:
+            number = _number_for(participant_id, "accept side", "a protocol with keys.accept_side")
+            accept_side = "left" if number % 2 else "right"
+    if seed is None:
+        seed = participant_seed(protocol.seed, participant_id)
+    return Assignment(participant_id, int(rule_code), curriculum, accept_side, int(seed))
+
+
+def numbered_pool(size: int) -> ExemplarPool:
+    """Exemplar labels '1'..'size' for every cell (trees rendered on the fly)."""
+    labels = [str(i) for i in range(1, size + 1)]
+    return lambda b, l: list(labels)
+
+
+def allocate_exemplars(protocol: Protocol, seed: int, pool: ExemplarPool | None = None
+                       ) -> list[dict[tuple[int, int], list[str]]]:
+    """Exemplars of every phase (protocol order, all sessions), drawn without replacement per cell.
+
+    Returns one dict per phase mapping (branchiness, leafiness) to its exemplar labels.
+    """
+    pool = pool or numbered_pool(protocol.exemplar_pool)
+    need = sum(p.exemplars_per_cell for p in protocol.phases)
+    out: list[dict[tuple[int, int], list[str]]] = [{} for _ in protocol.phases]
+    for b, l in CELLS:
+        labels = list(pool(b, l))
+        if len(labels) < need:
+            raise UserError(f"protocol {protocol.name!r} needs {need} exemplars per cell without repeats but only "
+                            f"{len(labels)} are available for B{b}L{l}; use a larger stimulus set or "
+                            "fewer exemplars_per_cell")
+        order = np.random.default_rng([seed, _ALLOCATE, b, l]).permutation(len(labels))
+        start = 0
+        for i, phase in enumerate(protocol.phases):
+            out[i][(b, l)] = [labels[j] for j in order[start:start + phase.exemplars_per_cell]]
+            start += phase.exemplars_per_cell
+    return out
+
+
+def _items(phase: Phase, exemplars: dict[tuple[int, int], list[str]], contexts: tuple[str, str],
+           rng: np.random.Generator) -> pd.DataFrame:
+    """Every showing of the phase, with its run: each (garden, cell) ``trials / 50`` times."""
+    repeats = phase.trials // 50
+    per_run = repeats // phase.runs
+    rows = []
+    for context in contexts:
+        for b, l in CELLS:
+            labels = exemplars[(b, l)] * (repeats // len(exemplars[(b, l)]))
+            for k, j in enumerate(rng.permutation(repeats)):
+                rows.append((context, b, l, labels[j], k // per_run + 1))
+    return pd.DataFrame(rows, columns=["context", "branchiness", "leafiness", "exemplar", "run"])
+
+
+def _blocked(items: pd.DataFrame, block_length: int, first: str, contexts: tuple[str, str],
+             rng: np.random.Generator) -> pd.DataFrame:
+    """Alternate ``block_length`` shuffled trials of one garden with as many of the other."""
+    order = (first, contexts[1] if first == contexts[0] else contexts[0])
+    chunks = []
+    for context in order:
+        rows = items[items.context == context]
+        rows = rows.iloc[rng.permutation(len(rows))]
+        chunks.append([rows.iloc[i:i + block_length] for i in range(0, len(rows), block_length)])
+    pieces = [c for pair in zip(*chunks) for c in pair]
+    pieces += chunks[0][len(chunks[1]):] + chunks[1][len(chunks[0]):]
+    return pd.concat(pieces, ignore_index=True)
+
+
+def _interleaved(items: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Shuffle within each run (a single run outside the scanner)."""
+    runs = [rows.iloc[rng.permutation(len(rows))] for _, rows in items.groupby("run", sort=True)]
+    return pd.concat(runs, ignore_index=True)
+
+
+def _itis(phase: Phase, n: int, rng: np.random.Generator) -> np.ndarray:
+    """ITI after each trial (s): fixed, or uniform in [iti_s, iti_max_s] rounded to 1 ms."""
+    t = phase.timing
+    if not t.jittered:
+        return np.full(n, t.iti_s)
+    return np.round(rng.uniform(t.iti_s, t.iti_max_s, n), 3)
+
+
+def scanner_schedule(phase: Phase, run: np.ndarray, iti: np.ndarray) -> np.ndarray:
+    """Planned tree onsets (s from the run's trigger), computed from the plan, never accumulated
+    from measured durations: lead-in, then per trial cue, tree for the full window, ITI."""
+    t = phase.timing
+    onsets = np.empty(len(run))
+    for r in np.unique(run):
+        idx = np.flatnonzero(run == r)
+        trial_s = t.cue_s + t.response_window_s + iti[idx]
+        starts = t.lead_in_s + np.concatenate([[0.0], np.cumsum(trial_s)[:-1]])
+        onsets[idx] = starts + t.cue_s
+    return onsets
+
+
+def phase_trials(protocol: Protocol, phase_index: int, assignment: Assignment,
+                 exemplars: dict[tuple[int, int], list[str]]) -> pd.DataFrame:
+    """The ordered trials of one phase (no session-level numbering yet)."""
+    phase = protocol.phases[phase_index]
+    rng = np.random.default_rng([assignment.seed, _ORDER, phase_index])
+    items = _items(phase, exemplars, protocol.contexts, rng)
+    order, block_length = phase.order, phase.block_length
+    if order == "curriculum":
+        curriculum = protocol.curricula[assignment.curriculum]
+        order, block_length = curriculum.order, curriculum.block_length
+    if order == "blocked":
+        first_rng = np.random.default_rng([assignment.seed, _FIRST, phase_index])
+        first = protocol.contexts[int(first_rng.integers(2))]
+        table = _blocked(items, block_length, first, protocol.contexts, rng)
+    else:
+        table = _interleaved(items, rng)
+    n = len(table)
+    table.insert(0, "phase", phase.name)
+    table["reward_value"] = reward_value(table.context.to_numpy(), table.branchiness.to_numpy(),
+                                         table.leafiness.to_numpy(), assignment.rule_code, protocol.contexts)
+    side_rng = np.random.default_rng([assignment.seed, _SIDES, phase_index])
+    table["side_accept"] = (assignment.accept_side if assignment.accept_side
+                            else np.where(side_rng.random(n) < 0.5, "left", "right"))
+    table["feedback"] = int(phase.feedback)
+    table["iti_s"] = _itis(phase, n, np.random.default_rng([assignment.seed, _ITI, phase_index]))
+    table["planned_onset"] = (scanner_schedule(phase, table.run.to_numpy(), table.iti_s.to_numpy())
+                              if phase.scanner else np.nan)
+    if not phase.scanner:
+        table["run"] = np.nan
+    per_block = phase.block_trials or n
+    table["phase_block"] = (table.run.to_numpy(int) if phase.scanner else np.arange(n) // per_block + 1)
+    return table
+
+
+def session_sequence(protocol: Protocol, assignment: Assignment, session: int,
+                     pool: ExemplarPool | None = None) -> pd.DataFrame:
+    """Every trial of one session in order, in the trial-table layout (choices and RTs empty).
+
+    Columns: the contract's (``choice``/``rt`` NaN), plus ``group``/``curriculum``/``rule_code``,
+    ``feedback`` (1 if shown), ``side_accept`` (left/right), ``run`` (scanner runs), ``iti_s``
+    (planned ITI after the trial, s) and ``planned_onset`` (scanner: tree onset from the run's
+    trigger, s). ``block`` counts breaks and runs through the session, from 1.
+    """
+    exemplars = allocate_exemplars(protocol, assignment.seed, pool)
+    wanted = {id(p) for p in protocol.session_phases(session)}
+    tables, block = [], 0
+    for i, phase in enumerate(protocol.phases):
+        if id(phase) not in wanted:
+            continue
+        table = phase_trials(protocol, i, assignment, exemplars[i])
+        table["block"] = table.pop("phase_block") + block
+        block = int(table.block.max())
+        tables.append(table)
+    seq = pd.concat(tables, ignore_index=True)
+    seq.insert(0, "participant_id", assignment.participant_id)
+    seq.insert(1, "session", int(session))
+    seq["trial"] = np.arange(1, len(seq) + 1)
+    seq["choice"] = np.nan
+    seq["rt"] = np.nan
+    seq["group"] = assignment.curriculum
+    seq["curriculum"] = assignment.curriculum
+    seq["rule_code"] = assignment.rule_code
+    first = ["participant_id", "session", "phase", "block", "trial", "context", "branchiness", "leafiness",
+             "exemplar", "reward_value", "choice", "rt"]
+    return seq[first + [c for c in seq.columns if c not in first]]
