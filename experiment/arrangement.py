@@ -1,0 +1,268 @@
+"""The tree-arrangement ("arena") task on screen: PsychoPy drawing and mouse input only.
+
+All 25 trees (one exemplar per cell, chosen with the session seed and recorded) start at random
+slots on a ring inside a grey circular arena. The participant drags them with the mouse so that
+distance reflects dissimilarity and clicks "done"; this repeats ``n_arrangements`` times
+(default 6) with a new start layout each time. Dragging, hit-testing (topmost tree), keeping trees
+inside the circle and counting moves live in ``experiment.arrangement_data.Arena``; files are
+written by ``ArrangementWriter`` (flushed after every arrangement, never overwritten).
+
+Escape aborts: the arrangements finished so far are kept and their RDM is written.
+psychopy is imported inside functions only, so this module imports without a display.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from common.errors import UserError
+from experiment import arrangement_data as ad
+
+DEFAULT_STRINGS = Path(__file__).with_name("strings") / "arrangement_en.toml"
+STRING_KEYS = ("instructions", "start", "progress", "done", "end")
+RENDER_EXEMPLARS = tuple(str(i) for i in range(1, 9))
+"""Exemplars drawn from when trees are rendered on the fly (8 per cell, as in the published set)."""
+BACKGROUND = (-0.5, -0.5, -0.5)
+ARENA_COLOUR = (0.1, 0.1, 0.1)
+WINDOW_TITLE = "garden arrange"
+
+
+@dataclass(frozen=True)
+class ArrangementConfig:
+    """Settings of one arrangement session. Sizes in pixels unless the name says otherwise."""
+
+    participant_id: str
+    session: int
+    phase: str
+    n_arrangements: int = 6
+    out: Path = Path("participants")
+    stimuli: Path | None = None
+    seed: int | None = None
+    fullscreen: bool = False
+    window_size_px: tuple[int, int] = (900, 900)
+    arena_radius_px: float | None = None
+    """Arena radius; default 45 % of the shorter window side (room for the "done" button)."""
+    tree_size_arena: float = 0.18
+    """Side of the square box each tree image is fitted into (arena-radius units)."""
+    ring_radius_arena: float = 0.8
+    render_seed: int = 0
+    strings: Path = DEFAULT_STRINGS
+    end_s: float = 1.5
+    """How long the closing text stays on screen (s)."""
+
+
+@dataclass(frozen=True)
+class ArrangementResult:
+    """What a session produced."""
+
+    files: ad.ArrangementFiles
+    n_completed: int
+    aborted: bool
+    seed: int
+    exemplars: list[str] = field(default_factory=list)
+
+
+def load_strings(path: str | os.PathLike = DEFAULT_STRINGS) -> dict[str, str]:
+    """Screen texts from a TOML file; raises UserError naming a missing or non-text key."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such strings file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: not valid TOML ({exc})") from None
+    for key in STRING_KEYS:
+        if not isinstance(data.get(key), str):
+            raise UserError(f"{path}: key '{key}' is missing or not text; add {key} = \"...\" "
+                            f"(see {DEFAULT_STRINGS.name})")
+    return {key: data[key] for key in STRING_KEYS}
+
+
+def validate(config: ArrangementConfig) -> None:
+    """Raise UserError for settings that cannot work, before any window opens or file is made."""
+    ad.arrangement_files(config.out, config.participant_id, config.session, config.phase)
+    if config.n_arrangements < 1:
+        raise UserError(f"--arrangements {config.n_arrangements}: use 1 or more")
+    if not 0 < config.tree_size_arena < 1:
+        raise UserError(f"tree size {config.tree_size_arena}: use a number between 0 and 1 (arena radius units)")
+    if config.ring_radius_arena + config.tree_size_arena / 2 > 1:
+        raise UserError("the start ring plus half a tree must fit inside the arena: "
+                        "lower the ring radius or the tree size")
+    if min(config.window_size_px) < 200:
+        raise UserError(f"window size {config.window_size_px}: use at least 200 x 200 pixels")
+
+
+def tree_images(config: ArrangementConfig, seed: int, size_px: int) -> tuple[list[str], list[Any]]:
+    """(exemplar labels, images) in condition order: files of the set, or trees rendered now."""
+    if config.stimuli is not None:
+        from stimuli.sets import load_set
+        stimulus_set = load_set(config.stimuli)
+        options = {(int(b), int(l)): stimulus_set.exemplars(int(b), int(l)) for b, l in ad.CELLS}
+        exemplars = ad.choose_exemplars(options, seed, config.n_arrangements)
+        images = [str(stimulus_set.file(int(b), int(l), e)) for (b, l), e in zip(ad.CELLS, exemplars)]
+        return exemplars, images
+    from stimuli.trees import render_tree
+    options = {(int(b), int(l)): RENDER_EXEMPLARS for b, l in ad.CELLS}
+    exemplars = ad.choose_exemplars(options, seed, config.n_arrangements)
+    images = [render_tree(int(b), int(l), int(e), size_px, seed=config.render_seed)
+              for (b, l), e in zip(ad.CELLS, exemplars)]
+    return exemplars, images
+
+
+def _fit_size(image: Any, box_px: float) -> np.ndarray:
+    """(width, height) in pixels that fit ``image`` in a square box, keeping its aspect ratio."""
+    if isinstance(image, str):
+        from PIL import Image
+        with Image.open(image) as opened:
+            width, height = opened.size
+    else:
+        width, height = image.size
+    return np.array([width, height], float) * box_px / max(width, height)
+
+
+class _Screen:
+    """The window and everything drawn on it (psychopy lives here)."""
+
+    def __init__(self, config: ArrangementConfig, images: list[Any], strings: dict[str, str]):
+        from psychopy import event, visual
+        self.event = event
+        self.win = visual.Window(size=config.window_size_px, pos=None if config.fullscreen else (0, 0),
+                                 fullscr=config.fullscreen, units="pix", color=BACKGROUND, allowGUI=False,
+                                 checkTiming=False, title=WINDOW_TITLE)
+        width, height = self.win.size
+        self.radius_px = float(config.arena_radius_px or 0.45 * min(width, height))
+        box_px = config.tree_size_arena * self.radius_px
+        self.sizes_px = np.array([_fit_size(image, box_px) for image in images])
+        self.trees = [visual.ImageStim(self.win, image=image, size=size, interpolate=True)
+                      for image, size in zip(images, self.sizes_px)]
+        self.arena = visual.Circle(self.win, radius=self.radius_px, edges=256, fillColor=ARENA_COLOUR,
+                                   lineColor=None)
+        self.button = visual.Rect(self.win, width=120, height=44, pos=(width / 2 - 80, -height / 2 + 40),
+                                  fillColor=(-0.1, 0.4, -0.1), lineColor=(1, 1, 1))
+        self.button_text = visual.TextStim(self.win, strings["done"], pos=self.button.pos, height=22,
+                                           color=(1, 1, 1))
+        self.progress = visual.TextStim(self.win, "", pos=(-width / 2 + 20, height / 2 - 20), height=18,
+                                        anchorHoriz="left", anchorVert="top", color=(1, 1, 1))
+        self.message = visual.TextStim(self.win, "", height=24, wrapWidth=0.8 * width, color=(1, 1, 1))
+        self.mouse = event.Mouse(visible=True, win=self.win)
+
+    def pointer(self) -> tuple[bool, np.ndarray]:
+        """(left button down, pointer position in pixels from the window centre)."""
+        pressed = bool(self.mouse.getPressed()[0])
+        return pressed, np.asarray(self.mouse.getPos(), float)
+
+    def escape(self) -> bool:
+        """True if Escape was pressed since the last check."""
+        return bool(self.event.getKeys(keyList=["escape"]))
+
+    def wait_to_start(self, text: str) -> bool:
+        """Show ``text`` until a click (press then release) or space; False if Escape was pressed."""
+        self.message.text = text
+        self.event.clearEvents()
+        was_pressed, clicked = self.pointer()[0], False
+        while True:
+            self.message.draw()
+            self.win.flip()
+            keys = self.event.getKeys(keyList=["space", "escape"])
+            if "escape" in keys:
+                return False
+            pressed = self.pointer()[0]
+            clicked |= pressed and not was_pressed
+            if "space" in keys or (clicked and not pressed):
+                return True
+            was_pressed = pressed
+
+    def draw(self, arena: ad.Arena, progress: str) -> None:
+        """Draw the arena, the trees bottom to top, the button and the progress line; flip."""
+        self.arena.draw()
+        for tree in arena.order:
+            self.trees[tree].pos = arena.positions[tree] * self.radius_px
+            self.trees[tree].draw()
+        self.button.draw()
+        self.button_text.draw()
+        self.progress.text = progress
+        self.progress.draw()
+        self.win.flip()
+
+    def show(self, text: str, seconds: float) -> None:
+        """Show ``text`` for ``seconds`` (timed by the clock, not by frames)."""
+        from psychopy import core
+        self.message.text = text
+        clock = core.Clock()
+        while clock.getTime() < seconds:
+            self.message.draw()
+            self.win.flip()
+
+
+def arrange_once(screen: _Screen, start: np.ndarray, progress: str) -> tuple[ad.Arena, float] | None:
+    """Run one arrangement from ``start`` until "done" (arena, duration in s) or Escape (None)."""
+    from psychopy import core
+    arena = ad.Arena(start, screen.sizes_px / 2 / screen.radius_px)
+    was_pressed = screen.pointer()[0]
+    screen.event.clearEvents()
+    clock = core.Clock()
+    while True:
+        screen.draw(arena, progress)
+        if screen.escape():
+            return None
+        pressed, xy_px = screen.pointer()
+        xy = xy_px / screen.radius_px
+        if pressed and not was_pressed:
+            if screen.button.contains(xy_px):
+                return arena, clock.getTime()
+            arena.press(xy)
+        elif pressed:
+            arena.drag(xy)
+        elif was_pressed:
+            arena.drag(xy)
+            arena.release()
+        was_pressed = pressed
+
+
+def run_arrangement(config: ArrangementConfig) -> ArrangementResult:
+    """Run a whole arrangement session and save it; returns where the files are."""
+    validate(config)
+    strings = load_strings(config.strings)
+    files = ad.arrangement_files(config.out, config.participant_id, config.session, config.phase)
+    if files.existing():
+        raise FileExistsError(f"{files.existing()[0]}: already exists; refusing to overwrite it "
+                              "(use another --session, --phase or --out)")
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        raise UserError("no display: run on a computer with a screen, or under xvfb-run")
+    seed = int(config.seed) if config.seed is not None else secrets.randbits(32)
+    layouts = ad.start_layouts(seed, config.n_arrangements, config.ring_radius_arena)
+    radius_guess = config.arena_radius_px or 0.45 * min(config.window_size_px)
+    exemplars, images = tree_images(config, seed, max(32, int(round(config.tree_size_arena * radius_guess))))
+    texts = {"total": config.n_arrangements, "done": strings["done"]}
+    screen = _Screen(config, images, strings)
+    try:
+        settings = {**asdict(config), "seed": seed, "arena_radius_px": screen.radius_px,
+                    "window_size_px": list(screen.win.size), "tree_sizes_px": screen.sizes_px.tolist()}
+        writer = ad.ArrangementWriter(files, participant_id=config.participant_id, session=config.session,
+                                      phase=config.phase, exemplars=exemplars, config=settings, seed=seed)
+        aborted = False
+        for index, start in enumerate(layouts, start=1):
+            intro = strings["instructions"].format(**texts, index=index) + "\n\n" if index == 1 else ""
+            if not screen.wait_to_start(intro + strings["start"].format(**texts, index=index)):
+                aborted = True
+                break
+            outcome = arrange_once(screen, start, strings["progress"].format(**texts, index=index))
+            if outcome is None:
+                aborted = True
+                break
+            arena, duration_s = outcome
+            writer.add(start, arena.positions, arena.moves, duration_s)
+        writer.finish()
+        if not aborted:
+            screen.show(strings["end"].format(**texts, index=config.n_arrangements), config.end_s)
+    finally:
+        screen.win.close()
+    return ArrangementResult(files, len(writer.finals), aborted, seed, exemplars)

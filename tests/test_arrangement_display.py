@@ -1,0 +1,104 @@
+"""End to end under X: a scripted mouse (xdotool) drags trees; the files say where they went.
+
+Run under ``xvfb-run -a -s '-screen 0 1280x1024x24'``; skips without a display or xdotool.
+The window opens at screen (0, 0), 800 x 800 pixels, arena radius 0.45 * 800 = 360 pixels; a
+point (x, y) in arena-radius units is on screen at (400 + 360 x, 400 - 360 y).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiment import arrangement
+from experiment import arrangement_data as ad
+
+pytestmark = [pytest.mark.display, pytest.mark.slow]
+REPO = Path(__file__).resolve().parents[1]
+SIZE, RADIUS = 800, 0.45 * 800
+SEED = 7
+HALF = arrangement.ArrangementConfig("x", 1, "pre").tree_size_arena / 2  # half a tree box (arena units)
+PIXEL = 1.5 / RADIUS  # allowed error: 1.5 pixels, in arena units
+
+
+def screen(xy):
+    """Integer X screen coordinates of a point in arena units."""
+    return f"{round(SIZE / 2 + xy[0] * RADIUS)}", f"{round(SIZE / 2 - xy[1] * RADIUS)}"
+
+
+def xdotool(*args: str) -> None:
+    subprocess.run(["xdotool", *args], check=True, timeout=20)
+
+
+def click(xy_px) -> None:
+    xdotool("mousemove", *map(str, xy_px), "sleep", "0.15", "mousedown", "1", "sleep", "0.15", "mouseup", "1",
+            "sleep", "0.3")
+
+
+def drag(start, target) -> None:
+    """Press at ``start``, move half way, then to ``target``, release (arena units)."""
+    middle = (np.asarray(start) + np.asarray(target)) / 2
+    xdotool("mousemove", *screen(start), "sleep", "0.15", "mousedown", "1", "sleep", "0.15",
+            "mousemove", *screen(middle), "sleep", "0.1", "mousemove", *screen(target), "sleep", "0.15",
+            "mouseup", "1", "sleep", "0.15")
+
+
+def wait_for_window(process: subprocess.Popen, title: str, timeout_s: float = 40) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"task exited early: {process.stderr.read()}")
+        if subprocess.run(["xdotool", "search", "--name", title], capture_output=True).returncode == 0:
+            time.sleep(1.0)  # first frames drawn
+            return
+        time.sleep(0.3)
+    pytest.fail("the task window did not appear")
+
+
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (run under xvfb-run)")
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="needs xdotool")
+def test_dragged_trees_are_saved_where_the_mouse_left_them(tmp_path):
+    command = [sys.executable, "-m", "garden", "arrange", "--participant", "X1", "--session", "1",
+               "--phase", "pre", "--arrangements", "1", "--out", str(tmp_path), "--seed", str(SEED),
+               "--window-size", str(SIZE), str(SIZE)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_window(process, arrangement.WINDOW_TITLE)
+        start = ad.start_layouts(SEED, 1)[0]
+        click((SIZE // 2, SIZE // 2))  # leave the instructions
+        targets = {0: [0.0, 0.0], 6: [-0.3, 0.3], 12: [0.35, -0.2], 24: [-1.05, -1.05]}  # B5L5: to a window corner, outside the arena
+        for tree, target in targets.items():
+            drag(start[tree], target)
+        drag(start[18], [0.0, 0.0])  # B4L4 dropped on top of B1L1 ...
+        drag([0.0, 0.0], [0.2, 0.5])  # ... so pressing there picks up B4L4, not B1L1
+        targets[18] = [0.2, 0.5]
+        click((SIZE - 80, SIZE - 40))  # the "done" button
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "finished 1 arrangement" in out
+
+    files = ad.arrangement_files(tmp_path, "X1", 1, "pre")
+    table = ad.read_arrangements(files.trees)
+    np.testing.assert_allclose(ad.positions(table, "start")[0], start, atol=1e-12)
+    final = ad.positions(table)[0]
+    expected = start.copy()
+    for tree, target in targets.items():
+        expected[tree] = ad.clamp_to_disc(np.asarray(target), 1 - HALF)
+    np.testing.assert_allclose(final, expected, atol=PIXEL)  # within 1.5 pixels
+    assert np.linalg.norm(final[24]) == pytest.approx(1 - HALF)  # held at the arena's edge
+    moves = table.moves.to_numpy()
+    assert moves[18] == 2 and moves[[0, 6, 12, 24]].tolist() == [1, 1, 1, 1] and moves.sum() == 6
+    assert table.arrangement_moves.iloc[0] == 6
+    assert table.arrangement_duration.iloc[0] > 1.0
+
+    rdm = ad.read_rdm(files.rdm_tsv)
+    np.testing.assert_allclose(rdm, ad.arrangement_rdm(final), atol=1e-12)
+    np.testing.assert_allclose(rdm, ad.arrangement_rdm(expected), atol=0.01)

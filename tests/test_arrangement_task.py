@@ -1,0 +1,76 @@
+"""The arrangement task's settings, texts and command line, without opening a window."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from common.errors import UserError
+from experiment import arrangement
+from experiment import arrangement_data as ad
+from garden.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_default_strings_fill_in_every_placeholder():
+    strings = arrangement.load_strings()
+    intro = strings["instructions"].format(total=6, index=1, done=strings["done"])
+    assert '"Done"' in intro and "6 times" in intro
+    assert strings["start"].format(total=6, index=2, done="x").startswith("Arrangement 2 of 6")
+
+
+def test_strings_file_missing_a_key_is_named(tmp_path):
+    path = tmp_path / "arrangement_xx.toml"
+    path.write_text('instructions = "hi"\nstart = "go"\nprogress = "{index}"\nend = "bye"\n')
+    with pytest.raises(UserError, match="'done' is missing"):
+        arrangement.load_strings(path)
+    path.write_text("instructions = \n")
+    with pytest.raises(UserError, match="not valid TOML"):
+        arrangement.load_strings(path)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"n_arrangements": 0}, "--arrangements"),
+    ({"ring_radius_arena": 0.95}, "start ring"),
+    ({"window_size_px": (100, 100)}, "window size"),
+    ({"phase": "pre-1"}, "phase"),
+    ({"participant_id": "a b"}, "participant id"),
+])
+def test_impossible_settings_are_refused_before_a_window_opens(tmp_path, change, message):
+    settings = {"participant_id": "P1", "session": 1, "phase": "pre", "out": tmp_path, **change}
+    with pytest.raises(UserError, match=message):
+        arrangement.validate(arrangement.ArrangementConfig(**settings))
+
+
+def test_tree_images_are_rendered_with_recorded_exemplars(tmp_path):
+    config = arrangement.ArrangementConfig("P1", 1, "pre", out=tmp_path)
+    exemplars, images = arrangement.tree_images(config, seed=4, size_px=40)
+    assert len(images) == 25 and images[0].size == (40, 40) and images[0].mode == "RGBA"
+    assert exemplars == ad.choose_exemplars({(int(b), int(l)): arrangement.RENDER_EXEMPLARS for b, l in ad.CELLS},
+                                            4, config.n_arrangements)
+
+
+def test_command_refuses_to_overwrite_an_earlier_session(tmp_path, capsys):
+    ad.arrangement_files(tmp_path, "P1", 1, "pre").trees.parent.mkdir(parents=True)
+    ad.arrangement_files(tmp_path, "P1", 1, "pre").trees.write_text("earlier data\n")
+    status = main(["arrange", "--participant", "P1", "--session", "1", "--phase", "pre", "--out", str(tmp_path)])
+    assert status == 2
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert ad.arrangement_files(tmp_path, "P1", 1, "pre").trees.read_text() == "earlier data\n"
+
+
+def test_command_without_a_display_says_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    status = main(["arrange", "--participant", "P1", "--session", "1", "--phase", "post", "--out", str(tmp_path)])
+    assert status == 2
+    assert "no display" in capsys.readouterr().err
+    assert not (tmp_path / "sub-P1").exists()  # nothing half-written
+
+
+def test_help_and_import_do_not_load_psychopy():
+    code = ("import sys, garden.cli, experiment.arrangement, experiment.arrangement_data;"
+            "garden.cli.build_parser();"
+            "assert not [m for m in sys.modules if m.startswith('psychopy')], 'psychopy imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
