@@ -1,0 +1,459 @@
+"""Every figure of the report: functions that take tidy tables or arrays and return a Figure.
+
+Why here: one room for plotting, so the numbers are computed elsewhere (networks, fits, RSA) and
+each figure only draws. Figures are built on ``matplotlib.figure.Figure`` with the Agg canvas (no
+pyplot state, no display), and each is readable alone: a title, axis labels with units, legends.
+
+Conventions: init ``scale`` is the SD of the input-to-hidden weights (small = rich, large = lazy),
+drawn as evenly spaced categories from rich (left) to lazy (right); contexts are drawn in their
+garden colours; lines along branchiness are brown and along leafiness green.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from experiment.task import CONTEXTS
+from stimuli.gardens import CONTEXT_COLOURS
+
+FEATURE_COLOURS = {"branchiness": "#8c564b", "leafiness": "#2ca02c"}
+SCALE_LABEL = "init scale σ (input→hidden SD; rich → lazy)"
+PANEL_W, PANEL_H = 4.0, 3.3  # inches per panel
+
+
+def context_colour(context: str, index: int = 0) -> str:
+    """Hex colour of a garden: its own colour for north/south, else the colour of its role."""
+    rgb = CONTEXT_COLOURS.get(context, CONTEXT_COLOURS[CONTEXTS[index % 2]])
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def _figure(n_rows: int, n_cols: int, title: str, **kw) -> tuple[Figure, np.ndarray]:
+    fig = Figure(figsize=(PANEL_W * n_cols + 1.0, PANEL_H * n_rows + 0.5), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(n_rows, n_cols, squeeze=False, **kw))
+    fig.suptitle(title)
+    return fig, axes
+
+
+def _scale_axis(ax: Axes, scales: Sequence[float]) -> None:
+    ax.set_xticks(range(len(scales)), [f"{s:g}" for s in scales])
+    ax.set_xlabel(SCALE_LABEL)
+
+
+def _scale_colours(scales: Sequence[float]) -> dict[float, tuple]:
+    cmap = colormaps["viridis"]
+    n = max(len(scales) - 1, 1)
+    return {s: cmap(i / n) for i, s in enumerate(scales)}
+
+
+def _mean_sem(table: pd.DataFrame, by: str | list[str], value: str) -> pd.DataFrame:
+    stats = table.groupby(by)[value].agg(["mean", "std", "count"]).reset_index()
+    stats["sem"] = (stats["std"] / np.sqrt(stats["count"])).fillna(0.0)
+    return stats
+
+
+def _scale_lines(ax: Axes, table: pd.DataFrame, columns: Mapping[str, str]) -> None:
+    """Mean ± SEM over seeds of each column, one line per column, scales as categories."""
+    scales = sorted(table["scale"].unique())
+    x = np.arange(len(scales))
+    for column, label in columns.items():
+        stats = _mean_sem(table, "scale", column).set_index("scale").loc[scales]
+        ax.errorbar(x, stats["mean"], yerr=stats["sem"], marker="o", capsize=3, label=label)
+    _scale_axis(ax, scales)
+    ax.legend(fontsize="small")
+
+
+# ---------------------------------------------------------------- networks
+
+def learning_curves(curves: pd.DataFrame) -> Figure:
+    """Loss and accuracy against training step, mean ± SD over seeds, one line per init scale.
+
+    ``curves``: columns ``scale``, ``seed``, ``step``, ``loss`` (½Σ squared error over the 50 items)
+    and ``accuracy`` (fraction of non-zero targets with the right sign).
+    """
+    fig, axes = _figure(1, 2, "Learning curves by init scale (rich nets learn slower)")
+    scales = sorted(curves["scale"].unique())
+    colours = _scale_colours(scales)
+    for ax, measure, label in zip(axes[0], ("loss", "accuracy"), ("loss (½Σ squared error)", "accuracy (fraction correct)")):
+        for scale in scales:
+            stats = curves[curves.scale == scale].groupby("step")[measure].agg(["mean", "std"]).fillna(0.0)
+            ax.plot(stats.index, stats["mean"], color=colours[scale], label=f"σ = {scale:g}")
+            ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
+                            color=colours[scale], alpha=0.2, linewidth=0)
+        ax.set_xlabel("training step (full-batch updates)")
+        ax.set_ylabel(label)
+        ax.set_title(measure.capitalize())
+    axes[0, 0].set_yscale("log")
+    axes[0, 1].set_ylim(0, 1.02)
+    axes[0, 1].legend(fontsize="small", title="init scale")
+    return fig
+
+
+def betas_by_scale(summary: pd.DataFrame) -> Figure:
+    """Regression weights of the hidden-layer RDM on the model RDMs, mean ± SEM over seeds.
+
+    ``summary``: one row per network with ``scale``, ``seed`` and ``beta_<model>`` columns.
+    """
+    fig, axes = _figure(1, 1, "Hidden-layer geometry: model-RDM β by init scale")
+    betas = {c: c.removeprefix("beta_") for c in summary.columns if c.startswith("beta_")}
+    _scale_lines(axes[0, 0], summary, betas)
+    axes[0, 0].axhline(0, color="grey", linewidth=0.8)
+    axes[0, 0].set_ylabel("β (z-scored RDM regression, a.u.)")
+    return fig
+
+
+def dimensionality(summary: pd.DataFrame, spectrum: pd.DataFrame | None = None) -> Figure:
+    """Components needed for 90 % of hidden variance by scale, and the cumulative spectra.
+
+    ``summary``: ``scale``, ``seed``, ``dim_90``. ``spectrum`` (optional): ``scale``, ``seed``,
+    ``component`` (1-based) and ``explained_variance_ratio``.
+    """
+    n_cols = 1 if spectrum is None else 2
+    fig, axes = _figure(1, n_cols, "Dimensionality of the hidden layer (rich: low, lazy: high)")
+    _scale_lines(axes[0, 0], summary, {"dim_90": "components for 90 % variance"})
+    axes[0, 0].set_ylabel("number of principal components")
+    if spectrum is not None:
+        ax = axes[0, 1]
+        scales = sorted(spectrum["scale"].unique())
+        colours = _scale_colours(scales)
+        for scale in scales:
+            part = spectrum[spectrum.scale == scale].sort_values(["seed", "component"]).copy()
+            part["cumulative"] = part.groupby("seed")["explained_variance_ratio"].cumsum()
+            mean = part.groupby("component")["cumulative"].mean()
+            ax.plot(mean.index, mean.values, marker=".", color=colours[scale], label=f"σ = {scale:g}")
+        ax.axhline(0.9, color="grey", linestyle="--", linewidth=0.8, label="90 %")
+        ax.set_xlabel("principal component (rank)")
+        ax.set_ylabel("cumulative variance explained (fraction)")
+        ax.set_title("Cumulative spectrum")
+        ax.legend(fontsize="small")
+    return fig
+
+
+def unit_classes(summary: pd.DataFrame) -> Figure:
+    """Mean number of task-selective, mixed and dead hidden units per scale (stacked bars).
+
+    ``summary``: ``scale``, ``n_task_selective``, ``n_mixed``, ``n_dead``.
+    """
+    fig, axes = _figure(1, 1, "Hidden units by class (active in one / both / neither context)")
+    ax = axes[0, 0]
+    means = summary.groupby("scale")[["n_task_selective", "n_mixed", "n_dead"]].mean()
+    bottom = np.zeros(len(means))
+    for column, colour in zip(means.columns, ("#1f77b4", "#9467bd", "#7f7f7f")):
+        ax.bar(range(len(means)), means[column], bottom=bottom, color=colour,
+               label=column.removeprefix("n_").replace("_", "-"))
+        bottom += means[column].to_numpy()
+    _scale_axis(ax, list(means.index))
+    ax.set_ylabel("hidden units (mean count over seeds)")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def context_weight_histograms(weights: pd.DataFrame, bins: int = 30) -> Figure:
+    """Histograms of each context unit's weights onto the hidden units, one panel per scale.
+
+    ``weights``: one row per hidden unit with ``scale``, ``seed``, ``w_<context>`` for two contexts
+    (e.g. ``w_north``, ``w_south``). Rich nets: anticorrelated weights (r in each title).
+    """
+    columns = [c for c in weights.columns if c.startswith("w_")][:2]
+    scales = sorted(weights["scale"].unique())
+    fig, axes = _figure(1, len(scales), "Context→hidden weights by init scale", sharey=True)
+    for ax, scale in zip(axes[0], scales):
+        part = weights[weights.scale == scale]
+        r = np.corrcoef(part[columns[0]], part[columns[1]])[0, 1]
+        edges = np.histogram_bin_edges(part[columns].to_numpy(), bins=bins)
+        for i, column in enumerate(columns):
+            name = column.removeprefix("w_")
+            ax.hist(part[column], bins=edges, alpha=0.6, color=context_colour(name, i), label=name)
+        ax.set_title(f"σ = {scale:g} (r = {r:.2f})")
+        ax.set_xlabel("context→hidden weight (a.u.)")
+        ax.set_ylabel("hidden units (count over seeds)")
+    axes[0, 0].legend(fontsize="small", title="context unit")
+    return fig
+
+
+def ablation_accuracy(table: pd.DataFrame) -> Figure:
+    """Accuracy after ablating each class of hidden units, by scale (masks from each network).
+
+    ``table``: ``scale``, ``seed``, ``ablated`` (e.g. none, task_selective, mixed), ``accuracy``.
+    """
+    fig, axes = _figure(1, 1, "Accuracy after ablating unit classes")
+    wide = table.pivot_table(index=["scale", "seed"], columns="ablated", values="accuracy").reset_index()
+    labels = {c: f"ablate {c}".replace("_", "-") for c in table["ablated"].unique()}
+    _scale_lines(axes[0, 0], wide, labels)
+    axes[0, 0].set_ylabel("accuracy (fraction correct)")
+    axes[0, 0].set_ylim(0, 1.02)
+    return fig
+
+
+def noise_curves(table: pd.DataFrame) -> Figure:
+    """Accuracy under Gaussian input noise, one line per init scale (mean ± SEM over seeds).
+
+    ``table``: ``scale``, ``seed``, ``noise_sd`` (input units), ``accuracy``.
+    """
+    fig, axes = _figure(1, 1, "Robustness to input noise (rich nets are more robust)")
+    ax = axes[0, 0]
+    scales = sorted(table["scale"].unique())
+    colours = _scale_colours(scales)
+    for scale in scales:
+        stats = _mean_sem(table[table.scale == scale], "noise_sd", "accuracy")
+        ax.errorbar(stats["noise_sd"], stats["mean"], yerr=stats["sem"], marker="o", capsize=2,
+                    color=colours[scale], label=f"σ = {scale:g}")
+    ax.set_xlabel("input noise SD (input units)")
+    ax.set_ylabel("accuracy (fraction correct)")
+    ax.legend(fontsize="small", title="init scale")
+    return fig
+
+
+def mds_grids(coords: pd.DataFrame, title: str = "MDS of hidden-layer RDMs") -> Figure:
+    """Each context's 5×5 grid in 2-D MDS space, drawn as connected lines, one panel per ``panel``.
+
+    ``coords``: ``panel`` (label, e.g. "σ = 0.01"), ``context``, ``branchiness``, ``leafiness``,
+    ``dim1``, ``dim2``. Brown lines join trees along branchiness (leafiness fixed), green lines
+    along leafiness; markers take the garden colour; the second context is dashed.
+    """
+    panels = list(dict.fromkeys(coords["panel"]))
+    fig, axes = _figure(1, len(panels), title)
+    for ax, panel in zip(axes[0], panels):
+        part = coords[coords.panel == panel]
+        for i, context in enumerate(dict.fromkeys(part["context"])):
+            _grid_lines(ax, part[part.context == context], context_colour(context, i), "-" if i == 0 else "--")
+        ax.set_title(str(panel))
+        ax.set_xlabel("MDS dimension 1 (a.u.)")
+        ax.set_ylabel("MDS dimension 2 (a.u.)")
+        ax.set_aspect("equal", adjustable="datalim")
+    handles = [axes[0, 0].plot([], [], color=c, label=f)[0] for f, c in FEATURE_COLOURS.items()]
+    handles += [axes[0, 0].plot([], [], "o", color=context_colour(c, i), label=f"{c} trees")[0]
+                for i, c in enumerate(dict.fromkeys(coords["context"]))]
+    fig.legend(handles=handles, loc="outside right upper", fontsize="small", title="lines along / trees")
+    return fig
+
+
+def _grid_lines(ax: Axes, part: pd.DataFrame, colour: str, style: str) -> None:
+    for feature, other in (("branchiness", "leafiness"), ("leafiness", "branchiness")):
+        for _, line in part.sort_values(feature).groupby(other):
+            ax.plot(line["dim1"], line["dim2"], style, color=FEATURE_COLOURS[feature], linewidth=1.2)
+    ax.scatter(part["dim1"], part["dim2"], s=12 + 6 * part["leafiness"], color=colour,
+               edgecolor="black", linewidth=0.4, zorder=3)
+
+
+# ---------------------------------------------------------------- behaviour
+
+def choice_matrices(cells: pd.DataFrame, title: str = "Choice matrices: p(accept) per tree and garden") -> Figure:
+    """5×5 heatmaps of p(accept), one per context (columns) and ``group`` (rows, optional).
+
+    ``cells``: ``context``, ``branchiness``, ``leafiness``, ``p_accept`` (fraction of accepted trials;
+    averaged over participants when several are given), optional ``group``.
+    """
+    cells = cells.assign(group=cells["group"] if "group" in cells else "all")
+    groups, contexts = list(dict.fromkeys(cells["group"])), list(dict.fromkeys(cells["context"]))
+    fig, axes = _figure(len(groups), len(contexts), title)
+    image = None
+    for r, group in enumerate(groups):
+        for c, context in enumerate(contexts):
+            part = cells[(cells.group == group) & (cells.context == context)]
+            grid = part.pivot_table(index="branchiness", columns="leafiness", values="p_accept").reindex(
+                index=range(1, 6), columns=range(1, 6))
+            ax = axes[r, c]
+            image = ax.imshow(grid.to_numpy(), vmin=0, vmax=1, cmap="RdBu_r", origin="lower",
+                              extent=(0.5, 5.5, 0.5, 5.5))
+            ax.set_title(f"{group}: {context} garden" if len(groups) > 1 else f"{context} garden",
+                         color=context_colour(context, c))
+            ax.set_xlabel("leafiness (level 1–5)")
+            ax.set_ylabel("branchiness (level 1–5)")
+    fig.colorbar(image, ax=axes, label="p(accept)", shrink=0.8)
+    return fig
+
+
+def psychometric_curves(curves: pd.DataFrame, model: str = "model") -> Figure:
+    """p(accept) along the relevant and the irrelevant feature, observed (dots) and fitted (lines).
+
+    ``curves``: ``feature`` ("relevant"/"irrelevant"), ``context``, ``level`` (feature value in rule
+    steps, −2..2: the tree's value in this garden, or in the other garden, divided by 25 points),
+    ``p_accept`` (observed fraction accepted), ``p_model`` (fitted model's mean p), optional ``group``.
+    """
+    curves = curves.assign(group=curves["group"] if "group" in curves else "all")
+    groups = list(dict.fromkeys(curves["group"]))
+    fig, axes = _figure(len(groups), 2, f"Psychometric curves with the fitted {model} model", sharey=True)
+    for r, group in enumerate(groups):
+        for ax, feature in zip(axes[r], ("relevant", "irrelevant")):
+            part = curves[(curves.group == group) & (curves.feature == feature)]
+            for i, context in enumerate(dict.fromkeys(part["context"])):
+                sub = part[part.context == context].sort_values("level")
+                colour = context_colour(context, i)
+                ax.plot(sub["level"], sub["p_accept"], "o", color=colour, label=f"{context} observed")
+                ax.plot(sub["level"], sub["p_model"], "-", color=colour, label=f"{context} {model}")
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_xlabel(f"{feature} feature (value in rule steps of 25 points)")
+            ax.set_ylabel("p(accept)")
+            ax.set_title(f"{group}: {feature} feature" if len(groups) > 1 else f"{feature.capitalize()} feature")
+    axes[0, 0].legend(fontsize="small")
+    return fig
+
+
+def boundary_angles(boundaries: pd.DataFrame) -> Figure:
+    """Fitted decision boundaries drawn in feature space, one panel per ``model``.
+
+    ``boundaries``: ``model``, ``participant_id``, ``context``, ``angle_deg`` (boundary direction in
+    the (branchiness, leafiness) plane, degrees; the normal is angle − 90°), optional ``offset``
+    (feature units along the normal). Thin lines: participants; thick: circular mean angle
+    (and mean offset) per context.
+    """
+    models = list(dict.fromkeys(boundaries["model"]))
+    fig, axes = _figure(1, len(models), "Decision boundaries in feature space")
+    for ax, model in zip(axes[0], models):
+        part = boundaries[boundaries.model == model]
+        for i, context in enumerate(dict.fromkeys(part["context"])):
+            sub, colour = part[part.context == context], context_colour(context, i)
+            offsets = sub["offset"] if "offset" in sub else np.zeros(len(sub))
+            for angle, offset in zip(sub["angle_deg"], offsets):
+                _boundary(ax, angle, offset, colour, 0.8, 0.3)
+            mean = np.degrees(np.angle(np.mean(np.exp(1j * np.radians(sub["angle_deg"]))))) % 360  # circular mean
+            _boundary(ax, mean, float(np.mean(offsets)), colour, 3.0, 1.0, label=f"{context} (mean {mean:.0f}°)")
+        ax.set_xlim(0.5, 5.5)
+        ax.set_ylim(0.5, 5.5)
+        ax.set_aspect("equal")
+        ax.set_xlabel("branchiness (level 1–5)")
+        ax.set_ylabel("leafiness (level 1–5)")
+        ax.set_title(f"{model}")
+        ax.legend(fontsize="small")
+    return fig
+
+
+def _boundary(ax: Axes, angle_deg: float, offset: float, colour: str, width: float, alpha: float,
+              label: str | None = None) -> None:
+    theta = np.radians(angle_deg)
+    direction = np.array([np.cos(theta), np.sin(theta)])
+    normal = np.array([np.cos(theta - np.pi / 2), np.sin(theta - np.pi / 2)])
+    centre = np.array([3.0, 3.0]) + offset * normal
+    ends = centre + np.outer([-4, 4], direction)
+    ax.plot(ends[:, 0], ends[:, 1], color=colour, linewidth=width, alpha=alpha, label=label)
+
+
+def bms_bars(bms: pd.DataFrame) -> Figure:
+    """Random-effects BMS: expected model frequencies and protected exceedance probabilities.
+
+    ``bms``: ``model``, ``expected_frequency``, ``protected_exceedance_probability``, optional
+    ``group`` (one set of bars per group).
+    """
+    bms = bms.assign(group=bms["group"] if "group" in bms else "all")
+    groups, models = list(dict.fromkeys(bms["group"])), list(dict.fromkeys(bms["model"]))
+    fig, axes = _figure(1, 2, "Bayesian model selection across participants")
+    width = 0.8 / len(groups)
+    for ax, column, label in zip(axes[0], ("expected_frequency", "protected_exceedance_probability"),
+                                 ("expected model frequency", "protected exceedance probability")):
+        for g, group in enumerate(groups):
+            part = bms[bms.group == group].set_index("model").reindex(models)
+            ax.bar(np.arange(len(models)) + (g - (len(groups) - 1) / 2) * width, part[column], width, label=group)
+        ax.set_xticks(range(len(models)), models)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("choice model")
+        ax.set_ylabel(f"{label} (probability)")
+        ax.set_title(label.capitalize())
+    axes[0, 0].axhline(1 / len(models), color="grey", linestyle="--", linewidth=0.8, label="chance")
+    axes[0, 0].legend(fontsize="small", title="group")
+    return fig
+
+
+def parameter_recovery(table: pd.DataFrame) -> Figure:
+    """Fitted against true parameter values of simulated agents, one panel per ``parameter``.
+
+    ``table``: ``parameter``, ``true``, ``fitted`` (same units as the parameter; angles in degrees).
+    """
+    params = list(dict.fromkeys(table["parameter"]))
+    fig, axes = _figure(1, len(params), "Parameter recovery from simulated agents")
+    for ax, param in zip(axes[0], params):
+        part = table[table.parameter == param]
+        r = np.corrcoef(part["true"], part["fitted"])[0, 1] if len(part) > 2 else np.nan
+        ax.scatter(part["true"], part["fitted"], s=10, alpha=0.6)
+        lims = [min(part["true"].min(), part["fitted"].min()), max(part["true"].max(), part["fitted"].max())]
+        ax.plot(lims, lims, color="grey", linestyle="--", linewidth=0.8, label="identity")
+        ax.set_title(f"{param} (r = {r:.2f})")
+        ax.set_xlabel(f"true {param}")
+        ax.set_ylabel(f"fitted {param}")
+    axes[0, 0].legend(fontsize="small")
+    return fig
+
+
+def model_recovery(confusion: pd.DataFrame) -> Figure:
+    """Model-recovery confusion matrix: rows = generating model, columns = winning model.
+
+    ``confusion``: a square table of fractions (each row sums to 1), index and columns = model names.
+    """
+    fig, axes = _figure(1, 1, "Model recovery (fraction of simulated agents)")
+    ax = axes[0, 0]
+    image = ax.imshow(confusion.to_numpy(float), vmin=0, vmax=1, cmap="Blues")
+    for (i, j), value in np.ndenumerate(confusion.to_numpy(float)):
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", color="white" if value > 0.5 else "black")
+    ax.set_xticks(range(confusion.shape[1]), confusion.columns, rotation=30)
+    ax.set_yticks(range(confusion.shape[0]), confusion.index)
+    ax.set_xlabel("best-fitting model")
+    ax.set_ylabel("generating model")
+    fig.colorbar(image, ax=ax, label="fraction of agents")
+    return fig
+
+
+def choice_rdm_betas(betas: pd.DataFrame) -> Figure:
+    """Per-participant β of the choice RDM on the factorized and linear model RDMs (paired lines).
+
+    ``betas``: ``participant_id``, ``beta_factorized``, ``beta_linear``, optional ``group``.
+    """
+    betas = betas.assign(group=betas["group"] if "group" in betas else "all")
+    groups = list(dict.fromkeys(betas["group"]))
+    fig, axes = _figure(1, len(groups), "Choice-pattern RDM regression (2022): factorized vs linear",
+                        sharey=True)
+    for ax, group in zip(axes[0], groups):
+        part = betas[betas.group == group]
+        for _, row in part.iterrows():
+            ax.plot([0, 1], [row.beta_factorized, row.beta_linear], color="grey", alpha=0.4, marker=".")
+        means = part[["beta_factorized", "beta_linear"]].mean()
+        ax.plot([0, 1], means, color="black", linewidth=3, marker="o", label=f"mean (n = {len(part)})")
+        ax.set_xticks([0, 1], ["factorized", "linear"])
+        ax.set_xlim(-0.4, 1.4)
+        ax.set_xlabel("model RDM")
+        ax.set_ylabel("β (z-scored regression, a.u.)")
+        ax.set_title(str(group))
+        ax.legend(fontsize="small")
+    return fig
+
+
+# ---------------------------------------------------------------- people vs networks
+
+def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None) -> Figure:
+    """RDM similarity between people and networks across init scales, with bootstrap intervals.
+
+    ``profile``: ``unit`` (participant group or region), ``scale``, ``similarity`` (mean over
+    participants), ``ci_low``, ``ci_high``. ``best`` (optional): ``unit``, ``best_scale``,
+    ``fraction`` (share of bootstrap samples where that scale matched best).
+    """
+    n_cols = 1 if best is None else 2
+    fig, axes = _figure(1, n_cols, "People vs networks: which init scale matches best?")
+    ax = axes[0, 0]
+    scales = sorted(profile["scale"].unique())
+    x = {s: i for i, s in enumerate(scales)}
+    for unit in dict.fromkeys(profile["unit"]):
+        part = profile[profile.unit == unit].sort_values("scale")
+        xs = part["scale"].map(x)
+        line = ax.plot(xs, part["similarity"], marker="o", label=str(unit))[0]
+        ax.fill_between(xs, part["ci_low"], part["ci_high"], color=line.get_color(), alpha=0.2, linewidth=0)
+    _scale_axis(ax, scales)
+    ax.set_ylabel("RDM similarity (Spearman ρ)")
+    ax.set_title("Similarity profile (95 % bootstrap CI)")
+    ax.legend(fontsize="small", title="people")
+    if best is not None:
+        ax = axes[0, 1]
+        units = list(dict.fromkeys(best["unit"]))
+        width = 0.8 / len(units)
+        for u, unit in enumerate(units):
+            part = best[best.unit == unit].set_index("best_scale").reindex(scales).fillna(0.0)
+            ax.bar(np.arange(len(scales)) + (u - (len(units) - 1) / 2) * width, part["fraction"], width, label=str(unit))
+        _scale_axis(ax, scales)
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("fraction of bootstrap samples")
+        ax.set_title("Best-matching init scale")
+        ax.legend(fontsize="small", title="people")
+    return fig

@@ -1,0 +1,241 @@
+"""The self-contained HTML report: sections of figures (embedded PNG) and tables, plus provenance.
+
+Why: one file the lab can open anywhere (no server, no side files) that shows every result of a
+run and says how it was made. The report is built only from the tables a run wrote under
+``<results>/tables/`` (TSV + JSON sidecar each), so it can be rebuilt at any time without
+recomputing (``garden report DIR``). A section whose tables are missing is kept, with a note
+saying why it was skipped (``tables/skipped.json`` holds the pipeline's reasons).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from analysis import figures
+
+TABLES_DIR = "tables"
+SKIPPED_FILE = "skipped.json"
+RUN_FILE = "run.json"
+DPI = 100
+MAX_TABLE_ROWS = 40
+
+Tables = Mapping[str, pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure: caption, the tables it needs, and how to draw it from them."""
+
+    caption: str
+    needs: tuple[str, ...]
+    draw: Callable[[Tables], Figure]
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    """One report section: what it shows, its figures and the tables printed under them."""
+
+    key: str
+    title: str
+    text: str
+    figures: tuple[FigureSpec, ...] = ()
+    tables: tuple[str, ...] = ()
+
+
+@dataclass
+class Section:
+    """A rendered section: figures as PNG bytes, tables, and a note when (part of) it was skipped."""
+
+    key: str
+    title: str
+    text: str
+    figures: list[tuple[str, bytes]] = field(default_factory=list)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- reading results
+
+def load_tables(results: str | os.PathLike) -> dict[str, pd.DataFrame]:
+    """Every ``<results>/tables/<name>.tsv`` as a DataFrame keyed by ``name``."""
+    folder = Path(results) / TABLES_DIR
+    return {p.name.removesuffix(".tsv"): pd.read_csv(p, sep="\t") for p in sorted(folder.glob("*.tsv"))}
+
+
+def load_json(path: Path) -> dict[str, Any]:
+    """A JSON file as a dict, or an empty dict when it does not exist."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+# ---------------------------------------------------------------- what the report shows
+
+def _group_mean(table: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataFrame:
+    keys = (["group"] if "group" in table else []) + keys
+    return table.groupby(keys, sort=False)[values].mean().reset_index()
+
+
+def _mds_panels(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    return table[table.source == source]
+
+
+SECTIONS: tuple[SectionSpec, ...] = (
+    SectionSpec("behaviour", "Behaviour", "How often each tree was accepted in each garden, and how choice "
+                "probability follows the relevant and the irrelevant feature (test-phase trials).",
+                (FigureSpec("Choice matrices per garden (group means)", ("choice_cells",),
+                            lambda t: figures.choice_matrices(_group_mean(t["choice_cells"], ["context", "branchiness", "leafiness"], ["p_accept"]))),
+                 FigureSpec("Psychometric curves with the fitted factorized model", ("psychometric_curves",),
+                            lambda t: figures.psychometric_curves(_group_mean(t["psychometric_curves"], ["feature", "context", "level"], ["p_accept", "p_model"]), "factorized"))),
+                ()),
+    SectionSpec("choice_models", "Choice models", "Factorized (one boundary per garden), factorized_full and "
+                "linear (one shared boundary) models fitted per participant; random-effects Bayesian model "
+                "selection across participants.",
+                (FigureSpec("Fitted decision boundaries", ("boundaries",), lambda t: figures.boundary_angles(t["boundaries"])),
+                 FigureSpec("Bayesian model selection", ("bms",), lambda t: figures.bms_bars(t["bms"]))),
+                ("bms", "fit_summary")),
+    SectionSpec("recovery", "Parameter and model recovery", "Simulated agents with known parameters, fitted "
+                "with the same models: how well parameters and the generating model are recovered.",
+                (FigureSpec("Parameter recovery", ("parameter_recovery",), lambda t: figures.parameter_recovery(t["parameter_recovery"])),
+                 FigureSpec("Model recovery", ("model_recovery",),
+                            lambda t: figures.model_recovery(t["model_recovery"].set_index("generating_model")))),
+                ()),
+    SectionSpec("choice_rdms", "Choice-pattern RSA (2022)", "Each participant's 50-cell choice-probability "
+                "vector gives an RDM |p_i − p_j|, regressed (z-scored, no intercept) on the factorized and "
+                "linear choice-model RDMs; the betas are compared across participants (paired tests).",
+                (FigureSpec("Choice-RDM betas per participant", ("choice_rdm_betas",), lambda t: figures.choice_rdm_betas(t["choice_rdm_betas"])),),
+                ("choice_rdm_tests",)),
+    SectionSpec("networks", "Rich and lazy networks", "Networks trained from small (rich) to large (lazy) "
+                "initial weights: learning, hidden-layer geometry, unit classes, context weights, ablations "
+                "and robustness to input noise.",
+                (FigureSpec("Learning curves", ("network_curves",), lambda t: figures.learning_curves(t["network_curves"])),
+                 FigureSpec("Model-RDM betas", ("network_summary",), lambda t: figures.betas_by_scale(t["network_summary"])),
+                 FigureSpec("Dimensionality", ("network_summary",),
+                            lambda t: figures.dimensionality(t["network_summary"], t.get("network_spectrum"))),
+                 FigureSpec("Unit classes", ("network_summary",), lambda t: figures.unit_classes(t["network_summary"])),
+                 FigureSpec("Context weights", ("context_weights",), lambda t: figures.context_weight_histograms(t["context_weights"])),
+                 FigureSpec("Ablations", ("network_ablation",), lambda t: figures.ablation_accuracy(t["network_ablation"])),
+                 FigureSpec("Input noise", ("network_noise",), lambda t: figures.noise_curves(t["network_noise"]))),
+                ("network_scale_summary",)),
+    SectionSpec("geometry", "Geometry (MDS)", "Two-dimensional metric MDS of the networks' hidden-layer RDMs "
+                "(one panel per init scale) and of the participants' choice RDMs (one panel per group).",
+                (FigureSpec("MDS of network hidden layers", ("mds",),
+                            lambda t: figures.mds_grids(_mds_panels(t["mds"], "network"), "MDS of hidden-layer RDMs by init scale")),
+                 FigureSpec("MDS of participants' choice patterns", ("mds",),
+                            lambda t: figures.mds_grids(_mds_panels(t["mds"], "people"), "MDS of choice RDMs by group"))),
+                ()),
+    SectionSpec("people_vs_networks", "People vs networks", "Each participant's choice RDM compared with the "
+                "networks' hidden-layer RDMs at every init scale (Spearman ρ): the best-matching scale, its "
+                "bootstrap interval over participants, and the psychometric parameters of matched networks "
+                "beside the people's.",
+                (FigureSpec("Similarity by init scale", ("similarity_profile",),
+                            lambda t: figures.similarity_by_scale(t["similarity_profile"], t.get("best_scale_bootstrap"))),),
+                ("best_scale", "beta_profiles", "matched_parameters")),
+)
+
+
+def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
+                   specs: tuple[SectionSpec, ...] = SECTIONS, dpi: int = DPI) -> list[Section]:
+    """Draw every figure whose tables exist; note the ones that could not be drawn and why."""
+    skipped = skipped or {}
+    sections = []
+    for spec in specs:
+        section = Section(spec.key, spec.title, spec.text)
+        if spec.key in skipped:
+            section.notes.append(f"Skipped: {skipped[spec.key]}")
+        for fig_spec in spec.figures:
+            missing = [name for name in fig_spec.needs if name not in tables or tables[name].empty]
+            if missing:
+                if spec.key not in skipped:
+                    section.notes.append(f"{fig_spec.caption}: not drawn (no {', '.join(missing)} table).")
+                continue
+            section.figures.append((fig_spec.caption, figure_png(fig_spec.draw(tables), dpi)))
+        section.tables = [(name, tables[name]) for name in spec.tables if name in tables]
+        sections.append(section)
+    return sections
+
+
+# ---------------------------------------------------------------- rendering
+
+def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
+    """The figure as PNG bytes at ``dpi`` (pixels = inches × dpi)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def _table_html(name: str, table: pd.DataFrame) -> str:
+    shown = table.head(MAX_TABLE_ROWS)
+    more = len(table) - len(shown)
+    tail = f"<p class='more'>… {more} more rows in <code>{TABLES_DIR}/{html.escape(name)}.tsv</code></p>" if more > 0 else ""
+    body = shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0, classes="table")
+    return f"<h3>{html.escape(name.replace('_', ' '))}</h3>\n{body}\n{tail}"
+
+
+def _section_html(section: Section) -> str:
+    parts = [f"<section id='{section.key}'>", f"<h2>{html.escape(section.title)}</h2>",
+             f"<p>{html.escape(section.text)}</p>"]
+    parts += [f"<p class='note'>{html.escape(note)}</p>" for note in section.notes]
+    for caption, png in section.figures:
+        data = base64.b64encode(png).decode("ascii")
+        parts.append(f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'>"
+                     f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    parts += [_table_html(name, table) for name, table in section.tables]
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _provenance_html(run: Mapping[str, Any], sidecars: Mapping[str, Mapping[str, Any]]) -> str:
+    rows = "".join(f"<tr><td>{html.escape(name)}</td><td>{html.escape(str(meta.get('seed')))}</td>"
+                   f"<td>{html.escape(str(meta.get('created_utc', '')))}</td></tr>" for name, meta in sidecars.items())
+    return ("<section id='provenance'><h2>Provenance</h2>"
+            f"<pre>{html.escape(json.dumps(run, indent=2, default=str))}</pre>"
+            "<h3>tables</h3><table class='table'><tr><th>table</th><th>seed</th><th>created (UTC)</th></tr>"
+            f"{rows}</table></section>")
+
+
+STYLE = """body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}
+img{max-width:100%}figure{margin:1em 0}figcaption{color:#555;font-size:90%}
+.note{background:#fff4d6;border-left:4px solid #e0a800;padding:.4em .8em}
+.table{border-collapse:collapse;font-size:85%}.table td,.table th{padding:2px 8px;border-bottom:1px solid #ddd}
+nav a{margin-right:1em}"""
+
+
+def render_html(sections: list[Section], run: Mapping[str, Any],
+                sidecars: Mapping[str, Mapping[str, Any]] | None = None, title: str = "garden report") -> str:
+    """The whole report as one HTML string (figures inline as base64 PNG)."""
+    nav = "".join(f"<a href='#{s.key}'>{html.escape(s.title)}</a>" for s in sections)
+    body = "\n".join(_section_html(s) for s in sections)
+    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1><nav>{nav}"
+            f"<a href='#provenance'>Provenance</a></nav>\n{body}\n{_provenance_html(run, sidecars or {})}</body></html>\n")
+
+
+def write_report(results: str | os.PathLike, out: str | os.PathLike | None = None, *,
+                 extra_tables: Tables | None = None, overwrite: bool = False, dpi: int = DPI) -> Path:
+    """Build the report from ``<results>/tables`` (plus ``extra_tables``) and write it as HTML.
+
+    ``out`` defaults to ``<results>/report.html``; an existing file is kept unless ``overwrite``.
+    Figures are embedded at ``dpi`` (pixels per inch of figure size).
+    """
+    results = Path(results)
+    out = Path(out) if out is not None else results / "report.html"
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out}: already exists; pass --overwrite to rebuild it or --out another file")
+    tables = {**load_tables(results), **(extra_tables or {})}
+    folder = results / TABLES_DIR
+    skipped = load_json(folder / SKIPPED_FILE)
+    sidecars = {name: load_json(folder / f"{name}.json") for name in tables if (folder / f"{name}.json").exists()}
+    text = render_html(build_sections(tables, skipped, dpi=dpi), load_json(results / RUN_FILE), sidecars)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return out

@@ -1,0 +1,140 @@
+"""Figures: each draws what its table holds and is readable alone (title, labelled axes, legend)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from analysis import figures
+from experiment.task import item_table
+
+SCALES = [0.01, 1.0, 3.0]
+
+
+def _networks(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
+    keys = [(s, k) for s in SCALES for k in range(3)]
+    return {
+        "summary": pd.DataFrame([{"scale": s, "seed": k, "beta_grid": s / 3, "beta_orthogonal": 1 - s / 3,
+                                  "beta_parallel": 0.1, "dim_90": 2 + int(s * 5), "n_task_selective": 60 - 10 * s,
+                                  "n_mixed": 20 + 10 * s, "n_dead": 20} for s, k in keys]),
+        "curves": pd.DataFrame([{"scale": s, "seed": k, "step": t, "loss": np.exp(-t * (s + 0.1) / 100) + 1e-3,
+                                 "accuracy": min(1.0, t * (s + 0.1) / 50)} for s, k in keys for t in range(0, 300, 20)]),
+        "spectrum": pd.DataFrame([{"scale": s, "seed": k, "component": c + 1, "explained_variance_ratio": v}
+                                  for s, k in keys for c, v in enumerate(np.full(10, 0.1))]),
+        "weights": pd.DataFrame([{"scale": s, "seed": k, "unit": u, "w_north": a, "w_south": -a}
+                                 for s, k in keys for u, a in enumerate(rng.normal(size=20))]),
+        "ablation": pd.DataFrame([{"scale": s, "seed": k, "ablated": a, "accuracy": 0.5 + 0.1 * i}
+                                  for s, k in keys for i, a in enumerate(["none", "task_selective", "mixed"])]),
+        "noise": pd.DataFrame([{"scale": s, "seed": k, "noise_sd": n, "accuracy": 1 - n * s}
+                               for s, k in keys for n in (0.0, 0.05, 0.1)]),
+    }
+
+
+def _behaviour(rng: np.random.Generator) -> dict[str, object]:
+    items = item_table()
+    cells = items.assign(p_accept=np.where(items.reward_value > 0, 0.9, 0.1))
+    return {
+        "cells": pd.concat([cells.assign(group="blocked"), cells.assign(group="interleaved")]),
+        "curves": pd.DataFrame([{"feature": f, "context": c, "level": v, "p_accept": 0.5, "p_model": 0.5}
+                                for f in ("relevant", "irrelevant") for c in ("north", "south") for v in range(-2, 3)]),
+        "boundaries": pd.DataFrame([{"model": m, "participant_id": f"P{i}", "context": c, "angle_deg": a + 10 * (i - 1),
+                                     "offset": 0.0} for m in ("factorized", "linear") for i in range(3)
+                                    for c, a in (("north", 180.0), ("south", 90.0))]),
+        "bms": pd.DataFrame([{"model": m, "expected_frequency": f, "protected_exceedance_probability": f}
+                             for m, f in (("factorized", 0.7), ("linear", 0.3))]),
+        "recovery": pd.DataFrame([{"parameter": p, "true": t, "fitted": t + rng.normal(0, 0.1)}
+                                  for p in ("slope", "lapse") for t in rng.uniform(0, 1, 10)]),
+        "confusion": pd.DataFrame([[0.8, 0.2], [0.1, 0.9]], index=["factorized", "linear"],
+                                  columns=["factorized", "linear"]),
+        "betas": pd.DataFrame({"participant_id": ["P1", "P2", "P3"], "beta_factorized": [0.6, 0.5, 0.7],
+                               "beta_linear": [0.1, 0.2, 0.0]}),
+    }
+
+
+@pytest.fixture(scope="module")
+def drawn() -> dict[str, Figure]:
+    rng = np.random.default_rng(0)
+    net, beh = _networks(rng), _behaviour(rng)
+    items = item_table()
+    mds = pd.concat([items.assign(panel=f"σ = {s:g}", dim1=items.branchiness + 6 * items.context_index,
+                                  dim2=items.leafiness * s) for s in SCALES])
+    profile = pd.DataFrame([{"unit": "all", "scale": s, "similarity": m, "ci_low": m - 0.1, "ci_high": m + 0.1}
+                            for s, m in zip(SCALES, (0.5, 0.3, 0.1))])
+    best = pd.DataFrame({"unit": "all", "best_scale": SCALES, "fraction": [0.9, 0.1, 0.0]})
+    return {
+        "learning_curves": figures.learning_curves(net["curves"]),
+        "betas_by_scale": figures.betas_by_scale(net["summary"]),
+        "dimensionality": figures.dimensionality(net["summary"], net["spectrum"]),
+        "unit_classes": figures.unit_classes(net["summary"]),
+        "context_weight_histograms": figures.context_weight_histograms(net["weights"]),
+        "ablation_accuracy": figures.ablation_accuracy(net["ablation"]),
+        "noise_curves": figures.noise_curves(net["noise"]),
+        "mds_grids": figures.mds_grids(mds),
+        "choice_matrices": figures.choice_matrices(beh["cells"]),
+        "psychometric_curves": figures.psychometric_curves(beh["curves"]),
+        "boundary_angles": figures.boundary_angles(beh["boundaries"]),
+        "bms_bars": figures.bms_bars(beh["bms"]),
+        "parameter_recovery": figures.parameter_recovery(beh["recovery"]),
+        "model_recovery": figures.model_recovery(beh["confusion"]),
+        "choice_rdm_betas": figures.choice_rdm_betas(beh["betas"]),
+        "similarity_by_scale": figures.similarity_by_scale(profile, best),
+    }
+
+
+def test_every_figure_has_a_title_labelled_axes_and_a_legend(drawn):
+    for name, fig in drawn.items():
+        assert fig.get_suptitle(), name
+        panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+        assert panels, name
+        for ax in panels:
+            assert ax.get_xlabel() and ax.get_ylabel(), f"{name}: unlabelled axis {ax.get_title()!r}"
+        has_legend = any(ax.get_legend() for ax in panels) or fig.legends
+        has_colorbar = len(fig.axes) > len(panels)
+        assert has_legend or has_colorbar, f"{name}: no legend or colour bar"
+
+
+def test_public_figure_functions_are_all_exercised(drawn):
+    public = {n for n, f in vars(figures).items() if callable(f) and getattr(f, "__module__", "") == figures.__name__
+              and not n.startswith("_") and n != "context_colour"}
+    assert public == set(drawn)
+
+
+def test_choice_matrices_show_the_cell_values_per_group_and_context(drawn):
+    fig = drawn["choice_matrices"]
+    images = [ax.images[0].get_array() for ax in fig.axes if ax.images]
+    assert len(images) == 4  # 2 groups x 2 contexts
+    north = np.asarray(images[0])  # rows = branchiness 1..5, columns = leafiness 1..5
+    assert north.shape == (5, 5)
+    np.testing.assert_allclose(north[:, 4], 0.9)  # leafiness 5 is worth +50 in the north garden
+    np.testing.assert_allclose(north[:, 0], 0.1)
+    south = np.asarray(images[1])
+    np.testing.assert_allclose(south[4, :], 0.9)  # branchiness 5 in the south garden
+
+
+def test_mds_grids_join_each_context_along_both_features(drawn):
+    fig = drawn["mds_grids"]
+    panel = fig.axes[0]
+    # per context: 5 lines along branchiness + 5 along leafiness
+    drawn_lines = [line for line in panel.lines if len(line.get_xdata()) == 5]
+    assert len(drawn_lines) == 20
+    colours = {line.get_color() for line in drawn_lines}
+    assert colours == set(figures.FEATURE_COLOURS.values())
+    assert [ax.get_title() for ax in fig.axes] == ["σ = 0.01", "σ = 1", "σ = 3"]
+
+
+def test_boundary_means_are_circular_means_of_the_angles(drawn):
+    legend = [t.get_text() for t in drawn["boundary_angles"].axes[0].get_legend().get_texts()]
+    assert legend == ["north (mean 180°)", "south (mean 90°)"]
+
+
+def test_context_weight_titles_give_the_weight_correlation(drawn):
+    titles = [ax.get_title() for ax in drawn["context_weight_histograms"].axes]
+    assert titles == ["σ = 0.01 (r = -1.00)", "σ = 1 (r = -1.00)", "σ = 3 (r = -1.00)"]
+
+
+def test_scale_figures_order_scales_from_rich_to_lazy(drawn):
+    for name in ("betas_by_scale", "unit_classes", "ablation_accuracy"):
+        ticks = [t.get_text() for t in drawn[name].axes[0].get_xticklabels()]
+        assert ticks == ["0.01", "1", "3"], name

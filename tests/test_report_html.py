@@ -1,0 +1,101 @@
+"""The HTML report: every section, embedded PNGs that decode at the figure's size, notes, tables."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from analysis import report
+from experiment.task import item_table
+
+DPI = 40  # small images keep the test fast; sizes scale with it
+
+
+def _write(folder, name: str, table: pd.DataFrame) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_csv(folder / f"{name}.tsv", sep="\t", index=False)
+    (folder / f"{name}.json").write_text(json.dumps({"seed": 7, "created_utc": "2026-01-01T00:00:00"}))
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results")
+    tables = root / report.TABLES_DIR
+    items = item_table()
+    cells = pd.concat([items.assign(participant_id=f"P{i}", group=g, p_accept=(items.reward_value > 0) * 1.0)
+                       for i, g in enumerate(["blocked", "interleaved"] * 2)])
+    _write(tables, "choice_cells", cells)
+    _write(tables, "psychometric_curves", pd.DataFrame(
+        [{"participant_id": "P0", "feature": f, "context": c, "level": v, "p_accept": 0.5, "p_model": 0.4}
+         for f in ("relevant", "irrelevant") for c in ("north", "south") for v in range(-2, 3)]))
+    _write(tables, "bms", pd.DataFrame({"model": ["factorized", "linear"], "expected_frequency": [0.75, 0.25],
+                                        "protected_exceedance_probability": [0.9, 0.1]}))
+    _write(tables, "choice_rdm_betas", pd.DataFrame({"participant_id": ["P0", "P1"], "beta_factorized": [0.8, 0.7],
+                                                     "beta_linear": [0.1, 0.2]}))
+    _write(tables, "network_summary", pd.DataFrame(
+        [{"scale": s, "seed": k, "beta_grid": s, "beta_orthogonal": 1 - s, "dim_90": 3, "n_task_selective": 50,
+          "n_mixed": 30, "n_dead": 20} for s in (0.01, 3.0) for k in range(2)]))
+    _write(tables, "similarity_profile", pd.DataFrame(
+        {"unit": "all", "scale": [0.01, 3.0], "similarity": [0.6, 0.2], "ci_low": [0.5, 0.1], "ci_high": [0.7, 0.3]}))
+    (tables / report.SKIPPED_FILE).write_text(json.dumps({"recovery": "modeling.recovery is not available yet"}))
+    (root / report.RUN_FILE).write_text(json.dumps({"seed": 7, "config": {"participants": 4}}))
+    out = report.write_report(root, dpi=DPI)
+    return root, out.read_text(encoding="utf-8")
+
+
+def _images(text: str) -> list[Image.Image]:
+    return [Image.open(io.BytesIO(base64.b64decode(data)))
+            for data in re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", text)]
+
+
+def test_report_has_every_section_and_provenance(results):
+    _, text = results
+    for spec in report.SECTIONS:
+        assert f"<section id='{spec.key}'>" in text
+        assert f"<h2>{spec.title.replace('&', '&amp;')}</h2>" in text
+    assert "<section id='provenance'>" in text
+    assert '"participants": 4' in html.unescape(text)  # run configuration shown
+    assert "2026-01-01T00:00:00" in text  # table sidecars listed
+
+
+def test_embedded_figures_decode_as_images_of_the_figure_size(results):
+    _, text = results
+    images = _images(text)
+    # behaviour 2, choice models 1 (BMS), choice RDMs 1, networks 3 (betas, dimensionality, units), similarity 1
+    assert len(images) == 8
+    sizes = [im.size for im in images]
+    one_panel = (round((report.figures.PANEL_W + 1.0) * DPI), round((report.figures.PANEL_H + 0.5) * DPI))
+    assert sizes.count(one_panel) >= 3  # betas, dimensionality (no spectrum), unit classes
+    for im in images:
+        pixels = np.asarray(im.convert("L"), dtype=float)
+        assert im.format == "PNG" and pixels.std() > 10  # something is drawn, not a blank canvas
+
+
+def test_missing_inputs_give_notes_not_fake_figures(results):
+    _, text = results
+    assert "Skipped: modeling.recovery is not available yet" in text
+    assert "Fitted decision boundaries: not drawn (no boundaries table)." in text
+    assert "Learning curves: not drawn (no network_curves table)." in text
+
+
+def test_tables_are_printed(results):
+    _, text = results
+    assert "<h3>bms</h3>" in text and "0.75" in text
+
+
+def test_rebuilding_refuses_to_overwrite_unless_asked(tmp_path):
+    _write(tmp_path / report.TABLES_DIR, "bms", pd.DataFrame(
+        {"model": ["factorized", "linear"], "expected_frequency": [0.6, 0.4], "protected_exceedance_probability": [0.7, 0.3]}))
+    first = report.write_report(tmp_path, dpi=DPI).read_text(encoding="utf-8")
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        report.write_report(tmp_path, dpi=DPI)
+    again = report.write_report(tmp_path, overwrite=True, dpi=DPI).read_text(encoding="utf-8")
+    assert len(_images(first)) == len(_images(again)) == 1
