@@ -7,6 +7,7 @@ versions, config and seed in a JSON sidecar").
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import platform
@@ -19,15 +20,20 @@ _PACKAGES = ("garden-task", "numpy", "scipy", "pandas", "lmfit", "scikit-learn",
              "matplotlib", "pillow", "torch", "psychopy")
 
 
-def software_versions() -> dict[str, str]:
-    """Versions of Python and of the installed packages garden relies on (no imports)."""
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
     versions = {"python": platform.python_version(), "platform": platform.platform()}
     for name in _PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    return versions
+    return tuple(versions.items())
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of Python and of the installed packages garden relies on (read once, no imports)."""
+    return dict(_versions())
 
 
 def provenance(config: dict[str, Any] | None = None, seed: int | None = None,

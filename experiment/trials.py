@@ -196,8 +196,8 @@ def _expected(spec: dict[str, Any]) -> str:
 def _parse_column(values: pd.Series, spec: dict[str, Any]) -> tuple[pd.Series, np.ndarray]:
     """Parse one text column; return (parsed values, boolean mask of bad cells)."""
     text = values.astype(str).str.strip()
-    missing = text.isin(MISSING)
     kind = spec["kind"]
+    missing = (text == "") if kind in ("id", "text") else text.isin(MISSING)
     if kind in ("id", "text"):
         ok = ~missing if not spec.get("missing") else np.ones(len(text), bool)
         if kind == "id":
@@ -232,24 +232,20 @@ def _typed(column: str, parsed: pd.Series, spec: dict[str, Any]) -> pd.Series:
 
 
 def _infer_passthrough(values: pd.Series) -> pd.Series:
-    """Optional columns without a spec: numbers become numeric, anything else stays text."""
+    """Optional columns without a spec: numbers become numeric (NA spellings -> NaN), else text as is."""
     text = values.astype(str)
     missing = text.str.strip().isin(MISSING)
     numbers = pd.to_numeric(text.where(~missing), errors="coerce")
     if numbers.notna().sum() != (~missing).sum() or (~missing).sum() == 0:
-        return text.where(~missing, "").astype(object)
+        return text.astype(object)
     vals = numbers.astype(float)
     if not missing.any() and np.all(vals == np.round(vals)) and np.all(np.abs(vals) < 2**53):
         return vals.astype(np.int64)
     return vals
 
 
-def validate(raw: pd.DataFrame, source: str = "<table>", first_line: int = 2) -> tuple[pd.DataFrame, list[Problem]]:
-    """Validate a table of text cells; return the typed table and the list of problems.
-
-    ``first_line`` is the file line of the first row (2 when the header is line 1).
-    """
-    problems: list[Problem] = []
+def _missing_columns(raw: pd.DataFrame, source: str) -> list[Problem]:
+    problems = []
     missing_cols = [c for c in REQUIRED if c not in raw.columns]
     if missing_cols:
         problems.append(Problem(source, 1, None, None,
@@ -257,6 +253,19 @@ def validate(raw: pd.DataFrame, source: str = "<table>", first_line: int = 2) ->
                                 "rename columns with `garden import --map old=new`"))
     if len(raw) == 0:
         problems.append(Problem(source, None, None, None, "has a header but no trials"))
+    return problems
+
+
+def validate(raw: pd.DataFrame, source: str | Sequence[str] = "<table>",
+             lines: Sequence[int] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Validate a table of text cells; return the typed table and the list of problems.
+
+    ``source`` names the file (or one file per row); ``lines`` gives each row's file line
+    (default: 2, 3, ... as when the header is line 1).
+    """
+    files = np.broadcast_to(np.asarray(source, dtype=object), (len(raw),))
+    lines = np.arange(2, len(raw) + 2) if lines is None else np.asarray(lines)
+    problems = _missing_columns(raw, str(files[0]) if len(raw) else str(source))
     if problems:
         return raw, problems
     typed = {}
@@ -267,15 +276,14 @@ def validate(raw: pd.DataFrame, source: str = "<table>", first_line: int = 2) ->
             continue
         parsed, bad = _parse_column(raw[column], spec)
         for i in np.flatnonzero(bad):
-            problems.append(Problem(source, first_line + int(i), column, str(raw[column].iloc[i]),
+            problems.append(Problem(str(files[i]), int(lines[i]), column, str(raw[column].iloc[i]),
                                     f"expected {_expected(spec)}"))
         typed[column] = _typed(column, parsed, spec).reset_index(drop=True)
     table = pd.DataFrame(typed)
     if not problems:
-        dup = table.duplicated(KEY, keep="first").to_numpy()
-        for i in np.flatnonzero(dup):
+        for i in np.flatnonzero(table.duplicated(KEY, keep="first").to_numpy()):
             row = table.iloc[i]
-            problems.append(Problem(source, first_line + int(i), "trial", str(row["trial"]),
+            problems.append(Problem(str(files[i]), int(lines[i]), "trial", str(row["trial"]),
                                     f"duplicated trial: participant {row['participant_id']} session "
                                     f"{row['session']} already has trial {row['trial']}"))
     return table, problems
@@ -283,37 +291,35 @@ def validate(raw: pd.DataFrame, source: str = "<table>", first_line: int = 2) ->
 
 # ---------------------------------------------------------------- public readers and writers
 
-def read_trials(paths: str | os.PathLike | Iterable[str | os.PathLike], *, validate_only: bool = False
-                ) -> pd.DataFrame:
+def read_trials(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> pd.DataFrame:
     """Read and validate trial tables from files and/or folders into one typed DataFrame.
 
-    Raises ``TrialTableError`` listing every problem in every file. Participants must not be
-    split across files with clashing trials (checked as duplicated trials).
+    All files are validated together (fast: one pass over all rows), and every problem in
+    every file is reported; a trial appearing twice, within or across files, is a problem.
+    Raises ``TrialTableError``.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     files = [f for p in paths for f in _table_files(Path(p))]
-    tables, problems = [], []
+    raws, problems = [], []
     for file in files:
         try:
             raw = read_raw(file)
         except TrialTableError as exc:
             problems.extend(exc.problems)
             continue
-        table, found = validate(raw, str(file))
+        found = _missing_columns(raw, str(file))
         problems.extend(found)
         if not found:
-            tables.append(table)
+            raws.append((str(file), raw))
     if problems:
         raise TrialTableError(problems)
-    table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
-    if len(tables) > 1:
-        dup = table.duplicated(KEY, keep="first")
-        if dup.any():
-            row = table[dup].iloc[0]
-            raise TrialTableError([Problem(", ".join(map(str, files)), None, "trial", str(row["trial"]),
-                                           f"participant {row['participant_id']} session {row['session']} "
-                                           f"trial {row['trial']} appears in more than one file")])
+    raw = pd.concat([r for _, r in raws], ignore_index=True).fillna("") if len(raws) > 1 else raws[0][1]
+    sources = np.concatenate([np.full(len(r), f, dtype=object) for f, r in raws])
+    lines = np.concatenate([np.arange(2, len(r) + 2) for _, r in raws])
+    table, problems = validate(raw, sources, lines)
+    if problems:
+        raise TrialTableError(problems)
     return table
 
 
@@ -337,15 +343,20 @@ def order_columns(columns: Iterable[str]) -> list[str]:
     return [c for c in REQUIRED if c in columns] + [c for c in columns if c not in REQUIRED]
 
 
+def _format_column(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_integer_dtype(values) and not pd.api.types.is_extension_array_dtype(values):
+        return values.astype(str)
+    uniques = pd.unique(values)
+    if len(uniques) < len(values) // 2:  # few distinct values: format each once
+        return values.map({u: format_value(u) for u in uniques if not pd.isna(u)}).fillna("")
+    return values.map(format_value)
+
+
 def to_tsv_text(table: pd.DataFrame) -> str:
     """The table as TSV text (header + rows) in the contract's column order."""
     columns = order_columns(table.columns)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(columns)
-    for row in table[columns].itertuples(index=False, name=None):
-        writer.writerow([format_value(v) for v in row])
-    return out.getvalue()
+    text = pd.DataFrame({c: _format_column(table[c]) for c in columns})
+    return text.to_csv(sep="\t", index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:

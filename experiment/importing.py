@@ -1,0 +1,99 @@
+"""Turn any trial table (old data, other software) into garden's on-disk layout.
+
+Columns are renamed (``mapping``) and constants added (``constants``); the result must satisfy
+the trial-table contract and is written one file per participant and session, with sidecars,
+plus ``participants.tsv``. Nothing existing is overwritten: all target files are checked first,
+so a refused import writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from common.errors import UserError
+from common.provenance import write_sidecar
+from experiment.trials import (TrialTableError, column_descriptions, participant_table,
+                               read_raw, session_path, validate, write_table)
+
+PARTICIPANTS_FILE = "participants.tsv"
+
+
+def parse_pairs(text: str | None, flag: str) -> dict[str, str]:
+    """Parse ``a=b,c=d`` into a dict; UserError naming the flag and the bad item otherwise."""
+    pairs: dict[str, str] = {}
+    for item in filter(None, (s.strip() for s in (text or "").split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"{flag}: {item!r} is not of the form name=value (e.g. {flag} participant=participant_id)")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def remap(raw: pd.DataFrame, mapping: dict[str, str], constants: dict[str, str], source: str) -> pd.DataFrame:
+    """Rename columns and add constants; a displaced column is kept as ``<name>_original``."""
+    unknown = [old for old in mapping if old not in raw.columns]
+    if unknown:
+        raise UserError(f"{source}: --map names column(s) {unknown} that the table does not have; "
+                        f"its columns are {list(raw.columns)}")
+    table = raw.copy()
+    displaced = {new: f"{new}_original" for new in mapping.values()
+                 if new in table.columns and new not in mapping}
+    table = table.rename(columns=displaced).rename(columns=mapping)
+    for column, value in constants.items():
+        table[column] = value
+    return table
+
+
+def _session_tables(table: pd.DataFrame) -> dict[tuple[str, int], pd.DataFrame]:
+    return {(str(pid), int(ses)): rows for (pid, ses), rows in table.groupby(["participant_id", "session"], sort=True)}
+
+
+def update_participants(root: Path, table: pd.DataFrame) -> Path:
+    """Add new participants (and new participant-level columns) to ``root/participants.tsv``.
+
+    Existing rows are kept as they are; the file is replaced atomically.
+    """
+    path = root / PARTICIPANTS_FILE
+    new = participant_table(table)
+    if path.exists():
+        old = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        new = pd.concat([old, new[~new.participant_id.isin(old.participant_id)].astype(str)], ignore_index=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(_plain_tsv(new), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _plain_tsv(table: pd.DataFrame) -> str:
+    """TSV text of a non-trial table (no contract column order)."""
+    return table.to_csv(sep="\t", index=False, na_rep="", lineterminator="\n")
+
+
+def import_table(source: str | os.PathLike, out: str | os.PathLike, mapping: dict[str, str] | None = None,
+                 constants: dict[str, str] | None = None) -> list[Path]:
+    """Import ``source`` into the BIDS-like layout under ``out``; return the written trial files."""
+    source, out = Path(source), Path(out)
+    if not source.is_file():
+        raise UserError(f"{source}: no such file (garden import takes one table: .tsv, .csv or .csv.gz)")
+    raw = remap(read_raw(source), mapping or {}, constants or {}, str(source))
+    table, problems = validate(raw, str(source))
+    if problems:
+        raise TrialTableError(problems)
+    sessions = _session_tables(table)
+    targets = {key: session_path(out, *key) for key in sessions}
+    existing = [p for p in targets.values() if p.exists()]
+    if existing:
+        raise FileExistsError(f"{existing[0]}: already exists ({len(existing)} of {len(targets)} target files do); "
+                              "refusing to overwrite: import into a new --out folder")
+    config = {"source": str(source), "map": mapping or {}, "set": constants or {}}
+    written = []
+    for key, rows in sessions.items():
+        path = write_table(rows, targets[key])
+        write_sidecar(path, config, seed=None, columns=column_descriptions(rows.columns),
+                      n_trials=len(rows), task="garden")
+        written.append(path)
+    update_participants(out, table)
+    return written

@@ -1,0 +1,46 @@
+"""``garden validate`` and ``garden import``: check trial tables and bring other data into the layout."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``validate`` and ``import`` sub-commands."""
+    p = subparsers.add_parser("validate", help="check trial tables against the trial-table contract",
+                              description="Exit 0 if every table is valid; 1 with one line per problem otherwise.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="trial table(s) (.tsv/.csv/.csv.gz) or folders of them")
+    p.set_defaults(func=validate_command)
+
+    p = subparsers.add_parser("import", help="import a table with other column names into participants/ layout",
+                              description="Rename columns, add constants, validate, and write one BIDS-like "
+                                          "file per participant and session. Never overwrites.")
+    p.add_argument("source", metavar="SRC", help="table to import (.tsv, .csv or .csv.gz)")
+    p.add_argument("--out", required=True, help="output folder (e.g. participants)")
+    p.add_argument("--map", default="", metavar="OLD=NEW,...", help="rename columns, e.g. participant=participant_id")
+    p.add_argument("--set", default="", metavar="COLUMN=VALUE,...", help="add constant columns, e.g. session=1")
+    p.set_defaults(func=import_command)
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    from experiment.trials import TrialTableError, read_trials
+
+    try:
+        table = read_trials(args.paths)
+    except TrialTableError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"invalid: {len(exc.problems)} problem(s)", file=sys.stderr)
+        return 1
+    sessions = table.groupby(["participant_id", "session"]).ngroups
+    print(f"valid: {len(table)} trials, {table.participant_id.nunique()} participants, {sessions} sessions")
+    return 0
+
+
+def import_command(args: argparse.Namespace) -> int:
+    from experiment.importing import import_table, parse_pairs
+
+    written = import_table(args.source, args.out, parse_pairs(args.map, "--map"), parse_pairs(args.set, "--set"))
+    print(f"imported {len(written)} session file(s) into {args.out}")
+    return 0

@@ -1,0 +1,170 @@
+"""The trial-table contract: valid tables round-trip exactly; any malformed table gives clean errors."""
+
+from __future__ import annotations
+
+import gzip
+import string
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from common.errors import UserError
+from experiment.trials import (REQUIRED, TrialTableError, check_participant_id, participant_columns,
+                               read_trials, session_path, to_tsv_text, write_table)
+from garden.cli import main
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+ids = st.text(string.ascii_letters + string.digits, min_size=1, max_size=8)
+
+
+@st.composite
+def trial_tables(draw) -> pd.DataFrame:
+    n = draw(st.integers(1, 30))
+    pid = draw(ids)
+    choice = draw(st.lists(st.sampled_from([0.0, 1.0, np.nan]), min_size=n, max_size=n))
+    rt = [np.nan if np.isnan(c) else draw(st.floats(0.05, 5.0)) for c in choice]
+    return pd.DataFrame({
+        "participant_id": [pid] * n,
+        "session": draw(st.integers(1, 9)),
+        "phase": draw(st.lists(st.sampled_from(["training", "main", "test", "scan phase"]), min_size=n, max_size=n)),
+        "block": draw(st.lists(st.integers(0, 10), min_size=n, max_size=n)),
+        "trial": np.arange(1, n + 1),
+        "context": draw(st.lists(st.sampled_from(["north", "south", "blue", "orange"]), min_size=n, max_size=n)),
+        "branchiness": draw(st.lists(st.integers(1, 5), min_size=n, max_size=n)),
+        "leafiness": draw(st.lists(st.integers(1, 5), min_size=n, max_size=n)),
+        "exemplar": draw(st.lists(st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=3),
+                                  min_size=n, max_size=n)),
+        "reward_value": draw(st.lists(st.sampled_from([-50.0, -25.0, 0.0, 25.0, 50.0, 12.5]), min_size=n, max_size=n)),
+        "choice": choice,
+        "rt": rt,
+        "group": draw(st.sampled_from(["blocked", "interleaved"])),
+        "note": draw(st.lists(st.text("abcé ü", max_size=5), min_size=n, max_size=n)),
+    })
+
+
+@SETTINGS
+@given(table=trial_tables())
+def test_valid_tables_round_trip_exactly(tmp_path_factory, table):
+    path = tmp_path_factory.mktemp("rt") / "t.tsv"
+    write_table(table, path)
+    back = read_trials(path)
+    for column in REQUIRED:
+        np.testing.assert_array_equal(back[column].to_numpy(), table[column].to_numpy(), err_msg=column)
+    assert list(back.group) == list(table.group)
+    assert participant_columns(back) == ["group"] or table.note.nunique() <= 1
+
+
+CORRUPTIONS = {
+    "wrong type": lambda t: t.assign(session=t.session.astype(object).where(t.index != 0, "first")),
+    "level out of range": lambda t: t.assign(branchiness=t.branchiness.where(t.index != 0, 6)),
+    "choice not binary": lambda t: t.assign(choice=t.choice.where(t.index != 0, 2.0)),
+    "negative rt": lambda t: t.assign(rt=t.rt.where(t.index != 0, -0.3)),
+    "missing column": lambda t: t.drop(columns=["leafiness"]),
+    "bad participant id": lambda t: t.assign(participant_id="../evil"),
+    "duplicated trial": lambda t: pd.concat([t, t.iloc[[0]]]),
+    "empty phase": lambda t: t.assign(phase=t.phase.where(t.index != 0, "")),
+}
+
+
+@SETTINGS
+@given(table=trial_tables(), corruption=st.sampled_from(sorted(CORRUPTIONS)))
+def test_malformed_tables_give_clean_errors(tmp_path_factory, capsys, table, corruption):
+    path = tmp_path_factory.mktemp("bad") / "t.tsv"
+    path.write_text(to_tsv_text(CORRUPTIONS[corruption](table)), encoding="utf-8")
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert str(path) in err and "Traceback" not in err
+
+
+@SETTINGS
+@given(payload=st.binary(max_size=300))
+def test_arbitrary_bytes_never_crash(tmp_path_factory, capsys, payload):
+    path = tmp_path_factory.mktemp("junk") / "t.csv"
+    path.write_bytes(payload)
+    assert main(["validate", str(path)]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty file"),
+    (b"\xff\xfe\x00garbage", "UTF-8"),
+    ("participant_id,session\nP1,1,extra\n".encode(), "has 3 fields but the header has 2"),
+])
+def test_specific_messages(tmp_path, capsys, content, message):
+    path = tmp_path / "t.csv"
+    path.write_bytes(content)
+    assert main(["validate", str(path)]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_problem_line_names_file_line_column_value(tmp_path, capsys):
+    table = pd.DataFrame({c: [1] for c in REQUIRED} | {"participant_id": ["P1"], "phase": ["main"],
+                                                        "context": ["north"], "exemplar": ["a"]})
+    table = pd.concat([table.assign(trial=1), table.assign(trial=2, leafiness=9)])
+    path = tmp_path / "t.tsv"
+    path.write_text(to_tsv_text(table))
+    assert main(["validate", str(path)]) == 1
+    assert f"{path}:3: column 'leafiness' value '9': expected an integer 1..5" in capsys.readouterr().err
+
+
+def test_gzip_csv_and_folder_reading(tmp_path):
+    table = pd.DataFrame({c: [1, 1] for c in REQUIRED} | {"participant_id": ["P1", "P1"], "phase": ["main"] * 2,
+                                                           "context": ["north"] * 2, "exemplar": ["a"] * 2,
+                                                           "trial": [1, 2]})
+    (tmp_path / "a").mkdir()
+    with gzip.open(tmp_path / "a" / "t.csv.gz", "wt") as fh:
+        fh.write(table.to_csv(index=False))
+    assert len(read_trials(tmp_path)) == 2
+    with pytest.raises(TrialTableError, match="more than once|duplicated trial"):
+        (tmp_path / "b.tsv").write_text(to_tsv_text(table))
+        read_trials(tmp_path)
+
+
+@SETTINGS
+@given(pid=st.text(min_size=0, max_size=12))
+def test_participant_ids_with_unsafe_characters_are_rejected(pid):
+    if pid and all(c in string.ascii_letters + string.digits for c in pid):
+        assert session_path("root", pid, 1).parts[1] == f"sub-{pid}"
+    else:
+        with pytest.raises(UserError, match="letters and digits"):
+            check_participant_id(pid)
+
+
+@pytest.mark.parametrize("pid", ["../x", "a/b", "a.b", "a b", "a;rm", "$(x)", "é", ""])
+def test_unsafe_ids_rejected_by_import(tmp_path, capsys, pid):
+    src = tmp_path / "src.csv"
+    pd.DataFrame({c: [1] for c in REQUIRED} | {"participant_id": [pid], "phase": ["main"], "context": ["north"],
+                                               "exemplar": ["a"]}).to_csv(src, index=False)
+    assert main(["import", str(src), "--out", str(tmp_path / "out")]) != 0
+    assert not (tmp_path / "out").exists()
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_write_never_overwrites(tmp_path):
+    table = pd.DataFrame({c: [1] for c in REQUIRED} | {"participant_id": ["P1"], "phase": ["m"], "context": ["n"],
+                                                       "exemplar": ["a"]})
+    write_table(table, tmp_path / "t.tsv")
+    with pytest.raises(FileExistsError, match="refusing to overwrite"):
+        write_table(table, tmp_path / "t.tsv")
+
+
+def test_import_published_example(flesch2018, tmp_path, capsys):
+    out = tmp_path / "imported"
+    args = ["import", str(flesch2018 / "exp1a_trials.csv.gz"), "--map",
+            "participant=participant_id,choice_model=choice,rt_s=rt", "--set", "session=1", "--out", str(out)]
+    assert main(args) == 0
+    assert main(["validate", str(out)]) == 0
+    assert "valid: 105600 trials, 176 participants, 176 sessions" in capsys.readouterr().out
+    files = sorted(out.rglob("*_beh.tsv"))
+    assert len(files) == 176
+    one = read_trials(files[0])
+    assert len(one) == 600 and set(one.phase) == {"train", "test"}
+    assert "choice_original" in one.columns  # the displaced raw column is kept, not lost
+    participants = pd.read_csv(out / "participants.tsv", sep="\t")
+    assert len(participants) == 176 and "group" in participants.columns
+    assert main(args) == 2  # a second import refuses to overwrite
+    assert "refusing to overwrite" in capsys.readouterr().err
