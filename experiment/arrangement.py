@@ -50,7 +50,7 @@ class ArrangementConfig:
     window_size_px: tuple[int, int] = (900, 900)
     arena_radius_px: float | None = None
     """Arena radius; default 45 % of the shorter window side (room for the "done" button)."""
-    tree_size_arena: float = 0.18
+    tree_size_arena: float = 0.22
     """Side of the square box each tree image is fitted into (arena-radius units)."""
     ring_radius_arena: float = 0.8
     render_seed: int = 0
@@ -150,7 +150,7 @@ class _Screen:
         self.button_text = visual.TextStim(self.win, strings["done"], pos=self.button.pos, height=22,
                                            color=(1, 1, 1))
         self.progress = visual.TextStim(self.win, "", pos=(-width / 2 + 20, height / 2 - 20), height=18,
-                                        anchorHoriz="left", anchorVert="top", color=(1, 1, 1))
+                                        anchorHoriz="left", anchorVert="top", alignText="left", color=(1, 1, 1))
         self.message = visual.TextStim(self.win, "", height=24, wrapWidth=0.8 * width, color=(1, 1, 1))
         self.mouse = event.Mouse(visible=True, win=self.win)
 

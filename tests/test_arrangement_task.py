@@ -74,3 +74,22 @@ def test_help_and_import_do_not_load_psychopy():
             "garden.cli.build_parser();"
             "assert not [m for m in sys.modules if m.startswith('psychopy')], 'psychopy imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_tree_images_from_a_stimulus_set_are_chosen_by_seed(tmp_path):
+    from stimuli.sets import make_set
+
+    folder = make_set(tmp_path / "set", exemplars=3, size_px=24, seed=1)
+    config = arrangement.ArrangementConfig("P1", 1, "pre", out=tmp_path, stimuli=folder)
+    exemplars, images = arrangement.tree_images(config, seed=9, size_px=99)
+    assert [Path(i).name for i in images] == [f"{label}_{e}.png" for label, e in zip(ad.LABELS, exemplars)]
+    assert exemplars == arrangement.tree_images(config, seed=9, size_px=99)[0]
+    assert len(set(exemplars)) > 1
+
+
+def test_published_trees_can_be_arranged(reference_trees, tmp_path):
+    config = arrangement.ArrangementConfig("P1", 1, "pre", out=tmp_path, stimuli=reference_trees)
+    exemplars, images = arrangement.tree_images(config, seed=0, size_px=99)
+    assert exemplars == ["1"] * 25 and Path(images[7]).name == "B2L3_1.png"
+    width, height = arrangement._fit_size(images[7], 50)
+    assert max(width, height) == pytest.approx(50)
