@@ -1,0 +1,81 @@
+"""The 2022 choice-pattern comparison: is each person's choice pattern factorized or linear?
+
+Each participant's 50-cell p(accept) vector gives an RDM |p_i − p_j| (``analysis.rdm.choice_rdm``),
+regressed (z-scored, no intercept; ``analysis.compare.regress_rdm``) on the RDMs of the ideal
+factorized and linear choice patterns for that participant's rule
+(``analysis.model_rdms.choice_model_rdm``). Conditions the participant never answered are left out
+of all RDMs. The betas are then compared across participants with paired tests (scipy.stats).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.choices import participant_table_columns, probability_matrix
+from analysis.compare import regress_rdm
+from analysis.model_rdms import CHOICE_MODELS, choice_model_rdm
+from analysis.rdm import choice_rdm
+
+MODELS = tuple(CHOICE_MODELS)  # ("factorized", "linear")
+
+
+def choice_betas(p_accept: np.ndarray, rule_code: int = 1, models: tuple[str, ...] = MODELS) -> dict[str, float]:
+    """Betas of one 50-condition choice-probability vector's RDM on the choice-model RDMs.
+
+    NaN entries (conditions never answered) are dropped from the data and the model RDMs alike.
+    """
+    p = np.asarray(p_accept, dtype=float)
+    keep = np.flatnonzero(np.isfinite(p))
+    data = choice_rdm(p[keep])
+    model_rdms = {m: choice_model_rdm(m, rule_code)[np.ix_(keep, keep)] for m in models}
+    return regress_rdm(data, model_rdms, intercept=False)
+
+
+def participant_betas(cells: pd.DataFrame, models: tuple[str, ...] = MODELS) -> pd.DataFrame:
+    """One row per participant: ``participant_id``, participant-level columns, ``rule_code``,
+    ``beta_<model>`` per model. ``cells`` is an ``analysis.choices.cell_table``.
+
+    A participant whose choices are constant (nothing to regress) gets NaN betas, so the
+    table still lists them.
+    """
+    matrix = probability_matrix(cells)
+    info = cells.drop_duplicates("participant_id").set_index("participant_id")
+    rows = []
+    for pid, p in matrix.iterrows():
+        code = int(info.loc[pid, "rule_code"])
+        try:
+            betas = choice_betas(p.to_numpy(), code, models)
+        except ValueError:  # constant choices: the data RDM cannot be z-scored
+            betas = dict.fromkeys(models, np.nan)
+        rows.append({"participant_id": pid, **{c: info.loc[pid, c] for c in participant_table_columns(cells)},
+                     "rule_code": code, **{f"beta_{m}": b for m, b in betas.items()}})
+    return pd.DataFrame(rows)
+
+
+def paired_tests(betas: pd.DataFrame, a: str = "factorized", b: str = "linear",
+                 by: str | None = "group") -> pd.DataFrame:
+    """Paired t-test and Wilcoxon signed-rank test of beta_a vs beta_b, for all and per ``by`` group.
+
+    Columns: ``subset``, ``n``, ``mean_<a>``, ``mean_<b>``, ``mean_difference``, ``t``, ``t_p``,
+    ``wilcoxon_w``, ``wilcoxon_p`` (two-sided; NaN where fewer than 2 participants).
+    """
+    subsets = [("all", betas)]
+    if by and by in betas:
+        subsets += [(f"{by}={value}", part) for value, part in betas.groupby(by, sort=True)]
+    return pd.DataFrame([_paired_row(name, part.dropna(subset=[f"beta_{a}", f"beta_{b}"]), a, b)
+                         for name, part in subsets])
+
+
+def _paired_row(name: str, part: pd.DataFrame, a: str, b: str) -> dict[str, float | str | int]:
+    x, y = part[f"beta_{a}"].to_numpy(), part[f"beta_{b}"].to_numpy()
+    row: dict[str, float | str | int] = {"subset": name, "n": len(x), f"mean_{a}": np.mean(x) if len(x) else np.nan,
+                                         f"mean_{b}": np.mean(y) if len(y) else np.nan,
+                                         "mean_difference": np.mean(x - y) if len(x) else np.nan}
+    enough = len(x) >= 2 and np.any(x != y)
+    t = stats.ttest_rel(x, y) if enough else None
+    w = stats.wilcoxon(x, y) if enough else None
+    row.update(t=t.statistic if t else np.nan, t_p=t.pvalue if t else np.nan,
+               wilcoxon_w=w.statistic if w else np.nan, wilcoxon_p=w.pvalue if w else np.nan)
+    return row

@@ -1,0 +1,146 @@
+"""People (or groups, or brain regions) against networks: which init scale matches best?
+
+Why: the lab's question is whether a person's geometry is rich (small init scale) or lazy (large).
+Each participant's RDM is compared (rank correlation, ``analysis.compare``) with the mean hidden-layer
+RDM of the networks at every init scale; the scale with the highest similarity is that participant's
+match. Group ("unit") profiles get bootstrap intervals over participants (seeded), and the
+bootstrap distribution of the best scale. Beta profiles on model RDMs and the psychometric
+parameters of matched networks are laid beside the people's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis.compare import COMPARISONS, regress_rdm
+
+RDMs = Mapping[str, np.ndarray]
+
+
+def _finite_conditions(rdm: np.ndarray) -> np.ndarray:
+    """Indices of the conditions to keep so that no NaN is left (e.g. cells never answered):
+    repeatedly drops the condition with the most NaN dissimilarities among those kept."""
+    keep = np.arange(len(rdm))
+    missing = np.isnan(rdm)
+    while missing[np.ix_(keep, keep)].any():
+        keep = np.delete(keep, np.argmax(missing[np.ix_(keep, keep)].sum(axis=1)))
+    return keep
+
+
+def mean_network_rdms(network_rdms: Mapping[float, np.ndarray]) -> dict[float, np.ndarray]:
+    """Mean RDM per init scale from (n_seeds, n, n) stacks (or a single (n, n) RDM)."""
+    return {float(s): np.asarray(r, float).reshape(-1, *np.shape(r)[-2:]).mean(axis=0) for s, r in network_rdms.items()}
+
+
+def similarity_table(people: RDMs, networks: Mapping[float, np.ndarray], method: str = "spearman") -> pd.DataFrame:
+    """Long table ``participant_id``, ``scale``, ``similarity``: each person vs each scale's mean RDM.
+
+    ``people`` maps ids to (n, n) RDMs (NaN rows allowed: those conditions are left out of both);
+    ``networks`` maps init scales to (n_seeds, n, n) or (n, n) RDMs of the same conditions.
+    ``method`` is a key of ``analysis.compare.COMPARISONS`` (spearman, tau_a, pearson).
+    """
+    compare = COMPARISONS[method]
+    means = mean_network_rdms(networks)
+    rows = []
+    for pid, rdm in people.items():
+        keep = _finite_conditions(np.asarray(rdm, float))
+        data = np.asarray(rdm, float)[np.ix_(keep, keep)]
+        for scale, net in sorted(means.items()):
+            rows.append({"participant_id": pid, "scale": scale, "similarity": compare(data, net[np.ix_(keep, keep)])})
+    return pd.DataFrame(rows)
+
+
+def best_scales(similarity: pd.DataFrame) -> pd.DataFrame:
+    """Per participant: the best-matching ``best_scale`` and its ``best_similarity``."""
+    best = similarity.loc[similarity.groupby("participant_id", sort=False)["similarity"].idxmax()]
+    return best.rename(columns={"scale": "best_scale", "similarity": "best_similarity"}).reset_index(drop=True)
+
+
+def bootstrap_units(similarity: pd.DataFrame, units: Mapping[str, str], n_boot: int = 1000,
+                    seed: int = 0, level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Bootstrap over participants within each unit (group/region), seeded.
+
+    Returns (profile, best, distribution):
+    * profile: ``unit``, ``scale``, ``similarity`` (mean over participants), ``ci_low``, ``ci_high``;
+    * best: ``unit``, ``n_participants``, ``best_scale`` (of the mean profile), ``best_scale_ci_low``,
+      ``best_scale_ci_high`` (percentiles of the bootstrap best scale), ``n_boot``, ``seed``;
+    * distribution: ``unit``, ``best_scale``, ``fraction`` of bootstrap samples matched best.
+    """
+    wide = similarity.pivot(index="participant_id", columns="scale", values="similarity")
+    scales = wide.columns.to_numpy(float)
+    rng = np.random.default_rng(seed)
+    tail = (1 - level) / 2 * 100
+    profile, best, distribution = [], [], []
+    labels = pd.Series({pid: units.get(pid, "all") for pid in wide.index})
+    for unit in dict.fromkeys(labels):
+        values = wide.loc[labels[labels == unit].index].to_numpy(float)
+        draws = values[rng.integers(0, len(values), size=(n_boot, len(values)))].mean(axis=1)
+        low, high = np.percentile(draws, [tail, 100 - tail], axis=0)
+        mean = values.mean(axis=0)
+        profile += [{"unit": unit, "scale": s, "similarity": m, "ci_low": lo, "ci_high": hi}
+                    for s, m, lo, hi in zip(scales, mean, low, high)]
+        boot_best = scales[np.argmax(draws, axis=1)]
+        best.append({"unit": unit, "n_participants": len(values), "best_scale": scales[np.argmax(mean)],
+                     "best_scale_ci_low": np.percentile(boot_best, tail),
+                     "best_scale_ci_high": np.percentile(boot_best, 100 - tail), "n_boot": n_boot, "seed": seed})
+        counts = pd.Series(boot_best).value_counts(normalize=True)
+        distribution += [{"unit": unit, "best_scale": s, "fraction": counts.get(s, 0.0)} for s in scales]
+    return pd.DataFrame(profile), pd.DataFrame(best), pd.DataFrame(distribution)
+
+
+def beta_profiles(rdms: RDMs, model_rdms: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """``id`` and ``beta_<model>`` per RDM: z-scored regression (no intercept) on the model RDMs,
+    over the conditions the RDM has (NaN rows dropped). A constant RDM gets NaN betas."""
+    rows = []
+    for key, rdm in rdms.items():
+        keep = _finite_conditions(np.asarray(rdm, float))
+        models = {m: np.asarray(r, float)[np.ix_(keep, keep)] for m, r in model_rdms.items()}
+        try:
+            betas = regress_rdm(np.asarray(rdm, float)[np.ix_(keep, keep)], models)
+        except ValueError:
+            betas = dict.fromkeys(model_rdms, np.nan)
+        rows.append({"id": key, **{f"beta_{m}": b for m, b in betas.items()}})
+    return pd.DataFrame(rows)
+
+
+def compare_beta_profiles(people: pd.DataFrame, networks: pd.DataFrame, best: pd.DataFrame,
+                          units: Mapping[str, str]) -> pd.DataFrame:
+    """Mean beta profile of each unit beside the mean profile of networks at its best scale.
+
+    ``people``: ``beta_profiles`` of participants (``id`` = participant_id); ``networks``:
+    ``scale`` and ``beta_<model>`` per network; ``best``: the ``best`` table of ``bootstrap_units``.
+    Columns: ``unit``, ``best_scale``, ``model``, ``beta_people``, ``beta_networks``.
+    """
+    betas = [c for c in people.columns if c.startswith("beta_")]
+    people = people.assign(unit=people["id"].map(lambda pid: units.get(pid, "all")))
+    rows = []
+    for _, row in best.iterrows():
+        mine = people[people.unit == row.unit][betas].mean()
+        nets = networks[np.isclose(networks["scale"], row.best_scale)][betas].mean()
+        rows += [{"unit": row.unit, "best_scale": row.best_scale, "model": b.removeprefix("beta_"),
+                  "beta_people": mine[b], "beta_networks": nets[b]} for b in betas]
+    return pd.DataFrame(rows)
+
+
+def matched_parameters(best: pd.DataFrame, people_fits: pd.DataFrame, network_fits: pd.DataFrame,
+                       parameters: Sequence[str], model: str = "factorized") -> pd.DataFrame:
+    """Psychometric parameters of each person beside the mean of the networks at their best scale.
+
+    ``best``: ``participant_id``, ``best_scale`` (``best_scales``); ``people_fits``: rows of
+    ``modeling.psychometric.fit_table`` (``participant_id``, ``model``, parameters); ``network_fits``:
+    the same for networks plus their ``scale``. Long result: ``participant_id``, ``best_scale``,
+    ``parameter``, ``person``, ``networks`` (mean over the matched scale's networks), ``n_networks``.
+    """
+    people = people_fits[people_fits.model == model].set_index("participant_id")
+    nets = network_fits[network_fits.model == model]
+    rows = []
+    for _, row in best.iterrows():
+        matched = nets[np.isclose(nets["scale"], row.best_scale)]
+        for param in parameters:
+            rows.append({"participant_id": row.participant_id, "best_scale": row.best_scale, "parameter": param,
+                         "person": people.loc[row.participant_id, param] if row.participant_id in people.index else np.nan,
+                         "networks": matched[param].mean(), "n_networks": len(matched)})
+    return pd.DataFrame(rows)

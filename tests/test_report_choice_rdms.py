@@ -1,0 +1,88 @@
+"""Choice-pattern RSA (2022): betas recover factorized vs linear agents; cells and curves are right."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.choice_rdms import choice_betas, paired_tests, participant_betas
+from analysis.choices import cell_table, infer_rule, probability_matrix, psychometric_table
+from analysis.model_rdms import CHOICE_MODELS
+from common.errors import UserError
+from experiment.task import item_table
+from modeling.psychometric import simulate_choices
+
+PARAMS = {"factorized": {"delta_north": 0.0, "delta_south": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05},
+          "linear": {"delta": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05}}
+
+
+def _agents(n_per_model: int, rule_code: int, repeats: int = 8, seed: int = 0) -> pd.DataFrame:
+    """Simulated agents of each choice model, each answering every item ``repeats`` times."""
+    items = item_table(rule_code)
+    frames = []
+    for m, model in enumerate(PARAMS):
+        for i in range(n_per_model):
+            trials = pd.concat([items] * repeats, ignore_index=True).assign(
+                participant_id=f"{model[:3]}{i}", group=model)
+            trials["choice"] = simulate_choices(model, PARAMS[model], trials, rng=seed + 100 * m + i)
+            frames.append(trials)
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.mark.parametrize("rule_code", [1, 3, 6])
+def test_betas_recover_the_generating_model(rule_code):
+    betas = participant_betas(cell_table(_agents(6, rule_code)))
+    assert (betas.rule_code == rule_code).all()
+    fact, lin = betas[betas.group == "factorized"], betas[betas.group == "linear"]
+    assert (fact.beta_factorized > fact.beta_linear + 0.3).all()
+    assert (lin.beta_linear > lin.beta_factorized + 0.3).all()
+    tests = paired_tests(betas).set_index("subset")
+    assert tests.loc["group=factorized", "t"] > 0 and tests.loc["group=factorized", "t_p"] < 0.01
+    assert tests.loc["group=linear", "t"] < 0 and tests.loc["group=linear", "t_p"] < 0.01
+    assert tests.loc["all", "n"] == 12
+
+
+def test_ideal_patterns_give_their_own_model_only():
+    for name, ideal in CHOICE_MODELS.items():
+        betas = choice_betas(ideal(1))
+        other = [m for m in betas if m != name][0]
+        assert betas[name] > 0.9 and betas[name] > betas[other] + 0.5
+
+
+def test_unanswered_cells_are_left_out_not_fatal():
+    p = CHOICE_MODELS["factorized"](1).copy()
+    p[[3, 30]] = np.nan
+    full = choice_betas(CHOICE_MODELS["factorized"](1))
+    assert choice_betas(p)["factorized"] == pytest.approx(full["factorized"], abs=0.05)
+
+
+def test_cells_follow_the_condition_order_and_count_trials():
+    trials = _agents(1, 1, repeats=3)
+    trials.loc[0, "choice"] = np.nan  # one missed response
+    cells = cell_table(trials)
+    first = cells[cells.participant_id == "fac0"]
+    items = item_table(1)
+    np.testing.assert_array_equal(first[["branchiness", "leafiness", "reward_value"]].to_numpy(),
+                                  items[["branchiness", "leafiness", "reward_value"]].to_numpy())
+    assert first.n_trials.iloc[0] == 2 and (first.n_trials.iloc[1:] == 3).all()
+    assert probability_matrix(cells).shape == (2, 50)
+    assert set(cells.group) == {"factorized", "linear"}
+
+
+def test_rule_and_context_roles_are_inferred_from_values():
+    items = item_table(4, contexts=("blue", "orange")).assign(participant_id="X1", choice=1.0)
+    assert infer_rule(items) == (4, ("blue", "orange"))
+    swapped = item_table(2, contexts=("orange", "blue")).assign(participant_id="X2", choice=1.0)
+    assert infer_rule(swapped) == (2, ("orange", "blue"))
+    bad = items.assign(reward_value=7.0)
+    with pytest.raises(UserError, match="participant X1"):
+        infer_rule(bad)
+
+
+def test_psychometric_curves_rise_along_the_relevant_feature_only_for_factorized_agents():
+    curves = psychometric_table(cell_table(_agents(3, 3, repeats=20)))
+    mean = curves.groupby(["group", "feature", "level"])["p_accept"].mean()
+    assert mean["factorized", "relevant", 2.0] - mean["factorized", "relevant", -2.0] > 0.7
+    assert abs(mean["factorized", "irrelevant", 2.0] - mean["factorized", "irrelevant", -2.0]) < 0.2
+    assert mean["linear", "irrelevant", 2.0] - mean["linear", "irrelevant", -2.0] > 0.3
