@@ -117,14 +117,24 @@ def tree_images(config: ArrangementConfig, seed: int, size_px: int) -> tuple[lis
     return exemplars, images
 
 
-def _fit_size(image: Any, box_px: float) -> np.ndarray:
-    """(width, height) in pixels that fit ``image`` in a square box, keeping its aspect ratio."""
-    if isinstance(image, str):
-        from PIL import Image
+def render_size_px(config: ArrangementConfig) -> int:
+    """Side (pixels) at which trees are rendered when no stimulus set is given: the tree box."""
+    radius_px = config.arena_radius_px or 0.45 * min(config.window_size_px)
+    return max(32, int(round(config.tree_size_arena * radius_px)))
+
+
+def _as_rgba(image: Any) -> Any:
+    """A PIL RGBA image from a file path or a PIL image."""
+    from PIL import Image
+    if isinstance(image, (str, os.PathLike)):
         with Image.open(image) as opened:
-            width, height = opened.size
-    else:
-        width, height = image.size
+            return opened.convert("RGBA")
+    return image.convert("RGBA")
+
+
+def _fit_size(image: Any, box_px: float) -> np.ndarray:
+    """(width, height) in pixels that fit a PIL ``image`` in a square box, keeping its aspect ratio."""
+    width, height = image.size
     return np.array([width, height], float) * box_px / max(width, height)
 
 
@@ -140,7 +150,9 @@ class _Screen:
         width, height = self.win.size
         self.radius_px = float(config.arena_radius_px or 0.45 * min(width, height))
         box_px = config.tree_size_arena * self.radius_px
+        images = [_as_rgba(image) for image in images]
         self.sizes_px = np.array([_fit_size(image, box_px) for image in images])
+        self.masks = [ad.grab_mask(np.asarray(image.getchannel("A"))) for image in images]
         self.trees = [visual.ImageStim(self.win, image=image, size=size, interpolate=True)
                       for image, size in zip(images, self.sizes_px)]
         self.arena = visual.Circle(self.win, radius=self.radius_px, edges=256, fillColor=ARENA_COLOUR,
@@ -205,7 +217,7 @@ class _Screen:
 def arrange_once(screen: _Screen, start: np.ndarray, progress: str) -> tuple[ad.Arena, float] | None:
     """Run one arrangement from ``start`` until "done" (arena, duration in s) or Escape (None)."""
     from psychopy import core
-    arena = ad.Arena(start, screen.sizes_px / 2 / screen.radius_px)
+    arena = ad.Arena(start, screen.sizes_px / 2 / screen.radius_px, masks=screen.masks)
     was_pressed = screen.pointer()[0]
     screen.event.clearEvents()
     clock = core.Clock()
@@ -239,8 +251,7 @@ def run_arrangement(config: ArrangementConfig) -> ArrangementResult:
         raise UserError("no display: run on a computer with a screen, or under xvfb-run")
     seed = int(config.seed) if config.seed is not None else secrets.randbits(32)
     layouts = ad.start_layouts(seed, config.n_arrangements, config.ring_radius_arena)
-    radius_guess = config.arena_radius_px or 0.45 * min(config.window_size_px)
-    exemplars, images = tree_images(config, seed, max(32, int(round(config.tree_size_arena * radius_guess))))
+    exemplars, images = tree_images(config, seed, render_size_px(config))
     texts = {"total": config.n_arrangements, "done": strings["done"]}
     screen = _Screen(config, images, strings)
     try:

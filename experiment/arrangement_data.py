@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import ndimage
 
 from common.errors import UserError
 from common.provenance import write_sidecar
@@ -153,6 +154,17 @@ def clamp_to_disc(xy: Any, max_radius: float) -> np.ndarray:
     return xy * scale
 
 
+def grab_mask(alpha: Any, grow_fraction: float = 0.02) -> np.ndarray:
+    """Where a click grabs a tree image: its non-transparent pixels, grown by a small margin.
+
+    ``alpha``: (rows, cols) alpha channel, row 0 at the top. The margin (``grow_fraction`` of the
+    longer image side, at least 1 pixel) keeps thin stems and twigs easy to pick up.
+    """
+    mask = np.asarray(alpha) > 0
+    grow = max(1, int(round(grow_fraction * max(mask.shape))))
+    return ndimage.binary_dilation(mask, iterations=grow)
+
+
 @dataclass
 class Arena:
     """Trees on a circular arena and the mouse's grip on them (no drawing, no psychopy).
@@ -160,13 +172,16 @@ class Arena:
     ``positions`` (n, 2) tree centres and ``half_extent`` (n, 2) half width/height of each tree's
     image box, both in arena-radius units. A tree's centre stays within ``1 - max half extent``
     of the centre, so trees stay inside the circle. ``order`` is the drawing order (last drawn
-    = on top); the tree picked up goes to the top and stays there.
+    = on top); the tree picked up goes to the top and stays there. ``masks`` (optional, one
+    boolean image per tree, see ``grab_mask``) let a click go to the topmost tree actually drawn
+    under the pointer, not to a transparent corner of another tree's box.
     """
 
     positions: np.ndarray
     half_extent: np.ndarray
     order: list[int] = field(default_factory=list)
     moves: np.ndarray | None = None
+    masks: Sequence[np.ndarray] | None = None
     held: int | None = field(default=None, init=False)
     _grip: np.ndarray = field(default_factory=lambda: np.zeros(2), init=False, repr=False)
     _picked_from: np.ndarray = field(default_factory=lambda: np.zeros(2), init=False, repr=False)
@@ -184,13 +199,23 @@ class Arena:
         """Largest distance of each tree's centre from the arena centre (arena-radius units)."""
         return (1.0 - self.half_extent.max(axis=1))[:, None]
 
+    def _drawn_at(self, tree: int, xy: np.ndarray) -> bool:
+        """True if ``tree``'s grab mask covers point ``xy`` (which lies inside its box)."""
+        mask = self.masks[tree]  # type: ignore[index]
+        u = (xy - self.positions[tree]) / (2 * self.half_extent[tree]) + 0.5  # 0..1, x right, y up
+        row = min(int((1 - u[1]) * mask.shape[0]), mask.shape[0] - 1)
+        col = min(int(u[0] * mask.shape[1]), mask.shape[1] - 1)
+        return bool(mask[row, col])
+
     def tree_at(self, xy: Any) -> int | None:
-        """The topmost tree whose image box contains point ``xy``, or None."""
-        inside = np.all(np.abs(self.positions - np.asarray(xy, float)) <= self.half_extent, axis=1)
-        for tree in reversed(self.order):
-            if inside[tree]:
-                return tree
-        return None
+        """The topmost tree drawn under point ``xy``; else the topmost whose box holds it; else None."""
+        xy = np.asarray(xy, float)
+        inside = np.all(np.abs(self.positions - xy) <= self.half_extent, axis=1)
+        candidates = [tree for tree in reversed(self.order) if inside[tree]]
+        if self.masks is not None:
+            drawn = [tree for tree in candidates if self._drawn_at(tree, xy)]
+            candidates = drawn or candidates
+        return candidates[0] if candidates else None
 
     def press(self, xy: Any) -> int | None:
         """Pick up the topmost tree under ``xy`` (bringing it to the top); return it or None."""

@@ -102,6 +102,24 @@ def test_topmost_tree_is_picked_and_drawn_on_top():
     assert arena.moves.tolist() == [0, 0, 0]  # a click without moving is not a move
 
 
+def test_grab_mask_grows_the_drawn_pixels():
+    alpha = np.zeros((100, 50))
+    alpha[40, 20] = 255
+    mask = ad.grab_mask(alpha)  # grows by 2 % of 100 = 2 pixels (city-block)
+    assert mask.sum() == 13 and mask[38, 20] and mask[40, 22] and not mask[38, 22]
+
+
+def test_clicks_go_to_the_topmost_tree_drawn_under_the_pointer():
+    top_half = np.zeros((10, 10), bool)
+    top_half[:5] = True  # drawn only in its upper half (row 0 = top)
+    everywhere = np.ones((10, 10), bool)
+    arena = ad.Arena([[0, 0], [0, 0.05]], half_extent=0.1, masks=[everywhere, top_half])
+    assert arena.tree_at([0, 0.1]) == 1  # upper half of tree 1, drawn on top
+    assert arena.tree_at([0, -0.02]) == 0  # inside tree 1's box, but tree 1 is transparent there
+    arena = ad.Arena([[0, 0], [0, 0.05]], half_extent=0.1, masks=[top_half, top_half])
+    assert arena.tree_at([0, -0.04]) == 1  # neither is drawn there: the topmost box wins
+
+
 def test_drag_keeps_the_grip_and_counts_moves():
     arena = ad.Arena([[0, 0], [0.5, 0.5]], half_extent=0.1)
     arena.press([0.05, -0.02])

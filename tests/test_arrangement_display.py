@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from experiment import arrangement
 from experiment import arrangement_data as ad
@@ -22,7 +23,8 @@ pytestmark = [pytest.mark.display, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[1]
 SIZE, RADIUS = 800, 0.45 * 800
 SEED = 7
-HALF = arrangement.ArrangementConfig("x", 1, "pre").tree_size_arena / 2  # half a tree box (arena units)
+CONFIG = arrangement.ArrangementConfig("X1", 1, "pre", seed=SEED, window_size_px=(SIZE, SIZE))
+HALF = CONFIG.tree_size_arena / 2  # half a tree box (arena units)
 PIXEL = 1.5 / RADIUS  # allowed error: 1.5 pixels, in arena units
 
 
@@ -46,6 +48,17 @@ def drag(start, target) -> None:
     xdotool("mousemove", *screen(start), "sleep", "0.15", "mousedown", "1", "sleep", "0.15",
             "mousemove", *screen(middle), "sleep", "0.1", "mousemove", *screen(target), "sleep", "0.15",
             "mouseup", "1", "sleep", "0.15")
+
+
+def drawn_point(tree: int) -> np.ndarray:
+    """Offset (arena units) from a tree's centre to a point well inside its drawn pixels."""
+    _, images = arrangement.tree_images(CONFIG, SEED, arrangement.render_size_px(CONFIG))
+    alpha = np.asarray(images[tree].getchannel("A"))
+    solid = ndimage.binary_erosion(alpha > 0, iterations=2)  # a pixel of rounding cannot miss it
+    rows, cols = np.nonzero(solid)
+    centre = (np.array(solid.shape) - 1) / 2
+    k = np.argmin(np.hypot(rows - centre[0], cols - centre[1]))
+    return np.array([(cols[k] + 0.5) / solid.shape[1] - 0.5, 0.5 - (rows[k] + 0.5) / solid.shape[0]]) * 2 * HALF
 
 
 def wait_for_window(process: subprocess.Popen, title: str, timeout_s: float = 40) -> None:
@@ -75,7 +88,8 @@ def test_dragged_trees_are_saved_where_the_mouse_left_them(tmp_path):
         for tree, target in targets.items():
             drag(start[tree], target)
         drag(start[18], [0.0, 0.0])  # B4L4 dropped on top of B1L1 ...
-        drag([0.0, 0.0], [0.2, 0.5])  # ... so pressing there picks up B4L4, not B1L1
+        grip = drawn_point(18)
+        drag(grip, np.array([0.2, 0.5]) + grip)  # ... so pressing where it is drawn picks up B4L4, not B1L1
         targets[18] = [0.2, 0.5]
         click((SIZE - 80, SIZE - 40))  # the "done" button
         out, err = process.communicate(timeout=30)

@@ -91,5 +91,5 @@ def test_published_trees_can_be_arranged(reference_trees, tmp_path):
     config = arrangement.ArrangementConfig("P1", 1, "pre", out=tmp_path, stimuli=reference_trees)
     exemplars, images = arrangement.tree_images(config, seed=0, size_px=99)
     assert exemplars == ["1"] * 25 and Path(images[7]).name == "B2L3_1.png"
-    width, height = arrangement._fit_size(images[7], 50)
+    width, height = arrangement._fit_size(arrangement._as_rgba(images[7]), 50)
     assert max(width, height) == pytest.approx(50)
