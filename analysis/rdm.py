@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.spatial.distance import pdist, squareform
-from sklearn.covariance import LedoitWolf
+from scipy.linalg import LinAlgError, cholesky, solve_triangular
+from sklearn.covariance import ledoit_wolf
 
 METRICS = ("euclidean", "correlation")
 
@@ -62,7 +63,7 @@ def noise_covariance(patterns_per_run: np.ndarray) -> np.ndarray:
     if n_runs < 2:
         raise ValueError("a noise covariance needs at least 2 runs")
     residuals = (x - x.mean(axis=0)).reshape(-1, x.shape[2])
-    estimate = LedoitWolf(assume_centered=True).fit(residuals).covariance_
+    estimate = ledoit_wolf(residuals, assume_centered=True)[0]
     return estimate * n_runs / (n_runs - 1)
 
 
@@ -85,10 +86,10 @@ def crossvalidated_rdm(patterns_per_run: np.ndarray,
             raise ValueError(f"unknown noise_cov {noise_cov!r}: give a matrix, 'ledoit_wolf' or None")
         noise_cov = noise_covariance(x)
     if noise_cov is not None:
-        x = x @ _inverse_sqrt(np.asarray(noise_cov, dtype=float), n_channels)
+        x = _whiten(x, np.asarray(noise_cov, dtype=float))
     total = x.sum(axis=0)
     # sum over ordered pairs r != s of X_r X_s^T, without the same-run terms that carry the noise
-    kernel = total @ total.T - np.einsum("rik,rjk->ij", x, x)
+    kernel = total @ total.T - np.einsum("rik,rjk->ij", x, x, optimize=True)
     kernel /= n_runs * (n_runs - 1) * n_channels
     diagonal = np.diag(kernel)
     out = diagonal[:, None] + diagonal[None, :] - kernel - kernel.T
@@ -96,14 +97,18 @@ def crossvalidated_rdm(patterns_per_run: np.ndarray,
     return out
 
 
-def _inverse_sqrt(cov: np.ndarray, n_channels: int) -> np.ndarray:
-    """Symmetric inverse square root of a positive-definite covariance matrix (the whitening map)."""
+def _whiten(x: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Patterns times L^-T, where L L^T = cov (Cholesky), so that whitened dot products are
+    x_i cov^-1 x_j: the Mahalanobis metric of crossnobis."""
+    n_channels = x.shape[-1]
     if cov.shape != (n_channels, n_channels) or not np.allclose(cov, cov.T):
         raise ValueError(f"noise_cov must be a symmetric {n_channels} x {n_channels} matrix, got {cov.shape}")
-    values, vectors = np.linalg.eigh(cov)
-    if values.min() <= 0:
-        raise ValueError("noise_cov must be positive definite (use 'ledoit_wolf' for a shrunk estimate)")
-    return (vectors / np.sqrt(values)) @ vectors.T
+    try:
+        factor = cholesky(cov, lower=True)
+    except LinAlgError:
+        raise ValueError("noise_cov must be positive definite (use 'ledoit_wolf' for a shrunk estimate)") from None
+    flat = solve_triangular(factor, x.reshape(-1, n_channels).T, lower=True).T
+    return flat.reshape(x.shape)
 
 
 def choice_rdm(p_accept: np.ndarray) -> np.ndarray:

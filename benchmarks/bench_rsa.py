@@ -1,0 +1,60 @@
+"""RSA toolkit timings on task-sized inputs (50 conditions), with side-by-side ratios.
+
+``python -m benchmarks rsa``. Seeded inputs; each figure is the best of a few repeats (seconds).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+
+def _best_s(function: Callable[[], object], repeats: int = 3) -> float:
+    """Fastest wall time of ``repeats`` calls, in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _tau_a_pairs(a: np.ndarray, b: np.ndarray) -> float:
+    """Textbook O(n^2) tau_a, the baseline for the O(n log n) one."""
+    s = np.sign(a[:, None] - a[None, :]) * np.sign(b[:, None] - b[None, :])
+    return s.sum() / (a.size * (a.size - 1))
+
+
+def main() -> dict:
+    from analysis.compare import kendall_tau_a, regress_rdm
+    from analysis.compression_model import fit_compression_model
+    from analysis.mds import mds
+    from analysis.model_rdms import model_rdm, model_rdms
+    from analysis.rdm import crossvalidated_rdm, lower, rdm
+
+    rng = np.random.default_rng(0)
+    runs = rng.normal(size=(6, 50, 1000))  # 6 fMRI runs x 50 conditions x 1000 voxels
+    models = model_rdms(["grid", "orthogonal", "parallel"])
+    data = lower(models["orthogonal"]) + rng.normal(0, 0.5, 1225)
+    grid = lower(models["grid"])
+    out = {
+        "rdm_correlation_50x1000_s": _best_s(lambda: rdm(runs[0], "correlation")),
+        "crossvalidated_rdm_6x50x1000_s": _best_s(lambda: crossvalidated_rdm(runs)),
+        "crossnobis_ledoit_wolf_6x50x1000_s": _best_s(lambda: crossvalidated_rdm(runs, "ledoit_wolf"), 1),
+        "regress_rdm_3_models_s": _best_s(lambda: regress_rdm(data, models)),
+        "tau_a_1225_s": _best_s(lambda: kendall_tau_a(data, grid)),
+        "tau_a_1225_pairwise_s": _best_s(lambda: _tau_a_pairs(data, grid)),
+        "metric_mds_50_s": _best_s(lambda: mds(model_rdm("grid"), kind="metric", seed=0), 1),
+        "compression_fit_10_restarts_s": _best_s(lambda: fit_compression_model(data, n_restarts=10, seed=0), 1),
+    }
+    out["tau_a_speedup_vs_pairwise"] = out["tau_a_1225_pairwise_s"] / out["tau_a_1225_s"]
+    try:
+        import rsatoolbox
+    except ImportError:
+        return {k: round(v, 5) for k, v in out.items()}
+    pair = (rsatoolbox.rdm.RDMs(data[None]), rsatoolbox.rdm.RDMs(grid[None]))
+    out["tau_a_1225_rsatoolbox_s"] = _best_s(lambda: rsatoolbox.rdm.compare(*pair, method="tau-a"))
+    out["tau_a_speedup_vs_rsatoolbox"] = out["tau_a_1225_rsatoolbox_s"] / out["tau_a_1225_s"]
+    return {k: round(v, 5) for k, v in out.items()}
