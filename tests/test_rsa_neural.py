@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.io import savemat
 
 from analysis.model_rdms import condition_features, model_rdm
@@ -35,6 +40,20 @@ def test_table_rows_in_any_order_are_sorted_into_rsa_order(tmp_path):
     assert patterns.channels == ["v0", "v1", "v2"] and sorted(patterns.runs) == ["1", "2"]
     run = patterns.runs.index("2")
     np.testing.assert_allclose(patterns.values[run], table[table.run == 2][["v0", "v1", "v2"]].to_numpy())
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 3), st.integers(0, 2**31), st.sampled_from([".tsv", ".csv"]))
+def test_any_row_order_round_trips_through_a_table(n_channels, runs, seed, suffix):
+    table = feature_table(n_channels, runs, seed)
+    shuffled = table.sample(frac=1, random_state=seed % 2**16)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"roi{suffix}"
+        shuffled.to_csv(path, sep="\t" if suffix == ".tsv" else ",", index=False)
+        patterns = read_patterns(path)
+    channels = [f"v{k}" for k in range(n_channels)]
+    for r, run in enumerate(patterns.runs):
+        np.testing.assert_array_equal(patterns.values[r], table[table.run == int(run)][channels].to_numpy())
 
 
 def test_condition_index_column_and_csv(tmp_path):
