@@ -59,7 +59,8 @@ def test_any_row_order_round_trips_through_a_table(n_channels, runs, seed, suffi
 def test_condition_index_column_and_csv(tmp_path):
     values = np.arange(72 * 2, dtype=float).reshape(72, 2)
     path = tmp_path / "monkey.csv"
-    pd.DataFrame({"condition": np.arange(72)[::-1], "a": values[::-1, 0], "b": values[::-1, 1]}).to_csv(path, index=False)
+    table = pd.DataFrame({"condition": np.arange(72)[::-1], "a": values[::-1, 0], "b": values[::-1, 1]})
+    table.to_csv(path, index=False)
     patterns = read_patterns(path)
     assert patterns.n_levels == 6
     np.testing.assert_array_equal(patterns.mean(), values)
@@ -132,7 +133,8 @@ def test_mante_units_bin_into_72_conditions_in_rsa_order(tmp_path):
     np.testing.assert_allclose(rdm(patterns.mean()), model_rdm("grid", 5.0, n_levels=6), atol=0.05)
     split = mante_patterns(paths, window_s=(0.0, 0.8), n_splits=2, seed=1)
     assert split.values.shape == (2, 72, 3)
-    np.testing.assert_allclose(crossvalidated_rdm(split.values) * 3, model_rdm("grid", 5.0, 6) ** 2, rtol=0.01, atol=0.05)
+    np.testing.assert_allclose(crossvalidated_rdm(split.values) * 3, model_rdm("grid", 5.0, 6) ** 2,
+                               rtol=0.01, atol=0.05)
 
 
 def test_mante_loader_errors(tmp_path):
