@@ -7,7 +7,8 @@ distance reflects dissimilarity and clicks "done"; this repeats ``n_arrangements
 inside the circle and counting moves live in ``experiment.arrangement_data.Arena``; files are
 written by ``ArrangementWriter`` (flushed after every arrangement, never overwritten).
 
-Escape aborts: the arrangements finished so far are kept and their RDM is written.
+Escape aborts: the arrangements finished so far are kept and their RDM is written (files are
+created with the first finished arrangement, so an abort before it leaves nothing behind).
 psychopy is imported inside functions only, so this module imports without a display.
 """
 
@@ -106,12 +107,12 @@ def tree_images(config: ArrangementConfig, seed: int, size_px: int) -> tuple[lis
         from stimuli.sets import load_set
         stimulus_set = load_set(config.stimuli)
         options = {(int(b), int(l)): stimulus_set.exemplars(int(b), int(l)) for b, l in ad.CELLS}
-        exemplars = ad.choose_exemplars(options, seed, config.n_arrangements)
+        exemplars = ad.choose_exemplars(options, seed)
         images = [str(stimulus_set.file(int(b), int(l), e)) for (b, l), e in zip(ad.CELLS, exemplars)]
         return exemplars, images
     from stimuli.trees import render_tree
     options = {(int(b), int(l)): RENDER_EXEMPLARS for b, l in ad.CELLS}
-    exemplars = ad.choose_exemplars(options, seed, config.n_arrangements)
+    exemplars = ad.choose_exemplars(options, seed)
     images = [render_tree(int(b), int(l), int(e), size_px, seed=config.render_seed)
               for (b, l), e in zip(ad.CELLS, exemplars)]
     return exemplars, images
@@ -239,6 +240,22 @@ def arrange_once(screen: _Screen, start: np.ndarray, progress: str) -> tuple[ad.
         was_pressed = pressed
 
 
+def _arrange_all(screen: _Screen, layouts: np.ndarray, strings: dict[str, str], texts: dict[str, Any],
+                 open_writer: Any) -> tuple[ad.ArrangementWriter | None, bool]:
+    """Start screen + arrangement for each layout; (writer or None, aborted by Escape)."""
+    writer = None
+    for index, start in enumerate(layouts, start=1):
+        intro = strings["instructions"].format(**texts, index=index) + "\n\n" if index == 1 else ""
+        if not screen.wait_to_start(intro + strings["start"].format(**texts, index=index)):
+            return writer, True
+        outcome = arrange_once(screen, start, strings["progress"].format(**texts, index=index))
+        if outcome is None:
+            return writer, True
+        writer = writer or open_writer()  # files appear with the first finished arrangement
+        writer.add(start, outcome[0].positions, outcome[0].moves, outcome[1])
+    return writer, False
+
+
 def run_arrangement(config: ArrangementConfig) -> ArrangementResult:
     """Run a whole arrangement session and save it; returns where the files are."""
     validate(config)
@@ -254,26 +271,18 @@ def run_arrangement(config: ArrangementConfig) -> ArrangementResult:
     exemplars, images = tree_images(config, seed, render_size_px(config))
     texts = {"total": config.n_arrangements, "done": strings["done"]}
     screen = _Screen(config, images, strings)
+    settings = {**asdict(config), "seed": seed, "arena_radius_px": screen.radius_px,
+                "window_size_px": list(screen.win.size), "tree_sizes_px": screen.sizes_px.tolist()}
+
+    def open_writer() -> ad.ArrangementWriter:
+        return ad.ArrangementWriter(files, participant_id=config.participant_id, session=config.session,
+                                    phase=config.phase, exemplars=exemplars, config=settings, seed=seed)
     try:
-        settings = {**asdict(config), "seed": seed, "arena_radius_px": screen.radius_px,
-                    "window_size_px": list(screen.win.size), "tree_sizes_px": screen.sizes_px.tolist()}
-        writer = ad.ArrangementWriter(files, participant_id=config.participant_id, session=config.session,
-                                      phase=config.phase, exemplars=exemplars, config=settings, seed=seed)
-        aborted = False
-        for index, start in enumerate(layouts, start=1):
-            intro = strings["instructions"].format(**texts, index=index) + "\n\n" if index == 1 else ""
-            if not screen.wait_to_start(intro + strings["start"].format(**texts, index=index)):
-                aborted = True
-                break
-            outcome = arrange_once(screen, start, strings["progress"].format(**texts, index=index))
-            if outcome is None:
-                aborted = True
-                break
-            arena, duration_s = outcome
-            writer.add(start, arena.positions, arena.moves, duration_s)
-        writer.finish()
+        writer, aborted = _arrange_all(screen, layouts, strings, texts, open_writer)
+        if writer is not None:
+            writer.finish()
         if not aborted:
             screen.show(strings["end"].format(**texts, index=config.n_arrangements), config.end_s)
     finally:
         screen.win.close()
-    return ArrangementResult(files, len(writer.finals), aborted, seed, exemplars)
+    return ArrangementResult(files, len(writer.finals) if writer else 0, aborted, seed, exemplars)

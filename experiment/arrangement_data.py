@@ -101,9 +101,12 @@ def arrangement_rdm(positions: Any) -> np.ndarray:
 
 # ---------------------------------------------------------------- start layouts and exemplars
 
-def session_seeds(seed: int, n_arrangements: int) -> list[np.random.SeedSequence]:
-    """Independent seed streams of one session: [exemplar choice, layout 1, ..., layout n]."""
-    return np.random.SeedSequence(int(seed)).spawn(1 + int(n_arrangements))
+def session_stream(seed: int, stream: int) -> np.random.SeedSequence:
+    """Independent seed stream of a session: 0 = exemplar choice, k = start layout of arrangement k.
+
+    Equal to child ``stream`` of ``SeedSequence(seed).spawn(...)``, whatever the number spawned.
+    """
+    return np.random.SeedSequence(int(seed), spawn_key=(int(stream),))
 
 
 def ring_layout(rng: np.random.Generator, ring_radius: float = 0.8, n_items: int = N_TREES) -> np.ndarray:
@@ -122,18 +125,17 @@ def ring_layout(rng: np.random.Generator, ring_radius: float = 0.8, n_items: int
 
 def start_layouts(seed: int, n_arrangements: int, ring_radius: float = 0.8) -> np.ndarray:
     """(n_arrangements, 25, 2) start positions of a session, reproducible from ``seed``."""
-    streams = session_seeds(seed, n_arrangements)[1:]
-    return np.stack([ring_layout(np.random.default_rng(s), ring_radius) for s in streams])
+    return np.stack([ring_layout(np.random.default_rng(session_stream(seed, k)), ring_radius)
+                     for k in range(1, int(n_arrangements) + 1)])
 
 
-def choose_exemplars(options: Mapping[tuple[int, int], Sequence[str]], seed: int,
-                     n_arrangements: int) -> list[str]:
+def choose_exemplars(options: Mapping[tuple[int, int], Sequence[str]], seed: int) -> list[str]:
     """One exemplar per cell, drawn uniformly from ``options[(b, l)]``; in condition order.
 
-    Uses the session's exemplar stream (``session_seeds(seed, n)[0]``), so the choice is
+    Uses the session's exemplar stream (``session_stream(seed, 0)``), so the choice is
     independent of the layouts and reproducible from ``seed``.
     """
-    rng = np.random.default_rng(session_seeds(seed, n_arrangements)[0])
+    rng = np.random.default_rng(session_stream(seed, 0))
     chosen = []
     for b, l in CELLS:
         labels = list(options.get((int(b), int(l)), ()))

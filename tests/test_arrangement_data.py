@@ -69,19 +69,20 @@ def test_ring_layout_uses_every_slot_once_at_the_ring_radius():
     np.testing.assert_array_equal(layouts, ad.start_layouts(11, 3, 0.7))  # reproducible
     assert not np.allclose(layouts[0], layouts[1])  # a new layout each arrangement
     assert not np.allclose(layouts, ad.start_layouts(12, 3, 0.7))
+    np.testing.assert_array_equal(ad.start_layouts(11, 5, 0.7)[:3], layouts)  # not tied to the number
     with pytest.raises(UserError, match="ring radius"):
         ad.start_layouts(1, 1, ring_radius=1.2)
 
 
 def test_exemplar_choice_is_seeded_and_from_the_options():
     options = {(int(b), int(l)): [f"{b}{l}{k}" for k in range(8)] for b, l in ad.CELLS}
-    chosen = ad.choose_exemplars(options, seed=5, n_arrangements=6)
-    assert chosen == ad.choose_exemplars(options, seed=5, n_arrangements=6)
+    chosen = ad.choose_exemplars(options, seed=5)
+    assert chosen == ad.choose_exemplars(options, seed=5)
     assert all(e in options[(int(b), int(l))] for (b, l), e in zip(ad.CELLS, chosen))
     assert len(set(e[-1] for e in chosen)) > 1  # not always the same exemplar
     options[(3, 4)] = []
     with pytest.raises(UserError, match="B3L4"):
-        ad.choose_exemplars(options, seed=5, n_arrangements=6)
+        ad.choose_exemplars(options, seed=5)
 
 
 def test_condition_order_is_branchiness_major():

@@ -48,8 +48,7 @@ def test_tree_images_are_rendered_with_recorded_exemplars(tmp_path):
     config = arrangement.ArrangementConfig("P1", 1, "pre", out=tmp_path)
     exemplars, images = arrangement.tree_images(config, seed=4, size_px=40)
     assert len(images) == 25 and images[0].size == (40, 40) and images[0].mode == "RGBA"
-    assert exemplars == ad.choose_exemplars({(int(b), int(l)): arrangement.RENDER_EXEMPLARS for b, l in ad.CELLS},
-                                            4, config.n_arrangements)
+    assert exemplars == ad.choose_exemplars({(int(b), int(l)): arrangement.RENDER_EXEMPLARS for b, l in ad.CELLS}, 4)
 
 
 def test_command_refuses_to_overwrite_an_earlier_session(tmp_path, capsys):

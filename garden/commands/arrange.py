@@ -38,7 +38,9 @@ def arrange_command(args: argparse.Namespace) -> int:
                                window_size_px=tuple(args.window_size), strings=args.strings or DEFAULT_STRINGS)
     result = run_arrangement(config)
     state = "aborted after" if result.aborted else "finished"
-    print(f"{state} {result.n_completed} arrangement(s) (seed {result.seed}); data: {result.files.trees}")
+    print(f"{state} {result.n_completed} arrangement(s) (seed {result.seed})")
     if result.n_completed:
-        print(f"RDM: {result.files.rdm_tsv}")
+        print(f"data: {result.files.trees}\nRDM: {result.files.rdm_tsv}")
+    else:
+        print("nothing saved")
     return 0
