@@ -97,6 +97,8 @@ def validate(config: ArrangementConfig) -> None:
     if config.ring_radius_arena + config.tree_size_arena / 2 > 1:
         raise UserError("the start ring plus half a tree must fit inside the arena: "
                         "lower the ring radius or the tree size")
+    if config.seed is not None and int(config.seed) < 0:
+        raise UserError(f"--seed {config.seed}: use a non-negative integer")
     if min(config.window_size_px) < 200:
         raise UserError(f"window size {config.window_size_px}: use at least 200 x 200 pixels")
 

@@ -35,6 +35,7 @@ def test_strings_file_missing_a_key_is_named(tmp_path):
     ({"n_arrangements": 0}, "--arrangements"),
     ({"ring_radius_arena": 0.95}, "start ring"),
     ({"window_size_px": (100, 100)}, "window size"),
+    ({"seed": -3}, "--seed"),
     ({"phase": "pre-1"}, "phase"),
     ({"participant_id": "a b"}, "participant id"),
 ])
