@@ -274,11 +274,12 @@ def psychometric_curves(curves: pd.DataFrame, model: str = "model") -> Figure:
 
     ``curves``: ``feature`` ("relevant"/"irrelevant"), ``context``, ``level`` (feature value in rule
     steps, −2..2: the tree's value in this garden, or in the other garden, divided by 25 points),
-    ``p_accept`` (observed fraction accepted), ``p_model`` (fitted model's mean p), optional ``group``.
+    ``p_accept`` (observed fraction accepted), optional ``p_model`` (fitted model's mean p) and ``group``.
     """
     curves = curves.assign(group=curves["group"] if "group" in curves else "all")
     groups = list(dict.fromkeys(curves["group"]))
-    fig, axes = _figure(len(groups), 2, f"Psychometric curves with the fitted {model} model", sharey=True)
+    title = f"Psychometric curves with the fitted {model} model" if "p_model" in curves else "Psychometric curves"
+    fig, axes = _figure(len(groups), 2, title, sharey=True)
     for r, group in enumerate(groups):
         for ax, feature in zip(axes[r], ("relevant", "irrelevant")):
             part = curves[(curves.group == group) & (curves.feature == feature)]
@@ -286,7 +287,8 @@ def psychometric_curves(curves: pd.DataFrame, model: str = "model") -> Figure:
                 sub = part[part.context == context].sort_values("level")
                 colour = context_colour(context, i)
                 ax.plot(sub["level"], sub["p_accept"], "o", color=colour, label=f"{context} observed")
-                ax.plot(sub["level"], sub["p_model"], "-", color=colour, label=f"{context} {model}")
+                if "p_model" in sub:
+                    ax.plot(sub["level"], sub["p_model"], "-", color=colour, label=f"{context} {model}")
             ax.set_ylim(-0.02, 1.02)
             ax.set_xlabel(f"{feature} feature (value in rule steps of 25 points)")
             ax.set_ylabel("p(accept)")

@@ -81,7 +81,9 @@ def load_json(path: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------- what the report shows
 
 def _group_mean(table: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataFrame:
+    """Mean of the ``values`` columns present, per ``group`` (when there is one) and ``keys``."""
     keys = (["group"] if "group" in table else []) + keys
+    values = [v for v in values if v in table]
     return table.groupby(keys, sort=False)[values].mean().reset_index()
 
 
@@ -94,7 +96,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                 "probability follows the relevant and the irrelevant feature (test-phase trials).",
                 (FigureSpec("Choice matrices per garden (group means)", ("choice_cells",),
                             lambda t: figures.choice_matrices(_group_mean(t["choice_cells"], ["context", "branchiness", "leafiness"], ["p_accept"]))),
-                 FigureSpec("Psychometric curves with the fitted factorized model", ("psychometric_curves",),
+                 FigureSpec("Psychometric curves (lines: fitted factorized model)", ("psychometric_curves",),
                             lambda t: figures.psychometric_curves(_group_mean(t["psychometric_curves"], ["feature", "context", "level"], ["p_accept", "p_model"]), "factorized"))),
                 ()),
     SectionSpec("choice_models", "Choice models", "Factorized (one boundary per garden), factorized_full and "

@@ -1,0 +1,26 @@
+"""``garden report``: rebuild the HTML report of a results folder (or of a participants/ tree)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``report`` sub-command."""
+    p = subparsers.add_parser(
+        "report", help="rebuild DIR/report.html from existing results (or from a participants/ tree)",
+        description="Build the self-contained HTML report from DIR/tables (written by garden demo). On a folder "
+                    "of participants (sub-*/... trial tables, e.g. real data) the behavioural results are "
+                    "computed in memory; only the report file is written.")
+    p.add_argument("folder", metavar="DIR", help="demo output folder, or a participants/ tree")
+    p.add_argument("--out", default=None, metavar="FILE", help="report file (default DIR/report.html)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing report file")
+    p.add_argument("--dpi", type=int, default=100, help="figure resolution, pixels per inch (default 100)")
+    p.set_defaults(func=report_command)
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from garden.pipeline import rebuild_report
+
+    print(f"report: {rebuild_report(args.folder, args.out, overwrite=args.overwrite, dpi=args.dpi)}")
+    return 0

@@ -1,0 +1,249 @@
+"""The end-to-end demo and the report rebuild: wiring only, the work is done by the domain packages.
+
+``run_demo`` makes stimuli, simulates participants with both curricula through the task (windowless),
+fits and compares the choice models, runs the 2022 choice-pattern RSA, trains rich and lazy networks,
+runs RSA and MDS on their hidden layers and on the participants' choice patterns, compares people
+with networks, and writes every table (TSV + JSON sidecar) under ``DIR/tables`` and ``DIR/report.html``.
+
+A step whose upstream module is missing from this checkout is skipped, and the report says so
+(``tables/skipped.json``); any other error stops the run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from common.errors import UserError
+from common.provenance import provenance, write_json, write_sidecar
+
+PUBLISHED_SCALES = (0.01, 0.1, 0.2, 0.3, 0.4, 1.0, 2.0, 3.0)
+PUBLISHED_CTX_SCALES = (0.5, 0.5, 0.5, 0.5, 0.5, 0.8, 1.35, 1.5)
+ANALYSIS_PHASES = ("test", "scan")
+"""Phases whose choices are analysed (the first present; no feedback there); else all trials."""
+CURRICULA = {"flesch2022": ("blocked", "interleaved"), "flesch2018": ("B200", "interleaved")}
+AGENT_MODELS = ("factorized", "linear")
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Everything that sets a demo run (recorded in ``run.json`` and every sidecar)."""
+
+    participants: int = 8
+    seed: int = 0
+    protocol: str = "flesch2022"
+    exemplars: int = 2
+    size_px: int = 96
+    scales: tuple[float, ...] = (0.01, 0.1, 1.0, 3.0)
+    ctx_scales: tuple[float, ...] = (0.5, 0.5, 0.8, 1.5)
+    network_seeds: int = 4
+    steps: int = 3000
+    models: tuple[str, ...] = ("factorized", "factorized_full", "linear")
+    n_boot: int = 1000
+    recovery_agents: int = 20
+    dpi: int = 100
+
+    @classmethod
+    def full(cls, **overrides: Any) -> "DemoConfig":
+        """The published network sweep: 8 init scales x 30 seeds x 10 000 steps."""
+        return replace(cls(scales=PUBLISHED_SCALES, ctx_scales=PUBLISHED_CTX_SCALES, network_seeds=30,
+                           steps=10_000), **overrides)
+
+
+class Unavailable(Exception):
+    """An upstream module or function this step needs is not in this checkout."""
+
+
+def require(module: str, *names: str) -> Any:
+    """Import ``module`` and check it has ``names``; Unavailable (naming what is missing) otherwise."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        raise Unavailable(f"{module} is not available in this checkout ({exc})") from None
+    missing = [n for n in names if not hasattr(mod, n)]
+    if missing:
+        raise Unavailable(f"{module} has no {', '.join(missing)} in this checkout")
+    return mod
+
+
+@dataclass
+class Run:
+    """State shared by the steps of one run: where to write, the config, and results in memory."""
+
+    out: Path
+    config: DemoConfig
+    write: bool = True
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, name: str, table: pd.DataFrame, **extra: Any) -> pd.DataFrame:
+        """Keep ``table`` for the report and, when writing, save it as ``tables/<name>.tsv`` + sidecar."""
+        from analysis.report import TABLES_DIR
+        from experiment.trials import write_table
+
+        self.tables[name] = table
+        if self.write:
+            path = write_table(table, self.out / TABLES_DIR / f"{name}.tsv")
+            write_sidecar(path, asdict(self.config), self.config.seed, **extra)
+        return table
+
+
+# ---------------------------------------------------------------- steps
+
+def make_stimuli(run: Run) -> None:
+    """A small stimulus set and its contact sheet (the trees the task shows)."""
+    sets = require("stimuli.sets", "make_set", "load_set", "contact_sheet")
+    folder = sets.make_set(run.out / "stimuli", run.config.exemplars, run.config.size_px, seed=run.config.seed)
+    sets.contact_sheet(sets.load_set(folder), cell_px=run.config.size_px).save(folder / "contact_sheet.png")
+
+
+def simulate_participants(run: Run) -> None:
+    """Simulated participants, half per curriculum, alternating factorized and linear agents with
+    seeded parameter jitter, each through every session of the protocol (BIDS tree under participants/)."""
+    config_mod = require("experiment.config", "load_protocol")
+    simulate = require("experiment.simulate", "simulate_session")
+    agents = require("experiment.agents", "get_agent")
+    protocol = config_mod.load_protocol(run.config.protocol)
+    curricula = CURRICULA.get(run.config.protocol, tuple(protocol.curricula))
+    sessions = sorted({p.session for p in protocol.phases})
+    rng = np.random.default_rng(run.config.seed)
+    plan = []
+    for i in tqdm(range(run.config.participants), desc="participants", unit="participant"):
+        pid, model = f"P{i + 1:02d}", AGENT_MODELS[(i // len(curricula)) % len(AGENT_MODELS)]
+        params = {"slope": float(rng.uniform(2, 6)), "lapse": float(rng.uniform(0, 0.1)),
+                  "delta": float(rng.normal(0, 10))}
+        agent = agents.get_agent(model, params, seed=run.config.seed + i)
+        curriculum = curricula[i % len(curricula)]
+        for session in sessions:
+            simulate.simulate_session(protocol, pid, session, agent, run.out / "participants",
+                                      curriculum=curriculum, seed=run.config.seed)
+        plan.append({"participant_id": pid, "curriculum": curriculum, "agent": model, **params})
+    run.save("simulated_agents", pd.DataFrame(plan))
+
+
+def analysis_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials to analyse: the first of ``ANALYSIS_PHASES`` present (else all), with a ``group``
+    column (the table's own, else its curriculum, else "all")."""
+    from experiment.trials import participant_columns
+
+    phase = next((p for p in ANALYSIS_PHASES if (trials["phase"] == p).any()), None)
+    chosen = trials[trials["phase"] == phase] if phase else trials
+    # columns constant only within the chosen phase (e.g. feedback) are not participant-level
+    spurious = set(participant_columns(chosen)) - set(participant_columns(trials))
+    chosen = chosen.drop(columns=sorted(spurious))
+    if "group" not in chosen or chosen["group"].isna().all():
+        chosen = chosen.assign(group=chosen["curriculum"] if "curriculum" in chosen else "all")
+    return chosen.reset_index(drop=True)
+
+
+def load_participants(run: Run, folder: Path | None = None) -> pd.DataFrame:
+    """Read and validate the participants' trial tables once; keep the analysed trials."""
+    from experiment.trials import read_trials
+
+    if "trials" not in run.state:
+        run.state["trials"] = analysis_trials(read_trials(folder or run.out / "participants"))
+    return run.state["trials"]
+
+
+def choice_patterns(run: Run) -> None:
+    """Choice matrices per participant and psychometric curves along both features."""
+    from analysis.choices import cell_table, psychometric_table
+
+    cells = run.save("choice_cells", cell_table(load_participants(run)))
+    run.state["cells"] = cells
+    run.state["curves"] = psychometric_table(cells)
+    run.save("psychometric_curves", run.state["curves"])
+
+
+def choice_rdm_regression(run: Run) -> None:
+    """The 2022 comparison: choice-RDM betas on the factorized and linear model RDMs, paired tests."""
+    from analysis.choice_rdms import paired_tests, participant_betas
+
+    betas = run.save("choice_rdm_betas", participant_betas(run.state["cells"]))
+    run.save("choice_rdm_tests", paired_tests(betas))
+
+
+STEPS: tuple[tuple[str, Callable[[Run], None]], ...] = (
+    ("stimuli", make_stimuli),
+    ("participants", simulate_participants),
+    ("behaviour", choice_patterns),
+    ("choice_rdms", choice_rdm_regression),
+)
+"""Demo steps in order; the names match report sections where a step feeds one."""
+BEHAVIOUR_STEPS = ("behaviour", "choice_rdms")
+"""The steps that need only trial tables (what ``garden report`` runs on a participants/ tree)."""
+
+
+# ---------------------------------------------------------------- runs
+
+def _check_new_folder(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"{out}: already exists and is not empty; give a new folder to --out "
+                        "(demo results are never overwritten)")
+
+
+def run_steps(run: Run, names: tuple[str, ...] | None = None, progress: bool = True) -> dict[str, Any]:
+    """Run the named steps (all by default) in order; return per-step timings (s) and skip reasons."""
+    timings, skipped = {}, {}
+    steps = [(n, f) for n, f in STEPS if names is None or n in names]
+    for name, step in tqdm(steps, desc="demo steps", unit="step", disable=not progress):
+        start = time.perf_counter()
+        try:
+            step(run)
+        except Unavailable as exc:
+            skipped[name] = str(exc)
+        timings[name] = round(time.perf_counter() - start, 3)
+    return {"timings_s": timings, "skipped": skipped}
+
+
+def run_demo(out: str | os.PathLike, config: DemoConfig, progress: bool = True) -> Path:
+    """Run the whole demo into the new folder ``out``; return the path of ``report.html``."""
+    from analysis.report import RUN_FILE, SKIPPED_FILE, TABLES_DIR, write_report
+
+    out = Path(out)
+    _check_new_folder(out)
+    out.mkdir(parents=True, exist_ok=True)
+    run = Run(out, config)
+    start = time.perf_counter()
+    outcome = run_steps(run, progress=progress)
+    write_json(out / TABLES_DIR / SKIPPED_FILE, outcome["skipped"])
+    write_json(out / RUN_FILE, provenance(asdict(config), config.seed, total_s=round(time.perf_counter() - start, 1),
+                                          **outcome))
+    return write_report(out, dpi=config.dpi)
+
+
+def participants_folder(folder: Path) -> Path | None:
+    """The participants tree in or at ``folder`` (``folder/participants`` or ``folder`` itself)."""
+    for candidate in (folder / "participants", folder):
+        if candidate.is_dir() and any(candidate.glob("sub-*")):
+            return candidate
+    return None
+
+
+def rebuild_report(folder: str | os.PathLike, out: str | os.PathLike | None = None,
+                   overwrite: bool = False, dpi: int = 100) -> Path:
+    """Rebuild the report of ``folder`` from its tables; without tables (a real participants/ tree),
+    compute the behavioural results in memory (nothing is written into the data folder)."""
+    from analysis.report import TABLES_DIR, write_report
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such folder; give a demo output folder or a participants/ tree")
+    if (folder / TABLES_DIR).is_dir():
+        return write_report(folder, out, overwrite=overwrite, dpi=dpi)
+    trees = participants_folder(folder)
+    if trees is None:
+        raise UserError(f"{folder}: has neither {TABLES_DIR}/ (results) nor sub-*/ participant folders")
+    run = Run(folder, DemoConfig(), write=False)
+    load_participants(run, trees)
+    run_steps(run, BEHAVIOUR_STEPS)
+    return write_report(folder, out, extra_tables=run.tables, overwrite=overwrite, dpi=dpi)

@@ -1,0 +1,66 @@
+"""``garden demo`` end to end with tiny settings, and ``garden report`` rebuilding from its outputs."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pandas as pd
+import pytest
+
+from analysis.report import SECTIONS
+from garden.cli import main
+
+TINY = ["--participants", "4", "--seed", "3", "--scales", "0.01,3", "--ctx-scales", "0.5,1.5",
+        "--network-seeds", "2", "--steps", "300", "--dpi", "30"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "run"
+    assert main(["demo", "--out", str(out), *TINY]) == 0
+    return out
+
+
+def test_demo_writes_report_tables_sidecars_and_participants(demo):
+    text = (demo / "report.html").read_text(encoding="utf-8")
+    for spec in SECTIONS:
+        assert f"<section id='{spec.key}'>" in text
+    assert len(re.findall(r"data:image/png;base64,", text)) >= 3
+    tables = sorted((demo / "tables").glob("*.tsv"))
+    assert tables
+    for table in tables:
+        sidecar = json.loads(table.with_suffix(".json").read_text())
+        assert sidecar["seed"] == 3 and sidecar["config"]["participants"] == 4
+    assert len(list((demo / "participants").glob("sub-P0*"))) == 4
+    assert (demo / "stimuli" / "manifest.json").exists()
+    run = json.loads((demo / "run.json").read_text())
+    assert set(run["timings_s"]) >= {"stimuli", "participants", "behaviour", "choice_rdms"}
+
+
+def test_demo_recovers_the_simulated_agents_choice_models(demo):
+    agents = pd.read_csv(demo / "tables" / "simulated_agents.tsv", sep="\t")
+    betas = pd.read_csv(demo / "tables" / "choice_rdm_betas.tsv", sep="\t").merge(agents[["participant_id", "agent"]], on="participant_id")
+    assert set(betas.group) == {"blocked", "interleaved"}
+    winner = betas.beta_factorized > betas.beta_linear
+    assert (winner == (betas.agent == "factorized")).all()
+
+
+def test_demo_refuses_a_non_empty_folder(demo, capsys):
+    assert main(["demo", "--out", str(demo), *TINY]) == 2
+    assert "not empty" in capsys.readouterr().err
+
+
+def test_report_refuses_to_replace_the_report_without_overwrite(demo, capsys):
+    assert main(["report", str(demo)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_report_on_a_bare_participants_tree(demo, tmp_path):
+    tree = shutil.copytree(demo / "participants", tmp_path / "participants")
+    out = tmp_path / "real.html"
+    assert main(["report", str(tree), "--out", str(out), "--dpi", "30"]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "Choice matrices per garden" in text and text.count("data:image/png") >= 3
+    assert not (tree / "tables").exists()  # nothing written into the data folder
