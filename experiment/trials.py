@@ -118,10 +118,16 @@ def session_path(root: str | os.PathLike, participant_id: str, session: int) -> 
 
 # ---------------------------------------------------------------- parsing raw text
 
+def _is_trial_file(name: str) -> bool:
+    """In a folder: tables, except BIDS files of other kinds (events, arrangement, RDMs) and participants.tsv."""
+    if not name.endswith(TABLE_SUFFIXES) or name == "participants.tsv":
+        return False
+    return not name.startswith("sub-") or ("_task-garden_" in name and "_beh." in name)
+
+
 def _table_files(path: Path) -> list[Path]:
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(TABLE_SUFFIXES)
-                       and p.name != "participants.tsv" and not p.name.endswith("_events.tsv"))
+        files = sorted(p for p in path.rglob("*") if p.is_file() and _is_trial_file(p.name))
         if not files:
             raise UserError(f"{path}: no trial tables (.tsv, .csv, .csv.gz) found in this folder")
         return files
