@@ -85,6 +85,33 @@ def cell_table(trials: pd.DataFrame) -> pd.DataFrame:
     return cells[["participant_id"] + [c for c in cells.columns if c != "participant_id"]]
 
 
+def canonical_cells(cells: pd.DataFrame) -> pd.DataFrame:
+    """Cells of cardinal-rule participants mapped onto rule 1 (value rising with leafiness in the
+    north-role garden and with branchiness in the south-role one), labels set to ``CONTEXTS``.
+
+    Why: RDMs of people under different counterbalancing codes (and of networks trained on rule 1)
+    are only comparable cell by cell in one frame. A falling rule is a mirrored feature axis, so
+    the levels are mirrored (level -> 6 - level). Diagonal-rule participants have no such mirror
+    onto rule 1 and are left out.
+    """
+    canonical, out = get_rule(1), []
+    for code, part in cells.groupby("rule_code", sort=True):
+        rule = get_rule(int(code))
+        if rule.kind != "cardinal":
+            continue
+        north_sign, south_sign = rule.signs
+        b = part["branchiness"] if south_sign > 0 else 6 - part["branchiness"]
+        l = part["leafiness"] if north_sign > 0 else 6 - part["leafiness"]
+        k = part["context_index"].to_numpy()
+        out.append(part.assign(branchiness=b, leafiness=l, context=np.asarray(CONTEXTS, dtype=object)[k],
+                               reward_value=canonical.value(k, b, l), other_value=canonical.value(1 - k, b, l),
+                               rule_code=1))
+    if not out:
+        return cells.iloc[:0]
+    order = ["participant_id", "context_index", "branchiness", "leafiness"]
+    return pd.concat(out).sort_values(order).reset_index(drop=True)
+
+
 def probability_matrix(cells: pd.DataFrame) -> pd.DataFrame:
     """(participants x 50) p(accept) in condition order, index = participant_id."""
     index = cells["context_index"] * 25 + (cells["branchiness"] - 1) * 5 + (cells["leafiness"] - 1)

@@ -51,6 +51,8 @@ class SectionSpec:
     text: str
     figures: tuple[FigureSpec, ...] = ()
     tables: tuple[str, ...] = ()
+    images: tuple[tuple[str, str], ...] = ()
+    """(caption, PNG path relative to the results folder) shown as they are, e.g. the stimuli."""
 
 
 @dataclass
@@ -92,6 +94,8 @@ def _mds_panels(table: pd.DataFrame, source: str) -> pd.DataFrame:
 
 
 SECTIONS: tuple[SectionSpec, ...] = (
+    SectionSpec("stimuli", "Stimuli", "One exemplar per cell of the stimulus set (rows: branchiness 1–5, "
+                "columns: leafiness 1–5).", images=(("Contact sheet of the stimulus set", "stimuli/contact_sheet.png"),)),
     SectionSpec("behaviour", "Behaviour", "How often each tree was accepted in each garden, and how choice "
                 "probability follows the relevant and the irrelevant feature (test-phase trials).",
                 (FigureSpec("Choice matrices per garden (group means)", ("choice_cells",),
@@ -146,14 +150,22 @@ SECTIONS: tuple[SectionSpec, ...] = (
 
 
 def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
-                   specs: tuple[SectionSpec, ...] = SECTIONS, dpi: int = DPI) -> list[Section]:
-    """Draw every figure whose tables exist; note the ones that could not be drawn and why."""
+                   specs: tuple[SectionSpec, ...] = SECTIONS, dpi: int = DPI,
+                   results: Path | None = None) -> list[Section]:
+    """Draw every figure whose tables exist; note the ones that could not be drawn and why.
+    Images of ``spec.images`` are read from ``results`` (when given and present)."""
     skipped = skipped or {}
     sections = []
     for spec in specs:
         section = Section(spec.key, spec.title, spec.text)
         if spec.key in skipped:
             section.notes.append(f"Skipped: {skipped[spec.key]}")
+        for caption, relative in spec.images:
+            path = results / relative if results is not None else None
+            if path is not None and path.exists():
+                section.figures.append((caption, path.read_bytes()))
+            elif spec.key not in skipped:
+                section.notes.append(f"{caption}: not shown (no {relative}).")
         for fig_spec in spec.figures:
             missing = [name for name in fig_spec.needs if name not in tables or tables[name].empty]
             if missing:
@@ -237,7 +249,7 @@ def write_report(results: str | os.PathLike, out: str | os.PathLike | None = Non
     folder = results / TABLES_DIR
     skipped = load_json(folder / SKIPPED_FILE)
     sidecars = {name: load_json(folder / f"{name}.json") for name in tables if (folder / f"{name}.json").exists()}
-    text = render_html(build_sections(tables, skipped, dpi=dpi), load_json(results / RUN_FILE), sidecars)
+    text = render_html(build_sections(tables, skipped, dpi=dpi, results=results), load_json(results / RUN_FILE), sidecars)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     return out

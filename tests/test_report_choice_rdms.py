@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis.choice_rdms import choice_betas, paired_tests, participant_betas
-from analysis.choices import cell_table, infer_rule, probability_matrix, psychometric_table
+from analysis.choices import canonical_cells, cell_table, infer_rule, probability_matrix, psychometric_table
 from analysis.model_rdms import CHOICE_MODELS
 from common.errors import UserError
 from experiment.task import item_table
@@ -86,3 +86,20 @@ def test_psychometric_curves_rise_along_the_relevant_feature_only_for_factorized
     assert mean["factorized", "relevant", 2.0] - mean["factorized", "relevant", -2.0] > 0.7
     assert abs(mean["factorized", "irrelevant", 2.0] - mean["factorized", "irrelevant", -2.0]) < 0.2
     assert mean["linear", "irrelevant", 2.0] - mean["linear", "irrelevant", -2.0] > 0.3
+
+
+def test_canonical_cells_map_every_cardinal_rule_onto_rule_1():
+    frames = [_agents(1, code, repeats=1, seed=code) for code in (1, 2, 3, 4, 5)]
+    for code, frame in zip((1, 2, 3, 4, 5), frames):
+        frame["participant_id"] = frame["participant_id"] + f"r{code}"
+    cells = cell_table(pd.concat(frames, ignore_index=True))
+    canon = canonical_cells(cells)
+    assert sorted(set(canon.participant_id.str[-1])) == ["1", "2", "3", "4"]  # diagonal rule 5 left out
+    items = item_table(1)
+    for _, part in canon.groupby("participant_id"):
+        np.testing.assert_array_equal(part[["context", "branchiness", "leafiness", "reward_value"]].to_numpy(),
+                                      items[["context", "branchiness", "leafiness", "reward_value"]].to_numpy())
+    # an accepted cell stays accepted: each cell's p(accept) moves with it
+    before = cells.set_index(["participant_id", "context", "reward_value", "other_value"])["p_accept"].sort_index()
+    after = canon.set_index(["participant_id", "context", "reward_value", "other_value"])["p_accept"].sort_index()
+    pd.testing.assert_series_equal(before.loc[after.index], after)

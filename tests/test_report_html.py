@@ -47,6 +47,8 @@ def results(tmp_path_factory):
         {"unit": "all", "scale": [0.01, 3.0], "similarity": [0.6, 0.2], "ci_low": [0.5, 0.1], "ci_high": [0.7, 0.3]}))
     (tables / report.SKIPPED_FILE).write_text(json.dumps({"recovery": "modeling.recovery is not available yet"}))
     (root / report.RUN_FILE).write_text(json.dumps({"seed": 7, "config": {"participants": 4}}))
+    (root / "stimuli").mkdir()
+    Image.new("RGB", (123, 77), (0, 128, 0)).save(root / "stimuli" / "contact_sheet.png")
     out = report.write_report(root, dpi=DPI)
     return root, out.read_text(encoding="utf-8")
 
@@ -69,12 +71,14 @@ def test_report_has_every_section_and_provenance(results):
 def test_embedded_figures_decode_as_images_of_the_figure_size(results):
     _, text = results
     images = _images(text)
-    # behaviour 2, choice models 1 (BMS), choice RDMs 1, networks 3 (betas, dimensionality, units), similarity 1
-    assert len(images) == 8
+    # stimuli 1, behaviour 2, choice models 1 (BMS), choice RDMs 1, networks 3 (betas, dimensionality,
+    # units), similarity 1
+    assert len(images) == 9
     sizes = [im.size for im in images]
+    assert sizes[0] == (123, 77)  # the contact sheet, embedded as it is
     one_panel = (round((report.figures.PANEL_W + 1.0) * DPI), round((report.figures.PANEL_H + 0.5) * DPI))
     assert sizes.count(one_panel) >= 3  # betas, dimensionality (no spectrum), unit classes
-    for im in images:
+    for im in images[1:]:
         pixels = np.asarray(im.convert("L"), dtype=float)
         assert im.format == "PNG" and pixels.std() > 10  # something is drawn, not a blank canvas
 
