@@ -21,7 +21,8 @@ from stimuli.sets import load_set, make_set
 
 EXEMPLARS, SIZE_PX, JOBS = 50, 443, 2
 GRADING_EXEMPLARS = 5
-PUBLISHED = Path(os.environ.get("GARDEN_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "reference" / "trees"
+SHARED = Path(os.environ.get("GARDEN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+PUBLISHED = SHARED / "reference" / "trees"
 
 
 def _cpu_seconds() -> float:

@@ -75,7 +75,8 @@ def cues_figure(size_px: int = 200):
         framed = place_tree(tree, grey, scale=0.7)
         framed.alpha_composite(frame_image(context, size_px, max(2, size_px * 40 // 600)))
         panels.append((f"{context}: frame", framed))
-    panels += [(f"{c}: garden scene", place_tree(tree, garden_scene(c, size_px), scale=0.8)) for c in ("north", "south")]
+    for context in ("north", "south"):
+        panels.append((f"{context}: garden scene", place_tree(tree, garden_scene(context, size_px), scale=0.8)))
     fig, axes = plt.subplots(1, 4, figsize=(10, 2.8))
     for ax, (title, image) in zip(axes, panels):
         ax.imshow(image)

@@ -110,9 +110,9 @@ def _exemplar_key(name: str) -> tuple[int, int | str]:
 
 @dataclass
 class StimulusSet:
-    """A validated folder of tree PNGs: ``cells[(b, l)][exemplar] -> path``; ``manifest`` if ours."""
+    """A validated folder ``path`` of tree PNGs: ``cells[(b, l)][exemplar] -> file``; ``manifest`` if ours."""
 
-    root: Path
+    path: Path
     cells: dict[tuple[int, int], dict[str, Path]]
     manifest: dict[str, Any] | None = field(default=None)
 
@@ -125,7 +125,7 @@ class StimulusSet:
         try:
             return self.cells[(branchiness, leafiness)][str(exemplar)]
         except KeyError:
-            raise UserError(f"{self.root}: no tree {FILENAME.format(b=branchiness, l=leafiness, exemplar=exemplar)}")
+            raise UserError(f"{self.path}: no tree {FILENAME.format(b=branchiness, l=leafiness, exemplar=exemplar)}")
 
     @property
     def n_exemplars(self) -> int:
@@ -135,11 +135,11 @@ class StimulusSet:
     def verify(self) -> list[str]:
         """Files whose pixels differ from the manifest's hashes, or are missing (empty when all match)."""
         if self.manifest is None:
-            raise UserError(f"{self.root}: no {MANIFEST}; only sets made by 'garden stimuli make' can be verified")
+            raise UserError(f"{self.path}: no {MANIFEST}; only sets made by 'garden stimuli make' can be verified")
         bad = []
         for name, hashes in self.manifest["files"].items():
-            path = self.root / name
-            if not path.exists() or sha256_bytes(Image.open(path).convert("RGBA").tobytes()) != hashes["pixels_sha256"]:
+            file = self.path / name
+            if not file.exists() or sha256_bytes(Image.open(file).convert("RGBA").tobytes()) != hashes["pixels_sha256"]:
                 bad.append(name)
         return bad
 

@@ -56,7 +56,7 @@ def sheet_command(args: argparse.Namespace) -> int:
     stimulus_set = load_set(args.set_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     contact_sheet(stimulus_set, cell_px=args.cell_px, exemplar=args.exemplar).save(out)
-    write_sidecar(out, {"set_dir": str(stimulus_set.root), "exemplar": args.exemplar, "cell_px": args.cell_px})
+    write_sidecar(out, {"set_dir": str(stimulus_set.path), "exemplar": args.exemplar, "cell_px": args.cell_px})
     print(f"wrote {out}")
     return 0
 
@@ -65,7 +65,7 @@ def check_command(args: argparse.Namespace) -> int:
     from stimuli.sets import load_set
 
     stimulus_set = load_set(args.set_dir, min_exemplars=args.min_exemplars)
-    summary = f"{stimulus_set.root}: 25 cells, at least {stimulus_set.n_exemplars} exemplars each"
+    summary = f"{stimulus_set.path}: 25 cells, at least {stimulus_set.n_exemplars} exemplars each"
     if stimulus_set.manifest is None:
         print(f"{summary} (no manifest: hashes not checked)")
         return 0
