@@ -3,8 +3,8 @@
 Why: the task needs many exemplars per (branchiness, leafiness) cell that differ from each other
 but stay recognisably in their cell, and the lab must be able to regenerate any set bit for bit.
 
-How: a recursive fractal. A trunk segment splits into two (sometimes three: left, right, straight)
-children with jittered angles and shrinking lengths and widths; branchiness sets the number of
+How: a fractal grown one generation at a time. A trunk segment splits into two (sometimes three:
+left, right, straight) children with jittered angles and shrinking lengths and widths; branchiness sets the number of
 generations, the spread of the children and the chance of a third child. Leaves are small discs
 placed along the outer branches with a density set by leafiness (none at level 1); a share of them
 is drawn behind the branches in darker greens, the rest in front in brighter greens. Geometry is
@@ -102,7 +102,7 @@ class TreeGeometry:
 def check_levels(branchiness: int, leafiness: int) -> None:
     """Raise UserError unless both features are integer levels 1..5."""
     for name, value in (("branchiness", branchiness), ("leafiness", leafiness)):
-        if value not in LEVELS:
+        if not isinstance(value, (int, np.integer)) or value not in LEVELS:
             raise UserError(f"{name}={value!r}: must be an integer level 1..5")
 
 
@@ -110,7 +110,8 @@ def tree_rng(branchiness: int, leafiness: int, exemplar: int, seed: int) -> np.r
     """The random generator of one tree: independent streams per (seed, cell, exemplar)."""
     if exemplar < 0 or seed < 0:
         raise UserError(f"exemplar={exemplar}, seed={seed}: both must be non-negative integers")
-    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(branchiness, leafiness, exemplar)))
+    key = (int(branchiness), int(leafiness), int(exemplar))
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=key))
 
 
 def _grow_branches(level: BranchLevel, rng: np.random.Generator) -> np.ndarray:

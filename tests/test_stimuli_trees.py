@@ -78,7 +78,7 @@ def test_leafiness_one_is_bare_and_trunk_stands_at_the_base():
     assert len(grow_tree(5, 1, 4).leaves) == 0
 
 
-@pytest.mark.parametrize("args", [(0, 3), (6, 3), (3, 0), (3, 2.5)])
+@pytest.mark.parametrize("args", [(0, 3), (6, 3), (3, 0), (3, 2.5), (3.0, 2)])
 def test_levels_outside_1_to_5_are_user_errors(args):
     with pytest.raises(UserError, match="1..5"):
         render_tree(args[0], args[1], 1, 64)
