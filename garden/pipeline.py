@@ -172,11 +172,93 @@ def choice_rdm_regression(run: Run) -> None:
     run.save("choice_rdm_tests", paired_tests(betas))
 
 
+def train_networks(run: Run) -> None:
+    """The rich-to-lazy sweep (networks/ holds the sweep's own files), reshaped for the figures."""
+    from analysis import network_tables as nt
+
+    networks = require("modeling.networks", "train_sweep", "load_results")
+    config_mod = require("modeling.networks.config", "SweepConfig", "TrainConfig")
+    c = run.config
+    sweep = config_mod.SweepConfig(scales=tuple(c.scales), ctx_scales=tuple(c.ctx_scales),
+                                   seeds=tuple(range(c.seed, c.seed + c.network_seeds)),
+                                   train=config_mod.TrainConfig(steps=c.steps))
+    results = networks.load_results(networks.train_sweep(sweep, run.out / "networks"))
+    summary, arrays = results.summary, results.arrays
+    run.save("network_summary", summary)
+    run.save("network_scale_summary", nt.scale_summary(summary))
+    run.save("network_curves", nt.curves_table(summary, arrays))
+    run.save("network_spectrum", nt.spectrum_table(summary, arrays))
+    run.save("context_weights", nt.context_weights_table(summary, arrays))
+    run.save("network_ablation", nt.ablation_table(summary))
+    run.save("network_noise", nt.noise_table(summary))
+    run.state["network_rdms"] = nt.hidden_rdms(summary, arrays)
+
+
+def people_rdms(run: Run) -> dict[str, np.ndarray]:
+    """Each cardinal-rule participant's choice RDM in the rule-1 frame (the networks' item order)."""
+    from analysis.choices import canonical_cells, probability_matrix
+    from analysis.rdm import choice_rdm
+
+    if "people_rdms" not in run.state:
+        matrix = probability_matrix(canonical_cells(run.state["cells"]))
+        run.state["people_rdms"] = {pid: choice_rdm(p.to_numpy()) for pid, p in matrix.iterrows()}
+    return run.state["people_rdms"]
+
+
+def units_of_people(run: Run) -> dict[str, str]:
+    """participant_id -> group (the unit people are pooled over)."""
+    cells = run.state["cells"]
+    return dict(cells.drop_duplicates("participant_id")[["participant_id", "group"]].astype(str).to_numpy())
+
+
+def geometry(run: Run) -> None:
+    """2-D metric MDS of each init scale's mean hidden RDM and of each group's mean choice RDM."""
+    from analysis.human_vs_network import mean_network_rdms
+    from analysis.mds import mds
+    from experiment.task import item_table
+
+    items = item_table()[["context", "branchiness", "leafiness"]]
+    frames = []
+    for scale, rdm in mean_network_rdms(run.state.get("network_rdms", {})).items():
+        coords = mds(rdm, 2, "metric", seed=run.config.seed)
+        frames.append(items.assign(source="network", panel=f"σ = {scale:g}", dim1=coords[:, 0], dim2=coords[:, 1]))
+    rdms, units = people_rdms(run), units_of_people(run)
+    for unit in sorted(set(units[pid] for pid in rdms)):
+        mean = np.nanmean([r for pid, r in rdms.items() if units[pid] == unit], axis=0)
+        if np.isfinite(mean).all():
+            coords = mds(mean, 2, "metric", seed=run.config.seed)
+            frames.append(items.assign(source="people", panel=str(unit), dim1=coords[:, 0], dim2=coords[:, 1]))
+    run.save("mds", pd.concat(frames, ignore_index=True))
+
+
+def people_vs_networks(run: Run) -> None:
+    """Each participant's choice RDM against every init scale's hidden RDMs: best scale, bootstrap,
+    beta profiles of people and matched networks."""
+    from analysis import human_vs_network as hvn
+    from analysis.model_rdms import model_rdms
+
+    if "network_rdms" not in run.state:
+        raise Unavailable("no network results (the networks step did not run)")
+    rdms, units = people_rdms(run), units_of_people(run)
+    similarity = run.save("similarity", hvn.similarity_table(rdms, run.state["network_rdms"]))
+    run.save("best_scale_per_participant", hvn.best_scales(similarity))
+    profile, best, distribution = hvn.bootstrap_units(similarity, units, run.config.n_boot, run.config.seed)
+    run.save("similarity_profile", profile)
+    run.save("best_scale", best)
+    run.save("best_scale_bootstrap", distribution)
+    models = model_rdms(["grid", "orthogonal", "parallel"])
+    run.save("beta_profiles", hvn.compare_beta_profiles(hvn.beta_profiles(rdms, models),
+                                                        run.tables["network_summary"], best, units))
+
+
 STEPS: tuple[tuple[str, Callable[[Run], None]], ...] = (
     ("stimuli", make_stimuli),
     ("participants", simulate_participants),
     ("behaviour", choice_patterns),
     ("choice_rdms", choice_rdm_regression),
+    ("networks", train_networks),
+    ("geometry", geometry),
+    ("people_vs_networks", people_vs_networks),
 )
 """Demo steps in order; the names match report sections where a step feeds one."""
 BEHAVIOUR_STEPS = ("behaviour", "choice_rdms")

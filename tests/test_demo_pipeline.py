@@ -36,7 +36,18 @@ def test_demo_writes_report_tables_sidecars_and_participants(demo):
     assert len(list((demo / "participants").glob("sub-P0*"))) == 4
     assert (demo / "stimuli" / "manifest.json").exists()
     run = json.loads((demo / "run.json").read_text())
-    assert set(run["timings_s"]) >= {"stimuli", "participants", "behaviour", "choice_rdms"}
+    assert set(run["timings_s"]) >= {"stimuli", "participants", "behaviour", "choice_rdms", "networks", "geometry",
+                                     "people_vs_networks"}
+
+
+def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):
+    summary = pd.read_csv(demo / "tables" / "network_summary.tsv", sep="\t")
+    assert sorted(zip(summary.scale, summary.seed)) == [(0.01, 3), (0.01, 4), (3.0, 3), (3.0, 4)]
+    mds = pd.read_csv(demo / "tables" / "mds.tsv", sep="\t")
+    assert set(mds[mds.source == "network"].panel) == {"σ = 0.01", "σ = 3"}
+    assert len(mds[mds.source == "people"]) == 2 * 50  # one panel per curriculum
+    best = pd.read_csv(demo / "tables" / "best_scale.tsv", sep="\t")
+    assert set(best.unit) == {"blocked", "interleaved"} and set(best.best_scale) <= {0.01, 3.0}
 
 
 def test_demo_recovers_the_simulated_agents_choice_models(demo):

@@ -1,0 +1,90 @@
+"""Tidy tables of a network sweep for the figures and the report, and hidden-layer RDMs per scale.
+
+Why: a sweep (``modeling.networks.load_results``) stores one summary row per network plus arrays
+with a leading network axis; figures want long tables (one row per network x step, unit, noise
+level, ...). These functions only reshape: ``summary`` is the sweep's ``summary.tsv`` and ``arrays``
+its ``results.npz`` (rows of both in the same network order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from analysis.rdm import rdm
+
+MAX_CURVE_POINTS = 200
+MAX_COMPONENTS = 20
+SUMMARY_MEASURES = ("final_loss", "final_accuracy", "steps_to_criterion", "beta_grid", "beta_orthogonal",
+                    "beta_parallel", "dim_90", "n_task_selective", "n_mixed", "n_dead", "context_weight_corr",
+                    "context_weight_corr_all", "acc_ablate_task_selective", "acc_ablate_mixed",
+                    "acc_congruent", "acc_incongruent")
+
+
+def _keys(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary[["scale", "seed"]].reset_index(drop=True)
+
+
+def curves_table(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray],
+                 max_points: int = MAX_CURVE_POINTS) -> pd.DataFrame:
+    """``scale``, ``seed``, ``step``, ``loss``, ``accuracy``: the recorded curves, thinned to at most
+    ``max_points`` evenly spaced recordings per network (always keeping the first and last)."""
+    steps = np.asarray(arrays["record_steps"])
+    keep = np.unique(np.linspace(0, len(steps) - 1, min(max_points, len(steps))).round().astype(int))
+    keys = _keys(summary)
+    n = len(keep)
+    return pd.DataFrame({"scale": np.repeat(keys.scale.to_numpy(), n), "seed": np.repeat(keys.seed.to_numpy(), n),
+                         "step": np.tile(steps[keep], len(keys)), "loss": arrays["loss"][:, keep].ravel(),
+                         "accuracy": arrays["accuracy"][:, keep].ravel()})
+
+
+def spectrum_table(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray],
+                   max_components: int = MAX_COMPONENTS) -> pd.DataFrame:
+    """``scale``, ``seed``, ``component`` (1-based), ``explained_variance_ratio`` (first components)."""
+    spectrum = np.asarray(arrays["spectrum"])[:, :max_components]
+    keys = _keys(summary)
+    k = spectrum.shape[1]
+    return pd.DataFrame({"scale": np.repeat(keys.scale.to_numpy(), k), "seed": np.repeat(keys.seed.to_numpy(), k),
+                         "component": np.tile(np.arange(1, k + 1), len(keys)),
+                         "explained_variance_ratio": spectrum.ravel()})
+
+
+def context_weights_table(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray],
+                          contexts: tuple[str, str] = ("north", "south")) -> pd.DataFrame:
+    """``scale``, ``seed``, ``unit``, ``w_<context>``: final context->hidden weights of every unit."""
+    weights = np.asarray(arrays["w_context_final"])  # (networks, hidden, 2)
+    keys = _keys(summary)
+    h = weights.shape[1]
+    return pd.DataFrame({"scale": np.repeat(keys.scale.to_numpy(), h), "seed": np.repeat(keys.seed.to_numpy(), h),
+                         "unit": np.tile(np.arange(h), len(keys)),
+                         f"w_{contexts[0]}": weights[:, :, 0].ravel(), f"w_{contexts[1]}": weights[:, :, 1].ravel()})
+
+
+def ablation_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """``scale``, ``seed``, ``ablated`` (none / task_selective / mixed), ``accuracy``."""
+    columns = {"none": "final_accuracy", "task_selective": "acc_ablate_task_selective", "mixed": "acc_ablate_mixed"}
+    return pd.concat([_keys(summary).assign(ablated=name, accuracy=summary[col].to_numpy())
+                      for name, col in columns.items()], ignore_index=True)
+
+
+def noise_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """``scale``, ``seed``, ``noise_sd`` (input units), ``accuracy`` from the ``acc_noise_<SD>`` columns."""
+    columns = [c for c in summary.columns if c.startswith("acc_noise_")]
+    return pd.concat([_keys(summary).assign(noise_sd=float(c.removeprefix("acc_noise_")),
+                                            accuracy=summary[c].to_numpy()) for c in columns], ignore_index=True)
+
+
+def scale_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """Mean of every published measure per init scale (one row per scale, with ``n_networks``)."""
+    measures = [m for m in SUMMARY_MEASURES if m in summary]
+    table = summary.groupby("scale")[measures].mean()
+    return table.assign(n_networks=summary.groupby("scale").size()).reset_index()
+
+
+def hidden_rdms(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray]) -> dict[float, np.ndarray]:
+    """(n_seeds, 50, 50) Euclidean RDMs of the final hidden activity, per init scale."""
+    hidden = np.asarray(arrays["hidden"], dtype=float)
+    scales = summary["scale"].to_numpy(float)
+    return {float(s): np.stack([rdm(h) for h in hidden[scales == s]]) for s in np.unique(scales)}
