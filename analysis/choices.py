@@ -124,13 +124,14 @@ def psychometric_table(cells: pd.DataFrame, predicted: pd.DataFrame | None = Non
     ``level`` is the tree's value in rule steps (value / 25 points, −2..2): in this garden for the
     relevant feature, in the other garden for the irrelevant one (so both curves rise with the
     rule, whatever the counterbalancing). ``predicted`` (optional): a cell table whose
-    ``p_accept`` is a fitted model's prediction; it becomes ``p_model``.
+    ``p_accept`` is a fitted model's prediction; it becomes ``p_model``. Rows are per
+    participant (and ``group`` when present), feature, context and level.
     """
     cells = cells.copy()
     if predicted is not None:
         keys = ["participant_id"] + CELL
         cells = cells.merge(predicted[keys + ["p_accept"]].rename(columns={"p_accept": "p_model"}), on=keys)
-    extra = [c for c in participant_table_columns(cells)]
+    extra = ["group"] if "group" in cells else []
     values = ["p_accept"] + (["p_model"] if "p_model" in cells else [])
     frames = []
     for feature, column in (("relevant", "reward_value"), ("irrelevant", "other_value")):
@@ -145,3 +146,84 @@ def participant_table_columns(cells: pd.DataFrame) -> list[str]:
     own = {"participant_id", "context", "context_index", "branchiness", "leafiness", "rule_code",
            "reward_value", "other_value", "n_trials", "p_accept", "p_model"}
     return [c for c in cells.columns if c not in own]
+
+
+def predicted_cells(cells: pd.DataFrame, fits: pd.DataFrame, model: str = "factorized") -> pd.DataFrame:
+    """``cells`` with ``p_accept`` replaced by ``model``'s prediction from each participant's fit.
+
+    ``fits`` is a ``modeling.psychometric.fit_table`` (parameters named for ``context_a``/``context_b``).
+    Participants without a fit of ``model`` are left out.
+    """
+    from modeling.psychometric import parameter_names, predict
+
+    rows = fits[fits["model"] == model].set_index("participant_id")
+    parts = []
+    for pid, part in cells.groupby("participant_id", sort=False):
+        if pid not in rows.index:
+            continue
+        fit = rows.loc[pid]
+        names = parameter_names(model, (fit["context_a"], fit["context_b"]))
+        parts.append(part.assign(p_accept=predict(model, {n: float(fit[n]) for n in names}, part)))
+    return pd.concat(parts, ignore_index=True) if parts else cells.iloc[:0]
+
+
+CANONICAL_NORMALS_DEG = {"rule": (90.0, 0.0), "shared": (45.0, 45.0)}
+"""Boundary normals at delta = 0 under rule 1: north's value rises with leafiness (90 deg), south's with
+branchiness (0 deg); the shared (linear) normal is their sum (45 deg)."""
+
+
+def canonical_boundaries(fits: pd.DataFrame) -> pd.DataFrame:
+    """Fitted boundaries of cardinal-rule participants drawn in the rule-1 frame (for one figure).
+
+    Boundaries are fitted relative to each participant's own rules (delta, degrees), so they map onto
+    rule 1 exactly: normal = rule-1 normal + delta x (sign of the mirror: -1 when exactly one feature
+    axis is mirrored), boundary angle = normal + 90 deg; offsets are unchanged. Columns:
+    ``participant_id``, ``model``, ``context`` (north/south), ``angle_deg``, ``offset`` and the
+    participant-level ``group`` when present. The first context label (``context_a``) takes the north
+    role unless the labels are north/south. Participants without a ``rule_code`` are taken as rule 1;
+    diagonal-rule participants are left out.
+    """
+    rows = []
+    for _, fit in fits.iterrows():
+        code = int(fit["rule_code"]) if "rule_code" in fit and pd.notna(fit["rule_code"]) else 1
+        rule = get_rule(code)
+        delta_names = _delta_names(fit)
+        if rule.kind != "cardinal" or not delta_names:
+            continue
+        mirror = rule.signs[0] * rule.signs[1]
+        normals = CANONICAL_NORMALS_DEG["shared" if fit["model"] == "linear" else "rule"]
+        labels = (fit["context_a"], fit["context_b"])
+        roles = {0: labels.index(CONTEXTS[0]), 1: labels.index(CONTEXTS[1])} if set(labels) == set(CONTEXTS) \
+            else {0: 0, 1: 1}
+        for k, context in enumerate(CONTEXTS):
+            label = labels[roles[k]]
+            delta = _first_value(fit, (f"delta_{label}", "delta"))
+            offset = _first_value(fit, (f"offset_{label}", "offset"), 0.0)
+            rows.append({"participant_id": fit["participant_id"], "model": fit["model"], "context": context,
+                         "angle_deg": (normals[k] + mirror * float(delta) + 90.0) % 360.0, "offset": float(offset),
+                         **({"group": fit["group"]} if "group" in fit else {})})
+    return pd.DataFrame(rows)
+
+
+def _first_value(fit: pd.Series, names: tuple[str, ...], default: float = np.nan) -> float:
+    """The first of ``names`` that this fit row has a value for (a fit table holds every model's
+    columns, empty where a model lacks the parameter)."""
+    return next((float(fit[n]) for n in names if n in fit and pd.notna(fit[n])), default)
+
+
+def _delta_names(fit: pd.Series) -> list[str]:
+    return [n for n in fit.index if (n == "delta" or n.startswith("delta_")) and not n.endswith("_se")
+            and pd.notna(fit[n])]
+
+
+def fit_summary(fits: pd.DataFrame, criterion: str = "bic") -> pd.DataFrame:
+    """Per group (when present) and model: participants, mean NLL and criterion, and how many
+    participants the model fits best by ``criterion`` (lowest wins)."""
+    by = ["group"] if "group" in fits else []
+    best = fits.loc[fits.groupby("participant_id")[criterion].idxmin(), ["participant_id", "model"]]
+    wins = fits.merge(best.rename(columns={"model": "winner"}), on="participant_id").assign(
+        wins=lambda t: t["model"] == t["winner"])
+    table = wins.groupby(by + ["model"], sort=False).agg(
+        n_participants=("participant_id", "nunique"), mean_nll=("nll", "mean"),
+        **{f"mean_{criterion}": (criterion, "mean")}, **{f"n_best_{criterion}": ("wins", "sum")})
+    return table.reset_index()

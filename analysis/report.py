@@ -53,6 +53,8 @@ class SectionSpec:
     tables: tuple[str, ...] = ()
     images: tuple[tuple[str, str], ...] = ()
     """(caption, PNG path relative to the results folder) shown as they are, e.g. the stimuli."""
+    steps: tuple[str, ...] = ()
+    """Pipeline steps (besides ``key``) whose skip reasons are shown in this section."""
 
 
 @dataclass
@@ -106,9 +108,9 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec("choice_models", "Choice models", "Factorized (one boundary per garden), factorized_full and "
                 "linear (one shared boundary) models fitted per participant; random-effects Bayesian model "
                 "selection across participants.",
-                (FigureSpec("Fitted decision boundaries", ("boundaries",), lambda t: figures.boundary_angles(t["boundaries"])),
+                (FigureSpec("Fitted decision boundaries (cardinal-rule participants, mapped onto rule 1)", ("boundaries",), lambda t: figures.boundary_angles(t["boundaries"])),
                  FigureSpec("Bayesian model selection", ("bms",), lambda t: figures.bms_bars(t["bms"]))),
-                ("bms", "fit_summary")),
+                ("bms", "fit_summary"), steps=("model_comparison",)),
     SectionSpec("recovery", "Parameter and model recovery", "Simulated agents with known parameters, fitted "
                 "with the same models: how well parameters and the generating model are recovered.",
                 (FigureSpec("Parameter recovery", ("parameter_recovery",), lambda t: figures.parameter_recovery(t["parameter_recovery"])),
@@ -158,18 +160,18 @@ def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
     sections = []
     for spec in specs:
         section = Section(spec.key, spec.title, spec.text)
-        if spec.key in skipped:
-            section.notes.append(f"Skipped: {skipped[spec.key]}")
+        reasons = [skipped[step] for step in (spec.key, *spec.steps) if step in skipped]
+        section.notes += [f"Skipped: {reason}" for reason in reasons]
         for caption, relative in spec.images:
             path = results / relative if results is not None else None
             if path is not None and path.exists():
                 section.figures.append((caption, path.read_bytes()))
-            elif spec.key not in skipped:
+            elif not reasons:
                 section.notes.append(f"{caption}: not shown (no {relative}).")
         for fig_spec in spec.figures:
             missing = [name for name in fig_spec.needs if name not in tables or tables[name].empty]
             if missing:
-                if spec.key not in skipped:
+                if not reasons:
                     section.notes.append(f"{fig_spec.caption}: not drawn (no {', '.join(missing)} table).")
                 continue
             section.figures.append((fig_spec.caption, figure_png(fig_spec.draw(tables), dpi)))

@@ -154,14 +154,36 @@ def load_participants(run: Run, folder: Path | None = None) -> pd.DataFrame:
     return run.state["trials"]
 
 
+def fit_choice_models(run: Run) -> None:
+    """Factorized, factorized_full and linear models fitted per participant (trial-level likelihood)."""
+    from analysis.choices import canonical_boundaries, fit_summary
+
+    psychometric = require("modeling.psychometric", "fit_table", "predict", "parameter_names")
+    fits = psychometric.fit_table(load_participants(run), run.config.models, progress=True)
+    run.save("fits", fits, skipped=fits.attrs.get("skipped", {}))
+    run.save("fit_summary", fit_summary(fits))
+    run.save("boundaries", canonical_boundaries(fits))
+
+
+def compare_choice_models(run: Run) -> None:
+    """Random-effects Bayesian model selection (log evidence = -BIC/2), per group and over everyone."""
+    comparison = require("modeling.comparison", "bms_table")
+    if "fits" not in run.tables:
+        raise Unavailable("no choice-model fits (the choice_models step did not run)")
+    fits = run.tables["fits"]
+    run.save("bms", pd.concat([comparison.bms_table(fits, by="group"),
+                               comparison.bms_table(fits).assign(group="all")], ignore_index=True))
+
+
 def choice_patterns(run: Run) -> None:
-    """Choice matrices per participant and psychometric curves along both features."""
-    from analysis.choices import cell_table, psychometric_table
+    """Choice matrices per participant and psychometric curves along both features (with the fitted
+    factorized model's predictions when the fits exist)."""
+    from analysis.choices import cell_table, predicted_cells, psychometric_table
 
     cells = run.save("choice_cells", cell_table(load_participants(run)))
     run.state["cells"] = cells
-    run.state["curves"] = psychometric_table(cells)
-    run.save("psychometric_curves", run.state["curves"])
+    predicted = predicted_cells(cells, run.tables["fits"]) if "fits" in run.tables else None
+    run.save("psychometric_curves", psychometric_table(cells, predicted))
 
 
 def choice_rdm_regression(run: Run) -> None:
@@ -254,6 +276,8 @@ def people_vs_networks(run: Run) -> None:
 STEPS: tuple[tuple[str, Callable[[Run], None]], ...] = (
     ("stimuli", make_stimuli),
     ("participants", simulate_participants),
+    ("choice_models", fit_choice_models),
+    ("model_comparison", compare_choice_models),
     ("behaviour", choice_patterns),
     ("choice_rdms", choice_rdm_regression),
     ("networks", train_networks),
@@ -261,7 +285,7 @@ STEPS: tuple[tuple[str, Callable[[Run], None]], ...] = (
     ("people_vs_networks", people_vs_networks),
 )
 """Demo steps in order; the names match report sections where a step feeds one."""
-BEHAVIOUR_STEPS = ("behaviour", "choice_rdms")
+BEHAVIOUR_STEPS = ("choice_models", "model_comparison", "behaviour", "choice_rdms")
 """The steps that need only trial tables (what ``garden report`` runs on a participants/ tree)."""
 
 

@@ -36,8 +36,8 @@ def test_demo_writes_report_tables_sidecars_and_participants(demo):
     assert len(list((demo / "participants").glob("sub-P0*"))) == 4
     assert (demo / "stimuli" / "manifest.json").exists()
     run = json.loads((demo / "run.json").read_text())
-    assert set(run["timings_s"]) >= {"stimuli", "participants", "behaviour", "choice_rdms", "networks", "geometry",
-                                     "people_vs_networks"}
+    assert set(run["timings_s"]) >= {"stimuli", "participants", "choice_models", "model_comparison", "behaviour",
+                                     "choice_rdms", "networks", "geometry", "people_vs_networks"}
 
 
 def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):
@@ -56,6 +56,18 @@ def test_demo_recovers_the_simulated_agents_choice_models(demo):
     assert set(betas.group) == {"blocked", "interleaved"}
     winner = betas.beta_factorized > betas.beta_linear
     assert (winner == (betas.agent == "factorized")).all()
+
+
+def test_demo_fits_the_choice_models_to_every_participant(demo):
+    fits = pd.read_csv(demo / "tables" / "fits.tsv", sep="\t")
+    assert sorted(fits.model.unique()) == ["factorized", "factorized_full", "linear"]
+    assert fits.participant_id.nunique() == 4
+    curves = pd.read_csv(demo / "tables" / "psychometric_curves.tsv", sep="\t")
+    assert curves.p_model.between(0, 1).all()
+    boundaries = pd.read_csv(demo / "tables" / "boundaries.tsv", sep="\t")
+    assert len(boundaries) == 4 * 3 * 2  # participants x models x contexts (rules 1-4 are cardinal)
+    skipped = json.loads((demo / "tables" / "skipped.json").read_text())
+    assert (demo / "tables" / "bms.tsv").exists() != ("model_comparison" in skipped)
 
 
 def test_demo_refuses_a_non_empty_folder(demo, capsys):

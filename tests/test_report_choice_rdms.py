@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 
 from analysis.choice_rdms import choice_betas, paired_tests, participant_betas
-from analysis.choices import canonical_cells, cell_table, infer_rule, probability_matrix, psychometric_table
+from analysis.choices import (canonical_boundaries, canonical_cells, cell_table, infer_rule, predicted_cells,
+                              probability_matrix, psychometric_table)
 from analysis.model_rdms import CHOICE_MODELS
 from common.errors import UserError
-from experiment.task import item_table
-from modeling.psychometric import simulate_choices
+from experiment.task import get_rule, item_table
+from modeling.psychometric import predict, simulate_choices
 
 PARAMS = {"factorized": {"delta_north": 0.0, "delta_south": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05},
           "linear": {"delta": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05}}
@@ -103,3 +104,31 @@ def test_canonical_cells_map_every_cardinal_rule_onto_rule_1():
     before = cells.set_index(["participant_id", "context", "reward_value", "other_value"])["p_accept"].sort_index()
     after = canon.set_index(["participant_id", "context", "reward_value", "other_value"])["p_accept"].sort_index()
     pd.testing.assert_series_equal(before.loc[after.index], after)
+
+
+@pytest.mark.parametrize("rule_code", [1, 2, 3, 4])
+def test_boundaries_map_onto_rule_1_with_the_mirror_of_the_rule(rule_code):
+    params = {"delta_north": 20.0, "delta_south": -10.0, "slope": 3.0, "offset": 0.3, "lapse": 0.05}
+    items = item_table(rule_code).assign(participant_id="P1", rule_code=rule_code)
+    cells = items.assign(p_accept=predict("factorized", params, items),
+                         other_value=0.0)  # other_value is recomputed by canonical_cells
+    canon = canonical_cells(cells)
+    rule = get_rule(rule_code)
+    mirror = rule.signs[0] * rule.signs[1]
+    mapped = {**params, "delta_north": mirror * 20.0, "delta_south": mirror * -10.0}
+    np.testing.assert_allclose(canon.p_accept, predict("factorized", mapped, canon))
+    fit = pd.DataFrame([{"participant_id": "P1", "model": "factorized", "context_a": "north", "context_b": "south",
+                         "rule_code": rule_code, **params}])
+    angles = canonical_boundaries(fit).set_index("context").angle_deg
+    assert angles["north"] == pytest.approx((180.0 + mirror * 20.0) % 360)
+    assert angles["south"] == pytest.approx(90.0 + mirror * -10.0)
+
+
+def test_predicted_cells_use_each_participants_own_fit():
+    cells = cell_table(_agents(1, 2, repeats=2))
+    fits = pd.DataFrame([{"participant_id": pid, "model": "linear", "context_a": "north", "context_b": "south",
+                          "delta": 0.0, "slope": 5.0, "offset": 0.0, "lapse": lapse}
+                         for pid, lapse in (("fac0", 0.1), ("lin0", 0.2))])
+    predicted = predicted_cells(cells, fits, "linear")
+    lowest = predicted.groupby("participant_id").p_accept.min()
+    assert lowest["fac0"] == pytest.approx(0.1, abs=1e-3) and lowest["lin0"] == pytest.approx(0.2, abs=1e-3)

@@ -86,7 +86,7 @@ def test_embedded_figures_decode_as_images_of_the_figure_size(results):
 def test_missing_inputs_give_notes_not_fake_figures(results):
     _, text = results
     assert "Skipped: modeling.recovery is not available yet" in text
-    assert "Fitted decision boundaries: not drawn (no boundaries table)." in text
+    assert "Fitted decision boundaries (cardinal-rule participants, mapped onto rule 1): not drawn (no boundaries table)." in text
     assert "Learning curves: not drawn (no network_curves table)." in text
 
 
