@@ -99,17 +99,23 @@ class Geometry:
 def reward_gradients(trials: pd.DataFrame, contexts: tuple[str, str]) -> np.ndarray:
     """(2, 2) least-squares gradients of reward_value on the centred features, one row per context.
 
-    Each distinct (branchiness, leafiness) cell counts once, so unequal trial counts per cell do
-    not tilt the gradient.
+    Each distinct (context, branchiness, leafiness) cell counts once, so unequal trial counts
+    per cell do not tilt the gradient.
     """
+    cells = trials.groupby(["context", *FEATURES], sort=True)["reward_value"].mean().reset_index()
+    return _gradients(cells, contexts)
+
+
+def _gradients(cells: pd.DataFrame, contexts: tuple[str, str]) -> np.ndarray:
+    """Gradients from a table with one row per distinct cell (context, features, reward_value)."""
+    labels = cells["context"].astype(str).to_numpy()
+    x, reward = centred_features(cells), cells["reward_value"].to_numpy(float)
     rows = []
     for label in contexts:
-        part = trials[trials["context"].astype(str) == label]
-        cells = part.groupby(list(FEATURES), sort=True)["reward_value"].mean().reset_index()
-        x = centred_features(cells)
-        design = np.column_stack([np.ones(len(x)), x])
-        coef, *_ = np.linalg.lstsq(design, cells["reward_value"].to_numpy(float), rcond=None)
-        if len(cells) < 3 or np.linalg.norm(coef[1:]) < 1e-9:
+        sel = labels == label
+        design = np.column_stack([np.ones(sel.sum()), x[sel]])
+        coef = np.linalg.lstsq(design, reward[sel], rcond=None)[0] if sel.sum() >= 3 else np.zeros(3)
+        if np.linalg.norm(coef[1:]) < 1e-9:
             raise Unfittable(f"context {label!r}: reward_value does not vary along the features "
                              "(needs at least 3 distinct trees with different values)")
         rows.append(coef[1:])
@@ -160,27 +166,56 @@ class CellData:
         return int(self.n.sum())
 
 
-def cell_data(trials: pd.DataFrame, missing: str = "drop", max_rt: float | None = None) -> CellData:
-    """Pool one participant's trials into cells; Unfittable (with the reason) if they cannot be fitted."""
-    pids = trials["participant_id"].astype(str).unique()
-    if len(pids) != 1:
-        raise ValueError(f"cell_data takes one participant's trials, got {len(pids)} participants")
-    needed = list(FEATURES) + ["reward_value", "context"]
-    bad = [c for c in needed if trials[c].isna().any()]
-    if bad:
-        raise Unfittable(f"missing values (NaN) in column(s) {bad}")
-    contexts = context_labels(trials)
-    geometry = Geometry(contexts, reward_gradients(trials, contexts))
-    choice = coded_choices(trials, missing, max_rt)
-    frame = pd.DataFrame({"context": np.where(trials["context"].astype(str).to_numpy() == contexts[0], 0, 1),
-                          "branchiness": trials["branchiness"].to_numpy(int),
-                          "leafiness": trials["leafiness"].to_numpy(int),
-                          "valid": ~np.isnan(choice), "accept": np.nan_to_num(choice)})
-    cells = frame.groupby(["context", "branchiness", "leafiness"], sort=True).agg(
-        n=("valid", "sum"), k=("accept", "sum")).reset_index()
+def _one_participant(pid: str, cells: pd.DataFrame) -> CellData:
+    """CellData from one participant's cell table (context, branchiness, leafiness, reward_value, n, k)."""
+    contexts = context_labels(cells)
+    geometry = Geometry(contexts, _gradients(cells, contexts))
     n, k = cells["n"].to_numpy(float), cells["k"].to_numpy(float)
     if n.sum() == 0:
         raise Unfittable("no trial has a choice (all responses missing)")
     if k.sum() in (0, n.sum()):
         raise Unfittable(f"all {int(n.sum())} choices are identical ({'accept' if k.sum() else 'reject'})")
-    return CellData(str(pids[0]), geometry, cells["context"].to_numpy(int), centred_features(cells), n, k)
+    context = np.where(cells["context"].astype(str).to_numpy() == contexts[0], 0, 1)
+    order = np.argsort(context, kind="stable")
+    return CellData(pid, geometry, context[order], centred_features(cells)[order], n[order], k[order])
+
+
+def participant_cells(trials: pd.DataFrame, missing: str = "drop", max_rt: float | None = None
+                      ) -> tuple[list[CellData], dict[str, str]]:
+    """Pool every participant's trials into cells (one pandas pass over the whole table).
+
+    Returns the fittable participants' CellData (in order of first appearance) and, for the
+    others, ``{participant_id: reason}`` (NaN features, not two contexts, no or identical choices).
+    """
+    choice = coded_choices(trials, missing, max_rt)
+    frame = trials[["participant_id", "context", *FEATURES, "reward_value"]].copy()
+    frame["participant_id"] = frame["participant_id"].astype(str)
+    frame["valid"], frame["accept"] = ~np.isnan(choice), np.nan_to_num(choice)
+    skipped: dict[str, str] = {}
+    bad = frame[[*FEATURES, "reward_value", "context"]].isna().any(axis=1)
+    for pid in frame.loc[bad, "participant_id"].unique():
+        part = frame[frame["participant_id"] == pid]
+        skipped[pid] = f"missing values (NaN) in column(s) {[c for c in part if part[c].isna().any()]}"
+    frame = frame[~frame["participant_id"].isin(skipped)]
+    frame["context"] = frame["context"].astype(str)
+    cells = frame.groupby(["participant_id", "context", *FEATURES], sort=True).agg(
+        reward_value=("reward_value", "mean"), n=("valid", "sum"), k=("accept", "sum")).reset_index()
+    data = {}
+    for pid, part in cells.groupby("participant_id", sort=False):
+        try:
+            data[pid] = _one_participant(pid, part)
+        except Unfittable as exc:
+            skipped[pid] = str(exc)
+    order = [p for p in pd.unique(trials["participant_id"].astype(str)) if p in data]
+    return [data[p] for p in order], skipped
+
+
+def cell_data(trials: pd.DataFrame, missing: str = "drop", max_rt: float | None = None) -> CellData:
+    """One participant's cells; Unfittable (with the reason) if they cannot be fitted."""
+    pids = trials["participant_id"].astype(str).unique()
+    if len(pids) != 1:
+        raise ValueError(f"cell_data takes one participant's trials, got {len(pids)} participants")
+    data, skipped = participant_cells(trials, missing, max_rt)
+    if skipped:
+        raise Unfittable(next(iter(skipped.values())))
+    return data[0]

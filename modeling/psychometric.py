@@ -20,13 +20,24 @@ lapse in [0, 0.5]. ``parameter_names(model, contexts)`` lists them for any two l
 
 from __future__ import annotations
 
+import multiprocessing
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
-from modeling.cells import Geometry, centred_features, context_labels, reward_gradients
-from modeling.models import DEFAULT_MODELS, MODELS, Model, get_model, p_accept
+from common.errors import UserError
+from experiment.trials import participant_table
+from modeling.cells import (CellData, Geometry, centred_features, context_labels, participant_cells,
+                            reward_gradients)
+from modeling.models import (DEFAULT_MODELS, MODELS, Model, bias_towards_shared, boundary_angles, get_model,
+                             p_accept)
+from modeling.objectives import check_objective, n_obs, usable
+from modeling.optimise import BatchFit, fit_batch
 
-__all__ = ["MODELS", "DEFAULT_MODELS", "parameter_names", "geometry", "predict", "simulate_choices"]
+__all__ = ["MODELS", "DEFAULT_MODELS", "parameter_names", "geometry", "predict", "simulate_choices",
+           "fit_cells", "fit_table"]
 
 
 def _model(model: str | Model) -> Model:
@@ -71,3 +82,131 @@ def simulate_choices(model: str | Model, params: dict[str, float], trials: pd.Da
     rng = np.random.default_rng(rng)
     p = predict(model, params, trials, geom)
     return (rng.random(len(p)) < p).astype(float)
+
+
+# ---------------------------------------------------------------- fitting
+
+_ONE_CONTEXT = Model("one_context", "one context's boundary (relative to its rule), slope, offset, lapse",
+                     "rule", (("delta", None), ("slope", None), ("offset", None), ("lapse", None)))
+"""factorized_full is separable: each context is fitted on its own with this model."""
+_FULL_FROM_FACTORIZED = [0, 1, 2, 2, 3, 3, 4, 4]
+"""factorized (delta_a, delta_b, slope, offset, lapse) -> factorized_full parameter order."""
+CHUNK = 64
+"""Participants fitted together in one vectorised batch (one progress step)."""
+
+
+def _one_context(data: CellData, c: int) -> CellData:
+    sel = data.context == c
+    return CellData(data.participant_id, data.geometry, data.context[sel], data.x[sel], data.n[sel], data.k[sel])
+
+
+def _fit_full(data: list[CellData], objective: str, factorized: BatchFit, n_starts: int) -> BatchFit:
+    """factorized_full as two independent one-context fits per participant, each also started from
+    the factorized optimum (so it is never worse than the nested factorized model)."""
+    halves = [_one_context(d, c) for d in data for c in (0, 1)]
+    th = factorized.theta
+    extra = np.stack([th[:, [0, 2, 3, 4]], th[:, [1, 2, 3, 4]]], axis=1).reshape(-1, 1, 4)
+    fit = fit_batch(_ONE_CONTEXT, halves, objective, n_starts, extra)
+    order = [0, 4, 1, 5, 2, 6, 3, 7]  # (ctx0: delta slope offset lapse, ctx1: ...) -> full order
+    theta = fit.theta.reshape(len(data), 8)[:, order]
+    stderr = fit.stderr.reshape(len(data), 8)[:, order]
+    return BatchFit(theta, fit.nll.reshape(-1, 2).sum(axis=1), stderr, fit.converged.reshape(-1, 2).all(axis=1))
+
+
+def fit_cells(data: list[CellData], models: Sequence[str] = DEFAULT_MODELS, objective: str = "bernoulli",
+              n_starts: int = 20) -> dict[str, BatchFit]:
+    """Fit every model in ``models`` to every participant's cells (vectorised); {model: BatchFit}."""
+    check_objective(objective)
+    for name in models:
+        get_model(name)
+    fits: dict[str, BatchFit] = {}
+    needed = ["factorized"] if "factorized_full" in models else []
+    for name in dict.fromkeys(needed + list(models)):
+        if name == "factorized_full":
+            fits[name] = _fit_full(data, objective, fits["factorized"], n_starts)
+        else:
+            fits[name] = fit_batch(MODELS[name], data, objective, n_starts)
+    return {name: fits[name] for name in models}
+
+
+def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str) -> list[dict]:
+    """One output row per participant x model: fit statistics, parameters, SEs, angles, biases."""
+    rows = []
+    for i, d in enumerate(data):
+        contexts = d.geometry.contexts
+        n = n_obs(objective, d)
+        for name, fit in fits.items():
+            model = MODELS[name]
+            theta, nll = fit.theta[i], float(fit.nll[i])
+            row = {"participant_id": d.participant_id, "model": name, "k": model.k, "n_obs": n, "nll": nll,
+                   "aic": 2 * nll + 2 * model.k, "bic": 2 * nll + model.k * np.log(n),
+                   "converged": bool(fit.converged[i]), "context_a": contexts[0], "context_b": contexts[1]}
+            names = model.names(contexts)
+            row.update(zip(names, theta))
+            row.update(zip([f"{p}_se" for p in names], fit.stderr[i]))
+            if any(kind == "delta" for kind, _ in model.free):
+                angles = boundary_angles(model, theta, d.geometry)
+                row.update({f"angle_{c}": a for c, a in zip(contexts, angles)})
+                bias = bias_towards_shared(model, theta, d.geometry)
+                if model.base == "rule":
+                    row.update({f"bias_{c}": b for c, b in zip(contexts, bias)})
+                    row["bias"] = float(bias.mean())
+            rows.append(row)
+    return rows
+
+
+def _fit_chunk(args: tuple) -> list[dict]:
+    data, models, objective, n_starts = args
+    return _rows(data, fit_cells(data, models, objective, n_starts), objective)
+
+
+def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, objective: str = "bernoulli",
+              missing: str = "drop", *, max_rt: float | None = None, phase: str | None = None,
+              n_starts: int = 20, jobs: int = 1, progress: bool = False) -> pd.DataFrame:
+    """Fit ``models`` to every participant of a trial table; one row per participant x model.
+
+    Columns: participant_id, model, k, n_obs, nll, aic, bic, converged, context_a/b, the
+    parameters (see module docstring) and their standard errors (``<name>_se``), boundary angles
+    ``angle_<context>`` (deg, counter-clockwise from +branchiness) and biases ``bias_<context>``
+    / ``bias`` (deg, positive towards the shared boundary), objective, missing, max_rt, phase,
+    then the participant-level columns of ``trials`` (e.g. group).
+    Participants that cannot be fitted are listed in ``result.attrs['skipped']``
+    ({participant_id: reason}). ``phase`` keeps only that phase (ValueError if no trial has it).
+    """
+    check_objective(objective)
+    if phase is not None:
+        phases = sorted(map(str, trials["phase"].unique()))
+        if phase not in phases:
+            raise UserError(f"no trial has phase {phase!r}; the table's phases are {phases}")
+        present = set(trials["participant_id"].astype(str))
+        trials = trials[trials["phase"].astype(str) == phase]
+        skipped = {p: f"has no {phase!r} trials" for p in sorted(present - set(trials["participant_id"].astype(str)))}
+    else:
+        skipped = {}
+    data, unfit = participant_cells(trials, missing, max_rt)
+    skipped.update(unfit)
+    for d in list(data):
+        reason = usable(objective, d)
+        if reason:
+            skipped[d.participant_id] = reason
+    data = [d for d in data if d.participant_id not in skipped]
+    chunks = [(data[i:i + CHUNK], list(models), objective, n_starts) for i in range(0, len(data), CHUNK)]
+    bar = tqdm(total=len(data), unit="participant", desc="fitting", disable=not progress)
+    rows: list[dict] = []
+    if jobs > 1 and len(chunks) > 1:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for chunk, out in zip(chunks, pool.imap(_fit_chunk, chunks)):
+                rows.extend(out)
+                bar.update(len(chunk[0]))
+    else:
+        for chunk in chunks:
+            rows.extend(_fit_chunk(chunk))
+            bar.update(len(chunk[0]))
+    bar.close()
+    table = pd.DataFrame(rows)
+    if len(table):
+        table["objective"], table["missing"], table["max_rt"], table["phase"] = objective, missing, max_rt, phase
+        info = participant_table(trials.assign(participant_id=trials["participant_id"].astype(str)))
+        table = table.merge(info, on="participant_id", how="left")
+    table.attrs["skipped"] = skipped
+    return table

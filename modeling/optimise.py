@@ -1,0 +1,314 @@
+"""Global fitting of one model to many participants at once: start grid, Nelder-Mead, SEs.
+
+Everything is vectorised over participants and starts (a "row" is one participant x one
+parameter vector), so a whole study is fitted in a few numpy calls per iteration:
+
+1. Start grid: the loss of every grid point (delta x slope x offset x lapse) for every
+   participant, per context. The loss is a sum over contexts, so per-context parameters are
+   minimised per context and only shared ones are searched jointly; the best ``n_starts`` grid
+   points per participant (plus caller-given starts, e.g. a nested model's optimum) go on.
+2. Derivative-free local search: a bounded, adaptive Nelder-Mead run on all rows at once,
+   restarted once from its result (a fresh simplex undoes a collapsed one). The published loss
+   has kinks wherever a prediction equals a cell proportion (like an L1 loss, its optima sit on
+   them); gradient-based optimisers stall there, a simplex search does not.
+3. Standard errors from the Gauss-Newton covariance of the deviance residuals,
+   (J^T J)^-1 with J their Jacobian (central differences): the covariance lmfit reports for a
+   least-squares fit of these residuals with ``scale_covar=False`` (checked in the tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+
+from modeling.cells import CellData
+from modeling.models import DEFAULTS, KINDS, Model
+from modeling.objectives import cell_nll, residuals
+
+GRID = {
+    "delta": np.linspace(-90.0, 90.0, 19),
+    "slope": np.array([0.5, 1.5, 3.0, 6.0, 11.0, 20.0]),
+    "offset": np.linspace(-1.0, 1.0, 9),
+    "lapse": np.array([0.0, 0.03, 0.1, 0.25, 0.4]),
+}
+"""Start grid per parameter kind (delta in degrees). Slopes are mirrored for signed-slope models."""
+UNIT_XTOL = 1e-6
+"""Nelder-Mead stops when the simplex spans less than this (in units of each parameter's bound range)..."""
+FTOL = 1e-9
+"""... and its NLL values differ by less than this (nats)."""
+STAGES = ((60, 4), (100, 1))
+"""Successive halving of the grid starts: (Nelder-Mead iterations, grid starts kept per
+participant). The published start and caller-given starts are never dropped. The survivors
+are then polished ..."""
+POLISH_ITER = 600
+"""... for at most this many iterations."""
+PRIVATE_TOP = 3
+"""Best per-context grid values kept per shared grid point when choosing starts."""
+GRID_CHUNK = 48
+"""Participants per vectorised grid evaluation (bounds peak memory to ~100 MB)."""
+
+
+@dataclass
+class BatchFit:
+    """Per participant: best parameter vector (P, k), NLL (P,), standard errors (P, k) and
+    whether the local search converged (P,)."""
+
+    theta: np.ndarray
+    nll: np.ndarray
+    stderr: np.ndarray
+    converged: np.ndarray
+
+
+class Batch:
+    """Participants' cells padded to one array shape per context, with one model's boundary bases.
+
+    ``x[c]`` (P, C_c, 2), ``n[c]``, ``k[c]`` and ``real[c]`` (P, C_c) hold context c's cells;
+    padding cells have n = 1, k = 0 and are masked out by ``real``.
+    """
+
+    def __init__(self, model: Model, data: list[CellData], objective: str):
+        self.model, self.objective = model, objective
+        self.base = np.array([d.geometry.base_angles(model.base) for d in data])
+        self.x, self.n, self.k, self.real = [], [], [], []
+        for c in (0, 1):
+            sizes = [int((d.context == c).sum()) for d in data]
+            shape = (len(data), max(sizes))
+            x, n, k, real = np.zeros(shape + (2,)), np.ones(shape), np.zeros(shape), np.zeros(shape, bool)
+            for i, d in enumerate(data):
+                sel = d.context == c
+                x[i, :sizes[i]], n[i, :sizes[i]], k[i, :sizes[i]] = d.x[sel], d.n[sel], d.k[sel]
+                real[i, :sizes[i]] = True
+            n[~real] = 1.0
+            self.x.append(x), self.n.append(n), self.k.append(k), self.real.append(real)
+        self.bounds = model.bounds()
+        self.column = {(kind, c): j for j, (kind, ctx) in enumerate(model.free) for c in (0, 1)
+                       if ctx in (None, c)}
+
+    def _param(self, theta: np.ndarray, kind: str, c: int) -> np.ndarray | float:
+        j = self.column.get((kind, c))
+        return DEFAULTS[kind] if j is None else theta[:, j:j + 1]
+
+    def p(self, theta: np.ndarray, rows: np.ndarray, c: int) -> np.ndarray:
+        """p(accept) (R, C_c) of context c's cells for parameter vectors theta (R, k) of participants rows."""
+        angle = self.base[rows, c][:, None] + np.deg2rad(self._param(theta, "delta", c))
+        x = self.x[c][rows]
+        d = x[..., 0] * np.cos(angle) + x[..., 1] * np.sin(angle)
+        lapse, slope, offset = (self._param(theta, kind, c) for kind in ("lapse", "slope", "offset"))
+        return lapse + (1 - 2 * lapse) * expit(slope * (d - offset))
+
+    def nll(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """NLL (R,) of parameter vectors theta (R, k) for participants ``rows``."""
+        total = np.zeros(len(rows))
+        for c in (0, 1):
+            loss = cell_nll(self.objective, self.p(theta, rows, c), self.n[c][rows], self.k[c][rows])
+            total += np.where(self.real[c][rows], loss, 0.0).sum(axis=1)
+        return total
+
+    def residuals(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Deviance residuals (R, m) whose squares sum to 2 NLL (padding cells give 0)."""
+        out = []
+        for c in (0, 1):
+            real = self.real[c][rows]
+            r = residuals(self.objective, self.p(theta, rows, c), self.n[c][rows], self.k[c][rows])
+            out.append(r * (np.concatenate([real, real], axis=1) if r.shape[1] != real.shape[1] else real))
+        return np.concatenate(out, axis=1)
+
+    def clip(self, theta: np.ndarray) -> np.ndarray:
+        return np.clip(theta, self.bounds[:, 0], self.bounds[:, 1])
+
+
+# ---------------------------------------------------------------- 1. start grid
+
+def _grid_axes(model: Model) -> dict[str, np.ndarray]:
+    free_kinds = {kind for kind, _ in model.free}
+    axes = {}
+    for kind in KINDS:
+        if kind not in free_kinds:
+            axes[kind] = np.array([DEFAULTS[kind]])
+        elif kind == "slope" and model.slope_bounds[0] < 0:
+            axes[kind] = np.concatenate([-GRID["slope"][::-1], [0.0], GRID["slope"]])
+        else:
+            axes[kind] = GRID[kind]
+    return axes
+
+
+def _context_tables(batch: Batch, rows: np.ndarray, c: int, axes: dict[str, np.ndarray]) -> np.ndarray:
+    """Loss of context c's cells at every grid point: (len(rows), n_delta, n_slope, n_offset, n_lapse)."""
+    angle = batch.base[rows, c][:, None] + np.deg2rad(axes["delta"])[None, :]             # (P, nd)
+    x = batch.x[c][rows]
+    d = np.cos(angle)[:, :, None] * x[:, None, :, 0] + np.sin(angle)[:, :, None] * x[:, None, :, 1]  # (P, nd, n)
+    z = axes["slope"][None, None, :, None, None] * (d[:, :, None, None, :]
+                                                    - axes["offset"][None, None, None, :, None])
+    s = expit(z)[:, :, :, :, None, :]                                                     # (P, nd, ns, no, 1, n)
+    lapse = axes["lapse"][None, None, None, None, :, None]
+    p = lapse + (1 - 2 * lapse) * s
+    n, k = (a[c][rows][:, None, None, None, None, :] for a in (batch.n, batch.k))
+    mask = batch.real[c][rows][:, None, None, None, None, :]
+    return np.where(mask, cell_nll(batch.objective, p, n, k), 0.0).sum(axis=-1)
+
+
+def grid_starts(batch: Batch, n_starts: int) -> np.ndarray:
+    """The best ``n_starts`` grid points per participant: (P, n_starts, k), best first.
+
+    Per-context parameters keep each context's ``PRIVATE_TOP`` best values per shared grid
+    point, so the starts also differ in their per-context boundaries.
+    """
+    model = batch.model
+    axes = _grid_axes(model)
+    shape = tuple(len(axes[kind]) for kind in KINDS)
+    private = {kind for kind, ctx in model.free if ctx is not None}
+    shared_dims = [i for i, kind in enumerate(KINDS) if kind not in private]
+    private_dims = [i for i, kind in enumerate(KINDS) if kind in private]
+    shared_shape = tuple(shape[i] for i in shared_dims)
+    private_shape = tuple(shape[i] for i in private_dims)
+    n_shared, n_private = int(np.prod(shared_shape)), int(np.prod(private_shape))
+    top = min(PRIVATE_TOP, n_private)
+    n_starts = min(n_starts, n_shared * top * top)
+    n_part = len(batch.base)
+    out = np.zeros((n_part, n_starts, model.k))
+    for lo in range(0, n_part, GRID_CHUNK):
+        rows = np.arange(lo, min(lo + GRID_CHUNK, n_part))
+        values, indices = [], []
+        for c in (0, 1):
+            table = _context_tables(batch, rows, c, axes).transpose([0] + [1 + i for i in shared_dims + private_dims])
+            table = table.reshape(len(rows), n_shared, n_private)
+            arg = np.argsort(table, axis=2, kind="stable")[:, :, :top]                   # (P, S, top)
+            values.append(np.take_along_axis(table, arg, axis=2))
+            indices.append(arg)
+        total = (values[0][:, :, :, None] + values[1][:, :, None, :]).reshape(len(rows), -1)
+        order = np.argsort(total, axis=1, kind="stable")[:, :n_starts]                     # (P, n)
+        shared_i, top0, top1 = np.unravel_index(order, (n_shared, top, top))
+        index = {}
+        for kind, i in zip((KINDS[i] for i in shared_dims),
+                           np.unravel_index(shared_i, shared_shape) if shared_dims else ()):
+            index[(kind, 0)] = index[(kind, 1)] = i
+        for c, t in ((0, top0), (1, top1)):
+            priv = np.take_along_axis(indices[c].reshape(len(rows), -1), shared_i * top + t, axis=1)
+            for kind, i in zip((KINDS[i] for i in private_dims),
+                               np.unravel_index(priv, private_shape) if private_dims else ()):
+                index[(kind, c)] = i
+        for j, (kind, ctx) in enumerate(model.free):
+            out[rows, :, j] = axes[kind][index[(kind, 0 if ctx is None else ctx)]]
+    return out
+
+
+def default_start(model: Model) -> np.ndarray:
+    """The published single start: boundaries on the rules, offset 0, steepest slope, no lapse."""
+    values = {"delta": 0.0, "slope": model.slope_bounds[1], "offset": 0.0, "lapse": 0.0}
+    return np.array([values[kind] for kind, _ in model.free])
+
+
+# ---------------------------------------------------------------- 2. batched Nelder-Mead
+
+def nelder_mead(batch: Batch, theta: np.ndarray, rows: np.ndarray, max_iter: int = 2000,
+                initial_step: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bounded adaptive Nelder-Mead (Gao & Han 2012 coefficients) run for every row at once.
+
+    Works in unit coordinates (each parameter's bounds mapped to [0, 1]; points are clipped).
+    Converged when the simplex spans < ``UNIT_XTOL`` and its NLLs < ``FTOL``. Returns
+    (theta (R, k), nll (R,), converged (R,)).
+    """
+    n_rows, k = theta.shape
+    lo, width = batch.bounds[:, 0], batch.bounds[:, 1] - batch.bounds[:, 0]
+    alpha, gamma, rho, sigma = 1.0, 1.0 + 2.0 / k, 0.75 - 1.0 / (2 * k), 1.0 - 1.0 / k
+
+    def f(u: np.ndarray, r: np.ndarray) -> np.ndarray:
+        return batch.nll(lo + np.clip(u, 0.0, 1.0) * width, rows[r])
+
+    u0 = np.clip((theta - lo) / width, 0.0, 1.0)
+    inward = np.where(u0[:, :, None] + initial_step > 1.0, -initial_step, initial_step) * np.eye(k)[None]
+    simplex = np.concatenate([u0[:, None, :], u0[:, None, :] + inward.transpose(0, 2, 1)], axis=1)
+    simplex = np.clip(simplex, 0.0, 1.0)
+    fs = f(simplex.reshape(-1, k), np.repeat(np.arange(n_rows), k + 1)).reshape(n_rows, k + 1)
+    converged = np.zeros(n_rows, bool)
+    for _ in range(max_iter):
+        order = np.argsort(fs, axis=1, kind="stable")
+        simplex = np.take_along_axis(simplex, order[:, :, None], axis=1)
+        fs = np.take_along_axis(fs, order, axis=1)
+        spread = np.abs(simplex[:, 1:] - simplex[:, :1]).max(axis=(1, 2))
+        converged = (spread <= UNIT_XTOL) & (fs[:, -1] - fs[:, 0] <= FTOL)
+        a = np.flatnonzero(~converged)
+        if not len(a):
+            break
+        best, worst, second = fs[a, 0], fs[a, -1], fs[a, -2]
+        xbar = simplex[a, :-1].mean(axis=1)
+        xw = simplex[a, -1]
+        xr = np.clip(xbar + alpha * (xbar - xw), 0.0, 1.0)
+        fr = f(xr, a)
+        new_x, new_f = xr.copy(), fr.copy()
+        accept = fr < second
+        expand = fr < best
+        if expand.any():
+            e = np.flatnonzero(expand)
+            xe = np.clip(xbar[e] + gamma * (xr[e] - xbar[e]), 0.0, 1.0)
+            fe = f(xe, a[e])
+            take = fe < fr[e]
+            new_x[e[take]], new_f[e[take]] = xe[take], fe[take]
+        contract = np.flatnonzero(~accept)
+        shrink = np.zeros(len(a), bool)
+        if len(contract):
+            outside = fr[contract] < worst[contract]
+            target = np.where(outside[:, None], xr[contract], xw[contract])
+            xc = np.clip(xbar[contract] + rho * (target - xbar[contract]), 0.0, 1.0)
+            fc = f(xc, a[contract])
+            ok = fc < np.where(outside, fr[contract], worst[contract])
+            new_x[contract[ok]], new_f[contract[ok]] = xc[ok], fc[ok]
+            accept[contract[ok]] = True
+            shrink[contract[~ok]] = True
+        simplex[a[accept], -1], fs[a[accept], -1] = new_x[accept], new_f[accept]
+        if shrink.any():
+            s = a[shrink]
+            simplex[s, 1:] = simplex[s, :1] + sigma * (simplex[s, 1:] - simplex[s, :1])
+            fs[s, 1:] = f(simplex[s, 1:].reshape(-1, k), np.repeat(s, k)).reshape(len(s), k)
+    best = np.argmin(fs, axis=1)
+    u = simplex[np.arange(n_rows), best]
+    return lo + u * width, fs[np.arange(n_rows), best], converged
+
+
+# ---------------------------------------------------------------- 3. standard errors
+
+def standard_errors(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """SE (R, k) from (J^T J)^-1 of the deviance residuals; NaN where it is singular."""
+    k = theta.shape[1]
+    h = 1e-6 * np.maximum(1.0, np.abs(theta))
+    jac = []
+    for j in range(k):
+        up, down = theta.copy(), theta.copy()
+        up[:, j] = np.minimum(theta[:, j] + h[:, j], batch.bounds[j, 1])
+        down[:, j] = np.maximum(theta[:, j] - h[:, j], batch.bounds[j, 0])
+        width = (up[:, j] - down[:, j])[:, None]
+        jac.append((batch.residuals(up, rows) - batch.residuals(down, rows)) / width)
+    jac = np.stack(jac, axis=-1)                                                         # (R, m, k)
+    info = np.einsum("rmi,rmj->rij", jac, jac)
+    out = np.full(theta.shape, np.nan)
+    ok = np.linalg.cond(info) < 1e12
+    if ok.any():
+        out[ok] = np.sqrt(np.clip(np.diagonal(np.linalg.inv(info[ok]), axis1=1, axis2=2), 0, None))
+    return out
+
+
+def fit_batch(model: Model, data: list[CellData], objective: str, n_starts: int = 20,
+              extra_starts: np.ndarray | None = None) -> BatchFit:
+    """Fit ``model`` to every participant in ``data``; ``extra_starts`` (P, s, k) are tried too."""
+    batch = Batch(model, data, objective)
+    protected = np.broadcast_to(default_start(model), (len(data), 1, model.k))
+    if extra_starts is not None:
+        protected = np.concatenate([protected, extra_starts], axis=1)
+    n_part, n_protected = protected.shape[:2]
+    starts = np.concatenate([protected, grid_starts(batch, n_starts)], axis=1)
+    for max_iter, keep in STAGES + ((POLISH_ITER, 0),):
+        n_start = starts.shape[1]
+        rows = np.repeat(np.arange(n_part), n_start)
+        theta, f, converged = nelder_mead(batch, starts.reshape(n_part * n_start, -1), rows, max_iter=max_iter,
+                                          initial_step=0.02 if keep == 0 else 0.05)
+        theta, f = theta.reshape(n_part, n_start, -1), f.reshape(n_part, n_start)
+        best = n_protected + np.argsort(f[:, n_protected:], axis=1, kind="stable")[:, :keep]
+        keep_index = np.concatenate([np.broadcast_to(np.arange(n_protected), (n_part, n_protected)), best], axis=1)
+        starts = np.take_along_axis(theta, keep_index[:, :, None], axis=1)
+    best = np.argmin(f, axis=1)
+    rows = np.arange(n_part)
+    theta, nll, converged = theta[rows, best], f[rows, best], converged.reshape(n_part, -1)[rows, best]
+    stderr = standard_errors(batch, theta, rows)
+    return BatchFit(theta, nll, stderr, converged)
