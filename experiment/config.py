@@ -128,6 +128,7 @@ class Phase:
     block_trials: int = field(default=0, metadata=_meta(0, doc="a break every this many trials (0: none)"))
     scanner: bool = field(default=False, metadata=_meta(doc="wait for a trigger per run; computed onsets"))
     runs: int = field(default=1, metadata=_meta(1))
+    max_trials: int = field(default=0, metadata=_meta(0, doc="run only the first N trials (pilots, tests; 0: all)"))
     timing: Timing = field(default_factory=Timing)
 
 

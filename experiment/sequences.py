@@ -14,6 +14,7 @@ participants run the same trials.
   its exemplars; interleaved = shuffled; blocked = ``block_length`` trials of one garden, then of the
   other, alternating (450/450 for 2022; 200, 20 or 2 for 2018); scanner runs each hold every
   condition equally often, shuffled within the run, with jittered ITIs and a computed onset schedule.
+  ``max_trials`` keeps only a phase's first trials (pilots and tests).
 """
 
 from __future__ import annotations
@@ -216,7 +217,7 @@ def phase_trials(protocol: Protocol, phase_index: int, assignment: Assignment,
         table["run"] = np.nan
     per_block = phase.block_trials or n
     table["phase_block"] = (table.run.to_numpy(int) if phase.scanner else np.arange(n) // per_block + 1)
-    return table
+    return table.iloc[: phase.max_trials or n].reset_index(drop=True)
 
 
 def session_sequence(protocol: Protocol, assignment: Assignment, session: int,

@@ -1,0 +1,117 @@
+"""Simulated participants with known parameters: choices from the psychometric models, plus RTs.
+
+Why: the demo, parameter/model recovery and power analyses need participants whose true model and
+parameters are known, and the end-to-end test needs someone to press keys in the real window.
+Choices come from ``modeling.psychometric`` (imported lazily: modeling sits downstream of
+experiment), so simulated and fitted models are the same equations.
+
+Agents (``AGENTS``): ``factorized`` (one boundary per garden), ``linear`` (one shared boundary),
+``random`` (slope 0: p(accept) = 0.5), ``learner`` (factorized, and its choices move from chance
+towards the model with an exponential learning curve over trials, time constant ``learning_tau``
+trials). RTs (s) are a shifted gamma whose mean grows as p(accept) nears 0.5 (harder choices are
+slower): rt = rt_min_s + Gamma(shape 4, mean (rt_mean_s - rt_min_s) * (1.5 - |2p - 1|)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from common.errors import UserError
+
+DEFAULT_PARAMS = {"delta": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05}
+"""Parameter values by kind (delta degrees, slope per feature level, offset levels, lapse)."""
+GAMMA_SHAPE = 4.0
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A simulated participant: a choice model with parameters (by kind or full name) and RT settings."""
+
+    name: str
+    model: str
+    params: dict[str, float] = field(default_factory=dict)
+    learning_tau: float = 0.0
+    rt_min_s: float = 0.25
+    rt_mean_s: float = 0.65
+    seed: int = 0
+
+    def full_params(self, contexts: tuple[str, str]) -> dict[str, float]:
+        """Every parameter of the model for these context labels (explicit values win over kinds)."""
+        from modeling.psychometric import parameter_names
+
+        names = parameter_names(self.model, contexts)
+        unknown = sorted(set(self.params) - set(names) - set(DEFAULT_PARAMS))
+        if unknown:
+            raise UserError(f"agent {self.name!r}: unknown parameter(s) {unknown}; use {names} "
+                            f"or kinds {sorted(DEFAULT_PARAMS)}")
+        out = {}
+        for name in names:
+            kind = name.split("_")[0]
+            out[name] = float(self.params.get(name, self.params.get(kind, DEFAULT_PARAMS[kind])))
+        return out
+
+    def p_accept(self, trials: pd.DataFrame, items: pd.DataFrame | None = None) -> np.ndarray:
+        """p(accept) for each row of ``trials``; boundaries relative to the rules of ``items``
+        (e.g. ``experiment.task.item_table(rule_code)``; default: ``trials`` themselves)."""
+        from modeling.psychometric import geometry, predict
+
+        geom = geometry(items if items is not None else trials)
+        p = predict(self.model, self.full_params(geom.contexts), trials, geom)
+        if self.learning_tau > 0:
+            progress = 1.0 - np.exp(-(trials["trial"].to_numpy(float) - 1.0) / self.learning_tau)
+            p = 0.5 + (p - 0.5) * progress
+        return p
+
+    def respond(self, trials: pd.DataFrame, rng: np.random.Generator,
+                items: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Choices (1 accept, 0 reject) and RTs (s) for each row of ``trials`` (see ``p_accept``)."""
+        p = self.p_accept(trials, items)
+        choice = (rng.random(len(p)) < p).astype(float)
+        mean = (self.rt_mean_s - self.rt_min_s) * (1.5 - np.abs(2 * p - 1))
+        rt = self.rt_min_s + rng.gamma(GAMMA_SHAPE, mean / GAMMA_SHAPE)
+        return choice, rt
+
+
+AGENTS: dict[str, Agent] = {
+    "factorized": Agent("factorized", "factorized"),
+    "linear": Agent("linear", "linear"),
+    "random": Agent("random", "factorized", {"slope": 0.0, "lapse": 0.0}),
+    "learner": Agent("learner", "factorized", {"slope": 5.0, "lapse": 0.02}, learning_tau=150.0),
+}
+"""Simulated participants by name (``garden run --simulate NAME``)."""
+
+
+def parse_params(text: str | None) -> dict[str, float]:
+    """``slope=5,lapse=0.1`` -> {'slope': 5.0, 'lapse': 0.1}; UserError naming the bad item."""
+    out = {}
+    for item in filter(None, (s.strip() for s in (text or "").split(","))):
+        key, sep, value = item.partition("=")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not key.strip():
+            raise UserError(f"--agent-params: {item!r} is not name=number (e.g. slope=5,lapse=0.05)")
+    return out
+
+
+SETTINGS = ("learning_tau", "rt_min_s", "rt_mean_s")
+
+
+def get_agent(name: str, params: dict[str, float] | None = None, seed: int = 0) -> Agent:
+    """An agent from ``AGENTS`` with overrides: model parameters by kind ('slope') or full name
+    ('delta_north'), and the settings ``learning_tau``, ``rt_min_s``, ``rt_mean_s``; plus a seed."""
+    if name not in AGENTS:
+        raise UserError(f"unknown agent {name!r}: use one of {sorted(AGENTS)}")
+    params = dict(params or {})
+    settings = {k: params.pop(k) for k in SETTINGS if k in params}
+    base = AGENTS[name]
+    return replace(base, params={**base.params, **params}, seed=int(seed), **settings)
+
+
+def agent_rng(agent: Agent, session_seed: int) -> np.random.Generator:
+    """The agent's random stream for one session (same session and agent seed: same responses)."""
+    return np.random.default_rng([session_seed, 7919, agent.seed])

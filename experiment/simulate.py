@@ -1,0 +1,67 @@
+"""Windowless simulated sessions: the same sequence, recorder and files as a real session.
+
+Why: the demo, parameter/model recovery and power analyses need many sessions fast, and the
+kill/resume tests need a session that writes trial by trial exactly as the PsychoPy loop does.
+Timing is idealised: onsets follow the protocol's durations (scanner trials sit exactly on their
+computed schedule), each trial lasts until the agent's RT (or the response window), and an RT
+longer than the window is a missed response ("too slow").
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from experiment.agents import Agent, agent_rng
+from experiment.config import Protocol
+from experiment.sequences import ExemplarPool
+from experiment.session import close_session, key_for, outcome, plan_session, scanner_events, start_recording
+
+
+def simulate_session(protocol: Protocol, participant_id: str, session: int, agent: Agent, out: str | Path, *,
+                     rule_code: int | None = None, curriculum: str | None = None, seed: int | None = None,
+                     resume: bool = False, pool: ExemplarPool | None = None, pace_s: float = 0.0,
+                     durable: bool = False, progress: bool = False) -> Path:
+    """Run one session with a simulated participant, writing the trial table, sidecar,
+    scanner events and participants.tsv under ``out``; return the trial table's path.
+
+    ``pace_s`` waits that long after each trial (to run at a watchable/killable speed). Every
+    trial is flushed as it ends; ``durable`` also fsyncs it (as a real session does; ~8 ms a trial).
+    """
+    run = plan_session(protocol, participant_id, session, out, rule_code=rule_code, curriculum=curriculum,
+                       seed=seed, resume=resume, pool=pool)
+    seq = run.sequence
+    # all responses are drawn up front, so a resumed session gets the same ones
+    choices, rts = agent.respond(seq, agent_rng(agent, run.assignment.seed), run.items)
+    start_recording(run, fsync=durable, mode="simulated", agent=asdict(agent))
+    phases = {p.name: p for p in protocol.session_phases(session)}
+    keys = protocol.keys
+    records = seq.to_dict("records")
+    clock = 0.0
+    for i in tqdm(range(run.start, len(seq)), desc=f"sub-{participant_id} ses-{session}", disable=not progress):
+        trial = records[i]
+        timing = phases[trial["phase"]].timing
+        missed = rts[i] > timing.response_window_s
+        choice = np.nan if missed else choices[i]
+        key = None if missed else key_for(choice, trial["side_accept"], keys.left, keys.right)
+        row = outcome(trial, choice, rts[i], key)
+        if phases[trial["phase"]].scanner:
+            row.update(onset=trial["planned_onset"], cue_onset=trial["planned_onset"] - timing.cue_s,
+                       duration=timing.response_window_s, dropped_frames=0)
+        else:
+            cue_onset = clock + timing.iti_s
+            shown = timing.response_window_s if missed or timing.fixed_duration else rts[i]
+            row.update(cue_onset=cue_onset, onset=cue_onset + timing.cue_s, duration=shown, dropped_frames=0)
+            after = timing.too_slow_s if missed else timing.feedback_delay_s + timing.feedback_s * trial["feedback"]
+            clock = row["onset"] + shown + after
+        run.recorder.append(row)
+        if phases[trial["phase"]].scanner:
+            for event in scanner_events(row, row["cue_onset"], timing.cue_s):
+                run.recorder.event(int(trial["run"]), event)
+        if pace_s:
+            time.sleep(pace_s)
+    return close_session(run, completed=True)

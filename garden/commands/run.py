@@ -1,0 +1,75 @@
+"""``garden run``: run one session of a protocol, for a person (PsychoPy window) or a simulated agent."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``run`` sub-command."""
+    p = subparsers.add_parser(
+        "run", help="run a session of the task (window, or a simulated participant)",
+        description="Run one session. Data go to OUT/sub-<ID>/ses-<N>/ and are never overwritten; "
+                    "--resume continues an interrupted session after its last recorded trial.")
+    p.add_argument("--participant", metavar="ID", help="participant id, letters and digits (dialog if omitted)")
+    p.add_argument("--session", type=int, metavar="N", help="session number (dialog if omitted)")
+    p.add_argument("--protocol", default="flesch2022", help="protocol name (flesch2022, flesch2018) or a .toml path")
+    p.add_argument("--curriculum", help="curriculum name of the protocol (default: from the participant number)")
+    p.add_argument("--rule-code", type=int, choices=range(1, 9), metavar="1..8",
+                   help="counterbalancing code (default: from the participant number)")
+    p.add_argument("--seed", type=int, help="sequence seed (default: from the protocol seed and participant id)")
+    p.add_argument("--fullscreen", action="store_true", help="full-screen window")
+    p.add_argument("--simulate", metavar="AGENT", help="simulated participant (factorized, linear, random, learner)")
+    p.add_argument("--agent-params", metavar="K=V,...", help="agent parameters, e.g. slope=5,lapse=0.05,rt_mean_s=0.5")
+    p.add_argument("--agent-seed", type=int, default=0, help="seed of the agent's choices and RTs")
+    p.add_argument("--window", action="store_true",
+                   help="with --simulate: run the real window; the agent presses keys through xdotool")
+    p.add_argument("--pace", type=float, default=0.0, metavar="S", help="windowless simulation: wait S s per trial")
+    p.add_argument("--screenshots", type=Path, metavar="DIR", help="save each tree/feedback screen as PNG here")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted session")
+    p.add_argument("--stimuli", type=Path, metavar="DIR", help="stimulus set folder (default: render trees)")
+    p.add_argument("--out", type=Path, default=Path("participants"), help="data folder (default: participants)")
+    p.set_defaults(func=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from common.errors import UserError
+    from experiment.config import load_protocol
+
+    protocol = load_protocol(args.protocol)
+    stimulus_set = None
+    if args.stimuli:
+        from stimuli.sets import load_set
+
+        stimulus_set = load_set(args.stimuli)
+    common = dict(rule_code=args.rule_code, curriculum=args.curriculum, seed=args.seed, resume=args.resume)
+    agent = None
+    if args.simulate:
+        from experiment.agents import get_agent, parse_params
+
+        if args.participant is None or args.session is None:
+            raise UserError("--simulate needs --participant and --session")
+        agent = get_agent(args.simulate, parse_params(args.agent_params), args.agent_seed)
+        if not args.window:
+            from experiment.simulate import simulate_session
+
+            pool = stimulus_set.exemplars if stimulus_set is not None else None
+            path = simulate_session(protocol, args.participant, args.session, agent, args.out, pool=pool,
+                                    pace_s=args.pace, durable=True, progress=sys.stderr.isatty(), **common)
+            print(f"wrote {path}")
+            return 0
+    from experiment import present
+
+    participant, session = args.participant, args.session
+    if participant is None or session is None:
+        participant, session = present.ask_ids(participant, session)
+    path, completed = present.run_window_session(protocol, participant, session, args.out, stimulus_set=stimulus_set,
+                                                 fullscreen=args.fullscreen, agent=agent,
+                                                 screenshots=args.screenshots, **common)
+    if not completed:
+        print(f"session ended early; data kept in {path}; continue with --resume", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,162 @@
+"""Safe recording: append-and-flush tables, sidecars, refusal to overwrite, kill -9 and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from common.errors import UserError
+from experiment.agents import get_agent
+from experiment.config import load_protocol
+from experiment.recording import AppendTable
+from experiment.simulate import simulate_session
+from experiment.trials import read_trials, session_path
+
+P2022 = load_protocol("flesch2022")
+GARDEN = [sys.executable, "-m", "garden"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+SMALL = """
+name = "small"
+rule_code = "participant"
+curriculum = "interleaved"
+[curricula.interleaved]
+order = "interleaved"
+[[phases]]
+name = "training"
+trials = 100
+exemplars_per_cell = 2
+[[phases]]
+name = "test"
+trials = 50
+feedback = false
+"""
+
+
+@pytest.fixture
+def small(tmp_path) -> str:
+    """A 150-trial protocol file (fast to simulate with fsync on every trial)."""
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    return str(path)
+
+
+def _garden(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([*GARDEN, *args], cwd=REPO, capture_output=True, text=True, timeout=120, **kwargs)
+
+
+def test_append_table_refuses_existing_and_resumes_after_a_cut_line(tmp_path):
+    path = tmp_path / "t.tsv"
+    table = AppendTable(path, ["trial", "choice"])
+    table.append({"trial": 1, "choice": 1.0})
+    table.append({"trial": 2})
+    table.close()
+    assert path.read_text() == "trial\tchoice\n1\t1\n2\t\n"
+    with pytest.raises(UserError, match="already exists; refusing to overwrite"):
+        AppendTable(path, ["trial", "choice"])
+    with open(path, "a") as fh:  # a write cut by a crash
+        fh.write("3\t")
+    resumed = AppendTable(path, ["trial", "choice"], resume=True)
+    assert resumed.rows_before == 2
+    resumed.append({"trial": 3, "choice": 0})
+    resumed.close()
+    assert path.read_text() == "trial\tchoice\n1\t1\n2\t\n3\t0\n"
+    with pytest.raises(UserError, match="columns differ"):
+        AppendTable(path, ["trial", "rt"], resume=True)
+
+
+def test_simulated_session_writes_valid_table_sidecar_events_and_participants(tmp_path):
+    agent = get_agent("factorized", {"slope": 4.0, "lapse": 0.02})
+    path = simulate_session(P2022, "P005", 2, agent, tmp_path)
+    table = read_trials(path)
+    assert len(table) == 650 and table.trial.tolist() == list(range(1, 651))
+    assert set(table.phase) == {"refresher", "scan"} and table.rule_code.eq(1).all()
+    answered = table.dropna(subset=["choice"])
+    assert answered.correct.mean() > 0.85  # a sharp factorized agent is mostly right
+    assert (answered.reward_received == np.where(answered.choice == 1, answered.reward_value, 0)).all()
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert sidecar["completed"] is True and sidecar["end_utc"] and sidecar["seed"] == sidecar["assignment"]["seed"]
+    assert sidecar["config"]["name"] == "flesch2022" and "numpy" in sidecar["software"]
+    assert sidecar["agent"]["params"] == {"slope": 4.0, "lapse": 0.02}
+    events = sorted((path.parent.parent / "func").glob("*_events.tsv"))
+    assert [e.name.split("_")[3] for e in events] == [f"run-{r}" for r in range(1, 7)]
+    run1 = pd.read_csv(events[0], sep="\t")
+    assert len(run1) == 200 and run1.trial_type.value_counts().to_dict() == {"cue": 100, "tree": 100}
+    assert np.allclose(run1.onset, run1.planned_onset)
+    participants = pd.read_csv(tmp_path / "participants.tsv", sep="\t")
+    assert participants.participant_id.tolist() == ["P005"] and participants.rule_code.tolist() == [1]
+
+
+def test_a_second_run_is_refused_and_the_cli_says_so_in_one_line(tmp_path, small):
+    args = ["run", "--participant", "P001", "--session", "1", "--simulate", "random", "--out", str(tmp_path),
+            "--protocol", small]
+    first = _garden(*args)
+    assert first.returncode == 0, first.stderr
+    before = session_path(tmp_path, "P001", 1).read_bytes()
+    second = _garden(*args)
+    assert second.returncode == 2 and "Traceback" not in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1 and "refusing to overwrite" in second.stderr
+    assert session_path(tmp_path, "P001", 1).read_bytes() == before
+
+
+def test_malformed_protocol_is_one_line_and_exit_2(tmp_path):
+    bad = tmp_path / "lab.toml"
+    bad.write_text((REPO / "experiment/protocols/flesch2018.toml").read_text().replace("trials = 400", "trials = 410"))
+    result = _garden("run", "--participant", "P001", "--session", "1", "--protocol", str(bad),
+                     "--simulate", "random", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "lab.toml: phases[0].trials" in line and "multiple of 50" in line
+    assert not (tmp_path / "out").exists()
+
+
+def _rows(path: Path) -> list[str]:
+    return path.read_text().split("\n")
+
+
+def test_kill_9_loses_at_most_the_trial_in_progress_and_resume_completes_the_same_sequence(tmp_path, small):
+    out = tmp_path / "killed"
+    args = ["run", "--participant", "P003", "--session", "1", "--simulate", "learner", "--out", str(out),
+            "--protocol", small]
+    proc = subprocess.Popen([*GARDEN, *args, "--pace", "0.03"], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    path = session_path(out, "P003", 1)
+    deadline = time.time() + 90
+    while time.time() < deadline and not (path.exists() and path.read_text().count("\n") > 20):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    lines = _rows(path)
+    complete = lines[1:-1]  # after the header; the last piece is '' or a cut line
+    assert 20 <= len(complete) < 150
+    assert [int(line.split("\t")[4]) for line in complete] == list(range(1, len(complete) + 1))
+    assert all(len(line.split("\t")) == len(lines[0].split("\t")) for line in complete)
+
+    resumed = _garden(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "reference"
+    assert _garden("run", "--participant", "P003", "--session", "1", "--simulate", "learner",
+                   "--out", str(reference), "--protocol", small).returncode == 0
+    done, whole = read_trials(path), read_trials(session_path(reference, "P003", 1))
+    columns = ["trial", "phase", "block", "context", "branchiness", "leafiness", "exemplar", "choice", "rt"]
+    pd.testing.assert_frame_equal(done[columns], whole[columns])
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert sidecar["completed"] is True and sidecar["resumed"][0]["after_trial"] == len(complete)
+
+
+def test_resume_refuses_a_contradicting_assignment(tmp_path):
+    simulate_session(P2022, "P002", 2, get_agent("random"), tmp_path)
+    with pytest.raises(UserError, match="rule_code 3 differs from the recorded 2"):
+        simulate_session(P2022, "P002", 2, get_agent("random"), tmp_path, rule_code=3, resume=True)
+    with pytest.raises(UserError, match="nothing to resume|missing"):
+        simulate_session(P2022, "P009", 2, get_agent("random"), tmp_path, resume=True)
