@@ -21,8 +21,10 @@ from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
+from tqdm import tqdm
 
 from analysis import figures
+from analysis.choices import canonical_cells
 
 TABLES_DIR = "tables"
 SKIPPED_FILE = "skipped.json"
@@ -91,17 +93,14 @@ def _group_mean(table: pd.DataFrame, keys: list[str], values: list[str]) -> pd.D
     return table.groupby(keys, sort=False)[values].mean().reset_index()
 
 
-def _mds_panels(table: pd.DataFrame, source: str) -> pd.DataFrame:
-    return table[table.source == source]
-
-
 SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec("stimuli", "Stimuli", "One exemplar per cell of the stimulus set (rows: branchiness 1–5, "
                 "columns: leafiness 1–5).", images=(("Contact sheet of the stimulus set", "stimuli/contact_sheet.png"),)),
     SectionSpec("behaviour", "Behaviour", "How often each tree was accepted in each garden, and how choice "
                 "probability follows the relevant and the irrelevant feature (test-phase trials).",
-                (FigureSpec("Choice matrices per garden (group means)", ("choice_cells",),
-                            lambda t: figures.choice_matrices(_group_mean(t["choice_cells"], ["context", "branchiness", "leafiness"], ["p_accept"]))),
+                (FigureSpec("Choice matrices per garden (group means; cardinal-rule participants mapped onto rule 1)",
+                            ("choice_cells",),
+                            lambda t: figures.choice_matrices(_group_mean(canonical_cells(t["choice_cells"]), ["context", "branchiness", "leafiness"], ["p_accept"]))),
                  FigureSpec("Psychometric curves (lines: fitted factorized model)", ("psychometric_curves",),
                             lambda t: figures.psychometric_curves(_group_mean(t["psychometric_curves"], ["feature", "context", "level"], ["p_accept", "p_model"]), "factorized"))),
                 ()),
@@ -136,10 +135,10 @@ SECTIONS: tuple[SectionSpec, ...] = (
                 ("network_scale_summary",)),
     SectionSpec("geometry", "Geometry (MDS)", "Two-dimensional metric MDS of the networks' hidden-layer RDMs "
                 "(one panel per init scale) and of the participants' choice RDMs (one panel per group).",
-                (FigureSpec("MDS of network hidden layers", ("mds",),
-                            lambda t: figures.mds_grids(_mds_panels(t["mds"], "network"), "MDS of hidden-layer RDMs by init scale")),
-                 FigureSpec("MDS of participants' choice patterns", ("mds",),
-                            lambda t: figures.mds_grids(_mds_panels(t["mds"], "people"), "MDS of choice RDMs by group"))),
+                (FigureSpec("MDS of network hidden layers", ("mds_networks",),
+                            lambda t: figures.mds_grids(t["mds_networks"], "MDS of hidden-layer RDMs by init scale")),
+                 FigureSpec("MDS of participants' choice patterns", ("mds_people",),
+                            lambda t: figures.mds_grids(t["mds_people"], "MDS of choice RDMs by group"))),
                 ()),
     SectionSpec("people_vs_networks", "People vs networks", "Each participant's choice RDM compared with the "
                 "networks' hidden-layer RDMs at every init scale (Spearman ρ): the best-matching scale, its "
@@ -153,12 +152,12 @@ SECTIONS: tuple[SectionSpec, ...] = (
 
 def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
                    specs: tuple[SectionSpec, ...] = SECTIONS, dpi: int = DPI,
-                   results: Path | None = None) -> list[Section]:
+                   results: Path | None = None, progress: bool = True) -> list[Section]:
     """Draw every figure whose tables exist; note the ones that could not be drawn and why.
     Images of ``spec.images`` are read from ``results`` (when given and present)."""
     skipped = skipped or {}
     sections = []
-    for spec in specs:
+    for spec in tqdm(specs, desc="report sections", unit="section", disable=not progress):
         section = Section(spec.key, spec.title, spec.text)
         reasons = [skipped[step] for step in (spec.key, *spec.steps) if step in skipped]
         section.notes += [f"Skipped: {reason}" for reason in reasons]
@@ -237,10 +236,12 @@ def render_html(sections: list[Section], run: Mapping[str, Any],
 
 
 def write_report(results: str | os.PathLike, out: str | os.PathLike | None = None, *,
-                 extra_tables: Tables | None = None, overwrite: bool = False, dpi: int = DPI) -> Path:
+                 extra_tables: Tables | None = None, extra_skipped: Mapping[str, str] | None = None,
+                 overwrite: bool = False, dpi: int = DPI) -> Path:
     """Build the report from ``<results>/tables`` (plus ``extra_tables``) and write it as HTML.
 
     ``out`` defaults to ``<results>/report.html``; an existing file is kept unless ``overwrite``.
+    ``extra_tables`` and ``extra_skipped`` (step -> reason) add to what ``<results>/tables`` holds.
     Figures are embedded at ``dpi`` (pixels per inch of figure size).
     """
     results = Path(results)
@@ -249,7 +250,7 @@ def write_report(results: str | os.PathLike, out: str | os.PathLike | None = Non
         raise FileExistsError(f"{out}: already exists; pass --overwrite to rebuild it or --out another file")
     tables = {**load_tables(results), **(extra_tables or {})}
     folder = results / TABLES_DIR
-    skipped = load_json(folder / SKIPPED_FILE)
+    skipped = {**load_json(folder / SKIPPED_FILE), **(extra_skipped or {})}
     sidecars = {name: load_json(folder / f"{name}.json") for name in tables if (folder / f"{name}.json").exists()}
     text = render_html(build_sections(tables, skipped, dpi=dpi, results=results), load_json(results / RUN_FILE), sidecars)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -240,17 +240,23 @@ def geometry(run: Run) -> None:
     from experiment.task import item_table
 
     items = item_table()[["context", "branchiness", "leafiness"]]
-    frames = []
-    for scale, rdm in mean_network_rdms(run.state.get("network_rdms", {})).items():
+
+    def coordinates(panel: str, rdm: np.ndarray) -> pd.DataFrame:
         coords = mds(rdm, 2, "metric", seed=run.config.seed)
-        frames.append(items.assign(source="network", panel=f"σ = {scale:g}", dim1=coords[:, 0], dim2=coords[:, 1]))
+        return items.assign(panel=panel, dim1=coords[:, 0], dim2=coords[:, 1])
+
+    networks = [coordinates(f"σ = {scale:g}", rdm)
+                for scale, rdm in mean_network_rdms(run.state.get("network_rdms", {})).items()]
+    if networks:
+        run.save("mds_networks", pd.concat(networks, ignore_index=True))
     rdms, units = people_rdms(run), units_of_people(run)
+    people = []
     for unit in sorted(set(units[pid] for pid in rdms)):
         mean = np.nanmean([r for pid, r in rdms.items() if units[pid] == unit], axis=0)
         if np.isfinite(mean).all():
-            coords = mds(mean, 2, "metric", seed=run.config.seed)
-            frames.append(items.assign(source="people", panel=str(unit), dim1=coords[:, 0], dim2=coords[:, 1]))
-    run.save("mds", pd.concat(frames, ignore_index=True))
+            people.append(coordinates(str(unit), mean))
+    if people:
+        run.save("mds_people", pd.concat(people, ignore_index=True))
 
 
 def people_vs_networks(run: Run) -> None:
@@ -285,7 +291,7 @@ STEPS: tuple[tuple[str, Callable[[Run], None]], ...] = (
     ("people_vs_networks", people_vs_networks),
 )
 """Demo steps in order; the names match report sections where a step feeds one."""
-BEHAVIOUR_STEPS = ("choice_models", "model_comparison", "behaviour", "choice_rdms")
+BEHAVIOUR_STEPS = ("choice_models", "model_comparison", "behaviour", "choice_rdms", "geometry")
 """The steps that need only trial tables (what ``garden report`` runs on a participants/ tree)."""
 
 
@@ -351,5 +357,6 @@ def rebuild_report(folder: str | os.PathLike, out: str | os.PathLike | None = No
         raise UserError(f"{folder}: has neither {TABLES_DIR}/ (results) nor sub-*/ participant folders")
     run = Run(folder, DemoConfig(), write=False)
     load_participants(run, trees)
-    run_steps(run, BEHAVIOUR_STEPS)
-    return write_report(folder, out, extra_tables=run.tables, overwrite=overwrite, dpi=dpi)
+    outcome = run_steps(run, BEHAVIOUR_STEPS)
+    return write_report(folder, out, extra_tables=run.tables, extra_skipped=outcome["skipped"],
+                        overwrite=overwrite, dpi=dpi)

@@ -43,9 +43,10 @@ def test_demo_writes_report_tables_sidecars_and_participants(demo):
 def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):
     summary = pd.read_csv(demo / "tables" / "network_summary.tsv", sep="\t")
     assert sorted(zip(summary.scale, summary.seed)) == [(0.01, 3), (0.01, 4), (3.0, 3), (3.0, 4)]
-    mds = pd.read_csv(demo / "tables" / "mds.tsv", sep="\t")
-    assert set(mds[mds.source == "network"].panel) == {"σ = 0.01", "σ = 3"}
-    assert len(mds[mds.source == "people"]) == 2 * 50  # one panel per curriculum
+    mds = pd.read_csv(demo / "tables" / "mds_networks.tsv", sep="\t")
+    assert set(mds.panel) == {"σ = 0.01", "σ = 3"} and len(mds) == 2 * 50
+    people = pd.read_csv(demo / "tables" / "mds_people.tsv", sep="\t")
+    assert set(people.panel) == {"blocked", "interleaved"}  # one panel per curriculum
     best = pd.read_csv(demo / "tables" / "best_scale.tsv", sep="\t")
     assert set(best.unit) == {"blocked", "interleaved"} and set(best.best_scale) <= {0.01, 3.0}
 
@@ -87,3 +88,22 @@ def test_report_on_a_bare_participants_tree(demo, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "Choice matrices per garden" in text and text.count("data:image/png") >= 3
     assert not (tree / "tables").exists()  # nothing written into the data folder
+
+
+def test_report_on_published_2018_participants(flesch2018, tmp_path):
+    from experiment.importing import import_table
+    from modeling.flesch2018 import load_trials
+
+    trials = load_trials(flesch2018, "exp1a")
+    chosen = trials[trials.participant_id.isin(trials.groupby("group").participant_id.first())]
+    source = tmp_path / "published.csv"
+    chosen.to_csv(source, index=False)
+    import_table(source, tmp_path / "participants")
+    out = tmp_path / "published.html"
+    assert main(["report", str(tmp_path / "participants"), "--out", str(out), "--dpi", "30"]) == 0
+    text = out.read_text(encoding="utf-8")
+    groups = sorted(chosen.group.unique())
+    assert len(groups) == 4
+    for group in groups:
+        assert f"group={group}" in text  # one row per curriculum in the choice-RDM tests
+    assert "Choice-RDM betas per participant" in text and "Fitted decision boundaries" in text

@@ -30,7 +30,7 @@ def results(tmp_path_factory):
     root = tmp_path_factory.mktemp("results")
     tables = root / report.TABLES_DIR
     items = item_table()
-    cells = pd.concat([items.assign(participant_id=f"P{i}", group=g, p_accept=(items.reward_value > 0) * 1.0)
+    cells = pd.concat([items.assign(participant_id=f"P{i}", group=g, rule_code=1, p_accept=(items.reward_value > 0) * 1.0)
                        for i, g in enumerate(["blocked", "interleaved"] * 2)])
     _write(tables, "choice_cells", cells)
     _write(tables, "psychometric_curves", pd.DataFrame(
