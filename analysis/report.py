@@ -232,7 +232,22 @@ def render_html(sections: list[Section], run: Mapping[str, Any],
     body = "\n".join(_section_html(s) for s in sections)
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1><nav>{nav}"
-            f"<a href='#provenance'>Provenance</a></nav>\n{body}\n{_provenance_html(run, sidecars or {})}</body></html>\n")
+            f"<a href='#provenance'>Provenance</a></nav>\n{_overview_html(sections, run)}\n{body}\n"
+            f"{_provenance_html(run, sidecars or {})}</body></html>\n")
+
+
+def _overview_html(sections: list[Section], run: Mapping[str, Any]) -> str:
+    """When, with which seed and settings the results were made, and what is missing."""
+    config = run.get("config", {})
+    facts = [f"created {run.get('created_utc', 'unknown')} (UTC)", f"seed {run.get('seed')}"]
+    facts += [f"{k.replace('_', ' ')} {config[k]}" for k in ("participants", "protocol", "scales", "network_seeds",
+                                                            "steps") if k in config]
+    if "total_s" in run:
+        facts.append(f"run time {run['total_s']} s")
+    incomplete = [s.title for s in sections if s.notes]
+    missing = (f"<p class='note'>Incomplete sections (see their notes): {html.escape(', '.join(incomplete))}.</p>"
+               if incomplete else "")
+    return f"<p>{html.escape('; '.join(facts))}.</p>{missing}"
 
 
 def write_report(results: str | os.PathLike, out: str | os.PathLike | None = None, *,
