@@ -1,0 +1,540 @@
+"""The task on screen with PsychoPy: the only module of the task that imports psychopy.
+
+PsychoPy is imported inside functions only (it needs a display to import). The loop plays a
+session's sequence (``experiment.session``) and records every trial as it ends:
+
+* online trial: ITI (blank) -> context frame with fixation -> tree in the frame with the
+  accept/reject labels -> response (or "too slow" at the end of the window) -> the chosen side
+  highlighted -> feedback after ``feedback_delay_s`` (value on the accept side in green/red/black,
+  "+0" on the reject side) in feedback phases -> blank (the next ITI).
+* scanner run: waits for the trigger key; every onset is computed from the trigger and the
+  planned schedule (never accumulated from measured durations); the tree stays for the whole
+  window (a response only highlights the choice); jittered ITIs; lead-in and lead-out; a BIDS
+  ``events.tsv`` per run.
+* Instructions at each phase, a break with the score between blocks, an end screen (texts from
+  ``experiment/strings/<language>.toml``). Esc asks for confirmation, then ends the session
+  cleanly: data kept, sidecar marked incomplete (continue with ``--resume``).
+
+Timing: every time is a flip timestamp. Each frame is redrawn and flipped; when the display does
+not wait for vertical blank (e.g. Xvfb) flips are paced in software at the frame period, so the
+same code paces both. A screen change is flipped on the first frame within half a frame of its
+target time (half the recent flip interval when flips run slower than the refresh rate). RTs come from the ptb keyboard clock, reset on the tree's flip. Frames lost (flip
+intervals longer than 1.5 frames) are counted per trial from the cue's flip to the trial's end.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from common.errors import UserError
+from experiment.agents import Agent, agent_rng
+from experiment.config import Display, Keys, Phase, Protocol, fill, load_strings
+from experiment.session import (Session, choice_for, close_session, key_for, outcome, plan_session,
+                                scanner_events, start_recording)
+
+PACE_MARGIN_S = 0.002
+"""Software pacing wakes this long before the next frame is due, then flips."""
+X_KEYS = {"left": "Left", "right": "Right", "up": "Up", "down": "Down", "escape": "Escape", "return": "Return"}
+"""PsychoPy key names that xdotool spells differently."""
+
+
+class Aborted(Exception):
+    """The experimenter pressed Esc and confirmed: end the session, keep the data."""
+
+
+# ------------------------------------------------------------------ trees
+
+
+class Trees:
+    """Tree images by (branchiness, leafiness, exemplar): files of a stimulus set, or rendered."""
+
+    def __init__(self, protocol: Protocol, stimulus_set: Any | None = None):
+        self.set, self.size_px, self.seed = stimulus_set, protocol.display.tree_size_px, protocol.tree_seed
+
+    def image(self, branchiness: int, leafiness: int, exemplar: str) -> Any:
+        """A PIL image or a file path PsychoPy can load."""
+        if self.set is not None:
+            return str(self.set.file(branchiness, leafiness, exemplar))
+        from stimuli.trees import render_tree
+
+        return render_tree(int(branchiness), int(leafiness), int(exemplar), self.size_px, seed=self.seed)
+
+
+# ------------------------------------------------------------------ simulated key presses
+
+
+KEY_HOLD_S = 0.08
+"""How long a simulated press holds the key down (a quick human press)."""
+
+
+def _xdotool(key: str) -> None:
+    """Press and release ``key`` (PsychoPy name) through the X server, like a keyboard would."""
+    name = X_KEYS.get(key, key)
+    subprocess.run(["xdotool", "keydown", name, "sleep", str(KEY_HOLD_S), "keyup", name], check=False)
+
+
+class XdotoolDriver:
+    """Presses real keys (``xdotool key``) for a simulated participant: the agent's choice after its
+    RT on every tree; ``proceed`` on text screens and the trigger on scanner waits, repeated every
+    ``repeat_s`` until the screen is gone (like a scanner's trigger every TR; it also covers a first
+    press that an X keyboard just opened may miss). Every press is logged in ``presses``."""
+
+    def __init__(self, agent: Agent, run: Session, keys: Keys, text_delay_s: float = 0.3, repeat_s: float = 0.7):
+        self.keys, self.text_delay_s, self.repeat_s = keys, text_delay_s, repeat_s
+        self.seq = run.sequence
+        self.choices, self.rts = agent.respond(self.seq, agent_rng(agent, run.assignment.seed), run.items)
+        self.presses: list[tuple[str, str, int | None]] = []
+        self._screen = 0
+        """Number of the text screen now up (0: none); a repeat loop stops when it changes."""
+        self._screens = 0
+
+    def press(self, key: str, delay_s: float, what: str, trial: int | None = None) -> None:
+        """Press ``key`` (PsychoPy name) after ``delay_s`` seconds, without blocking."""
+        def go() -> None:
+            self.presses.append((what, key, trial))
+            _xdotool(key)
+        timer = threading.Timer(delay_s, go)
+        timer.daemon = True
+        timer.start()
+
+    def on_screen(self, kind: str) -> None:
+        """A text screen is up: instructions/break/end -> proceed; trigger -> the trigger key."""
+        key = self.keys.trigger if kind == "trigger" else self.keys.proceed
+        if kind not in ("trigger", "instructions", "break", "end"):
+            return
+        self._screens += 1
+        self._screen = mine = self._screens
+
+        def repeat() -> None:
+            time.sleep(self.text_delay_s)
+            while self._screen == mine:
+                self.presses.append((kind, key, None))
+                _xdotool(key)
+                time.sleep(self.repeat_s)
+        threading.Thread(target=repeat, daemon=True).start()
+
+    def screen_done(self) -> None:
+        """The text screen is gone: stop pressing."""
+        self._screen = 0
+
+    def on_tree(self, index: int, window_s: float) -> None:
+        """The tree of sequence row ``index`` just appeared: press the agent's key after its RT."""
+        if self.rts[index] <= window_s:
+            side = self.seq.iloc[index]["side_accept"]
+            key = key_for(self.choices[index], side, self.keys.left, self.keys.right)
+            self.press(key, float(self.rts[index]), "tree", int(self.seq.iloc[index]["trial"]))
+
+
+# ------------------------------------------------------------------ the screen
+
+
+@dataclass
+class Response:
+    key: str
+    rt: float
+
+
+class Screen:
+    """The window, the stimuli of the task, and frame-paced, timestamped flips."""
+
+    def __init__(self, protocol: Protocol, fullscreen: bool = False, screenshots: Path | None = None):
+        from psychopy import visual
+        from psychopy.hardware.keyboard import Keyboard
+
+        d: Display = protocol.display
+        self.display, self.keys, self.strings = d, protocol.keys, load_strings(protocol.language)
+        self.win = visual.Window(size=d.size_px, fullscr=fullscreen, units="pix", color=d.background,
+                                 colorSpace="rgb255", checkTiming=False, allowGUI=not fullscreen)
+        self.win.mouseVisible = False
+        self.kb = Keyboard(backend="ptb")
+        self.screenshots = screenshots
+        if screenshots:
+            screenshots.mkdir(parents=True, exist_ok=True)
+        self.frame_s, self.measured_hz = self._frame_period()
+        self.last_flip = self.win.flip()
+        self.intervals: deque[float] = deque([self.frame_s], maxlen=15)
+        self.current: Callable[[], None] = lambda: None
+        self.lost_frames = 0
+        self._build(visual)
+
+    def _frame_period(self) -> tuple[float, float | None]:
+        """Measured frame period when ``check_timing`` and PsychoPy finds a stable rate, else nominal."""
+        measured = self.win.getActualFrameRate(nIdentical=10, nMaxFrames=120) if self.display.check_timing else None
+        return (1.0 / measured if measured else self.display.frame_s), measured
+
+    def _build(self, visual: Any) -> None:
+        d, rgb = self.display, {"colorSpace": "rgb255", "units": "pix"}
+        inner = d.frame_size_px - 2 * d.frame_width_px
+        self.frames = {c: visual.Rect(self.win, width=d.frame_size_px, height=d.frame_size_px, fillColor=col,
+                                      lineWidth=0, **rgb) for c, col in d.context_colours.items()}
+        self.inner = visual.Rect(self.win, width=inner, height=inner, fillColor=d.background, lineWidth=0, **rgb)
+        self.fixation = visual.TextStim(self.win, text="+", height=d.fixation_size_px, color=d.text_colour, **rgb)
+        self.tree = visual.ImageStim(self.win, size=(d.tree_size_px, d.tree_size_px), units="pix")
+        text = {"height": d.text_height_px, "color": d.text_colour, **rgb}
+        self.labels = {side: visual.TextStim(self.win, pos=(x * d.label_x_px, d.label_y_px), **text)
+                       for side, x in (("left", -1), ("right", 1))}
+        self.values = {side: visual.TextStim(self.win, pos=(x * d.label_x_px, d.label_y_px - 2 * d.text_height_px),
+                                             **text) for side, x in (("left", -1), ("right", 1))}
+        self.highlight = visual.Rect(self.win, width=5 * d.text_height_px, height=2 * d.text_height_px,
+                                     lineColor=d.highlight_colour, lineWidth=d.highlight_width_px,
+                                     fillColor=None, **rgb)
+        self.message = visual.TextStim(self.win, wrapWidth=0.8 * d.size_px[0], **text)
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def draw_frame(self, context: str) -> None:
+        self.frames[context].draw()
+        self.inner.draw()
+
+    def cue(self, context: str) -> Callable[[], None]:
+        def draw() -> None:
+            self.draw_frame(context)
+            self.fixation.draw()
+        return draw
+
+    def trial_screen(self, trial: dict[str, Any], chosen: str | None = None, feedback: bool = False
+                     ) -> Callable[[], None]:
+        """Frame + tree + labels; ``chosen`` side highlighted; ``feedback`` shows the points.
+
+        Texts are set here, once per screen: setting a TextStim's text re-lays it out (slow).
+        """
+        accept = trial["side_accept"]
+        reject = "right" if accept == "left" else "left"
+        value, d = float(trial["reward_value"]), self.display
+        self._set(self.labels[accept], self.strings["accept"])
+        self._set(self.labels[reject], self.strings["reject"])
+        if chosen:
+            self.highlight.pos = self.labels[chosen].pos
+        if feedback:
+            colour = d.positive_colour if value > 0 else d.negative_colour if value < 0 else d.neutral_colour
+            self._set(self.values[accept], f"{value:+.0f}", colour)
+            self._set(self.values[reject], "+0", d.neutral_colour)
+
+        def draw() -> None:
+            self.draw_frame(trial["context"])
+            self.tree.draw()
+            for label in self.labels.values():
+                label.draw()
+            if chosen:
+                self.highlight.draw()
+            if feedback:
+                for text in self.values.values():
+                    text.draw()
+        return draw
+
+    @staticmethod
+    def _set(stim: Any, text: str, colour: tuple[int, int, int] | None = None) -> None:
+        if stim.text != text:
+            stim.text = text
+        if colour is not None:
+            stim.color = colour
+
+    def text_screen(self, text: str, context: str | None = None) -> Callable[[], None]:
+        self._set(self.message, text)
+
+        def draw() -> None:
+            if context:
+                self.draw_frame(context)
+            self.message.draw()
+        return draw
+
+    @staticmethod
+    def blank() -> None:
+        """Nothing but the background."""
+
+    # -- timing ----------------------------------------------------------------------------
+
+    def _flip(self, draw: Callable[[], None], shot: str | None = None) -> float:
+        draw()
+        if shot and self.screenshots:  # reading the back buffer delays this flip by a few ms
+            image = self.win.getMovieFrame(buffer="back")
+            self.win.movieFrames.clear()
+            threading.Thread(target=image.save, args=(self.screenshots / f"{shot}.png",)).start()
+        delay = self.last_flip + self.frame_s - PACE_MARGIN_S - self.now()
+        if delay > 0:
+            time.sleep(delay)
+        t = self.win.flip()
+        self.lost_frames += max(0, round((t - self.last_flip) / self.frame_s) - 1)
+        self.intervals.append(t - self.last_flip)
+        self.last_flip = t
+        return t
+
+    @property
+    def interval(self) -> float:
+        """Expected time to the next flip: the frame period, or the recent median flip interval
+        when flips are slower (an overloaded or unsynchronised display)."""
+        return max(self.frame_s, float(np.median(self.intervals)))
+
+    @staticmethod
+    def now() -> float:
+        """The time on the clock of the flip timestamps (s)."""
+        from psychopy import logging
+
+        return logging.defaultClock.getTime()
+
+    def show(self, draw: Callable[[], None], target: float | None = None, shot: str | None = None,
+             on_flip: Callable[[], None] | None = None) -> float:
+        """Put ``draw``'s screen up on the first frame within half a frame of ``target`` (now if
+        None), repeating the current screen until then; return the flip timestamp."""
+        if target is not None:
+            while self.last_flip + 1.5 * self.interval < target:
+                self._flip(self.current)
+        if on_flip:
+            self.win.callOnFlip(on_flip)
+        self.current = draw
+        return self._flip(draw, shot)
+
+    def hold(self, until: float, poll: Callable[[], Any] | None = None) -> Any:
+        """Keep the current screen up until the last frame before ``until`` (within half a frame),
+        calling ``poll`` after every flip; return the first truthy ``poll`` result, else None."""
+        while self.last_flip + 1.5 * self.interval < until:
+            self._flip(self.current)
+            found = poll() if poll else None
+            if found:
+                return found
+        return None
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def start_rt_clock(self) -> None:
+        """Called on a stimulus flip: empty the key buffer and zero the RT clock."""
+        self.kb.clearEvents()
+        self.kb.clock.reset()
+
+    def keys_pressed(self, names: list[str]) -> list[Any]:
+        """Key presses among ``names`` (and the quit key) since the last call; Esc asks to confirm."""
+        presses = self.kb.getKeys(keyList=[*names, self.keys.quit], waitRelease=False)
+        if any(k.name == self.keys.quit for k in presses):
+            self.confirm_quit()
+            return [k for k in presses if k.name != self.keys.quit]
+        return presses
+
+    def confirm_quit(self) -> None:
+        """Ask whether to quit; raise Aborted on the confirm key, else return to the task."""
+        previous = self.current
+        self.show(self.text_screen(self.strings["confirm_quit"]))
+        self.kb.clearEvents()
+        while True:
+            self._flip(self.current)
+            presses = self.kb.getKeys(waitRelease=False)
+            if presses:
+                if presses[0].name == self.keys.confirm:
+                    raise Aborted()
+                self.current = previous
+                return
+
+    def wait_key(self, draw: Callable[[], None], names: list[str], on_screen: Callable[..., None] | None = None,
+                 max_wait_s: float = math.inf) -> tuple[float, Response | None]:
+        """Show ``draw`` until one of ``names`` is pressed; return (flip time, response or None)."""
+        t = self.show(draw, on_flip=self.start_rt_clock)
+        if on_screen:
+            on_screen()
+
+        def poll() -> Response | None:
+            presses = self.keys_pressed(names)
+            return Response(presses[0].name, float(presses[0].rt)) if presses else None
+        try:
+            return t, self.hold(t + max_wait_s, poll)
+        finally:
+            if on_screen:
+                on_screen(done=True)
+
+    def close(self) -> None:
+        self.win.close()
+
+
+# ------------------------------------------------------------------ the loop
+
+
+class Runner:
+    """Plays a session's remaining trials on a Screen and records them."""
+
+    def __init__(self, run: Session, screen: Screen, trees: Trees, driver: XdotoolDriver | None = None):
+        self.run, self.screen, self.trees, self.driver = run, screen, trees, driver
+        self.phases = {p.name: p for p in run.protocol.session_phases(run.session)}
+        self.keys = run.protocol.keys
+        self.score = 0.0
+        self.origin = 0.0
+        self.trigger = 0.0
+
+    def _notify(self, kind: str) -> Callable[..., None] | None:
+        """Tell the driver (if any) a text screen of ``kind`` is up, or (done=True) gone."""
+        if not self.driver:
+            return None
+        return lambda done=False: self.driver.screen_done() if done else self.driver.on_screen(kind)
+
+    def text(self, kind: str, text: str) -> None:
+        """A text screen the participant ends with the proceed key."""
+        self.screen.wait_key(self.screen.text_screen(text), [self.keys.proceed], self._notify(kind))
+
+    def wait_trigger(self, run: int) -> float:
+        """Wait for the scanner trigger; return its time (flip clock)."""
+        t, response = self.screen.wait_key(self.screen.text_screen(self.screen.strings["wait_trigger"]),
+                                           [self.keys.trigger], self._notify("trigger"))
+        return t + response.rt
+
+    def load(self, trial: dict[str, Any]) -> None:
+        self.screen.tree.image = self.trees.image(trial["branchiness"], trial["leafiness"], trial["exemplar"])
+
+    def respond(self, trial: dict[str, Any], until: float) -> Response | None:
+        """Wait for a left/right key until ``until``; highlight the chosen side when it comes."""
+        sides = [self.keys.left, self.keys.right]
+
+        def poll() -> Response | None:
+            presses = self.screen.keys_pressed(sides)
+            return Response(presses[0].name, float(presses[0].rt)) if presses else None
+        return self.screen.hold(until, poll)
+
+    def online_trial(self, i: int, trial: dict[str, Any], phase: Phase, iti_start: float, iti: float
+                     ) -> tuple[dict[str, Any], float]:
+        """One self-paced trial; returns the recorded row and the flip time of its closing blank."""
+        s, t = self.screen, phase.timing
+        self.load(trial)
+        t_cue = s.show(s.cue(trial["context"]), iti_start + iti)
+        s.lost_frames = 0
+        t_tree = s.show(s.trial_screen(trial), t_cue + t.cue_s, shot=f"trial-{trial['trial']:04d}-tree",
+                        on_flip=s.start_rt_clock)
+        if self.driver:
+            self.driver.on_tree(i, t.response_window_s)
+        response = self.respond(trial, t_tree + t.response_window_s)
+        if response is None:
+            choice = np.nan
+            t_slow = s.show(s.text_screen(self.screen.strings["too_slow"], trial["context"]))
+            s.hold(t_slow + t.too_slow_s)
+        else:
+            choice = choice_for(response.key, trial["side_accept"], self.keys.left)
+            chosen = "left" if response.key == self.keys.left else "right"
+            s.show(s.trial_screen(trial, chosen))
+            t_response = t_tree + response.rt
+            if t.fixed_duration:
+                s.hold(t_tree + t.response_window_s)
+            if trial["feedback"]:
+                t_fb = s.show(s.trial_screen(trial, chosen, feedback=True), t_response + t.feedback_delay_s,
+                              shot=f"trial-{trial['trial']:04d}-feedback")
+                s.hold(t_fb + t.feedback_s)
+            else:
+                s.hold(t_response + t.feedback_delay_s)
+        t_end = s.show(s.blank)
+        row = outcome(trial, choice, response.rt if response else np.nan, response.key if response else None)
+        row.update(onset=t_tree - self.origin, cue_onset=t_cue - self.origin, duration=t_end - t_tree,
+                   dropped_frames=s.lost_frames)
+        return row, t_end
+
+    def scanner_trial(self, i: int, trial: dict[str, Any], phase: Phase) -> dict[str, Any]:
+        """One scanner trial on the computed schedule (times from the run's trigger)."""
+        s, t, t0 = self.screen, phase.timing, self.trigger
+        planned = float(trial["planned_onset"])
+        self.load(trial)
+        t_cue = s.show(s.cue(trial["context"]), t0 + planned - t.cue_s)
+        s.lost_frames = 0
+        t_tree = s.show(s.trial_screen(trial), t0 + planned, shot=f"trial-{trial['trial']:04d}-tree",
+                        on_flip=s.start_rt_clock)
+        if self.driver:
+            self.driver.on_tree(i, t.response_window_s)
+        response = self.respond(trial, t0 + planned + t.response_window_s)
+        choice = np.nan
+        if response is not None:
+            choice = choice_for(response.key, trial["side_accept"], self.keys.left)
+            s.show(s.trial_screen(trial, "left" if response.key == self.keys.left else "right"))
+            s.hold(t0 + planned + t.response_window_s)
+        t_end = s.show(s.blank, t0 + planned + t.response_window_s)
+        row = outcome(trial, choice, response.rt if response else np.nan, response.key if response else None)
+        row.update(onset=t_tree - t0, cue_onset=t_cue - t0, duration=t_end - t_tree, dropped_frames=s.lost_frames)
+        return row
+
+    def play(self) -> None:
+        """Run every remaining trial, with instructions, breaks and scanner waits; raise Aborted on Esc."""
+        seq, strings = self.run.sequence, self.screen.strings
+        records = seq.to_dict("records")
+        n_blocks = {name: int(seq[seq.phase == name].block.nunique()) for name in self.phases}
+        first_block = {name: int(seq[seq.phase == name].block.min()) for name in self.phases}
+        previous: dict[str, Any] | None = None
+        t_end, iti = self.screen.show(self.screen.blank), 0.0
+        self.origin = t_end
+        for i in range(self.run.start, len(records)):
+            trial = records[i]
+            phase = self.phases[trial["phase"]]
+            new_phase = previous is None or previous["phase"] != trial["phase"]
+            new_block = previous is not None and previous["block"] != trial["block"]
+            if new_phase:
+                text = strings.get(f"instructions_{phase.name}", strings["instructions_default"])
+                self.text("instructions", text)
+            elif new_block and not phase.scanner:
+                self.text("break", fill(strings["break"], block=trial["block"] - first_block[phase.name],
+                                        n_blocks=n_blocks[phase.name], score=f"{self.score:.0f}"))
+            if phase.scanner and (new_phase or new_block):
+                self.trigger = self.wait_trigger(int(trial["run"]))
+                self.screen.show(self.screen.blank)
+            if new_phase or new_block:
+                t_end, iti = self.screen.show(self.screen.blank), phase.timing.iti_s
+            if phase.scanner:
+                row = self.scanner_trial(i, trial, phase)
+            else:
+                row, t_end = self.online_trial(i, trial, phase, t_end, iti)
+            self.run.recorder.append(row)
+            if phase.scanner:
+                for event in scanner_events(row, row["cue_onset"], phase.timing.cue_s):
+                    self.run.recorder.event(int(trial["run"]), event)
+                last_in_run = i + 1 == len(records) or records[i + 1]["block"] != trial["block"]
+                if last_in_run:
+                    end = self.trigger + trial["planned_onset"] + phase.timing.response_window_s
+                    self.screen.hold(end + trial["iti_s"] + phase.timing.lead_out_s)
+            self.score += row["reward_received"]
+            iti, previous = trial["iti_s"], trial
+        self.screen.wait_key(self.screen.text_screen(strings["end"]), [self.keys.proceed], self._notify("end"),
+                             max_wait_s=10.0)
+
+
+def run_window_session(protocol: Protocol, participant_id: str, session: int, out: str | Path, *,
+                       rule_code: int | None = None, curriculum: str | None = None, seed: int | None = None,
+                       resume: bool = False, stimulus_set: Any | None = None, fullscreen: bool = False,
+                       agent: Agent | None = None, screenshots: Path | None = None) -> tuple[Path, bool]:
+    """Run a session in a PsychoPy window (keys from a person, or from ``agent`` through xdotool).
+
+    Returns (trial table path, completed). Esc + confirm ends early with completed False.
+    """
+    pool = stimulus_set.exemplars if stimulus_set is not None else None
+    run = plan_session(protocol, participant_id, session, out, rule_code=rule_code, curriculum=curriculum,
+                       seed=seed, resume=resume, pool=pool)
+    driver = XdotoolDriver(agent, run, protocol.keys) if agent else None
+    screen = Screen(protocol, fullscreen, screenshots)
+    completed = False
+    try:
+        start_recording(run, mode="window", agent=asdict(agent) if agent else None,
+                        stimuli=str(getattr(stimulus_set, "path", "")) or f"rendered (tree_seed {protocol.tree_seed})",
+                        screen={"size_px": [int(v) for v in screen.win.size], "fullscreen": fullscreen,
+                                "frame_s": screen.frame_s, "refresh_hz_measured": screen.measured_hz,
+                                "refresh_hz_nominal": protocol.display.refresh_hz})
+        Runner(run, screen, Trees(protocol, stimulus_set), driver).play()
+        completed = True
+    except Aborted:
+        completed = False
+    finally:
+        screen.close()
+        if run.recorder is not None:
+            close_session(run, completed, aborted=not completed)
+    return run.recorder.path, completed
+
+
+def ask_ids(participant_id: str | None, session: int | None) -> tuple[str, int]:
+    """A PsychoPy dialog for the ids not given on the command line; UserError when cancelled."""
+    from psychopy import gui
+
+    fields = {"participant": participant_id or "", "session": session or 1}
+    dialog = gui.DlgFromDict(fields, title="garden: new session", sortKeys=False)
+    if not dialog.OK:
+        raise UserError("session cancelled in the dialog (nothing was recorded)")
+    try:
+        return str(fields["participant"]).strip(), int(fields["session"])
+    except ValueError:
+        raise UserError(f"session {fields['session']!r} is not a number") from None

@@ -1,0 +1,211 @@
+"""End to end in the real PsychoPy window under Xvfb, with real key presses (xdotool).
+
+A short protocol (4 training trials with feedback and a break, 3 scanner trials) is run by
+``garden run --simulate factorized --window``: the agent presses f/j through the X server. The
+written table, sidecar, scanner events and screenshots are then checked against the agent's own
+planned responses. Skipped without a display (``make test`` runs pytest under xvfb-run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from experiment.agents import agent_rng, get_agent
+from experiment.config import load_protocol
+from experiment.session import key_for, plan_session
+from experiment.trials import REQUIRED, read_trials, session_path
+
+pytestmark = [pytest.mark.display, pytest.mark.slow]
+if not os.environ.get("DISPLAY") or not shutil.which("xdotool"):
+    pytest.skip("needs an X display and xdotool (run under xvfb-run)", allow_module_level=True)
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = """
+name = "tiny"
+rule_code = 1
+curriculum = "interleaved"
+[display]
+size_px = [1280, 1024]
+check_timing = false
+background = [128, 128, 128]
+frame_size_px = 600
+frame_width_px = 40
+label_x_px = 420
+[keys]
+sides = "random"
+[timing]
+iti_s = 0.1
+cue_s = 0.2
+response_window_s = 1.2
+feedback_delay_s = 0.1
+feedback_s = 0.2
+too_slow_s = 0.2
+[[phases]]
+name = "training"
+trials = 50
+max_trials = 4
+block_trials = 2
+[[phases]]
+name = "scan"
+trials = 100
+runs = 2
+max_trials = 3
+scanner = true
+feedback = false
+timing = { iti_s = 0.2, iti_max_s = 0.4, lead_in_s = 0.3, lead_out_s = 0.2, fixed_duration = true }
+"""
+BACKGROUND = np.array([128, 128, 128])
+CENTRE = (512, 640)  # row, column of the screen centre in a 1280 x 1024 screenshot
+
+
+def _garden(*args: str, timeout: float = 150) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "garden", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("protocol") / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+@pytest.fixture(scope="module")
+def e2e(tiny, tmp_path_factory) -> dict:
+    """One driven session: its output folder, screenshots and the agent's planned responses."""
+    root = tmp_path_factory.mktemp("e2e")
+    out, shots = root / "participants", root / "shots"
+    result = _garden("run", "--participant", "P001", "--session", "1", "--protocol", str(tiny),
+                     "--simulate", "factorized", "--window", "--out", str(out), "--screenshots", str(shots))
+    assert result.returncode == 0, result.stderr[-2000:]
+    protocol = load_protocol(tiny)
+    plan = plan_session(protocol, "P001", 1, root / "plan")
+    agent = get_agent("factorized")
+    choices, rts = agent.respond(plan.sequence, agent_rng(agent, plan.assignment.seed), plan.items)
+    return {"out": out, "shots": shots, "protocol": protocol, "plan": plan.sequence, "choices": choices, "rts": rts}
+
+
+def test_table_has_every_trial_with_the_keys_pressed(e2e):
+    table = read_trials(session_path(e2e["out"], "P001", 1))
+    plan, protocol = e2e["plan"], e2e["protocol"]
+    assert len(table) == 7 and table.trial.tolist() == list(range(1, 8))
+    assert list(table.columns[:len(REQUIRED)]) == list(REQUIRED)
+    assert table.phase.tolist() == ["training"] * 4 + ["scan"] * 3
+    same = ["context", "branchiness", "leafiness", "exemplar", "side_accept"]
+    assert np.array_equal(table[same].astype(str).to_numpy(), plan[same].astype(str).to_numpy())
+    pressed = e2e["rts"] <= protocol.timing.response_window_s
+    assert pressed.sum() >= 5  # the agent answers most trials in time
+    assert np.array_equal(table.choice[pressed], e2e["choices"][pressed])
+    expected_keys = [key_for(c, s, "f", "j") for c, s in zip(e2e["choices"][pressed], plan.side_accept[pressed])]
+    assert table.response_key[pressed].tolist() == expected_keys
+    lag = table.rt[pressed].to_numpy() - e2e["rts"][pressed]
+    assert (lag > 0).all() and (lag < 0.3).all(), lag  # key press latency through the X server
+    assert table.choice[~pressed].isna().all() and table.timed_out[~pressed].eq(1).all()
+    assert table.dropped_frames.ge(0).all() and table.duration.gt(0.2).all()
+    fb = table[table.phase == "training"]
+    assert (fb.reward_received == np.where(fb.choice == 1, fb.reward_value, 0)).all()
+
+
+def test_sidecar_records_the_session(e2e):
+    sidecar = json.loads(session_path(e2e["out"], "P001", 1).with_suffix(".json").read_text())
+    assert sidecar["completed"] is True and sidecar["aborted"] is False
+    assert sidecar["mode"] == "window" and sidecar["agent"]["name"] == "factorized"
+    assert sidecar["screen"]["size_px"] == [1280, 1024] and sidecar["screen"]["frame_s"] == pytest.approx(1 / 60)
+    assert sidecar["start_utc"] < sidecar["end_utc"] and sidecar["config"]["name"] == "tiny"
+    assert "psychopy" in sidecar["software"]
+
+
+def test_scanner_onsets_follow_the_computed_schedule(e2e):
+    events = pd.read_csv(e2e["out"] / "sub-P001/ses-1/func/sub-P001_ses-1_task-garden_run-1_events.tsv", sep="\t")
+    assert events.trial_type.tolist() == ["cue", "tree"] * 3
+    error = events.onset - events.planned_onset
+    assert error.abs().max() < 0.1, error  # Xvfb on a loaded machine; the benchmark measures frames
+    tree = events[events.trial_type == "tree"]
+    offset_error = tree.onset + tree.duration - (tree.planned_onset + 1.2)  # fixed 1.2 s window
+    assert offset_error.abs().max() < 0.1, offset_error
+
+
+def _band(image: np.ndarray, half: int, width: int) -> list[np.ndarray]:
+    """Pixels in the middle of each side of a square frame band."""
+    r, c = CENTRE
+    mid = half - width // 2
+    return [image[r, c - mid], image[r, c + mid - 1], image[r - mid, c], image[r + mid - 1, c]]
+
+
+def test_screenshots_show_tree_inside_the_right_frame_and_labels(e2e):
+    table = read_trials(session_path(e2e["out"], "P001", 1))
+    colours = e2e["protocol"].display.context_colours
+    shots = sorted(e2e["shots"].glob("trial-*-tree.png"))
+    assert len(shots) == 7
+    for shot in shots:
+        trial = table[table.trial == int(shot.name.split("-")[1])].iloc[0]
+        image = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+        assert image.shape == (1024, 1280, 3)
+        for pixel in _band(image, 300, 40):
+            assert np.array_equal(pixel, colours[trial.context]), (shot.name, pixel)
+        changed = np.abs(image - BACKGROUND).sum(axis=2) > 30
+        r, c = CENTRE
+        inner = changed[r - 260:r + 260, c - 260:c + 260]
+        assert inner.sum() > 500  # the tree is drawn
+        rows, cols = np.nonzero(inner)
+        assert rows.min() > 10 and rows.max() < 510 and cols.min() > 10 and cols.max() < 510
+        outside = changed.copy()
+        outside[r - 300:r + 300, c - 300:c + 300] = False
+        left, right = outside[:, :c - 300], outside[:, c + 300:]
+        assert left[r - 60:r + 60].sum() > 100 and right[r - 60:r + 60].sum() > 100  # both labels
+        assert outside.sum() == left[r - 60:r + 60].sum() + right[r - 60:r + 60].sum()  # nothing else
+    feedback = sorted(e2e["shots"].glob("trial-*-feedback.png"))
+    assert feedback, "feedback screens of the training trials"
+
+
+def _press(key: str) -> None:
+    subprocess.run(["xdotool", "keydown", key, "sleep", "0.08", "keyup", key], check=False)
+
+
+def test_escape_with_confirmation_keeps_the_data_and_resume_finishes(tiny, tmp_path):
+    out = tmp_path / "participants"
+    path = session_path(out, "P002", 1)
+    proc = subprocess.Popen([sys.executable, "-m", "garden", "run", "--participant", "P002", "--session", "1",
+                             "--protocol", str(tiny), "--out", str(out)], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+    def rows() -> int:
+        return path.read_text().count("\n") - 1 if path.exists() else -1
+
+    def drive() -> None:  # nobody answers: trials time out; Esc on the break after trial 2
+        deadline = time.time() + 90
+        while rows() < 1 and time.time() < deadline:
+            _press("space")
+            time.sleep(0.7)
+        while rows() < 2 and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        _press("Escape")
+        time.sleep(0.7)
+        _press("y")
+    thread = threading.Thread(target=drive, daemon=True)
+    thread.start()
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "continue with --resume" in stderr
+    table = read_trials(path)
+    assert len(table) == 2 and table.timed_out.eq(1).all() and table.choice.isna().all()
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert sidecar["completed"] is False and sidecar["aborted"] is True
+    resumed = _garden("run", "--participant", "P002", "--session", "1", "--protocol", str(tiny), "--out", str(out),
+                      "--simulate", "random", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    table = read_trials(path)
+    assert table.trial.tolist() == list(range(1, 8)) and table.choice.iloc[2:].notna().sum() >= 4
+    assert json.loads(path.with_suffix(".json").read_text())["completed"] is True
