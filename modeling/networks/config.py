@@ -1,0 +1,84 @@
+"""Settings of a network sweep (torch-free): the published init scales and the training options.
+
+Paradigm §4: input->hidden init SD ``scale`` (small = rich, large = lazy) paired with a
+context->hidden SD ``ctx_scale``; hidden->output SD 0.01; biases 0.1; 100 ReLU units; loss
+1/2 sum of squared errors over the 50 items; full-batch gradient descent, lr 5e-3, 10 000 steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+from common.errors import UserError
+
+PUBLISHED_SCALES = (0.01, 0.1, 0.2, 0.3, 0.4, 1.0, 2.0, 3.0)
+PUBLISHED_CTX_SCALES = (0.5, 0.5, 0.5, 0.5, 0.5, 0.8, 1.35, 1.5)
+NOISE_SDS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1)
+DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How each network is trained (full batch) or run through a curriculum (online SGD)."""
+
+    steps: int = 10_000
+    lr: float = 5e-3
+    n_hidden: int = 100
+    l2: float = 0.0          # penalty 1/2 * l2 * sum of squared weights (not biases)
+    output_sd: float = 0.01  # hidden->output init SD
+    bias: float = 0.1        # initial hidden and output biases
+    record_every: int = 10   # stride (steps) of the saved loss/accuracy curves
+    dtype: str = "float32"
+    device: str = "auto"     # "auto" = cuda when available, else cpu
+
+    def __post_init__(self) -> None:
+        if self.steps < 0 or self.n_hidden < 1 or self.record_every < 1:
+            raise UserError("steps must be >= 0, n_hidden and record_every >= 1")
+        if self.lr <= 0 or self.l2 < 0:
+            raise UserError(f"learning rate must be > 0 and l2 >= 0 (got lr={self.lr}, l2={self.l2})")
+        if self.dtype not in DTYPES:
+            raise UserError(f"dtype {self.dtype!r} is invalid: use one of {list(DTYPES)}")
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """A sweep: every (scale, ctx_scale) pair x every seed, trained and measured the same way."""
+
+    scales: tuple[float, ...] = PUBLISHED_SCALES
+    ctx_scales: tuple[float, ...] = PUBLISHED_CTX_SCALES
+    seeds: tuple[int, ...] = tuple(range(30))
+    train: TrainConfig = field(default_factory=TrainConfig)
+    inputs: str = "blobs"
+    image_size_px: int = 32
+    rule_code: int = 1
+    context_offset: float = 1.0   # model-RDM context offset (feature units), explicit (paradigm §6)
+    noise_sds: tuple[float, ...] = NOISE_SDS
+    noise_repeats: int = 20
+    noise_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.scales) != len(self.ctx_scales) or not self.scales:
+            raise UserError(f"--scales and --ctx-scales must pair up: got {len(self.scales)} scales "
+                            f"and {len(self.ctx_scales)} context scales")
+        if min(self.scales) <= 0 or min(self.ctx_scales) < 0:
+            raise UserError("init scales must be > 0 and context scales >= 0")
+        if len(set(self.seeds)) != len(self.seeds) or not self.seeds:
+            raise UserError("seeds must be distinct and at least one")
+
+    def networks(self) -> pd.DataFrame:
+        """One row per network (scale, ctx_scale, seed), scale-major, in the order of every output."""
+        rows = [(s, c, seed) for s, c in zip(self.scales, self.ctx_scales) for seed in self.seeds]
+        return pd.DataFrame(rows, columns=["scale", "ctx_scale", "seed"])
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SweepConfig":
+        data = dict(data)
+        data["train"] = TrainConfig(**data["train"])
+        for key in ("scales", "ctx_scales", "seeds", "noise_sds"):
+            data[key] = tuple(data[key])
+        return cls(**data)

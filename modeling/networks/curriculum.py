@@ -1,0 +1,139 @@
+"""Networks run through a participant's trial sequence: online SGD, choices as a trial table.
+
+Each network (scale x seed of a ``SweepConfig``) sees the participant's trials in order (by
+session, then trial): it chooses (output > 0 -> accept, or accept with p = sigmoid(output)) and,
+on trials where the participant got feedback, takes one gradient step on 1/2 (output - value/25)^2
+for that one tree (learning rate ``config.train.lr``). So blocked and interleaved curricula reach
+the network exactly as they reached the person, and its choices can be fitted with the same
+psychometric models. All networks of a sweep run at once (a network dimension, as in ``train``).
+
+Output: one trial table per network, stacked; participant_id = ``<participant>N<k>`` (k = the
+network's row in ``config.networks()``), ``rt`` empty, ``correct`` and ``reward_received``
+recomputed from the network's choice, plus columns source_participant_id, network_scale,
+network_ctx_scale, network_seed, network_output.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from common.errors import UserError
+from common.provenance import write_sidecar
+from experiment.task import CONTEXTS, STEP_POINTS, context_index, correct_choice
+from experiment.trials import column_descriptions, read_trials, write_table
+from modeling.networks.config import SweepConfig
+from modeling.networks.data import item_index, task_data
+from modeling.networks.train import init_params, pack, resolve_device
+
+CHOICE_RULES = ("sign", "sigmoid")
+
+
+def learns_on(trials: pd.DataFrame) -> np.ndarray:
+    """Trials the network learns from: those with ``feedback`` == 1 when the column exists, else all."""
+    if "feedback" in trials.columns:
+        return trials["feedback"].to_numpy(float) == 1
+    return np.ones(len(trials), bool)
+
+
+def online_outputs(trials: pd.DataFrame, config: SweepConfig, contexts: tuple[str, str] = CONTEXTS) -> np.ndarray:
+    """(n_trials, n_networks) outputs of every network of ``config`` on one participant's trials,
+    in the given row order, each output taken before that trial's learning step."""
+    data = task_data(config.inputs, config.rule_code, config.image_size_px)
+    nets, tc = config.networks(), config.train
+    params = init_params(data.n_stimulus_units, nets.scale, nets.ctx_scale, nets.seed, tc.n_hidden, tc.output_sd, tc.bias)
+    dtype, device = getattr(torch, tc.dtype), resolve_device(tc.device)
+    w, w2, b2 = (torch.tensor(np.ascontiguousarray(a), dtype=dtype, device=device) for a in pack(params))
+    w2, b2 = w2[..., 0], b2[:, 0, 0]                                          # (N, H), (N,)
+    rows = item_index(context_index(trials["context"], contexts), trials["branchiness"], trials["leafiness"])
+    inputs = np.column_stack([data.stimulus, data.context, np.ones(len(data.targets))])[rows]
+    x = torch.tensor(inputs, dtype=dtype, device=device)                      # (T, K)
+    y = torch.tensor(trials["reward_value"].to_numpy(float) / STEP_POINTS, dtype=dtype, device=device)
+    learn = learns_on(trials)
+    out = torch.empty(len(trials), len(nets), dtype=dtype, device=device)
+    lr, decay = tc.lr, 1.0 - tc.lr * tc.l2
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)  # per-trial work is tiny: thread hand-offs cost ~40x the arithmetic
+    try:
+        _online_loop(x, y, learn, w, w2, b2, out, lr, decay, tc.l2)
+    finally:
+        torch.set_num_threads(threads)
+    return out.double().cpu().numpy()
+
+
+def _online_loop(x, y, learn, w, w2, b2, out, lr, decay, l2) -> None:
+    """One forward pass per trial (output stored in ``out[t]``), then an SGD step where ``learn``."""
+    with torch.no_grad():
+        for t in range(len(learn)):
+            a = torch.matmul(x[t], w).relu_()                                 # (N, H)
+            torch.addmv(b2, a.mul(w2), torch.ones_like(w2[0]), out=out[t])
+            if not learn[t]:
+                continue
+            e = (out[t] - y[t]).unsqueeze(1)                                  # (N, 1)
+            dz = torch.ops.aten.threshold_backward(e * w2, a, 0.0)            # (N, H)
+            if l2:
+                w[:, :-1].mul_(decay)
+                w2.mul_(decay)
+            w2.sub_(e * a, alpha=lr)
+            b2.sub_(e[:, 0], alpha=lr)
+            w.sub_(x[t][None, :, None] * dz[:, None, :], alpha=lr)
+
+
+def network_choices(outputs: np.ndarray, rule: str = "sign", rng: np.random.Generator | None = None) -> np.ndarray:
+    """1 accept / 0 reject from outputs: output > 0 (``sign``) or a draw with p = sigmoid(output)."""
+    if rule == "sign":
+        return (outputs > 0).astype(float)
+    if rule == "sigmoid":
+        if rng is None:
+            raise ValueError("the sigmoid choice rule needs a seeded rng")
+        return (rng.random(outputs.shape) < 1.0 / (1.0 + np.exp(-outputs))).astype(float)
+    raise UserError(f"choice rule {rule!r} is invalid: use one of {list(CHOICE_RULES)}")
+
+
+def run_curriculum(trials: pd.DataFrame, config: SweepConfig, choice_rule: str = "sign", choice_seed: int = 0,
+                   contexts: tuple[str, str] = CONTEXTS) -> pd.DataFrame:
+    """The trial tables of every network of ``config`` run through every participant in ``trials``.
+
+    ``sigmoid`` choices are drawn from ``default_rng([choice_seed, network seed])`` per participant.
+    """
+    nets = config.networks()
+    tables = []
+    for pid, person in trials.groupby("participant_id", sort=False):
+        person = person.sort_values(["session", "trial"], kind="stable").reset_index(drop=True)
+        outputs = online_outputs(person, config, contexts)
+        for k, net in nets.iterrows():
+            rng = np.random.default_rng([choice_seed, int(net.seed)]) if choice_rule == "sigmoid" else None
+            table = person.drop(columns=[c for c in ("response_key",) if c in person.columns]).copy()
+            table["participant_id"] = f"{pid}N{k}"
+            table["choice"] = network_choices(outputs[:, k], choice_rule, rng)
+            table["rt"] = np.nan
+            right = correct_choice(table["reward_value"])
+            table["correct"] = np.where(np.isnan(right), np.nan, (table["choice"] == right).astype(float))
+            table["reward_received"] = table["reward_value"] * table["choice"]
+            table["source_participant_id"] = pid
+            table["network_scale"], table["network_ctx_scale"] = net.scale, net.ctx_scale
+            table["network_seed"], table["network_output"] = int(net.seed), outputs[:, k]
+            tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def run_curriculum_file(path: str | os.PathLike, config: SweepConfig, out_dir: str | os.PathLike,
+                        choice_rule: str = "sign", choice_seed: int = 0) -> Path:
+    """Read trial table(s), run every network through every participant, write ``out_dir/choices.tsv``."""
+    trials = read_trials(path)
+    labels = tuple(dict.fromkeys(trials["context"]))
+    contexts = CONTEXTS if set(labels) <= set(CONTEXTS) else tuple(sorted(labels))
+    if len(contexts) != 2:
+        raise UserError(f"{path}: column 'context' has labels {list(labels)}; expected two gardens")
+    table = run_curriculum(trials, config, choice_rule, choice_seed, contexts)
+    out = write_table(table, Path(out_dir) / "choices.tsv")
+    write_sidecar(out, config.to_dict(), choice_seed, source=str(path), choice_rule=choice_rule, contexts=contexts,
+                  learning="online SGD, one step per trial with feedback == 1 (every trial when there is no "
+                           "feedback column), output read before the step",
+                  columns=column_descriptions(table.columns))
+    return out

@@ -1,0 +1,111 @@
+"""Per-network measures that need the weights (paradigm §4), computed from trained parameters.
+
+Pure numpy on the parameter dicts of ``modeling.networks.train`` (N networks stacked on axis 0).
+The RSA read-outs reuse ``analysis.rdm``, ``analysis.model_rdms``, ``analysis.compare`` and
+``analysis.geometry`` (imported inside the functions: modeling -> analysis is the known exception
+for these pure primitives).
+
+Published flaw not copied (paradigm §6): ablation masks come from each network itself, never
+from the rich network of the same run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from experiment.task import congruency
+from modeling.networks.data import TaskData
+
+RSA_MODELS = ("grid", "orthogonal", "parallel")
+UNIT_CODES = {"task_selective": 0, "mixed": 1, "dead": 2}
+
+
+def forward(params: dict[str, np.ndarray], stimulus: np.ndarray, context: np.ndarray,
+            keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Hidden activity and outputs of N networks.
+
+    ``stimulus`` is (P, D), shared by every network -> hidden (N, P, H), output (N, P); or
+    (N, R, P, D), R copies per network (e.g. noisy inputs) -> hidden (N, R, P, H), output (N, R, P).
+    ``context`` is (P, 2). ``keep`` (N, H) zeroes the hidden units that are False (ablation).
+    """
+    shared = np.ndim(stimulus) == 2
+    s = np.asarray(stimulus, float)[None, None] if shared else np.asarray(stimulus, float)
+    extra = context @ params["w_context"].transpose(0, 2, 1) + params["b_hidden"][:, None, :]  # (N, P, H)
+    hidden = np.maximum(s @ params["w_input"].transpose(0, 2, 1)[:, None] + extra[:, None], 0.0)
+    if keep is not None:
+        hidden = hidden * keep[:, None, None, :]
+    output = (hidden @ params["w_output"][:, None, :, None])[..., 0] + params["b_output"][:, None, None]
+    return (hidden[:, 0], output[:, 0]) if shared else (hidden, output)
+
+
+def relative_changes(init: dict[str, np.ndarray], final: dict[str, np.ndarray]) -> pd.DataFrame:
+    """||W_final - W_init|| / ||W_init|| (Frobenius, per network) of the input, context and output weights."""
+    out = {}
+    for name, key in (("input", "w_input"), ("context", "w_context"), ("output", "w_output")):
+        axes = tuple(range(1, init[key].ndim))
+        out[f"rel_change_{name}"] = (np.sqrt(((final[key] - init[key]) ** 2).sum(axis=axes))
+                                     / np.sqrt((init[key] ** 2).sum(axis=axes)))
+    return pd.DataFrame(out)
+
+
+def _subset_corr(w_context: np.ndarray, mask: np.ndarray) -> float:
+    from analysis.geometry import context_weight_correlation
+
+    return context_weight_correlation(w_context[mask]) if mask.sum() >= 3 else float("nan")
+
+
+def geometry_measures(data: TaskData, hidden: np.ndarray, w_context: np.ndarray,
+                      context_offset: float = 1.0) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Per network: betas of the hidden RDM on the grid/orthogonal/parallel model RDMs, dim_90,
+    unit classes and context-weight correlations; arrays: spectrum (N, P), unit_class (N, H) codes."""
+    from analysis.compare import regress_rdm
+    from analysis.geometry import classify_units, dimensionality
+    from analysis.model_rdms import model_rdm
+    from analysis.rdm import rdm
+
+    models = {name: model_rdm(name, context_offset=context_offset) for name in RSA_MODELS}
+    ctx = data.items["context_index"].to_numpy()
+    rows, spectra, classes = [], [], []
+    for h, wc in zip(hidden, w_context):
+        try:
+            betas = regress_rdm(rdm(h), models)
+        except ValueError:  # every unit dead: the RDM is constant
+            betas = dict.fromkeys(RSA_MODELS, float("nan"))
+        dim, spectrum = dimensionality(h, 0.9)
+        labels = classify_units(h, ctx)
+        selective = labels == "task_selective"
+        rows.append({**{f"beta_{m}": betas[m] for m in RSA_MODELS}, "dim_90": dim,
+                     "n_task_selective": int(selective.sum()), "n_mixed": int((labels == "mixed").sum()),
+                     "n_dead": int((labels == "dead").sum()),
+                     "context_weight_corr": _subset_corr(wc, selective),
+                     "context_weight_corr_all": _subset_corr(wc, np.ones(len(wc), bool))})
+        spectra.append(spectrum)
+        classes.append([UNIT_CODES[c] for c in labels])
+    return pd.DataFrame(rows), {"spectrum": np.asarray(spectra), "unit_class": np.asarray(classes, np.int8)}
+
+
+def readout_measures(data: TaskData, params: dict[str, np.ndarray], unit_class: np.ndarray, seeds,
+                     noise_sds=(0.0, 0.02, 0.04, 0.06, 0.08, 0.1), noise_repeats: int = 20,
+                     noise_seed: int = 0) -> pd.DataFrame:
+    """Per network: accuracy after ablating its own task-selective / mixed units, under Gaussian
+    noise on the stimulus units (not the context units; SDs ``noise_sds``, ``noise_repeats`` draws
+    from ``default_rng([noise_seed, seed])``, the same draws scaled for every SD), and on congruent
+    vs incongruent items."""
+    from analysis.geometry import sign_accuracy
+
+    y = data.targets
+    out = {}
+    for name, code in (("task_selective", 0), ("mixed", 1)):
+        _, output = forward(params, data.stimulus, data.context, keep=unit_class != code)
+        out[f"acc_ablate_{name}"] = sign_accuracy(output, y)
+    draws = np.stack([np.random.default_rng([noise_seed, int(s)]).standard_normal((noise_repeats,) + data.stimulus.shape)
+                      for s in seeds])
+    for sd in noise_sds:
+        _, output = forward(params, data.stimulus + sd * draws, data.context)
+        out[f"acc_noise_{sd:g}"] = sign_accuracy(output, y).mean(axis=1)
+    kind = congruency(data.items["branchiness"], data.items["leafiness"])
+    _, output = forward(params, data.stimulus, data.context)
+    for name in ("congruent", "incongruent"):
+        out[f"acc_{name}"] = sign_accuracy(output[:, kind == name], y[kind == name])
+    return pd.DataFrame(out)

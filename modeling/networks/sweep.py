@@ -1,0 +1,230 @@
+"""Sweeps of networks: split into shards, train and measure each shard, merge, resume.
+
+A results folder ``DIR`` holds:
+
+* ``sweep.json``: the sweep's settings (written first; a resumed sweep must match it);
+* ``shards/shard-III-of-KKK.npz`` + ``.tsv``: one per shard, written atomically (temporary name,
+  then rename), so a shard whose files exist is complete and is skipped on resume;
+* ``summary.tsv`` (one row per network: scale x seed) and ``results.npz`` (curves, final
+  hidden activity and outputs, initial and final weights, spectra, unit classes), each with a JSON
+  sidecar, merged from the shards in network order. Every network's result depends only on its own
+  seed and settings, never on its shard, so any number of shards merges into the same outputs.
+
+Shards run in this process (``executor="inline"``) or as jobs through submitit: ``"local"``
+(``submitit.LocalExecutor``, subprocesses on this machine) or ``"slurm"`` (a SLURM cluster).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from common.errors import UserError
+from common.provenance import write_json, write_sidecar
+from modeling.networks.config import SweepConfig
+
+EXECUTORS = ("inline", "local", "slurm")
+SHARED_ARRAYS = ("record_steps", "noise_sds")
+"""Arrays that are the same for every network (not concatenated over shards)."""
+
+SUMMARY_DESCRIPTIONS = {
+    "scale": "Input->hidden init SD (small = rich, large = lazy).",
+    "ctx_scale": "Context->hidden init SD.",
+    "seed": "Seed of numpy.random.default_rng drawing this network's initial weights.",
+    "final_loss": "1/2 sum over the 50 items of squared error after the last step.",
+    "final_accuracy": "Share of the 40 non-zero-target items whose output has the target's sign, after training.",
+    "steps_to_criterion": "First step (number of updates made) at which every non-zero target's sign was "
+                          "right; empty if never.",
+    "rel_change_input": "||W_final - W_init|| / ||W_init|| (Frobenius) of the input->hidden weights.",
+    "rel_change_context": "Same for the context->hidden weights.",
+    "rel_change_output": "Same for the hidden->output weights.",
+    "beta_grid": "OLS beta of the z-scored hidden RDM (Euclidean, 50 items) on the z-scored grid model RDM, "
+                 "fitted jointly with orthogonal and parallel (no intercept).",
+    "beta_orthogonal": "As beta_grid, orthogonal (factorized) model RDM.",
+    "beta_parallel": "As beta_grid, parallel model RDM.",
+    "dim_90": "Principal components needed for 90% of the variance of the final hidden activity (50 items).",
+    "n_task_selective": "Hidden units whose mean activity is > 0 in exactly one context.",
+    "n_mixed": "Hidden units whose mean activity is > 0 in both contexts.",
+    "n_dead": "Hidden units whose mean activity is > 0 in neither context.",
+    "context_weight_corr": "Pearson r across this network's TASK-SELECTIVE units of the two final "
+                           "context->hidden weight columns (empty with < 3 such units).",
+    "context_weight_corr_all": "The same over ALL hidden units.",
+    "acc_ablate_task_selective": "Accuracy with this network's own task-selective units silenced.",
+    "acc_ablate_mixed": "Accuracy with this network's own mixed units silenced.",
+    "acc_congruent": "Accuracy on items of congruent trees (both rules agree).",
+    "acc_incongruent": "Accuracy on items of incongruent trees (the rules conflict).",
+}
+
+
+def shard_name(index: int, n_shards: int) -> str:
+    return f"shard-{index:03d}-of-{n_shards:03d}"
+
+
+def shard_networks(config: SweepConfig, index: int, n_shards: int) -> pd.DataFrame:
+    """The networks of one shard: a contiguous slice of ``config.networks()``."""
+    networks = config.networks()
+    if not 1 <= n_shards <= len(networks):
+        raise UserError(f"--shards {n_shards} is invalid: use 1..{len(networks)} (the number of networks)")
+    part = np.array_split(np.arange(len(networks)), n_shards)[index]
+    return networks.iloc[part].reset_index(drop=True)
+
+
+def run_shard(config: SweepConfig, out_dir: str | os.PathLike, index: int, n_shards: int,
+              progress: bool = True) -> Path:
+    """Train and measure one shard and write its npz + TSV (skipped when already written)."""
+    from modeling.networks.data import task_data
+    from modeling.networks.measures import geometry_measures, readout_measures, relative_changes
+    from modeling.networks.train import init_params, train
+
+    folder = Path(out_dir) / "shards"
+    npz_path = folder / f"{shard_name(index, n_shards)}.npz"
+    if npz_path.exists():
+        return npz_path
+    folder.mkdir(parents=True, exist_ok=True)
+    nets = shard_networks(config, index, n_shards)
+    data = task_data(config.inputs, config.rule_code, config.image_size_px)
+    tc = config.train
+    params = init_params(data.n_stimulus_units, nets.scale, nets.ctx_scale, nets.seed, tc.n_hidden, tc.output_sd, tc.bias)
+    result = train(data, params, tc, progress=progress, desc=f"{shard_name(index, n_shards)} ({len(nets)} networks)")
+    geometry, arrays = geometry_measures(data, result.hidden, result.params_final["w_context"], config.context_offset)
+    readouts = readout_measures(data, result.params_final, arrays["unit_class"], nets.seed, config.noise_sds,
+                                config.noise_repeats, config.noise_seed)
+    stc = result.steps_to_criterion.astype(float)
+    summary = pd.concat([nets, pd.DataFrame({
+        "final_loss": result.loss[:, -1], "final_accuracy": result.accuracy[:, -1],
+        "steps_to_criterion": np.where(stc < 0, np.nan, stc)}),
+        relative_changes(result.params_init, result.params_final), geometry, readouts], axis=1)
+    tsv = folder / f"{shard_name(index, n_shards)}.tsv"
+    summary.to_csv(_temporary(tsv, write=True), sep="\t", index=False, lineterminator="\n")
+    os.replace(_temporary(tsv), tsv)
+    arrays_out = {
+        "scale": nets.scale.to_numpy(), "ctx_scale": nets.ctx_scale.to_numpy(), "seed": nets.seed.to_numpy(),
+        "record_steps": result.record_steps, "noise_sds": np.asarray(config.noise_sds, float),
+        "loss": result.loss, "accuracy": result.accuracy, "steps_to_criterion": result.steps_to_criterion,
+        "outputs": result.outputs, "hidden": result.hidden.astype(np.float32), **arrays,
+        **{f"{k}_init": v for k, v in result.params_init.items()},
+        **{f"{k}_final": v for k, v in result.params_final.items()},
+    }
+    tmp = _temporary(npz_path, write=True)
+    with open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays_out)
+    os.replace(tmp, npz_path)  # the npz marks the shard as done
+    return npz_path
+
+
+def _temporary(path: Path, write: bool = False) -> Path:
+    tmp = path.with_name(path.name + ".partial")
+    if write and tmp.exists():
+        tmp.unlink()  # left by an interrupted run of this same shard
+    return tmp
+
+
+def prepare_sweep(config: SweepConfig, out_dir: str | os.PathLike, n_shards: int) -> Path:
+    """Create the results folder and write ``sweep.json`` (first run), or check that a resumed
+    sweep has the same settings; refuse a finished one."""
+    out = Path(out_dir)
+    if (out / "summary.tsv").exists():
+        raise UserError(f"{out}: holds a finished sweep (summary.tsv); choose another --out")
+    shard_networks(config, 0, n_shards)  # validates the number of shards
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "sweep.json"
+    wanted = {"sweep": config.to_dict(), "n_shards": n_shards}
+    if path.exists():
+        old = json.loads(path.read_text())
+        if json.loads(json.dumps(wanted)) != {"sweep": old["config"]["sweep"], "n_shards": old["config"]["n_shards"]}:
+            raise UserError(f"{path}: this folder holds a sweep with other settings; use another --out "
+                            "or the same settings to resume it")
+        return out
+    write_json(path, {"config": wanted})
+    return out
+
+
+def _submit(config: SweepConfig, out: Path, todo: list[int], n_shards: int, executor: str,
+            slurm: dict[str, Any] | None) -> None:
+    import submitit
+
+    folder = out / "submitit"
+    if executor == "local":
+        ex = submitit.LocalExecutor(folder=folder)
+        ex.update_parameters(timeout_min=(slurm or {}).get("timeout_min", 240))
+    else:
+        ex = submitit.AutoExecutor(folder=folder, cluster="slurm")
+        ex.update_parameters(**{"timeout_min": 240, "cpus_per_task": 2, **(slurm or {})})
+    jobs = [ex.submit(run_shard, config, str(out), i, n_shards, False) for i in todo]
+    for job in jobs:
+        job.result()  # raises if the shard failed
+
+
+def train_sweep(config: SweepConfig, out_dir: str | os.PathLike, shards: int = 1, executor: str = "inline",
+                progress: bool = True, slurm: dict[str, Any] | None = None) -> Path:
+    """Train and measure every network of ``config`` into ``out_dir`` (resumable per shard); merge."""
+    if executor not in EXECUTORS:
+        raise UserError(f"executor {executor!r} is invalid: use one of {list(EXECUTORS)}")
+    out = prepare_sweep(config, out_dir, shards)
+    todo = [i for i in range(shards) if not (out / "shards" / f"{shard_name(i, shards)}.npz").exists()]
+    if executor == "inline":
+        for i in todo:
+            run_shard(config, out, i, shards, progress)
+    elif todo:
+        _submit(config, out, todo, shards, executor, slurm)
+    return merge_shards(config, out, shards)
+
+
+def merge_shards(config: SweepConfig, out: Path, n_shards: int) -> Path:
+    """Concatenate the shards in network order into ``summary.tsv`` and ``results.npz`` (+ sidecars)."""
+    names = [shard_name(i, n_shards) for i in range(n_shards)]
+    missing = [n for n in names if not (out / "shards" / f"{n}.npz").exists()]
+    if missing:
+        raise UserError(f"{out}: shards {missing} are not finished; run the same command again to resume")
+    summary = pd.concat([pd.read_csv(out / "shards" / f"{n}.tsv", sep="\t") for n in names], ignore_index=True)
+    loaded = [dict(np.load(out / "shards" / f"{n}.npz")) for n in names]
+    arrays = {k: (loaded[0][k] if k in SHARED_ARRAYS else np.concatenate([d[k] for d in loaded]))
+              for k in loaded[0]}
+    with open(out / "summary.tsv", "x", encoding="utf-8") as fh:
+        summary.to_csv(fh, sep="\t", index=False, lineterminator="\n")
+    with open(out / "results.npz", "xb") as fh:
+        np.savez_compressed(fh, **arrays)
+    meta = {"n_networks": len(summary), "n_shards": n_shards, "curve_stride_steps": config.train.record_every,
+            "context_weight_corr_units": "task-selective units of each network (context_weight_corr); "
+                                         "all units (context_weight_corr_all)",
+            "noise": f"Gaussian noise added to the {config.inputs} stimulus units only (not the context units); "
+                     f"{config.noise_repeats} draws per network from numpy default_rng([noise_seed, seed]); "
+                     "acc_noise_<SD> is the mean accuracy over the draws",
+            "model_rdm_context_offset": config.context_offset}
+    columns = {**SUMMARY_DESCRIPTIONS, **{c: {"Description": f"Accuracy under input noise SD {c[10:]}"}
+                                          for c in summary.columns if c.startswith("acc_noise_")}}
+    write_sidecar(out / "summary.tsv", config.to_dict(), None, **meta,
+                  columns={c: columns[c] if isinstance(columns[c], dict) else {"Description": columns[c]}
+                           for c in summary.columns})
+    write_sidecar(out / "results.npz", config.to_dict(), None, **meta, arrays={
+        k: list(v.shape) for k, v in arrays.items()},
+        unit_class_codes={"task_selective": 0, "mixed": 1, "dead": 2},
+        layout="arrays with a leading network axis follow summary.tsv's rows; record_steps gives the "
+               "steps of the loss/accuracy curves; w_input is (network, hidden, input unit)")
+    return out
+
+
+@dataclass(frozen=True)
+class SweepResults:
+    """A finished sweep: the summary table, the arrays of results.npz, the settings."""
+
+    summary: pd.DataFrame
+    arrays: dict[str, np.ndarray]
+    config: SweepConfig
+
+
+def load_results(out_dir: str | os.PathLike) -> SweepResults:
+    """Read a finished sweep folder (``summary.tsv``, ``results.npz``, ``sweep.json``)."""
+    out = Path(out_dir)
+    if not (out / "summary.tsv").exists():
+        raise UserError(f"{out}: no summary.tsv; not a finished network sweep (run `garden train --out {out}`)")
+    config = SweepConfig.from_dict(json.loads((out / "sweep.json").read_text())["config"]["sweep"])
+    with np.load(out / "results.npz") as npz:
+        arrays = dict(npz)
+    return SweepResults(pd.read_csv(out / "summary.tsv", sep="\t"), arrays, config)

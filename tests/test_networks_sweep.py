@@ -1,0 +1,99 @@
+"""Sweeps: the paper's rich-vs-lazy signatures on a reduced sweep, shards, resume, submitit, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from garden.cli import main  # noqa: E402
+from modeling.networks import load_results, train_sweep  # noqa: E402
+from modeling.networks.config import SweepConfig, TrainConfig  # noqa: E402
+from modeling.networks.sweep import prepare_sweep, run_shard  # noqa: E402
+
+SMALL = SweepConfig(scales=(0.01, 3.0), ctx_scales=(0.5, 1.5), seeds=(0, 1, 2), train=TrainConfig(steps=60),
+                    noise_repeats=3)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def reduced(tmp_path_factory):
+    """Scales 0.01 (rich) and 3 (lazy), 4 seeds, 2000 steps: the signatures already hold there."""
+    config = SweepConfig(scales=(0.01, 3.0), ctx_scales=(0.5, 1.5), seeds=(0, 1, 2, 3), train=TrainConfig(steps=2000),
+                         noise_repeats=10)
+    out = train_sweep(config, tmp_path_factory.mktemp("sweep") / "reduced", progress=False)
+    return load_results(out)
+
+
+def test_rich_and_lazy_signatures(reduced):
+    s = reduced.summary
+    rich, lazy = s[s.scale == 0.01].mean(numeric_only=True), s[s.scale == 3.0].mean(numeric_only=True)
+    assert (s.final_accuracy == 1).all()
+    assert rich.beta_orthogonal > rich.beta_grid + 0.3          # two orthogonal manifolds
+    assert lazy.beta_grid > lazy.beta_orthogonal + 0.3          # a grid
+    assert rich.n_task_selective > 2 * lazy.n_task_selective
+    assert rich.n_task_selective > rich.n_mixed                  # most live units task-selective
+    assert rich.context_weight_corr < -0.3 and rich.context_weight_corr_all < lazy.context_weight_corr_all
+    assert rich.steps_to_criterion > 10 * lazy.steps_to_criterion  # rich learns slower...
+    assert rich["acc_noise_0.1"] > lazy["acc_noise_0.1"] + 0.05    # ...and is more robust to noise
+    assert rich.dim_90 < lazy.dim_90
+    assert rich.acc_ablate_task_selective < rich.acc_ablate_mixed  # rich nets run on task-selective units
+
+
+def test_results_files_and_sidecars(reduced, tmp_path):
+    a = reduced.arrays
+    assert len(reduced.summary) == 8 and list(reduced.summary.seed) == [0, 1, 2, 3] * 2
+    assert a["hidden"].shape == (8, 50, 100) and a["loss"].shape == (8, 201) and a["record_steps"][-1] == 2000
+    assert a["unit_class"].shape == (8, 100)
+    np.testing.assert_array_equal((a["unit_class"] == 0).sum(1), reduced.summary.n_task_selective)
+    assert reduced.config.train.steps == 2000
+
+
+def test_sidecar_says_which_units_the_context_correlation_uses(tmp_path):
+    out = train_sweep(SMALL, tmp_path / "s", progress=False)
+    sidecar = json.loads((out / "summary.json").read_text())
+    assert "task-selective" in sidecar["columns"]["context_weight_corr"]["Description"].lower()
+    assert "ALL" in sidecar["columns"]["context_weight_corr_all"]["Description"]
+    assert sidecar["curve_stride_steps"] == 10 and sidecar["config"]["train"]["lr"] == 0.005
+    with pytest.raises(ValueError, match="finished sweep"):
+        train_sweep(SMALL, out, progress=False)
+
+
+def test_sharded_resumed_and_submitit_runs_equal_the_single_run(tmp_path):
+    single = train_sweep(SMALL, tmp_path / "single", progress=False)
+    three = train_sweep(SMALL, tmp_path / "three", shards=3, progress=False)
+    # two shards: the first one "from an earlier, interrupted run", the second through submitit
+    prepare_sweep(SMALL, tmp_path / "two", 2)
+    run_shard(SMALL, tmp_path / "two", 0, 2, progress=False)
+    before = (tmp_path / "two" / "shards" / "shard-000-of-002.npz").stat().st_mtime_ns
+    with pytest.raises(ValueError, match="other settings"):
+        train_sweep(SMALL, tmp_path / "two", shards=3, progress=False)
+    two = train_sweep(SMALL, tmp_path / "two", shards=2, executor="local", progress=False)
+    assert (tmp_path / "two" / "shards" / "shard-000-of-002.npz").stat().st_mtime_ns == before  # skipped
+    assert len(list((tmp_path / "two" / "submitit").glob("*_submitted.pkl"))) == 1           # one job
+    for other in (three, two):
+        assert (other / "summary.tsv").read_text() == (single / "summary.tsv").read_text()
+        a, b = load_results(single).arrays, load_results(other).arrays
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_cli_train(tmp_path, capsys):
+    out = tmp_path / "cli"
+    args = ["train", "--scales", "0.01,3", "--ctx-scales", "0.5,1.5", "--seeds", "2", "--steps", "30",
+            "--out", str(out)]
+    assert main(args) == 0
+    results = load_results(out)
+    assert list(results.summary.scale) == [0.01, 0.01, 3.0, 3.0] and results.config.train.steps == 30
+    assert main(args) == 2 and "finished sweep" in capsys.readouterr().err
+    assert main(["train", "--scales", "0.01,3", "--ctx-scales", "0.5", "--out", str(tmp_path / "x")]) == 2
+    assert "must pair up" in capsys.readouterr().err
