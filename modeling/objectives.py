@@ -28,14 +28,18 @@ def check_objective(objective: str) -> str:
     return objective
 
 
-def cell_nll(objective: str, p: np.ndarray, n: np.ndarray, k: np.ndarray) -> np.ndarray:
+def cell_nll(objective: str, p: np.ndarray, n: np.ndarray, k: np.ndarray, y: np.ndarray | None = None
+             ) -> np.ndarray:
     """Negative log-likelihood per cell for predictions p and counts n (trials), k (accepts),
-    all broadcastable (..., n_cells). Cells with n = 0 give 0 (bernoulli) or NaN (choice-matrix)."""
+    all broadcastable (..., n_cells); ``y`` = k / n may be passed precomputed.
+    Cells with n = 0 give 0 (bernoulli) or NaN (choice-matrix)."""
     if objective == "bernoulli":
-        p = np.clip(p, P_FLOOR, 1 - P_FLOOR)
+        floor = max(P_FLOOR, float(np.finfo(p.dtype).eps))  # float32 start grids need a larger floor
+        p = np.clip(p, floor, 1 - floor)
         return -(k * np.log(p) + (n - k) * np.log1p(-p))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        y = k / n
+    if y is None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y = k / n
     return -np.log(1 - np.abs(y - p) + PUBLISHED_EPSILON)
 
 

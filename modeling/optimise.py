@@ -82,6 +82,9 @@ class Batch:
                 real[i, :sizes[i]] = True
             n[~real] = 1.0
             self.x.append(x), self.n.append(n), self.k.append(k), self.real.append(real)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.y = [k / n for k, n in zip(self.k, self.n)]  # NaN for empty cells (bernoulli only)
+        self.padded = [not real.all() for real in self.real]
         self.bounds = model.bounds()
         self.column = {(kind, c): j for j, (kind, ctx) in enumerate(model.free) for c in (0, 1)
                        if ctx in (None, c)}
@@ -102,8 +105,8 @@ class Batch:
         """NLL (R,) of parameter vectors theta (R, k) for participants ``rows``."""
         total = np.zeros(len(rows))
         for c in (0, 1):
-            loss = cell_nll(self.objective, self.p(theta, rows, c), self.n[c][rows], self.k[c][rows])
-            total += np.where(self.real[c][rows], loss, 0.0).sum(axis=1)
+            loss = cell_nll(self.objective, self.p(theta, rows, c), self.n[c][rows], self.k[c][rows], self.y[c][rows])
+            total += (np.where(self.real[c][rows], loss, 0.0) if self.padded[c] else loss).sum(axis=1)
         return total
 
     def residuals(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -135,18 +138,21 @@ def _grid_axes(model: Model) -> dict[str, np.ndarray]:
 
 
 def _context_tables(batch: Batch, rows: np.ndarray, c: int, axes: dict[str, np.ndarray]) -> np.ndarray:
-    """Loss of context c's cells at every grid point: (len(rows), n_delta, n_slope, n_offset, n_lapse)."""
-    angle = batch.base[rows, c][:, None] + np.deg2rad(axes["delta"])[None, :]             # (P, nd)
-    x = batch.x[c][rows]
+    """Loss of context c's cells at every grid point: (len(rows), n_delta, n_slope, n_offset, n_lapse).
+
+    In float32: the grid only ranks start points."""
+    axes = {kind: values.astype(np.float32) for kind, values in axes.items()}
+    angle = batch.base[rows, c][:, None].astype(np.float32) + np.deg2rad(axes["delta"])[None, :]  # (P, nd)
+    x = batch.x[c][rows].astype(np.float32)
     d = np.cos(angle)[:, :, None] * x[:, None, :, 0] + np.sin(angle)[:, :, None] * x[:, None, :, 1]  # (P, nd, n)
     z = axes["slope"][None, None, :, None, None] * (d[:, :, None, None, :]
                                                     - axes["offset"][None, None, None, :, None])
     s = expit(z)[:, :, :, :, None, :]                                                     # (P, nd, ns, no, 1, n)
     lapse = axes["lapse"][None, None, None, None, :, None]
     p = lapse + (1 - 2 * lapse) * s
-    n, k = (a[c][rows][:, None, None, None, None, :] for a in (batch.n, batch.k))
+    n, k, y = (a[c][rows][:, None, None, None, None, :].astype(np.float32) for a in (batch.n, batch.k, batch.y))
     mask = batch.real[c][rows][:, None, None, None, None, :]
-    return np.where(mask, cell_nll(batch.objective, p, n, k), 0.0).sum(axis=-1)
+    return np.where(mask, cell_nll(batch.objective, p, n, k, y), np.float32(0)).sum(axis=-1)
 
 
 def grid_starts(batch: Batch, n_starts: int) -> np.ndarray:
@@ -289,7 +295,7 @@ def standard_errors(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> np.nda
     return out
 
 
-def fit_batch(model: Model, data: list[CellData], objective: str, n_starts: int = 20,
+def fit_batch(model: Model, data: list[CellData], objective: str, n_starts: int = 30,
               extra_starts: np.ndarray | None = None) -> BatchFit:
     """Fit ``model`` to every participant in ``data``; ``extra_starts`` (P, s, k) are tried too."""
     batch = Batch(model, data, objective)

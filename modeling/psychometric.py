@@ -114,7 +114,7 @@ def _fit_full(data: list[CellData], objective: str, factorized: BatchFit, n_star
 
 
 def fit_cells(data: list[CellData], models: Sequence[str] = DEFAULT_MODELS, objective: str = "bernoulli",
-              n_starts: int = 20) -> dict[str, BatchFit]:
+              n_starts: int = 30) -> dict[str, BatchFit]:
     """Fit every model in ``models`` to every participant's cells (vectorised); {model: BatchFit}."""
     check_objective(objective)
     for name in models:
@@ -162,7 +162,7 @@ def _fit_chunk(args: tuple) -> list[dict]:
 
 def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, objective: str = "bernoulli",
               missing: str = "drop", *, max_rt: float | None = None, phase: str | None = None,
-              n_starts: int = 20, jobs: int = 1, progress: bool = False) -> pd.DataFrame:
+              n_starts: int = 30, jobs: int = 1, progress: bool = False) -> pd.DataFrame:
     """Fit ``models`` to every participant of a trial table; one row per participant x model.
 
     Columns: participant_id, model, k, n_obs, nll, aic, bic, converged, context_a/b, the

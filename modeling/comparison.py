@@ -1,0 +1,171 @@
+"""Comparing choice models across participants: random-effects BMS, AIC/BIC winners, LR tests.
+
+``bms`` is variational random-effects Bayesian model selection (Stephan et al. 2009,
+NeuroImage 46:1004; Rigoux et al. 2014, NeuroImage 84:971), following the VBA toolbox's
+``VBA_groupBMC`` (default options) step by step so that it reproduces published runs: the same
+initialisation, update order, free energy F, stopping rule (|dF| <= 1e-4, at most 32
+iterations), null free energy F0, Bayesian omnibus risk BOR = 1 / (1 + exp(F - F0)) and
+protected exceedance probabilities pxp = ep (1 - BOR) + BOR / K. Exceedance probabilities are
+exact for two models (Beta distribution) and sampled from the Dirichlet posterior (seeded)
+otherwise. The Dirichlet prior is alpha0 = 1/K per model by default (as in the published 2018
+analysis, 0.5 for K = 2); VBA's own default is 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.special import betainc, digamma, gammaln, softmax
+from scipy.stats import chi2
+
+EPS = np.finfo(float).eps
+"""MATLAB's eps, used inside VBA's log(r + eps)."""
+NESTED = {("factorized", "factorized_full")}
+"""(restricted, full) model pairs that are nested within the fitting bounds."""
+
+
+def _free_energy(L: np.ndarray, a: np.ndarray, r: np.ndarray, prior: np.ndarray) -> float:
+    """VBA's FE(): expected log joint + entropies of q(r) (Dirichlet) and q(m) (attributions)."""
+    elogr = digamma(a) - digamma(a.sum())
+    sqf = gammaln(a).sum() - gammaln(a.sum()) - ((a - 1) * elogr).sum()
+    sqm = -(r * np.log(r + EPS)).sum()
+    elj = gammaln(prior.sum()) - gammaln(prior).sum() + ((prior - 1) * elogr).sum() + (r * (elogr + L)).sum()
+    return float(elj + sqf + sqm)
+
+
+def _null_free_energy(L: np.ndarray) -> float:
+    """VBA's FE_null(): evidence of the null hypothesis of equal model frequencies."""
+    g = softmax(L, axis=1)
+    return float((g * (L - np.log(g + EPS) - np.log(L.shape[1]))).sum())
+
+
+def _ffx_free_energy(L: np.ndarray) -> float:
+    """VBA's FE_ffx(): fixed-effects free energy (one model for everyone)."""
+    ss = L.sum(axis=0) + np.log(1.0 / L.shape[1])
+    z = softmax(ss)
+    return float(z @ ss - (z * np.log(z + EPS)).sum())
+
+
+def exceedance_probabilities(alpha: np.ndarray, n_samples: int = 1_000_000, seed: int = 0) -> np.ndarray:
+    """P(model k has the highest frequency) under Dirichlet(alpha): exact for K = 2, else sampled."""
+    alpha = np.asarray(alpha, float)
+    if len(alpha) == 2:
+        p_second = betainc(alpha[0], alpha[1], 0.5)  # P(r_1 <= 1/2)
+        return np.array([1.0 - p_second, p_second])
+    rng = np.random.default_rng(seed)
+    wins = np.zeros(len(alpha))
+    for size in np.diff(np.r_[0:n_samples:100_000, n_samples]):
+        draws = rng.gamma(alpha, size=(size, len(alpha)))
+        wins += np.bincount(np.argmax(draws, axis=1), minlength=len(alpha))
+    return wins / n_samples
+
+
+def bms(log_evidence: np.ndarray, prior: float | Sequence[float] | None = None, tol: float = 1e-4,
+        max_iter: int = 32, n_samples: int = 1_000_000, seed: int = 0) -> dict:
+    """Random-effects BMS on log evidences (n_participants, K models), e.g. -BIC/2.
+
+    Returns alpha (Dirichlet posterior), expected_frequency, variance_frequency,
+    exceedance_probability, bor, protected_exceedance_probability, posterior (n, K: p(model |
+    participant)), F (final free energy), F0 (null), Fffx (fixed effects), F_history, n_iter.
+    """
+    L = np.asarray(log_evidence, float)
+    if L.ndim != 2 or L.shape[1] < 2 or L.shape[0] < 1 or not np.isfinite(L).all():
+        raise ValueError(f"log_evidence must be a finite (n_participants, K >= 2) array, got shape {L.shape}")
+    n, K = L.shape
+    prior_a = np.full(K, 1.0 / K) if prior is None else np.broadcast_to(np.asarray(prior, float), (K,)).copy()
+    a = prior_a.copy()
+    r = np.tile(prior_a / prior_a.sum(), (n, 1))
+    history = [_free_energy(L, a, r, prior_a)]
+    while True:
+        r = softmax(L + digamma(a) - digamma(a.sum()), axis=1)
+        a = prior_a + r.sum(axis=0)
+        history.append(_free_energy(L, a, r, prior_a))
+        if abs(history[-1] - history[-2]) <= tol or len(history) >= max_iter:
+            break
+    F, F0 = history[-1], _null_free_energy(L)
+    bor = float(1.0 / (1.0 + np.exp(F - F0)))
+    ep = exceedance_probabilities(a, n_samples, seed)
+    a0 = a.sum()
+    return {"alpha": a, "prior": prior_a, "expected_frequency": a / a0,
+            "variance_frequency": a * (a0 - a) / ((a0 + 1) * a0 ** 2),
+            "exceedance_probability": ep, "bor": bor,
+            "protected_exceedance_probability": ep * (1 - bor) + bor / K,
+            "posterior": r, "F": F, "F0": F0, "Fffx": _ffx_free_energy(L),
+            "F_history": np.array(history), "n_iter": len(history)}
+
+
+def log_evidence_table(fits: pd.DataFrame, criterion: str = "bic", models: Sequence[str] | None = None
+                       ) -> pd.DataFrame:
+    """Participants x models table of log evidence = -criterion/2 (criterion 'bic' or 'aic').
+
+    Only participants with a value for every model are kept.
+    """
+    if criterion not in ("bic", "aic"):
+        raise ValueError(f"criterion must be 'bic' or 'aic', not {criterion!r}")
+    missing = [c for c in ("participant_id", "model", criterion) if c not in fits]
+    if missing:
+        raise ValueError(f"fits table lacks column(s) {missing}")
+    models = list(models) if models else list(dict.fromkeys(fits["model"]))
+    unknown = sorted(set(models) - set(fits["model"]))
+    if unknown:
+        raise ValueError(f"model(s) {unknown} not in the fits table (it has {sorted(set(fits['model']))})")
+    wide = fits[fits["model"].isin(models)].pivot_table(index="participant_id", columns="model",
+                                                        values=criterion, aggfunc="first", sort=False)
+    return (-wide[models] / 2.0).dropna()
+
+
+def bms_table(fits: pd.DataFrame, by: str | None = None, models: Sequence[str] | None = None,
+              criterion: str = "bic", prior: float | None = None, seed: int = 0) -> pd.DataFrame:
+    """Random-effects BMS per ``by`` group (or over everyone): one row per [group x] model.
+
+    Columns: [by], model, n, alpha, expected_frequency, exceedance_probability, bor,
+    protected_exceedance_probability, mean_posterior (mean over participants of p(model)),
+    F, F0, alpha_prior, criterion.
+    """
+    if by is not None and by not in fits:
+        raise ValueError(f"fits table has no column {by!r} to group by")
+    groups = [(None, fits)] if by is None else list(fits.groupby(by, sort=True))
+    out = []
+    for key, part in groups:
+        L = log_evidence_table(part, criterion, models)
+        if len(L) == 0:
+            continue
+        res = bms(L.to_numpy(), prior, seed=seed)
+        for j, model in enumerate(L.columns):
+            row = {} if by is None else {by: key}
+            row.update(model=model, n=len(L), alpha=res["alpha"][j],
+                       expected_frequency=res["expected_frequency"][j],
+                       exceedance_probability=res["exceedance_probability"][j], bor=res["bor"],
+                       protected_exceedance_probability=res["protected_exceedance_probability"][j],
+                       mean_posterior=res["posterior"][:, j].mean(), F=res["F"], F0=res["F0"],
+                       alpha_prior=res["prior"][j], criterion=criterion)
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def winners(fits: pd.DataFrame, criterion: str = "bic", models: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per participant, the model with the lowest AIC/BIC and its margin over the runner-up."""
+    scores = -2 * log_evidence_table(fits, criterion, models)
+    ordered = np.sort(scores.to_numpy(), axis=1)
+    return pd.DataFrame({"participant_id": scores.index, "winner": scores.idxmin(axis=1).to_numpy(),
+                         f"delta_{criterion}": ordered[:, 1] - ordered[:, 0]})
+
+
+def likelihood_ratio_tests(fits: pd.DataFrame, pairs: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:
+    """Per participant and nested pair (restricted, full): LR statistic 2 (nll_r - nll_f), df = k_f - k_r,
+    p = chi2 survival. Meaningful for the trial-level (bernoulli) likelihood only."""
+    pairs = sorted(NESTED) if pairs is None else list(pairs)
+    nll = fits.pivot_table(index="participant_id", columns="model", values="nll", aggfunc="first", sort=False)
+    k = fits.groupby("model")["k"].first()
+    out = []
+    for restricted, full in pairs:
+        if restricted not in nll or full not in nll:
+            continue
+        df = int(k[full] - k[restricted])
+        stat = np.maximum(2 * (nll[restricted] - nll[full]), 0.0)
+        out.append(pd.DataFrame({"participant_id": nll.index, "restricted": restricted, "full": full,
+                                 "lr_statistic": stat.to_numpy(), "df": df, "p_value": chi2.sf(stat, df)}))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(
+        columns=["participant_id", "restricted", "full", "lr_statistic", "df", "p_value"])

@@ -1,0 +1,84 @@
+"""Group model comparison: VBA_groupBMC reproduced on the published runs, winners, LR tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modeling.comparison import bms, bms_table, exceedance_probabilities, likelihood_ratio_tests, winners
+from modeling.flesch2018 import EXPERIMENTS, load_published_bms, load_published_fits
+
+COMPARED = ["factorized_full", "linear"]
+
+
+def test_bms_reproduces_every_published_group(flesch2018):
+    n_groups = 0
+    for exp in EXPERIMENTS:
+        fits = load_published_fits(flesch2018, exp)
+        published = load_published_bms(flesch2018, exp)
+        for group, part in fits[fits.lme.notna()].groupby("group"):
+            lme = part.pivot(index="group_index", columns="model", values="lme")[COMPARED]
+            res = bms(lme.to_numpy())  # default prior 1/K = 0.5, as published
+            ref = published[published.group == group].set_index("model").loc[COMPARED]
+            assert res["F"] == pytest.approx(ref.F.iloc[0], abs=1e-6)
+            assert res["F0"] == pytest.approx(ref.F0.iloc[0], abs=1e-6)
+            assert res["Fffx"] == pytest.approx(ref.Fffx.iloc[0], abs=1e-6)
+            assert res["bor"] == pytest.approx(ref.bor.iloc[0], abs=1e-6)
+            np.testing.assert_allclose(res["prior"], ref.alpha_prior)
+            np.testing.assert_allclose(res["expected_frequency"], ref.Ef, atol=1e-3)
+            np.testing.assert_allclose(res["variance_frequency"], ref.Vf, atol=1e-5)
+            np.testing.assert_allclose(res["alpha"], ref.alpha, atol=0.01)
+            np.testing.assert_allclose(res["exceedance_probability"], ref.ep, atol=0.02)
+            np.testing.assert_allclose(res["posterior"].mean(axis=0), ref.mean_r, atol=1e-3)
+            r = part.pivot(index="group_index", columns="model", values="bms_posterior_r")[COMPARED]
+            np.testing.assert_allclose(res["posterior"], r.to_numpy(), atol=1e-6)
+            n_groups += 1
+    assert n_groups == 12
+
+
+def test_bms_known_answers():
+    strong = np.column_stack([np.zeros(30), np.full(30, -20.0)])  # everyone: model 1 by 20 nats
+    res = bms(strong)
+    assert res["expected_frequency"][0] > 0.95 and res["exceedance_probability"][0] > 0.999
+    assert res["bor"] < 1e-6
+    flat = bms(np.zeros((30, 2)))  # no information: the null wins
+    assert flat["bor"] > 0.5
+    np.testing.assert_allclose(flat["protected_exceedance_probability"], 0.5, atol=0.1)
+    assert bms(strong, prior=1.0)["alpha"][0] == pytest.approx(res["alpha"][0] + 0.5, abs=0.01)
+
+
+def test_exceedance_probabilities_sampled_and_exact_agree():
+    exact = exceedance_probabilities(np.array([12.0, 9.0]))
+    three = exceedance_probabilities(np.array([12.0, 9.0, 1e-3]), n_samples=200_000, seed=1)
+    np.testing.assert_allclose(three[:2], exact, atol=0.01)
+    np.testing.assert_array_equal(three, exceedance_probabilities(np.array([12.0, 9.0, 1e-3]), 200_000, seed=1))
+    assert three.sum() == pytest.approx(1.0)
+
+
+def _fits() -> pd.DataFrame:
+    rows = []
+    for i, (nll5, nll8, nll4) in enumerate([(10.0, 9.0, 30.0), (10.0, 2.0, 15.0), (20.0, 19.9, 10.0)]):
+        for model, k, nll in (("factorized", 5, nll5), ("factorized_full", 8, nll8), ("linear", 4, nll4)):
+            rows.append({"participant_id": f"P{i}", "model": model, "k": k, "nll": nll,
+                         "bic": 2 * nll + k * np.log(200), "aic": 2 * nll + 2 * k, "group": "ab"[i % 2]})
+    return pd.DataFrame(rows)
+
+
+def test_winners_and_likelihood_ratio_tests():
+    fits = _fits()
+    assert list(winners(fits, "bic").winner) == ["factorized", "factorized_full", "linear"]
+    lrt = likelihood_ratio_tests(fits)
+    np.testing.assert_allclose(lrt.lr_statistic, [2.0, 16.0, 0.2])
+    assert (lrt.df == 3).all()
+    assert lrt.p_value.iloc[1] == pytest.approx(0.001134, rel=1e-3)  # chi2(3) sf at 16
+
+
+def test_bms_table_groups_and_columns():
+    table = bms_table(_fits(), by="group", models=["factorized", "linear"], criterion="aic")
+    assert list(table.columns[:7]) == ["group", "model", "n", "alpha", "expected_frequency",
+                                       "exceedance_probability", "bor"]
+    assert "protected_exceedance_probability" in table and len(table) == 4
+    assert table.groupby("group").expected_frequency.sum().tolist() == pytest.approx([1.0, 1.0])
+    with pytest.raises(ValueError, match="not in the fits"):
+        bms_table(_fits(), models=["factorized", "nope"])
