@@ -1,0 +1,78 @@
+"""`garden fit`, `garden bms` and `garden recover` end to end on simulated participants."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiment.trials import write_table
+from garden.cli import main
+from modeling.psychometric import simulate_choices
+from modeling.recovery import simulated_trials
+
+
+@pytest.fixture
+def trials_file(tmp_path):
+    tables = []
+    for i, model in enumerate(["factorized", "linear", "factorized", "linear"]):
+        params = ({"delta_north": 0, "delta_south": 0, "slope": 5, "offset": 0, "lapse": 0.05}
+                  if model == "factorized" else {"delta": 0, "slope": 3, "offset": 0, "lapse": 0.05})
+        t = simulated_trials(200, f"P{i}").assign(group="ab"[i % 2])
+        t["choice"] = simulate_choices(model, params, t, i)
+        tables.append(t)
+    tables.append(simulated_trials(100, "P9").assign(group="a", choice=0.0))  # all identical: skipped
+    return write_table(pd.concat(tables, ignore_index=True), tmp_path / "trials.tsv")
+
+
+def test_fit_then_bms(tmp_path, trials_file, capsys):
+    fits_path, bms_path = tmp_path / "fits.tsv", tmp_path / "bms.tsv"
+    assert main(["fit", str(trials_file), "--out", str(fits_path), "--models", "factorized,linear"]) == 0
+    assert "skipped participant P9" in capsys.readouterr().err
+    fits = pd.read_csv(fits_path, sep="\t")
+    assert len(fits) == 8 and set(fits.model) == {"factorized", "linear"}
+    assert {"participant_id", "k", "n_obs", "nll", "aic", "bic", "converged", "group", "delta_north",
+            "slope_se", "angle_south", "bias"} <= set(fits.columns)
+    sidecar = json.loads((tmp_path / "fits.json").read_text())
+    assert "P9" in sidecar["skipped"] and sidecar["config"]["models"] == ["factorized", "linear"]
+    best = fits.loc[fits.groupby("participant_id").bic.idxmin()].set_index("participant_id").model
+    assert list(best) == ["factorized", "linear", "factorized", "linear"]
+
+    assert main(["fit", str(trials_file), "--out", str(fits_path)]) == 2  # never overwrites
+    assert "refusing to overwrite" in capsys.readouterr().err
+
+    winners = tmp_path / "winners.tsv"
+    assert main(["bms", str(fits_path), "--out", str(bms_path), "--by", "group", "--winners", str(winners)]) == 0
+    bms = pd.read_csv(bms_path, sep="\t")
+    assert list(bms.columns[:2]) == ["group", "model"] and len(bms) == 4
+    assert {"alpha", "expected_frequency", "exceedance_probability", "bor",
+            "protected_exceedance_probability"} <= set(bms.columns)
+    np.testing.assert_allclose(bms.groupby("group").expected_frequency.sum(), 1.0)
+    assert len(pd.read_csv(winners, sep="\t")) == 4
+    assert (tmp_path / "bms.json").exists()
+    assert main(["bms", str(fits_path), "--out", str(tmp_path / "x.tsv"), "--models", "nope,linear"]) == 2
+
+
+def test_fit_reports_when_nothing_can_be_fitted(tmp_path, capsys):
+    path = write_table(simulated_trials(100, "Q1").assign(choice=1.0), tmp_path / "t.tsv")
+    assert main(["fit", str(path), "--out", str(tmp_path / "f.tsv")]) == 1
+    assert "nothing fitted" in capsys.readouterr().err and not (tmp_path / "f.tsv").exists()
+    assert main(["fit", str(path), "--out", str(tmp_path / "g.tsv"), "--phase", "scan"]) == 2
+
+
+def test_recover_writes_tidy_tables(tmp_path):
+    out = tmp_path / "recovery"
+    assert main(["recover", "--out", str(out), "--models", "factorized,linear", "--trials", "200",
+                 "--n-sim", "4", "--seed", "3"]) == 0
+    confusion = pd.read_csv(out / "model_recovery.tsv", sep="\t")
+    assert confusion.groupby("generating_model").fraction.sum().tolist() == pytest.approx([1.0, 1.0])
+    diagonal = confusion[confusion.generating_model == confusion.fitted_model].fraction
+    assert diagonal.min() >= 0.75
+    recovered = pd.read_csv(out / "parameter_recovery.tsv", sep="\t")
+    assert len(recovered) == 4 * 5 + 4 * 4
+    delta = recovered[recovered.parameter == "delta"]
+    assert np.abs(delta.fitted - delta.true).max() < 15.0  # degrees, 200 trials
+    assert (out / "recovery_summary.tsv").exists() and (out / "model_recovery.json").exists()
+    assert main(["recover", "--out", str(out)]) == 2  # folder not empty
