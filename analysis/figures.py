@@ -362,40 +362,53 @@ def bms_bars(bms: pd.DataFrame) -> Figure:
 
 
 def parameter_recovery(table: pd.DataFrame) -> Figure:
-    """Fitted against true parameter values of simulated agents, one panel per ``parameter``.
+    """Fitted against true parameter values of simulated agents, one panel per parameter kind.
 
-    ``table``: ``parameter``, ``true``, ``fitted`` (same units as the parameter; angles in degrees).
+    ``table``: ``parameter`` (e.g. ``slope`` or ``delta_north``; panels pool names by their kind,
+    the part before "_"), ``true``, ``fitted`` (same units; angles in degrees), optional
+    ``generating_model`` (one colour each).
     """
-    params = list(dict.fromkeys(table["parameter"]))
-    fig, axes = _figure(1, len(params), "Parameter recovery from simulated agents")
-    for ax, param in zip(axes[0], params):
-        part = table[table.parameter == param]
-        r = np.corrcoef(part["true"], part["fitted"])[0, 1] if len(part) > 2 else np.nan
-        ax.scatter(part["true"], part["fitted"], s=10, alpha=0.6)
+    table = table.assign(kind=table["parameter"].str.split("_").str[0],
+                         generating_model=table["generating_model"] if "generating_model" in table else "agents")
+    kinds = list(dict.fromkeys(table["kind"]))
+    fig, axes = _figure(1, len(kinds), "Parameter recovery from simulated agents")
+    for ax, kind in zip(axes[0], kinds):
+        part = table[table.kind == kind]
+        for model in dict.fromkeys(part["generating_model"]):
+            sub = part[part.generating_model == model]
+            ax.scatter(sub["true"], sub["fitted"], s=10, alpha=0.6, label=str(model))
+        r = np.corrcoef(part["true"], part["fitted"])[0, 1] if len(part) > 2 and part["fitted"].std() > 0 else np.nan
         lims = [min(part["true"].min(), part["fitted"].min()), max(part["true"].max(), part["fitted"].max())]
         ax.plot(lims, lims, color="grey", linestyle="--", linewidth=0.8, label="identity")
-        ax.set_title(f"{param} (r = {r:.2f})")
-        ax.set_xlabel(f"true {param}")
-        ax.set_ylabel(f"fitted {param}")
-    axes[0, 0].legend(fontsize="small")
+        ax.set_title(f"{kind} (r = {r:.2f})")
+        ax.set_xlabel(f"true {kind}" + (" (degrees)" if kind == "delta" else ""))
+        ax.set_ylabel(f"fitted {kind}" + (" (degrees)" if kind == "delta" else ""))
+    axes[0, 0].legend(fontsize="small", title="generating model")
     return fig
 
 
-def model_recovery(confusion: pd.DataFrame) -> Figure:
-    """Model-recovery confusion matrix: rows = generating model, columns = winning model.
+def model_recovery(table: pd.DataFrame) -> Figure:
+    """Model-recovery confusion matrices: rows = generating model, columns = winning model.
 
-    ``confusion``: a square table of fractions (each row sums to 1), index and columns = model names.
+    ``table`` (long): ``generating_model``, ``fitted_model``, ``fraction`` (of that model's agents
+    won by the fitted model; rows sum to 1), optional ``n_test_trials`` (one matrix per count).
     """
-    fig, axes = _figure(1, 1, "Model recovery (fraction of simulated agents)")
-    ax = axes[0, 0]
-    image = ax.imshow(confusion.to_numpy(float), vmin=0, vmax=1, cmap="Blues")
-    for (i, j), value in np.ndenumerate(confusion.to_numpy(float)):
-        ax.text(j, i, f"{value:.2f}", ha="center", va="center", color="white" if value > 0.5 else "black")
-    ax.set_xticks(range(confusion.shape[1]), confusion.columns, rotation=30)
-    ax.set_yticks(range(confusion.shape[0]), confusion.index)
-    ax.set_xlabel("best-fitting model")
-    ax.set_ylabel("generating model")
-    fig.colorbar(image, ax=ax, label="fraction of agents")
+    table = table.assign(n_test_trials=table["n_test_trials"] if "n_test_trials" in table else "all")
+    counts = list(dict.fromkeys(table["n_test_trials"]))
+    fig, axes = _figure(1, len(counts), "Model recovery (fraction of simulated agents)")
+    image = None
+    for ax, count in zip(axes[0], counts):
+        grid = table[table.n_test_trials == count].pivot_table(index="generating_model", columns="fitted_model",
+                                                               values="fraction", sort=False)
+        image = ax.imshow(grid.to_numpy(float), vmin=0, vmax=1, cmap="Blues")
+        for (i, j), value in np.ndenumerate(grid.to_numpy(float)):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", color="white" if value > 0.5 else "black")
+        ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=30)
+        ax.set_yticks(range(grid.shape[0]), grid.index)
+        ax.set_xlabel("best-fitting model (BIC)")
+        ax.set_ylabel("generating model")
+        ax.set_title(f"{count} test trials" if count != "all" else "")
+    fig.colorbar(image, ax=axes, label="fraction of agents", shrink=0.8)
     return fig
 
 

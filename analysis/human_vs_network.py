@@ -131,14 +131,18 @@ def matched_parameters(best: pd.DataFrame, people_fits: pd.DataFrame, network_fi
 
     ``best``: ``participant_id``, ``best_scale`` (``best_scales``); ``people_fits``: rows of
     ``modeling.psychometric.fit_table`` (``participant_id``, ``model``, parameters); ``network_fits``:
-    the same for networks plus their ``scale``. Long result: ``participant_id``, ``best_scale``,
-    ``parameter``, ``person``, ``networks`` (mean over the matched scale's networks), ``n_networks``.
+    the same for networks plus their ``scale`` and, when they were run through people's own trial
+    sequences, ``source_participant_id`` (then only the networks run through that person count).
+    Long result: ``participant_id``, ``best_scale``, ``parameter``, ``person``, ``networks`` (mean
+    over the matched networks), ``n_networks``.
     """
     people = people_fits[people_fits.model == model].set_index("participant_id")
     nets = network_fits[network_fits.model == model]
     rows = []
     for _, row in best.iterrows():
         matched = nets[np.isclose(nets["scale"], row.best_scale)]
+        if "source_participant_id" in matched:
+            matched = matched[matched["source_participant_id"].astype(str) == str(row.participant_id)]
         for param in parameters:
             rows.append({"participant_id": row.participant_id, "best_scale": row.best_scale, "parameter": param,
                          "person": people.loc[row.participant_id, param] if row.participant_id in people.index else np.nan,

@@ -93,6 +93,11 @@ def _group_mean(table: pd.DataFrame, keys: list[str], values: list[str]) -> pd.D
     return table.groupby(keys, sort=False)[values].mean().reset_index()
 
 
+def _largest_count(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the largest ``n_test_trials`` (all rows when the column is absent)."""
+    return table[table["n_test_trials"] == table["n_test_trials"].max()] if "n_test_trials" in table else table
+
+
 SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec("stimuli", "Stimuli", "One exemplar per cell of the stimulus set (rows: branchiness 1–5, "
                 "columns: leafiness 1–5).", images=(("Contact sheet of the stimulus set", "stimuli/contact_sheet.png"),)),
@@ -110,12 +115,12 @@ SECTIONS: tuple[SectionSpec, ...] = (
                 (FigureSpec("Fitted decision boundaries (cardinal-rule participants, mapped onto rule 1)", ("boundaries",), lambda t: figures.boundary_angles(t["boundaries"])),
                  FigureSpec("Bayesian model selection", ("bms",), lambda t: figures.bms_bars(t["bms"]))),
                 ("bms", "fit_summary"), steps=("model_comparison",)),
-    SectionSpec("recovery", "Parameter and model recovery", "Simulated agents with known parameters, fitted "
-                "with the same models: how well parameters and the generating model are recovered.",
-                (FigureSpec("Parameter recovery", ("parameter_recovery",), lambda t: figures.parameter_recovery(t["parameter_recovery"])),
-                 FigureSpec("Model recovery", ("model_recovery",),
-                            lambda t: figures.model_recovery(t["model_recovery"].set_index("generating_model")))),
-                ()),
+    SectionSpec("recovery", "Parameter and model recovery", "Simulated agents with known parameters (every "
+                "item equally often in a test phase of each trial count), fitted with the same models: how well "
+                "parameters (largest trial count shown) and the generating model are recovered.",
+                (FigureSpec("Parameter recovery", ("parameter_recovery",), lambda t: figures.parameter_recovery(_largest_count(t["parameter_recovery"]))),
+                 FigureSpec("Model recovery", ("model_recovery",), lambda t: figures.model_recovery(t["model_recovery"]))),
+                ("recovery_summary",)),
     SectionSpec("choice_rdms", "Choice-pattern RSA (2022)", "Each participant's 50-cell choice-probability "
                 "vector gives an RDM |p_i − p_j|, regressed (z-scored, no intercept) on the factorized and "
                 "linear choice-model RDMs; the betas are compared across participants (paired tests).",
@@ -146,7 +151,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                 "beside the people's.",
                 (FigureSpec("Similarity by init scale", ("similarity_profile",),
                             lambda t: figures.similarity_by_scale(t["similarity_profile"], t.get("best_scale_bootstrap"))),),
-                ("best_scale", "beta_profiles", "matched_parameters")),
+                ("best_scale", "beta_profiles", "matched_parameters"), steps=("matched_networks",)),
 )
 
 

@@ -49,7 +49,9 @@ class DemoConfig:
     steps: int = 3000
     models: tuple[str, ...] = ("factorized", "factorized_full", "linear")
     n_boot: int = 1000
-    recovery_agents: int = 20
+    recovery_agents: int = 10
+    recovery_trials: tuple[int, ...] = (100, 200, 400)
+    matched_network_seeds: int = 2
     dpi: int = 100
 
     @classmethod
@@ -150,7 +152,8 @@ def load_participants(run: Run, folder: Path | None = None) -> pd.DataFrame:
     from experiment.trials import read_trials
 
     if "trials" not in run.state:
-        run.state["trials"] = analysis_trials(read_trials(folder or run.out / "participants"))
+        run.state["all_trials"] = read_trials(folder or run.out / "participants")
+        run.state["trials"] = analysis_trials(run.state["all_trials"])
     return run.state["trials"]
 
 
@@ -171,8 +174,18 @@ def compare_choice_models(run: Run) -> None:
     if "fits" not in run.tables:
         raise Unavailable("no choice-model fits (the choice_models step did not run)")
     fits = run.tables["fits"]
-    run.save("bms", pd.concat([comparison.bms_table(fits, by="group"),
-                               comparison.bms_table(fits).assign(group="all")], ignore_index=True))
+    seed = run.config.seed
+    run.save("bms", pd.concat([comparison.bms_table(fits, by="group", seed=seed),
+                               comparison.bms_table(fits, seed=seed).assign(group="all")], ignore_index=True))
+
+
+def recover_parameters(run: Run) -> None:
+    """Parameter and model recovery from simulated agents at several test-phase trial counts."""
+    recovery = require("modeling.recovery", "run_recovery")
+    c = run.config
+    tables = recovery.run_recovery(c.models, c.recovery_trials, c.recovery_agents, seed=c.seed, progress=True)
+    for name in ("parameter_recovery", "recovery_summary", "model_recovery"):
+        run.save(name, tables[name])
 
 
 def choice_patterns(run: Run) -> None:
@@ -279,16 +292,46 @@ def people_vs_networks(run: Run) -> None:
                                                         run.tables["network_summary"], best, units))
 
 
+MATCHED_PARAMETERS = ("bias", "slope", "offset", "lapse")
+"""Factorized-model parameters compared between people and their matched networks."""
+
+
+def matched_networks(run: Run) -> None:
+    """Networks of every init scale run through each participant's own trial sequence (online SGD,
+    sigmoid choices), fitted with the factorized model, laid beside the people matched to them."""
+    from analysis.human_vs_network import matched_parameters
+
+    curriculum = require("modeling.networks.curriculum", "run_curriculum")
+    config_mod = require("modeling.networks.config", "SweepConfig", "TrainConfig")
+    psychometric = require("modeling.psychometric", "fit_table")
+    for needed, step in (("best_scale_per_participant", "people_vs_networks"), ("fits", "choice_models")):
+        if needed not in run.tables:
+            raise Unavailable(f"no {needed} table (the {step} step did not run)")
+    c = run.config
+    sweep = config_mod.SweepConfig(scales=tuple(c.scales), ctx_scales=tuple(c.ctx_scales),
+                                   seeds=tuple(range(c.seed, c.seed + c.matched_network_seeds)))
+    people = run.state["all_trials"]
+    runs = curriculum.run_curriculum(people[people.participant_id.isin(people_rdms(run))], sweep,
+                                     choice_rule="sigmoid", choice_seed=c.seed)
+    fits = psychometric.fit_table(analysis_trials(runs), ("factorized",), progress=True)
+    fits = fits.rename(columns={"network_scale": "scale"})
+    run.save("network_fits", fits)
+    run.save("matched_parameters", matched_parameters(run.tables["best_scale_per_participant"],
+                                                      run.tables["fits"], fits, MATCHED_PARAMETERS))
+
+
 STEPS: tuple[tuple[str, Callable[[Run], None]], ...] = (
     ("stimuli", make_stimuli),
     ("participants", simulate_participants),
     ("choice_models", fit_choice_models),
     ("model_comparison", compare_choice_models),
+    ("recovery", recover_parameters),
     ("behaviour", choice_patterns),
     ("choice_rdms", choice_rdm_regression),
     ("networks", train_networks),
     ("geometry", geometry),
     ("people_vs_networks", people_vs_networks),
+    ("matched_networks", matched_networks),
 )
 """Demo steps in order; the names match report sections where a step feeds one."""
 BEHAVIOUR_STEPS = ("choice_models", "model_comparison", "behaviour", "choice_rdms", "geometry")

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,7 +14,7 @@ from analysis.report import SECTIONS
 from garden.cli import main
 
 TINY = ["--participants", "4", "--seed", "3", "--scales", "0.01,3", "--ctx-scales", "0.5,1.5",
-        "--network-seeds", "2", "--steps", "300", "--dpi", "30"]
+        "--network-seeds", "2", "--steps", "300", "--recovery-agents", "2", "--dpi", "30"]
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +37,9 @@ def test_demo_writes_report_tables_sidecars_and_participants(demo):
     assert len(list((demo / "participants").glob("sub-P0*"))) == 4
     assert (demo / "stimuli" / "manifest.json").exists()
     run = json.loads((demo / "run.json").read_text())
-    assert set(run["timings_s"]) >= {"stimuli", "participants", "choice_models", "model_comparison", "behaviour",
-                                     "choice_rdms", "networks", "geometry", "people_vs_networks"}
+    assert set(run["timings_s"]) == {"stimuli", "participants", "choice_models", "model_comparison", "recovery",
+                                     "behaviour", "choice_rdms", "networks", "geometry", "people_vs_networks",
+                                     "matched_networks"}
 
 
 def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):
@@ -67,8 +69,19 @@ def test_demo_fits_the_choice_models_to_every_participant(demo):
     assert curves.p_model.between(0, 1).all()
     boundaries = pd.read_csv(demo / "tables" / "boundaries.tsv", sep="\t")
     assert len(boundaries) == 4 * 3 * 2  # participants x models x contexts (rules 1-4 are cardinal)
-    skipped = json.loads((demo / "tables" / "skipped.json").read_text())
-    assert (demo / "tables" / "bms.tsv").exists() != ("model_comparison" in skipped)
+    bms = pd.read_csv(demo / "tables" / "bms.tsv", sep="\t")
+    assert set(bms.group) == {"blocked", "interleaved", "all"}
+    np.testing.assert_allclose(bms.groupby("group").expected_frequency.sum(), 1.0)
+    assert json.loads((demo / "tables" / "skipped.json").read_text()) == {}
+
+
+def test_demo_recovery_and_matched_networks(demo):
+    confusion = pd.read_csv(demo / "tables" / "model_recovery.tsv", sep="\t")
+    np.testing.assert_allclose(confusion.groupby(["generating_model", "n_test_trials"]).fraction.sum(), 1.0)
+    assert set(confusion.n_test_trials) == {100, 200, 400}
+    matched = pd.read_csv(demo / "tables" / "matched_parameters.tsv", sep="\t")
+    assert set(matched.parameter) == {"bias", "slope", "offset", "lapse"}
+    assert matched.participant_id.nunique() == 4 and (matched.n_networks == 2).all()
 
 
 def test_demo_refuses_a_non_empty_folder(demo, capsys):

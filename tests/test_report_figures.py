@@ -44,10 +44,13 @@ def _behaviour(rng: np.random.Generator) -> dict[str, object]:
                                     for c, a in (("north", 180.0), ("south", 90.0))]),
         "bms": pd.DataFrame([{"model": m, "expected_frequency": f, "protected_exceedance_probability": f}
                              for m, f in (("factorized", 0.7), ("linear", 0.3))]),
-        "recovery": pd.DataFrame([{"parameter": p, "true": t, "fitted": t + rng.normal(0, 0.1)}
-                                  for p in ("slope", "lapse") for t in rng.uniform(0, 1, 10)]),
-        "confusion": pd.DataFrame([[0.8, 0.2], [0.1, 0.9]], index=["factorized", "linear"],
-                                  columns=["factorized", "linear"]),
+        "recovery": pd.DataFrame([{"parameter": p, "generating_model": m, "true": t, "fitted": t + rng.normal(0, 0.1)}
+                                  for m, names in (("factorized", ("slope", "delta_north", "delta_south")),
+                                                   ("linear", ("slope", "delta")))
+                                  for p in names for t in rng.uniform(0, 1, 10)]),
+        "confusion": pd.DataFrame([{"n_test_trials": n, "generating_model": g, "fitted_model": f,
+                                    "fraction": 0.9 if g == f else 0.1}
+                                   for n in (100, 400) for g in ("factorized", "linear") for f in ("factorized", "linear")]),
         "betas": pd.DataFrame({"participant_id": ["P1", "P2", "P3"], "beta_factorized": [0.6, 0.5, 0.7],
                                "beta_linear": [0.1, 0.2, 0.0]}),
     }
@@ -138,3 +141,10 @@ def test_scale_figures_order_scales_from_rich_to_lazy(drawn):
     for name in ("betas_by_scale", "unit_classes", "ablation_accuracy"):
         ticks = [t.get_text() for t in drawn[name].axes[0].get_xticklabels()]
         assert ticks == ["0.01", "1", "3"], name
+
+
+def test_recovery_panels_pool_parameters_by_kind_and_matrices_by_trial_count(drawn):
+    assert [ax.get_title().split(" (")[0] for ax in drawn["parameter_recovery"].axes] == ["slope", "delta"]
+    matrices = [ax for ax in drawn["model_recovery"].axes if ax.images]
+    assert [ax.get_title() for ax in matrices] == ["100 test trials", "400 test trials"]
+    np.testing.assert_allclose(np.asarray(matrices[0].images[0].get_array()), [[0.9, 0.1], [0.1, 0.9]])

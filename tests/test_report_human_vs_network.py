@@ -77,3 +77,13 @@ def test_matched_parameters_average_the_networks_of_the_matched_scale():
     table = matched_parameters(best, people, nets, ["slope"]).set_index("participant_id")
     assert table.loc["P1", "person"] == 5.0 and table.loc["P1", "networks"] == 3.0
     assert table.loc["P1", "n_networks"] == 2 and table.loc["P2", "networks"] == 20.0
+
+
+def test_matched_parameters_keep_the_networks_run_through_that_person():
+    best = pd.DataFrame({"participant_id": ["P1", "P2"], "best_scale": [0.01, 0.01]})
+    people = pd.DataFrame({"participant_id": ["P1", "P2"], "model": "factorized", "lapse": [0.1, 0.2]})
+    nets = pd.DataFrame({"scale": 0.01, "model": "factorized", "source_participant_id": ["P1", "P1", "P2"],
+                         "lapse": [0.0, 0.2, 0.4]})
+    table = matched_parameters(best, people, nets, ["lapse"]).set_index("participant_id")
+    assert table.loc["P1", "networks"] == pytest.approx(0.1) and table.loc["P1", "n_networks"] == 2
+    assert table.loc["P2", "networks"] == pytest.approx(0.4) and table.loc["P2", "n_networks"] == 1

@@ -23,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--network-seeds", type=int, default=None, metavar="K", help="networks per init scale")
     p.add_argument("--steps", type=int, default=None, metavar="T", help="training steps per network")
     p.add_argument("--protocol", default=None, help="protocol to simulate (default flesch2022)")
+    p.add_argument("--recovery-agents", type=int, default=None, metavar="K",
+                   help="simulated agents per model and trial count for parameter/model recovery (default 10)")
     p.add_argument("--dpi", type=int, default=100, help="figure resolution in the report, pixels per inch (default 100)")
     p.set_defaults(func=demo_command)
 
@@ -47,7 +49,7 @@ def demo_command(args: argparse.Namespace) -> int:
         overrides["scales"] = _floats(args.scales, "--scales")
     if args.ctx_scales:
         overrides["ctx_scales"] = _floats(args.ctx_scales, "--ctx-scales")
-    for name in ("network_seeds", "steps", "protocol"):
+    for name in ("network_seeds", "steps", "protocol", "recovery_agents"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     config = DemoConfig.full(**overrides) if args.full else DemoConfig(**overrides)
