@@ -25,7 +25,9 @@ intervals longer than 1.5 frames) are counted per trial from the cue's flip to t
 from __future__ import annotations
 
 import math
+import os
 import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -35,10 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from common.errors import UserError
 from experiment.agents import Agent, agent_rng
 from experiment.config import Display, Keys, Phase, Protocol, fill, load_strings
+from experiment.recording import recorded_trials
 from experiment.session import (Session, choice_for, close_session, key_for, outcome, plan_session,
                                 scanner_events, start_recording)
 
@@ -46,6 +50,13 @@ PACE_MARGIN_S = 0.002
 """Software pacing wakes this long before the next frame is due, then flips."""
 X_KEYS = {"left": "Left", "right": "Right", "up": "Up", "down": "Down", "escape": "Escape", "return": "Return"}
 """PsychoPy key names that xdotool spells differently."""
+
+
+def require_display() -> None:
+    """UserError instead of a PsychoPy import crash when there is no X display (Linux)."""
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        raise UserError("no X display (DISPLAY is unset): run on the lab computer's screen, under "
+                        "xvfb-run for tests, or use --simulate without --window")
 
 
 class Aborted(Exception):
@@ -148,6 +159,7 @@ class Screen:
     """The window, the stimuli of the task, and frame-paced, timestamped flips."""
 
     def __init__(self, protocol: Protocol, fullscreen: bool = False, screenshots: Path | None = None):
+        require_display()
         from psychopy import visual
         from psychopy.hardware.keyboard import Keyboard
 
@@ -174,10 +186,7 @@ class Screen:
 
     def _build(self, visual: Any) -> None:
         d, rgb = self.display, {"colorSpace": "rgb255", "units": "pix"}
-        inner = d.frame_size_px - 2 * d.frame_width_px
-        self.frames = {c: visual.Rect(self.win, width=d.frame_size_px, height=d.frame_size_px, fillColor=col,
-                                      lineWidth=0, **rgb) for c, col in d.context_colours.items()}
-        self.inner = visual.Rect(self.win, width=inner, height=inner, fillColor=d.background, lineWidth=0, **rgb)
+        self.frames = {c: self._frame_bands(visual, col) for c, col in d.context_colours.items()}
         self.fixation = visual.TextStim(self.win, text="+", height=d.fixation_size_px, color=d.text_colour, **rgb)
         self.tree = visual.ImageStim(self.win, size=(d.tree_size_px, d.tree_size_px), units="pix")
         text = {"height": d.text_height_px, "color": d.text_colour, **rgb}
@@ -190,11 +199,22 @@ class Screen:
                                      fillColor=None, **rgb)
         self.message = visual.TextStim(self.win, wrapWidth=0.8 * d.size_px[0], **text)
 
+    def _frame_bands(self, visual: Any, colour: tuple[int, int, int]) -> list[Any]:
+        """The context frame as its four bands (a square ring: ``frame_size_px`` outside,
+        ``frame_width_px`` wide). Four thin rectangles fill ~4x fewer pixels than a filled square
+        under a background-coloured one, which matters with software rendering."""
+        size, width = self.display.frame_size_px, self.display.frame_width_px
+        mid = (size - width) / 2
+        bands = [(size, width, (0, mid)), (size, width, (0, -mid)),
+                 (width, size - 2 * width, (-mid, 0)), (width, size - 2 * width, (mid, 0))]
+        return [visual.Rect(self.win, width=w, height=h, pos=pos, fillColor=colour, lineWidth=0,
+                            colorSpace="rgb255", units="pix") for w, h, pos in bands]
+
     # -- drawing ---------------------------------------------------------------------------
 
     def draw_frame(self, context: str) -> None:
-        self.frames[context].draw()
-        self.inner.draw()
+        for band in self.frames[context]:
+            band.draw()
 
     def cue(self, context: str) -> Callable[[], None]:
         def draw() -> None:
@@ -359,8 +379,10 @@ class Screen:
 class Runner:
     """Plays a session's remaining trials on a Screen and records them."""
 
-    def __init__(self, run: Session, screen: Screen, trees: Trees, driver: XdotoolDriver | None = None):
-        self.run, self.screen, self.trees, self.driver = run, screen, trees, driver
+    def __init__(self, run: Session, screen: Screen, trees: Trees, driver: XdotoolDriver | None = None,
+                 texts: bool = True):
+        """``texts=False`` skips instructions, breaks and the end screen (benchmarks, pilots)."""
+        self.run, self.screen, self.trees, self.driver, self.texts = run, screen, trees, driver, texts
         self.phases = {p.name: p for p in run.protocol.session_phases(run.session)}
         self.keys = run.protocol.keys
         self.score = 0.0
@@ -375,7 +397,8 @@ class Runner:
 
     def text(self, kind: str, text: str) -> None:
         """A text screen the participant ends with the proceed key."""
-        self.screen.wait_key(self.screen.text_screen(text), [self.keys.proceed], self._notify(kind))
+        if self.texts:
+            self.screen.wait_key(self.screen.text_screen(text), [self.keys.proceed], self._notify(kind))
 
     def wait_trigger(self, run: int) -> float:
         """Wait for the scanner trigger; return its time (flip clock)."""
@@ -452,6 +475,19 @@ class Runner:
         row.update(onset=t_tree - t0, cue_onset=t_cue - t0, duration=t_end - t_tree, dropped_frames=s.lost_frames)
         return row
 
+    def _resumed_run_shift(self, i: int, records: list[dict[str, Any]], phase: Phase) -> float:
+        """0, or when a session resumes inside a scanner run, where the new trigger falls on the
+        run's planned schedule (s): the remaining trials keep their planned onsets, the first one
+        ``lead_in_s`` after the new trigger; recorded in the sidecar so the events can be aligned."""
+        trial = records[i]
+        if i == 0 or records[i - 1]["block"] != trial["block"]:
+            return 0.0
+        shift = float(trial["planned_onset"]) - phase.timing.cue_s - phase.timing.lead_in_s
+        recorder = self.run.recorder
+        recorder.info["resumed"][-1].update(run=int(trial["run"]), new_trigger_on_schedule_s=shift)
+        recorder.save()
+        return shift
+
     def play(self) -> None:
         """Run every remaining trial, with instructions, breaks and scanner waits; raise Aborted on Esc."""
         seq, strings = self.run.sequence, self.screen.strings
@@ -459,6 +495,7 @@ class Runner:
         n_blocks = {name: int(seq[seq.phase == name].block.nunique()) for name in self.phases}
         first_block = {name: int(seq[seq.phase == name].block.min()) for name in self.phases}
         previous: dict[str, Any] | None = None
+        self.score = float(pd.to_numeric(recorded_trials(self.run.recorder.path).reward_received).sum())
         t_end, iti = self.screen.show(self.screen.blank), 0.0
         self.origin = t_end
         for i in range(self.run.start, len(records)):
@@ -473,7 +510,7 @@ class Runner:
                 self.text("break", fill(strings["break"], block=trial["block"] - first_block[phase.name],
                                         n_blocks=n_blocks[phase.name], score=f"{self.score:.0f}"))
             if phase.scanner and (new_phase or new_block):
-                self.trigger = self.wait_trigger(int(trial["run"]))
+                self.trigger = self.wait_trigger(int(trial["run"])) - self._resumed_run_shift(i, records, phase)
                 self.screen.show(self.screen.blank)
             if new_phase or new_block:
                 t_end, iti = self.screen.show(self.screen.blank), phase.timing.iti_s
@@ -491,8 +528,9 @@ class Runner:
                     self.screen.hold(end + trial["iti_s"] + phase.timing.lead_out_s)
             self.score += row["reward_received"]
             iti, previous = trial["iti_s"], trial
-        self.screen.wait_key(self.screen.text_screen(strings["end"]), [self.keys.proceed], self._notify("end"),
-                             max_wait_s=10.0)
+        if self.texts:
+            self.screen.wait_key(self.screen.text_screen(strings["end"]), [self.keys.proceed], self._notify("end"),
+                                 max_wait_s=10.0)
 
 
 def run_window_session(protocol: Protocol, participant_id: str, session: int, out: str | Path, *,
@@ -528,6 +566,7 @@ def run_window_session(protocol: Protocol, participant_id: str, session: int, ou
 
 def ask_ids(participant_id: str | None, session: int | None) -> tuple[str, int]:
     """A PsychoPy dialog for the ids not given on the command line; UserError when cancelled."""
+    require_display()
     from psychopy import gui
 
     fields = {"participant": participant_id or "", "session": session or 1}

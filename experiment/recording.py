@@ -166,6 +166,10 @@ class SessionRecorder:
                                        if c in self.columns}}
         replace_json(self.sidecar, self.info)
 
+    def save(self) -> None:
+        """Rewrite the sidecar from ``info`` (atomically)."""
+        replace_json(self.sidecar, self.info)
+
     def append(self, row: dict[str, Any]) -> None:
         """Record one finished trial (durable on return)."""
         self.table.append(row)
