@@ -104,9 +104,15 @@ def train(data: TaskData, params: dict[str, np.ndarray], config: TrainConfig = T
     product with another kernel, and the pair keeps its arithmetic identical to any larger batch.
     """
     if len(params["b_output"]) == 1:
-        pair = train(data, {k: np.concatenate([v, v]) for k, v in params.items()}, config, progress, desc)
+        pair = train_batch(data, {k: np.concatenate([v, v]) for k, v in params.items()}, config, progress, desc)
         return TrainResult(**{f.name: _first(getattr(pair, f.name)) if f.name != "record_steps"
                               else pair.record_steps for f in fields(TrainResult)})
+    return train_batch(data, params, config, progress, desc)
+
+
+def train_batch(data: TaskData, params: dict[str, np.ndarray], config: TrainConfig = TrainConfig(),
+                progress: bool = False, desc: str = "training") -> TrainResult:
+    """``train`` without the pairing of a lone network (the benchmark's per-network loop uses it)."""
     dtype, device = getattr(torch, config.dtype), resolve_device(config.device)
     def tensor(a):
         return torch.tensor(np.ascontiguousarray(a), dtype=dtype, device=device)

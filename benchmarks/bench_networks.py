@@ -1,0 +1,86 @@
+"""Networks: the full published sweep (240 networks x 10 000 steps) with the batched trainer.
+
+Measured side by side in one run, on 2 threads (``torch.set_num_threads(2)``):
+
+* ``sweep_s``: the batched trainer on all 240 networks (float32), training only (no measures);
+* ``loop_s_extrapolated``: the same trainer's step, one network at a time (``train_batch`` with a
+  batch of one: the same arithmetic, no batching), timed on ``LOOP_NETWORKS`` networks for
+  ``LOOP_STEPS`` steps and extrapolated linearly to 240 networks x 10 000 steps (said in the JSON);
+* ``speedup``: loop / batched;
+* ``achieved_gflops``: the trainer's multiply-adds (2 flops each) per second, against
+  ``matmul_gflops``, a 2048 x 2048 float32 matrix product in the same run;
+* ``float64_over_float32``: time ratio of the two precisions on all 240 networks for a few steps;
+* ``peak_rss_mb``: the process's peak resident memory after the sweep (includes torch itself);
+* ``load_average``: the machine's 1-minute load average before the sweep (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+
+import numpy as np
+
+N_THREADS = 2
+LOOP_NETWORKS = 4
+LOOP_STEPS = 2000
+PRECISION_STEPS = 300
+
+
+def _flops_per_step(n: int, p: int = 50, k: int = 28, h: int = 100) -> float:
+    """Multiply-adds x 2 of one step: forward (x W), output, output grad, hidden grad, input grad."""
+    return 2.0 * n * (p * k * h + p * h + p * h + p * k * h)
+
+
+def _matmul_gflops(torch) -> float:
+    a = torch.randn(2048, 2048)
+    torch.mm(a, a)
+    start = time.perf_counter()
+    for _ in range(3):
+        torch.mm(a, a)
+    return 3 * 2 * 2048**3 / (time.perf_counter() - start) / 1e9
+
+
+def main() -> dict:
+    import torch
+
+    from modeling.networks.config import PUBLISHED_CTX_SCALES, PUBLISHED_SCALES, TrainConfig
+    from modeling.networks.data import task_data
+    from modeling.networks.train import init_params, train_batch
+
+    torch.set_num_threads(N_THREADS)
+    data = task_data()
+    scales = np.repeat(PUBLISHED_SCALES, 30)
+    ctx = np.repeat(PUBLISHED_CTX_SCALES, 30)
+    seeds = np.tile(np.arange(30), 8)
+    params = init_params(25, scales, ctx, seeds)
+    n, steps = len(seeds), 10_000
+    result = {"threads": N_THREADS, "networks": n, "steps": steps, "load_average": os.getloadavg()[0],
+              "matmul_gflops": round(_matmul_gflops(torch), 1)}
+
+    start = time.perf_counter()
+    sweep = train_batch(data, params, TrainConfig(steps=steps))
+    result["sweep_s"] = round(time.perf_counter() - start, 2)
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result["achieved_gflops"] = round(_flops_per_step(n) * steps / result["sweep_s"] / 1e9, 2)
+    result["all_networks_at_100pct"] = bool((sweep.accuracy[:, -1] == 1).all())
+
+    picks = np.linspace(0, n - 1, LOOP_NETWORKS).astype(int)
+    start = time.perf_counter()
+    for i in picks:
+        train_batch(data, {k: v[i:i + 1] for k, v in params.items()}, TrainConfig(steps=LOOP_STEPS))
+    loop = time.perf_counter() - start
+    result["loop_s_extrapolated"] = round(loop * (n / LOOP_NETWORKS) * (steps / LOOP_STEPS), 1)
+    result["loop_note"] = (f"per-network loop timed on {LOOP_NETWORKS} networks x {LOOP_STEPS} steps "
+                           f"({loop:.2f} s), extrapolated linearly to {n} x {steps}")
+    result["speedup"] = round(result["loop_s_extrapolated"] / result["sweep_s"], 1)
+
+    times = {}
+    for dtype in ("float32", "float64"):
+        start = time.perf_counter()
+        train_batch(data, params, TrainConfig(steps=PRECISION_STEPS, dtype=dtype))
+        times[dtype] = time.perf_counter() - start
+    result["float64_over_float32"] = round(times["float64"] / times["float32"], 2)
+    result["targets"] = {"sweep_s_under": 60, "speedup_at_least": 20, "peak_rss_mb_under": 2048}
+    return result
