@@ -125,13 +125,16 @@ def run_curriculum(trials: pd.DataFrame, config: SweepConfig, choice_rule: str =
 def run_curriculum_file(path: str | os.PathLike, config: SweepConfig, out_dir: str | os.PathLike,
                         choice_rule: str = "sign", choice_seed: int = 0) -> Path:
     """Read trial table(s), run every network through every participant, write ``out_dir/choices.tsv``."""
+    target = Path(out_dir) / "choices.tsv"
+    if target.exists():
+        raise UserError(f"{target}: already exists; choose another --out")
     trials = read_trials(path)
     labels = tuple(dict.fromkeys(trials["context"]))
     contexts = CONTEXTS if set(labels) <= set(CONTEXTS) else tuple(sorted(labels))
     if len(contexts) != 2:
         raise UserError(f"{path}: column 'context' has labels {list(labels)}; expected two gardens")
     table = run_curriculum(trials, config, choice_rule, choice_seed, contexts)
-    out = write_table(table, Path(out_dir) / "choices.tsv")
+    out = write_table(table, target)
     write_sidecar(out, config.to_dict(), choice_seed, source=str(path), choice_rule=choice_rule, contexts=contexts,
                   learning="online SGD, one step per trial with feedback == 1 (every trial when there is no "
                            "feedback column), output read before the step",
