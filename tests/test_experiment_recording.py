@@ -160,3 +160,22 @@ def test_resume_refuses_a_contradicting_assignment(tmp_path):
         simulate_session(P2022, "P002", 2, get_agent("random"), tmp_path, rule_code=3, resume=True)
     with pytest.raises(UserError, match="nothing to resume|missing"):
         simulate_session(P2022, "P009", 2, get_agent("random"), tmp_path, resume=True)
+
+
+def test_resuming_inside_a_scanner_run_puts_the_new_trigger_on_the_schedule(tmp_path):
+    from experiment.present import Runner
+    from experiment.session import plan_session, start_recording
+
+    path = simulate_session(P2022, "P008", 2, get_agent("random"), tmp_path)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:1 + 60]))  # crashed after 50 refresher + 10 scanner trials
+    run = plan_session(P2022, "P008", 2, tmp_path, resume=True)
+    start_recording(run)
+    records, scan = run.sequence.to_dict("records"), P2022.phases[-1]
+    runner = Runner(run, screen=None, trees=None)
+    assert runner._resumed_run_shift(50, records, scan) == 0.0  # a run's first trial: nothing to shift
+    shift = runner._resumed_run_shift(60, records, scan)
+    assert shift == pytest.approx(records[60]["planned_onset"] - 1.0 - 10.0)  # cue 1 s, lead-in 10 s
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert sidecar["resumed"][-1]["after_trial"] == 60 and sidecar["resumed"][-1]["run"] == 1
+    assert sidecar["resumed"][-1]["new_trigger_on_schedule_s"] == pytest.approx(shift)
