@@ -111,7 +111,7 @@ def test_table_has_every_trial_with_the_keys_pressed(e2e):
     expected_keys = [key_for(c, s, "f", "j") for c, s in zip(e2e["choices"][pressed], plan.side_accept[pressed])]
     assert table.response_key[pressed].tolist() == expected_keys
     lag = table.rt[pressed].to_numpy() - e2e["rts"][pressed]
-    assert (lag > 0).all() and (lag < 0.3).all(), lag  # key press latency through the X server
+    assert (lag > 0).all() and (lag < 0.35).all(), lag  # key press latency through the X server
     assert table.choice[~pressed].isna().all() and table.timed_out[~pressed].eq(1).all()
     assert table.dropped_frames.ge(0).all() and table.duration.gt(0.2).all()
     fb = table[table.phase == "training"]
@@ -131,10 +131,10 @@ def test_scanner_onsets_follow_the_computed_schedule(e2e):
     events = pd.read_csv(e2e["out"] / "sub-P001/ses-1/func/sub-P001_ses-1_task-garden_run-1_events.tsv", sep="\t")
     assert events.trial_type.tolist() == ["cue", "tree"] * 3
     error = events.onset - events.planned_onset
-    assert error.abs().max() < 0.1, error  # Xvfb on a loaded machine; the benchmark measures frames
+    assert error.abs().max() < 0.15, error  # Xvfb on a loaded machine; the benchmark measures frames
     tree = events[events.trial_type == "tree"]
     offset_error = tree.onset + tree.duration - (tree.planned_onset + 1.2)  # fixed 1.2 s window
-    assert offset_error.abs().max() < 0.1, offset_error
+    assert offset_error.abs().max() < 0.15, offset_error
 
 
 def _band(image: np.ndarray, half: int, width: int) -> list[np.ndarray]:
