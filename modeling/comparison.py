@@ -157,6 +157,9 @@ def likelihood_ratio_tests(fits: pd.DataFrame, pairs: Sequence[tuple[str, str]] 
     """Per participant and nested pair (restricted, full): LR statistic 2 (nll_r - nll_f), df = k_f - k_r,
     p = chi2 survival. Meaningful for the trial-level (bernoulli) likelihood only."""
     pairs = sorted(NESTED) if pairs is None else list(pairs)
+    missing = [c for c in ("participant_id", "model", "nll", "k") if c not in fits]
+    if missing:
+        raise ValueError(f"likelihood-ratio tests need column(s) {missing} in the fits table")
     nll = fits.pivot_table(index="participant_id", columns="model", values="nll", aggfunc="first", sort=False)
     k = fits.groupby("model")["k"].first()
     out = []

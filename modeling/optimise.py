@@ -38,11 +38,11 @@ UNIT_XTOL = 1e-6
 """Nelder-Mead stops when the simplex spans less than this (in units of each parameter's bound range)..."""
 FTOL = 1e-9
 """... and its NLL values differ by less than this (nats)."""
-STAGES = ((60, 4), (100, 1))
+STAGES = ((40, 4), (100, 1))
 """Successive halving of the grid starts: (Nelder-Mead iterations, grid starts kept per
 participant). The published start and caller-given starts are never dropped. The survivors
 are then polished ..."""
-POLISH_ITER = 600
+POLISH_ITER = 500
 """... for at most this many iterations."""
 PRIVATE_TOP = 3
 """Best per-context grid values kept per shared grid point when choosing starts."""

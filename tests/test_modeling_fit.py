@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from common.errors import UserError
-from modeling.cells import coded_choices, participant_cells
+from modeling.cells import Unfittable, coded_choices, participant_cells
 from modeling.flesch2018 import EXPERIMENTS, PUBLISHED_MAX_RT, load_published_fits, load_trials
 from modeling.models import MODELS
 from modeling.optimise import Batch
 from modeling import psychometric
-from modeling.psychometric import fit_cells, fit_table, simulate_choices
+from modeling.psychometric import fit_cells, fit_participant, fit_table, simulate_choices
 from modeling.recovery import simulated_trials
 
 TRUTH = dict(delta_north=-15.0, delta_south=10.0, slope=4.0, offset=0.2, lapse=0.05)
@@ -126,6 +126,8 @@ def test_bad_participants_are_skipped_with_reasons(simulated):
     assert list(fits.participant_id) == ["P1"]
     assert "two contexts" in skipped["P2"] and "identical" in skipped["P3"]
     assert "reward_value" in skipped["P4"] and "no trial has a choice" in skipped["P5"]
+    with pytest.raises(Unfittable, match="identical"):
+        fit_participant(identical, ["linear"])
 
 
 def test_empty_cell_only_matters_for_the_choice_matrix(simulated):
