@@ -2,7 +2,8 @@
 
 All 583 participants (4 experiments, test phase, published coding: missing or > 5 s = reject)
 x 3 models (factorized, factorized_full, linear) with the published choice-matrix objective,
-``jobs=2``. Reports wall time, CPU time, peak memory (resource.getrusage, this process and its
+``jobs=2``. Reports wall time, CPU time (on a shared machine wall time depends on the load,
+reported too; CPU time / jobs estimates the wall time on idle cores), peak memory (resource.getrusage, this process and its
 workers) and, per model, how many participants end above the published NLL + 1e-3 (the
 acceptance criterion; target 0) and the largest difference, plus factorized_full > factorized
 violations (target 0). Skips (returns a note) when the data are absent.
@@ -56,6 +57,7 @@ def main(jobs: int = 2) -> dict:
         "participants": int(fits["participant_id"].nunique()), "fits": len(fits), "jobs": jobs,
         "wall_s": round(wall, 2), "cpu_s_main": round(cpu_self, 2),
         "cpu_s_workers": round(cpu_children.ru_utime + cpu_children.ru_stime, 2),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "peak_rss_mb": {k: round(v, 1) for k, v in _peak_rss_mb().items()},
         "skipped": len(fits.attrs["skipped"]),
         "acceptance": per_model,
