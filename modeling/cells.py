@@ -156,12 +156,6 @@ class CellData:
     k: np.ndarray
 
     @property
-    def proportion(self) -> np.ndarray:
-        """Accept proportion per cell (NaN where a cell has no trials with a choice)."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return self.k / self.n
-
-    @property
     def n_trials(self) -> int:
         return int(self.n.sum())
 
@@ -208,14 +202,3 @@ def participant_cells(trials: pd.DataFrame, missing: str = "drop", max_rt: float
             skipped[pid] = str(exc)
     order = [p for p in pd.unique(trials["participant_id"].astype(str)) if p in data]
     return [data[p] for p in order], skipped
-
-
-def cell_data(trials: pd.DataFrame, missing: str = "drop", max_rt: float | None = None) -> CellData:
-    """One participant's cells; Unfittable (with the reason) if they cannot be fitted."""
-    pids = trials["participant_id"].astype(str).unique()
-    if len(pids) != 1:
-        raise ValueError(f"cell_data takes one participant's trials, got {len(pids)} participants")
-    data, skipped = participant_cells(trials, missing, max_rt)
-    if skipped:
-        raise Unfittable(next(iter(skipped.values())))
-    return data[0]

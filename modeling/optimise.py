@@ -3,12 +3,14 @@
 Everything is vectorised over participants and starts (a "row" is one participant x one
 parameter vector), so a whole study is fitted in a few numpy calls per iteration:
 
-1. Start grid: the loss of every grid point (delta x slope x offset x lapse) for every
-   participant, per context. The loss is a sum over contexts, so per-context parameters are
-   minimised per context and only shared ones are searched jointly; the best ``n_starts`` grid
-   points per participant (plus caller-given starts, e.g. a nested model's optimum) go on.
-2. Derivative-free local search: a bounded, adaptive Nelder-Mead run on all rows at once,
-   restarted once from its result (a fresh simplex undoes a collapsed one). The published loss
+1. Starts: the published single start (boundaries on the rules, offset 0, slope 20, lapse 0),
+   caller-given starts (e.g. the nested model's optimum) and the best ``n_starts`` points of a
+   grid (delta x slope x offset x lapse) evaluated for every participant at once. The loss is a
+   sum over contexts, so per-context parameters are minimised per context and only shared ones
+   are searched jointly.
+2. Derivative-free local search: a bounded, adaptive Nelder-Mead on all rows at once, with
+   successive halving of the grid starts (``STAGES``; the published and caller-given starts are
+   always kept), then a polish of the survivors from a fresh small simplex. The published loss
    has kinks wherever a prediction equals a cell proportion (like an L1 loss, its optima sit on
    them); gradient-based optimisers stall there, a simplex search does not.
 3. Standard errors from the Gauss-Newton covariance of the deviance residuals,
