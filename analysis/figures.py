@@ -79,7 +79,8 @@ def learning_curves(curves: pd.DataFrame) -> Figure:
     fig, axes = _figure(1, 2, "Learning curves by init scale (rich nets learn slower)")
     scales = sorted(curves["scale"].unique())
     colours = _scale_colours(scales)
-    for ax, measure, label in zip(axes[0], ("loss", "accuracy"), ("loss (½Σ squared error)", "accuracy (fraction correct)")):
+    labels = ("loss (½Σ squared error)", "accuracy (fraction correct)")
+    for ax, measure, label in zip(axes[0], ("loss", "accuracy"), labels):
         for scale in scales:
             stats = curves[curves.scale == scale].groupby("step")[measure].agg(["mean", "std"]).fillna(0.0)
             ax.plot(stats.index, stats["mean"], color=colours[scale], label=f"σ = {scale:g}")
@@ -465,7 +466,8 @@ def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None)
         width = 0.8 / len(units)
         for u, unit in enumerate(units):
             part = best[best.unit == unit].set_index("best_scale").reindex(scales).fillna(0.0)
-            ax.bar(np.arange(len(scales)) + (u - (len(units) - 1) / 2) * width, part["fraction"], width, label=str(unit))
+            x = np.arange(len(scales)) + (u - (len(units) - 1) / 2) * width
+            ax.bar(x, part["fraction"], width, label=str(unit))
         _scale_axis(ax, scales)
         ax.set_ylim(0, 1)
         ax.set_ylabel("fraction of bootstrap samples")

@@ -141,10 +141,11 @@ def matched_parameters(best: pd.DataFrame, people_fits: pd.DataFrame, network_fi
     rows = []
     for _, row in best.iterrows():
         matched = nets[np.isclose(nets["scale"], row.best_scale)]
+        person = people.loc[row.participant_id] if row.participant_id in people.index else None
         if "source_participant_id" in matched:
             matched = matched[matched["source_participant_id"].astype(str) == str(row.participant_id)]
         for param in parameters:
             rows.append({"participant_id": row.participant_id, "best_scale": row.best_scale, "parameter": param,
-                         "person": people.loc[row.participant_id, param] if row.participant_id in people.index else np.nan,
+                         "person": person[param] if person is not None else np.nan,
                          "networks": matched[param].mean(), "n_networks": len(matched)})
     return pd.DataFrame(rows)

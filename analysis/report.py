@@ -98,60 +98,81 @@ def _largest_count(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["n_test_trials"] == table["n_test_trials"].max()] if "n_test_trials" in table else table
 
 
+def _choice_matrices(t: Tables) -> Figure:
+    cells = canonical_cells(t["choice_cells"])
+    return figures.choice_matrices(_group_mean(cells, ["context", "branchiness", "leafiness"], ["p_accept"]))
+
+
+def _psychometric_curves(t: Tables) -> Figure:
+    curves = _group_mean(t["psychometric_curves"], ["feature", "context", "level"], ["p_accept", "p_model"])
+    return figures.psychometric_curves(curves, "factorized")
+
+
+def _figure_spec(caption: str, table: str, draw: Callable[[pd.DataFrame], Figure]) -> FigureSpec:
+    """A figure drawn from one table by one figure function."""
+    return FigureSpec(caption, (table,), lambda t: draw(t[table]))
+
+
 SECTIONS: tuple[SectionSpec, ...] = (
-    SectionSpec("stimuli", "Stimuli", "One exemplar per cell of the stimulus set (rows: branchiness 1–5, "
-                "columns: leafiness 1–5).", images=(("Contact sheet of the stimulus set", "stimuli/contact_sheet.png"),)),
-    SectionSpec("behaviour", "Behaviour", "How often each tree was accepted in each garden, and how choice "
-                "probability follows the relevant and the irrelevant feature (test-phase trials).",
-                (FigureSpec("Choice matrices per garden (group means; cardinal-rule participants mapped onto rule 1)",
-                            ("choice_cells",),
-                            lambda t: figures.choice_matrices(_group_mean(canonical_cells(t["choice_cells"]), ["context", "branchiness", "leafiness"], ["p_accept"]))),
-                 FigureSpec("Psychometric curves (lines: fitted factorized model)", ("psychometric_curves",),
-                            lambda t: figures.psychometric_curves(_group_mean(t["psychometric_curves"], ["feature", "context", "level"], ["p_accept", "p_model"]), "factorized"))),
-                ()),
-    SectionSpec("choice_models", "Choice models", "Factorized (one boundary per garden), factorized_full and "
-                "linear (one shared boundary) models fitted per participant; random-effects Bayesian model "
-                "selection across participants.",
-                (FigureSpec("Fitted decision boundaries (cardinal-rule participants, mapped onto rule 1)", ("boundaries",), lambda t: figures.boundary_angles(t["boundaries"])),
-                 FigureSpec("Bayesian model selection", ("bms",), lambda t: figures.bms_bars(t["bms"]))),
-                ("bms", "fit_summary"), steps=("model_comparison",)),
-    SectionSpec("recovery", "Parameter and model recovery", "Simulated agents with known parameters (every "
-                "item equally often in a test phase of each trial count), fitted with the same models: how well "
-                "parameters (largest trial count shown) and the generating model are recovered.",
-                (FigureSpec("Parameter recovery", ("parameter_recovery",), lambda t: figures.parameter_recovery(_largest_count(t["parameter_recovery"]))),
-                 FigureSpec("Model recovery", ("model_recovery",), lambda t: figures.model_recovery(t["model_recovery"]))),
-                ("recovery_summary",)),
-    SectionSpec("choice_rdms", "Choice-pattern RSA (2022)", "Each participant's 50-cell choice-probability "
-                "vector gives an RDM |p_i − p_j|, regressed (z-scored, no intercept) on the factorized and "
-                "linear choice-model RDMs; the betas are compared across participants (paired tests).",
-                (FigureSpec("Choice-RDM betas per participant", ("choice_rdm_betas",), lambda t: figures.choice_rdm_betas(t["choice_rdm_betas"])),),
-                ("choice_rdm_tests",)),
-    SectionSpec("networks", "Rich and lazy networks", "Networks trained from small (rich) to large (lazy) "
-                "initial weights: learning, hidden-layer geometry, unit classes, context weights, ablations "
-                "and robustness to input noise.",
-                (FigureSpec("Learning curves", ("network_curves",), lambda t: figures.learning_curves(t["network_curves"])),
-                 FigureSpec("Model-RDM betas", ("network_summary",), lambda t: figures.betas_by_scale(t["network_summary"])),
-                 FigureSpec("Dimensionality", ("network_summary",),
-                            lambda t: figures.dimensionality(t["network_summary"], t.get("network_spectrum"))),
-                 FigureSpec("Unit classes", ("network_summary",), lambda t: figures.unit_classes(t["network_summary"])),
-                 FigureSpec("Context weights", ("context_weights",), lambda t: figures.context_weight_histograms(t["context_weights"])),
-                 FigureSpec("Ablations", ("network_ablation",), lambda t: figures.ablation_accuracy(t["network_ablation"])),
-                 FigureSpec("Input noise", ("network_noise",), lambda t: figures.noise_curves(t["network_noise"]))),
-                ("network_scale_summary",)),
-    SectionSpec("geometry", "Geometry (MDS)", "Two-dimensional metric MDS of the networks' hidden-layer RDMs "
-                "(one panel per init scale) and of the participants' choice RDMs (one panel per group).",
-                (FigureSpec("MDS of network hidden layers", ("mds_networks",),
-                            lambda t: figures.mds_grids(t["mds_networks"], "MDS of hidden-layer RDMs by init scale")),
-                 FigureSpec("MDS of participants' choice patterns", ("mds_people",),
-                            lambda t: figures.mds_grids(t["mds_people"], "MDS of choice RDMs by group"))),
-                ()),
-    SectionSpec("people_vs_networks", "People vs networks", "Each participant's choice RDM compared with the "
-                "networks' hidden-layer RDMs at every init scale (Spearman ρ): the best-matching scale, its "
-                "bootstrap interval over participants, and the psychometric parameters of matched networks "
-                "beside the people's.",
-                (FigureSpec("Similarity by init scale", ("similarity_profile",),
-                            lambda t: figures.similarity_by_scale(t["similarity_profile"], t.get("best_scale_bootstrap"))),),
-                ("best_scale", "beta_profiles", "matched_parameters"), steps=("matched_networks",)),
+    SectionSpec(
+        "stimuli", "Stimuli", "One exemplar per cell of the stimulus set (rows: branchiness 1–5, columns: "
+        "leafiness 1–5).", images=(("Contact sheet of the stimulus set", "stimuli/contact_sheet.png"),)),
+    SectionSpec(
+        "behaviour", "Behaviour", "How often each tree was accepted in each garden, and how choice probability "
+        "follows the relevant and the irrelevant feature (trials of the analysed phase: test or scan).",
+        (FigureSpec("Choice matrices per garden (group means; cardinal-rule participants mapped onto rule 1)",
+                    ("choice_cells",), _choice_matrices),
+         FigureSpec("Psychometric curves (lines: fitted factorized model)", ("psychometric_curves",),
+                    _psychometric_curves))),
+    SectionSpec(
+        "choice_models", "Choice models", "Factorized (one boundary per garden), factorized_full and linear (one "
+        "shared boundary) models fitted per participant; random-effects Bayesian model selection across "
+        "participants.",
+        (_figure_spec("Fitted decision boundaries (cardinal-rule participants, mapped onto rule 1)", "boundaries",
+                      figures.boundary_angles),
+         _figure_spec("Bayesian model selection", "bms", figures.bms_bars)),
+        ("bms", "fit_summary"), steps=("model_comparison",)),
+    SectionSpec(
+        "recovery", "Parameter and model recovery", "Simulated agents with known parameters (every item equally "
+        "often in a test phase of each trial count), fitted with the same models: how well parameters (largest "
+        "trial count shown) and the generating model are recovered.",
+        (_figure_spec("Parameter recovery", "parameter_recovery",
+                      lambda table: figures.parameter_recovery(_largest_count(table))),
+         _figure_spec("Model recovery", "model_recovery", figures.model_recovery)),
+        ("recovery_summary",)),
+    SectionSpec(
+        "choice_rdms", "Choice-pattern RSA (2022)", "Each participant's 50-cell choice-probability vector gives an "
+        "RDM |p_i − p_j|, regressed (z-scored, no intercept) on the factorized and linear choice-model RDMs; the "
+        "betas are compared across participants (paired tests).",
+        (_figure_spec("Choice-RDM betas per participant", "choice_rdm_betas", figures.choice_rdm_betas),),
+        ("choice_rdm_tests",)),
+    SectionSpec(
+        "networks", "Rich and lazy networks", "Networks trained from small (rich) to large (lazy) initial "
+        "weights: learning, hidden-layer geometry, unit classes, context weights, ablations and robustness to "
+        "input noise.",
+        (_figure_spec("Learning curves", "network_curves", figures.learning_curves),
+         _figure_spec("Model-RDM betas", "network_summary", figures.betas_by_scale),
+         FigureSpec("Dimensionality", ("network_summary",),
+                    lambda t: figures.dimensionality(t["network_summary"], t.get("network_spectrum"))),
+         _figure_spec("Unit classes", "network_summary", figures.unit_classes),
+         _figure_spec("Context weights", "context_weights", figures.context_weight_histograms),
+         _figure_spec("Ablations", "network_ablation", figures.ablation_accuracy),
+         _figure_spec("Input noise", "network_noise", figures.noise_curves)),
+        ("network_scale_summary",)),
+    SectionSpec(
+        "geometry", "Geometry (MDS)", "Two-dimensional metric MDS of the networks' hidden-layer RDMs (one panel "
+        "per init scale) and of the participants' choice RDMs (one panel per group).",
+        (_figure_spec("MDS of network hidden layers", "mds_networks",
+                      lambda table: figures.mds_grids(table, "MDS of hidden-layer RDMs by init scale")),
+         _figure_spec("MDS of participants' choice patterns", "mds_people",
+                      lambda table: figures.mds_grids(table, "MDS of choice RDMs by group")))),
+    SectionSpec(
+        "people_vs_networks", "People vs networks", "Each participant's choice RDM compared with the networks' "
+        "hidden-layer RDMs at every init scale (Spearman ρ): the best-matching scale, its bootstrap interval "
+        "over participants, and the psychometric parameters of matched networks beside the people's.",
+        (FigureSpec("Similarity by init scale", ("similarity_profile",),
+                    lambda t: figures.similarity_by_scale(t["similarity_profile"], t.get("best_scale_bootstrap"))),),
+        ("best_scale", "beta_profiles", "matched_parameters"), steps=("matched_networks",)),
 )
 
 
@@ -196,7 +217,8 @@ def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
 def _table_html(name: str, table: pd.DataFrame) -> str:
     shown = table.head(MAX_TABLE_ROWS)
     more = len(table) - len(shown)
-    tail = f"<p class='more'>… {more} more rows in <code>{TABLES_DIR}/{html.escape(name)}.tsv</code></p>" if more > 0 else ""
+    where = f"<code>{TABLES_DIR}/{html.escape(name)}.tsv</code>"
+    tail = f"<p class='more'>… {more} more rows in {where}</p>" if more > 0 else ""
     body = shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0, classes="table")
     return f"<h3>{html.escape(name.replace('_', ' '))}</h3>\n{body}\n{tail}"
 
@@ -272,7 +294,8 @@ def write_report(results: str | os.PathLike, out: str | os.PathLike | None = Non
     folder = results / TABLES_DIR
     skipped = {**load_json(folder / SKIPPED_FILE), **(extra_skipped or {})}
     sidecars = {name: load_json(folder / f"{name}.json") for name in tables if (folder / f"{name}.json").exists()}
-    text = render_html(build_sections(tables, skipped, dpi=dpi, results=results), load_json(results / RUN_FILE), sidecars)
+    sections = build_sections(tables, skipped, dpi=dpi, results=results)
+    text = render_html(sections, load_json(results / RUN_FILE), sidecars)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     return out

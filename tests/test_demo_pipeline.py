@@ -55,7 +55,8 @@ def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):
 
 def test_demo_recovers_the_simulated_agents_choice_models(demo):
     agents = pd.read_csv(demo / "tables" / "simulated_agents.tsv", sep="\t")
-    betas = pd.read_csv(demo / "tables" / "choice_rdm_betas.tsv", sep="\t").merge(agents[["participant_id", "agent"]], on="participant_id")
+    betas = pd.read_csv(demo / "tables" / "choice_rdm_betas.tsv", sep="\t")
+    betas = betas.merge(agents[["participant_id", "agent"]], on="participant_id")
     assert set(betas.group) == {"blocked", "interleaved"}
     winner = betas.beta_factorized > betas.beta_linear
     assert (winner == (betas.agent == "factorized")).all()

@@ -20,7 +20,8 @@ def _networks(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
                                   "beta_parallel": 0.1, "dim_90": 2 + int(s * 5), "n_task_selective": 60 - 10 * s,
                                   "n_mixed": 20 + 10 * s, "n_dead": 20} for s, k in keys]),
         "curves": pd.DataFrame([{"scale": s, "seed": k, "step": t, "loss": np.exp(-t * (s + 0.1) / 100) + 1e-3,
-                                 "accuracy": min(1.0, t * (s + 0.1) / 50)} for s, k in keys for t in range(0, 300, 20)]),
+                                 "accuracy": min(1.0, t * (s + 0.1) / 50)}
+                                for s, k in keys for t in range(0, 300, 20)]),
         "spectrum": pd.DataFrame([{"scale": s, "seed": k, "component": c + 1, "explained_variance_ratio": v}
                                   for s, k in keys for c, v in enumerate(np.full(10, 0.1))]),
         "weights": pd.DataFrame([{"scale": s, "seed": k, "unit": u, "w_north": a, "w_south": -a}
@@ -50,7 +51,8 @@ def _behaviour(rng: np.random.Generator) -> dict[str, object]:
                                   for p in names for t in rng.uniform(0, 1, 10)]),
         "confusion": pd.DataFrame([{"n_test_trials": n, "generating_model": g, "fitted_model": f,
                                     "fraction": 0.9 if g == f else 0.1}
-                                   for n in (100, 400) for g in ("factorized", "linear") for f in ("factorized", "linear")]),
+                                   for n in (100, 400) for g in ("factorized", "linear")
+                                   for f in ("factorized", "linear")]),
         "betas": pd.DataFrame({"participant_id": ["P1", "P2", "P3"], "beta_factorized": [0.6, 0.5, 0.7],
                                "beta_linear": [0.1, 0.2, 0.0]}),
     }

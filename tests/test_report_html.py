@@ -30,7 +30,8 @@ def results(tmp_path_factory):
     root = tmp_path_factory.mktemp("results")
     tables = root / report.TABLES_DIR
     items = item_table()
-    cells = pd.concat([items.assign(participant_id=f"P{i}", group=g, rule_code=1, p_accept=(items.reward_value > 0) * 1.0)
+    accepted = (items.reward_value > 0) * 1.0
+    cells = pd.concat([items.assign(participant_id=f"P{i}", group=g, rule_code=1, p_accept=accepted)
                        for i, g in enumerate(["blocked", "interleaved"] * 2)])
     _write(tables, "choice_cells", cells)
     _write(tables, "psychometric_curves", pd.DataFrame(
@@ -88,7 +89,7 @@ def test_missing_inputs_give_notes_not_fake_figures(results):
     assert "Skipped: modeling.recovery is not available yet" in text
     overview = re.search(r"Incomplete sections \(see their notes\): (.*?)\.</p>", text).group(1)
     assert "Parameter and model recovery" in overview and "Choice-pattern RSA" not in overview
-    assert "Fitted decision boundaries (cardinal-rule participants, mapped onto rule 1): not drawn (no boundaries table)." in text
+    assert "mapped onto rule 1): not drawn (no boundaries table)." in text
     assert "Learning curves: not drawn (no network_curves table)." in text
 
 
@@ -99,7 +100,8 @@ def test_tables_are_printed(results):
 
 def test_rebuilding_refuses_to_overwrite_unless_asked(tmp_path):
     _write(tmp_path / report.TABLES_DIR, "bms", pd.DataFrame(
-        {"model": ["factorized", "linear"], "expected_frequency": [0.6, 0.4], "protected_exceedance_probability": [0.7, 0.3]}))
+        {"model": ["factorized", "linear"], "expected_frequency": [0.6, 0.4],
+         "protected_exceedance_probability": [0.7, 0.3]}))
     first = report.write_report(tmp_path, dpi=DPI).read_text(encoding="utf-8")
     with pytest.raises(FileExistsError, match="--overwrite"):
         report.write_report(tmp_path, dpi=DPI)

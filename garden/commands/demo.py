@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--protocol", default=None, help="protocol to simulate (default flesch2022)")
     p.add_argument("--recovery-agents", type=int, default=None, metavar="K",
                    help="simulated agents per model and trial count for parameter/model recovery (default 10)")
-    p.add_argument("--dpi", type=int, default=100, help="figure resolution in the report, pixels per inch (default 100)")
+    p.add_argument("--dpi", type=int, default=100,
+                   help="figure resolution in the report, pixels per inch (default 100)")
     p.set_defaults(func=demo_command)
 
 
