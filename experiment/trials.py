@@ -354,7 +354,8 @@ def _format_column(values: pd.Series) -> pd.Series:
         return values.astype(str)
     uniques = pd.unique(values)
     if len(uniques) < len(values) // 2:  # few distinct values: format each once
-        return values.map({u: format_value(u) for u in uniques if not pd.isna(u)}).fillna("")
+        lookup = {u: format_value(u) for u in uniques if not pd.isna(u)}
+        return pd.Series(np.where(values.isna(), "", values.map(lookup, na_action="ignore")), index=values.index)
     return values.map(format_value)
 
 
