@@ -474,3 +474,29 @@ def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None)
         ax.set_title("Best-matching init scale")
         ax.legend(fontsize="small", title="people")
     return fig
+
+
+def matched_parameters(table: pd.DataFrame) -> Figure:
+    """Each person's psychometric parameter against the mean of their matched networks' (one panel
+    per parameter): networks run through that person's trials at the person's best-matching scale.
+
+    ``table``: ``participant_id``, ``parameter``, ``person``, ``networks``, ``best_scale``.
+    """
+    params = list(dict.fromkeys(table["parameter"]))
+    fig, axes = _figure(1, len(params), "People vs their matched networks: factorized-model parameters")
+    scales = sorted(table["best_scale"].unique())
+    colours = _scale_colours(scales)
+    for ax, param in zip(axes[0], params):
+        part = table[table.parameter == param]
+        for scale in scales:
+            sub = part[part.best_scale == scale]
+            ax.scatter(sub["person"], sub["networks"], color=colours[scale], label=f"σ = {scale:g}")
+        values = part[["person", "networks"]].to_numpy(float)
+        lims = [np.nanmin(values), np.nanmax(values)]
+        ax.plot(lims, lims, color="grey", linestyle="--", linewidth=0.8, label="identity")
+        unit = " (degrees)" if param.startswith(("bias", "delta")) else ""
+        ax.set_title(param)
+        ax.set_xlabel(f"person's {param}{unit}")
+        ax.set_ylabel(f"matched networks' {param}{unit}")
+    axes[0, 0].legend(fontsize="small", title="best-matching scale")
+    return fig

@@ -171,7 +171,9 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "hidden-layer RDMs at every init scale (Spearman ρ): the best-matching scale, its bootstrap interval "
         "over participants, and the psychometric parameters of matched networks beside the people's.",
         (FigureSpec("Similarity by init scale", ("similarity_profile",),
-                    lambda t: figures.similarity_by_scale(t["similarity_profile"], t.get("best_scale_bootstrap"))),),
+                    lambda t: figures.similarity_by_scale(t["similarity_profile"], t.get("best_scale_bootstrap"))),
+         _figure_spec("Psychometric parameters of people and their matched networks", "matched_parameters",
+                      figures.matched_parameters)),
         ("best_scale", "beta_profiles", "matched_parameters"), steps=("matched_networks",)),
 )
 

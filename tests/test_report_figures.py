@@ -85,6 +85,9 @@ def drawn() -> dict[str, Figure]:
         "model_recovery": figures.model_recovery(beh["confusion"]),
         "choice_rdm_betas": figures.choice_rdm_betas(beh["betas"]),
         "similarity_by_scale": figures.similarity_by_scale(profile, best),
+        "matched_parameters": figures.matched_parameters(pd.DataFrame(
+            [{"participant_id": f"P{i}", "best_scale": s, "parameter": p, "person": i + 1.0, "networks": i + 2.0}
+             for i, s in enumerate((0.01, 3.0, 3.0)) for p in ("bias", "slope")])),
     }
 
 
