@@ -25,6 +25,7 @@ from stimuli.gardens import CONTEXT_COLOURS
 FEATURE_COLOURS = {"branchiness": "#8c564b", "leafiness": "#2ca02c"}
 SCALE_LABEL = "init scale σ (input→hidden SD; rich → lazy)"
 PANEL_W, PANEL_H = 4.0, 3.3  # inches per panel
+MAX_COLUMNS = 4  # panels per row of the figures with one panel per scale, group, model, ...
 
 
 def context_colour(context: str, index: int = 0) -> str:
@@ -38,6 +39,16 @@ def _figure(n_rows: int, n_cols: int, title: str, **kw) -> tuple[Figure, np.ndar
     axes = np.atleast_1d(fig.subplots(n_rows, n_cols, squeeze=False, **kw))
     fig.suptitle(title)
     return fig, axes
+
+
+def _panel_grid(n: int, title: str, **kw) -> tuple[Figure, list[Axes]]:
+    """``n`` panels in rows of at most ``MAX_COLUMNS`` (unused grid cells removed), flat list."""
+    n_cols = min(n, MAX_COLUMNS)
+    fig, axes = _figure(-(-n // n_cols), n_cols, title, **kw)
+    panels = list(axes.ravel())
+    for ax in panels[n:]:
+        fig.delaxes(ax)
+    return fig, panels[:n]
 
 
 def _scale_axis(ax: Axes, scales: Sequence[float]) -> None:
@@ -162,8 +173,8 @@ def context_weight_histograms(weights: pd.DataFrame, bins: int = 30) -> Figure:
     """
     columns = [c for c in weights.columns if c.startswith("w_")][:2]
     scales = sorted(weights["scale"].unique())
-    fig, axes = _figure(1, len(scales), "Context→hidden weights by init scale", sharey=True)
-    for ax, scale in zip(axes[0], scales):
+    fig, panels = _panel_grid(len(scales), "Context→hidden weights by init scale")
+    for ax, scale in zip(panels, scales):
         part = weights[weights.scale == scale]
         r = np.corrcoef(part[columns[0]], part[columns[1]])[0, 1]
         edges = np.histogram_bin_edges(part[columns].to_numpy(), bins=bins)
@@ -173,7 +184,7 @@ def context_weight_histograms(weights: pd.DataFrame, bins: int = 30) -> Figure:
         ax.set_title(f"σ = {scale:g} (r = {r:.2f})")
         ax.set_xlabel("context→hidden weight (a.u.)")
         ax.set_ylabel("hidden units (count over seeds)")
-    axes[0, 0].legend(fontsize="small", title="context unit")
+    panels[0].legend(fontsize="small", title="context unit")
     return fig
 
 
@@ -218,8 +229,8 @@ def mds_grids(coords: pd.DataFrame, title: str = "MDS of hidden-layer RDMs") -> 
     along leafiness; markers take the garden colour; the second context is dashed.
     """
     panels = list(dict.fromkeys(coords["panel"]))
-    fig, axes = _figure(1, len(panels), title)
-    for ax, panel in zip(axes[0], panels):
+    fig, axes = _panel_grid(len(panels), title)
+    for ax, panel in zip(axes, panels):
         part = coords[coords.panel == panel]
         for i, context in enumerate(dict.fromkeys(part["context"])):
             _grid_lines(ax, part[part.context == context], context_colour(context, i), "-" if i == 0 else "--")
@@ -227,8 +238,8 @@ def mds_grids(coords: pd.DataFrame, title: str = "MDS of hidden-layer RDMs") -> 
         ax.set_xlabel("MDS dimension 1 (a.u.)")
         ax.set_ylabel("MDS dimension 2 (a.u.)")
         ax.set_aspect("equal", adjustable="datalim")
-    handles = [axes[0, 0].plot([], [], color=c, label=f)[0] for f, c in FEATURE_COLOURS.items()]
-    handles += [axes[0, 0].plot([], [], "o", color=context_colour(c, i), label=f"{c} trees")[0]
+    handles = [axes[0].plot([], [], color=c, label=f)[0] for f, c in FEATURE_COLOURS.items()]
+    handles += [axes[0].plot([], [], "o", color=context_colour(c, i), label=f"{c} trees")[0]
                 for i, c in enumerate(dict.fromkeys(coords["context"]))]
     fig.legend(handles=handles, loc="outside right upper", fontsize="small", title="lines along / trees")
     return fig
@@ -307,8 +318,8 @@ def boundary_angles(boundaries: pd.DataFrame) -> Figure:
     (and mean offset) per context.
     """
     models = list(dict.fromkeys(boundaries["model"]))
-    fig, axes = _figure(1, len(models), "Decision boundaries in feature space")
-    for ax, model in zip(axes[0], models):
+    fig, axes = _panel_grid(len(models), "Decision boundaries in feature space")
+    for ax, model in zip(axes, models):
         part = boundaries[boundaries.model == model]
         for i, context in enumerate(dict.fromkeys(part["context"])):
             sub, colour = part[part.context == context], context_colour(context, i)
@@ -372,8 +383,8 @@ def parameter_recovery(table: pd.DataFrame) -> Figure:
     table = table.assign(kind=table["parameter"].str.split("_").str[0],
                          generating_model=table["generating_model"] if "generating_model" in table else "agents")
     kinds = list(dict.fromkeys(table["kind"]))
-    fig, axes = _figure(1, len(kinds), "Parameter recovery from simulated agents")
-    for ax, kind in zip(axes[0], kinds):
+    fig, axes = _panel_grid(len(kinds), "Parameter recovery from simulated agents")
+    for ax, kind in zip(axes, kinds):
         part = table[table.kind == kind]
         for model in dict.fromkeys(part["generating_model"]):
             sub = part[part.generating_model == model]
@@ -384,7 +395,7 @@ def parameter_recovery(table: pd.DataFrame) -> Figure:
         ax.set_title(f"{kind} (r = {r:.2f})")
         ax.set_xlabel(f"true {kind}" + (" (degrees)" if kind == "delta" else ""))
         ax.set_ylabel(f"fitted {kind}" + (" (degrees)" if kind == "delta" else ""))
-    axes[0, 0].legend(fontsize="small", title="generating model")
+    axes[0].legend(fontsize="small", title="generating model")
     return fig
 
 
@@ -396,9 +407,9 @@ def model_recovery(table: pd.DataFrame) -> Figure:
     """
     table = table.assign(n_test_trials=table["n_test_trials"] if "n_test_trials" in table else "all")
     counts = list(dict.fromkeys(table["n_test_trials"]))
-    fig, axes = _figure(1, len(counts), "Model recovery (fraction of simulated agents)")
+    fig, axes = _panel_grid(len(counts), "Model recovery (fraction of simulated agents)")
     image = None
-    for ax, count in zip(axes[0], counts):
+    for ax, count in zip(axes, counts):
         grid = table[table.n_test_trials == count].pivot_table(index="generating_model", columns="fitted_model",
                                                                values="fraction", sort=False)
         image = ax.imshow(grid.to_numpy(float), vmin=0, vmax=1, cmap="Blues")
@@ -420,9 +431,9 @@ def choice_rdm_betas(betas: pd.DataFrame) -> Figure:
     """
     betas = betas.assign(group=betas["group"] if "group" in betas else "all")
     groups = list(dict.fromkeys(betas["group"]))
-    fig, axes = _figure(1, len(groups), "Choice-pattern RDM regression (2022): factorized vs linear",
-                        sharey=True)
-    for ax, group in zip(axes[0], groups):
+    fig, axes = _panel_grid(len(groups), "Choice-pattern RDM regression (2022): factorized vs linear",
+                            sharey=True)
+    for ax, group in zip(axes, groups):
         part = betas[betas.group == group]
         for _, row in part.iterrows():
             ax.plot([0, 1], [row.beta_factorized, row.beta_linear], color="grey", alpha=0.4, marker=".")
@@ -483,10 +494,10 @@ def matched_parameters(table: pd.DataFrame) -> Figure:
     ``table``: ``participant_id``, ``parameter``, ``person``, ``networks``, ``best_scale``.
     """
     params = list(dict.fromkeys(table["parameter"]))
-    fig, axes = _figure(1, len(params), "People vs their matched networks: factorized-model parameters")
+    fig, axes = _panel_grid(len(params), "People vs their matched networks: factorized-model parameters")
     scales = sorted(table["best_scale"].unique())
     colours = _scale_colours(scales)
-    for ax, param in zip(axes[0], params):
+    for ax, param in zip(axes, params):
         part = table[table.parameter == param]
         for scale in scales:
             sub = part[part.best_scale == scale]
@@ -498,5 +509,5 @@ def matched_parameters(table: pd.DataFrame) -> Figure:
         ax.set_title(param)
         ax.set_xlabel(f"person's {param}{unit}")
         ax.set_ylabel(f"matched networks' {param}{unit}")
-    axes[0, 0].legend(fontsize="small", title="best-matching scale")
+    axes[0].legend(fontsize="small", title="best-matching scale")
     return fig

@@ -246,30 +246,37 @@ def units_of_people(run: Run) -> dict[str, str]:
     return dict(cells.drop_duplicates("participant_id")[["participant_id", "group"]].astype(str).to_numpy())
 
 
-def geometry(run: Run) -> None:
-    """2-D metric MDS of each init scale's mean hidden RDM and of each group's mean choice RDM."""
-    from analysis.human_vs_network import mean_network_rdms
-    from analysis.mds import mds
+def mds_panels(rdms: dict[str, np.ndarray], seed: int) -> pd.DataFrame:
+    """2-D metric MDS of each named 50-condition RDM, each panel rotated/reflected (Procrustes) onto
+    the one before it so that neighbouring panels are drawn the same way round."""
+    from analysis.mds import mds, procrustes_align
     from experiment.task import item_table
 
     items = item_table()[["context", "branchiness", "leafiness"]]
+    frames, previous = [], None
+    for panel, rdm in rdms.items():
+        coords = mds(rdm, 2, "metric", seed=seed)
+        coords = coords if previous is None else procrustes_align(coords, previous)
+        frames.append(items.assign(panel=panel, dim1=coords[:, 0], dim2=coords[:, 1]))
+        previous = coords
+    return pd.concat(frames, ignore_index=True)
 
-    def coordinates(panel: str, rdm: np.ndarray) -> pd.DataFrame:
-        coords = mds(rdm, 2, "metric", seed=run.config.seed)
-        return items.assign(panel=panel, dim1=coords[:, 0], dim2=coords[:, 1])
 
-    networks = [coordinates(f"σ = {scale:g}", rdm)
-                for scale, rdm in mean_network_rdms(run.state.get("network_rdms", {})).items()]
+def geometry(run: Run) -> None:
+    """2-D metric MDS of each init scale's mean hidden RDM and of each group's mean choice RDM."""
+    from analysis.human_vs_network import mean_network_rdms
+
+    networks = {f"σ = {s:g}": r for s, r in mean_network_rdms(run.state.get("network_rdms", {})).items()}
     if networks:
-        run.save("mds_networks", pd.concat(networks, ignore_index=True))
+        run.save("mds_networks", mds_panels(networks, run.config.seed))
     rdms, units = people_rdms(run), units_of_people(run)
-    people = []
+    people = {}
     for unit in sorted(set(units[pid] for pid in rdms)):
         mean = np.nanmean([r for pid, r in rdms.items() if units[pid] == unit], axis=0)
         if np.isfinite(mean).all():
-            people.append(coordinates(str(unit), mean))
+            people[str(unit)] = mean
     if people:
-        run.save("mds_people", pd.concat(people, ignore_index=True))
+        run.save("mds_people", mds_panels(people, run.config.seed))
 
 
 def people_vs_networks(run: Run) -> None:

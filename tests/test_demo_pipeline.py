@@ -121,3 +121,14 @@ def test_report_on_published_2018_participants(flesch2018, tmp_path):
     for group in groups:
         assert f"group={group}" in text  # one row per curriculum in the choice-RDM tests
     assert "Choice-RDM betas per participant" in text and "Fitted decision boundaries" in text
+
+
+def test_mds_panels_are_drawn_the_same_way_round():
+    from analysis.model_rdms import model_rdm
+    from garden.pipeline import mds_panels
+
+    grid = model_rdm("grid")
+    jitter = np.abs(np.random.default_rng(0).normal(0, 0.01, grid.shape))
+    panels = mds_panels({"a": grid, "b": grid + (jitter + jitter.T) * (1 - np.eye(50))}, seed=1)
+    a, b = (panels[panels.panel == k][["dim1", "dim2"]].to_numpy() for k in ("a", "b"))
+    assert np.abs(a - b).max() < 0.1 * np.abs(a).max()
