@@ -9,6 +9,8 @@ absent, inferred from its ``reward_value`` column, so counterbalanced data need 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -85,27 +87,39 @@ def cell_table(trials: pd.DataFrame) -> pd.DataFrame:
     return cells[["participant_id"] + [c for c in cells.columns if c != "participant_id"]]
 
 
-def canonical_cells(cells: pd.DataFrame) -> pd.DataFrame:
-    """Cells of cardinal-rule participants mapped onto rule 1 (value rising with leafiness in the
-    north-role garden and with branchiness in the south-role one), labels set to ``CONTEXTS``.
+CANONICAL_MAPS: dict[int, tuple[int, Callable[[pd.Series, pd.Series], tuple[pd.Series, pd.Series]], int]] = {
+    1: (1, lambda b, l: (b, l), 1),
+    2: (1, lambda b, l: (6 - b, 6 - l), 1),
+    3: (1, lambda b, l: (b, 6 - l), -1),
+    4: (1, lambda b, l: (6 - b, l), -1),
+    5: (5, lambda b, l: (b, l), 1),
+    6: (5, lambda b, l: (6 - b, 6 - l), 1),
+    7: (5, lambda b, l: (6 - l, 6 - b), -1),
+    8: (5, lambda b, l: (l, b), -1),
+}
+"""rule code -> (canonical code, map of (branchiness, leafiness) levels onto it, determinant of the map).
 
-    Why: RDMs of people under different counterbalancing codes (and of networks trained on rule 1)
-    are only comparable cell by cell in one frame. A falling rule is a mirrored feature axis, so
-    the levels are mirrored (level -> 6 - level). Diagonal-rule participants have no such mirror
-    onto rule 1 and are left out.
+Every code is a symmetry of the 5 x 5 grid (mirror, transpose, half turn) away from rule 1 (cardinal)
+or rule 5 (diagonal); the determinant is -1 for a reflection, which turns boundary rotations around."""
+
+
+def canonical_cells(cells: pd.DataFrame) -> pd.DataFrame:
+    """Cells mapped onto the canonical rule of their kind (1 for cardinal codes, 5 for diagonal ones;
+    ``CANONICAL_MAPS``), context labels set to ``CONTEXTS``, ``rule_code`` set to the canonical code.
+
+    Why: choice patterns of people under different counterbalancing codes (and of networks trained
+    on rule 1) are only comparable cell by cell in one frame; each code is a symmetry of the grid away
+    from its canonical rule, so each cell (with its p(accept)) moves to where that symmetry sends it.
     """
-    canonical, out = get_rule(1), []
+    out = []
     for code, part in cells.groupby("rule_code", sort=True):
-        rule = get_rule(int(code))
-        if rule.kind != "cardinal":
-            continue
-        north_sign, south_sign = rule.signs
-        b = part["branchiness"] if south_sign > 0 else 6 - part["branchiness"]
-        l = part["leafiness"] if north_sign > 0 else 6 - part["leafiness"]
+        target, mapping, _ = CANONICAL_MAPS[int(code)]
+        canonical = get_rule(target)
+        b, l = mapping(part["branchiness"], part["leafiness"])
         k = part["context_index"].to_numpy()
         out.append(part.assign(branchiness=b, leafiness=l, context=np.asarray(CONTEXTS, dtype=object)[k],
                                reward_value=canonical.value(k, b, l), other_value=canonical.value(1 - k, b, l),
-                               rule_code=1))
+                               rule_code=target))
     if not out:
         return cells.iloc[:0]
     order = ["participant_id", "context_index", "branchiness", "leafiness"]
@@ -167,31 +181,30 @@ def predicted_cells(cells: pd.DataFrame, fits: pd.DataFrame, model: str = "facto
     return pd.concat(parts, ignore_index=True) if parts else cells.iloc[:0]
 
 
-CANONICAL_NORMALS_DEG = {"rule": (90.0, 0.0), "shared": (45.0, 45.0)}
-"""Boundary normals at delta = 0 under rule 1: north's value rises with leafiness (90 deg), south's with
-branchiness (0 deg); the shared (linear) normal is their sum (45 deg)."""
+CANONICAL_NORMALS_DEG = {(1, "rule"): (90.0, 0.0), (1, "shared"): (45.0, 45.0),
+                         (5, "rule"): (45.0, -45.0), (5, "shared"): (0.0, 0.0)}
+"""Boundary normals at delta = 0 under the canonical rules (degrees from +branchiness): rule 1, north's
+value rises with leafiness (90), south's with branchiness (0), the shared (linear) normal is their sum
+(45); rule 5, north along b + l (45), south along b - l (-45), shared along +branchiness (0)."""
 
 
 def canonical_boundaries(fits: pd.DataFrame) -> pd.DataFrame:
-    """Fitted boundaries of cardinal-rule participants drawn in the rule-1 frame (for one figure).
+    """Fitted boundaries drawn in the frame of the canonical rule of their kind (see ``canonical_cells``).
 
-    Boundaries are fitted relative to each participant's own rules (delta, degrees), so they map onto
-    rule 1 exactly: normal = rule-1 normal + delta x (sign of the mirror: -1 when exactly one feature
-    axis is mirrored), boundary angle = normal + 90 deg; offsets are unchanged. Columns:
-    ``participant_id``, ``model``, ``context`` (north/south), ``angle_deg``, ``offset`` and the
-    participant-level ``group`` when present. The first context label (``context_a``) takes the north
-    role unless the labels are north/south. Participants without a ``rule_code`` are taken as rule 1;
-    diagonal-rule participants are left out.
+    Boundaries are fitted relative to each participant's own rules (delta, degrees), so they map
+    exactly: normal = canonical normal + delta x determinant of the grid symmetry, boundary angle =
+    normal + 90 deg; offsets are unchanged (the symmetries preserve distances). Columns:
+    ``participant_id``, ``model``, ``rule_code`` (1 or 5), ``context`` (north/south), ``angle_deg``,
+    ``offset`` and ``group`` when present. The first context label (``context_a``) takes the north
+    role unless the labels are north/south. Participants without a ``rule_code`` count as rule 1.
     """
     rows = []
     for _, fit in fits.iterrows():
-        code = int(fit["rule_code"]) if "rule_code" in fit and pd.notna(fit["rule_code"]) else 1
-        rule = get_rule(code)
-        delta_names = _delta_names(fit)
-        if rule.kind != "cardinal" or not delta_names:
+        if not _delta_names(fit):
             continue
-        mirror = rule.signs[0] * rule.signs[1]
-        normals = CANONICAL_NORMALS_DEG["shared" if fit["model"] == "linear" else "rule"]
+        code = int(fit["rule_code"]) if "rule_code" in fit and pd.notna(fit["rule_code"]) else 1
+        target, _, determinant = CANONICAL_MAPS[code]
+        normals = CANONICAL_NORMALS_DEG[(target, "shared" if fit["model"] == "linear" else "rule")]
         labels = (fit["context_a"], fit["context_b"])
         roles = {0: labels.index(CONTEXTS[0]), 1: labels.index(CONTEXTS[1])} if set(labels) == set(CONTEXTS) \
             else {0: 0, 1: 1}
@@ -199,9 +212,9 @@ def canonical_boundaries(fits: pd.DataFrame) -> pd.DataFrame:
             label = labels[roles[k]]
             delta = _first_value(fit, (f"delta_{label}", "delta"))
             offset = _first_value(fit, (f"offset_{label}", "offset"), 0.0)
-            rows.append({"participant_id": fit["participant_id"], "model": fit["model"], "context": context,
-                         "angle_deg": (normals[k] + mirror * float(delta) + 90.0) % 360.0, "offset": float(offset),
-                         **({"group": fit["group"]} if "group" in fit else {})})
+            rows.append({"participant_id": fit["participant_id"], "model": fit["model"], "rule_code": target,
+                         "context": context, "angle_deg": (normals[k] + determinant * delta + 90.0) % 360.0,
+                         "offset": offset, **({"group": fit["group"]} if "group" in fit else {})})
     return pd.DataFrame(rows)
 
 

@@ -98,8 +98,17 @@ def _largest_count(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["n_test_trials"] == table["n_test_trials"].max()] if "n_test_trials" in table else table
 
 
+def _by_frame(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``column`` labelled with the canonical rule frame when both frames (rules 1 and 5) occur."""
+    if "rule_code" not in table or table["rule_code"].nunique() < 2:
+        return table
+    frame = table["rule_code"].map({1: "cardinal rules", 5: "diagonal rules"})
+    return table.assign(**{column: table[column].astype(str) + " (" + frame + ")"})
+
+
 def _choice_matrices(t: Tables) -> Figure:
     cells = canonical_cells(t["choice_cells"])
+    cells = _by_frame(cells.assign(group=cells["group"] if "group" in cells else "all"), "group")
     return figures.choice_matrices(_group_mean(cells, ["context", "branchiness", "leafiness"], ["p_accept"]))
 
 
@@ -120,16 +129,16 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "behaviour", "Behaviour", "How often each tree was accepted in each garden, and how choice probability "
         "follows the relevant and the irrelevant feature (trials of the analysed phase: test or scan).",
-        (FigureSpec("Choice matrices per garden (group means; cardinal-rule participants mapped onto rule 1)",
-                    ("choice_cells",), _choice_matrices),
+        (FigureSpec("Choice matrices per garden (group means; counterbalanced rules mapped onto rule 1, or "
+                    "rule 5 for diagonal rules)", ("choice_cells",), _choice_matrices),
          FigureSpec("Psychometric curves (lines: fitted factorized model)", ("psychometric_curves",),
                     _psychometric_curves))),
     SectionSpec(
         "choice_models", "Choice models", "Factorized (one boundary per garden), factorized_full and linear (one "
         "shared boundary) models fitted per participant; random-effects Bayesian model selection across "
         "participants.",
-        (_figure_spec("Fitted decision boundaries (cardinal-rule participants, mapped onto rule 1)", "boundaries",
-                      figures.boundary_angles),
+        (_figure_spec("Fitted decision boundaries (mapped onto rule 1, or rule 5 for diagonal rules)", "boundaries",
+                      lambda table: figures.boundary_angles(_by_frame(table, "model"))),
          _figure_spec("Bayesian model selection", "bms", figures.bms_bars)),
         ("bms", "fit_summary"), steps=("model_comparison",)),
     SectionSpec(

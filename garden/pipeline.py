@@ -229,15 +229,20 @@ def train_networks(run: Run) -> None:
     run.state["network_rdms"] = nt.hidden_rdms(summary, arrays)
 
 
-def people_rdms(run: Run) -> dict[str, np.ndarray]:
-    """Each cardinal-rule participant's choice RDM in the rule-1 frame (the networks' item order)."""
+NETWORK_RULE = 1
+"""The rule (counterbalancing code) the networks are trained on."""
+
+
+def people_rdms(run: Run, rule_code: int | None = NETWORK_RULE) -> dict[str, np.ndarray]:
+    """Each participant's choice RDM in the frame of its canonical rule (``analysis.choices``); only
+    those whose canonical rule is ``rule_code`` (the networks' rule by default; None: everyone)."""
     from analysis.choices import canonical_cells, probability_matrix
     from analysis.rdm import choice_rdm
 
-    if "people_rdms" not in run.state:
-        matrix = probability_matrix(canonical_cells(run.state["cells"]))
-        run.state["people_rdms"] = {pid: choice_rdm(p.to_numpy()) for pid, p in matrix.iterrows()}
-    return run.state["people_rdms"]
+    cells = canonical_cells(run.state["cells"])
+    if rule_code is not None:
+        cells = cells[cells["rule_code"] == rule_code]
+    return {pid: choice_rdm(p.to_numpy()) for pid, p in probability_matrix(cells).iterrows()} if len(cells) else {}
 
 
 def units_of_people(run: Run) -> dict[str, str]:
@@ -269,12 +274,13 @@ def geometry(run: Run) -> None:
     networks = {f"σ = {s:g}": r for s, r in mean_network_rdms(run.state.get("network_rdms", {})).items()}
     if networks:
         run.save("mds_networks", mds_panels(networks, run.config.seed))
-    rdms, units = people_rdms(run), units_of_people(run)
-    people = {}
-    for unit in sorted(set(units[pid] for pid in rdms)):
-        mean = np.nanmean([r for pid, r in rdms.items() if units[pid] == unit], axis=0)
-        if np.isfinite(mean).all():
-            people[str(unit)] = mean
+    units, people = units_of_people(run), {}
+    for code, frame in ((1, ""), (5, " (diagonal rules)")):
+        rdms = people_rdms(run, code)
+        for unit in sorted(set(units[pid] for pid in rdms)):
+            mean = np.nanmean([r for pid, r in rdms.items() if units[pid] == unit], axis=0)
+            if np.isfinite(mean).all():
+                people[f"{unit}{frame}"] = mean
     if people:
         run.save("mds_people", mds_panels(people, run.config.seed))
 

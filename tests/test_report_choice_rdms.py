@@ -7,12 +7,13 @@ import pandas as pd
 import pytest
 
 from analysis.choice_rdms import choice_betas, paired_tests, participant_betas
-from analysis.choices import (canonical_boundaries, canonical_cells, cell_table, infer_rule, predicted_cells,
-                              probability_matrix, psychometric_table)
+from analysis.choices import (CANONICAL_MAPS, canonical_boundaries, canonical_cells, cell_table, infer_rule,
+                              predicted_cells, probability_matrix, psychometric_table)
 from analysis.model_rdms import CHOICE_MODELS
 from common.errors import UserError
-from experiment.task import get_rule, item_table
-from modeling.psychometric import predict, simulate_choices
+from experiment.task import item_table
+from modeling.models import MODELS, boundary_angles, get_model
+from modeling.psychometric import geometry, predict, simulate_choices
 
 PARAMS = {"factorized": {"delta_north": 0.0, "delta_south": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05},
           "linear": {"delta": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05}}
@@ -89,39 +90,44 @@ def test_psychometric_curves_rise_along_the_relevant_feature_only_for_factorized
     assert mean["linear", "irrelevant", 2.0] - mean["linear", "irrelevant", -2.0] > 0.3
 
 
-def test_canonical_cells_map_every_cardinal_rule_onto_rule_1():
-    frames = [_agents(1, code, repeats=1, seed=code) for code in (1, 2, 3, 4, 5)]
-    for code, frame in zip((1, 2, 3, 4, 5), frames):
-        frame["participant_id"] = frame["participant_id"] + f"r{code}"
+def test_canonical_cells_map_every_rule_onto_rule_1_or_5():
+    codes = range(1, 9)
+    frames = [_agents(1, code, repeats=1, seed=code).assign(participant_id=lambda t, c=code: t.participant_id + f"r{c}")
+              for code in codes]
     cells = cell_table(pd.concat(frames, ignore_index=True))
     canon = canonical_cells(cells)
-    assert sorted(set(canon.participant_id.str[-1])) == ["1", "2", "3", "4"]  # diagonal rule 5 left out
-    items = item_table(1)
-    for _, part in canon.groupby("participant_id"):
-        np.testing.assert_array_equal(part[["context", "branchiness", "leafiness", "reward_value"]].to_numpy(),
-                                      items[["context", "branchiness", "leafiness", "reward_value"]].to_numpy())
-    # an accepted cell stays accepted: each cell's p(accept) moves with it
-    before = cells.set_index(["participant_id", "context", "reward_value", "other_value"])["p_accept"].sort_index()
-    after = canon.set_index(["participant_id", "context", "reward_value", "other_value"])["p_accept"].sort_index()
-    pd.testing.assert_series_equal(before.loc[after.index], after)
+    columns = ["context", "branchiness", "leafiness", "reward_value"]
+    for pid, part in canon.groupby("participant_id"):
+        target = 1 if int(pid[-1]) <= 4 else 5
+        assert (part.rule_code == target).all()
+        np.testing.assert_array_equal(part[columns].to_numpy(), item_table(target)[columns].to_numpy())
+    # each cell's p(accept) moves with it to where the symmetry sends the tree
+    keys = ["participant_id", "context_index", "branchiness", "leafiness"]
+    for code in codes:
+        own = cells[cells.rule_code == code]
+        b, l = CANONICAL_MAPS[code][1](own.branchiness, own.leafiness)
+        moved = own.assign(branchiness=b, leafiness=l).merge(canon, on=keys, suffixes=("", "_canonical"))
+        assert len(moved) == len(own) == 2 * 50
+        np.testing.assert_array_equal(moved.p_accept, moved.p_accept_canonical)
 
 
-@pytest.mark.parametrize("rule_code", [1, 2, 3, 4])
-def test_boundaries_map_onto_rule_1_with_the_mirror_of_the_rule(rule_code):
+@pytest.mark.parametrize("rule_code", range(1, 9))
+def test_boundaries_map_onto_the_canonical_rule_turned_by_the_symmetry(rule_code):
     params = {"delta_north": 20.0, "delta_south": -10.0, "slope": 3.0, "offset": 0.3, "lapse": 0.05}
     items = item_table(rule_code).assign(participant_id="P1", rule_code=rule_code)
     cells = items.assign(p_accept=predict("factorized", params, items),
                          other_value=0.0)  # other_value is recomputed by canonical_cells
     canon = canonical_cells(cells)
-    rule = get_rule(rule_code)
-    mirror = rule.signs[0] * rule.signs[1]
-    mapped = {**params, "delta_north": mirror * 20.0, "delta_south": mirror * -10.0}
+    target, _, determinant = CANONICAL_MAPS[rule_code]
+    mapped = {**params, "delta_north": determinant * 20.0, "delta_south": determinant * -10.0}
     np.testing.assert_allclose(canon.p_accept, predict("factorized", mapped, canon))
     fit = pd.DataFrame([{"participant_id": "P1", "model": "factorized", "context_a": "north", "context_b": "south",
                          "rule_code": rule_code, **params}])
     angles = canonical_boundaries(fit).set_index("context").angle_deg
-    assert angles["north"] == pytest.approx((180.0 + mirror * 20.0) % 360)
-    assert angles["south"] == pytest.approx(90.0 + mirror * -10.0)
+    # the same boundaries as modeling reports for a participant of the canonical rule with those deltas
+    expected = boundary_angles(MODELS["factorized"], get_model("factorized").theta(mapped, ("north", "south")),
+                               geometry(item_table(target)))
+    np.testing.assert_allclose(angles[["north", "south"]], np.asarray(expected) % 360)
 
 
 def test_predicted_cells_use_each_participants_own_fit():

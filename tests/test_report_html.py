@@ -89,7 +89,7 @@ def test_missing_inputs_give_notes_not_fake_figures(results):
     assert "Skipped: modeling.recovery is not available yet" in text
     overview = re.search(r"Incomplete sections \(see their notes\): (.*?)\.</p>", text).group(1)
     assert "Parameter and model recovery" in overview and "Choice-pattern RSA" not in overview
-    assert "mapped onto rule 1): not drawn (no boundaries table)." in text
+    assert "for diagonal rules): not drawn (no boundaries table)." in text
     assert "Learning curves: not drawn (no network_curves table)." in text
 
 
