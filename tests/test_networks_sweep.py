@@ -57,6 +57,10 @@ def test_results_files_and_sidecars(reduced, tmp_path):
     assert a["unit_class"].shape == (8, 100)
     np.testing.assert_array_equal((a["unit_class"] == 0).sum(1), reduced.summary.n_task_selective)
     assert reduced.config.train.steps == 2000
+    np.testing.assert_array_equal(a["accuracy_incongruent"][:, -1], reduced.summary.acc_incongruent)
+    steps = a["record_steps"]
+    first = {k: steps[np.argmax(a[f"accuracy_{k}"] == 1, axis=1)] for k in ("congruent", "incongruent")}
+    assert (first["incongruent"] > first["congruent"]).all()  # the rules conflict: learned later
 
 
 def test_sidecar_says_which_units_the_context_correlation_uses(tmp_path):

@@ -109,3 +109,13 @@ def readout_measures(data: TaskData, params: dict[str, np.ndarray], unit_class: 
     for name in ("congruent", "incongruent"):
         out[f"acc_{name}"] = sign_accuracy(output[:, kind == name], y[kind == name])
     return pd.DataFrame(out)
+
+
+def congruency_curves(data: TaskData, output_curve: np.ndarray) -> dict[str, np.ndarray]:
+    """Accuracy curves (N, n_rec) on the items of congruent and of incongruent trees, from the
+    outputs at the recorded steps (N, n_rec, 50)."""
+    from analysis.geometry import sign_accuracy
+
+    kind = congruency(data.items["branchiness"], data.items["leafiness"])
+    return {f"accuracy_{name}": sign_accuracy(output_curve[..., kind == name], data.targets[kind == name])
+            for name in ("congruent", "incongruent")}

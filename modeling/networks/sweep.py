@@ -79,7 +79,7 @@ def run_shard(config: SweepConfig, out_dir: str | os.PathLike, index: int, n_sha
               progress: bool = True) -> Path:
     """Train and measure one shard and write its npz + TSV (skipped when already written)."""
     from modeling.networks.data import task_data
-    from modeling.networks.measures import geometry_measures, readout_measures, relative_changes
+    from modeling.networks.measures import congruency_curves, geometry_measures, readout_measures, relative_changes
     from modeling.networks.train import init_params, train
 
     folder = Path(out_dir) / "shards"
@@ -107,6 +107,7 @@ def run_shard(config: SweepConfig, out_dir: str | os.PathLike, index: int, n_sha
         "scale": nets.scale.to_numpy(), "ctx_scale": nets.ctx_scale.to_numpy(), "seed": nets.seed.to_numpy(),
         "record_steps": result.record_steps, "noise_sds": np.asarray(config.noise_sds, float),
         "loss": result.loss, "accuracy": result.accuracy, "steps_to_criterion": result.steps_to_criterion,
+        **congruency_curves(data, result.output_curve),
         "outputs": result.outputs, "hidden": result.hidden.astype(np.float32), **arrays,
         **{f"{k}_init": v for k, v in result.params_init.items()},
         **{f"{k}_final": v for k, v in result.params_final.items()},

@@ -58,6 +58,7 @@ class TrainResult:
     accuracy: np.ndarray            # (N, n_rec) sign accuracy on non-zero targets
     steps_to_criterion: np.ndarray  # (N,) first step with every non-zero target's sign right; -1 never
     outputs: np.ndarray             # (N, 50) final outputs
+    output_curve: np.ndarray        # (N, n_rec, 50) outputs at the recorded steps (float32)
     hidden: np.ndarray              # (N, 50, H) final hidden activity
 
 
@@ -137,6 +138,7 @@ def train_batch(data: TaskData, params: dict[str, np.ndarray], config: TrainConf
     rec_index = {int(s): i for i, s in enumerate(rec)}
     err_norm = torch.empty(len(rec), n, dtype=dtype, device=device)
     n_right = torch.empty(len(rec), n, dtype=dtype, device=device)
+    output_curve = torch.empty(len(rec), n, p, dtype=torch.float32, device=device)
     lr, decay = config.lr, 1.0 - config.lr * config.l2
     bar = tqdm(total=steps, desc=desc, disable=not progress, mininterval=1.0, unit="step")
     with torch.no_grad():
@@ -151,6 +153,7 @@ def train_batch(data: TaskData, params: dict[str, np.ndarray], config: TrainConf
                 i = rec_index[t]
                 torch.linalg.vector_norm(e.view(n, p), dim=1, out=err_norm[i])
                 n_right[i] = (y_hat.view(n, p) * sign > 0).sum(dim=1)
+                output_curve[i] = y_hat.view(n, p)
             if t == steps:
                 break
             torch.bmm(e.transpose(1, 2), z, out=dw2)                   # dL/dw_output
@@ -177,5 +180,6 @@ def train_batch(data: TaskData, params: dict[str, np.ndarray], config: TrainConf
         accuracy=(n_right.double() / n_scored).T.cpu().numpy(),
         steps_to_criterion=first.astype(np.int64),
         outputs=y_hat[..., 0].double().cpu().numpy(),
+        output_curve=output_curve.transpose(0, 1).cpu().numpy(),
         hidden=z.double().cpu().numpy(),
     )
