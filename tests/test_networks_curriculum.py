@@ -71,3 +71,17 @@ def test_cli_curriculum(tmp_path, capsys):
     table = read_trials(tmp_path / "net" / "choices.tsv")
     assert len(table) == 2 * 100 and (tmp_path / "net" / "choices.json").exists()
     assert main(args) == 2 and "already exists" in capsys.readouterr().err
+
+
+def test_network_choices_fit_with_the_psychometric_models():
+    from modeling.psychometric import fit_table
+
+    trials = pd.concat([person("interleaved", "I1"), person("blocked", "B1")], ignore_index=True)
+    fits = fit_table(run_curriculum(trials, CONFIG), models=("factorized", "linear"), phase="test", n_starts=5)
+    bic = fits.pivot(index="participant_id", columns="model", values="bic")
+    group = fits.drop_duplicates("participant_id").set_index("participant_id").group
+    assert len(bic) == 8 and not fits.attrs.get("skipped")
+    # interleaved nets keep both rules (factorized wins); blocked nets apply the last rule to both
+    # gardens, one shared boundary (linear wins): the forgetting of Flesch et al. (2018)
+    assert (bic.factorized < bic.linear)[group == "interleaved"].all()
+    assert (bic.linear < bic.factorized)[group == "blocked"].all()
