@@ -77,21 +77,31 @@ def shard_networks(config: SweepConfig, index: int, n_shards: int) -> pd.DataFra
 
 def run_shard(config: SweepConfig, out_dir: str | os.PathLike, index: int, n_shards: int,
               progress: bool = True) -> Path:
-    """Train and measure one shard and write its npz + TSV (skipped when already written)."""
+    """Train and measure one shard and write its TSV + npz (skipped when the npz exists)."""
     from modeling.networks.data import task_data
-    from modeling.networks.measures import congruency_curves, geometry_measures, readout_measures, relative_changes
     from modeling.networks.train import init_params, train
 
     folder = Path(out_dir) / "shards"
-    npz_path = folder / f"{shard_name(index, n_shards)}.npz"
-    if npz_path.exists():
-        return npz_path
+    name = shard_name(index, n_shards)
+    if (folder / f"{name}.npz").exists():
+        return folder / f"{name}.npz"
     folder.mkdir(parents=True, exist_ok=True)
     nets = shard_networks(config, index, n_shards)
     data = task_data(config.inputs, config.rule_code, config.image_size_px)
     tc = config.train
     params = init_params(data.n_stimulus_units, nets.scale, nets.ctx_scale, nets.seed, tc.n_hidden, tc.output_sd, tc.bias)
-    result = train(data, params, tc, progress=progress, desc=f"{shard_name(index, n_shards)} ({len(nets)} networks)")
+    result = train(data, params, tc, progress=progress, desc=f"{name} ({len(nets)} networks)")
+    summary, arrays = _measure(config, data, nets, result)
+    table = summary.to_csv(sep="\t", index=False, lineterminator="\n").encode("utf-8")
+    _write_atomic(folder / f"{name}.tsv", lambda fh: fh.write(table))
+    _write_atomic(folder / f"{name}.npz", lambda fh: np.savez_compressed(fh, **arrays))  # marks the shard done
+    return folder / f"{name}.npz"
+
+
+def _measure(config: SweepConfig, data, nets: pd.DataFrame, result) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The shard's summary rows and arrays from its ``TrainResult``."""
+    from modeling.networks.measures import congruency_curves, geometry_measures, readout_measures, relative_changes
+
     geometry, arrays = geometry_measures(data, result.hidden, result.params_final["w_context"], config.context_offset)
     readouts = readout_measures(data, result.params_final, arrays["unit_class"], nets.seed, config.noise_sds,
                                 config.noise_repeats, config.noise_seed)
@@ -100,10 +110,7 @@ def run_shard(config: SweepConfig, out_dir: str | os.PathLike, index: int, n_sha
         "final_loss": result.loss[:, -1], "final_accuracy": result.accuracy[:, -1],
         "steps_to_criterion": np.where(stc < 0, np.nan, stc)}),
         relative_changes(result.params_init, result.params_final), geometry, readouts], axis=1)
-    tsv = folder / f"{shard_name(index, n_shards)}.tsv"
-    summary.to_csv(_temporary(tsv, write=True), sep="\t", index=False, lineterminator="\n")
-    os.replace(_temporary(tsv), tsv)
-    arrays_out = {
+    arrays = {
         "scale": nets.scale.to_numpy(), "ctx_scale": nets.ctx_scale.to_numpy(), "seed": nets.seed.to_numpy(),
         "record_steps": result.record_steps, "noise_sds": np.asarray(config.noise_sds, float),
         "loss": result.loss, "accuracy": result.accuracy, "steps_to_criterion": result.steps_to_criterion,
@@ -112,18 +119,16 @@ def run_shard(config: SweepConfig, out_dir: str | os.PathLike, index: int, n_sha
         **{f"{k}_init": v for k, v in result.params_init.items()},
         **{f"{k}_final": v for k, v in result.params_final.items()},
     }
-    tmp = _temporary(npz_path, write=True)
-    with open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **arrays_out)
-    os.replace(tmp, npz_path)  # the npz marks the shard as done
-    return npz_path
+    return summary, arrays
 
 
-def _temporary(path: Path, write: bool = False) -> Path:
+def _write_atomic(path: Path, write) -> None:
+    """Write through ``write(binary file)`` to a temporary name, then rename, so a file that
+    exists is complete (leftovers of an interrupted run are truncated)."""
     tmp = path.with_name(path.name + ".partial")
-    if write and tmp.exists():
-        tmp.unlink()  # left by an interrupted run of this same shard
-    return tmp
+    with open(tmp, "wb") as fh:
+        write(fh)
+    os.replace(tmp, path)
 
 
 def prepare_sweep(config: SweepConfig, out_dir: str | os.PathLike, n_shards: int) -> Path:
