@@ -114,6 +114,7 @@ def simulate_participants(run: Run) -> None:
     config_mod = require("experiment.config", "load_protocol")
     simulate = require("experiment.simulate", "simulate_session")
     agents = require("experiment.agents", "get_agent")
+    sequences = require("experiment.sequences", "participant_seed")
     protocol = config_mod.load_protocol(run.config.protocol)
     curricula = CURRICULA.get(run.config.protocol, tuple(protocol.curricula))
     sessions = sorted({p.session for p in protocol.phases})
@@ -125,10 +126,12 @@ def simulate_participants(run: Run) -> None:
                   "delta": float(rng.normal(0, 10))}
         agent = agents.get_agent(model, params, seed=run.config.seed + i)
         curriculum = curricula[i % len(curricula)]
+        seed = sequences.participant_seed(run.config.seed, pid)  # each participant their own sequence
         for session in sessions:
             simulate.simulate_session(protocol, pid, session, agent, run.out / "participants",
-                                      curriculum=curriculum, seed=run.config.seed)
-        plan.append({"participant_id": pid, "curriculum": curriculum, "agent": model, **params})
+                                      curriculum=curriculum, seed=seed)
+        plan.append({"participant_id": pid, "curriculum": curriculum, "agent": model, "sequence_seed": seed,
+                     **params})
     run.save("simulated_agents", pd.DataFrame(plan))
 
 
