@@ -27,3 +27,14 @@ def reference_trees() -> Path:
     if not (REFERENCE_TREES / "B1L1_1.png").exists():
         pytest.skip(f"published trees not found at {REFERENCE_TREES}")
     return REFERENCE_TREES
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a torch test on one thread (deterministic kernels, no oversubscription), then restore."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

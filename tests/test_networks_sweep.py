@@ -18,12 +18,7 @@ SMALL = SweepConfig(scales=(0.01, 3.0), ctx_scales=(0.5, 1.5), seeds=(0, 1, 2), 
                     noise_repeats=3)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,7 @@ from modeling.networks.train import init_params, train  # noqa: E402
 SCALES, CTX = [0.01, 0.3, 3.0, 1.0, 0.01], [0.5, 0.5, 1.5, 0.8, 0.5]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
