@@ -27,6 +27,7 @@ from modeling.networks.config import TrainConfig
 from modeling.networks.data import TaskData
 
 PARAMS = ("w_input", "w_context", "b_hidden", "w_output", "b_output")
+CPU_CHUNK = 48   # networks trained together on the CPU (a chunk's arrays fit in the cache)
 
 
 def init_params(n_stimulus: int, scales, ctx_scales, seeds, n_hidden: int = 100,
@@ -111,41 +112,106 @@ def train(data: TaskData, params: dict[str, np.ndarray], config: TrainConfig = T
     return train_batch(data, params, config, progress, desc)
 
 
+def _chunks(n: int, size: int) -> list[slice]:
+    """Consecutive, near-equal slices of ``n`` networks of at most ``size`` each (one slice when n <= size).
+
+    Near-equal so no slice holds a lone network (torch multiplies a batch of one with another kernel)."""
+    count = -(-n // size)
+    bounds = np.linspace(0, n, count + 1).round().astype(int)
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def train_batch(data: TaskData, params: dict[str, np.ndarray], config: TrainConfig = TrainConfig(),
                 progress: bool = False, desc: str = "training") -> TrainResult:
-    """``train`` without the pairing of a lone network (the benchmark's per-network loop uses it)."""
-    dtype, device = getattr(torch, config.dtype), resolve_device(config.device)
+    """``train`` without the pairing of a lone network (the benchmark's per-network loop uses it).
+
+    On the CPU the networks are trained in chunks of at most ``CPU_CHUNK`` networks, each chunk for
+    all its steps: a chunk's activity arrays stay in the core's cache, where the whole batch's would
+    not (the step is limited by memory traffic, not arithmetic). The networks are independent and
+    each one's arithmetic does not depend on the others in its chunk, so chunking changes no result.
+    """
+    device = resolve_device(config.device)
+    n = len(params["b_output"])
+    parts = _chunks(n, CPU_CHUNK) if device.type == "cpu" else [slice(0, n)]
+    bar = tqdm(total=config.steps * len(parts), desc=desc, disable=not progress, mininterval=1.0, unit="step")
+    results = [_train_chunk(data, {k: v[part] for k, v in params.items()}, config, device, bar) for part in parts]
+    bar.close()
+    if len(results) == 1:
+        return results[0]
+    def joined(name):
+        values = [getattr(r, name) for r in results]
+        if isinstance(values[0], dict):
+            return {k: np.concatenate([v[k] for v in values]) for k in values[0]}
+        return np.concatenate(values)
+    return TrainResult(**{f.name: results[0].record_steps if f.name == "record_steps" else joined(f.name)
+                          for f in fields(TrainResult)})
+
+
+def _shared_cells(data: TaskData) -> bool:
+    """Whether the 50 items are the same 25 stimuli shown once in each of 2 constant context codes.
+
+    Then a hidden unit's input is (stimulus part of one of 25 cells) + (one of 2 context-and-bias
+    terms), and the forward product needs 25 item rows, not 50 (the blob inputs; not image inputs
+    drawn on their context's scene)."""
+    half = len(data.targets) // 2
+    s, c = data.stimulus, data.context
+    return (len(data.targets) == 2 * half and np.array_equal(s[:half], s[half:])
+            and bool((c[:half] == c[0]).all() and (c[half:] == c[half]).all()))
+
+
+def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainConfig, device: torch.device,
+                 bar) -> TrainResult:
+    """Full-batch gradient descent of the networks in ``params``, all at once (see the module docstring).
+
+    Backward pass: with e the output errors and m = (hidden activity > 0), the gradient of W is
+    w_output * (X^T diag(e) m), so the (items x hidden) arrays are read, not rewritten, after the
+    forward pass: one mask pass replaces the hidden-gradient product and the ReLU backward."""
+    dtype = getattr(torch, config.dtype)
     def tensor(a):
         return torch.tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
+    def empty(*shape, kind=dtype):
+        return torch.empty(*shape, dtype=kind, device=device)
     w_np, w2_np, b2_np = pack(params)
     w, w2, b2 = tensor(w_np), tensor(w2_np), tensor(b2_np)
     n, k, h = w.shape
     x_np = augmented_inputs(data)
     p = x_np.shape[0]
-    x = tensor(np.broadcast_to(x_np, (n, p, k)))          # (N, P, K)
+    shared = _shared_cells(data)
+    if shared:   # forward: 25 cells x stimulus weights, plus each context's (context, bias) row
+        d, half = data.n_stimulus_units, p // 2
+        cells = tensor(np.broadcast_to(x_np[:half, :d], (n, half, d)))             # (N, 25, D)
+        ctx_rows = tensor(np.broadcast_to(x_np[[0, half], d:], (n, 2, k - d)))      # (N, 2, 3)
+        u, r = empty(n, half, h), empty(n, 2, h)
+    else:
+        x = tensor(np.broadcast_to(x_np, (n, p, k)))                               # (N, P, K)
     xt = tensor(np.broadcast_to(x_np.T, (n, k, p)))       # (N, K, P)
     y = tensor(data.targets.reshape(1, p, 1))
     sign = tensor(np.sign(data.targets))
     unscored = tensor(np.where(data.targets == 0, np.inf, 0.0))
     n_scored = int(np.count_nonzero(data.targets))
-    z, dz = torch.empty(n, p, h, dtype=dtype, device=device), torch.empty(n, p, h, dtype=dtype, device=device)
-    dw = torch.empty(n, k, h, dtype=dtype, device=device)
-    y_hat, e = torch.empty(n, p, 1, dtype=dtype, device=device), torch.empty(n, p, 1, dtype=dtype, device=device)
-    dw2, margin_buf = torch.empty(n, 1, h, dtype=dtype, device=device), torch.empty(n, p, dtype=dtype, device=device)
+    z, mask = empty(n, p, h), empty(n, p, h)
+    xe, g, dw = empty(n, k, p), empty(n, k, h), empty(n, k, h)
+    y_hat, e = empty(n, p, 1), empty(n, p, 1)
+    dw2, margin_buf = empty(n, 1, h), empty(n, p)
     steps = config.steps
-    margin = torch.empty(steps + 1, n, dtype=dtype, device=device)   # min over scored items of y_hat * sign(y)
+    margin = empty(steps + 1, n)   # min over scored items of y_hat * sign(y)
     rec = record_steps(steps, config.record_every)
     rec_index = {int(s): i for i, s in enumerate(rec)}
-    err_norm = torch.empty(len(rec), n, dtype=dtype, device=device)
-    n_right = torch.empty(len(rec), n, dtype=dtype, device=device)
-    output_curve = torch.empty(len(rec), n, p, dtype=torch.float32, device=device)
+    err_norm, n_right = empty(len(rec), n), empty(len(rec), n)
+    output_curve = empty(len(rec), n, p, kind=torch.float32)
     lr, decay = config.lr, 1.0 - config.lr * config.l2
-    bar = tqdm(total=steps, desc=desc, disable=not progress, mininterval=1.0, unit="step")
     with torch.no_grad():
         for t in range(steps + 1):
-            torch.bmm(x, w, out=z)
-            z.relu_()
-            torch.baddbmm(b2, z, w2, out=y_hat)
+            if shared:
+                torch.bmm(cells, w[:, :d], out=u)
+                torch.bmm(ctx_rows, w[:, d:], out=r)
+                torch.ops.aten._add_relu.out(u.unsqueeze(1), r.unsqueeze(2), out=z.view(n, 2, half, h))
+            else:
+                torch.bmm(x, w, out=z)
+                z.relu_()
+            torch.mul(z, w2.transpose(1, 2), out=mask)                 # output: a product per item and
+            torch.sum(mask, dim=2, keepdim=True, out=y_hat)            # unit, then a sum (a batched
+            y_hat.add_(b2)                                             # matrix-vector bmm is slower)
             torch.sub(y_hat, y, out=e)
             torch.addcmul(unscored, y_hat.view(n, p), sign, out=margin_buf)
             torch.amin(margin_buf, dim=1, out=margin[t])
@@ -157,9 +223,10 @@ def train_batch(data: TaskData, params: dict[str, np.ndarray], config: TrainConf
             if t == steps:
                 break
             torch.bmm(e.transpose(1, 2), z, out=dw2)                   # dL/dw_output
-            torch.mul(e, w2.transpose(1, 2), out=dz)                   # dL/d(hidden activity)
-            torch.ops.aten.threshold_backward.grad_input(dz, z, 0.0, grad_input=dz)  # through ReLU
-            torch.bmm(xt, dz, out=dw)                                  # dL/d(input, context, bias)
+            torch.gt(z, 0, out=mask)                                   # ReLU derivative
+            torch.mul(xt, e.transpose(1, 2), out=xe)                   # items weighted by their error
+            torch.bmm(xe, mask, out=g)
+            torch.mul(g, w2.transpose(1, 2), out=dw)                   # dL/d(input, context, bias)
             if config.l2:
                 w[:, :-1].mul_(decay)
                 w2.mul_(decay)
@@ -168,8 +235,7 @@ def train_batch(data: TaskData, params: dict[str, np.ndarray], config: TrainConf
             b2.sub_(e.sum(dim=1, keepdim=True), alpha=lr)
             if (t + 1) % 100 == 0:
                 bar.update(100)
-        bar.update(steps - bar.n)
-    bar.close()
+        bar.update(steps % 100)
     reached = (margin > 0).cpu().numpy()
     first = np.where(reached.any(axis=0), reached.argmax(axis=0), -1)
     return TrainResult(
