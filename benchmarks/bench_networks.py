@@ -7,7 +7,12 @@ Measured side by side in one run, on 2 threads (``torch.set_num_threads(2)``):
   batch of one: the same arithmetic, no batching), timed on ``LOOP_NETWORKS`` networks for
   ``LOOP_STEPS`` steps and extrapolated linearly to 240 networks x 10 000 steps (said in the JSON);
 * ``speedup``: loop / batched;
-* ``achieved_gflops``: the trainer's multiply-adds (2 flops each) per second, against
+* ``autograd_loop_s_extrapolated``: a second, plainer baseline: each network as a
+  ``torch.nn.Sequential`` trained alone with autograd and ``torch.optim.SGD`` (the same loss,
+  learning rate and initial weights), timed on ``LOOP_NETWORKS`` networks for ``AUTOGRAD_STEPS``
+  steps and extrapolated the same way; ``speedup_vs_autograd_loop``: that loop / batched;
+* ``achieved_gflops``: the multiply-adds (2 flops each) of the plain 50-item step per second
+  (the trainer does fewer: it uses the 25 cells shared by the two contexts), against
   ``matmul_gflops``, a 2048 x 2048 float32 matrix product in the same run;
 * ``float64_over_float32``: time ratio of the two precisions on all 240 networks for a few steps;
 * ``peak_rss_mb``: the process's peak resident memory after the sweep (includes torch itself);
@@ -25,6 +30,7 @@ import numpy as np
 N_THREADS = 2
 LOOP_NETWORKS = 4
 LOOP_STEPS = 2000
+AUTOGRAD_STEPS = 1000
 PRECISION_STEPS = 300
 
 
@@ -40,6 +46,27 @@ def _matmul_gflops(torch) -> float:
     for _ in range(3):
         torch.mm(a, a)
     return 3 * 2 * 2048**3 / (time.perf_counter() - start) / 1e9
+
+
+def _autograd_loop(torch, data, params: dict, index: int, steps: int, lr: float) -> float:
+    """Train network ``index`` alone the textbook way (nn.Sequential, autograd, torch.optim.SGD); final loss."""
+    x = torch.tensor(np.column_stack([data.stimulus, data.context]), dtype=torch.float32)
+    y = torch.tensor(data.targets, dtype=torch.float32)[:, None]
+    net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], params["w_output"].shape[1]), torch.nn.ReLU(),
+                              torch.nn.Linear(params["w_output"].shape[1], 1))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor(np.concatenate([params["w_input"][index], params["w_context"][index]], 1)))
+        net[0].bias.copy_(torch.tensor(params["b_hidden"][index]))
+        net[2].weight.copy_(torch.tensor(params["w_output"][index][None]))
+        net[2].bias.fill_(float(params["b_output"][index]))
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = 0.5 * ((net(x) - y) ** 2).sum()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        return float(0.5 * ((net(x) - y) ** 2).sum())
 
 
 def main() -> dict:
@@ -75,6 +102,15 @@ def main() -> dict:
     result["loop_note"] = (f"per-network loop timed on {LOOP_NETWORKS} networks x {LOOP_STEPS} steps "
                            f"({loop:.2f} s), extrapolated linearly to {n} x {steps}")
     result["speedup"] = round(result["loop_s_extrapolated"] / result["sweep_s"], 1)
+
+    start = time.perf_counter()
+    for i in picks:
+        _autograd_loop(torch, data, params, i, AUTOGRAD_STEPS, TrainConfig().lr)
+    loop = time.perf_counter() - start
+    result["autograd_loop_s_extrapolated"] = round(loop * (n / LOOP_NETWORKS) * (steps / AUTOGRAD_STEPS), 1)
+    result["autograd_loop_note"] = (f"nn.Sequential + autograd + SGD, {LOOP_NETWORKS} networks x {AUTOGRAD_STEPS} "
+                                    f"steps ({loop:.2f} s), extrapolated linearly to {n} x {steps}")
+    result["speedup_vs_autograd_loop"] = round(result["autograd_loop_s_extrapolated"] / result["sweep_s"], 1)
 
     times = {}
     for dtype in ("float32", "float64"):

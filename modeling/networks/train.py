@@ -2,13 +2,12 @@
 
 Each network is exactly the published one (paradigm §4): stimulus units + 2 context units ->
 ``n_hidden`` ReLU units -> 1 linear output, loss 1/2 sum over the 50 items of (y_hat - y)^2,
-plain gradient descent. The networks are stacked along a leading network dimension and every
-step is a handful of batched matmuls (``torch.bmm``) with a hand-derived backward pass into
-preallocated buffers, so per-step Python overhead is paid once for all networks, not per network.
-
-Parameters are kept as one augmented matrix per network, W (inputs + 2 context + 1 bias, hidden),
-against items augmented with a constant 1, so the forward pass is one bmm and the input, context
-and bias gradients are one bmm.
+plain gradient descent. The networks share their 50 items, so every step is a few matrix
+products of the items with all the networks' weights at once (one GEMM each, the weights held
+as one (inputs, networks x hidden) matrix) and a hand-derived backward pass into preallocated
+buffers, so per-step Python overhead is paid once per chunk of networks, not per network.
+With the blob inputs (25 cells, each shown in both contexts) the input products use the 25
+cells, not the 50 items (``_shared_cells``).
 
 Initial weights come from ``numpy.random.default_rng(seed)`` per network (float64, drawn in the
 order input, context, output weights), so a network's init does not depend on what else is in
@@ -17,6 +16,7 @@ the batch, and networks with the same seed at different scales share their stand
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -27,7 +27,7 @@ from modeling.networks.config import TrainConfig
 from modeling.networks.data import TaskData
 
 PARAMS = ("w_input", "w_context", "b_hidden", "w_output", "b_output")
-CPU_CHUNK = 48   # networks trained together on the CPU (a chunk's arrays fit in the cache)
+CPU_CHUNK = 60   # networks per chunk on the CPU (measured on 2 cores: 40-60 fastest)
 
 
 def init_params(n_stimulus: int, scales, ctx_scales, seeds, n_hidden: int = 100,
@@ -115,7 +115,7 @@ def train(data: TaskData, params: dict[str, np.ndarray], config: TrainConfig = T
 def _chunks(n: int, size: int) -> list[slice]:
     """Consecutive, near-equal slices of ``n`` networks of at most ``size`` each (one slice when n <= size).
 
-    Near-equal so no slice holds a lone network (torch multiplies a batch of one with another kernel)."""
+    Near-equal so the threads get even work and no slice holds a lone network."""
     count = -(-n // size)
     bounds = np.linspace(0, n, count + 1).round().astype(int)
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
@@ -126,15 +126,26 @@ def train_batch(data: TaskData, params: dict[str, np.ndarray], config: TrainConf
     """``train`` without the pairing of a lone network (the benchmark's per-network loop uses it).
 
     On the CPU the networks are trained in chunks of at most ``CPU_CHUNK`` networks, each chunk for
-    all its steps: a chunk's activity arrays stay in the core's cache, where the whole batch's would
-    not (the step is limited by memory traffic, not arithmetic). The networks are independent and
-    each one's arithmetic does not depend on the others in its chunk, so chunking changes no result.
+    all its steps, the chunks in parallel on torch's threads (one thread per chunk): a chunk's
+    arrays stay in cache, and the threads do not meet at every small operation. A network's
+    arithmetic does not depend on the others in its chunk, so chunking changes no result
+    (the sweep's sharded == unsharded test checks this byte for byte).
     """
     device = resolve_device(config.device)
     n = len(params["b_output"])
     parts = _chunks(n, CPU_CHUNK) if device.type == "cpu" else [slice(0, n)]
     bar = tqdm(total=config.steps * len(parts), desc=desc, disable=not progress, mininterval=1.0, unit="step")
-    results = [_train_chunk(data, {k: v[part] for k, v in params.items()}, config, device, bar) for part in parts]
+    threads = torch.get_num_threads()
+    def run(part: slice) -> TrainResult:
+        if len(parts) > 1 and threads > 1:
+            torch.set_num_threads(1)   # in this worker thread: the chunks, not the ops, run in parallel
+        return _train_chunk(data, {k: v[part] for k, v in params.items()}, config, device, bar)
+    if len(parts) > 1 and threads > 1:
+        with ThreadPoolExecutor(min(threads, len(parts))) as pool:
+            results = list(pool.map(run, parts))
+        torch.set_num_threads(threads)
+    else:
+        results = [run(part) for part in parts]
     bar.close()
     if len(results) == 1:
         return results[0]
@@ -159,80 +170,97 @@ def _shared_cells(data: TaskData) -> bool:
             and bool((c[:half] == c[0]).all() and (c[half:] == c[half]).all()))
 
 
+def _add_relu(a, b, out) -> None:
+    """out = relu(a + b) in one pass on the CPU (torch's fused kernel is CPU-only), two elsewhere."""
+    if out.device.type == "cpu":
+        torch.ops.aten._add_relu.out(a, b, out=out)
+    else:
+        torch.add(a, b, out=out).relu_()
+
+
 def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainConfig, device: torch.device,
                  bar) -> TrainResult:
     """Full-batch gradient descent of the networks in ``params``, all at once (see the module docstring).
 
-    Backward pass: with e the output errors and m = (hidden activity > 0), the gradient of W is
-    w_output * (X^T diag(e) m), so the (items x hidden) arrays are read, not rewritten, after the
-    forward pass: one mask pass replaces the hidden-gradient product and the ReLU backward."""
+    The items are the same for every network, so the weights are held as one (inputs, networks x
+    hidden) matrix W and the input products are single matrix products (one GEMM for all networks,
+    not a batch of small ones). Backward pass: with e the output errors and m = (hidden activity > 0),
+    G = X^T (e m) is one GEMM; dL/dW = w_output * G and dL/dw_output = sum over inputs of W * G
+    (the hidden activity is X W where it is positive), so the (items x networks x hidden) arrays
+    are written twice per step (activity, e m) and read four times. Sums over the leading axis are
+    products with a vector of ones: a GEMM's column does not depend on the other columns, while
+    torch's reductions over a leading axis change their summation order with the array's width,
+    and a network's arithmetic must not depend on which networks share its chunk."""
     dtype = getattr(torch, config.dtype)
     def tensor(a):
         return torch.tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
     def empty(*shape, kind=dtype):
         return torch.empty(*shape, dtype=kind, device=device)
     w_np, w2_np, b2_np = pack(params)
-    w, w2, b2 = tensor(w_np), tensor(w2_np), tensor(b2_np)
-    n, k, h = w.shape
+    w, w2, b2 = tensor(w_np.transpose(1, 0, 2)), tensor(w2_np[..., 0]), tensor(b2_np[:, 0, 0])  # (K, N, H), (N, H), (N,)
+    k, n, h = w.shape
     x_np = augmented_inputs(data)
     p = x_np.shape[0]
     shared = _shared_cells(data)
     if shared:   # forward: 25 cells x stimulus weights, plus each context's (context, bias) row
         d, half = data.n_stimulus_units, p // 2
-        cells = tensor(np.broadcast_to(x_np[:half, :d], (n, half, d)))             # (N, 25, D)
-        ctx_rows = tensor(np.broadcast_to(x_np[[0, half], d:], (n, 2, k - d)))      # (N, 2, 3)
-        u, r = empty(n, half, h), empty(n, 2, h)
+        cells, ctx_rows = tensor(x_np[:half, :d]), tensor(x_np[[0, half], d:])   # (25, D), (2, 3)
+        cells_t, u, r, em_cells = tensor(x_np[:half, :d].T), empty(half, n, h), empty(2, n, h), empty(half, n, h)
     else:
-        x = tensor(np.broadcast_to(x_np, (n, p, k)))                               # (N, P, K)
-    xt = tensor(np.broadcast_to(x_np.T, (n, k, p)))       # (N, K, P)
-    y = tensor(data.targets.reshape(1, p, 1))
-    sign = tensor(np.sign(data.targets))
-    unscored = tensor(np.where(data.targets == 0, np.inf, 0.0))
+        x = tensor(x_np)                                   # (P, K)
+    xt = tensor(x_np.T)                                    # (K, P)
+    y = tensor(data.targets.reshape(p, 1))
+    sign = tensor(np.sign(data.targets).reshape(p, 1))
+    unscored = tensor(np.where(data.targets == 0, np.inf, 0.0).reshape(p, 1))
     n_scored = int(np.count_nonzero(data.targets))
-    z, mask = empty(n, p, h), empty(n, p, h)
-    xe, g, dw = empty(n, k, p), empty(n, k, h), empty(n, k, h)
-    y_hat, e = empty(n, p, 1), empty(n, p, 1)
-    dw2, margin_buf = empty(n, 1, h), empty(n, p)
+    z, em = empty(p, n, h), empty(p, n, h)
+    g, wg = empty(k, n, h), empty(k, n, h)
+    y_hat, e, margin_buf, dw2, db2 = empty(p, n), empty(p, n), empty(p, n), empty(n, h), empty(1, n)
+    ones_k, ones_p = torch.ones(1, k, dtype=dtype, device=device), torch.ones(1, p, dtype=dtype, device=device)
     steps = config.steps
     margin = empty(steps + 1, n)   # min over scored items of y_hat * sign(y)
     rec = record_steps(steps, config.record_every)
     rec_index = {int(s): i for i, s in enumerate(rec)}
     err_norm, n_right = empty(len(rec), n), empty(len(rec), n)
-    output_curve = empty(len(rec), n, p, kind=torch.float32)
+    output_curve = empty(len(rec), p, n, kind=torch.float32)
     lr, decay = config.lr, 1.0 - config.lr * config.l2
     with torch.no_grad():
         for t in range(steps + 1):
             if shared:
-                torch.bmm(cells, w[:, :d], out=u)
-                torch.bmm(ctx_rows, w[:, d:], out=r)
-                torch.ops.aten._add_relu.out(u.unsqueeze(1), r.unsqueeze(2), out=z.view(n, 2, half, h))
+                torch.mm(cells, w[:d].view(d, n * h), out=u.view(half, n * h))
+                torch.mm(ctx_rows, w[d:].view(k - d, n * h), out=r.view(2, n * h))
+                _add_relu(u.unsqueeze(0), r.unsqueeze(1), out=z.view(2, half, n, h))
             else:
-                torch.bmm(x, w, out=z)
+                torch.mm(x, w.view(k, n * h), out=z.view(p, n * h))
                 z.relu_()
-            torch.mul(z, w2.transpose(1, 2), out=mask)                 # output: a product per item and
-            torch.sum(mask, dim=2, keepdim=True, out=y_hat)            # unit, then a sum (a batched
-            y_hat.add_(b2)                                             # matrix-vector bmm is slower)
+            torch.mul(z, w2, out=em)                                   # output: a product per item and
+            torch.sum(em, dim=2, out=y_hat)                            # unit, then a sum
+            y_hat.add_(b2)
             torch.sub(y_hat, y, out=e)
-            torch.addcmul(unscored, y_hat.view(n, p), sign, out=margin_buf)
-            torch.amin(margin_buf, dim=1, out=margin[t])
+            torch.addcmul(unscored, y_hat, sign, out=margin_buf)
+            torch.amin(margin_buf, dim=0, out=margin[t])
             if t in rec_index:
                 i = rec_index[t]
-                torch.linalg.vector_norm(e.view(n, p), dim=1, out=err_norm[i])
-                n_right[i] = (y_hat.view(n, p) * sign > 0).sum(dim=1)
-                output_curve[i] = y_hat.view(n, p)
+                torch.linalg.vector_norm(e.T.contiguous(), dim=1, out=err_norm[i])
+                n_right[i] = (y_hat * sign > 0).sum(dim=0)
+                output_curve[i] = y_hat
             if t == steps:
                 break
-            torch.bmm(e.transpose(1, 2), z, out=dw2)                   # dL/dw_output
-            torch.gt(z, 0, out=mask)                                   # ReLU derivative
-            torch.mul(xt, e.transpose(1, 2), out=xe)                   # items weighted by their error
-            torch.bmm(xe, mask, out=g)
-            torch.mul(g, w2.transpose(1, 2), out=dw)                   # dL/d(input, context, bias)
+            torch.ops.aten.threshold_backward.grad_input(e.unsqueeze(2), z, 0.0, grad_input=em)  # e m
+            if shared:   # the two contexts' e m summed per cell, then 25 cells x 25 inputs
+                torch.add(em[:half], em[half:], out=em_cells)
+                torch.mm(cells_t, em_cells.view(half, n * h), out=g[:d].view(d, n * h))
+                torch.mm(xt[d:], em.view(p, n * h), out=g[d:].view(k - d, n * h))
+            else:
+                torch.mm(xt, em.view(p, n * h), out=g.view(k, n * h))
+            torch.mm(ones_k, torch.mul(w, g, out=wg).view(k, n * h), out=dw2.view(1, n * h))  # dL/dw_output
             if config.l2:
-                w[:, :-1].mul_(decay)
+                w[:-1].mul_(decay)
+            w.addcmul_(g, w2, value=-lr)                               # dL/dW = w_output * G
+            if config.l2:
                 w2.mul_(decay)
-            w.sub_(dw, alpha=lr)
-            w2.sub_(dw2.transpose(1, 2), alpha=lr)
-            b2.sub_(e.sum(dim=1, keepdim=True), alpha=lr)
+            w2.sub_(dw2, alpha=lr)
+            b2.sub_(torch.mm(ones_p, e, out=db2)[0], alpha=lr)
             if (t + 1) % 100 == 0:
                 bar.update(100)
         bar.update(steps % 100)
@@ -240,12 +268,13 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
     first = np.where(reached.any(axis=0), reached.argmax(axis=0), -1)
     return TrainResult(
         params_init={key: np.array(v, float) for key, v in params.items()},
-        params_final=unpack(w.cpu().numpy(), w2.cpu().numpy(), b2.cpu().numpy()),
+        params_final=unpack(w.transpose(0, 1).cpu().numpy(), w2[..., None].cpu().numpy(),
+                            b2[:, None, None].cpu().numpy()),
         record_steps=rec,
         loss=(0.5 * err_norm.double() ** 2).T.cpu().numpy(),
         accuracy=(n_right.double() / n_scored).T.cpu().numpy(),
         steps_to_criterion=first.astype(np.int64),
-        outputs=y_hat[..., 0].double().cpu().numpy(),
-        output_curve=output_curve.transpose(0, 1).cpu().numpy(),
-        hidden=z.double().cpu().numpy(),
+        outputs=y_hat.T.double().cpu().numpy(),
+        output_curve=output_curve.permute(2, 0, 1).cpu().numpy(),
+        hidden=z.transpose(0, 1).double().cpu().numpy(),
     )
