@@ -197,7 +197,8 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
     def empty(*shape, kind=dtype):
         return torch.empty(*shape, dtype=kind, device=device)
     w_np, w2_np, b2_np = pack(params)
-    w, w2, b2 = tensor(w_np.transpose(1, 0, 2)), tensor(w2_np[..., 0]), tensor(b2_np[:, 0, 0])  # (K, N, H), (N, H), (N,)
+    # W (K, N, H), w_output (N, H), b_output (N,)
+    w, w2, b2 = tensor(w_np.transpose(1, 0, 2)), tensor(w2_np[..., 0]), tensor(b2_np[:, 0, 0])
     k, n, h = w.shape
     x_np = augmented_inputs(data)
     p = x_np.shape[0]
@@ -206,6 +207,7 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
         d, half = data.n_stimulus_units, p // 2
         cells, ctx_rows = tensor(x_np[:half, :d]), tensor(x_np[[0, half], d:])   # (25, D), (2, 3)
         cells_t, u, r, em_cells = tensor(x_np[:half, :d].T), empty(half, n, h), empty(2, n, h), empty(half, n, h)
+        ctx_rows_t, ones_cells, em_sums = tensor(x_np[[0, half], d:].T), tensor(np.ones((2, 1, half))), empty(2, n, h)
     else:
         x = tensor(x_np)                                   # (P, K)
     xt = tensor(x_np.T)                                    # (K, P)
@@ -250,7 +252,8 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
             if shared:   # the two contexts' e m summed per cell, then 25 cells x 25 inputs
                 torch.add(em[:half], em[half:], out=em_cells)
                 torch.mm(cells_t, em_cells.view(half, n * h), out=g[:d].view(d, n * h))
-                torch.mm(xt[d:], em.view(p, n * h), out=g[d:].view(k - d, n * h))
+                torch.bmm(ones_cells, em.view(2, half, n * h), out=em_sums.view(2, 1, n * h))  # per context
+                torch.mm(ctx_rows_t, em_sums.view(2, n * h), out=g[d:].view(k - d, n * h))
             else:
                 torch.mm(xt, em.view(p, n * h), out=g.view(k, n * h))
             torch.mm(ones_k, torch.mul(w, g, out=wg).view(k, n * h), out=dw2.view(1, n * h))  # dL/dw_output
