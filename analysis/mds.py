@@ -12,10 +12,12 @@ defined up to rotation and reflection: ``procrustes_align`` turns one embedding 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.linalg import orthogonal_procrustes
 from sklearn.manifold import MDS
 
 from analysis.rdm import lower
+from experiment.task import item_table
 
 KINDS = ("metric", "nonmetric", "classical")
 
@@ -87,3 +89,16 @@ def procrustes_align(coordinates: np.ndarray, reference: np.ndarray, scale: bool
     rotation, singular_sum = orthogonal_procrustes(x0, y0)
     factor = singular_sum / np.sum(x0**2) if scale and np.sum(x0**2) > 0 else 1.0
     return factor * x0 @ rotation + y.mean(axis=0)
+
+
+def mds_panels(rdms: dict[str, np.ndarray], seed: int = 0) -> pd.DataFrame:
+    """2-D metric MDS of each named 50-condition RDM, each panel rotated/reflected (Procrustes) onto
+    the one before it so that neighbouring panels are drawn the same way round."""
+    items = item_table()[["context", "branchiness", "leafiness"]]
+    frames, previous = [], None
+    for panel, rdm in rdms.items():
+        coords = mds(rdm, 2, "metric", seed=seed)
+        coords = coords if previous is None else procrustes_align(coords, previous)
+        frames.append(items.assign(panel=panel, dim1=coords[:, 0], dim2=coords[:, 1]))
+        previous = coords
+    return pd.concat(frames, ignore_index=True)

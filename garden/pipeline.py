@@ -254,25 +254,10 @@ def units_of_people(run: Run) -> dict[str, str]:
     return dict(cells.drop_duplicates("participant_id")[["participant_id", "group"]].astype(str).to_numpy())
 
 
-def mds_panels(rdms: dict[str, np.ndarray], seed: int) -> pd.DataFrame:
-    """2-D metric MDS of each named 50-condition RDM, each panel rotated/reflected (Procrustes) onto
-    the one before it so that neighbouring panels are drawn the same way round."""
-    from analysis.mds import mds, procrustes_align
-    from experiment.task import item_table
-
-    items = item_table()[["context", "branchiness", "leafiness"]]
-    frames, previous = [], None
-    for panel, rdm in rdms.items():
-        coords = mds(rdm, 2, "metric", seed=seed)
-        coords = coords if previous is None else procrustes_align(coords, previous)
-        frames.append(items.assign(panel=panel, dim1=coords[:, 0], dim2=coords[:, 1]))
-        previous = coords
-    return pd.concat(frames, ignore_index=True)
-
-
 def geometry(run: Run) -> None:
     """2-D metric MDS of each init scale's mean hidden RDM and of each group's mean choice RDM."""
     from analysis.human_vs_network import mean_network_rdms
+    from analysis.mds import mds_panels
 
     networks = {f"σ = {s:g}": r for s, r in mean_network_rdms(run.state.get("network_rdms", {})).items()}
     if networks:

@@ -128,7 +128,7 @@ def test_report_on_published_2018_participants(flesch2018, tmp_path):
 
 def test_mds_panels_are_drawn_the_same_way_round():
     from analysis.model_rdms import model_rdm
-    from garden.pipeline import mds_panels
+    from analysis.mds import mds_panels
 
     grid = model_rdm("grid")
     jitter = np.abs(np.random.default_rng(0).normal(0, 0.01, grid.shape))
