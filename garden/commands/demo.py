@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from garden.arguments import float_list
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``demo`` sub-command."""
@@ -18,8 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of every random step (default 0)")
     p.add_argument("--full", action="store_true",
                    help="train the published network sweep (8 init scales x 30 seeds x 10 000 steps)")
-    p.add_argument("--scales", default=None, metavar="S1,S2,...", help="init scales of the networks (overrides)")
-    p.add_argument("--ctx-scales", default=None, metavar="C1,C2,...", help="context-weight SDs, one per scale")
+    p.add_argument("--scales", type=float_list, default=None, metavar="S1,S2,...", help="init scales of the networks (overrides)")
+    p.add_argument("--ctx-scales", type=float_list, default=None, metavar="C1,C2,...", help="context-weight SDs, one per scale")
     p.add_argument("--network-seeds", type=int, default=None, metavar="K", help="networks per init scale")
     p.add_argument("--steps", type=int, default=None, metavar="T", help="training steps per network")
     p.add_argument("--protocol", default=None, help="protocol to simulate (default flesch2022)")
@@ -30,15 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=demo_command)
 
 
-def _floats(text: str, flag: str) -> tuple[float, ...]:
-    from common.errors import UserError
-
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise UserError(f"{flag} {text!r}: give comma-separated numbers, e.g. 0.01,1,3") from None
-
-
 def demo_command(args: argparse.Namespace) -> int:
     from common.errors import UserError
     from garden.pipeline import DemoConfig, run_demo
@@ -47,9 +40,9 @@ def demo_command(args: argparse.Namespace) -> int:
         raise UserError(f"--participants {args.participants}: need at least 2 (one per curriculum)")
     overrides = {"participants": args.participants, "seed": args.seed, "dpi": args.dpi}
     if args.scales:
-        overrides["scales"] = _floats(args.scales, "--scales")
+        overrides["scales"] = args.scales
     if args.ctx_scales:
-        overrides["ctx_scales"] = _floats(args.ctx_scales, "--ctx-scales")
+        overrides["ctx_scales"] = args.ctx_scales
     for name in ("network_seeds", "steps", "protocol", "recovery_agents"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)

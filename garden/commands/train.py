@@ -6,13 +6,7 @@ from __future__ import annotations
 import argparse
 
 from common.errors import UserError
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+from garden.arguments import float_list
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,9 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Resumable per shard: run the same command again to finish an interrupted sweep. "
                     "With --curriculum, train online on each participant's trial sequence instead and "
                     "write the networks' choices as a trial table (DIR/choices.tsv).")
-    p.add_argument("--scales", type=_floats, default=PUBLISHED_SCALES, metavar="S,...",
+    p.add_argument("--scales", type=float_list, default=PUBLISHED_SCALES, metavar="S,...",
                    help="input->hidden init SDs (default: the published 8)")
-    p.add_argument("--ctx-scales", type=_floats, default=PUBLISHED_CTX_SCALES, metavar="S,...",
+    p.add_argument("--ctx-scales", type=float_list, default=PUBLISHED_CTX_SCALES, metavar="S,...",
                    help="context->hidden init SDs, one per scale (default: the published 8)")
     p.add_argument("--seeds", type=int, default=30, help="networks per scale: seeds FIRST..FIRST+N-1 (default 30)")
     p.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
