@@ -99,7 +99,7 @@ def _onset_error(protocol_path: str) -> dict[str, float]:
     error = (table.onset - table.planned_onset).to_numpy()
     slope = np.polyfit(table.planned_onset, error, 1)[0]
     return {**cost, "load_average_1min": os.getloadavg()[0], "trials": int(len(table)), "run_s": float(table.planned_onset.max()),
-            "frame_ms_nominal": 1e3 * screen.frame_s,
+            "frame_ms_nominal": 1e3 * screen.frame_s, "vsync": screen.vsync, "realtime_priority": screen.realtime,
             "onset_error_ms_mean": float(1e3 * error.mean()), "onset_error_ms_max_abs": float(1e3 * np.abs(error).max()),
             "onset_error_ms_sd": float(1e3 * error.std()),
             "within_one_frame": float(np.mean(np.abs(error) <= screen.frame_s)),

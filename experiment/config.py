@@ -68,6 +68,8 @@ class Display:
     background: Colour = (128, 128, 128)
     refresh_hz: float = field(default=60.0, metadata=_meta(1.0, doc="expected refresh rate"))
     check_timing: bool = field(default=True, metadata=_meta(doc="measure the refresh rate at start"))
+    realtime_priority: bool = field(default=True, metadata=_meta(
+        doc="real-time scheduling while the window is open (needs permission; recorded)"))
     frame_size_px: int = field(default=600, metadata=_meta(1))
     frame_width_px: int = field(default=40, metadata=_meta(1))
     tree_size_px: int = field(default=443, metadata=_meta(1))

@@ -15,11 +15,15 @@ session's sequence (``experiment.session``) and records every trial as it ends:
   ``experiment/strings/<language>.toml``). Esc asks for confirmation, then ends the session
   cleanly: data kept, sidecar marked incomplete (continue with ``--resume``).
 
-Timing: every time is a flip timestamp. Each frame is redrawn and flipped; when the display does
-not wait for vertical blank (e.g. Xvfb) flips are paced in software at the frame period, so the
-same code paces both. A screen change is flipped on the first frame within half a frame of its
-target time (half the recent flip interval when flips run slower than the refresh rate). RTs come from the ptb keyboard clock, reset on the tree's flip. Frames lost (flip
-intervals longer than 1.5 frames) are counted per trial from the cue's flip to the trial's end.
+Timing: every time is a flip timestamp. Each frame is redrawn and flipped. On a display that
+waits for the vertical blank (vsync, the lab's screen), a screen change is flipped on the first
+frame within half a frame of its target time (half the recent flip interval when flips run slower
+than the refresh rate). A display without vsync (Xvfb, some remote desktops) has no refresh to wait
+for: frames are paced in software at the frame period, the new screen is rendered ahead
+(``glFinish``) and swapped at its target time (less the recent swap time). Which of the two a
+window has is measured when it opens (back-to-back flips). RTs come from the ptb keyboard clock,
+reset on the tree's flip. Frames lost (flip intervals longer than 1.5 frames) are counted per
+trial from the cue's flip to the trial's end.
 """
 
 from __future__ import annotations
@@ -47,7 +51,9 @@ from experiment.session import (Session, choice_for, close_session, key_for, out
                                 scanner_events, start_recording)
 
 PACE_MARGIN_S = 0.002
-"""Software pacing wakes this long before the next frame is due, then flips."""
+"""With vsync, the loop wakes this long before the next vertical blank is due, then flips (s)."""
+HOG_CPU_S = 0.002
+"""Waits poll the clock (instead of sleeping) for their last this many seconds, for precision."""
 X_KEYS = {"left": "Left", "right": "Right", "up": "Up", "down": "Down", "escape": "Escape", "return": "Return"}
 """PsychoPy key names that xdotool spells differently."""
 
@@ -169,10 +175,13 @@ class Screen:
                                  colorSpace="rgb255", checkTiming=False, allowGUI=not fullscreen)
         self.win.mouseVisible = False
         self.kb = Keyboard(backend="ptb")
+        self.realtime = self._rush(d.realtime_priority)
         self.screenshots = screenshots
         if screenshots:
             screenshots.mkdir(parents=True, exist_ok=True)
         self.frame_s, self.measured_hz = self._frame_period()
+        self.swaps: deque[float] = deque(maxlen=15)
+        self.vsync = self._has_vsync()
         self.last_flip = self.win.flip()
         self.intervals: deque[float] = deque([self.frame_s], maxlen=15)
         self.current: Callable[[], None] = lambda: None
@@ -183,6 +192,25 @@ class Screen:
         """Measured frame period when ``check_timing`` and PsychoPy finds a stable rate, else nominal."""
         measured = self.win.getActualFrameRate(nIdentical=10, nMaxFrames=120) if self.display.check_timing else None
         return (1.0 / measured if measured else self.display.frame_s), measured
+
+    @staticmethod
+    def _rush(wanted: bool) -> bool:
+        """Real-time (round-robin) scheduling for the window's thread when ``wanted``, so a busy
+        computer delays no flip (psychopy's ``core.rush``; Linux needs root or a group with
+        rtprio rights). Returns whether it was granted."""
+        from psychopy import core
+
+        return bool(wanted and core.rush(True))
+
+    def _has_vsync(self, flips: int = 8) -> bool:
+        """Whether flips wait for the vertical blank: back-to-back flips then take about a frame
+        each; without vsync they return as soon as the buffers are swapped. Records swap times."""
+        times = []
+        for _ in range(flips):
+            t0 = self.now()
+            times.append(self.win.flip())
+            self.swaps.append(times[-1] - t0)
+        return bool(np.median(np.diff(times)) > 0.5 * self.frame_s)
 
     def _build(self, visual: Any) -> None:
         d, rgb = self.display, {"colorSpace": "rgb255", "units": "pix"}
@@ -274,20 +302,38 @@ class Screen:
 
     # -- timing ----------------------------------------------------------------------------
 
-    def _flip(self, draw: Callable[[], None], shot: str | None = None) -> float:
+    def _flip(self, draw: Callable[[], None], shot: str | None = None, at: float | None = None) -> float:
+        """Draw and flip; return the flip timestamp. With vsync the flip lands on the next
+        vertical blank; without, at ``at`` (when given and at least half a frame after the last
+        flip) or one frame period after the last flip."""
         draw()
         if shot and self.screenshots:  # reading the back buffer delays this flip by a few ms
             image = self.win.getMovieFrame(buffer="back")
             self.win.movieFrames.clear()
             threading.Thread(target=image.save, args=(self.screenshots / f"{shot}.png",)).start()
-        delay = self.last_flip + self.frame_s - PACE_MARGIN_S - self.now()
-        if delay > 0:
-            time.sleep(delay)
+        if self.vsync:
+            self._wait_until(self.last_flip + self.frame_s - PACE_MARGIN_S)
+        else:
+            from pyglet import gl
+
+            gl.glFinish()  # render now: the flip is then only the buffer swap
+            due = self.last_flip + self.frame_s if at is None else max(at, self.last_flip + 0.5 * self.frame_s)
+            self._wait_until(due - float(np.median(self.swaps)))
+        t0 = self.now()
         t = self.win.flip()
+        if not self.vsync:
+            self.swaps.append(t - t0)
         self.lost_frames += max(0, round((t - self.last_flip) / self.frame_s) - 1)
         self.intervals.append(t - self.last_flip)
         self.last_flip = t
         return t
+
+    def _wait_until(self, t: float) -> None:
+        """Return at time ``t`` (flip clock, s): sleep, then poll the clock for the last ms."""
+        from psychopy import core
+
+        if t > self.now():
+            core.wait(t - self.now(), hogCPUperiod=HOG_CPU_S)
 
     @property
     def interval(self) -> float:
@@ -304,15 +350,16 @@ class Screen:
 
     def show(self, draw: Callable[[], None], target: float | None = None, shot: str | None = None,
              on_flip: Callable[[], None] | None = None) -> float:
-        """Put ``draw``'s screen up on the first frame within half a frame of ``target`` (now if
-        None), repeating the current screen until then; return the flip timestamp."""
+        """Put ``draw``'s screen up at ``target`` (the next frame if None), repeating the current
+        screen until then: with vsync on the first frame within half a frame of it, without vsync
+        at it; return the flip timestamp."""
         if target is not None:
             while self.last_flip + 1.5 * self.interval < target:
                 self._flip(self.current)
         if on_flip:
             self.win.callOnFlip(on_flip)
         self.current = draw
-        return self._flip(draw, shot)
+        return self._flip(draw, shot, at=target)
 
     def hold(self, until: float, poll: Callable[[], Any] | None = None) -> Any:
         """Keep the current screen up until the last frame before ``until`` (within half a frame),
@@ -370,6 +417,10 @@ class Screen:
                 on_screen(done=True)
 
     def close(self) -> None:
+        if self.realtime:
+            from psychopy import core
+
+            core.rush(False)
         self.win.close()
 
 
@@ -552,7 +603,8 @@ def run_window_session(protocol: Protocol, participant_id: str, session: int, ou
                         stimuli=str(getattr(stimulus_set, "path", "")) or f"rendered (tree_seed {protocol.tree_seed})",
                         screen={"size_px": [int(v) for v in screen.win.size], "fullscreen": fullscreen,
                                 "frame_s": screen.frame_s, "refresh_hz_measured": screen.measured_hz,
-                                "refresh_hz_nominal": protocol.display.refresh_hz})
+                                "refresh_hz_nominal": protocol.display.refresh_hz, "vsync": screen.vsync,
+                                "realtime_priority": screen.realtime})
         Runner(run, screen, Trees(protocol, stimulus_set), driver).play()
         completed = True
     except Aborted:

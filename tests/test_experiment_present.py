@@ -123,6 +123,8 @@ def test_sidecar_records_the_session(e2e):
     assert sidecar["completed"] is True and sidecar["aborted"] is False
     assert sidecar["mode"] == "window" and sidecar["agent"]["name"] == "factorized"
     assert sidecar["screen"]["size_px"] == [1280, 1024] and sidecar["screen"]["frame_s"] == pytest.approx(1 / 60)
+    assert sidecar["screen"]["vsync"] is False  # Xvfb swaps at once: frames are paced in software
+    assert isinstance(sidecar["screen"]["realtime_priority"], bool)
     assert sidecar["start_utc"] < sidecar["end_utc"] and sidecar["config"]["name"] == "tiny"
     assert "psychopy" in sidecar["software"]
 
@@ -209,3 +211,45 @@ def test_escape_with_confirmation_keeps_the_data_and_resume_finishes(tiny, tmp_p
     table = read_trials(path)
     assert table.trial.tolist() == list(range(1, 8)) and table.choice.iloc[2:].notna().sum() >= 4
     assert json.loads(path.with_suffix(".json").read_text())["completed"] is True
+
+
+def _dialog_session(tiny: Path, out: Path, keys: list[list[str]]) -> subprocess.CompletedProcess:
+    """``garden run`` without ids: wait for the ID dialog, type ``keys`` into it (xdotool
+    commands), then Esc + confirm in the task window until the session ends."""
+    proc = subprocess.Popen([sys.executable, "-m", "garden", "run", "--protocol", str(tiny), "--out", str(out)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        found = subprocess.run(["xdotool", "search", "--sync", "--name", "garden: new session"],
+                               capture_output=True, text=True, timeout=60)
+        assert found.returncode == 0, "the ID dialog never opened"
+        time.sleep(0.5)
+        for command in keys:
+            subprocess.run(["xdotool", *command], check=True)
+        deadline = time.time() + 60
+        while proc.poll() is None and time.time() < deadline:
+            _press("Escape")
+            time.sleep(0.7)
+            _press("y")
+            time.sleep(0.7)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def test_id_dialog_names_the_session(tiny, tmp_path):
+    out = tmp_path / "participants"
+    typed = [["type", "--delay", "50", "P042"], ["key", "Tab", "ctrl+a"], ["type", "1"], ["key", "Return"]]
+    result = _dialog_session(tiny, out, typed)
+    assert result.returncode == 1 and "continue with --resume" in result.stderr, result.stderr[-2000:]
+    sidecar = json.loads(session_path(out, "P042", 1).with_suffix(".json").read_text())
+    assert sidecar["aborted"] is True  # the session typed in the dialog is the one recorded
+    assert sorted(p.name for p in out.glob("sub-*/ses-*")) == ["ses-1"] and (out / "sub-P042").is_dir()
+
+
+def test_cancelled_id_dialog_records_nothing(tiny, tmp_path):
+    out = tmp_path / "participants"
+    result = _dialog_session(tiny, out, [["key", "Escape"]])
+    assert result.returncode == 2 and result.stderr.strip() == \
+        "garden run: error: session cancelled in the dialog (nothing was recorded)", result.stderr
+    assert not out.exists()

@@ -81,6 +81,23 @@ def test_2018_blocked_curricula_switch_every_block_length(curriculum, length):
     assert len(test) == 200 and test.feedback.eq(0).all() and train.feedback.eq(1).all()
 
 
+def test_2018_exemplar_design_matches_the_published_data(flesch2018):
+    """Per participant: training shows 4 exemplars per tree, each twice per garden; the test
+    4 new ones, each once per garden (counts from the published exp1a trials)."""
+    def design(table: pd.DataFrame) -> dict[str, tuple[int, list[int]]]:
+        return {phase: (int(t.groupby(["branchiness", "leafiness"]).exemplar.nunique().max()),
+                        sorted(set(t.groupby(["context", "branchiness", "leafiness", "exemplar"]).size())))
+                for phase, t in table.groupby("phase")}
+    published = pd.read_csv(flesch2018 / "exp1a_trials.csv.gz", nrows=600)
+    published = published[published.participant == published.participant.iloc[0]]
+    ours = session_sequence(P2018, assign(P2018, "S1"), 1)
+    assert design(published) == {"train": (4, [2]), "test": (4, [1])}
+    assert design(ours) == {"training": (4, [2]), "test": (4, [1])}
+    train, test = (set(ours[ours.phase == p][["branchiness", "leafiness", "exemplar"]].itertuples(index=False))
+                   for p in ("training", "test"))
+    assert len(train) == len(test) == 4 * 25 and not train & test  # new trees at test
+
+
 def test_scanner_runs_balance_conditions_and_onsets_are_computed(both_sessions):
     scan = both_sessions[both_sessions.phase == "scan"]
     assert scan.groupby(["run", "context", "branchiness", "leafiness"]).size().eq(2).all()
