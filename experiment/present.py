@@ -329,7 +329,7 @@ class Screen:
         return t
 
     def _wait_until(self, t: float) -> None:
-        """Return at time ``t`` (flip clock, s): sleep, then poll the clock for the last ms."""
+        """Return at time ``t`` (flip clock, s): sleep, then poll the clock for the last ``HOG_CPU_S``."""
         from psychopy import core
 
         if t > self.now():
