@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.choices import participant_table_columns, probability_matrix
+from analysis.choices import canonical_cells, participant_table_columns, probability_matrix
 from analysis.compare import regress_rdm
 from analysis.model_rdms import CHOICE_MODELS, choice_model_rdm
 from analysis.rdm import choice_rdm
@@ -52,6 +52,32 @@ def participant_betas(cells: pd.DataFrame, models: tuple[str, ...] = MODELS) -> 
         rows.append({"participant_id": pid, **{c: info.loc[pid, c] for c in participant_table_columns(cells)},
                      "rule_code": code, **{f"beta_{m}": b for m, b in betas.items()}})
     return pd.DataFrame(rows)
+
+
+def participant_rdms(cells: pd.DataFrame, rule_code: int | None = 1) -> dict[str, np.ndarray]:
+    """participant_id -> 50 x 50 choice RDM in the frame of the participant's canonical rule
+    (``analysis.choices.canonical_cells``), for those whose canonical rule is ``rule_code`` (1:
+    cardinal codes, 5: diagonal ones, None: everyone). ``cells`` is a ``cell_table``."""
+    cells = canonical_cells(cells)
+    if rule_code is not None:
+        cells = cells[cells["rule_code"] == rule_code]
+    return {pid: choice_rdm(p.to_numpy()) for pid, p in probability_matrix(cells).iterrows()} if len(cells) else {}
+
+
+def participant_groups(cells: pd.DataFrame) -> dict[str, str]:
+    """participant_id -> group (the unit people are pooled over) of a ``cell_table``."""
+    return dict(cells.drop_duplicates("participant_id")[["participant_id", "group"]].astype(str).to_numpy())
+
+
+def group_mean_rdms(rdms: dict[str, np.ndarray], groups: dict[str, str]) -> dict[str, np.ndarray]:
+    """group -> mean of its participants' RDMs (NaN-aware), for groups whose mean is finite
+    everywhere (every condition answered by someone), in sorted group order."""
+    means = {}
+    for group in sorted({groups[pid] for pid in rdms}):
+        stack = np.array([r for pid, r in rdms.items() if groups[pid] == group])
+        if np.isfinite(stack).any(axis=0).all():
+            means[group] = np.nanmean(stack, axis=0)
+    return means
 
 
 def paired_tests(betas: pd.DataFrame, a: str = "factorized", b: str = "linear",

@@ -16,10 +16,29 @@ import pandas as pd
 
 from common.errors import UserError
 from experiment.task import CONTEXTS, STEP_POINTS, get_rule
-from experiment.trials import participant_table
+from experiment.trials import participant_columns, participant_table
 
+ANALYSIS_PHASES = ("test", "scan")
+"""Phases whose choices are analysed (the first present; no feedback there); else all trials."""
 RULE_CODES = range(1, 9)
 CELL = ["context", "branchiness", "leafiness"]
+
+
+def analysis_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials to analyse: the first of ``ANALYSIS_PHASES`` present (else all), with a ``group``
+    column (the table's own, else its curriculum, else "all").
+
+    Why: choices in feedback phases mix learning with the learned rule; the test (2018) and
+    scanner (2022) phases are the published analyses' data.
+    """
+    phase = next((p for p in ANALYSIS_PHASES if (trials["phase"] == p).any()), None)
+    chosen = trials[trials["phase"] == phase] if phase else trials
+    # columns constant only within the chosen phase (e.g. feedback) are not participant-level
+    spurious = set(participant_columns(chosen)) - set(participant_columns(trials))
+    chosen = chosen.drop(columns=sorted(spurious))
+    if "group" not in chosen or chosen["group"].isna().all():
+        chosen = chosen.assign(group=chosen["curriculum"] if "curriculum" in chosen else "all")
+    return chosen.reset_index(drop=True)
 
 
 def _context_orders(labels: list[str]) -> list[tuple[str, str]]:

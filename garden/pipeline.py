@@ -28,8 +28,6 @@ from common.provenance import provenance, write_json, write_sidecar
 
 PUBLISHED_SCALES = (0.01, 0.1, 0.2, 0.3, 0.4, 1.0, 2.0, 3.0)
 PUBLISHED_CTX_SCALES = (0.5, 0.5, 0.5, 0.5, 0.5, 0.8, 1.35, 1.5)
-ANALYSIS_PHASES = ("test", "scan")
-"""Phases whose choices are analysed (the first present; no feedback there); else all trials."""
 CURRICULA = {"flesch2022": ("blocked", "interleaved"), "flesch2018": ("B200", "interleaved")}
 AGENT_MODELS = ("factorized", "linear")
 
@@ -135,23 +133,9 @@ def simulate_participants(run: Run) -> None:
     run.save("simulated_agents", pd.DataFrame(plan))
 
 
-def analysis_trials(trials: pd.DataFrame) -> pd.DataFrame:
-    """The trials to analyse: the first of ``ANALYSIS_PHASES`` present (else all), with a ``group``
-    column (the table's own, else its curriculum, else "all")."""
-    from experiment.trials import participant_columns
-
-    phase = next((p for p in ANALYSIS_PHASES if (trials["phase"] == p).any()), None)
-    chosen = trials[trials["phase"] == phase] if phase else trials
-    # columns constant only within the chosen phase (e.g. feedback) are not participant-level
-    spurious = set(participant_columns(chosen)) - set(participant_columns(trials))
-    chosen = chosen.drop(columns=sorted(spurious))
-    if "group" not in chosen or chosen["group"].isna().all():
-        chosen = chosen.assign(group=chosen["curriculum"] if "curriculum" in chosen else "all")
-    return chosen.reset_index(drop=True)
-
-
 def load_participants(run: Run, folder: Path | None = None) -> pd.DataFrame:
     """Read and validate the participants' trial tables once; keep the analysed trials."""
+    from analysis.choices import analysis_trials
     from experiment.trials import read_trials
 
     if "trials" not in run.state:
@@ -236,39 +220,19 @@ NETWORK_RULE = 1
 """The rule (counterbalancing code) the networks are trained on."""
 
 
-def people_rdms(run: Run, rule_code: int | None = NETWORK_RULE) -> dict[str, np.ndarray]:
-    """Each participant's choice RDM in the frame of its canonical rule (``analysis.choices``); only
-    those whose canonical rule is ``rule_code`` (the networks' rule by default; None: everyone)."""
-    from analysis.choices import canonical_cells, probability_matrix
-    from analysis.rdm import choice_rdm
-
-    cells = canonical_cells(run.state["cells"])
-    if rule_code is not None:
-        cells = cells[cells["rule_code"] == rule_code]
-    return {pid: choice_rdm(p.to_numpy()) for pid, p in probability_matrix(cells).iterrows()} if len(cells) else {}
-
-
-def units_of_people(run: Run) -> dict[str, str]:
-    """participant_id -> group (the unit people are pooled over)."""
-    cells = run.state["cells"]
-    return dict(cells.drop_duplicates("participant_id")[["participant_id", "group"]].astype(str).to_numpy())
-
-
 def geometry(run: Run) -> None:
     """2-D metric MDS of each init scale's mean hidden RDM and of each group's mean choice RDM."""
+    from analysis.choice_rdms import group_mean_rdms, participant_groups, participant_rdms
     from analysis.human_vs_network import mean_network_rdms
     from analysis.mds import mds_panels
 
     networks = {f"σ = {s:g}": r for s, r in mean_network_rdms(run.state.get("network_rdms", {})).items()}
     if networks:
         run.save("mds_networks", mds_panels(networks, run.config.seed))
-    units, people = units_of_people(run), {}
+    cells, groups, people = run.state["cells"], participant_groups(run.state["cells"]), {}
     for code, frame in ((1, ""), (5, " (diagonal rules)")):
-        rdms = people_rdms(run, code)
-        for unit in sorted(set(units[pid] for pid in rdms)):
-            mean = np.nanmean([r for pid, r in rdms.items() if units[pid] == unit], axis=0)
-            if np.isfinite(mean).all():
-                people[f"{unit}{frame}"] = mean
+        means = group_mean_rdms(participant_rdms(cells, code), groups)
+        people.update({f"{group}{frame}": rdm for group, rdm in means.items()})
     if people:
         run.save("mds_people", mds_panels(people, run.config.seed))
 
@@ -277,11 +241,12 @@ def people_vs_networks(run: Run) -> None:
     """Each participant's choice RDM against every init scale's hidden RDMs: best scale, bootstrap,
     beta profiles of people and matched networks."""
     from analysis import human_vs_network as hvn
+    from analysis.choice_rdms import participant_groups, participant_rdms
     from analysis.model_rdms import model_rdms
 
     if "network_rdms" not in run.state:
         raise Unavailable("no network results (the networks step did not run)")
-    rdms, units = people_rdms(run), units_of_people(run)
+    rdms, units = participant_rdms(run.state["cells"], NETWORK_RULE), participant_groups(run.state["cells"])
     similarity = run.save("similarity", hvn.similarity_table(rdms, run.state["network_rdms"]))
     run.save("best_scale_per_participant", hvn.best_scales(similarity))
     profile, best, distribution = hvn.bootstrap_units(similarity, units, run.config.n_boot, run.config.seed)
@@ -300,6 +265,8 @@ MATCHED_PARAMETERS = ("bias", "slope", "offset", "lapse")
 def matched_networks(run: Run) -> None:
     """Networks of every init scale run through each participant's own trial sequence (online SGD,
     sigmoid choices), fitted with the factorized model, laid beside the people matched to them."""
+    from analysis.choice_rdms import participant_rdms
+    from analysis.choices import analysis_trials
     from analysis.human_vs_network import matched_parameters
 
     curriculum = require("modeling.networks.curriculum", "run_curriculum")
@@ -312,7 +279,7 @@ def matched_networks(run: Run) -> None:
     sweep = config_mod.SweepConfig(scales=tuple(c.scales), ctx_scales=tuple(c.ctx_scales),
                                    seeds=tuple(range(c.seed, c.seed + c.matched_network_seeds)))
     people = run.state["all_trials"]
-    runs = curriculum.run_curriculum(people[people.participant_id.isin(people_rdms(run))], sweep,
+    runs = curriculum.run_curriculum(people[people.participant_id.isin(participant_rdms(run.state["cells"], NETWORK_RULE))], sweep,
                                      choice_rule="sigmoid", choice_seed=c.seed)
     fits = psychometric.fit_table(analysis_trials(runs), ("factorized",), progress=True)
     fits = fits.rename(columns={"network_scale": "scale"})

@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.choice_rdms import choice_betas, paired_tests, participant_betas
-from analysis.choices import (CANONICAL_MAPS, canonical_boundaries, canonical_cells, cell_table, infer_rule,
+from analysis.choice_rdms import (choice_betas, group_mean_rdms, paired_tests, participant_betas, participant_groups,
+                                  participant_rdms)
+from analysis.choices import (CANONICAL_MAPS, analysis_trials, canonical_boundaries, canonical_cells, cell_table, infer_rule,
                               predicted_cells, probability_matrix, psychometric_table)
-from analysis.model_rdms import CHOICE_MODELS
+from analysis.model_rdms import CHOICE_MODELS, choice_model_rdm
+from analysis.compare import pearson
 from common.errors import UserError
 from experiment.task import item_table
 from modeling.models import MODELS, boundary_angles, get_model
@@ -138,3 +140,33 @@ def test_predicted_cells_use_each_participants_own_fit():
     predicted = predicted_cells(cells, fits, "linear")
     lowest = predicted.groupby("participant_id").p_accept.min()
     assert lowest["fac0"] == pytest.approx(0.1, abs=1e-3) and lowest["lin0"] == pytest.approx(0.2, abs=1e-3)
+
+
+def test_participant_rdms_are_in_the_canonical_frame_of_their_kind_of_rule():
+    cells = cell_table(pd.concat([_agents(2, 3).assign(rule_code=3),
+                                  _agents(2, 6, seed=7).assign(rule_code=6,
+                                                                participant_id=lambda t: "d" + t.participant_id)]))
+    cardinal, diagonal = participant_rdms(cells, 1), participant_rdms(cells, 5)
+    assert sorted(cardinal) == ["fac0", "fac1", "lin0", "lin1"] and sorted(diagonal) == ["dfac0", "dfac1", "dlin0", "dlin1"]
+    assert len(participant_rdms(cells, None)) == 8
+    for pid, rdm in cardinal.items():  # a rule-3 agent's pattern looks like rule 1's ideal one of its model
+        own, other = ("factorized", "linear") if pid.startswith("fac") else ("linear", "factorized")
+        assert pearson(rdm, choice_model_rdm(own, 1)) > max(0.8, pearson(rdm, choice_model_rdm(other, 1)) + 0.1)
+    assert participant_groups(cells)["dlin1"] == "linear"
+
+
+def test_group_means_average_members_and_drop_groups_with_unanswered_conditions():
+    a, b, c = np.full((2, 2), 1.0), np.full((2, 2), 3.0), np.array([[0.0, np.nan], [np.nan, 0.0]])
+    means = group_mean_rdms({"p1": a, "p2": b, "p3": c, "p4": c}, {"p1": "x", "p2": "x", "p3": "y", "p4": "y"})
+    assert list(means) == ["x"] and np.array_equal(means["x"], np.full((2, 2), 2.0))
+    partly = group_mean_rdms({"p1": a, "p3": c}, {"p1": "y", "p3": "y"})
+    assert np.array_equal(partly["y"], np.array([[0.5, 1.0], [1.0, 0.5]]))  # NaN-aware mean
+
+
+def test_analysis_trials_keep_the_test_phase_and_name_groups_by_curriculum():
+    trials = pd.DataFrame({"participant_id": "P1", "phase": ["training"] * 3 + ["test"] * 2,
+                           "feedback": [1, 1, 1, 0, 0], "curriculum": "B2", "choice": [1, 0, 1, 0, 1]})
+    chosen = analysis_trials(trials)
+    assert chosen.phase.tolist() == ["test", "test"] and chosen.group.eq("B2").all()
+    assert "feedback" not in chosen  # constant in the test phase only: not taken for a participant column
+    assert analysis_trials(trials.assign(phase="main")).shape[0] == 5  # no analysed phase: every trial
