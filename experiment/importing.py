@@ -1,7 +1,9 @@
 """Turn any trial table (old data, other software) into garden's on-disk layout.
 
-Columns are renamed (``mapping``) and constants added (``constants``); the result must satisfy
-the trial-table contract and is written one file per participant and session, with sidecars,
+Columns are renamed (``mapping``) and constants added (``constants``); values that break the
+contract in columns named by ``blank`` (e.g. the negative RTs of the published 2018 files) can be
+imported as missing, the raw value kept in ``<column>_invalid``; the result must satisfy the
+trial-table contract and is written one file per participant and session, with sidecars,
 plus ``participants.tsv``. Nothing existing is overwritten: all target files are checked first,
 so a refused import writes nothing.
 """
@@ -15,8 +17,8 @@ import pandas as pd
 
 from common.errors import UserError
 from common.provenance import write_sidecar
-from experiment.trials import (TrialTableError, column_descriptions, participant_table,
-                               read_raw, session_path, validate, write_table)
+from experiment.trials import (TrialTableError, column_descriptions, column_spec, invalid_cells,
+                               participant_table, read_raw, session_path, validate, write_table)
 
 PARTICIPANTS_FILE = "participants.tsv"
 
@@ -47,6 +49,42 @@ def remap(raw: pd.DataFrame, mapping: dict[str, str], constants: dict[str, str],
     return table
 
 
+def blank_invalid(table: pd.DataFrame, columns: list[str], source: str) -> pd.DataFrame:
+    """Cells of ``columns`` that break the contract become empty (missing); their raw value moves
+    to ``<column>_invalid`` (empty elsewhere), so nothing is lost. Only for columns the contract
+    lets be empty (rt, choice, correct, ...)."""
+    out = table.copy()
+    for column in columns:
+        spec = column_spec(column)
+        if column not in out.columns:
+            raise UserError(f"{source}: --blank-invalid names column {column!r} that the table does not have "
+                            f"(after --map); its columns are {list(out.columns)}")
+        if not spec or not spec.get("missing"):
+            raise UserError(f"{source}: --blank-invalid {column}: the contract does not let {column!r} be empty; "
+                            "correct those values in the source table")
+        bad = invalid_cells(out[column], column)
+        if bad.any():
+            out[f"{column}_invalid"] = out[column].where(bad, "")
+            out[column] = out[column].where(~bad, "")
+    return out
+
+
+def _filled(values: pd.Series) -> int:
+    """Number of non-empty cells (NaN or '' are empty: a column reads back as numbers or text)."""
+    return int((values.notna() & values.astype(str).str.strip().ne("")).sum())
+
+
+def _blankable_hint(problems: list, blank: list[str]) -> str:
+    """The --blank-invalid fix when every problem is in columns that may be empty."""
+    columns = sorted({p.column for p in problems if p.column})
+    if not columns or any(p.column is None for p in problems) or set(columns) & set(blank):
+        return ""
+    if all((column_spec(c) or {}).get("missing") for c in columns):
+        return (f"correct the source, or add --blank-invalid {','.join(columns)} to import these values as "
+                "missing (their raw values are kept in <column>_invalid)")
+    return ""
+
+
 def _session_tables(table: pd.DataFrame) -> dict[tuple[str, int], pd.DataFrame]:
     return {(str(pid), int(ses)): rows for (pid, ses), rows in table.groupby(["participant_id", "session"], sort=True)}
 
@@ -73,27 +111,29 @@ def _plain_tsv(table: pd.DataFrame) -> str:
 
 
 def import_table(source: str | os.PathLike, out: str | os.PathLike, mapping: dict[str, str] | None = None,
-                 constants: dict[str, str] | None = None) -> list[Path]:
-    """Import ``source`` into the BIDS-like layout under ``out``; return the written trial files."""
-    source, out = Path(source), Path(out)
+                 constants: dict[str, str] | None = None, blank: list[str] | None = None) -> list[Path]:
+    """Import ``source`` into the BIDS-like layout under ``out``; return the written trial files.
+    ``blank``: columns whose contract-breaking values are imported as missing (``blank_invalid``)."""
+    source, out, blank = Path(source), Path(out), list(blank or [])
     if not source.is_file():
         raise UserError(f"{source}: no such file (garden import takes one table: .tsv, .csv or .csv.gz)")
-    raw = remap(read_raw(source), mapping or {}, constants or {}, str(source))
+    raw = blank_invalid(remap(read_raw(source), mapping or {}, constants or {}, str(source)), blank, str(source))
     table, problems = validate(raw, str(source))
     if problems:
-        raise TrialTableError(problems)
+        raise TrialTableError(problems, _blankable_hint(problems, blank))
     sessions = _session_tables(table)
     targets = {key: session_path(out, *key) for key in sessions}
     existing = [p for p in targets.values() if p.exists()]
     if existing:
         raise FileExistsError(f"{existing[0]}: already exists ({len(existing)} of {len(targets)} target files do); "
                               "refusing to overwrite: import into a new --out folder")
-    config = {"source": str(source), "map": mapping or {}, "set": constants or {}}
+    config = {"source": str(source), "map": mapping or {}, "set": constants or {}, "blank_invalid": blank}
     written = []
     for key, rows in sessions.items():
         path = write_table(rows, targets[key])
+        blanked = {c: _filled(rows[f"{c}_invalid"]) for c in blank if f"{c}_invalid" in rows}
         write_sidecar(path, config, seed=None, columns=column_descriptions(rows.columns),
-                      n_trials=len(rows), task="garden")
+                      n_trials=len(rows), task="garden", blanked_invalid=blanked)
         written.append(path)
     update_participants(out, table)
     return written

@@ -86,14 +86,15 @@ class Problem:
 
 
 class TrialTableError(UserError):
-    """A trial table failed validation; ``problems`` lists every problem found."""
+    """A trial table failed validation; ``problems`` lists every problem found, ``hint`` the fix."""
 
-    def __init__(self, problems: Sequence[Problem]):
+    def __init__(self, problems: Sequence[Problem], hint: str = ""):
         self.problems = list(problems)
         shown = "\n".join(str(p) for p in self.problems[:MAX_PROBLEMS_SHOWN])
         more = len(self.problems) - MAX_PROBLEMS_SHOWN
         tail = f"\n... and {more} more problems" if more > 0 else ""
-        super().__init__(f"{len(self.problems)} problem(s) in trial table(s):\n{shown}{tail}")
+        fix = f"\nfix: {hint}" if hint else ""
+        super().__init__(f"{len(self.problems)} problem(s) in trial table(s):\n{shown}{tail}{fix}")
 
 
 def check_participant_id(pid: str) -> str:
@@ -228,6 +229,18 @@ def _parse_column(values: pd.Series, spec: dict[str, Any]) -> tuple[pd.Series, n
     return numbers, bad
 
 
+def column_spec(column: str) -> dict[str, Any] | None:
+    """The contract's rule for ``column`` (kind, range, whether it may be empty), or None."""
+    return REQUIRED.get(column) or OPTIONAL.get(column)
+
+
+def invalid_cells(values: pd.Series, column: str) -> np.ndarray:
+    """Boolean mask of the text cells of ``column`` that break its contract rule (none for a
+    column the contract does not describe)."""
+    spec = column_spec(column)
+    return _parse_column(values, spec)[1] if spec else np.zeros(len(values), bool)
+
+
 def _typed(column: str, parsed: pd.Series, spec: dict[str, Any]) -> pd.Series:
     kind = spec["kind"]
     if kind in ("id", "text"):
@@ -276,7 +289,7 @@ def validate(raw: pd.DataFrame, source: str | Sequence[str] = "<table>",
         return raw, problems
     typed = {}
     for column in raw.columns:
-        spec = REQUIRED.get(column) or OPTIONAL.get(column)
+        spec = column_spec(column)
         if spec is None:
             typed[column] = _infer_passthrough(raw[column]).reset_index(drop=True)
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import string
 from pathlib import Path
 
@@ -168,3 +169,54 @@ def test_import_published_example(flesch2018, tmp_path, capsys):
     assert len(participants) == 176 and "group" in participants.columns
     assert main(args) == 2  # a second import refuses to overwrite
     assert "refusing to overwrite" in capsys.readouterr().err
+
+
+@SETTINGS
+@given(table=trial_tables(), bad=st.lists(st.sampled_from(["-0.4", "-3.881", "abc", "inf", "1e999"]), min_size=1,
+                                          max_size=5))
+def test_blank_invalid_imports_bad_rts_as_missing_and_keeps_the_raw_text(tmp_path_factory, capsys, table, bad):
+    tmp = tmp_path_factory.mktemp("blank")
+    src = tmp / "src.tsv"
+    text = table.astype(object).where(table.notna(), "")
+    rows = list(range(min(len(bad), len(text))))
+    text.loc[rows, "rt"] = bad[:len(rows)]
+    text.to_csv(src, sep="\t", index=False)
+    assert main(["import", str(src), "--out", str(tmp / "refused")]) == 2
+    assert "fix: correct the source, or add --blank-invalid rt" in capsys.readouterr().err
+    assert not (tmp / "refused").exists()
+    assert main(["import", str(src), "--out", str(tmp / "out"), "--blank-invalid", "rt"]) == 0
+    imported = read_trials(tmp / "out")
+    assert imported.rt.iloc[rows].isna().all()
+    kept = imported.rt_invalid.iloc[rows].tolist()
+    assert all(str(k) == b or float(k) == float(b) for k, b in zip(kept, bad)), (kept, bad)  # 1e999 reads as inf
+    assert imported.rt_invalid.iloc[len(rows):].isna().all() or imported.rt_invalid.iloc[len(rows):].eq("").all()
+    sidecar = json.loads(next((tmp / "out").rglob("*_beh.json")).read_text())
+    assert sidecar["blanked_invalid"] == {"rt": len(rows)}
+    np.testing.assert_array_equal(imported.rt.iloc[len(rows):], table.rt.iloc[len(rows):])
+
+
+def test_blank_invalid_refuses_columns_that_may_not_be_empty(tmp_path, capsys):
+    src = tmp_path / "src.csv"
+    pd.DataFrame({c: [1] for c in REQUIRED} | {"participant_id": ["P1"], "phase": ["main"], "context": ["north"],
+                                               "exemplar": ["a"], "trial": [-1]}).to_csv(src, index=False)
+    assert main(["import", str(src), "--out", str(tmp_path / "out")]) == 2
+    assert "--blank-invalid" not in capsys.readouterr().err  # trial may not be empty: no such fix offered
+    assert main(["import", str(src), "--out", str(tmp_path / "out"), "--blank-invalid", "trial"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"garden import: error: {src}: --blank-invalid trial: the contract does not let 'trial' be empty; "
+                   "correct those values in the source table")
+    assert main(["import", str(src), "--out", str(tmp_path / "out"), "--blank-invalid", "rtt"]) == 2
+    assert "names column 'rtt' that the table does not have" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_import_published_negative_rts_as_missing(flesch2018, tmp_path, capsys):
+    args = ["import", str(flesch2018 / "exp1b_trials.csv.gz"), "--map",
+            "participant=participant_id,choice_model=choice,rt_s=rt", "--set", "session=1", "--out", str(tmp_path)]
+    assert main(args) == 2 and "12 problem(s)" in capsys.readouterr().err
+    assert main([*args, "--blank-invalid", "rt"]) == 0
+    table = read_trials(tmp_path)
+    assert len(table) == 99600 and table.rt_invalid.notna().sum() == 12
+    assert set(table.participant_id[table.rt_invalid.notna()]) == {"e1b072"}
+    assert (table.rt_invalid.dropna() < 0).all() and table.rt.isna().sum() == table.rt_invalid.notna().sum() + (
+        pd.read_csv(flesch2018 / "exp1b_trials.csv.gz").rt_s.isna().sum())

@@ -20,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder (e.g. participants)")
     p.add_argument("--map", default="", metavar="OLD=NEW,...", help="rename columns, e.g. participant=participant_id")
     p.add_argument("--set", default="", metavar="COLUMN=VALUE,...", help="add constant columns, e.g. session=1")
+    p.add_argument("--blank-invalid", default="", metavar="COLUMN,...",
+                   help="import values that break the contract in these columns (e.g. negative rt) as missing; "
+                        "the raw value is kept in <COLUMN>_invalid")
     p.set_defaults(func=import_command)
 
 
@@ -41,6 +44,8 @@ def validate_command(args: argparse.Namespace) -> int:
 def import_command(args: argparse.Namespace) -> int:
     from experiment.importing import import_table, parse_pairs
 
-    written = import_table(args.source, args.out, parse_pairs(args.map, "--map"), parse_pairs(args.set, "--set"))
+    blank = [c.strip() for c in args.blank_invalid.split(",") if c.strip()]
+    written = import_table(args.source, args.out, parse_pairs(args.map, "--map"), parse_pairs(args.set, "--set"),
+                           blank)
     print(f"imported {len(written)} session file(s) into {args.out}")
     return 0
