@@ -26,6 +26,7 @@ from experiment.agents import agent_rng, get_agent
 from experiment.config import load_protocol
 from experiment.session import key_for, plan_session
 from experiment.trials import REQUIRED, read_trials, session_path
+from stimuli.trees import render_tree
 
 pytestmark = [pytest.mark.display, pytest.mark.slow]
 if not os.environ.get("DISPLAY") or not shutil.which("xdotool"):
@@ -146,6 +147,18 @@ def _band(image: np.ndarray, half: int, width: int) -> list[np.ndarray]:
     return [image[r, c - mid], image[r, c + mid - 1], image[r - mid, c], image[r + mid - 1, c]]
 
 
+_TREE_BOX = np.s_[CENTRE[0] - 222:CENTRE[0] + 221, CENTRE[1] - 222:CENTRE[1] + 221]
+"""Where the 443 px tree lies on screen: centred, its edges floored to whole pixels."""
+
+
+def _tree_over_background(protocol, trial) -> np.ndarray:
+    """The trial's tree image alpha-blended over the background: what the screen must show."""
+    rgba = np.asarray(render_tree(int(trial.branchiness), int(trial.leafiness), int(trial.exemplar),
+                                  protocol.display.tree_size_px, seed=protocol.tree_seed)).astype(float)
+    alpha = rgba[..., 3:] / 255
+    return np.round(rgba[..., :3] * alpha + BACKGROUND * (1 - alpha))
+
+
 def test_screenshots_show_tree_inside_the_right_frame_and_labels(e2e):
     table = read_trials(session_path(e2e["out"], "P001", 1))
     colours = e2e["protocol"].display.context_colours
@@ -157,6 +170,7 @@ def test_screenshots_show_tree_inside_the_right_frame_and_labels(e2e):
         assert image.shape == (1024, 1280, 3)
         for pixel in _band(image, 300, 40):
             assert np.array_equal(pixel, colours[trial.context]), (shot.name, pixel)
+        assert np.abs(image[_TREE_BOX] - _tree_over_background(e2e["protocol"], trial)).max() <= 1, shot.name
         changed = np.abs(image - BACKGROUND).sum(axis=2) > 30
         r, c = CENTRE
         inner = changed[r - 260:r + 260, c - 260:c + 260]
