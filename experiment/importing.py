@@ -17,7 +17,7 @@ import pandas as pd
 
 from common.errors import UserError
 from common.provenance import write_sidecar
-from experiment.trials import (TrialTableError, column_descriptions, column_spec, invalid_cells,
+from experiment.trials import (Problem, TrialTableError, column_descriptions, column_spec, invalid_cells,
                                participant_table, read_raw, session_path, validate, write_table)
 
 PARTICIPANTS_FILE = "participants.tsv"
@@ -74,7 +74,7 @@ def _filled(values: pd.Series) -> int:
     return int((values.notna() & values.astype(str).str.strip().ne("")).sum())
 
 
-def _blankable_hint(problems: list, blank: list[str]) -> str:
+def _blankable_hint(problems: list[Problem], blank: list[str]) -> str:
     """The --blank-invalid fix when every problem is in columns that may be empty."""
     columns = sorted({p.column for p in problems if p.column})
     if not columns or any(p.column is None for p in problems) or set(columns) & set(blank):
