@@ -69,7 +69,7 @@ def _draw_cost(screen, trial: dict, frames: int = 300) -> dict[str, float]:
 
 def _onset_error(protocol_path: str) -> dict[str, float]:
     from experiment.config import load_protocol
-    from experiment.present import Runner, Screen, Trees
+    from experiment.present import Runner, Screen, Trees, opaque_box
     from experiment.session import plan_session, start_recording
     from stimuli.trees import render_tree
 
@@ -81,7 +81,7 @@ def _onset_error(protocol_path: str) -> dict[str, float]:
     images = {(r.branchiness, r.leafiness, r.exemplar): render_tree(r.branchiness, r.leafiness, int(r.exemplar), 443)
               for r in run.sequence.itertuples()}
     def drawn_area(key) -> int:  # the tree's opaque bounding box: what set_tree draws
-        x0, y0, x1, y1 = images[key].getchannel("A").getbbox()
+        x0, y0, x1, y1 = opaque_box(images[key])
         return (x1 - x0) * (y1 - y0)
     biggest = max(images, key=drawn_area)
     trial = run.sequence[run.sequence.exemplar.eq(biggest[2]) & run.sequence.branchiness.eq(biggest[0])

@@ -77,6 +77,12 @@ def prepare_opengl() -> None:
     os.environ.setdefault("LP_NUM_THREADS", str(max(SOFTWARE_RENDER_THREADS, os.cpu_count() or 1)))
 
 
+def opaque_box(image: Any) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the opaque pixels of an RGBA PIL image (pixels); all of a
+    fully transparent one's first pixel, so that something is drawn."""
+    return image.getchannel("A").getbbox() or (0, 0, 1, 1)
+
+
 def require_display() -> None:
     """UserError instead of a PsychoPy import crash when there is no X display (Linux)."""
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
@@ -190,6 +196,7 @@ class Screen:
         require_display()
         prepare_opengl()
         from psychopy import visual
+        from pyglet import gl
         from psychopy.hardware.keyboard import Keyboard
 
         d: Display = protocol.display
@@ -203,6 +210,7 @@ class Screen:
         if screenshots:
             screenshots.mkdir(parents=True, exist_ok=True)
         self.frame_s, self.measured_hz = self._frame_period()
+        self._gl = gl
         self.swaps: deque[float] = deque(maxlen=15)
         self.vsync = self._has_vsync()
         self.last_flip = self.win.flip()
@@ -309,7 +317,7 @@ class Screen:
         Only the bounding box of its opaque pixels is drawn, placed where it lies in the full image
         (about 3x fewer pixels to fill, which is what software rendering pays for), with its edges on
         whole screen pixels, so that at 1:1 scale every image pixel is one screen pixel."""
-        box = image.getchannel("A").getbbox() or (0, 0, 1, 1)
+        box = opaque_box(image)
         scale = np.array([self.display.tree_size_px / image.width, self.display.tree_size_px / image.height])
         lo, hi = np.array(box[:2]), np.array(box[2:])
         size = (hi - lo) * scale
@@ -352,9 +360,7 @@ class Screen:
         if self.vsync:
             self._wait_until(self.last_flip + self.frame_s - PACE_MARGIN_S)
         else:
-            from pyglet import gl
-
-            gl.glFinish()  # render now: the flip is then only the buffer swap
+            self._gl.glFinish()  # render now: the flip is then only the buffer swap
             due = self.last_flip + self.frame_s if at is None else max(at, self.last_flip + 0.5 * self.frame_s)
             self._wait_until(due - float(np.median(self.swaps)))
         t0 = self.now()
