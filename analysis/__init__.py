@@ -1,7 +1,8 @@
-"""Analysis: is a representation rich (orthogonal, low-dimensional) or lazy (grid)?
+"""Analyses of results: behaviour (choice tables in the canonical frame, choice RDMs), neural
+patterns, networks' tables, and people compared with networks.
 
-RSA primitives: ``rdm`` (RDMs from patterns), ``model_rdms`` (hypothesised geometries and ideal
-choice patterns), ``compare`` (regression, tau_a, Spearman), ``compression_model`` (the 6-parameter
-fit), ``mds`` (embeddings), ``geometry`` (dimensionality, unit classes), ``neural`` (loaders).
-Pure functions on arrays except the loaders in ``neural``.
+``choices`` (which trials are analysed, cell tables, canonical frames, fitted-model predictions),
+``choice_rdms`` (per-participant choice RDMs and their model betas), ``network_tables`` (tables of a
+network sweep), ``human_vs_network`` (people's RDMs against networks'), ``neural`` (condition
+patterns from tables, NIfTI ROI betas, Mante units). The RSA primitives live in ``rsa``.
 """

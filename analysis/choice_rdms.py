@@ -1,9 +1,9 @@
 """The 2022 choice-pattern comparison: is each person's choice pattern factorized or linear?
 
-Each participant's 50-cell p(accept) vector gives an RDM |p_i − p_j| (``analysis.rdm.choice_rdm``),
-regressed (z-scored, no intercept; ``analysis.compare.regress_rdm``) on the RDMs of the ideal
+Each participant's 50-cell p(accept) vector gives an RDM |p_i − p_j| (``rsa.rdm.choice_rdm``),
+regressed (z-scored, no intercept; ``rsa.compare.regress_rdm``) on the RDMs of the ideal
 factorized and linear choice patterns for that participant's rule
-(``analysis.model_rdms.choice_model_rdm``). Conditions the participant never answered are left out
+(``rsa.model_rdms.choice_model_rdm``). Conditions the participant never answered are left out
 of all RDMs. The betas are then compared across participants with paired tests (scipy.stats).
 """
 
@@ -14,9 +14,9 @@ import pandas as pd
 from scipy import stats
 
 from analysis.choices import canonical_cells, participant_table_columns, probability_matrix
-from analysis.compare import regress_rdm
-from analysis.model_rdms import CHOICE_MODELS, choice_model_rdm
-from analysis.rdm import choice_rdm
+from rsa.compare import regress_rdm
+from rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
+from rsa.rdm import choice_rdm
 
 MODELS = tuple(CHOICE_MODELS)  # ("factorized", "linear")
 

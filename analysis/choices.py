@@ -2,7 +2,7 @@
 
 Why: the choice matrices, the psychometric curves and the choice-pattern RSA all start from the
 same per-participant summary of the 50 conditions (context x branchiness x leafiness, leafiness
-fastest; ``experiment.task.item_table`` order). Each participant's rule (counterbalancing code)
+fastest; ``core.task.item_table`` order). Each participant's rule (counterbalancing code)
 and the role of each context label are read from the table's own ``rule_code`` column or, when
 absent, inferred from its ``reward_value`` column, so counterbalanced data need no remapping.
 """
@@ -14,9 +14,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from common.errors import UserError
-from experiment.task import CONTEXTS, STEP_POINTS, get_rule
-from experiment.trials import participant_columns, participant_table
+from core.errors import UserError
+from core.task import CONTEXTS, STEP_POINTS, get_rule
+from core.trials import participant_columns, participant_table
+from modeling.psychometric import parameter_names, predict
 
 ANALYSIS_PHASES = ("test", "scan")
 """Phases whose choices are analysed (the first present; no feedback there); else all trials."""
@@ -187,7 +188,6 @@ def predicted_cells(cells: pd.DataFrame, fits: pd.DataFrame, model: str = "facto
     ``fits`` is a ``modeling.psychometric.fit_table`` (parameters named for ``context_a``/``context_b``).
     Participants without a fit of ``model`` are left out.
     """
-    from modeling.psychometric import parameter_names, predict
 
     rows = fits[fits["model"] == model].set_index("participant_id")
     parts = []

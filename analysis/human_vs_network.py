@@ -1,7 +1,7 @@
 """People (or groups, or brain regions) against networks: which init scale matches best?
 
 Why: the lab's question is whether a person's geometry is rich (small init scale) or lazy (large).
-Each participant's RDM is compared (rank correlation, ``analysis.compare``) with the mean hidden-layer
+Each participant's RDM is compared (rank correlation, ``rsa.compare``) with the mean hidden-layer
 RDM of the networks at every init scale; the scale with the highest similarity is that participant's
 match. Group ("unit") profiles get bootstrap intervals over participants (seeded), and the
 bootstrap distribution of the best scale. Beta profiles on model RDMs and the psychometric
@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.compare import COMPARISONS, regress_rdm
+from rsa.compare import COMPARISONS, regress_rdm
 
 RDMs = Mapping[str, np.ndarray]
 
@@ -40,7 +40,7 @@ def similarity_table(people: RDMs, networks: Mapping[float, np.ndarray], method:
 
     ``people`` maps ids to (n, n) RDMs (NaN rows allowed: those conditions are left out of both);
     ``networks`` maps init scales to (n_seeds, n, n) or (n, n) RDMs of the same conditions.
-    ``method`` is a key of ``analysis.compare.COMPARISONS`` (spearman, tau_a, pearson).
+    ``method`` is a key of ``rsa.compare.COMPARISONS`` (spearman, tau_a, pearson).
     """
     compare = COMPARISONS[method]
     means = mean_network_rdms(networks)

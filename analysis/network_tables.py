@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from analysis.rdm import rdm
+from rsa.rdm import rdm
 
 MAX_CURVE_POINTS = 200
 MAX_COMPONENTS = 20

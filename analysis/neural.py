@@ -1,9 +1,9 @@
 """Loaders for neural activity patterns: condition x channel tables, fMRI ROIs, Mante et al. units.
 
 The only file reading in ``analysis``; everything returns ``Patterns`` (runs x conditions x
-channels, conditions in the RSA order of ``analysis.model_rdms.condition_features``: context x
-branchiness x leafiness, leafiness fastest), ready for ``analysis.rdm.rdm(p.mean())`` or
-``analysis.rdm.crossvalidated_rdm(p.values)``. Bad files raise ``UserError`` naming file, row and
+channels, conditions in the RSA order of ``rsa.model_rdms.condition_features``: context x
+branchiness x leafiness, leafiness fastest), ready for ``rsa.rdm.rdm(p.mean())`` or
+``rsa.rdm.crossvalidated_rdm(p.values)``. Bad files raise ``UserError`` naming file, row and
 column.
 
 Table format (TSV or CSV, one row per condition and run): the condition is named either by the
@@ -29,9 +29,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.io import loadmat
+from tqdm import tqdm
 
-from common.errors import UserError
-from experiment.task import CONTEXTS
+from core.errors import UserError
+from core.task import CONTEXTS
 
 LABEL_COLUMNS = ("run", "condition", "context", "branchiness", "leafiness")
 
@@ -192,7 +194,6 @@ class ManteUnit:
 
 def read_mante_unit(path: str | Path) -> ManteUnit:
     """One per-unit MATLAB file of the Mante et al. (2013) recordings (see the module docstring)."""
-    from scipy.io import loadmat
 
     path = Path(path)
     try:
@@ -263,7 +264,6 @@ def mante_patterns(paths: Sequence[str | Path], window_s: tuple[float, float] | 
     ``n_splits`` trials in some condition raises UserError, or is left out with
     ``skip_incomplete`` (its name is then absent from ``channels``).
     """
-    from tqdm import tqdm
 
     if n_splits < 1:
         raise UserError(f"n_splits must be at least 1, got {n_splits}")

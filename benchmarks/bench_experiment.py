@@ -100,7 +100,7 @@ def _onset_error(protocol_path: str) -> dict[str, float]:
     Triggered(run, screen, Prerendered(protocol), texts=False).play()
     screen.close()
     run.recorder.finish(True)
-    from experiment.trials import read_trials
+    from core.trials import read_trials
 
     table = read_trials(run.recorder.path)
     error = (table.onset - table.planned_onset).to_numpy()

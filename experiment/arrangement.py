@@ -9,23 +9,27 @@ written by ``ArrangementWriter`` (flushed after every arrangement, never overwri
 
 Escape aborts: the arrangements finished so far are kept and their RDM is written (files are
 created with the first finished arrangement, so an abort before it leaves nothing behind).
-psychopy is imported inside functions only, so this module imports without a display.
+PsychoPy is loaded through ``experiment.present.psychopy`` when the window opens, so this module
+imports without a display.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import sys
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
-from common.errors import UserError
+from core.errors import UserError
 from experiment import arrangement_data as ad
+from experiment.present import psychopy, require_display
+from stimuli.sets import load_set
+from stimuli.trees import render_tree
 
 DEFAULT_STRINGS = Path(__file__).with_name("strings") / "arrangement_en.toml"
 STRING_KEYS = ("instructions", "start", "progress", "done", "end")
@@ -106,13 +110,11 @@ def validate(config: ArrangementConfig) -> None:
 def tree_images(config: ArrangementConfig, seed: int, size_px: int) -> tuple[list[str], list[Any]]:
     """(exemplar labels, images) in condition order: files of the set, or trees rendered now."""
     if config.stimuli is not None:
-        from stimuli.sets import load_set
         stimulus_set = load_set(config.stimuli)
         options = {(int(b), int(l)): stimulus_set.exemplars(int(b), int(l)) for b, l in ad.CELLS}
         exemplars = ad.choose_exemplars(options, seed)
         images = [str(stimulus_set.file(int(b), int(l), e)) for (b, l), e in zip(ad.CELLS, exemplars)]
         return exemplars, images
-    from stimuli.trees import render_tree
     options = {(int(b), int(l)): RENDER_EXEMPLARS for b, l in ad.CELLS}
     exemplars = ad.choose_exemplars(options, seed)
     images = [render_tree(int(b), int(l), int(e), size_px, seed=config.render_seed)
@@ -128,7 +130,6 @@ def render_size_px(config: ArrangementConfig) -> int:
 
 def _as_rgba(image: Any) -> Any:
     """A PIL RGBA image from a file path or a PIL image."""
-    from PIL import Image
     if isinstance(image, (str, os.PathLike)):
         with Image.open(image) as opened:
             return opened.convert("RGBA")
@@ -145,7 +146,7 @@ class _Screen:
     """The window and everything drawn on it (psychopy lives here)."""
 
     def __init__(self, config: ArrangementConfig, images: list[Any], strings: dict[str, str]):
-        from psychopy import event, visual
+        event, visual = psychopy().event, psychopy().visual
         self.event = event
         self.win = visual.Window(size=config.window_size_px, pos=None if config.fullscreen else (0, 0),
                                  fullscr=config.fullscreen, units="pix", color=BACKGROUND, allowGUI=False,
@@ -209,9 +210,8 @@ class _Screen:
 
     def show(self, text: str, seconds: float) -> None:
         """Show ``text`` for ``seconds`` (timed by the clock, not by frames)."""
-        from psychopy import core
         self.message.text = text
-        clock = core.Clock()
+        clock = psychopy().core.Clock()
         while clock.getTime() < seconds:
             self.message.draw()
             self.win.flip()
@@ -219,11 +219,10 @@ class _Screen:
 
 def arrange_once(screen: _Screen, start: np.ndarray, progress: str) -> tuple[ad.Arena, float] | None:
     """Run one arrangement from ``start`` until "done" (arena, duration in s) or Escape (None)."""
-    from psychopy import core
     arena = ad.Arena(start, screen.sizes_px / 2 / screen.radius_px, masks=screen.masks)
     was_pressed = screen.pointer()[0]
     screen.event.clearEvents()
-    clock = core.Clock()
+    clock = psychopy().core.Clock()
     while True:
         screen.draw(arena, progress)
         if screen.escape():
@@ -266,8 +265,7 @@ def run_arrangement(config: ArrangementConfig) -> ArrangementResult:
     if files.existing():
         raise FileExistsError(f"{files.existing()[0]}: already exists; refusing to overwrite it "
                               "(use another --session, --phase or --out)")
-    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-        raise UserError("no display: run on a computer with a screen, or under xvfb-run")
+    require_display()
     seed = int(config.seed) if config.seed is not None else secrets.randbits(32)
     layouts = ad.start_layouts(seed, config.n_arrangements, config.ring_radius_arena)
     exemplars, images = tree_images(config, seed, render_size_px(config))

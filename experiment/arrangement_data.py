@@ -34,9 +34,9 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from common.errors import UserError
-from common.provenance import write_sidecar
-from experiment.trials import check_participant_id, format_value, session_path
+from core.errors import UserError
+from core.provenance import write_sidecar
+from core.trials import check_participant_id, format_value, session_path
 
 N_LEVELS = 5
 CELLS: np.ndarray = np.array([(b, l) for b in range(1, N_LEVELS + 1) for l in range(1, N_LEVELS + 1)])

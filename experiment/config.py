@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.errors import UserError
+from core.errors import UserError
 
 PROTOCOL_DIR = Path(__file__).with_name("protocols")
 STRINGS_DIR = Path(__file__).with_name("strings")

@@ -28,6 +28,7 @@ trial from the cue's flip to the trial's end.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import subprocess
@@ -36,19 +37,30 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
-from common.errors import UserError
-from experiment.agents import Agent, agent_rng
+from core.errors import UserError
+from core.responders import Responder, responder_rng
 from experiment.config import Display, Keys, Phase, Protocol, fill, load_strings
 from experiment.recording import recorded_trials
-from experiment.session import (Session, choice_for, close_session, key_for, outcome, plan_session,
-                                scanner_events, start_recording)
+from experiment.session import (
+    Session,
+    choice_for,
+    close_session,
+    key_for,
+    outcome,
+    plan_session,
+    scanner_events,
+    start_recording,
+)
+from stimuli.trees import render_tree
 
 PACE_MARGIN_S = 0.002
 """With vsync, the loop wakes this long before the next vertical blank is due, then flips (s)."""
@@ -63,18 +75,26 @@ SOFTWARE_RENDER_THREADS = 4
 ignored by GPU drivers. On 2 cores, 4 threads drew the busiest screen ~20 % faster than 2."""
 
 
-def prepare_opengl() -> None:
-    """Settings that must precede the first OpenGL import and context (call before psychopy.visual).
+@functools.cache
+def psychopy() -> SimpleNamespace:
+    """PsychoPy's modules, loaded once when the first window opens (they need a display to import).
 
+    Before the first OpenGL import and context:
     * pyglet's ``debug_gl`` off: PsychoPy means to turn it off (``psychopy/visual/image.py``) but
       loses to import order; left on, a ``glGetError`` follows every GL call, which doubled the
       Python cost of drawing a frame.
     * llvmpipe threads (``LP_NUM_THREADS``, unless set): see ``SOFTWARE_RENDER_THREADS``.
     """
-    import pyglet
+    require_display()
+    import pyglet  # heavy, needs a display: only when a window opens
 
     pyglet.options["debug_gl"] = False
     os.environ.setdefault("LP_NUM_THREADS", str(max(SOFTWARE_RENDER_THREADS, os.cpu_count() or 1)))
+    from psychopy import core, event, gui, logging, visual  # heavy, needs a display: only when a window opens
+    from psychopy.hardware.keyboard import Keyboard  # part of the same PsychoPy load
+    from pyglet import gl  # part of the same PsychoPy load
+
+    return SimpleNamespace(core=core, event=event, gui=gui, logging=logging, visual=visual, Keyboard=Keyboard, gl=gl)
 
 
 def opaque_box(image: Any) -> tuple[int, int, int, int]:
@@ -83,11 +103,12 @@ def opaque_box(image: Any) -> tuple[int, int, int, int]:
     return image.getchannel("A").getbbox() or (0, 0, 1, 1)
 
 
-def require_display() -> None:
-    """UserError instead of a PsychoPy import crash when there is no X display (Linux)."""
+def require_display(hint: str = "") -> None:
+    """UserError instead of a PsychoPy import crash when there is no X display (Linux); ``hint``
+    ends the message (e.g. another way to run the command)."""
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-        raise UserError("no X display (DISPLAY is unset): run on the lab computer's screen, under "
-                        "xvfb-run for tests, or use --simulate without --window")
+        raise UserError("no X display (DISPLAY is unset): run on the lab computer's screen or under "
+                        f"xvfb-run{hint}")
 
 
 class Aborted(Exception):
@@ -106,11 +127,8 @@ class Trees:
     def image(self, branchiness: int, leafiness: int, exemplar: str) -> Any:
         """The tree as a PIL image (RGBA)."""
         if self.set is not None:
-            from PIL import Image
-
             with Image.open(self.set.file(branchiness, leafiness, exemplar)) as image:
                 return image.convert("RGBA")
-        from stimuli.trees import render_tree
 
         return render_tree(int(branchiness), int(leafiness), int(exemplar), self.size_px, seed=self.seed)
 
@@ -134,10 +152,10 @@ class XdotoolDriver:
     ``repeat_s`` until the screen is gone (like a scanner's trigger every TR; it also covers a first
     press that an X keyboard just opened may miss). Every press is logged in ``presses``."""
 
-    def __init__(self, agent: Agent, run: Session, keys: Keys, text_delay_s: float = 0.3, repeat_s: float = 0.7):
+    def __init__(self, agent: Responder, run: Session, keys: Keys, text_delay_s: float = 0.3, repeat_s: float = 0.7):
         self.keys, self.text_delay_s, self.repeat_s = keys, text_delay_s, repeat_s
         self.seq = run.sequence
-        self.choices, self.rts = agent.respond(self.seq, agent_rng(agent, run.assignment.seed), run.items)
+        self.choices, self.rts = agent.respond(self.seq, responder_rng(agent, run.assignment.seed), run.items)
         self.presses: list[tuple[str, str, int | None]] = []
         self._screen = 0
         """Number of the text screen now up (0: none); a repeat loop stops when it changes."""
@@ -193,18 +211,14 @@ class Screen:
     """The window, the stimuli of the task, and frame-paced, timestamped flips."""
 
     def __init__(self, protocol: Protocol, fullscreen: bool = False, screenshots: Path | None = None):
-        require_display()
-        prepare_opengl()
-        from psychopy import visual
-        from pyglet import gl
-        from psychopy.hardware.keyboard import Keyboard
-
+        pp = psychopy()
+        visual, gl = pp.visual, pp.gl
         d: Display = protocol.display
         self.display, self.keys, self.strings = d, protocol.keys, load_strings(protocol.language)
         self.win = visual.Window(size=d.size_px, fullscr=fullscreen, units="pix", color=d.background,
                                  colorSpace="rgb255", checkTiming=False, allowGUI=not fullscreen)
         self.win.mouseVisible = False
-        self.kb = Keyboard(backend="ptb")
+        self.kb = pp.Keyboard(backend="ptb")
         self.realtime = self._rush(d.realtime_priority)
         self.screenshots = screenshots
         if screenshots:
@@ -229,9 +243,7 @@ class Screen:
         """Real-time (round-robin) scheduling for the window's thread when ``wanted``, so a busy
         computer delays no flip (psychopy's ``core.rush``; Linux needs root or a group with
         rtprio rights). Returns whether it was granted."""
-        from psychopy import core
-
-        return bool(wanted and core.rush(True))
+        return bool(wanted and psychopy().core.rush(True))
 
     def _has_vsync(self, flips: int = 8) -> bool:
         """Whether flips wait for the vertical blank: back-to-back flips then take about a frame
@@ -374,10 +386,8 @@ class Screen:
 
     def _wait_until(self, t: float) -> None:
         """Return at time ``t`` (flip clock, s): sleep, then poll the clock for the last ``HOG_CPU_S``."""
-        from psychopy import core
-
         if t > self.now():
-            core.wait(t - self.now(), hogCPUperiod=HOG_CPU_S)
+            psychopy().core.wait(t - self.now(), hogCPUperiod=HOG_CPU_S)
 
     @property
     def interval(self) -> float:
@@ -388,9 +398,7 @@ class Screen:
     @staticmethod
     def now() -> float:
         """The time on the clock of the flip timestamps (s)."""
-        from psychopy import logging
-
-        return logging.defaultClock.getTime()
+        return psychopy().logging.defaultClock.getTime()
 
     def show(self, draw: Callable[[], None], target: float | None = None, shot: str | None = None,
              on_flip: Callable[[], None] | None = None) -> float:
@@ -462,9 +470,7 @@ class Screen:
 
     def close(self) -> None:
         if self.realtime:
-            from psychopy import core
-
-            core.rush(False)
+            psychopy().core.rush(False)
         self.win.close()
 
 
@@ -631,11 +637,12 @@ class Runner:
 def run_window_session(protocol: Protocol, participant_id: str, session: int, out: str | Path, *,
                        rule_code: int | None = None, curriculum: str | None = None, seed: int | None = None,
                        resume: bool = False, stimulus_set: Any | None = None, fullscreen: bool = False,
-                       agent: Agent | None = None, screenshots: Path | None = None) -> tuple[Path, bool]:
+                       agent: Responder | None = None, screenshots: Path | None = None) -> tuple[Path, bool]:
     """Run a session in a PsychoPy window (keys from a person, or from ``agent`` through xdotool).
 
     Returns (trial table path, completed). Esc + confirm ends early with completed False.
     """
+    require_display(", or use --simulate without --window")
     pool = stimulus_set.exemplars if stimulus_set is not None else None
     run = plan_session(protocol, participant_id, session, out, rule_code=rule_code, curriculum=curriculum,
                        seed=seed, resume=resume, pool=pool)
@@ -643,7 +650,7 @@ def run_window_session(protocol: Protocol, participant_id: str, session: int, ou
     screen = Screen(protocol, fullscreen, screenshots)
     completed = False
     try:
-        start_recording(run, mode="window", agent=asdict(agent) if agent else None,
+        start_recording(run, mode="window", agent=agent.describe() if agent else None,
                         stimuli=str(getattr(stimulus_set, "path", "")) or f"rendered (tree_seed {protocol.tree_seed})",
                         screen={"size_px": [int(v) for v in screen.win.size], "fullscreen": fullscreen,
                                 "frame_s": screen.frame_s, "refresh_hz_measured": screen.measured_hz,
@@ -662,9 +669,8 @@ def run_window_session(protocol: Protocol, participant_id: str, session: int, ou
 
 def ask_ids(participant_id: str | None, session: int | None) -> tuple[str, int]:
     """A PsychoPy dialog for the ids not given on the command line; UserError when cancelled."""
-    require_display()
-    from psychopy import gui
-
+    require_display(", or give --participant and --session")
+    gui = psychopy().gui
     fields = {"participant": participant_id or "", "session": session or 1}
     dialog = gui.DlgFromDict(fields, title="garden: new session", sortKeys=False)
     if not dialog.OK:

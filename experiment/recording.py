@@ -1,7 +1,7 @@
 """Safe recording of one session: every trial appended, flushed and fsynced before the next.
 
 Why: a crash, a power cut or ``kill -9`` must lose at most the trial in progress, and existing
-data must never be overwritten. The trial table lives at ``experiment.trials.session_path`` (BIDS
+data must never be overwritten. The trial table lives at ``core.trials.session_path`` (BIDS
 layout) with a JSON sidecar beside it recording the config, seed, assignment, software versions,
 screen, refresh rate, start and end times and whether the session completed. The sidecar is
 replaced atomically (write to a temporary file, then rename), so it is always a whole JSON file.
@@ -23,9 +23,10 @@ from typing import Any
 
 import pandas as pd
 
-from common.errors import UserError
-from common.provenance import provenance, write_json
-from experiment.trials import column_descriptions, format_value, order_columns, session_path
+from core.errors import UserError
+from core.importing import update_participants
+from core.provenance import provenance, write_json
+from core.trials import column_descriptions, format_value, order_columns, session_path
 
 RESULT_COLUMNS = ["onset", "duration", "response_key", "correct", "reward_received", "cue_onset",
                   "dropped_frames", "timed_out"]
@@ -191,7 +192,6 @@ class SessionRecorder:
 
     def update_participants(self, row: dict[str, Any]) -> Path:
         """Add this participant (participant-level columns of ``row``) to ``participants.tsv``."""
-        from experiment.importing import update_participants
 
         return update_participants(self.root, pd.DataFrame([row]))
 

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from common.errors import UserError
+from core.errors import UserError
+from core.task import LEVELS, reward_value
+from core.trials import check_participant_id
 from experiment.config import PARTICIPANT, Phase, Protocol
-from experiment.task import LEVELS, reward_value
-from experiment.trials import check_participant_id
 
 CELLS: list[tuple[int, int]] = [(int(b), int(l)) for b in LEVELS for l in LEVELS]
 """The 25 (branchiness, leafiness) cells, leafiness fastest."""

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from common.errors import UserError
+from core.errors import UserError
+from core.task import correct_choice, item_table
+from core.trials import format_value, session_path
 from experiment.config import Protocol
 from experiment.recording import SessionRecorder, recorded_trials, sidecar_path
 from experiment.sequences import Assignment, ExemplarPool, assign, session_sequence
-from experiment.task import correct_choice, item_table
-from experiment.trials import format_value, session_path
 
 IDENTITY = ["trial", "phase", "context", "branchiness", "leafiness", "exemplar"]
 """Columns a resumed session's recorded rows must share with its sequence."""

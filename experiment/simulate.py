@@ -10,19 +10,18 @@ longer than the window is a missed response ("too slow").
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from experiment.agents import Agent, agent_rng
+from core.responders import Responder, responder_rng
 from experiment.config import Protocol
 from experiment.sequences import ExemplarPool
 from experiment.session import close_session, key_for, outcome, plan_session, scanner_events, start_recording
 
 
-def simulate_session(protocol: Protocol, participant_id: str, session: int, agent: Agent, out: str | Path, *,
+def simulate_session(protocol: Protocol, participant_id: str, session: int, agent: Responder, out: str | Path, *,
                      rule_code: int | None = None, curriculum: str | None = None, seed: int | None = None,
                      resume: bool = False, pool: ExemplarPool | None = None, pace_s: float = 0.0,
                      durable: bool = False, progress: bool = False) -> Path:
@@ -36,8 +35,8 @@ def simulate_session(protocol: Protocol, participant_id: str, session: int, agen
                        seed=seed, resume=resume, pool=pool)
     seq = run.sequence
     # all responses are drawn up front, so a resumed session gets the same ones
-    choices, rts = agent.respond(seq, agent_rng(agent, run.assignment.seed), run.items)
-    start_recording(run, fsync=durable, mode="simulated", agent=asdict(agent))
+    choices, rts = agent.respond(seq, responder_rng(agent, run.assignment.seed), run.items)
+    start_recording(run, fsync=durable, mode="simulated", agent=agent.describe())
     phases = {p.name: p for p in protocol.session_phases(session)}
     keys = protocol.keys
     records = seq.to_dict("records")

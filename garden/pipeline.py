@@ -23,8 +23,24 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from common.errors import UserError
-from common.provenance import provenance, write_json, write_sidecar
+from analysis import human_vs_network as hvn
+from analysis import network_tables as nt
+from analysis.choice_rdms import group_mean_rdms, paired_tests, participant_betas, participant_groups, participant_rdms
+from analysis.choices import (
+    analysis_trials,
+    canonical_boundaries,
+    cell_table,
+    fit_summary,
+    predicted_cells,
+    psychometric_table,
+)
+from analysis.human_vs_network import matched_parameters, mean_network_rdms
+from core.errors import UserError
+from core.provenance import provenance, write_json, write_sidecar
+from core.trials import read_trials, write_table
+from reports.html import RUN_FILE, SKIPPED_FILE, TABLES_DIR, write_report
+from rsa.mds import mds_panels
+from rsa.model_rdms import model_rdms
 
 PUBLISHED_SCALES = (0.01, 0.1, 0.2, 0.3, 0.4, 1.0, 2.0, 3.0)
 PUBLISHED_CTX_SCALES = (0.5, 0.5, 0.5, 0.5, 0.5, 0.8, 1.35, 1.5)
@@ -87,8 +103,6 @@ class Run:
 
     def save(self, name: str, table: pd.DataFrame, **extra: Any) -> pd.DataFrame:
         """Keep ``table`` for the report and, when writing, save it as ``tables/<name>.tsv`` + sidecar."""
-        from analysis.report import TABLES_DIR
-        from experiment.trials import write_table
 
         self.tables[name] = table
         if self.write:
@@ -111,7 +125,7 @@ def simulate_participants(run: Run) -> None:
     seeded parameter jitter, each through every session of the protocol (BIDS tree under participants/)."""
     config_mod = require("experiment.config", "load_protocol")
     simulate = require("experiment.simulate", "simulate_session")
-    agents = require("experiment.agents", "get_agent")
+    agents = require("modeling.agents", "get_agent")
     sequences = require("experiment.sequences", "participant_seed")
     protocol = config_mod.load_protocol(run.config.protocol)
     curricula = CURRICULA.get(run.config.protocol, tuple(protocol.curricula))
@@ -135,8 +149,6 @@ def simulate_participants(run: Run) -> None:
 
 def load_participants(run: Run, folder: Path | None = None) -> pd.DataFrame:
     """Read and validate the participants' trial tables once; keep the analysed trials."""
-    from analysis.choices import analysis_trials
-    from experiment.trials import read_trials
 
     if "trials" not in run.state:
         run.state["all_trials"] = read_trials(folder or run.out / "participants")
@@ -146,7 +158,6 @@ def load_participants(run: Run, folder: Path | None = None) -> pd.DataFrame:
 
 def fit_choice_models(run: Run) -> None:
     """Factorized, factorized_full and linear models fitted per participant (trial-level likelihood)."""
-    from analysis.choices import canonical_boundaries, fit_summary
 
     psychometric = require("modeling.psychometric", "fit_table", "predict", "parameter_names")
     fits = psychometric.fit_table(load_participants(run), run.config.models, progress=True)
@@ -178,7 +189,6 @@ def recover_parameters(run: Run) -> None:
 def choice_patterns(run: Run) -> None:
     """Choice matrices per participant and psychometric curves along both features (with the fitted
     factorized model's predictions when the fits exist)."""
-    from analysis.choices import cell_table, predicted_cells, psychometric_table
 
     cells = run.save("choice_cells", cell_table(load_participants(run)))
     run.state["cells"] = cells
@@ -188,7 +198,6 @@ def choice_patterns(run: Run) -> None:
 
 def choice_rdm_regression(run: Run) -> None:
     """The 2022 comparison: choice-RDM betas on the factorized and linear model RDMs, paired tests."""
-    from analysis.choice_rdms import paired_tests, participant_betas
 
     betas = run.save("choice_rdm_betas", participant_betas(run.state["cells"]))
     run.save("choice_rdm_tests", paired_tests(betas))
@@ -196,7 +205,6 @@ def choice_rdm_regression(run: Run) -> None:
 
 def train_networks(run: Run) -> None:
     """The rich-to-lazy sweep (networks/ holds the sweep's own files), reshaped for the figures."""
-    from analysis import network_tables as nt
 
     networks = require("modeling.networks", "train_sweep", "load_results")
     config_mod = require("modeling.networks.config", "SweepConfig", "TrainConfig")
@@ -222,9 +230,6 @@ NETWORK_RULE = 1
 
 def geometry(run: Run) -> None:
     """2-D metric MDS of each init scale's mean hidden RDM and of each group's mean choice RDM."""
-    from analysis.choice_rdms import group_mean_rdms, participant_groups, participant_rdms
-    from analysis.human_vs_network import mean_network_rdms
-    from analysis.mds import mds_panels
 
     networks = {f"σ = {s:g}": r for s, r in mean_network_rdms(run.state.get("network_rdms", {})).items()}
     if networks:
@@ -240,9 +245,6 @@ def geometry(run: Run) -> None:
 def people_vs_networks(run: Run) -> None:
     """Each participant's choice RDM against every init scale's hidden RDMs: best scale, bootstrap,
     beta profiles of people and matched networks."""
-    from analysis import human_vs_network as hvn
-    from analysis.choice_rdms import participant_groups, participant_rdms
-    from analysis.model_rdms import model_rdms
 
     if "network_rdms" not in run.state:
         raise Unavailable("no network results (the networks step did not run)")
@@ -265,9 +267,6 @@ MATCHED_PARAMETERS = ("bias", "slope", "offset", "lapse")
 def matched_networks(run: Run) -> None:
     """Networks of every init scale run through each participant's own trial sequence (online SGD,
     sigmoid choices), fitted with the factorized model, laid beside the people matched to them."""
-    from analysis.choice_rdms import participant_rdms
-    from analysis.choices import analysis_trials
-    from analysis.human_vs_network import matched_parameters
 
     curriculum = require("modeling.networks.curriculum", "run_curriculum")
     config_mod = require("modeling.networks.config", "SweepConfig", "TrainConfig")
@@ -330,7 +329,6 @@ def run_steps(run: Run, names: tuple[str, ...] | None = None, progress: bool = T
 
 def run_demo(out: str | os.PathLike, config: DemoConfig, progress: bool = True) -> Path:
     """Run the whole demo into the new folder ``out``; return the path of ``report.html``."""
-    from analysis.report import RUN_FILE, SKIPPED_FILE, TABLES_DIR, write_report
 
     out = Path(out)
     _check_new_folder(out)
@@ -356,7 +354,6 @@ def rebuild_report(folder: str | os.PathLike, out: str | os.PathLike | None = No
                    overwrite: bool = False, dpi: int = 100) -> Path:
     """Rebuild the report of ``folder`` from its tables; without tables (a real participants/ tree),
     compute the behavioural results in memory (nothing is written into the data folder)."""
-    from analysis.report import TABLES_DIR, write_report
 
     folder = Path(folder)
     if not folder.is_dir():

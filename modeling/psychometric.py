@@ -35,12 +35,18 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from common.errors import UserError
-from experiment.trials import participant_table
-from modeling.cells import (CellData, Geometry, Unfittable, centred_features, context_labels,
-                            participant_cells, reward_gradients)
-from modeling.models import (DEFAULT_MODELS, MODELS, Model, bias_towards_shared, boundary_angles, get_model,
-                             p_accept)
+from core.errors import UserError
+from core.trials import participant_table
+from modeling.cells import (
+    CellData,
+    Geometry,
+    Unfittable,
+    centred_features,
+    context_labels,
+    participant_cells,
+    reward_gradients,
+)
+from modeling.models import DEFAULT_MODELS, MODELS, Model, bias_towards_shared, boundary_angles, get_model, p_accept
 from modeling.objectives import check_objective, n_obs, usable
 from modeling.optimise import BatchFit, fit_batch
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from common.errors import UserError
-from common.provenance import write_sidecar
-from experiment.task import item_table
-from experiment.trials import write_table
+from core.errors import UserError
+from core.provenance import write_sidecar
+from core.task import item_table
+from core.trials import write_table
 from modeling.comparison import winners
 from modeling.models import DEFAULT_MODELS, get_model
 from modeling.psychometric import fit_table, simulate_choices

@@ -21,8 +21,8 @@ from typing import Any
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
-from common.errors import UserError
-from common.provenance import provenance, write_json
+from core.errors import UserError
+from core.provenance import provenance, write_json
 from stimuli.trees import BRANCH_LEVELS, GENERATOR_VERSION, LEAF_LEVELS, LEVELS, render_tree
 
 MANIFEST = "manifest.json"

@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from common.errors import UserError
+from core.errors import UserError
 from experiment import arrangement_data as ad
 
 coordinate = st.floats(-1, 1, allow_nan=False, allow_infinity=False)

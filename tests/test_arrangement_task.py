@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from common.errors import UserError
+from core.errors import UserError
 from experiment import arrangement
 from experiment import arrangement_data as ad
 from garden.cli import main
@@ -65,7 +65,7 @@ def test_command_without_a_display_says_so(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     status = main(["arrange", "--participant", "P1", "--session", "1", "--phase", "post", "--out", str(tmp_path)])
     assert status == 2
-    assert "no display" in capsys.readouterr().err
+    assert "no X display" in capsys.readouterr().err
     assert not (tmp_path / "sub-P1").exists()  # nothing half-written
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.report import SECTIONS
+from reports.html import SECTIONS
 from garden.cli import main
 
 TINY = ["--participants", "4", "--seed", "3", "--scales", "0.01,3", "--ctx-scales", "0.5,1.5",
@@ -108,7 +108,7 @@ def test_report_on_a_bare_participants_tree(demo, tmp_path):
 
 
 def test_report_on_published_2018_participants(flesch2018, tmp_path):
-    from experiment.importing import import_table
+    from core.importing import import_table
     from modeling.flesch2018 import load_trials
 
     trials = load_trials(flesch2018, "exp1a")
@@ -127,8 +127,8 @@ def test_report_on_published_2018_participants(flesch2018, tmp_path):
 
 
 def test_mds_panels_are_drawn_the_same_way_round():
-    from analysis.model_rdms import model_rdm
-    from analysis.mds import mds_panels
+    from rsa.model_rdms import model_rdm
+    from rsa.mds import mds_panels
 
     grid = model_rdm("grid")
     jitter = np.abs(np.random.default_rng(0).normal(0, 0.01, grid.shape))

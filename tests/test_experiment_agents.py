@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.errors import UserError
-from experiment.agents import get_agent, parse_params
+from core.errors import UserError
+from modeling.agents import get_agent, parse_params
 from experiment.config import load_protocol
 from experiment.sequences import assign, session_sequence
-from experiment.task import congruency, item_table
+from core.task import congruency, item_table
 
 P2022 = load_protocol("flesch2022")
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.errors import UserError
+from core.errors import UserError
 from experiment.config import PROTOCOLS, load_protocol, load_strings, parse_protocol
 
 

@@ -22,10 +22,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from experiment.agents import agent_rng, get_agent
+from core.responders import responder_rng
+from modeling.agents import get_agent
 from experiment.config import load_protocol
 from experiment.session import key_for, plan_session
-from experiment.trials import REQUIRED, read_trials, session_path
+from core.trials import REQUIRED, read_trials, session_path
 from stimuli.trees import render_tree
 
 pytestmark = [pytest.mark.display, pytest.mark.slow]
@@ -94,7 +95,7 @@ def e2e(tiny, tmp_path_factory) -> dict:
     protocol = load_protocol(tiny)
     plan = plan_session(protocol, "P001", 1, root / "plan")
     agent = get_agent("factorized")
-    choices, rts = agent.respond(plan.sequence, agent_rng(agent, plan.assignment.seed), plan.items)
+    choices, rts = agent.respond(plan.sequence, responder_rng(agent, plan.assignment.seed), plan.items)
     return {"out": out, "shots": shots, "protocol": protocol, "plan": plan.sequence, "choices": choices, "rts": rts}
 
 

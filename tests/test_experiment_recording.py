@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.errors import UserError
-from experiment.agents import get_agent
+from core.errors import UserError
+from modeling.agents import get_agent
 from experiment.config import load_protocol
 from experiment.recording import AppendTable
 from experiment.simulate import simulate_session
-from experiment.trials import read_trials, session_path
+from core.trials import read_trials, session_path
 
 P2022 = load_protocol("flesch2022")
 GARDEN = [sys.executable, "-m", "garden"]

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.errors import UserError
+from core.errors import UserError
 from experiment.config import load_protocol
 from experiment.sequences import allocate_exemplars, assign, numbered_pool, session_sequence
-from experiment.task import reward_value
-from experiment.trials import REQUIRED, format_value, validate
+from core.task import reward_value
+from core.trials import REQUIRED, format_value, validate
 
 P2022 = load_protocol("flesch2022")
 P2018 = load_protocol("flesch2018")

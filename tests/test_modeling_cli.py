@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiment.trials import write_table
+from core.trials import write_table
 from garden.cli import main
 from modeling.psychometric import simulate_choices
 from modeling.recovery import simulated_trials

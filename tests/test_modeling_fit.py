@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.errors import UserError
+from core.errors import UserError
 from modeling.cells import Unfittable, coded_choices, participant_cells
 from modeling.flesch2018 import EXPERIMENTS, PUBLISHED_MAX_RT, load_published_fits, load_trials
 from modeling.models import MODELS

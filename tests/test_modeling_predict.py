@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiment.task import item_table
+from core.task import item_table
 from modeling.psychometric import MODELS, parameter_names, predict, simulate_choices
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.model_rdms import model_coordinates
+from rsa.model_rdms import model_coordinates
 from modeling.networks.data import task_data
 from modeling.networks.measures import forward, geometry_measures, readout_measures, relative_changes
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -14,7 +15,8 @@ from modeling.networks import load_results, train_sweep  # noqa: E402
 from modeling.networks.config import SweepConfig, TrainConfig  # noqa: E402
 from modeling.networks.sweep import prepare_sweep, run_shard  # noqa: E402
 
-SMALL = SweepConfig(scales=(0.01, 3.0), ctx_scales=(0.5, 1.5), seeds=(0, 1, 2), train=TrainConfig(steps=60),
+SMALL = SweepConfig(scales=(0.01, 3.0), ctx_scales=(0.5, 1.5), seeds=(0, 1, 2),
+                    train=TrainConfig(steps=60, threads=1),
                     noise_repeats=3)
 
 
@@ -80,10 +82,14 @@ def test_sharded_resumed_and_submitit_runs_equal_the_single_run(tmp_path):
     two = train_sweep(SMALL, tmp_path / "two", shards=2, executor="local", progress=False)
     assert (tmp_path / "two" / "shards" / "shard-000-of-002.npz").stat().st_mtime_ns == before  # skipped
     assert len(list((tmp_path / "two" / "submitit").glob("*_submitted.pkl"))) == 1           # one job
+    # equal up to float32 rounding: the GEMM kernels may block a 2-network chunk differently from a
+    # 6-network one on some CPUs, so the last bits of a float32 product can differ
     for other in (three, two):
-        assert (other / "summary.tsv").read_text() == (single / "summary.tsv").read_text()
+        pd.testing.assert_frame_equal(pd.read_csv(other / "summary.tsv", sep="\t"),
+                                      pd.read_csv(single / "summary.tsv", sep="\t"), rtol=1e-5)
         a, b = load_results(single).arrays, load_results(other).arrays
-        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+        assert a.keys() == b.keys()
+        assert all(np.allclose(a[k], b[k], rtol=1e-4, atol=1e-6, equal_nan=True) for k in a)
 
 
 def test_cli_train(tmp_path, capsys):

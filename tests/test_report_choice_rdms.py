@@ -10,10 +10,10 @@ from analysis.choice_rdms import (choice_betas, group_mean_rdms, paired_tests, p
                                   participant_rdms)
 from analysis.choices import (CANONICAL_MAPS, analysis_trials, canonical_boundaries, canonical_cells, cell_table, infer_rule,
                               predicted_cells, probability_matrix, psychometric_table)
-from analysis.model_rdms import CHOICE_MODELS, choice_model_rdm
-from analysis.compare import pearson
-from common.errors import UserError
-from experiment.task import item_table
+from rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
+from rsa.compare import pearson
+from core.errors import UserError
+from core.task import item_table
 from modeling.models import MODELS, boundary_angles, get_model
 from modeling.psychometric import geometry, predict, simulate_choices
 

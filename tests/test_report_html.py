@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from analysis import report
-from experiment.task import item_table
+from reports import html as report
+from core.task import item_table
 
 DPI = 40  # small images keep the test fast; sizes scale with it
 

@@ -8,7 +8,7 @@ import pytest
 
 from analysis.human_vs_network import (beta_profiles, best_scales, bootstrap_units, compare_beta_profiles,
                                        matched_parameters, similarity_table)
-from analysis.model_rdms import model_rdm
+from rsa.model_rdms import model_rdm
 
 SCALES = (0.01, 0.1, 1.0, 3.0)
 WEIGHTS = dict(zip(SCALES, (0.0, 0.33, 0.66, 1.0)))  # share of grid geometry; the rest is orthogonal

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.compare import kendall_tau_a
-from analysis.model_rdms import (
+from rsa.compare import kendall_tau_a
+from rsa.model_rdms import (
     CHOICE_MODELS,
     MODEL_RDMS,
     choice_model_rdm,
@@ -17,7 +17,7 @@ from analysis.model_rdms import (
     model_rdm,
     model_rdms,
 )
-from experiment.task import item_table
+from core.task import item_table
 
 
 def idx(context: int, branchiness: int, leafiness: int, n_levels: int = 5) -> int:

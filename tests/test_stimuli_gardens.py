@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from common.errors import UserError
+from core.errors import UserError
 from stimuli.gardens import CONTEXT_COLOURS, frame_image, garden_scene, place_tree
 from stimuli.trees import render_tree
 

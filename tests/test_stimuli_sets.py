@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from common.errors import UserError
+from core.errors import UserError
 from stimuli.sets import contact_sheet, load_set, make_set
 from stimuli.trees import GENERATOR_VERSION, render_tree
 

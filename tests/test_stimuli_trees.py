@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from common.errors import UserError
+from core.errors import UserError
 from stimuli.measures import cell_means, grading_summary, masks, measure_tree
 from stimuli.trees import GENERATOR_VERSION, grow_tree, render_tree
 

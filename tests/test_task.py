@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.errors import UserError
-from experiment import task
+from core.errors import UserError
+from core import task
 
 
 def test_item_table_order_and_cardinal_values():

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.errors import UserError
-from experiment.trials import (REQUIRED, TrialTableError, check_participant_id, participant_columns,
+from core.errors import UserError
+from core.trials import (REQUIRED, TrialTableError, check_participant_id, participant_columns,
                                read_trials, session_path, to_tsv_text, write_table)
 from garden.cli import main
 

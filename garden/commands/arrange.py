@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from experiment.arrangement import DEFAULT_STRINGS, ArrangementConfig, run_arrangement
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``arrange`` sub-command."""
@@ -30,8 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def arrange_command(args: argparse.Namespace) -> int:
-    from experiment.arrangement import DEFAULT_STRINGS, ArrangementConfig, run_arrangement
-
     config = ArrangementConfig(participant_id=args.participant, session=args.session, phase=args.phase,
                                n_arrangements=args.arrangements, out=args.out, stimuli=args.stimuli,
                                seed=args.seed, fullscreen=args.fullscreen,

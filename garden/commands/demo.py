@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from core.errors import UserError
 from garden.arguments import float_list
+from garden.pipeline import DemoConfig, run_demo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,9 +35,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    from common.errors import UserError
-    from garden.pipeline import DemoConfig, run_demo
-
     if args.participants < 2:
         raise UserError(f"--participants {args.participants}: need at least 2 (one per curriculum)")
     overrides = {"participants": args.participants, "seed": args.seed, "dpi": args.dpi}

@@ -10,7 +10,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from common.errors import UserError
+import pandas as pd
+
+from core.errors import UserError
+from core.provenance import write_sidecar
+from core.trials import read_trials, write_table
+from modeling.comparison import bms_table, likelihood_ratio_tests, winners
+from modeling.psychometric import fit_table
+from modeling.recovery import write_recovery
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -81,10 +88,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def fit_command(args: argparse.Namespace) -> int:
-    from common.provenance import write_sidecar
-    from experiment.trials import read_trials, write_table
-    from modeling.psychometric import fit_table
-
     _refuse_existing(args.out)
     models = _names(args.models)
     trials = read_trials(args.paths)
@@ -106,18 +109,12 @@ def fit_command(args: argparse.Namespace) -> int:
 
 
 def _read_table(path: str):
-    import pandas as pd
-
     if not Path(path).is_file():
         raise UserError(f"{path}: no such file (expected a FITS.tsv written by `garden fit`)")
     return pd.read_csv(path, sep="\t")
 
 
 def bms_command(args: argparse.Namespace) -> int:
-    from common.provenance import write_sidecar
-    from experiment.trials import write_table
-    from modeling.comparison import bms_table, likelihood_ratio_tests, winners
-
     outputs = [args.out] + [p for p in (args.winners, args.lrt) if p]
     _refuse_existing(*outputs)
     fits = _read_table(args.fits)
@@ -143,8 +140,6 @@ def bms_command(args: argparse.Namespace) -> int:
 
 
 def recover_command(args: argparse.Namespace) -> int:
-    from modeling.recovery import write_recovery
-
     trial_counts = [int(n) for n in _names(args.trials) or []]
     written = write_recovery(args.out, _names(args.models), trial_counts, args.n_sim, objective=args.objective,
                              rule_code=args.rule_code, seed=args.seed, jobs=args.jobs)

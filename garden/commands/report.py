@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from garden.pipeline import rebuild_report
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``report`` sub-command."""
@@ -20,7 +22,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from garden.pipeline import rebuild_report
-
     print(f"report: {rebuild_report(args.folder, args.out, overwrite=args.overwrite, dpi=args.dpi)}")
     return 0

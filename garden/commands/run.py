@@ -6,6 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.errors import UserError
+from experiment import present
+from experiment.config import load_protocol
+from experiment.simulate import simulate_session
+from modeling.agents import get_agent, parse_params
+from stimuli.sets import load_set
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``run`` sub-command."""
@@ -35,32 +42,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from common.errors import UserError
-    from experiment.config import load_protocol
-
     protocol = load_protocol(args.protocol)
     stimulus_set = None
     if args.stimuli:
-        from stimuli.sets import load_set
-
         stimulus_set = load_set(args.stimuli)
     common = dict(rule_code=args.rule_code, curriculum=args.curriculum, seed=args.seed, resume=args.resume)
     agent = None
     if args.simulate:
-        from experiment.agents import get_agent, parse_params
-
         if args.participant is None or args.session is None:
             raise UserError("--simulate needs --participant and --session")
         agent = get_agent(args.simulate, parse_params(args.agent_params), args.agent_seed)
         if not args.window:
-            from experiment.simulate import simulate_session
-
             pool = stimulus_set.exemplars if stimulus_set is not None else None
             path = simulate_session(protocol, args.participant, args.session, agent, args.out, pool=pool,
                                     pace_s=args.pace, durable=True, progress=sys.stderr.isatty(), **common)
             print(f"wrote {path}")
             return 0
-    from experiment import present
 
     participant, session = args.participant, args.session
     if participant is None or session is None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from core.provenance import write_sidecar
+from stimuli.sets import contact_sheet, load_set, make_set
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,19 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def make_command(args: argparse.Namespace) -> int:
-    from stimuli.sets import make_set
-
     out = make_set(args.out, args.exemplars, args.size, seed=args.seed, jobs=args.jobs)
     print(f"wrote {25 * args.exemplars} trees and manifest.json to {out}")
     return 0
 
 
 def sheet_command(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from common.provenance import write_sidecar
-    from stimuli.sets import contact_sheet, load_set
-
     out = Path(args.out)
     if out.exists():
         raise FileExistsError(f"{out}: already exists; refusing to overwrite it")
@@ -62,8 +59,6 @@ def sheet_command(args: argparse.Namespace) -> int:
 
 
 def check_command(args: argparse.Namespace) -> int:
-    from stimuli.sets import load_set
-
     stimulus_set = load_set(args.set_dir, min_exemplars=args.min_exemplars)
     summary = f"{stimulus_set.path}: 25 cells, at least {stimulus_set.n_exemplars} exemplars each"
     if stimulus_set.manifest is None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core.importing import import_table, parse_pairs
+from core.trials import TrialTableError, read_trials
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``validate`` and ``import`` sub-commands."""
@@ -27,8 +30,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def validate_command(args: argparse.Namespace) -> int:
-    from experiment.trials import TrialTableError, read_trials
-
     try:
         table = read_trials(args.paths)
     except TrialTableError as exc:
@@ -42,8 +43,6 @@ def validate_command(args: argparse.Namespace) -> int:
 
 
 def import_command(args: argparse.Namespace) -> int:
-    from experiment.importing import import_table, parse_pairs
-
     blank = [c.strip() for c in args.blank_invalid.split(",") if c.strip()]
     written = import_table(args.source, args.out, parse_pairs(args.map, "--map"), parse_pairs(args.set, "--set"),
                            blank)

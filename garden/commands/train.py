@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import argparse
 
-from common.errors import UserError
+from core.errors import UserError
 from garden.arguments import float_list
+from modeling.networks.config import PUBLISHED_CTX_SCALES, PUBLISHED_SCALES, SweepConfig, TrainConfig
+from modeling.networks.curriculum import run_curriculum_file
+from modeling.networks.sweep import train_sweep
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``train`` sub-command."""
-    from modeling.networks.config import PUBLISHED_CTX_SCALES, PUBLISHED_SCALES
 
     p = subparsers.add_parser(
         "train", help="train rich/lazy networks (init scales x seeds) and measure them",
@@ -52,27 +54,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from modeling.networks.config import SweepConfig, TrainConfig
-
     if args.seeds < 1:
         raise UserError(f"--seeds {args.seeds} is invalid: use the number of networks per scale (>= 1)")
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     train = TrainConfig(steps=args.steps, lr=args.lr, n_hidden=args.hidden, l2=args.l2,
-                        record_every=args.record_every, dtype=args.dtype, device=args.device)
+                        record_every=args.record_every, dtype=args.dtype, device=args.device,
+                        threads=args.threads)
     config = SweepConfig(scales=args.scales, ctx_scales=args.ctx_scales,
                          seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)), train=train,
                          inputs=args.inputs, image_size_px=args.image_size, rule_code=args.rule_code,
                          context_offset=args.context_offset)
     if args.curriculum:
-        from modeling.networks.curriculum import run_curriculum_file
-
         path = run_curriculum_file(args.curriculum, config, args.out, choice_rule=args.choice_rule)
         print(f"wrote {path}")
         return 0
-    from modeling.networks.sweep import train_sweep
 
     slurm = {"timeout_min": args.timeout_min}
     if args.slurm_partition:

@@ -1,23 +1,16 @@
-"""Rich vs lazy networks (Flesch et al. 2022, paradigm §4): batched training, measures, sweeps, curricula.
+"""Rich vs lazy networks (Flesch et al. 2022; docs/networks.md): batched training, measures, sweeps, curricula.
 
-Importing this package does not import torch: ``train``, ``curriculum`` and ``sweep`` import it
-when they run. ``train_sweep`` and ``load_results`` are loaded on first use.
+Importing this package does not import torch: only ``train`` (the trainer) does, and ``sweep`` and
+``curriculum`` load it when they train.
 
-Modules: ``data`` (the 50 items and their inputs), ``train`` (the batched full-batch trainer),
-``measures`` (read-outs that need weights), ``sweep`` (shards, submitit, merge, resume),
-``curriculum`` (online SGD on a participant's trial sequence, choices as a trial table).
+Modules: ``config`` (settings, the published scales), ``data`` (the 50 items and their inputs),
+``train`` (the batched trainer, full-batch and online), ``measures`` (read-outs that need weights),
+``sweep`` (shards, submitit, merge, resume), ``curriculum`` (networks run through a participant's
+trial sequence, choices as a trial table).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from modeling.networks.sweep import load_results, train_sweep
 
 __all__ = ["train_sweep", "load_results"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from modeling.networks import sweep
-
-        return getattr(sweep, name)
-    raise AttributeError(f"module 'modeling.networks' has no attribute {name!r}")

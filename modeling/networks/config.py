@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from common.errors import UserError
+from core.errors import UserError
 
 PUBLISHED_SCALES = (0.01, 0.1, 0.2, 0.3, 0.4, 1.0, 2.0, 3.0)
 PUBLISHED_CTX_SCALES = (0.5, 0.5, 0.5, 0.5, 0.5, 0.8, 1.35, 1.5)
@@ -32,10 +32,11 @@ class TrainConfig:
     record_every: int = 10   # stride (steps) of the saved loss/accuracy curves
     dtype: str = "float32"
     device: str = "auto"     # "auto" = cuda when available, else cpu
+    threads: int = 0         # torch CPU threads; 0 = torch's choice
 
     def __post_init__(self) -> None:
-        if self.steps < 0 or self.n_hidden < 1 or self.record_every < 1:
-            raise UserError("steps must be >= 0, n_hidden and record_every >= 1")
+        if self.steps < 0 or self.n_hidden < 1 or self.record_every < 1 or self.threads < 0:
+            raise UserError("steps and threads must be >= 0, n_hidden and record_every >= 1")
         if self.lr <= 0 or self.l2 < 0:
             raise UserError(f"learning rate must be > 0 and l2 >= 0 (got lr={self.lr}, l2={self.l2})")
         if self.dtype not in DTYPES:

@@ -20,15 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from common.errors import UserError
-from common.provenance import write_sidecar
-from experiment.task import CONTEXTS, STEP_POINTS, context_index, correct_choice
-from experiment.trials import column_descriptions, read_trials, write_table
+from core.errors import UserError
+from core.provenance import write_sidecar
+from core.task import CONTEXTS, correct_choice
+from core.trials import column_descriptions, read_trials, write_table
 from modeling.networks.config import SweepConfig
-from modeling.networks.data import item_index, task_data
-from modeling.networks.train import init_params, pack, resolve_device
 
 CHOICE_RULES = ("sign", "sigmoid")
 
@@ -38,50 +35,6 @@ def learns_on(trials: pd.DataFrame) -> np.ndarray:
     if "feedback" in trials.columns:
         return trials["feedback"].to_numpy(float) == 1
     return np.ones(len(trials), bool)
-
-
-def online_outputs(trials: pd.DataFrame, config: SweepConfig, contexts: tuple[str, str] = CONTEXTS) -> np.ndarray:
-    """(n_trials, n_networks) outputs of every network of ``config`` on one participant's trials,
-    in the given row order, each output taken before that trial's learning step."""
-    data = task_data(config.inputs, config.rule_code, config.image_size_px)
-    nets, tc = config.networks(), config.train
-    params = init_params(data.n_stimulus_units, nets.scale, nets.ctx_scale, nets.seed, tc.n_hidden, tc.output_sd, tc.bias)
-    dtype, device = getattr(torch, tc.dtype), resolve_device(tc.device)
-    w, w2, b2 = (torch.tensor(np.ascontiguousarray(a), dtype=dtype, device=device) for a in pack(params))
-    w2, b2 = w2[..., 0], b2[:, 0, 0]                                          # (N, H), (N,)
-    rows = item_index(context_index(trials["context"], contexts), trials["branchiness"], trials["leafiness"])
-    inputs = np.column_stack([data.stimulus, data.context, np.ones(len(data.targets))])[rows]
-    x = torch.tensor(inputs, dtype=dtype, device=device)                      # (T, K)
-    y = torch.tensor(trials["reward_value"].to_numpy(float) / STEP_POINTS, dtype=dtype, device=device)
-    learn = learns_on(trials)
-    out = torch.empty(len(trials), len(nets), dtype=dtype, device=device)
-    lr, decay = tc.lr, 1.0 - tc.lr * tc.l2
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)  # per-trial work is tiny: thread hand-offs cost ~40x the arithmetic
-    try:
-        _online_loop(x, y, learn, w, w2, b2, out, lr, decay, tc.l2)
-    finally:
-        torch.set_num_threads(threads)
-    return out.double().cpu().numpy()
-
-
-def _online_loop(x, y, learn, w, w2, b2, out, lr, decay, l2) -> None:
-    """One forward pass per trial (output stored in ``out[t]``), then an SGD step where ``learn``."""
-    with torch.no_grad():
-        for t in range(len(learn)):
-            a = torch.matmul(x[t], w).relu_()                                 # (N, H)
-            torch.addmv(b2, a.mul(w2), torch.ones_like(w2[0]), out=out[t])
-            if not learn[t]:
-                continue
-            e = (out[t] - y[t]).unsqueeze(1)                                  # (N, 1)
-            dz = torch.ops.aten.threshold_backward(e * w2, a, 0.0)            # (N, H)
-            if l2:
-                w[:, :-1].mul_(decay)
-                w2.mul_(decay)
-            w2.sub_(e * a, alpha=lr)
-            b2.sub_(e[:, 0], alpha=lr)
-            w.sub_(x[t][None, :, None] * dz[:, None, :], alpha=lr)
 
 
 def network_choices(outputs: np.ndarray, rule: str = "sign", rng: np.random.Generator | None = None) -> np.ndarray:
@@ -101,11 +54,14 @@ def run_curriculum(trials: pd.DataFrame, config: SweepConfig, choice_rule: str =
 
     ``sigmoid`` choices are drawn from ``default_rng([choice_seed, network seed])`` per participant.
     """
+    # the trainer loads torch (slow, only needed when training)
+    from modeling.networks.train import online_outputs
+
     nets = config.networks()
     tables = []
     for pid, person in trials.groupby("participant_id", sort=False):
         person = person.sort_values(["session", "trial"], kind="stable").reset_index(drop=True)
-        outputs = online_outputs(person, config, contexts)
+        outputs = online_outputs(person, config, learns_on(person), contexts)
         for k, net in nets.iterrows():
             rng = np.random.default_rng([choice_seed, int(net.seed)]) if choice_rule == "sigmoid" else None
             table = person.drop(columns=[c for c in ("response_key",) if c in person.columns]).copy()

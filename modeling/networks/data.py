@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from common.errors import UserError
-from experiment.task import STEP_POINTS, item_table
+from core.errors import UserError
+from core.task import STEP_POINTS, item_table
+from stimuli.codes import context_onehot, image_codes, network_inputs
 
 INPUTS = ("blobs", "images")
 N_CELLS = 25
@@ -26,7 +27,7 @@ N_CELLS = 25
 
 @dataclass(frozen=True)
 class TaskData:
-    """Inputs and targets of the 50 items, in ``experiment.task.item_table`` order."""
+    """Inputs and targets of the 50 items, in ``core.task.item_table`` order."""
 
     stimulus: np.ndarray  # (50, n_stimulus_units) float64
     context: np.ndarray   # (50, 2) float64
@@ -42,12 +43,8 @@ class TaskData:
 def stimulus_codes(inputs: str = "blobs", image_size_px: int = 32, image_seed: int = 0) -> np.ndarray:
     """(50, D) stimulus units of the 50 items (the 25 cells repeated for each context), norm 1."""
     if inputs == "blobs":
-        from stimuli.codes import network_inputs
-
         return np.asarray(network_inputs(normalise=True)[0], dtype=float)
     if inputs == "images":
-        from stimuli.codes import image_codes
-
         cells = np.asarray(image_codes(image_size_px, seed=image_seed), dtype=float)
         both = np.vstack([cells, cells]) - cells.mean(axis=0)
         return both / np.linalg.norm(both)
@@ -56,7 +53,6 @@ def stimulus_codes(inputs: str = "blobs", image_size_px: int = 32, image_seed: i
 
 def task_data(inputs: str = "blobs", rule_code: int = 1, image_size_px: int = 32, image_seed: int = 0) -> TaskData:
     """The 50 training items under counterbalancing ``rule_code`` with the chosen input code."""
-    from stimuli.codes import context_onehot
 
     items = item_table(rule_code)
     return TaskData(stimulus=stimulus_codes(inputs, image_size_px, image_seed),

@@ -1,8 +1,8 @@
 """Per-network measures that need the weights (paradigm §4), computed from trained parameters.
 
 Pure numpy on the parameter dicts of ``modeling.networks.train`` (N networks stacked on axis 0).
-The RSA read-outs reuse ``analysis.rdm``, ``analysis.model_rdms``, ``analysis.compare`` and
-``analysis.geometry`` (imported inside the functions: modeling -> analysis is the known exception
+The RSA read-outs reuse ``rsa.rdm``, ``rsa.model_rdms``, ``rsa.compare`` and
+``rsa.geometry`` (imported inside the functions: modeling -> analysis is the known exception
 for these pure primitives).
 
 Published flaw not copied (paradigm §6): ablation masks come from each network itself, never
@@ -14,8 +14,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from experiment.task import congruency
+from core.task import congruency
 from modeling.networks.data import TaskData
+from rsa.compare import regress_rdm
+from rsa.geometry import classify_units, context_weight_correlation, dimensionality, sign_accuracy
+from rsa.model_rdms import model_rdm
+from rsa.rdm import rdm
 
 RSA_MODELS = ("grid", "orthogonal", "parallel")
 UNIT_CODES = {"task_selective": 0, "mixed": 1, "dead": 2}
@@ -50,8 +54,6 @@ def relative_changes(init: dict[str, np.ndarray], final: dict[str, np.ndarray]) 
 
 
 def _subset_corr(w_context: np.ndarray, mask: np.ndarray) -> float:
-    from analysis.geometry import context_weight_correlation
-
     return context_weight_correlation(w_context[mask]) if mask.sum() >= 3 else float("nan")
 
 
@@ -59,10 +61,6 @@ def geometry_measures(data: TaskData, hidden: np.ndarray, w_context: np.ndarray,
                       context_offset: float = 1.0) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Per network: betas of the hidden RDM on the grid/orthogonal/parallel model RDMs, dim_90,
     unit classes and context-weight correlations; arrays: spectrum (N, P), unit_class (N, H) codes."""
-    from analysis.compare import regress_rdm
-    from analysis.geometry import classify_units, dimensionality
-    from analysis.model_rdms import model_rdm
-    from analysis.rdm import rdm
 
     models = {name: model_rdm(name, context_offset=context_offset) for name in RSA_MODELS}
     ctx = data.items["context_index"].to_numpy()
@@ -92,7 +90,6 @@ def readout_measures(data: TaskData, params: dict[str, np.ndarray], unit_class: 
     noise on the stimulus units (not the context units; SDs ``noise_sds``, ``noise_repeats`` draws
     from ``default_rng([noise_seed, seed])``, the same draws scaled for every SD), and on congruent
     vs incongruent items."""
-    from analysis.geometry import sign_accuracy
 
     y = data.targets
     out = {}
@@ -114,7 +111,6 @@ def readout_measures(data: TaskData, params: dict[str, np.ndarray], unit_class: 
 def congruency_curves(data: TaskData, output_curve: np.ndarray) -> dict[str, np.ndarray]:
     """Accuracy curves (N, n_rec) on the items of congruent and of incongruent trees, from the
     outputs at the recorded steps (N, n_rec, 50)."""
-    from analysis.geometry import sign_accuracy
 
     kind = congruency(data.items["branchiness"], data.items["leafiness"])
     return {f"accuracy_{name}": sign_accuracy(output_curve[..., kind == name], data.targets[kind == name])

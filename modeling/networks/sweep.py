@@ -24,10 +24,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import submitit
 
-from common.errors import UserError
-from common.provenance import write_json, write_sidecar
+from core.errors import UserError
+from core.provenance import write_json, write_sidecar
 from modeling.networks.config import SweepConfig
+from modeling.networks.data import task_data
+from modeling.networks.measures import congruency_curves, geometry_measures, readout_measures, relative_changes
 
 EXECUTORS = ("inline", "local", "slurm")
 SHARED_ARRAYS = ("record_steps", "noise_sds")
@@ -78,7 +81,7 @@ def shard_networks(config: SweepConfig, index: int, n_shards: int) -> pd.DataFra
 def run_shard(config: SweepConfig, out_dir: str | os.PathLike, index: int, n_shards: int,
               progress: bool = True) -> Path:
     """Train and measure one shard and write its TSV + npz (skipped when the npz exists)."""
-    from modeling.networks.data import task_data
+    # the trainer loads torch (slow, only needed when training)
     from modeling.networks.train import init_params, train
 
     folder = Path(out_dir) / "shards"
@@ -100,8 +103,6 @@ def run_shard(config: SweepConfig, out_dir: str | os.PathLike, index: int, n_sha
 
 def _measure(config: SweepConfig, data, nets: pd.DataFrame, result) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """The shard's summary rows and arrays from its ``TrainResult``."""
-    from modeling.networks.measures import congruency_curves, geometry_measures, readout_measures, relative_changes
-
     geometry, arrays = geometry_measures(data, result.hidden, result.params_final["w_context"], config.context_offset)
     readouts = readout_measures(data, result.params_final, arrays["unit_class"], nets.seed, config.noise_sds,
                                 config.noise_repeats, config.noise_seed)
@@ -153,8 +154,6 @@ def prepare_sweep(config: SweepConfig, out_dir: str | os.PathLike, n_shards: int
 
 def _submit(config: SweepConfig, out: Path, todo: list[int], n_shards: int, executor: str,
             slurm: dict[str, Any] | None) -> None:
-    import submitit
-
     folder = out / "submitit"
     if executor == "local":
         ex = submitit.LocalExecutor(folder=folder)

@@ -20,11 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from modeling.networks.config import TrainConfig
-from modeling.networks.data import TaskData
+from core.task import CONTEXTS, STEP_POINTS, context_index
+from modeling.networks.config import SweepConfig, TrainConfig
+from modeling.networks.data import TaskData, item_index, task_data
 
 PARAMS = ("w_input", "w_context", "b_hidden", "w_output", "b_output")
 CPU_CHUNK = 60   # networks per chunk on the CPU (measured on 2 cores: 40-60 fastest)
@@ -131,6 +133,8 @@ def train_batch(data: TaskData, params: dict[str, np.ndarray], config: TrainConf
     arithmetic does not depend on the others in its chunk, so chunking changes no result
     (the sweep's sharded == unsharded test checks this byte for byte).
     """
+    if config.threads:
+        torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
     n = len(params["b_output"])
     parts = _chunks(n, CPU_CHUNK) if device.type == "cpu" else [slice(0, n)]
@@ -281,3 +285,48 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
         output_curve=output_curve.permute(2, 0, 1).cpu().numpy(),
         hidden=z.transpose(0, 1).double().cpu().numpy(),
     )
+
+
+def online_outputs(trials: pd.DataFrame, config: SweepConfig, learn: np.ndarray,
+                   contexts: tuple[str, str] = CONTEXTS) -> np.ndarray:
+    """(n_trials, n_networks) outputs of every network of ``config`` on one participant's trials,
+    in the given row order, each output taken before that trial's learning step (one online SGD
+    step on the trials where ``learn`` is True)."""
+    data = task_data(config.inputs, config.rule_code, config.image_size_px)
+    nets, tc = config.networks(), config.train
+    params = init_params(data.n_stimulus_units, nets.scale, nets.ctx_scale, nets.seed, tc.n_hidden, tc.output_sd, tc.bias)
+    dtype, device = getattr(torch, tc.dtype), resolve_device(tc.device)
+    w, w2, b2 = (torch.tensor(np.ascontiguousarray(a), dtype=dtype, device=device) for a in pack(params))
+    w2, b2 = w2[..., 0], b2[:, 0, 0]                                          # (N, H), (N,)
+    rows = item_index(context_index(trials["context"], contexts), trials["branchiness"], trials["leafiness"])
+    inputs = np.column_stack([data.stimulus, data.context, np.ones(len(data.targets))])[rows]
+    x = torch.tensor(inputs, dtype=dtype, device=device)                      # (T, K)
+    y = torch.tensor(trials["reward_value"].to_numpy(float) / STEP_POINTS, dtype=dtype, device=device)
+    out = torch.empty(len(trials), len(nets), dtype=dtype, device=device)
+    lr, decay = tc.lr, 1.0 - tc.lr * tc.l2
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)  # per-trial work is tiny: thread hand-offs cost ~40x the arithmetic
+    try:
+        _online_loop(x, y, learn, w, w2, b2, out, lr, decay, tc.l2)
+    finally:
+        torch.set_num_threads(threads)
+    return out.double().cpu().numpy()
+
+
+def _online_loop(x, y, learn, w, w2, b2, out, lr, decay, l2) -> None:
+    """One forward pass per trial (output stored in ``out[t]``), then an SGD step where ``learn``."""
+    with torch.no_grad():
+        for t in range(len(learn)):
+            a = torch.matmul(x[t], w).relu_()                                 # (N, H)
+            torch.addmv(b2, a.mul(w2), torch.ones_like(w2[0]), out=out[t])
+            if not learn[t]:
+                continue
+            e = (out[t] - y[t]).unsqueeze(1)                                  # (N, 1)
+            dz = torch.ops.aten.threshold_backward(e * w2, a, 0.0)            # (N, H)
+            if l2:
+                w[:, :-1].mul_(decay)
+                w2.mul_(decay)
+            w2.sub_(e * a, alpha=lr)
+            b2.sub_(e[:, 0], alpha=lr)
+            w.sub_(x[t][None, :, None] * dz[:, None, :], alpha=lr)

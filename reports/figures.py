@@ -19,7 +19,7 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from experiment.task import CONTEXTS
+from core.task import CONTEXTS
 from stimuli.gardens import CONTEXT_COLOURS
 
 FEATURE_COLOURS = {"branchiness": "#8c564b", "leafiness": "#2ca02c"}

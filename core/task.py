@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from common.errors import UserError
+from core.errors import UserError
 
 CONTEXTS: tuple[str, str] = ("north", "south")
 LEVELS = np.arange(1, 6)

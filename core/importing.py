@@ -15,10 +15,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from common.errors import UserError
-from common.provenance import write_sidecar
-from experiment.trials import (Problem, TrialTableError, column_descriptions, column_spec, invalid_cells,
-                               participant_table, read_raw, session_path, validate, write_table)
+from core.errors import UserError
+from core.provenance import write_sidecar
+from core.trials import (
+    Problem,
+    TrialTableError,
+    column_descriptions,
+    column_spec,
+    invalid_cells,
+    participant_table,
+    read_raw,
+    session_path,
+    validate,
+    write_table,
+)
 
 PARTICIPANTS_FILE = "participants.tsv"
 

@@ -23,8 +23,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from analysis import figures
 from analysis.choices import canonical_cells
+from reports import figures
 
 TABLES_DIR = "tables"
 SKIPPED_FILE = "skipped.json"

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from common.errors import UserError
+from core.errors import UserError
 
 PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9]+$")
 TABLE_SUFFIXES = (".tsv", ".csv", ".csv.gz", ".tsv.gz")

@@ -2,8 +2,8 @@
 
 Why: the demo, parameter/model recovery and power analyses need participants whose true model and
 parameters are known, and the end-to-end test needs someone to press keys in the real window.
-Choices come from ``modeling.psychometric`` (imported lazily: modeling sits downstream of
-experiment), so simulated and fitted models are the same equations.
+Choices come from ``modeling.psychometric``, so simulated and fitted models are the same equations.
+An agent is a ``core.responders.Responder``: the experiment drives it without importing this module.
 
 Agents (``AGENTS``): ``factorized`` (one boundary per garden), ``linear`` (one shared boundary),
 ``random`` (slope 0: p(accept) = 0.5), ``learner`` (factorized, and its choices move from chance
@@ -14,12 +14,14 @@ slower): rt = rt_min_s + Gamma(shape 4, mean (rt_mean_s - rt_min_s) * (1.5 - |2p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from common.errors import UserError
+from core.errors import UserError
+from modeling.psychometric import geometry, parameter_names, predict
 
 DEFAULT_PARAMS = {"delta": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05}
 """Parameter values by kind (delta degrees, slope per feature level, offset levels, lapse)."""
@@ -40,8 +42,6 @@ class Agent:
 
     def full_params(self, contexts: tuple[str, str]) -> dict[str, float]:
         """Every parameter of the model for these context labels (explicit values win over kinds)."""
-        from modeling.psychometric import parameter_names
-
         names = parameter_names(self.model, contexts)
         unknown = sorted(set(self.params) - set(names) - set(DEFAULT_PARAMS))
         if unknown:
@@ -55,9 +55,7 @@ class Agent:
 
     def p_accept(self, trials: pd.DataFrame, items: pd.DataFrame | None = None) -> np.ndarray:
         """p(accept) for each row of ``trials``; boundaries relative to the rules of ``items``
-        (e.g. ``experiment.task.item_table(rule_code)``; default: ``trials`` themselves)."""
-        from modeling.psychometric import geometry, predict
-
+        (e.g. ``core.task.item_table(rule_code)``; default: ``trials`` themselves)."""
         geom = geometry(items if items is not None else trials)
         p = predict(self.model, self.full_params(geom.contexts), trials, geom)
         if self.learning_tau > 0:
@@ -73,6 +71,10 @@ class Agent:
         mean = (self.rt_mean_s - self.rt_min_s) * (1.5 - np.abs(2 * p - 1))
         rt = self.rt_min_s + rng.gamma(GAMMA_SHAPE, mean / GAMMA_SHAPE)
         return choice, rt
+
+    def describe(self) -> dict[str, Any]:
+        """The agent as recorded in a session sidecar."""
+        return asdict(self)
 
 
 AGENTS: dict[str, Agent] = {
@@ -111,7 +113,3 @@ def get_agent(name: str, params: dict[str, float] | None = None, seed: int = 0) 
     base = AGENTS[name]
     return replace(base, params={**base.params, **params}, seed=int(seed), **settings)
 
-
-def agent_rng(agent: Agent, session_seed: int) -> np.random.Generator:
-    """The agent's random stream for one session (same session and agent seed: same responses)."""
-    return np.random.default_rng([session_seed, 7919, agent.seed])
