@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import UserError
+from core.files import write_file
 from core.provenance import write_sidecar
 from core.trials import (
     Problem,
@@ -109,10 +110,7 @@ def update_participants(root: Path, table: pd.DataFrame) -> Path:
     if path.exists():
         old = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
         new = pd.concat([old, new[~new.participant_id.isin(old.participant_id)].astype(str)], ignore_index=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(_plain_tsv(new), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_file(path, _plain_tsv(new), overwrite=True)
 
 
 def _plain_tsv(table: pd.DataFrame) -> str:

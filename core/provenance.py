@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from core.files import write_file
+
 _PACKAGES = ("garden-task", "numpy", "scipy", "pandas", "lmfit", "scikit-learn",
              "matplotlib", "pillow", "torch", "psychopy")
 
@@ -64,17 +66,8 @@ def to_jsonable(value: Any) -> Any:
 
 
 def write_json(path: str | os.PathLike, data: dict[str, Any], *, overwrite: bool = False) -> Path:
-    """Write ``data`` as indented JSON, flushed and fsynced; refuse to overwrite unless asked."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: already exists; refusing to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(to_jsonable(data), fh, indent=2, sort_keys=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    return path
+    """Write ``data`` as indented JSON, atomically and durably; refuse to overwrite unless asked."""
+    return write_file(path, json.dumps(to_jsonable(data), indent=2, sort_keys=False) + "\n", overwrite=overwrite)
 
 
 def write_sidecar(output: str | os.PathLike, config: dict[str, Any] | None = None,

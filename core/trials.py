@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import UserError
+from core.files import write_file
 
 PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9]+$")
 TABLE_SUFFIXES = (".tsv", ".csv", ".csv.gz", ".tsv.gz")
@@ -380,18 +381,8 @@ def to_tsv_text(table: pd.DataFrame) -> str:
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write ``table`` to a new TSV file (flushed, fsynced); never overwrites an existing file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with open(path, "x", encoding="utf-8", newline="") as fh:
-            fh.write(to_tsv_text(table))
-            fh.flush()
-            os.fsync(fh.fileno())
-    except FileExistsError:
-        raise FileExistsError(f"{path}: already exists; refusing to overwrite it "
-                              "(choose another --out or move the old file away)") from None
-    return path
+    """Write ``table`` to a new TSV file (atomically, durably); never overwrites an existing file."""
+    return write_file(path, to_tsv_text(table))
 
 
 def column_descriptions(columns: Iterable[str]) -> dict[str, dict[str, str]]:

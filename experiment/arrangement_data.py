@@ -35,6 +35,7 @@ import pandas as pd
 from scipy import ndimage
 
 from core.errors import UserError
+from core.files import DurableAppend, write_file, write_npy
 from core.provenance import write_sidecar
 from core.trials import check_participant_id, format_value, session_path
 
@@ -279,14 +280,20 @@ def check_phase(phase: str) -> str:
     return phase
 
 
-def _append(path: Path, rows: list[list[Any]], mode: str) -> None:
+def _tsv_rows(rows: list[list[Any]]) -> str:
     out = io.StringIO()
     csv.writer(out, delimiter="\t", lineterminator="\n").writerows(
         [[format_value(v) for v in row] for row in rows])
-    with open(path, mode, encoding="utf-8", newline="") as fh:
-        fh.write(out.getvalue())
-        fh.flush()
-        os.fsync(fh.fileno())
+    return out.getvalue()
+
+
+def _append(path: Path, rows: list[list[Any]], mode: str) -> None:
+    """Write rows durably to a new (``x``) or existing (``a``) TSV file."""
+    file = DurableAppend(path, mode)
+    try:
+        file.write(_tsv_rows(rows))
+    finally:
+        file.close()
 
 
 class ArrangementWriter:
@@ -349,11 +356,8 @@ def write_rdm(files: ArrangementFiles, rdm: np.ndarray, config: dict[str, Any] |
     if rdm.shape != (N_TREES, N_TREES):
         raise ValueError(f"RDM must be {N_TREES} x {N_TREES}; got {rdm.shape}")
     rows = [["condition", *LABELS]] + [[label, *row] for label, row in zip(LABELS, rdm)]
-    _append(files.rdm_tsv, rows, "x")
-    with open(files.rdm_npy, "xb") as fh:
-        np.save(fh, rdm)
-        fh.flush()
-        os.fsync(fh.fileno())
+    write_file(files.rdm_tsv, _tsv_rows(rows))
+    write_npy(files.rdm_npy, rdm)
     write_sidecar(files.rdm_tsv, config, seed, source=files.trees.name,
                   description="Mean over arrangements of Euclidean distances between final tree positions, "
                               "each arrangement divided by its largest distance; rows/columns B{b}L{l}, "

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from core.errors import UserError
+from core.files import DurableAppend, truncate_to_last_line
 from core.importing import update_participants
 from core.provenance import provenance, write_json
 from core.trials import column_descriptions, format_value, order_columns, session_path
@@ -72,9 +73,8 @@ class AppendTable:
             if self.path.exists():
                 raise UserError(f"{self.path}: already exists; refusing to overwrite it "
                                 "(use --resume to continue this session, or another session number)")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "x", encoding="utf-8", newline="")
-            self._write(_line(self.columns))
+            self._file = DurableAppend(self.path, "x", fsync=fsync)
+            self._file.write(_line(self.columns))
 
     def _reopen(self) -> None:
         raw = self.path.read_bytes()
@@ -83,26 +83,17 @@ class AppendTable:
         if not lines or lines[0].split("\t") != self.columns:
             raise UserError(f"{self.path}: its columns differ from this protocol's; it cannot be resumed "
                             "with this protocol (check --protocol)")
-        if len(complete) < len(raw):
-            with open(self.path, "r+b") as fh:
-                fh.truncate(len(complete))
-                os.fsync(fh.fileno())
+        truncate_to_last_line(self.path)
         self.rows_before = len(lines) - 1
-        self._fh = open(self.path, "a", encoding="utf-8", newline="")
-
-    def _write(self, text: str) -> None:
-        self._fh.write(text)
-        self._fh.flush()
-        if self.fsync:
-            os.fsync(self._fh.fileno())
+        self._file = DurableAppend(self.path, "a", fsync=self.fsync)
 
     def append(self, row: dict[str, Any]) -> None:
         """Write one row (missing columns empty) and make it durable before returning."""
-        self._write(_line([row.get(c) for c in self.columns]))
+        self._file.write(_line([row.get(c) for c in self.columns]))
 
     def close(self) -> None:
         """Close the file (every row is already on disk)."""
-        self._fh.close()
+        self._file.close()
 
 
 def sidecar_path(table_path: Path) -> Path:
@@ -112,9 +103,7 @@ def sidecar_path(table_path: Path) -> Path:
 
 def replace_json(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
-    tmp = path.with_name(path.name + ".tmp")
-    write_json(tmp, data, overwrite=True)
-    os.replace(tmp, path)
+    write_json(path, data, overwrite=True)
 
 
 def events_path(table_path: Path, run: int) -> Path:

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from tqdm import tqdm
 
 from analysis.choices import canonical_cells
+from core.files import write_file
 from reports import figures
 
 TABLES_DIR = "tables"
@@ -307,6 +308,4 @@ def write_report(results: str | os.PathLike, out: str | os.PathLike | None = Non
     sidecars = {name: load_json(folder / f"{name}.json") for name in tables if (folder / f"{name}.json").exists()}
     sections = build_sections(tables, skipped, dpi=dpi, results=results)
     text = render_html(sections, load_json(results / RUN_FILE), sidecars)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    return out
+    return write_file(out, text, overwrite=overwrite)

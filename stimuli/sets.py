@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from core.errors import UserError
+from core.files import write_file
 from core.provenance import provenance, write_json
 from stimuli.trees import BRANCH_LEVELS, GENERATOR_VERSION, LEAF_LEVELS, LEVELS, render_tree
 
@@ -45,7 +46,7 @@ def _render_file(job: tuple[Path, int, int, int, int, int]) -> tuple[str, str, s
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     name = FILENAME.format(b=b, l=l, exemplar=exemplar)
-    (out_dir / name).write_bytes(buffer.getvalue())
+    write_file(out_dir / name, buffer.getvalue())
     return name, sha256_bytes(buffer.getvalue()), sha256_bytes(image.tobytes())
 
 

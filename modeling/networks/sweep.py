@@ -27,6 +27,7 @@ import pandas as pd
 import submitit
 
 from core.errors import UserError
+from core.files import write_file, write_with
 from core.provenance import write_json, write_sidecar
 from modeling.networks.config import SweepConfig
 from modeling.networks.data import task_data
@@ -96,8 +97,8 @@ def run_shard(config: SweepConfig, out_dir: str | os.PathLike, index: int, n_sha
     result = train(data, params, tc, progress=progress, desc=f"{name} ({len(nets)} networks)")
     summary, arrays = _measure(config, data, nets, result)
     table = summary.to_csv(sep="\t", index=False, lineterminator="\n").encode("utf-8")
-    _write_atomic(folder / f"{name}.tsv", lambda fh: fh.write(table))
-    _write_atomic(folder / f"{name}.npz", lambda fh: np.savez_compressed(fh, **arrays))  # marks the shard done
+    write_file(folder / f"{name}.tsv", table, overwrite=True)  # a leftover of an interrupted run is replaced
+    write_with(folder / f"{name}.npz", lambda fh: np.savez_compressed(fh, **arrays), overwrite=True)  # marks it done
     return folder / f"{name}.npz"
 
 
@@ -121,15 +122,6 @@ def _measure(config: SweepConfig, data, nets: pd.DataFrame, result) -> tuple[pd.
         **{f"{k}_final": v for k, v in result.params_final.items()},
     }
     return summary, arrays
-
-
-def _write_atomic(path: Path, write) -> None:
-    """Write through ``write(binary file)`` to a temporary name, then rename, so a file that
-    exists is complete (leftovers of an interrupted run are truncated)."""
-    tmp = path.with_name(path.name + ".partial")
-    with open(tmp, "wb") as fh:
-        write(fh)
-    os.replace(tmp, path)
 
 
 def prepare_sweep(config: SweepConfig, out_dir: str | os.PathLike, n_shards: int) -> Path:
@@ -191,10 +183,8 @@ def merge_shards(config: SweepConfig, out: Path, n_shards: int) -> Path:
     loaded = [dict(np.load(out / "shards" / f"{n}.npz")) for n in names]
     arrays = {k: (loaded[0][k] if k in SHARED_ARRAYS else np.concatenate([d[k] for d in loaded]))
               for k in loaded[0]}
-    with open(out / "summary.tsv", "x", encoding="utf-8") as fh:
-        summary.to_csv(fh, sep="\t", index=False, lineterminator="\n")
-    with open(out / "results.npz", "xb") as fh:
-        np.savez_compressed(fh, **arrays)
+    write_with(out / "results.npz", lambda fh: np.savez_compressed(fh, **arrays), overwrite=True)
+    write_file(out / "summary.tsv", summary.to_csv(sep="\t", index=False, lineterminator="\n"))  # marks it done
     meta = {"n_networks": len(summary), "n_shards": n_shards, "curve_stride_steps": config.train.record_every,
             "context_weight_corr_units": "task-selective units of each network (context_weight_corr); "
                                          "all units (context_weight_corr_all)",
