@@ -15,13 +15,12 @@ import numpy as np
 import pandas as pd
 
 from core.errors import UserError
-from core.task import CONTEXTS, STEP_POINTS, get_rule
+from core.task import CONTEXTS, STEP_POINTS, condition_index, get_rule, infer_rule
 from core.trials import participant_columns, participant_table
 from modeling.psychometric import parameter_names, predict
 
 ANALYSIS_PHASES = ("test", "scan")
 """Phases whose choices are analysed (the first present; no feedback there); else all trials."""
-RULE_CODES = range(1, 9)
 CELL = ["context", "branchiness", "leafiness"]
 
 
@@ -40,36 +39,6 @@ def analysis_trials(trials: pd.DataFrame) -> pd.DataFrame:
     if "group" not in chosen or chosen["group"].isna().all():
         chosen = chosen.assign(group=chosen["curriculum"] if "curriculum" in chosen else "all")
     return chosen.reset_index(drop=True)
-
-
-def _context_orders(labels: list[str]) -> list[tuple[str, str]]:
-    """Candidate (north-role, south-role) label pairs: the canonical order first."""
-    if len(labels) != 2:
-        raise UserError(f"choice patterns need exactly two contexts, got {labels}")
-    if set(labels) == set(CONTEXTS):
-        return [CONTEXTS]
-    first, second = sorted(labels)
-    return [(first, second), (second, first)]
-
-
-def infer_rule(trials: pd.DataFrame) -> tuple[int, tuple[str, str]]:
-    """(rule code, (north-role label, south-role label)) of one participant's trials.
-
-    Uses the ``rule_code`` column when present, else the code whose values match every
-    ``reward_value`` of the table; UserError naming the participant when none does.
-    """
-    labels = sorted(trials["context"].astype(str).unique())
-    codes = [int(trials["rule_code"].iloc[0])] if "rule_code" in trials and trials["rule_code"].notna().all() \
-        else list(RULE_CODES)
-    b, l = trials["branchiness"].to_numpy(), trials["leafiness"].to_numpy()
-    for order in _context_orders(labels):
-        index = np.where(trials["context"].astype(str).to_numpy() == order[0], 0, 1)
-        for code in codes:
-            if np.allclose(get_rule(code).value(index, b, l), trials["reward_value"].to_numpy()):
-                return code, order
-    pid = trials["participant_id"].iloc[0]
-    raise UserError(f"participant {pid}: reward_value matches no rule code 1..8 for contexts {labels}; "
-                    "check the reward_value and context columns")
 
 
 def participant_cells(trials: pd.DataFrame) -> pd.DataFrame:
@@ -148,7 +117,7 @@ def canonical_cells(cells: pd.DataFrame) -> pd.DataFrame:
 
 def probability_matrix(cells: pd.DataFrame) -> pd.DataFrame:
     """(participants x 50) p(accept) in condition order, index = participant_id."""
-    index = cells["context_index"] * 25 + (cells["branchiness"] - 1) * 5 + (cells["leafiness"] - 1)
+    index = condition_index(cells["context_index"], cells["branchiness"], cells["leafiness"])
     return cells.assign(condition=index).pivot(index="participant_id", columns="condition", values="p_accept")
 
 

@@ -33,7 +33,7 @@ from scipy.io import loadmat
 from tqdm import tqdm
 
 from core.errors import UserError
-from core.task import CONTEXTS
+from core.task import CONTEXTS, condition_index
 
 LABEL_COLUMNS = ("run", "condition", "context", "branchiness", "leafiness")
 
@@ -144,7 +144,7 @@ def _condition_index(table: pd.DataFrame, where: str, contexts: tuple[str, str])
         row = int(np.flatnonzero(unknown)[0])
         raise UserError(f"{where}: row {row + 2}, column 'context': {labels.iat[row]!r} is not one of "
                         f"{list(contexts)} or 0/1")
-    return labels.map(known).to_numpy() * n_levels**2 + (b - 1) * n_levels + (l - 1), n_levels
+    return condition_index(labels.map(known).to_numpy(), b, l, n_levels=n_levels), n_levels
 
 
 def _integers(column: pd.Series, name: str, where: str, minimum: int) -> np.ndarray:

@@ -56,6 +56,10 @@ class Rule:
         return signs * np.clip(STEP_POINTS * np.sum(x * axes, axis=-1), -MAX_POINTS, MAX_POINTS) + 0.0  # no -0.0
 
 
+RULE_CODES = range(1, 9)
+"""Counterbalancing codes: 1..4 cardinal rules, 5..8 diagonal."""
+
+
 def get_rule(rule_code: int) -> Rule:
     """The rule of a counterbalancing code: 1..4 cardinal, 5..8 diagonal."""
     if rule_code not in range(1, 9):
@@ -64,6 +68,36 @@ def get_rule(rule_code: int) -> Rule:
     signs = _DIRECTIONS[(rule_code - 1) % 4 + 1]
     axes = ((1, 1), (1, -1)) if diagonal else ((0, 1), (1, 0))
     return Rule(rule_code, "diagonal" if diagonal else "cardinal", axes, signs)
+
+
+def _context_orders(labels: list[str]) -> list[tuple[str, str]]:
+    """Candidate (north-role, south-role) label pairs: the canonical order first."""
+    if len(labels) != 2:
+        raise UserError(f"a participant's trials need exactly two contexts, got {labels}")
+    if set(labels) == set(CONTEXTS):
+        return [CONTEXTS]
+    first, second = sorted(labels)
+    return [(first, second), (second, first)]
+
+
+def infer_rule(trials: pd.DataFrame) -> tuple[int, tuple[str, str]]:
+    """(rule code, (north-role label, south-role label)) of one participant's trials.
+
+    Uses the ``rule_code`` column when present, else the code whose values match every
+    ``reward_value`` of the table; UserError naming the participant when none does.
+    """
+    labels = sorted(trials["context"].astype(str).unique())
+    codes = [int(trials["rule_code"].iloc[0])] if "rule_code" in trials and trials["rule_code"].notna().all() \
+        else list(RULE_CODES)
+    b, l = trials["branchiness"].to_numpy(), trials["leafiness"].to_numpy()
+    for order in _context_orders(labels):
+        index = np.where(trials["context"].astype(str).to_numpy() == order[0], 0, 1)
+        for code in codes:
+            if np.allclose(get_rule(code).value(index, b, l), trials["reward_value"].to_numpy()):
+                return code, order
+    pid = trials["participant_id"].iloc[0]
+    raise UserError(f"participant {pid}: reward_value matches no rule code 1..8 for contexts {labels}; "
+                    "check the reward_value and context columns")
 
 
 def context_index(context, contexts: tuple[str, str] = CONTEXTS) -> np.ndarray:
@@ -101,16 +135,23 @@ def congruency(branchiness, leafiness, rule_code: int = 1) -> np.ndarray:
     return np.where(product > 0, "congruent", np.where(product < 0, "incongruent", "neutral"))
 
 
-def is_congruent(branchiness, leafiness, rule_code: int = 1) -> np.ndarray:
-    """True where both rules agree (see ``congruency``)."""
-    return congruency(branchiness, leafiness, rule_code) == "congruent"
+def cell_index(branchiness, leafiness, *, n_levels: int = len(LEVELS)) -> np.ndarray:
+    """Row of each (branchiness, leafiness) tree in the 25-cell order (leafiness fastest):
+    (branchiness - 1) * n_levels + (leafiness - 1)."""
+    return (np.asarray(branchiness, int) - 1) * n_levels + (np.asarray(leafiness, int) - 1)
+
+
+def condition_index(context_index, branchiness, leafiness, *, n_levels: int = len(LEVELS)) -> np.ndarray:
+    """Row of each (context, branchiness, leafiness) in the 50-condition order of ``item_table``:
+    context_index * n_levels**2 + cell_index."""
+    return np.asarray(context_index, int) * n_levels**2 + cell_index(branchiness, leafiness, n_levels=n_levels)
 
 
 def item_table(rule_code: int = 1, contexts: tuple[str, str] = CONTEXTS) -> pd.DataFrame:
     """The 50 task items (context x branchiness x leafiness, leafiness fastest) with their values.
 
-    This is the condition order of every 50-condition RDM and of the networks' training set:
-    index = context_index * 25 + (branchiness - 1) * 5 + (leafiness - 1).
+    This is the condition order of every 50-condition RDM and of the networks' training set
+    (``condition_index``).
     """
     ctx, b, l = np.meshgrid(np.arange(2), LEVELS, LEVELS, indexing="ij")
     ctx, b, l = ctx.ravel(), b.ravel(), l.ravel()

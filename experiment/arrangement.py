@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from PIL import Image
 
 from core.errors import UserError
 from experiment import arrangement_data as ad
+from experiment.config import read_strings
 from experiment.present import psychopy, require_display
 from stimuli.sets import load_set
 from stimuli.trees import render_tree
@@ -76,18 +76,8 @@ class ArrangementResult:
 
 
 def load_strings(path: str | os.PathLike = DEFAULT_STRINGS) -> dict[str, str]:
-    """Screen texts from a TOML file; raises UserError naming a missing or non-text key."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such strings file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: not valid TOML ({exc})") from None
-    for key in STRING_KEYS:
-        if not isinstance(data.get(key), str):
-            raise UserError(f"{path}: key '{key}' is missing or not text; add {key} = \"...\" "
-                            f"(see {DEFAULT_STRINGS.name})")
+    """The arrangement screens' texts from a TOML file; UserError naming a missing or non-text key."""
+    data = read_strings(path, STRING_KEYS, template=DEFAULT_STRINGS)
     return {key: data[key] for key in STRING_KEYS}
 
 

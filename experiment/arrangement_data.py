@@ -37,6 +37,7 @@ from scipy import ndimage
 from core.errors import UserError
 from core.files import DurableAppend, write_file, write_npy
 from core.provenance import write_sidecar
+from core.task import cell_index
 from core.trials import check_participant_id, format_value, session_path
 
 N_LEVELS = 5
@@ -68,11 +69,6 @@ _INT_COLUMNS = ("session", "arrangement", "branchiness", "leafiness", "moves", "
 _FLOAT_COLUMNS = ("start_x", "start_y", "final_x", "final_y", "arrangement_duration")
 EDGE_TOLERANCE = 1e-6
 """Positions may lie this far outside the unit circle (rounding) before a file is rejected."""
-
-
-def condition_index(branchiness: Any, leafiness: Any) -> np.ndarray:
-    """Row of a (b, l) cell in the 25-condition order: (b - 1) * 5 + (l - 1)."""
-    return (np.asarray(branchiness, int) - 1) * N_LEVELS + (np.asarray(leafiness, int) - 1)
 
 
 # ---------------------------------------------------------------- RDM
@@ -409,7 +405,7 @@ def read_arrangements(path: str | os.PathLike) -> pd.DataFrame:
             raise UserError(f"{path}:{i + 2}: {which} position lies outside the arena (radius "
                             f"{radius[i]:.3f} > 1 arena radius)")
     for number, rows in table.groupby("arrangement", sort=True):
-        cells = sorted(condition_index(rows.branchiness, rows.leafiness).tolist())
+        cells = sorted(cell_index(rows.branchiness, rows.leafiness).tolist())
         if cells != list(range(N_TREES)):
             raise UserError(f"{path}: arrangement {number} must have exactly one row per tree "
                             f"B1L1..B5L5 (25 rows); found {len(rows)} rows")
@@ -418,7 +414,7 @@ def read_arrangements(path: str | os.PathLike) -> pd.DataFrame:
 
 def positions(table: pd.DataFrame, which: str = "final") -> np.ndarray:
     """(n_arrangements, 25, 2) start or final positions from a tree table, in condition order."""
-    ordered = table.assign(_row=condition_index(table.branchiness, table.leafiness)) \
+    ordered = table.assign(_row=cell_index(table.branchiness, table.leafiness)) \
                    .sort_values(["arrangement", "_row"])
     xy = ordered[[f"{which}_x", f"{which}_y"]].to_numpy(float)
     return xy.reshape(-1, N_TREES, 2)

@@ -333,13 +333,22 @@ def load_strings(language: str = "en", path: str | Path | None = None) -> dict[s
     if not path.is_file():
         available = sorted(p.stem for p in STRINGS_DIR.glob("*.toml") if "_" not in p.stem)
         raise UserError(f"strings for language {language!r} not found ({path}); use one of {available}")
+    return read_strings(path, REQUIRED_STRINGS, template=STRINGS_DIR / "en.toml")
+
+
+def read_strings(path: str | Path, required: tuple[str, ...], *, template: Path) -> dict[str, str]:
+    """Texts from a TOML file of ``key = "text"`` lines; UserError naming a missing or non-text key
+    (copy it from ``template``)."""
+    path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such strings file") from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: not valid TOML ({exc})") from None
-    missing = [k for k in REQUIRED_STRINGS if k not in raw]
+    missing = [k for k in required if k not in raw]
     if missing:
-        raise UserError(f"{path}: missing text(s) {missing}; copy them from {STRINGS_DIR / 'en.toml'}")
+        raise UserError(f"{path}: missing text(s) {missing}; copy them from {template}")
     bad = [k for k, v in raw.items() if not isinstance(v, str)]
     if bad:
         raise UserError(f"{path}: key(s) {bad} must be text in quotes")

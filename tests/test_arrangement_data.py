@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from core.errors import UserError
+from core.task import cell_index
 from experiment import arrangement_data as ad
 
 coordinate = st.floats(-1, 1, allow_nan=False, allow_infinity=False)
@@ -86,8 +87,8 @@ def test_exemplar_choice_is_seeded_and_from_the_options():
 
 
 def test_condition_order_is_branchiness_major():
-    assert ad.LABELS[7] == "B2L3" and ad.condition_index(2, 3) == 7
-    np.testing.assert_array_equal(ad.condition_index(ad.CELLS[:, 0], ad.CELLS[:, 1]), np.arange(25))
+    assert ad.LABELS[7] == "B2L3" and cell_index(2, 3) == 7
+    np.testing.assert_array_equal(cell_index(ad.CELLS[:, 0], ad.CELLS[:, 1]), np.arange(25))
 
 
 # ---------------------------------------------------------------- dragging

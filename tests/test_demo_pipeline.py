@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.html import SECTIONS
 from garden.cli import main
+from reports.html import SECTIONS
 
 TINY = ["--participants", "4", "--seed", "3", "--scales", "0.01,3", "--ctx-scales", "0.5,1.5",
         "--network-seeds", "2", "--steps", "300", "--recovery-agents", "2", "--dpi", "30"]
@@ -127,8 +127,8 @@ def test_report_on_published_2018_participants(flesch2018, tmp_path):
 
 
 def test_mds_panels_are_drawn_the_same_way_round():
-    from rsa.model_rdms import model_rdm
     from rsa.mds import mds_panels
+    from rsa.model_rdms import model_rdm
 
     grid = model_rdm("grid")
     jitter = np.abs(np.random.default_rng(0).normal(0, 0.01, grid.shape))

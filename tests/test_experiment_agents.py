@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from core.errors import UserError
-from modeling.agents import get_agent, parse_params
+from core.task import congruency, item_table
 from experiment.config import load_protocol
 from experiment.sequences import assign, session_sequence
-from core.task import congruency, item_table
+from modeling.agents import get_agent, parse_params
 
 P2022 = load_protocol("flesch2022")
 

@@ -23,10 +23,10 @@ import pytest
 from PIL import Image
 
 from core.responders import responder_rng
-from modeling.agents import get_agent
+from core.trials import REQUIRED, read_trials, session_path
 from experiment.config import load_protocol
 from experiment.session import key_for, plan_session
-from core.trials import REQUIRED, read_trials, session_path
+from modeling.agents import get_agent
 from stimuli.trees import render_tree
 
 pytestmark = [pytest.mark.display, pytest.mark.slow]

@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 
 from core.errors import UserError
-from modeling.agents import get_agent
+from core.trials import read_trials, session_path
 from experiment.config import load_protocol
 from experiment.recording import AppendTable
 from experiment.simulate import simulate_session
-from core.trials import read_trials, session_path
+from modeling.agents import get_agent
 
 P2022 = load_protocol("flesch2022")
 GARDEN = [sys.executable, "-m", "garden"]

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from core.errors import UserError
-from experiment.config import load_protocol
-from experiment.sequences import allocate_exemplars, assign, numbered_pool, session_sequence
 from core.task import reward_value
 from core.trials import REQUIRED, format_value, validate
+from experiment.config import load_protocol
+from experiment.sequences import allocate_exemplars, assign, numbered_pool, session_sequence
 
 P2022 = load_protocol("flesch2022")
 P2018 = load_protocol("flesch2018")

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from core.errors import UserError
+from modeling import psychometric
 from modeling.cells import Unfittable, coded_choices, participant_cells
 from modeling.flesch2018 import EXPERIMENTS, PUBLISHED_MAX_RT, load_published_fits, load_trials
 from modeling.models import MODELS
 from modeling.optimise import Batch
-from modeling import psychometric
 from modeling.psychometric import fit_cells, fit_participant, fit_table, simulate_choices
 from modeling.recovery import simulated_trials
 

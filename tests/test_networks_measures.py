@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rsa.model_rdms import model_coordinates
 from modeling.networks.data import task_data
 from modeling.networks.measures import forward, geometry_measures, readout_measures, relative_changes
+from rsa.model_rdms import model_coordinates
 
 
 @pytest.fixture(scope="module")

@@ -6,16 +6,30 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.choice_rdms import (choice_betas, group_mean_rdms, paired_tests, participant_betas, participant_groups,
-                                  participant_rdms)
-from analysis.choices import (CANONICAL_MAPS, analysis_trials, canonical_boundaries, canonical_cells, cell_table, infer_rule,
-                              predicted_cells, probability_matrix, psychometric_table)
-from rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
-from rsa.compare import pearson
+from analysis.choice_rdms import (
+    choice_betas,
+    group_mean_rdms,
+    paired_tests,
+    participant_betas,
+    participant_groups,
+    participant_rdms,
+)
+from analysis.choices import (
+    CANONICAL_MAPS,
+    analysis_trials,
+    canonical_boundaries,
+    canonical_cells,
+    cell_table,
+    predicted_cells,
+    probability_matrix,
+    psychometric_table,
+)
 from core.errors import UserError
-from core.task import item_table
+from core.task import infer_rule, item_table
 from modeling.models import MODELS, boundary_angles, get_model
 from modeling.psychometric import geometry, predict, simulate_choices
+from rsa.compare import pearson
+from rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
 
 PARAMS = {"factorized": {"delta_north": 0.0, "delta_south": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05},
           "linear": {"delta": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05}}

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from reports import html as report
 from core.task import item_table
+from reports import html as report
 
 DPI = 40  # small images keep the test fast; sizes scale with it
 

@@ -6,8 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.human_vs_network import (beta_profiles, best_scales, bootstrap_units, compare_beta_profiles,
-                                       matched_parameters, similarity_table)
+from analysis.human_vs_network import (
+    best_scales,
+    beta_profiles,
+    bootstrap_units,
+    compare_beta_profiles,
+    matched_parameters,
+    similarity_table,
+)
 from rsa.model_rdms import model_rdm
 
 SCALES = (0.01, 0.1, 1.0, 3.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.task import item_table
 from rsa.compare import kendall_tau_a
 from rsa.model_rdms import (
     CHOICE_MODELS,
@@ -17,7 +18,6 @@ from rsa.model_rdms import (
     model_rdm,
     model_rdms,
 )
-from core.task import item_table
 
 
 def idx(context: int, branchiness: int, leafiness: int, n_levels: int = 5) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import string
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,8 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import UserError
-from core.trials import (REQUIRED, TrialTableError, check_participant_id, participant_columns,
-                               read_trials, session_path, to_tsv_text, write_table)
+from core.trials import (
+    REQUIRED,
+    TrialTableError,
+    check_participant_id,
+    participant_columns,
+    read_trials,
+    session_path,
+    to_tsv_text,
+    write_table,
+)
 from garden.cli import main
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -22,7 +22,6 @@ from core.task import STEP_POINTS, item_table
 from stimuli.codes import context_onehot, image_codes, network_inputs
 
 INPUTS = ("blobs", "images")
-N_CELLS = 25
 
 
 @dataclass(frozen=True)
@@ -59,9 +58,3 @@ def task_data(inputs: str = "blobs", rule_code: int = 1, image_size_px: int = 32
                     context=np.asarray(context_onehot(normalise=True), dtype=float),
                     targets=items["reward_value"].to_numpy(float) / STEP_POINTS,
                     items=items, inputs=inputs)
-
-
-def item_index(context_index, branchiness, leafiness) -> np.ndarray:
-    """Row of each (context, branchiness, leafiness) in the 50-item order."""
-    return (np.asarray(context_index, int) * N_CELLS + (np.asarray(branchiness, int) - 1) * 5
-            + np.asarray(leafiness, int) - 1)

@@ -24,9 +24,9 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from core.task import CONTEXTS, STEP_POINTS, context_index
+from core.task import CONTEXTS, STEP_POINTS, condition_index, context_index
 from modeling.networks.config import SweepConfig, TrainConfig
-from modeling.networks.data import TaskData, item_index, task_data
+from modeling.networks.data import TaskData, task_data
 
 PARAMS = ("w_input", "w_context", "b_hidden", "w_output", "b_output")
 CPU_CHUNK = 60   # networks per chunk on the CPU (measured on 2 cores: 40-60 fastest)
@@ -298,7 +298,7 @@ def online_outputs(trials: pd.DataFrame, config: SweepConfig, learn: np.ndarray,
     dtype, device = getattr(torch, tc.dtype), resolve_device(tc.device)
     w, w2, b2 = (torch.tensor(np.ascontiguousarray(a), dtype=dtype, device=device) for a in pack(params))
     w2, b2 = w2[..., 0], b2[:, 0, 0]                                          # (N, H), (N,)
-    rows = item_index(context_index(trials["context"], contexts), trials["branchiness"], trials["leafiness"])
+    rows = condition_index(context_index(trials["context"], contexts), trials["branchiness"], trials["leafiness"])
     inputs = np.column_stack([data.stimulus, data.context, np.ones(len(data.targets))])[rows]
     x = torch.tensor(inputs, dtype=dtype, device=device)                      # (T, K)
     y = torch.tensor(trials["reward_value"].to_numpy(float) / STEP_POINTS, dtype=dtype, device=device)
