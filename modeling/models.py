@@ -1,4 +1,4 @@
-"""The psychometric choice models (paradigm §3), as data: a registry of ``Model`` entries.
+"""The psychometric choice models (docs/modeling.md), as data: a registry of ``Model`` entries.
 
 Every model predicts, per context c,
 
@@ -71,15 +71,24 @@ class Model:
         return np.array([float(params[n]) for n in names])
 
 
+def psychometric(x_branchiness, x_leafiness, angle, slope, offset, lapse) -> np.ndarray:
+    """The model equation, broadcasting over all arguments: p(accept) =
+    lapse + (1 - 2 lapse) / (1 + exp(-slope (x . n - offset))), n = (cos angle, sin angle).
+
+    x in centred feature levels, ``angle`` of the boundary normal in radians, slope per level,
+    offset in levels. The one place the equation is written (fits, grids, predictions, agents).
+    """
+    d = x_branchiness * np.cos(angle) + x_leafiness * np.sin(angle)
+    return lapse + (1 - 2 * lapse) * expit(slope * (d - offset))
+
+
 def p_accept(model: Model, theta: np.ndarray, geometry: Geometry, context: np.ndarray, x: np.ndarray
              ) -> np.ndarray:
     """p(accept) (B, n) for a batch of parameter vectors theta (B, k) at n items (context index, x)."""
     cp = model.context_params(theta)
     angle = geometry.base_angles(model.base)[None, :] + np.deg2rad(cp["delta"])
-    a = angle[:, context]
-    d = x[:, 0] * np.cos(a) + x[:, 1] * np.sin(a)
-    lapse = cp["lapse"][:, context]
-    return lapse + (1 - 2 * lapse) * expit(cp["slope"][:, context] * (d - cp["offset"][:, context]))
+    return psychometric(x[:, 0], x[:, 1], angle[:, context], cp["slope"][:, context], cp["offset"][:, context],
+                        cp["lapse"][:, context])
 
 
 def boundary_angles(model: Model, theta: np.ndarray, geometry: Geometry) -> np.ndarray:

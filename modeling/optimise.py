@@ -23,10 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
 from modeling.cells import CellData
-from modeling.models import DEFAULTS, KINDS, Model
+from modeling.models import DEFAULTS, KINDS, Model, psychometric
 from modeling.objectives import cell_nll, residuals
 
 GRID = {
@@ -99,9 +98,8 @@ class Batch:
         """p(accept) (R, C_c) of context c's cells for parameter vectors theta (R, k) of participants rows."""
         angle = self.base[rows, c][:, None] + np.deg2rad(self._param(theta, "delta", c))
         x = self.x[c][rows]
-        d = x[..., 0] * np.cos(angle) + x[..., 1] * np.sin(angle)
         lapse, slope, offset = (self._param(theta, kind, c) for kind in ("lapse", "slope", "offset"))
-        return lapse + (1 - 2 * lapse) * expit(slope * (d - offset))
+        return psychometric(x[..., 0], x[..., 1], angle, slope, offset, lapse)
 
     def nll(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """NLL (R,) of parameter vectors theta (R, k) for participants ``rows``."""
@@ -145,13 +143,11 @@ def _context_tables(batch: Batch, rows: np.ndarray, c: int, axes: dict[str, np.n
     In float32: the grid only ranks start points."""
     axes = {kind: values.astype(np.float32) for kind, values in axes.items()}
     angle = batch.base[rows, c][:, None].astype(np.float32) + np.deg2rad(axes["delta"])[None, :]  # (P, nd)
-    x = batch.x[c][rows].astype(np.float32)
-    d = np.cos(angle)[:, :, None] * x[:, None, :, 0] + np.sin(angle)[:, :, None] * x[:, None, :, 1]  # (P, nd, n)
-    z = axes["slope"][None, None, :, None, None] * (d[:, :, None, None, :]
-                                                    - axes["offset"][None, None, None, :, None])
-    s = expit(z)[:, :, :, :, None, :]                                                     # (P, nd, ns, no, 1, n)
-    lapse = axes["lapse"][None, None, None, None, :, None]
-    p = lapse + (1 - 2 * lapse) * s
+    x = batch.x[c][rows].astype(np.float32)[:, None, None, None, None, :, :]           # (P, 1, 1, 1, 1, n, 2)
+    # axes (P, delta, slope, offset, lapse, cell); the sigmoid is evaluated before the lapse axis grows
+    p = psychometric(x[..., 0], x[..., 1], angle[:, :, None, None, None, None],
+                     axes["slope"][None, None, :, None, None, None], axes["offset"][None, None, None, :, None, None],
+                     axes["lapse"][None, None, None, None, :, None])
     n, k, y = (a[c][rows][:, None, None, None, None, :].astype(np.float32) for a in (batch.n, batch.k, batch.y))
     mask = batch.real[c][rows][:, None, None, None, None, :]
     return np.where(mask, cell_nll(batch.objective, p, n, k, y), np.float32(0)).sum(axis=-1)
