@@ -125,6 +125,10 @@ def compare_beta_profiles(people: pd.DataFrame, networks: pd.DataFrame, best: pd
     return pd.DataFrame(rows)
 
 
+MATCHED_PARAMETERS = ("bias", "slope", "offset", "lapse")
+"""Factorized-model parameters compared between people and their matched networks."""
+
+
 def matched_parameters(best: pd.DataFrame, people_fits: pd.DataFrame, network_fits: pd.DataFrame,
                        parameters: Sequence[str], model: str = "factorized") -> pd.DataFrame:
     """Psychometric parameters of each person beside the mean of the networks at their best scale.

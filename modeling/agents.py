@@ -102,6 +102,16 @@ def parse_params(text: str | None) -> dict[str, float]:
 
 SETTINGS = ("learning_tau", "rt_min_s", "rt_mean_s")
 
+POPULATION_MODELS = ("factorized", "linear")
+"""The choice models of a simulated population, alternating (``population_params``)."""
+
+
+def population_params(rng: np.random.Generator) -> dict[str, float]:
+    """One simulated participant's parameters drawn around the published fits: slope ~ U(2, 6) per
+    level, lapse ~ U(0, 0.1), boundary bias delta ~ N(0, 10 deg)."""
+    return {"slope": float(rng.uniform(2, 6)), "lapse": float(rng.uniform(0, 0.1)),
+            "delta": float(rng.normal(0, 10))}
+
 
 def get_agent(name: str, params: dict[str, float] | None = None, seed: int = 0) -> Agent:
     """An agent from ``AGENTS`` with overrides: model parameters by kind ('slope') or full name

@@ -135,19 +135,3 @@ def test_mds_panels_are_drawn_the_same_way_round():
     panels = mds_panels({"a": grid, "b": grid + (jitter + jitter.T) * (1 - np.eye(50))}, seed=1)
     a, b = (panels[panels.panel == k][["dim1", "dim2"]].to_numpy() for k in ("a", "b"))
     assert np.abs(a - b).max() < 0.1 * np.abs(a).max()
-
-
-def test_a_missing_upstream_piece_skips_its_step_with_the_reason(tmp_path, monkeypatch):
-    from garden import pipeline
-
-    with pytest.raises(pipeline.Unavailable, match="modeling.no_such_module is not available"):
-        pipeline.require("modeling.no_such_module")
-    with pytest.raises(pipeline.Unavailable, match="modeling.psychometric has no no_such_function"):
-        pipeline.require("modeling.psychometric", "no_such_function")
-    steps = (("first", lambda run: pipeline.require("modeling.no_such_module")),
-             ("second", lambda run: run.state.update(ran=True)))
-    monkeypatch.setattr(pipeline, "STEPS", steps)
-    run = pipeline.Run(tmp_path, pipeline.DemoConfig(), write=False)
-    outcome = pipeline.run_steps(run, progress=False)
-    assert list(outcome["skipped"]) == ["first"] and "modeling.no_such_module" in outcome["skipped"]["first"]
-    assert run.state["ran"]  # later steps still run
