@@ -14,9 +14,11 @@ import pandas as pd
 from scipy import stats
 
 from analysis.choices import canonical_cells, participant_table_columns, probability_matrix
+from core.task import item_table
 from rsa.compare import regress_rdm
 from rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
 from rsa.rdm import choice_rdm
+from rsa.rdms import RDMs
 
 MODELS = tuple(CHOICE_MODELS)  # ("factorized", "linear")
 
@@ -62,6 +64,17 @@ def participant_rdms(cells: pd.DataFrame, rule_code: int | None = 1) -> dict[str
     if rule_code is not None:
         cells = cells[cells["rule_code"] == rule_code]
     return {pid: choice_rdm(p.to_numpy()) for pid, p in probability_matrix(cells).iterrows()} if len(cells) else {}
+
+
+def choice_rdms(cells: pd.DataFrame, rule_code: int | None = 1) -> RDMs:
+    """``participant_rdms`` as an ``RDMs`` stack: conditions = the 50 items of the canonical rule
+    (context, branchiness, leafiness), descriptors = participant_id and group. ``cells`` is a
+    ``cell_table``."""
+    rdms, groups = participant_rdms(cells, rule_code), participant_groups(cells)
+    conditions = item_table(rule_code or 1)[["context", "branchiness", "leafiness", "reward_value"]]
+    descriptors = pd.DataFrame({"participant_id": list(rdms), "group": [groups[p] for p in rdms]})
+    matrices = np.stack(list(rdms.values())) if rdms else np.empty((0, len(conditions), len(conditions)))
+    return RDMs(matrices, conditions, descriptors, measure="|p_i - p_j| (choice patterns)")
 
 
 def participant_groups(cells: pd.DataFrame) -> dict[str, str]:

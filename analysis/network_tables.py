@@ -13,7 +13,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from core.task import item_table
 from rsa.rdm import rdm
+from rsa.rdms import RDMs
 
 MAX_CURVE_POINTS = 200
 MAX_COMPONENTS = 20
@@ -88,3 +90,12 @@ def hidden_rdms(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray]) -> dict
     hidden = np.asarray(arrays["hidden"], dtype=float)
     scales = summary["scale"].to_numpy(float)
     return {float(s): np.stack([rdm(h) for h in hidden[scales == s]]) for s in np.unique(scales)}
+
+
+def network_rdms(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray], rule_code: int = 1) -> RDMs:
+    """Euclidean RDMs of every network's final hidden activity as an ``RDMs`` stack: conditions =
+    the 50 items of ``rule_code``, descriptors = scale, ctx_scale, seed of each network."""
+    hidden = np.asarray(arrays["hidden"], dtype=float)
+    conditions = item_table(rule_code)[["context", "branchiness", "leafiness", "reward_value"]]
+    descriptors = summary[[c for c in ("scale", "ctx_scale", "seed") if c in summary]].reset_index(drop=True)
+    return RDMs(np.stack([rdm(h) for h in hidden]), conditions, descriptors, measure="euclidean (hidden layer)")

@@ -4,7 +4,7 @@ Pure and display-free. Two contexts (gardens); the first plays the "north" role 
 relevant in the cardinal rules), the second the "south" role (branchiness relevant). Labels are
 free (north/south, blue/orange, ...): pass ``contexts`` to name them.
 
-Values along the relevant axis are -50, -25, 0, +25, +50 points (paradigm §2). Four
+Values along the relevant axis are -50, -25, 0, +25, +50 points (docs/experiment.md). Four
 counterbalancing codes set the direction of each context's rule:
 
 =====  ==========  =============================  ============

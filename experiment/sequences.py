@@ -9,7 +9,7 @@ participants run the same trials.
   (``(n - 1) % 4 + 1``), the curriculum changes every 4 participants, odd numbers accept on the left.
 * Exemplars (``allocate_exemplars``): for each of the 25 cells the participant's exemplar pool is
   permuted once and every phase of every session takes the next ``exemplars_per_cell`` of them, so
-  no tree repeats across phases (paradigm §2).
+  no tree repeats across phases (docs/experiment.md).
 * Order (``phase_trials``): a phase shows each (garden, cell) ``trials / 50`` times, cycling through
   its exemplars; interleaved = shuffled; blocked = ``block_length`` trials of one garden, then of the
   other, alternating (450/450 for 2022; 200, 20 or 2 for 2018); scanner runs each hold every

@@ -1,4 +1,4 @@
-"""Psychometric choice models of the tree task: predict, simulate and fit (paradigm §3).
+"""Psychometric choice models of the tree task: predict, simulate and fit (docs/modeling.md).
 
 Models (``MODELS``, see ``modeling.models``): ``factorized`` (k=5), ``factorized_full`` (k=8),
 ``linear`` (k=4), ``sigmoid_relevant`` and ``sigmoid_irrelevant`` (k=1, slope only).

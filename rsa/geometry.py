@@ -42,7 +42,7 @@ def dimensionality(activity: np.ndarray, threshold: float = 0.9) -> tuple[int, n
 
 
 def classify_units(hidden: np.ndarray, context_index: np.ndarray, tol: float = 0.0) -> np.ndarray:
-    """Class of each unit by its mean activity per context (paradigm §4).
+    """Class of each unit by its mean activity per context (docs/networks.md).
 
     'task_selective' when the mean over one context's items is > ``tol`` and the other's is not,
     'mixed' when both are, 'dead' when neither is. ``hidden`` is (n_items, n_units),

@@ -1,6 +1,6 @@
 """Model RDMs: hypothesised geometries of the task conditions, and ideal choice patterns.
 
-Geometry models (paradigm §4). Conditions are context x branchiness x leafiness (leafiness fastest,
+Geometry models (docs/networks.md). Conditions are context x branchiness x leafiness (leafiness fastest,
 ``n_levels`` per feature: 5 for the tree task = 50 conditions, 6 for the Mante et al. monkey design =
 72). Each condition gets centred feature coordinates a = leafiness - centre, b = branchiness -
 centre (centre = (n_levels + 1) / 2, so a, b in -2..2 for 5 levels), which each context maps
@@ -23,7 +23,7 @@ All seven are special cases of ``compression_maps`` (the 6-parameter model of
 ``rsa.compression_model``) except ``diagonal``. The published copies of this helper used a
 context offset of 0, 1 or 3; here it is always an explicit argument.
 
-Choice models (2022, paradigm §3): ideal p(accept) per condition, compared as ``choice_rdm``
+Choice models (2022; docs/modeling.md): ideal p(accept) per condition, compared as ``choice_rdm``
 (|p_i - p_j|): "factorized" steps along each context's relevant feature ([0, 0, .5, 1, 1] under
 rule 1), "linear" uses one boundary for both contexts (the sign of the two rules' summed values: the
 b + l = 6 diagonal under rule 1).

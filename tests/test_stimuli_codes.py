@@ -1,4 +1,4 @@
-"""Network input codes: Gaussian blobs exactly as paradigm §4, one-hot context, image codes."""
+"""Network input codes: Gaussian blobs exactly as docs/networks.md, one-hot context, image codes."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ class SweepConfig:
     inputs: str = "blobs"
     image_size_px: int = 32
     rule_code: int = 1
-    context_offset: float = 1.0   # model-RDM context offset (feature units), explicit (paradigm §6)
+    context_offset: float = 1.0   # model-RDM context offset (feature units), explicit (docs/networks.md)
     noise_sds: tuple[float, ...] = NOISE_SDS
     noise_repeats: int = 20
     noise_seed: int = 0

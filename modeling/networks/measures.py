@@ -1,11 +1,11 @@
-"""Per-network measures that need the weights (paradigm §4), computed from trained parameters.
+"""Per-network measures that need the weights (docs/networks.md), computed from trained parameters.
 
 Pure numpy on the parameter dicts of ``modeling.networks.train`` (N networks stacked on axis 0).
 The RSA read-outs reuse ``rsa.rdm``, ``rsa.model_rdms``, ``rsa.compare`` and
 ``rsa.geometry`` (imported inside the functions: modeling -> analysis is the known exception
 for these pure primitives).
 
-Published flaw not copied (paradigm §6): ablation masks come from each network itself, never
+Published flaw not copied (docs/networks.md): ablation masks come from each network itself, never
 from the rich network of the same run.
 """
 

@@ -1,6 +1,6 @@
 """Batched full-batch training of many independent networks at once (torch; GPU when present).
 
-Each network is exactly the published one (paradigm §4): stimulus units + 2 context units ->
+Each network is exactly the published one (docs/networks.md): stimulus units + 2 context units ->
 ``n_hidden`` ReLU units -> 1 linear output, loss 1/2 sum over the 50 items of (y_hat - y)^2,
 plain gradient descent. The networks share their 50 items, so every step is a few matrix
 products of the items with all the networks' weights at once (one GEMM each, the weights held
