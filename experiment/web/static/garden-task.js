@@ -102,8 +102,10 @@
   const escape = (text) => String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
   const fill = (template, values) => template.replace(/{(\w+)}/g, (m, k) => (k in values ? String(values[k]) : m));
 
-  function mark(screen, trial) {
+  /** Name the screen now up (and its trial and frame timestamp) on <body>, for tests and debugging. */
+  function mark(screen, trial, ts) {
     step += 1;
+    body.dataset.time = ts === undefined ? "" : String(ts);
     body.dataset.screen = screen;
     body.dataset.trial = trial === undefined ? "" : String(trial);
     body.dataset.step = String(step);
@@ -250,7 +252,7 @@
       let response = null;
       const tTree = await show((ts) => {
         paint(stage, trialParts(trial, image));
-        mark("tree", trial.trial);
+        mark("tree", trial.trial, ts);
         response = waitKey([keys.left, keys.right], ts + s(timing.response_window_s));
       }, tCue + s(timing.cue_s));
       const windowEnd = tTree + s(timing.response_window_s);
