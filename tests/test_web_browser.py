@@ -28,6 +28,7 @@ import pytest
 from PIL import Image
 
 from core.responders import responder_rng
+from experiment import arrangement_data as ad
 from core.trials import read_trials, session_path
 from experiment.config import load_protocol
 from experiment.session import key_for, plan_session
@@ -90,8 +91,8 @@ def _free_port() -> int:
 class Server:
     """``garden web serve`` in a subprocess (so it can be killed like a real one)."""
 
-    def __init__(self, protocol: Path, out: Path, log: Path):
-        self.protocol, self.out, self.log, self.port = protocol, out, log, _free_port()
+    def __init__(self, protocol: Path, out: Path, log: Path, *args: str):
+        self.protocol, self.out, self.log, self.port, self.args = protocol, out, log, _free_port(), args
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -100,7 +101,7 @@ class Server:
 
     def start(self) -> "Server":
         self.proc = subprocess.Popen([sys.executable, "-m", "garden", "web", "serve", "--protocol", str(self.protocol),
-                                      "--out", str(self.out), "--port", str(self.port)], cwd=REPO,
+                                      "--out", str(self.out), "--port", str(self.port), *self.args], cwd=REPO,
                                      stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
         for _ in range(200):
             try:
@@ -378,3 +379,53 @@ def test_tree_screen_matches_the_psychopy_screenshot(tiny, static_site):
         assert labels[reject][0] > labels[accept][0], labels
     for side in ("left", "right"):
         assert abs(web_labels[side][1] - ref_labels[side][1]) <= 12, (web_labels, ref_labels)
+
+
+# ------------------------------------------------------------------ the arrangement task
+
+TARGETS = [(-0.4, 0.3), (0.35, 0.35), (0.0, -0.45), (-0.3, -0.2), (0.4, -0.1), (0.05, 0.05)]
+"""Where the test drags six trees (arena-radius units); the other 19 stay on the start ring."""
+
+
+def test_arrangement_dragged_with_the_mouse_gives_the_rdm_of_its_positions(tiny, browser, tmp_path):
+    out = tmp_path / "participants"
+    server = Server(tiny, out, tmp_path / "server.log", "--arrangements", "2").start()
+    try:
+        page = _page(browser, [])
+        page.goto(f"{server.url}arrange.html?participant=P007&session=1&phase=pre")
+        radius, centre = 0.45 * 1024, np.array([640, 512])
+        to_px = lambda xy: centre + np.array([xy[0], -xy[1]]) * radius  # noqa: E731 - arena units -> pixels
+        dragged = {}
+        for arrangement, shift in ((1, 0), (2, 7)):
+            page.wait_for_function(f"document.body.dataset.screen === 'start' && "
+                                   f"document.body.dataset.arrangement === '{arrangement}'")
+            page.keyboard.press(" ")
+            page.wait_for_function("document.body.dataset.screen === 'arena'")
+            for k, target in enumerate(TARGETS):
+                tree = page.locator(f"img.garden-tree[data-index='{k + shift}']").bounding_box()
+                grab = np.array([tree["x"] + tree["width"] / 2, tree["y"] + tree["height"] / 2]) + (3, -2)
+                page.mouse.move(*grab)
+                page.mouse.down()
+                page.mouse.move(*to_px(target) + (3, -2), steps=4)
+                page.mouse.up()
+                dragged[(arrangement, k + shift)] = target
+            page.click("button.garden-done")
+        page.wait_for_function("document.body.dataset.screen === 'end'")
+    finally:
+        server.stop()
+    files = ad.arrangement_files(out, "P007", 1, "pre")
+    table = ad.read_arrangements(files.trees)
+    sidecar = json.loads(files.sidecar.read_text())
+    assert sidecar["config"]["mode"] == "browser" and sidecar["seed"] == sidecar["config"]["seed"]
+    start, final = ad.positions(table, "start"), ad.positions(table, "final")
+    assert np.allclose(start, ad.start_layouts(sidecar["seed"], 2))  # the session seed's layouts
+    moved = np.zeros((2, 25), bool)
+    for (arrangement, tree), target in dragged.items():
+        assert np.allclose(final[arrangement - 1, tree], target, atol=1.5 / radius), (arrangement, tree)
+        moved[arrangement - 1, tree] = True
+    assert np.array_equal(final[~moved], start[~moved])
+    moves = table.sort_values(["arrangement", "branchiness", "leafiness"]).moves.to_numpy().reshape(2, 25)
+    assert np.array_equal(moves, moved.astype(int))
+    rdm = ad.read_rdm(files.rdm_npy)
+    assert np.allclose(rdm, ad.arrangement_rdm(final)) and np.allclose(rdm, ad.read_rdm(files.rdm_tsv))
+    assert rdm.shape == (25, 25) and np.allclose(rdm, rdm.T) and rdm.max() <= 1

@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 from core.errors import UserError
 from core.responders import responder_rng
 from core.trials import read_trials, session_path
+from experiment import arrangement_data as ad
 from experiment.config import load_protocol, parse_protocol
 from experiment.session import key_for, plan_session
 from experiment.simulate import simulate_session
@@ -217,3 +218,29 @@ def test_page_keys_and_build_refusals(protocol, tmp_path):
     with pytest.raises(UserError, match="invalid"):
         build_site(protocol, tmp_path / "other", participants=["P-1"])
     assert not (tmp_path / "other").exists()
+
+
+def _arrangement(client, number: int, final=None, **change):
+    final = final if final is not None else [[0.1 * (i % 5) - 0.2, 0.1 * (i // 5) - 0.2] for i in range(25)]
+    body = {"participant_id": "P001", "session": 1, "phase": "pre", "arrangement": number, "final": final,
+            "moves": [1] * 25, "duration_s": 12.5, **change}
+    return client.post("/api/arrangement", json=body)
+
+
+def test_arrangements_are_checked_recorded_and_never_overwritten(client, tmp_path, caplog):
+    begin = {"participant_id": "P001", "session": 1, "phase": "pre", "browser": BROWSER}
+    setup = client.post("/api/arrangement/session", json=begin).json()
+    assert setup["n_arrangements"] == 6 and len(setup["trees"]) == 25 and np.shape(setup["starts"]) == (6, 25, 2)
+    files = ad.arrangement_files(tmp_path / "participants", "P001", 1, "pre")
+    with caplog.at_level(logging.WARNING, logger="garden.web"):
+        assert _arrangement(client, 1, final=[[0.95, 0.0]] * 25).status_code == 400  # outside the circle
+        assert _arrangement(client, 2).status_code == 409
+        assert _arrangement(client, 1, moves=[1] * 24).status_code == 400
+        assert client.post("/api/arrangement/session", json={**begin, "phase": "p/re"}).status_code == 400
+    assert not files.trees.exists() and sum("rejected" in r.getMessage() for r in caplog.records) == 4
+    for number in range(1, 7):
+        assert _arrangement(client, number).json()["finished"] == (number == 6)
+    rdm = ad.read_rdm(files.rdm_npy)
+    assert np.allclose(rdm, ad.participant_rdm(files.trees))
+    again = client.post("/api/arrangement/session", json=begin)
+    assert again.status_code == 409 and "never overwritten" in again.json()["error"]

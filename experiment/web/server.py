@@ -44,6 +44,8 @@ from experiment.config import Protocol
 from experiment.recording import sidecar_path
 from experiment.sequences import ExemplarPool
 from experiment.session import Session, choice_for, close_session, outcome, plan_session, start_recording
+from experiment.web.arranging import WebArrangements
+from experiment.web.refusals import Rejected
 from experiment.web.site import check_session, sequence_payload, tree_png, write_shell
 
 LOG = logging.getLogger("garden.web")
@@ -67,14 +69,6 @@ WEB_DESCRIPTIONS = {
     "dropped_frames": "Frames dropped during the trial: sum over frame intervals of round(interval / "
                       "refresh period) - 1 (refresh period measured by the page at its start).",
 }
-
-
-class Rejected(Exception):
-    """A request refused with an HTTP ``status`` and a one-line reason."""
-
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status, self.reason = status, reason
 
 
 # ------------------------------------------------------------------ checking requests
@@ -254,10 +248,38 @@ def _refuse(request: Request, exc: Rejected) -> JSONResponse:
     return JSONResponse({"error": exc.reason}, status_code=exc.status)
 
 
-def make_app(protocol: Protocol, out: str | Path, site: str | Path, *, stimulus_set: Any | None = None) -> Starlette:
-    """The app: ``POST api/session`` and ``POST api/trial`` (JSON), ``trees/<file>.png`` (from the
-    stimulus set, or rendered), and the static site in ``site`` (built with ``server=True``)."""
+def _arrangement_ids(body: Any, keys: set[str]) -> tuple[str, int, str]:
+    if not isinstance(body, dict):
+        raise Rejected(400, "expected a JSON object")
+    _exact_keys(body, keys)
+    participant, session = _ids(body)
+    phase = body["phase"]
+    if not isinstance(phase, str) or not phase.isalnum() or not phase.isascii():
+        raise Rejected(400, f"phase: {phase!r} is invalid; use letters and digits (e.g. pre or post)")
+    return participant, session, phase
+
+
+def arrangement_handlers(arrangements: WebArrangements) -> tuple[Any, Any]:
+    """The JSON handlers of ``POST api/arrangement/session`` and ``POST api/arrangement``."""
+    def begin(body: Any) -> dict[str, Any]:
+        ids = _arrangement_ids(body, {"participant_id", "session", "phase", "browser"})
+        return arrangements.begin(*ids, _browser(body["browser"]))
+
+    def add(body: Any) -> dict[str, Any]:
+        ids = _arrangement_ids(body, {"participant_id", "session", "phase", "arrangement", "final", "moves",
+                                      "duration_s"})
+        return arrangements.add(*ids, body)
+    return begin, add
+
+
+def make_app(protocol: Protocol, out: str | Path, site: str | Path, *, stimulus_set: Any | None = None,
+             n_arrangements: int = 6) -> Starlette:
+    """The app: ``POST api/session`` and ``POST api/trial`` (the task), ``POST api/arrangement/session``
+    and ``POST api/arrangement`` (``n_arrangements`` tree arrangements), ``trees/<file>.png`` (from
+    the stimulus set, or rendered), and the static site in ``site`` (built with ``server=True``)."""
     sessions = WebSessions(protocol, out, stimulus_set=stimulus_set)
+    begin_arranging, add_arrangement = arrangement_handlers(
+        WebArrangements(out, n_arrangements=n_arrangements, stimulus_set=stimulus_set))
 
     def endpoint(handle: Any) -> Any:
         async def run(request: Request) -> Response:
@@ -285,6 +307,8 @@ def make_app(protocol: Protocol, out: str | Path, site: str | Path, *, stimulus_
 
     routes = [Route("/api/session", endpoint(sessions.begin), methods=["POST"]),
               Route("/api/trial", endpoint(sessions.record), methods=["POST"]),
+              Route("/api/arrangement/session", endpoint(begin_arranging), methods=["POST"]),
+              Route("/api/arrangement", endpoint(add_arrangement), methods=["POST"]),
               Route("/trees/{name}", tree),
               Mount("/", StaticFiles(directory=str(site), html=True))]
     app = Starlette(routes=routes, lifespan=lifespan)
@@ -293,12 +317,12 @@ def make_app(protocol: Protocol, out: str | Path, site: str | Path, *, stimulus_
 
 
 def serve(protocol: Protocol, out: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
-          stimulus_set: Any | None = None, redirect_url: str = "") -> None:
+          stimulus_set: Any | None = None, redirect_url: str = "", n_arrangements: int = 6) -> None:
     """Build the site's shell in a temporary folder and serve it with uvicorn until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     with tempfile.TemporaryDirectory(prefix="garden-site-") as site:
         write_shell(Path(site), protocol, server=True, redirect_url=redirect_url)
-        app = make_app(protocol, out, site, stimulus_set=stimulus_set)
-        LOG.info("serving protocol %s at http://%s:%d/?participant=ID&session=N; data in %s", protocol.name,
-                 host, port, out)
+        app = make_app(protocol, out, site, stimulus_set=stimulus_set, n_arrangements=n_arrangements)
+        LOG.info("serving protocol %s at http://%s:%d/?participant=ID&session=N (arrangements: "
+                 "arrange.html?participant=ID&session=N&phase=pre); data in %s", protocol.name, host, port, out)
         uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -46,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--redirect-url", default="", metavar="URL", help="open this address when a session ends")
+    p.add_argument("--arrangements", type=int, default=6, metavar="N",
+                   help="arrangements per tree-arrangement session (arrange.html; default 6)")
     p.set_defaults(func=serve_command)
 
 
@@ -66,5 +68,5 @@ def serve_command(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
     stimulus_set = load_set(args.stimuli) if args.stimuli else None
     serve(protocol, args.out, host=args.host, port=args.port, stimulus_set=stimulus_set,
-          redirect_url=args.redirect_url)
+          redirect_url=args.redirect_url, n_arrangements=args.arrangements)
     return 0
