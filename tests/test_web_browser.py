@@ -335,27 +335,53 @@ def static_site(tiny, tmp_path_factory):
     httpd.shutdown()
 
 
-def test_static_site_runs_from_a_plain_static_host(tiny, browser, static_site):
+@pytest.fixture(scope="module")
+def static_run(tiny, browser, static_site):
+    """P005 run on the static site: the page's records, its downloaded results, a tree screenshot."""
     root, url = static_site
     requests: list[str] = []
     page = _page(browser, requests)
     page.goto(f"{url}index.html?participant=P005&session=1")
     seq, choices, rts = _answers(load_protocol(tiny), "P005")
-    assert drive(page, seq, choices, rts, shot=root / "browser-tree.png") == "end"
+    with page.expect_download() as download:
+        assert drive(page, seq, choices, rts, shot=root / "browser-tree.png") == "end"
+    download.value.save_as(root / "results.jsonl")
     records = page.evaluate("window.gardenJsPsych.data.get().filter({trial_type: 'garden-trial'}).values()"
                             ".map((d) => d.garden)")
+    page.close()
+    return {"root": root, "url": url, "requests": requests, "records": records, "rts": rts,
+            "results": root / "results.jsonl"}
+
+
+def test_static_site_runs_from_a_plain_static_host(static_run):
+    records, rts, url = static_run["records"], static_run["rts"], static_run["url"]
     assert [r["trial"] for r in records] == list(range(1, 10))
     assert [r["key"] is None for r in records[1:]] == list(rts[1:] > WINDOW_S)  # trial 1 waited for the screenshot
-    assert all(r.startswith(url) for r in requests) and not any("/api/" in r for r in requests)
-    page.close()
+    assert all(r.startswith(url) for r in static_run["requests"])
+    assert not any("/api/" in r for r in static_run["requests"])
+
+
+def test_downloaded_results_import_to_the_simulated_table(tiny, static_run, tmp_path):
+    lines = [json.loads(line) for line in static_run["results"].read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["session"] + ["trial"] * 9
+    out = tmp_path / "participants"
+    imported = _garden("import", "--web", str(static_run["results"]), "--protocol", str(tiny), "--out", str(out))
+    assert imported.returncode == 0 and "1 session(s), 9 trial(s)" in imported.stdout, imported.stderr
+    assert _garden("validate", str(out)).returncode == 0
+    sim = _garden("run", "--participant", "P005", "--session", "1", "--protocol", str(tiny), "--simulate", AGENT,
+                  "--agent-params", AGENT_PARAMS, "--out", str(tmp_path / "simulated"))
+    assert sim.returncode == 0, sim.stderr
+    web = read_trials(session_path(out, "P005", 1)).iloc[1:]  # trial 1 waited for the screenshot
+    simulated = read_trials(session_path(tmp_path / "simulated", "P005", 1)).iloc[1:]
+    pd.testing.assert_frame_equal(web[SAME], simulated[SAME], check_dtype=False)
+    again = _garden("import", "--web", str(static_run["results"]), "--protocol", str(tiny), "--out", str(out))
+    assert again.returncode == 2 and "already exists" in again.stderr
 
 
 @pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="the PsychoPy screenshot needs an X display (xvfb-run)")
-def test_tree_screen_matches_the_psychopy_screenshot(tiny, static_site):
-    root, _ = static_site
+def test_tree_screen_matches_the_psychopy_screenshot(tiny, static_run):
+    root = static_run["root"]
     shot = root / "browser-tree.png"
-    if not shot.exists():
-        pytest.skip("the static-site test takes the browser screenshot")
     done = subprocess.run([sys.executable, "-c", PSYCHOPY_SHOT, str(tiny), str(root / "psychopy")], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

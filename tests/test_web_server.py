@@ -7,6 +7,8 @@ import io
 import json
 import logging
 import math
+import uuid
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,7 @@ from experiment import arrangement_data as ad
 from experiment.config import load_protocol, parse_protocol
 from experiment.session import key_for, plan_session
 from experiment.simulate import simulate_session
+from experiment.web.jatos import export_study, import_results
 from experiment.web.server import make_app
 from experiment.web.site import build_site, page_config, write_shell
 from modeling.agents import get_agent
@@ -244,3 +247,82 @@ def test_arrangements_are_checked_recorded_and_never_overwritten(client, tmp_pat
     assert np.allclose(rdm, ad.participant_rdm(files.trees))
     again = client.post("/api/arrangement/session", json=begin)
     assert again.status_code == 409 and "never overwritten" in again.json()["error"]
+
+
+# ------------------------------------------------------------------ JATOS
+
+def test_jatos_study_archive_structure(protocol, tmp_path):
+    archive = export_study(protocol, tmp_path / "study.jzip", participants=["P001", "P002"],
+                           redirect_url="https://example.org/done")
+    with zipfile.ZipFile(archive) as z:
+        names = z.namelist()
+        jas_names = [n for n in names if n.endswith(".jas")]
+        assert len(jas_names) == 1 and "/" not in jas_names[0]
+        study = json.loads(z.read(jas_names[0]))
+        folder = study["data"]["dirName"]
+        assert all(n == jas_names[0] or n.startswith(folder + "/") for n in names)
+        page = z.read(f"{folder}/index.html").decode()
+        sequence = json.loads(z.read(f"{folder}/sequences/sub-P002_ses-1.json"))
+        config = json.loads(z.read(f"{folder}/config.json"))
+    # the fields of JATOS's own study archives (serial version 3)
+    assert study["version"] == "3" and set(study["data"]) >= {"uuid", "title", "description", "active", "groupStudy",
+                                                              "linearStudy", "dirName", "comments", "jsonData",
+                                                              "endRedirectUrl", "componentList", "batchList"}
+    component = study["data"]["componentList"][0]
+    assert set(component) == {"uuid", "title", "htmlFilePath", "reloadable", "active", "comments", "jsonData"}
+    assert f"{folder}/{component['htmlFilePath']}" in names and str(uuid.UUID(study["data"]["uuid"]))
+    assert study["data"]["endRedirectUrl"] == config["redirect_url"] == "https://example.org/done"
+    assert page.index('src="jatos.js"') < page.index('src="garden-task.js"')
+    assert {f"{folder}/{t['tree']}" for t in sequence["trials"]} <= set(names)
+    assert {f"{folder}/lib/jspsych.js", f"{folder}/garden-task.js"} <= set(names)
+    again = export_study(protocol, tmp_path / "again.jzip", participants=["P001", "P002"])
+    with zipfile.ZipFile(again) as z:
+        assert json.loads(z.read(jas_names[0]))["data"]["uuid"] == study["data"]["uuid"]  # re-import updates
+    with pytest.raises(UserError, match="already exists"):
+        export_study(protocol, archive, participants=["P001"])
+
+
+def _result_lines(protocol, tmp_path, participant: str = "P003") -> list[str]:
+    """The lines a page appends in JATOS for a whole session answered by the agent."""
+    agent = get_agent("factorized", {"rt_mean_s": 0.7})
+    run = plan_session(protocol, participant, 1, tmp_path / "unused")
+    choices, rts = agent.respond(run.sequence, responder_rng(agent, run.assignment.seed), run.items)
+    lines = [json.dumps({"kind": "session", "participant_id": participant, "session": 1, "browser": BROWSER})]
+    for i, side in enumerate(run.sequence.side_accept):
+        missed = rts[i] > 1.0
+        key = None if missed else key_for(choices[i], side, "f", "j")
+        lines.append(json.dumps({"kind": "trial", **_report(i + 1, key, None if missed else float(rts[i]),
+                                                            participant)}))
+    return lines
+
+
+def test_jatos_results_archive_imports_as_the_simulated_table(protocol, tmp_path):
+    lines = _result_lines(protocol, tmp_path)
+    reloaded = lines[:4] + [lines[0]] + lines[1:]  # the page reloaded after trial 3: trials 1-3 again
+    archive = tmp_path / "results.jrzip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("metadata.json", "{}")
+        z.writestr("study_result_7/comp-result_12/data.txt", "\n".join(reloaded) + "\n")
+    counts = import_results(protocol, archive, tmp_path / "participants")
+    assert counts == {"sessions": 2, "trials": 10, "skipped": 3}
+    web = read_trials(session_path(tmp_path / "participants", "P003", 1))
+    agent = get_agent("factorized", {"rt_mean_s": 0.7})
+    sim = read_trials(simulate_session(protocol, "P003", 1, agent, tmp_path / "simulated"))
+    same = ["trial", "exemplar", "side_accept", "choice", "rt", "response_key", "correct", "reward_received"]
+    pd.testing.assert_frame_equal(web[same], sim[same], check_dtype=False)
+    before = session_path(tmp_path / "participants", "P003", 1).read_bytes()
+    with pytest.raises(UserError, match="already exists"):
+        import_results(protocol, archive, tmp_path / "participants")
+    assert session_path(tmp_path / "participants", "P003", 1).read_bytes() == before
+
+
+def test_jatos_results_that_are_not_garden_records_are_refused(protocol, tmp_path):
+    text = tmp_path / "results.txt"
+    text.write_text(_result_lines(protocol, tmp_path)[0] + "\n{\"kind\": \"trial\", \"trial\": 1}\n")
+    with pytest.raises(UserError, match=r"results.txt:2: fields"):
+        import_results(protocol, text, tmp_path / "participants")
+    assert not (tmp_path / "participants").exists()  # checked before writing
+    text.write_text("hello\n")
+    with pytest.raises(UserError, match=r"results.txt:1: not a JSON line"):
+        import_results(protocol, text, tmp_path / "other")
+    assert not (tmp_path / "other").exists()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core.errors import UserError
 from experiment.config import load_protocol
+from experiment.web.jatos import export_study
 from experiment.web.server import serve
 from experiment.web.site import IGNORED_ONLINE, build_site
 from stimuli.sets import load_set
@@ -36,6 +37,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="open this address when a session ends (e.g. a Prolific completion link)")
     p.set_defaults(func=build_command)
 
+    p = commands.add_parser("jatos", help="export the static site as a JATOS study archive (.jzip)",
+                            description="A study archive to import into JATOS (Studies > Import). Trials are "
+                                        "appended to the result data as they happen; read the exported results "
+                                        "with `garden import --web RESULTS --protocol P`.")
+    p.add_argument("--protocol", default="flesch2022", help="protocol name or .toml path")
+    p.add_argument("--out", type=Path, required=True, help="new .jzip file")
+    p.add_argument("--participants", required=True, metavar="ID,...", help="participant ids, e.g. P001,P002")
+    p.add_argument("--sessions", default="", metavar="N,...", help="sessions (default: every browser session)")
+    p.add_argument("--stimuli", type=Path, metavar="DIR", help="stimulus set folder (default: render trees)")
+    p.add_argument("--redirect-url", default="", metavar="URL", help="JATOS end redirect (e.g. a Prolific link)")
+    p.set_defaults(func=jatos_command)
+
     p = commands.add_parser("serve", help="serve the task and record every trial as it happens",
                             description="Pages at http://HOST:PORT/?participant=ID&session=N; every trial is "
                                         "appended and fsynced to OUT/sub-ID/ses-N/beh/ as with `garden run`; a "
@@ -51,16 +64,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=serve_command)
 
 
+def _sessions(text: str) -> list[int]:
+    try:
+        return [int(s) for s in _ids(text)]
+    except ValueError:
+        raise UserError(f"--sessions: {text!r} is not a list of numbers, e.g. 1 or 1,2") from None
+
+
 def build_command(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
-    try:
-        sessions = [int(s) for s in _ids(args.sessions)]
-    except ValueError:
-        raise UserError(f"--sessions: {args.sessions!r} is not a list of numbers, e.g. 1 or 1,2") from None
+    sessions = _sessions(args.sessions)
     stimulus_set = load_set(args.stimuli) if args.stimuli else None
     site = build_site(protocol, args.out, participants=_ids(args.participants), sessions=sessions,
                       stimulus_set=stimulus_set, redirect_url=args.redirect_url)
     print(f"wrote {site} (open index.html?participant=ID&session=N); ignored online: {', '.join(IGNORED_ONLINE)}")
+    return 0
+
+
+def jatos_command(args: argparse.Namespace) -> int:
+    protocol = load_protocol(args.protocol)
+    sessions = _sessions(args.sessions)
+    stimulus_set = load_set(args.stimuli) if args.stimuli else None
+    archive = export_study(protocol, args.out, participants=_ids(args.participants), sessions=sessions,
+                           stimulus_set=stimulus_set, redirect_url=args.redirect_url)
+    print(f"wrote {archive} (import it in JATOS: Studies > Import study; it was not tested against a JATOS server)")
     return 0
 
 

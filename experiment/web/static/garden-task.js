@@ -3,7 +3,10 @@
  * The page computes no trial: its planned sequence (experiment/session.py) comes from the server
  * (POST api/session; it also says where a reloaded session resumes) or, on a static host, from
  * sequences/sub-<id>_ses-<n>.json. Every trial is sent to the server as it ends (POST api/trial)
- * and the next one starts only when it is recorded.
+ * and the next one starts only when it is recorded. On a static host the page keeps its own record
+ * (one JSON line for the session, one per trial, as the server receives them): inside JATOS each
+ * line is appended to the component's result data as it happens (jatos.appendResultData); on any
+ * other host the lines are downloaded as a file at the end. `garden import --web` reads either.
  *
  * A trial (as experiment/present.py): ITI (blank) -> context frame with fixation -> tree with the
  * accept/reject labels -> key (or "too slow" when the window ends) -> chosen side highlighted ->
@@ -226,7 +229,24 @@
 
   // ------------------------------------------------------------------ the trial plugin
 
-  const state = { origin: null, lastEnd: null, score: 0, session: null, records: [] };
+  const state = { origin: null, lastEnd: null, score: 0, session: null, lines: [] };
+  const inJatos = () => typeof window.jatos !== "undefined";
+
+  /** Keep one result line (static hosts): appended to JATOS's result data, or kept for the download. */
+  async function keep(kind, record) {
+    const line = JSON.stringify({ kind, ...record });
+    state.lines.push(line);
+    if (inJatos()) await window.jatos.appendResultData(`${line}\n`);
+  }
+
+  function download() {
+    const blob = new Blob([state.lines.map((l) => `${l}\n`).join("")], { type: "application/x-ndjson" });
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = `garden_sub-${state.session.participant_id}_ses-${state.session.session}.jsonl`;
+    document.body.appendChild(link);
+    link.click();
+  }
 
   class GardenTrialPlugin {
     static info = {
@@ -286,16 +306,14 @@
         ...frameStats(tCue, tEnd),
       };
       let reward = chosen && (chosen === trial.side_accept) ? trial.reward_value : 0;
-      if (config.server) {
-        try {
-          reward = (await post("api/trial", record)).reward_received;
-        } catch (error) {
-          fatal(`${config.strings.connection_lost || "The connection to the experiment server was lost."}\n\n${error.message}`);
-          await new Promise(() => {});  // stop here: the data so far are on the server; a reload resumes
-        }
+      try {
+        if (config.server) reward = (await post("api/trial", record)).reward_received;
+        else await keep("trial", record);
+      } catch (error) {
+        fatal(`${config.strings.connection_lost}\n\n${error.message || error}`);
+        await new Promise(() => {});  // stop here: the data so far are on the server; a reload resumes
       }
       state.score += reward;
-      state.records.push(record);
       return { garden: record };
     }
   }
@@ -353,7 +371,8 @@
   }
 
   function readIds() {
-    const query = new URLSearchParams(location.search);
+    const query = inJatos() ? new Map(Object.entries(window.jatos.urlQueryParameters || {}))
+                            : new URLSearchParams(location.search);
     const participant = query.get("participant") || query.get("PROLIFIC_PID");
     const session = Number(query.get("session") || "1");
     if (!participant) return null;
@@ -369,7 +388,19 @@
     return response.json();
   }
 
+  function finish() {
+    mark("done");
+    if (!config.server && !inJatos()) download();
+    if (inJatos()) {
+      if (config.redirect_url) window.jatos.endStudyAndRedirect(config.redirect_url);
+      else window.jatos.endStudy();
+    } else if (config.redirect_url) {
+      window.location.assign(config.redirect_url);
+    }
+  }
+
   async function main() {
+    if (inJatos()) await new Promise((resolve) => window.jatos.onLoad(resolve));
     const ids = readIds();
     const form = document.getElementById("ids");
     if (!ids) {
@@ -384,8 +415,10 @@
     requestAnimationFrame(logFrames);
     await measureRefresh();
     let payload;
+    const browser = browserInfo();
     try {
-      payload = await sessionPayload(ids, browserInfo());
+      payload = await sessionPayload(ids, browser);
+      if (!config.server) await keep("session", { participant_id: payload.participant_id, session: payload.session, browser });
     } catch (error) {
       fatal(error.message);
       return;
@@ -393,12 +426,7 @@
     state.session = payload;
     state.score = payload.score;
     payload.trials.slice(payload.start, payload.start + 6).forEach((t) => treeImage(t.tree));
-    const jsPsych = initJsPsych({
-      on_finish: () => {
-        mark("done");
-        if (config.redirect_url) window.location.assign(config.redirect_url);
-      },
-    });
+    const jsPsych = initJsPsych({ on_finish: finish });
     window.gardenJsPsych = jsPsych;
     state.origin = state.lastEnd = await nextFrame();
     await jsPsych.run(timeline(payload));
