@@ -455,3 +455,28 @@ def test_arrangement_dragged_with_the_mouse_gives_the_rdm_of_its_positions(tiny,
     rdm = ad.read_rdm(files.rdm_npy)
     assert np.allclose(rdm, ad.arrangement_rdm(final)) and np.allclose(rdm, ad.read_rdm(files.rdm_tsv))
     assert rdm.shape == (25, 25) and np.allclose(rdm, rdm.T) and rdm.max() <= 1
+
+
+# ------------------------------------------------------------------ jsPsych's simulation mode
+
+@pytest.mark.parametrize("mode", ["data-only", "visual"])
+def test_jspsych_simulation_mode_records_whole_sessions(tiny, browser, tmp_path, mode):
+    server = Server(tiny, tmp_path / "participants", tmp_path / "server.log").start()
+    try:
+        page = _page(browser, [])
+        page.goto(f"{server.url}?participant=P009&session=1&simulate={mode}")
+        page.wait_for_function("document.body.dataset.screen === 'done'", timeout=60000)
+    finally:
+        server.stop()
+    path = session_path(tmp_path / "participants", "P009", 1)
+    assert _garden("validate", str(path)).returncode == 0
+    table = read_trials(path)
+    seq = plan_session(load_protocol(tiny), "P009", 1, "/nonexistent").sequence
+    assert table.trial.tolist() == list(range(1, 10)) and table.exemplar.tolist() == seq.exemplar.astype(str).tolist()
+    answered = table.choice.notna()
+    assert answered.sum() >= 5 and table.rt[answered].between(0.25, WINDOW_S + 0.05).all()
+    assert (table.timed_out == (~answered).astype(int)).all()
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert sidecar["completed"] is True and sidecar["browser"]["simulation"] == mode
+    if mode == "visual":  # the real screens ran: frames were counted
+        assert (table.frames > 10).all()

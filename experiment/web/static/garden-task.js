@@ -229,7 +229,7 @@
 
   // ------------------------------------------------------------------ the trial plugin
 
-  const state = { origin: null, lastEnd: null, score: 0, session: null, lines: [] };
+  const state = { origin: null, lastEnd: null, score: 0, session: null, lines: [], clock: 0 };
   const inJatos = () => typeof window.jatos !== "undefined";
 
   /** Keep one result line (static hosts): appended to JATOS's result data, or kept for the download. */
@@ -274,6 +274,10 @@
         paint(stage, trialParts(trial, image));
         mark("tree", trial.trial, ts);
         response = waitKey([keys.left, keys.right], ts + s(timing.response_window_s));
+        if (params.simulated && params.simulated.key) {
+          setTimeout(() => document.dispatchEvent(new KeyboardEvent("keydown", { key: params.simulated.key })),
+                     params.simulated.rt_s * 1000);
+        }
       }, tCue + s(timing.cue_s));
       const windowEnd = tTree + s(timing.response_window_s);
       const pressed = await response;
@@ -305,6 +309,11 @@
         key_onset_s: pressed ? since(pressed.time) : null,
         ...frameStats(tCue, tEnd),
       };
+      return this.report(trial, record, chosen);
+    }
+
+    /** Send (server) or keep (static host) a trial's record; the trial's data. */
+    async report(trial, record, chosen) {
       let reward = chosen && (chosen === trial.side_accept) ? trial.reward_value : 0;
       try {
         if (config.server) reward = (await post("api/trial", record)).reward_received;
@@ -315,6 +324,29 @@
       }
       state.score += reward;
       return { garden: record };
+    }
+
+    /** jsPsych simulation: a random key (or none, when the RT is beyond the window) after an
+     *  ex-Gaussian RT (jsPsych's own sampler; mean ~0.65 s). "visual" runs the real trial and
+     *  presses the key; "data-only" records the trial at once, with times of an idealised run. */
+    simulate(params, mode, options, load) {
+      const trial = params.trial, timing = config.phases[trial.phase].timing, keys = config.keys;
+      const rt = this.jsPsych.randomization.sampleExGaussian(500, 50, 1 / 150, true) / 1000;
+      const key = rt <= timing.response_window_s ? this.jsPsych.randomization.sampleWithoutReplacement([keys.left, keys.right], 1)[0] : null;
+      if (mode === "visual") return this.trial(this.jsPsych.getDisplayElement(), { ...params, simulated: { key, rt_s: rt } });
+      const cue = state.clock + params.iti_s, onset = cue + timing.cue_s;
+      const shown = key ? rt : timing.response_window_s;
+      const after = key ? timing.feedback_delay_s + (trial.feedback ? timing.feedback_s : 0) : timing.too_slow_s;
+      state.clock = onset + shown + after;
+      const round = (x) => Math.round(x * 1e6) / 1e6;
+      const record = {
+        participant_id: state.session.participant_id, session: state.session.session, trial: trial.trial,
+        key: key ? config.key_names[key] : null, rt_s: key ? round(rt) : null, onset_s: round(onset),
+        cue_onset_s: round(cue), duration_s: round(shown + after), key_onset_s: key ? round(onset + rt) : null,
+        frames: 0, frame_interval_median_s: null, frame_interval_max_s: null, dropped_frames: 0,
+      };
+      const chosen = key ? (key === keys.left ? "left" : "right") : null;
+      return this.report(trial, record, chosen);
     }
   }
 
@@ -367,7 +399,14 @@
       window_px: [window.innerWidth, window.innerHeight], device_pixel_ratio: window.devicePixelRatio,
       colour_depth: screen.colorDepth, refresh_hz_measured: 1000 / frameMs, frame_s: frameMs / 1000,
       hardware_concurrency: navigator.hardwareConcurrency || null, jspsych: config.jspsych,
+      simulation: simulationMode(),
     };
+  }
+
+  /** jsPsych's simulation mode from ?simulate=data-only|visual (null: a person answers). */
+  function simulationMode() {
+    const mode = new URLSearchParams(location.search).get("simulate");
+    return mode === "data-only" || mode === "visual" ? mode : null;
   }
 
   function readIds() {
@@ -429,7 +468,8 @@
     const jsPsych = initJsPsych({ on_finish: finish });
     window.gardenJsPsych = jsPsych;
     state.origin = state.lastEnd = await nextFrame();
-    await jsPsych.run(timeline(payload));
+    if (simulationMode()) await jsPsych.simulate(timeline(payload), simulationMode());
+    else await jsPsych.run(timeline(payload));
   }
 
   window.addEventListener("DOMContentLoaded", main);
