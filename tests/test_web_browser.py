@@ -1,6 +1,6 @@
 """The browser task end to end in a real headless Chromium (Debian's, driven by Playwright).
 
-A short protocol (6 training trials with feedback and a break, 3 test trials) is served by
+A short protocol (4 training trials with feedback and a break, 2 test trials) is served by
 ``garden web serve``; a simulated participant (``modeling.agents``) answers by pressing the real
 keys after its planned RTs. The server's table must pass ``garden validate`` and equal, trial by
 trial, what ``garden run --simulate`` writes for the same id; a reload and a killed server must
@@ -27,11 +27,14 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from core.errors import UserError
 from core.responders import responder_rng
 from experiment import arrangement_data as ad
 from core.trials import read_trials, session_path
 from experiment.config import load_protocol
 from experiment.session import key_for, plan_session
+from experiment.simulate import simulate_session
+from experiment.web.jatos import import_results
 from modeling.agents import get_agent
 
 CHROMIUM = "/usr/bin/chromium"
@@ -61,12 +64,12 @@ too_slow_s = 0.1
 [[phases]]
 name = "training"
 trials = 50
-max_trials = 6
-block_trials = 3
+max_trials = 4
+block_trials = 2
 [[phases]]
 name = "test"
 trials = 50
-max_trials = 3
+max_trials = 2
 feedback = false
 """
 AGENT, AGENT_PARAMS = "factorized", "rt_mean_s=0.7"
@@ -211,9 +214,9 @@ def served(tiny, browser, tmp_path_factory):
 
 def test_browser_table_validates_and_equals_the_simulated_session(served):
     valid = _garden("validate", str(served["table"]))
-    assert valid.returncode == 0 and "valid: 9 trials" in valid.stdout, valid.stdout + valid.stderr
+    assert valid.returncode == 0 and "valid: 6 trials" in valid.stdout, valid.stdout + valid.stderr
     web, sim = read_trials(served["table"]), read_trials(served["simulated"])
-    assert len(web) == len(sim) == 9
+    assert len(web) == len(sim) == 6
     assert web.timed_out.sum() == 1 and sim.timed_out.sum() == 1  # the agent's 1.1 s RT: too slow
     pd.testing.assert_frame_equal(web[SAME], sim[SAME], check_dtype=False)
     pressed = served["rts"] <= WINDOW_S
@@ -236,7 +239,7 @@ def test_browser_timing_and_sidecar(served):
     assert 55 < browser["refresh_hz_measured"] < 65 and browser["jspsych"].startswith("8.")
     assert "frame_interval_median_s" in sidecar["columns"] and "onset" in sidecar["columns"]
     log = (served["root"] / "server.log").read_text()
-    assert "sub-P003 ses-1: started at trial 1" in log and "finished (9 trials)" in log
+    assert "sub-P003 ses-1: started at trial 1" in log and "finished (6 trials)" in log
 
 
 def test_site_loads_nothing_from_other_hosts(served):
@@ -252,17 +255,17 @@ def test_reload_mid_session_resumes_without_loss_or_duplicates(tiny, browser, tm
     try:
         page = _page(browser, [])
         page.goto(f"{server.url}?participant=P001&session=1")
-        assert drive(page, seq, choices, rts, until_tree=5) == "tree"
-        page.reload()  # trial 5 in progress: not recorded, shown again
+        assert drive(page, seq, choices, rts, until_tree=4) == "tree"
+        page.reload()  # trial 4 in progress: not recorded, shown again
         assert drive(page, seq, choices, rts) == "end"
     finally:
         server.stop()
     path = session_path(tmp_path / "participants", "P001", 1)
     table = read_trials(path)
-    assert table.trial.tolist() == list(range(1, 10))
+    assert table.trial.tolist() == list(range(1, 7))
     assert table.exemplar.astype(str).tolist() == seq.exemplar.astype(str).tolist()
     sidecar = json.loads(path.with_suffix(".json").read_text())
-    assert [r["after_trial"] for r in sidecar["reloads"]] == [4] and sidecar["completed"] is True
+    assert [r["after_trial"] for r in sidecar["reloads"]] == [3] and sidecar["completed"] is True
 
 
 def test_killed_server_loses_at_most_the_trial_in_progress(tiny, browser, tmp_path):
@@ -273,21 +276,21 @@ def test_killed_server_loses_at_most_the_trial_in_progress(tiny, browser, tmp_pa
     try:
         page = _page(browser, [])
         page.goto(f"{server.url}?participant=P002&session=1")
-        assert drive(page, seq, choices, rts, until_tree=5) == "tree"
-        server.kill()  # SIGKILL while trial 5 is on screen
-        assert len(read_trials(path)) == 4
-        assert drive(page, seq, choices, rts) == "error"  # trial 5 could not be recorded: the page stops
+        assert drive(page, seq, choices, rts, until_tree=4) == "tree"
+        server.kill()  # SIGKILL while trial 4 is on screen
+        assert len(read_trials(path)) == 3
+        assert drive(page, seq, choices, rts) == "error"  # trial 4 could not be recorded: the page stops
         assert "connection" in page.inner_text("body")
-        assert len(read_trials(path)) == 4
+        assert len(read_trials(path)) == 3
         server.start()
         page.reload()
         assert drive(page, seq, choices, rts) == "end"
     finally:
         server.stop()
     table = read_trials(path)
-    assert table.trial.tolist() == list(range(1, 10))
+    assert table.trial.tolist() == list(range(1, 7))
     sidecar = json.loads(path.with_suffix(".json").read_text())
-    assert sidecar["completed"] is True and [r["after_trial"] for r in sidecar["resumed"]] == [4]
+    assert sidecar["completed"] is True and [r["after_trial"] for r in sidecar["resumed"]] == [3]
 
 
 # ------------------------------------------------------------------ the static site vs PsychoPy
@@ -355,7 +358,7 @@ def static_run(tiny, browser, static_site):
 
 def test_static_site_runs_from_a_plain_static_host(static_run):
     records, rts, url = static_run["records"], static_run["rts"], static_run["url"]
-    assert [r["trial"] for r in records] == list(range(1, 10))
+    assert [r["trial"] for r in records] == list(range(1, 7))
     assert [r["key"] is None for r in records[1:]] == list(rts[1:] > WINDOW_S)  # trial 1 waited for the screenshot
     assert all(r.startswith(url) for r in static_run["requests"])
     assert not any("/api/" in r for r in static_run["requests"])
@@ -363,19 +366,16 @@ def test_static_site_runs_from_a_plain_static_host(static_run):
 
 def test_downloaded_results_import_to_the_simulated_table(tiny, static_run, tmp_path):
     lines = [json.loads(line) for line in static_run["results"].read_text().splitlines()]
-    assert [line["kind"] for line in lines] == ["session"] + ["trial"] * 9
+    assert [line["kind"] for line in lines] == ["session"] + ["trial"] * 6
     out = tmp_path / "participants"
     imported = _garden("import", "--web", str(static_run["results"]), "--protocol", str(tiny), "--out", str(out))
-    assert imported.returncode == 0 and "1 session(s), 9 trial(s)" in imported.stdout, imported.stderr
-    assert _garden("validate", str(out)).returncode == 0
-    sim = _garden("run", "--participant", "P005", "--session", "1", "--protocol", str(tiny), "--simulate", AGENT,
-                  "--agent-params", AGENT_PARAMS, "--out", str(tmp_path / "simulated"))
-    assert sim.returncode == 0, sim.stderr
-    web = read_trials(session_path(out, "P005", 1)).iloc[1:]  # trial 1 waited for the screenshot
-    simulated = read_trials(session_path(tmp_path / "simulated", "P005", 1)).iloc[1:]
+    assert imported.returncode == 0 and "1 session(s), 6 trial(s)" in imported.stdout, imported.stderr
+    web = read_trials(session_path(out, "P005", 1)).iloc[1:]  # validated; trial 1 waited for the screenshot
+    agent = get_agent(AGENT, {"rt_mean_s": 0.7})  # what `garden run --simulate` runs
+    simulated = read_trials(simulate_session(load_protocol(tiny), "P005", 1, agent, tmp_path / "simulated")).iloc[1:]
     pd.testing.assert_frame_equal(web[SAME], simulated[SAME], check_dtype=False)
-    again = _garden("import", "--web", str(static_run["results"]), "--protocol", str(tiny), "--out", str(out))
-    assert again.returncode == 2 and "already exists" in again.stderr
+    with pytest.raises(UserError, match="already exists"):
+        import_results(load_protocol(tiny), static_run["results"], out)
 
 
 @pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="the PsychoPy screenshot needs an X display (xvfb-run)")
@@ -459,24 +459,29 @@ def test_arrangement_dragged_with_the_mouse_gives_the_rdm_of_its_positions(tiny,
 
 # ------------------------------------------------------------------ jsPsych's simulation mode
 
-@pytest.mark.parametrize("mode", ["data-only", "visual"])
-def test_jspsych_simulation_mode_records_whole_sessions(tiny, browser, tmp_path, mode):
-    server = Server(tiny, tmp_path / "participants", tmp_path / "server.log").start()
+def test_jspsych_simulation_mode_records_whole_sessions(tiny, browser, tmp_path):
+    server = Server(tiny, tmp_path / "participants", tmp_path / "server.log")
+    completion = f"{server.url}?completed=1"  # a completion link (e.g. Prolific's), here on the same host
+    server.args = ("--redirect-url", completion)
+    server.start()
+    modes = {"P009": "data-only", "P010": "visual"}
     try:
-        page = _page(browser, [])
-        page.goto(f"{server.url}?participant=P009&session=1&simulate={mode}")
-        page.wait_for_function("document.body.dataset.screen === 'done'", timeout=60000)
+        for participant, mode in modes.items():
+            page = _page(browser, [])
+            page.goto(f"{server.url}?participant={participant}&session=1&simulate={mode}")
+            page.wait_for_url(completion, timeout=60000)  # the session ended and the page went to the link
+            page.close()
     finally:
         server.stop()
-    path = session_path(tmp_path / "participants", "P009", 1)
-    assert _garden("validate", str(path)).returncode == 0
-    table = read_trials(path)
-    seq = plan_session(load_protocol(tiny), "P009", 1, "/nonexistent").sequence
-    assert table.trial.tolist() == list(range(1, 10)) and table.exemplar.tolist() == seq.exemplar.astype(str).tolist()
-    answered = table.choice.notna()
-    assert answered.sum() >= 5 and table.rt[answered].between(0.25, WINDOW_S + 0.05).all()
-    assert (table.timed_out == (~answered).astype(int)).all()
-    sidecar = json.loads(path.with_suffix(".json").read_text())
-    assert sidecar["completed"] is True and sidecar["browser"]["simulation"] == mode
-    if mode == "visual":  # the real screens ran: frames were counted
-        assert (table.frames > 10).all()
+    for participant, mode in modes.items():
+        path = session_path(tmp_path / "participants", participant, 1)
+        table = read_trials(path)  # what `garden validate` checks
+        seq = plan_session(load_protocol(tiny), participant, 1, "/nonexistent").sequence
+        assert table.trial.tolist() == list(range(1, 7))
+        assert table.exemplar.tolist() == seq.exemplar.astype(str).tolist()
+        answered = table.choice.notna()
+        assert answered.sum() >= 3 and table.rt[answered].between(0.25, WINDOW_S + 0.05).all()
+        assert (table.timed_out == (~answered).astype(int)).all()
+        sidecar = json.loads(path.with_suffix(".json").read_text())
+        assert sidecar["completed"] is True and sidecar["browser"]["simulation"] == mode
+        assert (table.frames > 10).all() == (mode == "visual")  # only the visual mode draws the screens
