@@ -22,6 +22,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/system-deps.sh
+	test -d experiment/web/node_modules || (cd experiment/web && npm ci --no-audit --no-fund)
 	$(XVFB) $(PY) -m pytest -q
 
 bench: $(STAMP)

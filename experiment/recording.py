@@ -119,18 +119,19 @@ EVENT_COLUMNS = ["onset", "duration", "trial_type", "trial", "context", "branchi
 class SessionRecorder:
     """Writes one session: trial table, sidecar, per-run scanner events, participants.tsv.
 
-    ``columns`` are the sequence's columns; ``RESULT_COLUMNS`` are added after them. ``fsync``:
-    see ``AppendTable``.
+    ``columns`` are the sequence's columns; ``RESULT_COLUMNS`` are added after them, then
+    ``extra_columns`` (e.g. the browser's timing record). ``fsync``: see ``AppendTable``.
     """
 
     def __init__(self, root: str | os.PathLike, participant_id: str, session: int, columns: list[str],
-                 *, resume: bool = False, fsync: bool = True):
+                 *, resume: bool = False, fsync: bool = True, extra_columns: tuple[str, ...] = ()):
         self.root = Path(root)
         self.path = session_path(root, participant_id, session)
         self.sidecar = sidecar_path(self.path)
         if resume and not self.path.exists():
             raise UserError(f"{self.path}: nothing to resume (no such session); run without --resume")
-        self.columns = order_columns(list(columns) + [c for c in RESULT_COLUMNS if c not in columns])
+        self.columns = order_columns(list(columns) + [c for c in RESULT_COLUMNS if c not in columns]
+                                     + [c for c in extra_columns if c not in columns])
         self.table = AppendTable(self.path, self.columns, resume=resume, fsync=fsync)
         self.resume, self.fsync = resume, fsync
         self._events: dict[int, AppendTable] = {}

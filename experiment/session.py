@@ -89,11 +89,13 @@ def plan_session(protocol: Protocol, participant_id: str, session: int, out: str
     return Session(protocol, assignment, session, session_sequence(protocol, assignment, session, pool), out, resume)
 
 
-def start_recording(run: Session, *, fsync: bool = True, **info: Any) -> None:
+def start_recording(run: Session, *, fsync: bool = True, extra_columns: tuple[str, ...] = (), **info: Any) -> None:
     """Open the session's recorder (checking a resumed table against the sequence) and write the
-    sidecar. ``fsync``: see ``recording.AppendTable``; ``info`` goes into the sidecar."""
+    sidecar. ``fsync``: see ``recording.AppendTable``; ``extra_columns`` come after the usual ones
+    (see ``SessionRecorder``); ``info`` goes into the sidecar."""
     run.recorder = SessionRecorder(run.out, run.assignment.participant_id, run.session,
-                                   list(run.sequence.columns), resume=run.resume, fsync=fsync)
+                                   list(run.sequence.columns), resume=run.resume, fsync=fsync,
+                                   extra_columns=extra_columns)
     if run.resume:
         _check_resumed_rows(run)
     run.recorder.start(run.protocol.to_dict(), run.assignment.seed, assignment=asdict(run.assignment),

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Make sure the Debian packages PsychoPy needs under Xvfb are installed.
+# Make sure the Debian packages PsychoPy needs under Xvfb are installed, and those of the browser task
+# (chromium for its tests, driven by Playwright; nodejs + npm to install jsPsych from the npm registry).
 # As root: installs the missing ones with apt-get. Otherwise: names them and exits 1.
 set -euo pipefail
 PACKAGES=(xvfb xauth xdotool libgl1-mesa-dri libglu1-mesa libegl1 libjack-jackd2-0
-          libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 fontconfig fonts-dejavu-core)
+          libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 fontconfig fonts-dejavu-core
+          chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+command -v npm >/dev/null || missing+=(nodejs npm)  # a NodeSource nodejs brings its own npm
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
   echo "installing Debian packages for PsychoPy under Xvfb: ${missing[*]}"

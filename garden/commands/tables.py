@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core.errors import UserError
 from core.importing import import_table, parse_pairs
 from core.trials import TrialTableError, read_trials
+from experiment.config import load_protocol
+from experiment.web.jatos import import_results
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--blank-invalid", default="", metavar="COLUMN,...",
                    help="import values that break the contract in these columns (e.g. negative rt) as missing; "
                         "the raw value is kept in <COLUMN>_invalid")
+    p.add_argument("--web", action="store_true",
+                   help="SRC holds results of the browser task: a JATOS results archive (.jrzip) or plain-text "
+                        "export, or a downloaded .jsonl; needs --protocol")
+    p.add_argument("--protocol", help="with --web: the protocol the site was built from (name or .toml)")
     p.set_defaults(func=import_command)
 
 
@@ -43,6 +50,13 @@ def validate_command(args: argparse.Namespace) -> int:
 
 
 def import_command(args: argparse.Namespace) -> int:
+    if args.web:
+        if not args.protocol:
+            raise UserError("--web: give --protocol, the protocol the site was built from")
+        counts = import_results(load_protocol(args.protocol), args.source, args.out)
+        print(f"imported {counts.get('sessions', 0)} session(s), {counts.get('trials', 0)} trial(s) into {args.out}"
+              f" ({counts.get('skipped', 0)} repeated trial(s) after reloads skipped)")
+        return 0
     blank = [c.strip() for c in args.blank_invalid.split(",") if c.strip()]
     written = import_table(args.source, args.out, parse_pairs(args.map, "--map"), parse_pairs(args.set, "--set"),
                            blank)

@@ -1,0 +1,224 @@
+"""The browser site of a protocol: what the page is told, and the static site on disk.
+
+Why: the page must run exactly the trials ``garden run`` runs. It computes none of them: the
+sequence of a participant comes from ``experiment.session.plan_session`` (here at build time for
+a static host, or from the server per page load), and the page only shows it and reports keys
+and times. Display geometry, keys, timings and texts come from the same protocol TOML and
+strings; settings with no meaning in a browser are listed as ignored, and scanner phases are
+refused (they need the scanner's trigger and the lab's screen: run them with ``garden run``).
+
+A built site holds ``index.html``, the task's script and style, jsPsych (copied from
+``node_modules``, installed from the npm registry with ``npm ci`` when missing), ``config.json``,
+tree images under ``trees/`` and, for a static host, one ``sequences/sub-<id>_ses-<n>.json`` per
+participant and session it was built for. It loads nothing from other hosts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from core.errors import UserError
+from core.provenance import provenance, to_jsonable, write_json
+from core.trials import check_participant_id
+from experiment.config import Protocol, load_strings
+from experiment.recording import recorded_trials
+from experiment.sequences import ExemplarPool
+from experiment.session import Session, plan_session
+from stimuli.trees import render_tree
+
+WEB_DIR = Path(__file__).parent
+STATIC_DIR = WEB_DIR / "static"
+LIBRARIES = {
+    "lib/jspsych.js": "jspsych/dist/index.browser.min.js",
+    "lib/jspsych.css": "jspsych/css/jspsych.css",
+    "lib/plugin-html-keyboard-response.js": "@jspsych/plugin-html-keyboard-response/dist/index.browser.min.js",
+}
+"""Files of the built site copied from ``experiment/web/node_modules`` (npm packages in package.json)."""
+
+BROWSER_KEYS = {"space": " ", "left": "ArrowLeft", "right": "ArrowRight", "up": "ArrowUp", "down": "ArrowDown",
+                "return": "Enter", "escape": "Escape"}
+"""Protocol (PsychoPy) key names whose browser ``KeyboardEvent.key`` differs; single characters are the same."""
+
+IGNORED_ONLINE = ("display.check_timing", "display.realtime_priority", "display.refresh_hz", "keys.quit",
+                  "keys.confirm", "keys.trigger")
+"""Protocol settings a browser cannot use: the refresh rate is measured by the page instead, and a
+participant quits by closing the tab (the data so far are kept; reloading resumes)."""
+
+TRIAL_FIELDS = ["trial", "phase", "block", "context", "branchiness", "leafiness", "exemplar", "reward_value",
+                "side_accept", "feedback", "iti_s"]
+"""Columns of the planned sequence the page is given for each trial."""
+
+
+def browser_key(name: str, where: str) -> str:
+    """The ``KeyboardEvent.key`` of a protocol key name; UserError for a key a page cannot name."""
+    if name in BROWSER_KEYS:
+        return BROWSER_KEYS[name]
+    if len(name) == 1 and name.isprintable():
+        return name
+    raise UserError(f"{where}: key {name!r} has no browser equivalent here; use a letter, digit, 'space', "
+                    f"or one of {sorted(BROWSER_KEYS)}")
+
+
+def online_sessions(protocol: Protocol) -> list[int]:
+    """The protocol's sessions that can run in a browser (no scanner phase); UserError if none."""
+    sessions = sorted({p.session for p in protocol.phases})
+    online = [s for s in sessions if not any(p.scanner for p in protocol.session_phases(s))]
+    if not online:
+        raise UserError(f"protocol {protocol.name!r}: every session has a scanner phase; scanner runs need the "
+                        "scanner trigger and the lab screen: run them with `garden run`")
+    return online
+
+
+def check_session(protocol: Protocol, session: int) -> None:
+    """UserError unless ``session`` is one of the protocol's browser sessions."""
+    if session not in online_sessions(protocol):
+        raise UserError(f"session {session}: not a browser session of protocol {protocol.name!r} "
+                        f"(browser sessions: {online_sessions(protocol)}; scanner sessions run with `garden run`)")
+
+
+def page_config(protocol: Protocol, *, server: bool, redirect_url: str = "") -> dict[str, Any]:
+    """Everything the page needs of the protocol: display (pixels, RGB 0..255), keys (browser and
+    protocol names), timings (s) and feedback of every browser phase, texts; ``server`` says whether
+    it records through the server (else it runs from precomputed sequences, for a static host);
+    ``redirect_url`` (may be empty) is opened when the session ends (e.g. a completion link)."""
+    keys, where = protocol.keys, f"{protocol.source or protocol.name}: keys"
+    names = {k: getattr(keys, k) for k in ("left", "right", "proceed")}
+    online = set(online_sessions(protocol))
+    phases = {p.name: {"timing": dataclasses.asdict(p.timing), "feedback": p.feedback}
+              for p in protocol.phases if p.session in online}
+    return {
+        "protocol": protocol.name,
+        "server": server,
+        "redirect_url": redirect_url,
+        "sessions": sorted(online),
+        "display": dataclasses.asdict(protocol.display),
+        "keys": {k: browser_key(v, f"{where}.{k}") for k, v in names.items()},
+        "key_names": {browser_key(v, f"{where}.{k}"): v for k, v in names.items()},
+        "phases": phases,
+        "strings": load_strings(protocol.language),
+        "ignored": list(IGNORED_ONLINE),
+    }
+
+
+def tree_url(branchiness: int, leafiness: int, exemplar: str) -> str:
+    """Path of a tree image in the site (relative to its root)."""
+    return f"trees/B{int(branchiness)}L{int(leafiness)}_{exemplar}.png"
+
+
+def sequence_payload(run: Session, *, done: int = 0) -> dict[str, Any]:
+    """What the page gets for one session: ids, where to start (``done`` trials already recorded), the
+    score so far, the blocks of each phase (for break texts) and every planned trial with its tree's path."""
+    seq = run.sequence
+    start, score = done, 0.0
+    if done:
+        score = float(np.nansum(recorded_trials(run.recorder.path).reward_received.replace("", "nan").astype(float)))
+    trials = [{**{c: row[c] for c in TRIAL_FIELDS}, "tree": tree_url(row["branchiness"], row["leafiness"],
+                                                                        row["exemplar"])}
+              for row in seq[TRIAL_FIELDS].to_dict("records")]
+    blocks = {str(name): {"first": int(g.block.min()), "n": int(g.block.nunique())}
+              for name, g in seq.groupby("phase", sort=False)}
+    return to_jsonable({"participant_id": run.assignment.participant_id, "session": run.session,
+                        "start": start, "score": score, "n_trials": len(seq), "blocks": blocks,
+                        "trials": trials})
+
+
+def tree_png(protocol: Protocol, stimulus_set: Any | None, branchiness: int, leafiness: int,
+             exemplar: str) -> bytes:
+    """PNG bytes of one tree: the stimulus set's file, or the tree rendered at ``tree_size_px``
+    with the protocol's ``tree_seed`` (as ``garden run`` renders it)."""
+    if stimulus_set is not None:
+        return stimulus_set.file(branchiness, leafiness, exemplar).read_bytes()
+    image: Image.Image = render_tree(int(branchiness), int(leafiness), int(exemplar),
+                                     protocol.display.tree_size_px, seed=protocol.tree_seed)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def ensure_libraries() -> Path:
+    """``experiment/web/node_modules`` with the npm packages of package.json (``npm ci`` if missing)."""
+    modules = WEB_DIR / "node_modules"
+    if all((modules / source).is_file() for source in LIBRARIES.values()):
+        return modules
+    npm = shutil.which("npm")
+    if npm is None:
+        raise UserError("npm not found: install Node.js and npm (scripts/system-deps.sh does) to fetch jsPsych")
+    done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=WEB_DIR, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UserError(f"{WEB_DIR}: `npm ci` failed ({tail}); check access to the npm registry")
+    return modules
+
+
+def jspsych_version() -> str:
+    """The installed jsPsych version (from its package.json)."""
+    meta = json.loads((ensure_libraries() / "jspsych" / "package.json").read_text(encoding="utf-8"))
+    return str(meta["version"])
+
+
+def write_shell(site: Path, protocol: Protocol, *, server: bool, redirect_url: str = "") -> None:
+    """The site's files that do not depend on participants: page, script, style, jsPsych, config."""
+    modules = ensure_libraries()
+    shutil.copytree(STATIC_DIR, site, dirs_exist_ok=True)
+    for target, source in LIBRARIES.items():
+        (site / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(modules / source, site / target)
+    config = {**page_config(protocol, server=server, redirect_url=redirect_url), "jspsych": jspsych_version()}
+    (site / "config.json").write_text(json.dumps(to_jsonable(config), indent=1), encoding="utf-8")
+
+
+def build_site(protocol: Protocol, out: str | Path, *, participants: list[str], sessions: list[int] | None = None,
+               stimulus_set: Any | None = None, redirect_url: str = "") -> Path:
+    """Build a static site that runs ``participants`` (ids) in ``sessions`` (default: every browser
+    session) with their planned sequences and trees; return its folder.
+
+    Written into a temporary folder beside ``out`` and renamed when complete; never overwrites.
+    """
+    out = Path(out)
+    if out.exists():
+        raise UserError(f"{out}: already exists; refusing to overwrite it (choose a new --out folder)")
+    if not participants:
+        raise UserError("--participants: give at least one participant id (e.g. P001,P002)")
+    for pid in participants:
+        check_participant_id(pid)
+    sessions = sessions or online_sessions(protocol)
+    for session in sessions:
+        check_session(protocol, session)
+    pool: ExemplarPool | None = stimulus_set.exemplars if stimulus_set is not None else None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        write_shell(tmp, protocol, server=False, redirect_url=redirect_url)
+        trees: set[tuple[int, int, str]] = set()
+        (tmp / "sequences").mkdir()
+        for pid in participants:
+            for session in sessions:
+                run = plan_session(protocol, pid, session, tmp / "unused", pool=pool)
+                payload = sequence_payload(run)
+                name = f"sub-{pid}_ses-{session}.json"
+                (tmp / "sequences" / name).write_text(json.dumps(payload), encoding="utf-8")
+                trees |= {(t["branchiness"], t["leafiness"], t["exemplar"]) for t in payload["trials"]}
+        (tmp / "trees").mkdir()
+        for b, l, exemplar in sorted(trees):
+            (tmp / tree_url(b, l, exemplar)).write_bytes(tree_png(protocol, stimulus_set, b, l, exemplar))
+        write_json(tmp / "build.json", provenance(protocol.to_dict(), protocol.seed, participants=participants,
+                                                  sessions=sessions, jspsych=jspsych_version(), trees=len(trees),
+                                                  stimuli=str(getattr(stimulus_set, "path", "")) or
+                                                  f"rendered (tree_seed {protocol.tree_seed})",
+                                                  ignored_online=list(IGNORED_ONLINE)))
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

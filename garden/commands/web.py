@@ -1,0 +1,99 @@
+"""``garden web build|serve``: the task in a browser (jsPsych), as a static site or served and recorded."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from core.errors import UserError
+from experiment.config import load_protocol
+from experiment.web.jatos import export_study
+from experiment.web.server import serve
+from experiment.web.site import IGNORED_ONLINE, build_site
+from stimuli.sets import load_set
+
+
+def _ids(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``web`` with its ``build`` and ``serve`` sub-commands."""
+    parser = subparsers.add_parser("web", help="the task in a web browser (jsPsych): static site or server",
+                                   description="The same protocols, trees and trial sequences as `garden run`, "
+                                               "in a browser. Scanner sessions are refused (run them with "
+                                               f"`garden run`); ignored online: {', '.join(IGNORED_ONLINE)}.")
+    commands = parser.add_subparsers(dest="web_command", metavar="SUBCOMMAND", required=True)
+
+    p = commands.add_parser("build", help="build a static site for the given participants",
+                            description="A folder to put on any static host: open index.html?participant=ID"
+                                        "&session=N. Sequences are planned here, per participant; never overwrites.")
+    p.add_argument("--protocol", default="flesch2022", help="protocol name or .toml path")
+    p.add_argument("--out", type=Path, required=True, help="new site folder")
+    p.add_argument("--participants", required=True, metavar="ID,...", help="participant ids, e.g. P001,P002")
+    p.add_argument("--sessions", default="", metavar="N,...", help="sessions (default: every browser session)")
+    p.add_argument("--stimuli", type=Path, metavar="DIR", help="stimulus set folder (default: render trees)")
+    p.add_argument("--redirect-url", default="", metavar="URL",
+                   help="open this address when a session ends (e.g. a Prolific completion link)")
+    p.set_defaults(func=build_command)
+
+    p = commands.add_parser("jatos", help="export the static site as a JATOS study archive (.jzip)",
+                            description="A study archive to import into JATOS (Studies > Import). Trials are "
+                                        "appended to the result data as they happen; read the exported results "
+                                        "with `garden import --web RESULTS --protocol P`.")
+    p.add_argument("--protocol", default="flesch2022", help="protocol name or .toml path")
+    p.add_argument("--out", type=Path, required=True, help="new .jzip file")
+    p.add_argument("--participants", required=True, metavar="ID,...", help="participant ids, e.g. P001,P002")
+    p.add_argument("--sessions", default="", metavar="N,...", help="sessions (default: every browser session)")
+    p.add_argument("--stimuli", type=Path, metavar="DIR", help="stimulus set folder (default: render trees)")
+    p.add_argument("--redirect-url", default="", metavar="URL", help="JATOS end redirect (e.g. a Prolific link)")
+    p.set_defaults(func=jatos_command)
+
+    p = commands.add_parser("serve", help="serve the task and record every trial as it happens",
+                            description="Pages at http://HOST:PORT/?participant=ID&session=N; every trial is "
+                                        "appended and fsynced to OUT/sub-ID/ses-N/beh/ as with `garden run`; a "
+                                        "reloaded page resumes after the last recorded trial.")
+    p.add_argument("--protocol", default="flesch2022", help="protocol name or .toml path")
+    p.add_argument("--out", type=Path, default=Path("participants"), help="data folder (default: participants)")
+    p.add_argument("--stimuli", type=Path, metavar="DIR", help="stimulus set folder (default: render trees)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--redirect-url", default="", metavar="URL", help="open this address when a session ends")
+    p.add_argument("--arrangements", type=int, default=6, metavar="N",
+                   help="arrangements per tree-arrangement session (arrange.html; default 6)")
+    p.set_defaults(func=serve_command)
+
+
+def _sessions(text: str) -> list[int]:
+    try:
+        return [int(s) for s in _ids(text)]
+    except ValueError:
+        raise UserError(f"--sessions: {text!r} is not a list of numbers, e.g. 1 or 1,2") from None
+
+
+def build_command(args: argparse.Namespace) -> int:
+    protocol = load_protocol(args.protocol)
+    sessions = _sessions(args.sessions)
+    stimulus_set = load_set(args.stimuli) if args.stimuli else None
+    site = build_site(protocol, args.out, participants=_ids(args.participants), sessions=sessions,
+                      stimulus_set=stimulus_set, redirect_url=args.redirect_url)
+    print(f"wrote {site} (open index.html?participant=ID&session=N); ignored online: {', '.join(IGNORED_ONLINE)}")
+    return 0
+
+
+def jatos_command(args: argparse.Namespace) -> int:
+    protocol = load_protocol(args.protocol)
+    sessions = _sessions(args.sessions)
+    stimulus_set = load_set(args.stimuli) if args.stimuli else None
+    archive = export_study(protocol, args.out, participants=_ids(args.participants), sessions=sessions,
+                           stimulus_set=stimulus_set, redirect_url=args.redirect_url)
+    print(f"wrote {archive} (import it in JATOS: Studies > Import study; it was not tested against a JATOS server)")
+    return 0
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    protocol = load_protocol(args.protocol)
+    stimulus_set = load_set(args.stimuli) if args.stimuli else None
+    serve(protocol, args.out, host=args.host, port=args.port, stimulus_set=stimulus_set,
+          redirect_url=args.redirect_url, n_arrangements=args.arrangements)
+    return 0

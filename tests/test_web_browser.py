@@ -1,0 +1,486 @@
+"""The browser task end to end in a real headless Chromium (Debian's, driven by Playwright).
+
+A short protocol (4 training trials with feedback and a break, 2 test trials) is served by
+``garden web serve``; a simulated participant (``modeling.agents``) answers by pressing the real
+keys after its planned RTs. The server's table must pass ``garden validate`` and equal, trial by
+trial, what ``garden run --simulate`` writes for the same id; a reload and a killed server must
+lose nothing but the trial in progress; the site must load nothing from other hosts; the tree
+screen must match PsychoPy's screenshot of the same trial.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from core.errors import UserError
+from core.responders import responder_rng
+from experiment import arrangement_data as ad
+from core.trials import read_trials, session_path
+from experiment.config import load_protocol
+from experiment.session import key_for, plan_session
+from experiment.simulate import simulate_session
+from experiment.web.jatos import import_results
+from modeling.agents import get_agent
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [pytest.mark.slow]
+if not Path(CHROMIUM).exists():
+    pytest.skip("needs Debian's chromium (scripts/system-deps.sh installs it)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = """
+name = "webtiny"
+rule_code = 1
+curriculum = "interleaved"
+[display]
+size_px = [1280, 1024]
+check_timing = false
+realtime_priority = false
+[keys]
+sides = "random"
+[timing]
+iti_s = 0.05
+cue_s = 0.1
+response_window_s = 1.0
+feedback_delay_s = 0.05
+feedback_s = 0.1
+too_slow_s = 0.1
+[[phases]]
+name = "training"
+trials = 50
+max_trials = 4
+block_trials = 2
+[[phases]]
+name = "test"
+trials = 50
+max_trials = 2
+feedback = false
+"""
+AGENT, AGENT_PARAMS = "factorized", "rt_mean_s=0.7"
+BROWSER_KEY = {"f": "f", "j": "j"}
+WINDOW_S = 1.0
+ANSWERED = {"text", "tree", "end", "error"}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("protocol") / "webtiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``garden web serve`` in a subprocess (so it can be killed like a real one)."""
+
+    def __init__(self, protocol: Path, out: Path, log: Path, *args: str):
+        self.protocol, self.out, self.log, self.port, self.args = protocol, out, log, _free_port(), args
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> "Server":
+        self.proc = subprocess.Popen([sys.executable, "-m", "garden", "web", "serve", "--protocol", str(self.protocol),
+                                      "--out", str(self.out), "--port", str(self.port), *self.args], cwd=REPO,
+                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
+        for _ in range(200):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(self.log.read_text())
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def _page(browser, requests: list[str]):
+    page = browser.new_page(viewport={"width": 1280, "height": 1024})
+    page.on("request", lambda r: requests.append(r.url))
+    return page
+
+
+def _answers(protocol, participant: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The planned sequence and the agent's choices and RTs (as `garden run --simulate` draws them)."""
+    run = plan_session(protocol, participant, 1, "/nonexistent")
+    agent = get_agent(AGENT, {"rt_mean_s": 0.7})
+    choices, rts = agent.respond(run.sequence, responder_rng(agent, run.assignment.seed), run.items)
+    return run.sequence, choices, rts
+
+
+def _wait_screen(page, last: str, timeout_ms: float = 15000) -> tuple[str, int | None, str]:
+    page.wait_for_function(f"document.body.dataset.step !== {last!r} && "
+                           f"{sorted(ANSWERED)!r}.includes(document.body.dataset.screen)", timeout=timeout_ms)
+    screen, trial, step = page.evaluate("[document.body.dataset.screen, document.body.dataset.trial, "
+                                        "document.body.dataset.step]")
+    return screen, (int(trial) if trial else None), step
+
+
+def drive(page, seq, choices, rts, *, until_tree: int | None = None, shot: Path | None = None) -> str:
+    """Answer every screen like the agent: proceed on texts, its key after its RT on trees (none when
+    the RT is beyond the window). Stops at the end screen, or when the tree of ``until_tree`` is up;
+    returns the last screen. ``shot``: screenshot of the first tree screen (before answering)."""
+    last = page.evaluate("document.body.dataset.step || ''")
+    while True:
+        screen, trial, last = _wait_screen(page, last)
+        if screen == "end":
+            page.keyboard.press(" ")
+            page.wait_for_function("document.body.dataset.screen === 'done'")
+            return screen
+        if screen == "error" or (screen == "tree" and trial == until_tree):
+            return screen
+        if screen == "text":
+            page.keyboard.press(" ")
+            continue
+        if shot is not None:
+            page.screenshot(path=str(shot))
+            shot = None
+        i = trial - 1
+        if rts[i] <= WINDOW_S:
+            shown_s = page.evaluate("performance.now() - Number(document.body.dataset.time)") / 1000
+            time.sleep(max(0.0, rts[i] - shown_s))
+            page.keyboard.press(BROWSER_KEY[key_for(choices[i], seq.side_accept.iloc[i], "f", "j")])
+
+
+def _garden(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "garden", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+
+
+SAME = ["participant_id", "session", "phase", "block", "trial", "context", "branchiness", "leafiness", "exemplar",
+        "reward_value", "side_accept", "feedback", "choice", "response_key", "correct", "reward_received",
+        "timed_out"]
+
+
+@pytest.fixture(scope="module")
+def served(tiny, browser, tmp_path_factory):
+    """P003 run through the browser and served; the same id simulated by `garden run --simulate`."""
+    root = tmp_path_factory.mktemp("served")
+    server = Server(tiny, root / "participants", root / "server.log").start()
+    requests: list[str] = []
+    try:
+        page = _page(browser, requests)
+        page.goto(f"{server.url}?participant=P003&session=1")
+        seq, choices, rts = _answers(load_protocol(tiny), "P003")
+        assert drive(page, seq, choices, rts) == "end"
+        page.close()
+    finally:
+        server.stop()
+    sim = _garden("run", "--participant", "P003", "--session", "1", "--protocol", str(tiny), "--simulate", AGENT,
+                  "--agent-params", AGENT_PARAMS, "--out", str(root / "simulated"))
+    assert sim.returncode == 0, sim.stderr
+    return {"root": root, "server": server, "requests": requests, "rts": rts,
+            "table": session_path(root / "participants", "P003", 1),
+            "simulated": session_path(root / "simulated", "P003", 1)}
+
+
+def test_browser_table_validates_and_equals_the_simulated_session(served):
+    valid = _garden("validate", str(served["table"]))
+    assert valid.returncode == 0 and "valid: 6 trials" in valid.stdout, valid.stdout + valid.stderr
+    web, sim = read_trials(served["table"]), read_trials(served["simulated"])
+    assert len(web) == len(sim) == 6
+    assert web.timed_out.sum() == 1 and sim.timed_out.sum() == 1  # the agent's 1.1 s RT: too slow
+    pd.testing.assert_frame_equal(web[SAME], sim[SAME], check_dtype=False)
+    pressed = served["rts"] <= WINDOW_S
+    lag = web.rt[pressed].to_numpy() - served["rts"][pressed]
+    assert (lag > -0.02).all() and (lag < 0.06).all(), lag  # key press latency through Playwright
+    assert list(web.columns[: len(sim.columns)]) == list(sim.columns)  # same layout, browser timing after it
+
+
+def test_browser_timing_and_sidecar(served):
+    web = read_trials(served["table"])
+    # headless Chromium paints at 60 Hz
+    assert web.frame_interval_median_s.between(0.012, 0.021).all(), web.frame_interval_median_s
+    assert (web.frames > 10).all() and web.dropped_frames.ge(0).all()
+    assert np.allclose(web.key_onset - web.onset, web.rt, atol=2e-6, equal_nan=True)
+    assert (np.diff(web.onset) > 0).all() and (web.cue_onset + 0.1 - web.onset).abs().max() < 0.025
+    sidecar = json.loads(served["table"].with_suffix(".json").read_text())
+    assert sidecar["completed"] is True and sidecar["mode"] == "browser"
+    browser = sidecar["browser"]
+    assert "Chrome" in browser["user_agent"] and browser["window_px"] == [1280, 1024]
+    assert 55 < browser["refresh_hz_measured"] < 65 and browser["jspsych"].startswith("8.")
+    assert "frame_interval_median_s" in sidecar["columns"] and "onset" in sidecar["columns"]
+    log = (served["root"] / "server.log").read_text()
+    assert "sub-P003 ses-1: started at trial 1" in log and "finished (6 trials)" in log
+
+
+def test_site_loads_nothing_from_other_hosts(served):
+    requests = served["requests"]
+    assert any(r.endswith("lib/jspsych.js") for r in requests) and any("/trees/" in r for r in requests)
+    assert all(r.startswith(served["server"].url) for r in requests), [r for r in requests
+                                                                         if not r.startswith(served["server"].url)]
+
+
+def test_reload_mid_session_resumes_without_loss_or_duplicates(tiny, browser, tmp_path):
+    server = Server(tiny, tmp_path / "participants", tmp_path / "server.log").start()
+    seq, choices, rts = _answers(load_protocol(tiny), "P001")
+    try:
+        page = _page(browser, [])
+        page.goto(f"{server.url}?participant=P001&session=1")
+        assert drive(page, seq, choices, rts, until_tree=4) == "tree"
+        page.reload()  # trial 4 in progress: not recorded, shown again
+        assert drive(page, seq, choices, rts) == "end"
+    finally:
+        server.stop()
+    path = session_path(tmp_path / "participants", "P001", 1)
+    table = read_trials(path)
+    assert table.trial.tolist() == list(range(1, 7))
+    assert table.exemplar.astype(str).tolist() == seq.exemplar.astype(str).tolist()
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert [r["after_trial"] for r in sidecar["reloads"]] == [3] and sidecar["completed"] is True
+
+
+def test_killed_server_loses_at_most_the_trial_in_progress(tiny, browser, tmp_path):
+    out = tmp_path / "participants"
+    server = Server(tiny, out, tmp_path / "server.log").start()
+    seq, choices, rts = _answers(load_protocol(tiny), "P002")
+    path = session_path(out, "P002", 1)
+    try:
+        page = _page(browser, [])
+        page.goto(f"{server.url}?participant=P002&session=1")
+        assert drive(page, seq, choices, rts, until_tree=4) == "tree"
+        server.kill()  # SIGKILL while trial 4 is on screen
+        assert len(read_trials(path)) == 3
+        assert drive(page, seq, choices, rts) == "error"  # trial 4 could not be recorded: the page stops
+        assert "connection" in page.inner_text("body")
+        assert len(read_trials(path)) == 3
+        server.start()
+        page.reload()
+        assert drive(page, seq, choices, rts) == "end"
+    finally:
+        server.stop()
+    table = read_trials(path)
+    assert table.trial.tolist() == list(range(1, 7))
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert sidecar["completed"] is True and [r["after_trial"] for r in sidecar["resumed"]] == [3]
+
+
+# ------------------------------------------------------------------ the static site vs PsychoPy
+
+PSYCHOPY_SHOT = """
+import sys, threading
+from experiment.config import load_protocol
+from experiment.present import Screen, Trees
+from experiment.session import plan_session
+protocol = load_protocol(sys.argv[1])
+trial = plan_session(protocol, "P005", 1, "/nonexistent").sequence.iloc[0].to_dict()
+screen = Screen(protocol, screenshots=__import__("pathlib").Path(sys.argv[2]))
+screen.set_tree(Trees(protocol).image(trial["branchiness"], trial["leafiness"], trial["exemplar"]))
+screen._flip(screen.trial_screen(trial), shot="tree")
+screen.close()
+for t in threading.enumerate():
+    if t is not threading.main_thread():
+        t.join()
+"""
+CENTRE = (512, 640)  # row, column
+BACKGROUND = np.array([128, 128, 128])
+
+
+def _labels(image: np.ndarray) -> dict[str, tuple[int, int]]:
+    """Width and centre column (pixels) of the text on each side, outside the frame."""
+    changed = np.abs(image - BACKGROUND).sum(axis=2) > 60
+    r, c = CENTRE
+    out = {}
+    for side, cols in (("left", np.s_[: c - 300]), ("right", np.s_[c + 300:])):
+        band = changed[r - 60:r + 60, cols]
+        xs = np.flatnonzero(band.any(axis=0)) + (0 if side == "left" else c + 300)
+        out[side] = (int(xs.max() - xs.min()), int((xs.max() + xs.min()) // 2))
+    return out
+
+
+@pytest.fixture(scope="module")
+def static_site(tiny, tmp_path_factory):
+    root = tmp_path_factory.mktemp("static")
+    built = _garden("web", "build", "--protocol", str(tiny), "--out", str(root / "site"), "--participants", "P005")
+    assert built.returncode == 0, built.stderr
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root / "site"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def static_run(tiny, browser, static_site):
+    """P005 run on the static site: the page's records, its downloaded results, a tree screenshot."""
+    root, url = static_site
+    requests: list[str] = []
+    page = _page(browser, requests)
+    page.goto(f"{url}index.html?participant=P005&session=1")
+    seq, choices, rts = _answers(load_protocol(tiny), "P005")
+    with page.expect_download() as download:
+        assert drive(page, seq, choices, rts, shot=root / "browser-tree.png") == "end"
+    download.value.save_as(root / "results.jsonl")
+    records = page.evaluate("window.gardenJsPsych.data.get().filter({trial_type: 'garden-trial'}).values()"
+                            ".map((d) => d.garden)")
+    page.close()
+    return {"root": root, "url": url, "requests": requests, "records": records, "rts": rts,
+            "results": root / "results.jsonl"}
+
+
+def test_static_site_runs_from_a_plain_static_host(static_run):
+    records, rts, url = static_run["records"], static_run["rts"], static_run["url"]
+    assert [r["trial"] for r in records] == list(range(1, 7))
+    assert [r["key"] is None for r in records[1:]] == list(rts[1:] > WINDOW_S)  # trial 1 waited for the screenshot
+    assert all(r.startswith(url) for r in static_run["requests"])
+    assert not any("/api/" in r for r in static_run["requests"])
+
+
+def test_downloaded_results_import_to_the_simulated_table(tiny, static_run, tmp_path):
+    lines = [json.loads(line) for line in static_run["results"].read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["session"] + ["trial"] * 6
+    out = tmp_path / "participants"
+    imported = _garden("import", "--web", str(static_run["results"]), "--protocol", str(tiny), "--out", str(out))
+    assert imported.returncode == 0 and "1 session(s), 6 trial(s)" in imported.stdout, imported.stderr
+    web = read_trials(session_path(out, "P005", 1)).iloc[1:]  # validated; trial 1 waited for the screenshot
+    agent = get_agent(AGENT, {"rt_mean_s": 0.7})  # what `garden run --simulate` runs
+    simulated = read_trials(simulate_session(load_protocol(tiny), "P005", 1, agent, tmp_path / "simulated")).iloc[1:]
+    pd.testing.assert_frame_equal(web[SAME], simulated[SAME], check_dtype=False)
+    with pytest.raises(UserError, match="already exists"):
+        import_results(load_protocol(tiny), static_run["results"], out)
+
+
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="the PsychoPy screenshot needs an X display (xvfb-run)")
+def test_tree_screen_matches_the_psychopy_screenshot(tiny, static_run):
+    root = static_run["root"]
+    shot = root / "browser-tree.png"
+    done = subprocess.run([sys.executable, "-c", PSYCHOPY_SHOT, str(tiny), str(root / "psychopy")], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    web = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    ref = np.asarray(Image.open(root / "psychopy" / "tree.png").convert("RGB")).astype(int)
+    assert web.shape == ref.shape == (1024, 1280, 3)
+    trial = plan_session(load_protocol(tiny), "P005", 1, "/nonexistent").sequence.iloc[0]
+    colour = load_protocol(tiny).display.context_colours[trial.context]
+    r, c = CENTRE
+    frame = np.zeros(web.shape[:2], bool)
+    frame[r - 300:r + 300, c - 300:c + 300] = True
+    frame[r - 260:r + 260, c - 260:c + 260] = False
+    assert (web[frame] == colour).all() and (ref[frame] == colour).all()  # the whole ring, both screens
+    tree = np.s_[r - 222:r + 221, c - 222:c + 221]
+    diff = np.abs(web[tree] - ref[tree])
+    assert diff.max() <= 3 and diff.mean() < 0.05, (diff.max(), diff.mean())
+    web_labels, ref_labels = _labels(web), _labels(ref)
+    accept = trial.side_accept
+    reject = "left" if accept == "right" else "right"
+    for labels in (web_labels, ref_labels):  # "reject" is the longer word: it is on the reject side
+        assert labels[reject][0] > labels[accept][0], labels
+    for side in ("left", "right"):
+        assert abs(web_labels[side][1] - ref_labels[side][1]) <= 12, (web_labels, ref_labels)
+
+
+# ------------------------------------------------------------------ the arrangement task
+
+TARGETS = [(-0.4, 0.3), (0.35, 0.35), (0.0, -0.45), (-0.3, -0.2), (0.4, -0.1), (0.05, 0.05)]
+"""Where the test drags six trees (arena-radius units); the other 19 stay on the start ring."""
+
+
+def test_arrangement_dragged_with_the_mouse_gives_the_rdm_of_its_positions(tiny, browser, tmp_path):
+    out = tmp_path / "participants"
+    server = Server(tiny, out, tmp_path / "server.log", "--arrangements", "2").start()
+    try:
+        page = _page(browser, [])
+        page.goto(f"{server.url}arrange.html?participant=P007&session=1&phase=pre")
+        radius, centre = 0.45 * 1024, np.array([640, 512])
+        to_px = lambda xy: centre + np.array([xy[0], -xy[1]]) * radius  # noqa: E731 - arena units -> pixels
+        dragged = {}
+        for arrangement, shift in ((1, 0), (2, 7)):
+            page.wait_for_function(f"document.body.dataset.screen === 'start' && "
+                                   f"document.body.dataset.arrangement === '{arrangement}'")
+            page.keyboard.press(" ")
+            page.wait_for_function("document.body.dataset.screen === 'arena'")
+            for k, target in enumerate(TARGETS):
+                tree = page.locator(f"img.garden-tree[data-index='{k + shift}']").bounding_box()
+                grab = np.array([tree["x"] + tree["width"] / 2, tree["y"] + tree["height"] / 2]) + (3, -2)
+                page.mouse.move(*grab)
+                page.mouse.down()
+                page.mouse.move(*to_px(target) + (3, -2), steps=4)
+                page.mouse.up()
+                dragged[(arrangement, k + shift)] = target
+            page.click("button.garden-done")
+        page.wait_for_function("document.body.dataset.screen === 'end'")
+    finally:
+        server.stop()
+    files = ad.arrangement_files(out, "P007", 1, "pre")
+    table = ad.read_arrangements(files.trees)
+    sidecar = json.loads(files.sidecar.read_text())
+    assert sidecar["config"]["mode"] == "browser" and sidecar["seed"] == sidecar["config"]["seed"]
+    start, final = ad.positions(table, "start"), ad.positions(table, "final")
+    assert np.allclose(start, ad.start_layouts(sidecar["seed"], 2))  # the session seed's layouts
+    moved = np.zeros((2, 25), bool)
+    for (arrangement, tree), target in dragged.items():
+        assert np.allclose(final[arrangement - 1, tree], target, atol=1.5 / radius), (arrangement, tree)
+        moved[arrangement - 1, tree] = True
+    assert np.array_equal(final[~moved], start[~moved])
+    moves = table.sort_values(["arrangement", "branchiness", "leafiness"]).moves.to_numpy().reshape(2, 25)
+    assert np.array_equal(moves, moved.astype(int))
+    rdm = ad.read_rdm(files.rdm_npy)
+    assert np.allclose(rdm, ad.arrangement_rdm(final)) and np.allclose(rdm, ad.read_rdm(files.rdm_tsv))
+    assert rdm.shape == (25, 25) and np.allclose(rdm, rdm.T) and rdm.max() <= 1
+
+
+# ------------------------------------------------------------------ jsPsych's simulation mode
+
+def test_jspsych_simulation_mode_records_whole_sessions(tiny, browser, tmp_path):
+    server = Server(tiny, tmp_path / "participants", tmp_path / "server.log")
+    completion = f"{server.url}?completed=1"  # a completion link (e.g. Prolific's), here on the same host
+    server.args = ("--redirect-url", completion)
+    server.start()
+    modes = {"P009": "data-only", "P010": "visual"}
+    try:
+        for participant, mode in modes.items():
+            page = _page(browser, [])
+            page.goto(f"{server.url}?participant={participant}&session=1&simulate={mode}")
+            page.wait_for_url(completion, timeout=60000)  # the session ended and the page went to the link
+            page.close()
+    finally:
+        server.stop()
+    for participant, mode in modes.items():
+        path = session_path(tmp_path / "participants", participant, 1)
+        table = read_trials(path)  # what `garden validate` checks
+        seq = plan_session(load_protocol(tiny), participant, 1, "/nonexistent").sequence
+        assert table.trial.tolist() == list(range(1, 7))
+        assert table.exemplar.tolist() == seq.exemplar.astype(str).tolist()
+        answered = table.choice.notna()
+        assert answered.sum() >= 3 and table.rt[answered].between(0.25, WINDOW_S + 0.05).all()
+        assert (table.timed_out == (~answered).astype(int)).all()
+        sidecar = json.loads(path.with_suffix(".json").read_text())
+        assert sidecar["completed"] is True and sidecar["browser"]["simulation"] == mode
+        assert (table.frames > 10).all() == (mode == "visual")  # only the visual mode draws the screens
