@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.bids import ensure_dataset_files, provenance_of, with_provenance
 from core.errors import UserError
 from core.importing import update_participants
 from core.provenance import provenance, write_json
@@ -32,15 +33,19 @@ RESULT_COLUMNS = ["onset", "duration", "response_key", "correct", "reward_receiv
                   "dropped_frames", "timed_out"]
 """Columns filled by running a trial (beside the sequence's); times in seconds."""
 
-EXTRA_DESCRIPTIONS = {
-    "side_accept": "Screen side (left/right) of the accept label on this trial.",
-    "run": "Scanner run (1-based); empty outside the scanner.",
-    "iti_s": "Planned inter-trial interval after this trial (s).",
-    "planned_onset": "Scanner: planned tree onset from the run's trigger (s).",
-    "cue_onset": "Onset of the context cue, same clock as onset (s).",
-    "dropped_frames": "Frames dropped while this trial was on screen.",
-    "timed_out": "1 if no response came within the response window.",
+SIDES = {"left": "on the left of the screen", "right": "on the right of the screen"}
+EXTRA_DESCRIPTIONS: dict[str, dict[str, Any]] = {
+    "side_accept": {"Description": "Screen side of the accept label on this trial.", "Levels": SIDES},
+    "run": {"Description": "Scanner run (1-based); n/a outside the scanner."},
+    "iti_s": {"Description": "Planned inter-trial interval after this trial.", "Units": "s"},
+    "planned_onset": {"Description": "Scanner: planned tree onset from the run's trigger; n/a outside the scanner.",
+                      "Units": "s"},
+    "cue_onset": {"Description": "Onset of the context cue, same clock as onset.", "Units": "s"},
+    "dropped_frames": {"Description": "Frames dropped while this trial was on screen."},
+    "timed_out": {"Description": "1 if no response came within the response window.",
+                  "Levels": {"1": "no response in time", "0": "responded"}},
 }
+"""Descriptions of the columns a session adds to the contract's (BIDS sidecar entries)."""
 
 
 def now_utc() -> str:
@@ -110,6 +115,12 @@ def sidecar_path(table_path: Path) -> Path:
     return table_path.with_suffix(".json")
 
 
+def session_info(table_path: str | os.PathLike) -> dict[str, Any]:
+    """Garden's provenance record of a session (config, seed, assignment, screen, times, completion)
+    from the sidecar beside its table; sidecars of either layout (see ``core.bids``)."""
+    return provenance_of(json.loads(sidecar_path(Path(table_path)).read_text(encoding="utf-8")))
+
+
 def replace_json(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
     tmp = path.with_name(path.name + ".tmp")
@@ -124,7 +135,22 @@ def events_path(table_path: Path, run: int) -> Path:
 
 
 EVENT_COLUMNS = ["onset", "duration", "trial_type", "trial", "context", "branchiness", "leafiness",
-                 "exemplar", "reward_value", "planned_onset", "response_time", "choice", "response_key"]
+                 "exemplar", "reward_value", "side_accept", "planned_onset", "response_time", "choice",
+                 "response_key", "correct"]
+"""Columns of a scanner run's ``events.tsv``: one ``cue``, one ``tree`` and (if the participant
+answered) one ``response`` event per trial, all carrying the trial's condition columns."""
+EVENT_DESCRIPTIONS: dict[str, dict[str, Any]] = {
+    "onset": {"Description": "Event onset from the run's scanner trigger (the flip of its screen).", "Units": "s"},
+    "duration": {"Description": "Event duration (0 for a response).", "Units": "s"},
+    "trial_type": {"Description": "Kind of event.",
+                   "Levels": {"cue": "context frame with fixation, before the tree",
+                              "tree": "tree in the frame with the accept/reject labels (response window)",
+                              "response": "key press of the participant (onset = press time)"}},
+    "trial": {"Description": "Trial number of the session (row of the behavioural table)."},
+    "response_time": {"Description": "Response time from tree onset; n/a if no response.", "Units": "s"},
+    "planned_onset": {"Description": "Planned onset of the event on the run's schedule.", "Units": "s"},
+    **{c: e for c, e in EXTRA_DESCRIPTIONS.items() if c == "side_accept"},
+}
 
 
 class SessionRecorder:
@@ -146,6 +172,11 @@ class SessionRecorder:
         self.resume, self.fsync = resume, fsync
         self._events: dict[int, AppendTable] = {}
         self.info: dict[str, Any] = {}
+        """Garden's provenance record of the session (under ``PROVENANCE_KEY`` in the sidecar)."""
+        self.column_entries = {**column_descriptions(self.columns),
+                               **{c: e for c, e in EXTRA_DESCRIPTIONS.items() if c in self.columns}}
+        self.column_entries.update({c: {"Description": f"Column {c} of the session's sequence."}
+                                    for c in self.columns if c not in self.column_entries})
 
     @property
     def n_done(self) -> int:
@@ -155,21 +186,20 @@ class SessionRecorder:
     def start(self, config: dict[str, Any], seed: int, **info: Any) -> None:
         """Write (or, resuming, update) the sidecar: config, seed, versions, start time, info."""
         if self.resume and self.sidecar.exists():
-            self.info = json.loads(self.sidecar.read_text(encoding="utf-8"))
+            self.info = provenance_of(json.loads(self.sidecar.read_text(encoding="utf-8")))
+            self.info.pop("columns", None)  # the old layout nested the column descriptions here
             if self.info.get("seed") != seed:
                 raise UserError(f"{self.sidecar}: recorded seed {self.info.get('seed')} differs from {seed}; "
                                 "resume with the same protocol and participant (and --seed if one was given)")
             self.info.setdefault("resumed", []).append({"time_utc": now_utc(), "after_trial": self.n_done, **info})
         else:
             self.info = provenance(config, seed, start_utc=now_utc(), end_utc=None, completed=False, **info)
-            self.info["columns"] = {**column_descriptions(self.columns),
-                                    **{c: {"Description": d} for c, d in EXTRA_DESCRIPTIONS.items()
-                                       if c in self.columns}}
-        replace_json(self.sidecar, self.info)
+        ensure_dataset_files(self.root)
+        self.save()
 
     def save(self) -> None:
-        """Rewrite the sidecar from ``info`` (atomically)."""
-        replace_json(self.sidecar, self.info)
+        """Rewrite the sidecar (column entries + ``info``) atomically."""
+        replace_json(self.sidecar, with_provenance(self.column_entries, self.info))
 
     def append(self, row: dict[str, Any]) -> None:
         """Record one finished trial (durable on return)."""
@@ -178,8 +208,11 @@ class SessionRecorder:
     def event(self, run: int, row: dict[str, Any]) -> None:
         """Record one scanner event of ``run`` in that run's ``events.tsv`` (durable on return)."""
         if run not in self._events:
-            self._events[run] = AppendTable(events_path(self.path, run), EVENT_COLUMNS, resume=self.resume,
-                                            fsync=self.fsync)
+            path = events_path(self.path, run)
+            self._events[run] = AppendTable(path, EVENT_COLUMNS, resume=self.resume, fsync=self.fsync)
+            entries = {**column_descriptions(EVENT_COLUMNS), **EVENT_DESCRIPTIONS}
+            replace_json(sidecar_path(path), with_provenance({c: entries[c] for c in EVENT_COLUMNS},
+                                                             {"session_sidecar": self.sidecar.name, "run": run}))
         self._events[run].append(row)
 
     def finish(self, completed: bool, **info: Any) -> None:
@@ -188,7 +221,7 @@ class SessionRecorder:
         for table in self._events.values():
             table.close()
         self.info.update(end_utc=now_utc(), completed=bool(completed), **info)
-        replace_json(self.sidecar, self.info)
+        self.save()
 
     def update_participants(self, row: dict[str, Any]) -> Path:
         """Add this participant (participant-level columns of ``row``) to ``participants.tsv``."""

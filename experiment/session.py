@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.bids import provenance_of
 from core.errors import UserError
 from core.task import correct_choice, item_table
 from core.trials import format_value, session_path
@@ -55,7 +56,7 @@ def _resumed_assignment(out: Path, participant_id: str, session: int, given: dic
     sidecar = sidecar_path(session_path(out, participant_id, session))
     if not sidecar.exists():
         raise UserError(f"{sidecar}: missing, so the session cannot be resumed with the same sequence")
-    recorded = json.loads(sidecar.read_text(encoding="utf-8"))["assignment"]
+    recorded = provenance_of(json.loads(sidecar.read_text(encoding="utf-8")))["assignment"]
     for key, value in given.items():
         if value is not None and value != recorded[key]:
             raise UserError(f"--resume: {key} {value!r} differs from the recorded {recorded[key]!r}; "
@@ -132,10 +133,17 @@ def choice_for(key: str, side_accept: str, left: str) -> float:
 
 
 def scanner_events(row: dict[str, Any], cue_onset: float, cue_duration: float) -> list[dict[str, Any]]:
-    """BIDS events of one scanner trial (onsets from the run's trigger, s): its cue and its tree."""
-    shared = {c: row[c] for c in ("trial", "context", "branchiness", "leafiness", "exemplar", "reward_value")}
-    response = {"response_time": row["rt"], "choice": row["choice"], "response_key": row["response_key"]}
-    return [{**shared, "onset": cue_onset, "duration": cue_duration, "trial_type": "cue",
-             "planned_onset": row["planned_onset"] - cue_duration},
-            {**shared, **response, "onset": row["onset"], "duration": row["duration"], "trial_type": "tree",
-             "planned_onset": row["planned_onset"]}]
+    """BIDS events of one scanner trial (onsets from the run's trigger, s): its cue, its tree and,
+    if the participant answered, the response (onset = tree onset + RT, duration 0)."""
+    shared = {c: row[c] for c in ("trial", "context", "branchiness", "leafiness", "exemplar", "reward_value",
+                                  "side_accept")}
+    response = {"response_time": row["rt"], "choice": row["choice"], "response_key": row["response_key"],
+                "correct": row["correct"]}
+    events = [{**shared, "onset": cue_onset, "duration": cue_duration, "trial_type": "cue",
+               "planned_onset": row["planned_onset"] - cue_duration},
+              {**shared, **response, "onset": row["onset"], "duration": row["duration"], "trial_type": "tree",
+               "planned_onset": row["planned_onset"]}]
+    if not math.isnan(row["rt"]):
+        events.append({**shared, **response, "onset": row["onset"] + row["rt"], "duration": 0.0,
+                       "trial_type": "response", "planned_onset": np.nan})
+    return events

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Make sure the Debian packages PsychoPy needs under Xvfb are installed.
+# Make sure the Debian packages PsychoPy needs under Xvfb (and nodejs, for the BIDS validator) are installed.
 # As root: installs the missing ones with apt-get. Otherwise: names them and exits 1.
 set -euo pipefail
 PACKAGES=(xvfb xauth xdotool libgl1-mesa-dri libglu1-mesa libegl1 libjack-jackd2-0
-          libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 fontconfig fonts-dejavu-core)
+          libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 fontconfig fonts-dejavu-core nodejs)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

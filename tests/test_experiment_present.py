@@ -25,6 +25,7 @@ from PIL import Image
 from core.responders import responder_rng
 from modeling.agents import get_agent
 from experiment.config import load_protocol
+from experiment.recording import session_info
 from experiment.session import key_for, plan_session
 from core.trials import REQUIRED, read_trials, session_path
 from stimuli.trees import render_tree
@@ -121,7 +122,7 @@ def test_table_has_every_trial_with_the_keys_pressed(e2e):
 
 
 def test_sidecar_records_the_session(e2e):
-    sidecar = json.loads(session_path(e2e["out"], "P001", 1).with_suffix(".json").read_text())
+    sidecar = session_info(session_path(e2e["out"], "P001", 1))
     assert sidecar["completed"] is True and sidecar["aborted"] is False
     assert sidecar["mode"] == "window" and sidecar["agent"]["name"] == "factorized"
     assert sidecar["screen"]["size_px"] == [1280, 1024] and sidecar["screen"]["frame_s"] == pytest.approx(1 / 60)
@@ -131,8 +132,16 @@ def test_sidecar_records_the_session(e2e):
     assert "psychopy" in sidecar["software"]
 
 
+def test_a_window_session_is_valid_bids(e2e, bids_errors):
+    assert bids_errors(e2e["out"]) == []
+
+
 def test_scanner_onsets_follow_the_computed_schedule(e2e):
     events = pd.read_csv(e2e["out"] / "sub-P001/ses-1/func/sub-P001_ses-1_task-garden_run-1_events.tsv", sep="\t")
+    responses = events[events.trial_type == "response"]
+    tree_rows = events[events.trial_type == "tree"].set_index("trial")
+    assert np.allclose(responses.onset, tree_rows.onset[responses.trial] + tree_rows.response_time[responses.trial])
+    events = events[events.trial_type != "response"]
     assert events.trial_type.tolist() == ["cue", "tree"] * 3
     error = events.onset - events.planned_onset
     assert error.abs().max() < 0.15, error  # Xvfb on a loaded machine; the benchmark measures frames
@@ -218,14 +227,14 @@ def test_escape_with_confirmation_keeps_the_data_and_resume_finishes(tiny, tmp_p
     assert proc.returncode == 1 and "continue with --resume" in stderr
     table = read_trials(path)
     assert len(table) == 2 and table.timed_out.eq(1).all() and table.choice.isna().all()
-    sidecar = json.loads(path.with_suffix(".json").read_text())
+    sidecar = session_info(path)
     assert sidecar["completed"] is False and sidecar["aborted"] is True
     resumed = _garden("run", "--participant", "P002", "--session", "1", "--protocol", str(tiny), "--out", str(out),
                       "--simulate", "random", "--resume")
     assert resumed.returncode == 0, resumed.stderr
     table = read_trials(path)
     assert table.trial.tolist() == list(range(1, 8)) and table.choice.iloc[2:].notna().sum() >= 4
-    assert json.loads(path.with_suffix(".json").read_text())["completed"] is True
+    assert session_info(path)["completed"] is True
 
 
 def _dialog_session(tiny: Path, out: Path, keys: list[list[str]]) -> subprocess.CompletedProcess:
@@ -257,7 +266,7 @@ def test_id_dialog_names_the_session(tiny, tmp_path):
     typed = [["type", "--delay", "50", "P042"], ["key", "Tab", "ctrl+a"], ["type", "1"], ["key", "Return"]]
     result = _dialog_session(tiny, out, typed)
     assert result.returncode == 1 and "continue with --resume" in result.stderr, result.stderr[-2000:]
-    sidecar = json.loads(session_path(out, "P042", 1).with_suffix(".json").read_text())
+    sidecar = session_info(session_path(out, "P042", 1))
     assert sidecar["aborted"] is True  # the session typed in the dialog is the one recorded
     assert sorted(p.name for p in out.glob("sub-*/ses-*")) == ["ses-1"] and (out / "sub-P042").is_dir()
 

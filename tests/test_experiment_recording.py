@@ -17,7 +17,7 @@ import pytest
 from core.errors import UserError
 from modeling.agents import get_agent
 from experiment.config import load_protocol
-from experiment.recording import AppendTable
+from experiment.recording import AppendTable, session_info
 from experiment.simulate import simulate_session
 from core.trials import read_trials, session_path
 
@@ -61,7 +61,7 @@ def test_append_table_refuses_existing_and_resumes_after_a_cut_line(tmp_path):
     table.append({"trial": 1, "choice": 1.0})
     table.append({"trial": 2})
     table.close()
-    assert path.read_text() == "trial\tchoice\n1\t1\n2\t\n"
+    assert path.read_text() == "trial\tchoice\n1\t1\n2\tn/a\n"
     with pytest.raises(UserError, match="already exists; refusing to overwrite"):
         AppendTable(path, ["trial", "choice"])
     with open(path, "a") as fh:  # a write cut by a crash
@@ -70,7 +70,7 @@ def test_append_table_refuses_existing_and_resumes_after_a_cut_line(tmp_path):
     assert resumed.rows_before == 2
     resumed.append({"trial": 3, "choice": 0})
     resumed.close()
-    assert path.read_text() == "trial\tchoice\n1\t1\n2\t\n3\t0\n"
+    assert path.read_text() == "trial\tchoice\n1\t1\n2\tn/a\n3\t0\n"
     with pytest.raises(UserError, match="columns differ"):
         AppendTable(path, ["trial", "rt"], resume=True)
 
@@ -84,17 +84,19 @@ def test_simulated_session_writes_valid_table_sidecar_events_and_participants(tm
     answered = table.dropna(subset=["choice"])
     assert answered.correct.mean() > 0.85  # a sharp factorized agent is mostly right
     assert (answered.reward_received == np.where(answered.choice == 1, answered.reward_value, 0)).all()
-    sidecar = json.loads(path.with_suffix(".json").read_text())
+    sidecar = session_info(path)
     assert sidecar["completed"] is True and sidecar["end_utc"] and sidecar["seed"] == sidecar["assignment"]["seed"]
     assert sidecar["config"]["name"] == "flesch2022" and "numpy" in sidecar["software"]
     assert sidecar["agent"]["params"] == {"slope": 4.0, "lapse": 0.02}
     events = sorted((path.parent.parent / "func").glob("*_events.tsv"))
     assert [e.name.split("_")[3] for e in events] == [f"run-{r}" for r in range(1, 7)]
     run1 = pd.read_csv(events[0], sep="\t")
-    assert len(run1) == 200 and run1.trial_type.value_counts().to_dict() == {"cue": 100, "tree": 100}
-    assert np.allclose(run1.onset, run1.planned_onset)
+    answered_run1 = table[table.run == 1].choice.notna().sum()
+    assert run1.trial_type.value_counts().to_dict() == {"cue": 100, "tree": 100, "response": answered_run1}
+    planned = run1[run1.trial_type != "response"]
+    assert np.allclose(planned.onset, planned.planned_onset)
     participants = pd.read_csv(tmp_path / "participants.tsv", sep="\t")
-    assert participants.participant_id.tolist() == ["P005"] and participants.rule_code.tolist() == [1]
+    assert participants.participant_id.tolist() == ["sub-P005"] and participants.rule_code.tolist() == [1]
 
 
 def test_a_second_run_is_refused_and_the_cli_says_so_in_one_line(tmp_path, small):
@@ -150,7 +152,7 @@ def test_kill_9_loses_at_most_the_trial_in_progress_and_resume_completes_the_sam
     done, whole = read_trials(path), read_trials(session_path(reference, "P003", 1))
     columns = ["trial", "phase", "block", "context", "branchiness", "leafiness", "exemplar", "choice", "rt"]
     pd.testing.assert_frame_equal(done[columns], whole[columns])
-    sidecar = json.loads(path.with_suffix(".json").read_text())
+    sidecar = session_info(path)
     assert sidecar["completed"] is True and sidecar["resumed"][0]["after_trial"] == len(complete)
 
 
@@ -176,6 +178,6 @@ def test_resuming_inside_a_scanner_run_puts_the_new_trigger_on_the_schedule(tmp_
     assert runner._resumed_run_shift(50, records, scan) == 0.0  # a run's first trial: nothing to shift
     shift = runner._resumed_run_shift(60, records, scan)
     assert shift == pytest.approx(records[60]["planned_onset"] - 1.0 - 10.0)  # cue 1 s, lead-in 10 s
-    sidecar = json.loads(path.with_suffix(".json").read_text())
+    sidecar = session_info(path)
     assert sidecar["resumed"][-1]["after_trial"] == 60 and sidecar["resumed"][-1]["run"] == 1
     assert sidecar["resumed"][-1]["new_trigger_on_schedule_s"] == pytest.approx(shift)
