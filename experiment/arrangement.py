@@ -27,13 +27,15 @@ from PIL import Image
 
 from core.errors import UserError
 from experiment import arrangement_data as ad
+from experiment.config import ARENA_EXEMPLARS
 from experiment.present import psychopy, require_display
 from stimuli.sets import load_set
 from stimuli.trees import render_tree
 
 DEFAULT_STRINGS = Path(__file__).with_name("strings") / "arrangement_en.toml"
 STRING_KEYS = ("instructions", "start", "progress", "done", "end")
-RENDER_EXEMPLARS = tuple(str(i) for i in range(1, 9))
+RENDER_EXEMPLARS = ARENA_EXEMPLARS
+"""Rendered arena trees: exemplars no main-task protocol renders (see ``experiment.config``)."""
 """Exemplars drawn from when trees are rendered on the fly (8 per cell, as in the published set)."""
 BACKGROUND = (-0.5, -0.5, -0.5)
 ARENA_COLOUR = (0.1, 0.1, 0.1)

@@ -33,6 +33,12 @@ PARTICIPANT = "participant"
 
 Colour = tuple[int, int, int]
 
+MAX_EXEMPLAR_POOL = 1000
+"""Largest ``exemplar_pool``: rendered main-task trees are exemplars 1..pool, the arrangement
+task's are ``ARENA_EXEMPLARS`` above it, so the two never show the same tree."""
+ARENA_EXEMPLARS = tuple(str(MAX_EXEMPLAR_POOL + i) for i in range(1, 9))
+"""Exemplar labels the arrangement task chooses from when it renders its trees."""
+
 
 def _meta(minimum: float | None = None, choices: tuple | None = None, doc: str = "") -> dict[str, Any]:
     return {"min": minimum, "choices": choices, "doc": doc}
@@ -243,6 +249,9 @@ def _check_protocol(protocol: Protocol, where: str) -> None:
     if isinstance(protocol.rule_code, str) and protocol.rule_code != PARTICIPANT or \
             isinstance(protocol.rule_code, int) and protocol.rule_code not in range(1, 9):
         raise UserError(f"{where} rule_code: {protocol.rule_code!r} is invalid; use 1..8 or 'participant'")
+    if protocol.exemplar_pool > MAX_EXEMPLAR_POOL:
+        raise UserError(f"{where} exemplar_pool: {protocol.exemplar_pool} is too large; use at most "
+                        f"{MAX_EXEMPLAR_POOL} (higher exemplars are kept for the arrangement task)")
     if len(set(protocol.contexts)) != 2:
         raise UserError(f"{where} contexts: {list(protocol.contexts)} must be two different labels")
     missing = [c for c in protocol.contexts if c not in protocol.display.context_colours]

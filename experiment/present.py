@@ -637,15 +637,17 @@ class Runner:
 def run_window_session(protocol: Protocol, participant_id: str, session: int, out: str | Path, *,
                        rule_code: int | None = None, curriculum: str | None = None, seed: int | None = None,
                        resume: bool = False, stimulus_set: Any | None = None, fullscreen: bool = False,
-                       agent: Responder | None = None, screenshots: Path | None = None) -> tuple[Path, bool]:
+                       agent: Responder | None = None, screenshots: Path | None = None,
+                       allow_mismatch: bool = False) -> tuple[Path, bool]:
     """Run a session in a PsychoPy window (keys from a person, or from ``agent`` through xdotool).
 
     Returns (trial table path, completed). Esc + confirm ends early with completed False.
+    ``allow_mismatch``: see ``experiment.linking``.
     """
     require_display(", or use --simulate without --window")
     pool = stimulus_set.exemplars if stimulus_set is not None else None
     run = plan_session(protocol, participant_id, session, out, rule_code=rule_code, curriculum=curriculum,
-                       seed=seed, resume=resume, pool=pool)
+                       seed=seed, resume=resume, pool=pool, allow_mismatch=allow_mismatch)
     driver = XdotoolDriver(agent, run, protocol.keys) if agent else None
     screen = Screen(protocol, fullscreen, screenshots)
     completed = False

@@ -23,6 +23,7 @@ import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,8 @@ CELLS: list[tuple[int, int]] = [(int(b), int(l)) for b in LEVELS for l in LEVELS
 
 ExemplarPool = Callable[[int, int], list[str]]
 """Exemplar labels available for a cell (branchiness, leafiness), e.g. ``StimulusSet.exemplars``."""
+Allocation = list[dict[tuple[int, int], list[str]]]
+"""Exemplars of every phase (protocol order): (branchiness, leafiness) -> labels."""
 
 # Purposes mixed into the seed so each random choice has its own stream.
 _ALLOCATE, _ORDER, _SIDES, _ITI, _FIRST = range(5)
@@ -52,6 +55,9 @@ class Assignment:
     accept_side: str | None
     """'left'/'right' when sides are fixed per participant; None when drawn every trial."""
     seed: int
+    first_context: str | None = None
+    """Garden of the first block of a blocked order; None in sessions recorded before it was
+    counterbalanced (their first garden was drawn from the seed)."""
 
 
 def participant_number(participant_id: str) -> int | None:
@@ -73,33 +79,80 @@ def _number_for(participant_id: str, what: str, flag: str) -> int:
     return number
 
 
+def _has_blocked_order(protocol: Protocol) -> bool:
+    return any(p.order == "blocked" for p in protocol.phases) or (
+        any(p.order == "curriculum" for p in protocol.phases)
+        and any(c.order == "blocked" for c in protocol.curricula.values()))
+
+
+def counterbalancing_factors(protocol: Protocol) -> list[tuple[str, list[Any]]]:
+    """The factors assigned from the participant number, in crossing order, with their levels:
+    the rule code (1..4), the accept side (fixed sides), the curriculum, the first garden of a
+    blocked order; each only where the protocol assigns it from the participant number.
+
+    Participant n (k = n - 1) gets level ``(k // p) % len(levels)`` of each factor, ``p`` the
+    product of the sizes of the factors before it: P001..P0N, N the product of all sizes, cover
+    every combination once (flesch2018: 4 rules x 2 sides x 4 curricula x 2 first gardens = 64;
+    flesch2022: 4 rules x 2 curricula x 2 first gardens = 16).
+    """
+    factors: list[tuple[str, list[Any]]] = []
+    if protocol.rule_code == PARTICIPANT:
+        factors.append(("rule_code", [1, 2, 3, 4]))
+    if protocol.keys.sides == "fixed" and protocol.keys.accept_side == PARTICIPANT:
+        factors.append(("accept_side", ["left", "right"]))
+    if protocol.curriculum == PARTICIPANT:
+        factors.append(("curriculum", list(protocol.curricula)))
+    if _has_blocked_order(protocol):
+        factors.append(("first_context", list(protocol.contexts)))
+    return factors
+
+
+def crossed_levels(protocol: Protocol, number: int) -> dict[str, Any]:
+    """The level of each counterbalancing factor for participant ``number`` (see
+    ``counterbalancing_factors``)."""
+    levels, period = {}, 1
+    for name, options in counterbalancing_factors(protocol):
+        levels[name] = options[((number - 1) // period) % len(options)]
+        period *= len(options)
+    return levels
+
+
+FLAGS = {"rule_code": "--rule-code", "curriculum": "--curriculum", "accept_side": "a protocol with keys.accept_side"}
+
+
 def assign(protocol: Protocol, participant_id: str, rule_code: int | None = None,
            curriculum: str | None = None, seed: int | None = None) -> Assignment:
-    """Counterbalancing of one participant: explicit values win, else the protocol, else the number."""
+    """Counterbalancing of one participant: explicit values win, else the protocol, else the
+    participant number (fully crossed, see ``counterbalancing_factors``). An id without a number
+    needs every factor given except the first garden, which is then drawn from the seed."""
     check_participant_id(participant_id)
+    if seed is None:
+        seed = participant_seed(protocol.seed, participant_id)
+    given = {"rule_code": rule_code, "curriculum": curriculum}
+    needed = [n for n, _ in counterbalancing_factors(protocol) if n in FLAGS and given.get(n) is None]
+    number = participant_number(participant_id)
+    if needed:
+        number = _number_for(participant_id, needed[0].replace("_", " "), FLAGS[needed[0]])
+    if number is not None and number >= 1:
+        crossed = crossed_levels(protocol, number)
+    else:
+        crossed = {"first_context": protocol.contexts[int(np.random.default_rng([seed, _FIRST]).integers(2))]}
     if rule_code is None:
-        rule_code = protocol.rule_code
-        if rule_code == PARTICIPANT:
-            rule_code = (_number_for(participant_id, "rule code", "--rule-code") - 1) % 4 + 1
+        rule_code = protocol.rule_code if protocol.rule_code != PARTICIPANT else crossed["rule_code"]
     if int(rule_code) not in range(1, 9):
         raise UserError(f"rule code {rule_code!r} is invalid: use 1..4 (cardinal) or 5..8 (diagonal)")
     names = list(protocol.curricula)
     if curriculum is None:
-        curriculum = protocol.curriculum
-        if curriculum == PARTICIPANT:
-            number = _number_for(participant_id, "curriculum", "--curriculum")
-            curriculum = names[((number - 1) // 4) % len(names)]
+        curriculum = protocol.curriculum if protocol.curriculum != PARTICIPANT else crossed["curriculum"]
     if curriculum not in protocol.curricula:
         raise UserError(f"curriculum {curriculum!r} is not in protocol {protocol.name!r}; use one of {names}")
     accept_side = None
     if protocol.keys.sides == "fixed":
         accept_side = protocol.keys.accept_side
         if accept_side == PARTICIPANT:
-            number = _number_for(participant_id, "accept side", "a protocol with keys.accept_side")
-            accept_side = "left" if number % 2 else "right"
-    if seed is None:
-        seed = participant_seed(protocol.seed, participant_id)
-    return Assignment(participant_id, int(rule_code), curriculum, accept_side, int(seed))
+            accept_side = crossed["accept_side"]
+    first = crossed["first_context"] if _has_blocked_order(protocol) else None
+    return Assignment(participant_id, int(rule_code), curriculum, accept_side, int(seed), first)
 
 
 def numbered_pool(size: int) -> ExemplarPool:
@@ -108,8 +161,7 @@ def numbered_pool(size: int) -> ExemplarPool:
     return lambda b, l: list(labels)
 
 
-def allocate_exemplars(protocol: Protocol, seed: int, pool: ExemplarPool | None = None
-                       ) -> list[dict[tuple[int, int], list[str]]]:
+def allocate_exemplars(protocol: Protocol, seed: int, pool: ExemplarPool | None = None) -> Allocation:
     """Exemplars of every phase (protocol order, all sessions), drawn without replacement per cell.
 
     Returns one dict per phase mapping (branchiness, leafiness) to its exemplar labels.
@@ -197,8 +249,9 @@ def phase_trials(protocol: Protocol, phase_index: int, assignment: Assignment,
         curriculum = protocol.curricula[assignment.curriculum]
         order, block_length = curriculum.order, curriculum.block_length
     if order == "blocked":
-        first_rng = np.random.default_rng([assignment.seed, _FIRST, phase_index])
-        first = protocol.contexts[int(first_rng.integers(2))]
+        first = assignment.first_context
+        if first is None:  # recorded before the first garden was counterbalanced: as it was drawn then
+            first = protocol.contexts[int(np.random.default_rng([assignment.seed, _FIRST, phase_index]).integers(2))]
         table = _blocked(items, block_length, first, protocol.contexts, rng)
     else:
         table = _interleaved(items, rng)
@@ -221,15 +274,16 @@ def phase_trials(protocol: Protocol, phase_index: int, assignment: Assignment,
 
 
 def session_sequence(protocol: Protocol, assignment: Assignment, session: int,
-                     pool: ExemplarPool | None = None) -> pd.DataFrame:
+                     pool: ExemplarPool | None = None, *, allocation: Allocation | None = None) -> pd.DataFrame:
     """Every trial of one session in order, in the trial-table layout (choices and RTs empty).
 
     Columns: the contract's (``choice``/``rt`` NaN), plus ``group``/``curriculum``/``rule_code``,
     ``feedback`` (1 if shown), ``side_accept`` (left/right), ``run`` (scanner runs), ``iti_s``
     (planned ITI after the trial, s) and ``planned_onset`` (scanner: tree onset from the run's
-    trigger, s). ``block`` counts breaks and runs through the session, from 1.
+    trigger, s). ``block`` counts breaks and runs through the session, from 1. ``allocation``:
+    the exemplars to use (default: ``allocate_exemplars`` from the seed and ``pool``).
     """
-    exemplars = allocate_exemplars(protocol, assignment.seed, pool)
+    exemplars = allocation or allocate_exemplars(protocol, assignment.seed, pool)
     wanted = {id(p) for p in protocol.session_phases(session)}
     tables, block = [], 0
     for i, phase in enumerate(protocol.phases):

@@ -21,7 +21,16 @@ from core.task import correct_choice, item_table
 from core.trials import format_value, session_path
 from experiment.config import Protocol
 from experiment.recording import SessionRecorder, recorded_trials, sidecar_path
-from experiment.sequences import Assignment, ExemplarPool, assign, session_sequence
+from experiment.linking import (
+    Link,
+    allocation_record,
+    first_session,
+    linked_allocation,
+    linked_assignment,
+    protocol_hash,
+    recorded_allocation,
+)
+from experiment.sequences import Allocation, Assignment, ExemplarPool, allocate_exemplars, assign, session_sequence
 
 IDENTITY = ["trial", "phase", "context", "branchiness", "leafiness", "exemplar"]
 """Columns a resumed session's recorded rows must share with its sequence."""
@@ -39,6 +48,10 @@ class Session:
     out: Path
     resume: bool = False
     recorder: SessionRecorder | None = None
+    allocation: Allocation | None = None
+    """Exemplars of every phase of the protocol (recorded, so later sessions reuse them)."""
+    link: Link | None = None
+    """What this session took from the participant's first session."""
 
     @property
     def start(self) -> int:
@@ -74,20 +87,41 @@ def _check_resumed_rows(session: Session) -> None:
 
 def plan_session(protocol: Protocol, participant_id: str, session: int, out: str | Path, *,
                  rule_code: int | None = None, curriculum: str | None = None, seed: int | None = None,
-                 resume: bool = False, pool: ExemplarPool | None = None) -> Session:
-    """Counterbalancing and sequence of a session (from the sidecar when resuming); writes nothing,
-    but refuses early when the session exists and ``resume`` is False."""
+                 resume: bool = False, pool: ExemplarPool | None = None,
+                 allow_mismatch: bool = False) -> Session:
+    """Counterbalancing and sequence of a session; writes nothing, but refuses early when the
+    session exists and ``resume`` is False. Resuming: the session's own recorded assignment. A
+    later session of a participant: the first session's assignment and exemplars
+    (``experiment.linking``; ``allow_mismatch`` runs despite differences, recorded)."""
     out = Path(out)
     path = session_path(out, participant_id, session)
     if path.exists() and not resume:
         raise UserError(f"{path}: already exists; refusing to overwrite it "
                         "(use --resume to continue this session, or another session number)")
+    given = {"rule_code": rule_code, "curriculum": curriculum, "seed": seed}
+    link = first_session(out, participant_id, session)
     if resume:
-        assignment = _resumed_assignment(out, participant_id, session,
-                                         {"rule_code": rule_code, "curriculum": curriculum, "seed": seed})
+        assignment = _resumed_assignment(out, participant_id, session, given)
+    elif link.session is not None:
+        derived = assign(protocol, participant_id, rule_code, curriculum, seed)
+        assignment = linked_assignment(link, protocol, given, derived, allow_mismatch=allow_mismatch)
     else:
         assignment = assign(protocol, participant_id, rule_code, curriculum, seed)
-    return Session(protocol, assignment, session, session_sequence(protocol, assignment, session, pool), out, resume)
+    allocation = allocate_exemplars(protocol, assignment.seed, pool)
+    if not resume:
+        allocation = linked_allocation(link, protocol, allocation, allow_mismatch=allow_mismatch)
+    else:
+        allocation = _resumed_allocation(out, participant_id, session, protocol, allocation)
+    sequence = session_sequence(protocol, assignment, session, allocation=allocation)
+    return Session(protocol, assignment, session, sequence, out, resume, allocation=allocation, link=link)
+
+
+def _resumed_allocation(out: Path, participant_id: str, session: int, protocol: Protocol,
+                        fresh: Allocation) -> Allocation:
+    """The allocation recorded by the session being resumed (``fresh`` if it recorded none)."""
+    sidecar = sidecar_path(session_path(out, participant_id, session))
+    record = provenance_of(json.loads(sidecar.read_text(encoding="utf-8"))).get("exemplars")
+    return recorded_allocation(protocol, record, fresh) if record else fresh
 
 
 def start_recording(run: Session, *, fsync: bool = True, **info: Any) -> None:
@@ -97,8 +131,10 @@ def start_recording(run: Session, *, fsync: bool = True, **info: Any) -> None:
                                    list(run.sequence.columns), resume=run.resume, fsync=fsync)
     if run.resume:
         _check_resumed_rows(run)
+    link = run.link.info() if run.link and not run.resume else {}
     run.recorder.start(run.protocol.to_dict(), run.assignment.seed, assignment=asdict(run.assignment),
-                       n_trials=len(run.sequence), **info)
+                       n_trials=len(run.sequence), protocol_sha256=protocol_hash(run.protocol.to_dict()),
+                       exemplars=allocation_record(run.protocol, run.allocation), **link, **info)
 
 
 def outcome(trial: pd.Series | dict, choice: float, rt: float, key: str | None) -> dict[str, Any]:

@@ -24,15 +24,15 @@ from experiment.session import close_session, key_for, outcome, plan_session, sc
 def simulate_session(protocol: Protocol, participant_id: str, session: int, agent: Responder, out: str | Path, *,
                      rule_code: int | None = None, curriculum: str | None = None, seed: int | None = None,
                      resume: bool = False, pool: ExemplarPool | None = None, pace_s: float = 0.0,
-                     durable: bool = False, progress: bool = False) -> Path:
+                     durable: bool = False, progress: bool = False, allow_mismatch: bool = False) -> Path:
     """Run one session with a simulated participant, writing the trial table, sidecar,
     scanner events and participants.tsv under ``out``; return the trial table's path.
 
-    ``pace_s`` waits that long after each trial (to run at a watchable/killable speed). Every
+    ``allow_mismatch``: see ``experiment.linking``. ``pace_s`` waits that long after each trial (to run at a watchable/killable speed). Every
     trial is flushed as it ends; ``durable`` also fsyncs it (as a real session does; ~8 ms a trial).
     """
     run = plan_session(protocol, participant_id, session, out, rule_code=rule_code, curriculum=curriculum,
-                       seed=seed, resume=resume, pool=pool)
+                       seed=seed, resume=resume, pool=pool, allow_mismatch=allow_mismatch)
     seq = run.sequence
     # all responses are drawn up front, so a resumed session gets the same ones
     choices, rts = agent.respond(seq, responder_rng(agent, run.assignment.seed), run.items)

@@ -112,7 +112,14 @@ def test_scanner_runs_balance_conditions_and_onsets_are_computed(both_sessions):
 def test_counterbalancing_from_participant_numbers_crosses_rules_and_curricula():
     pairs = {(a.rule_code, a.curriculum) for a in (assign(P2022, f"P{n:03d}") for n in range(1, 9))}
     assert pairs == {(r, c) for r in (1, 2, 3, 4) for c in ("blocked", "interleaved")}
-    assert assign(P2018, "P001").accept_side == "left" and assign(P2018, "P002").accept_side == "right"
+    cells = [(a.rule_code, a.curriculum, a.first_context) for a in (assign(P2022, f"P{n:03d}") for n in range(1, 17))]
+    assert len(set(cells)) == 16  # P001..P016: every rule x curriculum x first garden once
+    cells = [(a.rule_code, a.accept_side, a.curriculum, a.first_context)
+             for a in (assign(P2018, f"P{n:03d}") for n in range(1, 65))]
+    assert len(set(cells)) == 64  # P001..P064: 4 rules x 2 sides x 4 curricula x 2 first gardens
+    sides = {r: {s for rule, s, _, _ in cells if rule == r} for r in (1, 2, 3, 4)}
+    assert all(v == {"left", "right"} for v in sides.values())  # no rule is tied to one accept side
+    assert assign(P2018, "P001").accept_side == "left" and assign(P2018, "P005").accept_side == "right"
     with pytest.raises(UserError, match="--rule-code"):
         assign(P2022, "anna")
     assert assign(P2022, "anna", rule_code=3, curriculum="blocked").rule_code == 3
@@ -120,7 +127,7 @@ def test_counterbalancing_from_participant_numbers_crosses_rules_and_curricula()
 
 def test_random_sides_are_balanced_and_fixed_sides_constant(both_sessions):
     assert abs((both_sessions.side_accept == "left").mean() - 0.5) < 0.03
-    fixed = session_sequence(P2018, assign(P2018, "P002", curriculum="B20"), 1)
+    fixed = session_sequence(P2018, assign(P2018, "P005", curriculum="B20"), 1)
     assert fixed.side_accept.eq("right").all()
 
 

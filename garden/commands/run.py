@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pace", type=float, default=0.0, metavar="S", help="windowless simulation: wait S s per trial")
     p.add_argument("--screenshots", type=Path, metavar="DIR", help="save each tree/feedback screen as PNG here")
     p.add_argument("--resume", action="store_true", help="continue an interrupted session")
+    p.add_argument("--allow-session-mismatch", action="store_true",
+                   help="run a later session even though its protocol, --rule-code, --curriculum, --seed or "
+                        "exemplars differ from the participant's first session (recorded in the sidecar)")
     p.add_argument("--stimuli", type=Path, metavar="DIR", help="stimulus set folder (default: render trees)")
     p.add_argument("--out", type=Path, default=Path("participants"), help="data folder (default: participants)")
     p.set_defaults(func=run_command)
@@ -46,7 +49,8 @@ def run_command(args: argparse.Namespace) -> int:
     stimulus_set = None
     if args.stimuli:
         stimulus_set = load_set(args.stimuli)
-    common = dict(rule_code=args.rule_code, curriculum=args.curriculum, seed=args.seed, resume=args.resume)
+    common = dict(rule_code=args.rule_code, curriculum=args.curriculum, seed=args.seed, resume=args.resume,
+                  allow_mismatch=args.allow_session_mismatch)
     agent = None
     if args.simulate:
         if args.participant is None or args.session is None:
