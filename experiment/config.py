@@ -100,13 +100,17 @@ class Display:
 
 @dataclass(frozen=True)
 class Keys:
-    """Response keys (X key names: 'f', 'j', 'left', 'right', 'space', '5', ...) and side mapping."""
+    """Response keys (X key names: 'f', 'j', 'left', 'right', 'space', '5', ...) and side mapping.
+
+    ``[keys]`` sets them for the whole protocol; a phase's ``keys = { ... }`` overrides single
+    keys for that phase (e.g. a scanner button box: ``keys = { left = "1", right = "2" }``)."""
 
     left: str = "f"
     right: str = "j"
     proceed: str = "space"
     quit: str = "escape"
-    confirm: str = "y"
+    confirm: str = field(default="y", metadata=_meta(doc="ends the session when the quit question is up"))
+    decline: str = field(default="n", metadata=_meta(doc="closes the quit question; the session goes on"))
     trigger: str = "5"
     sides: str = field(default="random", metadata=_meta(choices=("random", "fixed"),
                                                         doc="accept side random every trial or fixed"))
@@ -138,6 +142,7 @@ class Phase:
     runs: int = field(default=1, metadata=_meta(1))
     max_trials: int = field(default=0, metadata=_meta(0, doc="run only the first N trials (pilots, tests; 0: all)"))
     timing: Timing = field(default_factory=Timing)
+    keys: Keys = field(default_factory=Keys)
 
 
 @dataclass(frozen=True)
@@ -258,12 +263,19 @@ def _check_protocol(protocol: Protocol, where: str) -> None:
     if missing:
         raise UserError(f"{where} display.context_colours: no colour for context(s) {missing}; "
                         f"add e.g. `{missing[0]} = [0, 178, 255]`")
-    keys = protocol.keys
-    if len({keys.left, keys.right, keys.quit}) != 3:
-        raise UserError(f"{where} keys: left, right and quit keys must differ "
-                        f"(got {keys.left!r}, {keys.right!r}, {keys.quit!r})")
+    _check_keys(protocol.keys, f"{where} keys")
     for i, phase in enumerate(protocol.phases):
+        _check_keys(phase.keys, f"{where} phases[{i}].keys")
         _check_phase(phase, f"{where} phases[{i}]", protocol)
+
+
+def _check_keys(keys: Keys, where: str) -> None:
+    names = {"left": keys.left, "right": keys.right, "quit": keys.quit, "trigger": keys.trigger}
+    if len(set(names.values())) != len(names):
+        raise UserError(f"{where}: left, right, quit and trigger keys must differ (got {names})")
+    if len({keys.quit, keys.confirm, keys.decline, keys.trigger}) != 4:
+        raise UserError(f"{where}: quit, confirm, decline and trigger keys must differ "
+                        f"(got {keys.quit!r}, {keys.confirm!r}, {keys.decline!r}, {keys.trigger!r})")
 
 
 def _check_phase(phase: Phase, where: str, protocol: Protocol) -> None:
@@ -294,9 +306,11 @@ def _check_phase(phase: Phase, where: str, protocol: Protocol) -> None:
 def parse_protocol(raw: dict[str, Any], source: str) -> Protocol:
     """Validate a parsed TOML document into a Protocol (phase timing = [timing] + phase overrides)."""
     where = f"{source}:"
-    base_timing, phases = raw.get("timing", {}), raw.get("phases")
+    base_timing, base_keys, phases = raw.get("timing", {}), raw.get("keys", {}), raw.get("phases")
     if not isinstance(base_timing, dict):
         raise UserError(f"{where} timing: expected a [timing] table")
+    if not isinstance(base_keys, dict):
+        raise UserError(f"{where} keys: expected a [keys] table")
     if not isinstance(phases, list) or not phases:
         raise UserError(f"{where} phases: missing; add at least one [[phases]] table")
     merged = []
@@ -304,7 +318,10 @@ def parse_protocol(raw: dict[str, Any], source: str) -> Protocol:
         timing = phase.get("timing", {}) if isinstance(phase, dict) else None
         if not isinstance(timing, dict):
             raise UserError(f"{where} phases[{i}].timing: expected a table, e.g. timing = {{ cue_s = 1.0 }}")
-        merged.append({**phase, "timing": {**base_timing, **timing}})
+        keys = phase.get("keys", {})
+        if not isinstance(keys, dict):
+            raise UserError(f"{where} phases[{i}].keys: expected a table, e.g. keys = {{ left = \"1\", right = \"2\" }}")
+        merged.append({**phase, "timing": {**base_timing, **timing}, "keys": {**base_keys, **keys}})
     protocol = dataclasses.replace(build(Protocol, {**raw, "phases": merged}, where), source=source)
     _check_protocol(protocol, where)
     return protocol

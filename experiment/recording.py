@@ -30,7 +30,7 @@ from core.provenance import provenance, write_json
 from core.trials import column_descriptions, format_value, order_columns, session_path
 
 RESULT_COLUMNS = ["onset", "duration", "response_key", "correct", "reward_received", "cue_onset",
-                  "dropped_frames", "timed_out"]
+                  "dropped_frames", "timed_out", "interrupted"]
 """Columns filled by running a trial (beside the sequence's); times in seconds."""
 
 SIDES = {"left": "on the left of the screen", "right": "on the right of the screen"}
@@ -44,6 +44,9 @@ EXTRA_DESCRIPTIONS: dict[str, dict[str, Any]] = {
     "dropped_frames": {"Description": "Frames dropped while this trial was on screen."},
     "timed_out": {"Description": "1 if no response came within the response window.",
                   "Levels": {"1": "no response in time", "0": "responded"}},
+    "interrupted": {"Description": "1 if the quit question was on screen during this trial (its times and "
+                                   "any timeout are not the participant's).",
+                    "Levels": {"1": "interrupted by the quit question", "0": "not interrupted"}},
 }
 """Descriptions of the columns a session adds to the contract's (BIDS sidecar entries)."""
 
@@ -145,12 +148,24 @@ EVENT_DESCRIPTIONS: dict[str, dict[str, Any]] = {
     "trial_type": {"Description": "Kind of event.",
                    "Levels": {"cue": "context frame with fixation, before the tree",
                               "tree": "tree in the frame with the accept/reject labels (response window)",
-                              "response": "key press of the participant (onset = press time)"}},
+                              "response": "key press of the participant (onset = press time)",
+                              "trigger": "scanner trigger pulse (onset = key-down time; the first is 0)"}},
     "trial": {"Description": "Trial number of the session (row of the behavioural table)."},
     "response_time": {"Description": "Response time from tree onset; n/a if no response.", "Units": "s"},
     "planned_onset": {"Description": "Planned onset of the event on the run's schedule.", "Units": "s"},
     **{c: e for c, e in EXTRA_DESCRIPTIONS.items() if c == "side_accept"},
 }
+
+
+def _resumable_columns(path: Path, columns: list[str]) -> list[str]:
+    """The columns of the table being resumed when it was written before some result columns
+    existed (it goes on without them), else ``columns``."""
+    with open(path, encoding="utf-8") as fh:
+        header = fh.readline().rstrip("\n").split("\t")
+    missing = [c for c in columns if c not in header]
+    if header != columns and set(header) <= set(columns) and set(missing) <= set(RESULT_COLUMNS):
+        return header
+    return columns
 
 
 class SessionRecorder:
@@ -168,6 +183,8 @@ class SessionRecorder:
         if resume and not self.path.exists():
             raise UserError(f"{self.path}: nothing to resume (no such session); run without --resume")
         self.columns = order_columns(list(columns) + [c for c in RESULT_COLUMNS if c not in columns])
+        if resume:
+            self.columns = _resumable_columns(self.path, self.columns)
         self.table = AppendTable(self.path, self.columns, resume=resume, fsync=fsync)
         self.resume, self.fsync = resume, fsync
         self._events: dict[int, AppendTable] = {}
@@ -205,14 +222,22 @@ class SessionRecorder:
         """Record one finished trial (durable on return)."""
         self.table.append(row)
 
+    def open_run(self, run: int, **info: Any) -> None:
+        """Start the ``events.tsv`` of scanner run file ``run`` and its sidecar (column entries, and
+        ``info``: planned run, duration, volumes, TR, ... under ``PROVENANCE_KEY``); also listed
+        in the session sidecar under ``scanner_runs``."""
+        path = events_path(self.path, run)
+        self._events[run] = AppendTable(path, EVENT_COLUMNS, resume=self.resume, fsync=self.fsync)
+        entries = {**column_descriptions(EVENT_COLUMNS), **EVENT_DESCRIPTIONS}
+        record = {"session_sidecar": self.sidecar.name, "run": run, **info}
+        replace_json(sidecar_path(path), with_provenance({c: entries[c] for c in EVENT_COLUMNS}, record))
+        self.info.setdefault("scanner_runs", {})[str(run)] = info
+        self.save()
+
     def event(self, run: int, row: dict[str, Any]) -> None:
-        """Record one scanner event of ``run`` in that run's ``events.tsv`` (durable on return)."""
+        """Record one event of scanner run file ``run`` in its ``events.tsv`` (durable on return)."""
         if run not in self._events:
-            path = events_path(self.path, run)
-            self._events[run] = AppendTable(path, EVENT_COLUMNS, resume=self.resume, fsync=self.fsync)
-            entries = {**column_descriptions(EVENT_COLUMNS), **EVENT_DESCRIPTIONS}
-            replace_json(sidecar_path(path), with_provenance({c: entries[c] for c in EVENT_COLUMNS},
-                                                             {"session_sidecar": self.sidecar.name, "run": run}))
+            self.open_run(run)
         self._events[run].append(row)
 
     def finish(self, completed: bool, **info: Any) -> None:

@@ -4,21 +4,23 @@ Pure and seeded: the same protocol, participant and seed always give the same ta
 what lets ``--resume`` continue a session exactly where it stopped and lets simulated and real
 participants run the same trials.
 
-* Counterbalancing (``assign``): rule code, curriculum and (fixed) accept side can come from the
-  participant number (the digits at the end of the id): rule codes cycle fastest
-  (``(n - 1) % 4 + 1``), the curriculum changes every 4 participants, odd numbers accept on the left.
+* Counterbalancing (``assign``): rule code, (fixed) accept side, curriculum and the first garden of a
+  blocked order can come from the participant number (the digits at the end of the id), fully
+  crossed in that order, the rule code fastest (``counterbalancing_factors``).
 * Exemplars (``allocate_exemplars``): for each of the 25 cells the participant's exemplar pool is
   permuted once and every phase of every session takes the next ``exemplars_per_cell`` of them, so
-  no tree repeats across phases (paradigm §2).
+  no tree repeats across phases.
 * Order (``phase_trials``): a phase shows each (garden, cell) ``trials / 50`` times, cycling through
   its exemplars; interleaved = shuffled; blocked = ``block_length`` trials of one garden, then of the
   other, alternating (450/450 for 2022; 200, 20 or 2 for 2018); scanner runs each hold every
-  condition equally often, shuffled within the run, with jittered ITIs and a computed onset schedule.
+  condition equally often, shuffled within the run, with a fixed-sum ITI jitter and a computed onset
+  schedule (``run_plan``: planned duration and volumes).
   ``max_trials`` keeps only a phase's first trials (pilots and tests).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import zlib
 from collections.abc import Callable
@@ -217,12 +219,24 @@ def _interleaved(items: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     return pd.concat(runs, ignore_index=True)
 
 
-def _itis(phase: Phase, n: int, rng: np.random.Generator) -> np.ndarray:
-    """ITI after each trial (s): fixed, or uniform in [iti_s, iti_max_s] rounded to 1 ms."""
-    t = phase.timing
+def _itis(phase: Phase, runs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """ITI after each trial (s). Fixed; or, jittered online, uniform in [iti_s, iti_max_s]; or,
+    jittered in the scanner, a fixed-sum jitter: the gaps between a run's trials are evenly spaced
+    over [iti_s, iti_max_s] in random order, so that every run of every participant lasts the same,
+    and a run's last trial has none (the lead-out follows it). Rounded to 1 ms."""
+    t, n = phase.timing, len(runs)
     if not t.jittered:
-        return np.full(n, t.iti_s)
-    return np.round(rng.uniform(t.iti_s, t.iti_max_s, n), 3)
+        itis = np.full(n, t.iti_s)
+    elif not phase.scanner:
+        return np.round(rng.uniform(t.iti_s, t.iti_max_s, n), 3)
+    else:
+        itis = np.empty(n)
+        for r in np.unique(runs):
+            idx = np.flatnonzero(runs == r)
+            itis[idx[:-1]] = rng.permutation(np.round(np.linspace(t.iti_s, t.iti_max_s, len(idx) - 1), 3))
+    if phase.scanner:
+        itis[np.flatnonzero(np.diff(runs, append=np.inf) != 0)] = 0.0
+    return itis
 
 
 def scanner_schedule(phase: Phase, run: np.ndarray, iti: np.ndarray) -> np.ndarray:
@@ -236,6 +250,15 @@ def scanner_schedule(phase: Phase, run: np.ndarray, iti: np.ndarray) -> np.ndarr
         starts = t.lead_in_s + np.concatenate([[0.0], np.cumsum(trial_s)[:-1]])
         onsets[idx] = starts + t.cue_s
     return onsets
+
+
+def run_plan(phase: Phase, planned_onsets: np.ndarray) -> dict[str, float | int]:
+    """Planned length of a scanner run whose trees are planned at ``planned_onsets`` (s from its
+    trigger): to the end of the last tree's window plus the lead-out (s), and the volumes (TRs) that
+    cover it."""
+    duration = round(float(np.max(planned_onsets)) + phase.timing.response_window_s + phase.timing.lead_out_s, 3)
+    return {"planned_duration_s": duration, "planned_volumes": int(math.ceil(duration / phase.timing.tr_s - 1e-9)),
+            "tr_s": phase.timing.tr_s}
 
 
 def phase_trials(protocol: Protocol, phase_index: int, assignment: Assignment,
@@ -263,7 +286,7 @@ def phase_trials(protocol: Protocol, phase_index: int, assignment: Assignment,
     table["side_accept"] = (assignment.accept_side if assignment.accept_side
                             else np.where(side_rng.random(n) < 0.5, "left", "right"))
     table["feedback"] = int(phase.feedback)
-    table["iti_s"] = _itis(phase, n, np.random.default_rng([assignment.seed, _ITI, phase_index]))
+    table["iti_s"] = _itis(phase, table.run.to_numpy(), np.random.default_rng([assignment.seed, _ITI, phase_index]))
     table["planned_onset"] = (scanner_schedule(phase, table.run.to_numpy(), table.iti_s.to_numpy())
                               if phase.scanner else np.nan)
     if not phase.scanner:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,15 @@ from experiment.linking import (
     protocol_hash,
     recorded_allocation,
 )
-from experiment.sequences import Allocation, Assignment, ExemplarPool, allocate_exemplars, assign, session_sequence
+from experiment.sequences import (
+    Allocation,
+    Assignment,
+    ExemplarPool,
+    allocate_exemplars,
+    assign,
+    run_plan,
+    session_sequence,
+)
 
 IDENTITY = ["trial", "phase", "context", "branchiness", "leafiness", "exemplar"]
 """Columns a resumed session's recorded rows must share with its sequence."""
@@ -52,6 +61,9 @@ class Session:
     """Exemplars of every phase of the protocol (recorded, so later sessions reuse them)."""
     link: Link | None = None
     """What this session took from the participant's first session."""
+    run_files: dict[int, int] = field(default_factory=dict)
+    """Planned scanner run -> the number of its ``events.tsv`` (another number for the part of a
+    run played after a resume: a new acquisition, see ``resume_inside_run``)."""
 
     @property
     def start(self) -> int:
@@ -135,6 +147,48 @@ def start_recording(run: Session, *, fsync: bool = True, **info: Any) -> None:
     run.recorder.start(run.protocol.to_dict(), run.assignment.seed, assignment=asdict(run.assignment),
                        n_trials=len(run.sequence), protocol_sha256=protocol_hash(run.protocol.to_dict()),
                        exemplars=allocation_record(run.protocol, run.allocation), **link, **info)
+    if run.resume:
+        resume_inside_run(run)
+
+
+def resume_inside_run(run: Session) -> None:
+    """When a resumed session starts inside a scanner run, its remaining trials are a new
+    acquisition: they go to a new run file (the next free number) and are re-planned from its own
+    trigger (planned onsets shifted so the first remaining trial starts ``lead_in_s`` after it);
+    the part recorded before the crash keeps its file. Recorded in the sidecar."""
+    seq, i = run.sequence, run.start
+    if i == 0 or i >= len(seq) or pd.isna(seq.run.iloc[i]) or seq.block.iloc[i - 1] != seq.block.iloc[i]:
+        return
+    phase = next(p for p in run.protocol.session_phases(run.session) if p.name == seq.phase.iloc[i])
+    planned_run = int(seq.run.iloc[i])
+    func = run.recorder.path.parent.parent / "func"
+    used = [int(m.group(1)) for p in func.glob("*_events.tsv") if (m := re.search(r"_run-(\d+)_events", p.name))]
+    new = max(used + [int(r) for r in seq.run.dropna()] + list(run.run_files.values())) + 1
+    rows = (seq.run == planned_run).to_numpy() & (np.arange(len(seq)) >= i)
+    shift = float(seq.planned_onset.iloc[i]) - phase.timing.cue_s - phase.timing.lead_in_s
+    seq.loc[rows, "planned_onset"] = seq.planned_onset[rows] - shift
+    run.run_files[planned_run] = new
+    run.recorder.info["resumed"][-1].update(planned_run=planned_run, run_file=new, replanned_by_s=shift)
+    run.recorder.save()
+
+
+def run_file(run: Session, planned_run: int) -> int:
+    """The ``events.tsv`` number of a planned scanner run (itself unless resumed inside it)."""
+    return run.run_files.get(int(planned_run), int(planned_run))
+
+
+def open_scanner_run(run: Session, index: int) -> int:
+    """Open the events file of the scanner run that sequence row ``index`` starts (with its planned
+    duration and volumes in the sidecar); return its number."""
+    seq = run.sequence
+    planned_run = int(seq.run.iloc[index])
+    phase = next(p for p in run.protocol.session_phases(run.session) if p.name == seq.phase.iloc[index])
+    rows = (seq.run == planned_run).to_numpy() & (seq.phase == phase.name).to_numpy() & (np.arange(len(seq)) >= index)
+    number = run_file(run, planned_run)
+    run.recorder.open_run(number, planned_run=planned_run, first_trial=int(seq.trial.iloc[index]),
+                          n_trials=int(rows.sum()), lead_in_s=phase.timing.lead_in_s,
+                          lead_out_s=phase.timing.lead_out_s, **run_plan(phase, seq.planned_onset[rows].to_numpy()))
+    return number
 
 
 def outcome(trial: pd.Series | dict, choice: float, rt: float, key: str | None) -> dict[str, Any]:
@@ -144,7 +198,7 @@ def outcome(trial: pd.Series | dict, choice: float, rt: float, key: str | None) 
     missed = choice is None or (isinstance(choice, float) and math.isnan(choice))
     right = correct_choice(value)
     return {**dict(trial), "choice": np.nan if missed else float(choice), "rt": np.nan if missed else float(rt),
-            "response_key": key or "", "timed_out": int(missed),
+            "response_key": key or "", "timed_out": int(missed), "interrupted": 0,
             "correct": np.nan if missed or np.isnan(right) else float(right == choice),
             "reward_received": value if not missed and choice == 1 else 0.0}
 
@@ -166,6 +220,11 @@ def key_for(choice: float, side_accept: str, left: str, right: str) -> str:
 def choice_for(key: str, side_accept: str, left: str) -> float:
     """The choice (1 accept, 0 reject) a key press means when accept is on ``side_accept``."""
     return float((key == left) == (side_accept == "left"))
+
+
+def trigger_events(pulses: list[float]) -> list[dict[str, Any]]:
+    """BIDS events of scanner trigger pulses (onsets from the run's first trigger, s)."""
+    return [{"onset": t, "duration": 0.0, "trial_type": "trigger"} for t in pulses]
 
 
 def scanner_events(row: dict[str, Any], cue_onset: float, cue_duration: float) -> list[dict[str, Any]]:

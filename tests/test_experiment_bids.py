@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -77,7 +78,13 @@ def test_scanner_events_have_responses_sides_and_correctness(dataset):
         assert column in events.columns
     sidecar = json.loads((func / "sub-P001_ses-2_task-garden_run-1_events.json").read_text())
     assert set(sidecar) == set(events.columns) | {PROVENANCE_KEY}
-    assert set(sidecar["trial_type"]["Levels"]) == {"cue", "tree", "response"}
+    assert set(sidecar["trial_type"]["Levels"]) == {"cue", "tree", "response", "trigger"}
+    plan = sidecar[PROVENANCE_KEY]
+    # 4 s lead-in + 50 trials x (1 s cue + 1.5 s tree) + 49 ITIs averaging 2 s + 4 s lead-out = 231 s
+    assert plan["planned_duration_s"] == pytest.approx(231.0) and plan["planned_volumes"] == 116
+    pulses = events[events.trial_type == "trigger"].onset.to_numpy()
+    assert len(pulses) == 116 and pulses == pytest.approx(2.0 * np.arange(116))
+    assert (np.diff(events.onset.to_numpy()) >= 0).all()  # one time line
 
 
 def test_garden_import_output_is_valid_bids(dataset, tmp_path, bids_errors):

@@ -92,8 +92,9 @@ def test_simulated_session_writes_valid_table_sidecar_events_and_participants(tm
     assert [e.name.split("_")[3] for e in events] == [f"run-{r}" for r in range(1, 7)]
     run1 = pd.read_csv(events[0], sep="\t")
     answered_run1 = table[table.run == 1].choice.notna().sum()
-    assert run1.trial_type.value_counts().to_dict() == {"cue": 100, "tree": 100, "response": answered_run1}
-    planned = run1[run1.trial_type != "response"]
+    assert run1.trial_type.value_counts().to_dict() == {"cue": 100, "tree": 100, "response": answered_run1,
+                                                         "trigger": 333}  # 666 s planned, TR 2 s
+    planned = run1[run1.trial_type.isin(["cue", "tree"])]
     assert np.allclose(planned.onset, planned.planned_onset)
     participants = pd.read_csv(tmp_path / "participants.tsv", sep="\t")
     assert participants.participant_id.tolist() == ["sub-P005"] and participants.rule_code.tolist() == [1]
@@ -164,20 +165,27 @@ def test_resume_refuses_a_contradicting_assignment(tmp_path):
         simulate_session(P2022, "P009", 2, get_agent("random"), tmp_path, resume=True)
 
 
-def test_resuming_inside_a_scanner_run_puts_the_new_trigger_on_the_schedule(tmp_path):
-    from experiment.present import Runner
-    from experiment.session import plan_session, start_recording
-
+def test_resuming_inside_a_scanner_run_writes_a_new_run_file_timed_from_its_own_trigger(tmp_path):
     path = simulate_session(P2022, "P008", 2, get_agent("random"), tmp_path)
+    full = read_trials(path)
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("".join(lines[:1 + 60]))  # crashed after 50 refresher + 10 scanner trials
-    run = plan_session(P2022, "P008", 2, tmp_path, resume=True)
-    start_recording(run)
-    records, scan = run.sequence.to_dict("records"), P2022.phases[-1]
-    runner = Runner(run, screen=None, trees=None)
-    assert runner._resumed_run_shift(50, records, scan) == 0.0  # a run's first trial: nothing to shift
-    shift = runner._resumed_run_shift(60, records, scan)
-    assert shift == pytest.approx(records[60]["planned_onset"] - 1.0 - 10.0)  # cue 1 s, lead-in 10 s
+    func = path.parent.parent / "func"
+    run1 = func / "sub-P008_ses-2_task-garden_run-1_events.tsv"
+    events = pd.read_csv(run1, sep="\t")
+    run1.write_text(events[events.trial <= 60].to_csv(sep="\t", index=False, na_rep="n/a"))
+    for later in func.glob("*_run-[2-6]_events.*"):
+        later.unlink()
+    simulate_session(P2022, "P008", 2, get_agent("random"), tmp_path, resume=True)
+    resumed = pd.read_csv(func / "sub-P008_ses-2_task-garden_run-7_events.tsv", sep="\t")
+    trees = resumed[resumed.trial_type == "tree"]
+    assert trees.trial.tolist() == list(range(61, 151))  # the rest of planned run 1, in its own file
+    assert trees.onset.iloc[0] == pytest.approx(10.0 + 1.0)  # lead-in + cue after the new trigger
+    old = full[full.trial.between(61, 150)].onset.to_numpy()
+    assert trees.onset.to_numpy() == pytest.approx(old - old[0] + 11.0)  # the same schedule, re-based
+    assert pd.read_csv(run1, sep="\t").query("trial_type == 'tree'").trial.max() == 60  # untouched
     sidecar = session_info(path)
-    assert sidecar["resumed"][-1]["after_trial"] == 60 and sidecar["resumed"][-1]["run"] == 1
-    assert sidecar["resumed"][-1]["new_trigger_on_schedule_s"] == pytest.approx(shift)
+    assert sidecar["resumed"][-1]["planned_run"] == 1 and sidecar["resumed"][-1]["run_file"] == 7
+    assert sidecar["scanner_runs"]["7"]["planned_run"] == 1 and sidecar["scanner_runs"]["7"]["n_trials"] == 90
+    table = read_trials(path)
+    assert table.planned_onset[table.trial == 61].item() == pytest.approx(11.0)

@@ -8,7 +8,7 @@ import pytest
 
 from core.errors import UserError
 from experiment.config import load_protocol
-from experiment.sequences import allocate_exemplars, assign, numbered_pool, session_sequence
+from experiment.sequences import allocate_exemplars, assign, numbered_pool, run_plan, session_sequence
 from core.task import reward_value
 from core.trials import REQUIRED, format_value, validate
 
@@ -101,7 +101,15 @@ def test_2018_exemplar_design_matches_the_published_data(flesch2018):
 def test_scanner_runs_balance_conditions_and_onsets_are_computed(both_sessions):
     scan = both_sessions[both_sessions.phase == "scan"]
     assert scan.groupby(["run", "context", "branchiness", "leafiness"]).size().eq(2).all()
-    assert scan.iti_s.between(2.0, 6.0).all() and scan.iti_s.std() > 0.8
+    gaps = scan.groupby("run").iti_s.apply(lambda v: v.iloc[:-1])
+    assert gaps.between(2.0, 6.0).all() and gaps.std() > 0.8
+    assert scan.groupby("run").iti_s.last().eq(0).all()  # the lead-out follows a run's last tree
+    assert np.allclose(scan.groupby("run").iti_s.sum(), 99 * 4.0)  # fixed-sum jitter: every run as long
+    other = session_sequence(P2022, assign(P2022, "P007"), 2)
+    other = other[other.phase == "scan"]
+    assert np.allclose(other.groupby("run").planned_onset.max(), scan.groupby("run").planned_onset.max())
+    assert run_plan(P2022.phases[-1], scan.planned_onset[scan.run == 1].to_numpy()) == {
+        "planned_duration_s": pytest.approx(10 + 100 * 2.5 + 99 * 4.0 + 10), "planned_volumes": 333, "tr_s": 2.0}
     for _, run in scan.groupby("run"):
         # tree onset k = lead-in + cue + sum of the first k trials' (cue + tree + ITI), from the plan
         expected = 10.0 + 1.0 + np.concatenate([[0], np.cumsum(1.0 + 1.5 + run.iti_s.to_numpy())[:-1]])
