@@ -55,10 +55,13 @@ from experiment.session import (
     choice_for,
     close_session,
     key_for,
+    open_scanner_run,
     outcome,
     plan_session,
+    run_file,
     scanner_events,
     start_recording,
+    trigger_events,
 )
 from stimuli.trees import render_tree
 
@@ -148,18 +151,21 @@ def _xdotool(key: str) -> None:
 
 class XdotoolDriver:
     """Presses real keys (``xdotool key``) for a simulated participant: the agent's choice after its
-    RT on every tree; ``proceed`` on text screens and the trigger on scanner waits, repeated every
-    ``repeat_s`` until the screen is gone (like a scanner's trigger every TR; it also covers a first
-    press that an X keyboard just opened may miss). Every press is logged in ``presses``."""
+    RT on every tree (with the keys of the tree's phase); ``proceed`` on text screens, repeated every
+    ``repeat_s`` until the screen is gone (it also covers a first press that an X keyboard just
+    opened may miss); and, like a scanner, the trigger every TR from the trigger screen to the end of
+    the run (``end_run``). Every press is logged in ``presses``."""
 
-    def __init__(self, agent: Responder, run: Session, keys: Keys, text_delay_s: float = 0.3, repeat_s: float = 0.7):
-        self.keys, self.text_delay_s, self.repeat_s = keys, text_delay_s, repeat_s
+    def __init__(self, agent: Responder, run: Session, text_delay_s: float = 0.3, repeat_s: float = 0.7):
+        self.keys, self.text_delay_s, self.repeat_s = run.protocol.keys, text_delay_s, repeat_s
+        self.phases = {p.name: p for p in run.protocol.session_phases(run.session)}
         self.seq = run.sequence
         self.choices, self.rts = agent.respond(self.seq, responder_rng(agent, run.assignment.seed), run.items)
         self.presses: list[tuple[str, str, int | None]] = []
         self._screen = 0
         """Number of the text screen now up (0: none); a repeat loop stops when it changes."""
         self._screens = 0
+        self._scanning = False
 
     def press(self, key: str, delay_s: float, what: str, trial: int | None = None) -> None:
         """Press ``key`` (PsychoPy name) after ``delay_s`` seconds, without blocking."""
@@ -170,10 +176,13 @@ class XdotoolDriver:
         timer.daemon = True
         timer.start()
 
-    def on_screen(self, kind: str) -> None:
-        """A text screen is up: instructions/break/end -> proceed; trigger -> the trigger key."""
-        key = self.keys.trigger if kind == "trigger" else self.keys.proceed
-        if kind not in ("trigger", "instructions", "break", "end"):
+    def on_screen(self, kind: str, phase: Phase | None = None) -> None:
+        """A text screen is up: instructions/break/end -> proceed; trigger -> the scanner starts
+        pulsing (``phase``'s trigger key every ``phase.timing.tr_s``)."""
+        if kind == "trigger" and phase is not None:
+            self._scan(phase.keys.trigger, phase.timing.tr_s)
+            return
+        if kind not in ("instructions", "break", "end"):
             return
         self._screens += 1
         self._screen = mine = self._screens
@@ -181,10 +190,27 @@ class XdotoolDriver:
         def repeat() -> None:
             time.sleep(self.text_delay_s)
             while self._screen == mine:
-                self.presses.append((kind, key, None))
-                _xdotool(key)
+                self.presses.append((kind, self.keys.proceed, None))
+                _xdotool(self.keys.proceed)
                 time.sleep(self.repeat_s)
         threading.Thread(target=repeat, daemon=True).start()
+
+    def _scan(self, key: str, tr_s: float) -> None:
+        self._scanning = True
+
+        def pulses() -> None:
+            time.sleep(self.text_delay_s)
+            next_t = time.monotonic()
+            while self._scanning:
+                self.presses.append(("trigger", key, None))
+                _xdotool(key)
+                next_t += tr_s
+                time.sleep(max(0.0, next_t - time.monotonic()))
+        threading.Thread(target=pulses, daemon=True).start()
+
+    def end_run(self) -> None:
+        """The scanner run is over: stop the trigger pulses."""
+        self._scanning = False
 
     def screen_done(self) -> None:
         """The text screen is gone: stop pressing."""
@@ -193,9 +219,10 @@ class XdotoolDriver:
     def on_tree(self, index: int, window_s: float) -> None:
         """The tree of sequence row ``index`` just appeared: press the agent's key after its RT."""
         if self.rts[index] <= window_s:
-            side = self.seq.iloc[index]["side_accept"]
-            key = key_for(self.choices[index], side, self.keys.left, self.keys.right)
-            self.press(key, float(self.rts[index]), "tree", int(self.seq.iloc[index]["trial"]))
+            row = self.seq.iloc[index]
+            keys = self.phases[row["phase"]].keys
+            key = key_for(self.choices[index], row["side_accept"], keys.left, keys.right)
+            self.press(key, float(self.rts[index]), "tree", int(row["trial"]))
 
 
 # ------------------------------------------------------------------ the screen
@@ -203,8 +230,11 @@ class XdotoolDriver:
 
 @dataclass
 class Response:
+    """A key press: its key, its time from the last RT-clock reset and its time on the flip clock (s)."""
+
     key: str
     rt: float
+    t: float
 
 
 class Screen:
@@ -231,6 +261,16 @@ class Screen:
         self.intervals: deque[float] = deque([self.frame_s], maxlen=15)
         self.current: Callable[[], None] = lambda: None
         self.lost_frames = 0
+        self.pending: list[Any] = []
+        """Key presses read since the RT clock was last reset, not yet taken by ``keys_pressed``."""
+        self.pulse_key: str | None = None
+        """While a scanner run is on: its trigger key, whose presses go to ``pulses``."""
+        self.pulses: list[float] = []
+        """Flip-clock times (s) of the trigger pulses not yet taken by ``take_pulses``."""
+        self.interruptions: list[tuple[float, float]] = []
+        """(start, end) flip-clock times of every quit question."""
+        self._quit_asked = False
+        self._asking = False
         self._build(visual)
 
     def _frame_period(self) -> tuple[float, float | None]:
@@ -269,6 +309,8 @@ class Screen:
                                      lineColor=d.highlight_colour, lineWidth=d.highlight_width_px,
                                      fillColor=None, **rgb)
         self.message = visual.TextStim(self.win, wrapWidth=0.8 * d.size_px[0], **text)
+        self.question = visual.TextStim(self.win, text=self.strings["confirm_quit"], wrapWidth=0.8 * d.size_px[0],
+                                        **text)
 
     def _frame_ring(self, visual: Any, colour: tuple[int, int, int]) -> Any:
         """The context frame: a square ring (``frame_size_px`` outside, ``frame_width_px`` wide) as
@@ -382,6 +424,10 @@ class Screen:
         self.lost_frames += max(0, round((t - self.last_flip) / self.frame_s) - 1)
         self.intervals.append(t - self.last_flip)
         self.last_flip = t
+        if not self._asking:
+            self._drain()
+            if self._quit_asked:
+                self.confirm_quit()
         return t
 
     def _wait_until(self, t: float) -> None:
@@ -425,32 +471,61 @@ class Screen:
 
     # -- keys ------------------------------------------------------------------------------
 
+    def _drain(self) -> None:
+        """Read every key press since the last read (after each flip, so in every state of a trial):
+        trigger pulses of a running scan go to ``pulses``, the quit key asks the quit question (at
+        the next flip), the others wait in ``pending``."""
+        for press in self.kb.getKeys(waitRelease=False):
+            if self.pulse_key is not None and press.name == self.pulse_key:
+                self.pulses.append(float(press.tDown))
+            elif press.name == self.keys.quit:
+                self._quit_asked = True
+            else:
+                self.pending.append(press)
+
     def start_rt_clock(self) -> None:
-        """Called on a stimulus flip: empty the key buffer and zero the RT clock."""
+        """Called on a stimulus flip: drop earlier presses (keeping pulses and a quit) and zero the RT clock."""
+        self._drain()
         self.kb.clearEvents()
+        self.pending.clear()
         self.kb.clock.reset()
 
-    def keys_pressed(self, names: list[str]) -> list[Any]:
-        """Key presses among ``names`` (and the quit key) since the last call; Esc asks to confirm."""
-        presses = self.kb.getKeys(keyList=[*names, self.keys.quit], waitRelease=False)
-        if any(k.name == self.keys.quit for k in presses):
-            self.confirm_quit()
-            return [k for k in presses if k.name != self.keys.quit]
-        return presses
+    def keys_pressed(self, names: list[str]) -> list[Response]:
+        """Presses among ``names`` since the RT clock was reset and not yet taken, in time order."""
+        self._drain()
+        found = [p for p in self.pending if p.name in names]
+        self.pending = [p for p in self.pending if p.name not in names]
+        return [Response(p.name, float(p.rt), float(p.tDown)) for p in found]
+
+    def take_pulses(self) -> list[float]:
+        """The trigger pulses (flip-clock times, s) since the last call."""
+        self._drain()
+        pulses, self.pulses = self.pulses, []
+        return pulses
 
     def confirm_quit(self) -> None:
-        """Ask whether to quit; raise Aborted on the confirm key, else return to the task."""
-        previous = self.current
-        self.show(self.text_screen(self.strings["confirm_quit"]))
-        self.kb.clearEvents()
-        while True:
-            self._flip(self.current)
-            presses = self.kb.getKeys(waitRelease=False)
-            if presses:
-                if presses[0].name == self.keys.confirm:
-                    raise Aborted()
-                self.current = previous
-                return
+        """Ask whether to quit: the confirm key raises Aborted, the decline key puts the previous
+        screen back; every other key is ignored (trigger pulses are still logged). The time the
+        question was up is added to ``interruptions``."""
+        previous, start = self.current, self.now()
+        self._quit_asked, self._asking = False, True
+        try:
+            self.show(self.question.draw)
+            while True:
+                self._flip(self.current)
+                for press in self.kb.getKeys(waitRelease=False):
+                    if self.pulse_key is not None and press.name == self.pulse_key:
+                        self.pulses.append(float(press.tDown))
+                    elif press.name == self.keys.confirm:
+                        raise Aborted()
+                    elif press.name == self.keys.decline:
+                        self.current = previous
+                        self._flip(previous)
+                        return
+        finally:
+            self._asking = False
+            self.pending.clear()
+            self.interruptions.append((start, self.now()))
 
     def wait_key(self, draw: Callable[[], None], names: list[str], on_screen: Callable[..., None] | None = None,
                  max_wait_s: float = math.inf) -> tuple[float, Response | None]:
@@ -461,7 +536,7 @@ class Screen:
 
         def poll() -> Response | None:
             presses = self.keys_pressed(names)
-            return Response(presses[0].name, float(presses[0].rt)) if presses else None
+            return presses[0] if presses else None
         try:
             return t, self.hold(t + max_wait_s, poll)
         finally:
@@ -490,39 +565,37 @@ class Runner:
         self.origin = 0.0
         self.trigger = 0.0
 
-    def _notify(self, kind: str) -> Callable[..., None] | None:
+    def _notify(self, kind: str, phase: Phase | None = None) -> Callable[..., None] | None:
         """Tell the driver (if any) a text screen of ``kind`` is up, or (done=True) gone."""
         if not self.driver:
             return None
-        return lambda done=False: self.driver.screen_done() if done else self.driver.on_screen(kind)
+        return lambda done=False: self.driver.screen_done() if done else self.driver.on_screen(kind, phase)
 
     def text(self, kind: str, text: str) -> None:
         """A text screen the participant ends with the proceed key."""
         if self.texts:
-            self.screen.wait_key(self.screen.text_screen(text), [self.keys.proceed], self._notify(kind))
+            self.screen.wait_key(self.screen.text_screen(text), [self.screen.keys.proceed], self._notify(kind))
 
-    def wait_trigger(self, run: int) -> float:
-        """Wait for the scanner trigger; return its time (flip clock)."""
-        t, response = self.screen.wait_key(self.screen.text_screen(self.screen.strings["wait_trigger"]),
-                                           [self.keys.trigger], self._notify("trigger"))
-        return t + response.rt
+    def wait_trigger(self, phase: Phase) -> float:
+        """Wait for the scanner trigger; return its key-down time (flip clock, s)."""
+        _, response = self.screen.wait_key(self.screen.text_screen(self.screen.strings["wait_trigger"]),
+                                           [phase.keys.trigger], self._notify("trigger", phase))
+        return response.t
 
     def load(self, trial: dict[str, Any]) -> None:
         self.screen.set_tree(self.trees.image(trial["branchiness"], trial["leafiness"], trial["exemplar"]))
 
-    def respond(self, trial: dict[str, Any], until: float) -> Response | None:
-        """Wait for a left/right key until ``until``; highlight the chosen side when it comes."""
-        sides = [self.keys.left, self.keys.right]
-
+    def respond(self, keys: Keys, until: float) -> Response | None:
+        """Wait for a left/right key until ``until``; the first one, or None."""
         def poll() -> Response | None:
-            presses = self.screen.keys_pressed(sides)
-            return Response(presses[0].name, float(presses[0].rt)) if presses else None
+            presses = self.screen.keys_pressed([keys.left, keys.right])
+            return presses[0] if presses else None
         return self.screen.hold(until, poll)
 
     def online_trial(self, i: int, trial: dict[str, Any], phase: Phase, iti_start: float, iti: float
                      ) -> tuple[dict[str, Any], float]:
         """One self-paced trial; returns the recorded row and the flip time of its closing blank."""
-        s, t = self.screen, phase.timing
+        s, t, keys = self.screen, phase.timing, phase.keys
         self.load(trial)
         t_cue = s.show(s.cue(trial["context"]), iti_start + iti)
         s.lost_frames = 0
@@ -530,14 +603,14 @@ class Runner:
                         on_flip=s.start_rt_clock)
         if self.driver:
             self.driver.on_tree(i, t.response_window_s)
-        response = self.respond(trial, t_tree + t.response_window_s)
+        response = self.respond(keys, t_tree + t.response_window_s)
         if response is None:
             choice = np.nan
             t_slow = s.show(s.text_screen(self.screen.strings["too_slow"], trial["context"]))
             s.hold(t_slow + t.too_slow_s)
         else:
-            choice = choice_for(response.key, trial["side_accept"], self.keys.left)
-            chosen = "left" if response.key == self.keys.left else "right"
+            choice = choice_for(response.key, trial["side_accept"], keys.left)
+            chosen = "left" if response.key == keys.left else "right"
             s.show(s.trial_screen(trial, chosen))
             t_response = t_tree + response.rt
             if t.fixed_duration:
@@ -556,7 +629,7 @@ class Runner:
 
     def scanner_trial(self, i: int, trial: dict[str, Any], phase: Phase) -> dict[str, Any]:
         """One scanner trial on the computed schedule (times from the run's trigger)."""
-        s, t, t0 = self.screen, phase.timing, self.trigger
+        s, t, t0, keys = self.screen, phase.timing, self.trigger, phase.keys
         planned = float(trial["planned_onset"])
         self.load(trial)
         t_cue = s.show(s.cue(trial["context"]), t0 + planned - t.cue_s)
@@ -565,43 +638,56 @@ class Runner:
                         on_flip=s.start_rt_clock)
         if self.driver:
             self.driver.on_tree(i, t.response_window_s)
-        response = self.respond(trial, t0 + planned + t.response_window_s)
+        response = self.respond(keys, t0 + planned + t.response_window_s)
         choice = np.nan
         if response is not None:
-            choice = choice_for(response.key, trial["side_accept"], self.keys.left)
-            s.show(s.trial_screen(trial, "left" if response.key == self.keys.left else "right"))
+            choice = choice_for(response.key, trial["side_accept"], keys.left)
+            s.show(s.trial_screen(trial, "left" if response.key == keys.left else "right"))
             s.hold(t0 + planned + t.response_window_s)
         t_end = s.show(s.blank, t0 + planned + t.response_window_s)
         row = outcome(trial, choice, response.rt if response else np.nan, response.key if response else None)
         row.update(onset=t_tree - t0, cue_onset=t_cue - t0, duration=t_end - t_tree, dropped_frames=s.lost_frames)
         return row
 
-    def _resumed_run_shift(self, i: int, records: list[dict[str, Any]], phase: Phase) -> float:
-        """0, or when a session resumes inside a scanner run, where the new trigger falls on the
-        run's planned schedule (s): the remaining trials keep their planned onsets, the first one
-        ``lead_in_s`` after the new trigger; recorded in the sidecar so the events can be aligned."""
-        trial = records[i]
-        if i == 0 or records[i - 1]["block"] != trial["block"]:
-            return 0.0
-        shift = float(trial["planned_onset"]) - phase.timing.cue_s - phase.timing.lead_in_s
-        recorder = self.run.recorder
-        recorder.info["resumed"][-1].update(run=int(trial["run"]), new_trigger_on_schedule_s=shift)
-        recorder.save()
-        return shift
+    def start_scan(self, i: int, phase: Phase) -> None:
+        """Open the events file of the run starting at row ``i``, wait for its trigger, log pulses."""
+        open_scanner_run(self.run, i)
+        self.trigger = self.wait_trigger(phase)
+        self.screen.pulse_key, self.screen.pulses = phase.keys.trigger, [self.trigger]
+        self.screen.show(self.screen.blank)
+
+    def log_scan(self, trial: dict[str, Any], phase: Phase, row: dict[str, Any] | None) -> None:
+        """Write a scanner trial's events and the trigger pulses since the last call, in time order."""
+        events = scanner_events(row, row["cue_onset"], phase.timing.cue_s) if row else []
+        events += trigger_events([p - self.trigger for p in self.screen.take_pulses()])
+        for event in sorted(events, key=lambda e: e["onset"]):
+            self.run.recorder.event(run_file(self.run, trial["run"]), event)
+
+    def end_scan(self, trial: dict[str, Any], phase: Phase) -> None:
+        """The lead-out right after the run's last tree, then its last pulses; the scanner stops."""
+        end = self.trigger + trial["planned_onset"] + phase.timing.response_window_s
+        self.screen.hold(end + phase.timing.lead_out_s)
+        self.log_scan(trial, phase, None)
+        self.screen.pulse_key = None
+        if self.driver:
+            self.driver.end_run()
 
     def play(self) -> None:
-        """Run every remaining trial, with instructions, breaks and scanner waits; raise Aborted on Esc."""
+        """Run every remaining trial, with instructions, breaks and scanner waits; raise Aborted on
+        a confirmed quit."""
         seq, strings = self.run.sequence, self.screen.strings
         records = seq.to_dict("records")
         n_blocks = {name: int(seq[seq.phase == name].block.nunique()) for name in self.phases}
         first_block = {name: int(seq[seq.phase == name].block.min()) for name in self.phases}
         previous: dict[str, Any] | None = None
-        self.score = float(pd.to_numeric(recorded_trials(self.run.recorder.path).reward_received).sum())
+        self.score = float(pd.to_numeric(recorded_trials(self.run.recorder.path).reward_received,
+                                         errors="coerce").sum())
         t_end, iti = self.screen.show(self.screen.blank), 0.0
         self.origin = t_end
         for i in range(self.run.start, len(records)):
             trial = records[i]
             phase = self.phases[trial["phase"]]
+            self.screen.keys = phase.keys
             new_phase = previous is None or previous["phase"] != trial["phase"]
             new_block = previous is not None and previous["block"] != trial["block"]
             if new_phase:
@@ -611,25 +697,24 @@ class Runner:
                 self.text("break", fill(strings["break"], block=trial["block"] - first_block[phase.name],
                                         n_blocks=n_blocks[phase.name], score=f"{self.score:.0f}"))
             if phase.scanner and (new_phase or new_block):
-                self.trigger = self.wait_trigger(int(trial["run"])) - self._resumed_run_shift(i, records, phase)
-                self.screen.show(self.screen.blank)
+                self.start_scan(i, phase)
             if new_phase or new_block:
                 t_end, iti = self.screen.show(self.screen.blank), phase.timing.iti_s
+            asked = len(self.screen.interruptions)
             if phase.scanner:
                 row = self.scanner_trial(i, trial, phase)
             else:
                 row, t_end = self.online_trial(i, trial, phase, t_end, iti)
+            row["interrupted"] = int(len(self.screen.interruptions) > asked)
             self.run.recorder.append(row)
             if phase.scanner:
-                for event in scanner_events(row, row["cue_onset"], phase.timing.cue_s):
-                    self.run.recorder.event(int(trial["run"]), event)
-                last_in_run = i + 1 == len(records) or records[i + 1]["block"] != trial["block"]
-                if last_in_run:
-                    end = self.trigger + trial["planned_onset"] + phase.timing.response_window_s
-                    self.screen.hold(end + trial["iti_s"] + phase.timing.lead_out_s)
+                self.log_scan(trial, phase, row)
+                if i + 1 == len(records) or records[i + 1]["block"] != trial["block"]:
+                    self.end_scan(trial, phase)
             self.score += row["reward_received"]
             iti, previous = trial["iti_s"], trial
         if self.texts:
+            self.screen.keys = self.keys
             self.screen.wait_key(self.screen.text_screen(strings["end"]), [self.keys.proceed], self._notify("end"),
                                  max_wait_s=10.0)
 
@@ -648,7 +733,7 @@ def run_window_session(protocol: Protocol, participant_id: str, session: int, ou
     pool = stimulus_set.exemplars if stimulus_set is not None else None
     run = plan_session(protocol, participant_id, session, out, rule_code=rule_code, curriculum=curriculum,
                        seed=seed, resume=resume, pool=pool, allow_mismatch=allow_mismatch)
-    driver = XdotoolDriver(agent, run, protocol.keys) if agent else None
+    driver = XdotoolDriver(agent, run) if agent else None
     screen = Screen(protocol, fullscreen, screenshots)
     completed = False
     try:

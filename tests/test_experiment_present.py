@@ -67,7 +67,8 @@ runs = 2
 max_trials = 3
 scanner = true
 feedback = false
-timing = { iti_s = 0.2, iti_max_s = 0.4, lead_in_s = 0.3, lead_out_s = 0.2, fixed_duration = true }
+timing = { iti_s = 0.2, iti_max_s = 0.4, lead_in_s = 0.3, lead_out_s = 0.2, fixed_duration = true, tr_s = 0.5 }
+keys = { left = "1", right = "2" }
 """
 BACKGROUND = np.array([128, 128, 128])
 CENTRE = (512, 640)  # row, column of the screen centre in a 1280 x 1024 screenshot
@@ -111,7 +112,9 @@ def test_table_has_every_trial_with_the_keys_pressed(e2e):
     pressed = e2e["rts"] <= protocol.timing.response_window_s
     assert pressed.sum() >= 5  # the agent answers most trials in time
     assert np.array_equal(table.choice[pressed], e2e["choices"][pressed])
-    expected_keys = [key_for(c, s, "f", "j") for c, s in zip(e2e["choices"][pressed], plan.side_accept[pressed])]
+    keys = np.where(plan.phase == "scan", "1", "f"), np.where(plan.phase == "scan", "2", "j")  # a button box
+    expected_keys = [key_for(c, s, left, right) for c, s, left, right
+                     in zip(e2e["choices"][pressed], plan.side_accept[pressed], keys[0][pressed], keys[1][pressed])]
     assert table.response_key[pressed].tolist() == expected_keys
     lag = table.rt[pressed].to_numpy() - e2e["rts"][pressed]
     assert (lag > 0).all() and (lag < 0.35).all(), lag  # key press latency through the X server
@@ -141,7 +144,12 @@ def test_scanner_onsets_follow_the_computed_schedule(e2e):
     responses = events[events.trial_type == "response"]
     tree_rows = events[events.trial_type == "tree"].set_index("trial")
     assert np.allclose(responses.onset, tree_rows.onset[responses.trial] + tree_rows.response_time[responses.trial])
-    events = events[events.trial_type != "response"]
+    pulses = events[events.trial_type == "trigger"].onset.to_numpy()
+    plan = session_info(session_path(e2e["out"], "P001", 1))["scanner_runs"]["1"]
+    assert pulses[0] == 0.0 and np.diff(pulses) == pytest.approx(0.5, abs=0.15)  # every pulse, TR 0.5 s
+    assert abs(len(pulses) - plan["planned_duration_s"] / 0.5) <= 2  # pulsing until the lead-out ends
+    assert (np.diff(events.onset.to_numpy()) >= 0).all()
+    events = events[events.trial_type.isin(["cue", "tree"])]
     assert events.trial_type.tolist() == ["cue", "tree"] * 3
     error = events.onset - events.planned_onset
     assert error.abs().max() < 0.15, error  # Xvfb on a loaded machine; the benchmark measures frames
