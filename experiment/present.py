@@ -505,8 +505,9 @@ class Screen:
 
     def confirm_quit(self) -> None:
         """Ask whether to quit: the confirm key raises Aborted, the decline key puts the previous
-        screen back; every other key is ignored (trigger pulses are still logged). The time the
-        question was up is added to ``interruptions``."""
+        screen back (saved as ``after-quit-question-N.png`` with ``screenshots``); every other key
+        is ignored (trigger pulses are still logged). The time the question was up is added to
+        ``interruptions``."""
         previous, start = self.current, self.now()
         self._quit_asked, self._asking = False, True
         try:
@@ -520,7 +521,7 @@ class Screen:
                         raise Aborted()
                     elif press.name == self.keys.decline:
                         self.current = previous
-                        self._flip(previous)
+                        self._flip(previous, shot=f"after-quit-question-{len(self.interruptions) + 1}")
                         return
         finally:
             self._asking = False

@@ -21,7 +21,7 @@ from core.errors import UserError
 from core.task import correct_choice, item_table
 from core.trials import format_value, session_path
 from experiment.config import Protocol
-from experiment.recording import SessionRecorder, recorded_trials, sidecar_path
+from experiment.recording import SessionRecorder, events_path, recorded_trials, sidecar_path
 from experiment.linking import (
     Link,
     allocation_record,
@@ -152,16 +152,20 @@ def start_recording(run: Session, *, fsync: bool = True, **info: Any) -> None:
 
 
 def resume_inside_run(run: Session) -> None:
-    """When a resumed session starts inside a scanner run, its remaining trials are a new
-    acquisition: they go to a new run file (the next free number) and are re-planned from its own
-    trigger (planned onsets shifted so the first remaining trial starts ``lead_in_s`` after it);
-    the part recorded before the crash keeps its file. Recorded in the sidecar."""
+    """When a resumed session starts inside a scanner run (or at the start of a run whose events
+    file was begun, e.g. quit during the lead-in), its remaining trials are a new acquisition: they
+    go to a new run file (the next free number) and are re-planned from its own trigger (planned
+    onsets shifted so the first remaining trial starts ``lead_in_s`` after it); the part recorded
+    before keeps its file. Recorded in the sidecar."""
     seq, i = run.sequence, run.start
-    if i == 0 or i >= len(seq) or pd.isna(seq.run.iloc[i]) or seq.block.iloc[i - 1] != seq.block.iloc[i]:
+    if i >= len(seq) or pd.isna(seq.run.iloc[i]):
         return
-    phase = next(p for p in run.protocol.session_phases(run.session) if p.name == seq.phase.iloc[i])
     planned_run = int(seq.run.iloc[i])
     func = run.recorder.path.parent.parent / "func"
+    inside = i > 0 and seq.block.iloc[i - 1] == seq.block.iloc[i]
+    if not inside and not events_path(run.recorder.path, planned_run).exists():
+        return  # a run that had not started: it keeps its number
+    phase = next(p for p in run.protocol.session_phases(run.session) if p.name == seq.phase.iloc[i])
     used = [int(m.group(1)) for p in func.glob("*_events.tsv") if (m := re.search(r"_run-(\d+)_events", p.name))]
     new = max(used + [int(r) for r in seq.run.dropna()] + list(run.run_files.values())) + 1
     rows = (seq.run == planned_run).to_numpy() & (np.arange(len(seq)) >= i)

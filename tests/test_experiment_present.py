@@ -285,3 +285,92 @@ def test_cancelled_id_dialog_records_nothing(tiny, tmp_path):
     assert result.returncode == 2 and result.stderr.strip() == \
         "garden run: error: session cancelled in the dialog (nothing was recorded)", result.stderr
     assert not out.exists()
+
+
+QUITS = """
+name = "quits"
+rule_code = 1
+curriculum = "interleaved"
+[display]
+check_timing = false
+[timing]
+iti_s = 2.0
+cue_s = 0.2
+response_window_s = 1.2
+feedback_delay_s = 0.1
+feedback_s = 0.2
+too_slow_s = 0.2
+[[phases]]
+name = "training"
+trials = 50
+max_trials = 2
+[[phases]]
+name = "scan"
+trials = 100
+runs = 2
+max_trials = 3
+scanner = true
+feedback = false
+timing = { iti_s = 1.0, iti_max_s = 1.2, lead_in_s = 3.0, lead_out_s = 0.2, fixed_duration = true, tr_s = 0.5 }
+"""
+
+
+def _wait(condition, timeout: float = 60.0) -> None:
+    deadline = time.time() + timeout
+    while not condition() and time.time() < deadline:
+        time.sleep(0.05)
+    assert condition(), "timed out waiting for the session"
+
+
+def test_quit_question_in_the_iti_and_the_lead_in_ignores_other_keys_and_pulses(tmp_path):
+    protocol = tmp_path / "quits.toml"
+    protocol.write_text(QUITS)
+    out, shots = tmp_path / "participants", tmp_path / "shots"
+    path = session_path(out, "P004", 1)
+    func = path.parent.parent / "func"
+    args = ["--participant", "P004", "--session", "1", "--protocol", str(protocol), "--out", str(out),
+            "--simulate", "factorized", "--window"]
+    proc = subprocess.Popen([sys.executable, "-m", "garden", "run", *args, "--screenshots", str(shots)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rows = lambda: path.read_text().count("\n") - 1 if path.exists() else -1  # noqa: E731
+
+    def drive() -> None:
+        _wait(lambda: rows() >= 1)  # trial 1 done: the 2 s ITI before trial 2
+        time.sleep(0.2)
+        _press("Escape")
+        time.sleep(0.5)
+        _press("f")  # not an answer to the question: ignored
+        time.sleep(0.5)
+        _press("n")  # declined: trial 2 goes on, flagged
+        _wait(lambda: (func / "sub-P004_ses-1_task-garden_run-1_events.tsv").exists())
+        time.sleep(1.0)  # the trigger came ~0.3 s after the trigger screen: now in the 3 s lead-in
+        _press("Escape")
+        time.sleep(1.6)  # the scanner keeps pulsing (TR 0.5 s) while the question is up
+        _press("n")
+        _wait(lambda: rows() >= 3)  # the first scan trial done: Esc + confirm inside the run
+        _press("Escape")
+        time.sleep(0.4)
+        _press("y")
+    thread = threading.Thread(target=drive, daemon=True)
+    thread.start()
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "continue with --resume" in stderr, stderr[-2000:]
+    table = read_trials(path)
+    assert table.trial.tolist() == [1, 2, 3] and table.interrupted.tolist() == [0, 1, 1]
+    assert session_info(path)["aborted"] is True
+    restored = [np.asarray(Image.open(shots / f"after-quit-question-{k}.png").convert("RGB")) for k in (1, 2)]
+    assert all((image == BACKGROUND).all() for image in restored)  # a blank ITI/lead-in, not the question
+    first = pd.read_csv(func / "sub-P004_ses-1_task-garden_run-1_events.tsv", sep="\t")
+    pulses = first[first.trial_type == "trigger"].onset.to_numpy()
+    tree = first[first.trial_type == "tree"].onset.to_numpy()
+    assert len(tree) == 1 and ((pulses > 0.7) & (pulses < 2.3)).sum() >= 3  # pulses during the question logged
+    assert tree[0] == pytest.approx(3.0 + 0.2, abs=0.15)  # still on its schedule after the question
+
+    resumed = _garden("run", *args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    second = pd.read_csv(func / "sub-P004_ses-1_task-garden_run-2_events.tsv", sep="\t")
+    trees = second[second.trial_type == "tree"]
+    assert trees.trial.tolist() == [4, 5] and second[second.trial_type == "trigger"].onset.iloc[0] == 0.0
+    assert trees.onset.iloc[0] == pytest.approx(3.0 + 0.2, abs=0.15)  # from its own trigger: lead-in + cue
+    assert read_trials(path).trial.tolist() == [1, 2, 3, 4, 5]
+    assert session_info(path)["scanner_runs"]["2"]["planned_run"] == 1
