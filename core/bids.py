@@ -25,6 +25,8 @@ PROVENANCE_KEY = "GardenProvenance"
 """Top-level key of a sidecar that holds garden's provenance record (not a column)."""
 PARTICIPANTS_FILE = "participants.tsv"
 SUB = "sub-"
+BIDS_IGNORE = ("*_psychopy.log",)
+"""Files garden writes beside the data that BIDS does not define (PsychoPy's log of a session)."""
 
 PARTICIPANT_DESCRIPTIONS: dict[str, dict[str, Any]] = {
     "participant_id": {"Description": "Participant label, sub-<label> as in the folder names."},
@@ -71,13 +73,14 @@ def _write_new(path: Path, text: str) -> None:
 
 
 def ensure_dataset_files(root: str | os.PathLike, *, name: str = "garden") -> None:
-    """Write ``dataset_description.json`` and a ``README`` stub at ``root`` if they are missing
-    (never replacing a lab's own)."""
+    """Write ``dataset_description.json``, a ``README`` stub and ``.bidsignore`` (``BIDS_IGNORE``)
+    at ``root`` if they are missing (never replacing a lab's own)."""
     root = Path(root)
     description = {"Name": name, "BIDSVersion": BIDS_VERSION, "DatasetType": "raw",
                    "GeneratedBy": [{"Name": "garden", "Version": software_versions().get("garden-task", "unknown")}]}
     _write_new(root / "dataset_description.json", json.dumps(description, indent=2) + "\n")
     _write_new(root / "README", README_TEXT.format(key=PROVENANCE_KEY))
+    _write_new(root / ".bidsignore", "".join(f"{pattern}\n" for pattern in BIDS_IGNORE))
 
 
 def column_sidecar(columns: list[str], known: dict[str, dict[str, Any]], *, fallback: str) -> dict[str, Any]:

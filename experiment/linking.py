@@ -21,7 +21,7 @@ from typing import Any
 from core.bids import provenance_of
 from core.errors import UserError
 from core.trials import session_path
-from experiment.config import Protocol
+from experiment.config import Protocol, parse_protocol
 from experiment.sequences import CELLS, Allocation, Assignment
 
 OVERRIDE_FLAG = "--allow-session-mismatch"
@@ -31,6 +31,16 @@ def protocol_hash(config: dict[str, Any]) -> str:
     """SHA-256 (hex) of a protocol's settings (``Protocol.to_dict()``, without the file it came from)."""
     settings = {k: v for k, v in config.items() if k != "source"}
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=list).encode()).hexdigest()
+
+
+def _recorded_hash(record: dict[str, Any]) -> str:
+    """The hash of a recorded protocol, with the defaults of settings added since it was recorded
+    (so that a newer garden does not see an unchanged protocol file as changed)."""
+    config = {k: v for k, v in record.get("config", {}).items() if k != "source"}
+    try:
+        return protocol_hash(parse_protocol(config, "recorded protocol").to_dict())
+    except UserError:
+        return record.get("protocol_sha256", "")
 
 
 def allocation_record(protocol: Protocol, allocation: Allocation) -> dict[str, dict[str, list[str]]]:
@@ -93,7 +103,7 @@ def linked_assignment(link: Link, protocol: Protocol, given: dict[str, Any], der
     recorded = dict(link.record["assignment"])
     recorded.setdefault("first_context", None)
     problems = []
-    old_hash = link.record.get("protocol_sha256") or protocol_hash(link.record.get("config", {}))
+    old_hash = _recorded_hash(link.record)
     if old_hash != protocol_hash(protocol.to_dict()):
         problems.append(f"the protocol differs from session {link.session}'s "
                         f"({link.record.get('config', {}).get('source', '?')})")

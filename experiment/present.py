@@ -35,6 +35,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,7 +49,9 @@ from PIL import Image
 
 from core.errors import UserError
 from core.responders import Responder, responder_rng
-from experiment.config import Display, Keys, Phase, Protocol, fill, load_strings
+from core.trials import session_path
+from experiment.config import SIZE_FIELDS, Display, Keys, Phase, Protocol, fill, load_strings
+from experiment.markers import NoMarkers, open_markers
 from experiment.recording import recorded_trials
 from experiment.session import (
     Session,
@@ -93,11 +96,12 @@ def psychopy() -> SimpleNamespace:
 
     pyglet.options["debug_gl"] = False
     os.environ.setdefault("LP_NUM_THREADS", str(max(SOFTWARE_RENDER_THREADS, os.cpu_count() or 1)))
-    from psychopy import core, event, gui, logging, visual  # heavy, needs a display: only when a window opens
+    from psychopy import core, event, gui, logging, monitors, visual  # heavy, needs a display: only when a window opens
     from psychopy.hardware.keyboard import Keyboard  # part of the same PsychoPy load
     from pyglet import gl  # part of the same PsychoPy load
 
-    return SimpleNamespace(core=core, event=event, gui=gui, logging=logging, visual=visual, Keyboard=Keyboard, gl=gl)
+    return SimpleNamespace(core=core, event=event, gui=gui, logging=logging, monitors=monitors, visual=visual,
+                           Keyboard=Keyboard, gl=gl)
 
 
 def opaque_box(image: Any) -> tuple[int, int, int, int]:
@@ -125,7 +129,8 @@ class Trees:
     """Tree images by (branchiness, leafiness, exemplar): files of a stimulus set, or rendered."""
 
     def __init__(self, protocol: Protocol, stimulus_set: Any | None = None):
-        self.set, self.size_px, self.seed = stimulus_set, protocol.display.tree_size_px, protocol.tree_seed
+        self.set, self.seed = stimulus_set, protocol.tree_seed
+        self.size_px = int(protocol.display.in_pixels().tree_size_px)
 
     def image(self, branchiness: int, leafiness: int, exemplar: str) -> Any:
         """The tree as a PIL image (RGBA)."""
@@ -182,7 +187,7 @@ class XdotoolDriver:
         if kind == "trigger" and phase is not None:
             self._scan(phase.keys.trigger, phase.timing.tr_s)
             return
-        if kind not in ("instructions", "break", "end"):
+        if kind not in ("instructions", "break", "end", "switch"):
             return
         self._screens += 1
         self._screen = mine = self._screens
@@ -207,6 +212,10 @@ class XdotoolDriver:
                 next_t += tr_s
                 time.sleep(max(0.0, next_t - time.monotonic()))
         threading.Thread(target=pulses, daemon=True).start()
+
+    def answer(self, side_accept: str, keys: Keys) -> None:
+        """A comprehension question is up: press the key on the accept side (a participant who understood)."""
+        self.press(keys.left if side_accept == "left" else keys.right, 0.5, "comprehension")
 
     def end_run(self) -> None:
         """The scanner run is over: stop the trigger pulses."""
@@ -240,13 +249,20 @@ class Response:
 class Screen:
     """The window, the stimuli of the task, and frame-paced, timestamped flips."""
 
-    def __init__(self, protocol: Protocol, fullscreen: bool = False, screenshots: Path | None = None):
+    def __init__(self, protocol: Protocol, fullscreen: bool = False, screenshots: Path | None = None, *,
+                 allow_timing_problems: bool = False, markers: Any | None = None):
+        """Open the window on ``display.screen`` with the PsychoPy monitor of the protocol, measure
+        its timing and refuse (UserError, window closed) when it is wrong, unless allowed in the
+        protocol or by ``allow_timing_problems`` (the problems are kept in ``timing_problems``)."""
         pp = psychopy()
         visual, gl = pp.visual, pp.gl
-        d: Display = protocol.display
+        d: Display = protocol.display.in_pixels()
         self.display, self.keys, self.strings = d, protocol.keys, load_strings(protocol.language)
-        self.win = visual.Window(size=d.size_px, fullscr=fullscreen, units="pix", color=d.background,
-                                 colorSpace="rgb255", checkTiming=False, allowGUI=not fullscreen)
+        self.markers = markers or NoMarkers()
+        self.monitor = self._monitor(pp, protocol.display)
+        self.win = visual.Window(size=d.size_px, fullscr=fullscreen, screen=d.screen, monitor=self.monitor,
+                                 units="pix", color=d.background, colorSpace="rgb255", checkTiming=False,
+                                 allowGUI=not fullscreen)
         self.win.mouseVisible = False
         self.kb = pp.Keyboard(backend="ptb")
         self.realtime = self._rush(d.realtime_priority)
@@ -257,6 +273,12 @@ class Screen:
         self._gl = gl
         self.swaps: deque[float] = deque(maxlen=15)
         self.vsync = self._has_vsync()
+        self.timing_problems = d.timing_problems(self.measured_hz, self.vsync)
+        if self.timing_problems and not (d.allow_timing_problems or allow_timing_problems):
+            self.win.close()
+            raise UserError(f"display: {self.timing_problems[0]}; fix the display (vsync on, the monitor's "
+                            "refresh rate as display.refresh_hz), or run anyway with --allow-timing-problems "
+                            "(recorded in the sidecar)")
         self.last_flip = self.win.flip()
         self.intervals: deque[float] = deque([self.frame_s], maxlen=15)
         self.current: Callable[[], None] = lambda: None
@@ -272,6 +294,27 @@ class Screen:
         self._quit_asked = False
         self._asking = False
         self._build(visual)
+
+    @staticmethod
+    def _monitor(pp: SimpleNamespace, display: Display) -> Any:
+        """The PsychoPy monitor: the named one of Monitor Center (its calibration and gamma) or a
+        new one, with the protocol's distance and width where given, and the window size."""
+        monitor = pp.monitors.Monitor(display.monitor or "garden")
+        if display.distance_cm:
+            monitor.setDistance(display.distance_cm)
+        if display.width_cm:
+            monitor.setWidth(display.width_cm)
+        monitor.setSizePix(list(display.size_px))
+        return monitor
+
+    def info(self, fullscreen: bool) -> dict[str, Any]:
+        """What the sidecar records about the screen."""
+        return {"size_px": [int(v) for v in self.win.size], "fullscreen": fullscreen, "screen": self.display.screen,
+                "monitor": self.monitor.name, "distance_cm": self.monitor.getDistance(),
+                "width_cm": self.monitor.getWidth(), "frame_s": self.frame_s,
+                "refresh_hz_measured": self.measured_hz, "refresh_hz_nominal": self.display.refresh_hz,
+                "vsync": self.vsync, "timing_problems": self.timing_problems, "realtime_priority": self.realtime,
+                "sizes_px": {name: getattr(self.display, name) for name in SIZE_FIELDS}}
 
     def _frame_period(self) -> tuple[float, float | None]:
         """Measured frame period when ``check_timing`` and PsychoPy finds a stable rate, else nominal."""
@@ -447,15 +490,17 @@ class Screen:
         return psychopy().logging.defaultClock.getTime()
 
     def show(self, draw: Callable[[], None], target: float | None = None, shot: str | None = None,
-             on_flip: Callable[[], None] | None = None) -> float:
+             on_flip: Callable[[], None] | None = None, mark: str | None = None) -> float:
         """Put ``draw``'s screen up at ``target`` (the next frame if None), repeating the current
         screen until then: with vsync on the first frame within half a frame of it, without vsync
-        at it; return the flip timestamp."""
+        at it; return the flip timestamp. ``mark``: event marker sent from that flip."""
         if target is not None:
             while self.last_flip + 1.5 * self.interval < target:
                 self._flip(self.current)
         if on_flip:
             self.win.callOnFlip(on_flip)
+        if mark:
+            self.win.callOnFlip(self.markers.send, mark)
         self.current = draw
         return self._flip(draw, shot, at=target)
 
@@ -478,6 +523,7 @@ class Screen:
         for press in self.kb.getKeys(waitRelease=False):
             if self.pulse_key is not None and press.name == self.pulse_key:
                 self.pulses.append(float(press.tDown))
+                self.markers.send("trigger", self.now() - float(press.tDown))
             elif press.name == self.keys.quit:
                 self._quit_asked = True
             else:
@@ -565,6 +611,10 @@ class Runner:
         self.score = 0.0
         self.origin = 0.0
         self.trigger = 0.0
+        self.results: dict[str, Any] = {}
+        """What the sidecar records of the session besides its trials (comprehension checks, bonus)."""
+        curriculum = run.protocol.curricula.get(run.assignment.curriculum)
+        self.announce = bool(curriculum and curriculum.order == "blocked" and curriculum.announce_switch)
 
     def _notify(self, kind: str, phase: Phase | None = None) -> Callable[..., None] | None:
         """Tell the driver (if any) a text screen of ``kind`` is up, or (done=True) gone."""
@@ -590,6 +640,8 @@ class Runner:
         """Wait for a left/right key until ``until``; the first one, or None."""
         def poll() -> Response | None:
             presses = self.screen.keys_pressed([keys.left, keys.right])
+            if presses:
+                self.screen.markers.send("response", self.screen.now() - presses[0].t)
             return presses[0] if presses else None
         return self.screen.hold(until, poll)
 
@@ -598,10 +650,10 @@ class Runner:
         """One self-paced trial; returns the recorded row and the flip time of its closing blank."""
         s, t, keys = self.screen, phase.timing, phase.keys
         self.load(trial)
-        t_cue = s.show(s.cue(trial["context"]), iti_start + iti)
+        t_cue = s.show(s.cue(trial["context"]), iti_start + iti, mark="cue")
         s.lost_frames = 0
         t_tree = s.show(s.trial_screen(trial), t_cue + t.cue_s, shot=f"trial-{trial['trial']:04d}-tree",
-                        on_flip=s.start_rt_clock)
+                        on_flip=s.start_rt_clock, mark="tree")
         if self.driver:
             self.driver.on_tree(i, t.response_window_s)
         response = self.respond(keys, t_tree + t.response_window_s)
@@ -618,7 +670,7 @@ class Runner:
                 s.hold(t_tree + t.response_window_s)
             if trial["feedback"]:
                 t_fb = s.show(s.trial_screen(trial, chosen, feedback=True), t_response + t.feedback_delay_s,
-                              shot=f"trial-{trial['trial']:04d}-feedback")
+                              shot=f"trial-{trial['trial']:04d}-feedback", mark="feedback")
                 s.hold(t_fb + t.feedback_s)
             else:
                 s.hold(t_response + t.feedback_delay_s)
@@ -633,10 +685,10 @@ class Runner:
         s, t, t0, keys = self.screen, phase.timing, self.trigger, phase.keys
         planned = float(trial["planned_onset"])
         self.load(trial)
-        t_cue = s.show(s.cue(trial["context"]), t0 + planned - t.cue_s)
+        t_cue = s.show(s.cue(trial["context"]), t0 + planned - t.cue_s, mark="cue")
         s.lost_frames = 0
         t_tree = s.show(s.trial_screen(trial), t0 + planned, shot=f"trial-{trial['trial']:04d}-tree",
-                        on_flip=s.start_rt_clock)
+                        on_flip=s.start_rt_clock, mark="tree")
         if self.driver:
             self.driver.on_tree(i, t.response_window_s)
         response = self.respond(keys, t0 + planned + t.response_window_s)
@@ -697,6 +749,11 @@ class Runner:
             elif new_block and not phase.scanner:
                 self.text("break", fill(strings["break"], block=trial["block"] - first_block[phase.name],
                                         n_blocks=n_blocks[phase.name], score=f"{self.score:.0f}"))
+            if self.announce and not new_phase and phase.order == "curriculum" \
+                    and previous["context"] != trial["context"]:
+                self.text("switch", strings["switch"])
+            if new_phase and phase.comprehension and (i == 0 or records[i - 1]["phase"] != phase.name):
+                self.comprehension(phase, trial)
             if phase.scanner and (new_phase or new_block):
                 self.start_scan(i, phase)
             if new_phase or new_block:
@@ -714,44 +771,99 @@ class Runner:
                     self.end_scan(trial, phase)
             self.score += row["reward_received"]
             iti, previous = trial["iti_s"], trial
+        self.end_screen()
+
+    def end_screen(self) -> None:
+        """The end text with the session score and, with a bonus rule, the bonus (recorded)."""
+        bonus = self.run.protocol.bonus
+        amount = bonus.amount(self.score)
+        self.results["bonus"] = amount if bonus.per_point else None
         if self.texts:
+            strings = self.screen.strings
+            line = fill(strings["bonus"], amount=f"{bonus.currency}{amount:.2f}") if bonus.per_point else ""
             self.screen.keys = self.keys
-            self.screen.wait_key(self.screen.text_screen(strings["end"]), [self.keys.proceed], self._notify("end"),
-                                 max_wait_s=10.0)
+            self.screen.wait_key(self.screen.text_screen(fill(strings["end"], score=f"{self.score:.0f}", bonus=line)),
+                                 [self.keys.proceed], self._notify("end"), max_wait_s=10.0)
+
+    def comprehension(self, phase: Phase, trial: dict[str, Any]) -> None:
+        """Ask 'which key plants the tree?' on the trial screen (labels on random sides, no tree)
+        until ``phase.comprehension`` answers in a row are right; a wrong one shows why. Recorded."""
+        s, keys = self.screen, phase.keys
+        rng = np.random.default_rng([self.run.assignment.seed, len(self.results)])
+        streak, asked, wrong = 0, 0, 0
+        s.set_tree(Image.new("RGBA", (1, 1)))
+        while streak < phase.comprehension:
+            side = "left" if rng.random() < 0.5 else "right"
+            screen = s.trial_screen({**trial, "side_accept": side})
+            question = s.text_screen(s.strings["comprehension"])
+
+            def draw(screen: Callable[[], None] = screen, question: Callable[[], None] = question) -> None:
+                screen()
+                s.message.pos = (0, -0.35 * s.display.size_px[1])
+                question()
+            if self.driver:
+                self.driver.answer(side, keys)
+            _, response = s.wait_key(draw, [keys.left, keys.right])
+            s.message.pos = (0, 0)
+            asked += 1
+            if (response.key == keys.left) == (side == "left"):
+                streak += 1
+            else:
+                streak, wrong = 0, wrong + 1
+                s.hold(s.show(s.text_screen(s.strings["comprehension_wrong"])) + 3.0)
+        self.results.setdefault("comprehension", {})[phase.name] = {"questions": asked, "wrong": wrong}
 
 
 def run_window_session(protocol: Protocol, participant_id: str, session: int, out: str | Path, *,
                        rule_code: int | None = None, curriculum: str | None = None, seed: int | None = None,
                        resume: bool = False, stimulus_set: Any | None = None, fullscreen: bool = False,
                        agent: Responder | None = None, screenshots: Path | None = None,
-                       allow_mismatch: bool = False) -> tuple[Path, bool]:
+                       allow_mismatch: bool = False, allow_timing_problems: bool = False) -> tuple[Path, bool]:
     """Run a session in a PsychoPy window (keys from a person, or from ``agent`` through xdotool).
 
-    Returns (trial table path, completed). Esc + confirm ends early with completed False.
-    ``allow_mismatch``: see ``experiment.linking``.
+    Returns (trial table path, completed). Esc + confirm ends early with completed False; a crash
+    is recorded in the sidecar (``error``: type, message, traceback) and raised again. PsychoPy's
+    log of the session goes to ``..._psychopy.log`` beside the table (appended on resume).
+    ``allow_mismatch``: see ``experiment.linking``; ``allow_timing_problems``: see ``Screen``.
     """
     require_display(", or use --simulate without --window")
     pool = stimulus_set.exemplars if stimulus_set is not None else None
     run = plan_session(protocol, participant_id, session, out, rule_code=rule_code, curriculum=curriculum,
                        seed=seed, resume=resume, pool=pool, allow_mismatch=allow_mismatch)
     driver = XdotoolDriver(agent, run) if agent else None
-    screen = Screen(protocol, fullscreen, screenshots)
-    completed = False
+    table = session_path(out, participant_id, session)
+    log_path = table.with_name(table.name.removesuffix("_beh.tsv") + "_psychopy.log")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    pp = psychopy()
+    log = pp.logging.LogFile(str(log_path), level=pp.logging.EXP, filemode="a")
+    markers = open_markers(protocol.markers, source_id=f"garden-sub-{participant_id}-ses-{session}")
+    try:
+        screen = Screen(protocol, fullscreen, screenshots, allow_timing_problems=allow_timing_problems,
+                        markers=markers)
+    except BaseException:
+        markers.close()
+        raise
+    completed, aborted, error = False, False, None
+    runner = Runner(run, screen, Trees(protocol, stimulus_set), driver)
     try:
         start_recording(run, mode="window", agent=agent.describe() if agent else None,
                         stimuli=str(getattr(stimulus_set, "path", "")) or f"rendered (tree_seed {protocol.tree_seed})",
-                        screen={"size_px": [int(v) for v in screen.win.size], "fullscreen": fullscreen,
-                                "frame_s": screen.frame_s, "refresh_hz_measured": screen.measured_hz,
-                                "refresh_hz_nominal": protocol.display.refresh_hz, "vsync": screen.vsync,
-                                "realtime_priority": screen.realtime})
-        Runner(run, screen, Trees(protocol, stimulus_set), driver).play()
+                        screen=screen.info(fullscreen), psychopy_log=log_path.name, markers=protocol.markers.output)
+        runner.play()
         completed = True
     except Aborted:
-        completed = False
+        aborted = True
+    except Exception as exc:
+        error = {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc()}
+        raise
     finally:
         screen.close()
+        markers.close()
+        pp.logging.flush()
+        pp.logging.root.removeTarget(log)
         if run.recorder is not None:
-            close_session(run, completed, aborted=not completed)
+            close_session(run, completed, aborted=aborted, score=runner.score,
+                          **({"error": error} if error else {}), **runner.results)
     return run.recorder.path, completed
 
 

@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="counterbalancing code (default: from the participant number)")
     p.add_argument("--seed", type=int, help="sequence seed (default: from the protocol seed and participant id)")
     p.add_argument("--fullscreen", action="store_true", help="full-screen window")
+    p.add_argument("--allow-timing-problems", action="store_true",
+                   help="run although the measured refresh rate differs from the protocol's or vsync is off "
+                        "(recorded in the sidecar)")
     p.add_argument("--simulate", metavar="AGENT", help="simulated participant (factorized, linear, random, learner)")
     p.add_argument("--agent-params", metavar="K=V,...", help="agent parameters, e.g. slope=5,lapse=0.05,rt_mean_s=0.5")
     p.add_argument("--agent-seed", type=int, default=0, help="seed of the agent's choices and RTs")
@@ -68,6 +71,7 @@ def run_command(args: argparse.Namespace) -> int:
         participant, session = present.ask_ids(participant, session)
     path, completed = present.run_window_session(protocol, participant, session, args.out, stimulus_set=stimulus_set,
                                                  fullscreen=args.fullscreen, agent=agent,
+                                                 allow_timing_problems=args.allow_timing_problems,
                                                  screenshots=args.screenshots, **common)
     if not completed:
         print(f"session ended early; data kept in {path}; continue with --resume", file=sys.stderr)
