@@ -33,6 +33,8 @@ PARTICIPANT = "participant"
 """Value of ``rule_code``/``curriculum``/``accept_side`` meaning "assign from the participant number"."""
 
 Colour = tuple[int, int, int]
+MIN_SIZE = 0.01
+"""Smallest stimulus size (pixels or degrees)."""
 
 MAX_EXEMPLAR_POOL = 1000
 """Largest ``exemplar_pool``: rendered main-task trees are exemplars 1..pool, the arrangement
@@ -87,16 +89,16 @@ class Display:
         doc="run although the measured refresh rate or vsync is wrong (recorded)"))
     realtime_priority: bool = field(default=True, metadata=_meta(
         doc="real-time scheduling while the window is open (needs permission; recorded)"))
-    frame_size_px: float = field(default=600, metadata=_meta(1))
-    frame_width_px: float = field(default=40, metadata=_meta(1))
-    tree_size_px: float = field(default=443, metadata=_meta(1))
+    frame_size_px: float = field(default=600, metadata=_meta(MIN_SIZE))
+    frame_width_px: float = field(default=40, metadata=_meta(MIN_SIZE))
+    tree_size_px: float = field(default=443, metadata=_meta(MIN_SIZE))
     label_x_px: float = field(default=420, metadata=_meta(0, doc="distance of the labels from the centre"))
     label_y_px: float = field(default=0.0)
-    text_height_px: float = field(default=36, metadata=_meta(4))
+    text_height_px: float = field(default=36, metadata=_meta(MIN_SIZE))
     text_colour: Colour = (255, 255, 255)
-    fixation_size_px: float = field(default=30, metadata=_meta(1))
+    fixation_size_px: float = field(default=30, metadata=_meta(MIN_SIZE))
     highlight_colour: Colour = (255, 255, 255)
-    highlight_width_px: float = field(default=6, metadata=_meta(1))
+    highlight_width_px: float = field(default=6, metadata=_meta(MIN_SIZE))
     positive_colour: Colour = (0, 200, 0)
     negative_colour: Colour = (220, 0, 0)
     neutral_colour: Colour = (0, 0, 0)
