@@ -5,7 +5,8 @@ and a typo in a protocol must stop the session before it starts with ONE line th
 file, the key and the fix (a ``UserError``), never a traceback halfway through a participant.
 
 A protocol is found by name in ``PROTOCOLS`` (every ``experiment/protocols/*.toml``) or given as a
-path to a TOML file. Times are in seconds (``_s``), sizes in pixels (``_px``), colours RGB 0..255.
+path to a TOML file. Times are in seconds (``_s``), sizes in pixels (``_px``; degrees of visual angle with
+``display.units = "deg"``), colours RGB 0..255.
 """
 
 from __future__ import annotations

@@ -27,10 +27,21 @@ from experiment.sequences import CELLS, Allocation, Assignment
 OVERRIDE_FLAG = "--allow-session-mismatch"
 
 
+def _canonical(value: Any) -> Any:
+    """Settings with tuples as lists and whole floats as integers (600 and 600.0 are one setting)."""
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def protocol_hash(config: dict[str, Any]) -> str:
     """SHA-256 (hex) of a protocol's settings (``Protocol.to_dict()``, without the file it came from)."""
-    settings = {k: v for k, v in config.items() if k != "source"}
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=list).encode()).hexdigest()
+    settings = _canonical({k: v for k, v in config.items() if k != "source"})
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
 def _recorded_hash(record: dict[str, Any]) -> str:

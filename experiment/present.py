@@ -8,12 +8,14 @@ session's sequence (``experiment.session``) and records every trial as it ends:
   highlighted -> feedback after ``feedback_delay_s`` (value on the accept side in green/red/black,
   "+0" on the reject side) in feedback phases -> blank (the next ITI).
 * scanner run: waits for the trigger key; every onset is computed from the trigger and the
-  planned schedule (never accumulated from measured durations); the tree stays for the whole
-  window (a response only highlights the choice); jittered ITIs; lead-in and lead-out; a BIDS
-  ``events.tsv`` per run.
-* Instructions at each phase, a break with the score between blocks, an end screen (texts from
-  ``experiment/strings/<language>.toml``). Esc asks for confirmation, then ends the session
-  cleanly: data kept, sidecar marked incomplete (continue with ``--resume``).
+  planned schedule (never accumulated from measured durations); every later pulse is logged; the
+  tree stays for the whole window (a response only highlights the choice); the lead-out follows
+  the last tree; a BIDS ``events.tsv`` per run.
+* Instructions at each phase (with an optional comprehension check), a break with the score between
+  blocks, the blocked-switch message, an end screen with score and bonus (texts from
+  ``experiment/strings/<language>.toml``). Keys are read after every flip: the quit key asks in any
+  state; the confirm key ends the session cleanly (data kept, sidecar ``aborted``, continue with
+  ``--resume``), the decline key restores the screen; trials it interrupted are flagged.
 
 Timing: every time is a flip timestamp. Each frame is redrawn and flipped. On a display that
 waits for the vertical blank (vsync, the lab's screen), a screen change is flipped on the first
