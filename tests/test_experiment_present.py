@@ -8,7 +8,6 @@ planned responses. Skipped without a display (``make test`` runs pytest under xv
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
