@@ -20,7 +20,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/garden demo --out $(DEMO_OUT)
 
-test: $(STAMP)
+# The official BIDS validator (npm, pinned by tools/bids-validator/package-lock.json) for the suite.
+BIDS_VALIDATOR := tools/bids-validator/node_modules/.bin/bids-validator
+$(BIDS_VALIDATOR): tools/bids-validator/package-lock.json
+	bash scripts/system-deps.sh
+	npm ci --prefix tools/bids-validator --no-audit --no-fund
+	touch $@
+
+test: $(STAMP) $(BIDS_VALIDATOR)
 	bash scripts/system-deps.sh
 	test -d experiment/web/node_modules || (cd experiment/web && npm ci --no-audit --no-fund)
 	$(XVFB) $(PY) -m pytest -q

@@ -94,7 +94,7 @@ def _onset_error(protocol_path: str) -> dict[str, float]:
             return images[(branchiness, leafiness, exemplar)]
 
     class Triggered(Runner):
-        def wait_trigger(self, run_number: int) -> float:  # the trigger arrives now
+        def wait_trigger(self, phase) -> float:  # the trigger arrives now
             return self.screen.show(self.screen.blank)
 
     Triggered(run, screen, Prerendered(protocol), texts=False).play()

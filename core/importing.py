@@ -15,9 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.bids import (
+    ensure_dataset_files,
+    read_participants,
+    with_provenance,
+    write_participants,
+)
 from core.errors import UserError
-from core.files import write_file
-from core.provenance import write_sidecar
+from core.provenance import provenance, write_json
 from core.trials import (
     Problem,
     TrialTableError,
@@ -31,7 +36,7 @@ from core.trials import (
     write_table,
 )
 
-PARTICIPANTS_FILE = "participants.tsv"
+IMPORTED = "Column {column} of the imported table (passed through as it was)."
 
 
 def parse_pairs(text: str | None, flag: str) -> dict[str, str]:
@@ -101,21 +106,20 @@ def _session_tables(table: pd.DataFrame) -> dict[tuple[str, int], pd.DataFrame]:
 
 
 def update_participants(root: Path, table: pd.DataFrame) -> Path:
-    """Add new participants (and new participant-level columns) to ``root/participants.tsv``.
+    """Add new participants (and new participant-level columns) to ``root/participants.tsv``
+    (BIDS: ``sub-`` ids, ``n/a`` for missing, described in ``participants.json``), and write the
+    dataset's ``dataset_description.json`` and README if missing.
 
-    Existing rows are kept as they are; the file is replaced atomically.
+    Existing rows are kept as they are (an old file without ``sub-`` ids is rewritten with them);
+    the file is replaced atomically.
     """
-    path = root / PARTICIPANTS_FILE
-    new = participant_table(table)
+    path = root / "participants.tsv"
+    new = participant_table(table).astype(str)
     if path.exists():
-        old = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-        new = pd.concat([old, new[~new.participant_id.isin(old.participant_id)].astype(str)], ignore_index=True)
-    return write_file(path, _plain_tsv(new), overwrite=True)
-
-
-def _plain_tsv(table: pd.DataFrame) -> str:
-    """TSV text of a non-trial table (no contract column order)."""
-    return table.to_csv(sep="\t", index=False, na_rep="", lineterminator="\n")
+        old = read_participants(path)
+        new = pd.concat([old, new[~new.participant_id.isin(old.participant_id)]], ignore_index=True)
+    ensure_dataset_files(root)
+    return write_participants(root, new)
 
 
 def import_table(source: str | os.PathLike, out: str | os.PathLike, mapping: dict[str, str] | None = None,
@@ -140,8 +144,9 @@ def import_table(source: str | os.PathLike, out: str | os.PathLike, mapping: dic
     for key, rows in sessions.items():
         path = write_table(rows, targets[key])
         blanked = {c: _filled(rows[f"{c}_invalid"]) for c in blank if f"{c}_invalid" in rows}
-        write_sidecar(path, config, seed=None, columns=column_descriptions(rows.columns),
-                      n_trials=len(rows), task="garden", blanked_invalid=blanked)
+        record = provenance(config, None, n_trials=len(rows), task="garden", blanked_invalid=blanked)
+        write_json(path.with_suffix(".json"),
+                   with_provenance(column_descriptions(rows.columns, fallback=IMPORTED), record))
         written.append(path)
     update_participants(out, table)
     return written

@@ -30,6 +30,8 @@ from core.files import write_file
 PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9]+$")
 TABLE_SUFFIXES = (".tsv", ".csv", ".csv.gz", ".tsv.gz")
 MISSING = ("", "nan", "NaN", "NA", "n/a", "N/A", "None", "null")
+NA_TEXT = "n/a"
+"""How a missing value is written (BIDS); read back as missing, as is an empty cell (older files)."""
 MAX_PROBLEMS_SHOWN = 20
 
 REQUIRED: dict[str, dict[str, Any]] = {
@@ -44,9 +46,10 @@ REQUIRED: dict[str, dict[str, Any]] = {
     "exemplar": {"kind": "text", "description": "Exemplar label of the tree within its cell."},
     "reward_value": {"kind": "number", "description": "Points for accepting this tree in this context.",
                      "units": "points"},
-    "choice": {"kind": "binary", "missing": True, "description": "1 accept (plant), 0 reject, empty = no response."},
+    "choice": {"kind": "binary", "missing": True, "description": "1 accept (plant), 0 reject, n/a = no response.",
+               "levels": {"1": "accept (plant)", "0": "reject"}},
     "rt": {"kind": "number", "min": 0.0, "missing": True,
-           "description": "Response time from tree onset; empty if no response.", "units": "s"},
+           "description": "Response time from tree onset; n/a if no response.", "units": "s"},
 }
 
 OPTIONAL: dict[str, dict[str, Any]] = {
@@ -58,10 +61,12 @@ OPTIONAL: dict[str, dict[str, Any]] = {
                  "units": "s"},
     "response_key": {"kind": "text", "missing": True, "description": "Key pressed (X key name)."},
     "correct": {"kind": "binary", "missing": True,
-                "description": "1 correct, 0 wrong, empty if no response or value 0."},
+                "description": "1 correct, 0 wrong, n/a if no response or value 0.",
+                "levels": {"1": "correct", "0": "wrong"}},
     "reward_received": {"kind": "number", "missing": True, "description": "Points earned on this trial.",
                         "units": "points"},
-    "feedback": {"kind": "binary", "missing": True, "description": "1 if feedback was shown on this trial."},
+    "feedback": {"kind": "binary", "missing": True, "description": "1 if feedback was shown on this trial.",
+                 "levels": {"1": "feedback shown", "0": "no feedback"}},
 }
 
 INT_COLUMNS = [c for c, s in REQUIRED.items() if s["kind"] == "int"]
@@ -205,7 +210,7 @@ def _parse_column(values: pd.Series, spec: dict[str, Any]) -> tuple[pd.Series, n
     """Parse one text column; return (parsed values, boolean mask of bad cells)."""
     text = values.astype(str).str.strip()
     kind = spec["kind"]
-    missing = (text == "") if kind in ("id", "text") else text.isin(MISSING)
+    missing = text.isin(("", NA_TEXT)) if kind in ("id", "text") else text.isin(MISSING)
     if kind in ("id", "text"):
         ok = ~missing if not spec.get("missing") else np.ones(len(text), bool)
         if kind == "id":
@@ -252,12 +257,13 @@ def _typed(column: str, parsed: pd.Series, spec: dict[str, Any]) -> pd.Series:
 
 
 def _infer_passthrough(values: pd.Series) -> pd.Series:
-    """Optional columns without a spec: numbers become numeric (NA spellings -> NaN), else text as is."""
+    """Optional columns without a spec: numbers become numeric (NA spellings -> NaN), else text as is
+    (``n/a`` -> empty)."""
     text = values.astype(str)
     missing = text.str.strip().isin(MISSING)
     numbers = pd.to_numeric(text.where(~missing), errors="coerce")
     if numbers.notna().sum() != (~missing).sum() or (~missing).sum() == 0:
-        return text.astype(object)
+        return text.where(~text.str.strip().isin(("", NA_TEXT)), "").astype(object)
     vals = numbers.astype(float)
     if not missing.any() and np.all(vals == np.round(vals)) and np.all(np.abs(vals) < 2**53):
         return vals.astype(np.int64)
@@ -344,9 +350,10 @@ def read_trials(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> pd.Da
 
 
 def format_value(value: Any) -> str:
-    """Text for one cell: empty for missing, integers without '.0', floats in shortest round-trip form."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
+    """Text for one cell: ``n/a`` for missing (None, NaN, empty text), integers without '.0', floats in
+    shortest round-trip form."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value == "":
+        return NA_TEXT
     if isinstance(value, (bool, np.bool_)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
@@ -369,7 +376,7 @@ def _format_column(values: pd.Series) -> pd.Series:
     uniques = pd.unique(values)
     if len(uniques) < len(values) // 2:  # few distinct values: format each once
         lookup = {u: format_value(u) for u in uniques if not pd.isna(u)}
-        return pd.Series(np.where(values.isna(), "", values.map(lookup, na_action="ignore")), index=values.index)
+        return pd.Series(np.where(values.isna(), NA_TEXT, values.map(lookup, na_action="ignore")), index=values.index)
     return values.map(format_value)
 
 
@@ -385,16 +392,22 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     return write_file(path, to_tsv_text(table))
 
 
-def column_descriptions(columns: Iterable[str]) -> dict[str, dict[str, str]]:
-    """BIDS-style column descriptions (Description, Units) for the columns that have a spec."""
-    out = {}
+def column_descriptions(columns: Iterable[str], *, fallback: str | None = None) -> dict[str, dict[str, Any]]:
+    """BIDS column descriptions (Description, Units, Levels) of the columns that have a spec; the
+    others get ``{"Description": fallback}`` (``{column}`` replaced by the name) or are left out
+    when ``fallback`` is None."""
+    out: dict[str, dict[str, Any]] = {}
     for column in columns:
         spec = REQUIRED.get(column) or OPTIONAL.get(column)
         if spec:
-            entry = {"Description": spec["description"]}
+            entry: dict[str, Any] = {"Description": spec["description"]}
             if "units" in spec:
                 entry["Units"] = spec["units"]
+            if "levels" in spec:
+                entry["Levels"] = spec["levels"]
             out[column] = entry
+        elif fallback is not None:
+            out[column] = {"Description": fallback.format(column=column)}
     return out
 
 

@@ -7,7 +7,8 @@ distance reflects dissimilarity and clicks "done"; this repeats ``n_arrangements
 inside the circle and counting moves live in ``experiment.arrangement_data.Arena``; files are
 written by ``ArrangementWriter`` (flushed after every arrangement, never overwritten).
 
-Escape aborts: the arrangements finished so far are kept and their RDM is written (files are
+"Done" is refused until every tree has been moved once (``require_all_moved``). Escape asks
+whether to quit; Y aborts: the arrangements finished so far are kept and their RDM is written (files are
 created with the first finished arrangement, so an abort before it leaves nothing behind).
 PsychoPy is loaded through ``experiment.present.psychopy`` when the window opens, so this module
 imports without a display.
@@ -26,14 +27,15 @@ from PIL import Image
 
 from core.errors import UserError
 from experiment import arrangement_data as ad
-from experiment.config import read_strings
+from experiment.config import ARENA_EXEMPLARS, read_strings
 from experiment.present import psychopy, require_display
 from stimuli.sets import load_set
 from stimuli.trees import render_tree
 
 DEFAULT_STRINGS = Path(__file__).with_name("strings") / "arrangement_en.toml"
-STRING_KEYS = ("instructions", "start", "progress", "done", "end")
-RENDER_EXEMPLARS = tuple(str(i) for i in range(1, 9))
+STRING_KEYS = ("instructions", "start", "progress", "done", "end", "move_all", "confirm_quit")
+RENDER_EXEMPLARS = ARENA_EXEMPLARS
+"""Rendered arena trees: exemplars no main-task protocol renders (see ``experiment.config``)."""
 """Exemplars drawn from when trees are rendered on the fly (8 per cell, as in the published set)."""
 BACKGROUND = (-0.5, -0.5, -0.5)
 ARENA_COLOUR = (0.1, 0.1, 0.1)
@@ -62,6 +64,8 @@ class ArrangementConfig:
     strings: Path = DEFAULT_STRINGS
     end_s: float = 1.5
     """How long the closing text stays on screen (s)."""
+    require_all_moved: bool = True
+    """"Done" finishes an arrangement only once every tree has been moved at least once."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,7 @@ class _Screen:
                                         anchorHoriz="left", anchorVert="top", alignText="left", color=(1, 1, 1))
         self.message = visual.TextStim(self.win, "", height=24, wrapWidth=0.8 * width, color=(1, 1, 1))
         self.mouse = event.Mouse(visible=True, win=self.win)
+        self.strings = strings
 
     def pointer(self) -> tuple[bool, np.ndarray]:
         """(left button down, pointer position in pixels from the window centre)."""
@@ -166,11 +171,24 @@ class _Screen:
         return pressed, np.asarray(self.mouse.getPos(), float)
 
     def escape(self) -> bool:
-        """True if Escape was pressed since the last check."""
-        return bool(self.event.getKeys(keyList=["escape"]))
+        """True if Escape was pressed since the last check and the quit question was confirmed."""
+        return bool(self.event.getKeys(keyList=["escape"])) and self.confirm_quit()
+
+    def confirm_quit(self) -> bool:
+        """Ask whether to quit: True on Y, False on N (the task goes on); other keys are ignored."""
+        self.message.text = self.strings["confirm_quit"]
+        self.event.clearEvents()
+        while True:
+            self.message.draw()
+            self.win.flip()
+            keys = self.event.getKeys(keyList=["y", "n"])
+            if keys:
+                self.event.clearEvents()
+                return keys[0] == "y"
 
     def wait_to_start(self, text: str) -> bool:
-        """Show ``text`` until a click (press then release) or space; False if Escape was pressed."""
+        """Show ``text`` until a click (press then release) or space; False if Escape was pressed
+        and the quit question confirmed."""
         self.message.text = text
         self.event.clearEvents()
         was_pressed, clicked = self.pointer()[0], False
@@ -178,8 +196,10 @@ class _Screen:
             self.message.draw()
             self.win.flip()
             keys = self.event.getKeys(keyList=["space", "escape"])
-            if "escape" in keys:
+            if "escape" in keys and self.confirm_quit():
                 return False
+            if "escape" in keys:
+                self.message.text = text
             pressed = self.pointer()[0]
             clicked |= pressed and not was_pressed
             if "space" in keys or (clicked and not pressed):
@@ -207,22 +227,30 @@ class _Screen:
             self.win.flip()
 
 
-def arrange_once(screen: _Screen, start: np.ndarray, progress: str) -> tuple[ad.Arena, float] | None:
-    """Run one arrangement from ``start`` until "done" (arena, duration in s) or Escape (None)."""
+def arrange_once(screen: _Screen, start: np.ndarray, progress: str, *, require_all_moved: bool = True
+                 ) -> tuple[ad.Arena, float] | None:
+    """Run one arrangement from ``start`` until "done" (arena, duration in s) or a confirmed
+    Escape (None). With ``require_all_moved``, "done" is refused (a line says why) while a tree
+    has not been moved."""
     arena = ad.Arena(start, screen.sizes_px / 2 / screen.radius_px, masks=screen.masks)
     was_pressed = screen.pointer()[0]
     screen.event.clearEvents()
     clock = psychopy().core.Clock()
+    line = progress
     while True:
-        screen.draw(arena, progress)
+        screen.draw(arena, line)
         if screen.escape():
             return None
         pressed, xy_px = screen.pointer()
         xy = xy_px / screen.radius_px
         if pressed and not was_pressed:
             if screen.button.contains(xy_px):
-                return arena, clock.getTime()
-            arena.press(xy)
+                if not require_all_moved or arena.unmoved() == 0:
+                    return arena, clock.getTime()
+                line = f"{progress}\n" + screen.strings["move_all"].format(n=arena.unmoved(),
+                                                                            done=screen.strings["done"])
+            else:
+                arena.press(xy)
         elif pressed:
             arena.drag(xy)
         elif was_pressed:
@@ -232,14 +260,15 @@ def arrange_once(screen: _Screen, start: np.ndarray, progress: str) -> tuple[ad.
 
 
 def _arrange_all(screen: _Screen, layouts: np.ndarray, strings: dict[str, str], texts: dict[str, Any],
-                 open_writer: Any) -> tuple[ad.ArrangementWriter | None, bool]:
+                 open_writer: Any, require_all_moved: bool) -> tuple[ad.ArrangementWriter | None, bool]:
     """Start screen + arrangement for each layout; (writer or None, aborted by Escape)."""
     writer = None
     for index, start in enumerate(layouts, start=1):
         intro = strings["instructions"].format(**texts, index=index) + "\n\n" if index == 1 else ""
         if not screen.wait_to_start(intro + strings["start"].format(**texts, index=index)):
             return writer, True
-        outcome = arrange_once(screen, start, strings["progress"].format(**texts, index=index))
+        outcome = arrange_once(screen, start, strings["progress"].format(**texts, index=index),
+                               require_all_moved=require_all_moved)
         if outcome is None:
             return writer, True
         writer = writer or open_writer()  # files appear with the first finished arrangement
@@ -268,7 +297,7 @@ def run_arrangement(config: ArrangementConfig) -> ArrangementResult:
         return ad.ArrangementWriter(files, participant_id=config.participant_id, session=config.session,
                                     phase=config.phase, exemplars=exemplars, config=settings, seed=seed)
     try:
-        writer, aborted = _arrange_all(screen, layouts, strings, texts, open_writer)
+        writer, aborted = _arrange_all(screen, layouts, strings, texts, open_writer, config.require_all_moved)
         if writer is not None:
             writer.finish()
         if not aborted:

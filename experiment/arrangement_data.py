@@ -233,6 +233,10 @@ class Arena:
             target = np.asarray(xy, float) + self._grip
             self.positions[self.held] = clamp_to_disc(target, self.max_radius[self.held, 0])
 
+    def unmoved(self) -> int:
+        """Number of trees not moved yet in this arrangement."""
+        return int((self.moves == 0).sum())
+
     def release(self) -> int | None:
         """Drop the held tree; a drop away from where it was picked up counts as one move."""
         tree, self.held = self.held, None

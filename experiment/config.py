@@ -5,12 +5,14 @@ and a typo in a protocol must stop the session before it starts with ONE line th
 file, the key and the fix (a ``UserError``), never a traceback halfway through a participant.
 
 A protocol is found by name in ``PROTOCOLS`` (every ``experiment/protocols/*.toml``) or given as a
-path to a TOML file. Times are in seconds (``_s``), sizes in pixels (``_px``), colours RGB 0..255.
+path to a TOML file. Times are in seconds (``_s``), sizes in pixels (``_px``; degrees of visual angle with
+``display.units = "deg"``), colours RGB 0..255.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import tomllib
 import types
@@ -32,6 +34,14 @@ PARTICIPANT = "participant"
 """Value of ``rule_code``/``curriculum``/``accept_side`` meaning "assign from the participant number"."""
 
 Colour = tuple[int, int, int]
+MIN_SIZE = 0.01
+"""Smallest stimulus size (pixels or degrees)."""
+
+MAX_EXEMPLAR_POOL = 1000
+"""Largest ``exemplar_pool``: rendered main-task trees are exemplars 1..pool, the arrangement
+task's are ``ARENA_EXEMPLARS`` above it, so the two never show the same tree."""
+ARENA_EXEMPLARS = tuple(str(MAX_EXEMPLAR_POOL + i) for i in range(1, 9))
+"""Exemplar labels the arrangement task chooses from when it renders its trees."""
 
 
 def _meta(minimum: float | None = None, choices: tuple | None = None, doc: str = "") -> dict[str, Any]:
@@ -62,24 +72,34 @@ class Timing:
 
 @dataclass(frozen=True)
 class Display:
-    """Window, stimulus geometry (pixels, centre origin, y up) and colours (RGB 0..255)."""
+    """Window, stimulus geometry (pixels, or degrees with ``units = "deg"``; centre origin, y up)
+    and colours (RGB 0..255)."""
 
     size_px: tuple[int, int] = (1280, 1024)
     background: Colour = (128, 128, 128)
+    screen: int = field(default=0, metadata=_meta(0, doc="screen index (0: the main one; 1: a second monitor)"))
+    monitor: str = field(default="", metadata=_meta(doc="PsychoPy Monitor Center name (its calibration, gamma)"))
+    distance_cm: float = field(default=0.0, metadata=_meta(0.0, doc="eye to screen (needed for units = 'deg')"))
+    width_cm: float = field(default=0.0, metadata=_meta(0.0, doc="visible screen width (needed for units = 'deg')"))
+    units: str = field(default="px", metadata=_meta(choices=("px", "deg"),
+                                                    doc="unit of every *_px size: pixels, or degrees of visual angle"))
     refresh_hz: float = field(default=60.0, metadata=_meta(1.0, doc="expected refresh rate"))
-    check_timing: bool = field(default=True, metadata=_meta(doc="measure the refresh rate at start"))
+    check_timing: bool = field(default=True, metadata=_meta(
+        doc="measure refresh rate and vsync at start; refuse to run when they are wrong"))
+    allow_timing_problems: bool = field(default=False, metadata=_meta(
+        doc="run although the measured refresh rate or vsync is wrong (recorded)"))
     realtime_priority: bool = field(default=True, metadata=_meta(
         doc="real-time scheduling while the window is open (needs permission; recorded)"))
-    frame_size_px: int = field(default=600, metadata=_meta(1))
-    frame_width_px: int = field(default=40, metadata=_meta(1))
-    tree_size_px: int = field(default=443, metadata=_meta(1))
-    label_x_px: int = field(default=420, metadata=_meta(0, doc="distance of the labels from the centre"))
-    label_y_px: int = field(default=0)
-    text_height_px: int = field(default=36, metadata=_meta(4))
+    frame_size_px: float = field(default=600, metadata=_meta(MIN_SIZE))
+    frame_width_px: float = field(default=40, metadata=_meta(MIN_SIZE))
+    tree_size_px: float = field(default=443, metadata=_meta(MIN_SIZE))
+    label_x_px: float = field(default=420, metadata=_meta(0, doc="distance of the labels from the centre"))
+    label_y_px: float = field(default=0.0)
+    text_height_px: float = field(default=36, metadata=_meta(MIN_SIZE))
     text_colour: Colour = (255, 255, 255)
-    fixation_size_px: int = field(default=30, metadata=_meta(1))
+    fixation_size_px: float = field(default=30, metadata=_meta(MIN_SIZE))
     highlight_colour: Colour = (255, 255, 255)
-    highlight_width_px: int = field(default=6, metadata=_meta(1))
+    highlight_width_px: float = field(default=6, metadata=_meta(MIN_SIZE))
     positive_colour: Colour = (0, 200, 0)
     negative_colour: Colour = (220, 0, 0)
     neutral_colour: Colour = (0, 0, 0)
@@ -91,16 +111,83 @@ class Display:
         """Expected frame period in seconds."""
         return 1.0 / self.refresh_hz
 
+    def px_per_deg(self) -> float:
+        """Pixels per degree of visual angle at the screen centre, as PsychoPy's ``deg`` units
+        (``deg * distance_cm * tan(1 deg)`` cm on screen, ``size_px[0] / width_cm`` pixels per cm)."""
+        return self.distance_cm * math.tan(math.radians(1.0)) * self.size_px[0] / self.width_cm
+
+    def in_pixels(self) -> "Display":
+        """This display with every stimulus size in whole pixels (converted from degrees when
+        ``units = 'deg'``)."""
+        scale = self.px_per_deg() if self.units == "deg" else 1.0
+        sizes = {name: int(round(getattr(self, name) * scale)) for name in SIZE_FIELDS}
+        return dataclasses.replace(self, units="px", **sizes)
+
+    def timing_problems(self, measured_hz: float | None, vsync: bool) -> list[str]:
+        """What is wrong with the measured display timing (empty: nothing, or not checked)."""
+        if not self.check_timing:
+            return []
+        problems = []
+        if measured_hz is None:
+            problems.append("the refresh rate could not be measured (unstable frame intervals)")
+        elif abs(measured_hz - self.refresh_hz) > REFRESH_TOLERANCE * self.refresh_hz:
+            problems.append(f"the measured refresh rate {measured_hz:.2f} Hz differs from refresh_hz "
+                            f"{self.refresh_hz:g} Hz")
+        if not vsync:
+            problems.append("flips do not wait for the vertical blank (vsync is off)")
+        return problems
+
+
+SIZE_FIELDS = ("frame_size_px", "frame_width_px", "tree_size_px", "label_x_px", "label_y_px", "text_height_px",
+               "fixation_size_px", "highlight_width_px")
+"""Display fields that are stimulus sizes (degrees when ``units = 'deg'``)."""
+REFRESH_TOLERANCE = 0.02
+"""Largest relative difference of the measured refresh rate from ``refresh_hz`` (59.94 Hz passes as 60)."""
+MARKER_OUTPUTS = ("none", "lsl", "serial")
+MARKER_EVENTS = ("cue", "tree", "feedback", "response", "trigger")
+
+
+@dataclass(frozen=True)
+class MarkerSettings:
+    """Event markers for other recordings (``experiment.markers``): where they go and their codes."""
+
+    output: str = field(default="none", metadata=_meta(choices=MARKER_OUTPUTS,
+                                                       doc="none, lsl (Lab Streaming Layer) or serial"))
+    stream_name: str = field(default="garden-markers", metadata=_meta(doc="LSL stream name"))
+    serial_port: str = field(default="", metadata=_meta(doc="serial device, e.g. /dev/ttyUSB0 (output = serial)"))
+    baud_rate: int = field(default=115200, metadata=_meta(1))
+    codes: dict[str, int] = field(default_factory=lambda: {"cue": 1, "tree": 2, "feedback": 3, "response": 4,
+                                                           "trigger": 5})
+
+
+@dataclass(frozen=True)
+class Bonus:
+    """Performance bonus shown on the end screen: ``clip(score * per_point, minimum, maximum)``."""
+
+    per_point: float = field(default=0.0, metadata=_meta(0.0, doc="bonus per point of the session score"))
+    minimum: float = field(default=0.0, metadata=_meta(0.0))
+    maximum: float = field(default=0.0, metadata=_meta(0.0, doc="0: no maximum"))
+    currency: str = field(default="", metadata=_meta(doc="shown before the amount, e.g. '£'"))
+
+    def amount(self, score: float) -> float:
+        """The bonus for a session score (points), rounded to cents."""
+        value = max(self.minimum, score * self.per_point)
+        return round(min(value, self.maximum) if self.maximum else value, 2)
+
 
 @dataclass(frozen=True)
 class Keys:
-    """Response keys (X key names: 'f', 'j', 'left', 'right', 'space', '5', ...) and side mapping."""
+    """Response keys (X key names: 'f', 'j', 'left', 'right', 'space', '5', ...) and side mapping.
+
+    ``[keys]`` sets them for the whole protocol; a phase's ``keys = { ... }`` overrides single
+    keys for that phase (e.g. a scanner button box: ``keys = { left = "1", right = "2" }``)."""
 
     left: str = "f"
     right: str = "j"
     proceed: str = "space"
     quit: str = "escape"
-    confirm: str = "y"
+    confirm: str = field(default="y", metadata=_meta(doc="ends the session when the quit question is up"))
+    decline: str = field(default="n", metadata=_meta(doc="closes the quit question; the session goes on"))
     trigger: str = "5"
     sides: str = field(default="random", metadata=_meta(choices=("random", "fixed"),
                                                         doc="accept side random every trial or fixed"))
@@ -114,6 +201,8 @@ class Curriculum:
 
     order: str = field(default="interleaved", metadata=_meta(choices=("interleaved", "blocked")))
     block_length: int = field(default=0, metadata=_meta(0, doc="blocked: trials per garden before switching"))
+    announce_switch: bool = field(default=False, metadata=_meta(
+        doc="blocked: tell the participant when the garden changes"))
 
 
 @dataclass(frozen=True)
@@ -131,7 +220,10 @@ class Phase:
     scanner: bool = field(default=False, metadata=_meta(doc="wait for a trigger per run; computed onsets"))
     runs: int = field(default=1, metadata=_meta(1))
     max_trials: int = field(default=0, metadata=_meta(0, doc="run only the first N trials (pilots, tests; 0: all)"))
+    comprehension: int = field(default=0, metadata=_meta(
+        0, doc="before the trials: this many correct answers in a row to 'which key plants the tree?'"))
     timing: Timing = field(default_factory=Timing)
+    keys: Keys = field(default_factory=Keys)
 
 
 @dataclass(frozen=True)
@@ -152,6 +244,8 @@ class Protocol:
     display: Display = field(default_factory=Display)
     keys: Keys = field(default_factory=Keys)
     timing: Timing = field(default_factory=Timing)
+    markers: MarkerSettings = field(default_factory=MarkerSettings)
+    bonus: Bonus = field(default_factory=Bonus)
     source: str = field(default="", metadata=_meta(doc="(set by the loader) file it came from"))
 
     def session_phases(self, session: int) -> list[Phase]:
@@ -243,18 +337,36 @@ def _check_protocol(protocol: Protocol, where: str) -> None:
     if isinstance(protocol.rule_code, str) and protocol.rule_code != PARTICIPANT or \
             isinstance(protocol.rule_code, int) and protocol.rule_code not in range(1, 9):
         raise UserError(f"{where} rule_code: {protocol.rule_code!r} is invalid; use 1..8 or 'participant'")
+    if protocol.exemplar_pool > MAX_EXEMPLAR_POOL:
+        raise UserError(f"{where} exemplar_pool: {protocol.exemplar_pool} is too large; use at most "
+                        f"{MAX_EXEMPLAR_POOL} (higher exemplars are kept for the arrangement task)")
     if len(set(protocol.contexts)) != 2:
         raise UserError(f"{where} contexts: {list(protocol.contexts)} must be two different labels")
     missing = [c for c in protocol.contexts if c not in protocol.display.context_colours]
     if missing:
         raise UserError(f"{where} display.context_colours: no colour for context(s) {missing}; "
                         f"add e.g. `{missing[0]} = [0, 178, 255]`")
-    keys = protocol.keys
-    if len({keys.left, keys.right, keys.quit}) != 3:
-        raise UserError(f"{where} keys: left, right and quit keys must differ "
-                        f"(got {keys.left!r}, {keys.right!r}, {keys.quit!r})")
+    _check_keys(protocol.keys, f"{where} keys")
+    d = protocol.display
+    if d.units == "deg" and not (d.distance_cm > 0 and d.width_cm > 0):
+        raise UserError(f"{where} display: units = 'deg' needs distance_cm and width_cm (> 0) of the screen; "
+                        "measure them and add them to [display]")
+    codes = protocol.markers.codes
+    bad = [e for e in MARKER_EVENTS if not 1 <= codes.get(e, 0) <= 255]
+    if protocol.markers.output == "serial" and bad:
+        raise UserError(f"{where} markers.codes: event(s) {bad} need a code 1..255, e.g. {{ tree = 2 }}")
     for i, phase in enumerate(protocol.phases):
+        _check_keys(phase.keys, f"{where} phases[{i}].keys")
         _check_phase(phase, f"{where} phases[{i}]", protocol)
+
+
+def _check_keys(keys: Keys, where: str) -> None:
+    names = {"left": keys.left, "right": keys.right, "quit": keys.quit, "trigger": keys.trigger}
+    if len(set(names.values())) != len(names):
+        raise UserError(f"{where}: left, right, quit and trigger keys must differ (got {names})")
+    if len({keys.quit, keys.confirm, keys.decline, keys.trigger}) != 4:
+        raise UserError(f"{where}: quit, confirm, decline and trigger keys must differ "
+                        f"(got {keys.quit!r}, {keys.confirm!r}, {keys.decline!r}, {keys.trigger!r})")
 
 
 def _check_phase(phase: Phase, where: str, protocol: Protocol) -> None:
@@ -285,9 +397,11 @@ def _check_phase(phase: Phase, where: str, protocol: Protocol) -> None:
 def parse_protocol(raw: dict[str, Any], source: str) -> Protocol:
     """Validate a parsed TOML document into a Protocol (phase timing = [timing] + phase overrides)."""
     where = f"{source}:"
-    base_timing, phases = raw.get("timing", {}), raw.get("phases")
+    base_timing, base_keys, phases = raw.get("timing", {}), raw.get("keys", {}), raw.get("phases")
     if not isinstance(base_timing, dict):
         raise UserError(f"{where} timing: expected a [timing] table")
+    if not isinstance(base_keys, dict):
+        raise UserError(f"{where} keys: expected a [keys] table")
     if not isinstance(phases, list) or not phases:
         raise UserError(f"{where} phases: missing; add at least one [[phases]] table")
     merged = []
@@ -295,7 +409,10 @@ def parse_protocol(raw: dict[str, Any], source: str) -> Protocol:
         timing = phase.get("timing", {}) if isinstance(phase, dict) else None
         if not isinstance(timing, dict):
             raise UserError(f"{where} phases[{i}].timing: expected a table, e.g. timing = {{ cue_s = 1.0 }}")
-        merged.append({**phase, "timing": {**base_timing, **timing}})
+        keys = phase.get("keys", {})
+        if not isinstance(keys, dict):
+            raise UserError(f"{where} phases[{i}].keys: expected a table, e.g. keys = {{ left = \"1\", right = \"2\" }}")
+        merged.append({**phase, "timing": {**base_timing, **timing}, "keys": {**base_keys, **keys}})
     protocol = dataclasses.replace(build(Protocol, {**raw, "phases": merged}, where), source=source)
     _check_protocol(protocol, where)
     return protocol
@@ -318,8 +435,8 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
 
 # ------------------------------------------------------------------ strings
 
-REQUIRED_STRINGS = ("accept", "reject", "too_slow", "break", "end", "confirm_quit", "wait_trigger",
-                    "instructions_default")
+REQUIRED_STRINGS = ("accept", "reject", "too_slow", "break", "end", "bonus", "switch", "comprehension",
+                    "comprehension_wrong", "confirm_quit", "wait_trigger", "instructions_default")
 _FIELD = re.compile(r"{(\w+)}")
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.bids import ensure_dataset_files, provenance_of, with_provenance
 from core.errors import UserError
 from core.files import DurableAppend, truncate_to_last_line
 from core.importing import update_participants
@@ -30,18 +31,25 @@ from core.provenance import provenance, write_json
 from core.trials import column_descriptions, format_value, order_columns, session_path
 
 RESULT_COLUMNS = ["onset", "duration", "response_key", "correct", "reward_received", "cue_onset",
-                  "dropped_frames", "timed_out"]
+                  "dropped_frames", "timed_out", "interrupted"]
 """Columns filled by running a trial (beside the sequence's); times in seconds."""
 
-EXTRA_DESCRIPTIONS = {
-    "side_accept": "Screen side (left/right) of the accept label on this trial.",
-    "run": "Scanner run (1-based); empty outside the scanner.",
-    "iti_s": "Planned inter-trial interval after this trial (s).",
-    "planned_onset": "Scanner: planned tree onset from the run's trigger (s).",
-    "cue_onset": "Onset of the context cue, same clock as onset (s).",
-    "dropped_frames": "Frames dropped while this trial was on screen.",
-    "timed_out": "1 if no response came within the response window.",
+SIDES = {"left": "on the left of the screen", "right": "on the right of the screen"}
+EXTRA_DESCRIPTIONS: dict[str, dict[str, Any]] = {
+    "side_accept": {"Description": "Screen side of the accept label on this trial.", "Levels": SIDES},
+    "run": {"Description": "Scanner run (1-based); n/a outside the scanner."},
+    "iti_s": {"Description": "Planned inter-trial interval after this trial.", "Units": "s"},
+    "planned_onset": {"Description": "Scanner: planned tree onset from the run's trigger; n/a outside the scanner.",
+                      "Units": "s"},
+    "cue_onset": {"Description": "Onset of the context cue, same clock as onset.", "Units": "s"},
+    "dropped_frames": {"Description": "Frames dropped while this trial was on screen."},
+    "timed_out": {"Description": "1 if no response came within the response window.",
+                  "Levels": {"1": "no response in time", "0": "responded"}},
+    "interrupted": {"Description": "1 if the quit question was on screen during this trial (its times and "
+                                   "any timeout are not the participant's).",
+                    "Levels": {"1": "interrupted by the quit question", "0": "not interrupted"}},
 }
+"""Descriptions of the columns a session adds to the contract's (BIDS sidecar entries)."""
 
 
 def now_utc() -> str:
@@ -101,6 +109,12 @@ def sidecar_path(table_path: Path) -> Path:
     return table_path.with_suffix(".json")
 
 
+def session_info(table_path: str | os.PathLike) -> dict[str, Any]:
+    """Garden's provenance record of a session (config, seed, assignment, screen, times, completion)
+    from the sidecar beside its table; sidecars of either layout (see ``core.bids``)."""
+    return provenance_of(json.loads(sidecar_path(Path(table_path)).read_text(encoding="utf-8")))
+
+
 def replace_json(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
     write_json(path, data, overwrite=True)
@@ -113,7 +127,34 @@ def events_path(table_path: Path, run: int) -> Path:
 
 
 EVENT_COLUMNS = ["onset", "duration", "trial_type", "trial", "context", "branchiness", "leafiness",
-                 "exemplar", "reward_value", "planned_onset", "response_time", "choice", "response_key"]
+                 "exemplar", "reward_value", "side_accept", "planned_onset", "response_time", "choice",
+                 "response_key", "correct"]
+"""Columns of a scanner run's ``events.tsv``: one ``cue``, one ``tree`` and (if the participant
+answered) one ``response`` event per trial, all carrying the trial's condition columns."""
+EVENT_DESCRIPTIONS: dict[str, dict[str, Any]] = {
+    "onset": {"Description": "Event onset from the run's scanner trigger (the flip of its screen).", "Units": "s"},
+    "duration": {"Description": "Event duration (0 for a response).", "Units": "s"},
+    "trial_type": {"Description": "Kind of event.",
+                   "Levels": {"cue": "context frame with fixation, before the tree",
+                              "tree": "tree in the frame with the accept/reject labels (response window)",
+                              "response": "key press of the participant (onset = press time)",
+                              "trigger": "scanner trigger pulse (onset = key-down time; the first is 0)"}},
+    "trial": {"Description": "Trial number of the session (row of the behavioural table)."},
+    "response_time": {"Description": "Response time from tree onset; n/a if no response.", "Units": "s"},
+    "planned_onset": {"Description": "Planned onset of the event on the run's schedule.", "Units": "s"},
+    **{c: e for c, e in EXTRA_DESCRIPTIONS.items() if c == "side_accept"},
+}
+
+
+def _resumable_columns(path: Path, columns: list[str]) -> list[str]:
+    """The columns of the table being resumed when it was written before some result columns
+    existed (it goes on without them), else ``columns``."""
+    with open(path, encoding="utf-8") as fh:
+        header = fh.readline().rstrip("\n").split("\t")
+    missing = [c for c in columns if c not in header]
+    if header != columns and set(header) <= set(columns) and set(missing) <= set(RESULT_COLUMNS):
+        return header
+    return columns
 
 
 class SessionRecorder:
@@ -132,10 +173,17 @@ class SessionRecorder:
             raise UserError(f"{self.path}: nothing to resume (no such session); run without --resume")
         self.columns = order_columns(list(columns) + [c for c in RESULT_COLUMNS if c not in columns]
                                      + [c for c in extra_columns if c not in columns])
+        if resume:
+            self.columns = _resumable_columns(self.path, self.columns)
         self.table = AppendTable(self.path, self.columns, resume=resume, fsync=fsync)
         self.resume, self.fsync = resume, fsync
         self._events: dict[int, AppendTable] = {}
         self.info: dict[str, Any] = {}
+        """Garden's provenance record of the session (under ``PROVENANCE_KEY`` in the sidecar)."""
+        self.column_entries = {**column_descriptions(self.columns),
+                               **{c: e for c, e in EXTRA_DESCRIPTIONS.items() if c in self.columns}}
+        self.column_entries.update({c: {"Description": f"Column {c} of the session's sequence."}
+                                    for c in self.columns if c not in self.column_entries})
 
     @property
     def n_done(self) -> int:
@@ -145,31 +193,41 @@ class SessionRecorder:
     def start(self, config: dict[str, Any], seed: int, **info: Any) -> None:
         """Write (or, resuming, update) the sidecar: config, seed, versions, start time, info."""
         if self.resume and self.sidecar.exists():
-            self.info = json.loads(self.sidecar.read_text(encoding="utf-8"))
+            self.info = provenance_of(json.loads(self.sidecar.read_text(encoding="utf-8")))
+            self.info.pop("columns", None)  # the old layout nested the column descriptions here
             if self.info.get("seed") != seed:
                 raise UserError(f"{self.sidecar}: recorded seed {self.info.get('seed')} differs from {seed}; "
                                 "resume with the same protocol and participant (and --seed if one was given)")
             self.info.setdefault("resumed", []).append({"time_utc": now_utc(), "after_trial": self.n_done, **info})
         else:
             self.info = provenance(config, seed, start_utc=now_utc(), end_utc=None, completed=False, **info)
-            self.info["columns"] = {**column_descriptions(self.columns),
-                                    **{c: {"Description": d} for c, d in EXTRA_DESCRIPTIONS.items()
-                                       if c in self.columns}}
-        replace_json(self.sidecar, self.info)
+        ensure_dataset_files(self.root)
+        self.save()
 
     def save(self) -> None:
-        """Rewrite the sidecar from ``info`` (atomically)."""
-        replace_json(self.sidecar, self.info)
+        """Rewrite the sidecar (column entries + ``info``) atomically."""
+        replace_json(self.sidecar, with_provenance(self.column_entries, self.info))
 
     def append(self, row: dict[str, Any]) -> None:
         """Record one finished trial (durable on return)."""
         self.table.append(row)
 
+    def open_run(self, run: int, **info: Any) -> None:
+        """Start the ``events.tsv`` of scanner run file ``run`` and its sidecar (column entries, and
+        ``info``: planned run, duration, volumes, TR, ... under ``PROVENANCE_KEY``); also listed
+        in the session sidecar under ``scanner_runs``."""
+        path = events_path(self.path, run)
+        self._events[run] = AppendTable(path, EVENT_COLUMNS, resume=self.resume, fsync=self.fsync)
+        entries = {**column_descriptions(EVENT_COLUMNS), **EVENT_DESCRIPTIONS}
+        record = {"session_sidecar": self.sidecar.name, "run": run, **info}
+        replace_json(sidecar_path(path), with_provenance({c: entries[c] for c in EVENT_COLUMNS}, record))
+        self.info.setdefault("scanner_runs", {})[str(run)] = info
+        self.save()
+
     def event(self, run: int, row: dict[str, Any]) -> None:
-        """Record one scanner event of ``run`` in that run's ``events.tsv`` (durable on return)."""
+        """Record one event of scanner run file ``run`` in its ``events.tsv`` (durable on return)."""
         if run not in self._events:
-            self._events[run] = AppendTable(events_path(self.path, run), EVENT_COLUMNS, resume=self.resume,
-                                            fsync=self.fsync)
+            self.open_run(run)
         self._events[run].append(row)
 
     def finish(self, completed: bool, **info: Any) -> None:
@@ -178,7 +236,7 @@ class SessionRecorder:
         for table in self._events.values():
             table.close()
         self.info.update(end_utc=now_utc(), completed=bool(completed), **info)
-        replace_json(self.sidecar, self.info)
+        self.save()
 
     def update_participants(self, row: dict[str, Any]) -> Path:
         """Add this participant (participant-level columns of ``row``) to ``participants.tsv``."""

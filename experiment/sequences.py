@@ -4,25 +4,28 @@ Pure and seeded: the same protocol, participant and seed always give the same ta
 what lets ``--resume`` continue a session exactly where it stopped and lets simulated and real
 participants run the same trials.
 
-* Counterbalancing (``assign``): rule code, curriculum and (fixed) accept side can come from the
-  participant number (the digits at the end of the id): rule codes cycle fastest
-  (``(n - 1) % 4 + 1``), the curriculum changes every 4 participants, odd numbers accept on the left.
+* Counterbalancing (``assign``): rule code, (fixed) accept side, curriculum and the first garden of a
+  blocked order can come from the participant number (the digits at the end of the id), fully
+  crossed in that order, the rule code fastest (``counterbalancing_factors``).
 * Exemplars (``allocate_exemplars``): for each of the 25 cells the participant's exemplar pool is
   permuted once and every phase of every session takes the next ``exemplars_per_cell`` of them, so
-  no tree repeats across phases (docs/experiment.md).
+  no tree repeats across phases.
 * Order (``phase_trials``): a phase shows each (garden, cell) ``trials / 50`` times, cycling through
   its exemplars; interleaved = shuffled; blocked = ``block_length`` trials of one garden, then of the
   other, alternating (450/450 for 2022; 200, 20 or 2 for 2018); scanner runs each hold every
-  condition equally often, shuffled within the run, with jittered ITIs and a computed onset schedule.
+  condition equally often, shuffled within the run, with a fixed-sum ITI jitter and a computed onset
+  schedule (``run_plan``: planned duration and volumes).
   ``max_trials`` keeps only a phase's first trials (pilots and tests).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +40,8 @@ CELLS: list[tuple[int, int]] = [(int(b), int(l)) for b in LEVELS for l in LEVELS
 
 ExemplarPool = Callable[[int, int], list[str]]
 """Exemplar labels available for a cell (branchiness, leafiness), e.g. ``StimulusSet.exemplars``."""
+Allocation = list[dict[tuple[int, int], list[str]]]
+"""Exemplars of every phase (protocol order): (branchiness, leafiness) -> labels."""
 
 # Purposes mixed into the seed so each random choice has its own stream.
 _ALLOCATE, _ORDER, _SIDES, _ITI, _FIRST = range(5)
@@ -52,6 +57,9 @@ class Assignment:
     accept_side: str | None
     """'left'/'right' when sides are fixed per participant; None when drawn every trial."""
     seed: int
+    first_context: str | None = None
+    """Garden of the first block of a blocked order; None in sessions recorded before it was
+    counterbalanced (their first garden was drawn from the seed)."""
 
 
 def participant_number(participant_id: str) -> int | None:
@@ -73,33 +81,80 @@ def _number_for(participant_id: str, what: str, flag: str) -> int:
     return number
 
 
+def _has_blocked_order(protocol: Protocol) -> bool:
+    return any(p.order == "blocked" for p in protocol.phases) or (
+        any(p.order == "curriculum" for p in protocol.phases)
+        and any(c.order == "blocked" for c in protocol.curricula.values()))
+
+
+def counterbalancing_factors(protocol: Protocol) -> list[tuple[str, list[Any]]]:
+    """The factors assigned from the participant number, in crossing order, with their levels:
+    the rule code (1..4), the accept side (fixed sides), the curriculum, the first garden of a
+    blocked order; each only where the protocol assigns it from the participant number.
+
+    Participant n (k = n - 1) gets level ``(k // p) % len(levels)`` of each factor, ``p`` the
+    product of the sizes of the factors before it: P001..P0N, N the product of all sizes, cover
+    every combination once (flesch2018: 4 rules x 2 sides x 4 curricula x 2 first gardens = 64;
+    flesch2022: 4 rules x 2 curricula x 2 first gardens = 16).
+    """
+    factors: list[tuple[str, list[Any]]] = []
+    if protocol.rule_code == PARTICIPANT:
+        factors.append(("rule_code", [1, 2, 3, 4]))
+    if protocol.keys.sides == "fixed" and protocol.keys.accept_side == PARTICIPANT:
+        factors.append(("accept_side", ["left", "right"]))
+    if protocol.curriculum == PARTICIPANT:
+        factors.append(("curriculum", list(protocol.curricula)))
+    if _has_blocked_order(protocol):
+        factors.append(("first_context", list(protocol.contexts)))
+    return factors
+
+
+def crossed_levels(protocol: Protocol, number: int) -> dict[str, Any]:
+    """The level of each counterbalancing factor for participant ``number`` (see
+    ``counterbalancing_factors``)."""
+    levels, period = {}, 1
+    for name, options in counterbalancing_factors(protocol):
+        levels[name] = options[((number - 1) // period) % len(options)]
+        period *= len(options)
+    return levels
+
+
+FLAGS = {"rule_code": "--rule-code", "curriculum": "--curriculum", "accept_side": "a protocol with keys.accept_side"}
+
+
 def assign(protocol: Protocol, participant_id: str, rule_code: int | None = None,
            curriculum: str | None = None, seed: int | None = None) -> Assignment:
-    """Counterbalancing of one participant: explicit values win, else the protocol, else the number."""
+    """Counterbalancing of one participant: explicit values win, else the protocol, else the
+    participant number (fully crossed, see ``counterbalancing_factors``). An id without a number
+    needs every factor given except the first garden, which is then drawn from the seed."""
     check_participant_id(participant_id)
+    if seed is None:
+        seed = participant_seed(protocol.seed, participant_id)
+    given = {"rule_code": rule_code, "curriculum": curriculum}
+    needed = [n for n, _ in counterbalancing_factors(protocol) if n in FLAGS and given.get(n) is None]
+    number = participant_number(participant_id)
+    if needed:
+        number = _number_for(participant_id, needed[0].replace("_", " "), FLAGS[needed[0]])
+    if number is not None and number >= 1:
+        crossed = crossed_levels(protocol, number)
+    else:
+        crossed = {"first_context": protocol.contexts[int(np.random.default_rng([seed, _FIRST]).integers(2))]}
     if rule_code is None:
-        rule_code = protocol.rule_code
-        if rule_code == PARTICIPANT:
-            rule_code = (_number_for(participant_id, "rule code", "--rule-code") - 1) % 4 + 1
+        rule_code = protocol.rule_code if protocol.rule_code != PARTICIPANT else crossed["rule_code"]
     if int(rule_code) not in range(1, 9):
         raise UserError(f"rule code {rule_code!r} is invalid: use 1..4 (cardinal) or 5..8 (diagonal)")
     names = list(protocol.curricula)
     if curriculum is None:
-        curriculum = protocol.curriculum
-        if curriculum == PARTICIPANT:
-            number = _number_for(participant_id, "curriculum", "--curriculum")
-            curriculum = names[((number - 1) // 4) % len(names)]
+        curriculum = protocol.curriculum if protocol.curriculum != PARTICIPANT else crossed["curriculum"]
     if curriculum not in protocol.curricula:
         raise UserError(f"curriculum {curriculum!r} is not in protocol {protocol.name!r}; use one of {names}")
     accept_side = None
     if protocol.keys.sides == "fixed":
         accept_side = protocol.keys.accept_side
         if accept_side == PARTICIPANT:
-            number = _number_for(participant_id, "accept side", "a protocol with keys.accept_side")
-            accept_side = "left" if number % 2 else "right"
-    if seed is None:
-        seed = participant_seed(protocol.seed, participant_id)
-    return Assignment(participant_id, int(rule_code), curriculum, accept_side, int(seed))
+            accept_side = crossed["accept_side"]
+    first = crossed["first_context"] if _has_blocked_order(protocol) else None
+    return Assignment(participant_id, int(rule_code), curriculum, accept_side, int(seed), first)
 
 
 def numbered_pool(size: int) -> ExemplarPool:
@@ -108,8 +163,7 @@ def numbered_pool(size: int) -> ExemplarPool:
     return lambda b, l: list(labels)
 
 
-def allocate_exemplars(protocol: Protocol, seed: int, pool: ExemplarPool | None = None
-                       ) -> list[dict[tuple[int, int], list[str]]]:
+def allocate_exemplars(protocol: Protocol, seed: int, pool: ExemplarPool | None = None) -> Allocation:
     """Exemplars of every phase (protocol order, all sessions), drawn without replacement per cell.
 
     Returns one dict per phase mapping (branchiness, leafiness) to its exemplar labels.
@@ -165,12 +219,24 @@ def _interleaved(items: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     return pd.concat(runs, ignore_index=True)
 
 
-def _itis(phase: Phase, n: int, rng: np.random.Generator) -> np.ndarray:
-    """ITI after each trial (s): fixed, or uniform in [iti_s, iti_max_s] rounded to 1 ms."""
-    t = phase.timing
+def _itis(phase: Phase, runs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """ITI after each trial (s). Fixed; or, jittered online, uniform in [iti_s, iti_max_s]; or,
+    jittered in the scanner, a fixed-sum jitter: the gaps between a run's trials are evenly spaced
+    over [iti_s, iti_max_s] in random order, so that every run of every participant lasts the same,
+    and a run's last trial has none (the lead-out follows it). Rounded to 1 ms."""
+    t, n = phase.timing, len(runs)
     if not t.jittered:
-        return np.full(n, t.iti_s)
-    return np.round(rng.uniform(t.iti_s, t.iti_max_s, n), 3)
+        itis = np.full(n, t.iti_s)
+    elif not phase.scanner:
+        return np.round(rng.uniform(t.iti_s, t.iti_max_s, n), 3)
+    else:
+        itis = np.empty(n)
+        for r in np.unique(runs):
+            idx = np.flatnonzero(runs == r)
+            itis[idx[:-1]] = rng.permutation(np.round(np.linspace(t.iti_s, t.iti_max_s, len(idx) - 1), 3))
+    if phase.scanner:
+        itis[np.flatnonzero(np.diff(runs, append=np.inf) != 0)] = 0.0
+    return itis
 
 
 def scanner_schedule(phase: Phase, run: np.ndarray, iti: np.ndarray) -> np.ndarray:
@@ -186,6 +252,15 @@ def scanner_schedule(phase: Phase, run: np.ndarray, iti: np.ndarray) -> np.ndarr
     return onsets
 
 
+def run_plan(phase: Phase, planned_onsets: np.ndarray) -> dict[str, float | int]:
+    """Planned length of a scanner run whose trees are planned at ``planned_onsets`` (s from its
+    trigger): to the end of the last tree's window plus the lead-out (s), and the volumes (TRs) that
+    cover it."""
+    duration = round(float(np.max(planned_onsets)) + phase.timing.response_window_s + phase.timing.lead_out_s, 3)
+    return {"planned_duration_s": duration, "planned_volumes": int(math.ceil(duration / phase.timing.tr_s - 1e-9)),
+            "tr_s": phase.timing.tr_s}
+
+
 def phase_trials(protocol: Protocol, phase_index: int, assignment: Assignment,
                  exemplars: dict[tuple[int, int], list[str]]) -> pd.DataFrame:
     """The ordered trials of one phase (no session-level numbering yet)."""
@@ -197,8 +272,9 @@ def phase_trials(protocol: Protocol, phase_index: int, assignment: Assignment,
         curriculum = protocol.curricula[assignment.curriculum]
         order, block_length = curriculum.order, curriculum.block_length
     if order == "blocked":
-        first_rng = np.random.default_rng([assignment.seed, _FIRST, phase_index])
-        first = protocol.contexts[int(first_rng.integers(2))]
+        first = assignment.first_context
+        if first is None:  # recorded before the first garden was counterbalanced: as it was drawn then
+            first = protocol.contexts[int(np.random.default_rng([assignment.seed, _FIRST, phase_index]).integers(2))]
         table = _blocked(items, block_length, first, protocol.contexts, rng)
     else:
         table = _interleaved(items, rng)
@@ -210,7 +286,7 @@ def phase_trials(protocol: Protocol, phase_index: int, assignment: Assignment,
     table["side_accept"] = (assignment.accept_side if assignment.accept_side
                             else np.where(side_rng.random(n) < 0.5, "left", "right"))
     table["feedback"] = int(phase.feedback)
-    table["iti_s"] = _itis(phase, n, np.random.default_rng([assignment.seed, _ITI, phase_index]))
+    table["iti_s"] = _itis(phase, table.run.to_numpy(), np.random.default_rng([assignment.seed, _ITI, phase_index]))
     table["planned_onset"] = (scanner_schedule(phase, table.run.to_numpy(), table.iti_s.to_numpy())
                               if phase.scanner else np.nan)
     if not phase.scanner:
@@ -221,15 +297,16 @@ def phase_trials(protocol: Protocol, phase_index: int, assignment: Assignment,
 
 
 def session_sequence(protocol: Protocol, assignment: Assignment, session: int,
-                     pool: ExemplarPool | None = None) -> pd.DataFrame:
+                     pool: ExemplarPool | None = None, *, allocation: Allocation | None = None) -> pd.DataFrame:
     """Every trial of one session in order, in the trial-table layout (choices and RTs empty).
 
     Columns: the contract's (``choice``/``rt`` NaN), plus ``group``/``curriculum``/``rule_code``,
     ``feedback`` (1 if shown), ``side_accept`` (left/right), ``run`` (scanner runs), ``iti_s``
     (planned ITI after the trial, s) and ``planned_onset`` (scanner: tree onset from the run's
-    trigger, s). ``block`` counts breaks and runs through the session, from 1.
+    trigger, s). ``block`` counts breaks and runs through the session, from 1. ``allocation``:
+    the exemplars to use (default: ``allocate_exemplars`` from the seed and ``pool``).
     """
-    exemplars = allocate_exemplars(protocol, assignment.seed, pool)
+    exemplars = allocation or allocate_exemplars(protocol, assignment.seed, pool)
     wanted = {id(p) for p in protocol.session_phases(session)}
     tables, block = [], 0
     for i, phase in enumerate(protocol.phases):

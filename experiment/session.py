@@ -8,19 +8,43 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from core.bids import provenance_of
 from core.errors import UserError
 from core.task import correct_choice, item_table
 from core.trials import format_value, session_path
 from experiment.config import Protocol
-from experiment.recording import SessionRecorder, recorded_trials, sidecar_path
-from experiment.sequences import Assignment, ExemplarPool, assign, session_sequence
+from experiment.linking import (
+    Link,
+    allocation_record,
+    first_session,
+    linked_allocation,
+    linked_assignment,
+    protocol_hash,
+    recorded_allocation,
+)
+from experiment.recording import (
+    SessionRecorder,
+    events_path,
+    recorded_trials,
+    sidecar_path,
+)
+from experiment.sequences import (
+    Allocation,
+    Assignment,
+    ExemplarPool,
+    allocate_exemplars,
+    assign,
+    run_plan,
+    session_sequence,
+)
 
 IDENTITY = ["trial", "phase", "context", "branchiness", "leafiness", "exemplar"]
 """Columns a resumed session's recorded rows must share with its sequence."""
@@ -38,6 +62,13 @@ class Session:
     out: Path
     resume: bool = False
     recorder: SessionRecorder | None = None
+    allocation: Allocation | None = None
+    """Exemplars of every phase of the protocol (recorded, so later sessions reuse them)."""
+    link: Link | None = None
+    """What this session took from the participant's first session."""
+    run_files: dict[int, int] = field(default_factory=dict)
+    """Planned scanner run -> the number of its ``events.tsv`` (another number for the part of a
+    run played after a resume: a new acquisition, see ``resume_inside_run``)."""
 
     @property
     def start(self) -> int:
@@ -55,7 +86,7 @@ def _resumed_assignment(out: Path, participant_id: str, session: int, given: dic
     sidecar = sidecar_path(session_path(out, participant_id, session))
     if not sidecar.exists():
         raise UserError(f"{sidecar}: missing, so the session cannot be resumed with the same sequence")
-    recorded = json.loads(sidecar.read_text(encoding="utf-8"))["assignment"]
+    recorded = provenance_of(json.loads(sidecar.read_text(encoding="utf-8")))["assignment"]
     for key, value in given.items():
         if value is not None and value != recorded[key]:
             raise UserError(f"--resume: {key} {value!r} differs from the recorded {recorded[key]!r}; "
@@ -73,20 +104,41 @@ def _check_resumed_rows(session: Session) -> None:
 
 def plan_session(protocol: Protocol, participant_id: str, session: int, out: str | Path, *,
                  rule_code: int | None = None, curriculum: str | None = None, seed: int | None = None,
-                 resume: bool = False, pool: ExemplarPool | None = None) -> Session:
-    """Counterbalancing and sequence of a session (from the sidecar when resuming); writes nothing,
-    but refuses early when the session exists and ``resume`` is False."""
+                 resume: bool = False, pool: ExemplarPool | None = None,
+                 allow_mismatch: bool = False) -> Session:
+    """Counterbalancing and sequence of a session; writes nothing, but refuses early when the
+    session exists and ``resume`` is False. Resuming: the session's own recorded assignment. A
+    later session of a participant: the first session's assignment and exemplars
+    (``experiment.linking``; ``allow_mismatch`` runs despite differences, recorded)."""
     out = Path(out)
     path = session_path(out, participant_id, session)
     if path.exists() and not resume:
         raise UserError(f"{path}: already exists; refusing to overwrite it "
                         "(use --resume to continue this session, or another session number)")
+    given = {"rule_code": rule_code, "curriculum": curriculum, "seed": seed}
+    link = first_session(out, participant_id, session)
     if resume:
-        assignment = _resumed_assignment(out, participant_id, session,
-                                         {"rule_code": rule_code, "curriculum": curriculum, "seed": seed})
+        assignment = _resumed_assignment(out, participant_id, session, given)
+    elif link.session is not None:
+        derived = assign(protocol, participant_id, rule_code, curriculum, seed)
+        assignment = linked_assignment(link, protocol, given, derived, allow_mismatch=allow_mismatch)
     else:
         assignment = assign(protocol, participant_id, rule_code, curriculum, seed)
-    return Session(protocol, assignment, session, session_sequence(protocol, assignment, session, pool), out, resume)
+    allocation = allocate_exemplars(protocol, assignment.seed, pool)
+    if not resume:
+        allocation = linked_allocation(link, protocol, allocation, allow_mismatch=allow_mismatch)
+    else:
+        allocation = _resumed_allocation(out, participant_id, session, protocol, allocation)
+    sequence = session_sequence(protocol, assignment, session, allocation=allocation)
+    return Session(protocol, assignment, session, sequence, out, resume, allocation=allocation, link=link)
+
+
+def _resumed_allocation(out: Path, participant_id: str, session: int, protocol: Protocol,
+                        fresh: Allocation) -> Allocation:
+    """The allocation recorded by the session being resumed (``fresh`` if it recorded none)."""
+    sidecar = sidecar_path(session_path(out, participant_id, session))
+    record = provenance_of(json.loads(sidecar.read_text(encoding="utf-8"))).get("exemplars")
+    return recorded_allocation(protocol, record, fresh) if record else fresh
 
 
 def start_recording(run: Session, *, fsync: bool = True, extra_columns: tuple[str, ...] = (), **info: Any) -> None:
@@ -98,8 +150,56 @@ def start_recording(run: Session, *, fsync: bool = True, extra_columns: tuple[st
                                    extra_columns=extra_columns)
     if run.resume:
         _check_resumed_rows(run)
+    link = run.link.info() if run.link and not run.resume else {}
     run.recorder.start(run.protocol.to_dict(), run.assignment.seed, assignment=asdict(run.assignment),
-                       n_trials=len(run.sequence), **info)
+                       n_trials=len(run.sequence), protocol_sha256=protocol_hash(run.protocol.to_dict()),
+                       exemplars=allocation_record(run.protocol, run.allocation), **link, **info)
+    if run.resume:
+        resume_inside_run(run)
+
+
+def resume_inside_run(run: Session) -> None:
+    """When a resumed session starts inside a scanner run (or at the start of a run whose events
+    file was begun, e.g. quit during the lead-in), its remaining trials are a new acquisition: they
+    go to a new run file (the next free number) and are re-planned from its own trigger (planned
+    onsets shifted so the first remaining trial starts ``lead_in_s`` after it); the part recorded
+    before keeps its file. Recorded in the sidecar."""
+    seq, i = run.sequence, run.start
+    if i >= len(seq) or pd.isna(seq.run.iloc[i]):
+        return
+    planned_run = int(seq.run.iloc[i])
+    func = run.recorder.path.parent.parent / "func"
+    inside = i > 0 and seq.block.iloc[i - 1] == seq.block.iloc[i]
+    if not inside and not events_path(run.recorder.path, planned_run).exists():
+        return  # a run that had not started: it keeps its number
+    phase = next(p for p in run.protocol.session_phases(run.session) if p.name == seq.phase.iloc[i])
+    used = [int(m.group(1)) for p in func.glob("*_events.tsv") if (m := re.search(r"_run-(\d+)_events", p.name))]
+    new = max(used + [int(r) for r in seq.run.dropna()] + list(run.run_files.values())) + 1
+    rows = (seq.run == planned_run).to_numpy() & (np.arange(len(seq)) >= i)
+    shift = float(seq.planned_onset.iloc[i]) - phase.timing.cue_s - phase.timing.lead_in_s
+    seq.loc[rows, "planned_onset"] = seq.planned_onset[rows] - shift
+    run.run_files[planned_run] = new
+    run.recorder.info["resumed"][-1].update(planned_run=planned_run, run_file=new, replanned_by_s=shift)
+    run.recorder.save()
+
+
+def run_file(run: Session, planned_run: int) -> int:
+    """The ``events.tsv`` number of a planned scanner run (itself unless resumed inside it)."""
+    return run.run_files.get(int(planned_run), int(planned_run))
+
+
+def open_scanner_run(run: Session, index: int) -> int:
+    """Open the events file of the scanner run that sequence row ``index`` starts (with its planned
+    duration and volumes in the sidecar); return its number."""
+    seq = run.sequence
+    planned_run = int(seq.run.iloc[index])
+    phase = next(p for p in run.protocol.session_phases(run.session) if p.name == seq.phase.iloc[index])
+    rows = (seq.run == planned_run).to_numpy() & (seq.phase == phase.name).to_numpy() & (np.arange(len(seq)) >= index)
+    number = run_file(run, planned_run)
+    run.recorder.open_run(number, planned_run=planned_run, first_trial=int(seq.trial.iloc[index]),
+                          n_trials=int(rows.sum()), lead_in_s=phase.timing.lead_in_s,
+                          lead_out_s=phase.timing.lead_out_s, **run_plan(phase, seq.planned_onset[rows].to_numpy()))
+    return number
 
 
 def outcome(trial: pd.Series | dict, choice: float, rt: float, key: str | None) -> dict[str, Any]:
@@ -109,7 +209,7 @@ def outcome(trial: pd.Series | dict, choice: float, rt: float, key: str | None) 
     missed = choice is None or (isinstance(choice, float) and math.isnan(choice))
     right = correct_choice(value)
     return {**dict(trial), "choice": np.nan if missed else float(choice), "rt": np.nan if missed else float(rt),
-            "response_key": key or "", "timed_out": int(missed),
+            "response_key": key or "", "timed_out": int(missed), "interrupted": 0,
             "correct": np.nan if missed or np.isnan(right) else float(right == choice),
             "reward_received": value if not missed and choice == 1 else 0.0}
 
@@ -133,11 +233,23 @@ def choice_for(key: str, side_accept: str, left: str) -> float:
     return float((key == left) == (side_accept == "left"))
 
 
+def trigger_events(pulses: list[float]) -> list[dict[str, Any]]:
+    """BIDS events of scanner trigger pulses (onsets from the run's first trigger, s)."""
+    return [{"onset": t, "duration": 0.0, "trial_type": "trigger"} for t in pulses]
+
+
 def scanner_events(row: dict[str, Any], cue_onset: float, cue_duration: float) -> list[dict[str, Any]]:
-    """BIDS events of one scanner trial (onsets from the run's trigger, s): its cue and its tree."""
-    shared = {c: row[c] for c in ("trial", "context", "branchiness", "leafiness", "exemplar", "reward_value")}
-    response = {"response_time": row["rt"], "choice": row["choice"], "response_key": row["response_key"]}
-    return [{**shared, "onset": cue_onset, "duration": cue_duration, "trial_type": "cue",
-             "planned_onset": row["planned_onset"] - cue_duration},
-            {**shared, **response, "onset": row["onset"], "duration": row["duration"], "trial_type": "tree",
-             "planned_onset": row["planned_onset"]}]
+    """BIDS events of one scanner trial (onsets from the run's trigger, s): its cue, its tree and,
+    if the participant answered, the response (onset = tree onset + RT, duration 0)."""
+    shared = {c: row[c] for c in ("trial", "context", "branchiness", "leafiness", "exemplar", "reward_value",
+                                  "side_accept")}
+    response = {"response_time": row["rt"], "choice": row["choice"], "response_key": row["response_key"],
+                "correct": row["correct"]}
+    events = [{**shared, "onset": cue_onset, "duration": cue_duration, "trial_type": "cue",
+               "planned_onset": row["planned_onset"] - cue_duration},
+              {**shared, **response, "onset": row["onset"], "duration": row["duration"], "trial_type": "tree",
+               "planned_onset": row["planned_onset"]}]
+    if not math.isnan(row["rt"]):
+        events.append({**shared, **response, "onset": row["onset"] + row["rt"], "duration": 0.0,
+                       "trial_type": "response", "planned_onset": np.nan})
+    return events

@@ -18,37 +18,53 @@ from tqdm import tqdm
 from core.responders import Responder, responder_rng
 from experiment.config import Protocol
 from experiment.sequences import ExemplarPool
-from experiment.session import close_session, key_for, outcome, plan_session, scanner_events, start_recording
+from experiment.session import (
+    close_session,
+    key_for,
+    open_scanner_run,
+    outcome,
+    plan_session,
+    run_file,
+    scanner_events,
+    start_recording,
+    trigger_events,
+)
 
 
 def simulate_session(protocol: Protocol, participant_id: str, session: int, agent: Responder, out: str | Path, *,
                      rule_code: int | None = None, curriculum: str | None = None, seed: int | None = None,
                      resume: bool = False, pool: ExemplarPool | None = None, pace_s: float = 0.0,
-                     durable: bool = False, progress: bool = False) -> Path:
+                     durable: bool = False, progress: bool = False, allow_mismatch: bool = False) -> Path:
     """Run one session with a simulated participant, writing the trial table, sidecar,
     scanner events and participants.tsv under ``out``; return the trial table's path.
 
-    ``pace_s`` waits that long after each trial (to run at a watchable/killable speed). Every
-    trial is flushed as it ends; ``durable`` also fsyncs it (as a real session does; ~8 ms a trial).
+    ``allow_mismatch``: see ``experiment.linking``. ``pace_s`` waits that long after each trial (to
+    run at a watchable/killable speed). Scanner pulses are simulated at every TR of a run. Every trial is flushed as it ends; ``durable`` also fsyncs it (as a real session does; ~8 ms a trial).
     """
     run = plan_session(protocol, participant_id, session, out, rule_code=rule_code, curriculum=curriculum,
-                       seed=seed, resume=resume, pool=pool)
+                       seed=seed, resume=resume, pool=pool, allow_mismatch=allow_mismatch)
     seq = run.sequence
     # all responses are drawn up front, so a resumed session gets the same ones
     choices, rts = agent.respond(seq, responder_rng(agent, run.assignment.seed), run.items)
     start_recording(run, fsync=durable, mode="simulated", agent=agent.describe())
     phases = {p.name: p for p in protocol.session_phases(session)}
-    keys = protocol.keys
     records = seq.to_dict("records")
-    clock = 0.0
+    clock, pulses, pending = 0.0, iter(()), None
     for i in tqdm(range(run.start, len(seq)), desc=f"sub-{participant_id} ses-{session}", disable=not progress):
         trial = records[i]
         timing = phases[trial["phase"]].timing
+        scanner = phases[trial["phase"]].scanner
+        if scanner and (i == run.start or records[i - 1]["block"] != trial["block"]):
+            number = open_scanner_run(run, i)
+            plan = run.recorder.info["scanner_runs"][str(number)]
+            pulses = iter(np.arange(plan["planned_volumes"]) * timing.tr_s)  # a pulse every TR from the trigger
+            pending = next(pulses, None)
         missed = rts[i] > timing.response_window_s
         choice = np.nan if missed else choices[i]
+        keys = phases[trial["phase"]].keys
         key = None if missed else key_for(choice, trial["side_accept"], keys.left, keys.right)
         row = outcome(trial, choice, rts[i], key)
-        if phases[trial["phase"]].scanner:
+        if scanner:
             row.update(onset=trial["planned_onset"], cue_onset=trial["planned_onset"] - timing.cue_s,
                        duration=timing.response_window_s, dropped_frames=0)
         else:
@@ -58,9 +74,15 @@ def simulate_session(protocol: Protocol, participant_id: str, session: int, agen
             after = timing.too_slow_s if missed else timing.feedback_delay_s + timing.feedback_s * trial["feedback"]
             clock = row["onset"] + shown + after
         run.recorder.append(row)
-        if phases[trial["phase"]].scanner:
-            for event in scanner_events(row, row["cue_onset"], timing.cue_s):
-                run.recorder.event(int(trial["run"]), event)
+        if scanner:
+            last = i + 1 == len(seq) or records[i + 1]["block"] != trial["block"]
+            end = np.inf if last else row["onset"] + timing.response_window_s + trial["iti_s"]
+            events = scanner_events(row, row["cue_onset"], timing.cue_s)
+            while pending is not None and pending < end:
+                events.append(trigger_events([float(pending)])[0])
+                pending = next(pulses, None)
+            for event in sorted(events, key=lambda e: e["onset"]):
+                run.recorder.event(run_file(run, trial["run"]), event)
         if pace_s:
             time.sleep(pace_s)
     return close_session(run, completed=True)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Make sure the Debian packages PsychoPy needs under Xvfb are installed, and those of the browser task
-# (chromium for its tests, driven by Playwright; nodejs + npm to install jsPsych from the npm registry).
+# Make sure the Debian packages PsychoPy needs under Xvfb are installed, and those of the browser task and the
+# BIDS validator (chromium for the browser tests, driven by Playwright; nodejs + npm for jsPsych and the validator).
 # As root: installs the missing ones with apt-get. Otherwise: names them and exits 1.
 set -euo pipefail
 PACKAGES=(xvfb xauth xdotool libgl1-mesa-dri libglu1-mesa libegl1 libjack-jackd2-0
           libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 fontconfig fonts-dejavu-core
-          chromium)
+          chromium nodejs)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GARDEN_SHARED", REPO.parent / "shared"))
 FLESCH2018 = SHARED / "data" / "flesch2018"
 REFERENCE_TREES = SHARED / "reference" / "trees"
+BIDS_VALIDATOR = REPO / "tools" / "bids-validator" / "node_modules" / ".bin" / "bids-validator"
 
 
 @pytest.fixture
@@ -38,3 +41,19 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def bids_errors():
+    """Runs the official BIDS validator (npm bids-validator 1.15.0, installed by ``make test``) on a
+    folder; returns its errors as 'CODE: files' lines (empty: valid). Skips when not installed."""
+    if not BIDS_VALIDATOR.exists():
+        pytest.skip(f"BIDS validator not installed at {BIDS_VALIDATOR} (make test installs it)")
+
+    def errors(folder: Path) -> list[str]:
+        out = subprocess.run([str(BIDS_VALIDATOR), str(folder), "--json"], capture_output=True, text=True,
+                             timeout=120)
+        report = json.loads(out.stdout)
+        return [f"{e['key']}: {[f['file']['relativePath'] for f in e['files'][:3] if f.get('file')]}"
+                for e in report["issues"]["errors"]]
+    return errors

@@ -78,7 +78,7 @@ def wait_for_window(process: subprocess.Popen, title: str, timeout_s: float = 40
 def test_dragged_trees_are_saved_where_the_mouse_left_them(tmp_path):
     command = [sys.executable, "-m", "garden", "arrange", "--participant", "X1", "--session", "1",
                "--phase", "pre", "--arrangements", "1", "--out", str(tmp_path), "--seed", str(SEED),
-               "--window-size", str(SIZE), str(SIZE)]
+               "--window-size", str(SIZE), str(SIZE), "--allow-unmoved"]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for_window(process, arrangement.WINDOW_TITLE)
@@ -116,3 +116,36 @@ def test_dragged_trees_are_saved_where_the_mouse_left_them(tmp_path):
     rdm = ad.read_rdm(files.rdm_tsv)
     np.testing.assert_allclose(rdm, ad.arrangement_rdm(final), atol=1e-12)
     np.testing.assert_allclose(rdm, ad.arrangement_rdm(expected), atol=0.01)
+
+
+def key(name: str) -> None:
+    xdotool("keydown", name, "sleep", "0.1", "keyup", name, "sleep", "0.4")
+
+
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (run under xvfb-run)")
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="needs xdotool")
+def test_done_needs_every_tree_moved_and_escape_asks_first(tmp_path):
+    command = [sys.executable, "-m", "garden", "arrange", "--participant", "X2", "--session", "1",
+               "--phase", "pre", "--arrangements", "1", "--out", str(tmp_path), "--seed", str(SEED),
+               "--window-size", str(SIZE), str(SIZE)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_window(process, arrangement.WINDOW_TITLE)
+        start = ad.start_layouts(SEED, 1)[0]
+        click((SIZE // 2, SIZE // 2))  # leave the instructions
+        drag(start[0], [0.0, 0.0])
+        click((SIZE - 80, SIZE - 40))  # "done" with 24 trees not moved: refused
+        key("Escape")
+        key("f")  # not an answer: the question stays
+        key("n")  # declined: back to arranging
+        time.sleep(0.5)
+        assert process.poll() is None, "the task ended although it should go on"
+        key("Escape")
+        key("y")
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "aborted after 0 arrangement(s)" in out
+    assert not ad.arrangement_files(tmp_path, "X2", 1, "pre").existing()

@@ -40,7 +40,7 @@ def _raw(name: str = "flesch2022") -> dict:
     (lambda r: r["phases"][1].update(trials=199), ["phases[1].trials", "multiple of 50"]),
     (lambda r: r["phases"][0].update(trails=50), ["phases[0]", "unknown key", "trails"]),
     (lambda r: r["timing"].update(cue_s="long"), ["phases[0].timing.cue_s", "expected a number"]),
-    (lambda r: r["display"].update(frame_size_px=-3), ["display.frame_size_px", ">= 1"]),
+    (lambda r: r["display"].update(frame_size_px=-3), ["display.frame_size_px", ">= 0.01"]),
     (lambda r: r["keys"].update(sides="sometimes"), ["keys.sides", "random"]),
     (lambda r: r.update(curriculum="B7"), ["curriculum", "B7", "blocked"]),
     (lambda r: r["phases"][2].update(exemplars_per_cell=5), ["phases[2].exemplars_per_cell", "divisor of 18"]),

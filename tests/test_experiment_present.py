@@ -8,7 +8,6 @@ planned responses. Skipped without a display (``make test`` runs pytest under xv
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ from PIL import Image
 from core.responders import responder_rng
 from core.trials import REQUIRED, read_trials, session_path
 from experiment.config import load_protocol
+from experiment.recording import session_info
 from experiment.session import key_for, plan_session
 from modeling.agents import get_agent
 from stimuli.trees import render_tree
@@ -66,7 +66,8 @@ runs = 2
 max_trials = 3
 scanner = true
 feedback = false
-timing = { iti_s = 0.2, iti_max_s = 0.4, lead_in_s = 0.3, lead_out_s = 0.2, fixed_duration = true }
+timing = { iti_s = 0.2, iti_max_s = 0.4, lead_in_s = 0.3, lead_out_s = 0.2, fixed_duration = true, tr_s = 0.5 }
+keys = { left = "1", right = "2" }
 """
 BACKGROUND = np.array([128, 128, 128])
 CENTRE = (512, 640)  # row, column of the screen centre in a 1280 x 1024 screenshot
@@ -110,7 +111,9 @@ def test_table_has_every_trial_with_the_keys_pressed(e2e):
     pressed = e2e["rts"] <= protocol.timing.response_window_s
     assert pressed.sum() >= 5  # the agent answers most trials in time
     assert np.array_equal(table.choice[pressed], e2e["choices"][pressed])
-    expected_keys = [key_for(c, s, "f", "j") for c, s in zip(e2e["choices"][pressed], plan.side_accept[pressed])]
+    keys = np.where(plan.phase == "scan", "1", "f"), np.where(plan.phase == "scan", "2", "j")  # a button box
+    expected_keys = [key_for(c, s, left, right) for c, s, left, right
+                     in zip(e2e["choices"][pressed], plan.side_accept[pressed], keys[0][pressed], keys[1][pressed])]
     assert table.response_key[pressed].tolist() == expected_keys
     lag = table.rt[pressed].to_numpy() - e2e["rts"][pressed]
     assert (lag > 0).all() and (lag < 0.35).all(), lag  # key press latency through the X server
@@ -121,7 +124,7 @@ def test_table_has_every_trial_with_the_keys_pressed(e2e):
 
 
 def test_sidecar_records_the_session(e2e):
-    sidecar = json.loads(session_path(e2e["out"], "P001", 1).with_suffix(".json").read_text())
+    sidecar = session_info(session_path(e2e["out"], "P001", 1))
     assert sidecar["completed"] is True and sidecar["aborted"] is False
     assert sidecar["mode"] == "window" and sidecar["agent"]["name"] == "factorized"
     assert sidecar["screen"]["size_px"] == [1280, 1024] and sidecar["screen"]["frame_s"] == pytest.approx(1 / 60)
@@ -131,8 +134,21 @@ def test_sidecar_records_the_session(e2e):
     assert "psychopy" in sidecar["software"]
 
 
+def test_a_window_session_is_valid_bids(e2e, bids_errors):
+    assert bids_errors(e2e["out"]) == []
+
+
 def test_scanner_onsets_follow_the_computed_schedule(e2e):
     events = pd.read_csv(e2e["out"] / "sub-P001/ses-1/func/sub-P001_ses-1_task-garden_run-1_events.tsv", sep="\t")
+    responses = events[events.trial_type == "response"]
+    tree_rows = events[events.trial_type == "tree"].set_index("trial")
+    assert np.allclose(responses.onset, tree_rows.onset[responses.trial] + tree_rows.response_time[responses.trial])
+    pulses = events[events.trial_type == "trigger"].onset.to_numpy()
+    plan = session_info(session_path(e2e["out"], "P001", 1))["scanner_runs"]["1"]
+    assert pulses[0] == 0.0 and np.diff(pulses) == pytest.approx(0.5, abs=0.15)  # every pulse, TR 0.5 s
+    assert abs(len(pulses) - plan["planned_duration_s"] / 0.5) <= 2  # pulsing until the lead-out ends
+    assert (np.diff(events.onset.to_numpy()) >= 0).all()
+    events = events[events.trial_type.isin(["cue", "tree"])]
     assert events.trial_type.tolist() == ["cue", "tree"] * 3
     error = events.onset - events.planned_onset
     assert error.abs().max() < 0.15, error  # Xvfb on a loaded machine; the benchmark measures frames
@@ -218,14 +234,14 @@ def test_escape_with_confirmation_keeps_the_data_and_resume_finishes(tiny, tmp_p
     assert proc.returncode == 1 and "continue with --resume" in stderr
     table = read_trials(path)
     assert len(table) == 2 and table.timed_out.eq(1).all() and table.choice.isna().all()
-    sidecar = json.loads(path.with_suffix(".json").read_text())
+    sidecar = session_info(path)
     assert sidecar["completed"] is False and sidecar["aborted"] is True
     resumed = _garden("run", "--participant", "P002", "--session", "1", "--protocol", str(tiny), "--out", str(out),
                       "--simulate", "random", "--resume")
     assert resumed.returncode == 0, resumed.stderr
     table = read_trials(path)
     assert table.trial.tolist() == list(range(1, 8)) and table.choice.iloc[2:].notna().sum() >= 4
-    assert json.loads(path.with_suffix(".json").read_text())["completed"] is True
+    assert session_info(path)["completed"] is True
 
 
 def _dialog_session(tiny: Path, out: Path, keys: list[list[str]]) -> subprocess.CompletedProcess:
@@ -257,7 +273,7 @@ def test_id_dialog_names_the_session(tiny, tmp_path):
     typed = [["type", "--delay", "50", "P042"], ["key", "Tab", "ctrl+a"], ["type", "1"], ["key", "Return"]]
     result = _dialog_session(tiny, out, typed)
     assert result.returncode == 1 and "continue with --resume" in result.stderr, result.stderr[-2000:]
-    sidecar = json.loads(session_path(out, "P042", 1).with_suffix(".json").read_text())
+    sidecar = session_info(session_path(out, "P042", 1))
     assert sidecar["aborted"] is True  # the session typed in the dialog is the one recorded
     assert sorted(p.name for p in out.glob("sub-*/ses-*")) == ["ses-1"] and (out / "sub-P042").is_dir()
 
@@ -268,3 +284,92 @@ def test_cancelled_id_dialog_records_nothing(tiny, tmp_path):
     assert result.returncode == 2 and result.stderr.strip() == \
         "garden run: error: session cancelled in the dialog (nothing was recorded)", result.stderr
     assert not out.exists()
+
+
+QUITS = """
+name = "quits"
+rule_code = 1
+curriculum = "interleaved"
+[display]
+check_timing = false
+[timing]
+iti_s = 2.0
+cue_s = 0.2
+response_window_s = 1.2
+feedback_delay_s = 0.1
+feedback_s = 0.2
+too_slow_s = 0.2
+[[phases]]
+name = "training"
+trials = 50
+max_trials = 2
+[[phases]]
+name = "scan"
+trials = 100
+runs = 2
+max_trials = 3
+scanner = true
+feedback = false
+timing = { iti_s = 1.0, iti_max_s = 1.2, lead_in_s = 3.0, lead_out_s = 0.2, fixed_duration = true, tr_s = 0.5 }
+"""
+
+
+def _wait(condition, timeout: float = 60.0) -> None:
+    deadline = time.time() + timeout
+    while not condition() and time.time() < deadline:
+        time.sleep(0.05)
+    assert condition(), "timed out waiting for the session"
+
+
+def test_quit_question_in_the_iti_and_the_lead_in_ignores_other_keys_and_pulses(tmp_path):
+    protocol = tmp_path / "quits.toml"
+    protocol.write_text(QUITS)
+    out, shots = tmp_path / "participants", tmp_path / "shots"
+    path = session_path(out, "P004", 1)
+    func = path.parent.parent / "func"
+    args = ["--participant", "P004", "--session", "1", "--protocol", str(protocol), "--out", str(out),
+            "--simulate", "factorized", "--window"]
+    proc = subprocess.Popen([sys.executable, "-m", "garden", "run", *args, "--screenshots", str(shots)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rows = lambda: path.read_text().count("\n") - 1 if path.exists() else -1  # noqa: E731
+
+    def drive() -> None:
+        _wait(lambda: rows() >= 1)  # trial 1 done: the 2 s ITI before trial 2
+        time.sleep(0.2)
+        _press("Escape")
+        time.sleep(0.5)
+        _press("f")  # not an answer to the question: ignored
+        time.sleep(0.5)
+        _press("n")  # declined: trial 2 goes on, flagged
+        _wait(lambda: (func / "sub-P004_ses-1_task-garden_run-1_events.tsv").exists())
+        time.sleep(1.0)  # the trigger came ~0.3 s after the trigger screen: now in the 3 s lead-in
+        _press("Escape")
+        time.sleep(1.6)  # the scanner keeps pulsing (TR 0.5 s) while the question is up
+        _press("n")
+        _wait(lambda: rows() >= 3)  # the first scan trial done: Esc + confirm inside the run
+        _press("Escape")
+        time.sleep(0.4)
+        _press("y")
+    thread = threading.Thread(target=drive, daemon=True)
+    thread.start()
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "continue with --resume" in stderr, stderr[-2000:]
+    table = read_trials(path)
+    assert table.trial.tolist() == [1, 2, 3] and table.interrupted.tolist() == [0, 1, 1]
+    assert session_info(path)["aborted"] is True
+    restored = [np.asarray(Image.open(shots / f"after-quit-question-{k}.png").convert("RGB")) for k in (1, 2)]
+    assert all((image == BACKGROUND).all() for image in restored)  # a blank ITI/lead-in, not the question
+    first = pd.read_csv(func / "sub-P004_ses-1_task-garden_run-1_events.tsv", sep="\t")
+    pulses = first[first.trial_type == "trigger"].onset.to_numpy()
+    tree = first[first.trial_type == "tree"].onset.to_numpy()
+    assert len(tree) == 1 and ((pulses > 0.7) & (pulses < 2.3)).sum() >= 3  # pulses during the question logged
+    assert tree[0] == pytest.approx(3.0 + 0.2, abs=0.15)  # still on its schedule after the question
+
+    resumed = _garden("run", *args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    second = pd.read_csv(func / "sub-P004_ses-1_task-garden_run-2_events.tsv", sep="\t")
+    trees = second[second.trial_type == "tree"]
+    assert trees.trial.tolist() == [4, 5] and second[second.trial_type == "trigger"].onset.iloc[0] == 0.0
+    assert trees.onset.iloc[0] == pytest.approx(3.0 + 0.2, abs=0.15)  # from its own trigger: lead-in + cue
+    assert read_trials(path).trial.tolist() == [1, 2, 3, 4, 5]
+    assert session_info(path)["scanner_runs"]["2"]["planned_run"] == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -17,7 +16,7 @@ import pytest
 from core.errors import UserError
 from core.trials import read_trials, session_path
 from experiment.config import load_protocol
-from experiment.recording import AppendTable
+from experiment.recording import AppendTable, session_info
 from experiment.simulate import simulate_session
 from modeling.agents import get_agent
 
@@ -61,7 +60,7 @@ def test_append_table_refuses_existing_and_resumes_after_a_cut_line(tmp_path):
     table.append({"trial": 1, "choice": 1.0})
     table.append({"trial": 2})
     table.close()
-    assert path.read_text() == "trial\tchoice\n1\t1\n2\t\n"
+    assert path.read_text() == "trial\tchoice\n1\t1\n2\tn/a\n"
     with pytest.raises(UserError, match="already exists; refusing to overwrite"):
         AppendTable(path, ["trial", "choice"])
     with open(path, "a") as fh:  # a write cut by a crash
@@ -70,7 +69,7 @@ def test_append_table_refuses_existing_and_resumes_after_a_cut_line(tmp_path):
     assert resumed.rows_before == 2
     resumed.append({"trial": 3, "choice": 0})
     resumed.close()
-    assert path.read_text() == "trial\tchoice\n1\t1\n2\t\n3\t0\n"
+    assert path.read_text() == "trial\tchoice\n1\t1\n2\tn/a\n3\t0\n"
     with pytest.raises(UserError, match="columns differ"):
         AppendTable(path, ["trial", "rt"], resume=True)
 
@@ -84,17 +83,20 @@ def test_simulated_session_writes_valid_table_sidecar_events_and_participants(tm
     answered = table.dropna(subset=["choice"])
     assert answered.correct.mean() > 0.85  # a sharp factorized agent is mostly right
     assert (answered.reward_received == np.where(answered.choice == 1, answered.reward_value, 0)).all()
-    sidecar = json.loads(path.with_suffix(".json").read_text())
+    sidecar = session_info(path)
     assert sidecar["completed"] is True and sidecar["end_utc"] and sidecar["seed"] == sidecar["assignment"]["seed"]
     assert sidecar["config"]["name"] == "flesch2022" and "numpy" in sidecar["software"]
     assert sidecar["agent"]["params"] == {"slope": 4.0, "lapse": 0.02}
     events = sorted((path.parent.parent / "func").glob("*_events.tsv"))
     assert [e.name.split("_")[3] for e in events] == [f"run-{r}" for r in range(1, 7)]
     run1 = pd.read_csv(events[0], sep="\t")
-    assert len(run1) == 200 and run1.trial_type.value_counts().to_dict() == {"cue": 100, "tree": 100}
-    assert np.allclose(run1.onset, run1.planned_onset)
+    answered_run1 = table[table.run == 1].choice.notna().sum()
+    assert run1.trial_type.value_counts().to_dict() == {"cue": 100, "tree": 100, "response": answered_run1,
+                                                         "trigger": 333}  # 666 s planned, TR 2 s
+    planned = run1[run1.trial_type.isin(["cue", "tree"])]
+    assert np.allclose(planned.onset, planned.planned_onset)
     participants = pd.read_csv(tmp_path / "participants.tsv", sep="\t")
-    assert participants.participant_id.tolist() == ["P005"] and participants.rule_code.tolist() == [1]
+    assert participants.participant_id.tolist() == ["sub-P005"] and participants.rule_code.tolist() == [1]
 
 
 def test_a_second_run_is_refused_and_the_cli_says_so_in_one_line(tmp_path, small):
@@ -150,7 +152,7 @@ def test_kill_9_loses_at_most_the_trial_in_progress_and_resume_completes_the_sam
     done, whole = read_trials(path), read_trials(session_path(reference, "P003", 1))
     columns = ["trial", "phase", "block", "context", "branchiness", "leafiness", "exemplar", "choice", "rt"]
     pd.testing.assert_frame_equal(done[columns], whole[columns])
-    sidecar = json.loads(path.with_suffix(".json").read_text())
+    sidecar = session_info(path)
     assert sidecar["completed"] is True and sidecar["resumed"][0]["after_trial"] == len(complete)
 
 
@@ -162,20 +164,27 @@ def test_resume_refuses_a_contradicting_assignment(tmp_path):
         simulate_session(P2022, "P009", 2, get_agent("random"), tmp_path, resume=True)
 
 
-def test_resuming_inside_a_scanner_run_puts_the_new_trigger_on_the_schedule(tmp_path):
-    from experiment.present import Runner
-    from experiment.session import plan_session, start_recording
-
+def test_resuming_inside_a_scanner_run_writes_a_new_run_file_timed_from_its_own_trigger(tmp_path):
     path = simulate_session(P2022, "P008", 2, get_agent("random"), tmp_path)
+    full = read_trials(path)
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("".join(lines[:1 + 60]))  # crashed after 50 refresher + 10 scanner trials
-    run = plan_session(P2022, "P008", 2, tmp_path, resume=True)
-    start_recording(run)
-    records, scan = run.sequence.to_dict("records"), P2022.phases[-1]
-    runner = Runner(run, screen=None, trees=None)
-    assert runner._resumed_run_shift(50, records, scan) == 0.0  # a run's first trial: nothing to shift
-    shift = runner._resumed_run_shift(60, records, scan)
-    assert shift == pytest.approx(records[60]["planned_onset"] - 1.0 - 10.0)  # cue 1 s, lead-in 10 s
-    sidecar = json.loads(path.with_suffix(".json").read_text())
-    assert sidecar["resumed"][-1]["after_trial"] == 60 and sidecar["resumed"][-1]["run"] == 1
-    assert sidecar["resumed"][-1]["new_trigger_on_schedule_s"] == pytest.approx(shift)
+    func = path.parent.parent / "func"
+    run1 = func / "sub-P008_ses-2_task-garden_run-1_events.tsv"
+    events = pd.read_csv(run1, sep="\t")
+    run1.write_text(events[events.trial <= 60].to_csv(sep="\t", index=False, na_rep="n/a"))
+    for later in func.glob("*_run-[2-6]_events.*"):
+        later.unlink()
+    simulate_session(P2022, "P008", 2, get_agent("random"), tmp_path, resume=True)
+    resumed = pd.read_csv(func / "sub-P008_ses-2_task-garden_run-7_events.tsv", sep="\t")
+    trees = resumed[resumed.trial_type == "tree"]
+    assert trees.trial.tolist() == list(range(61, 151))  # the rest of planned run 1, in its own file
+    assert trees.onset.iloc[0] == pytest.approx(10.0 + 1.0)  # lead-in + cue after the new trigger
+    old = full[full.trial.between(61, 150)].onset.to_numpy()
+    assert trees.onset.to_numpy() == pytest.approx(old - old[0] + 11.0)  # the same schedule, re-based
+    assert pd.read_csv(run1, sep="\t").query("trial_type == 'tree'").trial.max() == 60  # untouched
+    sidecar = session_info(path)
+    assert sidecar["resumed"][-1]["planned_run"] == 1 and sidecar["resumed"][-1]["run_file"] == 7
+    assert sidecar["scanner_runs"]["7"]["planned_run"] == 1 and sidecar["scanner_runs"]["7"]["n_trials"] == 90
+    table = read_trials(path)
+    assert table.planned_onset[table.trial == 61].item() == pytest.approx(11.0)

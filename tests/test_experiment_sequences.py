@@ -10,7 +10,13 @@ from core.errors import UserError
 from core.task import reward_value
 from core.trials import REQUIRED, format_value, validate
 from experiment.config import load_protocol
-from experiment.sequences import allocate_exemplars, assign, numbered_pool, session_sequence
+from experiment.sequences import (
+    allocate_exemplars,
+    assign,
+    numbered_pool,
+    run_plan,
+    session_sequence,
+)
 
 P2022 = load_protocol("flesch2022")
 P2018 = load_protocol("flesch2018")
@@ -101,7 +107,15 @@ def test_2018_exemplar_design_matches_the_published_data(flesch2018):
 def test_scanner_runs_balance_conditions_and_onsets_are_computed(both_sessions):
     scan = both_sessions[both_sessions.phase == "scan"]
     assert scan.groupby(["run", "context", "branchiness", "leafiness"]).size().eq(2).all()
-    assert scan.iti_s.between(2.0, 6.0).all() and scan.iti_s.std() > 0.8
+    gaps = scan.groupby("run").iti_s.apply(lambda v: v.iloc[:-1])
+    assert gaps.between(2.0, 6.0).all() and gaps.std() > 0.8
+    assert scan.groupby("run").iti_s.last().eq(0).all()  # the lead-out follows a run's last tree
+    assert np.allclose(scan.groupby("run").iti_s.sum(), 99 * 4.0)  # fixed-sum jitter: every run as long
+    other = session_sequence(P2022, assign(P2022, "P007"), 2)
+    other = other[other.phase == "scan"]
+    assert np.allclose(other.groupby("run").planned_onset.max(), scan.groupby("run").planned_onset.max())
+    assert run_plan(P2022.phases[-1], scan.planned_onset[scan.run == 1].to_numpy()) == {
+        "planned_duration_s": pytest.approx(10 + 100 * 2.5 + 99 * 4.0 + 10), "planned_volumes": 333, "tr_s": 2.0}
     for _, run in scan.groupby("run"):
         # tree onset k = lead-in + cue + sum of the first k trials' (cue + tree + ITI), from the plan
         expected = 10.0 + 1.0 + np.concatenate([[0], np.cumsum(1.0 + 1.5 + run.iti_s.to_numpy())[:-1]])
@@ -112,7 +126,14 @@ def test_scanner_runs_balance_conditions_and_onsets_are_computed(both_sessions):
 def test_counterbalancing_from_participant_numbers_crosses_rules_and_curricula():
     pairs = {(a.rule_code, a.curriculum) for a in (assign(P2022, f"P{n:03d}") for n in range(1, 9))}
     assert pairs == {(r, c) for r in (1, 2, 3, 4) for c in ("blocked", "interleaved")}
-    assert assign(P2018, "P001").accept_side == "left" and assign(P2018, "P002").accept_side == "right"
+    cells = [(a.rule_code, a.curriculum, a.first_context) for a in (assign(P2022, f"P{n:03d}") for n in range(1, 17))]
+    assert len(set(cells)) == 16  # P001..P016: every rule x curriculum x first garden once
+    cells = [(a.rule_code, a.accept_side, a.curriculum, a.first_context)
+             for a in (assign(P2018, f"P{n:03d}") for n in range(1, 65))]
+    assert len(set(cells)) == 64  # P001..P064: 4 rules x 2 sides x 4 curricula x 2 first gardens
+    sides = {r: {s for rule, s, _, _ in cells if rule == r} for r in (1, 2, 3, 4)}
+    assert all(v == {"left", "right"} for v in sides.values())  # no rule is tied to one accept side
+    assert assign(P2018, "P001").accept_side == "left" and assign(P2018, "P005").accept_side == "right"
     with pytest.raises(UserError, match="--rule-code"):
         assign(P2022, "anna")
     assert assign(P2022, "anna", rule_code=3, curriculum="blocked").rule_code == 3
@@ -120,7 +141,7 @@ def test_counterbalancing_from_participant_numbers_crosses_rules_and_curricula()
 
 def test_random_sides_are_balanced_and_fixed_sides_constant(both_sessions):
     assert abs((both_sessions.side_accept == "left").mean() - 0.5) < 0.03
-    fixed = session_sequence(P2018, assign(P2018, "P002", curriculum="B20"), 1)
+    fixed = session_sequence(P2018, assign(P2018, "P005", curriculum="B20"), 1)
     assert fixed.side_accept.eq("right").all()
 
 

@@ -43,7 +43,14 @@ from core.trials import check_participant_id, session_path
 from experiment.config import Protocol
 from experiment.recording import sidecar_path
 from experiment.sequences import ExemplarPool
-from experiment.session import Session, choice_for, close_session, outcome, plan_session, start_recording
+from experiment.session import (
+    Session,
+    choice_for,
+    close_session,
+    outcome,
+    plan_session,
+    start_recording,
+)
 from experiment.web.arranging import WebArrangements
 from experiment.web.refusals import Rejected
 from experiment.web.site import check_session, sequence_payload, tree_png, write_shell

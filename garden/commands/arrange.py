@@ -14,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "arrange", help="run the tree-arrangement task (drag 25 trees by similarity)",
         description="Participants drag the 25 trees inside a circle so that distance reflects "
                     "dissimilarity, several times; saves positions after every arrangement and the "
-                    "25 x 25 RDM at the end. Escape aborts and keeps finished arrangements. Never overwrites.")
+                    "25 x 25 RDM at the end. \"Done\" needs every tree moved once (unless --allow-unmoved). "
+                    "Escape asks, then Y aborts and keeps finished arrangements. Never overwrites.")
     p.add_argument("--participant", required=True, help="participant id (letters and digits)")
     p.add_argument("--session", required=True, type=int, help="session number (1-based)")
     p.add_argument("--phase", required=True, choices=("pre", "post"), help="before or after training")
@@ -24,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("participants"), help="participants folder")
     p.add_argument("--seed", type=int, default=None, help="seed of layouts and exemplar choice (default: random, recorded)")
     p.add_argument("--fullscreen", action="store_true", help="full screen (default: a window)")
+    p.add_argument("--allow-unmoved", action="store_true",
+                   help='let "Done" finish an arrangement before every tree was moved (default: refused)')
     p.add_argument("--window-size", type=int, nargs=2, default=(900, 900), metavar=("W", "H"),
                    help="window size in pixels when not full screen (default 900 900)")
     p.add_argument("--strings", type=Path, default=None, help="TOML file with the screen texts "
@@ -35,7 +38,8 @@ def arrange_command(args: argparse.Namespace) -> int:
     config = ArrangementConfig(participant_id=args.participant, session=args.session, phase=args.phase,
                                n_arrangements=args.arrangements, out=args.out, stimuli=args.stimuli,
                                seed=args.seed, fullscreen=args.fullscreen,
-                               window_size_px=tuple(args.window_size), strings=args.strings or DEFAULT_STRINGS)
+                               window_size_px=tuple(args.window_size), strings=args.strings or DEFAULT_STRINGS,
+                               require_all_moved=not args.allow_unmoved)
     result = run_arrangement(config)
     state = "aborted after" if result.aborted else "finished"
     print(f"{state} {result.n_completed} arrangement(s) (seed {result.seed})")

@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="counterbalancing code (default: from the participant number)")
     p.add_argument("--seed", type=int, help="sequence seed (default: from the protocol seed and participant id)")
     p.add_argument("--fullscreen", action="store_true", help="full-screen window")
+    p.add_argument("--allow-timing-problems", action="store_true",
+                   help="run although the measured refresh rate differs from the protocol's or vsync is off "
+                        "(recorded in the sidecar)")
     p.add_argument("--simulate", metavar="AGENT", help="simulated participant (factorized, linear, random, learner)")
     p.add_argument("--agent-params", metavar="K=V,...", help="agent parameters, e.g. slope=5,lapse=0.05,rt_mean_s=0.5")
     p.add_argument("--agent-seed", type=int, default=0, help="seed of the agent's choices and RTs")
@@ -36,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pace", type=float, default=0.0, metavar="S", help="windowless simulation: wait S s per trial")
     p.add_argument("--screenshots", type=Path, metavar="DIR", help="save each tree/feedback screen as PNG here")
     p.add_argument("--resume", action="store_true", help="continue an interrupted session")
+    p.add_argument("--allow-session-mismatch", action="store_true",
+                   help="run a later session even though its protocol, --rule-code, --curriculum, --seed or "
+                        "exemplars differ from the participant's first session (recorded in the sidecar)")
     p.add_argument("--stimuli", type=Path, metavar="DIR", help="stimulus set folder (default: render trees)")
     p.add_argument("--out", type=Path, default=Path("participants"), help="data folder (default: participants)")
     p.set_defaults(func=run_command)
@@ -46,7 +52,8 @@ def run_command(args: argparse.Namespace) -> int:
     stimulus_set = None
     if args.stimuli:
         stimulus_set = load_set(args.stimuli)
-    common = dict(rule_code=args.rule_code, curriculum=args.curriculum, seed=args.seed, resume=args.resume)
+    common = dict(rule_code=args.rule_code, curriculum=args.curriculum, seed=args.seed, resume=args.resume,
+                  allow_mismatch=args.allow_session_mismatch)
     agent = None
     if args.simulate:
         if args.participant is None or args.session is None:
@@ -64,6 +71,7 @@ def run_command(args: argparse.Namespace) -> int:
         participant, session = present.ask_ids(participant, session)
     path, completed = present.run_window_session(protocol, participant, session, args.out, stimulus_set=stimulus_set,
                                                  fullscreen=args.fullscreen, agent=agent,
+                                                 allow_timing_problems=args.allow_timing_problems,
                                                  screenshots=args.screenshots, **common)
     if not completed:
         print(f"session ended early; data kept in {path}; continue with --resume", file=sys.stderr)

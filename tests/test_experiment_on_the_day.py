@@ -1,0 +1,187 @@
+"""What a lab needs on the day, through the real window under Xvfb: timing refusal, degrees and the
+monitor, PsychoPy's log, a crash recorded, comprehension check, the blocked-switch message, score
+and bonus, and event markers (a real LSL inlet; a real pseudo-terminal for the serial output)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.trials import read_trials, session_path
+from experiment.config import Display, MarkerSettings, load_protocol
+from experiment.markers import SerialMarkers
+from experiment.recording import session_info
+from experiment.session import plan_session
+from stimuli.sets import load_set
+from stimuli.trees import render_tree
+
+REPO = Path(__file__).resolve().parents[1]
+DAY = """
+name = "day"
+rule_code = 2
+curriculum = "blocked"
+[curricula.blocked]
+order = "blocked"
+block_length = 2
+announce_switch = true
+[display]
+check_timing = true
+units = "deg"
+distance_cm = 57.0
+width_cm = 40.0
+frame_size_px = 12.0
+frame_width_px = 0.8
+tree_size_px = 9.0
+label_x_px = 8.0
+text_height_px = 0.7
+fixation_size_px = 0.6
+highlight_width_px = 0.12
+[markers]
+output = "lsl"
+stream_name = "garden-test-markers"
+[bonus]
+per_point = 0.01
+maximum = 5.0
+currency = "GBP "
+[timing]
+iti_s = 0.1
+cue_s = 0.2
+response_window_s = 1.5
+feedback_delay_s = 0.1
+feedback_s = 0.2
+too_slow_s = 0.2
+[[phases]]
+name = "training"
+trials = 50
+max_trials = 4
+order = "curriculum"
+comprehension = 2
+"""
+
+
+def _garden(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "garden", "run", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_degrees_convert_as_psychopys_deg_units():
+    monitorunittools = pytest.importorskip("psychopy.tools.monitorunittools")
+    monitors = pytest.importorskip("psychopy.monitors")
+    display = Display(units="deg", distance_cm=57.0, width_cm=40.0, size_px=(1280, 1024), tree_size_px=9.0)
+    monitor = monitors.Monitor("garden-test", width=40.0, distance=57.0)
+    monitor.setSizePix([1280, 1024])
+    assert display.in_pixels().tree_size_px == round(monitorunittools.deg2pix(9.0, monitor)) == 287
+
+
+def test_serial_markers_write_one_code_byte_per_event():
+    main, device = os.openpty()  # a real pseudo-terminal stands in for the USB trigger box
+    markers = SerialMarkers(MarkerSettings(output="serial", serial_port=os.ttyname(device)))
+    for event in ("cue", "tree", "response"):
+        markers.send(event)
+    markers.close()
+    assert os.read(main, 16) == bytes([1, 2, 4])
+
+
+def test_a_serial_port_that_cannot_open_is_one_line(tmp_path):
+    protocol = tmp_path / "p.toml"
+    protocol.write_text('name = "p"\nrule_code = 1\ncurriculum = "interleaved"\n[markers]\noutput = "serial"\n'
+                        'serial_port = "/dev/no-such-port"\n[[phases]]\nname = "a"\ntrials = 50\n')
+    result = _garden("--participant", "P001", "--session", "1", "--protocol", str(protocol), "--simulate",
+                     "random", "--window", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "cannot open it" in result.stderr.strip().splitlines()[-1]
+
+
+needs_window = pytest.mark.skipif(not os.environ.get("DISPLAY") or not shutil.which("xdotool"),
+                                  reason="needs an X display and xdotool (run under xvfb-run)")
+
+
+@pytest.fixture
+def day(tmp_path) -> Path:
+    path = tmp_path / "day.toml"
+    path.write_text(DAY)
+    return path
+
+
+@needs_window
+@pytest.mark.slow
+def test_wrong_display_timing_refuses_to_start_and_records_nothing(day, tmp_path):
+    out = tmp_path / "participants"
+    result = _garden("--participant", "P001", "--session", "1", "--protocol", str(day), "--simulate", "factorized",
+                     "--window", "--out", str(out))
+    assert result.returncode == 2, result.stderr[-2000:]
+    line = result.stderr.strip().splitlines()[-1]
+    assert "display:" in line and "--allow-timing-problems" in line  # Xvfb has no vsync
+    assert not session_path(out, "P001", 1).exists()
+
+
+@needs_window
+@pytest.mark.slow
+def test_a_day_session_converts_degrees_logs_marks_checks_and_pays(day, tmp_path):
+    pylsl = pytest.importorskip("pylsl")
+    out = tmp_path / "participants"
+    received: list[tuple[str, float]] = []
+
+    def listen() -> None:
+        streams = pylsl.resolve_byprop("name", "garden-test-markers", timeout=60)
+        inlet = pylsl.StreamInlet(streams[0])
+        while True:
+            sample, stamp = inlet.pull_sample(timeout=8)
+            if sample is None:
+                return
+            received.append((sample[0], stamp))
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    result = _garden("--participant", "P001", "--session", "1", "--protocol", str(day), "--simulate", "factorized",
+                     "--window", "--allow-timing-problems", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    listener.join(timeout=15)
+    path = session_path(out, "P001", 1)
+    info = session_info(path)
+    screen = info["screen"]
+    assert screen["timing_problems"] and "vsync" in screen["timing_problems"][-1]  # run anyway, recorded
+    assert screen["sizes_px"]["tree_size_px"] == 287 and screen["distance_cm"] == 57.0  # 9 deg at 57 cm
+    assert info["comprehension"]["training"] == {"questions": 2, "wrong": 0}
+    table = read_trials(path)
+    assert table.context.tolist()[:4] == [table.context[0]] * 2 + [table.context[2]] * 2 != [table.context[0]] * 4
+    assert info["score"] == table.reward_received.sum() and info["bonus"] == pytest.approx(
+        min(5.0, max(0.0, 0.01 * info["score"])))
+    log = path.with_name("sub-P001_ses-1_task-garden_psychopy.log").read_text()
+    assert "You are now in the other garden" in log and "Which key PLANTS" in log  # the texts were shown
+    assert f"Your score: {info['score']:.0f} points" in log
+    events = [e for e, _ in received]
+    assert events.count("tree") == 4 and events.count("cue") == 4 and events.count("feedback") == \
+        table.choice.notna().sum() == events.count("response")
+    stamps = {e: np.array([t for k, t in received if k == e]) for e in ("cue", "tree")}
+    assert np.all(stamps["tree"] - stamps["cue"] == pytest.approx(0.2, abs=0.1))  # the cue lasts 0.2 s
+
+
+@needs_window
+@pytest.mark.slow
+def test_a_crash_saves_the_error_and_traceback_in_the_sidecar(tmp_path):
+    stimuli = tmp_path / "set"
+    stimuli.mkdir()
+    for b in range(1, 6):
+        for l in range(1, 6):
+            render_tree(b, l, 1, 64).save(stimuli / f"B{b}L{l}_1.png")
+    toml = tmp_path / "crash.toml"
+    toml.write_text('name = "crash"\nrule_code = 1\ncurriculum = "interleaved"\n[display]\ncheck_timing = false\n'
+                    '[[phases]]\nname = "a"\ntrials = 50\nmax_trials = 3\n')
+    plan = plan_session(load_protocol(toml), "P001", 1, tmp_path / "plan", pool=load_set(stimuli).exemplars).sequence
+    cells = list(zip(plan.branchiness, plan.leafiness))
+    broken = cells.index(cells[2])  # the first trial that shows the third trial's tree
+    (stimuli / f"B{cells[2][0]}L{cells[2][1]}_1.png").write_bytes(b"not a png")  # a real decoding error
+    out = tmp_path / "participants"
+    result = _garden("--participant", "P001", "--session", "1", "--protocol", str(toml), "--simulate", "factorized",
+                     "--window", "--stimuli", str(stimuli), "--out", str(out))
+    assert result.returncode != 0
+    info = session_info(session_path(out, "P001", 1))
+    assert info["completed"] is False and info["aborted"] is False
+    assert info["error"]["type"] == "UnidentifiedImageError" and "Traceback" in info["error"]["traceback"]
+    assert len(read_trials(session_path(out, "P001", 1))) == broken  # the trials before the crash are kept

@@ -1,0 +1,64 @@
+"""The grid prior: Kendall tau_a of arrangement RDMs with the 25-tree grid model, and its change."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.grid_prior import GRID_RDM, grid_priors, prior_change
+from experiment import arrangement_data as ad
+from rsa.compare import kendall_tau_a
+from rsa.rdm import lower
+
+REPO = Path(__file__).resolve().parents[1]
+GRID_LAYOUT = (ad.CELLS[:, ::-1] - 3) * 0.2  # leafiness on x, branchiness on y: the 5 x 5 grid in the arena
+
+
+def _arrange(root: Path, pid: str, phase: str, finals: list[np.ndarray]) -> None:
+    files = ad.arrangement_files(root, pid, 1, phase)
+    writer = ad.ArrangementWriter(files, participant_id=pid, session=1, phase=phase, exemplars=["1"] * 25,
+                                  config={}, seed=0)
+    for final in finals:
+        writer.add(ad.start_layouts(0, 1)[0], final, np.ones(25, int), 10.0)
+    writer.finish()
+
+
+def test_grid_model_is_the_distance_between_tree_levels():
+    levels = ad.CELLS.astype(float)
+    expected = np.hypot(*(levels[:, None, :] - levels[None, :, :]).transpose(2, 0, 1))
+    np.testing.assert_allclose(GRID_RDM, expected)
+
+
+def test_a_grid_arrangement_has_the_highest_prior_and_a_scrambled_one_loses_it(tmp_path):
+    rng = np.random.default_rng(3)
+    _arrange(tmp_path, "P1", "pre", [GRID_LAYOUT])
+    _arrange(tmp_path, "P1", "post", [rng.permutation(GRID_LAYOUT) for _ in range(6)])
+    _arrange(tmp_path, "P2", "pre", [ad.clamp_to_disc(rng.uniform(-0.7, 0.7, (25, 2)), 0.9)])
+    priors = grid_priors(tmp_path)
+    p1_pre = priors.query("participant_id == 'P1' and phase == 'pre'").grid_prior_tau_a.item()
+    # the arrangement RDM of the grid layout is the grid model scaled: tau_a = 1 - the model's tied pairs
+    ties = sum(n * (n - 1) / 2 for n in np.unique(lower(GRID_RDM), return_counts=True)[1])
+    assert p1_pre == pytest.approx(1 - ties / (300 * 299 / 2)) == pytest.approx(kendall_tau_a(GRID_RDM, GRID_RDM))
+    change = prior_change(priors).set_index("participant_id")
+    assert change.loc["P1", "change"] < -0.5 and abs(change.loc["P1", "grid_prior_post"]) < 0.15
+    assert np.isnan(change.loc["P2", "change"])  # no post arrangement yet
+
+
+def test_the_command_writes_both_tables_and_refuses_to_overwrite(tmp_path):
+    _arrange(tmp_path / "participants", "P1", "pre", [GRID_LAYOUT])
+    _arrange(tmp_path / "participants", "P1", "post", [GRID_LAYOUT[::-1]])
+    out = tmp_path / "priors.tsv"
+    command = [sys.executable, "-m", "garden", "grid-prior", str(tmp_path / "participants"), "--out", str(out)]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out, sep="\t")
+    assert table.columns.tolist() == ["participant_id", "grid_prior_pre", "grid_prior_post", "change"]
+    assert table.change.item() == pytest.approx(table.grid_prior_post.item() - table.grid_prior_pre.item())
+    assert len(pd.read_csv(tmp_path / "priors_sessions.tsv", sep="\t")) == 2 and out.with_suffix(".json").exists()
+    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    assert again.returncode == 2 and "refusing to overwrite" in again.stderr
