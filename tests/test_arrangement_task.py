@@ -24,7 +24,7 @@ def test_default_strings_fill_in_every_placeholder():
 def test_strings_file_missing_a_key_is_named(tmp_path):
     path = tmp_path / "arrangement_xx.toml"
     path.write_text('instructions = "hi"\nstart = "go"\nprogress = "{index}"\nend = "bye"\n')
-    with pytest.raises(UserError, match=r"missing text\(s\) \['done'\]"):
+    with pytest.raises(UserError, match=r"missing text\(s\) \['done', 'move_all', 'confirm_quit'\]"):
         arrangement.load_strings(path)
     path.write_text("instructions = \n")
     with pytest.raises(UserError, match="not valid TOML"):
