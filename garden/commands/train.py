@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--l2", type=float, default=0.0, help="L2 penalty on the weights (default 0)")
     p.add_argument("--inputs", choices=("blobs", "images"), default="blobs", help="stimulus code (default blobs)")
     p.add_argument("--image-size", type=int, default=32, help="image side in pixels for --inputs images")
-    p.add_argument("--rule-code", type=int, default=1, help="counterbalancing code of the rules (1..8)")
+    p.add_argument("--rule-code", type=int, default=1, help="counterbalancing code of the rules (cardinal 1..4)")
     p.add_argument("--context-offset", type=float, default=1.0, help="model-RDM context offset (default 1)")
     p.add_argument("--record-every", type=int, default=10, help="stride of saved curves in steps (default 10)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")

@@ -17,6 +17,7 @@ PUBLISHED_SCALES = (0.01, 0.1, 0.2, 0.3, 0.4, 1.0, 2.0, 3.0)
 PUBLISHED_CTX_SCALES = (0.5, 0.5, 0.5, 0.5, 0.5, 0.8, 1.35, 1.5)
 NOISE_SDS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1)
 DTYPES = ("float32", "float64")
+CARDINAL_RULE_CODES = (1, 2, 3, 4)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ class SweepConfig:
             raise UserError("init scales must be > 0 and context scales >= 0")
         if len(set(self.seeds)) != len(self.seeds) or not self.seeds:
             raise UserError("seeds must be distinct and at least one")
+        if self.rule_code not in CARDINAL_RULE_CODES:
+            raise UserError(f"--rule-code {self.rule_code}: the network measures regress hidden RDMs on the "
+                            "model RDMs of the cardinal task, which do not describe diagonal rules (5..8); "
+                            "use a cardinal code 1..4")
 
     def networks(self) -> pd.DataFrame:
         """One row per network (scale, ctx_scale, seed), scale-major, in the order of every output."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.task import congruency
+from core.task import item_congruency
 from modeling.networks.data import TaskData
 from rsa.compare import regress_rdm
 from rsa.geometry import classify_units, context_weight_correlation, dimensionality, sign_accuracy
@@ -101,7 +101,7 @@ def readout_measures(data: TaskData, params: dict[str, np.ndarray], unit_class: 
     for sd in noise_sds:
         _, output = forward(params, data.stimulus + sd * draws, data.context)
         out[f"acc_noise_{sd:g}"] = sign_accuracy(output, y).mean(axis=1)
-    kind = congruency(data.items["branchiness"], data.items["leafiness"])
+    kind = item_congruency(data.items)
     _, output = forward(params, data.stimulus, data.context)
     for name in ("congruent", "incongruent"):
         out[f"acc_{name}"] = sign_accuracy(output[:, kind == name], y[kind == name])
@@ -112,6 +112,6 @@ def congruency_curves(data: TaskData, output_curve: np.ndarray) -> dict[str, np.
     """Accuracy curves (N, n_rec) on the items of congruent and of incongruent trees, from the
     outputs at the recorded steps (N, n_rec, 50)."""
 
-    kind = congruency(data.items["branchiness"], data.items["leafiness"])
+    kind = item_congruency(data.items)
     return {f"accuracy_{name}": sign_accuracy(output_curve[..., kind == name], data.targets[kind == name])
             for name in ("congruent", "incongruent")}
