@@ -208,3 +208,29 @@ def tune_online_lr(scales: Sequence[float], ctx_scales: Sequence[float], *, grid
     best = table.sort_values(["scale", "last_block_accuracy", "lr"], ascending=[True, False, True]) \
         .groupby("scale").head(1).index
     return table.assign(chosen=table.index.isin(best))
+
+
+def accuracy_by_phase(seqs: Sequences, outputs: np.ndarray, networks: pd.DataFrame) -> pd.DataFrame:
+    """Per participant x network: sign accuracy (output > 0 = accept) in the last
+    ``LAST_BLOCK_TRIALS`` feedback trials (``last_train_block``), on the trials without feedback
+    (``test``) and there on the garden of the participant's first trial (``test_first_garden``, the
+    garden trained first under blocked curricula) and the other one (``test_second_garden``), beside
+    the same measures of the person's own choices (``person_*``, NaN without a ``choice`` column).
+    Trials with value 0 are not scored."""
+    rows = []
+    for i, (pid, person) in enumerate(zip(seqs.participant_ids, seqs.trials)):
+        n = len(person)
+        y = seqs.targets[i, :n]
+        feedback, scored = seqs.learn[i, :n], y != 0
+        last = np.flatnonzero(feedback)[-LAST_BLOCK_TRIALS:]
+        first = (person["context"] == person["context"].iloc[0]).to_numpy()
+        masks = {"last_train_block": np.isin(np.arange(n), last), "test": ~feedback,
+                 "test_first_garden": ~feedback & first, "test_second_garden": ~feedback & ~first}
+        right = np.sign(outputs[i, :n]) == np.sign(y)[:, None]                       # (n, M)
+        mine = (person["choice"].to_numpy(float) == (y > 0)) if "choice" in person else np.full(n, np.nan)
+        person_acc = {f"person_{k}": float(np.mean(mine[m & scored])) if (m & scored).any() else np.nan
+                      for k, m in masks.items()}
+        acc = {k: right[m & scored].mean(axis=0) if (m & scored).any() else np.full(len(networks), np.nan)
+               for k, m in masks.items()}
+        rows.append(networks.assign(participant_id=pid, **acc, **person_acc))
+    return pd.concat(rows, ignore_index=True)
