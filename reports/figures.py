@@ -451,14 +451,14 @@ def choice_rdm_betas(betas: pd.DataFrame) -> Figure:
 # ---------------------------------------------------------------- people vs networks
 
 def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None) -> Figure:
-    """RDM similarity between people and networks across init scales, with bootstrap intervals.
+    """Choice-RDM similarity between people and networks across init scales, with bootstrap intervals.
 
     ``profile``: ``unit`` (participant group or region), ``scale``, ``similarity`` (mean over
     participants), ``ci_low``, ``ci_high``. ``best`` (optional): ``unit``, ``best_scale``,
     ``fraction`` (share of bootstrap samples where that scale matched best).
     """
     n_cols = 1 if best is None else 2
-    fig, axes = _figure(1, n_cols, "People vs networks: which init scale matches best?")
+    fig, axes = _figure(1, n_cols, "Choice-RDM similarity of people and networks by init scale")
     ax = axes[0, 0]
     scales = sorted(profile["scale"].unique())
     x = {s: i for i, s in enumerate(scales)}
@@ -468,7 +468,7 @@ def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None)
         line = ax.plot(xs, part["similarity"], marker="o", label=str(unit))[0]
         ax.fill_between(xs, part["ci_low"], part["ci_high"], color=line.get_color(), alpha=0.2, linewidth=0)
     _scale_axis(ax, scales)
-    ax.set_ylabel("RDM similarity (Spearman ρ)")
+    ax.set_ylabel("choice-RDM similarity (Spearman ρ)")
     ax.set_title("Similarity profile (95 % bootstrap CI)")
     ax.legend(fontsize="small", title="people")
     if best is not None:
@@ -510,4 +510,29 @@ def matched_parameters(table: pd.DataFrame) -> Figure:
         ax.set_xlabel(f"person's {param}{unit}")
         ax.set_ylabel(f"matched networks' {param}{unit}")
     axes[0].legend(fontsize="small", title="best-matching scale")
+    return fig
+
+
+def matched_accuracy(table: pd.DataFrame) -> Figure:
+    """Accuracy by phase of networks run through each person's own sequence against init scale
+    (log axis; points: participants' mean over seeds, line: mean over participants), with the
+    people's mean accuracy in that phase (dashed).
+
+    ``table``: ``participant_id``, ``phase``, ``scale``, ``accuracy_networks``, ``accuracy_person``.
+    """
+    phases = list(dict.fromkeys(table["phase"]))
+    fig, axes = _panel_grid(len(phases), "Accuracy by phase: matched networks and people", sharey=True)
+    for ax, phase in zip(axes, phases):
+        part = table[table.phase == phase]
+        ax.scatter(part["scale"], part["accuracy_networks"], color="grey", alpha=0.4, s=12, label="per participant")
+        mean = part.groupby("scale")["accuracy_networks"].mean()
+        ax.plot(mean.index, mean.to_numpy(), marker="o", color="black", label="networks (mean)")
+        people = part.drop_duplicates("participant_id")["accuracy_person"].mean()
+        ax.axhline(people, color="tab:red", linestyle="--", label="people (mean)")
+        ax.set_xscale("log")
+        ax.set_xlabel(SCALE_LABEL)
+        ax.set_ylabel("accuracy (share correct)")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"{phase} phase")
+    axes[0].legend(fontsize="small")
     return fig

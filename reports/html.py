@@ -177,14 +177,26 @@ SECTIONS: tuple[SectionSpec, ...] = (
          _figure_spec("MDS of participants' choice patterns", "mds_people",
                       lambda table: figures.mds_grids(table, "MDS of choice RDMs by group")))),
     SectionSpec(
-        "people_vs_networks", "People vs networks", "Each participant's choice RDM compared with the networks' "
-        "hidden-layer RDMs at every init scale (Spearman ρ): the best-matching scale, its bootstrap interval "
-        "over participants, and the psychometric parameters of matched networks beside the people's.",
-        (FigureSpec("Similarity by init scale", ("similarity_profile",),
+        "people_vs_networks", "People vs networks: choices against choices",
+        "Behaviour is compared with behaviour. Each participant's choice RDM (|p_i − p_j| over the 50 "
+        "conditions) is compared (Spearman ρ) with the choice RDMs of the networks' outputs "
+        "(p(accept) = sigmoid(output / T)) at every init scale, and with the test-phase choices of networks "
+        "run through that participant's own trial sequence (online SGD on the feedback trials); the "
+        "factorized model is fitted to people and matched networks alike. What this can say: whether a "
+        "person's choices look like those of networks of a given scale — which boundaries, how noisy, "
+        "whether the first-trained garden was forgotten. What it cannot say: anything about the person's "
+        "internal geometry. Fully trained rich and lazy networks make the same correct choices, so their "
+        "choice RDMs differ only through their output scale; matched networks differ by scale only where "
+        "learning speed or forgetting differ (rich networks learn too slowly to solve the task within a "
+        "400-trial training phase). Hidden-layer RDMs are compared with model RDMs (Geometry) and with "
+        "neural RDMs, not with choices.",
+        (FigureSpec("Choice-RDM similarity of people and trained networks by init scale", ("similarity_profile",),
                     lambda t: figures.similarity_by_scale(t["similarity_profile"], t.get("best_scale_bootstrap"))),
+         _figure_spec("Accuracy by phase of networks run through each person's sequence", "matched_accuracy",
+                      figures.matched_accuracy),
          _figure_spec("Psychometric parameters of people and their matched networks", "matched_parameters",
                       figures.matched_parameters)),
-        ("best_scale", "beta_profiles", "matched_parameters"), steps=("matched_networks",)),
+        ("best_scale", "beta_profiles", "matched_best_scale", "matched_parameters"), steps=("matched_networks",)),
 )
 
 

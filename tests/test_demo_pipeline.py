@@ -86,6 +86,11 @@ def test_demo_recovery_and_matched_networks(demo):
     matched = pd.read_csv(demo / "tables" / "matched_parameters.tsv", sep="\t")
     assert set(matched.parameter) == {"bias", "slope", "offset", "lapse"}
     assert matched.participant_id.nunique() == 4 and (matched.n_networks == 2).all()
+    accuracy = pd.read_csv(demo / "tables" / "matched_accuracy.tsv", sep="\t")
+    assert set(accuracy.scale) == {0.01, 3.0} and accuracy.accuracy_person.between(0, 1).all()
+    assert (accuracy.accuracy_networks_min <= accuracy.accuracy_networks).all()
+    similarity = pd.read_csv(demo / "tables" / "matched_similarity.tsv", sep="\t")
+    assert len(similarity) == 4 * 2 and (similarity.n_networks == 2).all()
 
 
 def test_demo_refuses_a_non_empty_folder(demo, capsys):

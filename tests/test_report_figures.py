@@ -88,6 +88,9 @@ def drawn() -> dict[str, Figure]:
         "matched_parameters": figures.matched_parameters(pd.DataFrame(
             [{"participant_id": f"P{i}", "best_scale": s, "parameter": p, "person": i + 1.0, "networks": i + 2.0}
              for i, s in enumerate((0.01, 3.0, 3.0)) for p in ("bias", "slope")])),
+        "matched_accuracy": figures.matched_accuracy(pd.DataFrame(
+            [{"participant_id": f"P{i}", "phase": phase, "scale": s, "accuracy_networks": 0.5 + 0.1 * np.log10(s / 0.01),
+              "accuracy_person": 0.8} for i in range(3) for phase in ("train", "test") for s in SCALES])),
     }
 
 
@@ -153,3 +156,13 @@ def test_recovery_panels_pool_parameters_by_kind_and_matrices_by_trial_count(dra
     matrices = [ax for ax in drawn["model_recovery"].axes if ax.images]
     assert [ax.get_title() for ax in matrices] == ["100 test trials", "400 test trials"]
     np.testing.assert_allclose(np.asarray(matrices[0].images[0].get_array()), [[0.9, 0.1], [0.1, 0.9]])
+
+
+def test_matched_accuracy_draws_networks_on_a_log_scale_beside_the_people(drawn):
+    fig = drawn["matched_accuracy"]
+    for ax in fig.axes:
+        assert ax.get_xscale() == "log"
+        line = [l for l in ax.get_lines() if l.get_label() == "networks (mean)"][0]
+        np.testing.assert_allclose(line.get_ydata(), 0.5 + 0.1 * np.log10(np.array(SCALES) / 0.01))
+        people = [l for l in ax.get_lines() if l.get_label() == "people (mean)"][0]
+        assert people.get_ydata()[0] == pytest.approx(0.8)
