@@ -18,8 +18,11 @@ from rsa.rdm import rdm
 MAX_CURVE_POINTS = 200
 MAX_COMPONENTS = 20
 SUMMARY_MEASURES = ("final_loss", "final_accuracy", "steps_to_criterion", "beta_grid", "beta_orthogonal",
-                    "beta_parallel", "dim_90", "n_task_selective", "n_mixed", "n_dead", "context_weight_corr",
-                    "context_weight_corr_all", "acc_ablate_task_selective", "acc_ablate_mixed",
+                    "beta_parallel", "dim_90", "dim_90_uncentred", "n_task_selective", "n_mixed", "n_dead",
+                    "context_weight_corr", "context_weight_corr_init", "context_weight_corr_all",
+                    "context_weight_corr_all_init", "rel_norm_change_input", "rel_norm_change_context",
+                    "rel_norm_change_output", "rel_change_input", "rel_change_context", "rel_change_output",
+                    "acc_ablate_task_selective", "acc_ablate_mixed",
                     "acc_congruent", "acc_incongruent")
 
 
@@ -70,10 +73,14 @@ def ablation_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def noise_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """``scale``, ``seed``, ``noise_sd`` (input units), ``accuracy`` from the ``acc_noise_<SD>`` columns."""
-    columns = [c for c in summary.columns if c.startswith("acc_noise_")]
-    return pd.concat([_keys(summary).assign(noise_sd=float(c.removeprefix("acc_noise_")),
-                                            accuracy=summary[c].to_numpy()) for c in columns], ignore_index=True)
+    """``scale``, ``seed``, ``noised`` (``stimulus`` units only: ``acc_noise_<SD>``; ``all`` inputs:
+    ``acc_noise_all_<SD>``), ``noise_sd`` (input units), ``accuracy``."""
+    parts = []
+    for c in (c for c in summary.columns if c.startswith("acc_noise_")):
+        noised = "all" if c.startswith("acc_noise_all_") else "stimulus"
+        parts.append(_keys(summary).assign(noised=noised, noise_sd=float(c.rpartition("_")[2]),
+                                           accuracy=summary[c].to_numpy()))
+    return pd.concat(parts, ignore_index=True)
 
 
 def scale_summary(summary: pd.DataFrame) -> pd.DataFrame:

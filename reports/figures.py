@@ -203,21 +203,26 @@ def ablation_accuracy(table: pd.DataFrame) -> Figure:
 
 
 def noise_curves(table: pd.DataFrame) -> Figure:
-    """Accuracy under Gaussian input noise, one line per init scale (mean ± SEM over seeds).
+    """Accuracy under Gaussian input noise, one line per init scale (mean ± SEM over seeds), one
+    panel per set of noised units (``noised``: stimulus units only, or all inputs) when present.
 
-    ``table``: ``scale``, ``seed``, ``noise_sd`` (input units), ``accuracy``.
+    ``table``: ``scale``, ``seed``, ``noise_sd`` (input units), ``accuracy`` [, ``noised``].
     """
-    fig, axes = _figure(1, 1, "Robustness to input noise (rich nets are more robust)")
-    ax = axes[0, 0]
+    table = table if "noised" in table else table.assign(noised="stimulus")
+    kinds = list(dict.fromkeys(table["noised"]))
+    fig, axes = _figure(1, len(kinds), "Accuracy under Gaussian input noise by init scale", sharey=True)
     scales = sorted(table["scale"].unique())
     colours = _scale_colours(scales)
-    for scale in scales:
-        stats = _mean_sem(table[table.scale == scale], "noise_sd", "accuracy")
-        ax.errorbar(stats["noise_sd"], stats["mean"], yerr=stats["sem"], marker="o", capsize=2,
-                    color=colours[scale], label=f"σ = {scale:g}")
-    ax.set_xlabel("input noise SD (input units)")
-    ax.set_ylabel("accuracy (fraction correct)")
-    ax.legend(fontsize="small", title="init scale")
+    for ax, kind in zip(axes[0], kinds):
+        part = table[table.noised == kind]
+        for scale in scales:
+            stats = _mean_sem(part[part.scale == scale], "noise_sd", "accuracy")
+            ax.errorbar(stats["noise_sd"], stats["mean"], yerr=stats["sem"], marker="o", capsize=2,
+                        color=colours[scale], label=f"σ = {scale:g}")
+        ax.set_title("noise on stimulus units only" if kind == "stimulus" else "noise on all input units")
+        ax.set_xlabel("input noise SD (input units)")
+        ax.set_ylabel("accuracy (fraction correct)")
+    axes[0, 0].legend(fontsize="small", title="init scale")
     return fig
 
 

@@ -118,3 +118,39 @@ def _network_with_outputs(data, out, h=400):
 def test_sweeps_refuse_diagonal_rule_codes():
     with pytest.raises(UserError, match="--rule-code 5: .*cardinal code 1..4"):
         SweepConfig(rule_code=5)
+
+
+def test_norm_change_and_distance_moved_are_both_reported():
+    """A sign flip of the input weights keeps their norm (paper's measure 0) but moves them by 2 ||W0||."""
+    p = _params()
+    q = {**p, "w_input": -p["w_input"], "w_output": p["w_output"] * 2}
+    changes = relative_changes(p, q)
+    np.testing.assert_allclose(changes["rel_norm_change_input"], 0.0, atol=1e-12)
+    np.testing.assert_allclose(changes["rel_change_input"], 2.0)
+    np.testing.assert_allclose(changes[["rel_norm_change_output", "rel_change_output"]], 1.0)
+
+
+def test_context_weight_correlation_at_initialisation_on_the_same_units(data):
+    rng = np.random.default_rng(3)
+    hidden = np.abs(rng.normal(size=(1, 50, 30)))
+    hidden[0, 25:, :10] = 0                                   # units 0-9: active in north only
+    w0 = np.column_stack([np.arange(30.0), np.arange(30.0)])  # r = +1 at init
+    w1 = np.column_stack([np.arange(30.0), -np.arange(30.0)])
+    table, _ = geometry_measures(data, hidden, w1[None], w_context_init=w0[None])
+    row = table.iloc[0]
+    assert row.n_task_selective == 10
+    assert row.context_weight_corr == pytest.approx(-1) and row.context_weight_corr_init == pytest.approx(1)
+    assert row.context_weight_corr_all_init == pytest.approx(1)
+    assert row.dim_90_uncentred >= 1
+
+
+def test_noise_on_all_inputs_reaches_the_context_units(data):
+    """A network that reads only its context units (output = north - south context drive) is
+    untouched by stimulus noise and disturbed by noise on all inputs."""
+    n, h = 1, 2
+    params = {"w_input": np.zeros((n, h, 25)), "w_context": np.array([[[10.0, 0.0], [0.0, 10.0]]]),
+              "b_hidden": np.zeros((n, h)), "w_output": np.array([[1.0, -1.0]]), "b_output": np.zeros(n)}
+    table = readout_measures(data, params, np.full((n, h), 2, np.int8), [0], noise_sds=(0.0, 0.1), noise_repeats=20)
+    assert table["acc_noise_0.1"][0] == table["acc_noise_0"][0]
+    assert table["acc_noise_all_0.1"][0] < table["acc_noise_all_0"][0]
+    assert table["acc_noise_all_0"][0] == table["acc_noise_0"][0]

@@ -15,7 +15,8 @@ from core.errors import UserError
 
 PUBLISHED_SCALES = (0.01, 0.1, 0.2, 0.3, 0.4, 1.0, 2.0, 3.0)
 PUBLISHED_CTX_SCALES = (0.5, 0.5, 0.5, 0.5, 0.5, 0.8, 1.35, 1.5)
-NOISE_SDS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1)
+NOISE_SDS = tuple(round(0.01 * k, 2) for k in range(11))
+"""The paper's 11 input-noise SDs, 0 to 0.1 in steps of 0.01 (input units)."""
 ONLINE_LR_GRID = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
 """Learning rates tried per init scale for online SGD through a trial sequence (``tune_online_lr``)."""
 ONLINE_LRS = {0.01: 0.3, 0.1: 0.1, 0.2: 0.1, 0.3: 0.05, 0.4: 0.05, 1.0: 0.1, 2.0: 0.1, 3.0: 0.1}
