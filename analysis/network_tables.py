@@ -43,6 +43,26 @@ def curves_table(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray],
                          "accuracy": arrays["accuracy"][:, keep].ravel()})
 
 
+WEIGHT_MATRICES = ("input", "context", "output")
+
+
+def weight_change_table(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray],
+                        max_points: int = MAX_CURVE_POINTS) -> pd.DataFrame:
+    """``scale``, ``seed``, ``step``, ``matrix`` (input / context / output), ``rel_norm_change``
+    ((||W_t|| - ||W_0||) / ||W_0||, the paper's) and ``rel_change`` (||W_t - W_0|| / ||W_0||, ours)
+    over training, thinned like ``curves_table``."""
+    steps = np.asarray(arrays["record_steps"])
+    keep = np.unique(np.linspace(0, len(steps) - 1, min(max_points, len(steps))).round().astype(int))
+    norm, dist = (np.asarray(arrays[k], float)[:, keep] for k in ("weight_norm", "weight_distance"))
+    start = norm[:, :1]
+    keys = _keys(summary)
+    n, m = len(keep), len(WEIGHT_MATRICES)
+    return pd.DataFrame({"scale": np.repeat(keys.scale.to_numpy(), n * m), "seed": np.repeat(keys.seed.to_numpy(), n * m),
+                         "step": np.tile(np.repeat(steps[keep], m), len(keys)),
+                         "matrix": np.tile(WEIGHT_MATRICES, len(keys) * n),
+                         "rel_norm_change": ((norm - start) / start).ravel(), "rel_change": (dist / start).ravel()})
+
+
 def spectrum_table(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray],
                    max_components: int = MAX_COMPONENTS) -> pd.DataFrame:
     """``scale``, ``seed``, ``component`` (1-based), ``explained_variance_ratio`` (first components)."""

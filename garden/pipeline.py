@@ -204,6 +204,7 @@ def train_networks(out: Path, config: DemoConfig, tables: Tables) -> Networks:
     tables.save("network_summary", summary)
     tables.save("network_scale_summary", nt.scale_summary(summary))
     tables.save("network_curves", nt.curves_table(summary, arrays))
+    tables.save("network_weight_change", nt.weight_change_table(summary, arrays))
     tables.save("network_spectrum", nt.spectrum_table(summary, arrays))
     tables.save("context_weights", nt.context_weights_table(summary, arrays))
     tables.save("network_ablation", nt.ablation_table(summary))

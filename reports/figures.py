@@ -106,6 +106,33 @@ def learning_curves(curves: pd.DataFrame) -> Figure:
     return fig
 
 
+def weight_change_curves(table: pd.DataFrame) -> Figure:
+    """Relative weight change over training per weight matrix, one line per init scale (mean over
+    seeds): the paper's relative change of the norm (top) and ours, the distance moved relative to
+    the initial norm (bottom); symmetric-log y axes.
+
+    ``table``: ``scale``, ``seed``, ``step``, ``matrix``, ``rel_norm_change``, ``rel_change``.
+    """
+    matrices = list(dict.fromkeys(table["matrix"]))
+    measures = {"rel_norm_change": "(‖W_t‖ − ‖W_0‖) / ‖W_0‖ (paper)", "rel_change": "‖W_t − W_0‖ / ‖W_0‖ (ours)"}
+    fig, axes = _figure(2, len(matrices), "Relative weight change over training by init scale", sharex=True)
+    scales = sorted(table["scale"].unique())
+    colours = _scale_colours(scales)
+    for j, matrix in enumerate(matrices):
+        part = table[table.matrix == matrix]
+        for i, (column, label) in enumerate(measures.items()):
+            ax = axes[i, j]
+            for scale in scales:
+                mean = part[part.scale == scale].groupby("step")[column].mean()
+                ax.plot(mean.index, mean.to_numpy(), color=colours[scale], label=f"σ = {scale:g}")
+            ax.set_yscale("symlog", linthresh=0.01)
+            ax.set_title(f"{matrix} weights")
+            ax.set_xlabel("training step")
+            ax.set_ylabel(label)
+    axes[0, 0].legend(fontsize="small", title="init scale")
+    return fig
+
+
 def betas_by_scale(summary: pd.DataFrame) -> Figure:
     """Regression weights of the hidden-layer RDM on the model RDMs, mean ± SEM over seeds.
 

@@ -161,6 +161,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "weights: learning, hidden-layer geometry, unit classes, context weights, ablations and robustness to "
         "input noise.",
         (_figure_spec("Learning curves", "network_curves", figures.learning_curves),
+         _figure_spec("Relative weight change over training", "network_weight_change", figures.weight_change_curves),
          _figure_spec("Model-RDM betas", "network_summary", figures.betas_by_scale),
          FigureSpec("Dimensionality", ("network_summary",),
                     lambda t: figures.dimensionality(t["network_summary"], t.get("network_spectrum"))),

@@ -70,6 +70,9 @@ def drawn() -> dict[str, Figure]:
     best = pd.DataFrame({"unit": "all", "best_scale": SCALES, "fraction": [0.9, 0.1, 0.0]})
     return {
         "learning_curves": figures.learning_curves(net["curves"]),
+        "weight_change_curves": figures.weight_change_curves(pd.DataFrame(
+            [{"scale": sc, "seed": k, "step": t, "matrix": m, "rel_norm_change": t / 100 / sc, "rel_change": t / 50 / sc}
+             for sc in SCALES for k in range(2) for t in range(0, 300, 50) for m in ("input", "context", "output")])),
         "betas_by_scale": figures.betas_by_scale(net["summary"]),
         "dimensionality": figures.dimensionality(net["summary"], net["spectrum"]),
         "unit_classes": figures.unit_classes(net["summary"]),

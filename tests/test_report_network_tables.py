@@ -51,3 +51,16 @@ def test_scale_summary_and_rdms_group_networks_by_scale():
     rdms = nt.hidden_rdms(summary, arrays)
     assert rdms[0.01].shape == (2, 50, 50) and rdms[3.0].shape == (1, 50, 50)
     np.testing.assert_allclose(rdms[3.0][0, 0, 1], np.linalg.norm(arrays["hidden"][2, 0] - arrays["hidden"][2, 1]))
+
+
+def test_weight_change_table_is_relative_to_the_initial_norm_and_noise_kinds_are_named():
+    summary, arrays = _sweep(n_steps=3)
+    arrays["weight_norm"] = np.array([[[1.0, 2.0, 4.0], [2.0, 2.0, 2.0], [3.0, 1.0, 8.0]]] * 3)
+    arrays["weight_distance"] = np.array([[[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [2.0, 3.0, 4.0]]] * 3)
+    table = nt.weight_change_table(summary, arrays).set_index(["scale", "seed", "step", "matrix"])
+    assert table.loc[(0.01, 1, 20, "input"), "rel_norm_change"] == 2.0
+    assert table.loc[(0.01, 1, 20, "context"), "rel_norm_change"] == -0.5
+    assert table.loc[(3.0, 0, 20, "output"), "rel_change"] == 1.0
+    noise = nt.noise_table(summary.assign(**{"acc_noise_all_0.1": [0.1, 0.2, 0.3]}))
+    assert noise[noise.noised == "all"].accuracy.tolist() == [0.1, 0.2, 0.3]
+    assert set(noise[noise.noised == "stimulus"].noise_sd) == {0.0, 0.1}

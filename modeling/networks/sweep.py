@@ -127,6 +127,7 @@ def _measure(config: SweepConfig, data, nets: pd.DataFrame, result) -> tuple[pd.
         "scale": nets.scale.to_numpy(), "ctx_scale": nets.ctx_scale.to_numpy(), "seed": nets.seed.to_numpy(),
         "record_steps": result.record_steps, "noise_sds": np.asarray(config.noise_sds, float),
         "loss": result.loss, "accuracy": result.accuracy, "steps_to_criterion": result.steps_to_criterion,
+        "weight_norm": result.weight_norm, "weight_distance": result.weight_distance,
         **congruency_curves(data, result.output_curve),
         "outputs": result.outputs, "hidden": result.hidden.astype(np.float32), **arrays,
         **{f"{k}_init": v for k, v in result.params_init.items()},
@@ -216,7 +217,9 @@ def merge_shards(config: SweepConfig, out: Path, n_shards: int) -> Path:
         k: list(v.shape) for k, v in arrays.items()},
         unit_class_codes={"task_selective": 0, "mixed": 1, "dead": 2},
         layout="arrays with a leading network axis follow summary.tsv's rows; record_steps gives the "
-               "steps of the loss/accuracy curves; w_input is (network, hidden, input unit)")
+               "steps of the loss/accuracy/weight curves; w_input is (network, hidden, input unit); "
+               "weight_norm and weight_distance are (network, recorded step, matrix) with matrices "
+               "(input, context, output): ||W_t|| and ||W_t - W_0|| (Frobenius)")
     return out
 
 

@@ -63,6 +63,8 @@ class TrainResult:
     outputs: np.ndarray             # (N, 50) final outputs
     output_curve: np.ndarray        # (N, n_rec, 50) outputs at the recorded steps (float32)
     hidden: np.ndarray              # (N, 50, H) final hidden activity
+    weight_norm: np.ndarray         # (N, n_rec, 3) Frobenius norms of the input, context, output weights
+    weight_distance: np.ndarray     # (N, n_rec, 3) ||W_t - W_0|| of the same matrices
 
 
 def _first(value):
@@ -229,6 +231,11 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
     rec_index = {int(s): i for i, s in enumerate(rec)}
     err_norm, n_right = empty(len(rec), n), empty(len(rec), n)
     output_curve = empty(len(rec), p, n, kind=torch.float32)
+    d_in = data.n_stimulus_units
+    w_start, w2_start = w.clone(), w2.clone()
+    norms, distances = empty(len(rec), 3, n), empty(len(rec), 3, n)
+    def matrices(a, a2):   # input rows, context rows (without the bias row), output weights
+        return a[:d_in], a[d_in:-1], a2
     lr, decay = config.lr, 1.0 - config.lr * config.l2
     with torch.no_grad():
         for t in range(steps + 1):
@@ -250,6 +257,10 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
                 torch.linalg.vector_norm(e.T.contiguous(), dim=1, out=err_norm[i])
                 n_right[i] = (y_hat * sign > 0).sum(dim=0)
                 output_curve[i] = y_hat
+                for j, (now, start) in enumerate(zip(matrices(w, w2), matrices(w_start, w2_start))):
+                    axes = (0, 2) if now.dim() == 3 else (1,)
+                    norms[i, j] = torch.linalg.vector_norm(now, dim=axes)
+                    distances[i, j] = torch.linalg.vector_norm(now - start, dim=axes)
             if t == steps:
                 break
             torch.ops.aten.threshold_backward.grad_input(e.unsqueeze(2), z, 0.0, grad_input=em)  # e m
@@ -284,6 +295,8 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
         outputs=y_hat.T.double().cpu().numpy(),
         output_curve=output_curve.permute(2, 0, 1).cpu().numpy(),
         hidden=z.transpose(0, 1).double().cpu().numpy(),
+        weight_norm=norms.permute(2, 0, 1).double().cpu().numpy(),
+        weight_distance=distances.permute(2, 0, 1).double().cpu().numpy(),
     )
 
 
