@@ -22,6 +22,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis import human_vs_network as hvn
+from analysis import network_stats as ns
 from analysis import network_tables as nt
 from analysis.choice_rdms import group_mean_rdms, paired_tests, participant_betas, participant_groups, participant_rdms
 from analysis.choices import (
@@ -209,6 +210,9 @@ def train_networks(out: Path, config: DemoConfig, tables: Tables) -> Networks:
     tables.save("context_weights", nt.context_weights_table(summary, arrays))
     tables.save("network_ablation", nt.ablation_table(summary))
     tables.save("network_noise", nt.noise_table(summary))
+    compression = tables.save("network_compression", ns.compression_fits(summary, arrays, seed=config.seed))
+    measures = summary.merge(compression[["scale", "seed", "log_irrelevant_gain"]], on=["scale", "seed"])
+    tables.save("network_paired_tests", ns.paired_scale_tests(measures, ns.EXPECTED_TRENDS))
     return Networks(summary, nt.hidden_rdms(summary, arrays),
                     hvn.network_choice_rdms(arrays["outputs"], summary["scale"].to_numpy(float)))
 

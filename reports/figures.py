@@ -133,6 +133,29 @@ def weight_change_curves(table: pd.DataFrame) -> Figure:
     return fig
 
 
+def compression_by_scale(fits: pd.DataFrame) -> Figure:
+    """Compression-model parameters of each network's hidden RDM against init scale (log axis;
+    points: networks, line: mean over seeds): log irrelevant / relevant gain, the relevant gains,
+    the rotation (degrees) and the context offset (data units).
+
+    ``fits``: ``scale``, ``seed``, ``log_irrelevant_gain``, ``north_relevant``, ``south_relevant``,
+    ``rotation_deg``, ``context_offset``.
+    """
+    panels = {"log_irrelevant_gain": "log(irrelevant / relevant gain)", "north_relevant": "relevant gain (north)",
+              "south_relevant": "relevant gain (south)", "rotation_deg": "rotation (degrees)",
+              "context_offset": "context offset (data units)"}
+    fig, axes = _panel_grid(len(panels), "Compression-model parameters of hidden-layer RDMs by init scale")
+    for ax, (column, label) in zip(axes, panels.items()):
+        ax.scatter(fits["scale"], fits[column], color="grey", alpha=0.4, s=12, label="networks")
+        mean = fits.groupby("scale")[column].mean()
+        ax.plot(mean.index, mean.to_numpy(), marker="o", color="black", label="mean over seeds")
+        ax.set_xscale("log")
+        ax.set_xlabel(SCALE_LABEL)
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize="small")
+    return fig
+
+
 def betas_by_scale(summary: pd.DataFrame) -> Figure:
     """Regression weights of the hidden-layer RDM on the model RDMs, mean ± SEM over seeds.
 

@@ -58,6 +58,8 @@ class SectionSpec:
     """(caption, PNG path relative to the results folder) shown as they are, e.g. the stimuli."""
     steps: tuple[str, ...] = ()
     """Pipeline steps (besides ``key``) whose skip reasons are shown in this section."""
+    findings: Callable[[Tables], str] | None = None
+    """Text stating what the numbers show, computed from the tables (figure titles state none)."""
 
 
 @dataclass
@@ -118,6 +120,18 @@ def _psychometric_curves(t: Tables) -> Figure:
     return figures.psychometric_curves(curves, "factorized")
 
 
+def _paired_findings(t: Tables) -> str:
+    """One sentence per paired test of ``network_paired_tests``, from its numbers."""
+    parts = []
+    for row in t["network_paired_tests"].itertuples():
+        verdict = "in" if row.slope_wilcoxon_p < 0.05 else "not significantly in"
+        parts.append(f"{row.measure}: median slope {row.slope_median:+.3g} per decade of σ over {row.n_seeds} "
+                     f"seeds, {verdict} the expected direction ({row.slope_alternative}; Wilcoxon p = "
+                     f"{row.slope_wilcoxon_p:.2g}); σ = {row.rich_scale:g} vs {row.lazy_scale:g}: median "
+                     f"{row.rich_median:.3g} vs {row.lazy_median:.3g} (paired p = {row.rich_vs_lazy_wilcoxon_p:.2g}).")
+    return "Paired by seed (seeds share their initial draws across scales): " + " ".join(parts)
+
+
 def _figure_spec(caption: str, table: str, draw: Callable[[pd.DataFrame], Figure]) -> FigureSpec:
     """A figure drawn from one table by one figure function."""
     return FigureSpec(caption, (table,), lambda t: draw(t[table]))
@@ -158,18 +172,19 @@ SECTIONS: tuple[SectionSpec, ...] = (
         ("choice_rdm_tests",)),
     SectionSpec(
         "networks", "Rich and lazy networks", "Networks trained from small (rich) to large (lazy) initial "
-        "weights: learning, hidden-layer geometry, unit classes, context weights, ablations and robustness to "
-        "input noise.",
+        "weights: learning, weight change, hidden-layer geometry (model-RDM betas, compression-model fits), unit "
+        "classes, context weights, ablations and robustness to input noise.",
         (_figure_spec("Learning curves", "network_curves", figures.learning_curves),
          _figure_spec("Relative weight change over training", "network_weight_change", figures.weight_change_curves),
          _figure_spec("Model-RDM betas", "network_summary", figures.betas_by_scale),
+         _figure_spec("Compression model fitted to each network", "network_compression", figures.compression_by_scale),
          FigureSpec("Dimensionality", ("network_summary",),
                     lambda t: figures.dimensionality(t["network_summary"], t.get("network_spectrum"))),
          _figure_spec("Unit classes", "network_summary", figures.unit_classes),
          _figure_spec("Context weights", "context_weights", figures.context_weight_histograms),
          _figure_spec("Ablations", "network_ablation", figures.ablation_accuracy),
          _figure_spec("Input noise", "network_noise", figures.noise_curves)),
-        ("network_scale_summary",)),
+        ("network_scale_summary", "network_paired_tests"), findings=_paired_findings),
     SectionSpec(
         "geometry", "Geometry (MDS)", "Two-dimensional metric MDS of the networks' hidden-layer RDMs (one panel "
         "per init scale) and of the participants' choice RDMs (one panel per group).",
@@ -226,6 +241,11 @@ def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
                 continue
             section.figures.append((fig_spec.caption, figure_png(fig_spec.draw(tables), dpi)))
         section.tables = [(name, tables[name]) for name in spec.tables if name in tables]
+        if spec.findings is not None:
+            try:
+                section.text += " " + spec.findings(tables)
+            except KeyError:   # the tables the findings need are absent (e.g. a bare participants tree)
+                pass
         sections.append(section)
     return sections
 

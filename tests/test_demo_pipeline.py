@@ -52,6 +52,12 @@ def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):
     assert set(mds.panel) == {"σ = 0.01", "σ = 3"} and len(mds) == 2 * 50
     people = pd.read_csv(demo / "tables" / "mds_people.tsv", sep="\t")
     assert set(people.panel) == {"blocked", "interleaved"}  # one panel per curriculum
+    compression = pd.read_csv(demo / "tables" / "network_compression.tsv", sep="\t")
+    assert len(compression) == 4 and compression.rmse.notna().all()
+    paired = pd.read_csv(demo / "tables" / "network_paired_tests.tsv", sep="\t")
+    assert paired.set_index("measure").n_seeds["log_irrelevant_gain"] == 2   # rows with every scale
+    text = (demo / "report.html").read_text(encoding="utf-8")
+    assert "Paired by seed" in text and "log_irrelevant_gain: median slope" in text
     best = pd.read_csv(demo / "tables" / "best_scale.tsv", sep="\t")
     assert set(best.unit) == {"blocked", "interleaved"} and set(best.best_scale) <= {0.01, 3.0}
 

@@ -70,6 +70,9 @@ def drawn() -> dict[str, Figure]:
     best = pd.DataFrame({"unit": "all", "best_scale": SCALES, "fraction": [0.9, 0.1, 0.0]})
     return {
         "learning_curves": figures.learning_curves(net["curves"]),
+        "compression_by_scale": figures.compression_by_scale(pd.DataFrame(
+            [{"scale": sc, "seed": k, "log_irrelevant_gain": np.log10(sc) - 1, "north_relevant": 1.0,
+              "south_relevant": 1.1, "rotation_deg": 5.0 * k, "context_offset": 0.5} for sc in SCALES for k in range(3)])),
         "weight_change_curves": figures.weight_change_curves(pd.DataFrame(
             [{"scale": sc, "seed": k, "step": t, "matrix": m, "rel_norm_change": t / 100 / sc, "rel_change": t / 50 / sc}
              for sc in SCALES for k in range(2) for t in range(0, 300, 50) for m in ("input", "context", "output")])),
