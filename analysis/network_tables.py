@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from rsa.geometry import UNIT_CLASSES
 from rsa.rdm import rdm
 
 MAX_CURVE_POINTS = 200
@@ -76,13 +77,17 @@ def spectrum_table(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray],
 
 def context_weights_table(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray],
                           contexts: tuple[str, str] = ("north", "south")) -> pd.DataFrame:
-    """``scale``, ``seed``, ``unit``, ``w_<context>``: final context->hidden weights of every unit."""
-    weights = np.asarray(arrays["w_context_final"])  # (networks, hidden, 2)
+    """``scale``, ``seed``, ``unit``, ``w_<context>``: final context->hidden weights of every unit,
+    ``w_<context>_init`` the initial ones, and ``unit_class`` (task_selective / mixed / dead)."""
+    weights, start = np.asarray(arrays["w_context_final"]), np.asarray(arrays["w_context_init"])  # (N, H, 2)
     keys = _keys(summary)
     h = weights.shape[1]
+    names = np.array(UNIT_CLASSES)[np.asarray(arrays["unit_class"], int).ravel()]
     return pd.DataFrame({"scale": np.repeat(keys.scale.to_numpy(), h), "seed": np.repeat(keys.seed.to_numpy(), h),
                          "unit": np.tile(np.arange(h), len(keys)),
-                         f"w_{contexts[0]}": weights[:, :, 0].ravel(), f"w_{contexts[1]}": weights[:, :, 1].ravel()})
+                         f"w_{contexts[0]}": weights[:, :, 0].ravel(), f"w_{contexts[1]}": weights[:, :, 1].ravel(),
+                         f"w_{contexts[0]}_init": start[:, :, 0].ravel(), f"w_{contexts[1]}_init": start[:, :, 1].ravel(),
+                         "unit_class": names})
 
 
 def ablation_table(summary: pd.DataFrame) -> pd.DataFrame:

@@ -5,7 +5,8 @@ each figure only draws. Figures are built on ``matplotlib.figure.Figure`` with t
 pyplot state, no display), and each is readable alone: a title, axis labels with units, legends.
 
 Conventions: init ``scale`` is the SD of the input-to-hidden weights (small = rich, large = lazy),
-drawn as evenly spaced categories from rich (left) to lazy (right); contexts are drawn in their
+drawn on a log axis from rich (left) to lazy (right) (bar charts: as evenly spaced categories);
+contexts are drawn in their
 garden colours; lines along branchiness are brown and along leafiness green.
 """
 
@@ -52,6 +53,15 @@ def _panel_grid(n: int, title: str, **kw) -> tuple[Figure, list[Axes]]:
 
 
 def _scale_axis(ax: Axes, scales: Sequence[float]) -> None:
+    """Init scales on a log axis (data plotted at the scales themselves), ticks at the scales."""
+    ax.set_xscale("log")
+    ax.set_xticks(list(scales), [f"{s:g}" for s in scales])
+    ax.minorticks_off()
+    ax.set_xlabel(SCALE_LABEL)
+
+
+def _scale_categories(ax: Axes, scales: Sequence[float]) -> None:
+    """Init scales as evenly spaced categories (bar charts: data plotted at 0, 1, 2, ...)."""
     ax.set_xticks(range(len(scales)), [f"{s:g}" for s in scales])
     ax.set_xlabel(SCALE_LABEL)
 
@@ -71,7 +81,7 @@ def _mean_sem(table: pd.DataFrame, by: str | list[str], value: str) -> pd.DataFr
 def _scale_lines(ax: Axes, table: pd.DataFrame, columns: Mapping[str, str]) -> None:
     """Mean ± SEM over seeds of each column, one line per column, scales as categories."""
     scales = sorted(table["scale"].unique())
-    x = np.arange(len(scales))
+    x = np.asarray(scales, float)
     for column, label in columns.items():
         stats = _mean_sem(table, "scale", column).set_index("scale").loc[scales]
         ax.errorbar(x, stats["mean"], yerr=stats["sem"], marker="o", capsize=3, label=label)
@@ -209,32 +219,39 @@ def unit_classes(summary: pd.DataFrame) -> Figure:
         ax.bar(range(len(means)), means[column], bottom=bottom, color=colour,
                label=column.removeprefix("n_").replace("_", "-"))
         bottom += means[column].to_numpy()
-    _scale_axis(ax, list(means.index))
+    _scale_categories(ax, list(means.index))
     ax.set_ylabel("hidden units (mean count over seeds)")
     ax.legend(fontsize="small")
     return fig
 
 
-def context_weight_histograms(weights: pd.DataFrame, bins: int = 30) -> Figure:
-    """Histograms of each context unit's weights onto the hidden units, one panel per scale.
+def context_weight_scatter(weights: pd.DataFrame) -> Figure:
+    """Each hidden unit's two context→hidden weights (north against south), one panel per init
+    scale showing one network (its first seed), task-selective units marked; the panel title gives
+    the Pearson r over all units and over the task-selective ones.
 
     ``weights``: one row per hidden unit with ``scale``, ``seed``, ``w_<context>`` for two contexts
-    (e.g. ``w_north``, ``w_south``). Rich nets: anticorrelated weights (r in each title).
+    (e.g. ``w_north``, ``w_south``) and ``unit_class`` (task_selective / mixed / dead).
     """
     columns = [c for c in weights.columns if c.startswith("w_")][:2]
     scales = sorted(weights["scale"].unique())
-    fig, panels = _panel_grid(len(scales), "Context→hidden weights by init scale")
+    fig, panels = _panel_grid(len(scales), "Context→hidden weights per unit, one network per init scale")
+    styles = {"task_selective": ("tab:purple", "task-selective"), "mixed": ("tab:grey", "mixed"),
+              "dead": ("black", "dead")}
     for ax, scale in zip(panels, scales):
         part = weights[weights.scale == scale]
-        r = np.corrcoef(part[columns[0]], part[columns[1]])[0, 1]
-        edges = np.histogram_bin_edges(part[columns].to_numpy(), bins=bins)
-        for i, column in enumerate(columns):
-            name = column.removeprefix("w_")
-            ax.hist(part[column], bins=edges, alpha=0.6, color=context_colour(name, i), label=name)
-        ax.set_title(f"σ = {scale:g} (r = {r:.2f})")
-        ax.set_xlabel("context→hidden weight (a.u.)")
-        ax.set_ylabel("hidden units (count over seeds)")
-    panels[0].legend(fontsize="small", title="context unit")
+        part = part[part.seed == part.seed.min()]
+        for kind, (colour, label) in styles.items():
+            sub = part[part.unit_class == kind]
+            ax.scatter(sub[columns[0]], sub[columns[1]], s=12, color=colour, alpha=0.8, label=label)
+        selective = part[part.unit_class == "task_selective"]
+        r_all = np.corrcoef(part[columns[0]], part[columns[1]])[0, 1]
+        r_sel = np.corrcoef(selective[columns[0]], selective[columns[1]])[0, 1] if len(selective) >= 3 else np.nan
+        ax.set_title(f"σ = {scale:g}, seed {part.seed.min()} (r all {r_all:.2f}, task-sel. {r_sel:.2f})",
+                     fontsize="small")
+        ax.set_xlabel(f"{columns[0].removeprefix('w_')} context weight (a.u.)")
+        ax.set_ylabel(f"{columns[1].removeprefix('w_')} context weight (a.u.)")
+    panels[0].legend(fontsize="small", title="unit class")
     return fig
 
 
@@ -516,10 +533,9 @@ def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None)
     fig, axes = _figure(1, n_cols, "Choice-RDM similarity of people and networks by init scale")
     ax = axes[0, 0]
     scales = sorted(profile["scale"].unique())
-    x = {s: i for i, s in enumerate(scales)}
     for unit in dict.fromkeys(profile["unit"]):
         part = profile[profile.unit == unit].sort_values("scale")
-        xs = part["scale"].map(x)
+        xs = part["scale"]
         line = ax.plot(xs, part["similarity"], marker="o", label=str(unit))[0]
         ax.fill_between(xs, part["ci_low"], part["ci_high"], color=line.get_color(), alpha=0.2, linewidth=0)
     _scale_axis(ax, scales)
@@ -534,7 +550,7 @@ def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None)
             part = best[best.unit == unit].set_index("best_scale").reindex(scales).fillna(0.0)
             x = np.arange(len(scales)) + (u - (len(units) - 1) / 2) * width
             ax.bar(x, part["fraction"], width, label=str(unit))
-        _scale_axis(ax, scales)
+        _scale_categories(ax, scales)
         ax.set_ylim(0, 1)
         ax.set_ylabel("fraction of bootstrap samples")
         ax.set_title("Best-matching init scale")

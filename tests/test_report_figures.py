@@ -24,7 +24,8 @@ def _networks(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
                                 for s, k in keys for t in range(0, 300, 20)]),
         "spectrum": pd.DataFrame([{"scale": s, "seed": k, "component": c + 1, "explained_variance_ratio": v}
                                   for s, k in keys for c, v in enumerate(np.full(10, 0.1))]),
-        "weights": pd.DataFrame([{"scale": s, "seed": k, "unit": u, "w_north": a, "w_south": -a}
+        "weights": pd.DataFrame([{"scale": s, "seed": k, "unit": u, "w_north": a, "w_south": -a,
+                                  "unit_class": ("task_selective", "mixed")[u % 2]}
                                  for s, k in keys for u, a in enumerate(rng.normal(size=20))]),
         "ablation": pd.DataFrame([{"scale": s, "seed": k, "ablated": a, "accuracy": 0.5 + 0.1 * i}
                                   for s, k in keys for i, a in enumerate(["none", "task_selective", "mixed"])]),
@@ -79,7 +80,7 @@ def drawn() -> dict[str, Figure]:
         "betas_by_scale": figures.betas_by_scale(net["summary"]),
         "dimensionality": figures.dimensionality(net["summary"], net["spectrum"]),
         "unit_classes": figures.unit_classes(net["summary"]),
-        "context_weight_histograms": figures.context_weight_histograms(net["weights"]),
+        "context_weight_scatter": figures.context_weight_scatter(net["weights"]),
         "ablation_accuracy": figures.ablation_accuracy(net["ablation"]),
         "noise_curves": figures.noise_curves(net["noise"]),
         "mds_grids": figures.mds_grids(mds),
@@ -147,8 +148,8 @@ def test_boundary_means_are_circular_means_of_the_angles(drawn):
 
 
 def test_context_weight_titles_give_the_weight_correlation(drawn):
-    titles = [ax.get_title() for ax in drawn["context_weight_histograms"].axes]
-    assert titles == ["σ = 0.01 (r = -1.00)", "σ = 1 (r = -1.00)", "σ = 3 (r = -1.00)"]
+    titles = [ax.get_title() for ax in drawn["context_weight_scatter"].axes]
+    assert titles == [f"σ = {s}, seed 0 (r all -1.00, task-sel. -1.00)" for s in ("0.01", "1", "3")]
 
 
 def test_scale_figures_order_scales_from_rich_to_lazy(drawn):
@@ -172,3 +173,18 @@ def test_matched_accuracy_draws_networks_on_a_log_scale_beside_the_people(drawn)
         np.testing.assert_allclose(line.get_ydata(), 0.5 + 0.1 * np.log10(np.array(SCALES) / 0.01))
         people = [l for l in ax.get_lines() if l.get_label() == "people (mean)"][0]
         assert people.get_ydata()[0] == pytest.approx(0.8)
+
+
+def test_context_weights_are_one_network_per_panel_with_task_selective_units_marked(drawn):
+    fig = drawn["context_weight_scatter"]
+    for ax in fig.axes:
+        points = {c.get_label(): c.get_offsets() for c in ax.collections}
+        assert len(points["task-selective"]) == 10 and len(points["mixed"]) == 10   # 20 units of one seed
+        np.testing.assert_allclose(points["task-selective"][:, 1], -points["task-selective"][:, 0])
+        assert "r all -1.00" in ax.get_title()
+
+
+def test_scale_lines_use_a_log_axis(drawn):
+    ax = drawn["betas_by_scale"].axes[0]
+    assert ax.get_xscale() == "log"
+    np.testing.assert_allclose(sorted(ax.lines[0].get_xdata()), SCALES)

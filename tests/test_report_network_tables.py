@@ -15,7 +15,8 @@ def _sweep(n_steps: int = 501):
     rng = np.random.default_rng(0)
     arrays = {"record_steps": np.arange(n_steps) * 10, "loss": rng.random((3, n_steps)),
               "accuracy": rng.random((3, n_steps)), "spectrum": np.tile(np.linspace(1, 0, 50), (3, 1)),
-              "w_context_final": rng.normal(size=(3, 100, 2)), "hidden": rng.random((3, 50, 100))}
+              "w_context_final": rng.normal(size=(3, 100, 2)), "w_context_init": rng.normal(size=(3, 100, 2)),
+              "unit_class": rng.integers(0, 3, size=(3, 100)), "hidden": rng.random((3, 50, 100))}
     return summary, arrays
 
 
@@ -35,6 +36,8 @@ def test_weights_ablation_noise_and_spectrum_tables_align_with_the_summary():
     assert len(weights) == 300
     row = weights[(weights.scale == 0.01) & (weights.seed == 1) & (weights.unit == 7)].iloc[0]
     assert (row.w_north, row.w_south) == tuple(arrays["w_context_final"][1, 7])
+    assert (row.w_north_init, row.w_south_init) == tuple(arrays["w_context_init"][1, 7])
+    assert row.unit_class == ("task_selective", "mixed", "dead")[arrays["unit_class"][1, 7]]
     ablation = nt.ablation_table(summary).set_index(["scale", "seed", "ablated"]).accuracy
     assert ablation[3.0, 0, "none"] == 0.8 and ablation[3.0, 0, "mixed"] == 0.3
     noise = nt.noise_table(summary)
