@@ -218,7 +218,7 @@ def train_networks(out: Path, config: DemoConfig, tables: Tables) -> Networks:
 
 
 def geometry(cells: pd.DataFrame, networks: Networks | None, config: DemoConfig, tables: Tables) -> None:
-    """2-D metric MDS of each init scale's mean hidden RDM and of each group's mean choice RDM."""
+    """3-D metric MDS of each init scale's mean hidden RDM and of each group's mean choice RDM."""
     if networks is not None:
         means = hvn.mean_network_rdms(networks.rdms)
         tables.save("mds_networks", mds_panels({f"σ = {s:g}": r for s, r in means.items()}, config.seed))

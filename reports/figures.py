@@ -293,22 +293,25 @@ def noise_curves(table: pd.DataFrame) -> Figure:
     return fig
 
 
-def mds_grids(coords: pd.DataFrame, title: str = "MDS of hidden-layer RDMs") -> Figure:
-    """Each context's 5×5 grid in 2-D MDS space, drawn as connected lines, one panel per ``panel``.
+def mds_grids(coords: pd.DataFrame, title: str = "MDS of hidden-layer RDMs", dims: tuple[int, int] = (1, 2)) -> Figure:
+    """Each context's 5×5 grid in two MDS dimensions (``dims``, e.g. (1, 2) or (2, 3)), drawn as
+    connected lines, one panel per ``panel``.
 
     ``coords``: ``panel`` (label, e.g. "σ = 0.01"), ``context``, ``branchiness``, ``leafiness``,
-    ``dim1``, ``dim2``. Brown lines join trees along branchiness (leafiness fixed), green lines
-    along leafiness; markers take the garden colour; the second context is dashed.
+    ``dim1``, ``dim2`` [, ``dim3``]. Brown lines join trees along branchiness (leafiness fixed),
+    green lines along leafiness; markers take the garden colour; the second context is dashed.
     """
+    x, y = (f"dim{d}" for d in dims)
+    coords = coords.assign(dim1=coords[x], dim2=coords[y])
     panels = list(dict.fromkeys(coords["panel"]))
-    fig, axes = _panel_grid(len(panels), title)
+    fig, axes = _panel_grid(len(panels), f"{title} (dimensions {dims[0]} and {dims[1]})")
     for ax, panel in zip(axes, panels):
         part = coords[coords.panel == panel]
         for i, context in enumerate(dict.fromkeys(part["context"])):
             _grid_lines(ax, part[part.context == context], context_colour(context, i), "-" if i == 0 else "--")
         ax.set_title(str(panel))
-        ax.set_xlabel("MDS dimension 1 (a.u.)")
-        ax.set_ylabel("MDS dimension 2 (a.u.)")
+        ax.set_xlabel(f"MDS dimension {dims[0]} (a.u.)")
+        ax.set_ylabel(f"MDS dimension {dims[1]} (a.u.)")
         ax.set_aspect("equal", adjustable="datalim")
     handles = [axes[0].plot([], [], color=c, label=f)[0] for f, c in FEATURE_COLOURS.items()]
     handles += [axes[0].plot([], [], "o", color=context_colour(c, i), label=f"{c} trees")[0]

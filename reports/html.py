@@ -187,10 +187,12 @@ SECTIONS: tuple[SectionSpec, ...] = (
          _figure_spec("Input noise", "network_noise", figures.noise_curves)),
         ("network_scale_summary", "network_paired_tests"), findings=_paired_findings),
     SectionSpec(
-        "geometry", "Geometry (MDS)", "Two-dimensional metric MDS of the networks' hidden-layer RDMs (one panel "
-        "per init scale) and of the participants' choice RDMs (one panel per group).",
-        (_figure_spec("MDS of network hidden layers", "mds_networks",
+        "geometry", "Geometry (MDS)", "Three-dimensional metric MDS of the networks' hidden-layer RDMs (one panel "
+        "per init scale; dimensions 1–2 and 2–3) and of the participants' choice RDMs (one panel per group).",
+        (_figure_spec("MDS of network hidden layers, dimensions 1–2", "mds_networks",
                       lambda table: figures.mds_grids(table, "MDS of hidden-layer RDMs by init scale")),
+         _figure_spec("MDS of network hidden layers, dimensions 2–3", "mds_networks",
+                      lambda table: figures.mds_grids(table, "MDS of hidden-layer RDMs by init scale", (2, 3))),
          _figure_spec("MDS of participants' choice patterns", "mds_people",
                       lambda table: figures.mds_grids(table, "MDS of choice RDMs by group")))),
     SectionSpec(

@@ -52,6 +52,7 @@ def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):
     assert set(mds.panel) == {"σ = 0.01", "σ = 3"} and len(mds) == 2 * 50
     people = pd.read_csv(demo / "tables" / "mds_people.tsv", sep="\t")
     assert set(people.panel) == {"blocked", "interleaved"}  # one panel per curriculum
+    assert {"dim1", "dim2", "dim3"} <= set(mds.columns)  # 3-D MDS
     compression = pd.read_csv(demo / "tables" / "network_compression.tsv", sep="\t")
     assert len(compression) == 4 and compression.rmse.notna().all()
     paired = pd.read_csv(demo / "tables" / "network_paired_tests.tsv", sep="\t")

@@ -65,7 +65,7 @@ def drawn() -> dict[str, Figure]:
     net, beh = _networks(rng), _behaviour(rng)
     items = item_table()
     mds = pd.concat([items.assign(panel=f"σ = {s:g}", dim1=items.branchiness + 6 * items.context_index,
-                                  dim2=items.leafiness * s) for s in SCALES])
+                                  dim2=items.leafiness * s, dim3=items.branchiness * s) for s in SCALES])
     profile = pd.DataFrame([{"unit": "all", "scale": s, "similarity": m, "ci_low": m - 0.1, "ci_high": m + 0.1}
                             for s, m in zip(SCALES, (0.5, 0.3, 0.1))])
     best = pd.DataFrame({"unit": "all", "best_scale": SCALES, "fraction": [0.9, 0.1, 0.0]})
@@ -188,3 +188,14 @@ def test_scale_lines_use_a_log_axis(drawn):
     ax = drawn["betas_by_scale"].axes[0]
     assert ax.get_xscale() == "log"
     np.testing.assert_allclose(sorted(ax.lines[0].get_xdata()), SCALES)
+
+
+def test_mds_grids_draw_the_chosen_dimensions():
+    items = item_table()
+    coords = items.assign(panel="a", dim1=0.0, dim2=items.leafiness * 1.0, dim3=items.branchiness * 2.0)
+    fig = figures.mds_grids(coords, dims=(2, 3))
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "MDS dimension 2 (a.u.)" and "dimensions 2 and 3" in fig.get_suptitle()
+    points = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(points[:, 1] / 2, np.asarray(points[:, 1] / 2).round())  # dim3 = 2 * branchiness
+    assert set(points[:, 0]) <= {1.0, 2.0, 3.0, 4.0, 5.0}
