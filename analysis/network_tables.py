@@ -33,15 +33,17 @@ def _keys(summary: pd.DataFrame) -> pd.DataFrame:
 
 def curves_table(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray],
                  max_points: int = MAX_CURVE_POINTS) -> pd.DataFrame:
-    """``scale``, ``seed``, ``step``, ``loss``, ``accuracy``: the recorded curves, thinned to at most
+    """``scale``, ``seed``, ``step``, ``loss``, ``accuracy`` (and ``accuracy_congruent`` /
+    ``accuracy_incongruent`` when the sweep has them): the recorded curves, thinned to at most
     ``max_points`` evenly spaced recordings per network (always keeping the first and last)."""
     steps = np.asarray(arrays["record_steps"])
     keep = np.unique(np.linspace(0, len(steps) - 1, min(max_points, len(steps))).round().astype(int))
     keys = _keys(summary)
     n = len(keep)
+    extra = {k: arrays[k][:, keep].ravel() for k in ("accuracy_congruent", "accuracy_incongruent") if k in arrays}
     return pd.DataFrame({"scale": np.repeat(keys.scale.to_numpy(), n), "seed": np.repeat(keys.seed.to_numpy(), n),
                          "step": np.tile(steps[keep], len(keys)), "loss": arrays["loss"][:, keep].ravel(),
-                         "accuracy": arrays["accuracy"][:, keep].ravel()})
+                         "accuracy": arrays["accuracy"][:, keep].ravel(), **extra})
 
 
 WEIGHT_MATRICES = ("input", "context", "output")

@@ -91,13 +91,34 @@ def _scale_lines(ax: Axes, table: pd.DataFrame, columns: Mapping[str, str]) -> N
 
 # ---------------------------------------------------------------- networks
 
+def congruency_curves(curves: pd.DataFrame) -> Figure:
+    """Accuracy on congruent and on incongruent trees against training step, one panel per init
+    scale (mean over seeds); the two contexts' rules agree on congruent trees and conflict on
+    incongruent ones.
+
+    ``curves``: ``scale``, ``seed``, ``step``, ``accuracy_congruent``, ``accuracy_incongruent``.
+    """
+    scales = sorted(curves["scale"].unique())
+    fig, axes = _panel_grid(len(scales), "Accuracy on congruent and incongruent trees over training", sharey=True)
+    for ax, scale in zip(axes, scales):
+        part = curves[curves.scale == scale].groupby("step")[["accuracy_congruent", "accuracy_incongruent"]].mean()
+        ax.plot(part.index, part["accuracy_congruent"], color="tab:blue", label="congruent")
+        ax.plot(part.index, part["accuracy_incongruent"], color="tab:orange", linestyle="--", label="incongruent")
+        ax.set_title(f"σ = {scale:g}")
+        ax.set_xlabel("training step (full-batch updates)")
+        ax.set_ylabel("accuracy (fraction correct)")
+        ax.set_ylim(0, 1.02)
+    axes[0].legend(fontsize="small", title="trees")
+    return fig
+
+
 def learning_curves(curves: pd.DataFrame) -> Figure:
     """Loss and accuracy against training step, mean ± SD over seeds, one line per init scale.
 
     ``curves``: columns ``scale``, ``seed``, ``step``, ``loss`` (½Σ squared error over the 50 items)
     and ``accuracy`` (fraction of non-zero targets with the right sign).
     """
-    fig, axes = _figure(1, 2, "Learning curves by init scale (rich nets learn slower)")
+    fig, axes = _figure(1, 2, "Learning curves by init scale")
     scales = sorted(curves["scale"].unique())
     colours = _scale_colours(scales)
     labels = ("loss (½Σ squared error)", "accuracy (fraction correct)")
@@ -186,7 +207,7 @@ def dimensionality(summary: pd.DataFrame, spectrum: pd.DataFrame | None = None) 
     ``component`` (1-based) and ``explained_variance_ratio``.
     """
     n_cols = 1 if spectrum is None else 2
-    fig, axes = _figure(1, n_cols, "Dimensionality of the hidden layer (rich: low, lazy: high)")
+    fig, axes = _figure(1, n_cols, "Dimensionality of the hidden layer by init scale")
     _scale_lines(axes[0, 0], summary, {"dim_90": "components for 90 % variance"})
     axes[0, 0].set_ylabel("number of principal components")
     if spectrum is not None:

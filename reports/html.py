@@ -175,6 +175,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "weights: learning, weight change, hidden-layer geometry (model-RDM betas, compression-model fits), unit "
         "classes, context weights, ablations and robustness to input noise.",
         (_figure_spec("Learning curves", "network_curves", figures.learning_curves),
+         _figure_spec("Congruent vs incongruent trees over training", "network_curves", figures.congruency_curves),
          _figure_spec("Relative weight change over training", "network_weight_change", figures.weight_change_curves),
          _figure_spec("Model-RDM betas", "network_summary", figures.betas_by_scale),
          _figure_spec("Compression model fitted to each network", "network_compression", figures.compression_by_scale),

@@ -71,6 +71,8 @@ def drawn() -> dict[str, Figure]:
     best = pd.DataFrame({"unit": "all", "best_scale": SCALES, "fraction": [0.9, 0.1, 0.0]})
     return {
         "learning_curves": figures.learning_curves(net["curves"]),
+        "congruency_curves": figures.congruency_curves(net["curves"].assign(
+            accuracy_congruent=net["curves"].accuracy, accuracy_incongruent=net["curves"].accuracy / 2)),
         "compression_by_scale": figures.compression_by_scale(pd.DataFrame(
             [{"scale": sc, "seed": k, "log_irrelevant_gain": np.log10(sc) - 1, "north_relevant": 1.0,
               "south_relevant": 1.1, "rotation_deg": 5.0 * k, "context_offset": 0.5} for sc in SCALES for k in range(3)])),
@@ -199,3 +201,11 @@ def test_mds_grids_draw_the_chosen_dimensions():
     points = ax.collections[0].get_offsets()
     np.testing.assert_allclose(points[:, 1] / 2, np.asarray(points[:, 1] / 2).round())  # dim3 = 2 * branchiness
     assert set(points[:, 0]) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+
+
+def test_congruency_curves_draw_both_kinds_of_tree_per_scale(drawn):
+    fig = drawn["congruency_curves"]
+    assert [ax.get_title() for ax in fig.axes] == ["σ = 0.01", "σ = 1", "σ = 3"]
+    for ax in fig.axes:
+        congruent, incongruent = (l.get_ydata() for l in ax.get_lines())
+        np.testing.assert_allclose(incongruent, congruent / 2)

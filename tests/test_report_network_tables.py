@@ -67,3 +67,10 @@ def test_weight_change_table_is_relative_to_the_initial_norm_and_noise_kinds_are
     noise = nt.noise_table(summary.assign(**{"acc_noise_all_0.1": [0.1, 0.2, 0.3]}))
     assert noise[noise.noised == "all"].accuracy.tolist() == [0.1, 0.2, 0.3]
     assert set(noise[noise.noised == "stimulus"].noise_sd) == {0.0, 0.1}
+
+
+def test_curves_carry_the_congruency_curves_when_the_sweep_has_them():
+    summary, arrays = _sweep(n_steps=5)
+    arrays["accuracy_congruent"], arrays["accuracy_incongruent"] = arrays["accuracy"] + 1, arrays["accuracy"] + 2
+    curves = nt.curves_table(summary, arrays)
+    np.testing.assert_allclose(curves.accuracy_incongruent - curves.accuracy_congruent, 1.0)
