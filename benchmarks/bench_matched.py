@@ -7,7 +7,8 @@ same step one network at a time (``online_batch`` with one participant and one n
 arithmetic, no batching) on ``LOOP_NETWORKS`` networks, extrapolated linearly (said in the JSON).
 Also reported (the numbers of docs/networks.md): accuracy in the last 100 training trials per
 curriculum group and scale, and test accuracy on the first-trained garden, blocked (B200) vs
-interleaved. Skipped (``skipped`` in the JSON) when the published data are absent.
+interleaved. Skipped (``skipped`` in the JSON) when the published data are absent (set
+``GARDEN_SHARED`` to the folder holding ``data/flesch2018``).
 """
 
 from __future__ import annotations
@@ -23,14 +24,13 @@ import pandas as pd
 N_THREADS = 2
 N_SEEDS = 10
 LOOP_NETWORKS = 16
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "flesch2018"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _data_folder() -> Path | None:
-    for folder in (Path(os.environ.get("GARDEN_FLESCH2018", "/nonexistent")), DATA, Path("/work/shared/data/flesch2018")):
-        if (folder / "exp1a_trials.csv.gz").exists():
-            return folder
-    return None
+    """The published data: ``$GARDEN_SHARED/data/flesch2018`` (default ``../shared`` beside the repository)."""
+    folder = Path(os.environ.get("GARDEN_SHARED", REPO.parent / "shared")) / "data" / "flesch2018"
+    return folder if (folder / "exp1a_trials.csv.gz").exists() else None
 
 
 def main() -> dict:
