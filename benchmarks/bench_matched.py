@@ -37,8 +37,15 @@ def main() -> dict:
     import torch
 
     from modeling.flesch2018 import EXPERIMENTS, load_trials
-    from modeling.networks.config import PUBLISHED_CTX_SCALES, PUBLISHED_SCALES, SweepConfig
-    from modeling.networks.curriculum import accuracy_by_phase, matched_outputs, network_lrs, sequences
+    from modeling.networks.config import (
+        SweepConfig,
+    )
+    from modeling.networks.curriculum import (
+        accuracy_by_phase,
+        matched_outputs,
+        network_lrs,
+        sequences,
+    )
     from modeling.networks.data import task_data
     from modeling.networks.train import augmented_inputs, init_params, online_batch
 

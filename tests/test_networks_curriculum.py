@@ -12,8 +12,7 @@ from core.task import item_table  # noqa: E402
 from core.trials import read_trials, write_table  # noqa: E402
 from garden.cli import main  # noqa: E402
 from modeling.networks.config import SweepConfig, TrainConfig  # noqa: E402
-from modeling.networks.curriculum import learns_on, run_curriculum
-from modeling.networks.train import online_outputs  # noqa: E402
+from modeling.networks.curriculum import matched_outputs, run_curriculum, sequences  # noqa: E402
 
 LR = 0.05
 CONFIG = SweepConfig(scales=(1.0,), ctx_scales=(0.8,), seeds=(0, 1, 2, 3), train=TrainConfig(lr=LR))
@@ -58,7 +57,7 @@ def test_choices_follow_the_outputs_and_form_valid_trial_tables(tmp_path):
 
 def test_networks_learn_only_on_feedback_trials():
     trials = person("interleaved", "P1", reps=1).assign(feedback=0)
-    outputs = online_outputs(trials, CONFIG, learns_on(trials))
+    outputs = matched_outputs(sequences(trials), CONFIG, np.full(4, LR))[0]
     first = trials.groupby(["context", "branchiness", "leafiness"]).ngroup().to_numpy()
     again = np.concatenate([trials.index[first == f].to_numpy()[1:] for f in range(50)])
     pair = np.concatenate([trials.index[first == f].to_numpy()[:1] for f in range(50)])

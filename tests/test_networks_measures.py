@@ -9,7 +9,12 @@ from core.errors import UserError
 from core.task import congruency, item_congruency, item_table
 from modeling.networks.config import SweepConfig
 from modeling.networks.data import task_data
-from modeling.networks.measures import forward, geometry_measures, readout_measures, relative_changes
+from modeling.networks.measures import (
+    forward,
+    geometry_measures,
+    readout_measures,
+    relative_changes,
+)
 from rsa.model_rdms import model_coordinates
 
 

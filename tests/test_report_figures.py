@@ -171,9 +171,9 @@ def test_matched_accuracy_draws_networks_on_a_log_scale_beside_the_people(drawn)
     fig = drawn["matched_accuracy"]
     for ax in fig.axes:
         assert ax.get_xscale() == "log"
-        line = [l for l in ax.get_lines() if l.get_label() == "networks (mean)"][0]
+        line = next(l for l in ax.get_lines() if l.get_label() == "networks (mean)")
         np.testing.assert_allclose(line.get_ydata(), 0.5 + 0.1 * np.log10(np.array(SCALES) / 0.01))
-        people = [l for l in ax.get_lines() if l.get_label() == "people (mean)"][0]
+        people = next(l for l in ax.get_lines() if l.get_label() == "people (mean)")
         assert people.get_ydata()[0] == pytest.approx(0.8)
 
 

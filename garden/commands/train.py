@@ -7,7 +7,13 @@ import argparse
 
 from core.errors import UserError
 from garden.arguments import float_list
-from modeling.networks.config import CHOICE_TEMPERATURE, PUBLISHED_CTX_SCALES, PUBLISHED_SCALES, SweepConfig, TrainConfig
+from modeling.networks.config import (
+    CHOICE_TEMPERATURE,
+    PUBLISHED_CTX_SCALES,
+    PUBLISHED_SCALES,
+    SweepConfig,
+    TrainConfig,
+)
 from modeling.networks.curriculum import run_curriculum_file
 from modeling.networks.sweep import train_sweep
 

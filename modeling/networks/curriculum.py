@@ -30,9 +30,22 @@ import pandas as pd
 
 from core.errors import UserError
 from core.provenance import write_sidecar
-from core.task import CONTEXTS, STEP_POINTS, condition_index, context_index, correct_choice, item_table
+from core.task import (
+    CONTEXTS,
+    STEP_POINTS,
+    condition_index,
+    context_index,
+    correct_choice,
+    item_table,
+)
 from core.trials import column_descriptions, read_trials, write_table
-from modeling.networks.config import CHOICE_TEMPERATURE, ONLINE_LR_GRID, ONLINE_LRS, SweepConfig, TrainConfig
+from modeling.networks.config import (
+    CHOICE_TEMPERATURE,
+    ONLINE_LR_GRID,
+    ONLINE_LRS,
+    SweepConfig,
+    TrainConfig,
+)
 from modeling.networks.data import task_data
 
 CHOICE_RULES = ("sign", "sigmoid")

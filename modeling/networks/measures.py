@@ -18,7 +18,12 @@ from core.task import item_congruency
 from modeling.networks.config import NOISE_SDS
 from modeling.networks.data import TaskData
 from rsa.compare import regress_rdm
-from rsa.geometry import classify_units, context_weight_correlation, dimensionality, sign_accuracy
+from rsa.geometry import (
+    classify_units,
+    context_weight_correlation,
+    dimensionality,
+    sign_accuracy,
+)
 from rsa.model_rdms import model_rdm
 from rsa.rdm import rdm
 

@@ -20,13 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
-import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from core.task import CONTEXTS, STEP_POINTS, condition_index, context_index
-from modeling.networks.config import SweepConfig, TrainConfig
-from modeling.networks.data import TaskData, task_data
+from modeling.networks.config import TrainConfig
+from modeling.networks.data import TaskData
 
 PARAMS = ("w_input", "w_context", "b_hidden", "w_output", "b_output")
 CPU_CHUNK = 60   # networks per chunk on the CPU (measured on 2 cores: 40-60 fastest)
@@ -385,18 +383,3 @@ def _online_chunk(inputs, rows, targets, learn, params, lr, l2, dtype, device) -
     result = out.permute(1, 0, 2).double().cpu().numpy()
     result[rows < 0] = np.nan
     return result
-
-
-def online_outputs(trials: pd.DataFrame, config: SweepConfig, learn: np.ndarray,
-                   contexts: tuple[str, str] = CONTEXTS, *, lr: np.ndarray | None = None) -> np.ndarray:
-    """(n_trials, n_networks) outputs of every network of ``config`` on one participant's trials,
-    in the given row order, each output taken before that trial's learning step (one online SGD
-    step on the trials where ``learn`` is True; learning rate ``lr`` per network, default
-    ``config.train.lr``)."""
-    data = task_data(config.inputs, config.rule_code, config.image_size_px)
-    nets, tc = config.networks(), config.train
-    params = init_params(data.n_stimulus_units, nets.scale, nets.ctx_scale, nets.seed, tc.n_hidden, tc.output_sd, tc.bias)
-    rows = condition_index(context_index(trials["context"], contexts), trials["branchiness"], trials["leafiness"])
-    rates = np.full(len(nets), tc.lr) if lr is None else np.asarray(lr, float)
-    return online_batch(augmented_inputs(data), rows[None], trials["reward_value"].to_numpy(float)[None] / STEP_POINTS,
-                        np.asarray(learn, bool)[None], params, rates, l2=tc.l2, dtype=tc.dtype, device=tc.device)[0]
