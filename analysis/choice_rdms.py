@@ -13,7 +13,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.choices import canonical_cells, participant_table_columns, probability_matrix
+from analysis.choices import (
+    canonical_cells,
+    participant_table_columns,
+    probability_matrix,
+)
 from core.task import item_table
 from rsa.compare import regress_rdm
 from rsa.model_rdms import CHOICE_MODELS, choice_model_rdm

@@ -1,11 +1,22 @@
-"""People (or groups, or brain regions) against networks: which init scale matches best?
+"""People against networks, behaviour against behaviour: whose choice pattern matches a person's?
 
-Why: the lab's question is whether a person's geometry is rich (small init scale) or lazy (large).
-Each participant's RDM is compared (rank correlation, ``rsa.compare``) with the mean hidden-layer
-RDM of the networks at every init scale; the scale with the highest similarity is that participant's
-match. Group ("unit") profiles get bootstrap intervals over participants (seeded), and the
-bootstrap distribution of the best scale. Beta profiles on model RDMs and the psychometric
-parameters of matched networks are laid beside the people's.
+Why: the lab's question is whether people learn like rich (small init scale) or lazy (large)
+networks. People give choices, so they are compared with the networks' *choices*: each person's
+choice RDM (|p_i - p_j| over the 50 conditions, ``rsa.rdm.choice_rdm``) against the choice RDMs of
+networks, from p(accept) = sigmoid(output / T) of their outputs (``network_choice_rdms``), or from
+the choices of networks run through that person's own trial sequence (``matched_similarity``); and
+the psychometric parameters of the same models fitted to both (``matched_parameters``).
+Hidden-layer RDMs are compared with neural RDMs and model RDMs only, never with choices.
+
+What each comparison can and cannot say: a choice RDM holds only which trees are accepted how
+often, so it separates networks whose choices differ (factorized vs linear boundaries, forgetting
+of the first garden, noisy vs exact) but not representations that yield the same choices: fully
+trained rich and lazy networks both answer every tree right, and their choice RDMs differ only
+through their output scale. Matched networks carry the person's learning history (curriculum,
+feedback), so their choices can differ by scale where learning speed or forgetting differ. A best
+matching scale is therefore a statement about behaviour, not about the person's hidden geometry.
+Group ("unit") profiles get bootstrap intervals over participants (seeded), and the bootstrap
+distribution of the best scale.
 """
 
 from __future__ import annotations
@@ -15,7 +26,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from modeling.networks.config import CHOICE_TEMPERATURE
+from modeling.networks.curriculum import choice_probability
 from rsa.compare import COMPARISONS, regress_rdm
+from rsa.rdm import choice_rdm
 
 RDMs = Mapping[str, np.ndarray]
 
@@ -30,16 +44,48 @@ def _finite_conditions(rdm: np.ndarray) -> np.ndarray:
     return keep
 
 
-def mean_network_rdms(network_rdms: Mapping[float, np.ndarray]) -> dict[float, np.ndarray]:
-    """Mean RDM per init scale from (n_seeds, n, n) stacks (or a single (n, n) RDM)."""
-    return {float(s): np.asarray(r, float).reshape(-1, *np.shape(r)[-2:]).mean(axis=0) for s, r in network_rdms.items()}
+def mean_network_rdms(network_rdms: Mapping) -> dict:
+    """Mean RDM per init scale (or other label) from (n_seeds, n, n) stacks (or a single (n, n) RDM)."""
+    return {s: np.asarray(r, float).reshape(-1, *np.shape(r)[-2:]).mean(axis=0) for s, r in network_rdms.items()}
+
+
+def network_choice_rdms(outputs: np.ndarray, labels: Sequence, temperature: float = CHOICE_TEMPERATURE) -> dict:
+    """label -> (n_networks, 50, 50) choice RDMs |p_i - p_j| of networks' p(accept) = sigmoid(output / T)
+    on the 50 conditions (``outputs`` (N, 50) in value / 25 units, ``labels`` (N,) e.g. init scales)."""
+    p = choice_probability(outputs, temperature)
+    labels = np.asarray(labels)
+    return {label: np.stack([choice_rdm(row) for row in p[labels == label]]) for label in dict.fromkeys(labels.tolist())}
+
+
+def matched_similarity(people: RDMs, networks: RDMs, sources: Mapping[str, tuple[str, float]],
+                       method: str = "spearman") -> pd.DataFrame:
+    """``participant_id``, ``scale``, ``similarity``, ``n_networks``: each person's choice RDM against
+    the mean choice RDM of the networks run through that person's own sequence, per init scale.
+
+    ``networks``: network id -> (n, n) choice RDM; ``sources``: network id -> (source participant, scale).
+    Conditions missing in the person's or the networks' RDM are left out of both."""
+    compare = COMPARISONS[method]
+    rows = []
+    for pid, rdm in people.items():
+        mine = {}
+        for net, (source, scale) in sources.items():
+            if str(source) == str(pid) and net in networks:
+                mine.setdefault(scale, []).append(np.asarray(networks[net], float))
+        for scale, stack in sorted(mine.items()):
+            mean = np.mean(np.stack(stack), axis=0)
+            both = np.where(np.isnan(mean), np.nan, np.asarray(rdm, float))
+            keep = _finite_conditions(both)
+            rows.append({"participant_id": pid, "scale": scale, "n_networks": len(stack),
+                         "similarity": compare(both[np.ix_(keep, keep)], mean[np.ix_(keep, keep)])})
+    return pd.DataFrame(rows, columns=["participant_id", "scale", "similarity", "n_networks"])
 
 
 def similarity_table(people: RDMs, networks: Mapping[float, np.ndarray], method: str = "spearman") -> pd.DataFrame:
     """Long table ``participant_id``, ``scale``, ``similarity``: each person vs each scale's mean RDM.
 
-    ``people`` maps ids to (n, n) RDMs (NaN rows allowed: those conditions are left out of both);
-    ``networks`` maps init scales to (n_seeds, n, n) or (n, n) RDMs of the same conditions.
+    ``people`` maps ids to (n, n) choice RDMs (NaN rows allowed: those conditions are left out of
+    both); ``networks`` maps init scales (or labels) to (n_seeds, n, n) or (n, n) RDMs of the same
+    conditions and the same kind (choice RDMs, ``network_choice_rdms``).
     ``method`` is a key of ``rsa.compare.COMPARISONS`` (spearman, tau_a, pearson).
     """
     compare = COMPARISONS[method]
@@ -153,3 +199,19 @@ def matched_parameters(best: pd.DataFrame, people_fits: pd.DataFrame, network_fi
                          "person": person[param] if person is not None else np.nan,
                          "networks": matched[param].mean(), "n_networks": len(matched)})
     return pd.DataFrame(rows)
+
+
+def phase_accuracy(people: pd.DataFrame, networks: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy per participant, phase and init scale of the networks run through that person's
+    sequence, beside the person's own: ``participant_id``, ``phase``, ``scale``, ``accuracy_networks``
+    (mean over the networks' seeds), ``accuracy_networks_min`` / ``_max`` (over seeds),
+    ``accuracy_person``. ``people``: trial tables (``correct``); ``networks``: ``run_curriculum``
+    tables (``source_participant_id``, ``network_scale``, ``network_seed``, ``correct``)."""
+    nets = networks.groupby(["source_participant_id", "phase", "network_scale", "network_seed"], sort=False)[
+        "correct"].mean().groupby(level=[0, 1, 2], sort=False).agg(["mean", "min", "max"]).reset_index()
+    nets.columns = ["participant_id", "phase", "scale", "accuracy_networks", "accuracy_networks_min",
+                    "accuracy_networks_max"]
+    mine = people.groupby(["participant_id", "phase"], sort=False)["correct"].mean().rename("accuracy_person")
+    nets["participant_id"] = nets["participant_id"].astype(str)
+    mine = mine.reset_index().astype({"participant_id": str})
+    return nets.merge(mine, on=["participant_id", "phase"], how="left")

@@ -14,14 +14,18 @@ import numpy as np
 import pandas as pd
 
 from core.task import item_table
+from rsa.geometry import UNIT_CLASSES
 from rsa.rdm import rdm
 from rsa.rdms import RDMs
 
 MAX_CURVE_POINTS = 200
 MAX_COMPONENTS = 20
 SUMMARY_MEASURES = ("final_loss", "final_accuracy", "steps_to_criterion", "beta_grid", "beta_orthogonal",
-                    "beta_parallel", "dim_90", "n_task_selective", "n_mixed", "n_dead", "context_weight_corr",
-                    "context_weight_corr_all", "acc_ablate_task_selective", "acc_ablate_mixed",
+                    "beta_parallel", "dim_90", "dim_90_uncentred", "n_task_selective", "n_mixed", "n_dead",
+                    "context_weight_corr", "context_weight_corr_init", "context_weight_corr_all",
+                    "context_weight_corr_all_init", "rel_norm_change_input", "rel_norm_change_context",
+                    "rel_norm_change_output", "rel_change_input", "rel_change_context", "rel_change_output",
+                    "acc_ablate_task_selective", "acc_ablate_mixed",
                     "acc_congruent", "acc_incongruent")
 
 
@@ -31,15 +35,37 @@ def _keys(summary: pd.DataFrame) -> pd.DataFrame:
 
 def curves_table(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray],
                  max_points: int = MAX_CURVE_POINTS) -> pd.DataFrame:
-    """``scale``, ``seed``, ``step``, ``loss``, ``accuracy``: the recorded curves, thinned to at most
+    """``scale``, ``seed``, ``step``, ``loss``, ``accuracy`` (and ``accuracy_congruent`` /
+    ``accuracy_incongruent`` when the sweep has them): the recorded curves, thinned to at most
     ``max_points`` evenly spaced recordings per network (always keeping the first and last)."""
     steps = np.asarray(arrays["record_steps"])
     keep = np.unique(np.linspace(0, len(steps) - 1, min(max_points, len(steps))).round().astype(int))
     keys = _keys(summary)
     n = len(keep)
+    extra = {k: arrays[k][:, keep].ravel() for k in ("accuracy_congruent", "accuracy_incongruent") if k in arrays}
     return pd.DataFrame({"scale": np.repeat(keys.scale.to_numpy(), n), "seed": np.repeat(keys.seed.to_numpy(), n),
                          "step": np.tile(steps[keep], len(keys)), "loss": arrays["loss"][:, keep].ravel(),
-                         "accuracy": arrays["accuracy"][:, keep].ravel()})
+                         "accuracy": arrays["accuracy"][:, keep].ravel(), **extra})
+
+
+WEIGHT_MATRICES = ("input", "context", "output")
+
+
+def weight_change_table(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray],
+                        max_points: int = MAX_CURVE_POINTS) -> pd.DataFrame:
+    """``scale``, ``seed``, ``step``, ``matrix`` (input / context / output), ``rel_norm_change``
+    ((||W_t|| - ||W_0||) / ||W_0||, the paper's) and ``rel_change`` (||W_t - W_0|| / ||W_0||, ours)
+    over training, thinned like ``curves_table``."""
+    steps = np.asarray(arrays["record_steps"])
+    keep = np.unique(np.linspace(0, len(steps) - 1, min(max_points, len(steps))).round().astype(int))
+    norm, dist = (np.asarray(arrays[k], float)[:, keep] for k in ("weight_norm", "weight_distance"))
+    start = norm[:, :1]
+    keys = _keys(summary)
+    n, m = len(keep), len(WEIGHT_MATRICES)
+    return pd.DataFrame({"scale": np.repeat(keys.scale.to_numpy(), n * m), "seed": np.repeat(keys.seed.to_numpy(), n * m),
+                         "step": np.tile(np.repeat(steps[keep], m), len(keys)),
+                         "matrix": np.tile(WEIGHT_MATRICES, len(keys) * n),
+                         "rel_norm_change": ((norm - start) / start).ravel(), "rel_change": (dist / start).ravel()})
 
 
 def spectrum_table(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray],
@@ -55,13 +81,17 @@ def spectrum_table(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray],
 
 def context_weights_table(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray],
                           contexts: tuple[str, str] = ("north", "south")) -> pd.DataFrame:
-    """``scale``, ``seed``, ``unit``, ``w_<context>``: final context->hidden weights of every unit."""
-    weights = np.asarray(arrays["w_context_final"])  # (networks, hidden, 2)
+    """``scale``, ``seed``, ``unit``, ``w_<context>``: final context->hidden weights of every unit,
+    ``w_<context>_init`` the initial ones, and ``unit_class`` (task_selective / mixed / dead)."""
+    weights, start = np.asarray(arrays["w_context_final"]), np.asarray(arrays["w_context_init"])  # (N, H, 2)
     keys = _keys(summary)
     h = weights.shape[1]
+    names = np.array(UNIT_CLASSES)[np.asarray(arrays["unit_class"], int).ravel()]
     return pd.DataFrame({"scale": np.repeat(keys.scale.to_numpy(), h), "seed": np.repeat(keys.seed.to_numpy(), h),
                          "unit": np.tile(np.arange(h), len(keys)),
-                         f"w_{contexts[0]}": weights[:, :, 0].ravel(), f"w_{contexts[1]}": weights[:, :, 1].ravel()})
+                         f"w_{contexts[0]}": weights[:, :, 0].ravel(), f"w_{contexts[1]}": weights[:, :, 1].ravel(),
+                         f"w_{contexts[0]}_init": start[:, :, 0].ravel(), f"w_{contexts[1]}_init": start[:, :, 1].ravel(),
+                         "unit_class": names})
 
 
 def ablation_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -72,10 +102,14 @@ def ablation_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def noise_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """``scale``, ``seed``, ``noise_sd`` (input units), ``accuracy`` from the ``acc_noise_<SD>`` columns."""
-    columns = [c for c in summary.columns if c.startswith("acc_noise_")]
-    return pd.concat([_keys(summary).assign(noise_sd=float(c.removeprefix("acc_noise_")),
-                                            accuracy=summary[c].to_numpy()) for c in columns], ignore_index=True)
+    """``scale``, ``seed``, ``noised`` (``stimulus`` units only: ``acc_noise_<SD>``; ``all`` inputs:
+    ``acc_noise_all_<SD>``), ``noise_sd`` (input units), ``accuracy``."""
+    parts = []
+    for c in (c for c in summary.columns if c.startswith("acc_noise_")):
+        noised = "all" if c.startswith("acc_noise_all_") else "stimulus"
+        parts.append(_keys(summary).assign(noised=noised, noise_sd=float(c.rpartition("_")[2]),
+                                           accuracy=summary[c].to_numpy()))
+    return pd.concat(parts, ignore_index=True)
 
 
 def scale_summary(summary: pd.DataFrame) -> pd.DataFrame:

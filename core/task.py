@@ -129,10 +129,27 @@ def congruency(branchiness, leafiness, rule_code: int = 1) -> np.ndarray:
     they conflict, 'neutral' where either value is 0."""
     rule = get_rule(rule_code)
     b, l = np.broadcast_arrays(np.asarray(branchiness), np.asarray(leafiness))
-    v0 = rule.value(np.zeros(b.shape, int), b, l)
-    v1 = rule.value(np.ones(b.shape, int), b, l)
-    product = np.sign(v0) * np.sign(v1)
+    return values_congruency(rule.value(np.zeros(b.shape, int), b, l), rule.value(np.ones(b.shape, int), b, l))
+
+
+def values_congruency(value_first, value_second) -> np.ndarray:
+    """'congruent' / 'incongruent' / 'neutral' from a tree's values (points) in the two contexts:
+    the signs agree, conflict, or either value is 0."""
+    product = np.sign(np.asarray(value_first, float)) * np.sign(np.asarray(value_second, float))
     return np.where(product > 0, "congruent", np.where(product < 0, "incongruent", "neutral"))
+
+
+def item_congruency(items: pd.DataFrame) -> np.ndarray:
+    """Congruency of each row of an item table (``context_index``, ``branchiness``, ``leafiness``,
+    ``reward_value``; every cell in both contexts), from the items' own values, so it holds under
+    any rule code."""
+    rows = condition_index(items["context_index"], items["branchiness"], items["leafiness"])
+    if sorted(rows) != list(range(2 * len(LEVELS) ** 2)):
+        raise ValueError("item_congruency needs every (context, branchiness, leafiness) condition once")
+    value = np.empty(len(rows))
+    value[rows] = items["reward_value"].to_numpy(float)
+    cells = cell_index(items["branchiness"], items["leafiness"])
+    return values_congruency(value[cells], value[len(LEVELS) ** 2 + cells])
 
 
 def cell_index(branchiness, leafiness, *, n_levels: int = len(LEVELS)) -> np.ndarray:

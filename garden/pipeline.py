@@ -22,8 +22,15 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis import human_vs_network as hvn
+from analysis import network_stats as ns
 from analysis import network_tables as nt
-from analysis.choice_rdms import group_mean_rdms, paired_tests, participant_betas, participant_groups, participant_rdms
+from analysis.choice_rdms import (
+    group_mean_rdms,
+    paired_tests,
+    participant_betas,
+    participant_groups,
+    participant_rdms,
+)
 from analysis.choices import (
     analysis_trials,
     canonical_boundaries,
@@ -42,13 +49,18 @@ from modeling.agents import POPULATION_MODELS, get_agent, population_params
 from modeling.comparison import bms_table
 from modeling.models import DEFAULT_MODELS
 from modeling.networks import load_results, train_sweep
-from modeling.networks.config import PUBLISHED_CTX_SCALES, PUBLISHED_SCALES, SweepConfig, TrainConfig
+from modeling.networks.config import (
+    PUBLISHED_CTX_SCALES,
+    PUBLISHED_SCALES,
+    SweepConfig,
+    TrainConfig,
+)
 from modeling.networks.curriculum import run_curriculum
 from modeling.psychometric import fit_table
 from modeling.recovery import run_recovery
 from reports.html import RUN_FILE, SKIPPED_FILE, TABLES_DIR, write_report
 from rsa.mds import mds_panels
-from rsa.model_rdms import model_rdms
+from rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
 from stimuli.sets import contact_sheet, load_set, make_set
 
 T = TypeVar("T")
@@ -110,10 +122,12 @@ class Participants:
 
 @dataclass(frozen=True)
 class Networks:
-    """A trained sweep: its per-network summary and the hidden-layer RDMs per (scale, seed)."""
+    """A trained sweep: its per-network summary, the hidden-layer RDMs per (scale, seed) (for the
+    geometry) and the choice RDMs of the networks' outputs per (scale, seed) (for people)."""
 
     summary: pd.DataFrame
     rdms: dict
+    choice_rdms: dict
 
 
 # ---------------------------------------------------------------- steps
@@ -202,15 +216,20 @@ def train_networks(out: Path, config: DemoConfig, tables: Tables) -> Networks:
     tables.save("network_summary", summary)
     tables.save("network_scale_summary", nt.scale_summary(summary))
     tables.save("network_curves", nt.curves_table(summary, arrays))
+    tables.save("network_weight_change", nt.weight_change_table(summary, arrays))
     tables.save("network_spectrum", nt.spectrum_table(summary, arrays))
     tables.save("context_weights", nt.context_weights_table(summary, arrays))
     tables.save("network_ablation", nt.ablation_table(summary))
     tables.save("network_noise", nt.noise_table(summary))
-    return Networks(summary, nt.hidden_rdms(summary, arrays))
+    compression = tables.save("network_compression", ns.compression_fits(summary, arrays, seed=config.seed))
+    measures = summary.merge(compression[["scale", "seed", "log_irrelevant_gain"]], on=["scale", "seed"])
+    tables.save("network_paired_tests", ns.paired_scale_tests(measures, ns.EXPECTED_TRENDS))
+    return Networks(summary, nt.hidden_rdms(summary, arrays),
+                    hvn.network_choice_rdms(arrays["outputs"], summary["scale"].to_numpy(float)))
 
 
 def geometry(cells: pd.DataFrame, networks: Networks | None, config: DemoConfig, tables: Tables) -> None:
-    """2-D metric MDS of each init scale's mean hidden RDM and of each group's mean choice RDM."""
+    """3-D metric MDS of each init scale's mean hidden RDM and of each group's mean choice RDM."""
     if networks is not None:
         means = hvn.mean_network_rdms(networks.rdms)
         tables.save("mds_networks", mds_panels({f"σ = {s:g}": r for s, r in means.items()}, config.seed))
@@ -222,32 +241,41 @@ def geometry(cells: pd.DataFrame, networks: Networks | None, config: DemoConfig,
         tables.save("mds_people", mds_panels(people, config.seed))
 
 
-def people_vs_networks(cells: pd.DataFrame, networks: Networks, config: DemoConfig, tables: Tables) -> pd.DataFrame:
-    """Each participant's choice RDM against every init scale's hidden RDMs: best scale, bootstrap,
-    beta profiles of people and matched networks; returns the best scale per participant."""
+def people_vs_networks(cells: pd.DataFrame, networks: Networks, config: DemoConfig, tables: Tables) -> None:
+    """Behaviour vs behaviour: each participant's choice RDM against the choice RDMs of the sweep's
+    networks at every init scale (p(accept) = sigmoid(output / T)); best scale, bootstrap, and the
+    choice-model betas (factorized, linear) of people beside those of the networks."""
     rdms = participant_rdms(cells, SweepConfig.rule_code)
     units = participant_groups(cells)
-    similarity = tables.save("similarity", hvn.similarity_table(rdms, networks.rdms))
-    best_each = tables.save("best_scale_per_participant", hvn.best_scales(similarity))
+    similarity = tables.save("similarity", hvn.similarity_table(rdms, networks.choice_rdms))
+    tables.save("best_scale_per_participant", hvn.best_scales(similarity))
     profile, best, distribution = hvn.bootstrap_units(similarity, units, config.n_boot, config.seed)
     tables.save("similarity_profile", profile)
     tables.save("best_scale", best)
     tables.save("best_scale_bootstrap", distribution)
-    models = model_rdms(["grid", "orthogonal", "parallel"])
-    tables.save("beta_profiles", hvn.compare_beta_profiles(hvn.beta_profiles(rdms, models), networks.summary,
-                                                           best, units))
-    return best_each
+    models = {m: choice_model_rdm(m, SweepConfig.rule_code) for m in CHOICE_MODELS}
+    stack = [(scale, rdm) for scale, rdms in networks.choice_rdms.items() for rdm in rdms]
+    nets = hvn.beta_profiles(dict(enumerate(r for _, r in stack)), models).assign(scale=[s for s, _ in stack])
+    tables.save("beta_profiles", hvn.compare_beta_profiles(hvn.beta_profiles(rdms, models), nets, best, units))
 
 
-def matched_networks(people: Participants, cells: pd.DataFrame, fits: pd.DataFrame, best: pd.DataFrame,
+def matched_networks(people: Participants, cells: pd.DataFrame, fits: pd.DataFrame,
                      config: DemoConfig, tables: Tables) -> None:
-    """Networks of every init scale run through each participant's own trial sequence (online SGD,
-    sigmoid choices), fitted with the factorized model, laid beside the people matched to them."""
+    """Networks of every init scale run through each participant's own trial sequence (online SGD
+    on the feedback trials, per-scale learning rates, sigmoid choices with the documented
+    temperature): accuracy by phase beside the person's, their test choice RDMs against the person's,
+    factorized-model fits laid beside the person's at the best-matching scale."""
     sweep = SweepConfig(scales=tuple(config.scales), ctx_scales=tuple(config.ctx_scales),
                         seeds=tuple(range(config.seed, config.seed + config.matched_network_seeds)))
     analysed = participant_rdms(cells, SweepConfig.rule_code)
     trials = people.all_trials[people.all_trials.participant_id.isin(analysed)]
     runs = run_curriculum(trials, sweep, choice_rule="sigmoid", choice_seed=config.seed)
+    tables.save("matched_accuracy", hvn.phase_accuracy(trials, runs))
+    network_cells = cell_table(analysis_trials(runs))
+    sources = dict(zip(runs.participant_id, zip(runs.source_participant_id, runs.network_scale)))
+    similarity = tables.save("matched_similarity", hvn.matched_similarity(
+        analysed, participant_rdms(network_cells, SweepConfig.rule_code), sources))
+    best = tables.save("matched_best_scale", hvn.best_scales(similarity))
     network_fits = fit_table(analysis_trials(runs), ("factorized",), progress=True)
     network_fits = tables.save("network_fits", network_fits.rename(columns={"network_scale": "scale"}))
     tables.save("matched_parameters", hvn.matched_parameters(best, fits, network_fits, hvn.MATCHED_PARAMETERS))
@@ -298,8 +326,8 @@ def run_demo(out: str | os.PathLike, config: DemoConfig, progress: bool = True) 
     step("choice_rdms", choice_rdm_regression, cells, tables)
     networks = step("networks", train_networks, out, config, tables)
     step("geometry", geometry, cells, networks, config, tables)
-    best = step("people_vs_networks", people_vs_networks, cells, networks, config, tables)
-    step("matched_networks", matched_networks, people, cells, fits, best, config, tables)
+    step("people_vs_networks", people_vs_networks, cells, networks, config, tables)
+    step("matched_networks", matched_networks, people, cells, fits, config, tables)
     write_json(out / TABLES_DIR / SKIPPED_FILE, {})
     write_json(out / RUN_FILE, provenance(asdict(config), config.seed, total_s=round(time.perf_counter() - start, 1),
                                           timings_s=step.timings, skipped={}))

@@ -1,7 +1,7 @@
 """Readers for the published Flesch et al. (2018, PNAS) reference data (``shared/data/flesch2018``).
 
 ``load_trials`` turns an experiment's ``<exp>_trials.csv.gz`` into a trial table of the contract
-(participant_id, session, phase, ..., choice, rt) plus ``group``, ``rule_code`` and the authors'
+(participant_id, session, phase, ..., choice, rt, feedback: 1 in training, 0 at test) plus ``group``, ``rule_code`` and the authors'
 ``choice_model``. The raw ``choice`` is kept, so the published coding is
 ``coded_choices(..., missing='reject', max_rt=5.0)`` (it equals ``choice_model``).
 Negative raw response times (a few in Exp 1b/2a) become NaN (the contract's rt is >= 0).
@@ -37,6 +37,7 @@ def load_trials(folder: str | os.PathLike, experiment: str, phase: str | None = 
         "context": raw["context"], "branchiness": raw["branchiness"], "leafiness": raw["leafiness"],
         "exemplar": raw["exemplar"], "reward_value": raw["reward_value"].astype(float),
         "choice": raw["choice"].astype(float), "rt": np.where(rt >= 0, rt, np.nan),
+        "feedback": (raw["phase"] == "train").astype(float),  # 2018: feedback in training only
         "group": raw["group"], "rule_code": raw["rew_assignment"], "choice_model": raw["choice_model"],
         "experiment": experiment,
     }).reset_index(drop=True)

@@ -46,7 +46,15 @@ from modeling.cells import (
     participant_cells,
     reward_gradients,
 )
-from modeling.models import DEFAULT_MODELS, MODELS, Model, bias_towards_shared, boundary_angles, get_model, p_accept
+from modeling.models import (
+    DEFAULT_MODELS,
+    MODELS,
+    Model,
+    bias_towards_shared,
+    boundary_angles,
+    get_model,
+    p_accept,
+)
 from modeling.objectives import check_objective, n_obs, usable
 from modeling.optimise import BatchFit, fit_batch
 

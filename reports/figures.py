@@ -5,7 +5,8 @@ each figure only draws. Figures are built on ``matplotlib.figure.Figure`` with t
 pyplot state, no display), and each is readable alone: a title, axis labels with units, legends.
 
 Conventions: init ``scale`` is the SD of the input-to-hidden weights (small = rich, large = lazy),
-drawn as evenly spaced categories from rich (left) to lazy (right); contexts are drawn in their
+drawn on a log axis from rich (left) to lazy (right) (bar charts: as evenly spaced categories);
+contexts are drawn in their
 garden colours; lines along branchiness are brown and along leafiness green.
 """
 
@@ -52,6 +53,15 @@ def _panel_grid(n: int, title: str, **kw) -> tuple[Figure, list[Axes]]:
 
 
 def _scale_axis(ax: Axes, scales: Sequence[float]) -> None:
+    """Init scales on a log axis (data plotted at the scales themselves), ticks at the scales."""
+    ax.set_xscale("log")
+    ax.set_xticks(list(scales), [f"{s:g}" for s in scales])
+    ax.minorticks_off()
+    ax.set_xlabel(SCALE_LABEL)
+
+
+def _scale_categories(ax: Axes, scales: Sequence[float]) -> None:
+    """Init scales as evenly spaced categories (bar charts: data plotted at 0, 1, 2, ...)."""
     ax.set_xticks(range(len(scales)), [f"{s:g}" for s in scales])
     ax.set_xlabel(SCALE_LABEL)
 
@@ -71,7 +81,7 @@ def _mean_sem(table: pd.DataFrame, by: str | list[str], value: str) -> pd.DataFr
 def _scale_lines(ax: Axes, table: pd.DataFrame, columns: Mapping[str, str]) -> None:
     """Mean ± SEM over seeds of each column, one line per column, scales as categories."""
     scales = sorted(table["scale"].unique())
-    x = np.arange(len(scales))
+    x = np.asarray(scales, float)
     for column, label in columns.items():
         stats = _mean_sem(table, "scale", column).set_index("scale").loc[scales]
         ax.errorbar(x, stats["mean"], yerr=stats["sem"], marker="o", capsize=3, label=label)
@@ -81,13 +91,34 @@ def _scale_lines(ax: Axes, table: pd.DataFrame, columns: Mapping[str, str]) -> N
 
 # ---------------------------------------------------------------- networks
 
+def congruency_curves(curves: pd.DataFrame) -> Figure:
+    """Accuracy on congruent and on incongruent trees against training step, one panel per init
+    scale (mean over seeds); the two contexts' rules agree on congruent trees and conflict on
+    incongruent ones.
+
+    ``curves``: ``scale``, ``seed``, ``step``, ``accuracy_congruent``, ``accuracy_incongruent``.
+    """
+    scales = sorted(curves["scale"].unique())
+    fig, axes = _panel_grid(len(scales), "Accuracy on congruent and incongruent trees over training", sharey=True)
+    for ax, scale in zip(axes, scales):
+        part = curves[curves.scale == scale].groupby("step")[["accuracy_congruent", "accuracy_incongruent"]].mean()
+        ax.plot(part.index, part["accuracy_congruent"], color="tab:blue", label="congruent")
+        ax.plot(part.index, part["accuracy_incongruent"], color="tab:orange", linestyle="--", label="incongruent")
+        ax.set_title(f"σ = {scale:g}")
+        ax.set_xlabel("training step (full-batch updates)")
+        ax.set_ylabel("accuracy (fraction correct)")
+        ax.set_ylim(0, 1.02)
+    axes[0].legend(fontsize="small", title="trees")
+    return fig
+
+
 def learning_curves(curves: pd.DataFrame) -> Figure:
     """Loss and accuracy against training step, mean ± SD over seeds, one line per init scale.
 
     ``curves``: columns ``scale``, ``seed``, ``step``, ``loss`` (½Σ squared error over the 50 items)
     and ``accuracy`` (fraction of non-zero targets with the right sign).
     """
-    fig, axes = _figure(1, 2, "Learning curves by init scale (rich nets learn slower)")
+    fig, axes = _figure(1, 2, "Learning curves by init scale")
     scales = sorted(curves["scale"].unique())
     colours = _scale_colours(scales)
     labels = ("loss (½Σ squared error)", "accuracy (fraction correct)")
@@ -103,6 +134,56 @@ def learning_curves(curves: pd.DataFrame) -> Figure:
     axes[0, 0].set_yscale("log")
     axes[0, 1].set_ylim(0, 1.02)
     axes[0, 1].legend(fontsize="small", title="init scale")
+    return fig
+
+
+def weight_change_curves(table: pd.DataFrame) -> Figure:
+    """Relative weight change over training per weight matrix, one line per init scale (mean over
+    seeds): the paper's relative change of the norm (top) and ours, the distance moved relative to
+    the initial norm (bottom); symmetric-log y axes.
+
+    ``table``: ``scale``, ``seed``, ``step``, ``matrix``, ``rel_norm_change``, ``rel_change``.
+    """
+    matrices = list(dict.fromkeys(table["matrix"]))
+    measures = {"rel_norm_change": "(‖W_t‖ − ‖W_0‖) / ‖W_0‖ (paper)", "rel_change": "‖W_t − W_0‖ / ‖W_0‖ (ours)"}
+    fig, axes = _figure(2, len(matrices), "Relative weight change over training by init scale", sharex=True)
+    scales = sorted(table["scale"].unique())
+    colours = _scale_colours(scales)
+    for j, matrix in enumerate(matrices):
+        part = table[table.matrix == matrix]
+        for i, (column, label) in enumerate(measures.items()):
+            ax = axes[i, j]
+            for scale in scales:
+                mean = part[part.scale == scale].groupby("step")[column].mean()
+                ax.plot(mean.index, mean.to_numpy(), color=colours[scale], label=f"σ = {scale:g}")
+            ax.set_yscale("symlog", linthresh=0.01)
+            ax.set_title(f"{matrix} weights")
+            ax.set_xlabel("training step")
+            ax.set_ylabel(label)
+    axes[0, 0].legend(fontsize="small", title="init scale")
+    return fig
+
+
+def compression_by_scale(fits: pd.DataFrame) -> Figure:
+    """Compression-model parameters of each network's hidden RDM against init scale (log axis;
+    points: networks, line: mean over seeds): log irrelevant / relevant gain, the relevant gains,
+    the rotation (degrees) and the context offset (data units).
+
+    ``fits``: ``scale``, ``seed``, ``log_irrelevant_gain``, ``north_relevant``, ``south_relevant``,
+    ``rotation_deg``, ``context_offset``.
+    """
+    panels = {"log_irrelevant_gain": "log(irrelevant / relevant gain)", "north_relevant": "relevant gain (north)",
+              "south_relevant": "relevant gain (south)", "rotation_deg": "rotation (degrees)",
+              "context_offset": "context offset (data units)"}
+    fig, axes = _panel_grid(len(panels), "Compression-model parameters of hidden-layer RDMs by init scale")
+    for ax, (column, label) in zip(axes, panels.items()):
+        ax.scatter(fits["scale"], fits[column], color="grey", alpha=0.4, s=12, label="networks")
+        mean = fits.groupby("scale")[column].mean()
+        ax.plot(mean.index, mean.to_numpy(), marker="o", color="black", label="mean over seeds")
+        ax.set_xscale("log")
+        ax.set_xlabel(SCALE_LABEL)
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize="small")
     return fig
 
 
@@ -126,7 +207,7 @@ def dimensionality(summary: pd.DataFrame, spectrum: pd.DataFrame | None = None) 
     ``component`` (1-based) and ``explained_variance_ratio``.
     """
     n_cols = 1 if spectrum is None else 2
-    fig, axes = _figure(1, n_cols, "Dimensionality of the hidden layer (rich: low, lazy: high)")
+    fig, axes = _figure(1, n_cols, "Dimensionality of the hidden layer by init scale")
     _scale_lines(axes[0, 0], summary, {"dim_90": "components for 90 % variance"})
     axes[0, 0].set_ylabel("number of principal components")
     if spectrum is not None:
@@ -159,32 +240,39 @@ def unit_classes(summary: pd.DataFrame) -> Figure:
         ax.bar(range(len(means)), means[column], bottom=bottom, color=colour,
                label=column.removeprefix("n_").replace("_", "-"))
         bottom += means[column].to_numpy()
-    _scale_axis(ax, list(means.index))
+    _scale_categories(ax, list(means.index))
     ax.set_ylabel("hidden units (mean count over seeds)")
     ax.legend(fontsize="small")
     return fig
 
 
-def context_weight_histograms(weights: pd.DataFrame, bins: int = 30) -> Figure:
-    """Histograms of each context unit's weights onto the hidden units, one panel per scale.
+def context_weight_scatter(weights: pd.DataFrame) -> Figure:
+    """Each hidden unit's two context→hidden weights (north against south), one panel per init
+    scale showing one network (its first seed), task-selective units marked; the panel title gives
+    the Pearson r over all units and over the task-selective ones.
 
     ``weights``: one row per hidden unit with ``scale``, ``seed``, ``w_<context>`` for two contexts
-    (e.g. ``w_north``, ``w_south``). Rich nets: anticorrelated weights (r in each title).
+    (e.g. ``w_north``, ``w_south``) and ``unit_class`` (task_selective / mixed / dead).
     """
     columns = [c for c in weights.columns if c.startswith("w_")][:2]
     scales = sorted(weights["scale"].unique())
-    fig, panels = _panel_grid(len(scales), "Context→hidden weights by init scale")
+    fig, panels = _panel_grid(len(scales), "Context→hidden weights per unit, one network per init scale")
+    styles = {"task_selective": ("tab:purple", "task-selective"), "mixed": ("tab:grey", "mixed"),
+              "dead": ("black", "dead")}
     for ax, scale in zip(panels, scales):
         part = weights[weights.scale == scale]
-        r = np.corrcoef(part[columns[0]], part[columns[1]])[0, 1]
-        edges = np.histogram_bin_edges(part[columns].to_numpy(), bins=bins)
-        for i, column in enumerate(columns):
-            name = column.removeprefix("w_")
-            ax.hist(part[column], bins=edges, alpha=0.6, color=context_colour(name, i), label=name)
-        ax.set_title(f"σ = {scale:g} (r = {r:.2f})")
-        ax.set_xlabel("context→hidden weight (a.u.)")
-        ax.set_ylabel("hidden units (count over seeds)")
-    panels[0].legend(fontsize="small", title="context unit")
+        part = part[part.seed == part.seed.min()]
+        for kind, (colour, label) in styles.items():
+            sub = part[part.unit_class == kind]
+            ax.scatter(sub[columns[0]], sub[columns[1]], s=12, color=colour, alpha=0.8, label=label)
+        selective = part[part.unit_class == "task_selective"]
+        r_all = np.corrcoef(part[columns[0]], part[columns[1]])[0, 1]
+        r_sel = np.corrcoef(selective[columns[0]], selective[columns[1]])[0, 1] if len(selective) >= 3 else np.nan
+        ax.set_title(f"σ = {scale:g}, seed {part.seed.min()} (r all {r_all:.2f}, task-sel. {r_sel:.2f})",
+                     fontsize="small")
+        ax.set_xlabel(f"{columns[0].removeprefix('w_')} context weight (a.u.)")
+        ax.set_ylabel(f"{columns[1].removeprefix('w_')} context weight (a.u.)")
+    panels[0].legend(fontsize="small", title="unit class")
     return fig
 
 
@@ -203,40 +291,48 @@ def ablation_accuracy(table: pd.DataFrame) -> Figure:
 
 
 def noise_curves(table: pd.DataFrame) -> Figure:
-    """Accuracy under Gaussian input noise, one line per init scale (mean ± SEM over seeds).
+    """Accuracy under Gaussian input noise, one line per init scale (mean ± SEM over seeds), one
+    panel per set of noised units (``noised``: stimulus units only, or all inputs) when present.
 
-    ``table``: ``scale``, ``seed``, ``noise_sd`` (input units), ``accuracy``.
+    ``table``: ``scale``, ``seed``, ``noise_sd`` (input units), ``accuracy`` [, ``noised``].
     """
-    fig, axes = _figure(1, 1, "Robustness to input noise (rich nets are more robust)")
-    ax = axes[0, 0]
+    table = table if "noised" in table else table.assign(noised="stimulus")
+    kinds = list(dict.fromkeys(table["noised"]))
+    fig, axes = _figure(1, len(kinds), "Accuracy under Gaussian input noise by init scale", sharey=True)
     scales = sorted(table["scale"].unique())
     colours = _scale_colours(scales)
-    for scale in scales:
-        stats = _mean_sem(table[table.scale == scale], "noise_sd", "accuracy")
-        ax.errorbar(stats["noise_sd"], stats["mean"], yerr=stats["sem"], marker="o", capsize=2,
-                    color=colours[scale], label=f"σ = {scale:g}")
-    ax.set_xlabel("input noise SD (input units)")
-    ax.set_ylabel("accuracy (fraction correct)")
-    ax.legend(fontsize="small", title="init scale")
+    for ax, kind in zip(axes[0], kinds):
+        part = table[table.noised == kind]
+        for scale in scales:
+            stats = _mean_sem(part[part.scale == scale], "noise_sd", "accuracy")
+            ax.errorbar(stats["noise_sd"], stats["mean"], yerr=stats["sem"], marker="o", capsize=2,
+                        color=colours[scale], label=f"σ = {scale:g}")
+        ax.set_title("noise on stimulus units only" if kind == "stimulus" else "noise on all input units")
+        ax.set_xlabel("input noise SD (input units)")
+        ax.set_ylabel("accuracy (fraction correct)")
+    axes[0, 0].legend(fontsize="small", title="init scale")
     return fig
 
 
-def mds_grids(coords: pd.DataFrame, title: str = "MDS of hidden-layer RDMs") -> Figure:
-    """Each context's 5×5 grid in 2-D MDS space, drawn as connected lines, one panel per ``panel``.
+def mds_grids(coords: pd.DataFrame, title: str = "MDS of hidden-layer RDMs", dims: tuple[int, int] = (1, 2)) -> Figure:
+    """Each context's 5×5 grid in two MDS dimensions (``dims``, e.g. (1, 2) or (2, 3)), drawn as
+    connected lines, one panel per ``panel``.
 
     ``coords``: ``panel`` (label, e.g. "σ = 0.01"), ``context``, ``branchiness``, ``leafiness``,
-    ``dim1``, ``dim2``. Brown lines join trees along branchiness (leafiness fixed), green lines
-    along leafiness; markers take the garden colour; the second context is dashed.
+    ``dim1``, ``dim2`` [, ``dim3``]. Brown lines join trees along branchiness (leafiness fixed),
+    green lines along leafiness; markers take the garden colour; the second context is dashed.
     """
+    x, y = (f"dim{d}" for d in dims)
+    coords = coords.assign(dim1=coords[x], dim2=coords[y])
     panels = list(dict.fromkeys(coords["panel"]))
-    fig, axes = _panel_grid(len(panels), title)
+    fig, axes = _panel_grid(len(panels), f"{title} (dimensions {dims[0]} and {dims[1]})")
     for ax, panel in zip(axes, panels):
         part = coords[coords.panel == panel]
         for i, context in enumerate(dict.fromkeys(part["context"])):
             _grid_lines(ax, part[part.context == context], context_colour(context, i), "-" if i == 0 else "--")
         ax.set_title(str(panel))
-        ax.set_xlabel("MDS dimension 1 (a.u.)")
-        ax.set_ylabel("MDS dimension 2 (a.u.)")
+        ax.set_xlabel(f"MDS dimension {dims[0]} (a.u.)")
+        ax.set_ylabel(f"MDS dimension {dims[1]} (a.u.)")
         ax.set_aspect("equal", adjustable="datalim")
     handles = [axes[0].plot([], [], color=c, label=f)[0] for f, c in FEATURE_COLOURS.items()]
     handles += [axes[0].plot([], [], "o", color=context_colour(c, i), label=f"{c} trees")[0]
@@ -451,24 +547,23 @@ def choice_rdm_betas(betas: pd.DataFrame) -> Figure:
 # ---------------------------------------------------------------- people vs networks
 
 def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None) -> Figure:
-    """RDM similarity between people and networks across init scales, with bootstrap intervals.
+    """Choice-RDM similarity between people and networks across init scales, with bootstrap intervals.
 
     ``profile``: ``unit`` (participant group or region), ``scale``, ``similarity`` (mean over
     participants), ``ci_low``, ``ci_high``. ``best`` (optional): ``unit``, ``best_scale``,
     ``fraction`` (share of bootstrap samples where that scale matched best).
     """
     n_cols = 1 if best is None else 2
-    fig, axes = _figure(1, n_cols, "People vs networks: which init scale matches best?")
+    fig, axes = _figure(1, n_cols, "Choice-RDM similarity of people and networks by init scale")
     ax = axes[0, 0]
     scales = sorted(profile["scale"].unique())
-    x = {s: i for i, s in enumerate(scales)}
     for unit in dict.fromkeys(profile["unit"]):
         part = profile[profile.unit == unit].sort_values("scale")
-        xs = part["scale"].map(x)
+        xs = part["scale"]
         line = ax.plot(xs, part["similarity"], marker="o", label=str(unit))[0]
         ax.fill_between(xs, part["ci_low"], part["ci_high"], color=line.get_color(), alpha=0.2, linewidth=0)
     _scale_axis(ax, scales)
-    ax.set_ylabel("RDM similarity (Spearman ρ)")
+    ax.set_ylabel("choice-RDM similarity (Spearman ρ)")
     ax.set_title("Similarity profile (95 % bootstrap CI)")
     ax.legend(fontsize="small", title="people")
     if best is not None:
@@ -479,7 +574,7 @@ def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None)
             part = best[best.unit == unit].set_index("best_scale").reindex(scales).fillna(0.0)
             x = np.arange(len(scales)) + (u - (len(units) - 1) / 2) * width
             ax.bar(x, part["fraction"], width, label=str(unit))
-        _scale_axis(ax, scales)
+        _scale_categories(ax, scales)
         ax.set_ylim(0, 1)
         ax.set_ylabel("fraction of bootstrap samples")
         ax.set_title("Best-matching init scale")
@@ -510,4 +605,29 @@ def matched_parameters(table: pd.DataFrame) -> Figure:
         ax.set_xlabel(f"person's {param}{unit}")
         ax.set_ylabel(f"matched networks' {param}{unit}")
     axes[0].legend(fontsize="small", title="best-matching scale")
+    return fig
+
+
+def matched_accuracy(table: pd.DataFrame) -> Figure:
+    """Accuracy by phase of networks run through each person's own sequence against init scale
+    (log axis; points: participants' mean over seeds, line: mean over participants), with the
+    people's mean accuracy in that phase (dashed).
+
+    ``table``: ``participant_id``, ``phase``, ``scale``, ``accuracy_networks``, ``accuracy_person``.
+    """
+    phases = list(dict.fromkeys(table["phase"]))
+    fig, axes = _panel_grid(len(phases), "Accuracy by phase: matched networks and people", sharey=True)
+    for ax, phase in zip(axes, phases):
+        part = table[table.phase == phase]
+        ax.scatter(part["scale"], part["accuracy_networks"], color="grey", alpha=0.4, s=12, label="per participant")
+        mean = part.groupby("scale")["accuracy_networks"].mean()
+        ax.plot(mean.index, mean.to_numpy(), marker="o", color="black", label="networks (mean)")
+        people = part.drop_duplicates("participant_id")["accuracy_person"].mean()
+        ax.axhline(people, color="tab:red", linestyle="--", label="people (mean)")
+        ax.set_xscale("log")
+        ax.set_xlabel(SCALE_LABEL)
+        ax.set_ylabel("accuracy (share correct)")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"{phase} phase")
+    axes[0].legend(fontsize="small")
     return fig

@@ -58,6 +58,8 @@ class SectionSpec:
     """(caption, PNG path relative to the results folder) shown as they are, e.g. the stimuli."""
     steps: tuple[str, ...] = ()
     """Pipeline steps (besides ``key``) whose skip reasons are shown in this section."""
+    findings: Callable[[Tables], str] | None = None
+    """Text stating what the numbers show, computed from the tables (figure titles state none)."""
 
 
 @dataclass
@@ -118,6 +120,17 @@ def _psychometric_curves(t: Tables) -> Figure:
     return figures.psychometric_curves(curves, "factorized")
 
 
+def _paired_findings(t: Tables) -> str:
+    """One sentence per paired test of ``network_paired_tests``, from its numbers."""
+    parts = []
+    for row in t["network_paired_tests"].itertuples():
+        parts.append(f"{row.measure}: median slope {row.slope_median:+.3g} per decade of σ over {row.n_seeds} "
+                     f"seeds (one-sided Wilcoxon p = {row.slope_wilcoxon_p:.2g} for a slope "
+                     f"{row.slope_alternative} than 0); σ = {row.rich_scale:g} vs {row.lazy_scale:g}: median "
+                     f"{row.rich_median:.3g} vs {row.lazy_median:.3g} (paired p = {row.rich_vs_lazy_wilcoxon_p:.2g}).")
+    return "Paired by seed (seeds share their initial draws across scales): " + " ".join(parts)
+
+
 def _figure_spec(caption: str, table: str, draw: Callable[[pd.DataFrame], Figure]) -> FigureSpec:
     """A figure drawn from one table by one figure function."""
     return FigureSpec(caption, (table,), lambda t: draw(t[table]))
@@ -158,33 +171,51 @@ SECTIONS: tuple[SectionSpec, ...] = (
         ("choice_rdm_tests",)),
     SectionSpec(
         "networks", "Rich and lazy networks", "Networks trained from small (rich) to large (lazy) initial "
-        "weights: learning, hidden-layer geometry, unit classes, context weights, ablations and robustness to "
-        "input noise.",
+        "weights: learning, weight change, hidden-layer geometry (model-RDM betas, compression-model fits), unit "
+        "classes, context weights, ablations and robustness to input noise.",
         (_figure_spec("Learning curves", "network_curves", figures.learning_curves),
+         _figure_spec("Congruent vs incongruent trees over training", "network_curves", figures.congruency_curves),
+         _figure_spec("Relative weight change over training", "network_weight_change", figures.weight_change_curves),
          _figure_spec("Model-RDM betas", "network_summary", figures.betas_by_scale),
+         _figure_spec("Compression model fitted to each network", "network_compression", figures.compression_by_scale),
          FigureSpec("Dimensionality", ("network_summary",),
                     lambda t: figures.dimensionality(t["network_summary"], t.get("network_spectrum"))),
          _figure_spec("Unit classes", "network_summary", figures.unit_classes),
-         _figure_spec("Context weights", "context_weights", figures.context_weight_histograms),
+         _figure_spec("Context weights per unit (one network per init scale)", "context_weights",
+                      figures.context_weight_scatter),
          _figure_spec("Ablations", "network_ablation", figures.ablation_accuracy),
          _figure_spec("Input noise", "network_noise", figures.noise_curves)),
-        ("network_scale_summary",)),
+        ("network_scale_summary", "network_paired_tests"), findings=_paired_findings),
     SectionSpec(
-        "geometry", "Geometry (MDS)", "Two-dimensional metric MDS of the networks' hidden-layer RDMs (one panel "
-        "per init scale) and of the participants' choice RDMs (one panel per group).",
-        (_figure_spec("MDS of network hidden layers", "mds_networks",
+        "geometry", "Geometry (MDS)", "Three-dimensional metric MDS of the networks' hidden-layer RDMs (one panel "
+        "per init scale; dimensions 1–2 and 2–3) and of the participants' choice RDMs (one panel per group).",
+        (_figure_spec("MDS of network hidden layers, dimensions 1–2", "mds_networks",
                       lambda table: figures.mds_grids(table, "MDS of hidden-layer RDMs by init scale")),
+         _figure_spec("MDS of network hidden layers, dimensions 2–3", "mds_networks",
+                      lambda table: figures.mds_grids(table, "MDS of hidden-layer RDMs by init scale", (2, 3))),
          _figure_spec("MDS of participants' choice patterns", "mds_people",
                       lambda table: figures.mds_grids(table, "MDS of choice RDMs by group")))),
     SectionSpec(
-        "people_vs_networks", "People vs networks", "Each participant's choice RDM compared with the networks' "
-        "hidden-layer RDMs at every init scale (Spearman ρ): the best-matching scale, its bootstrap interval "
-        "over participants, and the psychometric parameters of matched networks beside the people's.",
-        (FigureSpec("Similarity by init scale", ("similarity_profile",),
+        "people_vs_networks", "People vs networks: choices against choices",
+        "Behaviour is compared with behaviour. Each participant's choice RDM (|p_i − p_j| over the 50 "
+        "conditions) is compared (Spearman ρ) with the choice RDMs of the networks' outputs "
+        "(p(accept) = sigmoid(output / T)) at every init scale, and with the test-phase choices of networks "
+        "run through that participant's own trial sequence (online SGD on the feedback trials); the "
+        "factorized model is fitted to people and matched networks alike. What this can say: whether a "
+        "person's choices look like those of networks of a given scale — which boundaries, how noisy, "
+        "whether the first-trained garden was forgotten. What it cannot say: anything about the person's "
+        "internal geometry. Fully trained rich and lazy networks make the same correct choices, so their "
+        "choice RDMs differ only through their output scale; matched networks differ by scale only where "
+        "learning speed or forgetting differ (rich networks learn too slowly to solve the task within a "
+        "400-trial training phase). Hidden-layer RDMs are compared with model RDMs (Geometry) and with "
+        "neural RDMs, not with choices.",
+        (FigureSpec("Choice-RDM similarity of people and trained networks by init scale", ("similarity_profile",),
                     lambda t: figures.similarity_by_scale(t["similarity_profile"], t.get("best_scale_bootstrap"))),
+         _figure_spec("Accuracy by phase of networks run through each person's sequence", "matched_accuracy",
+                      figures.matched_accuracy),
          _figure_spec("Psychometric parameters of people and their matched networks", "matched_parameters",
                       figures.matched_parameters)),
-        ("best_scale", "beta_profiles", "matched_parameters"), steps=("matched_networks",)),
+        ("best_scale", "beta_profiles", "matched_best_scale", "matched_parameters"), steps=("matched_networks",)),
 )
 
 
@@ -213,6 +244,11 @@ def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
                 continue
             section.figures.append((fig_spec.caption, figure_png(fig_spec.draw(tables), dpi)))
         section.tables = [(name, tables[name]) for name in spec.tables if name in tables]
+        if spec.findings is not None:
+            try:
+                section.text += " " + spec.findings(tables)
+            except KeyError:   # the tables the findings need are absent (e.g. a bare participants tree)
+                pass
         sections.append(section)
     return sections
 

@@ -10,30 +10,32 @@ import numpy as np
 UNIT_CLASSES = ("task_selective", "mixed", "dead")
 
 
-def explained_variance(activity: np.ndarray) -> np.ndarray:
+def explained_variance(activity: np.ndarray, *, centre: bool = True) -> np.ndarray:
     """Share of variance per principal component of (n_items, n_units) activity, largest first.
 
-    From the singular values of the item-centred activity; sums to 1 (all zeros when the
-    activity does not vary over items, e.g. a network with only dead units).
+    From the singular values of the item-centred activity (``centre``; ours), or of the raw
+    activity (``centre=False``: the published networks' SVD, whose first component then carries
+    the mean activity); sums to 1 (all zeros when there is nothing to explain, e.g. a network
+    with only dead units).
     """
     x = np.asarray(activity, dtype=float)
     if x.ndim != 2:
         raise ValueError(f"activity must be items x units, got shape {x.shape}")
-    singular = np.linalg.svd(x - x.mean(axis=0), compute_uv=False)
+    singular = np.linalg.svd(x - x.mean(axis=0) if centre else x, compute_uv=False)
     power = singular**2
     total = power.sum()
     return power / total if total > 0 else power
 
 
-def dimensionality(activity: np.ndarray, threshold: float = 0.9) -> tuple[int, np.ndarray]:
+def dimensionality(activity: np.ndarray, threshold: float = 0.9, *, centre: bool = True) -> tuple[int, np.ndarray]:
     """(number of principal components needed to explain ``threshold`` of the variance, spectrum).
 
-    ``threshold`` is a share in (0, 1]; the spectrum is ``explained_variance(activity)``. Activity
-    without variance has dimensionality 0.
+    ``threshold`` is a share in (0, 1]; the spectrum is ``explained_variance(activity, centre=...)``.
+    Activity without variance has dimensionality 0.
     """
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be a share of variance in (0, 1], got {threshold}")
-    ratio = explained_variance(activity)
+    ratio = explained_variance(activity, centre=centre)
     if ratio.sum() == 0:
         return 0, ratio
     cumulative = np.cumsum(ratio)

@@ -52,6 +52,13 @@ def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):
     assert set(mds.panel) == {"σ = 0.01", "σ = 3"} and len(mds) == 2 * 50
     people = pd.read_csv(demo / "tables" / "mds_people.tsv", sep="\t")
     assert set(people.panel) == {"blocked", "interleaved"}  # one panel per curriculum
+    assert {"dim1", "dim2", "dim3"} <= set(mds.columns)  # 3-D MDS
+    compression = pd.read_csv(demo / "tables" / "network_compression.tsv", sep="\t")
+    assert len(compression) == 4 and compression.rmse.notna().all()
+    paired = pd.read_csv(demo / "tables" / "network_paired_tests.tsv", sep="\t")
+    assert paired.set_index("measure").n_seeds["log_irrelevant_gain"] == 2   # rows with every scale
+    text = (demo / "report.html").read_text(encoding="utf-8")
+    assert "Paired by seed" in text and "log_irrelevant_gain: median slope" in text
     best = pd.read_csv(demo / "tables" / "best_scale.tsv", sep="\t")
     assert set(best.unit) == {"blocked", "interleaved"} and set(best.best_scale) <= {0.01, 3.0}
 
@@ -86,6 +93,11 @@ def test_demo_recovery_and_matched_networks(demo):
     matched = pd.read_csv(demo / "tables" / "matched_parameters.tsv", sep="\t")
     assert set(matched.parameter) == {"bias", "slope", "offset", "lapse"}
     assert matched.participant_id.nunique() == 4 and (matched.n_networks == 2).all()
+    accuracy = pd.read_csv(demo / "tables" / "matched_accuracy.tsv", sep="\t")
+    assert set(accuracy.scale) == {0.01, 3.0} and accuracy.accuracy_person.between(0, 1).all()
+    assert (accuracy.accuracy_networks_min <= accuracy.accuracy_networks).all()
+    similarity = pd.read_csv(demo / "tables" / "matched_similarity.tsv", sep="\t")
+    assert len(similarity) == 4 * 2 and (similarity.n_networks == 2).all()
 
 
 def test_demo_refuses_a_non_empty_folder(demo, capsys):

@@ -101,3 +101,18 @@ def test_image_inputs_train(data):
     params = init_params(144, [1.0], [0.8], [0], n_hidden=50)
     result = train(images, params, TrainConfig(steps=300, n_hidden=50))
     assert result.loss[0, -1] < 0.5 * result.loss[0, 0] and result.accuracy[0, -1] >= 0.75
+
+
+def test_weight_norm_trajectories_match_the_recorded_parameters(data):
+    from modeling.networks.measures import relative_changes
+
+    params = init_params(25, [0.01, 3.0], [0.5, 1.5], [0, 1])
+    result = train(data, params, TrainConfig(steps=200, record_every=50, dtype="float64"))
+    assert result.weight_norm.shape == (2, 5, 3) and result.weight_distance.shape == (2, 5, 3)
+    np.testing.assert_allclose(result.weight_distance[:, 0], 0.0)
+    changes = relative_changes(result.params_init, result.params_final)
+    start = result.weight_norm[:, 0]
+    for j, name in enumerate(("input", "context", "output")):
+        np.testing.assert_allclose(result.weight_distance[:, -1, j] / start[:, j], changes[f"rel_change_{name}"])
+        np.testing.assert_allclose((result.weight_norm[:, -1, j] - start[:, j]) / start[:, j],
+                                   changes[f"rel_norm_change_{name}"], atol=1e-12)

@@ -24,7 +24,8 @@ def _networks(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
                                 for s, k in keys for t in range(0, 300, 20)]),
         "spectrum": pd.DataFrame([{"scale": s, "seed": k, "component": c + 1, "explained_variance_ratio": v}
                                   for s, k in keys for c, v in enumerate(np.full(10, 0.1))]),
-        "weights": pd.DataFrame([{"scale": s, "seed": k, "unit": u, "w_north": a, "w_south": -a}
+        "weights": pd.DataFrame([{"scale": s, "seed": k, "unit": u, "w_north": a, "w_south": -a,
+                                  "unit_class": ("task_selective", "mixed")[u % 2]}
                                  for s, k in keys for u, a in enumerate(rng.normal(size=20))]),
         "ablation": pd.DataFrame([{"scale": s, "seed": k, "ablated": a, "accuracy": 0.5 + 0.1 * i}
                                   for s, k in keys for i, a in enumerate(["none", "task_selective", "mixed"])]),
@@ -64,16 +65,24 @@ def drawn() -> dict[str, Figure]:
     net, beh = _networks(rng), _behaviour(rng)
     items = item_table()
     mds = pd.concat([items.assign(panel=f"σ = {s:g}", dim1=items.branchiness + 6 * items.context_index,
-                                  dim2=items.leafiness * s) for s in SCALES])
+                                  dim2=items.leafiness * s, dim3=items.branchiness * s) for s in SCALES])
     profile = pd.DataFrame([{"unit": "all", "scale": s, "similarity": m, "ci_low": m - 0.1, "ci_high": m + 0.1}
                             for s, m in zip(SCALES, (0.5, 0.3, 0.1))])
     best = pd.DataFrame({"unit": "all", "best_scale": SCALES, "fraction": [0.9, 0.1, 0.0]})
     return {
         "learning_curves": figures.learning_curves(net["curves"]),
+        "congruency_curves": figures.congruency_curves(net["curves"].assign(
+            accuracy_congruent=net["curves"].accuracy, accuracy_incongruent=net["curves"].accuracy / 2)),
+        "compression_by_scale": figures.compression_by_scale(pd.DataFrame(
+            [{"scale": sc, "seed": k, "log_irrelevant_gain": np.log10(sc) - 1, "north_relevant": 1.0,
+              "south_relevant": 1.1, "rotation_deg": 5.0 * k, "context_offset": 0.5} for sc in SCALES for k in range(3)])),
+        "weight_change_curves": figures.weight_change_curves(pd.DataFrame(
+            [{"scale": sc, "seed": k, "step": t, "matrix": m, "rel_norm_change": t / 100 / sc, "rel_change": t / 50 / sc}
+             for sc in SCALES for k in range(2) for t in range(0, 300, 50) for m in ("input", "context", "output")])),
         "betas_by_scale": figures.betas_by_scale(net["summary"]),
         "dimensionality": figures.dimensionality(net["summary"], net["spectrum"]),
         "unit_classes": figures.unit_classes(net["summary"]),
-        "context_weight_histograms": figures.context_weight_histograms(net["weights"]),
+        "context_weight_scatter": figures.context_weight_scatter(net["weights"]),
         "ablation_accuracy": figures.ablation_accuracy(net["ablation"]),
         "noise_curves": figures.noise_curves(net["noise"]),
         "mds_grids": figures.mds_grids(mds),
@@ -88,6 +97,9 @@ def drawn() -> dict[str, Figure]:
         "matched_parameters": figures.matched_parameters(pd.DataFrame(
             [{"participant_id": f"P{i}", "best_scale": s, "parameter": p, "person": i + 1.0, "networks": i + 2.0}
              for i, s in enumerate((0.01, 3.0, 3.0)) for p in ("bias", "slope")])),
+        "matched_accuracy": figures.matched_accuracy(pd.DataFrame(
+            [{"participant_id": f"P{i}", "phase": phase, "scale": s, "accuracy_networks": 0.5 + 0.1 * np.log10(s / 0.01),
+              "accuracy_person": 0.8} for i in range(3) for phase in ("train", "test") for s in SCALES])),
     }
 
 
@@ -138,8 +150,8 @@ def test_boundary_means_are_circular_means_of_the_angles(drawn):
 
 
 def test_context_weight_titles_give_the_weight_correlation(drawn):
-    titles = [ax.get_title() for ax in drawn["context_weight_histograms"].axes]
-    assert titles == ["σ = 0.01 (r = -1.00)", "σ = 1 (r = -1.00)", "σ = 3 (r = -1.00)"]
+    titles = [ax.get_title() for ax in drawn["context_weight_scatter"].axes]
+    assert titles == [f"σ = {s}, seed 0 (r all -1.00, task-sel. -1.00)" for s in ("0.01", "1", "3")]
 
 
 def test_scale_figures_order_scales_from_rich_to_lazy(drawn):
@@ -153,3 +165,47 @@ def test_recovery_panels_pool_parameters_by_kind_and_matrices_by_trial_count(dra
     matrices = [ax for ax in drawn["model_recovery"].axes if ax.images]
     assert [ax.get_title() for ax in matrices] == ["100 test trials", "400 test trials"]
     np.testing.assert_allclose(np.asarray(matrices[0].images[0].get_array()), [[0.9, 0.1], [0.1, 0.9]])
+
+
+def test_matched_accuracy_draws_networks_on_a_log_scale_beside_the_people(drawn):
+    fig = drawn["matched_accuracy"]
+    for ax in fig.axes:
+        assert ax.get_xscale() == "log"
+        line = next(l for l in ax.get_lines() if l.get_label() == "networks (mean)")
+        np.testing.assert_allclose(line.get_ydata(), 0.5 + 0.1 * np.log10(np.array(SCALES) / 0.01))
+        people = next(l for l in ax.get_lines() if l.get_label() == "people (mean)")
+        assert people.get_ydata()[0] == pytest.approx(0.8)
+
+
+def test_context_weights_are_one_network_per_panel_with_task_selective_units_marked(drawn):
+    fig = drawn["context_weight_scatter"]
+    for ax in fig.axes:
+        points = {c.get_label(): c.get_offsets() for c in ax.collections}
+        assert len(points["task-selective"]) == 10 and len(points["mixed"]) == 10   # 20 units of one seed
+        np.testing.assert_allclose(points["task-selective"][:, 1], -points["task-selective"][:, 0])
+        assert "r all -1.00" in ax.get_title()
+
+
+def test_scale_lines_use_a_log_axis(drawn):
+    ax = drawn["betas_by_scale"].axes[0]
+    assert ax.get_xscale() == "log"
+    np.testing.assert_allclose(sorted(ax.lines[0].get_xdata()), SCALES)
+
+
+def test_mds_grids_draw_the_chosen_dimensions():
+    items = item_table()
+    coords = items.assign(panel="a", dim1=0.0, dim2=items.leafiness * 1.0, dim3=items.branchiness * 2.0)
+    fig = figures.mds_grids(coords, dims=(2, 3))
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "MDS dimension 2 (a.u.)" and "dimensions 2 and 3" in fig.get_suptitle()
+    points = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(points[:, 1] / 2, np.asarray(points[:, 1] / 2).round())  # dim3 = 2 * branchiness
+    assert set(points[:, 0]) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+
+
+def test_congruency_curves_draw_both_kinds_of_tree_per_scale(drawn):
+    fig = drawn["congruency_curves"]
+    assert [ax.get_title() for ax in fig.axes] == ["σ = 0.01", "σ = 1", "σ = 3"]
+    for ax in fig.axes:
+        congruent, incongruent = (l.get_ydata() for l in ax.get_lines())
+        np.testing.assert_allclose(incongruent, congruent / 2)

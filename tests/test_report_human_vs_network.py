@@ -93,3 +93,65 @@ def test_matched_parameters_keep_the_networks_run_through_that_person():
     table = matched_parameters(best, people, nets, ["lapse"]).set_index("participant_id")
     assert table.loc["P1", "networks"] == pytest.approx(0.1) and table.loc["P1", "n_networks"] == 2
     assert table.loc["P2", "networks"] == pytest.approx(0.4) and table.loc["P2", "n_networks"] == 1
+
+
+def _simulated_people(n_each: int = 6, reps: int = 4, seed: int = 0) -> tuple[dict, dict]:
+    """Factorized and linear agents (``modeling.agents``, parameters drawn as in the demo): the
+    choice RDM of ``reps`` sampled choices per condition (a 200-trial test phase), and the truth."""
+    from core.task import item_table
+    from modeling.agents import get_agent, population_params
+    from rsa.rdm import choice_rdm
+
+    rng = np.random.default_rng(seed)
+    items = item_table(1).assign(trial=1)
+    people, truth = {}, {}
+    for model in ("factorized", "linear"):
+        for i in range(n_each):
+            p = get_agent(model, population_params(rng), seed=i).p_accept(items)
+            people[f"{model}{i}"] = choice_rdm(rng.binomial(reps, p) / reps)
+            truth[f"{model}{i}"] = model
+    return people, truth
+
+
+def test_people_are_matched_to_networks_whose_choices_are_like_theirs():
+    """Acceptance: networks trained with their context input give factorized choices; the same
+    networks with the context units silenced can only learn one boundary for both gardens (linear
+    choices). Compared behaviour with behaviour (choice RDMs), factorized agents match the first
+    and linear agents the second."""
+    pytest.importorskip("torch")
+    from dataclasses import replace
+
+    from analysis.choice_rdms import choice_betas
+    from analysis.human_vs_network import network_choice_rdms
+    from modeling.networks.config import TrainConfig
+    from modeling.networks.curriculum import choice_probability
+    from modeling.networks.data import task_data
+    from modeling.networks.train import init_params, train
+
+    data = task_data()
+    params = init_params(25, [3.0] * 4, [1.5] * 4, range(4))
+    kinds = {"factorized-choice networks": data, "linear-choice networks": replace(data, context=0 * data.context)}
+    outputs = {kind: train(d, params, TrainConfig(steps=400)).outputs for kind, d in kinds.items()}
+    for kind, out in outputs.items():   # the networks' own choices are of the kind they are named for
+        betas = [choice_betas(p) for p in choice_probability(out)]
+        assert all((b["factorized"] > b["linear"]) == kind.startswith("factorized") for b in betas)
+    labels = np.repeat(list(outputs), 4)
+    networks = network_choice_rdms(np.vstack(list(outputs.values())), labels)
+    people, truth = _simulated_people()
+    best = best_scales(similarity_table(people, networks)).set_index("participant_id").best_scale
+    assert (best.index.map(truth) == best.str.removesuffix("-choice networks")).all()
+
+
+def test_matched_similarity_compares_each_person_with_their_own_networks_only():
+    from analysis.human_vs_network import matched_similarity
+
+    rng = np.random.default_rng(0)
+    a, b = (_mixture(w, rng, 0.05) for w in (0.0, 1.0))
+    people = {"P1": a, "P2": b}
+    networks = {"P1N0": a, "P1N1": b, "P2N0": a, "P2N1": b, "P3N0": a}
+    sources = {"P1N0": ("P1", 0.01), "P1N1": ("P1", 3.0), "P2N0": ("P2", 0.01), "P2N1": ("P2", 3.0),
+               "P3N0": ("P3", 3.0)}
+    table = matched_similarity(people, networks, sources)
+    assert len(table) == 4 and (table.n_networks == 1).all()
+    best = best_scales(table).set_index("participant_id").best_scale
+    assert best.to_dict() == {"P1": 0.01, "P2": 3.0}

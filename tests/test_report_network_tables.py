@@ -15,7 +15,8 @@ def _sweep(n_steps: int = 501):
     rng = np.random.default_rng(0)
     arrays = {"record_steps": np.arange(n_steps) * 10, "loss": rng.random((3, n_steps)),
               "accuracy": rng.random((3, n_steps)), "spectrum": np.tile(np.linspace(1, 0, 50), (3, 1)),
-              "w_context_final": rng.normal(size=(3, 100, 2)), "hidden": rng.random((3, 50, 100))}
+              "w_context_final": rng.normal(size=(3, 100, 2)), "w_context_init": rng.normal(size=(3, 100, 2)),
+              "unit_class": rng.integers(0, 3, size=(3, 100)), "hidden": rng.random((3, 50, 100))}
     return summary, arrays
 
 
@@ -35,6 +36,8 @@ def test_weights_ablation_noise_and_spectrum_tables_align_with_the_summary():
     assert len(weights) == 300
     row = weights[(weights.scale == 0.01) & (weights.seed == 1) & (weights.unit == 7)].iloc[0]
     assert (row.w_north, row.w_south) == tuple(arrays["w_context_final"][1, 7])
+    assert (row.w_north_init, row.w_south_init) == tuple(arrays["w_context_init"][1, 7])
+    assert row.unit_class == ("task_selective", "mixed", "dead")[arrays["unit_class"][1, 7]]
     ablation = nt.ablation_table(summary).set_index(["scale", "seed", "ablated"]).accuracy
     assert ablation[3.0, 0, "none"] == 0.8 and ablation[3.0, 0, "mixed"] == 0.3
     noise = nt.noise_table(summary)
@@ -51,3 +54,23 @@ def test_scale_summary_and_rdms_group_networks_by_scale():
     rdms = nt.hidden_rdms(summary, arrays)
     assert rdms[0.01].shape == (2, 50, 50) and rdms[3.0].shape == (1, 50, 50)
     np.testing.assert_allclose(rdms[3.0][0, 0, 1], np.linalg.norm(arrays["hidden"][2, 0] - arrays["hidden"][2, 1]))
+
+
+def test_weight_change_table_is_relative_to_the_initial_norm_and_noise_kinds_are_named():
+    summary, arrays = _sweep(n_steps=3)
+    arrays["weight_norm"] = np.array([[[1.0, 2.0, 4.0], [2.0, 2.0, 2.0], [3.0, 1.0, 8.0]]] * 3)
+    arrays["weight_distance"] = np.array([[[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [2.0, 3.0, 4.0]]] * 3)
+    table = nt.weight_change_table(summary, arrays).set_index(["scale", "seed", "step", "matrix"])
+    assert table.loc[(0.01, 1, 20, "input"), "rel_norm_change"] == 2.0
+    assert table.loc[(0.01, 1, 20, "context"), "rel_norm_change"] == -0.5
+    assert table.loc[(3.0, 0, 20, "output"), "rel_change"] == 1.0
+    noise = nt.noise_table(summary.assign(**{"acc_noise_all_0.1": [0.1, 0.2, 0.3]}))
+    assert noise[noise.noised == "all"].accuracy.tolist() == [0.1, 0.2, 0.3]
+    assert set(noise[noise.noised == "stimulus"].noise_sd) == {0.0, 0.1}
+
+
+def test_curves_carry_the_congruency_curves_when_the_sweep_has_them():
+    summary, arrays = _sweep(n_steps=5)
+    arrays["accuracy_congruent"], arrays["accuracy_incongruent"] = arrays["accuracy"] + 1, arrays["accuracy"] + 2
+    curves = nt.curves_table(summary, arrays)
+    np.testing.assert_allclose(curves.accuracy_incongruent - curves.accuracy_congruent, 1.0)

@@ -67,3 +67,13 @@ def test_first_step_at_and_context_weight_correlation():
     w = np.array([[1.0, -1.0], [2.0, -2.0], [-1.0, 1.0]])
     assert context_weight_correlation(w) == pytest.approx(-1.0)
     assert np.isnan(context_weight_correlation(np.ones((3, 2))))
+
+
+def test_uncentred_dimensionality_counts_the_mean_as_a_component():
+    """Points on a line away from the origin: one dimension centred (ours), two uncentred (the
+    published SVD: the mean direction and the line)."""
+    t = np.linspace(-1, 1, 11)
+    activity = np.column_stack([t, np.full_like(t, 3.0)])
+    assert dimensionality(activity, 0.99)[0] == 1
+    n, ratio = dimensionality(activity, 0.99, centre=False)
+    assert n == 2 and ratio[0] == pytest.approx(9 * 11 / (9 * 11 + (t ** 2).sum()))

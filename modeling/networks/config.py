@@ -15,8 +15,20 @@ from core.errors import UserError
 
 PUBLISHED_SCALES = (0.01, 0.1, 0.2, 0.3, 0.4, 1.0, 2.0, 3.0)
 PUBLISHED_CTX_SCALES = (0.5, 0.5, 0.5, 0.5, 0.5, 0.8, 1.35, 1.5)
-NOISE_SDS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1)
+NOISE_SDS = tuple(round(0.01 * k, 2) for k in range(11))
+"""The paper's 11 input-noise SDs, 0 to 0.1 in steps of 0.01 (input units)."""
+ONLINE_LR_GRID = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
+"""Learning rates tried per init scale for online SGD through a trial sequence (``tune_online_lr``)."""
+ONLINE_LRS = {0.01: 0.3, 0.1: 0.1, 0.2: 0.1, 0.3: 0.05, 0.4: 0.05, 1.0: 0.1, 2.0: 0.1, 3.0: 0.1}
+"""Online learning rate per published init scale: the value of ``ONLINE_LR_GRID`` with the highest
+mean accuracy in the last 100 of 400 interleaved training trials (``curriculum.tune_online_lr`` with
+its defaults; ``tests/test_networks_curriculum.py`` re-derives two of them)."""
+CHOICE_TEMPERATURE = 0.25
+"""Temperature (value / 25 units) of the sigmoid choice rule p(accept) = sigmoid(output / T): an
+exactly trained network then has psychometric slope 1 / T = 4 per feature level, the middle of the
+simulated population's slopes (``modeling.agents.population_params``: U(2, 6))."""
 DTYPES = ("float32", "float64")
+CARDINAL_RULE_CODES = (1, 2, 3, 4)
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,10 @@ class SweepConfig:
             raise UserError("init scales must be > 0 and context scales >= 0")
         if len(set(self.seeds)) != len(self.seeds) or not self.seeds:
             raise UserError("seeds must be distinct and at least one")
+        if self.rule_code not in CARDINAL_RULE_CODES:
+            raise UserError(f"--rule-code {self.rule_code}: the network measures regress hidden RDMs on the "
+                            "model RDMs of the cardinal task, which do not describe diagonal rules (5..8); "
+                            "use a cardinal code 1..4")
 
     def networks(self) -> pd.DataFrame:
         """One row per network (scale, ctx_scale, seed), scale-major, in the order of every output."""

@@ -14,14 +14,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.task import congruency
+from core.task import item_congruency
+from modeling.networks.config import NOISE_SDS
 from modeling.networks.data import TaskData
 from rsa.compare import regress_rdm
-from rsa.geometry import classify_units, context_weight_correlation, dimensionality, sign_accuracy
+from rsa.geometry import (
+    classify_units,
+    context_weight_correlation,
+    dimensionality,
+    sign_accuracy,
+)
 from rsa.model_rdms import model_rdm
 from rsa.rdm import rdm
 
 RSA_MODELS = ("grid", "orthogonal", "parallel")
+WEIGHT_MATRICES = {"input": "w_input", "context": "w_context", "output": "w_output"}
 UNIT_CODES = {"task_selective": 0, "mixed": 1, "dead": 2}
 
 
@@ -31,12 +38,15 @@ def forward(params: dict[str, np.ndarray], stimulus: np.ndarray, context: np.nda
 
     ``stimulus`` is (P, D), shared by every network -> hidden (N, P, H), output (N, P); or
     (N, R, P, D), R copies per network (e.g. noisy inputs) -> hidden (N, R, P, H), output (N, R, P).
-    ``context`` is (P, 2). ``keep`` (N, H) zeroes the hidden units that are False (ablation).
+    ``context`` is (P, 2), or (N, R, P, 2) copies (noisy context units) with (N, R, P, D) stimuli.
+    ``keep`` (N, H) zeroes the hidden units that are False (ablation).
     """
     shared = np.ndim(stimulus) == 2
     s = np.asarray(stimulus, float)[None, None] if shared else np.asarray(stimulus, float)
-    extra = context @ params["w_context"].transpose(0, 2, 1) + params["b_hidden"][:, None, :]  # (N, P, H)
-    hidden = np.maximum(s @ params["w_input"].transpose(0, 2, 1)[:, None] + extra[:, None], 0.0)
+    c = np.asarray(context, float)
+    c = c[None, None] if c.ndim == 2 else c                                                   # (N|1, R|1, P, 2)
+    extra = c @ params["w_context"].transpose(0, 2, 1)[:, None] + params["b_hidden"][:, None, None, :]
+    hidden = np.maximum(s @ params["w_input"].transpose(0, 2, 1)[:, None] + extra, 0.0)
     if keep is not None:
         hidden = hidden * keep[:, None, None, :]
     output = (hidden @ params["w_output"][:, None, :, None])[..., 0] + params["b_output"][:, None, None]
@@ -44,12 +54,16 @@ def forward(params: dict[str, np.ndarray], stimulus: np.ndarray, context: np.nda
 
 
 def relative_changes(init: dict[str, np.ndarray], final: dict[str, np.ndarray]) -> pd.DataFrame:
-    """||W_final - W_init|| / ||W_init|| (Frobenius, per network) of the input, context and output weights."""
+    """Per network and weight matrix (input, context, output; Frobenius norms):
+    ``rel_norm_change_<m>`` = (||W_final|| - ||W_init||) / ||W_init|| (the paper's relative change of
+    the norm) and ``rel_change_<m>`` = ||W_final - W_init|| / ||W_init|| (ours: how far the weights
+    moved, which a rotation at constant norm also shows)."""
     out = {}
-    for name, key in (("input", "w_input"), ("context", "w_context"), ("output", "w_output")):
+    for name, key in WEIGHT_MATRICES.items():
         axes = tuple(range(1, init[key].ndim))
-        out[f"rel_change_{name}"] = (np.sqrt(((final[key] - init[key]) ** 2).sum(axis=axes))
-                                     / np.sqrt((init[key] ** 2).sum(axis=axes)))
+        before, after = (np.sqrt((w ** 2).sum(axis=axes)) for w in (init[key], final[key]))
+        out[f"rel_norm_change_{name}"] = (after - before) / before
+        out[f"rel_change_{name}"] = np.sqrt(((final[key] - init[key]) ** 2).sum(axis=axes)) / before
     return pd.DataFrame(out)
 
 
@@ -57,51 +71,65 @@ def _subset_corr(w_context: np.ndarray, mask: np.ndarray) -> float:
     return context_weight_correlation(w_context[mask]) if mask.sum() >= 3 else float("nan")
 
 
-def geometry_measures(data: TaskData, hidden: np.ndarray, w_context: np.ndarray,
-                      context_offset: float = 1.0) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Per network: betas of the hidden RDM on the grid/orthogonal/parallel model RDMs, dim_90,
-    unit classes and context-weight correlations; arrays: spectrum (N, P), unit_class (N, H) codes."""
+def geometry_measures(data: TaskData, hidden: np.ndarray, w_context: np.ndarray, context_offset: float = 1.0,
+                      w_context_init: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Per network: betas of the hidden RDM on the grid/orthogonal/parallel model RDMs, ``dim_90``
+    (item-centred SVD, ours) and ``dim_90_uncentred`` (the paper's SVD of the raw activity), unit
+    classes and context-weight correlations over task-selective and over all units, of the final
+    weights and (with ``w_context_init``) of the initial weights on the same units (the baseline:
+    how much of the correlation the selection of units alone gives); arrays: spectrum (N, P)
+    (centred), unit_class (N, H) codes."""
 
     models = {name: model_rdm(name, context_offset=context_offset) for name in RSA_MODELS}
     ctx = data.items["context_index"].to_numpy()
     rows, spectra, classes = [], [], []
-    for h, wc in zip(hidden, w_context):
+    inits = w_context_init if w_context_init is not None else [None] * len(hidden)
+    for h, wc, w0 in zip(hidden, w_context, inits):
         try:
             betas = regress_rdm(rdm(h), models)
         except ValueError:  # every unit dead: the RDM is constant
             betas = dict.fromkeys(RSA_MODELS, float("nan"))
         dim, spectrum = dimensionality(h, 0.9)
         labels = classify_units(h, ctx)
-        selective = labels == "task_selective"
-        rows.append({**{f"beta_{m}": betas[m] for m in RSA_MODELS}, "dim_90": dim,
-                     "n_task_selective": int(selective.sum()), "n_mixed": int((labels == "mixed").sum()),
-                     "n_dead": int((labels == "dead").sum()),
-                     "context_weight_corr": _subset_corr(wc, selective),
-                     "context_weight_corr_all": _subset_corr(wc, np.ones(len(wc), bool))})
+        selective, every = labels == "task_selective", np.ones(len(wc), bool)
+        row = {**{f"beta_{m}": betas[m] for m in RSA_MODELS}, "dim_90": dim,
+               "dim_90_uncentred": dimensionality(h, 0.9, centre=False)[0],
+               "n_task_selective": int(selective.sum()), "n_mixed": int((labels == "mixed").sum()),
+               "n_dead": int((labels == "dead").sum()),
+               "context_weight_corr": _subset_corr(wc, selective), "context_weight_corr_all": _subset_corr(wc, every)}
+        if w0 is not None:
+            row.update(context_weight_corr_init=_subset_corr(w0, selective),
+                       context_weight_corr_all_init=_subset_corr(w0, every))
+        rows.append(row)
         spectra.append(spectrum)
         classes.append([UNIT_CODES[c] for c in labels])
     return pd.DataFrame(rows), {"spectrum": np.asarray(spectra), "unit_class": np.asarray(classes, np.int8)}
 
 
 def readout_measures(data: TaskData, params: dict[str, np.ndarray], unit_class: np.ndarray, seeds,
-                     noise_sds=(0.0, 0.02, 0.04, 0.06, 0.08, 0.1), noise_repeats: int = 20,
-                     noise_seed: int = 0) -> pd.DataFrame:
-    """Per network: accuracy after ablating its own task-selective / mixed units, under Gaussian
-    noise on the stimulus units (not the context units; SDs ``noise_sds``, ``noise_repeats`` draws
-    from ``default_rng([noise_seed, seed])``, the same draws scaled for every SD), and on congruent
-    vs incongruent items."""
+                     noise_sds=NOISE_SDS, noise_repeats: int = 20, noise_seed: int = 0) -> pd.DataFrame:
+    """Per network: accuracy after ablating its own task-selective / mixed units; under Gaussian
+    noise of SD ``noise_sds`` on the stimulus units only (``acc_noise_<SD>``, ours) and on all
+    inputs, stimulus and context units (``acc_noise_all_<SD>``, the paper's), ``noise_repeats`` draws
+    from ``default_rng([noise_seed, seed])`` (the same draws scaled for every SD); and on congruent
+    vs incongruent items (congruency from the items' own values, ``core.task.item_congruency``)."""
 
     y = data.targets
     out = {}
     for name, code in (("task_selective", 0), ("mixed", 1)):
         _, output = forward(params, data.stimulus, data.context, keep=unit_class != code)
         out[f"acc_ablate_{name}"] = sign_accuracy(output, y)
-    draws = np.stack([np.random.default_rng([noise_seed, int(s)]).standard_normal((noise_repeats,) + data.stimulus.shape)
-                      for s in seeds])
+    width = data.stimulus.shape[1] + data.context.shape[1]
+    draws = np.stack([np.random.default_rng([noise_seed, int(s)]).standard_normal((noise_repeats, len(y), width))
+                      for s in seeds])                                      # (N, R, P, D + 2)
+    d = data.stimulus.shape[1]
     for sd in noise_sds:
-        _, output = forward(params, data.stimulus + sd * draws, data.context)
+        _, output = forward(params, data.stimulus + sd * draws[..., :d], data.context)
         out[f"acc_noise_{sd:g}"] = sign_accuracy(output, y).mean(axis=1)
-    kind = congruency(data.items["branchiness"], data.items["leafiness"])
+    for sd in noise_sds:
+        _, output = forward(params, data.stimulus + sd * draws[..., :d], data.context + sd * draws[..., d:])
+        out[f"acc_noise_all_{sd:g}"] = sign_accuracy(output, y).mean(axis=1)
+    kind = item_congruency(data.items)
     _, output = forward(params, data.stimulus, data.context)
     for name in ("congruent", "incongruent"):
         out[f"acc_{name}"] = sign_accuracy(output[:, kind == name], y[kind == name])
@@ -112,6 +140,6 @@ def congruency_curves(data: TaskData, output_curve: np.ndarray) -> dict[str, np.
     """Accuracy curves (N, n_rec) on the items of congruent and of incongruent trees, from the
     outputs at the recorded steps (N, n_rec, 50)."""
 
-    kind = congruency(data.items["branchiness"], data.items["leafiness"])
+    kind = item_congruency(data.items)
     return {f"accuracy_{name}": sign_accuracy(output_curve[..., kind == name], data.targets[kind == name])
             for name in ("congruent", "incongruent")}

@@ -31,7 +31,12 @@ from core.files import write_file, write_with
 from core.provenance import write_json, write_sidecar
 from modeling.networks.config import SweepConfig
 from modeling.networks.data import task_data
-from modeling.networks.measures import congruency_curves, geometry_measures, readout_measures, relative_changes
+from modeling.networks.measures import (
+    congruency_curves,
+    geometry_measures,
+    readout_measures,
+    relative_changes,
+)
 
 EXECUTORS = ("inline", "local", "slurm")
 SHARED_ARRAYS = ("record_steps", "noise_sds")
@@ -45,20 +50,30 @@ SUMMARY_DESCRIPTIONS = {
     "final_accuracy": "Share of the 40 non-zero-target items whose output has the target's sign, after training.",
     "steps_to_criterion": "First step (number of updates made) at which every non-zero target's sign was "
                           "right; empty if never.",
-    "rel_change_input": "||W_final - W_init|| / ||W_init|| (Frobenius) of the input->hidden weights.",
+    "rel_norm_change_input": "(||W_final|| - ||W_init||) / ||W_init|| (Frobenius; the paper's relative change "
+                             "of the norm) of the input->hidden weights.",
+    "rel_norm_change_context": "Same for the context->hidden weights.",
+    "rel_norm_change_output": "Same for the hidden->output weights.",
+    "rel_change_input": "||W_final - W_init|| / ||W_init|| (Frobenius; ours: how far the weights moved) of the "
+                        "input->hidden weights.",
     "rel_change_context": "Same for the context->hidden weights.",
     "rel_change_output": "Same for the hidden->output weights.",
     "beta_grid": "OLS beta of the z-scored hidden RDM (Euclidean, 50 items) on the z-scored grid model RDM, "
                  "fitted jointly with orthogonal and parallel (no intercept).",
     "beta_orthogonal": "As beta_grid, orthogonal (factorized) model RDM.",
     "beta_parallel": "As beta_grid, parallel model RDM.",
-    "dim_90": "Principal components needed for 90% of the variance of the final hidden activity (50 items).",
+    "dim_90": "Principal components needed for 90% of the variance of the final hidden activity (50 items), "
+              "SVD of the item-centred activity (ours).",
+    "dim_90_uncentred": "The same from the SVD of the raw (uncentred) activity, as the paper computes it.",
     "n_task_selective": "Hidden units whose mean activity is > 0 in exactly one context.",
     "n_mixed": "Hidden units whose mean activity is > 0 in both contexts.",
     "n_dead": "Hidden units whose mean activity is > 0 in neither context.",
     "context_weight_corr": "Pearson r across this network's TASK-SELECTIVE units of the two final "
                            "context->hidden weight columns (empty with < 3 such units).",
     "context_weight_corr_all": "The same over ALL hidden units.",
+    "context_weight_corr_init": "context_weight_corr of the INITIAL context weights on the same (final "
+                                "task-selective) units: the baseline the selection of units alone gives.",
+    "context_weight_corr_all_init": "context_weight_corr_all of the initial context weights.",
     "acc_ablate_task_selective": "Accuracy with this network's own task-selective units silenced.",
     "acc_ablate_mixed": "Accuracy with this network's own mixed units silenced.",
     "acc_congruent": "Accuracy on items of congruent trees (both rules agree).",
@@ -104,7 +119,8 @@ def run_shard(config: SweepConfig, out_dir: str | os.PathLike, index: int, n_sha
 
 def _measure(config: SweepConfig, data, nets: pd.DataFrame, result) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """The shard's summary rows and arrays from its ``TrainResult``."""
-    geometry, arrays = geometry_measures(data, result.hidden, result.params_final["w_context"], config.context_offset)
+    geometry, arrays = geometry_measures(data, result.hidden, result.params_final["w_context"], config.context_offset,
+                                         result.params_init["w_context"])
     readouts = readout_measures(data, result.params_final, arrays["unit_class"], nets.seed, config.noise_sds,
                                 config.noise_repeats, config.noise_seed)
     stc = result.steps_to_criterion.astype(float)
@@ -116,6 +132,7 @@ def _measure(config: SweepConfig, data, nets: pd.DataFrame, result) -> tuple[pd.
         "scale": nets.scale.to_numpy(), "ctx_scale": nets.ctx_scale.to_numpy(), "seed": nets.seed.to_numpy(),
         "record_steps": result.record_steps, "noise_sds": np.asarray(config.noise_sds, float),
         "loss": result.loss, "accuracy": result.accuracy, "steps_to_criterion": result.steps_to_criterion,
+        "weight_norm": result.weight_norm, "weight_distance": result.weight_distance,
         **congruency_curves(data, result.output_curve),
         "outputs": result.outputs, "hidden": result.hidden.astype(np.float32), **arrays,
         **{f"{k}_init": v for k, v in result.params_init.items()},
@@ -188,11 +205,15 @@ def merge_shards(config: SweepConfig, out: Path, n_shards: int) -> Path:
     meta = {"n_networks": len(summary), "n_shards": n_shards, "curve_stride_steps": config.train.record_every,
             "context_weight_corr_units": "task-selective units of each network (context_weight_corr); "
                                          "all units (context_weight_corr_all)",
-            "noise": f"Gaussian noise added to the {config.inputs} stimulus units only (not the context units); "
+            "noise": f"Gaussian noise added to the {config.inputs} stimulus units only (acc_noise_<SD>, ours) or to "
+                     "every input unit, stimulus and context (acc_noise_all_<SD>, the paper's); "
                      f"{config.noise_repeats} draws per network from numpy default_rng([noise_seed, seed]); "
-                     "acc_noise_<SD> is the mean accuracy over the draws",
+                     "accuracy is the mean over the draws",
             "model_rdm_context_offset": config.context_offset}
-    columns = {**SUMMARY_DESCRIPTIONS, **{c: {"Description": f"Accuracy under input noise SD {c[10:]}"}
+    columns = {**SUMMARY_DESCRIPTIONS, **{c: {"Description": f"Accuracy under noise SD {c.rpartition('_')[2]} on the "
+                                                             + ("stimulus and context units (the paper's)"
+                                                                if c.startswith("acc_noise_all_")
+                                                                else "stimulus units only (ours)")}
                                           for c in summary.columns if c.startswith("acc_noise_")}}
     write_sidecar(out / "summary.tsv", config.to_dict(), None, **meta,
                   columns={c: columns[c] if isinstance(columns[c], dict) else {"Description": columns[c]}
@@ -201,7 +222,9 @@ def merge_shards(config: SweepConfig, out: Path, n_shards: int) -> Path:
         k: list(v.shape) for k, v in arrays.items()},
         unit_class_codes={"task_selective": 0, "mixed": 1, "dead": 2},
         layout="arrays with a leading network axis follow summary.tsv's rows; record_steps gives the "
-               "steps of the loss/accuracy curves; w_input is (network, hidden, input unit)")
+               "steps of the loss/accuracy/weight curves; w_input is (network, hidden, input unit); "
+               "weight_norm and weight_distance are (network, recorded step, matrix) with matrices "
+               "(input, context, output): ||W_t|| and ||W_t - W_0|| (Frobenius)")
     return out
 
 

@@ -20,13 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
-import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from core.task import CONTEXTS, STEP_POINTS, condition_index, context_index
-from modeling.networks.config import SweepConfig, TrainConfig
-from modeling.networks.data import TaskData, task_data
+from modeling.networks.config import TrainConfig
+from modeling.networks.data import TaskData
 
 PARAMS = ("w_input", "w_context", "b_hidden", "w_output", "b_output")
 CPU_CHUNK = 60   # networks per chunk on the CPU (measured on 2 cores: 40-60 fastest)
@@ -63,6 +61,8 @@ class TrainResult:
     outputs: np.ndarray             # (N, 50) final outputs
     output_curve: np.ndarray        # (N, n_rec, 50) outputs at the recorded steps (float32)
     hidden: np.ndarray              # (N, 50, H) final hidden activity
+    weight_norm: np.ndarray         # (N, n_rec, 3) Frobenius norms of the input, context, output weights
+    weight_distance: np.ndarray     # (N, n_rec, 3) ||W_t - W_0|| of the same matrices
 
 
 def _first(value):
@@ -229,6 +229,11 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
     rec_index = {int(s): i for i, s in enumerate(rec)}
     err_norm, n_right = empty(len(rec), n), empty(len(rec), n)
     output_curve = empty(len(rec), p, n, kind=torch.float32)
+    d_in = data.n_stimulus_units
+    w_start, w2_start = w.clone(), w2.clone()
+    norms, distances = empty(len(rec), 3, n), empty(len(rec), 3, n)
+    def matrices(a, a2):   # input rows, context rows (without the bias row), output weights
+        return a[:d_in], a[d_in:-1], a2
     lr, decay = config.lr, 1.0 - config.lr * config.l2
     with torch.no_grad():
         for t in range(steps + 1):
@@ -250,6 +255,10 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
                 torch.linalg.vector_norm(e.T.contiguous(), dim=1, out=err_norm[i])
                 n_right[i] = (y_hat * sign > 0).sum(dim=0)
                 output_curve[i] = y_hat
+                for j, (now, start) in enumerate(zip(matrices(w, w2), matrices(w_start, w2_start))):
+                    axes = (0, 2) if now.dim() == 3 else (1,)
+                    norms[i, j] = torch.linalg.vector_norm(now, dim=axes)
+                    distances[i, j] = torch.linalg.vector_norm(now - start, dim=axes)
             if t == steps:
                 break
             torch.ops.aten.threshold_backward.grad_input(e.unsqueeze(2), z, 0.0, grad_input=em)  # e m
@@ -284,49 +293,93 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
         outputs=y_hat.T.double().cpu().numpy(),
         output_curve=output_curve.permute(2, 0, 1).cpu().numpy(),
         hidden=z.transpose(0, 1).double().cpu().numpy(),
+        weight_norm=norms.permute(2, 0, 1).double().cpu().numpy(),
+        weight_distance=distances.permute(2, 0, 1).double().cpu().numpy(),
     )
 
 
-def online_outputs(trials: pd.DataFrame, config: SweepConfig, learn: np.ndarray,
-                   contexts: tuple[str, str] = CONTEXTS) -> np.ndarray:
-    """(n_trials, n_networks) outputs of every network of ``config`` on one participant's trials,
-    in the given row order, each output taken before that trial's learning step (one online SGD
-    step on the trials where ``learn`` is True)."""
-    data = task_data(config.inputs, config.rule_code, config.image_size_px)
-    nets, tc = config.networks(), config.train
-    params = init_params(data.n_stimulus_units, nets.scale, nets.ctx_scale, nets.seed, tc.n_hidden, tc.output_sd, tc.bias)
-    dtype, device = getattr(torch, tc.dtype), resolve_device(tc.device)
-    w, w2, b2 = (torch.tensor(np.ascontiguousarray(a), dtype=dtype, device=device) for a in pack(params))
-    w2, b2 = w2[..., 0], b2[:, 0, 0]                                          # (N, H), (N,)
-    rows = condition_index(context_index(trials["context"], contexts), trials["branchiness"], trials["leafiness"])
-    inputs = np.column_stack([data.stimulus, data.context, np.ones(len(data.targets))])[rows]
-    x = torch.tensor(inputs, dtype=dtype, device=device)                      # (T, K)
-    y = torch.tensor(trials["reward_value"].to_numpy(float) / STEP_POINTS, dtype=dtype, device=device)
-    out = torch.empty(len(trials), len(nets), dtype=dtype, device=device)
-    lr, decay = tc.lr, 1.0 - tc.lr * tc.l2
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)  # per-trial work is tiny: thread hand-offs cost ~40x the arithmetic
-    try:
-        _online_loop(x, y, learn, w, w2, b2, out, lr, decay, tc.l2)
-    finally:
+ONLINE_CHUNK_BYTES = 2 << 20
+"""Bytes of input-side weights per chunk of participants in ``online_batch`` on the CPU (a chunk's
+weights stay in a core's 4 MiB L2 cache while it runs through its trials)."""
+
+
+def online_batch(inputs: np.ndarray, rows: np.ndarray, targets: np.ndarray, learn: np.ndarray,
+                 params: dict[str, np.ndarray], lr: np.ndarray, *, l2: float = 0.0, dtype: str = "float32",
+                 device: str = "auto", threads: int = 0, chunk: int = 0) -> np.ndarray:
+    """Online SGD of M networks per participant through P participants' own trial sequences, all at once.
+
+    ``inputs`` (I, K): the items' input rows (stimulus, context, constant 1); ``rows`` (P, T): the
+    item shown on each trial (-1 = padding after a shorter sequence: no output, no step);
+    ``targets`` (P, T): value / 25; ``learn`` (P, T): whether the trial gives a gradient step
+    (feedback); ``params``: the M networks' initial parameters (``init_params``), copied for every
+    participant; ``lr`` (M,): each network's learning rate. On every trial each network's output is
+    read first (returned), then, where ``learn``, one step on 1/2 (output - target)^2 (L2 penalty as
+    in ``train``). Returns (P, T, M) outputs (float64; NaN on padding).
+
+    Layout: per chunk of participants the weights are one (chunk, K, M x H) tensor, so each trial is
+    a batched vector-matrix product and a batched rank-1 update (one kernel each for every network
+    of the chunk); chunks (``chunk`` participants, default from ``ONLINE_CHUNK_BYTES``) run in
+    parallel on torch's threads, each single-threaded. A network's arithmetic does not depend on
+    the other networks of its chunk: chunking changes results only by rounding (batched kernels
+    may order a sum differently; < 1e-12 in float64, tested)
+    """
+    if threads:
         torch.set_num_threads(threads)
-    return out.double().cpu().numpy()
+    dev = resolve_device(device)
+    rows, targets, learn = np.asarray(rows), np.asarray(targets, float), np.asarray(learn, bool)
+    p_count, m = len(rows), len(params["b_output"])
+    k, h = inputs.shape[1], params["w_output"].shape[1]
+    size = chunk or (max(1, ONLINE_CHUNK_BYTES // (4 * k * m * h)) if dev.type == "cpu" else p_count)
+    parts = [slice(a, min(a + size, p_count)) for a in range(0, p_count, size)]
+    n_threads = torch.get_num_threads() if dev.type == "cpu" else 1
+    def run(part: slice) -> np.ndarray:
+        if n_threads > 1 and len(parts) > 1:
+            torch.set_num_threads(1)   # in this worker thread: the chunks, not the ops, run in parallel
+        return _online_chunk(inputs, rows[part], targets[part], learn[part], params, lr, l2, getattr(torch, dtype), dev)
+    if n_threads > 1 and len(parts) > 1:
+        with ThreadPoolExecutor(min(n_threads, len(parts))) as pool:
+            results = list(pool.map(run, parts))
+        torch.set_num_threads(n_threads)
+    else:
+        results = [run(part) for part in parts]
+    return np.concatenate(results) if results else np.empty((0, rows.shape[1], m))
 
 
-def _online_loop(x, y, learn, w, w2, b2, out, lr, decay, l2) -> None:
-    """One forward pass per trial (output stored in ``out[t]``), then an SGD step where ``learn``."""
+def _online_chunk(inputs, rows, targets, learn, params, lr, l2, dtype, device) -> np.ndarray:
+    """``online_batch`` for one chunk of C participants (weights (C, K, M x H))."""
+    c, t_count = rows.shape
+    w0, w2_0, b2_0 = pack(params)                              # (M, K, H), (M, H, 1), (M, 1, 1)
+    m, k, h = w0.shape
+    def tensor(a):
+        return torch.tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
+    w = tensor(np.broadcast_to(w0.transpose(1, 0, 2).reshape(1, k, m * h), (c, k, m * h)))
+    w2 = tensor(np.broadcast_to(w2_0[..., 0].reshape(1, m * h), (c, m * h)))
+    b2 = tensor(np.broadcast_to(b2_0[:, 0, 0], (c, m)))
+    x = tensor(np.vstack([inputs, np.zeros((1, k))])[rows.T])  # (T, C, K): padding -> zeros
+    y = tensor(targets.T)                                      # (T, C)
+    gate = tensor((learn & (rows >= 0)).T)                     # (T, C)
+    rate = tensor(np.asarray(lr, float)).view(1, m, 1)
+    decay = None if not l2 else 1.0 - tensor(np.asarray(lr, float) * l2).view(1, 1, m, 1)
+    out = torch.empty(t_count, c, m, dtype=dtype, device=device)
+    a, dz = torch.empty(c, m * h, dtype=dtype, device=device), torch.empty(c, m, h, dtype=dtype, device=device)
+    any_learn = (learn & (rows >= 0)).any(axis=0)
     with torch.no_grad():
-        for t in range(len(learn)):
-            a = torch.matmul(x[t], w).relu_()                                 # (N, H)
-            torch.addmv(b2, a.mul(w2), torch.ones_like(w2[0]), out=out[t])
-            if not learn[t]:
+        for t in range(t_count):
+            torch.bmm(x[t].unsqueeze(1), w, out=a.unsqueeze(1)).relu_()          # (C, 1, M*H)
+            am = a.view(c, m, h)
+            torch.sum(am * w2.view(c, m, h), dim=2, out=out[t]).add_(b2)
+            if not any_learn[t]:
                 continue
-            e = (out[t] - y[t]).unsqueeze(1)                                  # (N, 1)
-            dz = torch.ops.aten.threshold_backward(e * w2, a, 0.0)            # (N, H)
-            if l2:
-                w[:, :-1].mul_(decay)
-                w2.mul_(decay)
-            w2.sub_(e * a, alpha=lr)
-            b2.sub_(e[:, 0], alpha=lr)
-            w.sub_(x[t][None, :, None] * dz[:, None, :], alpha=lr)
+            e = (out[t] - y[t].unsqueeze(1)).mul_(gate[t].unsqueeze(1))          # (C, M), 0 where no step
+            torch.ops.aten.threshold_backward.grad_input(e.unsqueeze(2) * w2.view(c, m, h), am, 0.0, grad_input=dz)
+            dz.mul_(rate)
+            if decay is not None:   # only where this participant's network takes a step
+                keep = 1.0 - (1.0 - decay) * gate[t].view(c, 1, 1, 1)
+                w.view(c, k, m, h)[:, :-1].mul_(keep)
+                w2.view(c, m, h).mul_(keep[:, 0])
+            w2.view(c, m, h).sub_(e.unsqueeze(2) * am * rate)
+            b2.sub_(e * rate[..., 0])
+            w.baddbmm_(x[t].unsqueeze(2), dz.view(c, 1, m * h), alpha=-1.0)
+    result = out.permute(1, 0, 2).double().cpu().numpy()
+    result[rows < 0] = np.nan
+    return result
