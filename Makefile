@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/garden demo --out $(DEMO_OUT)
+	$(VENV)/bin/garden demo --runs-in $(DEMO_OUT)
 
 test: $(STAMP)
 	bash scripts/system-deps.sh

@@ -17,8 +17,9 @@ import pandas as pd
 
 from core.errors import UserError
 from core.files import write_file
-from core.provenance import write_sidecar
+from core.provenance import write_json, write_sidecar
 from core.trials import (
+    INCOMPLETE_IMPORT,
     Problem,
     TrialTableError,
     column_descriptions,
@@ -46,16 +47,24 @@ def parse_pairs(text: str | None, flag: str) -> dict[str, str]:
 
 
 def remap(raw: pd.DataFrame, mapping: dict[str, str], constants: dict[str, str], source: str) -> pd.DataFrame:
-    """Rename columns and add constants; a displaced column is kept as ``<name>_original``."""
+    """Rename columns and add constants; a column displaced by either is kept as ``<name>_original``."""
     unknown = [old for old in mapping if old not in raw.columns]
     if unknown:
         raise UserError(f"{source}: --map names column(s) {unknown} that the table does not have; "
                         f"its columns are {list(raw.columns)}")
+    targets = list(mapping.values()) + list(constants)
+    twice = sorted({t for t in targets if targets.count(t) > 1})
+    if twice:
+        raise UserError(f"{source}: --map/--set give column(s) {twice} more than once; each new column "
+                        "needs one source")
     table = raw.copy()
-    displaced = {new: f"{new}_original" for new in mapping.values()
-                 if new in table.columns and new not in mapping}
+    displaced = {new: f"{new}_original" for new in targets if new in table.columns and new not in mapping}
+    clash = sorted(v for v in displaced.values() if v in table.columns)
+    if clash:
+        raise UserError(f"{source}: column(s) {clash} exist already, so the displaced originals cannot be kept; "
+                        "rename them in the source first")
     table = table.rename(columns=displaced).rename(columns=mapping)
-    for column, value in constants.items():
+    for column, value in constants.items():  # a replaced column is kept as <name>_original (as with --map)
         table[column] = value
     return table
 
@@ -108,7 +117,7 @@ def update_participants(root: Path, table: pd.DataFrame) -> Path:
     path = root / PARTICIPANTS_FILE
     new = participant_table(table)
     if path.exists():
-        old = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        old = read_raw(path)
         new = pd.concat([old, new[~new.participant_id.isin(old.participant_id)].astype(str)], ignore_index=True)
     return write_file(path, _plain_tsv(new), overwrite=True)
 
@@ -136,6 +145,13 @@ def import_table(source: str | os.PathLike, out: str | os.PathLike, mapping: dic
         raise FileExistsError(f"{existing[0]}: already exists ({len(existing)} of {len(targets)} target files do); "
                               "refusing to overwrite: import into a new --out folder")
     config = {"source": str(source), "map": mapping or {}, "set": constants or {}, "blank_invalid": blank}
+    marker = out / INCOMPLETE_IMPORT
+    if marker.exists():
+        raise UserError(f"{marker}: an earlier import into {out} did not finish; delete the files it lists "
+                        "and this marker, then import again")
+    write_json(marker, {"source": str(source), "files": [str(p) for p in targets.values()],
+                        "note": "written before the import's files and removed after participants.tsv; "
+                                "while it exists, readers refuse these sessions"})
     written = []
     for key, rows in sessions.items():
         path = write_table(rows, targets[key])
@@ -144,4 +160,5 @@ def import_table(source: str | os.PathLike, out: str | os.PathLike, mapping: dic
                       n_trials=len(rows), task="garden", blanked_invalid=blanked)
         written.append(path)
     update_participants(out, table)
+    marker.unlink()  # the import is complete
     return written

@@ -26,7 +26,7 @@ import pandas as pd
 from core.errors import UserError
 from core.files import DurableAppend, truncate_to_last_line
 from core.importing import update_participants
-from core.provenance import provenance, write_json
+from core.provenance import provenance, to_jsonable, write_json
 from core.trials import column_descriptions, format_value, order_columns, session_path
 
 RESULT_COLUMNS = ["onset", "duration", "response_key", "correct", "reward_received", "cue_onset",
@@ -148,6 +148,11 @@ class SessionRecorder:
             if self.info.get("seed") != seed:
                 raise UserError(f"{self.sidecar}: recorded seed {self.info.get('seed')} differs from {seed}; "
                                 "resume with the same protocol and participant (and --seed if one was given)")
+            for key in ("mode", "agent"):
+                old, new = self.info.get(key), json.loads(json.dumps(to_jsonable(info.get(key))))
+                if key in info and key in self.info and old != new:
+                    raise UserError(f"{self.sidecar}: the session was run with {key} {old!r}, not {new!r}; "
+                                    f"resume it the same way (same --simulate, --agent-params, --agent-seed)")
             self.info.setdefault("resumed", []).append({"time_utc": now_utc(), "after_trial": self.n_done, **info})
         else:
             self.info = provenance(config, seed, start_utc=now_utc(), end_utc=None, completed=False, **info)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from core.errors import UserError
 from core.task import correct_choice, item_table
+from core.provenance import read_json, to_jsonable
 from core.trials import format_value, session_path
 from experiment.config import Protocol
 from experiment.recording import SessionRecorder, recorded_trials, sidecar_path
@@ -50,17 +51,36 @@ class Session:
         return item_table(self.assignment.rule_code, self.protocol.contexts)
 
 
-def _resumed_assignment(out: Path, participant_id: str, session: int, given: dict[str, Any]) -> Assignment:
-    """The assignment recorded in a session's sidecar; UserError if the command line contradicts it."""
+def _comparable(protocol: dict[str, Any]) -> Any:
+    """A protocol as recorded in JSON, without where it was loaded from."""
+    return json.loads(json.dumps(to_jsonable({k: v for k, v in protocol.items() if k != "source"})))
+
+
+def _resumed_assignment(out: Path, participant_id: str, session: int, given: dict[str, Any],
+                        protocol: Protocol) -> Assignment:
+    """The assignment recorded in a session's sidecar; UserError if the command line contradicts it,
+    if the session was run with another protocol, or if it is already finished."""
     sidecar = sidecar_path(session_path(out, participant_id, session))
     if not sidecar.exists():
         raise UserError(f"{sidecar}: missing, so the session cannot be resumed with the same sequence")
-    recorded = json.loads(sidecar.read_text(encoding="utf-8"))["assignment"]
+    info = read_json(sidecar, what="session sidecar")
+    if not isinstance(info, dict) or not isinstance(info.get("assignment"), dict):
+        raise UserError(f"{sidecar}: has no recorded assignment (damaged); the session cannot be resumed")
+    if info.get("completed") is True:
+        raise UserError(f"{sidecar}: this session finished at {info.get('end_utc')}; nothing to resume "
+                        "(use another --session number for a new session)")
+    if isinstance(info.get("config"), dict) and _comparable(info["config"]) != _comparable(protocol.to_dict()):
+        raise UserError(f"{sidecar}: the session was run with another protocol ({info['config'].get('name')!r}, "
+                        "or changed since); resume with the same --protocol file")
+    recorded = info["assignment"]
     for key, value in given.items():
         if value is not None and value != recorded[key]:
             raise UserError(f"--resume: {key} {value!r} differs from the recorded {recorded[key]!r}; "
                             f"leave it out to resume with the recorded value")
-    return Assignment(**recorded)
+    try:
+        return Assignment(**recorded)
+    except TypeError:
+        raise UserError(f"{sidecar}: its recorded assignment {recorded} is damaged; the session cannot be resumed") from None
 
 
 def _check_resumed_rows(session: Session) -> None:
@@ -83,7 +103,7 @@ def plan_session(protocol: Protocol, participant_id: str, session: int, out: str
                         "(use --resume to continue this session, or another session number)")
     if resume:
         assignment = _resumed_assignment(out, participant_id, session,
-                                         {"rule_code": rule_code, "curriculum": curriculum, "seed": seed})
+                                         {"rule_code": rule_code, "curriculum": curriculum, "seed": seed}, protocol)
     else:
         assignment = assign(protocol, participant_id, rule_code, curriculum, seed)
     return Session(protocol, assignment, session, session_sequence(protocol, assignment, session, pool), out, resume)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.errors import UserError
+from core.trials import check_participant_id
 
 LIMITS: dict[str, int] = {
     "seed": 2**32 - 1,            # numpy seeds are 32-bit
@@ -40,8 +41,7 @@ LIMITS: dict[str, int] = {
     "window_px": 10_000,          # window side
     "scales": 64,                 # init scales of one sweep
     "session": 1000,              # session number
-    "protocol_trials": 100_000,   # trials of one session of a protocol
-    "id_chars": 64,               # participant id length
+    "train_gib": 16,              # estimated memory of one network sweep shard set (GiB)
 }
 """Upper bounds by name; ``limit(name)`` applies the ``GARDEN_MAX_<NAME>`` override."""
 
@@ -230,6 +230,14 @@ def existing_folder(text: str) -> Path:
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text}: is a file; expected a folder")
     return path
+
+
+def participant_id(text: str) -> str:
+    """argparse type: a participant id (letters and digits, at most ``core.trials.MAX_ID_CHARS``)."""
+    try:
+        return check_participant_id(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def check_distinct(**paths: Path | None) -> None:
