@@ -120,6 +120,24 @@ def test_malformed_protocol_is_one_line_and_exit_2(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def _crash(path: Path, n_trials: int | None = None) -> None:
+    """Leave a finished session as a crash would: its first ``n_trials`` rows, sidecar not completed."""
+    if n_trials is not None:
+        lines = path.read_text().splitlines(keepends=True)
+        path.write_text("".join(lines[:1 + n_trials]))
+    sidecar = path.with_suffix(".json")
+    sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), "completed": False, "end_utc": None}))
+
+
+def test_resume_refuses_a_finished_session(tmp_path):
+    simulate_session(P2022, "P004", 2, get_agent("random"), tmp_path)
+    with pytest.raises(UserError, match="this session finished"):
+        simulate_session(P2022, "P004", 2, get_agent("random"), tmp_path, resume=True)
+    _crash(session_path(tmp_path, "P004", 2), 30)
+    with pytest.raises(UserError, match="agent"):
+        simulate_session(P2022, "P004", 2, get_agent("linear"), tmp_path, resume=True)
+
+
 def _rows(path: Path) -> list[str]:
     return path.read_text().split("\n")
 
@@ -155,7 +173,7 @@ def test_kill_9_loses_at_most_the_trial_in_progress_and_resume_completes_the_sam
 
 
 def test_resume_refuses_a_contradicting_assignment(tmp_path):
-    simulate_session(P2022, "P002", 2, get_agent("random"), tmp_path)
+    _crash(simulate_session(P2022, "P002", 2, get_agent("random"), tmp_path))
     with pytest.raises(UserError, match="rule_code 3 differs from the recorded 2"):
         simulate_session(P2022, "P002", 2, get_agent("random"), tmp_path, rule_code=3, resume=True)
     with pytest.raises(UserError, match="nothing to resume|missing"):
@@ -167,8 +185,7 @@ def test_resuming_inside_a_scanner_run_puts_the_new_trigger_on_the_schedule(tmp_
     from experiment.session import plan_session, start_recording
 
     path = simulate_session(P2022, "P008", 2, get_agent("random"), tmp_path)
-    lines = path.read_text().splitlines(keepends=True)
-    path.write_text("".join(lines[:1 + 60]))  # crashed after 50 refresher + 10 scanner trials
+    _crash(path, 60)  # crashed after 50 refresher + 10 scanner trials
     run = plan_session(P2022, "P008", 2, tmp_path, resume=True)
     start_recording(run)
     records, scan = run.sequence.to_dict("records"), P2022.phases[-1]
