@@ -42,6 +42,8 @@ def parse_pairs(text: str | None, flag: str) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UserError(f"{flag}: {item!r} is not of the form name=value (e.g. {flag} participant=participant_id)")
+        if key.strip() in pairs:
+            raise UserError(f"{flag}: {key.strip()!r} is given more than once; give each column once")
         pairs[key.strip()] = value.strip()
     return pairs
 
@@ -138,6 +140,10 @@ def import_table(source: str | os.PathLike, out: str | os.PathLike, mapping: dic
     table, problems = validate(raw, str(source))
     if problems:
         raise TrialTableError(problems, _blankable_hint(problems, blank))
+    marker = out / INCOMPLETE_IMPORT
+    if marker.exists():
+        raise UserError(f"{marker}: an earlier import into {out} did not finish; delete the files it lists "
+                        "and this marker, then import again")
     sessions = _session_tables(table)
     targets = {key: session_path(out, *key) for key in sessions}
     existing = [p for p in targets.values() if p.exists()]
@@ -145,10 +151,6 @@ def import_table(source: str | os.PathLike, out: str | os.PathLike, mapping: dic
         raise FileExistsError(f"{existing[0]}: already exists ({len(existing)} of {len(targets)} target files do); "
                               "refusing to overwrite: import into a new --out folder")
     config = {"source": str(source), "map": mapping or {}, "set": constants or {}, "blank_invalid": blank}
-    marker = out / INCOMPLETE_IMPORT
-    if marker.exists():
-        raise UserError(f"{marker}: an earlier import into {out} did not finish; delete the files it lists "
-                        "and this marker, then import again")
     write_json(marker, {"source": str(source), "files": [str(p) for p in targets.values()],
                         "note": "written before the import's files and removed after participants.tsv; "
                                 "while it exists, readers refuse these sessions"})

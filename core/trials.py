@@ -41,6 +41,8 @@ MISSING = ("", "nan", "NaN", "NA", "n/a", "N/A", "None", "null")
 CONTRACT_MISSING = ("", "n/a")
 """A missing value in a contract column: an empty cell (or BIDS's n/a); ``nan`` or ``None`` is an error."""
 MAX_PROBLEMS_SHOWN = 20
+SEPARATORS = {";": "semicolon", ",": "comma", "\t": "tab", "|": "pipe"}
+"""Separators recognised in a one-column header, to say what the file really is."""
 
 REQUIRED: dict[str, dict[str, Any]] = {
     "participant_id": {"kind": "id", "description": "Participant label: letters and digits only."},
@@ -189,13 +191,13 @@ def read_raw(path: str | os.PathLike) -> pd.DataFrame:
         raise TrialTableError([Problem(str(path), None, None, None, "empty file: expected a header row and trials")])
     header = [h.strip() for h in rows[0]]
     problems = []
-    other = ";" if delimiter == "," else ","
-    if len(header) == 1 and other in header[0]:
-        name = "semicolon" if other == ";" else "comma"
+    found = [sep for sep in SEPARATORS if sep != delimiter and sep in header[0]]
+    if len(header) == 1 and found:
+        expected = "comma-separated (.csv)" if delimiter == "," else "tab-separated (.tsv)"
         raise TrialTableError([Problem(str(path), 1, None, None,
-                                       f"the header has one column but contains {other!r}: the file is "
-                                       f"{name}-separated; save it {'comma-separated (.csv)' if delimiter == ',' else 'tab-separated (.tsv)'} "
-                                       f"or with the suffix that matches its separator")])
+                                       f"the header is one column holding {found[0]!r}: the file is "
+                                       f"{SEPARATORS[found[0]]}-separated, but its suffix says {expected}; "
+                                       "save it with tabs (.tsv) or commas (.csv), or rename it to match")])
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         problems.append(Problem(str(path), 1, None, None, f"duplicated column name(s) {dupes} in the header"))
@@ -271,7 +273,7 @@ def _typed(column: str, parsed: pd.Series, spec: dict[str, Any]) -> pd.Series:
     kind = spec["kind"]
     if kind in ("id", "text"):
         return parsed.astype(object)
-    if kind == "int" and not parsed.isna().any():
+    if kind == "int" and np.isfinite(parsed.to_numpy(float)).all():
         return parsed.astype(np.int64)
     return parsed.astype(float)
 

@@ -65,7 +65,7 @@ def _resumed_assignment(out: Path, participant_id: str, session: int, given: dic
         raise UserError(f"{sidecar}: missing, so the session cannot be resumed with the same sequence")
     info = read_json(sidecar, what="session sidecar")
     if not isinstance(info, dict) or not isinstance(info.get("assignment"), dict):
-        raise UserError(f"{sidecar}: has no recorded assignment (damaged); the session cannot be resumed")
+        raise UserError(f"{sidecar}: this session sidecar has no recorded assignment (damaged); the session cannot be resumed")
     if info.get("completed") is True:
         raise UserError(f"{sidecar}: this session finished at {info.get('end_utc')}; nothing to resume "
                         "(use another --session number for a new session)")

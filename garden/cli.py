@@ -26,6 +26,13 @@ BUG_STATUS = 3
 class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (``garden CMD: error: ...``), exit status 2."""
 
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> typing.Any:
+        # Python 3.11's argparse drops a lone "--" given as an option's value (--steps=--) and passes []
+        # on without calling the type: check "--" like any other value instead
+        if action.nargs is None and arg_strings == ["--"]:
+            return self._get_value(action, "--")
+        return super()._get_values(action, arg_strings)
+
     def error(self, message: str) -> typing.NoReturn:
         print(f"{self.prog}: error: {message}; see `{self.prog} --help`", file=sys.stderr)
         raise SystemExit(2)

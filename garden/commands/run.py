@@ -50,7 +50,7 @@ def run_command(args: argparse.Namespace) -> int:
         stimulus_set = load_set(args.stimuli)
     common = dict(rule_code=args.rule_code, curriculum=args.curriculum, seed=args.seed, resume=args.resume)
     agent = None
-    if args.simulate:
+    if args.simulate is not None:
         if args.participant is None or args.session is None:
             raise UserError("--simulate needs --participant and --session")
         agent = get_agent(args.simulate, parse_params(args.agent_params), args.agent_seed)
