@@ -416,16 +416,37 @@ def read_trials(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     return table
 
 
-def read_text_table(path: str | os.PathLike, *, what: str = "table") -> pd.DataFrame:
+def read_text_table(path: str | os.PathLike, *, what: str = "table", strict: bool = False) -> pd.DataFrame:
     """A TSV results table (not a trial table): id columns as text (``NA`` is an id), the other
     columns numbers where every non-empty cell is a number, else text. UserError naming the file
-    when it cannot be read."""
+    when it cannot be read. ``strict`` (tables garden wrote itself): an empty row, or a text cell in a
+    column of numbers, is an error naming file, line, column and value (the table was damaged)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such file (expected a {what})")
     raw = read_raw(path)
+    if strict:
+        _check_damage(raw, path)
     return pd.DataFrame({c: raw[c].astype(object) if c in ID_COLUMNS else _infer_passthrough(raw[c])
                          for c in raw.columns})
+
+
+def _check_damage(raw: pd.DataFrame, path: Path) -> None:
+    cells = raw.apply(lambda column: column.astype(str).str.strip())
+    empty = (cells == "").all(axis=1).to_numpy()
+    if empty.any():
+        raise UserError(f"{path}:{int(np.flatnonzero(empty)[0]) + 2}: an empty row; this results table is damaged: "
+                        "rebuild it (run the command that made it again)")
+    for column in raw.columns:
+        if column in ID_COLUMNS:
+            continue
+        filled = ~cells[column].isin(MISSING)
+        numeric = pd.to_numeric(cells[column].where(filled), errors="coerce").notna()
+        stray = filled & ~numeric
+        if numeric.sum() > stray.sum() and stray.any():
+            i = int(np.flatnonzero(stray.to_numpy())[0])
+            raise UserError(f"{path}:{i + 2}: column '{column}' value {raw[column].iloc[i]!r} is not a number, "
+                            "though the column holds numbers; this results table is damaged: rebuild it")
 
 
 def format_value(value: Any) -> str:

@@ -78,7 +78,7 @@ class Section:
 def load_tables(results: str | os.PathLike) -> dict[str, pd.DataFrame]:
     """Every ``<results>/tables/<name>.tsv`` as a DataFrame keyed by ``name``."""
     folder = Path(results) / TABLES_DIR
-    return {p.name.removesuffix(".tsv"): read_text_table(p) for p in sorted(folder.glob("*.tsv"))}
+    return {p.name.removesuffix(".tsv"): read_text_table(p, strict=True) for p in sorted(folder.glob("*.tsv"))}
 
 
 def load_json(path: Path) -> dict[str, Any]:
