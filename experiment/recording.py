@@ -148,11 +148,10 @@ class SessionRecorder:
             if self.info.get("seed") != seed:
                 raise UserError(f"{self.sidecar}: recorded seed {self.info.get('seed')} differs from {seed}; "
                                 "resume with the same protocol and participant (and --seed if one was given)")
-            for key in ("mode", "agent"):
-                old, new = self.info.get(key), json.loads(json.dumps(to_jsonable(info.get(key))))
-                if key in info and key in self.info and old != new:
-                    raise UserError(f"{self.sidecar}: the session was run with {key} {old!r}, not {new!r}; "
-                                    f"resume it the same way (same --simulate, --agent-params, --agent-seed)")
+            old, new = self.info.get("agent"), json.loads(json.dumps(to_jsonable(info.get("agent"))))
+            if old is not None and new is not None and old != new:
+                raise UserError(f"{self.sidecar}: the session was run by agent {old.get('name')!r} with other "
+                                "settings; resume it with the same --simulate, --agent-params and --agent-seed")
             self.info.setdefault("resumed", []).append({"time_utc": now_utc(), "after_trial": self.n_done, **info})
         else:
             self.info = provenance(config, seed, start_utc=now_utc(), end_utc=None, completed=False, **info)

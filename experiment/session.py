@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from core.errors import UserError
-from core.task import correct_choice, item_table
 from core.provenance import read_json, to_jsonable
-from core.trials import format_value, session_path
+from core.task import correct_choice, item_table
+from core.trials import format_value, session_path, validate
 from experiment.config import Protocol
 from experiment.recording import SessionRecorder, recorded_trials, sidecar_path
 from experiment.sequences import Assignment, ExemplarPool, assign, session_sequence
@@ -84,7 +84,19 @@ def _resumed_assignment(out: Path, participant_id: str, session: int, given: dic
 
 
 def _check_resumed_rows(session: Session) -> None:
-    done = recorded_trials(session.recorder.path)[IDENTITY].to_numpy(str)
+    """The recorded rows must be this sequence's first trials and satisfy the trial-table contract
+    (a file changed by hand is not completed as if it were the participant's)."""
+    path = session.recorder.path
+    recorded = recorded_trials(path)
+    missing = [c for c in IDENTITY if c not in recorded.columns]
+    if missing:
+        raise UserError(f"{path}: the header lacks column(s) {missing}; the file was changed, so it cannot be resumed")
+    if len(recorded):
+        problems = validate(recorded, str(path))[1]
+        if problems:
+            raise UserError(f"{problems[0]}; the recorded trials were changed, so the session cannot be resumed "
+                            "(restore the file or start another session)")
+    done = recorded[IDENTITY].to_numpy(str)
     expected = session.sequence.iloc[: len(done)][IDENTITY].map(format_value).to_numpy(str)
     if len(done) > len(session.sequence) or not np.array_equal(done, expected):
         raise UserError(f"{session.recorder.path}: recorded trials differ from this protocol's sequence; "

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from analysis.choices import canonical_cells
 from core.files import write_file
+from core.provenance import read_json
 from core.trials import read_text_table
 from reports import figures
 
@@ -83,7 +84,7 @@ def load_tables(results: str | os.PathLike) -> dict[str, pd.DataFrame]:
 
 def load_json(path: Path) -> dict[str, Any]:
     """A JSON file as a dict, or an empty dict when it does not exist."""
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return read_json(path, what="results file") if path.exists() else {}
 
 
 # ---------------------------------------------------------------- what the report shows

@@ -23,7 +23,13 @@ from tqdm import tqdm
 from core.errors import UserError
 from core.files import write_file
 from core.provenance import provenance, read_json, write_json
-from stimuli.trees import BRANCH_LEVELS, GENERATOR_VERSION, LEAF_LEVELS, LEVELS, render_tree
+from stimuli.trees import (
+    BRANCH_LEVELS,
+    GENERATOR_VERSION,
+    LEAF_LEVELS,
+    LEVELS,
+    render_tree,
+)
 
 MANIFEST = "manifest.json"
 FILENAME = "B{b}L{l}_{exemplar}.png"

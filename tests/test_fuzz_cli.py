@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from core.trials import REQUIRED, write_table
+from core.trials import write_table
 from experiment.config import PROTOCOLS
 from garden.cli import main
 
@@ -702,7 +702,7 @@ def test_hostile_input_is_one_clean_line_and_changes_nothing(case, workspace, ca
         status = main(list(case.argv))
     finally:
         signal.alarm(0)
-    out, err = capsys.readouterr()
+    err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]
     assert status == case.expected, f"exit {status}, stderr: {err[-2000:]}"
     assert "Traceback" not in err and "internal error" not in err, err

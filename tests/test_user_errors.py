@@ -239,3 +239,23 @@ def test_resumed_sweep_replaces_a_stray_merge_leftover(tmp_path):
     out = train_sweep(config, tmp_path / "sweep", progress=False)
     assert (out / DONE).exists() and len(load_results(out).summary) == 1
     assert np.load(out / "results.npz")["loss"].shape[0] == 1
+
+
+# 8. a resumed session must be the one that was interrupted
+def test_resume_refuses_a_changed_recording(tmp_path):
+    from core.errors import UserError
+    from experiment.config import load_protocol
+    from experiment.simulate import simulate_session
+    from modeling.agents import get_agent
+
+    protocol = load_protocol("flesch2022")
+    path = simulate_session(protocol, "P005", 2, get_agent("random"), tmp_path)
+    header, *rows = path.read_text().splitlines(keepends=True)
+    choice = header.rstrip("\n").split("\t").index("choice")
+    cells = rows[2].rstrip("\n").split("\t")
+    cells[choice] = "7"  # edited by hand
+    path.write_text(header + "".join(rows[:2]) + "\t".join(cells) + "\n" + "".join(rows[3:30]))
+    sidecar = path.with_suffix(".json")
+    sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), "completed": False}))
+    with pytest.raises(UserError, match="column 'choice' value '7'.*changed"):
+        simulate_session(protocol, "P005", 2, get_agent("random"), tmp_path, resume=True)

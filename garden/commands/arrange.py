@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 
 from experiment.arrangement import DEFAULT_STRINGS, ArrangementConfig, run_arrangement
-from garden.arguments import SEED, bounded_int, existing_file, existing_folder, out_folder, participant_id
+from garden.arguments import (
+    SEED,
+    bounded_int,
+    existing_file,
+    existing_folder,
+    out_folder,
+    participant_id,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

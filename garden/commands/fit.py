@@ -12,7 +12,17 @@ import sys
 from core.errors import UserError
 from core.provenance import require_complete, write_sidecar
 from core.trials import read_trials, write_table
-from garden.arguments import SEED, bounded_int, check_distinct, existing_file, existing_path, finite_float, name_list, new_file, new_folder
+from garden.arguments import (
+    SEED,
+    bounded_int,
+    check_distinct,
+    existing_file,
+    existing_path,
+    finite_float,
+    name_list,
+    new_file,
+    new_folder,
+)
 from modeling.comparison import bms_table, likelihood_ratio_tests, read_fits, winners
 from modeling.models import DEFAULT_MODELS, MODELS
 from modeling.psychometric import fit_table

@@ -10,8 +10,15 @@ from core.errors import UserError
 from experiment import present
 from experiment.config import load_protocol
 from experiment.simulate import simulate_session
+from garden.arguments import (
+    SEED,
+    bounded_int,
+    existing_folder,
+    finite_float,
+    out_folder,
+    participant_id,
+)
 from modeling.agents import get_agent, parse_params
-from garden.arguments import SEED, participant_id, bounded_int, existing_folder, finite_float, out_folder
 from stimuli.sets import load_set
 
 

@@ -8,8 +8,21 @@ import re
 import shutil
 
 from core.errors import UserError
-from garden.arguments import SEED, bounded_int, limit, existing_path, finite_float, float_list, out_folder
-from modeling.networks.config import PUBLISHED_CTX_SCALES, PUBLISHED_SCALES, SweepConfig, TrainConfig
+from garden.arguments import (
+    SEED,
+    bounded_int,
+    existing_path,
+    finite_float,
+    float_list,
+    limit,
+    out_folder,
+)
+from modeling.networks.config import (
+    PUBLISHED_CTX_SCALES,
+    PUBLISHED_SCALES,
+    SweepConfig,
+    TrainConfig,
+)
 from modeling.networks.curriculum import run_curriculum_file
 from modeling.networks.sweep import train_sweep
 

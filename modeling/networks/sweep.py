@@ -32,7 +32,12 @@ from core.files import write_file, write_with
 from core.provenance import read_json, write_json, write_sidecar
 from modeling.networks.config import SweepConfig
 from modeling.networks.data import task_data
-from modeling.networks.measures import congruency_curves, geometry_measures, readout_measures, relative_changes
+from modeling.networks.measures import (
+    congruency_curves,
+    geometry_measures,
+    readout_measures,
+    relative_changes,
+)
 
 EXECUTORS = ("inline", "local", "slurm")
 DONE = "summary.json"
