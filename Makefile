@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/garden demo --out $(DEMO_OUT)
+	$(VENV)/bin/garden demo --runs-in $(DEMO_OUT)
 
 # The official BIDS validator (npm, pinned by tools/bids-validator/package-lock.json) for the suite.
 BIDS_VALIDATOR := tools/bids-validator/node_modules/.bin/bids-validator

@@ -24,6 +24,7 @@ from core.bids import (
 from core.errors import UserError
 from core.provenance import provenance, write_json
 from core.trials import (
+    INCOMPLETE_IMPORT,
     Problem,
     TrialTableError,
     column_descriptions,
@@ -46,21 +47,31 @@ def parse_pairs(text: str | None, flag: str) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UserError(f"{flag}: {item!r} is not of the form name=value (e.g. {flag} participant=participant_id)")
+        if key.strip() in pairs:
+            raise UserError(f"{flag}: {key.strip()!r} is given more than once; give each column once")
         pairs[key.strip()] = value.strip()
     return pairs
 
 
 def remap(raw: pd.DataFrame, mapping: dict[str, str], constants: dict[str, str], source: str) -> pd.DataFrame:
-    """Rename columns and add constants; a displaced column is kept as ``<name>_original``."""
+    """Rename columns and add constants; a column displaced by either is kept as ``<name>_original``."""
     unknown = [old for old in mapping if old not in raw.columns]
     if unknown:
         raise UserError(f"{source}: --map names column(s) {unknown} that the table does not have; "
                         f"its columns are {list(raw.columns)}")
+    targets = list(mapping.values()) + list(constants)
+    twice = sorted({t for t in targets if targets.count(t) > 1})
+    if twice:
+        raise UserError(f"{source}: --map/--set give column(s) {twice} more than once; each new column "
+                        "needs one source")
     table = raw.copy()
-    displaced = {new: f"{new}_original" for new in mapping.values()
-                 if new in table.columns and new not in mapping}
+    displaced = {new: f"{new}_original" for new in targets if new in table.columns and new not in mapping}
+    clash = sorted(v for v in displaced.values() if v in table.columns)
+    if clash:
+        raise UserError(f"{source}: column(s) {clash} exist already, so the displaced originals cannot be kept; "
+                        "rename them in the source first")
     table = table.rename(columns=displaced).rename(columns=mapping)
-    for column, value in constants.items():
+    for column, value in constants.items():  # a replaced column is kept as <name>_original (as with --map)
         table[column] = value
     return table
 
@@ -133,6 +144,10 @@ def import_table(source: str | os.PathLike, out: str | os.PathLike, mapping: dic
     table, problems = validate(raw, str(source))
     if problems:
         raise TrialTableError(problems, _blankable_hint(problems, blank))
+    marker = out / INCOMPLETE_IMPORT
+    if marker.exists():
+        raise UserError(f"{marker}: an earlier import into {out} did not finish; delete the files it lists "
+                        "and this marker, then import again")
     sessions = _session_tables(table)
     targets = {key: session_path(out, *key) for key in sessions}
     existing = [p for p in targets.values() if p.exists()]
@@ -140,6 +155,9 @@ def import_table(source: str | os.PathLike, out: str | os.PathLike, mapping: dic
         raise FileExistsError(f"{existing[0]}: already exists ({len(existing)} of {len(targets)} target files do); "
                               "refusing to overwrite: import into a new --out folder")
     config = {"source": str(source), "map": mapping or {}, "set": constants or {}, "blank_invalid": blank}
+    write_json(marker, {"source": str(source), "files": [str(p) for p in targets.values()],
+                        "note": "written before the import's files and removed after participants.tsv; "
+                                "while it exists, readers refuse these sessions"})
     written = []
     for key, rows in sessions.items():
         path = write_table(rows, targets[key])
@@ -149,4 +167,5 @@ def import_table(source: str | os.PathLike, out: str | os.PathLike, mapping: dic
                    with_provenance(column_descriptions(rows.columns, fallback=IMPORTED), record))
         written.append(path)
     update_participants(out, table)
+    marker.unlink()  # the import is complete
     return written

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import math
 import os
 import re
@@ -28,11 +29,22 @@ from core.errors import UserError
 from core.files import write_file
 
 PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9]+$")
+MAX_ID_CHARS = 64
+"""Longest participant id (it becomes a folder and file name; file systems allow 255 bytes)."""
+MAX_CONTEXTS = 2
+"""The task has two gardens: a participant's trials have at most two context labels."""
+ID_COLUMNS = ("participant_id",)
+"""Columns that are always text (an id ``NA`` or ``null`` is an id, never missing)."""
 TABLE_SUFFIXES = (".tsv", ".csv", ".csv.gz", ".tsv.gz")
 MISSING = ("", "nan", "NaN", "NA", "n/a", "N/A", "None", "null")
+"""Spellings of a missing value in columns the contract does not describe."""
 NA_TEXT = "n/a"
 """How a missing value is written (BIDS); read back as missing, as is an empty cell (older files)."""
+CONTRACT_MISSING = ("", NA_TEXT)
+"""A missing value in a contract column: an empty cell or BIDS's n/a; ``nan`` or ``None`` is an error."""
 MAX_PROBLEMS_SHOWN = 20
+SEPARATORS = {";": "semicolon", ",": "comma", "\t": "tab", "|": "pipe"}
+"""Separators recognised in a one-column header, to say what the file really is."""
 
 REQUIRED: dict[str, dict[str, Any]] = {
     "participant_id": {"kind": "id", "description": "Participant label: letters and digits only."},
@@ -95,7 +107,7 @@ class TrialTableError(UserError):
     """A trial table failed validation; ``problems`` lists every problem found, ``hint`` the fix."""
 
     def __init__(self, problems: Sequence[Problem], hint: str = ""):
-        self.problems = list(problems)
+        self.problems, self.hint = list(problems), hint
         shown = "\n".join(str(p) for p in self.problems[:MAX_PROBLEMS_SHOWN])
         more = len(self.problems) - MAX_PROBLEMS_SHOWN
         tail = f"\n... and {more} more problems" if more > 0 else ""
@@ -110,7 +122,10 @@ def check_participant_id(pid: str) -> str:
     characters could escape the participants folder or break BIDS naming.
     """
     if not isinstance(pid, str) or not PARTICIPANT_ID.match(pid):
-        raise UserError(f"participant id {pid!r} is invalid: use letters and digits only (e.g. 'P001')")
+        raise UserError(f"participant id {pid[:80] if isinstance(pid, str) else pid!r} is invalid: use letters "
+                        "and digits only (e.g. 'P001')")
+    if len(pid) > MAX_ID_CHARS:
+        raise UserError(f"participant id {pid[:20]}... has {len(pid)} characters: use at most {MAX_ID_CHARS}")
     return pid
 
 
@@ -171,12 +186,23 @@ def read_raw(path: str | os.PathLike) -> pd.DataFrame:
     if "\x00" in text:
         raise TrialTableError([Problem(str(path), text[: text.index("\x00")].count("\n") + 1, None, None,
                                        "contains NUL bytes; this is not a text table")])
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False))
+    except csv.Error as exc:  # e.g. a field over csv.field_size_limit() characters
+        raise TrialTableError([Problem(str(path), None, None, None,
+                                       f"cannot be read as a table ({exc}); is it really a trial table?")]) from None
     rows = [r for r in rows if r]  # blank lines
     if not rows:
         raise TrialTableError([Problem(str(path), None, None, None, "empty file: expected a header row and trials")])
     header = [h.strip() for h in rows[0]]
     problems = []
+    found = [sep for sep in SEPARATORS if sep != delimiter and sep in header[0]]
+    if len(header) == 1 and found:
+        expected = "comma-separated (.csv)" if delimiter == "," else "tab-separated (.tsv)"
+        raise TrialTableError([Problem(str(path), 1, None, None,
+                                       f"the header is one column holding {found[0]!r}: the file is "
+                                       f"{SEPARATORS[found[0]]}-separated, but its suffix says {expected}; "
+                                       "save it with tabs (.tsv) or commas (.csv), or rename it to match")])
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         problems.append(Problem(str(path), 1, None, None, f"duplicated column name(s) {dupes} in the header"))
@@ -195,14 +221,14 @@ def read_raw(path: str | os.PathLike) -> pd.DataFrame:
 
 def _expected(spec: dict[str, Any]) -> str:
     kind = spec["kind"]
-    text = {"id": "letters and digits only", "text": "non-empty text", "binary": "1 or 0",
+    text = {"id": f"letters and digits only (at most {MAX_ID_CHARS})", "text": "non-empty text", "binary": "1 or 0",
             "int": "an integer", "number": "a number"}[kind]
     if "min" in spec and "max" in spec:
         text += f" {spec['min']}..{spec['max']}"
     elif "min" in spec:
         text += f" >= {spec['min']}"
     if spec.get("missing"):
-        text += " (or empty)"
+        text += " (or an empty cell when missing)"
     return text
 
 
@@ -210,11 +236,12 @@ def _parse_column(values: pd.Series, spec: dict[str, Any]) -> tuple[pd.Series, n
     """Parse one text column; return (parsed values, boolean mask of bad cells)."""
     text = values.astype(str).str.strip()
     kind = spec["kind"]
-    missing = text.isin(("", NA_TEXT)) if kind in ("id", "text") else text.isin(MISSING)
+    missing = text.isin(CONTRACT_MISSING)
     if kind in ("id", "text"):
         ok = ~missing if not spec.get("missing") else np.ones(len(text), bool)
         if kind == "id":
             ok &= text.str.fullmatch(PARTICIPANT_ID.pattern).fillna(False).to_numpy()
+            ok &= (text.str.len() <= MAX_ID_CHARS).to_numpy()
         parsed = text.where(~missing, "")
         return parsed, ~np.asarray(ok, bool)
     numbers = pd.to_numeric(text.where(~missing), errors="coerce").astype(float)
@@ -251,7 +278,7 @@ def _typed(column: str, parsed: pd.Series, spec: dict[str, Any]) -> pd.Series:
     kind = spec["kind"]
     if kind in ("id", "text"):
         return parsed.astype(object)
-    if kind == "int" and not parsed.isna().any():
+    if kind == "int" and np.isfinite(parsed.to_numpy(float)).all():
         return parsed.astype(np.int64)
     return parsed.astype(float)
 
@@ -307,6 +334,8 @@ def validate(raw: pd.DataFrame, source: str | Sequence[str] = "<table>",
         typed[column] = _typed(column, parsed, spec).reset_index(drop=True)
     table = pd.DataFrame(typed)
     if not problems:
+        problems.extend(_context_problems(table, files, lines))
+    if not problems:
         for i in np.flatnonzero(table.duplicated(KEY, keep="first").to_numpy()):
             row = table.iloc[i]
             problems.append(Problem(str(files[i]), int(lines[i]), "trial", str(row["trial"]),
@@ -315,13 +344,51 @@ def validate(raw: pd.DataFrame, source: str | Sequence[str] = "<table>",
     return table, problems
 
 
+def _context_problems(table: pd.DataFrame, files: np.ndarray, lines: np.ndarray) -> list[Problem]:
+    """A participant whose trials carry more than two context labels (the task has two gardens)."""
+    counts = table.groupby("participant_id", sort=False)["context"].nunique()
+    problems = []
+    for pid in counts.index[counts > MAX_CONTEXTS]:
+        rows = np.flatnonzero((table["participant_id"] == pid).to_numpy())
+        seen = list(dict.fromkeys(table["context"].iloc[rows]))
+        first = rows[list(table["context"].iloc[rows]).index(seen[MAX_CONTEXTS])]
+        problems.append(Problem(str(files[first]), int(lines[first]), "context", str(seen[MAX_CONTEXTS]),
+                                f"participant {pid} has {len(seen)} contexts {seen[:5]}; the task has "
+                                f"{MAX_CONTEXTS} gardens: relabel the contexts to two names"))
+    return problems
+
+
 # ---------------------------------------------------------------- public readers and writers
 
-def read_trials(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> pd.DataFrame:
+INCOMPLETE_IMPORT = "import-incomplete.json"
+"""Written into a folder before ``garden import`` writes its files, removed after the last one."""
+
+
+def _incomplete(file: Path) -> str | None:
+    """Why a session file is not complete: its sidecar says ``completed: false``, or an import into
+    its folder tree did not finish; None otherwise (a table without a sidecar is taken as it is)."""
+    sidecar = file.with_name(file.name.split(".")[0] + ".json")
+    if sidecar.exists():
+        try:
+            record = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return f"its sidecar {sidecar.name} is not valid JSON (damaged)"
+        if isinstance(record, dict) and record.get("completed") is False:
+            n_done = record.get("n_trials")
+            return f"its sidecar says completed: false (a session that ended early{f' of {n_done} trials' if n_done else ''})"
+    for folder in file.parents:
+        if (folder / INCOMPLETE_IMPORT).exists():
+            return f"{folder / INCOMPLETE_IMPORT} says an import into {folder} did not finish"
+    return None
+
+
+def read_trials(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
+                include_incomplete: bool = False) -> pd.DataFrame:
     """Read and validate trial tables from files and/or folders into one typed DataFrame.
 
     All files are validated together (fast: one pass over all rows), and every problem in
     every file is reported; a trial appearing twice, within or across files, is a problem.
+    Sessions that did not finish (``_incomplete``) are problems unless ``include_incomplete``.
     Raises ``TrialTableError``.
     """
     if isinstance(paths, (str, os.PathLike)):
@@ -329,6 +396,12 @@ def read_trials(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> pd.Da
     files = [f for p in paths for f in _table_files(Path(p))]
     raws, problems = [], []
     for file in files:
+        reason = None if include_incomplete else _incomplete(file)
+        if reason:
+            problems.append(Problem(str(file), None, None, None,
+                                    f"incomplete: {reason}; finish it (e.g. garden run --resume) or pass "
+                                    "--include-incomplete to use it anyway"))
+            continue
         try:
             raw = read_raw(file)
         except TrialTableError as exc:
@@ -347,6 +420,39 @@ def read_trials(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> pd.Da
     if problems:
         raise TrialTableError(problems)
     return table
+
+
+def read_text_table(path: str | os.PathLike, *, what: str = "table", strict: bool = False) -> pd.DataFrame:
+    """A TSV results table (not a trial table): id columns as text (``NA`` is an id), the other
+    columns numbers where every non-empty cell is a number, else text. UserError naming the file
+    when it cannot be read. ``strict`` (tables garden wrote itself): an empty row, or a text cell in a
+    column of numbers, is an error naming file, line, column and value (the table was damaged)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file (expected a {what})")
+    raw = read_raw(path)
+    if strict:
+        _check_damage(raw, path)
+    return pd.DataFrame({c: raw[c].astype(object) if c in ID_COLUMNS else _infer_passthrough(raw[c])
+                         for c in raw.columns})
+
+
+def _check_damage(raw: pd.DataFrame, path: Path) -> None:
+    cells = raw.apply(lambda column: column.astype(str).str.strip())
+    empty = (cells == "").all(axis=1).to_numpy()
+    if empty.any():
+        raise UserError(f"{path}:{int(np.flatnonzero(empty)[0]) + 2}: an empty row; this results table is damaged: "
+                        "rebuild it (run the command that made it again)")
+    for column in raw.columns:
+        if column in ID_COLUMNS:
+            continue
+        filled = ~cells[column].isin(MISSING)
+        numeric = pd.to_numeric(cells[column].where(filled), errors="coerce").notna()
+        stray = filled & ~numeric
+        if numeric.sum() > stray.sum() and stray.any():
+            i = int(np.flatnonzero(stray.to_numpy())[0])
+            raise UserError(f"{path}:{i + 2}: column '{column}' value {raw[column].iloc[i]!r} is not a number, "
+                            "though the column holds numbers; this results table is damaged: rebuild it")
 
 
 def format_value(value: Any) -> str:

@@ -42,6 +42,17 @@ MAX_EXEMPLAR_POOL = 1000
 task's are ``ARENA_EXEMPLARS`` above it, so the two never show the same tree."""
 ARENA_EXEMPLARS = tuple(str(MAX_EXEMPLAR_POOL + i) for i in range(1, 9))
 """Exemplar labels the arrangement task chooses from when it renders its trees."""
+MAX_SESSION_TRIALS = 100_000
+"""Most trials in one session (all its phases): a protocol asking for more is a typo, not a session."""
+MAX_DURATION_S = 3600.0
+"""Longest duration of any part of a trial (seconds)."""
+MAX_WINDOW_PX = 10_000
+KEY_NAMES = frozenset([*"abcdefghijklmnopqrstuvwxyz0123456789", "space", "escape", "return", "enter", "tab",
+                       "backspace", "left", "right", "up", "down", "lshift", "rshift", "lctrl", "rctrl",
+                       "comma", "period", "slash", "semicolon", "apostrophe", "minus", "equal", "bracketleft",
+                       "bracketright", "backslash", "grave", *(f"num_{d}" for d in range(10)),
+                       *(f"f{n}" for n in range(1, 13))])
+"""Key names a protocol may use (X/pyglet names: letters, digits, space, escape, arrows, f1..f12, ...)."""
 
 
 def _meta(minimum: float | None = None, choices: tuple | None = None, doc: str = "") -> dict[str, Any]:
@@ -297,6 +308,12 @@ def _coerce(value: Any, typ: Any, where: str, meta: dict[str, Any]) -> Any:
           bool: isinstance(value, bool), str: isinstance(value, str)}[typ]
     if not ok:
         raise UserError(f"{where}: {value!r} is invalid; expected {_type_name(typ)}")
+    if typ is float and not math.isfinite(value):
+        raise UserError(f"{where}: {value!r} is invalid; expected a finite number")
+    if typ is float and where.endswith("_s") and value > MAX_DURATION_S:
+        raise UserError(f"{where}: {value!r} s is too long; use at most {MAX_DURATION_S:g} s")
+    if typ is int and abs(value) > 2**31:
+        raise UserError(f"{where}: {value!r} is too large; use a value below {2**31}")
     if meta.get("min") is not None and value < meta["min"]:
         raise UserError(f"{where}: {value!r} is too small; use a value >= {meta['min']}")
     if meta.get("choices") and value not in meta["choices"]:
@@ -355,12 +372,32 @@ def _check_protocol(protocol: Protocol, where: str) -> None:
     bad = [e for e in MARKER_EVENTS if not 1 <= codes.get(e, 0) <= 255]
     if protocol.markers.output == "serial" and bad:
         raise UserError(f"{where} markers.codes: event(s) {bad} need a code 1..255, e.g. {{ tree = 2 }}")
+    _check_display(protocol.display, f"{where} display")
+    if not (STRINGS_DIR / f"{protocol.language}.toml").is_file() or "_" in protocol.language:
+        available = sorted(p.stem for p in STRINGS_DIR.glob("*.toml") if "_" not in p.stem)
+        raise UserError(f"{where} language: {protocol.language!r} has no strings file; use one of {available} "
+                        f"(or add {STRINGS_DIR}/<language>.toml)")
     for i, phase in enumerate(protocol.phases):
         _check_keys(phase.keys, f"{where} phases[{i}].keys")
         _check_phase(phase, f"{where} phases[{i}]", protocol)
+    names = [(p.session, p.name) for p in protocol.phases]
+    twice = sorted({n for s, n in names if names.count((s, n)) > 1})
+    if twice:
+        raise UserError(f"{where} phases: name(s) {twice} used by two phases of one session; give every phase "
+                        "its own name (the trial table's phase column tells them apart)")
+    for session in sorted({p.session for p in protocol.phases}):
+        total = sum(p.trials for p in protocol.phases if p.session == session)
+        if total > MAX_SESSION_TRIALS:
+            raise UserError(f"{where} phases: session {session} has {total} trials; at most {MAX_SESSION_TRIALS} "
+                            "in one session (check the phases' trials)")
 
 
 def _check_keys(keys: Keys, where: str) -> None:
+    unknown = [f"{name} = {getattr(keys, name)!r}" for name in
+               ("left", "right", "proceed", "quit", "confirm", "decline", "trigger") if getattr(keys, name) not in KEY_NAMES]
+    if unknown:
+        raise UserError(f"{where}: unknown key name(s) {unknown}; use letters, digits or names such as "
+                        "space, escape, return, left, right, f1")
     names = {"left": keys.left, "right": keys.right, "quit": keys.quit, "trigger": keys.trigger}
     if len(set(names.values())) != len(names):
         raise UserError(f"{where}: left, right, quit and trigger keys must differ (got {names})")
@@ -368,6 +405,15 @@ def _check_keys(keys: Keys, where: str) -> None:
         raise UserError(f"{where}: quit, confirm, decline and trigger keys must differ "
                         f"(got {keys.quit!r}, {keys.confirm!r}, {keys.decline!r}, {keys.trigger!r})")
 
+def _check_display(display: Display, where: str) -> None:
+    """Window sizes positive and bounded, colours RGB 0..255."""
+    if not all(1 <= v <= MAX_WINDOW_PX for v in display.size_px):
+        raise UserError(f"{where}.size_px: {list(display.size_px)} is invalid; use two sizes 1..{MAX_WINDOW_PX} px")
+    colours = {f.name: getattr(display, f.name) for f in dataclasses.fields(display) if f.name.endswith(("colour", "background"))}
+    colours.update({f"context_colours.{k}": v for k, v in display.context_colours.items()})
+    for name, colour in colours.items():
+        if not all(0 <= c <= 255 for c in colour):
+            raise UserError(f"{where}.{name}: {list(colour)} is invalid; use RGB values 0..255")
 
 def _check_phase(phase: Phase, where: str, protocol: Protocol) -> None:
     cells = 2 * 25

@@ -27,7 +27,7 @@ from core.bids import ensure_dataset_files, provenance_of, with_provenance
 from core.errors import UserError
 from core.files import DurableAppend, truncate_to_last_line
 from core.importing import update_participants
-from core.provenance import provenance, write_json
+from core.provenance import provenance, to_jsonable, write_json
 from core.trials import column_descriptions, format_value, order_columns, session_path
 
 RESULT_COLUMNS = ["onset", "duration", "response_key", "correct", "reward_received", "cue_onset",
@@ -198,6 +198,10 @@ class SessionRecorder:
             if self.info.get("seed") != seed:
                 raise UserError(f"{self.sidecar}: recorded seed {self.info.get('seed')} differs from {seed}; "
                                 "resume with the same protocol and participant (and --seed if one was given)")
+            old, new = self.info.get("agent"), json.loads(json.dumps(to_jsonable(info.get("agent"))))
+            if old is not None and new is not None and old != new:
+                raise UserError(f"{self.sidecar}: the session was run by agent {old.get('name')!r} with other "
+                                "settings; resume it with the same --simulate, --agent-params and --agent-seed")
             self.info.setdefault("resumed", []).append({"time_utc": now_utc(), "after_trial": self.n_done, **info})
         else:
             self.info = provenance(config, seed, start_utc=now_utc(), end_utc=None, completed=False, **info)

@@ -18,8 +18,9 @@ import pandas as pd
 
 from core.bids import provenance_of
 from core.errors import UserError
+from core.provenance import read_json, to_jsonable
 from core.task import correct_choice, item_table
-from core.trials import format_value, session_path
+from core.trials import format_value, session_path, validate
 from experiment.config import Protocol
 from experiment.linking import (
     Link,
@@ -81,21 +82,53 @@ class Session:
         return item_table(self.assignment.rule_code, self.protocol.contexts)
 
 
-def _resumed_assignment(out: Path, participant_id: str, session: int, given: dict[str, Any]) -> Assignment:
-    """The assignment recorded in a session's sidecar; UserError if the command line contradicts it."""
+def _comparable(protocol: dict[str, Any]) -> Any:
+    """A protocol as recorded in JSON, without where it was loaded from."""
+    return json.loads(json.dumps(to_jsonable({k: v for k, v in protocol.items() if k != "source"})))
+
+
+def _resumed_assignment(out: Path, participant_id: str, session: int, given: dict[str, Any],
+                        protocol: Protocol) -> Assignment:
+    """The assignment recorded in a session's sidecar; UserError if the command line contradicts it,
+    if the session was run with another protocol, or if it is already finished."""
     sidecar = sidecar_path(session_path(out, participant_id, session))
     if not sidecar.exists():
         raise UserError(f"{sidecar}: missing, so the session cannot be resumed with the same sequence")
-    recorded = provenance_of(json.loads(sidecar.read_text(encoding="utf-8")))["assignment"]
+    info = read_json(sidecar, what="session sidecar")
+    info = provenance_of(info) if isinstance(info, dict) else info
+    if not isinstance(info, dict) or not isinstance(info.get("assignment"), dict):
+        raise UserError(f"{sidecar}: this session sidecar has no recorded assignment (damaged); the session cannot be resumed")
+    if info.get("completed") is True:
+        raise UserError(f"{sidecar}: this session finished at {info.get('end_utc')}; nothing to resume "
+                        "(use another --session number for a new session)")
+    if isinstance(info.get("config"), dict) and _comparable(info["config"]) != _comparable(protocol.to_dict()):
+        raise UserError(f"{sidecar}: the session was run with another protocol ({info['config'].get('name')!r}, "
+                        "or changed since); resume with the same --protocol file")
+    recorded = info["assignment"]
     for key, value in given.items():
         if value is not None and value != recorded[key]:
             raise UserError(f"--resume: {key} {value!r} differs from the recorded {recorded[key]!r}; "
                             f"leave it out to resume with the recorded value")
-    return Assignment(**recorded)
+    try:
+        return Assignment(**recorded)
+    except TypeError:
+        raise UserError(f"{sidecar}: its recorded assignment {recorded} is damaged; the session cannot be resumed") from None
 
 
 def _check_resumed_rows(session: Session) -> None:
-    done = recorded_trials(session.recorder.path)[IDENTITY].to_numpy(str)
+    """The recorded rows must be this sequence's first trials and satisfy the trial-table contract
+    (a file changed by hand is not completed as if it were the participant's)."""
+    path = session.recorder.path
+    recorded = recorded_trials(path)
+    missing = [c for c in IDENTITY if c not in recorded.columns]
+    if missing:
+        raise UserError(f"{path}: the header lacks column(s) {missing}; the file was changed, so it cannot be resumed")
+    if len(recorded):
+        problems = validate(recorded, str(path))[1]
+        if problems:
+            raise UserError(f"{problems[0]}; the recorded trials were changed, so the session cannot be resumed "
+                            "(restore the file or start another session)")
+    done = recorded[IDENTITY].to_numpy(str)
     expected = session.sequence.iloc[: len(done)][IDENTITY].map(format_value).to_numpy(str)
     if len(done) > len(session.sequence) or not np.array_equal(done, expected):
         raise UserError(f"{session.recorder.path}: recorded trials differ from this protocol's sequence; "
@@ -118,7 +151,7 @@ def plan_session(protocol: Protocol, participant_id: str, session: int, out: str
     given = {"rule_code": rule_code, "curriculum": curriculum, "seed": seed}
     link = first_session(out, participant_id, session)
     if resume:
-        assignment = _resumed_assignment(out, participant_id, session, given)
+        assignment = _resumed_assignment(out, participant_id, session, given, protocol)
     elif link.session is not None:
         derived = assign(protocol, participant_id, rule_code, curriculum, seed)
         assignment = linked_assignment(link, protocol, given, derived, allow_mismatch=allow_mismatch)

@@ -1,16 +1,257 @@
-"""Argument types shared by several ``garden`` commands."""
+"""The one place where ``garden`` checks its arguments, before any command does work.
+
+Every number a command takes goes through a typed, bounded argparse type: integers within
+``LIMITS`` (upper bounds sized to a 2-core / 24 GB machine, each overridable for a bigger machine
+with the environment variable ``GARDEN_MAX_<NAME>``, e.g. ``GARDEN_MAX_EXEMPLARS=5000``), floats
+finite and in range, and output paths checked to be free and in a writable folder. A bad value is
+one argparse line naming the option, the value and the allowed range, exit status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from core.errors import UserError
+from core.trials import check_participant_id
+
+LIMITS: dict[str, int] = {
+    "seed": 2**32 - 1,            # numpy seeds are 32-bit
+    "size_px": 2048,              # one tree image side (stimuli make): 25 x exemplars RGBA images
+    "exemplars": 1000,            # exemplars per cell (25 000 images at most)
+    "cell_px": 1024,              # contact-sheet cell side: a 5 x 5 sheet of 5144 px
+    "image_px": 128,              # network image input side (train --inputs images): 50 x side^2 inputs
+    "dpi": 600,                   # report figures
+    "jobs": 64,                   # worker processes
+    "participants": 1000,         # simulated participants of a demo
+    "trials": 10_000,             # simulated test trials per participant (recover)
+    "n_sim": 1000,                # simulated participants per model and trial count (recover)
+    "agents": 1000,               # recovery agents of a demo
+    "starts": 1000,               # fit start points per participant and model
+    "networks": 1000,             # networks per init scale (train --seeds, demo --network-seeds)
+    "steps": 1_000_000,           # gradient steps
+    "hidden": 10_000,             # hidden units
+    "threads": 256,               # torch CPU threads
+    "shards": 10_000,             # sweep shards
+    "timeout_min": 10_080,        # one week per shard job
+    "arrangements": 50,           # arrangements of one arrangement session
+    "window_px": 10_000,          # window side
+    "scales": 64,                 # init scales of one sweep
+    "session": 1000,              # session number
+    "train_gib": 16,              # estimated memory of one network sweep shard set (GiB)
+}
+"""Upper bounds by name; ``limit(name)`` applies the ``GARDEN_MAX_<NAME>`` override."""
 
 
-def float_list(text: str) -> tuple[float, ...]:
-    """argparse type: ``0.01,1,3`` -> (0.01, 1.0, 3.0); a one-line argparse error otherwise."""
+def limit(name: str) -> int:
+    """The upper bound ``name`` of ``LIMITS``, or its ``GARDEN_MAX_<NAME>`` override (an integer)."""
+    variable = f"GARDEN_MAX_{name.upper()}"
+    text = os.environ.get(variable)
+    if text is None:
+        return LIMITS[name]
     try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
+        value = int(text)
     except ValueError:
-        values = ()
-    if not values:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers (e.g. 0.01,1,3), got {text!r}")
-    return values
+        raise UserError(f"{variable}={text!r}: not an integer; set it to the larger bound you want") from None
+    if value < 1:
+        raise UserError(f"{variable}={text!r}: must be >= 1")
+    return value
+
+
+def _number(text: str, parse: Callable[[str], float]) -> float:
+    try:
+        return parse(text.strip())
+    except (ValueError, OverflowError):
+        kind = "an integer" if parse is int else "a number"
+        raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+
+
+def bounded_int(low: int, name: str | None = None, *, high: int | None = None) -> Callable[[str], int]:
+    """argparse type: an integer ``low..high`` (``high`` = ``limit(name)`` when a limit is named)."""
+
+    def parse(text: str) -> int:
+        value = int(_number(text, int))
+        top = limit(name) if name else high
+        if value < low or (top is not None and value > top):
+            bound = f"{low}..{top}" if top is not None else f">= {low}"
+            hint = f" (a bigger machine may raise it: GARDEN_MAX_{name.upper()})" if name and value > top else ""
+            raise argparse.ArgumentTypeError(f"{value} is out of range; use {bound}{hint}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def finite_float(low: float | None = None, high: float | None = None, *, above: bool = False) -> Callable[[str], float]:
+    """argparse type: a finite number >= ``low`` (> ``low`` when ``above``) and <= ``high``."""
+
+    def parse(text: str) -> float:
+        value = float(_number(text, float))
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        check_range(value, low, high, above=above)
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def check_range(value: float, low: float | None, high: float | None, *, above: bool = False) -> None:
+    """ArgumentTypeError when ``value`` is outside [low, high] (or (low, high] when ``above``)."""
+    if low is not None and (value < low or (above and value == low)) or high is not None and value > high:
+        left = "" if low is None else (f"> {low:g}" if above else f">= {low:g}")
+        right = "" if high is None else f"<= {high:g}"
+        raise argparse.ArgumentTypeError(f"{value:g} is out of range; use a number {' and '.join(filter(None, (left, right)))}")
+
+
+def float_list(low: float | None = None, *, above: bool = False, name: str = "scales") -> Callable[[str], tuple[float, ...]]:
+    """argparse type: ``0.01,1,3`` -> (0.01, 1.0, 3.0): finite numbers in range, at most ``limit(name)``."""
+
+    def parse(text: str) -> tuple[float, ...]:
+        items = [v for v in text.split(",") if v.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError(f"expected comma-separated numbers (e.g. 0.01,1,3), got {text!r}")
+        if len(items) > limit(name):
+            raise argparse.ArgumentTypeError(f"{len(items)} values: at most {limit(name)} "
+                                             f"(GARDEN_MAX_{name.upper()} raises it)")
+        one = finite_float(low, above=above)
+        return tuple(one(v) for v in items)
+
+    parse.__name__ = "list of numbers"
+    return parse
+
+
+def name_list(choices: tuple[str, ...] | None = None) -> Callable[[str], tuple[str, ...]]:
+    """argparse type: ``a,b`` -> ('a', 'b'), non-empty, no repeats, each in ``choices`` if given."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(n.strip() for n in text.split(",") if n.strip())
+        if not names:
+            raise argparse.ArgumentTypeError(f"{text!r}: give at least one name"
+                                             + (f" of {', '.join(choices)}" if choices else ""))
+        unknown = [n for n in names if choices and n not in choices]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown name(s) {unknown}; use {', '.join(choices)}")
+        if len(set(names)) < len(names):
+            raise argparse.ArgumentTypeError(f"{text!r} names something twice")
+        return names
+
+    parse.__name__ = "list of names"
+    return parse
+
+
+def _check_folder_writable(folder: Path, text: str) -> None:
+    """The nearest existing ancestor of ``folder`` must be a writable folder."""
+    existing = folder
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text}: cannot write into {existing} (read-only or no permission); "
+                                         "choose another path")
+
+
+def _check_name(path: Path, text: str) -> None:
+    try:
+        max_name = os.pathconf(".", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        max_name = 255
+    long = [part for part in path.parts if len(os.fsencode(part)) > max_name]
+    if long:
+        raise argparse.ArgumentTypeError(f"{text[:80]}...: a path part is longer than {max_name} bytes; use a shorter name")
+
+
+def new_file(*suffixes: str) -> Callable[[str], Path]:
+    """argparse type: a file path that does not exist yet (nor its JSON sidecar), in a writable folder,
+    ending with one of ``suffixes`` when given."""
+
+    def parse(text: str) -> Path:
+        path = Path(text)
+        _check_name(path, text)
+        if suffixes and not path.name.lower().endswith(suffixes):
+            raise argparse.ArgumentTypeError(f"{text}: expected a file name ending with {' or '.join(suffixes)}")
+        sidecar = path.with_name(path.name.split(".")[0] + ".json")
+        for target in (path, sidecar):
+            if target.exists():
+                raise argparse.ArgumentTypeError(f"{target}: already exists; refusing to overwrite it "
+                                                 "(choose another path or move the old file away)")
+        _check_folder_writable(path.parent, text)
+        return path
+
+    parse.__name__ = "new file"
+    return parse
+
+
+def out_folder(text: str) -> Path:
+    """argparse type: an output folder whose nearest existing ancestor is writable (emptiness is
+    the command's business: some resume into their own folder)."""
+    path = Path(text)
+    _check_name(path, text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: is a file, not a folder")
+    _check_folder_writable(path, text)
+    return path
+
+
+def new_folder(text: str) -> Path:
+    """argparse type: a folder that does not exist or is empty, somewhere writable."""
+    path = out_folder(text)
+    if path.exists() and any(path.iterdir()):
+        raise argparse.ArgumentTypeError(f"{text}: already exists and is not empty; choose a new folder "
+                                         "(results are never overwritten)")
+    return path
+
+
+def existing_path(text: str) -> Path:
+    """argparse type: a file or folder that exists."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text}: no such file or folder")
+    return path
+
+
+def existing_file(text: str) -> Path:
+    """argparse type: a file that exists."""
+    path = existing_path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text}: is a folder; expected a file")
+    return path
+
+
+def existing_folder(text: str) -> Path:
+    """argparse type: a folder that exists."""
+    path = existing_path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: is a file; expected a folder")
+    return path
+
+
+def participant_id(text: str) -> str:
+    """argparse type: a participant id (letters and digits, at most ``core.trials.MAX_ID_CHARS``)."""
+    try:
+        return check_participant_id(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def check_distinct(**paths: Path | None) -> None:
+    """UserError if two output options name the same file (one would overwrite the other)."""
+    seen: dict[Path, str] = {}
+    for option, path in paths.items():
+        if path is None:
+            continue
+        key = Path(os.path.abspath(path))
+        if key in seen:
+            raise UserError(f"--{option.replace('_', '-')} {path}: the same file as --{seen[key]}; "
+                            "give every output its own path")
+        seen[key] = option.replace("_", "-")
+
+
+SEED = bounded_int(0, "seed")
+"""A seed: 0..2**32-1."""

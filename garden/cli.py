@@ -11,6 +11,7 @@ import importlib
 import os
 import pkgutil
 import sys
+import typing
 from collections.abc import Sequence
 
 import garden
@@ -18,11 +19,28 @@ import garden.commands
 
 USER_ERRORS = (ValueError, OSError)
 """Exceptions shown as one line: ``UserError`` is a ValueError; missing/existing files are OSErrors."""
+BUG_STATUS = 3
+"""Exit status of an unexpected error (a bug, shown as one line too; GARDEN_DEBUG=1 for the traceback)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``garden CMD: error: ...``), exit status 2."""
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> typing.Any:
+        # Python 3.11's argparse drops a lone "--" given as an option's value (--steps=--) and passes []
+        # on without calling the type: check "--" like any other value instead
+        if action.nargs is None and arg_strings == ["--"]:
+            return self._get_value(action, "--")
+        return super()._get_values(action, arg_strings)
+
+    def error(self, message: str) -> typing.NoReturn:
+        print(f"{self.prog}: error: {message}; see `{self.prog} --help`", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command module under ``garden.commands`` registered."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="garden",
         description="Run, fit and analyse the tree-planting task for people, simulated agents and networks.",
     )
@@ -37,7 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``garden`` console script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) or a bad argument (2, already printed)
+        return int(exc.code or 0)
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
@@ -49,8 +70,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as exc:
         if os.environ.get("GARDEN_DEBUG"):
             raise
-        print(f"garden {args.command}: error: {exc}", file=sys.stderr)
+        print(f"garden {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug: still one line, never a traceback in the participant's face
+        if os.environ.get("GARDEN_DEBUG"):
+            raise
+        print(f"garden {args.command}: internal error ({type(exc).__name__}: {one_line(exc)}); please report it "
+              "with the command line (GARDEN_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return BUG_STATUS
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line (a multi-line message's lines joined by ' | ')."""
+    problems = getattr(exc, "problems", None)
+    if problems:  # a TrialTableError: the first problem, how many, the fix
+        hint = f"; fix: {exc.hint}" if getattr(exc, "hint", "") else ""
+        more = f" (and {len(problems) - 1} more; `garden validate` lists them all)" if len(problems) > 1 else ""
+        return f"{problems[0]}{more}{hint}"
+    text = str(exc) or type(exc).__name__
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 if __name__ == "__main__":

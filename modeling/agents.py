@@ -14,6 +14,7 @@ slower): rt = rt_min_s + Gamma(shape 4, mean (rt_mean_s - rt_min_s) * (1.5 - |2p
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -26,6 +27,12 @@ from modeling.psychometric import geometry, parameter_names, predict
 DEFAULT_PARAMS = {"delta": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05}
 """Parameter values by kind (delta degrees, slope per feature level, offset levels, lapse)."""
 GAMMA_SHAPE = 4.0
+SETTINGS = ("learning_tau", "rt_min_s", "rt_mean_s")
+"""Agent settings that are not model parameters (set by name in ``get_agent``)."""
+BOUNDS = {"delta": (-180.0, 180.0), "slope": (-1000.0, 1000.0), "offset": (-10.0, 10.0), "lapse": (0.0, 1.0),
+          "learning_tau": (0.0, 1e6), "rt_min_s": (0.0, 60.0), "rt_mean_s": (0.0, 60.0)}
+"""Allowed values of agent parameters (by kind) and settings: delta degrees, slope per feature level,
+offset feature levels, lapse probability, learning time constant (trials), RTs (s)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,16 @@ class Agent:
     rt_min_s: float = 0.25
     rt_mean_s: float = 0.65
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name, value in {**self.params, **{k: getattr(self, k) for k in SETTINGS}}.items():
+            low, high = BOUNDS.get(name.split("_")[0] if name not in BOUNDS else name, (-1e6, 1e6))
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or not low <= value <= high:
+                raise UserError(f"agent {self.name!r}: {name}={value!r} is out of range; use a number in "
+                                f"{low:g}..{high:g} (e.g. --agent-params slope=5,lapse=0.05,rt_mean_s=0.65)")
+        if self.rt_mean_s <= self.rt_min_s:
+            raise UserError(f"agent {self.name!r}: rt_mean_s={self.rt_mean_s} must be larger than "
+                            f"rt_min_s={self.rt_min_s} (seconds)")
 
     def full_params(self, contexts: tuple[str, str]) -> dict[str, float]:
         """Every parameter of the model for these context labels (explicit values win over kinds)."""
@@ -95,12 +112,13 @@ def parse_params(text: str | None) -> dict[str, float]:
             out[key.strip()] = float(value)
         except ValueError:
             sep = ""
+        if sep and key.strip() in out and not math.isfinite(out[key.strip()]):
+            raise UserError(f"--agent-params: {item!r}: the value must be a finite number")
         if not sep or not key.strip():
             raise UserError(f"--agent-params: {item!r} is not name=number (e.g. slope=5,lapse=0.05)")
     return out
 
 
-SETTINGS = ("learning_tau", "rt_min_s", "rt_mean_s")
 
 POPULATION_MODELS = ("factorized", "linear")
 """The choice models of a simulated population, alternating (``population_params``)."""

@@ -20,6 +20,9 @@ import pandas as pd
 from scipy.special import betainc, digamma, gammaln, softmax
 from scipy.stats import chi2
 
+from core.errors import UserError
+from core.trials import read_text_table
+
 EPS = np.finfo(float).eps
 """MATLAB's eps, used inside VBA's log(r + eps)."""
 NESTED = {("factorized", "factorized_full")}
@@ -172,3 +175,50 @@ def likelihood_ratio_tests(fits: pd.DataFrame, pairs: Sequence[tuple[str, str]] 
                                  "lr_statistic": stat.to_numpy(), "df": df, "p_value": chi2.sf(stat, df)}))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(
         columns=["participant_id", "restricted", "full", "lr_statistic", "df", "p_value"])
+
+
+def read_fits(path, *, criterion: str = "bic", models: Sequence[str] | None = None,
+              by: str | None = None) -> pd.DataFrame:
+    """A FITS.tsv (``garden fit``) checked for model comparison: ids as text, the criterion a finite
+    number in every row of the compared models, no model cell empty, one row per participant x model,
+    and every participant fitted with every compared model. UserError naming file, line and fix."""
+    fits = read_text_table(path, what="FITS.tsv written by `garden fit`")
+    missing = [c for c in ("participant_id", "model", criterion) + ((by,) if by else ()) if c not in fits]
+    if missing:
+        raise UserError(f"{path}: no column(s) {missing}; its columns are {list(fits.columns)[:12]}; "
+                        "give a FITS.tsv written by `garden fit`" + (" or another --by" if by in missing else ""))
+    if fits.empty:
+        raise UserError(f"{path}: has a header but no rows; fit some participants first (garden fit)")
+    lines = pd.Series(np.arange(2, len(fits) + 2), index=fits.index)
+    model = fits["model"].astype(str).str.strip()
+    empty = model == ""
+    if empty.any():
+        raise UserError(f"{path}:{lines[empty].iloc[0]}: empty model cell; every row needs the model's name")
+    known = sorted(set(model))
+    unknown = sorted(set(models or ()) - set(known))
+    if unknown:
+        raise UserError(f"{path}: model(s) {unknown} not in the fits table (it has {known}); fix --models")
+    compared = model.isin(models) if models else pd.Series(True, index=fits.index)
+    values = pd.to_numeric(fits[criterion].where(fits[criterion].astype(str).str.strip() != "", np.nan),
+                           errors="coerce")
+    bad = compared & ~np.isfinite(values.astype(float))
+    if bad.any():
+        i = bad.idxmax()
+        raise UserError(f"{path}:{lines[i]}: column '{criterion}' value {str(fits[criterion][i])!r} of participant "
+                        f"{fits['participant_id'][i]} ({model[i]}) is not a finite number; refit that participant "
+                        "or leave the row out")
+    keys = ["participant_id", "model"] + ([by] if by else [])
+    dupes = fits[compared].duplicated(keys)
+    if dupes.any():
+        i = dupes[dupes].index[0]
+        raise UserError(f"{path}:{lines[i]}: participant {fits['participant_id'][i]} has a second {model[i]} row; "
+                        "keep one row per participant and model")
+    wanted = list(models) if models else known
+    per = fits[compared].groupby("participant_id")["model"].nunique()
+    short = per.index[per < len(wanted)]
+    if len(short):
+        raise UserError(f"{path}: participant {short[0]} (and {len(short) - 1} more) lacks a fit of some of "
+                        f"{wanted}; compare only models everyone has (--models) or refit them")
+    fits = fits.copy()
+    fits["model"], fits[criterion] = model, values.astype(float)
+    return fits

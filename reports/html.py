@@ -25,6 +25,8 @@ from tqdm import tqdm
 
 from analysis.choices import canonical_cells
 from core.files import write_file
+from core.provenance import read_json
+from core.trials import read_text_table
 from reports import figures
 
 TABLES_DIR = "tables"
@@ -79,12 +81,12 @@ class Section:
 def load_tables(results: str | os.PathLike) -> dict[str, pd.DataFrame]:
     """Every ``<results>/tables/<name>.tsv`` as a DataFrame keyed by ``name``."""
     folder = Path(results) / TABLES_DIR
-    return {p.name.removesuffix(".tsv"): pd.read_csv(p, sep="\t") for p in sorted(folder.glob("*.tsv"))}
+    return {p.name.removesuffix(".tsv"): read_text_table(p, strict=True) for p in sorted(folder.glob("*.tsv"))}
 
 
 def load_json(path: Path) -> dict[str, Any]:
     """A JSON file as a dict, or an empty dict when it does not exist."""
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return read_json(path, what="results file") if path.exists() else {}
 
 
 # ---------------------------------------------------------------- what the report shows

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import multiprocessing
 import re
 from collections.abc import Iterable
@@ -23,8 +22,14 @@ from tqdm import tqdm
 
 from core.errors import UserError
 from core.files import write_file
-from core.provenance import provenance, write_json
-from stimuli.trees import BRANCH_LEVELS, GENERATOR_VERSION, LEAF_LEVELS, LEVELS, render_tree
+from core.provenance import provenance, read_json, write_json
+from stimuli.trees import (
+    BRANCH_LEVELS,
+    GENERATOR_VERSION,
+    LEAF_LEVELS,
+    LEVELS,
+    render_tree,
+)
 
 MANIFEST = "manifest.json"
 FILENAME = "B{b}L{l}_{exemplar}.png"
@@ -70,6 +75,9 @@ def make_set(out_dir: str | Path, exemplars: int, size_px: int, seed: int = 0, j
                         "exemplars >= 1, size >= 8 px, jobs >= 1, seed >= 0")
     _check_new_dir(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    config = {"exemplars": exemplars, "size_px": size_px, "jobs": jobs}
+    # an unfinished set says so: this manifest is replaced by the complete one after the last tree
+    write_json(out_dir / MANIFEST, provenance(config, seed, completed=False, files={}))
     work = [(out_dir, b, l, e, size_px, seed) for b, l in CELLS for e in range(1, exemplars + 1)]
     bar = tqdm(total=len(work), desc=f"trees -> {out_dir}", unit="tree", disable=not progress)
     files: dict[str, dict[str, str]] = {}
@@ -85,10 +93,10 @@ def make_set(out_dir: str | Path, exemplars: int, size_px: int, seed: int = 0, j
         with multiprocessing.get_context("spawn").Pool(jobs) as pool:
             collect(pool.imap_unordered(_render_file, work, chunksize=8))
     bar.close()
-    config = {"exemplars": exemplars, "size_px": size_px, "jobs": jobs}
     manifest = provenance(config, seed, generator="stimuli.trees", generator_version=GENERATOR_VERSION,
-                          parameters=_generator_parameters(size_px), files=dict(sorted(files.items())))
-    write_json(out_dir / MANIFEST, manifest)
+                          parameters=_generator_parameters(size_px), files=dict(sorted(files.items())),
+                          completed=True)
+    write_json(out_dir / MANIFEST, manifest, overwrite=True)
     return out_dir
 
 
@@ -140,7 +148,11 @@ class StimulusSet:
         bad = []
         for name, hashes in self.manifest["files"].items():
             file = self.path / name
-            if not file.exists() or sha256_bytes(Image.open(file).convert("RGBA").tobytes()) != hashes["pixels_sha256"]:
+            try:
+                same = file.exists() and sha256_bytes(Image.open(file).convert("RGBA").tobytes()) == hashes["pixels_sha256"]
+            except (OSError, ValueError, Image.DecompressionBombError):
+                same = False
+            if not same:
                 bad.append(name)
         return bad
 
@@ -168,11 +180,43 @@ def load_set(path: str | Path, min_exemplars: int = 1) -> StimulusSet:
         listed = _listing([f"{cell} has {n}" for cell, n in short.items()])
         raise UserError(f"{root}: the protocol needs {min_exemplars} exemplars per cell but {listed}; "
                         f"make a larger set (garden stimuli make --exemplars {min_exemplars})")
-    manifest_path = root / MANIFEST
-    manifest = None
-    if manifest_path.exists():
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = read_manifest(root / MANIFEST) if (root / MANIFEST).exists() else None
+    broken = unreadable_images([f for files in cells.values() for f in files.values()])
+    if broken:
+        raise UserError(f"{root}: {len(broken)} tree image(s) cannot be decoded: {_listing([f.name for f in broken])}; "
+                        "replace them (or remake the set with garden stimuli make)")
     return StimulusSet(root, cells, manifest)
+
+
+def unreadable_images(files: list[Path]) -> list[Path]:
+    """The files that are not complete, decodable images (checked before a session shows them)."""
+    broken = []
+    for file in sorted(files):
+        try:
+            with Image.open(file) as image:
+                image.verify()
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            broken.append(file)
+    return broken
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """``manifest.json`` of a set, checked: a finished set's table of files with their pixel hashes;
+    UserError naming the file and what is wrong (damaged, or written by an interrupted make)."""
+    manifest = read_json(path, what="stimulus-set manifest")
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise UserError(f"{path}: not a stimulus-set manifest (expected an object with a \"files\" table); "
+                        "remake the set, or remove the file to use the images without hashes")
+    if manifest.get("completed") is False:
+        raise UserError(f"{path}: says completed: false; `garden stimuli make` was interrupted: "
+                        "make the set again into a new folder")
+    bad = [name for name, entry in manifest["files"].items()
+           if not FILE_PATTERN.match(str(name)) or not isinstance(entry, dict)
+           or not isinstance(entry.get("pixels_sha256"), str)]
+    if bad:
+        raise UserError(f"{path}: entries {_listing(sorted(map(str, bad)))} are not B{{b}}L{{l}}_{{exemplar}}.png "
+                        "with a pixels_sha256 hash; the manifest is damaged: remake the set")
+    return manifest
 
 
 def contact_sheet(stimulus_set: StimulusSet, cell_px: int = 120, exemplar: str | int | None = None,

@@ -147,3 +147,20 @@ def test_mds_panels_are_drawn_the_same_way_round():
     panels = mds_panels({"a": grid, "b": grid + (jitter + jitter.T) * (1 - np.eye(50))}, seed=1)
     a, b = (panels[panels.panel == k][["dim1", "dim2"]].to_numpy() for k in ("a", "b"))
     assert np.abs(a - b).max() < 0.1 * np.abs(a).max()
+
+
+@pytest.mark.parametrize("table", ["bms", "fit_summary", "network_summary"])
+def test_report_on_tampered_tables_is_one_line_or_a_report(demo, tmp_path, table, capsys):
+    """A NaN row, or text in a numeric column, never makes `garden report` crash (issue 16)."""
+    copy = shutil.copytree(demo, tmp_path / "copy", ignore=shutil.ignore_patterns("report.html", "participants"))
+    path = copy / "tables" / f"{table}.tsv"
+    lines = path.read_text().splitlines()
+    n_columns = len(lines[0].split("\t"))
+    path.write_text("\n".join([*lines, "\t".join([""] * n_columns)]) + "\n")  # a NaN row
+    assert main(["report", str(copy), "--out", str(tmp_path / "nan.html"), "--dpi", "30"]) in (0, 2)
+    assert "internal error" not in capsys.readouterr().err
+    cells = lines[1].split("\t")
+    cells[-1] = "tampered"
+    path.write_text("\n".join([lines[0], "\t".join(cells), *lines[2:]]) + "\n")  # text in a number column
+    assert main(["report", str(copy), "--out", str(tmp_path / "text.html"), "--dpi", "30"]) in (0, 2)
+    assert "internal error" not in capsys.readouterr().err

@@ -232,7 +232,7 @@ def test_escape_with_confirmation_keeps_the_data_and_resume_finishes(tiny, tmp_p
     thread.start()
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 1 and "continue with --resume" in stderr
-    table = read_trials(path)
+    table = read_trials(path, include_incomplete=True)  # an aborted session is read only when asked
     assert len(table) == 2 and table.timed_out.eq(1).all() and table.choice.isna().all()
     sidecar = session_info(path)
     assert sidecar["completed"] is False and sidecar["aborted"] is True

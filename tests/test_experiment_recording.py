@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.bids import PROVENANCE_KEY
 from core.errors import UserError
 from core.trials import read_trials, session_path
 from experiment.config import load_protocol
@@ -122,6 +124,27 @@ def test_malformed_protocol_is_one_line_and_exit_2(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def _crash(path: Path, n_trials: int | None = None) -> None:
+    """Leave a finished session as a crash would: its first ``n_trials`` rows, sidecar not completed."""
+    if n_trials is not None:
+        lines = path.read_text().splitlines(keepends=True)
+        path.write_text("".join(lines[:1 + n_trials]))
+    sidecar = path.with_suffix(".json")
+    info = json.loads(sidecar.read_text())
+    record = info.get(PROVENANCE_KEY, info)   # new layout: garden's record under its own key
+    record.update(completed=False, end_utc=None)
+    sidecar.write_text(json.dumps(info))
+
+
+def test_resume_refuses_a_finished_session(tmp_path):
+    simulate_session(P2022, "P004", 2, get_agent("random"), tmp_path)
+    with pytest.raises(UserError, match="this session finished"):
+        simulate_session(P2022, "P004", 2, get_agent("random"), tmp_path, resume=True)
+    _crash(session_path(tmp_path, "P004", 2), 30)
+    with pytest.raises(UserError, match="agent"):
+        simulate_session(P2022, "P004", 2, get_agent("linear"), tmp_path, resume=True)
+
+
 def _rows(path: Path) -> list[str]:
     return path.read_text().split("\n")
 
@@ -157,7 +180,7 @@ def test_kill_9_loses_at_most_the_trial_in_progress_and_resume_completes_the_sam
 
 
 def test_resume_refuses_a_contradicting_assignment(tmp_path):
-    simulate_session(P2022, "P002", 2, get_agent("random"), tmp_path)
+    _crash(simulate_session(P2022, "P002", 2, get_agent("random"), tmp_path))
     with pytest.raises(UserError, match="rule_code 3 differs from the recorded 2"):
         simulate_session(P2022, "P002", 2, get_agent("random"), tmp_path, rule_code=3, resume=True)
     with pytest.raises(UserError, match="nothing to resume|missing"):
@@ -167,8 +190,7 @@ def test_resume_refuses_a_contradicting_assignment(tmp_path):
 def test_resuming_inside_a_scanner_run_writes_a_new_run_file_timed_from_its_own_trigger(tmp_path):
     path = simulate_session(P2022, "P008", 2, get_agent("random"), tmp_path)
     full = read_trials(path)
-    lines = path.read_text().splitlines(keepends=True)
-    path.write_text("".join(lines[:1 + 60]))  # crashed after 50 refresher + 10 scanner trials
+    _crash(path, 60)  # crashed after 50 refresher + 10 scanner trials
     func = path.parent.parent / "func"
     run1 = func / "sub-P008_ses-2_task-garden_run-1_events.tsv"
     events = pd.read_csv(run1, sep="\t")

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modeling.comparison import bms, bms_table, exceedance_probabilities, likelihood_ratio_tests, winners
+from modeling.comparison import (
+    bms,
+    bms_table,
+    exceedance_probabilities,
+    likelihood_ratio_tests,
+    winners,
+)
 from modeling.flesch2018 import EXPERIMENTS, load_published_bms, load_published_fits
 
 COMPARED = ["factorized_full", "linear"]

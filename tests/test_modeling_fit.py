@@ -11,10 +11,20 @@ import pytest
 from core.errors import UserError
 from modeling import psychometric
 from modeling.cells import Unfittable, coded_choices, participant_cells
-from modeling.flesch2018 import EXPERIMENTS, PUBLISHED_MAX_RT, load_published_fits, load_trials
+from modeling.flesch2018 import (
+    EXPERIMENTS,
+    PUBLISHED_MAX_RT,
+    load_published_fits,
+    load_trials,
+)
 from modeling.models import MODELS
 from modeling.optimise import Batch
-from modeling.psychometric import fit_cells, fit_participant, fit_table, simulate_choices
+from modeling.psychometric import (
+    fit_cells,
+    fit_participant,
+    fit_table,
+    simulate_choices,
+)
 from modeling.recovery import simulated_trials
 
 TRUTH = dict(delta_north=-15.0, delta_south=10.0, slope=4.0, offset=0.2, lapse=0.05)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rsa.compression_model import PARAMETERS, compression_distances, fit_compression_model
+from rsa.compression_model import (
+    PARAMETERS,
+    compression_distances,
+    fit_compression_model,
+)
 from rsa.model_rdms import model_rdm
 from rsa.rdm import lower
 

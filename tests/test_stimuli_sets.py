@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 from pathlib import Path
@@ -83,10 +84,12 @@ def test_not_a_folder_is_a_user_error(tmp_path):
 @given(names=st.lists(st.text("abcXYZ0123456789", min_size=1, max_size=4), min_size=1, max_size=4, unique=True))
 def test_published_naming_with_letters_or_numbers(tmp_path_factory, names):
     folder = tmp_path_factory.mktemp("published")
+    png = io.BytesIO()
+    Image.new("RGB", (2, 2)).save(png, format="PNG")  # load_set checks that every image decodes
     for b in range(1, 6):
         for l in range(1, 6):
             for name in names:
-                (folder / f"B{b}L{l}_{name}.png").write_bytes(b"")
+                (folder / f"B{b}L{l}_{name}.png").write_bytes(png.getvalue())
     (folder / "notes.txt").write_text("ignored")
     loaded = load_set(folder, min_exemplars=len(names))
     assert sorted(loaded.exemplars(3, 2)) == sorted(names) and loaded.manifest is None

@@ -34,6 +34,7 @@ ids = st.text(string.ascii_letters + string.digits, min_size=1, max_size=8)
 def trial_tables(draw) -> pd.DataFrame:
     n = draw(st.integers(1, 30))
     pid = draw(ids)
+    gardens = draw(st.sampled_from([("north", "south"), ("blue", "orange")]))  # the contract: two contexts
     choice = draw(st.lists(st.sampled_from([0.0, 1.0, np.nan]), min_size=n, max_size=n))
     rt = [np.nan if np.isnan(c) else draw(st.floats(0.05, 5.0)) for c in choice]
     return pd.DataFrame({
@@ -42,7 +43,7 @@ def trial_tables(draw) -> pd.DataFrame:
         "phase": draw(st.lists(st.sampled_from(["training", "main", "test", "scan phase"]), min_size=n, max_size=n)),
         "block": draw(st.lists(st.integers(0, 10), min_size=n, max_size=n)),
         "trial": np.arange(1, n + 1),
-        "context": draw(st.lists(st.sampled_from(["north", "south", "blue", "orange"]), min_size=n, max_size=n)),
+        "context": draw(st.lists(st.sampled_from(gardens), min_size=n, max_size=n)),
         "branchiness": draw(st.lists(st.integers(1, 5), min_size=n, max_size=n)),
         "leafiness": draw(st.lists(st.integers(1, 5), min_size=n, max_size=n)),
         "exemplar": draw(st.lists(st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=3),

@@ -28,8 +28,8 @@ from PIL import Image
 
 from core.errors import UserError
 from core.responders import responder_rng
-from experiment import arrangement_data as ad
 from core.trials import read_trials, session_path
+from experiment import arrangement_data as ad
 from experiment.config import load_protocol
 from experiment.session import key_for, plan_session
 from experiment.simulate import simulate_session

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+from pathlib import Path
 
 from core.errors import UserError
-from garden.arguments import float_list
+from experiment.config import load_protocol
+from garden.arguments import SEED, bounded_int, float_list, new_folder, out_folder
 from garden.pipeline import DemoConfig, run_demo
 
 
@@ -16,27 +19,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Make stimuli, simulate participants (blocked and interleaved curricula), fit and compare "
                     "the choice models, train rich and lazy networks, run RSA and MDS, compare people with "
                     "networks, and write DIR/report.html plus every table (TSV + JSON sidecar). "
-                    "Refuses an existing non-empty DIR.")
-    p.add_argument("--out", required=True, metavar="DIR", help="new (or empty) output folder")
-    p.add_argument("--participants", type=int, default=8, metavar="N", help="simulated participants (default 8)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of every random step (default 0)")
+                    "Refuses an existing non-empty DIR; with --runs-in, each run gets a new dated folder.")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=new_folder, metavar="DIR", help="new (or empty) output folder")
+    where.add_argument("--runs-in", type=out_folder, metavar="PARENT",
+                       help="make a new folder PARENT/<UTC date and time> for this run (never reuses one)")
+    p.add_argument("--participants", type=bounded_int(2, "participants"), default=8, metavar="N",
+                   help="simulated participants, >= 2: one per curriculum (default 8)")
+    p.add_argument("--seed", type=SEED, default=0, metavar="S", help="seed of every random step (default 0)")
     p.add_argument("--full", action="store_true",
                    help="train the published network sweep (8 init scales x 30 seeds x 10 000 steps)")
-    p.add_argument("--scales", type=float_list, default=None, metavar="S1,S2,...", help="init scales of the networks (overrides)")
-    p.add_argument("--ctx-scales", type=float_list, default=None, metavar="C1,C2,...", help="context-weight SDs, one per scale")
-    p.add_argument("--network-seeds", type=int, default=None, metavar="K", help="networks per init scale")
-    p.add_argument("--steps", type=int, default=None, metavar="T", help="training steps per network")
+    p.add_argument("--scales", type=float_list(0.0, above=True), default=None, metavar="S1,S2,...",
+                   help="init scales of the networks (overrides)")
+    p.add_argument("--ctx-scales", type=float_list(0.0), default=None, metavar="C1,C2,...",
+                   help="context-weight SDs, one per scale")
+    p.add_argument("--network-seeds", type=bounded_int(1, "networks"), default=None, metavar="K", help="networks per init scale")
+    p.add_argument("--steps", type=bounded_int(1, "steps"), default=None, metavar="T", help="training steps per network")
     p.add_argument("--protocol", default=None, help="protocol to simulate (default flesch2022)")
-    p.add_argument("--recovery-agents", type=int, default=None, metavar="K",
+    p.add_argument("--recovery-agents", type=bounded_int(1, "agents"), default=None, metavar="K",
                    help="simulated agents per model and trial count for parameter/model recovery (default 10)")
-    p.add_argument("--dpi", type=int, default=100,
-                   help="figure resolution in the report, pixels per inch (default 100)")
+    p.add_argument("--dpi", type=bounded_int(10, "dpi"), default=100,
+                   help="figure resolution in the report, pixels per inch, 10..600 (default 100)")
     p.set_defaults(func=demo_command)
 
 
+def new_run_folder(parent: Path, now: dt.datetime | None = None) -> Path:
+    """Create and return a new folder ``parent/<UTC YYYY-MM-DDTHHMMSSZ>`` (``-2``, ``-3``... when a run
+    started in the same second): a re-run never meets an earlier run's results."""
+    stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H%M%SZ")
+    parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        folder = parent / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise UserError(f"{parent}: 999 runs started in the same second; wait a second and run again")
+
+
 def demo_command(args: argparse.Namespace) -> int:
-    if args.participants < 2:
-        raise UserError(f"--participants {args.participants}: need at least 2 (one per curriculum)")
     overrides = {"participants": args.participants, "seed": args.seed, "dpi": args.dpi}
     if args.scales:
         overrides["scales"] = args.scales
@@ -48,6 +70,8 @@ def demo_command(args: argparse.Namespace) -> int:
     config = DemoConfig.full(**overrides) if args.full else DemoConfig(**overrides)
     if len(config.ctx_scales) != len(config.scales):
         raise UserError(f"--ctx-scales: give one context scale per init scale ({len(config.scales)} scales)")
-    report = run_demo(args.out, config)
+    load_protocol(config.protocol)  # a bad protocol stops the demo before its first step
+    out = args.out if args.out is not None else new_run_folder(args.runs_in)
+    report = run_demo(out, config)
     print(f"report: {report}")
     return 0

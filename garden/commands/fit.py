@@ -8,29 +8,27 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-
-import pandas as pd
 
 from core.errors import UserError
-from core.provenance import write_sidecar
+from core.provenance import require_complete, write_sidecar
 from core.trials import read_trials, write_table
-from modeling.comparison import bms_table, likelihood_ratio_tests, winners
+from garden.arguments import (
+    SEED,
+    bounded_int,
+    check_distinct,
+    existing_file,
+    existing_path,
+    finite_float,
+    name_list,
+    new_file,
+    new_folder,
+)
+from modeling.comparison import bms_table, likelihood_ratio_tests, read_fits, winners
+from modeling.models import DEFAULT_MODELS, MODELS
 from modeling.psychometric import fit_table
 from modeling.recovery import write_recovery
 
-
-def _names(text: str | None) -> list[str] | None:
-    return [n.strip() for n in text.split(",") if n.strip()] if text else None
-
-
-def _refuse_existing(*paths: str | Path) -> None:
-    """Fail before any work if an output or its JSON sidecar exists (outputs are never overwritten)."""
-    for path in map(Path, paths):
-        for target in (path, path.with_name(path.name.split(".")[0] + ".json")):
-            if target.exists():
-                raise FileExistsError(f"{target}: already exists; refusing to overwrite it "
-                                      "(choose another --out or move the old file away)")
+MODEL_NAMES = tuple(MODELS)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,35 +38,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Fit factorized / factorized_full / linear (and slope-only sigmoid) choice models to every "
                     "participant of the trial tables. One row per participant x model; participants that cannot "
                     "be fitted are listed on stderr and in the JSON sidecar. Exit 1 only if nothing was fitted.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="trial table(s) or folders of them")
-    p.add_argument("--out", required=True, metavar="FITS.tsv", help="output table (never overwritten)")
-    p.add_argument("--models", default="factorized,factorized_full,linear",
+    p.add_argument("paths", nargs="+", type=existing_path, metavar="PATH", help="trial table(s) or folders of them")
+    p.add_argument("--out", required=True, type=new_file(".tsv"), metavar="FITS.tsv", help="output table (never overwritten)")
+    p.add_argument("--models", type=name_list(MODEL_NAMES), default=DEFAULT_MODELS,
                    help="comma-separated models (factorized, factorized_full, linear, sigmoid_relevant, "
                         "sigmoid_irrelevant)")
     p.add_argument("--objective", choices=("bernoulli", "choice-matrix"), default="bernoulli",
                    help="trial-level likelihood (default) or the published loss on cell proportions")
     p.add_argument("--missing", choices=("drop", "reject"), default="drop",
                    help="missing responses: leave out (default) or count as reject (published)")
-    p.add_argument("--max-rt", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--max-rt", type=finite_float(0.0, above=True), default=None, metavar="SECONDS",
                    help="responses slower than this count as missing (published: 5)")
     p.add_argument("--phase", default=None, help="fit only this phase (e.g. test)")
-    p.add_argument("--starts", type=int, default=30, help="grid start points per participant and model")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes")
+    p.add_argument("--starts", type=bounded_int(1, "starts"), default=30, help="grid start points per participant and model")
+    p.add_argument("--jobs", type=bounded_int(1, "jobs"), default=1, help="worker processes")
+    p.add_argument("--include-incomplete", action="store_true",
+                   help="also fit sessions whose sidecar says completed: false (recorded in the sidecar)")
     p.set_defaults(func=fit_command)
 
     p = subparsers.add_parser(
         "bms", help="random-effects Bayesian model selection over participants",
         description="Random-effects BMS (VBA_groupBMC semantics) on log evidence = -BIC/2 (or -AIC/2) from a "
                     "FITS.tsv (needs participant_id, model and the criterion column).")
-    p.add_argument("fits", metavar="FITS.tsv")
-    p.add_argument("--out", required=True, metavar="BMS.tsv", help="output table (never overwritten)")
+    p.add_argument("fits", type=existing_file, metavar="FITS.tsv")
+    p.add_argument("--out", required=True, type=new_file(".tsv"), metavar="BMS.tsv", help="output table (never overwritten)")
     p.add_argument("--by", default=None, help="run separately per value of this column (e.g. group)")
-    p.add_argument("--models", default=None, help="comma-separated models to compare (default: all)")
+    p.add_argument("--models", type=name_list(), default=None, help="comma-separated models to compare (default: all)")
     p.add_argument("--criterion", choices=("bic", "aic"), default="bic")
-    p.add_argument("--prior", type=float, default=None, help="Dirichlet prior count per model (default 1/K)")
-    p.add_argument("--seed", type=int, default=0, help="seed of sampled exceedance probabilities (K > 2)")
-    p.add_argument("--winners", default=None, metavar="TSV", help="also write per-participant AIC/BIC winners")
-    p.add_argument("--lrt", default=None, metavar="TSV", help="also write likelihood-ratio tests of nested models")
+    p.add_argument("--prior", type=finite_float(0.0, 1e6, above=True), default=None,
+                   help="Dirichlet prior count per model, > 0 (default 1/K)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of sampled exceedance probabilities (K > 2)")
+    p.add_argument("--winners", type=new_file(".tsv"), default=None, metavar="TSV", help="also write per-participant AIC/BIC winners")
+    p.add_argument("--lrt", type=new_file(".tsv"), default=None, metavar="TSV", help="also write likelihood-ratio tests of nested models")
+    p.add_argument("--include-incomplete", action="store_true",
+                   help="use a FITS table without its sidecar (an unfinished fit; recorded)")
     p.set_defaults(func=bms_command)
 
     p = subparsers.add_parser(
@@ -76,21 +79,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Simulate participants from each model with known parameters, fit every model, and write "
                     "parameter_recovery.tsv, recovery_summary.tsv and model_recovery.tsv (confusion matrix) "
                     "into a new folder, with JSON sidecars.")
-    p.add_argument("--out", required=True, metavar="FOLDER", help="new output folder")
-    p.add_argument("--models", default="factorized,factorized_full,linear")
-    p.add_argument("--trials", default="100,200,400", help="test trials per simulated participant (multiples of 50)")
-    p.add_argument("--n-sim", type=int, default=40, help="simulated participants per model and trial count")
+    p.add_argument("--out", required=True, type=new_folder, metavar="FOLDER", help="new output folder")
+    p.add_argument("--models", type=name_list(MODEL_NAMES), default=DEFAULT_MODELS,
+                   help="at least two models (model recovery compares them)")
+    p.add_argument("--trials", type=trial_counts, default=(100, 200, 400),
+                   help="test trials per simulated participant (multiples of 50)")
+    p.add_argument("--n-sim", type=bounded_int(1, "n_sim"), default=40, help="simulated participants per model and trial count")
     p.add_argument("--objective", choices=("bernoulli", "choice-matrix"), default="bernoulli")
-    p.add_argument("--rule-code", type=int, default=1, help="counterbalancing code of the simulated task")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--rule-code", type=bounded_int(1, high=8), default=1, help="counterbalancing code of the simulated task (1..8)")
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--jobs", type=bounded_int(1, "jobs"), default=1)
     p.set_defaults(func=recover_command)
 
 
+def trial_counts(text: str) -> tuple[int, ...]:
+    """argparse type of ``recover --trials``: multiples of 50, each at most ``LIMITS['trials']``."""
+    one = bounded_int(50, "trials")
+    counts = tuple(one(v) for v in text.split(",") if v.strip())
+    if not counts or any(n % 50 for n in counts):
+        raise argparse.ArgumentTypeError(f"{text!r}: give multiples of 50 (2 gardens x 25 trees), e.g. 100,200")
+    return counts
+
+
 def fit_command(args: argparse.Namespace) -> int:
-    _refuse_existing(args.out)
-    models = _names(args.models)
-    trials = read_trials(args.paths)
+    models = list(args.models)
+    trials = read_trials(args.paths, include_incomplete=args.include_incomplete)
     fits = fit_table(trials, models, args.objective, args.missing, max_rt=args.max_rt, phase=args.phase,
                      n_starts=args.starts, jobs=args.jobs, progress=True)
     skipped = fits.attrs["skipped"]
@@ -101,47 +114,39 @@ def fit_command(args: argparse.Namespace) -> int:
         return 1
     write_table(fits, args.out)
     config = {"paths": [str(p) for p in args.paths], "models": models, "objective": args.objective,
-              "missing": args.missing, "max_rt": args.max_rt, "phase": args.phase, "starts": args.starts}
-    write_sidecar(args.out, config, seed=None, skipped=skipped, n_participants=int(fits.participant_id.nunique()))
+              "missing": args.missing, "max_rt": args.max_rt, "phase": args.phase, "starts": args.starts,
+              "include_incomplete": args.include_incomplete}
+    write_sidecar(args.out, config, seed=None, skipped=skipped, n_participants=int(fits.participant_id.nunique()),
+                  completed=True)  # written after the table: marks it complete
     print(f"fitted {fits.participant_id.nunique()} participant(s) x {len(models)} model(s) -> {args.out}"
           + (f"; skipped {len(skipped)}" if skipped else ""))
     return 0
 
 
-def _read_table(path: str):
-    if not Path(path).is_file():
-        raise UserError(f"{path}: no such file (expected a FITS.tsv written by `garden fit`)")
-    return pd.read_csv(path, sep="\t")
-
-
 def bms_command(args: argparse.Namespace) -> int:
-    outputs = [args.out] + [p for p in (args.winners, args.lrt) if p]
-    _refuse_existing(*outputs)
-    fits = _read_table(args.fits)
-    models = _names(args.models)
-    try:
-        table = bms_table(fits, by=args.by, models=models, criterion=args.criterion, prior=args.prior,
-                          seed=args.seed)
-    except ValueError as exc:
-        raise UserError(f"{args.fits}: {exc}") from None
-    if table.empty:
-        raise UserError(f"{args.fits}: no participant has a {args.criterion} for every compared model")
-    config = {"fits": args.fits, "by": args.by, "models": models, "criterion": args.criterion, "prior": args.prior}
-    write_table(table, args.out)
-    write_sidecar(args.out, config, seed=args.seed)
+    check_distinct(out=args.out, winners=args.winners, lrt=args.lrt)
+    require_complete(args.fits, include_incomplete=args.include_incomplete)
+    models = list(args.models) if args.models else None
+    fits = read_fits(args.fits, criterion=args.criterion, models=models, by=args.by)
+    table = bms_table(fits, by=args.by, models=models, criterion=args.criterion, prior=args.prior, seed=args.seed)
+    outputs = {args.out: table}
     if args.winners:
-        write_table(winners(fits, args.criterion, models), args.winners)
-        write_sidecar(args.winners, config, seed=None)
+        outputs[args.winners] = winners(fits, args.criterion, models)
     if args.lrt:
-        write_table(likelihood_ratio_tests(fits), args.lrt)
-        write_sidecar(args.lrt, config, seed=None)
+        outputs[args.lrt] = likelihood_ratio_tests(fits)
+    config = {"fits": str(args.fits), "by": args.by, "models": models, "criterion": args.criterion,
+              "prior": args.prior, "include_incomplete": args.include_incomplete}
+    for path, result in outputs.items():  # every table computed before the first is written
+        write_table(result, path)
+        write_sidecar(path, config, seed=args.seed if path == args.out else None, completed=True)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return 0
 
 
 def recover_command(args: argparse.Namespace) -> int:
-    trial_counts = [int(n) for n in _names(args.trials) or []]
-    written = write_recovery(args.out, _names(args.models), trial_counts, args.n_sim, objective=args.objective,
+    if len(args.models) < 2:
+        raise UserError(f"--models {','.join(args.models)}: model recovery needs at least two models to tell apart")
+    written = write_recovery(args.out, list(args.models), list(args.trials), args.n_sim, objective=args.objective,
                              rule_code=args.rule_code, seed=args.seed, jobs=args.jobs)
     for path in written:
         print(path)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from core.errors import UserError
+from garden.arguments import bounded_int, existing_folder
 from garden.pipeline import rebuild_report
+
+HTML = (".html", ".htm")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -14,13 +19,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Build the self-contained HTML report from DIR/tables (written by garden demo). On a folder "
                     "of participants (sub-*/... trial tables, e.g. real data) the behavioural results are "
                     "computed in memory; only the report file is written.")
-    p.add_argument("folder", metavar="DIR", help="demo output folder, or a participants/ tree")
-    p.add_argument("--out", default=None, metavar="FILE", help="report file (default DIR/report.html)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing report file")
-    p.add_argument("--dpi", type=int, default=100, help="figure resolution, pixels per inch (default 100)")
+    p.add_argument("folder", type=existing_folder, metavar="DIR", help="demo output folder, or a participants/ tree")
+    p.add_argument("--out", type=html_path, default=None, metavar="FILE.html", help="report file (default DIR/report.html)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing report file (an HTML report only)")
+    p.add_argument("--dpi", type=bounded_int(10, "dpi"), default=100, help="figure resolution, pixels per inch, 10..600 (default 100)")
     p.set_defaults(func=report_command)
 
 
+def html_path(text: str) -> Path:
+    """argparse type of ``--out``: a ``.html`` file name (a report never replaces a data table)."""
+    if not text.lower().endswith(HTML):
+        raise argparse.ArgumentTypeError(f"{text}: a report is an .html file; give a name ending with .html")
+    return Path(text)
+
+
+def check_replaceable(path: Path) -> None:
+    """``--overwrite`` replaces only an HTML report: refuse a file that is not one (e.g. data renamed .html)."""
+    if path.exists():
+        if not path.is_file():
+            raise UserError(f"--out {path}: is a folder; give a file name ending with .html")
+        with open(path, "rb") as fh:
+            head = fh.read(512).lstrip().lower()
+        if not head.startswith((b"<!doctype html", b"<html")):
+            raise UserError(f"--out {path}: exists and is not an HTML report; refusing to replace it with "
+                            "--overwrite: choose another --out")
+
+
 def report_command(args: argparse.Namespace) -> int:
+    target = args.out if args.out is not None else args.folder / "report.html"
+    if args.overwrite:
+        check_replaceable(target)
     print(f"report: {rebuild_report(args.folder, args.out, overwrite=args.overwrite, dpi=args.dpi)}")
     return 0

@@ -10,6 +10,7 @@ from core.importing import import_table, parse_pairs
 from core.trials import TrialTableError, read_trials
 from experiment.config import load_protocol
 from experiment.web.jatos import import_results
+from garden.arguments import existing_file, out_folder
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,15 +18,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("validate", help="check trial tables against the trial-table contract",
                               description="Exit 0 if every table is valid; 1 with one line per problem otherwise.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="trial table(s) (.tsv/.csv/.csv.gz) or folders of them")
+    p.add_argument("--include-incomplete", action="store_true",
+                   help="accept sessions whose sidecar says completed: false")
     p.set_defaults(func=validate_command)
 
     p = subparsers.add_parser("import", help="import a table with other column names into participants/ layout",
                               description="Rename columns, add constants, validate, and write one BIDS-like "
                                           "file per participant and session. Never overwrites.")
-    p.add_argument("source", metavar="SRC", help="table to import (.tsv, .csv or .csv.gz)")
-    p.add_argument("--out", required=True, help="output folder (e.g. participants)")
+    p.add_argument("source", type=existing_file, metavar="SRC", help="table to import (.tsv, .csv or .csv.gz)")
+    p.add_argument("--out", required=True, type=out_folder, help="output folder (e.g. participants)")
     p.add_argument("--map", default="", metavar="OLD=NEW,...", help="rename columns, e.g. participant=participant_id")
-    p.add_argument("--set", default="", metavar="COLUMN=VALUE,...", help="add constant columns, e.g. session=1")
+    p.add_argument("--set", default="", metavar="COLUMN=VALUE,...",
+                   help="add constant columns, e.g. session=1 (a replaced column is kept as <COLUMN>_original)")
     p.add_argument("--blank-invalid", default="", metavar="COLUMN,...",
                    help="import values that break the contract in these columns (e.g. negative rt) as missing; "
                         "the raw value is kept in <COLUMN>_invalid")
@@ -38,11 +42,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def validate_command(args: argparse.Namespace) -> int:
     try:
-        table = read_trials(args.paths)
+        table = read_trials(args.paths, include_incomplete=args.include_incomplete)
     except TrialTableError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"invalid: {len(exc.problems)} problem(s)", file=sys.stderr)
+        return 1
+    except UserError as exc:  # no table to check (a missing path, a folder without tables): also "invalid"
+        print(f"garden validate: invalid: {exc}", file=sys.stderr)
         return 1
     sessions = table.groupby(["participant_id", "session"]).ngroups
     print(f"valid: {len(table)} trials, {table.participant_id.nunique()} participants, {sessions} sessions")

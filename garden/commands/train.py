@@ -4,9 +4,19 @@ networks through participants' trial sequences (``--curriculum``)."""
 from __future__ import annotations
 
 import argparse
+import re
+import shutil
 
 from core.errors import UserError
-from garden.arguments import float_list
+from garden.arguments import (
+    SEED,
+    bounded_int,
+    existing_path,
+    finite_float,
+    float_list,
+    limit,
+    out_folder,
+)
 from modeling.networks.config import (
     CHOICE_TEMPERATURE,
     PUBLISHED_CTX_SCALES,
@@ -28,43 +38,81 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Resumable per shard: run the same command again to finish an interrupted sweep. "
                     "With --curriculum, train online on each participant's trial sequence instead and "
                     "write the networks' choices as a trial table (DIR/choices.tsv).")
-    p.add_argument("--scales", type=float_list, default=PUBLISHED_SCALES, metavar="S,...",
-                   help="input->hidden init SDs (default: the published 8)")
-    p.add_argument("--ctx-scales", type=float_list, default=PUBLISHED_CTX_SCALES, metavar="S,...",
+    p.add_argument("--scales", type=float_list(0.0, above=True), default=PUBLISHED_SCALES, metavar="S,...",
+                   help="input->hidden init SDs, > 0 (default: the published 8)")
+    p.add_argument("--ctx-scales", type=float_list(0.0), default=PUBLISHED_CTX_SCALES, metavar="S,...",
                    help="context->hidden init SDs, one per scale (default: the published 8)")
-    p.add_argument("--seeds", type=int, default=30, help="networks per scale: seeds FIRST..FIRST+N-1 (default 30)")
-    p.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
-    p.add_argument("--steps", type=int, default=10_000, help="full-batch gradient steps (default 10000)")
-    p.add_argument("--lr", type=float, default=None,
-                   help="learning rate (default 5e-3 full batch; with --curriculum the tuned online rate per scale)")
-    p.add_argument("--hidden", type=int, default=100, help="hidden units (default 100)")
-    p.add_argument("--l2", type=float, default=0.0, help="L2 penalty on the weights (default 0)")
+    p.add_argument("--seeds", type=bounded_int(1, "networks"), default=30,
+                   help="networks per scale: seeds FIRST..FIRST+N-1 (default 30)")
+    p.add_argument("--first-seed", type=SEED, default=0, help="first seed (default 0)")
+    p.add_argument("--steps", type=bounded_int(0, "steps"), default=10_000, help="full-batch gradient steps (default 10000)")
+    p.add_argument("--lr", type=finite_float(0.0, 10.0, above=True), default=None,
+                   help="learning rate, in (0, 10] (default 5e-3 full batch; with --curriculum the tuned online "
+                        "rate per scale)")
+    p.add_argument("--hidden", type=bounded_int(1, "hidden"), default=100, help="hidden units (default 100)")
+    p.add_argument("--l2", type=finite_float(0.0, 100.0), default=0.0, help="L2 penalty on the weights, 0..100 (default 0)")
     p.add_argument("--inputs", choices=("blobs", "images"), default="blobs", help="stimulus code (default blobs)")
-    p.add_argument("--image-size", type=int, default=32, help="image side in pixels for --inputs images")
-    p.add_argument("--rule-code", type=int, default=1, help="counterbalancing code of the rules (cardinal 1..4)")
-    p.add_argument("--context-offset", type=float, default=1.0, help="model-RDM context offset (default 1)")
-    p.add_argument("--record-every", type=int, default=10, help="stride of saved curves in steps (default 10)")
+    p.add_argument("--image-size", type=bounded_int(8, "image_px"), default=32,
+                   help="image side in pixels for --inputs images (8..128)")
+    p.add_argument("--rule-code", type=bounded_int(1, high=8), default=1, help="counterbalancing code of the rules (cardinal 1..4)")
+    p.add_argument("--context-offset", type=finite_float(0.0, 1e3), default=1.0,
+                   help="model-RDM context offset, feature units >= 0 (default 1)")
+    p.add_argument("--record-every", type=bounded_int(1, "steps"), default=10, help="stride of saved curves in steps (default 10)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    p.add_argument("--device", default="auto", help="torch device: auto (cuda if present), cpu, cuda")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--shards", type=int, default=1, help="split the sweep into K shards (default 1)")
+    p.add_argument("--device", type=device_name, default="auto", help="torch device: auto (cuda if present), cpu, cuda, cuda:N")
+    p.add_argument("--threads", type=bounded_int(0, "threads"), default=0, help="torch CPU threads (default 0: torch's choice)")
+    p.add_argument("--shards", type=bounded_int(1, "shards"), default=1, help="split the sweep into K shards (default 1)")
     p.add_argument("--executor", choices=("inline", "local", "slurm"), default="inline",
                    help="run shards here (inline) or as submitit jobs: local processes or SLURM")
     p.add_argument("--slurm-partition", default=None, help="SLURM partition (with --executor slurm)")
-    p.add_argument("--timeout-min", type=int, default=240, help="per-shard job time limit in minutes")
-    p.add_argument("--curriculum", default=None, metavar="FILE",
+    p.add_argument("--timeout-min", type=bounded_int(1, "timeout_min"), default=240, help="per-shard job time limit in minutes")
+    p.add_argument("--curriculum", type=existing_path, default=None, metavar="FILE",
                    help="trial table(s) (file or folder): train online on each participant's trials in order")
     p.add_argument("--choice-rule", choices=("sign", "sigmoid"), default="sign",
                    help="with --curriculum: accept when the output > 0 (sign) or sample p = sigmoid(output / T)")
-    p.add_argument("--temperature", type=float, default=CHOICE_TEMPERATURE,
+    p.add_argument("--temperature", type=finite_float(0.0, 1e3, above=True), default=CHOICE_TEMPERATURE,
                    help=f"with --choice-rule sigmoid: T in value/25 units (default {CHOICE_TEMPERATURE})")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--include-incomplete", action="store_true",
+                   help="with --curriculum: also use sessions whose sidecar says completed: false")
+    p.add_argument("--out", required=True, type=out_folder, metavar="DIR", help="output folder")
     p.set_defaults(func=train_command)
 
 
+COPIES = 8
+"""Copies of each network's weights and activity held while training (init, final, gradients, curves)."""
+DEVICE = re.compile(r"^(auto|cpu|cuda(:\d{1,2})?)$")
+
+
+def device_name(text: str) -> str:
+    """argparse type of ``--device``: auto, cpu, cuda or cuda:N (whether it exists is checked before training)."""
+    if not DEVICE.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device; use auto, cpu, cuda or cuda:N")
+    return text
+
+
+def check_resources(args: argparse.Namespace) -> None:
+    """Before any work: the asked-for device exists in this torch build, SLURM is reachable."""
+    if args.device.startswith("cuda"):
+        # the trainer loads torch (slow): only to check a CUDA device the user asked for
+        from modeling.networks.train import check_device
+        check_device(args.device)
+    if args.executor == "slurm" and shutil.which("sbatch") is None:
+        raise UserError("--executor slurm: no SLURM here (sbatch not found); use --executor inline or local, "
+                        "or run on the cluster's login node")
+    n_networks = len(args.scales) * args.seeds
+    inputs = (args.image_size ** 2 if args.inputs == "images" else 50) + 2
+    at_once = n_networks / args.shards if args.executor == "inline" else n_networks  # inline shards run in turn
+    gib = at_once * args.hidden * (inputs + 50 + 2) * 8 * COPIES / 2**30
+    if gib > limit("train_gib"):
+        raise UserError(f"this sweep ({n_networks} networks x {args.hidden} hidden units x {inputs} inputs) needs "
+                        f"about {gib:.0f} GiB; at most {limit('train_gib')} (GARDEN_MAX_TRAIN_GIB raises it): "
+                        "use fewer --seeds/--scales, --hidden or a smaller --image-size, or more --shards")
+    if args.shards > n_networks:
+        raise UserError(f"--shards {args.shards}: the sweep has {n_networks} networks; use 1..{n_networks}")
+
+
 def train_command(args: argparse.Namespace) -> int:
-    if args.seeds < 1:
-        raise UserError(f"--seeds {args.seeds} is invalid: use the number of networks per scale (>= 1)")
+    check_resources(args)
     train = TrainConfig(steps=args.steps, lr=TrainConfig.lr if args.lr is None else args.lr, n_hidden=args.hidden, l2=args.l2,
                         record_every=args.record_every, dtype=args.dtype, device=args.device,
                         threads=args.threads)
@@ -74,7 +122,7 @@ def train_command(args: argparse.Namespace) -> int:
                          context_offset=args.context_offset)
     if args.curriculum:
         path = run_curriculum_file(args.curriculum, config, args.out, choice_rule=args.choice_rule, lr=args.lr,
-                                   temperature=args.temperature)
+                                   temperature=args.temperature, include_incomplete=args.include_incomplete)
         print(f"wrote {path}")
         return 0
 

@@ -165,13 +165,13 @@ def run_curriculum(trials: pd.DataFrame, config: SweepConfig, choice_rule: str =
 def run_curriculum_file(path: str | os.PathLike, config: SweepConfig, out_dir: str | os.PathLike,
                         choice_rule: str = "sign", choice_seed: int = 0, *,
                         lr: float | Mapping[float, float] | None = None,
-                        temperature: float = CHOICE_TEMPERATURE) -> Path:
+                        temperature: float = CHOICE_TEMPERATURE, include_incomplete: bool = False) -> Path:
     """Read trial table(s), run every network through every participant, write ``out_dir/choices.tsv``."""
     target = Path(out_dir) / "choices.tsv"
     if target.exists():
         raise UserError(f"{target}: already exists; choose another --out")
     network_lrs(config, lr)   # refuse untuned scales before reading anything
-    trials = read_trials(path)
+    trials = read_trials(path, include_incomplete=include_incomplete)
     labels = tuple(dict.fromkeys(trials["context"]))
     contexts = CONTEXTS if set(labels) <= set(CONTEXTS) else tuple(sorted(labels))
     if len(contexts) != 2:
@@ -181,6 +181,7 @@ def run_curriculum_file(path: str | os.PathLike, config: SweepConfig, out_dir: s
     write_sidecar(out, config.to_dict(), choice_seed, source=str(path), choice_rule=choice_rule, contexts=contexts,
                   temperature=temperature, learning_rates=dict(zip(map(str, config.scales), network_lrs(config, lr)[
                       np.unique(config.networks().scale, return_index=True)[1]].tolist())),
+                  include_incomplete=include_incomplete, completed=True,
                   learning="online SGD, one step per trial with feedback == 1 (every trial when there is no "
                            "feedback column), output read before the step",
                   columns=column_descriptions(table.columns))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ import submitit
 
 from core.errors import UserError
 from core.files import write_file, write_with
-from core.provenance import write_json, write_sidecar
+from core.provenance import read_json, write_json, write_sidecar
 from modeling.networks.config import SweepConfig
 from modeling.networks.data import task_data
 from modeling.networks.measures import (
@@ -39,6 +40,8 @@ from modeling.networks.measures import (
 )
 
 EXECUTORS = ("inline", "local", "slurm")
+DONE = "summary.json"
+"""The summary's sidecar, written after every other output of a sweep: a sweep is finished when it exists."""
 SHARED_ARRAYS = ("record_steps", "noise_sds")
 """Arrays that are the same for every network (not concatenated over shards)."""
 
@@ -145,15 +148,21 @@ def prepare_sweep(config: SweepConfig, out_dir: str | os.PathLike, n_shards: int
     """Create the results folder and write ``sweep.json`` (first run), or check that a resumed
     sweep has the same settings; refuse a finished one."""
     out = Path(out_dir)
-    if (out / "summary.tsv").exists():
-        raise UserError(f"{out}: holds a finished sweep (summary.tsv); choose another --out")
+    path = out / "sweep.json"
+    if (out / DONE).exists():
+        raise UserError(f"{out}: holds a finished sweep ({DONE}); choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not path.exists():
+        raise UserError(f"{out}: is not empty and holds no sweep (no sweep.json); choose a new or empty --out folder")
     shard_networks(config, 0, n_shards)  # validates the number of shards
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "sweep.json"
     wanted = {"sweep": config.to_dict(), "n_shards": n_shards}
     if path.exists():
-        old = json.loads(path.read_text())
-        if json.loads(json.dumps(wanted)) != {"sweep": old["config"]["sweep"], "n_shards": old["config"]["n_shards"]}:
+        old = read_json(path, what="sweep settings file")
+        try:
+            recorded = {"sweep": old["config"]["sweep"], "n_shards": old["config"]["n_shards"]}
+        except (KeyError, TypeError):
+            raise UserError(f"{path}: not the settings of a garden sweep (damaged); use another --out") from None
+        if json.loads(json.dumps(wanted)) != recorded:
             raise UserError(f"{path}: this folder holds a sweep with other settings; use another --out "
                             "or the same settings to resume it")
         return out
@@ -196,12 +205,13 @@ def merge_shards(config: SweepConfig, out: Path, n_shards: int) -> Path:
     missing = [n for n in names if not (out / "shards" / f"{n}.npz").exists()]
     if missing:
         raise UserError(f"{out}: shards {missing} are not finished; run the same command again to resume")
-    summary = pd.concat([pd.read_csv(out / "shards" / f"{n}.tsv", sep="\t") for n in names], ignore_index=True)
-    loaded = [dict(np.load(out / "shards" / f"{n}.npz")) for n in names]
+    summary = pd.concat([_read_shard_table(out, n) for n in names], ignore_index=True)
+    loaded = [_read_shard_arrays(out, n) for n in names]
     arrays = {k: (loaded[0][k] if k in SHARED_ARRAYS else np.concatenate([d[k] for d in loaded]))
               for k in loaded[0]}
+    # a leftover of an interrupted merge is replaced; the summary's sidecar, written last, marks the sweep done
     write_with(out / "results.npz", lambda fh: np.savez_compressed(fh, **arrays), overwrite=True)
-    write_file(out / "summary.tsv", summary.to_csv(sep="\t", index=False, lineterminator="\n"))  # marks it done
+    write_file(out / "summary.tsv", summary.to_csv(sep="\t", index=False, lineterminator="\n"), overwrite=True)
     meta = {"n_networks": len(summary), "n_shards": n_shards, "curve_stride_steps": config.train.record_every,
             "context_weight_corr_units": "task-selective units of each network (context_weight_corr); "
                                          "all units (context_weight_corr_all)",
@@ -215,17 +225,36 @@ def merge_shards(config: SweepConfig, out: Path, n_shards: int) -> Path:
                                                                 if c.startswith("acc_noise_all_")
                                                                 else "stimulus units only (ours)")}
                                           for c in summary.columns if c.startswith("acc_noise_")}}
-    write_sidecar(out / "summary.tsv", config.to_dict(), None, **meta,
-                  columns={c: columns[c] if isinstance(columns[c], dict) else {"Description": columns[c]}
-                           for c in summary.columns})
     write_sidecar(out / "results.npz", config.to_dict(), None, **meta, arrays={
         k: list(v.shape) for k, v in arrays.items()},
         unit_class_codes={"task_selective": 0, "mixed": 1, "dead": 2},
         layout="arrays with a leading network axis follow summary.tsv's rows; record_steps gives the "
                "steps of the loss/accuracy/weight curves; w_input is (network, hidden, input unit); "
                "weight_norm and weight_distance are (network, recorded step, matrix) with matrices "
-               "(input, context, output): ||W_t|| and ||W_t - W_0|| (Frobenius)")
+               "(input, context, output): ||W_t|| and ||W_t - W_0|| (Frobenius)", overwrite=True)
+    write_sidecar(out / "summary.tsv", config.to_dict(), None, **meta, completed=True,
+                  columns={c: columns[c] if isinstance(columns[c], dict) else {"Description": columns[c]}
+                           for c in summary.columns})
     return out
+
+
+def _read_shard_table(out: Path, name: str) -> pd.DataFrame:
+    path = out / "shards" / f"{name}.tsv"
+    try:
+        return pd.read_csv(path, sep="\t")
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: unreadable shard table ({type(exc).__name__}); delete it and {name}.npz, "
+                        "then run the same command again to retrain that shard") from None
+
+
+def _read_shard_arrays(out: Path, name: str) -> dict[str, np.ndarray]:
+    path = out / "shards" / f"{name}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return dict(npz)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise UserError(f"{path}: damaged shard ({type(exc).__name__}); delete it and run the same command "
+                        "again to retrain that shard") from None
 
 
 @dataclass(frozen=True)
@@ -240,9 +269,10 @@ class SweepResults:
 def load_results(out_dir: str | os.PathLike) -> SweepResults:
     """Read a finished sweep folder (``summary.tsv``, ``results.npz``, ``sweep.json``)."""
     out = Path(out_dir)
-    if not (out / "summary.tsv").exists():
-        raise UserError(f"{out}: no summary.tsv; not a finished network sweep (run `garden train --out {out}`)")
-    config = SweepConfig.from_dict(json.loads((out / "sweep.json").read_text())["config"]["sweep"])
+    if not (out / DONE).exists():
+        raise UserError(f"{out}: no {DONE}; not a finished network sweep (run `garden train --out {out}` "
+                        "again to finish it)")
+    config = SweepConfig.from_dict(read_json(out / "sweep.json", what="sweep settings file")["config"]["sweep"])
     with np.load(out / "results.npz") as npz:
         arrays = dict(npz)
     return SweepResults(pd.read_csv(out / "summary.tsv", sep="\t"), arrays, config)

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from core.errors import UserError
 from modeling.networks.config import TrainConfig
 from modeling.networks.data import TaskData
 
@@ -68,6 +69,17 @@ class TrainResult:
 def _first(value):
     """The first network of a per-network array (or of each array in a parameter dict)."""
     return {k: v[:1] for k, v in value.items()} if isinstance(value, dict) else value[:1]
+
+
+def check_device(device: str) -> None:
+    """UserError unless ``device`` (cpu, cuda, cuda:N) can be used by this torch build on this machine."""
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {device}: this torch build or machine has no CUDA GPU; use --device cpu or auto")
+        index = int(device.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise UserError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here "
+                            f"(cuda:0..cuda:{torch.cuda.device_count() - 1})")
 
 
 def resolve_device(device: str = "auto") -> torch.device:

@@ -1,0 +1,714 @@
+"""Fuzz harness: every sub-command, driven in-process through ``garden.cli.main`` with malformed
+files, protocols, numbers, paths and interrupted runs.
+
+Each case must exit 2 (1 for ``validate``), print exactly one line on stderr that names the
+offending option, file or value (``validate``: one line per problem and a summary), show no
+traceback, and leave the workspace byte-for-byte as it was (no file changed, created or left
+half-written). The cases are built from tables below; ``CASES`` holds them all and
+``test_case_count`` prints how many each command gets.
+"""
+
+from __future__ import annotations
+
+import collections
+import gzip
+import io
+import json
+import os
+import shutil
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from core.trials import write_table
+from experiment.config import PROTOCOLS
+from garden.cli import main
+
+PNG = io.BytesIO()
+Image.new("RGB", (8, 8), (10, 120, 10)).save(PNG, format="PNG")
+PNG = PNG.getvalue()
+
+
+@dataclass(frozen=True)
+class Case:
+    """One hostile command line: ``argv`` may contain ``{w}`` (the workspace); ``needle`` must appear
+    in the error line (what it is about)."""
+
+    command: str
+    argv: tuple[str, ...]
+    needle: str
+    setup: str | None = None  # name of a prepared input (see WORKSPACE) the case needs
+
+    @property
+    def expected(self) -> int:
+        return 1 if self.command == "validate" else 2
+
+
+# ------------------------------------------------------------------ the inputs
+
+def _trials(pid: str = "P1", n_rep: int = 2) -> pd.DataFrame:
+    rows = []
+    trial = 1
+    for _ in range(n_rep):
+        for context in ("north", "south"):
+            for b in range(1, 6):
+                for l in range(1, 6):
+                    value = (b - 3) * 25.0 if context == "north" else (l - 3) * 25.0
+                    rows.append({"participant_id": pid, "session": 1, "phase": "test", "block": 1, "trial": trial,
+                                 "context": context, "branchiness": b, "leafiness": l, "exemplar": "1",
+                                 "reward_value": value, "choice": float(value > 0 or (trial % 7 == 0)),
+                                 "rt": 0.5 + 0.001 * trial})
+                    trial += 1
+    return pd.DataFrame(rows)
+
+
+def _tsv(table: pd.DataFrame) -> str:
+    return table.to_csv(sep="\t", index=False, lineterminator="\n")
+
+
+VALID_TRIALS = _tsv(pd.concat([_trials("P1"), _trials("NA")], ignore_index=True))
+HEADER = VALID_TRIALS.split("\n", 1)[0]
+COLUMNS = HEADER.split("\t")
+ROW = VALID_TRIALS.split("\n")[1].split("\t")
+
+
+def _with(column: str, value: str) -> str:
+    """The valid table with ``column`` of its first row set to ``value``."""
+    lines = VALID_TRIALS.split("\n")
+    cells = lines[1].split("\t")
+    cells[COLUMNS.index(column)] = value
+    lines[1] = "\t".join(cells)
+    return "\n".join(lines)
+
+
+BAD_CELLS = {
+    "participant_id": ["", "P 1", "../x", "P-1", "é", "P" * 65, "P1;rm", "sub/1"],
+    "session": ["0", "-1", "1.5", "x", "", "nan", "inf"],
+    "phase": [""],
+    "block": ["-1", "0.5", "b", "", "NaN"],
+    "trial": ["0", "1.5", "x", "", "-3"],
+    "context": [""],
+    "branchiness": ["0", "6", "2.5", "x", "", "nan"],
+    "leafiness": ["0", "6", "2.5", "x", "", "inf"],
+    "exemplar": [""],
+    "reward_value": ["x", "", "nan", "inf", "-inf", "1e400"],
+    "choice": ["2", "-1", "0.5", "yes", "nan", "None", "null"],
+    "rt": ["-0.1", "x", "nan", "inf", "NaN", "None"],
+}
+"""Cells that break the trial-table contract, per column (each in row 1 of an otherwise valid table)."""
+
+BROKEN_TABLES: dict[str, tuple[bytes, str]] = {
+    **{f"cell-{column}-{i}": (_with(column, value).encode(), "t.tsv")
+       for column, values in BAD_CELLS.items() for i, value in enumerate(values)},
+    "empty": (b"", "t.tsv"),
+    "header-only": ((HEADER + "\n").encode(), "t.tsv"),
+    "missing-column": (_tsv(_trials().drop(columns="rt")).encode(), "t.tsv"),
+    "duplicated-header": ((HEADER + "\trt\n" + "\t".join(ROW) + "\t0.5\n").encode(), "t.tsv"),
+    "empty-header-name": ((HEADER + "\t\n" + "\t".join(ROW) + "\t1\n").encode(), "t.tsv"),
+    "ragged-row": ((HEADER + "\n" + "\t".join(ROW[:-2]) + "\n").encode(), "t.tsv"),
+    "nul-byte": (VALID_TRIALS.replace("north", "no\x00rth", 1).encode(), "t.tsv"),
+    "latin-1": (VALID_TRIALS.replace("test", "tést", 1).encode("latin-1"), "t.tsv"),
+    "semicolons": (VALID_TRIALS.replace("\t", ";").encode(), "t.csv"),
+    "tabs-in-csv": (VALID_TRIALS.encode(), "t.csv"),
+    "huge-field": (_with("exemplar", "e" * 140_000).encode(), "t.tsv"),
+    "huge-quoted-field": (_with("exemplar", '"' + "e" * 140_000).encode(), "t.tsv"),
+    "three-contexts": (_with("context", "east").encode(), "t.tsv"),
+    "duplicate-trial": (VALID_TRIALS.replace("\t1\t2\tnorth", "\t1\t1\tnorth", 1).encode(), "t.tsv"),
+    "bad-gzip": (b"\x1f\x8bnot really gzip", "t.csv.gz"),
+    "gzip-of-garbage": (gzip.compress(b"\xff\xfe\x00garbage"), "t.tsv.gz"),
+    "binary": (PNG, "t.tsv"),
+    "not-a-table-suffix": (VALID_TRIALS.encode(), "t.txt"),
+}
+"""Malformed trial tables by name: (bytes, file name)."""
+
+PROTOCOL_TEXT = (Path(PROTOCOLS["flesch2022"]).read_text(encoding="utf-8"))
+
+
+def _protocol(old: str, new: str) -> str:
+    assert old in PROTOCOL_TEXT, old
+    return PROTOCOL_TEXT.replace(old, new, 1)
+
+
+BROKEN_PROTOCOLS: dict[str, tuple[str, str]] = {
+    "iti-nan": (_protocol("iti_s = 1.0", "iti_s = nan"), "iti_s"),
+    "iti-inf": (_protocol("iti_s = 1.0", "iti_s = inf"), "iti_s"),
+    "iti-negative": (_protocol("iti_s = 1.0", "iti_s = -1.0"), "iti_s"),
+    "iti-text": (_protocol("iti_s = 1.0", 'iti_s = "one"'), "iti_s"),
+    "window-inf": (_protocol("response_window_s = 1.5", "response_window_s = inf"), "response_window_s"),
+    "window-huge": (_protocol("response_window_s = 1.5", "response_window_s = 1e9"), "response_window_s"),
+    "cue-nan": (_protocol("cue_s = 1.0", "cue_s = -nan"), "cue_s"),
+    "feedback-big": (_protocol("feedback_s = 1.0", "feedback_s = 1e300"), "feedback_s"),
+    "colour-300": (_protocol("background = [128, 128, 128]", "background = [300, 128, 128]"), "background"),
+    "colour-negative": (_protocol("text_colour = [255, 255, 255]", "text_colour = [-1, 255, 255]"), "text_colour"),
+    "colour-short": (_protocol("text_colour = [255, 255, 255]", "text_colour = [255, 255]"), "text_colour"),
+    "colour-context": (_protocol("north = [0, 178, 255]", "north = [0, 999, 255]"), "north"),
+    "size-negative": (_protocol("size_px = [1280, 1024]", "size_px = [-1280, 1024]"), "size_px"),
+    "size-zero": (_protocol("size_px = [1280, 1024]", "size_px = [0, 0]"), "size_px"),
+    "size-huge": (_protocol("size_px = [1280, 1024]", "size_px = [100000, 1024]"), "size_px"),
+    "refresh-zero": (_protocol("refresh_hz = 60.0", "refresh_hz = 0.0"), "refresh_hz"),
+    "refresh-inf": (_protocol("refresh_hz = 60.0", "refresh_hz = inf"), "refresh_hz"),
+    "key-unknown": (_protocol('left = "f"', 'left = "fx"'), "left"),
+    "key-empty": (_protocol('right = "j"', 'right = ""'), "right"),
+    "key-same": (_protocol('right = "j"', 'right = "f"'), "keys"),
+    "key-number": (_protocol('left = "f"', "left = 5"), "left"),
+    "language-unknown": (_protocol('name = "flesch2022"', 'name = "flesch2022"\nlanguage = "xx"'), "language"),
+    "language-path": (_protocol('name = "flesch2022"', 'name = "flesch2022"\nlanguage = "../en"'), "language"),
+    "unknown-top-key": (_protocol('name = "flesch2022"', 'name = "flesch2022"\ncolour = 3'), "colour"),
+    "unknown-timing-key": (_protocol("iti_s = 1.0", "iti_s = 1.0\niti = 2"), "iti"),
+    "rule-code-9": (_protocol('rule_code = "participant"', "rule_code = 9"), "rule_code"),
+    "rule-code-text": (_protocol('rule_code = "participant"', 'rule_code = "nine"'), "rule_code"),
+    "curriculum-unknown": (_protocol('curriculum = "participant"', 'curriculum = "zigzag"'), "curriculum"),
+    "contexts-same": (_protocol('contexts = ["north", "south"]', 'contexts = ["north", "north"]'), "contexts"),
+    "contexts-three": (_protocol('contexts = ["north", "south"]', 'contexts = ["north", "south", "east"]'), "contexts"),
+    "seed-negative": (_protocol("seed = 2022", "seed = -1"), "seed"),
+    "seed-huge": (_protocol("seed = 2022", "seed = 99999999999999"), "seed"),
+    "seed-float": (_protocol("seed = 2022", "seed = 1.5"), "seed"),
+    "trials-huge": (_protocol("trials = ", "trials = 100000000000 #"), "trials"),
+    "trials-49": (_protocol("trials = ", "trials = 49 #"), "trials"),
+    "trials-zero": (_protocol("trials = ", "trials = 0 #"), "trials"),
+    "no-phases": ("\n".join(line for line in PROTOCOL_TEXT.splitlines() if "phases" not in line)
+                  .split("[timing]")[0], "phases"),
+    "bad-toml": (PROTOCOL_TEXT + "\n[[phases]\n", "TOML"),
+    "duplicate-key": (PROTOCOL_TEXT.replace("seed = 2022", "seed = 2022\nseed = 1", 1), "TOML"),
+}
+"""Malformed protocols by name: (TOML text, word the error must contain)."""
+
+
+def _duplicate_phase() -> str:
+    start = PROTOCOL_TEXT.index("[[phases]]")
+    block = PROTOCOL_TEXT[start:].split("[[phases]]")[1]
+    return PROTOCOL_TEXT + "\n[[phases]]" + block
+
+
+BROKEN_PROTOCOLS["duplicate-phase-name"] = (_duplicate_phase(), "phases")
+
+FITS_ROWS = [{"participant_id": pid, "model": model, "k": k, "nll": nll, "aic": 2 * k + 2 * nll,
+              "bic": k * np.log(100) + 2 * nll, "group": pid[-1]}
+             for pid in ("P1", "NA", "null", "P2")
+             for model, k, nll in (("factorized", 5, 40.0 + len(pid)), ("linear", 4, 45.0 - len(pid)))]
+VALID_FITS = _tsv(pd.DataFrame(FITS_ROWS))
+
+
+def _fits_with(row: int, column: str, value: str) -> str:
+    table = pd.DataFrame(FITS_ROWS).astype(object)
+    table.loc[row, column] = value
+    return _tsv(table)
+
+
+BROKEN_FITS: dict[str, tuple[str, str]] = {
+    "bic-text": (_fits_with(0, "bic", "abc"), "bic"),
+    "bic-empty": (_fits_with(1, "bic", ""), "bic"),
+    "bic-nan": (_fits_with(2, "bic", "nan"), "bic"),
+    "bic-inf": (_fits_with(3, "bic", "inf"), "bic"),
+    "model-empty": (_fits_with(0, "model", ""), "model"),
+    "duplicate-row": (VALID_FITS + VALID_FITS.split("\n")[1] + "\n", "second"),
+    "incomplete-participant": ("\n".join(VALID_FITS.split("\n")[:-2]) + "\n", "lacks"),
+    "no-bic-column": (_tsv(pd.DataFrame(FITS_ROWS).drop(columns=["bic"])), "bic"),
+    "no-model-column": (_tsv(pd.DataFrame(FITS_ROWS).drop(columns=["model"])), "model"),
+    "header-only": (VALID_FITS.split("\n")[0] + "\n", "no rows"),
+    "empty": ("", "empty"),
+    "ragged": (VALID_FITS + "P9\tlinear\n", "fields"),
+    "semicolons": (VALID_FITS.replace("\t", ";"), "separated"),
+}
+"""Malformed FITS tables for ``bms`` by name: (text, word the error must contain)."""
+
+BROKEN_MANIFESTS: dict[str, str] = {
+    "list": "[]",
+    "empty-object": "{}",
+    "files-null": '{"files": null}',
+    "files-list": '{"files": []}',
+    "entry-not-object": '{"files": {"B1L1_1.png": 3}}',
+    "entry-no-hash": '{"files": {"B1L1_1.png": {"sha256": "x"}}}',
+    "entry-bad-name": '{"files": {"../../etc/passwd": {"pixels_sha256": "x"}}}',
+    "not-json": '{"files": {',
+    "incomplete": '{"completed": false, "files": {}}',
+    "latin-1": '{"files": {}, "note": "\xe9"}',
+}
+"""Damaged or unfinished ``manifest.json`` files (written latin-1, so the last one is not UTF-8)."""
+
+
+# ------------------------------------------------------------------ the workspace
+
+def build_workspace(w: Path) -> None:
+    """Every input the cases name, under ``w`` (the cases must leave all of it unchanged)."""
+    (w / "trials.tsv").write_text(VALID_TRIALS)
+    for name, (data, file) in BROKEN_TABLES.items():
+        (w / "tables" / name).mkdir(parents=True)
+        (w / "tables" / name / file).write_bytes(data)
+    for name, (text, _) in BROKEN_PROTOCOLS.items():
+        (w / "protocols").mkdir(exist_ok=True)
+        (w / "protocols" / f"{name}.toml").write_text(text, encoding="utf-8")
+    (w / "protocols" / "latin-1.toml").write_bytes(PROTOCOL_TEXT.replace("Flesch", "Flésch").encode("latin-1"))
+    (w / "fits.tsv").write_text(VALID_FITS)
+    (w / "fits.json").write_text(json.dumps({"completed": True}))
+    for name, (text, _) in BROKEN_FITS.items():
+        (w / "fits" / name).mkdir(parents=True)
+        (w / "fits" / name / "fits.tsv").write_text(text)
+        (w / "fits" / name / "fits.json").write_text(json.dumps({"completed": True}))
+    (w / "fits" / "no-sidecar").mkdir()
+    (w / "fits" / "no-sidecar" / "fits.tsv").write_text(VALID_FITS)
+    _stimulus_sets(w)
+    _interrupted(w)
+    (w / "strings").mkdir()
+    base = (Path(PROTOCOLS["flesch2022"]).parent.parent / "strings" / "arrangement_en.toml").read_text()
+    (w / "strings" / "placeholder.toml").write_text(base.replace('instructions = """', 'instructions = """{nope} ', 1))
+    (w / "strings" / "brace.toml").write_text(base.replace('instructions = """', 'instructions = """{', 1))
+    (w / "strings" / "missing.toml").write_text("x = 'y'\n")
+    (w / "strings" / "not-toml.toml").write_text("= = =\n")
+    (w / "existing.tsv").write_text("a\n1\n")
+    (w / "existing.png").write_bytes(PNG)
+    (w / "nonempty").mkdir()
+    (w / "nonempty" / "notes.txt").write_text("someone else's folder\n")
+    (w / "a-file").write_text("not a folder\n")
+    _results(w)
+
+
+def _stimulus_sets(w: Path) -> None:
+    good = w / "set"
+    good.mkdir()
+    for b in range(1, 6):
+        for l in range(1, 6):
+            (good / f"B{b}L{l}_1.png").write_bytes(PNG)
+    for name, text in BROKEN_MANIFESTS.items():
+        folder = w / "sets" / name
+        shutil.copytree(good, folder)
+        (folder / "manifest.json").write_bytes(text.encode("latin-1"))
+    garbage = w / "sets" / "garbage-png"
+    shutil.copytree(good, garbage)
+    (garbage / "B3L3_1.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(64))
+    truncated = w / "sets" / "truncated-png"
+    shutil.copytree(good, truncated)
+    (truncated / "B2L4_1.png").write_bytes(PNG[: len(PNG) // 2])
+    short = w / "sets" / "missing-cell"
+    shutil.copytree(good, short)
+    (short / "B5L5_1.png").unlink()
+
+
+def _interrupted(w: Path) -> None:
+    """Inputs left by interrupted runs: an unfinished session, an unfinished import, a train folder."""
+    session = w / "unfinished" / "sub-P1" / "ses-1" / "beh"
+    session.mkdir(parents=True)
+    trials = _trials("P1")
+    write_table(trials.iloc[:37], session / "sub-P1_ses-1_task-garden_beh.tsv")
+    (session / "sub-P1_ses-1_task-garden_beh.json").write_text(json.dumps({"completed": False, "n_trials": 100}))
+    imported = w / "half-imported" / "sub-P1" / "ses-1" / "beh"
+    imported.mkdir(parents=True)
+    write_table(trials, imported / "sub-P1_ses-1_task-garden_beh.tsv")
+    (w / "half-imported" / "import-incomplete.json").write_text(json.dumps({"files": []}))
+    damaged = w / "damaged-sidecar" / "sub-P1" / "ses-1" / "beh"
+    damaged.mkdir(parents=True)
+    write_table(trials, damaged / "sub-P1_ses-1_task-garden_beh.tsv")
+    (damaged / "sub-P1_ses-1_task-garden_beh.json").write_text('{"completed": tr')
+    finished = w / "finished-sweep"
+    finished.mkdir()
+    (finished / "sweep.json").write_text("{}")
+    (finished / "summary.json").write_text("{}")
+    foreign = w / "foreign-sweep"
+    foreign.mkdir()
+    (foreign / "sweep.json").write_text('{"config": {"sweep": {}, "n_shards": 1}}')
+    broken = w / "broken-sweep"
+    broken.mkdir()
+    (broken / "sweep.json").write_text('{"config": ')
+    stray = w / "stray-results"
+    stray.mkdir()
+    (stray / "results.npz").write_bytes(b"PK\x03\x04 half a zip")
+
+
+def _results(w: Path) -> None:
+    """A results folder for ``report`` (its tables are only read when the arguments are good)."""
+    tables = w / "results" / "tables"
+    tables.mkdir(parents=True)
+    (tables / "bms.tsv").write_text("model\texpected_frequency\nfactorized\t0.7\nlinear\t0.3\n")
+    (w / "results" / "data.html").write_text("participant_id\tchoice\nP1\t1\n")
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    w = tmp_path_factory.mktemp("fuzz")
+    build_workspace(w)
+    old = Path.cwd()
+    os.chdir(w)  # commands with default output folders (participants/) would write here: it is watched too
+    yield w
+    os.chdir(old)
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """Every file and folder under ``folder`` with its inode, size and modification time (ns): any
+    write, replacement, creation or removal changes it (cheap enough to take twice per case)."""
+    out = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            st = os.lstat(os.path.join(root, name))
+            out[os.path.relpath(os.path.join(root, name), folder)] = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return out
+
+
+def test_snapshot_sees_every_kind_of_change(tmp_path):
+    (tmp_path / "a.tsv").write_text("x\n")
+    before = snapshot(tmp_path)
+    os.utime(tmp_path / "a.tsv", ns=(1, 1))
+    assert snapshot(tmp_path) != before
+    before = snapshot(tmp_path)
+    (tmp_path / "a.tsv.partial").write_text("")
+    assert snapshot(tmp_path) != before
+
+
+# ------------------------------------------------------------------ the cases
+
+INT_GARBAGE = ["abc", "", "1.5", "1e3", "0x10", "nan", "inf", "99999999999999999999999", "--", "½"]
+FLOAT_GARBAGE = ["nan", "NaN", "inf", "-inf", "Infinity", "1e400", "-1e400", "abc", "", "1,5", "0x1p3"]
+
+
+def int_values(low: int, high: int | None) -> list[str]:
+    values = INT_GARBAGE + [str(low - 1), str(low - 1000)]
+    if high is not None:
+        values += [str(high + 1), str(high * 1000)]
+    return values
+
+
+def float_values(low: float | None, high: float | None, above: bool) -> list[str]:
+    values = list(FLOAT_GARBAGE)
+    if low is not None:
+        values += [repr(low - 1.0), repr(low - 1e-300) if not above else repr(low)]
+        if above:
+            values.append(repr(-abs(low) - 5.0))
+    if high is not None:
+        values += [repr(high * 10 + 1), "1e300"]
+    return values
+
+
+NUMBERS: dict[str, tuple[tuple[str, ...], list[tuple[str, str, tuple]]]] = {
+    # command: (valid argv, [(option, kind, (bounds))])
+    "fit": (("fit", "trials.tsv", "--out", "new/fits.tsv"),
+            [("--max-rt", "float", (0.0, None, True)), ("--starts", "int", (1, 1000)), ("--jobs", "int", (1, 64))]),
+    "bms": (("bms", "fits.tsv", "--out", "new/bms.tsv"),
+            [("--prior", "float", (0.0, 1e6, True)), ("--seed", "int", (0, 2**32 - 1))]),
+    "recover": (("recover", "--out", "new/recovery", "--n-sim", "1", "--trials", "100"),
+                [("--n-sim", "int", (1, 1000)), ("--rule-code", "int", (1, 8)), ("--seed", "int", (0, 2**32 - 1)),
+                 ("--jobs", "int", (1, 64))]),
+    "run": (("run", "--simulate", "factorized", "--participant", "P1", "--session", "1", "--out", "new/participants"),
+            [("--session", "int", (1, 1000)), ("--seed", "int", (0, 2**32 - 1)), ("--agent-seed", "int", (0, 2**32 - 1)),
+             ("--pace", "float", (0.0, 60.0, False))]),
+    "arrange": (("arrange", "--participant", "P1", "--session", "1", "--phase", "pre", "--out", "new/participants"),
+                [("--session", "int", (1, 1000)), ("--arrangements", "int", (1, 50)), ("--seed", "int", (0, 2**32 - 1))]),
+    "stimuli make": (("stimuli", "make", "--out", "new/set", "--exemplars", "1", "--size", "8"),
+                     [("--exemplars", "int", (1, 1000)), ("--size", "int", (8, 2048)), ("--seed", "int", (0, 2**32 - 1)),
+                      ("--jobs", "int", (1, 64))]),
+    "stimuli sheet": (("stimuli", "sheet", "set", "--out", "new/sheet.png"), [("--cell-px", "int", (8, 1024))]),
+    "stimuli check": (("stimuli", "check", "set"), [("--min-exemplars", "int", (1, 1000))]),
+    "train": (("train", "--scales", "1", "--ctx-scales", "1", "--seeds", "1", "--steps", "1", "--out", "new/sweep"),
+              [("--seeds", "int", (1, 1000)), ("--first-seed", "int", (0, 2**32 - 1)), ("--steps", "int", (0, 1_000_000)),
+               ("--lr", "float", (0.0, 10.0, True)), ("--hidden", "int", (1, 10_000)), ("--l2", "float", (0.0, 100.0, False)),
+               ("--image-size", "int", (8, 128)), ("--rule-code", "int", (1, 8)),
+               ("--context-offset", "float", (0.0, 1e3, False)), ("--record-every", "int", (1, 1_000_000)),
+               ("--threads", "int", (0, 256)), ("--shards", "int", (1, 10_000)), ("--timeout-min", "int", (1, 10_080)),
+               ("--scales", "float", (0.0, None, True)), ("--ctx-scales", "float", (0.0, None, False))]),
+    "demo": (("demo", "--out", "new/demo"),
+             [("--participants", "int", (2, 1000)), ("--seed", "int", (0, 2**32 - 1)), ("--network-seeds", "int", (1, 1000)),
+              ("--steps", "int", (1, 1_000_000)), ("--recovery-agents", "int", (1, 1000)), ("--dpi", "int", (10, 600)),
+              ("--scales", "float", (0.0, None, True)), ("--ctx-scales", "float", (0.0, None, False))]),
+    "report": (("report", "results", "--out", "new/report.html"), [("--dpi", "int", (10, 600))]),
+}
+"""Every numeric option of every command, with its bounds: (low, high) for ints, (low, high, low excluded) for floats."""
+
+
+def number_cases() -> list[Case]:
+    cases = []
+    for command, (argv, options) in NUMBERS.items():
+        for option, kind, bounds in options:
+            values = int_values(*bounds) if kind == "int" else float_values(*bounds)
+            for value in dict.fromkeys(values):
+                if option.endswith("scales") and value == "1,5":  # a valid list
+                    continue
+                cases.append(Case(command, (*argv, f"{option}={value}"), option))
+    return cases
+
+
+def table_cases() -> list[Case]:
+    cases = []
+    for name, (_, file) in BROKEN_TABLES.items():
+        path = f"tables/{name}/{file}"
+        needle = file if name != "not-a-table-suffix" else "t.txt"
+        cases += [Case("validate", ("validate", path), needle),
+                  Case("validate", ("validate", f"tables/{name}"), "tables/"),
+                  Case("fit", ("fit", path, "--out", "new/fits.tsv"), needle),
+                  Case("import", ("import", path, "--out", "new/imported"), needle),
+                  Case("train", ("train", "--curriculum", path, "--out", "new/curriculum", "--seeds", "1"), needle)]
+    return cases
+
+
+def protocol_cases() -> list[Case]:
+    cases = []
+    names = [*BROKEN_PROTOCOLS, "latin-1"]
+    for name in names:
+        needle = BROKEN_PROTOCOLS[name][1] if name in BROKEN_PROTOCOLS else "UTF-8"
+        path = f"protocols/{name}.toml"
+        cases += [Case("run", ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1",
+                               "--out", "new/participants", "--protocol", path), needle),
+                  Case("run", ("run", "--simulate", "learner", "--participant", "P2", "--session", "2",
+                               "--out", "new/participants", "--protocol", path, "--agent-params", "slope=4"), needle),
+                  Case("demo", ("demo", "--out", "new/demo", "--protocol", path), needle)]
+    cases.append(Case("run", ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1",
+                              "--out", "new/p", "--protocol", "no-such-protocol"), "no-such-protocol"))
+    return cases
+
+
+AGENT_PARAMS = {
+    "lapse": ["-0.1", "1.5", "2", "nan", "inf", "-inf", "1e400"],
+    "slope": ["1e400", "-1e400", "nan", "inf", "1e9"],
+    "delta": ["nan", "inf", "1000", "-1e300"],
+    "offset": ["nan", "inf", "1e6"],
+    "rt_mean_s": ["inf", "nan", "0", "-1", "1e9", "0.1"],
+    "rt_min_s": ["-0.5", "nan", "inf", "100"],
+    "learning_tau": ["-1", "nan", "inf", "1e300"],
+}
+MALFORMED_PARAMS = ["slope", "slope=", "=5", "slope=five", "slope=5,,lapse", "unknown=1", "delta_east=3",
+                    "slope=5;lapse=0.1", "slope:5", "lapse=0x"]
+
+
+def agent_cases() -> list[Case]:
+    base = ("run", "--participant", "P1", "--session", "1", "--out", "new/participants")
+    cases = []
+    for agent in ("factorized", "learner"):
+        for name, values in AGENT_PARAMS.items():
+            for value in values:
+                cases.append(Case("run", (*base, "--simulate", agent, "--agent-params", f"{name}={value}"), name))
+        for text in MALFORMED_PARAMS:
+            cases.append(Case("run", (*base, "--simulate", agent, "--agent-params", text), "agent"))
+    for agent in ("nobody", "", "factorized_full", "../x"):
+        cases.append(Case("run", (*base, "--simulate", agent), "agent"))
+    for pid in ("", "P 1", "../P1", "P" * 65, "P" * 300, "é1", "P1/", "-P1"):
+        cases.append(Case("run", ("run", "--simulate", "factorized", f"--participant={pid}", "--session", "1",
+                                  "--out", "new/participants"), "participant"))
+        cases.append(Case("arrange", ("arrange", f"--participant={pid}", "--session", "1", "--phase", "pre",
+                                      "--out", "new/participants"), "participant"))
+    return cases
+
+
+def fits_cases() -> list[Case]:
+    cases = []
+    for name, (_, needle) in BROKEN_FITS.items():
+        for extra in ((), ("--criterion", "aic") if needle != "bic" else ("--by", "group")):
+            cases.append(Case("bms", ("bms", f"fits/{name}/fits.tsv", "--out", "new/bms.tsv", *extra), needle))
+    cases += [
+        Case("bms", ("bms", "fits/no-sidecar/fits.tsv", "--out", "new/bms.tsv"), "sidecar"),
+        Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--by", "nope"), "nope"),
+        Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--models", "factorized,nope"), "nope"),
+        Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--models", ""), "--models"),
+        Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--models", "linear,linear"), "--models"),
+        Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--lrt", "new/bms.tsv"), "--lrt"),
+        Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--winners", "new/./bms.tsv"), "--winners"),
+        Case("bms", ("bms", "fits.tsv", "--out", "new/b.tsv", "--winners", "new/w.tsv", "--lrt", "new/w.tsv"), "--lrt"),
+        Case("bms", ("bms", "no-such.tsv", "--out", "new/bms.tsv"), "no-such.tsv"),
+        Case("bms", ("bms", "set", "--out", "new/bms.tsv"), "set"),
+        Case("bms", ("bms", "fits.tsv", "--out", "existing.tsv"), "existing.tsv"),
+        Case("bms", ("bms", "fits.tsv", "--out", "fits.tsv"), "fits.tsv"),
+        Case("bms", ("bms", "fits.tsv", "--out", "new/bms.csv"), "bms.csv"),
+        Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--criterion", "waic"), "--criterion"),
+    ]
+    for models in ("", ",", "nope", "factorized,factorized", "linear;factorized", " "):
+        cases.append(Case("fit", ("fit", "trials.tsv", "--out", "new/fits.tsv", f"--models={models}"), "--models"))
+        cases.append(Case("recover", ("recover", "--out", "new/rec", f"--models={models}"), "--models"))
+    for trials in ("", "0", "49", "100,abc", "1e8", "100000000", "-50", "nan", "100,x", "50.0"):
+        cases.append(Case("recover", ("recover", "--out", "new/rec", f"--trials={trials}"), "--trials"))
+    cases += [Case("recover", ("recover", "--out", "new/rec", "--models", "factorized"), "two models"),
+              Case("recover", ("recover", "--out", "new/rec", "--models", "linear"), "two models"),
+              Case("recover", ("recover", "--out", "nonempty"), "nonempty"),
+              Case("recover", ("recover", "--out", "a-file"), "a-file"),
+              Case("recover", ("recover", "--out", "new/rec", "--objective", "mse"), "--objective")]
+    return cases
+
+
+def stimuli_cases() -> list[Case]:
+    cases = []
+    for name in [*BROKEN_MANIFESTS, "garbage-png", "truncated-png", "missing-cell"]:
+        folder = f"sets/{name}"
+        cases += [Case("stimuli check", ("stimuli", "check", folder), name),
+                  Case("stimuli sheet", ("stimuli", "sheet", folder, "--out", "new/sheet.png"), name),
+                  Case("run", ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1",
+                               "--out", "new/participants", "--stimuli", folder), name),
+                  Case("arrange", ("arrange", "--participant", "P1", "--session", "1", "--phase", "pre",
+                                   "--out", "new/participants", "--stimuli", folder), name)]
+    cases += [
+        Case("stimuli sheet", ("stimuli", "sheet", "set", "--out", "existing.png"), "existing.png"),
+        Case("stimuli sheet", ("stimuli", "sheet", "set", "--out", "new/sheet.jpg"), "sheet.jpg"),
+        Case("stimuli sheet", ("stimuli", "sheet", "set", "--out", "new/sheet.png", "--exemplar", "7"), "B1L1_7"),
+        Case("stimuli sheet", ("stimuli", "sheet", "no-such-set", "--out", "new/sheet.png"), "no-such-set"),
+        Case("stimuli sheet", ("stimuli", "sheet", "trials.tsv", "--out", "new/sheet.png"), "trials.tsv"),
+        Case("stimuli sheet", ("stimuli", "sheet", "set", "--out", "a-file/sheet.png"), "a-file"),
+        Case("stimuli check", ("stimuli", "check", "set", "--min-exemplars", "2"), "exemplars"),
+        Case("stimuli check", ("stimuli", "check", "no-such-set"), "no-such-set"),
+        Case("stimuli check", ("stimuli", "check", "tables"), "tables"),
+        Case("stimuli make", ("stimuli", "make", "--out", "nonempty", "--exemplars", "1", "--size", "8"), "nonempty"),
+        Case("stimuli make", ("stimuli", "make", "--out", "a-file", "--exemplars", "1", "--size", "8"), "a-file"),
+        Case("stimuli make", ("stimuli", "make", "--out", "set", "--exemplars", "1", "--size", "8"), "set"),
+        Case("stimuli make", ("stimuli", "make", "--out", "new/set", "--exemplars", "1"), "--size"),
+        Case("stimuli", ("stimuli",), "stimuli"),
+        Case("stimuli", ("stimuli", "paint"), "paint"),
+    ]
+    return cases
+
+
+def path_cases() -> list[Case]:
+    long = "x" * 300
+    cases = [
+        Case("validate", ("validate", "no-such.tsv"), "no-such.tsv"),
+        Case("validate", ("validate", "nonempty"), "nonempty"),
+        Case("validate", ("validate", "existing.png"), "existing.png"),
+        Case("fit", ("fit", "no-such.tsv", "--out", "new/f.tsv"), "no-such.tsv"),
+        Case("fit", ("fit", "trials.tsv", "--out", "existing.tsv"), "existing.tsv"),
+        Case("fit", ("fit", "trials.tsv", "--out", "fits.tsv"), "fits.tsv"),
+        Case("fit", ("fit", "trials.tsv", "--out", "new/fits.csv"), "fits.csv"),
+        Case("fit", ("fit", "trials.tsv", "--out", f"new/{long}.tsv"), "longer"),
+        Case("fit", ("fit", "trials.tsv", "--out", "a-file/fits.tsv"), "a-file"),
+        Case("fit", ("fit", "trials.tsv", "--out", "new/f.tsv", "--phase", "nope"), "nope"),
+        Case("fit", ("fit", "trials.tsv", "--out", "new/f.tsv", "--missing", "zero"), "--missing"),
+        Case("fit", ("fit", "trials.tsv"), "--out"),
+        Case("import", ("import", "no-such.tsv", "--out", "new/imp"), "no-such.tsv"),
+        Case("import", ("import", "nonempty", "--out", "new/imp"), "nonempty"),
+        Case("import", ("import", "trials.tsv", "--out", "a-file"), "a-file"),
+        Case("import", ("import", "trials.tsv", "--out", f"new/{long}"), "longer"),
+        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--map", "participant_id=x,session=x"), "more than once"),
+        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--map", "nope=participant_id"), "nope"),
+        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--map", "participant_id"), "--map"),
+        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--map", "=x"), "--map"),
+        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--set", "session"), "--set"),
+        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--set", "session=0"), "session"),
+        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--set", "choice=2"), "choice"),
+        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--set", "participant_id=../x"), "participant_id"),
+        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--set", "a=1,a=2"), "more than once"),
+        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--map", "rt=choice", "--set", "choice=1"),
+             "more than once"),
+        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--blank-invalid", "nope"), "nope"),
+        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--blank-invalid", "session"), "session"),
+        Case("import", ("import", "trials.tsv", "--out", "half-imported"), "import-incomplete"),
+        Case("run", ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1", "--out", "a-file"), "a-file"),
+        Case("run", ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1",
+                     "--out", f"new/{long}"), "longer"),
+        Case("run", ("run", "--simulate", "factorized", "--participant", "P1"), "--session"),
+        Case("run", ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1", "--out", "new/p",
+                     "--stimuli", "no-such-set"), "no-such-set"),
+        Case("run", ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1", "--out", "new/p",
+                     "--rule-code", "9"), "--rule-code"),
+        Case("run", ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1", "--out", "new/p",
+                     "--curriculum", "zigzag"), "zigzag"),
+        Case("run", ("run", "--simulate", "factorized", "--participant", "P1", "--session", "9", "--out", "new/p"),
+             "session"),
+        Case("run", ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1", "--out", "new/p",
+                     "--resume"), "resume"),
+        Case("run", ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1", "--out", "unfinished",
+                     "--resume"), "sidecar"),
+        Case("run", ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1", "--out", "unfinished"),
+             "already exists"),
+        Case("arrange", ("arrange", "--participant", "P1", "--session", "1", "--phase", "mid", "--out", "new/p"), "--phase"),
+        Case("arrange", ("arrange", "--participant", "P1", "--session", "1", "--phase", "pre", "--out", "a-file"), "a-file"),
+        Case("arrange", ("arrange", "--participant", "P1", "--session", "1", "--phase", "pre",
+                         "--out", f"new/{long}"), "longer"),
+        Case("arrange", ("arrange", "--participant", "P1", "--session", "1", "--phase", "pre", "--out", "new/p",
+                         "--stimuli", "no-such-set"), "no-such-set"),
+        *(Case("arrange", ("arrange", "--participant", "P1", "--session", "1", "--phase", "pre", "--out", "new/p",
+                           "--strings", f"strings/{name}.toml"), name)
+          for name in ("placeholder", "brace", "missing", "not-toml")),
+        Case("arrange", ("arrange", "--participant", "P1", "--session", "1", "--phase", "pre", "--out", "new/p",
+                         "--strings", "no-such.toml"), "no-such.toml"),
+        *(Case("arrange", ("arrange", "--participant", "P1", "--session", "1", "--phase", "pre", "--out", "new/p",
+                           "--window-size", *size), "--window-size")
+          for size in (("-900", "900"), ("0", "0"), ("100000", "900"), ("900",), ("nan", "900"), ("1e3", "900"))),
+        Case("train", ("train", "--out", "nonempty", "--seeds", "1", "--steps", "1"), "nonempty"),
+        Case("train", ("train", "--out", "a-file", "--seeds", "1"), "a-file"),
+        Case("train", ("train", "--out", "finished-sweep", "--seeds", "1"), "finished"),
+        Case("train", ("train", "--out", "foreign-sweep", "--seeds", "1", "--scales", "1", "--ctx-scales", "1"), "other settings"),
+        Case("train", ("train", "--out", "broken-sweep", "--seeds", "1", "--scales", "1", "--ctx-scales", "1"), "sweep.json"),
+        Case("train", ("train", "--out", "stray-results", "--seeds", "1", "--scales", "1", "--ctx-scales", "1"), "stray-results"),
+        Case("train", ("train", "--out", "new/t", "--scales", "1,2", "--ctx-scales", "1"), "ctx-scales"),
+        Case("train", ("train", "--out", "new/t", "--scales", "1", "--ctx-scales", "1", "--seeds", "1", "--shards", "2"),
+             "--shards"),
+        Case("train", ("train", "--out", "new/t", "--executor", "slurm", "--seeds", "1"), "slurm"),
+        Case("train", ("train", "--out", "new/t", "--executor", "pbs"), "--executor"),
+        Case("train", ("train", "--out", "new/t", "--dtype", "float16"), "--dtype"),
+        Case("train", ("train", "--out", "new/t", "--inputs", "words"), "--inputs"),
+        *(Case("train", ("train", "--out", "new/t", "--seeds", "1", "--device", device), "--device")
+          for device in ("gpu", "tpu", "cuda:x", "", "cuda;rm", "mps:0")),
+        Case("train", ("train", "--out", "new/t", "--seeds", "1000", "--hidden", "10000"), "GiB"),
+        Case("train", ("train", "--out", "new/t", "--inputs", "images", "--image-size", "128", "--seeds", "1000"), "GiB"),
+        Case("train", ("train", "--out", "new/t", "--curriculum", "no-such.tsv"), "no-such.tsv"),
+        Case("train", ("train", "--out", "new/t", "--curriculum", "trials.tsv", "--choice-rule", "max"), "--choice-rule"),
+        Case("train", ("train", "--curriculum", "unfinished", "--out", "new/t"), "incomplete"),
+        Case("train", ("train", "--curriculum", "half-imported", "--out", "new/t"), "import"),
+        Case("train", ("train", "--scales", f"{','.join(['1'] * 65)}", "--out", "new/t"), "--scales"),
+        Case("demo", ("demo", "--out", "nonempty"), "nonempty"),
+        Case("demo", ("demo", "--out", "a-file"), "a-file"),
+        Case("demo", ("demo", "--runs-in", "a-file"), "a-file"),
+        Case("demo", ("demo",), "--out"),
+        Case("demo", ("demo", "--out", "new/d", "--runs-in", "new/r"), "--runs-in"),
+        Case("demo", ("demo", "--out", "new/d", "--scales", "1,2", "--ctx-scales", "1"), "ctx-scales"),
+        Case("demo", ("demo", "--out", "new/d", "--protocol", "nope"), "nope"),
+        Case("report", ("report", "no-such-folder"), "no-such-folder"),
+        Case("report", ("report", "trials.tsv"), "trials.tsv"),
+        Case("report", ("report", "nonempty"), "nonempty"),
+        Case("report", ("report", "results", "--out", "trials.tsv", "--overwrite"), "trials.tsv"),
+        Case("report", ("report", "results", "--out", "fits.tsv"), "fits.tsv"),
+        Case("report", ("report", "results", "--out", "results/data.html", "--overwrite"), "data.html"),
+        Case("report", ("report", "results", "--out", "results/data.html"), "data.html"),
+        Case("report", ("report", "results", "--out", "results", "--overwrite"), "results"),
+        Case("validate", ("validate", "unfinished"), "completed: false"),
+        Case("validate", ("validate", "half-imported"), "import"),
+        Case("validate", ("validate", "damaged-sidecar"), "sidecar"),
+        Case("fit", ("fit", "unfinished", "--out", "new/f.tsv"), "completed: false"),
+        Case("fit", ("fit", "half-imported", "--out", "new/f.tsv"), "import"),
+        Case("fit", ("fit", "damaged-sidecar", "--out", "new/f.tsv"), "sidecar"),
+        Case("garden", ("frobnicate",), "frobnicate"),
+        Case("garden", ("--nope",), "--nope"),
+    ]
+    return cases
+
+
+CASES = number_cases() + table_cases() + protocol_cases() + agent_cases() + fits_cases() + stimuli_cases() + path_cases()
+
+
+CASE_TIMEOUT_S = 20
+
+
+def _too_slow(signum, frame):
+    raise TimeoutError(f"the command ran for {CASE_TIMEOUT_S} s: it did work instead of refusing")
+
+
+def _id(case: Case) -> str:
+    return " ".join(case.argv)[:120]
+
+
+def test_case_count(capsys):
+    counts = collections.Counter(case.command for case in CASES)
+    with capsys.disabled():
+        print(f"\nfuzz cases per command ({len(CASES)} in all):")
+        for command, n in sorted(counts.items()):
+            print(f"  {command:15s} {n}")
+    assert len(CASES) >= 1000 and len(set(CASES)) == len(CASES)
+    assert set(counts) >= {"validate", "import", "fit", "bms", "recover", "run", "arrange", "stimuli make",
+                           "stimuli sheet", "stimuli check", "train", "demo", "report"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_hostile_input_is_one_clean_line_and_changes_nothing(case, workspace, capsys):
+    before = snapshot(workspace)
+    signal.signal(signal.SIGALRM, _too_slow)
+    signal.alarm(CASE_TIMEOUT_S)  # a case that starts real work (a window, a sweep) fails instead of hanging
+    try:
+        status = main(list(case.argv))
+    finally:
+        signal.alarm(0)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert status == case.expected, f"exit {status}, stderr: {err[-2000:]}"
+    assert "Traceback" not in err and "internal error" not in err, err
+    if case.command == "validate":
+        assert lines and lines[-1].startswith(("invalid:", "garden validate: invalid:")), err
+    else:
+        assert len(lines) == 1, err
+    assert case.needle.lower() in err.lower(), f"{case.needle!r} not named in: {err}"
+    assert snapshot(workspace) == before, "the failed command changed the workspace"
