@@ -84,10 +84,10 @@ def load_strings(path: str | os.PathLike = DEFAULT_STRINGS) -> dict[str, str]:
     data = read_strings(path, STRING_KEYS, template=DEFAULT_STRINGS)
     for key in STRING_KEYS:  # every text is filled with these values on screen: check them before the window opens
         try:
-            data[key].format(total=1, done="", index=1)
+            data[key].format(total=1, done="", index=1, n=1)
         except (KeyError, IndexError, ValueError) as exc:
             raise UserError(f"{path}: text {key!r} has an unknown or broken {{placeholder}} ({exc}); "
-                            "use only {total}, {done} and {index}, and {{ }} for literal braces") from None
+                            "use only {total}, {done}, {index} and {n}, and {{ }} for literal braces") from None
     return {key: data[key] for key in STRING_KEYS}
 
 

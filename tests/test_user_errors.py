@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.bids import PROVENANCE_KEY
+
 from core.trials import read_trials, write_table
 from garden.arguments import LIMITS, bounded_int, limit, new_file
 from garden.cli import main
@@ -256,6 +258,8 @@ def test_resume_refuses_a_changed_recording(tmp_path):
     cells[choice] = "7"  # edited by hand
     path.write_text(header + "".join(rows[:2]) + "\t".join(cells) + "\n" + "".join(rows[3:30]))
     sidecar = path.with_suffix(".json")
-    sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), "completed": False}))
+    info = json.loads(sidecar.read_text())
+    info.get(PROVENANCE_KEY, info)["completed"] = False   # as a crash leaves it
+    sidecar.write_text(json.dumps(info))
     with pytest.raises(UserError, match="column 'choice' value '7'.*changed"):
         simulate_session(protocol, "P005", 2, get_agent("random"), tmp_path, resume=True)

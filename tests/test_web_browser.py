@@ -31,6 +31,7 @@ from core.responders import responder_rng
 from core.trials import read_trials, session_path
 from experiment import arrangement_data as ad
 from experiment.config import load_protocol
+from experiment.recording import session_info
 from experiment.session import key_for, plan_session
 from experiment.simulate import simulate_session
 from experiment.web.jatos import import_results
@@ -231,12 +232,13 @@ def test_browser_timing_and_sidecar(served):
     assert (web.frames > 10).all() and web.dropped_frames.ge(0).all()
     assert np.allclose(web.key_onset - web.onset, web.rt, atol=2e-6, equal_nan=True)
     assert (np.diff(web.onset) > 0).all() and (web.cue_onset + 0.1 - web.onset).abs().max() < 0.025
-    sidecar = json.loads(served["table"].with_suffix(".json").read_text())
+    raw = json.loads(served["table"].with_suffix(".json").read_text())
+    sidecar = session_info(served["table"])
     assert sidecar["completed"] is True and sidecar["mode"] == "browser"
     browser = sidecar["browser"]
     assert "Chrome" in browser["user_agent"] and browser["window_px"] == [1280, 1024]
     assert 55 < browser["refresh_hz_measured"] < 65 and browser["jspsych"].startswith("8.")
-    assert "frame_interval_median_s" in sidecar["columns"] and "onset" in sidecar["columns"]
+    assert "frame_interval_median_s" in raw and "onset" in raw   # one BIDS entry per column
     log = (served["root"] / "server.log").read_text()
     assert "sub-P003 ses-1: started at trial 1" in log and "finished (6 trials)" in log
 
@@ -263,7 +265,7 @@ def test_reload_mid_session_resumes_without_loss_or_duplicates(tiny, browser, tm
     table = read_trials(path)
     assert table.trial.tolist() == list(range(1, 7))
     assert table.exemplar.astype(str).tolist() == seq.exemplar.astype(str).tolist()
-    sidecar = json.loads(path.with_suffix(".json").read_text())
+    sidecar = session_info(path)
     assert [r["after_trial"] for r in sidecar["reloads"]] == [3] and sidecar["completed"] is True
 
 
@@ -288,7 +290,7 @@ def test_killed_server_loses_at_most_the_trial_in_progress(tiny, browser, tmp_pa
         server.stop()
     table = read_trials(path)
     assert table.trial.tolist() == list(range(1, 7))
-    sidecar = json.loads(path.with_suffix(".json").read_text())
+    sidecar = session_info(path)
     assert sidecar["completed"] is True and [r["after_trial"] for r in sidecar["resumed"]] == [3]
 
 
@@ -481,6 +483,6 @@ def test_jspsych_simulation_mode_records_whole_sessions(tiny, browser, tmp_path)
         answered = table.choice.notna()
         assert answered.sum() >= 3 and table.rt[answered].between(0.25, WINDOW_S + 0.05).all()
         assert (table.timed_out == (~answered).astype(int)).all()
-        sidecar = json.loads(path.with_suffix(".json").read_text())
+        sidecar = session_info(path)
         assert sidecar["completed"] is True and sidecar["browser"]["simulation"] == mode
         assert (table.frames > 10).all() == (mode == "visual")  # only the visual mode draws the screens

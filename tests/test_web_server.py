@@ -21,6 +21,7 @@ from core.responders import responder_rng
 from core.trials import read_trials, session_path
 from experiment import arrangement_data as ad
 from experiment.config import load_protocol, parse_protocol
+from experiment.recording import session_info
 from experiment.session import key_for, plan_session
 from experiment.simulate import simulate_session
 from experiment.web.jatos import export_study, import_results
@@ -94,7 +95,7 @@ def test_a_reload_gets_the_next_trial_and_the_score(client, tmp_path):
     assert client.post("/api/trial", json=_report(1, accept, 0.5)).status_code == 200
     again = _begin(client).json()
     assert again["start"] == 1 and again["score"] == began["trials"][0]["reward_value"]
-    sidecar = json.loads(session_path(tmp_path / "participants", "P003", 1).with_suffix(".json").read_text())
+    sidecar = session_info(session_path(tmp_path / "participants", "P003", 1))
     assert [r["after_trial"] for r in sidecar["reloads"]] == [1]
 
 
@@ -176,7 +177,7 @@ def test_a_finished_session_is_never_reopened(client, tmp_path):
     before = path.read_bytes()
     again = _begin(client)
     assert again.status_code == 409 and "already finished" in again.json()["error"]
-    assert path.read_bytes() == before and json.loads(path.with_suffix(".json").read_text())["completed"] is True
+    assert path.read_bytes() == before and session_info(path)["completed"] is True
 
 
 def test_trees_are_served_as_garden_run_renders_them(client, protocol):

@@ -41,7 +41,7 @@ from starlette.staticfiles import StaticFiles
 from core.errors import UserError
 from core.trials import check_participant_id, session_path
 from experiment.config import Protocol
-from experiment.recording import sidecar_path
+from experiment.recording import session_info, sidecar_path
 from experiment.sequences import ExemplarPool
 from experiment.session import (
     Session,
@@ -144,8 +144,8 @@ class WebSessions:
         self.open: dict[tuple[str, int], Live] = {}
 
     def _finished(self, participant: str, session: int) -> bool:
-        sidecar = sidecar_path(session_path(self.out, participant, session))
-        return sidecar.exists() and bool(json.loads(sidecar.read_text(encoding="utf-8")).get("completed"))
+        path = session_path(self.out, participant, session)
+        return sidecar_path(path).exists() and bool(session_info(path).get("completed"))
 
     def begin(self, body: Any) -> dict[str, Any]:
         """Open (or resume) a session for a page; return its sequence payload."""
@@ -174,7 +174,7 @@ class WebSessions:
                             f"rendered (tree_seed {self.protocol.tree_seed})",
                             extra_columns=WEB_COLUMNS)
             if not resume:
-                run.recorder.info["columns"].update({c: {"Description": d} for c, d in WEB_DESCRIPTIONS.items()})
+                run.recorder.column_entries.update({c: {"Description": d} for c, d in WEB_DESCRIPTIONS.items()})
                 run.recorder.save()
             live = Live(run, run.recorder.n_done, run.sequence.to_dict("records"))
             self.open[key] = live
