@@ -13,9 +13,10 @@ parameter vector), so a whole study is fitted in a few numpy calls per iteration
    always kept), then a polish of the survivors from a fresh small simplex. The published loss
    has kinks wherever a prediction equals a cell proportion (like an L1 loss, its optima sit on
    them); gradient-based optimisers stall there, a simplex search does not.
-3. Standard errors from the Gauss-Newton covariance of the deviance residuals,
-   (J^T J)^-1 with J their Jacobian (central differences): the covariance lmfit reports for a
-   least-squares fit of these residuals with ``scale_covar=False`` (checked in the tests).
+3. Standard errors (Bernoulli objective) from the inverse observed information, the Hessian
+   of the NLL at the optimum (``observed_information``; checked against numdifftools in the
+   tests); NaN for parameters at a bound and for the choice-matrix loss, which is not a
+   likelihood (``modeling.uncertainty`` gives bootstrap intervals for both).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 
 from modeling.cells import CellData
 from modeling.models import DEFAULTS, KINDS, Model, psychometric
-from modeling.objectives import cell_nll, residuals
+from modeling.objectives import P_FLOOR, cell_nll
 
 GRID = {
     "delta": np.linspace(-90.0, 90.0, 19),
@@ -108,15 +109,6 @@ class Batch:
             loss = cell_nll(self.objective, self.p(theta, rows, c), self.n[c][rows], self.k[c][rows], self.y[c][rows])
             total += (np.where(self.real[c][rows], loss, 0.0) if self.padded[c] else loss).sum(axis=1)
         return total
-
-    def residuals(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Deviance residuals (R, m) whose squares sum to 2 NLL (padding cells give 0)."""
-        out = []
-        for c in (0, 1):
-            real = self.real[c][rows]
-            r = residuals(self.objective, self.p(theta, rows, c), self.n[c][rows], self.k[c][rows])
-            out.append(r * (np.concatenate([real, real], axis=1) if r.shape[1] != real.shape[1] else real))
-        return np.concatenate(out, axis=1)
 
     def clip(self, theta: np.ndarray) -> np.ndarray:
         return np.clip(theta, self.bounds[:, 0], self.bounds[:, 1])
@@ -273,23 +265,84 @@ def nelder_mead(batch: Batch, theta: np.ndarray, rows: np.ndarray, max_iter: int
 
 # ---------------------------------------------------------------- 3. standard errors
 
-def standard_errors(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """SE (R, k) from (J^T J)^-1 of the deviance residuals; NaN where it is singular."""
+BOUND_TOL = 1e-5
+"""A parameter is at a bound when it lies within this fraction of its bound range of one."""
+HESSIAN_STEP = 1e-4
+"""Finite-difference step of the p(accept) derivatives, as a fraction of each parameter's bound range."""
+
+
+def at_bound(bounds: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """(R, k) True where a parameter sits on (within ``BOUND_TOL`` of) its lower or upper bound."""
+    width = bounds[:, 1] - bounds[:, 0]
+    return (theta - bounds[:, 0] <= BOUND_TOL * width) | (bounds[:, 1] - theta <= BOUND_TOL * width)
+
+
+def _p_all(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """p(accept) of every real cell (R, m): both contexts' cells side by side (padding gives 0.5)."""
+    return np.concatenate([np.where(batch.real[c][rows], batch.p(theta, rows, c), 0.5) for c in (0, 1)], axis=1)
+
+
+def observed_information(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Observed information (R, k, k): the Hessian of the Bernoulli NLL at theta.
+
+    Per cell NLL = -(k log p + (n - k) log(1 - p)), so
+    H = sum_cells [(k / p^2 + (n - k) / (1 - p)^2) dp dp^T - (k / p - (n - k) / (1 - p)) d2p],
+    with the first and second derivatives of p(accept) by central differences (steps
+    ``HESSIAN_STEP`` of each bound range; p is a smooth function of theta across the bounds).
+    """
     k = theta.shape[1]
-    h = 1e-6 * np.maximum(1.0, np.abs(theta))
-    jac = []
-    for j in range(k):
-        up, down = theta.copy(), theta.copy()
-        up[:, j] = np.minimum(theta[:, j] + h[:, j], batch.bounds[j, 1])
-        down[:, j] = np.maximum(theta[:, j] - h[:, j], batch.bounds[j, 0])
-        width = (up[:, j] - down[:, j])[:, None]
-        jac.append((batch.residuals(up, rows) - batch.residuals(down, rows)) / width)
-    jac = np.stack(jac, axis=-1)                                                         # (R, m, k)
-    info = np.einsum("rmi,rmj->rij", jac, jac)
+    h = HESSIAN_STEP * (batch.bounds[:, 1] - batch.bounds[:, 0])
+    n = np.concatenate([np.where(batch.real[c][rows], batch.n[c][rows], 0.0) for c in (0, 1)], axis=1)
+    kk = np.concatenate([np.where(batch.real[c][rows], batch.k[c][rows], 0.0) for c in (0, 1)], axis=1)
+    p = np.clip(_p_all(batch, theta, rows), P_FLOOR, 1 - P_FLOOR)
+
+    def shifted(*steps: tuple[int, float]) -> np.ndarray:
+        t = theta.copy()
+        for j, sign in steps:
+            t[:, j] += sign * h[j]
+        return _p_all(batch, t, rows)
+
+    plus = [shifted((j, 1)) for j in range(k)]
+    minus = [shifted((j, -1)) for j in range(k)]
+    grad = np.stack([(plus[j] - minus[j]) / (2 * h[j]) for j in range(k)], axis=-1)      # (R, m, k)
+    second = np.zeros(grad.shape + (k,))
+    centre = _p_all(batch, theta, rows)
+    for i in range(k):
+        second[..., i, i] = (plus[i] - 2 * centre + minus[i]) / h[i] ** 2
+        for j in range(i + 1, k):
+            mixed = (shifted((i, 1), (j, 1)) - shifted((i, 1), (j, -1)) - shifted((i, -1), (j, 1))
+                     + shifted((i, -1), (j, -1))) / (4 * h[i] * h[j])
+            second[..., i, j] = second[..., j, i] = mixed
+    weight = kk / p ** 2 + (n - kk) / (1 - p) ** 2
+    score = kk / p - (n - kk) / (1 - p)
+    return (np.einsum("rm,rmi,rmj->rij", weight, grad, grad)
+            - np.einsum("rm,rmij->rij", score, second))
+
+
+def standard_errors(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Wald SEs (R, k) from the inverse observed information (Bernoulli objective only).
+
+    Parameters at a bound get NaN: the optimum is not a stationary point in them, so they are
+    held fixed and the SEs of the others come from the information of the free ones alone.
+    NaN too where that information is not positive definite. The choice-matrix loss is not a
+    likelihood, so its fits get NaN throughout (use a parametric bootstrap instead).
+    """
     out = np.full(theta.shape, np.nan)
-    ok = np.linalg.cond(info) < 1e12
-    if ok.any():
-        out[ok] = np.sqrt(np.clip(np.diagonal(np.linalg.inv(info[ok]), axis1=1, axis2=2), 0, None))
+    if batch.objective != "bernoulli":
+        return out
+    info = observed_information(batch, theta, rows)
+    free = ~at_bound(batch.bounds, theta)
+    for pattern in {tuple(f) for f in free}:
+        sel = np.flatnonzero((free == pattern).all(axis=1))
+        idx = np.flatnonzero(pattern)
+        if not len(idx):
+            continue
+        sub = info[sel][:, idx][:, :, idx]
+        eig = np.linalg.eigvalsh(sub)
+        ok = (eig[:, 0] > 1e-10 * np.maximum(eig[:, -1], 1e-300)) & (eig[:, 0] > 0)
+        if ok.any():
+            cov = np.linalg.inv(sub[ok])
+            out[np.ix_(sel[ok], idx)] = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
     return out
 
 

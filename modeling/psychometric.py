@@ -21,7 +21,8 @@ Fitting (``fit_table`` / ``fit_participant``): per participant, trials are poole
 (``modeling.cells``), the objective is the trial-level Bernoulli likelihood (default) or the
 published choice-matrix loss (``modeling.objectives``), and every model is fitted to all
 participants at once by a vectorised global search (``modeling.optimise``: start grid, the
-published start, batched Nelder-Mead; standard errors from the deviance residuals).
+published start, batched Nelder-Mead; Wald standard errors from the observed information of the
+Bernoulli NLL; optional parametric-bootstrap intervals, ``modeling.uncertainty``).
 factorized_full is fitted per context and also started from the factorized optimum, so it is
 never worse than the nested factorized model.
 """
@@ -48,7 +49,8 @@ from modeling.cells import (
 )
 from modeling.models import DEFAULT_MODELS, MODELS, Model, bias_towards_shared, boundary_angles, get_model, p_accept
 from modeling.objectives import check_objective, n_obs, usable
-from modeling.optimise import BatchFit, fit_batch
+from modeling.optimise import BatchFit, at_bound, fit_batch
+from modeling.uncertainty import bootstrap_intervals
 
 __all__ = ["MODELS", "DEFAULT_MODELS", "parameter_names", "geometry", "predict", "simulate_choices",
            "fit_cells", "fit_table", "fit_participant"]
@@ -143,8 +145,10 @@ def fit_cells(data: list[CellData], models: Sequence[str] = DEFAULT_MODELS, obje
     return {name: fits[name] for name in models}
 
 
-def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str) -> list[dict]:
-    """One output row per participant x model: fit statistics, parameters, SEs, angles, biases."""
+def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str,
+          intervals: dict[str, np.ndarray] | None = None) -> list[dict]:
+    """One output row per participant x model: fit statistics, parameters, SEs, bound flags,
+    bootstrap intervals (when given), angles, biases."""
     rows = []
     for i, d in enumerate(data):
         contexts = d.geometry.contexts
@@ -158,6 +162,12 @@ def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str) -> li
             names = model.names(contexts)
             row.update(zip(names, theta))
             row.update(zip([f"{p}_se" for p in names], fit.stderr[i]))
+            bound = at_bound(model.bounds(), theta[None, :])[0]
+            row.update(zip([f"{p}_at_bound" for p in names], bound.tolist()))
+            row["n_at_bound"] = int(bound.sum())
+            if intervals is not None:
+                row.update(zip([f"{p}_boot_lo" for p in names], intervals[name][i, :, 0]))
+                row.update(zip([f"{p}_boot_hi" for p in names], intervals[name][i, :, 1]))
             if any(kind == "delta" for kind, _ in model.free):
                 angles = boundary_angles(model, theta, d.geometry)
                 row.update({f"angle_{c}": a for c, a in zip(contexts, angles)})
@@ -169,18 +179,33 @@ def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str) -> li
     return rows
 
 
+BOOT_STARTS = 4
+"""Grid starts per bootstrap replicate (each is also started from the published start)."""
+
+
 def _fit_chunk(args: tuple) -> list[dict]:
-    data, models, objective, n_starts = args
-    return _rows(data, fit_cells(data, models, objective, n_starts), objective)
+    data, models, objective, n_starts, n_boot, seed, stream = args
+    fits = fit_cells(data, models, objective, n_starts)
+    intervals = None
+    if n_boot:
+        intervals = bootstrap_intervals(
+            data, fits, n_boot=n_boot, seed=seed, stream=stream,
+            refit=lambda cells, name: fit_cells(cells, [name], objective, min(n_starts, BOOT_STARTS))[name])
+    return _rows(data, fits, objective, intervals)
 
 
 def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, objective: str = "bernoulli",
               missing: str = "drop", *, max_rt: float | None = None, phase: str | None = None,
-              n_starts: int = 30, jobs: int = 1, progress: bool = False) -> pd.DataFrame:
+              n_starts: int = 30, jobs: int = 1, progress: bool = False, bootstrap: int = 0,
+              seed: int = 0) -> pd.DataFrame:
     """Fit ``models`` to every participant of a trial table; one row per participant x model.
 
     Columns: participant_id, model, k, n_obs, nll, aic, bic, converged, context_a/b, the
-    parameters (see module docstring) and their standard errors (``<name>_se``), boundary angles
+    parameters (see module docstring), their Wald standard errors (``<name>_se``: inverse observed
+    information of the Bernoulli NLL; NaN at a bound and for the choice-matrix loss), bound flags
+    (``<name>_at_bound``, ``n_at_bound``: when > 0 the other SEs are conditional on the bound
+    values), with ``bootstrap`` > 0 the 95 % parametric-bootstrap intervals ``<name>_boot_lo`` /
+    ``<name>_boot_hi`` from that many refits per participant (seeded by ``seed``), boundary angles
     ``angle_<context>`` (deg, counter-clockwise from +branchiness) and biases ``bias_<context>``
     / ``bias`` (deg, positive towards the shared boundary), objective, missing, max_rt, phase,
     then the participant-level columns of ``trials`` (e.g. group).
@@ -204,7 +229,10 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
         if reason:
             skipped[d.participant_id] = reason
     data = [d for d in data if d.participant_id not in skipped]
-    chunks = [(data[i:i + CHUNK], list(models), objective, n_starts) for i in range(0, len(data), CHUNK)]
+    if bootstrap < 0:
+        raise UserError(f"--bootstrap {bootstrap}: needs a number of replicates >= 0")
+    chunks = [(data[i:i + CHUNK], list(models), objective, n_starts, bootstrap, seed, i // CHUNK)
+              for i in range(0, len(data), CHUNK)]
     bar = tqdm(total=len(data), unit="participant", desc="fitting", disable=not progress)
     rows: list[dict] = []
     if jobs > 1 and len(chunks) > 1:
@@ -220,6 +248,7 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     table = pd.DataFrame(rows)
     if len(table):
         table["objective"], table["missing"], table["max_rt"], table["phase"] = objective, missing, max_rt, phase
+        table["bootstrap"], table["seed"] = bootstrap, (seed if bootstrap else None)
         info = participant_table(trials.assign(participant_id=trials["participant_id"].astype(str)))
         table = table.merge(info, on="participant_id", how="left")
     table.attrs["skipped"] = skipped
