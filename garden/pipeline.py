@@ -173,7 +173,7 @@ def recover_parameters(config: DemoConfig, tables: Tables) -> None:
     """Parameter and model recovery from simulated agents at several test-phase trial counts."""
     recovered = run_recovery(config.models, config.recovery_trials, config.recovery_agents, seed=config.seed,
                              progress=True)
-    for name in ("parameter_recovery", "recovery_summary", "model_recovery"):
+    for name in ("parameter_recovery", "recovery_summary", "model_recovery", "model_confusion"):
         tables.save(name, recovered[name])
 
 

@@ -146,11 +146,13 @@ def bms_table(fits: pd.DataFrame, by: str | None = None, models: Sequence[str] |
 
 
 def winners(fits: pd.DataFrame, criterion: str = "bic", models: Sequence[str] | None = None) -> pd.DataFrame:
-    """Per participant, the model with the lowest AIC/BIC and its margin over the runner-up."""
+    """Per participant, the model with the lowest AIC/BIC and its margin over the runner-up
+    (NaN when only one model is compared)."""
     scores = -2 * log_evidence_table(fits, criterion, models)
     ordered = np.sort(scores.to_numpy(), axis=1)
+    margin = ordered[:, 1] - ordered[:, 0] if ordered.shape[1] > 1 else np.full(len(ordered), np.nan)
     return pd.DataFrame({"participant_id": scores.index, "winner": scores.idxmin(axis=1).to_numpy(),
-                         f"delta_{criterion}": ordered[:, 1] - ordered[:, 0]})
+                         f"delta_{criterion}": margin})
 
 
 def likelihood_ratio_tests(fits: pd.DataFrame, pairs: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:

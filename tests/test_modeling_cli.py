@@ -74,5 +74,25 @@ def test_recover_writes_tidy_tables(tmp_path):
     assert len(recovered) == 4 * 5 + 4 * 4
     delta = recovered[recovered.parameter == "delta"]
     assert np.abs(delta.fitted - delta.true).max() < 15.0  # degrees, 200 trials
-    assert (out / "recovery_summary.tsv").exists() and (out / "model_recovery.json").exists()
+    assert sorted(recovered.rule_code.unique()) == [1, 2, 5, 6]  # the default codes, cycled
+    summary = pd.read_csv(out / "recovery_summary.tsv", sep="\t")
+    assert {"fraction_at_bound", "coverage", "n_with_se", "n_skipped"} <= set(summary.columns)
+    assert summary.fraction_at_bound.between(0, 1).all() and (summary.n_skipped == 0).all()
+    confusion = pd.read_csv(out / "model_confusion.tsv", sep="\t")
+    assert set(confusion.criterion) == {"aic", "bic"}
+    # inversion: among agents a fitted model wins, generating fractions sum to 1
+    won = confusion[confusion.n_wins.groupby([confusion.criterion, confusion.fitted_model]).transform("sum") > 0]
+    assert won.groupby(["criterion", "fitted_model"]).inversion.sum().tolist() == pytest.approx([1.0] * 4)
+    assert (out / "model_recovery.json").exists()
     assert main(["recover", "--out", str(out)]) == 2  # folder not empty
+    assert main(["recover", "--out", str(tmp_path / "x"), "--rule-codes", "1,nine"]) == 2
+
+
+def test_recover_with_one_model(tmp_path):
+    out = tmp_path / "one"
+    assert main(["recover", "--out", str(out), "--models", "factorized", "--trials", "100",
+                 "--n-sim", "3", "--rule-codes", "3"]) == 0
+    confusion = pd.read_csv(out / "model_recovery.tsv", sep="\t")
+    assert confusion.fraction.tolist() == [1.0] and confusion.inversion.tolist() == [1.0]
+    recovered = pd.read_csv(out / "parameter_recovery.tsv", sep="\t")
+    assert len(recovered) == 3 * 5 and set(recovered.rule_code) == {3}

@@ -24,6 +24,14 @@ def _names(text: str | None) -> list[str] | None:
     return [n.strip() for n in text.split(",") if n.strip()] if text else None
 
 
+def _ints(text: str, option: str) -> list[int]:
+    """Comma-separated integers of a command-line option; UserError naming the option otherwise."""
+    try:
+        return [int(n) for n in _names(text) or []]
+    except ValueError:
+        raise UserError(f"{option} {text!r}: expected comma-separated integers (e.g. 1,2,5,6)") from None
+
+
 def _refuse_existing(*paths: str | Path) -> None:
     """Fail before any work if an output or its JSON sidecar exists (outputs are never overwritten)."""
     for path in map(Path, paths):
@@ -74,14 +82,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "recover", help="parameter and model recovery from simulated participants",
         description="Simulate participants from each model with known parameters, fit every model, and write "
-                    "parameter_recovery.tsv, recovery_summary.tsv and model_recovery.tsv (confusion matrix) "
+                    "parameter_recovery.tsv, recovery_summary.tsv (r, bias, RMSE, fraction at bound, interval coverage), "
+                    "model_recovery.tsv (BIC confusion matrix) and model_confusion.tsv (AIC and BIC, with "
+                    "p(generating | winner)) "
                     "into a new folder, with JSON sidecars.")
     p.add_argument("--out", required=True, metavar="FOLDER", help="new output folder")
     p.add_argument("--models", default="factorized,factorized_full,linear")
     p.add_argument("--trials", default="100,200,400", help="test trials per simulated participant (multiples of 50)")
     p.add_argument("--n-sim", type=int, default=40, help="simulated participants per model and trial count")
     p.add_argument("--objective", choices=("bernoulli", "choice-matrix"), default="bernoulli")
-    p.add_argument("--rule-code", type=int, default=1, help="counterbalancing code of the simulated task")
+    p.add_argument("--rule-codes", default="1,2,5,6",
+                   help="counterbalancing codes of the simulated tasks (cycled over simulated participants)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=1)
     p.set_defaults(func=recover_command)
@@ -140,9 +151,9 @@ def bms_command(args: argparse.Namespace) -> int:
 
 
 def recover_command(args: argparse.Namespace) -> int:
-    trial_counts = [int(n) for n in _names(args.trials) or []]
+    trial_counts = _ints(args.trials, "--trials")
     written = write_recovery(args.out, _names(args.models), trial_counts, args.n_sim, objective=args.objective,
-                             rule_code=args.rule_code, seed=args.seed, jobs=args.jobs)
+                             rule_codes=_ints(args.rule_codes, "--rule-codes"), seed=args.seed, jobs=args.jobs)
     for path in written:
         print(path)
     return 0
