@@ -37,6 +37,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from core.errors import UserError
+from core.task import canonical_symmetry, infer_rule
 from core.trials import participant_table
 from modeling.cells import (
     CellData,
@@ -47,7 +48,16 @@ from modeling.cells import (
     participant_cells,
     reward_gradients,
 )
-from modeling.models import DEFAULT_MODELS, MODELS, Model, bias_towards_shared, boundary_angles, get_model, p_accept
+from modeling.models import (
+    DEFAULT_MODELS,
+    MODELS,
+    Model,
+    bias_towards_shared,
+    boundary_angles,
+    canonical_boundary_angles,
+    get_model,
+    p_accept,
+)
 from modeling.objectives import check_objective, n_obs, usable
 from modeling.optimise import BatchFit, at_bound, fit_batch
 from modeling.uncertainty import bootstrap_intervals
@@ -146,7 +156,8 @@ def fit_cells(data: list[CellData], models: Sequence[str] = DEFAULT_MODELS, obje
 
 
 def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str,
-          intervals: dict[str, np.ndarray] | None = None) -> list[dict]:
+          intervals: dict[str, np.ndarray] | None = None,
+          rules: dict[str, tuple[int, tuple[str, str]]] | None = None) -> list[dict]:
     """One output row per participant x model: fit statistics, parameters, SEs, bound flags,
     bootstrap intervals (when given), angles, biases."""
     rows = []
@@ -172,11 +183,39 @@ def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str,
                 angles = boundary_angles(model, theta, d.geometry)
                 row.update({f"angle_{c}": a for c, a in zip(contexts, angles)})
                 bias = bias_towards_shared(model, theta, d.geometry)
-                if model.base == "rule":
-                    row.update({f"bias_{c}": b for c, b in zip(contexts, bias)})
-                    row["bias"] = float(bias.mean())
+                row.update({f"bias_{c}": b for c, b in zip(contexts, bias)})
+                row["bias"] = float(bias.mean())
+            row.update(_canonical(model, theta, d, (rules or {}).get(d.participant_id)))
             rows.append(row)
     return rows
+
+
+def _canonical(model: Model, theta: np.ndarray, data: CellData, rule: tuple[int, tuple[str, str]] | None
+               ) -> dict:
+    """Rule code and context roles (from the participant's rule) and, for models with a boundary,
+    the boundary angles in the canonical frame."""
+    if rule is None:
+        return {}
+    code, roles = rule
+    target, symmetry = canonical_symmetry(code)
+    out = {"rule_code": code, "north_role": roles[0], "south_role": roles[1], "canonical_rule": target}
+    if any(kind == "delta" for kind, _ in model.free):
+        angles = canonical_boundary_angles(model, theta, data.geometry, symmetry)
+        index = [data.geometry.contexts.index(label) for label in roles]
+        out.update(canonical_angle_north=angles[index[0]], canonical_angle_south=angles[index[1]])
+    return out
+
+
+def _rules(trials: pd.DataFrame) -> dict[str, tuple[int, tuple[str, str]]]:
+    """{participant_id: (rule code, (north-role label, south-role label))} for every participant
+    whose reward values match a counterbalancing code (``core.task.infer_rule``); others are absent."""
+    out = {}
+    for pid, part in trials.groupby(trials["participant_id"].astype(str), sort=False):
+        try:
+            out[pid] = infer_rule(part)
+        except UserError:
+            continue
+    return out
 
 
 BOOT_STARTS = 4
@@ -184,14 +223,14 @@ BOOT_STARTS = 4
 
 
 def _fit_chunk(args: tuple) -> list[dict]:
-    data, models, objective, n_starts, n_boot, seed, stream = args
+    data, models, objective, n_starts, n_boot, seed, stream, rules = args
     fits = fit_cells(data, models, objective, n_starts)
     intervals = None
     if n_boot:
         intervals = bootstrap_intervals(
             data, fits, n_boot=n_boot, seed=seed, stream=stream,
             refit=lambda cells, name: fit_cells(cells, [name], objective, min(n_starts, BOOT_STARTS))[name])
-    return _rows(data, fits, objective, intervals)
+    return _rows(data, fits, objective, intervals, rules)
 
 
 def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, objective: str = "bernoulli",
@@ -207,7 +246,10 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     values), with ``bootstrap`` > 0 the 95 % parametric-bootstrap intervals ``<name>_boot_lo`` /
     ``<name>_boot_hi`` from that many refits per participant (seeded by ``seed``), boundary angles
     ``angle_<context>`` (deg, counter-clockwise from +branchiness) and biases ``bias_<context>``
-    / ``bias`` (deg, positive towards the shared boundary), objective, missing, max_rt, phase,
+    / ``bias`` (deg, positive towards the shared boundary; every model with a boundary), when the
+    participant's rule is known (``core.task.infer_rule``) its ``rule_code``, the context roles ``north_role`` /
+    ``south_role`` and the boundary angles in the canonical frame ``canonical_angle_north`` /
+    ``canonical_angle_south`` (deg; ``canonical_rule`` 1 or 5), objective, missing, max_rt, phase,
     then the participant-level columns of ``trials`` (e.g. group).
     Participants that cannot be fitted are listed in ``result.attrs['skipped']``
     ({participant_id: reason}). ``phase`` keeps only that phase (ValueError if no trial has it).
@@ -231,7 +273,8 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     data = [d for d in data if d.participant_id not in skipped]
     if bootstrap < 0:
         raise UserError(f"--bootstrap {bootstrap}: needs a number of replicates >= 0")
-    chunks = [(data[i:i + CHUNK], list(models), objective, n_starts, bootstrap, seed, i // CHUNK)
+    rules = _rules(trials)
+    chunks = [(data[i:i + CHUNK], list(models), objective, n_starts, bootstrap, seed, i // CHUNK, rules)
               for i in range(0, len(data), CHUNK)]
     bar = tqdm(total=len(data), unit="participant", desc="fitting", disable=not progress)
     rows: list[dict] = []
@@ -250,6 +293,7 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
         table["objective"], table["missing"], table["max_rt"], table["phase"] = objective, missing, max_rt, phase
         table["bootstrap"], table["seed"] = bootstrap, (seed if bootstrap else None)
         info = participant_table(trials.assign(participant_id=trials["participant_id"].astype(str)))
+        info = info[[c for c in info.columns if c == "participant_id" or c not in table.columns]]
         table = table.merge(info, on="participant_id", how="left")
     table.attrs["skipped"] = skipped
     return table

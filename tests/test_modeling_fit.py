@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.choices import canonical_boundaries
 from core.errors import UserError
+from core.task import canonical_symmetry
 from modeling import psychometric
 from modeling.cells import Unfittable, coded_choices, participant_cells
 from modeling.flesch2018 import EXPERIMENTS, PUBLISHED_MAX_RT, load_published_fits, load_trials
@@ -197,3 +199,33 @@ def test_jobs_give_identical_results(simulated, monkeypatch):
     one = fit_table(table, ["linear"], n_starts=4)
     two = fit_table(table, ["linear"], n_starts=4, jobs=2)
     pd.testing.assert_frame_equal(one, two)
+
+
+@pytest.mark.parametrize("rule_code", [2, 3, 7])
+def test_canonical_angles_and_roles_come_from_the_rule(rule_code):
+    """Labels whose alphabetical order is not their role ('zeta' plays north, 'alpha' south):
+    roles come from the rule, and the canonical-frame angles equal those of rule 1/5 agents with
+    the deltas turned by the grid symmetry (determinant -1 for reflections)."""
+    deltas = {"north": 20.0, "south": -10.0}
+    labels = {"north": "zeta", "south": "alpha"}
+    trials = simulated_trials(2000, "R1", rule_code)
+    params = dict(delta_zeta=deltas["north"], delta_alpha=deltas["south"], slope=6.0, offset=0.0, lapse=0.02)
+    trials["context"] = trials["context"].map(labels)
+    trials["choice"] = simulate_choices("factorized", params, trials, 4)
+    fits = fit_table(trials, ["factorized", "linear"]).set_index("model")
+    fit = fits.loc["factorized"]
+    assert (fit["north_role"], fit["south_role"]) == ("zeta", "alpha")
+    target, symmetry = canonical_symmetry(rule_code)
+    det = np.linalg.det(symmetry)
+    expected = {1: (180.0, 90.0), 5: (135.0, 45.0)}[target]
+    for k, role in enumerate(("north", "south")):
+        got = fit[f"canonical_angle_{role}"]
+        want = (expected[k] + det * fit[f"delta_{labels[role]}"]) % 360
+        assert got == pytest.approx(want, abs=1e-6)
+        assert abs(fit[f"delta_{labels[role]}"] - deltas[role]) < 4 * fit[f"delta_{labels[role]}_se"]
+    boundaries = canonical_boundaries(fits.reset_index()).set_index(["model", "context"]).angle_deg
+    assert boundaries["factorized", "north"] == pytest.approx(fit["canonical_angle_north"])
+    assert boundaries["linear", "south"] == pytest.approx(fits.loc["linear", "canonical_angle_south"])
+    # linear: one boundary, its rotation from each rule towards the shared direction is 45 deg +- delta
+    linear = fits.loc["linear"]
+    assert linear["bias_zeta"] + linear["bias_alpha"] == pytest.approx(90.0, abs=1e-6)
