@@ -39,7 +39,7 @@ from experiment.config import load_protocol
 from experiment.sequences import participant_seed
 from experiment.simulate import simulate_session
 from modeling.agents import POPULATION_MODELS, get_agent, population_params
-from modeling.comparison import bms_table
+from modeling.comparison import FAMILIES, between_groups, bms_table, family_bms_table
 from modeling.models import DEFAULT_MODELS
 from modeling.networks import load_results, train_sweep
 from modeling.networks.config import PUBLISHED_CTX_SCALES, PUBLISHED_SCALES, SweepConfig, TrainConfig
@@ -167,6 +167,12 @@ def compare_choice_models(fits: pd.DataFrame, config: DemoConfig, tables: Tables
     """Random-effects Bayesian model selection (log evidence = -BIC/2), per group and over everyone."""
     tables.save("bms", pd.concat([bms_table(fits, by="group", seed=config.seed),
                                   bms_table(fits, seed=config.seed).assign(group="all")], ignore_index=True))
+    if {m for members in FAMILIES.values() for m in members} <= set(fits["model"]):
+        tables.save("bms_families", pd.concat([family_bms_table(fits, by="group", seed=config.seed),
+                                               family_bms_table(fits, seed=config.seed).assign(group="all")],
+                                              ignore_index=True))
+    if fits["group"].nunique() > 1:
+        tables.save("bms_between_groups", between_groups(fits, "group"))
 
 
 def recover_parameters(config: DemoConfig, tables: Tables) -> None:

@@ -96,3 +96,37 @@ def test_recover_with_one_model(tmp_path):
     assert confusion.fraction.tolist() == [1.0] and confusion.inversion.tolist() == [1.0]
     recovered = pd.read_csv(out / "parameter_recovery.tsv", sep="\t")
     assert len(recovered) == 3 * 5 and set(recovered.rule_code) == {3}
+
+
+def test_fit_uses_the_test_phase_by_default_and_refuses_unclear_mixes(tmp_path, capsys):
+    test = simulated_trials(200, "M1")
+    test["choice"] = simulate_choices("linear", {"delta": 0, "slope": 3, "offset": 0, "lapse": 0.05}, test, 1)
+    training = test.assign(phase="training", choice=1.0 - test["choice"], trial=test["trial"] + 1000)  # opposite
+    path = write_table(pd.concat([training, test], ignore_index=True), tmp_path / "t.tsv")
+    assert main(["fit", str(path), "--out", str(tmp_path / "f.tsv"), "--models", "linear"]) == 0
+    fits = pd.read_csv(tmp_path / "f.tsv", sep="\t")
+    assert fits.n_obs.tolist() == [200] and fits.phase.tolist() == ["test"]
+    assert main(["fit", str(path), "--out", str(tmp_path / "g.tsv"), "--models", "linear", "--phase", "all"]) == 0
+    assert pd.read_csv(tmp_path / "g.tsv", sep="\t").n_obs.tolist() == [400]
+    practice = training.assign(phase="practice", trial=training["trial"] + 1000)
+    mixed = write_table(pd.concat([training, practice]), tmp_path / "m.tsv")
+    assert main(["fit", str(mixed), "--out", str(tmp_path / "h.tsv")]) == 2
+    assert "--phase" in capsys.readouterr().err
+
+
+def test_bms_families_between_groups_and_lrt(tmp_path, trials_file, capsys):
+    fits_path = tmp_path / "fits.tsv"
+    assert main(["fit", str(trials_file), "--out", str(fits_path)]) == 0
+    families, between, lrt = tmp_path / "families.tsv", tmp_path / "between.tsv", tmp_path / "lrt.tsv"
+    assert main(["bms", str(fits_path), "--out", str(tmp_path / "bms.tsv"), "--by", "group",
+                 "--families", str(families), "--between", str(between), "--lrt", str(lrt)]) == 0
+    table = pd.read_csv(families, sep="\t")
+    assert set(table.family) == {"factorized", "linear"} and len(table) == 4
+    np.testing.assert_allclose(table.groupby("group").expected_frequency.sum(), 1.0)
+    assert 0 <= pd.read_csv(between, sep="\t").p_same.iloc[0] <= 1
+    assert len(pd.read_csv(lrt, sep="\t")) == 4
+    published = tmp_path / "cm.tsv"
+    assert main(["fit", str(trials_file), "--out", str(published), "--objective", "choice-matrix"]) == 0
+    assert main(["bms", str(published), "--out", str(tmp_path / "b2.tsv"), "--lrt", str(tmp_path / "l2.tsv")]) == 2
+    assert "likelihood fits" in capsys.readouterr().err
+    assert main(["bms", str(fits_path), "--out", str(tmp_path / "b3.tsv"), "--between", str(tmp_path / "x.tsv")]) == 2

@@ -14,8 +14,9 @@ import pandas as pd
 
 from core.errors import UserError
 from core.provenance import write_sidecar
+from analysis.choices import ANALYSIS_PHASES
 from core.trials import read_trials, write_table
-from modeling.comparison import bms_table, likelihood_ratio_tests, winners
+from modeling.comparison import between_groups, bms_table, family_bms_table, likelihood_ratio_tests, winners
 from modeling.psychometric import fit_table
 from modeling.recovery import write_recovery
 
@@ -59,7 +60,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="missing responses: leave out (default) or count as reject (published)")
     p.add_argument("--max-rt", type=float, default=None, metavar="SECONDS",
                    help="responses slower than this count as missing (published: 5)")
-    p.add_argument("--phase", default=None, help="fit only this phase (e.g. test)")
+    p.add_argument("--phase", default=None,
+                   help="fit only this phase (default: the test or scan phase when present; 'all' pools every "
+                        "phase; a table with several other phases needs --phase)")
+    p.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                   help="also write 95%% parametric-bootstrap intervals from N refits per participant and model")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
     p.add_argument("--starts", type=int, default=30, help="grid start points per participant and model")
     p.add_argument("--jobs", type=int, default=1, help="worker processes")
     p.set_defaults(func=fit_command)
@@ -76,7 +82,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--prior", type=float, default=None, help="Dirichlet prior count per model (default 1/K)")
     p.add_argument("--seed", type=int, default=0, help="seed of sampled exceedance probabilities (K > 2)")
     p.add_argument("--winners", default=None, metavar="TSV", help="also write per-participant AIC/BIC winners")
-    p.add_argument("--lrt", default=None, metavar="TSV", help="also write likelihood-ratio tests of nested models")
+    p.add_argument("--lrt", default=None, metavar="TSV",
+                   help="also write likelihood-ratio tests of nested models (bernoulli fits only)")
+    p.add_argument("--families", default=None, metavar="TSV",
+                   help="also write family-level BMS: factorized family (factorized, factorized_full) vs linear")
+    p.add_argument("--between", default=None, metavar="TSV",
+                   help="also write the between-group comparison of model frequencies across --by groups")
     p.set_defaults(func=bms_command)
 
     p = subparsers.add_parser(
@@ -98,12 +109,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=recover_command)
 
 
+def fit_phase(trials: pd.DataFrame, phase: str | None) -> str | None:
+    """The phase ``garden fit`` fits: ``phase`` as given (None for 'all'), else the first of the
+    test/scan phases present, else the only phase; UserError naming --phase for other mixes."""
+    if phase is not None:
+        return None if phase == "all" else phase
+    phases = sorted(map(str, trials["phase"].dropna().unique()))
+    chosen = next((p for p in ANALYSIS_PHASES if p in phases), None)
+    if chosen is not None or len(phases) <= 1:
+        return chosen
+    raise UserError(f"--phase: the trials mix phases {phases} and none is a test or scan phase; "
+                    "choose one with --phase NAME (or pool them with --phase all)")
+
+
 def fit_command(args: argparse.Namespace) -> int:
     _refuse_existing(args.out)
     models = _names(args.models)
     trials = read_trials(args.paths)
-    fits = fit_table(trials, models, args.objective, args.missing, max_rt=args.max_rt, phase=args.phase,
-                     n_starts=args.starts, jobs=args.jobs, progress=True)
+    phase = fit_phase(trials, args.phase)
+    fits = fit_table(trials, models, args.objective, args.missing, max_rt=args.max_rt, phase=phase,
+                     n_starts=args.starts, jobs=args.jobs, progress=True, bootstrap=args.bootstrap, seed=args.seed)
     skipped = fits.attrs["skipped"]
     for pid, reason in skipped.items():
         print(f"skipped participant {pid}: {reason}", file=sys.stderr)
@@ -112,8 +137,10 @@ def fit_command(args: argparse.Namespace) -> int:
         return 1
     write_table(fits, args.out)
     config = {"paths": [str(p) for p in args.paths], "models": models, "objective": args.objective,
-              "missing": args.missing, "max_rt": args.max_rt, "phase": args.phase, "starts": args.starts}
-    write_sidecar(args.out, config, seed=None, skipped=skipped, n_participants=int(fits.participant_id.nunique()))
+              "missing": args.missing, "max_rt": args.max_rt, "phase": phase, "starts": args.starts,
+              "bootstrap": args.bootstrap}
+    write_sidecar(args.out, config, seed=args.seed if args.bootstrap else None, skipped=skipped,
+                  n_participants=int(fits.participant_id.nunique()))
     print(f"fitted {fits.participant_id.nunique()} participant(s) x {len(models)} model(s) -> {args.out}"
           + (f"; skipped {len(skipped)}" if skipped else ""))
     return 0
@@ -126,13 +153,22 @@ def _read_table(path: str):
 
 
 def bms_command(args: argparse.Namespace) -> int:
-    outputs = [args.out] + [p for p in (args.winners, args.lrt) if p]
+    outputs = [args.out] + [p for p in (args.winners, args.lrt, args.families, args.between) if p]
     _refuse_existing(*outputs)
+    if args.between and not args.by:
+        raise UserError("--between: needs --by COLUMN naming the groups to compare")
     fits = _read_table(args.fits)
     models = _names(args.models)
     try:
         table = bms_table(fits, by=args.by, models=models, criterion=args.criterion, prior=args.prior,
                           seed=args.seed)
+        extra = {}
+        if args.lrt:
+            extra[args.lrt] = likelihood_ratio_tests(fits)
+        if args.families:
+            extra[args.families] = family_bms_table(fits, by=args.by, criterion=args.criterion, seed=args.seed)
+        if args.between:
+            extra[args.between] = between_groups(fits, args.by, models, args.criterion, args.prior)
     except ValueError as exc:
         raise UserError(f"{args.fits}: {exc}") from None
     if table.empty:
@@ -143,9 +179,9 @@ def bms_command(args: argparse.Namespace) -> int:
     if args.winners:
         write_table(winners(fits, args.criterion, models), args.winners)
         write_sidecar(args.winners, config, seed=None)
-    if args.lrt:
-        write_table(likelihood_ratio_tests(fits), args.lrt)
-        write_sidecar(args.lrt, config, seed=None)
+    for path, extra_table in extra.items():
+        write_table(extra_table, path)
+        write_sidecar(path, config, seed=args.seed)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return 0
 
