@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import chi2
 
 from modeling.cells import CellData
 from modeling.models import DEFAULTS, KINDS, Model, psychometric
@@ -54,13 +55,15 @@ GRID_CHUNK = 48
 
 @dataclass
 class BatchFit:
-    """Per participant: best parameter vector (P, k), NLL (P,), standard errors (P, k) and
-    whether the local search converged (P,)."""
+    """Per participant: best parameter vector (P, k), NLL (P,), standard errors (P, k),
+    whether the local search converged (P,) and, when asked for, the 95 % profile-likelihood
+    intervals (P, k, 2)."""
 
     theta: np.ndarray
     nll: np.ndarray
     stderr: np.ndarray
     converged: np.ndarray
+    profile: np.ndarray | None = None
 
 
 class Batch:
@@ -346,9 +349,71 @@ def standard_errors(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> np.nda
     return out
 
 
+# ---------------------------------------------------------------- 4. profile-likelihood intervals
+
+PROFILE_DROP = float(chi2.ppf(0.95, 1) / 2)
+"""NLL rise (nats) that bounds a 95 % profile-likelihood interval: chi2(1) 95 % quantile / 2."""
+PROFILE_BISECTIONS = 10
+"""Bisection steps per interval end (precision: bound range / 2**10)."""
+PROFILE_ITER = 300
+"""Nelder-Mead iterations of each refit of the other parameters."""
+
+
+class _Held:
+    """A batch with parameter ``j`` held at one value per row; the others stay free."""
+
+    def __init__(self, batch: Batch, j: int, participants: np.ndarray, values: np.ndarray):
+        self.batch, self.j, self.participants, self.values = batch, j, participants, values
+        self.bounds = np.delete(batch.bounds, j, axis=0)
+
+    def nll(self, others: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return self.batch.nll(np.insert(others, self.j, self.values[rows], axis=1), self.participants[rows])
+
+
+def _profile(batch: Batch, j: int, participants: np.ndarray, values: np.ndarray, others: np.ndarray,
+             max_iter: int) -> tuple[np.ndarray, np.ndarray]:
+    """Profile NLL (R,) with parameter j at ``values`` (R,), the others refitted from ``others``."""
+    if batch.bounds.shape[0] == 1:
+        return batch.nll(values[:, None], participants), others
+    held = _Held(batch, j, participants, values)
+    fitted, nll, _ = nelder_mead(held, others, np.arange(len(values)), max_iter=max_iter, initial_step=0.02)
+    return nll, fitted
+
+
+def profile_intervals(batch: Batch, theta: np.ndarray, nll: np.ndarray) -> np.ndarray:
+    """95 % profile-likelihood intervals (P, k, 2) of the Bernoulli NLL, all participants at once.
+
+    Each end is where the NLL, minimised over the other parameters, rises ``PROFILE_DROP`` above
+    the optimum (bisection between the optimum and the bound, the others refitted by
+    Nelder-Mead from the last point inside); an end reaches the bound when the profile stays
+    below the drop up to it, so parameters on a bound get a one-sided interval. Unlike Wald
+    intervals they follow the likelihood's shape (docs/modeling.md: coverage near 95 %).
+    """
+    n_part, k = theta.shape
+    out = np.zeros((n_part, k, 2))
+    participants = np.tile(np.arange(n_part), 2)
+    for j in range(k):
+        inside = np.tile(theta[:, j], 2)
+        outside = np.repeat(batch.bounds[j], n_part)
+        start = np.tile(np.delete(theta, j, axis=1), (2, 1))
+        target = np.tile(nll, 2) + PROFILE_DROP
+        at_end, _ = _profile(batch, j, participants, outside.copy(), start, 2 * PROFILE_ITER)
+        reaches = at_end < target
+        for _ in range(PROFILE_BISECTIONS):
+            mid = (inside + outside) / 2
+            value, fitted = _profile(batch, j, participants, mid, start, PROFILE_ITER)
+            ok = value < target
+            inside, outside = np.where(ok, mid, inside), np.where(ok, outside, mid)
+            start = np.where(ok[:, None], fitted, start)
+        end = np.where(reaches, np.repeat(batch.bounds[j], n_part), (inside + outside) / 2)
+        out[:, j, 0], out[:, j, 1] = end[:n_part], end[n_part:]
+    return out
+
+
 def fit_batch(model: Model, data: list[CellData], objective: str, n_starts: int = 30,
-              extra_starts: np.ndarray | None = None) -> BatchFit:
-    """Fit ``model`` to every participant in ``data``; ``extra_starts`` (P, s, k) are tried too."""
+              extra_starts: np.ndarray | None = None, profile: bool = False) -> BatchFit:
+    """Fit ``model`` to every participant in ``data``; ``extra_starts`` (P, s, k) are tried too.
+    ``profile``: also the 95 % profile-likelihood intervals (Bernoulli objective; NaN otherwise)."""
     batch = Batch(model, data, objective)
     protected = np.broadcast_to(default_start(model), (len(data), 1, model.k))
     if extra_starts is not None:
@@ -368,4 +433,8 @@ def fit_batch(model: Model, data: list[CellData], objective: str, n_starts: int 
     rows = np.arange(n_part)
     theta, nll, converged = theta[rows, best], f[rows, best], converged.reshape(n_part, -1)[rows, best]
     stderr = standard_errors(batch, theta, rows)
-    return BatchFit(theta, nll, stderr, converged)
+    intervals = None
+    if profile:
+        intervals = profile_intervals(batch, theta, nll) if objective == "bernoulli" \
+            else np.full(theta.shape + (2,), np.nan)
+    return BatchFit(theta, nll, stderr, converged, intervals)

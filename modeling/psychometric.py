@@ -126,22 +126,26 @@ def _one_context(data: CellData, c: int) -> CellData:
     return CellData(data.participant_id, data.geometry, data.context[sel], data.x[sel], data.n[sel], data.k[sel])
 
 
-def _fit_full(data: list[CellData], objective: str, factorized: BatchFit, n_starts: int) -> BatchFit:
+def _fit_full(data: list[CellData], objective: str, factorized: BatchFit, n_starts: int, profile: bool
+              ) -> BatchFit:
     """factorized_full as two independent one-context fits per participant, each also started from
     the factorized optimum (so it is never worse than the nested factorized model)."""
     halves = [_one_context(d, c) for d in data for c in (0, 1)]
     th = factorized.theta
     extra = np.stack([th[:, [0, 2, 3, 4]], th[:, [1, 2, 3, 4]]], axis=1).reshape(-1, 1, 4)
-    fit = fit_batch(_ONE_CONTEXT, halves, objective, n_starts, extra)
+    fit = fit_batch(_ONE_CONTEXT, halves, objective, n_starts, extra, profile)
     order = [0, 4, 1, 5, 2, 6, 3, 7]  # (ctx0: delta slope offset lapse, ctx1: ...) -> full order
     theta = fit.theta.reshape(len(data), 8)[:, order]
     stderr = fit.stderr.reshape(len(data), 8)[:, order]
-    return BatchFit(theta, fit.nll.reshape(-1, 2).sum(axis=1), stderr, fit.converged.reshape(-1, 2).all(axis=1))
+    intervals = None if fit.profile is None else fit.profile.reshape(len(data), 8, 2)[:, order]
+    return BatchFit(theta, fit.nll.reshape(-1, 2).sum(axis=1), stderr, fit.converged.reshape(-1, 2).all(axis=1),
+                    intervals)
 
 
 def fit_cells(data: list[CellData], models: Sequence[str] = DEFAULT_MODELS, objective: str = "bernoulli",
-              n_starts: int = 30) -> dict[str, BatchFit]:
-    """Fit every model in ``models`` to every participant's cells (vectorised); {model: BatchFit}."""
+              n_starts: int = 30, *, profile: bool = False) -> dict[str, BatchFit]:
+    """Fit every model in ``models`` to every participant's cells (vectorised); {model: BatchFit}.
+    ``profile``: also 95 % profile-likelihood intervals (Bernoulli objective)."""
     check_objective(objective)
     for name in models:
         get_model(name)
@@ -149,9 +153,9 @@ def fit_cells(data: list[CellData], models: Sequence[str] = DEFAULT_MODELS, obje
     needed = ["factorized"] if "factorized_full" in models else []
     for name in dict.fromkeys(needed + list(models)):
         if name == "factorized_full":
-            fits[name] = _fit_full(data, objective, fits["factorized"], n_starts)
+            fits[name] = _fit_full(data, objective, fits["factorized"], n_starts, profile)
         else:
-            fits[name] = fit_batch(MODELS[name], data, objective, n_starts)
+            fits[name] = fit_batch(MODELS[name], data, objective, n_starts, profile=profile)
     return {name: fits[name] for name in models}
 
 
@@ -176,6 +180,9 @@ def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str,
             bound = at_bound(model.bounds(), theta[None, :])[0]
             row.update(zip([f"{p}_at_bound" for p in names], bound.tolist()))
             row["n_at_bound"] = int(bound.sum())
+            if fit.profile is not None:
+                row.update(zip([f"{p}_profile_lo" for p in names], fit.profile[i, :, 0]))
+                row.update(zip([f"{p}_profile_hi" for p in names], fit.profile[i, :, 1]))
             if intervals is not None:
                 row.update(zip([f"{p}_boot_lo" for p in names], intervals[name][i, :, 0]))
                 row.update(zip([f"{p}_boot_hi" for p in names], intervals[name][i, :, 1]))
@@ -223,8 +230,8 @@ BOOT_STARTS = 4
 
 
 def _fit_chunk(args: tuple) -> list[dict]:
-    data, models, objective, n_starts, n_boot, seed, stream, rules = args
-    fits = fit_cells(data, models, objective, n_starts)
+    data, models, objective, n_starts, n_boot, seed, stream, rules, profile = args
+    fits = fit_cells(data, models, objective, n_starts, profile=profile)
     intervals = None
     if n_boot:
         intervals = bootstrap_intervals(
@@ -236,14 +243,16 @@ def _fit_chunk(args: tuple) -> list[dict]:
 def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, objective: str = "bernoulli",
               missing: str = "drop", *, max_rt: float | None = None, phase: str | None = None,
               n_starts: int = 30, jobs: int = 1, progress: bool = False, bootstrap: int = 0,
-              seed: int = 0) -> pd.DataFrame:
+              seed: int = 0, profile: bool = False) -> pd.DataFrame:
     """Fit ``models`` to every participant of a trial table; one row per participant x model.
 
     Columns: participant_id, model, k, n_obs, nll, aic, bic, converged, context_a/b, the
     parameters (see module docstring), their Wald standard errors (``<name>_se``: inverse observed
     information of the Bernoulli NLL; NaN at a bound and for the choice-matrix loss), bound flags
     (``<name>_at_bound``, ``n_at_bound``: when > 0 the other SEs are conditional on the bound
-    values), with ``bootstrap`` > 0 the 95 % parametric-bootstrap intervals ``<name>_boot_lo`` /
+    values), with ``profile`` the 95 % profile-likelihood intervals ``<name>_profile_lo`` /
+    ``<name>_profile_hi`` (Bernoulli objective; the intervals to trust, see docs/modeling.md),
+    with ``bootstrap`` > 0 the 95 % parametric-bootstrap intervals ``<name>_boot_lo`` /
     ``<name>_boot_hi`` from that many refits per participant (seeded by ``seed``), boundary angles
     ``angle_<context>`` (deg, counter-clockwise from +branchiness) and biases ``bias_<context>``
     / ``bias`` (deg, positive towards the shared boundary; every model with a boundary), when the
@@ -274,7 +283,7 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     if bootstrap < 0:
         raise UserError(f"--bootstrap {bootstrap}: needs a number of replicates >= 0")
     rules = _rules(trials)
-    chunks = [(data[i:i + CHUNK], list(models), objective, n_starts, bootstrap, seed, i // CHUNK, rules)
+    chunks = [(data[i:i + CHUNK], list(models), objective, n_starts, bootstrap, seed, i // CHUNK, rules, profile)
               for i in range(0, len(data), CHUNK)]
     bar = tqdm(total=len(data), unit="participant", desc="fitting", disable=not progress)
     rows: list[dict] = []

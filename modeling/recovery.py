@@ -86,35 +86,43 @@ Z95 = 1.959963984540054
 
 def parameter_recovery(fits: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     """True vs fitted value, SE, bound flag and Wald-interval coverage of every generating
-    parameter, from the generating model's fit (simulations that could not be fitted are absent)."""
+    parameter, with the profile-likelihood interval and its coverage when the fits have them,
+    from the generating model's fit (simulations that could not be fitted are absent)."""
     own = fits[fits["model"] == fits["generating_model"]].set_index("participant_id")
     rows = []
     for t in truth[truth["participant_id"].isin(own.index)].itertuples(index=False):
         fit = own.loc[t.participant_id]
         se = float(fit.get(f"{t.parameter}_se", np.nan))
+        lo, hi = (float(fit.get(f"{t.parameter}_profile_{end}", np.nan)) for end in ("lo", "hi"))
         rows.append({"participant_id": t.participant_id, "generating_model": fit["generating_model"],
                      "n_test_trials": int(fit["n_test_trials"]), "rule_code": int(fit.get("rule_code", 1)),
                      "parameter": t.parameter, "true": t.true, "fitted": fit[t.parameter], "se": se,
                      "at_bound": bool(fit.get(f"{t.parameter}_at_bound", False)),
-                     "covered": abs(fit[t.parameter] - t.true) <= Z95 * se if np.isfinite(se) else np.nan})
+                     "covered": abs(fit[t.parameter] - t.true) <= Z95 * se if np.isfinite(se) else np.nan,
+                     "profile_lo": lo, "profile_hi": hi,
+                     "covered_profile": lo <= t.true <= hi if np.isfinite(lo) else np.nan})
     return pd.DataFrame(rows)
 
 
 def recovery_summary(recovered: pd.DataFrame, skipped: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per generating model x trial count x parameter: n, Pearson r, bias and RMSE of fitted - true,
     fraction_at_bound, n_with_se and coverage (fraction of 95 % Wald intervals, over fits with an
-    SE, that contain the true value), and n_skipped (simulations of that model and trial count
+    SE, that contain the true value), coverage_profile (fraction of 95 % profile-likelihood
+    intervals, over all fits, that contain it; NaN without them), and n_skipped (simulations of that model and trial count
     that could not be fitted: rows of ``skipped``, columns generating_model and n_test_trials)."""
     def stats(d: pd.DataFrame) -> pd.Series:
         err = d["fitted"] - d["true"]
         r = np.corrcoef(d["true"], d["fitted"])[0, 1] if len(d) > 2 and d["fitted"].std() > 0 else np.nan
-        has_se = d["covered"].notna()
+        has_se, has_profile = d["covered"].notna(), d["covered_profile"].notna()
         return pd.Series({"n": len(d), "r": r, "bias": err.mean(), "rmse": float(np.sqrt((err ** 2).mean())),
                           "fraction_at_bound": float(d["at_bound"].mean()), "n_with_se": int(has_se.sum()),
                           "coverage": float(d.loc[has_se, "covered"].astype(float).mean()) if has_se.any()
-                          else np.nan})
+                          else np.nan,
+                          "coverage_profile": float(d.loc[has_profile, "covered_profile"].astype(float).mean())
+                          if has_profile.any() else np.nan})
     keys = ["generating_model", "n_test_trials", "parameter"]
-    summary = recovered.groupby(keys, sort=False)[["true", "fitted", "at_bound", "covered"]].apply(stats)
+    columns = ["true", "fitted", "at_bound", "covered", "covered_profile"]
+    summary = recovered.groupby(keys, sort=False)[columns].apply(stats)
     summary = summary.reset_index()
     lost = skipped if skipped is not None else pd.DataFrame(columns=["generating_model", "n_test_trials"])
     summary["n_skipped"] = [int(((lost["generating_model"] == m) & (lost["n_test_trials"] == n)).sum())
@@ -144,10 +152,12 @@ def model_recovery(fits: pd.DataFrame, criterion: str = "bic") -> pd.DataFrame:
 
 def run_recovery(models: Sequence[str] = DEFAULT_MODELS, trial_counts: Sequence[int] = (100, 200, 400),
                  n_sim: int = 40, objective: str = "bernoulli", rule_codes: Sequence[int] = (1, 2, 5, 6),
-                 seed: int = 0, jobs: int = 1, progress: bool = False) -> dict[str, pd.DataFrame]:
-    """Simulate, fit every model to everyone, and return the four recovery tables."""
+                 seed: int = 0, jobs: int = 1, progress: bool = False, profile: bool = False
+                 ) -> dict[str, pd.DataFrame]:
+    """Simulate, fit every model to everyone, and return the four recovery tables
+    (``profile``: with profile-likelihood intervals, about 10 times the fitting time)."""
     trials, truth = simulate_study(models, trial_counts, n_sim, rule_codes, seed)
-    fits = fit_table(trials, models, objective, jobs=jobs, progress=progress)
+    fits = fit_table(trials, models, objective, jobs=jobs, progress=progress, profile=profile)
     recovered = parameter_recovery(fits, truth)
     return {"parameter_recovery": recovered,
             "recovery_summary": recovery_summary(recovered, _skipped(trials, fits.attrs["skipped"])),
@@ -164,7 +174,7 @@ def _skipped(trials: pd.DataFrame, skipped: dict[str, str]) -> pd.DataFrame:
 
 def write_recovery(out: str | os.PathLike, models: Sequence[str] | None, trial_counts: Sequence[int], n_sim: int,
                    objective: str = "bernoulli", rule_codes: Sequence[int] = (1, 2, 5, 6), seed: int = 0,
-                   jobs: int = 1) -> list[Path]:
+                   jobs: int = 1, profile: bool = False) -> list[Path]:
     """Run ``run_recovery`` and write its tables (TSV + JSON sidecar) into the new folder ``out``."""
     out = Path(out)
     if out.exists() and any(out.iterdir()):
@@ -175,9 +185,10 @@ def write_recovery(out: str | os.PathLike, models: Sequence[str] | None, trial_c
     bad = [c for c in rule_codes if c not in RULE_CODES]
     if bad or not rule_codes:
         raise UserError(f"--rule-codes {bad or 'empty'}: use codes among {list(RULE_CODES)} (e.g. 1,2,5,6)")
-    tables = run_recovery(models, trial_counts, n_sim, objective, rule_codes, seed, jobs, progress=True)
+    tables = run_recovery(models, trial_counts, n_sim, objective, rule_codes, seed, jobs, progress=True,
+                          profile=profile)
     config = {"models": models, "trial_counts": list(trial_counts), "n_sim": n_sim, "objective": objective,
-              "rule_codes": list(rule_codes), "parameter_ranges": PARAMETER_RANGES}
+              "rule_codes": list(rule_codes), "profile": profile, "parameter_ranges": PARAMETER_RANGES}
     written = []
     for name, table in tables.items():
         path = write_table(table, out / f"{name}.tsv")

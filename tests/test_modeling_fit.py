@@ -7,6 +7,8 @@ import numdifftools as nd
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import minimize
+from scipy.stats import chi2
 
 from analysis.choices import canonical_boundaries
 from core.errors import UserError
@@ -229,3 +231,31 @@ def test_canonical_angles_and_roles_come_from_the_rule(rule_code):
     # linear: one boundary, its rotation from each rule towards the shared direction is 45 deg +- delta
     linear = fits.loc["linear"]
     assert linear["bias_zeta"] + linear["bias_alpha"] == pytest.approx(90.0, abs=1e-6)
+
+
+def test_profile_intervals_end_where_the_profile_rises_by_the_chi2_quantile(simulated):
+    """At each end of a 95 % profile-likelihood interval, the NLL minimised over the other
+    parameters (scipy, independently) is 1.92 nats above the optimum; ends on a bound stay below."""
+    trials = simulated.head(400)
+    data, _ = participant_cells(trials)
+    fit = fit_cells(data, ["linear"], profile=True)["linear"]
+    batch = Batch(MODELS["linear"], data, "bernoulli")
+    drop = chi2.ppf(0.95, 1) / 2
+    for j in range(4):
+        others = [q for q in range(4) if q != j]
+        for side in (0, 1):
+            end = fit.profile[0, j, side]
+
+            def nll(u, end=end, j=j, others=others):
+                th = np.empty(4)
+                th[others], th[j] = u, end
+                return batch.nll(th[None, :], np.array([0]))[0]
+            best = minimize(nll, fit.theta[0, others], method="Nelder-Mead", bounds=batch.bounds[others],
+                            options=dict(xatol=1e-7, fatol=1e-10, maxiter=5000)).fun
+            if np.isclose(end, batch.bounds[j, side]):
+                assert best - fit.nll[0] < drop + 1e-3
+            else:
+                assert best - fit.nll[0] == pytest.approx(drop, abs=0.03), (j, side)
+        assert fit.profile[0, j, 0] <= fit.theta[0, j] <= fit.profile[0, j, 1]
+    table = fit_table(trials, ["sigmoid_relevant"], profile=True).iloc[0]
+    assert table["slope_profile_lo"] < table["slope"] < table["slope_profile_hi"]

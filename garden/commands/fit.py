@@ -66,6 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bootstrap", type=int, default=0, metavar="N",
                    help="also write 95%% parametric-bootstrap intervals from N refits per participant and model")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    p.add_argument("--profile", action="store_true",
+                   help="also write 95%% profile-likelihood intervals (bernoulli; recommended over the Wald SEs)")
     p.add_argument("--starts", type=int, default=30, help="grid start points per participant and model")
     p.add_argument("--jobs", type=int, default=1, help="worker processes")
     p.set_defaults(func=fit_command)
@@ -104,6 +106,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--objective", choices=("bernoulli", "choice-matrix"), default="bernoulli")
     p.add_argument("--rule-codes", default="1,2,5,6",
                    help="counterbalancing codes of the simulated tasks (cycled over simulated participants)")
+    p.add_argument("--profile", action="store_true",
+                   help="also profile-likelihood intervals and their coverage (about 10x slower)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=1)
     p.set_defaults(func=recover_command)
@@ -128,7 +132,8 @@ def fit_command(args: argparse.Namespace) -> int:
     trials = read_trials(args.paths)
     phase = fit_phase(trials, args.phase)
     fits = fit_table(trials, models, args.objective, args.missing, max_rt=args.max_rt, phase=phase,
-                     n_starts=args.starts, jobs=args.jobs, progress=True, bootstrap=args.bootstrap, seed=args.seed)
+                     n_starts=args.starts, jobs=args.jobs, progress=True, bootstrap=args.bootstrap, seed=args.seed,
+                     profile=args.profile)
     skipped = fits.attrs["skipped"]
     for pid, reason in skipped.items():
         print(f"skipped participant {pid}: {reason}", file=sys.stderr)
@@ -138,7 +143,7 @@ def fit_command(args: argparse.Namespace) -> int:
     write_table(fits, args.out)
     config = {"paths": [str(p) for p in args.paths], "models": models, "objective": args.objective,
               "missing": args.missing, "max_rt": args.max_rt, "phase": phase, "starts": args.starts,
-              "bootstrap": args.bootstrap}
+              "bootstrap": args.bootstrap, "profile": args.profile}
     write_sidecar(args.out, config, seed=args.seed if args.bootstrap else None, skipped=skipped,
                   n_participants=int(fits.participant_id.nunique()))
     print(f"fitted {fits.participant_id.nunique()} participant(s) x {len(models)} model(s) -> {args.out}"
@@ -189,7 +194,8 @@ def bms_command(args: argparse.Namespace) -> int:
 def recover_command(args: argparse.Namespace) -> int:
     trial_counts = _ints(args.trials, "--trials")
     written = write_recovery(args.out, _names(args.models), trial_counts, args.n_sim, objective=args.objective,
-                             rule_codes=_ints(args.rule_codes, "--rule-codes"), seed=args.seed, jobs=args.jobs)
+                             rule_codes=_ints(args.rule_codes, "--rule-codes"), seed=args.seed, jobs=args.jobs,
+                             profile=args.profile)
     for path in written:
         print(path)
     return 0
