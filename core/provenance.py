@@ -18,7 +18,7 @@ from typing import Any
 
 from core.files import write_file
 
-_PACKAGES = ("garden-task", "numpy", "scipy", "pandas", "lmfit", "scikit-learn",
+_PACKAGES = ("garden-task", "numpy", "scipy", "pandas", "numdifftools", "scikit-learn",
              "matplotlib", "pillow", "torch", "psychopy")
 
 
