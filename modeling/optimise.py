@@ -202,19 +202,22 @@ def default_start(model: Model) -> np.ndarray:
 # ---------------------------------------------------------------- 2. batched Nelder-Mead
 
 def nelder_mead(batch: Batch, theta: np.ndarray, rows: np.ndarray, max_iter: int = 2000,
-                initial_step: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                initial_step: float = 0.05, xtol: float = UNIT_XTOL, ftol: float = FTOL
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bounded adaptive Nelder-Mead (Gao & Han 2012 coefficients) run for every row at once.
 
-    Works in unit coordinates (each parameter's bounds mapped to [0, 1]; points are clipped).
-    Converged when the simplex spans < ``UNIT_XTOL`` and its NLLs < ``FTOL``. Returns
+    Works in unit coordinates (each parameter's bounds mapped to [0, 1]; points are clipped);
+    the bounds are ``batch.bounds`` (k, 2), or per row ``batch.row_bounds`` (R, k, 2) when it has them.
+    Converged when the simplex spans < ``xtol`` and its NLLs < ``ftol``. Returns
     (theta (R, k), nll (R,), converged (R,)).
     """
     n_rows, k = theta.shape
-    lo, width = batch.bounds[:, 0], batch.bounds[:, 1] - batch.bounds[:, 0]
+    bounds = np.broadcast_to(batch.row_bounds if hasattr(batch, "row_bounds") else batch.bounds, (n_rows, k, 2))
+    lo, width = bounds[:, :, 0], bounds[:, :, 1] - bounds[:, :, 0]
     alpha, gamma, rho, sigma = 1.0, 1.0 + 2.0 / k, 0.75 - 1.0 / (2 * k), 1.0 - 1.0 / k
 
     def f(u: np.ndarray, r: np.ndarray) -> np.ndarray:
-        return batch.nll(lo + np.clip(u, 0.0, 1.0) * width, rows[r])
+        return batch.nll(lo[r] + np.clip(u, 0.0, 1.0) * width[r], rows[r])
 
     u0 = np.clip((theta - lo) / width, 0.0, 1.0)
     inward = np.where(u0[:, :, None] + initial_step > 1.0, -initial_step, initial_step) * np.eye(k)[None]
@@ -227,7 +230,7 @@ def nelder_mead(batch: Batch, theta: np.ndarray, rows: np.ndarray, max_iter: int
         simplex = np.take_along_axis(simplex, order[:, :, None], axis=1)
         fs = np.take_along_axis(fs, order, axis=1)
         spread = np.abs(simplex[:, 1:] - simplex[:, :1]).max(axis=(1, 2))
-        converged = (spread <= UNIT_XTOL) & (fs[:, -1] - fs[:, 0] <= FTOL)
+        converged = (spread <= xtol) & (fs[:, -1] - fs[:, 0] <= ftol)
         a = np.flatnonzero(~converged)
         if not len(a):
             break
@@ -355,33 +358,49 @@ PROFILE_DROP = float(chi2.ppf(0.95, 1) / 2)
 """NLL rise (nats) that bounds a 95 % profile-likelihood interval: chi2(1) 95 % quantile / 2."""
 PROFILE_BISECTIONS = 10
 """Bisection steps per interval end (precision: bound range / 2**10)."""
-PROFILE_ITER = 300
-"""Nelder-Mead iterations of each refit of the other parameters."""
+PROFILE_ITER = 200
+"""Nelder-Mead iterations of each refit of the other parameters ..."""
+PROFILE_XTOL, PROFILE_FTOL = 1e-4, 1e-5
+"""... which stop earlier than the fits: the profile is only compared with the 1.92-nat drop."""
 
 
 class _Held:
-    """A batch with parameter ``j`` held at one value per row; the others stay free."""
+    """A batch with one parameter per row (column ``held[row]``) fixed at ``values[row]``; the
+    other parameters stay free, with their bounds per row (``row_bounds``)."""
 
-    def __init__(self, batch: Batch, j: int, participants: np.ndarray, values: np.ndarray):
-        self.batch, self.j, self.participants, self.values = batch, j, participants, values
-        self.bounds = np.delete(batch.bounds, j, axis=0)
+    def __init__(self, batch: Batch, held: np.ndarray, participants: np.ndarray, values: np.ndarray):
+        self.batch, self.participants, self.values = batch, participants, values
+        k = batch.bounds.shape[0]
+        self.free = np.ones((len(held), k), bool)
+        self.free[np.arange(len(held)), held] = False
+        self.held = held
+        self.row_bounds = np.broadcast_to(batch.bounds, self.free.shape + (2,))[self.free].reshape(len(held), k - 1, 2)
+
+    def full(self, others: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        theta = np.empty((len(rows), self.free.shape[1]))
+        theta[self.free[rows]] = others.ravel()
+        theta[np.arange(len(rows)), self.held[rows]] = self.values[rows]
+        return theta
 
     def nll(self, others: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return self.batch.nll(np.insert(others, self.j, self.values[rows], axis=1), self.participants[rows])
+        return self.batch.nll(self.full(others, rows), self.participants[rows])
 
 
-def _profile(batch: Batch, j: int, participants: np.ndarray, values: np.ndarray, others: np.ndarray,
+def _profile(batch: Batch, held: np.ndarray, participants: np.ndarray, values: np.ndarray, others: np.ndarray,
              max_iter: int) -> tuple[np.ndarray, np.ndarray]:
-    """Profile NLL (R,) with parameter j at ``values`` (R,), the others refitted from ``others``."""
-    if batch.bounds.shape[0] == 1:
+    """Profile NLL (R,) with parameter ``held`` (R,) at ``values`` (R,), the others refitted from ``others``."""
+    k = batch.bounds.shape[0]
+    if k == 1:
         return batch.nll(values[:, None], participants), others
-    held = _Held(batch, j, participants, values)
-    fitted, nll, _ = nelder_mead(held, others, np.arange(len(values)), max_iter=max_iter, initial_step=0.02)
+    held_batch = _Held(batch, held, participants, values)
+    fitted, nll, _ = nelder_mead(held_batch, others, np.arange(len(values)), max_iter=max_iter, initial_step=0.02,
+                                 xtol=PROFILE_XTOL, ftol=PROFILE_FTOL)
     return nll, fitted
 
 
 def profile_intervals(batch: Batch, theta: np.ndarray, nll: np.ndarray) -> np.ndarray:
-    """95 % profile-likelihood intervals (P, k, 2) of the Bernoulli NLL, all participants at once.
+    """95 % profile-likelihood intervals (P, k, 2) of the Bernoulli NLL, all participants and
+    parameters at once.
 
     Each end is where the NLL, minimised over the other parameters, rises ``PROFILE_DROP`` above
     the optimum (bisection between the optimum and the bound, the others refitted by
@@ -390,23 +409,27 @@ def profile_intervals(batch: Batch, theta: np.ndarray, nll: np.ndarray) -> np.nd
     intervals they follow the likelihood's shape (docs/modeling.md: coverage near 95 %).
     """
     n_part, k = theta.shape
+    # rows: (parameter j, side, participant), j slowest
+    held = np.repeat(np.arange(k), 2 * n_part)
+    side = np.tile(np.repeat([0, 1], n_part), k)
+    participants = np.tile(np.arange(n_part), 2 * k)
+    inside = theta[participants, held]
+    outside = batch.bounds[held, side]
+    free = np.ones((len(held), k), bool)
+    free[np.arange(len(held)), held] = False
+    start = theta[participants][free].reshape(len(held), k - 1) if k > 1 else np.zeros((len(held), 0))
+    target = nll[participants] + PROFILE_DROP
+    at_end, _ = _profile(batch, held, participants, outside.copy(), start, 2 * PROFILE_ITER)
+    reaches = at_end < target
+    for _ in range(PROFILE_BISECTIONS):
+        mid = (inside + outside) / 2
+        value, fitted = _profile(batch, held, participants, mid, start, PROFILE_ITER)
+        ok = value < target
+        inside, outside = np.where(ok, mid, inside), np.where(ok, outside, mid)
+        start = np.where(ok[:, None], fitted, start)
+    end = np.where(reaches, batch.bounds[held, side], (inside + outside) / 2)
     out = np.zeros((n_part, k, 2))
-    participants = np.tile(np.arange(n_part), 2)
-    for j in range(k):
-        inside = np.tile(theta[:, j], 2)
-        outside = np.repeat(batch.bounds[j], n_part)
-        start = np.tile(np.delete(theta, j, axis=1), (2, 1))
-        target = np.tile(nll, 2) + PROFILE_DROP
-        at_end, _ = _profile(batch, j, participants, outside.copy(), start, 2 * PROFILE_ITER)
-        reaches = at_end < target
-        for _ in range(PROFILE_BISECTIONS):
-            mid = (inside + outside) / 2
-            value, fitted = _profile(batch, j, participants, mid, start, PROFILE_ITER)
-            ok = value < target
-            inside, outside = np.where(ok, mid, inside), np.where(ok, outside, mid)
-            start = np.where(ok[:, None], fitted, start)
-        end = np.where(reaches, np.repeat(batch.bounds[j], n_part), (inside + outside) / 2)
-        out[:, j, 0], out[:, j, 1] = end[:n_part], end[n_part:]
+    out[participants, held, side] = end
     return out
 
 
