@@ -28,7 +28,7 @@ from core.task import congruency, correct_choice, infer_rule
 
 CHANCE = 0.5
 """Accuracy of random choices."""
-ORDER = ["participant_id", "session", "phase", "block", "trial"]
+ORDER = ["participant_id", "session", "trial"]
 
 
 def scored_trials(trials: pd.DataFrame) -> pd.DataFrame:

@@ -3,7 +3,8 @@
 # As root: installs the missing ones with apt-get. Otherwise: names them and exits 1.
 set -euo pipefail
 PACKAGES=(xvfb xauth xdotool libgl1-mesa-dri libglu1-mesa libegl1 libjack-jackd2-0
-          libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 fontconfig fonts-dejavu-core)
+          libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 fontconfig fonts-dejavu-core
+          chromium)  # chromium: the session report is checked in a real headless browser
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
