@@ -157,3 +157,13 @@ def parameter_change(fits: pd.DataFrame, parameters: Sequence[str], column: str,
                                                            parameter="|bias|" if param == "bias" else param))
     table = pd.concat(long, ignore_index=True)
     return effect_test(table, "value", column, levels, paired=True, by=["parameter"])
+
+
+def behaviour_tests(trials: pd.DataFrame) -> pd.DataFrame:
+    """The papers' within-person behavioural contrasts on the analysed trials, per group:
+    congruent vs incongruent and stay vs switch accuracy (Wilcoxon signed-rank over participants)."""
+    return pd.concat([
+        effect_test(congruency_table(trials), "accuracy", "congruency", ("congruent", "incongruent"), paired=True,
+                    by=["group"]),
+        effect_test(switch_stay(trials), "accuracy", "switch", ("stay", "switch"), paired=True, by=["group"]),
+    ], ignore_index=True)

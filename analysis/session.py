@@ -148,9 +148,10 @@ def summarise_session(trials: pd.DataFrame, sidecar: Mapping[str, Any] | None = 
         "rts": scored[["phase", "block", "trial", "rt", "responded"]],
     }
     summary.warnings = _warnings(scored, trials, fits)
-    summary.facts = {"participant": ids[0], "trials": len(trials), "analysed phase": (str(analysed["phase"].iloc[0]) if analysed["phase"].nunique() == 1
-                                       else "all (no test or scan phase)"),
-                     "rule code": sidecar.get("assignment", {}).get("rule_code", trials.get("rule_code", pd.Series(
-                         [None])).iloc[0]), "group": str(analysed["group"].iloc[0]),
-                     "skipped fits": "; ".join(f"{k}: {v}" for k, v in fits.attrs.get("skipped", {}).items()) or "none"}
+    rule_code = sidecar.get("assignment", {}).get("rule_code")
+    phase = str(analysed["phase"].iloc[0]) if analysed["phase"].nunique() == 1 else "all (no test or scan phase)"
+    skipped = "; ".join(f"{k}: {v}" for k, v in fits.attrs.get("skipped", {}).items()) or "none"
+    summary.facts = {"participant": ids[0], "trials": len(trials), "analysed phase": phase,
+                     "rule code": rule_code if rule_code is not None else "unknown",
+                     "group": str(analysed["group"].iloc[0]), "skipped fits": skipped}
     return summary

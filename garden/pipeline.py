@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from analysis import human_vs_network as hvn
 from analysis import network_tables as nt
+from analysis.behaviour import accuracy_table, behaviour_tests, group_means
 from analysis.choice_rdms import group_mean_rdms, paired_tests, participant_betas, participant_groups, participant_rdms
 from analysis.choices import (
     analysis_trials,
@@ -187,6 +188,9 @@ def choice_patterns(people: Participants, fits: pd.DataFrame | None, tables: Tab
     """Choice matrices per participant and psychometric curves along both features (with the fitted
     factorized model's predictions when there are fits); returns the cell table."""
     cells = tables.save("choice_cells", cell_table(people.trials))
+    tables.save("accuracy_by_phase", group_means(accuracy_table(people.all_trials, by=("phase",)), "accuracy",
+                                                 ["group", "phase"]))
+    tables.save("behaviour_tests", behaviour_tests(people.trials))
     predicted = predicted_cells(cells, fits) if fits is not None else None
     tables.save("psychometric_curves", psychometric_table(cells, predicted))
     return cells

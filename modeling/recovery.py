@@ -108,8 +108,9 @@ def recovery_summary(recovered: pd.DataFrame, skipped: pd.DataFrame | None = Non
     """Per generating model x trial count x parameter: n, Pearson r, bias and RMSE of fitted - true,
     fraction_at_bound, n_with_se and coverage (fraction of 95 % Wald intervals, over fits with an
     SE, that contain the true value), coverage_profile (fraction of 95 % profile-likelihood
-    intervals, over all fits, that contain it; NaN without them), and n_skipped (simulations of that model and trial count
-    that could not be fitted: rows of ``skipped``, columns generating_model and n_test_trials)."""
+    intervals, over all fits, that contain it; NaN without them), and n_skipped (simulations of that
+    model and trial count that could not be fitted: rows of ``skipped``, columns generating_model and
+    n_test_trials)."""
     def stats(d: pd.DataFrame) -> pd.Series:
         err = d["fitted"] - d["true"]
         r = np.corrcoef(d["true"], d["fitted"])[0, 1] if len(d) > 2 and d["fitted"].std() > 0 else np.nan

@@ -36,7 +36,8 @@ def test_scoring_switches_and_congruency_by_hand():
                            "rt": [0.5, 0.7, np.nan, 0.6]})
     scored = scored_trials(trials)
     assert scored.correct.tolist()[:2] == [1.0, 0.0] and np.isnan(scored.correct[2]) and scored.correct[3] == 1.0
-    assert scored.switch.isna().tolist() == [True, False, False, True] and scored.switch[1:3].tolist() == ["stay", "switch"]
+    assert scored.switch.isna().tolist() == [True, False, False, True]
+    assert scored.switch[1:3].tolist() == ["stay", "switch"]
     # rule 1: north values leafiness, south branchiness; (1, 5) conflicts, (5, 5) agrees, (5, 3) is neutral
     assert scored.congruency.tolist() == ["incongruent", "congruent", "incongruent", "neutral"]
     acc = accuracy_table(trials, by=("phase",)).iloc[0]

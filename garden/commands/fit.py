@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.choices import ANALYSIS_PHASES
 from core.errors import UserError
 from core.provenance import write_sidecar
-from analysis.choices import ANALYSIS_PHASES
 from core.trials import read_trials, write_table
 from modeling.comparison import between_groups, bms_table, family_bms_table, likelihood_ratio_tests, winners
 from modeling.psychometric import fit_table
@@ -95,7 +95,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "recover", help="parameter and model recovery from simulated participants",
         description="Simulate participants from each model with known parameters, fit every model, and write "
-                    "parameter_recovery.tsv, recovery_summary.tsv (r, bias, RMSE, fraction at bound, interval coverage), "
+                    "parameter_recovery.tsv, recovery_summary.tsv (r, bias, RMSE, fraction at bound, "
+                    "interval coverage), "
                     "model_recovery.tsv (BIC confusion matrix) and model_confusion.tsv (AIC and BIC, with "
                     "p(generating | winner)) "
                     "into a new folder, with JSON sidecars.")
