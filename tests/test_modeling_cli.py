@@ -11,7 +11,7 @@ import pytest
 from core.trials import write_table
 from garden.cli import main
 from modeling.psychometric import simulate_choices
-from modeling.recovery import simulated_trials
+from modeling.recovery import recovery_summary, simulated_trials
 
 
 @pytest.fixture
@@ -130,3 +130,14 @@ def test_bms_families_between_groups_and_lrt(tmp_path, trials_file, capsys):
     assert main(["bms", str(published), "--out", str(tmp_path / "b2.tsv"), "--lrt", str(tmp_path / "l2.tsv")]) == 2
     assert "likelihood fits" in capsys.readouterr().err
     assert main(["bms", str(fits_path), "--out", str(tmp_path / "b3.tsv"), "--between", str(tmp_path / "x.tsv")]) == 2
+
+
+def test_recovery_summary_counts_skipped_simulations():
+    recovered = pd.DataFrame({"generating_model": "linear", "n_test_trials": 200, "parameter": "slope",
+                              "true": [1.0, 2.0, 3.0], "fitted": [1.1, 2.2, 20.0], "at_bound": [False, False, True],
+                              "covered": [True, False, np.nan], "covered_profile": [True, True, True]})
+    skipped = pd.DataFrame({"participant_id": ["a", "b"], "generating_model": ["linear", "factorized"],
+                            "n_test_trials": [200, 200]})
+    row = recovery_summary(recovered, skipped).iloc[0]
+    assert row.n_skipped == 1 and row.fraction_at_bound == pytest.approx(1 / 3)
+    assert row.coverage == 0.5 and row.n_with_se == 2 and row.coverage_profile == 1.0
