@@ -167,3 +167,18 @@ def behaviour_tests(trials: pd.DataFrame) -> pd.DataFrame:
                     by=["group"]),
         effect_test(switch_stay(trials), "accuracy", "switch", ("stay", "switch"), paired=True, by=["group"]),
     ], ignore_index=True)
+
+
+def parameter_group_tests(fits: pd.DataFrame, parameters: Sequence[str], *, column: str = "group",
+                          model: str = "factorized") -> pd.DataFrame:
+    """Between-group tests of fitted parameters (the 2018 between-curriculum comparisons): for every
+    pair of ``column`` values, Mann-Whitney U per parameter of ``model``'s fits (``bias`` as |bias|)."""
+    own = fits[fits["model"] == model]
+    levels = sorted(own[column].dropna().astype(str).unique())
+    long = pd.concat([own[["participant_id"]].assign(
+        **{column: own[column].astype(str).to_numpy(), "parameter": "|bias|" if p == "bias" else p,
+           "value": (own[p].abs() if p == "bias" else own[p]).to_numpy()}) for p in parameters if p in own],
+        ignore_index=True)
+    tests = [effect_test(long, "value", column, (a, b), paired=False, by=["parameter"])
+             for i, a in enumerate(levels) for b in levels[i + 1:]]
+    return pd.concat(tests, ignore_index=True) if tests else pd.DataFrame()

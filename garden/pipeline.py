@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from analysis import human_vs_network as hvn
 from analysis import network_tables as nt
-from analysis.behaviour import accuracy_table, behaviour_tests, group_means
+from analysis.behaviour import accuracy_table, behaviour_tests, group_means, parameter_group_tests
 from analysis.choice_rdms import group_mean_rdms, paired_tests, participant_betas, participant_groups, participant_rdms
 from analysis.choices import (
     analysis_trials,
@@ -160,6 +160,8 @@ def fit_choice_models(people: Participants, config: DemoConfig, tables: Tables) 
     fits = fit_table(people.trials, config.models, progress=True)
     tables.save("fits", fits, skipped=fits.attrs.get("skipped", {}))
     tables.save("fit_summary", fit_summary(fits))
+    if fits["group"].nunique() > 1:
+        tables.save("parameter_group_tests", parameter_group_tests(fits, ["bias", "slope", "offset", "lapse"]))
     tables.save("boundaries", canonical_boundaries(fits))
     return fits
 

@@ -142,7 +142,8 @@ SECTIONS: tuple[SectionSpec, ...] = (
         (_figure_spec("Fitted decision boundaries (mapped onto rule 1, or rule 5 for diagonal rules)", "boundaries",
                       lambda table: figures.boundary_angles(_by_frame(table, "model"))),
          _figure_spec("Bayesian model selection", "bms", figures.bms_bars)),
-        ("bms", "bms_families", "bms_between_groups", "fit_summary"), steps=("model_comparison",)),
+        ("bms", "bms_families", "bms_between_groups", "fit_summary", "parameter_group_tests"),
+        steps=("model_comparison",)),
     SectionSpec(
         "recovery", "Parameter and model recovery", "Simulated agents with known parameters (every item equally "
         "often in a test phase of each trial count), fitted with the same models: how well parameters (largest "

@@ -12,6 +12,7 @@ from analysis.behaviour import (
     effect_test,
     learning_curve,
     parameter_change,
+    parameter_group_tests,
     rt_summary,
     scored_trials,
     switch_stay,
@@ -92,3 +93,14 @@ def test_published_2018_effects(flesch2018):
     effect = effect_test(cong[cong.phase == "test"], "accuracy", "congruency", ("congruent", "incongruent"),
                          paired=True, by=["group"])
     assert (effect.difference > 0).all() and (effect.p_value < 0.01).all() and len(effect) == 4
+
+
+def test_parameter_group_tests_find_a_lapse_difference():
+    rng = np.random.default_rng(1)
+    fits = pd.DataFrame({"participant_id": [f"P{i}" for i in range(30)], "model": "factorized",
+                         "group": ["blocked"] * 15 + ["interleaved"] * 15,
+                         "lapse": np.r_[rng.uniform(0.0, 0.05, 15), rng.uniform(0.1, 0.2, 15)],
+                         "bias": rng.normal(0, 10, 30)})
+    table = parameter_group_tests(fits, ["lapse", "bias"]).set_index("parameter")
+    assert table.loc["lapse", "p_value"] < 1e-4 and table.loc["lapse", "difference"] < 0
+    assert table.loc["|bias|", "p_value"] > 0.01 and table.loc["lapse", "test"] == "mann-whitney U"
