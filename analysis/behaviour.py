@@ -182,3 +182,15 @@ def parameter_group_tests(fits: pd.DataFrame, parameters: Sequence[str], *, colu
     tests = [effect_test(long, "value", column, (a, b), paired=False, by=["parameter"])
              for i, a in enumerate(levels) for b in levels[i + 1:]]
     return pd.concat(tests, ignore_index=True) if tests else pd.DataFrame()
+
+
+def slope_tests(fits: pd.DataFrame, *, by: Sequence[str] = ("group",)) -> pd.DataFrame:
+    """Relevant vs irrelevant sigmoid slopes (2018): per participant the slope of the
+    ``sigmoid_relevant`` and the ``sigmoid_irrelevant`` fit (per feature level), Wilcoxon
+    signed-rank over participants per ``by`` group (a rule-following learner: relevant >> 0 and
+    irrelevant near 0; intrusion of the other rule: irrelevant > 0)."""
+    keys = [c for c in by if c in fits]
+    own = fits[fits["model"].isin(["sigmoid_relevant", "sigmoid_irrelevant"])]
+    long = own[["participant_id", *keys, "model", "slope"]].assign(
+        feature=own["model"].str.removeprefix("sigmoid_"))
+    return effect_test(long, "slope", "feature", ("relevant", "irrelevant"), paired=True, by=keys)

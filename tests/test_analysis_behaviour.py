@@ -15,10 +15,12 @@ from analysis.behaviour import (
     parameter_group_tests,
     rt_summary,
     scored_trials,
+    slope_tests,
     switch_stay,
 )
 from modeling.agents import get_agent
 from modeling.flesch2018 import load_trials
+from modeling.psychometric import fit_table
 from modeling.recovery import simulated_trials
 
 
@@ -104,3 +106,12 @@ def test_parameter_group_tests_find_a_lapse_difference():
     table = parameter_group_tests(fits, ["lapse", "bias"]).set_index("parameter")
     assert table.loc["lapse", "p_value"] < 1e-4 and table.loc["lapse", "difference"] < 0
     assert table.loc["|bias|", "p_value"] > 0.01 and table.loc["lapse", "test"] == "mann-whitney U"
+
+
+def test_relevant_slopes_exceed_irrelevant_ones_for_rule_followers():
+    trials = pd.concat([_agent_trials("factorized", f"F{i}", 1, i, slope=3.0, lapse=0.02) for i in range(6)],
+                       ignore_index=True)
+    fits = fit_table(trials, ["sigmoid_relevant", "sigmoid_irrelevant"])
+    row = slope_tests(fits).iloc[0]
+    assert row.group == "factorized" and row.n_a == 6
+    assert row.mean_a > 1.0 and abs(row.mean_b) < 0.5 and row.p_value < 0.05
