@@ -24,7 +24,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.choice_rdms import MODELS
+from analysis.choices import probability_matrix
 from core.task import congruency, correct_choice, infer_rule
+from rsa.compare import kendall_tau_a, sequential_orthogonalise
+from rsa.model_rdms import choice_model_rdm
+from rsa.rdm import choice_rdm, lower
 
 CHANCE = 0.5
 """Accuracy of random choices."""
@@ -194,3 +199,24 @@ def slope_tests(fits: pd.DataFrame, *, by: Sequence[str] = ("group",)) -> pd.Dat
     long = own[["participant_id", *keys, "model", "slope"]].assign(
         feature=own["model"].str.removeprefix("sigmoid_"))
     return effect_test(long, "slope", "feature", ("relevant", "irrelevant"), paired=True, by=keys)
+
+
+def behavioural_rsa(cells: pd.DataFrame, models: Sequence[str] = MODELS) -> pd.DataFrame:
+    """The 2018 behavioural RSA: each participant's choice RDM |p_i - p_j| (50 conditions, answered
+    ones only) against the choice-model RDMs of their rule, sequentially orthogonalised in the order
+    of ``models`` (each model keeps only what the earlier ones do not explain), compared by
+    Kendall's tau_a. ``cells``: an ``analysis.choices.cell_table``. One row per participant:
+    participant_id, group (when present), rule_code, ``tau_<model>``."""
+    matrix = probability_matrix(cells)
+    info = cells.drop_duplicates("participant_id").set_index("participant_id")
+    rows = []
+    for pid, p in matrix.iterrows():
+        code = int(info.loc[pid, "rule_code"])
+        keep = np.flatnonzero(np.isfinite(p.to_numpy(float)))
+        data = lower(choice_rdm(p.to_numpy(float)[keep]))
+        columns = np.column_stack([lower(choice_model_rdm(m, code)[np.ix_(keep, keep)]) for m in models])
+        taus = ([kendall_tau_a(data, column) for column in sequential_orthogonalise(columns).T]
+                if np.ptp(data) > 0 else [np.nan] * len(models))
+        rows.append({"participant_id": pid, **({"group": info.loc[pid, "group"]} if "group" in info else {}),
+                     "rule_code": code, **{f"tau_{m}": t for m, t in zip(models, taus)}})
+    return pd.DataFrame(rows)

@@ -8,6 +8,7 @@ import pytest
 
 from analysis.behaviour import (
     accuracy_table,
+    behavioural_rsa,
     congruency_table,
     effect_test,
     learning_curve,
@@ -18,6 +19,7 @@ from analysis.behaviour import (
     slope_tests,
     switch_stay,
 )
+from analysis.choices import cell_table
 from modeling.agents import get_agent
 from modeling.flesch2018 import load_trials
 from modeling.psychometric import fit_table
@@ -115,3 +117,14 @@ def test_relevant_slopes_exceed_irrelevant_ones_for_rule_followers():
     row = slope_tests(fits).iloc[0]
     assert row.group == "factorized" and row.n_a == 6
     assert row.mean_a > 1.0 and abs(row.mean_b) < 0.5 and row.p_value < 0.05
+
+
+def test_behavioural_rsa_tells_factorized_from_linear_agents():
+    trials = pd.concat([_agent_trials("factorized", f"F{i}", code, i, slope=6.0, lapse=0.02)
+                        for i, code in enumerate((1, 2, 5))]
+                       + [_agent_trials("linear", f"L{i}", code, 10 + i, slope=6.0, lapse=0.02)
+                          for i, code in enumerate((1, 2, 5))], ignore_index=True)
+    taus = behavioural_rsa(cell_table(trials)).set_index("participant_id")
+    assert (taus.filter(like="F", axis=0).tau_factorized > 0.3).all()
+    # the linear model's unique part (after the factorized one) explains the linear agents, not the others
+    assert taus.filter(like="L", axis=0).tau_linear.min() > taus.filter(like="F", axis=0).tau_linear.max()
