@@ -183,8 +183,10 @@ def canonical_boundaries(fits: pd.DataFrame) -> pd.DataFrame:
     exactly: normal = canonical normal + delta x determinant of the grid symmetry, boundary angle =
     normal + 90 deg; offsets are unchanged (the symmetries preserve distances). Columns:
     ``participant_id``, ``model``, ``rule_code`` (1 or 5), ``context`` (north/south), ``angle_deg``,
-    ``offset`` and ``group`` when present. The first context label (``context_a``) takes the north
-    role unless the labels are north/south. Participants without a ``rule_code`` count as rule 1.
+    ``offset`` and ``group`` when present. Context roles come from the participant's rule
+    (``north_role`` / ``south_role``, written by ``fit_table`` from ``core.task.infer_rule``);
+    without them the labels must be north/south (ValueError otherwise). Participants without a
+    ``rule_code`` count as rule 1.
     """
     rows = []
     for _, fit in fits.iterrows():
@@ -194,10 +196,15 @@ def canonical_boundaries(fits: pd.DataFrame) -> pd.DataFrame:
         target, _, determinant = CANONICAL_MAPS[code]
         normals = CANONICAL_NORMALS_DEG[(target, "shared" if fit["model"] == "linear" else "rule")]
         labels = (fit["context_a"], fit["context_b"])
-        roles = {0: labels.index(CONTEXTS[0]), 1: labels.index(CONTEXTS[1])} if set(labels) == set(CONTEXTS) \
-            else {0: 0, 1: 1}
+        if "north_role" in fit and pd.notna(fit["north_role"]):
+            role_labels = (fit["north_role"], fit["south_role"])
+        elif set(labels) == set(CONTEXTS):
+            role_labels = CONTEXTS
+        else:
+            raise ValueError(f"participant {fit['participant_id']}: contexts {labels} have no known roles; "
+                             "fit with modeling.psychometric.fit_table, which infers them from the rule")
         for k, context in enumerate(CONTEXTS):
-            label = labels[roles[k]]
+            label = role_labels[k]
             delta = _first_value(fit, (f"delta_{label}", "delta"))
             offset = _first_value(fit, (f"offset_{label}", "offset"), 0.0)
             rows.append({"participant_id": fit["participant_id"], "model": fit["model"], "rule_code": target,

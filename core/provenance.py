@@ -19,7 +19,7 @@ from typing import Any
 from core.errors import UserError
 from core.files import write_file
 
-_PACKAGES = ("garden-task", "numpy", "scipy", "pandas", "lmfit", "scikit-learn",
+_PACKAGES = ("garden-task", "numpy", "scipy", "pandas", "numdifftools", "scikit-learn",
              "matplotlib", "pillow", "torch", "psychopy")
 
 

@@ -100,6 +100,21 @@ def infer_rule(trials: pd.DataFrame) -> tuple[int, tuple[str, str]]:
                     "check the reward_value and context columns")
 
 
+_SYMMETRIES = {1: (1, ((1, 0), (0, 1))), 2: (1, ((-1, 0), (0, -1))), 3: (1, ((1, 0), (0, -1))),
+               4: (1, ((-1, 0), (0, 1))), 5: (5, ((1, 0), (0, 1))), 6: (5, ((-1, 0), (0, -1))),
+               7: (5, ((0, -1), (-1, 0))), 8: (5, ((0, 1), (1, 0)))}
+
+
+def canonical_symmetry(rule_code: int) -> tuple[int, np.ndarray]:
+    """(canonical code, 2 x 2 matrix M) of a counterbalancing code: M maps centred
+    (branchiness, leafiness) of this code's task onto the canonical rule of its kind (1 for
+    cardinal codes, 5 for diagonal ones), a symmetry of the grid (mirror, transpose, half turn;
+    det M = -1 for a reflection). Values are preserved: value_code(x) = value_canonical(M x)."""
+    get_rule(rule_code)
+    target, matrix = _SYMMETRIES[rule_code]
+    return target, np.array(matrix, float)
+
+
 def context_index(context, contexts: tuple[str, str] = CONTEXTS) -> np.ndarray:
     """0 for the first (north-role) context label, 1 for the second; UserError for others."""
     labels = np.asarray(context, dtype=object)

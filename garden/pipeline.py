@@ -24,6 +24,12 @@ from tqdm import tqdm
 from analysis import human_vs_network as hvn
 from analysis import network_stats as ns
 from analysis import network_tables as nt
+from analysis.behaviour import (
+    accuracy_table,
+    behaviour_tests,
+    group_means,
+    parameter_group_tests,
+)
 from analysis.choice_rdms import (
     group_mean_rdms,
     paired_tests,
@@ -46,7 +52,7 @@ from experiment.config import load_protocol
 from experiment.sequences import participant_seed
 from experiment.simulate import simulate_session
 from modeling.agents import POPULATION_MODELS, get_agent, population_params
-from modeling.comparison import bms_table
+from modeling.comparison import FAMILIES, between_groups, bms_table, family_bms_table
 from modeling.models import DEFAULT_MODELS
 from modeling.networks import load_results, train_sweep
 from modeling.networks.config import (
@@ -173,6 +179,8 @@ def fit_choice_models(people: Participants, config: DemoConfig, tables: Tables) 
     fits = fit_table(people.trials, config.models, progress=True)
     tables.save("fits", fits, skipped=fits.attrs.get("skipped", {}))
     tables.save("fit_summary", fit_summary(fits))
+    if fits["group"].nunique() > 1:
+        tables.save("parameter_group_tests", parameter_group_tests(fits, ["bias", "slope", "offset", "lapse"]))
     tables.save("boundaries", canonical_boundaries(fits))
     return fits
 
@@ -181,13 +189,19 @@ def compare_choice_models(fits: pd.DataFrame, config: DemoConfig, tables: Tables
     """Random-effects Bayesian model selection (log evidence = -BIC/2), per group and over everyone."""
     tables.save("bms", pd.concat([bms_table(fits, by="group", seed=config.seed),
                                   bms_table(fits, seed=config.seed).assign(group="all")], ignore_index=True))
+    if {m for members in FAMILIES.values() for m in members} <= set(fits["model"]):
+        tables.save("bms_families", pd.concat([family_bms_table(fits, by="group", seed=config.seed),
+                                               family_bms_table(fits, seed=config.seed).assign(group="all")],
+                                              ignore_index=True))
+    if fits["group"].nunique() > 1:
+        tables.save("bms_between_groups", between_groups(fits, "group"))
 
 
 def recover_parameters(config: DemoConfig, tables: Tables) -> None:
     """Parameter and model recovery from simulated agents at several test-phase trial counts."""
     recovered = run_recovery(config.models, config.recovery_trials, config.recovery_agents, seed=config.seed,
                              progress=True)
-    for name in ("parameter_recovery", "recovery_summary", "model_recovery"):
+    for name in ("parameter_recovery", "recovery_summary", "model_recovery", "model_confusion"):
         tables.save(name, recovered[name])
 
 
@@ -195,6 +209,9 @@ def choice_patterns(people: Participants, fits: pd.DataFrame | None, tables: Tab
     """Choice matrices per participant and psychometric curves along both features (with the fitted
     factorized model's predictions when there are fits); returns the cell table."""
     cells = tables.save("choice_cells", cell_table(people.trials))
+    tables.save("accuracy_by_phase", group_means(accuracy_table(people.all_trials, by=("phase",)), "accuracy",
+                                                 ["group", "phase"]))
+    tables.save("behaviour_tests", behaviour_tests(people.trials))
     predicted = predicted_cells(cells, fits) if fits is not None else None
     tables.save("psychometric_curves", psychometric_table(cells, predicted))
     return cells

@@ -1,4 +1,5 @@
-"""Comparing choice models across participants: random-effects BMS, AIC/BIC winners, LR tests.
+"""Comparing choice models across participants: random-effects BMS (of models and of model
+families, and between groups), AIC/BIC winners, LR tests.
 
 ``bms`` is variational random-effects Bayesian model selection (Stephan et al. 2009,
 NeuroImage 46:1004; Rigoux et al. 2014, NeuroImage 84:971), following the VBA toolbox's
@@ -149,16 +150,22 @@ def bms_table(fits: pd.DataFrame, by: str | None = None, models: Sequence[str] |
 
 
 def winners(fits: pd.DataFrame, criterion: str = "bic", models: Sequence[str] | None = None) -> pd.DataFrame:
-    """Per participant, the model with the lowest AIC/BIC and its margin over the runner-up."""
+    """Per participant, the model with the lowest AIC/BIC and its margin over the runner-up
+    (NaN when only one model is compared)."""
     scores = -2 * log_evidence_table(fits, criterion, models)
     ordered = np.sort(scores.to_numpy(), axis=1)
+    margin = ordered[:, 1] - ordered[:, 0] if ordered.shape[1] > 1 else np.full(len(ordered), np.nan)
     return pd.DataFrame({"participant_id": scores.index, "winner": scores.idxmin(axis=1).to_numpy(),
-                         f"delta_{criterion}": ordered[:, 1] - ordered[:, 0]})
+                         f"delta_{criterion}": margin})
 
 
 def likelihood_ratio_tests(fits: pd.DataFrame, pairs: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:
     """Per participant and nested pair (restricted, full): LR statistic 2 (nll_r - nll_f), df = k_f - k_r,
-    p = chi2 survival. Meaningful for the trial-level (bernoulli) likelihood only."""
+    p = chi2 survival. Only for the trial-level (bernoulli) likelihood: ValueError when the fits'
+    ``objective`` column says otherwise (the choice-matrix loss is not a likelihood)."""
+    if "objective" in fits and set(fits["objective"].dropna()) - {"bernoulli"}:
+        raise ValueError(f"likelihood-ratio tests need likelihood fits, not objective(s) "
+                         f"{sorted(set(fits['objective'].dropna()) - {'bernoulli'})}; refit with --objective bernoulli")
     pairs = sorted(NESTED) if pairs is None else list(pairs)
     missing = [c for c in ("participant_id", "model", "nll", "k") if c not in fits]
     if missing:
@@ -222,3 +229,90 @@ def read_fits(path, *, criterion: str = "bic", models: Sequence[str] | None = No
     fits = fits.copy()
     fits["model"], fits[criterion] = model, values.astype(float)
     return fits
+
+
+FAMILIES = {"factorized": ("factorized", "factorized_full"), "linear": ("linear",)}
+"""Model families of the published question: one boundary per context (either factorized model)
+against one shared boundary."""
+
+
+def family_bms(log_evidence: np.ndarray, families: Sequence[Sequence[int]], prior: float | None = None,
+               seed: int = 0) -> dict:
+    """Random-effects BMS over model families (Penny et al. 2010, PLoS Comput Biol 6:e1000709).
+
+    ``families`` lists the model columns of each family. The Dirichlet prior gives every family
+    the same mass (``prior`` per family, default 1/F), shared equally by its models, so a
+    family is not favoured for holding more models. After model-level BMS the family posterior
+    is Dirichlet(sum of its models' alpha); family exceedance probabilities follow from it (exact
+    for two families); protected ones use the model-level BOR (ours). Returns alpha,
+    expected_frequency, exceedance_probability, protected_exceedance_probability, bor,
+    posterior (n, F) and the model-level result under ``models``.
+    """
+    L = np.asarray(log_evidence, float)
+    members = [list(f) for f in families]
+    if sorted(i for f in members for i in f) != list(range(L.shape[1])) or any(not f for f in members):
+        raise ValueError(f"families {members} must split the {L.shape[1]} model columns, each model once")
+    per_family = 1.0 / len(members) if prior is None else float(prior)
+    model_prior = np.zeros(L.shape[1])
+    for f in members:
+        model_prior[f] = per_family / len(f)
+    res = bms(L, model_prior, seed=seed)
+    alpha = np.array([res["alpha"][f].sum() for f in members])
+    ep = exceedance_probabilities(alpha, seed=seed)
+    return {"alpha": alpha, "prior": np.full(len(members), per_family), "expected_frequency": alpha / alpha.sum(),
+            "exceedance_probability": ep, "bor": res["bor"],
+            "protected_exceedance_probability": ep * (1 - res["bor"]) + res["bor"] / len(members),
+            "posterior": np.stack([res["posterior"][:, f].sum(axis=1) for f in members], axis=1), "models": res}
+
+
+def family_bms_table(fits: pd.DataFrame, families: dict[str, Sequence[str]] | None = None, by: str | None = None,
+                     criterion: str = "bic", prior: float | None = None, seed: int = 0) -> pd.DataFrame:
+    """``family_bms`` per ``by`` group (or over everyone): one row per [group x] family.
+
+    Columns: [by], family, models (comma-separated), n, alpha, expected_frequency,
+    exceedance_probability, protected_exceedance_probability, bor, mean_posterior, criterion.
+    """
+    families = dict(families or FAMILIES)
+    models = [m for members in families.values() for m in members]
+    if by is not None and by not in fits:
+        raise ValueError(f"fits table has no column {by!r} to group by")
+    groups = [(None, fits)] if by is None else list(fits.groupby(by, sort=True))
+    index = {m: j for j, m in enumerate(models)}
+    out = []
+    for key, part in groups:
+        L = log_evidence_table(part, criterion, models)
+        if len(L) == 0:
+            continue
+        res = family_bms(L.to_numpy(), [[index[m] for m in members] for members in families.values()], prior, seed)
+        for j, (family, members) in enumerate(families.items()):
+            row = {} if by is None else {by: key}
+            row.update(family=family, models=",".join(members), n=len(L), alpha=res["alpha"][j],
+                       expected_frequency=res["expected_frequency"][j],
+                       exceedance_probability=res["exceedance_probability"][j],
+                       protected_exceedance_probability=res["protected_exceedance_probability"][j],
+                       bor=res["bor"], mean_posterior=res["posterior"][:, j].mean(), criterion=criterion)
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def between_groups(fits: pd.DataFrame, by: str, models: Sequence[str] | None = None, criterion: str = "bic",
+                   prior: float | None = None) -> pd.DataFrame:
+    """Do the groups in column ``by`` share one distribution of models? (Rigoux et al. 2014, §2.4,
+    as VBA_groupBMC_btwGroups): the free energy of BMS on everyone pooled (same frequencies)
+    against the sum of the groups' free energies (different frequencies).
+
+    One row: by, groups (comma-separated), n, F_same, F_different, log_bayes_factor (different
+    over same) and p_same = 1 / (1 + exp(F_different - F_same)), criterion.
+    """
+    if by not in fits:
+        raise ValueError(f"fits table has no column {by!r} to compare groups by")
+    groups = [(key, log_evidence_table(part, criterion, models)) for key, part in fits.groupby(by, sort=True)]
+    groups = [(key, L) for key, L in groups if len(L)]
+    if len(groups) < 2:
+        raise ValueError(f"column {by!r} needs at least two groups with fits of every compared model")
+    pooled = pd.concat([L for _, L in groups])
+    f_same = bms(pooled.to_numpy(), prior)["F"]
+    f_different = sum(bms(L.to_numpy(), prior)["F"] for _, L in groups)
+    return pd.DataFrame([{"by": by, "groups": ",".join(str(k) for k, _ in groups), "n": len(pooled),
+                          "F_same": f_same, "F_different": f_different, "log_bayes_factor": f_different - f_same,
+                          "p_same": float(1.0 / (1.0 + np.exp(f_different - f_same))), "criterion": criterion}])

@@ -100,17 +100,31 @@ def boundary_angles(model: Model, theta: np.ndarray, geometry: Geometry) -> np.n
 
 
 def bias_towards_shared(model: Model, theta: np.ndarray, geometry: Geometry) -> np.ndarray:
-    """Per-context rotation (degrees, (2,)) of the boundary normal from the context's rule,
-    signed positive towards the shared (g_A + g_B) direction. NaN for models without a boundary."""
-    if model.base != "rule" or not any(kind == "delta" for kind, _ in model.free):
+    """Per-context rotation (degrees, (2,), in (-180, 180]) of the fitted boundary normal from the
+    context's rule, signed positive towards the shared (g_A + g_B) direction: delta for the
+    factorized models; for ``linear`` the rotation of its one boundary from each rule (45 deg
+    under orthogonal rules at delta = 0). NaN for models without a boundary parameter."""
+    if not any(kind == "delta" for kind, _ in model.free):
         return np.full(2, np.nan)
     cp = model.context_params(theta)
+    normal = np.rad2deg(geometry.base_angles(model.base)) + cp["delta"][0]
+    rotation = -((np.rad2deg(geometry.rule_angles()) - normal + 180.0) % 360.0 - 180.0)
     towards = []
     for c in (0, 1):
         u, total = geometry.unit(c), geometry.gradients[0] + geometry.gradients[1]
         cross = u[0] * total[1] - u[1] * total[0]
         towards.append(np.sign(cross) if abs(cross) > 1e-12 else 1.0)
-    return cp["delta"][0] * np.array(towards)
+    return rotation * np.array(towards)
+
+
+def canonical_boundary_angles(model: Model, theta: np.ndarray, geometry: Geometry, symmetry: np.ndarray
+                              ) -> np.ndarray:
+    """Boundary angle per context (2,) in degrees [0, 360) in the frame of the canonical rule:
+    the boundary normal mapped by the grid symmetry ``symmetry`` (``core.task.canonical_symmetry``),
+    plus 90 deg. Comparable across counterbalancing codes of one kind."""
+    normal = np.deg2rad(boundary_angles(model, theta, geometry) - 90.0)
+    mapped = symmetry @ np.stack([np.cos(normal), np.sin(normal)])
+    return (np.rad2deg(np.arctan2(mapped[1], mapped[0])) + 90.0) % 360.0
 
 
 _FACTORIZED = (("delta", 0), ("delta", 1), ("slope", None), ("offset", None), ("lapse", None))

@@ -5,9 +5,8 @@
 * ``choice-matrix`` (Flesch et al. 2018): -sum_cells log(1 - |y - p| + 1e-10) with y the cell's
   accept proportion; n_obs = number of cells (50 for the published design).
 
-``residuals`` returns per-observation deviance residuals whose squares sum to 2 NLL, so a
-least-squares optimiser minimises the NLL and its Jacobian gives standard errors
-(lmfit with ``scale_covar=False``).
+Only the Bernoulli NLL is a likelihood: standard errors, likelihood-ratio tests and AIC/BIC as
+evidence are meaningful for it; the choice-matrix loss gets bootstrap intervals only.
 """
 
 from __future__ import annotations
@@ -41,15 +40,6 @@ def cell_nll(objective: str, p: np.ndarray, n: np.ndarray, k: np.ndarray, y: np.
         with np.errstate(invalid="ignore", divide="ignore"):
             y = k / n
     return -np.log(1 - np.abs(y - p) + PUBLISHED_EPSILON)
-
-
-def residuals(objective: str, p: np.ndarray, n: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Deviance residuals (..., m) with sum of squares = 2 NLL: per cell (choice-matrix) or, for
-    bernoulli, per cell and outcome weighted by its trial count (same Jacobian as per trial)."""
-    if objective == "bernoulli":
-        p = np.clip(p, P_FLOOR, 1 - P_FLOOR)
-        return np.sqrt(np.concatenate([-2 * k * np.log(p), -2 * (n - k) * np.log1p(-p)], axis=-1))
-    return np.sqrt(np.maximum(2 * cell_nll(objective, p, n, k), 0.0))
 
 
 def n_obs(objective: str, data: CellData) -> int:

@@ -13,9 +13,10 @@ parameter vector), so a whole study is fitted in a few numpy calls per iteration
    always kept), then a polish of the survivors from a fresh small simplex. The published loss
    has kinks wherever a prediction equals a cell proportion (like an L1 loss, its optima sit on
    them); gradient-based optimisers stall there, a simplex search does not.
-3. Standard errors from the Gauss-Newton covariance of the deviance residuals,
-   (J^T J)^-1 with J their Jacobian (central differences): the covariance lmfit reports for a
-   least-squares fit of these residuals with ``scale_covar=False`` (checked in the tests).
+3. Standard errors (Bernoulli objective) from the inverse observed information, the Hessian
+   of the NLL at the optimum (``observed_information``; checked against numdifftools in the
+   tests); NaN for parameters at a bound and for the choice-matrix loss, which is not a
+   likelihood (``modeling.uncertainty`` gives bootstrap intervals for both).
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import chi2
 
 from modeling.cells import CellData
 from modeling.models import DEFAULTS, KINDS, Model, psychometric
-from modeling.objectives import cell_nll, residuals
+from modeling.objectives import P_FLOOR, cell_nll
 
 GRID = {
     "delta": np.linspace(-90.0, 90.0, 19),
@@ -53,13 +55,15 @@ GRID_CHUNK = 48
 
 @dataclass
 class BatchFit:
-    """Per participant: best parameter vector (P, k), NLL (P,), standard errors (P, k) and
-    whether the local search converged (P,)."""
+    """Per participant: best parameter vector (P, k), NLL (P,), standard errors (P, k),
+    whether the local search converged (P,) and, when asked for, the 95 % profile-likelihood
+    intervals (P, k, 2)."""
 
     theta: np.ndarray
     nll: np.ndarray
     stderr: np.ndarray
     converged: np.ndarray
+    profile: np.ndarray | None = None
 
 
 class Batch:
@@ -108,15 +112,6 @@ class Batch:
             loss = cell_nll(self.objective, self.p(theta, rows, c), self.n[c][rows], self.k[c][rows], self.y[c][rows])
             total += (np.where(self.real[c][rows], loss, 0.0) if self.padded[c] else loss).sum(axis=1)
         return total
-
-    def residuals(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Deviance residuals (R, m) whose squares sum to 2 NLL (padding cells give 0)."""
-        out = []
-        for c in (0, 1):
-            real = self.real[c][rows]
-            r = residuals(self.objective, self.p(theta, rows, c), self.n[c][rows], self.k[c][rows])
-            out.append(r * (np.concatenate([real, real], axis=1) if r.shape[1] != real.shape[1] else real))
-        return np.concatenate(out, axis=1)
 
     def clip(self, theta: np.ndarray) -> np.ndarray:
         return np.clip(theta, self.bounds[:, 0], self.bounds[:, 1])
@@ -207,19 +202,22 @@ def default_start(model: Model) -> np.ndarray:
 # ---------------------------------------------------------------- 2. batched Nelder-Mead
 
 def nelder_mead(batch: Batch, theta: np.ndarray, rows: np.ndarray, max_iter: int = 2000,
-                initial_step: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                initial_step: float = 0.05, xtol: float = UNIT_XTOL, ftol: float = FTOL
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bounded adaptive Nelder-Mead (Gao & Han 2012 coefficients) run for every row at once.
 
-    Works in unit coordinates (each parameter's bounds mapped to [0, 1]; points are clipped).
-    Converged when the simplex spans < ``UNIT_XTOL`` and its NLLs < ``FTOL``. Returns
+    Works in unit coordinates (each parameter's bounds mapped to [0, 1]; points are clipped);
+    the bounds are ``batch.bounds`` (k, 2), or per row ``batch.row_bounds`` (R, k, 2) when it has them.
+    Converged when the simplex spans < ``xtol`` and its NLLs < ``ftol``. Returns
     (theta (R, k), nll (R,), converged (R,)).
     """
     n_rows, k = theta.shape
-    lo, width = batch.bounds[:, 0], batch.bounds[:, 1] - batch.bounds[:, 0]
+    bounds = np.broadcast_to(batch.row_bounds if hasattr(batch, "row_bounds") else batch.bounds, (n_rows, k, 2))
+    lo, width = bounds[:, :, 0], bounds[:, :, 1] - bounds[:, :, 0]
     alpha, gamma, rho, sigma = 1.0, 1.0 + 2.0 / k, 0.75 - 1.0 / (2 * k), 1.0 - 1.0 / k
 
     def f(u: np.ndarray, r: np.ndarray) -> np.ndarray:
-        return batch.nll(lo + np.clip(u, 0.0, 1.0) * width, rows[r])
+        return batch.nll(lo[r] + np.clip(u, 0.0, 1.0) * width[r], rows[r])
 
     u0 = np.clip((theta - lo) / width, 0.0, 1.0)
     inward = np.where(u0[:, :, None] + initial_step > 1.0, -initial_step, initial_step) * np.eye(k)[None]
@@ -232,7 +230,7 @@ def nelder_mead(batch: Batch, theta: np.ndarray, rows: np.ndarray, max_iter: int
         simplex = np.take_along_axis(simplex, order[:, :, None], axis=1)
         fs = np.take_along_axis(fs, order, axis=1)
         spread = np.abs(simplex[:, 1:] - simplex[:, :1]).max(axis=(1, 2))
-        converged = (spread <= UNIT_XTOL) & (fs[:, -1] - fs[:, 0] <= FTOL)
+        converged = (spread <= xtol) & (fs[:, -1] - fs[:, 0] <= ftol)
         a = np.flatnonzero(~converged)
         if not len(a):
             break
@@ -273,29 +271,172 @@ def nelder_mead(batch: Batch, theta: np.ndarray, rows: np.ndarray, max_iter: int
 
 # ---------------------------------------------------------------- 3. standard errors
 
-def standard_errors(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """SE (R, k) from (J^T J)^-1 of the deviance residuals; NaN where it is singular."""
+BOUND_TOL = 1e-5
+"""A parameter is at a bound when it lies within this fraction of its bound range of one."""
+HESSIAN_STEP = 1e-4
+"""Finite-difference step of the p(accept) derivatives, as a fraction of each parameter's bound range."""
+
+
+def at_bound(bounds: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """(R, k) True where a parameter sits on (within ``BOUND_TOL`` of) its lower or upper bound."""
+    width = bounds[:, 1] - bounds[:, 0]
+    return (theta - bounds[:, 0] <= BOUND_TOL * width) | (bounds[:, 1] - theta <= BOUND_TOL * width)
+
+
+def _p_all(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """p(accept) of every real cell (R, m): both contexts' cells side by side (padding gives 0.5)."""
+    return np.concatenate([np.where(batch.real[c][rows], batch.p(theta, rows, c), 0.5) for c in (0, 1)], axis=1)
+
+
+def observed_information(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Observed information (R, k, k): the Hessian of the Bernoulli NLL at theta.
+
+    Per cell NLL = -(k log p + (n - k) log(1 - p)), so
+    H = sum_cells [(k / p^2 + (n - k) / (1 - p)^2) dp dp^T - (k / p - (n - k) / (1 - p)) d2p],
+    with the first and second derivatives of p(accept) by central differences (steps
+    ``HESSIAN_STEP`` of each bound range; p is a smooth function of theta across the bounds).
+    """
     k = theta.shape[1]
-    h = 1e-6 * np.maximum(1.0, np.abs(theta))
-    jac = []
-    for j in range(k):
-        up, down = theta.copy(), theta.copy()
-        up[:, j] = np.minimum(theta[:, j] + h[:, j], batch.bounds[j, 1])
-        down[:, j] = np.maximum(theta[:, j] - h[:, j], batch.bounds[j, 0])
-        width = (up[:, j] - down[:, j])[:, None]
-        jac.append((batch.residuals(up, rows) - batch.residuals(down, rows)) / width)
-    jac = np.stack(jac, axis=-1)                                                         # (R, m, k)
-    info = np.einsum("rmi,rmj->rij", jac, jac)
+    h = HESSIAN_STEP * (batch.bounds[:, 1] - batch.bounds[:, 0])
+    n = np.concatenate([np.where(batch.real[c][rows], batch.n[c][rows], 0.0) for c in (0, 1)], axis=1)
+    kk = np.concatenate([np.where(batch.real[c][rows], batch.k[c][rows], 0.0) for c in (0, 1)], axis=1)
+    p = np.clip(_p_all(batch, theta, rows), P_FLOOR, 1 - P_FLOOR)
+
+    def shifted(*steps: tuple[int, float]) -> np.ndarray:
+        t = theta.copy()
+        for j, sign in steps:
+            t[:, j] += sign * h[j]
+        return _p_all(batch, t, rows)
+
+    plus = [shifted((j, 1)) for j in range(k)]
+    minus = [shifted((j, -1)) for j in range(k)]
+    grad = np.stack([(plus[j] - minus[j]) / (2 * h[j]) for j in range(k)], axis=-1)      # (R, m, k)
+    second = np.zeros(grad.shape + (k,))
+    centre = _p_all(batch, theta, rows)
+    for i in range(k):
+        second[..., i, i] = (plus[i] - 2 * centre + minus[i]) / h[i] ** 2
+        for j in range(i + 1, k):
+            mixed = (shifted((i, 1), (j, 1)) - shifted((i, 1), (j, -1)) - shifted((i, -1), (j, 1))
+                     + shifted((i, -1), (j, -1))) / (4 * h[i] * h[j])
+            second[..., i, j] = second[..., j, i] = mixed
+    weight = kk / p ** 2 + (n - kk) / (1 - p) ** 2
+    score = kk / p - (n - kk) / (1 - p)
+    return (np.einsum("rm,rmi,rmj->rij", weight, grad, grad)
+            - np.einsum("rm,rmij->rij", score, second))
+
+
+def standard_errors(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Wald SEs (R, k) from the inverse observed information (Bernoulli objective only).
+
+    Parameters at a bound get NaN: the optimum is not a stationary point in them, so they are
+    held fixed and the SEs of the others come from the information of the free ones alone.
+    NaN too where that information is not positive definite. The choice-matrix loss is not a
+    likelihood, so its fits get NaN throughout (use a parametric bootstrap instead).
+    """
     out = np.full(theta.shape, np.nan)
-    ok = np.linalg.cond(info) < 1e12
-    if ok.any():
-        out[ok] = np.sqrt(np.clip(np.diagonal(np.linalg.inv(info[ok]), axis1=1, axis2=2), 0, None))
+    if batch.objective != "bernoulli":
+        return out
+    info = observed_information(batch, theta, rows)
+    free = ~at_bound(batch.bounds, theta)
+    for pattern in {tuple(f) for f in free}:
+        sel = np.flatnonzero((free == pattern).all(axis=1))
+        idx = np.flatnonzero(pattern)
+        if not len(idx):
+            continue
+        sub = info[sel][:, idx][:, :, idx]
+        eig = np.linalg.eigvalsh(sub)
+        ok = (eig[:, 0] > 1e-10 * np.maximum(eig[:, -1], 1e-300)) & (eig[:, 0] > 0)
+        if ok.any():
+            cov = np.linalg.inv(sub[ok])
+            out[np.ix_(sel[ok], idx)] = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+    return out
+
+
+# ---------------------------------------------------------------- 4. profile-likelihood intervals
+
+PROFILE_DROP = float(chi2.ppf(0.95, 1) / 2)
+"""NLL rise (nats) that bounds a 95 % profile-likelihood interval: chi2(1) 95 % quantile / 2."""
+PROFILE_BISECTIONS = 10
+"""Bisection steps per interval end (precision: bound range / 2**10)."""
+PROFILE_ITER = 200
+"""Nelder-Mead iterations of each refit of the other parameters ..."""
+PROFILE_XTOL, PROFILE_FTOL = 1e-4, 1e-5
+"""... which stop earlier than the fits: the profile is only compared with the 1.92-nat drop."""
+
+
+class _Held:
+    """A batch with one parameter per row (column ``held[row]``) fixed at ``values[row]``; the
+    other parameters stay free, with their bounds per row (``row_bounds``)."""
+
+    def __init__(self, batch: Batch, held: np.ndarray, participants: np.ndarray, values: np.ndarray):
+        self.batch, self.participants, self.values = batch, participants, values
+        k = batch.bounds.shape[0]
+        self.free = np.ones((len(held), k), bool)
+        self.free[np.arange(len(held)), held] = False
+        self.held = held
+        self.row_bounds = np.broadcast_to(batch.bounds, self.free.shape + (2,))[self.free].reshape(len(held), k - 1, 2)
+
+    def full(self, others: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        theta = np.empty((len(rows), self.free.shape[1]))
+        theta[self.free[rows]] = others.ravel()
+        theta[np.arange(len(rows)), self.held[rows]] = self.values[rows]
+        return theta
+
+    def nll(self, others: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return self.batch.nll(self.full(others, rows), self.participants[rows])
+
+
+def _profile(batch: Batch, held: np.ndarray, participants: np.ndarray, values: np.ndarray, others: np.ndarray,
+             max_iter: int) -> tuple[np.ndarray, np.ndarray]:
+    """Profile NLL (R,) with parameter ``held`` (R,) at ``values`` (R,), the others refitted from ``others``."""
+    k = batch.bounds.shape[0]
+    if k == 1:
+        return batch.nll(values[:, None], participants), others
+    held_batch = _Held(batch, held, participants, values)
+    fitted, nll, _ = nelder_mead(held_batch, others, np.arange(len(values)), max_iter=max_iter, initial_step=0.02,
+                                 xtol=PROFILE_XTOL, ftol=PROFILE_FTOL)
+    return nll, fitted
+
+
+def profile_intervals(batch: Batch, theta: np.ndarray, nll: np.ndarray) -> np.ndarray:
+    """95 % profile-likelihood intervals (P, k, 2) of the Bernoulli NLL, all participants and
+    parameters at once.
+
+    Each end is where the NLL, minimised over the other parameters, rises ``PROFILE_DROP`` above
+    the optimum (bisection between the optimum and the bound, the others refitted by
+    Nelder-Mead from the last point inside); an end reaches the bound when the profile stays
+    below the drop up to it, so parameters on a bound get a one-sided interval. Unlike Wald
+    intervals they follow the likelihood's shape (docs/modeling.md: coverage near 95 %).
+    """
+    n_part, k = theta.shape
+    # rows: (parameter j, side, participant), j slowest
+    held = np.repeat(np.arange(k), 2 * n_part)
+    side = np.tile(np.repeat([0, 1], n_part), k)
+    participants = np.tile(np.arange(n_part), 2 * k)
+    inside = theta[participants, held]
+    outside = batch.bounds[held, side]
+    free = np.ones((len(held), k), bool)
+    free[np.arange(len(held)), held] = False
+    start = theta[participants][free].reshape(len(held), k - 1) if k > 1 else np.zeros((len(held), 0))
+    target = nll[participants] + PROFILE_DROP
+    at_end, _ = _profile(batch, held, participants, outside.copy(), start, 2 * PROFILE_ITER)
+    reaches = at_end < target
+    for _ in range(PROFILE_BISECTIONS):
+        mid = (inside + outside) / 2
+        value, fitted = _profile(batch, held, participants, mid, start, PROFILE_ITER)
+        ok = value < target
+        inside, outside = np.where(ok, mid, inside), np.where(ok, outside, mid)
+        start = np.where(ok[:, None], fitted, start)
+    end = np.where(reaches, batch.bounds[held, side], (inside + outside) / 2)
+    out = np.zeros((n_part, k, 2))
+    out[participants, held, side] = end
     return out
 
 
 def fit_batch(model: Model, data: list[CellData], objective: str, n_starts: int = 30,
-              extra_starts: np.ndarray | None = None) -> BatchFit:
-    """Fit ``model`` to every participant in ``data``; ``extra_starts`` (P, s, k) are tried too."""
+              extra_starts: np.ndarray | None = None, profile: bool = False) -> BatchFit:
+    """Fit ``model`` to every participant in ``data``; ``extra_starts`` (P, s, k) are tried too.
+    ``profile``: also the 95 % profile-likelihood intervals (Bernoulli objective; NaN otherwise)."""
     batch = Batch(model, data, objective)
     protected = np.broadcast_to(default_start(model), (len(data), 1, model.k))
     if extra_starts is not None:
@@ -315,4 +456,8 @@ def fit_batch(model: Model, data: list[CellData], objective: str, n_starts: int 
     rows = np.arange(n_part)
     theta, nll, converged = theta[rows, best], f[rows, best], converged.reshape(n_part, -1)[rows, best]
     stderr = standard_errors(batch, theta, rows)
-    return BatchFit(theta, nll, stderr, converged)
+    intervals = None
+    if profile:
+        intervals = profile_intervals(batch, theta, nll) if objective == "bernoulli" \
+            else np.full(theta.shape + (2,), np.nan)
+    return BatchFit(theta, nll, stderr, converged, intervals)

@@ -21,7 +21,8 @@ Fitting (``fit_table`` / ``fit_participant``): per participant, trials are poole
 (``modeling.cells``), the objective is the trial-level Bernoulli likelihood (default) or the
 published choice-matrix loss (``modeling.objectives``), and every model is fitted to all
 participants at once by a vectorised global search (``modeling.optimise``: start grid, the
-published start, batched Nelder-Mead; standard errors from the deviance residuals).
+published start, batched Nelder-Mead; Wald standard errors from the observed information of the
+Bernoulli NLL; optional parametric-bootstrap intervals, ``modeling.uncertainty``).
 factorized_full is fitted per context and also started from the factorized optimum, so it is
 never worse than the nested factorized model.
 """
@@ -36,6 +37,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from core.errors import UserError
+from core.task import canonical_symmetry, infer_rule
 from core.trials import participant_table
 from modeling.cells import (
     CellData,
@@ -52,11 +54,13 @@ from modeling.models import (
     Model,
     bias_towards_shared,
     boundary_angles,
+    canonical_boundary_angles,
     get_model,
     p_accept,
 )
 from modeling.objectives import check_objective, n_obs, usable
-from modeling.optimise import BatchFit, fit_batch
+from modeling.optimise import BatchFit, at_bound, fit_batch
+from modeling.uncertainty import bootstrap_intervals
 
 __all__ = ["MODELS", "DEFAULT_MODELS", "parameter_names", "geometry", "predict", "simulate_choices",
            "fit_cells", "fit_table", "fit_participant"]
@@ -122,22 +126,26 @@ def _one_context(data: CellData, c: int) -> CellData:
     return CellData(data.participant_id, data.geometry, data.context[sel], data.x[sel], data.n[sel], data.k[sel])
 
 
-def _fit_full(data: list[CellData], objective: str, factorized: BatchFit, n_starts: int) -> BatchFit:
+def _fit_full(data: list[CellData], objective: str, factorized: BatchFit, n_starts: int, profile: bool
+              ) -> BatchFit:
     """factorized_full as two independent one-context fits per participant, each also started from
     the factorized optimum (so it is never worse than the nested factorized model)."""
     halves = [_one_context(d, c) for d in data for c in (0, 1)]
     th = factorized.theta
     extra = np.stack([th[:, [0, 2, 3, 4]], th[:, [1, 2, 3, 4]]], axis=1).reshape(-1, 1, 4)
-    fit = fit_batch(_ONE_CONTEXT, halves, objective, n_starts, extra)
+    fit = fit_batch(_ONE_CONTEXT, halves, objective, n_starts, extra, profile)
     order = [0, 4, 1, 5, 2, 6, 3, 7]  # (ctx0: delta slope offset lapse, ctx1: ...) -> full order
     theta = fit.theta.reshape(len(data), 8)[:, order]
     stderr = fit.stderr.reshape(len(data), 8)[:, order]
-    return BatchFit(theta, fit.nll.reshape(-1, 2).sum(axis=1), stderr, fit.converged.reshape(-1, 2).all(axis=1))
+    intervals = None if fit.profile is None else fit.profile.reshape(len(data), 8, 2)[:, order]
+    return BatchFit(theta, fit.nll.reshape(-1, 2).sum(axis=1), stderr, fit.converged.reshape(-1, 2).all(axis=1),
+                    intervals)
 
 
 def fit_cells(data: list[CellData], models: Sequence[str] = DEFAULT_MODELS, objective: str = "bernoulli",
-              n_starts: int = 30) -> dict[str, BatchFit]:
-    """Fit every model in ``models`` to every participant's cells (vectorised); {model: BatchFit}."""
+              n_starts: int = 30, *, profile: bool = False) -> dict[str, BatchFit]:
+    """Fit every model in ``models`` to every participant's cells (vectorised); {model: BatchFit}.
+    ``profile``: also 95 % profile-likelihood intervals (Bernoulli objective)."""
     check_objective(objective)
     for name in models:
         get_model(name)
@@ -145,14 +153,17 @@ def fit_cells(data: list[CellData], models: Sequence[str] = DEFAULT_MODELS, obje
     needed = ["factorized"] if "factorized_full" in models else []
     for name in dict.fromkeys(needed + list(models)):
         if name == "factorized_full":
-            fits[name] = _fit_full(data, objective, fits["factorized"], n_starts)
+            fits[name] = _fit_full(data, objective, fits["factorized"], n_starts, profile)
         else:
-            fits[name] = fit_batch(MODELS[name], data, objective, n_starts)
+            fits[name] = fit_batch(MODELS[name], data, objective, n_starts, profile=profile)
     return {name: fits[name] for name in models}
 
 
-def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str) -> list[dict]:
-    """One output row per participant x model: fit statistics, parameters, SEs, angles, biases."""
+def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str,
+          intervals: dict[str, np.ndarray] | None = None,
+          rules: dict[str, tuple[int, tuple[str, str]]] | None = None) -> list[dict]:
+    """One output row per participant x model: fit statistics, parameters, SEs, bound flags,
+    bootstrap intervals (when given), angles, biases."""
     rows = []
     for i, d in enumerate(data):
         contexts = d.geometry.contexts
@@ -166,31 +177,88 @@ def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str) -> li
             names = model.names(contexts)
             row.update(zip(names, theta))
             row.update(zip([f"{p}_se" for p in names], fit.stderr[i]))
+            bound = at_bound(model.bounds(), theta[None, :])[0]
+            row.update(zip([f"{p}_at_bound" for p in names], bound.tolist()))
+            row["n_at_bound"] = int(bound.sum())
+            if fit.profile is not None:
+                row.update(zip([f"{p}_profile_lo" for p in names], fit.profile[i, :, 0]))
+                row.update(zip([f"{p}_profile_hi" for p in names], fit.profile[i, :, 1]))
+            if intervals is not None:
+                row.update(zip([f"{p}_boot_lo" for p in names], intervals[name][i, :, 0]))
+                row.update(zip([f"{p}_boot_hi" for p in names], intervals[name][i, :, 1]))
             if any(kind == "delta" for kind, _ in model.free):
                 angles = boundary_angles(model, theta, d.geometry)
                 row.update({f"angle_{c}": a for c, a in zip(contexts, angles)})
                 bias = bias_towards_shared(model, theta, d.geometry)
-                if model.base == "rule":
-                    row.update({f"bias_{c}": b for c, b in zip(contexts, bias)})
-                    row["bias"] = float(bias.mean())
+                row.update({f"bias_{c}": b for c, b in zip(contexts, bias)})
+                row["bias"] = float(bias.mean())
+            row.update(_canonical(model, theta, d, (rules or {}).get(d.participant_id)))
             rows.append(row)
     return rows
 
 
+def _canonical(model: Model, theta: np.ndarray, data: CellData, rule: tuple[int, tuple[str, str]] | None
+               ) -> dict:
+    """Rule code and context roles (from the participant's rule) and, for models with a boundary,
+    the boundary angles in the canonical frame."""
+    if rule is None:
+        return {}
+    code, roles = rule
+    target, symmetry = canonical_symmetry(code)
+    out = {"rule_code": code, "north_role": roles[0], "south_role": roles[1], "canonical_rule": target}
+    if any(kind == "delta" for kind, _ in model.free):
+        angles = canonical_boundary_angles(model, theta, data.geometry, symmetry)
+        index = [data.geometry.contexts.index(label) for label in roles]
+        out.update(canonical_angle_north=angles[index[0]], canonical_angle_south=angles[index[1]])
+    return out
+
+
+def _rules(trials: pd.DataFrame) -> dict[str, tuple[int, tuple[str, str]]]:
+    """{participant_id: (rule code, (north-role label, south-role label))} for every participant
+    whose reward values match a counterbalancing code (``core.task.infer_rule``); others are absent."""
+    out = {}
+    for pid, part in trials.groupby(trials["participant_id"].astype(str), sort=False):
+        try:
+            out[pid] = infer_rule(part)
+        except UserError:
+            continue
+    return out
+
+
+BOOT_STARTS = 4
+"""Grid starts per bootstrap replicate (each is also started from the published start)."""
+
+
 def _fit_chunk(args: tuple) -> list[dict]:
-    data, models, objective, n_starts = args
-    return _rows(data, fit_cells(data, models, objective, n_starts), objective)
+    data, models, objective, n_starts, n_boot, seed, stream, rules, profile = args
+    fits = fit_cells(data, models, objective, n_starts, profile=profile)
+    intervals = None
+    if n_boot:
+        intervals = bootstrap_intervals(
+            data, fits, n_boot=n_boot, seed=seed, stream=stream,
+            refit=lambda cells, name: fit_cells(cells, [name], objective, min(n_starts, BOOT_STARTS))[name])
+    return _rows(data, fits, objective, intervals, rules)
 
 
 def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, objective: str = "bernoulli",
               missing: str = "drop", *, max_rt: float | None = None, phase: str | None = None,
-              n_starts: int = 30, jobs: int = 1, progress: bool = False) -> pd.DataFrame:
+              n_starts: int = 30, jobs: int = 1, progress: bool = False, bootstrap: int = 0,
+              seed: int = 0, profile: bool = False) -> pd.DataFrame:
     """Fit ``models`` to every participant of a trial table; one row per participant x model.
 
     Columns: participant_id, model, k, n_obs, nll, aic, bic, converged, context_a/b, the
-    parameters (see module docstring) and their standard errors (``<name>_se``), boundary angles
+    parameters (see module docstring), their Wald standard errors (``<name>_se``: inverse observed
+    information of the Bernoulli NLL; NaN at a bound and for the choice-matrix loss), bound flags
+    (``<name>_at_bound``, ``n_at_bound``: when > 0 the other SEs are conditional on the bound
+    values), with ``profile`` the 95 % profile-likelihood intervals ``<name>_profile_lo`` /
+    ``<name>_profile_hi`` (Bernoulli objective; the intervals to trust, see docs/modeling.md),
+    with ``bootstrap`` > 0 the 95 % parametric-bootstrap intervals ``<name>_boot_lo`` /
+    ``<name>_boot_hi`` from that many refits per participant (seeded by ``seed``), boundary angles
     ``angle_<context>`` (deg, counter-clockwise from +branchiness) and biases ``bias_<context>``
-    / ``bias`` (deg, positive towards the shared boundary), objective, missing, max_rt, phase,
+    / ``bias`` (deg, positive towards the shared boundary; every model with a boundary), when the
+    participant's rule is known (``core.task.infer_rule``) its ``rule_code``, the context roles ``north_role`` /
+    ``south_role`` and the boundary angles in the canonical frame ``canonical_angle_north`` /
+    ``canonical_angle_south`` (deg; ``canonical_rule`` 1 or 5), objective, missing, max_rt, phase,
     then the participant-level columns of ``trials`` (e.g. group).
     Participants that cannot be fitted are listed in ``result.attrs['skipped']``
     ({participant_id: reason}). ``phase`` keeps only that phase (ValueError if no trial has it).
@@ -212,7 +280,11 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
         if reason:
             skipped[d.participant_id] = reason
     data = [d for d in data if d.participant_id not in skipped]
-    chunks = [(data[i:i + CHUNK], list(models), objective, n_starts) for i in range(0, len(data), CHUNK)]
+    if bootstrap < 0:
+        raise UserError(f"--bootstrap {bootstrap}: needs a number of replicates >= 0")
+    rules = _rules(trials)
+    chunks = [(data[i:i + CHUNK], list(models), objective, n_starts, bootstrap, seed, i // CHUNK, rules, profile)
+              for i in range(0, len(data), CHUNK)]
     bar = tqdm(total=len(data), unit="participant", desc="fitting", disable=not progress)
     rows: list[dict] = []
     if jobs > 1 and len(chunks) > 1:
@@ -228,7 +300,9 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     table = pd.DataFrame(rows)
     if len(table):
         table["objective"], table["missing"], table["max_rt"], table["phase"] = objective, missing, max_rt, phase
+        table["bootstrap"], table["seed"] = bootstrap, (seed if bootstrap else None)
         info = participant_table(trials.assign(participant_id=trials["participant_id"].astype(str)))
+        info = info[[c for c in info.columns if c == "participant_id" or c not in table.columns]]
         table = table.merge(info, on="participant_id", how="left")
     table.attrs["skipped"] = skipped
     return table

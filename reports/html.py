@@ -148,7 +148,8 @@ SECTIONS: tuple[SectionSpec, ...] = (
         (FigureSpec("Choice matrices per garden (group means; counterbalanced rules mapped onto rule 1, or "
                     "rule 5 for diagonal rules)", ("choice_cells",), _choice_matrices),
          FigureSpec("Psychometric curves (lines: fitted factorized model)", ("psychometric_curves",),
-                    _psychometric_curves))),
+                    _psychometric_curves)),
+        ("accuracy_by_phase", "behaviour_tests")),
     SectionSpec(
         "choice_models", "Choice models", "Factorized (one boundary per garden), factorized_full and linear (one "
         "shared boundary) models fitted per participant; random-effects Bayesian model selection across "
@@ -156,7 +157,8 @@ SECTIONS: tuple[SectionSpec, ...] = (
         (_figure_spec("Fitted decision boundaries (mapped onto rule 1, or rule 5 for diagonal rules)", "boundaries",
                       lambda table: figures.boundary_angles(_by_frame(table, "model"))),
          _figure_spec("Bayesian model selection", "bms", figures.bms_bars)),
-        ("bms", "fit_summary"), steps=("model_comparison",)),
+        ("bms", "bms_families", "bms_between_groups", "fit_summary", "parameter_group_tests"),
+        steps=("model_comparison",)),
     SectionSpec(
         "recovery", "Parameter and model recovery", "Simulated agents with known parameters (every item equally "
         "often in a test phase of each trial count), fitted with the same models: how well parameters (largest "
@@ -164,7 +166,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         (_figure_spec("Parameter recovery", "parameter_recovery",
                       lambda table: figures.parameter_recovery(_largest_count(table))),
          _figure_spec("Model recovery", "model_recovery", figures.model_recovery)),
-        ("recovery_summary",)),
+        ("recovery_summary", "model_confusion")),
     SectionSpec(
         "choice_rdms", "Choice-pattern RSA (2022)", "Each participant's 50-cell choice-probability vector gives an "
         "RDM |p_i − p_j|, regressed (z-scored, no intercept) on the factorized and linear choice-model RDMs; the "

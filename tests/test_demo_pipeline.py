@@ -84,6 +84,10 @@ def test_demo_fits_the_choice_models_to_every_participant(demo):
     assert set(bms.group) == {"blocked", "interleaved", "all"}
     np.testing.assert_allclose(bms.groupby("group").expected_frequency.sum(), 1.0)
     assert json.loads((demo / "tables" / "skipped.json").read_text()) == {}
+    families = pd.read_csv(demo / "tables" / "bms_families.tsv", sep="\t")
+    assert set(families.family) == {"factorized", "linear"} and set(families.group) == {"blocked", "interleaved", "all"}
+    accuracy = pd.read_csv(demo / "tables" / "accuracy_by_phase.tsv", sep="\t")
+    assert accuracy["mean"].between(0, 1).all() and {"group", "phase", "sem", "n"} <= set(accuracy.columns)
 
 
 def test_demo_recovery_and_matched_networks(demo):

@@ -516,9 +516,9 @@ def fits_cases() -> list[Case]:
         cases.append(Case("recover", ("recover", "--out", "new/rec", f"--models={models}"), "--models"))
     for trials in ("", "0", "49", "100,abc", "1e8", "100000000", "-50", "nan", "100,x", "50.0"):
         cases.append(Case("recover", ("recover", "--out", "new/rec", f"--trials={trials}"), "--trials"))
-    cases += [Case("recover", ("recover", "--out", "new/rec", "--models", "factorized"), "two models"),
-              Case("recover", ("recover", "--out", "new/rec", "--models", "linear"), "two models"),
-              Case("recover", ("recover", "--out", "nonempty"), "nonempty"),
+    for codes in ("", "0", "9", "1,x", "nan"):
+        cases.append(Case("recover", ("recover", "--out", "new/rec", f"--rule-codes={codes}"), "--rule-codes"))
+    cases += [Case("recover", ("recover", "--out", "nonempty"), "nonempty"),
               Case("recover", ("recover", "--out", "a-file"), "a-file"),
               Case("recover", ("recover", "--out", "new/rec", "--objective", "mse"), "--objective")]
     return cases

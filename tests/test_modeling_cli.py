@@ -11,7 +11,7 @@ import pytest
 from core.trials import write_table
 from garden.cli import main
 from modeling.psychometric import simulate_choices
-from modeling.recovery import simulated_trials
+from modeling.recovery import recovery_summary, simulated_trials
 
 
 @pytest.fixture
@@ -74,5 +74,70 @@ def test_recover_writes_tidy_tables(tmp_path):
     assert len(recovered) == 4 * 5 + 4 * 4
     delta = recovered[recovered.parameter == "delta"]
     assert np.abs(delta.fitted - delta.true).max() < 15.0  # degrees, 200 trials
-    assert (out / "recovery_summary.tsv").exists() and (out / "model_recovery.json").exists()
+    assert sorted(recovered.rule_code.unique()) == [1, 2, 5, 6]  # the default codes, cycled
+    summary = pd.read_csv(out / "recovery_summary.tsv", sep="\t")
+    assert {"fraction_at_bound", "coverage", "n_with_se", "n_skipped"} <= set(summary.columns)
+    assert summary.fraction_at_bound.between(0, 1).all() and (summary.n_skipped == 0).all()
+    confusion = pd.read_csv(out / "model_confusion.tsv", sep="\t")
+    assert set(confusion.criterion) == {"aic", "bic"}
+    # inversion: among agents a fitted model wins, generating fractions sum to 1
+    won = confusion[confusion.n_wins.groupby([confusion.criterion, confusion.fitted_model]).transform("sum") > 0]
+    assert won.groupby(["criterion", "fitted_model"]).inversion.sum().tolist() == pytest.approx([1.0] * 4)
+    assert (out / "model_recovery.json").exists()
     assert main(["recover", "--out", str(out)]) == 2  # folder not empty
+    assert main(["recover", "--out", str(tmp_path / "x"), "--rule-codes", "1,nine"]) == 2
+
+
+def test_recover_with_one_model(tmp_path):
+    out = tmp_path / "one"
+    assert main(["recover", "--out", str(out), "--models", "factorized", "--trials", "100",
+                 "--n-sim", "3", "--rule-codes", "3"]) == 0
+    confusion = pd.read_csv(out / "model_recovery.tsv", sep="\t")
+    assert confusion.fraction.tolist() == [1.0] and confusion.inversion.tolist() == [1.0]
+    recovered = pd.read_csv(out / "parameter_recovery.tsv", sep="\t")
+    assert len(recovered) == 3 * 5 and set(recovered.rule_code) == {3}
+
+
+def test_fit_uses_the_test_phase_by_default_and_refuses_unclear_mixes(tmp_path, capsys):
+    test = simulated_trials(200, "M1")
+    test["choice"] = simulate_choices("linear", {"delta": 0, "slope": 3, "offset": 0, "lapse": 0.05}, test, 1)
+    training = test.assign(phase="training", choice=1.0 - test["choice"], trial=test["trial"] + 1000)  # opposite
+    path = write_table(pd.concat([training, test], ignore_index=True), tmp_path / "t.tsv")
+    assert main(["fit", str(path), "--out", str(tmp_path / "f.tsv"), "--models", "linear"]) == 0
+    fits = pd.read_csv(tmp_path / "f.tsv", sep="\t")
+    assert fits.n_obs.tolist() == [200] and fits.phase.tolist() == ["test"]
+    assert main(["fit", str(path), "--out", str(tmp_path / "g.tsv"), "--models", "linear", "--phase", "all"]) == 0
+    assert pd.read_csv(tmp_path / "g.tsv", sep="\t").n_obs.tolist() == [400]
+    practice = training.assign(phase="practice", trial=training["trial"] + 1000)
+    mixed = write_table(pd.concat([training, practice]), tmp_path / "m.tsv")
+    assert main(["fit", str(mixed), "--out", str(tmp_path / "h.tsv")]) == 2
+    assert "--phase" in capsys.readouterr().err
+
+
+def test_bms_families_between_groups_and_lrt(tmp_path, trials_file, capsys):
+    fits_path = tmp_path / "fits.tsv"
+    assert main(["fit", str(trials_file), "--out", str(fits_path)]) == 0
+    families, between, lrt = tmp_path / "families.tsv", tmp_path / "between.tsv", tmp_path / "lrt.tsv"
+    assert main(["bms", str(fits_path), "--out", str(tmp_path / "bms.tsv"), "--by", "group",
+                 "--families", str(families), "--between", str(between), "--lrt", str(lrt)]) == 0
+    table = pd.read_csv(families, sep="\t")
+    assert set(table.family) == {"factorized", "linear"} and len(table) == 4
+    np.testing.assert_allclose(table.groupby("group").expected_frequency.sum(), 1.0)
+    assert 0 <= pd.read_csv(between, sep="\t").p_same.iloc[0] <= 1
+    assert len(pd.read_csv(lrt, sep="\t")) == 4
+    published = tmp_path / "cm.tsv"
+    assert main(["fit", str(trials_file), "--out", str(published), "--objective", "choice-matrix"]) == 0
+    assert main(["bms", str(published), "--out", str(tmp_path / "b2.tsv"), "--lrt", str(tmp_path / "l2.tsv")]) == 2
+    assert "likelihood fits" in capsys.readouterr().err
+    assert main(["bms", str(fits_path), "--out", str(tmp_path / "b3.tsv"), "--between", str(tmp_path / "x.tsv")]) == 2
+
+
+def test_recovery_summary_counts_skipped_simulations():
+    recovered = pd.DataFrame({"generating_model": "linear", "n_test_trials": 200, "parameter": "slope",
+                              "true": [1.0, 2.0, 3.0], "fitted": [1.1, 2.2, 20.0], "at_bound": [False, False, True],
+                              "covered": [True, False, np.nan], "covered_profile": [True, True, True]})
+    skipped = pd.DataFrame({"participant_id": ["a", "b"], "generating_model": ["linear", "factorized"],
+                            "n_test_trials": [200, 200]})
+    row = recovery_summary(recovered, skipped).iloc[0]
+    assert row.n_skipped == 1 and row.fraction_at_bound == pytest.approx(1 / 3)
+    assert row.coverage == 0.5 and row.n_with_se == 2 and row.coverage_profile == 1.0

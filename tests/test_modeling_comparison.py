@@ -7,9 +7,12 @@ import pandas as pd
 import pytest
 
 from modeling.comparison import (
+    between_groups,
     bms,
     bms_table,
     exceedance_probabilities,
+    family_bms,
+    family_bms_table,
     likelihood_ratio_tests,
     winners,
 )
@@ -88,3 +91,42 @@ def test_bms_table_groups_and_columns():
     assert table.groupby("group").expected_frequency.sum().tolist() == pytest.approx([1.0, 1.0])
     with pytest.raises(ValueError, match="not in the fits"):
         bms_table(_fits(), models=["factorized", "nope"])
+
+
+def test_family_bms_known_answers():
+    rng = np.random.default_rng(0)
+    L = rng.normal(0, 3, size=(30, 2)) + np.array([2.0, 0.0])
+    single = family_bms(L, [[0], [1]])
+    plain = bms(L)
+    np.testing.assert_allclose(single["alpha"], plain["alpha"])
+    np.testing.assert_allclose(single["exceedance_probability"], plain["exceedance_probability"])
+    # a duplicate of model 0 in its family barely changes the family inference (its prior is split)
+    dup = family_bms(L[:, [0, 0, 1]], [[0, 1], [2]])
+    assert dup["alpha"].sum() == pytest.approx(1.0 + 30)
+    assert abs(dup["expected_frequency"][0] - plain["expected_frequency"][0]) < 0.05
+    with pytest.raises(ValueError, match="split"):
+        family_bms(L, [[0], [0, 1]])
+
+
+def test_family_bms_table_and_between_groups():
+    rows = []
+    for i in range(40):
+        group = "ab"[i % 2]
+        best = "factorized_full" if group == "a" else "linear"
+        for model in ("factorized", "factorized_full", "linear"):
+            rows.append({"participant_id": f"P{i}", "model": model, "group": group,
+                         "bic": 100.0 - (12.0 if model == best else 0.0) - (6.0 if model == "factorized" else 0.0)})
+    fits = pd.DataFrame(rows)
+    table = family_bms_table(fits, by="group").set_index(["group", "family"])
+    assert table.loc[("a", "factorized"), "exceedance_probability"] > 0.99
+    assert table.loc[("b", "linear"), "exceedance_probability"] > 0.99
+    assert table.loc[("a", "factorized"), "models"] == "factorized,factorized_full"
+    different = between_groups(fits, "group").iloc[0]
+    assert different.groups == "a,b" and different.p_same < 0.01
+    same = between_groups(fits.assign(group=fits.participant_id.str[1:].astype(int) % 4 // 2), "group").iloc[0]
+    assert same.p_same > 0.5
+
+
+def test_likelihood_ratio_tests_refuse_the_choice_matrix_loss():
+    with pytest.raises(ValueError, match="likelihood fits"):
+        likelihood_ratio_tests(_fits().assign(objective="choice-matrix"))

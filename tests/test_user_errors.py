@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 
 from core.bids import PROVENANCE_KEY
-
 from core.trials import read_trials, write_table
 from garden.arguments import LIMITS, bounded_int, limit, new_file
 from garden.cli import main

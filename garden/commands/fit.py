@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+import pandas as pd
+
+from analysis.choices import ANALYSIS_PHASES
 from core.errors import UserError
 from core.provenance import require_complete, write_sidecar
 from core.trials import read_trials, write_table
@@ -23,7 +26,14 @@ from garden.arguments import (
     new_file,
     new_folder,
 )
-from modeling.comparison import bms_table, likelihood_ratio_tests, read_fits, winners
+from modeling.comparison import (
+    between_groups,
+    bms_table,
+    family_bms_table,
+    likelihood_ratio_tests,
+    read_fits,
+    winners,
+)
 from modeling.models import DEFAULT_MODELS, MODELS
 from modeling.psychometric import fit_table
 from modeling.recovery import write_recovery
@@ -49,7 +59,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="missing responses: leave out (default) or count as reject (published)")
     p.add_argument("--max-rt", type=finite_float(0.0, above=True), default=None, metavar="SECONDS",
                    help="responses slower than this count as missing (published: 5)")
-    p.add_argument("--phase", default=None, help="fit only this phase (e.g. test)")
+    p.add_argument("--phase", default=None,
+                   help="fit only this phase (default: the test or scan phase when present; 'all' pools every "
+                        "phase; a table with several other phases needs --phase)")
+    p.add_argument("--bootstrap", type=bounded_int(0, "bootstrap"), default=0, metavar="N",
+                   help="also write 95%% parametric-bootstrap intervals from N refits per participant and model")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the bootstrap")
+    p.add_argument("--profile", action="store_true",
+                   help="also write 95%% profile-likelihood intervals (bernoulli; recommended over the Wald SEs)")
     p.add_argument("--starts", type=bounded_int(1, "starts"), default=30, help="grid start points per participant and model")
     p.add_argument("--jobs", type=bounded_int(1, "jobs"), default=1, help="worker processes")
     p.add_argument("--include-incomplete", action="store_true",
@@ -69,15 +86,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="Dirichlet prior count per model, > 0 (default 1/K)")
     p.add_argument("--seed", type=SEED, default=0, help="seed of sampled exceedance probabilities (K > 2)")
     p.add_argument("--winners", type=new_file(".tsv"), default=None, metavar="TSV", help="also write per-participant AIC/BIC winners")
-    p.add_argument("--lrt", type=new_file(".tsv"), default=None, metavar="TSV", help="also write likelihood-ratio tests of nested models")
+    p.add_argument("--lrt", type=new_file(".tsv"), default=None, metavar="TSV", help="also write likelihood-ratio tests of nested models (bernoulli fits only)")
     p.add_argument("--include-incomplete", action="store_true",
                    help="use a FITS table without its sidecar (an unfinished fit; recorded)")
+    p.add_argument("--families", type=new_file(".tsv"), default=None, metavar="TSV",
+                   help="also write family-level BMS: factorized family (factorized, factorized_full) vs linear")
+    p.add_argument("--between", type=new_file(".tsv"), default=None, metavar="TSV",
+                   help="also write the between-group comparison of model frequencies across --by groups")
     p.set_defaults(func=bms_command)
 
     p = subparsers.add_parser(
         "recover", help="parameter and model recovery from simulated participants",
         description="Simulate participants from each model with known parameters, fit every model, and write "
-                    "parameter_recovery.tsv, recovery_summary.tsv and model_recovery.tsv (confusion matrix) "
+                    "parameter_recovery.tsv, recovery_summary.tsv (r, bias, RMSE, fraction at bound, "
+                    "interval coverage), "
+                    "model_recovery.tsv (BIC confusion matrix) and model_confusion.tsv (AIC and BIC, with "
+                    "p(generating | winner)) "
                     "into a new folder, with JSON sidecars.")
     p.add_argument("--out", required=True, type=new_folder, metavar="FOLDER", help="new output folder")
     p.add_argument("--models", type=name_list(MODEL_NAMES), default=DEFAULT_MODELS,
@@ -86,7 +110,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="test trials per simulated participant (multiples of 50)")
     p.add_argument("--n-sim", type=bounded_int(1, "n_sim"), default=40, help="simulated participants per model and trial count")
     p.add_argument("--objective", choices=("bernoulli", "choice-matrix"), default="bernoulli")
-    p.add_argument("--rule-code", type=bounded_int(1, high=8), default=1, help="counterbalancing code of the simulated task (1..8)")
+    p.add_argument("--rule-codes", type=rule_codes, default=(1, 2, 5, 6),
+                   help="counterbalancing codes of the simulated tasks, cycled over simulated participants (1..8)")
+    p.add_argument("--profile", action="store_true",
+                   help="also profile-likelihood intervals and their coverage (about 10x slower)")
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--jobs", type=bounded_int(1, "jobs"), default=1)
     p.set_defaults(func=recover_command)
@@ -101,11 +128,35 @@ def trial_counts(text: str) -> tuple[int, ...]:
     return counts
 
 
+def rule_codes(text: str) -> tuple[int, ...]:
+    """argparse type of ``recover --rule-codes``: comma-separated codes 1..8."""
+    one = bounded_int(1, high=8)
+    codes = tuple(one(v) for v in text.split(",") if v.strip())
+    if not codes:
+        raise argparse.ArgumentTypeError(f"{text!r}: give counterbalancing codes 1..8, e.g. 1,2,5,6")
+    return codes
+
+
+def fit_phase(trials: pd.DataFrame, phase: str | None) -> str | None:
+    """The phase ``garden fit`` fits: ``phase`` as given (None for 'all'), else the first of the
+    test/scan phases present, else the only phase; UserError naming --phase for other mixes."""
+    if phase is not None:
+        return None if phase == "all" else phase
+    phases = sorted(map(str, trials["phase"].dropna().unique()))
+    chosen = next((p for p in ANALYSIS_PHASES if p in phases), None)
+    if chosen is not None or len(phases) <= 1:
+        return chosen
+    raise UserError(f"--phase: the trials mix phases {phases} and none is a test or scan phase; "
+                    "choose one with --phase NAME (or pool them with --phase all)")
+
+
 def fit_command(args: argparse.Namespace) -> int:
     models = list(args.models)
     trials = read_trials(args.paths, include_incomplete=args.include_incomplete)
-    fits = fit_table(trials, models, args.objective, args.missing, max_rt=args.max_rt, phase=args.phase,
-                     n_starts=args.starts, jobs=args.jobs, progress=True)
+    phase = fit_phase(trials, args.phase)
+    fits = fit_table(trials, models, args.objective, args.missing, max_rt=args.max_rt, phase=phase,
+                     n_starts=args.starts, jobs=args.jobs, progress=True, bootstrap=args.bootstrap, seed=args.seed,
+                     profile=args.profile)
     skipped = fits.attrs["skipped"]
     for pid, reason in skipped.items():
         print(f"skipped participant {pid}: {reason}", file=sys.stderr)
@@ -114,40 +165,47 @@ def fit_command(args: argparse.Namespace) -> int:
         return 1
     write_table(fits, args.out)
     config = {"paths": [str(p) for p in args.paths], "models": models, "objective": args.objective,
-              "missing": args.missing, "max_rt": args.max_rt, "phase": args.phase, "starts": args.starts,
-              "include_incomplete": args.include_incomplete}
-    write_sidecar(args.out, config, seed=None, skipped=skipped, n_participants=int(fits.participant_id.nunique()),
-                  completed=True)  # written after the table: marks it complete
+              "missing": args.missing, "max_rt": args.max_rt, "phase": phase, "starts": args.starts,
+              "bootstrap": args.bootstrap, "profile": args.profile, "include_incomplete": args.include_incomplete}
+    write_sidecar(args.out, config, seed=args.seed if args.bootstrap else None, skipped=skipped,
+                  n_participants=int(fits.participant_id.nunique()), completed=True)  # after the table: marks it complete
     print(f"fitted {fits.participant_id.nunique()} participant(s) x {len(models)} model(s) -> {args.out}"
           + (f"; skipped {len(skipped)}" if skipped else ""))
     return 0
 
 
 def bms_command(args: argparse.Namespace) -> int:
-    check_distinct(out=args.out, winners=args.winners, lrt=args.lrt)
+    check_distinct(out=args.out, winners=args.winners, lrt=args.lrt, families=args.families, between=args.between)
+    if args.between and not args.by:
+        raise UserError("--between: needs --by COLUMN naming the groups to compare")
     require_complete(args.fits, include_incomplete=args.include_incomplete)
     models = list(args.models) if args.models else None
     fits = read_fits(args.fits, criterion=args.criterion, models=models, by=args.by)
-    table = bms_table(fits, by=args.by, models=models, criterion=args.criterion, prior=args.prior, seed=args.seed)
-    outputs = {args.out: table}
-    if args.winners:
-        outputs[args.winners] = winners(fits, args.criterion, models)
-    if args.lrt:
-        outputs[args.lrt] = likelihood_ratio_tests(fits)
+    try:
+        table = bms_table(fits, by=args.by, models=models, criterion=args.criterion, prior=args.prior, seed=args.seed)
+        outputs = {args.out: table}
+        if args.winners:
+            outputs[args.winners] = winners(fits, args.criterion, models)
+        if args.lrt:
+            outputs[args.lrt] = likelihood_ratio_tests(fits)
+        if args.families:
+            outputs[args.families] = family_bms_table(fits, by=args.by, criterion=args.criterion, seed=args.seed)
+        if args.between:
+            outputs[args.between] = between_groups(fits, args.by, models, args.criterion, args.prior)
+    except ValueError as exc:
+        raise UserError(f"{args.fits}: {exc}") from None
     config = {"fits": str(args.fits), "by": args.by, "models": models, "criterion": args.criterion,
               "prior": args.prior, "include_incomplete": args.include_incomplete}
     for path, result in outputs.items():  # every table computed before the first is written
         write_table(result, path)
-        write_sidecar(path, config, seed=args.seed if path == args.out else None, completed=True)
+        write_sidecar(path, config, seed=None if path == args.winners else args.seed, completed=True)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return 0
 
 
 def recover_command(args: argparse.Namespace) -> int:
-    if len(args.models) < 2:
-        raise UserError(f"--models {','.join(args.models)}: model recovery needs at least two models to tell apart")
     written = write_recovery(args.out, list(args.models), list(args.trials), args.n_sim, objective=args.objective,
-                             rule_code=args.rule_code, seed=args.seed, jobs=args.jobs)
+                             rule_codes=list(args.rule_codes), seed=args.seed, jobs=args.jobs, profile=args.profile)
     for path in written:
         print(path)
     return 0

@@ -1,0 +1,145 @@
+"""The one-page session report of one participant: figures (embedded PNG), tables, warnings.
+
+Why: a self-contained HTML file (no external resources) the lab opens the evening after a
+session. Built only from ``analysis.session.SessionSummary`` tables: this module draws and lays
+out, it computes no measure.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from analysis.session import SessionSummary
+from reports import figures
+from reports.html import STYLE, figure_png
+
+PARAMETER_COLUMNS = ("model", "nll", "bic", "n_at_bound")
+
+
+def accuracy_blocks(table: pd.DataFrame) -> Figure:
+    """Accuracy (fraction correct of scored trials) per phase and block, with chance (0.5)."""
+    fig = Figure(figsize=(8, 3.2), layout="constrained")
+    ax = fig.subplots()
+    labels = [f"{p}\nblock {int(b)}" for p, b in zip(table["phase"], table["block"])]
+    ax.bar(range(len(table)), table["accuracy"], color="#4878a8")
+    ax.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="chance (0.5)")
+    ax.set_xticks(range(len(table)), labels, fontsize="small")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("accuracy (fraction correct)")
+    ax.set_title("Accuracy per phase and block")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def learning(table: pd.DataFrame) -> Figure:
+    """Accuracy in consecutive bins of trials within each phase, against the bin's first trial."""
+    fig = Figure(figsize=(8, 3.2), layout="constrained")
+    ax = fig.subplots()
+    for phase, part in table.groupby("phase", sort=False):
+        ax.plot(part["trial_start"], part["accuracy"], "o-", label=str(phase))
+    ax.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="chance (0.5)")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("trial number (first trial of each bin)")
+    ax.set_ylabel("accuracy (fraction correct)")
+    ax.set_title("Learning curve: accuracy per bin of trials")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def psychometric_band(observed: pd.DataFrame, band: pd.DataFrame) -> Figure:
+    """Observed p(accept) (dots) along the relevant and irrelevant feature, with each model's fit
+    (line) and its 95 % posterior predictive band (shaded), one row per model."""
+    models = list(dict.fromkeys(band["model"])) if len(band) else ["none"]
+    fig = Figure(figsize=(9, 2.8 * len(models)), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(models), 2, sharey=True, squeeze=False))
+    fig.suptitle("Psychometric curves: observed, each model's fit and 95 % predictive band")
+    for r, model in enumerate(models):
+        for ax, feature in zip(axes[r], ("relevant", "irrelevant")):
+            obs = observed[observed.feature == feature]
+            for i, context in enumerate(dict.fromkeys(obs["context"])):
+                colour = figures.context_colour(context, i)
+                sub = obs[obs.context == context].sort_values("level")
+                ax.plot(sub["level"], sub["p_accept"], "o", color=colour, label=f"{context} observed")
+                fit = band[(band.model == model) & (band.feature == feature) & (band.context == context)] \
+                    .sort_values("level") if len(band) else band
+                if len(fit):
+                    ax.plot(fit["level"], fit["p_model"], "-", color=colour, label=f"{context} {model}")
+                    ax.fill_between(fit["level"], fit["band_lo"], fit["band_hi"], color=colour, alpha=0.2)
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_xlabel(f"{feature} feature (value in rule steps of 25 points)")
+            ax.set_ylabel("p(accept)")
+            ax.set_title(f"{model}: {feature} feature")
+        axes[r, 0].legend(fontsize="x-small")
+    return fig
+
+
+def rt_histogram(rts: pd.DataFrame) -> Figure:
+    """Distribution of response times (s) per phase."""
+    fig = Figure(figsize=(8, 3.2), layout="constrained")
+    ax = fig.subplots()
+    values = rts["rt"].dropna()
+    bins = np.linspace(0, max(float(values.max()) if len(values) else 1.0, 0.1), 40)
+    for phase, part in rts.groupby("phase", sort=False):
+        ax.hist(part["rt"].dropna(), bins=bins, alpha=0.5, label=str(phase))
+    ax.set_xlabel("response time (s)")
+    ax.set_ylabel("trials")
+    ax.set_title("Response-time distribution per phase")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def parameter_table(fits: pd.DataFrame) -> pd.DataFrame:
+    """Long table: model, parameter, estimate, Wald SE, 95 % profile interval, at bound."""
+    rows = []
+    for _, fit in fits.iterrows():
+        for column in fits.columns:
+            if not column.endswith("_profile_lo") or pd.isna(fit[column]):
+                continue
+            name = column.removesuffix("_profile_lo")
+            rows.append({"model": fit["model"], "parameter": name, "estimate": fit[name], "se": fit[f"{name}_se"],
+                         "profile_lo": fit[column], "profile_hi": fit[f"{name}_profile_hi"],
+                         "at_bound": bool(fit[f"{name}_at_bound"])})
+    return pd.DataFrame(rows)
+
+
+def _img(caption: str, fig: Figure, dpi: int) -> str:
+    data = base64.b64encode(figure_png(fig, dpi)).decode("ascii")
+    return (f"<figure><img class='figure' alt='{html.escape(caption)}' src='data:image/png;base64,{data}'>"
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _table(title: str, table: pd.DataFrame) -> str:
+    body = table.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0, classes="table")
+    return f"<h3>{html.escape(title)}</h3>\n{body}"
+
+
+FIGURE_CAPTIONS = ("Accuracy per phase and block", "Learning curve", "Choice matrices per garden",
+                   "Psychometric curves with model fits and predictive bands", "Response-time distribution")
+
+
+def render_session(summary: SessionSummary, *, dpi: int = 80) -> str:
+    """The session report as one self-contained HTML string (figures inline as base64 PNG)."""
+    t = summary.tables
+    cells = t["choice_cells"]
+    drawn = (accuracy_blocks(t["accuracy_by_block"]), learning(t["learning_curve"]),
+             figures.choice_matrices(cells, "Choice matrices: p(accept) per tree and garden (analysed phase)"),
+             psychometric_band(t["psychometric_observed"], t["predictive_band"]), rt_histogram(t["rts"]))
+    warn = "".join(f"<p class='note warning'>{html.escape(w)}</p>" for w in summary.warnings) or \
+        "<p>No warnings.</p>"
+    facts = "; ".join(f"{k}: {v}" for k, v in summary.facts.items())
+    fits = t["fits"]
+    parts = [f"<h1>Session report: participant {html.escape(summary.participant_id)}</h1>",
+             f"<p>{html.escape(facts)}.</p>", "<h2>Warnings</h2>", warn, "<h2>Figures</h2>"]
+    parts += [_img(caption, fig, dpi) for caption, fig in zip(FIGURE_CAPTIONS, drawn)]
+    parts += ["<h2>Tables</h2>", _table("accuracy per phase (chance 0.5)", t["accuracy_by_phase"]),
+              _table("fit statistics", fits[[c for c in PARAMETER_COLUMNS if c in fits]]),
+              _table("parameters: estimate, Wald SE, 95 % profile-likelihood interval", parameter_table(fits)),
+              _table("response times (s)", t["rt_summary"]), _table("timing quality", t["timing"])]
+    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<title>session report {html.escape(summary.participant_id)}</title><style>{STYLE}</style></head>"
+            f"<body>{''.join(parts)}</body></html>\n")

@@ -1,0 +1,69 @@
+"""`garden session-report` on a session written by `garden run --simulate`, checked in a real
+headless Chromium (Debian's /usr/bin/chromium driven by playwright): the page renders, loads
+no external resource and shows every figure."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from garden.cli import main
+from reports.session import FIGURE_CAPTIONS
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def page_file(tmp_path_factory):
+    root = tmp_path_factory.mktemp("session")
+    data = root / "participants"
+    assert main(["run", "--participant", "7", "--session", "1", "--simulate", "learner", "--out", str(data)]) == 0
+    out = root / "report.html"
+    assert main(["session-report", "sub-7", "--root", str(data), "--out", str(out)]) == 0
+    return out
+
+
+def test_session_report_has_every_part(page_file, capsys):
+    text = page_file.read_text(encoding="utf-8")
+    assert text.count("data:image/png;base64,") == len(FIGURE_CAPTIONS)
+    for caption in FIGURE_CAPTIONS:
+        assert f"<figcaption>{caption}</figcaption>" in text
+    for table in ("accuracy per phase", "parameters: estimate, Wald SE, 95 % profile-likelihood interval",
+                  "response times (s)", "timing quality"):
+        assert table in text
+    assert "factorized_full" in text and "profile_lo" in text
+    assert "accuracy at chance in the last block" not in text  # the learner ends well above chance
+    assert main(["session-report", str(page_file.parent / "participants" / "sub-7"), "--out", str(page_file)]) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_session_report_renders_in_headless_chromium(page_file):
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian chromium is not installed (scripts/system-deps.sh installs it)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    external = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("data:", "file:")) else None)
+        page.goto(page_file.as_uri())
+        page.wait_for_load_state("load")
+        images = page.evaluate("Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
+        title = page.title()
+        height = page.evaluate("document.body.scrollHeight")
+        browser.close()
+    assert title == "session report 7" and height > 2000
+    assert sorted(alt for alt, _, _ in images) == sorted(FIGURE_CAPTIONS)
+    assert all(complete and width > 300 for _, complete, width in images), images
+    assert external == []
+
+
+@pytest.mark.slow
+def test_a_random_responder_is_flagged_at_chance(tmp_path):
+    data = tmp_path / "participants"
+    assert main(["run", "--participant", "8", "--session", "1", "--simulate", "random", "--out", str(data)]) == 0
+    out = tmp_path / "random.html"
+    assert main(["session-report", "sub-8", "--root", str(data), "--out", str(out)]) == 0
+    assert "accuracy at chance in the last block" in out.read_text(encoding="utf-8")
