@@ -25,6 +25,7 @@ import pandas as pd
 
 from core.errors import UserError
 from core.task import CONTEXTS, LEVELS, context_index
+from core.trials import read_trials
 
 CONDITION_EVENT = "tree"
 N_CONDITIONS = 2 * LEVELS.size**2
@@ -167,3 +168,13 @@ def check_all_conditions(events: pd.DataFrame, *, where: str) -> None:
     if absent:
         raise UserError(f"{where}: condition(s) {absent} absent from this run: a condition-per-run GLM needs "
                         f"each of the {N_CONDITIONS} conditions in every run")
+
+
+def scan_accuracy(session_folder: Path) -> float:
+    """Mean correctness over the scan-phase trials of a session's behaviour table (NaN when absent)."""
+    tables = sorted((session_folder / "beh").glob("*_beh.tsv"))
+    if not tables:
+        return float("nan")
+    trials = read_trials(tables)
+    scan = trials[trials["phase"] == "scan"] if "phase" in trials else trials
+    return float(np.nanmean(scan["correct"].to_numpy(float))) if len(scan) else float("nan")

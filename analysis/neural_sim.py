@@ -31,10 +31,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from analysis.neural_bids import CONDITION_EVENT, Run, condition_name, find_runs, read_events
+from analysis.neural_bids import CONDITION_EVENT, Run, condition_name, find_runs, read_events, scan_accuracy
 from core.errors import UserError
 from core.provenance import provenance, write_json
-from core.trials import read_trials
 from rsa.model_rdms import MODEL_RDMS, model_coordinates
 
 NULL = "none"
@@ -106,16 +105,6 @@ def volume_masks(config: SimulationConfig) -> tuple[np.ndarray, dict[str, np.nda
     if (stacked > 1).any():
         raise UserError("--rois: ROIs overlap; move their centres apart or shrink their radii")
     return brain, rois
-
-
-def scan_accuracy(session_folder: Path) -> float:
-    """Mean correctness over the scan-phase trials of a session's behaviour table (NaN when absent)."""
-    tables = sorted((session_folder / "beh").glob("*_beh.tsv"))
-    if not tables:
-        return float("nan")
-    trials = read_trials(tables)
-    scan = trials[trials["phase"] == "scan"] if "phase" in trials else trials
-    return float(np.nanmean(scan["correct"].to_numpy(float))) if len(scan) else float("nan")
 
 
 def accuracy_gain(accuracy: float) -> float:
