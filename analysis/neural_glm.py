@@ -157,8 +157,20 @@ def header_repetition_time(image) -> float | None:
     return None if scale is None else float(image.header.get_zooms()[3]) * scale
 
 
-def glm_run(run: Run, mask: np.ndarray, config: GlmConfig) -> RunFit:
-    """Check one run's files and fit its GLM inside ``mask``."""
+@dataclass(frozen=True)
+class CheckedRun:
+    """A run whose files passed every check, ready to fit: events, TR (s), volumes, confounds."""
+
+    run: Run
+    events: pd.DataFrame
+    tr_s: float
+    n_volumes: int
+    confounds: pd.DataFrame | None
+
+
+def check_run(run: Run, mask: np.ndarray, config: GlmConfig) -> CheckedRun:
+    """Check one run's files (BOLD grid, TR, events inside the scan, every condition, confounds)
+    without reading its data; UserError naming the file otherwise."""
     import nibabel  # heavy optional dependency: NIfTI reading
 
     if not run.bold.is_file():
@@ -172,10 +184,18 @@ def glm_run(run: Run, mask: np.ndarray, config: GlmConfig) -> RunFit:
     check_events_in_scan(events, n_volumes=n_volumes, tr_s=tr_s, where=str(run.events))
     check_all_conditions(events, where=str(run.events))
     confounds = read_confounds(run, config.confound_columns, n_volumes)
-    design = run_design(events, n_volumes, tr_s, config, confounds)
-    bold = np.asarray(image.dataobj, dtype=float)[mask].T
+    return CheckedRun(run, events, tr_s, n_volumes, confounds)
+
+
+def glm_run(run: Run | CheckedRun, mask: np.ndarray, config: GlmConfig) -> RunFit:
+    """Fit one run's GLM inside ``mask`` (checking its files first unless already checked)."""
+    import nibabel  # heavy optional dependency: NIfTI reading
+
+    checked = run if isinstance(run, CheckedRun) else check_run(run, mask, config)
+    design = run_design(checked.events, checked.n_volumes, checked.tr_s, config, checked.confounds)
+    bold = np.asarray(nibabel.load(str(checked.run.bold)).dataobj, dtype=float)[mask].T
     betas, residuals, dof = fit_run(bold, design, noise_model=config.noise_model)
-    return RunFit(betas, residuals, dof, design, tr_s)
+    return RunFit(betas, residuals, dof, design, checked.tr_s)
 
 
 def _volumes(values: np.ndarray, mask: np.ndarray, affine: np.ndarray):
@@ -195,17 +215,13 @@ def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path, config: 
     if out.exists():
         raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
     sessions = find_runs(root, participants=participants)
-    for runs in sessions.values():
-        for run in runs:
-            if not run.bold.is_file():
-                raise UserError(f"{run.bold}: missing BOLD image for {run.events.name}")
     brain, image = load_mask(mask)
+    checked = [check_run(run, brain, config) for runs in sessions.values() for run in runs]
     partial = out.with_name(out.name + ".partial")
     if partial.exists():
         shutil.rmtree(partial)
-    all_runs = [run for runs in sessions.values() for run in runs]
-    for run in tqdm(all_runs, desc="first-level GLM", unit="run"):
-        fit = glm_run(run, brain, config)
+    for ready in tqdm(checked, desc="first-level GLM", unit="run"):
+        fit, run = glm_run(ready, brain, config), ready.run
         folder = partial / run.subject / run.session / "func"
         folder.mkdir(parents=True, exist_ok=True)
         _volumes(fit.betas, brain, image.affine).to_filename(folder / f"{run.stem}_{BETAS}.nii.gz")
