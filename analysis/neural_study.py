@@ -21,6 +21,7 @@ The folder is built under ``OUT.partial`` and renamed when complete; an existing
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -68,12 +69,20 @@ def _write(table: pd.DataFrame, path: Path) -> None:
     table.to_csv(path, sep="\t", index=False, float_format="%.6g")
 
 
-def searchlight_group(folder: Path, out: Path, *, mask: Path, models: tuple[str, ...], q: float,
-                      rois: dict[str, Path]) -> pd.DataFrame:
+def searchlight_models(folder: Path) -> list[str]:
+    """The models of a searchlight folder (from its sidecars); UserError if it has none."""
+    sidecars = sorted(folder.glob("sub-*/ses-*/func/*_searchlight.json"))
+    if not sidecars:
+        raise UserError(f"{folder}: no *_searchlight.json: run `garden neural searchlight` first")
+    return json.loads(sidecars[0].read_text(encoding="utf-8"))["models"]
+
+
+def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float, rois: dict[str, Path]) -> pd.DataFrame:
     """Group t and FDR maps of every model's searchlight betas; a table of significant voxels per
     model, overall and inside each ROI."""
     import nibabel  # heavy optional dependency: NIfTI reading and writing
 
+    models = searchlight_models(folder)
     brain, image = load_mask(mask)
     roi_masks = {name: load_mask(path)[0] for name, path in rois.items()}
     out.mkdir()
@@ -140,8 +149,7 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
         _write(profile, partial / "network_profile.tsv")
         _write(best, partial / "network_best.tsv")
     if searchlight is not None:
-        searchlight_group(Path(searchlight), partial / "searchlight", mask=Path(mask), models=config.models,
-                          q=config.fdr_q, rois=rois or {})
+        searchlight_group(Path(searchlight), partial / "searchlight", mask=Path(mask), q=config.fdr_q, rois=rois or {})
     write_json(partial / "neural_stats.json", provenance(
         config=asdict(config), seed=config.seed, rdms=str(rdms), behaviour=str(behaviour), networks=str(networks),
         searchlight=str(searchlight), mask=str(mask), rois={k: str(v) for k, v in (rois or {}).items()}))
