@@ -11,12 +11,13 @@ per centre.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
 
-from rsa.crossval import crossnobis_rdm, crossval_correlation_rdm, precision_from_residuals
+from rsa.crossval import crossnobis_rdm, crossval_correlation_rdm, shrinkage_covariance
 
 METHODS = ("crossnobis", "correlation")
 
@@ -72,33 +73,55 @@ def spheres(mask: np.ndarray, radius: float, *, voxel_size: tuple[float, float, 
     return Spheres(np.asarray(centres, dtype=int), members, offsets.shape[0])
 
 
+def _batch_rdms(voxel_betas: np.ndarray, shape: tuple[int, int], members: np.ndarray, method: str,
+                voxel_residuals: np.ndarray | None, dof: int | None, shrinkage: str, rows: np.ndarray,
+                cols: np.ndarray) -> np.ndarray:
+    """(B, n_pairs) lower-triangle RDMs of one batch of equal-size spheres, from voxel-major
+    arrays (voxels, runs * conditions) and (voxels, samples) so that gathering a sphere is a copy
+    of contiguous rows."""
+    patterns = np.swapaxes(voxel_betas[members], -1, -2).reshape(*members.shape[:1], *shape, members.shape[1])
+    if method == "correlation":
+        rdm = crossval_correlation_rdm(patterns)
+    else:
+        cov = None
+        if voxel_residuals is not None:
+            cov = shrinkage_covariance(np.swapaxes(voxel_residuals[members], -1, -2), dof=dof, method=shrinkage,
+                                       centred=True)
+        rdm = crossnobis_rdm(patterns, noise_cov=cov)
+    return rdm[:, rows, cols]
+
+
 def searchlight_rdms(betas: np.ndarray, found: Spheres, *, method: str = "crossnobis",
                      residuals: np.ndarray | None = None, dof: int | None = None,
-                     shrinkage: str = "shrinkage_diag", batch_size: int = 256,
+                     shrinkage: str = "shrinkage_diag", batch_size: int = 256, workers: int = 1,
                      progress: bool = False) -> np.ndarray:
     """(N spheres, C(C-1)/2) lower-triangle RDMs (``rsa.rdm.lower`` order) of every sphere.
 
     ``betas``: (runs, conditions, mask voxels). ``method``: "crossnobis" (with ``residuals``,
-    (samples, mask voxels), the noise precision of each sphere is estimated from them with
-    ``shrinkage``; without, the identity) or "correlation" (the cross-validated correlation
-    distance).
+    (samples, mask voxels), each sphere's noise covariance is estimated from them with
+    ``shrinkage`` and ``dof``, and the patterns are whitened by its Cholesky factor; without, the
+    identity) or "correlation" (the cross-validated correlation distance). ``workers`` threads
+    share the batches (numpy's linear algebra releases the GIL; keep BLAS at one thread each).
     """
     if method not in METHODS:
         raise ValueError(f"unknown searchlight method {method!r}: use one of {METHODS}")
     betas = np.asarray(betas, dtype=float)
-    n_conditions = betas.shape[1]
-    rows, cols = np.tril_indices(n_conditions, -1)
+    shape = betas.shape[:2]
+    voxel_betas = np.ascontiguousarray(betas.reshape(-1, betas.shape[2]).T)
+    voxel_residuals = None
+    if residuals is not None:  # each voxel's residuals demeaned once, not once per sphere
+        voxel_residuals = np.ascontiguousarray(np.asarray(residuals, dtype=float).T)
+        voxel_residuals -= voxel_residuals.mean(axis=1, keepdims=True)
+    rows, cols = np.tril_indices(shape[1], -1)
     out = np.empty((found.centres.size, rows.size))
     batches = list(found.groups(batch_size))
-    for which, members in tqdm(batches, desc="searchlight", unit="batch", disable=not progress):
-        patterns = np.moveaxis(betas[:, :, members], 2, 0)  # (B, R, C, K)
-        if method == "correlation":
-            rdm = crossval_correlation_rdm(patterns)
-        else:
-            precision = None
-            if residuals is not None:
-                precision = precision_from_residuals(np.moveaxis(residuals[:, members], 1, 0), dof=dof,
-                                                     method=shrinkage)
-            rdm = crossnobis_rdm(patterns, precision)
-        out[which] = rdm[:, rows, cols]
+
+    def run(batch: tuple[np.ndarray, np.ndarray]) -> None:
+        which, members = batch
+        out[which] = _batch_rdms(voxel_betas, shape, members, method, voxel_residuals, dof, shrinkage, rows, cols)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for _ in tqdm(pool.map(run, batches), total=len(batches), desc="searchlight", unit="batch",
+                      disable=not progress):
+            pass
     return out

@@ -19,6 +19,7 @@ axes (e.g. one per searchlight) are a batch, computed in one go with batched lin
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import lapack
 
 SHRINKAGE = ("shrinkage_diag", "shrinkage_eye")
 
@@ -61,17 +62,44 @@ def crossval_correlation_rdm(patterns_per_run: np.ndarray) -> np.ndarray:
     return out
 
 
-def crossnobis_rdm(patterns_per_run: np.ndarray, precision: np.ndarray | None = None) -> np.ndarray:
-    """(..., C, C) crossnobis RDM (module docstring); ``precision`` (..., channels, channels) or None."""
+def whitener(noise_cov: np.ndarray) -> np.ndarray:
+    """(..., V, V) inverse Cholesky factors L^-1 of covariances (L L^T = cov): patterns times
+    L^-T have the metric cov^-1 (x cov^-1 y^T = (x L^-T)(y L^-T)^T). ValueError when a covariance
+    is not positive definite."""
+    cov = np.asarray(noise_cov, dtype=float)
+    try:
+        factors = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        raise ValueError("a noise covariance is not positive definite (use a shrinkage estimate)") from None
+    flat = factors.reshape(-1, *cov.shape[-2:])
+    out = np.empty_like(flat)
+    for k, factor in enumerate(flat):  # LAPACK triangular inverse, one small matrix at a time
+        out[k], info = lapack.dtrtri(factor, lower=1)
+        if info != 0:
+            raise ValueError("a noise covariance is singular")
+    return out.reshape(cov.shape)
+
+
+def crossnobis_rdm(patterns_per_run: np.ndarray, precision: np.ndarray | None = None, *,
+                   noise_cov: np.ndarray | None = None) -> np.ndarray:
+    """(..., C, C) crossnobis RDM (module docstring). The metric is ``precision`` (..., channels,
+    channels), or the inverse of ``noise_cov`` (applied by Cholesky whitening, no inverse formed),
+    or the identity when both are None."""
     x = _runs(patterns_per_run)
     n_runs, n_channels = x.shape[-3], x.shape[-1]
-    if precision is None:
+    if precision is not None and noise_cov is not None:
+        raise ValueError("give precision or noise_cov, not both")
+    metric = precision if precision is not None else noise_cov
+    if metric is not None and np.shape(metric)[-2:] != (n_channels, n_channels):
+        raise ValueError(f"precision must be {n_channels} x {n_channels} per pattern set, got {np.shape(metric)}")
+    if noise_cov is not None:
+        flat = x.reshape(*x.shape[:-3], -1, n_channels)  # all runs' patterns: one product per set
+        x = (flat @ np.swapaxes(whitener(noise_cov), -1, -2)).reshape(x.shape)
         weighted = x
+    elif precision is not None:
+        weighted = x @ np.asarray(precision, dtype=float)[..., None, :, :]
     else:
-        p = np.asarray(precision, dtype=float)
-        if p.shape[-2:] != (n_channels, n_channels):
-            raise ValueError(f"precision must be {n_channels} x {n_channels} per pattern set, got {p.shape}")
-        weighted = x @ p[..., None, :, :]
+        weighted = x
     kernel = _cross_run_kernel(weighted, x) / (n_runs * (n_runs - 1) * n_channels)
     diagonal = np.diagonal(kernel, axis1=-2, axis2=-1)
     out = diagonal[..., :, None] + diagonal[..., None, :] - kernel - np.swapaxes(kernel, -1, -2)
@@ -80,52 +108,65 @@ def crossnobis_rdm(patterns_per_run: np.ndarray, precision: np.ndarray | None = 
     return out
 
 
-def shrinkage_covariance(residuals: np.ndarray, *, dof: int | None = None,
-                         method: str = "shrinkage_diag") -> np.ndarray:
+def shrinkage_covariance(residuals: np.ndarray, *, dof: int | None = None, method: str = "shrinkage_diag",
+                         centred: bool = False) -> np.ndarray:
     """(..., V, V) shrunk noise covariance of (..., n_samples, V) residuals (columns demeaned
-    first, as rsatoolbox does); ``dof`` defaults to n_samples - 1 (give the GLM's residual dof)."""
+    first, as rsatoolbox does, unless ``centred`` says they already are); ``dof`` defaults to
+    n_samples - 1 (give the GLM's residual dof)."""
     if method not in SHRINKAGE:
         raise ValueError(f"unknown shrinkage {method!r}: use one of {SHRINKAGE}")
     x = np.asarray(residuals, dtype=float)
     if x.ndim < 2 or x.shape[-2] < 2:
         raise ValueError(f"residuals must be (..., samples >= 2, channels), got shape {x.shape}")
-    x = x - x.mean(axis=-2, keepdims=True)
+    channels = np.ascontiguousarray(np.swapaxes(x, -1, -2))  # (..., V, n): samples contiguous
+    if not centred:
+        channels = channels - channels.mean(axis=-1, keepdims=True)
     n = x.shape[-2]
     dof = n - 1 if dof is None else int(dof)
-    gram = np.swapaxes(x, -1, -2) @ x
+    gram = channels @ np.swapaxes(channels, -1, -2)
+    squares = channels**2
     if method == "shrinkage_eye":
-        return _shrink_eye(x, gram, n, dof)
-    return _shrink_diag(x, gram, n, dof)
+        return _shrink_eye(squares, gram, n, dof)
+    return _shrink_diag(squares, gram, n, dof)
 
 
-def _shrink_eye(x: np.ndarray, gram: np.ndarray, n: int, dof: int) -> np.ndarray:
-    """Ledoit-Wolf shrinkage towards m I; sum_ij of the squared outer products is sum_t |x_t|^4."""
-    v = x.shape[-1]
+def _shrink_eye(squares: np.ndarray, gram: np.ndarray, n: int, dof: int) -> np.ndarray:
+    """Ledoit-Wolf shrinkage towards m I (rsatoolbox's ``_covariance_eye``); ``squares`` are the
+    (..., V, n) squared residuals: sum_ij of the squared outer products is sum_t |x_t|^4."""
+    v = gram.shape[-1]
     s = gram / n
-    fourth = ((x**2).sum(axis=-1) ** 2).sum(axis=-1) / n
+    fourth = (squares.sum(axis=-2) ** 2).sum(axis=-1) / n
     b2 = (fourth - (s**2).sum(axis=(-2, -1))) / n
     m = np.trace(s, axis1=-2, axis2=-1) / v
-    eye = np.eye(v)
-    d2 = ((s - m[..., None, None] * eye) ** 2).sum(axis=(-2, -1))
+    d2 = (s**2).sum(axis=(-2, -1)) - 2 * m * np.trace(s, axis1=-2, axis2=-1) + v * m**2  # ||s - m I||^2
     b2 = np.minimum(d2, b2)
-    shrunk = (b2 / d2 * m)[..., None, None] * eye + ((d2 - b2) / d2)[..., None, None] * s
+    shrunk = s * ((d2 - b2) / d2)[..., None, None]
+    index = np.arange(v)
+    shrunk[..., index, index] += (b2 / d2 * m)[..., None]
     return shrunk * n / dof
 
 
-def _shrink_diag(x: np.ndarray, gram: np.ndarray, n: int, dof: int) -> np.ndarray:
-    """Schaefer-Strimmer shrinkage of the correlations towards 0 (variances kept)."""
-    squares = x**2
-    gram2 = np.swapaxes(squares, -1, -2) @ squares
+def _shrink_diag(squares: np.ndarray, gram: np.ndarray, n: int, dof: int) -> np.ndarray:
+    """Schaefer-Strimmer shrinkage of the correlations towards 0 (variances kept), as rsatoolbox's
+    ``_covariance_diag``. Its sums over the squared outer products need no second Gram matrix:
+    sum_ij sum_t x_ti^2 x_tj^2 / (v_i v_j) = sum_t (sum_i x_ti^2 / v_i)^2, v the variances."""
     s = gram / dof
     var = np.diagonal(s, axis1=-2, axis2=-1)
-    std = np.sqrt(var)
-    s_mean = gram / std[..., None, :] / std[..., :, None] / (n - 1)
-    s2_mean = gram2 / var[..., None, :] / var[..., :, None] / (n - 1)
-    var_hat = n / dof**2 * (s2_mean - s_mean**2)
-    off = ~np.eye(x.shape[-1], dtype=bool)
-    lamb = var_hat[..., off].sum(axis=-1) / (s_mean[..., off] ** 2).sum(axis=-1)
-    lamb = np.clip(lamb, 0.0, 1.0)
-    return s * np.where(off, (1.0 - lamb)[..., None, None], 1.0)
+    inv_var = 1.0 / var
+    # r_ij = gram_ij / (sd_i sd_j): s_mean = r / (n - 1); sums of r^2 over off-diagonal cells
+    scaled = gram * inv_var[..., :, None]
+    r2_all = np.einsum("...ij,...ij->...", scaled, np.swapaxes(scaled, -1, -2))  # sum_ij g_ij^2 / (v_i v_j)
+    r2_off = r2_all - (np.diagonal(gram, axis1=-2, axis2=-1) ** 2 * inv_var**2).sum(axis=-1)
+    weighted = (inv_var[..., None, :] @ squares)[..., 0, :]  # (..., n): sum_i x_ti^2 / v_i
+    q_all = (weighted**2).sum(axis=-1)
+    q_diag = (np.einsum("...in,...in->...i", squares, squares) * inv_var**2).sum(axis=-1)
+    q_off = q_all - q_diag  # sum over i != j of sum_t x_ti^2 x_tj^2 / (v_i v_j)
+    var_hat_off = n / dof**2 * (q_off / (n - 1) - r2_off / (n - 1) ** 2)
+    lamb = np.clip(var_hat_off / (r2_off / (n - 1) ** 2), 0.0, 1.0)
+    out = s * (1.0 - lamb)[..., None, None]
+    index = np.arange(s.shape[-1])
+    out[..., index, index] = var
+    return out
 
 
 def precision_from_residuals(residuals: np.ndarray, *, dof: int | None = None,

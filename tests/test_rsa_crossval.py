@@ -83,3 +83,12 @@ def test_bad_inputs_raise():
         crossval_correlation(np.ones((2, 3, 4)))
     with pytest.raises(ValueError, match="unknown shrinkage"):
         shrinkage_covariance(np.ones((5, 3)), method="oas")
+
+
+def test_whitening_by_noise_covariance_equals_the_precision_metric(data):
+    patterns, residuals = data
+    cov = shrinkage_covariance(residuals, dof=270)
+    by_cov = crossnobis_rdm(patterns, noise_cov=cov)
+    assert np.abs(by_cov - crossnobis_rdm(patterns, np.linalg.inv(cov))).max() < 1e-12
+    with pytest.raises(ValueError, match="not positive definite"):
+        crossnobis_rdm(patterns, noise_cov=-np.eye(V))
