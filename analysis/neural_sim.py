@@ -52,11 +52,12 @@ class RoiSpec:
 
 
 def default_rois(shape: tuple[int, int, int]) -> list[RoiSpec]:
-    """A rich (orthogonal), a lazy (grid) and a null ROI spread along the first axis, radius 2.5 voxels."""
+    """A rich (orthogonal), a lazy (grid) and a null ROI (named "noise": no condition signal; "null"
+    would read as missing in TSV tables) spread along the first axis, radius 2.5 voxels."""
     x, y, z = shape
     return [RoiSpec("rich", "orthogonal", (x // 4, y // 2, z // 2), 2.5),
             RoiSpec("lazy", "grid", (x // 2, y // 2, z // 2), 2.5),
-            RoiSpec("null", NULL, (3 * x // 4, y // 2, z // 2), 2.5)]
+            RoiSpec("noise", NULL, (3 * x // 4, y // 2, z // 2), 2.5)]
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,8 @@ def compression_fits(rdms: pd.DataFrame, *, n_restarts: int = 20, seed: int = 0)
             distances = np.sqrt(distances)
         fit = fit_compression_model(distances, n_restarts=n_restarts, seed=seed)
         p = fit.params
-        compression = ((p["north_relevant"] - p["north_irrelevant"]) + (p["south_relevant"] - p["south_irrelevant"])) / 2
+        compression = ((p["north_relevant"] - p["north_irrelevant"])
+                       + (p["south_relevant"] - p["south_irrelevant"])) / 2
         rows.append({"subject": row["subject"], "roi": row["roi"], **{k: p[k] for k in PARAMETERS},
                      "rmse": fit.rmse, "compression": compression})
     return pd.DataFrame(rows)

@@ -4,19 +4,23 @@ From an ROI-RDM folder (``analysis.neural_rdms.roi_rdms``) and optionally the be
 accuracy), a network sweep (for the init-scale match) and a searchlight folder (for group maps),
 ``write_statistics`` writes::
 
-    OUT/roi_betas.tsv          subject, roi, model, beta
-    OUT/roi_group.tsv          roi, model, n, mean, sem, t, p_one_sided, p_signflip, ci_low, ci_high
-    OUT/roi_contrasts.tsv      roi, contrast (a>b), the same statistics, p_reverse (b > a)
-    OUT/compression.tsv        subject, roi, the 6 compression parameters, rmse, compression
-    OUT/compression_group.tsv  roi, one-sided test of compression > 0
-    OUT/accuracy.tsv           subject, accuracy  and  OUT/accuracy_relation.tsv  roi, r, tau, p
-    OUT/noise_ceiling.tsv      roi, n, lower, upper
-    OUT/network_profile.tsv    roi, scale, similarity, ci_low, ci_high
-    OUT/network_best.tsv       roi, best_scale (+ bootstrap CI), best_similarity, relative_to_ceiling
-    OUT/searchlight/group_model-<M>_stat-t_statmap.nii.gz, ..._desc-fdr_mask.nii.gz, searchlight.tsv
-    OUT/neural_stats.json      provenance (inputs, options, seed)
+    OUT/tables/neural_roi_betas.tsv          subject, roi, model, beta
+    OUT/tables/neural_roi_group.tsv          roi, model, n, mean, sem, t, p_one_sided, p_signflip, ci_low, ci_high
+    OUT/tables/neural_roi_contrasts.tsv      roi, contrast (a>b), the same statistics, p_reverse (b > a)
+    OUT/tables/neural_compression.tsv        subject, roi, the 6 compression parameters, rmse, compression
+    OUT/tables/neural_compression_group.tsv  roi, one-sided test of compression > 0
+    OUT/tables/neural_accuracy.tsv           subject, accuracy
+    OUT/tables/neural_accuracy_relation.tsv  roi, pearson_r, p, kendall_tau, p_tau
+    OUT/tables/neural_noise_ceiling.tsv      roi, n, lower, upper
+    OUT/tables/neural_network_profile.tsv    roi, scale, similarity, ci_low, ci_high
+    OUT/tables/neural_network_best.tsv       roi, best_scale (+ bootstrap CI), best_similarity, relative_to_ceiling
+    OUT/tables/neural_searchlight.tsv        model, significant voxels overall and per ROI
+    OUT/searchlight/group_model-<M>_stat-t_statmap.nii.gz, ..._stat-p_statmap.nii.gz, ..._desc-fdr_mask.nii.gz
+    OUT/neural_stats.json                    provenance (inputs, options, seed)
 
-The folder is built under ``OUT.partial`` and renamed when complete; an existing OUT is refused.
+``tables/`` is what the HTML report reads, so ``garden report OUT`` shows the "Neural geometry"
+section. The folder is built under ``OUT.partial`` and renamed when complete; an existing OUT is
+refused.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ def study_accuracy(behaviour: Path, subjects: list[str]) -> dict[str, float]:
 
 
 def _write(table: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, sep="\t", index=False, float_format="%.6g")
 
 
@@ -107,9 +112,7 @@ def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float, rois: di
         for name, roi in roi_masks.items():
             row[f"significant_in_{name}"] = int((significant.astype(bool) & roi).sum())
         rows.append(row)
-    table = pd.DataFrame(rows)
-    _write(table, out / "searchlight.tsv")
-    return table
+    return pd.DataFrame(rows)
 
 
 def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, behaviour: str | Path | None = None,
@@ -126,30 +129,35 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
         raise UserError(f"{rdms}: RDMs of {table['subject'].nunique()} participant(s); group statistics need >= 2")
     sweep = load_results(networks) if networks is not None else None
     partial = new_output_folder(out)
+    tables = partial / "tables"
     betas = model_betas(table, config.models, context_offset=config.context_offset)
-    _write(betas, partial / "roi_betas.tsv")
-    _write(group_tests(betas, n_perm=config.n_perm, seed=config.seed), partial / "roi_group.tsv")
+    _write(betas, tables / "neural_roi_betas.tsv")
+    _write(group_tests(betas, n_perm=config.n_perm, seed=config.seed), tables / "neural_roi_group.tsv")
     pairs = [p for p in CONTRASTS if set(p) <= set(config.models)]
     if pairs:
-        _write(paired_contrasts(betas, pairs, n_perm=config.n_perm, seed=config.seed), partial / "roi_contrasts.tsv")
+        _write(paired_contrasts(betas, pairs, n_perm=config.n_perm, seed=config.seed),
+               tables / "neural_roi_contrasts.tsv")
     compression = compression_fits(table, n_restarts=config.n_restarts, seed=config.seed)
-    _write(compression, partial / "compression.tsv")
-    _write(pd.DataFrame([{"roi": roi, **one_sample(part["compression"].to_numpy(), n_perm=config.n_perm,
+    _write(compression, tables / "neural_compression.tsv")
+    compression_group = [{"roi": roi, **one_sample(part["compression"].to_numpy(), n_perm=config.n_perm,
                                                    seed=config.seed)}
-                         for roi, part in compression.groupby("roi", sort=False)]), partial / "compression_group.tsv")
+                         for roi, part in compression.groupby("roi", sort=False)]
+    _write(pd.DataFrame(compression_group), tables / "neural_compression_group.tsv")
     ceiling = noise_ceiling(table)
-    _write(ceiling, partial / "noise_ceiling.tsv")
+    _write(ceiling, tables / "neural_noise_ceiling.tsv")
     if behaviour is not None:
         accuracy = study_accuracy(Path(behaviour), sorted(table["subject"].unique()))
-        _write(pd.DataFrame({"subject": list(accuracy), "accuracy": list(accuracy.values())}), partial / "accuracy.tsv")
-        _write(accuracy_relation(betas, accuracy), partial / "accuracy_relation.tsv")
+        _write(pd.DataFrame({"subject": list(accuracy), "accuracy": list(accuracy.values())}),
+               tables / "neural_accuracy.tsv")
+        _write(accuracy_relation(betas, accuracy), tables / "neural_accuracy_relation.tsv")
     if sweep is not None:
         profile, best = network_matches(table, hidden_rdms(sweep.summary, sweep.arrays), ceiling,
                                         n_boot=config.n_boot, seed=config.seed)
-        _write(profile, partial / "network_profile.tsv")
-        _write(best, partial / "network_best.tsv")
+        _write(profile, tables / "neural_network_profile.tsv")
+        _write(best, tables / "neural_network_best.tsv")
     if searchlight is not None:
-        searchlight_group(Path(searchlight), partial / "searchlight", mask=Path(mask), q=config.fdr_q, rois=rois or {})
+        _write(searchlight_group(Path(searchlight), partial / "searchlight", mask=Path(mask), q=config.fdr_q,
+                                 rois=rois or {}), tables / "neural_searchlight.tsv")
     write_json(partial / "neural_stats.json", provenance(
         config=asdict(config), seed=config.seed, rdms=str(rdms), behaviour=str(behaviour), networks=str(networks),
         searchlight=str(searchlight), mask=str(mask), rois={k: str(v) for k, v in (rois or {}).items()}))

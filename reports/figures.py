@@ -511,3 +511,43 @@ def matched_parameters(table: pd.DataFrame) -> Figure:
         ax.set_ylabel(f"matched networks' {param}{unit}")
     axes[0].legend(fontsize="small", title="best-matching scale")
     return fig
+
+
+# ---------------------------------------------------------------- neural geometry
+
+def neural_model_betas(group: pd.DataFrame) -> Figure:
+    """Group-mean β of each ROI's RDM on the model RDMs, with 95 % t intervals, one panel per ROI.
+
+    ``group``: ``roi``, ``model``, ``mean``, ``ci_low``, ``ci_high``, ``n``.
+    """
+    rois = list(dict.fromkeys(group["roi"].astype(str)))
+    fig, axes = _panel_grid(len(rois), "ROI RDMs regressed on the model RDMs (group mean β, 95 % CI)", sharey=True)
+    for ax, roi in zip(axes, rois):
+        part = group[group["roi"].astype(str) == roi]
+        x = np.arange(len(part))
+        ax.bar(x, part["mean"], color="#777777")
+        ax.errorbar(x, part["mean"], yerr=[part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]],
+                    fmt="none", color="black", capsize=3)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xticks(x, [str(m).replace("_", " ") for m in part["model"]], rotation=45, ha="right")
+        ax.set_ylabel("β (z-scored regression, a.u.)")
+        ax.set_title(f"{roi} (n = {int(part['n'].iloc[0])})")
+    return fig
+
+
+def neural_accuracy(betas: pd.DataFrame, accuracy: pd.DataFrame, model: str = "orthogonal") -> Figure:
+    """Per participant: an ROI's β on ``model`` against scan-phase accuracy, one panel per ROI.
+
+    ``betas``: ``subject``, ``roi``, ``model``, ``beta``; ``accuracy``: ``subject``, ``accuracy``.
+    """
+    merged = betas[betas["model"] == model].merge(accuracy, on="subject")
+    rois = list(dict.fromkeys(merged["roi"].astype(str)))
+    fig, axes = _panel_grid(len(rois), f"{model.replace('_', ' ').capitalize()} β vs task accuracy per participant",
+                            sharex=True)
+    for ax, roi in zip(axes, rois):
+        part = merged[merged["roi"].astype(str) == roi]
+        ax.scatter(part["accuracy"], part["beta"], color="black", s=18)
+        ax.set_xlabel("accuracy (proportion correct, scan phase)")
+        ax.set_ylabel(f"β {model.replace('_', ' ')} (a.u.)")
+        ax.set_title(roi)
+    return fig

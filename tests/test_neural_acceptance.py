@@ -40,7 +40,7 @@ def test_known_geometry_is_recovered_end_to_end(tmp_path):
     with threadpool_limits(1):
         _garden("neural", "simulate", sessions, "--out", bold, "--snr", 0.5, "--seed", 1)
         brain = mask_path(bold)
-        rois = [x for name in ("rich", "lazy", "null") for x in ("--roi", f"{name}={mask_path(bold, name)}")]
+        rois = [x for name in ("rich", "lazy", "noise") for x in ("--roi", f"{name}={mask_path(bold, name)}")]
         _garden("neural", "glm", bold, "--mask", brain, "--out", glm, "--noise-model", "ols", "--confounds", "motion")
         _garden("neural", "rdms", glm, "--out", rdms, *rois)
         _garden("neural", "searchlight", glm, "--mask", brain, "--out", light, "--method", "crossnobis",
@@ -51,17 +51,20 @@ def test_known_geometry_is_recovered_end_to_end(tmp_path):
                 light, "--mask", brain, "--models", "grid,rotated_grid,orthogonal,parallel,only_branchiness,"
                 "only_leafiness,diagonal", *rois[:4], "--n-perm", 2000, "--n-boot", 200, "--restarts", 2)
 
-    contrasts = pd.read_csv(stats / "roi_contrasts.tsv", sep="\t", keep_default_na=False).set_index("roi")
+    def table(name: str) -> pd.DataFrame:
+        return pd.read_csv(stats / "tables" / f"neural_{name}.tsv", sep="\t")
+
+    contrasts = table("roi_contrasts").set_index("roi")
     assert contrasts.loc["rich", "p_one_sided"] < 0.01  # orthogonal beta > grid beta
     assert contrasts.loc["lazy", "p_reverse"] < 0.01  # grid beta > orthogonal beta
-    assert min(contrasts.loc["null", ["p_one_sided", "p_reverse"]]) > 0.05
-    group = pd.read_csv(stats / "roi_group.tsv", sep="\t", keep_default_na=False)
-    assert group[group.roi == "null"]["p_one_sided"].min() > 0.05 / 7  # no model, Bonferroni over the 7
+    assert min(contrasts.loc["noise", ["p_one_sided", "p_reverse"]]) > 0.05
+    group = table("roi_group")
+    assert group[group.roi == "noise"]["p_one_sided"].min() > 0.05 / 7  # no model, Bonferroni over the 7
 
-    best = pd.read_csv(stats / "network_best.tsv", sep="\t", keep_default_na=False).set_index("roi")
+    best = table("network_best").set_index("roi")
     assert best.loc["rich", "best_scale"] in RICH[:1] and best.loc["lazy", "best_scale"] in LAZY[-1:]
 
-    relation = pd.read_csv(stats / "accuracy_relation.tsv", sep="\t", keep_default_na=False).set_index("roi")
+    relation = table("accuracy_relation").set_index("roi")
     assert relation.loc["rich", "pearson_r"] > 0.5
 
     significant = np.asarray(nibabel.load(str(stats / "searchlight" / "group_model-orthogonal_desc-fdr_mask.nii.gz"))
@@ -73,3 +76,9 @@ def test_known_geometry_is_recovered_end_to_end(tmp_path):
     assert significant[far].mean() <= 0.05
     truth = json.loads((bold / "ground_truth.json").read_text())
     assert truth["config"]["snr"] == 0.5 and len(truth["participants"]) == 12
+
+    _garden("report", stats)  # the stats folder's tables/ feed the report's "Neural geometry" section
+    text = (stats / "report.html").read_text(encoding="utf-8")
+    neural = text[text.index("<section id='neural'>"):].split("</section>")[0]
+    assert neural.count("data:image/png;base64,") == 3 and "<h3>neural roi contrasts</h3>" in neural
+    assert "not drawn" not in neural

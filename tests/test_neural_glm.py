@@ -46,7 +46,7 @@ def test_simulator_writes_bids_runs_with_ground_truth(bold):
     person = truth["participants"]["sub-01"]
     assert 0.6 < person["accuracy"] < 1 and person["rois"]["rich"]["gain"] == pytest.approx(
         (person["accuracy"] - 0.5) / 0.5)
-    assert person["rois"]["null"]["geometry"] == "none" and truth["roi_voxels"]["rich"] > 50
+    assert person["rois"]["noise"]["geometry"] == "none" and truth["roi_voxels"]["rich"] > 50
     brain, _ = load_mask(mask_path(bold))
     data = np.asarray(image.dataobj)
     assert (data[~brain] == 0).all() and abs(data[brain].mean() - 100) < 2  # baseline 100 inside the brain

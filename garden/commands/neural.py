@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--shape", type=_shape, default=(20, 10, 10), help="volume X,Y,Z in voxels (default 20,10,10)")
     p.add_argument("--voxel-mm", type=float, default=3.0, help="voxel size in mm (default 3)")
     p.add_argument("--rois", default="", metavar="NAME:GEOMETRY:X,Y,Z:RADIUS;...",
-                   help="spherical ROIs (default: rich=orthogonal, lazy=grid, null=none along X, radius 2.5 voxels)")
+                   help="spherical ROIs (default: rich=orthogonal, lazy=grid, noise=none along X, radius 2.5 voxels)")
     p.add_argument("--snr", type=float, default=0.5, help="SD of true condition responses / noise SD (default 0.5)")
     p.add_argument("--ar1", type=float, default=0.4, help="AR(1) coefficient of the noise (default 0.4)")
     p.add_argument("--accuracy-rois", default="rich", help="ROIs whose signal scales with accuracy (default rich)")
