@@ -525,11 +525,13 @@ def neural_model_betas(group: pd.DataFrame) -> Figure:
     for ax, roi in zip(axes, rois):
         part = group[group["roi"].astype(str) == roi]
         x = np.arange(len(part))
-        ax.bar(x, part["mean"], color="#777777")
+        ax.bar(x, part["mean"], color="#777777", label="group mean")
         ax.errorbar(x, part["mean"], yerr=[part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]],
-                    fmt="none", color="black", capsize=3)
+                    fmt="none", color="black", capsize=3, label="95 % CI")
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xticks(x, [str(m).replace("_", " ") for m in part["model"]], rotation=45, ha="right")
+        ax.set_xlabel("model RDM")
+        ax.legend(fontsize="small")
         ax.set_ylabel("β (z-scored regression, a.u.)")
         ax.set_title(f"{roi} (n = {int(part['n'].iloc[0])})")
     return fig
@@ -546,7 +548,8 @@ def neural_accuracy(betas: pd.DataFrame, accuracy: pd.DataFrame, model: str = "o
                             sharex=True)
     for ax, roi in zip(axes, rois):
         part = merged[merged["roi"].astype(str) == roi]
-        ax.scatter(part["accuracy"], part["beta"], color="black", s=18)
+        ax.scatter(part["accuracy"], part["beta"], color="black", s=18, label=f"participants (n = {len(part)})")
+        ax.legend(fontsize="small")
         ax.set_xlabel("accuracy (proportion correct, scan phase)")
         ax.set_ylabel(f"β {model.replace('_', ' ')} (a.u.)")
         ax.set_title(roi)

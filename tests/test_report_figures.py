@@ -88,6 +88,13 @@ def drawn() -> dict[str, Figure]:
         "matched_parameters": figures.matched_parameters(pd.DataFrame(
             [{"participant_id": f"P{i}", "best_scale": s, "parameter": p, "person": i + 1.0, "networks": i + 2.0}
              for i, s in enumerate((0.01, 3.0, 3.0)) for p in ("bias", "slope")])),
+        "neural_model_betas": figures.neural_model_betas(pd.DataFrame(
+            [{"roi": r, "model": m, "n": 12, "mean": b, "ci_low": b - 0.1, "ci_high": b + 0.1}
+             for r in ("rich", "lazy") for m, b in (("grid", 0.1), ("orthogonal", 0.4))])),
+        "neural_accuracy": figures.neural_accuracy(
+            pd.DataFrame([{"subject": f"sub-{i}", "roi": "rich", "model": "orthogonal", "beta": 0.1 * i}
+                          for i in range(4)]),
+            pd.DataFrame({"subject": [f"sub-{i}" for i in range(4)], "accuracy": [0.6, 0.7, 0.8, 0.9]})),
     }
 
 
@@ -107,6 +114,14 @@ def test_public_figure_functions_are_all_exercised(drawn):
     public = {n for n, f in vars(figures).items() if callable(f) and getattr(f, "__module__", "") == figures.__name__
               and not n.startswith("_") and n != "context_colour"}
     assert public == set(drawn)
+
+
+def test_neural_figures_draw_one_panel_per_roi_with_the_values(drawn):
+    betas = drawn["neural_model_betas"]
+    assert [ax.get_title() for ax in betas.axes] == ["rich (n = 12)", "lazy (n = 12)"]
+    assert [round(bar.get_height(), 2) for bar in betas.axes[0].patches] == [0.1, 0.4]
+    points = drawn["neural_accuracy"].axes[0].collections[0].get_offsets()
+    assert np.allclose(points, [[0.6, 0.0], [0.7, 0.1], [0.8, 0.2], [0.9, 0.3]])
 
 
 def test_choice_matrices_show_the_cell_values_per_group_and_context(drawn):
