@@ -88,11 +88,16 @@ def rdm_of(betas: np.ndarray, residuals: list[np.ndarray], dofs: list[int], conf
     return crossnobis_rdm(betas, precision)
 
 
+def refuse_existing(out: Path) -> None:
+    """UserError when the output folder ``out`` exists (checked before any work)."""
+    if out.exists():
+        raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
+
+
 def new_output_folder(out: Path) -> Path:
     """The ``out.partial`` folder to build ``out`` in (rename it to ``out`` when complete); UserError
     when ``out`` exists."""
-    if out.exists():
-        raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
+    refuse_existing(out)
     partial = out.with_name(out.name + ".partial")
     if partial.exists():
         shutil.rmtree(partial)
@@ -116,6 +121,7 @@ def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Path], config:
     """Write every session's ROI RDMs (module docstring) into the new folder ``out``."""
     config.check()
     glm, out = Path(glm), Path(out)
+    refuse_existing(out)
     masks = {name: load_mask(path)[0] for name, path in rois.items()}
     shapes = {m.shape for m in masks.values()}
     if len(shapes) > 1:
@@ -183,6 +189,7 @@ def searchlight_maps(glm: str | Path, out: str | Path, *, mask: str | Path, conf
 
     config.check()
     glm, out = Path(glm), Path(out)
+    refuse_existing(out)
     brain, image = load_mask(mask)
     voxel = tuple(float(z) for z in image.header.get_zooms()[:3]) if config.radius_unit == "mm" else (1.0, 1.0, 1.0)
     found = spheres(brain, config.radius, voxel_size=voxel, min_fraction=config.min_fraction)

@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from analysis.neural_bids import condition_name, find_runs, read_events
 from analysis.neural_glm import GlmConfig, fit_dataset, glm_run, load_mask, read_confounds, read_session_betas
+from analysis.neural_rdms import RdmConfig, read_roi_rdms, roi_rdms
 from analysis.neural_sim import SimulationConfig, simulate_dataset
 from core.errors import UserError
 from garden.cli import main
@@ -96,6 +97,13 @@ def test_glm_folder_round_trip(bold, tmp_path):
     assert description["DatasetType"] == "derivative" and description["GeneratedBy"][1]["Name"] == "nilearn"
     sidecar = json.loads(next(out.glob("sub-01/ses-2/func/*_run-1_stat-effect_statmap.json")).read_text())
     assert sidecar["conditions"][:2] == ["c00", "c01"] and sidecar["config"]["noise_model"] == "ols"
+    with pytest.raises(UserError, match="already exists"):
+        fit_dataset(bold, out, mask=mask_path(bold), config=GlmConfig())
+    rdms = roi_rdms(out, tmp_path / "rdms", rois={"rich": mask_path(bold, "rich")}, config=RdmConfig())
+    [row] = read_roi_rdms(rdms).to_dict("records")
+    assert row["roi"] == "rich" and row["rdm"].shape == (50, 50) and np.allclose(row["rdm"], row["rdm"].T)
+    with pytest.raises(UserError, match="already exists"):
+        roi_rdms(out, rdms, rois={"rich": mask_path(bold, "rich")}, config=RdmConfig())
 
 
 def _break(bold, how):
