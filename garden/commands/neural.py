@@ -14,10 +14,13 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from analysis.neural_glm import DRIFT_MODELS, HRF_MODELS, NOISE_MODELS, GlmConfig, fit_dataset
+from analysis.neural_mante import ManteConfig, write_mante
 from analysis.neural_rdms import BRAIN_MODELS, RdmConfig, parse_rois, roi_rdms, searchlight_maps
 from analysis.neural_sim import SimulationConfig, parse_rois as parse_sim_rois, simulate_dataset
 from analysis.neural_study import StatsConfig, write_statistics
 from analysis.searchlight import METHODS
+from garden.arguments import float_list
+from core.errors import UserError
 from rsa.crossval import SHRINKAGE
 
 
@@ -36,7 +39,7 @@ def _shape(text: str) -> tuple[int, int, int]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``neural`` with its sub-commands simulate, glm, rdms, searchlight, stats."""
+    """Add ``neural`` with its sub-commands simulate, glm, rdms, searchlight, stats, mante."""
     neural = subparsers.add_parser("neural", help="scanner data: simulate BOLD, GLM, RDMs, model statistics",
                                    description="From scanner sessions (events.tsv written by `garden run` in "
                                                "scanner mode) to BOLD (simulated), GLM betas, RDMs and statistics.")
@@ -117,6 +120,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of permutations, bootstrap and restarts (default 0)")
     p.set_defaults(func=stats_command)
 
+    p = steps.add_parser("mante", help="Mante et al. (2013) monkey units: cross-validated RDM, model betas, "
+                                       "compression",
+                         description="The 72-condition RDM of Mante et al. unit files (cross-validated across "
+                                     "trial splits), regressed on the 7 model RDMs on a 6 x 6 grid and fitted by the "
+                                     "compression model; writes the new folder OUT (tables/neural_mante_*.tsv).")
+    p.add_argument("units", nargs="+", type=Path, metavar="UNIT.mat", help="per-unit MATLAB files")
+    p.add_argument("--out", type=Path, required=True, help="new output folder")
+    p.add_argument("--window", type=float_list, default=None, metavar="START,END",
+                   help="time window in s (default: all bins)")
+    p.add_argument("--splits", type=int, default=2, help="trial splits per condition, the 'runs' (default 2)")
+    p.add_argument("--method", default="crossnobis", choices=METHODS,
+                   help="cross-validated squared Euclidean (crossnobis, identity metric; default) or correlation")
+    p.add_argument("--correct-only", action="store_true", help="only correct trials")
+    p.add_argument("--restarts", type=int, default=20, help="compression-model restarts (default 20)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the splits and restarts (default 0)")
+    p.set_defaults(func=mante_command)
+
 
 def simulate_command(args: argparse.Namespace) -> int:
     config = SimulationConfig(shape=args.shape, voxel_mm=args.voxel_mm, rois=parse_sim_rois(args.rois, args.shape),
@@ -164,4 +184,15 @@ def stats_command(args: argparse.Namespace) -> int:
                                searchlight=args.searchlight, mask=args.mask,
                                rois=parse_rois(args.roi) if args.roi else None)
     print(f"wrote neural statistics to {out}")
+    return 0
+
+
+def mante_command(args: argparse.Namespace) -> int:
+    if args.window is not None and len(args.window) != 2:
+        raise UserError(f"--window: give START,END in seconds, got {args.window}")
+    config = ManteConfig(window_s=args.window, n_splits=args.splits, method=args.method,
+                         correct_only=args.correct_only, n_restarts=args.restarts, seed=args.seed)
+    with threadpool_limits(1):
+        out = write_mante(args.units, args.out, config)
+    print(f"wrote Mante et al. geometry to {out}")
     return 0
