@@ -236,7 +236,7 @@ def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path, config: 
         "DatasetType": "derivative",
         "GeneratedBy": [{"Name": "garden neural glm", "Version": metadata.version("garden-task")},
                         {"Name": "nilearn", "Version": metadata.version("nilearn")}],
-        "SourceDatasets": [{"URL": str(Path(root).resolve())}]})
+        "SourceDatasets": [{"URL": Path(root).resolve().as_uri()}]})
     partial.rename(out)
     return out
 

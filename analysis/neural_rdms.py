@@ -109,7 +109,7 @@ def _description(partial: Path, name: str, source: Path) -> None:
     write_json(partial / "dataset_description.json", {
         "Name": name, "BIDSVersion": "1.9.0", "DatasetType": "derivative",
         "GeneratedBy": [{"Name": "garden neural", "Version": metadata.version("garden-task")}],
-        "SourceDatasets": [{"URL": str(source.resolve())}]})
+        "SourceDatasets": [{"URL": source.resolve().as_uri()}]})
 
 
 def _task_of(glm: Path, subject: str, session: str) -> str:

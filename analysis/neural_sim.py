@@ -245,6 +245,9 @@ def simulate_dataset(sessions: str | Path, out: str | Path, config: SimulationCo
         seed = int(child.generate_state(1)[0])
         truth[key[0]] = simulate_participant(runs, partial, brain=brain, rois=rois, config=config, seed=seed,
                                              contexts=contexts)
+    # not raw BIDS: the truth, the masks and fMRIPrep-style confounds (the BIDS validator skips them)
+    (partial / ".bidsignore").write_text("ground_truth.json\nmasks/\n*_desc-confounds_timeseries.tsv\n",
+                                         encoding="utf-8")
     write_json(partial / "dataset_description.json",
                {"Name": "garden simulated BOLD", "BIDSVersion": "1.9.0", "DatasetType": "raw"})
     write_json(partial / "ground_truth.json",

@@ -48,6 +48,7 @@ def test_simulator_writes_bids_runs_with_ground_truth(bold):
     assert 0.6 < person["accuracy"] < 1 and person["rois"]["rich"]["gain"] == pytest.approx(
         (person["accuracy"] - 0.5) / 0.5)
     assert person["rois"]["noise"]["geometry"] == "none" and truth["roi_voxels"]["rich"] > 50
+    assert "masks/" in (bold / ".bidsignore").read_text()
     brain, _ = load_mask(mask_path(bold))
     data = np.asarray(image.dataobj)
     assert (data[~brain] == 0).all() and abs(data[brain].mean() - 100) < 2  # baseline 100 inside the brain
@@ -95,6 +96,7 @@ def test_glm_folder_round_trip(bold, tmp_path):
     assert session.betas.shape == (6, 50, brain.sum()) and len(session.residuals) == 6
     description = json.loads((out / "dataset_description.json").read_text())
     assert description["DatasetType"] == "derivative" and description["GeneratedBy"][1]["Name"] == "nilearn"
+    assert description["SourceDatasets"][0]["URL"].startswith("file:///")
     sidecar = json.loads(next(out.glob("sub-01/ses-2/func/*_run-1_stat-effect_statmap.json")).read_text())
     assert sidecar["conditions"][:2] == ["c00", "c01"] and sidecar["config"]["noise_model"] == "ols"
     with pytest.raises(UserError, match="already exists"):
