@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import partial as partial_function
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from analysis.neural_bids import (N_CONDITIONS, Run, check_all_conditions, check_events_in_scan, condition_name,
@@ -206,31 +209,49 @@ def _volumes(values: np.ndarray, mask: np.ndarray, affine: np.ndarray):
     return nibabel.Nifti1Image(data, affine)
 
 
+def _write_run(ready: CheckedRun, brain: np.ndarray, affine: np.ndarray, config: GlmConfig, partial: Path,
+               mask: Path) -> str:
+    """Fit one checked run and write its betas, residuals and sidecar under ``partial``."""
+    with threadpool_limits(1):  # small matrices: one BLAS thread per run (runs go in parallel)
+        fit, run = glm_run(ready, brain, config), ready.run
+    folder = partial / run.subject / run.session / "func"
+    folder.mkdir(parents=True, exist_ok=True)
+    _volumes(fit.betas, brain, affine).to_filename(folder / f"{run.stem}_{BETAS}.nii.gz")
+    _volumes(fit.residuals, brain, affine).to_filename(folder / f"{run.stem}_{RESIDUALS}.nii.gz")
+    write_json(folder / f"{run.stem}_{BETAS}.json", provenance(
+        config=asdict(config), seed=None, conditions=[condition_name(c) for c in range(N_CONDITIONS)],
+        design_columns=list(fit.design.columns), residual_dof=fit.dof, repetition_time_s=fit.tr_s,
+        n_volumes=int(fit.residuals.shape[0]), mask=str(mask), source=str(run.bold),
+        nilearn=metadata.version("nilearn"), units="percent signal change per unit regressor"))
+    return run.stem
+
+
 def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path, config: GlmConfig,
-                participants: list[str] | None = None) -> Path:
+                participants: list[str] | None = None, jobs: int = 1) -> Path:
     """Fit every run under ``root`` and write the derivatives folder ``out`` (see the module
-    docstring); all runs are checked before any fitting starts; refuses an existing ``out``."""
+    docstring); all runs are checked before any fitting starts; refuses an existing ``out``.
+    ``jobs`` > 1 fits runs in that many local processes (each run writes its own files, so the
+    result does not depend on the order they finish in)."""
     config.check()
     out = Path(out)
     if out.exists():
         raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
+    if jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {jobs}")
     sessions = find_runs(root, participants=participants)
     brain, image = load_mask(mask)
     checked = [check_run(run, brain, config) for runs in sessions.values() for run in runs]
     partial = out.with_name(out.name + ".partial")
     if partial.exists():
         shutil.rmtree(partial)
-    for ready in tqdm(checked, desc="first-level GLM", unit="run"):
-        fit, run = glm_run(ready, brain, config), ready.run
-        folder = partial / run.subject / run.session / "func"
-        folder.mkdir(parents=True, exist_ok=True)
-        _volumes(fit.betas, brain, image.affine).to_filename(folder / f"{run.stem}_{BETAS}.nii.gz")
-        _volumes(fit.residuals, brain, image.affine).to_filename(folder / f"{run.stem}_{RESIDUALS}.nii.gz")
-        write_json(folder / f"{run.stem}_{BETAS}.json", provenance(
-            config=asdict(config), seed=None, conditions=[condition_name(c) for c in range(N_CONDITIONS)],
-            design_columns=list(fit.design.columns), residual_dof=fit.dof, repetition_time_s=fit.tr_s,
-            n_volumes=int(fit.residuals.shape[0]), mask=str(mask), source=str(run.bold),
-            nilearn=metadata.version("nilearn"), units="percent signal change per unit regressor"))
+    write = partial_function(_write_run, brain=brain, affine=image.affine, config=config, partial=partial,
+                             mask=Path(mask))
+    if jobs == 1:
+        for ready in tqdm(checked, desc="first-level GLM", unit="run"):
+            write(ready)
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            list(tqdm(pool.map(write, checked), total=len(checked), desc="first-level GLM", unit="run"))
     write_json(partial / "dataset_description.json", {
         "Name": "garden first-level GLM (LSA, one regressor per condition per run)", "BIDSVersion": "1.9.0",
         "DatasetType": "derivative",

@@ -108,6 +108,15 @@ def test_glm_folder_round_trip(bold, tmp_path):
         roi_rdms(out, rdms, rois={"rich": mask_path(bold, "rich")}, config=RdmConfig())
 
 
+def test_parallel_runs_write_the_same_betas(bold, tmp_path):
+    serial = fit_dataset(bold, tmp_path / "one", mask=mask_path(bold), config=GlmConfig(noise_model="ols"))
+    parallel = fit_dataset(bold, tmp_path / "two", mask=mask_path(bold), config=GlmConfig(noise_model="ols"), jobs=2)
+    for path in sorted(serial.glob("sub-01/ses-2/func/*.nii.gz")):
+        twin = parallel / path.relative_to(serial)
+        assert np.array_equal(nibabel.load(str(path)).get_fdata(), nibabel.load(str(twin)).get_fdata()), path.name
+    assert len(list(parallel.glob("sub-01/ses-2/func/*.nii.gz"))) == 12
+
+
 def _break(bold, how):
     func = bold / "sub-01" / "ses-2" / "func"
     stem = "sub-01_ses-2_task-garden_run-3"

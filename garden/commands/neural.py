@@ -77,6 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                    "parameters), from *_desc-confounds_timeseries.tsv")
     p.add_argument("--tr", type=float, default=None, help="TR in s when the bold.json lacks RepetitionTime")
     p.add_argument("--participants", default="", help="only these participant ids (comma-separated)")
+    p.add_argument("--jobs", type=int, default=1, help="runs fitted in parallel local processes (default 1)")
     p.set_defaults(func=glm_command)
 
     for name, helptext in (("rdms", "cross-validated ROI RDMs from GLM betas"),
@@ -154,7 +155,7 @@ def glm_command(args: argparse.Namespace) -> int:
                        tr_s=args.tr)
     with threadpool_limits(1):
         out = fit_dataset(args.bids, args.out, mask=args.mask, config=config,
-                          participants=list(_names(args.participants)) or None)
+                          participants=list(_names(args.participants)) or None, jobs=args.jobs)
     print(f"wrote GLM betas to {out}")
     return 0
 
