@@ -28,7 +28,8 @@ def _units(folder, gated: bool, rng, n_units: int = 30, trials: int = 4) -> list
         response = rate[:, None] + rng.normal(0, 0.3, (rate.size, time.size))
         paths.append(folder / f"unit{k:02d}.mat")
         savemat(paths[-1], {"unit": {"response": response, "time": time, "task_variable": {
-            "stim_dir": MOTION[m], "stim_col": COLOUR[c], "context": ctx.astype(float), "correct": np.ones(rate.size)}}})
+            "stim_dir": MOTION[m], "stim_col": COLOUR[c], "context": ctx.astype(float),
+            "correct": np.ones(rate.size)}}})
     return paths
 
 
