@@ -15,6 +15,7 @@ accuracy), a network sweep (for the init-scale match) and a searchlight folder (
     OUT/tables/neural_network_profile.tsv    roi, scale, similarity, ci_low, ci_high
     OUT/tables/neural_network_best.tsv       roi, best_scale (+ bootstrap CI), best_similarity, relative_to_ceiling
     OUT/tables/neural_searchlight.tsv        model, significant voxels overall and per ROI
+    OUT/tables/neural_searchlight_slices.tsv model, z, x, y, t, significant: one axial slice per model
     OUT/searchlight/group_model-<M>_stat-t_statmap.nii.gz, ..._stat-p_statmap.nii.gz, ..._desc-fdr_mask.nii.gz
     OUT/neural_stats.json                    provenance (inputs, options, seed)
 
@@ -82,29 +83,42 @@ def searchlight_models(folder: Path) -> list[str]:
     return json.loads(sidecars[0].read_text(encoding="utf-8"))["models"]
 
 
-def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float, rois: dict[str, Path]) -> pd.DataFrame:
-    """Group t and FDR maps of every model's searchlight betas; a table of significant voxels per
-    model, overall and inside each ROI."""
+def slice_table(model: str, t: np.ndarray, significant: np.ndarray) -> pd.DataFrame:
+    """model, z, x, y, t, significant of the axial slice (last voxel axis) holding the most
+    significant voxels (the middle slice when none is), for the report's slice figure."""
+    counts = significant.sum(axis=(0, 1))
+    z = int(np.argmax(counts)) if counts.any() else t.shape[2] // 2
+    x, y = np.meshgrid(np.arange(t.shape[0]), np.arange(t.shape[1]), indexing="ij")
+    return pd.DataFrame({"model": model, "z": z, "x": x.ravel(), "y": y.ravel(), "t": t[:, :, z].ravel(),
+                         "significant": significant[:, :, z].ravel().astype(int)})
+
+
+def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float,
+                      rois: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Group t and FDR maps of every model's searchlight betas; (a table of significant voxels per
+    model, overall and inside each ROI; the ``slice_table`` of every model)."""
     import nibabel  # heavy optional dependency: NIfTI reading and writing
 
     models = searchlight_models(folder)
     brain, image = load_mask(mask)
     roi_masks = {name: load_mask(path)[0] for name, path in rois.items()}
     out.mkdir()
-    rows = []
+    rows, slices = [], []
     for model in models:
         files = sorted(folder.glob(f"sub-*/ses-*/func/*_model-{model.replace('_', '')}_stat-beta_statmap.nii.gz"))
         if len(files) < 2:
             raise UserError(f"{folder}: {len(files)} searchlight map(s) of model {model!r}; a group test needs >= 2")
         maps = np.stack([np.asarray(nibabel.load(str(f)).dataobj, dtype=float)[brain] for f in files])
         tests = voxel_tests(maps, q=q)
+        volumes = {}
         for name, values in (("t", tests["t"]), ("p", tests["p"])):
-            data = np.full(brain.shape, np.nan, dtype=np.float32)
-            data[brain] = values
-            nibabel.Nifti1Image(data, image.affine).to_filename(
+            volumes[name] = np.full(brain.shape, np.nan, dtype=np.float32)
+            volumes[name][brain] = values
+            nibabel.Nifti1Image(volumes[name], image.affine).to_filename(
                 out / f"group_model-{model.replace('_', '')}_stat-{name}_statmap.nii.gz")
         significant = np.zeros(brain.shape, dtype=np.uint8)
         significant[brain] = tests["significant"]
+        slices.append(slice_table(model, volumes["t"], significant))
         nibabel.Nifti1Image(significant, image.affine).to_filename(
             out / f"group_model-{model.replace('_', '')}_desc-fdr_mask.nii.gz")
         row = {"model": model, "n_maps": len(files), "n_voxels": int(brain.sum()),
@@ -112,7 +126,7 @@ def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float, rois: di
         for name, roi in roi_masks.items():
             row[f"significant_in_{name}"] = int((significant.astype(bool) & roi).sum())
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), pd.concat(slices, ignore_index=True)
 
 
 def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, behaviour: str | Path | None = None,
@@ -156,8 +170,10 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
         _write(profile, tables / "neural_network_profile.tsv")
         _write(best, tables / "neural_network_best.tsv")
     if searchlight is not None:
-        _write(searchlight_group(Path(searchlight), partial / "searchlight", mask=Path(mask), q=config.fdr_q,
-                                 rois=rois or {}), tables / "neural_searchlight.tsv")
+        counts, slices = searchlight_group(Path(searchlight), partial / "searchlight", mask=Path(mask),
+                                           q=config.fdr_q, rois=rois or {})
+        _write(counts, tables / "neural_searchlight.tsv")
+        _write(slices, tables / "neural_searchlight_slices.tsv")
     write_json(partial / "neural_stats.json", provenance(
         config=asdict(config), seed=config.seed, rdms=str(rdms), behaviour=str(behaviour), networks=str(networks),
         searchlight=str(searchlight), mask=str(mask), rois={k: str(v) for k, v in (rois or {}).items()}))

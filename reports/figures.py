@@ -554,3 +554,26 @@ def neural_accuracy(betas: pd.DataFrame, accuracy: pd.DataFrame, model: str = "o
         ax.set_ylabel(f"β {model.replace('_', ' ')} (a.u.)")
         ax.set_title(roi)
     return fig
+
+
+def neural_searchlight_slices(slices: pd.DataFrame) -> Figure:
+    """Group t map of each model's searchlight β on one axial slice, FDR-significant voxels marked.
+
+    ``slices``: ``model``, ``z``, ``x``, ``y``, ``t``, ``significant`` (0/1); NaN t = outside the map.
+    """
+    models = list(dict.fromkeys(slices["model"]))
+    fig, axes = _panel_grid(len(models), "Searchlight group t maps (one axial slice per model)")
+    for ax, model in zip(axes, models):
+        part = slices[slices["model"] == model]
+        shape = (int(part["x"].max()) + 1, int(part["y"].max()) + 1)
+        t = np.full(shape, np.nan)
+        t[part["x"], part["y"]] = part["t"]
+        image = ax.imshow(t.T, origin="lower", cmap="RdBu_r", vmin=-np.nanmax(np.abs(t)), vmax=np.nanmax(np.abs(t)))
+        hits = part[part["significant"] == 1]
+        ax.scatter(hits["x"], hits["y"], s=6, color="black", marker="s", label="FDR q < 0.05")
+        fig.colorbar(image, ax=ax, label="t (one-sided, > 0)")
+        ax.set_xlabel("x (voxels)")
+        ax.set_ylabel("y (voxels)")
+        ax.set_title(f"{str(model).replace('_', ' ')}, z = {int(part['z'].iloc[0])}")
+        ax.legend(fontsize="small", loc="upper right")
+    return fig

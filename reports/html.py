@@ -193,7 +193,8 @@ SECTIONS: tuple[SectionSpec, ...] = (
          FigureSpec("Orthogonal β vs accuracy", ("neural_roi_betas", "neural_accuracy"),
                     lambda t: figures.neural_accuracy(t["neural_roi_betas"], t["neural_accuracy"])),
          _figure_spec("ROI RDMs vs network hidden layers by init scale", "neural_network_profile",
-                      lambda table: figures.similarity_by_scale(table.rename(columns={"roi": "unit"})))),
+                      lambda table: figures.similarity_by_scale(table.rename(columns={"roi": "unit"}))),
+         _figure_spec("Searchlight group maps", "neural_searchlight_slices", figures.neural_searchlight_slices)),
         ("neural_roi_contrasts", "neural_compression_group", "neural_noise_ceiling", "neural_accuracy_relation",
          "neural_network_best", "neural_searchlight")),
 )

@@ -95,6 +95,9 @@ def drawn() -> dict[str, Figure]:
             pd.DataFrame([{"subject": f"sub-{i}", "roi": "rich", "model": "orthogonal", "beta": 0.1 * i}
                           for i in range(4)]),
             pd.DataFrame({"subject": [f"sub-{i}" for i in range(4)], "accuracy": [0.6, 0.7, 0.8, 0.9]})),
+        "neural_searchlight_slices": figures.neural_searchlight_slices(pd.DataFrame(
+            [{"model": "orthogonal", "z": 4, "x": x, "y": y, "t": float(x - y), "significant": int(x - y > 2)}
+             for x in range(6) for y in range(5)])),
     }
 
 
@@ -120,6 +123,9 @@ def test_neural_figures_draw_one_panel_per_roi_with_the_values(drawn):
     betas = drawn["neural_model_betas"]
     assert [ax.get_title() for ax in betas.axes] == ["rich (n = 12)", "lazy (n = 12)"]
     assert [round(bar.get_height(), 2) for bar in betas.axes[0].patches] == [0.1, 0.4]
+    slice_panel = drawn["neural_searchlight_slices"].axes[0]
+    assert slice_panel.images[0].get_array()[0, 5] == 5.0  # t at x = 5, y = 0 (image rows are y)
+    assert len(slice_panel.collections[0].get_offsets()) == 6  # x - y > 2: (3,0) (4,0) (4,1) (5,0) (5,1) (5,2)
     points = drawn["neural_accuracy"].axes[0].collections[0].get_offsets()
     assert np.allclose(points, [[0.6, 0.0], [0.7, 0.1], [0.8, 0.2], [0.9, 0.3]])
 
