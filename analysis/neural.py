@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import nibabel
 import numpy as np
 import pandas as pd
 from scipy.io import loadmat
@@ -161,12 +162,8 @@ def roi_patterns(images: Sequence[str | Path], mask: str | Path) -> np.ndarray:
     """(n_volumes, n_voxels) values of the voxels where ``mask`` > 0, from NIfTI images.
 
     Each image is one 3-D volume (e.g. one condition's beta map) or a 4-D stack of them; volumes
-    are returned in the order given. Needs nibabel (``pip install 'garden-task[neuro]'``).
+    are returned in the order given.
     """
-    try:
-        import nibabel
-    except ImportError:
-        raise UserError("NIfTI ROI extraction needs nibabel: pip install 'garden-task[neuro]'") from None
     roi = np.asarray(nibabel.load(str(mask)).get_fdata()) > 0
     if not roi.any():
         raise UserError(f"{mask}: the ROI mask has no voxel > 0")

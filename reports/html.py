@@ -220,6 +220,19 @@ SECTIONS: tuple[SectionSpec, ...] = (
          _figure_spec("Psychometric parameters of people and their matched networks", "matched_parameters",
                       figures.matched_parameters)),
         ("best_scale", "beta_profiles", "matched_best_scale", "matched_parameters"), steps=("matched_networks",)),
+    SectionSpec(
+        "neural", "Neural geometry", "Cross-validated RDMs of the 50 conditions in each region (garden neural): "
+        "z-scored regression on the 7 brain model RDMs per participant with one-sided group tests, the "
+        "orthogonal-minus-grid contrast, compression, noise ceilings, the orthogonal β against task accuracy, "
+        "the match with the networks' hidden layers across init scales, and searchlight voxels surviving FDR.",
+        (_figure_spec("Model-RDM betas per ROI", "neural_roi_group", figures.neural_model_betas),
+         FigureSpec("Orthogonal β vs accuracy", ("neural_roi_betas", "neural_accuracy"),
+                    lambda t: figures.neural_accuracy(t["neural_roi_betas"], t["neural_accuracy"])),
+         _figure_spec("ROI RDMs vs network hidden layers by init scale", "neural_network_profile",
+                      lambda table: figures.similarity_by_scale(table.rename(columns={"roi": "unit"}))),
+         _figure_spec("Searchlight group maps", "neural_searchlight_slices", figures.neural_searchlight_slices)),
+        ("neural_roi_contrasts", "neural_compression_group", "neural_noise_ceiling", "neural_accuracy_relation",
+         "neural_network_best", "neural_searchlight")),
 )
 
 

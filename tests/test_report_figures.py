@@ -100,6 +100,16 @@ def drawn() -> dict[str, Figure]:
         "matched_accuracy": figures.matched_accuracy(pd.DataFrame(
             [{"participant_id": f"P{i}", "phase": phase, "scale": s, "accuracy_networks": 0.5 + 0.1 * np.log10(s / 0.01),
               "accuracy_person": 0.8} for i in range(3) for phase in ("train", "test") for s in SCALES])),
+        "neural_model_betas": figures.neural_model_betas(pd.DataFrame(
+            [{"roi": r, "model": m, "n": 12, "mean": b, "ci_low": b - 0.1, "ci_high": b + 0.1}
+             for r in ("rich", "lazy") for m, b in (("grid", 0.1), ("orthogonal", 0.4))])),
+        "neural_accuracy": figures.neural_accuracy(
+            pd.DataFrame([{"subject": f"sub-{i}", "roi": "rich", "model": "orthogonal", "beta": 0.1 * i}
+                          for i in range(4)]),
+            pd.DataFrame({"subject": [f"sub-{i}" for i in range(4)], "accuracy": [0.6, 0.7, 0.8, 0.9]})),
+        "neural_searchlight_slices": figures.neural_searchlight_slices(pd.DataFrame(
+            [{"model": "orthogonal", "z": 4, "x": x, "y": y, "t": float(x - y), "significant": int(x - y > 2)}
+             for x in range(6) for y in range(5)])),
     }
 
 
@@ -119,6 +129,17 @@ def test_public_figure_functions_are_all_exercised(drawn):
     public = {n for n, f in vars(figures).items() if callable(f) and getattr(f, "__module__", "") == figures.__name__
               and not n.startswith("_") and n != "context_colour"}
     assert public == set(drawn)
+
+
+def test_neural_figures_draw_one_panel_per_roi_with_the_values(drawn):
+    betas = drawn["neural_model_betas"]
+    assert [ax.get_title() for ax in betas.axes] == ["rich (n = 12)", "lazy (n = 12)"]
+    assert [round(bar.get_height(), 2) for bar in betas.axes[0].patches] == [0.1, 0.4]
+    slice_panel = drawn["neural_searchlight_slices"].axes[0]
+    assert slice_panel.images[0].get_array()[0, 5] == 5.0  # t at x = 5, y = 0 (image rows are y)
+    assert len(slice_panel.collections[0].get_offsets()) == 6  # x - y > 2: (3,0) (4,0) (4,1) (5,0) (5,1) (5,2)
+    points = drawn["neural_accuracy"].axes[0].collections[0].get_offsets()
+    assert np.allclose(points, [[0.6, 0.0], [0.7, 0.1], [0.8, 0.2], [0.9, 0.3]])
 
 
 def test_choice_matrices_show_the_cell_values_per_group_and_context(drawn):

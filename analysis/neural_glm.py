@@ -1,0 +1,309 @@
+"""First-level GLM of scanner runs with nilearn: one regressor per condition per run (LSA).
+
+For each run found by ``analysis.neural_bids``: the tree events give 50 condition regressors
+(``c00``..``c49``), every other event type (the cue) one nuisance regressor; nilearn's
+``make_first_level_design_matrix`` convolves them with the chosen HRF and adds the drift model
+(cosine with a high-pass cut-off, polynomial, or none) and the chosen confound columns; the BOLD
+of the mask's voxels is scaled to percent signal change (``nilearn.glm.first_level.mean_scaling``,
+as ``FirstLevelModel(signal_scaling=0)`` does) and fitted with ``nilearn.glm.first_level.run_glm``
+(AR(1) or OLS noise model).
+
+Outputs (a BIDS-derivatives folder, written under ``OUT.partial`` and renamed when complete)::
+
+    OUT/dataset_description.json
+    OUT/sub-<ID>/ses-<N>/func/<stem>_stat-effect_statmap.nii.gz   50 volumes: condition betas (% signal)
+    OUT/sub-<ID>/ses-<N>/func/<stem>_stat-effect_statmap.json     conditions, design, dof, versions
+    OUT/sub-<ID>/ses-<N>/func/<stem>_desc-residuals_bold.nii.gz   whitened GLM residuals (noise for crossnobis)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from functools import partial as partial_function
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+
+import nibabel
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
+
+from analysis.neural_bids import (
+    N_CONDITIONS,
+    Run,
+    check_all_conditions,
+    check_events_in_scan,
+    condition_name,
+    find_runs,
+    read_events,
+    repetition_time,
+)
+from core.errors import UserError
+from core.provenance import provenance, write_json
+from core.task import CONTEXTS
+
+MOTION_COLUMNS = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
+BETAS = "stat-effect_statmap"
+RESIDUALS = "desc-residuals_bold"
+HRF_MODELS = ("glover", "spm", "glover + derivative", "spm + derivative")
+DRIFT_MODELS = ("cosine", "polynomial", "none")
+NOISE_MODELS = ("ar1", "ols")
+
+
+@dataclass(frozen=True)
+class GlmConfig:
+    """Design choices (seconds, Hz). ``confounds``: columns of the run's confounds file to add as
+    regressors ("motion" stands for the six fMRIPrep motion parameters)."""
+
+    hrf_model: str = "glover"
+    drift_model: str = "cosine"
+    high_pass_hz: float = 0.01
+    drift_order: int = 1
+    noise_model: str = "ar1"
+    confounds: tuple[str, ...] = ()
+    tr_s: float | None = None
+    contexts: tuple[str, str] = CONTEXTS
+
+    def check(self) -> None:
+        """UserError for an unknown option value."""
+        for name, value, allowed in (("--hrf", self.hrf_model, HRF_MODELS), ("--drift", self.drift_model, DRIFT_MODELS),
+                                     ("--noise-model", self.noise_model, NOISE_MODELS)):
+            if value not in allowed:
+                raise UserError(f"{name}: {value!r} is not one of {list(allowed)}")
+        if self.high_pass_hz <= 0:
+            raise UserError("--high-pass must be > 0 Hz")
+
+    @property
+    def confound_columns(self) -> list[str]:
+        """The confound column names with "motion" expanded."""
+        out: list[str] = []
+        for name in self.confounds:
+            out.extend(MOTION_COLUMNS if name == "motion" else [name])
+        return out
+
+
+@dataclass(frozen=True)
+class RunFit:
+    """One run's fit: betas (50 conditions, n_voxels), whitened residuals (n_volumes, n_voxels),
+    residual degrees of freedom, the design matrix and the TR (s)."""
+
+    betas: np.ndarray
+    residuals: np.ndarray
+    dof: int
+    design: pd.DataFrame
+    tr_s: float
+
+
+def read_confounds(run: Run, columns: list[str], n_volumes: int) -> pd.DataFrame | None:
+    """The chosen confound columns of a run (NaN, e.g. fMRIPrep's first derivative row, -> 0)."""
+    if not columns:
+        return None
+    if not run.confounds.is_file():
+        raise UserError(f"{run.confounds}: missing, but --confounds asks for {columns}")
+    table = pd.read_csv(run.confounds, sep="\t", na_values=["n/a"])
+    missing = [c for c in columns if c not in table]
+    if missing:
+        raise UserError(f"{run.confounds}: confound columns {missing} missing (it has {list(table.columns)[:8]}...)")
+    if len(table) != n_volumes:
+        raise UserError(f"{run.confounds}: {len(table)} rows for {n_volumes} volumes: one row per volume")
+    return table[columns].fillna(0.0)
+
+
+def first_level() -> ModuleType:
+    """nilearn's first-level GLM module, imported on first use (1.4 s: kept off the CLI's start-up)."""
+    from nilearn.glm import (
+        first_level as module,  # heavy: imported only when a GLM is built
+    )
+
+    return module
+
+
+def run_design(events: pd.DataFrame, n_volumes: int, tr_s: float, config: GlmConfig,
+               confounds: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The LSA design matrix of one run (nilearn): condition columns c00..c49 first, then the
+    other event types, confounds, drift terms and the constant."""
+    named = events.assign(trial_type=[condition_name(c) if c >= 0 else str(t)
+                                      for t, c in zip(events["trial_type"], events["condition"])])
+    design = first_level().make_first_level_design_matrix(
+        np.arange(n_volumes) * tr_s, named[["onset", "duration", "trial_type"]], hrf_model=config.hrf_model,
+        drift_model=None if config.drift_model == "none" else config.drift_model, high_pass=config.high_pass_hz,
+        drift_order=config.drift_order, add_regs=None if confounds is None else confounds.to_numpy(),
+        add_reg_names=None if confounds is None else list(confounds.columns))
+    conditions = [condition_name(c) for c in range(N_CONDITIONS)]
+    return design[conditions + [c for c in design.columns if c not in conditions]]
+
+
+def fit_run(bold: np.ndarray, design: pd.DataFrame, *, noise_model: str = "ar1") -> tuple[np.ndarray, np.ndarray, int]:
+    """(betas of the condition columns, whitened residuals, residual dof) of (n_volumes, n_voxels)
+    BOLD under ``design``; the BOLD is first scaled to percent signal change like FirstLevelModel."""
+    glm = first_level()
+    scaled, _ = glm.mean_scaling(np.asarray(bold, dtype=float), axis=0)
+    labels, results = glm.run_glm(scaled, design.to_numpy(), noise_model=noise_model)
+    n_cond = sum(c.startswith("c") and c[1:].isdigit() for c in design.columns)
+    betas = np.empty((n_cond, scaled.shape[1]))
+    residuals = np.empty_like(scaled)
+    for label, result in results.items():
+        voxels = labels == label
+        betas[:, voxels] = result.theta[:n_cond]
+        residuals[:, voxels] = result.residuals
+    dof = int(scaled.shape[0] - np.linalg.matrix_rank(design.to_numpy()))
+    return betas, residuals, dof
+
+
+def load_mask(path: str | Path):
+    """(boolean mask array, nibabel image) of a NIfTI mask (> 0 is in); UserError if empty."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such mask image")
+    image = nibabel.load(str(path))
+    mask = np.asarray(image.get_fdata()) > 0
+    if not mask.any():
+        raise UserError(f"{path}: the mask has no voxel > 0")
+    return mask, image
+
+
+def header_repetition_time(image) -> float | None:
+    """The TR (s) in a NIfTI header, or None when the header gives no time unit."""
+    unit = image.header.get_xyzt_units()[1]
+    scale = {"sec": 1.0, "msec": 1e-3, "usec": 1e-6}.get(unit)
+    return None if scale is None else float(image.header.get_zooms()[3]) * scale
+
+
+@dataclass(frozen=True)
+class CheckedRun:
+    """A run whose files passed every check, ready to fit: events, TR (s), volumes, confounds."""
+
+    run: Run
+    events: pd.DataFrame
+    tr_s: float
+    n_volumes: int
+    confounds: pd.DataFrame | None
+
+
+def check_run(run: Run, mask: np.ndarray, config: GlmConfig) -> CheckedRun:
+    """Check one run's files (BOLD grid, TR, events inside the scan, every condition, confounds)
+    without reading its data; UserError naming the file otherwise."""
+    if not run.bold.is_file():
+        raise UserError(f"{run.bold}: missing BOLD image for {run.events.name}")
+    image = nibabel.load(str(run.bold))
+    if image.ndim != 4 or image.shape[:3] != mask.shape:
+        raise UserError(f"{run.bold}: shape {image.shape} is not a 4-D series on the mask's grid {mask.shape}")
+    n_volumes = image.shape[3]
+    tr_s = repetition_time(run, tr_s=config.tr_s, header_tr_s=header_repetition_time(image))
+    events = read_events(run.events, contexts=config.contexts)
+    check_events_in_scan(events, n_volumes=n_volumes, tr_s=tr_s, where=str(run.events))
+    check_all_conditions(events, where=str(run.events))
+    confounds = read_confounds(run, config.confound_columns, n_volumes)
+    return CheckedRun(run, events, tr_s, n_volumes, confounds)
+
+
+def glm_run(run: Run | CheckedRun, mask: np.ndarray, config: GlmConfig) -> RunFit:
+    """Fit one run's GLM inside ``mask`` (checking its files first unless already checked)."""
+    checked = run if isinstance(run, CheckedRun) else check_run(run, mask, config)
+    design = run_design(checked.events, checked.n_volumes, checked.tr_s, config, checked.confounds)
+    bold = np.asarray(nibabel.load(str(checked.run.bold)).dataobj, dtype=float)[mask].T
+    betas, residuals, dof = fit_run(bold, design, noise_model=config.noise_model)
+    return RunFit(betas, residuals, dof, design, checked.tr_s)
+
+
+def _volumes(values: np.ndarray, mask: np.ndarray, affine: np.ndarray):
+    data = np.zeros((*mask.shape, values.shape[0]), dtype=np.float32)
+    data[mask] = values.T
+    return nibabel.Nifti1Image(data, affine)
+
+
+def _write_run(ready: CheckedRun, brain: np.ndarray, affine: np.ndarray, config: GlmConfig, partial: Path,
+               mask: Path) -> str:
+    """Fit one checked run and write its betas, residuals and sidecar under ``partial``."""
+    with threadpool_limits(1):  # small matrices: one BLAS thread per run (runs go in parallel)
+        fit, run = glm_run(ready, brain, config), ready.run
+    folder = partial / run.subject / run.session / "func"
+    folder.mkdir(parents=True, exist_ok=True)
+    _volumes(fit.betas, brain, affine).to_filename(folder / f"{run.stem}_{BETAS}.nii.gz")
+    _volumes(fit.residuals, brain, affine).to_filename(folder / f"{run.stem}_{RESIDUALS}.nii.gz")
+    write_json(folder / f"{run.stem}_{BETAS}.json", provenance(
+        config=asdict(config), seed=None, conditions=[condition_name(c) for c in range(N_CONDITIONS)],
+        design_columns=list(fit.design.columns), residual_dof=fit.dof, repetition_time_s=fit.tr_s,
+        n_volumes=int(fit.residuals.shape[0]), mask=str(mask), source=str(run.bold),
+        nilearn=metadata.version("nilearn"), units="percent signal change per unit regressor"))
+    return run.stem
+
+
+def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path, config: GlmConfig,
+                participants: list[str] | None = None, jobs: int = 1) -> Path:
+    """Fit every run under ``root`` and write the derivatives folder ``out`` (see the module
+    docstring); all runs are checked before any fitting starts; refuses an existing ``out``.
+    ``jobs`` > 1 fits runs in that many local processes (each run writes its own files, so the
+    result does not depend on the order they finish in)."""
+    config.check()
+    out = Path(out)
+    if out.exists():
+        raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
+    if jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {jobs}")
+    sessions = find_runs(root, participants=participants)
+    brain, image = load_mask(mask)
+    checked = [check_run(run, brain, config) for runs in sessions.values() for run in runs]
+    partial = out.with_name(out.name + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    write = partial_function(_write_run, brain=brain, affine=image.affine, config=config, partial=partial,
+                             mask=Path(mask))
+    if jobs == 1:
+        for ready in tqdm(checked, desc="first-level GLM", unit="run"):
+            write(ready)
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            list(tqdm(pool.map(write, checked), total=len(checked), desc="first-level GLM", unit="run"))
+    write_json(partial / "dataset_description.json", {
+        "Name": "garden first-level GLM (LSA, one regressor per condition per run)", "BIDSVersion": "1.9.0",
+        "DatasetType": "derivative",
+        "GeneratedBy": [{"Name": "garden neural glm", "Version": metadata.version("garden-task")},
+                        {"Name": "nilearn", "Version": metadata.version("nilearn")}],
+        "SourceDatasets": [{"URL": Path(root).resolve().as_uri()}]})
+    partial.rename(out)
+    return out
+
+
+@dataclass(frozen=True)
+class SessionBetas:
+    """One session's GLM outputs read back: betas (runs, 50, voxels), residuals per run
+    (n_volumes, voxels) and their dofs, inside a mask."""
+
+    subject: str
+    session: str
+    betas: np.ndarray
+    residuals: list[np.ndarray]
+    dofs: list[int]
+
+
+def read_session_betas(glm: str | Path, mask: np.ndarray, *, residuals: bool = True) -> list[SessionBetas]:
+    """Every session's betas (and residuals) under a ``fit_dataset`` folder, restricted to ``mask``."""
+    glm = Path(glm)
+    files = sorted(glm.glob(f"sub-*/ses-*/func/*_run-*_{BETAS}.nii.gz"))
+    if not files:
+        raise UserError(f"{glm}: no *_{BETAS}.nii.gz files: run `garden neural glm` first")
+    grouped: dict[tuple[str, str], list[Path]] = {}
+    for path in files:
+        grouped.setdefault((path.parts[-4], path.parts[-3]), []).append(path)
+    out = []
+    for (subject, session), paths in grouped.items():
+        paths.sort(key=lambda p: int(p.name.split("_run-")[1].split("_")[0]))
+        betas, noise, dofs = [], [], []
+        for path in paths:
+            image = nibabel.load(str(path))
+            if image.shape[:3] != mask.shape:
+                raise UserError(f"{path}: grid {image.shape[:3]} differs from the mask's {mask.shape}")
+            betas.append(np.asarray(image.dataobj, dtype=float)[mask])
+            sidecar = json.loads(path.with_name(path.name.replace(".nii.gz", ".json")).read_text(encoding="utf-8"))
+            dofs.append(int(sidecar["residual_dof"]))
+            if residuals:
+                res = path.with_name(path.name.replace(BETAS, RESIDUALS))
+                noise.append(np.asarray(nibabel.load(str(res)).dataobj, dtype=float)[mask].T)
+        out.append(SessionBetas(subject, session, np.stack(betas).transpose(0, 2, 1), noise, dofs))
+    return out

@@ -1,0 +1,88 @@
+"""The Mante et al. (2013) monkey units through the same RDM and model route as the ROIs.
+
+The units' condition-mean rates (``analysis.neural.mante_patterns``: 72 conditions, 6 motion x 6
+colour coherences x 2 contexts, motion in the leafiness role) are split into ``n_splits``
+disjoint trial halves per condition, which play the role of runs: the RDM is cross-validated
+across splits ("crossnobis" with the identity metric, i.e. the cross-validated squared Euclidean
+distance per unit, or the cross-validated "correlation" distance), regressed on the 7 brain model
+RDMs on a 6 x 6 grid (squared model distances for crossnobis), and fitted by the compression model.
+Written as ``OUT/tables/neural_mante_{rdm,betas,compression}.tsv`` (+ ``neural_mante.json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.neural import mante_patterns
+from analysis.neural_rdms import BRAIN_MODELS, new_output_folder
+from core.errors import UserError
+from core.provenance import provenance, write_json
+from rsa.compare import regress_rdm
+from rsa.compression_model import fit_compression_model
+from rsa.crossval import crossnobis_rdm, crossval_correlation_rdm
+from rsa.model_rdms import model_rdms
+
+N_LEVELS = 6
+
+
+@dataclass(frozen=True)
+class ManteConfig:
+    """Window (s), splits, distance, models, context offset (feature units), restarts and seed."""
+
+    window_s: tuple[float, float] | None = None
+    n_splits: int = 2
+    method: str = "crossnobis"
+    correct_only: bool = False
+    models: tuple[str, ...] = BRAIN_MODELS
+    context_offset: float = 1.0
+    n_restarts: int = 20
+    seed: int = 0
+
+
+def mante_geometry(paths: Sequence[str | Path], config: ManteConfig) -> dict[str, object]:
+    """RDM (72 x 72), model betas and compression fit of the units in ``paths``."""
+    if config.method not in ("crossnobis", "correlation"):
+        raise UserError(f"--method: {config.method!r} is not crossnobis or correlation")
+    if config.n_splits < 2:
+        raise UserError("--splits: cross-validation needs at least 2 splits")
+    patterns = mante_patterns(paths, window_s=config.window_s, n_levels=N_LEVELS, n_splits=config.n_splits,
+                              correct_only=config.correct_only, skip_incomplete=True, seed=config.seed)
+    if config.method == "correlation":
+        rdm = crossval_correlation_rdm(patterns.values)
+        models = model_rdms(list(config.models), config.context_offset, N_LEVELS)
+        distances = np.clip(rdm, 0.0, None)
+    else:
+        rdm = crossnobis_rdm(patterns.values)
+        models = {n: m**2 for n, m in model_rdms(list(config.models), config.context_offset, N_LEVELS).items()}
+        distances = np.sqrt(np.clip(rdm, 0.0, None))
+    fit = fit_compression_model(distances, n_restarts=config.n_restarts, seed=config.seed)
+    return {"rdm": rdm, "betas": regress_rdm(rdm, models), "compression": fit, "units": patterns.channels}
+
+
+def write_mante(paths: Sequence[str | Path], out: str | Path, config: ManteConfig) -> Path:
+    """Write the geometry of the units into the new folder ``out`` (module docstring)."""
+    out = Path(out)
+    if out.exists():
+        raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
+    if not paths:
+        raise UserError("give at least one Mante et al. unit file (.mat)")
+    result = mante_geometry(paths, config)
+    partial = new_output_folder(out)
+    tables = partial / "tables"
+    tables.mkdir()
+    pd.DataFrame(result["rdm"]).to_csv(tables / "neural_mante_rdm.tsv", sep="\t", index=False, float_format="%.8g")
+    betas = pd.DataFrame({"model": list(result["betas"]), "beta": list(result["betas"].values())})
+    betas.to_csv(tables / "neural_mante_betas.tsv", sep="\t", index=False, float_format="%.6g")
+    fit = result["compression"]
+    pd.DataFrame([{**fit.params, "rmse": fit.rmse}]).to_csv(tables / "neural_mante_compression.tsv", sep="\t",
+                                                            index=False, float_format="%.6g")
+    write_json(partial / "neural_mante.json", provenance(config=asdict(config), seed=config.seed,
+                                                         units=result["units"], n_units=len(result["units"]),
+                                                         n_files=len(paths)))
+    partial.rename(out)
+    return out

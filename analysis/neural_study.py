@@ -1,0 +1,189 @@
+"""A study's neural statistics written as one folder (what ``garden neural stats`` makes).
+
+From an ROI-RDM folder (``analysis.neural_rdms.roi_rdms``) and optionally the behaviour (for
+accuracy), a network sweep (for the init-scale match) and a searchlight folder (for group maps),
+``write_statistics`` writes::
+
+    OUT/tables/neural_roi_betas.tsv          subject, roi, model, beta
+    OUT/tables/neural_roi_group.tsv          roi, model, n, mean, sem, t, p_one_sided, p_signflip, ci_low, ci_high
+    OUT/tables/neural_roi_contrasts.tsv      roi, contrast (a>b), the same statistics, p_reverse (b > a)
+    OUT/tables/neural_compression.tsv        subject, roi, the 6 compression parameters, rmse, compression
+    OUT/tables/neural_compression_group.tsv  roi, one-sided test of compression > 0
+    OUT/tables/neural_accuracy.tsv           subject, accuracy
+    OUT/tables/neural_accuracy_relation.tsv  roi, pearson_r, p, kendall_tau, p_tau
+    OUT/tables/neural_noise_ceiling.tsv      roi, n, lower, upper
+    OUT/tables/neural_network_profile.tsv    roi, scale, similarity, ci_low, ci_high
+    OUT/tables/neural_network_best.tsv       roi, best_scale (+ bootstrap CI), best_similarity, relative_to_ceiling
+    OUT/tables/neural_searchlight.tsv        model, significant voxels overall and per ROI
+    OUT/tables/neural_searchlight_slices.tsv model, z, x, y, t, significant: one axial slice per model
+    OUT/searchlight/group_model-<M>_stat-t_statmap.nii.gz, ..._stat-p_statmap.nii.gz, ..._desc-fdr_mask.nii.gz
+    OUT/neural_stats.json                    provenance (inputs, options, seed)
+
+``tables/`` is what the HTML report reads, so ``garden report OUT`` shows the "Neural geometry"
+section. The folder is built under ``OUT.partial`` and renamed when complete; an existing OUT is
+refused.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import nibabel
+import numpy as np
+import pandas as pd
+
+from analysis.network_tables import hidden_rdms
+from analysis.neural_bids import scan_accuracy
+from analysis.neural_glm import load_mask
+from analysis.neural_rdms import BRAIN_MODELS, new_output_folder, read_roi_rdms
+from analysis.neural_stats import (
+    accuracy_relation,
+    compression_fits,
+    group_tests,
+    model_betas,
+    network_matches,
+    noise_ceiling,
+    one_sample,
+    paired_contrasts,
+    voxel_tests,
+)
+from core.errors import UserError
+from core.provenance import provenance, write_json
+from modeling.networks.sweep import load_results
+
+CONTRASTS = [("orthogonal", "grid")]
+
+
+@dataclass(frozen=True)
+class StatsConfig:
+    """Options: models, context offset (feature units), permutations, bootstrap samples,
+    compression restarts, FDR level, seed."""
+
+    models: tuple[str, ...] = BRAIN_MODELS
+    context_offset: float = 1.0
+    n_perm: int = 10000
+    n_boot: int = 1000
+    n_restarts: int = 20
+    fdr_q: float = 0.05
+    seed: int = 0
+
+
+def study_accuracy(behaviour: Path, subjects: list[str]) -> dict[str, float]:
+    """Scan-phase accuracy per subject from ``behaviour``/sub-*/ses-*/beh (NaN where absent)."""
+    out = {}
+    for subject in subjects:
+        values = [scan_accuracy(folder) for folder in sorted((behaviour / subject).glob("ses-*"))]
+        finite = [v for v in values if np.isfinite(v)]
+        out[subject] = float(np.mean(finite)) if finite else float("nan")
+    return out
+
+
+def _write(table: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, sep="\t", index=False, float_format="%.6g")
+
+
+def searchlight_models(folder: Path) -> list[str]:
+    """The models of a searchlight folder (from its sidecars); UserError if it has none."""
+    sidecars = sorted(folder.glob("sub-*/ses-*/func/*_searchlight.json"))
+    if not sidecars:
+        raise UserError(f"{folder}: no *_searchlight.json: run `garden neural searchlight` first")
+    return json.loads(sidecars[0].read_text(encoding="utf-8"))["models"]
+
+
+def slice_table(model: str, t: np.ndarray, significant: np.ndarray) -> pd.DataFrame:
+    """model, z, x, y, t, significant of the axial slice (last voxel axis) holding the most
+    significant voxels (the middle slice when none is), for the report's slice figure."""
+    counts = significant.sum(axis=(0, 1))
+    z = int(np.argmax(counts)) if counts.any() else t.shape[2] // 2
+    x, y = np.meshgrid(np.arange(t.shape[0]), np.arange(t.shape[1]), indexing="ij")
+    return pd.DataFrame({"model": model, "z": z, "x": x.ravel(), "y": y.ravel(), "t": t[:, :, z].ravel(),
+                         "significant": significant[:, :, z].ravel().astype(int)})
+
+
+def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float,
+                      rois: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Group t and FDR maps of every model's searchlight betas; (a table of significant voxels per
+    model, overall and inside each ROI; the ``slice_table`` of every model)."""
+    models = searchlight_models(folder)
+    brain, image = load_mask(mask)
+    roi_masks = {name: load_mask(path)[0] for name, path in rois.items()}
+    out.mkdir()
+    rows, slices = [], []
+    for model in models:
+        files = sorted(folder.glob(f"sub-*/ses-*/func/*_model-{model.replace('_', '')}_stat-beta_statmap.nii.gz"))
+        if len(files) < 2:
+            raise UserError(f"{folder}: {len(files)} searchlight map(s) of model {model!r}; a group test needs >= 2")
+        maps = np.stack([np.asarray(nibabel.load(str(f)).dataobj, dtype=float)[brain] for f in files])
+        tests = voxel_tests(maps, q=q)
+        volumes = {}
+        for name, values in (("t", tests["t"]), ("p", tests["p"])):
+            volumes[name] = np.full(brain.shape, np.nan, dtype=np.float32)
+            volumes[name][brain] = values
+            nibabel.Nifti1Image(volumes[name], image.affine).to_filename(
+                out / f"group_model-{model.replace('_', '')}_stat-{name}_statmap.nii.gz")
+        significant = np.zeros(brain.shape, dtype=np.uint8)
+        significant[brain] = tests["significant"]
+        slices.append(slice_table(model, volumes["t"], significant))
+        nibabel.Nifti1Image(significant, image.affine).to_filename(
+            out / f"group_model-{model.replace('_', '')}_desc-fdr_mask.nii.gz")
+        row = {"model": model, "n_maps": len(files), "n_voxels": int(brain.sum()),
+               "n_significant": int(tests["significant"].sum())}
+        for name, roi in roi_masks.items():
+            row[f"significant_in_{name}"] = int((significant.astype(bool) & roi).sum())
+        rows.append(row)
+    return pd.DataFrame(rows), pd.concat(slices, ignore_index=True)
+
+
+def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, behaviour: str | Path | None = None,
+                     networks: str | Path | None = None, searchlight: str | Path | None = None,
+                     mask: str | Path | None = None, rois: dict[str, Path] | None = None) -> Path:
+    """Write the statistics folder (module docstring); inputs are checked before any output."""
+    out = Path(out)
+    if out.exists():
+        raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
+    if searchlight is not None and mask is None:
+        raise UserError("--searchlight needs --mask (the brain mask the searchlight ran in)")
+    table = read_roi_rdms(rdms)
+    if table["subject"].nunique() < 2:
+        raise UserError(f"{rdms}: RDMs of {table['subject'].nunique()} participant(s); group statistics need >= 2")
+    sweep = load_results(networks) if networks is not None else None
+    partial = new_output_folder(out)
+    tables = partial / "tables"
+    betas = model_betas(table, config.models, context_offset=config.context_offset)
+    _write(betas, tables / "neural_roi_betas.tsv")
+    _write(group_tests(betas, n_perm=config.n_perm, seed=config.seed), tables / "neural_roi_group.tsv")
+    pairs = [p for p in CONTRASTS if set(p) <= set(config.models)]
+    if pairs:
+        _write(paired_contrasts(betas, pairs, n_perm=config.n_perm, seed=config.seed),
+               tables / "neural_roi_contrasts.tsv")
+    compression = compression_fits(table, n_restarts=config.n_restarts, seed=config.seed)
+    _write(compression, tables / "neural_compression.tsv")
+    compression_group = [{"roi": roi, **one_sample(part["compression"].to_numpy(), n_perm=config.n_perm,
+                                                   seed=config.seed)}
+                         for roi, part in compression.groupby("roi", sort=False)]
+    _write(pd.DataFrame(compression_group), tables / "neural_compression_group.tsv")
+    ceiling = noise_ceiling(table)
+    _write(ceiling, tables / "neural_noise_ceiling.tsv")
+    if behaviour is not None:
+        accuracy = study_accuracy(Path(behaviour), sorted(table["subject"].unique()))
+        _write(pd.DataFrame({"subject": list(accuracy), "accuracy": list(accuracy.values())}),
+               tables / "neural_accuracy.tsv")
+        _write(accuracy_relation(betas, accuracy), tables / "neural_accuracy_relation.tsv")
+    if sweep is not None:
+        profile, best = network_matches(table, hidden_rdms(sweep.summary, sweep.arrays), ceiling,
+                                        n_boot=config.n_boot, seed=config.seed)
+        _write(profile, tables / "neural_network_profile.tsv")
+        _write(best, tables / "neural_network_best.tsv")
+    if searchlight is not None:
+        counts, slices = searchlight_group(Path(searchlight), partial / "searchlight", mask=Path(mask),
+                                           q=config.fdr_q, rois=rois or {})
+        _write(counts, tables / "neural_searchlight.tsv")
+        _write(slices, tables / "neural_searchlight_slices.tsv")
+    write_json(partial / "neural_stats.json", provenance(
+        config=asdict(config), seed=config.seed, rdms=str(rdms), behaviour=str(behaviour), networks=str(networks),
+        searchlight=str(searchlight), mask=str(mask), rois={k: str(v) for k, v in (rois or {}).items()}))
+    partial.rename(out)
+    return out

@@ -1,0 +1,212 @@
+"""``garden neural``: from scanner sessions to BOLD, GLM betas, RDMs and model statistics.
+
+Thin wiring: the domain logic is in ``analysis.neural_sim``, ``analysis.neural_glm``,
+``analysis.neural_rdms`` and ``analysis.neural_study``. Every step writes a new folder (never
+overwriting) with JSON sidecars. BLAS runs on ``--threads`` threads (default 1: the arrays are
+small and several threads on small matrices only contend).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from threadpoolctl import threadpool_limits
+
+from analysis.neural_glm import (
+    DRIFT_MODELS,
+    HRF_MODELS,
+    NOISE_MODELS,
+    GlmConfig,
+    fit_dataset,
+)
+from analysis.neural_mante import ManteConfig, write_mante
+from analysis.neural_rdms import (
+    BRAIN_MODELS,
+    RdmConfig,
+    parse_rois,
+    roi_rdms,
+    searchlight_maps,
+)
+from analysis.neural_sim import SimulationConfig, simulate_dataset
+from analysis.neural_sim import parse_rois as parse_sim_rois
+from analysis.neural_study import StatsConfig, write_statistics
+from analysis.searchlight import METHODS
+from core.errors import UserError
+from garden.arguments import float_list
+from rsa.crossval import SHRINKAGE
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+def _shape(text: str) -> tuple[int, int, int]:
+    try:
+        shape = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) < 3:
+        raise argparse.ArgumentTypeError(f"expected X,Y,Z voxel counts >= 3 (e.g. 20,10,10), got {text!r}")
+    return shape
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``neural`` with its sub-commands simulate, glm, rdms, searchlight, stats, mante."""
+    neural = subparsers.add_parser("neural", help="scanner data: simulate BOLD, GLM, RDMs, model statistics",
+                                   description="From scanner sessions (events.tsv written by `garden run` in "
+                                               "scanner mode) to BOLD (simulated), GLM betas, RDMs and statistics.")
+    steps = neural.add_subparsers(dest="step", metavar="STEP", required=True)
+
+    p = steps.add_parser("simulate", help="simulated BOLD runs with a known geometry for scanner sessions",
+                         description="Write BOLD runs (+ JSON with RepetitionTime, confounds, masks, ground truth) "
+                                     "for every scanner session under SESSIONS into the new folder OUT.")
+    p.add_argument("sessions", type=Path, metavar="SESSIONS", help="folder with sub-*/ses-*/func/*_events.tsv")
+    p.add_argument("--out", type=Path, required=True, help="new output folder")
+    p.add_argument("--shape", type=_shape, default=(20, 10, 10), help="volume X,Y,Z in voxels (default 20,10,10)")
+    p.add_argument("--voxel-mm", type=float, default=3.0, help="voxel size in mm (default 3)")
+    p.add_argument("--rois", default="", metavar="NAME:GEOMETRY:X,Y,Z:RADIUS;...",
+                   help="spherical ROIs (default: rich=orthogonal, lazy=grid, noise=none along X, radius 2.5 voxels)")
+    p.add_argument("--snr", type=float, default=0.5, help="SD of true condition responses / noise SD (default 0.5)")
+    p.add_argument("--ar1", type=float, default=0.4, help="AR(1) coefficient of the noise (default 0.4)")
+    p.add_argument("--accuracy-rois", default="rich", help="ROIs whose signal scales with accuracy (default rich)")
+    p.add_argument("--tr", type=float, default=2.0, help="repetition time in s (default 2)")
+    p.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
+    p.add_argument("--participants", default="", help="only these participant ids (comma-separated)")
+    p.set_defaults(func=simulate_command)
+
+    p = steps.add_parser("glm", help="first-level LSA GLM (nilearn): condition betas per run",
+                         description="One regressor per condition per run (50 x runs), HRF, drift and confounds; "
+                                     "writes beta maps and residuals as a BIDS-derivatives folder OUT.")
+    p.add_argument("bids", type=Path, metavar="BIDS", help="folder with sub-*/ses-*/func/*_bold.nii.gz + events.tsv")
+    p.add_argument("--mask", type=Path, required=True, help="brain mask (NIfTI) on the BOLD grid")
+    p.add_argument("--out", type=Path, required=True, help="new derivatives folder")
+    p.add_argument("--hrf", default="glover", choices=HRF_MODELS, help="HRF model (default glover)")
+    p.add_argument("--drift", default="cosine", choices=DRIFT_MODELS, help="drift model (default cosine)")
+    p.add_argument("--high-pass", type=float, default=0.01, help="high-pass cut-off in Hz (default 0.01)")
+    p.add_argument("--drift-order", type=int, default=1, help="polynomial drift order (default 1)")
+    p.add_argument("--noise-model", default="ar1", choices=NOISE_MODELS, help="GLM noise model (default ar1)")
+    p.add_argument("--confounds", default="", help="confound columns to regress out ('motion' = the six motion "
+                                                   "parameters), from *_desc-confounds_timeseries.tsv")
+    p.add_argument("--tr", type=float, default=None, help="TR in s when the bold.json lacks RepetitionTime")
+    p.add_argument("--participants", default="", help="only these participant ids (comma-separated)")
+    p.add_argument("--jobs", type=int, default=1, help="runs fitted in parallel local processes (default 1)")
+    p.set_defaults(func=glm_command)
+
+    for name, helptext in (("rdms", "cross-validated ROI RDMs from GLM betas"),
+                           ("searchlight", "searchlight model-beta maps from GLM betas")):
+        p = steps.add_parser(name, help=helptext, description=helptext + "; writes the new folder OUT.")
+        p.add_argument("glm", type=Path, metavar="GLM", help="folder written by `garden neural glm`")
+        p.add_argument("--out", type=Path, required=True, help="new output folder")
+        p.add_argument("--method", default="correlation", choices=METHODS,
+                       help="cross-validated correlation distance (the paper's; default) or crossnobis")
+        p.add_argument("--shrinkage", default="shrinkage_diag", choices=SHRINKAGE,
+                       help="crossnobis noise covariance shrinkage (default shrinkage_diag, as rsatoolbox)")
+        p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+        if name == "rdms":
+            p.add_argument("--roi", action="append", default=[], metavar="NAME=PATH", help="ROI mask; repeat")
+            p.set_defaults(func=rdms_command)
+        else:
+            p.add_argument("--mask", type=Path, required=True, help="brain mask (NIfTI)")
+            p.add_argument("--radius", type=float, default=3.0, help="sphere radius (default 3)")
+            p.add_argument("--radius-unit", default="voxels", choices=("voxels", "mm"))
+            p.add_argument("--min-fraction", type=float, default=0.5,
+                           help="skip centres whose sphere keeps less of its voxels in the mask (default 0.5)")
+            p.add_argument("--models", default=",".join(BRAIN_MODELS), help="model RDMs (default: the paper's 7)")
+            p.set_defaults(func=searchlight_command)
+
+    p = steps.add_parser("stats", help="model betas, group tests, compression, accuracy, networks, searchlight maps",
+                         description="Regress each ROI RDM on the model RDMs and test across participants; "
+                                     "optionally relate to accuracy, network init scales and searchlight maps.")
+    p.add_argument("rdms", type=Path, metavar="RDMS", help="folder written by `garden neural rdms`")
+    p.add_argument("--out", type=Path, required=True, help="new output folder")
+    p.add_argument("--models", default=",".join(BRAIN_MODELS), help="model RDMs (default: the paper's 7)")
+    p.add_argument("--behaviour", type=Path, help="sessions folder (sub-*/ses-*/beh) for task accuracy")
+    p.add_argument("--networks", type=Path, help="network sweep folder (`garden train`) for the init-scale match")
+    p.add_argument("--searchlight", type=Path, help="folder written by `garden neural searchlight`")
+    p.add_argument("--mask", type=Path, help="brain mask of the searchlight")
+    p.add_argument("--roi", action="append", default=[], metavar="NAME=PATH",
+                   help="count significant searchlight voxels inside these ROIs; repeat")
+    p.add_argument("--n-perm", type=int, default=10000, help="sign-flip permutations (default 10000)")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap samples over participants (default 1000)")
+    p.add_argument("--restarts", type=int, default=20, help="compression-model restarts (default 20)")
+    p.add_argument("--fdr", type=float, default=0.05, help="searchlight FDR level q (default 0.05)")
+    p.add_argument("--seed", type=int, default=0, help="seed of permutations, bootstrap and restarts (default 0)")
+    p.set_defaults(func=stats_command)
+
+    p = steps.add_parser("mante", help="Mante et al. (2013) monkey units: cross-validated RDM, model betas, "
+                                       "compression",
+                         description="The 72-condition RDM of Mante et al. unit files (cross-validated across "
+                                     "trial splits), regressed on the 7 model RDMs on a 6 x 6 grid and fitted by the "
+                                     "compression model; writes the new folder OUT (tables/neural_mante_*.tsv).")
+    p.add_argument("units", nargs="+", type=Path, metavar="UNIT.mat", help="per-unit MATLAB files")
+    p.add_argument("--out", type=Path, required=True, help="new output folder")
+    p.add_argument("--window", type=float_list, default=None, metavar="START,END",
+                   help="time window in s (default: all bins)")
+    p.add_argument("--splits", type=int, default=2, help="trial splits per condition, the 'runs' (default 2)")
+    p.add_argument("--method", default="crossnobis", choices=METHODS,
+                   help="cross-validated squared Euclidean (crossnobis, identity metric; default) or correlation")
+    p.add_argument("--correct-only", action="store_true", help="only correct trials")
+    p.add_argument("--restarts", type=int, default=20, help="compression-model restarts (default 20)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the splits and restarts (default 0)")
+    p.set_defaults(func=mante_command)
+
+
+def simulate_command(args: argparse.Namespace) -> int:
+    config = SimulationConfig(shape=args.shape, voxel_mm=args.voxel_mm, rois=parse_sim_rois(args.rois, args.shape),
+                              snr=args.snr, ar1=args.ar1, accuracy_rois=_names(args.accuracy_rois), tr_s=args.tr,
+                              seed=args.seed)
+    with threadpool_limits(1):
+        out = simulate_dataset(args.sessions, args.out, config, participants=list(_names(args.participants)) or None)
+    print(f"wrote simulated BOLD to {out}")
+    return 0
+
+
+def glm_command(args: argparse.Namespace) -> int:
+    config = GlmConfig(hrf_model=args.hrf, drift_model=args.drift, high_pass_hz=args.high_pass,
+                       drift_order=args.drift_order, noise_model=args.noise_model, confounds=_names(args.confounds),
+                       tr_s=args.tr)
+    with threadpool_limits(1):
+        out = fit_dataset(args.bids, args.out, mask=args.mask, config=config,
+                          participants=list(_names(args.participants)) or None, jobs=args.jobs)
+    print(f"wrote GLM betas to {out}")
+    return 0
+
+
+def rdms_command(args: argparse.Namespace) -> int:
+    config = RdmConfig(method=args.method, shrinkage=args.shrinkage)
+    with threadpool_limits(args.threads):
+        out = roi_rdms(args.glm, args.out, rois=parse_rois(args.roi), config=config)
+    print(f"wrote ROI RDMs to {out}")
+    return 0
+
+
+def searchlight_command(args: argparse.Namespace) -> int:
+    config = RdmConfig(method=args.method, shrinkage=args.shrinkage, radius=args.radius, radius_unit=args.radius_unit,
+                       min_fraction=args.min_fraction, models=_names(args.models))
+    with threadpool_limits(args.threads):
+        out = searchlight_maps(args.glm, args.out, mask=args.mask, config=config)
+    print(f"wrote searchlight maps to {out}")
+    return 0
+
+
+def stats_command(args: argparse.Namespace) -> int:
+    config = StatsConfig(models=_names(args.models), n_perm=args.n_perm, n_boot=args.n_boot,
+                         n_restarts=args.restarts, fdr_q=args.fdr, seed=args.seed)
+    with threadpool_limits(1):
+        out = write_statistics(args.rdms, args.out, config=config, behaviour=args.behaviour, networks=args.networks,
+                               searchlight=args.searchlight, mask=args.mask,
+                               rois=parse_rois(args.roi) if args.roi else None)
+    print(f"wrote neural statistics to {out}")
+    return 0
+
+
+def mante_command(args: argparse.Namespace) -> int:
+    if args.window is not None and len(args.window) != 2:
+        raise UserError(f"--window: give START,END in seconds, got {args.window}")
+    config = ManteConfig(window_s=args.window, n_splits=args.splits, method=args.method,
+                         correct_only=args.correct_only, n_restarts=args.restarts, seed=args.seed)
+    with threadpool_limits(1):
+        out = write_mante(args.units, args.out, config)
+    print(f"wrote Mante et al. geometry to {out}")
+    return 0

@@ -1,0 +1,162 @@
+"""Simulated BOLD and the first-level GLM: files and ground truth, betas equal to nilearn's
+FirstLevelModel on the same runs, and one-line errors for broken inputs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import nibabel
+import numpy as np
+import pandas as pd
+import pytest
+from neural_helpers import mask_path, simulated_bold
+from nilearn.glm.first_level import FirstLevelModel
+from threadpoolctl import threadpool_limits
+
+from analysis.neural_bids import condition_name, find_runs, read_events
+from analysis.neural_glm import (
+    GlmConfig,
+    fit_dataset,
+    glm_run,
+    load_mask,
+    read_confounds,
+    read_session_betas,
+)
+from analysis.neural_rdms import RdmConfig, read_roi_rdms, roi_rdms
+from analysis.neural_sim import SimulationConfig, simulate_dataset
+from core.errors import UserError
+from garden.cli import main
+
+
+@pytest.fixture(scope="module")
+def bold(tmp_path_factory):
+    with threadpool_limits(1):
+        return simulated_bold(tmp_path_factory.mktemp("neural"), [0.1])
+
+
+def _copy(bold, tmp_path):
+    target = tmp_path / "bold"
+    shutil.copytree(bold, target)
+    return target
+
+
+def test_simulator_writes_bids_runs_with_ground_truth(bold):
+    runs = find_runs(bold)[("sub-01", "ses-2")]
+    assert [r.run for r in runs] == [1, 2, 3, 4, 5, 6]
+    image = nibabel.load(str(runs[0].bold))
+    events = read_events(runs[0].events)
+    assert image.ndim == 4 and image.shape[:3] == (20, 10, 10)
+    assert image.shape[3] * 2.0 >= (events["onset"] + events["duration"]).max()
+    assert json.loads(runs[0].bold_json.read_text())["RepetitionTime"] == 2.0
+    assert set(pd.read_csv(runs[0].confounds, sep="\t").columns) >= {"trans_x", "rot_z"}
+    truth = json.loads((bold / "ground_truth.json").read_text())
+    person = truth["participants"]["sub-01"]
+    assert 0.6 < person["accuracy"] < 1 and person["rois"]["rich"]["gain"] == pytest.approx(
+        (person["accuracy"] - 0.5) / 0.5)
+    assert person["rois"]["noise"]["geometry"] == "none" and truth["roi_voxels"]["rich"] > 50
+    assert "masks/" in (bold / ".bidsignore").read_text()
+    brain, _ = load_mask(mask_path(bold))
+    data = np.asarray(image.dataobj)
+    assert (data[~brain] == 0).all() and abs(data[brain].mean() - 100) < 2  # baseline 100 inside the brain
+
+
+def test_simulation_is_seeded_and_refuses_overwrite(bold, tmp_path):
+    config = SimulationConfig(seed=0)
+    again = simulate_dataset(bold.parent / "sessions", tmp_path / "again", config)
+    first = find_runs(bold)[("sub-01", "ses-2")][2].bold
+    second = find_runs(again)[("sub-01", "ses-2")][2].bold
+    assert np.array_equal(nibabel.load(str(first)).get_fdata(), nibabel.load(str(second)).get_fdata())
+    with pytest.raises(UserError, match="already exists"):
+        simulate_dataset(bold.parent / "sessions", again, config)
+
+
+@pytest.mark.parametrize("noise_model", ["ar1", "ols"])
+def test_betas_equal_nilearn_first_level_model(bold, noise_model):
+    run = find_runs(bold)[("sub-01", "ses-2")][1]
+    brain, mask_image = load_mask(mask_path(bold))
+    config = GlmConfig(noise_model=noise_model, confounds=("motion",))
+    with threadpool_limits(1):
+        fit = glm_run(run, brain, config)
+        events = read_events(run.events)
+        events["trial_type"] = [condition_name(c) if c >= 0 else t for t, c in zip(events.trial_type, events.condition)]
+        model = FirstLevelModel(t_r=2.0, hrf_model="glover", drift_model="cosine", high_pass=0.01,
+                                noise_model=noise_model, mask_img=mask_image, signal_scaling=0, minimize_memory=True)
+        image = nibabel.load(str(run.bold))  # float64 in memory, as our GLM reads it (the file is float32)
+        image = nibabel.Nifti1Image(np.asarray(image.dataobj, dtype=float), image.affine, image.header)
+        model.fit(image, events=events[["onset", "duration", "trial_type"]],
+                  confounds=read_confounds(run, config.confound_columns, fit.residuals.shape[0]))
+        theirs = model.design_matrices_[0]
+        assert np.allclose(fit.design[theirs.columns].to_numpy(), theirs.to_numpy())
+        for condition in (0, 17, 49):
+            effect = model.compute_contrast(condition_name(condition), output_type="effect_size")
+            reference = effect.get_fdata()[brain]
+            assert np.abs(fit.betas[condition] - reference).max() < 1e-8 * max(1.0, np.abs(reference).max())
+    assert fit.dof == fit.residuals.shape[0] - np.linalg.matrix_rank(fit.design.to_numpy())
+
+
+def test_glm_folder_round_trip(bold, tmp_path):
+    with threadpool_limits(1):
+        out = fit_dataset(bold, tmp_path / "glm", mask=mask_path(bold), config=GlmConfig(noise_model="ols"))
+    brain, _ = load_mask(mask_path(bold))
+    [session] = read_session_betas(out, brain)
+    assert session.betas.shape == (6, 50, brain.sum()) and len(session.residuals) == 6
+    description = json.loads((out / "dataset_description.json").read_text())
+    assert description["DatasetType"] == "derivative" and description["GeneratedBy"][1]["Name"] == "nilearn"
+    assert description["SourceDatasets"][0]["URL"].startswith("file:///")
+    sidecar = json.loads(next(out.glob("sub-01/ses-2/func/*_run-1_stat-effect_statmap.json")).read_text())
+    assert sidecar["conditions"][:2] == ["c00", "c01"] and sidecar["config"]["noise_model"] == "ols"
+    with pytest.raises(UserError, match="already exists"):
+        fit_dataset(bold, out, mask=mask_path(bold), config=GlmConfig())
+    rdms = roi_rdms(out, tmp_path / "rdms", rois={"rich": mask_path(bold, "rich")}, config=RdmConfig())
+    [row] = read_roi_rdms(rdms).to_dict("records")
+    assert row["roi"] == "rich" and row["rdm"].shape == (50, 50) and np.allclose(row["rdm"], row["rdm"].T)
+    with pytest.raises(UserError, match="already exists"):
+        roi_rdms(out, rdms, rois={"rich": mask_path(bold, "rich")}, config=RdmConfig())
+
+
+def test_parallel_runs_write_the_same_betas(bold, tmp_path):
+    serial = fit_dataset(bold, tmp_path / "one", mask=mask_path(bold), config=GlmConfig(noise_model="ols"))
+    parallel = fit_dataset(bold, tmp_path / "two", mask=mask_path(bold), config=GlmConfig(noise_model="ols"), jobs=2)
+    for path in sorted(serial.glob("sub-01/ses-2/func/*.nii.gz")):
+        twin = parallel / path.relative_to(serial)
+        assert np.array_equal(nibabel.load(str(path)).get_fdata(), nibabel.load(str(twin)).get_fdata()), path.name
+    assert len(list(parallel.glob("sub-01/ses-2/func/*.nii.gz"))) == 12
+
+
+def _break(bold, how):
+    func = bold / "sub-01" / "ses-2" / "func"
+    stem = "sub-01_ses-2_task-garden_run-3"
+    if how == "missing run":
+        (func / f"{stem}_events.tsv").unlink()
+    elif how == "mismatched TR":
+        (func / f"{stem}_bold.json").write_text(json.dumps({"RepetitionTime": 2.5}))
+    elif how == "events outside the scan":
+        image = nibabel.load(str(func / f"{stem}_bold.nii.gz"))
+        nibabel.Nifti1Image(np.asarray(image.dataobj)[..., :200], image.affine, image.header).to_filename(
+            func / f"{stem}_bold.nii.gz")
+    elif how == "condition absent":
+        events = pd.read_csv(func / f"{stem}_events.tsv", sep="\t", dtype=str, keep_default_na=False)
+        keep = ~((events.trial_type == "tree") & (events.context == "north") & (events.branchiness == "1")
+                 & (events.leafiness == "1"))
+        events[keep].to_csv(func / f"{stem}_events.tsv", sep="\t", index=False)
+    elif how == "missing BOLD":
+        (func / f"{stem}_bold.nii.gz").unlink()
+
+
+@pytest.mark.parametrize("how, message", [
+    ("missing run", r"run\(s\) \[3\] missing"),
+    ("mismatched TR", r"mismatched TRs .*bold.json 2.5 s.*header 2 s"),
+    ("events outside the scan", r"run-3_events.tsv: row \d+: event .* outside the scan \(0..400 s"),
+    ("condition absent", r"run-3_events.tsv: condition\(s\) \[0\] absent from this run"),
+    ("missing BOLD", r"run-3_bold.nii.gz: missing BOLD image"),
+])
+def test_broken_inputs_give_one_line_and_exit_2(bold, tmp_path, capsys, how, message):
+    broken = _copy(bold, tmp_path)
+    _break(broken, how)
+    code = main(["neural", "glm", str(broken), "--mask", str(mask_path(broken)), "--out", str(tmp_path / "glm"),
+                 "--noise-model", "ols"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and err.startswith("garden neural: error:")
+    assert pytest.importorskip("re").search(message, err), err
+    assert not (tmp_path / "glm").exists()
