@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -164,24 +165,49 @@ def test_a_day_session_converts_degrees_logs_marks_checks_and_pays(day, tmp_path
 
 @needs_window
 @pytest.mark.slow
+def test_an_undecodable_tree_is_refused_before_the_window_opens(tmp_path):
+    stimuli = _tree_set(tmp_path / "set")
+    (stimuli / "B3L3_1.png").write_bytes(b"not a png")
+    out = tmp_path / "participants"
+    result = _garden("--participant", "P001", "--session", "1", "--protocol", str(_crash_protocol(tmp_path)),
+                     "--simulate", "factorized", "--window", "--stimuli", str(stimuli), "--out", str(out))
+    assert result.returncode == 2 and "B3L3_1.png" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists() or not any(out.rglob("*_beh.tsv"))
+
+
 def test_a_crash_saves_the_error_and_traceback_in_the_sidecar(tmp_path):
-    stimuli = tmp_path / "set"
-    stimuli.mkdir()
-    for b in range(1, 6):
-        for l in range(1, 6):
-            render_tree(b, l, 1, 64).save(stimuli / f"B{b}L{l}_1.png")
-    toml = tmp_path / "crash.toml"
-    toml.write_text('name = "crash"\nrule_code = 1\ncurriculum = "interleaved"\n[display]\ncheck_timing = false\n'
-                    '[[phases]]\nname = "a"\ntrials = 50\nmax_trials = 3\n')
+    stimuli, toml = _tree_set(tmp_path / "set"), _crash_protocol(tmp_path)
     plan = plan_session(load_protocol(toml), "P001", 1, tmp_path / "plan", pool=load_set(stimuli).exemplars).sequence
     cells = list(zip(plan.branchiness, plan.leafiness))
-    broken = cells.index(cells[2])  # the first trial that shows the third trial's tree
-    (stimuli / f"B{cells[2][0]}L{cells[2][1]}_1.png").write_bytes(b"not a png")  # a real decoding error
+    broken = next(k for k in range(3, len(cells)) if cells[k] not in cells[:k])  # first showing of a new tree
     out = tmp_path / "participants"
-    result = _garden("--participant", "P001", "--session", "1", "--protocol", str(toml), "--simulate", "factorized",
-                     "--window", "--stimuli", str(stimuli), "--out", str(out))
-    assert result.returncode != 0
-    info = session_info(session_path(out, "P001", 1))
+    table = session_path(out, "P001", 1)
+    run = subprocess.Popen([sys.executable, "-m", "garden", "run", "--participant", "P001", "--session", "1",
+                            "--protocol", str(toml), "--simulate", "factorized", "--window", "--stimuli", str(stimuli),
+                            "--out", str(out)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the set was checked at the start; the tree file is damaged while the session runs (a real decoding error)
+    deadline = time.monotonic() + 120
+    while not (table.exists() and len(table.read_text().splitlines()) >= 2) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (stimuli / f"B{cells[broken][0]}L{cells[broken][1]}_1.png").write_bytes(b"not a png")
+    run.communicate(timeout=120)
+    assert run.returncode != 0
+    info = session_info(table)
     assert info["completed"] is False and info["aborted"] is False
     assert info["error"]["type"] == "UnidentifiedImageError" and "Traceback" in info["error"]["traceback"]
-    assert len(read_trials(session_path(out, "P001", 1))) == broken  # the trials before the crash are kept
+    assert len(read_trials(table, include_incomplete=True)) == broken  # the trials before the crash are kept
+
+
+def _tree_set(folder: Path) -> Path:
+    folder.mkdir()
+    for b in range(1, 6):
+        for l in range(1, 6):
+            render_tree(b, l, 1, 64).save(folder / f"B{b}L{l}_1.png")
+    return folder
+
+
+def _crash_protocol(tmp_path: Path) -> Path:
+    toml = tmp_path / "crash.toml"
+    toml.write_text('name = "crash"\nrule_code = 1\ncurriculum = "interleaved"\n[display]\ncheck_timing = false\n'
+                    '[[phases]]\nname = "a"\ntrials = 50\nmax_trials = 12\n')
+    return toml
