@@ -41,6 +41,19 @@ def analysis_trials(trials: pd.DataFrame) -> pd.DataFrame:
     return chosen.reset_index(drop=True)
 
 
+def fit_phase(trials: pd.DataFrame, phase: str | None) -> str | None:
+    """The phase ``garden fit`` fits: ``phase`` as given (None for 'all'), else the first of the
+    test/scan phases present, else the only phase; UserError naming --phase for other mixes."""
+    if phase is not None:
+        return None if phase == "all" else phase
+    phases = sorted(map(str, trials["phase"].dropna().unique()))
+    chosen = next((p for p in ANALYSIS_PHASES if p in phases), None)
+    if chosen is not None or len(phases) <= 1:
+        return chosen
+    raise UserError(f"--phase: the trials mix phases {phases} and none is a test or scan phase; "
+                    "choose one with --phase NAME (or pool them with --phase all)")
+
+
 def participant_cells(trials: pd.DataFrame) -> pd.DataFrame:
     """The 50 conditions of one participant: observed p(accept), trial counts, both gardens' values.
 

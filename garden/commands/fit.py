@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import pandas as pd
-
-from analysis.choices import ANALYSIS_PHASES
+from analysis.choices import fit_phase
 from core.errors import UserError
 from core.provenance import require_complete, write_sidecar
 from core.trials import read_trials, write_table
@@ -135,19 +133,6 @@ def rule_codes(text: str) -> tuple[int, ...]:
     if not codes:
         raise argparse.ArgumentTypeError(f"{text!r}: give counterbalancing codes 1..8, e.g. 1,2,5,6")
     return codes
-
-
-def fit_phase(trials: pd.DataFrame, phase: str | None) -> str | None:
-    """The phase ``garden fit`` fits: ``phase`` as given (None for 'all'), else the first of the
-    test/scan phases present, else the only phase; UserError naming --phase for other mixes."""
-    if phase is not None:
-        return None if phase == "all" else phase
-    phases = sorted(map(str, trials["phase"].dropna().unique()))
-    chosen = next((p for p in ANALYSIS_PHASES if p in phases), None)
-    if chosen is not None or len(phases) <= 1:
-        return chosen
-    raise UserError(f"--phase: the trials mix phases {phases} and none is a test or scan phase; "
-                    "choose one with --phase NAME (or pool them with --phase all)")
 
 
 def fit_command(args: argparse.Namespace) -> int:

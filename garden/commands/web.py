@@ -5,16 +5,43 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.errors import UserError
-from experiment.config import load_protocol
+from experiment.config import Protocol, load_protocol
 from experiment.web.jatos import export_study
 from experiment.web.server import serve
 from experiment.web.site import IGNORED_ONLINE, build_site
-from stimuli.sets import load_set
+from garden.arguments import bounded_int, existing_folder, participant_id
+from stimuli.sets import StimulusSet, load_set
 
 
 def _ids(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
+    """argparse type of ``--participants``: comma-separated participant ids, each checked."""
+    ids = [participant_id(t.strip()) for t in text.split(",") if t.strip()]
+    if not ids:
+        raise argparse.ArgumentTypeError(f"{text!r}: give participant ids, e.g. P001,P002")
+    return ids
+
+
+def _sessions(text: str) -> list[int]:
+    """argparse type of ``--sessions``: comma-separated session numbers (empty: every browser session)."""
+    one = bounded_int(1, "session")
+    return [one(s) for s in text.split(",") if s.strip()]
+
+
+def _add_site_arguments(p: argparse.ArgumentParser, out_help: str, redirect_help: str) -> None:
+    """The options ``build`` and ``jatos`` share."""
+    p.add_argument("--protocol", default="flesch2022", help="protocol name or .toml path")
+    p.add_argument("--out", type=Path, required=True, help=out_help)
+    p.add_argument("--participants", type=_ids, required=True, metavar="ID,...",
+                   help="participant ids, e.g. P001,P002")
+    p.add_argument("--sessions", type=_sessions, default=[], metavar="N,...",
+                   help="sessions (default: every browser session)")
+    p.add_argument("--stimuli", type=existing_folder, metavar="DIR", help="stimulus set folder (default: render trees)")
+    p.add_argument("--redirect-url", default="", metavar="URL", help=redirect_help)
+
+
+def _inputs(args: argparse.Namespace) -> tuple[Protocol, StimulusSet | None]:
+    """The protocol and (optional) stimulus set of a web command, checked before any work."""
+    return load_protocol(args.protocol), load_set(args.stimuli) if args.stimuli else None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,25 +55,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = commands.add_parser("build", help="build a static site for the given participants",
                             description="A folder to put on any static host: open index.html?participant=ID"
                                         "&session=N. Sequences are planned here, per participant; never overwrites.")
-    p.add_argument("--protocol", default="flesch2022", help="protocol name or .toml path")
-    p.add_argument("--out", type=Path, required=True, help="new site folder")
-    p.add_argument("--participants", required=True, metavar="ID,...", help="participant ids, e.g. P001,P002")
-    p.add_argument("--sessions", default="", metavar="N,...", help="sessions (default: every browser session)")
-    p.add_argument("--stimuli", type=Path, metavar="DIR", help="stimulus set folder (default: render trees)")
-    p.add_argument("--redirect-url", default="", metavar="URL",
-                   help="open this address when a session ends (e.g. a Prolific completion link)")
+    _add_site_arguments(p, "new site folder", "open this address when a session ends (e.g. a Prolific completion link)")
     p.set_defaults(func=build_command)
 
     p = commands.add_parser("jatos", help="export the static site as a JATOS study archive (.jzip)",
                             description="A study archive to import into JATOS (Studies > Import). Trials are "
                                         "appended to the result data as they happen; read the exported results "
                                         "with `garden import --web RESULTS --protocol P`.")
-    p.add_argument("--protocol", default="flesch2022", help="protocol name or .toml path")
-    p.add_argument("--out", type=Path, required=True, help="new .jzip file")
-    p.add_argument("--participants", required=True, metavar="ID,...", help="participant ids, e.g. P001,P002")
-    p.add_argument("--sessions", default="", metavar="N,...", help="sessions (default: every browser session)")
-    p.add_argument("--stimuli", type=Path, metavar="DIR", help="stimulus set folder (default: render trees)")
-    p.add_argument("--redirect-url", default="", metavar="URL", help="JATOS end redirect (e.g. a Prolific link)")
+    _add_site_arguments(p, "new .jzip file", "JATOS end redirect (e.g. a Prolific link)")
     p.set_defaults(func=jatos_command)
 
     p = commands.add_parser("serve", help="serve the task and record every trial as it happens",
@@ -55,45 +71,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                         "reloaded page resumes after the last recorded trial.")
     p.add_argument("--protocol", default="flesch2022", help="protocol name or .toml path")
     p.add_argument("--out", type=Path, default=Path("participants"), help="data folder (default: participants)")
-    p.add_argument("--stimuli", type=Path, metavar="DIR", help="stimulus set folder (default: render trees)")
+    p.add_argument("--stimuli", type=existing_folder, metavar="DIR", help="stimulus set folder (default: render trees)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--port", type=bounded_int(1, high=65535), default=8000, help="port 1..65535 (default 8000)")
     p.add_argument("--redirect-url", default="", metavar="URL", help="open this address when a session ends")
-    p.add_argument("--arrangements", type=int, default=6, metavar="N",
+    p.add_argument("--arrangements", type=bounded_int(1, "arrangements"), default=6, metavar="N",
                    help="arrangements per tree-arrangement session (arrange.html; default 6)")
     p.set_defaults(func=serve_command)
 
 
-def _sessions(text: str) -> list[int]:
-    try:
-        return [int(s) for s in _ids(text)]
-    except ValueError:
-        raise UserError(f"--sessions: {text!r} is not a list of numbers, e.g. 1 or 1,2") from None
-
-
 def build_command(args: argparse.Namespace) -> int:
-    protocol = load_protocol(args.protocol)
-    sessions = _sessions(args.sessions)
-    stimulus_set = load_set(args.stimuli) if args.stimuli else None
-    site = build_site(protocol, args.out, participants=_ids(args.participants), sessions=sessions,
+    protocol, stimulus_set = _inputs(args)
+    site = build_site(protocol, args.out, participants=args.participants, sessions=args.sessions,
                       stimulus_set=stimulus_set, redirect_url=args.redirect_url)
     print(f"wrote {site} (open index.html?participant=ID&session=N); ignored online: {', '.join(IGNORED_ONLINE)}")
     return 0
 
 
 def jatos_command(args: argparse.Namespace) -> int:
-    protocol = load_protocol(args.protocol)
-    sessions = _sessions(args.sessions)
-    stimulus_set = load_set(args.stimuli) if args.stimuli else None
-    archive = export_study(protocol, args.out, participants=_ids(args.participants), sessions=sessions,
+    protocol, stimulus_set = _inputs(args)
+    archive = export_study(protocol, args.out, participants=args.participants, sessions=args.sessions,
                            stimulus_set=stimulus_set, redirect_url=args.redirect_url)
     print(f"wrote {archive} (import it in JATOS: Studies > Import study; it was not tested against a JATOS server)")
     return 0
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    protocol = load_protocol(args.protocol)
-    stimulus_set = load_set(args.stimuli) if args.stimuli else None
+    protocol, stimulus_set = _inputs(args)
     serve(protocol, args.out, host=args.host, port=args.port, stimulus_set=stimulus_set,
           redirect_url=args.redirect_url, n_arrangements=args.arrangements)
     return 0
