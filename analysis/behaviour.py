@@ -164,13 +164,14 @@ def parameter_change(fits: pd.DataFrame, parameters: Sequence[str], column: str,
     return effect_test(table, "value", column, levels, paired=True, by=["parameter"])
 
 
-def behaviour_tests(trials: pd.DataFrame) -> pd.DataFrame:
+def behaviour_tests(trials: pd.DataFrame, *, value: str = "accuracy") -> pd.DataFrame:
     """The papers' within-person behavioural contrasts on the analysed trials, per group:
-    congruent vs incongruent and stay vs switch accuracy (Wilcoxon signed-rank over participants)."""
+    congruent vs incongruent and stay vs switch ``value`` (``accuracy``, or ``median_rt_s`` in
+    seconds; Wilcoxon signed-rank over participants)."""
     return pd.concat([
-        effect_test(congruency_table(trials), "accuracy", "congruency", ("congruent", "incongruent"), paired=True,
+        effect_test(congruency_table(trials), value, "congruency", ("congruent", "incongruent"), paired=True,
                     by=["group"]),
-        effect_test(switch_stay(trials), "accuracy", "switch", ("stay", "switch"), paired=True, by=["group"]),
+        effect_test(switch_stay(trials), value, "switch", ("stay", "switch"), paired=True, by=["group"]),
     ], ignore_index=True)
 
 
@@ -220,3 +221,27 @@ def behavioural_rsa(cells: pd.DataFrame, models: Sequence[str] = MODELS) -> pd.D
         rows.append({"participant_id": pid, **({"group": info.loc[pid, "group"]} if "group" in info else {}),
                      "rule_code": code, **{f"tau_{m}": t for m, t in zip(models, taus)}})
     return pd.DataFrame(rows)
+
+
+def rsa_tests(taus: pd.DataFrame, *, by: str = "group") -> pd.DataFrame:
+    """Tests of the behavioural-RSA τ_a (``behavioural_rsa``): per ``by`` group and model, a
+    Wilcoxon signed-rank test of the participants' τ_a against 0 (two-sided), and for every pair of
+    groups a Mann-Whitney U test per model. Columns: comparison ('against 0' / 'between groups'),
+    model, level_a, level_b ('' against 0), mean_a, mean_b, difference, n_a, n_b, statistic,
+    p_value, test."""
+    models = [c.removeprefix("tau_") for c in taus.columns if c.startswith("tau_")]
+    long = pd.concat([taus[["participant_id", by]].assign(model=m, tau=taus[f"tau_{m}"].to_numpy())
+                      for m in models], ignore_index=True).dropna(subset=["tau"])
+    rows = []
+    for (group, model), part in long.groupby([by, "model"], sort=True):
+        x = part["tau"].to_numpy(float)
+        result = stats.wilcoxon(x) if len(x) >= 2 and np.any(x != 0) else None
+        rows.append({"comparison": "against 0", "model": model, "level_a": str(group), "level_b": "",
+                     "mean_a": float(x.mean()), "mean_b": 0.0, "difference": float(x.mean()), "n_a": len(x),
+                     "n_b": 0, "statistic": float(result.statistic) if result else np.nan,
+                     "p_value": float(result.pvalue) if result else np.nan, "test": "wilcoxon signed-rank"})
+    levels = sorted(long[by].astype(str).unique())
+    between = [effect_test(long.assign(**{by: long[by].astype(str)}), "tau", by, (a, b), paired=False,
+                           by=["model"]) for i, a in enumerate(levels) for b in levels[i + 1:]]
+    between = [t.drop(columns=["measure"]).assign(comparison="between groups") for t in between if len(t)]
+    return pd.concat([pd.DataFrame(rows), *between], ignore_index=True)

@@ -45,6 +45,7 @@ from analysis.choices import (
     predicted_cells,
     psychometric_table,
 )
+from analysis.group_behaviour import group_behaviour
 from core.errors import UserError
 from core.provenance import provenance, write_json, write_sidecar
 from core.trials import read_trials, write_table
@@ -91,6 +92,7 @@ class DemoConfig:
     recovery_agents: int = 10
     recovery_trials: tuple[int, ...] = (100, 200, 400)
     matched_network_seeds: int = 2
+    ppc_replicates: int = 500
     dpi: int = 100
 
     @classmethod
@@ -217,6 +219,15 @@ def choice_patterns(people: Participants, fits: pd.DataFrame | None, tables: Tab
     return cells
 
 
+def behaviour_checks(people: Participants, cells: pd.DataFrame, fits: pd.DataFrame, config: DemoConfig,
+                     tables: Tables) -> None:
+    """The papers' further behavioural analyses (``analysis.group_behaviour``): posterior predictive
+    checks of every model, the 2018 behavioural RSA, baseline vs scan (2022), sigmoid slopes, RTs."""
+    for name, table in group_behaviour(people.all_trials, people.trials, cells, fits, models=config.models,
+                                       n_replicates=config.ppc_replicates, seed=config.seed).items():
+        tables.save(name, table)
+
+
 def choice_rdm_regression(cells: pd.DataFrame, tables: Tables) -> None:
     """The 2022 comparison: choice-RDM betas on the factorized and linear model RDMs, paired tests."""
     betas = tables.save("choice_rdm_betas", participant_betas(cells))
@@ -316,7 +327,7 @@ class Timer:
 
 
 DEMO_STEPS = ("stimuli", "participants", "choice_models", "model_comparison", "recovery", "behaviour",
-              "choice_rdms", "networks", "geometry", "people_vs_networks", "matched_networks")
+              "behaviour_checks", "choice_rdms", "networks", "geometry", "people_vs_networks", "matched_networks")
 """The demo's steps in order; the names match report sections where a step feeds one."""
 
 
@@ -340,6 +351,7 @@ def run_demo(out: str | os.PathLike, config: DemoConfig, progress: bool = True) 
     step("model_comparison", compare_choice_models, fits, config, tables)
     step("recovery", recover_parameters, config, tables)
     cells = step("behaviour", choice_patterns, people, fits, tables)
+    step("behaviour_checks", behaviour_checks, people, cells, fits, config, tables)
     step("choice_rdms", choice_rdm_regression, cells, tables)
     networks = step("networks", train_networks, out, config, tables)
     step("geometry", geometry, cells, networks, config, tables)
@@ -377,6 +389,7 @@ def rebuild_report(folder: str | os.PathLike, out: str | os.PathLike | None = No
     fits = fit_choice_models(people, config, tables)
     compare_choice_models(fits, config, tables)
     cells = choice_patterns(people, fits, tables)
+    behaviour_checks(people, cells, fits, config, tables)
     choice_rdm_regression(cells, tables)
     geometry(cells, None, config, tables)
     return write_report(folder, out, extra_tables=tables.tables, overwrite=overwrite, dpi=dpi)
