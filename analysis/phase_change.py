@@ -26,7 +26,7 @@ MODEL = "factorized"
 def phase_values(trials: pd.DataFrame, phases: tuple[str, str] = PHASES, *,
                  parameters: tuple[str, ...] = PARAMETERS, model: str = MODEL) -> pd.DataFrame:
     """Long table, one row per participant, phase and measure: ``participant_id``, ``group``,
-    ``phase``, ``parameter`` ('|bias|' (degrees), 'lapse', 'slope' (per rule step), 'offset' of
+    ``phase``, ``parameter`` ('|bias|' (degrees), 'lapse', 'slope' (per feature level), 'offset' (feature levels) of
     ``model``'s fit, 'beta_factorized' and 'beta_linear' of the choice RDM), ``value``.
     Empty when either phase is absent."""
     present = set(trials["phase"].astype(str))

@@ -122,6 +122,68 @@ def _psychometric_curves(t: Tables) -> Figure:
     return figures.psychometric_curves(curves, "factorized")
 
 
+def _participant_choice_matrices(t: Tables) -> Figure:
+    return figures.participant_choice_matrices(canonical_cells(t["choice_cells"]))
+
+
+def _ppc_curves(t: Tables) -> Figure:
+    curves = t["ppc_curves"]
+    observed = curves.drop_duplicates(["group", "feature", "context", "level"])
+    return figures.psychometric_band(observed, curves, "Posterior predictive check: group-mean psychometric curves, "
+                                     "each model's prediction and 95 % band of replicated groups")
+
+
+def _p(value: float) -> str:
+    return "p n/a" if pd.isna(value) else f"p = {value:.2g}"
+
+
+def _ppc_findings(t: Tables) -> str:
+    """Each model's check over all participants, from ``ppc_summary``."""
+    summary = t["ppc_summary"]
+    rows = summary[summary["group"].astype(str) == "all"]
+    parts = []
+    for model, part in rows.groupby("model", sort=False):
+        stats = part.set_index("statistic")
+        text = "; ".join(f"{name.replace('_', ' ')} observed {row.observed:.3g} vs replicates {row.replicate_lo:.3g}"
+                         f"–{row.replicate_hi:.3g} ({_p(row.p_value)})" for name, row in stats.iterrows())
+        parts.append(f"{model}: {text}.")
+    flagged = sorted(set(rows.loc[rows["p_value"] < 0.05, "model"]))
+    verdict = (f"Models with a check at p < 0.05 (misfit): {', '.join(flagged)}." if flagged
+               else "No model has a check at p < 0.05.")
+    return (f"Over all {int(rows['n_participants'].max())} participants, {int(rows['n_replicates'].max())} replicated "
+            f"groups per model: " + " ".join(parts) + " " + verdict)
+
+
+def _rsa_findings(t: Tables) -> str:
+    """Mean τ_a per group and model against 0, and the between-group tests, from ``behavioural_rsa_tests``."""
+    tests = t["behavioural_rsa_tests"]
+    zero = tests[tests["comparison"] == "against 0"]
+    parts = [f"{row.level_a}, {row.model}: mean τ_a {row.mean_a:+.3f} (n = {row.n_a}, {_p(row.p_value)})"
+             for row in zero.itertuples()]
+    between = [f"{row.model}: {row.level_a} − {row.level_b} {row.difference:+.3f} ({_p(row.p_value)})"
+               for row in tests[tests["comparison"] == "between groups"].itertuples()]
+    text = "Against 0 (Wilcoxon signed-rank): " + "; ".join(parts) + "."
+    return text + (" Between groups (Mann-Whitney U): " + "; ".join(between) + "." if between else "")
+
+
+def _baseline_findings(t: Tables) -> str:
+    """Mean of each measure in both phases and the signed-rank p, from ``baseline_scan_tests``."""
+    tests = t["baseline_scan_tests"]
+    parts = [f"{row.parameter} {row.mean_a:.3g} → {row.mean_b:.3g} ({_p(row.p_value)})" for row in tests.itertuples()]
+    changed = [row.parameter for row in tests.itertuples() if row.p_value < 0.05]
+    first = tests.iloc[0]
+    return (f"{first.level_a} → {first.level_b}, n = {first.n_a} participants (Wilcoxon signed-rank): "
+            + "; ".join(parts) + ". " + (f"Changed at p < 0.05: {', '.join(changed)}." if changed
+                                          else "No measure changed at p < 0.05."))
+
+
+def _slope_findings(t: Tables) -> str:
+    """Relevant vs irrelevant sigmoid slopes per group, from ``slope_tests``."""
+    parts = [f"{row.group}: relevant {row.mean_a:.3g} vs irrelevant {row.mean_b:.3g} per feature level "
+             f"(n = {row.n_a}, {_p(row.p_value)})" for row in t["slope_tests"].itertuples()]
+    return "Sigmoid slopes (Wilcoxon signed-rank): " + "; ".join(parts) + "."
+
+
 def _paired_findings(t: Tables) -> str:
     """One sentence per paired test of ``network_paired_tests``, from its numbers."""
     parts = []
@@ -150,6 +212,46 @@ SECTIONS: tuple[SectionSpec, ...] = (
          FigureSpec("Psychometric curves (lines: fitted factorized model)", ("psychometric_curves",),
                     _psychometric_curves)),
         ("accuracy_by_phase", "behaviour_tests")),
+    SectionSpec(
+        "behaviour_participants", "Behaviour per participant", "Every participant's choice matrices (mapped onto "
+        "rule 1, or rule 5 for diagonal rules) and psychometric curves (both gardens pooled) in the analysed phase, "
+        "sorted by group.",
+        (FigureSpec("Choice matrices per participant", ("choice_cells",), _participant_choice_matrices),
+         _figure_spec("Psychometric curves per participant (lines: fitted factorized model)", "psychometric_curves",
+                      figures.participant_psychometric)),
+        steps=("behaviour",)),
+    SectionSpec(
+        "ppc", "Posterior predictive checks", "For every model, each participant's fitted parameters simulate "
+        "replicated data sets (binomial choices at each tree's observed trial count, seeded); observed statistics "
+        "are compared with the replicates': the group-mean psychometric curves, the binomial deviance of the choice "
+        "matrices (one-sided p, large = misfit) and the congruency effect on accuracy (two-sided p). A plug-in "
+        "check (parameters fixed at the fit, replicates not refitted), so p-values lean towards 1 for a model that "
+        "fits; a small p marks a misfit.",
+        (FigureSpec("Posterior predictive psychometric curves per model and group", ("ppc_curves",), _ppc_curves),
+         _figure_spec("Posterior predictive statistics per model", "ppc_summary", figures.ppc_statistics)),
+        ("ppc_summary",), steps=("behaviour_checks",), findings=_ppc_findings),
+    SectionSpec(
+        "behavioural_rsa", "Behavioural RSA (2018)", "Each participant's choice RDM |p_i − p_j| against the "
+        "factorized and the linear choice-model RDMs of their rule, sequentially orthogonalised (the linear RDM "
+        "keeps only what the factorized one does not explain), compared by Kendall's τ_a; τ_a tested against 0 per "
+        "group and between groups.",
+        (_figure_spec("Behavioural RSA: τ_a per participant", "behavioural_rsa", figures.behavioural_rsa_taus),),
+        ("behavioural_rsa_tests",), steps=("behaviour_checks",), findings=_rsa_findings),
+    SectionSpec(
+        "baseline_scan", "Baseline vs scan (2022)", "The factorized model fitted separately to each participant's "
+        "baseline test and scan phase (|bias|, lapse, slope, offset) and the choice-RDM betas of each phase, "
+        "compared within participants.",
+        (_figure_spec("Per-participant measures in the baseline and scan phases", "baseline_scan_values",
+                      figures.phase_change),),
+        ("baseline_scan_tests",), steps=("behaviour_checks",), findings=_baseline_findings),
+    SectionSpec(
+        "behaviour_more", "Slopes, response times and trial types", "One-parameter sigmoids of p(accept) along the "
+        "relevant and the irrelevant feature (2018), median response times per phase, and accuracy and response "
+        "time on congruent vs incongruent trees and stay vs switch trials (analysed phase; paired tests per group).",
+        (_figure_spec("Relevant vs irrelevant sigmoid slopes per participant", "sigmoid_slopes",
+                      figures.sigmoid_slopes),
+         _figure_spec("Accuracy and response time by trial type", "trial_types", figures.trial_types)),
+        ("slope_tests", "rt_by_phase", "behaviour_rt_tests"), steps=("behaviour_checks",), findings=_slope_findings),
     SectionSpec(
         "choice_models", "Choice models", "Factorized (one boundary per garden), factorized_full and linear (one "
         "shared boundary) models fitted per participant; random-effects Bayesian model selection across "

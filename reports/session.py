@@ -51,33 +51,6 @@ def learning(table: pd.DataFrame) -> Figure:
     return fig
 
 
-def psychometric_band(observed: pd.DataFrame, band: pd.DataFrame) -> Figure:
-    """Observed p(accept) (dots) along the relevant and irrelevant feature, with each model's fit
-    (line) and its 95 % posterior predictive band (shaded), one row per model."""
-    models = list(dict.fromkeys(band["model"])) if len(band) else ["none"]
-    fig = Figure(figsize=(9, 2.8 * len(models)), layout="constrained")
-    axes = np.atleast_2d(fig.subplots(len(models), 2, sharey=True, squeeze=False))
-    fig.suptitle("Psychometric curves: observed, each model's fit and 95 % predictive band")
-    for r, model in enumerate(models):
-        for ax, feature in zip(axes[r], ("relevant", "irrelevant")):
-            obs = observed[observed.feature == feature]
-            for i, context in enumerate(dict.fromkeys(obs["context"])):
-                colour = figures.context_colour(context, i)
-                sub = obs[obs.context == context].sort_values("level")
-                ax.plot(sub["level"], sub["p_accept"], "o", color=colour, label=f"{context} observed")
-                fit = band[(band.model == model) & (band.feature == feature) & (band.context == context)] \
-                    .sort_values("level") if len(band) else band
-                if len(fit):
-                    ax.plot(fit["level"], fit["p_model"], "-", color=colour, label=f"{context} {model}")
-                    ax.fill_between(fit["level"], fit["band_lo"], fit["band_hi"], color=colour, alpha=0.2)
-            ax.set_ylim(-0.02, 1.02)
-            ax.set_xlabel(f"{feature} feature (value in rule steps of 25 points)")
-            ax.set_ylabel("p(accept)")
-            ax.set_title(f"{model}: {feature} feature")
-        axes[r, 0].legend(fontsize="x-small")
-    return fig
-
-
 def rt_histogram(rts: pd.DataFrame) -> Figure:
     """Distribution of response times (s) per phase."""
     fig = Figure(figsize=(8, 3.2), layout="constrained")
@@ -128,7 +101,7 @@ def render_session(summary: SessionSummary, *, dpi: int = 80) -> str:
     cells = t["choice_cells"]
     drawn = (accuracy_blocks(t["accuracy_by_block"]), learning(t["learning_curve"]),
              figures.choice_matrices(cells, "Choice matrices: p(accept) per tree and garden (analysed phase)"),
-             psychometric_band(t["psychometric_observed"], t["predictive_band"]), rt_histogram(t["rts"]))
+             figures.psychometric_band(t["psychometric_observed"], t["predictive_band"]), rt_histogram(t["rts"]))
     warn = "".join(f"<p class='note warning'>{html.escape(w)}</p>" for w in summary.warnings) or \
         "<p>No warnings.</p>"
     facts = "; ".join(f"{k}: {v}" for k, v in summary.facts.items())
