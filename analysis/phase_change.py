@@ -35,8 +35,7 @@ def phase_values(trials: pd.DataFrame, phases: tuple[str, str] = PHASES, *,
     rows = []
     for phase in phases:
         part = trials[trials["phase"].astype(str) == phase]
-        part = part.assign(group=part["group"] if "group" in part else
-                           (part["curriculum"] if "curriculum" in part else "all"))
+        part = part.assign(group=part.get("group", part.get("curriculum", "all")))
         fits = fit_table(part, [model])
         for param in parameters:
             values = fits[param].abs() if param == "bias" else fits[param]

@@ -423,6 +423,8 @@ def participant_choice_matrices(cells: pd.DataFrame) -> Figure:
         image = ax.imshow(both, vmin=0, vmax=1, cmap="RdBu_r", origin="lower")
         ax.set_xticks([2, 8][:len(contexts)], contexts, fontsize="x-small")
         ax.set_yticks([])
+        ax.set_xlabel("leafiness 1–5 per garden", fontsize="xx-small")
+        ax.set_ylabel("branchiness 1–5", fontsize="xx-small")
         ax.set_title(f"{pid} ({group})", fontsize="small")
     if image is not None:
         fig.colorbar(image, ax=axes, label="p(accept)", shrink=0.6)
@@ -459,8 +461,8 @@ def participant_psychometric(curves: pd.DataFrame, model: str = "factorized") ->
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(f"{pid} ({group})", fontsize="small")
         ax.tick_params(labelsize="x-small")
-    axes[0].set_xlabel("value (rule steps)", fontsize="x-small")
-    axes[0].set_ylabel("p(accept)", fontsize="x-small")
+        ax.set_xlabel("value (rule steps)", fontsize="xx-small")
+        ax.set_ylabel("p(accept)", fontsize="xx-small")
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize="small")
     return fig
 
@@ -523,6 +525,7 @@ def ppc_statistics(summary: pd.DataFrame) -> Figure:
         ax.set_yticks(y, names, fontsize="small")
         ax.invert_yaxis()
         ax.set_xlabel(labels.get(statistic, statistic))
+        ax.set_ylabel("model (group)")
         ax.set_title(statistic.replace("_", " "))
     axes[0].legend(fontsize="small")
     return fig

@@ -13,6 +13,7 @@ import pytest
 from garden.cli import main
 from reports.html import SECTIONS
 
+CHROMIUM = "/usr/bin/chromium"
 TINY = ["--participants", "4", "--seed", "3", "--scales", "0.01,3", "--ctx-scales", "0.5,1.5",
         "--network-seeds", "2", "--steps", "300", "--recovery-agents", "2", "--dpi", "30"]
 
@@ -41,7 +42,7 @@ def test_demo_writes_report_tables_sidecars_and_participants(demo):
     assert (demo / "stimuli" / "manifest.json").exists()
     run = json.loads((demo / "run.json").read_text())
     assert set(run["timings_s"]) == {"stimuli", "participants", "choice_models", "model_comparison", "recovery",
-                                     "behaviour", "choice_rdms", "networks", "geometry", "people_vs_networks",
+                                     "behaviour", "behaviour_checks", "choice_rdms", "networks", "geometry", "people_vs_networks",
                                      "matched_networks"}
 
 
@@ -102,6 +103,49 @@ def test_demo_recovery_and_matched_networks(demo):
     assert (accuracy.accuracy_networks_min <= accuracy.accuracy_networks).all()
     similarity = pd.read_csv(demo / "tables" / "matched_similarity.tsv", sep="\t")
     assert len(similarity) == 4 * 2 and (similarity.n_networks == 2).all()
+
+
+def test_demo_runs_the_papers_behavioural_analyses(demo):
+    ppc = pd.read_csv(demo / "tables" / "ppc_summary.tsv", sep="\t")
+    assert set(ppc.model) == {"factorized", "factorized_full", "linear"} and (ppc.seed == 3).all()
+    assert set(ppc.statistic) == {"deviance", "congruency_effect"} and ppc.p_value.between(0, 1).all()
+    taus = pd.read_csv(demo / "tables" / "behavioural_rsa.tsv", sep="\t")
+    agents = pd.read_csv(demo / "tables" / "simulated_agents.tsv", sep="\t").set_index("participant_id").agent
+    linear = taus.set_index("participant_id").tau_linear
+    assert linear[agents[agents == "linear"].index].min() > linear[agents[agents == "factorized"].index].max()
+    change = pd.read_csv(demo / "tables" / "baseline_scan_tests.tsv", sep="\t")
+    assert set(change.parameter) == {"|bias|", "lapse", "slope", "offset", "beta_factorized", "beta_linear"}
+    assert set(change.level_a) == {"baseline"} and (change.n_a == 4).all()
+    for name in ("slope_tests", "rt_by_phase", "trial_types", "behaviour_rt_tests", "behavioural_rsa_tests"):
+        assert len(pd.read_csv(demo / "tables" / f"{name}.tsv", sep="\t")) > 0, name
+    text = (demo / "report.html").read_text(encoding="utf-8")
+    for caption in ("Choice matrices per participant", "Posterior predictive statistics per model",
+                    "Behavioural RSA: τ_a per participant", "Per-participant measures in the baseline and scan phases",
+                    "Relevant vs irrelevant sigmoid slopes per participant"):
+        assert f"<figcaption>{caption}</figcaption>" in text, caption
+    assert "No measure changed at p &lt; 0.05." in text or "Changed at p &lt; 0.05" in text
+
+
+@pytest.mark.slow
+def test_demo_report_renders_every_figure_in_headless_chromium(demo):
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian chromium is not installed (scripts/system-deps.sh installs it)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    text = (demo / "report.html").read_text(encoding="utf-8")
+    external = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("data:", "file:")) else None)
+        page.goto((demo / "report.html").as_uri())
+        page.wait_for_load_state("load")
+        images = page.evaluate("Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
+        sections = page.evaluate("Array.from(document.querySelectorAll('section')).map(s => s.id)")
+        browser.close()
+    assert external == []
+    assert {spec.key for spec in SECTIONS} <= set(sections)
+    assert len(images) == text.count("data:image/png;base64,") and len(images) > 25
+    assert all(complete and width > 100 for _, complete, width in images), images
 
 
 def test_demo_refuses_a_non_empty_folder(demo, capsys):

@@ -59,6 +59,43 @@ def _behaviour(rng: np.random.Generator) -> dict[str, object]:
     }
 
 
+def _group_behaviour() -> dict[str, Figure]:
+    """The group report's per-participant and behavioural-check figures, on known tables."""
+    items = item_table()
+    people = [("P1", "blocked"), ("P2", "blocked"), ("P3", "interleaved")]
+    cells = pd.concat([items.assign(participant_id=p, group=g, p_accept=np.where(items.reward_value > 0, 0.9, 0.1))
+                       for p, g in people])
+    curves = pd.DataFrame([{"participant_id": p, "group": g, "feature": f, "context": c, "level": v,
+                            "p_accept": 0.5 + 0.2 * v * (f == "relevant"), "p_model": 0.5 + 0.2 * v * (f == "relevant")}
+                           for p, g in people for f in ("relevant", "irrelevant") for c in ("north", "south")
+                           for v in range(-2, 3)])
+    band = curves.drop(columns="participant_id").drop_duplicates().assign(
+        model="factorized", band_lo=lambda t: t.p_model - 0.1, band_hi=lambda t: t.p_model + 0.1)
+    summary = pd.DataFrame([{"group": g, "model": m, "statistic": s, "observed": 1.0, "replicate_mean": 1.0 + d,
+                             "replicate_lo": 0.5 + d, "replicate_hi": 1.5 + d}
+                            for g in ("all", "blocked") for m, d in (("factorized", 0.0), ("linear", 3.0))
+                            for s in ("deviance", "congruency_effect")])
+    taus = pd.DataFrame({"participant_id": ["P1", "P2", "P3"], "group": ["blocked", "blocked", "interleaved"],
+                         "tau_factorized": [0.5, 0.6, 0.2], "tau_linear": [0.0, 0.1, 0.4]})
+    values = pd.DataFrame([{"participant_id": p, "phase": ph, "parameter": m, "value": v + (ph == "scan")}
+                           for p, _ in people for ph in ("baseline", "scan") for m, v in (("|bias|", 10.0), ("slope", 2.0))])
+    slopes = pd.DataFrame([{"participant_id": p, "group": g, "model": m, "slope": v}
+                           for p, g in people for m, v in (("sigmoid_relevant", 3.0), ("sigmoid_irrelevant", 0.2))])
+    types = pd.DataFrame([{"group": g, "trial_type": t, "measure": m, "mean": v, "sem": 0.01}
+                          for g in ("blocked", "interleaved") for t in ("congruent", "incongruent", "stay", "switch")
+                          for m, v in (("accuracy", 0.8), ("median_rt_s", 0.6))])
+    return {
+        "participant_choice_matrices": figures.participant_choice_matrices(cells),
+        "participant_psychometric": figures.participant_psychometric(curves),
+        "psychometric_band": figures.psychometric_band(band, band),
+        "ppc_statistics": figures.ppc_statistics(summary),
+        "behavioural_rsa_taus": figures.behavioural_rsa_taus(taus),
+        "phase_change": figures.phase_change(values),
+        "sigmoid_slopes": figures.sigmoid_slopes(slopes),
+        "trial_types": figures.trial_types(types),
+    }
+
+
 @pytest.fixture(scope="module")
 def drawn() -> dict[str, Figure]:
     rng = np.random.default_rng(0)
@@ -110,6 +147,7 @@ def drawn() -> dict[str, Figure]:
         "neural_searchlight_slices": figures.neural_searchlight_slices(pd.DataFrame(
             [{"model": "orthogonal", "z": 4, "x": x, "y": y, "t": float(x - y), "significant": int(x - y > 2)}
              for x in range(6) for y in range(5)])),
+        **_group_behaviour(),
     }
 
 
@@ -230,3 +268,30 @@ def test_congruency_curves_draw_both_kinds_of_tree_per_scale(drawn):
     for ax in fig.axes:
         congruent, incongruent = (l.get_ydata() for l in ax.get_lines())
         np.testing.assert_allclose(incongruent, congruent / 2)
+
+
+def test_participant_grids_draw_one_panel_per_participant_sorted_by_group(drawn):
+    matrices = [ax for ax in drawn["participant_choice_matrices"].axes if ax.get_label() != "<colorbar>"]
+    assert [ax.get_title() for ax in matrices] == ["P1 (blocked)", "P2 (blocked)", "P3 (interleaved)"]
+    image = matrices[0].images[0].get_array()
+    assert image.shape == (5, 11) and np.ma.is_masked(image[0, 5])  # north | gap | south
+    assert image[0, 0] == pytest.approx(0.9) or image[0, 0] == pytest.approx(0.1)
+    curves = drawn["participant_psychometric"].axes
+    assert len(curves) == 3 and len(curves[0].lines) == 4  # relevant and irrelevant: observed and fitted
+
+
+def test_group_check_figures_draw_the_values(drawn):
+    band = drawn["psychometric_band"]
+    assert [ax.get_title() for ax in band.axes][:2] == ["factorized: blocked, relevant feature",
+                                                        "factorized: blocked, irrelevant feature"]
+    ppc = drawn["ppc_statistics"].axes[0]
+    assert [t.get_text() for t in ppc.get_yticklabels()] == ["factorized (all)", "linear (all)",
+                                                             "factorized (blocked)", "linear (blocked)"]
+    rsa = drawn["behavioural_rsa_taus"].axes
+    assert [ax.get_title() for ax in rsa] == ["blocked", "interleaved"]
+    means = [ln for ln in rsa[0].lines if ln.get_color() == "black" and ln.get_linestyle() == "-"]  # the mean
+    assert len(means) == 1 and list(means[0].get_ydata()) == pytest.approx([0.55, 0.05])
+    change = drawn["phase_change"].axes
+    assert [ax.get_title() for ax in change] == ["|bias|", "slope"]
+    assert [tuple(line.get_ydata()) for line in change[1].lines[:3]] == [(2.0, 3.0)] * 3
+
