@@ -240,7 +240,9 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "baseline_scan", "Baseline vs scan (2022)", "The factorized model fitted separately to each participant's "
         "baseline test and scan phase (|bias|, lapse, slope, offset) and the choice-RDM betas of each phase, "
-        "compared within participants.",
+        "compared within participants. Fitted slopes and lapses depend on a phase's trial count (the slope is "
+        "weakly identified with few trials), so their change between phases of different lengths is not by "
+        "itself a change of behaviour.",
         (_figure_spec("Per-participant measures in the baseline and scan phases", "baseline_scan_values",
                       figures.phase_change),),
         ("baseline_scan_tests",), steps=("behaviour_checks",), findings=_baseline_findings),
