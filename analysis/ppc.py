@@ -30,6 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from analysis.choices import predicted_cells
 from core.task import STEP_POINTS, correct_choice, values_congruency
@@ -58,16 +59,22 @@ def binomial_deviance(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray
     return 2.0 * (accept + reject)
 
 
-def _congruency_weights(cells: pd.DataFrame, participants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Matrices (participants x conditions) whose product with per-condition accuracy gives each
-    participant's trial-weighted accuracy on congruent and on incongruent trees."""
+def _membership(person: np.ndarray, n_people: int, weights: np.ndarray) -> sparse.csr_matrix:
+    """Sparse (participants x conditions) matrix with ``weights`` where a condition is the participant's."""
+    return sparse.csr_matrix((weights, (person, np.arange(len(person)))), shape=(n_people, len(person)))
+
+
+def _congruency_contrast(cells: pd.DataFrame, person: np.ndarray, n_people: int) -> sparse.csr_matrix:
+    """(participants x conditions) weights whose product with per-condition accuracy gives each
+    participant's trial-weighted accuracy on congruent minus incongruent trees."""
     kind = values_congruency(cells["reward_value"], cells["other_value"])
     n = cells["n_trials"].to_numpy(float)
     out = []
     for label in ("congruent", "incongruent"):
-        w = (participants[:, None] == cells["participant_id"].to_numpy()[None, :]) * (kind == label) * n
-        out.append(w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12))
-    return out[0], out[1]
+        w = n * (kind == label)
+        totals = np.bincount(person, weights=w, minlength=n_people)
+        out.append(w / np.maximum(totals[person], 1e-12))
+    return _membership(person, n_people, out[0] - out[1])
 
 
 def _curve_weights(cells: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -121,14 +128,13 @@ def model_check(cells: pd.DataFrame, fits: pd.DataFrame, model: str, *, n_replic
     curves = _curves(data, p_obs, p_model, p_rep).assign(model=model)
     deviance_obs, deviance_rep = binomial_deviance(k_obs, n, p_model), binomial_deviance(k_rep, n, p_model)
     target = correct_choice(data["reward_value"])
-    participants = data["participant_id"].to_numpy()
-    people = np.array(sorted(set(participants)))
-    member = participants[None, :] == people[:, None]
-    congruent, incongruent = _congruency_weights(data, people)
-    effect_obs = (congruent - incongruent) @ _accuracy(p_obs, target)
-    effect_rep = _accuracy(p_rep, target[None, :]) @ (congruent - incongruent).T
-    dev_person_obs, dev_person_rep = member @ deviance_obs, deviance_rep @ member.T
-    groups = dict(zip(data["participant_id"], data["group"]))
+    people, person = np.unique(data["participant_id"].to_numpy().astype(str), return_inverse=True)
+    member = _membership(person, len(people), np.ones(len(person)))
+    contrast = _congruency_contrast(data, person, len(people))
+    effect_obs = contrast @ _accuracy(p_obs, target)
+    effect_rep = (contrast @ _accuracy(p_rep, target[None, :]).T).T
+    dev_person_obs, dev_person_rep = member @ deviance_obs, (member @ deviance_rep.T).T
+    groups = dict(zip(data["participant_id"].astype(str), data["group"]))
     person_group = np.array([groups[p] for p in people])
     summary = []
     for group in ["all", *sorted(set(person_group))]:

@@ -381,13 +381,15 @@ def _choice_grid(part: pd.DataFrame) -> np.ndarray:
         index=range(1, 6), columns=range(1, 6)).to_numpy(float)
 
 
+GAP_CMAP = colormaps["RdBu_r"].with_extremes(bad="#bbbbbb")  # grey: the gap between gardens, or no trials
 SMALL_W, SMALL_H = 1.9, 1.35  # inches per small-multiple panel (one participant)
-SMALL_COLUMNS = 8
+SMALL_COLUMNS = 8  # at least; more for many participants (about twice as many columns as rows)
 
 
 def _small_multiples(n: int, title: str) -> tuple[Figure, list[Axes]]:
-    """``n`` small panels (one per participant) in rows of at most ``SMALL_COLUMNS``."""
-    n_cols = max(1, min(n, SMALL_COLUMNS))
+    """``n`` small panels (one per participant): ``SMALL_COLUMNS`` per row, or √(2n) when more (60
+    participants: 11 columns x 6 rows)."""
+    n_cols = max(1, min(n, max(SMALL_COLUMNS, int(np.ceil(np.sqrt(2 * n))))))
     n_rows = max(1, -(-n // n_cols))
     fig = Figure(figsize=(SMALL_W * n_cols + 1.2, SMALL_H * n_rows + 0.8), layout="constrained")
     axes = list(np.atleast_1d(fig.subplots(n_rows, n_cols, squeeze=False)).ravel())
@@ -407,7 +409,8 @@ def _participant_order(table: pd.DataFrame) -> list[tuple[str, str]]:
 def participant_choice_matrices(cells: pd.DataFrame) -> Figure:
     """One small panel per participant (sorted by group): p(accept) of the two gardens' 5×5
     matrices side by side (left: first garden, right: second; rows branchiness 1–5 bottom to top,
-    columns leafiness 1–5), so 20–60 participants stay readable on one page.
+    columns leafiness 1–5; grey: the gap between them, or a tree without trials), so 20–60
+    participants stay readable on one page.
 
     ``cells``: ``participant_id``, ``context``, ``branchiness``, ``leafiness``, ``p_accept``,
     optional ``group``.
@@ -420,7 +423,7 @@ def participant_choice_matrices(cells: pd.DataFrame) -> Figure:
         part = cells[cells["participant_id"].astype(str) == pid]
         grids = [_choice_grid(part[part.context == c]) for c in contexts]
         both = np.hstack([grids[0], np.full((5, 1), np.nan), *grids[1:]])
-        image = ax.imshow(both, vmin=0, vmax=1, cmap="RdBu_r", origin="lower")
+        image = ax.imshow(both, vmin=0, vmax=1, cmap=GAP_CMAP, origin="lower")
         ax.set_xticks([2, 8][:len(contexts)], contexts, fontsize="x-small")
         ax.set_yticks([])
         ax.set_xlabel("leafiness 1–5 per garden", fontsize="xx-small")
