@@ -34,6 +34,7 @@ from analysis.choices import (
     predicted_cells,
     psychometric_table,
 )
+from analysis.ppc import replicate_counts
 from core.errors import UserError
 from modeling.models import DEFAULT_MODELS
 from modeling.psychometric import fit_table
@@ -66,7 +67,7 @@ def predictive_band(cells: pd.DataFrame, fits: pd.DataFrame, models: Sequence[st
         if predicted.empty:
             continue
         n = predicted["n_trials"].to_numpy()
-        draws = rng.binomial(n[None, :], predicted["p_accept"].to_numpy()[None, :], (n_replicates, len(n)))
+        draws = replicate_counts(n, predicted["p_accept"].to_numpy(), n_replicates, rng)
         with np.errstate(invalid="ignore", divide="ignore"):
             replicate = np.where(n > 0, draws / np.maximum(n, 1), np.nan)
         stacked = pd.concat([predicted.drop(columns=["group"], errors="ignore")] * n_replicates, ignore_index=True)
