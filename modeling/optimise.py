@@ -15,7 +15,8 @@ parameter vector), so a whole study is fitted in a few numpy calls per iteration
    them); gradient-based optimisers stall there, a simplex search does not.
 3. Standard errors (Bernoulli objective) from the inverse observed information, the Hessian
    of the NLL at the optimum (``observed_information``; checked against numdifftools in the
-   tests); NaN for parameters at a bound and for the choice-matrix loss, which is not a
+   tests); NaN in a fit with any parameter at a bound (the others' SEs are then conditional on
+   the bound values and kept apart, ``BatchFit.conditional``) and for the choice-matrix loss, which is not a
    likelihood (``modeling.uncertainty`` gives bootstrap intervals for both).
 """
 
@@ -55,15 +56,17 @@ GRID_CHUNK = 48
 
 @dataclass
 class BatchFit:
-    """Per participant: best parameter vector (P, k), NLL (P,), standard errors (P, k),
-    whether the local search converged (P,) and, when asked for, the 95 % profile-likelihood
-    intervals (P, k, 2)."""
+    """Per participant: best parameter vector (P, k), NLL (P,), Wald standard errors (P, k; NaN
+    in fits with a parameter at a bound), whether the local search converged (P,), when asked
+    for the 95 % profile-likelihood intervals (P, k, 2), and the conditional SEs (P, k): those
+    of the parameters not at a bound with the ones at a bound held there (``standard_errors``)."""
 
     theta: np.ndarray
     nll: np.ndarray
     stderr: np.ndarray
     converged: np.ndarray
     profile: np.ndarray | None = None
+    conditional: np.ndarray | None = None
 
 
 class Batch:
@@ -326,11 +329,13 @@ def observed_information(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> n
 
 
 def standard_errors(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Wald SEs (R, k) from the inverse observed information (Bernoulli objective only).
+    """Conditional Wald SEs (R, k) from the inverse observed information (Bernoulli objective only).
 
     Parameters at a bound get NaN: the optimum is not a stationary point in them, so they are
-    held fixed and the SEs of the others come from the information of the free ones alone.
-    NaN too where that information is not positive definite. The choice-matrix loss is not a
+    held fixed and the SEs of the others come from the information of the free ones alone
+    (conditional on the bound values, hence too small: ``fit_batch`` reports them as Wald SEs
+    only for fits with no parameter at a bound). NaN too where that information is not
+    positive definite. The choice-matrix loss is not a
     likelihood, so its fits get NaN throughout (use a parametric bootstrap instead).
     """
     out = np.full(theta.shape, np.nan)
@@ -488,9 +493,10 @@ def fit_batch(model: Model, data: list[CellData], objective: str, n_starts: int 
     best = np.argmin(f, axis=1)
     rows = np.arange(n_part)
     theta, nll, converged = theta[rows, best], f[rows, best], converged.reshape(n_part, -1)[rows, best]
-    stderr = standard_errors(batch, theta, rows)
+    conditional = standard_errors(batch, theta, rows)
+    stderr = np.where(at_bound(batch.bounds, theta).any(axis=1, keepdims=True), np.nan, conditional)
     intervals = None
     if profile:
         intervals = profile_intervals(batch, theta, nll, grid) if objective == "bernoulli" \
             else np.full(theta.shape + (2,), np.nan)
-    return BatchFit(theta, nll, stderr, converged, intervals)
+    return BatchFit(theta, nll, stderr, converged, intervals, conditional)
