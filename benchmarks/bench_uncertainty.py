@@ -68,8 +68,9 @@ def _markdown(cells: dict) -> str:
     def fmt(cell: dict, name: str) -> str:
         c = cell[name]
         return f"{c['value']:.3f} [{c['ci95'][0]:.3f}, {c['ci95'][1]:.3f}]"
-    lines = ["| model | parameter | trials | at bound | interior fits | Wald | Wald, transformed | profile, all fits "
-             "| profile, interior fits |", "|---|---|---|---|---|---|---|---|---|"]
+    header = ("| model | parameter | trials | at bound | interior fits | Wald | Wald, transformed | profile, all fits "
+              "| profile, interior fits |")
+    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     for key, cell in cells.items():
         model, n_trials, parameter = key.split("/")
         lines.append(f"| {model} | {parameter} | {n_trials} | {cell['at_bound']:.3f} | {cell['n_interior']} / "

@@ -253,9 +253,12 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
 
     Columns: participant_id, model, k, n_obs, nll, aic, bic, converged, context_a/b, the
     parameters (see module docstring), their Wald standard errors (``<name>_se``: inverse observed
-    information of the Bernoulli NLL; NaN at a bound and for the choice-matrix loss), bound flags
-    (``<name>_at_bound``, ``n_at_bound``: when > 0 the other SEs are conditional on the bound
-    values), with ``profile`` the 95 % profile-likelihood intervals ``<name>_profile_lo`` /
+    information of the Bernoulli NLL; NaN in a fit with any parameter at a bound, for
+    factorized_full in that context, and for the choice-matrix loss), the SEs conditional on the
+    parameters at a bound held there (``<name>_se_conditional``; too small, kept for reference),
+    95 % Wald intervals on the transformed scale (``<name>_wald_lo`` / ``_hi``: log slope, logit
+    lapse; ``modeling.uncertainty.wald_intervals``), bound flags (``<name>_at_bound``, per fit
+    ``n_at_bound``), with ``profile`` the 95 % profile-likelihood intervals ``<name>_profile_lo`` /
     ``<name>_profile_hi`` (Bernoulli objective; the intervals to trust, see docs/modeling.md),
     with ``bootstrap`` > 0 the 95 % parametric-bootstrap intervals ``<name>_boot_lo`` /
     ``<name>_boot_hi`` from that many refits per participant (seeded by ``seed``), boundary angles
