@@ -94,10 +94,8 @@ def main(n_sim: int = 500, jobs: int = 2) -> dict:
         fits = fit_table(trials, [model], jobs=jobs, profile=True)
         timing[model] = {"wall_s": round(time.perf_counter() - wall, 1), "cpu_s": round(_cpu_s() - cpu, 1)}
         summary = recovery_summary(parameter_recovery(fits, truth))
-        order = {name: i for i, name in enumerate(dict.fromkeys(summary["parameter"]))}
-        summary = summary.sort_values(["parameter", "n_test_trials"], key=lambda c: c.map(order) if c.name == "parameter"
-                                      else c, kind="stable")
-        for r in summary.itertuples():
+        position = summary["parameter"].map({name: i for i, name in enumerate(dict.fromkeys(summary["parameter"]))})
+        for r in summary.assign(position=position).sort_values(["position", "n_test_trials"], kind="stable").itertuples():
             cells[f"{model}/{r.n_test_trials}/{r.parameter}"] = _cell(r)
     return {"n_sim": n_sim, "jobs": jobs, "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "fit_with_profile": timing, "summary": _counts(cells), "coverage": cells, "table": _markdown(cells),
