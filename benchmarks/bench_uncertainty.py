@@ -2,16 +2,22 @@
 
 500 simulated agents per model (factorized, factorized_full, linear) x 200 and 400 test trials
 (rule codes 1, 2, 5, 6 cycled), each fitted with its generating model (Bernoulli objective,
-``jobs=2``, profile-likelihood intervals on): per generating model, trial count and parameter,
-the fraction of fits at a bound, the coverage of the 95 % Wald intervals (over fits with an SE)
-and of the 95 % profile-likelihood intervals (over all fits). SE accuracy: for the first 100
-agents per model at 200 trials, our SEs against those from numdifftools' Hessian of the NLL
-(step 1e-4 of each bound range, so that no step leaves the region where p is in (0, 1)): the
-fraction within 2 % and the median relative difference. Model confusion: ``garden recover``.
+``jobs=2``, profile-likelihood intervals on). Per generating model, trial count and parameter:
+the fraction of fits at a bound, the number of interior fits (no parameter of the fit, for
+factorized_full of that context, at a bound: the fits with a Wald SE), and the coverage of the
+95 % intervals, each with its 95 % Wilson interval (Monte Carlo error) and whether 0.95 lies in
+it: natural-scale Wald and transformed-scale Wald (log slope, logit lapse) over interior fits,
+profile likelihood over all fits and over interior fits. ``table`` holds the same as one
+Markdown table (the one in docs/modeling.md). SE accuracy: for the first 100 agents per model
+at 200 trials, our (conditional) SEs against those from numdifftools' Hessian of the NLL (step
+1e-4 of each bound range, so that no step leaves the region where p is in (0, 1)): the fraction
+within 2 % and the median relative difference. Model confusion: ``garden recover``.
 """
 
 from __future__ import annotations
 
+import os
+import resource
 import time
 
 import numdifftools as nd
@@ -21,9 +27,12 @@ from modeling.cells import participant_cells
 from modeling.models import MODELS
 from modeling.optimise import Batch, at_bound
 from modeling.psychometric import fit_cells, fit_table
-from modeling.recovery import parameter_recovery, recovery_summary, simulate_study
+from modeling.recovery import COVERAGES, parameter_recovery, recovery_summary, simulate_study
 
 MODELS_CHECKED = ("factorized", "factorized_full", "linear")
+TRIAL_COUNTS = (200, 400)
+TARGET = (0.93, 0.97)
+"""The acceptance range of a coverage."""
 
 
 def _se_agreement(model: str, n_agents: int = 100) -> dict:
@@ -39,23 +48,61 @@ def _se_agreement(model: str, n_agents: int = 100) -> dict:
         hessian = (unit / np.outer(width, width))[np.ix_(free, free)]
         if not free.any() or np.linalg.eigvalsh(hessian)[0] <= 0:
             continue
-        ratios.append(np.abs(fit.stderr[i][free] / np.sqrt(np.diag(np.linalg.inv(hessian))) - 1).max())
+        ratios.append(np.abs(fit.conditional[i][free] / np.sqrt(np.diag(np.linalg.inv(hessian))) - 1).max())
     ratios = np.array(ratios)
     return {"n_fits": len(ratios), "fraction_within_2_percent": round(float((ratios < 0.02).mean()), 3),
             "median_relative_difference": float(np.median(ratios)), "max_relative_difference": float(ratios.max())}
 
 
+def _cell(r) -> dict:
+    out = {"at_bound": round(r.fraction_at_bound, 3), "n": int(r.n), "n_interior": int(r.n_with_se),
+           "r": round(r.r, 3)}
+    for name in COVERAGES:
+        value, lo, hi = getattr(r, name), getattr(r, f"{name}_ci_lo"), getattr(r, f"{name}_ci_hi")
+        out[name] = {"value": round(value, 3), "ci95": [round(lo, 3), round(hi, 3)],
+                     "0.95_inside": bool(lo <= 0.95 <= hi), "in_93_97": bool(TARGET[0] <= value <= TARGET[1])}
+    return out
+
+
+def _markdown(cells: dict) -> str:
+    def fmt(cell: dict, name: str) -> str:
+        c = cell[name]
+        return f"{c['value']:.3f} [{c['ci95'][0]:.3f}, {c['ci95'][1]:.3f}]"
+    header = ("| model | parameter | trials | at bound | interior fits | Wald | Wald, transformed | profile, all fits "
+              "| profile, interior fits |")
+    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
+    for key, cell in cells.items():
+        model, n_trials, parameter = key.split("/")
+        lines.append(f"| {model} | {parameter} | {n_trials} | {cell['at_bound']:.3f} | {cell['n_interior']} / "
+                     f"{cell['n']} | " + " | ".join(fmt(cell, name) for name in COVERAGES) + " |")
+    return "\n".join(lines)
+
+
+def _counts(cells: dict) -> dict:
+    return {name: {"cells_in_93_97": sum(c[name]["in_93_97"] for c in cells.values()),
+                   "cells_with_0.95_in_ci": sum(c[name]["0.95_inside"] for c in cells.values()),
+                   "range": [min(c[name]["value"] for c in cells.values()),
+                             max(c[name]["value"] for c in cells.values())], "n_cells": len(cells)}
+            for name in COVERAGES}
+
+
 def main(n_sim: int = 500, jobs: int = 2) -> dict:
-    coverage, timing = {}, {}
+    cells, timing = {}, {}
     for model in MODELS_CHECKED:
-        trials, truth = simulate_study([model], (200, 400), n_sim, (1, 2, 5, 6), seed=2026)
-        start = time.perf_counter()
+        trials, truth = simulate_study([model], TRIAL_COUNTS, n_sim, (1, 2, 5, 6), seed=2026)
+        wall, cpu = time.perf_counter(), _cpu_s()
         fits = fit_table(trials, [model], jobs=jobs, profile=True)
-        timing[model] = round(time.perf_counter() - start, 1)
+        timing[model] = {"wall_s": round(time.perf_counter() - wall, 1), "cpu_s": round(_cpu_s() - cpu, 1)}
         summary = recovery_summary(parameter_recovery(fits, truth))
-        for r in summary.itertuples():
-            coverage[f"{model}/{r.n_test_trials}/{r.parameter}"] = {
-                "at_bound": round(r.fraction_at_bound, 3), "wald": round(r.coverage, 3), "n_with_se": r.n_with_se,
-                "profile": round(r.coverage_profile, 3), "r": round(r.r, 3)}
-    return {"n_sim": n_sim, "fit_with_profile_wall_s": timing, "coverage": coverage,
+        position = summary["parameter"].map({name: i for i, name in enumerate(dict.fromkeys(summary["parameter"]))})
+        for r in summary.assign(position=position).sort_values(["position", "n_test_trials"], kind="stable").itertuples():
+            cells[f"{model}/{r.n_test_trials}/{r.parameter}"] = _cell(r)
+    return {"n_sim": n_sim, "jobs": jobs, "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+            "fit_with_profile": timing, "summary": _counts(cells), "coverage": cells, "table": _markdown(cells),
             "se_vs_numdifftools": {m: _se_agreement(m) for m in MODELS_CHECKED}}
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the fitting pool's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime

@@ -15,7 +15,8 @@ parameter vector), so a whole study is fitted in a few numpy calls per iteration
    them); gradient-based optimisers stall there, a simplex search does not.
 3. Standard errors (Bernoulli objective) from the inverse observed information, the Hessian
    of the NLL at the optimum (``observed_information``; checked against numdifftools in the
-   tests); NaN for parameters at a bound and for the choice-matrix loss, which is not a
+   tests); NaN in a fit with any parameter at a bound (the others' SEs are then conditional on
+   the bound values and kept apart, ``BatchFit.conditional``) and for the choice-matrix loss, which is not a
    likelihood (``modeling.uncertainty`` gives bootstrap intervals for both).
 """
 
@@ -55,15 +56,17 @@ GRID_CHUNK = 48
 
 @dataclass
 class BatchFit:
-    """Per participant: best parameter vector (P, k), NLL (P,), standard errors (P, k),
-    whether the local search converged (P,) and, when asked for, the 95 % profile-likelihood
-    intervals (P, k, 2)."""
+    """Per participant: best parameter vector (P, k), NLL (P,), Wald standard errors (P, k; NaN
+    in fits with a parameter at a bound), whether the local search converged (P,), when asked
+    for the 95 % profile-likelihood intervals (P, k, 2), and the conditional SEs (P, k): those
+    of the parameters not at a bound with the ones at a bound held there (``standard_errors``)."""
 
     theta: np.ndarray
     nll: np.ndarray
     stderr: np.ndarray
     converged: np.ndarray
     profile: np.ndarray | None = None
+    conditional: np.ndarray | None = None
 
 
 class Batch:
@@ -326,11 +329,13 @@ def observed_information(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> n
 
 
 def standard_errors(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Wald SEs (R, k) from the inverse observed information (Bernoulli objective only).
+    """Conditional Wald SEs (R, k) from the inverse observed information (Bernoulli objective only).
 
     Parameters at a bound get NaN: the optimum is not a stationary point in them, so they are
-    held fixed and the SEs of the others come from the information of the free ones alone.
-    NaN too where that information is not positive definite. The choice-matrix loss is not a
+    held fixed and the SEs of the others come from the information of the free ones alone
+    (conditional on the bound values, hence too small: ``fit_batch`` reports them as Wald SEs
+    only for fits with no parameter at a bound). NaN too where that information is not
+    positive definite. The choice-matrix loss is not a
     likelihood, so its fits get NaN throughout (use a parametric bootstrap instead).
     """
     out = np.full(theta.shape, np.nan)
@@ -386,29 +391,61 @@ class _Held:
         return self.batch.nll(self.full(others, rows), self.participants[rows])
 
 
+PROFILE_STARTS = 2
+"""Besides the last point inside, each profile refit also starts from this many points of the
+participant's start pool (its grid starts and optimum, with the held parameter set to the
+profiled value), the best by NLL there: the profile has several local minima in the other
+parameters (e.g. the slope jumping to its bound), which a local search from one start misses."""
+
+
+def _pool_starts(batch: Batch, held: np.ndarray, participants: np.ndarray, values: np.ndarray,
+                 pool: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """The ``PROFILE_STARTS`` best pool points (R, s, k - 1) of each row's participant, the held
+    parameter set to ``values``, as starts for the other parameters."""
+    n_rows, n_pool, k = len(held), pool.shape[1], pool.shape[2]
+    candidates = pool[participants].copy()                                     # (R, s, k)
+    candidates[np.arange(n_rows), :, held] = values[:, None]
+    f = batch.nll(candidates.reshape(-1, k), np.repeat(participants, n_pool)).reshape(n_rows, n_pool)
+    best = np.argsort(f, axis=1, kind="stable")[:, :PROFILE_STARTS]
+    chosen = np.take_along_axis(candidates, best[:, :, None], axis=1)          # (R, m, k)
+    return chosen[np.broadcast_to(free[:, None, :], chosen.shape)].reshape(n_rows, -1, k - 1)
+
+
 def _profile(batch: Batch, held: np.ndarray, participants: np.ndarray, values: np.ndarray, others: np.ndarray,
-             max_iter: int) -> tuple[np.ndarray, np.ndarray]:
-    """Profile NLL (R,) with parameter ``held`` (R,) at ``values`` (R,), the others refitted from ``others``."""
-    k = batch.bounds.shape[0]
+             max_iter: int, pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Profile NLL (R,) with parameter ``held`` (R,) at ``values`` (R,), the others refitted by
+    Nelder-Mead from ``others`` (R, k - 1) and from the best ``pool`` points (``_pool_starts``);
+    returns the lowest NLL per row and the other parameters there."""
+    n_rows, k = len(held), batch.bounds.shape[0]
     if k == 1:
         return batch.nll(values[:, None], participants), others
-    held_batch = _Held(batch, held, participants, values)
-    fitted, nll, _ = nelder_mead(held_batch, others, np.arange(len(values)), max_iter=max_iter, initial_step=0.02,
-                                 xtol=PROFILE_XTOL, ftol=PROFILE_FTOL)
-    return nll, fitted
+    free = np.ones((n_rows, k), bool)
+    free[np.arange(n_rows), held] = False
+    starts = np.concatenate([others[:, None, :], _pool_starts(batch, held, participants, values, pool, free)], axis=1)
+    n_start = starts.shape[1]
+    rep = np.repeat(np.arange(n_rows), n_start)
+    held_batch = _Held(batch, held[rep], participants[rep], values[rep])
+    fitted, nll, _ = nelder_mead(held_batch, starts.reshape(-1, k - 1), np.arange(len(rep)), max_iter=max_iter,
+                                 initial_step=0.02, xtol=PROFILE_XTOL, ftol=PROFILE_FTOL)
+    nll, fitted = nll.reshape(n_rows, n_start), fitted.reshape(n_rows, n_start, k - 1)
+    best = np.argmin(nll, axis=1)
+    return nll[np.arange(n_rows), best], fitted[np.arange(n_rows), best]
 
 
-def profile_intervals(batch: Batch, theta: np.ndarray, nll: np.ndarray) -> np.ndarray:
+def profile_intervals(batch: Batch, theta: np.ndarray, nll: np.ndarray, pool: np.ndarray | None = None
+                      ) -> np.ndarray:
     """95 % profile-likelihood intervals (P, k, 2) of the Bernoulli NLL, all participants and
     parameters at once.
 
     Each end is where the NLL, minimised over the other parameters, rises ``PROFILE_DROP`` above
     the optimum (bisection between the optimum and the bound, the others refitted by
-    Nelder-Mead from the last point inside); an end reaches the bound when the profile stays
-    below the drop up to it, so parameters on a bound get a one-sided interval. Unlike Wald
-    intervals they follow the likelihood's shape (docs/modeling.md: coverage near 95 %).
+    Nelder-Mead from the last point inside and from the best points of ``pool`` (P, s, k), the
+    participants' start points; default: the optima alone); an end reaches the bound when the
+    profile stays below the drop up to it, so parameters on a bound get a one-sided interval.
+    Unlike Wald intervals they follow the likelihood's shape (docs/modeling.md).
     """
     n_part, k = theta.shape
+    pool = theta[:, None, :] if pool is None else np.concatenate([theta[:, None, :], pool], axis=1)
     # rows: (parameter j, side, participant), j slowest
     held = np.repeat(np.arange(k), 2 * n_part)
     side = np.tile(np.repeat([0, 1], n_part), k)
@@ -419,11 +456,11 @@ def profile_intervals(batch: Batch, theta: np.ndarray, nll: np.ndarray) -> np.nd
     free[np.arange(len(held)), held] = False
     start = theta[participants][free].reshape(len(held), k - 1) if k > 1 else np.zeros((len(held), 0))
     target = nll[participants] + PROFILE_DROP
-    at_end, _ = _profile(batch, held, participants, outside.copy(), start, 2 * PROFILE_ITER)
+    at_end, _ = _profile(batch, held, participants, outside.copy(), start, 2 * PROFILE_ITER, pool)
     reaches = at_end < target
     for _ in range(PROFILE_BISECTIONS):
         mid = (inside + outside) / 2
-        value, fitted = _profile(batch, held, participants, mid, start, PROFILE_ITER)
+        value, fitted = _profile(batch, held, participants, mid, start, PROFILE_ITER, pool)
         ok = value < target
         inside, outside = np.where(ok, mid, inside), np.where(ok, outside, mid)
         start = np.where(ok[:, None], fitted, start)
@@ -442,7 +479,8 @@ def fit_batch(model: Model, data: list[CellData], objective: str, n_starts: int 
     if extra_starts is not None:
         protected = np.concatenate([protected, extra_starts], axis=1)
     n_part, n_protected = protected.shape[:2]
-    starts = np.concatenate([protected, grid_starts(batch, n_starts)], axis=1)
+    grid = grid_starts(batch, n_starts)
+    starts = np.concatenate([protected, grid], axis=1)
     for max_iter, keep in STAGES + ((POLISH_ITER, 0),):
         n_start = starts.shape[1]
         rows = np.repeat(np.arange(n_part), n_start)
@@ -455,9 +493,10 @@ def fit_batch(model: Model, data: list[CellData], objective: str, n_starts: int 
     best = np.argmin(f, axis=1)
     rows = np.arange(n_part)
     theta, nll, converged = theta[rows, best], f[rows, best], converged.reshape(n_part, -1)[rows, best]
-    stderr = standard_errors(batch, theta, rows)
+    conditional = standard_errors(batch, theta, rows)
+    stderr = np.where(at_bound(batch.bounds, theta).any(axis=1, keepdims=True), np.nan, conditional)
     intervals = None
     if profile:
-        intervals = profile_intervals(batch, theta, nll) if objective == "bernoulli" \
+        intervals = profile_intervals(batch, theta, nll, grid) if objective == "bernoulli" \
             else np.full(theta.shape + (2,), np.nan)
-    return BatchFit(theta, nll, stderr, converged, intervals)
+    return BatchFit(theta, nll, stderr, converged, intervals, conditional)

@@ -60,7 +60,7 @@ from modeling.models import (
 )
 from modeling.objectives import check_objective, n_obs, usable
 from modeling.optimise import BatchFit, at_bound, fit_batch
-from modeling.uncertainty import bootstrap_intervals
+from modeling.uncertainty import bootstrap_intervals, wald_intervals
 
 __all__ = ["MODELS", "DEFAULT_MODELS", "parameter_names", "geometry", "predict", "simulate_choices",
            "fit_cells", "fit_table", "fit_participant"]
@@ -137,9 +137,10 @@ def _fit_full(data: list[CellData], objective: str, factorized: BatchFit, n_star
     order = [0, 4, 1, 5, 2, 6, 3, 7]  # (ctx0: delta slope offset lapse, ctx1: ...) -> full order
     theta = fit.theta.reshape(len(data), 8)[:, order]
     stderr = fit.stderr.reshape(len(data), 8)[:, order]
+    conditional = fit.conditional.reshape(len(data), 8)[:, order]
     intervals = None if fit.profile is None else fit.profile.reshape(len(data), 8, 2)[:, order]
     return BatchFit(theta, fit.nll.reshape(-1, 2).sum(axis=1), stderr, fit.converged.reshape(-1, 2).all(axis=1),
-                    intervals)
+                    intervals, conditional)
 
 
 def fit_cells(data: list[CellData], models: Sequence[str] = DEFAULT_MODELS, objective: str = "bernoulli",
@@ -177,6 +178,10 @@ def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str,
             names = model.names(contexts)
             row.update(zip(names, theta))
             row.update(zip([f"{p}_se" for p in names], fit.stderr[i]))
+            row.update(zip([f"{p}_se_conditional" for p in names], fit.conditional[i]))
+            wald = wald_intervals(model, theta[None, :], fit.stderr[i:i + 1])[0]
+            row.update(zip([f"{p}_wald_lo" for p in names], wald[:, 0]))
+            row.update(zip([f"{p}_wald_hi" for p in names], wald[:, 1]))
             bound = at_bound(model.bounds(), theta[None, :])[0]
             row.update(zip([f"{p}_at_bound" for p in names], bound.tolist()))
             row["n_at_bound"] = int(bound.sum())
@@ -248,9 +253,12 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
 
     Columns: participant_id, model, k, n_obs, nll, aic, bic, converged, context_a/b, the
     parameters (see module docstring), their Wald standard errors (``<name>_se``: inverse observed
-    information of the Bernoulli NLL; NaN at a bound and for the choice-matrix loss), bound flags
-    (``<name>_at_bound``, ``n_at_bound``: when > 0 the other SEs are conditional on the bound
-    values), with ``profile`` the 95 % profile-likelihood intervals ``<name>_profile_lo`` /
+    information of the Bernoulli NLL; NaN in a fit with any parameter at a bound, for
+    factorized_full in that context, and for the choice-matrix loss), the SEs conditional on the
+    parameters at a bound held there (``<name>_se_conditional``; too small, kept for reference),
+    95 % Wald intervals on the transformed scale (``<name>_wald_lo`` / ``_hi``: log slope, logit
+    lapse; ``modeling.uncertainty.wald_intervals``), bound flags (``<name>_at_bound``, per fit
+    ``n_at_bound``), with ``profile`` the 95 % profile-likelihood intervals ``<name>_profile_lo`` /
     ``<name>_profile_hi`` (Bernoulli objective; the intervals to trust, see docs/modeling.md),
     with ``bootstrap`` > 0 the 95 % parametric-bootstrap intervals ``<name>_boot_lo`` /
     ``<name>_boot_hi`` from that many refits per participant (seeded by ``seed``), boundary angles

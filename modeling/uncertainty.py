@@ -1,4 +1,12 @@
-"""Parametric-bootstrap intervals of fitted choice-model parameters (either objective).
+"""Intervals of fitted choice-model parameters: Wald intervals on a transformed scale (Bernoulli
+objective) and parametric-bootstrap intervals (either objective).
+
+Transformed-scale Wald intervals (``wald_intervals``): the slope (lower bound 0) is taken on the
+log scale and the lapse rate on the logit scale of lapse / 0.5 (its range is (0, 0.5)); delta and
+offset stay on their natural scale. The SE on the transformed scale is the delta-method one,
+se_g = se * |g'(theta)| (exact at an interior optimum: there the observed information transforms
+with the Jacobian), the interval g(theta) +- z se_g is mapped back (asymmetric on the natural
+scale) and clipped to the parameter's bounds. NaN where the Wald SE is NaN.
 
 Why: Wald SEs (``modeling.optimise.standard_errors``) exist only for the Bernoulli likelihood and
 only for parameters inside their bounds; the choice-matrix loss is not a likelihood, and a
@@ -14,13 +22,41 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from scipy.special import expit, logit
+from scipy.stats import norm
 
 from modeling.cells import CellData
-from modeling.models import MODELS, p_accept
+from modeling.models import MODELS, Model, p_accept
 from modeling.optimise import BatchFit
 
 LEVEL = 0.95
-"""Coverage of the bootstrap percentile intervals."""
+"""Coverage of the bootstrap percentile and the Wald intervals."""
+LAPSE_MAX = 0.5
+"""Upper end of the lapse range: the logit scale of the Wald intervals is that of lapse / LAPSE_MAX."""
+
+
+def _scale(kind: str, lower: float) -> tuple[Callable, Callable, Callable]:
+    """(g, g inverse, g') of the Wald scale of a parameter kind with lower bound ``lower``."""
+    if kind == "slope" and lower == 0.0:
+        return np.log, np.exp, lambda x: 1.0 / x
+    if kind == "lapse":
+        return (lambda x: logit(x / LAPSE_MAX), lambda y: LAPSE_MAX * expit(y),
+                lambda x: 1.0 / (x * (1.0 - x / LAPSE_MAX)))
+    return (lambda x: x), (lambda y: y), np.ones_like
+
+
+def wald_intervals(model: Model, theta: np.ndarray, stderr: np.ndarray) -> np.ndarray:
+    """``LEVEL`` Wald intervals (P, k, 2) on the transformed scale (module docstring), mapped back
+    to the natural scale, for parameter vectors theta (P, k) with Wald SEs stderr (P, k)."""
+    z = norm.ppf(0.5 + LEVEL / 2)
+    bounds = model.bounds()
+    out = np.full(theta.shape + (2,), np.nan)
+    for j, (kind, _) in enumerate(model.free):
+        g, inverse, slope = _scale(kind, bounds[j, 0])
+        ok = np.isfinite(stderr[:, j])
+        centre, half = g(theta[ok, j]), z * stderr[ok, j] * np.abs(slope(theta[ok, j]))
+        out[ok, j] = np.clip(np.stack([inverse(centre - half), inverse(centre + half)], axis=-1), *bounds[j])
+    return out
 
 
 def resample(model: str, theta: np.ndarray, data: CellData, n_boot: int, rng: np.random.Generator

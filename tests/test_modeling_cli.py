@@ -135,9 +135,15 @@ def test_bms_families_between_groups_and_lrt(tmp_path, trials_file, capsys):
 def test_recovery_summary_counts_skipped_simulations():
     recovered = pd.DataFrame({"generating_model": "linear", "n_test_trials": 200, "parameter": "slope",
                               "true": [1.0, 2.0, 3.0], "fitted": [1.1, 2.2, 20.0], "at_bound": [False, False, True],
-                              "covered": [True, False, np.nan], "covered_profile": [True, True, True]})
+                              "covered": [True, False, np.nan], "covered_profile": [True, True, True],
+                              "interior": [True, True, False], "covered_wald": [True, True, np.nan]})
     skipped = pd.DataFrame({"participant_id": ["a", "b"], "generating_model": ["linear", "factorized"],
                             "n_test_trials": [200, 200]})
     row = recovery_summary(recovered, skipped).iloc[0]
     assert row.n_skipped == 1 and row.fraction_at_bound == pytest.approx(1 / 3)
     assert row.coverage == 0.5 and row.n_with_se == 2 and row.coverage_profile == 1.0
+    assert row.coverage_wald_transformed == 1.0 and row.coverage_profile_interior == 1.0
+    # Wilson interval of 1 covered out of 2, by hand: (p + z²/2n ± z sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)
+    z = 1.959963984540054
+    centre, half = (0.5 + z * z / 4) / (1 + z * z / 2), z * np.sqrt(0.25 / 2 + z * z / 16) / (1 + z * z / 2)
+    assert (row.coverage_ci_lo, row.coverage_ci_hi) == pytest.approx((centre - half, centre + half))

@@ -97,7 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "recover", help="parameter and model recovery from simulated participants",
         description="Simulate participants from each model with known parameters, fit every model, and write "
                     "parameter_recovery.tsv, recovery_summary.tsv (r, bias, RMSE, fraction at bound, "
-                    "interval coverage), "
+                    "coverage of Wald, transformed-scale Wald and profile intervals with Wilson intervals), "
                     "model_recovery.tsv (BIC confusion matrix) and model_confusion.tsv (AIC and BIC, with "
                     "p(generating | winner)) "
                     "into a new folder, with JSON sidecars.")
