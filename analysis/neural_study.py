@@ -38,6 +38,7 @@ from analysis.network_tables import hidden_rdms
 from analysis.neural_bids import scan_accuracy
 from analysis.neural_glm import load_mask
 from analysis.neural_rdms import BRAIN_MODELS, new_output_folder, read_roi_rdms
+from analysis.neural_rois import Roi, check_on_grid
 from analysis.neural_stats import (
     accuracy_relation,
     compression_fits,
@@ -104,12 +105,12 @@ def slice_table(model: str, t: np.ndarray, significant: np.ndarray) -> pd.DataFr
 
 
 def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float,
-                      rois: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+                      rois: dict[str, Roi]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Group t and FDR maps of every model's searchlight betas; (a table of significant voxels per
     model, overall and inside each ROI; the ``slice_table`` of every model)."""
     models = searchlight_models(folder)
     brain, image = load_mask(mask)
-    roi_masks = {name: load_mask(path)[0] for name, path in rois.items()}
+    roi_masks = {name: roi.mask for name, roi in rois.items()}
     out.mkdir()
     rows, slices = [], []
     for model in models:
@@ -139,13 +140,22 @@ def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float,
 
 def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, behaviour: str | Path | None = None,
                      networks: str | Path | None = None, searchlight: str | Path | None = None,
-                     mask: str | Path | None = None, rois: dict[str, Path] | None = None) -> Path:
-    """Write the statistics folder (module docstring); inputs are checked before any output."""
+                     mask: str | Path | None = None, rois: dict[str, Roi] | None = None,
+                     roi_affine: np.ndarray | None = None) -> Path:
+    """Write the statistics folder (module docstring); inputs are checked before any output.
+    ``rois`` (``analysis.neural_rois.load_rois``, on the grid ``roi_affine``) count the significant
+    searchlight voxels inside each ROI; they must lie on the searchlight mask's grid."""
     out = Path(out)
     if out.exists():
         raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
     if searchlight is not None and mask is None:
         raise UserError("--searchlight needs --mask (the brain mask the searchlight ran in)")
+    if rois and searchlight is None:
+        raise UserError("--roi/--atlas in `garden neural stats` count significant searchlight voxels per ROI: "
+                        "give --searchlight and --mask too, or leave the ROIs out")
+    if rois:
+        brain, image = load_mask(mask)
+        check_on_grid(rois, roi_affine, inside=brain, grid_affine=image.affine, where=f"the mask {mask}")
     table = read_roi_rdms(rdms)
     if table["subject"].nunique() < 2:
         raise UserError(f"{rdms}: RDMs of {table['subject'].nunique()} participant(s); group statistics need >= 2")
@@ -184,6 +194,6 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
         _write(slices, tables / "neural_searchlight_slices.tsv")
     write_json(partial / "neural_stats.json", provenance(
         config=asdict(config), seed=config.seed, rdms=str(rdms), behaviour=str(behaviour), networks=str(networks),
-        searchlight=str(searchlight), mask=str(mask), rois={k: str(v) for k, v in (rois or {}).items()}))
+        searchlight=str(searchlight), mask=str(mask), rois={k: v.source for k, v in (rois or {}).items()}))
     partial.rename(out)
     return out
