@@ -14,6 +14,10 @@ Outputs (a BIDS-derivatives folder, written under ``OUT.partial`` and renamed wh
     OUT/sub-<ID>/ses-<N>/func/<stem>_stat-effect_statmap.nii.gz   50 volumes: condition betas (% signal)
     OUT/sub-<ID>/ses-<N>/func/<stem>_stat-effect_statmap.json     conditions, design, dof, versions
     OUT/sub-<ID>/ses-<N>/func/<stem>_desc-residuals_bold.nii.gz   whitened GLM residuals (noise for crossnobis)
+    OUT/sub-<ID>/ses-<N>/func/<stem>_desc-residuals_bold.json     RepetitionTime, description, source
+    OUT/README
+
+The betas' sidecar is written last: a run whose sidecar exists is complete (a resumed GLM keeps it).
 """
 
 from __future__ import annotations
@@ -228,6 +232,10 @@ def _write_run(ready: CheckedRun, brain: np.ndarray, affine: np.ndarray, config:
     folder.mkdir(parents=True, exist_ok=True)
     _volumes(fit.betas, brain, affine).to_filename(folder / f"{run.stem}_{BETAS}.nii.gz")
     _volumes(fit.residuals, brain, affine).to_filename(folder / f"{run.stem}_{RESIDUALS}.nii.gz")
+    write_json(folder / f"{run.stem}_{RESIDUALS}.json", {
+        "RepetitionTime": fit.tr_s, "Description": f"whitened residuals of the {config.noise_model} GLM "
+                                                   "(percent signal change), the noise estimate of crossnobis",
+        "Sources": [str(run.bold)]}, overwrite=True)
     write_json(folder / f"{run.stem}_{BETAS}.json", provenance(
         config=asdict(config), seed=None, conditions=[condition_name(c) for c in range(N_CONDITIONS)],
         design_columns=list(fit.design.columns), residual_dof=fit.dof, repetition_time_s=fit.tr_s,

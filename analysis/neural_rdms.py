@@ -11,7 +11,10 @@ Searchlight maps (``searchlight_maps``): each sphere's RDM is regressed (z-score
 ``rsa.compare.regress_rdm``) on the model RDMs (their squared distances for crossnobis, which
 estimates squared distances), giving one beta map per model::
 
-    OUT/sub-<ID>/ses-<N>/func/sub-<ID>_ses-<N>_task-<T>_desc-<method>_model-<M>_stat-beta_statmap.nii.gz
+    OUT/sub-<ID>/ses-<N>/func/sub-<ID>_ses-<N>_task-<T>_desc-<method>_model-<M>_stat-beta_statmap.nii.gz (+ .json)
+    OUT/sub-<ID>/ses-<N>/func/sub-<ID>_ses-<N>_task-<T>_desc-<method>_searchlight.json  options; written last
+
+Both folders also hold ``dataset_description.json`` (DatasetType "derivative") and a README.
 """
 
 from __future__ import annotations
@@ -260,6 +263,10 @@ def searchlight_session(glm: str, partial: str, key: tuple[str, str], mask: str,
         data[voxels] = betas[:, k]
         path = sidecar.parent / f"{stem}_model-{model.replace('_', '')}_stat-beta_statmap.nii.gz"
         nibabel.Nifti1Image(data.reshape(brain.shape), image.affine).to_filename(path)
+        write_json(path.with_name(path.name.replace(".nii.gz", ".json")), {
+            "Description": f"OLS beta of the z-scored {config.method} RDM of the sphere around each voxel on the "
+                           f"z-scored {model} model RDM (fitted jointly with {', '.join(config.models)})",
+            "Model": model, "Sources": [str(f) for f in glm_sessions(glm_path)[key]]}, overwrite=True)
     write_json(sidecar, provenance(config=asdict(config), seed=None, models=list(config.models), mask=str(mask),
                                    n_centres=int(found.centres.size), sphere_voxels=found.full_size, source=glm,
                                    command=command),

@@ -18,6 +18,7 @@ accuracy), a network sweep (for the init-scale match) and a searchlight folder (
     OUT/tables/neural_searchlight_slices.tsv model, z, x, y, t, significant: one axial slice per model
     OUT/searchlight/group_model-<M>_stat-t_statmap.nii.gz, ..._stat-p_statmap.nii.gz, ..._desc-fdr_mask.nii.gz
     OUT/neural_stats.json                    provenance (inputs, options, seed)
+    OUT/dataset_description.json, OUT/README  DatasetType "derivative", GeneratedBy garden
 
 ``tables/`` is what the HTML report reads, so ``garden report OUT`` shows the "Neural geometry"
 section. The folder is built under ``OUT.partial`` and renamed when complete; an existing OUT is
@@ -35,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.network_tables import hidden_rdms
-from analysis.neural_bids import scan_accuracy
+from analysis.neural_bids import scan_accuracy, write_derivative_description
 from analysis.neural_glm import load_mask
 from analysis.neural_rdms import BRAIN_MODELS, new_output_folder, read_roi_rdms
 from analysis.neural_rois import Roi, check_on_grid
@@ -195,5 +196,6 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
     write_json(partial / "neural_stats.json", provenance(
         config=asdict(config), seed=config.seed, rdms=str(rdms), behaviour=str(behaviour), networks=str(networks),
         searchlight=str(searchlight), mask=str(mask), rois={k: v.source for k, v in (rois or {}).items()}))
+    write_derivative_description(partial, "garden neural statistics (group level)", source=rdms, step="stats")
     partial.rename(out)
     return out
