@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import nibabel
 import numpy as np
 import pandas as pd
 
@@ -197,3 +198,16 @@ def write_derivative_description(folder: Path, name: str, *, source: str | Path,
     write_file(folder / "README", f"{name}: written by `garden neural {step}` from {Path(source).name}.\n"
                                   "File names follow BIDS-derivatives naming; each output has a JSON sidecar.\n",
                overwrite=True)
+
+
+def read_image(path: str | Path, *, what: str = "image"):
+    """The nibabel image at ``path`` (header only; data read on access); UserError naming the file
+    when it is missing or not a NIfTI/Analyze image nibabel can read."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such {what}")
+    try:
+        return nibabel.load(str(path))
+    except (nibabel.filebasedimages.ImageFileError, OSError, ValueError, EOFError) as exc:
+        raise UserError(f"{path}: not a NIfTI image nibabel can read ({type(exc).__name__}); give a .nii or "
+                        f".nii.gz {what}") from None

@@ -45,6 +45,7 @@ from analysis.neural_bids import (
     condition_name,
     find_runs,
     read_events,
+    read_image,
     repetition_time,
     write_derivative_description,
 )
@@ -164,9 +165,7 @@ def fit_run(bold: np.ndarray, design: pd.DataFrame, *, noise_model: str = "ar1")
 def load_mask(path: str | Path):
     """(boolean mask array, nibabel image) of a NIfTI mask (> 0 is in); UserError if empty."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such mask image")
-    image = nibabel.load(str(path))
+    image = read_image(path, what="mask image")
     mask = np.asarray(image.get_fdata()) > 0
     if not mask.any():
         raise UserError(f"{path}: the mask has no voxel > 0")
@@ -196,7 +195,7 @@ def check_run(run: Run, mask: np.ndarray, config: GlmConfig) -> CheckedRun:
     without reading its data; UserError naming the file otherwise."""
     if not run.bold.is_file():
         raise UserError(f"{run.bold}: missing BOLD image for {run.events.name}")
-    image = nibabel.load(str(run.bold))
+    image = read_image(run.bold, what="BOLD image")
     if image.ndim != 4 or image.shape[:3] != mask.shape:
         raise UserError(f"{run.bold}: shape {image.shape} is not a 4-D series on the mask's grid {mask.shape}")
     n_volumes = image.shape[3]

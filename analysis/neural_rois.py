@@ -21,10 +21,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import nibabel
 import numpy as np
 import pandas as pd
 
+from analysis.neural_bids import read_image
 from core.errors import UserError
 
 BACKGROUND = {"background", "unknown", "0", ""}
@@ -109,10 +109,8 @@ def atlas_rois(image_path: str | Path, labels_path: str | Path, *,
     """(one ROI per label of an atlas (or just ``names``), the atlas affine); UserError for a non-integer image, an
     unknown name or a label with no voxel in the image."""
     image_path = Path(image_path)
-    if not image_path.is_file():
-        raise UserError(f"{image_path}: no such atlas image (--atlas)")
+    image = read_image(image_path, what="atlas image (--atlas)")
     labels = read_atlas_labels(labels_path)
-    image = nibabel.load(str(image_path))
     data = np.asarray(image.dataobj)
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
@@ -148,9 +146,7 @@ def load_rois(masks: dict[str, Path], *, atlas: Path | None = None, atlas_labels
     rois: dict[str, Roi] = {}
     grids: dict[str, tuple[tuple[int, ...], np.ndarray]] = {}
     for name, path in masks.items():
-        if not path.is_file():
-            raise UserError(f"--roi {name}={path}: no such mask image")
-        image = nibabel.load(str(path))
+        image = read_image(path, what=f"ROI mask image (--roi {name})")
         mask = np.asarray(image.dataobj) > 0
         if not mask.any():
             raise UserError(f"--roi {name}={path}: the mask has no voxel > 0; give a non-empty mask")

@@ -151,10 +151,7 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
         raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
     if searchlight is not None and mask is None:
         raise UserError("--searchlight needs --mask (the brain mask the searchlight ran in)")
-    if rois and searchlight is None:
-        raise UserError("--roi/--atlas in `garden neural stats` count significant searchlight voxels per ROI: "
-                        "give --searchlight and --mask too, or leave the ROIs out")
-    if rois:
+    if rois and searchlight is not None:
         brain, image = load_mask(mask)
         check_on_grid(rois, roi_affine, inside=brain, grid_affine=image.affine, where=f"the mask {mask}")
     table = read_roi_rdms(rdms)

@@ -190,7 +190,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                      "compression model; writes the new folder OUT (tables/neural_mante_*.tsv).")
     p.add_argument("units", nargs="+", type=existing_file, metavar="UNIT.mat", help="per-unit MATLAB files")
     p.add_argument("--out", type=out_folder, required=True, help="new output folder")
-    p.add_argument("--window", type=float_list, default=None, metavar="START,END",
+    p.add_argument("--window", type=float_list(), default=None, metavar="START,END",
                    help="time window in s (default: all bins)")
     p.add_argument("--splits", type=bounded_int(2, "splits"), default=2, help="trial splits per condition, the 'runs' (default 2)")
     p.add_argument("--method", default="crossnobis", choices=METHODS,
@@ -245,7 +245,11 @@ def searchlight_command(args: argparse.Namespace) -> int:
 def stats_command(args: argparse.Namespace) -> int:
     config = StatsConfig(models=_names(args.models), n_perm=args.n_perm, n_boot=args.n_boot,
                          n_restarts=args.restarts, fdr_q=args.fdr, seed=args.seed)
-    rois, affine = _rois(args) if args.roi or args.atlas or args.atlas_labels else (None, None)
+    wants_rois = bool(args.roi or args.atlas or args.atlas_labels)
+    if wants_rois and args.searchlight is None:
+        raise UserError("--roi/--atlas of `garden neural stats` count significant searchlight voxels per ROI: "
+                        "give --searchlight and --mask too, or leave the ROIs out")
+    rois, affine = _rois(args) if wants_rois else (None, None)
     with threadpool_limits(1):
         out = write_statistics(args.rdms, args.out, config=config, behaviour=args.behaviour, networks=args.networks,
                                searchlight=args.searchlight, mask=args.mask, rois=rois, roi_affine=affine)
