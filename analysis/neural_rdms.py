@@ -11,7 +11,7 @@ Searchlight maps (``searchlight_maps``): each sphere's RDM is regressed (z-score
 ``rsa.compare.regress_rdm``) on the model RDMs (their squared distances for crossnobis, which
 estimates squared distances), giving one beta map per model::
 
-    OUT/sub-<ID>/ses-<N>/func/sub-<ID>_ses-<N>_task-<T>_desc-<method>_model-<M>_stat-beta_statmap.nii.gz (+ .json)
+    OUT/sub-<ID>/ses-<N>/func/sub-<ID>_ses-<N>_task-<T>_model-<M>_stat-beta_desc-<method>_statmap.nii.gz (+ .json)
     OUT/sub-<ID>/ses-<N>/func/sub-<ID>_ses-<N>_task-<T>_desc-<method>_searchlight.json  options; written last
 
 Both folders also hold ``dataset_description.json`` (DatasetType "derivative") and a README.
@@ -222,6 +222,11 @@ def searchlight_maps(glm: str | Path, out: str | Path, *, mask: str | Path, conf
     return out
 
 
+def map_name(stem: str, model: str, method: str) -> str:
+    """File name of a session's searchlight beta map of ``model`` (``stem``: sub-X_ses-Y_task-Z)."""
+    return f"{stem}_model-{model.replace('_', '')}_stat-beta_desc-{method}_statmap.nii.gz"
+
+
 def _searchlight_sidecar(partial: Path, glm: Path, key: tuple[str, str], method: str) -> Path:
     subject, session = key
     task = _task_of(glm, subject, session)
@@ -256,12 +261,12 @@ def searchlight_session(glm: str, partial: str, key: tuple[str, str], mask: str,
     betas = batch_betas(vectors, design)
     sidecar = _searchlight_sidecar(Path(partial), glm_path, key, config.method)
     sidecar.parent.mkdir(parents=True, exist_ok=True)
-    stem = sidecar.name.removesuffix("_searchlight.json")
+    stem = sidecar.name.removesuffix(f"_desc-{config.method}_searchlight.json")
     voxels = np.flatnonzero(brain.ravel())[found.centres]
     for k, model in enumerate(config.models):
         data = np.full(brain.size, np.nan, dtype=np.float32)
         data[voxels] = betas[:, k]
-        path = sidecar.parent / f"{stem}_model-{model.replace('_', '')}_stat-beta_statmap.nii.gz"
+        path = sidecar.parent / map_name(stem, model, config.method)
         nibabel.Nifti1Image(data.reshape(brain.shape), image.affine).to_filename(path)
         write_json(path.with_name(path.name.replace(".nii.gz", ".json")), {
             "Description": f"OLS beta of the z-scored {config.method} RDM of the sphere around each voxel on the "

@@ -115,7 +115,7 @@ def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float,
     out.mkdir()
     rows, slices = [], []
     for model in models:
-        files = sorted(folder.glob(f"sub-*/ses-*/func/*_model-{model.replace('_', '')}_stat-beta_statmap.nii.gz"))
+        files = sorted(folder.glob(f"sub-*/ses-*/func/*_model-{model.replace('_', '')}_stat-beta_desc-*_statmap.nii.gz"))
         if len(files) < 2:
             raise UserError(f"{folder}: {len(files)} searchlight map(s) of model {model!r}; a group test needs >= 2")
         maps = np.stack([np.asarray(nibabel.load(str(f)).dataobj, dtype=float)[brain] for f in files])

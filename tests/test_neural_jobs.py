@@ -11,8 +11,15 @@ import pytest
 from neural_helpers import mask_path, simulated_bold
 from threadpoolctl import threadpool_limits
 
-from analysis.neural_glm import BETAS, GlmConfig, check_run, fit_dataset, fit_session, load_mask
 from analysis.neural_bids import find_runs
+from analysis.neural_glm import (
+    BETAS,
+    GlmConfig,
+    check_run,
+    fit_dataset,
+    fit_session,
+    load_mask,
+)
 from analysis.neural_rdms import RdmConfig, searchlight_maps
 from core.errors import UserError
 from garden.cli import main
