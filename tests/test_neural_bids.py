@@ -9,6 +9,9 @@ import json
 import re
 import shutil
 
+import nibabel
+import numpy as np
+import pandas as pd
 import pytest
 from neural_helpers import mask_path, simulated_bold
 from threadpoolctl import threadpool_limits
@@ -36,9 +39,21 @@ def folders(tmp_path_factory):
                  ["searchlight", out["glm"], "--mask", brain, "--out", out["searchlight"], "--radius", "1.5",
                   "--models", "grid,orthogonal"],
                  ["stats", out["rdms"], "--out", out["stats"], "--models", "grid,orthogonal", "--n-perm", "10",
-                  "--restarts", "1"]):
+                  "--restarts", "1", "--searchlight", out["searchlight"], "--mask", brain,
+                  "--atlas", _atlas(bold, root), "--atlas-labels", root / "labels.txt"]):
         assert main(["neural", *map(str, argv)]) == 0
     return out
+
+
+def _atlas(bold, root):
+    """An atlas of the simulator's ROIs (labels 1..3) and its nilearn-style label list (root/labels.txt)."""
+    brain = nibabel.load(str(mask_path(bold)))
+    data = np.zeros(brain.shape, dtype=np.int16)
+    for label, name in enumerate(("rich", "lazy", "noise"), start=1):
+        data[np.asarray(nibabel.load(str(mask_path(bold, name))).dataobj) > 0] = label
+    nibabel.Nifti1Image(data, brain.affine).to_filename(root / "atlas.nii.gz")
+    (root / "labels.txt").write_text("Background\nrich\nlazy\nnoise\n")
+    return root / "atlas.nii.gz"
 
 
 def _codes(errors: list[str]) -> set[str]:
@@ -82,8 +97,10 @@ def test_derivative_file_names_follow_bids_naming(folders, step):
             assert path.with_name(path.name.replace(f".{match['ext']}", ".json")).is_file(), f"{path.name}: no sidecar"
 
 
-def test_group_statistics_are_described_but_not_a_subject_dataset(folders, bids_errors):
+def test_group_statistics_count_atlas_rois_and_are_not_a_subject_dataset(folders, bids_errors):
     description = json.loads((folders["stats"] / "dataset_description.json").read_text())
     assert description["DatasetType"] == "derivative"
-    assert (folders["stats"] / "tables" / "neural_roi_group.tsv").is_file()
+    counts = pd.read_csv(folders["stats"] / "tables" / "neural_searchlight.tsv", sep="\t")
+    assert counts.model.tolist() == ["grid", "orthogonal"] and (counts.n_maps == 2).all()
+    assert {f"significant_in_{name}" for name in ("rich", "lazy", "noise")} <= set(counts.columns)  # atlas ROIs
     assert _codes(bids_errors(folders["stats"])) == {"QUICK_VALIDATION_FAILED"}  # no sub-* folders: 1.x stops
