@@ -18,15 +18,20 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
+import nibabel
 import numpy as np
 import pandas as pd
 
 from core.errors import UserError
+from core.files import write_file
+from core.provenance import write_json
 from core.task import CONTEXTS, LEVELS, context_index
 from core.trials import read_trials
 
+BIDS_VERSION = "1.9.0"
 CONDITION_EVENT = "tree"
 N_CONDITIONS = 2 * LEVELS.size**2
 _RUN = re.compile(r"^(sub-[A-Za-z0-9]+)_(ses-[A-Za-z0-9]+)_(task-[A-Za-z0-9]+)_run-(\d+)_events\.tsv$")
@@ -178,3 +183,31 @@ def scan_accuracy(session_folder: Path) -> float:
     trials = read_trials(tables)
     scan = trials[trials["phase"] == "scan"] if "phase" in trials else trials
     return float(np.nanmean(scan["correct"].to_numpy(float))) if len(scan) else float("nan")
+
+
+def write_derivative_description(folder: Path, name: str, *, source: str | Path, step: str,
+                                 tools: list[dict[str, str]] | None = None) -> None:
+    """Write a BIDS-derivatives ``dataset_description.json`` (DatasetType "derivative", GeneratedBy
+    garden and ``tools``, the source dataset) and a README into ``folder`` (replacing a leftover of
+    an interrupted run)."""
+    write_json(folder / "dataset_description.json", {
+        "Name": name, "BIDSVersion": BIDS_VERSION, "DatasetType": "derivative",
+        "GeneratedBy": [{"Name": "garden", "Version": metadata.version("garden-task"),
+                         "Description": f"garden neural {step}"}, *(tools or [])],
+        "SourceDatasets": [{"URL": Path(source).resolve().as_uri()}]}, overwrite=True)
+    write_file(folder / "README", f"{name}: written by `garden neural {step}` from {Path(source).name}.\n"
+                                  "File names follow BIDS-derivatives naming; each output has a JSON sidecar.\n",
+               overwrite=True)
+
+
+def read_image(path: str | Path, *, what: str = "image"):
+    """The nibabel image at ``path`` (header only; data read on access); UserError naming the file
+    when it is missing or not a NIfTI/Analyze image nibabel can read."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such {what}")
+    try:
+        return nibabel.load(str(path))
+    except (nibabel.filebasedimages.ImageFileError, OSError, ValueError, EOFError) as exc:
+        raise UserError(f"{path}: not a NIfTI image nibabel can read ({type(exc).__name__}); give a .nii or "
+                        f".nii.gz {what}") from None

@@ -14,18 +14,22 @@ Outputs (a BIDS-derivatives folder, written under ``OUT.partial`` and renamed wh
     OUT/sub-<ID>/ses-<N>/func/<stem>_stat-effect_statmap.nii.gz   50 volumes: condition betas (% signal)
     OUT/sub-<ID>/ses-<N>/func/<stem>_stat-effect_statmap.json     conditions, design, dof, versions
     OUT/sub-<ID>/ses-<N>/func/<stem>_desc-residuals_bold.nii.gz   whitened GLM residuals (noise for crossnobis)
+    OUT/sub-<ID>/ses-<N>/func/<stem>_desc-residuals_bold.json     RepetitionTime, description, source
+    OUT/README
+
+The betas' sidecar is written last: a run whose sidecar exists is complete (a resumed GLM keeps it).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from concurrent.futures import ProcessPoolExecutor
+import sys
 from dataclasses import asdict, dataclass
-from functools import partial as partial_function
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import nibabel
 import numpy as np
@@ -41,10 +45,13 @@ from analysis.neural_bids import (
     condition_name,
     find_runs,
     read_events,
+    read_image,
     repetition_time,
+    write_derivative_description,
 )
 from core.errors import UserError
-from core.provenance import provenance, write_json
+from core.jobs import check_executor, run_jobs
+from core.provenance import provenance, read_json, to_jsonable, write_json
 from core.task import CONTEXTS
 
 MOTION_COLUMNS = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
@@ -158,9 +165,7 @@ def fit_run(bold: np.ndarray, design: pd.DataFrame, *, noise_model: str = "ar1")
 def load_mask(path: str | Path):
     """(boolean mask array, nibabel image) of a NIfTI mask (> 0 is in); UserError if empty."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such mask image")
-    image = nibabel.load(str(path))
+    image = read_image(path, what="mask image")
     mask = np.asarray(image.get_fdata()) > 0
     if not mask.any():
         raise UserError(f"{path}: the mask has no voxel > 0")
@@ -190,7 +195,7 @@ def check_run(run: Run, mask: np.ndarray, config: GlmConfig) -> CheckedRun:
     without reading its data; UserError naming the file otherwise."""
     if not run.bold.is_file():
         raise UserError(f"{run.bold}: missing BOLD image for {run.events.name}")
-    image = nibabel.load(str(run.bold))
+    image = read_image(run.bold, what="BOLD image")
     if image.ndim != 4 or image.shape[:3] != mask.shape:
         raise UserError(f"{run.bold}: shape {image.shape} is not a 4-D series on the mask's grid {mask.shape}")
     n_volumes = image.shape[3]
@@ -218,55 +223,79 @@ def _volumes(values: np.ndarray, mask: np.ndarray, affine: np.ndarray):
 
 
 def _write_run(ready: CheckedRun, brain: np.ndarray, affine: np.ndarray, config: GlmConfig, partial: Path,
-               mask: Path) -> str:
-    """Fit one checked run and write its betas, residuals and sidecar under ``partial``."""
-    with threadpool_limits(1):  # small matrices: one BLAS thread per run (runs go in parallel)
+               mask: Path, command: str) -> str:
+    """Fit one checked run and write its betas, residuals and, last (it marks the run done), its sidecar."""
+    with threadpool_limits(1):  # small matrices: one BLAS thread per run (participants go in parallel)
         fit, run = glm_run(ready, brain, config), ready.run
     folder = partial / run.subject / run.session / "func"
     folder.mkdir(parents=True, exist_ok=True)
     _volumes(fit.betas, brain, affine).to_filename(folder / f"{run.stem}_{BETAS}.nii.gz")
     _volumes(fit.residuals, brain, affine).to_filename(folder / f"{run.stem}_{RESIDUALS}.nii.gz")
+    write_json(folder / f"{run.stem}_{RESIDUALS}.json", {
+        "RepetitionTime": fit.tr_s, "Description": f"whitened residuals of the {config.noise_model} GLM "
+                                                   "(percent signal change), the noise estimate of crossnobis",
+        "Sources": [str(run.bold)]}, overwrite=True)
     write_json(folder / f"{run.stem}_{BETAS}.json", provenance(
         config=asdict(config), seed=None, conditions=[condition_name(c) for c in range(N_CONDITIONS)],
         design_columns=list(fit.design.columns), residual_dof=fit.dof, repetition_time_s=fit.tr_s,
         n_volumes=int(fit.residuals.shape[0]), mask=str(mask), source=str(run.bold),
-        nilearn=metadata.version("nilearn"), units="percent signal change per unit regressor"))
+        nilearn=metadata.version("nilearn"), units="percent signal change per unit regressor", command=command),
+        overwrite=True)
     return run.stem
 
 
+def fit_session(runs: list[CheckedRun], brain: np.ndarray, affine: np.ndarray, config: GlmConfig,
+                partial: str | Path, mask: str | Path, command: str, progress: bool = False) -> None:
+    """One participant's job: fit and write every run of a session not yet done under ``partial``
+    (``command``: the command line that asked for it, recorded in the sidecars)."""
+    todo = [r for r in runs if not run_done(Path(partial), r.run, config, Path(mask))]
+    for ready in tqdm(todo, desc=f"GLM {runs[0].run.subject}", unit="run", disable=not progress):
+        _write_run(ready, brain, affine, config, Path(partial), Path(mask), command)
+
+
+def run_done(partial: Path, run: Run, config: GlmConfig, mask: Path) -> bool:
+    """Whether ``run``'s outputs are complete under ``partial`` (its sidecar, written last, exists);
+    UserError when they were made with other options (a resumed GLM must use the same ones)."""
+    sidecar = partial / run.subject / run.session / "func" / f"{run.stem}_{BETAS}.json"
+    if not sidecar.is_file():
+        return False
+    recorded = read_json(sidecar, what="GLM sidecar")
+    if recorded.get("config") != json.loads(json.dumps(to_jsonable(asdict(config)))) or recorded.get("mask") != str(mask):
+        raise UserError(f"{partial}: holds an unfinished GLM made with other options or another mask ({sidecar.name}); "
+                        "rerun with the same options to resume it, or delete that folder")
+    return True
+
+
 def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path, config: GlmConfig,
-                participants: list[str] | None = None, jobs: int = 1) -> Path:
+                participants: list[str] | None = None, executor: str = "inline", jobs: int | None = None,
+                slurm: dict[str, Any] | None = None) -> Path:
     """Fit every run under ``root`` and write the derivatives folder ``out`` (see the module
     docstring); all runs are checked before any fitting starts; refuses an existing ``out``.
-    ``jobs`` > 1 fits runs in that many local processes (each run writes its own files, so the
-    result does not depend on the order they finish in)."""
+
+    One job per participant session (``core.jobs.run_jobs``: ``executor`` "inline", "local" or
+    "slurm", at most ``jobs`` at once): each writes its own files under ``OUT.partial`` and marks
+    each run complete last, so the result does not depend on the order jobs finish in, and running
+    the same command again after an interruption keeps the finished runs."""
     config.check()
+    check_executor(executor)
     out = Path(out)
     if out.exists():
         raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
-    if jobs < 1:
-        raise UserError(f"--jobs must be at least 1, got {jobs}")
     sessions = find_runs(root, participants=participants)
     brain, image = load_mask(mask)
-    checked = [check_run(run, brain, config) for runs in sessions.values() for run in runs]
+    checked = [[check_run(run, brain, config) for run in runs] for runs in sessions.values()]
     partial = out.with_name(out.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
-    write = partial_function(_write_run, brain=brain, affine=image.affine, config=config, partial=partial,
-                             mask=Path(mask))
-    if jobs == 1:
-        for ready in tqdm(checked, desc="first-level GLM", unit="run"):
-            write(ready)
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            list(tqdm(pool.map(write, checked), total=len(checked), desc="first-level GLM", unit="run"))
-    write_json(partial / "dataset_description.json", {
-        "Name": "garden first-level GLM (LSA, one regressor per condition per run)", "BIDSVersion": "1.9.0",
-        "DatasetType": "derivative",
-        "GeneratedBy": [{"Name": "garden neural glm", "Version": metadata.version("garden-task")},
-                        {"Name": "nilearn", "Version": metadata.version("nilearn")}],
-        "SourceDatasets": [{"URL": Path(root).resolve().as_uri()}]})
+    partial.mkdir(parents=True, exist_ok=True)  # an interrupted run's partial folder is resumed
+    todo = [runs for runs in checked if not all(run_done(partial, r.run, config, Path(mask)) for r in runs)]
+    calls = [(runs, brain, image.affine, config, str(partial), str(mask), " ".join(sys.argv), executor == "inline")
+             for runs in todo]
+    logs = out.with_name(out.name + ".jobs")
+    run_jobs(fit_session, calls, executor=executor, folder=logs, jobs=jobs, slurm=slurm)
+    write_derivative_description(partial, "garden first-level GLM (LSA, one regressor per condition per run)",
+                                 source=root, step="glm",
+                                 tools=[{"Name": "nilearn", "Version": metadata.version("nilearn")}])
     partial.rename(out)
+    shutil.rmtree(logs, ignore_errors=True)  # submitit's logs of jobs that all succeeded
     return out
 
 
@@ -282,8 +311,8 @@ class SessionBetas:
     dofs: list[int]
 
 
-def read_session_betas(glm: str | Path, mask: np.ndarray, *, residuals: bool = True) -> list[SessionBetas]:
-    """Every session's betas (and residuals) under a ``fit_dataset`` folder, restricted to ``mask``."""
+def glm_sessions(glm: str | Path) -> dict[tuple[str, str], list[Path]]:
+    """The beta files of a ``fit_dataset`` folder by (subject, session), runs in order; UserError if none."""
     glm = Path(glm)
     files = sorted(glm.glob(f"sub-*/ses-*/func/*_run-*_{BETAS}.nii.gz"))
     if not files:
@@ -291,9 +320,26 @@ def read_session_betas(glm: str | Path, mask: np.ndarray, *, residuals: bool = T
     grouped: dict[tuple[str, str], list[Path]] = {}
     for path in files:
         grouped.setdefault((path.parts[-4], path.parts[-3]), []).append(path)
-    out = []
-    for (subject, session), paths in grouped.items():
+    for paths in grouped.values():
         paths.sort(key=lambda p: int(p.name.split("_run-")[1].split("_")[0]))
+    return grouped
+
+
+def glm_grid(glm: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """(voxels the GLM fitted: a non-zero beta in its first run, that image's affine) of a GLM folder."""
+    first = next(iter(glm_sessions(glm).values()))[0]
+    image = nibabel.load(str(first))
+    return np.any(np.asarray(image.dataobj) != 0, axis=3), image.affine
+
+
+def read_session_betas(glm: str | Path, mask: np.ndarray, *, residuals: bool = True,
+                       only: tuple[str, str] | None = None) -> list[SessionBetas]:
+    """Every session's betas (and residuals) under a ``fit_dataset`` folder, restricted to ``mask``
+    (``only``: just that (subject, session))."""
+    out = []
+    for (subject, session), paths in glm_sessions(glm).items():
+        if only is not None and (subject, session) != only:
+            continue
         betas, noise, dofs = [], [], []
         for path in paths:
             image = nibabel.load(str(path))

@@ -11,26 +11,44 @@ Searchlight maps (``searchlight_maps``): each sphere's RDM is regressed (z-score
 ``rsa.compare.regress_rdm``) on the model RDMs (their squared distances for crossnobis, which
 estimates squared distances), giving one beta map per model::
 
-    OUT/sub-<ID>/ses-<N>/func/sub-<ID>_ses-<N>_task-<T>_desc-<method>_model-<M>_stat-beta_statmap.nii.gz
+    OUT/sub-<ID>/ses-<N>/func/sub-<ID>_ses-<N>_task-<T>_model-<M>_stat-beta_desc-<method>_statmap.nii.gz (+ .json)
+    OUT/sub-<ID>/ses-<N>/func/sub-<ID>_ses-<N>_task-<T>_desc-<method>_searchlight.json  options; written last
+
+Both folders also hold ``dataset_description.json`` (DatasetType "derivative") and a README.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+import sys
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import nibabel
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from analysis.neural_bids import N_CONDITIONS, condition_name
-from analysis.neural_glm import BETAS, load_mask, read_session_betas
-from analysis.searchlight import METHODS, searchlight_rdms, spheres
+from analysis.neural_bids import (
+    N_CONDITIONS,
+    condition_name,
+    write_derivative_description,
+)
+from analysis.neural_glm import (
+    BETAS,
+    glm_grid,
+    glm_sessions,
+    load_mask,
+    read_session_betas,
+)
+from analysis.neural_rois import Roi, check_on_grid
+from analysis.searchlight import METHODS, Spheres, searchlight_rdms, spheres
 from core.errors import UserError
-from core.provenance import provenance, write_json
+from core.files import write_file
+from core.jobs import check_executor, run_jobs
+from core.provenance import provenance, read_json, to_jsonable, write_json
 from rsa.compare import zscore
 from rsa.crossval import (
     crossnobis_rdm,
@@ -70,21 +88,6 @@ class RdmConfig:
             raise UserError(f"--models: {unknown} unknown; use names from {sorted(MODEL_RDMS)}")
 
 
-def parse_rois(items: list[str]) -> dict[str, Path]:
-    """``NAME=PATH`` items -> {name: mask path}; UserError for a malformed item or a repeated name."""
-    out: dict[str, Path] = {}
-    for item in items:
-        name, sep, path = item.partition("=")
-        if not sep or not name.isalnum() or not path:
-            raise UserError(f"--roi: {item!r} is not NAME=PATH with a letters-and-digits NAME (e.g. rich=roi.nii.gz)")
-        if name in out:
-            raise UserError(f"--roi: ROI name {name!r} given twice")
-        out[name] = Path(path)
-    if not out:
-        raise UserError("--roi: give at least one ROI as NAME=PATH")
-    return out
-
-
 def rdm_of(betas: np.ndarray, residuals: list[np.ndarray], dofs: list[int], config: RdmConfig) -> np.ndarray:
     """(50, 50) cross-validated RDM of (runs, 50, voxels) betas (residuals: per-run (volumes, voxels))."""
     if config.method == "correlation":
@@ -110,27 +113,22 @@ def new_output_folder(out: Path) -> Path:
     return partial
 
 
-def _description(partial: Path, name: str, source: Path) -> None:
-    write_json(partial / "dataset_description.json", {
-        "Name": name, "BIDSVersion": "1.9.0", "DatasetType": "derivative",
-        "GeneratedBy": [{"Name": "garden neural", "Version": metadata.version("garden-task")}],
-        "SourceDatasets": [{"URL": source.resolve().as_uri()}]})
-
-
 def _task_of(glm: Path, subject: str, session: str) -> str:
     first = sorted((glm / subject / session / "func").glob(f"*_{BETAS}.nii.gz"))[0].name
     return first.split("_")[2]
 
 
-def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Path], config: RdmConfig) -> Path:
-    """Write every session's ROI RDMs (module docstring) into the new folder ``out``."""
+def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Roi], affine: np.ndarray | None = None,
+             config: RdmConfig) -> Path:
+    """Write every session's ROI RDMs (module docstring) into the new folder ``out``; the ROIs
+    (``analysis.neural_rois.load_rois``, their grid's ``affine``) are checked against the GLM's
+    grid and fitted voxels first."""
     config.check()
     glm, out = Path(glm), Path(out)
     refuse_existing(out)
-    masks = {name: load_mask(path)[0] for name, path in rois.items()}
-    shapes = {m.shape for m in masks.values()}
-    if len(shapes) > 1:
-        raise UserError(f"--roi: the ROI masks are on different grids {sorted(shapes)}: resample them to one")
+    fitted, grid_affine = glm_grid(glm)
+    check_on_grid(rois, affine, inside=fitted, grid_affine=grid_affine, where=f"the GLM in {glm}")
+    masks = {name: roi.mask & fitted for name, roi in rois.items()}
     union = np.any(list(masks.values()), axis=0)
     sessions = read_session_betas(glm, union, residuals=config.method == "crossnobis")
     partial = new_output_folder(out)
@@ -143,11 +141,11 @@ def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Path], config:
             inside = mask[union]
             rdm = rdm_of(found.betas[..., inside], [r[:, inside] for r in found.residuals], found.dofs, config)
             path = folder / f"{found.subject}_{found.session}_{task}_roi-{name}_desc-{config.method}_rdm.tsv"
-            pd.DataFrame(rdm, columns=columns).to_csv(path, sep="\t", index=False, float_format="%.10g")
+            write_file(path, pd.DataFrame(rdm, columns=columns).to_csv(sep="\t", index=False, float_format="%.10g"))
             write_json(path.with_suffix(".json"), provenance(
-                config=asdict(config), seed=None, roi=name, mask=str(rois[name]), n_voxels=int(inside.sum()),
+                config=asdict(config), seed=None, roi=name, mask=rois[name].source, n_voxels=int(inside.sum()),
                 n_runs=int(found.betas.shape[0]), conditions=columns, source=str(glm)))
-    _description(partial, "garden ROI RDMs (cross-validated across runs)", glm)
+    write_derivative_description(partial, "garden ROI RDMs (cross-validated across runs)", source=glm, step="rdms")
     partial.rename(out)
     return out
 
@@ -188,9 +186,16 @@ def batch_betas(vectors: np.ndarray, design: np.ndarray) -> np.ndarray:
 
 
 def searchlight_maps(glm: str | Path, out: str | Path, *, mask: str | Path, config: RdmConfig,
-                     batch_size: int = 256) -> Path:
-    """Write per-session searchlight model-beta maps (module docstring) into the new folder ``out``."""
+                     batch_size: int = 256, executor: str = "inline", jobs: int | None = None,
+                     slurm: dict[str, Any] | None = None) -> Path:
+    """Write per-session searchlight model-beta maps (module docstring) into the new folder ``out``.
+
+    One job per participant session (``core.jobs.run_jobs``: ``executor`` "inline", "local" or
+    "slurm", at most ``jobs`` at once); each writes its maps under ``OUT.partial`` and its sidecar
+    last, so the result does not depend on the order jobs finish in and a rerun of the same command
+    keeps the finished sessions."""
     config.check()
+    check_executor(executor)
     glm, out = Path(glm), Path(out)
     refuse_existing(out)
     brain, image = load_mask(mask)
@@ -199,28 +204,75 @@ def searchlight_maps(glm: str | Path, out: str | Path, *, mask: str | Path, conf
     if found.centres.size == 0:
         raise UserError(f"{mask}: no searchlight centre keeps {config.min_fraction:.0%} of its sphere: "
                         "lower --min-fraction or the radius")
-    design = model_design(config.models, config.context_offset, squared=config.method == "crossnobis")
-    sessions = read_session_betas(glm, brain, residuals=config.method == "crossnobis")
-    partial = new_output_folder(out)
-    for session in sessions:
-        residuals = np.concatenate(session.residuals) if session.residuals else None
-        vectors = searchlight_rdms(session.betas, found, method=config.method, residuals=residuals,
-                                   dof=int(sum(session.dofs)) if session.dofs else None,
-                                   shrinkage=config.shrinkage, batch_size=batch_size, progress=True)
-        betas = batch_betas(vectors, design)
-        folder = partial / session.subject / session.session / "func"
-        folder.mkdir(parents=True, exist_ok=True)
-        task = _task_of(glm, session.subject, session.session)
-        voxels = np.flatnonzero(brain.ravel())[found.centres]
-        for k, model in enumerate(config.models):
-            data = np.full(brain.size, np.nan, dtype=np.float32)
-            data[voxels] = betas[:, k]
-            path = folder / (f"{session.subject}_{session.session}_{task}_desc-{config.method}_model-"
-                             f"{model.replace('_', '')}_stat-beta_statmap.nii.gz")
-            nibabel.Nifti1Image(data.reshape(brain.shape), image.affine).to_filename(path)
-        write_json(folder / f"{session.subject}_{session.session}_{task}_desc-{config.method}_searchlight.json",
-                   provenance(config=asdict(config), seed=None, models=list(config.models), mask=str(mask),
-                              n_centres=int(found.centres.size), sphere_voxels=found.full_size, source=str(glm)))
-    _description(partial, "garden searchlight model-beta maps", glm)
+    keys = list(glm_sessions(glm))
+    fitted, _ = glm_grid(glm)
+    if fitted.shape != brain.shape:
+        raise UserError(f"{mask}: grid {brain.shape} differs from the GLM's {fitted.shape} in {glm}; give the mask "
+                        "the GLM was fitted in")
+    partial = out.with_name(out.name + ".partial")
+    partial.mkdir(parents=True, exist_ok=True)  # an interrupted run's partial folder is resumed
+    todo = [key for key in keys if not searchlight_done(partial, glm, key, config, Path(mask))]
+    calls = [(str(glm), str(partial), key, str(mask), config, found, " ".join(sys.argv), batch_size, executor == "inline")
+             for key in todo]
+    logs = out.with_name(out.name + ".jobs")
+    run_jobs(searchlight_session, calls, executor=executor, folder=logs, jobs=jobs, slurm=slurm)
+    write_derivative_description(partial, "garden searchlight model-beta maps", source=glm, step="searchlight")
     partial.rename(out)
+    shutil.rmtree(logs, ignore_errors=True)  # submitit's logs of jobs that all succeeded
     return out
+
+
+def map_name(stem: str, model: str, method: str) -> str:
+    """File name of a session's searchlight beta map of ``model`` (``stem``: sub-X_ses-Y_task-Z)."""
+    return f"{stem}_model-{model.replace('_', '')}_stat-beta_desc-{method}_statmap.nii.gz"
+
+
+def _searchlight_sidecar(partial: Path, glm: Path, key: tuple[str, str], method: str) -> Path:
+    subject, session = key
+    task = _task_of(glm, subject, session)
+    return partial / subject / session / "func" / f"{subject}_{session}_{task}_desc-{method}_searchlight.json"
+
+
+def searchlight_done(partial: Path, glm: Path, key: tuple[str, str], config: RdmConfig, mask: Path) -> bool:
+    """Whether a session's maps are complete under ``partial`` (its sidecar, written last, exists);
+    UserError when they were made with other options (a resumed searchlight must use the same ones)."""
+    sidecar = _searchlight_sidecar(partial, glm, key, config.method)
+    if not sidecar.is_file():
+        return False
+    recorded = read_json(sidecar, what="searchlight sidecar")
+    if recorded.get("config") != json.loads(json.dumps(to_jsonable(asdict(config)))) or recorded.get("mask") != str(mask):
+        raise UserError(f"{partial}: holds an unfinished searchlight made with other options or another mask "
+                        f"({sidecar.name}); rerun with the same options to resume it, or delete that folder")
+    return True
+
+
+def searchlight_session(glm: str, partial: str, key: tuple[str, str], mask: str, config: RdmConfig, found: Spheres,
+                        command: str, batch_size: int = 256, progress: bool = False) -> None:
+    """One participant's job: that session's searchlight model-beta maps, the sidecar written last
+    (``command``: the command line that asked for it, recorded in the sidecar)."""
+    glm_path, brain_image = Path(glm), load_mask(mask)
+    brain, image = brain_image
+    [session] = read_session_betas(glm_path, brain, residuals=config.method == "crossnobis", only=key)
+    design = model_design(config.models, config.context_offset, squared=config.method == "crossnobis")
+    residuals = np.concatenate(session.residuals) if session.residuals else None
+    vectors = searchlight_rdms(session.betas, found, method=config.method, residuals=residuals,
+                               dof=int(sum(session.dofs)) if session.dofs else None,
+                               shrinkage=config.shrinkage, batch_size=batch_size, progress=progress)
+    betas = batch_betas(vectors, design)
+    sidecar = _searchlight_sidecar(Path(partial), glm_path, key, config.method)
+    sidecar.parent.mkdir(parents=True, exist_ok=True)
+    stem = sidecar.name.removesuffix(f"_desc-{config.method}_searchlight.json")
+    voxels = np.flatnonzero(brain.ravel())[found.centres]
+    for k, model in enumerate(config.models):
+        data = np.full(brain.size, np.nan, dtype=np.float32)
+        data[voxels] = betas[:, k]
+        path = sidecar.parent / map_name(stem, model, config.method)
+        nibabel.Nifti1Image(data.reshape(brain.shape), image.affine).to_filename(path)
+        write_json(path.with_name(path.name.replace(".nii.gz", ".json")), {
+            "Description": f"OLS beta of the z-scored {config.method} RDM of the sphere around each voxel on the "
+                           f"z-scored {model} model RDM (fitted jointly with {', '.join(config.models)})",
+            "Model": model, "Sources": [str(f) for f in glm_sessions(glm_path)[key]]}, overwrite=True)
+    write_json(sidecar, provenance(config=asdict(config), seed=None, models=list(config.models), mask=str(mask),
+                                   n_centres=int(found.centres.size), sphere_voxels=found.full_size, source=glm,
+                                   command=command),
+               overwrite=True)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 import nibabel
@@ -33,6 +34,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis.neural_bids import (
+    BIDS_VERSION,
     CONDITION_EVENT,
     Run,
     condition_name,
@@ -42,6 +44,7 @@ from analysis.neural_bids import (
 )
 from analysis.neural_glm import first_level
 from core.errors import UserError
+from core.files import write_file
 from core.provenance import provenance, write_json
 from rsa.model_rdms import MODEL_RDMS, model_coordinates
 
@@ -220,6 +223,8 @@ def simulate_participant(runs: list[Run], out: Path, *, brain: np.ndarray, rois:
                                                     "SimulatedBy": "garden neural simulate"})
         motion.to_csv(func / f"{run.stem}_desc-confounds_timeseries.tsv", sep="\t", index=False, float_format="%.6g")
         shutil.copy2(run.events, func / run.events.name)
+        if run.path("events.json").is_file():  # the events' column descriptions
+            shutil.copy2(run.path("events.json"), func / run.path("events.json").name)
     if (folder / "beh").is_dir():
         shutil.copytree(folder / "beh", target / "beh")
     return truth
@@ -254,12 +259,27 @@ def simulate_dataset(sessions: str | Path, out: str | Path, config: SimulationCo
     (partial / ".bidsignore").write_text("ground_truth.json\nmasks/\n*_desc-confounds_timeseries.tsv\n",
                                          encoding="utf-8")
     write_json(partial / "dataset_description.json",
-               {"Name": "garden simulated BOLD", "BIDSVersion": "1.9.0", "DatasetType": "raw"})
+               {"Name": "garden simulated BOLD", "BIDSVersion": BIDS_VERSION, "DatasetType": "raw",
+                "GeneratedBy": [{"Name": "garden", "Version": metadata.version("garden-task"),
+                                 "Description": "garden neural simulate"}]})
+    write_file(partial / "README", "Simulated BOLD runs with a known geometry (`garden neural simulate`) for the "
+                                   f"scanner sessions in {Path(sessions).name}; ground truth in ground_truth.json.\n")
+    _copy_participants(Path(sessions), partial, subjects=list(truth))
     write_json(partial / "ground_truth.json",
                provenance(config=asdict(config), seed=config.seed, sessions=str(sessions),
                           roi_voxels={n: int(m.sum()) for n, m in rois.items()}, participants=truth))
     partial.rename(out)
     return out
+
+
+def _copy_participants(sessions: Path, out: Path, *, subjects: list[str]) -> None:
+    """The sessions' participants.tsv (rows of ``subjects`` only) and participants.json, when present."""
+    if (sessions / "participants.tsv").is_file():
+        table = pd.read_csv(sessions / "participants.tsv", sep="\t", dtype=str, keep_default_na=False)
+        table = table[table["participant_id"].isin(subjects)]
+        write_file(out / "participants.tsv", table.to_csv(sep="\t", index=False, lineterminator="\n"))
+    if (sessions / "participants.json").is_file():
+        shutil.copy2(sessions / "participants.json", out / "participants.json")
 
 
 def parse_rois(text: str, shape: tuple[int, int, int]) -> tuple[RoiSpec, ...]:

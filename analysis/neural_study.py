@@ -18,6 +18,7 @@ accuracy), a network sweep (for the init-scale match) and a searchlight folder (
     OUT/tables/neural_searchlight_slices.tsv model, z, x, y, t, significant: one axial slice per model
     OUT/searchlight/group_model-<M>_stat-t_statmap.nii.gz, ..._stat-p_statmap.nii.gz, ..._desc-fdr_mask.nii.gz
     OUT/neural_stats.json                    provenance (inputs, options, seed)
+    OUT/dataset_description.json, OUT/README  DatasetType "derivative", GeneratedBy garden
 
 ``tables/`` is what the HTML report reads, so ``garden report OUT`` shows the "Neural geometry"
 section. The folder is built under ``OUT.partial`` and renamed when complete; an existing OUT is
@@ -35,9 +36,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.network_tables import hidden_rdms
-from analysis.neural_bids import scan_accuracy
+from analysis.neural_bids import scan_accuracy, write_derivative_description
 from analysis.neural_glm import load_mask
 from analysis.neural_rdms import BRAIN_MODELS, new_output_folder, read_roi_rdms
+from analysis.neural_rois import Roi, check_on_grid
 from analysis.neural_stats import (
     accuracy_relation,
     compression_fits,
@@ -104,16 +106,16 @@ def slice_table(model: str, t: np.ndarray, significant: np.ndarray) -> pd.DataFr
 
 
 def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float,
-                      rois: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+                      rois: dict[str, Roi]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Group t and FDR maps of every model's searchlight betas; (a table of significant voxels per
     model, overall and inside each ROI; the ``slice_table`` of every model)."""
     models = searchlight_models(folder)
     brain, image = load_mask(mask)
-    roi_masks = {name: load_mask(path)[0] for name, path in rois.items()}
+    roi_masks = {name: roi.mask for name, roi in rois.items()}
     out.mkdir()
     rows, slices = [], []
     for model in models:
-        files = sorted(folder.glob(f"sub-*/ses-*/func/*_model-{model.replace('_', '')}_stat-beta_statmap.nii.gz"))
+        files = sorted(folder.glob(f"sub-*/ses-*/func/*_model-{model.replace('_', '')}_stat-beta_desc-*_statmap.nii.gz"))
         if len(files) < 2:
             raise UserError(f"{folder}: {len(files)} searchlight map(s) of model {model!r}; a group test needs >= 2")
         maps = np.stack([np.asarray(nibabel.load(str(f)).dataobj, dtype=float)[brain] for f in files])
@@ -139,13 +141,19 @@ def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float,
 
 def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, behaviour: str | Path | None = None,
                      networks: str | Path | None = None, searchlight: str | Path | None = None,
-                     mask: str | Path | None = None, rois: dict[str, Path] | None = None) -> Path:
-    """Write the statistics folder (module docstring); inputs are checked before any output."""
+                     mask: str | Path | None = None, rois: dict[str, Roi] | None = None,
+                     roi_affine: np.ndarray | None = None) -> Path:
+    """Write the statistics folder (module docstring); inputs are checked before any output.
+    ``rois`` (``analysis.neural_rois.load_rois``, on the grid ``roi_affine``) count the significant
+    searchlight voxels inside each ROI; they must lie on the searchlight mask's grid."""
     out = Path(out)
     if out.exists():
         raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
     if searchlight is not None and mask is None:
         raise UserError("--searchlight needs --mask (the brain mask the searchlight ran in)")
+    if rois and searchlight is not None:
+        brain, image = load_mask(mask)
+        check_on_grid(rois, roi_affine, inside=brain, grid_affine=image.affine, where=f"the mask {mask}")
     table = read_roi_rdms(rdms)
     if table["subject"].nunique() < 2:
         raise UserError(f"{rdms}: RDMs of {table['subject'].nunique()} participant(s); group statistics need >= 2")
@@ -184,6 +192,7 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
         _write(slices, tables / "neural_searchlight_slices.tsv")
     write_json(partial / "neural_stats.json", provenance(
         config=asdict(config), seed=config.seed, rdms=str(rdms), behaviour=str(behaviour), networks=str(networks),
-        searchlight=str(searchlight), mask=str(mask), rois={k: str(v) for k, v in (rois or {}).items()}))
+        searchlight=str(searchlight), mask=str(mask), rois={k: v.source for k, v in (rois or {}).items()}))
+    write_derivative_description(partial, "garden neural statistics (group level)", source=rdms, step="stats")
     partial.rename(out)
     return out

@@ -36,8 +36,11 @@ def _rsatoolbox_rdm(betas: np.ndarray, residuals: np.ndarray, members: np.ndarra
     from rsatoolbox.data.noise import prec_from_residuals
 
     precision = prec_from_residuals(residuals[:, members].copy(), dof=DOF, method="shrinkage_diag")
+    # float labels: rsatoolbox's _build_rdms fills NaN into the labels' dtype, which for integer
+    # labels printed numpy's "RuntimeWarning: invalid value encountered in cast"
     data = rsatoolbox.data.Dataset(betas[:, :, members].reshape(-1, members.size), obs_descriptors={
-        "condition": np.tile(np.arange(CONDITIONS), RUNS), "run": np.repeat(np.arange(RUNS), CONDITIONS)})
+        "condition": np.tile(np.arange(CONDITIONS), RUNS).astype(float),
+        "run": np.repeat(np.arange(RUNS), CONDITIONS).astype(float)})
     rdm = rsatoolbox.rdm.calc_rdm(data, descriptor="condition", method="crossnobis", noise=precision,
                                   cv_descriptor="run")
     return rdm.get_matrices()[0][np.tril_indices(CONDITIONS, -1)]

@@ -42,6 +42,8 @@ LIMITS: dict[str, int] = {
     "scales": 64,                 # init scales of one sweep
     "session": 1000,              # session number
     "train_gib": 16,              # estimated memory of one network sweep shard set (GiB)
+    "permutations": 1_000_000,    # sign-flip permutations / bootstrap samples (neural stats)
+    "splits": 100,                # trial splits per condition (neural mante)
 }
 """Upper bounds by name; ``limit(name)`` applies the ``GARDEN_MAX_<NAME>`` override."""
 

@@ -413,6 +413,26 @@ NUMBERS: dict[str, tuple[tuple[str, ...], list[tuple[str, str, tuple]]]] = {
               ("--steps", "int", (1, 1_000_000)), ("--recovery-agents", "int", (1, 1000)), ("--dpi", "int", (10, 600)),
               ("--scales", "float", (0.0, None, True)), ("--ctx-scales", "float", (0.0, None, False))]),
     "report": (("report", "results", "--out", "new/report.html"), [("--dpi", "int", (10, 600))]),
+    "neural simulate": (("neural", "simulate", "nonempty", "--out", "new/bold"),
+                        [("--voxel-mm", "float", (0.0, 100.0, True)), ("--snr", "float", (0.0, 1e3, False)),
+                         ("--ar1", "float", (0.0, 0.99, False)), ("--tr", "float", (0.0, 60.0, True)),
+                         ("--seed", "int", (0, 2**32 - 1))]),
+    "neural glm": (("neural", "glm", "nonempty", "--mask", "trials.tsv", "--out", "new/glm"),
+                   [("--high-pass", "float", (0.0, 10.0, True)), ("--drift-order", "int", (0, 10)),
+                    ("--tr", "float", (0.0, 60.0, True)), ("--jobs", "int", (1, 64)),
+                    ("--timeout-min", "int", (1, 10_080))]),
+    "neural rdms": (("neural", "rdms", "nonempty", "--out", "new/rdms", "--roi", "a=trials.tsv"),
+                    [("--threads", "int", (1, 256))]),
+    "neural searchlight": (("neural", "searchlight", "nonempty", "--mask", "trials.tsv", "--out", "new/sl"),
+                           [("--radius", "float", (0.0, 100.0, False)), ("--min-fraction", "float", (0.0, 1.0, False)),
+                            ("--threads", "int", (1, 256)), ("--jobs", "int", (1, 64)),
+                            ("--timeout-min", "int", (1, 10_080))]),
+    "neural stats": (("neural", "stats", "nonempty", "--out", "new/stats"),
+                     [("--n-perm", "int", (1, 1_000_000)), ("--n-boot", "int", (1, 1_000_000)),
+                      ("--restarts", "int", (1, 1000)), ("--fdr", "float", (0.0, 1.0, True)),
+                      ("--seed", "int", (0, 2**32 - 1))]),
+    "neural mante": (("neural", "mante", "trials.tsv", "--out", "new/mante"),
+                     [("--splits", "int", (2, 100)), ("--restarts", "int", (1, 1000)), ("--seed", "int", (0, 2**32 - 1))]),
 }
 """Every numeric option of every command, with its bounds: (low, high) for ints, (low, high, low excluded) for floats."""
 
@@ -554,6 +574,56 @@ def stimuli_cases() -> list[Case]:
     return cases
 
 
+def neural_cases() -> list[Case]:
+    """Paths, executors and ROI options of ``garden neural`` (the numbers are in NUMBERS)."""
+    glm = ("neural", "glm", "nonempty", "--mask", "trials.tsv", "--out", "new/glm")
+    light = ("neural", "searchlight", "nonempty", "--mask", "trials.tsv", "--out", "new/sl")
+    rdms = ("neural", "rdms", "nonempty", "--out", "new/rdms")
+    return [
+        Case("neural simulate", ("neural", "simulate", "no-such-folder", "--out", "new/bold"), "no-such-folder"),
+        Case("neural simulate", ("neural", "simulate", "trials.tsv", "--out", "new/bold"), "trials.tsv"),
+        Case("neural simulate", ("neural", "simulate", "nonempty", "--out", "a-file"), "a-file"),
+        Case("neural simulate", ("neural", "simulate", "nonempty", "--out", "nonempty"), "nonempty"),
+        *(Case("neural simulate", ("neural", "simulate", "nonempty", "--out", "new/b", "--shape", shape), "--shape")
+          for shape in ("10,10", "2,10,10", "1000,10,10", "a,b,c", "")),
+        Case("neural simulate", ("neural", "simulate", "nonempty", "--out", "new/b", "--rois", "rich:nope:1,1,1:2"),
+             "--rois"),
+        Case("neural glm", ("neural", "glm", "nonempty", "--mask", "no-such.nii.gz", "--out", "new/glm"), "no-such"),
+        Case("neural glm", ("neural", "glm", "nonempty", "--out", "new/glm"), "--mask"),
+        Case("neural glm", (*glm, "--executor", "pbs"), "--executor"),
+        Case("neural glm", (*glm, "--executor", "slurm"), "slurm"),
+        Case("neural glm", (*glm, "--hrf", "boxcar"), "--hrf"),
+        Case("neural glm", (*glm, "--noise-model", "ar2"), "--noise-model"),
+        Case("neural glm", ("neural", "glm", "set", "--mask", "trials.tsv", "--out", "new/glm"), "sub-"),
+        Case("neural searchlight", (*light, "--executor", "slurm"), "slurm"),
+        Case("neural searchlight", (*light, "--method", "euclidean"), "--method"),
+        Case("neural searchlight", (*light, "--models", "grid,nope"), "nope"),
+        Case("neural searchlight", (*light, "--radius-unit", "cm"), "--radius-unit"),
+        Case("neural rdms", rdms, "no ROI"),
+        Case("neural rdms", (*rdms, "--roi", "rich"), "--roi"),
+        Case("neural rdms", (*rdms, "--roi", "ri-ch=trials.tsv"), "--roi"),
+        Case("neural rdms", (*rdms, "--roi", "a=no-such.nii.gz"), "no-such.nii.gz"),
+        Case("neural rdms", (*rdms, "--roi", "a=trials.tsv"), "trials.tsv"),
+        Case("neural rdms", (*rdms, "--roi", "a=trials.tsv", "--roi", "a=fits.tsv"), "twice"),
+        Case("neural rdms", (*rdms, "--atlas", "trials.tsv"), "--atlas-labels"),
+        Case("neural rdms", (*rdms, "--atlas", "no-such.nii.gz", "--atlas-labels", "trials.tsv"), "no-such.nii.gz"),
+        Case("neural rdms", (*rdms, "--atlas", "trials.tsv", "--atlas-labels", "trials.tsv"), "trials.tsv"),
+        Case("neural rdms", (*rdms, "--atlas-rois", ""), "--atlas-rois"),
+        Case("neural rdms", (*rdms, "--atlas-rois", "a,a"), "--atlas-rois"),
+        Case("neural rdms", (*rdms, "--roi", "a=trials.tsv", "--atlas-rois", "a"), "--atlas"),
+        Case("neural stats", ("neural", "stats", "nonempty", "--out", "new/stats", "--searchlight", "nonempty"),
+             "--mask"),
+        Case("neural stats", ("neural", "stats", "nonempty", "--out", "new/stats", "--roi", "a=trials.tsv"),
+             "--searchlight"),
+        Case("neural stats", ("neural", "stats", "nonempty", "--out", "new/stats"), "roi"),
+        Case("neural stats", ("neural", "stats", "no-such-folder", "--out", "new/stats"), "no-such-folder"),
+        Case("neural mante", ("neural", "mante", "no-such.mat", "--out", "new/m"), "no-such.mat"),
+        Case("neural mante", ("neural", "mante", "trials.tsv", "--out", "new/m", "--window", "0.1"), "--window"),
+        Case("neural", ("neural",), "STEP"),
+        Case("neural", ("neural", "frobnicate"), "frobnicate"),
+    ]
+
+
 def path_cases() -> list[Case]:
     long = "x" * 300
     cases = [
@@ -662,6 +732,7 @@ def path_cases() -> list[Case]:
         Case("fit", ("fit", "unfinished", "--out", "new/f.tsv"), "completed: false"),
         Case("fit", ("fit", "half-imported", "--out", "new/f.tsv"), "import"),
         Case("fit", ("fit", "damaged-sidecar", "--out", "new/f.tsv"), "sidecar"),
+        *neural_cases(),
         Case("garden", ("frobnicate",), "frobnicate"),
         Case("garden", ("--nope",), "--nope"),
     ]
@@ -690,7 +761,8 @@ def test_case_count(capsys):
             print(f"  {command:15s} {n}")
     assert len(CASES) >= 1000 and len(set(CASES)) == len(CASES)
     assert set(counts) >= {"validate", "import", "fit", "bms", "recover", "run", "arrange", "stimuli make",
-                           "stimuli sheet", "stimuli check", "train", "demo", "report"}
+                           "stimuli sheet", "stimuli check", "train", "demo", "report", "neural glm", "neural rdms",
+                           "neural searchlight", "neural stats", "neural simulate", "neural mante"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=_id)

@@ -58,8 +58,9 @@ def test_every_sphere_equals_rsatoolbox_crossnobis(volume, shrinkage):
     for k in range(0, found.centres.size, 5):
         members = found.members[k]
         precision = prec_from_residuals(residuals[:, members].copy(), dof=50, method=shrinkage)
+        # float labels: rsatoolbox fills NaN into the labels' dtype (int: numpy RuntimeWarning)
         data = rsatoolbox.data.Dataset(betas[:, :, members].reshape(-1, members.size), obs_descriptors={
-            "condition": np.tile(np.arange(8), 3), "run": np.repeat(np.arange(3), 8)})
+            "condition": np.tile(np.arange(8), 3).astype(float), "run": np.repeat(np.arange(3), 8).astype(float)})
         theirs = rsatoolbox.rdm.calc_rdm(data, descriptor="condition", method="crossnobis", noise=precision,
                                          cv_descriptor="run")
         worst = max(worst, np.abs(lower(theirs.get_matrices()[0]) - ours[k]).max())

@@ -41,8 +41,9 @@ def test_shrinkage_covariance_equals_rsatoolbox(data, method):
 def test_crossnobis_equals_rsatoolbox(data, method):
     patterns, residuals = data
     precision = precision_from_residuals(residuals, dof=270, method=method)
+    # float labels: rsatoolbox fills NaN into the labels' dtype (int: numpy RuntimeWarning)
     dataset = rsatoolbox.data.Dataset(patterns.reshape(-1, V), obs_descriptors={
-        "condition": np.tile(np.arange(C), R), "run": np.repeat(np.arange(R), C)})
+        "condition": np.tile(np.arange(C), R).astype(float), "run": np.repeat(np.arange(R), C).astype(float)})
     theirs = rsatoolbox.rdm.calc_rdm(dataset, descriptor="condition", method="crossnobis", noise=precision,
                                      cv_descriptor="run").dissimilarities[0]
     ours = crossnobis_rdm(patterns, precision)

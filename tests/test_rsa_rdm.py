@@ -116,8 +116,10 @@ def test_rdms_agree_with_rsatoolbox():
     # rsatoolbox's "euclidean" is the squared distance divided by the number of channels
     np.testing.assert_allclose(theirs(flat, "euclidean"), rdm(patterns[0]) ** 2 / n_chan, atol=1e-12)
     np.testing.assert_allclose(theirs(flat, "correlation"), rdm(patterns[0], "correlation"), atol=1e-12)
+    # float labels: rsatoolbox fills NaN into the labels' dtype (int: numpy RuntimeWarning)
     runs = rsatoolbox.data.Dataset(patterns.reshape(-1, n_chan), obs_descriptors={
-        "conds": np.tile(np.arange(n_cond), n_runs), "runs": np.repeat(np.arange(n_runs), n_cond)})
+        "conds": np.tile(np.arange(n_cond), n_runs).astype(float),
+        "runs": np.repeat(np.arange(n_runs), n_cond).astype(float)})
     cov = np.cov(rng.normal(size=(30, n_chan)).T)
     np.testing.assert_allclose(theirs(runs, "crossnobis", cv_descriptor="runs"), crossvalidated_rdm(patterns),
                                atol=1e-12)

@@ -9,7 +9,6 @@ small and several threads on small matrices only contend).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
@@ -21,20 +20,30 @@ from analysis.neural_glm import (
     fit_dataset,
 )
 from analysis.neural_mante import ManteConfig, write_mante
-from analysis.neural_rdms import (
-    BRAIN_MODELS,
-    RdmConfig,
-    parse_rois,
-    roi_rdms,
-    searchlight_maps,
-)
+from analysis.neural_rdms import BRAIN_MODELS, RdmConfig, roi_rdms, searchlight_maps
+from analysis.neural_rois import load_rois, parse_rois
 from analysis.neural_sim import SimulationConfig, simulate_dataset
 from analysis.neural_sim import parse_rois as parse_sim_rois
 from analysis.neural_study import StatsConfig, write_statistics
 from analysis.searchlight import METHODS
 from core.errors import UserError
-from garden.arguments import float_list
+from core.jobs import EXECUTORS
+from garden.arguments import (
+    SEED,
+    bounded_int,
+    existing_file,
+    existing_folder,
+    finite_float,
+    float_list,
+    name_list,
+    out_folder,
+)
 from rsa.crossval import SHRINKAGE
+
+MAX_DRIFT_ORDER = 10
+"""Highest polynomial drift order (--drift-order)."""
+MAX_VOXELS_PER_AXIS = 512
+"""Largest simulated volume side (--shape), in voxels."""
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -46,9 +55,47 @@ def _shape(text: str) -> tuple[int, int, int]:
         shape = tuple(int(v) for v in text.split(","))
     except ValueError:
         shape = ()
-    if len(shape) != 3 or min(shape) < 3:
-        raise argparse.ArgumentTypeError(f"expected X,Y,Z voxel counts >= 3 (e.g. 20,10,10), got {text!r}")
+    if len(shape) != 3 or min(shape) < 3 or max(shape) > MAX_VOXELS_PER_AXIS:
+        raise argparse.ArgumentTypeError(f"expected X,Y,Z voxel counts 3..{MAX_VOXELS_PER_AXIS} (e.g. 20,10,10), "
+                                         f"got {text!r}")
     return shape
+
+
+def _executor_options(p: argparse.ArgumentParser) -> None:
+    """--executor, --jobs, --slurm-partition, --timeout-min: one job per participant session."""
+    p.add_argument("--executor", choices=EXECUTORS, default="inline",
+                   help="run one job per participant here in turn (inline, default) or as submitit jobs: local "
+                        "processes or SLURM (as `garden train` does); a rerun resumes, keeping finished participants")
+    p.add_argument("--jobs", type=bounded_int(1, "jobs"), default=None,
+                   help="at most this many participant jobs at once (local, slurm; default: all)")
+    p.add_argument("--slurm-partition", default=None, help="SLURM partition (with --executor slurm)")
+    p.add_argument("--timeout-min", type=bounded_int(1, "timeout_min"), default=240,
+                   help="per-participant job time limit in minutes (local, slurm; default 240)")
+
+
+def _roi_options(p: argparse.ArgumentParser, roi_help: str) -> None:
+    """--roi NAME=PATH (repeatable), --atlas IMAGE, --atlas-labels LABELS, --atlas-rois NAMES."""
+    p.add_argument("--roi", action="append", default=[], metavar="NAME=PATH", help=roi_help)
+    p.add_argument("--atlas", type=existing_file, default=None, metavar="IMAGE.nii.gz",
+                   help="atlas image of integer labels (0 = background): one ROI per label")
+    p.add_argument("--atlas-labels", type=existing_file, default=None, metavar="LABELS",
+                   help="the atlas's label table: a TSV with index and name columns, or one name per line "
+                        "(nilearn style: line k names label k, the first line the background)")
+    p.add_argument("--atlas-rois", type=name_list(), default=(), metavar="NAME,...",
+                   help="only these atlas labels (their names with letters and digits only)")
+
+
+def _rois(args: argparse.Namespace):
+    """(ROIs by name, their grid's affine) of --roi and --atlas options."""
+    return load_rois(parse_rois(args.roi), atlas=args.atlas, atlas_labels=args.atlas_labels,
+                     atlas_names=args.atlas_rois)
+
+
+def _slurm(args: argparse.Namespace) -> dict:
+    slurm = {"timeout_min": args.timeout_min}
+    if args.slurm_partition:
+        slurm["slurm_partition"] = args.slurm_partition
+    return slurm
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -61,77 +108,79 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = steps.add_parser("simulate", help="simulated BOLD runs with a known geometry for scanner sessions",
                          description="Write BOLD runs (+ JSON with RepetitionTime, confounds, masks, ground truth) "
                                      "for every scanner session under SESSIONS into the new folder OUT.")
-    p.add_argument("sessions", type=Path, metavar="SESSIONS", help="folder with sub-*/ses-*/func/*_events.tsv")
-    p.add_argument("--out", type=Path, required=True, help="new output folder")
+    p.add_argument("sessions", type=existing_folder, metavar="SESSIONS", help="folder with sub-*/ses-*/func/*_events.tsv")
+    p.add_argument("--out", type=out_folder, required=True, help="new output folder")
     p.add_argument("--shape", type=_shape, default=(20, 10, 10), help="volume X,Y,Z in voxels (default 20,10,10)")
-    p.add_argument("--voxel-mm", type=float, default=3.0, help="voxel size in mm (default 3)")
+    p.add_argument("--voxel-mm", type=finite_float(0.0, 100.0, above=True), default=3.0,
+                   help="voxel size in mm, > 0 (default 3)")
     p.add_argument("--rois", default="", metavar="NAME:GEOMETRY:X,Y,Z:RADIUS;...",
                    help="spherical ROIs (default: rich=orthogonal, lazy=grid, noise=none along X, radius 2.5 voxels)")
-    p.add_argument("--snr", type=float, default=0.5, help="SD of true condition responses / noise SD (default 0.5)")
-    p.add_argument("--ar1", type=float, default=0.4, help="AR(1) coefficient of the noise (default 0.4)")
+    p.add_argument("--snr", type=finite_float(0.0, 1e3), default=0.5, help="SD of true condition responses / noise SD (default 0.5)")
+    p.add_argument("--ar1", type=finite_float(0.0, 0.99), default=0.4, help="AR(1) coefficient of the noise, 0..0.99 "
+                                                                                  "(default 0.4)")
     p.add_argument("--accuracy-rois", default="rich", help="ROIs whose signal scales with accuracy (default rich)")
-    p.add_argument("--tr", type=float, default=2.0, help="repetition time in s (default 2)")
-    p.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
+    p.add_argument("--tr", type=finite_float(0.0, 60.0, above=True), default=2.0, help="repetition time in s (default 2)")
+    p.add_argument("--seed", type=SEED, default=0, help="simulation seed (default 0)")
     p.add_argument("--participants", default="", help="only these participant ids (comma-separated)")
     p.set_defaults(func=simulate_command)
 
     p = steps.add_parser("glm", help="first-level LSA GLM (nilearn): condition betas per run",
                          description="One regressor per condition per run (50 x runs), HRF, drift and confounds; "
                                      "writes beta maps and residuals as a BIDS-derivatives folder OUT.")
-    p.add_argument("bids", type=Path, metavar="BIDS", help="folder with sub-*/ses-*/func/*_bold.nii.gz + events.tsv")
-    p.add_argument("--mask", type=Path, required=True, help="brain mask (NIfTI) on the BOLD grid")
-    p.add_argument("--out", type=Path, required=True, help="new derivatives folder")
+    p.add_argument("bids", type=existing_folder, metavar="BIDS", help="folder with sub-*/ses-*/func/*_bold.nii.gz + events.tsv")
+    p.add_argument("--mask", type=existing_file, required=True, help="brain mask (NIfTI) on the BOLD grid")
+    p.add_argument("--out", type=out_folder, required=True, help="new derivatives folder")
     p.add_argument("--hrf", default="glover", choices=HRF_MODELS, help="HRF model (default glover)")
     p.add_argument("--drift", default="cosine", choices=DRIFT_MODELS, help="drift model (default cosine)")
-    p.add_argument("--high-pass", type=float, default=0.01, help="high-pass cut-off in Hz (default 0.01)")
-    p.add_argument("--drift-order", type=int, default=1, help="polynomial drift order (default 1)")
+    p.add_argument("--high-pass", type=finite_float(0.0, 10.0, above=True), default=0.01, help="high-pass cut-off in Hz (default 0.01)")
+    p.add_argument("--drift-order", type=bounded_int(0, high=MAX_DRIFT_ORDER), default=1, help="polynomial drift order (default 1)")
     p.add_argument("--noise-model", default="ar1", choices=NOISE_MODELS, help="GLM noise model (default ar1)")
     p.add_argument("--confounds", default="", help="confound columns to regress out ('motion' = the six motion "
                                                    "parameters), from *_desc-confounds_timeseries.tsv")
-    p.add_argument("--tr", type=float, default=None, help="TR in s when the bold.json lacks RepetitionTime")
+    p.add_argument("--tr", type=finite_float(0.0, 60.0, above=True), default=None, help="TR in s when the bold.json lacks RepetitionTime")
     p.add_argument("--participants", default="", help="only these participant ids (comma-separated)")
-    p.add_argument("--jobs", type=int, default=1, help="runs fitted in parallel local processes (default 1)")
+    _executor_options(p)
     p.set_defaults(func=glm_command)
 
     for name, helptext in (("rdms", "cross-validated ROI RDMs from GLM betas"),
                            ("searchlight", "searchlight model-beta maps from GLM betas")):
         p = steps.add_parser(name, help=helptext, description=helptext + "; writes the new folder OUT.")
-        p.add_argument("glm", type=Path, metavar="GLM", help="folder written by `garden neural glm`")
-        p.add_argument("--out", type=Path, required=True, help="new output folder")
+        p.add_argument("glm", type=existing_folder, metavar="GLM", help="folder written by `garden neural glm`")
+        p.add_argument("--out", type=out_folder, required=True, help="new output folder")
         p.add_argument("--method", default="correlation", choices=METHODS,
                        help="cross-validated correlation distance (the paper's; default) or crossnobis")
         p.add_argument("--shrinkage", default="shrinkage_diag", choices=SHRINKAGE,
                        help="crossnobis noise covariance shrinkage (default shrinkage_diag, as rsatoolbox)")
-        p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+        p.add_argument("--threads", type=bounded_int(1, "threads"), default=1, help="BLAS threads (default 1)")
         if name == "rdms":
-            p.add_argument("--roi", action="append", default=[], metavar="NAME=PATH", help="ROI mask; repeat")
+            _roi_options(p, "ROI mask; repeat")
             p.set_defaults(func=rdms_command)
         else:
-            p.add_argument("--mask", type=Path, required=True, help="brain mask (NIfTI)")
-            p.add_argument("--radius", type=float, default=3.0, help="sphere radius (default 3)")
+            p.add_argument("--mask", type=existing_file, required=True, help="brain mask (NIfTI)")
+            p.add_argument("--radius", type=finite_float(0.0, 100.0), default=3.0, help="sphere radius (default 3)")
             p.add_argument("--radius-unit", default="voxels", choices=("voxels", "mm"))
-            p.add_argument("--min-fraction", type=float, default=0.5,
+            p.add_argument("--min-fraction", type=finite_float(0.0, 1.0), default=0.5,
                            help="skip centres whose sphere keeps less of its voxels in the mask (default 0.5)")
             p.add_argument("--models", default=",".join(BRAIN_MODELS), help="model RDMs (default: the paper's 7)")
+            _executor_options(p)
             p.set_defaults(func=searchlight_command)
 
     p = steps.add_parser("stats", help="model betas, group tests, compression, accuracy, networks, searchlight maps",
                          description="Regress each ROI RDM on the model RDMs and test across participants; "
                                      "optionally relate to accuracy, network init scales and searchlight maps.")
-    p.add_argument("rdms", type=Path, metavar="RDMS", help="folder written by `garden neural rdms`")
-    p.add_argument("--out", type=Path, required=True, help="new output folder")
+    p.add_argument("rdms", type=existing_folder, metavar="RDMS", help="folder written by `garden neural rdms`")
+    p.add_argument("--out", type=out_folder, required=True, help="new output folder")
     p.add_argument("--models", default=",".join(BRAIN_MODELS), help="model RDMs (default: the paper's 7)")
-    p.add_argument("--behaviour", type=Path, help="sessions folder (sub-*/ses-*/beh) for task accuracy")
-    p.add_argument("--networks", type=Path, help="network sweep folder (`garden train`) for the init-scale match")
-    p.add_argument("--searchlight", type=Path, help="folder written by `garden neural searchlight`")
-    p.add_argument("--mask", type=Path, help="brain mask of the searchlight")
-    p.add_argument("--roi", action="append", default=[], metavar="NAME=PATH",
-                   help="count significant searchlight voxels inside these ROIs; repeat")
-    p.add_argument("--n-perm", type=int, default=10000, help="sign-flip permutations (default 10000)")
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap samples over participants (default 1000)")
-    p.add_argument("--restarts", type=int, default=20, help="compression-model restarts (default 20)")
-    p.add_argument("--fdr", type=float, default=0.05, help="searchlight FDR level q (default 0.05)")
-    p.add_argument("--seed", type=int, default=0, help="seed of permutations, bootstrap and restarts (default 0)")
+    p.add_argument("--behaviour", type=existing_folder, help="sessions folder (sub-*/ses-*/beh) for task accuracy")
+    p.add_argument("--networks", type=existing_folder, help="network sweep folder (`garden train`) for the init-scale match")
+    p.add_argument("--searchlight", type=existing_folder, help="folder written by `garden neural searchlight`")
+    p.add_argument("--mask", type=existing_file, help="brain mask of the searchlight")
+    _roi_options(p, "count significant searchlight voxels inside this ROI; repeat")
+    p.add_argument("--n-perm", type=bounded_int(1, "permutations"), default=10000, help="sign-flip permutations (default 10000)")
+    p.add_argument("--n-boot", type=bounded_int(1, "permutations"), default=1000, help="bootstrap samples over participants (default 1000)")
+    p.add_argument("--restarts", type=bounded_int(1, "starts"), default=20, help="compression-model restarts (default 20)")
+    p.add_argument("--fdr", type=finite_float(0.0, 1.0, above=True), default=0.05, help="searchlight FDR level q (default 0.05)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of permutations, bootstrap and restarts (default 0)")
     p.set_defaults(func=stats_command)
 
     p = steps.add_parser("mante", help="Mante et al. (2013) monkey units: cross-validated RDM, model betas, "
@@ -139,16 +188,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          description="The 72-condition RDM of Mante et al. unit files (cross-validated across "
                                      "trial splits), regressed on the 7 model RDMs on a 6 x 6 grid and fitted by the "
                                      "compression model; writes the new folder OUT (tables/neural_mante_*.tsv).")
-    p.add_argument("units", nargs="+", type=Path, metavar="UNIT.mat", help="per-unit MATLAB files")
-    p.add_argument("--out", type=Path, required=True, help="new output folder")
-    p.add_argument("--window", type=float_list, default=None, metavar="START,END",
+    p.add_argument("units", nargs="+", type=existing_file, metavar="UNIT.mat", help="per-unit MATLAB files")
+    p.add_argument("--out", type=out_folder, required=True, help="new output folder")
+    p.add_argument("--window", type=float_list(), default=None, metavar="START,END",
                    help="time window in s (default: all bins)")
-    p.add_argument("--splits", type=int, default=2, help="trial splits per condition, the 'runs' (default 2)")
+    p.add_argument("--splits", type=bounded_int(2, "splits"), default=2, help="trial splits per condition, the 'runs' (default 2)")
     p.add_argument("--method", default="crossnobis", choices=METHODS,
                    help="cross-validated squared Euclidean (crossnobis, identity metric; default) or correlation")
     p.add_argument("--correct-only", action="store_true", help="only correct trials")
-    p.add_argument("--restarts", type=int, default=20, help="compression-model restarts (default 20)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the splits and restarts (default 0)")
+    p.add_argument("--restarts", type=bounded_int(1, "starts"), default=20, help="compression-model restarts (default 20)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the splits and restarts (default 0)")
     p.set_defaults(func=mante_command)
 
 
@@ -168,15 +217,17 @@ def glm_command(args: argparse.Namespace) -> int:
                        tr_s=args.tr)
     with threadpool_limits(1):
         out = fit_dataset(args.bids, args.out, mask=args.mask, config=config,
-                          participants=list(_names(args.participants)) or None, jobs=args.jobs)
+                          participants=list(_names(args.participants)) or None, executor=args.executor,
+                          jobs=args.jobs, slurm=_slurm(args))
     print(f"wrote GLM betas to {out}")
     return 0
 
 
 def rdms_command(args: argparse.Namespace) -> int:
     config = RdmConfig(method=args.method, shrinkage=args.shrinkage)
+    rois, affine = _rois(args)
     with threadpool_limits(args.threads):
-        out = roi_rdms(args.glm, args.out, rois=parse_rois(args.roi), config=config)
+        out = roi_rdms(args.glm, args.out, rois=rois, affine=affine, config=config)
     print(f"wrote ROI RDMs to {out}")
     return 0
 
@@ -185,7 +236,8 @@ def searchlight_command(args: argparse.Namespace) -> int:
     config = RdmConfig(method=args.method, shrinkage=args.shrinkage, radius=args.radius, radius_unit=args.radius_unit,
                        min_fraction=args.min_fraction, models=_names(args.models))
     with threadpool_limits(args.threads):
-        out = searchlight_maps(args.glm, args.out, mask=args.mask, config=config)
+        out = searchlight_maps(args.glm, args.out, mask=args.mask, config=config, executor=args.executor,
+                               jobs=args.jobs, slurm=_slurm(args))
     print(f"wrote searchlight maps to {out}")
     return 0
 
@@ -193,10 +245,14 @@ def searchlight_command(args: argparse.Namespace) -> int:
 def stats_command(args: argparse.Namespace) -> int:
     config = StatsConfig(models=_names(args.models), n_perm=args.n_perm, n_boot=args.n_boot,
                          n_restarts=args.restarts, fdr_q=args.fdr, seed=args.seed)
+    wants_rois = bool(args.roi or args.atlas or args.atlas_labels)
+    if wants_rois and args.searchlight is None:
+        raise UserError("--roi/--atlas of `garden neural stats` count significant searchlight voxels per ROI: "
+                        "give --searchlight and --mask too, or leave the ROIs out")
+    rois, affine = _rois(args) if wants_rois else (None, None)
     with threadpool_limits(1):
         out = write_statistics(args.rdms, args.out, config=config, behaviour=args.behaviour, networks=args.networks,
-                               searchlight=args.searchlight, mask=args.mask,
-                               rois=parse_rois(args.roi) if args.roi else None)
+                               searchlight=args.searchlight, mask=args.mask, rois=rois, roi_affine=affine)
     print(f"wrote neural statistics to {out}")
     return 0
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 
 from core.errors import UserError
+from core.jobs import EXECUTORS, check_executor
 from garden.arguments import (
     SEED,
     bounded_int,
@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", type=device_name, default="auto", help="torch device: auto (cuda if present), cpu, cuda, cuda:N")
     p.add_argument("--threads", type=bounded_int(0, "threads"), default=0, help="torch CPU threads (default 0: torch's choice)")
     p.add_argument("--shards", type=bounded_int(1, "shards"), default=1, help="split the sweep into K shards (default 1)")
-    p.add_argument("--executor", choices=("inline", "local", "slurm"), default="inline",
+    p.add_argument("--executor", choices=EXECUTORS, default="inline",
                    help="run shards here (inline) or as submitit jobs: local processes or SLURM")
     p.add_argument("--slurm-partition", default=None, help="SLURM partition (with --executor slurm)")
     p.add_argument("--timeout-min", type=bounded_int(1, "timeout_min"), default=240, help="per-shard job time limit in minutes")
@@ -96,9 +96,7 @@ def check_resources(args: argparse.Namespace) -> None:
         # the trainer loads torch (slow): only to check a CUDA device the user asked for
         from modeling.networks.train import check_device
         check_device(args.device)
-    if args.executor == "slurm" and shutil.which("sbatch") is None:
-        raise UserError("--executor slurm: no SLURM here (sbatch not found); use --executor inline or local, "
-                        "or run on the cluster's login node")
+    check_executor(args.executor)
     n_networks = len(args.scales) * args.seeds
     inputs = (args.image_size ** 2 if args.inputs == "images" else 50) + 2
     at_once = n_networks / args.shards if args.executor == "inline" else n_networks  # inline shards run in turn

@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import submitit
 
 from core.errors import UserError
 from core.files import write_file, write_with
+from core.jobs import check_executor, run_jobs
 from core.provenance import read_json, write_json, write_sidecar
 from modeling.networks.config import SweepConfig
 from modeling.networks.data import task_data
@@ -39,7 +39,6 @@ from modeling.networks.measures import (
     relative_changes,
 )
 
-EXECUTORS = ("inline", "local", "slurm")
 DONE = "summary.json"
 """The summary's sidecar, written after every other output of a sweep: a sweep is finished when it exists."""
 SHARED_ARRAYS = ("record_steps", "noise_sds")
@@ -170,32 +169,15 @@ def prepare_sweep(config: SweepConfig, out_dir: str | os.PathLike, n_shards: int
     return out
 
 
-def _submit(config: SweepConfig, out: Path, todo: list[int], n_shards: int, executor: str,
-            slurm: dict[str, Any] | None) -> None:
-    folder = out / "submitit"
-    if executor == "local":
-        ex = submitit.LocalExecutor(folder=folder)
-        ex.update_parameters(timeout_min=(slurm or {}).get("timeout_min", 240))
-    else:
-        ex = submitit.AutoExecutor(folder=folder, cluster="slurm")
-        ex.update_parameters(**{"timeout_min": 240, "cpus_per_task": 2, **(slurm or {})})
-    jobs = [ex.submit(run_shard, config, str(out), i, n_shards, False) for i in todo]
-    for job in jobs:
-        job.result()  # raises if the shard failed
-
-
 def train_sweep(config: SweepConfig, out_dir: str | os.PathLike, shards: int = 1, executor: str = "inline",
                 progress: bool = True, slurm: dict[str, Any] | None = None) -> Path:
     """Train and measure every network of ``config`` into ``out_dir`` (resumable per shard); merge."""
-    if executor not in EXECUTORS:
-        raise UserError(f"executor {executor!r} is invalid: use one of {list(EXECUTORS)}")
+    check_executor(executor)
     out = prepare_sweep(config, out_dir, shards)
     todo = [i for i in range(shards) if not (out / "shards" / f"{shard_name(i, shards)}.npz").exists()]
-    if executor == "inline":
-        for i in todo:
-            run_shard(config, out, i, shards, progress)
-    elif todo:
-        _submit(config, out, todo, shards, executor, slurm)
+    bars = progress and executor == "inline"  # jobs elsewhere log to files: no progress bars there
+    run_jobs(run_shard, [(config, str(out), i, shards, bars) for i in todo], executor=executor,
+             folder=out / "submitit", slurm=slurm)
     return merge_shards(config, out, shards)
 
 
