@@ -125,7 +125,7 @@ def _measure(config: SweepConfig, data, nets: pd.DataFrame, result) -> tuple[pd.
     geometry, arrays = geometry_measures(data, result.hidden, result.params_final["w_context"], config.context_offset,
                                          result.params_init["w_context"])
     readouts = readout_measures(data, result.params_final, arrays["unit_class"], nets.seed, config.noise_sds,
-                                config.noise_repeats, config.noise_seed)
+                                config.noise_repeats, config.noise_seed, activation=config.train.hidden_activation)
     stc = result.steps_to_criterion.astype(float)
     summary = pd.concat([nets, pd.DataFrame({
         "final_loss": result.loss[:, -1], "final_accuracy": result.accuracy[:, -1],
@@ -137,6 +137,7 @@ def _measure(config: SweepConfig, data, nets: pd.DataFrame, result) -> tuple[pd.
         "loss": result.loss, "accuracy": result.accuracy, "steps_to_criterion": result.steps_to_criterion,
         "weight_norm": result.weight_norm, "weight_distance": result.weight_distance,
         **congruency_curves(data, result.output_curve),
+        **{f"gating_{k}": v for k, v in result.gating_curve.items()},
         "outputs": result.outputs, "hidden": result.hidden.astype(np.float32), **arrays,
         **{f"{k}_init": v for k, v in result.params_init.items()},
         **{f"{k}_final": v for k, v in result.params_final.items()},
@@ -159,8 +160,10 @@ def prepare_sweep(config: SweepConfig, out_dir: str | os.PathLike, n_shards: int
     if path.exists():
         old = read_json(path, what="sweep settings file")
         try:
-            recorded = {"sweep": old["config"]["sweep"], "n_shards": old["config"]["n_shards"]}
-        except (KeyError, TypeError):
+            # through SweepConfig, so a sweep recorded before a setting existed reads with its default
+            recorded = json.loads(json.dumps({"sweep": SweepConfig.from_dict(old["config"]["sweep"]).to_dict(),
+                                              "n_shards": old["config"]["n_shards"]}))
+        except (KeyError, TypeError, ValueError):
             raise UserError(f"{path}: not the settings of a garden sweep (damaged); use another --out") from None
         if json.loads(json.dumps(wanted)) != recorded:
             raise UserError(f"{path}: this folder holds a sweep with other settings; use another --out "
@@ -231,7 +234,9 @@ def merge_shards(config: SweepConfig, out: Path, n_shards: int) -> Path:
         layout="arrays with a leading network axis follow summary.tsv's rows; record_steps gives the "
                "steps of the loss/accuracy/weight curves; w_input is (network, hidden, input unit); "
                "weight_norm and weight_distance are (network, recorded step, matrix) with matrices "
-               "(input, context, output): ||W_t|| and ||W_t - W_0|| (Frobenius)", overwrite=True)
+               "(input, context, output): ||W_t|| and ||W_t - W_0|| (Frobenius); gating_<measure> are "
+               "(network, recorded step): modeling.networks.gating.gating_stats of the units active on any "
+               "item of each context at that step", overwrite=True)
     write_sidecar(out / "summary.tsv", config.to_dict(), None, **meta, completed=True,
                   columns={c: columns[c] if isinstance(columns[c], dict) else {"Description": columns[c]}
                            for c in summary.columns})
