@@ -245,7 +245,7 @@ def test_gating_overlap_draws_the_mean_jaccard_per_scale_on_a_log_axis(drawn):
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
     final = ax.containers[1].lines[0]                                               # init, then final
-    np.testing.assert_allclose(final.get_ydata(), [0.3 + 0.1 * s for s in SCALES])
+    np.testing.assert_allclose(np.asarray(final.get_ydata(), float), [0.3 + 0.1 * s for s in SCALES])
 
 
 def test_gating_dynamics_draw_one_line_per_scale_in_each_panel(drawn):
