@@ -160,10 +160,8 @@ def prepare_sweep(config: SweepConfig, out_dir: str | os.PathLike, n_shards: int
     if path.exists():
         old = read_json(path, what="sweep settings file")
         try:
-            # through SweepConfig, so a sweep recorded before a setting existed reads with its default
-            recorded = json.loads(json.dumps({"sweep": SweepConfig.from_dict(old["config"]["sweep"]).to_dict(),
-                                              "n_shards": old["config"]["n_shards"]}))
-        except (KeyError, TypeError, ValueError):
+            recorded = {"sweep": _with_later_settings(old["config"]["sweep"]), "n_shards": old["config"]["n_shards"]}
+        except (KeyError, TypeError):
             raise UserError(f"{path}: not the settings of a garden sweep (damaged); use another --out") from None
         if json.loads(json.dumps(wanted)) != recorded:
             raise UserError(f"{path}: this folder holds a sweep with other settings; use another --out "
@@ -171,6 +169,18 @@ def prepare_sweep(config: SweepConfig, out_dir: str | os.PathLike, n_shards: int
         return out
     write_json(path, {"config": wanted})
     return out
+
+
+LATER_TRAIN_SETTINGS = {"hidden_activation": "relu"}
+"""Training settings added after sweeps were first recorded, with the value those sweeps had."""
+
+
+def _with_later_settings(sweep: Any) -> Any:
+    """A recorded sweep's settings with ``LATER_TRAIN_SETTINGS`` filled in where absent, so a sweep
+    recorded before a setting existed resumes under the same settings."""
+    if isinstance(sweep, dict) and isinstance(sweep.get("train"), dict):
+        return {**sweep, "train": {**LATER_TRAIN_SETTINGS, **sweep["train"]}}
+    return sweep
 
 
 def _submit(config: SweepConfig, out: Path, todo: list[int], n_shards: int, executor: str,
@@ -277,7 +287,13 @@ def load_results(out_dir: str | os.PathLike) -> SweepResults:
     if not (out / DONE).exists():
         raise UserError(f"{out}: no {DONE}; not a finished network sweep (run `garden train --out {out}` "
                         "again to finish it)")
-    config = SweepConfig.from_dict(read_json(out / "sweep.json", what="sweep settings file")["config"]["sweep"])
-    with np.load(out / "results.npz") as npz:
-        arrays = dict(npz)
-    return SweepResults(pd.read_csv(out / "summary.tsv", sep="\t"), arrays, config)
+    settings = read_json(out / "sweep.json", what="sweep settings file")
+    try:
+        config = SweepConfig.from_dict(_with_later_settings(settings["config"]["sweep"]))
+        with np.load(out / "results.npz") as npz:
+            arrays = dict(npz)
+        summary = pd.read_csv(out / "summary.tsv", sep="\t")
+    except (KeyError, TypeError, OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise UserError(f"{out}: not a readable network sweep (sweep.json, results.npz or summary.tsv damaged: "
+                        f"{type(exc).__name__}); train it again into a new --out") from None
+    return SweepResults(summary, arrays, config)
