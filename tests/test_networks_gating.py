@@ -19,7 +19,7 @@ from analysis.network_gating import (  # noqa: E402
     tree_accuracy_table,
 )
 from core.errors import UserError  # noqa: E402
-from core.task import cell_index, item_congruency  # noqa: E402
+from core.task import cell_index  # noqa: E402
 from garden.cli import main  # noqa: E402
 from modeling.networks import load_results, train_sweep  # noqa: E402
 from modeling.networks.config import SweepConfig, TrainConfig  # noqa: E402

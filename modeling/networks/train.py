@@ -3,9 +3,9 @@
 Each network is exactly the published one (docs/networks.md): stimulus units + 2 context units ->
 ``n_hidden`` ReLU units -> 1 linear output, loss 1/2 sum over the 50 items of (y_hat - y)^2,
 plain gradient descent (``TrainConfig.hidden_activation="linear"``: identity hidden units, the gating
-analysis's control; full batch only, ``online_batch`` has ReLU units). The networks share their 50 items, so every step is a few matrix
-products of the items with all the networks' weights at once (one GEMM each, the weights held
-as one (inputs, networks x hidden) matrix) and a hand-derived backward pass into preallocated
+analysis's control; full batch only, ``online_batch`` has ReLU units). The networks share their 50
+items, so every step is a few matrix products of the items with all the networks' weights at once
+(one GEMM each, the weights held as one (inputs, networks x hidden) matrix) and a hand-derived backward pass into preallocated
 buffers, so per-step Python overhead is paid once per chunk of networks, not per network.
 With the blob inputs (25 cells, each shown in both contexts) the input products use the 25
 cells, not the 50 items (``_shared_cells``).
