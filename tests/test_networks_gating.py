@@ -32,7 +32,7 @@ from modeling.networks.gating import (  # noqa: E402
     masked_correlation,
     overlap_measures,
 )
-from modeling.networks.measures import forward  # noqa: E402
+from modeling.networks.measures import forward, geometry_measures  # noqa: E402
 from modeling.networks.sweep import prepare_sweep  # noqa: E402
 from modeling.networks.train import init_params, train  # noqa: E402
 from rsa.geometry import context_weight_correlation, sign_accuracy  # noqa: E402
@@ -241,3 +241,15 @@ def test_garden_gating_command(sweeps, tmp_path, capsys):
     assert main(["gating", str(relu), "--out", str(out)]) == 2                 # never overwrites
     assert main(["gating", str(tmp_path), "--out", str(tmp_path / "x")]) == 2  # not a sweep
     assert not (tmp_path / "x").exists()
+
+
+def test_a_diverged_network_gets_nan_geometry_not_a_crash():
+    """Linear units at lr 5e-3 and σ 3 can diverge (docs/networks.md): the sweep's measures must go on."""
+    data = task_data()
+    params = init_params(25, [3.0, 3.0], [1.5, 1.5], [0, 1])
+    hidden, _ = forward(params, data.stimulus, data.context)
+    hidden[1, 3, 5] = np.nan
+    table, arrays = geometry_measures(data, hidden, params["w_context"])
+    assert np.isfinite(table.loc[0, ["beta_grid", "dim_90", "dim_90_uncentred"]].astype(float)).all()
+    assert table.loc[1, ["beta_grid", "dim_90", "dim_90_uncentred"]].isna().all()
+    assert np.isnan(arrays["spectrum"][1]).all() and arrays["spectrum"].shape[0] == 2

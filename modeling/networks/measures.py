@@ -81,22 +81,24 @@ def geometry_measures(data: TaskData, hidden: np.ndarray, w_context: np.ndarray,
     classes and context-weight correlations over task-selective and over all units, of the final
     weights and (with ``w_context_init``) of the initial weights on the same units (the baseline:
     how much of the correlation the selection of units alone gives); arrays: spectrum (N, P)
-    (centred), unit_class (N, H) codes."""
+    (centred), unit_class (N, H) codes. A network with non-finite activity (its training diverged)
+    gets NaN betas and dimensionalities, and its units count as dead."""
 
     models = {name: model_rdm(name, context_offset=context_offset) for name in RSA_MODELS}
     ctx = data.items["context_index"].to_numpy()
     rows, spectra, classes = [], [], []
     inits = w_context_init if w_context_init is not None else [None] * len(hidden)
     for h, wc, w0 in zip(hidden, w_context, inits):
+        finite = bool(np.isfinite(h).all())   # False for a network whose training diverged: no geometry
         try:
-            betas = regress_rdm(rdm(h), models)
+            betas = regress_rdm(rdm(h), models) if finite else dict.fromkeys(RSA_MODELS, float("nan"))
         except ValueError:  # every unit dead: the RDM is constant
             betas = dict.fromkeys(RSA_MODELS, float("nan"))
-        dim, spectrum = dimensionality(h, 0.9)
+        dim, spectrum = dimensionality(h, 0.9) if finite else (float("nan"), np.full(min(h.shape), np.nan))
         labels = classify_units(h, ctx)
         selective, every = labels == "task_selective", np.ones(len(wc), bool)
         row = {**{f"beta_{m}": betas[m] for m in RSA_MODELS}, "dim_90": dim,
-               "dim_90_uncentred": dimensionality(h, 0.9, centre=False)[0],
+               "dim_90_uncentred": dimensionality(h, 0.9, centre=False)[0] if finite else float("nan"),
                "n_task_selective": int(selective.sum()), "n_mixed": int((labels == "mixed").sum()),
                "n_dead": int((labels == "dead").sum()),
                "context_weight_corr": _subset_corr(wc, selective), "context_weight_corr_all": _subset_corr(wc, every)}
