@@ -22,6 +22,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis import human_vs_network as hvn
+from analysis import network_gating as ng
 from analysis import network_stats as ns
 from analysis import network_tables as nt
 from analysis.behaviour import (
@@ -252,6 +253,9 @@ def train_networks(out: Path, config: DemoConfig, tables: Tables) -> Networks:
     compression = tables.save("network_compression", ns.compression_fits(summary, arrays, seed=config.seed))
     measures = summary.merge(compression[["scale", "seed", "log_irrelevant_gain"]], on=["scale", "seed"])
     tables.save("network_paired_tests", ns.paired_scale_tests(measures, ns.EXPECTED_TRENDS))
+    overlap = tables.save("network_gating_overlap", ng.overlap_table(results))
+    tables.save("network_gating_dynamics", ng.dynamics_table(summary, arrays))
+    tables.save("network_gating_tests", ng.gating_tests(overlap, summary))
     return Networks(summary, nt.hidden_rdms(summary, arrays),
                     hvn.network_choice_rdms(arrays["outputs"], summary["scale"].to_numpy(float)))
 

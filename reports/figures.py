@@ -276,6 +276,54 @@ def context_weight_scatter(weights: pd.DataFrame) -> Figure:
     return fig
 
 
+def gating_overlap(overlap: pd.DataFrame) -> Figure:
+    """Jaccard overlap of the hidden units active in the two contexts against init scale (log axis),
+    at initialisation and after training (mean ± SEM over seeds; points: networks), one panel per
+    activity rule (a unit is active in a context when > 0 on any / on most of its trees).
+
+    ``overlap``: ``scale``, ``seed``, ``when`` (init / final), ``rule``, ``active_jaccard``.
+    """
+    rules = [r for r in ("any", "most") if r in set(overlap["rule"])]
+    fig, axes = _figure(1, len(rules), "Overlap (Jaccard) of the units active in each context by init scale",
+                        sharey=True)
+    scales = sorted(overlap["scale"].unique())
+    for ax, rule in zip(axes[0], rules):
+        for when, colour, label in (("init", "tab:grey", "at initialisation"), ("final", "tab:blue", "after training")):
+            part = overlap[(overlap.rule == rule) & (overlap.when == when)]
+            ax.scatter(part["scale"], part["active_jaccard"], s=8, color=colour, alpha=0.3)
+            stats = _mean_sem(part, "scale", "active_jaccard").set_index("scale").loc[scales]
+            ax.errorbar(scales, stats["mean"], yerr=stats["sem"], color=colour, marker="o", capsize=3, label=label)
+        _scale_axis(ax, scales)
+        ax.set_title(f"unit active on {rule} trees of a context", fontsize="small")
+        ax.set_ylabel("|A_north ∩ A_south| / |A_north ∪ A_south|")
+        ax.set_ylim(0, 1.02)
+    axes[0, 0].legend(fontsize="small")
+    return fig
+
+
+def gating_dynamics(dynamics: pd.DataFrame) -> Figure:
+    """Over training, mean over seeds per init scale: the Pearson r across units of the north and
+    south context weights over all units and over the units active in exactly one context, and the
+    Jaccard overlap of the two contexts' active sets.
+
+    ``dynamics``: ``scale``, ``seed``, ``step``, ``ctx_corr_all``, ``ctx_corr_selective``, ``active_jaccard``.
+    """
+    panels = {"ctx_corr_all": "context-weight r, all units", "ctx_corr_selective": "context-weight r, task-selective units",
+              "active_jaccard": "Jaccard overlap of active units"}
+    fig, axes = _figure(1, len(panels), "Context weights and active-unit overlap over training by init scale")
+    scales = sorted(dynamics["scale"].unique())
+    colours = _scale_colours(scales)
+    for ax, (column, label) in zip(axes[0], panels.items()):
+        for scale in scales:
+            mean = dynamics[dynamics.scale == scale].groupby("step")[column].mean()
+            ax.plot(mean.index, mean.to_numpy(), color=colours[scale], label=f"σ = {scale:g}")
+        ax.set_xlabel("training step (full-batch updates)")
+        ax.set_ylabel(label)
+        ax.set_title(label.capitalize(), fontsize="small")
+    axes[0, 0].legend(fontsize="small")
+    return fig
+
+
 def ablation_accuracy(table: pd.DataFrame) -> Figure:
     """Accuracy after ablating each class of hidden units, by scale (masks from each network).
 

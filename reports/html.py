@@ -280,7 +280,8 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "networks", "Rich and lazy networks", "Networks trained from small (rich) to large (lazy) initial "
         "weights: learning, weight change, hidden-layer geometry (model-RDM betas, compression-model fits), unit "
-        "classes, context weights, ablations and robustness to input noise.",
+        "classes, context weights, the gating analysis (units active in each context, context weights over "
+        "training), ablations and robustness to input noise.",
         (_figure_spec("Learning curves", "network_curves", figures.learning_curves),
          _figure_spec("Congruent vs incongruent trees over training", "network_curves", figures.congruency_curves),
          _figure_spec("Relative weight change over training", "network_weight_change", figures.weight_change_curves),
@@ -291,9 +292,13 @@ SECTIONS: tuple[SectionSpec, ...] = (
          _figure_spec("Unit classes", "network_summary", figures.unit_classes),
          _figure_spec("Context weights per unit (one network per init scale)", "context_weights",
                       figures.context_weight_scatter),
+         _figure_spec("Overlap of the units active in each context (gating)", "network_gating_overlap",
+                      figures.gating_overlap),
+         _figure_spec("Context weights and active-unit overlap over training (gating)", "network_gating_dynamics",
+                      figures.gating_dynamics),
          _figure_spec("Ablations", "network_ablation", figures.ablation_accuracy),
          _figure_spec("Input noise", "network_noise", figures.noise_curves)),
-        ("network_scale_summary", "network_paired_tests"), findings=_paired_findings),
+        ("network_scale_summary", "network_paired_tests", "network_gating_tests"), findings=_paired_findings),
     SectionSpec(
         "geometry", "Geometry (MDS)", "Three-dimensional metric MDS of the networks' hidden-layer RDMs (one panel "
         "per init scale; dimensions 1–2 and 2–3) and of the participants' choice RDMs (one panel per group).",

@@ -58,8 +58,13 @@ def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):
     assert len(compression) == 4 and compression.rmse.notna().all()
     paired = pd.read_csv(demo / "tables" / "network_paired_tests.tsv", sep="\t")
     assert paired.set_index("measure").n_seeds["log_irrelevant_gain"] == 2   # rows with every scale
+    overlap = pd.read_csv(demo / "tables" / "network_gating_overlap.tsv", sep="\t")
+    assert len(overlap) == 4 * 2 * 2 and overlap.active_jaccard.between(0, 1).all()   # nets x init/final x rules
+    dynamics = pd.read_csv(demo / "tables" / "network_gating_dynamics.tsv", sep="\t")
+    assert set(dynamics.step) >= {0} and dynamics.ctx_corr_all.notna().all()
     text = (demo / "report.html").read_text(encoding="utf-8")
     assert "Paired by seed" in text and "log_irrelevant_gain: median slope" in text
+    assert "Overlap of the units active in each context (gating)" in text and "<h3>network gating tests</h3>" in text
     best = pd.read_csv(demo / "tables" / "best_scale.tsv", sep="\t")
     assert set(best.unit) == {"blocked", "interleaved"} and set(best.best_scale) <= {0.01, 3.0}
 

@@ -120,6 +120,12 @@ def drawn() -> dict[str, Figure]:
         "dimensionality": figures.dimensionality(net["summary"], net["spectrum"]),
         "unit_classes": figures.unit_classes(net["summary"]),
         "context_weight_scatter": figures.context_weight_scatter(net["weights"]),
+        "gating_overlap": figures.gating_overlap(pd.DataFrame(
+            [{"scale": sc, "seed": k, "when": w, "rule": r, "active_jaccard": (0.9 if w == "init" else 0.3 + 0.1 * sc)}
+             for sc in SCALES for k in range(3) for w in ("init", "final") for r in ("any", "most")])),
+        "gating_dynamics": figures.gating_dynamics(pd.DataFrame(
+            [{"scale": sc, "seed": k, "step": t, "ctx_corr_all": -t / 1000 / sc, "ctx_corr_selective": -0.5,
+              "active_jaccard": 0.9 - t / 1000} for sc in SCALES for k in range(2) for t in range(0, 300, 50)])),
         "ablation_accuracy": figures.ablation_accuracy(net["ablation"]),
         "noise_curves": figures.noise_curves(net["noise"]),
         "mds_grids": figures.mds_grids(mds),
@@ -295,3 +301,18 @@ def test_group_check_figures_draw_the_values(drawn):
     assert [ax.get_title() for ax in change] == ["|bias|", "slope"]
     assert [tuple(line.get_ydata()) for line in change[1].lines[:3]] == [(2.0, 3.0)] * 3
 
+
+def test_gating_overlap_draws_the_mean_jaccard_per_scale_on_a_log_axis(drawn):
+    fig = drawn["gating_overlap"]
+    assert [ax.get_title() for ax in fig.axes] == ["unit active on any trees of a context",
+                                                   "unit active on most trees of a context"]
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    final = ax.containers[1].lines[0]                                               # init, then final
+    np.testing.assert_allclose(np.asarray(final.get_ydata(), float), [0.3 + 0.1 * s for s in SCALES])
+
+
+def test_gating_dynamics_draw_one_line_per_scale_in_each_panel(drawn):
+    fig = drawn["gating_dynamics"]
+    assert len(fig.axes) == 3 and all(len(ax.lines) == len(SCALES) for ax in fig.axes)
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [-t / 1000 / SCALES[0] for t in range(0, 300, 50)])

@@ -19,6 +19,7 @@ from garden.arguments import (
 )
 from modeling.networks.config import (
     CHOICE_TEMPERATURE,
+    HIDDEN_ACTIVATIONS,
     PUBLISHED_CTX_SCALES,
     PUBLISHED_SCALES,
     SweepConfig,
@@ -50,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="learning rate, in (0, 10] (default 5e-3 full batch; with --curriculum the tuned online "
                         "rate per scale)")
     p.add_argument("--hidden", type=bounded_int(1, "hidden"), default=100, help="hidden units (default 100)")
+    p.add_argument("--hidden-activation", choices=HIDDEN_ACTIVATIONS, default="relu",
+                   help="hidden units: relu (published) or linear (the gating analysis's control; not with --curriculum)")
     p.add_argument("--l2", type=finite_float(0.0, 100.0), default=0.0, help="L2 penalty on the weights, 0..100 (default 0)")
     p.add_argument("--inputs", choices=("blobs", "images"), default="blobs", help="stimulus code (default blobs)")
     p.add_argument("--image-size", type=bounded_int(8, "image_px"), default=32,
@@ -113,7 +116,7 @@ def train_command(args: argparse.Namespace) -> int:
     check_resources(args)
     train = TrainConfig(steps=args.steps, lr=TrainConfig.lr if args.lr is None else args.lr, n_hidden=args.hidden, l2=args.l2,
                         record_every=args.record_every, dtype=args.dtype, device=args.device,
-                        threads=args.threads)
+                        threads=args.threads, hidden_activation=args.hidden_activation)
     config = SweepConfig(scales=args.scales, ctx_scales=args.ctx_scales,
                          seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)), train=train,
                          inputs=args.inputs, image_size_px=args.image_size, rule_code=args.rule_code,

@@ -28,6 +28,9 @@ CHOICE_TEMPERATURE = 0.25
 exactly trained network then has psychometric slope 1 / T = 4 per feature level, the middle of the
 simulated population's slopes (``modeling.agents.population_params``: U(2, 6))."""
 DTYPES = ("float32", "float64")
+HIDDEN_ACTIVATIONS = ("relu", "linear")
+"""Hidden-unit nonlinearity: the published ReLU, or the identity (the gating analysis's linear-hidden-unit
+control: the network is then linear in its inputs and cannot gate units by context)."""
 CARDINAL_RULE_CODES = (1, 2, 3, 4)
 
 
@@ -45,6 +48,7 @@ class TrainConfig:
     dtype: str = "float32"
     device: str = "auto"     # "auto" = cuda when available, else cpu
     threads: int = 0         # torch CPU threads; 0 = torch's choice
+    hidden_activation: str = "relu"  # "linear": the linear-hidden-unit control (HIDDEN_ACTIVATIONS)
 
     def __post_init__(self) -> None:
         if self.steps < 0 or self.n_hidden < 1 or self.record_every < 1 or self.threads < 0:
@@ -53,6 +57,9 @@ class TrainConfig:
             raise UserError(f"learning rate must be > 0 and l2 >= 0 (got lr={self.lr}, l2={self.l2})")
         if self.dtype not in DTYPES:
             raise UserError(f"dtype {self.dtype!r} is invalid: use one of {list(DTYPES)}")
+        if self.hidden_activation not in HIDDEN_ACTIVATIONS:
+            raise UserError(f"--hidden-activation {self.hidden_activation!r} is invalid: use one of "
+                            f"{list(HIDDEN_ACTIVATIONS)}")
 
 
 @dataclass(frozen=True)

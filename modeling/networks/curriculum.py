@@ -123,6 +123,9 @@ def matched_outputs(seqs: Sequences, config: SweepConfig, lr: np.ndarray) -> np.
     # the trainer loads torch (slow, only needed when training)
     from modeling.networks.train import augmented_inputs, init_params, online_batch
 
+    if config.train.hidden_activation != "relu":
+        raise UserError(f"--hidden-activation {config.train.hidden_activation}: networks run through trial "
+                        "sequences have ReLU hidden units only; drop the option (or --curriculum)")
     data = task_data(config.inputs, config.rule_code, config.image_size_px)
     nets, tc = config.networks(), config.train
     params = init_params(data.n_stimulus_units, nets.scale, nets.ctx_scale, nets.seed, tc.n_hidden, tc.output_sd, tc.bias)

@@ -33,20 +33,23 @@ UNIT_CODES = {"task_selective": 0, "mixed": 1, "dead": 2}
 
 
 def forward(params: dict[str, np.ndarray], stimulus: np.ndarray, context: np.ndarray,
-            keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+            keep: np.ndarray | None = None, *, activation: str = "relu") -> tuple[np.ndarray, np.ndarray]:
     """Hidden activity and outputs of N networks.
 
     ``stimulus`` is (P, D), shared by every network -> hidden (N, P, H), output (N, P); or
     (N, R, P, D), R copies per network (e.g. noisy inputs) -> hidden (N, R, P, H), output (N, R, P).
     ``context`` is (P, 2), or (N, R, P, 2) copies (noisy context units) with (N, R, P, D) stimuli.
-    ``keep`` (N, H) zeroes the hidden units that are False (ablation).
+    ``keep`` (N, H) zeroes the hidden units that are False (ablation). ``activation``: ``"relu"`` (the
+    published units) or ``"linear"`` (the linear-hidden-unit control).
     """
     shared = np.ndim(stimulus) == 2
     s = np.asarray(stimulus, float)[None, None] if shared else np.asarray(stimulus, float)
     c = np.asarray(context, float)
     c = c[None, None] if c.ndim == 2 else c                                                   # (N|1, R|1, P, 2)
     extra = c @ params["w_context"].transpose(0, 2, 1)[:, None] + params["b_hidden"][:, None, None, :]
-    hidden = np.maximum(s @ params["w_input"].transpose(0, 2, 1)[:, None] + extra, 0.0)
+    hidden = s @ params["w_input"].transpose(0, 2, 1)[:, None] + extra
+    if activation == "relu":
+        hidden = np.maximum(hidden, 0.0)
     if keep is not None:
         hidden = hidden * keep[:, None, None, :]
     output = (hidden @ params["w_output"][:, None, :, None])[..., 0] + params["b_output"][:, None, None]
@@ -78,22 +81,24 @@ def geometry_measures(data: TaskData, hidden: np.ndarray, w_context: np.ndarray,
     classes and context-weight correlations over task-selective and over all units, of the final
     weights and (with ``w_context_init``) of the initial weights on the same units (the baseline:
     how much of the correlation the selection of units alone gives); arrays: spectrum (N, P)
-    (centred), unit_class (N, H) codes."""
+    (centred), unit_class (N, H) codes. A network with non-finite activity (its training diverged)
+    gets NaN betas and dimensionalities, and its units count as dead."""
 
     models = {name: model_rdm(name, context_offset=context_offset) for name in RSA_MODELS}
     ctx = data.items["context_index"].to_numpy()
     rows, spectra, classes = [], [], []
     inits = w_context_init if w_context_init is not None else [None] * len(hidden)
     for h, wc, w0 in zip(hidden, w_context, inits):
+        finite = bool(np.isfinite(h).all())   # False for a network whose training diverged: no geometry
         try:
-            betas = regress_rdm(rdm(h), models)
+            betas = regress_rdm(rdm(h), models) if finite else dict.fromkeys(RSA_MODELS, float("nan"))
         except ValueError:  # every unit dead: the RDM is constant
             betas = dict.fromkeys(RSA_MODELS, float("nan"))
-        dim, spectrum = dimensionality(h, 0.9)
+        dim, spectrum = dimensionality(h, 0.9) if finite else (float("nan"), np.full(min(h.shape), np.nan))
         labels = classify_units(h, ctx)
         selective, every = labels == "task_selective", np.ones(len(wc), bool)
         row = {**{f"beta_{m}": betas[m] for m in RSA_MODELS}, "dim_90": dim,
-               "dim_90_uncentred": dimensionality(h, 0.9, centre=False)[0],
+               "dim_90_uncentred": dimensionality(h, 0.9, centre=False)[0] if finite else float("nan"),
                "n_task_selective": int(selective.sum()), "n_mixed": int((labels == "mixed").sum()),
                "n_dead": int((labels == "dead").sum()),
                "context_weight_corr": _subset_corr(wc, selective), "context_weight_corr_all": _subset_corr(wc, every)}
@@ -107,30 +112,33 @@ def geometry_measures(data: TaskData, hidden: np.ndarray, w_context: np.ndarray,
 
 
 def readout_measures(data: TaskData, params: dict[str, np.ndarray], unit_class: np.ndarray, seeds,
-                     noise_sds=NOISE_SDS, noise_repeats: int = 20, noise_seed: int = 0) -> pd.DataFrame:
+                     noise_sds=NOISE_SDS, noise_repeats: int = 20, noise_seed: int = 0, *,
+                     activation: str = "relu") -> pd.DataFrame:
     """Per network: accuracy after ablating its own task-selective / mixed units; under Gaussian
     noise of SD ``noise_sds`` on the stimulus units only (``acc_noise_<SD>``, ours) and on all
     inputs, stimulus and context units (``acc_noise_all_<SD>``, the paper's), ``noise_repeats`` draws
     from ``default_rng([noise_seed, seed])`` (the same draws scaled for every SD); and on congruent
-    vs incongruent items (congruency from the items' own values, ``core.task.item_congruency``)."""
+    vs incongruent items (congruency from the items' own values, ``core.task.item_congruency``);
+    hidden units ``activation`` (``forward``)."""
 
     y = data.targets
     out = {}
     for name, code in (("task_selective", 0), ("mixed", 1)):
-        _, output = forward(params, data.stimulus, data.context, keep=unit_class != code)
+        _, output = forward(params, data.stimulus, data.context, keep=unit_class != code, activation=activation)
         out[f"acc_ablate_{name}"] = sign_accuracy(output, y)
     width = data.stimulus.shape[1] + data.context.shape[1]
     draws = np.stack([np.random.default_rng([noise_seed, int(s)]).standard_normal((noise_repeats, len(y), width))
                       for s in seeds])                                      # (N, R, P, D + 2)
     d = data.stimulus.shape[1]
     for sd in noise_sds:
-        _, output = forward(params, data.stimulus + sd * draws[..., :d], data.context)
+        _, output = forward(params, data.stimulus + sd * draws[..., :d], data.context, activation=activation)
         out[f"acc_noise_{sd:g}"] = sign_accuracy(output, y).mean(axis=1)
     for sd in noise_sds:
-        _, output = forward(params, data.stimulus + sd * draws[..., :d], data.context + sd * draws[..., d:])
+        _, output = forward(params, data.stimulus + sd * draws[..., :d], data.context + sd * draws[..., d:],
+                            activation=activation)
         out[f"acc_noise_all_{sd:g}"] = sign_accuracy(output, y).mean(axis=1)
     kind = item_congruency(data.items)
-    _, output = forward(params, data.stimulus, data.context)
+    _, output = forward(params, data.stimulus, data.context, activation=activation)
     for name in ("congruent", "incongruent"):
         out[f"acc_{name}"] = sign_accuracy(output[:, kind == name], y[kind == name])
     return pd.DataFrame(out)

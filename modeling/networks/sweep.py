@@ -124,7 +124,7 @@ def _measure(config: SweepConfig, data, nets: pd.DataFrame, result) -> tuple[pd.
     geometry, arrays = geometry_measures(data, result.hidden, result.params_final["w_context"], config.context_offset,
                                          result.params_init["w_context"])
     readouts = readout_measures(data, result.params_final, arrays["unit_class"], nets.seed, config.noise_sds,
-                                config.noise_repeats, config.noise_seed)
+                                config.noise_repeats, config.noise_seed, activation=config.train.hidden_activation)
     stc = result.steps_to_criterion.astype(float)
     summary = pd.concat([nets, pd.DataFrame({
         "final_loss": result.loss[:, -1], "final_accuracy": result.accuracy[:, -1],
@@ -136,6 +136,7 @@ def _measure(config: SweepConfig, data, nets: pd.DataFrame, result) -> tuple[pd.
         "loss": result.loss, "accuracy": result.accuracy, "steps_to_criterion": result.steps_to_criterion,
         "weight_norm": result.weight_norm, "weight_distance": result.weight_distance,
         **congruency_curves(data, result.output_curve),
+        **{f"gating_{k}": v for k, v in result.gating_curve.items()},
         "outputs": result.outputs, "hidden": result.hidden.astype(np.float32), **arrays,
         **{f"{k}_init": v for k, v in result.params_init.items()},
         **{f"{k}_final": v for k, v in result.params_final.items()},
@@ -158,7 +159,7 @@ def prepare_sweep(config: SweepConfig, out_dir: str | os.PathLike, n_shards: int
     if path.exists():
         old = read_json(path, what="sweep settings file")
         try:
-            recorded = {"sweep": old["config"]["sweep"], "n_shards": old["config"]["n_shards"]}
+            recorded = {"sweep": _with_later_settings(old["config"]["sweep"]), "n_shards": old["config"]["n_shards"]}
         except (KeyError, TypeError):
             raise UserError(f"{path}: not the settings of a garden sweep (damaged); use another --out") from None
         if json.loads(json.dumps(wanted)) != recorded:
@@ -167,6 +168,18 @@ def prepare_sweep(config: SweepConfig, out_dir: str | os.PathLike, n_shards: int
         return out
     write_json(path, {"config": wanted})
     return out
+
+
+LATER_TRAIN_SETTINGS = {"hidden_activation": "relu"}
+"""Training settings added after sweeps were first recorded, with the value those sweeps had."""
+
+
+def _with_later_settings(sweep: Any) -> Any:
+    """A recorded sweep's settings with ``LATER_TRAIN_SETTINGS`` filled in where absent, so a sweep
+    recorded before a setting existed resumes under the same settings."""
+    if isinstance(sweep, dict) and isinstance(sweep.get("train"), dict):
+        return {**sweep, "train": {**LATER_TRAIN_SETTINGS, **sweep["train"]}}
+    return sweep
 
 
 def train_sweep(config: SweepConfig, out_dir: str | os.PathLike, shards: int = 1, executor: str = "inline",
@@ -213,7 +226,9 @@ def merge_shards(config: SweepConfig, out: Path, n_shards: int) -> Path:
         layout="arrays with a leading network axis follow summary.tsv's rows; record_steps gives the "
                "steps of the loss/accuracy/weight curves; w_input is (network, hidden, input unit); "
                "weight_norm and weight_distance are (network, recorded step, matrix) with matrices "
-               "(input, context, output): ||W_t|| and ||W_t - W_0|| (Frobenius)", overwrite=True)
+               "(input, context, output): ||W_t|| and ||W_t - W_0|| (Frobenius); gating_<measure> are "
+               "(network, recorded step): modeling.networks.gating.gating_stats of the units active on any "
+               "item of each context at that step", overwrite=True)
     write_sidecar(out / "summary.tsv", config.to_dict(), None, **meta, completed=True,
                   columns={c: columns[c] if isinstance(columns[c], dict) else {"Description": columns[c]}
                            for c in summary.columns})
@@ -254,7 +269,13 @@ def load_results(out_dir: str | os.PathLike) -> SweepResults:
     if not (out / DONE).exists():
         raise UserError(f"{out}: no {DONE}; not a finished network sweep (run `garden train --out {out}` "
                         "again to finish it)")
-    config = SweepConfig.from_dict(read_json(out / "sweep.json", what="sweep settings file")["config"]["sweep"])
-    with np.load(out / "results.npz") as npz:
-        arrays = dict(npz)
-    return SweepResults(pd.read_csv(out / "summary.tsv", sep="\t"), arrays, config)
+    settings = read_json(out / "sweep.json", what="sweep settings file")
+    try:
+        config = SweepConfig.from_dict(_with_later_settings(settings["config"]["sweep"]))
+        with np.load(out / "results.npz") as npz:
+            arrays = dict(npz)
+        summary = pd.read_csv(out / "summary.tsv", sep="\t")
+    except (KeyError, TypeError, OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise UserError(f"{out}: not a readable network sweep (sweep.json, results.npz or summary.tsv damaged: "
+                        f"{type(exc).__name__}); train it again into a new --out") from None
+    return SweepResults(summary, arrays, config)

@@ -2,9 +2,10 @@
 
 Each network is exactly the published one (docs/networks.md): stimulus units + 2 context units ->
 ``n_hidden`` ReLU units -> 1 linear output, loss 1/2 sum over the 50 items of (y_hat - y)^2,
-plain gradient descent. The networks share their 50 items, so every step is a few matrix
-products of the items with all the networks' weights at once (one GEMM each, the weights held
-as one (inputs, networks x hidden) matrix) and a hand-derived backward pass into preallocated
+plain gradient descent (``TrainConfig.hidden_activation="linear"``: identity hidden units, the gating
+analysis's control; full batch only, ``online_batch`` has ReLU units). The networks share their 50
+items, so every step is a few matrix products of the items with all the networks' weights at once
+(one GEMM each, the weights held as one (inputs, networks x hidden) matrix) and a hand-derived backward pass into preallocated
 buffers, so per-step Python overhead is paid once per chunk of networks, not per network.
 With the blob inputs (25 cells, each shown in both contexts) the input products use the 25
 cells, not the 50 items (``_shared_cells``).
@@ -26,6 +27,7 @@ from tqdm.auto import tqdm
 from core.errors import UserError
 from modeling.networks.config import TrainConfig
 from modeling.networks.data import TaskData
+from modeling.networks.gating import GATING_STATS, active_units, gating_stats
 
 PARAMS = ("w_input", "w_context", "b_hidden", "w_output", "b_output")
 CPU_CHUNK = 60   # networks per chunk on the CPU (measured on 2 cores: 40-60 fastest)
@@ -64,6 +66,7 @@ class TrainResult:
     hidden: np.ndarray              # (N, 50, H) final hidden activity
     weight_norm: np.ndarray         # (N, n_rec, 3) Frobenius norms of the input, context, output weights
     weight_distance: np.ndarray     # (N, n_rec, 3) ||W_t - W_0|| of the same matrices
+    gating_curve: dict[str, np.ndarray]  # GATING_STATS -> (N, n_rec): unit overlap, context-weight r
 
 
 def _first(value):
@@ -242,6 +245,9 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
     err_norm, n_right = empty(len(rec), n), empty(len(rec), n)
     output_curve = empty(len(rec), p, n, kind=torch.float32)
     d_in = data.n_stimulus_units
+    linear = config.hidden_activation == "linear"
+    context_index = data.items["context_index"].to_numpy()
+    gating = {name: np.empty((len(rec), n)) for name in GATING_STATS}
     w_start, w2_start = w.clone(), w2.clone()
     norms, distances = empty(len(rec), 3, n), empty(len(rec), 3, n)
     def matrices(a, a2):   # input rows, context rows (without the bias row), output weights
@@ -252,10 +258,14 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
             if shared:
                 torch.mm(cells, w[:d].view(d, n * h), out=u.view(half, n * h))
                 torch.mm(ctx_rows, w[d:].view(k - d, n * h), out=r.view(2, n * h))
-                _add_relu(u.unsqueeze(0), r.unsqueeze(1), out=z.view(2, half, n, h))
+                if linear:
+                    torch.add(u.unsqueeze(0), r.unsqueeze(1), out=z.view(2, half, n, h))
+                else:
+                    _add_relu(u.unsqueeze(0), r.unsqueeze(1), out=z.view(2, half, n, h))
             else:
                 torch.mm(x, w.view(k, n * h), out=z.view(p, n * h))
-                z.relu_()
+                if not linear:
+                    z.relu_()
             torch.mul(z, w2, out=em)                                   # output: a product per item and
             torch.sum(em, dim=2, out=y_hat)                            # unit, then a sum
             y_hat.add_(b2)
@@ -271,9 +281,13 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
                     axes = (0, 2) if now.dim() == 3 else (1,)
                     norms[i, j] = torch.linalg.vector_norm(now, dim=axes)
                     distances[i, j] = torch.linalg.vector_norm(now - start, dim=axes)
+                _record_gating(gating, i, z, w[d_in:d_in + 2], context_index)
             if t == steps:
                 break
-            torch.ops.aten.threshold_backward.grad_input(e.unsqueeze(2), z, 0.0, grad_input=em)  # e m
+            if linear:   # m = 1: every unit passes its error
+                em.copy_(e.unsqueeze(2).expand(p, n, h))
+            else:
+                torch.ops.aten.threshold_backward.grad_input(e.unsqueeze(2), z, 0.0, grad_input=em)  # e m
             if shared:   # the two contexts' e m summed per cell, then 25 cells x 25 inputs
                 torch.add(em[:half], em[half:], out=em_cells)
                 torch.mm(cells_t, em_cells.view(half, n * h), out=g[:d].view(d, n * h))
@@ -307,7 +321,19 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
         hidden=z.transpose(0, 1).double().cpu().numpy(),
         weight_norm=norms.permute(2, 0, 1).double().cpu().numpy(),
         weight_distance=distances.permute(2, 0, 1).double().cpu().numpy(),
+        gating_curve={name: values.T.copy() for name, values in gating.items()},
     )
+
+
+def _record_gating(gating: dict[str, np.ndarray], i: int, z: torch.Tensor, w_context: torch.Tensor,
+                   context_index: np.ndarray) -> None:
+    """Row ``i`` of the gating curves from the hidden activity ``z`` (P, N, H) and the context rows of
+    the weights (2, N, H), with ``modeling.networks.gating`` (units active on any item of a context)."""
+    hidden = (z > 0).permute(1, 0, 2).cpu().numpy()                                # (N, P, H)
+    stats = gating_stats(active_units(hidden, context_index),
+                         w_context.permute(1, 2, 0).double().cpu().numpy())      # (N, H, 2)
+    for name, values in stats.items():
+        gating[name][i] = values
 
 
 ONLINE_CHUNK_BYTES = 2 << 20
