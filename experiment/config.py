@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
+from core.trials import PRACTICE_PHASE
 
 PROTOCOL_DIR = Path(__file__).with_name("protocols")
 STRINGS_DIR = Path(__file__).with_name("strings")
@@ -45,8 +46,6 @@ ARENA_EXEMPLARS = tuple(str(MAX_EXEMPLAR_POOL + i) for i in range(1, 9))
 PRACTICE_EXEMPLARS = tuple(str(MAX_EXEMPLAR_POOL + len(ARENA_EXEMPLARS) + i) for i in range(1, 9))
 """Exemplar labels the practice (``[practice]``) chooses from when trees are rendered: above the
 arena's, so practice trees are never shown in the arrangement task or the main task."""
-PRACTICE_PHASE = "practice"
-"""Phase label of practice trials (the trial table's ``phase``; readers leave them out by default)."""
 MAX_SESSION_TRIALS = 100_000
 """Most trials in one session (all its phases): a protocol asking for more is a typo, not a session."""
 MAX_DURATION_S = 3600.0
