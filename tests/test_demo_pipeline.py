@@ -40,7 +40,7 @@ def test_demo_writes_report_tables_sidecars_and_participants(demo):
     assert not first[["context", "branchiness", "leafiness"]].equals(second[["context", "branchiness", "leafiness"]])
     assert (demo / "stimuli" / "manifest.json").exists()
     run = json.loads((demo / "run.json").read_text())
-    assert set(run["timings_s"]) == {"stimuli", "participants", "choice_models", "model_comparison", "recovery",
+    assert set(run["timings_s"]) == {"stimuli", "participants", "grid_prior", "choice_models", "model_comparison", "recovery",
                                      "behaviour", "choice_rdms", "networks", "geometry", "people_vs_networks",
                                      "matched_networks"}
 
