@@ -140,10 +140,11 @@ def _check_resumed_rows(session: Session) -> None:
 def plan_session(protocol: Protocol, participant_id: str, session: int, out: str | Path, *,
                  rule_code: int | None = None, curriculum: str | None = None, seed: int | None = None,
                  resume: bool = False, pool: ExemplarPool | None = None,
-                 allow_mismatch: bool = False) -> Session:
+                 allow_mismatch: bool = False, repeat_practice: bool = True) -> Session:
     """Counterbalancing and sequence of a session; writes nothing, but refuses early when the
-    session exists and ``resume`` is False. Resuming: the session's own recorded assignment. A
-    later session of a participant: the first session's assignment and exemplars
+    session exists and ``resume`` is False. Resuming: the session's own recorded assignment (and
+    the practice attempts its rows call for, unless not ``repeat_practice``: the browser plays one
+    attempt). A later session of a participant: the first session's assignment and exemplars
     (``experiment.linking``; ``allow_mismatch`` runs despite differences, recorded)."""
     out = Path(out)
     path = session_path(out, participant_id, session)
@@ -165,7 +166,7 @@ def plan_session(protocol: Protocol, participant_id: str, session: int, out: str
         allocation = linked_allocation(link, protocol, allocation, allow_mismatch=allow_mismatch)
     else:
         allocation = _resumed_allocation(out, participant_id, session, protocol, allocation)
-        attempts = practice_attempts(protocol, recorded_trials(path)) if path.exists() else 1
+        attempts = practice_attempts(protocol, recorded_trials(path)) if repeat_practice and path.exists() else 1
     sequence = session_sequence(protocol, assignment, session, allocation=allocation, practice_attempts=attempts)
     return Session(protocol, assignment, session, sequence, out, resume, allocation=allocation, link=link,
                    practice_attempts=attempts)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from starlette.testclient import TestClient
 
 from analysis.choices import analysis_trials, fit_phase
 from core.errors import UserError
@@ -23,6 +24,8 @@ from experiment.recording import session_info, sidecar_path
 from experiment.sequences import allocate_exemplars, assign, numbered_pool, session_sequence
 from experiment.session import plan_session, practice_attempts
 from experiment.simulate import simulate_session
+from experiment.web.server import make_app
+from experiment.web.site import page_config, write_shell
 from modeling.agents import get_agent
 
 REPO = Path(__file__).resolve().parents[1]
@@ -174,6 +177,28 @@ def test_a_practised_session_is_valid_bids(tmp_path, bids_errors):
     out = tmp_path / "participants"
     simulate_session(load_protocol(_protocol(tmp_path)), "P001", 1, get_agent("random"), out)
     assert bids_errors(out) == []
+
+
+def test_the_browser_plays_one_practice_attempt_and_resumes_without_repeats(tmp_path):
+    protocol = load_protocol(_protocol(tmp_path))
+    config = page_config(protocol, server=True)
+    assert PRACTICE_PHASE in config["phases"] and "practice.max_repeats" in config["ignored"]
+    site, out = tmp_path / "site", tmp_path / "participants"
+    write_shell(site, protocol, server=True)
+    browser = {"user_agent": "test", "window_px": [1280, 1024], "refresh_hz_measured": 60.0}
+    begin = {"participant_id": "P001", "session": 1, "browser": browser}
+    with TestClient(make_app(protocol, out, site)) as first:
+        trials = first.post("/api/session", json=begin).json()["trials"]
+        assert [t["phase"] for t in trials] == [PRACTICE_PHASE] * 8 + ["training"] * 50 + ["test"] * 50
+        for trial in range(1, 9):  # nothing pressed: the attempt misses the criterion
+            report = {"participant_id": "P001", "session": 1, "trial": trial, "key": None, "rt_s": None,
+                      "onset_s": float(trial), "cue_onset_s": trial - 0.2, "duration_s": 1.5, "key_onset_s": None,
+                      "frames": 90, "frame_interval_median_s": 0.0167, "frame_interval_max_s": 0.02,
+                      "dropped_frames": 0}
+            assert first.post("/api/trial", json=report).status_code == 200
+    with TestClient(make_app(protocol, out, site)) as second:
+        again = second.post("/api/session", json=begin).json()
+        assert again["start"] == 8 and again["trials"][8]["phase"] == "training"  # no second attempt online
 
 
 SCANNER = """
