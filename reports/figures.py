@@ -715,6 +715,7 @@ def grid_prior_pre_post(table: pd.DataFrame) -> Figure:
     ax.plot([0, 1], [paired["grid_prior_pre"].median(), paired["grid_prior_post"].median()], color="black",
             marker="s", lw=2.5, label=f"median (n = {len(paired)})")
     ax.set_xticks([0, 1], ["pre", "post"])
+    ax.set_xlabel("arrangement session (before / after training)")
     ax.set_xlim(-0.3, 1.3)
     ax.set_ylabel("Kendall τ_a with the grid model RDM")
     ax.legend(fontsize="small")
