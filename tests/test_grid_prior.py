@@ -92,6 +92,7 @@ def test_the_group_test_is_scipys_signed_rank_test_of_the_change():
     assert np.isnan(change_test(change.iloc[:1]).wilcoxon_p.item())
 
 
+@pytest.mark.slow
 def test_the_report_of_a_participants_tree_shows_the_grid_prior(tmp_path):
     folder = tmp_path / "participants"
     protocol = load_protocol("flesch2018")
