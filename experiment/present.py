@@ -11,7 +11,8 @@ session's sequence (``experiment.session``) and records every trial as it ends:
   planned schedule (never accumulated from measured durations); every later pulse is logged; the
   tree stays for the whole window (a response only highlights the choice); the lead-out follows
   the last tree; a BIDS ``events.tsv`` per run.
-* Instructions at each phase (with an optional comprehension check), a break with the score between
+* Instructions at each phase (with an optional comprehension check), after each practice attempt how
+  many trees were chosen well (and another attempt below the criterion), a break with the score between
   blocks, the blocked-switch message, an end screen with score and bonus (texts from
   ``experiment/strings/<language>.toml``). Keys are read after every flip: the quit key asks in any
   state; the confirm key ends the session cleanly (data kept, sidecar ``aborted``, continue with

@@ -16,6 +16,9 @@ participants run the same trials.
   condition equally often, shuffled within the run, with a fixed-sum ITI jitter and a computed onset
   schedule (``run_plan``: planned duration and volumes).
   ``max_trials`` keeps only a phase's first trials (pilots and tests).
+* Practice (``[practice]``, phase ``practice``): each attempt is one block of the best and worst cells
+  of each garden, on practice exemplars (``PRACTICE_EXEMPLARS`` when rendered); the sequence holds the
+  attempts planned so far (``practice_attempts``), each drawn from its own seed.
 """
 
 from __future__ import annotations
