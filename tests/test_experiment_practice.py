@@ -259,3 +259,16 @@ def test_a_window_session_practises_on_the_keyboard_before_the_scan(tmp_path, bi
     assert "practise once more" in log and "End of the practice" in log and "First a short practice" in log
     assert read_trials(out).phase.eq("scan").all()
     assert bids_errors(out) == []
+
+
+def test_each_sessions_practice_keeps_its_own_set_exemplars_on_day_two(tmp_path):
+    text = PRACTICE.replace("max_repeats = 2\n", "max_repeats = 2\nsessions = [1, 2]\n") + \
+        '[[phases]]\nname = "refresher"\nsession = 2\ntrials = 50\n'
+    protocol = load_protocol(_protocol(tmp_path, text))
+    out, pool = tmp_path / "participants", numbered_pool(6)
+    first = simulate_session(protocol, "P001", 1, get_agent("factorized"), out, pool=pool)
+    second = simulate_session(protocol, "P001", 2, get_agent("factorized"), out, pool=pool)  # linked: not refused
+    day1, day2 = (pd.read_csv(p, sep="\t", dtype={"exemplar": str}) for p in (first, second))
+    shown = {(r.branchiness, r.leafiness, r.exemplar) for r in day1.itertuples()}
+    assert not shown & {(r.branchiness, r.leafiness, r.exemplar) for r in day2.itertuples()}  # no tree of day 1
+    assert {"practice-ses-1", "practice-ses-2"} <= set(session_info(second)["exemplars"])
