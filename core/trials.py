@@ -49,7 +49,8 @@ SEPARATORS = {";": "semicolon", ",": "comma", "\t": "tab", "|": "pipe"}
 REQUIRED: dict[str, dict[str, Any]] = {
     "participant_id": {"kind": "id", "description": "Participant label: letters and digits only."},
     "session": {"kind": "int", "min": 1, "description": "Session number (1-based)."},
-    "phase": {"kind": "text", "description": "Task phase, e.g. training, baseline, main, refresher, scan, test."},
+    "phase": {"kind": "text", "description": "Task phase, e.g. training, baseline, main, refresher, scan, test; "
+                                             "practice: the practice before a session (left out of analyses)."},
     "block": {"kind": "int", "min": 0, "description": "Block number within the session."},
     "trial": {"kind": "int", "min": 1, "description": "Trial number, 1-based within the session."},
     "context": {"kind": "text", "description": "Garden (context) label, e.g. north/south or blue/orange."},

@@ -571,7 +571,8 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
 # ------------------------------------------------------------------ strings
 
 REQUIRED_STRINGS = ("accept", "reject", "too_slow", "break", "end", "bonus", "switch", "comprehension",
-                    "comprehension_wrong", "instructions_practice", "practice_again", "practice_done", "confirm_quit", "wait_trigger", "instructions_default")
+                    "comprehension_wrong", "instructions_practice", "practice_again", "practice_done", "confirm_quit",
+                    "wait_trigger", "instructions_default")
 _FIELD = re.compile(r"{(\w+)}")
 
 

@@ -185,7 +185,7 @@ def allocate_exemplars(protocol: Protocol, seed: int, pool: ExemplarPool | None 
                             f"{len(labels)} are available for B{b}L{l}; use a larger stimulus set or "
                             "fewer exemplars_per_cell")
         order = np.random.default_rng([seed, _ALLOCATE, b, l]).permutation(len(labels))
-        practice = PRACTICE_EXEMPLARS[int(np.random.default_rng([seed, _PRACTICE, b, l]).integers(len(PRACTICE_EXEMPLARS)))]
+        practice = PRACTICE_EXEMPLARS[np.random.default_rng([seed, _PRACTICE, b, l]).integers(len(PRACTICE_EXEMPLARS))]
         start = 0
         for i, phase in enumerate(protocol.phases):
             if reserved[i]:

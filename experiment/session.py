@@ -219,7 +219,8 @@ def settle_practice(run: Session) -> dict[str, Any]:
 def practice_ends(run: Session, index: int) -> bool:
     """True when sequence row ``index`` is the last trial of a practice attempt."""
     seq = run.sequence
-    return seq.phase.iloc[index] == PRACTICE_PHASE and (index + 1 == len(seq) or seq.block.iloc[index + 1] != seq.block.iloc[index])
+    last = index + 1 == len(seq) or seq.block.iloc[index + 1] != seq.block.iloc[index]
+    return seq.phase.iloc[index] == PRACTICE_PHASE and last
 
 
 def _resumed_allocation(out: Path, participant_id: str, session: int, protocol: Protocol,

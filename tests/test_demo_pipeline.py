@@ -35,7 +35,8 @@ def test_demo_writes_report_tables_sidecars_and_participants(demo):
         sidecar = json.loads(table.with_suffix(".json").read_text())
         assert sidecar["seed"] == 3 and sidecar["config"]["participants"] == 4
     assert len(list((demo / "participants").glob("sub-P0*"))) == 4
-    first, second = (pd.read_csv(next((demo / "participants").glob(f"sub-{p}/ses-1/beh/*task-garden_beh.tsv")), sep="\t")
+    first, second = (pd.read_csv(next((demo / "participants").glob(f"sub-{p}/ses-1/beh/*_task-garden_beh.tsv")),
+                                 sep="\t")
                      for p in ("P01", "P03"))  # same curriculum, different (seeded) sequences
     assert not first[["context", "branchiness", "leafiness"]].equals(second[["context", "branchiness", "leafiness"]])
     assert (demo / "stimuli" / "manifest.json").exists()

@@ -53,7 +53,8 @@ def validate_command(args: argparse.Namespace) -> int:
         return 1
     table = without_practice(every)
     sessions = every.groupby(["participant_id", "session"]).ngroups
-    practice = f" (and {len(every) - len(table)} practice trials, left out of analyses)" if len(every) > len(table) else ""
+    n_practice = len(every) - len(table)
+    practice = f" (and {n_practice} practice trials, left out of analyses)" if n_practice else ""
     print(f"valid: {len(table)} trials{practice}, {every.participant_id.nunique()} participants, {sessions} sessions")
     return 0
 
