@@ -16,23 +16,24 @@ import pandas as pd
 
 from core.errors import UserError
 from core.task import CONTEXTS, STEP_POINTS, condition_index, get_rule, infer_rule
-from core.trials import participant_columns, participant_table
+from core.trials import participant_columns, participant_table, without_practice
 from modeling.psychometric import parameter_names, predict
 
 ANALYSIS_PHASES = ("test", "scan")
-"""Phases whose choices are analysed (the first present; no feedback there); else all trials."""
+"""Phases whose choices are analysed (the first present; no feedback there); else all trials but
+the practice (``core.trials.PRACTICE_PHASE``)."""
 CELL = ["context", "branchiness", "leafiness"]
 
 
 def analysis_trials(trials: pd.DataFrame) -> pd.DataFrame:
-    """The trials to analyse: the first of ``ANALYSIS_PHASES`` present (else all), with a ``group``
-    column (the table's own, else its curriculum, else "all").
+    """The trials to analyse: the first of ``ANALYSIS_PHASES`` present (else all but the practice),
+    with a ``group`` column (the table's own, else its curriculum, else "all").
 
     Why: choices in feedback phases mix learning with the learned rule; the test (2018) and
     scanner (2022) phases are the published analyses' data.
     """
     phase = next((p for p in ANALYSIS_PHASES if (trials["phase"] == p).any()), None)
-    chosen = trials[trials["phase"] == phase] if phase else trials
+    chosen = trials[trials["phase"] == phase] if phase else without_practice(trials)
     # columns constant only within the chosen phase (e.g. feedback) are not participant-level
     spurious = set(participant_columns(chosen)) - set(participant_columns(trials))
     chosen = chosen.drop(columns=sorted(spurious))
@@ -43,10 +44,10 @@ def analysis_trials(trials: pd.DataFrame) -> pd.DataFrame:
 
 def fit_phase(trials: pd.DataFrame, phase: str | None) -> str | None:
     """The phase ``garden fit`` fits: ``phase`` as given (None for 'all'), else the first of the
-    test/scan phases present, else the only phase; UserError naming --phase for other mixes."""
+    test/scan phases present, else the only phase (the practice aside); UserError naming --phase for other mixes."""
     if phase is not None:
         return None if phase == "all" else phase
-    phases = sorted(map(str, trials["phase"].dropna().unique()))
+    phases = sorted(map(str, without_practice(trials)["phase"].dropna().unique()))
     chosen = next((p for p in ANALYSIS_PHASES if p in phases), None)
     if chosen is not None or len(phases) <= 1:
         return chosen

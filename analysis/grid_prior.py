@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from core.errors import UserError
 from experiment.arrangement_data import N_TREES, read_rdm
@@ -52,3 +53,25 @@ def prior_change(priors: pd.DataFrame, *, before: str = "pre", after: str = "pos
                         f"grid_prior_{after}": wide.get(after, pd.Series(np.nan, index=wide.index)).to_numpy()})
     out["change"] = out[f"grid_prior_{after}"] - out[f"grid_prior_{before}"]
     return out.reset_index(drop=True)
+
+
+def has_arrangements(root: str | os.PathLike) -> bool:
+    """True when ``root`` holds at least one arrangement RDM (``garden arrange`` output)."""
+    return any(RDM_FILE.match(p.name) for p in Path(root).rglob("*_task-arrangement_phase-*_rdm.tsv"))
+
+
+def change_test(change: pd.DataFrame, *, before: str = "pre", after: str = "post") -> pd.DataFrame:
+    """Group test of the pre-to-post change (one row): participants with both phases (``n``), the
+    median tau_a before and after and of the change, and a two-sided Wilcoxon signed-rank test of
+    the paired change against 0 (``wilcoxon_statistic``, ``wilcoxon_p``; NaN with fewer than 2
+    participants or no nonzero change)."""
+    paired = change.dropna(subset=[f"grid_prior_{before}", f"grid_prior_{after}"])
+    statistic = p = np.nan
+    if len(paired) >= 2 and (paired["change"] != 0).any():
+        result = stats.wilcoxon(paired["change"], alternative="two-sided")
+        statistic, p = float(result.statistic), float(result.pvalue)
+    return pd.DataFrame([{"n": len(paired), f"median_{before}": paired[f"grid_prior_{before}"].median(),
+                          f"median_{after}": paired[f"grid_prior_{after}"].median(),
+                          "median_change": paired["change"].median(),
+                          "n_increased": int((paired["change"] > 0).sum()),
+                          "wilcoxon_statistic": statistic, "wilcoxon_p": p}])

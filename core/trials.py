@@ -49,7 +49,8 @@ SEPARATORS = {";": "semicolon", ",": "comma", "\t": "tab", "|": "pipe"}
 REQUIRED: dict[str, dict[str, Any]] = {
     "participant_id": {"kind": "id", "description": "Participant label: letters and digits only."},
     "session": {"kind": "int", "min": 1, "description": "Session number (1-based)."},
-    "phase": {"kind": "text", "description": "Task phase, e.g. training, baseline, main, refresher, scan, test."},
+    "phase": {"kind": "text", "description": "Task phase, e.g. training, baseline, main, refresher, scan, test; "
+                                             "practice: the practice before a session (left out of analyses)."},
     "block": {"kind": "int", "min": 0, "description": "Block number within the session."},
     "trial": {"kind": "int", "min": 1, "description": "Trial number, 1-based within the session."},
     "context": {"kind": "text", "description": "Garden (context) label, e.g. north/south or blue/orange."},
@@ -360,6 +361,18 @@ def _context_problems(table: pd.DataFrame, files: np.ndarray, lines: np.ndarray)
 
 # ---------------------------------------------------------------- public readers and writers
 
+PRACTICE_PHASE = "practice"
+"""Phase label of practice trials (``[practice]`` of a protocol); ``read_trials`` leaves them out
+unless asked (they teach the keys and feedback, they are not data of the task)."""
+
+
+def without_practice(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials of every phase but the practice."""
+    if "phase" not in trials:
+        return trials
+    return trials[trials["phase"].astype(str) != PRACTICE_PHASE].reset_index(drop=True)
+
+
 INCOMPLETE_IMPORT = "import-incomplete.json"
 """Written into a folder before ``garden import`` writes its files, removed after the last one."""
 
@@ -383,12 +396,13 @@ def _incomplete(file: Path) -> str | None:
 
 
 def read_trials(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
-                include_incomplete: bool = False) -> pd.DataFrame:
+                include_incomplete: bool = False, include_practice: bool = False) -> pd.DataFrame:
     """Read and validate trial tables from files and/or folders into one typed DataFrame.
 
     All files are validated together (fast: one pass over all rows), and every problem in
     every file is reported; a trial appearing twice, within or across files, is a problem.
     Sessions that did not finish (``_incomplete``) are problems unless ``include_incomplete``.
+    Practice trials (phase ``PRACTICE_PHASE``) are validated, then left out unless ``include_practice``.
     Raises ``TrialTableError``.
     """
     if isinstance(paths, (str, os.PathLike)):
@@ -419,7 +433,7 @@ def read_trials(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     table, problems = validate(raw, sources, lines)
     if problems:
         raise TrialTableError(problems)
-    return table
+    return table if include_practice else without_practice(table)
 
 
 def read_text_table(path: str | os.PathLike, *, what: str = "table", strict: bool = False) -> pd.DataFrame:

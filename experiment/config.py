@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
+from core.trials import PRACTICE_PHASE
 
 PROTOCOL_DIR = Path(__file__).with_name("protocols")
 STRINGS_DIR = Path(__file__).with_name("strings")
@@ -42,6 +43,9 @@ MAX_EXEMPLAR_POOL = 1000
 task's are ``ARENA_EXEMPLARS`` above it, so the two never show the same tree."""
 ARENA_EXEMPLARS = tuple(str(MAX_EXEMPLAR_POOL + i) for i in range(1, 9))
 """Exemplar labels the arrangement task chooses from when it renders its trees."""
+PRACTICE_EXEMPLARS = tuple(str(MAX_EXEMPLAR_POOL + len(ARENA_EXEMPLARS) + i) for i in range(1, 9))
+"""Exemplar labels the practice (``[practice]``) chooses from when trees are rendered: above the
+arena's, so practice trees are never shown in the arrangement task or the main task."""
 MAX_SESSION_TRIALS = 100_000
 """Most trials in one session (all its phases): a protocol asking for more is a typo, not a session."""
 MAX_DURATION_S = 3600.0
@@ -238,6 +242,33 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class Practice:
+    """A short practice before a session's first phase (``[practice]``): ``trials`` trees of clearly
+    good or bad cells, half in each garden, with feedback, repeated until ``criterion`` of them are
+    right (at most ``max_repeats`` more times). Its trees are practice exemplars (``PRACTICE_EXEMPLARS``,
+    or a stimulus set's own, allocated first); keys and timing are the protocol's (``[keys]``,
+    ``[timing]``: the keyboard, not a scan phase's button box) unless set here."""
+
+    trials: int = field(default=0, metadata=_meta(0, doc="trials per attempt, even (0: no practice)"))
+    feedback: bool = True
+    criterion: int = field(default=0, metadata=_meta(0, doc="right answers of an attempt to pass (0: one attempt)"))
+    max_repeats: int = field(default=0, metadata=_meta(0, doc="further attempts while below the criterion"))
+    sessions: tuple[int, ...] = field(default=(1,), metadata=_meta(doc="sessions that start with the practice"))
+    timing: Timing = field(default_factory=Timing)
+    keys: Keys = field(default_factory=Keys)
+
+    @property
+    def attempts(self) -> int:
+        """Most attempts (1 + ``max_repeats``; 1 without a criterion)."""
+        return 1 + self.max_repeats if self.criterion else 1
+
+    def phase(self, session: int) -> Phase:
+        """The practice of one session as a phase (label ``PRACTICE_PHASE``; one block per attempt)."""
+        return Phase(name=PRACTICE_PHASE, trials=self.trials, session=session, feedback=self.feedback,
+                     timing=self.timing, keys=self.keys)
+
+
+@dataclass(frozen=True)
 class Protocol:
     """A whole protocol: counterbalancing, stimuli, keys, display and the phases of every session."""
 
@@ -257,6 +288,7 @@ class Protocol:
     timing: Timing = field(default_factory=Timing)
     markers: MarkerSettings = field(default_factory=MarkerSettings)
     bonus: Bonus = field(default_factory=Bonus)
+    practice: Practice = field(default_factory=Practice)
     source: str = field(default="", metadata=_meta(doc="(set by the loader) file it came from"))
 
     def session_phases(self, session: int) -> list[Phase]:
@@ -269,8 +301,14 @@ class Protocol:
         return phases
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict of the whole protocol (for sidecars)."""
-        return dataclasses.asdict(self)
+        """Plain dict of the whole protocol (for sidecars) as its file gives it: the practice in
+        ``practice`` only (not among the phases), and left out when there is none (so protocols
+        recorded before it existed compare equal)."""
+        record = dataclasses.asdict(self)
+        record["phases"] = [p for p in record["phases"] if p["name"] != PRACTICE_PHASE]
+        if not self.practice.trials:
+            record.pop("practice")
+        return record
 
 
 # ------------------------------------------------------------------ validation
@@ -379,7 +417,8 @@ def _check_protocol(protocol: Protocol, where: str) -> None:
                         f"(or add {STRINGS_DIR}/<language>.toml)")
     for i, phase in enumerate(protocol.phases):
         _check_keys(phase.keys, f"{where} phases[{i}].keys")
-        _check_phase(phase, f"{where} phases[{i}]", protocol)
+        if phase.name != PRACTICE_PHASE:
+            _check_phase(phase, f"{where} phases[{i}]", protocol)
     names = [(p.session, p.name) for p in protocol.phases]
     twice = sorted({n for s, n in names if names.count((s, n)) > 1})
     if twice:
@@ -390,6 +429,47 @@ def _check_protocol(protocol: Protocol, where: str) -> None:
         if total > MAX_SESSION_TRIALS:
             raise UserError(f"{where} phases: session {session} has {total} trials; at most {MAX_SESSION_TRIALS} "
                             "in one session (check the phases' trials)")
+
+
+MAX_PRACTICE_TRIALS = 50
+"""Most trials of one practice attempt."""
+
+
+def _check_practice(raw_phases: list[Any], practice: Practice, where: str) -> None:
+    """The ``[practice]`` table is consistent and no ``[[phases]]`` entry takes its label."""
+    named = [i for i, p in enumerate(raw_phases) if isinstance(p, dict) and p.get("name") == PRACTICE_PHASE]
+    if named:
+        raise UserError(f"{where} phases[{named[0]}].name: {PRACTICE_PHASE!r} is the label of the [practice] "
+                        "table's trials; rename the phase, or use [practice] trials = 8")
+    if not practice.trials:
+        return
+    if practice.trials % 2 or practice.trials > MAX_PRACTICE_TRIALS:
+        raise UserError(f"{where} practice.trials: {practice.trials} is invalid; use an even number up to "
+                        f"{MAX_PRACTICE_TRIALS} (half the trees in each garden), e.g. 8")
+    if practice.criterion > practice.trials:
+        raise UserError(f"{where} practice.criterion: {practice.criterion} is more than its {practice.trials} "
+                        "trials; use at most practice.trials (0: no criterion)")
+    if practice.max_repeats and not practice.criterion:
+        raise UserError(f"{where} practice.max_repeats: repeats need a criterion; set practice.criterion "
+                        f"(e.g. {max(1, 3 * practice.trials // 4)}) or max_repeats = 0")
+
+
+def _with_practice(protocol: Protocol, where: str) -> Protocol:
+    """The protocol with its practice as the first phase of each of ``practice.sessions``."""
+    practice = protocol.practice
+    if not practice.trials:
+        return protocol
+    sessions = {p.session for p in protocol.phases}
+    missing = sorted(set(practice.sessions) - sessions)
+    if missing or not practice.sessions:
+        raise UserError(f"{where} practice.sessions: {list(practice.sessions)} must name sessions of the "
+                        f"protocol's phases {sorted(sessions)}, e.g. sessions = [1]")
+    phases: list[Phase] = []
+    for phase in protocol.phases:
+        if phase.session in practice.sessions and not any(p.session == phase.session for p in phases):
+            phases.append(practice.phase(phase.session))
+        phases.append(phase)
+    return dataclasses.replace(protocol, phases=tuple(phases))
 
 
 def _check_keys(keys: Keys, where: str) -> None:
@@ -459,7 +539,16 @@ def parse_protocol(raw: dict[str, Any], source: str) -> Protocol:
         if not isinstance(keys, dict):
             raise UserError(f"{where} phases[{i}].keys: expected a table, e.g. keys = {{ left = \"1\", right = \"2\" }}")
         merged.append({**phase, "timing": {**base_timing, **timing}, "keys": {**base_keys, **keys}})
-    protocol = dataclasses.replace(build(Protocol, {**raw, "phases": merged}, where), source=source)
+    practice = raw.get("practice", {})
+    if not isinstance(practice, dict) or not isinstance(practice.get("timing", {}), dict) \
+            or not isinstance(practice.get("keys", {}), dict):
+        raise UserError(f"{where} practice: expected a [practice] table, e.g. trials = 8 (timing and keys as tables)")
+    practice = {**practice, "timing": {**base_timing, **practice.get("timing", {})},
+                "keys": {**base_keys, **practice.get("keys", {})}}
+    protocol = dataclasses.replace(build(Protocol, {**raw, "phases": merged, "practice": practice}, where),
+                                   source=source)
+    _check_practice(phases, protocol.practice, where)
+    protocol = _with_practice(protocol, where)
     _check_protocol(protocol, where)
     return protocol
 
@@ -482,7 +571,8 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
 # ------------------------------------------------------------------ strings
 
 REQUIRED_STRINGS = ("accept", "reject", "too_slow", "break", "end", "bonus", "switch", "comprehension",
-                    "comprehension_wrong", "confirm_quit", "wait_trigger", "instructions_default")
+                    "comprehension_wrong", "instructions_practice", "practice_again", "practice_done", "confirm_quit",
+                    "wait_trigger", "instructions_default")
 _FIELD = re.compile(r"{(\w+)}")
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from core.bids import provenance_of
 from core.errors import UserError
 from core.trials import session_path
-from experiment.config import Protocol, parse_protocol
+from experiment.config import PRACTICE_PHASE, Phase, Protocol, parse_protocol
 from experiment.sequences import CELLS, Allocation, Assignment
 
 OVERRIDE_FLAG = "--allow-session-mismatch"
@@ -54,9 +54,16 @@ def _recorded_hash(record: dict[str, Any]) -> str:
         return record.get("protocol_sha256", "")
 
 
+def _record_key(phase: Phase) -> str:
+    """A phase's key in the allocation record: its name (unique within a session), the practice's with its
+    session (every session may start with one)."""
+    return f"{PRACTICE_PHASE}-ses-{phase.session}" if phase.name == PRACTICE_PHASE else phase.name
+
+
 def allocation_record(protocol: Protocol, allocation: Allocation) -> dict[str, dict[str, list[str]]]:
-    """The exemplar allocation as JSON: ``{phase name: {"B<b>L<l>": [labels]}}``."""
-    return {phase.name: {f"B{b}L{l}": list(cells[(b, l)]) for b, l in CELLS}
+    """The exemplar allocation as JSON: ``{phase name: {"B<b>L<l>": [labels]}}`` (``practice-ses-<n>``
+    for a practice)."""
+    return {_record_key(phase): {f"B{b}L{l}": list(cells[(b, l)]) for b, l in CELLS}
             for phase, cells in zip(protocol.phases, allocation)}
 
 
@@ -64,7 +71,7 @@ def recorded_allocation(protocol: Protocol, record: dict[str, Any], fresh: Alloc
     """The recorded allocation for every phase it holds with as many exemplars, else ``fresh``."""
     out = []
     for phase, cells in zip(protocol.phases, fresh):
-        old = record.get(phase.name, {})
+        old = record.get(_record_key(phase), {})
         same_size = old and all(len(old.get(f"B{b}L{l}", ())) == phase.exemplars_per_cell for b, l in CELLS)
         out.append({(b, l): list(old[f"B{b}L{l}"]) for b, l in CELLS} if same_size else cells)
     return out

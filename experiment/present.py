@@ -11,7 +11,8 @@ session's sequence (``experiment.session``) and records every trial as it ends:
   planned schedule (never accumulated from measured durations); every later pulse is logged; the
   tree stays for the whole window (a response only highlights the choice); the lead-out follows
   the last tree; a BIDS ``events.tsv`` per run.
-* Instructions at each phase (with an optional comprehension check), a break with the score between
+* Instructions at each phase (with an optional comprehension check), after each practice attempt how
+  many trees were chosen well (and another attempt below the criterion), a break with the score between
   blocks, the blocked-switch message, an end screen with score and bonus (texts from
   ``experiment/strings/<language>.toml``). Keys are read after every flip: the quit key asks in any
   state; the confirm key ends the session cleanly (data kept, sidecar ``aborted``, continue with
@@ -53,6 +54,7 @@ from core.errors import UserError
 from core.responders import Responder, responder_rng
 from core.trials import session_path
 from experiment.config import (
+    PRACTICE_PHASE,
     SIZE_FIELDS,
     Display,
     Keys,
@@ -71,8 +73,10 @@ from experiment.session import (
     open_scanner_run,
     outcome,
     plan_session,
+    practice_ends,
     run_file,
     scanner_events,
+    settle_practice,
     start_recording,
     trigger_events,
 )
@@ -181,13 +185,20 @@ class XdotoolDriver:
     def __init__(self, agent: Responder, run: Session, text_delay_s: float = 0.3, repeat_s: float = 0.7):
         self.keys, self.text_delay_s, self.repeat_s = run.protocol.keys, text_delay_s, repeat_s
         self.phases = {p.name: p for p in run.protocol.session_phases(run.session)}
-        self.seq = run.sequence
-        self.choices, self.rts = agent.respond(self.seq, responder_rng(agent, run.assignment.seed), run.items)
+        self.agent = agent
+        self.replanned(run)
         self.presses: list[tuple[str, str, int | None]] = []
         self._screen = 0
         """Number of the text screen now up (0: none); a repeat loop stops when it changes."""
         self._screens = 0
         self._scanning = False
+
+    def replanned(self, run: Session) -> None:
+        """The agent's responses to the session's sequence (again after a practice attempt is added:
+        the same ones for the trials before it, as ``experiment.simulate``)."""
+        self.seq = run.sequence
+        self.choices, self.rts = self.agent.respond(self.seq, responder_rng(self.agent, run.assignment.seed),
+                                                    run.items)
 
     def press(self, key: str, delay_s: float, what: str, trial: int | None = None) -> None:
         """Press ``key`` (PsychoPy name) after ``delay_s`` seconds, without blocking."""
@@ -204,7 +215,7 @@ class XdotoolDriver:
         if kind == "trigger" and phase is not None:
             self._scan(phase.keys.trigger, phase.timing.tr_s)
             return
-        if kind not in ("instructions", "break", "end", "switch"):
+        if kind not in ("instructions", "break", "end", "switch", "practice"):
             return
         self._screens += 1
         self._screen = mine = self._screens
@@ -745,16 +756,16 @@ class Runner:
     def play(self) -> None:
         """Run every remaining trial, with instructions, breaks and scanner waits; raise Aborted on
         a confirmed quit."""
-        seq, strings = self.run.sequence, self.screen.strings
-        records = seq.to_dict("records")
-        n_blocks = {name: int(seq[seq.phase == name].block.nunique()) for name in self.phases}
-        first_block = {name: int(seq[seq.phase == name].block.min()) for name in self.phases}
+        strings = self.screen.strings
+        records, n_blocks, first_block = self._plan()
         previous: dict[str, Any] | None = None
         self.score = float(pd.to_numeric(recorded_trials(self.run.recorder.path).reward_received,
                                          errors="coerce").sum())
         t_end, iti = self.screen.show(self.screen.blank), 0.0
         self.origin = t_end
-        for i in range(self.run.start, len(records)):
+        i = self.run.start - 1
+        while i + 1 < len(records):
+            i += 1
             trial = records[i]
             phase = self.phases[trial["phase"]]
             self.screen.keys = phase.keys
@@ -763,7 +774,7 @@ class Runner:
             if new_phase:
                 text = strings.get(f"instructions_{phase.name}", strings["instructions_default"])
                 self.text("instructions", text)
-            elif new_block and not phase.scanner:
+            elif new_block and not phase.scanner and phase.name != PRACTICE_PHASE:
                 self.text("break", fill(strings["break"], block=trial["block"] - first_block[phase.name],
                                         n_blocks=n_blocks[phase.name], score=f"{self.score:.0f}"))
             if self.announce and not new_phase and phase.order == "curriculum" \
@@ -782,6 +793,8 @@ class Runner:
                 row, t_end = self.online_trial(i, trial, phase, t_end, iti)
             row["interrupted"] = int(len(self.screen.interruptions) > asked)
             self.run.recorder.append(row)
+            if practice_ends(self.run, i):
+                records, n_blocks, first_block = self.practice_feedback()
             if phase.scanner:
                 self.log_scan(trial, phase, row)
                 if i + 1 == len(records) or records[i + 1]["block"] != trial["block"]:
@@ -789,6 +802,24 @@ class Runner:
             self.score += row["reward_received"]
             iti, previous = trial["iti_s"], trial
         self.end_screen()
+
+    def _plan(self) -> tuple[list[dict[str, Any]], dict[str, int], dict[str, int]]:
+        """The sequence's rows, and each phase's number of blocks and first block (for break texts)."""
+        seq = self.run.sequence
+        n_blocks = {name: int(seq[seq.phase == name].block.nunique()) for name in self.phases}
+        first_block = {name: int(seq[seq.phase == name].block.min()) for name in self.phases}
+        return seq.to_dict("records"), n_blocks, first_block
+
+    def practice_feedback(self) -> tuple[list[dict[str, Any]], dict[str, int], dict[str, int]]:
+        """A practice attempt ended: record it, show how many were right and whether another attempt
+        follows (planned then, see ``session.settle_practice``); the sequence as it is now."""
+        result = settle_practice(self.run)
+        if self.driver and result["again"]:
+            self.driver.replanned(self.run)
+        strings = self.screen.strings
+        text = strings["practice_again"] if result["again"] else strings["practice_done"]
+        self.text("practice", fill(text, correct=result["correct"], trials=result["trials"]))
+        return self._plan()
 
     def end_screen(self) -> None:
         """The end text with the session score and, with a bonus rule, the bonus (recorded)."""

@@ -16,6 +16,9 @@ participants run the same trials.
   condition equally often, shuffled within the run, with a fixed-sum ITI jitter and a computed onset
   schedule (``run_plan``: planned duration and volumes).
   ``max_trials`` keeps only a phase's first trials (pilots and tests).
+* Practice (``[practice]``, phase ``practice``): each attempt is one block of the best and worst cells
+  of each garden, on practice exemplars (``PRACTICE_EXEMPLARS`` when rendered); the sequence holds the
+  attempts planned so far (``practice_attempts``), each drawn from its own seed.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import pandas as pd
 from core.errors import UserError
 from core.task import LEVELS, reward_value
 from core.trials import check_participant_id
-from experiment.config import PARTICIPANT, Phase, Protocol
+from experiment.config import PARTICIPANT, PRACTICE_EXEMPLARS, PRACTICE_PHASE, Phase, Protocol
 
 CELLS: list[tuple[int, int]] = [(int(b), int(l)) for b in LEVELS for l in LEVELS]
 """The 25 (branchiness, leafiness) cells, leafiness fastest."""
@@ -44,7 +47,7 @@ Allocation = list[dict[tuple[int, int], list[str]]]
 """Exemplars of every phase (protocol order): (branchiness, leafiness) -> labels."""
 
 # Purposes mixed into the seed so each random choice has its own stream.
-_ALLOCATE, _ORDER, _SIDES, _ITI, _FIRST = range(5)
+_ALLOCATE, _ORDER, _SIDES, _ITI, _FIRST, _PRACTICE = range(6)
 
 
 @dataclass(frozen=True)
@@ -166,10 +169,14 @@ def numbered_pool(size: int) -> ExemplarPool:
 def allocate_exemplars(protocol: Protocol, seed: int, pool: ExemplarPool | None = None) -> Allocation:
     """Exemplars of every phase (protocol order, all sessions), drawn without replacement per cell.
 
-    Returns one dict per phase mapping (branchiness, leafiness) to its exemplar labels.
+    Returns one dict per phase mapping (branchiness, leafiness) to its exemplar labels. Rendered
+    trees (no ``pool``): a practice phase takes one of ``PRACTICE_EXEMPLARS`` per cell, outside the
+    main pool; a stimulus set's practice takes the next of the set's exemplars like any phase.
     """
+    rendered = pool is None
     pool = pool or numbered_pool(protocol.exemplar_pool)
-    need = sum(p.exemplars_per_cell for p in protocol.phases)
+    reserved = [rendered and p.name == PRACTICE_PHASE for p in protocol.phases]
+    need = sum(p.exemplars_per_cell for p, r in zip(protocol.phases, reserved) if not r)
     out: list[dict[tuple[int, int], list[str]]] = [{} for _ in protocol.phases]
     for b, l in CELLS:
         labels = list(pool(b, l))
@@ -178,8 +185,12 @@ def allocate_exemplars(protocol: Protocol, seed: int, pool: ExemplarPool | None 
                             f"{len(labels)} are available for B{b}L{l}; use a larger stimulus set or "
                             "fewer exemplars_per_cell")
         order = np.random.default_rng([seed, _ALLOCATE, b, l]).permutation(len(labels))
+        practice = PRACTICE_EXEMPLARS[np.random.default_rng([seed, _PRACTICE, b, l]).integers(len(PRACTICE_EXEMPLARS))]
         start = 0
         for i, phase in enumerate(protocol.phases):
+            if reserved[i]:
+                out[i][(b, l)] = [practice]
+                continue
             out[i][(b, l)] = [labels[j] for j in order[start:start + phase.exemplars_per_cell]]
             start += phase.exemplars_per_cell
     return out
@@ -196,6 +207,25 @@ def _items(phase: Phase, exemplars: dict[tuple[int, int], list[str]], contexts: 
             labels = exemplars[(b, l)] * (repeats // len(exemplars[(b, l)]))
             for k, j in enumerate(rng.permutation(repeats)):
                 rows.append((context, b, l, labels[j], k // per_run + 1))
+    return pd.DataFrame(rows, columns=["context", "branchiness", "leafiness", "exemplar", "run"])
+
+
+def _practice_items(phase: Phase, exemplars: dict[tuple[int, int], list[str]], contexts: tuple[str, str],
+                    rule_code: int, seed: int, attempts: int) -> pd.DataFrame:
+    """The trees of ``attempts`` practice attempts (``run`` = attempt): ``phase.trials / 2`` per garden,
+    half of them of the garden's best cells (highest value) and half of its worst, drawn per attempt
+    from its own seed (so an added attempt leaves the earlier ones as they were)."""
+    b, l = np.array(CELLS).T
+    rows = []
+    for attempt in range(1, attempts + 1):
+        rng = np.random.default_rng([seed, _PRACTICE, attempt])
+        for context in contexts:
+            values = reward_value(np.full(len(b), context), b, l, rule_code, contexts)
+            per_garden = phase.trials // 2
+            for extreme, n in ((values.max(), per_garden - per_garden // 2), (values.min(), per_garden // 2)):
+                cells = np.flatnonzero(values == extreme)
+                drawn = np.concatenate([rng.permutation(cells) for _ in range(-(-n // len(cells)))])[:n]
+                rows += [(context, int(b[c]), int(l[c]), exemplars[CELLS[c]][0], attempt) for c in drawn]
     return pd.DataFrame(rows, columns=["context", "branchiness", "leafiness", "exemplar", "run"])
 
 
@@ -262,11 +292,17 @@ def run_plan(phase: Phase, planned_onsets: np.ndarray) -> dict[str, float | int]
 
 
 def phase_trials(protocol: Protocol, phase_index: int, assignment: Assignment,
-                 exemplars: dict[tuple[int, int], list[str]]) -> pd.DataFrame:
-    """The ordered trials of one phase (no session-level numbering yet)."""
+                 exemplars: dict[tuple[int, int], list[str]], *, practice_attempts: int = 1) -> pd.DataFrame:
+    """The ordered trials of one phase (no session-level numbering yet); a practice phase holds
+    ``practice_attempts`` attempts, one block each, shuffled within each."""
     phase = protocol.phases[phase_index]
     rng = np.random.default_rng([assignment.seed, _ORDER, phase_index])
-    items = _items(phase, exemplars, protocol.contexts, rng)
+    practice = phase.name == PRACTICE_PHASE
+    if practice:
+        items = _practice_items(phase, exemplars, protocol.contexts, assignment.rule_code,
+                                assignment.seed + phase_index, practice_attempts)
+    else:
+        items = _items(phase, exemplars, protocol.contexts, rng)
     order, block_length = phase.order, phase.block_length
     if order == "curriculum":
         curriculum = protocol.curricula[assignment.curriculum]
@@ -289,22 +325,26 @@ def phase_trials(protocol: Protocol, phase_index: int, assignment: Assignment,
     table["iti_s"] = _itis(phase, table.run.to_numpy(), np.random.default_rng([assignment.seed, _ITI, phase_index]))
     table["planned_onset"] = (scanner_schedule(phase, table.run.to_numpy(), table.iti_s.to_numpy())
                               if phase.scanner else np.nan)
+    attempt = table.run.to_numpy(int)
     if not phase.scanner:
         table["run"] = np.nan
     per_block = phase.block_trials or n
-    table["phase_block"] = (table.run.to_numpy(int) if phase.scanner else np.arange(n) // per_block + 1)
+    table["phase_block"] = attempt if phase.scanner or practice else np.arange(n) // per_block + 1
     return table.iloc[: phase.max_trials or n].reset_index(drop=True)
 
 
 def session_sequence(protocol: Protocol, assignment: Assignment, session: int,
-                     pool: ExemplarPool | None = None, *, allocation: Allocation | None = None) -> pd.DataFrame:
+                     pool: ExemplarPool | None = None, *, allocation: Allocation | None = None,
+                     practice_attempts: int = 1) -> pd.DataFrame:
     """Every trial of one session in order, in the trial-table layout (choices and RTs empty).
 
     Columns: the contract's (``choice``/``rt`` NaN), plus ``group``/``curriculum``/``rule_code``,
     ``feedback`` (1 if shown), ``side_accept`` (left/right), ``run`` (scanner runs), ``iti_s``
     (planned ITI after the trial, s) and ``planned_onset`` (scanner: tree onset from the run's
     trigger, s). ``block`` counts breaks and runs through the session, from 1. ``allocation``:
-    the exemplars to use (default: ``allocate_exemplars`` from the seed and ``pool``).
+    the exemplars to use (default: ``allocate_exemplars`` from the seed and ``pool``);
+    ``practice_attempts``: attempts of the session's practice planned so far (one block each; another
+    attempt leaves every earlier trial as it was and moves the later ones back).
     """
     exemplars = allocation or allocate_exemplars(protocol, assignment.seed, pool)
     wanted = {id(p) for p in protocol.session_phases(session)}
@@ -312,7 +352,7 @@ def session_sequence(protocol: Protocol, assignment: Assignment, session: int,
     for i, phase in enumerate(protocol.phases):
         if id(phase) not in wanted:
             continue
-        table = phase_trials(protocol, i, assignment, exemplars[i])
+        table = phase_trials(protocol, i, assignment, exemplars[i], practice_attempts=practice_attempts)
         table["block"] = table.pop("phase_block") + block
         block = int(table.block.max())
         tables.append(table)

@@ -21,7 +21,7 @@ from core.errors import UserError
 from core.provenance import read_json, to_jsonable
 from core.task import correct_choice, item_table
 from core.trials import format_value, session_path, validate
-from experiment.config import Protocol
+from experiment.config import PRACTICE_PHASE, Protocol
 from experiment.linking import (
     Link,
     allocation_record,
@@ -67,6 +67,8 @@ class Session:
     """Exemplars of every phase of the protocol (recorded, so later sessions reuse them)."""
     link: Link | None = None
     """What this session took from the participant's first session."""
+    practice_attempts: int = 1
+    """Attempts of the session's practice in ``sequence`` (one more after each attempt below the criterion)."""
     run_files: dict[int, int] = field(default_factory=dict)
     """Planned scanner run -> the number of its ``events.tsv`` (another number for the part of a
     run played after a resume: a new acquisition, see ``resume_inside_run``)."""
@@ -138,10 +140,11 @@ def _check_resumed_rows(session: Session) -> None:
 def plan_session(protocol: Protocol, participant_id: str, session: int, out: str | Path, *,
                  rule_code: int | None = None, curriculum: str | None = None, seed: int | None = None,
                  resume: bool = False, pool: ExemplarPool | None = None,
-                 allow_mismatch: bool = False) -> Session:
+                 allow_mismatch: bool = False, repeat_practice: bool = True) -> Session:
     """Counterbalancing and sequence of a session; writes nothing, but refuses early when the
-    session exists and ``resume`` is False. Resuming: the session's own recorded assignment. A
-    later session of a participant: the first session's assignment and exemplars
+    session exists and ``resume`` is False. Resuming: the session's own recorded assignment (and
+    the practice attempts its rows call for, unless not ``repeat_practice``: the browser plays one
+    attempt). A later session of a participant: the first session's assignment and exemplars
     (``experiment.linking``; ``allow_mismatch`` runs despite differences, recorded)."""
     out = Path(out)
     path = session_path(out, participant_id, session)
@@ -158,12 +161,66 @@ def plan_session(protocol: Protocol, participant_id: str, session: int, out: str
     else:
         assignment = assign(protocol, participant_id, rule_code, curriculum, seed)
     allocation = allocate_exemplars(protocol, assignment.seed, pool)
+    attempts = 1
     if not resume:
         allocation = linked_allocation(link, protocol, allocation, allow_mismatch=allow_mismatch)
     else:
         allocation = _resumed_allocation(out, participant_id, session, protocol, allocation)
-    sequence = session_sequence(protocol, assignment, session, allocation=allocation)
-    return Session(protocol, assignment, session, sequence, out, resume, allocation=allocation, link=link)
+        attempts = practice_attempts(protocol, recorded_trials(path)) if repeat_practice and path.exists() else 1
+    sequence = session_sequence(protocol, assignment, session, allocation=allocation, practice_attempts=attempts)
+    return Session(protocol, assignment, session, sequence, out, resume, allocation=allocation, link=link,
+                   practice_attempts=attempts)
+
+
+def practice_results(protocol: Protocol, recorded: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each practice attempt in the recorded rows (one block each): its trials so far, right answers
+    (a missed response is not right) and whether it met the criterion (once finished)."""
+    practice = protocol.practice
+    rows = recorded[recorded["phase"].astype(str) == PRACTICE_PHASE]
+    results = []
+    for attempt, (_, group) in enumerate(rows.groupby(pd.to_numeric(rows["block"]), sort=True), start=1):
+        right = int((pd.to_numeric(group["correct"], errors="coerce") == 1).sum())
+        results.append({"attempt": attempt, "trials": len(group), "correct": right,
+                        "passed": len(group) == practice.trials and right >= practice.criterion})
+    return results
+
+
+def practice_attempts(protocol: Protocol, recorded: pd.DataFrame) -> int:
+    """Practice attempts the session plans once ``recorded`` rows are done: one, and another after
+    each finished attempt below the criterion, up to ``practice.attempts``."""
+    results = practice_results(protocol, recorded)
+    attempts = max(1, len(results))
+    last = results[-1] if results else None
+    if last and last["trials"] == protocol.practice.trials and not last["passed"]:
+        attempts = min(attempts + 1, protocol.practice.attempts)
+    return attempts
+
+
+def settle_practice(run: Session) -> dict[str, Any]:
+    """After a practice attempt ends: record the attempts in the sidecar (``practice``) and, when
+    the attempt missed the criterion and repeats are left, plan another one (the sequence's later
+    trials move back; ``n_trials`` follows). Returns the attempt's result with ``again``."""
+    recorded = recorded_trials(run.recorder.path)
+    attempts = practice_attempts(run.protocol, recorded)
+    if attempts != run.practice_attempts:
+        run.sequence = session_sequence(run.protocol, run.assignment, run.session, allocation=run.allocation,
+                                        practice_attempts=attempts)
+        run.practice_attempts = attempts
+        run.recorder.info["n_trials"] = len(run.sequence)
+    results = practice_results(run.protocol, recorded)
+    run.recorder.info["practice"] = {"criterion": run.protocol.practice.criterion,
+                                     "trials": run.protocol.practice.trials, "attempts": results,
+                                     "passed": bool(results and results[-1]["passed"])}
+    run.recorder.save()
+    last = results[-1]
+    return {**last, "again": len(results) < attempts}
+
+
+def practice_ends(run: Session, index: int) -> bool:
+    """True when sequence row ``index`` is the last trial of a practice attempt."""
+    seq = run.sequence
+    last = index + 1 == len(seq) or seq.block.iloc[index + 1] != seq.block.iloc[index]
+    return seq.phase.iloc[index] == PRACTICE_PHASE and last
 
 
 def _resumed_allocation(out: Path, participant_id: str, session: int, protocol: Protocol,

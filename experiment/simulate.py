@@ -24,8 +24,10 @@ from experiment.session import (
     open_scanner_run,
     outcome,
     plan_session,
+    practice_ends,
     run_file,
     scanner_events,
+    settle_practice,
     start_recording,
     trigger_events,
 )
@@ -44,13 +46,18 @@ def simulate_session(protocol: Protocol, participant_id: str, session: int, agen
     run = plan_session(protocol, participant_id, session, out, rule_code=rule_code, curriculum=curriculum,
                        seed=seed, resume=resume, pool=pool, allow_mismatch=allow_mismatch)
     seq = run.sequence
-    # all responses are drawn up front, so a resumed session gets the same ones
+    # all responses are drawn up front (again when a practice attempt is added: the same draws for
+    # the trials before it), so a resumed session gets the same ones
     choices, rts = agent.respond(seq, responder_rng(agent, run.assignment.seed), run.items)
     start_recording(run, fsync=durable, mode="simulated", agent=agent.describe())
     phases = {p.name: p for p in protocol.session_phases(session)}
     records = seq.to_dict("records")
     clock, pulses, pending = 0.0, iter(()), None
-    for i in tqdm(range(run.start, len(seq)), desc=f"sub-{participant_id} ses-{session}", disable=not progress):
+    bar = tqdm(total=len(seq) - run.start, desc=f"sub-{participant_id} ses-{session}", disable=not progress)
+    i = run.start - 1
+    while i + 1 < len(seq):
+        i += 1
+        bar.update()
         trial = records[i]
         timing = phases[trial["phase"]].timing
         scanner = phases[trial["phase"]].scanner
@@ -74,6 +81,10 @@ def simulate_session(protocol: Protocol, participant_id: str, session: int, agen
             after = timing.too_slow_s if missed else timing.feedback_delay_s + timing.feedback_s * trial["feedback"]
             clock = row["onset"] + shown + after
         run.recorder.append(row)
+        if practice_ends(run, i) and settle_practice(run)["again"]:
+            seq, records = run.sequence, run.sequence.to_dict("records")
+            choices, rts = agent.respond(seq, responder_rng(agent, run.assignment.seed), run.items)
+            bar.total = len(seq) - run.start
         if scanner:
             last = i + 1 == len(seq) or records[i + 1]["block"] != trial["block"]
             end = np.inf if last else row["onset"] + timing.response_window_s + trial["iti_s"]
@@ -85,4 +96,5 @@ def simulate_session(protocol: Protocol, participant_id: str, session: int, agen
                 run.recorder.event(run_file(run, trial["run"]), event)
         if pace_s:
             time.sleep(pace_s)
+    bar.close()
     return close_session(run, completed=True)

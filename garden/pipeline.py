@@ -47,9 +47,11 @@ from analysis.choices import (
     psychometric_table,
 )
 from analysis.group_behaviour import group_behaviour
+from analysis.grid_prior import change_test, grid_priors, has_arrangements, prior_change
 from core.errors import UserError
 from core.provenance import provenance, write_json, write_sidecar
 from core.trials import read_trials, write_table
+from experiment.arrangement_simulate import simulate_arrangements
 from experiment.config import load_protocol
 from experiment.sequences import participant_seed
 from experiment.simulate import simulate_session
@@ -169,6 +171,35 @@ def simulate_participants(out: Path, config: DemoConfig, tables: Tables) -> Path
                      **params})
     tables.save("simulated_agents", pd.DataFrame(plan))
     return folder
+
+
+def arrange_participants(folder: Path, config: DemoConfig, tables: Tables) -> None:
+    """Simulated arrangement sessions of every simulated participant (``experiment.arrangement_simulate``):
+    6 arrangements before training (first session, ``pre``) and 6 after (last session, ``post``), each
+    with its own noise SD drawn uniformly in [0.05, 0.4] arena radii (recorded in ``simulated_arrangements``)."""
+    sessions = sorted({p.session for p in load_protocol(config.protocol).phases})
+    rng, rows = np.random.default_rng([config.seed, 25]), []
+    for pid in tables.tables["simulated_agents"]["participant_id"]:
+        for phase, session in (("pre", sessions[0]), ("post", sessions[-1])):
+            noise = float(rng.uniform(0.05, 0.4))
+            simulate_arrangements(folder, pid, session, phase, noise=noise,
+                                  seed=participant_seed(config.seed, f"{pid}{phase}"))
+            rows.append({"participant_id": pid, "session": session, "phase": phase, "noise": noise})
+    tables.save("simulated_arrangements", pd.DataFrame(rows))
+
+
+def grid_prior(folder: Path, tables: Tables) -> None:
+    """Each participant's grid prior, its pre-to-post change and the group test, when ``folder``
+    holds arrangement data (``analysis.grid_prior``); nothing otherwise."""
+    if has_arrangements(folder):
+        change = tables.save("grid_prior", prior_change(grid_priors(folder)))
+        tables.save("grid_prior_test", change_test(change))
+
+
+def demo_grid_prior(folder: Path, config: DemoConfig, tables: Tables) -> None:
+    """The demo's arrangement task: simulated arrangements, then the grid prior."""
+    arrange_participants(folder, config, tables)
+    grid_prior(folder, tables)
 
 
 def load_participants(folder: Path) -> Participants:
@@ -330,7 +361,7 @@ class Timer:
         return result
 
 
-DEMO_STEPS = ("stimuli", "participants", "choice_models", "model_comparison", "recovery", "behaviour",
+DEMO_STEPS = ("stimuli", "participants", "grid_prior", "choice_models", "model_comparison", "recovery", "behaviour",
               "behaviour_checks", "choice_rdms", "networks", "geometry", "people_vs_networks", "matched_networks")
 """The demo's steps in order; the names match report sections where a step feeds one."""
 
@@ -350,6 +381,7 @@ def run_demo(out: str | os.PathLike, config: DemoConfig, progress: bool = True) 
     start = time.perf_counter()
     step("stimuli", make_stimuli, out, config)
     folder = step("participants", simulate_participants, out, config, tables)
+    step("grid_prior", demo_grid_prior, folder, config, tables)
     people = load_participants(folder)
     fits = step("choice_models", fit_choice_models, people, config, tables)
     step("model_comparison", compare_choice_models, fits, config, tables)
@@ -396,4 +428,5 @@ def rebuild_report(folder: str | os.PathLike, out: str | os.PathLike | None = No
     behaviour_checks(people, cells, fits, config, tables)
     choice_rdm_regression(cells, tables)
     geometry(cells, None, config, tables)
+    grid_prior(trees, tables)
     return write_report(folder, out, extra_tables=tables.tables, overwrite=overwrite, dpi=dpi)

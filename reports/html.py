@@ -195,6 +195,18 @@ def _paired_findings(t: Tables) -> str:
     return "Paired by seed (seeds share their initial draws across scales): " + " ".join(parts)
 
 
+def _grid_prior_findings(t: Tables) -> str:
+    """What the grid-prior numbers show, from ``grid_prior_test``."""
+    row = t["grid_prior_test"].iloc[0]
+    if not row["n"]:
+        return "No participant has both a pre and a post arrangement yet."
+    test = (f"two-sided Wilcoxon signed-rank test of the change: W = {row['wilcoxon_statistic']:.4g}, "
+            f"p = {row['wilcoxon_p']:.2g}" if pd.notna(row["wilcoxon_p"]) else "too few changes for a test")
+    return (f"Over {row['n']:.0f} participants with both arrangements, the median grid prior was "
+            f"{row['median_pre']:.3f} before and {row['median_post']:.3f} after training (median change "
+            f"{row['median_change']:+.3f}; {row['n_increased']:.0f} of {row['n']:.0f} increased; {test}).")
+
+
 def _figure_spec(caption: str, table: str, draw: Callable[[pd.DataFrame], Figure]) -> FigureSpec:
     """A figure drawn from one table by one figure function."""
     return FigureSpec(caption, (table,), lambda t: draw(t[table]))
@@ -254,6 +266,15 @@ SECTIONS: tuple[SectionSpec, ...] = (
                       figures.sigmoid_slopes),
          _figure_spec("Accuracy and response time by trial type", "trial_types", figures.trial_types)),
         ("slope_tests", "rt_by_phase", "behaviour_rt_tests"), steps=("behaviour_checks",), findings=_slope_findings),
+    SectionSpec(
+        "grid_prior", "Arrangement task: grid prior", "Each participant's grid prior (garden grid-prior): Kendall "
+        "τ_a between the arrangement RDM (mean over arrangements of the normalised distances between the 25 "
+        "trees) and the grid model RDM of the trees' (leafiness, branchiness) levels, before (pre) and after "
+        "(post) training; change = post − pre (our summary). A perfect grid layout scores 0.905 (the grid "
+        "model's tied pairs).",
+        (FigureSpec("Grid prior per participant, pre and post", ("grid_prior",),
+                    lambda t: figures.grid_prior_pre_post(t["grid_prior"])),),
+        ("grid_prior", "grid_prior_test"), findings=_grid_prior_findings),
     SectionSpec(
         "choice_models", "Choice models", "Factorized (one boundary per garden), factorized_full and linear (one "
         "shared boundary) models fitted per participant; random-effects Bayesian model selection across "

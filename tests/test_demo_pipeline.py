@@ -36,14 +36,31 @@ def test_demo_writes_report_tables_sidecars_and_participants(demo):
         sidecar = json.loads(table.with_suffix(".json").read_text())
         assert sidecar["seed"] == 3 and sidecar["config"]["participants"] == 4
     assert len(list((demo / "participants").glob("sub-P0*"))) == 4
-    first, second = (pd.read_csv(next((demo / "participants").glob(f"sub-{p}/ses-1/beh/*.tsv")), sep="\t")
+    first, second = (pd.read_csv(next((demo / "participants").glob(f"sub-{p}/ses-1/beh/*_task-garden_beh.tsv")),
+                                 sep="\t")
                      for p in ("P01", "P03"))  # same curriculum, different (seeded) sequences
     assert not first[["context", "branchiness", "leafiness"]].equals(second[["context", "branchiness", "leafiness"]])
     assert (demo / "stimuli" / "manifest.json").exists()
     run = json.loads((demo / "run.json").read_text())
-    assert set(run["timings_s"]) == {"stimuli", "participants", "choice_models", "model_comparison", "recovery",
-                                     "behaviour", "behaviour_checks", "choice_rdms", "networks", "geometry", "people_vs_networks",
+    assert set(run["timings_s"]) == {"stimuli", "participants", "grid_prior", "choice_models", "model_comparison",
+                                     "recovery", "behaviour", "behaviour_checks", "choice_rdms", "networks", "geometry",
+                                     "people_vs_networks",
                                      "matched_networks"}
+
+
+def test_demo_reports_the_grid_prior_of_its_simulated_arrangements(demo):
+    noise = pd.read_csv(demo / "tables" / "simulated_arrangements.tsv", sep="\t")
+    assert len(noise) == 8 and set(noise.phase) == {"pre", "post"} and set(noise.session) == {1, 2}
+    change = pd.read_csv(demo / "tables" / "grid_prior.tsv", sep="\t")
+    assert len(change) == 4 and change.change.notna().all()
+    # more noise, lower grid prior: the simulated arrangers' order is recovered
+    tau = change.melt("participant_id", ["grid_prior_pre", "grid_prior_post"], "phase", "tau")
+    tau["phase"] = tau.phase.str.removeprefix("grid_prior_")
+    merged = noise.merge(tau, on=["participant_id", "phase"])
+    assert merged.noise.corr(merged.tau, method="spearman") < -0.8
+    test = pd.read_csv(demo / "tables" / "grid_prior_test.tsv", sep="\t").iloc[0]
+    text = (demo / "report.html").read_text(encoding="utf-8")
+    assert f"median change {test.median_change:+.3f}" in text and "<section id='grid_prior'>" in text
 
 
 def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +10,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from analysis.grid_prior import GRID_RDM, grid_priors, prior_change
+from analysis.grid_prior import GRID_RDM, change_test, grid_priors, prior_change
 from experiment import arrangement_data as ad
+from experiment.arrangement_simulate import simulate_arrangements
+from experiment.config import load_protocol
+from experiment.simulate import simulate_session
+from garden.pipeline import rebuild_report
+from modeling.agents import get_agent
 from rsa.compare import kendall_tau_a
 from rsa.rdm import lower
 
@@ -62,3 +69,45 @@ def test_the_command_writes_both_tables_and_refuses_to_overwrite(tmp_path):
     assert len(pd.read_csv(tmp_path / "priors_sessions.tsv", sep="\t")) == 2 and out.with_suffix(".json").exists()
     again = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     assert again.returncode == 2 and "refusing to overwrite" in again.stderr
+
+
+def test_simulated_arrangers_lose_grid_prior_with_noise(tmp_path):
+    for i, noise in enumerate((0.0, 0.1, 0.3, 0.8)):
+        simulate_arrangements(tmp_path, f"P{i}", 1, "pre", noise=noise, seed=i)
+    priors = grid_priors(tmp_path).sort_values("participant_id").grid_prior_tau_a.to_numpy()
+    assert priors[0] == pytest.approx(kendall_tau_a(GRID_RDM, GRID_RDM))  # rotation keeps the distances
+    assert np.all(np.diff(priors) < 0) and priors[-1] < 0.5
+    files = ad.arrangement_files(tmp_path, "P0", 1, "pre")
+    assert len(ad.read_arrangements(files.trees)) == 6 * 25 and files.rdm_npy.exists()
+
+
+def test_the_group_test_is_scipys_signed_rank_test_of_the_change():
+    change = pd.DataFrame({"participant_id": list("abcdef"), "grid_prior_pre": [0.1, 0.2, 0.3, 0.2, 0.5, np.nan],
+                           "grid_prior_post": [0.4, 0.3, 0.2, 0.6, 0.9, 0.3]})
+    change["change"] = change.grid_prior_post - change.grid_prior_pre
+    row = change_test(change).iloc[0]
+    expected = stats.wilcoxon([0.3, 0.1, -0.1, 0.4, 0.4])
+    assert row.n == 5 and row.n_increased == 4 and row.median_change == pytest.approx(0.3)
+    assert row.wilcoxon_statistic == expected.statistic and row.wilcoxon_p == pytest.approx(expected.pvalue)
+    assert np.isnan(change_test(change.iloc[:1]).wilcoxon_p.item())
+
+
+@pytest.mark.slow
+def test_the_report_of_a_participants_tree_shows_the_grid_prior(tmp_path):
+    folder = tmp_path / "participants"
+    protocol = load_protocol("flesch2018")
+    for i, (pre, post) in enumerate(((0.4, 0.1), (0.3, 0.05), (0.35, 0.2), (0.5, 0.1))):
+        pid = f"P00{i + 1}"
+        simulate_session(protocol, pid, 1, get_agent("factorized"), folder)
+        simulate_arrangements(folder, pid, 1, "pre", noise=pre, seed=10 + i)
+        simulate_arrangements(folder, pid, 1, "post", noise=post, seed=20 + i)
+    text = html.unescape(rebuild_report(folder, tmp_path / "report.html", dpi=30).read_text(encoding="utf-8"))
+    section = text[text.index("<section id='grid_prior'>"):]
+    section = section[:section.index("</section>")]
+    change = prior_change(grid_priors(folder))
+    assert (change.change > 0).all()
+    assert f"the median grid prior was {change.grid_prior_pre.median():.3f} before and " \
+           f"{change.grid_prior_post.median():.3f} after training" in section
+    assert "4 of 4 increased" in section and "Wilcoxon signed-rank" in section and "p = 0.12" in section
+    assert section.count("data:image/png;base64,") == 1 and "<h3>grid prior</h3>" in section
+    assert all(f"<td>{pid}</td>" in section for pid in change.participant_id)  # a row per participant

@@ -108,7 +108,7 @@ def test_fit_uses_the_test_phase_by_default_and_refuses_unclear_mixes(tmp_path, 
     assert fits.n_obs.tolist() == [200] and fits.phase.tolist() == ["test"]
     assert main(["fit", str(path), "--out", str(tmp_path / "g.tsv"), "--models", "linear", "--phase", "all"]) == 0
     assert pd.read_csv(tmp_path / "g.tsv", sep="\t").n_obs.tolist() == [400]
-    practice = training.assign(phase="practice", trial=training["trial"] + 1000)
+    practice = training.assign(phase="warm-up", trial=training["trial"] + 1000)
     mixed = write_table(pd.concat([training, practice]), tmp_path / "m.tsv")
     assert main(["fit", str(mixed), "--out", str(tmp_path / "h.tsv")]) == 2
     assert "--phase" in capsys.readouterr().err

@@ -140,6 +140,9 @@ def drawn() -> dict[str, Figure]:
         "matched_parameters": figures.matched_parameters(pd.DataFrame(
             [{"participant_id": f"P{i}", "best_scale": s, "parameter": p, "person": i + 1.0, "networks": i + 2.0}
              for i, s in enumerate((0.01, 3.0, 3.0)) for p in ("bias", "slope")])),
+        "grid_prior_pre_post": figures.grid_prior_pre_post(pd.DataFrame(
+            {"participant_id": ["P1", "P2", "P3"], "grid_prior_pre": [0.2, 0.5, np.nan],
+             "grid_prior_post": [0.4, 0.3, 0.6]})),
         "matched_accuracy": figures.matched_accuracy(pd.DataFrame(
             [{"participant_id": f"P{i}", "phase": phase, "scale": s, "accuracy_networks": 0.5 + 0.1 * np.log10(s / 0.01),
               "accuracy_person": 0.8} for i in range(3) for phase in ("train", "test") for s in SCALES])),

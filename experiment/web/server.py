@@ -168,7 +168,8 @@ class WebSessions:
             if self._finished(participant, session):
                 raise Rejected(409, f"sub-{participant} ses-{session}: this session is already finished")
             resume = session_path(self.out, participant, session).exists()
-            run = plan_session(self.protocol, participant, session, self.out, resume=resume, pool=self.pool)
+            run = plan_session(self.protocol, participant, session, self.out, resume=resume, pool=self.pool,
+                               repeat_practice=False)  # the page plays the planned sequence: one attempt
             start_recording(run, mode="browser", browser=browser,
                             stimuli=str(getattr(self.stimulus_set, "path", "")) or
                             f"rendered (tree_seed {self.protocol.tree_seed})",

@@ -51,9 +51,10 @@ BROWSER_KEYS = {"space": " ", "left": "ArrowLeft", "right": "ArrowRight", "up": 
 """Protocol (PsychoPy) key names whose browser ``KeyboardEvent.key`` differs; single characters are the same."""
 
 IGNORED_ONLINE = ("display.check_timing", "display.realtime_priority", "display.refresh_hz", "keys.quit",
-                  "keys.confirm", "keys.trigger")
+                  "keys.confirm", "keys.trigger", "practice.criterion", "practice.max_repeats")
 """Protocol settings a browser cannot use: the refresh rate is measured by the page instead, and a
-participant quits by closing the tab (the data so far are kept; reloading resumes)."""
+participant quits by closing the tab (the data so far are kept; reloading resumes). The page plays
+the planned sequence, so a practice runs its first attempt only (no repeat until a criterion)."""
 
 TRIAL_FIELDS = ["trial", "phase", "block", "context", "branchiness", "leafiness", "exemplar", "reward_value",
                 "side_accept", "feedback", "iti_s"]

@@ -7,7 +7,7 @@ import sys
 
 from core.errors import UserError
 from core.importing import import_table, parse_pairs
-from core.trials import TrialTableError, read_trials
+from core.trials import TrialTableError, read_trials, without_practice
 from experiment.config import load_protocol
 from experiment.web.jatos import import_results
 from garden.arguments import existing_file, out_folder
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def validate_command(args: argparse.Namespace) -> int:
     try:
-        table = read_trials(args.paths, include_incomplete=args.include_incomplete)
+        every = read_trials(args.paths, include_incomplete=args.include_incomplete, include_practice=True)
     except TrialTableError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -51,8 +51,11 @@ def validate_command(args: argparse.Namespace) -> int:
     except UserError as exc:  # no table to check (a missing path, a folder without tables): also "invalid"
         print(f"garden validate: invalid: {exc}", file=sys.stderr)
         return 1
-    sessions = table.groupby(["participant_id", "session"]).ngroups
-    print(f"valid: {len(table)} trials, {table.participant_id.nunique()} participants, {sessions} sessions")
+    table = without_practice(every)
+    sessions = every.groupby(["participant_id", "session"]).ngroups
+    n_practice = len(every) - len(table)
+    practice = f" (and {n_practice} practice trials, left out of analyses)" if n_practice else ""
+    print(f"valid: {len(table)} trials{practice}, {every.participant_id.nunique()} participants, {sessions} sessions")
     return 0
 
 
