@@ -46,8 +46,8 @@ from analysis.choices import (
     predicted_cells,
     psychometric_table,
 )
-from analysis.group_behaviour import group_behaviour
 from analysis.grid_prior import change_test, grid_priors, has_arrangements, prior_change
+from analysis.group_behaviour import group_behaviour
 from core.errors import UserError
 from core.provenance import provenance, write_json, write_sidecar
 from core.trials import read_trials, write_table
@@ -99,7 +99,7 @@ class DemoConfig:
     dpi: int = 100
 
     @classmethod
-    def full(cls, **overrides: Any) -> "DemoConfig":
+    def full(cls, **overrides: Any) -> DemoConfig:
         """The published network sweep: 8 init scales x 30 seeds x 10 000 steps."""
         return replace(cls(scales=PUBLISHED_SCALES, ctx_scales=PUBLISHED_CTX_SCALES, network_seeds=30,
                            steps=10_000), **overrides)
