@@ -224,13 +224,18 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "neural", "Neural geometry", "Cross-validated RDMs of the 50 conditions in each region (garden neural): "
         "z-scored regression on the 7 brain model RDMs per participant with one-sided group tests, the "
         "orthogonal-minus-grid contrast, compression, noise ceilings, the orthogonal β against task accuracy, "
-        "the match with the networks' hidden layers across init scales, and searchlight voxels surviving FDR.",
+        "the match with the networks' hidden layers across init scales, searchlight voxels surviving FDR, and "
+        "classical MDS of each ROI's group-mean RDM (lines join neighbouring trees of each garden's 5 × 5 grid).",
         (_figure_spec("Model-RDM betas per ROI", "neural_roi_group", figures.neural_model_betas),
          FigureSpec("Orthogonal β vs accuracy", ("neural_roi_betas", "neural_accuracy"),
                     lambda t: figures.neural_accuracy(t["neural_roi_betas"], t["neural_accuracy"])),
          _figure_spec("ROI RDMs vs network hidden layers by init scale", "neural_network_profile",
                       lambda table: figures.similarity_by_scale(table.rename(columns={"roi": "unit"}))),
-         _figure_spec("Searchlight group maps", "neural_searchlight_slices", figures.neural_searchlight_slices)),
+         _figure_spec("Searchlight group maps", "neural_searchlight_slices", figures.neural_searchlight_slices),
+         _figure_spec("Classical MDS of each ROI's group-mean RDM, dimensions 1–2", "neural_mds",
+                      lambda table: figures.mds_grids(table, "MDS of group-mean ROI RDMs")),
+         _figure_spec("Classical MDS of each ROI's group-mean RDM, dimensions 2–3", "neural_mds",
+                      lambda table: figures.mds_grids(table, "MDS of group-mean ROI RDMs", (2, 3)))),
         ("neural_roi_contrasts", "neural_compression_group", "neural_noise_ceiling", "neural_accuracy_relation",
          "neural_network_best", "neural_searchlight")),
 )
