@@ -332,13 +332,17 @@ def matched_networks(people: Participants, cells: pd.DataFrame, fits: pd.DataFra
     tables.save("matched_parameters", hvn.matched_parameters(best, fits, network_fits, hvn.MATCHED_PARAMETERS))
 
 
+MIN_SCANNED = 3
+"""Scanned participants the neural statistics need (a correlation across participants needs 3)."""
+
+
 def scanned_participants(folder: Path, config: DemoConfig) -> list[str]:
     """Ids of the first ``config.scanner_participants`` participants with scanner runs under
-    ``folder`` (none when the protocol has no scanner phase)."""
-    if config.scanner_participants < 1 or not any(p.scanner for p in load_protocol(config.protocol).phases):
+    ``folder``; none when the protocol has no scanner phase or fewer than ``MIN_SCANNED`` would be."""
+    if config.scanner_participants < MIN_SCANNED or not any(p.scanner for p in load_protocol(config.protocol).phases):
         return []
     subjects = sorted({subject.removeprefix("sub-") for subject, _ in find_runs(folder)})
-    return subjects[:config.scanner_participants]
+    return subjects[:config.scanner_participants] if len(subjects) >= MIN_SCANNED else []
 
 
 def simulate_scanner(out: Path, folder: Path, scanned: list[str], config: DemoConfig) -> Path:
@@ -438,8 +442,8 @@ def run_demo(out: str | os.PathLike, config: DemoConfig, progress: bool = True) 
         scanner = step("scanner_rdms", scanner_rdms, out, bold, glm, config)
         step("neural", neural_statistics, out, scanner, out / "networks", config, tables)
     else:
-        skipped["neural"] = (f"no scanner data (protocol {config.protocol} has no scanner phase, or "
-                             "--scanner-participants is 0)")
+        skipped["neural"] = (f"no scanner data (protocol {config.protocol} has no scanner phase, or fewer than "
+                             f"{MIN_SCANNED} participants are scanned: --scanner-participants, --participants)")
     write_json(out / TABLES_DIR / SKIPPED_FILE, skipped)
     write_json(out / RUN_FILE, provenance(asdict(config), config.seed, total_s=round(time.perf_counter() - start, 1),
                                           timings_s=step.timings, skipped=skipped))

@@ -9,7 +9,7 @@ from pathlib import Path
 from core.errors import UserError
 from experiment.config import load_protocol
 from garden.arguments import SEED, bounded_int, float_list, new_folder, out_folder
-from garden.pipeline import DemoConfig, run_demo
+from garden.pipeline import MIN_SCANNED, DemoConfig, run_demo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="simulated agents per model and trial count for parameter/model recovery (default 10)")
     p.add_argument("--scanner-participants", type=bounded_int(0, "participants"), default=None, metavar="K",
                    help="participants whose scanner session gets simulated BOLD, GLM, RDMs and a searchlight "
-                        "(the report's Neural geometry; 0: none, else >= 2; default 8)")
+                        "(the report's Neural geometry; 0: none, else >= 3; default 8)")
     p.add_argument("--dpi", type=bounded_int(10, "dpi"), default=100,
                    help="figure resolution in the report, pixels per inch, 10..600 (default 100)")
     p.set_defaults(func=demo_command)
@@ -68,8 +68,9 @@ def demo_command(args: argparse.Namespace) -> int:
         overrides["scales"] = args.scales
     if args.ctx_scales:
         overrides["ctx_scales"] = args.ctx_scales
-    if args.scanner_participants == 1:
-        raise UserError("--scanner-participants: give 0 (no scanner data) or >= 2 (group statistics need two)")
+    if args.scanner_participants is not None and 0 < args.scanner_participants < MIN_SCANNED:
+        raise UserError(f"--scanner-participants: give 0 (no scanner data) or >= {MIN_SCANNED} (correlations "
+                        "across participants need three)")
     for name in ("network_seeds", "steps", "protocol", "recovery_agents", "scanner_participants"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
