@@ -133,6 +133,23 @@ def _paired_findings(t: Tables) -> str:
     return "Paired by seed (seeds share their initial draws across scales): " + " ".join(parts)
 
 
+def _neural_findings(t: Tables) -> str:
+    """Per ROI, from the numbers: the orthogonal - grid β contrast (both one-sided p) and, when the
+    networks were compared, the best-matching init scale with its bootstrap interval."""
+    best = t["neural_network_best"].set_index("roi") if "neural_network_best" in t else None
+    parts = []
+    for row in t["neural_roi_contrasts"].itertuples():
+        a, b = row.contrast.split(">")
+        text = (f"{row.roi}: β {a} − β {b} = {row.mean:+.3g} (n = {row.n}; one-sided p = {row.p_one_sided:.2g}, "
+                f"reverse p = {row.p_reverse:.2g})")
+        if best is not None and row.roi in best.index:
+            b = best.loc[row.roi]
+            text += (f", best-matching init scale σ = {b.best_scale:g} (bootstrap 95 % CI {b.best_scale_ci_low:g}–"
+                     f"{b.best_scale_ci_high:g})")
+        parts.append(text + ".")
+    return " ".join(parts)
+
+
 def _figure_spec(caption: str, table: str, draw: Callable[[pd.DataFrame], Figure]) -> FigureSpec:
     """A figure drawn from one table by one figure function."""
     return FigureSpec(caption, (table,), lambda t: draw(t[table]))
@@ -237,7 +254,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
          _figure_spec("Classical MDS of each ROI's group-mean RDM, dimensions 2–3", "neural_mds",
                       lambda table: figures.mds_grids(table, "MDS of group-mean ROI RDMs", (2, 3)))),
         ("neural_roi_contrasts", "neural_compression_group", "neural_noise_ceiling", "neural_accuracy_relation",
-         "neural_network_best", "neural_searchlight")),
+         "neural_network_best", "neural_searchlight"), findings=_neural_findings),
 )
 
 

@@ -128,6 +128,8 @@ def test_demo_simulates_scanner_data_and_fills_the_neural_section(demo):
     spec = next(s for s in SECTIONS if s.key == "neural")
     assert neural.count("data:image/png;base64,") == len(spec.figures) == 6
     assert "class='note'" not in neural and "Incomplete sections" not in text
+    rich = contrast["rich"]
+    assert f"rich: β orthogonal − β grid = {rich:+.3g} (n = 3;" in neural and "best-matching init scale σ = " in neural
 
 
 def test_scanner_data_needs_a_scanner_protocol_and_three_participants(demo, tmp_path, capsys):
