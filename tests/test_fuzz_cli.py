@@ -411,7 +411,7 @@ NUMBERS: dict[str, tuple[tuple[str, ...], list[tuple[str, str, tuple]]]] = {
     "demo": (("demo", "--out", "new/demo"),
              [("--participants", "int", (2, 1000)), ("--seed", "int", (0, 2**32 - 1)), ("--network-seeds", "int", (1, 1000)),
               ("--steps", "int", (1, 1_000_000)), ("--recovery-agents", "int", (1, 1000)), ("--dpi", "int", (10, 600)),
-              ("--scales", "float", (0.0, None, True)), ("--ctx-scales", "float", (0.0, None, False))]),
+              ("--scanner-participants", "int", (0, 1000)), ("--scales", "float", (0.0, None, True)), ("--ctx-scales", "float", (0.0, None, False))]),
     "report": (("report", "results", "--out", "new/report.html"), [("--dpi", "int", (10, 600))]),
 }
 """Every numeric option of every command, with its bounds: (low, high) for ints, (low, high, low excluded) for floats."""
@@ -648,6 +648,7 @@ def path_cases() -> list[Case]:
         Case("demo", ("demo", "--out", "new/d", "--runs-in", "new/r"), "--runs-in"),
         Case("demo", ("demo", "--out", "new/d", "--scales", "1,2", "--ctx-scales", "1"), "ctx-scales"),
         Case("demo", ("demo", "--out", "new/d", "--protocol", "nope"), "nope"),
+        Case("demo", ("demo", "--out", "new/d", "--scanner-participants", "2"), "--scanner-participants"),
         Case("report", ("report", "no-such-folder"), "no-such-folder"),
         Case("report", ("report", "trials.tsv"), "trials.tsv"),
         Case("report", ("report", "nonempty"), "nonempty"),
