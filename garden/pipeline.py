@@ -6,8 +6,9 @@ the choice models, recover parameters, tabulate choice patterns, run the 2022 ch
 train rich and lazy networks, run MDS, compare people with networks, and run matched networks through
 the people's own trial sequences; for the scanner sessions of a few of them, simulate BOLD (rich,
 lazy and null ROIs), fit the GLM, compute ROI RDMs and a searchlight, and test the models and the
-match with the networks (the functions the ``garden neural`` commands call). Every table is saved (TSV + JSON sidecar) under ``DIR/tables`` by a
-``Tables`` sink, and the report is written to ``DIR/report.html``.
+match with the networks (the functions the ``garden neural`` commands call). Every table is saved
+(TSV + JSON sidecar) under ``DIR/tables`` by a ``Tables`` sink, and the report is written to
+``DIR/report.html``.
 """
 
 from __future__ import annotations
@@ -144,12 +145,18 @@ class Participants:
 @dataclass(frozen=True)
 class Scanner:
     """The demo's scanner data, one folder each (as the ``garden neural`` commands write them):
-    simulated BOLD with its masks, GLM betas, ROI RDMs and searchlight maps."""
+    simulated BOLD with its masks, GLM betas, ROI RDMs, searchlight maps and statistics."""
 
     bold: Path
     glm: Path
     rdms: Path
     searchlight: Path
+    stats: Path
+
+    @classmethod
+    def under(cls, out: Path) -> "Scanner":
+        """The folders under ``out/neural``."""
+        return cls(*(out / "neural" / name for name in ("bold", "glm", "rdms", "searchlight", "stats")))
 
     def mask(self, name: str = "brain") -> Path:
         """The simulator's brain mask, or the mask of ROI ``name``."""
@@ -345,45 +352,42 @@ def scanned_participants(folder: Path, config: DemoConfig) -> list[str]:
     return subjects[:config.scanner_participants] if len(subjects) >= MIN_SCANNED else []
 
 
-def simulate_scanner(out: Path, folder: Path, scanned: list[str], config: DemoConfig) -> Path:
+def simulate_scanner(scanner: Scanner, folder: Path, scanned: list[str], config: DemoConfig) -> None:
     """Simulated BOLD for the scanner sessions of ``scanned`` (``garden neural simulate``): a rich
     (orthogonal), a lazy (grid) and a null ROI, the rich ROI's signal scaled by scan accuracy."""
     sim = SimulationConfig(shape=config.scanner_shape, rois=tuple(default_rois(config.scanner_shape)),
                            snr=config.scanner_snr, seed=config.seed)
     with threadpool_limits(1):
-        return simulate_dataset(folder, out / "neural" / "bold", sim, participants=scanned)
+        simulate_dataset(folder, scanner.bold, sim, participants=scanned)
 
 
-def scanner_glm(out: Path, bold: Path, config: DemoConfig) -> Path:
+def scanner_glm(scanner: Scanner, config: DemoConfig) -> None:
     """The first-level LSA GLM (``garden neural glm``) with the six motion confounds."""
     glm = GlmConfig(noise_model=config.scanner_noise_model, confounds=("motion",))
     with threadpool_limits(1):
-        return fit_dataset(bold, out / "neural" / "glm", mask=bold / "masks" / "brain_mask.nii.gz", config=glm)
+        fit_dataset(scanner.bold, scanner.glm, mask=scanner.mask(), config=glm)
 
 
-def scanner_rdms(out: Path, bold: Path, glm: Path, config: DemoConfig) -> Scanner:
+def scanner_rdms(scanner: Scanner, config: DemoConfig) -> None:
     """Cross-validated correlation-distance ROI RDMs (``garden neural rdms``) and a crossnobis
     searchlight over the brain mask (``garden neural searchlight``)."""
-    scanner = Scanner(bold, glm, out / "neural" / "rdms", out / "neural" / "searchlight")
     with threadpool_limits(1):
-        roi_rdms(glm, scanner.rdms, rois=scanner.rois(config), config=RdmConfig())
-        searchlight_maps(glm, scanner.searchlight, mask=scanner.mask(),
+        roi_rdms(scanner.glm, scanner.rdms, rois=scanner.rois(config), config=RdmConfig())
+        searchlight_maps(scanner.glm, scanner.searchlight, mask=scanner.mask(),
                          config=RdmConfig(method="crossnobis", radius=config.searchlight_radius))
-    return scanner
 
 
-def neural_statistics(out: Path, scanner: Scanner, networks: Path, config: DemoConfig, tables: Tables) -> None:
+def neural_statistics(scanner: Scanner, networks: Path, config: DemoConfig, tables: Tables) -> None:
     """Model betas, group tests, compression, accuracy, noise ceilings, the match with the demo's
-    network sweep and the searchlight group maps (``garden neural stats`` into ``out/neural/stats``);
-    its tables are saved with the demo's."""
+    network sweep and the searchlight group maps (``garden neural stats``); its tables are saved
+    with the demo's."""
     stats = StatsConfig(n_perm=config.n_perm, n_boot=config.n_boot, n_restarts=config.neural_restarts,
                         seed=config.seed)
     with threadpool_limits(1):
-        folder = write_statistics(scanner.rdms, out / "neural" / "stats", config=stats, behaviour=scanner.bold,
-                                  networks=networks, searchlight=scanner.searchlight, mask=scanner.mask(),
-                                  rois=scanner.rois(config))
-    for name, table in load_tables(folder).items():
-        tables.save(name, table, source=str(folder))
+        write_statistics(scanner.rdms, scanner.stats, config=stats, behaviour=scanner.bold, networks=networks,
+                         searchlight=scanner.searchlight, mask=scanner.mask(), rois=scanner.rois(config))
+    for name, table in load_tables(scanner.stats).items():
+        tables.save(name, table, source=str(scanner.stats))
 
 
 # ---------------------------------------------------------------- runs
@@ -437,10 +441,11 @@ def run_demo(out: str | os.PathLike, config: DemoConfig, progress: bool = True) 
     skipped = {}
     scanned = scanned_participants(folder, config)
     if scanned:
-        bold = step("scanner", simulate_scanner, out, folder, scanned, config)
-        glm = step("scanner_glm", scanner_glm, out, bold, config)
-        scanner = step("scanner_rdms", scanner_rdms, out, bold, glm, config)
-        step("neural", neural_statistics, out, scanner, out / "networks", config, tables)
+        scanner = Scanner.under(out)
+        step("scanner", simulate_scanner, scanner, folder, scanned, config)
+        step("scanner_glm", scanner_glm, scanner, config)
+        step("scanner_rdms", scanner_rdms, scanner, config)
+        step("neural", neural_statistics, scanner, out / "networks", config, tables)
     else:
         skipped["neural"] = (f"no scanner data (protocol {config.protocol} has no scanner phase, or fewer than "
                              f"{MIN_SCANNED} participants are scanned: --scanner-participants, --participants)")

@@ -114,7 +114,8 @@ def test_demo_simulates_scanner_data_and_fills_the_neural_section(demo):
     assert len(list((demo / "neural" / "glm").glob("sub-P0*/ses-2/func/*_stat-effect_statmap.nii.gz"))) == 3 * 6
     assert len(list((demo / "neural" / "searchlight").glob("sub-P0*/ses-2/func/*_stat-beta_statmap.nii.gz"))) == 3 * 7
     group = pd.read_csv(demo / "tables" / "neural_roi_group.tsv", sep="\t")
-    assert set(group.roi) == {"rich", "lazy", "noise"} and (group.groupby("roi").size() == 7).all() and (group.n == 3).all()
+    assert set(group.roi) == {"rich", "lazy", "noise"} and (group.groupby("roi").size() == 7).all()
+    assert (group.n == 3).all()
     contrast = pd.read_csv(demo / "tables" / "neural_roi_contrasts.tsv", sep="\t").set_index("roi")["mean"]
     assert contrast["rich"] > 0 > contrast["lazy"]   # orthogonal - grid beta, as simulated
     best = pd.read_csv(demo / "tables" / "neural_network_best.tsv", sep="\t")
@@ -129,7 +130,8 @@ def test_demo_simulates_scanner_data_and_fills_the_neural_section(demo):
     assert neural.count("data:image/png;base64,") == len(spec.figures) == 6
     assert "class='note'" not in neural and "Incomplete sections" not in text
     rich = contrast["rich"]
-    assert f"rich: β orthogonal − β grid = {rich:+.3g} (n = 3;" in neural and "best-matching init scale σ = " in neural
+    assert f"rich: β orthogonal − β grid = {rich:+.3g} (n = 3;" in neural
+    assert "best-matching init scale σ = " in neural
 
 
 def test_scanner_data_needs_a_scanner_protocol_and_three_participants(demo, tmp_path, capsys):
@@ -214,7 +216,8 @@ def test_mds_panels_are_drawn_the_same_way_round():
 @pytest.mark.parametrize("table", ["bms", "fit_summary", "network_summary"])
 def test_report_on_tampered_tables_is_one_line_or_a_report(demo, tmp_path, table, capsys):
     """A NaN row, or text in a numeric column, never makes `garden report` crash (issue 16)."""
-    copy = shutil.copytree(demo, tmp_path / "copy", ignore=shutil.ignore_patterns("report.html", "participants", "neural"))
+    copy = shutil.copytree(demo, tmp_path / "copy",
+                           ignore=shutil.ignore_patterns("report.html", "participants", "neural"))
     path = copy / "tables" / f"{table}.tsv"
     lines = path.read_text().splitlines()
     n_columns = len(lines[0].split("\t"))
