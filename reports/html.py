@@ -247,7 +247,10 @@ SECTIONS: tuple[SectionSpec, ...] = (
          FigureSpec("Orthogonal β vs accuracy", ("neural_roi_betas", "neural_accuracy"),
                     lambda t: figures.neural_accuracy(t["neural_roi_betas"], t["neural_accuracy"])),
          _figure_spec("ROI RDMs vs network hidden layers by init scale", "neural_network_profile",
-                      lambda table: figures.similarity_by_scale(table.rename(columns={"roi": "unit"}))),
+                      lambda table: figures.similarity_by_scale(
+                          table.rename(columns={"roi": "unit"}), units="ROI",
+                          title="ROI RDMs vs network hidden-layer RDMs",
+                          measure="RDM similarity (Spearman ρ)")),
          _figure_spec("Searchlight group maps", "neural_searchlight_slices", figures.neural_searchlight_slices),
          _figure_spec("Classical MDS of each ROI's group-mean RDM, dimensions 1–2", "neural_mds",
                       lambda table: figures.mds_grids(table, "MDS of group-mean ROI RDMs")),
