@@ -174,7 +174,8 @@ def _bold_run(events: pd.DataFrame, responses: np.ndarray, brain: np.ndarray, co
     conditions = design[[condition_name(c) for c in range(50)]].to_numpy()
     n_voxels = int(brain.sum())
     signal = conditions @ responses
-    for other in set(design.columns) - {condition_name(c) for c in range(50)} - {"constant"}:
+    others = set(design.columns) - {condition_name(c) for c in range(50)} - {"constant"}
+    for other in sorted(others):  # sorted: a set's order of strings differs between processes (hash seed)
         signal += np.outer(design[other].to_numpy(), config.cue_amplitude * (1 + 0.2 * rng.standard_normal(n_voxels)))
     periods = rng.uniform(150, 400, n_voxels)
     phases = rng.uniform(0, 2 * np.pi, n_voxels)

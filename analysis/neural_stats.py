@@ -16,6 +16,7 @@ noise ceilings, networks; searchlight group maps.
 * Networks: Spearman similarity of each participant's ROI RDM with the mean hidden-layer RDM of the
   networks at each init scale (``analysis.human_vs_network``), best scale with bootstrap CIs over
   participants, and the best similarity relative to the upper noise ceiling.
+* MDS: classical MDS of each ROI's group-mean RDM, for the figures of the 5 x 5 grids per context.
 * Searchlight: per voxel one-sided t-test over participants of a model's beta, Benjamini-Hochberg
   FDR across voxels.
 """
@@ -31,6 +32,7 @@ from scipy import stats
 from analysis.human_vs_network import best_scales, bootstrap_units, similarity_table
 from rsa.compare import regress_rdm, spearman
 from rsa.compression_model import PARAMETERS, fit_compression_model
+from rsa.mds import mds_panels
 from rsa.model_rdms import model_rdms
 
 
@@ -87,15 +89,19 @@ def paired_contrasts(betas: pd.DataFrame, pairs: list[tuple[str, str]], *, n_per
     return pd.DataFrame(rows)
 
 
+def rdm_distances(rdm: np.ndarray, method: str) -> np.ndarray:
+    """An RDM as distances: negative values set to 0, crossnobis RDMs (squared distances)
+    square-rooted."""
+    distances = np.clip(rdm, 0.0, None)
+    return np.sqrt(distances) if method == "crossnobis" else distances
+
+
 def compression_fits(rdms: pd.DataFrame, *, n_restarts: int = 20, seed: int = 0) -> pd.DataFrame:
     """subject, roi, the 6 parameters, rmse and ``compression`` (mean over contexts of relevant -
     irrelevant gain) per RDM of a ``read_roi_rdms`` table."""
     rows = []
     for _, row in rdms.iterrows():
-        distances = np.clip(row["rdm"], 0.0, None)
-        if row["method"] == "crossnobis":
-            distances = np.sqrt(distances)
-        fit = fit_compression_model(distances, n_restarts=n_restarts, seed=seed)
+        fit = fit_compression_model(rdm_distances(row["rdm"], row["method"]), n_restarts=n_restarts, seed=seed)
         p = fit.params
         compression = ((p["north_relevant"] - p["north_irrelevant"])
                        + (p["south_relevant"] - p["south_irrelevant"])) / 2
@@ -132,6 +138,21 @@ def noise_ceiling(rdms: pd.DataFrame) -> pd.DataFrame:
         lower = [spearman(stack[k], (mean * n - stack[k]) / (n - 1)) for k in range(n)] if n > 1 else [np.nan]
         rows.append({"roi": roi, "n": n, "lower": float(np.mean(lower)), "upper": float(np.mean(upper))})
     return pd.DataFrame(rows)
+
+
+def group_mds(rdms: pd.DataFrame, *, seed: int = 0, n_components: int = 3) -> pd.DataFrame:
+    """Classical MDS of each ROI's group-mean RDM (``rdm_distances`` of the mean over participants),
+    panels in ROI order, each rotated onto the one before it (``rsa.mds.mds_panels``): ``panel``
+    (the ROI), ``context``, ``branchiness``, ``leafiness``, ``dim1``... in the RDM's distance units.
+
+    Classical rather than metric MDS: cross-validated correlation distances share a large constant
+    (about 1 for every pair), which classical MDS's double centring spreads evenly over all
+    dimensions, while metric SMACOF bends the configuration to fit it."""
+    means = {}
+    for (roi, method), part in rdms.groupby(["roi", "method"], sort=False):
+        label = roi if rdms["method"].nunique() == 1 else f"{roi} ({method})"
+        means[label] = rdm_distances(np.mean(np.stack(part["rdm"].to_list()), axis=0), method)
+    return mds_panels(means, seed, n_components, kind="classical")
 
 
 def network_matches(rdms: pd.DataFrame, networks: Mapping[float, np.ndarray], ceiling: pd.DataFrame, *,

@@ -12,6 +12,7 @@ accuracy), a network sweep (for the init-scale match) and a searchlight folder (
     OUT/tables/neural_accuracy.tsv           subject, accuracy
     OUT/tables/neural_accuracy_relation.tsv  roi, pearson_r, p, kendall_tau, p_tau
     OUT/tables/neural_noise_ceiling.tsv      roi, n, lower, upper
+    OUT/tables/neural_mds.tsv                panel (roi), context, branchiness, leafiness, dim1..dim3: MDS of group-mean RDMs
     OUT/tables/neural_network_profile.tsv    roi, scale, similarity, ci_low, ci_high
     OUT/tables/neural_network_best.tsv       roi, best_scale (+ bootstrap CI), best_similarity, relative_to_ceiling
     OUT/tables/neural_searchlight.tsv        model, significant voxels overall and per ROI
@@ -43,6 +44,7 @@ from analysis.neural_rois import Roi, check_on_grid
 from analysis.neural_stats import (
     accuracy_relation,
     compression_fits,
+    group_mds,
     group_tests,
     model_betas,
     network_matches,
@@ -175,6 +177,7 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
     _write(pd.DataFrame(compression_group), tables / "neural_compression_group.tsv")
     ceiling = noise_ceiling(table)
     _write(ceiling, tables / "neural_noise_ceiling.tsv")
+    _write(group_mds(table, seed=config.seed), tables / "neural_mds.tsv")
     if behaviour is not None:
         accuracy = study_accuracy(Path(behaviour), sorted(table["subject"].unique()))
         _write(pd.DataFrame({"subject": list(accuracy), "accuracy": list(accuracy.values())}),

@@ -4,8 +4,11 @@
 simulate participants with the protocol's curricula through the task (windowless), fit and compare
 the choice models, recover parameters, tabulate choice patterns, run the 2022 choice-pattern RSA,
 train rich and lazy networks, run MDS, compare people with networks, and run matched networks through
-the people's own trial sequences. Every table is saved (TSV + JSON sidecar) under ``DIR/tables`` by a
-``Tables`` sink, and the report is written to ``DIR/report.html``.
+the people's own trial sequences; for the scanner sessions of a few of them, simulate BOLD (rich,
+lazy and null ROIs), fit the GLM, compute ROI RDMs and a searchlight, and test the models and the
+match with the networks (the functions the ``garden neural`` commands call). Every table is saved
+(TSV + JSON sidecar) under ``DIR/tables`` by a ``Tables`` sink, and the report is written to
+``DIR/report.html``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from analysis import human_vs_network as hvn
@@ -48,6 +52,11 @@ from analysis.choices import (
 )
 from analysis.grid_prior import change_test, grid_priors, has_arrangements, prior_change
 from analysis.group_behaviour import group_behaviour
+from analysis.neural_bids import find_runs
+from analysis.neural_glm import GlmConfig, fit_dataset
+from analysis.neural_rdms import RdmConfig, roi_rdms, searchlight_maps
+from analysis.neural_sim import SimulationConfig, default_rois, simulate_dataset
+from analysis.neural_study import StatsConfig, write_statistics
 from core.errors import UserError
 from core.provenance import provenance, write_json, write_sidecar
 from core.trials import read_trials, write_table
@@ -68,7 +77,7 @@ from modeling.networks.config import (
 from modeling.networks.curriculum import run_curriculum
 from modeling.psychometric import fit_table
 from modeling.recovery import run_recovery
-from reports.html import RUN_FILE, SKIPPED_FILE, TABLES_DIR, write_report
+from reports.html import RUN_FILE, SKIPPED_FILE, TABLES_DIR, load_tables, write_report
 from rsa.mds import mds_panels
 from rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
 from stimuli.sets import contact_sheet, load_set, make_set
@@ -96,6 +105,13 @@ class DemoConfig:
     recovery_trials: tuple[int, ...] = (100, 200, 400)
     matched_network_seeds: int = 2
     ppc_replicates: int = 500
+    scanner_participants: int = 8   # participants whose scanner session gets simulated BOLD (0: none)
+    scanner_shape: tuple[int, int, int] = (20, 10, 10)   # simulated volume, voxels of 3 mm
+    scanner_snr: float = 0.5
+    scanner_noise_model: str = "ols"   # the command default is ar1 (about twice as slow)
+    searchlight_radius: float = 2.0   # voxels
+    n_perm: int = 2000   # sign-flip permutations of the neural group tests
+    neural_restarts: int = 2   # compression-model restarts per ROI RDM
     dpi: int = 100
 
     @classmethod
@@ -129,6 +145,31 @@ class Participants:
 
     all_trials: pd.DataFrame
     trials: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Scanner:
+    """The demo's scanner data, one folder each (as the ``garden neural`` commands write them):
+    simulated BOLD with its masks, GLM betas, ROI RDMs, searchlight maps and statistics."""
+
+    bold: Path
+    glm: Path
+    rdms: Path
+    searchlight: Path
+    stats: Path
+
+    @classmethod
+    def under(cls, out: Path) -> "Scanner":
+        """The folders under ``out/neural``."""
+        return cls(*(out / "neural" / name for name in ("bold", "glm", "rdms", "searchlight", "stats")))
+
+    def mask(self, name: str = "brain") -> Path:
+        """The simulator's brain mask, or the mask of ROI ``name``."""
+        return self.bold / "masks" / ("brain_mask.nii.gz" if name == "brain" else f"roi-{name}_mask.nii.gz")
+
+    def rois(self, config: DemoConfig) -> dict[str, Path]:
+        """ROI name -> mask of the simulated ROIs."""
+        return {roi.name: self.mask(roi.name) for roi in default_rois(config.scanner_shape)}
 
 
 @dataclass(frozen=True)
@@ -344,6 +385,57 @@ def matched_networks(people: Participants, cells: pd.DataFrame, fits: pd.DataFra
     tables.save("matched_parameters", hvn.matched_parameters(best, fits, network_fits, hvn.MATCHED_PARAMETERS))
 
 
+MIN_SCANNED = 3
+"""Scanned participants the neural statistics need (a correlation across participants needs 3)."""
+
+
+def scanned_participants(folder: Path, config: DemoConfig) -> list[str]:
+    """Ids of the first ``config.scanner_participants`` participants with scanner runs under
+    ``folder``; none when the protocol has no scanner phase or fewer than ``MIN_SCANNED`` would be."""
+    if config.scanner_participants < MIN_SCANNED or not any(p.scanner for p in load_protocol(config.protocol).phases):
+        return []
+    subjects = sorted({subject.removeprefix("sub-") for subject, _ in find_runs(folder)})
+    return subjects[:config.scanner_participants] if len(subjects) >= MIN_SCANNED else []
+
+
+def simulate_scanner(scanner: Scanner, folder: Path, scanned: list[str], config: DemoConfig) -> None:
+    """Simulated BOLD for the scanner sessions of ``scanned`` (``garden neural simulate``): a rich
+    (orthogonal), a lazy (grid) and a null ROI, the rich ROI's signal scaled by scan accuracy."""
+    sim = SimulationConfig(shape=config.scanner_shape, rois=tuple(default_rois(config.scanner_shape)),
+                           snr=config.scanner_snr, seed=config.seed)
+    with threadpool_limits(1):
+        simulate_dataset(folder, scanner.bold, sim, participants=scanned)
+
+
+def scanner_glm(scanner: Scanner, config: DemoConfig) -> None:
+    """The first-level LSA GLM (``garden neural glm``) with the six motion confounds."""
+    glm = GlmConfig(noise_model=config.scanner_noise_model, confounds=("motion",))
+    with threadpool_limits(1):
+        fit_dataset(scanner.bold, scanner.glm, mask=scanner.mask(), config=glm)
+
+
+def scanner_rdms(scanner: Scanner, config: DemoConfig) -> None:
+    """Cross-validated correlation-distance ROI RDMs (``garden neural rdms``) and a crossnobis
+    searchlight over the brain mask (``garden neural searchlight``)."""
+    with threadpool_limits(1):
+        roi_rdms(scanner.glm, scanner.rdms, rois=scanner.rois(config), config=RdmConfig())
+        searchlight_maps(scanner.glm, scanner.searchlight, mask=scanner.mask(),
+                         config=RdmConfig(method="crossnobis", radius=config.searchlight_radius))
+
+
+def neural_statistics(scanner: Scanner, networks: Path, config: DemoConfig, tables: Tables) -> None:
+    """Model betas, group tests, compression, accuracy, noise ceilings, the match with the demo's
+    network sweep and the searchlight group maps (``garden neural stats``); its tables are saved
+    with the demo's."""
+    stats = StatsConfig(n_perm=config.n_perm, n_boot=config.n_boot, n_restarts=config.neural_restarts,
+                        seed=config.seed)
+    with threadpool_limits(1):
+        write_statistics(scanner.rdms, scanner.stats, config=stats, behaviour=scanner.bold, networks=networks,
+                         searchlight=scanner.searchlight, mask=scanner.mask(), rois=scanner.rois(config))
+    for name, table in load_tables(scanner.stats).items():
+        tables.save(name, table, source=str(scanner.stats))
+
+
 # ---------------------------------------------------------------- runs
 
 class Timer:
@@ -362,7 +454,8 @@ class Timer:
 
 
 DEMO_STEPS = ("stimuli", "participants", "grid_prior", "choice_models", "model_comparison", "recovery", "behaviour",
-              "behaviour_checks", "choice_rdms", "networks", "geometry", "people_vs_networks", "matched_networks")
+              "behaviour_checks", "choice_rdms", "networks", "geometry", "people_vs_networks", "matched_networks",
+              "scanner", "scanner_glm", "scanner_rdms", "neural")
 """The demo's steps in order; the names match report sections where a step feeds one."""
 
 
@@ -393,9 +486,20 @@ def run_demo(out: str | os.PathLike, config: DemoConfig, progress: bool = True) 
     step("geometry", geometry, cells, networks, config, tables)
     step("people_vs_networks", people_vs_networks, cells, networks, config, tables)
     step("matched_networks", matched_networks, people, cells, fits, config, tables)
-    write_json(out / TABLES_DIR / SKIPPED_FILE, {})
+    skipped = {}
+    scanned = scanned_participants(folder, config)
+    if scanned:
+        scanner = Scanner.under(out)
+        step("scanner", simulate_scanner, scanner, folder, scanned, config)
+        step("scanner_glm", scanner_glm, scanner, config)
+        step("scanner_rdms", scanner_rdms, scanner, config)
+        step("neural", neural_statistics, scanner, out / "networks", config, tables)
+    else:
+        skipped["neural"] = (f"no scanner data (protocol {config.protocol} has no scanner phase, or fewer than "
+                             f"{MIN_SCANNED} participants are scanned: --scanner-participants, --participants)")
+    write_json(out / TABLES_DIR / SKIPPED_FILE, skipped)
     write_json(out / RUN_FILE, provenance(asdict(config), config.seed, total_s=round(time.perf_counter() - start, 1),
-                                          timings_s=step.timings, skipped={}))
+                                          timings_s=step.timings, skipped=skipped))
     return write_report(out, dpi=config.dpi)
 
 

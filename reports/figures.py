@@ -850,15 +850,18 @@ def choice_rdm_betas(betas: pd.DataFrame) -> Figure:
 
 # ---------------------------------------------------------------- people vs networks
 
-def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None) -> Figure:
-    """Choice-RDM similarity between people and networks across init scales, with bootstrap intervals.
+def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None, *,
+                        title: str = "Choice-RDM similarity of people and networks by init scale",
+                        measure: str = "choice-RDM similarity (Spearman ρ)", units: str = "people") -> Figure:
+    """RDM similarity between people (or brain regions) and networks across init scales, with
+    bootstrap intervals; ``measure`` labels the y axis, ``units`` the legend.
 
     ``profile``: ``unit`` (participant group or region), ``scale``, ``similarity`` (mean over
     participants), ``ci_low``, ``ci_high``. ``best`` (optional): ``unit``, ``best_scale``,
     ``fraction`` (share of bootstrap samples where that scale matched best).
     """
     n_cols = 1 if best is None else 2
-    fig, axes = _figure(1, n_cols, "Choice-RDM similarity of people and networks by init scale")
+    fig, axes = _figure(1, n_cols, title)
     ax = axes[0, 0]
     scales = sorted(profile["scale"].unique())
     for unit in dict.fromkeys(profile["unit"]):
@@ -867,9 +870,9 @@ def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None)
         line = ax.plot(xs, part["similarity"], marker="o", label=str(unit))[0]
         ax.fill_between(xs, part["ci_low"], part["ci_high"], color=line.get_color(), alpha=0.2, linewidth=0)
     _scale_axis(ax, scales)
-    ax.set_ylabel("choice-RDM similarity (Spearman ρ)")
+    ax.set_ylabel(measure)
     ax.set_title("Similarity profile (95 % bootstrap CI)")
-    ax.legend(fontsize="small", title="people")
+    ax.legend(fontsize="small", title=units)
     if best is not None:
         ax = axes[0, 1]
         units = list(dict.fromkeys(best["unit"]))
@@ -882,7 +885,7 @@ def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None)
         ax.set_ylim(0, 1)
         ax.set_ylabel("fraction of bootstrap samples")
         ax.set_title("Best-matching init scale")
-        ax.legend(fontsize="small", title="people")
+        ax.legend(fontsize="small", title=units)
     return fig
 
 

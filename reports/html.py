@@ -207,6 +207,23 @@ def _grid_prior_findings(t: Tables) -> str:
             f"{row['median_change']:+.3f}; {row['n_increased']:.0f} of {row['n']:.0f} increased; {test}).")
 
 
+def _neural_findings(t: Tables) -> str:
+    """Per ROI, from the numbers: the orthogonal - grid β contrast (both one-sided p) and, when the
+    networks were compared, the best-matching init scale with its bootstrap interval."""
+    best = t["neural_network_best"].set_index("roi") if "neural_network_best" in t else None
+    parts = []
+    for row in t["neural_roi_contrasts"].itertuples():
+        a, b = row.contrast.split(">")
+        text = (f"{row.roi}: β {a} − β {b} = {row.mean:+.3g} (n = {row.n}; one-sided p = {row.p_one_sided:.2g}, "
+                f"reverse p = {row.p_reverse:.2g})")
+        if best is not None and row.roi in best.index:
+            b = best.loc[row.roi]
+            text += (f", best-matching init scale σ = {b.best_scale:g} (bootstrap 95 % CI {b.best_scale_ci_low:g}–"
+                     f"{b.best_scale_ci_high:g})")
+        parts.append(text + ".")
+    return " ".join(parts)
+
+
 def _figure_spec(caption: str, table: str, draw: Callable[[pd.DataFrame], Figure]) -> FigureSpec:
     """A figure drawn from one table by one figure function."""
     return FigureSpec(caption, (table,), lambda t: draw(t[table]))
@@ -354,15 +371,23 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "neural", "Neural geometry", "Cross-validated RDMs of the 50 conditions in each region (garden neural): "
         "z-scored regression on the 7 brain model RDMs per participant with one-sided group tests, the "
         "orthogonal-minus-grid contrast, compression, noise ceilings, the orthogonal β against task accuracy, "
-        "the match with the networks' hidden layers across init scales, and searchlight voxels surviving FDR.",
+        "the match with the networks' hidden layers across init scales, searchlight voxels surviving FDR, and "
+        "classical MDS of each ROI's group-mean RDM (lines join neighbouring trees of each garden's 5 × 5 grid).",
         (_figure_spec("Model-RDM betas per ROI", "neural_roi_group", figures.neural_model_betas),
          FigureSpec("Orthogonal β vs accuracy", ("neural_roi_betas", "neural_accuracy"),
                     lambda t: figures.neural_accuracy(t["neural_roi_betas"], t["neural_accuracy"])),
          _figure_spec("ROI RDMs vs network hidden layers by init scale", "neural_network_profile",
-                      lambda table: figures.similarity_by_scale(table.rename(columns={"roi": "unit"}))),
-         _figure_spec("Searchlight group maps", "neural_searchlight_slices", figures.neural_searchlight_slices)),
+                      lambda table: figures.similarity_by_scale(
+                          table.rename(columns={"roi": "unit"}), units="ROI",
+                          title="ROI RDMs vs network hidden-layer RDMs",
+                          measure="RDM similarity (Spearman ρ)")),
+         _figure_spec("Searchlight group maps", "neural_searchlight_slices", figures.neural_searchlight_slices),
+         _figure_spec("Classical MDS of each ROI's group-mean RDM, dimensions 1–2", "neural_mds",
+                      lambda table: figures.mds_grids(table, "MDS of group-mean ROI RDMs")),
+         _figure_spec("Classical MDS of each ROI's group-mean RDM, dimensions 2–3", "neural_mds",
+                      lambda table: figures.mds_grids(table, "MDS of group-mean ROI RDMs", (2, 3)))),
         ("neural_roi_contrasts", "neural_compression_group", "neural_noise_ceiling", "neural_accuracy_relation",
-         "neural_network_best", "neural_searchlight")),
+         "neural_network_best", "neural_searchlight"), findings=_neural_findings),
 )
 
 

@@ -91,14 +91,15 @@ def procrustes_align(coordinates: np.ndarray, reference: np.ndarray, scale: bool
     return factor * x0 @ rotation + y.mean(axis=0)
 
 
-def mds_panels(rdms: dict[str, np.ndarray], seed: int = 0, n_components: int = 3) -> pd.DataFrame:
-    """Metric MDS (``n_components`` dimensions, columns dim1, dim2, ...) of each named 50-condition
-    RDM, each panel rotated/reflected (Procrustes) onto the one before it so that neighbouring
-    panels are drawn the same way round."""
+def mds_panels(rdms: dict[str, np.ndarray], seed: int = 0, n_components: int = 3, *,
+               kind: str = "metric") -> pd.DataFrame:
+    """MDS of ``kind`` (``n_components`` dimensions, columns dim1, dim2, ...) of each named
+    50-condition RDM, each panel rotated/reflected (Procrustes) onto the one before it so that
+    neighbouring panels are drawn the same way round."""
     items = item_table()[["context", "branchiness", "leafiness"]]
     frames, previous = [], None
     for panel, rdm in rdms.items():
-        coords = mds(rdm, n_components, "metric", seed=seed)
+        coords = mds(rdm, n_components, kind, seed=seed)
         coords = coords if previous is None else procrustes_align(coords, previous)
         frames.append(items.assign(panel=panel, **{f"dim{k + 1}": coords[:, k] for k in range(n_components)}))
         previous = coords

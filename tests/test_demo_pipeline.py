@@ -11,11 +11,14 @@ import pandas as pd
 import pytest
 
 from garden.cli import main
+from garden.pipeline import DemoConfig, scanned_participants
 from reports.html import SECTIONS
 
 CHROMIUM = "/usr/bin/chromium"
+
 TINY = ["--participants", "4", "--seed", "3", "--scales", "0.01,3", "--ctx-scales", "0.5,1.5",
-        "--network-seeds", "2", "--steps", "300", "--recovery-agents", "2", "--dpi", "30"]
+        "--network-seeds", "2", "--steps", "300", "--recovery-agents", "2", "--scanner-participants", "3",
+        "--dpi", "30"]
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +47,8 @@ def test_demo_writes_report_tables_sidecars_and_participants(demo):
     run = json.loads((demo / "run.json").read_text())
     assert set(run["timings_s"]) == {"stimuli", "participants", "grid_prior", "choice_models", "model_comparison",
                                      "recovery", "behaviour", "behaviour_checks", "choice_rdms", "networks", "geometry",
-                                     "people_vs_networks",
-                                     "matched_networks"}
+                                     "people_vs_networks", "matched_networks", "scanner", "scanner_glm", "scanner_rdms",
+                                     "neural"}
 
 
 def test_demo_reports_the_grid_prior_of_its_simulated_arrangements(demo):
@@ -170,6 +173,62 @@ def test_demo_report_renders_every_figure_in_headless_chromium(demo):
     assert all(complete and width > 100 for _, complete, width in images), images
 
 
+def test_demo_simulates_scanner_data_and_fills_the_neural_section(demo):
+    truth = json.loads((demo / "neural" / "bold" / "ground_truth.json").read_text())
+    assert sorted(truth["participants"]) == ["sub-P01", "sub-P02", "sub-P03"] and truth["config"]["seed"] == 3
+    assert len(list((demo / "neural" / "glm").glob("sub-P0*/ses-2/func/*_stat-effect_statmap.nii.gz"))) == 3 * 6
+    assert len(list((demo / "neural" / "searchlight").glob("sub-P0*/ses-2/func/*_stat-beta_statmap.nii.gz"))) == 3 * 7
+    group = pd.read_csv(demo / "tables" / "neural_roi_group.tsv", sep="\t")
+    assert set(group.roi) == {"rich", "lazy", "noise"} and (group.groupby("roi").size() == 7).all()
+    assert (group.n == 3).all()
+    contrast = pd.read_csv(demo / "tables" / "neural_roi_contrasts.tsv", sep="\t").set_index("roi")["mean"]
+    assert contrast["rich"] > 0 > contrast["lazy"]   # orthogonal - grid beta, as simulated
+    best = pd.read_csv(demo / "tables" / "neural_network_best.tsv", sep="\t")
+    assert set(best.best_scale) <= {0.01, 3.0}   # the demo's own sweep
+    mds = pd.read_csv(demo / "tables" / "neural_mds.tsv", sep="\t")
+    assert list(dict.fromkeys(mds.panel)) == ["lazy", "noise", "rich"] and len(mds) == 3 * 50
+    sidecar = json.loads((demo / "tables" / "neural_mds.json").read_text())
+    assert sidecar["source"].endswith("neural/stats") and sidecar["config"]["scanner_participants"] == 3
+    text = (demo / "report.html").read_text(encoding="utf-8")
+    neural = text[text.index("<section id='neural'>"):].split("</section>")[0]
+    spec = next(s for s in SECTIONS if s.key == "neural")
+    assert neural.count("data:image/png;base64,") == len(spec.figures) == 6
+    assert "class='note'" not in neural and "Incomplete sections" not in text
+    rich = contrast["rich"]
+    assert f"rich: β orthogonal − β grid = {rich:+.3g} (n = 3;" in neural
+    assert "best-matching init scale σ = " in neural
+
+
+def test_scanner_data_needs_a_scanner_protocol_and_three_participants(demo, tmp_path, capsys):
+    folder = demo / "participants"
+    assert scanned_participants(folder, DemoConfig(participants=4)) == ["P01", "P02", "P03", "P04"]
+    assert scanned_participants(folder, DemoConfig(scanner_participants=3)) == ["P01", "P02", "P03"]
+    assert scanned_participants(folder, DemoConfig(scanner_participants=0)) == []
+    assert scanned_participants(folder, DemoConfig(protocol="flesch2018")) == []
+    assert main(["demo", "--out", str(tmp_path / "two"), *TINY, "--scanner-participants", "2"]) == 2
+    assert "--scanner-participants: give 0" in capsys.readouterr().err and not (tmp_path / "two").exists()
+
+
+@pytest.mark.slow
+def test_demo_report_renders_in_headless_chromium(demo):
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian chromium is not installed (scripts/system-deps.sh installs it)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto((demo / "report.html").as_uri())
+        page.wait_for_load_state("load")
+        images = page.evaluate("Array.from(document.querySelectorAll('#neural img'))"
+                               ".map(i => [i.alt, i.complete, i.naturalWidth, i.getBoundingClientRect().height])")
+        notes = page.evaluate("document.querySelectorAll('.note').length")
+        browser.close()
+    spec = next(s for s in SECTIONS if s.key == "neural")
+    assert [alt for alt, *_ in images] == [f.caption for f in spec.figures]
+    assert all(complete and width > 100 and height > 50 for _, complete, width, height in images), images
+    assert notes == 0   # no section of the demo is incomplete
+
+
 def test_demo_refuses_a_non_empty_folder(demo, capsys):
     assert main(["demo", "--out", str(demo), *TINY]) == 2
     assert "not empty" in capsys.readouterr().err
@@ -222,7 +281,8 @@ def test_mds_panels_are_drawn_the_same_way_round():
 @pytest.mark.parametrize("table", ["bms", "fit_summary", "network_summary"])
 def test_report_on_tampered_tables_is_one_line_or_a_report(demo, tmp_path, table, capsys):
     """A NaN row, or text in a numeric column, never makes `garden report` crash (issue 16)."""
-    copy = shutil.copytree(demo, tmp_path / "copy", ignore=shutil.ignore_patterns("report.html", "participants"))
+    copy = shutil.copytree(demo, tmp_path / "copy",
+                           ignore=shutil.ignore_patterns("report.html", "participants", "neural"))
     path = copy / "tables" / f"{table}.tsv"
     lines = path.read_text().splitlines()
     n_columns = len(lines[0].split("\t"))

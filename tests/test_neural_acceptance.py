@@ -80,5 +80,5 @@ def test_known_geometry_is_recovered_end_to_end(tmp_path):
     _garden("report", stats)  # the stats folder's tables/ feed the report's "Neural geometry" section
     text = (stats / "report.html").read_text(encoding="utf-8")
     neural = text[text.index("<section id='neural'>"):].split("</section>")[0]
-    assert neural.count("data:image/png;base64,") == 4 and "<h3>neural roi contrasts</h3>" in neural
+    assert neural.count("data:image/png;base64,") == 6 and "<h3>neural roi contrasts</h3>" in neural
     assert "not drawn" not in neural

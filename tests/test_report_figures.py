@@ -189,6 +189,16 @@ def test_neural_figures_draw_one_panel_per_roi_with_the_values(drawn):
     assert np.allclose(points, [[0.6, 0.0], [0.7, 0.1], [0.8, 0.2], [0.9, 0.3]])
 
 
+def test_similarity_by_scale_labels_what_is_compared():
+    profile = pd.DataFrame([{"unit": "rich", "scale": s, "similarity": 0.3, "ci_low": 0.2, "ci_high": 0.4}
+                            for s in SCALES])
+    fig = figures.similarity_by_scale(profile, units="ROI", title="ROI RDMs vs network hidden-layer RDMs",
+                                      measure="RDM similarity (Spearman ρ)")
+    ax = fig.axes[0]
+    assert fig.get_suptitle() == "ROI RDMs vs network hidden-layer RDMs"
+    assert ax.get_ylabel() == "RDM similarity (Spearman ρ)" and ax.get_legend().get_title().get_text() == "ROI"
+
+
 def test_choice_matrices_show_the_cell_values_per_group_and_context(drawn):
     fig = drawn["choice_matrices"]
     images = [ax.images[0].get_array() for ax in fig.axes if ax.images]

@@ -9,7 +9,7 @@ from pathlib import Path
 from core.errors import UserError
 from experiment.config import load_protocol
 from garden.arguments import SEED, bounded_int, float_list, new_folder, out_folder
-from garden.pipeline import DemoConfig, run_demo
+from garden.pipeline import MIN_SCANNED, DemoConfig, run_demo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "demo", help="run the end-to-end demo (stimuli, simulated people, fits, networks, RSA, report)",
         description="Make stimuli, simulate participants (blocked and interleaved curricula), fit and compare "
                     "the choice models, train rich and lazy networks, run RSA and MDS, compare people with "
-                    "networks, and write DIR/report.html plus every table (TSV + JSON sidecar). "
+                    "networks, simulate scanner data for some of them (GLM, RDMs, searchlight, model statistics), "
+                    "and write DIR/report.html plus every table (TSV + JSON sidecar). "
                     "Refuses an existing non-empty DIR; with --runs-in, each run gets a new dated folder.")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", type=new_folder, metavar="DIR", help="new (or empty) output folder")
@@ -38,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--protocol", default=None, help="protocol to simulate (default flesch2022)")
     p.add_argument("--recovery-agents", type=bounded_int(1, "agents"), default=None, metavar="K",
                    help="simulated agents per model and trial count for parameter/model recovery (default 10)")
+    p.add_argument("--scanner-participants", type=bounded_int(0, "participants"), default=None, metavar="K",
+                   help="participants whose scanner session gets simulated BOLD, GLM, RDMs and a searchlight "
+                        "(the report's Neural geometry; 0: none, else >= 3; default 8)")
     p.add_argument("--dpi", type=bounded_int(10, "dpi"), default=100,
                    help="figure resolution in the report, pixels per inch, 10..600 (default 100)")
     p.set_defaults(func=demo_command)
@@ -64,7 +68,10 @@ def demo_command(args: argparse.Namespace) -> int:
         overrides["scales"] = args.scales
     if args.ctx_scales:
         overrides["ctx_scales"] = args.ctx_scales
-    for name in ("network_seeds", "steps", "protocol", "recovery_agents"):
+    if args.scanner_participants is not None and 0 < args.scanner_participants < MIN_SCANNED:
+        raise UserError(f"--scanner-participants: give 0 (no scanner data) or >= {MIN_SCANNED} (correlations "
+                        "across participants need three)")
+    for name in ("network_seeds", "steps", "protocol", "recovery_agents", "scanner_participants"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     config = DemoConfig.full(**overrides) if args.full else DemoConfig(**overrides)
