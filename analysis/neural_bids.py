@@ -177,7 +177,7 @@ def check_all_conditions(events: pd.DataFrame, *, where: str) -> None:
 
 def scan_accuracy(session_folder: Path) -> float:
     """Mean correctness over the scan-phase trials of a session's behaviour table (NaN when absent)."""
-    tables = sorted((session_folder / "beh").glob("*_beh.tsv"))
+    tables = sorted((session_folder / "beh").glob("*_task-garden_beh.tsv"))  # not the arrangement task's
     if not tables:
         return float("nan")
     trials = read_trials(tables)

@@ -55,6 +55,7 @@ from analysis.group_behaviour import group_behaviour
 from analysis.neural_bids import find_runs
 from analysis.neural_glm import GlmConfig, fit_dataset
 from analysis.neural_rdms import RdmConfig, roi_rdms, searchlight_maps
+from analysis.neural_rois import Roi, load_rois
 from analysis.neural_sim import SimulationConfig, default_rois, simulate_dataset
 from analysis.neural_study import StatsConfig, write_statistics
 from core.errors import UserError
@@ -159,7 +160,7 @@ class Scanner:
     stats: Path
 
     @classmethod
-    def under(cls, out: Path) -> "Scanner":
+    def under(cls, out: Path) -> Scanner:
         """The folders under ``out/neural``."""
         return cls(*(out / "neural" / name for name in ("bold", "glm", "rdms", "searchlight", "stats")))
 
@@ -167,9 +168,9 @@ class Scanner:
         """The simulator's brain mask, or the mask of ROI ``name``."""
         return self.bold / "masks" / ("brain_mask.nii.gz" if name == "brain" else f"roi-{name}_mask.nii.gz")
 
-    def rois(self, config: DemoConfig) -> dict[str, Path]:
-        """ROI name -> mask of the simulated ROIs."""
-        return {roi.name: self.mask(roi.name) for roi in default_rois(config.scanner_shape)}
+    def rois(self, config: DemoConfig) -> tuple[dict[str, Roi], np.ndarray | None]:
+        """The simulated ROIs by name (``analysis.neural_rois.load_rois``) and their grid's affine."""
+        return load_rois({roi.name: self.mask(roi.name) for roi in default_rois(config.scanner_shape)})
 
 
 @dataclass(frozen=True)
@@ -418,7 +419,8 @@ def scanner_rdms(scanner: Scanner, config: DemoConfig) -> None:
     """Cross-validated correlation-distance ROI RDMs (``garden neural rdms``) and a crossnobis
     searchlight over the brain mask (``garden neural searchlight``)."""
     with threadpool_limits(1):
-        roi_rdms(scanner.glm, scanner.rdms, rois=scanner.rois(config), config=RdmConfig())
+        rois, affine = scanner.rois(config)
+        roi_rdms(scanner.glm, scanner.rdms, rois=rois, affine=affine, config=RdmConfig())
         searchlight_maps(scanner.glm, scanner.searchlight, mask=scanner.mask(),
                          config=RdmConfig(method="crossnobis", radius=config.searchlight_radius))
 
@@ -429,9 +431,10 @@ def neural_statistics(scanner: Scanner, networks: Path, config: DemoConfig, tabl
     with the demo's."""
     stats = StatsConfig(n_perm=config.n_perm, n_boot=config.n_boot, n_restarts=config.neural_restarts,
                         seed=config.seed)
+    rois, affine = scanner.rois(config)
     with threadpool_limits(1):
         write_statistics(scanner.rdms, scanner.stats, config=stats, behaviour=scanner.bold, networks=networks,
-                         searchlight=scanner.searchlight, mask=scanner.mask(), rois=scanner.rois(config))
+                         searchlight=scanner.searchlight, mask=scanner.mask(), rois=rois, roi_affine=affine)
     for name, table in load_tables(scanner.stats).items():
         tables.save(name, table, source=str(scanner.stats))
 

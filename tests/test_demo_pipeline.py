@@ -177,7 +177,7 @@ def test_demo_simulates_scanner_data_and_fills_the_neural_section(demo):
     truth = json.loads((demo / "neural" / "bold" / "ground_truth.json").read_text())
     assert sorted(truth["participants"]) == ["sub-P01", "sub-P02", "sub-P03"] and truth["config"]["seed"] == 3
     assert len(list((demo / "neural" / "glm").glob("sub-P0*/ses-2/func/*_stat-effect_statmap.nii.gz"))) == 3 * 6
-    assert len(list((demo / "neural" / "searchlight").glob("sub-P0*/ses-2/func/*_stat-beta_statmap.nii.gz"))) == 3 * 7
+    assert len(list((demo / "neural" / "searchlight").glob("sub-P0*/ses-2/func/*_stat-beta_desc-*_statmap.nii.gz"))) == 3 * 7
     group = pd.read_csv(demo / "tables" / "neural_roi_group.tsv", sep="\t")
     assert set(group.roi) == {"rich", "lazy", "noise"} and (group.groupby("roi").size() == 7).all()
     assert (group.n == 3).all()

@@ -49,7 +49,7 @@ def _locate(text: str, root: str) -> Path:
 
 def _sidecar(path: Path) -> dict:
     """The session sidecar next to the trial table (the first one found), or {}."""
-    files = [path] if path.is_file() else sorted(path.rglob("*_beh.tsv"))
+    files = [path] if path.is_file() else sorted(path.rglob("*_task-garden_beh.tsv"))
     for table in files:
         side = table.with_suffix(".json")
         if side.exists():
