@@ -29,7 +29,7 @@ from core.errors import UserError
 from core.files import write_file
 from core.provenance import write_json
 from core.task import CONTEXTS, LEVELS, context_index
-from core.trials import read_trials
+from core.trials import read_trials, session_tables
 
 BIDS_VERSION = "1.9.0"
 CONDITION_EVENT = "tree"
@@ -177,7 +177,7 @@ def check_all_conditions(events: pd.DataFrame, *, where: str) -> None:
 
 def scan_accuracy(session_folder: Path) -> float:
     """Mean correctness over the scan-phase trials of a session's behaviour table (NaN when absent)."""
-    tables = sorted((session_folder / "beh").glob("*_task-garden_beh.tsv"))  # not the arrangement task's
+    tables = session_tables(session_folder / "beh")
     if not tables:
         return float("nan")
     trials = read_trials(tables)

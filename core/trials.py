@@ -130,13 +130,23 @@ def check_participant_id(pid: str) -> str:
     return pid
 
 
+TABLE_NAME_END = "_task-garden_beh.tsv"
+"""How the file name of a session's trial table ends (other tasks' ``_beh.tsv`` files, e.g. the
+arrangement task's, share the ``beh`` folder)."""
+
+
+def session_tables(folder: str | os.PathLike) -> list[Path]:
+    """The session trial tables anywhere under ``folder``, sorted (other tasks' files left out)."""
+    return sorted(Path(folder).rglob(f"*{TABLE_NAME_END}"))
+
+
 def session_path(root: str | os.PathLike, participant_id: str, session: int) -> Path:
     """BIDS-like path of one session's trial table under ``root`` (e.g. ``participants/``)."""
     check_participant_id(participant_id)
     if int(session) < 1:
         raise UserError(f"session {session!r} is invalid: use an integer >= 1")
     sub, ses = f"sub-{participant_id}", f"ses-{int(session)}"
-    return Path(root) / sub / ses / "beh" / f"{sub}_{ses}_task-garden_beh.tsv"
+    return Path(root) / sub / ses / "beh" / f"{sub}_{ses}{TABLE_NAME_END}"
 
 
 # ---------------------------------------------------------------- parsing raw text

@@ -14,7 +14,7 @@ from analysis.session import summarise_session
 from core.errors import UserError
 from core.files import write_file
 from core.provenance import write_sidecar
-from core.trials import read_trials
+from core.trials import read_trials, session_tables
 from reports.session import render_session
 
 
@@ -49,7 +49,7 @@ def _locate(text: str, root: str) -> Path:
 
 def _sidecar(path: Path) -> dict:
     """The session sidecar next to the trial table (the first one found), or {}."""
-    files = [path] if path.is_file() else sorted(path.rglob("*_task-garden_beh.tsv"))
+    files = [path] if path.is_file() else session_tables(path)
     for table in files:
         side = table.with_suffix(".json")
         if side.exists():
