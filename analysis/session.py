@@ -107,7 +107,7 @@ def _warnings(scored: pd.DataFrame, trials: pd.DataFrame, fits: pd.DataFrame) ->
     bound = [f"{row['model']}: {', '.join(c.removesuffix('_at_bound') for c in flags if row[c] is True)}"
              for _, row in fits.iterrows() if row.get("n_at_bound", 0) > 0]
     if bound:
-        out.append("parameters on a bound (Wald SE not defined; see the profile intervals): " + "; ".join(bound))
+        out.append("parameters on a bound (Wald SE not defined; see the posterior intervals): " + "; ".join(bound))
     return out
 
 
@@ -133,7 +133,8 @@ def summarise_session(trials: pd.DataFrame, sidecar: Mapping[str, Any] | None = 
     """Every table of the session report for one participant's trials (all phases).
 
     Choice matrices, psychometric curves and fits use the analysed phase (test or scan when
-    present, ``analysis.choices.analysis_trials``); fits carry profile-likelihood intervals.
+    present, ``analysis.choices.analysis_trials``); fits carry 95 % posterior intervals (Jeffreys
+    prior, ``modeling.posterior``; sampled with ``seed``, which also seeds the predictive checks).
     ``too_slow_s``: count responses slower than this (s; default: none counted).
     """
     ids = trials["participant_id"].astype(str).unique()
@@ -144,7 +145,7 @@ def summarise_session(trials: pd.DataFrame, sidecar: Mapping[str, Any] | None = 
     summary = SessionSummary(ids[0])
     scored = scored_trials(trials)
     analysed = analysis_trials(trials)
-    fits = fit_table(analysed, list(models), profile=True)
+    fits = fit_table(analysed, list(models), posterior=True, seed=seed)
     cells = cell_table(analysed)
     summary.tables = {
         "accuracy_by_block": accuracy_table(trials, by=("phase", "block")),

@@ -1,5 +1,5 @@
 """Time of ``garden session-report`` on a session written by ``garden run --simulate learner``
-(1 150 trials, flesch2022 protocol): wall and CPU seconds of summarising (fits with profile
+(1 150 trials, flesch2022 protocol): wall and CPU seconds of summarising (fits with posterior
 intervals, predictive bands) and rendering; target under 10 s wall on an idle machine."""
 
 from __future__ import annotations

@@ -2,12 +2,13 @@
 
 500 simulated agents per model (factorized, factorized_full, linear) x 200 and 400 test trials
 (rule codes 1, 2, 5, 6 cycled), each fitted with its generating model (Bernoulli objective,
-``jobs=2``, profile-likelihood intervals on). Per generating model, trial count and parameter:
+``jobs=2``, profile-likelihood and flat-prior posterior intervals on). Per generating model, trial count and parameter:
 the fraction of fits at a bound, the number of interior fits (no parameter of the fit, for
 factorized_full of that context, at a bound: the fits with a Wald SE), and the coverage of the
 95 % intervals, each with its 95 % Wilson interval (Monte Carlo error) and whether 0.95 lies in
 it: natural-scale Wald and transformed-scale Wald (log slope, logit lapse) over interior fits,
-profile likelihood over all fits and over interior fits. ``table`` holds the same as one
+profile likelihood over all fits and over interior fits, posterior over all fits (with the
+distribution of the samplers' split R-hat). ``table`` holds the same as one
 Markdown table (the one in docs/modeling.md). SE accuracy: for the first 100 agents per model
 at 200 trials, our (conditional) SEs against those from numdifftools' Hessian of the NLL (step
 1e-4 of each bound range, so that no step leaves the region where p is in (0, 1)): the fraction
@@ -69,13 +70,21 @@ def _markdown(cells: dict) -> str:
         c = cell[name]
         return f"{c['value']:.3f} [{c['ci95'][0]:.3f}, {c['ci95'][1]:.3f}]"
     header = ("| model | parameter | trials | at bound | interior fits | Wald | Wald, transformed | profile, all fits "
-              "| profile, interior fits |")
-    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
+              "| profile, interior fits | posterior, all fits |")
+    lines = [header, "|---|---|---|---|---|---|---|---|---|---|"]
     for key, cell in cells.items():
         model, n_trials, parameter = key.split("/")
         lines.append(f"| {model} | {parameter} | {n_trials} | {cell['at_bound']:.3f} | {cell['n_interior']} / "
                      f"{cell['n']} | " + " | ".join(fmt(cell, name) for name in COVERAGES) + " |")
     return "\n".join(lines)
+
+
+def _rhat(values) -> dict:
+    """Split R-hat of the posterior samplers over every fitted parameter: quantiles and tail fractions."""
+    values = values.dropna().to_numpy()
+    return {"median": round(float(np.median(values)), 4), "p99": round(float(np.quantile(values, 0.99)), 4),
+            "max": round(float(values.max()), 4), "fraction_above_1.01": round(float((values > 1.01).mean()), 4),
+            "fraction_above_1.05": round(float((values > 1.05).mean()), 4)}
 
 
 def _counts(cells: dict) -> dict:
@@ -87,18 +96,20 @@ def _counts(cells: dict) -> dict:
 
 
 def main(n_sim: int = 500, jobs: int = 2) -> dict:
-    cells, timing = {}, {}
+    cells, timing, rhat = {}, {}, {}
     for model in MODELS_CHECKED:
         trials, truth = simulate_study([model], TRIAL_COUNTS, n_sim, (1, 2, 5, 6), seed=2026)
         wall, cpu = time.perf_counter(), _cpu_s()
-        fits = fit_table(trials, [model], jobs=jobs, profile=True)
+        fits = fit_table(trials, [model], jobs=jobs, profile=True, posterior=True, seed=2026)
         timing[model] = {"wall_s": round(time.perf_counter() - wall, 1), "cpu_s": round(_cpu_s() - cpu, 1)}
-        summary = recovery_summary(parameter_recovery(fits, truth))
+        recovered = parameter_recovery(fits, truth)
+        rhat[model] = _rhat(recovered["rhat"])
+        summary = recovery_summary(recovered)
         position = summary["parameter"].map({name: i for i, name in enumerate(dict.fromkeys(summary["parameter"]))})
         for r in summary.assign(position=position).sort_values(["position", "n_test_trials"], kind="stable").itertuples():
             cells[f"{model}/{r.n_test_trials}/{r.parameter}"] = _cell(r)
     return {"n_sim": n_sim, "jobs": jobs, "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-            "fit_with_profile": timing, "summary": _counts(cells), "coverage": cells, "table": _markdown(cells),
+            "fit_with_profile_and_posterior": timing, "posterior_rhat": rhat, "summary": _counts(cells), "coverage": cells, "table": _markdown(cells),
             "se_vs_numdifftools": {m: _se_agreement(m) for m in MODELS_CHECKED}}
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.stats import chi2
 
 from modeling.cells import CellData
-from modeling.models import DEFAULTS, KINDS, Model, psychometric
+from modeling.models import DEFAULTS, KINDS, Model, psychometric, psychometric_gradient
 from modeling.objectives import P_FLOOR, cell_nll
 
 GRID = {
@@ -107,6 +107,23 @@ class Batch:
         x = self.x[c][rows]
         lapse, slope, offset = (self._param(theta, kind, c) for kind in ("lapse", "slope", "offset"))
         return psychometric(x[..., 0], x[..., 1], angle, slope, offset, lapse)
+
+    def expected_information(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Expected (Fisher) information (R, k, k) of the Bernoulli likelihood at theta (R, k) for
+        participants ``rows``: sum over cells of n dp dp^T / (p (1 - p)), analytic derivatives."""
+        info = np.zeros((len(rows), self.model.k, self.model.k))
+        for c in (0, 1):
+            angle = self.base[rows, c][:, None] + np.deg2rad(self._param(theta, "delta", c))
+            x = self.x[c][rows]
+            lapse, slope, offset = (self._param(theta, kind, c) for kind in ("lapse", "slope", "offset"))
+            p, partial = psychometric_gradient(x[..., 0], x[..., 1], angle, slope, offset, lapse)
+            grad = np.zeros(p.shape + (self.model.k,))
+            for (kind, cc), j in self.column.items():
+                if cc == c:
+                    grad[..., j] = partial[kind]
+            weight = np.where(self.real[c][rows], self.n[c][rows] / np.maximum(p * (1 - p), 1e-300), 0.0)
+            info += np.einsum("rm,rmi,rmj->rij", weight, grad, grad)
+        return info
 
     def nll(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """NLL (R,) of parameter vectors theta (R, k) for participants ``rows``."""

@@ -59,7 +59,8 @@ from modeling.models import (
     p_accept,
 )
 from modeling.objectives import check_objective, n_obs, usable
-from modeling.optimise import BatchFit, at_bound, fit_batch
+from modeling.optimise import Batch, BatchFit, at_bound, fit_batch
+from modeling.posterior import Posterior, posterior_summary
 from modeling.uncertainty import bootstrap_intervals, wald_intervals
 
 __all__ = ["MODELS", "DEFAULT_MODELS", "parameter_names", "geometry", "predict", "simulate_choices",
@@ -143,6 +144,36 @@ def _fit_full(data: list[CellData], objective: str, factorized: BatchFit, n_star
                     intervals, conditional)
 
 
+_CONTEXT_COLUMNS = ([0, 2, 4, 6], [1, 3, 5, 7])
+"""factorized_full columns of context 0 and 1 (delta, slope, offset, lapse each)."""
+POSTERIOR_STREAM = 1
+"""Extra seed word of the posterior samplers' generators (the bootstrap's have none)."""
+
+
+def posteriors(data: list[CellData], fits: dict[str, BatchFit], seed: int, stream: int = 0) -> dict[str, Posterior]:
+    """Per model, the posterior intervals (Jeffreys prior), medians and R-hat of every participant
+    (``modeling.posterior``; Bernoulli likelihood). factorized_full is sampled per context (its
+    likelihood and prior factorise over contexts). Seeded by (seed, stream, model position)."""
+    out = {}
+    for offset, (name, fit) in enumerate(fits.items()):
+        rng = np.random.default_rng([seed, stream, offset, POSTERIOR_STREAM])
+        if name != "factorized_full":
+            out[name] = posterior_summary(Batch(MODELS[name], data, "bernoulli"), fit.theta, rng)
+            continue
+        halves = [_one_context(d, c) for d in data for c in (0, 1)]
+        theta = np.stack([fit.theta[:, cols] for cols in _CONTEXT_COLUMNS], axis=1).reshape(-1, 4)
+        half = posterior_summary(Batch(_ONE_CONTEXT, halves, "bernoulli"), theta, rng)
+        parts = []
+        for values in (half.intervals, half.median, half.rhat):
+            full = np.empty((len(data), 8) + values.shape[2:])
+            paired = values.reshape((len(data), 2, 4) + values.shape[2:])
+            for c, cols in enumerate(_CONTEXT_COLUMNS):
+                full[:, cols] = paired[:, c]
+            parts.append(full)
+        out[name] = Posterior(*parts)
+    return out
+
+
 def fit_cells(data: list[CellData], models: Sequence[str] = DEFAULT_MODELS, objective: str = "bernoulli",
               n_starts: int = 30, *, profile: bool = False) -> dict[str, BatchFit]:
     """Fit every model in ``models`` to every participant's cells (vectorised); {model: BatchFit}.
@@ -162,9 +193,10 @@ def fit_cells(data: list[CellData], models: Sequence[str] = DEFAULT_MODELS, obje
 
 def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str,
           intervals: dict[str, np.ndarray] | None = None,
-          rules: dict[str, tuple[int, tuple[str, str]]] | None = None) -> list[dict]:
+          rules: dict[str, tuple[int, tuple[str, str]]] | None = None,
+          post: dict[str, Posterior] | None = None) -> list[dict]:
     """One output row per participant x model: fit statistics, parameters, SEs, bound flags,
-    bootstrap intervals (when given), angles, biases."""
+    bootstrap and posterior intervals (when given), angles, biases."""
     rows = []
     for i, d in enumerate(data):
         contexts = d.geometry.contexts
@@ -191,6 +223,13 @@ def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str,
             if intervals is not None:
                 row.update(zip([f"{p}_boot_lo" for p in names], intervals[name][i, :, 0]))
                 row.update(zip([f"{p}_boot_hi" for p in names], intervals[name][i, :, 1]))
+            if post is not None:
+                q = post[name]
+                row.update(zip([f"{p}_post_lo" for p in names], q.intervals[i, :, 0]))
+                row.update(zip([f"{p}_post_hi" for p in names], q.intervals[i, :, 1]))
+                row.update(zip([f"{p}_post_median" for p in names], q.median[i]))
+                row.update(zip([f"{p}_rhat" for p in names], q.rhat[i]))
+                row["rhat_max"] = float(np.nanmax(q.rhat[i]))
             if any(kind == "delta" for kind, _ in model.free):
                 angles = boundary_angles(model, theta, d.geometry)
                 row.update({f"angle_{c}": a for c, a in zip(contexts, angles)})
@@ -235,20 +274,21 @@ BOOT_STARTS = 4
 
 
 def _fit_chunk(args: tuple) -> list[dict]:
-    data, models, objective, n_starts, n_boot, seed, stream, rules, profile = args
+    data, models, objective, n_starts, n_boot, seed, stream, rules, profile, with_posterior = args
     fits = fit_cells(data, models, objective, n_starts, profile=profile)
+    post = posteriors(data, fits, seed, stream) if with_posterior else None
     intervals = None
     if n_boot:
         intervals = bootstrap_intervals(
             data, fits, n_boot=n_boot, seed=seed, stream=stream,
             refit=lambda cells, name: fit_cells(cells, [name], objective, min(n_starts, BOOT_STARTS))[name])
-    return _rows(data, fits, objective, intervals, rules)
+    return _rows(data, fits, objective, intervals, rules, post)
 
 
 def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, objective: str = "bernoulli",
               missing: str = "drop", *, max_rt: float | None = None, phase: str | None = None,
               n_starts: int = 30, jobs: int = 1, progress: bool = False, bootstrap: int = 0,
-              seed: int = 0, profile: bool = False) -> pd.DataFrame:
+              seed: int = 0, profile: bool = False, posterior: bool = False) -> pd.DataFrame:
     """Fit ``models`` to every participant of a trial table; one row per participant x model.
 
     Columns: participant_id, model, k, n_obs, nll, aic, bic, converged, context_a/b, the
@@ -259,9 +299,13 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     95 % Wald intervals on the transformed scale (``<name>_wald_lo`` / ``_hi``: log slope, logit
     lapse; ``modeling.uncertainty.wald_intervals``), bound flags (``<name>_at_bound``, per fit
     ``n_at_bound``), with ``profile`` the 95 % profile-likelihood intervals ``<name>_profile_lo`` /
-    ``<name>_profile_hi`` (Bernoulli objective; the intervals to trust, see docs/modeling.md),
+    ``<name>_profile_hi`` (Bernoulli objective; they under-cover in fits at a bound, docs/modeling.md),
     with ``bootstrap`` > 0 the 95 % parametric-bootstrap intervals ``<name>_boot_lo`` /
-    ``<name>_boot_hi`` from that many refits per participant (seeded by ``seed``), boundary angles
+    ``<name>_boot_hi`` from that many refits per participant (seeded by ``seed``), with
+    ``posterior`` the 95 % posterior intervals under the Jeffreys prior on the bounds ``<name>_post_lo`` /
+    ``<name>_post_hi`` with the posterior median ``<name>_post_median``, split R-hat ``<name>_rhat``
+    and per fit ``rhat_max`` (Bernoulli likelihood; seeded by ``seed``; the intervals whose
+    coverage holds, docs/modeling.md), boundary angles
     ``angle_<context>`` (deg, counter-clockwise from +branchiness) and biases ``bias_<context>``
     / ``bias`` (deg, positive towards the shared boundary; every model with a boundary), when the
     participant's rule is known (``core.task.infer_rule``) its ``rule_code``, the context roles ``north_role`` /
@@ -290,8 +334,12 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     data = [d for d in data if d.participant_id not in skipped]
     if bootstrap < 0:
         raise UserError(f"--bootstrap {bootstrap}: needs a number of replicates >= 0")
+    if posterior and objective != "bernoulli":
+        raise UserError(f"--posterior needs the bernoulli objective (the {objective} loss is not a likelihood); "
+                        "use --bootstrap N for intervals of choice-matrix fits")
     rules = _rules(trials)
-    chunks = [(data[i:i + CHUNK], list(models), objective, n_starts, bootstrap, seed, i // CHUNK, rules, profile)
+    chunks = [(data[i:i + CHUNK], list(models), objective, n_starts, bootstrap, seed, i // CHUNK, rules, profile,
+               posterior)
               for i in range(0, len(data), CHUNK)]
     bar = tqdm(total=len(data), unit="participant", desc="fitting", disable=not progress)
     rows: list[dict] = []
@@ -308,7 +356,8 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     table = pd.DataFrame(rows)
     if len(table):
         table["objective"], table["missing"], table["max_rt"], table["phase"] = objective, missing, max_rt, phase
-        table["bootstrap"], table["seed"] = bootstrap, (seed if bootstrap else None)
+        table["bootstrap"], table["posterior"] = bootstrap, posterior
+        table["seed"] = seed if bootstrap or posterior else None
         info = participant_table(trials.assign(participant_id=trials["participant_id"].astype(str)))
         info = info[[c for c in info.columns if c == "participant_id" or c not in table.columns]]
         table = table.merge(info, on="participant_id", how="left")

@@ -103,6 +103,7 @@ def parameter_recovery(fits: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
         se = float(fit.get(f"{t.parameter}_se", np.nan))
         lo, hi = (float(fit.get(f"{t.parameter}_profile_{end}", np.nan)) for end in ("lo", "hi"))
         w_lo, w_hi = (float(fit.get(f"{t.parameter}_wald_{end}", np.nan)) for end in ("lo", "hi"))
+        b_lo, b_hi = (float(fit.get(f"{t.parameter}_post_{end}", np.nan)) for end in ("lo", "hi"))
         rows.append({"participant_id": t.participant_id, "generating_model": fit["generating_model"],
                      "n_test_trials": int(fit["n_test_trials"]), "rule_code": int(fit.get("rule_code", 1)),
                      "parameter": t.parameter, "true": t.true, "fitted": fit[t.parameter], "se": se,
@@ -111,12 +112,15 @@ def parameter_recovery(fits: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
                      "wald_lo": w_lo, "wald_hi": w_hi,
                      "covered_wald": w_lo <= t.true <= w_hi if np.isfinite(w_lo) else np.nan,
                      "profile_lo": lo, "profile_hi": hi,
-                     "covered_profile": lo <= t.true <= hi if np.isfinite(lo) else np.nan})
+                     "covered_profile": lo <= t.true <= hi if np.isfinite(lo) else np.nan,
+                     "post_lo": b_lo, "post_hi": b_hi, "rhat": float(fit.get(f"{t.parameter}_rhat", np.nan)),
+                     "covered_posterior": b_lo <= t.true <= b_hi if np.isfinite(b_lo) else np.nan})
     return pd.DataFrame(rows)
 
 
 COVERAGES = {"coverage": ("covered", False), "coverage_wald_transformed": ("covered_wald", False),
-             "coverage_profile": ("covered_profile", False), "coverage_profile_interior": ("covered_profile", True)}
+             "coverage_profile": ("covered_profile", False), "coverage_profile_interior": ("covered_profile", True),
+             "coverage_posterior": ("covered_posterior", False)}
 """Coverage columns of ``recovery_summary``: (parameter_recovery column, over interior fits only).
 The Wald ones exist for interior fits only."""
 
@@ -154,7 +158,8 @@ def recovery_summary(recovered: pd.DataFrame, skipped: pd.DataFrame | None = Non
                           "fraction_at_bound": float(d["at_bound"].mean()), "n_with_se": int(d["interior"].sum()),
                           **_coverages(d)})
     keys = ["generating_model", "n_test_trials", "parameter"]
-    columns = ["true", "fitted", "at_bound", "interior", "covered", "covered_wald", "covered_profile"]
+    columns = ["true", "fitted", "at_bound", "interior", "covered", "covered_wald", "covered_profile",
+               "covered_posterior"]
     summary = recovered.groupby(keys, sort=False)[columns].apply(stats)
     summary = summary.reset_index()
     lost = skipped if skipped is not None else pd.DataFrame(columns=["generating_model", "n_test_trials"])
@@ -185,12 +190,14 @@ def model_recovery(fits: pd.DataFrame, criterion: str = "bic") -> pd.DataFrame:
 
 def run_recovery(models: Sequence[str] = DEFAULT_MODELS, trial_counts: Sequence[int] = (100, 200, 400),
                  n_sim: int = 40, objective: str = "bernoulli", rule_codes: Sequence[int] = (1, 2, 5, 6),
-                 seed: int = 0, jobs: int = 1, progress: bool = False, profile: bool = False
-                 ) -> dict[str, pd.DataFrame]:
+                 seed: int = 0, jobs: int = 1, progress: bool = False, profile: bool = False,
+                 posterior: bool = False) -> dict[str, pd.DataFrame]:
     """Simulate, fit every model to everyone, and return the four recovery tables
-    (``profile``: with profile-likelihood intervals, about 10 times the fitting time)."""
+    (``profile``: with profile-likelihood intervals, about 10 times the fitting time;
+    ``posterior``: with posterior intervals (Jeffreys prior), sampled with ``seed``)."""
     trials, truth = simulate_study(models, trial_counts, n_sim, rule_codes, seed)
-    fits = fit_table(trials, models, objective, jobs=jobs, progress=progress, profile=profile)
+    fits = fit_table(trials, models, objective, jobs=jobs, progress=progress, profile=profile, seed=seed,
+                     posterior=posterior)
     recovered = parameter_recovery(fits, truth)
     return {"parameter_recovery": recovered,
             "recovery_summary": recovery_summary(recovered, _skipped(trials, fits.attrs["skipped"])),
@@ -207,7 +214,7 @@ def _skipped(trials: pd.DataFrame, skipped: dict[str, str]) -> pd.DataFrame:
 
 def write_recovery(out: str | os.PathLike, models: Sequence[str] | None, trial_counts: Sequence[int], n_sim: int,
                    objective: str = "bernoulli", rule_codes: Sequence[int] = (1, 2, 5, 6), seed: int = 0,
-                   jobs: int = 1, profile: bool = False) -> list[Path]:
+                   jobs: int = 1, profile: bool = False, posterior: bool = False) -> list[Path]:
     """Run ``run_recovery`` and write its tables (TSV + JSON sidecar) into the new folder ``out``."""
     out = Path(out)
     if out.exists() and any(out.iterdir()):
@@ -215,13 +222,16 @@ def write_recovery(out: str | os.PathLike, models: Sequence[str] | None, trial_c
     models = list(models or DEFAULT_MODELS)
     if n_sim < 1 or not trial_counts:
         raise UserError("recovery needs --n-sim >= 1 and at least one trial count")
+    if posterior and objective != "bernoulli":
+        raise UserError(f"--posterior needs the bernoulli objective (the {objective} loss is not a likelihood)")
     bad = [c for c in rule_codes if c not in RULE_CODES]
     if bad or not rule_codes:
         raise UserError(f"--rule-codes {bad or 'empty'}: use codes among {list(RULE_CODES)} (e.g. 1,2,5,6)")
     tables = run_recovery(models, trial_counts, n_sim, objective, rule_codes, seed, jobs, progress=True,
-                          profile=profile)
+                          profile=profile, posterior=posterior)
     config = {"models": models, "trial_counts": list(trial_counts), "n_sim": n_sim, "objective": objective,
-              "rule_codes": list(rule_codes), "profile": profile, "parameter_ranges": PARAMETER_RANGES}
+              "rule_codes": list(rule_codes), "profile": profile, "posterior": posterior,
+              "parameter_ranges": PARAMETER_RANGES}
     written = []
     for name, table in tables.items():
         path = write_table(table, out / f"{name}.tsv")

@@ -67,16 +67,16 @@ def rt_histogram(rts: pd.DataFrame) -> Figure:
 
 
 def parameter_table(fits: pd.DataFrame) -> pd.DataFrame:
-    """Long table: model, parameter, estimate, Wald SE, 95 % profile interval, at bound."""
+    """Long table: model, parameter, estimate, Wald SE, 95 % posterior interval and its R-hat, at bound."""
     rows = []
     for _, fit in fits.iterrows():
         for column in fits.columns:
-            if not column.endswith("_profile_lo") or pd.isna(fit[column]):
+            if not column.endswith("_post_lo") or pd.isna(fit[column]):
                 continue
-            name = column.removesuffix("_profile_lo")
+            name = column.removesuffix("_post_lo")
             rows.append({"model": fit["model"], "parameter": name, "estimate": fit[name], "se": fit[f"{name}_se"],
-                         "profile_lo": fit[column], "profile_hi": fit[f"{name}_profile_hi"],
-                         "at_bound": bool(fit[f"{name}_at_bound"])})
+                         "posterior_lo": fit[column], "posterior_hi": fit[f"{name}_post_hi"],
+                         "rhat": fit[f"{name}_rhat"], "at_bound": bool(fit[f"{name}_at_bound"])})
     return pd.DataFrame(rows)
 
 
@@ -111,7 +111,8 @@ def render_session(summary: SessionSummary, *, dpi: int = 80) -> str:
     parts += [_img(caption, fig, dpi) for caption, fig in zip(FIGURE_CAPTIONS, drawn)]
     parts += ["<h2>Tables</h2>", _table("accuracy per phase (chance 0.5)", t["accuracy_by_phase"]),
               _table("fit statistics", fits[[c for c in PARAMETER_COLUMNS if c in fits]]),
-              _table("parameters: estimate, Wald SE, 95 % profile-likelihood interval", parameter_table(fits)),
+              _table("parameters: maximum-likelihood estimate, Wald SE, 95 % posterior interval (Jeffreys prior) "
+                     "with its R-hat", parameter_table(fits)),
               _table("response times (s)", t["rt_summary"]), _table("timing quality", t["timing"])]
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<title>session report {html.escape(summary.participant_id)}</title><style>{STYLE}</style></head>"

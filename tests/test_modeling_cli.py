@@ -55,6 +55,21 @@ def test_fit_then_bms(tmp_path, trials_file, capsys):
     assert main(["bms", str(fits_path), "--out", str(tmp_path / "x.tsv"), "--models", "nope,linear"]) == 2
 
 
+def test_fit_with_posterior_intervals(tmp_path, trials_file, capsys):
+    fits_path = tmp_path / "post.tsv"
+    assert main(["fit", str(trials_file), "--out", str(fits_path), "--models", "linear", "--posterior",
+                 "--seed", "4"]) == 0
+    fits = pd.read_csv(fits_path, sep="\t")
+    assert (fits["slope_post_lo"] < fits["slope_post_median"]).all() and (fits["rhat_max"] < 1.1).all()
+    assert ((fits["delta_post_lo"] < 0) & (0 < fits["delta_post_hi"])).all()    # generated at delta 0
+    sidecar = json.loads((tmp_path / "post.json").read_text())
+    assert sidecar["config"]["posterior"] is True and sidecar["seed"] == 4
+    assert main(["fit", str(trials_file), "--out", str(tmp_path / "cm.tsv"), "--objective", "choice-matrix",
+                 "--posterior"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "--posterior needs the bernoulli objective" in err[-1] and "Traceback" not in "".join(err)
+
+
 def test_fit_reports_when_nothing_can_be_fitted(tmp_path, capsys):
     path = write_table(simulated_trials(100, "Q1").assign(choice=1.0), tmp_path / "t.tsv")
     assert main(["fit", str(path), "--out", str(tmp_path / "f.tsv")]) == 1
@@ -136,13 +151,15 @@ def test_recovery_summary_counts_skipped_simulations():
     recovered = pd.DataFrame({"generating_model": "linear", "n_test_trials": 200, "parameter": "slope",
                               "true": [1.0, 2.0, 3.0], "fitted": [1.1, 2.2, 20.0], "at_bound": [False, False, True],
                               "covered": [True, False, np.nan], "covered_profile": [True, True, True],
-                              "interior": [True, True, False], "covered_wald": [True, True, np.nan]})
+                              "interior": [True, True, False], "covered_wald": [True, True, np.nan],
+                              "covered_posterior": [True, False, True]})
     skipped = pd.DataFrame({"participant_id": ["a", "b"], "generating_model": ["linear", "factorized"],
                             "n_test_trials": [200, 200]})
     row = recovery_summary(recovered, skipped).iloc[0]
     assert row.n_skipped == 1 and row.fraction_at_bound == pytest.approx(1 / 3)
     assert row.coverage == 0.5 and row.n_with_se == 2 and row.coverage_profile == 1.0
     assert row.coverage_wald_transformed == 1.0 and row.coverage_profile_interior == 1.0
+    assert row.coverage_posterior == pytest.approx(2 / 3)
     # Wilson interval of 1 covered out of 2, by hand: (p + z²/2n ± z sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)
     z = 1.959963984540054
     centre, half = (0.5 + z * z / 4) / (1 + z * z / 2), z * np.sqrt(0.25 / 2 + z * z / 16) / (1 + z * z / 2)

@@ -29,10 +29,10 @@ def test_session_report_has_every_part(page_file, capsys):
     assert text.count("data:image/png;base64,") == len(FIGURE_CAPTIONS)
     for caption in FIGURE_CAPTIONS:
         assert f"<figcaption>{caption}</figcaption>" in text
-    for table in ("accuracy per phase", "parameters: estimate, Wald SE, 95 % profile-likelihood interval",
+    for table in ("accuracy per phase", "parameters: maximum-likelihood estimate, Wald SE, 95 % posterior interval",
                   "response times (s)", "timing quality"):
         assert table in text
-    assert "factorized_full" in text and "profile_lo" in text
+    assert "factorized_full" in text and "posterior_lo" in text and "rhat" in text
     assert "accuracy at chance in the last block" not in text  # the learner ends well above chance
     assert main(["session-report", str(page_file.parent / "participants" / "sub-7"), "--out", str(page_file)]) == 2
     assert "refusing to overwrite" in capsys.readouterr().err

@@ -62,9 +62,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "phase; a table with several other phases needs --phase)")
     p.add_argument("--bootstrap", type=bounded_int(0, "bootstrap"), default=0, metavar="N",
                    help="also write 95%% parametric-bootstrap intervals from N refits per participant and model")
-    p.add_argument("--seed", type=SEED, default=0, help="seed of the bootstrap")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the bootstrap and the posterior sampler")
     p.add_argument("--profile", action="store_true",
-                   help="also write 95%% profile-likelihood intervals (bernoulli; recommended over the Wald SEs)")
+                   help="also write 95%% profile-likelihood intervals (bernoulli)")
+    p.add_argument("--posterior", action="store_true",
+                   help="also write 95%% posterior intervals, Jeffreys prior on the bounds (bernoulli; the intervals "
+                        "whose coverage holds, also for fits at a bound)")
     p.add_argument("--starts", type=bounded_int(1, "starts"), default=30, help="grid start points per participant and model")
     p.add_argument("--jobs", type=bounded_int(1, "jobs"), default=1, help="worker processes")
     p.add_argument("--include-incomplete", action="store_true",
@@ -97,7 +100,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "recover", help="parameter and model recovery from simulated participants",
         description="Simulate participants from each model with known parameters, fit every model, and write "
                     "parameter_recovery.tsv, recovery_summary.tsv (r, bias, RMSE, fraction at bound, "
-                    "coverage of Wald, transformed-scale Wald and profile intervals with Wilson intervals), "
+                    "coverage of Wald, transformed-scale Wald, profile and posterior intervals with Wilson "
+                    "intervals), "
                     "model_recovery.tsv (BIC confusion matrix) and model_confusion.tsv (AIC and BIC, with "
                     "p(generating | winner)) "
                     "into a new folder, with JSON sidecars.")
@@ -112,6 +116,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="counterbalancing codes of the simulated tasks, cycled over simulated participants (1..8)")
     p.add_argument("--profile", action="store_true",
                    help="also profile-likelihood intervals and their coverage (about 10x slower)")
+    p.add_argument("--posterior", action="store_true",
+                   help="also posterior intervals (Jeffreys prior) and their coverage (bernoulli)")
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--jobs", type=bounded_int(1, "jobs"), default=1)
     p.set_defaults(func=recover_command)
@@ -141,7 +147,7 @@ def fit_command(args: argparse.Namespace) -> int:
     phase = fit_phase(trials, args.phase)
     fits = fit_table(trials, models, args.objective, args.missing, max_rt=args.max_rt, phase=phase,
                      n_starts=args.starts, jobs=args.jobs, progress=True, bootstrap=args.bootstrap, seed=args.seed,
-                     profile=args.profile)
+                     profile=args.profile, posterior=args.posterior)
     skipped = fits.attrs["skipped"]
     for pid, reason in skipped.items():
         print(f"skipped participant {pid}: {reason}", file=sys.stderr)
@@ -151,8 +157,9 @@ def fit_command(args: argparse.Namespace) -> int:
     write_table(fits, args.out)
     config = {"paths": [str(p) for p in args.paths], "models": models, "objective": args.objective,
               "missing": args.missing, "max_rt": args.max_rt, "phase": phase, "starts": args.starts,
-              "bootstrap": args.bootstrap, "profile": args.profile, "include_incomplete": args.include_incomplete}
-    write_sidecar(args.out, config, seed=args.seed if args.bootstrap else None, skipped=skipped,
+              "bootstrap": args.bootstrap, "profile": args.profile, "posterior": args.posterior,
+              "include_incomplete": args.include_incomplete}
+    write_sidecar(args.out, config, seed=args.seed if args.bootstrap or args.posterior else None, skipped=skipped,
                   n_participants=int(fits.participant_id.nunique()), completed=True)  # after the table: marks it complete
     print(f"fitted {fits.participant_id.nunique()} participant(s) x {len(models)} model(s) -> {args.out}"
           + (f"; skipped {len(skipped)}" if skipped else ""))
@@ -190,7 +197,8 @@ def bms_command(args: argparse.Namespace) -> int:
 
 def recover_command(args: argparse.Namespace) -> int:
     written = write_recovery(args.out, list(args.models), list(args.trials), args.n_sim, objective=args.objective,
-                             rule_codes=list(args.rule_codes), seed=args.seed, jobs=args.jobs, profile=args.profile)
+                             rule_codes=list(args.rule_codes), seed=args.seed, jobs=args.jobs, profile=args.profile,
+                             posterior=args.posterior)
     for path in written:
         print(path)
     return 0

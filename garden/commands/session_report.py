@@ -23,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "session-report", help="one participant's session as a self-contained HTML page",
         description="Accuracy by phase and block (with chance), learning curve, choice matrices, psychometric "
-                    "curves with every model's fit and a 95%% posterior predictive band, parameters with profile-"
-                    "likelihood intervals, RTs, too-slow responses, timing quality and warnings, for one "
+                    "curves with every model's fit and a 95%% posterior predictive band, parameters with 95%% "
+                    "posterior intervals, RTs, too-slow responses, timing quality and warnings, for one "
                     "participant. PARTICIPANT is sub-<ID> (found under --root), or a trial table or folder.")
     p.add_argument("participant", metavar="PARTICIPANT", help="sub-<ID>, or a trial table / folder of one person")
     p.add_argument("--root", default="participants", help="data folder holding sub-<ID>/ (default participants)")
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="output page (default sub-<ID>_session-report.html here; never overwritten)")
     p.add_argument("--too-slow", type=float, default=None, metavar="SECONDS",
                    help="count responses slower than this (default: the protocol's response window)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the posterior predictive simulations")
+    p.add_argument("--seed", type=int, default=0, help="seed of the predictive simulations and the posterior sampler")
     p.add_argument("--dpi", type=int, default=70, help="figure resolution (pixels per inch)")
     p.set_defaults(func=session_report_command)
 
