@@ -22,7 +22,7 @@ from core.trials import PRACTICE_PHASE, read_trials, session_path
 from experiment.config import ARENA_EXEMPLARS, PRACTICE_EXEMPLARS, load_protocol
 from experiment.recording import session_info, sidecar_path
 from experiment.sequences import allocate_exemplars, assign, numbered_pool, session_sequence
-from experiment.session import plan_session, practice_attempts
+from experiment.session import key_for, plan_session, practice_attempts
 from experiment.simulate import simulate_session
 from experiment.web.server import make_app
 from experiment.web.site import page_config, write_shell
@@ -179,10 +179,27 @@ def test_a_practised_session_is_valid_bids(tmp_path, bids_errors):
     assert bids_errors(out) == []
 
 
-def test_the_browser_plays_one_practice_attempt_and_resumes_without_repeats(tmp_path):
+def _web_report(trial: int, key: str | None) -> dict:
+    return {"participant_id": "P001", "session": 1, "trial": trial, "key": key, "rt_s": None if key is None else 0.6,
+            "onset_s": float(trial), "cue_onset_s": trial - 0.2, "duration_s": 1.5,
+            "key_onset_s": None if key is None else trial + 0.6, "frames": 90, "frame_interval_median_s": 0.0167,
+            "frame_interval_max_s": 0.02, "dropped_frames": 0}
+
+
+def _right(payload: dict, trial: int, protocol) -> str:
+    """The key of the right answer to trial ``trial`` (1-based) of a sequence payload."""
+    t = payload["trials"][trial - 1]
+    return key_for(float(t["reward_value"] > 0), t["side_accept"], protocol.keys.left, protocol.keys.right)
+
+
+def test_the_browser_server_repeats_a_practice_below_the_criterion_and_resumes_with_the_repeat(tmp_path):
+    """Through the real app: a missed attempt (0 of 8) makes the server plan a second one and send the
+    new sequence; a reload in the middle of it resumes there; 8 of 8 right ends the practice.
+    A static site cannot repeat (no server): its page config lists the criterion as ignored."""
     protocol = load_protocol(_protocol(tmp_path))
-    config = page_config(protocol, server=True)
-    assert PRACTICE_PHASE in config["phases"] and "practice.max_repeats" in config["ignored"]
+    served, static = page_config(protocol, server=True), page_config(protocol, server=False)
+    assert PRACTICE_PHASE in served["phases"] and "practice.max_repeats" not in served["ignored"]
+    assert {"practice.criterion", "practice.max_repeats"} <= set(static["ignored"])
     site, out = tmp_path / "site", tmp_path / "participants"
     write_shell(site, protocol, server=True)
     browser = {"user_agent": "test", "window_px": [1280, 1024], "refresh_hz_measured": 60.0}
@@ -190,15 +207,29 @@ def test_the_browser_plays_one_practice_attempt_and_resumes_without_repeats(tmp_
     with TestClient(make_app(protocol, out, site)) as first:
         trials = first.post("/api/session", json=begin).json()["trials"]
         assert [t["phase"] for t in trials] == [PRACTICE_PHASE] * 8 + ["training"] * 50 + ["test"] * 50
-        for trial in range(1, 9):  # nothing pressed: the attempt misses the criterion
-            report = {"participant_id": "P001", "session": 1, "trial": trial, "key": None, "rt_s": None,
-                      "onset_s": float(trial), "cue_onset_s": trial - 0.2, "duration_s": 1.5, "key_onset_s": None,
-                      "frames": 90, "frame_interval_median_s": 0.0167, "frame_interval_max_s": 0.02,
-                      "dropped_frames": 0}
-            assert first.post("/api/trial", json=report).status_code == 200
-    with TestClient(make_app(protocol, out, site)) as second:
+        assert first.get(trials[0]["tree"]).headers["content-type"] == "image/png"  # practice trees are served
+        answers = [first.post("/api/trial", json=_web_report(trial, None)).json() for trial in range(1, 9)]
+        assert [a["practice"] for a in answers[:7]] == [None] * 7
+        practice = answers[7]["practice"]
+        assert (practice["correct"], practice["trials"], practice["again"]) == (0, 8, True)
+        replanned = practice["payload"]
+        assert replanned["start"] == 8 and replanned["n_trials"] == 116 and not answers[7]["finished"]
+        assert [(t["phase"], t["block"]) for t in replanned["trials"][8:16]] == [(PRACTICE_PHASE, 2)] * 8
+        assert replanned["trials"][16]["phase"] == "training"
+        for trial in (9, 10):
+            assert first.post("/api/trial", json=_web_report(trial, _right(replanned, trial, protocol))).status_code == 200
+    with TestClient(make_app(protocol, out, site)) as second:  # a new server: the page reloads mid-repeat
         again = second.post("/api/session", json=begin).json()
-        assert again["start"] == 8 and again["trials"][8]["phase"] == "training"  # no second attempt online
+        assert again["start"] == 10 and again["n_trials"] == 116 and again["trials"][10]["block"] == 2
+        for trial in range(11, 17):
+            last = second.post("/api/trial", json=_web_report(trial, _right(again, trial, protocol))).json()
+        assert last["practice"] == {"correct": 8, "trials": 8, "again": False}
+    table = read_trials(session_path(out, "P001", 1), include_practice=True)
+    practice_rows = table[table.phase == PRACTICE_PHASE]
+    assert practice_rows.block.tolist() == [1] * 8 + [2] * 8 and practice_rows.trial.tolist() == list(range(1, 17))
+    info = session_info(session_path(out, "P001", 1))
+    assert [a["attempt"] for a in info["practice"]["attempts"]] == [1, 2] and info["n_trials"] == 116
+    assert [a["correct"] for a in info["practice"]["attempts"]][0] == 0
 
 
 SCANNER = """

@@ -486,3 +486,52 @@ def test_jspsych_simulation_mode_records_whole_sessions(tiny, browser, tmp_path)
         sidecar = session_info(path)
         assert sidecar["completed"] is True and sidecar["browser"]["simulation"] == mode
         assert (table.frames > 10).all() == (mode == "visual")  # only the visual mode draws the screens
+
+
+# ------------------------------------------------------------------ practice repeats
+
+PRACTISED = TINY.replace('[[phases]]', '[practice]\ntrials = 4\ncriterion = 4\nmax_repeats = 1\n\n[[phases]]', 1)
+
+
+def test_served_page_repeats_a_missed_practice_then_goes_on(browser, tmp_path):
+    """Served: no key on the 4 practice trees (0 of 4, below the criterion 4) -> the page shows how
+    many were right, the server plans a second attempt, the page plays it and goes on to the task;
+    the table holds both attempts and validates, the sidecar records them."""
+    protocol = tmp_path / "practised.toml"
+    protocol.write_text(PRACTISED)
+    server = Server(protocol, tmp_path / "participants", tmp_path / "server.log").start()
+    screens, texts = [], []
+    try:
+        page = _page(browser, [])
+        page.goto(f"{server.url}?participant=P021&session=1")
+        last = ""
+        while True:
+            page.wait_for_function(f"document.body.dataset.step !== {last!r} && ['text', 'practice', 'tree', "
+                                   "'end', 'error'].includes(document.body.dataset.screen)", timeout=15000)
+            screen, trial, last = page.evaluate("[document.body.dataset.screen, document.body.dataset.trial, "
+                                                "document.body.dataset.step]")
+            screens.append(screen)
+            if screen in ("text", "practice", "end"):
+                if screen == "practice":
+                    texts.append(page.inner_text(".garden-message"))
+                page.keyboard.press(" ")
+                if screen == "end":
+                    page.wait_for_function("document.body.dataset.screen === 'done'")
+                    break
+            elif screen == "tree" and int(trial) > 4:
+                page.keyboard.press("f")
+            assert screen != "error", page.inner_text("body")
+        page.close()
+    finally:
+        server.stop()
+    path = session_path(tmp_path / "participants", "P021", 1)
+    table = read_trials(path, include_practice=True)
+    assert table.trial.tolist() == list(range(1, 15))
+    assert table.phase.tolist() == ["practice"] * 8 + ["training"] * 4 + ["test"] * 2
+    assert table.block.tolist()[:8] == [1] * 4 + [2] * 4 and table.timed_out.tolist()[:4] == [1] * 4
+    assert table.choice.iloc[4:].notna().all()
+    info = session_info(path)
+    assert [a["attempt"] for a in info["practice"]["attempts"]] == [1, 2] and info["completed"] is True
+    assert screens.count("practice") == 2 and texts[0].startswith("You chose well for 0 of 4 trees")
+    assert "once more" in texts[0] and "End of the practice" in texts[1]
+    assert _garden("validate", str(path)).returncode == 0

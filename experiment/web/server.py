@@ -40,7 +40,7 @@ from starlette.staticfiles import StaticFiles
 
 from core.errors import UserError
 from core.trials import check_participant_id, session_path
-from experiment.config import Protocol
+from experiment.config import PRACTICE_EXEMPLARS, Protocol
 from experiment.recording import session_info, sidecar_path
 from experiment.sequences import ExemplarPool
 from experiment.session import (
@@ -49,6 +49,8 @@ from experiment.session import (
     close_session,
     outcome,
     plan_session,
+    practice_ends,
+    settle_practice,
     start_recording,
 )
 from experiment.web.arranging import WebArrangements
@@ -168,8 +170,7 @@ class WebSessions:
             if self._finished(participant, session):
                 raise Rejected(409, f"sub-{participant} ses-{session}: this session is already finished")
             resume = session_path(self.out, participant, session).exists()
-            run = plan_session(self.protocol, participant, session, self.out, resume=resume, pool=self.pool,
-                               repeat_practice=False)  # the page plays the planned sequence: one attempt
+            run = plan_session(self.protocol, participant, session, self.out, resume=resume, pool=self.pool)
             start_recording(run, mode="browser", browser=browser,
                             stimuli=str(getattr(self.stimulus_set, "path", "")) or
                             f"rendered (tree_seed {self.protocol.tree_seed})",
@@ -219,12 +220,25 @@ class WebSessions:
                    frame_interval_max_s=times["frame_interval_max_s"])
         live.run.recorder.append(row)
         live.done += 1
+        practice = self._practice(live) if practice_ends(live.run, live.done - 1) else None
         finished = live.done == len(live.records)
         if finished:
             close_session(live.run, completed=True)
             del self.open[(participant, session)]
             LOG.info("sub-%s ses-%d: finished (%d trials)", participant, session, live.done)
-        return {"recorded": trial, "reward_received": row["reward_received"], "finished": finished}
+        return {"recorded": trial, "reward_received": row["reward_received"], "finished": finished,
+                "practice": practice}
+
+    @staticmethod
+    def _practice(live: Live) -> dict[str, Any]:
+        """A practice attempt ended: record it (``settle_practice``) and, when another attempt follows,
+        give the page the sequence as it is now (the next attempt inserted, later trials moved back)."""
+        result = settle_practice(live.run)
+        out = {"correct": result["correct"], "trials": result["trials"], "again": result["again"]}
+        if result["again"]:
+            live.records = live.run.sequence.to_dict("records")
+            out["payload"] = sequence_payload(live.run, done=live.done)
+        return out
 
     def close(self) -> None:
         """Close the open sessions' files (each stays incomplete, to be resumed by a reload)."""
@@ -299,9 +313,12 @@ def make_app(protocol: Protocol, out: str | Path, site: str | Path, *, stimulus_
                 return _refuse(request, Rejected(409, str(exc)))
         return run
 
+    rendered = [str(i) for i in range(1, protocol.exemplar_pool + 1)]
+    rendered += list(PRACTICE_EXEMPLARS) if protocol.practice.trials else []
+
     async def tree(request: Request) -> Response:
         match = TREE_NAME.match(request.path_params["name"])
-        pool = sessions.pool or (lambda b, l: [str(i) for i in range(1, protocol.exemplar_pool + 1)])
+        pool = sessions.pool or (lambda b, l: rendered)  # rendered trees: the task's and the practice's exemplars
         if not match or match.group(3) not in pool(int(match.group(1)), int(match.group(2))):
             return _refuse(request, Rejected(404, f"no tree {request.path_params['name']!r} in this study"))
         data = await run_in_threadpool(tree_png, protocol, stimulus_set, int(match.group(1)), int(match.group(2)),

@@ -51,10 +51,13 @@ BROWSER_KEYS = {"space": " ", "left": "ArrowLeft", "right": "ArrowRight", "up": 
 """Protocol (PsychoPy) key names whose browser ``KeyboardEvent.key`` differs; single characters are the same."""
 
 IGNORED_ONLINE = ("display.check_timing", "display.realtime_priority", "display.refresh_hz", "keys.quit",
-                  "keys.confirm", "keys.trigger", "practice.criterion", "practice.max_repeats")
+                  "keys.confirm", "keys.trigger")
 """Protocol settings a browser cannot use: the refresh rate is measured by the page instead, and a
-participant quits by closing the tab (the data so far are kept; reloading resumes). The page plays
-the planned sequence, so a practice runs its first attempt only (no repeat until a criterion)."""
+participant quits by closing the tab (the data so far are kept; reloading resumes)."""
+IGNORED_STATIC = ("practice.criterion", "practice.max_repeats")
+"""... and on a static host (no server to plan another practice attempt): the page plays the
+planned sequence, so a practice runs its first attempt only. With ``garden web serve`` the server
+plans another attempt after one below the criterion, as ``garden run`` does."""
 
 TRIAL_FIELDS = ["trial", "phase", "block", "context", "branchiness", "leafiness", "exemplar", "reward_value",
                 "side_accept", "feedback", "iti_s"]
@@ -108,7 +111,7 @@ def page_config(protocol: Protocol, *, server: bool, redirect_url: str = "") -> 
         "key_names": {browser_key(v, f"{where}.{k}"): v for k, v in names.items()},
         "phases": phases,
         "strings": load_strings(protocol.language),
-        "ignored": list(IGNORED_ONLINE),
+        "ignored": list(IGNORED_ONLINE) + ([] if server else list(IGNORED_STATIC)),
     }
 
 
@@ -217,7 +220,7 @@ def build_site(protocol: Protocol, out: str | Path, *, participants: list[str], 
                                                   sessions=sessions, jspsych=jspsych_version(), trees=len(trees),
                                                   stimuli=str(getattr(stimulus_set, "path", "")) or
                                                   f"rendered (tree_seed {protocol.tree_seed})",
-                                                  ignored_online=list(IGNORED_ONLINE)))
+                                                  ignored_online=list(IGNORED_ONLINE + IGNORED_STATIC)))
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

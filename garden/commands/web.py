@@ -8,7 +8,7 @@ from pathlib import Path
 from experiment.config import Protocol, load_protocol
 from experiment.web.jatos import export_study
 from experiment.web.server import serve
-from experiment.web.site import IGNORED_ONLINE, build_site
+from experiment.web.site import IGNORED_ONLINE, IGNORED_STATIC, build_site
 from garden.arguments import bounded_int, existing_folder, participant_id
 from stimuli.sets import StimulusSet, load_set
 
@@ -49,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("web", help="the task in a web browser (jsPsych): static site or server",
                                    description="The same protocols, trees and trial sequences as `garden run`, "
                                                "in a browser. Scanner sessions are refused (run them with "
-                                               f"`garden run`); ignored online: {', '.join(IGNORED_ONLINE)}.")
+                                               f"`garden run`); ignored online: {', '.join(IGNORED_ONLINE)}; "
+                                               f"on a static site also {', '.join(IGNORED_STATIC)} (one "
+                                               "practice attempt; `serve` repeats it below the criterion).")
     commands = parser.add_subparsers(dest="web_command", metavar="SUBCOMMAND", required=True)
 
     p = commands.add_parser("build", help="build a static site for the given participants",
@@ -84,7 +86,8 @@ def build_command(args: argparse.Namespace) -> int:
     protocol, stimulus_set = _inputs(args)
     site = build_site(protocol, args.out, participants=args.participants, sessions=args.sessions,
                       stimulus_set=stimulus_set, redirect_url=args.redirect_url)
-    print(f"wrote {site} (open index.html?participant=ID&session=N); ignored online: {', '.join(IGNORED_ONLINE)}")
+    print(f"wrote {site} (open index.html?participant=ID&session=N); ignored online: "
+          f"{', '.join(IGNORED_ONLINE + IGNORED_STATIC)}")
     return 0
 
 

@@ -229,7 +229,8 @@
 
   // ------------------------------------------------------------------ the trial plugin
 
-  const state = { origin: null, lastEnd: null, score: 0, session: null, lines: [], clock: 0 };
+  const state = { origin: null, lastEnd: null, score: 0, session: null, lines: [], clock: 0, practice: null,
+                  replanned: null };
   const inJatos = () => typeof window.jatos !== "undefined";
 
   /** Keep one result line (static hosts): appended to JATOS's result data, or kept for the download. */
@@ -316,8 +317,13 @@
     async report(trial, record, chosen) {
       let reward = chosen && (chosen === trial.side_accept) ? trial.reward_value : 0;
       try {
-        if (config.server) reward = (await post("api/trial", record)).reward_received;
-        else await keep("trial", record);
+        if (config.server) {
+          const answer = await post("api/trial", record);
+          reward = answer.reward_received;
+          state.practice = answer.practice;  // set after a practice attempt's last trial, else null
+        } else {
+          await keep("trial", record);
+        }
       } catch (error) {
         fatal(`${config.strings.connection_lost}\n\n${error.message || error}`);
         await new Promise(() => {});  // stop here: the data so far are on the server; a reload resumes
@@ -368,14 +374,37 @@
     return `left:${c.x}px;top:${c.y}px;font-size:${d.text_height_px}px;color:${rgb(d.text_colour)};width:${0.8 * d.size_px[0]}px`;
   }
 
-  function timeline(payload) {
+  /** After a practice attempt (server only): how many trees were chosen well and, when the server
+   *  planned another attempt (below the criterion), the session's new sequence to go on with. */
+  function practiceFeedback() {
+    const text = () => fill(config.strings[state.practice.again ? "practice_again" : "practice_done"], state.practice);
+    return {
+      timeline: [textTrial(text, "practice", {
+        on_finish: async () => {
+          state.lastEnd = await nextFrame();
+          if (state.practice.again) {
+            state.replanned = state.practice.payload;
+            window.gardenJsPsych.abortExperiment();
+          }
+        },
+      })],
+      conditional_function: () => state.practice !== null,
+    };
+  }
+
+  /** The screens from ``payload.start`` on; ``continuing``: straight on after a practice attempt
+   *  (no instructions or break screen before its first trial). */
+  function timeline(payload, continuing = false) {
     const strings = config.strings, items = [];
     let previous = null;
-    for (const trial of payload.trials.slice(payload.start)) {
+    const upcoming = payload.trials.slice(payload.start);
+    for (const [i, trial] of upcoming.entries()) {
       const timing = config.phases[trial.phase].timing;
       const newPhase = previous === null || previous.phase !== trial.phase;
       const newBlock = previous !== null && previous.block !== trial.block;
-      if (newPhase) {
+      if (continuing && i === 0) {
+        // the practice feedback screen was the last one
+      } else if (newPhase) {
         items.push(textTrial(strings[`instructions_${trial.phase}`] || strings.instructions_default, "text"));
       } else if (newBlock) {
         const blocks = payload.blocks[trial.phase];
@@ -386,6 +415,10 @@
       items.push({ type: GardenTrialPlugin, trial, iti_s: iti,
                    on_start: () => payload.trials.slice(payload.trials.indexOf(trial), payload.trials.indexOf(trial) + 6)
                      .forEach((t) => treeImage(t.tree)) });
+      const next = upcoming[i + 1];
+      if (config.server && trial.phase === "practice" && (!next || next.block !== trial.block || next.phase !== trial.phase)) {
+        items.push(practiceFeedback());
+      }
       previous = trial;
     }
     items.push(textTrial(strings.end, "end", { trial_duration: 10000 }));
@@ -465,11 +498,17 @@
     state.session = payload;
     state.score = payload.score;
     payload.trials.slice(payload.start, payload.start + 6).forEach((t) => treeImage(t.tree));
-    const jsPsych = initJsPsych({ on_finish: finish });
-    window.gardenJsPsych = jsPsych;
     state.origin = state.lastEnd = await nextFrame();
-    if (simulationMode()) await jsPsych.simulate(timeline(payload), simulationMode());
-    else await jsPsych.run(timeline(payload));
+    let continuing = false;
+    while (payload) {  // once, or again after each practice attempt the server adds
+      state.replanned = null;
+      const jsPsych = initJsPsych({ on_finish: () => { if (!state.replanned) finish(); } });
+      window.gardenJsPsych = jsPsych;
+      if (simulationMode()) await jsPsych.simulate(timeline(payload, continuing), simulationMode());
+      else await jsPsych.run(timeline(payload, continuing));
+      payload = state.replanned;
+      continuing = true;
+    }
   }
 
   window.addEventListener("DOMContentLoaded", main);
