@@ -170,7 +170,7 @@ def posteriors(data: list[CellData], fits: dict[str, BatchFit], seed: int, strea
             for c, cols in enumerate(_CONTEXT_COLUMNS):
                 full[:, cols] = paired[:, c]
             parts.append(full)
-        out[name] = Posterior(*parts)
+        out[name] = Posterior(*parts, half.iterations.reshape(len(data), 2).max(axis=1))
     return out
 
 
@@ -230,6 +230,7 @@ def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str,
                 row.update(zip([f"{p}_post_median" for p in names], q.median[i]))
                 row.update(zip([f"{p}_rhat" for p in names], q.rhat[i]))
                 row["rhat_max"] = float(np.nanmax(q.rhat[i]))
+                row["posterior_iterations"] = int(q.iterations[i])
             if any(kind == "delta" for kind, _ in model.free):
                 angles = boundary_angles(model, theta, d.geometry)
                 row.update({f"angle_{c}": a for c, a in zip(contexts, angles)})
@@ -304,7 +305,8 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     ``<name>_boot_hi`` from that many refits per participant (seeded by ``seed``), with
     ``posterior`` the 95 % posterior intervals under the Jeffreys prior on the bounds ``<name>_post_lo`` /
     ``<name>_post_hi`` with the posterior median ``<name>_post_median``, split R-hat ``<name>_rhat``
-    and per fit ``rhat_max`` (Bernoulli likelihood; seeded by ``seed``; the intervals whose
+    and per fit ``rhat_max`` and ``posterior_iterations`` (per chain after warm-up: more when the
+    chains had not mixed; Bernoulli likelihood; seeded by ``seed``; the intervals whose
     coverage holds, docs/modeling.md), boundary angles
     ``angle_<context>`` (deg, counter-clockwise from +branchiness) and biases ``bias_<context>``
     / ``bias`` (deg, positive towards the shared boundary; every model with a boundary), when the

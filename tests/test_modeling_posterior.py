@@ -17,6 +17,7 @@ from modeling.cells import participant_cells
 from modeling.models import MODELS, Model, psychometric_gradient
 from modeling.models import psychometric as equation
 from modeling.optimise import Batch
+from modeling import posterior as posterior_module
 from modeling.posterior import log_jeffreys, posterior_summary, sample, split_rhat
 from modeling.psychometric import fit_table, simulate_choices
 from modeling.recovery import parameter_recovery, simulate_study, simulated_trials
@@ -122,6 +123,23 @@ def test_split_rhat_is_one_for_mixed_chains_and_large_for_stuck_ones():
     assert split_rhat(stuck)[0, 0] > 1.3 and split_rhat(trend)[0, 0] > 1.1
 
 
+def test_chains_that_have_not_mixed_are_run_longer(monkeypatch):
+    """With chains far too short (100 iterations), R-hat is above 1.01 for most participants; those
+    are sampled again 4 times as long, which brings every R-hat down, and the table says so."""
+    monkeypatch.setattr(posterior_module, "N_DRAWS", 100)
+    monkeypatch.setattr(posterior_module, "THIN", 1)
+    trials, _ = simulate_study(["linear"], [200], 12, (1, 2, 5, 6), seed=4)
+    data, _ = participant_cells(trials)
+    batch = Batch(MODELS["linear"], data, "bernoulli")
+    theta = psychometric.fit_cells(data, ["linear"])["linear"].theta
+    short = split_rhat(sample(batch, theta, np.random.default_rng(0))).max(axis=1)
+    summary = posterior_summary(batch, theta, np.random.default_rng(0))
+    again = summary.iterations == 400
+    assert (short > 1.01).mean() > 0.5 and again.sum() == (short > 1.01).sum()
+    assert np.all(summary.iterations[~again] == 100)
+    assert summary.rhat[again].max(axis=1).mean() < short[again].mean()
+
+
 @pytest.fixture(scope="module")
 def small_study() -> tuple[pd.DataFrame, pd.DataFrame]:
     return simulate_study(["factorized"], [200], 60, (1, 2, 5, 6), seed=8)
@@ -141,7 +159,7 @@ def test_posterior_columns_are_seeded_and_independent_of_jobs(small_study, monke
         full = one[one["model"] == "factorized_full"]
         assert (full[f"{name}_post_lo"] <= full[f"{name}_post_median"]).all()
         assert (full[f"{name}_post_median"] <= full[f"{name}_post_hi"]).all()
-    assert (one["rhat_max"] < 1.1).all()
+    assert (one["rhat_max"] < 1.1).all() and one["posterior_iterations"].isin([4000, 16000]).all()
 
 
 def test_posterior_intervals_cover_the_truth_at_small_size(small_study):
