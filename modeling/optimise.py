@@ -111,19 +111,26 @@ class Batch:
     def expected_information(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Expected (Fisher) information (R, k, k) of the Bernoulli likelihood at theta (R, k) for
         participants ``rows``: sum over cells of n dp dp^T / (p (1 - p)), analytic derivatives."""
-        info = np.zeros((len(rows), self.model.k, self.model.k))
+        return self.nll_and_information(theta, rows)[1]
+
+    def nll_and_information(self, theta: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bernoulli NLL (R,) and expected information (R, k, k) at once (one evaluation of p and
+        its derivatives per context: the posterior sampler needs both at every step)."""
+        nll, info = np.zeros(len(rows)), np.zeros((len(rows), self.model.k, self.model.k))
         for c in (0, 1):
             angle = self.base[rows, c][:, None] + np.deg2rad(self._param(theta, "delta", c))
             x = self.x[c][rows]
             lapse, slope, offset = (self._param(theta, kind, c) for kind in ("lapse", "slope", "offset"))
             p, partial = psychometric_gradient(x[..., 0], x[..., 1], angle, slope, offset, lapse)
+            real, n = self.real[c][rows], self.n[c][rows]
+            nll += np.where(real, cell_nll("bernoulli", p, n, self.k[c][rows]), 0.0).sum(axis=1)
             grad = np.zeros(p.shape + (self.model.k,))
             for (kind, cc), j in self.column.items():
                 if cc == c:
                     grad[..., j] = partial[kind]
-            weight = np.where(self.real[c][rows], self.n[c][rows] / np.maximum(p * (1 - p), 1e-300), 0.0)
+            weight = np.where(real, n / np.maximum(p * (1 - p), 1e-300), 0.0)
             info += np.einsum("rm,rmi,rmj->rij", weight, grad, grad)
-        return info
+        return nll, info
 
     def nll(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """NLL (R,) of parameter vectors theta (R, k) for participants ``rows``."""

@@ -102,10 +102,10 @@ class _Coordinates:
         return np.where(self.log, z, 0.0).sum(axis=1)
 
 
-def log_jeffreys(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """log of the Jeffreys prior density (R,), up to a constant: 0.5 log det of the expected
-    information (``Batch.expected_information``); -inf where it is singular (slope 0)."""
-    sign, logdet = np.linalg.slogdet(batch.expected_information(theta, rows))
+def log_jeffreys(information: np.ndarray) -> np.ndarray:
+    """log of the Jeffreys prior density (R,), up to a constant, from the expected information
+    (R, k, k) (``Batch.expected_information``): 0.5 log det; -inf where it is singular (slope 0)."""
+    sign, logdet = np.linalg.slogdet(information)
     return np.where(sign > 0, 0.5 * logdet, -np.inf)
 
 
@@ -122,8 +122,8 @@ def sample(batch: Batch, theta: np.ndarray, rng: np.random.Generator, participan
 
     def energy(z: np.ndarray) -> np.ndarray:
         """-log posterior (up to a constant) in the sampler's coordinates."""
-        values = space.backward(z)
-        return batch.nll(values, rows) - log_jeffreys(batch, values, rows) - space.log_jacobian(z)
+        nll, information = batch.nll_and_information(space.backward(z), rows)
+        return nll - log_jeffreys(information) - space.log_jacobian(z)
 
     z = space.fold(space.forward(theta[local]) + rng.normal(0.0, START_JITTER, (len(rows), k)))
     f = energy(z)

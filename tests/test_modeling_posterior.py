@@ -31,7 +31,8 @@ def _grid_quantiles(batch: Batch, axes: list[np.ndarray], j: int, q: tuple[float
     """Quantiles of parameter j of the posterior (Jeffreys prior), integrated on the grid ``axes``."""
     mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(axes))
     logp = np.concatenate([
-        -batch.nll(part, np.zeros(len(part), int)) + log_jeffreys(batch, part, np.zeros(len(part), int))
+        -batch.nll(part, np.zeros(len(part), int))
+        + log_jeffreys(batch.expected_information(part, np.zeros(len(part), int)))
         for part in np.array_split(mesh, max(1, len(mesh) // 50_000))]).reshape([len(a) for a in axes])
     marginal = logsumexp(logp, axis=tuple(i for i in range(len(axes)) if i != j))
     cdf = np.cumsum(np.exp(marginal - logsumexp(marginal)))
@@ -74,6 +75,8 @@ def test_expected_information_equals_the_hessian_at_expected_counts():
         batch.k[c] = batch.n[c] * batch.p(theta[None, :], np.array([0]), c)
     hessian = nd.Hessian(lambda t: batch.nll(t[None, :], np.array([0]))[0])(theta)
     np.testing.assert_allclose(batch.expected_information(theta[None, :], np.array([0]))[0], hessian, rtol=1e-5)
+    nll, _ = batch.nll_and_information(theta[None, :], np.array([0]))
+    assert nll[0] == pytest.approx(batch.nll(theta[None, :], np.array([0]))[0], rel=1e-12)
 
 
 def test_jeffreys_prior_of_a_slope_by_hand():
@@ -85,7 +88,7 @@ def test_jeffreys_prior_of_a_slope_by_hand():
             d = batch.x[c][0] @ np.array([np.cos(batch.base[0, c]), np.sin(batch.base[0, c])])
             s = 1 / (1 + np.exp(-slope * d))
             expected += (batch.n[c][0] * d ** 2 * s * (1 - s)).sum()
-        got = log_jeffreys(batch, np.array([[slope]]), np.array([0]))[0]
+        got = log_jeffreys(batch.expected_information(np.array([[slope]]), np.array([0])))[0]
         assert got == pytest.approx(0.5 * np.log(expected), rel=1e-10)
 
 
