@@ -101,12 +101,16 @@ class Batch:
         j = self.column.get((kind, c))
         return DEFAULTS[kind] if j is None else theta[:, j:j + 1]
 
-    def p(self, theta: np.ndarray, rows: np.ndarray, c: int) -> np.ndarray:
-        """p(accept) (R, C_c) of context c's cells for parameter vectors theta (R, k) of participants rows."""
+    def _equation_inputs(self, theta: np.ndarray, rows: np.ndarray, c: int) -> tuple:
+        """Arguments of the model equation for context c's cells: (x_branchiness, x_leafiness,
+        angle (rad), slope, offset, lapse), broadcastable to (R, C_c)."""
         angle = self.base[rows, c][:, None] + np.deg2rad(self._param(theta, "delta", c))
         x = self.x[c][rows]
-        lapse, slope, offset = (self._param(theta, kind, c) for kind in ("lapse", "slope", "offset"))
-        return psychometric(x[..., 0], x[..., 1], angle, slope, offset, lapse)
+        return (x[..., 0], x[..., 1], angle, *(self._param(theta, kind, c) for kind in ("slope", "offset", "lapse")))
+
+    def p(self, theta: np.ndarray, rows: np.ndarray, c: int) -> np.ndarray:
+        """p(accept) (R, C_c) of context c's cells for parameter vectors theta (R, k) of participants rows."""
+        return psychometric(*self._equation_inputs(theta, rows, c))
 
     def expected_information(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Expected (Fisher) information (R, k, k) of the Bernoulli likelihood at theta (R, k) for
@@ -118,10 +122,7 @@ class Batch:
         its derivatives per context: the posterior sampler needs both at every step)."""
         nll, info = np.zeros(len(rows)), np.zeros((len(rows), self.model.k, self.model.k))
         for c in (0, 1):
-            angle = self.base[rows, c][:, None] + np.deg2rad(self._param(theta, "delta", c))
-            x = self.x[c][rows]
-            lapse, slope, offset = (self._param(theta, kind, c) for kind in ("lapse", "slope", "offset"))
-            p, partial = psychometric_gradient(x[..., 0], x[..., 1], angle, slope, offset, lapse)
+            p, partial = psychometric_gradient(*self._equation_inputs(theta, rows, c))
             real, n = self.real[c][rows], self.n[c][rows]
             nll += np.where(real, cell_nll("bernoulli", p, n, self.k[c][rows]), 0.0).sum(axis=1)
             grad = np.zeros(p.shape + (self.model.k,))
