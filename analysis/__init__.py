@@ -1,10 +1,10 @@
-"""Analyses of results: behaviour (choice tables in the canonical frame, choice RDMs), neural
-patterns, networks' tables, and people compared with networks.
+"""Analyses of results, in three rooms that do not import each other (``.importlinter``):
 
-``choices`` (which trials are analysed, cell tables, canonical frames, fitted-model predictions),
-``choice_rdms`` (per-participant choice RDMs and their model betas), ``network_tables`` (tables of a
-network sweep), ``human_vs_network`` (people's RDMs against networks'), ``neural`` (condition
-patterns from tables, NIfTI ROI betas, Mante units), ``behaviour`` (accuracy, learning, switch,
-congruency, RTs, tests), ``session`` (one participant's session report tables). The RSA primitives
-live in ``rsa``.
+``behaviour`` (which trials are analysed, choice tables in the canonical frame, choice RDMs, the
+papers' behavioural measures, posterior predictive checks, the grid prior, one session's tables),
+``networks`` (tables of network sweeps, the gating analysis, statistics across init scales, people
+compared with networks), ``neural`` (scanner runs from BIDS, first-level GLM, ROI and searchlight
+RDMs, their statistics, simulated BOLD, the Mante units). What more than one room needs lives below
+them: RSA primitives and candidate matching in ``garden.rsa``, network hidden-layer RDMs in
+``garden.modeling.networks.rdms``.
 """

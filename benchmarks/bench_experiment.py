@@ -4,7 +4,7 @@
   opaque area, both labels, highlight and feedback values) drawn 300 times at 1280x1024, timed from the first draw call to ``glFinish``
   (the GPU work done), beside an empty frame measured the same way; flip (buffer swap) time is
   reported apart. Target: under 4 ms, leaving headroom at 120 Hz (8.3 ms a frame).
-* Onset error: a 100-trial scanner run played by ``experiment.present.Runner`` with SHORT timings
+* Onset error: a 100-trial scanner run played by ``garden.experiment.present.Runner`` with SHORT timings
   (cue 0.05 s, tree 0.15 s, ITIs 0.1-0.2 s, lead-in 0.2 s: a 40 s run instead of ~10 min) and
   trees rendered before the run; error = flip timestamp of each tree onset minus its computed
   schedule. "No accumulation" = the slope of the error against time since the trigger.
@@ -68,10 +68,10 @@ def _draw_cost(screen, trial: dict, frames: int = 300) -> dict[str, float]:
 
 
 def _onset_error(protocol_path: str) -> dict[str, float]:
-    from experiment.config import load_protocol
-    from experiment.present import Runner, Screen, Trees, opaque_box
-    from experiment.session import plan_session, start_recording
-    from stimuli.trees import render_tree
+    from garden.experiment.config import load_protocol
+    from garden.experiment.present import Runner, Screen, Trees, opaque_box
+    from garden.experiment.session import plan_session, start_recording
+    from garden.stimuli.trees import render_tree
 
     protocol = load_protocol(protocol_path)
     out = tempfile.mkdtemp()
@@ -100,7 +100,7 @@ def _onset_error(protocol_path: str) -> dict[str, float]:
     Triggered(run, screen, Prerendered(protocol), texts=False).play()
     screen.close()
     run.recorder.finish(True)
-    from core.trials import read_trials
+    from garden.core.trials import read_trials
 
     table = read_trials(run.recorder.path)
     error = (table.onset - table.planned_onset).to_numpy()

@@ -35,8 +35,8 @@ def main(jobs: int = 2) -> dict:
     """Fit everything once and return timings, memory and the acceptance numbers."""
     if not (DATA / "exp1a_trials.csv.gz").exists():
         return {"note": f"published data not found at {DATA}"}
-    from modeling.flesch2018 import EXPERIMENTS, PUBLISHED_MAX_RT, load_published_fits, load_trials
-    from modeling.psychometric import fit_table
+    from garden.modeling.flesch2018 import EXPERIMENTS, PUBLISHED_MAX_RT, load_published_fits, load_trials
+    from garden.modeling.psychometric import fit_table
 
     trials = pd.concat([load_trials(DATA, e, "test") for e in EXPERIMENTS], ignore_index=True)
     published = pd.concat([load_published_fits(DATA, e) for e in EXPERIMENTS], ignore_index=True)

@@ -36,18 +36,18 @@ def _data_folder() -> Path | None:
 def main() -> dict:
     import torch
 
-    from modeling.flesch2018 import EXPERIMENTS, load_trials
-    from modeling.networks.config import (
+    from garden.modeling.flesch2018 import EXPERIMENTS, load_trials
+    from garden.modeling.networks.config import (
         SweepConfig,
     )
-    from modeling.networks.curriculum import (
+    from garden.modeling.networks.curriculum import (
         accuracy_by_phase,
         matched_outputs,
         network_lrs,
         sequences,
     )
-    from modeling.networks.data import task_data
-    from modeling.networks.train import augmented_inputs, init_params, online_batch
+    from garden.modeling.networks.data import task_data
+    from garden.modeling.networks.train import augmented_inputs, init_params, online_batch
 
     folder = _data_folder()
     if folder is None:

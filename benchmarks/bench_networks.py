@@ -72,9 +72,9 @@ def _autograd_loop(torch, data, params: dict, index: int, steps: int, lr: float)
 def main() -> dict:
     import torch
 
-    from modeling.networks.config import PUBLISHED_CTX_SCALES, PUBLISHED_SCALES, TrainConfig
-    from modeling.networks.data import task_data
-    from modeling.networks.train import init_params, train_batch
+    from garden.modeling.networks.config import PUBLISHED_CTX_SCALES, PUBLISHED_SCALES, TrainConfig
+    from garden.modeling.networks.data import task_data
+    from garden.modeling.networks.train import init_params, train_batch
 
     torch.set_num_threads(N_THREADS)
     data = task_data()

@@ -3,7 +3,7 @@
 ``python -m benchmarks neural``. Seeded synthetic data: an ellipsoid brain of about 60 000 voxels,
 radius-3-voxel spheres (123 voxels when whole), 6 runs x 50 condition betas, and 300 noise
 residual samples per voxel (dof 250) from which every sphere's shrinkage covariance
-("shrinkage_diag", as rsatoolbox's default) is estimated. Ours: ``analysis.searchlight`` in
+("shrinkage_diag", as rsatoolbox's default) is estimated. Ours: ``garden.analysis.neural.searchlight`` in
 batches on 2 worker threads (BLAS one thread each). Reference: for a subset of spheres spread over
 the brain, rsatoolbox's ``prec_from_residuals`` + ``calc_rdm(..., method="crossnobis")`` per
 sphere, timed in the same run and scaled to all spheres. Peak memory is the process's maximum
@@ -47,7 +47,7 @@ def _rsatoolbox_rdm(betas: np.ndarray, residuals: np.ndarray, members: np.ndarra
 
 
 def main() -> dict:
-    from analysis.searchlight import searchlight_rdms, spheres
+    from garden.analysis.neural.searchlight import searchlight_rdms, spheres
 
     rng = np.random.default_rng(0)
     brain = _brain()

@@ -28,11 +28,11 @@ def _tau_a_pairs(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def main() -> dict:
-    from rsa.compare import kendall_tau_a, regress_rdm
-    from rsa.compression_model import fit_compression_model
-    from rsa.mds import mds
-    from rsa.model_rdms import model_rdm, model_rdms
-    from rsa.rdm import crossvalidated_rdm, lower, rdm
+    from garden.rsa.compare import kendall_tau_a, regress_rdm
+    from garden.rsa.compression_model import fit_compression_model
+    from garden.rsa.mds import mds
+    from garden.rsa.model_rdms import model_rdm, model_rdms
+    from garden.rsa.rdm import crossvalidated_rdm, lower, rdm
 
     rng = np.random.default_rng(0)
     runs = rng.normal(size=(6, 50, 1000))  # 6 fMRI runs x 50 conditions x 1000 voxels

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from stimuli.measures import cell_means, grading_summary
-from stimuli.sets import load_set, make_set
+from garden.stimuli.measures import cell_means, grading_summary
+from garden.stimuli.sets import load_set, make_set
 
 EXEMPLARS, SIZE_PX, JOBS = 50, 443, 2
 GRADING_EXEMPLARS = 5

@@ -24,11 +24,11 @@ import time
 import numdifftools as nd
 import numpy as np
 
-from modeling.cells import participant_cells
-from modeling.models import MODELS
-from modeling.optimise import Batch, at_bound
-from modeling.psychometric import fit_cells, fit_table
-from modeling.recovery import COVERAGES, parameter_recovery, recovery_summary, simulate_study
+from garden.modeling.cells import participant_cells
+from garden.modeling.models import MODELS
+from garden.modeling.optimise import Batch, at_bound
+from garden.modeling.psychometric import fit_cells, fit_table
+from garden.modeling.recovery import COVERAGES, parameter_recovery, recovery_summary, simulate_study
 
 MODELS_CHECKED = ("factorized", "factorized_full", "linear")
 TRIAL_COUNTS = (200, 400)

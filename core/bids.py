@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from core.files import write_file
-from core.provenance import software_versions, write_json
+from garden.core.files import write_file
+from garden.core.provenance import software_versions, write_json
 
 BIDS_VERSION = "1.8.0"
 PROVENANCE_KEY = "GardenProvenance"

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.bids import (
+from garden.core.bids import (
     ensure_dataset_files,
     read_participants,
     with_provenance,
     write_participants,
 )
-from core.errors import UserError
-from core.provenance import provenance, write_json
-from core.trials import (
+from garden.core.errors import UserError
+from garden.core.provenance import provenance, write_json
+from garden.core.trials import (
     INCOMPLETE_IMPORT,
     Problem,
     TrialTableError,

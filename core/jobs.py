@@ -20,7 +20,7 @@ from typing import Any
 
 import submitit
 
-from core.errors import UserError
+from garden.core.errors import UserError
 
 EXECUTORS = ("inline", "local", "slurm")
 POLL_S = 0.2

@@ -16,8 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from core.errors import UserError
-from core.files import write_file
+from garden.core.errors import UserError
+from garden.core.files import write_file
 
 _PACKAGES = ("garden-task", "numpy", "scipy", "pandas", "numdifftools", "scikit-learn",
              "matplotlib", "pillow", "torch", "psychopy")

@@ -1,5 +1,5 @@
 """What the experiment needs of whoever answers its trials: a person's keys aside, any object with
-``respond`` (a simulated agent of ``modeling.agents``, a matched network, a browser bot).
+``respond`` (a simulated agent of ``garden.modeling.agents``, a matched network, a browser bot).
 
 The experiment imports only this protocol, so it never depends on the models that answer.
 """

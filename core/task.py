@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.errors import UserError
+from garden.core.errors import UserError
 
 CONTEXTS: tuple[str, str] = ("north", "south")
 LEVELS = np.arange(1, 6)

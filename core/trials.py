@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.errors import UserError
-from core.files import write_file
+from garden.core.errors import UserError
+from garden.core.files import write_file
 
 PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9]+$")
 MAX_ID_CHARS = 64

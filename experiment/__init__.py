@@ -2,6 +2,6 @@
 that belong together (``linking``), recording (``recording``, ``session``), event markers
 (``markers``), simulation and presentation.
 
-Only ``experiment.present`` and ``experiment.arrangement`` import PsychoPy; everything else
+Only ``garden.experiment.present`` and ``garden.experiment.arrangement.task`` import PsychoPy; everything else
 here is pure and display-free.
 """

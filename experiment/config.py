@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import UserError
-from core.trials import PRACTICE_PHASE
+from garden.core.errors import UserError
+from garden.core.trials import PRACTICE_PHASE
 
 PROTOCOL_DIR = Path(__file__).with_name("protocols")
 STRINGS_DIR = Path(__file__).with_name("strings")
@@ -164,7 +164,7 @@ MARKER_EVENTS = ("cue", "tree", "feedback", "response", "trigger")
 
 @dataclass(frozen=True)
 class MarkerSettings:
-    """Event markers for other recordings (``experiment.markers``): where they go and their codes."""
+    """Event markers for other recordings (``garden.experiment.markers``): where they go and their codes."""
 
     output: str = field(default="none", metadata=_meta(choices=MARKER_OUTPUTS,
                                                        doc="none, lsl (Lab Streaming Layer) or serial"))

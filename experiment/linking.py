@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.bids import provenance_of
-from core.errors import UserError
-from core.trials import session_path
-from experiment.config import PRACTICE_PHASE, Phase, Protocol, parse_protocol
-from experiment.sequences import CELLS, Allocation, Assignment
+from garden.core.bids import provenance_of
+from garden.core.errors import UserError
+from garden.core.trials import session_path
+from garden.experiment.config import PRACTICE_PHASE, Phase, Protocol, parse_protocol
+from garden.experiment.sequences import CELLS, Allocation, Assignment
 
 OVERRIDE_FLAG = "--allow-session-mismatch"
 

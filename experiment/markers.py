@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import Any
 from typing import Protocol as TypingProtocol
 
-from core.errors import UserError
-from experiment.config import MarkerSettings
+from garden.core.errors import UserError
+from garden.experiment.config import MarkerSettings
 
 
 class MarkerOutput(TypingProtocol):

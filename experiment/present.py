@@ -1,7 +1,7 @@
 """The task on screen with PsychoPy: the only module of the task that imports psychopy.
 
 PsychoPy is imported inside functions only (it needs a display to import). The loop plays a
-session's sequence (``experiment.session``) and records every trial as it ends:
+session's sequence (``garden.experiment.session``) and records every trial as it ends:
 
 * online trial: ITI (blank) -> context frame with fixation -> tree in the frame with the
   accept/reject labels -> response (or "too slow" at the end of the window) -> the chosen side
@@ -50,10 +50,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from core.errors import UserError
-from core.responders import Responder, responder_rng
-from core.trials import session_path
-from experiment.config import (
+from garden.core.errors import UserError
+from garden.core.responders import Responder, responder_rng
+from garden.core.trials import session_path
+from garden.experiment.config import (
     PRACTICE_PHASE,
     SIZE_FIELDS,
     Display,
@@ -63,9 +63,9 @@ from experiment.config import (
     fill,
     load_strings,
 )
-from experiment.markers import NoMarkers, open_markers
-from experiment.recording import recorded_trials
-from experiment.session import (
+from garden.experiment.markers import NoMarkers, open_markers
+from garden.experiment.recording import recorded_trials
+from garden.experiment.session import (
     Session,
     choice_for,
     close_session,
@@ -80,7 +80,7 @@ from experiment.session import (
     start_recording,
     trigger_events,
 )
-from stimuli.trees import render_tree
+from garden.stimuli.trees import render_tree
 
 PACE_MARGIN_S = 0.002
 """With vsync, the loop wakes this long before the next vertical blank is due, then flips (s)."""
@@ -195,7 +195,7 @@ class XdotoolDriver:
 
     def replanned(self, run: Session) -> None:
         """The agent's responses to the session's sequence (again after a practice attempt is added:
-        the same ones for the trials before it, as ``experiment.simulate``)."""
+        the same ones for the trials before it, as ``garden.experiment.simulate``)."""
         self.seq = run.sequence
         self.choices, self.rts = self.agent.respond(self.seq, responder_rng(self.agent, run.assignment.seed),
                                                     run.items)
@@ -872,7 +872,7 @@ def run_window_session(protocol: Protocol, participant_id: str, session: int, ou
     Returns (trial table path, completed). Esc + confirm ends early with completed False; a crash
     is recorded in the sidecar (``error``: type, message, traceback) and raised again. PsychoPy's
     log of the session goes to ``..._psychopy.log`` beside the table (appended on resume).
-    ``allow_mismatch``: see ``experiment.linking``; ``allow_timing_problems``: see ``Screen``.
+    ``allow_mismatch``: see ``garden.experiment.linking``; ``allow_timing_problems``: see ``Screen``.
     """
     require_display(", or use --simulate without --window")
     pool = stimulus_set.exemplars if stimulus_set is not None else None

@@ -1,7 +1,7 @@
 """Safe recording of one session: every trial appended, flushed and fsynced before the next.
 
 Why: a crash, a power cut or ``kill -9`` must lose at most the trial in progress, and existing
-data must never be overwritten. The trial table lives at ``core.trials.session_path`` (BIDS
+data must never be overwritten. The trial table lives at ``garden.core.trials.session_path`` (BIDS
 layout) with a JSON sidecar beside it recording the config, seed, assignment, software versions,
 screen, refresh rate, start and end times and whether the session completed. The sidecar is
 replaced atomically (write to a temporary file, then rename), so it is always a whole JSON file.
@@ -23,12 +23,12 @@ from typing import Any
 
 import pandas as pd
 
-from core.bids import ensure_dataset_files, provenance_of, with_provenance
-from core.errors import UserError
-from core.files import DurableAppend, truncate_to_last_line
-from core.importing import update_participants
-from core.provenance import provenance, to_jsonable, write_json
-from core.trials import column_descriptions, format_value, order_columns, session_path
+from garden.core.bids import ensure_dataset_files, provenance_of, with_provenance
+from garden.core.errors import UserError
+from garden.core.files import DurableAppend, truncate_to_last_line
+from garden.core.importing import update_participants
+from garden.core.provenance import provenance, to_jsonable, write_json
+from garden.core.trials import column_descriptions, format_value, order_columns, session_path
 
 RESULT_COLUMNS = ["onset", "duration", "response_key", "correct", "reward_received", "cue_onset",
                   "dropped_frames", "timed_out", "interrupted"]
@@ -111,7 +111,7 @@ def sidecar_path(table_path: Path) -> Path:
 
 def session_info(table_path: str | os.PathLike) -> dict[str, Any]:
     """Garden's provenance record of a session (config, seed, assignment, screen, times, completion)
-    from the sidecar beside its table; sidecars of either layout (see ``core.bids``)."""
+    from the sidecar beside its table; sidecars of either layout (see ``garden.core.bids``)."""
     return provenance_of(json.loads(sidecar_path(Path(table_path)).read_text(encoding="utf-8")))
 
 

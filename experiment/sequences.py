@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.errors import UserError
-from core.task import LEVELS, reward_value
-from core.trials import check_participant_id
-from experiment.config import PARTICIPANT, PRACTICE_EXEMPLARS, PRACTICE_PHASE, Phase, Protocol
+from garden.core.errors import UserError
+from garden.core.task import LEVELS, reward_value
+from garden.core.trials import check_participant_id
+from garden.experiment.config import PARTICIPANT, PRACTICE_EXEMPLARS, PRACTICE_PHASE, Phase, Protocol
 
 CELLS: list[tuple[int, int]] = [(int(b), int(l)) for b in LEVELS for l in LEVELS]
 """The 25 (branchiness, leafiness) cells, leafiness fastest."""

@@ -1,7 +1,7 @@
 """What every way of running a session shares: set-up (or resume), trial outcomes, closing.
 
-Used by the PsychoPy loop (``experiment.present``) and the windowless simulation
-(``experiment.simulate``), so both write exactly the same files from the same sequence.
+Used by the PsychoPy loop (``garden.experiment.present``) and the windowless simulation
+(``garden.experiment.simulate``), so both write exactly the same files from the same sequence.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.bids import provenance_of
-from core.errors import UserError
-from core.provenance import read_json, to_jsonable
-from core.task import correct_choice, item_table
-from core.trials import format_value, session_path, validate
-from experiment.config import PRACTICE_PHASE, Protocol
-from experiment.linking import (
+from garden.core.bids import provenance_of
+from garden.core.errors import UserError
+from garden.core.provenance import read_json, to_jsonable
+from garden.core.task import correct_choice, item_table
+from garden.core.trials import format_value, session_path, validate
+from garden.experiment.config import PRACTICE_PHASE, Protocol
+from garden.experiment.linking import (
     Link,
     allocation_record,
     first_session,
@@ -31,13 +31,13 @@ from experiment.linking import (
     protocol_hash,
     recorded_allocation,
 )
-from experiment.recording import (
+from garden.experiment.recording import (
     SessionRecorder,
     events_path,
     recorded_trials,
     sidecar_path,
 )
-from experiment.sequences import (
+from garden.experiment.sequences import (
     Allocation,
     Assignment,
     ExemplarPool,
@@ -145,7 +145,7 @@ def plan_session(protocol: Protocol, participant_id: str, session: int, out: str
     session exists and ``resume`` is False. Resuming: the session's own recorded assignment (and
     the practice attempts its rows call for, unless not ``repeat_practice``: the browser plays one
     attempt). A later session of a participant: the first session's assignment and exemplars
-    (``experiment.linking``; ``allow_mismatch`` runs despite differences, recorded)."""
+    (``garden.experiment.linking``; ``allow_mismatch`` runs despite differences, recorded)."""
     out = Path(out)
     path = session_path(out, participant_id, session)
     if path.exists() and not resume:

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from core.responders import Responder, responder_rng
-from experiment.config import Protocol
-from experiment.sequences import ExemplarPool
-from experiment.session import (
+from garden.core.responders import Responder, responder_rng
+from garden.experiment.config import Protocol
+from garden.experiment.sequences import ExemplarPool
+from garden.experiment.session import (
     close_session,
     key_for,
     open_scanner_run,
@@ -40,7 +40,7 @@ def simulate_session(protocol: Protocol, participant_id: str, session: int, agen
     """Run one session with a simulated participant, writing the trial table, sidecar,
     scanner events and participants.tsv under ``out``; return the trial table's path.
 
-    ``allow_mismatch``: see ``experiment.linking``. ``pace_s`` waits that long after each trial (to
+    ``allow_mismatch``: see ``garden.experiment.linking``. ``pace_s`` waits that long after each trial (to
     run at a watchable/killable speed). Scanner pulses are simulated at every TR of a run. Every trial is flushed as it ends; ``durable`` also fsyncs it (as a real session does; ~8 ms a trial).
     """
     run = plan_session(protocol, participant_id, session, out, rule_code=rule_code, curriculum=curriculum,

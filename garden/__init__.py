@@ -15,28 +15,52 @@ Where things are (lowest layer first): ``core`` (task rules, the 50 conditions, 
 contract), ``rsa`` (RDMs, model RDMs, comparisons, MDS), ``stimuli``, ``experiment`` (the task in
 PsychoPy, simulated sessions), ``modeling`` (choice models, BMS, agents, networks), ``analysis``
 (behavioural and neural analyses, people vs networks), ``reports``. The names below are the
-public API; each is documented where it is defined.
+public API; each is documented where it is defined, and loaded on first use (``import garden`` and
+``garden --help`` stay fast: the command line needs none of them).
 """
 
-from analysis.choice_rdms import choice_rdms
-from analysis.choices import analysis_trials, cell_table
-from analysis.network_tables import network_rdms
-from core.task import item_table, reward_value
-from core.trials import read_trials, write_table
-from experiment.config import load_protocol
-from experiment.simulate import simulate_session
-from modeling.agents import AGENTS, get_agent
-from modeling.choice_model import ChoiceModel
-from modeling.comparison import bms_table
-from modeling.networks import load_results, train_sweep
-from modeling.networks.config import SweepConfig, TrainConfig
-from rsa.compare import regress_rdm
-from rsa.model_rdms import model_rdm, model_rdms
-from rsa.rdms import RDMs
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["AGENTS", "ChoiceModel", "RDMs", "SweepConfig", "TrainConfig", "analysis_trials", "bms_table",
-           "cell_table", "choice_rdms", "get_agent", "item_table", "load_protocol", "load_results", "model_rdm",
-           "model_rdms", "network_rdms", "read_trials", "regress_rdm", "reward_value", "simulate_session",
-           "train_sweep", "write_table"]
+# public name -> the module that defines it (PEP 562 lazy attributes)
+_API = {
+    "choice_rdms": "garden.analysis.behaviour.choice_rdms",
+    "analysis_trials": "garden.analysis.behaviour.choices",
+    "cell_table": "garden.analysis.behaviour.choices",
+    "network_rdms": "garden.modeling.networks.rdms",
+    "item_table": "garden.core.task",
+    "reward_value": "garden.core.task",
+    "read_trials": "garden.core.trials",
+    "write_table": "garden.core.trials",
+    "load_protocol": "garden.experiment.config",
+    "simulate_session": "garden.experiment.simulate",
+    "AGENTS": "garden.modeling.agents",
+    "get_agent": "garden.modeling.agents",
+    "ChoiceModel": "garden.modeling.choice_model",
+    "bms_table": "garden.modeling.comparison",
+    "load_results": "garden.modeling.networks",
+    "train_sweep": "garden.modeling.networks",
+    "SweepConfig": "garden.modeling.networks.config",
+    "TrainConfig": "garden.modeling.networks.config",
+    "regress_rdm": "garden.rsa.compare",
+    "model_rdm": "garden.rsa.model_rdms",
+    "model_rdms": "garden.rsa.model_rdms",
+    "RDMs": "garden.rsa.rdms",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    """The public API, imported from its defining module on first access."""
+    if name not in _API:
+        raise AttributeError(f"module 'garden' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_API[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_API])

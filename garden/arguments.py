@@ -15,8 +15,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from core.errors import UserError
-from core.trials import check_participant_id
+from garden.core.errors import UserError
+from garden.core.trials import check_participant_id
 
 LIMITS: dict[str, int] = {
     "seed": 2**32 - 1,            # numpy seeds are 32-bit
@@ -235,7 +235,7 @@ def existing_folder(text: str) -> Path:
 
 
 def participant_id(text: str) -> str:
-    """argparse type: a participant id (letters and digits, at most ``core.trials.MAX_ID_CHARS``)."""
+    """argparse type: a participant id (letters and digits, at most ``garden.core.trials.MAX_ID_CHARS``)."""
     try:
         return check_participant_id(text)
     except ValueError as exc:

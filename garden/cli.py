@@ -1,6 +1,6 @@
 """The ``garden`` command: parse arguments, dispatch to a command module, report user errors.
 
-User errors (``core.errors.UserError``, bad files, existing outputs) become one line on
+User errors (``garden.core.errors.UserError``, bad files, existing outputs) become one line on
 stderr and exit status 2; set ``GARDEN_DEBUG=1`` to see the traceback instead.
 """
 

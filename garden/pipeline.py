@@ -25,24 +25,24 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from analysis import human_vs_network as hvn
-from analysis import network_gating as ng
-from analysis import network_stats as ns
-from analysis import network_tables as nt
-from analysis.behaviour import (
+from garden.analysis.networks import people_vs_networks as hvn
+from garden.analysis.networks import gating as ng
+from garden.analysis.networks import stats as ns
+from garden.analysis.networks import tables as nt
+from garden.analysis.behaviour.measures import (
     accuracy_table,
     behaviour_tests,
     group_means,
     parameter_group_tests,
 )
-from analysis.choice_rdms import (
+from garden.analysis.behaviour.choice_rdms import (
     group_mean_rdms,
     paired_tests,
     participant_betas,
     participant_groups,
     participant_rdms,
 )
-from analysis.choices import (
+from garden.analysis.behaviour.choices import (
     analysis_trials,
     canonical_boundaries,
     cell_table,
@@ -50,38 +50,40 @@ from analysis.choices import (
     predicted_cells,
     psychometric_table,
 )
-from analysis.grid_prior import change_test, grid_priors, has_arrangements, prior_change
-from analysis.group_behaviour import group_behaviour
-from analysis.neural_bids import find_runs
-from analysis.neural_glm import GlmConfig, fit_dataset
-from analysis.neural_rdms import RdmConfig, roi_rdms, searchlight_maps
-from analysis.neural_rois import Roi, load_rois
-from analysis.neural_sim import SimulationConfig, default_rois, simulate_dataset
-from analysis.neural_study import StatsConfig, write_statistics
-from core.errors import UserError
-from core.provenance import provenance, write_json, write_sidecar
-from core.trials import read_trials, write_table
-from experiment.arrangement_simulate import simulate_arrangements
-from experiment.config import load_protocol
-from experiment.sequences import participant_seed
-from experiment.simulate import simulate_session
-from modeling.agents import POPULATION_MODELS, get_agent, population_params
-from modeling.comparison import FAMILIES, between_groups, bms_table, family_bms_table
-from modeling.models import DEFAULT_MODELS
-from modeling.networks import load_results, train_sweep
-from modeling.networks.config import (
+from garden.analysis.behaviour.grid_prior import change_test, grid_priors, has_arrangements, prior_change
+from garden.analysis.behaviour.group import group_behaviour
+from garden.analysis.neural.bids import find_runs
+from garden.analysis.neural.glm import GlmConfig, fit_dataset
+from garden.analysis.neural.rdms import RdmConfig, roi_rdms, searchlight_maps
+from garden.analysis.neural.rois import Roi, load_rois
+from garden.analysis.neural.simulate import SimulationConfig, default_rois, simulate_dataset
+from garden.analysis.neural.study import StatsConfig, write_statistics
+from garden.core.errors import UserError
+from garden.core.provenance import provenance, write_json, write_sidecar
+from garden.core.trials import read_trials, write_table
+from garden.experiment.arrangement.simulate import simulate_arrangements
+from garden.experiment.config import load_protocol
+from garden.experiment.sequences import participant_seed
+from garden.experiment.simulate import simulate_session
+from garden.modeling.agents import POPULATION_MODELS, get_agent, population_params
+from garden.modeling.comparison import FAMILIES, between_groups, bms_table, family_bms_table
+from garden.modeling.models import DEFAULT_MODELS
+from garden.modeling.networks import load_results, train_sweep
+from garden.modeling.networks import rdms as network_rdms
+from garden.modeling.networks.config import (
     PUBLISHED_CTX_SCALES,
     PUBLISHED_SCALES,
     SweepConfig,
     TrainConfig,
 )
-from modeling.networks.curriculum import run_curriculum
-from modeling.psychometric import fit_table
-from modeling.recovery import run_recovery
-from reports.html import RUN_FILE, SKIPPED_FILE, TABLES_DIR, load_tables, write_report
-from rsa.mds import mds_panels
-from rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
-from stimuli.sets import contact_sheet, load_set, make_set
+from garden.modeling.networks.curriculum import run_curriculum
+from garden.modeling.psychometric import fit_table
+from garden.modeling.recovery import run_recovery
+from garden.reports.html import RUN_FILE, SKIPPED_FILE, TABLES_DIR, load_tables, write_report
+from garden.rsa import candidates
+from garden.rsa.mds import mds_panels
+from garden.rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
+from garden.stimuli.sets import contact_sheet, load_set, make_set
 
 T = TypeVar("T")
 
@@ -142,7 +144,7 @@ class Tables:
 
 @dataclass(frozen=True)
 class Participants:
-    """Every trial of the participants and the trials analysed (``analysis.choices.analysis_trials``)."""
+    """Every trial of the participants and the trials analysed (``garden.analysis.behaviour.choices.analysis_trials``)."""
 
     all_trials: pd.DataFrame
     trials: pd.DataFrame
@@ -169,7 +171,7 @@ class Scanner:
         return self.bold / "masks" / ("brain_mask.nii.gz" if name == "brain" else f"roi-{name}_mask.nii.gz")
 
     def rois(self, config: DemoConfig) -> tuple[dict[str, Roi], np.ndarray | None]:
-        """The simulated ROIs by name (``analysis.neural_rois.load_rois``) and their grid's affine."""
+        """The simulated ROIs by name (``garden.analysis.neural.rois.load_rois``) and their grid's affine."""
         return load_rois({roi.name: self.mask(roi.name) for roi in default_rois(config.scanner_shape)})
 
 
@@ -194,7 +196,7 @@ def make_stimuli(out: Path, config: DemoConfig) -> Path:
 
 def simulate_participants(out: Path, config: DemoConfig, tables: Tables) -> Path:
     """Simulated participants, spread over the curricula, alternating factorized and linear agents
-    (``modeling.agents.population_params``), each through every session of the protocol; returns
+    (``garden.modeling.agents.population_params``), each through every session of the protocol; returns
     the BIDS tree ``out/participants``."""
     protocol = load_protocol(config.protocol)
     curricula = config.curricula or tuple(protocol.curricula)
@@ -216,7 +218,7 @@ def simulate_participants(out: Path, config: DemoConfig, tables: Tables) -> Path
 
 
 def arrange_participants(folder: Path, config: DemoConfig, tables: Tables) -> None:
-    """Simulated arrangement sessions of every simulated participant (``experiment.arrangement_simulate``):
+    """Simulated arrangement sessions of every simulated participant (``garden.experiment.arrangement.simulate``):
     6 arrangements before training (first session, ``pre``) and 6 after (last session, ``post``), each
     with its own noise SD drawn uniformly in [0.05, 0.4] arena radii (recorded in ``simulated_arrangements``)."""
     sessions = sorted({p.session for p in load_protocol(config.protocol).phases})
@@ -232,7 +234,7 @@ def arrange_participants(folder: Path, config: DemoConfig, tables: Tables) -> No
 
 def grid_prior(folder: Path, tables: Tables) -> None:
     """Each participant's grid prior, its pre-to-post change and the group test, when ``folder``
-    holds arrangement data (``analysis.grid_prior``); nothing otherwise."""
+    holds arrangement data (``garden.analysis.behaviour.grid_prior``); nothing otherwise."""
     if has_arrangements(folder):
         change = tables.save("grid_prior", prior_change(grid_priors(folder)))
         tables.save("grid_prior_test", change_test(change))
@@ -295,7 +297,7 @@ def choice_patterns(people: Participants, fits: pd.DataFrame | None, tables: Tab
 
 def behaviour_checks(people: Participants, cells: pd.DataFrame, fits: pd.DataFrame, config: DemoConfig,
                      tables: Tables) -> None:
-    """The papers' further behavioural analyses (``analysis.group_behaviour``): posterior predictive
+    """The papers' further behavioural analyses (``garden.analysis.behaviour.group``): posterior predictive
     checks of every model, the 2018 behavioural RSA, baseline vs scan (2022), sigmoid slopes, RTs."""
     for name, table in group_behaviour(people.all_trials, people.trials, cells, fits, models=config.models,
                                        n_replicates=config.ppc_replicates, seed=config.seed).items():
@@ -329,14 +331,14 @@ def train_networks(out: Path, config: DemoConfig, tables: Tables) -> Networks:
     overlap = tables.save("network_gating_overlap", ng.overlap_table(results))
     tables.save("network_gating_dynamics", ng.dynamics_table(summary, arrays))
     tables.save("network_gating_tests", ng.gating_tests(overlap, summary))
-    return Networks(summary, nt.hidden_rdms(summary, arrays),
+    return Networks(summary, network_rdms.hidden_rdms(summary, arrays),
                     hvn.network_choice_rdms(arrays["outputs"], summary["scale"].to_numpy(float)))
 
 
 def geometry(cells: pd.DataFrame, networks: Networks | None, config: DemoConfig, tables: Tables) -> None:
     """3-D metric MDS of each init scale's mean hidden RDM and of each group's mean choice RDM."""
     if networks is not None:
-        means = hvn.mean_network_rdms(networks.rdms)
+        means = candidates.mean_candidate_rdms(networks.rdms)
         tables.save("mds_networks", mds_panels({f"σ = {s:g}": r for s, r in means.items()}, config.seed))
     groups, people = participant_groups(cells), {}
     for code, frame in ((1, ""), (5, " (diagonal rules)")):
@@ -352,9 +354,9 @@ def people_vs_networks(cells: pd.DataFrame, networks: Networks, config: DemoConf
     choice-model betas (factorized, linear) of people beside those of the networks."""
     rdms = participant_rdms(cells, SweepConfig.rule_code)
     units = participant_groups(cells)
-    similarity = tables.save("similarity", hvn.similarity_table(rdms, networks.choice_rdms))
-    tables.save("best_scale_per_participant", hvn.best_scales(similarity))
-    profile, best, distribution = hvn.bootstrap_units(similarity, units, config.n_boot, config.seed)
+    similarity = tables.save("similarity", candidates.similarity_table(rdms, networks.choice_rdms))
+    tables.save("best_scale_per_participant", candidates.best_scales(similarity))
+    profile, best, distribution = candidates.bootstrap_units(similarity, units, config.n_boot, config.seed)
     tables.save("similarity_profile", profile)
     tables.save("best_scale", best)
     tables.save("best_scale_bootstrap", distribution)
@@ -380,7 +382,7 @@ def matched_networks(people: Participants, cells: pd.DataFrame, fits: pd.DataFra
     sources = dict(zip(runs.participant_id, zip(runs.source_participant_id, runs.network_scale)))
     similarity = tables.save("matched_similarity", hvn.matched_similarity(
         analysed, participant_rdms(network_cells, SweepConfig.rule_code), sources))
-    best = tables.save("matched_best_scale", hvn.best_scales(similarity))
+    best = tables.save("matched_best_scale", candidates.best_scales(similarity))
     network_fits = fit_table(analysis_trials(runs), ("factorized",), progress=True)
     network_fits = tables.save("network_fits", network_fits.rename(columns={"network_scale": "scale"}))
     tables.save("matched_parameters", hvn.matched_parameters(best, fits, network_fits, hvn.MATCHED_PARAMETERS))

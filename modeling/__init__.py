@@ -1,2 +1,2 @@
 """Models of behaviour: psychometric choice models (fit, compare, recover) and, in
-``modeling.networks``, neural networks. Imports nothing heavy at package import time."""
+``garden.modeling.networks``, neural networks. Imports nothing heavy at package import time."""

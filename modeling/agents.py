@@ -2,8 +2,8 @@
 
 Why: the demo, parameter/model recovery and power analyses need participants whose true model and
 parameters are known, and the end-to-end test needs someone to press keys in the real window.
-Choices come from ``modeling.psychometric``, so simulated and fitted models are the same equations.
-An agent is a ``core.responders.Responder``: the experiment drives it without importing this module.
+Choices come from ``garden.modeling.psychometric``, so simulated and fitted models are the same equations.
+An agent is a ``garden.core.responders.Responder``: the experiment drives it without importing this module.
 
 Agents (``AGENTS``): ``factorized`` (one boundary per garden), ``linear`` (one shared boundary),
 ``random`` (slope 0: p(accept) = 0.5), ``learner`` (factorized, and its choices move from chance
@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.errors import UserError
-from modeling.psychometric import geometry, parameter_names, predict
+from garden.core.errors import UserError
+from garden.modeling.psychometric import geometry, parameter_names, predict
 
 DEFAULT_PARAMS = {"delta": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05}
 """Parameter values by kind (delta degrees, slope per feature level, offset levels, lapse)."""
@@ -72,7 +72,7 @@ class Agent:
 
     def p_accept(self, trials: pd.DataFrame, items: pd.DataFrame | None = None) -> np.ndarray:
         """p(accept) for each row of ``trials``; boundaries relative to the rules of ``items``
-        (e.g. ``core.task.item_table(rule_code)``; default: ``trials`` themselves)."""
+        (e.g. ``garden.core.task.item_table(rule_code)``; default: ``trials`` themselves)."""
         geom = geometry(items if items is not None else trials)
         p = predict(self.model, self.full_params(geom.contexts), trials, geom)
         if self.learning_tau > 0:

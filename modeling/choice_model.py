@@ -7,7 +7,7 @@
     >>> model.skipped_              # {participant_id: why it could not be fitted}
     >>> model.predict_proba(trials) # p(accept) per row under each participant's fitted parameters
 
-Fitting is the batched global search of ``modeling.psychometric.fit_table``; this class holds one
+Fitting is the batched global search of ``garden.modeling.psychometric.fit_table``; this class holds one
 model's results with what produced them (model, objective, missing-response policy, phase).
 """
 
@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.errors import UserError
-from modeling.models import get_model
-from modeling.psychometric import fit_table, geometry, parameter_names, predict
+from garden.core.errors import UserError
+from garden.modeling.models import get_model
+from garden.modeling.psychometric import fit_table, geometry, parameter_names, predict
 
 
 class ChoiceModel:

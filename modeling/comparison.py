@@ -21,8 +21,8 @@ import pandas as pd
 from scipy.special import betainc, digamma, gammaln, softmax
 from scipy.stats import chi2
 
-from core.errors import UserError
-from core.trials import read_text_table
+from garden.core.errors import UserError
+from garden.core.trials import read_text_table
 
 EPS = np.finfo(float).eps
 """MATLAB's eps, used inside VBA's log(r + eps)."""

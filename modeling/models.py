@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from modeling.cells import Geometry
+from garden.modeling.cells import Geometry
 
 KINDS = ("delta", "slope", "offset", "lapse")
 DEFAULTS = {"delta": 0.0, "slope": 0.0, "offset": 0.0, "lapse": 0.0}
@@ -135,7 +135,7 @@ def bias_towards_shared(model: Model, theta: np.ndarray, geometry: Geometry) -> 
 def canonical_boundary_angles(model: Model, theta: np.ndarray, geometry: Geometry, symmetry: np.ndarray
                               ) -> np.ndarray:
     """Boundary angle per context (2,) in degrees [0, 360) in the frame of the canonical rule:
-    the boundary normal mapped by the grid symmetry ``symmetry`` (``core.task.canonical_symmetry``),
+    the boundary normal mapped by the grid symmetry ``symmetry`` (``garden.core.task.canonical_symmetry``),
     plus 90 deg. Comparable across counterbalancing codes of one kind."""
     normal = np.deg2rad(boundary_angles(model, theta, geometry) - 90.0)
     mapped = symmetry @ np.stack([np.cos(normal), np.sin(normal)])

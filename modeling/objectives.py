@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from modeling.cells import CellData
+from garden.modeling.cells import CellData
 
 OBJECTIVES = ("bernoulli", "choice-matrix")
 PUBLISHED_EPSILON = 1e-10

@@ -17,7 +17,7 @@ parameter vector), so a whole study is fitted in a few numpy calls per iteration
    of the NLL at the optimum (``observed_information``; checked against numdifftools in the
    tests); NaN in a fit with any parameter at a bound (the others' SEs are then conditional on
    the bound values and kept apart, ``BatchFit.conditional``) and for the choice-matrix loss, which is not a
-   likelihood (``modeling.uncertainty`` gives bootstrap intervals for both).
+   likelihood (``garden.modeling.uncertainty`` gives bootstrap intervals for both).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import chi2
 
-from modeling.cells import CellData
-from modeling.models import DEFAULTS, KINDS, Model, psychometric, psychometric_gradient
-from modeling.objectives import P_FLOOR, cell_nll
+from garden.modeling.cells import CellData
+from garden.modeling.models import DEFAULTS, KINDS, Model, psychometric, psychometric_gradient
+from garden.modeling.objectives import P_FLOOR, cell_nll
 
 GRID = {
     "delta": np.linspace(-90.0, 90.0, 19),

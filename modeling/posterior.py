@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from modeling.optimise import Batch
+from garden.modeling.optimise import Batch
 
 N_CHAINS = 4
 """Chains per participant."""

@@ -1,6 +1,6 @@
 """Psychometric choice models of the tree task: predict, simulate and fit (docs/modeling.md).
 
-Models (``MODELS``, see ``modeling.models``): ``factorized`` (k=5), ``factorized_full`` (k=8),
+Models (``MODELS``, see ``garden.modeling.models``): ``factorized`` (k=5), ``factorized_full`` (k=8),
 ``linear`` (k=4), ``sigmoid_relevant`` and ``sigmoid_irrelevant`` (k=1, slope only).
 
 Parameters are a dict. Boundaries are set by ``delta`` (degrees, [-90, 90]): the rotation of the
@@ -18,11 +18,11 @@ slope per feature level ([0, 20]; sigmoids [-20, 20]), offset in feature levels 
 lapse in [0, 0.5]. ``parameter_names(model, contexts)`` lists them for any two labels.
 
 Fitting (``fit_table`` / ``fit_participant``): per participant, trials are pooled into cells
-(``modeling.cells``), the objective is the trial-level Bernoulli likelihood (default) or the
-published choice-matrix loss (``modeling.objectives``), and every model is fitted to all
-participants at once by a vectorised global search (``modeling.optimise``: start grid, the
+(``garden.modeling.cells``), the objective is the trial-level Bernoulli likelihood (default) or the
+published choice-matrix loss (``garden.modeling.objectives``), and every model is fitted to all
+participants at once by a vectorised global search (``garden.modeling.optimise``: start grid, the
 published start, batched Nelder-Mead; Wald standard errors from the observed information of the
-Bernoulli NLL; optional parametric-bootstrap intervals, ``modeling.uncertainty``).
+Bernoulli NLL; optional parametric-bootstrap intervals, ``garden.modeling.uncertainty``).
 factorized_full is fitted per context and also started from the factorized optimum, so it is
 never worse than the nested factorized model.
 """
@@ -36,10 +36,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from core.errors import UserError
-from core.task import canonical_symmetry, infer_rule
-from core.trials import participant_table
-from modeling.cells import (
+from garden.core.errors import UserError
+from garden.core.task import canonical_symmetry, infer_rule
+from garden.core.trials import participant_table
+from garden.modeling.cells import (
     CellData,
     Geometry,
     Unfittable,
@@ -48,7 +48,7 @@ from modeling.cells import (
     participant_cells,
     reward_gradients,
 )
-from modeling.models import (
+from garden.modeling.models import (
     DEFAULT_MODELS,
     MODELS,
     Model,
@@ -58,10 +58,10 @@ from modeling.models import (
     get_model,
     p_accept,
 )
-from modeling.objectives import check_objective, n_obs, usable
-from modeling.optimise import Batch, BatchFit, at_bound, fit_batch
-from modeling.posterior import Posterior, posterior_summary
-from modeling.uncertainty import bootstrap_intervals, wald_intervals
+from garden.modeling.objectives import check_objective, n_obs, usable
+from garden.modeling.optimise import Batch, BatchFit, at_bound, fit_batch
+from garden.modeling.posterior import Posterior, posterior_summary
+from garden.modeling.uncertainty import bootstrap_intervals, wald_intervals
 
 __all__ = ["MODELS", "DEFAULT_MODELS", "parameter_names", "geometry", "predict", "simulate_choices",
            "fit_cells", "fit_table", "fit_participant"]
@@ -152,7 +152,7 @@ POSTERIOR_STREAM = 1
 
 def posteriors(data: list[CellData], fits: dict[str, BatchFit], seed: int, stream: int = 0) -> dict[str, Posterior]:
     """Per model, the posterior intervals (Jeffreys prior), medians and R-hat of every participant
-    (``modeling.posterior``; Bernoulli likelihood). factorized_full is sampled per context (its
+    (``garden.modeling.posterior``; Bernoulli likelihood). factorized_full is sampled per context (its
     likelihood and prior factorise over contexts). Seeded by (seed, stream, model position)."""
     out = {}
     for offset, (name, fit) in enumerate(fits.items()):
@@ -260,7 +260,7 @@ def _canonical(model: Model, theta: np.ndarray, data: CellData, rule: tuple[int,
 
 def _rules(trials: pd.DataFrame) -> dict[str, tuple[int, tuple[str, str]]]:
     """{participant_id: (rule code, (north-role label, south-role label))} for every participant
-    whose reward values match a counterbalancing code (``core.task.infer_rule``); others are absent."""
+    whose reward values match a counterbalancing code (``garden.core.task.infer_rule``); others are absent."""
     out = {}
     for pid, part in trials.groupby(trials["participant_id"].astype(str), sort=False):
         try:
@@ -298,7 +298,7 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     factorized_full in that context, and for the choice-matrix loss), the SEs conditional on the
     parameters at a bound held there (``<name>_se_conditional``; too small, kept for reference),
     95 % Wald intervals on the transformed scale (``<name>_wald_lo`` / ``_hi``: log slope, logit
-    lapse; ``modeling.uncertainty.wald_intervals``), bound flags (``<name>_at_bound``, per fit
+    lapse; ``garden.modeling.uncertainty.wald_intervals``), bound flags (``<name>_at_bound``, per fit
     ``n_at_bound``), with ``profile`` the 95 % profile-likelihood intervals ``<name>_profile_lo`` /
     ``<name>_profile_hi`` (Bernoulli objective; they under-cover in fits at a bound, docs/modeling.md),
     with ``bootstrap`` > 0 the 95 % parametric-bootstrap intervals ``<name>_boot_lo`` /
@@ -310,7 +310,7 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     coverage holds, docs/modeling.md), boundary angles
     ``angle_<context>`` (deg, counter-clockwise from +branchiness) and biases ``bias_<context>``
     / ``bias`` (deg, positive towards the shared boundary; every model with a boundary), when the
-    participant's rule is known (``core.task.infer_rule``) its ``rule_code``, the context roles ``north_role`` /
+    participant's rule is known (``garden.core.task.infer_rule``) its ``rule_code``, the context roles ``north_role`` /
     ``south_role`` and the boundary angles in the canonical frame ``canonical_angle_north`` /
     ``canonical_angle_south`` (deg; ``canonical_rule`` 1 or 5), objective, missing, max_rt, phase,
     then the participant-level columns of ``trials`` (e.g. group).

@@ -33,13 +33,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
-from core.errors import UserError
-from core.provenance import write_sidecar
-from core.task import RULE_CODES, item_table
-from core.trials import write_table
-from modeling.comparison import winners
-from modeling.models import DEFAULT_MODELS, get_model
-from modeling.psychometric import fit_table, simulate_choices
+from garden.core.errors import UserError
+from garden.core.provenance import write_sidecar
+from garden.core.task import RULE_CODES, item_table
+from garden.core.trials import write_table
+from garden.modeling.comparison import winners
+from garden.modeling.models import DEFAULT_MODELS, get_model
+from garden.modeling.psychometric import fit_table, simulate_choices
 
 PARAMETER_RANGES = {"delta": (-30.0, 30.0), "slope": (1.0, 12.0), "offset": (-0.5, 0.5), "lapse": (0.0, 0.15)}
 """Uniform ranges of generating parameters (delta in degrees), typical of the 2018 fits."""
@@ -91,7 +91,7 @@ Z95 = 1.959963984540054
 def parameter_recovery(fits: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     """True vs fitted value, Wald SE, bound flag and coverage of every generating parameter: by
     the natural-scale Wald interval (``covered``), the transformed-scale one (``covered_wald``,
-    ``modeling.uncertainty.wald_intervals``) and, when the fits have them, the profile-likelihood
+    ``garden.modeling.uncertainty.wald_intervals``) and, when the fits have them, the profile-likelihood
     interval (``covered_profile``); NaN where the fit has no such interval. ``interior``: the fit
     has a Wald SE for this parameter (no parameter of the fit, for factorized_full of this
     parameter's context, at a bound). From the generating model's fit (simulations that could

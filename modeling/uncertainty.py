@@ -8,7 +8,7 @@ se_g = se * |g'(theta)| (exact at an interior optimum: there the observed inform
 with the Jacobian), the interval g(theta) +- z se_g is mapped back (asymmetric on the natural
 scale) and clipped to the parameter's bounds. NaN where the Wald SE is NaN.
 
-Why: Wald SEs (``modeling.optimise.standard_errors``) exist only for the Bernoulli likelihood and
+Why: Wald SEs (``garden.modeling.optimise.standard_errors``) exist only for the Bernoulli likelihood and
 only for parameters inside their bounds; the choice-matrix loss is not a likelihood, and a
 parameter on a bound (lapse 0, slope 20) has no symmetric interval. A parametric bootstrap covers
 both: each participant's choices are redrawn from the fitted model at the same cells and trial
@@ -25,9 +25,9 @@ import numpy as np
 from scipy.special import expit, logit
 from scipy.stats import norm
 
-from modeling.cells import CellData
-from modeling.models import MODELS, Model, p_accept
-from modeling.optimise import BatchFit
+from garden.modeling.cells import CellData
+from garden.modeling.models import MODELS, Model, p_accept
+from garden.modeling.optimise import BatchFit
 
 LEVEL = 0.95
 """Coverage of the bootstrap percentile and the Wald intervals."""

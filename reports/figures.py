@@ -20,8 +20,8 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from core.task import CONTEXTS
-from stimuli.gardens import CONTEXT_COLOURS
+from garden.core.task import CONTEXTS
+from garden.stimuli.gardens import CONTEXT_COLOURS
 
 FEATURE_COLOURS = {"branchiness": "#8c564b", "leafiness": "#2ca02c"}
 SCALE_LABEL = "init scale σ (input→hidden SD; rich → lazy)"

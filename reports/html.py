@@ -23,12 +23,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from analysis.choices import canonical_cells
-from core.files import write_file
-from core.provenance import read_json
-from core.trials import read_text_table
-from reports import figures
-
+from garden.analysis.behaviour.choices import canonical_cells
+from garden.core.files import write_file
+from garden.core.provenance import read_json
+from garden.core.trials import read_text_table
+from garden.reports import figures
 TABLES_DIR = "tables"
 SKIPPED_FILE = "skipped.json"
 RUN_FILE = "run.json"

@@ -1,6 +1,6 @@
 """Comparing a data RDM with model RDMs: regression, Kendall tau_a, Spearman rho.
 
-Every function takes square RDMs or their ``rsa.rdm.lower`` vectors. Values agree with
+Every function takes square RDMs or their ``garden.rsa.rdm.lower`` vectors. Values agree with
 rsatoolbox 0.3.2 (``rsatoolbox.rdm.compare`` with "tau-a" and "spearman") on the same inputs.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats
 
-from rsa.rdm import lower
+from garden.rsa.rdm import lower
 
 
 def as_vector(rdm_or_vector: np.ndarray) -> np.ndarray:

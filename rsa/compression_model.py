@@ -2,7 +2,7 @@
 
 Each context keeps its relevant and irrelevant feature with its own gain (4 compressions: 1 keeps a
 feature step as is, 0 removes the feature), the second ("south") context's plane is turned by a
-rotation angle, and the two planes sit a context offset apart (``rsa.model_rdms.compression_maps``
+rotation angle, and the two planes sit a context offset apart (``garden.rsa.model_rdms.compression_maps``
 and ``mapped_coordinates``). Grid, orthogonal, parallel, rotated grid and the single-feature models
 are special cases, so the fitted parameters place a representation between them: irrelevant gains
 near 0 and a rotation near 0 mean orthogonal (rich), all gains equal mean a grid (lazy).
@@ -21,9 +21,9 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.spatial.distance import pdist, squareform
 
-from rsa.compare import as_vector
-from rsa.model_rdms import compression_maps, mapped_coordinates
-from rsa.rdm import lower
+from garden.rsa.compare import as_vector
+from garden.rsa.model_rdms import compression_maps, mapped_coordinates
+from garden.rsa.rdm import lower
 
 PARAMETERS = ("north_relevant", "north_irrelevant", "south_relevant", "south_irrelevant",
               "rotation_deg", "context_offset")
@@ -51,7 +51,7 @@ class CompressionFit:
 
 
 def compression_distances(params: dict[str, float], n_levels: int = 5) -> np.ndarray:
-    """Lower-triangle-order distances (``rsa.rdm.lower`` order) of the model with ``params``."""
+    """Lower-triangle-order distances (``garden.rsa.rdm.lower`` order) of the model with ``params``."""
     return _distances(_vector(params), n_levels)
 
 

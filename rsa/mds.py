@@ -6,7 +6,7 @@ as *precomputed* dissimilarities (the published code passed RDM rows as features
 best of a classical start and ``n_init`` random starts. Coordinates are in the RDM's units and
 defined up to rotation and reflection: ``procrustes_align`` turns one embedding onto another
 (e.g. each init scale's onto the first) so that figures are comparable. Plots live in
-``reports.figures``.
+``garden.reports.figures``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pandas as pd
 from scipy.linalg import orthogonal_procrustes
 from sklearn.manifold import MDS
 
-from core.task import item_table
-from rsa.rdm import lower
+from garden.core.task import item_table
+from garden.rsa.rdm import lower
 
 KINDS = ("metric", "nonmetric", "classical")
 

@@ -20,7 +20,7 @@ diagonal            ((a+b)/2, (a+b)/2)             ((a+b)/2, (a+b)/2)
 ==================  =============================  ================================
 
 All seven are special cases of ``compression_maps`` (the 6-parameter model of
-``rsa.compression_model``) except ``diagonal``. The published copies of this helper used a
+``garden.rsa.compression_model``) except ``diagonal``. The published copies of this helper used a
 context offset of 0, 1 or 3; here it is always an explicit argument.
 
 Choice models (2022; docs/modeling.md): ideal p(accept) per condition, compared as ``choice_rdm``
@@ -37,8 +37,8 @@ from functools import partial
 import numpy as np
 from scipy.spatial.distance import pdist, squareform
 
-from core.task import LEVELS, get_rule
-from rsa.rdm import choice_rdm
+from garden.core.task import LEVELS, get_rule
+from garden.rsa.rdm import choice_rdm
 
 IDENTITY = np.eye(2)
 KEEP_A = np.array([[1.0, 0.0], [0.0, 0.0]])  # (a, b) -> (a, 0)

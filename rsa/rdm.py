@@ -1,7 +1,7 @@
 """Representational dissimilarity matrices (RDMs) from activity or choice patterns.
 
 Pure: arrays in, arrays out. Rows of every pattern array are conditions (for the task, the 50
-items in ``core.task.item_table`` order); columns are channels (voxels, units, neurons).
+items in ``garden.core.task.item_table`` order); columns are channels (voxels, units, neurons).
 
 Conventions (they differ between toolboxes, so they are stated here once):
 
@@ -13,7 +13,7 @@ Conventions (they differ between toolboxes, so they are stated here once):
   over all pairs of runs (equal to rsatoolbox's leave-one-run-out "crossnobis" on balanced data).
   It is unbiased: its expectation is 0 for conditions that do not differ, so it can be negative.
 * ``lower`` takes the strict lower triangle, row by row (``np.tril_indices(n, -1)``); all
-  comparisons in ``rsa.compare`` use it, so the order never needs to match anything else.
+  comparisons in ``garden.rsa.compare`` use it, so the order never needs to match anything else.
 """
 
 from __future__ import annotations

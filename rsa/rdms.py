@@ -2,7 +2,7 @@
 
 An RDM that travels as a bare array loses what its rows are and where it came from. ``RDMs`` keeps
 both, as ``rsatoolbox.rdm.RDMs`` does: ``conditions`` (one row per condition, e.g. context,
-branchiness, leafiness in ``core.task.item_table`` order) and ``descriptors`` (one row per RDM, e.g.
+branchiness, leafiness in ``garden.core.task.item_table`` order) and ``descriptors`` (one row per RDM, e.g.
 participant_id, group, init scale, seed, ROI). We keep our own small class rather than adopting
 rsatoolbox's because the project's RSA code works on square matrices and rsatoolbox is a heavy
 dependency used only to check our numbers in the tests; ``to_rsatoolbox`` / ``from_rsatoolbox``
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import squareform
 
-from rsa.rdm import lower
+from garden.rsa.rdm import lower
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class RDMs:
         return RDMs(self.matrices[keep], self.conditions, self.descriptors[keep], self.measure)
 
     def vectors(self) -> np.ndarray:
-        """(n_rdms, n_pairs) strict lower triangles (``rsa.rdm.lower`` order)."""
+        """(n_rdms, n_pairs) strict lower triangles (``garden.rsa.rdm.lower`` order)."""
         return np.stack([lower(m) for m in self.matrices])
 
     def mean(self, by: str | None = None) -> "RDMs":

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from stimuli.gardens import CONTEXT_COLOURS, garden_scene, place_tree
-from stimuli.trees import LEVELS, render_tree
+from garden.stimuli.gardens import CONTEXT_COLOURS, garden_scene, place_tree
+from garden.stimuli.trees import LEVELS, render_tree
 
 UNIT_COORDS = np.linspace(0.0, 1.0, 5)
 """Grid coordinates of the 5x5 input units along each feature axis."""

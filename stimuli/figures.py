@@ -1,7 +1,7 @@
 """Documentation figures: our contact sheet beside the published one, the grading of both, the cues.
 
 Why: docs/stimuli.md shows that our trees are of the same graded kind as the published ones, measured
-the same way (``stimuli.measures``). The published trees are only ever shown as a small rendering
+the same way (``garden.stimuli.measures``). The published trees are only ever shown as a small rendering
 made here from the lab's copy, never committed as files. Matplotlib (Agg) is imported when called.
 """
 
@@ -15,10 +15,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
-from stimuli.gardens import frame_image, garden_scene, place_tree
-from stimuli.measures import cell_means
-from stimuli.sets import StimulusSet, contact_sheet, load_set, make_set
-from stimuli.trees import GENERATOR_VERSION, LEVELS, render_tree
+from garden.stimuli.gardens import frame_image, garden_scene, place_tree
+from garden.stimuli.measures import cell_means
+from garden.stimuli.sets import StimulusSet, contact_sheet, load_set, make_set
+from garden.stimuli.trees import GENERATOR_VERSION, LEVELS, render_tree
 
 
 def _pyplot():

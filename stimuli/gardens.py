@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.errors import UserError
+from garden.core.errors import UserError
 
 CONTEXT_COLOURS: dict[str, tuple[int, int, int]] = {"north": (0, 178, 255), "south": (255, 178, 0)}
 """RGB of each context's cue (north = blue, leafiness relevant; south = orange, branchiness relevant)."""

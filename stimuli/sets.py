@@ -20,10 +20,10 @@ from typing import Any
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
-from core.errors import UserError
-from core.files import write_file
-from core.provenance import provenance, read_json, write_json
-from stimuli.trees import (
+from garden.core.errors import UserError
+from garden.core.files import write_file
+from garden.core.provenance import provenance, read_json, write_json
+from garden.stimuli.trees import (
     BRANCH_LEVELS,
     GENERATOR_VERSION,
     LEAF_LEVELS,
@@ -93,7 +93,7 @@ def make_set(out_dir: str | Path, exemplars: int, size_px: int, seed: int = 0, j
         with multiprocessing.get_context("spawn").Pool(jobs) as pool:
             collect(pool.imap_unordered(_render_file, work, chunksize=8))
     bar.close()
-    manifest = provenance(config, seed, generator="stimuli.trees", generator_version=GENERATOR_VERSION,
+    manifest = provenance(config, seed, generator="garden.stimuli.trees", generator_version=GENERATOR_VERSION,
                           parameters=_generator_parameters(size_px), files=dict(sorted(files.items())),
                           completed=True)
     write_json(out_dir / MANIFEST, manifest, overwrite=True)

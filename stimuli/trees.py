@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.errors import UserError
+from garden.core.errors import UserError
 
 GENERATOR_VERSION = "1.0.0"
 """Bump whenever the pixels of any tree change: manifests record it."""

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.neural_sim import SimulationConfig, simulate_dataset
-from experiment.config import load_protocol
-from experiment.simulate import simulate_session
-from modeling.agents import get_agent
+from garden.analysis.neural.simulate import SimulationConfig, simulate_dataset
+from garden.experiment.config import load_protocol
+from garden.experiment.simulate import simulate_session
+from garden.modeling.agents import get_agent
 
 
 def scanner_sessions(out: Path, lapses: list[float]) -> Path:

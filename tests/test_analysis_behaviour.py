@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.behaviour import (
+from garden.analysis.behaviour.measures import (
     accuracy_table,
     behavioural_rsa,
     congruency_table,
@@ -19,11 +19,11 @@ from analysis.behaviour import (
     slope_tests,
     switch_stay,
 )
-from analysis.choices import cell_table
-from modeling.agents import get_agent
-from modeling.flesch2018 import load_trials
-from modeling.psychometric import fit_table
-from modeling.recovery import simulated_trials
+from garden.analysis.behaviour.choices import cell_table
+from garden.modeling.agents import get_agent
+from garden.modeling.flesch2018 import load_trials
+from garden.modeling.psychometric import fit_table
+from garden.modeling.recovery import simulated_trials
 
 
 def _agent_trials(name: str, pid: str, rule_code: int = 1, seed: int = 0, **params) -> pd.DataFrame:

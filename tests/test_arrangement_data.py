@@ -8,10 +8,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from core.errors import UserError
-from core.task import cell_index
-from experiment import arrangement_data as ad
-
+from garden.core.errors import UserError
+from garden.core.task import cell_index
+from garden.experiment.arrangement import data as ad
 coordinate = st.floats(-1, 1, allow_nan=False, allow_infinity=False)
 
 

@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from experiment import arrangement
-from experiment import arrangement_data as ad
-
+from garden.experiment.arrangement import task as arrangement
+from garden.experiment.arrangement import data as ad
 pytestmark = [pytest.mark.display, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[1]
 SIZE, RADIUS = 800, 0.45 * 800

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import UserError
-from experiment import arrangement
-from experiment import arrangement_data as ad
+from garden.core.errors import UserError
+from garden.experiment.arrangement import task as arrangement
+from garden.experiment.arrangement import data as ad
 from garden.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,14 +70,14 @@ def test_command_without_a_display_says_so(tmp_path, capsys, monkeypatch):
 
 
 def test_help_and_import_do_not_load_psychopy():
-    code = ("import sys, garden.cli, experiment.arrangement, experiment.arrangement_data;"
+    code = ("import sys, garden.cli, garden.experiment.arrangement.task, garden.experiment.arrangement.data;"
             "garden.cli.build_parser();"
             "assert not [m for m in sys.modules if m.startswith('psychopy')], 'psychopy imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
 def test_tree_images_from_a_stimulus_set_are_chosen_by_seed(tmp_path):
-    from stimuli.sets import make_set
+    from garden.stimuli.sets import make_set
 
     folder = make_set(tmp_path / "set", exemplars=3, size_px=24, seed=1)
     config = arrangement.ArrangementConfig("P1", 1, "pre", out=tmp_path, stimuli=folder)

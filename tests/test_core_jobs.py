@@ -1,13 +1,13 @@
-"""core.jobs: the same calls inline and as local submitit jobs (at most N at once), failures raise."""
+"""garden.core.jobs: the same calls inline and as local submitit jobs (at most N at once), failures raise."""
 
 from __future__ import annotations
 
 import pytest
 import submitit
 
-from core.errors import UserError
-from core.files import write_file
-from core.jobs import run_jobs
+from garden.core.errors import UserError
+from garden.core.files import write_file
+from garden.core.jobs import run_jobs
 
 
 def test_local_jobs_do_what_inline_calls_do(tmp_path):

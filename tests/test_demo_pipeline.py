@@ -12,7 +12,7 @@ import pytest
 
 from garden.cli import main
 from garden.pipeline import DemoConfig, scanned_participants
-from reports.html import SECTIONS
+from garden.reports.html import SECTIONS
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -249,8 +249,8 @@ def test_report_on_a_bare_participants_tree(demo, tmp_path):
 
 
 def test_report_on_published_2018_participants(flesch2018, tmp_path):
-    from core.importing import import_table
-    from modeling.flesch2018 import load_trials
+    from garden.core.importing import import_table
+    from garden.modeling.flesch2018 import load_trials
 
     trials = load_trials(flesch2018, "exp1a")
     chosen = trials[trials.participant_id.isin(trials.groupby("group").participant_id.first())]
@@ -268,8 +268,8 @@ def test_report_on_published_2018_participants(flesch2018, tmp_path):
 
 
 def test_mds_panels_are_drawn_the_same_way_round():
-    from rsa.mds import mds_panels
-    from rsa.model_rdms import model_rdm
+    from garden.rsa.mds import mds_panels
+    from garden.rsa.model_rdms import model_rdm
 
     grid = model_rdm("grid")
     jitter = np.abs(np.random.default_rng(0).normal(0, 0.01, grid.shape))

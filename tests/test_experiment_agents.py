@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.errors import UserError
-from core.task import congruency, item_table
-from experiment.config import load_protocol
-from experiment.sequences import assign, session_sequence
-from modeling.agents import get_agent, parse_params
+from garden.core.errors import UserError
+from garden.core.task import congruency, item_table
+from garden.experiment.config import load_protocol
+from garden.experiment.sequences import assign, session_sequence
+from garden.modeling.agents import get_agent, parse_params
 
 P2022 = load_protocol("flesch2022")
 

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.bids import PROVENANCE_KEY, provenance_of
-from core.trials import read_trials, session_path
-from experiment.config import parse_protocol
-from experiment.simulate import simulate_session
-from modeling.agents import get_agent
+from garden.core.bids import PROVENANCE_KEY, provenance_of
+from garden.core.trials import read_trials, session_path
+from garden.experiment.config import parse_protocol
+from garden.experiment.simulate import simulate_session
+from garden.modeling.agents import get_agent
 
 REPO = Path(__file__).resolve().parents[1]
 TWO_SESSIONS = {

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.errors import UserError
-from experiment.config import PROTOCOLS, load_protocol, load_strings, parse_protocol
+from garden.core.errors import UserError
+from garden.experiment.config import PROTOCOLS, load_protocol, load_strings, parse_protocol
 
 
 def test_flesch2022_holds_the_published_phases():

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from core.trials import read_trials
-from experiment import arrangement_data as ad
-from experiment.arrangement import RENDER_EXEMPLARS
-from experiment.config import load_protocol
-from experiment.recording import session_info
-from experiment.sequences import allocate_exemplars, assign
+from garden.core.trials import read_trials
+from garden.experiment.arrangement import data as ad
+from garden.experiment.arrangement.task import RENDER_EXEMPLARS
+from garden.experiment.config import load_protocol
+from garden.experiment.recording import session_info
+from garden.experiment.sequences import allocate_exemplars, assign
 
 REPO = Path(__file__).resolve().parents[1]
 TWO_DAYS = """

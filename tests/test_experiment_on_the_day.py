@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.trials import read_trials, session_path
-from experiment.config import Display, MarkerSettings, load_protocol
-from experiment.markers import SerialMarkers
-from experiment.recording import session_info
-from experiment.session import plan_session
-from stimuli.sets import load_set
-from stimuli.trees import render_tree
+from garden.core.trials import read_trials, session_path
+from garden.experiment.config import Display, MarkerSettings, load_protocol
+from garden.experiment.markers import SerialMarkers
+from garden.experiment.recording import session_info
+from garden.experiment.session import plan_session
+from garden.stimuli.sets import load_set
+from garden.stimuli.trees import render_tree
 
 REPO = Path(__file__).resolve().parents[1]
 DAY = """

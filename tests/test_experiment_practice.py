@@ -16,17 +16,17 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
-from analysis.choices import analysis_trials, fit_phase
-from core.errors import UserError
-from core.trials import PRACTICE_PHASE, read_trials, session_path
-from experiment.config import ARENA_EXEMPLARS, PRACTICE_EXEMPLARS, load_protocol
-from experiment.recording import session_info, sidecar_path
-from experiment.sequences import allocate_exemplars, assign, numbered_pool, session_sequence
-from experiment.session import key_for, plan_session, practice_attempts
-from experiment.simulate import simulate_session
-from experiment.web.server import make_app
-from experiment.web.site import page_config, write_shell
-from modeling.agents import get_agent
+from garden.analysis.behaviour.choices import analysis_trials, fit_phase
+from garden.core.errors import UserError
+from garden.core.trials import PRACTICE_PHASE, read_trials, session_path
+from garden.experiment.config import ARENA_EXEMPLARS, PRACTICE_EXEMPLARS, load_protocol
+from garden.experiment.recording import session_info, sidecar_path
+from garden.experiment.sequences import allocate_exemplars, assign, numbered_pool, session_sequence
+from garden.experiment.session import key_for, plan_session, practice_attempts
+from garden.experiment.simulate import simulate_session
+from garden.experiment.web.server import make_app
+from garden.experiment.web.site import page_config, write_shell
+from garden.modeling.agents import get_agent
 
 REPO = Path(__file__).resolve().parents[1]
 PRACTICE = """

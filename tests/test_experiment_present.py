@@ -21,13 +21,13 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from core.responders import responder_rng
-from core.trials import REQUIRED, read_trials, session_path
-from experiment.config import load_protocol
-from experiment.recording import session_info
-from experiment.session import key_for, plan_session
-from modeling.agents import get_agent
-from stimuli.trees import render_tree
+from garden.core.responders import responder_rng
+from garden.core.trials import REQUIRED, read_trials, session_path
+from garden.experiment.config import load_protocol
+from garden.experiment.recording import session_info
+from garden.experiment.session import key_for, plan_session
+from garden.modeling.agents import get_agent
+from garden.stimuli.trees import render_tree
 
 pytestmark = [pytest.mark.display, pytest.mark.slow]
 if not os.environ.get("DISPLAY") or not shutil.which("xdotool"):

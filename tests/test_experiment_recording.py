@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.bids import PROVENANCE_KEY
-from core.errors import UserError
-from core.trials import read_trials, session_path
-from experiment.config import load_protocol
-from experiment.recording import AppendTable, session_info
-from experiment.simulate import simulate_session
-from modeling.agents import get_agent
+from garden.core.bids import PROVENANCE_KEY
+from garden.core.errors import UserError
+from garden.core.trials import read_trials, session_path
+from garden.experiment.config import load_protocol
+from garden.experiment.recording import AppendTable, session_info
+from garden.experiment.simulate import simulate_session
+from garden.modeling.agents import get_agent
 
 P2022 = load_protocol("flesch2022")
 GARDEN = [sys.executable, "-m", "garden"]

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.errors import UserError
-from core.task import reward_value
-from core.trials import REQUIRED, format_value, validate
-from experiment.config import load_protocol
-from experiment.sequences import (
+from garden.core.errors import UserError
+from garden.core.task import reward_value
+from garden.core.trials import REQUIRED, format_value, validate
+from garden.experiment.config import load_protocol
+from garden.experiment.sequences import (
     allocate_exemplars,
     assign,
     numbered_pool,

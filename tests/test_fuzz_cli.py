@@ -25,8 +25,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from core.trials import write_table
-from experiment.config import PROTOCOLS
+from garden.core.trials import write_table
+from garden.experiment.config import PROTOCOLS
 from garden.cli import main
 
 PNG = io.BytesIO()

@@ -12,15 +12,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.grid_prior import GRID_RDM, change_test, grid_priors, prior_change
-from experiment import arrangement_data as ad
-from experiment.arrangement_simulate import simulate_arrangements
-from experiment.config import load_protocol
-from experiment.simulate import simulate_session
+from garden.analysis.behaviour.grid_prior import GRID_RDM, change_test, grid_priors, prior_change
+from garden.experiment.arrangement import data as ad
+from garden.experiment.arrangement.simulate import simulate_arrangements
+from garden.experiment.config import load_protocol
+from garden.experiment.simulate import simulate_session
 from garden.pipeline import rebuild_report
-from modeling.agents import get_agent
-from rsa.compare import kendall_tau_a
-from rsa.rdm import lower
+from garden.modeling.agents import get_agent
+from garden.rsa.compare import kendall_tau_a
+from garden.rsa.rdm import lower
 
 REPO = Path(__file__).resolve().parents[1]
 GRID_LAYOUT = (ad.CELLS[:, ::-1] - 3) * 0.2  # leafiness on x, branchiness on y: the 5 x 5 grid in the arena

@@ -7,13 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.behaviour import behavioural_rsa, rsa_tests
-from analysis.choices import cell_table
-from analysis.phase_change import phase_tests, phase_values
-from analysis.ppc import binomial_deviance, predictive_checks
-from modeling.agents import get_agent
-from modeling.psychometric import fit_table
-from modeling.recovery import simulated_trials
+from garden.analysis.behaviour.measures import behavioural_rsa, rsa_tests
+from garden.analysis.behaviour.choices import cell_table
+from garden.analysis.behaviour.phase_change import phase_tests, phase_values
+from garden.analysis.behaviour.ppc import binomial_deviance, predictive_checks
+from garden.modeling.agents import get_agent
+from garden.modeling.psychometric import fit_table
+from garden.modeling.recovery import simulated_trials
 
 
 def _agent_trials(name: str, pid: str, rule_code: int, seed: int, *, n: int = 400, phase: str = "test",

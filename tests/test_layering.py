@@ -1,73 +1,83 @@
-"""The layering rules. Statically (import-linter, config in ``.importlinter``): one-way layers
-core -> rsa | stimuli -> experiment | modeling -> analysis -> reports -> garden, PsychoPy only in
-the presentation module, torch only in the trainer. At run time: importing the domain packages (or
-building the CLI) loads neither psychopy (it needs a display) nor torch (slow, only for training)."""
+"""The layering rules. Statically (import-linter, config in ``.importlinter``, run once on a staged
+copy in import shape): one-way layers core -> rsa | stimuli -> experiment | modeling -> analysis ->
+reports -> the command, analysis rooms independent, PsychoPy only in the presentation module, torch
+only in the trainer. At run time: importing the domain packages (or building the CLI) loads neither
+psychopy (it needs a display) nor torch (slow, only for training)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from import_stats import stage  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "rsa", "stimuli", "experiment", "modeling", "analysis", "reports", "garden")
-PRESENTATION = {"experiment.present", "experiment.arrangement"}
+PRESENTATION = {"garden.experiment.present", "garden.experiment.arrangement.task"}
 LINT = Path(sys.executable).with_name("lint-imports")
 
+DOMAIN = ("core", "rsa", "stimuli", "experiment", "modeling", "analysis", "reports")
 CHECK = """
 import importlib, pkgutil, sys
-import {packages}
 names = []
-for pkg in [{packages}]:
-    names += [m.name for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + ".")]
+for pkg in {packages!r}:
+    module = importlib.import_module("garden." + pkg)
+    names += [m.name for m in pkgutil.walk_packages(module.__path__, module.__name__ + ".")]
 skip = set({skip!r})
 for name in names:
-    if name not in skip and name != "modeling.networks.train":
+    if name not in skip and name != "garden.modeling.networks.train":
         importlib.import_module(name)
 bad = sorted(m for m in ("psychopy", "torch") if m in sys.modules)
 print(",".join(bad))
 """
 
 
-def lint(root: Path) -> subprocess.CompletedProcess:
-    """``lint-imports`` on the packages under ``root`` (with the project's contracts)."""
-    return subprocess.run([str(LINT), str(REPO / ".importlinter"), "--no-cache"], cwd=root,
-                          env={"PATH": "", "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=300)
+def lint(staged: Path) -> subprocess.CompletedProcess:
+    """``lint-imports`` (the project's contracts) on a staged copy (``import_stats.stage``)."""
+    return subprocess.run([str(LINT), str(REPO / ".importlinter"), "--no-cache"], cwd=staged,
+                          env={"PATH": "", "PYTHONPATH": str(staged)}, capture_output=True, text=True, timeout=300)
 
 
-def test_import_contracts_hold():
-    out = lint(REPO)
+def test_import_contracts_hold(tmp_path):
+    out = lint(stage(REPO, tmp_path))
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    assert "Contracts: 4 kept, 0 broken." in out.stdout
+    assert "Contracts: 5 kept, 0 broken." in out.stdout
 
 
-@pytest.mark.parametrize("module, line, broken", [
-    ("core/task.py", "import analysis.choices", "core is not allowed to import analysis"),
-    ("experiment/session.py", "import modeling.agents", "experiment is not allowed to import modeling"),
-    ("analysis/neural.py", "import torch", "analysis is not allowed to import torch"),
-])
-def test_breaking_a_layer_fails_the_contracts(tmp_path, module, line, broken):
-    for package in PACKAGES:
-        shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
-    target = tmp_path / module
-    target.write_text(target.read_text() + f"\n{line}  # a forbidden import\n")
-    out = lint(tmp_path)
-    assert out.returncode != 0 and broken in out.stdout, out.stdout[-3000:]
+BREAKS = [
+    ("core/task.py", "import garden.analysis.behaviour.choices", "garden.core is not allowed to import garden.analysis"),
+    ("experiment/session.py", "import garden.modeling.agents",
+     "garden.experiment is not allowed to import garden.modeling"),
+    ("analysis/neural/patterns.py", "import torch", "garden.analysis.neural.patterns -> torch"),
+    ("analysis/neural/rois.py", "import garden.analysis.behaviour.choices",
+     "garden.analysis.neural is not allowed to import garden.analysis.behaviour"),
+]
+
+
+def test_breaking_a_contract_fails_the_lint(tmp_path):
+    """Every kind of break at once in one staged copy (one lint run): each is reported."""
+    staged = stage(REPO, tmp_path)
+    for module, line, _ in BREAKS:
+        target = staged / "garden" / module
+        target.write_text(target.read_text() + f"\n{line}  # a forbidden import\n")
+    out = lint(staged)
+    assert out.returncode != 0
+    for _, _, broken in BREAKS:
+        assert broken in out.stdout, (broken, out.stdout[-3000:])
 
 
 def test_domain_modules_import_neither_psychopy_nor_torch():
-    packages = ", ".join(p for p in PACKAGES if p != "garden")
-    code = CHECK.format(packages=packages, skip=PRESENTATION)
+    code = CHECK.format(packages=DOMAIN, skip=PRESENTATION)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PATH": ""}, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"imported at module level: {out.stdout.strip()}"
 
 
 def test_networks_package_and_cli_do_not_import_torch():
-    code = ("import sys, modeling.networks, garden.cli; garden.cli.build_parser(); "
+    code = ("import sys, garden.modeling.networks, garden.cli; garden.cli.build_parser(); "
             "print(','.join(m for m in ('psychopy', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PATH": ""}, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.trials import write_table
+from garden.core.trials import write_table
 from garden.cli import main
-from modeling.psychometric import simulate_choices
-from modeling.recovery import recovery_summary, simulated_trials
+from garden.modeling.psychometric import simulate_choices
+from garden.modeling.recovery import recovery_summary, simulated_trials
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modeling.comparison import (
+from garden.modeling.comparison import (
     between_groups,
     bms,
     bms_table,
@@ -16,7 +16,7 @@ from modeling.comparison import (
     likelihood_ratio_tests,
     winners,
 )
-from modeling.flesch2018 import EXPERIMENTS, load_published_bms, load_published_fits
+from garden.modeling.flesch2018 import EXPERIMENTS, load_published_bms, load_published_fits
 
 COMPARED = ["factorized_full", "linear"]
 

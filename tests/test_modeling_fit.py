@@ -12,27 +12,27 @@ import pytest
 from scipy.optimize import minimize
 from scipy.stats import chi2
 
-from analysis.choices import canonical_boundaries
-from core.errors import UserError
-from core.task import canonical_symmetry
-from modeling import psychometric
-from modeling.cells import Unfittable, coded_choices, participant_cells
-from modeling.flesch2018 import (
+from garden.analysis.behaviour.choices import canonical_boundaries
+from garden.core.errors import UserError
+from garden.core.task import canonical_symmetry
+from garden.modeling import psychometric
+from garden.modeling.cells import Unfittable, coded_choices, participant_cells
+from garden.modeling.flesch2018 import (
     EXPERIMENTS,
     PUBLISHED_MAX_RT,
     load_published_fits,
     load_trials,
 )
-from modeling.models import MODELS
-from modeling.optimise import PROFILE_BISECTIONS, Batch, at_bound
-from modeling.psychometric import (
+from garden.modeling.models import MODELS
+from garden.modeling.optimise import PROFILE_BISECTIONS, Batch, at_bound
+from garden.modeling.psychometric import (
     fit_cells,
     fit_participant,
     fit_table,
     simulate_choices,
 )
-from modeling.recovery import parameter_recovery, simulate_study, simulated_trials
-from modeling.uncertainty import wald_intervals
+from garden.modeling.recovery import parameter_recovery, simulate_study, simulated_trials
+from garden.modeling.uncertainty import wald_intervals
 
 TRUTH = dict(delta_north=-15.0, delta_south=10.0, slope=4.0, offset=0.2, lapse=0.05)
 

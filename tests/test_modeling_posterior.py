@@ -11,16 +11,16 @@ import pandas as pd
 import pytest
 from scipy.special import logsumexp
 
-from core.errors import UserError
-from modeling import psychometric
-from modeling.cells import participant_cells
-from modeling.models import MODELS, Model, psychometric_gradient
-from modeling.models import psychometric as equation
-from modeling.optimise import Batch
-from modeling import posterior as posterior_module
-from modeling.posterior import log_jeffreys, posterior_summary, sample, split_rhat
-from modeling.psychometric import fit_table, simulate_choices
-from modeling.recovery import parameter_recovery, simulate_study, simulated_trials
+from garden.core.errors import UserError
+from garden.modeling import psychometric
+from garden.modeling.cells import participant_cells
+from garden.modeling.models import MODELS, Model, psychometric_gradient
+from garden.modeling.models import psychometric as equation
+from garden.modeling.optimise import Batch
+from garden.modeling import posterior as posterior_module
+from garden.modeling.posterior import log_jeffreys, posterior_summary, sample, split_rhat
+from garden.modeling.psychometric import fit_table, simulate_choices
+from garden.modeling.recovery import parameter_recovery, simulate_study, simulated_trials
 
 SLOPE_LAPSE = Model("slope_lapse", "slope and lapse along each context's rule", "rule",
                     (("slope", None), ("lapse", None)))

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.task import item_table
-from modeling.psychometric import MODELS, parameter_names, predict, simulate_choices
+from garden.core.task import item_table
+from garden.modeling.psychometric import MODELS, parameter_names, predict, simulate_choices
 
 
 def _published(phi_deg, b, l, offset, slope, lapse):

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.network_stats import compression_fits, paired_scale_tests
-from rsa.model_rdms import compression_maps, mapped_coordinates
+from garden.analysis.networks.stats import compression_fits, paired_scale_tests
+from garden.rsa.model_rdms import compression_maps, mapped_coordinates
 
 
 def _network(irrelevant: float, rng: np.random.Generator, h: int = 12) -> np.ndarray:

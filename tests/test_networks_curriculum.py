@@ -8,11 +8,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from core.task import item_table  # noqa: E402
-from core.trials import read_trials, write_table  # noqa: E402
+from garden.core.task import item_table  # noqa: E402
+from garden.core.trials import read_trials, write_table  # noqa: E402
 from garden.cli import main  # noqa: E402
-from modeling.networks.config import SweepConfig, TrainConfig  # noqa: E402
-from modeling.networks.curriculum import matched_outputs, run_curriculum, sequences  # noqa: E402
+from garden.modeling.networks.config import SweepConfig, TrainConfig  # noqa: E402
+from garden.modeling.networks.curriculum import matched_outputs, run_curriculum, sequences  # noqa: E402
 
 LR = 0.05
 CONFIG = SweepConfig(scales=(1.0,), ctx_scales=(0.8,), seeds=(0, 1, 2, 3), train=TrainConfig(lr=LR))
@@ -75,7 +75,7 @@ def test_cli_curriculum(tmp_path, capsys):
 
 
 def test_network_choices_fit_with_the_psychometric_models():
-    from modeling.psychometric import fit_table
+    from garden.modeling.psychometric import fit_table
 
     trials = pd.concat([person("interleaved", "I1"), person("blocked", "B1")], ignore_index=True)
     fits = fit_table(run_curriculum(trials, CONFIG, lr=LR), models=("factorized", "linear"), phase="test", n_starts=5)
@@ -91,8 +91,8 @@ def test_network_choices_fit_with_the_psychometric_models():
 def test_batched_online_sgd_equals_autograd_for_each_network_and_any_chunking():
     """Two participants x 3 networks through their own sequences, in one batch, in chunks of one
     participant, and one network at a time with autograd (float64): the same outputs."""
-    from modeling.networks.data import task_data
-    from modeling.networks.train import augmented_inputs, init_params, online_batch
+    from garden.modeling.networks.data import task_data
+    from garden.modeling.networks.train import augmented_inputs, init_params, online_batch
 
     data = task_data()
     x = augmented_inputs(data)
@@ -127,8 +127,8 @@ def test_batched_online_sgd_equals_autograd_for_each_network_and_any_chunking():
 
 
 def test_the_online_learning_rate_rule_reproduces_the_tuned_rates():
-    from modeling.networks.config import ONLINE_LRS
-    from modeling.networks.curriculum import tune_online_lr
+    from garden.modeling.networks.config import ONLINE_LRS
+    from garden.modeling.networks.curriculum import tune_online_lr
 
     table = tune_online_lr((0.3, 3.0), (0.5, 1.5))
     chosen = table[table.chosen].set_index("scale").lr
@@ -138,8 +138,8 @@ def test_the_online_learning_rate_rule_reproduces_the_tuned_rates():
 
 
 def test_untuned_scales_are_refused_and_the_sigmoid_rule_has_a_temperature():
-    from core.errors import UserError
-    from modeling.networks.curriculum import choice_probability, network_lrs
+    from garden.core.errors import UserError
+    from garden.modeling.networks.curriculum import choice_probability, network_lrs
 
     with pytest.raises(UserError, match="no tuned online learning rate for init scale.*0.7"):
         network_lrs(SweepConfig(scales=(0.7,), ctx_scales=(0.5,), seeds=(0,)))

@@ -1,5 +1,5 @@
 """The gating analysis: linear-hidden-unit control, overlap of the units active per context, context-weight
-dynamics (modeling.networks.gating, the trainer's recording, analysis.network_gating, garden gating)."""
+dynamics (garden.modeling.networks.gating, the trainer's recording, garden.analysis.networks.gating, garden gating)."""
 
 from __future__ import annotations
 
@@ -11,31 +11,31 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from analysis.network_gating import (  # noqa: E402
+from garden.analysis.networks.gating import (  # noqa: E402
     control_table,
     dynamics_table,
     gating_tests,
     overlap_table,
     tree_accuracy_table,
 )
-from core.errors import UserError  # noqa: E402
-from core.task import cell_index  # noqa: E402
+from garden.core.errors import UserError  # noqa: E402
+from garden.core.task import cell_index  # noqa: E402
 from garden.cli import main  # noqa: E402
-from modeling.networks import load_results, train_sweep  # noqa: E402
-from modeling.networks.config import SweepConfig, TrainConfig  # noqa: E402
-from modeling.networks.curriculum import interleaved_sequences, run_curriculum  # noqa: E402
-from modeling.networks.data import task_data  # noqa: E402
-from modeling.networks.gating import (  # noqa: E402
+from garden.modeling.networks import load_results, train_sweep  # noqa: E402
+from garden.modeling.networks.config import SweepConfig, TrainConfig  # noqa: E402
+from garden.modeling.networks.curriculum import interleaved_sequences, run_curriculum  # noqa: E402
+from garden.modeling.networks.data import task_data  # noqa: E402
+from garden.modeling.networks.gating import (  # noqa: E402
     active_units,
     additive_ceiling,
     gating_stats,
     masked_correlation,
     overlap_measures,
 )
-from modeling.networks.measures import forward, geometry_measures  # noqa: E402
-from modeling.networks.sweep import prepare_sweep  # noqa: E402
-from modeling.networks.train import init_params, train  # noqa: E402
-from rsa.geometry import context_weight_correlation, sign_accuracy  # noqa: E402
+from garden.modeling.networks.measures import forward, geometry_measures  # noqa: E402
+from garden.modeling.networks.sweep import prepare_sweep  # noqa: E402
+from garden.modeling.networks.train import init_params, train  # noqa: E402
+from garden.rsa.geometry import context_weight_correlation, sign_accuracy  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

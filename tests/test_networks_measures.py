@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.errors import UserError
-from core.task import congruency, item_congruency, item_table
-from modeling.networks.config import SweepConfig
-from modeling.networks.data import task_data
-from modeling.networks.measures import (
+from garden.core.errors import UserError
+from garden.core.task import congruency, item_congruency, item_table
+from garden.modeling.networks.config import SweepConfig
+from garden.modeling.networks.data import task_data
+from garden.modeling.networks.measures import (
     forward,
     geometry_measures,
     readout_measures,
     relative_changes,
 )
-from rsa.model_rdms import model_coordinates
+from garden.rsa.model_rdms import model_coordinates
 
 
 @pytest.fixture(scope="module")

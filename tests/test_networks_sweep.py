@@ -11,9 +11,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from garden.cli import main  # noqa: E402
-from modeling.networks import load_results, train_sweep  # noqa: E402
-from modeling.networks.config import SweepConfig, TrainConfig  # noqa: E402
-from modeling.networks.sweep import prepare_sweep, run_shard  # noqa: E402
+from garden.modeling.networks import load_results, train_sweep  # noqa: E402
+from garden.modeling.networks.config import SweepConfig, TrainConfig  # noqa: E402
+from garden.modeling.networks.sweep import prepare_sweep, run_shard  # noqa: E402
 
 SMALL = SweepConfig(scales=(0.01, 3.0), ctx_scales=(0.5, 1.5), seeds=(0, 1, 2),
                     train=TrainConfig(steps=60, threads=1),

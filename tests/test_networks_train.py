@@ -7,10 +7,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from modeling.networks.config import TrainConfig  # noqa: E402
-from modeling.networks.data import task_data  # noqa: E402
-from modeling.networks.measures import forward  # noqa: E402
-from modeling.networks.train import init_params, train  # noqa: E402
+from garden.modeling.networks.config import TrainConfig  # noqa: E402
+from garden.modeling.networks.data import task_data  # noqa: E402
+from garden.modeling.networks.measures import forward  # noqa: E402
+from garden.modeling.networks.train import init_params, train  # noqa: E402
 
 SCALES, CTX = [0.01, 0.3, 3.0, 1.0, 0.01], [0.5, 0.5, 1.5, 0.8, 0.5]
 
@@ -104,7 +104,7 @@ def test_image_inputs_train(data):
 
 
 def test_weight_norm_trajectories_match_the_recorded_parameters(data):
-    from modeling.networks.measures import relative_changes
+    from garden.modeling.networks.measures import relative_changes
 
     params = init_params(25, [0.01, 3.0], [0.5, 1.5], [0, 1])
     result = train(data, params, TrainConfig(steps=200, record_every=50, dtype="float64"))

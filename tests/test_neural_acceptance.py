@@ -14,8 +14,8 @@ import pytest
 from neural_helpers import lapse_range, mask_path, scanner_sessions
 from threadpoolctl import threadpool_limits
 
-from analysis.neural_glm import load_mask
-from analysis.searchlight import sphere_offsets
+from garden.analysis.neural.glm import load_mask
+from garden.analysis.neural.searchlight import sphere_offsets
 from garden.cli import main
 
 RICH, LAZY = (0.01, 0.1, 0.4), (1.0, 2.0, 3.0)

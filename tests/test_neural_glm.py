@@ -17,8 +17,8 @@ from neural_helpers import mask_path, simulated_bold
 from nilearn.glm.first_level import FirstLevelModel
 from threadpoolctl import threadpool_limits
 
-from analysis.neural_bids import condition_name, find_runs, read_events
-from analysis.neural_glm import (
+from garden.analysis.neural.bids import condition_name, find_runs, read_events
+from garden.analysis.neural.glm import (
     GlmConfig,
     fit_dataset,
     glm_run,
@@ -26,10 +26,10 @@ from analysis.neural_glm import (
     read_confounds,
     read_session_betas,
 )
-from analysis.neural_rdms import RdmConfig, read_roi_rdms, roi_rdms
-from analysis.neural_rois import load_rois
-from analysis.neural_sim import SimulationConfig, simulate_dataset
-from core.errors import UserError
+from garden.analysis.neural.rdms import RdmConfig, read_roi_rdms, roi_rdms
+from garden.analysis.neural.rois import load_rois
+from garden.analysis.neural.simulate import SimulationConfig, simulate_dataset
+from garden.core.errors import UserError
 from garden.cli import main
 
 

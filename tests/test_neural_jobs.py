@@ -11,16 +11,16 @@ import pytest
 from neural_helpers import mask_path, simulated_bold
 from threadpoolctl import threadpool_limits
 
-from analysis.neural_bids import find_runs
-from analysis.neural_glm import (
+from garden.analysis.neural.bids import find_runs
+from garden.analysis.neural.glm import (
     GlmConfig,
     check_run,
     fit_dataset,
     fit_session,
     load_mask,
 )
-from analysis.neural_rdms import RdmConfig, searchlight_maps
-from core.errors import UserError
+from garden.analysis.neural.rdms import RdmConfig, searchlight_maps
+from garden.core.errors import UserError
 from garden.cli import main
 
 GLM = GlmConfig(noise_model="ols")

@@ -1,4 +1,4 @@
-"""MDS of ROI RDMs for the report (``analysis.neural_stats.group_mds``): known geometries come back
+"""MDS of ROI RDMs for the report (``garden.analysis.neural.stats.group_mds``): known geometries come back
 from group-mean RDMs shaped like the cross-validated ones (a constant of about 1 plus the signal)."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import pdist, squareform
 
-from analysis.neural_stats import group_mds
-from rsa.mds import mds_panels
-from rsa.model_rdms import model_rdm
-from rsa.rdm import lower
+from garden.analysis.neural.stats import group_mds
+from garden.rsa.mds import mds_panels
+from garden.rsa.model_rdms import model_rdm
+from garden.rsa.rdm import lower
 
 
 def _rdms(geometries: dict[str, np.ndarray], method: str, n: int = 3, noise: float = 0.005) -> pd.DataFrame:

@@ -9,9 +9,9 @@ import pytest
 from neural_helpers import mask_path, simulated_bold
 from threadpoolctl import threadpool_limits
 
-from analysis.neural_glm import GlmConfig, fit_dataset, load_mask
-from analysis.neural_rois import read_atlas_labels
-from core.errors import UserError
+from garden.analysis.neural.glm import GlmConfig, fit_dataset, load_mask
+from garden.analysis.neural.rois import read_atlas_labels
+from garden.core.errors import UserError
 from garden.cli import main
 
 NAMES = ("rich", "lazy", "noise")

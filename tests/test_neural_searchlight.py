@@ -8,12 +8,12 @@ import pytest
 import rsatoolbox
 from rsatoolbox.data.noise import prec_from_residuals
 
-from analysis.neural_rdms import batch_betas, model_design
-from analysis.searchlight import searchlight_rdms, sphere_offsets, spheres
-from rsa.compare import regress_rdm
-from rsa.crossval import crossval_correlation_rdm
-from rsa.model_rdms import model_rdms
-from rsa.rdm import lower
+from garden.analysis.neural.rdms import batch_betas, model_design
+from garden.analysis.neural.searchlight import searchlight_rdms, sphere_offsets, spheres
+from garden.rsa.compare import regress_rdm
+from garden.rsa.crossval import crossval_correlation_rdm
+from garden.rsa.model_rdms import model_rdms
+from garden.rsa.rdm import lower
 
 
 def test_sphere_sizes():

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import garden
-from core.task import item_table
-from modeling.psychometric import fit_table, predict, simulate_choices
+from garden.core.task import item_table
+from garden.modeling.psychometric import fit_table, predict, simulate_choices
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

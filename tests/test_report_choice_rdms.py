@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.choice_rdms import (
+from garden.analysis.behaviour.choice_rdms import (
     choice_betas,
     group_mean_rdms,
     paired_tests,
@@ -14,7 +14,7 @@ from analysis.choice_rdms import (
     participant_groups,
     participant_rdms,
 )
-from analysis.choices import (
+from garden.analysis.behaviour.choices import (
     CANONICAL_MAPS,
     analysis_trials,
     canonical_boundaries,
@@ -24,12 +24,12 @@ from analysis.choices import (
     probability_matrix,
     psychometric_table,
 )
-from core.errors import UserError
-from core.task import infer_rule, item_table
-from modeling.models import MODELS, boundary_angles, get_model
-from modeling.psychometric import geometry, predict, simulate_choices
-from rsa.compare import pearson
-from rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
+from garden.core.errors import UserError
+from garden.core.task import infer_rule, item_table
+from garden.modeling.models import MODELS, boundary_angles, get_model
+from garden.modeling.psychometric import geometry, predict, simulate_choices
+from garden.rsa.compare import pearson
+from garden.rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
 
 PARAMS = {"factorized": {"delta_north": 0.0, "delta_south": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05},
           "linear": {"delta": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05}}

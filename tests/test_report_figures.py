@@ -7,9 +7,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from core.task import item_table
-from reports import figures
-
+from garden.core.task import item_table
+from garden.reports import figures
 SCALES = [0.01, 1.0, 3.0]
 
 

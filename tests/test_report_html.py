@@ -13,9 +13,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from core.task import item_table
-from reports import html as report
-
+from garden.core.task import item_table
+from garden.reports import html as report
 DPI = 40  # small images keep the test fast; sizes scale with it
 
 
@@ -46,7 +45,7 @@ def results(tmp_path_factory):
           "n_mixed": 30, "n_dead": 20} for s in (0.01, 3.0) for k in range(2)]))
     _write(tables, "similarity_profile", pd.DataFrame(
         {"unit": "all", "scale": [0.01, 3.0], "similarity": [0.6, 0.2], "ci_low": [0.5, 0.1], "ci_high": [0.7, 0.3]}))
-    (tables / report.SKIPPED_FILE).write_text(json.dumps({"recovery": "modeling.recovery is not available yet"}))
+    (tables / report.SKIPPED_FILE).write_text(json.dumps({"recovery": "garden.modeling.recovery is not available yet"}))
     (root / report.RUN_FILE).write_text(json.dumps({"seed": 7, "config": {"participants": 4}}))
     (root / "stimuli").mkdir()
     Image.new("RGB", (123, 77), (0, 128, 0)).save(root / "stimuli" / "contact_sheet.png")
@@ -86,7 +85,7 @@ def test_embedded_figures_decode_as_images_of_the_figure_size(results):
 
 def test_missing_inputs_give_notes_not_fake_figures(results):
     _, text = results
-    assert "Skipped: modeling.recovery is not available yet" in text
+    assert "Skipped: garden.modeling.recovery is not available yet" in text
     overview = re.search(r"Incomplete sections \(see their notes\): (.*?)\.</p>", text).group(1)
     assert "Parameter and model recovery" in overview and "Choice-pattern RSA" not in overview
     assert "for diagonal rules): not drawn (no boundaries table)." in text

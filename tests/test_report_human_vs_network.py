@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.human_vs_network import (
+from garden.analysis.networks.people_vs_networks import (
     best_scales,
     beta_profiles,
     bootstrap_units,
@@ -14,7 +14,7 @@ from analysis.human_vs_network import (
     matched_parameters,
     similarity_table,
 )
-from rsa.model_rdms import model_rdm
+from garden.rsa.model_rdms import model_rdm
 
 SCALES = (0.01, 0.1, 1.0, 3.0)
 WEIGHTS = dict(zip(SCALES, (0.0, 0.33, 0.66, 1.0)))  # share of grid geometry; the rest is orthogonal
@@ -96,11 +96,11 @@ def test_matched_parameters_keep_the_networks_run_through_that_person():
 
 
 def _simulated_people(n_each: int = 6, reps: int = 4, seed: int = 0) -> tuple[dict, dict]:
-    """Factorized and linear agents (``modeling.agents``, parameters drawn as in the demo): the
+    """Factorized and linear agents (``garden.modeling.agents``, parameters drawn as in the demo): the
     choice RDM of ``reps`` sampled choices per condition (a 200-trial test phase), and the truth."""
-    from core.task import item_table
-    from modeling.agents import get_agent, population_params
-    from rsa.rdm import choice_rdm
+    from garden.core.task import item_table
+    from garden.modeling.agents import get_agent, population_params
+    from garden.rsa.rdm import choice_rdm
 
     rng = np.random.default_rng(seed)
     items = item_table(1).assign(trial=1)
@@ -121,12 +121,12 @@ def test_people_are_matched_to_networks_whose_choices_are_like_theirs():
     pytest.importorskip("torch")
     from dataclasses import replace
 
-    from analysis.choice_rdms import choice_betas
-    from analysis.human_vs_network import network_choice_rdms
-    from modeling.networks.config import TrainConfig
-    from modeling.networks.curriculum import choice_probability
-    from modeling.networks.data import task_data
-    from modeling.networks.train import init_params, train
+    from garden.analysis.behaviour.choice_rdms import choice_betas
+    from garden.analysis.networks.people_vs_networks import network_choice_rdms
+    from garden.modeling.networks.config import TrainConfig
+    from garden.modeling.networks.curriculum import choice_probability
+    from garden.modeling.networks.data import task_data
+    from garden.modeling.networks.train import init_params, train
 
     data = task_data()
     params = init_params(25, [3.0] * 4, [1.5] * 4, range(4))
@@ -143,7 +143,7 @@ def test_people_are_matched_to_networks_whose_choices_are_like_theirs():
 
 
 def test_matched_similarity_compares_each_person_with_their_own_networks_only():
-    from analysis.human_vs_network import matched_similarity
+    from garden.analysis.networks.people_vs_networks import matched_similarity
 
     rng = np.random.default_rng(0)
     a, b = (_mixture(w, rng, 0.05) for w in (0.0, 1.0))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis import network_tables as nt
-
-
+from garden.analysis.networks import tables as nt
+from garden.modeling.networks.rdms import hidden_rdms
 def _sweep(n_steps: int = 501):
     summary = pd.DataFrame({"scale": [0.01, 0.01, 3.0], "seed": [0, 1, 0], "final_accuracy": [1.0, 0.9, 0.8],
                             "acc_ablate_task_selective": [0.5, 0.6, 0.7], "acc_ablate_mixed": [0.9, 0.8, 0.3],
@@ -51,7 +50,7 @@ def test_scale_summary_and_rdms_group_networks_by_scale():
     summary, arrays = _sweep()
     table = nt.scale_summary(summary).set_index("scale")
     assert table.loc[0.01, "dim_90"] == 3 and table.loc[0.01, "n_networks"] == 2
-    rdms = nt.hidden_rdms(summary, arrays)
+    rdms = hidden_rdms(summary, arrays)
     assert rdms[0.01].shape == (2, 50, 50) and rdms[3.0].shape == (1, 50, 50)
     np.testing.assert_allclose(rdms[3.0][0, 0, 1], np.linalg.norm(arrays["hidden"][2, 0] - arrays["hidden"][2, 1]))
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rsa.compare import COMPARISONS, kendall_tau_a, regress_rdm, spearman, zscore
-from rsa.model_rdms import model_rdms
-from rsa.rdm import lower
+from garden.rsa.compare import COMPARISONS, kendall_tau_a, regress_rdm, spearman, zscore
+from garden.rsa.model_rdms import model_rdms
+from garden.rsa.rdm import lower
 
 MODELS = model_rdms(["grid", "orthogonal", "parallel"])
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rsa.compression_model import (
+from garden.rsa.compression_model import (
     PARAMETERS,
     compression_distances,
     fit_compression_model,
 )
-from rsa.model_rdms import model_rdm
-from rsa.rdm import lower
+from garden.rsa.model_rdms import model_rdm
+from garden.rsa.rdm import lower
 
 TRUE = {"north_relevant": 1.5, "north_irrelevant": 0.2, "south_relevant": 1.2, "south_irrelevant": 0.4,
         "rotation_deg": -60.0, "context_offset": 2.0}

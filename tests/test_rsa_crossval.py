@@ -8,7 +8,7 @@ import pytest
 import rsatoolbox
 from rsatoolbox.data.noise import cov_from_residuals
 
-from rsa.crossval import (
+from garden.rsa.crossval import (
     SHRINKAGE,
     crossnobis_rdm,
     crossval_correlation,

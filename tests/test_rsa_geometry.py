@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rsa.geometry import (
+from garden.rsa.geometry import (
     class_counts,
     classify_units,
     context_weight_correlation,

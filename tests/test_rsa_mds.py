@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import pdist, squareform
 
-from rsa.mds import classical_mds, mds, procrustes_align, smacof_mds
-from rsa.model_rdms import model_coordinates, model_rdm
+from garden.rsa.mds import classical_mds, mds, procrustes_align, smacof_mds
+from garden.rsa.model_rdms import model_coordinates, model_rdm
 
 
 def test_classical_mds_reproduces_a_euclidean_rdm_exactly():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.task import item_table
-from rsa.compare import kendall_tau_a
-from rsa.model_rdms import (
+from garden.core.task import item_table
+from garden.rsa.compare import kendall_tau_a
+from garden.rsa.model_rdms import (
     CHOICE_MODELS,
     MODEL_RDMS,
     choice_model_rdm,

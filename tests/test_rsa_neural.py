@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.io import savemat
 
-from analysis.neural import mante_patterns, read_mante_unit, read_patterns, roi_patterns
-from core.errors import UserError
-from rsa.model_rdms import condition_features, model_rdm
-from rsa.rdm import crossvalidated_rdm, rdm
+from garden.analysis.neural.patterns import mante_patterns, read_mante_unit, read_patterns, roi_patterns
+from garden.core.errors import UserError
+from garden.rsa.model_rdms import condition_features, model_rdm
+from garden.rsa.rdm import crossvalidated_rdm, rdm
 
 
 def feature_table(n_channels: int = 3, runs: int = 2, seed: int = 0) -> pd.DataFrame:

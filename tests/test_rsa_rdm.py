@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from rsa.rdm import choice_rdm, crossvalidated_rdm, lower, noise_covariance, rdm, square
+from garden.rsa.rdm import choice_rdm, crossvalidated_rdm, lower, noise_covariance, rdm, square
 
 
 def test_euclidean_rdm_of_a_3_4_5_triangle():

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from garden.cli import main
-from reports.session import FIGURE_CAPTIONS
+from garden.reports.session import FIGURE_CAPTIONS
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from stimuli.codes import context_onehot, gaussian_blobs, image_codes, network_inputs
+from garden.stimuli.codes import context_onehot, gaussian_blobs, image_codes, network_inputs
 
 
 def test_centre_blob_has_peak_one_at_the_centre_unit_and_known_neighbours():

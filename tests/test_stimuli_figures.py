@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from stimuli.figures import cues_figure, grading_figure, sheets_side_by_side
-from stimuli.sets import load_set, make_set
+from garden.stimuli.figures import cues_figure, grading_figure, sheets_side_by_side
+from garden.stimuli.sets import load_set, make_set
 
 
 def test_grading_figure_has_labelled_axes_and_both_sets():

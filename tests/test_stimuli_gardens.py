@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.errors import UserError
-from stimuli.gardens import CONTEXT_COLOURS, frame_image, garden_scene, place_tree
-from stimuli.trees import render_tree
+from garden.core.errors import UserError
+from garden.stimuli.gardens import CONTEXT_COLOURS, frame_image, garden_scene, place_tree
+from garden.stimuli.trees import render_tree
 
 
 @pytest.mark.parametrize("context", ["north", "south"])

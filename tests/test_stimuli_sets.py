@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from core.errors import UserError
-from stimuli.sets import contact_sheet, load_set, make_set
-from stimuli.trees import GENERATOR_VERSION, render_tree
+from garden.core.errors import UserError
+from garden.stimuli.sets import contact_sheet, load_set, make_set
+from garden.stimuli.trees import GENERATOR_VERSION, render_tree
 
 TINY_PX = 40
 

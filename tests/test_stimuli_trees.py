@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.errors import UserError
-from stimuli.measures import cell_means, grading_summary, masks, measure_tree
-from stimuli.trees import GENERATOR_VERSION, grow_tree, render_tree
+from garden.core.errors import UserError
+from garden.stimuli.measures import cell_means, grading_summary, masks, measure_tree
+from garden.stimuli.trees import GENERATOR_VERSION, grow_tree, render_tree
 
 SAMPLE_PX = 128
 SAMPLE_EXEMPLARS = 3
@@ -42,7 +42,7 @@ GOLDEN = {  # pixels of generator 1.0.0; a change here needs a GENERATOR_VERSION
 @pytest.mark.parametrize("args", sorted(GOLDEN))
 def test_pixels_match_the_recorded_generator_version(args):
     assert GENERATOR_VERSION == "1.0.0", "new generator version: record its golden hashes here"
-    assert _sha(render_tree(*args)) == GOLDEN[args], "pixels changed: bump stimuli.trees.GENERATOR_VERSION"
+    assert _sha(render_tree(*args)) == GOLDEN[args], "pixels changed: bump garden.stimuli.trees.GENERATOR_VERSION"
 
 
 @pytest.mark.parametrize("other", [(4, 3, 8, 5), (4, 3, 7, 6), (4, 4, 7, 5)])

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import task
-from core.errors import UserError
+from garden.core import task
+from garden.core.errors import UserError
 
 
 def test_item_table_order_and_cardinal_values():

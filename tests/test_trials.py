@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.bids import provenance_of
-from core.errors import UserError
-from core.trials import (
+from garden.core.bids import provenance_of
+from garden.core.errors import UserError
+from garden.core.trials import (
     REQUIRED,
     TrialTableError,
     check_participant_id,

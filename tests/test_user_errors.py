@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.bids import PROVENANCE_KEY
-from core.trials import read_trials, write_table
+from garden.core.bids import PROVENANCE_KEY
+from garden.core.trials import read_trials, write_table
 from garden.arguments import LIMITS, bounded_int, limit, new_file
 from garden.cli import main
 from garden.commands.demo import new_run_folder
-from modeling.psychometric import simulate_choices
-from modeling.recovery import simulated_trials
+from garden.modeling.psychometric import simulate_choices
+from garden.modeling.recovery import simulated_trials
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -229,8 +229,8 @@ def test_demo_refuses_bad_numbers_before_the_first_step(tmp_path, capsys):
 
 def test_resumed_sweep_replaces_a_stray_merge_leftover(tmp_path):
     pytest.importorskip("torch")
-    from modeling.networks.config import SweepConfig, TrainConfig
-    from modeling.networks.sweep import DONE, load_results, prepare_sweep, train_sweep
+    from garden.modeling.networks.config import SweepConfig, TrainConfig
+    from garden.modeling.networks.sweep import DONE, load_results, prepare_sweep, train_sweep
 
     config = SweepConfig(scales=(1.0,), ctx_scales=(1.0,), seeds=(0,), train=TrainConfig(steps=5, threads=1),
                          noise_repeats=1)
@@ -244,10 +244,10 @@ def test_resumed_sweep_replaces_a_stray_merge_leftover(tmp_path):
 
 # 8. a resumed session must be the one that was interrupted
 def test_resume_refuses_a_changed_recording(tmp_path):
-    from core.errors import UserError
-    from experiment.config import load_protocol
-    from experiment.simulate import simulate_session
-    from modeling.agents import get_agent
+    from garden.core.errors import UserError
+    from garden.experiment.config import load_protocol
+    from garden.experiment.simulate import simulate_session
+    from garden.modeling.agents import get_agent
 
     protocol = load_protocol("flesch2022")
     path = simulate_session(protocol, "P005", 2, get_agent("random"), tmp_path)

@@ -1,7 +1,7 @@
 """The browser task end to end in a real headless Chromium (Debian's, driven by Playwright).
 
 A short protocol (4 training trials with feedback and a break, 2 test trials) is served by
-``garden web serve``; a simulated participant (``modeling.agents``) answers by pressing the real
+``garden web serve``; a simulated participant (``garden.modeling.agents``) answers by pressing the real
 keys after its planned RTs. The server's table must pass ``garden validate`` and equal, trial by
 trial, what ``garden run --simulate`` writes for the same id; a reload and a killed server must
 lose nothing but the trial in progress; the site must load nothing from other hosts; the tree
@@ -26,16 +26,16 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from core.errors import UserError
-from core.responders import responder_rng
-from core.trials import read_trials, session_path
-from experiment import arrangement_data as ad
-from experiment.config import load_protocol
-from experiment.recording import session_info
-from experiment.session import key_for, plan_session
-from experiment.simulate import simulate_session
-from experiment.web.jatos import import_results
-from modeling.agents import get_agent
+from garden.core.errors import UserError
+from garden.core.responders import responder_rng
+from garden.core.trials import read_trials, session_path
+from garden.experiment.arrangement import data as ad
+from garden.experiment.config import load_protocol
+from garden.experiment.recording import session_info
+from garden.experiment.session import key_for, plan_session
+from garden.experiment.simulate import simulate_session
+from garden.experiment.web.jatos import import_results
+from garden.modeling.agents import get_agent
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.slow]
@@ -298,9 +298,9 @@ def test_killed_server_loses_at_most_the_trial_in_progress(tiny, browser, tmp_pa
 
 PSYCHOPY_SHOT = """
 import sys, threading
-from experiment.config import load_protocol
-from experiment.present import Screen, Trees
-from experiment.session import plan_session
+from garden.experiment.config import load_protocol
+from garden.experiment.present import Screen, Trees
+from garden.experiment.session import plan_session
 protocol = load_protocol(sys.argv[1])
 trial = plan_session(protocol, "P005", 1, "/nonexistent").sequence.iloc[0].to_dict()
 screen = Screen(protocol, screenshots=__import__("pathlib").Path(sys.argv[2]))

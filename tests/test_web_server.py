@@ -16,19 +16,19 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
-from core.errors import UserError
-from core.responders import responder_rng
-from core.trials import read_trials, session_path
-from experiment import arrangement_data as ad
-from experiment.config import load_protocol, parse_protocol
-from experiment.recording import session_info
-from experiment.session import key_for, plan_session
-from experiment.simulate import simulate_session
-from experiment.web.jatos import export_study, import_results
-from experiment.web.server import make_app
-from experiment.web.site import build_site, page_config, write_shell
-from modeling.agents import get_agent
-from stimuli.trees import render_tree
+from garden.core.errors import UserError
+from garden.core.responders import responder_rng
+from garden.core.trials import read_trials, session_path
+from garden.experiment.arrangement import data as ad
+from garden.experiment.config import load_protocol, parse_protocol
+from garden.experiment.recording import session_info
+from garden.experiment.session import key_for, plan_session
+from garden.experiment.simulate import simulate_session
+from garden.experiment.web.jatos import export_study, import_results
+from garden.experiment.web.server import make_app
+from garden.experiment.web.site import build_site, page_config, write_shell
+from garden.modeling.agents import get_agent
+from garden.stimuli.trees import render_tree
 
 TINY = {
     "name": "webtiny", "rule_code": 2, "curriculum": "interleaved",

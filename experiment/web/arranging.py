@@ -1,9 +1,9 @@
 """The tree-arrangement task in the browser: what the page gets, and the files of each arrangement.
 
 Why: the arrangement task (``garden arrange``) was run online in 2022. The page (``arrange.html``)
-drags the trees; everything else is ``experiment.arrangement``'s: the settings and their checks
+drags the trees; everything else is ``garden.experiment.arrangement.task``'s: the settings and their checks
 (``ArrangementConfig``, ``validate``), the exemplar choice and start layouts from the session seed
-(``experiment.arrangement_data``), and the files (``ArrangementWriter``: tree table appended and
+(``garden.experiment.arrangement.data``), and the files (``ArrangementWriter``: tree table appended and
 fsynced after every arrangement, created with the first one, RDM at the end, never overwritten).
 Positions are in arena-radius units (origin at the centre, x right, y up). The browser picks a tree
 by its image box (PsychoPy's version by its drawn pixels); trees stay inside the circle as there.
@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import UserError
-from experiment import arrangement_data as ad
-from experiment.arrangement import RENDER_EXEMPLARS, ArrangementConfig, validate
-from experiment.arrangement import load_strings as arrangement_strings
-from experiment.web.refusals import Rejected
-from experiment.web.site import tree_url
+from garden.core.errors import UserError
+from garden.experiment.arrangement import data as ad
+from garden.experiment.arrangement.task import RENDER_EXEMPLARS, ArrangementConfig, validate
+from garden.experiment.arrangement.task import load_strings as arrangement_strings
+from garden.experiment.web.refusals import Rejected
+from garden.experiment.web.site import tree_url
 
 EDGE_TOLERANCE = 1e-3
 """A reported position may lie this far (arena radii) beyond a tree's allowed disc (pixel rounding)."""

@@ -23,11 +23,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from core.errors import UserError
-from experiment.config import Protocol
-from experiment.web.refusals import Rejected
-from experiment.web.server import WebSessions
-from experiment.web.site import build_site
+from garden.core.errors import UserError
+from garden.experiment.config import Protocol
+from garden.experiment.web.refusals import Rejected
+from garden.experiment.web.server import WebSessions
+from garden.experiment.web.site import build_site
 
 JAS_VERSION = "3"
 """Serial version of JATOS's study description (JATOS 3.x)."""

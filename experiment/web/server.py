@@ -3,13 +3,13 @@ records every trial as it arrives.
 
 Why: a lab testing online, or running the browser task on its own network, needs the same files as
 ``garden run`` and the same safety: the page gets its planned sequence from
-``experiment.session.plan_session`` (so it is ``garden run``'s by construction), reports each trial
+``garden.experiment.session.plan_session`` (so it is ``garden run``'s by construction), reports each trial
 (key, RT and browser times), and the server turns it into the table row with
-``experiment.session.outcome`` and appends it with ``experiment.recording`` (flushed and fsynced)
+``garden.experiment.session.outcome`` and appends it with ``garden.experiment.recording`` (flushed and fsynced)
 before the page may start the next trial. So a killed server loses at most the trial in progress,
 and a reloaded page resumes after the last recorded trial (``plan_session(resume=True)``, as
 ``garden run --resume``). A finished session is never reopened. Every request is checked: ids as
-everywhere (``core.trials.check_participant_id``), fields, types and ranges, the trial number (the
+everywhere (``garden.core.trials.check_participant_id``), fields, types and ranges, the trial number (the
 next one, so a duplicate or a skipped trial is refused), and size (``MAX_BODY_BYTES``); a refused
 request gets a 4xx status and a JSON ``error``, writes nothing and logs one line.
 
@@ -38,12 +38,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from core.errors import UserError
-from core.trials import check_participant_id, session_path
-from experiment.config import PRACTICE_EXEMPLARS, Protocol
-from experiment.recording import session_info, sidecar_path
-from experiment.sequences import ExemplarPool
-from experiment.session import (
+from garden.core.errors import UserError
+from garden.core.trials import check_participant_id, session_path
+from garden.experiment.config import PRACTICE_EXEMPLARS, Protocol
+from garden.experiment.recording import session_info, sidecar_path
+from garden.experiment.sequences import ExemplarPool
+from garden.experiment.session import (
     Session,
     choice_for,
     close_session,
@@ -53,9 +53,9 @@ from experiment.session import (
     settle_practice,
     start_recording,
 )
-from experiment.web.arranging import WebArrangements
-from experiment.web.refusals import Rejected
-from experiment.web.site import check_session, sequence_payload, tree_png, write_shell
+from garden.experiment.web.arranging import WebArrangements
+from garden.experiment.web.refusals import Rejected
+from garden.experiment.web.site import check_session, sequence_payload, tree_png, write_shell
 
 LOG = logging.getLogger("garden.web")
 MAX_BODY_BYTES = 8192

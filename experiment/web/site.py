@@ -1,7 +1,7 @@
 """The browser site of a protocol: what the page is told, and the static site on disk.
 
 Why: the page must run exactly the trials ``garden run`` runs. It computes none of them: the
-sequence of a participant comes from ``experiment.session.plan_session`` (here at build time for
+sequence of a participant comes from ``garden.experiment.session.plan_session`` (here at build time for
 a static host, or from the server per page load), and the page only shows it and reports keys
 and times. Display geometry, keys, timings and texts come from the same protocol TOML and
 strings; settings with no meaning in a browser are listed as ignored, and scanner phases are
@@ -28,14 +28,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from core.errors import UserError
-from core.provenance import provenance, to_jsonable, write_json
-from core.trials import check_participant_id
-from experiment.config import Protocol, load_strings
-from experiment.recording import recorded_trials
-from experiment.sequences import ExemplarPool
-from experiment.session import Session, plan_session
-from stimuli.trees import render_tree
+from garden.core.errors import UserError
+from garden.core.provenance import provenance, to_jsonable, write_json
+from garden.core.trials import check_participant_id
+from garden.experiment.config import Protocol, load_strings
+from garden.experiment.recording import recorded_trials
+from garden.experiment.sequences import ExemplarPool
+from garden.experiment.session import Session, plan_session
+from garden.stimuli.trees import render_tree
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from experiment.arrangement import DEFAULT_STRINGS, ArrangementConfig, run_arrangement
+from garden.experiment.arrangement.task import DEFAULT_STRINGS, ArrangementConfig, run_arrangement
 from garden.arguments import (
     SEED,
     bounded_int,

@@ -6,8 +6,8 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from core.errors import UserError
-from experiment.config import load_protocol
+from garden.core.errors import UserError
+from garden.experiment.config import load_protocol
 from garden.arguments import SEED, bounded_int, float_list, new_folder, out_folder
 from garden.pipeline import MIN_SCANNED, DemoConfig, run_demo
 

@@ -1,7 +1,7 @@
 """``garden fit``, ``garden bms`` and ``garden recover``: psychometric choice models.
 
-Thin wiring: the domain logic is in ``modeling.psychometric``, ``modeling.comparison`` and
-``modeling.recovery`` (imported inside the handlers so ``garden --help`` stays fast).
+Thin wiring: the domain logic is in ``garden.modeling.psychometric``, ``garden.modeling.comparison`` and
+``garden.modeling.recovery`` (imported inside the handlers so ``garden --help`` stays fast).
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analysis.choices import fit_phase
-from core.errors import UserError
-from core.provenance import require_complete, write_sidecar
-from core.trials import read_trials, write_table
+from garden.analysis.behaviour.choices import fit_phase
+from garden.core.errors import UserError
+from garden.core.provenance import require_complete, write_sidecar
+from garden.core.trials import read_trials, write_table
 from garden.arguments import (
     SEED,
     bounded_int,
@@ -24,7 +24,7 @@ from garden.arguments import (
     new_file,
     new_folder,
 )
-from modeling.comparison import (
+from garden.modeling.comparison import (
     between_groups,
     bms_table,
     family_bms_table,
@@ -32,9 +32,9 @@ from modeling.comparison import (
     read_fits,
     winners,
 )
-from modeling.models import DEFAULT_MODELS, MODELS
-from modeling.psychometric import fit_table
-from modeling.recovery import write_recovery
+from garden.modeling.models import DEFAULT_MODELS, MODELS
+from garden.modeling.psychometric import fit_table
+from garden.modeling.recovery import write_recovery
 
 MODEL_NAMES = tuple(MODELS)
 

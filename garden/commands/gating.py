@@ -6,17 +6,17 @@ import argparse
 
 import pandas as pd
 
-from analysis.network_gating import (
+from garden.analysis.networks.gating import (
     control_table,
     dynamics_table,
     gating_tests,
     overlap_table,
     tree_accuracy_table,
 )
-from core.provenance import write_sidecar
-from core.trials import write_table
+from garden.core.provenance import write_sidecar
+from garden.core.trials import write_table
 from garden.arguments import existing_folder, new_folder
-from modeling.networks.sweep import load_results
+from garden.modeling.networks.sweep import load_results
 
 TABLES = {
     "gating_control": "Per network: final accuracy overall and on congruent / incongruent / neutral trees, beside "

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from analysis.grid_prior import grid_priors, prior_change
-from core.errors import UserError
-from core.provenance import write_sidecar
+from garden.analysis.behaviour.grid_prior import grid_priors, prior_change
+from garden.core.errors import UserError
+from garden.core.provenance import write_sidecar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -1,7 +1,7 @@
 """``garden neural``: from scanner sessions to BOLD, GLM betas, RDMs and model statistics.
 
-Thin wiring: the domain logic is in ``analysis.neural_sim``, ``analysis.neural_glm``,
-``analysis.neural_rdms`` and ``analysis.neural_study``. Every step writes a new folder (never
+Thin wiring: the domain logic is in ``garden.analysis.neural.simulate``, ``garden.analysis.neural.glm``,
+``garden.analysis.neural.rdms`` and ``garden.analysis.neural.study``. Every step writes a new folder (never
 overwriting) with JSON sidecars. BLAS runs on ``--threads`` threads (default 1: the arrays are
 small and several threads on small matrices only contend).
 """
@@ -12,22 +12,22 @@ import argparse
 
 from threadpoolctl import threadpool_limits
 
-from analysis.neural_glm import (
+from garden.analysis.neural.glm import (
     DRIFT_MODELS,
     HRF_MODELS,
     NOISE_MODELS,
     GlmConfig,
     fit_dataset,
 )
-from analysis.neural_mante import ManteConfig, write_mante
-from analysis.neural_rdms import BRAIN_MODELS, RdmConfig, roi_rdms, searchlight_maps
-from analysis.neural_rois import load_rois, parse_rois
-from analysis.neural_sim import SimulationConfig, simulate_dataset
-from analysis.neural_sim import parse_rois as parse_sim_rois
-from analysis.neural_study import StatsConfig, write_statistics
-from analysis.searchlight import METHODS
-from core.errors import UserError
-from core.jobs import EXECUTORS
+from garden.analysis.neural.mante import ManteConfig, write_mante
+from garden.analysis.neural.rdms import BRAIN_MODELS, RdmConfig, roi_rdms, searchlight_maps
+from garden.analysis.neural.rois import load_rois, parse_rois
+from garden.analysis.neural.simulate import SimulationConfig, simulate_dataset
+from garden.analysis.neural.simulate import parse_rois as parse_sim_rois
+from garden.analysis.neural.study import StatsConfig, write_statistics
+from garden.analysis.neural.searchlight import METHODS
+from garden.core.errors import UserError
+from garden.core.jobs import EXECUTORS
 from garden.arguments import (
     SEED,
     bounded_int,
@@ -38,7 +38,7 @@ from garden.arguments import (
     name_list,
     out_folder,
 )
-from rsa.crossval import SHRINKAGE
+from garden.rsa.crossval import SHRINKAGE
 
 MAX_DRIFT_ORDER = 10
 """Highest polynomial drift order (--drift-order)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.errors import UserError
+from garden.core.errors import UserError
 from garden.arguments import bounded_int, existing_folder
 from garden.pipeline import rebuild_report
 

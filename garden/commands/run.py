@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.errors import UserError
-from experiment import present
-from experiment.config import load_protocol
-from experiment.simulate import simulate_session
+from garden.core.errors import UserError
+from garden.experiment import present
+from garden.experiment.config import load_protocol
+from garden.experiment.simulate import simulate_session
 from garden.arguments import (
     SEED,
     bounded_int,
@@ -18,8 +18,8 @@ from garden.arguments import (
     out_folder,
     participant_id,
 )
-from modeling.agents import get_agent, parse_params
-from stimuli.sets import load_set
+from garden.modeling.agents import get_agent, parse_params
+from garden.stimuli.sets import load_set
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

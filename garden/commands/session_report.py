@@ -1,6 +1,6 @@
 """``garden session-report``: one participant's session as one self-contained HTML page.
 
-Thin wiring: the tables come from ``analysis.session``, the page from ``reports.session``.
+Thin wiring: the tables come from ``garden.analysis.behaviour.session``, the page from ``garden.reports.session``.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import json
 import re
 from pathlib import Path
 
-from analysis.session import summarise_session
-from core.errors import UserError
-from core.files import write_file
-from core.provenance import write_sidecar
-from core.trials import read_trials, session_tables
-from reports.session import render_session
+from garden.analysis.behaviour.session import summarise_session
+from garden.core.errors import UserError
+from garden.core.files import write_file
+from garden.core.provenance import write_sidecar
+from garden.core.trials import read_trials, session_tables
+from garden.reports.session import render_session
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

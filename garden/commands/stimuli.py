@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from core.files import write_with
-from core.provenance import write_sidecar
+from garden.core.files import write_with
+from garden.core.provenance import write_sidecar
 from garden.arguments import SEED, bounded_int, existing_folder, new_file, new_folder
-from stimuli.sets import contact_sheet, load_set, make_set
+from garden.stimuli.sets import contact_sheet, load_set, make_set
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

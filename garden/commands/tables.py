@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.errors import UserError
-from core.importing import import_table, parse_pairs
-from core.trials import TrialTableError, read_trials, without_practice
-from experiment.config import load_protocol
-from experiment.web.jatos import import_results
+from garden.core.errors import UserError
+from garden.core.importing import import_table, parse_pairs
+from garden.core.trials import TrialTableError, read_trials, without_practice
+from garden.experiment.config import load_protocol
+from garden.experiment.web.jatos import import_results
 from garden.arguments import existing_file, out_folder
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import re
 
-from core.errors import UserError
-from core.jobs import EXECUTORS, check_executor
+from garden.core.errors import UserError
+from garden.core.jobs import EXECUTORS, check_executor
 from garden.arguments import (
     SEED,
     bounded_int,
@@ -17,7 +17,7 @@ from garden.arguments import (
     limit,
     out_folder,
 )
-from modeling.networks.config import (
+from garden.modeling.networks.config import (
     CHOICE_TEMPERATURE,
     HIDDEN_ACTIVATIONS,
     PUBLISHED_CTX_SCALES,
@@ -25,8 +25,8 @@ from modeling.networks.config import (
     SweepConfig,
     TrainConfig,
 )
-from modeling.networks.curriculum import run_curriculum_file
-from modeling.networks.sweep import train_sweep
+from garden.modeling.networks.curriculum import run_curriculum_file
+from garden.modeling.networks.sweep import train_sweep
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -97,7 +97,7 @@ def check_resources(args: argparse.Namespace) -> None:
     """Before any work: the asked-for device exists in this torch build, SLURM is reachable."""
     if args.device.startswith("cuda"):
         # the trainer loads torch (slow): only to check a CUDA device the user asked for
-        from modeling.networks.train import check_device
+        from garden.modeling.networks.train import check_device
         check_device(args.device)
     check_executor(args.executor)
     n_networks = len(args.scales) * args.seeds

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from experiment.config import Protocol, load_protocol
-from experiment.web.jatos import export_study
-from experiment.web.server import serve
-from experiment.web.site import IGNORED_ONLINE, IGNORED_STATIC, build_site
+from garden.experiment.config import Protocol, load_protocol
+from garden.experiment.web.jatos import export_study
+from garden.experiment.web.server import serve
+from garden.experiment.web.site import IGNORED_ONLINE, IGNORED_STATIC, build_site
 from garden.arguments import bounded_int, existing_folder, participant_id
-from stimuli.sets import StimulusSet, load_set
+from garden.stimuli.sets import StimulusSet, load_set
 
 
 def _ids(text: str) -> list[str]:

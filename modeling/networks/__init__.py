@@ -11,6 +11,6 @@ trial sequence, choices as a trial table).
 
 from __future__ import annotations
 
-from modeling.networks.sweep import load_results, train_sweep
+from garden.modeling.networks.sweep import load_results, train_sweep
 
 __all__ = ["train_sweep", "load_results"]

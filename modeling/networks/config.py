@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from core.errors import UserError
+from garden.core.errors import UserError
 
 PUBLISHED_SCALES = (0.01, 0.1, 0.2, 0.3, 0.4, 1.0, 2.0, 3.0)
 PUBLISHED_CTX_SCALES = (0.5, 0.5, 0.5, 0.5, 0.5, 0.8, 1.35, 1.5)
@@ -26,7 +26,7 @@ its defaults; ``tests/test_networks_curriculum.py`` re-derives two of them)."""
 CHOICE_TEMPERATURE = 0.25
 """Temperature (value / 25 units) of the sigmoid choice rule p(accept) = sigmoid(output / T): an
 exactly trained network then has psychometric slope 1 / T = 4 per feature level, the middle of the
-simulated population's slopes (``modeling.agents.population_params``: U(2, 6))."""
+simulated population's slopes (``garden.modeling.agents.population_params``: U(2, 6))."""
 DTYPES = ("float32", "float64")
 HIDDEN_ACTIVATIONS = ("relu", "linear")
 """Hidden-unit nonlinearity: the published ReLU, or the identity (the gating analysis's linear-hidden-unit

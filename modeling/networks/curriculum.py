@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.errors import UserError
-from core.provenance import write_sidecar
-from core.task import (
+from garden.core.errors import UserError
+from garden.core.provenance import write_sidecar
+from garden.core.task import (
     CONTEXTS,
     STEP_POINTS,
     condition_index,
@@ -38,15 +38,15 @@ from core.task import (
     correct_choice,
     item_table,
 )
-from core.trials import column_descriptions, read_trials, write_table
-from modeling.networks.config import (
+from garden.core.trials import column_descriptions, read_trials, write_table
+from garden.modeling.networks.config import (
     CHOICE_TEMPERATURE,
     ONLINE_LR_GRID,
     ONLINE_LRS,
     SweepConfig,
     TrainConfig,
 )
-from modeling.networks.data import task_data
+from garden.modeling.networks.data import task_data
 
 CHOICE_RULES = ("sign", "sigmoid")
 LAST_BLOCK_TRIALS = 100
@@ -98,7 +98,7 @@ class Sequences:
 
     participant_ids: list[str]
     trials: list[pd.DataFrame]   # each participant's trials, sorted by session then trial
-    items: np.ndarray            # (P, T) condition index (core.task.condition_index); -1 padding
+    items: np.ndarray            # (P, T) condition index (garden.core.task.condition_index); -1 padding
     targets: np.ndarray          # (P, T) value / 25
     learn: np.ndarray            # (P, T) feedback trials
 
@@ -121,7 +121,7 @@ def sequences(trials: pd.DataFrame, contexts: tuple[str, str] = CONTEXTS) -> Seq
 def matched_outputs(seqs: Sequences, config: SweepConfig, lr: np.ndarray) -> np.ndarray:
     """(P, T, M) outputs of the M networks of ``config`` run through each of the P sequences."""
     # the trainer loads torch (slow, only needed when training)
-    from modeling.networks.train import augmented_inputs, init_params, online_batch
+    from garden.modeling.networks.train import augmented_inputs, init_params, online_batch
 
     if config.train.hidden_activation != "relu":
         raise UserError(f"--hidden-activation {config.train.hidden_activation}: networks run through trial "

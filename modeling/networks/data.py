@@ -1,7 +1,7 @@
 """The networks' training set: the 50 task items (context x branchiness x leafiness) and their inputs.
 
-Inputs are either the published Gaussian blobs (25 units, ``stimuli.codes.network_inputs``) or
-flattened tree images (``stimuli.codes.image_codes``, one exemplar per cell, grey levels 0..1),
+Inputs are either the published Gaussian blobs (25 units, ``garden.stimuli.codes.network_inputs``) or
+flattened tree images (``garden.stimuli.codes.image_codes``, one exemplar per cell, grey levels 0..1),
 each followed by 2 one-hot context units. Both stimulus matrices are divided by their Frobenius
 norm over the 50 items, as the published code does for the blobs, so image inputs have the same
 overall scale. Image pixels are first centred (the mean image of the 25 cells subtracted): the
@@ -17,16 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.errors import UserError
-from core.task import STEP_POINTS, item_table
-from stimuli.codes import context_onehot, image_codes, network_inputs
+from garden.core.errors import UserError
+from garden.core.task import STEP_POINTS, item_table
+from garden.stimuli.codes import context_onehot, image_codes, network_inputs
 
 INPUTS = ("blobs", "images")
 
 
 @dataclass(frozen=True)
 class TaskData:
-    """Inputs and targets of the 50 items, in ``core.task.item_table`` order."""
+    """Inputs and targets of the 50 items, in ``garden.core.task.item_table`` order."""
 
     stimulus: np.ndarray  # (50, n_stimulus_units) float64
     context: np.ndarray   # (50, 2) float64

@@ -12,15 +12,15 @@ its own subset of units. Three read-outs of that:
   and how the two sets overlap (task-selective per context, shared, dead; Jaccard index).
 * ``gating_stats``: the overlap measures plus the correlation across units of the north and south
   context weights, over all units and over the task-selective ones; the trainer records them at
-  every recorded step (``modeling.networks.train``), the sweep stores them as ``gating_<name>``.
+  every recorded step (``garden.modeling.networks.train``), the sweep stores them as ``gating_<name>``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from core.task import CONTEXTS, cell_index, item_congruency
-from modeling.networks.data import TaskData
+from garden.core.task import CONTEXTS, cell_index, item_congruency
+from garden.modeling.networks.data import TaskData
 
 ACTIVE_RULES = ("any", "most")
 """A unit is active in a context when its activity is > 0 on ANY of the context's 25 items (the paper's
@@ -35,7 +35,7 @@ MIN_UNITS = 3
 def additive_ceiling(data: TaskData) -> dict[str, float]:
     """Upper bounds on the sign accuracy (share of non-zero targets whose output has their sign) of any
     network whose output is f(stimulus) + g(context), over all scored items (``accuracy``) and over
-    congruent / incongruent / neutral trees (``acc_<kind>``, ``core.task.item_congruency``).
+    congruent / incongruent / neutral trees (``acc_<kind>``, ``garden.core.task.item_congruency``).
 
     With d = g(north) - g(south), a tree's two outputs can have the signs (+, +) and (-, -), and
     (+, -) only when d > 0, (-, +) only when d < 0; each bound is the best over d > 0, d = 0, d < 0
@@ -91,7 +91,7 @@ def overlap_measures(active: np.ndarray) -> dict[str, np.ndarray]:
 
 def masked_correlation(w_context: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Pearson r across the units where ``mask`` (N, H) of the two context-weight columns of
-    ``w_context`` (N, H, 2), per network: ``rsa.geometry.context_weight_correlation`` for many networks
+    ``w_context`` (N, H, 2), per network: ``garden.rsa.geometry.context_weight_correlation`` for many networks
     at once (NaN with < ``MIN_UNITS`` units or a column that does not vary)."""
     w, m = np.asarray(w_context, float), np.asarray(mask, bool)
     n = m.sum(axis=1)

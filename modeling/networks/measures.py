@@ -1,8 +1,8 @@
 """Per-network measures that need the weights (docs/networks.md), computed from trained parameters.
 
-Pure numpy on the parameter dicts of ``modeling.networks.train`` (N networks stacked on axis 0).
-The RSA read-outs reuse ``rsa.rdm``, ``rsa.model_rdms``, ``rsa.compare`` and
-``rsa.geometry`` (imported inside the functions: modeling -> analysis is the known exception
+Pure numpy on the parameter dicts of ``garden.modeling.networks.train`` (N networks stacked on axis 0).
+The RSA read-outs reuse ``garden.rsa.rdm``, ``garden.rsa.model_rdms``, ``garden.rsa.compare`` and
+``garden.rsa.geometry`` (imported inside the functions: modeling -> analysis is the known exception
 for these pure primitives).
 
 Published flaw not copied (docs/networks.md): ablation masks come from each network itself, never
@@ -14,18 +14,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.task import item_congruency
-from modeling.networks.config import NOISE_SDS
-from modeling.networks.data import TaskData
-from rsa.compare import regress_rdm
-from rsa.geometry import (
+from garden.core.task import item_congruency
+from garden.modeling.networks.config import NOISE_SDS
+from garden.modeling.networks.data import TaskData
+from garden.rsa.compare import regress_rdm
+from garden.rsa.geometry import (
     classify_units,
     context_weight_correlation,
     dimensionality,
     sign_accuracy,
 )
-from rsa.model_rdms import model_rdm
-from rsa.rdm import rdm
+from garden.rsa.model_rdms import model_rdm
+from garden.rsa.rdm import rdm
 
 RSA_MODELS = ("grid", "orthogonal", "parallel")
 WEIGHT_MATRICES = {"input": "w_input", "context": "w_context", "output": "w_output"}
@@ -118,7 +118,7 @@ def readout_measures(data: TaskData, params: dict[str, np.ndarray], unit_class: 
     noise of SD ``noise_sds`` on the stimulus units only (``acc_noise_<SD>``, ours) and on all
     inputs, stimulus and context units (``acc_noise_all_<SD>``, the paper's), ``noise_repeats`` draws
     from ``default_rng([noise_seed, seed])`` (the same draws scaled for every SD); and on congruent
-    vs incongruent items (congruency from the items' own values, ``core.task.item_congruency``);
+    vs incongruent items (congruency from the items' own values, ``garden.core.task.item_congruency``);
     hidden units ``activation`` (``forward``)."""
 
     y = data.targets

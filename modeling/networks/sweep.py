@@ -26,13 +26,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.errors import UserError
-from core.files import write_file, write_with
-from core.jobs import check_executor, run_jobs
-from core.provenance import read_json, write_json, write_sidecar
-from modeling.networks.config import SweepConfig
-from modeling.networks.data import task_data
-from modeling.networks.measures import (
+from garden.core.errors import UserError
+from garden.core.files import write_file, write_with
+from garden.core.jobs import check_executor, run_jobs
+from garden.core.provenance import read_json, write_json, write_sidecar
+from garden.modeling.networks.config import SweepConfig
+from garden.modeling.networks.data import task_data
+from garden.modeling.networks.measures import (
     congruency_curves,
     geometry_measures,
     readout_measures,
@@ -100,7 +100,7 @@ def run_shard(config: SweepConfig, out_dir: str | os.PathLike, index: int, n_sha
               progress: bool = True) -> Path:
     """Train and measure one shard and write its TSV + npz (skipped when the npz exists)."""
     # the trainer loads torch (slow, only needed when training)
-    from modeling.networks.train import init_params, train
+    from garden.modeling.networks.train import init_params, train
 
     folder = Path(out_dir) / "shards"
     name = shard_name(index, n_shards)
@@ -227,7 +227,7 @@ def merge_shards(config: SweepConfig, out: Path, n_shards: int) -> Path:
                "steps of the loss/accuracy/weight curves; w_input is (network, hidden, input unit); "
                "weight_norm and weight_distance are (network, recorded step, matrix) with matrices "
                "(input, context, output): ||W_t|| and ||W_t - W_0|| (Frobenius); gating_<measure> are "
-               "(network, recorded step): modeling.networks.gating.gating_stats of the units active on any "
+               "(network, recorded step): garden.modeling.networks.gating.gating_stats of the units active on any "
                "item of each context at that step", overwrite=True)
     write_sidecar(out / "summary.tsv", config.to_dict(), None, **meta, completed=True,
                   columns={c: columns[c] if isinstance(columns[c], dict) else {"Description": columns[c]}

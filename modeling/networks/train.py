@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from core.errors import UserError
-from modeling.networks.config import TrainConfig
-from modeling.networks.data import TaskData
-from modeling.networks.gating import GATING_STATS, active_units, gating_stats
+from garden.core.errors import UserError
+from garden.modeling.networks.config import TrainConfig
+from garden.modeling.networks.data import TaskData
+from garden.modeling.networks.gating import GATING_STATS, active_units, gating_stats
 
 PARAMS = ("w_input", "w_context", "b_hidden", "w_output", "b_output")
 CPU_CHUNK = 60   # networks per chunk on the CPU (measured on 2 cores: 40-60 fastest)
@@ -328,7 +328,7 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
 def _record_gating(gating: dict[str, np.ndarray], i: int, z: torch.Tensor, w_context: torch.Tensor,
                    context_index: np.ndarray) -> None:
     """Row ``i`` of the gating curves from the hidden activity ``z`` (P, N, H) and the context rows of
-    the weights (2, N, H), with ``modeling.networks.gating`` (units active on any item of a context)."""
+    the weights (2, N, H), with ``garden.modeling.networks.gating`` (units active on any item of a context)."""
     hidden = (z > 0).permute(1, 0, 2).cpu().numpy()                                # (N, P, H)
     stats = gating_stats(active_units(hidden, context_index),
                          w_context.permute(1, 2, 0).double().cpu().numpy())      # (N, H, 2)

@@ -3,8 +3,8 @@
 Why: Flesch et al. (2022) compared each participant's baseline (pre-training) test with the
 scanner phase by Wilcoxon signed-rank tests on the psychometric parameters (|bias|, lapse, slope,
 offset) and on the choice-RDM betas (factorized and linear model RDMs). Here the factorized model
-is fitted to each phase separately (``modeling.psychometric.fit_table``, trial-level likelihood)
-and the choice-RDM betas are computed per phase (``analysis.choice_rdms.participant_betas``);
+is fitted to each phase separately (``garden.modeling.psychometric.fit_table``, trial-level likelihood)
+and the choice-RDM betas are computed per phase (``garden.analysis.behaviour.choice_rdms.participant_betas``);
 only participants with both phases enter the tests.
 """
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.behaviour import effect_test
-from analysis.choice_rdms import participant_betas
-from analysis.choices import cell_table
-from modeling.psychometric import fit_table
+from garden.analysis.behaviour.measures import effect_test
+from garden.analysis.behaviour.choice_rdms import participant_betas
+from garden.analysis.behaviour.choices import cell_table
+from garden.modeling.psychometric import fit_table
 
 PHASES = ("baseline", "scan")
 """The 2022 protocol's phases compared (before and after training)."""

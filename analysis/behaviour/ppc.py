@@ -3,7 +3,7 @@
 Why: a model that wins the model comparison can still miss the data's shape; the check asks
 whether data simulated from each participant's fitted model look like the observed data
 (Gelman, Meng & Stern 1996). Ours, as implemented here: a *plug-in* check — the parameters are
-fixed at each participant's maximum-likelihood fit (``modeling.psychometric.fit_table``), not
+fixed at each participant's maximum-likelihood fit (``garden.modeling.psychometric.fit_table``), not
 drawn from a posterior, and replicates are not refitted. Because the fit has already adapted to
 the observed data, the observed discrepancy is slightly smaller than a replicate's on average,
 so plug-in p-values lean towards 1: a small p flags misfit; a large one is expected of a model
@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from analysis.choices import predicted_cells
-from core.task import STEP_POINTS, correct_choice, values_congruency
+from garden.analysis.behaviour.choices import predicted_cells
+from garden.core.task import STEP_POINTS, correct_choice, values_congruency
 
 N_REPLICATES = 500
 """Replicated datasets per model."""
@@ -79,7 +79,7 @@ def _congruency_contrast(cells: pd.DataFrame, person: np.ndarray, n_people: int)
 
 def _curve_weights(cells: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     """Psychometric-curve points (group, feature, context, level) and the matrix that averages
-    conditions into them: first within each participant (as ``analysis.choices.psychometric_table``),
+    conditions into them: first within each participant (as ``garden.analysis.behaviour.choices.psychometric_table``),
     then across the group's participants."""
     keys, rows = [], []
     for feature, column in (("relevant", "reward_value"), ("irrelevant", "other_value")):
@@ -165,7 +165,7 @@ def predictive_checks(cells: pd.DataFrame, fits: pd.DataFrame, models: Sequence[
                       n_replicates: int = N_REPLICATES, seed: int = 0) -> dict[str, pd.DataFrame]:
     """Plug-in posterior predictive checks of every model in ``models`` (see the module docstring).
 
-    ``cells``: an ``analysis.choices.cell_table``; ``fits``: a ``modeling.psychometric.fit_table``
+    ``cells``: an ``garden.analysis.behaviour.choices.cell_table``; ``fits``: a ``garden.modeling.psychometric.fit_table``
     of the same trials. Returns ``ppc_curves`` (group, model, feature, context, level: observed
     ``p_accept``, predicted ``p_model``, ``band_lo``/``band_hi``), ``ppc_summary`` (group, model,
     statistic, observed, replicate mean and 95 % range, p_value, n_replicates) and

@@ -3,7 +3,7 @@
 Spheres are the voxels within ``radius`` of the centre (in voxels, or in mm with the image's voxel
 sizes), clipped to the brain mask; a centre whose sphere keeps fewer than ``min_fraction`` of a
 full sphere's voxels is skipped. Spheres with the same number of voxels are computed together, in
-batches, with the batched primitives of ``rsa.crossval`` (one noise covariance per sphere, shrunk
+batches, with the batched primitives of ``garden.rsa.crossval`` (one noise covariance per sphere, shrunk
 as rsatoolbox does), so a whole brain is a few hundred array operations instead of one RDM call
 per centre.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from rsa.crossval import crossnobis_rdm, crossval_correlation_rdm, shrinkage_covariance
+from garden.rsa.crossval import crossnobis_rdm, crossval_correlation_rdm, shrinkage_covariance
 
 METHODS = ("crossnobis", "correlation")
 
@@ -95,7 +95,7 @@ def searchlight_rdms(betas: np.ndarray, found: Spheres, *, method: str = "crossn
                      residuals: np.ndarray | None = None, dof: int | None = None,
                      shrinkage: str = "shrinkage_diag", batch_size: int = 256, workers: int = 1,
                      progress: bool = False) -> np.ndarray:
-    """(N spheres, C(C-1)/2) lower-triangle RDMs (``rsa.rdm.lower`` order) of every sphere.
+    """(N spheres, C(C-1)/2) lower-triangle RDMs (``garden.rsa.rdm.lower`` order) of every sphere.
 
     ``betas``: (runs, conditions, mask voxels). ``method``: "crossnobis" (with ``residuals``,
     (samples, mask voxels), each sphere's noise covariance is estimated from them with

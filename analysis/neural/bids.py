@@ -8,7 +8,7 @@ Layout (what ``garden run`` in scanner mode writes, plus the BOLD images)::
 
 Events are read by their BIDS columns ``onset``, ``duration`` (seconds) and ``trial_type``; the
 "tree" events are the conditions, named by ``context``, ``branchiness`` and ``leafiness`` and
-indexed in the order of ``core.task.item_table`` (context x branchiness x leafiness, leafiness
+indexed in the order of ``garden.core.task.item_table`` (context x branchiness x leafiness, leafiness
 fastest). Other event types (the context cue) are kept as nuisance regressors. Problems raise
 ``UserError`` naming the file.
 """
@@ -25,11 +25,11 @@ import nibabel
 import numpy as np
 import pandas as pd
 
-from core.errors import UserError
-from core.files import write_file
-from core.provenance import write_json
-from core.task import CONTEXTS, LEVELS, context_index
-from core.trials import read_trials, session_tables
+from garden.core.errors import UserError
+from garden.core.files import write_file
+from garden.core.provenance import write_json
+from garden.core.task import CONTEXTS, LEVELS, context_index
+from garden.core.trials import read_trials, session_tables
 
 BIDS_VERSION = "1.9.0"
 CONDITION_EVENT = "tree"
@@ -38,7 +38,7 @@ _RUN = re.compile(r"^(sub-[A-Za-z0-9]+)_(ses-[A-Za-z0-9]+)_(task-[A-Za-z0-9]+)_r
 
 
 def condition_name(index: int) -> str:
-    """Regressor name of condition ``index`` (0-based, ``core.task.item_table`` order): c00..c49."""
+    """Regressor name of condition ``index`` (0-based, ``garden.core.task.item_table`` order): c00..c49."""
     return f"c{int(index):02d}"
 
 

@@ -2,11 +2,11 @@
 noise ceilings, networks; searchlight group maps.
 
 * Model betas: each participant's ROI RDM is regressed on the model RDMs (z-scored OLS, as the
-  2022 paper; ``rsa.compare.regress_rdm``; squared model distances for crossnobis RDMs).
+  2022 paper; ``garden.rsa.compare.regress_rdm``; squared model distances for crossnobis RDMs).
 * Group tests per ROI and model: one-sided one-sample t-test of beta > 0 (as published) and a
   sign-flip permutation p (ours, ``n_perm`` seeded flips); paired contrasts between two models in
   both directions.
-* Compression model (``rsa.compression_model``) per participant and ROI, fitted to the RDM's
+* Compression model (``garden.rsa.compression_model``) per participant and ROI, fitted to the RDM's
   distances (negative values set to 0; crossnobis RDMs square-rooted, since they estimate squared
   distances); relevant minus irrelevant gain, averaged over the two contexts, tested > 0.
 * Accuracy: Pearson r and Kendall tau across participants of an ROI's orthogonal beta with task
@@ -14,7 +14,7 @@ noise ceilings, networks; searchlight group maps.
 * Noise ceiling (Nili et al. 2014, Spearman): upper = mean correlation of each participant's RDM
   with the group mean, lower = with the mean of the others.
 * Networks: Spearman similarity of each participant's ROI RDM with the mean hidden-layer RDM of the
-  networks at each init scale (``analysis.human_vs_network``), best scale with bootstrap CIs over
+  networks at each init scale (``garden.analysis.networks.people_vs_networks``), best scale with bootstrap CIs over
   participants, and the best similarity relative to the upper noise ceiling.
 * MDS: classical MDS of each ROI's group-mean RDM, for the figures of the 5 x 5 grids per context.
 * Searchlight: per voxel one-sided t-test over participants of a model's beta, Benjamini-Hochberg
@@ -29,11 +29,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.human_vs_network import best_scales, bootstrap_units, similarity_table
-from rsa.compare import regress_rdm, spearman
-from rsa.compression_model import PARAMETERS, fit_compression_model
-from rsa.mds import mds_panels
-from rsa.model_rdms import model_rdms
+from garden.rsa.candidates import best_scales, bootstrap_units, similarity_table
+from garden.rsa.compare import regress_rdm, spearman
+from garden.rsa.compression_model import PARAMETERS, fit_compression_model
+from garden.rsa.mds import mds_panels
+from garden.rsa.model_rdms import model_rdms
 
 
 def model_betas(rdms: pd.DataFrame, models: tuple[str, ...], *, context_offset: float = 1.0) -> pd.DataFrame:
@@ -142,7 +142,7 @@ def noise_ceiling(rdms: pd.DataFrame) -> pd.DataFrame:
 
 def group_mds(rdms: pd.DataFrame, *, seed: int = 0, n_components: int = 3) -> pd.DataFrame:
     """Classical MDS of each ROI's group-mean RDM (``rdm_distances`` of the mean over participants),
-    panels in ROI order, each rotated onto the one before it (``rsa.mds.mds_panels``): ``panel``
+    panels in ROI order, each rotated onto the one before it (``garden.rsa.mds.mds_panels``): ``panel``
     (the ROI), ``context``, ``branchiness``, ``leafiness``, ``dim1``... in the RDM's distance units.
 
     Classical rather than metric MDS: cross-validated correlation distances share a large constant

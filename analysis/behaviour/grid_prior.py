@@ -1,9 +1,9 @@
 """The "grid prior" of each participant: how much the tree-arrangement RDM looks like the grid.
 
 As in Flesch et al. (2018, 2022): Kendall's tau_a between a participant's 25 x 25 arrangement RDM
-(``experiment.arrangement_data``: mean over arrangements of the max-normalised distances between
+(``garden.experiment.arrangement.data``: mean over arrangements of the max-normalised distances between
 final tree positions) and the grid model RDM of the 25 trees (Euclidean distance between their
-(leafiness, branchiness) levels: the one-context block of ``rsa.model_rdms`` "grid"). Higher
+(leafiness, branchiness) levels: the one-context block of ``garden.rsa.model_rdms`` "grid"). Higher
 tau_a: the trees were laid out more like the 5 x 5 feature grid. The pre-to-post change
 (``post - pre``, our summary) shows whether training moved the arrangement towards or away from it.
 """
@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from core.errors import UserError
-from experiment.arrangement_data import N_TREES, read_rdm
-from rsa.compare import kendall_tau_a
-from rsa.model_rdms import model_rdm
+from garden.core.errors import UserError
+from garden.experiment.arrangement.data import N_TREES, read_rdm
+from garden.rsa.compare import kendall_tau_a
+from garden.rsa.model_rdms import model_rdm
 
 GRID_RDM = model_rdm("grid", context_offset=1.0)[:N_TREES, :N_TREES]
 """25 x 25 grid model RDM of the trees (condition order: branchiness-major, leafiness fastest)."""

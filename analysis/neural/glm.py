@@ -1,6 +1,6 @@
 """First-level GLM of scanner runs with nilearn: one regressor per condition per run (LSA).
 
-For each run found by ``analysis.neural_bids``: the tree events give 50 condition regressors
+For each run found by ``garden.analysis.neural.bids``: the tree events give 50 condition regressors
 (``c00``..``c49``), every other event type (the cue) one nuisance regressor; nilearn's
 ``make_first_level_design_matrix`` convolves them with the chosen HRF and adds the drift model
 (cosine with a high-pass cut-off, polynomial, or none) and the chosen confound columns; the BOLD
@@ -37,7 +37,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from analysis.neural_bids import (
+from garden.analysis.neural.bids import (
     N_CONDITIONS,
     Run,
     check_all_conditions,
@@ -49,10 +49,10 @@ from analysis.neural_bids import (
     repetition_time,
     write_derivative_description,
 )
-from core.errors import UserError
-from core.jobs import check_executor, run_jobs
-from core.provenance import provenance, read_json, to_jsonable, write_json
-from core.task import CONTEXTS
+from garden.core.errors import UserError
+from garden.core.jobs import check_executor, run_jobs
+from garden.core.provenance import provenance, read_json, to_jsonable, write_json
+from garden.core.task import CONTEXTS
 
 MOTION_COLUMNS = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
 BETAS = "stat-effect_statmap"
@@ -272,7 +272,7 @@ def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path, config: 
     """Fit every run under ``root`` and write the derivatives folder ``out`` (see the module
     docstring); all runs are checked before any fitting starts; refuses an existing ``out``.
 
-    One job per participant session (``core.jobs.run_jobs``: ``executor`` "inline", "local" or
+    One job per participant session (``garden.core.jobs.run_jobs``: ``executor`` "inline", "local" or
     "slurm", at most ``jobs`` at once): each writes its own files under ``OUT.partial`` and marks
     each run complete last, so the result does not depend on the order jobs finish in, and running
     the same command again after an interruption keeps the finished runs."""

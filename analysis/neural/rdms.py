@@ -1,14 +1,14 @@
 """From GLM betas to RDMs: per ROI and per searchlight, written as BIDS-derivatives folders.
 
 ROI RDMs (``roi_rdms``): for each session of a ``garden neural glm`` folder and each ROI mask,
-the 50 x 50 cross-validated RDM of the ROI's voxels (``rsa.crossval``): "correlation" (the 2022
+the 50 x 50 cross-validated RDM of the ROI's voxels (``garden.rsa.crossval``): "correlation" (the 2022
 paper's cross-validated correlation distance) or "crossnobis" (noise precision from the GLM
 residuals of the ROI, shrunk as rsatoolbox does). Written as square TSV tables::
 
     OUT/sub-<ID>/ses-<N>/func/sub-<ID>_ses-<N>_task-<T>_roi-<ROI>_desc-<method>_rdm.tsv (+ .json)
 
 Searchlight maps (``searchlight_maps``): each sphere's RDM is regressed (z-scored OLS, as
-``rsa.compare.regress_rdm``) on the model RDMs (their squared distances for crossnobis, which
+``garden.rsa.compare.regress_rdm``) on the model RDMs (their squared distances for crossnobis, which
 estimates squared distances), giving one beta map per model::
 
     OUT/sub-<ID>/ses-<N>/func/sub-<ID>_ses-<N>_task-<T>_model-<M>_stat-beta_desc-<method>_statmap.nii.gz (+ .json)
@@ -31,32 +31,32 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from analysis.neural_bids import (
+from garden.analysis.neural.bids import (
     N_CONDITIONS,
     condition_name,
     write_derivative_description,
 )
-from analysis.neural_glm import (
+from garden.analysis.neural.glm import (
     BETAS,
     glm_grid,
     glm_sessions,
     load_mask,
     read_session_betas,
 )
-from analysis.neural_rois import Roi, check_on_grid
-from analysis.searchlight import METHODS, Spheres, searchlight_rdms, spheres
-from core.errors import UserError
-from core.files import write_file
-from core.jobs import check_executor, run_jobs
-from core.provenance import provenance, read_json, to_jsonable, write_json
-from rsa.compare import zscore
-from rsa.crossval import (
+from garden.analysis.neural.rois import Roi, check_on_grid
+from garden.analysis.neural.searchlight import METHODS, Spheres, searchlight_rdms, spheres
+from garden.core.errors import UserError
+from garden.core.files import write_file
+from garden.core.jobs import check_executor, run_jobs
+from garden.core.provenance import provenance, read_json, to_jsonable, write_json
+from garden.rsa.compare import zscore
+from garden.rsa.crossval import (
     crossnobis_rdm,
     crossval_correlation_rdm,
     precision_from_residuals,
 )
-from rsa.model_rdms import MODEL_RDMS, model_rdms
-from rsa.rdm import lower
+from garden.rsa.model_rdms import MODEL_RDMS, model_rdms
+from garden.rsa.rdm import lower
 
 BRAIN_MODELS = ("grid", "rotated_grid", "orthogonal", "parallel", "only_branchiness", "only_leafiness", "diagonal")
 """The 7 model RDMs the 2022 paper regressed brain RDMs on."""
@@ -121,7 +121,7 @@ def _task_of(glm: Path, subject: str, session: str) -> str:
 def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Roi], affine: np.ndarray | None = None,
              config: RdmConfig) -> Path:
     """Write every session's ROI RDMs (module docstring) into the new folder ``out``; the ROIs
-    (``analysis.neural_rois.load_rois``, their grid's ``affine``) are checked against the GLM's
+    (``garden.analysis.neural.rois.load_rois``, their grid's ``affine``) are checked against the GLM's
     grid and fitted voxels first."""
     config.check()
     glm, out = Path(glm), Path(out)
@@ -177,7 +177,7 @@ def model_design(models: tuple[str, ...], context_offset: float, *, squared: boo
 
 
 def batch_betas(vectors: np.ndarray, design: np.ndarray) -> np.ndarray:
-    """(N, n_models) OLS betas of each z-scored row of ``vectors`` on ``design`` (``rsa.compare.regress_rdm``
+    """(N, n_models) OLS betas of each z-scored row of ``vectors`` on ``design`` (``garden.rsa.compare.regress_rdm``
     for many RDMs at once; a constant row gives NaN)."""
     centred = vectors - vectors.mean(axis=1, keepdims=True)
     sd = centred.std(axis=1, keepdims=True)
@@ -190,7 +190,7 @@ def searchlight_maps(glm: str | Path, out: str | Path, *, mask: str | Path, conf
                      slurm: dict[str, Any] | None = None) -> Path:
     """Write per-session searchlight model-beta maps (module docstring) into the new folder ``out``.
 
-    One job per participant session (``core.jobs.run_jobs``: ``executor`` "inline", "local" or
+    One job per participant session (``garden.core.jobs.run_jobs``: ``executor`` "inline", "local" or
     "slurm", at most ``jobs`` at once); each writes its maps under ``OUT.partial`` and its sidecar
     last, so the result does not depend on the order jobs finish in and a rerun of the same command
     keeps the finished sessions."""

@@ -1,6 +1,6 @@
-"""Tidy tables of a network sweep for the figures and the report, and hidden-layer RDMs per scale.
+"""Tidy tables of a network sweep for the figures and the report.
 
-Why: a sweep (``modeling.networks.load_results``) stores one summary row per network plus arrays
+Why: a sweep (``garden.modeling.networks.load_results``) stores one summary row per network plus arrays
 with a leading network axis; figures want long tables (one row per network x step, unit, noise
 level, ...). These functions only reshape: ``summary`` is the sweep's ``summary.tsv`` and ``arrays``
 its ``results.npz`` (rows of both in the same network order).
@@ -13,10 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from core.task import item_table
-from rsa.geometry import UNIT_CLASSES
-from rsa.rdm import rdm
-from rsa.rdms import RDMs
+from garden.rsa.geometry import UNIT_CLASSES
 
 MAX_CURVE_POINTS = 200
 MAX_COMPONENTS = 20
@@ -117,19 +114,3 @@ def scale_summary(summary: pd.DataFrame) -> pd.DataFrame:
     measures = [m for m in SUMMARY_MEASURES if m in summary]
     table = summary.groupby("scale")[measures].mean()
     return table.assign(n_networks=summary.groupby("scale").size()).reset_index()
-
-
-def hidden_rdms(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray]) -> dict[float, np.ndarray]:
-    """(n_seeds, 50, 50) Euclidean RDMs of the final hidden activity, per init scale."""
-    hidden = np.asarray(arrays["hidden"], dtype=float)
-    scales = summary["scale"].to_numpy(float)
-    return {float(s): np.stack([rdm(h) for h in hidden[scales == s]]) for s in np.unique(scales)}
-
-
-def network_rdms(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray], rule_code: int = 1) -> RDMs:
-    """Euclidean RDMs of every network's final hidden activity as an ``RDMs`` stack: conditions =
-    the 50 items of ``rule_code``, descriptors = scale, ctx_scale, seed of each network."""
-    hidden = np.asarray(arrays["hidden"], dtype=float)
-    conditions = item_table(rule_code)[["context", "branchiness", "leafiness", "reward_value"]]
-    descriptors = summary[[c for c in ("scale", "ctx_scale", "seed") if c in summary]].reset_index(drop=True)
-    return RDMs(np.stack([rdm(h) for h in hidden]), conditions, descriptors, measure="euclidean (hidden layer)")

@@ -16,7 +16,7 @@ Files (BIDS-like, beside the main task's session folder)::
                                                                  ..._rdm.tsv / _rdm.npy / _rdm.json
 
 The tree table is appended and fsynced after every arrangement; nothing is ever overwritten.
-This module never imports psychopy: ``experiment.arrangement`` draws, this module decides.
+This module never imports psychopy: ``garden.experiment.arrangement.task`` draws, this module decides.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from core.errors import UserError
-from core.files import DurableAppend, write_file, write_npy
-from core.provenance import write_sidecar
-from core.task import cell_index
-from core.trials import check_participant_id, format_value, session_path
+from garden.core.errors import UserError
+from garden.core.files import DurableAppend, write_file, write_npy
+from garden.core.provenance import write_sidecar
+from garden.core.task import cell_index
+from garden.core.trials import check_participant_id, format_value, session_path
 
 N_LEVELS = 5
 CELLS: np.ndarray = np.array([(b, l) for b in range(1, N_LEVELS + 1) for l in range(1, N_LEVELS + 1)])

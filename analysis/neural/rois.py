@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.neural_bids import read_image
-from core.errors import UserError
+from garden.analysis.neural.bids import read_image
+from garden.core.errors import UserError
 
 BACKGROUND = {"background", "unknown", "0", ""}
 """Names (lower case) a nilearn label list uses for label 0, which is never an ROI."""

@@ -8,12 +8,12 @@ simulated agents, networks run through the task). Every function returns a tidy 
 Measures (ours where not named by a paper):
 
 * accuracy: over trials with a response and a non-zero reward value, the fraction whose choice
-  is correct (accept for positive values, reject for negative ones; ``core.task.correct_choice``);
+  is correct (accept for positive values, reject for negative ones; ``garden.core.task.correct_choice``);
   chance is 0.5. Trials without a response are counted in ``n_missing``.
 * switch / stay: a trial whose garden differs from the previous trial's in the same session,
   phase and block is a switch; the first trial of a block is neither.
 * congruent / incongruent: both gardens' rules agree / conflict on the correct choice
-  (``core.task.congruency`` under the participant's rule, ``core.task.infer_rule``).
+  (``garden.core.task.congruency`` under the participant's rule, ``garden.core.task.infer_rule``).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.choice_rdms import MODELS
-from analysis.choices import probability_matrix
-from core.task import congruency, correct_choice, infer_rule
-from rsa.compare import kendall_tau_a, sequential_orthogonalise
-from rsa.model_rdms import choice_model_rdm
-from rsa.rdm import choice_rdm, lower
+from garden.analysis.behaviour.choice_rdms import MODELS
+from garden.analysis.behaviour.choices import probability_matrix
+from garden.core.task import congruency, correct_choice, infer_rule
+from garden.rsa.compare import kendall_tau_a, sequential_orthogonalise
+from garden.rsa.model_rdms import choice_model_rdm
+from garden.rsa.rdm import choice_rdm, lower
 
 CHANCE = 0.5
 """Accuracy of random choices."""
@@ -152,7 +152,7 @@ def effect_test(table: pd.DataFrame, value: str, column: str, levels: tuple[str,
 def parameter_change(fits: pd.DataFrame, parameters: Sequence[str], column: str, levels: tuple[str, str],
                      *, model: str = "factorized") -> pd.DataFrame:
     """Within-person change of fitted parameters between two ``levels`` of ``column`` (e.g. the
-    2022 baseline vs scan phases; the fits of ``modeling.psychometric.fit_table`` per phase),
+    2022 baseline vs scan phases; the fits of ``garden.modeling.psychometric.fit_table`` per phase),
     Wilcoxon signed-rank per parameter. ``bias`` is compared as |bias| (as in the 2022 paper)."""
     own = fits[fits["model"] == model]
     long = []
@@ -206,7 +206,7 @@ def behavioural_rsa(cells: pd.DataFrame, models: Sequence[str] = MODELS) -> pd.D
     """The 2018 behavioural RSA: each participant's choice RDM |p_i - p_j| (50 conditions, answered
     ones only) against the choice-model RDMs of their rule, sequentially orthogonalised in the order
     of ``models`` (each model keeps only what the earlier ones do not explain), compared by
-    Kendall's tau_a. ``cells``: an ``analysis.choices.cell_table``. One row per participant:
+    Kendall's tau_a. ``cells``: an ``garden.analysis.behaviour.choices.cell_table``. One row per participant:
     participant_id, group (when present), rule_code, ``tau_<model>``."""
     matrix = probability_matrix(cells)
     info = cells.drop_duplicates("participant_id").set_index("participant_id")

@@ -1,9 +1,9 @@
 """Loaders for neural activity patterns: condition x channel tables, fMRI ROIs, Mante et al. units.
 
 The only file reading in ``analysis``; everything returns ``Patterns`` (runs x conditions x
-channels, conditions in the RSA order of ``rsa.model_rdms.condition_features``: context x
-branchiness x leafiness, leafiness fastest), ready for ``rsa.rdm.rdm(p.mean())`` or
-``rsa.rdm.crossvalidated_rdm(p.values)``. Bad files raise ``UserError`` naming file, row and
+channels, conditions in the RSA order of ``garden.rsa.model_rdms.condition_features``: context x
+branchiness x leafiness, leafiness fastest), ready for ``garden.rsa.rdm.rdm(p.mean())`` or
+``garden.rsa.rdm.crossvalidated_rdm(p.values)``. Bad files raise ``UserError`` naming file, row and
 column.
 
 Table format (TSV or CSV, one row per condition and run): the condition is named either by the
@@ -33,8 +33,8 @@ import pandas as pd
 from scipy.io import loadmat
 from tqdm import tqdm
 
-from core.errors import UserError
-from core.task import CONTEXTS, condition_index
+from garden.core.errors import UserError
+from garden.core.task import CONTEXTS, condition_index
 
 LABEL_COLUMNS = ("run", "condition", "context", "branchiness", "leafiness")
 

@@ -1,8 +1,8 @@
 """Tidy tables of the gating analysis (Flesch et al. 2022) of finished network sweeps.
 
 Why: the gating account says ReLU units let the context input silence each task's units in the other
-context. The measures are defined in ``modeling.networks.gating``; these functions read them off a
-sweep (``modeling.networks.load_results``) as long tables for the figures, the report and
+context. The measures are defined in ``garden.modeling.networks.gating``; these functions read them off a
+sweep (``garden.modeling.networks.load_results``) as long tables for the figures, the report and
 ``garden gating``:
 
 * ``overlap_table``: per network, at initialisation and after training, under each activity rule,
@@ -14,7 +14,7 @@ sweep (``modeling.networks.load_results``) as long tables for the figures, the r
 * ``tree_accuracy_table`` / ``control_table``: which trees a sweep's networks get right, and their
   accuracy on congruent, incongruent and neutral trees beside the ceiling of any network that is
   additive in stimulus and context (the linear-hidden-unit control cannot pass it);
-* ``gating_tests``: paired tests across σ (``analysis.network_stats.paired_scale_tests``).
+* ``gating_tests``: paired tests across σ (``garden.analysis.networks.stats.paired_scale_tests``).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.network_stats import paired_scale_tests
-from core.errors import UserError
-from core.task import item_congruency
-from modeling.networks.data import TaskData, task_data
-from modeling.networks.gating import (
+from garden.analysis.networks.stats import paired_scale_tests
+from garden.core.errors import UserError
+from garden.core.task import item_congruency
+from garden.modeling.networks.data import TaskData, task_data
+from garden.modeling.networks.gating import (
     ACTIVE_RULES,
     GATING_STATS,
     OVERLAP_MEASURES,
@@ -36,9 +36,9 @@ from modeling.networks.gating import (
     additive_ceiling,
     overlap_measures,
 )
-from modeling.networks.measures import forward
-from modeling.networks.sweep import SweepResults
-from rsa.geometry import sign_accuracy
+from garden.modeling.networks.measures import forward
+from garden.modeling.networks.sweep import SweepResults
+from garden.rsa.geometry import sign_accuracy
 
 MAX_CURVE_POINTS = 200
 CONGRUENCY = ("congruent", "incongruent", "neutral")
@@ -109,7 +109,7 @@ def tree_accuracy_table(results: SweepResults) -> pd.DataFrame:
 def control_table(results: SweepResults) -> pd.DataFrame:
     """Per network: ``scale``, ``seed``, ``hidden_activation``, ``accuracy`` and ``acc_<congruency>`` of
     the final outputs, ``final_loss``, and the ceilings of a network additive in stimulus and context
-    (``ceiling_accuracy``, ``ceiling_<congruency>``: ``modeling.networks.gating.additive_ceiling``)."""
+    (``ceiling_accuracy``, ``ceiling_<congruency>``: ``garden.modeling.networks.gating.additive_ceiling``)."""
     data = sweep_data(results)
     kind = item_congruency(data.items)
     outputs = np.asarray(results.arrays["outputs"], float)

@@ -2,7 +2,7 @@
 
 Why: the lab's question is whether people learn like rich (small init scale) or lazy (large)
 networks. People give choices, so they are compared with the networks' *choices*: each person's
-choice RDM (|p_i - p_j| over the 50 conditions, ``rsa.rdm.choice_rdm``) against the choice RDMs of
+choice RDM (|p_i - p_j| over the 50 conditions, ``garden.rsa.rdm.choice_rdm``) against the choice RDMs of
 networks, from p(accept) = sigmoid(output / T) of their outputs (``network_choice_rdms``), or from
 the choices of networks run through that person's own trial sequence (``matched_similarity``); and
 the psychometric parameters of the same models fitted to both (``matched_parameters``).
@@ -26,27 +26,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from modeling.networks.config import CHOICE_TEMPERATURE
-from modeling.networks.curriculum import choice_probability
-from rsa.compare import COMPARISONS, regress_rdm
-from rsa.rdm import choice_rdm
+from garden.modeling.networks.config import CHOICE_TEMPERATURE
+from garden.modeling.networks.curriculum import choice_probability
+from garden.rsa.candidates import finite_conditions, mean_candidate_rdms
+from garden.rsa.compare import COMPARISONS, regress_rdm
+from garden.rsa.rdm import choice_rdm
 
 RDMs = Mapping[str, np.ndarray]
-
-
-def _finite_conditions(rdm: np.ndarray) -> np.ndarray:
-    """Indices of the conditions to keep so that no NaN is left (e.g. cells never answered):
-    repeatedly drops the condition with the most NaN dissimilarities among those kept."""
-    keep = np.arange(len(rdm))
-    missing = np.isnan(rdm)
-    while missing[np.ix_(keep, keep)].any():
-        keep = np.delete(keep, np.argmax(missing[np.ix_(keep, keep)].sum(axis=1)))
-    return keep
-
-
-def mean_network_rdms(network_rdms: Mapping) -> dict:
-    """Mean RDM per init scale (or other label) from (n_seeds, n, n) stacks (or a single (n, n) RDM)."""
-    return {s: np.asarray(r, float).reshape(-1, *np.shape(r)[-2:]).mean(axis=0) for s, r in network_rdms.items()}
 
 
 def network_choice_rdms(outputs: np.ndarray, labels: Sequence, temperature: float = CHOICE_TEMPERATURE) -> dict:
@@ -74,67 +60,10 @@ def matched_similarity(people: RDMs, networks: RDMs, sources: Mapping[str, tuple
         for scale, stack in sorted(mine.items()):
             mean = np.mean(np.stack(stack), axis=0)
             both = np.where(np.isnan(mean), np.nan, np.asarray(rdm, float))
-            keep = _finite_conditions(both)
+            keep = finite_conditions(both)
             rows.append({"participant_id": pid, "scale": scale, "n_networks": len(stack),
                          "similarity": compare(both[np.ix_(keep, keep)], mean[np.ix_(keep, keep)])})
     return pd.DataFrame(rows, columns=["participant_id", "scale", "similarity", "n_networks"])
-
-
-def similarity_table(people: RDMs, networks: Mapping[float, np.ndarray], method: str = "spearman") -> pd.DataFrame:
-    """Long table ``participant_id``, ``scale``, ``similarity``: each person vs each scale's mean RDM.
-
-    ``people`` maps ids to (n, n) choice RDMs (NaN rows allowed: those conditions are left out of
-    both); ``networks`` maps init scales (or labels) to (n_seeds, n, n) or (n, n) RDMs of the same
-    conditions and the same kind (choice RDMs, ``network_choice_rdms``).
-    ``method`` is a key of ``rsa.compare.COMPARISONS`` (spearman, tau_a, pearson).
-    """
-    compare = COMPARISONS[method]
-    means = mean_network_rdms(networks)
-    rows = []
-    for pid, rdm in people.items():
-        keep = _finite_conditions(np.asarray(rdm, float))
-        data = np.asarray(rdm, float)[np.ix_(keep, keep)]
-        for scale, net in sorted(means.items()):
-            rows.append({"participant_id": pid, "scale": scale, "similarity": compare(data, net[np.ix_(keep, keep)])})
-    return pd.DataFrame(rows)
-
-
-def best_scales(similarity: pd.DataFrame) -> pd.DataFrame:
-    """Per participant: the best-matching ``best_scale`` and its ``best_similarity``."""
-    best = similarity.loc[similarity.groupby("participant_id", sort=False)["similarity"].idxmax()]
-    return best.rename(columns={"scale": "best_scale", "similarity": "best_similarity"}).reset_index(drop=True)
-
-
-def bootstrap_units(similarity: pd.DataFrame, units: Mapping[str, str], n_boot: int = 1000,
-                    seed: int = 0, level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Bootstrap over participants within each unit (group/region), seeded.
-
-    Returns (profile, best, distribution):
-    * profile: ``unit``, ``scale``, ``similarity`` (mean over participants), ``ci_low``, ``ci_high``;
-    * best: ``unit``, ``n_participants``, ``best_scale`` (of the mean profile), ``best_scale_ci_low``,
-      ``best_scale_ci_high`` (percentiles of the bootstrap best scale), ``n_boot``, ``seed``;
-    * distribution: ``unit``, ``best_scale``, ``fraction`` of bootstrap samples matched best.
-    """
-    wide = similarity.pivot(index="participant_id", columns="scale", values="similarity")
-    scales = wide.columns.to_numpy(float)
-    rng = np.random.default_rng(seed)
-    tail = (1 - level) / 2 * 100
-    profile, best, distribution = [], [], []
-    labels = pd.Series({pid: units.get(pid, "all") for pid in wide.index})
-    for unit in dict.fromkeys(labels):
-        values = wide.loc[labels[labels == unit].index].to_numpy(float)
-        draws = values[rng.integers(0, len(values), size=(n_boot, len(values)))].mean(axis=1)
-        low, high = np.percentile(draws, [tail, 100 - tail], axis=0)
-        mean = values.mean(axis=0)
-        profile += [{"unit": unit, "scale": s, "similarity": m, "ci_low": lo, "ci_high": hi}
-                    for s, m, lo, hi in zip(scales, mean, low, high)]
-        boot_best = scales[np.argmax(draws, axis=1)]
-        best.append({"unit": unit, "n_participants": len(values), "best_scale": scales[np.argmax(mean)],
-                     "best_scale_ci_low": np.percentile(boot_best, tail),
-                     "best_scale_ci_high": np.percentile(boot_best, 100 - tail), "n_boot": n_boot, "seed": seed})
-        counts = pd.Series(boot_best).value_counts(normalize=True)
-        distribution += [{"unit": unit, "best_scale": s, "fraction": counts.get(s, 0.0)} for s in scales]
-    return pd.DataFrame(profile), pd.DataFrame(best), pd.DataFrame(distribution)
 
 
 def beta_profiles(rdms: RDMs, model_rdms: Mapping[str, np.ndarray]) -> pd.DataFrame:
@@ -142,7 +71,7 @@ def beta_profiles(rdms: RDMs, model_rdms: Mapping[str, np.ndarray]) -> pd.DataFr
     over the conditions the RDM has (NaN rows dropped). A constant RDM gets NaN betas."""
     rows = []
     for key, rdm in rdms.items():
-        keep = _finite_conditions(np.asarray(rdm, float))
+        keep = finite_conditions(np.asarray(rdm, float))
         models = {m: np.asarray(r, float)[np.ix_(keep, keep)] for m, r in model_rdms.items()}
         try:
             betas = regress_rdm(np.asarray(rdm, float)[np.ix_(keep, keep)], models)
@@ -180,7 +109,7 @@ def matched_parameters(best: pd.DataFrame, people_fits: pd.DataFrame, network_fi
     """Psychometric parameters of each person beside the mean of the networks at their best scale.
 
     ``best``: ``participant_id``, ``best_scale`` (``best_scales``); ``people_fits``: rows of
-    ``modeling.psychometric.fit_table`` (``participant_id``, ``model``, parameters); ``network_fits``:
+    ``garden.modeling.psychometric.fit_table`` (``participant_id``, ``model``, parameters); ``network_fits``:
     the same for networks plus their ``scale`` and, when they were run through people's own trial
     sequences, ``source_participant_id`` (then only the networks run through that person count).
     Long result: ``participant_id``, ``best_scale``, ``parameter``, ``person``, ``networks`` (mean

@@ -1,9 +1,9 @@
 """The 2022 choice-pattern comparison: is each person's choice pattern factorized or linear?
 
-Each participant's 50-cell p(accept) vector gives an RDM |p_i − p_j| (``rsa.rdm.choice_rdm``),
-regressed (z-scored, no intercept; ``rsa.compare.regress_rdm``) on the RDMs of the ideal
+Each participant's 50-cell p(accept) vector gives an RDM |p_i − p_j| (``garden.rsa.rdm.choice_rdm``),
+regressed (z-scored, no intercept; ``garden.rsa.compare.regress_rdm``) on the RDMs of the ideal
 factorized and linear choice patterns for that participant's rule
-(``rsa.model_rdms.choice_model_rdm``). Conditions the participant never answered are left out
+(``garden.rsa.model_rdms.choice_model_rdm``). Conditions the participant never answered are left out
 of all RDMs. The betas are then compared across participants with paired tests (scipy.stats).
 """
 
@@ -13,16 +13,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.choices import (
+from garden.analysis.behaviour.choices import (
     canonical_cells,
     participant_table_columns,
     probability_matrix,
 )
-from core.task import item_table
-from rsa.compare import regress_rdm
-from rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
-from rsa.rdm import choice_rdm
-from rsa.rdms import RDMs
+from garden.core.task import item_table
+from garden.rsa.compare import regress_rdm
+from garden.rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
+from garden.rsa.rdm import choice_rdm
+from garden.rsa.rdms import RDMs
 
 MODELS = tuple(CHOICE_MODELS)  # ("factorized", "linear")
 
@@ -41,7 +41,7 @@ def choice_betas(p_accept: np.ndarray, rule_code: int = 1, models: tuple[str, ..
 
 def participant_betas(cells: pd.DataFrame, models: tuple[str, ...] = MODELS) -> pd.DataFrame:
     """One row per participant: ``participant_id``, participant-level columns, ``rule_code``,
-    ``beta_<model>`` per model. ``cells`` is an ``analysis.choices.cell_table``.
+    ``beta_<model>`` per model. ``cells`` is an ``garden.analysis.behaviour.choices.cell_table``.
 
     A participant whose choices are constant (nothing to regress) gets NaN betas, so the
     table still lists them.
@@ -62,7 +62,7 @@ def participant_betas(cells: pd.DataFrame, models: tuple[str, ...] = MODELS) -> 
 
 def participant_rdms(cells: pd.DataFrame, rule_code: int | None = 1) -> dict[str, np.ndarray]:
     """participant_id -> 50 x 50 choice RDM in the frame of the participant's canonical rule
-    (``analysis.choices.canonical_cells``), for those whose canonical rule is ``rule_code`` (1:
+    (``garden.analysis.behaviour.choices.canonical_cells``), for those whose canonical rule is ``rule_code`` (1:
     cardinal codes, 5: diagonal ones, None: everyone). ``cells`` is a ``cell_table``."""
     cells = canonical_cells(cells)
     if rule_code is not None:

@@ -4,13 +4,13 @@ All 25 trees (one exemplar per cell, chosen with the session seed and recorded) 
 slots on a ring inside a grey circular arena. The participant drags them with the mouse so that
 distance reflects dissimilarity and clicks "done"; this repeats ``n_arrangements`` times
 (default 6) with a new start layout each time. Dragging, hit-testing (topmost tree), keeping trees
-inside the circle and counting moves live in ``experiment.arrangement_data.Arena``; files are
+inside the circle and counting moves live in ``garden.experiment.arrangement.data.Arena``; files are
 written by ``ArrangementWriter`` (flushed after every arrangement, never overwritten).
 
 "Done" is refused until every tree has been moved once (``require_all_moved``). Escape asks
 whether to quit; Y aborts: the arrangements finished so far are kept and their RDM is written (files are
 created with the first finished arrangement, so an abort before it leaves nothing behind).
-PsychoPy is loaded through ``experiment.present.psychopy`` when the window opens, so this module
+PsychoPy is loaded through ``garden.experiment.present.psychopy`` when the window opens, so this module
 imports without a display.
 """
 
@@ -25,17 +25,17 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from core.errors import UserError
-from experiment import arrangement_data as ad
-from experiment.config import ARENA_EXEMPLARS, read_strings
-from experiment.present import psychopy, require_display
-from stimuli.sets import load_set
-from stimuli.trees import render_tree
+from garden.core.errors import UserError
+from garden.experiment.arrangement import data as ad
+from garden.experiment.config import ARENA_EXEMPLARS, read_strings
+from garden.experiment.present import psychopy, require_display
+from garden.stimuli.sets import load_set
+from garden.stimuli.trees import render_tree
 
 DEFAULT_STRINGS = Path(__file__).with_name("strings") / "arrangement_en.toml"
 STRING_KEYS = ("instructions", "start", "progress", "done", "end", "move_all", "confirm_quit")
 RENDER_EXEMPLARS = ARENA_EXEMPLARS
-"""Rendered arena trees: exemplars no main-task protocol renders (see ``experiment.config``)."""
+"""Rendered arena trees: exemplars no main-task protocol renders (see ``garden.experiment.config``)."""
 """Exemplars drawn from when trees are rendered on the fly (8 per cell, as in the published set)."""
 BACKGROUND = (-0.5, -0.5, -0.5)
 ARENA_COLOUR = (0.1, 0.1, 0.1)

@@ -1,6 +1,6 @@
 """The Mante et al. (2013) monkey units through the same RDM and model route as the ROIs.
 
-The units' condition-mean rates (``analysis.neural.mante_patterns``: 72 conditions, 6 motion x 6
+The units' condition-mean rates (``garden.analysis.neural.patterns.mante_patterns``: 72 conditions, 6 motion x 6
 colour coherences x 2 contexts, motion in the leafiness role) are split into ``n_splits``
 disjoint trial halves per condition, which play the role of runs: the RDM is cross-validated
 across splits ("crossnobis" with the identity metric, i.e. the cross-validated squared Euclidean
@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.neural import mante_patterns
-from analysis.neural_rdms import BRAIN_MODELS, new_output_folder
-from core.errors import UserError
-from core.provenance import provenance, write_json
-from rsa.compare import regress_rdm
-from rsa.compression_model import fit_compression_model
-from rsa.crossval import crossnobis_rdm, crossval_correlation_rdm
-from rsa.model_rdms import model_rdms
+from garden.analysis.neural.patterns import mante_patterns
+from garden.analysis.neural.rdms import BRAIN_MODELS, new_output_folder
+from garden.core.errors import UserError
+from garden.core.provenance import provenance, write_json
+from garden.rsa.compare import regress_rdm
+from garden.rsa.compression_model import fit_compression_model
+from garden.rsa.crossval import crossnobis_rdm, crossval_correlation_rdm
+from garden.rsa.model_rdms import model_rdms
 
 N_LEVELS = 6
 

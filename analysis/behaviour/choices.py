@@ -2,7 +2,7 @@
 
 Why: the choice matrices, the psychometric curves and the choice-pattern RSA all start from the
 same per-participant summary of the 50 conditions (context x branchiness x leafiness, leafiness
-fastest; ``core.task.item_table`` order). Each participant's rule (counterbalancing code)
+fastest; ``garden.core.task.item_table`` order). Each participant's rule (counterbalancing code)
 and the role of each context label are read from the table's own ``rule_code`` column or, when
 absent, inferred from its ``reward_value`` column, so counterbalanced data need no remapping.
 """
@@ -14,14 +14,14 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from core.errors import UserError
-from core.task import CONTEXTS, STEP_POINTS, condition_index, get_rule, infer_rule
-from core.trials import participant_columns, participant_table, without_practice
-from modeling.psychometric import parameter_names, predict
+from garden.core.errors import UserError
+from garden.core.task import CONTEXTS, STEP_POINTS, condition_index, get_rule, infer_rule
+from garden.core.trials import participant_columns, participant_table, without_practice
+from garden.modeling.psychometric import parameter_names, predict
 
 ANALYSIS_PHASES = ("test", "scan")
 """Phases whose choices are analysed (the first present; no feedback there); else all trials but
-the practice (``core.trials.PRACTICE_PHASE``)."""
+the practice (``garden.core.trials.PRACTICE_PHASE``)."""
 CELL = ["context", "branchiness", "leafiness"]
 
 
@@ -168,7 +168,7 @@ def participant_table_columns(cells: pd.DataFrame) -> list[str]:
 def predicted_cells(cells: pd.DataFrame, fits: pd.DataFrame, model: str = "factorized") -> pd.DataFrame:
     """``cells`` with ``p_accept`` replaced by ``model``'s prediction from each participant's fit.
 
-    ``fits`` is a ``modeling.psychometric.fit_table`` (parameters named for ``context_a``/``context_b``).
+    ``fits`` is a ``garden.modeling.psychometric.fit_table`` (parameters named for ``context_a``/``context_b``).
     Participants without a fit of ``model`` are left out.
     """
 
@@ -198,7 +198,7 @@ def canonical_boundaries(fits: pd.DataFrame) -> pd.DataFrame:
     normal + 90 deg; offsets are unchanged (the symmetries preserve distances). Columns:
     ``participant_id``, ``model``, ``rule_code`` (1 or 5), ``context`` (north/south), ``angle_deg``,
     ``offset`` and ``group`` when present. Context roles come from the participant's rule
-    (``north_role`` / ``south_role``, written by ``fit_table`` from ``core.task.infer_rule``);
+    (``north_role`` / ``south_role``, written by ``fit_table`` from ``garden.core.task.infer_rule``);
     without them the labels must be north/south (ValueError otherwise). Participants without a
     ``rule_code`` count as rule 1.
     """
@@ -216,7 +216,7 @@ def canonical_boundaries(fits: pd.DataFrame) -> pd.DataFrame:
             role_labels = CONTEXTS
         else:
             raise ValueError(f"participant {fit['participant_id']}: contexts {labels} have no known roles; "
-                             "fit with modeling.psychometric.fit_table, which infers them from the rule")
+                             "fit with garden.modeling.psychometric.fit_table, which infers them from the rule")
         for k, context in enumerate(CONTEXTS):
             label = role_labels[k]
             delta = _first_value(fit, (f"delta_{label}", "delta"))

@@ -1,8 +1,8 @@
 """Network analyses across the init-scale continuum: compression-model fits and paired statistics.
 
-Why: the paper's Fig. 3 fits the 6-parameter compression model (``rsa.compression_model``) to each
+Why: the paper's Fig. 3 fits the 6-parameter compression model (``garden.rsa.compression_model``) to each
 network's hidden RDM and plots its compressions, rotation and offset against σ; and networks of
-one seed share their standard-normal draws across scales (``modeling.networks.train.init_params``),
+one seed share their standard-normal draws across scales (``garden.modeling.networks.train.init_params``),
 so a difference between scales is tested within seeds (paired), not between independent groups.
 
 * ``compression_fits``: one row per network: the six fitted parameters, the fit's RMSE, and
@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from rsa.compression_model import PARAMETERS, fit_compression_model
-from rsa.rdm import rdm
+from garden.rsa.compression_model import PARAMETERS, fit_compression_model
+from garden.rsa.rdm import rdm
 
 MIN_GAIN_RATIO = 1e-3
 EXPECTED_TRENDS = {"log_irrelevant_gain": "greater", "beta_orthogonal": "less", "beta_grid": "greater",

@@ -1,6 +1,6 @@
 """A study's neural statistics written as one folder (what ``garden neural stats`` makes).
 
-From an ROI-RDM folder (``analysis.neural_rdms.roi_rdms``) and optionally the behaviour (for
+From an ROI-RDM folder (``garden.analysis.neural.rdms.roi_rdms``) and optionally the behaviour (for
 accuracy), a network sweep (for the init-scale match) and a searchlight folder (for group maps),
 ``write_statistics`` writes::
 
@@ -36,12 +36,12 @@ import nibabel
 import numpy as np
 import pandas as pd
 
-from analysis.network_tables import hidden_rdms
-from analysis.neural_bids import scan_accuracy, write_derivative_description
-from analysis.neural_glm import load_mask
-from analysis.neural_rdms import BRAIN_MODELS, new_output_folder, read_roi_rdms
-from analysis.neural_rois import Roi, check_on_grid
-from analysis.neural_stats import (
+from garden.modeling.networks.rdms import hidden_rdms
+from garden.analysis.neural.bids import scan_accuracy, write_derivative_description
+from garden.analysis.neural.glm import load_mask
+from garden.analysis.neural.rdms import BRAIN_MODELS, new_output_folder, read_roi_rdms
+from garden.analysis.neural.rois import Roi, check_on_grid
+from garden.analysis.neural.stats import (
     accuracy_relation,
     compression_fits,
     group_mds,
@@ -53,9 +53,9 @@ from analysis.neural_stats import (
     paired_contrasts,
     voxel_tests,
 )
-from core.errors import UserError
-from core.provenance import provenance, write_json
-from modeling.networks.sweep import load_results
+from garden.core.errors import UserError
+from garden.core.provenance import provenance, write_json
+from garden.modeling.networks.sweep import load_results
 
 CONTRASTS = [("orthogonal", "grid")]
 
@@ -146,7 +146,7 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
                      mask: str | Path | None = None, rois: dict[str, Roi] | None = None,
                      roi_affine: np.ndarray | None = None) -> Path:
     """Write the statistics folder (module docstring); inputs are checked before any output.
-    ``rois`` (``analysis.neural_rois.load_rois``, on the grid ``roi_affine``) count the significant
+    ``rois`` (``garden.analysis.neural.rois.load_rois``, on the grid ``roi_affine``) count the significant
     searchlight voxels inside each ROI; they must lie on the searchlight mask's grid."""
     out = Path(out)
     if out.exists():

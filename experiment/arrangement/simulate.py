@@ -1,7 +1,7 @@
 """Simulated arrangements: a participant who lays the 25 trees out as the feature grid, with noise.
 
 Why: the demo (and tests of the grid prior and its report) need arrangement data written exactly as
-``garden arrange`` writes them (``experiment.arrangement_data.ArrangementWriter``) without a window.
+``garden arrange`` writes them (``garden.experiment.arrangement.data.ArrangementWriter``) without a window.
 The simulated arranger places each tree at its (leafiness, branchiness) grid position (0.2 arena
 radii apart, centred), rotates the grid by a random angle per arrangement and adds Gaussian noise
 of SD ``noise`` (arena-radius units) to every position; positions are kept inside the arena. More
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from experiment import arrangement_data as ad
-from experiment.config import ARENA_EXEMPLARS
+from garden.experiment.arrangement import data as ad
+from garden.experiment.config import ARENA_EXEMPLARS
 
 GRID_SPACING = 0.2
 """Distance between neighbouring grid positions (arena-radius units)."""

@@ -21,23 +21,23 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.behaviour import (
+from garden.analysis.behaviour.measures import (
     CHANCE,
     accuracy_table,
     learning_curve,
     rt_summary,
     scored_trials,
 )
-from analysis.choices import (
+from garden.analysis.behaviour.choices import (
     analysis_trials,
     cell_table,
     predicted_cells,
     psychometric_table,
 )
-from analysis.ppc import replicate_counts
-from core.errors import UserError
-from modeling.models import DEFAULT_MODELS
-from modeling.psychometric import fit_table
+from garden.analysis.behaviour.ppc import replicate_counts
+from garden.core.errors import UserError
+from garden.modeling.models import DEFAULT_MODELS
+from garden.modeling.psychometric import fit_table
 
 ONE_KEY_SHARE = 0.8
 """Warn when more than this fraction of responses are on one key."""
@@ -133,8 +133,8 @@ def summarise_session(trials: pd.DataFrame, sidecar: Mapping[str, Any] | None = 
     """Every table of the session report for one participant's trials (all phases).
 
     Choice matrices, psychometric curves and fits use the analysed phase (test or scan when
-    present, ``analysis.choices.analysis_trials``); fits carry 95 % posterior intervals (Jeffreys
-    prior, ``modeling.posterior``; sampled with ``seed``, which also seeds the predictive checks).
+    present, ``garden.analysis.behaviour.choices.analysis_trials``); fits carry 95 % posterior intervals (Jeffreys
+    prior, ``garden.modeling.posterior``; sampled with ``seed``, which also seeds the predictive checks).
     ``too_slow_s``: count responses slower than this (s; default: none counted).
     """
     ids = trials["participant_id"].astype(str).unique()

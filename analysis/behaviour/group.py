@@ -7,12 +7,12 @@ which analysis makes which table, so the pipeline only saves them.
 Tables (every one per participant or per group, see the functions named):
 
 * ``ppc_curves``, ``ppc_summary``, ``ppc_participants``: posterior predictive checks of every
-  fitted model (``analysis.ppc.predictive_checks``).
+  fitted model (``garden.analysis.behaviour.ppc.predictive_checks``).
 * ``behavioural_rsa``, ``behavioural_rsa_tests``: the 2018 behavioural RSA (Kendall τ_a on
-  sequentially orthogonalised choice-model RDMs; ``analysis.behaviour.behavioural_rsa``,
+  sequentially orthogonalised choice-model RDMs; ``garden.analysis.behaviour.measures.behavioural_rsa``,
   ``rsa_tests``).
 * ``baseline_scan_values``, ``baseline_scan_tests``: the 2022 baseline vs scan change
-  (``analysis.phase_change``), when both phases exist.
+  (``garden.analysis.behaviour.phase_change``), when both phases exist.
 * ``sigmoid_slopes``, ``slope_tests``: relevant vs irrelevant one-parameter sigmoid slopes (2018).
 * ``rt_by_phase``: median RT (s) per group and phase (group means of the participants' medians).
 * ``trial_types``: accuracy and median RT (s) per group and trial type (congruent, incongruent,
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analysis.behaviour import (
+from garden.analysis.behaviour.measures import (
     accuracy_table,
     behaviour_tests,
     behavioural_rsa,
@@ -35,16 +35,16 @@ from analysis.behaviour import (
     slope_tests,
     switch_stay,
 )
-from analysis.phase_change import PHASES, phase_tests, phase_values
-from analysis.ppc import N_REPLICATES, predictive_checks
-from modeling.psychometric import fit_table
+from garden.analysis.behaviour.phase_change import PHASES, phase_tests, phase_values
+from garden.analysis.behaviour.ppc import N_REPLICATES, predictive_checks
+from garden.modeling.psychometric import fit_table
 
 SLOPE_MODELS = ("sigmoid_relevant", "sigmoid_irrelevant")
 
 
 def trial_types(trials: pd.DataFrame) -> pd.DataFrame:
     """Group means (± SEM over participants) of accuracy and median RT (s) per trial type:
-    congruent / incongruent trees and stay / switch trials (``analysis.behaviour``)."""
+    congruent / incongruent trees and stay / switch trials (``garden.analysis.behaviour.measures``)."""
     per_person = pd.concat([
         congruency_table(trials).query("congruency != 'neutral'").rename(columns={"congruency": "trial_type"}),
         switch_stay(trials).rename(columns={"switch": "trial_type"})], ignore_index=True)
@@ -56,7 +56,7 @@ def group_behaviour(all_trials: pd.DataFrame, trials: pd.DataFrame, cells: pd.Da
                     models: Sequence[str], n_replicates: int = N_REPLICATES, seed: int = 0,
                     phases: tuple[str, str] = PHASES) -> dict[str, pd.DataFrame]:
     """Every table of the module docstring. ``all_trials``: every phase; ``trials``: the analysed
-    phase (``analysis.choices.analysis_trials``), ``cells`` its ``cell_table``, ``fits`` its
+    phase (``garden.analysis.behaviour.choices.analysis_trials``), ``cells`` its ``cell_table``, ``fits`` its
     ``fit_table`` of ``models``. ``seed`` seeds the predictive checks' replicates."""
     tables = dict(predictive_checks(cells, fits, models, n_replicates=n_replicates, seed=seed))
     taus = behavioural_rsa(cells)

@@ -1,8 +1,8 @@
 """Simulated BOLD runs with a known geometry, for the scanner sessions ``garden run`` wrote.
 
-For every participant and scanner run found under a sessions folder (``analysis.neural_bids``),
+For every participant and scanner run found under a sessions folder (``garden.analysis.neural.bids``),
 a small volume is made: a brain (an ellipsoid) holding spherical ROIs. Each ROI has a geometry:
-"orthogonal" (the rich solution), "grid" (the lazy one), any other ``rsa.model_rdms`` model, or
+"orthogonal" (the rich solution), "grid" (the lazy one), any other ``garden.rsa.model_rdms`` model, or
 "none" (a null ROI). An ROI's true condition responses are a random linear mixture of that model's
 condition coordinates (50 conditions x 3 coordinates -> voxels), drawn per participant, scaled so
 that their SD over conditions is ``snr`` times the noise SD (percent signal change). The BOLD of a
@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from analysis.neural_bids import (
+from garden.analysis.neural.bids import (
     BIDS_VERSION,
     CONDITION_EVENT,
     Run,
@@ -42,11 +42,11 @@ from analysis.neural_bids import (
     read_events,
     scan_accuracy,
 )
-from analysis.neural_glm import first_level
-from core.errors import UserError
-from core.files import write_file
-from core.provenance import provenance, write_json
-from rsa.model_rdms import MODEL_RDMS, model_coordinates
+from garden.analysis.neural.glm import first_level
+from garden.core.errors import UserError
+from garden.core.files import write_file
+from garden.core.provenance import provenance, write_json
+from garden.rsa.model_rdms import MODEL_RDMS, model_coordinates
 
 NULL = "none"
 MOTION = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")

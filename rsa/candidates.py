@@ -1,0 +1,91 @@
+"""Which candidate RDM set matches each unit best: units (people, regions) against candidate RDM
+stacks keyed by a parameter (e.g. networks at each init scale), the best candidate per unit, and
+bootstrap intervals over units.
+
+Why here: people's choice RDMs against networks' (``garden.analysis.networks``) and ROI RDMs against
+networks' hidden-layer RDMs (``garden.analysis.neural``) are the same statistics; the analysis rooms
+share them through this module instead of importing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from garden.rsa.compare import COMPARISONS
+
+RDMs = Mapping[str, np.ndarray]
+
+
+def finite_conditions(rdm: np.ndarray) -> np.ndarray:
+    """Indices of the conditions to keep so that no NaN is left (e.g. cells never answered):
+    repeatedly drops the condition with the most NaN dissimilarities among those kept."""
+    keep = np.arange(len(rdm))
+    missing = np.isnan(rdm)
+    while missing[np.ix_(keep, keep)].any():
+        keep = np.delete(keep, np.argmax(missing[np.ix_(keep, keep)].sum(axis=1)))
+    return keep
+
+
+def mean_candidate_rdms(candidates: Mapping) -> dict:
+    """Mean RDM per init scale (or other label) from (n_seeds, n, n) stacks (or a single (n, n) RDM)."""
+    return {s: np.asarray(r, float).reshape(-1, *np.shape(r)[-2:]).mean(axis=0) for s, r in candidates.items()}
+
+
+def similarity_table(people: RDMs, networks: Mapping[float, np.ndarray], method: str = "spearman") -> pd.DataFrame:
+    """Long table ``participant_id``, ``scale``, ``similarity``: each person vs each scale's mean RDM.
+
+    ``people`` maps ids to (n, n) choice RDMs (NaN rows allowed: those conditions are left out of
+    both); ``networks`` maps init scales (or labels) to (n_seeds, n, n) or (n, n) RDMs of the same
+    conditions and the same kind (choice RDMs, ``network_choice_rdms``).
+    ``method`` is a key of ``garden.rsa.compare.COMPARISONS`` (spearman, tau_a, pearson).
+    """
+    compare = COMPARISONS[method]
+    means = mean_candidate_rdms(networks)
+    rows = []
+    for pid, rdm in people.items():
+        keep = finite_conditions(np.asarray(rdm, float))
+        data = np.asarray(rdm, float)[np.ix_(keep, keep)]
+        for scale, net in sorted(means.items()):
+            rows.append({"participant_id": pid, "scale": scale, "similarity": compare(data, net[np.ix_(keep, keep)])})
+    return pd.DataFrame(rows)
+
+
+def best_scales(similarity: pd.DataFrame) -> pd.DataFrame:
+    """Per participant: the best-matching ``best_scale`` and its ``best_similarity``."""
+    best = similarity.loc[similarity.groupby("participant_id", sort=False)["similarity"].idxmax()]
+    return best.rename(columns={"scale": "best_scale", "similarity": "best_similarity"}).reset_index(drop=True)
+
+
+def bootstrap_units(similarity: pd.DataFrame, units: Mapping[str, str], n_boot: int = 1000,
+                    seed: int = 0, level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Bootstrap over participants within each unit (group/region), seeded.
+
+    Returns (profile, best, distribution):
+    * profile: ``unit``, ``scale``, ``similarity`` (mean over participants), ``ci_low``, ``ci_high``;
+    * best: ``unit``, ``n_participants``, ``best_scale`` (of the mean profile), ``best_scale_ci_low``,
+      ``best_scale_ci_high`` (percentiles of the bootstrap best scale), ``n_boot``, ``seed``;
+    * distribution: ``unit``, ``best_scale``, ``fraction`` of bootstrap samples matched best.
+    """
+    wide = similarity.pivot(index="participant_id", columns="scale", values="similarity")
+    scales = wide.columns.to_numpy(float)
+    rng = np.random.default_rng(seed)
+    tail = (1 - level) / 2 * 100
+    profile, best, distribution = [], [], []
+    labels = pd.Series({pid: units.get(pid, "all") for pid in wide.index})
+    for unit in dict.fromkeys(labels):
+        values = wide.loc[labels[labels == unit].index].to_numpy(float)
+        draws = values[rng.integers(0, len(values), size=(n_boot, len(values)))].mean(axis=1)
+        low, high = np.percentile(draws, [tail, 100 - tail], axis=0)
+        mean = values.mean(axis=0)
+        profile += [{"unit": unit, "scale": s, "similarity": m, "ci_low": lo, "ci_high": hi}
+                    for s, m, lo, hi in zip(scales, mean, low, high)]
+        boot_best = scales[np.argmax(draws, axis=1)]
+        best.append({"unit": unit, "n_participants": len(values), "best_scale": scales[np.argmax(mean)],
+                     "best_scale_ci_low": np.percentile(boot_best, tail),
+                     "best_scale_ci_high": np.percentile(boot_best, 100 - tail), "n_boot": n_boot, "seed": seed})
+        counts = pd.Series(boot_best).value_counts(normalize=True)
+        distribution += [{"unit": unit, "best_scale": s, "fraction": counts.get(s, 0.0)} for s in scales]
+    return pd.DataFrame(profile), pd.DataFrame(best), pd.DataFrame(distribution)
