@@ -6,14 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from garden.analysis.networks.people_vs_networks import (
-    best_scales,
-    beta_profiles,
-    bootstrap_units,
-    compare_beta_profiles,
-    matched_parameters,
-    similarity_table,
-)
+from garden.analysis.networks.people_vs_networks import beta_profiles, compare_beta_profiles, matched_parameters
+from garden.rsa.candidates import best_scales, bootstrap_units, similarity_table
 from garden.rsa.model_rdms import model_rdm
 
 SCALES = (0.01, 0.1, 1.0, 3.0)
