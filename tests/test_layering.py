@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from import_stats import stage  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-PRESENTATION = {"garden.experiment.present", "garden.experiment.arrangement.task"}
+PRESENTATION = {"garden.experiment.present", "garden.experiment.arrangement.task"}  # and their submodules
 LINT = Path(sys.executable).with_name("lint-imports")
 
 DOMAIN = ("core", "rsa", "stimuli", "experiment", "modeling", "analysis", "reports")
@@ -28,7 +28,7 @@ for pkg in {packages!r}:
     names += [m.name for m in pkgutil.walk_packages(module.__path__, module.__name__ + ".")]
 skip = set({skip!r})
 for name in names:
-    if name not in skip and name != "garden.modeling.networks.train":
+    if not any(name == s or name.startswith(s + ".") for s in skip) and name != "garden.modeling.networks.train":
         importlib.import_module(name)
 bad = sorted(m for m in ("psychopy", "torch") if m in sys.modules)
 print(",".join(bad))

@@ -76,7 +76,7 @@ def test_embedded_figures_decode_as_images_of_the_figure_size(results):
     assert len(images) == 11
     sizes = [im.size for im in images]
     assert sizes[0] == (123, 77)  # the contact sheet, embedded as it is
-    one_panel = (round((report.figures.PANEL_W + 1.0) * DPI), round((report.figures.PANEL_H + 0.5) * DPI))
+    one_panel = (round((report.figures.style.PANEL_W + 1.0) * DPI), round((report.figures.style.PANEL_H + 0.5) * DPI))
     assert sizes.count(one_panel) >= 3  # betas, dimensionality (no spectrum), unit classes
     for im in images[1:]:
         pixels = np.asarray(im.convert("L"), dtype=float)

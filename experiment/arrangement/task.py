@@ -32,7 +32,7 @@ from garden.experiment.present import psychopy, require_display
 from garden.stimuli.sets import load_set
 from garden.stimuli.trees import render_tree
 
-DEFAULT_STRINGS = Path(__file__).with_name("strings") / "arrangement_en.toml"
+DEFAULT_STRINGS = Path(__file__).parents[1] / "strings" / "arrangement_en.toml"
 STRING_KEYS = ("instructions", "start", "progress", "done", "end", "move_all", "confirm_quit")
 RENDER_EXEMPLARS = ARENA_EXEMPLARS
 """Rendered arena trees: exemplars no main-task protocol renders (see ``garden.experiment.config``)."""
