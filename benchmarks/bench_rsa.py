@@ -32,7 +32,7 @@ def main() -> dict:
     from garden.rsa.compression_model import fit_compression_model
     from garden.rsa.mds import mds
     from garden.rsa.model_rdms import model_rdm, model_rdms
-    from garden.rsa.rdm import crossvalidated_rdm, lower, rdm
+    from garden.rsa.distances import crossvalidated_rdm, lower, rdm
 
     rng = np.random.default_rng(0)
     runs = rng.normal(size=(6, 50, 1000))  # 6 fMRI runs x 50 conditions x 1000 voxels

@@ -10,7 +10,7 @@ from scipy.spatial.distance import pdist, squareform
 from garden.analysis.neural.stats import group_mds
 from garden.rsa.mds import mds_panels
 from garden.rsa.model_rdms import model_rdm
-from garden.rsa.rdm import lower
+from garden.rsa.distances import lower
 
 
 def _rdms(geometries: dict[str, np.ndarray], method: str, n: int = 3, noise: float = 0.005) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from garden.analysis.neural.searchlight import searchlight_rdms, sphere_offsets,
 from garden.rsa.compare import regress_rdm
 from garden.rsa.crossval import crossval_correlation_rdm
 from garden.rsa.model_rdms import model_rdms
-from garden.rsa.rdm import lower
+from garden.rsa.distances import lower
 
 
 def test_sphere_sizes():

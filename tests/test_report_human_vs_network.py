@@ -94,7 +94,7 @@ def _simulated_people(n_each: int = 6, reps: int = 4, seed: int = 0) -> tuple[di
     choice RDM of ``reps`` sampled choices per condition (a 200-trial test phase), and the truth."""
     from garden.core.task import item_table
     from garden.modeling.agents import get_agent, population_params
-    from garden.rsa.rdm import choice_rdm
+    from garden.rsa.distances import choice_rdm
 
     rng = np.random.default_rng(seed)
     items = item_table(1).assign(trial=1)
@@ -115,7 +115,7 @@ def test_people_are_matched_to_networks_whose_choices_are_like_theirs():
     pytest.importorskip("torch")
     from dataclasses import replace
 
-    from garden.analysis.behaviour.choice_rdms import choice_betas
+    from garden.analysis.behaviour.choice_rdms import pattern_rdms
     from garden.analysis.networks.people_vs_networks import network_choice_rdms
     from garden.modeling.networks.config import TrainConfig
     from garden.modeling.networks.curriculum import choice_probability
@@ -127,8 +127,10 @@ def test_people_are_matched_to_networks_whose_choices_are_like_theirs():
     kinds = {"factorized-choice networks": data, "linear-choice networks": replace(data, context=0 * data.context)}
     outputs = {kind: train(d, params, TrainConfig(steps=400)).outputs for kind, d in kinds.items()}
     for kind, out in outputs.items():   # the networks' own choices are of the kind they are named for
-        betas = [choice_betas(p) for p in choice_probability(out)]
-        assert all((b["factorized"] > b["linear"]) == kind.startswith("factorized") for b in betas)
+        betas = regress_rdms(pattern_rdms(choice_probability(out)), choice_model_rdms())
+        betas = betas.assign(network=np.repeat(np.arange(len(out)), 2)).pivot(index="network", columns="model",
+                                                                              values="beta")
+        assert ((betas.factorized > betas.linear) == kind.startswith("factorized")).all()
     labels = np.repeat(list(outputs), 4)
     networks = network_choice_rdms(np.vstack(list(outputs.values())), labels)
     people, truth = _simulated_people()

@@ -2,8 +2,8 @@
 
 The only file reading in ``analysis``; everything returns ``Patterns`` (runs x conditions x
 channels, conditions in the RSA order of ``garden.rsa.model_rdms.condition_features``: context x
-branchiness x leafiness, leafiness fastest), ready for ``garden.rsa.rdm.rdm(p.mean())`` or
-``garden.rsa.rdm.crossvalidated_rdm(p.values)``. Bad files raise ``UserError`` naming file, row and
+branchiness x leafiness, leafiness fastest), ready for ``garden.rsa.distances.rdm(p.mean())`` or
+``garden.rsa.distances.crossvalidated_rdm(p.values)``. Bad files raise ``UserError`` naming file, row and
 column.
 
 Table format (TSV or CSV, one row per condition and run): the condition is named either by the

@@ -36,7 +36,7 @@ import nibabel
 import numpy as np
 import pandas as pd
 
-from garden.modeling.networks.rdms import hidden_rdms
+from garden.modeling.networks.rdms import network_rdms
 from garden.analysis.neural.bids import scan_accuracy, write_derivative_description
 from garden.analysis.neural.glm import load_mask
 from garden.analysis.neural.rdms import BRAIN_MODELS, new_output_folder, read_roi_rdms
@@ -157,8 +157,9 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
         brain, image = load_mask(mask)
         check_on_grid(rois, roi_affine, inside=brain, grid_affine=image.affine, where=f"the mask {mask}")
     table = read_roi_rdms(rdms)
-    if table["subject"].nunique() < 2:
-        raise UserError(f"{rdms}: RDMs of {table['subject'].nunique()} participant(s); group statistics need >= 2")
+    subjects = table.rdm_descriptors["subject"]
+    if subjects.nunique() < 2:
+        raise UserError(f"{rdms}: RDMs of {subjects.nunique()} participant(s); group statistics need >= 2")
     sweep = load_results(networks) if networks is not None else None
     partial = new_output_folder(out)
     tables = partial / "tables"
@@ -179,12 +180,12 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
     _write(ceiling, tables / "neural_noise_ceiling.tsv")
     _write(group_mds(table, seed=config.seed), tables / "neural_mds.tsv")
     if behaviour is not None:
-        accuracy = study_accuracy(Path(behaviour), sorted(table["subject"].unique()))
+        accuracy = study_accuracy(Path(behaviour), sorted(subjects.unique()))
         _write(pd.DataFrame({"subject": list(accuracy), "accuracy": list(accuracy.values())}),
                tables / "neural_accuracy.tsv")
         _write(accuracy_relation(betas, accuracy), tables / "neural_accuracy_relation.tsv")
     if sweep is not None:
-        profile, best = network_matches(table, hidden_rdms(sweep.summary, sweep.arrays), ceiling,
+        profile, best = network_matches(table, network_rdms(sweep.summary, sweep.arrays), ceiling,
                                         n_boot=config.n_boot, seed=config.seed)
         _write(profile, tables / "neural_network_profile.tsv")
         _write(best, tables / "neural_network_best.tsv")

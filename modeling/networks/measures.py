@@ -1,7 +1,7 @@
 """Per-network measures that need the weights (docs/networks.md), computed from trained parameters.
 
 Pure numpy on the parameter dicts of ``garden.modeling.networks.train`` (N networks stacked on axis 0).
-The RSA read-outs reuse ``garden.rsa.rdm``, ``garden.rsa.model_rdms``, ``garden.rsa.compare`` and
+The RSA read-outs reuse ``garden.rsa.distances``, ``garden.rsa.model_rdms``, ``garden.rsa.compare`` and
 ``garden.rsa.geometry`` (imported inside the functions: modeling -> analysis is the known exception
 for these pure primitives).
 
@@ -25,7 +25,7 @@ from garden.rsa.geometry import (
     sign_accuracy,
 )
 from garden.rsa.model_rdms import model_rdm
-from garden.rsa.rdm import rdm
+from garden.rsa.distances import rdm
 
 RSA_MODELS = ("grid", "orthogonal", "parallel")
 WEIGHT_MATRICES = {"input": "w_input", "context": "w_context", "output": "w_output"}
