@@ -46,7 +46,7 @@ from garden.analysis.neural.glm import (
 from garden.analysis.neural.rois import Roi, check_on_grid
 from garden.analysis.neural.searchlight import METHODS, Spheres, searchlight_rdms, spheres
 from garden.core.errors import UserError
-from garden.core.files import write_file
+from garden.core.files import output_folder, refuse_existing, write_tsv
 from garden.core.jobs import check_executor, run_jobs
 from garden.core.provenance import provenance, read_json, to_jsonable, write_json
 from garden.rsa.compare import regress_vectors
@@ -96,23 +96,6 @@ def rdm_of(betas: np.ndarray, residuals: list[np.ndarray], dofs: list[int], conf
     return crossnobis_rdm(betas, precision)
 
 
-def refuse_existing(out: Path) -> None:
-    """UserError when the output folder ``out`` exists (checked before any work)."""
-    if out.exists():
-        raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
-
-
-def new_output_folder(out: Path) -> Path:
-    """The ``out.partial`` folder to build ``out`` in (rename it to ``out`` when complete); UserError
-    when ``out`` exists."""
-    refuse_existing(out)
-    partial = out.with_name(out.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
-    return partial
-
-
 def _task_of(glm: Path, subject: str, session: str) -> str:
     first = sorted((glm / subject / session / "func").glob(f"*_{BETAS}.nii.gz"))[0].name
     return first.split("_")[2]
@@ -131,22 +114,21 @@ def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Roi], affine: 
     masks = {name: roi.mask & fitted for name, roi in rois.items()}
     union = np.any(list(masks.values()), axis=0)
     sessions = read_session_betas(glm, union, residuals=config.method == "crossnobis")
-    partial = new_output_folder(out)
     columns = [condition_name(c) for c in range(N_CONDITIONS)]
-    for found in tqdm(sessions, desc="ROI RDMs", unit="session"):
-        folder = partial / found.subject / found.session / "func"
-        folder.mkdir(parents=True, exist_ok=True)
-        task = _task_of(glm, found.subject, found.session)
-        for name, mask in masks.items():
-            inside = mask[union]
-            rdm = rdm_of(found.betas[..., inside], [r[:, inside] for r in found.residuals], found.dofs, config)
-            path = folder / f"{found.subject}_{found.session}_{task}_roi-{name}_desc-{config.method}_rdm.tsv"
-            write_file(path, pd.DataFrame(rdm, columns=columns).to_csv(sep="\t", index=False, float_format="%.10g"))
-            write_json(path.with_suffix(".json"), provenance(
-                config=asdict(config), seed=None, roi=name, mask=rois[name].source, n_voxels=int(inside.sum()),
-                n_runs=int(found.betas.shape[0]), conditions=columns, source=str(glm)))
-    write_derivative_description(partial, "garden ROI RDMs (cross-validated across runs)", source=glm, step="rdms")
-    partial.rename(out)
+    with output_folder(out) as partial:
+        for found in tqdm(sessions, desc="ROI RDMs", unit="session"):
+            folder = partial / found.subject / found.session / "func"
+            task = _task_of(glm, found.subject, found.session)
+            for name, mask in masks.items():
+                inside = mask[union]
+                rdm = rdm_of(found.betas[..., inside], [r[:, inside] for r in found.residuals], found.dofs, config)
+                path = folder / f"{found.subject}_{found.session}_{task}_roi-{name}_desc-{config.method}_rdm.tsv"
+                write_tsv(path, pd.DataFrame(rdm, columns=columns), float_format="%.10g")
+                write_json(path.with_suffix(".json"), provenance(
+                    config=asdict(config), seed=None, roi=name, mask=rois[name].source, n_voxels=int(inside.sum()),
+                    n_runs=int(found.betas.shape[0]), conditions=columns, source=str(glm)))
+        write_derivative_description(partial, "garden ROI RDMs (cross-validated across runs)", source=glm,
+                                     step="rdms")
     return out
 
 
@@ -201,15 +183,13 @@ def searchlight_maps(glm: str | Path, out: str | Path, *, mask: str | Path, conf
     if fitted.shape != brain.shape:
         raise UserError(f"{mask}: grid {brain.shape} differs from the GLM's {fitted.shape} in {glm}; give the mask "
                         "the GLM was fitted in")
-    partial = out.with_name(out.name + ".partial")
-    partial.mkdir(parents=True, exist_ok=True)  # an interrupted run's partial folder is resumed
-    todo = [key for key in keys if not searchlight_done(partial, glm, key, config, Path(mask))]
-    calls = [(str(glm), str(partial), key, str(mask), config, found, " ".join(sys.argv), batch_size, executor == "inline")
-             for key in todo]
     logs = out.with_name(out.name + ".jobs")
-    run_jobs(searchlight_session, calls, executor=executor, folder=logs, jobs=jobs, slurm=slurm)
-    write_derivative_description(partial, "garden searchlight model-beta maps", source=glm, step="searchlight")
-    partial.rename(out)
+    with output_folder(out, resume=True) as partial:  # an interrupted run's partial folder is resumed
+        todo = [key for key in keys if not searchlight_done(partial, glm, key, config, Path(mask))]
+        calls = [(str(glm), str(partial), key, str(mask), config, found, " ".join(sys.argv), batch_size,
+                  executor == "inline") for key in todo]
+        run_jobs(searchlight_session, calls, executor=executor, folder=logs, jobs=jobs, slurm=slurm)
+        write_derivative_description(partial, "garden searchlight model-beta maps", source=glm, step="searchlight")
     shutil.rmtree(logs, ignore_errors=True)  # submitit's logs of jobs that all succeeded
     return out
 
