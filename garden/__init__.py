@@ -48,6 +48,7 @@ _API = {
     "model_rdm": "garden.rsa.model_rdms",
     "model_rdms": "garden.rsa.model_rdms",
     "RDMs": "garden.rsa.rdms",
+    "plot_rdms": "garden.reports.figures.rdms",
 }
 
 __all__ = sorted(_API)

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import pdist, squareform
 
-from garden.core.task import CONTEXTS, LEVELS, condition_features, get_rule
+from garden.core.task import CONTEXTS, LEVELS, condition_features, get_rule, item_table
 from garden.rsa.distances import choice_rdm
 from garden.rsa.rdms import RDMs
 
@@ -149,7 +149,8 @@ def choice_model_rdm(name: str, rule_code: int = 1) -> np.ndarray:
 
 
 def choice_model_rdms(names: tuple[str, ...] | list[str] = tuple(CHOICE_MODELS), rule_code: int = 1) -> RDMs:
-    """``choice_model_rdm`` of each name as one ``RDMs`` stack (rdm descriptor ``model``), conditions
-    as ``condition_table``."""
-    return RDMs(np.stack([choice_model_rdm(name, rule_code) for name in names]), condition_table(len(LEVELS)),
+    """``choice_model_rdm`` of each name as one ``RDMs`` stack (rdm descriptor ``model``), pattern
+    descriptors the items of ``rule_code`` (context, branchiness, leafiness, reward_value)."""
+    items = item_table(rule_code)[["context", "branchiness", "leafiness", "reward_value"]]
+    return RDMs(np.stack([choice_model_rdm(name, rule_code) for name in names]), items,
                 pd.DataFrame({"model": list(names)}), dissimilarity_measure="|p_i - p_j|")

@@ -76,7 +76,7 @@ def choice_rdms(cells: pd.DataFrame, rule_code: int | None = 1) -> RDMs:
     conditions = item_table(rule_code or 1)[["context", "branchiness", "leafiness", "reward_value"]]
     descriptors = pd.DataFrame({"participant_id": list(rdms), "group": [groups[p] for p in rdms]})
     matrices = np.stack(list(rdms.values())) if rdms else np.empty((0, len(conditions), len(conditions)))
-    return RDMs(matrices, conditions, descriptors, "|p_i - p_j| (choice patterns)")
+    return RDMs(matrices, conditions, descriptors, "|p_i - p_j|")
 
 
 def participant_groups(cells: pd.DataFrame) -> dict[str, str]:
