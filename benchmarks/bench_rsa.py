@@ -28,22 +28,27 @@ def _tau_a_pairs(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def main() -> dict:
-    from garden.rsa.compare import kendall_tau_a, regress_rdm
+    from garden.rsa.compare import kendall_tau_a, regress_rdms
+    from garden.rsa.crossval import crossnobis_rdm, shrinkage_covariance
     from garden.rsa.compression_model import fit_compression_model
     from garden.rsa.mds import mds
     from garden.rsa.model_rdms import model_rdm, model_rdms
-    from garden.rsa.rdm import crossvalidated_rdm, lower, rdm
+    from garden.rsa.distances import rdm, square
+    from garden.rsa.rdms import RDMs
 
     rng = np.random.default_rng(0)
     runs = rng.normal(size=(6, 50, 1000))  # 6 fMRI runs x 50 conditions x 1000 voxels
     models = model_rdms(["grid", "orthogonal", "parallel"])
-    data = lower(models["orthogonal"]) + rng.normal(0, 0.5, 1225)
-    grid = lower(models["grid"])
+    data = models.vectors()[1] + rng.normal(0, 0.5, 1225)
+    grid = models.vectors()[0]
+    data_rdms = RDMs(np.stack([square(data - data.min())] * 100), models.pattern_descriptors)
+    residuals = (runs - runs.mean(axis=0)).reshape(-1, runs.shape[2])
     out = {
         "rdm_correlation_50x1000_s": _best_s(lambda: rdm(runs[0], "correlation")),
-        "crossvalidated_rdm_6x50x1000_s": _best_s(lambda: crossvalidated_rdm(runs)),
-        "crossnobis_ledoit_wolf_6x50x1000_s": _best_s(lambda: crossvalidated_rdm(runs, "ledoit_wolf"), 1),
-        "regress_rdm_3_models_s": _best_s(lambda: regress_rdm(data, models)),
+        "crossnobis_rdm_6x50x1000_s": _best_s(lambda: crossnobis_rdm(runs)),
+        "crossnobis_ledoit_wolf_6x50x1000_s": _best_s(lambda: crossnobis_rdm(runs, noise_cov=shrinkage_covariance(
+            residuals, dof=5 * 50, method="shrinkage_eye", centred=True)), 1),
+        "regress_rdms_100_rdms_3_models_s": _best_s(lambda: regress_rdms(data_rdms, models)),
         "tau_a_1225_s": _best_s(lambda: kendall_tau_a(data, grid)),
         "tau_a_1225_pairwise_s": _best_s(lambda: _tau_a_pairs(data, grid)),
         "metric_mds_50_s": _best_s(lambda: mds(model_rdm("grid"), kind="metric", seed=0), 1),

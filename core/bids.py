@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from garden.core.files import write_file
+from garden.core.files import write_file, write_tsv
 from garden.core.provenance import software_versions, write_json
 
 BIDS_VERSION = "1.8.0"
@@ -112,8 +112,7 @@ def write_participants(root: Path, table: pd.DataFrame) -> Path:
     ``participants.json`` describing every column."""
     out = table.astype(object).where(table.notna(), "").astype(str).replace("", "n/a")
     out["participant_id"] = out.participant_id.map(bids_id)
-    path = write_file(root / PARTICIPANTS_FILE, out.to_csv(sep="\t", index=False, lineterminator="\n"),
-                      overwrite=True)
+    path = write_tsv(root / PARTICIPANTS_FILE, out, overwrite=True)
     sidecar = column_sidecar(list(out.columns), PARTICIPANT_DESCRIPTIONS,
                              fallback="Imported column {column} (one value per participant).")
     write_json(root / "participants.json", sidecar, overwrite=True)

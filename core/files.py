@@ -3,6 +3,10 @@
 * ``write_file``: the whole file at once, written to ``<name>.partial``, fsynced, then moved into place
   (``os.replace`` when overwriting is asked for, else a hard link that fails if the target exists), so
   a file that exists under its final name is always complete and never silently replaced.
+* ``write_tsv``: a table as a tab-separated file (header, no index, "\n" line ends) through ``write_file``.
+* ``output_folder``: a context manager that builds a new output folder as ``<out>.partial`` and renames
+  it to ``<out>`` only when the block finishes, so a folder under its final name is always complete;
+  an existing ``<out>`` is refused before any work.
 * ``DurableAppend``: a table written row by row (a trial is on disk, flushed and fsynced, before the
   next one begins).
 """
@@ -11,11 +15,18 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
+
+from garden.core.errors import UserError
+
+if TYPE_CHECKING:  # typing only: core.files stays importable without pandas
+    import pandas as pd
 
 PARTIAL = ".partial"
 """Suffix of a file being written; a leftover one marks an interrupted write."""
@@ -47,6 +58,38 @@ def write_file(path: str | os.PathLike, data: str | bytes, *, overwrite: bool = 
         tmp.unlink(missing_ok=True)
     _fsync_folder(path.parent)
     return path
+
+
+def write_tsv(path: str | os.PathLike, table: "pd.DataFrame", *, overwrite: bool = False,
+              float_format: str | None = None, na_rep: str = "") -> Path:
+    """``table`` as a new tab-separated file (header, no index, "\n" line ends; ``float_format`` e.g.
+    "%.6g", missing values written as ``na_rep``), atomically and durably (``write_file``)."""
+    text = table.to_csv(sep="\t", index=False, lineterminator="\n", float_format=float_format, na_rep=na_rep)
+    return write_file(path, text, overwrite=overwrite)
+
+
+def refuse_existing(path: str | os.PathLike) -> None:
+    """UserError when the output ``path`` exists (check it before any work)."""
+    if Path(path).exists():
+        raise UserError(exists_message(Path(path)))
+
+
+@contextmanager
+def output_folder(out: str | os.PathLike, *, resume: bool = False) -> Iterator[Path]:
+    """Build the new folder ``out``: yields ``<out>.partial`` to write into, renamed to ``out`` when the
+    block ends without an exception. UserError when ``out`` exists (before the block runs). A
+    ``.partial`` folder left by an interrupted run is removed first, or with ``resume`` kept (its
+    finished parts are reused); after an exception it stays, and never looks like a complete ``out``."""
+    out = Path(out)
+    refuse_existing(out)
+    partial = out.with_name(out.name + PARTIAL)
+    if partial.exists() and not resume:
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True, exist_ok=True)
+    yield partial
+    refuse_existing(out)  # made by someone else meanwhile: keep theirs, and our partial folder
+    partial.rename(out)
+    _fsync_folder(out.parent)
 
 
 def _link_new(tmp: Path, path: Path) -> None:

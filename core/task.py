@@ -179,14 +179,24 @@ def condition_index(context_index, branchiness, leafiness, *, n_levels: int = le
     return np.asarray(context_index, int) * n_levels**2 + cell_index(branchiness, leafiness, n_levels=n_levels)
 
 
+def condition_features(n_levels: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(context_index, branchiness, leafiness) of the 2 * n_levels**2 conditions, leafiness fastest:
+    the one condition order of every RDM, the items and the networks' training set (levels 1..n_levels;
+    5 for the tree task = 50 conditions, 6 for the Mante et al. design = 72)."""
+    if n_levels < 2:
+        raise ValueError(f"a grid needs at least 2 levels per feature, got {n_levels}")
+    levels = np.arange(1, n_levels + 1)
+    ctx, b, l = np.meshgrid(np.arange(2), levels, levels, indexing="ij")
+    return ctx.ravel(), b.ravel(), l.ravel()
+
+
 def item_table(rule_code: int = 1, contexts: tuple[str, str] = CONTEXTS) -> pd.DataFrame:
     """The 50 task items (context x branchiness x leafiness, leafiness fastest) with their values.
 
     This is the condition order of every 50-condition RDM and of the networks' training set
     (``condition_index``).
     """
-    ctx, b, l = np.meshgrid(np.arange(2), LEVELS, LEVELS, indexing="ij")
-    ctx, b, l = ctx.ravel(), b.ravel(), l.ravel()
+    ctx, b, l = condition_features(len(LEVELS))
     value = get_rule(rule_code).value(ctx, b, l)
     return pd.DataFrame({
         "context": np.asarray(contexts, dtype=object)[ctx],

@@ -44,10 +44,11 @@ _API = {
     "train_sweep": "garden.modeling.networks",
     "SweepConfig": "garden.modeling.networks.config",
     "TrainConfig": "garden.modeling.networks.config",
-    "regress_rdm": "garden.rsa.compare",
+    "regress_rdms": "garden.rsa.compare",
     "model_rdm": "garden.rsa.model_rdms",
     "model_rdms": "garden.rsa.model_rdms",
     "RDMs": "garden.rsa.rdms",
+    "plot_rdms": "garden.reports.figures.rdms",
 }
 
 __all__ = sorted(_API)

@@ -36,11 +36,11 @@ from garden.analysis.behaviour.measures import (
     parameter_group_tests,
 )
 from garden.analysis.behaviour.choice_rdms import (
+    choice_rdms,
     group_mean_rdms,
     paired_tests,
     participant_betas,
     participant_groups,
-    participant_rdms,
 )
 from garden.analysis.behaviour.choices import (
     analysis_trials,
@@ -82,7 +82,8 @@ from garden.modeling.recovery import run_recovery
 from garden.reports.html import RUN_FILE, SKIPPED_FILE, TABLES_DIR, load_tables, write_report
 from garden.rsa import candidates
 from garden.rsa.mds import mds_panels
-from garden.rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
+from garden.rsa.model_rdms import choice_model_rdms, condition_table
+from garden.rsa.rdms import RDMs
 from garden.stimuli.sets import contact_sheet, load_set, make_set
 
 T = TypeVar("T")
@@ -177,12 +178,12 @@ class Scanner:
 
 @dataclass(frozen=True)
 class Networks:
-    """A trained sweep: its per-network summary, the hidden-layer RDMs per (scale, seed) (for the
-    geometry) and the choice RDMs of the networks' outputs per (scale, seed) (for people)."""
+    """A trained sweep: its per-network summary, the hidden-layer RDMs of every network (for the
+    geometry) and the choice RDMs of the networks' outputs (for people); rdm descriptor ``scale``."""
 
     summary: pd.DataFrame
-    rdms: dict
-    choice_rdms: dict
+    rdms: RDMs
+    choice_rdms: RDMs
 
 
 # ---------------------------------------------------------------- steps
@@ -331,28 +332,27 @@ def train_networks(out: Path, config: DemoConfig, tables: Tables) -> Networks:
     overlap = tables.save("network_gating_overlap", ng.overlap_table(results))
     tables.save("network_gating_dynamics", ng.dynamics_table(summary, arrays))
     tables.save("network_gating_tests", ng.gating_tests(overlap, summary))
-    return Networks(summary, network_rdms.hidden_rdms(summary, arrays),
+    return Networks(summary, network_rdms.network_rdms(summary, arrays),
                     hvn.network_choice_rdms(arrays["outputs"], summary["scale"].to_numpy(float)))
 
 
 def geometry(cells: pd.DataFrame, networks: Networks | None, config: DemoConfig, tables: Tables) -> None:
     """3-D metric MDS of each init scale's mean hidden RDM and of each group's mean choice RDM."""
     if networks is not None:
-        means = candidates.mean_candidate_rdms(networks.rdms)
-        tables.save("mds_networks", mds_panels({f"σ = {s:g}": r for s, r in means.items()}, config.seed))
-    groups, people = participant_groups(cells), {}
-    for code, frame in ((1, ""), (5, " (diagonal rules)")):
-        means = group_mean_rdms(participant_rdms(cells, code), groups)
-        people.update({f"{group}{frame}": rdm for group, rdm in means.items()})
-    if people:
-        tables.save("mds_people", mds_panels(people, config.seed))
+        means = networks.rdms.mean("scale")
+        tables.save("mds_networks", mds_panels(means, [f"σ = {s:g}" for s in means.rdm_descriptors.scale], config.seed))
+    people = [(group_mean_rdms(choice_rdms(cells, code)), frame) for code, frame in ((1, ""), (5, " (diagonal rules)"))]
+    labels = [f"{group}{frame}" for means, frame in people for group in means.rdm_descriptors.group]
+    if labels:
+        stack = RDMs(np.concatenate([means.matrices for means, _ in people]), condition_table())  # both frames
+        tables.save("mds_people", mds_panels(stack, labels, config.seed))
 
 
 def people_vs_networks(cells: pd.DataFrame, networks: Networks, config: DemoConfig, tables: Tables) -> None:
     """Behaviour vs behaviour: each participant's choice RDM against the choice RDMs of the sweep's
     networks at every init scale (p(accept) = sigmoid(output / T)); best scale, bootstrap, and the
     choice-model betas (factorized, linear) of people beside those of the networks."""
-    rdms = participant_rdms(cells, SweepConfig.rule_code)
+    rdms = choice_rdms(cells, SweepConfig.rule_code)
     units = participant_groups(cells)
     similarity = tables.save("similarity", candidates.similarity_table(rdms, networks.choice_rdms))
     tables.save("best_scale_per_participant", candidates.best_scales(similarity))
@@ -360,9 +360,8 @@ def people_vs_networks(cells: pd.DataFrame, networks: Networks, config: DemoConf
     tables.save("similarity_profile", profile)
     tables.save("best_scale", best)
     tables.save("best_scale_bootstrap", distribution)
-    models = {m: choice_model_rdm(m, SweepConfig.rule_code) for m in CHOICE_MODELS}
-    stack = [(scale, rdm) for scale, rdms in networks.choice_rdms.items() for rdm in rdms]
-    nets = hvn.beta_profiles(dict(enumerate(r for _, r in stack)), models).assign(scale=[s for s, _ in stack])
+    models = choice_model_rdms(rule_code=SweepConfig.rule_code)
+    nets = hvn.beta_profiles(networks.choice_rdms, models)
     tables.save("beta_profiles", hvn.compare_beta_profiles(hvn.beta_profiles(rdms, models), nets, best, units))
 
 
@@ -374,14 +373,14 @@ def matched_networks(people: Participants, cells: pd.DataFrame, fits: pd.DataFra
     factorized-model fits laid beside the person's at the best-matching scale."""
     sweep = SweepConfig(scales=tuple(config.scales), ctx_scales=tuple(config.ctx_scales),
                         seeds=tuple(range(config.seed, config.seed + config.matched_network_seeds)))
-    analysed = participant_rdms(cells, SweepConfig.rule_code)
-    trials = people.all_trials[people.all_trials.participant_id.isin(analysed)]
+    analysed = choice_rdms(cells, SweepConfig.rule_code)
+    trials = people.all_trials[people.all_trials.participant_id.isin(analysed.rdm_descriptors.participant_id)]
     runs = run_curriculum(trials, sweep, choice_rule="sigmoid", choice_seed=config.seed)
     tables.save("matched_accuracy", hvn.phase_accuracy(trials, runs))
     network_cells = cell_table(analysis_trials(runs))
     sources = dict(zip(runs.participant_id, zip(runs.source_participant_id, runs.network_scale)))
     similarity = tables.save("matched_similarity", hvn.matched_similarity(
-        analysed, participant_rdms(network_cells, SweepConfig.rule_code), sources))
+        analysed, choice_rdms(network_cells, SweepConfig.rule_code), sources))
     best = tables.save("matched_best_scale", candidates.best_scales(similarity))
     network_fits = fit_table(analysis_trials(runs), ("factorized",), progress=True)
     network_fits = tables.save("network_fits", network_fits.rename(columns={"network_scale": "scale"}))

@@ -23,11 +23,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
+from garden.analysis.behaviour.choice_rdms import choice_rdms, group_mean_rdms
 from garden.analysis.behaviour.choices import canonical_cells
 from garden.core.files import write_file
 from garden.core.provenance import read_json
 from garden.core.trials import read_text_table
 from garden.reports import figures
+from garden.rsa.model_rdms import choice_model_rdms
+from garden.rsa.rdms import RDMs
 TABLES_DIR = "tables"
 SKIPPED_FILE = "skipped.json"
 RUN_FILE = "run.json"
@@ -119,6 +122,13 @@ def _choice_matrices(t: Tables) -> Figure:
 def _psychometric_curves(t: Tables) -> Figure:
     curves = _group_mean(t["psychometric_curves"], ["feature", "context", "level"], ["p_accept", "p_model"])
     return figures.psychometric_curves(curves, "factorized")
+
+
+def _choice_rdms(t: Tables) -> Figure:
+    """Group-mean choice RDMs (cardinal rules, in the rule-1 frame) beside the two choice-model RDMs."""
+    people = group_mean_rdms(choice_rdms(t["choice_cells"], 1))
+    return figures.plot_rdms(RDMs.concat([people, choice_model_rdms(rule_code=1)]),
+                             "Choice RDMs |p_i − p_j|: group means and the choice models (rule-1 frame)")
 
 
 def _participant_choice_matrices(t: Tables) -> Figure:
@@ -312,7 +322,9 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "choice_rdms", "Choice-pattern RSA (2022)", "Each participant's 50-cell choice-probability vector gives an "
         "RDM |p_i − p_j|, regressed (z-scored, no intercept) on the factorized and linear choice-model RDMs; the "
         "betas are compared across participants (paired tests).",
-        (_figure_spec("Choice-RDM betas per participant", "choice_rdm_betas", figures.choice_rdm_betas),),
+        (FigureSpec("Group-mean choice RDMs beside the factorized and linear model RDMs (cardinal rules, "
+                    "rule-1 frame)", ("choice_cells",), _choice_rdms),
+         _figure_spec("Choice-RDM betas per participant", "choice_rdm_betas", figures.choice_rdm_betas)),
         ("choice_rdm_tests",)),
     SectionSpec(
         "networks", "Rich and lazy networks", "Networks trained from small (rich) to large (lazy) initial "

@@ -1,9 +1,11 @@
 """RSA primitives, shared by the network code and the analyses (below both, above ``core``).
 
-``rdm`` (RDMs from patterns), ``rdms`` (the ``RDMs`` container with condition and RDM descriptors),
-``crossval`` (cross-validated distances across runs), ``model_rdms`` (hypothesised geometries and
-ideal choice patterns), ``compare`` (regression, tau_a, Spearman), ``candidates`` (which candidate
+``distances`` (RDMs from patterns, the one vector order), ``rdms`` (``RDMs``, the one RDM type that
+crosses module boundaries: matrices with pattern and rdm descriptors), ``crossval`` (cross-validated
+distances across runs: crossnobis, correlation), ``model_rdms`` (hypothesised geometries and ideal
+choice patterns, as ``RDMs``), ``compare`` (batched regression of ``RDMs`` on ``RDMs``, tau_a,
+Spearman), ``candidates`` (which candidate
 RDM set matches each unit best, with bootstrap intervals), ``compression_model`` (the 6-parameter
 fit), ``mds`` (embeddings), ``geometry`` (dimensionality, unit classes, context-weight
-correlation). Pure functions on arrays; no figures.
+correlation). Pure functions on arrays and ``RDMs``; no figures.
 """

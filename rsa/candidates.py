@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 
 from garden.rsa.compare import COMPARISONS
-
-RDMs = Mapping[str, np.ndarray]
+from garden.rsa.rdms import RDMs
 
 
 def finite_conditions(rdm: np.ndarray) -> np.ndarray:
@@ -29,27 +28,25 @@ def finite_conditions(rdm: np.ndarray) -> np.ndarray:
     return keep
 
 
-def mean_candidate_rdms(candidates: Mapping) -> dict:
-    """Mean RDM per init scale (or other label) from (n_seeds, n, n) stacks (or a single (n, n) RDM)."""
-    return {s: np.asarray(r, float).reshape(-1, *np.shape(r)[-2:]).mean(axis=0) for s, r in candidates.items()}
+def similarity_table(people: RDMs, candidates: RDMs, method: str = "spearman", *, unit: str = "participant_id",
+                     by: str = "scale") -> pd.DataFrame:
+    """Long table ``participant_id``, ``scale``, ``similarity``: each person vs each candidate's mean RDM.
 
-
-def similarity_table(people: RDMs, networks: Mapping[float, np.ndarray], method: str = "spearman") -> pd.DataFrame:
-    """Long table ``participant_id``, ``scale``, ``similarity``: each person vs each scale's mean RDM.
-
-    ``people`` maps ids to (n, n) choice RDMs (NaN rows allowed: those conditions are left out of
-    both); ``networks`` maps init scales (or labels) to (n_seeds, n, n) or (n, n) RDMs of the same
-    conditions and the same kind (choice RDMs, ``network_choice_rdms``).
-    ``method`` is a key of ``garden.rsa.compare.COMPARISONS`` (spearman, tau_a, pearson).
+    ``people``: one RDM per person, named by their rdm descriptor ``unit`` (NaN rows allowed: those
+    conditions are left out of both); ``candidates``: RDMs of the same conditions and the same kind
+    (e.g. networks' choice RDMs, ``network_choice_rdms``), averaged per value of their rdm descriptor
+    ``by`` (e.g. the init scale), in sorted order. ``method`` is a key of
+    ``garden.rsa.compare.COMPARISONS`` (spearman, tau_a, pearson).
     """
     compare = COMPARISONS[method]
-    means = mean_candidate_rdms(networks)
+    means = candidates.mean(by)
+    labels = means.rdm_descriptors[by].to_list()
     rows = []
-    for pid, rdm in people.items():
-        keep = finite_conditions(np.asarray(rdm, float))
-        data = np.asarray(rdm, float)[np.ix_(keep, keep)]
-        for scale, net in sorted(means.items()):
-            rows.append({"participant_id": pid, "scale": scale, "similarity": compare(data, net[np.ix_(keep, keep)])})
+    for pid, rdm in zip(people.rdm_descriptors[unit], people.matrices):
+        keep = finite_conditions(rdm)
+        for k in np.argsort(labels, kind="stable"):
+            rows.append({"participant_id": pid, "scale": labels[k],
+                         "similarity": compare(rdm[np.ix_(keep, keep)], means.matrices[k][np.ix_(keep, keep)])})
     return pd.DataFrame(rows)
 
 

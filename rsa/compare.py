@@ -1,7 +1,8 @@
-"""Comparing a data RDM with model RDMs: regression, Kendall tau_a, Spearman rho.
+"""Comparing data RDMs with model RDMs: batched regression, Kendall tau_a, Spearman rho.
 
-Every function takes square RDMs or their ``garden.rsa.rdm.lower`` vectors. Values agree with
-rsatoolbox 0.3.2 (``rsatoolbox.rdm.compare`` with "tau-a" and "spearman") on the same inputs.
+``regress_rdms`` takes ``RDMs`` stacks and returns a tidy table; the pairwise similarities take
+square RDMs or their ``garden.rsa.distances.lower`` vectors. Values agree with rsatoolbox 0.3.2
+(``rsatoolbox.rdm.compare`` with "tau-a" and "spearman") on the same inputs.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
-from garden.rsa.rdm import lower
+from garden.rsa.distances import lower
+from garden.rsa.rdms import RDMs
 
 
 def as_vector(rdm_or_vector: np.ndarray) -> np.ndarray:
@@ -50,33 +53,83 @@ def sequential_orthogonalise(columns: np.ndarray) -> np.ndarray:
     return out
 
 
-def regress_rdm(data_rdm: np.ndarray, model_rdms: dict[str, np.ndarray], intercept: bool = False,
-                orthogonalise: bool = False) -> dict[str, float]:
-    """OLS betas of the z-scored data dissimilarities on the z-scored model dissimilarities.
+def model_names(models: RDMs) -> list[str]:
+    """The models' names: their rdm descriptor ``model`` (else "model<k>", k from 1)."""
+    if "model" in models.rdm_descriptors:
+        return [str(m) for m in models.rdm_descriptors["model"]]
+    return [f"model{k + 1}" for k in range(len(models))]
 
-    ``model_rdms`` maps names to RDMs (square or lower vectors) of the same conditions; the betas
-    come back under the same names (plus "intercept" when ``intercept`` is true). With
-    ``orthogonalise`` each model is first orthogonalised on those listed before it (dict
-    order), so shared variance goes to the earlier models. Collinear models raise ValueError:
-    their betas would not be identified.
-    """
-    if not model_rdms:
-        raise ValueError("regress_rdm needs at least one model RDM")
-    names = list(model_rdms)
-    pairs = {n: _finite_pair(data_rdm, model_rdms[n]) for n in names}
-    y = zscore(pairs[names[0]][0], "the data RDM")
-    columns = np.column_stack([zscore(pairs[n][1], f"model {n!r}") for n in names])
+
+def regress_vectors(vectors: np.ndarray, models: RDMs, *, intercept: bool = False,
+                    orthogonalise: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(betas (N, n_models [+ 1 intercept]), VIF per model) of many data RDMs given as (N, n_pairs)
+    ``lower`` vectors, all complete: the batched core of ``regress_rdms`` (a searchlight's many
+    spheres go through here without forming square matrices). A constant data row gets NaN betas."""
+    x = np.asarray(vectors, dtype=float)
+    names = model_names(models)
+    if len(models) == 0:
+        raise ValueError("a regression needs at least one model RDM")
+    if x.ndim != 2 or x.shape[1] != models.vectors().shape[1]:
+        raise ValueError(f"data RDMs of {x.shape[-1]} dissimilarities for models of {models.vectors().shape[1]}")
+    return _regress(x, models.vectors(), names, intercept=intercept, orthogonalise=orthogonalise)
+
+
+def _regress(x: np.ndarray, model_vectors: np.ndarray, names: list[str], *, intercept: bool,
+             orthogonalise: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``regress_vectors`` on the pairs already chosen (``x`` (N, n), ``model_vectors`` (k, n))."""
+    if not np.isfinite(model_vectors).all():
+        raise ValueError("model RDMs contain NaN or infinite dissimilarities")
+    columns = np.column_stack([zscore(v, f"model {n!r}") for n, v in zip(names, model_vectors)])
     if orthogonalise:
         columns = sequential_orthogonalise(columns)
-    design = np.column_stack([columns, np.ones(len(y))]) if intercept else columns
+    design = np.column_stack([columns, np.ones(len(columns))]) if intercept else columns
     if np.linalg.matrix_rank(design) < design.shape[1]:
         raise ValueError(f"model RDMs {names} are collinear (with the intercept: {intercept}): "
                          "drop one or change the context offset")
-    betas = np.linalg.lstsq(design, y, rcond=None)[0]
-    result = dict(zip(names, betas.tolist()))
-    if intercept:
-        result["intercept"] = float(betas[-1])
-    return result
+    centred = x - x.mean(axis=1, keepdims=True)
+    sd = centred.std(axis=1, keepdims=True)
+    constant = ~(sd > 1e-12 * np.maximum(1.0, np.abs(x).max(axis=1, keepdims=True)))
+    z = np.divide(centred, sd, out=np.full_like(centred, np.nan), where=~constant)
+    vif = np.diag(np.linalg.inv(np.corrcoef(columns, rowvar=False).reshape(len(names), len(names))))
+    return z @ np.linalg.pinv(design).T, vif
+
+
+def regress_rdms(data: RDMs, models: RDMs, *, intercept: bool = False, orthogonalise: bool = False) -> pd.DataFrame:
+    """OLS betas of each z-scored data RDM on the z-scored model RDMs (the 2018 and 2022 papers' RDM
+    regression), tidy: one row per data RDM x model with the data's rdm descriptors, ``model``
+    (``model_names``), ``beta`` and ``vif`` (the model's variance inflation factor in this design,
+    1 / (1 - R^2) of it on the other models: large means its beta is poorly identified).
+
+    Dissimilarities a data RDM lacks (NaN: conditions never answered) are left out of it and of the
+    models alike, the models z-scored again on what remains. With ``orthogonalise`` each model is
+    first orthogonalised on those listed before it, so shared variance goes to the earlier models;
+    ``intercept`` adds a row ``model`` "intercept" (VIF NaN). A constant data RDM gets NaN betas;
+    collinear or constant models raise ValueError (their betas would not be identified), except on
+    the pairs left of an incomplete data RDM, whose betas are then NaN.
+    """
+    if data.n_conditions != models.n_conditions:
+        raise ValueError(f"data RDMs of {data.n_conditions} conditions, model RDMs of {models.n_conditions}")
+    names, extra = model_names(models), int(intercept)
+    vectors, model_vectors = data.vectors(), models.vectors()
+    finite = np.isfinite(vectors)
+    betas = np.full((len(data), len(names) + extra), np.nan)
+    vifs = np.full((len(data), len(names)), np.nan)
+    masks, groups = np.unique(finite, axis=0, return_inverse=True)
+    for g, keep in enumerate(masks):
+        rows = np.flatnonzero(groups.ravel() == g)
+        if keep.sum() < 2:
+            continue  # no pairs left to z-score: NaN betas
+        try:
+            betas[rows], vifs[rows] = _regress(vectors[np.ix_(rows, keep)], model_vectors[:, keep], names,
+                                               intercept=intercept, orthogonalise=orthogonalise)
+        except ValueError:
+            if keep.all():
+                raise
+            # the models are constant or collinear on the few conditions these RDMs have: NaN betas
+    labels = names + ["intercept"] * extra
+    table = data.rdm_descriptors.loc[np.repeat(np.arange(len(data)), len(labels))].reset_index(drop=True)
+    return table.assign(model=np.tile(labels, len(data)), beta=betas.ravel(),
+                        vif=np.column_stack([vifs, np.full((len(data), extra), np.nan)]).ravel())
 
 
 def kendall_tau_a(a: np.ndarray, b: np.ndarray) -> float:

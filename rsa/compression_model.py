@@ -23,7 +23,7 @@ from scipy.spatial.distance import pdist, squareform
 
 from garden.rsa.compare import as_vector
 from garden.rsa.model_rdms import compression_maps, mapped_coordinates
-from garden.rsa.rdm import lower
+from garden.rsa.distances import lower
 
 PARAMETERS = ("north_relevant", "north_irrelevant", "south_relevant", "south_irrelevant",
               "rotation_deg", "context_offset")
@@ -51,7 +51,7 @@ class CompressionFit:
 
 
 def compression_distances(params: dict[str, float], n_levels: int = 5) -> np.ndarray:
-    """Lower-triangle-order distances (``garden.rsa.rdm.lower`` order) of the model with ``params``."""
+    """Lower-triangle-order distances (``garden.rsa.distances.lower`` order) of the model with ``params``."""
     return _distances(_vector(params), n_levels)
 
 

@@ -11,13 +11,16 @@ defined up to rotation and reflection: ``procrustes_align`` turns one embedding 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from scipy.linalg import orthogonal_procrustes
 from sklearn.manifold import MDS
 
 from garden.core.task import item_table
-from garden.rsa.rdm import lower
+from garden.rsa.distances import lower
+from garden.rsa.rdms import RDMs
 
 KINDS = ("metric", "nonmetric", "classical")
 
@@ -91,14 +94,16 @@ def procrustes_align(coordinates: np.ndarray, reference: np.ndarray, scale: bool
     return factor * x0 @ rotation + y.mean(axis=0)
 
 
-def mds_panels(rdms: dict[str, np.ndarray], seed: int = 0, n_components: int = 3, *,
+def mds_panels(rdms: RDMs, panels: str | Sequence[str], seed: int = 0, n_components: int = 3, *,
                kind: str = "metric") -> pd.DataFrame:
-    """MDS of ``kind`` (``n_components`` dimensions, columns dim1, dim2, ...) of each named
-    50-condition RDM, each panel rotated/reflected (Procrustes) onto the one before it so that
-    neighbouring panels are drawn the same way round."""
+    """MDS of ``kind`` (``n_components`` dimensions, columns dim1, dim2, ...) of each 50-condition RDM,
+    one ``panel`` each, named by the rdm descriptor ``panels`` (or the given names), each rotated/
+    reflected (Procrustes) onto the one before it so that neighbouring panels are drawn the same way
+    round."""
+    labels = rdms.rdm_descriptors[panels].astype(str).to_list() if isinstance(panels, str) else list(panels)
     items = item_table()[["context", "branchiness", "leafiness"]]
     frames, previous = [], None
-    for panel, rdm in rdms.items():
+    for panel, rdm in zip(labels, rdms.matrices):
         coords = mds(rdm, n_components, kind, seed=seed)
         coords = coords if previous is None else procrustes_align(coords, previous)
         frames.append(items.assign(panel=panel, **{f"dim{k + 1}": coords[:, k] for k in range(n_components)}))

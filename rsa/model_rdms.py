@@ -35,10 +35,12 @@ from collections.abc import Callable
 from functools import partial
 
 import numpy as np
+import pandas as pd
 from scipy.spatial.distance import pdist, squareform
 
-from garden.core.task import LEVELS, get_rule
-from garden.rsa.rdm import choice_rdm
+from garden.core.task import CONTEXTS, LEVELS, condition_features, get_rule, item_table
+from garden.rsa.distances import choice_rdm
+from garden.rsa.rdms import RDMs
 
 IDENTITY = np.eye(2)
 KEEP_A = np.array([[1.0, 0.0], [0.0, 0.0]])  # (a, b) -> (a, 0)
@@ -46,15 +48,6 @@ KEEP_B = np.array([[0.0, 0.0], [0.0, 1.0]])  # (a, b) -> (0, b)
 B_ON_X = np.array([[0.0, 1.0], [0.0, 0.0]])  # (a, b) -> (b, 0)
 TURN = np.array([[0.0, 1.0], [-1.0, 0.0]])  # (a, b) -> (b, -a): rotation by -90 deg
 DIAGONAL = np.full((2, 2), 0.5)  # (a, b) -> ((a+b)/2, (a+b)/2)
-
-
-def condition_features(n_levels: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(context_index, branchiness, leafiness) of the 2 * n_levels**2 conditions, leafiness fastest."""
-    if n_levels < 2:
-        raise ValueError(f"a grid needs at least 2 levels per feature, got {n_levels}")
-    levels = np.arange(1, n_levels + 1)
-    ctx, b, l = np.meshgrid(np.arange(2), levels, levels, indexing="ij")
-    return ctx.ravel(), b.ravel(), l.ravel()
 
 
 def mapped_coordinates(maps: np.ndarray, context_offset: float = 1.0, n_levels: int = 5) -> np.ndarray:
@@ -110,10 +103,21 @@ def model_rdm(name: str, context_offset: float = 1.0, n_levels: int = 5) -> np.n
     return squareform(pdist(model_coordinates(name, context_offset, n_levels)))
 
 
-def model_rdms(names: list[str] | None = None, context_offset: float = 1.0,
-               n_levels: int = 5) -> dict[str, np.ndarray]:
-    """Several model RDMs by name (all of ``MODEL_RDMS`` by default), ready for ``regress_rdm``."""
-    return {name: model_rdm(name, context_offset, n_levels) for name in (names or list(MODEL_RDMS))}
+def model_rdms(names: list[str] | None = None, context_offset: float = 1.0, n_levels: int = 5) -> RDMs:
+    """Several geometry model RDMs (all of ``MODEL_RDMS`` by default) as one ``RDMs`` stack: rdm
+    descriptor ``model`` (the name), pattern descriptors context, branchiness, leafiness
+    (``condition_features`` order), ready for ``garden.rsa.compare.regress_rdms``."""
+    names = names or list(MODEL_RDMS)
+    return RDMs(np.stack([model_rdm(name, context_offset, n_levels) for name in names]),
+                condition_table(n_levels), pd.DataFrame({"model": names}),
+                dissimilarity_measure="euclidean")
+
+
+def condition_table(n_levels: int = 5) -> pd.DataFrame:
+    """context (name), branchiness, leafiness of the 2 * n_levels**2 conditions (the pattern descriptors
+    of model RDMs; the first columns of ``garden.core.task.item_table`` for 5 levels)."""
+    ctx, b, l = condition_features(n_levels)
+    return pd.DataFrame({"context": np.asarray(CONTEXTS, dtype=object)[ctx], "branchiness": b, "leafiness": l})
 
 
 def _factorized_choices(rule_code: int) -> np.ndarray:
@@ -142,3 +146,11 @@ def choice_model_rdm(name: str, rule_code: int = 1) -> np.ndarray:
     if name not in CHOICE_MODELS:
         raise ValueError(f"unknown choice model {name!r}: use one of {sorted(CHOICE_MODELS)}")
     return choice_rdm(CHOICE_MODELS[name](rule_code))
+
+
+def choice_model_rdms(names: tuple[str, ...] | list[str] = tuple(CHOICE_MODELS), rule_code: int = 1) -> RDMs:
+    """``choice_model_rdm`` of each name as one ``RDMs`` stack (rdm descriptor ``model``), pattern
+    descriptors the items of ``rule_code`` (context, branchiness, leafiness, reward_value)."""
+    items = item_table(rule_code)[["context", "branchiness", "leafiness", "reward_value"]]
+    return RDMs(np.stack([choice_model_rdm(name, rule_code) for name in names]), items,
+                pd.DataFrame({"model": list(names)}), dissimilarity_measure="|p_i - p_j|")

@@ -269,11 +269,13 @@ def test_report_on_published_2018_participants(flesch2018, tmp_path):
 
 def test_mds_panels_are_drawn_the_same_way_round():
     from garden.rsa.mds import mds_panels
-    from garden.rsa.model_rdms import model_rdm
+    from garden.rsa.model_rdms import condition_table, model_rdm
+    from garden.rsa.rdms import RDMs
 
     grid = model_rdm("grid")
     jitter = np.abs(np.random.default_rng(0).normal(0, 0.01, grid.shape))
-    panels = mds_panels({"a": grid, "b": grid + (jitter + jitter.T) * (1 - np.eye(50))}, seed=1)
+    panels = mds_panels(RDMs(np.stack([grid, grid + (jitter + jitter.T) * (1 - np.eye(50))]), condition_table()),
+                        ["a", "b"], seed=1)
     a, b = (panels[panels.panel == k][["dim1", "dim2"]].to_numpy() for k in ("a", "b"))
     assert np.abs(a - b).max() < 0.1 * np.abs(a).max()
 

@@ -20,7 +20,7 @@ from garden.experiment.simulate import simulate_session
 from garden.pipeline import rebuild_report
 from garden.modeling.agents import get_agent
 from garden.rsa.compare import kendall_tau_a
-from garden.rsa.rdm import lower
+from garden.rsa.distances import lower
 
 REPO = Path(__file__).resolve().parents[1]
 GRID_LAYOUT = (ad.CELLS[:, ::-1] - 3) * 0.2  # leafiness on x, branchiness on y: the 5 x 5 grid in the arena

@@ -124,8 +124,9 @@ def test_glm_folder_round_trip(bold, tmp_path):
         fit_dataset(bold, out, mask=mask_path(bold), config=GlmConfig())
     rois, affine = load_rois({"rich": mask_path(bold, "rich")})
     rdms = roi_rdms(out, tmp_path / "rdms", rois=rois, affine=affine, config=RdmConfig())
-    [row] = read_roi_rdms(rdms).to_dict("records")
-    assert row["roi"] == "rich" and row["rdm"].shape == (50, 50) and np.allclose(row["rdm"], row["rdm"].T)
+    found = read_roi_rdms(rdms)
+    [row] = found.rdm_descriptors.to_dict("records")
+    assert row["roi"] == "rich" and found.matrices.shape == (1, 50, 50) and found.dissimilarity_measure == row["method"]
     with pytest.raises(UserError, match="already exists"):
         roi_rdms(out, rdms, rois=rois, affine=affine, config=RdmConfig())
 

@@ -9,19 +9,22 @@ from scipy.spatial.distance import pdist, squareform
 
 from garden.analysis.neural.stats import group_mds
 from garden.rsa.mds import mds_panels
+from garden.rsa.model_rdms import condition_table
+from garden.rsa.rdms import RDMs
 from garden.rsa.model_rdms import model_rdm
-from garden.rsa.rdm import lower
+from garden.rsa.distances import lower
 
 
-def _rdms(geometries: dict[str, np.ndarray], method: str, n: int = 3, noise: float = 0.005) -> pd.DataFrame:
+def _rdms(geometries: dict[str, np.ndarray], method: str, n: int = 3, noise: float = 0.005) -> RDMs:
+    """ROI RDMs as ``read_roi_rdms`` gives them: ``n`` noisy copies of each ROI's geometry."""
     rng = np.random.default_rng(0)
-    rows = []
+    rows, matrices = [], []
     for roi, rdm in geometries.items():
         for s in range(n):
             e = rng.normal(0, noise, rdm.shape)
-            rows.append({"subject": f"sub-{s:02d}", "session": "ses-2", "roi": roi, "method": method,
-                         "rdm": (rdm + (e + e.T) / 2) * (1 - np.eye(50))})
-    return pd.DataFrame(rows)
+            rows.append({"subject": f"sub-{s:02d}", "session": "ses-2", "roi": roi, "method": method})
+            matrices.append((rdm + (e + e.T) / 2) * (1 - np.eye(50)))
+    return RDMs(np.stack(matrices), condition_table(), pd.DataFrame(rows), method)
 
 
 def _embedded(panel: pd.DataFrame) -> np.ndarray:
@@ -37,8 +40,8 @@ def test_group_mds_recovers_each_rois_geometry_under_a_constant_offset():
         part = panels[panels.panel == f"roi_{name}"]
         assert np.corrcoef(lower(_embedded(part)), lower(model))[0, 1] > 0.9
     # metric SMACOF bends the same configuration to fit the constant: why the report uses classical MDS
-    mean = np.mean(np.stack(table[table.roi == "roi_orthogonal"]["rdm"].to_list()), axis=0)
-    metric = mds_panels({"a": mean}, 0, kind="metric")
+    mean = table.subset(roi="roi_orthogonal").mean()
+    metric = mds_panels(mean, ["a"], 0, kind="metric")
     assert np.corrcoef(lower(_embedded(metric)), lower(models["orthogonal"]))[0, 1] < 0.8
 
 

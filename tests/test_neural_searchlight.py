@@ -8,12 +8,12 @@ import pytest
 import rsatoolbox
 from rsatoolbox.data.noise import prec_from_residuals
 
-from garden.analysis.neural.rdms import batch_betas, model_design
 from garden.analysis.neural.searchlight import searchlight_rdms, sphere_offsets, spheres
-from garden.rsa.compare import regress_rdm
+from garden.rsa.compare import regress_rdms, regress_vectors
 from garden.rsa.crossval import crossval_correlation_rdm
+from garden.rsa.distances import lower, square
 from garden.rsa.model_rdms import model_rdms
-from garden.rsa.rdm import lower
+from garden.rsa.rdms import RDMs
 
 
 def test_sphere_sizes():
@@ -74,10 +74,10 @@ def test_correlation_searchlight_and_batched_model_betas(volume):
     vectors = searchlight_rdms(betas, found, method="correlation")
     k = 3
     assert np.allclose(vectors[k], lower(crossval_correlation_rdm(betas[:, :, found.members[k]])))
-    names = ("grid", "orthogonal", "parallel")
-    together = batch_betas(vectors, model_design(names, 1.0))
-    single = regress_rdm(vectors[k], model_rdms(list(names)))
-    assert np.allclose(together[k], [single[n] for n in names])
+    models = model_rdms(["grid", "orthogonal", "parallel"])
+    together = regress_vectors(vectors, models)[0]
+    single = regress_rdms(RDMs(square(vectors[k]), models.pattern_descriptors), models)
+    np.testing.assert_allclose(together[k], single.beta, rtol=1e-10)
 
 
 def test_unknown_method():

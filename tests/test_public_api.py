@@ -68,9 +68,9 @@ def test_rdms_carry_their_descriptors_and_convert_to_rsatoolbox():
     trials = _agents(3, 4.0, seed=3).assign(group="g")
     rdms = garden.choice_rdms(garden.cell_table(trials))
     assert len(rdms) == 3 and rdms.n_conditions == 50
-    assert list(rdms.descriptors.participant_id) == ["S0", "S1", "S2"]
-    assert list(rdms.conditions.columns[:3]) == ["context", "branchiness", "leafiness"]
-    assert rdms.conditions.iloc[25][["context", "branchiness", "leafiness"]].tolist() == ["south", 1, 1]
+    assert list(rdms.rdm_descriptors.participant_id) == ["S0", "S1", "S2"]
+    assert list(rdms.pattern_descriptors.columns[:3]) == ["context", "branchiness", "leafiness"]
+    assert rdms.pattern_descriptors.iloc[25][["context", "branchiness", "leafiness"]].tolist() == ["south", 1, 1]
     assert len(rdms.subset(participant_id=["S1", "S2"])) == 2
     toolbox = rdms.to_rsatoolbox()
     assert isinstance(toolbox, rsatoolbox.rdm.RDMs) and toolbox.n_rdm == 3
@@ -78,9 +78,9 @@ def test_rdms_carry_their_descriptors_and_convert_to_rsatoolbox():
     assert list(toolbox.rdm_descriptors["participant_id"]) == ["S0", "S1", "S2"]
     back = garden.RDMs.from_rsatoolbox(toolbox)
     np.testing.assert_allclose(back.matrices, rdms.matrices)
-    assert back.conditions.equals(rdms.conditions.astype(back.conditions.dtypes))
+    assert back.pattern_descriptors.equals(rdms.pattern_descriptors.astype(back.pattern_descriptors.dtypes))
     with pytest.raises(ValueError, match="symmetric"):
-        garden.RDMs(np.arange(4.0).reshape(1, 2, 2), rdms.conditions.iloc[:2])
+        garden.RDMs(np.arange(4.0).reshape(1, 2, 2), rdms.pattern_descriptors.iloc[:2])
 
 
 def test_the_readme_notebook_example_runs(tmp_path, monkeypatch, capsys):

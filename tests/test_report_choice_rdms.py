@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 
 from garden.analysis.behaviour.choice_rdms import (
-    choice_betas,
     group_mean_rdms,
     paired_tests,
     participant_betas,
     participant_groups,
     participant_rdms,
+    pattern_rdms,
 )
 from garden.analysis.behaviour.choices import (
     CANONICAL_MAPS,
@@ -28,8 +28,10 @@ from garden.core.errors import UserError
 from garden.core.task import infer_rule, item_table
 from garden.modeling.models import MODELS, boundary_angles, get_model
 from garden.modeling.psychometric import geometry, predict, simulate_choices
-from garden.rsa.compare import pearson
-from garden.rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
+from garden.rsa.compare import pearson, regress_rdms
+from garden.rsa.distances import choice_rdm
+from garden.rsa.rdms import RDMs
+from garden.rsa.model_rdms import CHOICE_MODELS, choice_model_rdm, choice_model_rdms, condition_table
 
 PARAMS = {"factorized": {"delta_north": 0.0, "delta_south": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05},
           "linear": {"delta": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05}}
@@ -61,18 +63,35 @@ def test_betas_recover_the_generating_model(rule_code):
     assert tests.loc["all", "n"] == 12
 
 
+def _betas(p_accept: np.ndarray) -> pd.Series:
+    """model -> beta of one p(accept) pattern's choice RDM on the rule-1 choice-model RDMs."""
+    return regress_rdms(pattern_rdms(p_accept), choice_model_rdms()).set_index("model").beta
+
+
 def test_ideal_patterns_give_their_own_model_only():
     for name, ideal in CHOICE_MODELS.items():
-        betas = choice_betas(ideal(1))
-        other = [m for m in betas if m != name][0]
+        betas = _betas(ideal(1))
+        other = [m for m in betas.index if m != name][0]
         assert betas[name] > 0.9 and betas[name] > betas[other] + 0.5
 
 
 def test_unanswered_cells_are_left_out_not_fatal():
     p = CHOICE_MODELS["factorized"](1).copy()
     p[[3, 30]] = np.nan
-    full = choice_betas(CHOICE_MODELS["factorized"](1))
-    assert choice_betas(p)["factorized"] == pytest.approx(full["factorized"], abs=0.05)
+    full = _betas(CHOICE_MODELS["factorized"](1))
+    assert _betas(p)["factorized"] == pytest.approx(full["factorized"], abs=0.05)
+
+
+def test_unanswered_cells_give_the_betas_of_the_answered_conditions_alone():
+    """Leaving NaN pairs out of one stack equals regressing the smaller RDMs of the answered conditions."""
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=50)
+    p[[3, 30]] = np.nan
+    keep = np.flatnonzero(np.isfinite(p))
+    small = regress_rdms(RDMs(choice_rdm(p[keep]), condition_table().iloc[keep]),
+                         RDMs(np.stack([choice_model_rdm(m)[np.ix_(keep, keep)] for m in CHOICE_MODELS]),
+                              condition_table().iloc[keep], pd.DataFrame({"model": list(CHOICE_MODELS)})))
+    np.testing.assert_allclose(_betas(p).to_numpy(), small.beta.to_numpy(), rtol=1e-12)
 
 
 def test_cells_follow_the_condition_order_and_count_trials():
@@ -170,11 +189,12 @@ def test_participant_rdms_are_in_the_canonical_frame_of_their_kind_of_rule():
 
 
 def test_group_means_average_members_and_drop_groups_with_unanswered_conditions():
-    a, b, c = np.full((2, 2), 1.0), np.full((2, 2), 3.0), np.array([[0.0, np.nan], [np.nan, 0.0]])
-    means = group_mean_rdms({"p1": a, "p2": b, "p3": c, "p4": c}, {"p1": "x", "p2": "x", "p3": "y", "p4": "y"})
-    assert list(means) == ["x"] and np.array_equal(means["x"], np.full((2, 2), 2.0))
-    partly = group_mean_rdms({"p1": a, "p3": c}, {"p1": "y", "p3": "y"})
-    assert np.array_equal(partly["y"], np.array([[0.5, 1.0], [1.0, 0.5]]))  # NaN-aware mean
+    values = [1.0, 3.0, np.nan, 5.0, np.nan]
+    rdms = RDMs(np.stack([np.array([[0.0, v], [v, 0.0]]) for v in values]), pd.DataFrame({"condition": [0, 1]}),
+                pd.DataFrame({"participant_id": ["p1", "p2", "p3", "p4", "p5"], "group": ["y", "y", "x", "x", "z"]}))
+    means = group_mean_rdms(rdms)
+    assert list(means.rdm_descriptors.group) == ["x", "y"]  # sorted; z answered nothing
+    np.testing.assert_array_equal(means.vectors()[:, 0], [5.0, 2.0])  # NaN-aware: x is p4 alone
 
 
 def test_analysis_trials_keep_the_test_phase_and_name_groups_by_curriculum():

@@ -9,6 +9,9 @@ from matplotlib.figure import Figure
 
 from garden.core.task import item_table
 from garden.reports import figures
+from garden.rsa.model_rdms import model_rdms
+from garden.rsa.rdms import RDMs
+
 SCALES = [0.01, 1.0, 3.0]
 
 
@@ -155,6 +158,8 @@ def drawn() -> dict[str, Figure]:
         "neural_searchlight_slices": figures.neural_searchlight_slices(pd.DataFrame(
             [{"model": "orthogonal", "z": 4, "x": x, "y": y, "t": float(x - y), "significant": int(x - y > 2)}
              for x in range(6) for y in range(5)])),
+        "plot_rdms": figures.plot_rdms(RDMs.concat([model_rdms(["grid", "orthogonal"]),
+                                                    model_rdms(["parallel"])])),
         **_group_behaviour(),
     }
 
@@ -328,3 +333,16 @@ def test_gating_dynamics_draw_one_line_per_scale_in_each_panel(drawn):
     fig = drawn["gating_dynamics"]
     assert len(fig.axes) == 3 and all(len(ax.lines) == len(SCALES) for ax in fig.axes)
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [-t / 1000 / SCALES[0] for t in range(0, 300, 50)])
+
+
+def test_plot_rdms_titles_panels_by_rdm_descriptor_and_labels_conditions_by_pattern_descriptor(drawn):
+    fig = drawn["plot_rdms"]
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert [ax.get_title() for ax in panels] == ["model=grid", "model=orthogonal", "model=parallel"]
+    assert [t.get_text() for t in panels[0].get_xticklabels()] == ["north", "south"]
+    assert panels[0].get_xlabel() == "context (then branchiness, leafiness)"
+    np.testing.assert_array_equal(panels[1].images[0].get_array(), model_rdms(["orthogonal"]).matrices[0])
+    assert fig.axes[-1].get_ylabel() == "euclidean"  # one colour bar, named by the dissimilarity measure
+    small = figures.plot_rdms(RDMs(1 - np.eye(3), pd.DataFrame({"tree": ["a", "b", "c"]})), "three trees")
+    assert small.get_suptitle() == "three trees" and small.axes[0].get_title() == "RDM 1"
+    assert [t.get_text() for t in small.axes[0].get_yticklabels()] == ["a", "b", "c"]

@@ -71,9 +71,9 @@ def test_report_has_every_section_and_provenance(results):
 def test_embedded_figures_decode_as_images_of_the_figure_size(results):
     _, text = results
     images = _images(text)
-    # stimuli 1, behaviour 2, per participant 2, choice models 1 (BMS), choice RDMs 1, networks 3 (betas,
-    # dimensionality, units), similarity 1
-    assert len(images) == 11
+    # stimuli 1, behaviour 2, per participant 2, choice models 1 (BMS), choice RDMs 2 (the RDMs, the betas),
+    # networks 3 (betas, dimensionality, units), similarity 1
+    assert len(images) == 12
     sizes = [im.size for im in images]
     assert sizes[0] == (123, 77)  # the contact sheet, embedded as it is
     one_panel = (round((report.figures.style.PANEL_W + 1.0) * DPI), round((report.figures.style.PANEL_H + 0.5) * DPI))

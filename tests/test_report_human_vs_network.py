@@ -8,10 +8,19 @@ import pytest
 
 from garden.analysis.networks.people_vs_networks import beta_profiles, compare_beta_profiles, matched_parameters
 from garden.rsa.candidates import best_scales, bootstrap_units, similarity_table
-from garden.rsa.model_rdms import model_rdm
+from garden.rsa.compare import regress_rdms
+from garden.rsa.model_rdms import choice_model_rdms, condition_table, model_rdm, model_rdms
+from garden.rsa.rdms import RDMs
 
 SCALES = (0.01, 0.1, 1.0, 3.0)
 WEIGHTS = dict(zip(SCALES, (0.0, 0.33, 0.66, 1.0)))  # share of grid geometry; the rest is orthogonal
+
+
+def _stack(named: dict, by: str = "participant_id") -> RDMs:
+    """RDMs from name -> (n, n) RDM or (k, n, n) stack; rdm descriptor ``by`` = the name."""
+    matrices = [np.asarray(m, float).reshape(-1, 50, 50) for m in named.values()]
+    labels = [name for name, m in zip(named, matrices) for _ in m]
+    return RDMs(np.concatenate(matrices), condition_table(), pd.DataFrame({by: labels}))
 
 
 def _mixture(weight: float, rng: np.random.Generator, noise: float) -> np.ndarray:
@@ -23,7 +32,7 @@ def _mixture(weight: float, rng: np.random.Generator, noise: float) -> np.ndarra
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(1)
-    networks = {s: np.stack([_mixture(w, rng, 0.2) for _ in range(5)]) for s, w in WEIGHTS.items()}
+    networks = _stack({s: np.stack([_mixture(w, rng, 0.2) for _ in range(5)]) for s, w in WEIGHTS.items()}, "scale")
     truth = {"A": 0.1, "B": 1.0}  # group A is near-rich, group B near-lazy
     people, units = {}, {}
     for unit, scale in truth.items():
@@ -31,7 +40,8 @@ def data():
             pid = f"{unit}{i}"
             people[pid], units[pid] = _mixture(WEIGHTS[scale], rng, 0.6), unit
     people["A0"][3, :] = people["A0"][:, 3] = np.nan  # an unanswered condition
-    return networks, people, units, truth
+    people["A0"][3, 3] = 0.0
+    return networks, _stack(people), units, truth
 
 
 def test_each_person_matches_the_scale_they_were_made_from(data):
@@ -59,10 +69,10 @@ def test_group_profiles_peak_at_the_true_scale_with_seeded_intervals(data):
 
 def test_beta_profiles_side_by_side(data):
     networks, people, units, _ = data
-    models = {m: model_rdm(m) for m in ("grid", "orthogonal")}
+    models = model_rdms(["grid", "orthogonal"])
     mine = beta_profiles(people, models)
-    nets = pd.concat([beta_profiles({f"{s}-{k}": r for k, r in enumerate(networks[s])}, models).assign(scale=s)
-                      for s in SCALES])
+    nets = beta_profiles(networks, models)
+    assert list(mine.columns) == ["participant_id", "beta_grid", "beta_orthogonal"] and len(nets) == 20
     best = pd.DataFrame({"unit": ["A", "B"], "best_scale": [0.01, 3.0]})
     side = compare_beta_profiles(mine, nets, best, units).set_index(["unit", "model"])
     assert side.loc[("A", "orthogonal"), "beta_people"] > side.loc[("A", "grid"), "beta_people"]
@@ -94,7 +104,7 @@ def _simulated_people(n_each: int = 6, reps: int = 4, seed: int = 0) -> tuple[di
     choice RDM of ``reps`` sampled choices per condition (a 200-trial test phase), and the truth."""
     from garden.core.task import item_table
     from garden.modeling.agents import get_agent, population_params
-    from garden.rsa.rdm import choice_rdm
+    from garden.rsa.distances import choice_rdm
 
     rng = np.random.default_rng(seed)
     items = item_table(1).assign(trial=1)
@@ -115,7 +125,7 @@ def test_people_are_matched_to_networks_whose_choices_are_like_theirs():
     pytest.importorskip("torch")
     from dataclasses import replace
 
-    from garden.analysis.behaviour.choice_rdms import choice_betas
+    from garden.analysis.behaviour.choice_rdms import pattern_rdms
     from garden.analysis.networks.people_vs_networks import network_choice_rdms
     from garden.modeling.networks.config import TrainConfig
     from garden.modeling.networks.curriculum import choice_probability
@@ -127,12 +137,14 @@ def test_people_are_matched_to_networks_whose_choices_are_like_theirs():
     kinds = {"factorized-choice networks": data, "linear-choice networks": replace(data, context=0 * data.context)}
     outputs = {kind: train(d, params, TrainConfig(steps=400)).outputs for kind, d in kinds.items()}
     for kind, out in outputs.items():   # the networks' own choices are of the kind they are named for
-        betas = [choice_betas(p) for p in choice_probability(out)]
-        assert all((b["factorized"] > b["linear"]) == kind.startswith("factorized") for b in betas)
+        betas = regress_rdms(pattern_rdms(choice_probability(out)), choice_model_rdms())
+        betas = betas.assign(network=np.repeat(np.arange(len(out)), 2)).pivot(index="network", columns="model",
+                                                                              values="beta")
+        assert ((betas.factorized > betas.linear) == kind.startswith("factorized")).all()
     labels = np.repeat(list(outputs), 4)
     networks = network_choice_rdms(np.vstack(list(outputs.values())), labels)
     people, truth = _simulated_people()
-    best = best_scales(similarity_table(people, networks)).set_index("participant_id").best_scale
+    best = best_scales(similarity_table(_stack(people), networks)).set_index("participant_id").best_scale
     assert (best.index.map(truth) == best.str.removesuffix("-choice networks")).all()
 
 
@@ -141,8 +153,8 @@ def test_matched_similarity_compares_each_person_with_their_own_networks_only():
 
     rng = np.random.default_rng(0)
     a, b = (_mixture(w, rng, 0.05) for w in (0.0, 1.0))
-    people = {"P1": a, "P2": b}
-    networks = {"P1N0": a, "P1N1": b, "P2N0": a, "P2N1": b, "P3N0": a}
+    people = _stack({"P1": a, "P2": b})
+    networks = _stack({"P1N0": a, "P1N1": b, "P2N0": a, "P2N1": b, "P3N0": a})
     sources = {"P1N0": ("P1", 0.01), "P1N1": ("P1", 3.0), "P2N0": ("P2", 0.01), "P2N1": ("P2", 3.0),
                "P3N0": ("P3", 3.0)}
     table = matched_similarity(people, networks, sources)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from garden.analysis.networks import tables as nt
-from garden.modeling.networks.rdms import hidden_rdms
+from garden.modeling.networks.rdms import network_rdms
 def _sweep(n_steps: int = 501):
     summary = pd.DataFrame({"scale": [0.01, 0.01, 3.0], "seed": [0, 1, 0], "final_accuracy": [1.0, 0.9, 0.8],
                             "acc_ablate_task_selective": [0.5, 0.6, 0.7], "acc_ablate_mixed": [0.9, 0.8, 0.3],
@@ -50,9 +50,11 @@ def test_scale_summary_and_rdms_group_networks_by_scale():
     summary, arrays = _sweep()
     table = nt.scale_summary(summary).set_index("scale")
     assert table.loc[0.01, "dim_90"] == 3 and table.loc[0.01, "n_networks"] == 2
-    rdms = hidden_rdms(summary, arrays)
-    assert rdms[0.01].shape == (2, 50, 50) and rdms[3.0].shape == (1, 50, 50)
-    np.testing.assert_allclose(rdms[3.0][0, 0, 1], np.linalg.norm(arrays["hidden"][2, 0] - arrays["hidden"][2, 1]))
+    rdms = network_rdms(summary, arrays)
+    assert len(rdms.subset(scale=0.01)) == 2 and len(rdms.subset(scale=3.0)) == 1
+    assert list(rdms.mean("scale").rdm_descriptors.scale) == [0.01, 3.0]
+    np.testing.assert_allclose(rdms.subset(scale=3.0).matrices[0, 0, 1],
+                               np.linalg.norm(arrays["hidden"][2, 0] - arrays["hidden"][2, 1]))
 
 
 def test_weight_change_table_is_relative_to_the_initial_norm_and_noise_kinds_are_named():

@@ -11,7 +11,7 @@ from garden.rsa.compression_model import (
     fit_compression_model,
 )
 from garden.rsa.model_rdms import model_rdm
-from garden.rsa.rdm import lower
+from garden.rsa.distances import lower
 
 TRUE = {"north_relevant": 1.5, "north_irrelevant": 0.2, "south_relevant": 1.2, "south_irrelevant": 0.4,
         "rotation_deg": -60.0, "context_offset": 2.0}

@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from garden.core.task import item_table
+from garden.core.task import condition_features, item_table
 from garden.rsa.compare import kendall_tau_a
 from garden.rsa.model_rdms import (
     CHOICE_MODELS,
     MODEL_RDMS,
     choice_model_rdm,
     compression_maps,
-    condition_features,
     mapped_coordinates,
     model_coordinates,
     model_rdm,
@@ -35,7 +34,10 @@ def test_condition_order_matches_the_task_item_table():
 def test_registry_holds_the_seven_published_geometries():
     assert {"grid", "orthogonal", "parallel", "rotated_grid", "only_branchiness", "only_leafiness",
             "diagonal"} <= set(MODEL_RDMS)
-    for name, matrix in model_rdms().items():
+    rdms = model_rdms()
+    assert rdms.rdm_descriptors.model.tolist() == list(MODEL_RDMS)
+    assert rdms.pattern_descriptors.equals(item_table()[["context", "branchiness", "leafiness"]])
+    for name, matrix in zip(rdms.rdm_descriptors.model, rdms.matrices):
         assert matrix.shape == (50, 50), name
         np.testing.assert_allclose(matrix, matrix.T)
         assert np.all(np.diag(matrix) == 0)

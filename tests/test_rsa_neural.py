@@ -14,8 +14,10 @@ from scipy.io import savemat
 
 from garden.analysis.neural.patterns import mante_patterns, read_mante_unit, read_patterns, roi_patterns
 from garden.core.errors import UserError
-from garden.rsa.model_rdms import condition_features, model_rdm
-from garden.rsa.rdm import crossvalidated_rdm, rdm
+from garden.core.task import condition_features
+from garden.rsa.crossval import crossnobis_rdm
+from garden.rsa.model_rdms import model_rdm
+from garden.rsa.distances import rdm
 
 
 def feature_table(n_channels: int = 3, runs: int = 2, seed: int = 0) -> pd.DataFrame:
@@ -133,7 +135,7 @@ def test_mante_units_bin_into_72_conditions_in_rsa_order(tmp_path):
     np.testing.assert_allclose(rdm(patterns.mean()), model_rdm("grid", 5.0, n_levels=6), atol=0.05)
     split = mante_patterns(paths, window_s=(0.0, 0.8), n_splits=2, seed=1)
     assert split.values.shape == (2, 72, 3)
-    np.testing.assert_allclose(crossvalidated_rdm(split.values) * 3, model_rdm("grid", 5.0, 6) ** 2,
+    np.testing.assert_allclose(crossnobis_rdm(split.values) * 3, model_rdm("grid", 5.0, 6) ** 2,
                                rtol=0.01, atol=0.05)
 
 

@@ -1,9 +1,9 @@
 """The 2022 choice-pattern comparison: is each person's choice pattern factorized or linear?
 
-Each participant's 50-cell p(accept) vector gives an RDM |p_i − p_j| (``garden.rsa.rdm.choice_rdm``),
-regressed (z-scored, no intercept; ``garden.rsa.compare.regress_rdm``) on the RDMs of the ideal
+Each participant's 50-cell p(accept) vector gives an RDM |p_i − p_j| (``garden.rsa.distances.choice_rdm``),
+regressed (z-scored, no intercept; ``garden.rsa.compare.regress_rdms``) on the RDMs of the ideal
 factorized and linear choice patterns for that participant's rule
-(``garden.rsa.model_rdms.choice_model_rdm``). Conditions the participant never answered are left out
+(``garden.rsa.model_rdms.choice_model_rdms``). Conditions the participant never answered are left out
 of all RDMs. The betas are then compared across participants with paired tests (scipy.stats).
 """
 
@@ -19,44 +19,42 @@ from garden.analysis.behaviour.choices import (
     probability_matrix,
 )
 from garden.core.task import item_table
-from garden.rsa.compare import regress_rdm
-from garden.rsa.model_rdms import CHOICE_MODELS, choice_model_rdm
-from garden.rsa.rdm import choice_rdm
+from garden.rsa.compare import regress_rdms
+from garden.rsa.model_rdms import CHOICE_MODELS, choice_model_rdms, condition_table
+from garden.rsa.distances import choice_rdm
 from garden.rsa.rdms import RDMs
 
 MODELS = tuple(CHOICE_MODELS)  # ("factorized", "linear")
 
 
-def choice_betas(p_accept: np.ndarray, rule_code: int = 1, models: tuple[str, ...] = MODELS) -> dict[str, float]:
-    """Betas of one 50-condition choice-probability vector's RDM on the choice-model RDMs.
-
-    NaN entries (conditions never answered) are dropped from the data and the model RDMs alike.
-    """
-    p = np.asarray(p_accept, dtype=float)
-    keep = np.flatnonzero(np.isfinite(p))
-    data = choice_rdm(p[keep])
-    model_rdms = {m: choice_model_rdm(m, rule_code)[np.ix_(keep, keep)] for m in models}
-    return regress_rdm(data, model_rdms, intercept=False)
+def pattern_rdms(p_accept: np.ndarray, rdm_descriptors: pd.DataFrame | None = None) -> RDMs:
+    """Choice RDMs |p_i - p_j| of (n, 50) p(accept) rows (NaN: a condition never answered), conditions
+    as ``garden.rsa.model_rdms.condition_table``, one ``rdm_descriptors`` row per pattern."""
+    p = np.atleast_2d(np.asarray(p_accept, dtype=float))
+    return RDMs(np.stack([choice_rdm(row) for row in p]), condition_table(),
+                pd.DataFrame() if rdm_descriptors is None else rdm_descriptors, "|p_i - p_j|")
 
 
 def participant_betas(cells: pd.DataFrame, models: tuple[str, ...] = MODELS) -> pd.DataFrame:
     """One row per participant: ``participant_id``, participant-level columns, ``rule_code``,
-    ``beta_<model>`` per model. ``cells`` is an ``garden.analysis.behaviour.choices.cell_table``.
+    ``beta_<model>`` per model: each participant's choice RDM regressed (``regress_rdms``) on the
+    choice-model RDMs of their rule. ``cells`` is an ``garden.analysis.behaviour.choices.cell_table``.
 
-    A participant whose choices are constant (nothing to regress) gets NaN betas, so the
-    table still lists them.
+    Conditions a participant never answered are left out of their RDM and the model RDMs alike; a
+    participant whose choices are constant (nothing to regress) gets NaN betas, so the table still
+    lists them.
     """
     matrix = probability_matrix(cells)
     info = cells.drop_duplicates("participant_id").set_index("participant_id")
-    rows = []
-    for pid, p in matrix.iterrows():
-        code = int(info.loc[pid, "rule_code"])
-        try:
-            betas = choice_betas(p.to_numpy(), code, models)
-        except ValueError:  # constant choices: the data RDM cannot be z-scored
-            betas = dict.fromkeys(models, np.nan)
-        rows.append({"participant_id": pid, **{c: info.loc[pid, c] for c in participant_table_columns(cells)},
-                     "rule_code": code, **{f"beta_{m}": b for m, b in betas.items()}})
+    codes = info.loc[matrix.index, "rule_code"].astype(int)
+    data = pattern_rdms(matrix.to_numpy(float), pd.DataFrame({"participant_id": matrix.index,
+                                                               "rule_code": codes.to_numpy()}))
+    betas = pd.concat([regress_rdms(data.subset(rule_code=code), choice_model_rdms(models, code))
+                       for code in dict.fromkeys(codes)])
+    wide = betas.pivot(index="participant_id", columns="model", values="beta")
+    rows = [{"participant_id": pid, **{c: info.loc[pid, c] for c in participant_table_columns(cells)},
+             "rule_code": int(codes[pid]), **{f"beta_{m}": wide.loc[pid, m] for m in models}}
+            for pid in matrix.index]
     return pd.DataFrame(rows)
 
 
@@ -78,7 +76,7 @@ def choice_rdms(cells: pd.DataFrame, rule_code: int | None = 1) -> RDMs:
     conditions = item_table(rule_code or 1)[["context", "branchiness", "leafiness", "reward_value"]]
     descriptors = pd.DataFrame({"participant_id": list(rdms), "group": [groups[p] for p in rdms]})
     matrices = np.stack(list(rdms.values())) if rdms else np.empty((0, len(conditions), len(conditions)))
-    return RDMs(matrices, conditions, descriptors, measure="|p_i - p_j| (choice patterns)")
+    return RDMs(matrices, conditions, descriptors, "|p_i - p_j|")
 
 
 def participant_groups(cells: pd.DataFrame) -> dict[str, str]:
@@ -86,15 +84,12 @@ def participant_groups(cells: pd.DataFrame) -> dict[str, str]:
     return dict(cells.drop_duplicates("participant_id")[["participant_id", "group"]].astype(str).to_numpy())
 
 
-def group_mean_rdms(rdms: dict[str, np.ndarray], groups: dict[str, str]) -> dict[str, np.ndarray]:
-    """group -> mean of its participants' RDMs (NaN-aware), for groups whose mean is finite
+def group_mean_rdms(rdms: RDMs, by: str = "group") -> RDMs:
+    """Mean RDM (NaN-aware) per value of the rdm descriptor ``by``, for the groups whose mean is finite
     everywhere (every condition answered by someone), in sorted group order."""
-    means = {}
-    for group in sorted({groups[pid] for pid in rdms}):
-        stack = np.array([r for pid, r in rdms.items() if groups[pid] == group])
-        if np.isfinite(stack).any(axis=0).all():
-            means[group] = np.nanmean(stack, axis=0)
-    return means
+    means = rdms.mean(by)
+    means = means[np.argsort(means.rdm_descriptors[by].astype(str).to_numpy(), kind="stable")]
+    return means[np.isfinite(means.matrices).all(axis=(1, 2))]
 
 
 def paired_tests(betas: pd.DataFrame, a: str = "factorized", b: str = "linear",

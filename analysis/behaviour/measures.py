@@ -29,7 +29,7 @@ from garden.analysis.behaviour.choices import probability_matrix
 from garden.core.task import congruency, correct_choice, infer_rule
 from garden.rsa.compare import kendall_tau_a, sequential_orthogonalise
 from garden.rsa.model_rdms import choice_model_rdm
-from garden.rsa.rdm import choice_rdm, lower
+from garden.rsa.distances import choice_rdm, lower
 
 CHANCE = 0.5
 """Accuracy of random choices."""

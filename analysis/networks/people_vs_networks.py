@@ -2,7 +2,7 @@
 
 Why: the lab's question is whether people learn like rich (small init scale) or lazy (large)
 networks. People give choices, so they are compared with the networks' *choices*: each person's
-choice RDM (|p_i - p_j| over the 50 conditions, ``garden.rsa.rdm.choice_rdm``) against the choice RDMs of
+choice RDM (|p_i - p_j| over the 50 conditions, ``garden.rsa.distances.choice_rdm``) against the choice RDMs of
 networks, from p(accept) = sigmoid(output / T) of their outputs (``network_choice_rdms``), or from
 the choices of networks run through that person's own trial sequence (``matched_similarity``); and
 the psychometric parameters of the same models fitted to both (``matched_parameters``).
@@ -28,19 +28,19 @@ import pandas as pd
 
 from garden.modeling.networks.config import CHOICE_TEMPERATURE
 from garden.modeling.networks.curriculum import choice_probability
-from garden.rsa.candidates import finite_conditions, mean_candidate_rdms
-from garden.rsa.compare import COMPARISONS, regress_rdm
-from garden.rsa.rdm import choice_rdm
+from garden.rsa.candidates import finite_conditions
+from garden.rsa.compare import COMPARISONS, regress_rdms
+from garden.rsa.distances import choice_rdm
+from garden.rsa.model_rdms import condition_table
+from garden.rsa.rdms import RDMs
 
-RDMs = Mapping[str, np.ndarray]
-
-
-def network_choice_rdms(outputs: np.ndarray, labels: Sequence, temperature: float = CHOICE_TEMPERATURE) -> dict:
-    """label -> (n_networks, 50, 50) choice RDMs |p_i - p_j| of networks' p(accept) = sigmoid(output / T)
-    on the 50 conditions (``outputs`` (N, 50) in value / 25 units, ``labels`` (N,) e.g. init scales)."""
+def network_choice_rdms(outputs: np.ndarray, labels: Sequence, temperature: float = CHOICE_TEMPERATURE,
+                        by: str = "scale") -> RDMs:
+    """Choice RDMs |p_i - p_j| of networks' p(accept) = sigmoid(output / T) on the 50 conditions
+    (``outputs`` (N, 50) in value / 25 units), rdm descriptor ``by`` = ``labels`` (N,) (e.g. init scales)."""
     p = choice_probability(outputs, temperature)
-    labels = np.asarray(labels)
-    return {label: np.stack([choice_rdm(row) for row in p[labels == label]]) for label in dict.fromkeys(labels.tolist())}
+    return RDMs(np.stack([choice_rdm(row) for row in p]), condition_table(), pd.DataFrame({by: list(labels)}),
+                "|p_i - p_j|")
 
 
 def matched_similarity(people: RDMs, networks: RDMs, sources: Mapping[str, tuple[str, float]],
@@ -48,49 +48,46 @@ def matched_similarity(people: RDMs, networks: RDMs, sources: Mapping[str, tuple
     """``participant_id``, ``scale``, ``similarity``, ``n_networks``: each person's choice RDM against
     the mean choice RDM of the networks run through that person's own sequence, per init scale.
 
-    ``networks``: network id -> (n, n) choice RDM; ``sources``: network id -> (source participant, scale).
+    ``people`` and ``networks``: choice RDMs named by their rdm descriptor ``participant_id`` (for
+    networks, the network's id); ``sources``: network id -> (source participant, scale).
     Conditions missing in the person's or the networks' RDM are left out of both."""
     compare = COMPARISONS[method]
+    nets = dict(zip(networks.rdm_descriptors["participant_id"], networks.matrices))
     rows = []
-    for pid, rdm in people.items():
+    for pid, rdm in zip(people.rdm_descriptors["participant_id"], people.matrices):
         mine = {}
         for net, (source, scale) in sources.items():
-            if str(source) == str(pid) and net in networks:
-                mine.setdefault(scale, []).append(np.asarray(networks[net], float))
+            if str(source) == str(pid) and net in nets:
+                mine.setdefault(scale, []).append(nets[net])
         for scale, stack in sorted(mine.items()):
             mean = np.mean(np.stack(stack), axis=0)
-            both = np.where(np.isnan(mean), np.nan, np.asarray(rdm, float))
+            both = np.where(np.isnan(mean), np.nan, rdm)
             keep = finite_conditions(both)
             rows.append({"participant_id": pid, "scale": scale, "n_networks": len(stack),
                          "similarity": compare(both[np.ix_(keep, keep)], mean[np.ix_(keep, keep)])})
     return pd.DataFrame(rows, columns=["participant_id", "scale", "similarity", "n_networks"])
 
 
-def beta_profiles(rdms: RDMs, model_rdms: Mapping[str, np.ndarray]) -> pd.DataFrame:
-    """``id`` and ``beta_<model>`` per RDM: z-scored regression (no intercept) on the model RDMs,
-    over the conditions the RDM has (NaN rows dropped). A constant RDM gets NaN betas."""
-    rows = []
-    for key, rdm in rdms.items():
-        keep = finite_conditions(np.asarray(rdm, float))
-        models = {m: np.asarray(r, float)[np.ix_(keep, keep)] for m, r in model_rdms.items()}
-        try:
-            betas = regress_rdm(np.asarray(rdm, float)[np.ix_(keep, keep)], models)
-        except ValueError:
-            betas = dict.fromkeys(model_rdms, np.nan)
-        rows.append({"id": key, **{f"beta_{m}": b for m, b in betas.items()}})
-    return pd.DataFrame(rows)
+def beta_profiles(rdms: RDMs, models: RDMs) -> pd.DataFrame:
+    """The rdm descriptors and ``beta_<model>`` per RDM: z-scored regression (no intercept,
+    ``garden.rsa.compare.regress_rdms``) on the model RDMs, over the dissimilarities the RDM has. A
+    constant RDM gets NaN betas."""
+    betas = regress_rdms(rdms, models)
+    names = list(dict.fromkeys(betas["model"]))
+    wide = betas["beta"].to_numpy().reshape(len(rdms), len(names))
+    return rdms.rdm_descriptors.assign(**{f"beta_{m}": wide[:, k] for k, m in enumerate(names)})
 
 
 def compare_beta_profiles(people: pd.DataFrame, networks: pd.DataFrame, best: pd.DataFrame,
                           units: Mapping[str, str]) -> pd.DataFrame:
     """Mean beta profile of each unit beside the mean profile of networks at its best scale.
 
-    ``people``: ``beta_profiles`` of participants (``id`` = participant_id); ``networks``:
+    ``people``: ``beta_profiles`` of participants (with ``participant_id``); ``networks``:
     ``scale`` and ``beta_<model>`` per network; ``best``: the ``best`` table of ``bootstrap_units``.
     Columns: ``unit``, ``best_scale``, ``model``, ``beta_people``, ``beta_networks``.
     """
     betas = [c for c in people.columns if c.startswith("beta_")]
-    people = people.assign(unit=people["id"].map(lambda pid: units.get(pid, "all")))
+    people = people.assign(unit=people["participant_id"].map(lambda pid: units.get(pid, "all")))
     rows = []
     for _, row in best.iterrows():
         mine = people[people.unit == row.unit][betas].mean()

@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from garden.rsa.compression_model import PARAMETERS, fit_compression_model
-from garden.rsa.rdm import rdm
+from garden.rsa.distances import rdm
 
 MIN_GAIN_RATIO = 1e-3
 EXPECTED_TRENDS = {"log_irrelevant_gain": "greater", "beta_orthogonal": "less", "beta_grid": "greater",

@@ -50,6 +50,7 @@ from garden.analysis.neural.bids import (
     write_derivative_description,
 )
 from garden.core.errors import UserError
+from garden.core.files import output_folder, refuse_existing
 from garden.core.jobs import check_executor, run_jobs
 from garden.core.provenance import provenance, read_json, to_jsonable, write_json
 from garden.core.task import CONTEXTS
@@ -279,22 +280,19 @@ def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path, config: 
     config.check()
     check_executor(executor)
     out = Path(out)
-    if out.exists():
-        raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
+    refuse_existing(out)
     sessions = find_runs(root, participants=participants)
     brain, image = load_mask(mask)
     checked = [[check_run(run, brain, config) for run in runs] for runs in sessions.values()]
-    partial = out.with_name(out.name + ".partial")
-    partial.mkdir(parents=True, exist_ok=True)  # an interrupted run's partial folder is resumed
-    todo = [runs for runs in checked if not all(run_done(partial, r.run, config, Path(mask)) for r in runs)]
-    calls = [(runs, brain, image.affine, config, str(partial), str(mask), " ".join(sys.argv), executor == "inline")
-             for runs in todo]
     logs = out.with_name(out.name + ".jobs")
-    run_jobs(fit_session, calls, executor=executor, folder=logs, jobs=jobs, slurm=slurm)
-    write_derivative_description(partial, "garden first-level GLM (LSA, one regressor per condition per run)",
-                                 source=root, step="glm",
-                                 tools=[{"Name": "nilearn", "Version": metadata.version("nilearn")}])
-    partial.rename(out)
+    with output_folder(out, resume=True) as partial:  # an interrupted run's partial folder is resumed
+        todo = [runs for runs in checked if not all(run_done(partial, r.run, config, Path(mask)) for r in runs)]
+        calls = [(runs, brain, image.affine, config, str(partial), str(mask), " ".join(sys.argv),
+                  executor == "inline") for runs in todo]
+        run_jobs(fit_session, calls, executor=executor, folder=logs, jobs=jobs, slurm=slurm)
+        write_derivative_description(partial, "garden first-level GLM (LSA, one regressor per condition per run)",
+                                     source=root, step="glm",
+                                     tools=[{"Name": "nilearn", "Version": metadata.version("nilearn")}])
     shutil.rmtree(logs, ignore_errors=True)  # submitit's logs of jobs that all succeeded
     return out
 

@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 
 from garden.analysis.neural.patterns import mante_patterns
-from garden.analysis.neural.rdms import BRAIN_MODELS, new_output_folder
+from garden.analysis.neural.rdms import BRAIN_MODELS, brain_model_rdms
 from garden.core.errors import UserError
+from garden.core.files import output_folder, refuse_existing, write_tsv
 from garden.core.provenance import provenance, write_json
-from garden.rsa.compare import regress_rdm
+from garden.rsa.compare import regress_rdms
 from garden.rsa.compression_model import fit_compression_model
 from garden.rsa.crossval import crossnobis_rdm, crossval_correlation_rdm
-from garden.rsa.model_rdms import model_rdms
+from garden.rsa.rdms import RDMs
 
 N_LEVELS = 6
 
@@ -54,35 +55,33 @@ def mante_geometry(paths: Sequence[str | Path], config: ManteConfig) -> dict[str
                               correct_only=config.correct_only, skip_incomplete=True, seed=config.seed)
     if config.method == "correlation":
         rdm = crossval_correlation_rdm(patterns.values)
-        models = model_rdms(list(config.models), config.context_offset, N_LEVELS)
         distances = np.clip(rdm, 0.0, None)
     else:
         rdm = crossnobis_rdm(patterns.values)
-        models = {n: m**2 for n, m in model_rdms(list(config.models), config.context_offset, N_LEVELS).items()}
         distances = np.sqrt(np.clip(rdm, 0.0, None))
+    models = brain_model_rdms(config.models, config.context_offset, config.method, N_LEVELS)
     fit = fit_compression_model(distances, n_restarts=config.n_restarts, seed=config.seed)
-    return {"rdm": rdm, "betas": regress_rdm(rdm, models), "compression": fit, "units": patterns.channels}
+    betas = regress_rdms(RDMs(rdm, models.pattern_descriptors), models)
+    return {"rdm": rdm, "betas": dict(zip(betas["model"], betas["beta"])), "compression": fit,
+            "units": patterns.channels}
 
 
 def write_mante(paths: Sequence[str | Path], out: str | Path, config: ManteConfig) -> Path:
     """Write the geometry of the units into the new folder ``out`` (module docstring)."""
     out = Path(out)
-    if out.exists():
-        raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
+    refuse_existing(out)
     if not paths:
         raise UserError("give at least one Mante et al. unit file (.mat)")
     result = mante_geometry(paths, config)
-    partial = new_output_folder(out)
-    tables = partial / "tables"
-    tables.mkdir()
-    pd.DataFrame(result["rdm"]).to_csv(tables / "neural_mante_rdm.tsv", sep="\t", index=False, float_format="%.8g")
-    betas = pd.DataFrame({"model": list(result["betas"]), "beta": list(result["betas"].values())})
-    betas.to_csv(tables / "neural_mante_betas.tsv", sep="\t", index=False, float_format="%.6g")
-    fit = result["compression"]
-    pd.DataFrame([{**fit.params, "rmse": fit.rmse}]).to_csv(tables / "neural_mante_compression.tsv", sep="\t",
-                                                            index=False, float_format="%.6g")
-    write_json(partial / "neural_mante.json", provenance(config=asdict(config), seed=config.seed,
-                                                         units=result["units"], n_units=len(result["units"]),
-                                                         n_files=len(paths)))
-    partial.rename(out)
+    with output_folder(out) as partial:
+        tables = partial / "tables"
+        write_tsv(tables / "neural_mante_rdm.tsv", pd.DataFrame(result["rdm"]), float_format="%.8g")
+        betas = pd.DataFrame({"model": list(result["betas"]), "beta": list(result["betas"].values())})
+        write_tsv(tables / "neural_mante_betas.tsv", betas, float_format="%.6g")
+        fit = result["compression"]
+        write_tsv(tables / "neural_mante_compression.tsv", pd.DataFrame([{**fit.params, "rmse": fit.rmse}]),
+                  float_format="%.6g")
+        write_json(partial / "neural_mante.json", provenance(config=asdict(config), seed=config.seed,
+                                                             units=result["units"], n_units=len(result["units"]),
+                                                             n_files=len(paths)))
     return out

@@ -1,9 +1,9 @@
 """Loaders for neural activity patterns: condition x channel tables, fMRI ROIs, Mante et al. units.
 
 The only file reading in ``analysis``; everything returns ``Patterns`` (runs x conditions x
-channels, conditions in the RSA order of ``garden.rsa.model_rdms.condition_features``: context x
-branchiness x leafiness, leafiness fastest), ready for ``garden.rsa.rdm.rdm(p.mean())`` or
-``garden.rsa.rdm.crossvalidated_rdm(p.values)``. Bad files raise ``UserError`` naming file, row and
+channels, conditions in the RSA order of ``garden.core.task.condition_features``: context x
+branchiness x leafiness, leafiness fastest), ready for ``garden.rsa.distances.rdm(p.mean())`` or
+``garden.rsa.crossval.crossnobis_rdm(p.values)``. Bad files raise ``UserError`` naming file, row and
 column.
 
 Table format (TSV or CSV, one row per condition and run): the condition is named either by the
@@ -256,7 +256,7 @@ def mante_patterns(paths: Sequence[str | Path], window_s: tuple[float, float] | 
     """Condition-mean responses of Mante et al. units: (n_splits, 2 * n_levels**2, n_units).
 
     With ``n_splits`` > 1 each unit's trials of each condition are shuffled (``seed``) and dealt
-    into that many disjoint splits, which play the role of runs for ``crossvalidated_rdm`` (units
+    into that many disjoint splits, which play the role of runs for ``garden.rsa.crossval.crossnobis_rdm`` (units
     were mostly recorded separately, so the splits are pseudo-populations). A unit lacking
     ``n_splits`` trials in some condition raises UserError, or is left out with
     ``skip_incomplete`` (its name is then absent from ``channels``).

@@ -8,7 +8,7 @@ residuals of the ROI, shrunk as rsatoolbox does). Written as square TSV tables::
     OUT/sub-<ID>/ses-<N>/func/sub-<ID>_ses-<N>_task-<T>_roi-<ROI>_desc-<method>_rdm.tsv (+ .json)
 
 Searchlight maps (``searchlight_maps``): each sphere's RDM is regressed (z-scored OLS, as
-``garden.rsa.compare.regress_rdm``) on the model RDMs (their squared distances for crossnobis, which
+``garden.rsa.compare.regress_vectors``) on the model RDMs (their squared distances for crossnobis, which
 estimates squared distances), giving one beta map per model::
 
     OUT/sub-<ID>/ses-<N>/func/sub-<ID>_ses-<N>_task-<T>_model-<M>_stat-beta_desc-<method>_statmap.nii.gz (+ .json)
@@ -46,17 +46,17 @@ from garden.analysis.neural.glm import (
 from garden.analysis.neural.rois import Roi, check_on_grid
 from garden.analysis.neural.searchlight import METHODS, Spheres, searchlight_rdms, spheres
 from garden.core.errors import UserError
-from garden.core.files import write_file
+from garden.core.files import output_folder, refuse_existing, write_tsv
 from garden.core.jobs import check_executor, run_jobs
 from garden.core.provenance import provenance, read_json, to_jsonable, write_json
-from garden.rsa.compare import zscore
+from garden.rsa.compare import regress_vectors
 from garden.rsa.crossval import (
     crossnobis_rdm,
     crossval_correlation_rdm,
     precision_from_residuals,
 )
-from garden.rsa.model_rdms import MODEL_RDMS, model_rdms
-from garden.rsa.rdm import lower
+from garden.rsa.model_rdms import MODEL_RDMS, condition_table, model_rdms
+from garden.rsa.rdms import RDMs
 
 BRAIN_MODELS = ("grid", "rotated_grid", "orthogonal", "parallel", "only_branchiness", "only_leafiness", "diagonal")
 """The 7 model RDMs the 2022 paper regressed brain RDMs on."""
@@ -96,23 +96,6 @@ def rdm_of(betas: np.ndarray, residuals: list[np.ndarray], dofs: list[int], conf
     return crossnobis_rdm(betas, precision)
 
 
-def refuse_existing(out: Path) -> None:
-    """UserError when the output folder ``out`` exists (checked before any work)."""
-    if out.exists():
-        raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
-
-
-def new_output_folder(out: Path) -> Path:
-    """The ``out.partial`` folder to build ``out`` in (rename it to ``out`` when complete); UserError
-    when ``out`` exists."""
-    refuse_existing(out)
-    partial = out.with_name(out.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
-    return partial
-
-
 def _task_of(glm: Path, subject: str, session: str) -> str:
     first = sorted((glm / subject / session / "func").glob(f"*_{BETAS}.nii.gz"))[0].name
     return first.split("_")[2]
@@ -131,58 +114,49 @@ def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Roi], affine: 
     masks = {name: roi.mask & fitted for name, roi in rois.items()}
     union = np.any(list(masks.values()), axis=0)
     sessions = read_session_betas(glm, union, residuals=config.method == "crossnobis")
-    partial = new_output_folder(out)
     columns = [condition_name(c) for c in range(N_CONDITIONS)]
-    for found in tqdm(sessions, desc="ROI RDMs", unit="session"):
-        folder = partial / found.subject / found.session / "func"
-        folder.mkdir(parents=True, exist_ok=True)
-        task = _task_of(glm, found.subject, found.session)
-        for name, mask in masks.items():
-            inside = mask[union]
-            rdm = rdm_of(found.betas[..., inside], [r[:, inside] for r in found.residuals], found.dofs, config)
-            path = folder / f"{found.subject}_{found.session}_{task}_roi-{name}_desc-{config.method}_rdm.tsv"
-            write_file(path, pd.DataFrame(rdm, columns=columns).to_csv(sep="\t", index=False, float_format="%.10g"))
-            write_json(path.with_suffix(".json"), provenance(
-                config=asdict(config), seed=None, roi=name, mask=rois[name].source, n_voxels=int(inside.sum()),
-                n_runs=int(found.betas.shape[0]), conditions=columns, source=str(glm)))
-    write_derivative_description(partial, "garden ROI RDMs (cross-validated across runs)", source=glm, step="rdms")
-    partial.rename(out)
+    with output_folder(out) as partial:
+        for found in tqdm(sessions, desc="ROI RDMs", unit="session"):
+            folder = partial / found.subject / found.session / "func"
+            task = _task_of(glm, found.subject, found.session)
+            for name, mask in masks.items():
+                inside = mask[union]
+                rdm = rdm_of(found.betas[..., inside], [r[:, inside] for r in found.residuals], found.dofs, config)
+                path = folder / f"{found.subject}_{found.session}_{task}_roi-{name}_desc-{config.method}_rdm.tsv"
+                write_tsv(path, pd.DataFrame(rdm, columns=columns), float_format="%.10g")
+                write_json(path.with_suffix(".json"), provenance(
+                    config=asdict(config), seed=None, roi=name, mask=rois[name].source, n_voxels=int(inside.sum()),
+                    n_runs=int(found.betas.shape[0]), conditions=columns, source=str(glm)))
+        write_derivative_description(partial, "garden ROI RDMs (cross-validated across runs)", source=glm,
+                                     step="rdms")
     return out
 
 
-def read_roi_rdms(folder: str | Path) -> pd.DataFrame:
-    """Every RDM of a ``roi_rdms`` folder: one row per (subject, session, roi, method) with ``rdm``
-    (50 x 50 array)."""
+def read_roi_rdms(folder: str | Path) -> RDMs:
+    """Every RDM of a ``roi_rdms`` folder as one ``RDMs`` stack: rdm descriptors subject, session, roi,
+    method (one per file), pattern descriptors the 50 conditions."""
     folder = Path(folder)
     files = sorted(folder.glob("sub-*/ses-*/func/*_roi-*_rdm.tsv"))
     if not files:
         raise UserError(f"{folder}: no *_roi-*_rdm.tsv files: run `garden neural rdms` first")
-    rows = []
+    rows, matrices = [], []
     for path in files:
         entities = dict(part.split("-", 1) for part in path.name.removesuffix("_rdm.tsv").split("_"))
         rdm = pd.read_csv(path, sep="\t").to_numpy(float)
         if rdm.shape != (N_CONDITIONS, N_CONDITIONS):
             raise UserError(f"{path}: {rdm.shape} table; expected {N_CONDITIONS} x {N_CONDITIONS}")
         rows.append({"subject": f"sub-{entities['sub']}", "session": f"ses-{entities['ses']}",
-                     "roi": entities["roi"], "method": entities["desc"], "rdm": rdm})
-    return pd.DataFrame(rows)
+                     "roi": entities["roi"], "method": entities["desc"]})
+        matrices.append(rdm)
+    methods = sorted({row["method"] for row in rows})
+    return RDMs(np.stack(matrices), condition_table(), pd.DataFrame(rows), " / ".join(methods))
 
 
-def model_design(models: tuple[str, ...], context_offset: float, *, squared: bool = False) -> np.ndarray:
-    """(n_pairs, n_models) z-scored lower triangles of the model RDMs (the regression design);
-    ``squared`` squares the model distances first (crossnobis estimates squared distances)."""
-    rdms = model_rdms(list(models), context_offset)
-    power = 2 if squared else 1
-    return np.column_stack([zscore(lower(rdms[name]) ** power, name) for name in models])
-
-
-def batch_betas(vectors: np.ndarray, design: np.ndarray) -> np.ndarray:
-    """(N, n_models) OLS betas of each z-scored row of ``vectors`` on ``design`` (``garden.rsa.compare.regress_rdm``
-    for many RDMs at once; a constant row gives NaN)."""
-    centred = vectors - vectors.mean(axis=1, keepdims=True)
-    sd = centred.std(axis=1, keepdims=True)
-    z = np.divide(centred, sd, out=np.full_like(centred, np.nan), where=sd > 0)
-    return z @ np.linalg.pinv(design).T
+def brain_model_rdms(models: tuple[str, ...], context_offset: float, method: str, n_levels: int = 5) -> RDMs:
+    """The model RDMs a ``method`` RDM is regressed on: their squared distances for crossnobis (which
+    estimates squared distances), the distances themselves otherwise."""
+    rdms = model_rdms(list(models), context_offset, n_levels)
+    return rdms.transform(np.square, "squared euclidean") if method == "crossnobis" else rdms
 
 
 def searchlight_maps(glm: str | Path, out: str | Path, *, mask: str | Path, config: RdmConfig,
@@ -209,15 +183,13 @@ def searchlight_maps(glm: str | Path, out: str | Path, *, mask: str | Path, conf
     if fitted.shape != brain.shape:
         raise UserError(f"{mask}: grid {brain.shape} differs from the GLM's {fitted.shape} in {glm}; give the mask "
                         "the GLM was fitted in")
-    partial = out.with_name(out.name + ".partial")
-    partial.mkdir(parents=True, exist_ok=True)  # an interrupted run's partial folder is resumed
-    todo = [key for key in keys if not searchlight_done(partial, glm, key, config, Path(mask))]
-    calls = [(str(glm), str(partial), key, str(mask), config, found, " ".join(sys.argv), batch_size, executor == "inline")
-             for key in todo]
     logs = out.with_name(out.name + ".jobs")
-    run_jobs(searchlight_session, calls, executor=executor, folder=logs, jobs=jobs, slurm=slurm)
-    write_derivative_description(partial, "garden searchlight model-beta maps", source=glm, step="searchlight")
-    partial.rename(out)
+    with output_folder(out, resume=True) as partial:  # an interrupted run's partial folder is resumed
+        todo = [key for key in keys if not searchlight_done(partial, glm, key, config, Path(mask))]
+        calls = [(str(glm), str(partial), key, str(mask), config, found, " ".join(sys.argv), batch_size,
+                  executor == "inline") for key in todo]
+        run_jobs(searchlight_session, calls, executor=executor, folder=logs, jobs=jobs, slurm=slurm)
+        write_derivative_description(partial, "garden searchlight model-beta maps", source=glm, step="searchlight")
     shutil.rmtree(logs, ignore_errors=True)  # submitit's logs of jobs that all succeeded
     return out
 
@@ -253,12 +225,11 @@ def searchlight_session(glm: str, partial: str, key: tuple[str, str], mask: str,
     glm_path, brain_image = Path(glm), load_mask(mask)
     brain, image = brain_image
     [session] = read_session_betas(glm_path, brain, residuals=config.method == "crossnobis", only=key)
-    design = model_design(config.models, config.context_offset, squared=config.method == "crossnobis")
     residuals = np.concatenate(session.residuals) if session.residuals else None
     vectors = searchlight_rdms(session.betas, found, method=config.method, residuals=residuals,
                                dof=int(sum(session.dofs)) if session.dofs else None,
                                shrinkage=config.shrinkage, batch_size=batch_size, progress=progress)
-    betas = batch_betas(vectors, design)
+    betas = regress_vectors(vectors, brain_model_rdms(config.models, config.context_offset, config.method))[0]
     sidecar = _searchlight_sidecar(Path(partial), glm_path, key, config.method)
     sidecar.parent.mkdir(parents=True, exist_ok=True)
     stem = sidecar.name.removesuffix(f"_desc-{config.method}_searchlight.json")

@@ -95,7 +95,7 @@ def searchlight_rdms(betas: np.ndarray, found: Spheres, *, method: str = "crossn
                      residuals: np.ndarray | None = None, dof: int | None = None,
                      shrinkage: str = "shrinkage_diag", batch_size: int = 256, workers: int = 1,
                      progress: bool = False) -> np.ndarray:
-    """(N spheres, C(C-1)/2) lower-triangle RDMs (``garden.rsa.rdm.lower`` order) of every sphere.
+    """(N spheres, C(C-1)/2) lower-triangle RDMs (``garden.rsa.distances.lower`` order) of every sphere.
 
     ``betas``: (runs, conditions, mask voxels). ``method``: "crossnobis" (with ``residuals``,
     (samples, mask voxels), each sphere's noise covariance is estimated from them with

@@ -44,7 +44,7 @@ from garden.analysis.neural.bids import (
 )
 from garden.analysis.neural.glm import first_level
 from garden.core.errors import UserError
-from garden.core.files import write_file
+from garden.core.files import output_folder, refuse_existing, write_file, write_tsv
 from garden.core.provenance import provenance, write_json
 from garden.rsa.model_rdms import MODEL_RDMS, model_coordinates
 
@@ -222,7 +222,7 @@ def simulate_participant(runs: list[Run], out: Path, *, brain: np.ndarray, rois:
         _nifti(bold, config.voxel_mm, config.tr_s).to_filename(func / f"{run.stem}_bold.nii.gz")
         write_json(func / f"{run.stem}_bold.json", {"RepetitionTime": config.tr_s, "TaskName": run.task[5:],
                                                     "SimulatedBy": "garden neural simulate"})
-        motion.to_csv(func / f"{run.stem}_desc-confounds_timeseries.tsv", sep="\t", index=False, float_format="%.6g")
+        write_tsv(func / f"{run.stem}_desc-confounds_timeseries.tsv", motion, float_format="%.6g")
         shutil.copy2(run.events, func / run.events.name)
         if run.path("events.json").is_file():  # the events' column descriptions
             shutil.copy2(run.path("events.json"), func / run.path("events.json").name)
@@ -238,13 +238,17 @@ def simulate_dataset(sessions: str | Path, out: str | Path, config: SimulationCo
     ``out`` (refuses an existing one; built under ``out.partial`` and renamed when complete)."""
     config.check()
     out = Path(out)
-    if out.exists():
-        raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
+    refuse_existing(out)
     found = find_runs(sessions, participants=participants)
     brain, rois = volume_masks(config)
-    partial = out.with_name(out.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
+    with output_folder(out) as partial:
+        _write_dataset(partial, found, brain, rois, config, sessions, contexts)
+    return out
+
+
+def _write_dataset(partial: Path, found: dict, brain: np.ndarray, rois: dict[str, np.ndarray],
+                   config: SimulationConfig, sessions: str | Path, contexts: tuple[str, str]) -> None:
+    """Everything ``simulate_dataset`` writes, into the folder ``partial``."""
     masks = partial / "masks"
     masks.mkdir(parents=True)
     _nifti(brain.astype(np.uint8), config.voxel_mm).to_filename(masks / "brain_mask.nii.gz")
@@ -269,8 +273,6 @@ def simulate_dataset(sessions: str | Path, out: str | Path, config: SimulationCo
     write_json(partial / "ground_truth.json",
                provenance(config=asdict(config), seed=config.seed, sessions=str(sessions),
                           roi_voxels={n: int(m.sum()) for n, m in rois.items()}, participants=truth))
-    partial.rename(out)
-    return out
 
 
 def _copy_participants(sessions: Path, out: Path, *, subjects: list[str]) -> None:
@@ -278,7 +280,7 @@ def _copy_participants(sessions: Path, out: Path, *, subjects: list[str]) -> Non
     if (sessions / "participants.tsv").is_file():
         table = pd.read_csv(sessions / "participants.tsv", sep="\t", dtype=str, keep_default_na=False)
         table = table[table["participant_id"].isin(subjects)]
-        write_file(out / "participants.tsv", table.to_csv(sep="\t", index=False, lineterminator="\n"))
+        write_tsv(out / "participants.tsv", table)
     if (sessions / "participants.json").is_file():
         shutil.copy2(sessions / "participants.json", out / "participants.json")
 

@@ -2,7 +2,7 @@
 noise ceilings, networks; searchlight group maps.
 
 * Model betas: each participant's ROI RDM is regressed on the model RDMs (z-scored OLS, as the
-  2022 paper; ``garden.rsa.compare.regress_rdm``; squared model distances for crossnobis RDMs).
+  2022 paper; ``garden.rsa.compare.regress_rdms``; squared model distances for crossnobis RDMs).
 * Group tests per ROI and model: one-sided one-sample t-test of beta > 0 (as published) and a
   sign-flip permutation p (ours, ``n_perm`` seeded flips); paired contrasts between two models in
   both directions.
@@ -29,22 +29,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from garden.analysis.neural.rdms import brain_model_rdms
 from garden.rsa.candidates import best_scales, bootstrap_units, similarity_table
-from garden.rsa.compare import regress_rdm, spearman
+from garden.rsa.compare import regress_rdms, spearman
 from garden.rsa.compression_model import PARAMETERS, fit_compression_model
 from garden.rsa.mds import mds_panels
-from garden.rsa.model_rdms import model_rdms
+from garden.rsa.rdms import RDMs
 
 
-def model_betas(rdms: pd.DataFrame, models: tuple[str, ...], *, context_offset: float = 1.0) -> pd.DataFrame:
-    """Long table subject, roi, model, beta from a ``read_roi_rdms`` table."""
-    plain = model_rdms(list(models), context_offset)
-    rows = []
-    for _, row in rdms.iterrows():
-        design = {n: m**2 for n, m in plain.items()} if row["method"] == "crossnobis" else plain
-        for model, beta in regress_rdm(row["rdm"], design).items():
-            rows.append({"subject": row["subject"], "roi": row["roi"], "model": model, "beta": beta})
-    return pd.DataFrame(rows)
+def model_betas(rdms: RDMs, models: tuple[str, ...], *, context_offset: float = 1.0) -> pd.DataFrame:
+    """Long table subject, roi, model, beta from ``read_roi_rdms`` (``regress_rdms`` per method)."""
+    tables = [regress_rdms(part, brain_model_rdms(models, context_offset, method))
+              for method, part in rdms.groupby("method")]
+    order = rdms.rdm_descriptors.reset_index(names="rdm")[["subject", "roi", "method", "rdm"]]
+    table = pd.concat(tables).merge(order, on=["subject", "roi", "method"]).sort_values("rdm", kind="stable")
+    return table[["subject", "roi", "model", "beta"]].reset_index(drop=True)
 
 
 def sign_flip_p(values: np.ndarray, *, n_perm: int = 10000, seed: int = 0) -> float:
@@ -96,12 +95,12 @@ def rdm_distances(rdm: np.ndarray, method: str) -> np.ndarray:
     return np.sqrt(distances) if method == "crossnobis" else distances
 
 
-def compression_fits(rdms: pd.DataFrame, *, n_restarts: int = 20, seed: int = 0) -> pd.DataFrame:
+def compression_fits(rdms: RDMs, *, n_restarts: int = 20, seed: int = 0) -> pd.DataFrame:
     """subject, roi, the 6 parameters, rmse and ``compression`` (mean over contexts of relevant -
-    irrelevant gain) per RDM of a ``read_roi_rdms`` table."""
+    irrelevant gain) per RDM of ``read_roi_rdms``."""
     rows = []
-    for _, row in rdms.iterrows():
-        fit = fit_compression_model(rdm_distances(row["rdm"], row["method"]), n_restarts=n_restarts, seed=seed)
+    for row, rdm in zip(rdms.rdm_descriptors.to_dict("records"), rdms.matrices):
+        fit = fit_compression_model(rdm_distances(rdm, row["method"]), n_restarts=n_restarts, seed=seed)
         p = fit.params
         compression = ((p["north_relevant"] - p["north_irrelevant"])
                        + (p["south_relevant"] - p["south_irrelevant"])) / 2
@@ -127,11 +126,11 @@ def accuracy_relation(betas: pd.DataFrame, accuracy: Mapping[str, float], *, mod
     return pd.DataFrame(rows)
 
 
-def noise_ceiling(rdms: pd.DataFrame) -> pd.DataFrame:
+def noise_ceiling(rdms: RDMs) -> pd.DataFrame:
     """Per ROI: Spearman noise ceiling (``lower``, ``upper``) over participants' RDMs."""
     rows = []
-    for roi, part in rdms.groupby("roi", sort=False):
-        stack = np.stack(part["rdm"].to_list())
+    for roi, part in rdms.groupby("roi"):
+        stack = part.matrices
         mean = stack.mean(axis=0)
         n = len(stack)
         upper = [spearman(r, mean) for r in stack]
@@ -140,7 +139,7 @@ def noise_ceiling(rdms: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def group_mds(rdms: pd.DataFrame, *, seed: int = 0, n_components: int = 3) -> pd.DataFrame:
+def group_mds(rdms: RDMs, *, seed: int = 0, n_components: int = 3) -> pd.DataFrame:
     """Classical MDS of each ROI's group-mean RDM (``rdm_distances`` of the mean over participants),
     panels in ROI order, each rotated onto the one before it (``garden.rsa.mds.mds_panels``): ``panel``
     (the ROI), ``context``, ``branchiness``, ``leafiness``, ``dim1``... in the RDM's distance units.
@@ -148,21 +147,22 @@ def group_mds(rdms: pd.DataFrame, *, seed: int = 0, n_components: int = 3) -> pd
     Classical rather than metric MDS: cross-validated correlation distances share a large constant
     (about 1 for every pair), which classical MDS's double centring spreads evenly over all
     dimensions, while metric SMACOF bends the configuration to fit it."""
-    means = {}
-    for (roi, method), part in rdms.groupby(["roi", "method"], sort=False):
-        label = roi if rdms["method"].nunique() == 1 else f"{roi} ({method})"
-        means[label] = rdm_distances(np.mean(np.stack(part["rdm"].to_list()), axis=0), method)
-    return mds_panels(means, seed, n_components, kind="classical")
+    single = rdms.rdm_descriptors["method"].nunique() == 1
+    groups = list(rdms.groupby(["roi", "method"]))
+    means = RDMs(np.stack([rdm_distances(part.matrices.mean(axis=0), method) for (_, method), part in groups]),
+                 rdms.pattern_descriptors)
+    labels = [roi if single else f"{roi} ({method})" for (roi, method), _ in groups]
+    return mds_panels(means, labels, seed, n_components, kind="classical")
 
 
-def network_matches(rdms: pd.DataFrame, networks: Mapping[float, np.ndarray], ceiling: pd.DataFrame, *,
+def network_matches(rdms: RDMs, networks: RDMs, ceiling: pd.DataFrame, *,
                     n_boot: int = 1000, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(similarity profile per ROI and scale with bootstrap CIs, best scale per ROI with its CI and
-    the best similarity relative to the upper noise ceiling)."""
+    the best similarity relative to the upper noise ceiling); ``networks``: hidden-layer RDMs with the
+    rdm descriptor ``scale``."""
     profiles, bests = [], []
-    for roi, part in rdms.groupby("roi", sort=False):
-        people = dict(zip(part["subject"], part["rdm"]))
-        similarity = similarity_table(people, networks)
+    for roi, part in rdms.groupby("roi"):
+        similarity = similarity_table(part, networks, unit="subject")
         profile, best, _ = bootstrap_units(similarity, {}, n_boot=n_boot, seed=seed)
         per_person = best_scales(similarity)
         upper = float(ceiling.set_index("roi").loc[roi, "upper"])

@@ -36,10 +36,10 @@ import nibabel
 import numpy as np
 import pandas as pd
 
-from garden.modeling.networks.rdms import hidden_rdms
+from garden.modeling.networks.rdms import network_rdms
 from garden.analysis.neural.bids import scan_accuracy, write_derivative_description
 from garden.analysis.neural.glm import load_mask
-from garden.analysis.neural.rdms import BRAIN_MODELS, new_output_folder, read_roi_rdms
+from garden.analysis.neural.rdms import BRAIN_MODELS, read_roi_rdms
 from garden.analysis.neural.rois import Roi, check_on_grid
 from garden.analysis.neural.stats import (
     accuracy_relation,
@@ -54,6 +54,7 @@ from garden.analysis.neural.stats import (
     voxel_tests,
 )
 from garden.core.errors import UserError
+from garden.core.files import output_folder, refuse_existing, write_tsv
 from garden.core.provenance import provenance, write_json
 from garden.modeling.networks.sweep import load_results
 
@@ -85,8 +86,7 @@ def study_accuracy(behaviour: Path, subjects: list[str]) -> dict[str, float]:
 
 
 def _write(table: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, sep="\t", index=False, float_format="%.6g")
+    write_tsv(path, table, float_format="%.6g")
 
 
 def searchlight_models(folder: Path) -> list[str]:
@@ -149,53 +149,52 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
     ``rois`` (``garden.analysis.neural.rois.load_rois``, on the grid ``roi_affine``) count the significant
     searchlight voxels inside each ROI; they must lie on the searchlight mask's grid."""
     out = Path(out)
-    if out.exists():
-        raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
+    refuse_existing(out)
     if searchlight is not None and mask is None:
         raise UserError("--searchlight needs --mask (the brain mask the searchlight ran in)")
     if rois and searchlight is not None:
         brain, image = load_mask(mask)
         check_on_grid(rois, roi_affine, inside=brain, grid_affine=image.affine, where=f"the mask {mask}")
     table = read_roi_rdms(rdms)
-    if table["subject"].nunique() < 2:
-        raise UserError(f"{rdms}: RDMs of {table['subject'].nunique()} participant(s); group statistics need >= 2")
+    subjects = table.rdm_descriptors["subject"]
+    if subjects.nunique() < 2:
+        raise UserError(f"{rdms}: RDMs of {subjects.nunique()} participant(s); group statistics need >= 2")
     sweep = load_results(networks) if networks is not None else None
-    partial = new_output_folder(out)
-    tables = partial / "tables"
-    betas = model_betas(table, config.models, context_offset=config.context_offset)
-    _write(betas, tables / "neural_roi_betas.tsv")
-    _write(group_tests(betas, n_perm=config.n_perm, seed=config.seed), tables / "neural_roi_group.tsv")
-    pairs = [p for p in CONTRASTS if set(p) <= set(config.models)]
-    if pairs:
-        _write(paired_contrasts(betas, pairs, n_perm=config.n_perm, seed=config.seed),
-               tables / "neural_roi_contrasts.tsv")
-    compression = compression_fits(table, n_restarts=config.n_restarts, seed=config.seed)
-    _write(compression, tables / "neural_compression.tsv")
-    compression_group = [{"roi": roi, **one_sample(part["compression"].to_numpy(), n_perm=config.n_perm,
-                                                   seed=config.seed)}
-                         for roi, part in compression.groupby("roi", sort=False)]
-    _write(pd.DataFrame(compression_group), tables / "neural_compression_group.tsv")
-    ceiling = noise_ceiling(table)
-    _write(ceiling, tables / "neural_noise_ceiling.tsv")
-    _write(group_mds(table, seed=config.seed), tables / "neural_mds.tsv")
-    if behaviour is not None:
-        accuracy = study_accuracy(Path(behaviour), sorted(table["subject"].unique()))
-        _write(pd.DataFrame({"subject": list(accuracy), "accuracy": list(accuracy.values())}),
-               tables / "neural_accuracy.tsv")
-        _write(accuracy_relation(betas, accuracy), tables / "neural_accuracy_relation.tsv")
-    if sweep is not None:
-        profile, best = network_matches(table, hidden_rdms(sweep.summary, sweep.arrays), ceiling,
-                                        n_boot=config.n_boot, seed=config.seed)
-        _write(profile, tables / "neural_network_profile.tsv")
-        _write(best, tables / "neural_network_best.tsv")
-    if searchlight is not None:
-        counts, slices = searchlight_group(Path(searchlight), partial / "searchlight", mask=Path(mask),
-                                           q=config.fdr_q, rois=rois or {})
-        _write(counts, tables / "neural_searchlight.tsv")
-        _write(slices, tables / "neural_searchlight_slices.tsv")
-    write_json(partial / "neural_stats.json", provenance(
-        config=asdict(config), seed=config.seed, rdms=str(rdms), behaviour=str(behaviour), networks=str(networks),
-        searchlight=str(searchlight), mask=str(mask), rois={k: v.source for k, v in (rois or {}).items()}))
-    write_derivative_description(partial, "garden neural statistics (group level)", source=rdms, step="stats")
-    partial.rename(out)
+    with output_folder(out) as partial:
+        tables = partial / "tables"
+        betas = model_betas(table, config.models, context_offset=config.context_offset)
+        _write(betas, tables / "neural_roi_betas.tsv")
+        _write(group_tests(betas, n_perm=config.n_perm, seed=config.seed), tables / "neural_roi_group.tsv")
+        pairs = [p for p in CONTRASTS if set(p) <= set(config.models)]
+        if pairs:
+            _write(paired_contrasts(betas, pairs, n_perm=config.n_perm, seed=config.seed),
+                   tables / "neural_roi_contrasts.tsv")
+        compression = compression_fits(table, n_restarts=config.n_restarts, seed=config.seed)
+        _write(compression, tables / "neural_compression.tsv")
+        compression_group = [{"roi": roi, **one_sample(part["compression"].to_numpy(), n_perm=config.n_perm,
+                                                       seed=config.seed)}
+                             for roi, part in compression.groupby("roi", sort=False)]
+        _write(pd.DataFrame(compression_group), tables / "neural_compression_group.tsv")
+        ceiling = noise_ceiling(table)
+        _write(ceiling, tables / "neural_noise_ceiling.tsv")
+        _write(group_mds(table, seed=config.seed), tables / "neural_mds.tsv")
+        if behaviour is not None:
+            accuracy = study_accuracy(Path(behaviour), sorted(subjects.unique()))
+            _write(pd.DataFrame({"subject": list(accuracy), "accuracy": list(accuracy.values())}),
+                   tables / "neural_accuracy.tsv")
+            _write(accuracy_relation(betas, accuracy), tables / "neural_accuracy_relation.tsv")
+        if sweep is not None:
+            profile, best = network_matches(table, network_rdms(sweep.summary, sweep.arrays), ceiling,
+                                            n_boot=config.n_boot, seed=config.seed)
+            _write(profile, tables / "neural_network_profile.tsv")
+            _write(best, tables / "neural_network_best.tsv")
+        if searchlight is not None:
+            counts, slices = searchlight_group(Path(searchlight), partial / "searchlight", mask=Path(mask),
+                                               q=config.fdr_q, rois=rois or {})
+            _write(counts, tables / "neural_searchlight.tsv")
+            _write(slices, tables / "neural_searchlight_slices.tsv")
+        write_json(partial / "neural_stats.json", provenance(
+            config=asdict(config), seed=config.seed, rdms=str(rdms), behaviour=str(behaviour), networks=str(networks),
+            searchlight=str(searchlight), mask=str(mask), rois={k: v.source for k, v in (rois or {}).items()}))
+        write_derivative_description(partial, "garden neural statistics (group level)", source=rdms, step="stats")
     return out

@@ -15,15 +15,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 import tempfile
 import uuid
 import zipfile
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from garden.core.errors import UserError
+from garden.core.files import write_with
 from garden.experiment.config import Protocol
 from garden.experiment.web.refusals import Rejected
 from garden.experiment.web.server import WebSessions
@@ -76,12 +76,14 @@ def export_study(protocol: Protocol, out: str | Path, *, participants: list[str]
                         encoding="utf-8")
         study = _study_uuid(protocol, participants)
         jas = json.dumps(study_description(protocol, dir_name, study, redirect_url), indent=1)
-        partial = out.with_name(out.name + ".partial")
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(f"{dir_name}.jas", jas)
-            for file in sorted(p for p in site.rglob("*") if p.is_file()):
-                archive.write(file, f"{dir_name}/{file.relative_to(site).as_posix()}")
-        shutil.move(partial, out)
+
+        def archive(fh: IO[bytes]) -> None:
+            with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zipped:
+                zipped.writestr(f"{dir_name}.jas", jas)
+                for file in sorted(p for p in site.rglob("*") if p.is_file()):
+                    zipped.write(file, f"{dir_name}/{file.relative_to(site).as_posix()}")
+
+        write_with(out, archive)
     return out
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from garden.analysis.behaviour.grid_prior import grid_priors, prior_change
 from garden.core.errors import UserError
+from garden.core.files import write_tsv
 from garden.core.provenance import write_sidecar
 
 
@@ -30,12 +31,10 @@ def grid_prior_command(args: argparse.Namespace) -> int:
         raise UserError(f"{existing[0]}: already exists; refusing to overwrite it (choose another --out)")
     priors = grid_priors(args.folder)
     change = prior_change(priors)
-    out.parent.mkdir(parents=True, exist_ok=True)
     config = {"folder": str(args.folder), "measure": "Kendall tau_a of the arrangement RDM with the 25-tree grid "
                                                      "model RDM; change = post - pre"}
     for table, path in ((priors, per_rdm), (change, out)):
-        with open(path, "x", encoding="utf-8") as fh:
-            fh.write(table.to_csv(sep="\t", index=False, na_rep="n/a", lineterminator="\n"))
+        write_tsv(path, table, na_rep="n/a")
         write_sidecar(path, config)
     print(f"grid prior of {len(change)} participant(s): median change {change.change.median():+.3f}; wrote {out}")
     return 0

@@ -1,7 +1,7 @@
 """Per-network measures that need the weights (docs/networks.md), computed from trained parameters.
 
 Pure numpy on the parameter dicts of ``garden.modeling.networks.train`` (N networks stacked on axis 0).
-The RSA read-outs reuse ``garden.rsa.rdm``, ``garden.rsa.model_rdms``, ``garden.rsa.compare`` and
+The RSA read-outs reuse ``garden.rsa.distances``, ``garden.rsa.model_rdms``, ``garden.rsa.compare`` and
 ``garden.rsa.geometry`` (imported inside the functions: modeling -> analysis is the known exception
 for these pure primitives).
 
@@ -17,15 +17,16 @@ import pandas as pd
 from garden.core.task import item_congruency
 from garden.modeling.networks.config import NOISE_SDS
 from garden.modeling.networks.data import TaskData
-from garden.rsa.compare import regress_rdm
+from garden.rsa.compare import regress_rdms
 from garden.rsa.geometry import (
     classify_units,
     context_weight_correlation,
     dimensionality,
     sign_accuracy,
 )
-from garden.rsa.model_rdms import model_rdm
-from garden.rsa.rdm import rdm
+from garden.rsa.distances import rdm
+from garden.rsa.model_rdms import model_rdms
+from garden.rsa.rdms import RDMs
 
 RSA_MODELS = ("grid", "orthogonal", "parallel")
 WEIGHT_MATRICES = {"input": "w_input", "context": "w_context", "output": "w_output"}
@@ -74,6 +75,16 @@ def _subset_corr(w_context: np.ndarray, mask: np.ndarray) -> float:
     return context_weight_correlation(w_context[mask]) if mask.sum() >= 3 else float("nan")
 
 
+def _model_betas(hidden: np.ndarray, context_offset: float) -> np.ndarray:
+    """(N, len(RSA_MODELS)) betas of each network's hidden RDM on the model RDMs (``regress_rdms``); NaN
+    for a network whose activity is not finite (training diverged) or whose RDM is constant (all units dead)."""
+    models = model_rdms(list(RSA_MODELS), context_offset=context_offset)
+    n = models.n_conditions
+    matrices = [rdm(h) if np.isfinite(h).all() else np.full((n, n), np.nan) for h in hidden]
+    table = regress_rdms(RDMs(np.stack(matrices), models.pattern_descriptors), models)
+    return table["beta"].to_numpy().reshape(len(hidden), len(RSA_MODELS))
+
+
 def geometry_measures(data: TaskData, hidden: np.ndarray, w_context: np.ndarray, context_offset: float = 1.0,
                       w_context_init: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Per network: betas of the hidden RDM on the grid/orthogonal/parallel model RDMs, ``dim_90``
@@ -84,20 +95,16 @@ def geometry_measures(data: TaskData, hidden: np.ndarray, w_context: np.ndarray,
     (centred), unit_class (N, H) codes. A network with non-finite activity (its training diverged)
     gets NaN betas and dimensionalities, and its units count as dead."""
 
-    models = {name: model_rdm(name, context_offset=context_offset) for name in RSA_MODELS}
     ctx = data.items["context_index"].to_numpy()
     rows, spectra, classes = [], [], []
     inits = w_context_init if w_context_init is not None else [None] * len(hidden)
-    for h, wc, w0 in zip(hidden, w_context, inits):
+    all_betas = _model_betas(hidden, context_offset)
+    for h, wc, w0, betas in zip(hidden, w_context, inits, all_betas):
         finite = bool(np.isfinite(h).all())   # False for a network whose training diverged: no geometry
-        try:
-            betas = regress_rdm(rdm(h), models) if finite else dict.fromkeys(RSA_MODELS, float("nan"))
-        except ValueError:  # every unit dead: the RDM is constant
-            betas = dict.fromkeys(RSA_MODELS, float("nan"))
         dim, spectrum = dimensionality(h, 0.9) if finite else (float("nan"), np.full(min(h.shape), np.nan))
         labels = classify_units(h, ctx)
         selective, every = labels == "task_selective", np.ones(len(wc), bool)
-        row = {**{f"beta_{m}": betas[m] for m in RSA_MODELS}, "dim_90": dim,
+        row = {**{f"beta_{m}": b for m, b in zip(RSA_MODELS, betas)}, "dim_90": dim,
                "dim_90_uncentred": dimensionality(h, 0.9, centre=False)[0] if finite else float("nan"),
                "n_task_selective": int(selective.sum()), "n_mixed": int((labels == "mixed").sum()),
                "n_dead": int((labels == "dead").sum()),

@@ -1,4 +1,4 @@
-"""Hidden-layer RDMs of a finished network sweep: per init scale, or as one ``RDMs`` stack.
+"""Hidden-layer RDMs of a finished network sweep as one ``RDMs`` stack (``rdms.mean("scale")`` per init scale).
 
 ``summary`` is the sweep's ``summary.tsv`` and ``arrays`` its ``results.npz`` (``load_results``), rows
 in the same network order.
@@ -12,15 +12,8 @@ import numpy as np
 import pandas as pd
 
 from garden.core.task import item_table
-from garden.rsa.rdm import rdm
+from garden.rsa.distances import rdm
 from garden.rsa.rdms import RDMs
-
-
-def hidden_rdms(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray]) -> dict[float, np.ndarray]:
-    """(n_seeds, 50, 50) Euclidean RDMs of the final hidden activity, per init scale."""
-    hidden = np.asarray(arrays["hidden"], dtype=float)
-    scales = summary["scale"].to_numpy(float)
-    return {float(s): np.stack([rdm(h) for h in hidden[scales == s]]) for s in np.unique(scales)}
 
 
 def network_rdms(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray], rule_code: int = 1) -> RDMs:
@@ -29,4 +22,4 @@ def network_rdms(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray], rule_c
     hidden = np.asarray(arrays["hidden"], dtype=float)
     conditions = item_table(rule_code)[["context", "branchiness", "leafiness", "reward_value"]]
     descriptors = summary[[c for c in ("scale", "ctx_scale", "seed") if c in summary]].reset_index(drop=True)
-    return RDMs(np.stack([rdm(h) for h in hidden]), conditions, descriptors, measure="euclidean (hidden layer)")
+    return RDMs(np.stack([rdm(h) for h in hidden]), conditions, descriptors, "euclidean (hidden layer)")

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from garden.core.errors import UserError
-from garden.core.files import write_file, write_with
+from garden.core.files import write_tsv, write_with
 from garden.core.jobs import check_executor, run_jobs
 from garden.core.provenance import read_json, write_json, write_sidecar
 from garden.modeling.networks.config import SweepConfig
@@ -113,8 +113,7 @@ def run_shard(config: SweepConfig, out_dir: str | os.PathLike, index: int, n_sha
     params = init_params(data.n_stimulus_units, nets.scale, nets.ctx_scale, nets.seed, tc.n_hidden, tc.output_sd, tc.bias)
     result = train(data, params, tc, progress=progress, desc=f"{name} ({len(nets)} networks)")
     summary, arrays = _measure(config, data, nets, result)
-    table = summary.to_csv(sep="\t", index=False, lineterminator="\n").encode("utf-8")
-    write_file(folder / f"{name}.tsv", table, overwrite=True)  # a leftover of an interrupted run is replaced
+    write_tsv(folder / f"{name}.tsv", summary, overwrite=True)  # a leftover of an interrupted run is replaced
     write_with(folder / f"{name}.npz", lambda fh: np.savez_compressed(fh, **arrays), overwrite=True)  # marks it done
     return folder / f"{name}.npz"
 
@@ -206,7 +205,7 @@ def merge_shards(config: SweepConfig, out: Path, n_shards: int) -> Path:
               for k in loaded[0]}
     # a leftover of an interrupted merge is replaced; the summary's sidecar, written last, marks the sweep done
     write_with(out / "results.npz", lambda fh: np.savez_compressed(fh, **arrays), overwrite=True)
-    write_file(out / "summary.tsv", summary.to_csv(sep="\t", index=False, lineterminator="\n"), overwrite=True)
+    write_tsv(out / "summary.tsv", summary, overwrite=True)
     meta = {"n_networks": len(summary), "n_shards": n_shards, "curve_stride_steps": config.train.record_every,
             "context_weight_corr_units": "task-selective units of each network (context_weight_corr); "
                                          "all units (context_weight_corr_all)",

@@ -3,7 +3,8 @@ and return a Figure.
 
 Why here: one room for plotting, so the numbers are computed elsewhere (networks, fits, RSA) and
 each figure only draws. Sections: ``networks``, ``behaviour``, ``people_vs_networks``, ``neural``,
-``arrangement``; ``style`` holds what they share; every figure is importable from this package.
+``arrangement``; ``rdms`` draws any ``RDMs`` stack (``plot_rdms``); ``style`` holds what they share; every
+figure is importable from this package.
 Figures are built on ``matplotlib.figure.Figure`` with the Agg canvas (no pyplot state, no
 display), and each is readable alone: a title, axis labels with units, legends.
 
@@ -15,6 +16,9 @@ green.
 
 from garden.reports.figures.arrangement import (
     grid_prior_pre_post,
+)
+from garden.reports.figures.rdms import (
+    plot_rdms,
 )
 from garden.reports.figures.behaviour import (
     behavioural_rsa_taus,
@@ -99,4 +103,5 @@ __all__ = [
     "neural_accuracy",
     "neural_searchlight_slices",
     "grid_prior_pre_post",
+    "plot_rdms",
 ]

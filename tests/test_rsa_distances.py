@@ -1,4 +1,4 @@
-"""RDMs from patterns: known answers, cross-validation properties, agreement with rsatoolbox."""
+"""RDMs from patterns: known answers, crossnobis properties, the vector order, agreement with rsatoolbox."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from garden.rsa.rdm import choice_rdm, crossvalidated_rdm, lower, noise_covariance, rdm, square
+from garden.rsa.crossval import crossnobis_rdm, shrinkage_covariance
+from garden.rsa.distances import choice_rdm, lower, rdm, square
 
 
 def test_euclidean_rdm_of_a_3_4_5_triangle():
@@ -35,17 +36,17 @@ def test_rdm_rejects_bad_input():
         rdm(np.zeros(4))
 
 
-def test_crossvalidated_rdm_without_noise_is_squared_distance_per_channel():
+def test_crossnobis_without_noise_is_squared_distance_per_channel():
     rng = np.random.default_rng(1)
     signal = rng.normal(size=(6, 20))
     runs = np.stack([signal] * 4)
-    np.testing.assert_allclose(crossvalidated_rdm(runs), rdm(signal) ** 2 / 20, atol=1e-12)
+    np.testing.assert_allclose(crossnobis_rdm(runs), rdm(signal) ** 2 / 20, atol=1e-12)
 
 
-def test_crossvalidated_rdm_is_unbiased_where_plain_distances_are_not():
+def test_crossnobis_is_unbiased_where_plain_distances_are_not():
     rng = np.random.default_rng(2)
     noise_only = rng.normal(size=(6, 10, 500))  # 10 identical conditions, independent noise per run
-    cv = lower(crossvalidated_rdm(noise_only))
+    cv = lower(crossnobis_rdm(noise_only))
     plain = lower(rdm(noise_only.mean(axis=0)) ** 2 / 500)
     assert abs(cv.mean()) < 0.01  # expectation 0
     assert plain.mean() > 0.3  # 2 * noise variance / 6 runs = 0.33
@@ -56,27 +57,29 @@ def test_crossnobis_is_invariant_to_a_linear_mixing_of_channels_given_its_covari
     patterns = rng.normal(size=(5, 8, 6))
     mixing = rng.normal(size=(6, 6)) + 3 * np.eye(6)
     mixed = patterns @ mixing.T
-    np.testing.assert_allclose(crossvalidated_rdm(mixed, mixing @ mixing.T), crossvalidated_rdm(patterns),
+    np.testing.assert_allclose(crossnobis_rdm(mixed, noise_cov=mixing @ mixing.T), crossnobis_rdm(patterns),
                                atol=1e-10)
 
 
-def test_ledoit_wolf_noise_covariance_recovers_a_known_diagonal_covariance():
+def test_ledoit_wolf_noise_covariance_from_run_residuals_recovers_a_known_diagonal_covariance():
     rng = np.random.default_rng(4)
     sd = np.array([1.0, 2.0, 0.5])
     signal = rng.normal(size=(1, 40, 3))
     runs = signal + rng.normal(size=(8, 40, 3)) * sd
-    np.testing.assert_allclose(np.diag(noise_covariance(runs)), sd**2, rtol=0.2)
-    whitened = crossvalidated_rdm(runs, "ledoit_wolf")
+    residuals = (runs - runs.mean(axis=0)).reshape(-1, 3)
+    cov = shrinkage_covariance(residuals, dof=7 * 40, method="shrinkage_eye", centred=True)
+    np.testing.assert_allclose(np.diag(cov), sd**2, rtol=0.2)
+    whitened = crossnobis_rdm(runs, noise_cov=cov)
     assert np.allclose(whitened, whitened.T) and np.all(np.diag(whitened) == 0)
 
 
-def test_crossvalidated_rdm_rejects_one_run_and_a_bad_covariance():
+def test_crossnobis_rejects_one_run_and_a_bad_covariance():
     with pytest.raises(ValueError, match="at least 2 runs"):
-        crossvalidated_rdm(np.zeros((1, 3, 4)))
+        crossnobis_rdm(np.zeros((1, 3, 4)))
     with pytest.raises(ValueError, match="positive definite"):
-        crossvalidated_rdm(np.ones((2, 3, 2)), np.zeros((2, 2)))
-    with pytest.raises(ValueError, match="symmetric 2 x 2"):
-        crossvalidated_rdm(np.ones((2, 3, 2)), np.eye(3))
+        crossnobis_rdm(np.ones((2, 3, 2)), noise_cov=np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="2 x 2"):
+        crossnobis_rdm(np.ones((2, 3, 2)), noise_cov=np.eye(3))
 
 
 def test_choice_rdm_is_absolute_difference_and_propagates_missing_conditions():
@@ -121,7 +124,7 @@ def test_rdms_agree_with_rsatoolbox():
         "conds": np.tile(np.arange(n_cond), n_runs).astype(float),
         "runs": np.repeat(np.arange(n_runs), n_cond).astype(float)})
     cov = np.cov(rng.normal(size=(30, n_chan)).T)
-    np.testing.assert_allclose(theirs(runs, "crossnobis", cv_descriptor="runs"), crossvalidated_rdm(patterns),
+    np.testing.assert_allclose(theirs(runs, "crossnobis", cv_descriptor="runs"), crossnobis_rdm(patterns),
                                atol=1e-12)
     np.testing.assert_allclose(theirs(runs, "crossnobis", cv_descriptor="runs", noise=np.linalg.inv(cov)),
-                               crossvalidated_rdm(patterns, cov), atol=1e-10)
+                               crossnobis_rdm(patterns, noise_cov=cov), atol=1e-10)
