@@ -68,8 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", action="store_true",
                    help="also write 95%% profile-likelihood intervals (bernoulli)")
     p.add_argument("--posterior", action="store_true",
-                   help="also write 95%% posterior intervals, Jeffreys prior on the bounds (bernoulli; the intervals "
-                        "whose coverage holds, also for fits at a bound)")
+                   help="also write 95%% posterior intervals and medians, Jeffreys prior on the bounds (bernoulli; "
+                        "coverage interior and at a bound in docs/modeling.md)")
     p.add_argument("--starts", type=bounded_int(1, "starts"), default=30, help="grid start points per participant and model")
     p.add_argument("--jobs", type=bounded_int(1, "jobs"), default=1, help="worker processes")
     p.add_argument("--include-incomplete", action="store_true",
