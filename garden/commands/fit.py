@@ -93,6 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--stop", choices=("fixed-point", "vba"), default="fixed-point",
                    help="VB stopping rule: its fixed point (default; n_iter and converged columns) or VBA's "
                         "(|dF| <= 1e-4 or 32 iterations, to reproduce published VBA runs)")
+    p.add_argument("--exact", action="store_true",
+                   help="also exact_* columns: the frequency posterior integrated by quadrature, no VB (2 or 3 models)")
     p.add_argument("--winners", type=new_file(".tsv"), default=None, metavar="TSV", help="also write per-participant AIC/BIC winners")
     p.add_argument("--lrt", type=new_file(".tsv"), default=None, metavar="TSV", help="also write likelihood-ratio tests of nested models (bernoulli fits only)")
     p.add_argument("--include-incomplete", action="store_true",
@@ -185,7 +187,7 @@ def bms_command(args: argparse.Namespace) -> int:
         require_complete(args.fits, include_incomplete=args.include_incomplete)
     options = {"criterion": args.criterion, "prior": args.prior, "stop": args.stop}
     try:
-        table = bms_table(fits, by=args.by, models=models, **options)
+        table = bms_table(fits, by=args.by, models=models, exact=args.exact, **options)
         outputs = {args.out: table}
         if args.winners:
             outputs[args.winners] = winners(fits, args.criterion, models)
@@ -198,7 +200,7 @@ def bms_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(f"{args.fits}: {exc}") from None
     config = {"fits": str(args.fits), "by": args.by, "models": models, "criterion": args.criterion,
-              "prior": args.prior, "stop": args.stop, "families": FAMILIES if args.families else None,
+              "prior": args.prior, "stop": args.stop, "exact": args.exact, "families": FAMILIES if args.families else None,
               "foreign": foreign, "include_incomplete": args.include_incomplete}
     for path, result in outputs.items():  # every table computed before the first is written
         write_table(result, path)
