@@ -43,7 +43,8 @@ def main(jobs: int = 2) -> dict:
             outside += int(((part[parameter] < part[name]) | (part[parameter] > part[f"{parameter}_post_hi"])).sum())
     scale = len(everyone) / fits["participant_id"].nunique()
     return {"participants": int(fits["participant_id"].nunique()), "fits": len(fits),
-            "models": sorted(fits["model"].unique()), "jobs": jobs, "wall_s": round(wall, 1), "cpu_s": round(cpu_total, 1),
+            "models": sorted(fits["model"].unique()), "jobs": jobs, "wall_s": round(wall, 1),
+            "cpu_s": round(cpu_total, 1),
             "cpu_s_per_job_all_583": round(cpu_total * scale / jobs, 1),
             "load_average_1min": round(os.getloadavg()[0], 2),
             "rerun_longer": int((fits["posterior_iterations"] > fits["posterior_iterations"].min()).sum()),

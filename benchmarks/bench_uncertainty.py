@@ -70,7 +70,8 @@ def _markdown(cells: dict) -> str:
         c = cell[name]
         return f"{c['value']:.3f} [{c['ci95'][0]:.3f}, {c['ci95'][1]:.3f}]"
     header = ("| model | parameter | trials | at bound | interior fits | Wald | Wald, transformed | profile, all fits "
-              "| profile, interior fits | posterior, all fits | posterior, interior fits | posterior, fits at a bound |")
+              "| profile, interior fits | posterior, all fits | posterior, interior fits "
+              "| posterior, fits at a bound |")
     lines = [header, "|" + "---|" * (5 + len(COVERAGES))]
     for key, cell in cells.items():
         model, n_trials, parameter = key.split("/")
@@ -80,7 +81,7 @@ def _markdown(cells: dict) -> str:
 
 
 def _rhat(values) -> dict:
-    """Rank-normalised split R-hat of the posterior samplers over every fitted parameter: quantiles and tail fractions."""
+    """Rank-normalised split R-hat of the samplers over every fitted parameter: quantiles and tail fractions."""
     values = values.dropna().to_numpy()
     return {"median": round(float(np.median(values)), 4), "p99": round(float(np.quantile(values, 0.99)), 4),
             "max": round(float(values.max()), 4), "fraction_above_1.01": round(float((values > 1.01).mean()), 4),
@@ -112,7 +113,8 @@ def main(n_sim: int | None = None, jobs: int = 2, profile: bool | None = None) -
         position = summary["parameter"].map({name: i for i, name in enumerate(dict.fromkeys(summary["parameter"]))})
         for r in summary.assign(position=position).sort_values(["position", "n_test_trials"], kind="stable").itertuples():
             cells[f"{model}/{r.n_test_trials}/{r.parameter}"] = _cell(r)
-    return {"n_sim": n_sim, "jobs": jobs, "profile": profile, "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+    return {"n_sim": n_sim, "jobs": jobs, "profile": profile,
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "fit_with_posterior": timing, "posterior_rhat": rhat, "summary": _counts(cells), "coverage": cells,
             "table": _markdown(cells),
             "se_vs_numdifftools": {m: _se_agreement(m, min(100, n_sim)) for m in MODELS_CHECKED} if profile else None}

@@ -12,9 +12,9 @@ parameters (``parameter_names``: e.g. ``slope_north``, ``lapse``):
 Parameters left out keep the model's bounds and vary. Bounds are intersected with the model's
 (the likelihood is undefined outside them); a tied parameter's expression (any arithmetic of the
 other names, evaluated by lmfit's asteval on whole arrays) is clipped to its bounds. The fit is
-``optimise.search`` (the best starts under the constraints among the unconstrained model's grid
-starts projected onto the varying parameters and uniform random points, then batched Nelder-Mead) on the varying parameters only; standard errors and
-intervals of constrained fits are left to ``lmfit_result`` (lmfit's own, per participant).
+``optimise.search`` on the varying parameters only (starts: the best under the constraints among
+the unconstrained model's grid starts projected onto them and uniform random points); standard
+errors and intervals of constrained fits are left to ``lmfit_result`` (lmfit's own, per participant).
 """
 
 from __future__ import annotations
@@ -129,9 +129,10 @@ def _starts(view: Constrained, batch: Batch, n_starts: int) -> np.ndarray:
 
 def lmfit_result(model: Model, data: CellData, objective: str, params=None, start: np.ndarray | None = None):
     """lmfit's own fit of one participant (``lmfit.minimize``, Nelder-Mead on the deviance -2 log L,
-    its covariance lmfit's numdifftools Hessian: the inverse observed information), from ``start`` (the model's vector, e.g. the batched
-    optimum) or the published start; ``params`` (lmfit.Parameters) constrain it as above. Returns
-    the ``lmfit.MinimizerResult`` (``lmfit.fit_report(result)`` prints the report)."""
+    its covariance lmfit's numdifftools Hessian: the inverse observed information), from ``start``
+    (the model's vector, e.g. the batched optimum) or the published start; ``params``
+    (lmfit.Parameters) constrain it as above. Returns the ``lmfit.MinimizerResult``
+    (``lmfit.fit_report(result)`` prints the report)."""
     import lmfit
 
     batch = Batch(model, [data], objective)

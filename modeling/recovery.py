@@ -119,7 +119,8 @@ def parameter_recovery(fits: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
 
 
 COVERAGES = {"coverage": ("covered", "all"), "coverage_wald_transformed": ("covered_wald", "all"),
-             "coverage_profile": ("covered_profile", "all"), "coverage_profile_interior": ("covered_profile", "interior"),
+             "coverage_profile": ("covered_profile", "all"),
+             "coverage_profile_interior": ("covered_profile", "interior"),
              "coverage_posterior": ("covered_posterior", "all"),
              "coverage_posterior_interior": ("covered_posterior", "interior"),
              "coverage_posterior_at_bound": ("covered_posterior", "at_bound")}

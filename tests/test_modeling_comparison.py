@@ -160,8 +160,9 @@ def test_bms_agrees_with_groupbmc(families, prior):
 
 
 def test_family_null_is_equal_family_frequencies():
-    """Evidence that favours no model: F0 is VBA's null free energy with f0 = (1/4, 1/4, 1/2): attributions softmax(L) = 1/3 each, so
-    F0 = n (log 3 + mean log f0) (a bound below the null's log evidence 0, as in VBA)."""
+    """Evidence that favours no model: F0 is VBA's null free energy with f0 = (1/4, 1/4, 1/2):
+    attributions softmax(L) = 1/3 each, so F0 = n (log 3 + mean log f0) (a bound below the null's
+    log evidence 0, as in VBA)."""
     L = np.zeros((40, 3))
     res = family_bms(L, FAMILIES)
     assert res["F0"] == pytest.approx(40 * (np.log(3) + np.log([0.25, 0.25, 0.5]).mean()))

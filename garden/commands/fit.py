@@ -200,7 +200,8 @@ def bms_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(f"{args.fits}: {exc}") from None
     config = {"fits": str(args.fits), "by": args.by, "models": models, "criterion": args.criterion,
-              "prior": args.prior, "stop": args.stop, "exact": args.exact, "families": FAMILIES if args.families else None,
+              "prior": args.prior, "stop": args.stop, "exact": args.exact,
+              "families": FAMILIES if args.families else None,
               "foreign": foreign, "include_incomplete": args.include_incomplete}
     for path, result in outputs.items():  # every table computed before the first is written
         write_table(result, path)
