@@ -266,11 +266,11 @@ def fit_choice_models(people: Participants, config: DemoConfig, tables: Tables) 
 
 def compare_choice_models(fits: pd.DataFrame, config: DemoConfig, tables: Tables) -> None:
     """Random-effects Bayesian model selection (log evidence = -BIC/2), per group and over everyone."""
-    tables.save("bms", pd.concat([bms_table(fits, by="group", seed=config.seed),
-                                  bms_table(fits, seed=config.seed).assign(group="all")], ignore_index=True))
+    tables.save("bms", pd.concat([bms_table(fits, by="group"),
+                                  bms_table(fits).assign(group="all")], ignore_index=True))
     if {m for members in FAMILIES.values() for m in members} <= set(fits["model"]):
-        tables.save("bms_families", pd.concat([family_bms_table(fits, by="group", seed=config.seed),
-                                               family_bms_table(fits, seed=config.seed).assign(group="all")],
+        tables.save("bms_families", pd.concat([family_bms_table(fits, by="group"),
+                                               family_bms_table(fits).assign(group="all")],
                                               ignore_index=True))
     if fits["group"].nunique() > 1:
         tables.save("bms_between_groups", between_groups(fits, "group"))

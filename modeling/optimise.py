@@ -59,7 +59,8 @@ class BatchFit:
     """Per participant: best parameter vector (P, k), NLL (P,), Wald standard errors (P, k; NaN
     in fits with a parameter at a bound), whether the local search converged (P,), when asked
     for the 95 % profile-likelihood intervals (P, k, 2), and the conditional SEs (P, k): those
-    of the parameters not at a bound with the ones at a bound held there (``standard_errors``)."""
+    of the parameters not at a bound with the ones at a bound held there (``standard_errors``);
+    ``k``: the parameters fitted when fewer than the model's (constrained fits, ``constraints``)."""
 
     theta: np.ndarray
     nll: np.ndarray
@@ -67,6 +68,7 @@ class BatchFit:
     converged: np.ndarray
     profile: np.ndarray | None = None
     conditional: np.ndarray | None = None
+    k: int | None = None
 
 
 class Batch:
@@ -503,8 +505,24 @@ def fit_batch(model: Model, data: list[CellData], objective: str, n_starts: int 
     protected = np.broadcast_to(default_start(model), (len(data), 1, model.k))
     if extra_starts is not None:
         protected = np.concatenate([protected, extra_starts], axis=1)
-    n_part, n_protected = protected.shape[:2]
     grid = grid_starts(batch, n_starts)
+    theta, nll, converged = search(batch, protected, grid)
+    rows = np.arange(len(data))
+    conditional = standard_errors(batch, theta, rows)
+    stderr = np.where(at_bound(batch.bounds, theta).any(axis=1, keepdims=True), np.nan, conditional)
+    intervals = None
+    if profile:
+        intervals = profile_intervals(batch, theta, nll, grid) if objective == "bernoulli" \
+            else np.full(theta.shape + (2,), np.nan)
+    return BatchFit(theta, nll, stderr, converged, intervals, conditional)
+
+
+def search(batch, protected: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 2 for every participant of ``batch`` (anything with ``bounds`` and ``nll``, e.g. a
+    ``Batch``): Nelder-Mead from the ``protected`` starts (P, s, k; always kept) and the ``grid``
+    starts (P, g, k; successively halved, ``STAGES``), then the polish. Returns the best (theta
+    (P, k), nll (P,), converged (P,))."""
+    n_part, n_protected = protected.shape[:2]
     starts = np.concatenate([protected, grid], axis=1)
     for max_iter, keep in STAGES + ((POLISH_ITER, 0),):
         n_start = starts.shape[1]
@@ -517,11 +535,4 @@ def fit_batch(model: Model, data: list[CellData], objective: str, n_starts: int 
         starts = np.take_along_axis(theta, keep_index[:, :, None], axis=1)
     best = np.argmin(f, axis=1)
     rows = np.arange(n_part)
-    theta, nll, converged = theta[rows, best], f[rows, best], converged.reshape(n_part, -1)[rows, best]
-    conditional = standard_errors(batch, theta, rows)
-    stderr = np.where(at_bound(batch.bounds, theta).any(axis=1, keepdims=True), np.nan, conditional)
-    intervals = None
-    if profile:
-        intervals = profile_intervals(batch, theta, nll, grid) if objective == "bernoulli" \
-            else np.full(theta.shape + (2,), np.nan)
-    return BatchFit(theta, nll, stderr, converged, intervals, conditional)
+    return theta[rows, best], f[rows, best], converged.reshape(n_part, -1)[rows, best]

@@ -48,6 +48,7 @@ from garden.modeling.cells import (
     participant_cells,
     reward_gradients,
 )
+from garden.modeling.constraints import fit_constrained
 from garden.modeling.models import (
     DEFAULT_MODELS,
     MODELS,
@@ -164,7 +165,7 @@ def posteriors(data: list[CellData], fits: dict[str, BatchFit], seed: int, strea
         theta = np.stack([fit.theta[:, cols] for cols in _CONTEXT_COLUMNS], axis=1).reshape(-1, 4)
         half = posterior_summary(Batch(_ONE_CONTEXT, halves, "bernoulli"), theta, rng)
         parts = []
-        for values in (half.intervals, half.median, half.rhat):
+        for values in (half.intervals, half.median, half.rhat, half.ess_bulk, half.ess_tail):
             full = np.empty((len(data), 8) + values.shape[2:])
             paired = values.reshape((len(data), 2, 4) + values.shape[2:])
             for c, cols in enumerate(_CONTEXT_COLUMNS):
@@ -175,12 +176,15 @@ def posteriors(data: list[CellData], fits: dict[str, BatchFit], seed: int, strea
 
 
 def fit_cells(data: list[CellData], models: Sequence[str] = DEFAULT_MODELS, objective: str = "bernoulli",
-              n_starts: int = 30, *, profile: bool = False) -> dict[str, BatchFit]:
+              n_starts: int = 30, *, profile: bool = False, params=None) -> dict[str, BatchFit]:
     """Fit every model in ``models`` to every participant's cells (vectorised); {model: BatchFit}.
-    ``profile``: also 95 % profile-likelihood intervals (Bernoulli objective)."""
+    ``profile``: also 95 % profile-likelihood intervals (Bernoulli objective); ``params``:
+    ``lmfit.Parameters`` fixing, bounding or tying parameters (``garden.modeling.constraints``)."""
     check_objective(objective)
     for name in models:
         get_model(name)
+    if params is not None:
+        return {name: fit_constrained(MODELS[name], data, objective, params, n_starts) for name in models}
     fits: dict[str, BatchFit] = {}
     needed = ["factorized"] if "factorized_full" in models else []
     for name in dict.fromkeys(needed + list(models)):
@@ -204,8 +208,9 @@ def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str,
         for name, fit in fits.items():
             model = MODELS[name]
             theta, nll = fit.theta[i], float(fit.nll[i])
-            row = {"participant_id": d.participant_id, "model": name, "k": model.k, "n_obs": n, "nll": nll,
-                   "aic": 2 * nll + 2 * model.k, "bic": 2 * nll + model.k * np.log(n),
+            k = model.k if fit.k is None else fit.k
+            row = {"participant_id": d.participant_id, "model": name, "k": k, "n_obs": n, "nll": nll,
+                   "aic": 2 * nll + 2 * k, "bic": 2 * nll + k * np.log(n),
                    "converged": bool(fit.converged[i]), "context_a": contexts[0], "context_b": contexts[1]}
             names = model.names(contexts)
             row.update(zip(names, theta))
@@ -230,6 +235,7 @@ def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str,
                 row.update(zip([f"{p}_post_median" for p in names], q.median[i]))
                 row.update(zip([f"{p}_rhat" for p in names], q.rhat[i]))
                 row["rhat_max"] = float(np.nanmax(q.rhat[i]))
+                row["ess_bulk_min"], row["ess_tail_min"] = float(q.ess_bulk[i].min()), float(q.ess_tail[i].min())
                 row["posterior_iterations"] = int(q.iterations[i])
             if any(kind == "delta" for kind, _ in model.free):
                 angles = boundary_angles(model, theta, d.geometry)
@@ -275,8 +281,8 @@ BOOT_STARTS = 4
 
 
 def _fit_chunk(args: tuple) -> list[dict]:
-    data, models, objective, n_starts, n_boot, seed, stream, rules, profile, with_posterior = args
-    fits = fit_cells(data, models, objective, n_starts, profile=profile)
+    data, models, objective, n_starts, n_boot, seed, stream, rules, profile, with_posterior, params = args
+    fits = fit_cells(data, models, objective, n_starts, profile=profile, params=params)
     post = posteriors(data, fits, seed, stream) if with_posterior else None
     intervals = None
     if n_boot:
@@ -289,8 +295,10 @@ def _fit_chunk(args: tuple) -> list[dict]:
 def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, objective: str = "bernoulli",
               missing: str = "drop", *, max_rt: float | None = None, phase: str | None = None,
               n_starts: int = 30, jobs: int = 1, progress: bool = False, bootstrap: int = 0,
-              seed: int = 0, profile: bool = False, posterior: bool = False) -> pd.DataFrame:
+              seed: int = 0, profile: bool = False, posterior: bool = False, params=None) -> pd.DataFrame:
     """Fit ``models`` to every participant of a trial table; one row per participant x model.
+    ``params``: ``lmfit.Parameters`` that fix, bound or tie parameters of the one model fitted
+    (``garden.modeling.constraints``; ``k``, AIC and BIC count the varying parameters; no SEs).
 
     Columns: participant_id, model, k, n_obs, nll, aic, bic, converged, context_a/b, the
     parameters (see module docstring), their Wald standard errors (``<name>_se``: inverse observed
@@ -304,10 +312,11 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     with ``bootstrap`` > 0 the 95 % parametric-bootstrap intervals ``<name>_boot_lo`` /
     ``<name>_boot_hi`` from that many refits per participant (seeded by ``seed``), with
     ``posterior`` the 95 % posterior intervals under the Jeffreys prior on the bounds ``<name>_post_lo`` /
-    ``<name>_post_hi`` with the posterior median ``<name>_post_median``, split R-hat ``<name>_rhat``
-    and per fit ``rhat_max`` and ``posterior_iterations`` (per chain after warm-up: more when the
-    chains had not mixed; Bernoulli likelihood; seeded by ``seed``; the intervals whose
-    coverage holds, docs/modeling.md), boundary angles
+    ``<name>_post_hi`` with the posterior median ``<name>_post_median``, rank-normalised split R-hat
+    ``<name>_rhat`` and per fit ``rhat_max``, the smallest bulk and tail effective sample sizes
+    ``ess_bulk_min`` / ``ess_tail_min`` and ``posterior_iterations`` (per chain after warm-up: more
+    when the chains had not mixed; Bernoulli likelihood; seeded by ``seed``; their coverage,
+    interior and at a bound, in docs/modeling.md), boundary angles
     ``angle_<context>`` (deg, counter-clockwise from +branchiness) and biases ``bias_<context>``
     / ``bias`` (deg, positive towards the shared boundary; every model with a boundary), when the
     participant's rule is known (``garden.core.task.infer_rule``) its ``rule_code``, the context roles ``north_role`` /
@@ -339,9 +348,12 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     if posterior and objective != "bernoulli":
         raise UserError(f"--posterior needs the bernoulli objective (the {objective} loss is not a likelihood); "
                         "use --bootstrap N for intervals of choice-matrix fits")
+    if params is not None and (len(models) != 1 or bootstrap or profile or posterior):
+        raise UserError("lmfit Parameters constrain one model's fit: give one model and no bootstrap, profile or "
+                        "posterior (lmfit's own uncertainties: garden.modeling.constraints.lmfit_result)")
     rules = _rules(trials)
     chunks = [(data[i:i + CHUNK], list(models), objective, n_starts, bootstrap, seed, i // CHUNK, rules, profile,
-               posterior)
+               posterior, params)
               for i in range(0, len(data), CHUNK)]
     bar = tqdm(total=len(data), unit="participant", desc="fitting", disable=not progress)
     rows: list[dict] = []

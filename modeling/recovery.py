@@ -118,11 +118,15 @@ def parameter_recovery(fits: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-COVERAGES = {"coverage": ("covered", False), "coverage_wald_transformed": ("covered_wald", False),
-             "coverage_profile": ("covered_profile", False), "coverage_profile_interior": ("covered_profile", True),
-             "coverage_posterior": ("covered_posterior", False)}
-"""Coverage columns of ``recovery_summary``: (parameter_recovery column, over interior fits only).
-The Wald ones exist for interior fits only."""
+COVERAGES = {"coverage": ("covered", "all"), "coverage_wald_transformed": ("covered_wald", "all"),
+             "coverage_profile": ("covered_profile", "all"),
+             "coverage_profile_interior": ("covered_profile", "interior"),
+             "coverage_posterior": ("covered_posterior", "all"),
+             "coverage_posterior_interior": ("covered_posterior", "interior"),
+             "coverage_posterior_at_bound": ("covered_posterior", "at_bound")}
+"""Coverage columns of ``recovery_summary``: (parameter_recovery column, over which fits: all,
+interior ones (no parameter at a bound) or those with a parameter at a bound). The Wald ones
+exist for interior fits only."""
 
 
 def coverage_interval(covered: int, n: int) -> tuple[float, float]:
@@ -135,8 +139,8 @@ def coverage_interval(covered: int, n: int) -> tuple[float, float]:
 
 def _coverages(d: pd.DataFrame) -> dict[str, float]:
     out: dict[str, float] = {}
-    for name, (column, interior_only) in COVERAGES.items():
-        values = d.loc[d["interior"], column] if interior_only else d[column]
+    for name, (column, fits) in COVERAGES.items():
+        values = d[column] if fits == "all" else d.loc[d["interior"] == (fits == "interior"), column]
         values = values.dropna().astype(bool)
         out[name] = float(values.mean()) if len(values) else np.nan
         out[f"{name}_ci_lo"], out[f"{name}_ci_hi"] = coverage_interval(int(values.sum()), len(values))
@@ -147,7 +151,8 @@ def recovery_summary(recovered: pd.DataFrame, skipped: pd.DataFrame | None = Non
     """Per generating model x trial count x parameter: n, Pearson r, bias and RMSE of fitted - true,
     fraction_at_bound, n_with_se (interior fits: those with a Wald SE), the coverages of the 95 %
     intervals (``COVERAGES``: natural-scale Wald ``coverage`` and transformed-scale Wald over
-    interior fits; profile likelihood over all fits and over interior fits; NaN without them),
+    interior fits; profile likelihood over all fits and over interior fits; posterior over all,
+    interior and at-bound fits; NaN without them),
     each with its 95 % Wilson interval ``<coverage>_ci_lo`` / ``_ci_hi``, and n_skipped
     (simulations of that model and trial count that could not be fitted: rows of ``skipped``,
     columns generating_model and n_test_trials)."""

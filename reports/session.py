@@ -66,17 +66,25 @@ def rt_histogram(rts: pd.DataFrame) -> Figure:
     return fig
 
 
+OUTSIDE = ("the estimate lies outside its interval: the likelihood is flat towards the bound it sits on, so "
+           "the posterior has little mass there; report the posterior median with the interval")
+"""The note beside a maximum-likelihood estimate outside its 95 % posterior interval."""
+
+
 def parameter_table(fits: pd.DataFrame) -> pd.DataFrame:
-    """Long table: model, parameter, estimate, Wald SE, 95 % posterior interval and its R-hat, at bound."""
+    """Long table: model, parameter, estimate, Wald SE, 95 % posterior interval, posterior median, its
+    R-hat, at bound, and a note where the estimate lies outside the interval (``OUTSIDE``)."""
     rows = []
     for _, fit in fits.iterrows():
         for column in fits.columns:
             if not column.endswith("_post_lo") or pd.isna(fit[column]):
                 continue
             name = column.removesuffix("_post_lo")
+            lo, hi = fit[column], fit[f"{name}_post_hi"]
             rows.append({"model": fit["model"], "parameter": name, "estimate": fit[name], "se": fit[f"{name}_se"],
-                         "posterior_lo": fit[column], "posterior_hi": fit[f"{name}_post_hi"],
-                         "rhat": fit[f"{name}_rhat"], "at_bound": bool(fit[f"{name}_at_bound"])})
+                         "posterior_lo": lo, "posterior_hi": hi, "posterior_median": fit[f"{name}_post_median"],
+                         "rhat": fit[f"{name}_rhat"], "at_bound": bool(fit[f"{name}_at_bound"]),
+                         "note": OUTSIDE if not lo <= fit[name] <= hi else ""})
     return pd.DataFrame(rows)
 
 
@@ -112,7 +120,7 @@ def render_session(summary: SessionSummary, *, dpi: int = 80) -> str:
     parts += ["<h2>Tables</h2>", _table("accuracy per phase (chance 0.5)", t["accuracy_by_phase"]),
               _table("fit statistics", fits[[c for c in PARAMETER_COLUMNS if c in fits]]),
               _table("parameters: maximum-likelihood estimate, Wald SE, 95 % posterior interval (Jeffreys prior) "
-                     "with its R-hat", parameter_table(fits)),
+                     "with the posterior median and R-hat", parameter_table(fits)),
               _table("response times (s)", t["rt_summary"]), _table("timing quality", t["timing"])]
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<title>session report {html.escape(summary.participant_id)}</title><style>{STYLE}</style></head>"

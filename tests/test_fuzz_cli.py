@@ -251,7 +251,7 @@ def build_workspace(w: Path) -> None:
         (w / "fits" / name / "fits.tsv").write_text(text)
         (w / "fits" / name / "fits.json").write_text(json.dumps({"completed": True}))
     (w / "fits" / "no-sidecar").mkdir()
-    (w / "fits" / "no-sidecar" / "fits.tsv").write_text(VALID_FITS)
+    (w / "fits" / "no-sidecar" / "fits.tsv").write_text(_tsv(pd.DataFrame(FITS_ROWS).assign(objective="bernoulli")))
     _stimulus_sets(w)
     _interrupted(w)
     (w / "strings").mkdir()

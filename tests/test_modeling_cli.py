@@ -136,14 +136,17 @@ def test_bms_families_between_groups_and_lrt(tmp_path, trials_file, capsys):
     assert main(["bms", str(fits_path), "--out", str(tmp_path / "bms.tsv"), "--by", "group",
                  "--families", str(families), "--between", str(between), "--lrt", str(lrt)]) == 0
     table = pd.read_csv(families, sep="\t")
-    assert set(table.family) == {"factorized", "linear"} and len(table) == 4
+    assert set(table.family) == {"factorized", "linear"} and len(table) == 4 and table.converged.all()
+    assert main(["bms", str(fits_path), "--out", str(tmp_path / "p.tsv"), "--prior", "2",
+                 "--families", str(tmp_path / "pf.tsv")]) == 0
+    assert pd.read_csv(tmp_path / "pf.tsv", sep="\t").alpha_prior.tolist() == [2.0, 2.0]  # --prior honoured
     np.testing.assert_allclose(table.groupby("group").expected_frequency.sum(), 1.0)
     assert 0 <= pd.read_csv(between, sep="\t").p_same.iloc[0] <= 1
     assert len(pd.read_csv(lrt, sep="\t")) == 4
     published = tmp_path / "cm.tsv"
     assert main(["fit", str(trials_file), "--out", str(published), "--objective", "choice-matrix"]) == 0
     assert main(["bms", str(published), "--out", str(tmp_path / "b2.tsv"), "--lrt", str(tmp_path / "l2.tsv")]) == 2
-    assert "likelihood fits" in capsys.readouterr().err
+    assert "not a likelihood" in capsys.readouterr().err
     assert main(["bms", str(fits_path), "--out", str(tmp_path / "b3.tsv"), "--between", str(tmp_path / "x.tsv")]) == 2
 
 
@@ -164,3 +167,15 @@ def test_recovery_summary_counts_skipped_simulations():
     z = 1.959963984540054
     centre, half = (0.5 + z * z / 4) / (1 + z * z / 2), z * np.sqrt(0.25 / 2 + z * z / 16) / (1 + z * z / 2)
     assert (row.coverage_ci_lo, row.coverage_ci_hi) == pytest.approx((centre - half, centre + half))
+
+
+def test_bms_takes_a_foreign_bic_table_and_says_so(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    rows = [{"participant_id": f"S{i}", "model": model, "bic": 200 + rng.normal(0, 4) - (6 if model == "linear" else 0)}
+            for i in range(30) for model in ("factorized", "linear")]
+    foreign = write_table(pd.DataFrame(rows), tmp_path / "other_tool.tsv")
+    assert main(["bms", str(foreign), "--out", str(tmp_path / "b.tsv")]) == 0
+    assert "foreign" in capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "b.tsv", sep="\t").set_index("model")
+    assert table.protected_exceedance_probability["linear"] > 0.9
+    assert json.loads((tmp_path / "b.json").read_text())["config"]["foreign"] is True

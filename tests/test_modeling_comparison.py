@@ -10,6 +10,7 @@ from garden.modeling.comparison import (
     between_groups,
     bms,
     bms_table,
+    exact_bms,
     exceedance_probabilities,
     family_bms,
     family_bms_table,
@@ -17,6 +18,8 @@ from garden.modeling.comparison import (
     winners,
 )
 from garden.modeling.flesch2018 import EXPERIMENTS, load_published_bms, load_published_fits
+
+from benchmarks.bench_bms import FAMILIES, differences, equal_family_datasets, weak_evidence
 
 COMPARED = ["factorized_full", "linear"]
 
@@ -28,7 +31,7 @@ def test_bms_reproduces_every_published_group(flesch2018):
         published = load_published_bms(flesch2018, exp)
         for group, part in fits[fits.lme.notna()].groupby("group"):
             lme = part.pivot(index="group_index", columns="model", values="lme")[COMPARED]
-            res = bms(lme.to_numpy())  # default prior 1/K = 0.5, as published
+            res = bms(lme.to_numpy(), stop="vba")  # default prior 1/K = 0.5 and VBA's stopping rule, as published
             ref = published[published.group == group].set_index("model").loc[COMPARED]
             assert res["F"] == pytest.approx(ref.F.iloc[0], abs=1e-6)
             assert res["F0"] == pytest.approx(ref.F0.iloc[0], abs=1e-6)
@@ -61,6 +64,9 @@ def test_exceedance_probabilities_sampled_and_exact_agree():
     exact = exceedance_probabilities(np.array([12.0, 9.0]))
     three = exceedance_probabilities(np.array([12.0, 9.0, 1e-3]), n_samples=200_000, seed=1)
     np.testing.assert_allclose(three[:2], exact, atol=0.01)
+    quadrature = exceedance_probabilities(np.array([12.0, 9.0, 1e-3]))  # exact for K = 3 too
+    np.testing.assert_allclose(quadrature[:2], exact, atol=1e-6)
+    np.testing.assert_allclose(exceedance_probabilities(np.array([5.0, 5.0, 5.0])), 1 / 3, atol=1e-9)
     np.testing.assert_array_equal(three, exceedance_probabilities(np.array([12.0, 9.0, 1e-3]), 200_000, seed=1))
     assert three.sum() == pytest.approx(1.0)
 
@@ -85,9 +91,9 @@ def test_winners_and_likelihood_ratio_tests():
 
 def test_bms_table_groups_and_columns():
     table = bms_table(_fits(), by="group", models=["factorized", "linear"], criterion="aic")
-    assert list(table.columns[:7]) == ["group", "model", "n", "alpha", "expected_frequency",
-                                       "exceedance_probability", "bor"]
-    assert "protected_exceedance_probability" in table and len(table) == 4
+    assert list(table.columns[:6]) == ["group", "model", "n", "protected_exceedance_probability", "bor",
+                                       "expected_frequency"]
+    assert len(table) == 4 and table.converged.all() and (table.n_iter > 1).all()
     assert table.groupby("group").expected_frequency.sum().tolist() == pytest.approx([1.0, 1.0])
     with pytest.raises(ValueError, match="not in the fits"):
         bms_table(_fits(), models=["factorized", "nope"])
@@ -130,3 +136,72 @@ def test_family_bms_table_and_between_groups():
 def test_likelihood_ratio_tests_refuse_the_choice_matrix_loss():
     with pytest.raises(ValueError, match="likelihood fits"):
         likelihood_ratio_tests(_fits().assign(objective="choice-matrix"))
+
+
+def test_vb_runs_to_its_fixed_point_and_says_so():
+    L = weak_evidence()  # 176 x 3, fractions of a nat: VBA's 32 iterations stop far from the fixed point
+    fixed, vba = bms(L), bms(L, stop="vba")
+    assert fixed["converged"] and fixed["n_iter"] > 100 and vba["n_iter"] <= 31
+    assert abs(vba["expected_frequency"] - fixed["expected_frequency"]).max() > 0.05
+    again = bms(L, tol=1e-9)  # a tighter tolerance moves nothing that matters
+    np.testing.assert_allclose(again["expected_frequency"], fixed["expected_frequency"], atol=1e-6)
+    stuck = bms(L, max_iter=10)
+    assert stuck["n_iter"] == 10 and not stuck["converged"]
+
+
+@pytest.mark.parametrize("families,prior", [(None, None), (None, 1.0), (FAMILIES, None), (FAMILIES, 1.0)])
+def test_bms_agrees_with_groupbmc(families, prior):
+    """groupBMC (PyPI port of VBA_groupBMC, run to its fixed point) on data sets whose families are
+    truly equally frequent and on weak evidence: models and families, default and unit priors."""
+    pytest.importorskip("groupBMC")
+    for L in equal_family_datasets(3, seed=5) + [weak_evidence()]:
+        for quantity, difference in differences(L, families, prior).items():
+            assert difference < 1e-3, (quantity, difference)
+
+
+def test_family_null_is_equal_family_frequencies():
+    """Evidence that favours no model: F0 is VBA's null free energy with f0 = (1/4, 1/4, 1/2):
+    attributions softmax(L) = 1/3 each, so F0 = n (log 3 + mean log f0) (a bound below the null's
+    log evidence 0, as in VBA)."""
+    L = np.zeros((40, 3))
+    res = family_bms(L, FAMILIES)
+    assert res["F0"] == pytest.approx(40 * (np.log(3) + np.log([0.25, 0.25, 0.5]).mean()))
+    assert res["bor"] == pytest.approx(1 / (1 + np.exp(res["F"] - res["F0"])))
+    np.testing.assert_allclose(res["protected_exceedance_probability"],
+                               res["exceedance_probability"] * (1 - res["bor"]) + res["bor"] / 2)
+
+
+def test_family_table_honours_prior_and_models():
+    fits = _fits()
+    plain = family_bms_table(fits)
+    assert list(plain.family) == ["factorized", "linear"] and plain.alpha_prior.tolist() == [0.5, 0.5]
+    assert family_bms_table(fits, prior=2.0).alpha_prior.tolist() == [2.0, 2.0]
+    two = family_bms_table(fits, models=["factorized", "linear"])
+    assert list(two.models) == ["factorized", "linear"]
+    np.testing.assert_allclose(two.protected_exceedance_probability,
+                               bms_table(fits, models=["factorized", "linear"]).protected_exceedance_probability)
+    with pytest.raises(ValueError, match="linear"):
+        family_bms_table(fits, models=["factorized", "factorized_full"])
+
+
+def test_exact_bms_agrees_with_importance_sampling_and_the_published_case(flesch2018):
+    """K = 3: quadrature against importance sampling from the Dirichlet prior (an independent
+    estimate); K = 2 on the published exp1a group b2, where VB's ep (0.981) is too confident."""
+    rng = np.random.default_rng(0)
+    L = rng.normal(0, 2, (30, 3)) + np.array([1.0, 0.0, 0.0])
+    exact = exact_bms(L)
+    r = rng.dirichlet(np.full(3, 1 / 3), 200_000)
+    log_lik = np.log(np.exp(L) @ r.T).sum(axis=0)
+    w = np.exp(log_lik - log_lik.max())
+    np.testing.assert_allclose(exact["expected_frequency"], (w / w.sum()) @ r, atol=0.003)
+    np.testing.assert_allclose(exact["exceedance_probability"],
+                               np.bincount(r.argmax(axis=1), weights=w / w.sum(), minlength=3), atol=0.01)
+    log_e1 = np.log(w.mean()) + log_lik.max()
+    assert exact["log_evidence"] == pytest.approx(log_e1, abs=0.01)
+    fits = load_published_fits(flesch2018, "exp1a")
+    b2 = fits[fits.lme.notna() & (fits.group == "b2")].pivot(index="group_index", columns="model", values="lme")
+    published = exact_bms(b2[COMPARED].to_numpy())
+    assert published["exceedance_probability"][0] == pytest.approx(0.9645, abs=5e-4)
+    assert bms(b2[COMPARED].to_numpy())["exceedance_probability"][0] == pytest.approx(0.9815, abs=5e-4)
+    table = bms_table(_fits(), models=["factorized", "linear"], exact=True)
+    assert table.exact_expected_frequency.sum() == pytest.approx(1.0)

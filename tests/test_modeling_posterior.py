@@ -1,7 +1,8 @@
 """Posterior intervals (Jeffreys prior on the bounds): the derivatives and the expected
 information against numdifftools, the prior by hand, the sampler against posteriors integrated on
-a grid (including the log-slope Jacobian and the reflection at a bound), split R-hat, seeding,
-coverage at small size, fits at a bound, and the refusal for the choice-matrix loss."""
+a grid (logit coordinates with their Jacobian, a posterior piled against a bound) and against a
+known bounded correlated density, R-hat and ESS against arviz-stats, seeding, coverage at small
+size, fits at a bound, and the refusal for the choice-matrix loss."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from garden.modeling.models import MODELS, Model, psychometric_gradient
 from garden.modeling.models import psychometric as equation
 from garden.modeling.optimise import Batch
 from garden.modeling import posterior as posterior_module
-from garden.modeling.posterior import log_jeffreys, posterior_summary, sample, split_rhat
+from garden.modeling.posterior import effective_sample_sizes, log_jeffreys, posterior_summary, sample, split_rhat
 from garden.modeling.psychometric import fit_table, simulate_choices
 from garden.modeling.recovery import parameter_recovery, simulate_study, simulated_trials
 
@@ -93,9 +94,9 @@ def test_jeffreys_prior_of_a_slope_by_hand():
 
 
 def test_sampler_matches_the_grid_posterior_with_log_slope_and_lapse_at_its_bound():
-    """A steep participant with few lapses: the slope posterior is right-skewed (sampled in log
-    slope: without the Jacobian these quantiles move by more than the tolerance) and the lapse
-    posterior is piled against 0 (reflection). Quantiles agree with grid integration."""
+    """A steep participant with few lapses: the slope posterior is right-skewed and the lapse
+    posterior is piled against 0 (sampled in logit coordinates: without the Jacobian these
+    quantiles move by more than the tolerance). Quantiles agree with grid integration."""
     batch, start = _one(200, {"slope": 6.0, "lapse": 0.01}, SLOPE_LAPSE, 3)
     q = (0.025, 0.5, 0.975)
     axes = [_midpoints(0, 20, 400), _midpoints(0, 0.5, 1000)]   # midpoints: the prior is infinite at lapse 0
@@ -122,8 +123,53 @@ def test_split_rhat_is_one_for_mixed_chains_and_large_for_stuck_ones():
     mixed = rng.standard_normal((1, 4, 1000, 1))
     stuck = mixed + np.array([0.0, 0.0, 0.0, 3.0])[None, :, None, None]
     trend = mixed + np.linspace(0, 2, 1000)[None, None, :, None]         # split halves catch drift
+    wide = mixed * np.array([1.0, 1.0, 1.0, 4.0])[None, :, None, None]  # same centre, one chain's tails: folded R-hat
     assert abs(split_rhat(mixed)[0, 0] - 1) < 0.01
-    assert split_rhat(stuck)[0, 0] > 1.3 and split_rhat(trend)[0, 0] > 1.1
+    assert split_rhat(stuck)[0, 0] > 1.3 and split_rhat(trend)[0, 0] > 1.1 and split_rhat(wide)[0, 0] > 1.05
+
+
+def test_rhat_and_ess_equal_arviz_stats():
+    """Rank-normalised split R-hat and bulk/tail ESS, batched, against arviz-stats on AR(1) chains of
+    different autocorrelation, one chain shifted, one parameter skewed."""
+    arviz = pytest.importorskip("arviz_stats.base")
+    rng = np.random.default_rng(0)
+    draws = np.zeros((3, 4, 600, 3))
+    noise = rng.standard_normal(draws.shape)
+    for t in range(1, 600):
+        draws[:, :, t] = np.array([0.0, 0.5, 0.9]) * draws[:, :, t - 1] + noise[:, :, t]
+    draws[1, 0] += 0.5
+    draws[2] = np.exp(draws[2])
+    chains = draws.transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(split_rhat(draws), arviz.array_stats.rhat(chains, method="rank"), rtol=1e-12)
+    bulk, tail = effective_sample_sizes(draws)
+    base = arviz.array.BaseArray()
+    expected = np.array([[(base._ess_bulk(c), base._ess_tail(c, (0.05, 0.95))) for c in row] for row in chains])
+    np.testing.assert_allclose(bulk, expected[..., 0], rtol=1e-9)
+    np.testing.assert_allclose(tail, expected[..., 1], rtol=1e-9)
+
+
+def test_sampler_reproduces_a_bounded_correlated_density(monkeypatch):
+    """Two parameters whose likelihood is flat (no trials) and whose prior is uniform on the box, so
+    the posterior is uniform on it, while every adaptation returns a proposal with correlation 0.9.
+    A sampler that reflected such proposals at the bounds piled up mass in two corners (issue 26:
+    2.4x and 0.07x); in logit coordinates every cell of a 4 x 4 grid, corners included, holds 1/16."""
+    correlated = np.linalg.cholesky(1.5 ** 2 * np.array([[1.0, 0.9], [0.9, 1.0]]))
+    monkeypatch.setattr(posterior_module, "_adapt", lambda window, accept, chol, n_part: np.broadcast_to(
+        correlated, chol.shape).copy())
+
+    class Flat:
+        bounds = np.array([[0.0, 1.0], [-2.0, 2.0]])
+
+        @staticmethod
+        def nll_and_information(theta, rows):
+            return np.zeros(len(theta)), np.broadcast_to(np.eye(2), (len(theta), 2, 2))
+
+    rng = np.random.default_rng(3)
+    draws = sample(Flat(), np.array([[0.5, 0.0]] * 8), rng).reshape(-1, 2)
+    unit = (draws - Flat.bounds[:, 0]) / (Flat.bounds[:, 1] - Flat.bounds[:, 0])
+    cells = np.histogram2d(unit[:, 0], unit[:, 1], bins=4, range=[[0, 1], [0, 1]])[0] / len(unit)
+    np.testing.assert_allclose(cells, 1 / 16, atol=0.012)
+    np.testing.assert_allclose(np.corrcoef(unit.T)[0, 1], 0.0, atol=0.05)
 
 
 def test_chains_that_have_not_mixed_are_run_longer(monkeypatch):
@@ -163,6 +209,7 @@ def test_posterior_columns_are_seeded_and_independent_of_jobs(small_study, monke
         assert (full[f"{name}_post_lo"] <= full[f"{name}_post_median"]).all()
         assert (full[f"{name}_post_median"] <= full[f"{name}_post_hi"]).all()
     assert (one["rhat_max"] < 1.1).all() and one["posterior_iterations"].isin([4000, 16000]).all()
+    assert (one["ess_bulk_min"] > 100).all() and (one["ess_tail_min"] > 100).all()
 
 
 def test_posterior_intervals_cover_the_truth_at_small_size(small_study):

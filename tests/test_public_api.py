@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import NotFittedError
 
 import garden
 from garden.core.task import item_table
@@ -49,17 +50,20 @@ def test_choice_model_equals_fit_table_and_keeps_skipped_as_an_attribute():
 def test_predict_proba_is_the_fitted_models_prediction():
     trials = _agents(2, 6.0, seed=2)
     model = garden.ChoiceModel("factorized").fit(trials)
-    p = model.predict_proba(trials)
+    proba = model.predict_proba(trials)
+    assert proba.shape == (len(trials), 2) and list(model.classes_) == [0.0, 1.0]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    p = proba[:, 1]
     s1 = (trials.participant_id == "S1").to_numpy()
     params = model.params_.loc["S1"].to_dict()
     np.testing.assert_array_equal(p[s1], predict("factorized", params, trials[s1]))
-    assert p.shape == (len(trials),) and np.all((p > 0) & (p < 1))
+    assert np.all((p > 0) & (p < 1))
     observed = trials.assign(p=p).groupby(["participant_id", "context", "branchiness", "leafiness"])
     # the prediction tracks each cell's observed p(accept)
     assert np.corrcoef(observed["p"].mean(), observed["choice"].mean())[0, 1] > 0.8
     unknown = trials.assign(participant_id="nobody")
     assert np.isnan(model.predict_proba(unknown)).all()
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         garden.ChoiceModel("linear").to_frame()
 
 

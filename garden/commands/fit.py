@@ -25,9 +25,11 @@ from garden.arguments import (
     new_folder,
 )
 from garden.modeling.comparison import (
+    FAMILIES,
     between_groups,
     bms_table,
     family_bms_table,
+    is_foreign,
     likelihood_ratio_tests,
     read_fits,
     winners,
@@ -66,8 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", action="store_true",
                    help="also write 95%% profile-likelihood intervals (bernoulli)")
     p.add_argument("--posterior", action="store_true",
-                   help="also write 95%% posterior intervals, Jeffreys prior on the bounds (bernoulli; the intervals "
-                        "whose coverage holds, also for fits at a bound)")
+                   help="also write 95%% posterior intervals and medians, Jeffreys prior on the bounds (bernoulli; "
+                        "coverage interior and at a bound in docs/modeling.md)")
     p.add_argument("--starts", type=bounded_int(1, "starts"), default=30, help="grid start points per participant and model")
     p.add_argument("--jobs", type=bounded_int(1, "jobs"), default=1, help="worker processes")
     p.add_argument("--include-incomplete", action="store_true",
@@ -76,8 +78,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "bms", help="random-effects Bayesian model selection over participants",
-        description="Random-effects BMS (VBA_groupBMC semantics) on log evidence = -BIC/2 (or -AIC/2) from a "
-                    "FITS.tsv (needs participant_id, model and the criterion column).")
+        description="Random-effects BMS (VBA_groupBMC semantics, VB run to its fixed point) on log evidence = "
+                    "-BIC/2 (or -AIC/2) from a FITS.tsv of likelihood fits (needs participant_id, model and the "
+                    "criterion column). Headline: protected exceedance probabilities and the Bayesian omnibus risk. "
+                    "A table from another tool (no sidecar, no objective column) is used and reported as foreign.")
     p.add_argument("fits", type=existing_file, metavar="FITS.tsv")
     p.add_argument("--out", required=True, type=new_file(".tsv"), metavar="BMS.tsv", help="output table (never overwritten)")
     p.add_argument("--by", default=None, help="run separately per value of this column (e.g. group)")
@@ -85,13 +89,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--criterion", choices=("bic", "aic"), default="bic")
     p.add_argument("--prior", type=finite_float(0.0, 1e6, above=True), default=None,
                    help="Dirichlet prior count per model, > 0 (default 1/K)")
-    p.add_argument("--seed", type=SEED, default=0, help="seed of sampled exceedance probabilities (K > 2)")
+    p.add_argument("--seed", type=SEED, default=0, help="recorded in the sidecars (exceedance probabilities are exact)")
+    p.add_argument("--stop", choices=("fixed-point", "vba"), default="fixed-point",
+                   help="VB stopping rule: its fixed point (default; n_iter and converged columns) or VBA's "
+                        "(|dF| <= 1e-4 or 32 iterations, to reproduce published VBA runs)")
+    p.add_argument("--exact", action="store_true",
+                   help="also exact_* columns: the frequency posterior integrated by quadrature, no VB (2 or 3 models)")
     p.add_argument("--winners", type=new_file(".tsv"), default=None, metavar="TSV", help="also write per-participant AIC/BIC winners")
     p.add_argument("--lrt", type=new_file(".tsv"), default=None, metavar="TSV", help="also write likelihood-ratio tests of nested models (bernoulli fits only)")
     p.add_argument("--include-incomplete", action="store_true",
                    help="use a FITS table without its sidecar (an unfinished fit; recorded)")
     p.add_argument("--families", type=new_file(".tsv"), default=None, metavar="TSV",
-                   help="also write family-level BMS: factorized family (factorized, factorized_full) vs linear")
+                   help="also write family-level BMS: factorized family (factorized, factorized_full) vs linear, "
+                        "against the family null (equal family frequencies); honours --models, --prior, --by")
     p.add_argument("--between", type=new_file(".tsv"), default=None, metavar="TSV",
                    help="also write the between-group comparison of model frequencies across --by groups")
     p.set_defaults(func=bms_command)
@@ -170,28 +180,38 @@ def bms_command(args: argparse.Namespace) -> int:
     check_distinct(out=args.out, winners=args.winners, lrt=args.lrt, families=args.families, between=args.between)
     if args.between and not args.by:
         raise UserError("--between: needs --by COLUMN naming the groups to compare")
-    require_complete(args.fits, include_incomplete=args.include_incomplete)
     models = list(args.models) if args.models else None
     fits = read_fits(args.fits, criterion=args.criterion, models=models, by=args.by)
+    foreign = is_foreign(args.fits, fits)
+    if not foreign:
+        require_complete(args.fits, include_incomplete=args.include_incomplete)
+    options = {"criterion": args.criterion, "prior": args.prior, "stop": args.stop}
     try:
-        table = bms_table(fits, by=args.by, models=models, criterion=args.criterion, prior=args.prior, seed=args.seed)
+        table = bms_table(fits, by=args.by, models=models, exact=args.exact, **options)
         outputs = {args.out: table}
         if args.winners:
             outputs[args.winners] = winners(fits, args.criterion, models)
         if args.lrt:
             outputs[args.lrt] = likelihood_ratio_tests(fits)
         if args.families:
-            outputs[args.families] = family_bms_table(fits, by=args.by, criterion=args.criterion, seed=args.seed)
+            outputs[args.families] = family_bms_table(fits, by=args.by, models=models, **options)
         if args.between:
-            outputs[args.between] = between_groups(fits, args.by, models, args.criterion, args.prior)
+            outputs[args.between] = between_groups(fits, args.by, models, **options)
     except ValueError as exc:
         raise UserError(f"{args.fits}: {exc}") from None
     config = {"fits": str(args.fits), "by": args.by, "models": models, "criterion": args.criterion,
-              "prior": args.prior, "include_incomplete": args.include_incomplete}
+              "prior": args.prior, "stop": args.stop, "exact": args.exact,
+              "families": FAMILIES if args.families else None,
+              "foreign": foreign, "include_incomplete": args.include_incomplete}
     for path, result in outputs.items():  # every table computed before the first is written
         write_table(result, path)
         write_sidecar(path, config, seed=None if path == args.winners else args.seed, completed=True)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if foreign:
+        print(f"note: {args.fits} has no sidecar and no objective column: a foreign table, its {args.criterion} "
+              "taken as given (garden cannot check it is a likelihood's)")
+    headline = ["protected_exceedance_probability", "bor", "expected_frequency", "n_iter", "converged"]
+    print(table[[c for c in table.columns if c in ([args.by, "model", "n"] + headline)]]
+          .to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return 0
 
 
