@@ -31,6 +31,7 @@ from garden.core.files import write_file
 from garden.core.jobs import run_jobs
 from garden.core.provenance import read_json, to_jsonable, write_json, write_sidecar
 from garden.core.task import CONTEXTS
+from garden.core.trials import read_trials
 from garden.modeling.networks import likelihood as lk
 from garden.modeling.networks.curriculum import sequences
 from garden.modeling.psychometric import fit_table
@@ -168,6 +169,14 @@ def fit_people(trials: pd.DataFrame, out: str | os.PathLike, grid: lk.FitGrid = 
         bar.update(len(todo))
     bar.close()
     return _merge(out, pids, settings, blind)
+
+
+def fit_people_files(paths: Sequence[str | os.PathLike], out: str | os.PathLike, grid: lk.FitGrid = lk.FitGrid(),
+                     *, include_incomplete: bool = False, **options) -> pd.DataFrame:
+    """``fit_people`` on the trial tables under ``paths`` (files or folders; ``read_trials``): what
+    ``garden networks fit PATH... --out DIR`` runs, for notebooks."""
+    trials = read_trials(list(paths), include_incomplete=include_incomplete)
+    return fit_people(trials, out, grid, source=", ".join(map(str, paths)), **options)
 
 
 def _claim(out: Path, settings: dict) -> None:

@@ -17,13 +17,17 @@ and whether a curriculum is identifiable (``person_fits.IDENTIFIABLE_ACCURACY``)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from garden.analysis.networks import person_fits as pf
 from garden.core.errors import UserError
+from garden.core.files import write_file
+from garden.core.provenance import write_sidecar
 from garden.core.task import CONTEXTS, item_table
 from garden.experiment.config import load_protocol
 from garden.experiment.sequences import assign, session_sequence
@@ -60,13 +64,19 @@ def _network_choices(trials: pd.DataFrame, truth: dict, rng: np.random.Generator
     return (rng.random(len(p)) < p).astype(float)
 
 
+def _ends_first(n: int) -> list[int]:
+    """0, n-1, 1, n-2, ...: the richest and laziest scales come first, so few people span both ends."""
+    return [k // 2 if k % 2 == 0 else n - 1 - k // 2 for k in range(n)]
+
+
 def simulate_people(protocol: str, curricula: Sequence[str], n_per_kind: int, *, seed: int = 0,
                     scales: Sequence[float] = lk.FitGrid().scales,
                     ctx_scales: Sequence[float] = lk.FitGrid().ctx_scales) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Trial tables (one per simulated person, stacked, with ``choice``) and the truth table: per
-    curriculum ``n_per_kind`` network people (scales cycled) and as many factorized and linear agents."""
+    curriculum ``n_per_kind`` network people (scales cycled from both ends, ``_ends_first``) and as many factorized and linear agents."""
     rng = np.random.default_rng(seed)
     tables, truths = [], []
+    order = _ends_first(len(scales))
     for c_index, curriculum in enumerate(curricula):
         for kind in KINDS:
             for i in range(n_per_kind):
@@ -74,7 +84,7 @@ def simulate_people(protocol: str, curricula: Sequence[str], n_per_kind: int, *,
                 trials = protocol_sequence(protocol, pid, curriculum)
                 truth = {"participant_id": pid, "kind": kind, "curriculum": curriculum}
                 if kind == "network":
-                    j = i % len(scales)
+                    j = order[i % len(order)]
                     truth.update(scale=float(scales[j]), ctx_scale=float(ctx_scales[j]),
                                  network_seed=GENERATING_SEED + len(truths), lr=float(np.exp(rng.uniform(*np.log([0.02, 0.15])))),
                                  temperature=float(np.exp(rng.uniform(*np.log([0.1, 0.5])))),
@@ -120,3 +130,26 @@ def recovery_tables(people: pd.DataFrame, truth: pd.DataFrame) -> dict[str, pd.D
     confusion = pd.crosstab([nets.curriculum, nets.scale], nets.best_scale).reset_index()
     confusion.columns = [str(c) if not isinstance(c, str) else c for c in confusion.columns]
     return {"recovery": pd.DataFrame(rows), "confusion": confusion}
+
+
+def recover(protocol: str, curricula: Sequence[str], n_per_kind: int, out: str | os.PathLike,
+            grid: lk.FitGrid = lk.FitGrid(), *, seed: int = 0, **options) -> dict[str, pd.DataFrame]:
+    """Simulate (``simulate_people``), fit (``person_fits.fit_people`` into ``out/fit``, resumable) and
+    write ``out/truth.tsv``, ``out/recovery.tsv`` and ``out/confusion.tsv`` with sidecars: what
+    ``garden networks recover`` runs."""
+    out = Path(out)
+    trials, truth = simulate_people(protocol, curricula, n_per_kind, seed=seed, scales=grid.scales,
+                                    ctx_scales=grid.ctx_scales)
+    people = pf.fit_people(trials, out / "fit", grid, source=f"protocol {protocol}", **options)
+    tables = {"truth": truth, **recovery_tables(people, truth)}
+    config = {"protocol": protocol, "curricula": list(curricula), "people_per_kind": n_per_kind,
+              "grid": grid.to_dict(), "generating": {"lr": "log-uniform 0.02..0.15", "temperature":
+                                                     "log-uniform 0.1..0.5", "lapse": "uniform 0..0.05",
+                                                     "init_seeds_from": GENERATING_SEED}}
+    for name, table in tables.items():
+        path = out / f"{name}.tsv"
+        if not path.exists():
+            write_file(path, table.to_csv(sep="\t", index=False))
+            write_sidecar(path, config, seed, completed=True, identifiable_accuracy=pf.IDENTIFIABLE_ACCURACY,
+                          min_confident=MIN_CONFIDENT, rich_max_scale=lk.RICH_MAX_SCALE, confident=lk.CONFIDENT)
+    return tables
