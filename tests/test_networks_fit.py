@@ -77,8 +77,12 @@ def test_fit_resumes_and_gives_the_same_answer(simulated, tmp_path, capsys):
     args = ["networks", "fit", str(path), "--out", str(out), *SMALL]
     assert main(args) == 0
     first = pd.read_csv(out / "people.tsv", sep="\t")
+    group = pd.read_csv(out / "group_bms.tsv", sep="\t")
+    assert group.scale.tolist() == [0.01, 3.0] and group.people.tolist() == [3, 3]
+    assert group.expected_frequency.sum() == pytest.approx(1.0)
     # as if killed after two people: the merged tables and one person's file are gone
-    for name in ("people.tsv", "people.json", "scales.tsv", "scales.json", "people/L0x001.json"):
+    for name in ("people.tsv", "people.json", "scales.tsv", "scales.json", "group_bms.tsv", "group_bms.json",
+                 "people/L0x001.json"):
         (out / name).unlink()
     kept = (out / "people" / "N0x001.json").stat().st_mtime_ns
     assert main(args) == 0

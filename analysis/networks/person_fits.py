@@ -5,7 +5,8 @@
 seeds) and the behavioural choice models (``garden.modeling.psychometric``: factorized,
 factorized_full, linear) on the same scored trials, and writes one JSON per person
 (``OUT/people/<participant_id>.json``, atomically; a rerun skips the people already there), then
-``OUT/scales.tsv`` (person x scale) and ``OUT/people.tsv`` (one row per person) with sidecars.
+``OUT/scales.tsv`` (person x scale), ``OUT/group_bms.tsv`` (random-effects BMS over scales by
+curriculum) and ``OUT/people.tsv`` (one row per person, written last) with sidecars.
 
 Per person: the best scale, its 95 % profile interval over log σ, the posterior over scales
 (uniform priors), p(rich) (scales ≤ ``RICH_MAX_SCALE``), the network's BIC (4 parameters) against
@@ -32,6 +33,7 @@ from garden.core.jobs import run_jobs
 from garden.core.provenance import read_json, to_jsonable, write_json, write_sidecar
 from garden.core.task import CONTEXTS
 from garden.core.trials import read_trials
+from garden.modeling.comparison import bms
 from garden.modeling.networks import likelihood as lk
 from garden.modeling.networks.curriculum import sequences
 from garden.modeling.psychometric import fit_table
@@ -192,6 +194,27 @@ def _claim(out: Path, settings: dict) -> None:
                       "note": "settings of the fit in this folder; a rerun with the same ones resumes it"})
 
 
+def group_bms(per_scale: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Random-effects BMS over the scales (``garden.modeling.comparison.bms`` on each person's log
+    evidence per scale), by curriculum: per curriculum x scale the expected frequency, exceedance and
+    protected exceedance probability, and the rich family's expected frequency (scales ≤
+    ``RICH_MAX_SCALE``)."""
+    rows = []
+    for curriculum, group in per_scale.groupby("curriculum", sort=False):
+        evidence = group.pivot(index="participant_id", columns="scale", values="log_evidence")
+        if len(evidence.columns) < 2:
+            continue
+        result = bms(evidence.to_numpy(), n_samples=100_000, seed=seed)
+        rich = float(result["expected_frequency"][evidence.columns.to_numpy() <= lk.RICH_MAX_SCALE].sum())
+        rows += [{"curriculum": curriculum, "scale": s, "people": len(evidence),
+                  "expected_frequency": result["expected_frequency"][j],
+                  "exceedance_probability": result["exceedance_probability"][j],
+                  "protected_exceedance_probability": result["protected_exceedance_probability"][j],
+                  "bor": result["bor"], "rich_expected_frequency": rich}
+                 for j, s in enumerate(evidence.columns)]
+    return pd.DataFrame(rows)
+
+
 def _merge(out: Path, pids: list[str], settings: dict, blind: list[str]) -> pd.DataFrame:
     rows = [read_json(_person_file(out, p)) for p in pids]
     per_scale = pd.DataFrame([{"participant_id": r["participant_id"], "curriculum": r["curriculum"], "scale": s,
@@ -201,6 +224,10 @@ def _merge(out: Path, pids: list[str], settings: dict, blind: list[str]) -> pd.D
     people = verdicts(pd.DataFrame([{k: v for k, v in r.items() if not isinstance(v, list)} for r in rows]), blind)
     if not (out / "people.tsv").exists():
         write_file(out / "scales.tsv", per_scale.to_csv(sep="\t", index=False))
+        write_file(out / "group_bms.tsv", group_bms(per_scale).to_csv(sep="\t", index=False))
+        write_sidecar(out / "group_bms.tsv", settings, 0, completed=True,
+                      method="random-effects BMS over the scales of each person's log evidence, by curriculum "
+                             "(garden.modeling.comparison.bms, 100 000 exceedance samples)")
         write_file(out / "people.tsv", people.to_csv(sep="\t", index=False))
         note = ("networks with per-item unit-norm inputs (docs/networks.md) run through each person's own sequence, "
                 "learning only on feedback trials; p(accept) = lapse/2 + (1-lapse) * mean over seeds of "

@@ -132,7 +132,7 @@ def recovery_tables(people: pd.DataFrame, truth: pd.DataFrame) -> dict[str, pd.D
     return {"recovery": pd.DataFrame(rows), "confusion": confusion}
 
 
-def recover(protocol: str, curricula: Sequence[str], n_per_kind: int, out: str | os.PathLike,
+def recover_networks(protocol: str, curricula: Sequence[str], n_per_kind: int, out: str | os.PathLike,
             grid: lk.FitGrid = lk.FitGrid(), *, seed: int = 0, **options) -> dict[str, pd.DataFrame]:
     """Simulate (``simulate_people``), fit (``person_fits.fit_people`` into ``out/fit``, resumable) and
     write ``out/truth.tsv``, ``out/recovery.tsv`` and ``out/confusion.tsv`` with sidecars: what

@@ -98,9 +98,9 @@ def fit_command(args: argparse.Namespace) -> int:
 
 
 def recover_command(args: argparse.Namespace) -> int:
-    from garden.analysis.networks.recovery import recover
+    from garden.analysis.networks.recovery import recover_networks
 
-    tables = recover(args.protocol, args.curricula, args.people, args.out, _grid(args), seed=args.seed,
+    tables = recover_networks(args.protocol, args.curricula, args.people, args.out, _grid(args), seed=args.seed,
                      jobs=args.jobs, executor=args.executor)
     for row in tables["recovery"].itertuples():
         state = "identifiable" if row.identifiable else "NOT identifiable: choices do not tell rich from lazy"
