@@ -79,7 +79,9 @@ def person_results(trials: pd.DataFrame, grid: lk.FitGrid, contexts: tuple[str, 
     """Every person's network and choice-model fits (one dict each; see the module docstring)."""
     seqs = sequences(trials, contexts)
     choices, scored = lk.choice_arrays(seqs)
-    summary = lk.scale_summary(lk.log_likelihoods(lk.network_outputs(seqs, grid), choices, scored, grid), grid)
+    outputs = lk.network_outputs(seqs, grid)
+    summary = lk.scale_summary(lk.log_likelihoods(outputs, choices, scored, grid), grid)
+    summary.update(lk.phase_accuracy(outputs, seqs, summary["lr_index"]))
     posterior = lk.scale_posterior(summary["log_evidence"])
     lo, hi = lk.profile_interval(summary["ll_max"], grid.scales)
     models = fit_table(trials, CHOICE_MODELS)
@@ -92,6 +94,8 @@ def person_results(trials: pd.DataFrame, grid: lk.FitGrid, contexts: tuple[str, 
             "participant_id": pid, "curriculum": _curriculum(person), "n_choices": n,
             "scales": list(grid.scales), "ll_max": summary["ll_max"][i], "log_evidence": summary["log_evidence"][i],
             "lr": summary["lr"][i], "temperature": summary["temperature"][i], "lapse": summary["lapse"][i],
+            "net_last_block": summary["net_last_block"][i],
+            "net_test_first_garden": summary["net_test_first_garden"][i],
             "posterior": posterior[i], "best_scale": grid.scales[best], "scale_lo": lo[i], "scale_hi": hi[i],
             "p_rich": float(posterior[i][np.asarray(grid.scales) <= lk.RICH_MAX_SCALE].sum()),
             "bic_network": float(lk.bic(summary["ll_max"][i, best], lk.FREE_PARAMETERS, n)),
@@ -219,7 +223,7 @@ def _merge(out: Path, pids: list[str], settings: dict, blind: list[str]) -> pd.D
     rows = [read_json(_person_file(out, p)) for p in pids]
     per_scale = pd.DataFrame([{"participant_id": r["participant_id"], "curriculum": r["curriculum"], "scale": s,
                                **{k: r[k][j] for k in ("ll_max", "log_evidence", "lr", "temperature", "lapse",
-                                                        "posterior")}}
+                                                        "posterior", "net_last_block", "net_test_first_garden")}}
                               for r in rows for j, s in enumerate(r["scales"])])
     people = verdicts(pd.DataFrame([{k: v for k, v in r.items() if not isinstance(v, list)} for r in rows]), blind)
     if not (out / "people.tsv").exists():
@@ -235,7 +239,11 @@ def _merge(out: Path, pids: list[str], settings: dict, blind: list[str]) -> pd.D
         write_sidecar(out / "scales.tsv", settings, None, completed=True, method=note,
                       columns={"ll_max": "maximum log-likelihood over lr x temperature x lapse",
                                "log_evidence": "log mean likelihood over the grid (uniform prior)",
-                               "posterior": "posterior probability of this scale (uniform priors)"})
+                               "posterior": "posterior probability of this scale (uniform priors)",
+                               "net_last_block": "the network's sign accuracy (mean over seeds) at the fitted lr on "
+                                                 "the last 100 feedback trials",
+                               "net_test_first_garden": "the same on the trials without feedback in the garden of "
+                                                        "the person's first trial"})
         write_sidecar(out / "people.tsv", settings, None, completed=True, method=note,
                       unidentifiable_curricula=blind, rich_max_scale=lk.RICH_MAX_SCALE, confident=lk.CONFIDENT,
                       network_parameters=lk.FREE_PARAMETERS)

@@ -114,15 +114,15 @@ def log_likelihoods(outputs: np.ndarray, choices: np.ndarray, scored: np.ndarray
 
 
 def scale_summary(ll: np.ndarray, grid: FitGrid) -> dict[str, np.ndarray]:
-    """Per person x scale: ``ll_max`` (profile over lr, T, ε), the best ``lr``/``temperature``/``lapse``
-    and ``log_evidence`` (log mean likelihood over the grid points)."""
+    """Per person x scale: ``ll_max`` (profile over lr, T, ε), the best ``lr`` (and its ``lr_index``),
+    ``temperature``, ``lapse`` and ``log_evidence`` (log mean likelihood over the grid points)."""
     p_count, s_count = ll.shape[:2]
     flat = ll.reshape(p_count, s_count, -1)
     best = flat.argmax(axis=2)
     i_lr, i_t, i_e = np.unravel_index(best, ll.shape[2:])
     top = flat.max(axis=2, keepdims=True)
     evidence = (top[..., 0] + np.log(np.exp(flat - top).mean(axis=2)))
-    return {"ll_max": flat.max(axis=2), "lr": np.asarray(grid.lrs)[i_lr],
+    return {"ll_max": flat.max(axis=2), "lr_index": i_lr, "lr": np.asarray(grid.lrs)[i_lr],
             "temperature": np.asarray(grid.temperatures)[i_t], "lapse": np.asarray(grid.lapses)[i_e],
             "log_evidence": evidence}
 
@@ -150,3 +150,27 @@ def classify(p_rich: np.ndarray) -> np.ndarray:
 def bic(ll: np.ndarray | float, k: int, n: np.ndarray | int) -> np.ndarray:
     """Bayesian information criterion −2 LL + k ln n (n scored choices)."""
     return -2.0 * np.asarray(ll, float) + k * np.log(np.asarray(n, float))
+
+
+def phase_accuracy(outputs: np.ndarray, seqs: Sequences, lr_index: np.ndarray, last_trials: int = 100
+                   ) -> dict[str, np.ndarray]:
+    """(P, S) sign accuracy (output > 0 = accept; mean over seeds; trials of value 0 not scored) of each
+    scale's network at the person's fitted learning rate: ``net_last_block`` on the last
+    ``last_trials`` feedback trials, ``net_test_first_garden`` on the trials without feedback in the
+    garden of the person's first trial (the garden trained first under blocked curricula)."""
+    p_count, _, _, s_count, _ = outputs.shape
+    result = {"net_last_block": np.full((p_count, s_count), np.nan),
+              "net_test_first_garden": np.full((p_count, s_count), np.nan)}
+    for i, person in enumerate(seqs.trials):
+        n = len(person)
+        y = seqs.targets[i, :n]
+        feedback = seqs.learn[i, :n]
+        first = (person["context"] == person["context"].iloc[0]).to_numpy()
+        last = np.isin(np.arange(n), np.flatnonzero(feedback)[-last_trials:])
+        masks = {"net_last_block": last & (y != 0), "net_test_first_garden": ~feedback & first & (y != 0)}
+        for s in range(s_count):
+            right = np.sign(outputs[i, :n, lr_index[i, s], s, :]) == np.sign(y)[:, None]    # (n, K)
+            for name, mask in masks.items():
+                if mask.any():
+                    result[name][i, s] = right[mask].mean()
+    return result
