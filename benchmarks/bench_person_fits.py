@@ -17,9 +17,8 @@ import resource
 import time
 
 import numpy as np
-import pandas as pd
 
-from benchmarks.bench_matched import _data_folder
+from benchmarks.bench_matched import published_trials
 
 N_THREADS = 2
 LOOP_NETWORKS = 16
@@ -29,17 +28,15 @@ CHUNK_PEOPLE = 32
 def main() -> dict:
     import torch
 
-    from garden.modeling.flesch2018 import EXPERIMENTS, load_trials
     from garden.modeling.networks import likelihood as lk
     from garden.modeling.networks.curriculum import sequences
     from garden.modeling.networks.data import task_data
     from garden.modeling.networks.train import augmented_inputs, init_params, online_batch
 
-    folder = _data_folder()
-    if folder is None:
+    trials = published_trials()
+    if trials is None:
         return {"skipped": "published data (shared/data/flesch2018) not found"}
     torch.set_num_threads(N_THREADS)
-    trials = pd.concat([load_trials(folder, e) for e in EXPERIMENTS], ignore_index=True)
     seqs = sequences(trials)
     grid = lk.FitGrid(threads=N_THREADS)
     per_person = len(grid.scales) * len(grid.seeds) * len(grid.lrs)
