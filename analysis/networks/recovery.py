@@ -8,7 +8,9 @@
   lapse/2 + (1 - lapse) sigmoid(output / T), with an init seed the fit never uses and parameters
   drawn off the fit's grid (lr log-uniform 0.02..0.15, T log-uniform 0.1..0.5, lapse U(0, 0.05));
 * agents (``garden.modeling.agents``): factorized and linear choice models with population
-  parameters (``population_params``), which no network generated.
+  parameters (``population_params``), which no network generated; optionally ``learner`` agents
+  (factorized, choices moving from chance with an exponential learning curve, time constant
+  U(20, 150) trials): people who learn, but not as a network does.
 
 ``recovery_tables`` compares ``garden.analysis.networks.person_fits`` verdicts with the truth: the
 confusion over scales, rich-vs-lazy accuracy and calibration per curriculum, where agents land,
@@ -27,7 +29,8 @@ import pandas as pd
 from garden.analysis.networks import person_fits as pf
 from garden.core.errors import UserError
 from garden.core.files import write_file
-from garden.core.provenance import write_sidecar
+from garden.core.bids import provenance_of
+from garden.core.provenance import read_json, to_jsonable, write_sidecar
 from garden.core.task import CONTEXTS, item_table
 from garden.experiment.config import load_protocol
 from garden.experiment.sequences import assign, session_sequence
@@ -38,7 +41,10 @@ from garden.modeling.networks.curriculum import choice_probability, matched_outp
 
 GENERATING_SEED = 1000
 """Init seeds of network people start here (the fit averages over seeds 0..K-1, never these)."""
-KINDS = ("network", "factorized", "linear")
+AGENT_KINDS = ("factorized", "linear", "learner")
+DEFAULT_AGENTS = ("factorized", "linear")
+PREFIX = {"network": "N", "factorized": "F", "linear": "L", "learner": "R"}
+"""First letter of a simulated person's id, by kind."""
 MIN_CONFIDENT = 0.25
 """Fraction of the rich (σ ≤ 0.1) and lazy (σ ≥ 2) network people a curriculum must classify with
 confidence, besides the accuracy, to count as identifiable."""
@@ -70,17 +76,22 @@ def _ends_first(n: int) -> list[int]:
 
 
 def simulate_people(protocol: str, curricula: Sequence[str], n_per_kind: int, *, seed: int = 0,
+                    agents: Sequence[str] = DEFAULT_AGENTS,
                     scales: Sequence[float] = lk.FitGrid().scales,
                     ctx_scales: Sequence[float] = lk.FitGrid().ctx_scales) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Trial tables (one per simulated person, stacked, with ``choice``) and the truth table: per
-    curriculum ``n_per_kind`` network people (scales cycled from both ends, ``_ends_first``) and as many factorized and linear agents."""
+    curriculum ``n_per_kind`` network people (scales cycled from both ends, ``_ends_first``) and as many
+    agents of each kind in ``agents`` (``AGENT_KINDS``)."""
+    unknown = sorted(set(agents) - set(AGENT_KINDS))
+    if unknown:
+        raise UserError(f"--agents {','.join(unknown)}: unknown; use some of {list(AGENT_KINDS)}")
     rng = np.random.default_rng(seed)
     tables, truths = [], []
     order = _ends_first(len(scales))
     for c_index, curriculum in enumerate(curricula):
-        for kind in KINDS:
+        for kind in ("network", *agents):
             for i in range(n_per_kind):
-                pid = f"{kind[0].upper()}{c_index}x{i + 1:03d}"
+                pid = f"{PREFIX[kind]}{c_index}x{i + 1:03d}"
                 trials = protocol_sequence(protocol, pid, curriculum)
                 truth = {"participant_id": pid, "kind": kind, "curriculum": curriculum}
                 if kind == "network":
@@ -91,7 +102,10 @@ def simulate_people(protocol: str, curricula: Sequence[str], n_per_kind: int, *,
                                  lapse=float(rng.uniform(0, 0.05)))
                     choices = _network_choices(trials, truth, rng)
                 else:
-                    agent = get_agent(kind, population_params(rng), seed=len(truths))
+                    params = population_params(rng)
+                    if kind == "learner":
+                        params["learning_tau"] = float(rng.uniform(20, 150))
+                    agent = get_agent(kind, params, seed=len(truths))
                     p = agent.p_accept(trials, item_table(int(trials["rule_code"].iloc[0])))
                     choices = (rng.random(len(p)) < p).astype(float)
                 tables.append(trials.assign(choice=choices, rt=np.nan, curriculum=curriculum))
@@ -119,7 +133,7 @@ def recovery_tables(people: pd.DataFrame, truth: pd.DataFrame) -> dict[str, pd.D
                "called_rich_truly_rich": float((called_rich.scale <= lk.RICH_MAX_SCALE).mean())
                if len(called_rich) else np.nan,
                "network_people_network_better": float(n.network_better.mean()) if len(n) else np.nan}
-        for kind in ("factorized", "linear"):
+        for kind in sorted(set(t.kind) - {"network"}):
             a = group[group.kind == kind]
             row[f"{kind}_no_network"] = float((a.verdict == pf.NO_NETWORK).mean()) if len(a) else np.nan
             row[f"{kind}_confident_scale"] = float(a.classification.isin(["rich", "lazy"])[a.network_better].sum()
@@ -133,19 +147,24 @@ def recovery_tables(people: pd.DataFrame, truth: pd.DataFrame) -> dict[str, pd.D
 
 
 def recover_networks(protocol: str, curricula: Sequence[str], n_per_kind: int, out: str | os.PathLike,
-            grid: lk.FitGrid = lk.FitGrid(), *, seed: int = 0, **options) -> dict[str, pd.DataFrame]:
+                     grid: lk.FitGrid = lk.FitGrid(), *, seed: int = 0, agents: Sequence[str] = DEFAULT_AGENTS,
+                     **options) -> dict[str, pd.DataFrame]:
     """Simulate (``simulate_people``), fit (``person_fits.fit_people`` into ``out/fit``, resumable) and
     write ``out/truth.tsv``, ``out/recovery.tsv`` and ``out/confusion.tsv`` with sidecars: what
     ``garden networks recover`` runs."""
     out = Path(out)
-    trials, truth = simulate_people(protocol, curricula, n_per_kind, seed=seed, scales=grid.scales,
-                                    ctx_scales=grid.ctx_scales)
-    people = pf.fit_people(trials, out / "fit", grid, source=f"protocol {protocol}", **options)
-    tables = {"truth": truth, **recovery_tables(people, truth)}
-    config = {"protocol": protocol, "curricula": list(curricula), "people_per_kind": n_per_kind,
+    config = {"protocol": protocol, "curricula": list(curricula), "people_per_kind": n_per_kind, "agents": list(agents),
               "grid": grid.to_dict(), "generating": {"lr": "log-uniform 0.02..0.15", "temperature":
                                                      "log-uniform 0.1..0.5", "lapse": "uniform 0..0.05",
                                                      "init_seeds_from": GENERATING_SEED}}
+    if (out / "truth.json").exists():
+        earlier = provenance_of(read_json(out / "truth.json"))
+        if (earlier.get("config"), earlier.get("seed")) != (to_jsonable(config), seed):
+            raise UserError(f"{out}: holds a recovery with other settings; use another --out")
+    trials, truth = simulate_people(protocol, curricula, n_per_kind, seed=seed, agents=agents, scales=grid.scales,
+                                    ctx_scales=grid.ctx_scales)
+    people = pf.fit_people(trials, out / "fit", grid, source=f"protocol {protocol}", **options)
+    tables = {"truth": truth, **recovery_tables(people, truth)}
     for name, table in tables.items():
         path = out / f"{name}.tsv"
         if not path.exists():

@@ -71,6 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--people", type=bounded_int(1, "agents"), default=16, metavar="N",
                    help="per curriculum: N network people (scales cycled) and N factorized and N linear agents")
     r.add_argument("--seed", type=SEED, default=0, help="seed of the simulated people (default 0)")
+    r.add_argument("--agents", type=name_list(("factorized", "linear", "learner")), default=("factorized", "linear"),
+                   metavar="A,...", help="agent kinds beside the network people (default factorized,linear; also learner)")
     _grid_arguments(r)
     r.add_argument("--out", required=True, type=out_folder, metavar="DIR", help="output folder (resumes its own fit)")
     r.set_defaults(func=recover_command)
@@ -101,13 +103,13 @@ def recover_command(args: argparse.Namespace) -> int:
     from garden.analysis.networks.recovery import recover_networks
 
     tables = recover_networks(args.protocol, args.curricula, args.people, args.out, _grid(args), seed=args.seed,
-                     jobs=args.jobs, executor=args.executor)
+                              agents=args.agents, jobs=args.jobs, executor=args.executor)
     for row in tables["recovery"].itertuples():
         state = "identifiable" if row.identifiable else "NOT identifiable: choices do not tell rich from lazy"
+        agents = ", ".join(f"{kind} {getattr(row, kind + '_no_network'):.2f}" for kind in args.agents)
         print(f"{row.curriculum}: rich vs lazy {row.rich_vs_lazy_accuracy:.2f} of {row.confident} confident "
               f"(of {row.rich_or_lazy_people}); called rich and truly rich {row.called_rich_truly_rich:.2f}; "
-              f"agents with no network: factorized {row.factorized_no_network:.2f}, linear "
-              f"{row.linear_no_network:.2f} -> {state}")
+              f"agents with no network: {agents} -> {state}")
     print(f"wrote {Path(args.out) / 'recovery.tsv'} and {Path(args.out) / 'confusion.tsv'}")
     return 0
 
