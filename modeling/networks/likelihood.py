@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.special import expit
 
 from garden.core.errors import UserError
 from garden.modeling.networks.config import PUBLISHED_CTX_SCALES, PUBLISHED_SCALES, SweepConfig, TrainConfig
@@ -105,7 +106,7 @@ def log_likelihoods(outputs: np.ndarray, choices: np.ndarray, scored: np.ndarray
     w = scored[:, :, None, None].astype(float)
     result = np.empty((out.shape[0], out.shape[3], out.shape[2], len(grid.temperatures), len(lapses)))
     for j, temperature in enumerate(grid.temperatures):
-        q = (1.0 / (1.0 + np.exp(-out / temperature))).mean(axis=-1)                   # (P, T, L, S)
+        q = expit(out / temperature).mean(axis=-1)                                     # (P, T, L, S)
         q_chosen = np.where(c == 1, q, 1.0 - q)[..., None]                              # (P, T, L, S, 1)
         p = lapses / 2 + (1.0 - lapses) * q_chosen
         ll = (np.log(np.clip(p, 1e-300, None)) * w[..., None]).sum(axis=1)             # (P, L, S, nε)
