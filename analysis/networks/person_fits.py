@@ -140,7 +140,10 @@ def unidentifiable_curricula(recovery: str | os.PathLike | None) -> list[str]:
     rich-vs-lazy accuracy is below ``IDENTIFIABLE_ACCURACY`` or that classify nobody with confidence."""
     if recovery is None:
         return []
-    table = pd.read_csv(recovery, sep="\t")
+    try:
+        table = pd.read_csv(recovery, sep="\t")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        table = pd.DataFrame()
     if not {"curriculum", "identifiable"} <= set(table.columns):
         raise UserError(f"{recovery}: not a recovery table (needs columns curriculum, identifiable); "
                         "make one with `garden networks recover`")
@@ -155,10 +158,10 @@ def fit_people(trials: pd.DataFrame, out: str | os.PathLike, grid: lk.FitGrid = 
     check_feedback(trials, source)
     contexts = contexts_of(trials, source)
     out = Path(out)
+    blind = unidentifiable_curricula(recovery)
     settings = {"grid": grid.to_dict(), "choice_models": list(CHOICE_MODELS), "contexts": list(contexts),
                 "recovery": None if recovery is None else str(recovery)}
     _claim(out, settings)
-    blind = unidentifiable_curricula(recovery)
     trials = trials.assign(participant_id=trials["participant_id"].astype(str))
     pids = list(dict.fromkeys(trials["participant_id"]))
     todo = [p for p in pids if not _person_file(out, p).exists()]
