@@ -27,6 +27,28 @@ def simulated():
     return simulate_people("flesch2018", ["interleaved"], 2, seed=3, scales=GRID.scales, ctx_scales=GRID.ctx_scales)
 
 
+def test_item_norm_starts_from_the_published_network():
+    """Per-item unit-norm inputs with init SDs / sqrt(50): the same initial pre-activations (context
+    units exactly; stimulus units within the blobs' spread of item norms, 0.134..0.152 x sqrt(50))."""
+    from garden.modeling.networks.config import SweepConfig
+    from garden.modeling.networks.data import task_data
+    from garden.modeling.networks.train import init_params
+
+    pre = {}
+    for norm in ("published", "item"):
+        config = SweepConfig(scales=(0.01, 3.0), ctx_scales=(0.5, 1.5), seeds=(7,), input_norm=norm)
+        data = task_data(input_norm=norm)
+        scales, ctx_scales = config.init_sds()
+        p = init_params(25, scales, ctx_scales, config.networks().seed)
+        pre[norm] = (np.einsum("nhd,id->nih", p["w_input"], data.stimulus),
+                     np.einsum("nhc,ic->nih", p["w_context"], data.context))
+        if norm == "item":
+            np.testing.assert_allclose(np.linalg.norm(data.stimulus, axis=1), 1.0)
+    np.testing.assert_allclose(pre["item"][1], pre["published"][1], rtol=1e-12)
+    ratio = np.linalg.norm(pre["item"][0], axis=2) / np.linalg.norm(pre["published"][0], axis=2)
+    assert 0.92 < ratio.min() and ratio.max() < 1.07
+
+
 def test_networks_learn_only_on_feedback_trials(simulated):
     trials, _ = simulated
     person = trials[trials.participant_id == "N0x001"]

@@ -115,9 +115,12 @@ class SweepConfig:
         drawn: ``scale`` and ``ctx_scale``, divided by sqrt(50) under ``input_norm="item"`` (whose
         per-item input norms are sqrt(50) times the published ones), so the initial pre-activations
         are those of the published network."""
-        nets = self.networks()
-        factor = 1.0 / np.sqrt(N_ITEMS) if self.input_norm == "item" else 1.0
+        nets, factor = self.networks(), self.init_sd_factor()
         return nets.scale.to_numpy(float) * factor, nets.ctx_scale.to_numpy(float) * factor
+
+    def init_sd_factor(self) -> float:
+        """What ``scale`` and ``ctx_scale`` are multiplied by when drawing weights (``init_sds``)."""
+        return 1.0 / np.sqrt(N_ITEMS) if self.input_norm == "item" else 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)
