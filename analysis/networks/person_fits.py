@@ -42,6 +42,7 @@ CHOICE_MODELS = ("factorized", "factorized_full", "linear")
 """The behavioural baselines (``garden.modeling.psychometric``)."""
 NO_NETWORK = "no network describes this person better than the choice models"
 NOT_IDENTIFIABLE = "not identifiable under this curriculum"
+CURRICULUM_ALIASES = {"int": "interleaved"}
 PEOPLE_PER_JOB = 8
 IDENTIFIABLE_ACCURACY = 0.9
 """Rich-vs-lazy accuracy of the confident classifications of network-generated people a curriculum
@@ -104,6 +105,13 @@ def person_results(trials: pd.DataFrame, grid: lk.FitGrid, contexts: tuple[str, 
     return [to_jsonable(r) for r in rows]
 
 
+def curriculum_key(name: str) -> str:
+    """A curriculum's name compared across sources: case-insensitive, ``int`` (the published data's
+    label) = ``interleaved`` (the protocol's)."""
+    key = str(name).strip().lower()
+    return CURRICULUM_ALIASES.get(key, key)
+
+
 def verdicts(people: pd.DataFrame, unidentifiable: Sequence[str] = ()) -> pd.DataFrame:
     """Add ``best_choice_model``, ``bic_choice_best``, ``network_better``, ``classification`` and
     ``verdict`` (module docstring) to a table with one row per person."""
@@ -117,7 +125,8 @@ def verdicts(people: pd.DataFrame, unidentifiable: Sequence[str] = ()) -> pd.Dat
     out["network_better"] = out["bic_network"] < out["bic_choice_best"]
     out["classification"] = lk.classify(out["p_rich"].to_numpy())
     verdict = np.where(out["network_better"], out["classification"], NO_NETWORK)
-    blind = out["curriculum"].isin(list(unidentifiable)) & out["network_better"]
+    blind = out["curriculum"].map(curriculum_key).isin([curriculum_key(c) for c in unidentifiable]) \
+        & out["network_better"]
     out["verdict"] = np.where(blind, NOT_IDENTIFIABLE, verdict)
     return out
 
