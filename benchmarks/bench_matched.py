@@ -33,10 +33,18 @@ def _data_folder() -> Path | None:
     return folder if (folder / "exp1a_trials.csv.gz").exists() else None
 
 
+def published_trials():
+    """Every published 2018 participant's trials (``garden.modeling.flesch2018.load_trials``: feedback in
+    training only), or None when the data are absent."""
+    from garden.modeling.flesch2018 import EXPERIMENTS, load_trials
+
+    folder = _data_folder()
+    return None if folder is None else pd.concat([load_trials(folder, e) for e in EXPERIMENTS], ignore_index=True)
+
+
 def main() -> dict:
     import torch
 
-    from garden.modeling.flesch2018 import EXPERIMENTS, load_trials
     from garden.modeling.networks.config import (
         SweepConfig,
     )
@@ -49,11 +57,10 @@ def main() -> dict:
     from garden.modeling.networks.data import task_data
     from garden.modeling.networks.train import augmented_inputs, init_params, online_batch
 
-    folder = _data_folder()
-    if folder is None:
+    trials = published_trials()
+    if trials is None:
         return {"skipped": "published data (shared/data/flesch2018) not found"}
     torch.set_num_threads(N_THREADS)
-    trials = pd.concat([load_trials(folder, e) for e in EXPERIMENTS], ignore_index=True)
     seqs = sequences(trials)
     config = SweepConfig(seeds=tuple(range(N_SEEDS)))
     nets, lr = config.networks(), network_lrs(config)

@@ -5,7 +5,9 @@ contract in columns named by ``blank`` (e.g. the negative RTs of the published 2
 imported as missing, the raw value kept in ``<column>_invalid``; the result must satisfy the
 trial-table contract and is written one file per participant and session, with sidecars,
 plus ``participants.tsv``. Nothing existing is overwritten: all target files are checked first,
-so a refused import writes nothing.
+so a refused import writes nothing. A table without a ``feedback`` column gets one from its
+``phase`` when every phase is known (``FEEDBACK_BY_PHASE``: train/training/practice 1, test 0),
+recorded in the sidecars as ``feedback_from_phase``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,21 @@ from garden.core.trials import (
 )
 
 IMPORTED = "Column {column} of the imported table (passed through as it was)."
+FEEDBACK_BY_PHASE = {"train": 1, "training": 1, "practice": 1, "test": 0}
+"""Phases whose trials showed feedback (1) or not (0), as in the 2018 data and the shipped protocols:
+``feedback`` is derived from ``phase`` when the imported table has no such column."""
+
+
+def derive_feedback(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int] | None]:
+    """Add ``feedback`` from ``phase`` (``FEEDBACK_BY_PHASE``) to a table that lacks it and whose
+    phases are all known; returns the table and the mapping used (None: nothing derived)."""
+    if "feedback" in table.columns or "phase" not in table.columns:
+        return table, None
+    phases = set(table["phase"].dropna().astype(str))
+    if not phases or not phases <= set(FEEDBACK_BY_PHASE):
+        return table, None
+    used = {p: FEEDBACK_BY_PHASE[p] for p in sorted(phases)}
+    return table.assign(feedback=table["phase"].astype(str).map(used)), used
 
 
 def parse_pairs(text: str | None, flag: str) -> dict[str, str]:
@@ -141,6 +158,7 @@ def import_table(source: str | os.PathLike, out: str | os.PathLike, mapping: dic
     if not source.is_file():
         raise UserError(f"{source}: no such file (garden import takes one table: .tsv, .csv or .csv.gz)")
     raw = blank_invalid(remap(read_raw(source), mapping or {}, constants or {}, str(source)), blank, str(source))
+    raw, feedback_from_phase = derive_feedback(raw)
     table, problems = validate(raw, str(source))
     if problems:
         raise TrialTableError(problems, _blankable_hint(problems, blank))
@@ -154,7 +172,8 @@ def import_table(source: str | os.PathLike, out: str | os.PathLike, mapping: dic
     if existing:
         raise FileExistsError(f"{existing[0]}: already exists ({len(existing)} of {len(targets)} target files do); "
                               "refusing to overwrite: import into a new --out folder")
-    config = {"source": str(source), "map": mapping or {}, "set": constants or {}, "blank_invalid": blank}
+    config = {"source": str(source), "map": mapping or {}, "set": constants or {}, "blank_invalid": blank,
+              "feedback_from_phase": feedback_from_phase}
     write_json(marker, {"source": str(source), "files": [str(p) for p in targets.values()],
                         "note": "written before the import's files and removed after participants.tsv; "
                                 "while it exists, readers refuse these sessions"})

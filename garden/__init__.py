@@ -40,6 +40,8 @@ _API = {
     "get_agent": "garden.modeling.agents",
     "ChoiceModel": "garden.modeling.choice_model",
     "bms_table": "garden.modeling.comparison",
+    "fit_people_files": "garden.analysis.networks.person_fits",
+    "recover_networks": "garden.analysis.networks.recovery",
     "load_results": "garden.modeling.networks",
     "train_sweep": "garden.modeling.networks",
     "SweepConfig": "garden.modeling.networks.config",

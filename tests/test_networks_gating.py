@@ -220,6 +220,7 @@ def test_settings_refuse_and_old_sweeps_resume(tmp_path):
     out = prepare_sweep(config, tmp_path / "old", 1)
     recorded = json.loads((out / "sweep.json").read_text())
     del recorded["config"]["sweep"]["train"]["hidden_activation"]          # a sweep from before the option
+    del recorded["config"]["sweep"]["input_norm"]                          # and from before input_norm
     (out / "sweep.json").write_text(json.dumps(recorded))
     assert prepare_sweep(config, out, 1) == out
     with pytest.raises(UserError, match="other settings"):

@@ -174,6 +174,11 @@ def test_import_published_example(flesch2018, tmp_path, capsys):
     one = read_trials(files[0])
     assert len(one) == 600 and set(one.phase) == {"train", "test"}
     assert "choice_original" in one.columns  # the displaced raw column is kept, not lost
+    # feedback recorded from the phase: networks fitted to this person learn only where the person did
+    assert one.groupby("phase").feedback.agg(["min", "max"]).to_dict("index") == {
+        "test": {"min": 0, "max": 0}, "train": {"min": 1, "max": 1}}
+    assert provenance_of(json.loads(files[0].with_suffix(".json").read_text()))["config"]["feedback_from_phase"] == {
+        "test": 0, "train": 1}
     participants = pd.read_csv(out / "participants.tsv", sep="\t")
     assert len(participants) == 176 and "group" in participants.columns
     assert main(args) == 2  # a second import refuses to overwrite

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from garden.core.errors import UserError
 
 PUBLISHED_SCALES = (0.01, 0.1, 0.2, 0.3, 0.4, 1.0, 2.0, 3.0)
 PUBLISHED_CTX_SCALES = (0.5, 0.5, 0.5, 0.5, 0.5, 0.8, 1.35, 1.5)
+N_ITEMS = 50
+"""Items of the task (2 contexts x 25 trees): the published inputs are normalised over them."""
 NOISE_SDS = tuple(round(0.01 * k, 2) for k in range(11))
 """The paper's 11 input-noise SDs, 0 to 0.1 in steps of 0.01 (input units)."""
 ONLINE_LR_GRID = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
@@ -32,6 +35,14 @@ HIDDEN_ACTIVATIONS = ("relu", "linear")
 """Hidden-unit nonlinearity: the published ReLU, or the identity (the gating analysis's linear-hidden-unit
 control: the network is then linear in its inputs and cannot gate units by context)."""
 CARDINAL_RULE_CODES = (1, 2, 3, 4)
+INPUT_NORMS = ("published", "item")
+"""How the inputs are scaled: ``published`` (stimulus and context matrices divided by their Frobenius
+norm over the 50 items, per-item norm ~ 1/sqrt(50)) or ``item`` (each item's stimulus and context
+vectors of norm 1, init SDs divided by sqrt(50): the same starting network; docs/networks.md,
+"Networks that learn in a person's time")."""
+PERSON_LR = 0.1
+"""Online learning rate under ``input_norm="item"`` at which every published scale reaches 1.00 in the
+last interleaved training block of real 2018 sequences (docs/networks.md)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,7 @@ class SweepConfig:
     noise_sds: tuple[float, ...] = NOISE_SDS
     noise_repeats: int = 20
     noise_seed: int = 0
+    input_norm: str = "published"   # INPUT_NORMS
 
     def __post_init__(self) -> None:
         if len(self.scales) != len(self.ctx_scales) or not self.scales:
@@ -86,6 +98,8 @@ class SweepConfig:
             raise UserError("init scales must be > 0 and context scales >= 0")
         if len(set(self.seeds)) != len(self.seeds) or not self.seeds:
             raise UserError("seeds must be distinct and at least one")
+        if self.input_norm not in INPUT_NORMS:
+            raise UserError(f"--input-norm {self.input_norm!r} is invalid: use one of {list(INPUT_NORMS)}")
         if self.rule_code not in CARDINAL_RULE_CODES:
             raise UserError(f"--rule-code {self.rule_code}: the network measures regress hidden RDMs on the "
                             "model RDMs of the cardinal task, which do not describe diagonal rules (5..8); "
@@ -95,6 +109,18 @@ class SweepConfig:
         """One row per network (scale, ctx_scale, seed), scale-major, in the order of every output."""
         rows = [(s, c, seed) for s, c in zip(self.scales, self.ctx_scales) for seed in self.seeds]
         return pd.DataFrame(rows, columns=["scale", "ctx_scale", "seed"])
+
+    def init_sds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per network (``networks()`` order) the input->hidden and context->hidden init SDs actually
+        drawn: ``scale`` and ``ctx_scale``, divided by sqrt(50) under ``input_norm="item"`` (whose
+        per-item input norms are sqrt(50) times the published ones), so the initial pre-activations
+        are those of the published network."""
+        nets, factor = self.networks(), self.init_sd_factor()
+        return nets.scale.to_numpy(float) * factor, nets.ctx_scale.to_numpy(float) * factor
+
+    def init_sd_factor(self) -> float:
+        """What ``scale`` and ``ctx_scale`` are multiplied by when drawing weights (``init_sds``)."""
+        return 1.0 / np.sqrt(N_ITEMS) if self.input_norm == "item" else 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)

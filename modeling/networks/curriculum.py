@@ -43,6 +43,7 @@ from garden.modeling.networks.config import (
     CHOICE_TEMPERATURE,
     ONLINE_LR_GRID,
     ONLINE_LRS,
+    PERSON_LR,
     SweepConfig,
     TrainConfig,
 )
@@ -81,9 +82,12 @@ def choice_probability(outputs: np.ndarray, temperature: float = CHOICE_TEMPERAT
 
 def network_lrs(config: SweepConfig, lr: float | Mapping[float, float] | None = None) -> np.ndarray:
     """Online learning rate of every network of ``config``: ``lr`` for all, or per scale from a
-    mapping (default ``ONLINE_LRS``); UserError for a scale without one."""
+    mapping (default ``ONLINE_LRS``; ``PERSON_LR`` for every scale under ``input_norm="item"``);
+    UserError for a scale without one."""
     if isinstance(lr, (int, float)):
         return np.full(len(config.networks()), float(lr))
+    if lr is None and config.input_norm == "item":
+        return np.full(len(config.networks()), PERSON_LR)
     table = ONLINE_LRS if lr is None else lr
     missing = sorted({s for s in config.scales if s not in table})
     if missing:
@@ -118,19 +122,21 @@ def sequences(trials: pd.DataFrame, contexts: tuple[str, str] = CONTEXTS) -> Seq
     return Sequences([pid for pid, _ in people], [p for _, p in people], items, targets, learn)
 
 
-def matched_outputs(seqs: Sequences, config: SweepConfig, lr: np.ndarray) -> np.ndarray:
-    """(P, T, M) outputs of the M networks of ``config`` run through each of the P sequences."""
+def matched_outputs(seqs: Sequences, config: SweepConfig, lr: np.ndarray, *, final: bool = False):
+    """(P, T, M) outputs of the M networks of ``config`` run through each of the P sequences; with
+    ``final`` also their parameters after the last trial (``train.online_batch``)."""
     # the trainer loads torch (slow, only needed when training)
     from garden.modeling.networks.train import augmented_inputs, init_params, online_batch
 
     if config.train.hidden_activation != "relu":
         raise UserError(f"--hidden-activation {config.train.hidden_activation}: networks run through trial "
                         "sequences have ReLU hidden units only; drop the option (or --curriculum)")
-    data = task_data(config.inputs, config.rule_code, config.image_size_px)
-    nets, tc = config.networks(), config.train
-    params = init_params(data.n_stimulus_units, nets.scale, nets.ctx_scale, nets.seed, tc.n_hidden, tc.output_sd, tc.bias)
+    data = task_data(config.inputs, config.rule_code, config.image_size_px, input_norm=config.input_norm)
+    tc, (scales, ctx_scales) = config.train, config.init_sds()
+    params = init_params(data.n_stimulus_units, scales, ctx_scales, config.networks().seed, tc.n_hidden,
+                         tc.output_sd, tc.bias)
     return online_batch(augmented_inputs(data), seqs.items, seqs.targets, seqs.learn, params, lr, l2=tc.l2,
-                        dtype=tc.dtype, device=tc.device, threads=tc.threads)
+                        dtype=tc.dtype, device=tc.device, threads=tc.threads, final=final)
 
 
 def run_curriculum(trials: pd.DataFrame, config: SweepConfig, choice_rule: str = "sign", choice_seed: int = 0,
@@ -251,3 +257,19 @@ def accuracy_by_phase(seqs: Sequences, outputs: np.ndarray, networks: pd.DataFra
                for k, m in masks.items()}
         rows.append(networks.assign(participant_id=pid, **acc, **person_acc))
     return pd.concat(rows, ignore_index=True)
+
+
+def final_geometry(params: dict[str, np.ndarray], config: SweepConfig) -> pd.DataFrame:
+    """Geometry of networks after a curriculum (``matched_outputs(..., final=True)``'s parameters,
+    leading axes (P, M)): per participant x network the hidden-RDM betas, ``dim_90`` and unit
+    classes of ``measures.geometry_measures`` on the 50 items, beside scale and seed."""
+    from garden.modeling.networks.measures import forward, geometry_measures
+
+    data = task_data(config.inputs, config.rule_code, config.image_size_px, input_norm=config.input_norm)
+    p_count, m = params["b_output"].shape
+    flat = {name: a.reshape(p_count * m, *a.shape[2:]) for name, a in params.items()}
+    hidden, _ = forward(flat, data.stimulus, data.context)
+    table, _ = geometry_measures(data, hidden, flat["w_context"], config.context_offset)
+    nets = config.networks()
+    return table.assign(participant=np.repeat(np.arange(p_count), m), scale=np.tile(nets.scale, p_count),
+                        seed=np.tile(nets.seed, p_count))

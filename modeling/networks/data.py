@@ -50,11 +50,18 @@ def stimulus_codes(inputs: str = "blobs", image_size_px: int = 32, image_seed: i
     raise UserError(f"unknown network inputs {inputs!r}: use one of {list(INPUTS)}")
 
 
-def task_data(inputs: str = "blobs", rule_code: int = 1, image_size_px: int = 32, image_seed: int = 0) -> TaskData:
-    """The 50 training items under counterbalancing ``rule_code`` with the chosen input code."""
+def task_data(inputs: str = "blobs", rule_code: int = 1, image_size_px: int = 32, image_seed: int = 0,
+              input_norm: str = "published") -> TaskData:
+    """The 50 training items under counterbalancing ``rule_code`` with the chosen input code;
+    ``input_norm="item"``: every item's stimulus and context vectors rescaled to norm 1
+    (``garden.modeling.networks.config.INPUT_NORMS``)."""
 
     items = item_table(rule_code)
-    return TaskData(stimulus=stimulus_codes(inputs, image_size_px, image_seed),
-                    context=np.asarray(context_onehot(normalise=True), dtype=float),
+    stimulus = stimulus_codes(inputs, image_size_px, image_seed)
+    context = np.asarray(context_onehot(normalise=True), dtype=float)
+    if input_norm == "item":
+        stimulus = stimulus / np.linalg.norm(stimulus, axis=1, keepdims=True)
+        context = context / np.linalg.norm(context, axis=1, keepdims=True)
+    return TaskData(stimulus=stimulus, context=context,
                     targets=items["reward_value"].to_numpy(float) / STEP_POINTS,
                     items=items, inputs=inputs)

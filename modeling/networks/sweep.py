@@ -108,9 +108,10 @@ def run_shard(config: SweepConfig, out_dir: str | os.PathLike, index: int, n_sha
         return folder / f"{name}.npz"
     folder.mkdir(parents=True, exist_ok=True)
     nets = shard_networks(config, index, n_shards)
-    data = task_data(config.inputs, config.rule_code, config.image_size_px)
-    tc = config.train
-    params = init_params(data.n_stimulus_units, nets.scale, nets.ctx_scale, nets.seed, tc.n_hidden, tc.output_sd, tc.bias)
+    data = task_data(config.inputs, config.rule_code, config.image_size_px, input_norm=config.input_norm)
+    tc, factor = config.train, config.init_sd_factor()
+    params = init_params(data.n_stimulus_units, nets.scale * factor, nets.ctx_scale * factor, nets.seed, tc.n_hidden,
+                         tc.output_sd, tc.bias)
     result = train(data, params, tc, progress=progress, desc=f"{name} ({len(nets)} networks)")
     summary, arrays = _measure(config, data, nets, result)
     write_tsv(folder / f"{name}.tsv", summary, overwrite=True)  # a leftover of an interrupted run is replaced
@@ -171,13 +172,15 @@ def prepare_sweep(config: SweepConfig, out_dir: str | os.PathLike, n_shards: int
 
 LATER_TRAIN_SETTINGS = {"hidden_activation": "relu"}
 """Training settings added after sweeps were first recorded, with the value those sweeps had."""
+LATER_SWEEP_SETTINGS = {"input_norm": "published"}
+"""Sweep settings added later, with the value earlier sweeps had."""
 
 
 def _with_later_settings(sweep: Any) -> Any:
     """A recorded sweep's settings with ``LATER_TRAIN_SETTINGS`` filled in where absent, so a sweep
     recorded before a setting existed resumes under the same settings."""
     if isinstance(sweep, dict) and isinstance(sweep.get("train"), dict):
-        return {**sweep, "train": {**LATER_TRAIN_SETTINGS, **sweep["train"]}}
+        return {**LATER_SWEEP_SETTINGS, **sweep, "train": {**LATER_TRAIN_SETTINGS, **sweep["train"]}}
     return sweep
 
 

@@ -343,7 +343,7 @@ weights stay in a core's 4 MiB L2 cache while it runs through its trials)."""
 
 def online_batch(inputs: np.ndarray, rows: np.ndarray, targets: np.ndarray, learn: np.ndarray,
                  params: dict[str, np.ndarray], lr: np.ndarray, *, l2: float = 0.0, dtype: str = "float32",
-                 device: str = "auto", threads: int = 0, chunk: int = 0) -> np.ndarray:
+                 device: str = "auto", threads: int = 0, chunk: int = 0, final: bool = False):
     """Online SGD of M networks per participant through P participants' own trial sequences, all at once.
 
     ``inputs`` (I, K): the items' input rows (stimulus, context, constant 1); ``rows`` (P, T): the
@@ -352,7 +352,8 @@ def online_batch(inputs: np.ndarray, rows: np.ndarray, targets: np.ndarray, lear
     (feedback); ``params``: the M networks' initial parameters (``init_params``), copied for every
     participant; ``lr`` (M,): each network's learning rate. On every trial each network's output is
     read first (returned), then, where ``learn``, one step on 1/2 (output - target)^2 (L2 penalty as
-    in ``train``). Returns (P, T, M) outputs (float64; NaN on padding).
+    in ``train``). Returns (P, T, M) outputs (float64; NaN on padding); with ``final`` also the
+    parameters after the last trial, named as ``init_params`` with leading axes (P, M).
 
     Layout: per chunk of participants the weights are one (chunk, K, M x H) tensor, so each trial is
     a batched vector-matrix product and a batched rank-1 update (one kernel each for every network
@@ -380,10 +381,13 @@ def online_batch(inputs: np.ndarray, rows: np.ndarray, targets: np.ndarray, lear
         torch.set_num_threads(n_threads)
     else:
         results = [run(part) for part in parts]
-    return np.concatenate(results) if results else np.empty((0, rows.shape[1], m))
+    outputs = np.concatenate([r[0] for r in results]) if results else np.empty((0, rows.shape[1], m))
+    if not final:
+        return outputs
+    return outputs, {name: np.concatenate([r[1][name] for r in results]) for name in PARAMS}
 
 
-def _online_chunk(inputs, rows, targets, learn, params, lr, l2, dtype, device) -> np.ndarray:
+def _online_chunk(inputs, rows, targets, learn, params, lr, l2, dtype, device) -> tuple[np.ndarray, dict]:
     """``online_batch`` for one chunk of C participants (weights (C, K, M x H))."""
     c, t_count = rows.shape
     w0, w2_0, b2_0 = pack(params)                              # (M, K, H), (M, H, 1), (M, 1, 1)
@@ -420,4 +424,7 @@ def _online_chunk(inputs, rows, targets, learn, params, lr, l2, dtype, device) -
             w.baddbmm_(x[t].unsqueeze(2), dz.view(c, 1, m * h), alpha=-1.0)
     result = out.permute(1, 0, 2).double().cpu().numpy()
     result[rows < 0] = np.nan
-    return result
+    w_final = w.view(c, k, m, h).permute(0, 2, 1, 3).double().cpu().numpy()            # (C, M, K, H)
+    named = unpack(w_final.reshape(c * m, k, h), w2.view(c * m, h, 1).double().cpu().numpy(),
+                   b2.reshape(c * m, 1, 1).double().cpu().numpy())
+    return result, {name: a.reshape(c, m, *a.shape[1:]) for name, a in named.items()}
