@@ -24,7 +24,6 @@ import shutil
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import nibabel
 import numpy as np
@@ -47,7 +46,7 @@ from garden.analysis.neural.rois import Roi, check_on_grid
 from garden.analysis.neural.searchlight import METHODS, Spheres, searchlight_rdms, spheres
 from garden.core.errors import UserError
 from garden.core.files import write_file
-from garden.core.jobs import check_executor, run_jobs
+from garden.core.jobs import Resources, check_executor, run_jobs
 from garden.core.provenance import provenance, read_json, to_jsonable, write_json
 from garden.rsa.compare import zscore
 from garden.rsa.crossval import (
@@ -187,7 +186,7 @@ def batch_betas(vectors: np.ndarray, design: np.ndarray) -> np.ndarray:
 
 def searchlight_maps(glm: str | Path, out: str | Path, *, mask: str | Path, config: RdmConfig,
                      batch_size: int = 256, executor: str = "inline", jobs: int | None = None,
-                     slurm: dict[str, Any] | None = None) -> Path:
+                     slurm: Resources | None = None) -> Path:
     """Write per-session searchlight model-beta maps (module docstring) into the new folder ``out``.
 
     One job per participant session (``garden.core.jobs.run_jobs``: ``executor`` "inline", "local" or
@@ -215,10 +214,10 @@ def searchlight_maps(glm: str | Path, out: str | Path, *, mask: str | Path, conf
     calls = [(str(glm), str(partial), key, str(mask), config, found, " ".join(sys.argv), batch_size, executor == "inline")
              for key in todo]
     logs = out.with_name(out.name + ".jobs")
-    run_jobs(searchlight_session, calls, executor=executor, folder=logs, jobs=jobs, slurm=slurm)
+    run_jobs(searchlight_session, calls, executor=executor, folder=logs, jobs=jobs, resources=slurm,
+             record=partial / "code" / "slurm-jobs.json")
     write_derivative_description(partial, "garden searchlight model-beta maps", source=glm, step="searchlight")
     partial.rename(out)
-    shutil.rmtree(logs, ignore_errors=True)  # submitit's logs of jobs that all succeeded
     return out
 
 
