@@ -60,8 +60,10 @@ class Resources:
     keep_logs: bool = False
 
     def submitit(self) -> dict[str, Any]:
-        """The submitit ``update_parameters`` of these resources."""
-        options = {"cpus_per_task": self.cpus, "mem_gb": self.mem_gb, "timeout_min": self.time_min}
+        """The submitit ``update_parameters`` of these resources; ``--no-requeue``: a task whose node
+        failed is reported (its rerun resumes) rather than requeued behind the user's back."""
+        options = {"cpus_per_task": self.cpus, "mem_gb": self.mem_gb, "timeout_min": self.time_min,
+                   "slurm_additional_parameters": {"no_requeue": True}}
         return {**options, "slurm_partition": self.partition} if self.partition else options
 
 

@@ -41,7 +41,8 @@ def test_logs_are_removed_on_success_unless_kept(tmp_path):
 
 def test_resources_become_submitit_parameters():
     assert Resources(cpus=3, mem_gb=5, time_min=7, partition="short").submitit() == {
-        "cpus_per_task": 3, "mem_gb": 5, "timeout_min": 7, "slurm_partition": "short"}
+        "cpus_per_task": 3, "mem_gb": 5, "timeout_min": 7, "slurm_partition": "short",
+        "slurm_additional_parameters": {"no_requeue": True}}
     assert "slurm_partition" not in Resources().submitit()
 
 
