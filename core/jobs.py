@@ -43,6 +43,8 @@ PROBE_S = 10
 """How long (seconds) ``scontrol ping`` and ``sacct`` may take to answer before SLURM is refused."""
 RESULT_WAIT_S = 15
 """How long (seconds) a job that SLURM says COMPLETED may take to show its result file (shared disks lag)."""
+GONE_POLLS = 5
+"""Polls a task may be missing from both the queue and the accounting before it counts as gone."""
 ENDED = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL",
          "DEADLINE")
 """SLURM job states after which a job runs no more (REQUEUED and PENDING come back)."""
@@ -192,16 +194,32 @@ def _slurm_array(function: Callable[..., Any], calls: list[tuple], folder: Path,
 
 
 def _await_array(array: list) -> dict[str, str]:
-    """Each task's final SLURM state (job id -> state), polling ``sacct`` every ``SLURM_POLL_S``."""
-    watcher, states = array[0].watcher, {}
+    """Each task's final SLURM state (job id -> state), polling ``sacct`` and ``squeue`` every ``SLURM_POLL_S``.
+    A task neither queued nor ended in ``sacct`` for ``GONE_POLLS`` polls is ``LEFT_QUEUE``: SLURM keeps no
+    accounting record of an array task cancelled before it started."""
+    watcher, states, absent = array[0].watcher, {}, dict.fromkeys((job.job_id for job in array), 0)
     while len(states) < len(array):
         time.sleep(SLURM_POLL_S)
         watcher.update()
+        queued = _queued(array[0].job_id.split("_")[0])
         for job in array:
+            if job.job_id in states:
+                continue
             state = watcher.get_state(job.job_id, mode="cache").split()[0].upper()
-            if job.job_id not in states and (state in ENDED or job.paths.result_pickle.exists()):
+            absent[job.job_id] = absent[job.job_id] + 1 if queued is not None and job.job_id not in queued else 0
+            if state in ENDED or job.paths.result_pickle.exists():
                 states[job.job_id] = state
+            elif absent[job.job_id] >= GONE_POLLS:
+                states[job.job_id] = "LEFT_QUEUE"
     return states
+
+
+def _queued(array_id: str) -> set[str] | None:
+    """The array's tasks SLURM still queues or runs (None when ``squeue`` does not answer)."""
+    ok, answer = _probe(["squeue", "--noheader", "--array", f"--jobs={array_id}", "--format=%i"])
+    if not ok:
+        return set() if "Invalid job id" in answer else None  # the whole array has left the queue
+    return set(answer.split())
 
 
 def _outcome(job, k: int, n: int, state: str) -> dict[str, Any]:
@@ -214,9 +232,10 @@ def _outcome(job, k: int, n: int, state: str) -> dict[str, Any]:
     name = f"job {job.job_id} (task {k + 1} of {n})"
     failure = None
     if not job.paths.result_pickle.exists():
-        failure = f"{name} ended {state} without a result"
+        failure = f"{name} {'left the queue' if state == 'LEFT_QUEUE' else f'ended {state}'} without a result"
     else:
         outcome, trace = submitit.core.utils.pickle_load(job.paths.result_pickle)
+        state = "COMPLETED" if outcome == "success" else "FAILED"  # the job's own word (sacct may lag)
         if outcome != "success":
             lines = [line.strip() for line in str(trace).splitlines() if line.strip()]
             failure = f"{name} failed: {lines[-1] if lines else 'no traceback'}"

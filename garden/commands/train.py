@@ -95,10 +95,14 @@ def device_name(text: str) -> str:
     return text
 
 
+def input_units(args: argparse.Namespace) -> int:
+    """Input units of one network: the stimulus code's units and 2 context units."""
+    return (args.image_size ** 2 if args.inputs == "images" else 50) + 2
+
+
 def networks_gib(args: argparse.Namespace, n_networks: float) -> float:
     """Estimated memory (GiB) of training ``n_networks`` networks at once (``COPIES`` of their weights)."""
-    inputs = (args.image_size ** 2 if args.inputs == "images" else 50) + 2
-    return n_networks * args.hidden * (inputs + 50 + 2) * 8 * COPIES / 2**30
+    return n_networks * args.hidden * (input_units(args) + 50 + 2) * 8 * COPIES / 2**30
 
 
 def check_resources(args: argparse.Namespace) -> None:
@@ -112,7 +116,7 @@ def check_resources(args: argparse.Namespace) -> None:
     at_once = n_networks / args.shards if args.executor == "inline" else n_networks  # inline shards run in turn
     gib = networks_gib(args, at_once)
     if gib > limit("train_gib"):
-        raise UserError(f"this sweep ({n_networks} networks x {args.hidden} hidden units x {inputs} inputs) needs "
+        raise UserError(f"this sweep ({n_networks} networks x {args.hidden} hidden units x {input_units(args)} inputs) needs "
                         f"about {gib:.0f} GiB; at most {limit('train_gib')} (GARDEN_MAX_TRAIN_GIB raises it): "
                         "use fewer --seeds/--scales, --hidden or a smaller --image-size, or more --shards")
     if args.shards > n_networks:
