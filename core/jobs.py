@@ -237,6 +237,13 @@ def _outcome(job, k: int, n: int, state: str) -> dict[str, Any]:
         outcome, trace = submitit.core.utils.pickle_load(job.paths.result_pickle)
         state = "COMPLETED" if outcome == "success" else "FAILED"  # the job's own word (sacct may lag)
         if outcome != "success":
-            lines = [line.strip() for line in str(trace).splitlines() if line.strip()]
-            failure = f"{name} failed: {lines[-1] if lines else 'no traceback'}"
+            failure = f"{name} failed: {_exception_text(str(trace))}"
     return {"task": k, "job_id": str(job.job_id), "state": state, "log": str(job.paths.stderr), "failure": failure}
+
+
+def _exception_text(trace: str) -> str:
+    """The last exception of a Python traceback, its type and message on one line."""
+    lines = trace.rstrip().splitlines()
+    start = max((i for i, line in enumerate(lines) if line.startswith("Traceback")), default=-1) + 1
+    first = next((i for i in range(start, len(lines)) if lines[i].strip() and not lines[i].startswith(" ")), len(lines))
+    return " ".join(line.strip() for line in lines[first:] if line.strip()) or "no traceback"

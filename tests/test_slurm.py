@@ -104,9 +104,9 @@ def _array_id(timeout_s: float = 60) -> str:
     """The job id of the array that appears in the queue."""
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
-        ids = query("squeue", "--noheader", "--format=%F").split()
+        ids = query("squeue", "--noheader", "--states=PENDING,RUNNING", "--format=%F").split()
         if ids:
-            return ids[0]
+            return str(max(map(int, ids)))  # the newest: an earlier test's array may still be completing
         time.sleep(0.2)
     raise AssertionError("no SLURM array appeared in the queue")
 
@@ -169,6 +169,7 @@ def test_searchlight_array_with_a_cancelled_and_a_failing_task_resumes(slurm, bo
     running = garden(*command, wait=False)
     array = _array_id()
     query("scancel", f"{array}_3")  # sub-04's task, still pending: at most 2 run at once
+    assert f"{array}_3" not in query("squeue", "--noheader", "--array", "--format=%i").split()
     _, err = running.communicate(timeout=600)
     lines = [line for line in err.splitlines() if line.strip()]
     assert running.returncode == 2 and len(lines) == 3, err
