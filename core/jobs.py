@@ -21,6 +21,7 @@ through it; without it a job that ended without a result would be waited on for 
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -48,6 +49,9 @@ GONE_POLLS = 5
 ENDED = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL",
          "DEADLINE")
 """SLURM job states after which a job runs no more (REQUEUED and PENDING come back)."""
+
+_ANSWERED: set[str] = set()
+"""SLURM_CONF values ("" for the default) whose cluster passed ``check_slurm`` in this process."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,10 @@ def check_executor(executor: str) -> None:
 
 def check_slurm() -> None:
     """UserError unless ``sbatch`` is here, a controller answers ``scontrol ping`` and ``sacct``
-    reads job accounting, each within ``PROBE_S`` seconds."""
+    reads job accounting, each within ``PROBE_S`` seconds (asked once per process and SLURM_CONF)."""
+    cluster = os.environ.get("SLURM_CONF", "")
+    if cluster in _ANSWERED:
+        return
     if shutil.which("sbatch") is None:
         raise UserError("--executor slurm: no SLURM here (sbatch not found); use --executor inline or local, "
                         "or run on the cluster's login node")
@@ -91,6 +98,7 @@ def check_slurm() -> None:
     if not ok:
         raise UserError(f"--executor slurm: this cluster keeps no job accounting (`sacct`: {answer or 'no answer'}); "
                         "garden follows jobs through sacct: ask for slurmdbd accounting, or use --executor local")
+    _ANSWERED.add(cluster)
 
 
 def _probe(command: list[str]) -> tuple[bool, str]:
@@ -140,7 +148,8 @@ def run_jobs(function: Callable[..., Any], calls: Sequence[tuple], *, executor: 
         done = _local_window(function, list(calls), folder, jobs or len(calls), resources)
     failed = [task for task in done if task["failure"]]
     for task in failed:
-        print(f"garden: {task['failure']}; log: {task['log']}; rerun: {rerun_command()}", file=sys.stderr)
+        log = task["log"] if Path(task["log"]).is_file() else "none (it never started)"
+        print(f"garden: {task['failure']}; log: {log}; rerun: {rerun_command()}", file=sys.stderr)
     if failed:
         raise UserError(f"{len(failed)} of {len(calls)} {executor} jobs did not finish (one line each above; logs in "
                         f"{folder}); the finished ones are kept: run the same command again to do the rest")
