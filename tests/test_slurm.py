@@ -192,8 +192,7 @@ def test_searchlight_array_with_a_cancelled_and_a_failing_task_resumes(slurm, bo
     assert {p: (out / p.relative_to(tmp_path / "light.partial")).stat().st_mtime_ns for p in kept} == kept
     record = json.loads((out / RECORD).read_text())
     assert [t["task"] for t in record["tasks"]] == [0, 1]  # only the missing two ran
-    inline = garden("neural", "searchlight", inline_glm, "--mask", mask_path(bold), "--out", tmp_path / "inline",
-                    *LIGHT)
+    inline = garden("neural", "searchlight", glm, "--mask", mask_path(bold), "--out", tmp_path / "inline", *LIGHT)
     assert inline.returncode == 0
     files = _files(out, skip=(RECORD,))
     assert len([f for f in files if f.endswith("_statmap.nii.gz")]) == 4 * 2
