@@ -175,7 +175,7 @@ def _local_window(function: Callable[..., Any], calls: list[tuple], folder: Path
             continue
         running = [item for item in running if item not in done]
         finished += done
-    return [_outcome(job, k, len(calls), "FINISHED") for k, job in sorted(finished, key=lambda item: item[0])]
+    return [_outcome(job, k, len(calls), job.state) for k, job in sorted(finished, key=lambda item: item[0])]
 
 
 def _slurm_array(function: Callable[..., Any], calls: list[tuple], folder: Path, jobs: int | None,

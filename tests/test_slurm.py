@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -100,15 +101,16 @@ def _error_lines(done) -> list[str]:
     return [line for line in done.stderr.splitlines() if line.strip()]
 
 
-def _array_id(timeout_s: float = 60) -> str:
-    """The job id of the array that appears in the queue."""
+def _running_task(task: int, timeout_s: float = 120) -> str:
+    """The id of the array whose task ``task`` is running now."""
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
-        ids = query("squeue", "--noheader", "--states=PENDING,RUNNING", "--format=%F").split()
-        if ids:
-            return str(max(map(int, ids)))  # the newest: an earlier test's array may still be completing
-        time.sleep(0.2)
-    raise AssertionError("no SLURM array appeared in the queue")
+        for line in query("squeue", "--noheader", "--array", "--states=RUNNING", "--format=%i").split():
+            array, _, index = line.partition("_")
+            if index == str(task):
+                return array
+        time.sleep(0.1)
+    raise AssertionError(f"no array task {task} ran within {timeout_s} s")
 
 
 def _queue_is_empty() -> bool:
@@ -158,7 +160,7 @@ def test_train_through_slurm_equals_inline(slurm, tmp_path):
 
 
 def test_searchlight_array_with_a_cancelled_and_a_failing_task_resumes(slurm, bold, inline_glm, tmp_path):
-    """The acceptance case: 4 tasks, one cancelled (scancel), one raising (a damaged GLM image): two one-line
+    """The acceptance case: 4 tasks, one cancelled (scancel while it runs), one raising (a damaged GLM image): two one-line
     reports naming task, log and rerun; the rerun runs only those two; the maps equal inline byte for byte."""
     glm = shutil.copytree(inline_glm, tmp_path / "glm")
     damaged = next(glm.glob("sub-02/ses-2/func/*_run-1_*stat-effect_statmap.nii.gz"))
@@ -167,23 +169,22 @@ def test_searchlight_array_with_a_cancelled_and_a_failing_task_resumes(slurm, bo
     command = ("neural", "searchlight", glm, "--mask", mask_path(bold), "--out", tmp_path / "light", *LIGHT,
                "--executor", "slurm", "--jobs", "2")
     running = garden(*command, wait=False)
-    array = _array_id()
-    query("scancel", f"{array}_3")  # sub-04's task, still pending: at most 2 run at once
-    assert f"{array}_3" not in query("squeue", "--noheader", "--array", "--format=%i").split()
+    array = _running_task(0)
+    query("scancel", f"{array}_0")  # sub-01's task, while it runs
     _, err = running.communicate(timeout=600)
     lines = [line for line in err.splitlines() if line.strip()]
     assert running.returncode == 2 and len(lines) == 3, err
-    failed, cancelled, summary = lines
-    assert failed.startswith(f"garden: job {array}_1 (task 2 of 4) failed: ") and "rerun: garden neural searchlight" in failed
-    # a task cancelled before it started has no accounting record: it is seen leaving the queue
-    assert cancelled.startswith(f"garden: job {array}_3 (task 4 of 4) left the queue without a result")
-    log = Path(failed.split("; log: ")[1].split("; rerun: ")[0])
-    assert log.parent == tmp_path / "light.jobs" and "Traceback" in log.read_text()
-    assert "; log: none (it never started); rerun: garden neural searchlight" in cancelled
+    cancelled, failed, summary = lines
+    assert cancelled.startswith(f"garden: job {array}_0 (task 1 of 4) ended CANCELLED without a result; log: ")
+    assert failed.startswith(f"garden: job {array}_1 (task 2 of 4) failed: OSError: ")  # the damaged image
+    for line in (cancelled, failed):
+        log = Path(line.split("; log: ")[1].split("; rerun: ")[0])
+        assert log.parent == tmp_path / "light.jobs" and log.is_file()
+        assert line.endswith("; rerun: " + shlex.join(["garden", *map(str, command)]))
     assert "2 of 4 slurm jobs did not finish" in summary
     assert _queue_is_empty()  # nothing left running behind the user's back
     kept = {p: p.stat().st_mtime_ns for p in (tmp_path / "light.partial").rglob("*.nii.gz")}
-    assert len(kept) == 2 * 2  # sub-01 and sub-03: 2 models each
+    assert len(kept) == 2 * 2  # sub-03 and sub-04: 2 models each
 
     damaged.write_bytes(intact)
     rerun = garden(*command)
