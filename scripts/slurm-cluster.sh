@@ -30,7 +30,9 @@ install_packages() {
   if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; own_policy=1; fi
   export DEBIAN_FRONTEND=noninteractive
   local status=0
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || status=$?
+  local wait=(-o DPkg::Lock::Timeout=300)  # another apt (a parallel test worker) may hold the lock
+  { apt-get "${wait[@]}" update -qq && apt-get "${wait[@]}" install -y -qq --no-install-recommends "${missing[@]}" \
+      >/dev/null; } || status=$?
   [ "$own_policy" -eq 1 ] && rm -f "$policy"
   [ "$status" -eq 0 ] || die "apt-get could not install ${missing[*]} (exit $status; no network?)"
 }

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from neural_helpers import mask_path, simulated_bold
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("slurm")]  # one worker, one cluster (-n --dist loadgroup)
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "slurm-cluster.sh"
 GARDEN = Path(sys.executable).with_name("garden")
 VOLATILE = ("created_utc", "command")
@@ -125,7 +125,8 @@ def bold(tmp_path_factory):
 @pytest.fixture(scope="module")
 def inline_glm(bold, tmp_path_factory):
     out = tmp_path_factory.mktemp("inline") / "glm"
-    assert garden("neural", "glm", bold, "--mask", mask_path(bold), "--noise-model", "ols", "--out", out).returncode == 0
+    done = garden("neural", "glm", bold, "--mask", mask_path(bold), "--noise-model", "ols", "--out", out)
+    assert done.returncode == 0, done.stderr
     return out
 
 
@@ -160,8 +161,9 @@ def test_train_through_slurm_equals_inline(slurm, tmp_path):
 
 
 def test_searchlight_array_with_a_cancelled_and_a_failing_task_resumes(slurm, bold, inline_glm, tmp_path):
-    """The acceptance case: 4 tasks, one cancelled (scancel while it runs), one raising (a damaged GLM image): two one-line
-    reports naming task, log and rerun; the rerun runs only those two; the maps equal inline byte for byte."""
+    """The acceptance case: 4 tasks, one cancelled (scancel while it runs), one raising (a damaged GLM image):
+    two one-line reports naming task, log and rerun; the rerun runs only those two; the maps equal inline byte
+    for byte."""
     glm = shutil.copytree(inline_glm, tmp_path / "glm")
     damaged = next(glm.glob("sub-02/ses-2/func/*_run-1_*stat-effect_statmap.nii.gz"))
     intact = damaged.read_bytes()

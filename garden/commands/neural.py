@@ -101,7 +101,8 @@ def _resources(args: argparse.Namespace, threads: int, root: Path, pattern: str)
             sizes[path.parent] = sizes.get(path.parent, 0) + 8 * math.prod(nib.load(path).shape)
         except (OSError, ValueError, ImageFileError):
             continue
-    return job_resources(args, threads=threads, mem_gb=PYTHON_GIB + IMAGE_COPIES * max(sizes.values(), default=0) / 2**30)
+    largest_gib = max(sizes.values(), default=0) / 2**30
+    return job_resources(args, threads=threads, mem_gb=PYTHON_GIB + IMAGE_COPIES * largest_gib)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
