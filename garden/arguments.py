@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from garden.core.errors import UserError
+from garden.core.jobs import EXECUTORS, Resources
 from garden.core.trials import check_participant_id
 
 LIMITS: dict[str, int] = {
@@ -37,6 +38,7 @@ LIMITS: dict[str, int] = {
     "threads": 256,               # torch CPU threads
     "shards": 10_000,             # sweep shards
     "timeout_min": 10_080,        # one week per shard job
+    "job_gb": 4096,               # memory asked of SLURM per job (--slurm-mem-gb)
     "arrangements": 50,           # arrangements of one arrangement session
     "window_px": 10_000,          # window side
     "scales": 64,                 # init scales of one sweep
@@ -257,3 +259,30 @@ def check_distinct(**paths: Path | None) -> None:
 
 SEED = bounded_int(0, "seed")
 """A seed: 0..2**32-1."""
+
+
+def executor_options(p: argparse.ArgumentParser, unit: str, *, jobs: bool = True) -> None:
+    """--executor, --jobs, --timeout-min and the SLURM resources of commands that run one job per ``unit``
+    (docs/cluster.md): CPUs, memory and time are estimated from the work unless given."""
+    p.add_argument("--executor", choices=EXECUTORS, default="inline",
+                   help=f"run one job per {unit} here in turn (inline, default) or as submitit jobs: local processes "
+                        "or a SLURM array (docs/cluster.md); a rerun resumes, keeping finished work")
+    if jobs:
+        p.add_argument("--jobs", type=bounded_int(1, "jobs"), default=None,
+                       help=f"at most this many {unit} jobs at once (local, slurm; default: all)")
+    p.add_argument("--timeout-min", "--slurm-time-min", type=bounded_int(1, "timeout_min"), default=240,
+                   help=f"per-{unit} job time limit in minutes (local, slurm; default 240)")
+    p.add_argument("--slurm-partition", default=None, help="SLURM partition (default: the cluster's default)")
+    p.add_argument("--slurm-cpus", type=bounded_int(1, "threads"), default=None,
+                   help="CPUs per SLURM job (default: --threads, at least 1)")
+    p.add_argument("--slurm-mem-gb", type=bounded_int(1, "job_gb"), default=None,
+                   help=f"memory per SLURM job in GB (default: garden's estimate of one {unit}'s need)")
+    p.add_argument("--keep-logs", action="store_true",
+                   help="keep submitit's logs (OUT.jobs/) when every job succeeded (failed runs always keep them)")
+
+
+def job_resources(args: argparse.Namespace, *, threads: int, mem_gb: float) -> Resources:
+    """The Resources of ``executor_options``: the options given, else ``threads`` CPUs and ``mem_gb``
+    (an estimate, rounded up to whole GB)."""
+    return Resources(cpus=args.slurm_cpus or max(threads, 1), mem_gb=args.slurm_mem_gb or max(1, math.ceil(mem_gb)),
+                     time_min=args.timeout_min, partition=args.slurm_partition, keep_logs=args.keep_logs)

@@ -10,6 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from garden.core.jobs import Resources  # noqa: E402
 from garden.cli import main  # noqa: E402
 from garden.modeling.networks import load_results, train_sweep  # noqa: E402
 from garden.modeling.networks.config import SweepConfig, TrainConfig  # noqa: E402
@@ -79,9 +80,10 @@ def test_sharded_resumed_and_submitit_runs_equal_the_single_run(tmp_path):
     before = (tmp_path / "two" / "shards" / "shard-000-of-002.npz").stat().st_mtime_ns
     with pytest.raises(ValueError, match="other settings"):
         train_sweep(SMALL, tmp_path / "two", shards=3, progress=False)
-    two = train_sweep(SMALL, tmp_path / "two", shards=2, executor="local", progress=False)
+    two = train_sweep(SMALL, tmp_path / "two", shards=2, executor="local", progress=False,
+                      slurm=Resources(keep_logs=True))
     assert (tmp_path / "two" / "shards" / "shard-000-of-002.npz").stat().st_mtime_ns == before  # skipped
-    assert len(list((tmp_path / "two" / "submitit").glob("*_submitted.pkl"))) == 1           # one job
+    assert len(list((tmp_path / "two.jobs").glob("*_submitted.pkl"))) == 1                   # one job
     # equal up to float32 rounding: the GEMM kernels may block a 2-network chunk differently from a
     # 6-network one on some CPUs, so the last bits of a float32 product can differ
     for other in (three, two):

@@ -23,13 +23,11 @@ The betas' sidecar is written last: a run whose sidecar exists is complete (a re
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import nibabel
 import numpy as np
@@ -51,7 +49,7 @@ from garden.analysis.neural.bids import (
 )
 from garden.core.errors import UserError
 from garden.core.files import output_folder, refuse_existing
-from garden.core.jobs import check_executor, run_jobs
+from garden.core.jobs import Resources, check_executor, run_jobs
 from garden.core.provenance import provenance, read_json, to_jsonable, write_json
 from garden.core.task import CONTEXTS
 
@@ -269,7 +267,7 @@ def run_done(partial: Path, run: Run, config: GlmConfig, mask: Path) -> bool:
 
 def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path, config: GlmConfig,
                 participants: list[str] | None = None, executor: str = "inline", jobs: int | None = None,
-                slurm: dict[str, Any] | None = None) -> Path:
+                slurm: Resources | None = None) -> Path:
     """Fit every run under ``root`` and write the derivatives folder ``out`` (see the module
     docstring); all runs are checked before any fitting starts; refuses an existing ``out``.
 
@@ -289,11 +287,11 @@ def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path, config: 
         todo = [runs for runs in checked if not all(run_done(partial, r.run, config, Path(mask)) for r in runs)]
         calls = [(runs, brain, image.affine, config, str(partial), str(mask), " ".join(sys.argv),
                   executor == "inline") for runs in todo]
-        run_jobs(fit_session, calls, executor=executor, folder=logs, jobs=jobs, slurm=slurm)
+        run_jobs(fit_session, calls, executor=executor, folder=logs, jobs=jobs, resources=slurm,
+                 record=partial / "code" / "slurm-jobs.json")
         write_derivative_description(partial, "garden first-level GLM (LSA, one regressor per condition per run)",
                                      source=root, step="glm",
                                      tools=[{"Name": "nilearn", "Version": metadata.version("nilearn")}])
-    shutil.rmtree(logs, ignore_errors=True)  # submitit's logs of jobs that all succeeded
     return out
 
 

@@ -20,11 +20,9 @@ Both folders also hold ``dataset_description.json`` (DatasetType "derivative") a
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import nibabel
 import numpy as np
@@ -47,7 +45,7 @@ from garden.analysis.neural.rois import Roi, check_on_grid
 from garden.analysis.neural.searchlight import METHODS, Spheres, searchlight_rdms, spheres
 from garden.core.errors import UserError
 from garden.core.files import output_folder, refuse_existing, write_tsv
-from garden.core.jobs import check_executor, run_jobs
+from garden.core.jobs import Resources, check_executor, run_jobs
 from garden.core.provenance import provenance, read_json, to_jsonable, write_json
 from garden.rsa.compare import regress_vectors
 from garden.rsa.crossval import (
@@ -161,7 +159,7 @@ def brain_model_rdms(models: tuple[str, ...], context_offset: float, method: str
 
 def searchlight_maps(glm: str | Path, out: str | Path, *, mask: str | Path, config: RdmConfig,
                      batch_size: int = 256, executor: str = "inline", jobs: int | None = None,
-                     slurm: dict[str, Any] | None = None) -> Path:
+                     slurm: Resources | None = None) -> Path:
     """Write per-session searchlight model-beta maps (module docstring) into the new folder ``out``.
 
     One job per participant session (``garden.core.jobs.run_jobs``: ``executor`` "inline", "local" or
@@ -188,9 +186,9 @@ def searchlight_maps(glm: str | Path, out: str | Path, *, mask: str | Path, conf
         todo = [key for key in keys if not searchlight_done(partial, glm, key, config, Path(mask))]
         calls = [(str(glm), str(partial), key, str(mask), config, found, " ".join(sys.argv), batch_size,
                   executor == "inline") for key in todo]
-        run_jobs(searchlight_session, calls, executor=executor, folder=logs, jobs=jobs, slurm=slurm)
+        run_jobs(searchlight_session, calls, executor=executor, folder=logs, jobs=jobs, resources=slurm,
+                 record=partial / "code" / "slurm-jobs.json")
         write_derivative_description(partial, "garden searchlight model-beta maps", source=glm, step="searchlight")
-    shutil.rmtree(logs, ignore_errors=True)  # submitit's logs of jobs that all succeeded
     return out
 
 

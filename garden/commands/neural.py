@@ -9,7 +9,11 @@ small and several threads on small matrices only contend).
 from __future__ import annotations
 
 import argparse
+import math
+from pathlib import Path
 
+import nibabel as nib
+from nibabel.filebasedimages import ImageFileError
 from threadpoolctl import threadpool_limits
 
 from garden.analysis.neural.glm import (
@@ -27,14 +31,16 @@ from garden.analysis.neural.simulate import parse_rois as parse_sim_rois
 from garden.analysis.neural.study import StatsConfig, write_statistics
 from garden.analysis.neural.searchlight import METHODS
 from garden.core.errors import UserError
-from garden.core.jobs import EXECUTORS
+from garden.core.jobs import Resources
 from garden.arguments import (
     SEED,
     bounded_int,
+    executor_options,
     existing_file,
     existing_folder,
     finite_float,
     float_list,
+    job_resources,
     name_list,
     out_folder,
 )
@@ -61,18 +67,6 @@ def _shape(text: str) -> tuple[int, int, int]:
     return shape
 
 
-def _executor_options(p: argparse.ArgumentParser) -> None:
-    """--executor, --jobs, --slurm-partition, --timeout-min: one job per participant session."""
-    p.add_argument("--executor", choices=EXECUTORS, default="inline",
-                   help="run one job per participant here in turn (inline, default) or as submitit jobs: local "
-                        "processes or SLURM (as `garden train` does); a rerun resumes, keeping finished participants")
-    p.add_argument("--jobs", type=bounded_int(1, "jobs"), default=None,
-                   help="at most this many participant jobs at once (local, slurm; default: all)")
-    p.add_argument("--slurm-partition", default=None, help="SLURM partition (with --executor slurm)")
-    p.add_argument("--timeout-min", type=bounded_int(1, "timeout_min"), default=240,
-                   help="per-participant job time limit in minutes (local, slurm; default 240)")
-
-
 def _roi_options(p: argparse.ArgumentParser, roi_help: str) -> None:
     """--roi NAME=PATH (repeatable), --atlas IMAGE, --atlas-labels LABELS, --atlas-rois NAMES."""
     p.add_argument("--roi", action="append", default=[], metavar="NAME=PATH", help=roi_help)
@@ -91,11 +85,24 @@ def _rois(args: argparse.Namespace):
                      atlas_names=args.atlas_rois)
 
 
-def _slurm(args: argparse.Namespace) -> dict:
-    slurm = {"timeout_min": args.timeout_min}
-    if args.slurm_partition:
-        slurm["slurm_partition"] = args.slurm_partition
-    return slurm
+IMAGE_COPIES = 4
+"""Copies of a session's images (as float64) a GLM or searchlight job holds at once: our rough bound."""
+PYTHON_GIB = 1.0
+"""Memory (GiB) of a job's Python with nilearn loaded, before any data."""
+
+
+def _resources(args: argparse.Namespace, threads: int, root: Path, pattern: str) -> Resources:
+    """The jobs' resources; for SLURM, memory estimated as ``IMAGE_COPIES`` x the float64 size of the largest
+    session's images matching ``pattern`` under ``root``/sub-*/ses-*/func, plus ``PYTHON_GIB``
+    (an unreadable image counts nothing here: its job reports it)."""
+    sizes: dict[Path, int] = {}
+    for path in root.glob(f"sub-*/ses-*/func/{pattern}") if args.executor == "slurm" else ():
+        try:
+            sizes[path.parent] = sizes.get(path.parent, 0) + 8 * math.prod(nib.load(path).shape)
+        except (OSError, ValueError, ImageFileError):
+            continue
+    largest_gib = max(sizes.values(), default=0) / 2**30
+    return job_resources(args, threads=threads, mem_gb=PYTHON_GIB + IMAGE_COPIES * largest_gib)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -139,7 +146,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                    "parameters), from *_desc-confounds_timeseries.tsv")
     p.add_argument("--tr", type=finite_float(0.0, 60.0, above=True), default=None, help="TR in s when the bold.json lacks RepetitionTime")
     p.add_argument("--participants", default="", help="only these participant ids (comma-separated)")
-    _executor_options(p)
+    executor_options(p, "participant session")
     p.set_defaults(func=glm_command)
 
     for name, helptext in (("rdms", "cross-validated ROI RDMs from GLM betas"),
@@ -162,7 +169,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             p.add_argument("--min-fraction", type=finite_float(0.0, 1.0), default=0.5,
                            help="skip centres whose sphere keeps less of its voxels in the mask (default 0.5)")
             p.add_argument("--models", default=",".join(BRAIN_MODELS), help="model RDMs (default: the paper's 7)")
-            _executor_options(p)
+            executor_options(p, "participant session")
             p.set_defaults(func=searchlight_command)
 
     p = steps.add_parser("stats", help="model betas, group tests, compression, accuracy, networks, searchlight maps",
@@ -218,7 +225,7 @@ def glm_command(args: argparse.Namespace) -> int:
     with threadpool_limits(1):
         out = fit_dataset(args.bids, args.out, mask=args.mask, config=config,
                           participants=list(_names(args.participants)) or None, executor=args.executor,
-                          jobs=args.jobs, slurm=_slurm(args))
+                          jobs=args.jobs, slurm=_resources(args, 1, args.bids, "*_bold.nii*"))
     print(f"wrote GLM betas to {out}")
     return 0
 
@@ -237,7 +244,7 @@ def searchlight_command(args: argparse.Namespace) -> int:
                        min_fraction=args.min_fraction, models=_names(args.models))
     with threadpool_limits(args.threads):
         out = searchlight_maps(args.glm, args.out, mask=args.mask, config=config, executor=args.executor,
-                               jobs=args.jobs, slurm=_slurm(args))
+                               jobs=args.jobs, slurm=_resources(args, args.threads, args.glm, "*.nii*"))
     print(f"wrote searchlight maps to {out}")
     return 0
 

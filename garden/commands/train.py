@@ -4,16 +4,19 @@ networks through participants' trial sequences (``--curriculum``)."""
 from __future__ import annotations
 
 import argparse
+import math
 import re
 
 from garden.core.errors import UserError
-from garden.core.jobs import EXECUTORS, check_executor
+from garden.core.jobs import check_executor
 from garden.arguments import (
     SEED,
     bounded_int,
+    executor_options,
     existing_path,
     finite_float,
     float_list,
+    job_resources,
     limit,
     out_folder,
 )
@@ -65,10 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", type=device_name, default="auto", help="torch device: auto (cuda if present), cpu, cuda, cuda:N")
     p.add_argument("--threads", type=bounded_int(0, "threads"), default=0, help="torch CPU threads (default 0: torch's choice)")
     p.add_argument("--shards", type=bounded_int(1, "shards"), default=1, help="split the sweep into K shards (default 1)")
-    p.add_argument("--executor", choices=EXECUTORS, default="inline",
-                   help="run shards here (inline) or as submitit jobs: local processes or SLURM")
-    p.add_argument("--slurm-partition", default=None, help="SLURM partition (with --executor slurm)")
-    p.add_argument("--timeout-min", type=bounded_int(1, "timeout_min"), default=240, help="per-shard job time limit in minutes")
+    executor_options(p, "shard", jobs=False)
     p.add_argument("--curriculum", type=existing_path, default=None, metavar="FILE",
                    help="trial table(s) (file or folder): train online on each participant's trials in order")
     p.add_argument("--choice-rule", choices=("sign", "sigmoid"), default="sign",
@@ -83,6 +83,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 COPIES = 8
 """Copies of each network's weights and activity held while training (init, final, gradients, curves)."""
+TORCH_GIB = 1.0
+"""Memory (GiB) of a job's Python with torch loaded, before any network (measured: 0.22 GB after `import torch`)."""
 DEVICE = re.compile(r"^(auto|cpu|cuda(:\d{1,2})?)$")
 
 
@@ -93,6 +95,16 @@ def device_name(text: str) -> str:
     return text
 
 
+def input_units(args: argparse.Namespace) -> int:
+    """Input units of one network: the stimulus code's units and 2 context units."""
+    return (args.image_size ** 2 if args.inputs == "images" else 50) + 2
+
+
+def networks_gib(args: argparse.Namespace, n_networks: float) -> float:
+    """Estimated memory (GiB) of training ``n_networks`` networks at once (``COPIES`` of their weights)."""
+    return n_networks * args.hidden * (input_units(args) + 50 + 2) * 8 * COPIES / 2**30
+
+
 def check_resources(args: argparse.Namespace) -> None:
     """Before any work: the asked-for device exists in this torch build, SLURM is reachable."""
     if args.device.startswith("cuda"):
@@ -101,11 +113,10 @@ def check_resources(args: argparse.Namespace) -> None:
         check_device(args.device)
     check_executor(args.executor)
     n_networks = len(args.scales) * args.seeds
-    inputs = (args.image_size ** 2 if args.inputs == "images" else 50) + 2
     at_once = n_networks / args.shards if args.executor == "inline" else n_networks  # inline shards run in turn
-    gib = at_once * args.hidden * (inputs + 50 + 2) * 8 * COPIES / 2**30
+    gib = networks_gib(args, at_once)
     if gib > limit("train_gib"):
-        raise UserError(f"this sweep ({n_networks} networks x {args.hidden} hidden units x {inputs} inputs) needs "
+        raise UserError(f"this sweep ({n_networks} networks x {args.hidden} hidden units x {input_units(args)} inputs) needs "
                         f"about {gib:.0f} GiB; at most {limit('train_gib')} (GARDEN_MAX_TRAIN_GIB raises it): "
                         "use fewer --seeds/--scales, --hidden or a smaller --image-size, or more --shards")
     if args.shards > n_networks:
@@ -127,9 +138,8 @@ def train_command(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
         return 0
 
-    slurm = {"timeout_min": args.timeout_min}
-    if args.slurm_partition:
-        slurm["slurm_partition"] = args.slurm_partition
+    per_shard = math.ceil(len(config.networks()) / args.shards)
+    slurm = job_resources(args, threads=args.threads, mem_gb=networks_gib(args, per_shard) + TORCH_GIB)
     out = train_sweep(config, args.out, shards=args.shards, executor=args.executor, slurm=slurm)
     print(f"wrote {out / 'summary.tsv'} and {out / 'results.npz'} ({len(config.networks())} networks)")
     return 0

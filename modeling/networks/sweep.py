@@ -28,7 +28,7 @@ import pandas as pd
 
 from garden.core.errors import UserError
 from garden.core.files import write_tsv, write_with
-from garden.core.jobs import check_executor, run_jobs
+from garden.core.jobs import Resources, check_executor, run_jobs
 from garden.core.provenance import read_json, write_json, write_sidecar
 from garden.modeling.networks.config import SweepConfig
 from garden.modeling.networks.data import task_data
@@ -185,14 +185,14 @@ def _with_later_settings(sweep: Any) -> Any:
 
 
 def train_sweep(config: SweepConfig, out_dir: str | os.PathLike, shards: int = 1, executor: str = "inline",
-                progress: bool = True, slurm: dict[str, Any] | None = None) -> Path:
+                progress: bool = True, slurm: Resources | None = None) -> Path:
     """Train and measure every network of ``config`` into ``out_dir`` (resumable per shard); merge."""
     check_executor(executor)
     out = prepare_sweep(config, out_dir, shards)
     todo = [i for i in range(shards) if not (out / "shards" / f"{shard_name(i, shards)}.npz").exists()]
     bars = progress and executor == "inline"  # jobs elsewhere log to files: no progress bars there
     run_jobs(run_shard, [(config, str(out), i, shards, bars) for i in todo], executor=executor,
-             folder=out / "submitit", slurm=slurm)
+             folder=out.with_name(out.name + ".jobs"), resources=slurm, record=out / "slurm-jobs.json")
     return merge_shards(config, out, shards)
 
 

@@ -1,0 +1,251 @@
+"""``--executor slurm`` on a real single-node SLURM cluster with accounting (scripts/slurm-cluster.sh, started
+once per session as root, packages installed from Debian when missing): the same files as inline, failed and
+cancelled tasks as one line each, reruns that finish only what is missing, refusals that write nothing.
+
+The commands run as the ``garden`` console script in subprocesses, as a user on a login node runs them; the
+cluster is reached only through SLURM_CONF, set for these tests alone (no other test can submit a job)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from neural_helpers import mask_path, simulated_bold
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("slurm")]  # one worker, one cluster (-n --dist loadgroup)
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "slurm-cluster.sh"
+GARDEN = Path(sys.executable).with_name("garden")
+VOLATILE = ("created_utc", "command")
+"""Sidecar fields that differ between an inline and a SLURM run of the same work (clock, command line)."""
+RECORD = "code/slurm-jobs.json"
+"""What a SLURM run adds to a neural derivatives folder: its resources and each task's state."""
+TRAIN = ("train", "--scales", "0.5,2", "--ctx-scales", "1,1", "--seeds", "2", "--steps", "30", "--hidden", "10",
+         "--shards", "2", "--threads", "1")
+LIGHT = ("--method", "crossnobis", "--radius", "1.5", "--models", "grid,orthogonal")
+
+
+@pytest.fixture(scope="session")
+def slurm_conf():
+    """SLURM_CONF of a cluster started for this session (skips, with the reason, where none can start)."""
+    if os.geteuid() != 0:
+        pytest.skip("the test cluster's daemons run as root (scripts/slurm-cluster.sh); not root here")
+    if shutil.which("slurmctld") is None and shutil.which("apt-get") is None:
+        pytest.skip("no SLURM packages and no apt-get to install them")
+    state = Path(tempfile.mkdtemp(prefix="garden-slurm-"))
+    start = time.monotonic()
+    up = subprocess.run(["bash", str(SCRIPT), "up", str(state)], capture_output=True, text=True, timeout=900)
+    try:
+        if up.returncode != 0:
+            pytest.skip(f"no SLURM cluster could start: {(up.stderr.strip().splitlines() or ['?'])[-1]}")
+        print(f"\nSLURM test cluster up in {time.monotonic() - start:.1f} s ({state})")
+        yield state / "etc" / "slurm.conf"
+    finally:
+        subprocess.run(["bash", str(SCRIPT), "down", str(state)], capture_output=True, timeout=120)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture
+def slurm(slurm_conf, monkeypatch):
+    """This test's environment points at the session's cluster."""
+    monkeypatch.setenv("SLURM_CONF", str(slurm_conf))
+    return slurm_conf
+
+
+def garden(*args: str, wait: bool = True):
+    """Run the ``garden`` console script (completed, or the running process when not ``wait``)."""
+    command = [str(GARDEN), *map(str, args)]
+    if not wait:
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+def query(*args: str) -> str:
+    """The output of a SLURM client command."""
+    return subprocess.run(list(args), capture_output=True, text=True, check=True, timeout=30).stdout
+
+
+def _files(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, bytes | dict]:
+    """Every file of a folder: bytes, or for JSON the parsed record without its volatile fields."""
+    out = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = str(path.relative_to(folder))
+        if name in skip:
+            continue
+        data = path.read_bytes()
+        out[name] = {k: v for k, v in json.loads(data).items() if k not in VOLATILE} if path.suffix == ".json" else data
+    return out
+
+
+def _two(files: dict) -> dict:
+    """The files of participants 01 and 02 (and the dataset's own)."""
+    return {k: v for k, v in files.items() if not k.startswith(("sub-03", "sub-04"))}
+
+
+def _one(files: dict) -> dict:
+    """The files of participant 01 (and the dataset's own)."""
+    return {k: v for k, v in files.items() if not k.startswith(("sub-02", "sub-03", "sub-04"))}
+
+
+def _error_lines(done) -> list[str]:
+    return [line for line in done.stderr.splitlines() if line.strip()]
+
+
+def _running_task(task: int, timeout_s: float = 120) -> str:
+    """The id of the array whose task ``task`` is running now."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        for line in query("squeue", "--noheader", "--array", "--states=RUNNING", "--format=%i").split():
+            array, _, index = line.partition("_")
+            if index == str(task):
+                return array
+        time.sleep(0.1)
+    raise AssertionError(f"no array task {task} ran within {timeout_s} s")
+
+
+def _queue_is_empty() -> bool:
+    return query("squeue", "--noheader").strip() == ""
+
+
+@pytest.fixture(scope="module")
+def bold(tmp_path_factory):
+    return simulated_bold(tmp_path_factory.mktemp("slurm"), [0.0, 0.1, 0.2, 0.3])  # 4 participants
+
+
+@pytest.fixture(scope="module")
+def inline_glm(bold, tmp_path_factory):
+    out = tmp_path_factory.mktemp("inline") / "glm"
+    done = garden("neural", "glm", bold, "--mask", mask_path(bold), "--noise-model", "ols", "--out", out)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_glm_through_slurm_writes_the_inline_files(slurm, bold, inline_glm, tmp_path):
+    out = tmp_path / "glm"
+    done = garden("neural", "glm", bold, "--mask", mask_path(bold), "--noise-model", "ols", "--out", out,
+                  "--participants", "01,02", "--executor", "slurm", "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    files = _files(out, skip=(RECORD,))
+    assert len([f for f in files if f.endswith(".nii.gz")]) == 2 * 6 * 2  # 2 participants x 6 runs x 2 images
+    assert files == _two(_files(inline_glm))  # images byte for byte, sidecars field for field
+    record = json.loads((out / RECORD).read_text())
+    # memory: 1 GiB of Python + 4 copies of a session's 0.3 MB of BOLD, rounded up to whole GB
+    assert record["resources"] == {"cpus": 1, "mem_gb": 2, "time_min": 240, "partition": None, "keep_logs": False}
+    assert [t["state"] for t in record["tasks"]] == ["COMPLETED"] * 2 and record["parallel_tasks"] == 2
+    assert not (tmp_path / "glm.jobs").exists() and not (tmp_path / "glm.partial").exists()
+    assert _queue_is_empty()
+
+
+def test_train_through_slurm_equals_inline(slurm, tmp_path):
+    inline = garden(*TRAIN, "--out", tmp_path / "inline")
+    done = garden(*TRAIN, "--out", tmp_path / "slurm", "--executor", "slurm", "--slurm-mem-gb", "2",
+                  "--slurm-time-min", "10")
+    assert inline.returncode == 0 and done.returncode == 0, done.stderr
+    assert (tmp_path / "slurm" / "summary.tsv").read_bytes() == (tmp_path / "inline" / "summary.tsv").read_bytes()
+    with np.load(tmp_path / "inline" / "results.npz") as a, np.load(tmp_path / "slurm" / "results.npz") as b:
+        assert a.files == b.files and all(np.array_equal(a[k], b[k], equal_nan=True) for k in a.files)
+    record = json.loads((tmp_path / "slurm" / "slurm-jobs.json").read_text())
+    assert record["resources"] == {"cpus": 1, "mem_gb": 2, "time_min": 10, "partition": None, "keep_logs": False}
+    assert len(record["tasks"]) == 2  # one job per shard
+    assert not (tmp_path / "slurm.jobs").exists() and not (tmp_path / "slurm" / "submitit").exists()
+
+
+def test_searchlight_array_with_a_cancelled_and_a_failing_task_resumes(slurm, bold, inline_glm, tmp_path):
+    """The acceptance case: 4 tasks, one cancelled (scancel while it runs), one raising (a damaged GLM image):
+    two one-line reports naming task, log and rerun; the rerun runs only those two; the maps equal inline byte
+    for byte."""
+    glm = shutil.copytree(inline_glm, tmp_path / "glm")
+    damaged = next(glm.glob("sub-02/ses-2/func/*_run-1_*stat-effect_statmap.nii.gz"))
+    intact = damaged.read_bytes()
+    damaged.write_bytes(gzip.compress(gzip.decompress(intact)[:400]))  # header intact, data cut short
+    command = ("neural", "searchlight", glm, "--mask", mask_path(bold), "--out", tmp_path / "light", *LIGHT,
+               "--executor", "slurm", "--jobs", "2")
+    running = garden(*command, wait=False)
+    array = _running_task(0)
+    query("scancel", f"{array}_0")  # sub-01's task, while it runs
+    _, err = running.communicate(timeout=600)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert running.returncode == 2 and len(lines) == 3, err
+    cancelled, failed, summary = lines
+    assert cancelled.startswith(f"garden: job {array}_0 (task 1 of 4) ended CANCELLED without a result; log: ")
+    assert failed.startswith(f"garden: job {array}_1 (task 2 of 4) failed: OSError: ")  # the damaged image
+    for line in (cancelled, failed):
+        log = Path(line.split("; log: ")[1].split("; rerun: ")[0])
+        assert log.parent == tmp_path / "light.jobs" and log.is_file()
+        assert line.endswith("; rerun: " + shlex.join(["garden", *map(str, command)]))
+    assert "2 of 4 slurm jobs did not finish" in summary
+    assert _queue_is_empty()  # nothing left running behind the user's back
+    kept = {p: p.stat().st_mtime_ns for p in (tmp_path / "light.partial").rglob("*.nii.gz")}
+    assert len(kept) == 2 * 2  # sub-03 and sub-04: 2 models each
+
+    damaged.write_bytes(intact)
+    rerun = garden(*command)
+    assert rerun.returncode == 0, rerun.stderr
+    out = tmp_path / "light"
+    assert {p: (out / p.relative_to(tmp_path / "light.partial")).stat().st_mtime_ns for p in kept} == kept
+    record = json.loads((out / RECORD).read_text())
+    assert [t["task"] for t in record["tasks"]] == [0, 1]  # only the missing two ran
+    inline = garden("neural", "searchlight", glm, "--mask", mask_path(bold), "--out", tmp_path / "inline", *LIGHT)
+    assert inline.returncode == 0
+    files = _files(out, skip=(RECORD,))
+    assert len([f for f in files if f.endswith("_statmap.nii.gz")]) == 4 * 2
+    assert files == _files(tmp_path / "inline")
+    assert not (tmp_path / "light.jobs").exists()
+
+
+def _conf_with(conf: Path, folder: Path, **settings: str) -> Path:
+    """A copy of ``conf`` with ``settings`` replaced."""
+    lines = [line for line in conf.read_text().splitlines() if line.split("=")[0] not in settings]
+    copy = folder / "slurm.conf"
+    copy.write_text("\n".join([*lines, *(f"{k}={v}" for k, v in settings.items())]) + "\n")
+    return copy
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("settings, needle", [
+    ({"SlurmctldPort": "closed"}, "no SLURM controller answers"),
+    ({"AccountingStorageType": "accounting_storage/none"}, "keeps no job accounting")])
+def test_an_unusable_cluster_is_one_line_and_writes_nothing(slurm, tmp_path, monkeypatch, settings, needle):
+    settings = {k: str(_closed_port()) if v == "closed" else v for k, v in settings.items()}
+    monkeypatch.setenv("SLURM_CONF", str(_conf_with(slurm, tmp_path, **settings)))
+    done = garden(*TRAIN, "--out", tmp_path / "out", "--executor", "slurm")
+    assert done.returncode == 2 and len(_error_lines(done)) == 1 and needle in done.stderr, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slurm.conf"]  # no OUT, no OUT.jobs
+
+
+def test_a_node_set_down_mid_job_is_reported_and_the_rerun_finishes(slurm, bold, inline_glm, tmp_path):
+    node = query("sinfo", "--noheader", "--format=%n").split()[0]
+    command = ("neural", "glm", bold, "--mask", mask_path(bold), "--noise-model", "ols", "--out", tmp_path / "glm",
+               "--participants", "01", "--executor", "slurm")
+    running = garden(*command, wait=False)
+    end = time.monotonic() + 120
+    while "R" not in query("squeue", "--noheader", "--format=%t").split() and time.monotonic() < end:
+        time.sleep(0.2)
+    query("scontrol", "update", f"nodename={node}", "state=down", "reason=garden-test")
+    _, err = running.communicate(timeout=600)
+    subprocess.run(["scontrol", "update", f"nodename={node}", "state=resume"], capture_output=True, timeout=30)
+    end = time.monotonic() + 60
+    while query("sinfo", "--noheader", "--format=%t").strip() != "idle" and time.monotonic() < end:
+        time.sleep(0.5)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert running.returncode == 2, err
+    assert len(lines) == 2 and "(task 1 of 1) ended NODE_FAIL without a result; log: " in lines[0], err
+    assert _queue_is_empty()  # not requeued behind the user's back
+    rerun = garden(*command)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _files(tmp_path / "glm", skip=(RECORD,)) == _one(_files(inline_glm))
