@@ -106,7 +106,7 @@ def page_config(protocol: Protocol, *, server: bool, redirect_url: str = "") -> 
         "server": server,
         "redirect_url": redirect_url,
         "sessions": sorted(online),
-        "display": dataclasses.asdict(protocol.display),
+        "display": dataclasses.asdict(protocol.display.in_pixels()),
         "keys": {k: browser_key(v, f"{where}.{k}") for k, v in names.items()},
         "key_names": {browser_key(v, f"{where}.{k}"): v for k, v in names.items()},
         "phases": phases,
@@ -139,12 +139,12 @@ def sequence_payload(run: Session, *, done: int = 0) -> dict[str, Any]:
 
 def tree_png(protocol: Protocol, stimulus_set: Any | None, branchiness: int, leafiness: int,
              exemplar: str) -> bytes:
-    """PNG bytes of one tree: the stimulus set's file, or the tree rendered at ``tree_size_px``
-    with the protocol's ``tree_seed`` (as ``garden run`` renders it)."""
+    """PNG bytes of one tree: the stimulus set's file, or the tree rendered at ``tree_size_px`` (whole
+    pixels, ``Display.in_pixels``) with the protocol's ``tree_seed`` (as ``garden run`` renders it)."""
     if stimulus_set is not None:
         return stimulus_set.file(branchiness, leafiness, exemplar).read_bytes()
     image: Image.Image = render_tree(int(branchiness), int(leafiness), int(exemplar),
-                                     protocol.display.tree_size_px, seed=protocol.tree_seed)
+                                     protocol.display.in_pixels().tree_size_px, seed=protocol.tree_seed)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
