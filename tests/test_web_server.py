@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -26,7 +27,7 @@ from garden.experiment.session import key_for, plan_session
 from garden.experiment.simulate import simulate_session
 from garden.experiment.web.jatos import export_study, import_results
 from garden.experiment.web.server import make_app
-from garden.experiment.web.site import build_site, page_config, write_shell
+from garden.experiment.web.site import SHOWN_FIELDS, build_site, page_config, write_shell
 from garden.modeling.agents import get_agent
 from garden.stimuli.trees import render_tree
 
@@ -53,9 +54,17 @@ def client(protocol, tmp_path):
         yield c
 
 
+@functools.cache
+def _planned(participant: str) -> list[dict]:
+    """The planned rows of a participant's session 1 of TINY (what the page shows)."""
+    protocol = parse_protocol(json.loads(json.dumps(TINY)), "webtiny.toml")
+    return plan_session(protocol, participant, 1, "/nonexistent").sequence.to_dict("records")
+
+
 def _report(trial: int, key: str | None, rt: float | None, participant: str = "P003") -> dict:
     onset = 1.0 * trial
-    return {"participant_id": participant, "session": 1, "trial": trial, "key": key, "rt_s": rt,
+    shown = {name: _planned(participant)[trial - 1][name] for name in SHOWN_FIELDS}
+    return {"participant_id": participant, "session": 1, "trial": trial, "key": key, "rt_s": rt, **shown,
             "onset_s": onset, "cue_onset_s": onset - 0.1, "duration_s": 0.5,
             "key_onset_s": None if rt is None else onset + rt, "frames": 40,
             "frame_interval_median_s": 0.0167, "frame_interval_max_s": 0.02, "dropped_frames": 0}
@@ -125,6 +134,8 @@ BAD_TRIALS = [
     ({"participant_id": "P004"}, 409, "no open session"),
     ({"participant_id": "../P003"}, 400, "invalid"),
     ({"extra": 1}, 400, "fields"),
+    ({"exemplar": "zz"}, 409, "the page showed exemplar 'zz'"),
+    ({"side_accept": "middle"}, 409, "side_accept 'middle'"),
 ]
 
 
@@ -305,7 +316,7 @@ def test_jatos_results_archive_imports_as_the_simulated_table(protocol, tmp_path
         z.writestr("metadata.json", "{}")
         z.writestr("study_result_7/comp-result_12/data.txt", "\n".join(reloaded) + "\n")
     counts = import_results(protocol, archive, tmp_path / "participants")
-    assert counts == {"sessions": 2, "trials": 10, "skipped": 3}
+    assert counts == {"sessions": 1, "reloads": 1, "trials": 10, "skipped": 3}
     web = read_trials(session_path(tmp_path / "participants", "P003", 1))
     agent = get_agent("factorized", {"rt_mean_s": 0.7})
     sim = read_trials(simulate_session(protocol, "P003", 1, agent, tmp_path / "simulated"))

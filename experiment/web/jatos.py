@@ -7,7 +7,10 @@ Inside JATOS the page appends one JSON line per trial to the component's result 
 happens; JATOS returns them as a results archive (``.jrzip``: ``study_result_<i>/comp-result_<j>/
 data.txt``) or as plain text. A site on any other static host downloads the same lines as a
 ``.jsonl`` file. ``import_results`` replays those lines through ``WebSessions``, the server's own
-recorder, so the tables are what ``garden web serve`` (and ``garden run``) write.
+recorder, so the tables are what ``garden web serve`` (and ``garden run``) write, with one difference:
+a practice attempt is stored as played (the static page plays one; no attempt is inserted). Every
+trial line names the tree, garden, sides, phase and block the page showed; a line that differs from
+the planned row is refused (the import writes nothing), so no row is stored under another tree.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def _study_uuid(protocol: Protocol, participants: list[str]) -> str:
 def study_description(protocol: Protocol, dir_name: str, study_uuid: str, redirect_url: str = "") -> dict[str, Any]:
     """The ``.jas`` document: the study and its one component (``index.html``)."""
     component = {"uuid": str(uuid.uuid5(uuid.UUID(study_uuid), "index.html")), "title": "Garden task",
-                 "htmlFilePath": "index.html", "reloadable": False, "active": True,
+                 "htmlFilePath": "index.html", "reloadable": True, "active": True,
                  "comments": "Trials are appended to the result data as they happen (one JSON line each).",
                  "jsonData": None}
     return {"version": JAS_VERSION, "data": {
@@ -106,18 +109,27 @@ def result_lines(path: str | Path) -> list[tuple[str, int, str]]:
             if line.strip()]
 
 
-def _already_recorded(sessions: WebSessions, record: dict[str, Any]) -> bool:
-    """True if ``record`` repeats a trial its open session has recorded (a page reloaded in JATOS)."""
-    live = sessions.open.get((record.get("participant_id"), record.get("session")))
-    trial = record.get("trial")
-    return live is not None and isinstance(trial, int) and 1 <= trial <= live.done
+def _repeated(sessions: WebSessions, answers: dict[tuple, Any], record: dict[str, Any], where: str) -> bool:
+    """True if ``record`` repeats a trial its open session has recorded with the same answer (a page
+    reloaded without its storage); UserError if the answer differs (storing either would change a row)."""
+    ids = (record.get("participant_id"), record.get("session"))
+    live, trial = sessions.open.get(ids), record.get("trial")
+    if live is None or not isinstance(trial, int) or not 1 <= trial <= live.done:
+        return False
+    if answers.get((*ids, trial)) != (record.get("key"), record.get("rt_s")):
+        raise UserError(f"{where}: trial {trial} of sub-{ids[0]} ses-{ids[1]} was answered again differently "
+                        f"(recorded {answers.get((*ids, trial))}, now {(record.get('key'), record.get('rt_s'))}); "
+                        "refusing to import a session whose rows are ambiguous")
+    return True
 
 
 def _replay(protocol: Protocol, lines: list[tuple[str, int, str]], out: str | Path,
             stimulus_set: Any | None) -> dict[str, int]:
-    """Feed result lines to a ``WebSessions`` writing under ``out``; counts of sessions, trials, skipped."""
-    sessions = WebSessions(protocol, out, stimulus_set=stimulus_set)
+    """Feed result lines to a ``WebSessions`` writing under ``out``; counts of sessions, trials, reloads
+    (a session line again) and skipped lines (a trial repeated with the same answer)."""
+    sessions = WebSessions(protocol, out, stimulus_set=stimulus_set, repeat_practice=False)
     counts: Counter[str] = Counter()
+    answers: dict[tuple, Any] = {}
     try:
         for name, number, line in lines:
             try:
@@ -127,15 +139,18 @@ def _replay(protocol: Protocol, lines: list[tuple[str, int, str]], out: str | Pa
                 raise UserError(f"{name}:{number}: not a JSON line of the garden task") from None
             try:
                 if kind == "session":
+                    again = (record.get("participant_id"), record.get("session")) in sessions.open
                     sessions.begin(record)
-                    counts["sessions"] += 1
+                    counts["reloads" if again else "sessions"] += 1
                 elif kind == "trial":
                     sessions.record(record)
+                    answers[(record["participant_id"], record["session"], record["trial"])] = (record["key"],
+                                                                                                record["rt_s"])
                     counts["trials"] += 1
                 else:
                     raise UserError(f"{name}:{number}: not a garden record (no kind 'session' or 'trial')")
             except Rejected as exc:
-                if kind == "trial" and _already_recorded(sessions, record):
+                if kind == "trial" and _repeated(sessions, answers, record, f"{name}:{number}"):
                     counts["skipped"] += 1
                     continue
                 raise UserError(f"{name}:{number}: {exc.reason}") from None

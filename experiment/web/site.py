@@ -16,6 +16,7 @@ participant and session it was built for. It loads nothing from other hosts.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -31,7 +32,7 @@ from PIL import Image
 from garden.core.errors import UserError
 from garden.core.provenance import provenance, to_jsonable, write_json
 from garden.core.trials import check_participant_id
-from garden.experiment.config import Protocol, load_strings
+from garden.experiment.config import STRINGS_DIR, Protocol, load_strings, read_strings
 from garden.experiment.recording import recorded_trials
 from garden.experiment.sequences import ExemplarPool
 from garden.experiment.session import Session, plan_session
@@ -51,9 +52,10 @@ BROWSER_KEYS = {"space": " ", "left": "ArrowLeft", "right": "ArrowRight", "up": 
 """Protocol (PsychoPy) key names whose browser ``KeyboardEvent.key`` differs; single characters are the same."""
 
 IGNORED_ONLINE = ("display.check_timing", "display.realtime_priority", "display.refresh_hz", "keys.quit",
-                  "keys.confirm", "keys.trigger")
-"""Protocol settings a browser cannot use: the refresh rate is measured by the page instead, and a
-participant quits by closing the tab (the data so far are kept; reloading resumes)."""
+                  "keys.confirm", "keys.trigger", "phases.comprehension")
+"""Protocol settings a browser cannot use: the refresh rate is measured by the page instead, a
+participant quits by closing the tab (the data so far are kept; reloading resumes); the comprehension
+check is the lab's (the page names the keys in every instruction and under each label instead)."""
 IGNORED_STATIC = ("practice.criterion", "practice.max_repeats")
 """... and on a static host (no server to plan another practice attempt): the page plays the
 planned sequence, so a practice runs its first attempt only. With ``garden web serve`` the server
@@ -62,6 +64,14 @@ plans another attempt after one below the criterion, as ``garden run`` does."""
 TRIAL_FIELDS = ["trial", "phase", "block", "context", "branchiness", "leafiness", "exemplar", "reward_value",
                 "side_accept", "feedback", "iti_s"]
 """Columns of the planned sequence the page is given for each trial."""
+SHOWN_FIELDS = ("phase", "block", "context", "branchiness", "leafiness", "exemplar", "side_accept")
+"""What the page reports it showed in each trial; the recorder refuses a report that differs from its plan."""
+KEY_LABELS = {"left": "LEFT ARROW", "right": "RIGHT ARROW", "up": "UP ARROW", "down": "DOWN ARROW", "space": "SPACE",
+              "return": "ENTER", "escape": "ESC"}
+"""How the page names a protocol key to a participant (single characters: upper case)."""
+WEB_STRINGS = ("keys", "end", "closing", "finished", "connection_lost", "not_in_study", "window_small",
+               "arrange_served_only")
+"""Texts of the browser task only (``strings/web_<language>.toml``)."""
 
 
 def browser_key(name: str, where: str) -> str:
@@ -91,11 +101,30 @@ def check_session(protocol: Protocol, session: int) -> None:
                         f"(browser sessions: {online_sessions(protocol)}; scanner sessions run with `garden run`)")
 
 
+def key_label(name: str) -> str:
+    """A protocol key as named to a participant (``f`` -> ``F``, ``left`` -> ``LEFT ARROW``)."""
+    return KEY_LABELS.get(name, name.upper())
+
+
+def web_strings(language: str) -> dict[str, str]:
+    """The browser task's own texts (``strings/web_<language>.toml``)."""
+    return read_strings(STRINGS_DIR / f"web_{language}.toml", WEB_STRINGS, template=STRINGS_DIR / "web_en.toml")
+
+
+def completion_code(protocol: Protocol, participant_id: str, session: int) -> str:
+    """The code a participant is shown (and a completion link gets) at the end of a session: 8 hex
+    digits of SHA-256 of the protocol's name and seed, the id and the session. Not a secret (a static
+    site could compute it): it lets a researcher match a submission to its recorded session."""
+    digest = hashlib.sha256(f"{protocol.name}:{protocol.seed}:{participant_id}:{session}".encode())
+    return digest.hexdigest()[:8].upper()
+
+
 def page_config(protocol: Protocol, *, server: bool, redirect_url: str = "") -> dict[str, Any]:
-    """Everything the page needs of the protocol: display (pixels, RGB 0..255), keys (browser and
-    protocol names), timings (s) and feedback of every browser phase, texts; ``server`` says whether
-    it records through the server (else it runs from precomputed sequences, for a static host);
-    ``redirect_url`` (may be empty) is opened when the session ends (e.g. a completion link)."""
+    """Everything the page needs of the protocol: display (whole pixels, RGB 0..255), keys (browser and
+    protocol names, and as named to a participant), timings (s) and feedback of every browser phase,
+    the bonus rule, texts; ``server`` says whether it records through the server (else it runs from
+    precomputed sequences, for a static host); ``redirect_url`` (may be empty) is opened when the
+    session ends (e.g. a completion link; ``{participant}`` and ``{completion_code}`` are filled in)."""
     keys, where = protocol.keys, f"{protocol.source or protocol.name}: keys"
     names = {k: getattr(keys, k) for k in ("left", "right", "proceed")}
     online = set(online_sessions(protocol))
@@ -109,8 +138,11 @@ def page_config(protocol: Protocol, *, server: bool, redirect_url: str = "") -> 
         "display": dataclasses.asdict(protocol.display.in_pixels()),
         "keys": {k: browser_key(v, f"{where}.{k}") for k, v in names.items()},
         "key_names": {browser_key(v, f"{where}.{k}"): v for k, v in names.items()},
+        "key_labels": {k: key_label(v) for k, v in names.items()},
         "phases": phases,
+        "bonus": dataclasses.asdict(protocol.bonus),
         "strings": load_strings(protocol.language),
+        "web_strings": web_strings(protocol.language),
         "ignored": list(IGNORED_ONLINE) + ([] if server else list(IGNORED_STATIC)),
     }
 
@@ -120,20 +152,39 @@ def tree_url(branchiness: int, leafiness: int, exemplar: str) -> str:
     return f"trees/B{int(branchiness)}L{int(leafiness)}_{exemplar}.png"
 
 
+def switches(run: Session) -> list[bool]:
+    """Per planned trial: is it the first in the other garden of a blocked curriculum that announces the
+    switch (``announce_switch``)? The page then shows the switch message before it, as ``garden run``."""
+    seq, protocol = run.sequence, run.protocol
+    curriculum = protocol.curricula.get(run.assignment.curriculum)
+    if not (curriculum and curriculum.order == "blocked" and curriculum.announce_switch):
+        return [False] * len(seq)
+    order = {p.name: p.order for p in protocol.phases}
+    phase, context = seq.phase.astype(str).tolist(), seq.context.astype(str).tolist()
+    return [i > 0 and order.get(phase[i]) == "curriculum" and phase[i] == phase[i - 1] and context[i] != context[i - 1]
+            for i in range(len(seq))]
+
+
+def session_score(path: Path) -> float:
+    """Points earned in a recorded session so far (every row, practice included, as ``garden run``'s score)."""
+    return float(np.nansum(recorded_trials(path).reward_received.replace("", "nan").astype(float)))
+
+
 def sequence_payload(run: Session, *, done: int = 0) -> dict[str, Any]:
     """What the page gets for one session: ids, where to start (``done`` trials already recorded), the
-    score so far, the blocks of each phase (for break texts) and every planned trial with its tree's path."""
+    score so far, the completion code, the blocks of each phase (for break texts) and every planned
+    trial with its tree's path and whether the switch message comes before it."""
     seq = run.sequence
-    start, score = done, 0.0
-    if done:
-        score = float(np.nansum(recorded_trials(run.recorder.path).reward_received.replace("", "nan").astype(float)))
-    trials = [{**{c: row[c] for c in TRIAL_FIELDS}, "tree": tree_url(row["branchiness"], row["leafiness"],
-                                                                        row["exemplar"])}
-              for row in seq[TRIAL_FIELDS].to_dict("records")]
+    start, score = done, session_score(run.recorder.path) if done else 0.0
+    trials = [{**{c: row[c] for c in TRIAL_FIELDS}, "switch": switch,
+               "tree": tree_url(row["branchiness"], row["leafiness"], row["exemplar"])}
+              for row, switch in zip(seq[TRIAL_FIELDS].to_dict("records"), switches(run))]
     blocks = {str(name): {"first": int(g.block.min()), "n": int(g.block.nunique())}
               for name, g in seq.groupby("phase", sort=False)}
-    return to_jsonable({"participant_id": run.assignment.participant_id, "session": run.session,
-                        "start": start, "score": score, "n_trials": len(seq), "blocks": blocks,
+    pid = run.assignment.participant_id
+    return to_jsonable({"participant_id": pid, "session": run.session, "start": start, "score": score,
+                        "completion_code": completion_code(run.protocol, pid, run.session),
+                        "n_trials": len(seq), "blocks": blocks,
                         "trials": trials})
 
 
