@@ -308,7 +308,7 @@
   }
 
   /** What a trial showed (checked against the plan by the recorder). */
-  const shown = (trial) => ({ phase: trial.phase, block: trial.block, context: trial.context,
+  const shownFields = (trial) => ({ phase: trial.phase, block: trial.block, context: trial.context,
                               branchiness: trial.branchiness, leafiness: trial.leafiness, exemplar: trial.exemplar,
                               side_accept: trial.side_accept });
 
@@ -367,7 +367,7 @@
       const since = (t) => seconds(t - state.origin);
       const record = {
         participant_id: state.session.participant_id, session: state.session.session, trial: trial.trial,
-        ...shown(trial), key: pressed ? config.key_names[pressed.key] : null,
+        ...shownFields(trial), key: pressed ? config.key_names[pressed.key] : null,
         rt_s: pressed ? seconds(pressed.time - tTree) : null,
         onset_s: since(tTree), cue_onset_s: since(tCue), duration_s: seconds(tEnd - tTree),
         key_onset_s: pressed ? since(pressed.time) : null,
@@ -411,7 +411,7 @@
       const round = (x) => Math.round(x * 1e6) / 1e6;
       const record = {
         participant_id: state.session.participant_id, session: state.session.session, trial: trial.trial,
-        ...shown(trial), key: key ? config.key_names[key] : null, rt_s: key ? round(rt) : null, onset_s: round(onset),
+        ...shownFields(trial), key: key ? config.key_names[key] : null, rt_s: key ? round(rt) : null, onset_s: round(onset),
         cue_onset_s: round(cue), duration_s: round(shown + after), key_onset_s: key ? round(onset + rt) : null,
         frames: 0, frame_interval_median_s: null, frame_interval_max_s: null, dropped_frames: 0,
       };
