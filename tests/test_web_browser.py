@@ -107,7 +107,7 @@ class Server:
         self.proc = subprocess.Popen([sys.executable, "-m", "garden", "web", "serve", "--protocol", str(self.protocol),
                                       "--out", str(self.out), "--port", str(self.port), *self.args], cwd=REPO,
                                      stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
-        for _ in range(200):
+        for _ in range(600):  # up to 30 s on a loaded machine
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return self
@@ -717,3 +717,46 @@ def test_shipped_protocol_jatos_archive_holds_the_static_site(name, tmp_path):
     differ = {n for n in site if files[n] != site[n]}
     assert differ == {"index.html", "build.json"}, differ  # jatos.js loaded; build time
     assert b'src="jatos.js"' in files["index.html"]
+
+
+# ------------------------------------------------------------------ visual angle (virtual chinrest)
+
+def test_protocol_in_degrees_is_drawn_at_the_measured_visual_angle(tiny, browser, tmp_path):
+    """units = "deg": jsPsych's virtual chinrest runs first (the card resized with the mouse, three
+    blind-spot presses); the tree is drawn at the protocol's 8 degrees times the measured pixels per
+    degree, and the measurement is in the sidecar."""
+    protocol = tmp_path / "degrees.toml"
+    protocol.write_text(TINY.replace("check_timing = false", "check_timing = false\nunits = \"deg\"\n"
+                                     "distance_cm = 57\nwidth_cm = 40\ntree_size_px = 8\nframe_size_px = 11\n"
+                                     "frame_width_px = 0.7\nlabel_x_px = 8\ntext_height_px = 0.7\n"
+                                     "fixation_size_px = 0.5\nhighlight_width_px = 0.1"))
+    server = Server(protocol, tmp_path / "participants", tmp_path / "server.log").start()
+    try:
+        page = _page(browser, [])
+        page.goto(f"{server.url}?participant=P031&session=1")
+        handle = page.locator("#jspsych-resize-handle").bounding_box()
+        page.mouse.move(handle["x"] + 5, handle["y"] + 5)
+        page.mouse.down()
+        page.mouse.move(handle["x"] + 65, handle["y"] + 25, steps=5)
+        page.mouse.up()
+        page.click("#end_resize_phase")
+        for _ in range(3):
+            page.keyboard.press(" ")  # the ball starts
+            page.wait_for_timeout(700)
+            page.keyboard.press(" ")  # "it disappeared"
+            page.wait_for_timeout(100)
+        page.locator("#proceed:visible").click()
+        page.wait_for_function("document.body.dataset.screen === 'text'")
+        page.keyboard.press(" ")
+        page.wait_for_function("document.body.dataset.screen === 'tree'")
+        width = page.locator("img.garden-tree").bounding_box()["width"]
+        page.keyboard.press("f")
+        page.wait_for_function("document.body.dataset.screen === 'blank' || document.body.dataset.screen === 'feedback'")
+        page.wait_for_timeout(500)
+    finally:
+        server.stop()
+    browser_info = session_info(session_path(tmp_path / "participants", "P031", 1))["browser"]
+    px_per_deg = browser_info["chinrest_px_per_deg"]
+    assert 5 < px_per_deg < 500 and browser_info["chinrest_viewing_distance_mm"] > 0
+    assert abs(width - 8 * px_per_deg) <= 1 and browser_info["tree_size_px_shown"] == round(8 * px_per_deg)
+    assert abs(browser_info["tree_size_deg_shown"] - 8) < 0.1

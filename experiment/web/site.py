@@ -32,7 +32,7 @@ from PIL import Image
 from garden.core.errors import UserError
 from garden.core.provenance import provenance, to_jsonable, write_json
 from garden.core.trials import check_participant_id
-from garden.experiment.config import STRINGS_DIR, Protocol, load_strings, read_strings
+from garden.experiment.config import SIZE_FIELDS, STRINGS_DIR, Protocol, load_strings, read_strings
 from garden.experiment.recording import recorded_trials
 from garden.experiment.sequences import ExemplarPool
 from garden.experiment.session import Session, plan_session
@@ -44,6 +44,7 @@ LIBRARIES = {
     "lib/jspsych.js": "jspsych/dist/index.browser.min.js",
     "lib/jspsych.css": "jspsych/css/jspsych.css",
     "lib/plugin-html-keyboard-response.js": "@jspsych/plugin-html-keyboard-response/dist/index.browser.min.js",
+    "lib/plugin-virtual-chinrest.js": "@jspsych/plugin-virtual-chinrest/dist/index.browser.min.js",
 }
 """Files of the built site copied from ``experiment/web/node_modules`` (npm packages in package.json)."""
 
@@ -124,7 +125,9 @@ def page_config(protocol: Protocol, *, server: bool, redirect_url: str = "") -> 
     protocol names, and as named to a participant), timings (s) and feedback of every browser phase,
     the bonus rule, texts; ``server`` says whether it records through the server (else it runs from
     precomputed sequences, for a static host); ``redirect_url`` (may be empty) is opened when the
-    session ends (e.g. a completion link; ``{participant}`` and ``{completion_code}`` are filled in)."""
+    session ends (e.g. a completion link; ``{participant}`` and ``{completion_code}`` are filled in).
+    A protocol in degrees (``display.units = "deg"``) also gives its sizes in degrees (``display_deg``):
+    the page measures pixels per degree with jsPsych's virtual chinrest and draws them at that size."""
     keys, where = protocol.keys, f"{protocol.source or protocol.name}: keys"
     names = {k: getattr(keys, k) for k in ("left", "right", "proceed")}
     online = set(online_sessions(protocol))
@@ -136,6 +139,8 @@ def page_config(protocol: Protocol, *, server: bool, redirect_url: str = "") -> 
         "redirect_url": redirect_url,
         "sessions": sorted(online),
         "display": dataclasses.asdict(protocol.display.in_pixels()),
+        "display_deg": ({name: getattr(protocol.display, name) for name in SIZE_FIELDS}
+                        if protocol.display.units == "deg" else None),
         "keys": {k: browser_key(v, f"{where}.{k}") for k, v in names.items()},
         "key_names": {browser_key(v, f"{where}.{k}"): v for k, v in names.items()},
         "key_labels": {k: key_label(v) for k, v in names.items()},

@@ -187,6 +187,12 @@
                   phase: query.get("phase") || "pre" };
     const browser = { user_agent: navigator.userAgent, window_px: [window.innerWidth, window.innerHeight],
                       screen_px: [screen.width, screen.height], device_pixel_ratio: window.devicePixelRatio };
+    const config = await (await fetch("config.json")).json();
+    if (!config.server) {  // a static host or JATOS: nothing could record the arrangements
+      message(body, config.web_strings.arrange_served_only);
+      mark("error");
+      return;
+    }
     let setup;
     try {
       setup = await post("api/arrangement/session", { ...ids, browser });

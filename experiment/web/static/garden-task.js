@@ -241,7 +241,7 @@
     const response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" },
                                         body: JSON.stringify(data) });
     const answer = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-    if (!response.ok) throw new Error(answer.error || `HTTP ${response.status}`);
+    if (!response.ok) throw Object.assign(new Error(answer.error || `HTTP ${response.status}`), { status: response.status });
     return answer;
   }
 
@@ -270,7 +270,7 @@
   // ------------------------------------------------------------------ the trial plugin
 
   const state = { origin: null, lastEnd: null, score: 0, session: null, lines: [], clock: 0, practice: null,
-                  replanned: null, scale: 1 };
+                  replanned: null, scale: 1, chinrest: null };
   const inJatos = () => typeof window.jatos !== "undefined";
 
   /** The page's record of a session on a static host, in localStorage (one item per line, a count, the
@@ -521,7 +521,8 @@
       colour_depth: screen.colorDepth, refresh_hz_measured: 1000 / frameMs, frame_s: frameMs / 1000,
       hardware_concurrency: navigator.hardwareConcurrency || null, jspsych: config.jspsych,
       simulation: simulationMode(), layout_scale: state.scale, tree_size_px_shown: config.display.tree_size_px,
-      ...linkIds(),
+      tree_size_deg_shown: state.chinrest ? config.display.tree_size_px / state.chinrest.chinrest_px_per_deg : null,
+      ...state.chinrest, ...linkIds(),
     };
   }
 
@@ -586,18 +587,33 @@
     }
   }
 
-  /** A window too small for the task at half its size or more: ask for a larger one, wait until it is. */
-  async function waitForWindow() {
+  /** A window too small for the task at ``scale`` of its size: ask for a larger one, wait until it is. */
+  async function waitForWindow(scale) {
     const need = needed(config.display);
-    const fits = () => window.innerWidth >= need.width / 2 && window.innerHeight >= need.height / 2;
+    const fits = () => window.innerWidth >= need.width * scale && window.innerHeight >= need.height * scale;
     while (!fits()) {
-      finalScreen(fill(config.web_strings.window_small, { width: Math.ceil(need.width / 2),
-                                                          height: Math.ceil(need.height / 2),
+      finalScreen(fill(config.web_strings.window_small, { width: Math.ceil(need.width * scale),
+                                                          height: Math.ceil(need.height * scale),
                                                           window_width: window.innerWidth,
                                                           window_height: window.innerHeight }), "window");
       await new Promise((resolve) => window.addEventListener("resize", resolve, { once: true }));
     }
     document.querySelectorAll(".garden-stage").forEach((el) => el.remove());
+  }
+
+  /** A protocol in degrees: jsPsych's virtual chinrest (a card's width on screen, then the blind spot)
+   *  measures pixels per degree; every size becomes the protocol's degrees times that (recorded). */
+  async function calibrate() {
+    body.style.cursor = "auto";
+    const jsPsych = initJsPsych();
+    mark("calibration");
+    await jsPsych.run([{ type: jsPsychVirtualChinrest, blindspot_reps: 3, resize_units: "none" }]);
+    const data = jsPsych.data.get().last(1).values()[0];
+    jsPsych.getDisplayElement().replaceChildren();
+    body.style.cursor = "";
+    for (const name of SIZES) config.display[name] = Math.round(config.display_deg[name] * data.px2deg);
+    state.chinrest = { chinrest_px_per_deg: data.px2deg, chinrest_px_per_mm: data.px2mm,
+                       chinrest_viewing_distance_mm: data.view_dist_mm, chinrest_card_width_px: data.item_width_px };
   }
 
   /** Static hosts: continue after the trials this browser kept (a reload), or say the session is over. */
@@ -624,7 +640,8 @@
     form.remove();
     config = await (await fetch("config.json")).json();
     body.style.background = rgb(config.display.background);
-    await waitForWindow();
+    if (config.display_deg) await calibrate();
+    await waitForWindow(config.display_deg ? 1 : 0.5);  // sizes in degrees are never scaled down
     const fitted = fitDisplay(config.display);
     state.scale = fitted.scale;
     config.display = fitted.display;
@@ -640,7 +657,8 @@
         return;
       }
     } catch (error) {
-      fatal(error.participant ? error.message : config.web_strings.connection_lost, error);
+      const refused = error.status ? fill(config.web_strings.not_in_study, ids) : config.web_strings.connection_lost;
+      fatal(error.participant ? error.message : refused, error);
       return;
     }
     state.session = payload;
