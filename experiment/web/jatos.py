@@ -127,7 +127,7 @@ def _replay(protocol: Protocol, lines: list[tuple[str, int, str]], out: str | Pa
             stimulus_set: Any | None) -> dict[str, int]:
     """Feed result lines to a ``WebSessions`` writing under ``out``; counts of sessions, trials, reloads
     (a session line again) and skipped lines (a trial repeated with the same answer)."""
-    sessions = WebSessions(protocol, out, stimulus_set=stimulus_set, repeat_practice=False)
+    sessions = WebSessions(protocol, out, stimulus_set=stimulus_set, repeat_practice=False, fsync=False)
     counts: Counter[str] = Counter()
     answers: dict[tuple, Any] = {}
     try:

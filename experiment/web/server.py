@@ -161,12 +161,13 @@ class WebSessions:
     """The sessions of one server: opened (or resumed) by pages, each trial appended as it comes.
 
     ``repeat_practice``: plan another practice attempt after one below the criterion (the served page
-    plays it); False for results of a static or JATOS page, which played one attempt: stored as played."""
+    plays it); False for results of a static or JATOS page, which played one attempt: stored as played.
+    ``fsync``: make each row durable before answering (a live server); an import writes its files at once."""
 
     def __init__(self, protocol: Protocol, out: str | Path, *, stimulus_set: Any | None = None,
-                 repeat_practice: bool = True):
+                 repeat_practice: bool = True, fsync: bool = True):
         self.protocol, self.out, self.stimulus_set = protocol, Path(out), stimulus_set
-        self.repeat_practice = repeat_practice
+        self.repeat_practice, self.fsync = repeat_practice, fsync
         self.pool: ExemplarPool | None = stimulus_set.exemplars if stimulus_set is not None else None
         self.open: dict[tuple[str, int], Live] = {}
 
@@ -197,7 +198,7 @@ class WebSessions:
             resume = session_path(self.out, participant, session).exists()
             run = plan_session(self.protocol, participant, session, self.out, resume=resume, pool=self.pool,
                                repeat_practice=self.repeat_practice)
-            start_recording(run, mode="browser", browser=browser,
+            start_recording(run, fsync=self.fsync, mode="browser", browser=browser,
                             stimuli=str(getattr(self.stimulus_set, "path", "")) or
                             f"rendered (tree_seed {self.protocol.tree_seed})",
                             extra_columns=WEB_COLUMNS)
