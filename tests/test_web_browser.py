@@ -431,6 +431,10 @@ def test_arrangement_dragged_with_the_mouse_gives_the_rdm_of_its_positions(tiny,
                                    f"document.body.dataset.arrangement === '{arrangement}'")
             page.keyboard.press(" ")
             page.wait_for_function("document.body.dataset.screen === 'arena'")
+            page.wait_for_function("[...document.querySelectorAll('img.garden-tree')].every((i) => i.complete)",
+                                   timeout=60000)
+            assert page.evaluate("[...document.querySelectorAll('img.garden-tree')].map((i) => i.naturalWidth)") \
+                == [443] * 25  # the arena's trees are served (rendered as `garden arrange` renders them)
             for k, target in enumerate(TARGETS):
                 tree = page.locator(f"img.garden-tree[data-index='{k + shift}']").bounding_box()
                 grab = np.array([tree["x"] + tree["width"] / 2, tree["y"] + tree["height"] / 2]) + (3, -2)
@@ -760,3 +764,54 @@ def test_protocol_in_degrees_is_drawn_at_the_measured_visual_angle(tiny, browser
     assert 5 < px_per_deg < 500 and browser_info["chinrest_viewing_distance_mm"] > 0
     assert abs(width - 8 * px_per_deg) <= 1 and browser_info["tree_size_px_shown"] == round(8 * px_per_deg)
     assert abs(browser_info["tree_size_deg_shown"] - 8) < 0.1
+
+
+def test_arrangement_on_a_static_site_reloads_and_imports(tiny, browser, tmp_path):
+    """arrange.html on a static site: the setup `garden web build` planned (its seed), one tree dragged
+    per arrangement, a reload after the first arrangement continues at the second; the download
+    imports to the files `garden web serve` writes, with the dragged positions and the seed's layouts."""
+    built = _garden("web", "build", "--protocol", str(tiny), "--out", str(tmp_path / "site"), "--participants",
+                    "P008", "--arrangements", "2")
+    assert built.returncode == 0, built.stderr
+    setup = json.loads((tmp_path / "site" / "arrangements" / "sub-P008_ses-1_pre.json").read_text())
+    httpd, url = _static_host(tmp_path / "site")
+    radius, centre = 0.45 * 1024, np.array([640, 512])
+    to_px = lambda xy: centre + np.array([xy[0], -xy[1]]) * radius  # noqa: E731 - arena units -> pixels
+    try:
+        page = _page(browser, [])
+        page.goto(f"{url}arrange.html?participant=P008&session=1&phase=pre")
+        for arrangement, tree in ((1, 3), (2, 11)):
+            page.wait_for_function(f"document.body.dataset.screen === 'start' && "
+                                   f"document.body.dataset.arrangement === '{arrangement}'")
+            page.keyboard.press(" ")
+            page.wait_for_function("document.body.dataset.screen === 'arena'")
+            box = page.locator(f"img.garden-tree[data-index='{tree}']").bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.down()
+            page.mouse.move(*to_px(TARGETS[arrangement]), steps=4)
+            page.mouse.up()
+            if arrangement == 1:
+                page.click("button.garden-done")
+                page.wait_for_function("document.body.dataset.screen === 'start'")
+                page.reload()
+            else:
+                with page.expect_download() as download:
+                    page.click("button.garden-done")
+                download.value.save_as(tmp_path / "arrangements.jsonl")
+    finally:
+        httpd.shutdown()
+    kinds = [json.loads(line)["kind"] for line in (tmp_path / "arrangements.jsonl").read_text().splitlines()]
+    assert kinds == ["arrangement_session", "arrangement", "arrangement_session", "arrangement"]
+    out = tmp_path / "participants"
+    imported = _garden("import", "--web", str(tmp_path / "arrangements.jsonl"), "--protocol", str(tiny),
+                       "--out", str(out))
+    assert imported.returncode == 0 and "2 arrangement(s)" in imported.stdout, imported.stderr
+    files = ad.arrangement_files(out, "P008", 1, "pre")
+    sidecar = json.loads(files.sidecar.read_text())
+    assert sidecar["seed"] == setup["seed"]
+    table = ad.read_arrangements(files.trees)
+    start, final = ad.positions(table, "start"), ad.positions(table, "final")
+    assert np.allclose(start, ad.start_layouts(setup["seed"], 2)) and np.allclose(start, setup["starts"])
+    for arrangement, tree in ((1, 3), (2, 11)):
+        assert np.allclose(final[arrangement - 1, tree], TARGETS[arrangement], atol=1.5 / radius)
+    assert np.allclose(ad.read_rdm(files.rdm_npy), ad.arrangement_rdm(final))

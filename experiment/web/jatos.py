@@ -29,7 +29,8 @@ from typing import Any
 from garden.core.errors import UserError
 from garden.experiment.config import Protocol
 from garden.experiment.web.refusals import Rejected
-from garden.experiment.web.server import WebSessions
+from garden.experiment.web.arranging import WebArrangements
+from garden.experiment.web.server import WebSessions, arrangement_handlers
 from garden.experiment.web.site import build_site
 
 JAS_VERSION = "3"
@@ -63,7 +64,7 @@ def study_description(protocol: Protocol, dir_name: str, study_uuid: str, redire
 
 
 def export_study(protocol: Protocol, out: str | Path, *, participants: list[str], sessions: list[int] | None = None,
-                 stimulus_set: Any | None = None, redirect_url: str = "") -> Path:
+                 stimulus_set: Any | None = None, redirect_url: str = "", n_arrangements: int = 6) -> Path:
     """Write a JATOS study archive (``.jzip``) of the static site for ``participants``; never overwrites."""
     out = Path(out)
     if out.suffix != ".jzip":
@@ -73,7 +74,7 @@ def export_study(protocol: Protocol, out: str | Path, *, participants: list[str]
     dir_name = f"garden_{protocol.name}"
     with tempfile.TemporaryDirectory(prefix="garden-jatos-") as tmp:
         site = build_site(protocol, Path(tmp) / dir_name, participants=participants, sessions=sessions,
-                          stimulus_set=stimulus_set, redirect_url=redirect_url)
+                          stimulus_set=stimulus_set, redirect_url=redirect_url, n_arrangements=n_arrangements)
         page = site / "index.html"
         page.write_text(page.read_text(encoding="utf-8").replace("<script defer", JATOS_SCRIPT + "\n  <script defer", 1),
                         encoding="utf-8")
@@ -123,11 +124,36 @@ def _repeated(sessions: WebSessions, answers: dict[tuple, Any], record: dict[str
     return True
 
 
+class _Arranging:
+    """The arrangement lines of an import (``arrange.html`` on a static site): replayed by the server's
+    handlers with the seed the site was built with; every line of an import has the same count."""
+
+    def __init__(self, out: str | Path, stimulus_set: Any | None):
+        self.out, self.stimulus_set, self.n, self.handlers = out, stimulus_set, None, None
+
+    def line(self, kind: str, record: dict[str, Any]) -> None:
+        if kind == "arrangement_session":
+            n = record.pop("n_arrangements", None)
+            if self.n is None and isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 1000:
+                self.n = n
+                self.handlers = arrangement_handlers(WebArrangements(self.out, n_arrangements=n,
+                                                                     stimulus_set=self.stimulus_set), planned=True)
+            if n != self.n:
+                raise Rejected(400, f"n_arrangements: {n!r}; expected {self.n!r} as in the earlier lines")
+            self.handlers[0](record)
+        elif self.handlers is None:
+            raise Rejected(409, "an arrangement before its session line")
+        else:
+            self.handlers[1](record)
+
+
 def _replay(protocol: Protocol, lines: list[tuple[str, int, str]], out: str | Path,
             stimulus_set: Any | None) -> dict[str, int]:
-    """Feed result lines to a ``WebSessions`` writing under ``out``; counts of sessions, trials, reloads
-    (a session line again) and skipped lines (a trial repeated with the same answer)."""
+    """Feed result lines to a ``WebSessions`` (and the arrangement handlers) writing under ``out``;
+    counts of sessions, trials, reloads (a session line again), skipped lines (a trial repeated with the
+    same answer) and arrangements."""
     sessions = WebSessions(protocol, out, stimulus_set=stimulus_set, repeat_practice=False, fsync=False)
+    arranging = _Arranging(out, stimulus_set)
     counts: Counter[str] = Counter()
     answers: dict[tuple, Any] = {}
     try:
@@ -138,7 +164,10 @@ def _replay(protocol: Protocol, lines: list[tuple[str, int, str]], out: str | Pa
             except ValueError:
                 raise UserError(f"{name}:{number}: not a JSON line of the garden task") from None
             try:
-                if kind == "session":
+                if kind in ("arrangement_session", "arrangement"):
+                    arranging.line(kind, record)
+                    counts["arrangements"] += kind == "arrangement"
+                elif kind == "session":
                     again = (record.get("participant_id"), record.get("session")) in sessions.open
                     sessions.begin(record)
                     counts["reloads" if again else "sessions"] += 1
@@ -148,7 +177,8 @@ def _replay(protocol: Protocol, lines: list[tuple[str, int, str]], out: str | Pa
                                                                                                 record["rt_s"])
                     counts["trials"] += 1
                 else:
-                    raise UserError(f"{name}:{number}: not a garden record (no kind 'session' or 'trial')")
+                    raise UserError(f"{name}:{number}: not a garden record (no kind 'session', 'trial' or "
+                                    "'arrangement')")
             except Rejected as exc:
                 if kind == "trial" and _repeated(sessions, answers, record, f"{name}:{number}"):
                     counts["skipped"] += 1

@@ -40,7 +40,7 @@ from starlette.staticfiles import StaticFiles
 
 from garden.core.errors import UserError
 from garden.core.trials import check_participant_id, session_path
-from garden.experiment.config import PRACTICE_EXEMPLARS, Protocol
+from garden.experiment.config import ARENA_EXEMPLARS, PRACTICE_EXEMPLARS, Protocol
 from garden.experiment.recording import recorded_trials, session_info, sidecar_path
 from garden.experiment.sequences import ExemplarPool
 from garden.experiment.session import (
@@ -325,11 +325,13 @@ def _arrangement_ids(body: Any, keys: set[str]) -> tuple[str, int, str]:
     return participant, session, phase
 
 
-def arrangement_handlers(arrangements: WebArrangements) -> tuple[Any, Any]:
-    """The JSON handlers of ``POST api/arrangement/session`` and ``POST api/arrangement``."""
+def arrangement_handlers(arrangements: WebArrangements, *, planned: bool = False) -> tuple[Any, Any]:
+    """The JSON handlers of ``POST api/arrangement/session`` and ``POST api/arrangement``. ``planned``:
+    the session record also gives the seed a static site was built with (``garden import --web``)."""
     def begin(body: Any) -> dict[str, Any]:
-        ids = _arrangement_ids(body, {"participant_id", "session", "phase", "browser"})
-        return arrangements.begin(*ids, _browser(body["browser"]))
+        ids = _arrangement_ids(body, {"participant_id", "session", "phase", "browser"} | ({"seed"} if planned else set()))
+        seed = _number(body["seed"], "seed", integer=True, high=2**32 - 1) if planned else None
+        return arrangements.begin(*ids, _browser(body["browser"]), seed=seed)
 
     def add(body: Any) -> dict[str, Any]:
         ids = _arrangement_ids(body, {"participant_id", "session", "phase", "arrangement", "final", "moves",
@@ -359,10 +361,11 @@ def make_app(protocol: Protocol, out: str | Path, site: str | Path, *, stimulus_
 
     rendered = [str(i) for i in range(1, protocol.exemplar_pool + 1)]
     rendered += list(PRACTICE_EXEMPLARS) if protocol.practice.trials else []
+    rendered += list(ARENA_EXEMPLARS)  # the arrangement task's trees (arrange.html)
 
     async def tree(request: Request) -> Response:
         match = TREE_NAME.match(request.path_params["name"])
-        pool = sessions.pool or (lambda b, l: rendered)  # rendered trees: the task's and the practice's exemplars
+        pool = sessions.pool or (lambda b, l: rendered)  # rendered: the task's, the practice's, the arena's
         if not match or match.group(3) not in pool(int(match.group(1)), int(match.group(2))):
             return _refuse(request, Rejected(404, f"no tree {request.path_params['name']!r} in this study"))
         data = await run_in_threadpool(tree_png, protocol, stimulus_set, int(match.group(1)), int(match.group(2)),

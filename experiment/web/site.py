@@ -36,6 +36,8 @@ from garden.experiment.config import SIZE_FIELDS, STRINGS_DIR, Protocol, load_st
 from garden.experiment.recording import recorded_trials
 from garden.experiment.sequences import ExemplarPool
 from garden.experiment.session import Session, plan_session
+from garden.experiment.web.arranging import WebArrangements
+from garden.experiment.web.paths import TREE_PATH, tree_url
 from garden.stimuli.trees import render_tree
 
 WEB_DIR = Path(__file__).parent
@@ -70,8 +72,7 @@ SHOWN_FIELDS = ("phase", "block", "context", "branchiness", "leafiness", "exempl
 KEY_LABELS = {"left": "LEFT ARROW", "right": "RIGHT ARROW", "up": "UP ARROW", "down": "DOWN ARROW", "space": "SPACE",
               "return": "ENTER", "escape": "ESC"}
 """How the page names a protocol key to a participant (single characters: upper case)."""
-WEB_STRINGS = ("keys", "end", "closing", "finished", "connection_lost", "not_in_study", "window_small",
-               "arrange_served_only")
+WEB_STRINGS = ("keys", "end", "closing", "finished", "connection_lost", "not_in_study", "window_small")
 """Texts of the browser task only (``strings/web_<language>.toml``)."""
 
 
@@ -150,11 +151,6 @@ def page_config(protocol: Protocol, *, server: bool, redirect_url: str = "") -> 
         "web_strings": web_strings(protocol.language),
         "ignored": list(IGNORED_ONLINE) + ([] if server else list(IGNORED_STATIC)),
     }
-
-
-def tree_url(branchiness: int, leafiness: int, exemplar: str) -> str:
-    """Path of a tree image in the site (relative to its root)."""
-    return f"trees/B{int(branchiness)}L{int(leafiness)}_{exemplar}.png"
 
 
 def switches(run: Session) -> list[bool]:
@@ -238,10 +234,24 @@ def write_shell(site: Path, protocol: Protocol, *, server: bool, redirect_url: s
     (site / "config.json").write_text(json.dumps(to_jsonable(config), indent=1), encoding="utf-8")
 
 
+ARRANGEMENT_PHASES = ("pre", "post")
+"""Arrangement phases a static site is built for (``arrange.html?...&phase=pre``)."""
+
+
+def arrangement_setups(out: Path, participants: list[str], sessions: list[int], n_arrangements: int,
+                       stimulus_set: Any | None) -> dict[str, dict[str, Any]]:
+    """The planned arrangement tasks of a static site (file name -> what the page needs, with the seed
+    that ``garden import --web`` replays), one per participant, session and phase."""
+    arrangements = WebArrangements(out, n_arrangements=n_arrangements, stimulus_set=stimulus_set)
+    return {f"sub-{pid}_ses-{session}_{phase}.json": arrangements.begin(pid, session, phase, {})
+            for pid in participants for session in sessions for phase in ARRANGEMENT_PHASES}
+
+
 def build_site(protocol: Protocol, out: str | Path, *, participants: list[str], sessions: list[int] | None = None,
-               stimulus_set: Any | None = None, redirect_url: str = "") -> Path:
+               stimulus_set: Any | None = None, redirect_url: str = "", n_arrangements: int = 6) -> Path:
     """Build a static site that runs ``participants`` (ids) in ``sessions`` (default: every browser
-    session) with their planned sequences and trees; return its folder.
+    session) with their planned sequences and trees, and their ``n_arrangements`` tree arrangements
+    (``arrange.html``, phases ``ARRANGEMENT_PHASES``); return its folder.
 
     Written into a temporary folder beside ``out`` and renamed when complete; never overwrites.
     """
@@ -269,8 +279,13 @@ def build_site(protocol: Protocol, out: str | Path, *, participants: list[str], 
                 name = f"sub-{pid}_ses-{session}.json"
                 (tmp / "sequences" / name).write_text(json.dumps(payload), encoding="utf-8")
                 trees |= {(t["branchiness"], t["leafiness"], t["exemplar"]) for t in payload["trials"]}
+        (tmp / "arrangements").mkdir()
+        for name, setup in arrangement_setups(tmp / "unused", participants, sessions, n_arrangements,
+                                              stimulus_set).items():
+            (tmp / "arrangements" / name).write_text(json.dumps(to_jsonable(setup)), encoding="utf-8")
+            trees |= {tuple(TREE_PATH.match(t["url"]).groups()) for t in setup["trees"]}
         (tmp / "trees").mkdir()
-        for b, l, exemplar in sorted(trees):
+        for b, l, exemplar in sorted({(int(b), int(l), str(e)) for b, l, e in trees}):
             (tmp / tree_url(b, l, exemplar)).write_bytes(tree_png(protocol, stimulus_set, b, l, exemplar))
         write_json(tmp / "build.json", provenance(protocol.to_dict(), protocol.seed, participants=participants,
                                                   sessions=sessions, jspsych=jspsych_version(), trees=len(trees),

@@ -61,6 +61,8 @@ def _add_site_arguments(p: argparse.ArgumentParser, out_help: str, redirect_help
                    help="sessions (default: every browser session)")
     p.add_argument("--stimuli", type=existing_folder, metavar="DIR", help="stimulus set folder (default: render trees)")
     p.add_argument("--redirect-url", type=redirect_url, default="", metavar="URL", help=redirect_help)
+    p.add_argument("--arrangements", type=bounded_int(1, "arrangements"), default=6, metavar="N",
+                   help="arrangements per tree-arrangement task (arrange.html?...&phase=pre|post; default 6)")
 
 
 def _inputs(args: argparse.Namespace) -> tuple[Protocol, StimulusSet | None]:
@@ -110,7 +112,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def build_command(args: argparse.Namespace) -> int:
     protocol, stimulus_set = _inputs(args)
     site = build_site(protocol, args.out, participants=args.participants, sessions=args.sessions,
-                      stimulus_set=stimulus_set, redirect_url=args.redirect_url)
+                      stimulus_set=stimulus_set, redirect_url=args.redirect_url, n_arrangements=args.arrangements)
     print(f"wrote {site} (open index.html?participant=ID&session=N); ignored online: "
           f"{', '.join(IGNORED_ONLINE + IGNORED_STATIC)}")
     return 0
@@ -119,7 +121,7 @@ def build_command(args: argparse.Namespace) -> int:
 def jatos_command(args: argparse.Namespace) -> int:
     protocol, stimulus_set = _inputs(args)
     archive = export_study(protocol, args.out, participants=args.participants, sessions=args.sessions,
-                           stimulus_set=stimulus_set, redirect_url=args.redirect_url)
+                           stimulus_set=stimulus_set, redirect_url=args.redirect_url, n_arrangements=args.arrangements)
     print(f"wrote {archive} (import it in JATOS: Studies > Import study; it was not tested against a JATOS server)")
     return 0
 
