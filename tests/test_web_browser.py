@@ -617,7 +617,8 @@ def test_static_failed_practice_imports_as_played(browser, tmp_path):
     assert imported.returncode == 0, imported.stderr
     path = session_path(out, "P022", 1)
     table = read_trials(path, include_practice=True)
-    assert len(table) == len(records) == 10 and table.phase.tolist() == ["practice"] * 4 + ["training"] * 4 + ["test"] * 2
+    assert len(table) == len(records) == 10
+    assert table.phase.tolist() == ["practice"] * 4 + ["training"] * 4 + ["test"] * 2
     played = pd.DataFrame(records)
     for column in ("trial", "block", "branchiness", "leafiness"):
         assert table[column].astype(int).tolist() == played[column].astype(int).tolist(), column
@@ -755,7 +756,7 @@ def test_protocol_in_degrees_is_drawn_at_the_measured_visual_angle(tiny, browser
         page.wait_for_function("document.body.dataset.screen === 'tree'")
         width = page.locator("img.garden-tree").bounding_box()["width"]
         page.keyboard.press("f")
-        page.wait_for_function("document.body.dataset.screen === 'blank' || document.body.dataset.screen === 'feedback'")
+        page.wait_for_function("['blank', 'feedback'].includes(document.body.dataset.screen)")
         page.wait_for_timeout(500)
     finally:
         server.stop()

@@ -28,7 +28,7 @@ from garden.experiment.session import key_for, plan_session
 from garden.experiment.simulate import simulate_session
 from garden.experiment.web.jatos import export_study, import_results
 from garden.experiment.web.server import make_app
-from garden.experiment.web.site import SHOWN_FIELDS, build_site, page_config, write_shell
+from garden.experiment.web.site import SHOWN_FIELDS, build_site, page_config, switches, write_shell
 from garden.modeling.agents import get_agent
 from garden.stimuli.trees import render_tree
 
@@ -416,3 +416,17 @@ def test_jatos_results_that_are_not_garden_records_are_refused(protocol, tmp_pat
     with pytest.raises(UserError, match=r"results.txt:1: not a JSON line"):
         import_results(protocol, text, tmp_path / "other")
     assert not (tmp_path / "other").exists()
+
+
+def test_the_switch_message_comes_where_garden_run_shows_it():
+    """flesch2022, blocked curriculum (P001): one message, before the first tree of the other garden in
+    the main phase (trial 701: 50 training + 200 baseline + 450 main trials before it); none when interleaved."""
+    protocol = load_protocol("flesch2022")
+    blocked = plan_session(protocol, "P001", 1, "/nonexistent")
+    marked = [i for i, switch in enumerate(switches(blocked)) if switch]
+    seq = blocked.sequence
+    assert blocked.assignment.curriculum == "blocked" and marked == [700]
+    assert seq.phase.iloc[700] == "main" and seq.context.iloc[699] != seq.context.iloc[700]
+    assert seq.iloc[250:700].context.nunique() == 1 and seq.iloc[700:].context.nunique() == 1
+    interleaved = plan_session(protocol, "P005", 1, "/nonexistent")
+    assert interleaved.assignment.curriculum == "interleaved" and not any(switches(interleaved))

@@ -329,7 +329,8 @@ def arrangement_handlers(arrangements: WebArrangements, *, planned: bool = False
     """The JSON handlers of ``POST api/arrangement/session`` and ``POST api/arrangement``. ``planned``:
     the session record also gives the seed a static site was built with (``garden import --web``)."""
     def begin(body: Any) -> dict[str, Any]:
-        ids = _arrangement_ids(body, {"participant_id", "session", "phase", "browser"} | ({"seed"} if planned else set()))
+        fields = {"participant_id", "session", "phase", "browser"} | ({"seed"} if planned else set())
+        ids = _arrangement_ids(body, fields)
         seed = _number(body["seed"], "seed", integer=True, high=2**32 - 1) if planned else None
         return arrangements.begin(*ids, _browser(body["browser"]), seed=seed)
 
