@@ -185,7 +185,7 @@ def drive(page, seq, choices, rts, *, until_tree: int | None = None, shot: Path 
 
 def _garden(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "garden", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=300)
 
 
 SAME = ["participant_id", "session", "phase", "block", "trial", "context", "branchiness", "leafiness", "exemplar",
@@ -707,10 +707,12 @@ def test_shipped_protocol_static_site_and_import(name, browser, tmp_path):
 
 @pytest.mark.parametrize("name", sorted(PROTOCOLS))
 def test_shipped_protocol_jatos_archive_holds_the_static_site(name, tmp_path):
-    """`garden web jatos` packs the site `garden web build` writes (same sequences, trees, page plus
-    jatos.js), with a reloadable component. (No JATOS server here: the page is played on the static route.)"""
+    """`garden web jatos` packs the site `garden web build` writes (same sequences, trees, planned
+    arrangements, page plus jatos.js), with a reloadable component. (No JATOS server here: the page
+    is played on the static route.)"""
     for command, out in (("build", tmp_path / "site"), ("jatos", tmp_path / "study.jzip")):
-        done = _garden("web", command, "--protocol", name, "--out", str(out), "--participants", "P001,P002")
+        done = _garden("web", command, "--protocol", name, "--out", str(out), "--participants", "P001",
+                       "--arrangements", "1")
         assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(tmp_path / "study.jzip") as z:
         study = json.loads(z.read(f"garden_{name}.jas"))

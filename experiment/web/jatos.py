@@ -64,7 +64,7 @@ def study_description(protocol: Protocol, dir_name: str, study_uuid: str, redire
 
 
 def export_study(protocol: Protocol, out: str | Path, *, participants: list[str], sessions: list[int] | None = None,
-                 stimulus_set: Any | None = None, redirect_url: str = "", n_arrangements: int = 6) -> Path:
+                 stimulus_set: Any | None = None, redirect_url: str = "", n_arrangements: int = 0) -> Path:
     """Write a JATOS study archive (``.jzip``) of the static site for ``participants``; never overwrites."""
     out = Path(out)
     if out.suffix != ".jzip":

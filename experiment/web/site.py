@@ -238,20 +238,28 @@ ARRANGEMENT_PHASES = ("pre", "post")
 """Arrangement phases a static site is built for (``arrange.html?...&phase=pre``)."""
 
 
-def arrangement_setups(out: Path, participants: list[str], sessions: list[int], n_arrangements: int,
-                       stimulus_set: Any | None) -> dict[str, dict[str, Any]]:
+def arrangement_seed(protocol: Protocol, participant_id: str, session: int, phase: str) -> int:
+    """The seed of a static site's planned arrangement task: from the protocol's seed and the ids, so
+    every build of a study plans the same arrangements (a served page draws a new seed instead)."""
+    digest = hashlib.sha256(f"{protocol.seed}:arrangement:{participant_id}:{session}:{phase}".encode())
+    return int.from_bytes(digest.digest()[:4], "big")
+
+
+def arrangement_setups(protocol: Protocol, out: Path, participants: list[str], sessions: list[int],
+                       n_arrangements: int, stimulus_set: Any | None) -> dict[str, dict[str, Any]]:
     """The planned arrangement tasks of a static site (file name -> what the page needs, with the seed
     that ``garden import --web`` replays), one per participant, session and phase."""
     arrangements = WebArrangements(out, n_arrangements=n_arrangements, stimulus_set=stimulus_set)
-    return {f"sub-{pid}_ses-{session}_{phase}.json": arrangements.begin(pid, session, phase, {})
+    return {f"sub-{pid}_ses-{session}_{phase}.json":
+            arrangements.begin(pid, session, phase, {}, seed=arrangement_seed(protocol, pid, session, phase))
             for pid in participants for session in sessions for phase in ARRANGEMENT_PHASES}
 
 
 def build_site(protocol: Protocol, out: str | Path, *, participants: list[str], sessions: list[int] | None = None,
-               stimulus_set: Any | None = None, redirect_url: str = "", n_arrangements: int = 6) -> Path:
+               stimulus_set: Any | None = None, redirect_url: str = "", n_arrangements: int = 0) -> Path:
     """Build a static site that runs ``participants`` (ids) in ``sessions`` (default: every browser
-    session) with their planned sequences and trees, and their ``n_arrangements`` tree arrangements
-    (``arrange.html``, phases ``ARRANGEMENT_PHASES``); return its folder.
+    session) with their planned sequences and trees and, when ``n_arrangements`` > 0, that many tree
+    arrangements (``arrange.html``, phases ``ARRANGEMENT_PHASES``); return its folder.
 
     Written into a temporary folder beside ``out`` and renamed when complete; never overwrites.
     """
@@ -280,8 +288,9 @@ def build_site(protocol: Protocol, out: str | Path, *, participants: list[str], 
                 (tmp / "sequences" / name).write_text(json.dumps(payload), encoding="utf-8")
                 trees |= {(t["branchiness"], t["leafiness"], t["exemplar"]) for t in payload["trials"]}
         (tmp / "arrangements").mkdir()
-        for name, setup in arrangement_setups(tmp / "unused", participants, sessions, n_arrangements,
-                                              stimulus_set).items():
+        setups = arrangement_setups(protocol, tmp / "unused", participants, sessions, n_arrangements,
+                                    stimulus_set) if n_arrangements else {}
+        for name, setup in setups.items():
             (tmp / "arrangements" / name).write_text(json.dumps(to_jsonable(setup)), encoding="utf-8")
             trees |= {tuple(TREE_PATH.match(t["url"]).groups()) for t in setup["trees"]}
         (tmp / "trees").mkdir()

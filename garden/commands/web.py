@@ -61,8 +61,9 @@ def _add_site_arguments(p: argparse.ArgumentParser, out_help: str, redirect_help
                    help="sessions (default: every browser session)")
     p.add_argument("--stimuli", type=existing_folder, metavar="DIR", help="stimulus set folder (default: render trees)")
     p.add_argument("--redirect-url", type=redirect_url, default="", metavar="URL", help=redirect_help)
-    p.add_argument("--arrangements", type=bounded_int(1, "arrangements"), default=6, metavar="N",
-                   help="arrangements per tree-arrangement task (arrange.html?...&phase=pre|post; default 6)")
+    p.add_argument("--arrangements", type=bounded_int(0, "arrangements"), default=0, metavar="N",
+                   help="tree arrangements per participant, session and phase pre/post (arrange.html?...&phase=pre;"
+                        " default 0: none)")
 
 
 def _inputs(args: argparse.Namespace) -> tuple[Protocol, StimulusSet | None]:
