@@ -25,7 +25,7 @@ from garden.experiment.sequences import allocate_exemplars, assign, numbered_poo
 from garden.experiment.session import key_for, plan_session, practice_attempts
 from garden.experiment.simulate import simulate_session
 from garden.experiment.web.server import make_app
-from garden.experiment.web.site import page_config, write_shell
+from garden.experiment.web.site import SHOWN_FIELDS, page_config, write_shell
 from garden.modeling.agents import get_agent
 
 REPO = Path(__file__).resolve().parents[1]
@@ -179,8 +179,11 @@ def test_a_practised_session_is_valid_bids(tmp_path, bids_errors):
     assert bids_errors(out) == []
 
 
-def _web_report(trial: int, key: str | None) -> dict:
-    return {"participant_id": "P001", "session": 1, "trial": trial, "key": key, "rt_s": None if key is None else 0.6,
+def _web_report(trial: int, key: str | None, trials: list[dict]) -> dict:
+    """A page's report of trial ``trial`` (1-based) of the payload ``trials`` it was shown."""
+    shown = {name: trials[trial - 1][name] for name in SHOWN_FIELDS}
+    return {"participant_id": "P001", "session": 1, "trial": trial, **shown, "key": key,
+            "rt_s": None if key is None else 0.6,
             "onset_s": float(trial), "cue_onset_s": trial - 0.2, "duration_s": 1.5,
             "key_onset_s": None if key is None else trial + 0.6, "frames": 90, "frame_interval_median_s": 0.0167,
             "frame_interval_max_s": 0.02, "dropped_frames": 0}
@@ -208,7 +211,7 @@ def test_the_browser_server_repeats_a_practice_below_the_criterion_and_resumes_w
         trials = first.post("/api/session", json=begin).json()["trials"]
         assert [t["phase"] for t in trials] == [PRACTICE_PHASE] * 8 + ["training"] * 50 + ["test"] * 50
         assert first.get(trials[0]["tree"]).headers["content-type"] == "image/png"  # practice trees are served
-        answers = [first.post("/api/trial", json=_web_report(trial, None)).json() for trial in range(1, 9)]
+        answers = [first.post("/api/trial", json=_web_report(trial, None, trials)).json() for trial in range(1, 9)]
         assert [a["practice"] for a in answers[:7]] == [None] * 7
         practice = answers[7]["practice"]
         assert (practice["correct"], practice["trials"], practice["again"]) == (0, 8, True)
@@ -217,12 +220,14 @@ def test_the_browser_server_repeats_a_practice_below_the_criterion_and_resumes_w
         assert [(t["phase"], t["block"]) for t in replanned["trials"][8:16]] == [(PRACTICE_PHASE, 2)] * 8
         assert replanned["trials"][16]["phase"] == "training"
         for trial in (9, 10):
-            assert first.post("/api/trial", json=_web_report(trial, _right(replanned, trial, protocol))).status_code == 200
+            report = _web_report(trial, _right(replanned, trial, protocol), replanned["trials"])
+            assert first.post("/api/trial", json=report).status_code == 200
     with TestClient(make_app(protocol, out, site)) as second:  # a new server: the page reloads mid-repeat
         again = second.post("/api/session", json=begin).json()
         assert again["start"] == 10 and again["n_trials"] == 116 and again["trials"][10]["block"] == 2
         for trial in range(11, 17):
-            last = second.post("/api/trial", json=_web_report(trial, _right(again, trial, protocol))).json()
+            last = second.post("/api/trial", json=_web_report(trial, _right(again, trial, protocol),
+                                                              again["trials"])).json()
         assert last["practice"] == {"correct": 8, "trials": 8, "again": False}
     table = read_trials(session_path(out, "P001", 1), include_practice=True)
     practice_rows = table[table.phase == PRACTICE_PHASE]

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +31,12 @@ from garden.core.errors import UserError
 from garden.core.responders import responder_rng
 from garden.core.trials import read_trials, session_path
 from garden.experiment.arrangement import data as ad
-from garden.experiment.config import load_protocol
+from garden.experiment.config import PROTOCOLS, load_protocol
 from garden.experiment.recording import session_info
 from garden.experiment.session import key_for, plan_session
 from garden.experiment.simulate import simulate_session
 from garden.experiment.web.jatos import import_results
+from garden.experiment.web.site import browser_key
 from garden.modeling.agents import get_agent
 
 CHROMIUM = "/usr/bin/chromium"
@@ -73,9 +75,8 @@ max_trials = 2
 feedback = false
 """
 AGENT, AGENT_PARAMS = "factorized", "rt_mean_s=0.7"
-BROWSER_KEY = {"f": "f", "j": "j"}
 WINDOW_S = 1.0
-ANSWERED = {"text", "tree", "end", "error"}
+ANSWERED = {"text", "switch", "tree", "end", "error"}
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +107,7 @@ class Server:
         self.proc = subprocess.Popen([sys.executable, "-m", "garden", "web", "serve", "--protocol", str(self.protocol),
                                       "--out", str(self.out), "--port", str(self.port), *self.args], cwd=REPO,
                                      stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
-        for _ in range(200):
+        for _ in range(600):  # up to 30 s on a loaded machine
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return self
@@ -154,10 +155,12 @@ def _wait_screen(page, last: str, timeout_ms: float = 15000) -> tuple[str, int |
     return screen, (int(trial) if trial else None), step
 
 
-def drive(page, seq, choices, rts, *, until_tree: int | None = None, shot: Path | None = None) -> str:
+def drive(page, seq, choices, rts, *, until_tree: int | None = None, shot: Path | None = None,
+          window_s: float = WINDOW_S, keys: tuple[str, str] = ("f", "j")) -> str:
     """Answer every screen like the agent: proceed on texts, its key after its RT on trees (none when
-    the RT is beyond the window). Stops at the end screen, or when the tree of ``until_tree`` is up;
-    returns the last screen. ``shot``: screenshot of the first tree screen (before answering)."""
+    the RT is beyond the window ``window_s``). Stops at the end screen, or when the tree of ``until_tree``
+    is up; returns the last screen. ``shot``: screenshot of the first tree screen (before answering);
+    ``keys``: the protocol's left and right keys (Playwright names)."""
     last = page.evaluate("document.body.dataset.step || ''")
     while True:
         screen, trial, last = _wait_screen(page, last)
@@ -167,22 +170,22 @@ def drive(page, seq, choices, rts, *, until_tree: int | None = None, shot: Path 
             return screen
         if screen == "error" or (screen == "tree" and trial == until_tree):
             return screen
-        if screen == "text":
+        if screen in ("text", "switch"):
             page.keyboard.press(" ")
             continue
         if shot is not None:
             page.screenshot(path=str(shot))
             shot = None
         i = trial - 1
-        if rts[i] <= WINDOW_S:
+        if rts[i] <= window_s:
             shown_s = page.evaluate("performance.now() - Number(document.body.dataset.time)") / 1000
             time.sleep(max(0.0, rts[i] - shown_s))
-            page.keyboard.press(BROWSER_KEY[key_for(choices[i], seq.side_accept.iloc[i], "f", "j")])
+            page.keyboard.press(key_for(choices[i], seq.side_accept.iloc[i], *keys))
 
 
 def _garden(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "garden", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=300)
 
 
 SAME = ["participant_id", "session", "phase", "block", "trial", "context", "branchiness", "leafiness", "exemplar",
@@ -428,6 +431,10 @@ def test_arrangement_dragged_with_the_mouse_gives_the_rdm_of_its_positions(tiny,
                                    f"document.body.dataset.arrangement === '{arrangement}'")
             page.keyboard.press(" ")
             page.wait_for_function("document.body.dataset.screen === 'arena'")
+            page.wait_for_function("[...document.querySelectorAll('img.garden-tree')].every((i) => i.complete)",
+                                   timeout=60000)
+            assert page.evaluate("[...document.querySelectorAll('img.garden-tree')].map((i) => i.naturalWidth)") \
+                == [443] * 25  # the arena's trees are served (rendered as `garden arrange` renders them)
             for k, target in enumerate(TARGETS):
                 tree = page.locator(f"img.garden-tree[data-index='{k + shift}']").bounding_box()
                 grab = np.array([tree["x"] + tree["width"] / 2, tree["y"] + tree["height"] / 2]) + (3, -2)
@@ -535,3 +542,279 @@ def test_served_page_repeats_a_missed_practice_then_goes_on(browser, tmp_path):
     assert screens.count("practice") == 2 and texts[0].startswith("You chose well for 0 of 4 trees")
     assert "once more" in texts[0] and "End of the practice" in texts[1]
     assert _garden("validate", str(path)).returncode == 0
+
+
+# ------------------------------------------------------------------ static pages: reload and practice
+
+def _static_host(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/"
+
+
+def test_static_page_reloaded_mid_session_resumes_and_imports_without_loss(tiny, browser, tmp_path):
+    """A static site reloaded while trial 4 is up: trials 1-3 are kept in the browser, trial 4 is shown
+    again, the download holds every line (a second session line for the reload) and imports to the
+    simulated table: nothing lost or duplicated."""
+    assert _garden("web", "build", "--protocol", str(tiny), "--out", str(tmp_path / "site"),
+                   "--participants", "P011").returncode == 0
+    httpd, url = _static_host(tmp_path / "site")
+    seq, choices, rts = _answers(load_protocol(tiny), "P011")
+    try:
+        page = _page(browser, [])
+        page.goto(f"{url}index.html?participant=P011&session=1")
+        assert drive(page, seq, choices, rts, until_tree=4) == "tree"
+        page.reload()
+        with page.expect_download() as download:
+            assert drive(page, seq, choices, rts) == "end"
+        download.value.save_as(tmp_path / "results.jsonl")
+        assert "completion code" in page.inner_text("body") and "close this tab" in page.inner_text("body")
+        page.reload()  # a finished session is not played again
+        page.wait_for_function("document.body.dataset.screen === 'done'")
+        assert "already finished" in page.inner_text("body")
+    finally:
+        httpd.shutdown()
+    kinds = [json.loads(line)["kind"] for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert kinds == ["session"] + ["trial"] * 3 + ["session"] + ["trial"] * 3
+    out = tmp_path / "participants"
+    imported = _garden("import", "--web", str(tmp_path / "results.jsonl"), "--protocol", str(tiny), "--out", str(out))
+    assert "1 session(s), 6 trial(s)" in imported.stdout and "1 reload(s)" in imported.stdout, imported.stderr
+    path = session_path(out, "P011", 1)
+    web = read_trials(path)
+    simulated = read_trials(simulate_session(load_protocol(tiny), "P011", 1, get_agent(AGENT, {"rt_mean_s": 0.7}),
+                                             tmp_path / "simulated"))
+    pd.testing.assert_frame_equal(web[SAME], simulated[SAME], check_dtype=False)
+    info = session_info(path)
+    assert [r["after_trial"] for r in info["reloads"]] == [3] and info["completed"] is True
+    assert info["score"] == web.reward_received.sum() and len(info["completion_code"]) == 8
+
+
+def test_static_failed_practice_imports_as_played(browser, tmp_path):
+    """A static page plays one practice attempt; with no key on its 4 trees (0 of 4, below the
+    criterion) the import stores exactly the rows played: every row's tree, sides and answer are the
+    page's records, no attempt is inserted; the sidecar says so."""
+    protocol = tmp_path / "practised.toml"
+    protocol.write_text(PRACTISED)
+    assert _garden("web", "build", "--protocol", str(protocol), "--out", str(tmp_path / "site"),
+                   "--participants", "P022").returncode == 0
+    httpd, url = _static_host(tmp_path / "site")
+    seq, choices, rts = _answers(load_protocol(protocol), "P022")
+    rts[:4] = 9.0  # no key on the practice trees
+    try:
+        page = _page(browser, [])
+        page.goto(f"{url}index.html?participant=P022&session=1")
+        with page.expect_download() as download:
+            assert drive(page, seq, choices, rts) == "end"
+        download.value.save_as(tmp_path / "results.jsonl")
+        records = page.evaluate("window.gardenJsPsych.data.get().filter({trial_type: 'garden-trial'}).values()"
+                                ".map((d) => d.garden)")
+    finally:
+        httpd.shutdown()
+    out = tmp_path / "participants"
+    imported = _garden("import", "--web", str(tmp_path / "results.jsonl"), "--protocol", str(protocol),
+                       "--out", str(out))
+    assert imported.returncode == 0, imported.stderr
+    path = session_path(out, "P022", 1)
+    table = read_trials(path, include_practice=True)
+    assert len(table) == len(records) == 10
+    assert table.phase.tolist() == ["practice"] * 4 + ["training"] * 4 + ["test"] * 2
+    played = pd.DataFrame(records)
+    for column in ("trial", "block", "branchiness", "leafiness"):
+        assert table[column].astype(int).tolist() == played[column].astype(int).tolist(), column
+    for column in ("phase", "context", "exemplar", "side_accept"):
+        assert table[column].astype(str).tolist() == played[column].astype(str).tolist(), column
+    assert table.response_key.fillna("").tolist() == played.key.fillna("").tolist()
+    assert table.timed_out.tolist()[:4] == [1] * 4
+    practice = session_info(path)["practice"]
+    assert [a["correct"] for a in practice["attempts"]] == [0] and practice["passed"] is False
+    assert "one attempt" in practice["repeats"]
+
+
+# ------------------------------------------------------------------ every shipped protocol, every route
+
+SEQUENCE = ["participant_id", "session", "phase", "block", "trial", "context", "branchiness", "leafiness",
+            "exemplar", "reward_value", "side_accept", "feedback"]
+PLAYED = 2
+"""Trials played with the agent's keys before the reload; the rest are recorded by jsPsych's data-only mode."""
+
+
+def _shipped(name: str) -> tuple:
+    protocol = load_protocol(name)
+    window = protocol.phases[0].timing.response_window_s
+    keys = tuple(browser_key(getattr(protocol.keys, side), side) for side in ("left", "right"))
+    return protocol, window, keys
+
+
+def _play_then_finish(page, url: str, protocol, window: float, keys: tuple) -> None:
+    """Play the first PLAYED trials with the agent's keys, then reload and let jsPsych's data-only
+    simulation record the rest of the session (the reload resumes at trial PLAYED + 1)."""
+    seq, choices, rts = _answers(protocol, "P001")
+    page.goto(url)
+    assert drive(page, seq, choices, rts, until_tree=PLAYED + 1, window_s=window, keys=keys) == "tree"
+    page.goto(url + "&simulate=data-only")
+    page.wait_for_function("['end', 'done'].includes(document.body.dataset.screen)", timeout=240000)
+    if page.evaluate("document.body.dataset.screen") == "end":
+        page.keyboard.press(" ")
+    page.wait_for_function("document.body.dataset.screen === 'done'")
+
+
+def _check_against_the_lab(protocol, path: Path, tmp_path: Path) -> None:
+    """The recorded session: validates; every row the planned trial of `garden run --simulate` for P001,
+    the played rows its answers too; resumed once after PLAYED trials; score and code in the sidecar."""
+    valid = _garden("validate", str(path))
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    web = read_trials(path)
+    lab = read_trials(simulate_session(protocol, "P001", 1, get_agent(AGENT, {"rt_mean_s": 0.7}), tmp_path / "lab"))
+    assert len(web) == len(lab) > 100
+    pd.testing.assert_frame_equal(web[SEQUENCE], lab[SEQUENCE], check_dtype=False)
+    pd.testing.assert_frame_equal(web[SAME].iloc[:PLAYED], lab[SAME].iloc[:PLAYED], check_dtype=False)
+    info = session_info(path)
+    assert info["completed"] is True and [r["after_trial"] for r in info["reloads"]] == [PLAYED]
+    assert info["score"] == web.reward_received.sum() and info["completion_code"]
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+def test_shipped_protocol_served(name, browser, tmp_path):
+    protocol, window, keys = _shipped(name)
+    server = Server(PROTOCOLS[name], tmp_path / "participants", tmp_path / "server.log").start()
+    try:
+        page = _page(browser, [])
+        _play_then_finish(page, f"{server.url}?participant=P001&session=1", protocol, window, keys)
+    finally:
+        server.stop()
+    _check_against_the_lab(protocol, session_path(tmp_path / "participants", "P001", 1), tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+def test_shipped_protocol_static_site_and_import(name, browser, tmp_path):
+    protocol, window, keys = _shipped(name)
+    built = _garden("web", "build", "--protocol", name, "--out", str(tmp_path / "site"), "--participants", "P001")
+    assert built.returncode == 0, built.stderr
+    httpd, url = _static_host(tmp_path / "site")
+    try:
+        page = _page(browser, [])
+        with page.expect_download(timeout=300000) as download:
+            _play_then_finish(page, f"{url}index.html?participant=P001&session=1", protocol, window, keys)
+        download.value.save_as(tmp_path / "results.jsonl")
+    finally:
+        httpd.shutdown()
+    out = tmp_path / "participants"
+    imported = _garden("import", "--web", str(tmp_path / "results.jsonl"), "--protocol", name, "--out", str(out))
+    assert imported.returncode == 0 and "1 reload(s)" in imported.stdout, imported.stderr
+    _check_against_the_lab(protocol, session_path(out, "P001", 1), tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+def test_shipped_protocol_jatos_archive_holds_the_static_site(name, tmp_path):
+    """`garden web jatos` packs the site `garden web build` writes (same sequences, trees, planned
+    arrangements, page plus jatos.js), with a reloadable component. (No JATOS server here: the page
+    is played on the static route.)"""
+    for command, out in (("build", tmp_path / "site"), ("jatos", tmp_path / "study.jzip")):
+        done = _garden("web", command, "--protocol", name, "--out", str(out), "--participants", "P001",
+                       "--arrangements", "1")
+        assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(tmp_path / "study.jzip") as z:
+        study = json.loads(z.read(f"garden_{name}.jas"))
+        files = {n.split("/", 1)[1]: z.read(n) for n in z.namelist() if "/" in n and not n.endswith("/")}
+    assert study["data"]["componentList"][0]["reloadable"] is True
+    site = {p.relative_to(tmp_path / "site").as_posix(): p.read_bytes() for p in (tmp_path / "site").rglob("*")
+            if p.is_file()}
+    assert set(files) == set(site)
+    differ = {n for n in site if files[n] != site[n]}
+    assert differ == {"index.html", "build.json"}, differ  # jatos.js loaded; build time
+    assert b'src="jatos.js"' in files["index.html"]
+
+
+# ------------------------------------------------------------------ visual angle (virtual chinrest)
+
+def test_protocol_in_degrees_is_drawn_at_the_measured_visual_angle(tiny, browser, tmp_path):
+    """units = "deg": jsPsych's virtual chinrest runs first (the card resized with the mouse, three
+    blind-spot presses); the tree is drawn at the protocol's 8 degrees times the measured pixels per
+    degree, and the measurement is in the sidecar."""
+    protocol = tmp_path / "degrees.toml"
+    protocol.write_text(TINY.replace("check_timing = false", "check_timing = false\nunits = \"deg\"\n"
+                                     "distance_cm = 57\nwidth_cm = 40\ntree_size_px = 8\nframe_size_px = 11\n"
+                                     "frame_width_px = 0.7\nlabel_x_px = 8\ntext_height_px = 0.7\n"
+                                     "fixation_size_px = 0.5\nhighlight_width_px = 0.1"))
+    server = Server(protocol, tmp_path / "participants", tmp_path / "server.log").start()
+    try:
+        page = _page(browser, [])
+        page.goto(f"{server.url}?participant=P031&session=1")
+        handle = page.locator("#jspsych-resize-handle").bounding_box()
+        page.mouse.move(handle["x"] + 5, handle["y"] + 5)
+        page.mouse.down()
+        page.mouse.move(handle["x"] + 65, handle["y"] + 25, steps=5)
+        page.mouse.up()
+        page.click("#end_resize_phase")
+        for _ in range(3):
+            page.keyboard.press(" ")  # the ball starts
+            page.wait_for_timeout(700)
+            page.keyboard.press(" ")  # "it disappeared"
+            page.wait_for_timeout(100)
+        page.locator("#proceed:visible").click()
+        page.wait_for_function("document.body.dataset.screen === 'text'")
+        page.keyboard.press(" ")
+        page.wait_for_function("document.body.dataset.screen === 'tree'")
+        width = page.locator("img.garden-tree").bounding_box()["width"]
+        page.keyboard.press("f")
+        page.wait_for_function("['blank', 'feedback'].includes(document.body.dataset.screen)")
+        page.wait_for_timeout(500)
+    finally:
+        server.stop()
+    browser_info = session_info(session_path(tmp_path / "participants", "P031", 1))["browser"]
+    px_per_deg = browser_info["chinrest_px_per_deg"]
+    assert 5 < px_per_deg < 500 and browser_info["chinrest_viewing_distance_mm"] > 0
+    assert abs(width - 8 * px_per_deg) <= 1 and browser_info["tree_size_px_shown"] == round(8 * px_per_deg)
+    assert abs(browser_info["tree_size_deg_shown"] - 8) < 0.1
+
+
+def test_arrangement_on_a_static_site_reloads_and_imports(tiny, browser, tmp_path):
+    """arrange.html on a static site: the setup `garden web build` planned (its seed), one tree dragged
+    per arrangement, a reload after the first arrangement continues at the second; the download
+    imports to the files `garden web serve` writes, with the dragged positions and the seed's layouts."""
+    built = _garden("web", "build", "--protocol", str(tiny), "--out", str(tmp_path / "site"), "--participants",
+                    "P008", "--arrangements", "2")
+    assert built.returncode == 0, built.stderr
+    setup = json.loads((tmp_path / "site" / "arrangements" / "sub-P008_ses-1_pre.json").read_text())
+    httpd, url = _static_host(tmp_path / "site")
+    radius, centre = 0.45 * 1024, np.array([640, 512])
+    to_px = lambda xy: centre + np.array([xy[0], -xy[1]]) * radius  # noqa: E731 - arena units -> pixels
+    try:
+        page = _page(browser, [])
+        page.goto(f"{url}arrange.html?participant=P008&session=1&phase=pre")
+        for arrangement, tree in ((1, 3), (2, 11)):
+            page.wait_for_function(f"document.body.dataset.screen === 'start' && "
+                                   f"document.body.dataset.arrangement === '{arrangement}'")
+            page.keyboard.press(" ")
+            page.wait_for_function("document.body.dataset.screen === 'arena'")
+            box = page.locator(f"img.garden-tree[data-index='{tree}']").bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.down()
+            page.mouse.move(*to_px(TARGETS[arrangement]), steps=4)
+            page.mouse.up()
+            if arrangement == 1:
+                page.click("button.garden-done")
+                page.wait_for_function("document.body.dataset.screen === 'start'")
+                page.reload()
+            else:
+                with page.expect_download() as download:
+                    page.click("button.garden-done")
+                download.value.save_as(tmp_path / "arrangements.jsonl")
+    finally:
+        httpd.shutdown()
+    kinds = [json.loads(line)["kind"] for line in (tmp_path / "arrangements.jsonl").read_text().splitlines()]
+    assert kinds == ["arrangement_session", "arrangement", "arrangement_session", "arrangement"]
+    out = tmp_path / "participants"
+    imported = _garden("import", "--web", str(tmp_path / "arrangements.jsonl"), "--protocol", str(tiny),
+                       "--out", str(out))
+    assert imported.returncode == 0 and "2 arrangement(s)" in imported.stdout, imported.stderr
+    files = ad.arrangement_files(out, "P008", 1, "pre")
+    sidecar = json.loads(files.sidecar.read_text())
+    assert sidecar["seed"] == setup["seed"]
+    table = ad.read_arrangements(files.trees)
+    start, final = ad.positions(table, "start"), ad.positions(table, "final")
+    assert np.allclose(start, ad.start_layouts(setup["seed"], 2)) and np.allclose(start, setup["starts"])
+    for arrangement, tree in ((1, 3), (2, 11)):
+        assert np.allclose(final[arrangement - 1, tree], TARGETS[arrangement], atol=1.5 / radius)
+    assert np.allclose(ad.read_rdm(files.rdm_npy), ad.arrangement_rdm(final))

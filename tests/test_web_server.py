@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -16,17 +17,18 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
+from garden.cli import main
 from garden.core.errors import UserError
 from garden.core.responders import responder_rng
 from garden.core.trials import read_trials, session_path
 from garden.experiment.arrangement import data as ad
-from garden.experiment.config import load_protocol, parse_protocol
+from garden.experiment.config import PROTOCOLS, load_protocol, parse_protocol
 from garden.experiment.recording import session_info
 from garden.experiment.session import key_for, plan_session
 from garden.experiment.simulate import simulate_session
 from garden.experiment.web.jatos import export_study, import_results
 from garden.experiment.web.server import make_app
-from garden.experiment.web.site import build_site, page_config, write_shell
+from garden.experiment.web.site import SHOWN_FIELDS, build_site, page_config, switches, write_shell
 from garden.modeling.agents import get_agent
 from garden.stimuli.trees import render_tree
 
@@ -53,9 +55,17 @@ def client(protocol, tmp_path):
         yield c
 
 
+@functools.cache
+def _planned(participant: str) -> list[dict]:
+    """The planned rows of a participant's session 1 of TINY (what the page shows)."""
+    protocol = parse_protocol(json.loads(json.dumps(TINY)), "webtiny.toml")
+    return plan_session(protocol, participant, 1, "/nonexistent").sequence.to_dict("records")
+
+
 def _report(trial: int, key: str | None, rt: float | None, participant: str = "P003") -> dict:
     onset = 1.0 * trial
-    return {"participant_id": participant, "session": 1, "trial": trial, "key": key, "rt_s": rt,
+    shown = {name: _planned(participant)[trial - 1][name] for name in SHOWN_FIELDS}
+    return {"participant_id": participant, "session": 1, "trial": trial, "key": key, "rt_s": rt, **shown,
             "onset_s": onset, "cue_onset_s": onset - 0.1, "duration_s": 0.5,
             "key_onset_s": None if rt is None else onset + rt, "frames": 40,
             "frame_interval_median_s": 0.0167, "frame_interval_max_s": 0.02, "dropped_frames": 0}
@@ -86,6 +96,64 @@ def test_reports_of_the_agents_answers_give_the_simulated_table(client, protocol
     pd.testing.assert_frame_equal(web[same], sim[same], check_dtype=False)
     assert web.frame_interval_median_s.eq(0.0167).all() and web.key_onset.sub(web.onset).round(6).equals(
         web.rt.round(6))
+    info = session_info(session_path(tmp_path / "participants", "P003", 1))
+    assert info["score"] == web.reward_received.sum() and info["bonus"] is None  # TINY has no bonus rule
+    assert info["completion_code"] == began["completion_code"] and len(began["completion_code"]) == 8
+
+
+def test_the_bonus_rule_is_recorded_with_the_score(tmp_path):
+    protocol = parse_protocol({**json.loads(json.dumps(TINY)), "bonus": {"per_point": 0.01, "minimum": 0.5,
+                                                                           "currency": "£"}}, "bonus.toml")
+    write_shell(tmp_path / "site", protocol, server=True)
+    with TestClient(make_app(protocol, tmp_path / "participants", tmp_path / "site")) as client:
+        _begin(client)
+        for trial in range(1, 11):
+            side = _planned("P003")[trial - 1]["side_accept"]
+            key = "f" if side == "left" else "j"
+            assert client.post("/api/trial", json=_report(trial, key, 0.5)).status_code == 200
+    info = session_info(session_path(tmp_path / "participants", "P003", 1))
+    planted = sum(row["reward_value"] for row in _planned("P003"))  # every tree planted
+    assert info["score"] == planted and info["bonus"] == max(0.5, round(planted * 0.01, 2))
+    assert page_config(protocol, server=True)["bonus"] == {"per_point": 0.01, "minimum": 0.5, "maximum": 0.0,
+                                                          "currency": "£"}
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+def test_shipped_protocols_give_whole_pixel_pages_and_trees(name, tmp_path):
+    protocol = load_protocol(name)
+    config = page_config(protocol, server=True)
+    sizes = {k: v for k, v in config["display"].items() if k.endswith("_px") and k != "size_px"}
+    assert all(isinstance(v, int) for v in sizes.values()) and sizes["tree_size_px"] == 443
+    write_shell(tmp_path / "site", protocol, server=True)
+    with TestClient(make_app(protocol, tmp_path / "participants", tmp_path / "site")) as client:
+        trial = _begin(client, "P001").json()["trials"][0]
+        tree = client.get(f"/{trial['tree']}")
+    assert tree.status_code == 200 and Image.open(io.BytesIO(tree.content)).size == (443, 443)
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--redirect-url", "javascript:alert(1)"], "not an http:// or https:// address"),
+    (["--redirect-url", "file:///etc/passwd"], "not an http:// or https:// address"),
+    (["--participants", "P001,P001"], "participant id P001 given twice"),
+    (["--participants", "P001,,P002"], "an empty participant id"),
+    (["--participants", " , "], "give participant ids"),
+    (["--sessions", "1,1"], "session 1 given twice"),
+])
+@pytest.mark.parametrize("command", ["build", "jatos"])
+def test_web_options_are_checked_before_any_work(command, option, message, tmp_path, capsys):
+    out = tmp_path / ("site" if command == "build" else "study.jzip")
+    given = option if option[0] == "--participants" else ["--participants", "P001", *option]
+    status = main(["web", command, "--protocol", "flesch2018", "--out", str(out), *given])
+    err = capsys.readouterr().err
+    assert status == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_serve_refuses_a_redirect_that_is_not_http(tmp_path, capsys):
+    status = main(["web", "serve", "--redirect-url", "ftp://example.org", "--out", str(tmp_path / "p")])
+    err = capsys.readouterr().err
+    assert status == 2 and "not an http:// or https:// address" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "p").exists()
 
 
 def test_a_reload_gets_the_next_trial_and_the_score(client, tmp_path):
@@ -125,6 +193,8 @@ BAD_TRIALS = [
     ({"participant_id": "P004"}, 409, "no open session"),
     ({"participant_id": "../P003"}, 400, "invalid"),
     ({"extra": 1}, 400, "fields"),
+    ({"exemplar": "zz"}, 409, "the page showed exemplar 'zz'"),
+    ({"side_accept": "middle"}, 409, "side_accept 'middle'"),
 ]
 
 
@@ -305,7 +375,7 @@ def test_jatos_results_archive_imports_as_the_simulated_table(protocol, tmp_path
         z.writestr("metadata.json", "{}")
         z.writestr("study_result_7/comp-result_12/data.txt", "\n".join(reloaded) + "\n")
     counts = import_results(protocol, archive, tmp_path / "participants")
-    assert counts == {"sessions": 2, "trials": 10, "skipped": 3}
+    assert counts == {"sessions": 1, "reloads": 1, "trials": 10, "skipped": 3}
     web = read_trials(session_path(tmp_path / "participants", "P003", 1))
     agent = get_agent("factorized", {"rt_mean_s": 0.7})
     sim = read_trials(simulate_session(protocol, "P003", 1, agent, tmp_path / "simulated"))
@@ -315,6 +385,25 @@ def test_jatos_results_archive_imports_as_the_simulated_table(protocol, tmp_path
     with pytest.raises(UserError, match="already exists"):
         import_results(protocol, archive, tmp_path / "participants")
     assert session_path(tmp_path / "participants", "P003", 1).read_bytes() == before
+
+
+def test_an_import_that_would_change_a_row_refuses(protocol, tmp_path):
+    """A line whose shown tree is not the plan's (e.g. results of another build) and a trial answered
+    twice differently are refused in one line; nothing is written."""
+    lines = _result_lines(protocol, tmp_path)
+    other = json.loads(lines[3])
+    other["exemplar"] = "49" if other["exemplar"] != "49" else "48"
+    text = tmp_path / "results.jsonl"
+    text.write_text("\n".join(lines[:3] + [json.dumps(other)] + lines[4:]) + "\n")
+    with pytest.raises(UserError, match=r"results.jsonl:4: trial 3: the page showed exemplar") as refused:
+        import_results(protocol, text, tmp_path / "participants")
+    assert "\n" not in str(refused.value) and not (tmp_path / "participants").exists()
+    again = json.loads(lines[1])
+    again["key"], again["rt_s"], again["key_onset_s"] = "j" if again["key"] == "f" else "f", 0.4, again["onset_s"] + 0.4
+    text.write_text("\n".join(lines[:3] + [lines[0], json.dumps(again)] + lines[3:]) + "\n")
+    with pytest.raises(UserError, match=r"results.jsonl:5: trial 1 of sub-P003 ses-1 was answered again differently"):
+        import_results(protocol, text, tmp_path / "participants")
+    assert not (tmp_path / "participants").exists()
 
 
 def test_jatos_results_that_are_not_garden_records_are_refused(protocol, tmp_path):
@@ -327,3 +416,17 @@ def test_jatos_results_that_are_not_garden_records_are_refused(protocol, tmp_pat
     with pytest.raises(UserError, match=r"results.txt:1: not a JSON line"):
         import_results(protocol, text, tmp_path / "other")
     assert not (tmp_path / "other").exists()
+
+
+def test_the_switch_message_comes_where_garden_run_shows_it():
+    """flesch2022, blocked curriculum (P001): one message, before the first tree of the other garden in
+    the main phase (trial 701: 50 training + 200 baseline + 450 main trials before it); none when interleaved."""
+    protocol = load_protocol("flesch2022")
+    blocked = plan_session(protocol, "P001", 1, "/nonexistent")
+    marked = [i for i, switch in enumerate(switches(blocked)) if switch]
+    seq = blocked.sequence
+    assert blocked.assignment.curriculum == "blocked" and marked == [700]
+    assert seq.phase.iloc[700] == "main" and seq.context.iloc[699] != seq.context.iloc[700]
+    assert seq.iloc[250:700].context.nunique() == 1 and seq.iloc[700:].context.nunique() == 1
+    interleaved = plan_session(protocol, "P005", 1, "/nonexistent")
+    assert interleaved.assignment.curriculum == "interleaved" and not any(switches(interleaved))

@@ -25,7 +25,7 @@ from garden.experiment.arrangement import data as ad
 from garden.experiment.arrangement.task import RENDER_EXEMPLARS, ArrangementConfig, validate
 from garden.experiment.arrangement.task import load_strings as arrangement_strings
 from garden.experiment.web.refusals import Rejected
-from garden.experiment.web.site import tree_url
+from garden.experiment.web.paths import tree_url
 
 EDGE_TOLERANCE = 1e-3
 """A reported position may lie this far (arena radii) beyond a tree's allowed disc (pixel rounding)."""
@@ -60,8 +60,10 @@ class WebArrangements:
             return {(int(b), int(l)): self.stimulus_set.exemplars(int(b), int(l)) for b, l in ad.CELLS}
         return {(int(b), int(l)): list(RENDER_EXEMPLARS) for b, l in ad.CELLS}
 
-    def begin(self, participant: str, session: int, phase: str, browser: dict[str, Any]) -> dict[str, Any]:
-        """Open (or, after a reload, continue) a participant's arrangements; what the page needs."""
+    def begin(self, participant: str, session: int, phase: str, browser: dict[str, Any],
+              seed: int | None = None) -> dict[str, Any]:
+        """Open (or, after a reload, continue) a participant's arrangements; what the page needs (with the
+        session ``seed``: new, or given when a static site's planned arrangements are imported)."""
         key = (participant, session, phase)
         if key not in self.open:
             config = ArrangementConfig(participant_id=participant, session=session, phase=phase,
@@ -75,7 +77,7 @@ class WebArrangements:
             if files.existing():
                 raise Rejected(409, f"{files.existing()[0].name}: already recorded; arrangements are never "
                                    "overwritten (use another session or phase)")
-            seed = secrets.randbits(32)
+            seed = secrets.randbits(32) if seed is None else int(seed)
             self.open[key] = OpenArrangement(dataclasses.replace(config, seed=seed), seed,
                                              ad.choose_exemplars(self._options(), seed),
                                              ad.start_layouts(seed, self.n, config.ring_radius_arena), browser)
@@ -84,7 +86,7 @@ class WebArrangements:
         trees = [{"label": label, "url": tree_url(b, l, e), "half": [half, half]}
                  for label, (b, l), e in zip(ad.LABELS, ad.CELLS, live.exemplars)]
         return {"participant_id": participant, "session": session, "phase": phase, "n_arrangements": self.n,
-                "next": live.done + 1, "trees": trees, "starts": live.layouts.tolist(),
+                "seed": live.seed, "next": live.done + 1, "trees": trees, "starts": live.layouts.tolist(),
                 "strings": arrangement_strings(live.config.strings)}
 
     def add(self, participant: str, session: int, phase: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,10 @@ Inside JATOS the page appends one JSON line per trial to the component's result 
 happens; JATOS returns them as a results archive (``.jrzip``: ``study_result_<i>/comp-result_<j>/
 data.txt``) or as plain text. A site on any other static host downloads the same lines as a
 ``.jsonl`` file. ``import_results`` replays those lines through ``WebSessions``, the server's own
-recorder, so the tables are what ``garden web serve`` (and ``garden run``) write.
+recorder, so the tables are what ``garden web serve`` (and ``garden run``) write, with one difference:
+a practice attempt is stored as played (the static page plays one; no attempt is inserted). Every
+trial line names the tree, garden, sides, phase and block the page showed; a line that differs from
+the planned row is refused (the import writes nothing), so no row is stored under another tree.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from garden.core.errors import UserError
 from garden.core.files import write_with
 from garden.experiment.config import Protocol
 from garden.experiment.web.refusals import Rejected
-from garden.experiment.web.server import WebSessions
+from garden.experiment.web.arranging import WebArrangements
+from garden.experiment.web.server import WebSessions, arrangement_handlers
 from garden.experiment.web.site import build_site
 
 JAS_VERSION = "3"
@@ -44,7 +48,7 @@ def _study_uuid(protocol: Protocol, participants: list[str]) -> str:
 def study_description(protocol: Protocol, dir_name: str, study_uuid: str, redirect_url: str = "") -> dict[str, Any]:
     """The ``.jas`` document: the study and its one component (``index.html``)."""
     component = {"uuid": str(uuid.uuid5(uuid.UUID(study_uuid), "index.html")), "title": "Garden task",
-                 "htmlFilePath": "index.html", "reloadable": False, "active": True,
+                 "htmlFilePath": "index.html", "reloadable": True, "active": True,
                  "comments": "Trials are appended to the result data as they happen (one JSON line each).",
                  "jsonData": None}
     return {"version": JAS_VERSION, "data": {
@@ -60,7 +64,7 @@ def study_description(protocol: Protocol, dir_name: str, study_uuid: str, redire
 
 
 def export_study(protocol: Protocol, out: str | Path, *, participants: list[str], sessions: list[int] | None = None,
-                 stimulus_set: Any | None = None, redirect_url: str = "") -> Path:
+                 stimulus_set: Any | None = None, redirect_url: str = "", n_arrangements: int = 0) -> Path:
     """Write a JATOS study archive (``.jzip``) of the static site for ``participants``; never overwrites."""
     out = Path(out)
     if out.suffix != ".jzip":
@@ -70,7 +74,7 @@ def export_study(protocol: Protocol, out: str | Path, *, participants: list[str]
     dir_name = f"garden_{protocol.name}"
     with tempfile.TemporaryDirectory(prefix="garden-jatos-") as tmp:
         site = build_site(protocol, Path(tmp) / dir_name, participants=participants, sessions=sessions,
-                          stimulus_set=stimulus_set, redirect_url=redirect_url)
+                          stimulus_set=stimulus_set, redirect_url=redirect_url, n_arrangements=n_arrangements)
         page = site / "index.html"
         page.write_text(page.read_text(encoding="utf-8").replace("<script defer", JATOS_SCRIPT + "\n  <script defer", 1),
                         encoding="utf-8")
@@ -108,18 +112,52 @@ def result_lines(path: str | Path) -> list[tuple[str, int, str]]:
             if line.strip()]
 
 
-def _already_recorded(sessions: WebSessions, record: dict[str, Any]) -> bool:
-    """True if ``record`` repeats a trial its open session has recorded (a page reloaded in JATOS)."""
-    live = sessions.open.get((record.get("participant_id"), record.get("session")))
-    trial = record.get("trial")
-    return live is not None and isinstance(trial, int) and 1 <= trial <= live.done
+def _repeated(sessions: WebSessions, answers: dict[tuple, Any], record: dict[str, Any], where: str) -> bool:
+    """True if ``record`` repeats a trial its open session has recorded with the same answer (a page
+    reloaded without its storage); UserError if the answer differs (storing either would change a row)."""
+    ids = (record.get("participant_id"), record.get("session"))
+    live, trial = sessions.open.get(ids), record.get("trial")
+    if live is None or not isinstance(trial, int) or not 1 <= trial <= live.done:
+        return False
+    if answers.get((*ids, trial)) != (record.get("key"), record.get("rt_s")):
+        raise UserError(f"{where}: trial {trial} of sub-{ids[0]} ses-{ids[1]} was answered again differently "
+                        f"(recorded {answers.get((*ids, trial))}, now {(record.get('key'), record.get('rt_s'))}); "
+                        "refusing to import a session whose rows are ambiguous")
+    return True
+
+
+class _Arranging:
+    """The arrangement lines of an import (``arrange.html`` on a static site): replayed by the server's
+    handlers with the seed the site was built with; every line of an import has the same count."""
+
+    def __init__(self, out: str | Path, stimulus_set: Any | None):
+        self.out, self.stimulus_set, self.n, self.handlers = out, stimulus_set, None, None
+
+    def line(self, kind: str, record: dict[str, Any]) -> None:
+        if kind == "arrangement_session":
+            n = record.pop("n_arrangements", None)
+            if self.n is None and isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 1000:
+                self.n = n
+                self.handlers = arrangement_handlers(WebArrangements(self.out, n_arrangements=n,
+                                                                     stimulus_set=self.stimulus_set), planned=True)
+            if n != self.n:
+                raise Rejected(400, f"n_arrangements: {n!r}; expected {self.n!r} as in the earlier lines")
+            self.handlers[0](record)
+        elif self.handlers is None:
+            raise Rejected(409, "an arrangement before its session line")
+        else:
+            self.handlers[1](record)
 
 
 def _replay(protocol: Protocol, lines: list[tuple[str, int, str]], out: str | Path,
             stimulus_set: Any | None) -> dict[str, int]:
-    """Feed result lines to a ``WebSessions`` writing under ``out``; counts of sessions, trials, skipped."""
-    sessions = WebSessions(protocol, out, stimulus_set=stimulus_set)
+    """Feed result lines to a ``WebSessions`` (and the arrangement handlers) writing under ``out``;
+    counts of sessions, trials, reloads (a session line again), skipped lines (a trial repeated with the
+    same answer) and arrangements."""
+    sessions = WebSessions(protocol, out, stimulus_set=stimulus_set, repeat_practice=False, fsync=False)
+    arranging = _Arranging(out, stimulus_set)
     counts: Counter[str] = Counter()
+    answers: dict[tuple, Any] = {}
     try:
         for name, number, line in lines:
             try:
@@ -128,16 +166,23 @@ def _replay(protocol: Protocol, lines: list[tuple[str, int, str]], out: str | Pa
             except ValueError:
                 raise UserError(f"{name}:{number}: not a JSON line of the garden task") from None
             try:
-                if kind == "session":
+                if kind in ("arrangement_session", "arrangement"):
+                    arranging.line(kind, record)
+                    counts["arrangements"] += kind == "arrangement"
+                elif kind == "session":
+                    again = (record.get("participant_id"), record.get("session")) in sessions.open
                     sessions.begin(record)
-                    counts["sessions"] += 1
+                    counts["reloads" if again else "sessions"] += 1
                 elif kind == "trial":
                     sessions.record(record)
+                    answers[(record["participant_id"], record["session"], record["trial"])] = (record["key"],
+                                                                                                record["rt_s"])
                     counts["trials"] += 1
                 else:
-                    raise UserError(f"{name}:{number}: not a garden record (no kind 'session' or 'trial')")
+                    raise UserError(f"{name}:{number}: not a garden record (no kind 'session', 'trial' or "
+                                    "'arrangement')")
             except Rejected as exc:
-                if kind == "trial" and _already_recorded(sessions, record):
+                if kind == "trial" and _repeated(sessions, answers, record, f"{name}:{number}"):
                     counts["skipped"] += 1
                     continue
                 raise UserError(f"{name}:{number}: {exc.reason}") from None

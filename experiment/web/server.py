@@ -40,8 +40,8 @@ from starlette.staticfiles import StaticFiles
 
 from garden.core.errors import UserError
 from garden.core.trials import check_participant_id, session_path
-from garden.experiment.config import PRACTICE_EXEMPLARS, Protocol
-from garden.experiment.recording import session_info, sidecar_path
+from garden.experiment.config import ARENA_EXEMPLARS, PRACTICE_EXEMPLARS, Protocol
+from garden.experiment.recording import recorded_trials, session_info, sidecar_path
 from garden.experiment.sequences import ExemplarPool
 from garden.experiment.session import (
     Session,
@@ -50,12 +50,21 @@ from garden.experiment.session import (
     outcome,
     plan_session,
     practice_ends,
+    practice_results,
     settle_practice,
     start_recording,
 )
 from garden.experiment.web.arranging import WebArrangements
 from garden.experiment.web.refusals import Rejected
-from garden.experiment.web.site import check_session, sequence_payload, tree_png, write_shell
+from garden.experiment.web.site import (
+    SHOWN_FIELDS,
+    check_session,
+    completion_code,
+    sequence_payload,
+    session_score,
+    tree_png,
+    write_shell,
+)
 
 LOG = logging.getLogger("garden.web")
 MAX_BODY_BYTES = 8192
@@ -123,7 +132,18 @@ def _browser(info: Any) -> dict[str, Any]:
 
 
 TRIAL_KEYS = {"participant_id", "session", "trial", "key", "rt_s", "onset_s", "cue_onset_s", "duration_s",
-              "key_onset_s", "frames", "frame_interval_median_s", "frame_interval_max_s", "dropped_frames"}
+              "key_onset_s", "frames", "frame_interval_median_s", "frame_interval_max_s", "dropped_frames",
+              *SHOWN_FIELDS}
+
+
+def _check_shown(body: dict[str, Any], planned: dict[str, Any]) -> None:
+    """Refuse a report whose shown trial (tree, garden, sides, phase, block) is not the planned one: the
+    row would be recorded under a tree the participant did not see."""
+    differ = [f"{name} {body[name]!r} (planned {planned[name]!r})" for name in SHOWN_FIELDS
+              if str(body[name]) != str(planned[name])]
+    if differ:
+        raise Rejected(409, f"trial {body['trial']}: the page showed {', '.join(differ)}; refusing to record it "
+                            "under another trial")
 
 
 # ------------------------------------------------------------------ sessions
@@ -138,10 +158,16 @@ class Live:
 
 
 class WebSessions:
-    """The sessions of one server: opened (or resumed) by pages, each trial appended as it comes."""
+    """The sessions of one server: opened (or resumed) by pages, each trial appended as it comes.
 
-    def __init__(self, protocol: Protocol, out: str | Path, *, stimulus_set: Any | None = None):
+    ``repeat_practice``: plan another practice attempt after one below the criterion (the served page
+    plays it); False for results of a static or JATOS page, which played one attempt: stored as played.
+    ``fsync``: make each row durable before answering (a live server); an import writes its files at once."""
+
+    def __init__(self, protocol: Protocol, out: str | Path, *, stimulus_set: Any | None = None,
+                 repeat_practice: bool = True, fsync: bool = True):
         self.protocol, self.out, self.stimulus_set = protocol, Path(out), stimulus_set
+        self.repeat_practice, self.fsync = repeat_practice, fsync
         self.pool: ExemplarPool | None = stimulus_set.exemplars if stimulus_set is not None else None
         self.open: dict[tuple[str, int], Live] = {}
 
@@ -170,8 +196,9 @@ class WebSessions:
             if self._finished(participant, session):
                 raise Rejected(409, f"sub-{participant} ses-{session}: this session is already finished")
             resume = session_path(self.out, participant, session).exists()
-            run = plan_session(self.protocol, participant, session, self.out, resume=resume, pool=self.pool)
-            start_recording(run, mode="browser", browser=browser,
+            run = plan_session(self.protocol, participant, session, self.out, resume=resume, pool=self.pool,
+                               repeat_practice=self.repeat_practice)
+            start_recording(run, fsync=self.fsync, mode="browser", browser=browser,
                             stimuli=str(getattr(self.stimulus_set, "path", "")) or
                             f"rendered (tree_seed {self.protocol.tree_seed})",
                             extra_columns=WEB_COLUMNS)
@@ -198,6 +225,7 @@ class WebSessions:
             raise Rejected(409, f"trial {trial}: expected trial {live.done + 1} (already recorded or skipped); "
                                 "reload the page")
         planned = live.records[live.done]
+        _check_shown(body, planned)
         timing = next(p for p in self.protocol.phases if p.name == planned["phase"]).timing
         keys = self.protocol.keys
         key = body["key"]
@@ -223,16 +251,32 @@ class WebSessions:
         practice = self._practice(live) if practice_ends(live.run, live.done - 1) else None
         finished = live.done == len(live.records)
         if finished:
-            close_session(live.run, completed=True)
+            close_session(live.run, completed=True, **self._result(live.run))
             del self.open[(participant, session)]
             LOG.info("sub-%s ses-%d: finished (%d trials)", participant, session, live.done)
         return {"recorded": trial, "reward_received": row["reward_received"], "finished": finished,
                 "practice": practice}
 
-    @staticmethod
-    def _practice(live: Live) -> dict[str, Any]:
+    def _result(self, run: Session) -> dict[str, Any]:
+        """What the sidecar records of a finished session besides its trials: score (points, every row),
+        bonus (the protocol's rule; None without one) and the completion code the page showed."""
+        score = session_score(run.recorder.path)
+        bonus = self.protocol.bonus
+        return {"score": score, "bonus": bonus.amount(score) if bonus.per_point else None,
+                "completion_code": completion_code(self.protocol, run.assignment.participant_id, run.session)}
+
+    def _practice(self, live: Live) -> dict[str, Any]:
         """A practice attempt ended: record it (``settle_practice``) and, when another attempt follows,
-        give the page the sequence as it is now (the next attempt inserted, later trials moved back)."""
+        give the page the sequence as it is now (the next attempt inserted, later trials moved back).
+        Without ``repeat_practice`` the attempt is recorded as played and nothing is inserted."""
+        if not self.repeat_practice:
+            info = live.run.recorder.info
+            results = practice_results(self.protocol, recorded_trials(live.run.recorder.path))
+            info["practice"] = {"criterion": self.protocol.practice.criterion, "trials": self.protocol.practice.trials,
+                                "attempts": results, "passed": bool(results and results[-1]["passed"]),
+                                "repeats": "none: played on a static or JATOS page (one attempt)"}
+            live.run.recorder.save()
+            return {"again": False}
         result = settle_practice(live.run)
         out = {"correct": result["correct"], "trials": result["trials"], "again": result["again"]}
         if result["again"]:
@@ -281,11 +325,14 @@ def _arrangement_ids(body: Any, keys: set[str]) -> tuple[str, int, str]:
     return participant, session, phase
 
 
-def arrangement_handlers(arrangements: WebArrangements) -> tuple[Any, Any]:
-    """The JSON handlers of ``POST api/arrangement/session`` and ``POST api/arrangement``."""
+def arrangement_handlers(arrangements: WebArrangements, *, planned: bool = False) -> tuple[Any, Any]:
+    """The JSON handlers of ``POST api/arrangement/session`` and ``POST api/arrangement``. ``planned``:
+    the session record also gives the seed a static site was built with (``garden import --web``)."""
     def begin(body: Any) -> dict[str, Any]:
-        ids = _arrangement_ids(body, {"participant_id", "session", "phase", "browser"})
-        return arrangements.begin(*ids, _browser(body["browser"]))
+        fields = {"participant_id", "session", "phase", "browser"} | ({"seed"} if planned else set())
+        ids = _arrangement_ids(body, fields)
+        seed = _number(body["seed"], "seed", integer=True, high=2**32 - 1) if planned else None
+        return arrangements.begin(*ids, _browser(body["browser"]), seed=seed)
 
     def add(body: Any) -> dict[str, Any]:
         ids = _arrangement_ids(body, {"participant_id", "session", "phase", "arrangement", "final", "moves",
@@ -315,10 +362,11 @@ def make_app(protocol: Protocol, out: str | Path, site: str | Path, *, stimulus_
 
     rendered = [str(i) for i in range(1, protocol.exemplar_pool + 1)]
     rendered += list(PRACTICE_EXEMPLARS) if protocol.practice.trials else []
+    rendered += list(ARENA_EXEMPLARS)  # the arrangement task's trees (arrange.html)
 
     async def tree(request: Request) -> Response:
         match = TREE_NAME.match(request.path_params["name"])
-        pool = sessions.pool or (lambda b, l: rendered)  # rendered trees: the task's and the practice's exemplars
+        pool = sessions.pool or (lambda b, l: rendered)  # rendered: the task's, the practice's, the arena's
         if not match or match.group(3) not in pool(int(match.group(1)), int(match.group(2))):
             return _refuse(request, Rejected(404, f"no tree {request.path_params['name']!r} in this study"))
         data = await run_in_threadpool(tree_png, protocol, stimulus_set, int(match.group(1)), int(match.group(2)),

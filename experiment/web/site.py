@@ -16,6 +16,7 @@ participant and session it was built for. It loads nothing from other hosts.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -31,10 +32,12 @@ from PIL import Image
 from garden.core.errors import UserError
 from garden.core.provenance import provenance, to_jsonable, write_json
 from garden.core.trials import check_participant_id
-from garden.experiment.config import Protocol, load_strings
+from garden.experiment.config import SIZE_FIELDS, STRINGS_DIR, Protocol, load_strings, read_strings
 from garden.experiment.recording import recorded_trials
 from garden.experiment.sequences import ExemplarPool
 from garden.experiment.session import Session, plan_session
+from garden.experiment.web.arranging import WebArrangements
+from garden.experiment.web.paths import TREE_PATH, tree_url
 from garden.stimuli.trees import render_tree
 
 WEB_DIR = Path(__file__).parent
@@ -43,6 +46,7 @@ LIBRARIES = {
     "lib/jspsych.js": "jspsych/dist/index.browser.min.js",
     "lib/jspsych.css": "jspsych/css/jspsych.css",
     "lib/plugin-html-keyboard-response.js": "@jspsych/plugin-html-keyboard-response/dist/index.browser.min.js",
+    "lib/plugin-virtual-chinrest.js": "@jspsych/plugin-virtual-chinrest/dist/index.browser.min.js",
 }
 """Files of the built site copied from ``experiment/web/node_modules`` (npm packages in package.json)."""
 
@@ -51,9 +55,10 @@ BROWSER_KEYS = {"space": " ", "left": "ArrowLeft", "right": "ArrowRight", "up": 
 """Protocol (PsychoPy) key names whose browser ``KeyboardEvent.key`` differs; single characters are the same."""
 
 IGNORED_ONLINE = ("display.check_timing", "display.realtime_priority", "display.refresh_hz", "keys.quit",
-                  "keys.confirm", "keys.trigger")
-"""Protocol settings a browser cannot use: the refresh rate is measured by the page instead, and a
-participant quits by closing the tab (the data so far are kept; reloading resumes)."""
+                  "keys.confirm", "keys.trigger", "phases.comprehension")
+"""Protocol settings a browser cannot use: the refresh rate is measured by the page instead, a
+participant quits by closing the tab (the data so far are kept; reloading resumes); the comprehension
+check is the lab's (the page names the keys in every instruction and under each label instead)."""
 IGNORED_STATIC = ("practice.criterion", "practice.max_repeats")
 """... and on a static host (no server to plan another practice attempt): the page plays the
 planned sequence, so a practice runs its first attempt only. With ``garden web serve`` the server
@@ -62,6 +67,13 @@ plans another attempt after one below the criterion, as ``garden run`` does."""
 TRIAL_FIELDS = ["trial", "phase", "block", "context", "branchiness", "leafiness", "exemplar", "reward_value",
                 "side_accept", "feedback", "iti_s"]
 """Columns of the planned sequence the page is given for each trial."""
+SHOWN_FIELDS = ("phase", "block", "context", "branchiness", "leafiness", "exemplar", "side_accept")
+"""What the page reports it showed in each trial; the recorder refuses a report that differs from its plan."""
+KEY_LABELS = {"left": "LEFT ARROW", "right": "RIGHT ARROW", "up": "UP ARROW", "down": "DOWN ARROW", "space": "SPACE",
+              "return": "ENTER", "escape": "ESC"}
+"""How the page names a protocol key to a participant (single characters: upper case)."""
+WEB_STRINGS = ("keys", "end", "closing", "finished", "connection_lost", "not_in_study", "window_small")
+"""Texts of the browser task only (``strings/web_<language>.toml``)."""
 
 
 def browser_key(name: str, where: str) -> str:
@@ -91,11 +103,32 @@ def check_session(protocol: Protocol, session: int) -> None:
                         f"(browser sessions: {online_sessions(protocol)}; scanner sessions run with `garden run`)")
 
 
+def key_label(name: str) -> str:
+    """A protocol key as named to a participant (``f`` -> ``F``, ``left`` -> ``LEFT ARROW``)."""
+    return KEY_LABELS.get(name, name.upper())
+
+
+def web_strings(language: str) -> dict[str, str]:
+    """The browser task's own texts (``strings/web_<language>.toml``)."""
+    return read_strings(STRINGS_DIR / f"web_{language}.toml", WEB_STRINGS, template=STRINGS_DIR / "web_en.toml")
+
+
+def completion_code(protocol: Protocol, participant_id: str, session: int) -> str:
+    """The code a participant is shown (and a completion link gets) at the end of a session: 8 hex
+    digits of SHA-256 of the protocol's name and seed, the id and the session. Not a secret (a static
+    site could compute it): it lets a researcher match a submission to its recorded session."""
+    digest = hashlib.sha256(f"{protocol.name}:{protocol.seed}:{participant_id}:{session}".encode())
+    return digest.hexdigest()[:8].upper()
+
+
 def page_config(protocol: Protocol, *, server: bool, redirect_url: str = "") -> dict[str, Any]:
-    """Everything the page needs of the protocol: display (pixels, RGB 0..255), keys (browser and
-    protocol names), timings (s) and feedback of every browser phase, texts; ``server`` says whether
-    it records through the server (else it runs from precomputed sequences, for a static host);
-    ``redirect_url`` (may be empty) is opened when the session ends (e.g. a completion link)."""
+    """Everything the page needs of the protocol: display (whole pixels, RGB 0..255), keys (browser and
+    protocol names, and as named to a participant), timings (s) and feedback of every browser phase,
+    the bonus rule, texts; ``server`` says whether it records through the server (else it runs from
+    precomputed sequences, for a static host); ``redirect_url`` (may be empty) is opened when the
+    session ends (e.g. a completion link; ``{participant}`` and ``{completion_code}`` are filled in).
+    A protocol in degrees (``display.units = "deg"``) also gives its sizes in degrees (``display_deg``):
+    the page measures pixels per degree with jsPsych's virtual chinrest and draws them at that size."""
     keys, where = protocol.keys, f"{protocol.source or protocol.name}: keys"
     names = {k: getattr(keys, k) for k in ("left", "right", "proceed")}
     online = set(online_sessions(protocol))
@@ -106,45 +139,64 @@ def page_config(protocol: Protocol, *, server: bool, redirect_url: str = "") -> 
         "server": server,
         "redirect_url": redirect_url,
         "sessions": sorted(online),
-        "display": dataclasses.asdict(protocol.display),
+        "display": dataclasses.asdict(protocol.display.in_pixels()),
+        "display_deg": ({name: getattr(protocol.display, name) for name in SIZE_FIELDS}
+                        if protocol.display.units == "deg" else None),
         "keys": {k: browser_key(v, f"{where}.{k}") for k, v in names.items()},
         "key_names": {browser_key(v, f"{where}.{k}"): v for k, v in names.items()},
+        "key_labels": {k: key_label(v) for k, v in names.items()},
         "phases": phases,
+        "bonus": dataclasses.asdict(protocol.bonus),
         "strings": load_strings(protocol.language),
+        "web_strings": web_strings(protocol.language),
         "ignored": list(IGNORED_ONLINE) + ([] if server else list(IGNORED_STATIC)),
     }
 
 
-def tree_url(branchiness: int, leafiness: int, exemplar: str) -> str:
-    """Path of a tree image in the site (relative to its root)."""
-    return f"trees/B{int(branchiness)}L{int(leafiness)}_{exemplar}.png"
+def switches(run: Session) -> list[bool]:
+    """Per planned trial: is it the first in the other garden of a blocked curriculum that announces the
+    switch (``announce_switch``)? The page then shows the switch message before it, as ``garden run``."""
+    seq, protocol = run.sequence, run.protocol
+    curriculum = protocol.curricula.get(run.assignment.curriculum)
+    if not (curriculum and curriculum.order == "blocked" and curriculum.announce_switch):
+        return [False] * len(seq)
+    order = {p.name: p.order for p in protocol.phases}
+    phase, context = seq.phase.astype(str).tolist(), seq.context.astype(str).tolist()
+    return [i > 0 and order.get(phase[i]) == "curriculum" and phase[i] == phase[i - 1] and context[i] != context[i - 1]
+            for i in range(len(seq))]
+
+
+def session_score(path: Path) -> float:
+    """Points earned in a recorded session so far (every row, practice included, as ``garden run``'s score)."""
+    return float(np.nansum(recorded_trials(path).reward_received.replace("", "nan").astype(float)))
 
 
 def sequence_payload(run: Session, *, done: int = 0) -> dict[str, Any]:
     """What the page gets for one session: ids, where to start (``done`` trials already recorded), the
-    score so far, the blocks of each phase (for break texts) and every planned trial with its tree's path."""
+    score so far, the completion code, the blocks of each phase (for break texts) and every planned
+    trial with its tree's path and whether the switch message comes before it."""
     seq = run.sequence
-    start, score = done, 0.0
-    if done:
-        score = float(np.nansum(recorded_trials(run.recorder.path).reward_received.replace("", "nan").astype(float)))
-    trials = [{**{c: row[c] for c in TRIAL_FIELDS}, "tree": tree_url(row["branchiness"], row["leafiness"],
-                                                                        row["exemplar"])}
-              for row in seq[TRIAL_FIELDS].to_dict("records")]
+    start, score = done, session_score(run.recorder.path) if done else 0.0
+    trials = [{**{c: row[c] for c in TRIAL_FIELDS}, "switch": switch,
+               "tree": tree_url(row["branchiness"], row["leafiness"], row["exemplar"])}
+              for row, switch in zip(seq[TRIAL_FIELDS].to_dict("records"), switches(run))]
     blocks = {str(name): {"first": int(g.block.min()), "n": int(g.block.nunique())}
               for name, g in seq.groupby("phase", sort=False)}
-    return to_jsonable({"participant_id": run.assignment.participant_id, "session": run.session,
-                        "start": start, "score": score, "n_trials": len(seq), "blocks": blocks,
+    pid = run.assignment.participant_id
+    return to_jsonable({"participant_id": pid, "session": run.session, "start": start, "score": score,
+                        "completion_code": completion_code(run.protocol, pid, run.session),
+                        "n_trials": len(seq), "blocks": blocks,
                         "trials": trials})
 
 
 def tree_png(protocol: Protocol, stimulus_set: Any | None, branchiness: int, leafiness: int,
              exemplar: str) -> bytes:
-    """PNG bytes of one tree: the stimulus set's file, or the tree rendered at ``tree_size_px``
-    with the protocol's ``tree_seed`` (as ``garden run`` renders it)."""
+    """PNG bytes of one tree: the stimulus set's file, or the tree rendered at ``tree_size_px`` (whole
+    pixels, ``Display.in_pixels``) with the protocol's ``tree_seed`` (as ``garden run`` renders it)."""
     if stimulus_set is not None:
         return stimulus_set.file(branchiness, leafiness, exemplar).read_bytes()
     image: Image.Image = render_tree(int(branchiness), int(leafiness), int(exemplar),
-                                     protocol.display.tree_size_px, seed=protocol.tree_seed)
+                                     protocol.display.in_pixels().tree_size_px, seed=protocol.tree_seed)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
@@ -182,10 +234,32 @@ def write_shell(site: Path, protocol: Protocol, *, server: bool, redirect_url: s
     (site / "config.json").write_text(json.dumps(to_jsonable(config), indent=1), encoding="utf-8")
 
 
+ARRANGEMENT_PHASES = ("pre", "post")
+"""Arrangement phases a static site is built for (``arrange.html?...&phase=pre``)."""
+
+
+def arrangement_seed(protocol: Protocol, participant_id: str, session: int, phase: str) -> int:
+    """The seed of a static site's planned arrangement task: from the protocol's seed and the ids, so
+    every build of a study plans the same arrangements (a served page draws a new seed instead)."""
+    digest = hashlib.sha256(f"{protocol.seed}:arrangement:{participant_id}:{session}:{phase}".encode())
+    return int.from_bytes(digest.digest()[:4], "big")
+
+
+def arrangement_setups(protocol: Protocol, out: Path, participants: list[str], sessions: list[int],
+                       n_arrangements: int, stimulus_set: Any | None) -> dict[str, dict[str, Any]]:
+    """The planned arrangement tasks of a static site (file name -> what the page needs, with the seed
+    that ``garden import --web`` replays), one per participant, session and phase."""
+    arrangements = WebArrangements(out, n_arrangements=n_arrangements, stimulus_set=stimulus_set)
+    return {f"sub-{pid}_ses-{session}_{phase}.json":
+            arrangements.begin(pid, session, phase, {}, seed=arrangement_seed(protocol, pid, session, phase))
+            for pid in participants for session in sessions for phase in ARRANGEMENT_PHASES}
+
+
 def build_site(protocol: Protocol, out: str | Path, *, participants: list[str], sessions: list[int] | None = None,
-               stimulus_set: Any | None = None, redirect_url: str = "") -> Path:
+               stimulus_set: Any | None = None, redirect_url: str = "", n_arrangements: int = 0) -> Path:
     """Build a static site that runs ``participants`` (ids) in ``sessions`` (default: every browser
-    session) with their planned sequences and trees; return its folder.
+    session) with their planned sequences and trees and, when ``n_arrangements`` > 0, that many tree
+    arrangements (``arrange.html``, phases ``ARRANGEMENT_PHASES``); return its folder.
 
     Written into a temporary folder beside ``out`` and renamed when complete; never overwrites.
     """
@@ -213,8 +287,14 @@ def build_site(protocol: Protocol, out: str | Path, *, participants: list[str], 
                 name = f"sub-{pid}_ses-{session}.json"
                 (tmp / "sequences" / name).write_text(json.dumps(payload), encoding="utf-8")
                 trees |= {(t["branchiness"], t["leafiness"], t["exemplar"]) for t in payload["trials"]}
+        (tmp / "arrangements").mkdir()
+        setups = arrangement_setups(protocol, tmp / "unused", participants, sessions, n_arrangements,
+                                    stimulus_set) if n_arrangements else {}
+        for name, setup in setups.items():
+            (tmp / "arrangements" / name).write_text(json.dumps(to_jsonable(setup)), encoding="utf-8")
+            trees |= {tuple(TREE_PATH.match(t["url"]).groups()) for t in setup["trees"]}
         (tmp / "trees").mkdir()
-        for b, l, exemplar in sorted(trees):
+        for b, l, exemplar in sorted({(int(b), int(l), str(e)) for b, l, e in trees}):
             (tmp / tree_url(b, l, exemplar)).write_bytes(tree_png(protocol, stimulus_set, b, l, exemplar))
         write_json(tmp / "build.json", provenance(protocol.to_dict(), protocol.seed, participants=participants,
                                                   sessions=sessions, jspsych=jspsych_version(), trees=len(trees),

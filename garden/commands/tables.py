@@ -65,7 +65,8 @@ def import_command(args: argparse.Namespace) -> int:
             raise UserError("--web: give --protocol, the protocol the site was built from")
         counts = import_results(load_protocol(args.protocol), args.source, args.out)
         print(f"imported {counts.get('sessions', 0)} session(s), {counts.get('trials', 0)} trial(s) into {args.out}"
-              f" ({counts.get('skipped', 0)} repeated trial(s) after reloads skipped)")
+              f" ({counts.get('reloads', 0)} reload(s); {counts.get('skipped', 0)} repeated trial(s) skipped; "
+              f"{counts.get('arrangements', 0)} arrangement(s))")
         return 0
     blank = [c.strip() for c in args.blank_invalid.split(",") if c.strip()]
     written = import_table(args.source, args.out, parse_pairs(args.map, "--map"), parse_pairs(args.set, "--set"),

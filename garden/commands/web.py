@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from garden.experiment.config import Protocol, load_protocol
 from garden.experiment.web.jatos import export_study
@@ -13,18 +14,41 @@ from garden.arguments import bounded_int, existing_folder, participant_id
 from garden.stimuli.sets import StimulusSet, load_set
 
 
+def _unique(items: list, text: str, what: str) -> list:
+    """``items`` unless one is given twice (ArgumentTypeError naming it)."""
+    twice = sorted({str(i) for i in items if items.count(i) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(f"{text!r}: {what} {', '.join(twice)} given twice; name each once")
+    return items
+
+
 def _ids(text: str) -> list[str]:
-    """argparse type of ``--participants``: comma-separated participant ids, each checked."""
-    ids = [participant_id(t.strip()) for t in text.split(",") if t.strip()]
-    if not ids:
+    """argparse type of ``--participants``: comma-separated participant ids, each checked, none empty or twice."""
+    parts = [t.strip() for t in text.split(",")]
+    if not any(parts):
         raise argparse.ArgumentTypeError(f"{text!r}: give participant ids, e.g. P001,P002")
-    return ids
+    if not all(parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: an empty participant id (two commas, or one at an end); "
+                                         "give ids like P001,P002")
+    return _unique([participant_id(t) for t in parts], text, "participant id")
 
 
 def _sessions(text: str) -> list[int]:
-    """argparse type of ``--sessions``: comma-separated session numbers (empty: every browser session)."""
+    """argparse type of ``--sessions``: comma-separated session numbers, none twice (empty: every browser session)."""
     one = bounded_int(1, "session")
-    return [one(s) for s in text.split(",") if s.strip()]
+    return _unique([one(s) for s in text.split(",") if s.strip()], text, "session")
+
+
+def redirect_url(text: str) -> str:
+    """argparse type of ``--redirect-url``: an absolute http(s) address (a completion link), or empty.
+    ``{participant}`` and ``{completion_code}`` in it are filled in by the page."""
+    if not text:
+        return text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
+        raise argparse.ArgumentTypeError(f"{text[:80]!r}: not an http:// or https:// address; give a completion "
+                                         "link such as https://app.prolific.com/submissions/complete?cc=CODE")
+    return text
 
 
 def _add_site_arguments(p: argparse.ArgumentParser, out_help: str, redirect_help: str) -> None:
@@ -36,7 +60,10 @@ def _add_site_arguments(p: argparse.ArgumentParser, out_help: str, redirect_help
     p.add_argument("--sessions", type=_sessions, default=[], metavar="N,...",
                    help="sessions (default: every browser session)")
     p.add_argument("--stimuli", type=existing_folder, metavar="DIR", help="stimulus set folder (default: render trees)")
-    p.add_argument("--redirect-url", default="", metavar="URL", help=redirect_help)
+    p.add_argument("--redirect-url", type=redirect_url, default="", metavar="URL", help=redirect_help)
+    p.add_argument("--arrangements", type=bounded_int(0, "arrangements"), default=0, metavar="N",
+                   help="tree arrangements per participant, session and phase pre/post (arrange.html?...&phase=pre;"
+                        " default 0: none)")
 
 
 def _inputs(args: argparse.Namespace) -> tuple[Protocol, StimulusSet | None]:
@@ -76,7 +103,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--stimuli", type=existing_folder, metavar="DIR", help="stimulus set folder (default: render trees)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=bounded_int(1, high=65535), default=8000, help="port 1..65535 (default 8000)")
-    p.add_argument("--redirect-url", default="", metavar="URL", help="open this address when a session ends")
+    p.add_argument("--redirect-url", type=redirect_url, default="", metavar="URL",
+                   help="open this http(s) address when a session ends")
     p.add_argument("--arrangements", type=bounded_int(1, "arrangements"), default=6, metavar="N",
                    help="arrangements per tree-arrangement session (arrange.html; default 6)")
     p.set_defaults(func=serve_command)
@@ -85,7 +113,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def build_command(args: argparse.Namespace) -> int:
     protocol, stimulus_set = _inputs(args)
     site = build_site(protocol, args.out, participants=args.participants, sessions=args.sessions,
-                      stimulus_set=stimulus_set, redirect_url=args.redirect_url)
+                      stimulus_set=stimulus_set, redirect_url=args.redirect_url, n_arrangements=args.arrangements)
     print(f"wrote {site} (open index.html?participant=ID&session=N); ignored online: "
           f"{', '.join(IGNORED_ONLINE + IGNORED_STATIC)}")
     return 0
@@ -94,7 +122,7 @@ def build_command(args: argparse.Namespace) -> int:
 def jatos_command(args: argparse.Namespace) -> int:
     protocol, stimulus_set = _inputs(args)
     archive = export_study(protocol, args.out, participants=args.participants, sessions=args.sessions,
-                           stimulus_set=stimulus_set, redirect_url=args.redirect_url)
+                           stimulus_set=stimulus_set, redirect_url=args.redirect_url, n_arrangements=args.arrangements)
     print(f"wrote {archive} (import it in JATOS: Studies > Import study; it was not tested against a JATOS server)")
     return 0
 

@@ -7,6 +7,11 @@
  * the centre (inside the circle); a drop away from the pick-up point counts as a move. "Done"
  * sends the final positions (arena-radius units: origin at the centre, x right, y up), the moves
  * and the time from the arena's first frame (s).
+ *
+ * On a static host (config.server false) the setup was planned by `garden web build`
+ * (arrangements/sub-<id>_ses-<n>_<phase>.json, with its seed); the page keeps one JSON line for the
+ * session and one per arrangement in localStorage (a reload continues after the last finished
+ * arrangement) and downloads them at the end, for `garden import --web`.
  */
 "use strict";
 
@@ -154,7 +159,9 @@
     static info = {
       name: "garden-arrangement",
       version: "1.0.0",
-      parameters: { index: { type: ParameterType.INT, default: 1 }, setup: { type: ParameterType.OBJECT, default: undefined } },
+      parameters: { index: { type: ParameterType.INT, default: 1 }, setup: { type: ParameterType.OBJECT, default: undefined },
+                    server: { type: ParameterType.BOOL, default: true },
+                    store: { type: ParameterType.STRING, default: "" } },
       data: { arrangement: { type: ParameterType.OBJECT } },
     };
 
@@ -171,7 +178,8 @@
       const record = { participant_id: setup.participant_id, session: setup.session, phase: setup.phase,
                        arrangement: index, ...result };
       try {
-        await post("api/arrangement", record);
+        if (params.server) await post("api/arrangement", record);
+        else keep(params.store, "arrangement", record);
       } catch (error) {
         message(el, error.message);
         mark("error");
@@ -181,27 +189,65 @@
     }
   }
 
+  /** Static hosts: the page's lines in localStorage under ``prefix`` (one item per line and a count). */
+  function kept(prefix) {
+    const n = Number(localStorage.getItem(`${prefix}n`) || 0);
+    return Array.from({ length: n }, (_, i) => localStorage.getItem(`${prefix}line${i}`)).filter((l) => l !== null);
+  }
+
+  function keep(prefix, kind, record) {
+    const n = Number(localStorage.getItem(`${prefix}n`) || 0);
+    localStorage.setItem(`${prefix}line${n}`, JSON.stringify({ kind, ...record }));
+    localStorage.setItem(`${prefix}n`, String(n + 1));
+  }
+
+  function download(prefix, ids) {
+    const blob = new Blob([kept(prefix).map((l) => `${l}\n`).join("")], { type: "application/x-ndjson" });
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = `garden_sub-${ids.participant_id}_ses-${ids.session}_arrangement-${ids.phase}.jsonl`;
+    document.body.appendChild(link);
+    link.click();
+  }
+
+  /** A static site's planned setup, continued after the arrangements this browser kept. */
+  async function plannedSetup(ids, browser, prefix) {
+    const name = `sub-${encodeURIComponent(ids.participant_id)}_ses-${ids.session}_${encodeURIComponent(ids.phase)}`;
+    const response = await fetch(`arrangements/${name}.json`);
+    if (!response.ok) throw new Error("not in this study");
+    const setup = await response.json();
+    const done = kept(prefix).map((l) => JSON.parse(l)).filter((r) => r.kind === "arrangement").length;
+    setup.next = done + 1;
+    keep(prefix, "arrangement_session", { ...ids, browser, seed: setup.seed, n_arrangements: setup.n_arrangements });
+    return setup;
+  }
+
   async function main() {
     const query = new URLSearchParams(location.search);
     const ids = { participant_id: query.get("participant") || "", session: Number(query.get("session") || "1"),
                   phase: query.get("phase") || "pre" };
     const browser = { user_agent: navigator.userAgent, window_px: [window.innerWidth, window.innerHeight],
                       screen_px: [screen.width, screen.height], device_pixel_ratio: window.devicePixelRatio };
+    const config = await (await fetch("config.json")).json();
+    const prefix = `garden-arrange:${config.protocol}:${ids.participant_id}:${ids.session}:${ids.phase}:`;
     let setup;
     try {
-      setup = await post("api/arrangement/session", { ...ids, browser });
+      setup = config.server ? await post("api/arrangement/session", { ...ids, browser })
+                            : await plannedSetup(ids, browser, prefix);
     } catch (error) {
-      message(body, error.message);
+      message(body, config.server ? error.message : fill(config.web_strings.not_in_study,
+                                                        { participant: ids.participant_id, session: ids.session }));
       mark("error");
       return;
     }
     const jsPsych = initJsPsych();
     const timeline = [];
     for (let index = setup.next; index <= setup.n_arrangements; index++) {
-      timeline.push({ type: GardenArrangementPlugin, index, setup });
+      timeline.push({ type: GardenArrangementPlugin, index, setup, server: config.server, store: prefix });
     }
     await jsPsych.run(timeline);
     message(jsPsych.getDisplayElement(), setup.strings.end);
+    if (!config.server && timeline.length) download(prefix, ids);
     mark("end");
   }
 

@@ -4,9 +4,12 @@
  * (POST api/session; it also says where a reloaded session resumes) or, on a static host, from
  * sequences/sub-<id>_ses-<n>.json. Every trial is sent to the server as it ends (POST api/trial)
  * and the next one starts only when it is recorded. On a static host the page keeps its own record
- * (one JSON line for the session, one per trial, as the server receives them): inside JATOS each
- * line is appended to the component's result data as it happens (jatos.appendResultData); on any
- * other host the lines are downloaded as a file at the end. `garden import --web` reads either.
+ * (one JSON line for the session, one per trial, as the server receives them) in the browser's
+ * localStorage, so a reload continues after the last kept trial (and adds a session line, as the
+ * server records a reload); inside JATOS each line is also appended to the component's result data
+ * as it happens (jatos.appendResultData); on any other host the lines are downloaded as a file at
+ * the end. `garden import --web` reads either. Every trial line names what was shown (tree, garden,
+ * sides, phase, block): the recorder refuses a line that differs from its plan.
  *
  * A trial (as experiment/present.py): ITI (blank) -> context frame with fixation -> tree with the
  * accept/reject labels -> key (or "too slow" when the window ends) -> chosen side highlighted ->
@@ -114,6 +117,25 @@
     body.dataset.step = String(step);
   }
 
+  const SIZES = ["frame_size_px", "frame_width_px", "tree_size_px", "label_x_px", "label_y_px", "text_height_px",
+                 "fixation_size_px", "highlight_width_px"];
+
+  /** The window size the task needs (px): the frame, the labels either side, the key names below. */
+  function needed(d) {
+    return { width: Math.max(d.frame_size_px, 2 * (d.label_x_px + 3 * d.text_height_px)),
+             height: d.frame_size_px + 4 * d.text_height_px };
+  }
+
+  /** The protocol's geometry scaled down (never up) to fit the window; the scale is recorded. A
+   *  window that would need a scale below 0.5 is asked to grow first (see waitForWindow). */
+  function fitDisplay(d) {
+    const need = needed(d);
+    const scale = Math.min(1, window.innerWidth / need.width, window.innerHeight / need.height);
+    const scaled = { ...d };
+    for (const name of SIZES) scaled[name] = Math.round(d[name] * scale);
+    return { scale, display: scaled };
+  }
+
   /** Pixel positions from the window centre (x right, y up, as the protocol's). */
   function centre() {
     return { x: Math.floor(window.innerWidth / 2), y: Math.floor(window.innerHeight / 2) };
@@ -155,7 +177,7 @@
     const el = element("garden-message", text);
     el.style.fontSize = `${d.text_height_px}px`;
     el.style.color = rgb(d.text_colour);
-    el.style.width = `${0.8 * d.size_px[0]}px`;
+    el.style.width = `${Math.min(0.8 * d.size_px[0], 0.9 * window.innerWidth)}px`;
     return place(el, 0, 0);
   }
 
@@ -174,6 +196,10 @@
       el.dataset.side = side;
       el.dataset.label = side === accept ? "accept" : "reject";
       parts.push(el);
+      const key = textEl(config.key_labels[side], x[side], -(d.frame_size_px / 2 + d.text_height_px), null,
+                         Math.round(0.6 * d.text_height_px));
+      key.dataset.key = side;
+      parts.push(key);
     }
     if (chosen) {
       const box = element("garden-highlight");
@@ -215,28 +241,60 @@
     const response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" },
                                         body: JSON.stringify(data) });
     const answer = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-    if (!response.ok) throw new Error(answer.error || `HTTP ${response.status}`);
+    if (!response.ok) throw Object.assign(new Error(answer.error || `HTTP ${response.status}`), { status: response.status });
     return answer;
   }
 
-  function fatal(text) {
+  /** Stop with a message to the participant; the technical reason goes to the console and data-error. */
+  function fatal(text, error) {
     document.querySelectorAll(".garden-stage").forEach((el) => el.remove());
     const stage = element("garden-stage");
     stage.appendChild(messageEl(text));
     body.appendChild(stage);
+    if (error) {
+      body.dataset.error = String(error.message || error);
+      console.error(error);
+    }
     mark("error");
+  }
+
+  /** A text screen that stays (end, closing, refusals): no key ends it. */
+  function finalScreen(text, screen) {
+    document.querySelectorAll(".garden-stage").forEach((el) => el.remove());
+    const stage = element("garden-stage");
+    stage.appendChild(messageEl(text));
+    body.appendChild(stage);
+    mark(screen);
   }
 
   // ------------------------------------------------------------------ the trial plugin
 
   const state = { origin: null, lastEnd: null, score: 0, session: null, lines: [], clock: 0, practice: null,
-                  replanned: null };
+                  replanned: null, scale: 1, chinrest: null };
   const inJatos = () => typeof window.jatos !== "undefined";
 
-  /** Keep one result line (static hosts): appended to JATOS's result data, or kept for the download. */
+  /** The page's record of a session on a static host, in localStorage (one item per line, a count, the
+   *  score and, once done, the completion code), so that a reload resumes; in memory where storage fails. */
+  const store = {
+    prefix: () => `garden:${config.protocol}:${state.session.participant_id}:${state.session.session}:`,
+    get(name) {
+      try { return localStorage.getItem(store.prefix() + name); } catch (error) { return null; }
+    },
+    set(name, value) {
+      try { localStorage.setItem(store.prefix() + name, String(value)); } catch (error) { /* kept in memory */ }
+    },
+    lines() {
+      const n = Number(store.get("n") || 0);
+      return Array.from({ length: n }, (_, i) => store.get(`line${i}`)).filter((l) => l !== null);
+    },
+  };
+
+  /** Keep one result line (static hosts): in storage and memory, and appended to JATOS's result data. */
   async function keep(kind, record) {
     const line = JSON.stringify({ kind, ...record });
     state.lines.push(line);
+    store.set(`line${state.lines.length - 1}`, line);
+    store.set("n", state.lines.length);
     if (inJatos()) await window.jatos.appendResultData(`${line}\n`);
   }
 
@@ -248,6 +306,11 @@
     document.body.appendChild(link);
     link.click();
   }
+
+  /** What a trial showed (checked against the plan by the recorder). */
+  const shownFields = (trial) => ({ phase: trial.phase, block: trial.block, context: trial.context,
+                              branchiness: trial.branchiness, leafiness: trial.leafiness, exemplar: trial.exemplar,
+                              side_accept: trial.side_accept });
 
   class GardenTrialPlugin {
     static info = {
@@ -304,7 +367,7 @@
       const since = (t) => seconds(t - state.origin);
       const record = {
         participant_id: state.session.participant_id, session: state.session.session, trial: trial.trial,
-        key: pressed ? config.key_names[pressed.key] : null,
+        ...shownFields(trial), key: pressed ? config.key_names[pressed.key] : null,
         rt_s: pressed ? seconds(pressed.time - tTree) : null,
         onset_s: since(tTree), cue_onset_s: since(tCue), duration_s: seconds(tEnd - tTree),
         key_onset_s: pressed ? since(pressed.time) : null,
@@ -323,9 +386,10 @@
           state.practice = answer.practice;  // set after a practice attempt's last trial, else null
         } else {
           await keep("trial", record);
+          store.set("score", state.score + reward);
         }
       } catch (error) {
-        fatal(`${config.strings.connection_lost}\n\n${error.message || error}`);
+        fatal(config.web_strings.connection_lost, error);
         await new Promise(() => {});  // stop here: the data so far are on the server; a reload resumes
       }
       state.score += reward;
@@ -347,7 +411,7 @@
       const round = (x) => Math.round(x * 1e6) / 1e6;
       const record = {
         participant_id: state.session.participant_id, session: state.session.session, trial: trial.trial,
-        key: key ? config.key_names[key] : null, rt_s: key ? round(rt) : null, onset_s: round(onset),
+        ...shownFields(trial), key: key ? config.key_names[key] : null, rt_s: key ? round(rt) : null, onset_s: round(onset),
         cue_onset_s: round(cue), duration_s: round(shown + after), key_onset_s: key ? round(onset + rt) : null,
         frames: 0, frame_interval_median_s: null, frame_interval_max_s: null, dropped_frames: 0,
       };
@@ -371,7 +435,30 @@
 
   function messageStyle() {
     const d = config.display, c = centre();
-    return `left:${c.x}px;top:${c.y}px;font-size:${d.text_height_px}px;color:${rgb(d.text_colour)};width:${0.8 * d.size_px[0]}px`;
+    const width = Math.min(0.8 * d.size_px[0], 0.9 * window.innerWidth);
+    return `left:${c.x}px;top:${c.y}px;font-size:${d.text_height_px}px;color:${rgb(d.text_colour)};width:${width}px`;
+  }
+
+  /** Instructions with the response keys named (before their last paragraph, "Press SPACE ..."). */
+  function withKeys(text) {
+    const keys = fill(config.web_strings.keys, { left: config.key_labels.left, right: config.key_labels.right });
+    const parts = text.split("\n\n");
+    parts.splice(Math.max(1, parts.length - 1), 0, keys);
+    return parts.join("\n\n");
+  }
+
+  /** The bonus of a session score: the protocol's rule (experiment/config.py Bonus.amount), rounded to cents. */
+  function bonusLine(score) {
+    const b = config.bonus;
+    if (!b.per_point) return "";
+    let value = Math.max(b.minimum, score * b.per_point);
+    if (b.maximum) value = Math.min(value, b.maximum);
+    return fill(config.strings.bonus, { amount: `${b.currency}${value.toFixed(2)}` });
+  }
+
+  function endText() {
+    return fill(config.web_strings.end, { score: state.score.toFixed(0), bonus: bonusLine(state.score),
+                                          completion_code: state.session.completion_code });
   }
 
   /** After a practice attempt (server only): how many trees were chosen well and, when the server
@@ -405,12 +492,13 @@
       if (continuing && i === 0) {
         // the practice feedback screen was the last one
       } else if (newPhase) {
-        items.push(textTrial(strings[`instructions_${trial.phase}`] || strings.instructions_default, "text"));
-      } else if (newBlock) {
+        items.push(textTrial(withKeys(strings[`instructions_${trial.phase}`] || strings.instructions_default), "text"));
+      } else if (newBlock && trial.phase !== "practice") {
         const blocks = payload.blocks[trial.phase];
         items.push(textTrial(() => fill(strings.break, { block: trial.block - blocks.first, n_blocks: blocks.n,
                                                          score: state.score.toFixed(0) }), "text"));
       }
+      if (trial.switch && !(continuing && i === 0)) items.push(textTrial(strings.switch, "switch"));
       const iti = newPhase || newBlock ? timing.iti_s : previous.iti_s;
       items.push({ type: GardenTrialPlugin, trial, iti_s: iti,
                    on_start: () => payload.trials.slice(payload.trials.indexOf(trial), payload.trials.indexOf(trial) + 6)
@@ -421,7 +509,7 @@
       }
       previous = trial;
     }
-    items.push(textTrial(strings.end, "end", { trial_duration: 10000 }));
+    items.push(textTrial(endText, "end"));
     return items;
   }
 
@@ -432,8 +520,26 @@
       window_px: [window.innerWidth, window.innerHeight], device_pixel_ratio: window.devicePixelRatio,
       colour_depth: screen.colorDepth, refresh_hz_measured: 1000 / frameMs, frame_s: frameMs / 1000,
       hardware_concurrency: navigator.hardwareConcurrency || null, jspsych: config.jspsych,
-      simulation: simulationMode(),
+      simulation: simulationMode(), layout_scale: state.scale, tree_size_px_shown: config.display.tree_size_px,
+      tree_size_deg_shown: state.chinrest ? config.display.tree_size_px / state.chinrest.chinrest_px_per_deg : null,
+      ...state.chinrest, ...linkIds(),
     };
+  }
+
+  /** Ids a recruitment site puts in the study link (Prolific, SONA), recorded with the session. */
+  function linkIds() {
+    const query = readQuery(), ids = {};
+    for (const [name, field] of [["PROLIFIC_PID", "prolific_pid"], ["STUDY_ID", "study_id"],
+                                 ["SESSION_ID", "study_session_id"], ["survey_code", "sona_survey_code"]]) {
+      const value = query.get(name);
+      if (value) ids[field] = value.slice(0, 64);
+    }
+    return ids;
+  }
+
+  function readQuery() {
+    return inJatos() ? new Map(Object.entries(window.jatos.urlQueryParameters || {}))
+                     : new URLSearchParams(location.search);
   }
 
   /** jsPsych's simulation mode from ?simulate=data-only|visual (null: a person answers). */
@@ -443,9 +549,8 @@
   }
 
   function readIds() {
-    const query = inJatos() ? new Map(Object.entries(window.jatos.urlQueryParameters || {}))
-                            : new URLSearchParams(location.search);
-    const participant = query.get("participant") || query.get("PROLIFIC_PID");
+    const query = readQuery();
+    const participant = query.get("participant") || query.get("PROLIFIC_PID") || query.get("survey_code");
     const session = Number(query.get("session") || "1");
     if (!participant) return null;
     return { participant, session };
@@ -456,19 +561,70 @@
       return post("api/session", { participant_id: ids.participant, session: ids.session, browser });
     }
     const response = await fetch(`sequences/sub-${encodeURIComponent(ids.participant)}_ses-${ids.session}.json`);
-    if (!response.ok) throw new Error(`participant ${ids.participant}, session ${ids.session}: not in this study`);
+    if (!response.ok) {
+      throw Object.assign(new Error(fill(config.web_strings.not_in_study, ids)), { participant: true });
+    }
     return response.json();
   }
 
+  /** The completion link with {participant} and {completion_code} filled in ("" without one). */
+  function redirectUrl() {
+    const values = { participant: encodeURIComponent(state.session.participant_id),
+                     completion_code: encodeURIComponent(state.session.completion_code) };
+    return config.redirect_url ? fill(config.redirect_url, values) : "";
+  }
+
   function finish() {
-    mark("done");
+    if (!config.server) store.set("finished", state.session.completion_code);
+    finalScreen(fill(config.web_strings.closing, state.session), "done");
     if (!config.server && !inJatos()) download();
+    const url = redirectUrl();
     if (inJatos()) {
-      if (config.redirect_url) window.jatos.endStudyAndRedirect(config.redirect_url);
+      if (url) window.jatos.endStudyAndRedirect(url);
       else window.jatos.endStudy();
-    } else if (config.redirect_url) {
-      window.location.assign(config.redirect_url);
+    } else if (url) {
+      window.location.assign(url);
     }
+  }
+
+  /** A window too small for the task at ``scale`` of its size: ask for a larger one, wait until it is. */
+  async function waitForWindow(scale) {
+    const need = needed(config.display);
+    const fits = () => window.innerWidth >= need.width * scale && window.innerHeight >= need.height * scale;
+    while (!fits()) {
+      finalScreen(fill(config.web_strings.window_small, { width: Math.ceil(need.width * scale),
+                                                          height: Math.ceil(need.height * scale),
+                                                          window_width: window.innerWidth,
+                                                          window_height: window.innerHeight }), "window");
+      await new Promise((resolve) => window.addEventListener("resize", resolve, { once: true }));
+    }
+    document.querySelectorAll(".garden-stage").forEach((el) => el.remove());
+  }
+
+  /** A protocol in degrees: jsPsych's virtual chinrest (a card's width on screen, then the blind spot)
+   *  measures pixels per degree; every size becomes the protocol's degrees times that (recorded). */
+  async function calibrate() {
+    body.style.cursor = "auto";
+    const jsPsych = initJsPsych();
+    mark("calibration");
+    await jsPsych.run([{ type: jsPsychVirtualChinrest, blindspot_reps: 3, resize_units: "none" }]);
+    const data = jsPsych.data.get().last(1).values()[0];
+    jsPsych.getDisplayElement().replaceChildren();
+    body.style.cursor = "";
+    for (const name of SIZES) config.display[name] = Math.round(config.display_deg[name] * data.px2deg);
+    state.chinrest = { chinrest_px_per_deg: data.px2deg, chinrest_px_per_mm: data.px2mm,
+                       chinrest_viewing_distance_mm: data.view_dist_mm, chinrest_card_width_px: data.item_width_px };
+  }
+
+  /** Static hosts: continue after the trials this browser kept (a reload), or say the session is over. */
+  async function resumeKept(payload, browser) {
+    if (store.get("finished")) return false;
+    state.lines = store.lines();
+    const trials = state.lines.map((l) => JSON.parse(l)).filter((r) => r.kind === "trial");
+    payload.start = trials.length;
+    payload.score = Number(store.get("score") || 0);
+    await keep("session", { participant_id: payload.participant_id, session: payload.session, browser });
+    return true;
   }
 
   async function main() {
@@ -484,15 +640,25 @@
     form.remove();
     config = await (await fetch("config.json")).json();
     body.style.background = rgb(config.display.background);
+    if (config.display_deg) await calibrate();
+    await waitForWindow(config.display_deg ? 1 : 0.5);  // sizes in degrees are never scaled down
+    const fitted = fitDisplay(config.display);
+    state.scale = fitted.scale;
+    config.display = fitted.display;
     requestAnimationFrame(logFrames);
     await measureRefresh();
     let payload;
     const browser = browserInfo();
     try {
       payload = await sessionPayload(ids, browser);
-      if (!config.server) await keep("session", { participant_id: payload.participant_id, session: payload.session, browser });
+      state.session = payload;
+      if (!config.server && !(await resumeKept(payload, browser))) {
+        finalScreen(fill(config.web_strings.finished, payload), "done");
+        return;
+      }
     } catch (error) {
-      fatal(error.message);
+      const refused = error.status ? fill(config.web_strings.not_in_study, ids) : config.web_strings.connection_lost;
+      fatal(error.participant ? error.message : refused, error);
       return;
     }
     state.session = payload;
