@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import squareform
 
-from garden.rsa.distances import lower
 
 
 @dataclass(frozen=True)

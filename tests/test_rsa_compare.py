@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from garden.rsa.compare import COMPARISONS, kendall_tau_a, regress_rdms, spearman, zscore
-from garden.rsa.distances import lower, square
+from garden.rsa.distances import square
 from garden.rsa.model_rdms import model_rdms
 from garden.rsa.rdms import RDMs
 
