@@ -34,6 +34,9 @@ from tqdm import tqdm
 from garden.analysis.neural.bids import (
     N_CONDITIONS,
     condition_name,
+    derivative_files,
+    entity,
+    session_stem,
     write_derivative_description,
 )
 from garden.analysis.neural.glm import (
@@ -43,6 +46,7 @@ from garden.analysis.neural.glm import (
     load_mask,
     read_session_betas,
 )
+from garden.analysis.neural.noise import NOISE_SOURCES, noise_covariance
 from garden.analysis.neural.rois import Roi, check_on_grid
 from garden.analysis.neural.searchlight import METHODS, Spheres, searchlight_rdms, spheres
 from garden.core.errors import UserError
@@ -53,7 +57,6 @@ from garden.rsa.compare import zscore
 from garden.rsa.crossval import (
     crossnobis_rdm,
     crossval_correlation_rdm,
-    precision_from_residuals,
 )
 from garden.rsa.model_rdms import MODEL_RDMS, model_rdms
 from garden.rsa.rdm import lower
@@ -69,8 +72,9 @@ class RdmConfig:
     ``radius_unit`` "mm"), ``min_fraction`` of a full sphere, and the models (``context_offset``
     in feature units)."""
 
-    method: str = "correlation"
+    method: str = "crossnobis"
     shrinkage: str = "shrinkage_diag"
+    noise: str = "runs-diag"
     radius: float = 3.0
     radius_unit: str = "voxels"
     min_fraction: float = 0.5
@@ -81,6 +85,8 @@ class RdmConfig:
         """UserError for an unknown option value."""
         if self.method not in METHODS:
             raise UserError(f"--method: {self.method!r} is not one of {list(METHODS)}")
+        if self.noise not in NOISE_SOURCES:
+            raise UserError(f"--noise: {self.noise!r} is not one of {list(NOISE_SOURCES)}")
         if self.radius_unit not in ("voxels", "mm"):
             raise UserError(f"--radius-unit: {self.radius_unit!r} is not voxels or mm")
         unknown = [m for m in self.models if m not in MODEL_RDMS]
@@ -92,8 +98,8 @@ def rdm_of(betas: np.ndarray, residuals: list[np.ndarray], dofs: list[int], conf
     """(50, 50) cross-validated RDM of (runs, 50, voxels) betas (residuals: per-run (volumes, voxels))."""
     if config.method == "correlation":
         return crossval_correlation_rdm(betas)
-    precision = precision_from_residuals(np.concatenate(residuals), dof=int(sum(dofs)), method=config.shrinkage)
-    return crossnobis_rdm(betas, precision)
+    return crossnobis_rdm(betas, noise_cov=noise_covariance(betas, residuals, dofs, source=config.noise,
+                                                            shrinkage=config.shrinkage))
 
 
 def refuse_existing(out: Path) -> None:
@@ -115,7 +121,7 @@ def new_output_folder(out: Path) -> Path:
 
 def _task_of(glm: Path, subject: str, session: str) -> str:
     first = sorted((glm / subject / session / "func").glob(f"*_{BETAS}.nii.gz"))[0].name
-    return first.split("_")[2]
+    return f"task-{entity(first, 'task')}"
 
 
 def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Roi], affine: np.ndarray | None = None,
@@ -130,7 +136,7 @@ def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Roi], affine: 
     check_on_grid(rois, affine, inside=fitted, grid_affine=grid_affine, where=f"the GLM in {glm}")
     masks = {name: roi.mask & fitted for name, roi in rois.items()}
     union = np.any(list(masks.values()), axis=0)
-    sessions = read_session_betas(glm, union, residuals=config.method == "crossnobis")
+    sessions = read_session_betas(glm, union, residuals=config.method == "crossnobis" and config.noise == "residuals")
     partial = new_output_folder(out)
     columns = [condition_name(c) for c in range(N_CONDITIONS)]
     for found in tqdm(sessions, desc="ROI RDMs", unit="session"):
@@ -140,7 +146,7 @@ def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Roi], affine: 
         for name, mask in masks.items():
             inside = mask[union]
             rdm = rdm_of(found.betas[..., inside], [r[:, inside] for r in found.residuals], found.dofs, config)
-            path = folder / f"{found.subject}_{found.session}_{task}_roi-{name}_desc-{config.method}_rdm.tsv"
+            path = folder / f"{session_stem(found.subject, found.session, task)}_roi-{name}_desc-{config.method}_rdm.tsv"
             write_file(path, pd.DataFrame(rdm, columns=columns).to_csv(sep="\t", index=False, float_format="%.10g"))
             write_json(path.with_suffix(".json"), provenance(
                 config=asdict(config), seed=None, roi=name, mask=rois[name].source, n_voxels=int(inside.sum()),
@@ -154,7 +160,7 @@ def read_roi_rdms(folder: str | Path) -> pd.DataFrame:
     """Every RDM of a ``roi_rdms`` folder: one row per (subject, session, roi, method) with ``rdm``
     (50 x 50 array)."""
     folder = Path(folder)
-    files = sorted(folder.glob("sub-*/ses-*/func/*_roi-*_rdm.tsv"))
+    files = derivative_files(folder, "*_roi-*_rdm.tsv")
     if not files:
         raise UserError(f"{folder}: no *_roi-*_rdm.tsv files: run `garden neural rdms` first")
     rows = []
@@ -163,7 +169,7 @@ def read_roi_rdms(folder: str | Path) -> pd.DataFrame:
         rdm = pd.read_csv(path, sep="\t").to_numpy(float)
         if rdm.shape != (N_CONDITIONS, N_CONDITIONS):
             raise UserError(f"{path}: {rdm.shape} table; expected {N_CONDITIONS} x {N_CONDITIONS}")
-        rows.append({"subject": f"sub-{entities['sub']}", "session": f"ses-{entities['ses']}",
+        rows.append({"subject": f"sub-{entities['sub']}", "session": f"ses-{entities['ses']}" if "ses" in entities else "",
                      "roi": entities["roi"], "method": entities["desc"], "rdm": rdm})
     return pd.DataFrame(rows)
 
@@ -230,7 +236,7 @@ def map_name(stem: str, model: str, method: str) -> str:
 def _searchlight_sidecar(partial: Path, glm: Path, key: tuple[str, str], method: str) -> Path:
     subject, session = key
     task = _task_of(glm, subject, session)
-    return partial / subject / session / "func" / f"{subject}_{session}_{task}_desc-{method}_searchlight.json"
+    return partial / subject / session / "func" / f"{session_stem(subject, session, task)}_desc-{method}_searchlight.json"
 
 
 def searchlight_done(partial: Path, glm: Path, key: tuple[str, str], config: RdmConfig, mask: Path) -> bool:

@@ -35,11 +35,14 @@ from pathlib import Path
 import nibabel
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from garden.modeling.networks.rdms import hidden_rdms
-from garden.analysis.neural.bids import scan_accuracy, write_derivative_description
+from garden.analysis.neural.bids import derivative_files, scan_accuracy, write_derivative_description
+from garden.analysis.neural.design import design_table
 from garden.analysis.neural.glm import load_mask
 from garden.analysis.neural.rdms import BRAIN_MODELS, new_output_folder, read_roi_rdms
+from garden.analysis.neural.relevance import relevance_table, verdict
 from garden.analysis.neural.rois import Roi, check_on_grid
 from garden.analysis.neural.stats import (
     accuracy_relation,
@@ -91,7 +94,7 @@ def _write(table: pd.DataFrame, path: Path) -> None:
 
 def searchlight_models(folder: Path) -> list[str]:
     """The models of a searchlight folder (from its sidecars); UserError if it has none."""
-    sidecars = sorted(folder.glob("sub-*/ses-*/func/*_searchlight.json"))
+    sidecars = derivative_files(folder, "*_searchlight.json")
     if not sidecars:
         raise UserError(f"{folder}: no *_searchlight.json: run `garden neural searchlight` first")
     return json.loads(sidecars[0].read_text(encoding="utf-8"))["models"]
@@ -117,7 +120,7 @@ def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float,
     out.mkdir()
     rows, slices = [], []
     for model in models:
-        files = sorted(folder.glob(f"sub-*/ses-*/func/*_model-{model.replace('_', '')}_stat-beta_desc-*_statmap.nii.gz"))
+        files = derivative_files(folder, f"*_model-{model.replace('_', '')}_stat-beta_desc-*_statmap.nii.gz")
         if len(files) < 2:
             raise UserError(f"{folder}: {len(files)} searchlight map(s) of model {model!r}; a group test needs >= 2")
         maps = np.stack([np.asarray(nibabel.load(str(f)).dataobj, dtype=float)[brain] for f in files])
@@ -139,6 +142,20 @@ def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float,
             row[f"significant_in_{name}"] = int((significant.astype(bool) & roi).sum())
         rows.append(row)
     return pd.DataFrame(rows), pd.concat(slices, ignore_index=True)
+
+
+def _write_relevance(table: pd.DataFrame, tables: Path, config: StatsConfig) -> None:
+    """neural_relevance.tsv (per RDM and context) and neural_relevance_group.tsv (per ROI: the index
+    averaged over contexts, tested both ways, and its reading)."""
+    found = relevance_table(table)
+    _write(found, tables / "neural_relevance.tsv")
+    rows = []
+    for roi, part in found.groupby("roi", sort=False):
+        index = part.groupby("subject")["index"].mean().to_numpy()
+        test = one_sample(index, n_perm=config.n_perm, seed=config.seed)
+        reverse = float(stats.ttest_1samp(index, 0.0, alternative="less").pvalue)
+        rows.append({"roi": roi, **test, "p_reverse": reverse, "reading": verdict(test["p_one_sided"], reverse)})
+    _write(pd.DataFrame(rows), tables / "neural_relevance_group.tsv")
 
 
 def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, behaviour: str | Path | None = None,
@@ -166,9 +183,14 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
     _write(betas, tables / "neural_roi_betas.tsv")
     _write(group_tests(betas, n_perm=config.n_perm, seed=config.seed), tables / "neural_roi_group.tsv")
     pairs = [p for p in CONTRASTS if set(p) <= set(config.models)]
-    if pairs:
-        _write(paired_contrasts(betas, pairs, n_perm=config.n_perm, seed=config.seed),
-               tables / "neural_roi_contrasts.tsv")
+    if pairs:  # each contrast in the design of its two models only (well conditioned: docs/neural.md)
+        _write(pd.concat([paired_contrasts(model_betas(table, pair, context_offset=config.context_offset), [pair],
+                                           n_perm=config.n_perm, seed=config.seed).assign(design="pair")
+                          for pair in pairs], ignore_index=True), tables / "neural_roi_contrasts.tsv")
+    _write(pd.concat([design_table({"models": config.models, **{f"{a}>{b}": (a, b) for a, b in pairs}},
+                                   config.context_offset, squared=method == "crossnobis").assign(method=method)
+                      for method in table["method"].unique()], ignore_index=True), tables / "neural_design.tsv")
+    _write_relevance(table, tables, config)
     compression = compression_fits(table, n_restarts=config.n_restarts, seed=config.seed)
     _write(compression, tables / "neural_compression.tsv")
     compression_group = [{"roi": roi, **one_sample(part["compression"].to_numpy(), n_perm=config.n_perm,

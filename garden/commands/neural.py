@@ -12,13 +12,17 @@ import argparse
 
 from threadpoolctl import threadpool_limits
 
+from garden.analysis.neural.bids import EVENTS_CONTRACT, EventColumns
 from garden.analysis.neural.glm import (
+    AUTO,
     DRIFT_MODELS,
     HRF_MODELS,
     NOISE_MODELS,
     GlmConfig,
+    Selection,
     fit_dataset,
 )
+from garden.analysis.neural.noise import NOISE_SOURCES
 from garden.analysis.neural.mante import ManteConfig, write_mante
 from garden.analysis.neural.rdms import BRAIN_MODELS, RdmConfig, roi_rdms, searchlight_maps
 from garden.analysis.neural.rois import load_rois, parse_rois
@@ -59,6 +63,17 @@ def _shape(text: str) -> tuple[int, int, int]:
         raise argparse.ArgumentTypeError(f"expected X,Y,Z voxel counts 3..{MAX_VOXELS_PER_AXIS} (e.g. 20,10,10), "
                                          f"got {text!r}")
     return shape
+
+
+def _filters(items: list[str]) -> tuple[tuple[str, str], ...]:
+    """--filter ENTITY=VALUE items as (entity, value) pairs; UserError naming a malformed one."""
+    out = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UserError(f"--filter: {item!r} is not ENTITY=VALUE (e.g. acq=mb4)")
+        out.append((key.strip(), value.strip()))
+    return tuple(out)
 
 
 def _executor_options(p: argparse.ArgumentParser) -> None:
@@ -126,17 +141,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = steps.add_parser("glm", help="first-level LSA GLM (nilearn): condition betas per run",
                          description="One regressor per condition per run (50 x runs), HRF, drift and confounds; "
-                                     "writes beta maps and residuals as a BIDS-derivatives folder OUT.")
-    p.add_argument("bids", type=existing_folder, metavar="BIDS", help="folder with sub-*/ses-*/func/*_bold.nii.gz + events.tsv")
-    p.add_argument("--mask", type=existing_file, required=True, help="brain mask (NIfTI) on the BOLD grid")
+                                     "writes beta maps and residuals as a BIDS-derivatives folder OUT. "
+                                     "Runs are read with pybids: the events from the raw dataset BIDS, the "
+                                     "preprocessed BOLD, brain mask and confounds from its fMRIPrep derivatives. "
+                                     f"Events contract: {EVENTS_CONTRACT}.")
+    p.add_argument("bids", type=existing_folder, metavar="BIDS",
+                   help="BIDS dataset: sub-*/[ses-*/]func/*_events.tsv (+ *_bold.nii.gz without derivatives)")
+    p.add_argument("--derivatives", default=None, metavar="FOLDER",
+                   help="preprocessed BOLD (*_desc-preproc_bold), brain masks and confounds (default: "
+                        "BIDS/derivatives/fmriprep when it exists; 'none' for the raw *_bold.nii.gz)")
+    p.add_argument("--space", default=None, help="output space of the derivatives (e.g. MNI152NLin2009cAsym) "
+                                                 "when they hold several")
+    p.add_argument("--task", default=None, help="only runs of this task (BIDS task label)")
+    p.add_argument("--filter", action="append", default=[], metavar="ENTITY=VALUE",
+                   help="only runs with this BIDS entity value (e.g. acq=mb4, dir=AP); repeat")
+    p.add_argument("--conditions", default="", metavar="KEY=VALUE,...",
+                   help="where the conditions are in the events: trial_type=VALUE (default tree), context=COLUMN, "
+                        "branchiness=COLUMN, leafiness=COLUMN (defaults: those names)")
+    p.add_argument("--mask", type=existing_file, default=None,
+                   help="brain mask (NIfTI) on the BOLD grid (default: the intersection of the runs' brain masks "
+                        "in the derivatives)")
     p.add_argument("--out", type=out_folder, required=True, help="new derivatives folder")
     p.add_argument("--hrf", default="glover", choices=HRF_MODELS, help="HRF model (default glover)")
     p.add_argument("--drift", default="cosine", choices=DRIFT_MODELS, help="drift model (default cosine)")
     p.add_argument("--high-pass", type=finite_float(0.0, 10.0, above=True), default=0.01, help="high-pass cut-off in Hz (default 0.01)")
     p.add_argument("--drift-order", type=bounded_int(0, high=MAX_DRIFT_ORDER), default=1, help="polynomial drift order (default 1)")
     p.add_argument("--noise-model", default="ar1", choices=NOISE_MODELS, help="GLM noise model (default ar1)")
-    p.add_argument("--confounds", default="", help="confound columns to regress out ('motion' = the six motion "
-                                                   "parameters), from *_desc-confounds_timeseries.tsv")
+    p.add_argument("--confounds", default=AUTO, help="confound columns to regress out, from "
+                   "*_desc-confounds_timeseries.tsv: 'motion' = the six motion parameters, 'outliers' = every "
+                   "motion_outlier* spike column; default 'auto' = motion,outliers where a run has the file; '' = none")
     p.add_argument("--tr", type=finite_float(0.0, 60.0, above=True), default=None, help="TR in s when the bold.json lacks RepetitionTime")
     p.add_argument("--participants", default="", help="only these participant ids (comma-separated)")
     _executor_options(p)
@@ -147,12 +180,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p = steps.add_parser(name, help=helptext, description=helptext + "; writes the new folder OUT.")
         p.add_argument("glm", type=existing_folder, metavar="GLM", help="folder written by `garden neural glm`")
         p.add_argument("--out", type=out_folder, required=True, help="new output folder")
-        p.add_argument("--method", default="correlation", choices=METHODS,
-                       help="cross-validated correlation distance (the paper's; default) or crossnobis")
+        default = "crossnobis" if name == "rdms" else "correlation"
+        p.add_argument("--method", default=default, choices=METHODS,
+                       help="crossnobis (cross-validated squared Euclidean distance, the distance the model RDMs and "
+                            "the compression model describe; default for rdms) or the paper's cross-validated "
+                            f"correlation distance (default {default}; docs/neural.md says why)")
         p.add_argument("--shrinkage", default="shrinkage_diag", choices=SHRINKAGE,
                        help="crossnobis noise covariance shrinkage (default shrinkage_diag, as rsatoolbox)")
         p.add_argument("--threads", type=bounded_int(1, "threads"), default=1, help="BLAS threads (default 1)")
         if name == "rdms":
+            p.add_argument("--noise", default="runs-diag", choices=NOISE_SOURCES,
+                           help="crossnobis noise covariance: runs-diag (default: each voxel's variance of its run-wise "
+                                "pattern deviations, immune to an HRF misfit), runs (their full covariance), residuals "
+                                "(the GLM residuals' covariance), none (identity)")
             _roi_options(p, "ROI mask; repeat")
             p.set_defaults(func=rdms_command)
         else:
@@ -214,9 +254,10 @@ def simulate_command(args: argparse.Namespace) -> int:
 def glm_command(args: argparse.Namespace) -> int:
     config = GlmConfig(hrf_model=args.hrf, drift_model=args.drift, high_pass_hz=args.high_pass,
                        drift_order=args.drift_order, noise_model=args.noise_model, confounds=_names(args.confounds),
-                       tr_s=args.tr)
+                       tr_s=args.tr, columns=EventColumns.parse(args.conditions))
+    select = Selection(task=args.task, filters=_filters(args.filter), derivatives=args.derivatives, space=args.space)
     with threadpool_limits(1):
-        out = fit_dataset(args.bids, args.out, mask=args.mask, config=config,
+        out = fit_dataset(args.bids, args.out, mask=args.mask, config=config, select=select,
                           participants=list(_names(args.participants)) or None, executor=args.executor,
                           jobs=args.jobs, slurm=_slurm(args))
     print(f"wrote GLM betas to {out}")
@@ -224,7 +265,7 @@ def glm_command(args: argparse.Namespace) -> int:
 
 
 def rdms_command(args: argparse.Namespace) -> int:
-    config = RdmConfig(method=args.method, shrinkage=args.shrinkage)
+    config = RdmConfig(method=args.method, shrinkage=args.shrinkage, noise=args.noise)
     rois, affine = _rois(args)
     with threadpool_limits(args.threads):
         out = roi_rdms(args.glm, args.out, rois=rois, affine=affine, config=config)
