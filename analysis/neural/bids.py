@@ -77,12 +77,14 @@ _DERIVED = ("space", "desc", "res", "den")
 
 
 def _layout(root: Path, derivatives: Path | None):
-    """A pybids layout of ``root`` (and ``derivatives``), without validation: garden's session folders
-    hold non-BIDS behaviour files next to the runs."""
-    from bids import BIDSLayout  # heavy (sqlalchemy): imported on first use
+    """A pybids layout of ``root`` (and ``derivatives``), without validation or metadata: garden's
+    session folders hold behaviour files whose column descriptions pybids would read as entities."""
+    from bids import BIDSLayout, BIDSLayoutIndexer  # heavy (sqlalchemy): imported on first use
 
+    indexer = BIDSLayoutIndexer(validate=False, index_metadata=False)  # sidecars are read where needed
     try:
-        return BIDSLayout(str(root), validate=False, derivatives=[str(derivatives)] if derivatives else False)
+        return BIDSLayout(str(root), validate=False, derivatives=[str(derivatives)] if derivatives else False,
+                          indexer=indexer)
     except (ValueError, OSError) as exc:  # pybids' BIDSValidationError is a ValueError
         raise UserError(f"{derivatives or root}: not a BIDS dataset pybids can read ({exc}); a derivatives folder "
                         "needs a dataset_description.json with DatasetType derivative and GeneratedBy") from None

@@ -357,7 +357,8 @@ def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path | None = 
              for runs in todo]
     logs = out.with_name(out.name + ".jobs")
     run_jobs(fit_session, calls, executor=executor, folder=logs, jobs=jobs, slurm=slurm)
-    nibabel.Nifti1Image(brain.astype(np.uint8), image.affine).to_filename(partial / "desc-brain_mask.nii.gz")
+    if mask == RUN_MASKS:  # the brain the GLM used, for later steps (searchlight --mask)
+        nibabel.Nifti1Image(brain.astype(np.uint8), image.affine).to_filename(partial / "desc-brain_mask.nii.gz")
     write_derivative_description(partial, "garden first-level GLM (LSA, one regressor per condition per run)",
                                  source=root, step="glm",
                                  tools=[{"Name": "nilearn", "Version": metadata.version("nilearn")}])

@@ -41,12 +41,13 @@ from garden.analysis.neural.bids import (
 )
 from garden.analysis.neural.glm import (
     BETAS,
+    SessionBetas,
     glm_grid,
     glm_sessions,
     load_mask,
     read_session_betas,
 )
-from garden.analysis.neural.noise import NOISE_SOURCES, noise_covariance
+from garden.analysis.neural.noise import NOISE_SOURCES, noise_covariance, run_deviations
 from garden.analysis.neural.rois import Roi, check_on_grid
 from garden.analysis.neural.searchlight import METHODS, Spheres, searchlight_rdms, spheres
 from garden.core.errors import UserError
@@ -252,17 +253,32 @@ def searchlight_done(partial: Path, glm: Path, key: tuple[str, str], config: Rdm
     return True
 
 
+def searchlight_noise(session: SessionBetas, config: RdmConfig) -> tuple[np.ndarray, np.ndarray | None, int | None]:
+    """(patterns, noise samples, their dof) for a crossnobis searchlight under ``config.noise``
+    (``garden.analysis.neural.noise``): "runs-diag" divides each voxel's betas by its run-wise SD
+    (a diagonal metric is a per-voxel scaling, the same in every sphere), "runs" gives the run-wise
+    deviations as each sphere's noise samples, "residuals" the GLM residuals, "none" nothing."""
+    if config.noise == "residuals":
+        return session.betas, np.concatenate(session.residuals), int(sum(session.dofs))
+    if config.noise == "none":
+        return session.betas, None, None
+    deviations, dof = run_deviations(session.betas)
+    if config.noise == "runs":
+        return session.betas, deviations, dof
+    return session.betas / np.sqrt((deviations**2).sum(axis=0) / dof), None, None
+
+
 def searchlight_session(glm: str, partial: str, key: tuple[str, str], mask: str, config: RdmConfig, found: Spheres,
                         command: str, batch_size: int = 256, progress: bool = False) -> None:
     """One participant's job: that session's searchlight model-beta maps, the sidecar written last
     (``command``: the command line that asked for it, recorded in the sidecar)."""
     glm_path, brain_image = Path(glm), load_mask(mask)
     brain, image = brain_image
-    [session] = read_session_betas(glm_path, brain, residuals=config.method == "crossnobis", only=key)
-    design = model_design(config.models, config.context_offset, squared=config.method == "crossnobis")
-    residuals = np.concatenate(session.residuals) if session.residuals else None
-    vectors = searchlight_rdms(session.betas, found, method=config.method, residuals=residuals,
-                               dof=int(sum(session.dofs)) if session.dofs else None,
+    crossnobis = config.method == "crossnobis"
+    [session] = read_session_betas(glm_path, brain, residuals=crossnobis and config.noise == "residuals", only=key)
+    design = model_design(config.models, config.context_offset, squared=crossnobis)
+    patterns, residuals, dof = searchlight_noise(session, config) if crossnobis else (session.betas, None, None)
+    vectors = searchlight_rdms(patterns, found, method=config.method, residuals=residuals, dof=dof,
                                shrinkage=config.shrinkage, batch_size=batch_size, progress=progress)
     betas = batch_betas(vectors, design)
     sidecar = _searchlight_sidecar(Path(partial), glm_path, key, config.method)

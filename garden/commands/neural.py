@@ -28,6 +28,7 @@ from garden.analysis.neural.rdms import BRAIN_MODELS, RdmConfig, roi_rdms, searc
 from garden.analysis.neural.rois import load_rois, parse_rois
 from garden.analysis.neural.simulate import SimulationConfig, simulate_dataset
 from garden.analysis.neural.simulate import parse_rois as parse_sim_rois
+from garden.analysis.neural.sensitivity import sensitivity
 from garden.analysis.neural.study import StatsConfig, write_statistics
 from garden.analysis.neural.searchlight import METHODS
 from garden.core.errors import UserError
@@ -74,6 +75,25 @@ def _filters(items: list[str]) -> tuple[tuple[str, str], ...]:
             raise UserError(f"--filter: {item!r} is not ENTITY=VALUE (e.g. acq=mb4)")
         out.append((key.strip(), value.strip()))
     return tuple(out)
+
+
+def _selection_options(p: argparse.ArgumentParser) -> None:
+    """--derivatives, --space, --task, --filter, --conditions: which runs of a BIDS dataset, and where."""
+    p.add_argument("--derivatives", default=None, metavar="FOLDER",
+                   help="preprocessed BOLD (*_desc-preproc_bold), brain masks and confounds (default: "
+                        "BIDS/derivatives/fmriprep when it exists; 'none' for the raw *_bold.nii.gz)")
+    p.add_argument("--space", default=None, help="output space of the derivatives (e.g. MNI152NLin2009cAsym) "
+                                                 "when they hold several")
+    p.add_argument("--task", default=None, help="only runs of this task (BIDS task label)")
+    p.add_argument("--filter", action="append", default=[], metavar="ENTITY=VALUE",
+                   help="only runs with this BIDS entity value (e.g. acq=mb4, dir=AP); repeat")
+    p.add_argument("--conditions", default="", metavar="KEY=VALUE,...",
+                   help="where the conditions are in the events: trial_type=VALUE (default tree), context=COLUMN, "
+                        "branchiness=COLUMN, leafiness=COLUMN (defaults: those names)")
+
+
+def _selection(args: argparse.Namespace) -> Selection:
+    return Selection(task=args.task, filters=_filters(args.filter), derivatives=args.derivatives, space=args.space)
 
 
 def _executor_options(p: argparse.ArgumentParser) -> None:
@@ -147,17 +167,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                      f"Events contract: {EVENTS_CONTRACT}.")
     p.add_argument("bids", type=existing_folder, metavar="BIDS",
                    help="BIDS dataset: sub-*/[ses-*/]func/*_events.tsv (+ *_bold.nii.gz without derivatives)")
-    p.add_argument("--derivatives", default=None, metavar="FOLDER",
-                   help="preprocessed BOLD (*_desc-preproc_bold), brain masks and confounds (default: "
-                        "BIDS/derivatives/fmriprep when it exists; 'none' for the raw *_bold.nii.gz)")
-    p.add_argument("--space", default=None, help="output space of the derivatives (e.g. MNI152NLin2009cAsym) "
-                                                 "when they hold several")
-    p.add_argument("--task", default=None, help="only runs of this task (BIDS task label)")
-    p.add_argument("--filter", action="append", default=[], metavar="ENTITY=VALUE",
-                   help="only runs with this BIDS entity value (e.g. acq=mb4, dir=AP); repeat")
-    p.add_argument("--conditions", default="", metavar="KEY=VALUE,...",
-                   help="where the conditions are in the events: trial_type=VALUE (default tree), context=COLUMN, "
-                        "branchiness=COLUMN, leafiness=COLUMN (defaults: those names)")
+    _selection_options(p)
     p.add_argument("--mask", type=existing_file, default=None,
                    help="brain mask (NIfTI) on the BOLD grid (default: the intersection of the runs' brain masks "
                         "in the derivatives)")
@@ -188,11 +198,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument("--shrinkage", default="shrinkage_diag", choices=SHRINKAGE,
                        help="crossnobis noise covariance shrinkage (default shrinkage_diag, as rsatoolbox)")
         p.add_argument("--threads", type=bounded_int(1, "threads"), default=1, help="BLAS threads (default 1)")
+        p.add_argument("--noise", default="runs-diag", choices=NOISE_SOURCES,
+                       help="crossnobis noise covariance: runs-diag (default: each voxel's variance of its run-wise "
+                            "pattern deviations, immune to an HRF misfit), runs (their full covariance), residuals "
+                            "(the GLM residuals' covariance), none (identity)")
         if name == "rdms":
-            p.add_argument("--noise", default="runs-diag", choices=NOISE_SOURCES,
-                           help="crossnobis noise covariance: runs-diag (default: each voxel's variance of its run-wise "
-                                "pattern deviations, immune to an HRF misfit), runs (their full covariance), residuals "
-                                "(the GLM residuals' covariance), none (identity)")
             _roi_options(p, "ROI mask; repeat")
             p.set_defaults(func=rdms_command)
         else:
@@ -204,6 +214,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             p.add_argument("--models", default=",".join(BRAIN_MODELS), help="model RDMs (default: the paper's 7)")
             _executor_options(p)
             p.set_defaults(func=searchlight_command)
+
+    p = steps.add_parser("sensitivity", help="the ROI contrast and relevance under every HRF and distance",
+                         description="Fit the GLM under each HRF (glover, spm, + derivatives) and compute ROI RDMs "
+                                     "under each distance; per ROI the orthogonal - grid contrast and the relevance "
+                                     "index side by side, an ROI whose reading changes flagged "
+                                     "(OUT/tables/neural_sensitivity.tsv).")
+    p.add_argument("bids", type=existing_folder, metavar="BIDS", help="BIDS dataset, as for `garden neural glm`")
+    p.add_argument("--out", type=out_folder, required=True, help="new output folder")
+    _selection_options(p)
+    _roi_options(p, "ROI mask; repeat")
+    p.add_argument("--alpha", type=finite_float(0.0, 1.0, above=True), default=0.01,
+                   help="one-sided level of each reading (default 0.01)")
+    p.add_argument("--n-perm", type=bounded_int(1, "permutations"), default=1000, help="sign-flip permutations (default 1000)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the permutations (default 0)")
+    p.set_defaults(func=sensitivity_command)
 
     p = steps.add_parser("stats", help="model betas, group tests, compression, accuracy, networks, searchlight maps",
                          description="Regress each ROI RDM on the model RDMs and test across participants; "
@@ -255,9 +280,8 @@ def glm_command(args: argparse.Namespace) -> int:
     config = GlmConfig(hrf_model=args.hrf, drift_model=args.drift, high_pass_hz=args.high_pass,
                        drift_order=args.drift_order, noise_model=args.noise_model, confounds=_names(args.confounds),
                        tr_s=args.tr, columns=EventColumns.parse(args.conditions))
-    select = Selection(task=args.task, filters=_filters(args.filter), derivatives=args.derivatives, space=args.space)
     with threadpool_limits(1):
-        out = fit_dataset(args.bids, args.out, mask=args.mask, config=config, select=select,
+        out = fit_dataset(args.bids, args.out, mask=args.mask, config=config, select=_selection(args),
                           participants=list(_names(args.participants)) or None, executor=args.executor,
                           jobs=args.jobs, slurm=_slurm(args))
     print(f"wrote GLM betas to {out}")
@@ -274,12 +298,21 @@ def rdms_command(args: argparse.Namespace) -> int:
 
 
 def searchlight_command(args: argparse.Namespace) -> int:
-    config = RdmConfig(method=args.method, shrinkage=args.shrinkage, radius=args.radius, radius_unit=args.radius_unit,
-                       min_fraction=args.min_fraction, models=_names(args.models))
+    config = RdmConfig(method=args.method, shrinkage=args.shrinkage, noise=args.noise, radius=args.radius,
+                       radius_unit=args.radius_unit, min_fraction=args.min_fraction, models=_names(args.models))
     with threadpool_limits(args.threads):
         out = searchlight_maps(args.glm, args.out, mask=args.mask, config=config, executor=args.executor,
                                jobs=args.jobs, slurm=_slurm(args))
     print(f"wrote searchlight maps to {out}")
+    return 0
+
+
+def sensitivity_command(args: argparse.Namespace) -> int:
+    rois, _ = _rois(args)
+    with threadpool_limits(1):
+        out = sensitivity(args.bids, args.out, rois=rois, glm=GlmConfig(columns=EventColumns.parse(args.conditions)),
+                          select=_selection(args), alpha=args.alpha, n_perm=args.n_perm, seed=args.seed)
+    print(f"wrote the sensitivity table to {out}/tables/neural_sensitivity.tsv")
     return 0
 
 
