@@ -27,6 +27,7 @@ from garden.analysis.neural.rdms import RdmConfig, new_output_folder, read_roi_r
 from garden.analysis.neural.relevance import relevance_table, verdict
 from garden.analysis.neural.rois import Roi
 from garden.analysis.neural.stats import model_betas, paired_contrasts
+from garden.core.errors import UserError
 from garden.core.provenance import provenance, write_json
 
 DISTANCES = {"crossnobis (runs-diag)": RdmConfig(method="crossnobis", noise="runs-diag"),
@@ -91,3 +92,11 @@ def sensitivity(root: str | Path, out: str | Path, *, rois: dict[str, Roi], glm:
         rois={k: v.source for k, v in rois.items()}))
     partial.rename(out)
     return out
+
+
+def read_sensitivity(folder: Path) -> pd.DataFrame:
+    """The table of a ``sensitivity`` folder; UserError when it has none."""
+    path = folder / "tables" / "neural_sensitivity.tsv"
+    if not path.is_file():
+        raise UserError(f"{folder}: no tables/neural_sensitivity.tsv: run `garden neural sensitivity` first")
+    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])

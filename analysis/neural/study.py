@@ -43,6 +43,7 @@ from garden.analysis.neural.design import design_table
 from garden.analysis.neural.glm import load_mask
 from garden.analysis.neural.rdms import BRAIN_MODELS, new_output_folder, read_roi_rdms
 from garden.analysis.neural.relevance import relevance_table, verdict
+from garden.analysis.neural.sensitivity import read_sensitivity
 from garden.analysis.neural.rois import Roi, check_on_grid
 from garden.analysis.neural.stats import (
     accuracy_relation,
@@ -161,7 +162,7 @@ def _write_relevance(table: pd.DataFrame, tables: Path, config: StatsConfig) -> 
 def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, behaviour: str | Path | None = None,
                      networks: str | Path | None = None, searchlight: str | Path | None = None,
                      mask: str | Path | None = None, rois: dict[str, Roi] | None = None,
-                     roi_affine: np.ndarray | None = None) -> Path:
+                     roi_affine: np.ndarray | None = None, sensitivity: str | Path | None = None) -> Path:
     """Write the statistics folder (module docstring); inputs are checked before any output.
     ``rois`` (``garden.analysis.neural.rois.load_rois``, on the grid ``roi_affine``) count the significant
     searchlight voxels inside each ROI; they must lie on the searchlight mask's grid."""
@@ -215,9 +216,11 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
                                            q=config.fdr_q, rois=rois or {})
         _write(counts, tables / "neural_searchlight.tsv")
         _write(slices, tables / "neural_searchlight_slices.tsv")
+    if sensitivity is not None:  # the HRF x distance table of `garden neural sensitivity`, shown beside the results
+        _write(read_sensitivity(Path(sensitivity)), tables / "neural_sensitivity.tsv")
     write_json(partial / "neural_stats.json", provenance(
         config=asdict(config), seed=config.seed, rdms=str(rdms), behaviour=str(behaviour), networks=str(networks),
-        searchlight=str(searchlight), mask=str(mask), rois={k: v.source for k, v in (rois or {}).items()}))
+        searchlight=str(searchlight), mask=str(mask), sensitivity=str(sensitivity), rois={k: v.source for k, v in (rois or {}).items()}))
     write_derivative_description(partial, "garden neural statistics (group level)", source=rdms, step="stats")
     partial.rename(out)
     return out

@@ -223,6 +223,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("bids", type=existing_folder, metavar="BIDS", help="BIDS dataset, as for `garden neural glm`")
     p.add_argument("--out", type=out_folder, required=True, help="new output folder")
     _selection_options(p)
+    p.add_argument("--mask", type=existing_file, default=None, help="brain mask, as for `garden neural glm`")
     _roi_options(p, "ROI mask; repeat")
     p.add_argument("--alpha", type=finite_float(0.0, 1.0, above=True), default=0.01,
                    help="one-sided level of each reading (default 0.01)")
@@ -240,6 +241,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--networks", type=existing_folder, help="network sweep folder (`garden train`) for the init-scale match")
     p.add_argument("--searchlight", type=existing_folder, help="folder written by `garden neural searchlight`")
     p.add_argument("--mask", type=existing_file, help="brain mask of the searchlight")
+    p.add_argument("--sensitivity", type=existing_folder, default=None,
+                   help="folder written by `garden neural sensitivity`: its HRF x distance table goes beside the "
+                        "results and the report flags a conclusion that changes across it")
     _roi_options(p, "count significant searchlight voxels inside this ROI; repeat")
     p.add_argument("--n-perm", type=bounded_int(1, "permutations"), default=10000, help="sign-flip permutations (default 10000)")
     p.add_argument("--n-boot", type=bounded_int(1, "permutations"), default=1000, help="bootstrap samples over participants (default 1000)")
@@ -311,7 +315,7 @@ def sensitivity_command(args: argparse.Namespace) -> int:
     rois, _ = _rois(args)
     with threadpool_limits(1):
         out = sensitivity(args.bids, args.out, rois=rois, glm=GlmConfig(columns=EventColumns.parse(args.conditions)),
-                          select=_selection(args), alpha=args.alpha, n_perm=args.n_perm, seed=args.seed)
+                          select=_selection(args), mask=args.mask, alpha=args.alpha, n_perm=args.n_perm, seed=args.seed)
     print(f"wrote the sensitivity table to {out}/tables/neural_sensitivity.tsv")
     return 0
 
@@ -326,7 +330,8 @@ def stats_command(args: argparse.Namespace) -> int:
     rois, affine = _rois(args) if wants_rois else (None, None)
     with threadpool_limits(1):
         out = write_statistics(args.rdms, args.out, config=config, behaviour=args.behaviour, networks=args.networks,
-                               searchlight=args.searchlight, mask=args.mask, rois=rois, roi_affine=affine)
+                               searchlight=args.searchlight, mask=args.mask, rois=rois, roi_affine=affine,
+                               sensitivity=args.sensitivity)
     print(f"wrote neural statistics to {out}")
     return 0
 
