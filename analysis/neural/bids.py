@@ -125,6 +125,9 @@ def find_runs(root: str | Path, *, participants: list[str] | None = None, task: 
     if not root.is_dir():
         raise UserError(f"{root}: no such folder: give the BIDS folder that holds sub-*/[ses-*/]func/")
     derivatives = Path(derivatives) if derivatives else None
+    if derivatives is not None and not (derivatives / "dataset_description.json").is_file():
+        raise UserError(f"{derivatives}: not a derivatives folder (no dataset_description.json): give the folder "
+                        "fMRIPrep wrote (e.g. BIDS/derivatives/fmriprep) or --derivatives none")
     layout = _layout(root, derivatives)
     scope = "derivatives" if derivatives else "raw"
     query = {k: v for k, v in (filters or {}).items()}
