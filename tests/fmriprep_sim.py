@@ -4,8 +4,9 @@ Independent of what the analysis assumes (``garden.analysis.neural.simulate`` sh
 Glover HRF with the GLM's default; this one shares nothing with the analysis but the task's
 conditions):
 
-* HRF: a double gamma with its own peak (5 s) and undershoot (14 s, ratio 0.25), sampled at 0.1 s
-  and convolved with each event's box-car by numpy, not nilearn's Glover/SPM kernels;
+* HRF: a double gamma peaking later than Glover's and SPM's (5.5-7.5 s, drawn per participant) with
+  an undershoot 7 s after the peak (ratio 0.35), sampled at 0.1 s and convolved with each event's
+  box-car by numpy, not nilearn's kernels;
 * noise: AR(1) with rho 0.5, slow drifts (random-phase sinusoids and a linear trend), a global
   signal, and head motion: six random-walk traces with occasional spikes (jumps in the position
   and an intensity drop on that volume), loading on voxels linearly; fMRIPrep-style confounds
@@ -47,10 +48,11 @@ ROIS = {"rich": (slice(1, 4), slice(1, 5), slice(1, 5)),
 MOTION = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
 
 
-def hrf(dt: float = 0.1, length_s: float = 32.0) -> np.ndarray:
-    """Double-gamma HRF (peak 5 s, undershoot 14 s, ratio 0.25), unit peak, sampled every ``dt`` s."""
+def hrf(peak_s: float, dt: float = 0.1, length_s: float = 32.0) -> np.ndarray:
+    """Double-gamma HRF peaking near ``peak_s`` with an undershoot 7 s later (ratio 0.35), unit peak,
+    sampled every ``dt`` s (Glover's and SPM's peak near 5 s and undershoot near 15 s)."""
     t = np.arange(0, length_s, dt)
-    kernel = stats.gamma.pdf(t, 6.0, scale=5.0 / 5.0) - 0.25 * stats.gamma.pdf(t, 15.0, scale=14.0 / 14.0)
+    kernel = stats.gamma.pdf(t, peak_s + 1.0) - 0.35 * stats.gamma.pdf(t, peak_s + 8.0)
     return kernel / kernel.max()
 
 
@@ -79,8 +81,8 @@ def run_events(rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def regressors(events: pd.DataFrame, n_volumes: int, tr_s: float, dt: float = 0.1) -> np.ndarray:
-    """(n_volumes, 51) HRF-convolved regressors of the 50 conditions and the responses."""
+def regressors(events: pd.DataFrame, n_volumes: int, tr_s: float, peak_s: float, dt: float = 0.1) -> np.ndarray:
+    """(n_volumes, 51) regressors of the 50 conditions and the responses, convolved with ``hrf(peak_s)``."""
     grid = np.zeros((int(n_volumes * tr_s / dt) + 1, 51))
     for _, event in events.iterrows():
         column = 50 if event["trial_type"] == "response" else \
@@ -88,7 +90,7 @@ def regressors(events: pd.DataFrame, n_volumes: int, tr_s: float, dt: float = 0.
             int(event["leafiness"]) - 1
         start = int(round(event["onset"] / dt))
         grid[start:start + max(1, int(round(event["duration"] / dt))), column] += 1.0
-    kernel = hrf(dt)
+    kernel = hrf(peak_s, dt) * dt  # a 1 s event of unit amplitude peaks near 1 (% signal)
     convolved = np.stack([np.convolve(grid[:, k], kernel)[:grid.shape[0]] for k in range(51)], axis=1)
     return convolved[(np.arange(n_volumes) * tr_s / dt).astype(int)]
 
@@ -112,6 +114,7 @@ def participant(root: Path, subject: str, *, n_runs: int, tr_s: float, snr: floa
     """Write one participant's events (raw) and fMRIPrep derivatives."""
     brain = np.zeros(SHAPE, bool)
     brain[:, 1:5, 1:5] = True
+    peak_s = rng.uniform(5.5, 7.5)  # this participant's HRF peak
     responses = np.zeros((50, *SHAPE))
     for name, box in ROIS.items():
         coords = coordinates(name)
@@ -132,7 +135,7 @@ def participant(root: Path, subject: str, *, n_runs: int, tr_s: float, snr: floa
         stem = f"{subject}_task-garden_run-{run:02d}"
         events = run_events(rng)
         n_volumes = int(np.ceil((events["onset"].max() + 16.0) / tr_s))
-        design = regressors(events, n_volumes, tr_s)
+        design = regressors(events, n_volumes, tr_s, peak_s)
         t = np.arange(n_volumes) * tr_s
         confounds, spikes = motion(n_volumes, tr_s, rng)
         signal = design[:, :50] @ inside + np.outer(design[:, 50], rng.uniform(0.5, 1.5, n_vox))
