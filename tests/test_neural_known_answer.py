@@ -36,7 +36,7 @@ def _pipeline(root, out):
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    return write_dataset(tmp_path_factory.mktemp("known") / "ds", n_participants=6, n_runs=4, snr=0.4, seed=3)
+    return write_dataset(tmp_path_factory.mktemp("known") / "ds", n_participants=6, n_runs=4, snr=1.0, seed=3)
 
 
 @pytest.mark.slow
