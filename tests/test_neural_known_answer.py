@@ -50,6 +50,7 @@ def test_defaults_recover_the_known_geometry(dataset, tmp_path):
     relevance = table("relevance_group").set_index("roi")
     assert relevance.loc["rich", "p_one_sided"] < 0.01 and relevance.loc["rich", "reading"] == "relevant > irrelevant"
     assert relevance.loc["noise", "reading"] == "not significant"
+    assert table("compression_group").set_index("roi").loc["rich", "reading"] == "relevant > irrelevant"
     design = table("design")
     seven = design[design["design"] == "models"].set_index("model")
     assert seven.loc["grid", "vif"] > 100 and seven.loc["grid", "flagged"]  # squared distances: grid not identifiable
@@ -68,6 +69,8 @@ def test_relevance_flags_label_swapped_events(dataset, tmp_path):
     assert table("roi_contrasts").set_index("roi").loc["rich", "p_one_sided"] > 0.05  # no longer orthogonal > grid
     relevance = table("relevance_group").set_index("roi")
     assert relevance.loc["rich", "p_reverse"] < 0.01 and relevance.loc["rich", "reading"].startswith("irrelevant >")
+    compression = table("compression_group").set_index("roi")  # the compression model reads it the same way
+    assert compression.loc["rich", "reading"].startswith("irrelevant >")
 
 
 def test_fmriprep_layout_is_read_with_its_entities(tmp_path):

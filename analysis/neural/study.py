@@ -8,7 +8,11 @@ accuracy), a network sweep (for the init-scale match) and a searchlight folder (
     OUT/tables/neural_roi_group.tsv          roi, model, n, mean, sem, t, p_one_sided, p_signflip, ci_low, ci_high
     OUT/tables/neural_roi_contrasts.tsv      roi, contrast (a>b), the same statistics, p_reverse (b > a)
     OUT/tables/neural_compression.tsv        subject, roi, the 6 compression parameters, rmse, compression
-    OUT/tables/neural_compression_group.tsv  roi, one-sided test of compression > 0
+    OUT/tables/neural_compression_group.tsv  roi, one-sided test of compression > 0, p_reverse, reading
+    OUT/tables/neural_relevance.tsv          subject, roi, context, relevant, irrelevant, index (model-free)
+    OUT/tables/neural_relevance_group.tsv    roi, test of the index > 0, p_reverse, reading
+    OUT/tables/neural_design.tsv             design, model, vif, condition_number, flagged, distances, method
+    OUT/tables/neural_sensitivity.tsv        with --sensitivity: the HRF x distance table
     OUT/tables/neural_accuracy.tsv           subject, accuracy
     OUT/tables/neural_accuracy_relation.tsv  roi, pearson_r, p, kendall_tau, p_tau
     OUT/tables/neural_noise_ceiling.tsv      roi, n, lower, upper
@@ -145,6 +149,14 @@ def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float,
     return pd.DataFrame(rows), pd.concat(slices, ignore_index=True)
 
 
+def _both_ways(values: np.ndarray, config: StatsConfig) -> dict:
+    """``one_sample`` of values > 0, the reverse one-sided p and the ``verdict`` reading (relevant -
+    irrelevant measures: > 0 the orthogonal geometry, < 0 its label-swapped mirror)."""
+    test = one_sample(values, n_perm=config.n_perm, seed=config.seed)
+    reverse = float(stats.ttest_1samp(values, 0.0, alternative="less").pvalue)
+    return {**test, "p_reverse": reverse, "reading": verdict(test["p_one_sided"], reverse)}
+
+
 def _write_relevance(table: pd.DataFrame, tables: Path, config: StatsConfig) -> None:
     """neural_relevance.tsv (per RDM and context) and neural_relevance_group.tsv (per ROI: the index
     averaged over contexts, tested both ways, and its reading)."""
@@ -152,10 +164,7 @@ def _write_relevance(table: pd.DataFrame, tables: Path, config: StatsConfig) -> 
     _write(found, tables / "neural_relevance.tsv")
     rows = []
     for roi, part in found.groupby("roi", sort=False):
-        index = part.groupby("subject")["index"].mean().to_numpy()
-        test = one_sample(index, n_perm=config.n_perm, seed=config.seed)
-        reverse = float(stats.ttest_1samp(index, 0.0, alternative="less").pvalue)
-        rows.append({"roi": roi, **test, "p_reverse": reverse, "reading": verdict(test["p_one_sided"], reverse)})
+        rows.append({"roi": roi, **_both_ways(part.groupby("subject")["index"].mean().to_numpy(), config)})
     _write(pd.DataFrame(rows), tables / "neural_relevance_group.tsv")
 
 
@@ -194,8 +203,7 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
     _write_relevance(table, tables, config)
     compression = compression_fits(table, n_restarts=config.n_restarts, seed=config.seed)
     _write(compression, tables / "neural_compression.tsv")
-    compression_group = [{"roi": roi, **one_sample(part["compression"].to_numpy(), n_perm=config.n_perm,
-                                                   seed=config.seed)}
+    compression_group = [{"roi": roi, **_both_ways(part["compression"].to_numpy(), config)}
                          for roi, part in compression.groupby("roi", sort=False)]
     _write(pd.DataFrame(compression_group), tables / "neural_compression_group.tsv")
     ceiling = noise_ceiling(table)
