@@ -85,6 +85,12 @@ def test_fmriprep_layout_is_read_with_its_entities(tmp_path):
     assert find_runs(root, derivatives=prep, filters={"run": 1}, participants=["02"])[("sub-02", "")][0].run == 1
     with pytest.raises(UserError, match="no sub-.*matching.*'task': 'rest'"):
         find_runs(root, derivatives=prep, task="rest")
+    for path in sorted(root.rglob("sub-02_task-garden_run-01_*")):  # a second acquisition of one run
+        shutil.copy(path, path.with_name(path.name.replace("_run-01_", "_acq-mb4_run-01_")))
+    with pytest.raises(UserError, match="several events files per run number.*--filter acq=X"):
+        find_runs(root, derivatives=prep)
+    [run] = find_runs(root, derivatives=prep, filters={"acq": "mb4"})[("sub-02", "")]
+    assert run.stem == "sub-02_task-garden_acq-mb4_run-01" and "_acq-mb4_run-01_space-" in run.bold.name
 
 
 def test_condition_columns_are_mapped_and_named_in_errors(tmp_path):

@@ -72,6 +72,9 @@ class Run:
 
 
 _IGNORED = ("suffix", "extension", "datatype")
+_PYBIDS = {"sub": "subject", "ses": "session", "acq": "acquisition", "ce": "ceagent", "rec": "reconstruction",
+           "dir": "direction", "mod": "modality"}
+"""pybids' names of the BIDS entity keys written in file names (``--filter acq=mb4``)."""
 _DERIVED = ("space", "desc", "res", "den")
 """Entities a preprocessed image adds to its raw run's (fMRIPrep: space, res, den, desc)."""
 
@@ -130,7 +133,7 @@ def find_runs(root: str | Path, *, participants: list[str] | None = None, task: 
                         "fMRIPrep wrote (e.g. BIDS/derivatives/fmriprep) or --derivatives none")
     layout = _layout(root, derivatives)
     scope = "derivatives" if derivatives else "raw"
-    query = {k: v for k, v in (filters or {}).items()}
+    query = {_PYBIDS.get(k, k): v for k, v in (filters or {}).items()}
     if task:
         query["task"] = task
     if participants:
