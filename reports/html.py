@@ -233,7 +233,7 @@ def _neural_caveats(t: Tables, roi: str) -> str:
                  f"{r['p_reverse']:.2g}: {r['reading']})")
     if "neural_sensitivity" in t:
         part = t["neural_sensitivity"][t["neural_sensitivity"]["roi"] == roi]
-        if len(part) and part["flagged"].astype(bool).any():
+        if len(part) and part["flagged"].astype(str).str.lower().isin(("true", "1")).any():  # TSV text or bool
             readings = ", ".join(sorted(set(part["reading"])))
             text += (f"; NOT A FINDING: the conclusion changes with the HRF or the distance ({readings} across "
                      f"{len(part)} analyses, see neural_sensitivity)")

@@ -59,3 +59,16 @@ def test_a_reading_that_changes_across_analyses_is_flagged():
     table = pd.DataFrame({"roi": ["a", "a", "b", "b"], "reading": ["orthogonal > grid", "n.s.", "n.s.", "n.s."],
                           "relevance_reading": ["x", "x", "y", "y"]})
     assert flag(table)["flagged"].tolist() == [True, True, False, False]
+
+
+def test_the_report_says_not_a_finding_for_a_flagged_roi():
+    from garden.reports.html import _neural_findings
+
+    contrasts = pd.DataFrame({"roi": ["a", "b"], "contrast": "orthogonal>grid", "mean": [0.5, -0.9], "n": 8,
+                              "p_one_sided": [0.003, 1.0], "p_reverse": [0.997, 1e-8]})
+    sensitivity = pd.DataFrame({"roi": ["a", "a", "b", "b"], "reading": ["orthogonal > grid", "n.s.", "x", "x"],
+                                "flagged": ["True", "True", "False", "False"]})  # as read back from the TSV
+    text = _neural_findings({"neural_roi_contrasts": contrasts, "neural_sensitivity": sensitivity})
+    a, b = text.split(" b: ")
+    assert "NOT A FINDING" in a and "n.s., orthogonal > grid across 2 analyses" in a
+    assert "NOT A FINDING" not in b and "the same reading under all 2" in b
