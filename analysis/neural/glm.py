@@ -145,7 +145,7 @@ def runs_mask(sessions: dict[tuple[str, str], list[Run]]):
                                 "derivatives; give one with --mask")
             mask, found = load_mask(run.mask)
             if brain is not None and (mask.shape != brain.shape or not np.allclose(found.affine, image.affine)):
-                raise UserError(f"{run.mask}: grid {mask.shape} differs from {sessions and image.get_filename()}: "
+                raise UserError(f"{run.mask}: grid {mask.shape} differs from {image.get_filename()}: "
                                 "give the runs in one space (--space) or one --mask")
             brain, image = (mask, found) if brain is None else (brain & mask, image)
     return brain, image
