@@ -11,9 +11,9 @@
   shrinks the signal's own directions.
 * ``none``: the identity (cross-validated squared Euclidean distance).
 
-Measured on the known-answer dataset (tests/fmriprep_sim.py: 8 participants, a double-gamma HRF
-that is neither Glover nor SPM, AR(1) noise, motion with spikes; default Glover GLM), lazy (grid)
-ROI, orthogonal - grid beta on squared distances: ``residuals`` +0.50 (t 3.3, the wrong sign),
+Measured on a first, strong-signal version of the known-answer dataset (tests/fmriprep_sim.py:
+8 participants, AR(1) noise, motion with spikes, about 15x the final SNR units; default Glover
+GLM), lazy (grid) ROI, orthogonal - grid beta of the 7-model design on squared distances: ``residuals`` +0.50 (t 3.3, the wrong sign),
 ``runs`` +2.64 (t 12.4, wrong), ``runs-diag`` -1.72 (t -124), ``none`` -1.83 (t -170); rich ROI
 +4.27..+5.26 under all four. A full covariance estimated from ~150-400 samples of ~50 voxels
 whitens a random mixing of a few condition dimensions unevenly, which distorts the geometry the
