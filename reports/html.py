@@ -229,8 +229,27 @@ def _neural_findings(t: Tables) -> str:
             b = best.loc[row.roi]
             text += (f", best-matching init scale σ = {b.best_scale:g} (bootstrap 95 % CI {b.best_scale_ci_low:g}–"
                      f"{b.best_scale_ci_high:g})")
-        parts.append(text + ".")
+        parts.append(text + _neural_caveats(t, row.roi) + ".")
     return " ".join(parts)
+
+
+def _neural_caveats(t: Tables, roi: str) -> str:
+    """The relevance reading of an ROI and, when the sensitivity table flags it, that its conclusion
+    changes with the HRF or the distance (so it is not a finding)."""
+    text = ""
+    if "neural_relevance_group" in t and roi in set(t["neural_relevance_group"]["roi"]):
+        r = t["neural_relevance_group"].set_index("roi").loc[roi]
+        text += (f"; relevance index {r['mean']:+.3g} (p = {r['p_one_sided']:.2g}, reverse p = "
+                 f"{r['p_reverse']:.2g}: {r['reading']})")
+    if "neural_sensitivity" in t:
+        part = t["neural_sensitivity"][t["neural_sensitivity"]["roi"] == roi]
+        if len(part) and part["flagged"].astype(str).str.lower().isin(("true", "1")).any():  # TSV text or bool
+            readings = ", ".join(sorted(set(part["reading"])))
+            text += (f"; NOT A FINDING: the conclusion changes with the HRF or the distance ({readings} across "
+                     f"{len(part)} analyses, see neural_sensitivity)")
+        elif len(part):
+            text += f"; the same reading under all {len(part)} HRF × distance analyses"
+    return text
 
 
 def _figure_spec(caption: str, table: str, draw: Callable[[pd.DataFrame], Figure]) -> FigureSpec:
@@ -397,8 +416,9 @@ SECTIONS: tuple[SectionSpec, ...] = (
                       lambda table: figures.mds_grids(table, "MDS of group-mean ROI RDMs")),
          _figure_spec("Classical MDS of each ROI's group-mean RDM, dimensions 2–3", "neural_mds",
                       lambda table: figures.mds_grids(table, "MDS of group-mean ROI RDMs", (2, 3)))),
-        ("neural_roi_contrasts", "neural_compression_group", "neural_noise_ceiling", "neural_accuracy_relation",
-         "neural_network_best", "neural_searchlight"), findings=_neural_findings),
+        ("neural_roi_contrasts", "neural_relevance_group", "neural_sensitivity", "neural_design",
+         "neural_compression_group", "neural_noise_ceiling", "neural_accuracy_relation", "neural_network_best",
+         "neural_searchlight"), findings=_neural_findings),
 )
 
 

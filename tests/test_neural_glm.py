@@ -99,7 +99,7 @@ def test_betas_equal_nilearn_first_level_model(bold, noise_model):
         image = nibabel.load(str(run.bold))  # float64 in memory, as our GLM reads it (the file is float32)
         image = nibabel.Nifti1Image(np.asarray(image.dataobj, dtype=float), image.affine, image.header)
         model.fit(image, events=events[["onset", "duration", "trial_type"]],
-                  confounds=read_confounds(run, config.confound_columns, fit.residuals.shape[0]))
+                  confounds=read_confounds(run, config, fit.residuals.shape[0]))
         theirs = model.design_matrices_[0]
         assert np.allclose(fit.design[theirs.columns].to_numpy(), theirs.to_numpy())
         for condition in (0, 17, 49):

@@ -56,7 +56,7 @@ def test_atlas_labels_give_the_rdms_of_the_same_masks(data, tmp_path):
     from_masks = _rdms(tmp_path, glm, "masks", *masks)
     from_atlas = _rdms(tmp_path, glm, "atlas", "--atlas", atlas, "--atlas-labels", table)
     assert len(from_masks) == 3 and from_atlas == from_masks
-    sidecar = next((tmp_path / "atlas").rglob("*_roi-lazy_desc-correlation_rdm.json")).read_text()
+    sidecar = next((tmp_path / "atlas").rglob("*_roi-lazy_desc-crossnobis_rdm.json")).read_text()
     assert "atlas.nii.gz#7" in sidecar
 
 

@@ -16,7 +16,6 @@ fastest). Other event types (the context cue) are kept as nuisance regressors. P
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -34,7 +33,6 @@ from garden.core.trials import read_trials, session_tables
 BIDS_VERSION = "1.9.0"
 CONDITION_EVENT = "tree"
 N_CONDITIONS = 2 * LEVELS.size**2
-_RUN = re.compile(r"^(sub-[A-Za-z0-9]+)_(ses-[A-Za-z0-9]+)_(task-[A-Za-z0-9]+)_run-(\d+)_events\.tsv$")
 
 
 def condition_name(index: int) -> str:
@@ -44,57 +42,131 @@ def condition_name(index: int) -> str:
 
 @dataclass(frozen=True)
 class Run:
-    """One scanner run: its entities and files (``bold``/``bold_json``/``confounds`` may not exist)."""
+    """One scanner run: its BIDS entities and files. ``session`` is "" in a dataset without
+    sessions; ``bold``, ``bold_json``, ``confounds`` and ``mask`` may not exist (checked later)."""
 
     subject: str
     session: str
     task: str
     run: int
     events: Path
+    bold: Path
+    bold_json: Path
+    confounds: Path
+    mask: Path | None = None
 
     @property
     def stem(self) -> str:
-        """BIDS file-name stem without the suffix: ``sub-01_ses-2_task-garden_run-1``."""
-        return f"{self.subject}_{self.session}_{self.task}_run-{self.run}"
+        """The events file's name without ``_events.tsv`` (its entities as written, e.g.
+        ``sub-01_task-garden_run-01``): the stem of every derivative of this run."""
+        return self.events.name.removesuffix("_events.tsv")
+
+    @property
+    def folder(self) -> Path:
+        """The run's derivative folder relative to a dataset root: sub-X[/ses-Y]/func."""
+        return Path(self.subject, self.session, "func") if self.session else Path(self.subject, "func")
 
     def path(self, suffix: str) -> Path:
         """A sibling file of the events file: ``<stem>_<suffix>`` in the same folder."""
         return self.events.parent / f"{self.stem}_{suffix}"
 
-    @property
-    def bold(self) -> Path:
-        return self.path("bold.nii.gz")
 
-    @property
-    def bold_json(self) -> Path:
-        return self.path("bold.json")
-
-    @property
-    def confounds(self) -> Path:
-        return self.path("desc-confounds_timeseries.tsv")
+_IGNORED = ("suffix", "extension", "datatype")
+_PYBIDS = {"sub": "subject", "ses": "session", "acq": "acquisition", "ce": "ceagent", "rec": "reconstruction",
+           "dir": "direction", "mod": "modality"}
+"""pybids' names of the BIDS entity keys written in file names (``--filter acq=mb4``)."""
+_DERIVED = ("space", "desc", "res", "den")
+"""Entities a preprocessed image adds to its raw run's (fMRIPrep: space, res, den, desc)."""
 
 
-def find_runs(root: str | Path, *, participants: list[str] | None = None) -> dict[tuple[str, str], list[Run]]:
-    """Scanner runs under ``root`` grouped by (subject, session), runs sorted; UserError if there
-    are none or the run numbers of a session are not 1..N."""
+def _layout(root: Path, derivatives: Path | None):
+    """A pybids layout of ``root`` (and ``derivatives``), without validation or metadata: garden's
+    session folders hold behaviour files whose column descriptions pybids would read as entities."""
+    from bids import BIDSLayout, BIDSLayoutIndexer  # heavy (sqlalchemy): imported on first use
+
+    indexer = BIDSLayoutIndexer(validate=False, index_metadata=False)  # sidecars are read where needed
+    try:
+        return BIDSLayout(str(root), validate=False, derivatives=[str(derivatives)] if derivatives else False,
+                          indexer=indexer)
+    except (ValueError, OSError) as exc:  # pybids' BIDSValidationError is a ValueError
+        raise UserError(f"{derivatives or root}: not a BIDS dataset pybids can read ({exc}); a derivatives folder "
+                        "needs a dataset_description.json with DatasetType derivative and GeneratedBy") from None
+
+
+def _entities(file) -> dict:
+    return {k: v for k, v in file.get_entities().items() if k not in _IGNORED}
+
+
+def _match(layout, raw: dict, *, scope: str, suffix: str, extension: list[str], space: str | None,
+           desc: str | None) -> Path | None:
+    """The file of ``scope`` with the raw run's entities (plus space/desc where given), or None;
+    UserError when several match (name the entity that tells them apart)."""
+    query = {k: v for k, v in raw.items() if k not in _DERIVED}
+    found = [f for f in layout.get(scope=scope, suffix=suffix, extension=extension, **query)
+             if {k: v for k, v in _entities(f).items() if k not in _DERIVED} == query
+             and (space is None or _entities(f).get("space") == space)
+             and (desc is None or _entities(f).get("desc") == desc)]
+    if len(found) > 1:
+        spaces = sorted({str(_entities(f).get("space")) for f in found})
+        raise UserError(f"{found[0].path}: {len(found)} {suffix} files match this run (spaces {spaces}); choose one "
+                        "with --space")
+    return Path(found[0].path) if found else None
+
+
+def find_runs(root: str | Path, *, participants: list[str] | None = None, task: str | None = None,
+              filters: dict[str, str] | None = None, derivatives: str | Path | None = None,
+              space: str | None = None) -> dict[tuple[str, str], list[Run]]:
+    """Scanner runs under the BIDS dataset ``root`` grouped by (subject, session), runs sorted.
+
+    Read with pybids: any entity set (sessions optional, runs zero-padded or not), ``task`` and
+    entity ``filters`` ({"acq": "mb4"}) select runs. The events come from the raw dataset; the BOLD,
+    its sidecar, brain mask and confounds from ``derivatives`` (fMRIPrep: ``*_desc-preproc_bold``,
+    ``*_desc-brain_mask``, ``*_desc-confounds_timeseries.tsv``; ``space`` picks one of several
+    output spaces) or, without derivatives, the raw ``*_bold.nii.gz`` next to the events. UserError
+    if there are none or the run numbers of a session are not 1..N."""
     root = Path(root)
     if not root.is_dir():
-        raise UserError(f"{root}: no such folder: give the folder that holds sub-*/ses-*/func/")
+        raise UserError(f"{root}: no such folder: give the BIDS folder that holds sub-*/[ses-*/]func/")
+    derivatives = Path(derivatives) if derivatives else None
+    if derivatives is not None and not (derivatives / "dataset_description.json").is_file():
+        raise UserError(f"{derivatives}: not a derivatives folder (no dataset_description.json): give the folder "
+                        "fMRIPrep wrote (e.g. BIDS/derivatives/fmriprep) or --derivatives none")
+    layout = _layout(root, derivatives)
+    scope = "derivatives" if derivatives else "raw"
+    query = {_PYBIDS.get(k, k): v for k, v in (filters or {}).items()}
+    if task:
+        query["task"] = task
+    if participants:
+        query["subject"] = list(participants)
     sessions: dict[tuple[str, str], list[Run]] = {}
-    for path in sorted(root.glob("sub-*/ses-*/func/*_events.tsv")):
-        match = _RUN.match(path.name)
-        if not match:
+    for file in layout.get(scope="raw", suffix="events", extension=".tsv", **query):
+        raw = _entities(file)
+        path = Path(file.path)
+        if raw.get("task") is None:
             continue
-        subject, session, task, run = match.groups()
-        if participants and subject.removeprefix("sub-") not in participants:
-            continue
-        sessions.setdefault((subject, session), []).append(Run(subject, session, task, int(run), path))
+        desc = "preproc" if derivatives else None
+        bold = _match(layout, raw, scope=scope, suffix="bold", extension=[".nii.gz", ".nii"], space=space, desc=desc)
+        stem = path.name.removesuffix("_events.tsv")
+        if bold is None:
+            bold = path.parent / f"{stem}_bold.nii.gz"  # missing: reported by the checks, naming this path
+        mask = _match(layout, raw, scope=scope, suffix="mask", extension=[".nii.gz", ".nii"], space=space,
+                      desc="brain") if derivatives else None
+        confounds = _match(layout, raw, scope=scope, suffix="timeseries", extension=[".tsv"], space=None,
+                           desc="confounds") or bold.parent / f"{stem}_desc-confounds_timeseries.tsv"
+        bold_json = bold.with_name(bold.name.removesuffix(".gz").removesuffix(".nii") + ".json")
+        subject, session = f"sub-{raw['subject']}", f"ses-{raw['session']}" if raw.get("session") else ""
+        run = Run(subject, session, f"task-{raw['task']}", int(raw.get("run", 1)), path, bold, bold_json, confounds,
+                  mask)
+        sessions.setdefault((subject, session), []).append(run)
     if not sessions:
-        raise UserError(f"{root}: no sub-*/ses-*/func/*_run-*_events.tsv files: run scanner sessions with "
-                        "`garden run --protocol flesch2022` or point at the folder that holds them")
+        raise UserError(f"{root}: no sub-*/[ses-*/]func/*_events.tsv files{_selection(query)}: give the BIDS folder "
+                        "that holds the runs' events (scanner sessions of `garden run --protocol flesch2022`)")
     for key, runs in sessions.items():
         runs.sort(key=lambda r: r.run)
         numbers = [r.run for r in runs]
+        if len(set(numbers)) < len(numbers):
+            raise UserError(f"{runs[0].events.parent}: several events files per run number {numbers}: select one "
+                            "set with --task or entity filters (e.g. --filter acq=X)")
         if numbers != list(range(1, len(runs) + 1)):
             missing = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
             raise UserError(f"{runs[0].events.parent}: run(s) {missing} missing (found runs {numbers}): "
@@ -102,9 +174,44 @@ def find_runs(root: str | Path, *, participants: list[str] | None = None) -> dic
     return sessions
 
 
-def read_events(path: str | Path, *, contexts: tuple[str, str] = CONTEXTS) -> pd.DataFrame:
+def _selection(query: dict) -> str:
+    return f" matching {query}" if query else ""
+
+
+@dataclass(frozen=True)
+class EventColumns:
+    """Where the conditions are in an events file: the ``trial_type`` value of condition events and
+    the columns naming each event's context and feature levels (``--conditions``)."""
+
+    trial_type: str = CONDITION_EVENT
+    context: str = "context"
+    branchiness: str = "branchiness"
+    leafiness: str = "leafiness"
+
+    @classmethod
+    def parse(cls, text: str) -> "EventColumns":
+        """``trial_type=stim,context=ctx,...`` -> EventColumns (unnamed keys keep their defaults)."""
+        known = cls.__dataclass_fields__
+        values = {}
+        for item in (part.strip() for part in text.split(",") if part.strip()):
+            key, sep, value = item.partition("=")
+            if not sep or key.strip() not in known or not value.strip():
+                raise UserError(f"--conditions: {item!r} is not KEY=VALUE with KEY one of {list(known)} (e.g. "
+                                "trial_type=stimulus,context=rule,branchiness=b,leafiness=l)")
+            values[key.strip()] = value.strip()
+        return cls(**values)
+
+
+EVENTS_CONTRACT = ("events.tsv (BIDS): onset and duration in seconds, trial_type; rows whose trial_type is "
+                   "the condition value (default 'tree') are the 50 conditions, named by a context column (the "
+                   "two context labels, default north/south) and branchiness and leafiness columns (levels 1-5); "
+                   "other trial types are nuisance regressors; --conditions maps other column names and values")
+
+
+def read_events(path: str | Path, *, contexts: tuple[str, str] = CONTEXTS,
+                columns: EventColumns = EventColumns()) -> pd.DataFrame:
     """Events of one run with ``onset``, ``duration`` (s), ``trial_type`` and ``condition``
-    (0-based index for tree events, -1 for the others)."""
+    (0-based index for condition events, -1 for the others); ``columns`` says where the conditions are."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such events file")
@@ -118,18 +225,31 @@ def read_events(path: str | Path, *, contexts: tuple[str, str] = CONTEXTS) -> pd
             row = int(np.flatnonzero(~np.isfinite(values))[0])
             raise UserError(f"{path}: row {row + 2}, column {column!r}: not a finite number of seconds")
         table[column] = values.astype(float)
-    trees = (table["trial_type"] == CONDITION_EVENT).to_numpy()
+    trees = (table["trial_type"].astype(str) == columns.trial_type).to_numpy()
     if not trees.any():
-        raise UserError(f"{path}: no '{CONDITION_EVENT}' events: the conditions are the tree events")
+        found = sorted(table["trial_type"].astype(str).unique())[:8]
+        raise UserError(f"{path}: column 'trial_type' has no {columns.trial_type!r} events (it has {found}): the "
+                        "conditions are those events; name their trial_type with --conditions trial_type=VALUE")
     condition = np.full(len(table), -1)
-    need = [c for c in ("context", "branchiness", "leafiness") if c not in table]
+    named = {"context": columns.context, "branchiness": columns.branchiness, "leafiness": columns.leafiness}
+    need = [column for column in named.values() if column not in table]
     if need:
-        raise UserError(f"{path}: columns {need} missing: tree events are named by context, branchiness, leafiness")
-    levels = table.loc[trees, ["branchiness", "leafiness"]].apply(pd.to_numeric, errors="coerce").to_numpy()
-    if not np.isin(levels, LEVELS).all():
-        raise UserError(f"{path}: branchiness/leafiness of tree events must be in {LEVELS.tolist()}")
+        raise UserError(f"{path}: column(s) {need} missing (it has {list(table.columns)}): condition events are named "
+                        "by context, branchiness and leafiness columns; map yours with --conditions "
+                        "context=COL,branchiness=COL,leafiness=COL")
+    levels = table.loc[trees, [columns.branchiness, columns.leafiness]].apply(pd.to_numeric, errors="coerce").to_numpy()
+    bad = ~np.isin(levels, LEVELS)
+    if bad.any():
+        row, col = (int(v[0]) for v in np.nonzero(bad))
+        name = (columns.branchiness, columns.leafiness)[col]
+        raise UserError(f"{path}: row {int(np.flatnonzero(trees)[row]) + 2}, column {name!r}: "
+                        f"{table.loc[trees, name].iat[row]!r} is not a level in {LEVELS.tolist()}")
     levels = levels.astype(int)
-    k = context_index(table.loc[trees, "context"].astype(str).to_numpy(), contexts)
+    labels = table.loc[trees, columns.context].astype(str).to_numpy()
+    try:
+        k = context_index(labels, contexts)
+    except UserError as exc:
+        raise UserError(f"{path}: column {columns.context!r}: {exc}") from None
     condition[trees] = k * LEVELS.size**2 + (levels[:, 0] - 1) * LEVELS.size + (levels[:, 1] - 1)
     table["condition"] = condition
     return table
@@ -211,3 +331,29 @@ def read_image(path: str | Path, *, what: str = "image"):
     except (nibabel.filebasedimages.ImageFileError, OSError, ValueError, EOFError) as exc:
         raise UserError(f"{path}: not a NIfTI image nibabel can read ({type(exc).__name__}); give a .nii or "
                         f".nii.gz {what}") from None
+
+
+def derivative_files(folder: str | Path, pattern: str) -> list[Path]:
+    """Files named ``pattern`` under a derivatives ``folder``'s sub-*/func/ and sub-*/ses-*/func/, sorted."""
+    folder = Path(folder)
+    return sorted([*folder.glob(f"sub-*/func/{pattern}"), *folder.glob(f"sub-*/ses-*/func/{pattern}")])
+
+
+def session_key(path: Path) -> tuple[str, str]:
+    """(subject, session) of a file in sub-X[/ses-Y]/func/ (session "" without a session folder)."""
+    if path.parts[-3].startswith("ses-"):
+        return path.parts[-4], path.parts[-3]
+    return path.parts[-3], ""
+
+
+def session_stem(subject: str, session: str, task: str) -> str:
+    """``sub-X[_ses-Y]_task-T``: the file-name stem of a session's derivatives."""
+    return "_".join(part for part in (subject, session, task) if part)
+
+
+def entity(name: str, key: str) -> str | None:
+    """The value of entity ``key`` in a BIDS file name (None when absent)."""
+    for part in name.split("_"):
+        if part.startswith(f"{key}-"):
+            return part[len(key) + 1:]
+    return None

@@ -37,14 +37,18 @@ from tqdm import tqdm
 
 from garden.analysis.neural.bids import (
     N_CONDITIONS,
+    EventColumns,
     Run,
     check_all_conditions,
     check_events_in_scan,
     condition_name,
+    derivative_files,
+    entity,
     find_runs,
     read_events,
     read_image,
     repetition_time,
+    session_key,
     write_derivative_description,
 )
 from garden.core.errors import UserError
@@ -53,6 +57,7 @@ from garden.core.jobs import Resources, check_executor, run_jobs
 from garden.core.provenance import provenance, read_json, to_jsonable, write_json
 from garden.core.task import CONTEXTS
 
+AUTO = "auto"
 MOTION_COLUMNS = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
 BETAS = "stat-effect_statmap"
 RESIDUALS = "desc-residuals_bold"
@@ -64,16 +69,19 @@ NOISE_MODELS = ("ar1", "ols")
 @dataclass(frozen=True)
 class GlmConfig:
     """Design choices (seconds, Hz). ``confounds``: columns of the run's confounds file to add as
-    regressors ("motion" stands for the six fMRIPrep motion parameters)."""
+    regressors ("motion" stands for the six fMRIPrep motion parameters, "outliers" for every
+    ``motion_outlier*`` spike column the file has; the default "auto" is both where the run has a
+    confounds file and none where it has not). ``columns``: where the conditions are in the events."""
 
     hrf_model: str = "glover"
     drift_model: str = "cosine"
     high_pass_hz: float = 0.01
     drift_order: int = 1
     noise_model: str = "ar1"
-    confounds: tuple[str, ...] = ()
+    confounds: tuple[str, ...] = (AUTO,)
     tr_s: float | None = None
     contexts: tuple[str, str] = CONTEXTS
+    columns: EventColumns = EventColumns()
 
     def check(self) -> None:
         """UserError for an unknown option value."""
@@ -84,13 +92,62 @@ class GlmConfig:
         if self.high_pass_hz <= 0:
             raise UserError("--high-pass must be > 0 Hz")
 
-    @property
-    def confound_columns(self) -> list[str]:
-        """The confound column names with "motion" expanded."""
+    def confound_columns(self, available: list[str] | None) -> list[str]:
+        """The confound column names with "motion", "outliers" and "auto" expanded (``available``:
+        the columns of the run's confounds file, None when it has none)."""
+        names = (("motion", "outliers") if available is not None else ()) if self.confounds == (AUTO,) \
+            else self.confounds
         out: list[str] = []
-        for name in self.confounds:
-            out.extend(MOTION_COLUMNS if name == "motion" else [name])
+        for name in names:
+            if name == "motion":
+                out.extend(MOTION_COLUMNS)
+            elif name == "outliers":
+                out.extend(c for c in available or [] if c.startswith("motion_outlier"))
+            else:
+                out.append(name)
         return out
+
+
+RUN_MASKS = "intersection of the runs' brain masks"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which runs of a BIDS dataset to fit: ``task``, entity ``filters`` ((key, value) pairs, e.g.
+    ("acq", "mb4")), the ``derivatives`` folder holding the preprocessed BOLD (default:
+    ROOT/derivatives/fmriprep when it exists; "none" for raw BOLD next to the events) and its
+    output ``space``."""
+
+    task: str | None = None
+    filters: tuple[tuple[str, str], ...] = ()
+    derivatives: str | None = None
+    space: str | None = None
+
+    def derivatives_of(self, root: str | Path) -> Path | None:
+        """The derivatives folder to read the BOLD from (None: the raw dataset)."""
+        if self.derivatives == "none":
+            return None
+        if self.derivatives is not None:
+            return Path(self.derivatives)
+        default = Path(root) / "derivatives" / "fmriprep"
+        return default if default.is_dir() else None
+
+
+def runs_mask(sessions: dict[tuple[str, str], list[Run]]):
+    """(intersection of every run's brain mask, the first mask's image); UserError naming a run
+    without one or a mask on another grid."""
+    brain, image = None, None
+    for runs in sessions.values():
+        for run in runs:
+            if run.mask is None or not run.mask.is_file():
+                raise UserError(f"{run.bold}: no brain mask (*_desc-brain_mask.nii.gz) for this run in the "
+                                "derivatives; give one with --mask")
+            mask, found = load_mask(run.mask)
+            if brain is not None and (mask.shape != brain.shape or not np.allclose(found.affine, image.affine)):
+                raise UserError(f"{run.mask}: grid {mask.shape} differs from {image.get_filename()}: "
+                                "give the runs in one space (--space) or one --mask")
+            brain, image = (mask, found) if brain is None else (brain & mask, image)
+    return brain, image
 
 
 @dataclass(frozen=True)
@@ -105,13 +162,15 @@ class RunFit:
     tr_s: float
 
 
-def read_confounds(run: Run, columns: list[str], n_volumes: int) -> pd.DataFrame | None:
+def read_confounds(run: Run, config: GlmConfig, n_volumes: int) -> pd.DataFrame | None:
     """The chosen confound columns of a run (NaN, e.g. fMRIPrep's first derivative row, -> 0)."""
+    exists = run.confounds.is_file()
+    table = pd.read_csv(run.confounds, sep="\t", na_values=["n/a"]) if exists else None
+    columns = config.confound_columns(None if table is None else list(table.columns))
     if not columns:
         return None
-    if not run.confounds.is_file():
+    if table is None:
         raise UserError(f"{run.confounds}: missing, but --confounds asks for {columns}")
-    table = pd.read_csv(run.confounds, sep="\t", na_values=["n/a"])
     missing = [c for c in columns if c not in table]
     if missing:
         raise UserError(f"{run.confounds}: confound columns {missing} missing (it has {list(table.columns)[:8]}...)")
@@ -199,10 +258,10 @@ def check_run(run: Run, mask: np.ndarray, config: GlmConfig) -> CheckedRun:
         raise UserError(f"{run.bold}: shape {image.shape} is not a 4-D series on the mask's grid {mask.shape}")
     n_volumes = image.shape[3]
     tr_s = repetition_time(run, tr_s=config.tr_s, header_tr_s=header_repetition_time(image))
-    events = read_events(run.events, contexts=config.contexts)
+    events = read_events(run.events, contexts=config.contexts, columns=config.columns)
     check_events_in_scan(events, n_volumes=n_volumes, tr_s=tr_s, where=str(run.events))
     check_all_conditions(events, where=str(run.events))
-    confounds = read_confounds(run, config.confound_columns, n_volumes)
+    confounds = read_confounds(run, config, n_volumes)
     return CheckedRun(run, events, tr_s, n_volumes, confounds)
 
 
@@ -226,7 +285,7 @@ def _write_run(ready: CheckedRun, brain: np.ndarray, affine: np.ndarray, config:
     """Fit one checked run and write its betas, residuals and, last (it marks the run done), its sidecar."""
     with threadpool_limits(1):  # small matrices: one BLAS thread per run (participants go in parallel)
         fit, run = glm_run(ready, brain, config), ready.run
-    folder = partial / run.subject / run.session / "func"
+    folder = partial / run.folder
     folder.mkdir(parents=True, exist_ok=True)
     _volumes(fit.betas, brain, affine).to_filename(folder / f"{run.stem}_{BETAS}.nii.gz")
     _volumes(fit.residuals, brain, affine).to_filename(folder / f"{run.stem}_{RESIDUALS}.nii.gz")
@@ -255,7 +314,7 @@ def fit_session(runs: list[CheckedRun], brain: np.ndarray, affine: np.ndarray, c
 def run_done(partial: Path, run: Run, config: GlmConfig, mask: Path) -> bool:
     """Whether ``run``'s outputs are complete under ``partial`` (its sidecar, written last, exists);
     UserError when they were made with other options (a resumed GLM must use the same ones)."""
-    sidecar = partial / run.subject / run.session / "func" / f"{run.stem}_{BETAS}.json"
+    sidecar = partial / run.folder / f"{run.stem}_{BETAS}.json"
     if not sidecar.is_file():
         return False
     recorded = read_json(sidecar, what="GLM sidecar")
@@ -265,22 +324,29 @@ def run_done(partial: Path, run: Run, config: GlmConfig, mask: Path) -> bool:
     return True
 
 
-def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path, config: GlmConfig,
-                participants: list[str] | None = None, executor: str = "inline", jobs: int | None = None,
-                slurm: Resources | None = None) -> Path:
+def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path | None = None, config: GlmConfig,
+                participants: list[str] | None = None, select: Selection | None = None, executor: str = "inline",
+                jobs: int | None = None, slurm: Resources | None = None) -> Path:
     """Fit every run under ``root`` and write the derivatives folder ``out`` (see the module
     docstring); all runs are checked before any fitting starts; refuses an existing ``out``.
 
     One job per participant session (``garden.core.jobs.run_jobs``: ``executor`` "inline", "local" or
     "slurm", at most ``jobs`` at once): each writes its own files under ``OUT.partial`` and marks
     each run complete last, so the result does not depend on the order jobs finish in, and running
-    the same command again after an interruption keeps the finished runs."""
+    the same command again after an interruption keeps the finished runs.
+
+    ``select`` picks runs (task, entity filters) and the derivatives they come from; without
+    ``mask`` the brain is the intersection of the runs' derivative brain masks, written as
+    ``OUT/desc-brain_mask.nii.gz``."""
     config.check()
     check_executor(executor)
     out = Path(out)
     refuse_existing(out)
-    sessions = find_runs(root, participants=participants)
-    brain, image = load_mask(mask)
+    select = select or Selection()
+    sessions = find_runs(root, participants=participants, task=select.task, filters=dict(select.filters),
+                         derivatives=select.derivatives_of(root), space=select.space)
+    brain, image = load_mask(mask) if mask is not None else runs_mask(sessions)
+    mask = mask if mask is not None else RUN_MASKS
     checked = [[check_run(run, brain, config) for run in runs] for runs in sessions.values()]
     logs = out.with_name(out.name + ".jobs")
     with output_folder(out, resume=True) as partial:  # an interrupted run's partial folder is resumed
@@ -289,6 +355,8 @@ def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path, config: 
                   executor == "inline") for runs in todo]
         run_jobs(fit_session, calls, executor=executor, folder=logs, jobs=jobs, resources=slurm,
                  record=partial / "code" / "slurm-jobs.json")
+        if mask == RUN_MASKS:  # the brain the GLM used, for later steps (searchlight --mask)
+            nibabel.Nifti1Image(brain.astype(np.uint8), image.affine).to_filename(partial / "desc-brain_mask.nii.gz")
         write_derivative_description(partial, "garden first-level GLM (LSA, one regressor per condition per run)",
                                      source=root, step="glm",
                                      tools=[{"Name": "nilearn", "Version": metadata.version("nilearn")}])
@@ -310,14 +378,14 @@ class SessionBetas:
 def glm_sessions(glm: str | Path) -> dict[tuple[str, str], list[Path]]:
     """The beta files of a ``fit_dataset`` folder by (subject, session), runs in order; UserError if none."""
     glm = Path(glm)
-    files = sorted(glm.glob(f"sub-*/ses-*/func/*_run-*_{BETAS}.nii.gz"))
+    files = derivative_files(glm, f"*_run-*_{BETAS}.nii.gz")
     if not files:
         raise UserError(f"{glm}: no *_{BETAS}.nii.gz files: run `garden neural glm` first")
     grouped: dict[tuple[str, str], list[Path]] = {}
     for path in files:
-        grouped.setdefault((path.parts[-4], path.parts[-3]), []).append(path)
+        grouped.setdefault(session_key(path), []).append(path)
     for paths in grouped.values():
-        paths.sort(key=lambda p: int(p.name.split("_run-")[1].split("_")[0]))
+        paths.sort(key=lambda p: int(entity(p.name, "run")))
     return grouped
 
 

@@ -32,15 +32,20 @@ from tqdm import tqdm
 from garden.analysis.neural.bids import (
     N_CONDITIONS,
     condition_name,
+    derivative_files,
+    entity,
+    session_stem,
     write_derivative_description,
 )
 from garden.analysis.neural.glm import (
     BETAS,
+    SessionBetas,
     glm_grid,
     glm_sessions,
     load_mask,
     read_session_betas,
 )
+from garden.analysis.neural.noise import NOISE_SOURCES, noise_covariance, run_deviations
 from garden.analysis.neural.rois import Roi, check_on_grid
 from garden.analysis.neural.searchlight import METHODS, Spheres, searchlight_rdms, spheres
 from garden.core.errors import UserError
@@ -51,7 +56,6 @@ from garden.rsa.compare import regress_vectors
 from garden.rsa.crossval import (
     crossnobis_rdm,
     crossval_correlation_rdm,
-    precision_from_residuals,
 )
 from garden.rsa.model_rdms import MODEL_RDMS, condition_table, model_rdms
 from garden.rsa.rdms import RDMs
@@ -67,8 +71,9 @@ class RdmConfig:
     ``radius_unit`` "mm"), ``min_fraction`` of a full sphere, and the models (``context_offset``
     in feature units)."""
 
-    method: str = "correlation"
+    method: str = "crossnobis"
     shrinkage: str = "shrinkage_diag"
+    noise: str = "runs-diag"
     radius: float = 3.0
     radius_unit: str = "voxels"
     min_fraction: float = 0.5
@@ -79,6 +84,8 @@ class RdmConfig:
         """UserError for an unknown option value."""
         if self.method not in METHODS:
             raise UserError(f"--method: {self.method!r} is not one of {list(METHODS)}")
+        if self.noise not in NOISE_SOURCES:
+            raise UserError(f"--noise: {self.noise!r} is not one of {list(NOISE_SOURCES)}")
         if self.radius_unit not in ("voxels", "mm"):
             raise UserError(f"--radius-unit: {self.radius_unit!r} is not voxels or mm")
         unknown = [m for m in self.models if m not in MODEL_RDMS]
@@ -90,13 +97,13 @@ def rdm_of(betas: np.ndarray, residuals: list[np.ndarray], dofs: list[int], conf
     """(50, 50) cross-validated RDM of (runs, 50, voxels) betas (residuals: per-run (volumes, voxels))."""
     if config.method == "correlation":
         return crossval_correlation_rdm(betas)
-    precision = precision_from_residuals(np.concatenate(residuals), dof=int(sum(dofs)), method=config.shrinkage)
-    return crossnobis_rdm(betas, precision)
+    return crossnobis_rdm(betas, noise_cov=noise_covariance(betas, residuals, dofs, source=config.noise,
+                                                            shrinkage=config.shrinkage))
 
 
 def _task_of(glm: Path, subject: str, session: str) -> str:
     first = sorted((glm / subject / session / "func").glob(f"*_{BETAS}.nii.gz"))[0].name
-    return first.split("_")[2]
+    return f"task-{entity(first, 'task')}"
 
 
 def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Roi], affine: np.ndarray | None = None,
@@ -111,7 +118,7 @@ def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Roi], affine: 
     check_on_grid(rois, affine, inside=fitted, grid_affine=grid_affine, where=f"the GLM in {glm}")
     masks = {name: roi.mask & fitted for name, roi in rois.items()}
     union = np.any(list(masks.values()), axis=0)
-    sessions = read_session_betas(glm, union, residuals=config.method == "crossnobis")
+    sessions = read_session_betas(glm, union, residuals=config.method == "crossnobis" and config.noise == "residuals")
     columns = [condition_name(c) for c in range(N_CONDITIONS)]
     with output_folder(out) as partial:
         for found in tqdm(sessions, desc="ROI RDMs", unit="session"):
@@ -120,7 +127,8 @@ def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Roi], affine: 
             for name, mask in masks.items():
                 inside = mask[union]
                 rdm = rdm_of(found.betas[..., inside], [r[:, inside] for r in found.residuals], found.dofs, config)
-                path = folder / f"{found.subject}_{found.session}_{task}_roi-{name}_desc-{config.method}_rdm.tsv"
+                stem = session_stem(found.subject, found.session, task)
+                path = folder / f"{stem}_roi-{name}_desc-{config.method}_rdm.tsv"
                 write_tsv(path, pd.DataFrame(rdm, columns=columns), float_format="%.10g")
                 write_json(path.with_suffix(".json"), provenance(
                     config=asdict(config), seed=None, roi=name, mask=rois[name].source, n_voxels=int(inside.sum()),
@@ -134,7 +142,7 @@ def read_roi_rdms(folder: str | Path) -> RDMs:
     """Every RDM of a ``roi_rdms`` folder as one ``RDMs`` stack: rdm descriptors subject, session, roi,
     method (one per file), pattern descriptors the 50 conditions."""
     folder = Path(folder)
-    files = sorted(folder.glob("sub-*/ses-*/func/*_roi-*_rdm.tsv"))
+    files = derivative_files(folder, "*_roi-*_rdm.tsv")
     if not files:
         raise UserError(f"{folder}: no *_roi-*_rdm.tsv files: run `garden neural rdms` first")
     rows, matrices = [], []
@@ -143,7 +151,8 @@ def read_roi_rdms(folder: str | Path) -> RDMs:
         rdm = pd.read_csv(path, sep="\t").to_numpy(float)
         if rdm.shape != (N_CONDITIONS, N_CONDITIONS):
             raise UserError(f"{path}: {rdm.shape} table; expected {N_CONDITIONS} x {N_CONDITIONS}")
-        rows.append({"subject": f"sub-{entities['sub']}", "session": f"ses-{entities['ses']}",
+        rows.append({"subject": f"sub-{entities['sub']}",
+                     "session": f"ses-{entities['ses']}" if "ses" in entities else "",
                      "roi": entities["roi"], "method": entities["desc"]})
         matrices.append(rdm)
     methods = sorted({row["method"] for row in rows})
@@ -200,7 +209,7 @@ def map_name(stem: str, model: str, method: str) -> str:
 def _searchlight_sidecar(partial: Path, glm: Path, key: tuple[str, str], method: str) -> Path:
     subject, session = key
     task = _task_of(glm, subject, session)
-    return partial / subject / session / "func" / f"{subject}_{session}_{task}_desc-{method}_searchlight.json"
+    return partial / subject / session / "func" / f"{session_stem(subject, session, task)}_desc-{method}_searchlight.json"
 
 
 def searchlight_done(partial: Path, glm: Path, key: tuple[str, str], config: RdmConfig, mask: Path) -> bool:
@@ -216,16 +225,31 @@ def searchlight_done(partial: Path, glm: Path, key: tuple[str, str], config: Rdm
     return True
 
 
+def searchlight_noise(session: SessionBetas, config: RdmConfig) -> tuple[np.ndarray, np.ndarray | None, int | None]:
+    """(patterns, noise samples, their dof) for a crossnobis searchlight under ``config.noise``
+    (``garden.analysis.neural.noise``): "runs-diag" divides each voxel's betas by its run-wise SD
+    (a diagonal metric is a per-voxel scaling, the same in every sphere), "runs" gives the run-wise
+    deviations as each sphere's noise samples, "residuals" the GLM residuals, "none" nothing."""
+    if config.noise == "residuals":
+        return session.betas, np.concatenate(session.residuals), int(sum(session.dofs))
+    if config.noise == "none":
+        return session.betas, None, None
+    deviations, dof = run_deviations(session.betas)
+    if config.noise == "runs":
+        return session.betas, deviations, dof
+    return session.betas / np.sqrt((deviations**2).sum(axis=0) / dof), None, None
+
+
 def searchlight_session(glm: str, partial: str, key: tuple[str, str], mask: str, config: RdmConfig, found: Spheres,
                         command: str, batch_size: int = 256, progress: bool = False) -> None:
     """One participant's job: that session's searchlight model-beta maps, the sidecar written last
     (``command``: the command line that asked for it, recorded in the sidecar)."""
     glm_path, brain_image = Path(glm), load_mask(mask)
     brain, image = brain_image
-    [session] = read_session_betas(glm_path, brain, residuals=config.method == "crossnobis", only=key)
-    residuals = np.concatenate(session.residuals) if session.residuals else None
-    vectors = searchlight_rdms(session.betas, found, method=config.method, residuals=residuals,
-                               dof=int(sum(session.dofs)) if session.dofs else None,
+    crossnobis = config.method == "crossnobis"
+    [session] = read_session_betas(glm_path, brain, residuals=crossnobis and config.noise == "residuals", only=key)
+    patterns, residuals, dof = searchlight_noise(session, config) if crossnobis else (session.betas, None, None)
+    vectors = searchlight_rdms(patterns, found, method=config.method, residuals=residuals, dof=dof,
                                shrinkage=config.shrinkage, batch_size=batch_size, progress=progress)
     betas = regress_vectors(vectors, brain_model_rdms(config.models, config.context_offset, config.method))[0]
     sidecar = _searchlight_sidecar(Path(partial), glm_path, key, config.method)

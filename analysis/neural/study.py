@@ -8,7 +8,11 @@ accuracy), a network sweep (for the init-scale match) and a searchlight folder (
     OUT/tables/neural_roi_group.tsv          roi, model, n, mean, sem, t, p_one_sided, p_signflip, ci_low, ci_high
     OUT/tables/neural_roi_contrasts.tsv      roi, contrast (a>b), the same statistics, p_reverse (b > a)
     OUT/tables/neural_compression.tsv        subject, roi, the 6 compression parameters, rmse, compression
-    OUT/tables/neural_compression_group.tsv  roi, one-sided test of compression > 0
+    OUT/tables/neural_compression_group.tsv  roi, one-sided test of compression > 0, p_reverse, reading
+    OUT/tables/neural_relevance.tsv          subject, roi, context, relevant, irrelevant, index (model-free)
+    OUT/tables/neural_relevance_group.tsv    roi, test of the index > 0, p_reverse, reading
+    OUT/tables/neural_design.tsv             design, model, vif, condition_number, flagged, distances, method
+    OUT/tables/neural_sensitivity.tsv        with --sensitivity: the HRF x distance table
     OUT/tables/neural_accuracy.tsv           subject, accuracy
     OUT/tables/neural_accuracy_relation.tsv  roi, pearson_r, p, kendall_tau, p_tau
     OUT/tables/neural_noise_ceiling.tsv      roi, n, lower, upper
@@ -35,11 +39,15 @@ from pathlib import Path
 import nibabel
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from garden.modeling.networks.rdms import network_rdms
-from garden.analysis.neural.bids import scan_accuracy, write_derivative_description
+from garden.analysis.neural.bids import derivative_files, scan_accuracy, write_derivative_description
+from garden.analysis.neural.design import design_table
 from garden.analysis.neural.glm import load_mask
 from garden.analysis.neural.rdms import BRAIN_MODELS, read_roi_rdms
+from garden.analysis.neural.relevance import relevance_table, verdict
+from garden.analysis.neural.sensitivity import read_sensitivity
 from garden.analysis.neural.rois import Roi, check_on_grid
 from garden.analysis.neural.stats import (
     accuracy_relation,
@@ -91,7 +99,7 @@ def _write(table: pd.DataFrame, path: Path) -> None:
 
 def searchlight_models(folder: Path) -> list[str]:
     """The models of a searchlight folder (from its sidecars); UserError if it has none."""
-    sidecars = sorted(folder.glob("sub-*/ses-*/func/*_searchlight.json"))
+    sidecars = derivative_files(folder, "*_searchlight.json")
     if not sidecars:
         raise UserError(f"{folder}: no *_searchlight.json: run `garden neural searchlight` first")
     return json.loads(sidecars[0].read_text(encoding="utf-8"))["models"]
@@ -117,7 +125,7 @@ def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float,
     out.mkdir()
     rows, slices = [], []
     for model in models:
-        files = sorted(folder.glob(f"sub-*/ses-*/func/*_model-{model.replace('_', '')}_stat-beta_desc-*_statmap.nii.gz"))
+        files = derivative_files(folder, f"*_model-{model.replace('_', '')}_stat-beta_desc-*_statmap.nii.gz")
         if len(files) < 2:
             raise UserError(f"{folder}: {len(files)} searchlight map(s) of model {model!r}; a group test needs >= 2")
         maps = np.stack([np.asarray(nibabel.load(str(f)).dataobj, dtype=float)[brain] for f in files])
@@ -141,10 +149,29 @@ def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float,
     return pd.DataFrame(rows), pd.concat(slices, ignore_index=True)
 
 
+def _both_ways(values: np.ndarray, config: StatsConfig) -> dict:
+    """``one_sample`` of values > 0, the reverse one-sided p and the ``verdict`` reading (relevant -
+    irrelevant measures: > 0 the orthogonal geometry, < 0 its label-swapped mirror)."""
+    test = one_sample(values, n_perm=config.n_perm, seed=config.seed)
+    reverse = float(stats.ttest_1samp(values, 0.0, alternative="less").pvalue)
+    return {**test, "p_reverse": reverse, "reading": verdict(test["p_one_sided"], reverse)}
+
+
+def _write_relevance(table: pd.DataFrame, tables: Path, config: StatsConfig) -> None:
+    """neural_relevance.tsv (per RDM and context) and neural_relevance_group.tsv (per ROI: the index
+    averaged over contexts, tested both ways, and its reading)."""
+    found = relevance_table(table)
+    _write(found, tables / "neural_relevance.tsv")
+    rows = []
+    for roi, part in found.groupby("roi", sort=False):
+        rows.append({"roi": roi, **_both_ways(part.groupby("subject")["index"].mean().to_numpy(), config)})
+    _write(pd.DataFrame(rows), tables / "neural_relevance_group.tsv")
+
+
 def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, behaviour: str | Path | None = None,
                      networks: str | Path | None = None, searchlight: str | Path | None = None,
                      mask: str | Path | None = None, rois: dict[str, Roi] | None = None,
-                     roi_affine: np.ndarray | None = None) -> Path:
+                     roi_affine: np.ndarray | None = None, sensitivity: str | Path | None = None) -> Path:
     """Write the statistics folder (module docstring); inputs are checked before any output.
     ``rois`` (``garden.analysis.neural.rois.load_rois``, on the grid ``roi_affine``) count the significant
     searchlight voxels inside each ROI; they must lie on the searchlight mask's grid."""
@@ -160,19 +187,24 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
     if subjects.nunique() < 2:
         raise UserError(f"{rdms}: RDMs of {subjects.nunique()} participant(s); group statistics need >= 2")
     sweep = load_results(networks) if networks is not None else None
+    methods = table.rdm_descriptors["method"].unique()
     with output_folder(out) as partial:
         tables = partial / "tables"
         betas = model_betas(table, config.models, context_offset=config.context_offset)
         _write(betas, tables / "neural_roi_betas.tsv")
         _write(group_tests(betas, n_perm=config.n_perm, seed=config.seed), tables / "neural_roi_group.tsv")
         pairs = [p for p in CONTRASTS if set(p) <= set(config.models)]
-        if pairs:
-            _write(paired_contrasts(betas, pairs, n_perm=config.n_perm, seed=config.seed),
-                   tables / "neural_roi_contrasts.tsv")
+        if pairs:  # each contrast in the design of its two models only (well conditioned: docs/neural.md)
+            _write(pd.concat([paired_contrasts(model_betas(table, pair, context_offset=config.context_offset),
+                                               [pair], n_perm=config.n_perm, seed=config.seed).assign(design="pair")
+                              for pair in pairs], ignore_index=True), tables / "neural_roi_contrasts.tsv")
+        _write(pd.concat([design_table({"models": config.models, **{f"{a}>{b}": (a, b) for a, b in pairs}},
+                                       config.context_offset, squared=method == "crossnobis").assign(method=method)
+                          for method in methods], ignore_index=True), tables / "neural_design.tsv")
+        _write_relevance(table, tables, config)
         compression = compression_fits(table, n_restarts=config.n_restarts, seed=config.seed)
         _write(compression, tables / "neural_compression.tsv")
-        compression_group = [{"roi": roi, **one_sample(part["compression"].to_numpy(), n_perm=config.n_perm,
-                                                       seed=config.seed)}
+        compression_group = [{"roi": roi, **_both_ways(part["compression"].to_numpy(), config)}
                              for roi, part in compression.groupby("roi", sort=False)]
         _write(pd.DataFrame(compression_group), tables / "neural_compression_group.tsv")
         ceiling = noise_ceiling(table)
@@ -193,8 +225,11 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
                                                q=config.fdr_q, rois=rois or {})
             _write(counts, tables / "neural_searchlight.tsv")
             _write(slices, tables / "neural_searchlight_slices.tsv")
+        if sensitivity is not None:  # the HRF x distance table of `garden neural sensitivity`, beside the results
+            _write(read_sensitivity(Path(sensitivity)), tables / "neural_sensitivity.tsv")
         write_json(partial / "neural_stats.json", provenance(
             config=asdict(config), seed=config.seed, rdms=str(rdms), behaviour=str(behaviour), networks=str(networks),
-            searchlight=str(searchlight), mask=str(mask), rois={k: v.source for k, v in (rois or {}).items()}))
+            searchlight=str(searchlight), mask=str(mask), sensitivity=str(sensitivity),
+            rois={k: v.source for k, v in (rois or {}).items()}))
         write_derivative_description(partial, "garden neural statistics (group level)", source=rdms, step="stats")
     return out

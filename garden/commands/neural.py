@@ -16,18 +16,23 @@ import nibabel as nib
 from nibabel.filebasedimages import ImageFileError
 from threadpoolctl import threadpool_limits
 
+from garden.analysis.neural.bids import EVENTS_CONTRACT, EventColumns
 from garden.analysis.neural.glm import (
+    AUTO,
     DRIFT_MODELS,
     HRF_MODELS,
     NOISE_MODELS,
     GlmConfig,
+    Selection,
     fit_dataset,
 )
+from garden.analysis.neural.noise import NOISE_SOURCES
 from garden.analysis.neural.mante import ManteConfig, write_mante
 from garden.analysis.neural.rdms import BRAIN_MODELS, RdmConfig, roi_rdms, searchlight_maps
 from garden.analysis.neural.rois import load_rois, parse_rois
 from garden.analysis.neural.simulate import SimulationConfig, simulate_dataset
 from garden.analysis.neural.simulate import parse_rois as parse_sim_rois
+from garden.analysis.neural.sensitivity import sensitivity
 from garden.analysis.neural.study import StatsConfig, write_statistics
 from garden.analysis.neural.searchlight import METHODS
 from garden.core.errors import UserError
@@ -67,6 +72,36 @@ def _shape(text: str) -> tuple[int, int, int]:
     return shape
 
 
+def _filters(items: list[str]) -> tuple[tuple[str, str], ...]:
+    """--filter ENTITY=VALUE items as (entity, value) pairs; UserError naming a malformed one."""
+    out = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UserError(f"--filter: {item!r} is not ENTITY=VALUE (e.g. acq=mb4)")
+        out.append((key.strip(), value.strip()))
+    return tuple(out)
+
+
+def _selection_options(p: argparse.ArgumentParser) -> None:
+    """--derivatives, --space, --task, --filter, --conditions: which runs of a BIDS dataset, and where."""
+    p.add_argument("--derivatives", default=None, metavar="FOLDER",
+                   help="preprocessed BOLD (*_desc-preproc_bold), brain masks and confounds (default: "
+                        "BIDS/derivatives/fmriprep when it exists; 'none' for the raw *_bold.nii.gz)")
+    p.add_argument("--space", default=None, help="output space of the derivatives (e.g. MNI152NLin2009cAsym) "
+                                                 "when they hold several")
+    p.add_argument("--task", default=None, help="only runs of this task (BIDS task label)")
+    p.add_argument("--filter", action="append", default=[], metavar="ENTITY=VALUE",
+                   help="only runs with this BIDS entity value (e.g. acq=mb4, dir=AP); repeat")
+    p.add_argument("--conditions", default="", metavar="KEY=VALUE,...",
+                   help="where the conditions are in the events: trial_type=VALUE (default tree), context=COLUMN, "
+                        "branchiness=COLUMN, leafiness=COLUMN (defaults: those names)")
+
+
+def _selection(args: argparse.Namespace) -> Selection:
+    return Selection(task=args.task, filters=_filters(args.filter), derivatives=args.derivatives, space=args.space)
+
+
 def _roi_options(p: argparse.ArgumentParser, roi_help: str) -> None:
     """--roi NAME=PATH (repeatable), --atlas IMAGE, --atlas-labels LABELS, --atlas-rois NAMES."""
     p.add_argument("--roi", action="append", default=[], metavar="NAME=PATH", help=roi_help)
@@ -93,10 +128,11 @@ PYTHON_GIB = 1.0
 
 def _resources(args: argparse.Namespace, threads: int, root: Path, pattern: str) -> Resources:
     """The jobs' resources; for SLURM, memory estimated as ``IMAGE_COPIES`` x the float64 size of the largest
-    session's images matching ``pattern`` under ``root``/sub-*/ses-*/func, plus ``PYTHON_GIB``
+    session's images matching ``pattern`` under ``root``/sub-*/[ses-*/]func, plus ``PYTHON_GIB``
     (an unreadable image counts nothing here: its job reports it)."""
     sizes: dict[Path, int] = {}
-    for path in root.glob(f"sub-*/ses-*/func/{pattern}") if args.executor == "slurm" else ():
+    found = [*root.glob(f"sub-*/ses-*/func/{pattern}"), *root.glob(f"sub-*/func/{pattern}")]
+    for path in found if args.executor == "slurm" else ():
         try:
             sizes[path.parent] = sizes.get(path.parent, 0) + 8 * math.prod(nib.load(path).shape)
         except (OSError, ValueError, ImageFileError):
@@ -133,17 +169,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = steps.add_parser("glm", help="first-level LSA GLM (nilearn): condition betas per run",
                          description="One regressor per condition per run (50 x runs), HRF, drift and confounds; "
-                                     "writes beta maps and residuals as a BIDS-derivatives folder OUT.")
-    p.add_argument("bids", type=existing_folder, metavar="BIDS", help="folder with sub-*/ses-*/func/*_bold.nii.gz + events.tsv")
-    p.add_argument("--mask", type=existing_file, required=True, help="brain mask (NIfTI) on the BOLD grid")
+                                     "writes beta maps and residuals as a BIDS-derivatives folder OUT. "
+                                     "Runs are read with pybids: the events from the raw dataset BIDS, the "
+                                     "preprocessed BOLD, brain mask and confounds from its fMRIPrep derivatives. "
+                                     f"Events contract: {EVENTS_CONTRACT}.")
+    p.add_argument("bids", type=existing_folder, metavar="BIDS",
+                   help="BIDS dataset: sub-*/[ses-*/]func/*_events.tsv (+ *_bold.nii.gz without derivatives)")
+    _selection_options(p)
+    p.add_argument("--mask", type=existing_file, default=None,
+                   help="brain mask (NIfTI) on the BOLD grid (default: the intersection of the runs' brain masks "
+                        "in the derivatives)")
     p.add_argument("--out", type=out_folder, required=True, help="new derivatives folder")
     p.add_argument("--hrf", default="glover", choices=HRF_MODELS, help="HRF model (default glover)")
     p.add_argument("--drift", default="cosine", choices=DRIFT_MODELS, help="drift model (default cosine)")
     p.add_argument("--high-pass", type=finite_float(0.0, 10.0, above=True), default=0.01, help="high-pass cut-off in Hz (default 0.01)")
     p.add_argument("--drift-order", type=bounded_int(0, high=MAX_DRIFT_ORDER), default=1, help="polynomial drift order (default 1)")
     p.add_argument("--noise-model", default="ar1", choices=NOISE_MODELS, help="GLM noise model (default ar1)")
-    p.add_argument("--confounds", default="", help="confound columns to regress out ('motion' = the six motion "
-                                                   "parameters), from *_desc-confounds_timeseries.tsv")
+    p.add_argument("--confounds", default=AUTO, help="confound columns to regress out, from "
+                   "*_desc-confounds_timeseries.tsv: 'motion' = the six motion parameters, 'outliers' = every "
+                   "motion_outlier* spike column; default 'auto' = motion,outliers where a run has the file; '' = none")
     p.add_argument("--tr", type=finite_float(0.0, 60.0, above=True), default=None, help="TR in s when the bold.json lacks RepetitionTime")
     p.add_argument("--participants", default="", help="only these participant ids (comma-separated)")
     executor_options(p, "participant session")
@@ -154,11 +198,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p = steps.add_parser(name, help=helptext, description=helptext + "; writes the new folder OUT.")
         p.add_argument("glm", type=existing_folder, metavar="GLM", help="folder written by `garden neural glm`")
         p.add_argument("--out", type=out_folder, required=True, help="new output folder")
-        p.add_argument("--method", default="correlation", choices=METHODS,
-                       help="cross-validated correlation distance (the paper's; default) or crossnobis")
+        default = "crossnobis" if name == "rdms" else "correlation"
+        p.add_argument("--method", default=default, choices=METHODS,
+                       help="crossnobis (cross-validated squared Euclidean distance, the distance the model RDMs and "
+                            "the compression model describe; default for rdms) or the paper's cross-validated "
+                            f"correlation distance (default {default}; docs/neural.md says why)")
         p.add_argument("--shrinkage", default="shrinkage_diag", choices=SHRINKAGE,
                        help="crossnobis noise covariance shrinkage (default shrinkage_diag, as rsatoolbox)")
         p.add_argument("--threads", type=bounded_int(1, "threads"), default=1, help="BLAS threads (default 1)")
+        p.add_argument("--noise", default="runs-diag", choices=NOISE_SOURCES,
+                       help="crossnobis noise covariance: runs-diag (default: each voxel's variance of its run-wise "
+                            "pattern deviations, immune to an HRF misfit), runs (their full covariance), residuals "
+                            "(the GLM residuals' covariance), none (identity)")
         if name == "rdms":
             _roi_options(p, "ROI mask; repeat")
             p.set_defaults(func=rdms_command)
@@ -172,6 +223,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             executor_options(p, "participant session")
             p.set_defaults(func=searchlight_command)
 
+    p = steps.add_parser("sensitivity", help="the ROI contrast and relevance under every HRF and distance",
+                         description="Fit the GLM under each HRF (glover, spm, + derivatives) and compute ROI RDMs "
+                                     "under each distance; per ROI the orthogonal - grid contrast and the relevance "
+                                     "index side by side, an ROI whose reading changes flagged "
+                                     "(OUT/tables/neural_sensitivity.tsv).")
+    p.add_argument("bids", type=existing_folder, metavar="BIDS", help="BIDS dataset, as for `garden neural glm`")
+    p.add_argument("--out", type=out_folder, required=True, help="new output folder")
+    _selection_options(p)
+    p.add_argument("--mask", type=existing_file, default=None, help="brain mask, as for `garden neural glm`")
+    _roi_options(p, "ROI mask; repeat")
+    p.add_argument("--alpha", type=finite_float(0.0, 1.0, above=True), default=0.01,
+                   help="one-sided level of each reading (default 0.01)")
+    p.add_argument("--n-perm", type=bounded_int(1, "permutations"), default=1000, help="sign-flip permutations (default 1000)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the permutations (default 0)")
+    p.set_defaults(func=sensitivity_command)
+
     p = steps.add_parser("stats", help="model betas, group tests, compression, accuracy, networks, searchlight maps",
                          description="Regress each ROI RDM on the model RDMs and test across participants; "
                                      "optionally relate to accuracy, network init scales and searchlight maps.")
@@ -182,6 +249,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--networks", type=existing_folder, help="network sweep folder (`garden train`) for the init-scale match")
     p.add_argument("--searchlight", type=existing_folder, help="folder written by `garden neural searchlight`")
     p.add_argument("--mask", type=existing_file, help="brain mask of the searchlight")
+    p.add_argument("--sensitivity", type=existing_folder, default=None,
+                   help="folder written by `garden neural sensitivity`: its HRF x distance table goes beside the "
+                        "results and the report flags a conclusion that changes across it")
     _roi_options(p, "count significant searchlight voxels inside this ROI; repeat")
     p.add_argument("--n-perm", type=bounded_int(1, "permutations"), default=10000, help="sign-flip permutations (default 10000)")
     p.add_argument("--n-boot", type=bounded_int(1, "permutations"), default=1000, help="bootstrap samples over participants (default 1000)")
@@ -221,9 +291,9 @@ def simulate_command(args: argparse.Namespace) -> int:
 def glm_command(args: argparse.Namespace) -> int:
     config = GlmConfig(hrf_model=args.hrf, drift_model=args.drift, high_pass_hz=args.high_pass,
                        drift_order=args.drift_order, noise_model=args.noise_model, confounds=_names(args.confounds),
-                       tr_s=args.tr)
+                       tr_s=args.tr, columns=EventColumns.parse(args.conditions))
     with threadpool_limits(1):
-        out = fit_dataset(args.bids, args.out, mask=args.mask, config=config,
+        out = fit_dataset(args.bids, args.out, mask=args.mask, config=config, select=_selection(args),
                           participants=list(_names(args.participants)) or None, executor=args.executor,
                           jobs=args.jobs, slurm=_resources(args, 1, args.bids, "*_bold.nii*"))
     print(f"wrote GLM betas to {out}")
@@ -231,7 +301,7 @@ def glm_command(args: argparse.Namespace) -> int:
 
 
 def rdms_command(args: argparse.Namespace) -> int:
-    config = RdmConfig(method=args.method, shrinkage=args.shrinkage)
+    config = RdmConfig(method=args.method, shrinkage=args.shrinkage, noise=args.noise)
     rois, affine = _rois(args)
     with threadpool_limits(args.threads):
         out = roi_rdms(args.glm, args.out, rois=rois, affine=affine, config=config)
@@ -240,12 +310,21 @@ def rdms_command(args: argparse.Namespace) -> int:
 
 
 def searchlight_command(args: argparse.Namespace) -> int:
-    config = RdmConfig(method=args.method, shrinkage=args.shrinkage, radius=args.radius, radius_unit=args.radius_unit,
-                       min_fraction=args.min_fraction, models=_names(args.models))
+    config = RdmConfig(method=args.method, shrinkage=args.shrinkage, noise=args.noise, radius=args.radius,
+                       radius_unit=args.radius_unit, min_fraction=args.min_fraction, models=_names(args.models))
     with threadpool_limits(args.threads):
         out = searchlight_maps(args.glm, args.out, mask=args.mask, config=config, executor=args.executor,
                                jobs=args.jobs, slurm=_resources(args, args.threads, args.glm, "*.nii*"))
     print(f"wrote searchlight maps to {out}")
+    return 0
+
+
+def sensitivity_command(args: argparse.Namespace) -> int:
+    rois, _ = _rois(args)
+    with threadpool_limits(1):
+        out = sensitivity(args.bids, args.out, rois=rois, glm=GlmConfig(columns=EventColumns.parse(args.conditions)),
+                          select=_selection(args), mask=args.mask, alpha=args.alpha, n_perm=args.n_perm, seed=args.seed)
+    print(f"wrote the sensitivity table to {out}/tables/neural_sensitivity.tsv")
     return 0
 
 
@@ -259,7 +338,8 @@ def stats_command(args: argparse.Namespace) -> int:
     rois, affine = _rois(args) if wants_rois else (None, None)
     with threadpool_limits(1):
         out = write_statistics(args.rdms, args.out, config=config, behaviour=args.behaviour, networks=args.networks,
-                               searchlight=args.searchlight, mask=args.mask, rois=rois, roi_affine=affine)
+                               searchlight=args.searchlight, mask=args.mask, rois=rois, roi_affine=affine,
+                               sensitivity=args.sensitivity)
     print(f"wrote neural statistics to {out}")
     return 0
 
