@@ -90,8 +90,19 @@ def _regress(x: np.ndarray, model_vectors: np.ndarray, names: list[str], *, inte
     sd = centred.std(axis=1, keepdims=True)
     constant = ~(sd > 1e-12 * np.maximum(1.0, np.abs(x).max(axis=1, keepdims=True)))
     z = np.divide(centred, sd, out=np.full_like(centred, np.nan), where=~constant)
-    vif = np.diag(np.linalg.inv(np.corrcoef(columns, rowvar=False).reshape(len(names), len(names))))
-    return z @ np.linalg.pinv(design).T, vif
+    return z @ np.linalg.pinv(design).T, variance_inflation(columns)
+
+
+def variance_inflation(columns: np.ndarray) -> np.ndarray:
+    """Variance inflation factor of each column of an (n_pairs, n_models) design: 1 / (1 - R^2) of that
+    column on the others, the diagonal of the inverse correlation matrix (inf for a column the others
+    explain exactly; 1 for a single column). Above ~10 a beta is not identifiable in its design."""
+    if columns.shape[1] == 1:
+        return np.ones(1)
+    corr = np.corrcoef(columns, rowvar=False)
+    if np.linalg.matrix_rank(corr) < corr.shape[0]:
+        return np.full(columns.shape[1], np.inf)
+    return np.diag(np.linalg.inv(corr))
 
 
 def regress_rdms(data: RDMs, models: RDMs, *, intercept: bool = False, orthogonalise: bool = False) -> pd.DataFrame:

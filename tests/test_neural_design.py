@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from garden.analysis.neural.design import design_matrix, design_table, vif
+from garden.analysis.neural.design import design_matrix, design_table
 from garden.analysis.neural.noise import noise_covariance, run_deviations
 from garden.analysis.neural.rdms import BRAIN_MODELS
 from garden.analysis.neural.relevance import relevance, verdict
 from garden.analysis.neural.sensitivity import flag
+from garden.rsa.compare import variance_inflation as vif
 from garden.rsa.model_rdms import model_rdms
 
 
@@ -45,7 +46,7 @@ def test_run_deviations_hold_no_condition_signal():
 
 
 def test_relevance_tells_the_orthogonal_geometry_from_its_mirror():
-    rdms = model_rdms(["orthogonal", "grid", "parallel"], 1.0)
+    rdms = dict(zip(["orthogonal", "grid", "parallel"], model_rdms(["orthogonal", "grid", "parallel"], 1.0).matrices))
     orthogonal = pd.DataFrame(relevance(rdms["orthogonal"])).set_index("context")
     assert orthogonal.loc["north", "relevant"] == pytest.approx(2.0) and orthogonal.loc["north", "irrelevant"] == 0
     assert orthogonal["index"].tolist() == pytest.approx([2.0, 2.0])

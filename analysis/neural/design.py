@@ -14,9 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from garden.rsa.compare import zscore
+from garden.rsa.compare import variance_inflation, zscore
 from garden.rsa.model_rdms import model_rdms
-from garden.rsa.distances import lower
 
 VIF_WARNING = 10.0
 """VIF above which a model's beta is flagged as not identifiable in its design."""
@@ -25,19 +24,8 @@ VIF_WARNING = 10.0
 def design_matrix(models: tuple[str, ...], context_offset: float, *, squared: bool) -> np.ndarray:
     """(n_pairs, n_models) z-scored lower triangles of the model RDMs (squared distances when
     ``squared``)."""
-    rdms = model_rdms(list(models), context_offset)
-    return np.column_stack([zscore(lower(rdms[name]) ** (2 if squared else 1), name) for name in models])
-
-
-def vif(design: np.ndarray) -> np.ndarray:
-    """Variance inflation factor of each column of a z-scored design: the diagonal of the inverse
-    correlation matrix (inf for a column the others explain exactly)."""
-    corr = np.corrcoef(design, rowvar=False)
-    if design.shape[1] == 1:
-        return np.ones(1)
-    if np.linalg.matrix_rank(corr) < corr.shape[0]:
-        return np.full(design.shape[1], np.inf)
-    return np.diag(np.linalg.inv(corr))
+    vectors = model_rdms(list(models), context_offset).vectors()
+    return np.column_stack([zscore(v ** (2 if squared else 1), name) for name, v in zip(models, vectors)])
 
 
 def design_table(designs: dict[str, tuple[str, ...]], context_offset: float, *, squared: bool) -> pd.DataFrame:
@@ -46,7 +34,7 @@ def design_table(designs: dict[str, tuple[str, ...]], context_offset: float, *, 
     rows = []
     for name, models in designs.items():
         matrix = design_matrix(models, context_offset, squared=squared)
-        factors = vif(matrix)
+        factors = variance_inflation(matrix)
         condition = float(np.linalg.cond(matrix))
         rows += [{"design": name, "model": model, "vif": float(f), "condition_number": condition,
                   "flagged": bool(f > VIF_WARNING), "distances": "squared" if squared else "plain"}
