@@ -18,8 +18,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import submitit
-
 from garden.core.errors import UserError
 
 EXECUTORS = ("inline", "local", "slurm")
@@ -39,6 +37,8 @@ def check_executor(executor: str) -> None:
 def make_executor(executor: str, folder: Path, slurm: dict[str, Any] | None = None):
     """A submitit executor ("local" or "slurm") logging into ``folder``; ``slurm`` holds
     ``update_parameters`` options (``timeout_min``, ``slurm_partition``, ``cpus_per_task``...)."""
+    import submitit  # deferred: start-up
+
     options = {"timeout_min": 240, **(slurm or {})}
     if executor == "local":
         ex = submitit.LocalExecutor(folder=folder)
