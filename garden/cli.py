@@ -87,9 +87,10 @@ def build_parser(load_all: bool = False) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``garden`` console script; returns the exit status."""
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    """Entry point of the ``garden`` console script; returns the exit status. ``parser``: one from
+    ``build_parser`` to reuse over many calls in one process (parsing leaves it unchanged)."""
+    parser = parser or build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) or a bad argument (2, already printed)

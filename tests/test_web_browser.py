@@ -38,7 +38,7 @@ from garden.experiment.web.jatos import import_results
 from garden.modeling.agents import get_agent
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 if not Path(CHROMIUM).exists():
     pytest.skip("needs Debian's chromium (scripts/system-deps.sh installs it)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
