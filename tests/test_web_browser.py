@@ -36,6 +36,7 @@ from garden.experiment.session import key_for, plan_session
 from garden.experiment.simulate import simulate_session
 from garden.experiment.web.jatos import import_results
 from garden.modeling.agents import get_agent
+from garden_cli import run_garden
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -181,8 +182,7 @@ def drive(page, seq, choices, rts, *, until_tree: int | None = None, shot: Path 
 
 
 def _garden(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "garden", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=120)
+    return run_garden(*args)  # in this process: the server is the process under test
 
 
 SAME = ["participant_id", "session", "phase", "block", "trial", "context", "branchiness", "leafiness", "exemplar",
