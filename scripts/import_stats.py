@@ -74,10 +74,16 @@ def function_imports(staged: Path) -> list[dict]:
                 for sub in ast.walk(node):
                     if isinstance(sub, (ast.Import, ast.ImportFrom)):
                         module = (sub.module if isinstance(sub, ast.ImportFrom) else sub.names[0].name) or ""
+                        if getattr(sub, "level", 0):  # relative: from the importer's package
+                            parts = importer.split(".")
+                            base = parts[:len(parts) - sub.level + (path.name == "__init__.py")]
+                            module = ".".join([*base, *([module] if module else [])])
+                        from_names = sub.names if isinstance(sub, ast.ImportFrom) else []
                         tags = TAG.findall("\n".join(lines[sub.lineno - 1:sub.end_lineno]))
                         found.append({"where": f"{path.relative_to(staged).as_posix()}:{sub.lineno}",
                                       "importer": importer, "module": module,
-                                      "first_party": getattr(sub, "level", 0) > 0 or module.startswith("garden"),
+                                      "names": [f"{module}.{alias.name}" for alias in from_names],
+                                      "first_party": module.split(".")[0] == "garden",
                                       "tag": tags[0] if tags and tags[0] in REASONS else None})
     return found
 
@@ -90,10 +96,11 @@ def package_cycles(graph: grimp.ImportGraph, names: list[str]) -> list[list[str]
 
 
 def closes_cycle(graph: grimp.ImportGraph, found: dict) -> bool:
-    """Whether a first-party function-level import would close a cycle at module level: its module
-    already reaches the importer through other imports."""
-    return found["module"] in graph.modules and graph.chain_exists(importer=found["module"],
-                                                                  imported=found["importer"])
+    """Whether a first-party function-level import would close a cycle at module level: what it imports
+    (the submodules named by ``from X import name``, else ``X``) already reaches the importer."""
+    targets = [name for name in found["names"] if name in graph.modules] or [found["module"]]
+    return any(target in graph.modules and graph.chain_exists(importer=target, imported=found["importer"])
+               for target in targets)
 
 
 def main(root: Path, staged: Path) -> dict:

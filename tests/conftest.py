@@ -72,6 +72,7 @@ GROUPED_MODULE_MAX_TESTS = 50
 module fixture: the fixture is then built once per worker, cheap next to the tests themselves."""
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its hook has no order of its own)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Put display and browser tests in the ``SCREEN`` group, and the tests of a module that share a
     module-scope fixture (a simulated session, a trained sweep) in one group per module, so that fixture is
@@ -86,6 +87,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(SCREEN))
         elif item.path in shared:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(GroupSuffix(), "garden-xdist-group-suffix")
+
+
+class GroupSuffix:
+    """Work-around for pytest-xdist 3.8 on pytest >= 9.2 (pytest-dev/pytest-xdist#1386): xdist tells the
+    controller a test's group by appending ``@group`` to ``item._nodeid``, which pytest 9.2 no longer reads
+    (node ids are structured), so ``--dist loadgroup`` silently ignored every group. After xdist's own hook,
+    append the suffix where it is missing; a no-op where xdist managed (older pytest) and without xdist."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if not getattr(config.option, "loadgroup", False):
+            return
+        from _pytest.nodeid import NodeId  # pytest >= 9.2 only, where the work-around is needed
+
+        for item in items:
+            names = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                            for mark in item.iter_markers("xdist_group")})
+            suffix = "@" + "_".join(names)
+            if names and not item.nodeid.endswith(suffix):
+                item._id = NodeId.parse(item.nodeid + suffix)
 
 
 def _uses_screen(item: pytest.Item) -> bool:
