@@ -27,10 +27,11 @@ $(BIDS_VALIDATOR): tools/bids-validator/package-lock.json
 	npm ci --prefix tools/bids-validator --no-audit --no-fund
 	touch $@
 
+# -n auto: one pytest-xdist worker per core; tests/conftest.py groups the display and browser tests on one worker
 test: $(STAMP) $(BIDS_VALIDATOR)
 	bash scripts/system-deps.sh
 	test -d experiment/web/node_modules || (cd experiment/web && npm ci --no-audit --no-fund)
-	$(XVFB) $(PY) -m pytest -q
+	$(XVFB) $(PY) -m pytest -q -n auto --dist loadgroup
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

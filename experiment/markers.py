@@ -49,7 +49,7 @@ class LslMarkers:
 
     def __init__(self, settings: MarkerSettings, source_id: str):
         try:
-            import pylsl  # optional hardware library: only when a protocol asks for LSL markers
+            import pylsl  # deferred: optional (hardware library, only when a protocol asks for LSL markers)
         except ImportError:
             raise UserError("[markers] output = 'lsl' needs pylsl: pip install pylsl") from None
         self._pylsl = pylsl
@@ -70,7 +70,7 @@ class SerialMarkers:
 
     def __init__(self, settings: MarkerSettings):
         try:
-            import serial  # optional hardware library (pyserial): only when a protocol asks for it
+            import serial  # deferred: optional (pyserial, only when a protocol asks for serial markers)
         except ImportError:
             raise UserError("[markers] output = 'serial' needs pyserial: pip install pyserial") from None
         if not settings.serial_port:

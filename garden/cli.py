@@ -1,5 +1,8 @@
 """The ``garden`` command: parse arguments, dispatch to a command module, report user errors.
 
+Only the invoked command's module is imported (``garden.commands.COMMANDS`` holds every command's
+one-line help), so ``garden --help`` and ``garden --version`` load no command's domain.
+
 User errors (``garden.core.errors.UserError``, bad files, existing outputs) become one line on
 stderr and exit status 2; set ``GARDEN_DEBUG=1`` to see the traceback instead.
 """
@@ -9,13 +12,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import pkgutil
 import sys
 import typing
 from collections.abc import Sequence
 
 import garden
-import garden.commands
+from garden.commands import COMMANDS
 
 USER_ERRORS = (ValueError, OSError)
 """Exceptions shown as one line: ``UserError`` is a ValueError; missing/existing files are OSErrors."""
@@ -38,23 +40,57 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every command module under ``garden.commands`` registered."""
+class LazyCommands(argparse._SubParsersAction):
+    """The sub-command action: each command starts as a stub parser holding its one-line help and is
+    replaced by its module's real parser when it is invoked (or by ``load``)."""
+
+    def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.loaded: set[str] = set()
+        for name, command in COMMANDS.items():
+            self.add_parser(name, help=command.help)
+
+    def load(self, module: str) -> None:
+        """Import ``garden.commands.<module>`` and register its real parsers in place of the stubs."""
+        if module in self.loaded:
+            return
+        names = [name for name, command in COMMANDS.items() if command.module == module]
+        self._choices_actions = [action for action in self._choices_actions if action.dest not in names]
+        for name in names:
+            del self._name_parser_map[name]
+        importlib.import_module(f"garden.commands.{module}").register(self)
+        self.loaded.add(module)
+        order = list(COMMANDS)  # keep the listing order of --help and of "invalid choice" messages
+        self._choices_actions.sort(key=lambda action: order.index(action.dest))
+        parsers = sorted(self._name_parser_map.items(), key=lambda item: order.index(item[0]))
+        self._name_parser_map.clear()
+        self._name_parser_map.update(parsers)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: typing.Any, option_string: str | None = None) -> None:
+        self.load(COMMANDS[values[0]].module)  # argparse has already refused names not in COMMANDS
+        super().__call__(parser, namespace, values, option_string)
+
+
+def build_parser(load_all: bool = False) -> argparse.ArgumentParser:
+    """The argument parser of ``garden``; each command's module is imported when the command is parsed,
+    or at once with ``load_all`` (every command's parser built, e.g. to test them all)."""
     parser = OneLineParser(
         prog="garden",
         description="Run, fit and analyse the tree-planting task for people, simulated agents and networks.",
     )
     parser.add_argument("--version", action="version", version=f"garden {garden.__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(garden.commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"garden.commands.{info.name}")
-        module.register(subparsers)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", action=LazyCommands)
+    if load_all:
+        for module in dict.fromkeys(command.module for command in COMMANDS.values()):
+            commands.load(module)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``garden`` console script; returns the exit status."""
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    """Entry point of the ``garden`` console script; returns the exit status. ``parser``: one from
+    ``build_parser`` to reuse over many calls in one process (parsing leaves it unchanged)."""
+    parser = parser or build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) or a bad argument (2, already printed)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import chi2
+from scipy.special import chdtri
 
 from garden.modeling.cells import CellData
 from garden.modeling.models import DEFAULTS, KINDS, Model, psychometric, psychometric_gradient
@@ -386,7 +386,7 @@ def standard_errors(batch: Batch, theta: np.ndarray, rows: np.ndarray) -> np.nda
 
 # ---------------------------------------------------------------- 4. profile-likelihood intervals
 
-PROFILE_DROP = float(chi2.ppf(0.95, 1) / 2)
+PROFILE_DROP = float(chdtri(1, 1 - 0.95) / 2)  # chdtri(df, upper tail) = scipy.stats.chi2.ppf
 """NLL rise (nats) that bounds a 95 % profile-likelihood interval: chi2(1) 95 % quantile / 2."""
 PROFILE_BISECTIONS = 10
 """Bisection steps per interval end (precision: bound range / 2**10)."""

@@ -127,9 +127,7 @@ class RDMs:
 
     def to_rsatoolbox(self) -> Any:
         """The same RDMs as ``rsatoolbox.rdm.RDMs`` (the same descriptors)."""
-        from rsatoolbox.rdm import (
-            RDMs as ToolboxRDMs,  # optional: rsatoolbox is not a runtime dependency
-        )
+        from rsatoolbox.rdm import RDMs as ToolboxRDMs  # deferred: optional (not a runtime dependency)
 
         vectors = np.stack([squareform(m, checks=False) for m in self.matrices])
         return ToolboxRDMs(vectors, dissimilarity_measure=self.dissimilarity_measure or None,

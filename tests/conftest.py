@@ -1,7 +1,9 @@
-"""Shared test fixtures: where ../shared is (tests that need it skip when it is absent)."""
+"""Shared test fixtures (where ../shared is: tests that need it skip when it is absent) and the
+scheduling of the suite over pytest-xdist workers (``--dist loadgroup``, see ``pytest_collection_modifyitems``)."""
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import subprocess
@@ -57,3 +59,66 @@ def bids_errors():
         return [f"{e['key']}: {[f['file']['relativePath'] for f in e['files'][:3] if f.get('file')]}"
                 for e in report["issues"]["errors"]]
     return errors
+
+
+SCREEN = "screen"
+"""The xdist group of the tests that use the X display (PsychoPy, xdotool) or drive Chromium: one
+worker runs them one after another, so no two of them compete for the screen, the keyboard focus or
+the timing they measure."""
+
+
+GROUPED_MODULE_MAX_TESTS = 50
+"""Modules with more tests than this (the fuzz cases) are spread over the workers even when they share a
+module fixture: the fixture is then built once per worker, cheap next to the tests themselves."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its hook has no order of its own)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put display and browser tests in the ``SCREEN`` group, and the tests of a module that share a
+    module-scope fixture (a simulated session, a trained sweep) in one group per module, so that fixture is
+    built once (on one worker) rather than once per worker; whole such modules join ``SCREEN`` when one of
+    their tests is a screen test. Without ``-n`` the groups change nothing."""
+    sizes = collections.Counter(item.path for item in items)
+    shared = {item.path for item in items
+              if _shares_module_fixture(item) and sizes[item.path] <= GROUPED_MODULE_MAX_TESTS}
+    screen_modules = {item.path for item in items if _uses_screen(item) and item.path in shared}
+    for item in items:
+        if _uses_screen(item) or item.path in screen_modules:
+            item.add_marker(pytest.mark.xdist_group(SCREEN))
+        elif item.path in shared:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(GroupSuffix(), "garden-xdist-group-suffix")
+
+
+class GroupSuffix:
+    """Work-around for pytest-xdist 3.8 on pytest >= 9.2 (pytest-dev/pytest-xdist#1386): xdist tells the
+    controller a test's group by appending ``@group`` to ``item._nodeid``, which pytest 9.2 no longer reads
+    (node ids are structured), so ``--dist loadgroup`` silently ignored every group. After xdist's own hook,
+    append the suffix where it is missing; a no-op where xdist managed (older pytest) and without xdist."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if not getattr(config.option, "loadgroup", False):
+            return
+        from _pytest.nodeid import NodeId  # pytest >= 9.2 only, where the work-around is needed
+
+        for item in items:
+            names = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                            for mark in item.iter_markers("xdist_group")})
+            suffix = "@" + "_".join(names)
+            if names and not item.nodeid.endswith(suffix):
+                item._id = NodeId.parse(item.nodeid + suffix)
+
+
+def _uses_screen(item: pytest.Item) -> bool:
+    return item.get_closest_marker("display") is not None or item.get_closest_marker("browser") is not None
+
+
+def _shares_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(
+        definition.scope in ("module", "class", "package") for definitions in info.name2fixturedefs.values()
+        for definition in definitions)

@@ -152,6 +152,7 @@ def test_demo_runs_the_papers_behavioural_analyses(demo):
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_demo_report_renders_every_figure_in_headless_chromium(demo):
     if not shutil.which(CHROMIUM):
         pytest.skip("Debian chromium is not installed (scripts/system-deps.sh installs it)")
@@ -210,6 +211,7 @@ def test_scanner_data_needs_a_scanner_protocol_and_three_participants(demo, tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_demo_report_renders_in_headless_chromium(demo):
     if not shutil.which(CHROMIUM):
         pytest.skip("Debian chromium is not installed (scripts/system-deps.sh installs it)")

@@ -4,8 +4,6 @@ readers still accept the files written before (empty cells, nested sidecars, ids
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +15,8 @@ from garden.core.trials import read_trials, session_path
 from garden.experiment.config import parse_protocol
 from garden.experiment.simulate import simulate_session
 from garden.modeling.agents import get_agent
+from garden_cli import run_garden
 
-REPO = Path(__file__).resolve().parents[1]
 TWO_SESSIONS = {
     "name": "two", "rule_code": 2, "curriculum": "interleaved",
     "phases": [{"name": "training", "session": 1, "trials": 50},
@@ -92,8 +90,7 @@ def test_garden_import_output_is_valid_bids(dataset, tmp_path, bids_errors):
     source = tmp_path / "old_lab.csv"
     table.rename(columns={"participant_id": "subject"}).drop(columns=["onset"]).to_csv(source, index=False)
     out = tmp_path / "imported"
-    result = subprocess.run([sys.executable, "-m", "garden", "import", str(source), "--out", str(out),
-                             "--map", "subject=participant_id"], cwd=REPO, capture_output=True, text=True)
+    result = run_garden("import", str(source), "--out", str(out), "--map", "subject=participant_id")
     assert result.returncode == 0, result.stderr
     assert bids_errors(out) == []
     back = read_trials(out)
@@ -123,8 +120,7 @@ def test_readers_accept_the_old_layout_and_new_sessions_join_it(tmp_path):
     _old_layout(tmp_path)
     old = read_trials(path)
     pd.testing.assert_frame_equal(old, new)
-    result = subprocess.run([sys.executable, "-m", "garden", "validate", str(tmp_path)], cwd=REPO,
-                            capture_output=True, text=True)
+    result = run_garden("validate", str(tmp_path))
     assert result.returncode == 0 and "valid: 50 trials" in result.stdout
     simulate_session(protocol, "P001", 2, agent, tmp_path)  # day 2 reads the old day-1 sidecar
     simulate_session(protocol, "P002", 1, agent, tmp_path)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,8 @@ from garden.experiment.arrangement.task import RENDER_EXEMPLARS
 from garden.experiment.config import load_protocol
 from garden.experiment.recording import session_info
 from garden.experiment.sequences import allocate_exemplars, assign
+from garden_cli import run_garden
 
-REPO = Path(__file__).resolve().parents[1]
 TWO_DAYS = """
 name = "two_days"
 [curricula.blocked]
@@ -38,9 +37,8 @@ trials = 50
 
 
 def _run(protocol: Path, out: Path, session: int, *flags: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "garden", "run", "--simulate", "random", "--participant", "P003",
-                           "--session", str(session), "--protocol", str(protocol), "--out", str(out), *flags],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    return run_garden("run", "--simulate", "random", "--participant", "P003", "--session", str(session),
+                      "--protocol", str(protocol), "--out", str(out), *flags)
 
 
 @pytest.fixture

@@ -117,6 +117,7 @@ def day(tmp_path) -> Path:
 
 
 @needs_window
+@pytest.mark.display
 @pytest.mark.slow
 def test_wrong_display_timing_refuses_to_start_and_records_nothing(day, tmp_path):
     out = tmp_path / "participants"
@@ -129,6 +130,7 @@ def test_wrong_display_timing_refuses_to_start_and_records_nothing(day, tmp_path
 
 
 @needs_window
+@pytest.mark.display
 @pytest.mark.slow
 def test_a_day_session_converts_degrees_logs_marks_checks_and_pays(day, tmp_path):
     pylsl = pytest.importorskip("pylsl")
@@ -170,6 +172,7 @@ def test_a_day_session_converts_degrees_logs_marks_checks_and_pays(day, tmp_path
 
 
 @needs_window
+@pytest.mark.display
 @pytest.mark.slow
 def test_an_undecodable_tree_is_refused_before_the_window_opens(tmp_path):
     stimuli = _tree_set(tmp_path / "set")

@@ -27,6 +27,7 @@ from garden.experiment.simulate import simulate_session
 from garden.experiment.web.server import make_app
 from garden.experiment.web.site import SHOWN_FIELDS, page_config, write_shell
 from garden.modeling.agents import get_agent
+from garden_cli import run_garden
 
 REPO = Path(__file__).resolve().parents[1]
 PRACTICE = """
@@ -152,7 +153,7 @@ def test_practice_repeats_until_the_criterion_and_readers_leave_it_out(tmp_path,
     assert right.tolist() == [a["correct"] for a in attempts]
     assert set(analysis_trials(every.drop(every.index[every.phase == "test"])).phase) == {"training"}
     assert fit_phase(every[every.phase != "test"], None) is None  # only training left: fitted as it is
-    assert _garden("validate", str(out)).stdout.strip() == (
+    assert run_garden("validate", str(out)).stdout.strip() == (
         "valid: 200 trials (and 32 practice trials, left out of analyses), 2 participants, 2 sessions")
 
 

@@ -27,7 +27,7 @@ from PIL import Image
 
 from garden.core.trials import write_table
 from garden.experiment.config import PROTOCOLS
-from garden.cli import main
+from garden.cli import build_parser, main
 
 PNG = io.BytesIO()
 Image.new("RGB", (8, 8), (10, 120, 10)).save(PNG, format="PNG")
@@ -758,6 +758,8 @@ CASES = number_cases() + table_cases() + protocol_cases() + agent_cases() + fits
 
 
 CASE_TIMEOUT_S = 20
+PARSER = build_parser()
+"""One parser for every case (each command's parser is built on its first case)."""
 
 
 def _too_slow(signum, frame):
@@ -794,7 +796,7 @@ def test_hostile_input_is_one_clean_line_and_changes_nothing(case, workspace, ca
     signal.signal(signal.SIGALRM, _too_slow)
     signal.alarm(CASE_TIMEOUT_S)  # a case that starts real work (a window, a sweep) fails instead of hanging
     try:
-        status = main(list(case.argv))
+        status = main(list(case.argv), PARSER)
     finally:
         signal.alarm(0)
     err = capsys.readouterr().err

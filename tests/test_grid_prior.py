@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import html
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +19,8 @@ from garden.pipeline import rebuild_report
 from garden.modeling.agents import get_agent
 from garden.rsa.compare import kendall_tau_a
 from garden.rsa.distances import lower
+from garden_cli import run_garden
 
-REPO = Path(__file__).resolve().parents[1]
 GRID_LAYOUT = (ad.CELLS[:, ::-1] - 3) * 0.2  # leafiness on x, branchiness on y: the 5 x 5 grid in the arena
 
 
@@ -60,14 +58,14 @@ def test_the_command_writes_both_tables_and_refuses_to_overwrite(tmp_path):
     _arrange(tmp_path / "participants", "P1", "pre", [GRID_LAYOUT])
     _arrange(tmp_path / "participants", "P1", "post", [GRID_LAYOUT[::-1]])
     out = tmp_path / "priors.tsv"
-    command = [sys.executable, "-m", "garden", "grid-prior", str(tmp_path / "participants"), "--out", str(out)]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    command = ["grid-prior", str(tmp_path / "participants"), "--out", str(out)]
+    result = run_garden(*command)
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out, sep="\t")
     assert table.columns.tolist() == ["participant_id", "grid_prior_pre", "grid_prior_post", "change"]
     assert table.change.item() == pytest.approx(table.grid_prior_post.item() - table.grid_prior_pre.item())
     assert len(pd.read_csv(tmp_path / "priors_sessions.tsv", sep="\t")) == 2 and out.with_suffix(".json").exists()
-    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    again = run_garden(*command)
     assert again.returncode == 2 and "refusing to overwrite" in again.stderr
 
 

@@ -41,6 +41,7 @@ def test_session_report_has_every_part(page_file, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_session_report_renders_in_headless_chromium(page_file):
     if not shutil.which(CHROMIUM):
         pytest.skip("Debian chromium is not installed (scripts/system-deps.sh installs it)")

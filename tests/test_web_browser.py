@@ -38,9 +38,10 @@ from garden.experiment.simulate import simulate_session
 from garden.experiment.web.jatos import import_results
 from garden.experiment.web.site import browser_key
 from garden.modeling.agents import get_agent
+from garden_cli import run_garden
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 if not Path(CHROMIUM).exists():
     pytest.skip("needs Debian's chromium (scripts/system-deps.sh installs it)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -184,8 +185,7 @@ def drive(page, seq, choices, rts, *, until_tree: int | None = None, shot: Path 
 
 
 def _garden(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "garden", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=300)
+    return run_garden(*args)  # in this process: the server is the process under test
 
 
 SAME = ["participant_id", "session", "phase", "block", "trial", "context", "branchiness", "leafiness", "exemplar",

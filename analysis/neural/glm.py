@@ -181,9 +181,7 @@ def read_confounds(run: Run, config: GlmConfig, n_volumes: int) -> pd.DataFrame 
 
 def first_level() -> ModuleType:
     """nilearn's first-level GLM module, imported on first use (1.4 s: kept off the CLI's start-up)."""
-    from nilearn.glm import (
-        first_level as module,  # heavy: imported only when a GLM is built
-    )
+    from nilearn.glm import first_level as module  # deferred: start-up (only when a GLM is built)
 
     return module
 

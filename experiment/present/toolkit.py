@@ -34,11 +34,11 @@ def psychopy() -> SimpleNamespace:
     * llvmpipe threads (``LP_NUM_THREADS``, unless set): see ``SOFTWARE_RENDER_THREADS``.
     """
     require_display()
-    import pyglet  # heavy, needs a display: only when a window opens
+    import pyglet  # deferred: display (heavy, only when a window opens)
 
     pyglet.options["debug_gl"] = False
     os.environ.setdefault("LP_NUM_THREADS", str(max(SOFTWARE_RENDER_THREADS, os.cpu_count() or 1)))
-    from psychopy import (  # heavy, needs a display: only when a window opens
+    from psychopy import (  # deferred: display (heavy, only when a window opens)
         core,
         event,
         gui,
@@ -46,8 +46,8 @@ def psychopy() -> SimpleNamespace:
         monitors,
         visual,
     )
-    from psychopy.hardware.keyboard import Keyboard  # part of the same PsychoPy load
-    from pyglet import gl  # part of the same PsychoPy load
+    from psychopy.hardware.keyboard import Keyboard  # deferred: display (part of the same PsychoPy load)
+    from pyglet import gl  # deferred: display (part of the same PsychoPy load)
 
     return SimpleNamespace(core=core, event=event, gui=gui, logging=logging, monitors=monitors, visual=visual,
                            Keyboard=Keyboard, gl=gl)

@@ -109,7 +109,7 @@ def check_resources(args: argparse.Namespace) -> None:
     """Before any work: the asked-for device exists in this torch build, SLURM is reachable."""
     if args.device.startswith("cuda"):
         # the trainer loads torch (slow): only to check a CUDA device the user asked for
-        from garden.modeling.networks.train import check_device
+        from garden.modeling.networks.train import check_device  # deferred: start-up
         check_device(args.device)
     check_executor(args.executor)
     n_networks = len(args.scales) * args.seeds

@@ -126,7 +126,7 @@ def matched_outputs(seqs: Sequences, config: SweepConfig, lr: np.ndarray, *, fin
     """(P, T, M) outputs of the M networks of ``config`` run through each of the P sequences; with
     ``final`` also their parameters after the last trial (``train.online_batch``)."""
     # the trainer loads torch (slow, only needed when training)
-    from garden.modeling.networks.train import augmented_inputs, init_params, online_batch
+    from garden.modeling.networks.train import augmented_inputs, init_params, online_batch  # deferred: start-up
 
     if config.train.hidden_activation != "relu":
         raise UserError(f"--hidden-activation {config.train.hidden_activation}: networks run through trial "

@@ -100,7 +100,7 @@ def run_shard(config: SweepConfig, out_dir: str | os.PathLike, index: int, n_sha
               progress: bool = True) -> Path:
     """Train and measure one shard and write its TSV + npz (skipped when the npz exists)."""
     # the trainer loads torch (slow, only needed when training)
-    from garden.modeling.networks.train import init_params, train
+    from garden.modeling.networks.train import init_params, train  # deferred: start-up
 
     folder = Path(out_dir) / "shards"
     name = shard_name(index, n_shards)
