@@ -28,12 +28,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from garden.modeling.cells import participant_cells
+from garden.modeling.constraints import lmfit_result
+from garden.modeling.models import MODELS
+from garden.modeling.psychometric import fit_table, geometry, parameter_names, predict
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-
-from garden.modeling.models import MODELS
-from garden.modeling.psychometric import fit_table, geometry, parameter_names, predict
 
 
 class ChoiceModel(ClassifierMixin, BaseEstimator):
@@ -151,9 +152,6 @@ class ChoiceModel(ClassifierMixin, BaseEstimator):
         """lmfit's own fit of one fitted participant of the trial table ``X`` (``lmfit.minimize``
         from the batched optimum under ``params``; ``lmfit.fit_report(result)`` prints the report:
         values, lmfit's standard errors and correlations; ``garden.modeling.constraints``)."""
-        from garden.modeling.cells import participant_cells
-        from garden.modeling.constraints import lmfit_result
-
         table = self._fitted().set_index("participant_id")
         if participant_id not in table.index:
             raise ValueError(f"participant {participant_id!r} was not fitted (fitted: {list(table.index)[:5]} ...)")

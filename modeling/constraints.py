@@ -35,7 +35,7 @@ class Constrained:
     parameters only (what ``optimise.search`` needs), ``full`` maps them to the model's vector."""
 
     def __init__(self, batch: Batch, names: list[str], params) -> None:
-        from asteval import Interpreter  # lmfit's expression engine (an lmfit dependency)
+        from asteval import Interpreter  # deferred: start-up (lmfit's expression engine)
 
         unknown = sorted(set(params) - set(names))
         if unknown:
@@ -133,7 +133,7 @@ def lmfit_result(model: Model, data: CellData, objective: str, params=None, star
     (the model's vector, e.g. the batched optimum) or the published start; ``params``
     (lmfit.Parameters) constrain it as above. Returns the ``lmfit.MinimizerResult``
     (``lmfit.fit_report(result)`` prints the report)."""
-    import lmfit
+    import lmfit  # deferred: start-up
 
     batch = Batch(model, [data], objective)
     names = model.names(data.geometry.contexts)

@@ -82,7 +82,7 @@ _DERIVED = ("space", "desc", "res", "den")
 def _layout(root: Path, derivatives: Path | None):
     """A pybids layout of ``root`` (and ``derivatives``), without validation or metadata: garden's
     session folders hold behaviour files whose column descriptions pybids would read as entities."""
-    from bids import BIDSLayout, BIDSLayoutIndexer  # heavy (sqlalchemy): imported on first use
+    from bids import BIDSLayout, BIDSLayoutIndexer  # deferred: start-up (pybids loads sqlalchemy)
 
     indexer = BIDSLayoutIndexer(validate=False, index_metadata=False)  # sidecars are read where needed
     try:

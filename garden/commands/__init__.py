@@ -28,6 +28,7 @@ COMMANDS = {
                                 "context-weight dynamics"),
     "grid-prior": Command("grid_prior", "Kendall tau_a of each arrangement RDM with the 25-tree grid model, "
                                         "and pre/post change"),
+    "networks": Command("networks", "fit networks to people's choices (rich or lazy?) and check recovery"),
     "neural": Command("neural", "scanner data: simulate BOLD, GLM, RDMs, model statistics"),
     "report": Command("report", "rebuild DIR/report.html from existing results (or from a participants/ tree)"),
     "run": Command("run", "run a session of the task (window, or a simulated participant)"),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from garden.analysis.networks.person_fits import fit_people_files
+from garden.analysis.networks.recovery import recover_networks
 from garden.arguments import (
     SEED,
     bounded_int,
@@ -15,7 +17,9 @@ from garden.arguments import (
     name_list,
     out_folder,
 )
+from garden.core.errors import UserError
 from garden.core.jobs import EXECUTORS, check_executor
+from garden.modeling.networks.likelihood import FitGrid
 
 DESCRIPTION_FIT = (
     "Per person and init scale: a network (per-item unit-norm inputs, docs/networks.md) run through the person's own "
@@ -79,9 +83,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _grid(args: argparse.Namespace):
-    from garden.core.errors import UserError
-    from garden.modeling.networks.likelihood import FitGrid
-
     check_executor(args.executor)
     given = {name: getattr(args, name) for name in ("scales", "ctx_scales", "lrs", "temperatures", "lapses")
              if getattr(args, name) is not None}
@@ -91,8 +92,6 @@ def _grid(args: argparse.Namespace):
 
 
 def fit_command(args: argparse.Namespace) -> int:
-    from garden.analysis.networks.person_fits import fit_people_files
-
     people = fit_people_files(args.paths, args.out, _grid(args), recovery=args.recovery, jobs=args.jobs,
                               executor=args.executor, include_incomplete=args.include_incomplete)
     _print_verdicts(people, args.out)
@@ -100,8 +99,6 @@ def fit_command(args: argparse.Namespace) -> int:
 
 
 def recover_command(args: argparse.Namespace) -> int:
-    from garden.analysis.networks.recovery import recover_networks
-
     tables = recover_networks(args.protocol, args.curricula, args.people, args.out, _grid(args), seed=args.seed,
                               agents=args.agents, jobs=args.jobs, executor=args.executor)
     for row in tables["recovery"].itertuples():

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from garden.core.errors import UserError
 from garden.core.provenance import write_sidecar
 from garden.core.task import (
@@ -48,6 +47,7 @@ from garden.modeling.networks.config import (
     TrainConfig,
 )
 from garden.modeling.networks.data import task_data
+from garden.modeling.networks.measures import forward, geometry_measures
 
 CHOICE_RULES = ("sign", "sigmoid")
 LAST_BLOCK_TRIALS = 100
@@ -126,7 +126,11 @@ def matched_outputs(seqs: Sequences, config: SweepConfig, lr: np.ndarray, *, fin
     """(P, T, M) outputs of the M networks of ``config`` run through each of the P sequences; with
     ``final`` also their parameters after the last trial (``train.online_batch``)."""
     # the trainer loads torch (slow, only needed when training)
-    from garden.modeling.networks.train import augmented_inputs, init_params, online_batch  # deferred: start-up
+    from garden.modeling.networks.train import (  # deferred: start-up
+        augmented_inputs,
+        init_params,
+        online_batch,
+    )
 
     if config.train.hidden_activation != "relu":
         raise UserError(f"--hidden-activation {config.train.hidden_activation}: networks run through trial "
@@ -263,8 +267,6 @@ def final_geometry(params: dict[str, np.ndarray], config: SweepConfig) -> pd.Dat
     """Geometry of networks after a curriculum (``matched_outputs(..., final=True)``'s parameters,
     leading axes (P, M)): per participant x network the hidden-RDM betas, ``dim_90`` and unit
     classes of ``measures.geometry_measures`` on the 50 items, beside scale and seed."""
-    from garden.modeling.networks.measures import forward, geometry_measures
-
     data = task_data(config.inputs, config.rule_code, config.image_size_px, input_norm=config.input_norm)
     p_count, m = params["b_output"].shape
     flat = {name: a.reshape(p_count * m, *a.shape[2:]) for name, a in params.items()}

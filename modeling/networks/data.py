@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
 from garden.core.errors import UserError
 from garden.core.task import STEP_POINTS, item_table
 from garden.stimuli.codes import context_onehot, image_codes, network_inputs

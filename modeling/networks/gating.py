@@ -18,7 +18,6 @@ its own subset of units. Three read-outs of that:
 from __future__ import annotations
 
 import numpy as np
-
 from garden.core.task import CONTEXTS, cell_index, item_congruency
 from garden.modeling.networks.data import TaskData
 

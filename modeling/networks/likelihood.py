@@ -19,11 +19,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.special import expit
-
 from garden.core.errors import UserError
-from garden.modeling.networks.config import PUBLISHED_CTX_SCALES, PUBLISHED_SCALES, SweepConfig, TrainConfig
+from garden.modeling.networks.config import (
+    PUBLISHED_CTX_SCALES,
+    PUBLISHED_SCALES,
+    SweepConfig,
+    TrainConfig,
+)
 from garden.modeling.networks.curriculum import Sequences
+from garden.modeling.networks.data import task_data
+from scipy.special import expit
 
 FIT_LRS = (0.01, 0.02, 0.05, 0.1, 0.2)
 """Online learning rates searched (``input_norm="item"``; 0.1 = ``config.PERSON_LR``)."""
@@ -74,8 +79,11 @@ class FitGrid:
 def network_outputs(seqs: Sequences, grid: FitGrid) -> np.ndarray:
     """(P, T, L, S, K) outputs (value / 25 units; NaN on padding) of every network (scale S x seed K)
     at every learning rate L of ``grid``, each run through each of the P sequences."""
-    from garden.modeling.networks.data import task_data
-    from garden.modeling.networks.train import augmented_inputs, init_params, online_batch
+    from garden.modeling.networks.train import (  # deferred: start-up (torch)
+        augmented_inputs,
+        init_params,
+        online_batch,
+    )
 
     config = grid.sweep()
     scales, ctx_scales = config.init_sds()

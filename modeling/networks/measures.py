@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from garden.core.task import item_congruency
 from garden.modeling.networks.config import NOISE_SDS
 from garden.modeling.networks.data import TaskData
 from garden.rsa.compare import regress_rdms
+from garden.rsa.distances import rdm
 from garden.rsa.geometry import (
     classify_units,
     context_weight_correlation,
     dimensionality,
     sign_accuracy,
 )
-from garden.rsa.distances import rdm
 from garden.rsa.model_rdms import model_rdms
 from garden.rsa.rdms import RDMs
 

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-
 from garden.core.task import item_table
 from garden.rsa.distances import rdm
 from garden.rsa.rdms import RDMs

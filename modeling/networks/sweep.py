@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from garden.core.errors import UserError
 from garden.core.files import write_tsv, write_with
 from garden.core.jobs import Resources, check_executor, run_jobs

@@ -22,12 +22,11 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
-
 from garden.core.errors import UserError
 from garden.modeling.networks.config import TrainConfig
 from garden.modeling.networks.data import TaskData
 from garden.modeling.networks.gating import GATING_STATS, active_units, gating_stats
+from tqdm.auto import tqdm
 
 PARAMS = ("w_input", "w_context", "b_hidden", "w_output", "b_output")
 CPU_CHUNK = 60   # networks per chunk on the CPU (measured on 2 cores: 40-60 fastest)
