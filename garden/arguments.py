@@ -44,6 +44,7 @@ LIMITS: dict[str, int] = {
     "train_gib": 16,              # estimated memory of one network sweep shard set (GiB)
     "permutations": 1_000_000,    # sign-flip permutations / bootstrap samples (neural stats)
     "splits": 100,                # trial splits per condition (neural mante)
+    "bootstrap": 10_000,          # parametric-bootstrap refits per participant and model (fit --bootstrap)
 }
 """Upper bounds by name; ``limit(name)`` applies the ``GARDEN_MAX_<NAME>`` override."""
 

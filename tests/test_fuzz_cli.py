@@ -250,8 +250,9 @@ def build_workspace(w: Path) -> None:
         (w / "fits" / name).mkdir(parents=True)
         (w / "fits" / name / "fits.tsv").write_text(text)
         (w / "fits" / name / "fits.json").write_text(json.dumps({"completed": True}))
-    (w / "fits" / "no-sidecar").mkdir()
-    (w / "fits" / "no-sidecar" / "fits.tsv").write_text(VALID_FITS)
+    (w / "fits" / "cut").mkdir()
+    (w / "fits" / "cut" / "fits.tsv").write_text(VALID_FITS)
+    (w / "fits" / "cut" / "fits.json").write_text(json.dumps({"completed": False}))
     _stimulus_sets(w)
     _interrupted(w)
     (w / "strings").mkdir()
@@ -516,7 +517,7 @@ def fits_cases() -> list[Case]:
         for extra in ((), ("--criterion", "aic") if needle != "bic" else ("--by", "group")):
             cases.append(Case("bms", ("bms", f"fits/{name}/fits.tsv", "--out", "new/bms.tsv", *extra), needle))
     cases += [
-        Case("bms", ("bms", "fits/no-sidecar/fits.tsv", "--out", "new/bms.tsv"), "sidecar"),
+        Case("bms", ("bms", "fits/cut/fits.tsv", "--out", "new/bms.tsv"), "--include-incomplete"),
         Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--by", "nope"), "nope"),
         Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--models", "factorized,nope"), "nope"),
         Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--models", ""), "--models"),

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from garden.core.bids import provenance_of
+from garden.core.provenance import read_session_record
 from garden.core.errors import UserError
 from garden.core.trials import (
     REQUIRED,
@@ -199,7 +199,7 @@ def test_blank_invalid_imports_bad_rts_as_missing_and_keeps_the_raw_text(tmp_pat
     kept = imported.rt_invalid.iloc[rows].tolist()
     assert all(str(k) == b or float(k) == float(b) for k, b in zip(kept, bad)), (kept, bad)  # 1e999 reads as inf
     assert imported.rt_invalid.iloc[len(rows):].isna().all() or imported.rt_invalid.iloc[len(rows):].eq("").all()
-    sidecar = provenance_of(json.loads(next((tmp / "out").rglob("*_beh.json")).read_text()))
+    sidecar = read_session_record(next((tmp / "out").rglob("*_beh.json")))
     assert sidecar["blanked_invalid"] == {"rt": len(rows)}
     np.testing.assert_array_equal(imported.rt.iloc[len(rows):], table.rt.iloc[len(rows):])
 

@@ -11,7 +11,7 @@ import sys
 
 from garden.analysis.behaviour.choices import fit_phase
 from garden.core.errors import UserError
-from garden.core.provenance import require_complete, write_sidecar
+from garden.core.provenance import FOREIGN, completion, require_complete, write_sidecar
 from garden.core.trials import read_trials, write_table
 from garden.arguments import (
     SEED,
@@ -89,7 +89,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--winners", type=new_file(".tsv"), default=None, metavar="TSV", help="also write per-participant AIC/BIC winners")
     p.add_argument("--lrt", type=new_file(".tsv"), default=None, metavar="TSV", help="also write likelihood-ratio tests of nested models (bernoulli fits only)")
     p.add_argument("--include-incomplete", action="store_true",
-                   help="use a FITS table without its sidecar (an unfinished fit; recorded)")
+                   help="use a FITS table whose sidecar says completed: false (an unfinished fit; recorded)")
     p.add_argument("--families", type=new_file(".tsv"), default=None, metavar="TSV",
                    help="also write family-level BMS: factorized family (factorized, factorized_full) vs linear")
     p.add_argument("--between", type=new_file(".tsv"), default=None, metavar="TSV",
@@ -154,13 +154,15 @@ def fit_command(args: argparse.Namespace) -> int:
     if fits.empty:
         print(f"nothing fitted: all {len(skipped)} participant(s) were skipped", file=sys.stderr)
         return 1
-    write_table(fits, args.out)
     config = {"paths": [str(p) for p in args.paths], "models": models, "objective": args.objective,
               "missing": args.missing, "max_rt": args.max_rt, "phase": phase, "starts": args.starts,
               "bootstrap": args.bootstrap, "profile": args.profile, "posterior": args.posterior,
               "include_incomplete": args.include_incomplete}
-    write_sidecar(args.out, config, seed=args.seed if args.bootstrap or args.posterior else None, skipped=skipped,
-                  n_participants=int(fits.participant_id.nunique()), completed=True)  # after the table: marks it complete
+    seed = args.seed if args.bootstrap or args.posterior else None
+    write_sidecar(args.out, config, seed=seed, completed=False)  # before the table: a cut write is not foreign
+    write_table(fits, args.out)
+    write_sidecar(args.out, config, seed=seed, skipped=skipped, overwrite=True,
+                  n_participants=int(fits.participant_id.nunique()), completed=True)  # after the table: complete
     print(f"fitted {fits.participant_id.nunique()} participant(s) x {len(models)} model(s) -> {args.out}"
           + (f"; skipped {len(skipped)}" if skipped else ""))
     return 0
@@ -171,6 +173,9 @@ def bms_command(args: argparse.Namespace) -> int:
     if args.between and not args.by:
         raise UserError("--between: needs --by COLUMN naming the groups to compare")
     require_complete(args.fits, include_incomplete=args.include_incomplete)
+    if completion(args.fits)[0] == FOREIGN:
+        print(f"{args.fits}: no garden sidecar: a foreign table (e.g. from another tool), taken as it is",
+              file=sys.stderr)
     models = list(args.models) if args.models else None
     fits = read_fits(args.fits, criterion=args.criterion, models=models, by=args.by)
     try:

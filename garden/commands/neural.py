@@ -9,6 +9,7 @@ small and several threads on small matrices only contend).
 from __future__ import annotations
 
 import argparse
+import math
 
 from threadpoolctl import threadpool_limits
 
@@ -26,7 +27,10 @@ from garden.analysis.neural.simulate import SimulationConfig, simulate_dataset
 from garden.analysis.neural.simulate import parse_rois as parse_sim_rois
 from garden.analysis.neural.study import StatsConfig, write_statistics
 from garden.analysis.neural.searchlight import METHODS
+from garden.analysis.neural.bids import find_runs, read_events
+from garden.core.budget import array_bytes, check_memory
 from garden.core.errors import UserError
+from garden.core.provenance import INCOMPLETE, completion
 from garden.core.jobs import EXECUTORS
 from garden.arguments import (
     SEED,
@@ -122,6 +126,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tr", type=finite_float(0.0, 60.0, above=True), default=2.0, help="repetition time in s (default 2)")
     p.add_argument("--seed", type=SEED, default=0, help="simulation seed (default 0)")
     p.add_argument("--participants", default="", help="only these participant ids (comma-separated)")
+    p.add_argument("--include-incomplete", action="store_true",
+                   help="also simulate sessions whose sidecar says completed: false")
     p.set_defaults(func=simulate_command)
 
     p = steps.add_parser("glm", help="first-level LSA GLM (nilearn): condition betas per run",
@@ -201,7 +207,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=mante_command)
 
 
+SIMULATION_COPIES = 8
+"""Float64 arrays of (volumes x brain voxels) one simulated run holds at once (signal, drift, motion,
+noise, sum, and the design's temporaries), beside the float32 volume it writes."""
+MASK_COPIES = 4
+"""Int64 arrays of the volume's size that building the masks holds (three coordinates, a distance)."""
+
+
+def _check_sessions(args: argparse.Namespace) -> None:
+    """Before any work: every scanner session complete (unless --include-incomplete), every events file
+    readable with all 50 conditions, and the BOLD of the longest run within the memory budget."""
+    found = find_runs(args.sessions, participants=list(_names(args.participants)) or None)
+    voxels = array_bytes(args.shape, 8, MASK_COPIES)
+    check_memory(voxels, f"--shape {','.join(map(str, args.shape))}: the simulated volume's masks")
+    for runs in found.values():
+        beh = sorted((runs[0].events.parent.parent / "beh").glob("*_task-garden_beh.tsv"))
+        for table in beh:
+            state, reason = completion(table, session=True)
+            if state == INCOMPLETE and not args.include_incomplete:
+                raise UserError(f"{table}: incomplete: {reason}; finish the session (garden run --resume) or pass "
+                                "--include-incomplete to simulate it anyway")
+        for run in runs:
+            events = read_events(run.events)
+            conditions = set(events.loc[events["condition"] >= 0, "condition"])
+            if len(conditions) < 50:
+                raise UserError(f"{run.events}: tree events of only {len(conditions)} of the 50 conditions (a run "
+                                "cut short?); the simulation needs every condition in every run")
+            seconds = float((events["onset"] + events["duration"]).max())
+            volumes = math.ceil((seconds + SimulationConfig.tail_s) / args.tr)
+            need = volumes * (array_bytes(args.shape, 8, SIMULATION_COPIES) + array_bytes(args.shape, 4))
+            check_memory(need, f"{run.events}: {seconds:.6g} s of events at --tr {args.tr:g} s "
+                               f"({volumes:.3g} volumes of {'x'.join(map(str, args.shape))} voxels)")
+
+
 def simulate_command(args: argparse.Namespace) -> int:
+    _check_sessions(args)
     config = SimulationConfig(shape=args.shape, voxel_mm=args.voxel_mm, rois=parse_sim_rois(args.rois, args.shape),
                               snr=args.snr, ar1=args.ar1, accuracy_rois=_names(args.accuracy_rois), tr_s=args.tr,
                               seed=args.seed)
