@@ -18,7 +18,7 @@ from garden.core.errors import UserError
 
 BUDGETS: dict[str, tuple[float, str]] = {
     "memory_gib": (8.0, "GiB of arrays one command may allocate (volumes, time grids, searchlight spheres)"),
-    "decoded_gib": (2.0, "GiB one input file may decode or decompress to (.nii.gz, zip members, .mat)"),
+    "decoded_gib": (8.0, "GiB one input file may decode or decompress to (.nii.gz, zip members, .mat)"),
     "figure_megapixels": (100.0, "megapixels of one figure (width x height x dpi²)"),
 }
 """Budget by name: (default, what it bounds); ``GARDEN_MAX_<NAME>`` overrides the default."""

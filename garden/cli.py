@@ -53,7 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``garden`` console script; returns the exit status."""
+    """Entry point of the ``garden`` console script; returns the exit status (130 after Ctrl-C, at
+    any moment: while the commands are loaded, while arguments are checked, or while one runs)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("garden: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -64,9 +73,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("garden: interrupted", file=sys.stderr)
-        return 130
     except USER_ERRORS as exc:
         if os.environ.get("GARDEN_DEBUG"):
             raise

@@ -51,7 +51,7 @@ from garden.analysis.neural.bids import (
 )
 from garden.core.errors import UserError
 from garden.core.jobs import check_executor, run_jobs
-from garden.core.provenance import provenance, read_json, to_jsonable, write_json
+from garden.core.provenance import provenance, read_json, read_record, to_jsonable, write_json
 from garden.core.task import CONTEXTS
 
 MOTION_COLUMNS = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
@@ -328,7 +328,7 @@ def glm_sessions(glm: str | Path) -> dict[tuple[str, str], list[Path]]:
 def glm_grid(glm: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """(voxels the GLM fitted: a non-zero beta in its first run, that image's affine) of a GLM folder."""
     first = next(iter(glm_sessions(glm).values()))[0]
-    image = nibabel.load(str(first))
+    image = read_image(first, what="GLM beta image")
     return np.any(np.asarray(image.dataobj) != 0, axis=3), image.affine
 
 
@@ -342,14 +342,16 @@ def read_session_betas(glm: str | Path, mask: np.ndarray, *, residuals: bool = T
             continue
         betas, noise, dofs = [], [], []
         for path in paths:
-            image = nibabel.load(str(path))
+            image = read_image(path, what="GLM beta image")
             if image.shape[:3] != mask.shape:
                 raise UserError(f"{path}: grid {image.shape[:3]} differs from the mask's {mask.shape}")
             betas.append(np.asarray(image.dataobj, dtype=float)[mask])
-            sidecar = json.loads(path.with_name(path.name.replace(".nii.gz", ".json")).read_text(encoding="utf-8"))
-            dofs.append(int(sidecar["residual_dof"]))
+            sidecar = read_record(path.with_name(path.name.replace(".nii.gz", ".json")), what="GLM beta sidecar")
+            if not isinstance(sidecar.get("residual_dof"), int):
+                raise UserError(f"{path}: its sidecar has no integer residual_dof (damaged); rerun garden neural glm")
+            dofs.append(sidecar["residual_dof"])
             if residuals:
                 res = path.with_name(path.name.replace(BETAS, RESIDUALS))
-                noise.append(np.asarray(nibabel.load(str(res)).dataobj, dtype=float)[mask].T)
+                noise.append(np.asarray(read_image(res, what="GLM residual image").dataobj, dtype=float)[mask].T)
         out.append(SessionBetas(subject, session, np.stack(betas).transpose(0, 2, 1), noise, dofs))
     return out

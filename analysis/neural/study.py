@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from garden.modeling.networks.rdms import hidden_rdms
-from garden.analysis.neural.bids import scan_accuracy, write_derivative_description
+from garden.analysis.neural.bids import read_image, scan_accuracy, write_derivative_description
 from garden.analysis.neural.glm import load_mask
 from garden.analysis.neural.rdms import BRAIN_MODELS, new_output_folder, read_roi_rdms
 from garden.analysis.neural.rois import Roi, check_on_grid
@@ -120,7 +120,7 @@ def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float,
         files = sorted(folder.glob(f"sub-*/ses-*/func/*_model-{model.replace('_', '')}_stat-beta_desc-*_statmap.nii.gz"))
         if len(files) < 2:
             raise UserError(f"{folder}: {len(files)} searchlight map(s) of model {model!r}; a group test needs >= 2")
-        maps = np.stack([np.asarray(nibabel.load(str(f)).dataobj, dtype=float)[brain] for f in files])
+        maps = np.stack([np.asarray(read_image(f, what="searchlight map").dataobj, dtype=float)[brain] for f in files])
         tests = voxel_tests(maps, q=q)
         volumes = {}
         for name, values in (("t", tests["t"]), ("p", tests["p"])):
