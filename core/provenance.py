@@ -84,11 +84,33 @@ def sidecar_of(output: str | os.PathLike) -> Path:
     return output.with_name((output.name.split(".")[0] if output.suffix else output.name) + ".json")
 
 
+class JsonError(ValueError):
+    """JSON that ``parse_json`` refuses (a ValueError like ``json.JSONDecodeError``)."""
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise JsonError(f"key {key[:40]!r} given twice (which one counts is not defined)")
+        seen.add(key)
+    return dict(pairs)
+
+
+def parse_json(text: str | bytes) -> Any:
+    """JSON from untrusted text: a key given twice in one object, or nesting deeper than the parser's
+    stack, is a ``JsonError`` (``json.loads`` keeps the last key and dies with RecursionError)."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_pairs)
+    except RecursionError:
+        raise JsonError("nested too deeply (arrays or objects thousands of levels deep)") from None
+
+
 def read_json(path: str | os.PathLike, *, what: str = "JSON file") -> Any:
     """Parse a JSON file; UserError naming the file (missing, not UTF-8, not JSON) otherwise."""
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return parse_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: no such {what}") from None
     except UnicodeDecodeError:
@@ -96,6 +118,8 @@ def read_json(path: str | os.PathLike, *, what: str = "JSON file") -> Any:
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); this {what} is damaged or "
                         "was cut short: remake it") from None
+    except JsonError as exc:
+        raise UserError(f"{path}: {exc}; this {what} is damaged: remake it") from None
     except IsADirectoryError:
         raise UserError(f"{path}: is a folder, expected a {what}") from None
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from garden.core.errors import UserError
+from garden.core.provenance import JsonError, parse_json
 from garden.experiment.config import Protocol
 from garden.experiment.web.refusals import Rejected
 from garden.experiment.web.server import WebSessions
@@ -121,8 +122,10 @@ def _replay(protocol: Protocol, lines: list[tuple[str, int, str]], out: str | Pa
     try:
         for name, number, line in lines:
             try:
-                record = json.loads(line)
+                record = parse_json(line)
                 kind = record.pop("kind", None) if isinstance(record, dict) else None
+            except JsonError as exc:
+                raise UserError(f"{name}:{number}: {exc}; not a JSON line of the garden task") from None
             except ValueError:
                 raise UserError(f"{name}:{number}: not a JSON line of the garden task") from None
             try:
