@@ -452,7 +452,12 @@ def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
                 if not reasons:
                     section.notes.append(f"{fig_spec.caption}: not drawn (no {', '.join(missing)} table).")
                 continue
-            section.figures.append((fig_spec.caption, figure_png(fig_spec.draw(tables), dpi)))
+            try:
+                figure = fig_spec.draw(tables)
+            except KeyError as exc:  # a table garden wrote lacks a column: damaged, or from another version
+                raise UserError(f"{fig_spec.caption}: table(s) {', '.join(fig_spec.needs)} lack column {exc}; "
+                                "the results folder is damaged or from another garden version: rerun garden demo") from None
+            section.figures.append((fig_spec.caption, figure_png(figure, dpi)))
         section.tables = [(name, tables[name]) for name in spec.tables if name in tables]
         if spec.findings is not None:
             try:

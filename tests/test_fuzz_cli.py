@@ -20,10 +20,12 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+import nibabel
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from scipy.io import savemat
 
 from garden.core.trials import write_table
 from garden.experiment.config import PROTOCOLS
@@ -175,6 +177,11 @@ BROKEN_PROTOCOLS: dict[str, tuple[str, str]] = {
                   .split("[timing]")[0], "phases"),
     "bad-toml": (PROTOCOL_TEXT + "\n[[phases]\n", "TOML"),
     "duplicate-key": (PROTOCOL_TEXT.replace("seed = 2022", "seed = 2022\nseed = 1", 1), "TOML"),
+    "name-path": (_protocol('name = "flesch2022"', 'name = "../../evil"'), "name"),
+    "name-empty": (_protocol('name = "flesch2022"', 'name = ""'), "name"),
+    "phase-name-path": (_protocol('name = "main"', 'name = "../main"'), "name"),
+    **{f"block-trials-{n}": (_protocol("block_trials = 225", f"block_trials = {n}"), "block_trials")
+       for n in (7, 210, 901)},
 }
 """Malformed protocols by name: (TOML text, word the error must contain)."""
 
@@ -267,6 +274,9 @@ def build_workspace(w: Path) -> None:
     (w / "nonempty" / "notes.txt").write_text("someone else's folder\n")
     (w / "a-file").write_text("not a folder\n")
     _results(w)
+    _damaged_results(w)
+    _scanner_inputs(w)
+    _corrupt_files(w)
 
 
 def _stimulus_sets(w: Path) -> None:
@@ -328,6 +338,71 @@ def _results(w: Path) -> None:
     (w / "results" / "data.html").write_text("participant_id\tchoice\nP1\t1\n")
 
 
+def _damaged_results(w: Path) -> None:
+    """Results folders as a cut or tampered demo leaves them: ``damaged/<kind>/tables/``."""
+    good = "model\texpected_frequency\nfactorized\t0.6\nlinear\t0.3\ngating\t0.1\n"
+    record = {"config": {}, "seed": 0, "completed": True, "n_rows": 3}
+    kinds = {"no-sidecar": (good, None), "header-only": (good.split("\n")[0] + "\n", {k: v for k, v in record.items() if k != "n_rows"}),
+             "cut-line": (good[:-4], record), "rows-lost": (good.rsplit("\n", 2)[0] + "\n", record),
+             "text-in-numbers": (good.replace("0.3", "0.3x"), record), "unfinished": (good, {**record, "completed": False}),
+             "sidecar-damaged": (good, '{"completed": tr'), "nan-row": (good + "\t\n", record),
+             "newer-layout": (good, {**record, "sidecar_version": 99})}
+    for kind, (text, sidecar) in kinds.items():
+        tables = w / "damaged" / kind / "tables"
+        tables.mkdir(parents=True)
+        (tables / "bms.tsv").write_text(text)
+        if sidecar is not None:
+            (tables / "bms.json").write_text(sidecar if isinstance(sidecar, str) else
+                                            json.dumps({k: v for k, v in sidecar.items() if v is not None}))
+    missing = w / "damaged" / "missing-table" / "tables"
+    missing.mkdir(parents=True)
+    (missing / "bms.tsv").write_text(good)
+    (missing / "bms.json").write_text(json.dumps(record))
+    (missing.parent / "run.json").write_text(json.dumps({"completed": True, "tables": ["bms", "fits"]}))
+    loop = w / "damaged" / "link-loop" / "tables"
+    loop.mkdir(parents=True)
+    (loop / "fits.tsv").symlink_to(loop / "fits.tsv")
+
+
+def _scanner_inputs(w: Path) -> None:
+    """Scanner sessions for ``neural simulate``: unfinished, with events cut short, with an onset far away."""
+    tree = _trials("P1").assign(trial_type="tree", onset=np.arange(100) * 4.0, duration=1.0)
+    events = tree[["onset", "duration", "trial_type", "context", "branchiness", "leafiness"]]
+    for kind, rows, behaviour in (("unfinished", events, {"completed": False}), ("cut-events", events.iloc[:30], None),
+                                  ("foreign", events, None),
+                                  ("far-onset", events.assign(onset=events.onset.where(events.index > 0, 1e12)), None)):
+        session = w / "scan" / kind / "sub-P1" / "ses-2"
+        (session / "func").mkdir(parents=True)
+        (session / "beh").mkdir()
+        rows.to_csv(session / "func" / "sub-P1_ses-2_task-garden_run-1_events.tsv", sep="\t", index=False)
+        write_table(_trials("P1"), session / "beh" / "sub-P1_ses-2_task-garden_beh.tsv")
+        if behaviour is not None:
+            (session / "beh" / "sub-P1_ses-2_task-garden_beh.json").write_text(json.dumps(behaviour))
+
+
+def _corrupt_files(w: Path) -> None:
+    """Cut or disguised NIfTI, MATLAB and JSON-lines files (``corrupt/``)."""
+    folder = w / "corrupt"
+    folder.mkdir()
+    noise = np.random.default_rng(0).standard_normal((20, 20, 20)).astype(np.float32)  # compresses little
+    volume = nibabel.Nifti1Image(noise, np.eye(4))
+    volume.to_filename(folder / "whole.nii.gz")
+    data = (folder / "whole.nii.gz").read_bytes()
+    (folder / "cut.nii.gz").write_bytes(data[: len(data) // 2])
+    header = volume.header.copy()
+    header.set_data_shape((2000, 2000, 2000))
+    (folder / "huge.nii").write_bytes(header.binaryblock + bytes(4) + bytes(64))
+    (folder / "text.nii.gz").write_text("not an image\n")
+    buffer = io.BytesIO()
+    savemat(buffer, {"unit": {"rates": np.arange(100.0)}})
+    (folder / "cut.mat").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    (folder / "text.mat").write_text("not a MATLAB file\n" * 10)
+    (folder / "empty.mat").write_bytes(b"")
+    (folder / "deep.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    (folder / "empty.jsonl").write_text("")
+    (folder / "twice.jsonl").write_text('{"kind": "session", "kind": "trial"}\n')
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     w = tmp_path_factory.mktemp("fuzz")
@@ -386,7 +461,8 @@ def float_values(low: float | None, high: float | None, above: bool) -> list[str
 NUMBERS: dict[str, tuple[tuple[str, ...], list[tuple[str, str, tuple]]]] = {
     # command: (valid argv, [(option, kind, (bounds))])
     "fit": (("fit", "trials.tsv", "--out", "new/fits.tsv"),
-            [("--max-rt", "float", (0.0, None, True)), ("--starts", "int", (1, 1000)), ("--jobs", "int", (1, 64))]),
+            [("--max-rt", "float", (0.0, None, True)), ("--starts", "int", (1, 1000)), ("--jobs", "int", (1, 64)),
+             ("--bootstrap", "int", (0, 10_000))]),
     "bms": (("bms", "fits.tsv", "--out", "new/bms.tsv"),
             [("--prior", "float", (0.0, 1e6, True)), ("--seed", "int", (0, 2**32 - 1))]),
     "recover": (("recover", "--out", "new/recovery", "--n-sim", "1", "--trials", "100"),
@@ -432,6 +508,9 @@ NUMBERS: dict[str, tuple[tuple[str, ...], list[tuple[str, str, tuple]]]] = {
                      [("--n-perm", "int", (1, 1_000_000)), ("--n-boot", "int", (1, 1_000_000)),
                       ("--restarts", "int", (1, 1000)), ("--fdr", "float", (0.0, 1.0, True)),
                       ("--seed", "int", (0, 2**32 - 1))]),
+    "session-report": (("session-report", "trials.tsv", "--out", "new/session.html"),
+                       [("--too-slow", "float", (0.0, 60.0, True)), ("--seed", "int", (0, 2**32 - 1)),
+                        ("--dpi", "int", (10, 600))]),
     "neural mante": (("neural", "mante", "trials.tsv", "--out", "new/mante"),
                      [("--splits", "int", (2, 100)), ("--restarts", "int", (1, 1000)), ("--seed", "int", (0, 2**32 - 1))]),
 }
@@ -625,6 +704,39 @@ def neural_cases() -> list[Case]:
     ]
 
 
+DAMAGED_RESULTS = {"no-sidecar": "no sidecar", "header-only": "no rows", "cut-line": "cut", "rows-lost": "sidecar says 3",
+                   "text-in-numbers": "0.3x", "unfinished": "completed: false", "sidecar-damaged": "bms.json",
+                   "nan-row": "bms.tsv", "newer-layout": "sidecar_version", "missing-table": "fits.tsv is missing",
+                   "link-loop": "fits.tsv"}
+"""Damaged results folders under ``damaged/`` and what ``garden report`` must name."""
+
+
+def integrity_cases() -> list[Case]:
+    """Unfinished inputs at every entry point, damaged results, corrupt binary and JSON files."""
+    cases = [Case("report", ("report", f"damaged/{kind}", "--out", "new/report.html"), needle)
+             for kind, needle in DAMAGED_RESULTS.items()]
+    cases += [Case("session-report", ("session-report", "unfinished", "--out", "new/s.html"), "--include-incomplete"),
+              Case("train", ("train", "--curriculum", "unfinished", "--out", "new/t"), "--include-incomplete"),
+              Case("import", ("import", "unfinished/sub-P1/ses-1/beh/sub-P1_ses-1_task-garden_beh.tsv",
+                              "--out", "new/imp"), "--include-incomplete"),
+              Case("neural simulate", ("neural", "simulate", "scan/unfinished", "--out", "new/b"), "--include-incomplete"),
+              Case("neural simulate", ("neural", "simulate", "scan/cut-events", "--out", "new/b"), "50 conditions"),
+              Case("neural simulate", ("neural", "simulate", "scan/far-onset", "--out", "new/b"), "GARDEN_MAX_MEMORY_GIB"),
+              Case("neural simulate", ("neural", "simulate", "scan/foreign", "--out", "new/b", "--shape", "512,512,512"),
+                   "GARDEN_MAX_MEMORY_GIB"),
+              Case("neural simulate", ("neural", "simulate", "scan/foreign", "--out", "new/b", "--tr", "1e-9"),
+                   "GARDEN_MAX_MEMORY_GIB")]
+    cases += [Case("neural rdms", ("neural", "rdms", "nonempty", "--out", "new/rdms", "--roi", f"a=corrupt/{name}"), needle)
+              for name, needle in (("cut.nii.gz", "cut short"), ("huge.nii", "GARDEN_MAX_DECODED_GIB"),
+                                   ("text.nii.gz", "text.nii.gz"))]
+    cases += [Case("neural mante", ("neural", "mante", f"corrupt/{name}", "--out", "new/m"), name)
+              for name in ("cut.mat", "text.mat", "empty.mat")]
+    cases += [Case("import", ("import", f"corrupt/{name}", "--web", "--protocol", "flesch2022", "--out", "new/imp"), needle)
+              for name, needle in (("deep.jsonl", "nested too deeply"), ("empty.jsonl", "empty.jsonl"),
+                                   ("twice.jsonl", "twice"))]
+    return cases
+
+
 def path_cases() -> list[Case]:
     long = "x" * 300
     cases = [
@@ -744,6 +856,7 @@ def path_cases() -> list[Case]:
         Case("fit", ("fit", "unfinished", "--out", "new/f.tsv"), "completed: false"),
         Case("fit", ("fit", "half-imported", "--out", "new/f.tsv"), "import"),
         Case("fit", ("fit", "damaged-sidecar", "--out", "new/f.tsv"), "sidecar"),
+        *integrity_cases(),
         *neural_cases(),
         Case("garden", ("frobnicate",), "frobnicate"),
         Case("garden", ("--nope",), "--nope"),

@@ -51,7 +51,7 @@ from garden.analysis.neural.bids import (
 )
 from garden.core.errors import UserError
 from garden.core.jobs import check_executor, run_jobs
-from garden.core.provenance import provenance, read_json, read_record, to_jsonable, write_json
+from garden.core.provenance import provenance, read_record, to_jsonable, write_json
 from garden.core.task import CONTEXTS
 
 MOTION_COLUMNS = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
@@ -259,7 +259,7 @@ def run_done(partial: Path, run: Run, config: GlmConfig, mask: Path) -> bool:
     sidecar = partial / run.subject / run.session / "func" / f"{run.stem}_{BETAS}.json"
     if not sidecar.is_file():
         return False
-    recorded = read_json(sidecar, what="GLM sidecar")
+    recorded = read_record(sidecar, what="GLM sidecar")
     if recorded.get("config") != json.loads(json.dumps(to_jsonable(asdict(config)))) or recorded.get("mask") != str(mask):
         raise UserError(f"{partial}: holds an unfinished GLM made with other options or another mask ({sidecar.name}); "
                         "rerun with the same options to resume it, or delete that folder")

@@ -48,7 +48,7 @@ from garden.analysis.neural.searchlight import METHODS, Spheres, searchlight_rdm
 from garden.core.errors import UserError
 from garden.core.files import write_file
 from garden.core.jobs import check_executor, run_jobs
-from garden.core.provenance import provenance, read_json, to_jsonable, write_json
+from garden.core.provenance import provenance, read_record, to_jsonable, write_json
 from garden.rsa.compare import zscore
 from garden.rsa.crossval import (
     crossnobis_rdm,
@@ -239,7 +239,7 @@ def searchlight_done(partial: Path, glm: Path, key: tuple[str, str], config: Rdm
     sidecar = _searchlight_sidecar(partial, glm, key, config.method)
     if not sidecar.is_file():
         return False
-    recorded = read_json(sidecar, what="searchlight sidecar")
+    recorded = read_record(sidecar, what="searchlight sidecar")
     if recorded.get("config") != json.loads(json.dumps(to_jsonable(asdict(config)))) or recorded.get("mask") != str(mask):
         raise UserError(f"{partial}: holds an unfinished searchlight made with other options or another mask "
                         f"({sidecar.name}); rerun with the same options to resume it, or delete that folder")

@@ -28,7 +28,6 @@ refused.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -54,7 +53,7 @@ from garden.analysis.neural.stats import (
     voxel_tests,
 )
 from garden.core.errors import UserError
-from garden.core.provenance import provenance, write_json
+from garden.core.provenance import provenance, read_record, write_json
 from garden.modeling.networks.sweep import load_results
 
 CONTRASTS = [("orthogonal", "grid")]
@@ -94,7 +93,10 @@ def searchlight_models(folder: Path) -> list[str]:
     sidecars = sorted(folder.glob("sub-*/ses-*/func/*_searchlight.json"))
     if not sidecars:
         raise UserError(f"{folder}: no *_searchlight.json: run `garden neural searchlight` first")
-    return json.loads(sidecars[0].read_text(encoding="utf-8"))["models"]
+    models = read_record(sidecars[0], what="searchlight sidecar").get("models")
+    if not isinstance(models, list) or not models:
+        raise UserError(f"{sidecars[0]}: names no models (damaged); rerun `garden neural searchlight`")
+    return models
 
 
 def slice_table(model: str, t: np.ndarray, significant: np.ndarray) -> pd.DataFrame:
