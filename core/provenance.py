@@ -223,7 +223,9 @@ def completion(output: str | os.PathLike, *, session: bool = False) -> tuple[str
         return COMPLETE, ""
     if done is False:
         aborted = " (aborted)" if record.get("aborted") else ""
-        why = f": {record['error']}" if record.get("error") else ""
+        error = record.get("error")
+        cause = f"{error.get('type')}: {error.get('message')}" if isinstance(error, dict) else error or record.get("stopped")
+        why = f", {str(cause)[:120]}" if cause else ""
         return INCOMPLETE, f"its sidecar {sidecar.name} says completed: false{aborted}{why} (an interrupted or unfinished run)"
     return INCOMPLETE, f"its sidecar {sidecar.name} has no 'completed' field (an unknown layout); remake it with this garden"
 

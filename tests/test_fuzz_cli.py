@@ -17,6 +17,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -909,3 +911,50 @@ def test_hostile_input_is_one_clean_line_and_changes_nothing(case, workspace, ca
         assert len(lines) == 1, err
     assert case.needle.lower() in err.lower(), f"{case.needle!r} not named in: {err}"
     assert snapshot(workspace) == before, "the failed command changed the workspace"
+
+
+# ------------------------------------------------------------------ HTTP bodies and signals
+
+HOSTILE_BODIES = {
+    "session-400-digits": ("/api/session", b'{"participant_id": "P1", "session": 1' + b"0" * 400 + b', "browser": {}}'),
+    "trial-400-digits": ("/api/trial", b'{"participant_id": "P1", "session": 1' + b"0" * 400 + b"}"),
+    "deep-array": ("/api/trial", b"[" * 3000 + b"]" * 3000),
+    "deep-object": ("/api/session", b'{"a":' * 3000 + b"1" + b"}" * 3000),
+    "trial-key-twice": ("/api/trial", b'{"trial": 1, "trial": 2}'),
+    "not-utf8": ("/api/session", b'{"participant_id": "\xff"}'),
+    "nan": ("/api/session", b'{"participant_id": "P1", "session": NaN, "browser": {}}'),
+}
+"""Bodies ``garden web serve`` must answer with a 4xx (never 500), recording nothing."""
+
+
+@pytest.mark.parametrize("name", HOSTILE_BODIES)
+def test_hostile_http_bodies_are_4xx_and_record_nothing(name, tmp_path):
+    from starlette.testclient import TestClient
+
+    from garden.experiment.config import load_protocol
+    from garden.experiment.web.server import make_app
+    from garden.experiment.web.site import write_shell
+
+    protocol = load_protocol("flesch2022")
+    write_shell(tmp_path / "site", protocol, server=True)
+    route, body = HOSTILE_BODIES[name]
+    with TestClient(make_app(protocol, tmp_path / "participants", tmp_path / "site"), raise_server_exceptions=False) as client:
+        answer = client.post(route, content=body, headers={"content-type": "application/json"})
+    assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
+    assert "error" in answer.json()
+    assert not list((tmp_path / "participants").rglob("*.tsv")) if (tmp_path / "participants").exists() else True
+
+
+@pytest.mark.parametrize("delay_s", [0.0005, 0.005, 0.05])
+def test_ctrl_c_during_start_up_is_one_line_and_status_130(delay_s, tmp_path):
+    """Ctrl-C while the commands are loaded, the arguments checked or the command starts (what the console
+    script does after importing ``garden.cli``, a few light modules)."""
+    code = ("import os, signal\n"
+            "from garden.cli import main\n"
+            "signal.signal(signal.SIGALRM, lambda *a: os.kill(os.getpid(), signal.SIGINT))\n"
+            f"signal.setitimer(signal.ITIMER_REAL, {delay_s})\n"
+            "raise SystemExit(main(['fit', 'no-such.tsv', '--out', 'f.tsv']))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode in (130, 2), done.stderr  # 2: the command refused no-such.tsv before the signal came
+    assert len(done.stderr.strip().splitlines()) == 1 and list(tmp_path.iterdir()) == []

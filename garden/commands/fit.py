@@ -142,6 +142,8 @@ def rule_codes(text: str) -> tuple[int, ...]:
 
 
 def fit_command(args: argparse.Namespace) -> int:
+    if args.profile and args.objective != "bernoulli":
+        raise UserError("--profile: profile-likelihood intervals are computed for --objective bernoulli only")
     models = list(args.models)
     trials = read_trials(args.paths, include_incomplete=args.include_incomplete)
     phase = fit_phase(trials, args.phase)
@@ -201,6 +203,10 @@ def bms_command(args: argparse.Namespace) -> int:
 
 
 def recover_command(args: argparse.Namespace) -> int:
+    if len(args.models) < 2:
+        raise UserError(f"--models {','.join(args.models)}: model recovery compares at least two models")
+    if args.profile and args.objective != "bernoulli":
+        raise UserError("--profile: profile-likelihood intervals are computed for --objective bernoulli only")
     written = write_recovery(args.out, list(args.models), list(args.trials), args.n_sim, objective=args.objective,
                              rule_codes=list(args.rule_codes), seed=args.seed, jobs=args.jobs, profile=args.profile,
                              posterior=args.posterior)
