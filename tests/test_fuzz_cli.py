@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -223,6 +224,9 @@ BROKEN_FITS: dict[str, tuple[str, str]] = {
     "empty": ("", "empty"),
     "ragged": (VALID_FITS + "P9\tlinear\n", "fields"),
     "semicolons": (VALID_FITS.replace("\t", ";"), "separated"),
+    "bic-1e308": (_fits_with(0, "bic", "1e308"), "bic"),
+    "bic-negative": (_fits_with(1, "bic", "-500"), "bic"),
+    "id-path": (_fits_with(0, "participant_id", "../x"), "participant_id"),
 }
 """Malformed FITS tables for ``bms`` by name: (text, word the error must contain)."""
 
@@ -300,6 +304,15 @@ def _stimulus_sets(w: Path) -> None:
     short = w / "sets" / "missing-cell"
     shutil.copytree(good, short)
     (short / "B5L5_1.png").unlink()
+    pixels = hashlib.sha256(Image.open(io.BytesIO(PNG)).convert("RGBA").tobytes()).hexdigest()
+    manifest = {"completed": True, "files": {p.name: {"pixels_sha256": pixels} for p in sorted(good.glob("*.png"))}}
+    for name in ("unlisted", "tampered"):
+        shutil.copytree(good, w / "sets" / name)
+        (w / "sets" / name / "manifest.json").write_text(json.dumps(manifest))
+    (w / "sets" / "unlisted" / "B1L1_2.png").write_bytes(PNG)  # a tree the manifest does not vouch for
+    one_pixel = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(one_pixel, format="PNG")
+    (w / "sets" / "tampered" / "B2L2_1.png").write_bytes(one_pixel.getvalue())
 
 
 def _interrupted(w: Path) -> None:
@@ -644,6 +657,8 @@ def stimuli_cases() -> list[Case]:
         Case("stimuli sheet", ("stimuli", "sheet", "trials.tsv", "--out", "new/sheet.png"), "trials.tsv"),
         Case("stimuli sheet", ("stimuli", "sheet", "set", "--out", "a-file/sheet.png"), "a-file"),
         Case("stimuli check", ("stimuli", "check", "set", "--min-exemplars", "2"), "exemplars"),
+        *(Case("stimuli sheet", ("stimuli", "sheet", f"sets/{name}", "--out", "new/sheet.png"), needle)
+          for name, needle in (("unlisted", "B1L1_2.png (not in the manifest)"), ("tampered", "B2L2_1.png"))),
         Case("stimuli check", ("stimuli", "check", "no-such-set"), "no-such-set"),
         Case("stimuli check", ("stimuli", "check", "tables"), "tables"),
         Case("stimuli make", ("stimuli", "make", "--out", "nonempty", "--exemplars", "1", "--size", "8"), "nonempty"),
@@ -717,6 +732,17 @@ def integrity_cases() -> list[Case]:
     """Unfinished inputs at every entry point, damaged results, corrupt binary and JSON files."""
     cases = [Case("report", ("report", f"damaged/{kind}", "--out", "new/report.html"), needle)
              for kind, needle in DAMAGED_RESULTS.items()]
+    run = ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1", "--out", "new/p")
+    cases += [Case("run", (*run, "--agent-params", "slope=1,slope=2"), "twice"),
+              Case("run", (*run, "--screenshots", "new/shots"), "--window"),
+              Case("recover", ("recover", "--out", "new/r", "--models", "factorized"), "two models"),
+              Case("fit", ("fit", "trials.tsv", "--out", "new/f.tsv", "--profile", "--objective", "choice-matrix"),
+                   "--profile"),
+              Case("web serve", ("web", "serve", "--host", "", "--out", "new/p"), "--host"),
+              Case("web serve", ("web", "serve", "--host", "999.1.1.1", "--out", "new/p"), "999.1.1.1"),
+              Case("neural searchlight", ("neural", "searchlight", "nonempty", "--mask", "corrupt/whole.nii.gz",
+                                          "--out", "new/sl", "--radius", "100"), "--radius"),
+              Case("train", ("train", "--scales", "1e308", "--ctx-scales", "1", "--out", "new/t"), "--scales")]
     cases += [Case("session-report", ("session-report", "unfinished", "--out", "new/s.html"), "--include-incomplete"),
               Case("train", ("train", "--curriculum", "unfinished", "--out", "new/t"), "--include-incomplete"),
               Case("import", ("import", "unfinished/sub-P1/ses-1/beh/sub-P1_ses-1_task-garden_beh.tsv",
@@ -911,6 +937,13 @@ def test_hostile_input_is_one_clean_line_and_changes_nothing(case, workspace, ca
         assert len(lines) == 1, err
     assert case.needle.lower() in err.lower(), f"{case.needle!r} not named in: {err}"
     assert snapshot(workspace) == before, "the failed command changed the workspace"
+
+
+def test_stimuli_check_names_a_tree_the_manifest_does_not_list(workspace, capsys):
+    before = snapshot(workspace)
+    assert main(["stimuli", "check", "sets/unlisted"]) == 1
+    assert "1 file(s) differ from manifest.json: B1L1_2.png (not in the manifest)" in capsys.readouterr().out
+    assert snapshot(workspace) == before
 
 
 # ------------------------------------------------------------------ HTTP bodies and signals

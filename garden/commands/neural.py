@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from garden.analysis.neural.glm import (
@@ -19,6 +20,7 @@ from garden.analysis.neural.glm import (
     NOISE_MODELS,
     GlmConfig,
     fit_dataset,
+    load_mask,
 )
 from garden.analysis.neural.mante import ManteConfig, write_mante
 from garden.analysis.neural.rdms import BRAIN_MODELS, RdmConfig, roi_rdms, searchlight_maps
@@ -241,10 +243,11 @@ def _check_sessions(args: argparse.Namespace) -> None:
 
 
 def simulate_command(args: argparse.Namespace) -> int:
-    _check_sessions(args)
     config = SimulationConfig(shape=args.shape, voxel_mm=args.voxel_mm, rois=parse_sim_rois(args.rois, args.shape),
                               snr=args.snr, ar1=args.ar1, accuracy_rois=_names(args.accuracy_rois), tr_s=args.tr,
                               seed=args.seed)
+    config.check()
+    _check_sessions(args)
     with threadpool_limits(1):
         out = simulate_dataset(args.sessions, args.out, config, participants=list(_names(args.participants)) or None)
     print(f"wrote simulated BOLD to {out}")
@@ -272,7 +275,26 @@ def rdms_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_spheres(args: argparse.Namespace) -> None:
+    """Before any work: the searchlight sphere fits the mask (``--min-fraction`` of it inside) and its
+    offset grid fits the memory budget."""
+    try:
+        mask, image = load_mask(args.mask)
+    except UserError:
+        return  # a bad mask is reported by the step, after its checks of the options
+    size = np.asarray(image.header.get_zooms()[:3], float) if args.radius_unit == "mm" else np.ones(3)
+    reach = np.floor(args.radius / size)
+    check_memory(array_bytes(2 * reach + 1, 8, 4), f"--radius {args.radius:g} {args.radius_unit}: the sphere's offset grid")
+    sphere = 4 / 3 * math.pi * float(np.prod(args.radius / size))
+    inside = int(mask.sum())
+    if args.min_fraction * sphere > inside:
+        raise UserError(f"--radius {args.radius:g} {args.radius_unit}: a sphere of about {sphere:.3g} voxels needs "
+                        f"{args.min_fraction:g} of them in the mask (--min-fraction), which has {inside} voxels: "
+                        "lower --radius or --min-fraction")
+
+
 def searchlight_command(args: argparse.Namespace) -> int:
+    _check_spheres(args)
     config = RdmConfig(method=args.method, shrinkage=args.shrinkage, radius=args.radius, radius_unit=args.radius_unit,
                        min_fraction=args.min_fraction, models=_names(args.models))
     with threadpool_limits(args.threads):
