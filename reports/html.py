@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from garden.analysis.behaviour.choices import canonical_cells
 from garden.core.files import write_file
+from garden.core.budget import check_pixels
 from garden.core.errors import UserError
 from garden.core.provenance import INCOMPLETE, completion, read_json, read_record, sidecar_of
 from garden.core.trials import read_text_table
@@ -471,7 +472,10 @@ def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
 # ---------------------------------------------------------------- rendering
 
 def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
-    """The figure as PNG bytes at ``dpi`` (pixels = inches × dpi)."""
+    """The figure as PNG bytes at ``dpi`` (pixels = inches × dpi); UserError past the pixel budget
+    (``garden.core.budget``), before the pixels are allocated."""
+    width, height = fig.get_size_inches()
+    check_pixels(width, height, dpi, f"--dpi {dpi}: {fig.get_label() or 'a figure'} of {width:.3g} x {height:.3g} in")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()

@@ -991,3 +991,14 @@ def test_ctrl_c_during_start_up_is_one_line_and_status_130(delay_s, tmp_path):
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode in (130, 2), done.stderr  # 2: the command refused no-such.tsv before the signal came
     assert len(done.stderr.strip().splitlines()) == 1 and list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_in_a_window_session_stops_it_like_ctrl_c_and_restores_the_handler():
+    from garden.experiment.present.runner import Terminated, _sigterm_stops
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Terminated, match="SIGTERM"):
+        with _sigterm_stops():
+            os.kill(os.getpid(), signal.SIGTERM)
+            signal.sigtimedwait([], 1)  # the handler runs at the next bytecode; this is never reached
+    assert issubclass(Terminated, KeyboardInterrupt) and signal.getsignal(signal.SIGTERM) == before
