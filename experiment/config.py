@@ -506,10 +506,6 @@ def _check_phase(phase: Phase, where: str, protocol: Protocol) -> None:
     cells = 2 * 25
     if not PROTOCOL_NAME.fullmatch(phase.name):
         raise UserError(f"{where}.name: {phase.name[:60]!r} is not a phase name; use letters, digits, '_' and '-'")
-    shown = min(phase.max_trials, phase.trials) if phase.max_trials else phase.trials
-    if phase.block_trials and shown % phase.block_trials:
-        raise UserError(f"{where}.block_trials: {phase.block_trials} does not split the {shown} trials into equal "
-                        f"blocks; use a divisor of {shown} (or 0: no breaks)")
     if phase.trials % cells:
         raise UserError(f"{where}.trials: {phase.trials} is not a multiple of 50 (2 gardens x 25 trees); "
                         f"use e.g. {cells * max(1, round(phase.trials / cells))}")
@@ -520,6 +516,10 @@ def _check_phase(phase: Phase, where: str, protocol: Protocol) -> None:
     if repeats % phase.runs:
         raise UserError(f"{where}.runs: {phase.runs} runs cannot each hold every tree equally often "
                         f"({repeats} showings per garden); use a divisor of {repeats}")
+    shown = min(phase.max_trials, phase.trials) if phase.max_trials else phase.trials
+    if phase.block_trials and shown % phase.block_trials:
+        raise UserError(f"{where}.block_trials: {phase.block_trials} does not split the {shown} trials into equal "
+                        f"blocks; use a divisor of {shown} (or 0: no breaks)")
     if phase.order == "blocked" and phase.block_length < 1:
         raise UserError(f"{where}.block_length: order = 'blocked' needs block_length >= 1 (trials per garden)")
     if phase.order == "curriculum":

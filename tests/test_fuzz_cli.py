@@ -735,7 +735,6 @@ def integrity_cases() -> list[Case]:
     run = ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1", "--out", "new/p")
     cases += [Case("run", (*run, "--agent-params", "slope=1,slope=2"), "twice"),
               Case("run", (*run, "--screenshots", "new/shots"), "--window"),
-              Case("recover", ("recover", "--out", "new/r", "--models", "factorized"), "two models"),
               Case("fit", ("fit", "trials.tsv", "--out", "new/f.tsv", "--profile", "--objective", "choice-matrix"),
                    "--profile"),
               Case("web serve", ("web", "serve", "--host", "", "--out", "new/p"), "--host"),

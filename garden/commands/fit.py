@@ -107,7 +107,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "into a new folder, with JSON sidecars.")
     p.add_argument("--out", required=True, type=new_folder, metavar="FOLDER", help="new output folder")
     p.add_argument("--models", type=name_list(MODEL_NAMES), default=DEFAULT_MODELS,
-                   help="at least two models (model recovery compares them)")
+                   help="models to simulate and fit: two or more for model recovery; one gives parameter recovery "
+                        "(and a trivial 1 x 1 confusion matrix)")
     p.add_argument("--trials", type=trial_counts, default=(100, 200, 400),
                    help="test trials per simulated participant (multiples of 50)")
     p.add_argument("--n-sim", type=bounded_int(1, "n_sim"), default=40, help="simulated participants per model and trial count")
@@ -203,8 +204,6 @@ def bms_command(args: argparse.Namespace) -> int:
 
 
 def recover_command(args: argparse.Namespace) -> int:
-    if len(args.models) < 2:
-        raise UserError(f"--models {','.join(args.models)}: model recovery compares at least two models")
     if args.profile and args.objective != "bernoulli":
         raise UserError("--profile: profile-likelihood intervals are computed for --objective bernoulli only")
     written = write_recovery(args.out, list(args.models), list(args.trials), args.n_sim, objective=args.objective,
