@@ -396,7 +396,7 @@ def _scanner_inputs(w: Path) -> None:
 
 
 def _corrupt_files(w: Path) -> None:
-    """Cut or disguised NIfTI, MATLAB and JSON-lines files (``corrupt/``)."""
+    """Cut or disguised NIfTI, MATLAB and JSON-lines files (``corrupt/``), and one good mask."""
     folder = w / "corrupt"
     folder.mkdir()
     noise = np.random.default_rng(0).standard_normal((20, 20, 20)).astype(np.float32)  # compresses little
@@ -408,6 +408,12 @@ def _corrupt_files(w: Path) -> None:
     header.set_data_shape((2000, 2000, 2000))
     (folder / "huge.nii").write_bytes(header.binaryblock + bytes(4) + bytes(64))
     (folder / "text.nii.gz").write_text("not an image\n")
+    nibabel.Nifti1Image(np.ones((20, 10, 10), np.uint8), np.eye(4)).to_filename(folder / "brain.nii.gz")  # a good mask
+    half = np.zeros((20, 10, 10))
+    half[5:10, 3:6, 3:6] = 0.5
+    nibabel.Nifti1Image(half, np.eye(4)).to_filename(folder / "half.nii.gz")
+    half[0, 0, 0] = np.nan
+    nibabel.Nifti1Image(half, np.eye(4)).to_filename(folder / "nan.nii.gz")
     buffer = io.BytesIO()
     savemat(buffer, {"unit": {"rates": np.arange(100.0)}})
     (folder / "cut.mat").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
@@ -739,7 +745,7 @@ def integrity_cases() -> list[Case]:
                    "--profile"),
               Case("web serve", ("web", "serve", "--host", "", "--out", "new/p"), "--host"),
               Case("web serve", ("web", "serve", "--host", "999.1.1.1", "--out", "new/p"), "999.1.1.1"),
-              Case("neural searchlight", ("neural", "searchlight", "nonempty", "--mask", "corrupt/whole.nii.gz",
+              Case("neural searchlight", ("neural", "searchlight", "nonempty", "--mask", "corrupt/brain.nii.gz",
                                           "--out", "new/sl", "--radius", "100"), "--radius"),
               Case("train", ("train", "--scales", "1e308", "--ctx-scales", "1", "--out", "new/t"), "--scales")]
     cases += [Case("session-report", ("session-report", "unfinished", "--out", "new/s.html"), "--include-incomplete"),
@@ -756,6 +762,11 @@ def integrity_cases() -> list[Case]:
     cases += [Case("neural rdms", ("neural", "rdms", "nonempty", "--out", "new/rdms", "--roi", f"a=corrupt/{name}"), needle)
               for name, needle in (("cut.nii.gz", "cut short"), ("huge.nii", "GARDEN_MAX_DECODED_GIB"),
                                    ("text.nii.gz", "text.nii.gz"))]
+    cases += [Case("neural glm", ("neural", "glm", "scan/foreign", "--mask", f"corrupt/{name}", "--out", "new/glm"), needle)
+              for name, needle in (("half.nii.gz", "not a binary mask"), ("nan.nii.gz", "nan"),
+                                   ("cut.nii.gz", "cut short"), ("huge.nii", "GARDEN_MAX_DECODED_GIB"))]
+    cases += [Case(f"neural {step}", ("neural", step, "scan/foreign", "--out", "new/x", "--participants", "P1,P1"), "twice")
+              for step in ("simulate",)]
     cases += [Case("neural mante", ("neural", "mante", f"corrupt/{name}", "--out", "new/m"), name)
               for name in ("cut.mat", "text.mat", "empty.mat")]
     cases += [Case("import", ("import", f"corrupt/{name}", "--web", "--protocol", "flesch2022", "--out", "new/imp"), needle)

@@ -166,7 +166,12 @@ def load_mask(path: str | Path):
     """(boolean mask array, nibabel image) of a NIfTI mask (> 0 is in); UserError if empty."""
     path = Path(path)
     image = read_image(path, what="mask image")
-    mask = np.asarray(image.get_fdata()) > 0
+    values = np.asarray(image.get_fdata())
+    stray = ~np.isin(values, (0.0, 1.0))
+    if stray.any():
+        raise UserError(f"{path}: not a binary mask ({int(stray.sum())} voxel(s) neither 0 nor 1, e.g. "
+                        f"{values[stray].flat[0]:g}); threshold it to 0/1 (a probability map is not a mask)")
+    mask = values > 0
     if not mask.any():
         raise UserError(f"{path}: the mask has no voxel > 0")
     return mask, image
