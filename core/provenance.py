@@ -141,7 +141,8 @@ another tool's (a foreign table's column descriptions)."""
 def _checked_version(record: dict[str, Any], path: Path) -> dict[str, Any]:
     version = record.get("sidecar_version", SIDECAR_VERSION)
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= SIDECAR_VERSION:
-        raise UserError(f"{path}: sidecar_version {version!r} is not a layout this garden reads (1..{SIDECAR_VERSION}); "
+        raise UserError(f"{path}: sidecar_version {version!r} is not a layout this garden reads "
+                        f"(1..{SIDECAR_VERSION}); "
                         "upgrade garden, or remake the file with this version")
     return {**record, "sidecar_version": SIDECAR_VERSION}
 
@@ -224,10 +225,13 @@ def completion(output: str | os.PathLike, *, session: bool = False) -> tuple[str
     if done is False:
         aborted = " (aborted)" if record.get("aborted") else ""
         error = record.get("error")
-        cause = f"{error.get('type')}: {error.get('message')}" if isinstance(error, dict) else error or record.get("stopped")
+        cause = (f"{error.get('type')}: {error.get('message')}" if isinstance(error, dict)
+                 else error or record.get("stopped"))
         why = f", {str(cause)[:120]}" if cause else ""
-        return INCOMPLETE, f"its sidecar {sidecar.name} says completed: false{aborted}{why} (an interrupted or unfinished run)"
-    return INCOMPLETE, f"its sidecar {sidecar.name} has no 'completed' field (an unknown layout); remake it with this garden"
+        return INCOMPLETE, (f"its sidecar {sidecar.name} says completed: false{aborted}{why} "
+                            "(an interrupted or unfinished run)")
+    return INCOMPLETE, (f"its sidecar {sidecar.name} has no 'completed' field (an unknown layout); "
+                        "remake it with this garden")
 
 
 def incomplete_reason(output: str | os.PathLike) -> str | None:

@@ -456,8 +456,8 @@ def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
             try:
                 figure = fig_spec.draw(tables)
             except KeyError as exc:  # a table garden wrote lacks a column: damaged, or from another version
-                raise UserError(f"{fig_spec.caption}: table(s) {', '.join(fig_spec.needs)} lack column {exc}; "
-                                "the results folder is damaged or from another garden version: rerun garden demo") from None
+                raise UserError(f"{fig_spec.caption}: table(s) {', '.join(fig_spec.needs)} lack column {exc}; the "
+                                "results folder is damaged or from another garden version: rerun garden demo") from None
             section.figures.append((fig_spec.caption, figure_png(figure, dpi)))
         section.tables = [(name, tables[name]) for name in spec.tables if name in tables]
         if spec.findings is not None:

@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import subprocess
+import zipfile
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -1012,3 +1013,14 @@ def test_sigterm_in_a_window_session_stops_it_like_ctrl_c_and_restores_the_handl
             os.kill(os.getpid(), signal.SIGTERM)
             signal.sigtimedwait([], 1)  # the handler runs at the next bytecode; this is never reached
     assert issubclass(Terminated, KeyboardInterrupt) and signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_results_archive_that_inflates_past_the_budget_is_refused_before_reading(tmp_path, monkeypatch, capsys):
+    archive = tmp_path / "spaces.jrzip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("study_result_1/comp-result_1/data.txt", " " * 2**22)  # 4 MiB of spaces, 4 KiB zipped
+    monkeypatch.setenv("GARDEN_MAX_MEMORY_GIB", str(8 / 1024))  # an 8 MiB budget: 3 copies of 4 MiB exceed it
+    assert main(["import", str(archive), "--web", "--protocol", "flesch2022", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "needs about 12 MiB, over the 8 MiB budget" in err and "GARDEN_MAX_MEMORY_GIB" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spaces.jrzip"]

@@ -163,7 +163,8 @@ def read_roi_rdms(folder: str | Path) -> pd.DataFrame:
         try:
             rdm = pd.read_csv(path, sep="\t").to_numpy(float)
         except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-            raise UserError(f"{path}: not a table of numbers ({str(exc)[:80]}); damaged: rerun `garden neural rdms`") from None
+            raise UserError(f"{path}: not a table of numbers ({str(exc)[:80]}); damaged: "
+                            "rerun `garden neural rdms`") from None
         if rdm.shape != (N_CONDITIONS, N_CONDITIONS):
             raise UserError(f"{path}: {rdm.shape} table; expected {N_CONDITIONS} x {N_CONDITIONS}")
         rows.append({"subject": f"sub-{entities['sub']}", "session": f"ses-{entities['ses']}",

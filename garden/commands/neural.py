@@ -133,7 +133,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--snr", type=finite_float(0.0, 1e3), default=0.5, help="SD of true condition responses / noise SD (default 0.5)")
     p.add_argument("--ar1", type=finite_float(0.0, 0.99), default=0.4, help="AR(1) coefficient of the noise, 0..0.99 "
                                                                                   "(default 0.4)")
-    p.add_argument("--accuracy-rois", type=_distinct, default="rich", help="ROIs whose signal scales with accuracy (default rich)")
+    p.add_argument("--accuracy-rois", type=_distinct, default="rich",
+                   help="ROIs whose signal scales with accuracy (default rich)")
     p.add_argument("--tr", type=finite_float(0.0, 60.0, above=True), default=2.0, help="repetition time in s (default 2)")
     p.add_argument("--seed", type=SEED, default=0, help="simulation seed (default 0)")
     p.add_argument("--participants", type=_distinct, default="", help="only these participant ids (comma-separated)")
@@ -152,7 +153,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--high-pass", type=finite_float(0.0, 10.0, above=True), default=0.01, help="high-pass cut-off in Hz (default 0.01)")
     p.add_argument("--drift-order", type=bounded_int(0, high=MAX_DRIFT_ORDER), default=1, help="polynomial drift order (default 1)")
     p.add_argument("--noise-model", default="ar1", choices=NOISE_MODELS, help="GLM noise model (default ar1)")
-    p.add_argument("--confounds", type=_distinct, default="", help="confound columns to regress out ('motion' = the six motion "
+    p.add_argument("--confounds", type=_distinct, default="",
+                   help="confound columns to regress out ('motion' = the six motion "
                                                    "parameters), from *_desc-confounds_timeseries.tsv")
     p.add_argument("--tr", type=finite_float(0.0, 60.0, above=True), default=None, help="TR in s when the bold.json lacks RepetitionTime")
     p.add_argument("--participants", type=_distinct, default="", help="only these participant ids (comma-separated)")
@@ -178,7 +180,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             p.add_argument("--radius-unit", default="voxels", choices=("voxels", "mm"))
             p.add_argument("--min-fraction", type=finite_float(0.0, 1.0), default=0.5,
                            help="skip centres whose sphere keeps less of its voxels in the mask (default 0.5)")
-            p.add_argument("--models", type=_distinct, default=",".join(BRAIN_MODELS), help="model RDMs (default: the paper's 7)")
+            p.add_argument("--models", type=_distinct, default=",".join(BRAIN_MODELS),
+                           help="model RDMs (default: the paper's 7)")
             _executor_options(p)
             p.set_defaults(func=searchlight_command)
 
@@ -187,7 +190,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                      "optionally relate to accuracy, network init scales and searchlight maps.")
     p.add_argument("rdms", type=existing_folder, metavar="RDMS", help="folder written by `garden neural rdms`")
     p.add_argument("--out", type=out_folder, required=True, help="new output folder")
-    p.add_argument("--models", type=_distinct, default=",".join(BRAIN_MODELS), help="model RDMs (default: the paper's 7)")
+    p.add_argument("--models", type=_distinct, default=",".join(BRAIN_MODELS),
+                   help="model RDMs (default: the paper's 7)")
     p.add_argument("--behaviour", type=existing_folder, help="sessions folder (sub-*/ses-*/beh) for task accuracy")
     p.add_argument("--networks", type=existing_folder, help="network sweep folder (`garden train`) for the init-scale match")
     p.add_argument("--searchlight", type=existing_folder, help="folder written by `garden neural searchlight`")
@@ -293,7 +297,8 @@ def _check_spheres(args: argparse.Namespace) -> None:
         return  # a bad mask is reported by the step, after its checks of the options
     size = np.asarray(image.header.get_zooms()[:3], float) if args.radius_unit == "mm" else np.ones(3)
     reach = np.floor(args.radius / size)
-    check_memory(array_bytes(2 * reach + 1, 8, 4), f"--radius {args.radius:g} {args.radius_unit}: the sphere's offset grid")
+    check_memory(array_bytes(2 * reach + 1, 8, 4),
+                 f"--radius {args.radius:g} {args.radius_unit}: the sphere's offset grid")
     sphere = 4 / 3 * math.pi * float(np.prod(args.radius / size))
     inside = int(mask.sum())
     if args.min_fraction * sphere > inside:

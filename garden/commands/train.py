@@ -40,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Resumable per shard: run the same command again to finish an interrupted sweep. "
                     "With --curriculum, train online on each participant's trial sequence instead and "
                     "write the networks' choices as a trial table (DIR/choices.tsv).")
-    p.add_argument("--scales", type=float_list(0.0, MAX_INIT_SCALE, above=True), default=PUBLISHED_SCALES, metavar="S,...",
+    p.add_argument("--scales", type=float_list(0.0, MAX_INIT_SCALE, above=True), default=PUBLISHED_SCALES,
+                   metavar="S,...",
                    help="input->hidden init SDs, > 0 (default: the published 8)")
     p.add_argument("--ctx-scales", type=float_list(0.0, MAX_INIT_SCALE), default=PUBLISHED_CTX_SCALES, metavar="S,...",
                    help="context->hidden init SDs, one per scale (default: the published 8)")
