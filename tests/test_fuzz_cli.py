@@ -358,9 +358,11 @@ def _damaged_results(w: Path) -> None:
     """Results folders as a cut or tampered demo leaves them: ``damaged/<kind>/tables/``."""
     good = "model\texpected_frequency\nfactorized\t0.6\nlinear\t0.3\ngating\t0.1\n"
     record = {"config": {}, "seed": 0, "completed": True, "n_rows": 3}
-    kinds = {"no-sidecar": (good, None), "header-only": (good.split("\n")[0] + "\n", {k: v for k, v in record.items() if k != "n_rows"}),
+    kinds = {"no-sidecar": (good, None),
+             "header-only": (good.split("\n")[0] + "\n", {k: v for k, v in record.items() if k != "n_rows"}),
              "cut-line": (good[:-4], record), "rows-lost": (good.rsplit("\n", 2)[0] + "\n", record),
-             "text-in-numbers": (good.replace("0.3", "0.3x"), record), "unfinished": (good, {**record, "completed": False}),
+             "text-in-numbers": (good.replace("0.3", "0.3x"), record),
+             "unfinished": (good, {**record, "completed": False}),
              "sidecar-damaged": (good, '{"completed": tr'), "nan-row": (good + "\t\n", record),
              "newer-layout": (good, {**record, "sidecar_version": 99})}
     for kind, (text, sidecar) in kinds.items():
@@ -728,7 +730,8 @@ def neural_cases() -> list[Case]:
     ]
 
 
-DAMAGED_RESULTS = {"no-sidecar": "no sidecar", "header-only": "no rows", "cut-line": "cut", "rows-lost": "sidecar says 3",
+DAMAGED_RESULTS = {"no-sidecar": "no sidecar", "header-only": "no rows", "cut-line": "cut",
+                   "rows-lost": "sidecar says 3",
                    "text-in-numbers": "0.3x", "unfinished": "completed: false", "sidecar-damaged": "bms.json",
                    "nan-row": "bms.tsv", "newer-layout": "sidecar_version", "missing-table": "fits.tsv is missing",
                    "link-loop": "fits.tsv"}
@@ -753,24 +756,26 @@ def integrity_cases() -> list[Case]:
               Case("train", ("train", "--curriculum", "unfinished", "--out", "new/t"), "--include-incomplete"),
               Case("import", ("import", "unfinished/sub-P1/ses-1/beh/sub-P1_ses-1_task-garden_beh.tsv",
                               "--out", "new/imp"), "--include-incomplete"),
-              Case("neural simulate", ("neural", "simulate", "scan/unfinished", "--out", "new/b"), "--include-incomplete"),
-              Case("neural simulate", ("neural", "simulate", "scan/cut-events", "--out", "new/b"), "50 conditions"),
-              Case("neural simulate", ("neural", "simulate", "scan/far-onset", "--out", "new/b"), "GARDEN_MAX_MEMORY_GIB"),
-              Case("neural simulate", ("neural", "simulate", "scan/foreign", "--out", "new/b", "--shape", "512,512,512"),
-                   "GARDEN_MAX_MEMORY_GIB"),
-              Case("neural simulate", ("neural", "simulate", "scan/foreign", "--out", "new/b", "--tr", "1e-9"),
-                   "GARDEN_MAX_MEMORY_GIB")]
-    cases += [Case("neural rdms", ("neural", "rdms", "nonempty", "--out", "new/rdms", "--roi", f"a=corrupt/{name}"), needle)
+              *(Case("neural simulate", ("neural", "simulate", f"scan/{folder}", "--out", "new/b", *extra), needle)
+                for folder, extra, needle in (("unfinished", (), "--include-incomplete"),
+                                              ("cut-events", (), "50 conditions"),
+                                              ("far-onset", (), "GARDEN_MAX_MEMORY_GIB"),
+                                              ("foreign", ("--shape", "512,512,512"), "GARDEN_MAX_MEMORY_GIB"),
+                                              ("foreign", ("--tr", "1e-9"), "GARDEN_MAX_MEMORY_GIB")))]
+    cases += [Case("neural rdms", ("neural", "rdms", "nonempty", "--out", "new/rdms", "--roi", f"a=corrupt/{name}"),
+                   needle)
               for name, needle in (("cut.nii.gz", "cut short"), ("huge.nii", "GARDEN_MAX_DECODED_GIB"),
                                    ("text.nii.gz", "text.nii.gz"))]
-    cases += [Case("neural glm", ("neural", "glm", "scan/foreign", "--mask", f"corrupt/{name}", "--out", "new/glm"), needle)
+    cases += [Case("neural glm", ("neural", "glm", "scan/foreign", "--mask", f"corrupt/{name}", "--out", "new/glm"),
+                   needle)
               for name, needle in (("half.nii.gz", "not a binary mask"), ("nan.nii.gz", "nan"),
                                    ("cut.nii.gz", "cut short"), ("huge.nii", "GARDEN_MAX_DECODED_GIB"))]
-    cases += [Case(f"neural {step}", ("neural", step, "scan/foreign", "--out", "new/x", "--participants", "P1,P1"), "twice")
-              for step in ("simulate",)]
+    cases.append(Case("neural simulate", ("neural", "simulate", "scan/foreign", "--out", "new/x", "--participants",
+                                          "P1,P1"), "twice"))
     cases += [Case("neural mante", ("neural", "mante", f"corrupt/{name}", "--out", "new/m"), name)
               for name in ("cut.mat", "text.mat", "empty.mat")]
-    cases += [Case("import", ("import", f"corrupt/{name}", "--web", "--protocol", "flesch2022", "--out", "new/imp"), needle)
+    cases += [Case("import", ("import", f"corrupt/{name}", "--web", "--protocol", "flesch2022", "--out", "new/imp"),
+                   needle)
               for name, needle in (("deep.jsonl", "nested too deeply"), ("empty.jsonl", "empty.jsonl"),
                                    ("twice.jsonl", "twice"))]
     return cases
@@ -982,11 +987,12 @@ def test_hostile_http_bodies_are_4xx_and_record_nothing(name, tmp_path):
     protocol = load_protocol("flesch2022")
     write_shell(tmp_path / "site", protocol, server=True)
     route, body = HOSTILE_BODIES[name]
-    with TestClient(make_app(protocol, tmp_path / "participants", tmp_path / "site"), raise_server_exceptions=False) as client:
+    app = make_app(protocol, tmp_path / "participants", tmp_path / "site")
+    with TestClient(app, raise_server_exceptions=False) as client:
         answer = client.post(route, content=body, headers={"content-type": "application/json"})
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
     assert "error" in answer.json()
-    assert not list((tmp_path / "participants").rglob("*.tsv")) if (tmp_path / "participants").exists() else True
+    assert not list((tmp_path / "participants").rglob("*_beh.*"))  # no session table or sidecar
 
 
 @pytest.mark.parametrize("delay_s", [0.0005, 0.005, 0.05])

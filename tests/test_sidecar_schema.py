@@ -70,7 +70,8 @@ def _around_the_owner(path: Path) -> list[str]:
 
 def test_no_module_reads_a_sidecar_around_its_owner():
     found = [place for path in _sources() for place in _around_the_owner(path)]
-    assert found == [], "read sidecars with garden.core.provenance.read_record / read_session_record:\n" + "\n".join(found)
+    hint = "read sidecars with garden.core.provenance.read_record / read_session_record:\n"
+    assert found == [], hint + "\n".join(found)
 
 
 def test_the_guard_sees_a_reader_that_goes_around_it(tmp_path):
@@ -106,7 +107,8 @@ def test_every_layout_is_migrated_or_refused_never_unknown(tmp_path):
 
 
 def _garden(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "garden", *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "garden", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
 
 
 def _consumers(folder: Path, table: Path, work: Path) -> dict[str, list[str]]:
