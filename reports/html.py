@@ -79,11 +79,12 @@ class Section:
 
 # ---------------------------------------------------------------- reading results
 
-def _table_damage(path: Path) -> str | None:
-    """Why the results table ``path`` cannot be used (cut, unfinished, without rows), or None."""
+def _table_damage(path: Path, *, sidecar: bool) -> str | None:
+    """Why the results table ``path`` cannot be used (cut, unfinished, without rows; without its sidecar
+    when ``sidecar``: the folder's tables have them), or None."""
     if not path.is_file():
         return "not a readable file (a dangling link or a link loop)"
-    if not sidecar_of(path).exists():
+    if sidecar and not sidecar_of(path).exists():
         return "has no sidecar (written after the table, so the run was cut)"
     state, reason = completion(path)
     if state == INCOMPLETE:
@@ -104,13 +105,19 @@ def _table_damage(path: Path) -> str | None:
 
 def check_results(results: str | os.PathLike, names: list[str] | None = None) -> None:
     """UserError naming every missing or damaged table of ``<results>/tables`` (``names``: the tables
-    the run recorded it wrote; checked to be present)."""
+    the run recorded it wrote; checked to be present). A demo folder (``RUN_FILE``, written last, or
+    tables with sidecars) needs every table's sidecar and ``RUN_FILE``; a folder written whole by
+    another step (``garden neural stats``: built aside and renamed) has neither."""
     folder = Path(results) / TABLES_DIR
     try:
         present = sorted(folder.glob("*.tsv"))
     except OSError as exc:
         raise UserError(f"{folder}: cannot be listed ({exc.strerror}); rebuild the results folder") from None
-    problems = [f"{p.name} {why}" for p in present if (why := _table_damage(p))]
+    finished = (Path(results) / RUN_FILE).exists()
+    demo = finished or any(sidecar_of(p).exists() for p in present)
+    problems = [f"{p.name} {why}" for p in present if (why := _table_damage(p, sidecar=demo))]
+    if demo and not finished:
+        problems.append(f"{RUN_FILE} is missing (written last: the run that made the folder did not finish)")
     problems += [f"{name}.tsv is missing" for name in names or [] if not (folder / f"{name}.tsv").exists()]
     if problems:
         raise UserError(f"{folder}: {len(problems)} missing or damaged table(s): {'; '.join(problems[:5])}"

@@ -368,6 +368,7 @@ def _damaged_results(w: Path) -> None:
     for kind, (text, sidecar) in kinds.items():
         tables = w / "damaged" / kind / "tables"
         tables.mkdir(parents=True)
+        (tables.parent / "run.json").write_text(json.dumps({"completed": True, "tables": ["bms"]}))
         (tables / "bms.tsv").write_text(text)
         if sidecar is not None:
             (tables / "bms.json").write_text(sidecar if isinstance(sidecar, str) else
