@@ -91,14 +91,14 @@ def _table_damage(path: Path, *, sidecar: bool) -> str | None:
         return reason
     try:
         table = read_text_table(path, strict=True)
-        rows = read_record(sidecar_of(path)).get("n_rows")
+        rows = read_record(sidecar_of(path)).get("n_rows") if sidecar_of(path).exists() else None
     except UserError as exc:
         return str(exc).removeprefix(f"{path}").lstrip(":").strip()
     if not path.read_bytes().endswith(b"\n"):
         return "its last line is cut (no line end)"
     if isinstance(rows, int) and rows != len(table):
         return f"has {len(table)} rows, its sidecar says {rows} (cut or changed)"
-    if rows is None and table.empty:
+    if rows is None and sidecar and table.empty:
         return "has a header but no rows"
     return None
 
