@@ -5,8 +5,8 @@ folder without ``dataset_description.json``, with empty cells (missing is ``n/a`
 ``participants.tsv`` ids lacking the ``sub-`` prefix. Every column of a table is described in the
 JSON sidecar beside it, one top-level key per column (``Description``, ``Units``, ``Levels``);
 garden's own record of how a file was made (versions, config, seed, assignment, timing) goes
-under the one key ``PROVENANCE_KEY``. Files written before this layout (descriptions nested under
-``columns``, provenance at the top level, ids without ``sub-``) are still read.
+under the one key ``PROVENANCE_KEY``; its layout is owned by ``garden.core.provenance`` (write_record,
+read_record), which also reads the older layout. ``participants.tsv`` ids without ``sub-`` are still read.
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ from typing import Any
 import pandas as pd
 
 from garden.core.files import write_file, write_tsv
-from garden.core.provenance import software_versions, write_json
+from garden.core.provenance import PROVENANCE_KEY, software_versions, write_json
 
 BIDS_VERSION = "1.8.0"
-PROVENANCE_KEY = "GardenProvenance"
-"""Top-level key of a sidecar that holds garden's provenance record (not a column)."""
 PARTICIPANTS_FILE = "participants.tsv"
 SUB = "sub-"
 BIDS_IGNORE = ("*_psychopy.log",)
@@ -86,17 +84,6 @@ def column_sidecar(columns: list[str], known: dict[str, dict[str, Any]], *, fall
     """One top-level entry per column: its entry in ``known``, else ``{"Description": fallback}``
     (``{column}`` in ``fallback`` is replaced by the column name)."""
     return {c: known.get(c, {"Description": fallback.format(column=c)}) for c in columns}
-
-
-def with_provenance(columns: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
-    """A sidecar: the column entries, and garden's provenance ``record`` under ``PROVENANCE_KEY``."""
-    return {**columns, PROVENANCE_KEY: record}
-
-
-def provenance_of(sidecar: dict[str, Any]) -> dict[str, Any]:
-    """Garden's provenance record of a sidecar, new layout (under ``PROVENANCE_KEY``) or old
-    (provenance at the top level)."""
-    return sidecar.get(PROVENANCE_KEY, sidecar)
 
 
 def read_participants(path: Path) -> pd.DataFrame:

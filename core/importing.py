@@ -20,11 +20,10 @@ import pandas as pd
 from garden.core.bids import (
     ensure_dataset_files,
     read_participants,
-    with_provenance,
     write_participants,
 )
 from garden.core.errors import UserError
-from garden.core.provenance import provenance, write_json
+from garden.core.provenance import provenance, write_json, write_session_record
 from garden.core.trials import (
     INCOMPLETE_IMPORT,
     Problem,
@@ -181,9 +180,8 @@ def import_table(source: str | os.PathLike, out: str | os.PathLike, mapping: dic
     for key, rows in sessions.items():
         path = write_table(rows, targets[key])
         blanked = {c: _filled(rows[f"{c}_invalid"]) for c in blank if f"{c}_invalid" in rows}
-        record = provenance(config, None, n_trials=len(rows), task="garden", blanked_invalid=blanked)
-        write_json(path.with_suffix(".json"),
-                   with_provenance(column_descriptions(rows.columns, fallback=IMPORTED), record))
+        record = provenance(config, None, n_trials=len(rows), task="garden", blanked_invalid=blanked, completed=True)
+        write_session_record(path, record, column_descriptions(rows.columns, fallback=IMPORTED))
         written.append(path)
     update_participants(out, table)
     marker.unlink()  # the import is complete

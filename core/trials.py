@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 import math
 import os
 import re
@@ -27,6 +26,7 @@ import pandas as pd
 
 from garden.core.errors import UserError
 from garden.core.files import write_file
+from garden.core.provenance import FOREIGN, INCOMPLETE, completion
 
 PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9]+$")
 MAX_ID_CHARS = 64
@@ -388,21 +388,24 @@ INCOMPLETE_IMPORT = "import-incomplete.json"
 
 
 def _incomplete(file: Path) -> str | None:
-    """Why a session file is not complete: its sidecar says ``completed: false``, or an import into
-    its folder tree did not finish; None otherwise (a table without a sidecar is taken as it is)."""
-    sidecar = file.with_name(file.name.split(".")[0] + ".json")
-    if sidecar.exists():
-        try:
-            record = json.loads(sidecar.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return f"its sidecar {sidecar.name} is not valid JSON (damaged)"
-        if isinstance(record, dict) and record.get("completed") is False:
-            n_done = record.get("n_trials")
-            return f"its sidecar says completed: false (a session that ended early{f' of {n_done} trials' if n_done else ''})"
+    """Why a session file is not complete: its sidecar does not say ``completed: true`` (see
+    ``garden.core.provenance.completion``), or an import into its folder tree did not finish; None
+    otherwise (a foreign table, without a garden sidecar, is taken as it is)."""
+    state, reason = completion(file, session=True)
+    if state == INCOMPLETE:
+        return reason
     for folder in file.parents:
         if (folder / INCOMPLETE_IMPORT).exists():
             return f"{folder / INCOMPLETE_IMPORT} says an import into {folder} did not finish"
     return None
+
+
+def foreign_tables(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+    """The trial tables among ``paths`` (files and folders) without a garden sidecar: made by another
+    tool, so nothing says whether they are complete (readers take them as they are and say so)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    return [f for p in paths for f in _table_files(Path(p)) if completion(f, session=True)[0] == FOREIGN]
 
 
 def read_trials(paths: str | os.PathLike | Iterable[str | os.PathLike], *,

@@ -386,6 +386,9 @@ def build(cls: type, raw: Any, where: str) -> Any:
 
 def _check_protocol(protocol: Protocol, where: str) -> None:
     """Cross-field checks: counts that must divide, names that must exist."""
+    if not PROTOCOL_NAME.fullmatch(protocol.name):
+        raise UserError(f"{where} name: {protocol.name[:60]!r} is not a protocol name; use letters, digits, '_' and "
+                        "'-' (it names files and the site's folder), e.g. 'flesch2022'")
     if protocol.curriculum != PARTICIPANT and protocol.curriculum not in protocol.curricula:
         raise UserError(f"{where} curriculum: {protocol.curriculum!r} is not in [curricula] "
                         f"{sorted(protocol.curricula)}; use one of them or 'participant'")
@@ -495,8 +498,14 @@ def _check_display(display: Display, where: str) -> None:
         if not all(0 <= c <= 255 for c in colour):
             raise UserError(f"{where}.{name}: {list(colour)} is invalid; use RGB values 0..255")
 
+PROTOCOL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+"""A protocol (and phase) name: it becomes part of file and folder names, so no separators or dots."""
+
+
 def _check_phase(phase: Phase, where: str, protocol: Protocol) -> None:
     cells = 2 * 25
+    if not PROTOCOL_NAME.fullmatch(phase.name):
+        raise UserError(f"{where}.name: {phase.name[:60]!r} is not a phase name; use letters, digits, '_' and '-'")
     if phase.trials % cells:
         raise UserError(f"{where}.trials: {phase.trials} is not a multiple of 50 (2 gardens x 25 trees); "
                         f"use e.g. {cells * max(1, round(phase.trials / cells))}")
@@ -507,6 +516,10 @@ def _check_phase(phase: Phase, where: str, protocol: Protocol) -> None:
     if repeats % phase.runs:
         raise UserError(f"{where}.runs: {phase.runs} runs cannot each hold every tree equally often "
                         f"({repeats} showings per garden); use a divisor of {repeats}")
+    shown = min(phase.max_trials, phase.trials) if phase.max_trials else phase.trials
+    if phase.block_trials and shown % phase.block_trials:
+        raise UserError(f"{where}.block_trials: {phase.block_trials} does not split the {shown} trials into equal "
+                        f"blocks; use a divisor of {shown} (or 0: no breaks)")
     if phase.order == "blocked" and phase.block_length < 1:
         raise UserError(f"{where}.block_length: order = 'blocked' needs block_length >= 1 (trials per garden)")
     if phase.order == "curriculum":

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from garden.core.bids import provenance_of
 from garden.core.errors import UserError
+from garden.core.provenance import read_session_record
 from garden.core.trials import session_path
 from garden.experiment.config import PRACTICE_PHASE, Phase, Protocol, parse_protocol
 from garden.experiment.sequences import CELLS, Allocation, Assignment
@@ -106,7 +106,7 @@ def first_session(out: Path, participant_id: str, session: int) -> Link:
     if not numbers:
         return Link()
     number, sidecar = min(numbers)
-    return Link(number, sidecar, provenance_of(json.loads(sidecar.read_text(encoding="utf-8"))))
+    return Link(number, sidecar, read_session_record(sidecar))
 
 
 def linked_assignment(link: Link, protocol: Protocol, given: dict[str, Any], derived: Assignment, *,

@@ -23,11 +23,17 @@ from typing import Any
 
 import pandas as pd
 
-from garden.core.bids import ensure_dataset_files, provenance_of, with_provenance
+from garden.core.bids import ensure_dataset_files
 from garden.core.errors import UserError
 from garden.core.files import DurableAppend, truncate_to_last_line
 from garden.core.importing import update_participants
-from garden.core.provenance import provenance, to_jsonable, write_json
+from garden.core.provenance import (
+    provenance,
+    read_session_record,
+    session_sidecar,
+    to_jsonable,
+    write_record,
+)
 from garden.core.trials import column_descriptions, format_value, order_columns, session_path
 
 RESULT_COLUMNS = ["onset", "duration", "response_key", "correct", "reward_received", "cue_onset",
@@ -104,20 +110,10 @@ class AppendTable:
         self._file.close()
 
 
-def sidecar_path(table_path: Path) -> Path:
-    """The JSON sidecar beside a ``.tsv`` table."""
-    return table_path.with_suffix(".json")
-
-
-def session_info(table_path: str | os.PathLike) -> dict[str, Any]:
-    """Garden's provenance record of a session (config, seed, assignment, screen, times, completion)
-    from the sidecar beside its table; sidecars of either layout (see ``garden.core.bids``)."""
-    return provenance_of(json.loads(sidecar_path(Path(table_path)).read_text(encoding="utf-8")))
-
-
-def replace_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
-    write_json(path, data, overwrite=True)
+sidecar_path = session_sidecar
+"""The JSON sidecar beside a session's table (``garden.core.provenance.session_sidecar``)."""
+session_info = read_session_record
+"""Garden's record of a session, migrated to the current layout (``garden.core.provenance``)."""
 
 
 def events_path(table_path: Path, run: int) -> Path:
@@ -193,8 +189,7 @@ class SessionRecorder:
     def start(self, config: dict[str, Any], seed: int, **info: Any) -> None:
         """Write (or, resuming, update) the sidecar: config, seed, versions, start time, info."""
         if self.resume and self.sidecar.exists():
-            self.info = provenance_of(json.loads(self.sidecar.read_text(encoding="utf-8")))
-            self.info.pop("columns", None)  # the old layout nested the column descriptions here
+            self.info = read_session_record(self.path)
             if self.info.get("seed") != seed:
                 raise UserError(f"{self.sidecar}: recorded seed {self.info.get('seed')} differs from {seed}; "
                                 "resume with the same protocol and participant (and --seed if one was given)")
@@ -210,7 +205,7 @@ class SessionRecorder:
 
     def save(self) -> None:
         """Rewrite the sidecar (column entries + ``info``) atomically."""
-        replace_json(self.sidecar, with_provenance(self.column_entries, self.info))
+        write_record(self.sidecar, self.info, self.column_entries)
 
     def append(self, row: dict[str, Any]) -> None:
         """Record one finished trial (durable on return)."""
@@ -224,7 +219,7 @@ class SessionRecorder:
         self._events[run] = AppendTable(path, EVENT_COLUMNS, resume=self.resume, fsync=self.fsync)
         entries = {**column_descriptions(EVENT_COLUMNS), **EVENT_DESCRIPTIONS}
         record = {"session_sidecar": self.sidecar.name, "run": run, **info}
-        replace_json(sidecar_path(path), with_provenance({c: entries[c] for c in EVENT_COLUMNS}, record))
+        write_record(sidecar_path(path), record, {c: entries[c] for c in EVENT_COLUMNS})
         self.info.setdefault("scanner_runs", {})[str(run)] = info
         self.save()
 

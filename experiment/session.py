@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from garden.core.bids import provenance_of
 from garden.core.errors import UserError
-from garden.core.provenance import read_json, to_jsonable
+from garden.core.provenance import read_session_record, to_jsonable
 from garden.core.task import correct_choice, item_table
 from garden.core.trials import format_value, session_path, validate
 from garden.experiment.config import PRACTICE_PHASE, Protocol
@@ -96,9 +95,8 @@ def _resumed_assignment(out: Path, participant_id: str, session: int, given: dic
     sidecar = sidecar_path(session_path(out, participant_id, session))
     if not sidecar.exists():
         raise UserError(f"{sidecar}: missing, so the session cannot be resumed with the same sequence")
-    info = read_json(sidecar, what="session sidecar")
-    info = provenance_of(info) if isinstance(info, dict) else info
-    if not isinstance(info, dict) or not isinstance(info.get("assignment"), dict):
+    info = read_session_record(sidecar)
+    if not isinstance(info.get("assignment"), dict):
         raise UserError(f"{sidecar}: this session sidecar has no recorded assignment (damaged); the session cannot be resumed")
     if info.get("completed") is True:
         raise UserError(f"{sidecar}: this session finished at {info.get('end_utc')}; nothing to resume "
@@ -226,8 +224,7 @@ def practice_ends(run: Session, index: int) -> bool:
 def _resumed_allocation(out: Path, participant_id: str, session: int, protocol: Protocol,
                         fresh: Allocation) -> Allocation:
     """The allocation recorded by the session being resumed (``fresh`` if it recorded none)."""
-    sidecar = sidecar_path(session_path(out, participant_id, session))
-    record = provenance_of(json.loads(sidecar.read_text(encoding="utf-8"))).get("exemplars")
+    record = read_session_record(session_path(out, participant_id, session)).get("exemplars")
     return recorded_allocation(protocol, record, fresh) if record else fresh
 
 

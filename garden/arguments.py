@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,6 +47,7 @@ LIMITS: dict[str, int] = {
     "train_gib": 16,              # estimated memory of one network sweep shard set (GiB)
     "permutations": 1_000_000,    # sign-flip permutations / bootstrap samples (neural stats)
     "splits": 100,                # trial splits per condition (neural mante)
+    "bootstrap": 10_000,          # parametric-bootstrap refits per participant and model (fit --bootstrap)
 }
 """Upper bounds by name; ``limit(name)`` applies the ``GARDEN_MAX_<NAME>`` override."""
 
@@ -111,8 +113,9 @@ def check_range(value: float, low: float | None, high: float | None, *, above: b
         raise argparse.ArgumentTypeError(f"{value:g} is out of range; use a number {' and '.join(filter(None, (left, right)))}")
 
 
-def float_list(low: float | None = None, *, above: bool = False, name: str = "scales") -> Callable[[str], tuple[float, ...]]:
-    """argparse type: ``0.01,1,3`` -> (0.01, 1.0, 3.0): finite numbers in range, at most ``limit(name)``."""
+def float_list(low: float | None = None, high: float | None = None, *, above: bool = False,
+               name: str = "scales") -> Callable[[str], tuple[float, ...]]:
+    """argparse type: ``0.01,1,3`` -> (0.01, 1.0, 3.0): finite numbers in [low, high], at most ``limit(name)``."""
 
     def parse(text: str) -> tuple[float, ...]:
         items = [v for v in text.split(",") if v.strip()]
@@ -121,7 +124,7 @@ def float_list(low: float | None = None, *, above: bool = False, name: str = "sc
         if len(items) > limit(name):
             raise argparse.ArgumentTypeError(f"{len(items)} values: at most {limit(name)} "
                                              f"(GARDEN_MAX_{name.upper()} raises it)")
-        one = finite_float(low, above=above)
+        one = finite_float(low, high, above=above)
         return tuple(one(v) for v in items)
 
     parse.__name__ = "list of numbers"
@@ -244,6 +247,18 @@ def participant_id(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def host_address(text: str) -> str:
+    """argparse type: an address to listen on that this machine can bind (an IP or a name it resolves)."""
+    if not text.strip() or text != text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: give an address, e.g. 127.0.0.1 (this machine only) or 0.0.0.0")
+    try:
+        socket.getaddrinfo(text, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise argparse.ArgumentTypeError(f"{text[:80]!r}: not an address of this machine ({exc}); give an IP such as "
+                                         "127.0.0.1 or 0.0.0.0") from None
+    return text
+
+
 def check_distinct(**paths: Path | None) -> None:
     """UserError if two output options name the same file (one would overwrite the other)."""
     seen: dict[Path, str] = {}
@@ -256,6 +271,10 @@ def check_distinct(**paths: Path | None) -> None:
                             "give every output its own path")
         seen[key] = option.replace("_", "-")
 
+
+MAX_INIT_SCALE = 1000.0
+"""Largest network weight-initialisation scale (--scales, --ctx-scales): the published ones are 0.01..3;
+beyond this the first forward pass overflows float32."""
 
 SEED = bounded_int(0, "seed")
 """A seed: 0..2**32-1."""

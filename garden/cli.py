@@ -88,8 +88,18 @@ def build_parser(load_all: bool = False) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
-    """Entry point of the ``garden`` console script; returns the exit status. ``parser``: one from
-    ``build_parser`` to reuse over many calls in one process (parsing leaves it unchanged)."""
+    """Entry point of the ``garden`` console script; returns the exit status (130 after Ctrl-C, at
+    any moment: while the commands are loaded, while arguments are checked, or while one runs).
+    ``parser``: one from ``build_parser`` to reuse over many calls in one process (parsing leaves it
+    unchanged)."""
+    try:
+        return _main(argv, parser)
+    except KeyboardInterrupt:
+        print("garden: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None, parser: argparse.ArgumentParser | None) -> int:
     parser = parser or build_parser()
     try:
         args = parser.parse_args(argv)
@@ -100,9 +110,6 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
         return 2
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("garden: interrupted", file=sys.stderr)
-        return 130
     except USER_ERRORS as exc:
         if os.environ.get("GARDEN_DEBUG"):
             raise

@@ -139,7 +139,7 @@ class Tables:
         self.tables[name] = table
         if self.write:
             path = write_table(table, self.out / TABLES_DIR / f"{name}.tsv")
-            write_sidecar(path, asdict(self.config), self.config.seed, **extra)
+            write_sidecar(path, asdict(self.config), self.config.seed, n_rows=len(table), completed=True, **extra)
         return table
 
 
@@ -503,7 +503,7 @@ def run_demo(out: str | os.PathLike, config: DemoConfig, progress: bool = True) 
                              f"{MIN_SCANNED} participants are scanned: --scanner-participants, --participants)")
     write_json(out / TABLES_DIR / SKIPPED_FILE, skipped)
     write_json(out / RUN_FILE, provenance(asdict(config), config.seed, total_s=round(time.perf_counter() - start, 1),
-                                          timings_s=step.timings, skipped=skipped))
+                                          timings_s=step.timings, skipped=skipped, tables=sorted(tables.tables)))
     return write_report(out, dpi=config.dpi)
 
 

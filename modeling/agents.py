@@ -108,6 +108,8 @@ def parse_params(text: str | None) -> dict[str, float]:
     out = {}
     for item in filter(None, (s.strip() for s in (text or "").split(","))):
         key, sep, value = item.partition("=")
+        if key.strip() in out:
+            raise UserError(f"--agent-params: {key.strip()!r} is given twice; give each parameter once")
         try:
             out[key.strip()] = float(value)
         except ValueError:

@@ -40,7 +40,7 @@ from scipy.stats import chi2, gamma
 
 from garden.core.errors import UserError
 from garden.core.provenance import sidecar_of
-from garden.core.trials import read_text_table
+from garden.core.trials import PARTICIPANT_ID, read_text_table
 
 EPS = np.finfo(float).eps
 """MATLAB's eps, used inside VBA's log(r + eps)."""
@@ -338,6 +338,7 @@ def read_fits(path, *, criterion: str = "bic", models: Sequence[str] | None = No
         raise UserError(f"{path}:{lines[i]}: column '{criterion}' value {str(fits[criterion][i])!r} of participant "
                         f"{fits['participant_id'][i]} ({model[i]}) is not a finite number; refit that participant "
                         "or leave the row out")
+    _check_ids_and_range(fits, values, compared, lines, path, criterion)
     keys = ["participant_id", "model"] + ([by] if by else [])
     dupes = fits[compared].duplicated(keys)
     if dupes.any():
@@ -359,6 +360,30 @@ def is_foreign(path, fits: pd.DataFrame) -> bool:
     """Whether a fits table comes from another tool: no JSON sidecar and none of ``garden fit``'s
     ``objective`` column (a garden table without its sidecar is an unfinished run instead)."""
     return not sidecar_of(path).exists() and "objective" not in fits
+
+
+MAX_CRITERION = 1e9
+"""Largest |AIC/BIC| accepted: a choice fit of a million trials has a BIC below 2e6 (2 ln 2 per trial at
+chance); beyond this the value is not a criterion (exp(-criterion/2) of the evidence underflows)."""
+
+
+def _check_ids_and_range(fits: pd.DataFrame, values: pd.Series, compared: pd.Series, lines: pd.Series, path,
+                         criterion: str) -> None:
+    """UserError for a participant id that is not letters and digits (it names files downstream), a
+    criterion beyond ``MAX_CRITERION``, or a negative one in a table of choice fits (``nll`` >= 0)."""
+    ids = fits["participant_id"].astype(str)
+    bad_id = ~ids.str.fullmatch(PARTICIPANT_ID.pattern)
+    if bad_id.any():
+        i = bad_id.idxmax()
+        raise UserError(f"{path}:{lines[i]}: participant_id {ids[i][:40]!r} is not letters and digits; fix the id")
+    low = 0.0 if "nll" in fits else -MAX_CRITERION
+    out = compared & ((values < low) | (values.abs() > MAX_CRITERION))
+    if out.any():
+        i = out.idxmax()
+        why = "a choice fit's criterion is >= 0 (its nll is)" if values[i] < low and low == 0 else \
+            f"beyond +-{MAX_CRITERION:g}, not the criterion of a fit"
+        raise UserError(f"{path}:{lines[i]}: column '{criterion}' value {values[i]:g} of participant {ids[i]} "
+                        f"({fits['model'][i]}): {why}; refit that participant")
 
 
 FAMILIES = {"factorized": ("factorized", "factorized_full"), "linear": ("linear",)}

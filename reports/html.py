@@ -26,7 +26,9 @@ from tqdm import tqdm
 from garden.analysis.behaviour.choice_rdms import choice_rdms, group_mean_rdms
 from garden.analysis.behaviour.choices import canonical_cells
 from garden.core.files import write_file
-from garden.core.provenance import read_json
+from garden.core.budget import check_pixels
+from garden.core.errors import UserError
+from garden.core.provenance import INCOMPLETE, completion, read_json, read_record, sidecar_of
 from garden.core.trials import read_text_table
 from garden.reports import figures
 from garden.rsa.model_rdms import choice_model_rdms
@@ -80,8 +82,53 @@ class Section:
 
 # ---------------------------------------------------------------- reading results
 
+def _table_damage(path: Path, *, sidecar: bool) -> str | None:
+    """Why the results table ``path`` cannot be used (cut, unfinished, without rows; without its sidecar
+    when ``sidecar``: the folder's tables have them), or None."""
+    if not path.is_file():
+        return "not a readable file (a dangling link or a link loop)"
+    if sidecar and not sidecar_of(path).exists():
+        return "has no sidecar (written after the table, so the run was cut)"
+    state, reason = completion(path)
+    if state == INCOMPLETE:
+        return reason
+    try:
+        table = read_text_table(path, strict=True)
+        rows = read_record(sidecar_of(path)).get("n_rows") if sidecar_of(path).exists() else None
+    except UserError as exc:
+        return str(exc).removeprefix(f"{path}").lstrip(":").strip()
+    if not path.read_bytes().endswith(b"\n"):
+        return "its last line is cut (no line end)"
+    if isinstance(rows, int) and rows != len(table):
+        return f"has {len(table)} rows, its sidecar says {rows} (cut or changed)"
+    if rows is None and sidecar and table.empty:
+        return "has a header but no rows"
+    return None
+
+
+def check_results(results: str | os.PathLike, names: list[str] | None = None) -> None:
+    """UserError naming every missing or damaged table of ``<results>/tables`` (``names``: the tables
+    the run recorded it wrote; checked to be present). A demo folder (``RUN_FILE``, written last, or
+    tables with sidecars) needs every table's sidecar and ``RUN_FILE``; a folder written whole by
+    another step (``garden neural stats``: built aside and renamed) has neither."""
+    folder = Path(results) / TABLES_DIR
+    try:
+        present = sorted(folder.glob("*.tsv"))
+    except OSError as exc:
+        raise UserError(f"{folder}: cannot be listed ({exc.strerror}); rebuild the results folder") from None
+    finished = (Path(results) / RUN_FILE).exists()
+    demo = finished or any(sidecar_of(p).exists() for p in present)
+    problems = [f"{p.name} {why}" for p in present if (why := _table_damage(p, sidecar=demo))]
+    if demo and not finished:
+        problems.append(f"{RUN_FILE} is missing (written last: the run that made the folder did not finish)")
+    problems += [f"{name}.tsv is missing" for name in names or [] if not (folder / f"{name}.tsv").exists()]
+    if problems:
+        raise UserError(f"{folder}: {len(problems)} missing or damaged table(s): {'; '.join(problems[:5])}"
+                        f"{' ...' if len(problems) > 5 else ''}; rerun `garden demo` (results are never patched)")
+
+
 def load_tables(results: str | os.PathLike) -> dict[str, pd.DataFrame]:
-    """Every ``<results>/tables/<name>.tsv`` as a DataFrame keyed by ``name``."""
+    """Every ``<results>/tables/<name>.tsv`` as a DataFrame keyed by ``name`` (``check_results`` first)."""
     folder = Path(results) / TABLES_DIR
     return {p.name.removesuffix(".tsv"): read_text_table(p, strict=True) for p in sorted(folder.glob("*.tsv"))}
 
@@ -445,7 +492,12 @@ def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
                 if not reasons:
                     section.notes.append(f"{fig_spec.caption}: not drawn (no {', '.join(missing)} table).")
                 continue
-            section.figures.append((fig_spec.caption, figure_png(fig_spec.draw(tables), dpi)))
+            try:
+                figure = fig_spec.draw(tables)
+            except KeyError as exc:  # a table garden wrote lacks a column: damaged, or from another version
+                raise UserError(f"{fig_spec.caption}: table(s) {', '.join(fig_spec.needs)} lack column {exc}; the "
+                                "results folder is damaged or from another garden version: rerun garden demo") from None
+            section.figures.append((fig_spec.caption, figure_png(figure, dpi)))
         section.tables = [(name, tables[name]) for name in spec.tables if name in tables]
         if spec.findings is not None:
             try:
@@ -459,7 +511,10 @@ def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
 # ---------------------------------------------------------------- rendering
 
 def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
-    """The figure as PNG bytes at ``dpi`` (pixels = inches × dpi)."""
+    """The figure as PNG bytes at ``dpi`` (pixels = inches × dpi); UserError past the pixel budget
+    (``garden.core.budget``), before the pixels are allocated."""
+    width, height = fig.get_size_inches()
+    check_pixels(width, height, dpi, f"--dpi {dpi}: {fig.get_label() or 'a figure'} of {width:.3g} x {height:.3g} in")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
@@ -541,10 +596,13 @@ def write_report(results: str | os.PathLike, out: str | os.PathLike | None = Non
     out = Path(out) if out is not None else results / "report.html"
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out}: already exists; pass --overwrite to rebuild it or --out another file")
+    run = load_json(results / RUN_FILE)
+    if extra_tables is None:
+        check_results(results, run.get("tables") if isinstance(run.get("tables"), list) else None)
     tables = {**load_tables(results), **(extra_tables or {})}
     folder = results / TABLES_DIR
     skipped = {**load_json(folder / SKIPPED_FILE), **(extra_skipped or {})}
     sidecars = {name: load_json(folder / f"{name}.json") for name in tables if (folder / f"{name}.json").exists()}
     sections = build_sections(tables, skipped, dpi=dpi, results=results)
-    text = render_html(sections, load_json(results / RUN_FILE), sidecars)
+    text = render_html(sections, run, sidecars)
     return write_file(out, text, overwrite=overwrite)

@@ -142,7 +142,8 @@ class StimulusSet:
         return min(len(v) for v in self.cells.values())
 
     def verify(self) -> list[str]:
-        """Files whose pixels differ from the manifest's hashes, or are missing (empty when all match)."""
+        """Files whose pixels differ from the manifest's hashes, are missing, or are trees of the set the
+        manifest does not list (``<name> (not in the manifest)``); empty when all match."""
         if self.manifest is None:
             raise UserError(f"{self.path}: no {MANIFEST}; only sets made by 'garden stimuli make' can be verified")
         bad = []
@@ -154,6 +155,9 @@ class StimulusSet:
                 same = False
             if not same:
                 bad.append(name)
+        listed = set(self.manifest["files"])
+        bad += [f"{file.name} (not in the manifest)" for cell in self.cells.values() for file in cell.values()
+                if file.name not in listed]
         return bad
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from garden.core.bids import PROVENANCE_KEY, provenance_of
+from garden.core.provenance import PROVENANCE_KEY
 from garden.core.trials import read_trials, session_path
 from garden.experiment.config import parse_protocol
 from garden.experiment.simulate import simulate_session
@@ -103,7 +103,7 @@ def _old_layout(folder: Path) -> None:
     for path in folder.rglob("*_beh.tsv"):
         path.write_text(path.read_text().replace("n/a", ""))
         sidecar = json.loads(path.with_suffix(".json").read_text())
-        record = provenance_of(sidecar)
+        record = {k: v for k, v in sidecar[PROVENANCE_KEY].items() if k != "sidecar_version"}
         record["columns"] = {c: e for c, e in sidecar.items() if c != PROVENANCE_KEY}
         path.with_suffix(".json").write_text(json.dumps(record))
     participants = folder / "participants.tsv"

@@ -230,7 +230,7 @@ def test_the_browser_server_repeats_a_practice_below_the_criterion_and_resumes_w
             last = second.post("/api/trial", json=_web_report(trial, _right(again, trial, protocol),
                                                               again["trials"])).json()
         assert last["practice"] == {"correct": 8, "trials": 8, "again": False}
-    table = read_trials(session_path(out, "P001", 1), include_practice=True)
+    table = read_trials(session_path(out, "P001", 1), include_practice=True, include_incomplete=True)  # still open
     practice_rows = table[table.phase == PRACTICE_PHASE]
     assert practice_rows.block.tolist() == [1] * 8 + [2] * 8 and practice_rows.trial.tolist() == list(range(1, 17))
     info = session_info(session_path(out, "P001", 1))

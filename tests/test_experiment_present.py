@@ -354,7 +354,7 @@ def test_quit_question_in_the_iti_and_the_lead_in_ignores_other_keys_and_pulses(
     thread.start()
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 1 and "continue with --resume" in stderr, stderr[-2000:]
-    table = read_trials(path)
+    table = read_trials(path, include_incomplete=True)  # quit with confirmation: an aborted session
     assert table.trial.tolist() == [1, 2, 3] and table.interrupted.tolist() == [0, 1, 1]
     assert session_info(path)["aborted"] is True
     restored = [np.asarray(Image.open(shots / f"after-quit-question-{k}.png").convert("RGB")) for k in (1, 2)]

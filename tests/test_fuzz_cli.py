@@ -12,18 +12,24 @@ from __future__ import annotations
 
 import collections
 import gzip
+import hashlib
 import io
 import json
 import os
 import shutil
 import signal
+import subprocess
+import zipfile
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import nibabel
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from scipy.io import savemat
 
 from garden.core.trials import write_table
 from garden.experiment.config import PROTOCOLS
@@ -175,6 +181,11 @@ BROKEN_PROTOCOLS: dict[str, tuple[str, str]] = {
                   .split("[timing]")[0], "phases"),
     "bad-toml": (PROTOCOL_TEXT + "\n[[phases]\n", "TOML"),
     "duplicate-key": (PROTOCOL_TEXT.replace("seed = 2022", "seed = 2022\nseed = 1", 1), "TOML"),
+    "name-path": (_protocol('name = "flesch2022"', 'name = "../../evil"'), "name"),
+    "name-empty": (_protocol('name = "flesch2022"', 'name = ""'), "name"),
+    "phase-name-path": (_protocol('name = "main"', 'name = "../main"'), "name"),
+    **{f"block-trials-{n}": (_protocol("block_trials = 225", f"block_trials = {n}"), "block_trials")
+       for n in (7, 210, 901)},
 }
 """Malformed protocols by name: (TOML text, word the error must contain)."""
 
@@ -214,6 +225,9 @@ BROKEN_FITS: dict[str, tuple[str, str]] = {
     "empty": ("", "empty"),
     "ragged": (VALID_FITS + "P9\tlinear\n", "fields"),
     "semicolons": (VALID_FITS.replace("\t", ";"), "separated"),
+    "bic-1e308": (_fits_with(0, "bic", "1e308"), "bic"),
+    "bic-negative": (_fits_with(1, "bic", "-500"), "bic"),
+    "id-path": (_fits_with(0, "participant_id", "../x"), "participant_id"),
 }
 """Malformed FITS tables for ``bms`` by name: (text, word the error must contain)."""
 
@@ -252,6 +266,9 @@ def build_workspace(w: Path) -> None:
         (w / "fits" / name / "fits.json").write_text(json.dumps({"completed": True}))
     (w / "fits" / "no-sidecar").mkdir()
     (w / "fits" / "no-sidecar" / "fits.tsv").write_text(_tsv(pd.DataFrame(FITS_ROWS).assign(objective="bernoulli")))
+    (w / "fits" / "cut").mkdir()
+    (w / "fits" / "cut" / "fits.tsv").write_text(VALID_FITS)
+    (w / "fits" / "cut" / "fits.json").write_text(json.dumps({"completed": False}))
     _stimulus_sets(w)
     _interrupted(w)
     (w / "strings").mkdir()
@@ -266,6 +283,9 @@ def build_workspace(w: Path) -> None:
     (w / "nonempty" / "notes.txt").write_text("someone else's folder\n")
     (w / "a-file").write_text("not a folder\n")
     _results(w)
+    _damaged_results(w)
+    _scanner_inputs(w)
+    _corrupt_files(w)
 
 
 def _stimulus_sets(w: Path) -> None:
@@ -287,6 +307,15 @@ def _stimulus_sets(w: Path) -> None:
     short = w / "sets" / "missing-cell"
     shutil.copytree(good, short)
     (short / "B5L5_1.png").unlink()
+    pixels = hashlib.sha256(Image.open(io.BytesIO(PNG)).convert("RGBA").tobytes()).hexdigest()
+    manifest = {"completed": True, "files": {p.name: {"pixels_sha256": pixels} for p in sorted(good.glob("*.png"))}}
+    for name in ("unlisted", "tampered"):
+        shutil.copytree(good, w / "sets" / name)
+        (w / "sets" / name / "manifest.json").write_text(json.dumps(manifest))
+    (w / "sets" / "unlisted" / "B1L1_2.png").write_bytes(PNG)  # a tree the manifest does not vouch for
+    one_pixel = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(one_pixel, format="PNG")
+    (w / "sets" / "tampered" / "B2L2_1.png").write_bytes(one_pixel.getvalue())
 
 
 def _interrupted(w: Path) -> None:
@@ -325,6 +354,80 @@ def _results(w: Path) -> None:
     tables.mkdir(parents=True)
     (tables / "bms.tsv").write_text("model\texpected_frequency\nfactorized\t0.7\nlinear\t0.3\n")
     (w / "results" / "data.html").write_text("participant_id\tchoice\nP1\t1\n")
+
+
+def _damaged_results(w: Path) -> None:
+    """Results folders as a cut or tampered demo leaves them: ``damaged/<kind>/tables/``."""
+    good = "model\texpected_frequency\nfactorized\t0.6\nlinear\t0.3\ngating\t0.1\n"
+    record = {"config": {}, "seed": 0, "completed": True, "n_rows": 3}
+    kinds = {"no-sidecar": (good, None),
+             "header-only": (good.split("\n")[0] + "\n", {k: v for k, v in record.items() if k != "n_rows"}),
+             "cut-line": (good[:-4], record), "rows-lost": (good.rsplit("\n", 2)[0] + "\n", record),
+             "text-in-numbers": (good.replace("0.3", "0.3x"), record),
+             "unfinished": (good, {**record, "completed": False}),
+             "sidecar-damaged": (good, '{"completed": tr'), "nan-row": (good + "\t\n", record),
+             "newer-layout": (good, {**record, "sidecar_version": 99})}
+    for kind, (text, sidecar) in kinds.items():
+        tables = w / "damaged" / kind / "tables"
+        tables.mkdir(parents=True)
+        (tables.parent / "run.json").write_text(json.dumps({"completed": True, "tables": ["bms"]}))
+        (tables / "bms.tsv").write_text(text)
+        if sidecar is not None:
+            (tables / "bms.json").write_text(sidecar if isinstance(sidecar, str) else
+                                            json.dumps({k: v for k, v in sidecar.items() if v is not None}))
+    missing = w / "damaged" / "missing-table" / "tables"
+    missing.mkdir(parents=True)
+    (missing / "bms.tsv").write_text(good)
+    (missing / "bms.json").write_text(json.dumps(record))
+    (missing.parent / "run.json").write_text(json.dumps({"completed": True, "tables": ["bms", "fits"]}))
+    loop = w / "damaged" / "link-loop" / "tables"
+    loop.mkdir(parents=True)
+    (loop / "fits.tsv").symlink_to(loop / "fits.tsv")
+
+
+def _scanner_inputs(w: Path) -> None:
+    """Scanner sessions for ``neural simulate``: unfinished, with events cut short, with an onset far away."""
+    tree = _trials("P1").assign(trial_type="tree", onset=np.arange(100) * 4.0, duration=1.0)
+    events = tree[["onset", "duration", "trial_type", "context", "branchiness", "leafiness"]]
+    for kind, rows, behaviour in (("unfinished", events, {"completed": False}), ("cut-events", events.iloc[:30], None),
+                                  ("foreign", events, None),
+                                  ("far-onset", events.assign(onset=events.onset.where(events.index > 0, 1e12)), None)):
+        session = w / "scan" / kind / "sub-P1" / "ses-2"
+        (session / "func").mkdir(parents=True)
+        (session / "beh").mkdir()
+        rows.to_csv(session / "func" / "sub-P1_ses-2_task-garden_run-1_events.tsv", sep="\t", index=False)
+        write_table(_trials("P1"), session / "beh" / "sub-P1_ses-2_task-garden_beh.tsv")
+        if behaviour is not None:
+            (session / "beh" / "sub-P1_ses-2_task-garden_beh.json").write_text(json.dumps(behaviour))
+
+
+def _corrupt_files(w: Path) -> None:
+    """Cut or disguised NIfTI, MATLAB and JSON-lines files (``corrupt/``), and one good mask."""
+    folder = w / "corrupt"
+    folder.mkdir()
+    noise = np.random.default_rng(0).standard_normal((20, 20, 20)).astype(np.float32)  # compresses little
+    volume = nibabel.Nifti1Image(noise, np.eye(4))
+    volume.to_filename(folder / "whole.nii.gz")
+    data = (folder / "whole.nii.gz").read_bytes()
+    (folder / "cut.nii.gz").write_bytes(data[: len(data) // 2])
+    header = volume.header.copy()
+    header.set_data_shape((2000, 2000, 2000))
+    (folder / "huge.nii").write_bytes(header.binaryblock + bytes(4) + bytes(64))
+    (folder / "text.nii.gz").write_text("not an image\n")
+    nibabel.Nifti1Image(np.ones((20, 10, 10), np.uint8), np.eye(4)).to_filename(folder / "brain.nii.gz")  # a good mask
+    half = np.zeros((20, 10, 10))
+    half[5:10, 3:6, 3:6] = 0.5
+    nibabel.Nifti1Image(half, np.eye(4)).to_filename(folder / "half.nii.gz")
+    half[0, 0, 0] = np.nan
+    nibabel.Nifti1Image(half, np.eye(4)).to_filename(folder / "nan.nii.gz")
+    buffer = io.BytesIO()
+    savemat(buffer, {"unit": {"rates": np.arange(100.0)}})
+    (folder / "cut.mat").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    (folder / "text.mat").write_text("not a MATLAB file\n" * 10)
+    (folder / "empty.mat").write_bytes(b"")
+    (folder / "deep.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    (folder / "empty.jsonl").write_text("")
+    (folder / "twice.jsonl").write_text('{"kind": "session", "kind": "trial"}\n')
 
 
 @pytest.fixture(scope="module")
@@ -385,7 +488,8 @@ def float_values(low: float | None, high: float | None, above: bool) -> list[str
 NUMBERS: dict[str, tuple[tuple[str, ...], list[tuple[str, str, tuple]]]] = {
     # command: (valid argv, [(option, kind, (bounds))])
     "fit": (("fit", "trials.tsv", "--out", "new/fits.tsv"),
-            [("--max-rt", "float", (0.0, None, True)), ("--starts", "int", (1, 1000)), ("--jobs", "int", (1, 64))]),
+            [("--max-rt", "float", (0.0, None, True)), ("--starts", "int", (1, 1000)), ("--jobs", "int", (1, 64)),
+             ("--bootstrap", "int", (0, 10_000))]),
     "bms": (("bms", "fits.tsv", "--out", "new/bms.tsv"),
             [("--prior", "float", (0.0, 1e6, True)), ("--seed", "int", (0, 2**32 - 1))]),
     "recover": (("recover", "--out", "new/recovery", "--n-sim", "1", "--trials", "100"),
@@ -431,6 +535,9 @@ NUMBERS: dict[str, tuple[tuple[str, ...], list[tuple[str, str, tuple]]]] = {
                      [("--n-perm", "int", (1, 1_000_000)), ("--n-boot", "int", (1, 1_000_000)),
                       ("--restarts", "int", (1, 1000)), ("--fdr", "float", (0.0, 1.0, True)),
                       ("--seed", "int", (0, 2**32 - 1))]),
+    "session-report": (("session-report", "trials.tsv", "--out", "new/session.html"),
+                       [("--too-slow", "float", (0.0, 60.0, True)), ("--seed", "int", (0, 2**32 - 1)),
+                        ("--dpi", "int", (10, 600))]),
     "neural mante": (("neural", "mante", "trials.tsv", "--out", "new/mante"),
                      [("--splits", "int", (2, 100)), ("--restarts", "int", (1, 1000)), ("--seed", "int", (0, 2**32 - 1))]),
 }
@@ -516,7 +623,7 @@ def fits_cases() -> list[Case]:
         for extra in ((), ("--criterion", "aic") if needle != "bic" else ("--by", "group")):
             cases.append(Case("bms", ("bms", f"fits/{name}/fits.tsv", "--out", "new/bms.tsv", *extra), needle))
     cases += [
-        Case("bms", ("bms", "fits/no-sidecar/fits.tsv", "--out", "new/bms.tsv"), "sidecar"),
+        Case("bms", ("bms", "fits/cut/fits.tsv", "--out", "new/bms.tsv"), "--include-incomplete"),
         Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--by", "nope"), "nope"),
         Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--models", "factorized,nope"), "nope"),
         Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--models", ""), "--models"),
@@ -562,6 +669,8 @@ def stimuli_cases() -> list[Case]:
         Case("stimuli sheet", ("stimuli", "sheet", "trials.tsv", "--out", "new/sheet.png"), "trials.tsv"),
         Case("stimuli sheet", ("stimuli", "sheet", "set", "--out", "a-file/sheet.png"), "a-file"),
         Case("stimuli check", ("stimuli", "check", "set", "--min-exemplars", "2"), "exemplars"),
+        *(Case("stimuli sheet", ("stimuli", "sheet", f"sets/{name}", "--out", "new/sheet.png"), needle)
+          for name, needle in (("unlisted", "B1L1_2.png (not in the manifest)"), ("tampered", "B2L2_1.png"))),
         Case("stimuli check", ("stimuli", "check", "no-such-set"), "no-such-set"),
         Case("stimuli check", ("stimuli", "check", "tables"), "tables"),
         Case("stimuli make", ("stimuli", "make", "--out", "nonempty", "--exemplars", "1", "--size", "8"), "nonempty"),
@@ -626,6 +735,57 @@ def neural_cases() -> list[Case]:
         Case("neural", ("neural",), "STEP"),
         Case("neural", ("neural", "frobnicate"), "frobnicate"),
     ]
+
+
+DAMAGED_RESULTS = {"no-sidecar": "no sidecar", "header-only": "no rows", "cut-line": "cut",
+                   "rows-lost": "sidecar says 3",
+                   "text-in-numbers": "0.3x", "unfinished": "completed: false", "sidecar-damaged": "bms.json",
+                   "nan-row": "bms.tsv", "newer-layout": "sidecar_version", "missing-table": "fits.tsv is missing",
+                   "link-loop": "fits.tsv"}
+"""Damaged results folders under ``damaged/`` and what ``garden report`` must name."""
+
+
+def integrity_cases() -> list[Case]:
+    """Unfinished inputs at every entry point, damaged results, corrupt binary and JSON files."""
+    cases = [Case("report", ("report", f"damaged/{kind}", "--out", "new/report.html"), needle)
+             for kind, needle in DAMAGED_RESULTS.items()]
+    run = ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1", "--out", "new/p")
+    cases += [Case("run", (*run, "--agent-params", "slope=1,slope=2"), "twice"),
+              Case("run", (*run, "--screenshots", "new/shots"), "--window"),
+              Case("fit", ("fit", "trials.tsv", "--out", "new/f.tsv", "--profile", "--objective", "choice-matrix"),
+                   "--profile"),
+              Case("web serve", ("web", "serve", "--host", "", "--out", "new/p"), "--host"),
+              Case("web serve", ("web", "serve", "--host", "999.1.1.1", "--out", "new/p"), "999.1.1.1"),
+              Case("neural searchlight", ("neural", "searchlight", "nonempty", "--mask", "corrupt/brain.nii.gz",
+                                          "--out", "new/sl", "--radius", "100"), "--radius"),
+              Case("train", ("train", "--scales", "1e308", "--ctx-scales", "1", "--out", "new/t"), "--scales")]
+    cases += [Case("session-report", ("session-report", "unfinished", "--out", "new/s.html"), "--include-incomplete"),
+              Case("train", ("train", "--curriculum", "unfinished", "--out", "new/t"), "--include-incomplete"),
+              Case("import", ("import", "unfinished/sub-P1/ses-1/beh/sub-P1_ses-1_task-garden_beh.tsv",
+                              "--out", "new/imp"), "--include-incomplete"),
+              *(Case("neural simulate", ("neural", "simulate", f"scan/{folder}", "--out", "new/b", *extra), needle)
+                for folder, extra, needle in (("unfinished", (), "--include-incomplete"),
+                                              ("cut-events", (), "50 conditions"),
+                                              ("far-onset", (), "GARDEN_MAX_MEMORY_GIB"),
+                                              ("foreign", ("--shape", "512,512,512"), "GARDEN_MAX_MEMORY_GIB"),
+                                              ("foreign", ("--tr", "1e-9"), "GARDEN_MAX_MEMORY_GIB")))]
+    cases += [Case("neural rdms", ("neural", "rdms", "nonempty", "--out", "new/rdms", "--roi", f"a=corrupt/{name}"),
+                   needle)
+              for name, needle in (("cut.nii.gz", "cut short"), ("huge.nii", "GARDEN_MAX_DECODED_GIB"),
+                                   ("text.nii.gz", "text.nii.gz"))]
+    cases += [Case("neural glm", ("neural", "glm", "scan/foreign", "--mask", f"corrupt/{name}", "--out", "new/glm"),
+                   needle)
+              for name, needle in (("half.nii.gz", "not a binary mask"), ("nan.nii.gz", "nan"),
+                                   ("cut.nii.gz", "cut short"), ("huge.nii", "GARDEN_MAX_DECODED_GIB"))]
+    cases.append(Case("neural simulate", ("neural", "simulate", "scan/foreign", "--out", "new/x", "--participants",
+                                          "P1,P1"), "twice"))
+    cases += [Case("neural mante", ("neural", "mante", f"corrupt/{name}", "--out", "new/m"), name)
+              for name in ("cut.mat", "text.mat", "empty.mat")]
+    cases += [Case("import", ("import", f"corrupt/{name}", "--web", "--protocol", "flesch2022", "--out", "new/imp"),
+                   needle)
+              for name, needle in (("deep.jsonl", "nested too deeply"), ("empty.jsonl", "empty.jsonl"),
+                                   ("twice.jsonl", "twice"))]
+    return cases
 
 
 def path_cases() -> list[Case]:
@@ -747,6 +907,7 @@ def path_cases() -> list[Case]:
         Case("fit", ("fit", "unfinished", "--out", "new/f.tsv"), "completed: false"),
         Case("fit", ("fit", "half-imported", "--out", "new/f.tsv"), "import"),
         Case("fit", ("fit", "damaged-sidecar", "--out", "new/f.tsv"), "sidecar"),
+        *integrity_cases(),
         *neural_cases(),
         Case("garden", ("frobnicate",), "frobnicate"),
         Case("garden", ("--nope",), "--nope"),
@@ -809,3 +970,80 @@ def test_hostile_input_is_one_clean_line_and_changes_nothing(case, workspace, ca
         assert len(lines) == 1, err
     assert case.needle.lower() in err.lower(), f"{case.needle!r} not named in: {err}"
     assert snapshot(workspace) == before, "the failed command changed the workspace"
+
+
+def test_stimuli_check_names_a_tree_the_manifest_does_not_list(workspace, capsys):
+    before = snapshot(workspace)
+    assert main(["stimuli", "check", "sets/unlisted"]) == 1
+    assert "1 file(s) differ from manifest.json: B1L1_2.png (not in the manifest)" in capsys.readouterr().out
+    assert snapshot(workspace) == before
+
+
+# ------------------------------------------------------------------ HTTP bodies and signals
+
+HOSTILE_BODIES = {
+    "session-400-digits": ("/api/session", b'{"participant_id": "P1", "session": 1' + b"0" * 400 + b', "browser": {}}'),
+    "trial-400-digits": ("/api/trial", b'{"participant_id": "P1", "session": 1' + b"0" * 400 + b"}"),
+    "deep-array": ("/api/trial", b"[" * 3000 + b"]" * 3000),
+    "deep-object": ("/api/session", b'{"a":' * 3000 + b"1" + b"}" * 3000),
+    "trial-key-twice": ("/api/trial", b'{"trial": 1, "trial": 2}'),
+    "not-utf8": ("/api/session", b'{"participant_id": "\xff"}'),
+    "nan": ("/api/session", b'{"participant_id": "P1", "session": NaN, "browser": {}}'),
+}
+"""Bodies ``garden web serve`` must answer with a 4xx (never 500), recording nothing."""
+
+
+@pytest.mark.parametrize("name", HOSTILE_BODIES)
+def test_hostile_http_bodies_are_4xx_and_record_nothing(name, tmp_path):
+    from starlette.testclient import TestClient
+
+    from garden.experiment.config import load_protocol
+    from garden.experiment.web.server import make_app
+    from garden.experiment.web.site import write_shell
+
+    protocol = load_protocol("flesch2022")
+    write_shell(tmp_path / "site", protocol, server=True)
+    route, body = HOSTILE_BODIES[name]
+    app = make_app(protocol, tmp_path / "participants", tmp_path / "site")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.post(route, content=body, headers={"content-type": "application/json"})
+    assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
+    assert "error" in answer.json()
+    assert not list((tmp_path / "participants").rglob("*_beh.*"))  # no session table or sidecar
+
+
+@pytest.mark.parametrize("delay_s", [0.0005, 0.005, 0.05])
+def test_ctrl_c_during_start_up_is_one_line_and_status_130(delay_s, tmp_path):
+    """Ctrl-C while the commands are loaded, the arguments checked or the command starts (what the console
+    script does after importing ``garden.cli``, a few light modules)."""
+    code = ("import os, signal\n"
+            "from garden.cli import main\n"
+            "signal.signal(signal.SIGALRM, lambda *a: os.kill(os.getpid(), signal.SIGINT))\n"
+            f"signal.setitimer(signal.ITIMER_REAL, {delay_s})\n"
+            "raise SystemExit(main(['fit', 'no-such.tsv', '--out', 'f.tsv']))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode in (130, 2), done.stderr  # 2: the command refused no-such.tsv before the signal came
+    assert len(done.stderr.strip().splitlines()) == 1 and list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_in_a_window_session_stops_it_like_ctrl_c_and_restores_the_handler():
+    from garden.experiment.present.runner import Terminated, _sigterm_stops
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Terminated, match="SIGTERM"):
+        with _sigterm_stops():
+            os.kill(os.getpid(), signal.SIGTERM)
+            signal.sigtimedwait([], 1)  # the handler runs at the next bytecode; this is never reached
+    assert issubclass(Terminated, KeyboardInterrupt) and signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_results_archive_that_inflates_past_the_budget_is_refused_before_reading(tmp_path, monkeypatch, capsys):
+    archive = tmp_path / "spaces.jrzip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("study_result_1/comp-result_1/data.txt", " " * 2**22)  # 4 MiB of spaces, 4 KiB zipped
+    monkeypatch.setenv("GARDEN_MAX_MEMORY_GIB", str(8 / 1024))  # an 8 MiB budget: 3 copies of 4 MiB exceed it
+    assert main(["import", str(archive), "--web", "--protocol", "flesch2022", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "needs about 12 MiB, over the 8 MiB budget" in err and "GARDEN_MAX_MEMORY_GIB" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spaces.jrzip"]

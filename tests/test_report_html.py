@@ -101,6 +101,7 @@ def test_rebuilding_refuses_to_overwrite_unless_asked(tmp_path):
     _write(tmp_path / report.TABLES_DIR, "bms", pd.DataFrame(
         {"model": ["factorized", "linear"], "expected_frequency": [0.6, 0.4],
          "protected_exceedance_probability": [0.7, 0.3]}))
+    (tmp_path / report.RUN_FILE).write_text(json.dumps({"seed": 7, "tables": ["bms"]}))  # a finished run
     first = report.write_report(tmp_path, dpi=DPI).read_text(encoding="utf-8")
     with pytest.raises(FileExistsError, match="--overwrite"):
         report.write_report(tmp_path, dpi=DPI)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import string
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from garden.core.bids import provenance_of
+from garden.core.provenance import read_session_record
 from garden.core.errors import UserError
 from garden.core.trials import (
     REQUIRED,
@@ -177,8 +176,7 @@ def test_import_published_example(flesch2018, tmp_path, capsys):
     # feedback recorded from the phase: networks fitted to this person learn only where the person did
     assert one.groupby("phase").feedback.agg(["min", "max"]).to_dict("index") == {
         "test": {"min": 0, "max": 0}, "train": {"min": 1, "max": 1}}
-    assert provenance_of(json.loads(files[0].with_suffix(".json").read_text()))["config"]["feedback_from_phase"] == {
-        "test": 0, "train": 1}
+    assert read_session_record(files[0])["config"]["feedback_from_phase"] == {"test": 0, "train": 1}
     participants = pd.read_csv(out / "participants.tsv", sep="\t")
     assert len(participants) == 176 and "group" in participants.columns
     assert main(args) == 2  # a second import refuses to overwrite
@@ -204,7 +202,7 @@ def test_blank_invalid_imports_bad_rts_as_missing_and_keeps_the_raw_text(tmp_pat
     kept = imported.rt_invalid.iloc[rows].tolist()
     assert all(str(k) == b or float(k) == float(b) for k, b in zip(kept, bad)), (kept, bad)  # 1e999 reads as inf
     assert imported.rt_invalid.iloc[len(rows):].isna().all() or imported.rt_invalid.iloc[len(rows):].eq("").all()
-    sidecar = provenance_of(json.loads(next((tmp / "out").rglob("*_beh.json")).read_text()))
+    sidecar = read_session_record(next((tmp / "out").rglob("*_beh.json")))
     assert sidecar["blanked_invalid"] == {"rt": len(rows)}
     np.testing.assert_array_equal(imported.rt.iloc[len(rows):], table.rt.iloc[len(rows):])
 

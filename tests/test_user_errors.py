@@ -121,14 +121,21 @@ def test_incomplete_sessions_are_refused_unless_asked_and_that_is_recorded(tmp_p
     assert len(read_trials(folder, include_incomplete=True)) == 260
 
 
-def test_a_fits_table_without_its_sidecar_is_not_compared(tmp_path, capsys):
+def test_a_cut_fits_table_is_not_compared_and_a_foreign_one_is_said_to_be(tmp_path, capsys):
     trials = write_table(_people("P1", "P2"), tmp_path / "trials.tsv")
     assert main(["fit", str(trials), "--out", str(tmp_path / "fits.tsv"), "--models", "factorized,linear"]) == 0
-    (tmp_path / "fits.json").unlink()  # as after a disk-full or killed fit: the sidecar is written last
+    sidecar = json.loads((tmp_path / "fits.json").read_text())
+    (tmp_path / "fits.json").write_text(json.dumps({**sidecar, "completed": False}))  # as a fit killed mid-write
+    capsys.readouterr()
     assert main(["bms", str(tmp_path / "fits.tsv"), "--out", str(tmp_path / "b.tsv")]) == 2
-    assert "did not finish" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "fits.json says completed: false" in err and "--include-incomplete" in err and len(err.splitlines()) == 1
     assert main(["bms", str(tmp_path / "fits.tsv"), "--out", str(tmp_path / "b.tsv"), "--include-incomplete"]) == 0
     assert json.loads((tmp_path / "b.json").read_text())["config"]["include_incomplete"] is True
+    (tmp_path / "fits.json").unlink()  # BICs from another tool: no garden sidecar at all
+    capsys.readouterr()
+    assert main(["bms", str(tmp_path / "fits.tsv"), "--out", str(tmp_path / "c.tsv")]) == 0
+    assert "foreign table" in capsys.readouterr().err
 
 
 def test_stimuli_make_marks_the_set_complete_last(tmp_path, capsys):

@@ -179,7 +179,7 @@ def test_a_new_server_resumes_after_the_last_recorded_trial(protocol, tmp_path):
         assert _begin(second).json()["start"] == 2
         assert second.post("/api/trial", json=_report(2, None, None)).status_code == 409
         assert second.post("/api/trial", json=_report(3, None, None)).status_code == 200
-    assert read_trials(session_path(out, "P003", 1)).trial.tolist() == [1, 2, 3]
+    assert read_trials(session_path(out, "P003", 1), include_incomplete=True).trial.tolist() == [1, 2, 3]
 
 
 BAD_TRIALS = [

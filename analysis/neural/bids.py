@@ -24,6 +24,7 @@ import nibabel
 import numpy as np
 import pandas as pd
 
+from garden.core.budget import array_bytes, check_memory
 from garden.core.errors import UserError
 from garden.core.files import write_file
 from garden.core.provenance import write_json
@@ -322,15 +323,39 @@ def write_derivative_description(folder: Path, name: str, *, source: str | Path,
 
 def read_image(path: str | Path, *, what: str = "image"):
     """The nibabel image at ``path`` (header only; data read on access); UserError naming the file
-    when it is missing or not a NIfTI/Analyze image nibabel can read."""
+    when it is missing, not a NIfTI/Analyze image nibabel can read, cut short (``image_bytes``), or
+    larger once read (float64) than the memory budget (``garden.core.budget``)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such {what}")
     try:
-        return nibabel.load(str(path))
+        image = nibabel.load(str(path))
     except (nibabel.filebasedimages.ImageFileError, OSError, ValueError, EOFError) as exc:
         raise UserError(f"{path}: not a NIfTI image nibabel can read ({type(exc).__name__}); give a .nii or "
                         f".nii.gz {what}") from None
+    check_memory(array_bytes(image.shape, 8), f"{path}: {what} of {'x'.join(map(str, image.shape))} voxels",
+                 name="decoded_gib")
+    _check_length(path, image)
+    return image
+
+
+def _check_length(path: Path, image) -> None:
+    """UserError when a single-file NIfTI holds fewer bytes than its header promises (a cut copy):
+    the file size for ``.nii``, the gzip trailer's length (mod 2^32) for ``.nii.gz``."""
+    header = image.header
+    if not isinstance(header, nibabel.Nifti1Header) or path.name.endswith((".hdr", ".img", ".img.gz")):
+        return
+    need = int(getattr(image.dataobj, "offset", 0)) + int(np.prod(image.shape)) * header.get_data_dtype().itemsize
+    if path.name.endswith(".gz"):
+        with open(path, "rb") as fh:
+            fh.seek(-4, 2)
+            held = int.from_bytes(fh.read(4), "little")
+        short = held != need % 2**32
+    else:
+        short = path.stat().st_size < need
+    if short:
+        raise UserError(f"{path}: cut short or damaged (its header promises {need} bytes of image); copy or "
+                        "remake the file")
 
 
 def derivative_files(folder: str | Path, pattern: str) -> list[Path]:

@@ -54,7 +54,7 @@ from garden.analysis.neural.bids import (
 from garden.core.errors import UserError
 from garden.core.files import output_folder, refuse_existing
 from garden.core.jobs import Resources, check_executor, run_jobs
-from garden.core.provenance import provenance, read_json, to_jsonable, write_json
+from garden.core.provenance import provenance, read_record, to_jsonable, write_json
 from garden.core.task import CONTEXTS
 
 AUTO = "auto"
@@ -222,7 +222,12 @@ def load_mask(path: str | Path):
     """(boolean mask array, nibabel image) of a NIfTI mask (> 0 is in); UserError if empty."""
     path = Path(path)
     image = read_image(path, what="mask image")
-    mask = np.asarray(image.get_fdata()) > 0
+    values = np.asarray(image.get_fdata())
+    stray = ~np.isin(values, (0.0, 1.0))
+    if stray.any():
+        raise UserError(f"{path}: not a binary mask ({int(stray.sum())} voxel(s) neither 0 nor 1, e.g. "
+                        f"{values[stray].flat[0]:g}); threshold it to 0/1 (a probability map is not a mask)")
+    mask = values > 0
     if not mask.any():
         raise UserError(f"{path}: the mask has no voxel > 0")
     return mask, image
@@ -315,7 +320,7 @@ def run_done(partial: Path, run: Run, config: GlmConfig, mask: Path) -> bool:
     sidecar = partial / run.folder / f"{run.stem}_{BETAS}.json"
     if not sidecar.is_file():
         return False
-    recorded = read_json(sidecar, what="GLM sidecar")
+    recorded = read_record(sidecar, what="GLM sidecar")
     if recorded.get("config") != json.loads(json.dumps(to_jsonable(asdict(config)))) or recorded.get("mask") != str(mask):
         raise UserError(f"{partial}: holds an unfinished GLM made with other options or another mask ({sidecar.name}); "
                         "rerun with the same options to resume it, or delete that folder")
@@ -390,7 +395,7 @@ def glm_sessions(glm: str | Path) -> dict[tuple[str, str], list[Path]]:
 def glm_grid(glm: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """(voxels the GLM fitted: a non-zero beta in its first run, that image's affine) of a GLM folder."""
     first = next(iter(glm_sessions(glm).values()))[0]
-    image = nibabel.load(str(first))
+    image = read_image(first, what="GLM beta image")
     return np.any(np.asarray(image.dataobj) != 0, axis=3), image.affine
 
 
@@ -404,14 +409,16 @@ def read_session_betas(glm: str | Path, mask: np.ndarray, *, residuals: bool = T
             continue
         betas, noise, dofs = [], [], []
         for path in paths:
-            image = nibabel.load(str(path))
+            image = read_image(path, what="GLM beta image")
             if image.shape[:3] != mask.shape:
                 raise UserError(f"{path}: grid {image.shape[:3]} differs from the mask's {mask.shape}")
             betas.append(np.asarray(image.dataobj, dtype=float)[mask])
-            sidecar = json.loads(path.with_name(path.name.replace(".nii.gz", ".json")).read_text(encoding="utf-8"))
-            dofs.append(int(sidecar["residual_dof"]))
+            sidecar = read_record(path.with_name(path.name.replace(".nii.gz", ".json")), what="GLM beta sidecar")
+            if not isinstance(sidecar.get("residual_dof"), int):
+                raise UserError(f"{path}: its sidecar has no integer residual_dof (damaged); rerun garden neural glm")
+            dofs.append(sidecar["residual_dof"])
             if residuals:
                 res = path.with_name(path.name.replace(BETAS, RESIDUALS))
-                noise.append(np.asarray(nibabel.load(str(res)).dataobj, dtype=float)[mask].T)
+                noise.append(np.asarray(read_image(res, what="GLM residual image").dataobj, dtype=float)[mask].T)
         out.append(SessionBetas(subject, session, np.stack(betas).transpose(0, 2, 1), noise, dofs))
     return out

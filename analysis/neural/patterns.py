@@ -31,6 +31,7 @@ import nibabel
 import numpy as np
 import pandas as pd
 from scipy.io import loadmat
+from scipy.io.matlab import MatReadError
 from tqdm import tqdm
 
 from garden.core.errors import UserError
@@ -195,10 +196,11 @@ def read_mante_unit(path: str | Path) -> ManteUnit:
     path = Path(path)
     try:
         unit = loadmat(path, squeeze_me=True, struct_as_record=False)["unit"]
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except (NotImplementedError, ValueError) as error:  # v7.3 (HDF5) files, corrupt files
-        raise UserError(f"{path}: not a MATLAB v5/v7 file ({error}): re-save it with save(..., '-v7')") from None
+    except (NotImplementedError, ValueError, IndexError, EOFError, OSError, MatReadError) as error:  # v7.3, cut
+        if isinstance(error, FileNotFoundError):
+            raise UserError(f"{path}: no such file") from None
+        raise UserError(f"{path}: not a readable MATLAB v5/v7 file ({type(error).__name__}: {error}; cut short or "
+                        "another format): re-save it with save(..., '-v7')") from None
     except KeyError:
         raise UserError(f"{path}: no variable 'unit': expected one Mante et al. unit struct per file") from None
     try:

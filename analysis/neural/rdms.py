@@ -51,7 +51,7 @@ from garden.analysis.neural.searchlight import METHODS, Spheres, searchlight_rdm
 from garden.core.errors import UserError
 from garden.core.files import output_folder, refuse_existing, write_tsv
 from garden.core.jobs import Resources, check_executor, run_jobs
-from garden.core.provenance import provenance, read_json, to_jsonable, write_json
+from garden.core.provenance import provenance, read_record, to_jsonable, write_json
 from garden.rsa.compare import regress_vectors
 from garden.rsa.crossval import (
     crossnobis_rdm,
@@ -148,7 +148,11 @@ def read_roi_rdms(folder: str | Path) -> RDMs:
     rows, matrices = [], []
     for path in files:
         entities = dict(part.split("-", 1) for part in path.name.removesuffix("_rdm.tsv").split("_"))
-        rdm = pd.read_csv(path, sep="\t").to_numpy(float)
+        try:
+            rdm = pd.read_csv(path, sep="\t").to_numpy(float)
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise UserError(f"{path}: not a table of numbers ({str(exc)[:80]}); damaged: "
+                            "rerun `garden neural rdms`") from None
         if rdm.shape != (N_CONDITIONS, N_CONDITIONS):
             raise UserError(f"{path}: {rdm.shape} table; expected {N_CONDITIONS} x {N_CONDITIONS}")
         rows.append({"subject": f"sub-{entities['sub']}",
@@ -218,7 +222,7 @@ def searchlight_done(partial: Path, glm: Path, key: tuple[str, str], config: Rdm
     sidecar = _searchlight_sidecar(partial, glm, key, config.method)
     if not sidecar.is_file():
         return False
-    recorded = read_json(sidecar, what="searchlight sidecar")
+    recorded = read_record(sidecar, what="searchlight sidecar")
     if recorded.get("config") != json.loads(json.dumps(to_jsonable(asdict(config)))) or recorded.get("mask") != str(mask):
         raise UserError(f"{partial}: holds an unfinished searchlight made with other options or another mask "
                         f"({sidecar.name}); rerun with the same options to resume it, or delete that folder")

@@ -32,7 +32,6 @@ refused.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -42,7 +41,7 @@ import pandas as pd
 from scipy import stats
 
 from garden.modeling.networks.rdms import network_rdms
-from garden.analysis.neural.bids import derivative_files, scan_accuracy, write_derivative_description
+from garden.analysis.neural.bids import derivative_files, read_image, scan_accuracy, write_derivative_description
 from garden.analysis.neural.design import design_table
 from garden.analysis.neural.glm import load_mask
 from garden.analysis.neural.rdms import BRAIN_MODELS, read_roi_rdms
@@ -63,7 +62,7 @@ from garden.analysis.neural.stats import (
 )
 from garden.core.errors import UserError
 from garden.core.files import output_folder, refuse_existing, write_tsv
-from garden.core.provenance import provenance, write_json
+from garden.core.provenance import provenance, read_record, write_json
 from garden.modeling.networks.sweep import load_results
 
 CONTRASTS = [("orthogonal", "grid")]
@@ -102,7 +101,10 @@ def searchlight_models(folder: Path) -> list[str]:
     sidecars = derivative_files(folder, "*_searchlight.json")
     if not sidecars:
         raise UserError(f"{folder}: no *_searchlight.json: run `garden neural searchlight` first")
-    return json.loads(sidecars[0].read_text(encoding="utf-8"))["models"]
+    models = read_record(sidecars[0], what="searchlight sidecar").get("models")
+    if not isinstance(models, list) or not models:
+        raise UserError(f"{sidecars[0]}: names no models (damaged); rerun `garden neural searchlight`")
+    return models
 
 
 def slice_table(model: str, t: np.ndarray, significant: np.ndarray) -> pd.DataFrame:
@@ -128,7 +130,7 @@ def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float,
         files = derivative_files(folder, f"*_model-{model.replace('_', '')}_stat-beta_desc-*_statmap.nii.gz")
         if len(files) < 2:
             raise UserError(f"{folder}: {len(files)} searchlight map(s) of model {model!r}; a group test needs >= 2")
-        maps = np.stack([np.asarray(nibabel.load(str(f)).dataobj, dtype=float)[brain] for f in files])
+        maps = np.stack([np.asarray(read_image(f, what="searchlight map").dataobj, dtype=float)[brain] for f in files])
         tests = voxel_tests(maps, q=q)
         volumes = {}
         for name, values in (("t", tests["t"]), ("p", tests["p"])):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +279,36 @@ class Runner:
         self.results.setdefault("comprehension", {})[phase.name] = {"questions": asked, "wrong": wrong}
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM during a window session (``kill``, a closed terminal, a scheduler): stops it like Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """While inside: SIGTERM raises ``Terminated`` (so the session is closed and its reason recorded)."""
+    def stop(signum: int, frame: Any) -> None:
+        raise Terminated("SIGTERM")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave the handler alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _new_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
 def run_window_session(protocol: Protocol, participant_id: str, session: int, out: str | Path, *,
                        rule_code: int | None = None, curriculum: str | None = None, seed: int | None = None,
                        resume: bool = False, stimulus_set: Any | None = None, fullscreen: bool = False,
@@ -296,6 +328,7 @@ def run_window_session(protocol: Protocol, participant_id: str, session: int, ou
     driver = XdotoolDriver(agent, run) if agent else None
     table = session_path(out, participant_id, session)
     log_path = table.with_name(table.name.removesuffix("_beh.tsv") + "_psychopy.log")
+    new_folders, new_log = _new_folders(log_path.parent), not log_path.exists()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     pp = psychopy()
     log = pp.logging.LogFile(str(log_path), level=pp.logging.EXP, filemode="a")
@@ -303,19 +336,29 @@ def run_window_session(protocol: Protocol, participant_id: str, session: int, ou
     try:
         screen = Screen(protocol, fullscreen, screenshots, allow_timing_problems=allow_timing_problems,
                         markers=markers)
-    except BaseException:
+    except BaseException:  # a refusal (e.g. timing) writes nothing: the log and its new folders go
         markers.close()
+        pp.logging.root.removeTarget(log)
+        if new_log:
+            log_path.unlink(missing_ok=True)
+            for folder in new_folders:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
         raise
-    completed, aborted, error = False, False, None
+    completed, aborted, error, stopped = False, False, None, None
     runner = Runner(run, screen, Trees(protocol, stimulus_set), driver)
     try:
         start_recording(run, mode="window", agent=agent.describe() if agent else None,
                         stimuli=str(getattr(stimulus_set, "path", "")) or f"rendered (tree_seed {protocol.tree_seed})",
                         screen=screen.info(fullscreen), psychopy_log=log_path.name, markers=protocol.markers.output)
-        runner.play()
+        with _sigterm_stops():
+            runner.play()
         completed = True
     except Aborted:
         aborted = True
+    except KeyboardInterrupt as exc:  # Ctrl-C in the terminal, or SIGTERM (Terminated)
+        stopped = str(exc) or "SIGINT (Ctrl-C)"
+        raise
     except Exception as exc:
         error = {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc()}
         raise
@@ -325,8 +368,8 @@ def run_window_session(protocol: Protocol, participant_id: str, session: int, ou
         pp.logging.flush()
         pp.logging.root.removeTarget(log)
         if run.recorder is not None:
-            close_session(run, completed, aborted=aborted, score=runner.score,
-                          **({"error": error} if error else {}), **runner.results)
+            close_session(run, completed, aborted=aborted, score=runner.score, **({"error": error} if error else {}),
+                          **({"stopped": stopped} if stopped else {}), **runner.results)
     return run.recorder.path, completed
 
 

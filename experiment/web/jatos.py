@@ -25,8 +25,10 @@ from collections import Counter
 from pathlib import Path
 from typing import IO, Any
 
+from garden.core.budget import check_memory
 from garden.core.errors import UserError
 from garden.core.files import write_with
+from garden.core.provenance import JsonError, parse_json
 from garden.experiment.config import Protocol
 from garden.experiment.web.refusals import Rejected
 from garden.experiment.web.arranging import WebArrangements
@@ -93,6 +95,17 @@ def export_study(protocol: Protocol, out: str | Path, *, participants: list[str]
 
 # ------------------------------------------------------------------ results
 
+TEXT_COPIES = 3
+"""Copies of a results file held while it is read (bytes, text, lines)."""
+
+
+def _text(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{name}: not UTF-8 text (byte {exc.start}); export the results from JATOS again") from None
+
+
 def result_lines(path: str | Path) -> list[tuple[str, int, str]]:
     """(file, line number, text) of every result line in a JATOS results archive (``.jrzip``/``.zip``),
     a JATOS plain-text export or a downloaded ``.jsonl`` file."""
@@ -101,13 +114,17 @@ def result_lines(path: str | Path) -> list[tuple[str, int, str]]:
         raise UserError(f"{path}: no such file")
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
-            texts = [(f"{path}:{name}", archive.read(name).decode("utf-8")) for name in sorted(archive.namelist())
-                     if name.endswith("/data.txt") or name.endswith(".jsonl")]
+            members = [m for m in sorted(archive.infolist(), key=lambda m: m.filename)
+                       if m.filename.endswith("/data.txt") or m.filename.endswith(".jsonl")]
+            check_memory(TEXT_COPIES * sum(m.file_size for m in members),
+                         f"{path}: reading its result files (decompressed)")
+            texts = [(f"{path}:{m.filename}", _text(archive.read(m), f"{path}:{m.filename}")) for m in members]
         if not texts:
             raise UserError(f"{path}: a zip without study_result_*/comp-result_*/data.txt files; export the "
                             "results from JATOS as a 'JATOS Results Archive'")
     else:
-        texts = [(str(path), path.read_text(encoding="utf-8"))]
+        check_memory(TEXT_COPIES * path.stat().st_size, f"{path}: reading it")
+        texts = [(str(path), _text(path.read_bytes(), str(path)))]
     return [(name, i, line) for name, text in texts for i, line in enumerate(io.StringIO(text), start=1)
             if line.strip()]
 
@@ -161,8 +178,10 @@ def _replay(protocol: Protocol, lines: list[tuple[str, int, str]], out: str | Pa
     try:
         for name, number, line in lines:
             try:
-                record = json.loads(line)
+                record = parse_json(line)
                 kind = record.pop("kind", None) if isinstance(record, dict) else None
+            except JsonError as exc:
+                raise UserError(f"{name}:{number}: {exc}; not a JSON line of the garden task") from None
             except ValueError:
                 raise UserError(f"{name}:{number}: not a JSON line of the garden task") from None
             try:

@@ -20,7 +20,6 @@ the sidecar (``browser``).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import re
@@ -39,6 +38,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from garden.core.errors import UserError
+from garden.core.provenance import JsonError, parse_json
 from garden.core.trials import check_participant_id, session_path
 from garden.experiment.config import ARENA_EXEMPLARS, PRACTICE_EXEMPLARS, Protocol
 from garden.experiment.recording import recorded_trials, session_info, sidecar_path
@@ -96,8 +96,7 @@ def _number(value: Any, name: str, *, optional: bool = False, integer: bool = Fa
     if value is None and optional:
         return None
     kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or \
-            not 0 <= value <= high:
+    if isinstance(value, bool) or not isinstance(value, kind) or not 0 <= value <= high or not math.isfinite(value):
         raise Rejected(400, f"{name}: {value!r} is not {'an integer' if integer else 'a number'} in 0..{high:g}")
     return value
 
@@ -303,7 +302,9 @@ async def _json_body(request: Request) -> Any:
     if len(raw) > MAX_BODY_BYTES:
         raise Rejected(413, f"body of {len(raw)} bytes is over the limit of {MAX_BODY_BYTES}")
     try:
-        return json.loads(raw)
+        return parse_json(raw)
+    except JsonError as exc:
+        raise Rejected(400, f"body: {exc}") from None
     except (ValueError, UnicodeDecodeError):
         raise Rejected(400, "body is not valid JSON") from None
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from garden.core.errors import UserError
 from garden.experiment.config import load_protocol
-from garden.arguments import SEED, bounded_int, float_list, new_folder, out_folder
+from garden.arguments import MAX_INIT_SCALE, SEED, bounded_int, float_list, new_folder, out_folder
 from garden.pipeline import MIN_SCANNED, DemoConfig, run_demo
 
 
@@ -30,9 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=SEED, default=0, metavar="S", help="seed of every random step (default 0)")
     p.add_argument("--full", action="store_true",
                    help="train the published network sweep (8 init scales x 30 seeds x 10 000 steps)")
-    p.add_argument("--scales", type=float_list(0.0, above=True), default=None, metavar="S1,S2,...",
+    p.add_argument("--scales", type=float_list(0.0, MAX_INIT_SCALE, above=True), default=None, metavar="S1,S2,...",
                    help="init scales of the networks (overrides)")
-    p.add_argument("--ctx-scales", type=float_list(0.0), default=None, metavar="C1,C2,...",
+    p.add_argument("--ctx-scales", type=float_list(0.0, MAX_INIT_SCALE), default=None, metavar="C1,C2,...",
                    help="context-weight SDs, one per scale")
     p.add_argument("--network-seeds", type=bounded_int(1, "networks"), default=None, metavar="K", help="networks per init scale")
     p.add_argument("--steps", type=bounded_int(1, "steps"), default=None, metavar="T", help="training steps per network")

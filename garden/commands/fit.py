@@ -98,7 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--winners", type=new_file(".tsv"), default=None, metavar="TSV", help="also write per-participant AIC/BIC winners")
     p.add_argument("--lrt", type=new_file(".tsv"), default=None, metavar="TSV", help="also write likelihood-ratio tests of nested models (bernoulli fits only)")
     p.add_argument("--include-incomplete", action="store_true",
-                   help="use a FITS table without its sidecar (an unfinished fit; recorded)")
+                   help="use a FITS table whose sidecar says completed: false (an unfinished fit; recorded)")
     p.add_argument("--families", type=new_file(".tsv"), default=None, metavar="TSV",
                    help="also write family-level BMS: factorized family (factorized, factorized_full) vs linear, "
                         "against the family null (equal family frequencies); honours --models, --prior, --by")
@@ -117,7 +117,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "into a new folder, with JSON sidecars.")
     p.add_argument("--out", required=True, type=new_folder, metavar="FOLDER", help="new output folder")
     p.add_argument("--models", type=name_list(MODEL_NAMES), default=DEFAULT_MODELS,
-                   help="at least two models (model recovery compares them)")
+                   help="models to simulate and fit: two or more for model recovery; one gives parameter recovery "
+                        "(and a trivial 1 x 1 confusion matrix)")
     p.add_argument("--trials", type=trial_counts, default=(100, 200, 400),
                    help="test trials per simulated participant (multiples of 50)")
     p.add_argument("--n-sim", type=bounded_int(1, "n_sim"), default=40, help="simulated participants per model and trial count")
@@ -152,6 +153,8 @@ def rule_codes(text: str) -> tuple[int, ...]:
 
 
 def fit_command(args: argparse.Namespace) -> int:
+    if args.profile and args.objective != "bernoulli":
+        raise UserError("--profile: profile-likelihood intervals are computed for --objective bernoulli only")
     models = list(args.models)
     trials = read_trials(args.paths, include_incomplete=args.include_incomplete)
     phase = fit_phase(trials, args.phase)
@@ -164,13 +167,15 @@ def fit_command(args: argparse.Namespace) -> int:
     if fits.empty:
         print(f"nothing fitted: all {len(skipped)} participant(s) were skipped", file=sys.stderr)
         return 1
-    write_table(fits, args.out)
     config = {"paths": [str(p) for p in args.paths], "models": models, "objective": args.objective,
               "missing": args.missing, "max_rt": args.max_rt, "phase": phase, "starts": args.starts,
               "bootstrap": args.bootstrap, "profile": args.profile, "posterior": args.posterior,
               "include_incomplete": args.include_incomplete}
-    write_sidecar(args.out, config, seed=args.seed if args.bootstrap or args.posterior else None, skipped=skipped,
-                  n_participants=int(fits.participant_id.nunique()), completed=True)  # after the table: marks it complete
+    seed = args.seed if args.bootstrap or args.posterior else None
+    write_sidecar(args.out, config, seed=seed, completed=False)  # before the table: a cut write is not foreign
+    write_table(fits, args.out)
+    write_sidecar(args.out, config, seed=seed, skipped=skipped, overwrite=True,
+                  n_participants=int(fits.participant_id.nunique()), completed=True)  # after the table: complete
     print(f"fitted {fits.participant_id.nunique()} participant(s) x {len(models)} model(s) -> {args.out}"
           + (f"; skipped {len(skipped)}" if skipped else ""))
     return 0
@@ -216,6 +221,8 @@ def bms_command(args: argparse.Namespace) -> int:
 
 
 def recover_command(args: argparse.Namespace) -> int:
+    if args.profile and args.objective != "bernoulli":
+        raise UserError("--profile: profile-likelihood intervals are computed for --objective bernoulli only")
     written = write_recovery(args.out, list(args.models), list(args.trials), args.n_sim, objective=args.objective,
                              rule_codes=list(args.rule_codes), seed=args.seed, jobs=args.jobs, profile=args.profile,
                              posterior=args.posterior)

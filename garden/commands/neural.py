@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 
 import nibabel as nib
+import numpy as np
 from nibabel.filebasedimages import ImageFileError
 from threadpoolctl import threadpool_limits
 
@@ -25,6 +26,7 @@ from garden.analysis.neural.glm import (
     GlmConfig,
     Selection,
     fit_dataset,
+    load_mask,
 )
 from garden.analysis.neural.noise import NOISE_SOURCES
 from garden.analysis.neural.mante import ManteConfig, write_mante
@@ -35,8 +37,11 @@ from garden.analysis.neural.simulate import parse_rois as parse_sim_rois
 from garden.analysis.neural.sensitivity import sensitivity
 from garden.analysis.neural.study import StatsConfig, write_statistics
 from garden.analysis.neural.searchlight import METHODS
+from garden.analysis.neural.bids import find_runs, read_events
+from garden.core.budget import array_bytes, check_memory
 from garden.core.errors import UserError
 from garden.core.jobs import Resources
+from garden.core.provenance import INCOMPLETE, completion
 from garden.arguments import (
     SEED,
     bounded_int,
@@ -55,6 +60,15 @@ MAX_DRIFT_ORDER = 10
 """Highest polynomial drift order (--drift-order)."""
 MAX_VOXELS_PER_AXIS = 512
 """Largest simulated volume side (--shape), in voxels."""
+
+
+def _distinct(text: str) -> str:
+    """argparse type of a comma-separated list of names: each name at most once."""
+    names = _names(text)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(f"{text[:80]!r} names {', '.join(twice)} twice; give each once")
+    return text
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -161,10 +175,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--snr", type=finite_float(0.0, 1e3), default=0.5, help="SD of true condition responses / noise SD (default 0.5)")
     p.add_argument("--ar1", type=finite_float(0.0, 0.99), default=0.4, help="AR(1) coefficient of the noise, 0..0.99 "
                                                                                   "(default 0.4)")
-    p.add_argument("--accuracy-rois", default="rich", help="ROIs whose signal scales with accuracy (default rich)")
+    p.add_argument("--accuracy-rois", type=_distinct, default="rich",
+                   help="ROIs whose signal scales with accuracy (default rich)")
     p.add_argument("--tr", type=finite_float(0.0, 60.0, above=True), default=2.0, help="repetition time in s (default 2)")
     p.add_argument("--seed", type=SEED, default=0, help="simulation seed (default 0)")
-    p.add_argument("--participants", default="", help="only these participant ids (comma-separated)")
+    p.add_argument("--participants", type=_distinct, default="", help="only these participant ids (comma-separated)")
+    p.add_argument("--include-incomplete", action="store_true",
+                   help="also simulate sessions whose sidecar says completed: false")
     p.set_defaults(func=simulate_command)
 
     p = steps.add_parser("glm", help="first-level LSA GLM (nilearn): condition betas per run",
@@ -185,11 +202,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--high-pass", type=finite_float(0.0, 10.0, above=True), default=0.01, help="high-pass cut-off in Hz (default 0.01)")
     p.add_argument("--drift-order", type=bounded_int(0, high=MAX_DRIFT_ORDER), default=1, help="polynomial drift order (default 1)")
     p.add_argument("--noise-model", default="ar1", choices=NOISE_MODELS, help="GLM noise model (default ar1)")
-    p.add_argument("--confounds", default=AUTO, help="confound columns to regress out, from "
+    p.add_argument("--confounds", type=_distinct, default=AUTO, help="confound columns to regress out, from "
                    "*_desc-confounds_timeseries.tsv: 'motion' = the six motion parameters, 'outliers' = every "
                    "motion_outlier* spike column; default 'auto' = motion,outliers where a run has the file; '' = none")
     p.add_argument("--tr", type=finite_float(0.0, 60.0, above=True), default=None, help="TR in s when the bold.json lacks RepetitionTime")
-    p.add_argument("--participants", default="", help="only these participant ids (comma-separated)")
+    p.add_argument("--participants", type=_distinct, default="", help="only these participant ids (comma-separated)")
     executor_options(p, "participant session")
     p.set_defaults(func=glm_command)
 
@@ -219,7 +236,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             p.add_argument("--radius-unit", default="voxels", choices=("voxels", "mm"))
             p.add_argument("--min-fraction", type=finite_float(0.0, 1.0), default=0.5,
                            help="skip centres whose sphere keeps less of its voxels in the mask (default 0.5)")
-            p.add_argument("--models", default=",".join(BRAIN_MODELS), help="model RDMs (default: the paper's 7)")
+            p.add_argument("--models", type=_distinct, default=",".join(BRAIN_MODELS),
+                           help="model RDMs (default: the paper's 7)")
             executor_options(p, "participant session")
             p.set_defaults(func=searchlight_command)
 
@@ -244,7 +262,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                      "optionally relate to accuracy, network init scales and searchlight maps.")
     p.add_argument("rdms", type=existing_folder, metavar="RDMS", help="folder written by `garden neural rdms`")
     p.add_argument("--out", type=out_folder, required=True, help="new output folder")
-    p.add_argument("--models", default=",".join(BRAIN_MODELS), help="model RDMs (default: the paper's 7)")
+    p.add_argument("--models", type=_distinct, default=",".join(BRAIN_MODELS),
+                   help="model RDMs (default: the paper's 7)")
     p.add_argument("--behaviour", type=existing_folder, help="sessions folder (sub-*/ses-*/beh) for task accuracy")
     p.add_argument("--networks", type=existing_folder, help="network sweep folder (`garden train`) for the init-scale match")
     p.add_argument("--searchlight", type=existing_folder, help="folder written by `garden neural searchlight`")
@@ -278,10 +297,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=mante_command)
 
 
+SIMULATION_COPIES = 8
+"""Float64 arrays of (volumes x brain voxels) one simulated run holds at once (signal, drift, motion,
+noise, sum, and the design's temporaries), beside the float32 volume it writes."""
+MASK_COPIES = 4
+"""Int64 arrays of the volume's size that building the masks holds (three coordinates, a distance)."""
+
+
+def _check_sessions(args: argparse.Namespace) -> None:
+    """Before any work: every scanner session complete (unless --include-incomplete), every events file
+    readable with all 50 conditions, and the BOLD of the longest run within the memory budget."""
+    found = find_runs(args.sessions, participants=list(_names(args.participants)) or None)
+    voxels = array_bytes(args.shape, 8, MASK_COPIES)
+    check_memory(voxels, f"--shape {','.join(map(str, args.shape))}: the simulated volume's masks")
+    for runs in found.values():
+        beh = sorted((runs[0].events.parent.parent / "beh").glob("*_task-garden_beh.tsv"))
+        for table in beh:
+            state, reason = completion(table, session=True)
+            if state == INCOMPLETE and not args.include_incomplete:
+                raise UserError(f"{table}: incomplete: {reason}; finish the session (garden run --resume) or pass "
+                                "--include-incomplete to simulate it anyway")
+        for run in runs:
+            events = read_events(run.events)
+            conditions = set(events.loc[events["condition"] >= 0, "condition"])
+            if len(conditions) < 50:
+                raise UserError(f"{run.events}: tree events of only {len(conditions)} of the 50 conditions (a run "
+                                "cut short?); the simulation needs every condition in every run")
+            seconds = float((events["onset"] + events["duration"]).max())
+            volumes = math.ceil((seconds + SimulationConfig.tail_s) / args.tr)
+            need = volumes * (array_bytes(args.shape, 8, SIMULATION_COPIES) + array_bytes(args.shape, 4))
+            check_memory(need, f"{run.events}: {seconds:.6g} s of events at --tr {args.tr:g} s "
+                               f"({volumes:.3g} volumes of {'x'.join(map(str, args.shape))} voxels)")
+
+
 def simulate_command(args: argparse.Namespace) -> int:
     config = SimulationConfig(shape=args.shape, voxel_mm=args.voxel_mm, rois=parse_sim_rois(args.rois, args.shape),
                               snr=args.snr, ar1=args.ar1, accuracy_rois=_names(args.accuracy_rois), tr_s=args.tr,
                               seed=args.seed)
+    config.check()
+    _check_sessions(args)
     with threadpool_limits(1):
         out = simulate_dataset(args.sessions, args.out, config, participants=list(_names(args.participants)) or None)
     print(f"wrote simulated BOLD to {out}")
@@ -309,7 +363,27 @@ def rdms_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_spheres(args: argparse.Namespace) -> None:
+    """Before any work: the searchlight sphere fits the mask (``--min-fraction`` of it inside) and its
+    offset grid fits the memory budget."""
+    try:
+        mask, image = load_mask(args.mask)
+    except UserError:
+        return  # a bad mask is reported by the step, after its checks of the options
+    size = np.asarray(image.header.get_zooms()[:3], float) if args.radius_unit == "mm" else np.ones(3)
+    reach = np.floor(args.radius / size)
+    check_memory(array_bytes(2 * reach + 1, 8, 4),
+                 f"--radius {args.radius:g} {args.radius_unit}: the sphere's offset grid")
+    sphere = 4 / 3 * math.pi * float(np.prod(args.radius / size))
+    inside = int(mask.sum())
+    if args.min_fraction * sphere > inside:
+        raise UserError(f"--radius {args.radius:g} {args.radius_unit}: a sphere of about {sphere:.3g} voxels needs "
+                        f"{args.min_fraction:g} of them in the mask (--min-fraction), which has {inside} voxels: "
+                        "lower --radius or --min-fraction")
+
+
 def searchlight_command(args: argparse.Namespace) -> int:
+    _check_spheres(args)
     config = RdmConfig(method=args.method, shrinkage=args.shrinkage, noise=args.noise, radius=args.radius,
                        radius_unit=args.radius_unit, min_fraction=args.min_fraction, models=_names(args.models))
     with threadpool_limits(args.threads):

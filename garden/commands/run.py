@@ -63,6 +63,9 @@ def run_command(args: argparse.Namespace) -> int:
         stimulus_set = load_set(args.stimuli)
     common = dict(rule_code=args.rule_code, curriculum=args.curriculum, seed=args.seed, resume=args.resume,
                   allow_mismatch=args.allow_session_mismatch)
+    if args.screenshots is not None and args.simulate is not None and not args.window:
+        raise UserError("--screenshots: a simulated session draws screens only with --window; add --window "
+                        "(or leave --screenshots out)")
     agent = None
     if args.simulate is not None:
         if args.participant is None or args.session is None:

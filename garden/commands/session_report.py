@@ -6,15 +6,15 @@ Thin wiring: the tables come from ``garden.analysis.behaviour.session``, the pag
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from pathlib import Path
 
 from garden.analysis.behaviour.session import summarise_session
 from garden.core.errors import UserError
 from garden.core.files import write_file
-from garden.core.provenance import write_sidecar
-from garden.core.trials import read_trials, session_tables
+from garden.core.provenance import read_session_record, session_sidecar, write_sidecar
+from garden.core.trials import foreign_tables, read_trials, session_tables
+from garden.arguments import SEED, bounded_int, finite_float
 from garden.reports.session import render_session
 
 
@@ -30,10 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--root", default="participants", help="data folder holding sub-<ID>/ (default participants)")
     p.add_argument("--out", default=None, metavar="FILE.html",
                    help="output page (default sub-<ID>_session-report.html here; never overwritten)")
-    p.add_argument("--too-slow", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--too-slow", type=finite_float(0.0, MAX_TOO_SLOW_S, above=True), default=None, metavar="SECONDS",
                    help="count responses slower than this (default: the protocol's response window)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the predictive simulations and the posterior sampler")
-    p.add_argument("--dpi", type=int, default=70, help="figure resolution (pixels per inch)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the predictive simulations and the posterior sampler")
+    p.add_argument("--dpi", type=bounded_int(10, "dpi"), default=70, help="figure resolution (pixels per inch)")
+    p.add_argument("--include-incomplete", action="store_true",
+                   help="also report a session whose sidecar says completed: false (recorded in the sidecar)")
     p.set_defaults(func=session_report_command)
 
 
@@ -47,33 +49,41 @@ def _locate(text: str, root: str) -> Path:
                     "or the path of a trial table")
 
 
-def _sidecar(path: Path) -> dict:
-    """The session sidecar next to the trial table (the first one found), or {}."""
+MAX_TOO_SLOW_S = 60.0
+"""Longest --too-slow (s): no protocol's response window is longer."""
+
+
+def _session_record(path: Path) -> dict:
+    """Garden's record of the session (the first sidecar found beside its trial tables), or {} for a
+    foreign table without one."""
     files = [path] if path.is_file() else session_tables(path)
     for table in files:
-        side = table.with_suffix(".json")
-        if side.exists():
-            return json.loads(side.read_text(encoding="utf-8"))
+        if session_sidecar(table).exists():
+            return read_session_record(table)
     return {}
 
 
-def _response_window(sidecar: dict) -> float | None:
-    windows = [p.get("timing", {}).get("response_window_s") for p in sidecar.get("config", {}).get("phases", [])]
-    windows = [w for w in windows if w]
+def _response_window(record: dict) -> float | None:
+    """The longest response window (s) of the recorded protocol's phases, or None when not recorded."""
+    phases = record.get("config", {}).get("phases", []) if isinstance(record.get("config"), dict) else []
+    windows = [p.get("timing", {}).get("response_window_s") for p in phases if isinstance(p, dict)]
+    windows = [w for w in windows if isinstance(w, (int, float)) and w > 0]
     return max(windows) if windows else None
 
 
 def session_report_command(args: argparse.Namespace) -> int:
     path = _locate(args.participant, args.root)
-    trials = read_trials(path)
+    trials = read_trials(path, include_incomplete=args.include_incomplete)
     pid = str(trials["participant_id"].iloc[0])
     out = Path(args.out or f"sub-{pid}_session-report.html")
     if out.exists():
         raise UserError(f"{out}: already exists; refusing to overwrite it (choose another --out)")
-    sidecar = _sidecar(path)
-    too_slow = args.too_slow if args.too_slow is not None else _response_window(sidecar)
-    summary = summarise_session(trials, sidecar, too_slow_s=too_slow, seed=args.seed)
+    record = _session_record(path)
+    too_slow = args.too_slow if args.too_slow is not None else _response_window(record)
+    summary = summarise_session(trials, record, too_slow_s=too_slow, seed=args.seed)
     write_file(out, render_session(summary, dpi=args.dpi))
-    write_sidecar(out, {"participant": str(path), "too_slow_s": too_slow, "dpi": args.dpi}, seed=args.seed)
-    print(f"session report: {out}" + (f" ({len(summary.warnings)} warning(s))" if summary.warnings else ""))
+    write_sidecar(out, {"participant": str(path), "too_slow_s": too_slow, "dpi": args.dpi,
+                        "include_incomplete": args.include_incomplete}, seed=args.seed, completed=True)
+    foreign = " (a foreign table without a garden sidecar: taken as it is)" if foreign_tables(path) else ""
+    print(f"session report: {out}" + (f" ({len(summary.warnings)} warning(s))" if summary.warnings else "") + foreign)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from garden.core.errors import UserError
 from garden.core.files import write_with
 from garden.core.provenance import write_sidecar
 from garden.arguments import SEED, bounded_int, existing_folder, new_file, new_folder
@@ -51,6 +52,10 @@ def make_command(args: argparse.Namespace) -> int:
 def sheet_command(args: argparse.Namespace) -> int:
     out = args.out  # new_file checked that neither it nor its sidecar exists
     stimulus_set = load_set(args.set_dir)
+    bad = stimulus_set.verify() if stimulus_set.manifest is not None else []
+    if bad:
+        raise UserError(f"{stimulus_set.path}: {len(bad)} file(s) differ from manifest.json ({', '.join(bad[:5])}); "
+                        "remake the set (garden stimuli make) or restore the files")
     sheet = contact_sheet(stimulus_set, cell_px=args.cell_px, exemplar=args.exemplar)
     write_with(out, lambda fh: sheet.save(fh, format="PNG"))
     write_sidecar(out, {"set_dir": str(stimulus_set.path), "exemplar": args.exemplar, "cell_px": args.cell_px})

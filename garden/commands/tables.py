@@ -7,7 +7,8 @@ import sys
 
 from garden.core.errors import UserError
 from garden.core.importing import import_table, parse_pairs
-from garden.core.trials import TrialTableError, read_trials, without_practice
+from garden.core.provenance import require_complete
+from garden.core.trials import TrialTableError, foreign_tables, read_trials, without_practice
 from garden.experiment.config import load_protocol
 from garden.experiment.web.jatos import import_results
 from garden.arguments import existing_file, out_folder
@@ -37,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="SRC holds results of the browser task: a JATOS results archive (.jrzip) or plain-text "
                         "export, or a downloaded .jsonl; needs --protocol")
     p.add_argument("--protocol", help="with --web: the protocol the site was built from (name or .toml)")
+    p.add_argument("--include-incomplete", action="store_true",
+                   help="import SRC although its sidecar says completed: false")
     p.set_defaults(func=import_command)
 
 
@@ -55,8 +58,16 @@ def validate_command(args: argparse.Namespace) -> int:
     sessions = every.groupby(["participant_id", "session"]).ngroups
     n_practice = len(every) - len(table)
     practice = f" (and {n_practice} practice trials, left out of analyses)" if n_practice else ""
-    print(f"valid: {len(table)} trials{practice}, {every.participant_id.nunique()} participants, {sessions} sessions")
+    print(f"valid: {len(table)} trials{practice}, {every.participant_id.nunique()} participants, {sessions} sessions"
+          + foreign_note(args.paths))
     return 0
+
+
+def foreign_note(paths: list[str]) -> str:
+    """``; N foreign table(s) ...`` when some tables have no garden sidecar (nothing says they are complete)."""
+    foreign = foreign_tables(paths)
+    return (f"; {len(foreign)} foreign table(s) without a garden sidecar, taken as they are (e.g. {foreign[0]})"
+            if foreign else "")
 
 
 def import_command(args: argparse.Namespace) -> int:
@@ -64,10 +75,15 @@ def import_command(args: argparse.Namespace) -> int:
         if not args.protocol:
             raise UserError("--web: give --protocol, the protocol the site was built from")
         counts = import_results(load_protocol(args.protocol), args.source, args.out)
+        if not counts.get("sessions"):
+            raise UserError(f"{args.source}: holds no session of the browser task (no trial records); "
+                            "export the study's results again from JATOS")
         print(f"imported {counts.get('sessions', 0)} session(s), {counts.get('trials', 0)} trial(s) into {args.out}"
               f" ({counts.get('reloads', 0)} reload(s); {counts.get('skipped', 0)} repeated trial(s) skipped; "
               f"{counts.get('arrangements', 0)} arrangement(s))")
         return 0
+    if not foreign_tables([args.source]):
+        require_complete(args.source, include_incomplete=args.include_incomplete)
     blank = [c.strip() for c in args.blank_invalid.split(",") if c.strip()]
     written = import_table(args.source, args.out, parse_pairs(args.map, "--map"), parse_pairs(args.set, "--set"),
                            blank)

@@ -15,6 +15,7 @@ from garden.arguments import (
     executor_options,
     existing_path,
     finite_float,
+    MAX_INIT_SCALE,
     float_list,
     job_resources,
     limit,
@@ -42,9 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Resumable per shard: run the same command again to finish an interrupted sweep. "
                     "With --curriculum, train online on each participant's trial sequence instead and "
                     "write the networks' choices as a trial table (DIR/choices.tsv).")
-    p.add_argument("--scales", type=float_list(0.0, above=True), default=PUBLISHED_SCALES, metavar="S,...",
+    p.add_argument("--scales", type=float_list(0.0, MAX_INIT_SCALE, above=True), default=PUBLISHED_SCALES,
+                   metavar="S,...",
                    help="input->hidden init SDs, > 0 (default: the published 8)")
-    p.add_argument("--ctx-scales", type=float_list(0.0), default=PUBLISHED_CTX_SCALES, metavar="S,...",
+    p.add_argument("--ctx-scales", type=float_list(0.0, MAX_INIT_SCALE), default=PUBLISHED_CTX_SCALES, metavar="S,...",
                    help="context->hidden init SDs, one per scale (default: the published 8)")
     p.add_argument("--seeds", type=bounded_int(1, "networks"), default=30,
                    help="networks per scale: seeds FIRST..FIRST+N-1 (default 30)")

@@ -10,7 +10,7 @@ from garden.experiment.config import Protocol, load_protocol
 from garden.experiment.web.jatos import export_study
 from garden.experiment.web.server import serve
 from garden.experiment.web.site import IGNORED_ONLINE, IGNORED_STATIC, build_site
-from garden.arguments import bounded_int, existing_folder, participant_id
+from garden.arguments import bounded_int, existing_folder, host_address, participant_id
 from garden.stimuli.sets import StimulusSet, load_set
 
 
@@ -101,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--protocol", default="flesch2022", help="protocol name or .toml path")
     p.add_argument("--out", type=Path, default=Path("participants"), help="data folder (default: participants)")
     p.add_argument("--stimuli", type=existing_folder, metavar="DIR", help="stimulus set folder (default: render trees)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--host", type=host_address, default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=bounded_int(1, high=65535), default=8000, help="port 1..65535 (default 8000)")
     p.add_argument("--redirect-url", type=redirect_url, default="", metavar="URL",
                    help="open this http(s) address when a session ends")
