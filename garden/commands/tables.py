@@ -9,7 +9,6 @@ from garden.core.errors import UserError
 from garden.core.importing import import_table, parse_pairs
 from garden.core.trials import TrialTableError, read_trials, without_practice
 from garden.experiment.config import load_protocol
-from garden.experiment.web.jatos import import_results
 from garden.arguments import existing_file, out_folder
 
 
@@ -55,14 +54,22 @@ def validate_command(args: argparse.Namespace) -> int:
     sessions = every.groupby(["participant_id", "session"]).ngroups
     n_practice = len(every) - len(table)
     practice = f" (and {n_practice} practice trials, left out of analyses)" if n_practice else ""
-    print(f"valid: {len(table)} trials{practice}, {every.participant_id.nunique()} participants, {sessions} sessions")
+    people = every.participant_id.nunique()
+    print(f"valid: {_count(len(table), 'trial')}{practice}, {_count(people, 'participant')}, {_count(sessions, 'session')}")
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 participant"``, ``"2 participants"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def import_command(args: argparse.Namespace) -> int:
     if args.web:
         if not args.protocol:
             raise UserError("--web: give --protocol, the protocol the site was built from")
+        from garden.experiment.web.jatos import import_results  # the [web] extra (Starlette), only for --web
+
         counts = import_results(load_protocol(args.protocol), args.source, args.out)
         print(f"imported {counts.get('sessions', 0)} session(s), {counts.get('trials', 0)} trial(s) into {args.out}"
               f" ({counts.get('skipped', 0)} repeated trial(s) after reloads skipped)")
