@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
-from tqdm import tqdm
 
 from garden.analysis.behaviour.choice_rdms import choice_rdms, group_mean_rdms
 from garden.analysis.behaviour.choices import canonical_cells
 from garden.core.files import write_file
+from garden.core.progress import progress_bar
 from garden.core.provenance import read_json
 from garden.core.trials import read_text_table
 from garden.reports import figures
@@ -409,7 +409,7 @@ def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
     Images of ``spec.images`` are read from ``results`` (when given and present)."""
     skipped = skipped or {}
     sections = []
-    for spec in tqdm(specs, desc="report sections", unit="section", disable=not progress):
+    for spec in progress_bar(specs, desc="report sections", unit="section", enabled=progress):
         section = Section(spec.key, spec.title, spec.text)
         reasons = [skipped[step] for step in (spec.key, *spec.steps) if step in skipped]
         section.notes += [f"Skipped: {reason}" for reason in reasons]

@@ -22,9 +22,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from garden.core.errors import UserError
+from garden.core.progress import progress_bar
 from garden.modeling.networks.config import TrainConfig
 from garden.modeling.networks.data import TaskData
 from garden.modeling.networks.gating import GATING_STATS, active_units, gating_stats
@@ -153,7 +153,7 @@ def train_batch(data: TaskData, params: dict[str, np.ndarray], config: TrainConf
     device = resolve_device(config.device)
     n = len(params["b_output"])
     parts = _chunks(n, CPU_CHUNK) if device.type == "cpu" else [slice(0, n)]
-    bar = tqdm(total=config.steps * len(parts), desc=desc, disable=not progress, mininterval=1.0, unit="step")
+    bar = progress_bar(total=config.steps * len(parts), desc=desc, enabled=progress, mininterval=1.0, unit="step")
     threads = torch.get_num_threads()
     def run(part: slice) -> TrainResult:
         if len(parts) > 1 and threads > 1:
