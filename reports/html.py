@@ -10,6 +10,7 @@ saying why it was skipped (``tables/skipped.json`` holds the pipeline's reasons)
 from __future__ import annotations
 
 import base64
+import datetime
 import html
 import io
 import json
@@ -21,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from garden.analysis.behaviour.choice_rdms import choice_rdms, group_mean_rdms
 from garden.analysis.behaviour.choices import canonical_cells
@@ -35,6 +37,11 @@ TABLES_DIR = "tables"
 SKIPPED_FILE = "skipped.json"
 RUN_FILE = "run.json"
 DPI = 100
+CONTENT_PX = 1240
+"""Widest a figure or table is shown (CSS px): the page's content width (fits a 1 280 px window; page <= 1 400 px)."""
+CSS_PX_PER_INCH = 96
+MIN_FONT_PT = 9.0
+"""Smallest text of any figure as the reader sees it in the page (points at the embedded size)."""
 MAX_TABLE_ROWS = 40
 
 Tables = Mapping[str, pd.DataFrame]
@@ -405,8 +412,9 @@ SECTIONS: tuple[SectionSpec, ...] = (
 def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
                    specs: tuple[SectionSpec, ...] = SECTIONS, dpi: int = DPI,
                    results: Path | None = None, progress: bool = True) -> list[Section]:
-    """Draw every figure whose tables exist; note the ones that could not be drawn and why.
-    Images of ``spec.images`` are read from ``results`` (when given and present)."""
+    """Draw every figure whose tables exist; note the ones that could not be drawn and why. A section with
+    no figure, no table and no step that was skipped is left out (it does not apply to these results, e.g.
+    the network sections of a behavioural dataset). Images of ``spec.images`` are read from ``results``."""
     skipped = skipped or {}
     sections = []
     for spec in progress_bar(specs, desc="report sections", unit="section", enabled=progress):
@@ -432,14 +440,44 @@ def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
                 section.text += " " + spec.findings(tables)
             except KeyError:   # the tables the findings need are absent (e.g. a bare participants tree)
                 pass
-        sections.append(section)
+        if section.figures or section.tables or reasons:  # else nothing of it applies to these results
+            sections.append(section)
     return sections
 
 
 # ---------------------------------------------------------------- rendering
 
+def shown_scale(fig: Figure, dpi: int = DPI) -> float:
+    """How much the page shrinks (< 1) or grows the figure: shown width / printed width. The PNG is
+    ``width_in × dpi`` px wide, shown at that many CSS px up to ``CONTENT_PX``; a CSS inch is 96 px."""
+    width_in = fig.get_figwidth()
+    return min(width_in * dpi, CONTENT_PX) / (width_in * CSS_PX_PER_INCH)
+
+
+def figure_texts(fig: Figure) -> list[Text]:
+    """Every visible, non-empty text artist of a drawn figure (titles, labels, tick labels, legends)."""
+    fig.draw_without_rendering()  # creates the tick labels
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def smallest_font_pt(fig: Figure, dpi: int = DPI) -> float:
+    """The smallest text of the figure in points as shown in the page (font size × ``shown_scale``)."""
+    return min((t.get_fontsize() for t in figure_texts(fig)), default=float("inf")) * shown_scale(fig, dpi)
+
+
+def readable(fig: Figure, dpi: int = DPI) -> Figure:
+    """The figure with every text at least ``MIN_FONT_PT`` as shown in the page (constrained layout
+    makes room for the larger text when it is drawn)."""
+    least = MIN_FONT_PT / shown_scale(fig, dpi)
+    for text in figure_texts(fig):
+        if text.get_fontsize() < least:
+            text.set_fontsize(least)
+    return fig
+
+
 def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
-    """The figure as PNG bytes at ``dpi`` (pixels = inches × dpi)."""
+    """The figure as PNG bytes at ``dpi`` (pixels = inches × dpi), its text made ``readable`` first."""
+    readable(fig, dpi)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
@@ -451,7 +489,7 @@ def _table_html(name: str, table: pd.DataFrame) -> str:
     where = f"<code>{TABLES_DIR}/{html.escape(name)}.tsv</code>"
     tail = f"<p class='more'>… {more} more rows in {where}</p>" if more > 0 else ""
     body = shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0, classes="table")
-    return f"<h3>{html.escape(name.replace('_', ' '))}</h3>\n{body}\n{tail}"
+    return f"<h3>{html.escape(name.replace('_', ' '))}</h3>\n<div class='scroll'>{body}</div>\n{tail}"
 
 
 def _section_html(section: Section) -> str:
@@ -476,11 +514,12 @@ def _provenance_html(run: Mapping[str, Any], sidecars: Mapping[str, Mapping[str,
             f"{rows}</table></section>")
 
 
-STYLE = """body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}
-img{max-width:100%}figure{margin:1em 0}figcaption{color:#555;font-size:90%}
-.note{background:#fff4d6;border-left:4px solid #e0a800;padding:.4em .8em}
-.table{border-collapse:collapse;font-size:85%}.table td,.table th{padding:2px 8px;border-bottom:1px solid #ddd}
-nav a{margin-right:1em}"""
+STYLE = f"""body{{font-family:sans-serif;max-width:{CONTENT_PX}px;margin:auto;padding:1em;color:#222}}
+img{{max-width:100%}}figure{{margin:1em 0}}figcaption{{color:#555;font-size:90%}}
+.scroll{{max-width:100%;overflow-x:auto}}pre{{max-width:100%;overflow-x:auto}}
+.note{{background:#fff4d6;border-left:4px solid #e0a800;padding:.4em .8em}}
+.table{{border-collapse:collapse;font-size:85%}}.table td,.table th{{padding:2px 8px;border-bottom:1px solid #ddd}}
+nav a{{margin-right:1em}}"""
 
 
 def render_html(sections: list[Section], run: Mapping[str, Any],
@@ -497,7 +536,9 @@ def render_html(sections: list[Section], run: Mapping[str, Any],
 def _overview_html(sections: list[Section], run: Mapping[str, Any]) -> str:
     """When, with which seed and settings the results were made, and what is missing."""
     config = run.get("config", {})
-    facts = [f"created {run.get('created_utc', 'unknown')} (UTC)", f"seed {run.get('seed')}"]
+    facts = [f"created {run['created_utc']} (UTC)" if run.get("created_utc") else f"report drawn {_now()} (UTC)",
+             f"seed {run['seed']}" if run.get("seed") is not None else "no seed recorded for the whole run "
+             "(each table's seed: Provenance)"]
     facts += [f"{k.replace('_', ' ')} {config[k]}" for k in ("participants", "protocol", "scales", "network_seeds",
                                                             "steps") if k in config]
     if "total_s" in run:
@@ -506,6 +547,10 @@ def _overview_html(sections: list[Section], run: Mapping[str, Any]) -> str:
     missing = (f"<p class='note'>Incomplete sections (see their notes): {html.escape(', '.join(incomplete))}.</p>"
                if incomplete else "")
     return f"<p>{html.escape('; '.join(facts))}.</p>{missing}"
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def write_report(results: str | os.PathLike, out: str | os.PathLike | None = None, *,
