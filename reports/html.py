@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from PIL import Image
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
@@ -447,11 +448,11 @@ def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
 
 # ---------------------------------------------------------------- rendering
 
-def shown_scale(fig: Figure, dpi: int = DPI) -> float:
-    """How much the page shrinks (< 1) or grows the figure: shown width / printed width. The PNG is
-    ``width_in × dpi`` px wide, shown at that many CSS px up to ``CONTENT_PX``; a CSS inch is 96 px."""
-    width_in = fig.get_figwidth()
-    return min(width_in * dpi, CONTENT_PX) / (width_in * CSS_PX_PER_INCH)
+def shown_scale(fig: Figure) -> float:
+    """How much the page shrinks the figure (<= 1): it is shown at its printed size (a CSS inch is 96 px,
+    whatever the PNG's dpi) up to ``CONTENT_PX`` wide."""
+    width_px = fig.get_figwidth() * CSS_PX_PER_INCH
+    return min(width_px, CONTENT_PX) / width_px
 
 
 def figure_texts(fig: Figure) -> list[Text]:
@@ -460,15 +461,15 @@ def figure_texts(fig: Figure) -> list[Text]:
     return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
 
 
-def smallest_font_pt(fig: Figure, dpi: int = DPI) -> float:
+def smallest_font_pt(fig: Figure) -> float:
     """The smallest text of the figure in points as shown in the page (font size × ``shown_scale``)."""
-    return min((t.get_fontsize() for t in figure_texts(fig)), default=float("inf")) * shown_scale(fig, dpi)
+    return min((t.get_fontsize() for t in figure_texts(fig)), default=float("inf")) * shown_scale(fig)
 
 
-def readable(fig: Figure, dpi: int = DPI) -> Figure:
+def readable(fig: Figure) -> Figure:
     """The figure with every text at least ``MIN_FONT_PT`` as shown in the page (constrained layout
     makes room for the larger text when it is drawn)."""
-    least = MIN_FONT_PT / shown_scale(fig, dpi)
+    least = MIN_FONT_PT / shown_scale(fig)
     for text in figure_texts(fig):
         if text.get_fontsize() < least:
             text.set_fontsize(least)
@@ -477,7 +478,7 @@ def readable(fig: Figure, dpi: int = DPI) -> Figure:
 
 def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
     """The figure as PNG bytes at ``dpi`` (pixels = inches × dpi), its text made ``readable`` first."""
-    readable(fig, dpi)
+    readable(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
@@ -492,13 +493,21 @@ def _table_html(name: str, table: pd.DataFrame) -> str:
     return f"<h3>{html.escape(name.replace('_', ' '))}</h3>\n<div class='scroll'>{body}</div>\n{tail}"
 
 
+def _printed_px(png: bytes) -> int:
+    """CSS width (px) of a PNG at its printed size: pixels / its dpi × 96 (pixels when it records no dpi)."""
+    with Image.open(io.BytesIO(png)) as image:
+        dpi = image.info.get("dpi", (CSS_PX_PER_INCH,))[0] or CSS_PX_PER_INCH
+        return round(image.width / float(dpi) * CSS_PX_PER_INCH)
+
+
 def _section_html(section: Section) -> str:
     parts = [f"<section id='{section.key}'>", f"<h2>{html.escape(section.title)}</h2>",
              f"<p>{html.escape(section.text)}</p>"]
     parts += [f"<p class='note'>{html.escape(note)}</p>" for note in section.notes]
     for caption, png in section.figures:
         data = base64.b64encode(png).decode("ascii")
-        parts.append(f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'>"
+        parts.append(f"<figure><img alt='{html.escape(caption)}' style='width:{_printed_px(png)}px' "
+                     f"src='data:image/png;base64,{data}'>"
                      f"<figcaption>{html.escape(caption)}</figcaption></figure>")
     parts += [_table_html(name, table) for name, table in section.tables]
     parts.append("</section>")

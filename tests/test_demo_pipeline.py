@@ -12,7 +12,7 @@ import pytest
 
 from garden.cli import main
 from garden.pipeline import DemoConfig, scanned_participants
-from garden.reports.html import SECTIONS
+from garden.reports.html import CONTENT_PX, SECTIONS, figure_texts, load_tables, readable
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -296,3 +296,33 @@ def test_report_on_tampered_tables_is_one_line_or_a_report(demo, tmp_path, table
     path.write_text("\n".join([lines[0], "\t".join(cells), *lines[2:]]) + "\n")  # text in a number column
     assert main(["report", str(copy), "--out", str(tmp_path / "text.html"), "--dpi", "30"]) in (0, 2)
     assert "internal error" not in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_report_fits_a_1280_px_window_and_every_figure_reads_at_9_pt(demo):
+    """In Chromium at 1 280 px: no horizontal scrolling (wide tables scroll in their box), and every figure's
+    smallest text (matplotlib's text artists of the figure as drawn for the report) >= 9 pt as shown."""
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian chromium is not installed (scripts/system-deps.sh installs it)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto((demo / "report.html").as_uri())
+        page.wait_for_load_state("load")
+        page_width = page.evaluate("document.documentElement.scrollWidth")
+        shown = dict(page.evaluate("Array.from(document.images).map(i => [i.alt, i.getBoundingClientRect().width])"))
+        browser.close()
+    assert page_width <= 1280
+    tables = load_tables(demo)
+    smallest = {}
+    for spec in SECTIONS:
+        for figure in spec.figures:
+            if all(name in tables and not tables[name].empty for name in figure.needs):
+                fig = readable(figure.draw(tables))
+                texts = [t.get_fontsize() for t in figure_texts(fig)]
+                printed_px = fig.get_figwidth() * 96
+                assert shown[figure.caption] == pytest.approx(min(printed_px, CONTENT_PX), abs=2), figure.caption
+                smallest[figure.caption] = min(texts) * shown[figure.caption] / printed_px
+    assert len(smallest) > 25
+    assert min(smallest.values()) >= 9 - 1e-6, sorted(smallest.items(), key=lambda kv: kv[1])[:3]

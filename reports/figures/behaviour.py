@@ -375,15 +375,16 @@ def bms_bars(bms: pd.DataFrame) -> Figure:
     fig, axes = new_figure(1, 2, "Bayesian model selection across participants")
     width = 0.8 / len(groups)
     for ax, column, label in zip(axes[0], ("expected_frequency", "protected_exceedance_probability"),
-                                 ("expected model frequency", "protected exceedance probability")):
+                                 ("expected model frequency (fraction of participants)",
+                                  "protected exceedance probability")):
         for g, group in enumerate(groups):
             part = bms[bms.group == group].set_index("model").reindex(models)
             ax.bar(np.arange(len(models)) + (g - (len(groups) - 1) / 2) * width, part[column], width, label=group)
         ax.set_xticks(range(len(models)), models)
         ax.set_ylim(0, 1)
         ax.set_xlabel("choice model")
-        ax.set_ylabel(f"{label} (probability)")
-        ax.set_title(label.capitalize())
+        ax.set_ylabel(label)
+        ax.set_title(label.split(" (")[0].capitalize())
     axes[0, 0].axhline(1 / len(models), color="grey", linestyle="--", linewidth=0.8, label="chance")
     axes[0, 0].legend(fontsize="small", title="group")
     return fig
