@@ -201,15 +201,35 @@ def _slope_findings(t: Tables) -> str:
     return "Sigmoid slopes (Wilcoxon signed-rank): " + "; ".join(parts) + "."
 
 
+MEASURE_NAMES = {
+    "log_irrelevant_gain": "compression of the irrelevant feature (ours: log gain ratio; 0 like a grid, below 0 "
+                           "compressed)",
+    "beta_orthogonal": "fit of the orthogonal model RDM (β)",
+    "beta_grid": "fit of the grid model RDM (β)",
+    "dim_90": "dimensionality (components for 90 % of the variance)",
+    "dim_90_uncentred": "dimensionality without centring (components for 90 %)",
+    "n_task_selective": "task-selective hidden units",
+    "context_weight_corr": "correlation of the two context units' weights",
+    "context_weight_corr_all": "correlation of the two context units' weights (all hidden units)",
+    "steps_to_criterion": "training steps to criterion",
+    "acc_noise_all_0.1": "accuracy with input noise of SD 0.1",
+}
+"""Plain names of the network measures in the report's text; the column names stay in its glossary."""
+
+
 def _paired_findings(t: Tables) -> str:
-    """One sentence per paired test of ``network_paired_tests``, from its numbers."""
-    parts = []
+    """One sentence per paired test of ``network_paired_tests``, from its numbers, and a glossary of
+    the plain names used against the table's column names."""
+    parts, used = [], {}
     for row in t["network_paired_tests"].itertuples():
-        parts.append(f"{row.measure}: median slope {row.slope_median:+.3g} per decade of σ over {row.n_seeds} "
+        name = used.setdefault(row.measure, MEASURE_NAMES.get(row.measure, str(row.measure).replace("_", " ")))
+        parts.append(f"{name[0].upper()}{name[1:]}: median slope {row.slope_median:+.3g} per decade of σ over {row.n_seeds} "
                      f"seeds (one-sided Wilcoxon p = {row.slope_wilcoxon_p:.2g} for a slope "
                      f"{row.slope_alternative} than 0); σ = {row.rich_scale:g} vs {row.lazy_scale:g}: median "
                      f"{row.rich_median:.3g} vs {row.lazy_median:.3g} (paired p = {row.rich_vs_lazy_wilcoxon_p:.2g}).")
-    return "Paired by seed (seeds share their initial draws across scales): " + " ".join(parts)
+    glossary = "; ".join(f"{plain.split(' (')[0]} = {column}" for column, plain in used.items())
+    return ("Paired by seed (seeds share their initial draws across scales): " + " ".join(parts)
+            + f" Glossary (column names of the tables): {glossary}.")
 
 
 def _grid_prior_findings(t: Tables) -> str:
@@ -220,8 +240,10 @@ def _grid_prior_findings(t: Tables) -> str:
     test = (f"two-sided Wilcoxon signed-rank test of the change: W = {row['wilcoxon_statistic']:.4g}, "
             f"p = {row['wilcoxon_p']:.2g}" if pd.notna(row["wilcoxon_p"]) else "too few changes for a test")
     return (f"Over {row['n']:.0f} participants with both arrangements, the median grid prior was "
-            f"{row['median_pre']:.3f} before and {row['median_post']:.3f} after training (median change "
-            f"{row['median_change']:+.3f}; {row['n_increased']:.0f} of {row['n']:.0f} increased; {test}).")
+            f"{row['median_pre']:.3f} before and {row['median_post']:.3f} after training. The median of the "
+            f"participants' own changes is {row['median_change']:+.3f} (it need not equal the change of the two "
+            f"medians, {row['median_post'] - row['median_pre']:+.3f}; {row['n_increased']:.0f} of {row['n']:.0f} "
+            f"increased; {test}).")
 
 
 def _neural_findings(t: Tables) -> str:

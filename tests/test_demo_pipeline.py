@@ -63,7 +63,7 @@ def test_demo_reports_the_grid_prior_of_its_simulated_arrangements(demo):
     assert merged.noise.corr(merged.tau, method="spearman") < -0.8
     test = pd.read_csv(demo / "tables" / "grid_prior_test.tsv", sep="\t").iloc[0]
     text = (demo / "report.html").read_text(encoding="utf-8")
-    assert f"median change {test.median_change:+.3f}" in text and "<section id='grid_prior'>" in text
+    assert f"own changes is {test.median_change:+.3f}" in text and "<section id='grid_prior'>" in text
 
 
 def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):
@@ -83,7 +83,9 @@ def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):
     dynamics = pd.read_csv(demo / "tables" / "network_gating_dynamics.tsv", sep="\t")
     assert set(dynamics.step) >= {0} and dynamics.ctx_corr_all.notna().all()
     text = (demo / "report.html").read_text(encoding="utf-8")
-    assert "Paired by seed" in text and "log_irrelevant_gain: median slope" in text
+    assert "Paired by seed" in text and "compression of the irrelevant feature = log_irrelevant_gain" in text
+    assert "Compression of the irrelevant feature (ours: log gain ratio; 0 like a grid, below 0 compressed): " \
+           "median slope" in text
     assert "Overlap of the units active in each context (gating)" in text and "<h3>network gating tests</h3>" in text
     best = pd.read_csv(demo / "tables" / "best_scale.tsv", sep="\t")
     assert set(best.unit) == {"blocked", "interleaved"} and set(best.best_scale) <= {0.01, 3.0}
