@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from PIL import Image
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
@@ -488,13 +490,34 @@ def smallest_font_pt(fig: Figure) -> float:
     return min((t.get_fontsize() for t in figure_texts(fig)), default=float("inf")) * shown_scale(fig)
 
 
+def legend_over_data(ax: Axes) -> bool:
+    """Whether the legend inside ``ax`` covers a plotted point (line vertices, scatter points) or a bar
+    (display coordinates of the last draw)."""
+    legend = ax.get_legend()
+    if legend is None:
+        return False
+    box = legend.get_window_extent()
+    points = [line.get_transform().transform(line.get_xydata()) for line in ax.lines if line.get_visible()]
+    points += [c.get_offset_transform().transform(c.get_offsets()) for c in ax.collections
+               if c.get_visible() and len(c.get_offsets()) > 1]
+    inside = any(np.any(np.isfinite(p).all(axis=1) & (p[:, 0] >= box.x0) & (p[:, 0] <= box.x1)
+                        & (p[:, 1] >= box.y0) & (p[:, 1] <= box.y1)) for p in points if len(p))
+    return inside or any(patch.get_window_extent().overlaps(box) for patch in ax.patches if patch.get_visible())
+
+
 def readable(fig: Figure) -> Figure:
     """The figure with every text at least ``MIN_FONT_PT`` as shown in the page (constrained layout
-    makes room for the larger text when it is drawn)."""
+    makes room for the larger text when it is drawn), and any legend that covers data moved out of its
+    axes, to the right."""
     least = MIN_FONT_PT / shown_scale(fig)
     for text in figure_texts(fig):
         if text.get_fontsize() < least:
             text.set_fontsize(least)
+    fig.draw_without_rendering()
+    for ax in fig.axes:
+        if legend_over_data(ax):
+            ax.get_legend().set_loc("upper left")
+            ax.get_legend().set_bbox_to_anchor((1.02, 1.0), transform=ax.transAxes)
     return fig
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from garden.cli import main
 from garden.pipeline import DemoConfig, scanned_participants
-from garden.reports.html import CONTENT_PX, SECTIONS, figure_texts, load_tables, readable
+from garden.reports.html import CONTENT_PX, SECTIONS, figure_texts, legend_over_data, load_tables, readable
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -303,7 +303,8 @@ def test_report_on_tampered_tables_is_one_line_or_a_report(demo, tmp_path, table
 @pytest.mark.slow
 def test_demo_report_fits_a_1280_px_window_and_every_figure_reads_at_9_pt(demo):
     """In Chromium at 1 280 px: no horizontal scrolling (wide tables scroll in their box), and every figure's
-    smallest text (matplotlib's text artists of the figure as drawn for the report) >= 9 pt as shown."""
+    smallest text (matplotlib's text artists of the figure as drawn for the report) >= 9 pt as shown, and
+    no legend covers plotted data."""
     if not shutil.which(CHROMIUM):
         pytest.skip("Debian chromium is not installed (scripts/system-deps.sh installs it)")
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
@@ -322,7 +323,8 @@ def test_demo_report_fits_a_1280_px_window_and_every_figure_reads_at_9_pt(demo):
         for figure in spec.figures:
             if all(name in tables and not tables[name].empty for name in figure.needs):
                 fig = readable(figure.draw(tables))
-                texts = [t.get_fontsize() for t in figure_texts(fig)]
+                texts = [t.get_fontsize() for t in figure_texts(fig)]  # draws the figure as the report does
+                assert not [ax.get_title() for ax in fig.axes if legend_over_data(ax)], figure.caption
                 printed_px = fig.get_figwidth() * 96
                 assert shown[figure.caption] == pytest.approx(min(printed_px, CONTENT_PX), abs=2), figure.caption
                 smallest[figure.caption] = min(texts) * shown[figure.caption] / printed_px
