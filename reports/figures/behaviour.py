@@ -174,8 +174,8 @@ def ppc_statistics(summary: pd.DataFrame) -> Figure:
     ``summary``: ``group``, ``model``, ``statistic``, ``observed``, ``replicate_mean``,
     ``replicate_lo``, ``replicate_hi``.
     """
-    labels = {"deviance": "choice-matrix deviance (binomial, summed)",
-              "congruency_effect": "accuracy congruent − incongruent (fraction)"}
+    labels = {"deviance": "choice-matrix deviance (binomial)",
+              "congruency_effect": "congruent − incongruent accuracy"}
     statistics = list(dict.fromkeys(summary["statistic"]))
     fig, axes = panel_grid(len(statistics), "Posterior predictive checks: observed vs replicated statistics")
     rows = summary[["group", "model"]].drop_duplicates().astype(str)
