@@ -225,7 +225,8 @@ def _paired_findings(t: Tables) -> str:
     parts, used = [], {}
     for row in t["network_paired_tests"].itertuples():
         name = used.setdefault(row.measure, MEASURE_NAMES.get(row.measure, str(row.measure).replace("_", " ")))
-        parts.append(f"{name[0].upper()}{name[1:]}: median slope {row.slope_median:+.3g} per decade of σ over {row.n_seeds} "
+        parts.append(f"{name[0].upper()}{name[1:]}: median slope {row.slope_median:+.3g} per decade of σ over "
+                     f"{row.n_seeds} "
                      f"seeds (one-sided Wilcoxon p = {row.slope_wilcoxon_p:.2g} for a slope "
                      f"{row.slope_alternative} than 0); σ = {row.rich_scale:g} vs {row.lazy_scale:g}: median "
                      f"{row.rich_median:.3g} vs {row.lazy_median:.3g} (paired p = {row.rich_vs_lazy_wilcoxon_p:.2g}).")

@@ -55,7 +55,8 @@ def validate_command(args: argparse.Namespace) -> int:
     n_practice = len(every) - len(table)
     practice = f" (and {n_practice} practice trials, left out of analyses)" if n_practice else ""
     people = every.participant_id.nunique()
-    print(f"valid: {_count(len(table), 'trial')}{practice}, {_count(people, 'participant')}, {_count(sessions, 'session')}")
+    print(f"valid: {_count(len(table), 'trial')}{practice}, {_count(people, 'participant')}, "
+          f"{_count(sessions, 'session')}")
     return 0
 
 
