@@ -6,18 +6,34 @@ STAMP  := $(VENV)/.garden-installed
 XVFB   := xvfb-run -a -s '-screen 0 1280x1024x24'
 DEMO_OUT ?= demo-output
 
+# Optional: an index for torch alone, e.g. PyTorch's CPU wheels on a machine without a GPU (no CUDA packages):
+#   make demo TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# Unset (the default), torch comes from pip's configured indexes like everything else; no other host is contacted.
+TORCH_INDEX ?=
+TORCH_PIN   := torch==2.13.0
+
 .PHONY: venv demo test bench clean-venv
 
+# `make demo` installs the core and the [neural] extra (the demo runs the scanner steps); `make test` everything.
+DEMO_STAMP := $(VENV)/.garden-demo
 venv: $(STAMP)
 
-# torch is pinned and installed first: an open range would pull a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+define install_torch
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet $(TORCH_PIN) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+endef
+
+$(DEMO_STAMP): pyproject.toml
+	$(install_torch)
+	$(PY) -m pip install --quiet -e '.[neural]'
+	touch $(DEMO_STAMP)
+
+$(STAMP): pyproject.toml
+	$(install_torch)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(VENV)/bin/garden demo --runs-in $(DEMO_OUT)
 
 # The official BIDS validator (npm, pinned by tools/bids-validator/package-lock.json) for the suite.

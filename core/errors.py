@@ -7,3 +7,27 @@ never a traceback. Raise it with a message that names the file, row/field and th
 
 class UserError(ValueError):
     """Bad input from the user (a file, a flag, a config value): message is shown as is."""
+
+
+EXTRAS = {
+    "psychopy": ("PsychoPy", "lab"),
+    "pyglet": ("PsychoPy", "lab"),
+    "pylsl": ("pylsl (LSL markers)", "lab"),
+    "serial": ("pyserial (serial-port markers)", "lab"),
+    "starlette": ("Starlette", "web"),
+    "uvicorn": ("uvicorn", "web"),
+    "nilearn": ("nilearn", "neural"),
+}
+"""Top-level module -> (what it is called, the pip extra of ``garden-task`` that installs it)."""
+
+
+def missing_extra(exc: ImportError) -> str | None:
+    """``"needs PsychoPy: pip install 'garden-task[lab]'"`` when ``exc`` is a module of an optional extra
+    that is not installed; None for any other import error (a bug, not a missing extra)."""
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    known = EXTRAS.get(exc.name.partition(".")[0])
+    if known is None:
+        return None
+    what, extra = known
+    return f"needs {what}: pip install 'garden-task[{extra}]' (or, in a clone, pip install -e '.[{extra}]')"

@@ -207,7 +207,7 @@ class Keys:
     sides: str = field(default="random", metadata=_meta(choices=("random", "fixed"),
                                                         doc="accept side random every trial or fixed"))
     accept_side: str = field(default=PARTICIPANT, metadata=_meta(choices=(*SIDES, PARTICIPANT),
-                                                                 doc="when fixed; 'participant': odd numbers left"))
+                                                                 doc="when fixed; 'participant': from the number"))
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class LslMarkers:
         try:
             import pylsl  # deferred: optional (hardware library, only when a protocol asks for LSL markers)
         except ImportError:
-            raise UserError("[markers] output = 'lsl' needs pylsl: pip install pylsl") from None
+            raise UserError("[markers] output = 'lsl' needs pylsl: pip install 'garden-task[lab]'") from None
         self._pylsl = pylsl
         info = pylsl.StreamInfo(settings.stream_name, "Markers", 1, pylsl.IRREGULAR_RATE, "string", source_id)
         self.outlet = pylsl.StreamOutlet(info)
@@ -72,7 +72,7 @@ class SerialMarkers:
         try:
             import serial  # deferred: optional (pyserial, only when a protocol asks for serial markers)
         except ImportError:
-            raise UserError("[markers] output = 'serial' needs pyserial: pip install pyserial") from None
+            raise UserError("[markers] output = 'serial' needs pyserial: pip install 'garden-task[lab]'") from None
         if not settings.serial_port:
             raise UserError("[markers] output = 'serial' needs serial_port, e.g. serial_port = \"/dev/ttyUSB0\"")
         try:

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from garden.core.progress import progress_bar
 from garden.core.responders import Responder, responder_rng
 from garden.experiment.config import Protocol
 from garden.experiment.sequences import ExemplarPool
@@ -53,7 +53,7 @@ def simulate_session(protocol: Protocol, participant_id: str, session: int, agen
     phases = {p.name: p for p in protocol.session_phases(session)}
     records = seq.to_dict("records")
     clock, pulses, pending = 0.0, iter(()), None
-    bar = tqdm(total=len(seq) - run.start, desc=f"sub-{participant_id} ses-{session}", disable=not progress)
+    bar = progress_bar(total=len(seq) - run.start, desc=f"sub-{participant_id} ses-{session}", enabled=progress)
     i = run.start - 1
     while i + 1 < len(seq):
         i += 1

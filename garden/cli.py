@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import garden
 from garden.commands import COMMANDS
+from garden.core.errors import missing_extra
 
 USER_ERRORS = (ValueError, OSError)
 """Exceptions shown as one line: ``UserError`` is a ValueError; missing/existing files are OSErrors."""
@@ -118,6 +119,9 @@ def _main(argv: Sequence[str] | None, parser: argparse.ArgumentParser | None) ->
     except Exception as exc:  # a bug: still one line, never a traceback in the participant's face
         if os.environ.get("GARDEN_DEBUG"):
             raise
+        if hint := missing_extra(exc):  # an optional extra is not installed: name it, not a bug
+            print(f"garden {args.command} {hint}", file=sys.stderr)
+            return 2
         print(f"garden {args.command}: internal error ({type(exc).__name__}: {one_line(exc)}); please report it "
               "with the command line (GARDEN_DEBUG=1 shows the traceback)", file=sys.stderr)
         return BUG_STATUS

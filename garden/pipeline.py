@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from garden.analysis.networks import people_vs_networks as hvn
 from garden.analysis.networks import gating as ng
@@ -59,6 +58,7 @@ from garden.analysis.neural.rois import Roi, load_rois
 from garden.analysis.neural.simulate import SimulationConfig, default_rois, simulate_dataset
 from garden.analysis.neural.study import StatsConfig, write_statistics
 from garden.core.errors import UserError
+from garden.core.progress import progress_bar
 from garden.core.provenance import provenance, write_json, write_sidecar
 from garden.core.trials import read_trials, write_table
 from garden.experiment.arrangement.simulate import simulate_arrangements
@@ -204,7 +204,7 @@ def simulate_participants(out: Path, config: DemoConfig, tables: Tables) -> Path
     sessions = sorted({p.session for p in protocol.phases})
     rng = np.random.default_rng(config.seed)
     plan, folder = [], out / "participants"
-    for i in tqdm(range(config.participants), desc="participants", unit="participant"):
+    for i in progress_bar(range(config.participants), desc="participants", unit="participant"):
         pid, model = f"P{i + 1:02d}", POPULATION_MODELS[(i // len(curricula)) % len(POPULATION_MODELS)]
         params = population_params(rng)
         agent = get_agent(model, params, seed=config.seed + i)
@@ -447,7 +447,7 @@ class Timer:
 
     def __init__(self, n_steps: int, progress: bool = True):
         self.timings: dict[str, float] = {}
-        self.bar = tqdm(total=n_steps, desc="demo steps", unit="step", disable=not progress)
+        self.bar = progress_bar(total=n_steps, desc="demo steps", unit="step", enabled=progress)
 
     def __call__(self, name: str, step: Callable[..., T], *args: Any) -> T:
         start = time.perf_counter()

@@ -34,9 +34,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from garden.core.errors import UserError
+from garden.core.progress import progress_bar
 from garden.core.task import canonical_symmetry, infer_rule
 from garden.core.trials import participant_table
 from garden.modeling.cells import (
@@ -355,7 +355,7 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     chunks = [(data[i:i + CHUNK], list(models), objective, n_starts, bootstrap, seed, i // CHUNK, rules, profile,
                posterior, params)
               for i in range(0, len(data), CHUNK)]
-    bar = tqdm(total=len(data), unit="participant", desc="fitting", disable=not progress)
+    bar = progress_bar(total=len(data), unit="participant", desc="fitting", enabled=progress)
     rows: list[dict] = []
     if jobs > 1 and len(chunks) > 1:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:

@@ -10,6 +10,7 @@ saying why it was skipped (``tables/skipped.json`` holds the pipeline's reasons)
 from __future__ import annotations
 
 import base64
+import datetime
 import html
 import io
 import json
@@ -19,15 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from PIL import Image
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from tqdm import tqdm
+from matplotlib.text import Text
 
 from garden.analysis.behaviour.choice_rdms import choice_rdms, group_mean_rdms
 from garden.analysis.behaviour.choices import canonical_cells
 from garden.core.files import write_file
 from garden.core.budget import check_pixels
 from garden.core.errors import UserError
+from garden.core.progress import progress_bar
 from garden.core.provenance import INCOMPLETE, completion, read_json, read_record, sidecar_of
 from garden.core.trials import read_text_table
 from garden.reports import figures
@@ -37,6 +42,11 @@ TABLES_DIR = "tables"
 SKIPPED_FILE = "skipped.json"
 RUN_FILE = "run.json"
 DPI = 100
+CONTENT_PX = 1240
+"""Widest a figure or table is shown (CSS px): the page's content width (fits a 1 280 px window; page <= 1 400 px)."""
+CSS_PX_PER_INCH = 96
+MIN_FONT_PT = 9.0
+"""Smallest text of any figure as the reader sees it in the page (points at the embedded size)."""
 MAX_TABLE_ROWS = 40
 
 Tables = Mapping[str, pd.DataFrame]
@@ -240,15 +250,36 @@ def _slope_findings(t: Tables) -> str:
     return "Sigmoid slopes (Wilcoxon signed-rank): " + "; ".join(parts) + "."
 
 
+MEASURE_NAMES = {
+    "log_irrelevant_gain": "compression of the irrelevant feature (ours: log gain ratio; 0 like a grid, below 0 "
+                           "compressed)",
+    "beta_orthogonal": "fit of the orthogonal model RDM (β)",
+    "beta_grid": "fit of the grid model RDM (β)",
+    "dim_90": "dimensionality (components for 90 % of the variance)",
+    "dim_90_uncentred": "dimensionality without centring (components for 90 %)",
+    "n_task_selective": "task-selective hidden units",
+    "context_weight_corr": "correlation of the two context units' weights",
+    "context_weight_corr_all": "correlation of the two context units' weights (all hidden units)",
+    "steps_to_criterion": "training steps to criterion",
+    "acc_noise_all_0.1": "accuracy with input noise of SD 0.1",
+}
+"""Plain names of the network measures in the report's text; the column names stay in its glossary."""
+
+
 def _paired_findings(t: Tables) -> str:
-    """One sentence per paired test of ``network_paired_tests``, from its numbers."""
-    parts = []
+    """One sentence per paired test of ``network_paired_tests``, from its numbers, and a glossary of
+    the plain names used against the table's column names."""
+    parts, used = [], {}
     for row in t["network_paired_tests"].itertuples():
-        parts.append(f"{row.measure}: median slope {row.slope_median:+.3g} per decade of σ over {row.n_seeds} "
+        name = used.setdefault(row.measure, MEASURE_NAMES.get(row.measure, str(row.measure).replace("_", " ")))
+        parts.append(f"{name[0].upper()}{name[1:]}: median slope {row.slope_median:+.3g} per decade of σ over "
+                     f"{row.n_seeds} "
                      f"seeds (one-sided Wilcoxon p = {row.slope_wilcoxon_p:.2g} for a slope "
                      f"{row.slope_alternative} than 0); σ = {row.rich_scale:g} vs {row.lazy_scale:g}: median "
                      f"{row.rich_median:.3g} vs {row.lazy_median:.3g} (paired p = {row.rich_vs_lazy_wilcoxon_p:.2g}).")
-    return "Paired by seed (seeds share their initial draws across scales): " + " ".join(parts)
+    glossary = "; ".join(f"{plain.split(' (')[0]} = {column}" for column, plain in used.items())
+    return ("Paired by seed (seeds share their initial draws across scales): " + " ".join(parts)
+            + f" Glossary (column names of the tables): {glossary}.")
 
 
 def _grid_prior_findings(t: Tables) -> str:
@@ -259,8 +290,10 @@ def _grid_prior_findings(t: Tables) -> str:
     test = (f"two-sided Wilcoxon signed-rank test of the change: W = {row['wilcoxon_statistic']:.4g}, "
             f"p = {row['wilcoxon_p']:.2g}" if pd.notna(row["wilcoxon_p"]) else "too few changes for a test")
     return (f"Over {row['n']:.0f} participants with both arrangements, the median grid prior was "
-            f"{row['median_pre']:.3f} before and {row['median_post']:.3f} after training (median change "
-            f"{row['median_change']:+.3f}; {row['n_increased']:.0f} of {row['n']:.0f} increased; {test}).")
+            f"{row['median_pre']:.3f} before and {row['median_post']:.3f} after training. The median of the "
+            f"participants' own changes is {row['median_change']:+.3f} (it need not equal the change of the two "
+            f"medians, {row['median_post'] - row['median_pre']:+.3f}; {row['n_increased']:.0f} of {row['n']:.0f} "
+            f"increased; {test}).")
 
 
 def _neural_findings(t: Tables) -> str:
@@ -472,11 +505,12 @@ SECTIONS: tuple[SectionSpec, ...] = (
 def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
                    specs: tuple[SectionSpec, ...] = SECTIONS, dpi: int = DPI,
                    results: Path | None = None, progress: bool = True) -> list[Section]:
-    """Draw every figure whose tables exist; note the ones that could not be drawn and why.
-    Images of ``spec.images`` are read from ``results`` (when given and present)."""
+    """Draw every figure whose tables exist; note the ones that could not be drawn and why. A section with
+    no figure, no table and no step that was skipped is left out (it does not apply to these results, e.g.
+    the network sections of a behavioural dataset). Images of ``spec.images`` are read from ``results``."""
     skipped = skipped or {}
     sections = []
-    for spec in tqdm(specs, desc="report sections", unit="section", disable=not progress):
+    for spec in progress_bar(specs, desc="report sections", unit="section", enabled=progress):
         section = Section(spec.key, spec.title, spec.text)
         reasons = [skipped[step] for step in (spec.key, *spec.steps) if step in skipped]
         section.notes += [f"Skipped: {reason}" for reason in reasons]
@@ -504,17 +538,68 @@ def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
                 section.text += " " + spec.findings(tables)
             except KeyError:   # the tables the findings need are absent (e.g. a bare participants tree)
                 pass
-        sections.append(section)
+        if section.figures or section.tables or reasons:  # else nothing of it applies to these results
+            sections.append(section)
     return sections
 
 
 # ---------------------------------------------------------------- rendering
 
+def shown_scale(fig: Figure) -> float:
+    """How much the page shrinks the figure (<= 1): it is shown at its printed size (a CSS inch is 96 px,
+    whatever the PNG's dpi) up to ``CONTENT_PX`` wide."""
+    width_px = fig.get_figwidth() * CSS_PX_PER_INCH
+    return min(width_px, CONTENT_PX) / width_px
+
+
+def figure_texts(fig: Figure) -> list[Text]:
+    """Every visible, non-empty text artist of a drawn figure (titles, labels, tick labels, legends)."""
+    fig.draw_without_rendering()  # creates the tick labels
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def smallest_font_pt(fig: Figure) -> float:
+    """The smallest text of the figure in points as shown in the page (font size × ``shown_scale``)."""
+    return min((t.get_fontsize() for t in figure_texts(fig)), default=float("inf")) * shown_scale(fig)
+
+
+def legend_over_data(ax: Axes) -> bool:
+    """Whether the legend inside ``ax`` covers a plotted point (line vertices, scatter points) or a bar
+    (display coordinates of the last draw)."""
+    legend = ax.get_legend()
+    if legend is None:
+        return False
+    box = legend.get_window_extent()
+    points = [line.get_transform().transform(line.get_xydata()) for line in ax.lines if line.get_visible()]
+    points += [c.get_offset_transform().transform(c.get_offsets()) for c in ax.collections
+               if c.get_visible() and len(c.get_offsets()) > 1]
+    inside = any(np.any(np.isfinite(p).all(axis=1) & (p[:, 0] >= box.x0) & (p[:, 0] <= box.x1)
+                        & (p[:, 1] >= box.y0) & (p[:, 1] <= box.y1)) for p in points if len(p))
+    return inside or any(patch.get_window_extent().overlaps(box) for patch in ax.patches if patch.get_visible())
+
+
+def readable(fig: Figure) -> Figure:
+    """The figure with every text at least ``MIN_FONT_PT`` as shown in the page (constrained layout
+    makes room for the larger text when it is drawn), and any legend that covers data moved out of its
+    axes, to the right."""
+    least = MIN_FONT_PT / shown_scale(fig)
+    for text in figure_texts(fig):
+        if text.get_fontsize() < least:
+            text.set_fontsize(least)
+    fig.draw_without_rendering()
+    for ax in fig.axes:
+        if legend_over_data(ax):
+            ax.get_legend().set_loc("upper left")
+            ax.get_legend().set_bbox_to_anchor((1.02, 1.0), transform=ax.transAxes)
+    return fig
+
+
 def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
-    """The figure as PNG bytes at ``dpi`` (pixels = inches × dpi); UserError past the pixel budget
-    (``garden.core.budget``), before the pixels are allocated."""
+    """The figure as PNG bytes at ``dpi`` (pixels = inches × dpi), its text made ``readable`` first;
+    UserError past the pixel budget (``garden.core.budget``), before the pixels are allocated."""
     width, height = fig.get_size_inches()
     check_pixels(width, height, dpi, f"--dpi {dpi}: {fig.get_label() or 'a figure'} of {width:.3g} x {height:.3g} in")
+    readable(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
@@ -526,7 +611,14 @@ def _table_html(name: str, table: pd.DataFrame) -> str:
     where = f"<code>{TABLES_DIR}/{html.escape(name)}.tsv</code>"
     tail = f"<p class='more'>… {more} more rows in {where}</p>" if more > 0 else ""
     body = shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0, classes="table")
-    return f"<h3>{html.escape(name.replace('_', ' '))}</h3>\n{body}\n{tail}"
+    return f"<h3>{html.escape(name.replace('_', ' '))}</h3>\n<div class='scroll'>{body}</div>\n{tail}"
+
+
+def _printed_px(png: bytes) -> int:
+    """CSS width (px) of a PNG at its printed size: pixels / its dpi × 96 (pixels when it records no dpi)."""
+    with Image.open(io.BytesIO(png)) as image:
+        dpi = image.info.get("dpi", (CSS_PX_PER_INCH,))[0] or CSS_PX_PER_INCH
+        return round(image.width / float(dpi) * CSS_PX_PER_INCH)
 
 
 def _section_html(section: Section) -> str:
@@ -535,7 +627,8 @@ def _section_html(section: Section) -> str:
     parts += [f"<p class='note'>{html.escape(note)}</p>" for note in section.notes]
     for caption, png in section.figures:
         data = base64.b64encode(png).decode("ascii")
-        parts.append(f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'>"
+        parts.append(f"<figure><img alt='{html.escape(caption)}' style='width:{_printed_px(png)}px' "
+                     f"src='data:image/png;base64,{data}'>"
                      f"<figcaption>{html.escape(caption)}</figcaption></figure>")
     parts += [_table_html(name, table) for name, table in section.tables]
     parts.append("</section>")
@@ -551,11 +644,12 @@ def _provenance_html(run: Mapping[str, Any], sidecars: Mapping[str, Mapping[str,
             f"{rows}</table></section>")
 
 
-STYLE = """body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}
-img{max-width:100%}figure{margin:1em 0}figcaption{color:#555;font-size:90%}
-.note{background:#fff4d6;border-left:4px solid #e0a800;padding:.4em .8em}
-.table{border-collapse:collapse;font-size:85%}.table td,.table th{padding:2px 8px;border-bottom:1px solid #ddd}
-nav a{margin-right:1em}"""
+STYLE = f"""body{{font-family:sans-serif;max-width:{CONTENT_PX}px;margin:auto;padding:1em;color:#222}}
+img{{max-width:100%}}figure{{margin:1em 0}}figcaption{{color:#555;font-size:90%}}
+.scroll{{max-width:100%;overflow-x:auto}}pre{{max-width:100%;overflow-x:auto}}
+.note{{background:#fff4d6;border-left:4px solid #e0a800;padding:.4em .8em}}
+.table{{border-collapse:collapse;font-size:85%}}.table td,.table th{{padding:2px 8px;border-bottom:1px solid #ddd}}
+nav a{{margin-right:1em}}"""
 
 
 def render_html(sections: list[Section], run: Mapping[str, Any],
@@ -572,7 +666,9 @@ def render_html(sections: list[Section], run: Mapping[str, Any],
 def _overview_html(sections: list[Section], run: Mapping[str, Any]) -> str:
     """When, with which seed and settings the results were made, and what is missing."""
     config = run.get("config", {})
-    facts = [f"created {run.get('created_utc', 'unknown')} (UTC)", f"seed {run.get('seed')}"]
+    facts = [f"created {run['created_utc']} (UTC)" if run.get("created_utc") else f"report drawn {_now()} (UTC)",
+             f"seed {run['seed']}" if run.get("seed") is not None else "no seed recorded for the whole run "
+             "(each table's seed: Provenance)"]
     facts += [f"{k.replace('_', ' ')} {config[k]}" for k in ("participants", "protocol", "scales", "network_seeds",
                                                             "steps") if k in config]
     if "total_s" in run:
@@ -581,6 +677,10 @@ def _overview_html(sections: list[Section], run: Mapping[str, Any]) -> str:
     missing = (f"<p class='note'>Incomplete sections (see their notes): {html.escape(', '.join(incomplete))}.</p>"
                if incomplete else "")
     return f"<p>{html.escape('; '.join(facts))}.</p>{missing}"
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def write_report(results: str | os.PathLike, out: str | os.PathLike | None = None, *,

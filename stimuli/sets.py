@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
-from tqdm import tqdm
 
 from garden.core.errors import UserError
 from garden.core.files import write_file
+from garden.core.progress import progress_bar
 from garden.core.provenance import provenance, read_json, write_json
 from garden.stimuli.trees import (
     BRANCH_LEVELS,
@@ -79,7 +79,7 @@ def make_set(out_dir: str | Path, exemplars: int, size_px: int, seed: int = 0, j
     # an unfinished set says so: this manifest is replaced by the complete one after the last tree
     write_json(out_dir / MANIFEST, provenance(config, seed, completed=False, files={}))
     work = [(out_dir, b, l, e, size_px, seed) for b, l in CELLS for e in range(1, exemplars + 1)]
-    bar = tqdm(total=len(work), desc=f"trees -> {out_dir}", unit="tree", disable=not progress)
+    bar = progress_bar(total=len(work), desc=f"trees -> {out_dir}", unit="tree", enabled=progress)
     files: dict[str, dict[str, str]] = {}
 
     def collect(results: Iterable[tuple[str, str, str]]) -> None:

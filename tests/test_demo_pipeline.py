@@ -12,7 +12,7 @@ import pytest
 
 from garden.cli import main
 from garden.pipeline import DemoConfig, scanned_participants
-from garden.reports.html import SECTIONS
+from garden.reports.html import CONTENT_PX, SECTIONS, figure_texts, legend_over_data, load_tables, readable
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -63,7 +63,7 @@ def test_demo_reports_the_grid_prior_of_its_simulated_arrangements(demo):
     assert merged.noise.corr(merged.tau, method="spearman") < -0.8
     test = pd.read_csv(demo / "tables" / "grid_prior_test.tsv", sep="\t").iloc[0]
     text = (demo / "report.html").read_text(encoding="utf-8")
-    assert f"median change {test.median_change:+.3f}" in text and "<section id='grid_prior'>" in text
+    assert f"own changes is {test.median_change:+.3f}" in text and "<section id='grid_prior'>" in text
 
 
 def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):
@@ -83,7 +83,9 @@ def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):
     dynamics = pd.read_csv(demo / "tables" / "network_gating_dynamics.tsv", sep="\t")
     assert set(dynamics.step) >= {0} and dynamics.ctx_corr_all.notna().all()
     text = (demo / "report.html").read_text(encoding="utf-8")
-    assert "Paired by seed" in text and "log_irrelevant_gain: median slope" in text
+    assert "Paired by seed" in text and "compression of the irrelevant feature = log_irrelevant_gain" in text
+    assert "Compression of the irrelevant feature (ours: log gain ratio; 0 like a grid, below 0 compressed): " \
+           "median slope" in text
     assert "Overlap of the units active in each context (gating)" in text and "<h3>network gating tests</h3>" in text
     best = pd.read_csv(demo / "tables" / "best_scale.tsv", sep="\t")
     assert set(best.unit) == {"blocked", "interleaved"} and set(best.best_scale) <= {0.01, 3.0}
@@ -298,3 +300,35 @@ def test_report_on_tampered_tables_is_one_line_or_a_report(demo, tmp_path, table
     path.write_text("\n".join([lines[0], "\t".join(cells), *lines[2:]]) + "\n")  # text in a number column
     assert main(["report", str(copy), "--out", str(tmp_path / "text.html"), "--dpi", "30"]) in (0, 2)
     assert "internal error" not in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_report_fits_a_1280_px_window_and_every_figure_reads_at_9_pt(demo):
+    """In Chromium at 1 280 px: no horizontal scrolling (wide tables scroll in their box), and every figure's
+    smallest text (matplotlib's text artists of the figure as drawn for the report) >= 9 pt as shown, and
+    no legend covers plotted data."""
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian chromium is not installed (scripts/system-deps.sh installs it)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto((demo / "report.html").as_uri())
+        page.wait_for_load_state("load")
+        page_width = page.evaluate("document.documentElement.scrollWidth")
+        shown = dict(page.evaluate("Array.from(document.images).map(i => [i.alt, i.getBoundingClientRect().width])"))
+        browser.close()
+    assert page_width <= 1280
+    tables = load_tables(demo)
+    smallest = {}
+    for spec in SECTIONS:
+        for figure in spec.figures:
+            if all(name in tables and not tables[name].empty for name in figure.needs):
+                fig = readable(figure.draw(tables))
+                texts = [t.get_fontsize() for t in figure_texts(fig)]  # draws the figure as the report does
+                assert not [ax.get_title() for ax in fig.axes if legend_over_data(ax)], figure.caption
+                printed_px = fig.get_figwidth() * 96
+                assert shown[figure.caption] == pytest.approx(min(printed_px, CONTENT_PX), abs=2), figure.caption
+                smallest[figure.caption] = min(texts) * shown[figure.caption] / printed_px
+    assert len(smallest) > 25
+    assert min(smallest.values()) >= 9 - 1e-6, sorted(smallest.items(), key=lambda kv: kv[1])[:3]

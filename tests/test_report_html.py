@@ -58,11 +58,15 @@ def _images(text: str) -> list[Image.Image]:
             for data in re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", text)]
 
 
-def test_report_has_every_section_and_provenance(results):
+def test_report_has_the_sections_that_apply_and_provenance(results):
+    """A section with no figure, table or skipped step is left out (it does not apply), not flagged."""
     _, text = results
     for spec in report.SECTIONS:
-        assert f"<section id='{spec.key}'>" in text
-        assert f"<h2>{spec.title.replace('&', '&amp;')}</h2>" in text
+        applies = f"<section id='{spec.key}'>" in text
+        assert applies == (f"<h2>{spec.title.replace('&', '&amp;')}</h2>" in text)
+        assert applies or spec.title not in text
+    shown = [spec.key for spec in report.SECTIONS if f"<section id='{spec.key}'>" in text]
+    assert {"behaviour", "recovery", "networks"} <= set(shown) and "ppc" not in shown
     assert "<section id='provenance'>" in text
     assert '"participants": 4' in html.unescape(text)  # run configuration shown
     assert "2026-01-01T00:00:00" in text  # table sidecars listed
@@ -107,3 +111,22 @@ def test_rebuilding_refuses_to_overwrite_unless_asked(tmp_path):
         report.write_report(tmp_path, dpi=DPI)
     again = report.write_report(tmp_path, overwrite=True, dpi=DPI).read_text(encoding="utf-8")
     assert len(_images(first)) == len(_images(again)) == 1
+
+
+def test_readable_raises_small_text_and_moves_a_legend_off_the_data():
+    """A 4-panel figure (17 in, shown at 1 240 px) with 'small' legend text on its lines: after ``readable``
+    the smallest text reads >= 9 pt in the page and the legend no longer covers a line's points."""
+    from garden.reports.figures.style import panel_grid
+
+    fig, axes = panel_grid(4, "four panels")
+    x = np.linspace(0, 1, 50)
+    axes[0].plot(x, x, label="rising")
+    axes[0].plot(x, 1 - x, label="falling")
+    axes[0].legend(loc="upper left", fontsize="small")
+    assert report.smallest_font_pt(fig) < 9
+    fig.draw_without_rendering()
+    assert report.legend_over_data(axes[0])
+    report.readable(fig)
+    assert report.smallest_font_pt(fig) == pytest.approx(9.0)
+    assert not report.legend_over_data(axes[0])
+    assert report.shown_scale(fig) == pytest.approx(report.CONTENT_PX / (fig.get_figwidth() * 96))

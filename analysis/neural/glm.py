@@ -33,7 +33,6 @@ import nibabel
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from garden.analysis.neural.bids import (
     N_CONDITIONS,
@@ -54,6 +53,7 @@ from garden.analysis.neural.bids import (
 from garden.core.errors import UserError
 from garden.core.files import output_folder, refuse_existing
 from garden.core.jobs import Resources, check_executor, run_jobs
+from garden.core.progress import progress_bar
 from garden.core.provenance import provenance, read_record, to_jsonable, write_json
 from garden.core.task import CONTEXTS
 
@@ -310,7 +310,7 @@ def fit_session(runs: list[CheckedRun], brain: np.ndarray, affine: np.ndarray, c
     """One participant's job: fit and write every run of a session not yet done under ``partial``
     (``command``: the command line that asked for it, recorded in the sidecars)."""
     todo = [r for r in runs if not run_done(Path(partial), r.run, config, Path(mask))]
-    for ready in tqdm(todo, desc=f"GLM {runs[0].run.subject}", unit="run", disable=not progress):
+    for ready in progress_bar(todo, desc=f"GLM {runs[0].run.subject}", unit="run", enabled=progress):
         _write_run(ready, brain, affine, config, Path(partial), Path(mask), command)
 
 

@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 from scipy.io import loadmat
 from scipy.io.matlab import MatReadError
-from tqdm import tqdm
 
 from garden.core.errors import UserError
+from garden.core.progress import progress_bar
 from garden.core.task import CONTEXTS, condition_index
 
 LABEL_COLUMNS = ("run", "condition", "context", "branchiness", "leafiness")
@@ -269,7 +269,7 @@ def mante_patterns(paths: Sequence[str | Path], window_s: tuple[float, float] | 
     rng = np.random.default_rng(seed)
     n_conditions = 2 * n_levels**2
     columns, names = [], []
-    for path in tqdm(paths, desc="Mante units", unit="unit", disable=len(paths) < 20):
+    for path in progress_bar(paths, desc="Mante units", unit="unit", enabled=len(paths) >= 20):
         unit = read_mante_unit(path)
         rates, condition = mante_condition_rates(unit, window_s, n_levels, correct_only)
         counts = np.bincount(condition, minlength=n_conditions)

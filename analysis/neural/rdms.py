@@ -27,7 +27,6 @@ from pathlib import Path
 import nibabel
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from garden.analysis.neural.bids import (
     N_CONDITIONS,
@@ -51,6 +50,7 @@ from garden.analysis.neural.searchlight import METHODS, Spheres, searchlight_rdm
 from garden.core.errors import UserError
 from garden.core.files import output_folder, refuse_existing, write_tsv
 from garden.core.jobs import Resources, check_executor, run_jobs
+from garden.core.progress import progress_bar
 from garden.core.provenance import provenance, read_record, to_jsonable, write_json
 from garden.rsa.compare import regress_vectors
 from garden.rsa.crossval import (
@@ -121,7 +121,7 @@ def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Roi], affine: 
     sessions = read_session_betas(glm, union, residuals=config.method == "crossnobis" and config.noise == "residuals")
     columns = [condition_name(c) for c in range(N_CONDITIONS)]
     with output_folder(out) as partial:
-        for found in tqdm(sessions, desc="ROI RDMs", unit="session"):
+        for found in progress_bar(sessions, desc="ROI RDMs", unit="session"):
             folder = partial / found.subject / found.session / "func"
             task = _task_of(glm, found.subject, found.session)
             for name, mask in masks.items():

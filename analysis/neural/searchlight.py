@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
+from garden.core.progress import progress_bar
 from garden.rsa.crossval import crossnobis_rdm, crossval_correlation_rdm, shrinkage_covariance
 
 METHODS = ("crossnobis", "correlation")
@@ -121,7 +121,7 @@ def searchlight_rdms(betas: np.ndarray, found: Spheres, *, method: str = "crossn
         out[which] = _batch_rdms(voxel_betas, shape, members, method, voxel_residuals, dof, shrinkage, rows, cols)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for _ in tqdm(pool.map(run, batches), total=len(batches), desc="searchlight", unit="batch",
-                      disable=not progress):
+        for _ in progress_bar(pool.map(run, batches), total=len(batches), desc="searchlight", unit="batch",
+                              enabled=progress):
             pass
     return out

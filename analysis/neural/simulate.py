@@ -31,7 +31,6 @@ from pathlib import Path
 import nibabel
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from garden.analysis.neural.bids import (
     BIDS_VERSION,
@@ -45,6 +44,7 @@ from garden.analysis.neural.bids import (
 from garden.analysis.neural.glm import first_level
 from garden.core.errors import UserError
 from garden.core.files import output_folder, refuse_existing, write_file, write_tsv
+from garden.core.progress import progress_bar
 from garden.core.provenance import provenance, write_json
 from garden.rsa.model_rdms import MODEL_RDMS, model_coordinates
 
@@ -256,7 +256,8 @@ def _write_dataset(partial: Path, found: dict, brain: np.ndarray, rois: dict[str
         _nifti(mask.astype(np.uint8), config.voxel_mm).to_filename(masks / f"roi-{name}_mask.nii.gz")
     children = np.random.SeedSequence(config.seed).spawn(len(found))
     truth = {}
-    for (key, runs), child in tqdm(list(zip(found.items(), children)), desc="simulate BOLD", unit="participant"):
+    pairs = list(zip(found.items(), children))
+    for (key, runs), child in progress_bar(pairs, desc="simulate BOLD", unit="participant"):
         seed = int(child.generate_state(1)[0])
         truth[key[0]] = simulate_participant(runs, partial, brain=brain, rois=rois, config=config, seed=seed,
                                              contexts=contexts)

@@ -10,7 +10,6 @@ from garden.core.importing import import_table, parse_pairs
 from garden.core.provenance import require_complete
 from garden.core.trials import TrialTableError, foreign_tables, read_trials, without_practice
 from garden.experiment.config import load_protocol
-from garden.experiment.web.jatos import import_results
 from garden.arguments import existing_file, out_folder
 
 
@@ -58,9 +57,15 @@ def validate_command(args: argparse.Namespace) -> int:
     sessions = every.groupby(["participant_id", "session"]).ngroups
     n_practice = len(every) - len(table)
     practice = f" (and {n_practice} practice trials, left out of analyses)" if n_practice else ""
-    print(f"valid: {len(table)} trials{practice}, {every.participant_id.nunique()} participants, {sessions} sessions"
-          + foreign_note(args.paths))
+    people = every.participant_id.nunique()
+    print(f"valid: {_count(len(table), 'trial')}{practice}, {_count(people, 'participant')}, "
+          f"{_count(sessions, 'session')}" + foreign_note(args.paths))
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 participant"``, ``"2 participants"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def foreign_note(paths: list[str]) -> str:
@@ -74,6 +79,8 @@ def import_command(args: argparse.Namespace) -> int:
     if args.web:
         if not args.protocol:
             raise UserError("--web: give --protocol, the protocol the site was built from")
+        from garden.experiment.web.jatos import import_results  # the [web] extra (Starlette), only for --web
+
         counts = import_results(load_protocol(args.protocol), args.source, args.out)
         if not counts.get("sessions"):
             raise UserError(f"{args.source}: holds no session of the browser task (no trial records); "

@@ -7,8 +7,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from garden.experiment.config import Protocol, load_protocol
-from garden.experiment.web.jatos import export_study
-from garden.experiment.web.server import serve
 from garden.experiment.web.site import IGNORED_ONLINE, IGNORED_STATIC, build_site
 from garden.arguments import bounded_int, existing_folder, host_address, participant_id
 from garden.stimuli.sets import StimulusSet, load_set
@@ -120,6 +118,8 @@ def build_command(args: argparse.Namespace) -> int:
 
 
 def jatos_command(args: argparse.Namespace) -> int:
+    from garden.experiment.web.jatos import export_study  # reads results with the server's recorder: [web]
+
     protocol, stimulus_set = _inputs(args)
     archive = export_study(protocol, args.out, participants=args.participants, sessions=args.sessions,
                            stimulus_set=stimulus_set, redirect_url=args.redirect_url, n_arrangements=args.arrangements)
@@ -128,6 +128,8 @@ def jatos_command(args: argparse.Namespace) -> int:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    from garden.experiment.web.server import serve  # Starlette and uvicorn: the [web] extra, only to serve
+
     protocol, stimulus_set = _inputs(args)
     serve(protocol, args.out, host=args.host, port=args.port, stimulus_set=stimulus_set,
           redirect_url=args.redirect_url, n_arrangements=args.arrangements)

@@ -22,11 +22,12 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
+
 from garden.core.errors import UserError
+from garden.core.progress import progress_bar
 from garden.modeling.networks.config import TrainConfig
 from garden.modeling.networks.data import TaskData
 from garden.modeling.networks.gating import GATING_STATS, active_units, gating_stats
-from tqdm.auto import tqdm
 
 PARAMS = ("w_input", "w_context", "b_hidden", "w_output", "b_output")
 CPU_CHUNK = 60   # networks per chunk on the CPU (measured on 2 cores: 40-60 fastest)
@@ -152,7 +153,7 @@ def train_batch(data: TaskData, params: dict[str, np.ndarray], config: TrainConf
     device = resolve_device(config.device)
     n = len(params["b_output"])
     parts = _chunks(n, CPU_CHUNK) if device.type == "cpu" else [slice(0, n)]
-    bar = tqdm(total=config.steps * len(parts), desc=desc, disable=not progress, mininterval=1.0, unit="step")
+    bar = progress_bar(total=config.steps * len(parts), desc=desc, enabled=progress, mininterval=1.0, unit="step")
     threads = torch.get_num_threads()
     def run(part: slice) -> TrainResult:
         if len(parts) > 1 and threads > 1:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from garden.reports.figures.style import context_colour, new_figure, panel_grid
+from garden.reports.figures.style import context_colour, group_order, new_figure, panel_grid
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -20,7 +20,7 @@ def choice_matrices(cells: pd.DataFrame, title: str = "Choice matrices: p(accept
     averaged over participants when several are given), optional ``group``.
     """
     cells = cells.assign(group=cells["group"] if "group" in cells else "all")
-    groups, contexts = list(dict.fromkeys(cells["group"])), list(dict.fromkeys(cells["context"]))
+    groups, contexts = group_order(cells["group"]), list(dict.fromkeys(cells["context"]))
     fig, axes = new_figure(len(groups), len(contexts), title)
     image = None
     for r, group in enumerate(groups):
@@ -146,7 +146,7 @@ def psychometric_band(observed: pd.DataFrame, band: pd.DataFrame,
     observed = observed.assign(group=observed["group"].astype(str) if by_group else "")
     band = band.assign(group=band["group"].astype(str) if by_group else "")
     models = list(dict.fromkeys(band["model"])) if len(band) else ["none"]
-    columns = [(g, f) for g in dict.fromkeys(observed["group"]) for f in ("relevant", "irrelevant")]
+    columns = [(g, f) for g in group_order(observed["group"]) for f in ("relevant", "irrelevant")]
     fig, axes = new_figure(len(models), len(columns), title, sharey=True)
     for r, model in enumerate(models):
         for ax, (group, feature) in zip(axes[r], columns):
@@ -174,8 +174,8 @@ def ppc_statistics(summary: pd.DataFrame) -> Figure:
     ``summary``: ``group``, ``model``, ``statistic``, ``observed``, ``replicate_mean``,
     ``replicate_lo``, ``replicate_hi``.
     """
-    labels = {"deviance": "choice-matrix deviance (binomial, summed)",
-              "congruency_effect": "accuracy congruent − incongruent (fraction)"}
+    labels = {"deviance": "choice-matrix deviance (binomial)",
+              "congruency_effect": "congruent − incongruent accuracy"}
     statistics = list(dict.fromkeys(summary["statistic"]))
     fig, axes = panel_grid(len(statistics), "Posterior predictive checks: observed vs replicated statistics")
     rows = summary[["group", "model"]].drop_duplicates().astype(str)
@@ -218,7 +218,7 @@ def behavioural_rsa_taus(taus: pd.DataFrame) -> Figure:
     """
     taus = taus.assign(group=taus["group"].astype(str) if "group" in taus else "all")
     columns = [c for c in taus.columns if c.startswith("tau_")]
-    groups = list(dict.fromkeys(taus["group"]))
+    groups = group_order(taus["group"])
     fig, axes = panel_grid(len(groups), "Behavioural RSA (2018): τ_a with orthogonalised model RDMs", sharey=True)
     for ax, group in zip(axes, groups):
         part = taus[taus.group == group].rename(columns={c: c.removeprefix("tau_") for c in columns})
@@ -262,7 +262,7 @@ def sigmoid_slopes(slopes: pd.DataFrame) -> Figure:
     """
     slopes = slopes.assign(group=slopes["group"].astype(str) if "group" in slopes else "all",
                            feature=slopes["model"].str.removeprefix("sigmoid_"))
-    groups = list(dict.fromkeys(slopes["group"]))
+    groups = group_order(slopes["group"])
     fig, axes = panel_grid(len(groups), "Sigmoid slopes along the relevant and the irrelevant feature", sharey=True)
     for ax, group in zip(axes, groups):
         wide = slopes[slopes.group == group].pivot_table(index="participant_id", columns="feature", values="slope")
@@ -284,7 +284,7 @@ def trial_types(table: pd.DataFrame) -> Figure:
     labels = {"accuracy": "accuracy (fraction correct)", "median_rt_s": "median response time (s)"}
     measures = [m for m in labels if m in set(table["measure"])]
     types = [t for t in ("congruent", "incongruent", "stay", "switch") if t in set(table["trial_type"])]
-    groups = list(dict.fromkeys(table["group"].astype(str)))
+    groups = group_order(table["group"].astype(str))
     fig, axes = new_figure(1, len(measures), "Accuracy and response time by trial type")
     width = 0.8 / len(groups)
     for ax, measure in zip(axes[0], measures):
@@ -309,7 +309,7 @@ def psychometric_curves(curves: pd.DataFrame, model: str = "model") -> Figure:
     ``p_accept`` (observed fraction accepted), optional ``p_model`` (fitted model's mean p) and ``group``.
     """
     curves = curves.assign(group=curves["group"] if "group" in curves else "all")
-    groups = list(dict.fromkeys(curves["group"]))
+    groups = group_order(curves["group"])
     title = f"Psychometric curves with the fitted {model} model" if "p_model" in curves else "Psychometric curves"
     fig, axes = new_figure(len(groups), 2, title, sharey=True)
     for r, group in enumerate(groups):
@@ -371,19 +371,20 @@ def bms_bars(bms: pd.DataFrame) -> Figure:
     ``group`` (one set of bars per group).
     """
     bms = bms.assign(group=bms["group"] if "group" in bms else "all")
-    groups, models = list(dict.fromkeys(bms["group"])), list(dict.fromkeys(bms["model"]))
+    groups, models = group_order(bms["group"]), list(dict.fromkeys(bms["model"]))
     fig, axes = new_figure(1, 2, "Bayesian model selection across participants")
     width = 0.8 / len(groups)
     for ax, column, label in zip(axes[0], ("expected_frequency", "protected_exceedance_probability"),
-                                 ("expected model frequency", "protected exceedance probability")):
+                                 ("expected model frequency (fraction of participants)",
+                                  "protected exceedance probability")):
         for g, group in enumerate(groups):
             part = bms[bms.group == group].set_index("model").reindex(models)
             ax.bar(np.arange(len(models)) + (g - (len(groups) - 1) / 2) * width, part[column], width, label=group)
         ax.set_xticks(range(len(models)), models)
         ax.set_ylim(0, 1)
         ax.set_xlabel("choice model")
-        ax.set_ylabel(f"{label} (probability)")
-        ax.set_title(label.capitalize())
+        ax.set_ylabel(label)
+        ax.set_title(label.split(" (")[0].capitalize())
     axes[0, 0].axhline(1 / len(models), color="grey", linestyle="--", linewidth=0.8, label="chance")
     axes[0, 0].legend(fontsize="small", title="group")
     return fig
@@ -446,7 +447,7 @@ def choice_rdm_betas(betas: pd.DataFrame) -> Figure:
     ``betas``: ``participant_id``, ``beta_factorized``, ``beta_linear``, optional ``group``.
     """
     betas = betas.assign(group=betas["group"] if "group" in betas else "all")
-    groups = list(dict.fromkeys(betas["group"]))
+    groups = group_order(betas["group"])
     fig, axes = panel_grid(len(groups), "Choice-pattern RDM regression (2022): factorized vs linear",
                             sharey=True)
     for ax, group in zip(axes, groups):

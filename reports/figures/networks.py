@@ -43,7 +43,8 @@ def congruency_curves(curves: pd.DataFrame) -> Figure:
 
 
 def learning_curves(curves: pd.DataFrame) -> Figure:
-    """Loss and accuracy against training step, mean ± SD over seeds, one line per init scale.
+    """Loss and accuracy against training step, one line per init scale: the mean over seeds with the
+    seeds' range (loss, on a log axis) or ± SD (accuracy).
 
     ``curves``: columns ``scale``, ``seed``, ``step``, ``loss`` (½Σ squared error over the 50 items)
     and ``accuracy`` (fraction of non-zero targets with the right sign).
@@ -54,10 +55,12 @@ def learning_curves(curves: pd.DataFrame) -> Figure:
     labels = ("loss (½Σ squared error)", "accuracy (fraction correct)")
     for ax, measure, label in zip(axes[0], ("loss", "accuracy"), labels):
         for scale in scales:
-            stats = curves[curves.scale == scale].groupby("step")[measure].agg(["mean", "std"]).fillna(0.0)
+            stats = curves[curves.scale == scale].groupby("step")[measure].agg(["mean", "std", "min", "max"])
+            stats = stats.fillna(0.0)
             ax.plot(stats.index, stats["mean"], color=colours[scale], label=f"σ = {scale:g}")
-            ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
-                            color=colours[scale], alpha=0.2, linewidth=0)
+            low, high = ((stats["min"], stats["max"]) if measure == "loss"  # log axis: mean - SD can be <= 0
+                         else (stats["mean"] - stats["std"], stats["mean"] + stats["std"]))
+            ax.fill_between(stats.index, low, high, color=colours[scale], alpha=0.2, linewidth=0)
         ax.set_xlabel("training step (full-batch updates)")
         ax.set_ylabel(label)
         ax.set_title(measure.capitalize())

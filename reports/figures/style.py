@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,12 @@ def context_colour(context: str, index: int = 0) -> str:
     """Hex colour of a garden: its own colour for north/south, else the colour of its role."""
     rgb = CONTEXT_COLOURS.get(context, CONTEXT_COLOURS[CONTEXTS[index % 2]])
     return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def group_order(groups: Iterable[Any]) -> list[Any]:
+    """The groups of a column in the one order of every figure and table: sorted by name (b2, b20, b200,
+    int), as pandas' groupby writes the tables."""
+    return sorted(dict.fromkeys(groups), key=str)
 
 
 def new_figure(n_rows: int, n_cols: int, title: str, **kw) -> tuple[Figure, np.ndarray]:
