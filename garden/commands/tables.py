@@ -79,7 +79,7 @@ def import_command(args: argparse.Namespace) -> int:
     if args.web:
         if not args.protocol:
             raise UserError("--web: give --protocol, the protocol the site was built from")
-        from garden.experiment.web.jatos import import_results  # the [web] extra (Starlette), only for --web
+        from garden.experiment.web.jatos import import_results  # deferred: optional (the [web] extra, Starlette)
 
         counts = import_results(load_protocol(args.protocol), args.source, args.out)
         if not counts.get("sessions"):

@@ -118,7 +118,7 @@ def build_command(args: argparse.Namespace) -> int:
 
 
 def jatos_command(args: argparse.Namespace) -> int:
-    from garden.experiment.web.jatos import export_study  # reads results with the server's recorder: [web]
+    from garden.experiment.web.jatos import export_study  # deferred: optional (the [web] extra: the recorder)
 
     protocol, stimulus_set = _inputs(args)
     archive = export_study(protocol, args.out, participants=args.participants, sessions=args.sessions,
@@ -128,7 +128,7 @@ def jatos_command(args: argparse.Namespace) -> int:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from garden.experiment.web.server import serve  # Starlette and uvicorn: the [web] extra, only to serve
+    from garden.experiment.web.server import serve  # deferred: optional (the [web] extra: Starlette, uvicorn)
 
     protocol, stimulus_set = _inputs(args)
     serve(protocol, args.out, host=args.host, port=args.port, stimulus_set=stimulus_set,
