@@ -39,7 +39,7 @@ from scipy.special import betainc, betaln, digamma, gammainc, gammaln, logsumexp
 from scipy.stats import chi2, gamma
 
 from garden.core.errors import UserError
-from garden.core.provenance import sidecar_of
+from garden.core.provenance import FOREIGN, completion
 from garden.core.trials import PARTICIPANT_ID, read_text_table
 
 EPS = np.finfo(float).eps
@@ -356,10 +356,10 @@ def read_fits(path, *, criterion: str = "bic", models: Sequence[str] | None = No
     return fits
 
 
-def is_foreign(path, fits: pd.DataFrame) -> bool:
-    """Whether a fits table comes from another tool: no JSON sidecar and none of ``garden fit``'s
-    ``objective`` column (a garden table without its sidecar is an unfinished run instead)."""
-    return not sidecar_of(path).exists() and "objective" not in fits
+def is_foreign(path) -> bool:
+    """Whether a fits table comes from another tool: no garden sidecar at all (``completion``, the one
+    rule for every table: foreign tables are used as they are, and said to be)."""
+    return completion(path)[0] == FOREIGN
 
 
 MAX_CRITERION = 1e9

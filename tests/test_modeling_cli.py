@@ -175,7 +175,7 @@ def test_bms_takes_a_foreign_bic_table_and_says_so(tmp_path, capsys):
             for i in range(30) for model in ("factorized", "linear")]
     foreign = write_table(pd.DataFrame(rows), tmp_path / "other_tool.tsv")
     assert main(["bms", str(foreign), "--out", str(tmp_path / "b.tsv")]) == 0
-    assert "foreign" in capsys.readouterr().out
+    assert "foreign table" in capsys.readouterr().err
     table = pd.read_csv(tmp_path / "b.tsv", sep="\t").set_index("model")
     assert table.protected_exceedance_probability["linear"] > 0.9
     assert json.loads((tmp_path / "b.json").read_text())["config"]["foreign"] is True

@@ -29,8 +29,7 @@ import pandas as pd
 from garden.analysis.networks import person_fits as pf
 from garden.core.errors import UserError
 from garden.core.files import write_file
-from garden.core.bids import provenance_of
-from garden.core.provenance import read_json, to_jsonable, write_sidecar
+from garden.core.provenance import read_record, to_jsonable, write_sidecar
 from garden.core.task import CONTEXTS, item_table
 from garden.experiment.config import load_protocol
 from garden.experiment.sequences import assign, session_sequence
@@ -158,7 +157,7 @@ def recover_networks(protocol: str, curricula: Sequence[str], n_per_kind: int, o
                                                      "log-uniform 0.1..0.5", "lapse": "uniform 0..0.05",
                                                      "init_seeds_from": GENERATING_SEED}}
     if (out / "truth.json").exists():
-        earlier = provenance_of(read_json(out / "truth.json"))
+        earlier = read_record(out / "truth.json", what="recovery sidecar")
         if (earlier.get("config"), earlier.get("seed")) != (to_jsonable(config), seed):
             raise UserError(f"{out}: holds a recovery with other settings; use another --out")
     trials, truth = simulate_people(protocol, curricula, n_per_kind, seed=seed, agents=agents, scales=grid.scales,

@@ -81,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Random-effects BMS (VBA_groupBMC semantics, VB run to its fixed point) on log evidence = "
                     "-BIC/2 (or -AIC/2) from a FITS.tsv of likelihood fits (needs participant_id, model and the "
                     "criterion column). Headline: protected exceedance probabilities and the Bayesian omnibus risk. "
-                    "A table from another tool (no sidecar, no objective column) is used and reported as foreign.")
+                    "A table from another tool (no garden sidecar) is used and reported as foreign.")
     p.add_argument("fits", type=existing_file, metavar="FITS.tsv")
     p.add_argument("--out", required=True, type=new_file(".tsv"), metavar="BMS.tsv", help="output table (never overwritten)")
     p.add_argument("--by", default=None, help="run separately per value of this column (e.g. group)")
@@ -187,7 +187,7 @@ def bms_command(args: argparse.Namespace) -> int:
         raise UserError("--between: needs --by COLUMN naming the groups to compare")
     models = list(args.models) if args.models else None
     fits = read_fits(args.fits, criterion=args.criterion, models=models, by=args.by)
-    foreign = is_foreign(args.fits, fits)
+    foreign = is_foreign(args.fits)
     if not foreign:
         require_complete(args.fits, include_incomplete=args.include_incomplete)
     options = {"criterion": args.criterion, "prior": args.prior, "stop": args.stop}
@@ -212,8 +212,8 @@ def bms_command(args: argparse.Namespace) -> int:
         write_table(result, path)
         write_sidecar(path, config, seed=None if path == args.winners else args.seed, completed=True)
     if foreign:
-        print(f"note: {args.fits} has no sidecar and no objective column: a foreign table, its {args.criterion} "
-              "taken as given (garden cannot check it is a likelihood's)")
+        print(f"note: {args.fits} has no garden sidecar: a foreign table (e.g. from another tool), its "
+              f"{args.criterion} taken as given (garden cannot check it is a likelihood's)", file=sys.stderr)
     headline = ["protected_exceedance_probability", "bor", "expected_frequency", "n_iter", "converged"]
     print(table[[c for c in table.columns if c in ([args.by, "model", "n"] + headline)]]
           .to_string(index=False, float_format=lambda v: f"{v:.4g}"))
