@@ -178,7 +178,8 @@ def test_searchlight_array_with_a_cancelled_and_a_failing_task_resumes(slurm, bo
     assert running.returncode == 2 and len(lines) == 3, err
     cancelled, failed, summary = lines
     assert cancelled.startswith(f"garden: job {array}_0 (task 1 of 4) ended CANCELLED without a result; log: ")
-    assert failed.startswith(f"garden: job {array}_1 (task 2 of 4) failed: OSError: ")  # the damaged image
+    assert failed.startswith(f"garden: job {array}_1 (task 2 of 4) failed: garden.core.errors.UserError: ")
+    assert f"{damaged}: cut short or damaged" in failed  # the damaged image, named
     for line in (cancelled, failed):
         log = Path(line.split("; log: ")[1].split("; rerun: ")[0])
         assert log.parent == tmp_path / "light.jobs" and log.is_file()

@@ -82,9 +82,9 @@ def import_command(args: argparse.Namespace) -> int:
         from garden.experiment.web.jatos import import_results  # deferred: optional (the [web] extra, Starlette)
 
         counts = import_results(load_protocol(args.protocol), args.source, args.out)
-        if not counts.get("sessions"):
-            raise UserError(f"{args.source}: holds no session of the browser task (no trial records); "
-                            "export the study's results again from JATOS")
+        if not counts.get("sessions") and not counts.get("arrangements"):
+            raise UserError(f"{args.source}: holds no session of the browser task (no trial or arrangement "
+                            "records); export the study's results again from JATOS")
         print(f"imported {counts.get('sessions', 0)} session(s), {counts.get('trials', 0)} trial(s) into {args.out}"
               f" ({counts.get('reloads', 0)} reload(s); {counts.get('skipped', 0)} repeated trial(s) skipped; "
               f"{counts.get('arrangements', 0)} arrangement(s))")
