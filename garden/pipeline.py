@@ -55,6 +55,7 @@ from garden.analysis.neural.bids import find_runs
 from garden.analysis.neural.glm import GlmConfig, fit_dataset
 from garden.analysis.neural.rdms import RdmConfig, roi_rdms, searchlight_maps
 from garden.analysis.neural.rois import Roi, load_rois
+from garden.analysis.neural.sensitivity import sensitivity
 from garden.analysis.neural.simulate import SimulationConfig, default_rois, simulate_dataset
 from garden.analysis.neural.study import StatsConfig, write_statistics
 from garden.core.errors import UserError
@@ -145,7 +146,8 @@ class Tables:
 
 @dataclass(frozen=True)
 class Participants:
-    """Every trial of the participants and the trials analysed (``garden.analysis.behaviour.choices.analysis_trials``)."""
+    """Every trial of the participants and the trials analysed
+    (``garden.analysis.behaviour.choices.analysis_trials``)."""
 
     all_trials: pd.DataFrame
     trials: pd.DataFrame
@@ -160,12 +162,13 @@ class Scanner:
     glm: Path
     rdms: Path
     searchlight: Path
+    sensitivity: Path
     stats: Path
 
     @classmethod
     def under(cls, out: Path) -> Scanner:
         """The folders under ``out/neural``."""
-        return cls(*(out / "neural" / name for name in ("bold", "glm", "rdms", "searchlight", "stats")))
+        return cls(*(out / "neural" / name for name in ("bold", "glm", "rdms", "searchlight", "sensitivity", "stats")))
 
     def mask(self, name: str = "brain") -> Path:
         """The simulator's brain mask, or the mask of ROI ``name``."""
@@ -409,21 +412,34 @@ def simulate_scanner(scanner: Scanner, folder: Path, scanned: list[str], config:
         simulate_dataset(folder, scanner.bold, sim, participants=scanned)
 
 
+def _glm_config(config: DemoConfig) -> GlmConfig:
+    """The demo's GLM: its noise model and the six motion confounds (the default HRF)."""
+    return GlmConfig(noise_model=config.scanner_noise_model, confounds=("motion",))
+
+
 def scanner_glm(scanner: Scanner, config: DemoConfig) -> None:
     """The first-level LSA GLM (``garden neural glm``) with the six motion confounds."""
-    glm = GlmConfig(noise_model=config.scanner_noise_model, confounds=("motion",))
     with threadpool_limits(1):
-        fit_dataset(scanner.bold, scanner.glm, mask=scanner.mask(), config=glm)
+        fit_dataset(scanner.bold, scanner.glm, mask=scanner.mask(), config=_glm_config(config))
 
 
 def scanner_rdms(scanner: Scanner, config: DemoConfig) -> None:
-    """Cross-validated correlation-distance ROI RDMs (``garden neural rdms``) and a crossnobis
+    """Crossnobis ROI RDMs with the default run-wise noise (``garden neural rdms``) and a crossnobis
     searchlight over the brain mask (``garden neural searchlight``)."""
     with threadpool_limits(1):
         rois, affine = scanner.rois(config)
         roi_rdms(scanner.glm, scanner.rdms, rois=rois, affine=affine, config=RdmConfig())
         searchlight_maps(scanner.glm, scanner.searchlight, mask=scanner.mask(),
                          config=RdmConfig(method="crossnobis", radius=config.searchlight_radius))
+
+
+def scanner_sensitivity(scanner: Scanner, config: DemoConfig) -> None:
+    """The ROI contrast and relevance under every HRF and distance (``garden neural sensitivity``), so
+    the report flags a conclusion that depends on an analysis choice."""
+    rois, _ = scanner.rois(config)
+    with threadpool_limits(1):
+        sensitivity(scanner.bold, scanner.sensitivity, rois=rois, glm=_glm_config(config), mask=scanner.mask(),
+                    n_perm=config.n_perm, seed=config.seed)
 
 
 def neural_statistics(scanner: Scanner, networks: Path, config: DemoConfig, tables: Tables) -> None:
@@ -435,7 +451,8 @@ def neural_statistics(scanner: Scanner, networks: Path, config: DemoConfig, tabl
     rois, affine = scanner.rois(config)
     with threadpool_limits(1):
         write_statistics(scanner.rdms, scanner.stats, config=stats, behaviour=scanner.bold, networks=networks,
-                         searchlight=scanner.searchlight, mask=scanner.mask(), rois=rois, roi_affine=affine)
+                         searchlight=scanner.searchlight, mask=scanner.mask(), rois=rois, roi_affine=affine,
+                         sensitivity=scanner.sensitivity)
     for name, table in load_tables(scanner.stats).items():
         tables.save(name, table, source=str(scanner.stats))
 
@@ -459,7 +476,7 @@ class Timer:
 
 DEMO_STEPS = ("stimuli", "participants", "grid_prior", "choice_models", "model_comparison", "recovery", "behaviour",
               "behaviour_checks", "choice_rdms", "networks", "geometry", "people_vs_networks", "matched_networks",
-              "scanner", "scanner_glm", "scanner_rdms", "neural")
+              "scanner", "scanner_glm", "scanner_rdms", "scanner_sensitivity", "neural")
 """The demo's steps in order; the names match report sections where a step feeds one."""
 
 
@@ -497,6 +514,7 @@ def run_demo(out: str | os.PathLike, config: DemoConfig, progress: bool = True) 
         step("scanner", simulate_scanner, scanner, folder, scanned, config)
         step("scanner_glm", scanner_glm, scanner, config)
         step("scanner_rdms", scanner_rdms, scanner, config)
+        step("scanner_sensitivity", scanner_sensitivity, scanner, config)
         step("neural", neural_statistics, scanner, out / "networks", config, tables)
     else:
         skipped["neural"] = (f"no scanner data (protocol {config.protocol} has no scanner phase, or fewer than "

@@ -48,7 +48,19 @@ def test_demo_writes_report_tables_sidecars_and_participants(demo):
     assert set(run["timings_s"]) == {"stimuli", "participants", "grid_prior", "choice_models", "model_comparison",
                                      "recovery", "behaviour", "behaviour_checks", "choice_rdms", "networks", "geometry",
                                      "people_vs_networks", "matched_networks", "scanner", "scanner_glm", "scanner_rdms",
-                                     "neural"}
+                                     "scanner_sensitivity", "neural"}
+
+
+def test_demo_reports_how_its_neural_conclusions_depend_on_the_hrf_and_the_distance(demo):
+    """Every ROI under 4 HRFs x 3 distances; an ROI is flagged exactly when its readings differ."""
+    table = pd.read_csv(demo / "tables" / "neural_sensitivity.tsv", sep="\t")
+    assert set(table["hrf"]) == {"glover", "spm", "glover + derivative", "spm + derivative"}
+    assert table["distance"].nunique() == 3
+    assert table.groupby("roi").size().eq(12).all() and set(table["roi"]) >= {"rich", "lazy", "noise"}
+    changes = table.groupby("roi")[["reading", "relevance_reading"]].nunique().max(axis=1) > 1
+    assert table.groupby("roi")["flagged"].all().equals(changes)
+    lazy = table[table["roi"] == "lazy"]
+    assert (lazy["contrast_mean"] < 0).all()  # the lazy (grid) ROI reads grid > orthogonal under every variant
 
 
 def test_demo_reports_the_grid_prior_of_its_simulated_arrangements(demo):
