@@ -160,6 +160,21 @@ def test_train_through_slurm_equals_inline(slurm, tmp_path):
     assert not (tmp_path / "slurm.jobs").exists() and not (tmp_path / "slurm" / "submitit").exists()
 
 
+def test_network_fits_through_slurm_equal_inline(slurm, tmp_path):
+    """`garden networks fit --executor slurm`: the per-person network fits as SLURM jobs give the inline tables."""
+    from garden.analysis.networks.recovery import simulate_people
+    from garden.core.trials import write_table
+
+    trials, _ = simulate_people("flesch2018", ["interleaved"], 1, seed=3, scales=(0.01, 3.0), ctx_scales=(0.5, 1.5))
+    path = write_table(trials, tmp_path / "people.tsv")
+    small = ("--scales", "0.01,3", "--ctx-scales", "0.5,1.5", "--seeds", "2", "--lrs", "0.05,0.1")
+    inline = garden("networks", "fit", path, "--out", tmp_path / "inline", *small)
+    done = garden("networks", "fit", path, "--out", tmp_path / "slurm", *small, "--executor", "slurm")
+    assert inline.returncode == 0 and done.returncode == 0, done.stderr
+    for name in ("people.tsv", "scales.tsv", "group_bms.tsv"):
+        assert (tmp_path / "slurm" / name).read_bytes() == (tmp_path / "inline" / name).read_bytes(), name
+
+
 def test_searchlight_array_with_a_cancelled_and_a_failing_task_resumes(slurm, bold, inline_glm, tmp_path):
     """The acceptance case: 4 tasks, one cancelled (scancel while it runs), one raising (a damaged GLM image):
     two one-line reports naming task, log and rerun; the rerun runs only those two; the maps equal inline byte
