@@ -17,6 +17,7 @@ EXTRAS = {
     "starlette": ("Starlette", "web"),
     "uvicorn": ("uvicorn", "web"),
     "nilearn": ("nilearn", "neural"),
+    "bids": ("pybids", "neural"),
 }
 """Top-level module -> (what it is called, the pip extra of ``garden-task`` that installs it)."""
 
