@@ -59,6 +59,6 @@ def test_the_extras_split_by_use():
         assert heavy not in core
     assert {extra for _, extra in EXTRAS.values()} <= set(extras) - {"test"}
     for module, (_, extra) in EXTRAS.items():
-        wanted = {"serial": "pyserial", "pyglet": "psychopy"}.get(module, module)
+        wanted = {"serial": "pyserial", "pyglet": "psychopy", "bids": "pybids"}.get(module, module)
         assert any(req.startswith(wanted) for req in extras[extra]), (module, extra)
     assert "garden-task[lab,web,neural]" in extras["test"]
