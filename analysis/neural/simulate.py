@@ -31,7 +31,6 @@ from pathlib import Path
 import nibabel
 import numpy as np
 import pandas as pd
-
 from garden.analysis.neural.bids import (
     BIDS_VERSION,
     CONDITION_EVENT,
@@ -41,6 +40,7 @@ from garden.analysis.neural.bids import (
     read_events,
     scan_accuracy,
 )
+from garden.analysis.neural.glm import MOTION_COLUMNS as MOTION
 from garden.analysis.neural.glm import first_level
 from garden.core.errors import UserError
 from garden.core.files import output_folder, refuse_existing, write_file, write_tsv
@@ -49,7 +49,6 @@ from garden.core.provenance import provenance, write_json
 from garden.rsa.model_rdms import MODEL_RDMS, model_coordinates
 
 NULL = "none"
-MOTION = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
 
 
 @dataclass(frozen=True)
