@@ -1,10 +1,25 @@
 """The one place where ``garden`` checks its arguments, before any command does work.
 
-Every number a command takes goes through a typed, bounded argparse type: integers within
-``LIMITS`` (upper bounds sized to a 2-core / 24 GB machine, each overridable for a bigger machine
-with the environment variable ``GARDEN_MAX_<NAME>``, e.g. ``GARDEN_MAX_EXEMPLARS=5000``), floats
-finite and in range, and output paths checked to be free and in a writable folder. A bad value is
-one argparse line naming the option, the value and the allowed range, exit status 2.
+Two declarations, both next to a command's ``add_argument`` lines, both checked by ``garden.cli``
+before the command's function runs:
+
+1. **One option alone: an argparse type.** Every number a command takes goes through a typed, bounded
+   type: integers within ``LIMITS`` (upper bounds sized to a 2-core / 24 GB machine, each overridable
+   for a bigger machine with the environment variable ``GARDEN_MAX_<NAME>``, e.g.
+   ``GARDEN_MAX_EXEMPLARS=5000``), floats finite and in range, names from a list, and paths checked to
+   exist, or to be free and in a writable folder. A bad value is one argparse line naming the option,
+   the value and the allowed range, exit status 2.
+2. **Options together: a ``Rule``** declared with ``add_rules(parser, ...)``: ``together`` (both or
+   neither), ``requires`` (this one needs those), ``only_with`` (this one only for that value), or a
+   ``Rule(option, problem)`` whose ``problem(args)`` computes the answer (a memory estimate, a device,
+   SLURM, the input files a command will read: ``raising`` adapts a domain check that raises
+   ``UserError``). ``garden.cli`` runs a command's rules in their declared order after parsing; the
+   first broken one stops the command with one line ``garden CMD: error: --OPTION ...: problem; fix``,
+   exit status 2, before any output is written.
+
+The domain functions keep their own checks (``check_executor``, ``check_memory``, ...): the notebook
+API calls them without this parser; a rule calls the same function earlier, so the command line
+and the notebook refuse with the same sentence.
 """
 
 from __future__ import annotations
@@ -15,9 +30,10 @@ import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from garden.core.errors import UserError
-from garden.core.jobs import EXECUTORS, Resources
+from garden.core.jobs import EXECUTORS, Resources, check_executor
 from garden.core.trials import check_participant_id
 
 LIMITS: dict[str, int] = {
@@ -259,17 +275,20 @@ def host_address(text: str) -> str:
     return text
 
 
-def check_distinct(**paths: Path | None) -> None:
-    """UserError if two output options name the same file (one would overwrite the other)."""
-    seen: dict[Path, str] = {}
-    for option, path in paths.items():
-        if path is None:
-            continue
-        key = Path(os.path.abspath(path))
-        if key in seen:
-            raise UserError(f"--{option.replace('_', '-')} {path}: the same file as --{seen[key]}; "
-                            "give every output its own path")
-        seen[key] = option.replace("_", "-")
+def distinct(*options: str) -> Rule:
+    """Rule: the output files of ``options`` are all different (one would overwrite another)."""
+    def problem(args: argparse.Namespace) -> str | None:
+        seen: dict[Path, str] = {}
+        for option in options:
+            path = getattr(args, _dest(option))
+            if path is None:
+                continue
+            key = Path(os.path.abspath(path))
+            if key in seen:
+                return f"{option} {path}: the same file as {seen[key]}; give every output its own path"
+            seen[key] = option
+        return None
+    return Rule(options[0], problem)
 
 
 MAX_INIT_SCALE = 1000.0
@@ -298,6 +317,7 @@ def executor_options(p: argparse.ArgumentParser, unit: str, *, jobs: bool = True
                    help=f"memory per SLURM job in GB (default: garden's estimate of one {unit}'s need)")
     p.add_argument("--keep-logs", action="store_true",
                    help="keep submitit's logs (OUT.jobs/) when every job succeeded (failed runs always keep them)")
+    add_rules(p, EXECUTOR_RULE)
 
 
 def job_resources(args: argparse.Namespace, *, threads: int, mem_gb: float) -> Resources:
@@ -305,3 +325,79 @@ def job_resources(args: argparse.Namespace, *, threads: int, mem_gb: float) -> R
     (an estimate, rounded up to whole GB)."""
     return Resources(cpus=args.slurm_cpus or max(threads, 1), mem_gb=args.slurm_mem_gb or max(1, math.ceil(mem_gb)),
                      time_min=args.timeout_min, partition=args.slurm_partition, keep_logs=args.keep_logs)
+
+
+class Rule(NamedTuple):
+    """A rule between a command's options, checked after parsing and before the command works.
+
+    ``problem(args)`` returns None when the rule holds, else what is wrong and the fix; calling the
+    rule then raises ``UserError("OPTION: problem")`` (not prefixed when the problem already starts
+    with an option, as the messages of domain checks do)."""
+
+    option: str
+    problem: Callable[[argparse.Namespace], str | None]
+
+    def __call__(self, args: argparse.Namespace) -> None:
+        text = self.problem(args)
+        if text is not None:
+            raise UserError(text if text.startswith((self.option, "--")) else f"{self.option}: {text}")
+
+
+def add_rules(p: argparse.ArgumentParser, *rules: Rule) -> None:
+    """Declare ``rules`` of the command parsed by ``p``, after those already declared; ``garden.cli``
+    runs them in this order after parsing."""
+    p.set_defaults(rules=(*(p.get_default("rules") or ()), *rules))
+
+
+def _dest(option: str) -> str:
+    return option.lstrip("-").replace("-", "_")
+
+
+def given(args: argparse.Namespace, option: str) -> bool:
+    """Whether ``option`` (e.g. ``--ctx-scales``) has a value: not None, False or empty."""
+    value = getattr(args, _dest(option))
+    return value is not None and value is not False and value != () and value != [] and value != ""
+
+
+def together(*options: str) -> Rule:
+    """Rule: ``options`` go together: all given or none."""
+    def problem(args: argparse.Namespace) -> str | None:
+        if 0 < sum(given(args, o) for o in options) < len(options):
+            return f"{' and '.join(options)} go together: give all of them or none"
+        return None
+    return Rule(options[0], problem)
+
+
+def requires(option: str, *needed: str, why: str = "") -> Rule:
+    """Rule: ``option``, when given, needs every one of ``needed`` too (``why``: what for)."""
+    def problem(args: argparse.Namespace) -> str | None:
+        missing = [n for n in needed if not given(args, n)]
+        if given(args, option) and missing:
+            return f"needs {' and '.join(missing)}{f' ({why})' if why else ''}; add {' '.join(missing)} or leave {option} out"
+        return None
+    return Rule(option, problem)
+
+
+def only_with(option: str, other: str, value: object, why: str) -> Rule:
+    """Rule: ``option``, when given, only with ``other`` set to ``value`` (``why``: the reason)."""
+    def problem(args: argparse.Namespace) -> str | None:
+        if given(args, option) and getattr(args, _dest(other)) != value:
+            return f"{why}: only with {other} {value}; give {other} {value} or leave {option} out"
+        return None
+    return Rule(option, problem)
+
+
+def raising(check: Callable[[argparse.Namespace], None]) -> Callable[[argparse.Namespace], str | None]:
+    """A rule's ``problem`` from a domain check that raises ``UserError``: its message, or None."""
+    def problem(args: argparse.Namespace) -> str | None:
+        try:
+            check(args)
+        except UserError as exc:
+            return str(exc)
+        return None
+    return problem
+
+
+
+EXECUTOR_RULE = Rule("--executor", raising(lambda args: check_executor(args.executor)))
+"""Rule of every command with ``--executor``: SLURM only where it can run jobs (``check_executor``)."""

@@ -3,6 +3,9 @@
 Only the invoked command's module is imported (``garden.commands.COMMANDS`` holds every command's
 one-line help), so ``garden --help`` and ``garden --version`` load no command's domain.
 
+After parsing, the command's rules between its options run (``garden.arguments.Rule``, declared
+next to its arguments), then the command.
+
 User errors (``garden.core.errors.UserError``, bad files, existing outputs) become one line on
 stderr and exit status 2; set ``GARDEN_DEBUG=1`` to see the traceback instead.
 """
@@ -110,6 +113,8 @@ def _main(argv: Sequence[str] | None, parser: argparse.ArgumentParser | None) ->
         parser.print_help()
         return 2
     try:
+        for rule in getattr(args, "rules", ()):  # the command's cross-option rules (garden.arguments.Rule)
+            rule(args)
         return int(args.func(args) or 0)
     except USER_ERRORS as exc:
         if os.environ.get("GARDEN_DEBUG"):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from garden.core.errors import UserError
 from garden.experiment.config import load_protocol
-from garden.arguments import MAX_INIT_SCALE, SEED, bounded_int, float_list, new_folder, out_folder
+from garden.arguments import MAX_INIT_SCALE, SEED, Rule, add_rules, bounded_int, float_list, new_folder, out_folder
 from garden.pipeline import MIN_SCANNED, DemoConfig, run_demo
 
 
@@ -44,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(the report's Neural geometry; 0: none, else >= 3; default 8)")
     p.add_argument("--dpi", type=bounded_int(10, "dpi"), default=100,
                    help="figure resolution in the report, pixels per inch, 10..600 (default 100)")
+    add_rules(p, Rule("--scanner-participants", _scanner_problem), Rule("--ctx-scales", _ctx_scales_problem))
     p.set_defaults(func=demo_command)
 
 
@@ -62,21 +63,35 @@ def new_run_folder(parent: Path, now: dt.datetime | None = None) -> Path:
     raise UserError(f"{parent}: 999 runs started in the same second; wait a second and run again")
 
 
-def demo_command(args: argparse.Namespace) -> int:
+def _config(args: argparse.Namespace) -> DemoConfig:
     overrides = {"participants": args.participants, "seed": args.seed, "dpi": args.dpi}
     if args.scales:
         overrides["scales"] = args.scales
     if args.ctx_scales:
         overrides["ctx_scales"] = args.ctx_scales
-    if args.scanner_participants is not None and 0 < args.scanner_participants < MIN_SCANNED:
-        raise UserError(f"--scanner-participants: give 0 (no scanner data) or >= {MIN_SCANNED} (correlations "
-                        "across participants need three)")
     for name in ("network_seeds", "steps", "protocol", "recovery_agents", "scanner_participants"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
-    config = DemoConfig.full(**overrides) if args.full else DemoConfig(**overrides)
+    return DemoConfig.full(**overrides) if args.full else DemoConfig(**overrides)
+
+
+def _scanner_problem(args: argparse.Namespace) -> str | None:
+    """Rule of ``--scanner-participants``: none, or enough for correlations across participants."""
+    if args.scanner_participants is not None and 0 < args.scanner_participants < MIN_SCANNED:
+        return f"give 0 (no scanner data) or >= {MIN_SCANNED} (correlations across participants need three)"
+    return None
+
+
+def _ctx_scales_problem(args: argparse.Namespace) -> str | None:
+    """Rule of ``--ctx-scales``: one context scale per init scale (given or the demo's)."""
+    config = _config(args)
     if len(config.ctx_scales) != len(config.scales):
-        raise UserError(f"--ctx-scales: give one context scale per init scale ({len(config.scales)} scales)")
+        return f"give one context scale per init scale ({len(config.scales)} scales)"
+    return None
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    config = _config(args)
     load_protocol(config.protocol)  # a bad protocol stops the demo before its first step
     out = args.out if args.out is not None else new_run_folder(args.runs_in)
     report = run_demo(out, config)

@@ -15,14 +15,17 @@ from garden.core.provenance import require_complete, write_sidecar
 from garden.core.trials import read_trials, write_table
 from garden.arguments import (
     SEED,
+    add_rules,
     bounded_int,
-    check_distinct,
+    distinct,
     existing_file,
     existing_path,
     finite_float,
     name_list,
     new_file,
     new_folder,
+    only_with,
+    requires,
 )
 from garden.modeling.comparison import (
     FAMILIES,
@@ -39,6 +42,9 @@ from garden.modeling.psychometric import fit_table
 from garden.modeling.recovery import write_recovery
 
 MODEL_NAMES = tuple(MODELS)
+PROFILE_RULE = only_with("--profile", "--objective", "bernoulli", "profile-likelihood intervals are computed for the "
+                         "trial-level likelihood")
+"""``--profile`` of ``fit`` and ``recover``: bernoulli fits only."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=bounded_int(1, "jobs"), default=1, help="worker processes")
     p.add_argument("--include-incomplete", action="store_true",
                    help="also fit sessions whose sidecar says completed: false (recorded in the sidecar)")
+    add_rules(p, PROFILE_RULE)
     p.set_defaults(func=fit_command)
 
     p = subparsers.add_parser(
@@ -104,6 +111,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "against the family null (equal family frequencies); honours --models, --prior, --by")
     p.add_argument("--between", type=new_file(".tsv"), default=None, metavar="TSV",
                    help="also write the between-group comparison of model frequencies across --by groups")
+    add_rules(p, distinct("--out", "--winners", "--lrt", "--families", "--between"),
+              requires("--between", "--by", why="the column naming the groups to compare"))
     p.set_defaults(func=bms_command)
 
     p = subparsers.add_parser(
@@ -131,6 +140,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="also posterior intervals (Jeffreys prior) and their coverage (bernoulli)")
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--jobs", type=bounded_int(1, "jobs"), default=1)
+    add_rules(p, PROFILE_RULE)
     p.set_defaults(func=recover_command)
 
 
@@ -153,8 +163,6 @@ def rule_codes(text: str) -> tuple[int, ...]:
 
 
 def fit_command(args: argparse.Namespace) -> int:
-    if args.profile and args.objective != "bernoulli":
-        raise UserError("--profile: profile-likelihood intervals are computed for --objective bernoulli only")
     models = list(args.models)
     trials = read_trials(args.paths, include_incomplete=args.include_incomplete)
     phase = fit_phase(trials, args.phase)
@@ -182,9 +190,6 @@ def fit_command(args: argparse.Namespace) -> int:
 
 
 def bms_command(args: argparse.Namespace) -> int:
-    check_distinct(out=args.out, winners=args.winners, lrt=args.lrt, families=args.families, between=args.between)
-    if args.between and not args.by:
-        raise UserError("--between: needs --by COLUMN naming the groups to compare")
     models = list(args.models) if args.models else None
     fits = read_fits(args.fits, criterion=args.criterion, models=models, by=args.by)
     foreign = is_foreign(args.fits)
@@ -221,8 +226,6 @@ def bms_command(args: argparse.Namespace) -> int:
 
 
 def recover_command(args: argparse.Namespace) -> int:
-    if args.profile and args.objective != "bernoulli":
-        raise UserError("--profile: profile-likelihood intervals are computed for --objective bernoulli only")
     written = write_recovery(args.out, list(args.models), list(args.trials), args.n_sim, objective=args.objective,
                              rule_codes=list(args.rule_codes), seed=args.seed, jobs=args.jobs, profile=args.profile,
                              posterior=args.posterior)

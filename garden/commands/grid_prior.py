@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from garden.analysis.behaviour.grid_prior import grid_priors, prior_change
-from garden.core.errors import UserError
+from garden.arguments import Rule, add_rules
 from garden.core.files import write_tsv
 from garden.core.provenance import write_sidecar
 
@@ -20,15 +20,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "and OUT with _sessions before .tsv (one row per RDM), each with a JSON sidecar. Never overwrites.")
     p.add_argument("folder", type=Path, metavar="DIR", help="participants folder")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.tsv", help="per-participant table")
+    add_rules(p, Rule("--out", _out_problem))
     p.set_defaults(func=grid_prior_command)
+
+
+def _per_rdm(out: Path) -> Path:
+    return out.with_name(out.name.removesuffix(".tsv") + "_sessions.tsv")
+
+
+def _out_problem(args: argparse.Namespace) -> str | None:
+    """Rule of ``--out``: neither table nor sidecar exists yet (never overwrites)."""
+    per_rdm = _per_rdm(args.out)
+    existing = [p for p in (args.out, per_rdm, args.out.with_suffix(".json"), per_rdm.with_suffix(".json")) if p.exists()]
+    return f"{existing[0]}: already exists; refusing to overwrite it (choose another --out)" if existing else None
 
 
 def grid_prior_command(args: argparse.Namespace) -> int:
     out = args.out
-    per_rdm = out.with_name(out.name.removesuffix(".tsv") + "_sessions.tsv")
-    existing = [p for p in (out, per_rdm, out.with_suffix(".json"), per_rdm.with_suffix(".json")) if p.exists()]
-    if existing:
-        raise UserError(f"{existing[0]}: already exists; refusing to overwrite it (choose another --out)")
+    per_rdm = _per_rdm(out)
     priors = grid_priors(args.folder)
     change = prior_change(priors)
     config = {"folder": str(args.folder), "measure": "Kendall tau_a of the arrangement RDM with the 25-tree grid "

@@ -10,15 +10,17 @@ from garden.analysis.networks.person_fits import fit_people_files
 from garden.analysis.networks.recovery import recover_networks
 from garden.arguments import (
     SEED,
+    EXECUTOR_RULE,
+    add_rules,
     bounded_int,
     existing_file,
     existing_path,
     float_list,
     name_list,
     out_folder,
+    together,
 )
-from garden.core.errors import UserError
-from garden.core.jobs import EXECUTORS, check_executor
+from garden.core.jobs import EXECUTORS
 from garden.modeling.networks.likelihood import FitGrid
 
 DESCRIPTION_FIT = (
@@ -47,6 +49,7 @@ def _grid_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=bounded_int(1, "jobs"), default=1, help="jobs at once with --executor local/slurm")
     p.add_argument("--executor", choices=EXECUTORS, default="inline",
                    help="fit here (inline) or as submitit jobs of a few people each (local processes, SLURM)")
+    add_rules(p, together("--scales", "--ctx-scales"), EXECUTOR_RULE)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -83,11 +86,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _grid(args: argparse.Namespace):
-    check_executor(args.executor)
     given = {name: getattr(args, name) for name in ("scales", "ctx_scales", "lrs", "temperatures", "lapses")
              if getattr(args, name) is not None}
-    if ("scales" in given) != ("ctx_scales" in given):
-        raise UserError("--scales and --ctx-scales go together: give both (one context SD per scale) or neither")
     return FitGrid(**given, seeds=tuple(range(args.seeds)), threads=args.threads)
 
 

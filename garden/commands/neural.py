@@ -44,6 +44,8 @@ from garden.core.jobs import Resources
 from garden.core.provenance import INCOMPLETE, completion
 from garden.arguments import (
     SEED,
+    Rule,
+    add_rules,
     bounded_int,
     executor_options,
     existing_file,
@@ -53,6 +55,7 @@ from garden.arguments import (
     job_resources,
     name_list,
     out_folder,
+    raising,
 )
 from garden.rsa.crossval import SHRINKAGE
 
@@ -86,15 +89,12 @@ def _shape(text: str) -> tuple[int, int, int]:
     return shape
 
 
-def _filters(items: list[str]) -> tuple[tuple[str, str], ...]:
-    """--filter ENTITY=VALUE items as (entity, value) pairs; UserError naming a malformed one."""
-    out = []
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise UserError(f"--filter: {item!r} is not ENTITY=VALUE (e.g. acq=mb4)")
-        out.append((key.strip(), value.strip()))
-    return tuple(out)
+def _entity_value(text: str) -> tuple[str, str]:
+    """argparse type of ``--filter``: ENTITY=VALUE as an (entity, value) pair."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not ENTITY=VALUE (e.g. acq=mb4)")
+    return key.strip(), value.strip()
 
 
 def _selection_options(p: argparse.ArgumentParser) -> None:
@@ -105,7 +105,7 @@ def _selection_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--space", default=None, help="output space of the derivatives (e.g. MNI152NLin2009cAsym) "
                                                  "when they hold several")
     p.add_argument("--task", default=None, help="only runs of this task (BIDS task label)")
-    p.add_argument("--filter", action="append", default=[], metavar="ENTITY=VALUE",
+    p.add_argument("--filter", action="append", type=_entity_value, default=[], metavar="ENTITY=VALUE",
                    help="only runs with this BIDS entity value (e.g. acq=mb4, dir=AP); repeat")
     p.add_argument("--conditions", default="", metavar="KEY=VALUE,...",
                    help="where the conditions are in the events: trial_type=VALUE (default tree), context=COLUMN, "
@@ -113,7 +113,7 @@ def _selection_options(p: argparse.ArgumentParser) -> None:
 
 
 def _selection(args: argparse.Namespace) -> Selection:
-    return Selection(task=args.task, filters=_filters(args.filter), derivatives=args.derivatives, space=args.space)
+    return Selection(task=args.task, filters=tuple(args.filter), derivatives=args.derivatives, space=args.space)
 
 
 def _roi_options(p: argparse.ArgumentParser, roi_help: str) -> None:
@@ -182,6 +182,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--participants", type=_distinct, default="", help="only these participant ids (comma-separated)")
     p.add_argument("--include-incomplete", action="store_true",
                    help="also simulate sessions whose sidecar says completed: false")
+    add_rules(p, Rule("--rois", raising(lambda args: _simulation(args).check())), Rule("SESSIONS", raising(_check_sessions)))
     p.set_defaults(func=simulate_command)
 
     p = steps.add_parser("glm", help="first-level LSA GLM (nilearn): condition betas per run",
@@ -239,6 +240,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             p.add_argument("--models", type=_distinct, default=",".join(BRAIN_MODELS),
                            help="model RDMs (default: the paper's 7)")
             executor_options(p, "participant session")
+            add_rules(p, Rule("--radius", raising(_check_spheres)))
             p.set_defaults(func=searchlight_command)
 
     p = steps.add_parser("sensitivity", help="the ROI contrast and relevance under every HRF and distance",
@@ -277,6 +279,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--restarts", type=bounded_int(1, "starts"), default=20, help="compression-model restarts (default 20)")
     p.add_argument("--fdr", type=finite_float(0.0, 1.0, above=True), default=0.05, help="searchlight FDR level q (default 0.05)")
     p.add_argument("--seed", type=SEED, default=0, help="seed of permutations, bootstrap and restarts (default 0)")
+    add_rules(p, Rule("--roi", _stats_rois_problem))
     p.set_defaults(func=stats_command)
 
     p = steps.add_parser("mante", help="Mante et al. (2013) monkey units: cross-validated RDM, model betas, "
@@ -294,6 +297,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--correct-only", action="store_true", help="only correct trials")
     p.add_argument("--restarts", type=bounded_int(1, "starts"), default=20, help="compression-model restarts (default 20)")
     p.add_argument("--seed", type=SEED, default=0, help="seed of the splits and restarts (default 0)")
+    add_rules(p, Rule("--window", _window_problem))
     p.set_defaults(func=mante_command)
 
 
@@ -330,12 +334,14 @@ def _check_sessions(args: argparse.Namespace) -> None:
                                f"({volumes:.3g} volumes of {'x'.join(map(str, args.shape))} voxels)")
 
 
+def _simulation(args: argparse.Namespace) -> SimulationConfig:
+    return SimulationConfig(shape=args.shape, voxel_mm=args.voxel_mm, rois=parse_sim_rois(args.rois, args.shape),
+                            snr=args.snr, ar1=args.ar1, accuracy_rois=_names(args.accuracy_rois), tr_s=args.tr,
+                            seed=args.seed)
+
+
 def simulate_command(args: argparse.Namespace) -> int:
-    config = SimulationConfig(shape=args.shape, voxel_mm=args.voxel_mm, rois=parse_sim_rois(args.rois, args.shape),
-                              snr=args.snr, ar1=args.ar1, accuracy_rois=_names(args.accuracy_rois), tr_s=args.tr,
-                              seed=args.seed)
-    config.check()
-    _check_sessions(args)
+    config = _simulation(args)
     with threadpool_limits(1):
         out = simulate_dataset(args.sessions, args.out, config, participants=list(_names(args.participants)) or None)
     print(f"wrote simulated BOLD to {out}")
@@ -383,7 +389,6 @@ def _check_spheres(args: argparse.Namespace) -> None:
 
 
 def searchlight_command(args: argparse.Namespace) -> int:
-    _check_spheres(args)
     config = RdmConfig(method=args.method, shrinkage=args.shrinkage, noise=args.noise, radius=args.radius,
                        radius_unit=args.radius_unit, min_fraction=args.min_fraction, models=_names(args.models))
     with threadpool_limits(args.threads):
@@ -402,14 +407,29 @@ def sensitivity_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _wants_rois(args: argparse.Namespace) -> bool:
+    return bool(args.roi or args.atlas or args.atlas_labels)
+
+
+def _stats_rois_problem(args: argparse.Namespace) -> str | None:
+    """Rule of ``stats --roi/--atlas``: ROIs count searchlight voxels, so they need a searchlight."""
+    if _wants_rois(args) and args.searchlight is None:
+        return ("--roi/--atlas of `garden neural stats` count significant searchlight voxels per ROI: "
+                "give --searchlight and --mask too, or leave the ROIs out")
+    return None
+
+
+def _window_problem(args: argparse.Namespace) -> str | None:
+    """Rule of ``mante --window``: a start and an end."""
+    if args.window is not None and len(args.window) != 2:
+        return f"give START,END in seconds, got {args.window}"
+    return None
+
+
 def stats_command(args: argparse.Namespace) -> int:
     config = StatsConfig(models=_names(args.models), n_perm=args.n_perm, n_boot=args.n_boot,
                          n_restarts=args.restarts, fdr_q=args.fdr, seed=args.seed)
-    wants_rois = bool(args.roi or args.atlas or args.atlas_labels)
-    if wants_rois and args.searchlight is None:
-        raise UserError("--roi/--atlas of `garden neural stats` count significant searchlight voxels per ROI: "
-                        "give --searchlight and --mask too, or leave the ROIs out")
-    rois, affine = _rois(args) if wants_rois else (None, None)
+    rois, affine = _rois(args) if _wants_rois(args) else (None, None)
     with threadpool_limits(1):
         out = write_statistics(args.rdms, args.out, config=config, behaviour=args.behaviour, networks=args.networks,
                                searchlight=args.searchlight, mask=args.mask, rois=rois, roi_affine=affine,
@@ -419,8 +439,6 @@ def stats_command(args: argparse.Namespace) -> int:
 
 
 def mante_command(args: argparse.Namespace) -> int:
-    if args.window is not None and len(args.window) != 2:
-        raise UserError(f"--window: give START,END in seconds, got {args.window}")
     config = ManteConfig(window_s=args.window, n_splits=args.splits, method=args.method,
                          correct_only=args.correct_only, n_restarts=args.restarts, seed=args.seed)
     with threadpool_limits(1):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from garden.core.errors import UserError
-from garden.arguments import bounded_int, existing_folder
+from garden.arguments import Rule, add_rules, bounded_int, existing_folder
 from garden.pipeline import rebuild_report
 
 HTML = (".html", ".htm")
@@ -22,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("folder", type=existing_folder, metavar="DIR", help="demo output folder, or a participants/ tree")
     p.add_argument("--out", type=html_path, default=None, metavar="FILE.html", help="report file (default DIR/report.html)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing report file (an HTML report only)")
+    add_rules(p, Rule("--out", replace_problem))
     p.add_argument("--dpi", type=bounded_int(10, "dpi"), default=100, help="figure resolution, pixels per inch, 10..600 (default 100)")
     p.set_defaults(func=report_command)
 
@@ -33,21 +33,25 @@ def html_path(text: str) -> Path:
     return Path(text)
 
 
-def check_replaceable(path: Path) -> None:
-    """``--overwrite`` replaces only an HTML report: refuse a file that is not one (e.g. data renamed .html)."""
-    if path.exists():
-        if not path.is_file():
-            raise UserError(f"--out {path}: is a folder; give a file name ending with .html")
-        with open(path, "rb") as fh:
-            head = fh.read(512).lstrip().lower()
-        if not head.startswith((b"<!doctype html", b"<html")):
-            raise UserError(f"--out {path}: exists and is not an HTML report; refusing to replace it with "
-                            "--overwrite: choose another --out")
+def _target(args: argparse.Namespace) -> Path:
+    return args.out if args.out is not None else args.folder / "report.html"
+
+
+def replace_problem(args: argparse.Namespace) -> str | None:
+    """Rule of ``--out``: ``--overwrite`` replaces only an HTML report, never a file that is not one
+    (e.g. data renamed .html)."""
+    path = _target(args)
+    if not args.overwrite or not path.exists():
+        return None
+    if not path.is_file():
+        return f"--out {path}: is a folder; give a file name ending with .html"
+    with open(path, "rb") as fh:
+        head = fh.read(512).lstrip().lower()
+    if not head.startswith((b"<!doctype html", b"<html")):
+        return f"--out {path}: exists and is not an HTML report; refusing to replace it with --overwrite: choose another --out"
+    return None
 
 
 def report_command(args: argparse.Namespace) -> int:
-    target = args.out if args.out is not None else args.folder / "report.html"
-    if args.overwrite:
-        check_replaceable(target)
     print(f"report: {rebuild_report(args.folder, args.out, overwrite=args.overwrite, dpi=args.dpi)}")
     return 0

@@ -6,17 +6,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from garden.core.errors import UserError
 from garden.experiment import present
 from garden.experiment.config import load_protocol
 from garden.experiment.simulate import simulate_session
 from garden.arguments import (
     SEED,
+    Rule,
+    add_rules,
     bounded_int,
     existing_folder,
     finite_float,
     out_folder,
     participant_id,
+    requires,
 )
 from garden.modeling.agents import get_agent, parse_params
 from garden.stimuli.sets import load_set
@@ -53,7 +55,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "exemplars differ from the participant's first session (recorded in the sidecar)")
     p.add_argument("--stimuli", type=existing_folder, metavar="DIR", help="stimulus set folder (default: render trees)")
     p.add_argument("--out", type=out_folder, default=Path("participants"), help="data folder (default: participants)")
+    add_rules(p, Rule("--screenshots", _screenshots_problem),
+              requires("--simulate", "--participant", "--session", why="a simulated participant has no dialog"))
     p.set_defaults(func=run_command)
+
+
+def _screenshots_problem(args: argparse.Namespace) -> str | None:
+    """Rule of ``--screenshots``: a simulated session draws screens only in a window."""
+    if args.screenshots is not None and args.simulate is not None and not args.window:
+        return "a simulated session draws screens only with --window; add --window (or leave --screenshots out)"
+    return None
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -63,13 +74,8 @@ def run_command(args: argparse.Namespace) -> int:
         stimulus_set = load_set(args.stimuli)
     common = dict(rule_code=args.rule_code, curriculum=args.curriculum, seed=args.seed, resume=args.resume,
                   allow_mismatch=args.allow_session_mismatch)
-    if args.screenshots is not None and args.simulate is not None and not args.window:
-        raise UserError("--screenshots: a simulated session draws screens only with --window; add --window "
-                        "(or leave --screenshots out)")
     agent = None
     if args.simulate is not None:
-        if args.participant is None or args.session is None:
-            raise UserError("--simulate needs --participant and --session")
         agent = get_agent(args.simulate, parse_params(args.agent_params), args.agent_seed)
         if not args.window:
             pool = stimulus_set.exemplars if stimulus_set is not None else None

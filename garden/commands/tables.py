@@ -10,7 +10,7 @@ from garden.core.importing import import_table, parse_pairs
 from garden.core.provenance import require_complete
 from garden.core.trials import TrialTableError, foreign_tables, read_trials, without_practice
 from garden.experiment.config import load_protocol
-from garden.arguments import existing_file, out_folder
+from garden.arguments import add_rules, existing_file, out_folder, requires
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--protocol", help="with --web: the protocol the site was built from (name or .toml)")
     p.add_argument("--include-incomplete", action="store_true",
                    help="import SRC although its sidecar says completed: false")
+    add_rules(p, requires("--web", "--protocol", why="the protocol the site was built from"))
     p.set_defaults(func=import_command)
 
 
@@ -77,8 +78,6 @@ def foreign_note(paths: list[str]) -> str:
 
 def import_command(args: argparse.Namespace) -> int:
     if args.web:
-        if not args.protocol:
-            raise UserError("--web: give --protocol, the protocol the site was built from")
         from garden.experiment.web.jatos import import_results  # deferred: optional (the [web] extra, Starlette)
 
         counts = import_results(load_protocol(args.protocol), args.source, args.out)

@@ -7,10 +7,10 @@ import argparse
 import math
 import re
 
-from garden.core.errors import UserError
-from garden.core.jobs import check_executor
 from garden.arguments import (
     SEED,
+    Rule,
+    add_rules,
     bounded_int,
     executor_options,
     existing_path,
@@ -20,6 +20,7 @@ from garden.arguments import (
     job_resources,
     limit,
     out_folder,
+    raising,
 )
 from garden.modeling.networks.config import (
     CHOICE_TEMPERATURE,
@@ -80,6 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--include-incomplete", action="store_true",
                    help="with --curriculum: also use sessions whose sidecar says completed: false")
     p.add_argument("--out", required=True, type=out_folder, metavar="DIR", help="output folder")
+    add_rules(p, Rule("--device", cuda_problem), Rule("--hidden", memory_problem), Rule("--shards", shards_problem))
     p.set_defaults(func=train_command)
 
 
@@ -107,26 +109,38 @@ def networks_gib(args: argparse.Namespace, n_networks: float) -> float:
     return n_networks * args.hidden * (input_units(args) + 50 + 2) * 8 * COPIES / 2**30
 
 
-def check_resources(args: argparse.Namespace) -> None:
-    """Before any work: the asked-for device exists in this torch build, SLURM is reachable."""
-    if args.device.startswith("cuda"):
-        # the trainer loads torch (slow): only to check a CUDA device the user asked for
-        from garden.modeling.networks.train import check_device  # deferred: start-up
-        check_device(args.device)
-    check_executor(args.executor)
-    n_networks = len(args.scales) * args.seeds
-    at_once = n_networks / args.shards if args.executor == "inline" else n_networks  # inline shards run in turn
+def _networks(args: argparse.Namespace) -> int:
+    return len(args.scales) * args.seeds
+
+
+def cuda_problem(args: argparse.Namespace) -> str | None:
+    """Rule of ``--device``: an asked-for CUDA device exists in this torch build on this machine."""
+    if not args.device.startswith("cuda"):
+        return None
+    # the trainer loads torch (slow): only to check a CUDA device the user asked for
+    from garden.modeling.networks.train import check_device  # deferred: start-up
+    return raising(lambda a: check_device(a.device))(args)
+
+
+def memory_problem(args: argparse.Namespace) -> str | None:
+    """Rule of ``--hidden`` (and the sweep's size): the networks trained at once fit ``limit("train_gib")``."""
+    at_once = _networks(args) / args.shards if args.executor == "inline" else _networks(args)  # inline shards run in turn
     gib = networks_gib(args, at_once)
     if gib > limit("train_gib"):
-        raise UserError(f"this sweep ({n_networks} networks x {args.hidden} hidden units x {input_units(args)} inputs) needs "
-                        f"about {gib:.0f} GiB; at most {limit('train_gib')} (GARDEN_MAX_TRAIN_GIB raises it): "
-                        "use fewer --seeds/--scales, --hidden or a smaller --image-size, or more --shards")
-    if args.shards > n_networks:
-        raise UserError(f"--shards {args.shards}: the sweep has {n_networks} networks; use 1..{n_networks}")
+        return (f"this sweep ({_networks(args)} networks x {args.hidden} hidden units x {input_units(args)} inputs) "
+                f"needs about {gib:.0f} GiB; at most {limit('train_gib')} (GARDEN_MAX_TRAIN_GIB raises it): "
+                "use fewer --seeds/--scales, --hidden or a smaller --image-size, or more --shards")
+    return None
+
+
+def shards_problem(args: argparse.Namespace) -> str | None:
+    """Rule of ``--shards``: at most one shard per network."""
+    if args.shards > _networks(args):
+        return f"--shards {args.shards}: the sweep has {_networks(args)} networks; use 1..{_networks(args)}"
+    return None
 
 
 def train_command(args: argparse.Namespace) -> int:
-    check_resources(args)
     train = TrainConfig(steps=args.steps, lr=TrainConfig.lr if args.lr is None else args.lr, n_hidden=args.hidden, l2=args.l2,
                         record_every=args.record_every, dtype=args.dtype, device=args.device,
                         threads=args.threads, hidden_activation=args.hidden_activation)
