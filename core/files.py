@@ -7,6 +7,9 @@
 * ``output_folder``: a context manager that builds a new output folder as ``<out>.partial`` and renames
   it to ``<out>`` only when the block finishes, so a folder under its final name is always complete;
   an existing ``<out>`` is refused before any work.
+* ``replacing``: a context manager that replaces an existing folder by what the block writes at its
+  path (``overwrite=True`` of the notebook functions): the old folder is set aside, restored when the
+  block fails, removed only when it finishes, so the path never holds a mix of old and new.
 * ``DurableAppend``: a table written row by row (a trial is on disk, flushed and fsynced, before the
   next one begins).
 """
@@ -30,6 +33,8 @@ if TYPE_CHECKING:  # typing only: core.files stays importable without pandas
 
 PARTIAL = ".partial"
 """Suffix of a file being written; a leftover one marks an interrupted write."""
+REPLACED = ".replaced"
+"""Suffix of a folder set aside while its replacement is written (``replacing``)."""
 
 
 def exists_message(path: Path) -> str:
@@ -90,6 +95,30 @@ def output_folder(out: str | os.PathLike, *, resume: bool = False) -> Iterator[P
     refuse_existing(out)  # made by someone else meanwhile: keep theirs, and our partial folder
     partial.rename(out)
     _fsync_folder(out.parent)
+
+
+@contextmanager
+def replacing(folder: str | os.PathLike) -> Iterator[Path]:
+    """Replace ``folder`` (when it exists) by what the block writes at its path: it is renamed to
+    ``<folder>.replaced`` first, renamed back when the block raises, and removed when the block ends.
+    UserError when a ``.replaced`` folder of an interrupted replacement is still there."""
+    folder = Path(folder)
+    aside = folder.with_name(folder.name + REPLACED)
+    if aside.exists():
+        raise UserError(f"{aside}: left by an interrupted replacement of {folder.name}; move it back to {folder} "
+                        "(the old data) or delete it, then run again")
+    if folder.exists():
+        folder.rename(aside)
+    try:
+        yield folder
+    except BaseException:
+        if aside.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            aside.rename(folder)
+        raise
+    if aside.exists():
+        shutil.rmtree(aside)
+    _fsync_folder(folder.parent)
 
 
 def _link_new(tmp: Path, path: Path) -> None:

@@ -520,9 +520,10 @@ def to_tsv_text(table: pd.DataFrame) -> str:
     return text.to_csv(sep="\t", index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
 
 
-def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write ``table`` to a new TSV file (atomically, durably); never overwrites an existing file."""
-    return write_file(path, to_tsv_text(table))
+def write_table(table: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write ``table`` to a TSV file atomically and durably; an existing file is refused (FileExistsError)
+    unless ``overwrite``, which replaces it in one step."""
+    return write_file(path, to_tsv_text(table), overwrite=overwrite)
 
 
 def column_descriptions(columns: Iterable[str], *, fallback: str | None = None) -> dict[str, dict[str, Any]]:

@@ -399,8 +399,8 @@ def scanned_participants(folder: Path, config: DemoConfig) -> list[str]:
     ``folder``; none when the protocol has no scanner phase or fewer than ``MIN_SCANNED`` would be."""
     if config.scanner_participants < MIN_SCANNED or not any(p.scanner for p in load_protocol(config.protocol).phases):
         return []
-    subjects = sorted({subject.removeprefix("sub-") for subject, _ in find_runs(folder)})
-    return subjects[:config.scanner_participants] if len(subjects) >= MIN_SCANNED else []
+    ids = sorted({pid.removeprefix("sub-") for pid, _ in find_runs(folder)})
+    return ids[:config.scanner_participants] if len(ids) >= MIN_SCANNED else []
 
 
 def simulate_scanner(scanner: Scanner, folder: Path, scanned: list[str], config: DemoConfig) -> None:

@@ -137,10 +137,16 @@ def check_results(results: str | os.PathLike, names: list[str] | None = None) ->
                         f"{' ...' if len(problems) > 5 else ''}; rerun `garden demo` (results are never patched)")
 
 
+RENAMED_COLUMNS = {"subject": "participant_id"}
+"""Columns of tables written by older versions (the neural tables said ``subject``) -> today's names."""
+
+
 def load_tables(results: str | os.PathLike) -> dict[str, pd.DataFrame]:
-    """Every ``<results>/tables/<name>.tsv`` as a DataFrame keyed by ``name`` (``check_results`` first)."""
+    """Every ``<results>/tables/<name>.tsv`` as a DataFrame keyed by ``name`` (``check_results`` first);
+    a column of an older version is read under its new name (``RENAMED_COLUMNS``)."""
     folder = Path(results) / TABLES_DIR
-    return {p.name.removesuffix(".tsv"): read_text_table(p, strict=True) for p in sorted(folder.glob("*.tsv"))}
+    return {p.name.removesuffix(".tsv"): read_text_table(p, strict=True).rename(columns=RENAMED_COLUMNS)
+            for p in sorted(folder.glob("*.tsv"))}
 
 
 def load_json(path: Path) -> dict[str, Any]:

@@ -28,11 +28,10 @@ def finite_conditions(rdm: np.ndarray) -> np.ndarray:
     return keep
 
 
-def similarity_table(people: RDMs, candidates: RDMs, method: str = "spearman", *, unit: str = "participant_id",
-                     by: str = "scale") -> pd.DataFrame:
+def similarity_table(people: RDMs, candidates: RDMs, method: str = "spearman", *, by: str = "scale") -> pd.DataFrame:
     """Long table ``participant_id``, ``scale``, ``similarity``: each person vs each candidate's mean RDM.
 
-    ``people``: one RDM per person, named by their rdm descriptor ``unit`` (NaN rows allowed: those
+    ``people``: one RDM per person, named by their rdm descriptor ``participant_id`` (NaN rows allowed: those
     conditions are left out of both); ``candidates``: RDMs of the same conditions and the same kind
     (e.g. networks' choice RDMs, ``network_choice_rdms``), averaged per value of their rdm descriptor
     ``by`` (e.g. the init scale), in sorted order. ``method`` is a key of
@@ -42,7 +41,7 @@ def similarity_table(people: RDMs, candidates: RDMs, method: str = "spearman", *
     means = candidates.mean(by)
     labels = means.rdm_descriptors[by].to_list()
     rows = []
-    for pid, rdm in zip(people.rdm_descriptors[unit], people.matrices):
+    for pid, rdm in zip(people.rdm_descriptors["participant_id"], people.matrices):
         keep = finite_conditions(rdm)
         for k in np.argsort(labels, kind="stable"):
             rows.append({"participant_id": pid, "scale": labels[k],

@@ -79,7 +79,7 @@ def test_fmriprep_layout_is_read_with_its_entities(tmp_path):
     found = find_runs(root, derivatives=prep)
     assert list(found) == [("sub-01", ""), ("sub-02", "")]
     run = found[("sub-01", "")][1]
-    assert run.run == 2 and run.stem == "sub-01_task-garden_run-02" and run.session == ""
+    assert run.run == 2 and run.stem == "sub-01_task-garden_run-02" and run.session_label == ""
     assert run.bold == prep / "sub-01/func/sub-01_task-garden_run-02_space-MNI152NLin2009cAsym_desc-preproc_bold.nii.gz"
     assert run.mask.name.endswith("_desc-brain_mask.nii.gz") and run.confounds.name.endswith("_timeseries.tsv")
     assert find_runs(root, derivatives=prep, filters={"run": 1}, participants=["02"])[("sub-02", "")][0].run == 1

@@ -22,7 +22,7 @@ def _rdms(geometries: dict[str, np.ndarray], method: str, n: int = 3, noise: flo
     for roi, rdm in geometries.items():
         for s in range(n):
             e = rng.normal(0, noise, rdm.shape)
-            rows.append({"subject": f"sub-{s:02d}", "session": "ses-2", "roi": roi, "method": method})
+            rows.append({"participant_id": f"sub-{s:02d}", "session": 2, "roi": roi, "method": method})
             matrices.append((rdm + (e + e.T) / 2) * (1 - np.eye(50)))
     return RDMs(np.stack(matrices), condition_table(), pd.DataFrame(rows), method)
 

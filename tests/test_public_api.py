@@ -12,6 +12,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 import garden
+from garden.core.errors import UserError
 from garden.core.task import item_table
 from garden.modeling.psychometric import fit_table, predict, simulate_choices
 
@@ -87,7 +88,7 @@ def test_rdms_carry_their_descriptors_and_convert_to_rsatoolbox():
         garden.RDMs(np.arange(4.0).reshape(1, 2, 2), rdms.pattern_descriptors.iloc[:2])
 
 
-def test_the_readme_notebook_example_runs(tmp_path, monkeypatch, capsys):
+def test_the_readme_notebook_example_runs_twice(tmp_path, monkeypatch, capsys):
     text = README.read_text(encoding="utf-8")
     block = re.search(r"## In a notebook.*?```python\n(.*?)```", text, re.S)
     assert block, "README has a '## In a notebook' section with a python block"
@@ -95,5 +96,28 @@ def test_the_readme_notebook_example_runs(tmp_path, monkeypatch, capsys):
     assert len(code.strip().splitlines()) <= 12
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})
-    out = capsys.readouterr().out
-    assert "slope" in out and "P01" in out and "participant_id" in out
+    first = capsys.readouterr().out
+    table = next(tmp_path.glob("participants/sub-P01/ses-1/beh/*_beh.tsv"))
+    before = table.read_bytes()
+    exec(compile(code, "README.md", "exec"), {})  # a notebook cell run again replaces its session
+    assert capsys.readouterr().out == first and "slope" in first and "P01" in first and "participant_id" in first
+    assert table.read_bytes() == before  # seeded: the same session again
+    assert sorted(p.name for p in (tmp_path / "participants" / "sub-P01").iterdir()) == ["ses-1"]  # nothing set aside
+
+
+def test_overwrite_is_refused_by_default_and_a_failed_replacement_keeps_the_old_session(tmp_path):
+    protocol = garden.load_protocol("flesch2018")
+    agent = garden.get_agent("factorized", {"slope": 1.5}, seed=1)
+    path = garden.simulate_session(protocol, "P01", 1, agent, tmp_path, seed=1)
+    old = path.read_bytes()
+    with pytest.raises(UserError, match="already exists; refusing to overwrite"):
+        garden.simulate_session(protocol, "P01", 1, agent, tmp_path, seed=1)
+    with pytest.raises(UserError, match="curriculum"):  # fails after the old one was set aside
+        garden.simulate_session(protocol, "P01", 1, agent, tmp_path, seed=1, curriculum="no-such", overwrite=True)
+    assert path.read_bytes() == old and not list(tmp_path.glob("sub-P01/*.replaced"))
+    table = garden.read_trials(path)
+    assert garden.write_table(table, tmp_path / "t.tsv") and (tmp_path / "t.tsv").exists()
+    with pytest.raises(FileExistsError):
+        garden.write_table(table, tmp_path / "t.tsv")
+    garden.write_table(table.head(3), tmp_path / "t.tsv", overwrite=True)
+    assert len(garden.read_trials(tmp_path / "t.tsv")) == 3

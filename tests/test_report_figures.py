@@ -152,9 +152,9 @@ def drawn() -> dict[str, Figure]:
             [{"roi": r, "model": m, "n": 12, "mean": b, "ci_low": b - 0.1, "ci_high": b + 0.1}
              for r in ("rich", "lazy") for m, b in (("grid", 0.1), ("orthogonal", 0.4))])),
         "neural_accuracy": figures.neural_accuracy(
-            pd.DataFrame([{"subject": f"sub-{i}", "roi": "rich", "model": "orthogonal", "beta": 0.1 * i}
+            pd.DataFrame([{"participant_id": f"sub-{i}", "roi": "rich", "model": "orthogonal", "beta": 0.1 * i}
                           for i in range(4)]),
-            pd.DataFrame({"subject": [f"sub-{i}" for i in range(4)], "accuracy": [0.6, 0.7, 0.8, 0.9]})),
+            pd.DataFrame({"participant_id": [f"sub-{i}" for i in range(4)], "accuracy": [0.6, 0.7, 0.8, 0.9]})),
         "neural_searchlight_slices": figures.neural_searchlight_slices(pd.DataFrame(
             [{"model": "orthogonal", "z": 4, "x": x, "y": y, "t": float(x - y), "significant": int(x - y > 2)}
              for x in range(6) for y in range(5)])),

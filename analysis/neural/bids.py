@@ -43,11 +43,13 @@ def condition_name(index: int) -> str:
 
 @dataclass(frozen=True)
 class Run:
-    """One scanner run: its BIDS entities and files. ``session`` is "" in a dataset without
-    sessions; ``bold``, ``bold_json``, ``confounds`` and ``mask`` may not exist (checked later)."""
+    """One scanner run: its BIDS entities and files. ``participant_id`` is the BIDS folder label
+    ("sub-01"), ``session_label`` the session folder's ("ses-1"; "" in a dataset without sessions; the
+    int ``session`` of garden's tables is ``session_number(session_label)``); ``bold``, ``bold_json``,
+    ``confounds`` and ``mask`` may not exist (checked later)."""
 
-    subject: str
-    session: str
+    participant_id: str
+    session_label: str
     task: str
     run: int
     events: Path
@@ -65,7 +67,7 @@ class Run:
     @property
     def folder(self) -> Path:
         """The run's derivative folder relative to a dataset root: sub-X[/ses-Y]/func."""
-        return Path(self.subject, self.session, "func") if self.session else Path(self.subject, "func")
+        return Path(self.participant_id, self.session_label, "func") if self.session_label else Path(self.participant_id, "func")
 
     def path(self, suffix: str) -> Path:
         """A sibling file of the events file: ``<stem>_<suffix>`` in the same folder."""
@@ -117,7 +119,7 @@ def _match(layout, raw: dict, *, scope: str, suffix: str, extension: list[str], 
 def find_runs(root: str | Path, *, participants: list[str] | None = None, task: str | None = None,
               filters: dict[str, str] | None = None, derivatives: str | Path | None = None,
               space: str | None = None) -> dict[tuple[str, str], list[Run]]:
-    """Scanner runs under the BIDS dataset ``root`` grouped by (subject, session), runs sorted.
+    """Scanner runs under the BIDS dataset ``root`` grouped by (participant_id, session_label), runs sorted.
 
     Read with pybids: any entity set (sessions optional, runs zero-padded or not), ``task`` and
     entity ``filters`` ({"acq": "mb4"}) select runs. The events come from the raw dataset; the BOLD,
@@ -155,10 +157,9 @@ def find_runs(root: str | Path, *, participants: list[str] | None = None, task: 
         confounds = _match(layout, raw, scope=scope, suffix="timeseries", extension=[".tsv"], space=None,
                            desc="confounds") or bold.parent / f"{stem}_desc-confounds_timeseries.tsv"
         bold_json = bold.with_name(bold.name.removesuffix(".gz").removesuffix(".nii") + ".json")
-        subject, session = f"sub-{raw['subject']}", f"ses-{raw['session']}" if raw.get("session") else ""
-        run = Run(subject, session, f"task-{raw['task']}", int(raw.get("run", 1)), path, bold, bold_json, confounds,
-                  mask)
-        sessions.setdefault((subject, session), []).append(run)
+        pid, label = f"sub-{raw['subject']}", f"ses-{raw['session']}" if raw.get("session") else ""
+        run = Run(pid, label, f"task-{raw['task']}", int(raw.get("run", 1)), path, bold, bold_json, confounds, mask)
+        sessions.setdefault((pid, label), []).append(run)
     if not sessions:
         raise UserError(f"{root}: no sub-*/[ses-*/]func/*_events.tsv files{_selection(query)}: give the BIDS folder "
                         "that holds the runs' events (scanner sessions of `garden run --protocol flesch2022`)")
@@ -365,15 +366,27 @@ def derivative_files(folder: str | Path, pattern: str) -> list[Path]:
 
 
 def session_key(path: Path) -> tuple[str, str]:
-    """(subject, session) of a file in sub-X[/ses-Y]/func/ (session "" without a session folder)."""
+    """(participant_id, session_label) of a file in sub-X[/ses-Y]/func/ (label "" without a session folder)."""
     if path.parts[-3].startswith("ses-"):
         return path.parts[-4], path.parts[-3]
     return path.parts[-3], ""
 
 
-def session_stem(subject: str, session: str, task: str) -> str:
+def session_stem(participant_id: str, session_label: str, task: str) -> str:
     """``sub-X[_ses-Y]_task-T``: the file-name stem of a session's derivatives."""
-    return "_".join(part for part in (subject, session, task) if part)
+    return "_".join(part for part in (participant_id, session_label, task) if part)
+
+
+def session_number(label: str, where: str | Path) -> int | None:
+    """The int ``session`` of a BIDS session label (``ses-2`` -> 2; None without a session folder);
+    UserError naming ``where`` for a label that is not a number (garden numbers its sessions)."""
+    if not label:
+        return None
+    number = label.removeprefix("ses-")
+    if not number.isdigit():
+        raise UserError(f"{where}: session label {label!r} is not a number; garden numbers sessions "
+                        "(rename the folder ses-1, ses-2, ...)")
+    return int(number)
 
 
 def entity(name: str, key: str) -> str | None:

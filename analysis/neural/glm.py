@@ -310,7 +310,7 @@ def fit_session(runs: list[CheckedRun], brain: np.ndarray, affine: np.ndarray, c
     """One participant's job: fit and write every run of a session not yet done under ``partial``
     (``command``: the command line that asked for it, recorded in the sidecars)."""
     todo = [r for r in runs if not run_done(Path(partial), r.run, config, Path(mask))]
-    for ready in progress_bar(todo, desc=f"GLM {runs[0].run.subject}", unit="run", enabled=progress):
+    for ready in progress_bar(todo, desc=f"GLM {runs[0].run.participant_id}", unit="run", enabled=progress):
         _write_run(ready, brain, affine, config, Path(partial), Path(mask), command)
 
 
@@ -371,15 +371,15 @@ class SessionBetas:
     """One session's GLM outputs read back: betas (runs, 50, voxels), residuals per run
     (n_volumes, voxels) and their dofs, inside a mask."""
 
-    subject: str
-    session: str
+    participant_id: str
+    session_label: str
     betas: np.ndarray
     residuals: list[np.ndarray]
     dofs: list[int]
 
 
 def glm_sessions(glm: str | Path) -> dict[tuple[str, str], list[Path]]:
-    """The beta files of a ``fit_dataset`` folder by (subject, session), runs in order; UserError if none."""
+    """The beta files of a ``fit_dataset`` folder by (participant_id, session_label), runs in order; UserError if none."""
     glm = Path(glm)
     files = derivative_files(glm, f"*_run-*_{BETAS}.nii.gz")
     if not files:
@@ -402,10 +402,10 @@ def glm_grid(glm: str | Path) -> tuple[np.ndarray, np.ndarray]:
 def read_session_betas(glm: str | Path, mask: np.ndarray, *, residuals: bool = True,
                        only: tuple[str, str] | None = None) -> list[SessionBetas]:
     """Every session's betas (and residuals) under a ``fit_dataset`` folder, restricted to ``mask``
-    (``only``: just that (subject, session))."""
+    (``only``: just that (participant_id, session_label))."""
     out = []
-    for (subject, session), paths in glm_sessions(glm).items():
-        if only is not None and (subject, session) != only:
+    for key, paths in glm_sessions(glm).items():
+        if only is not None and key != only:
             continue
         betas, noise, dofs = [], [], []
         for path in paths:
@@ -420,5 +420,5 @@ def read_session_betas(glm: str | Path, mask: np.ndarray, *, residuals: bool = T
             if residuals:
                 res = path.with_name(path.name.replace(BETAS, RESIDUALS))
                 noise.append(np.asarray(read_image(res, what="GLM residual image").dataobj, dtype=float)[mask].T)
-        out.append(SessionBetas(subject, session, np.stack(betas).transpose(0, 2, 1), noise, dofs))
+        out.append(SessionBetas(*key, np.stack(betas).transpose(0, 2, 1), noise, dofs))
     return out

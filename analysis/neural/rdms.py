@@ -33,6 +33,7 @@ from garden.analysis.neural.bids import (
     condition_name,
     derivative_files,
     entity,
+    session_number,
     session_stem,
     write_derivative_description,
 )
@@ -101,8 +102,8 @@ def rdm_of(betas: np.ndarray, residuals: list[np.ndarray], dofs: list[int], conf
                                                             shrinkage=config.shrinkage))
 
 
-def _task_of(glm: Path, subject: str, session: str) -> str:
-    first = sorted((glm / subject / session / "func").glob(f"*_{BETAS}.nii.gz"))[0].name
+def _task_of(glm: Path, participant_id: str, session_label: str) -> str:
+    first = sorted((glm / participant_id / session_label / "func").glob(f"*_{BETAS}.nii.gz"))[0].name
     return f"task-{entity(first, 'task')}"
 
 
@@ -122,12 +123,12 @@ def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Roi], affine: 
     columns = [condition_name(c) for c in range(N_CONDITIONS)]
     with output_folder(out) as partial:
         for found in progress_bar(sessions, desc="ROI RDMs", unit="session"):
-            folder = partial / found.subject / found.session / "func"
-            task = _task_of(glm, found.subject, found.session)
+            folder = partial / found.participant_id / found.session_label / "func"
+            task = _task_of(glm, found.participant_id, found.session_label)
             for name, mask in masks.items():
                 inside = mask[union]
                 rdm = rdm_of(found.betas[..., inside], [r[:, inside] for r in found.residuals], found.dofs, config)
-                stem = session_stem(found.subject, found.session, task)
+                stem = session_stem(found.participant_id, found.session_label, task)
                 path = folder / f"{stem}_roi-{name}_desc-{config.method}_rdm.tsv"
                 write_tsv(path, pd.DataFrame(rdm, columns=columns), float_format="%.10g")
                 write_json(path.with_suffix(".json"), provenance(
@@ -139,8 +140,9 @@ def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Roi], affine: 
 
 
 def read_roi_rdms(folder: str | Path) -> RDMs:
-    """Every RDM of a ``roi_rdms`` folder as one ``RDMs`` stack: rdm descriptors subject, session, roi,
-    method (one per file), pattern descriptors the 50 conditions."""
+    """Every RDM of a ``roi_rdms`` folder as one ``RDMs`` stack: rdm descriptors participant_id (the BIDS
+    label "sub-01"), session (int; missing without session folders), roi, method (one per file), pattern
+    descriptors the 50 conditions."""
     folder = Path(folder)
     files = derivative_files(folder, "*_roi-*_rdm.tsv")
     if not files:
@@ -155,12 +157,12 @@ def read_roi_rdms(folder: str | Path) -> RDMs:
                             "rerun `garden neural rdms`") from None
         if rdm.shape != (N_CONDITIONS, N_CONDITIONS):
             raise UserError(f"{path}: {rdm.shape} table; expected {N_CONDITIONS} x {N_CONDITIONS}")
-        rows.append({"subject": f"sub-{entities['sub']}",
-                     "session": f"ses-{entities['ses']}" if "ses" in entities else "",
+        rows.append({"participant_id": f"sub-{entities['sub']}",
+                     "session": session_number(f"ses-{entities['ses']}" if "ses" in entities else "", path),
                      "roi": entities["roi"], "method": entities["desc"]})
         matrices.append(rdm)
     methods = sorted({row["method"] for row in rows})
-    return RDMs(np.stack(matrices), condition_table(), pd.DataFrame(rows), " / ".join(methods))
+    return RDMs(np.stack(matrices), condition_table(), pd.DataFrame(rows).astype({"session": "Int64"}), " / ".join(methods))
 
 
 def brain_model_rdms(models: tuple[str, ...], context_offset: float, method: str, n_levels: int = 5) -> RDMs:
@@ -211,9 +213,8 @@ def map_name(stem: str, model: str, method: str) -> str:
 
 
 def _searchlight_sidecar(partial: Path, glm: Path, key: tuple[str, str], method: str) -> Path:
-    subject, session = key
-    task = _task_of(glm, subject, session)
-    return partial / subject / session / "func" / f"{session_stem(subject, session, task)}_desc-{method}_searchlight.json"
+    task = _task_of(glm, *key)
+    return partial.joinpath(*key, "func", f"{session_stem(*key, task)}_desc-{method}_searchlight.json")
 
 
 def searchlight_done(partial: Path, glm: Path, key: tuple[str, str], config: RdmConfig, mask: Path) -> bool:

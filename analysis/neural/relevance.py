@@ -52,8 +52,8 @@ def relevance(rdm: np.ndarray) -> list[dict[str, float]]:
 
 
 def relevance_table(rdms: RDMs) -> pd.DataFrame:
-    """subject, roi, context, relevant, irrelevant, index for every RDM of a ``read_roi_rdms`` stack."""
-    return pd.DataFrame([{"subject": row["subject"], "roi": row["roi"], **values}
+    """participant_id, roi, context, relevant, irrelevant, index for every RDM of a ``read_roi_rdms`` stack."""
+    return pd.DataFrame([{"participant_id": row["participant_id"], "roi": row["roi"], **values}
                          for row, rdm in zip(rdms.rdm_descriptors.to_dict("records"), rdms.matrices)
                          for values in relevance(rdm)])
 

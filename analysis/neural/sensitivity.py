@@ -47,7 +47,7 @@ def variant_rows(rdms: RDMs, *, hrf: str, distance: str, alpha: float, n_perm: i
     """One row per ROI of a variant's RDM table: its contrast and relevance statistics."""
     contrast = paired_contrasts(model_betas(rdms, ("orthogonal", "grid")), [("orthogonal", "grid")],
                                 n_perm=n_perm, seed=seed).set_index("roi")
-    index = relevance_table(rdms).groupby(["roi", "subject"])["index"].mean()
+    index = relevance_table(rdms).groupby(["roi", "participant_id"])["index"].mean()
     rows = []
     for roi in contrast.index:
         values = index.loc[roi].to_numpy()

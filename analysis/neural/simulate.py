@@ -212,7 +212,7 @@ def simulate_participant(runs: list[Run], out: Path, *, brain: np.ndarray, rois:
         responses[:, inside] = roi_responses(spec.geometry, int(inside.sum()), amplitude=config.snr * gain,
                                              context_offset=config.context_offset, rng=rng)
         truth["rois"][spec.name] = {"geometry": spec.geometry, "gain": gain, "amplitude": config.snr * gain}
-    target = out / runs[0].subject / runs[0].session
+    target = out / runs[0].folder.parent
     for run in runs:
         events = read_events(run.events, contexts=contexts)
         bold, motion = _bold_run(events, responses, brain, config, rng)

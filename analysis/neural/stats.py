@@ -38,12 +38,12 @@ from garden.rsa.rdms import RDMs
 
 
 def model_betas(rdms: RDMs, models: tuple[str, ...], *, context_offset: float = 1.0) -> pd.DataFrame:
-    """Long table subject, roi, model, beta from ``read_roi_rdms`` (``regress_rdms`` per method)."""
+    """Long table participant_id, roi, model, beta from ``read_roi_rdms`` (``regress_rdms`` per method)."""
     tables = [regress_rdms(part, brain_model_rdms(models, context_offset, method))
               for method, part in rdms.groupby("method")]
-    order = rdms.rdm_descriptors.reset_index(names="rdm")[["subject", "roi", "method", "rdm"]]
-    table = pd.concat(tables).merge(order, on=["subject", "roi", "method"]).sort_values("rdm", kind="stable")
-    return table[["subject", "roi", "model", "beta"]].reset_index(drop=True)
+    order = rdms.rdm_descriptors.reset_index(names="rdm")[["participant_id", "roi", "method", "rdm"]]
+    table = pd.concat(tables).merge(order, on=["participant_id", "roi", "method"]).sort_values("rdm", kind="stable")
+    return table[["participant_id", "roi", "model", "beta"]].reset_index(drop=True)
 
 
 def sign_flip_p(values: np.ndarray, *, n_perm: int = 10000, seed: int = 0) -> float:
@@ -76,7 +76,7 @@ def group_tests(betas: pd.DataFrame, *, n_perm: int = 10000, seed: int = 0) -> p
 def paired_contrasts(betas: pd.DataFrame, pairs: list[tuple[str, str]], *, n_perm: int = 10000,
                      seed: int = 0) -> pd.DataFrame:
     """Per ROI and (a, b) pair: statistics of beta_a - beta_b (p of a > b, and of b > a)."""
-    wide = betas.pivot_table(index=["roi", "subject"], columns="model", values="beta")
+    wide = betas.pivot_table(index=["roi", "participant_id"], columns="model", values="beta")
     rows = []
     for roi in wide.index.get_level_values("roi").unique():
         part = wide.loc[roi]
@@ -96,7 +96,7 @@ def rdm_distances(rdm: np.ndarray, method: str) -> np.ndarray:
 
 
 def compression_fits(rdms: RDMs, *, n_restarts: int = 20, seed: int = 0) -> pd.DataFrame:
-    """subject, roi, the 6 parameters, rmse and ``compression`` (mean over contexts of relevant -
+    """participant_id, roi, the 6 parameters, rmse and ``compression`` (mean over contexts of relevant -
     irrelevant gain) per RDM of ``read_roi_rdms``."""
     rows = []
     for row, rdm in zip(rdms.rdm_descriptors.to_dict("records"), rdms.matrices):
@@ -104,7 +104,7 @@ def compression_fits(rdms: RDMs, *, n_restarts: int = 20, seed: int = 0) -> pd.D
         p = fit.params
         compression = ((p["north_relevant"] - p["north_irrelevant"])
                        + (p["south_relevant"] - p["south_irrelevant"])) / 2
-        rows.append({"subject": row["subject"], "roi": row["roi"], **{k: p[k] for k in PARAMETERS},
+        rows.append({"participant_id": row["participant_id"], "roi": row["roi"], **{k: p[k] for k in PARAMETERS},
                      "rmse": fit.rmse, "compression": compression})
     return pd.DataFrame(rows)
 
@@ -114,7 +114,7 @@ def accuracy_relation(betas: pd.DataFrame, accuracy: Mapping[str, float], *, mod
     with accuracy; participants without a known accuracy are left out."""
     rows = []
     for roi, part in betas[betas["model"] == model].groupby("roi", sort=False):
-        acc = part["subject"].map(accuracy).to_numpy(float)
+        acc = part["participant_id"].map(accuracy).to_numpy(float)
         keep = np.isfinite(acc)
         x, y = part["beta"].to_numpy()[keep], acc[keep]
         if keep.sum() < 3:
@@ -162,7 +162,7 @@ def network_matches(rdms: RDMs, networks: RDMs, ceiling: pd.DataFrame, *,
     rdm descriptor ``scale``."""
     profiles, bests = [], []
     for roi, part in rdms.groupby("roi"):
-        similarity = similarity_table(part, networks, unit="subject")
+        similarity = similarity_table(part, networks)
         profile, best, _ = bootstrap_units(similarity, {}, n_boot=n_boot, seed=seed)
         per_person = best_scales(similarity)
         upper = float(ceiling.set_index("roi").loc[roi, "upper"])

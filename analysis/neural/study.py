@@ -4,16 +4,16 @@ From an ROI-RDM folder (``garden.analysis.neural.rdms.roi_rdms``) and optionally
 accuracy), a network sweep (for the init-scale match) and a searchlight folder (for group maps),
 ``write_statistics`` writes::
 
-    OUT/tables/neural_roi_betas.tsv          subject, roi, model, beta
+    OUT/tables/neural_roi_betas.tsv          participant_id, roi, model, beta
     OUT/tables/neural_roi_group.tsv          roi, model, n, mean, sem, t, p_one_sided, p_signflip, ci_low, ci_high
     OUT/tables/neural_roi_contrasts.tsv      roi, contrast (a>b), the same statistics, p_reverse (b > a)
-    OUT/tables/neural_compression.tsv        subject, roi, the 6 compression parameters, rmse, compression
+    OUT/tables/neural_compression.tsv        participant_id, roi, the 6 compression parameters, rmse, compression
     OUT/tables/neural_compression_group.tsv  roi, one-sided test of compression > 0, p_reverse, reading
-    OUT/tables/neural_relevance.tsv          subject, roi, context, relevant, irrelevant, index (model-free)
+    OUT/tables/neural_relevance.tsv          participant_id, roi, context, relevant, irrelevant, index (model-free)
     OUT/tables/neural_relevance_group.tsv    roi, test of the index > 0, p_reverse, reading
     OUT/tables/neural_design.tsv             design, model, vif, condition_number, flagged, distances, method
     OUT/tables/neural_sensitivity.tsv        with --sensitivity: the HRF x distance table
-    OUT/tables/neural_accuracy.tsv           subject, accuracy
+    OUT/tables/neural_accuracy.tsv           participant_id, accuracy
     OUT/tables/neural_accuracy_relation.tsv  roi, pearson_r, p, kendall_tau, p_tau
     OUT/tables/neural_noise_ceiling.tsv      roi, n, lower, upper
     OUT/tables/neural_mds.tsv                panel (roi), context, branchiness, leafiness, dim1..dim3: MDS of group-mean RDMs
@@ -82,13 +82,13 @@ class StatsConfig:
     seed: int = 0
 
 
-def study_accuracy(behaviour: Path, subjects: list[str]) -> dict[str, float]:
-    """Scan-phase accuracy per subject from ``behaviour``/sub-*/ses-*/beh (NaN where absent)."""
+def study_accuracy(behaviour: Path, participants: list[str]) -> dict[str, float]:
+    """Scan-phase accuracy per participant ("sub-01") from ``behaviour``/sub-*/ses-*/beh (NaN where absent)."""
     out = {}
-    for subject in subjects:
-        values = [scan_accuracy(folder) for folder in sorted((behaviour / subject).glob("ses-*"))]
+    for pid in participants:
+        values = [scan_accuracy(folder) for folder in sorted((behaviour / pid).glob("ses-*"))]
         finite = [v for v in values if np.isfinite(v)]
-        out[subject] = float(np.mean(finite)) if finite else float("nan")
+        out[pid] = float(np.mean(finite)) if finite else float("nan")
     return out
 
 
@@ -166,7 +166,7 @@ def _write_relevance(table: pd.DataFrame, tables: Path, config: StatsConfig) -> 
     _write(found, tables / "neural_relevance.tsv")
     rows = []
     for roi, part in found.groupby("roi", sort=False):
-        rows.append({"roi": roi, **_both_ways(part.groupby("subject")["index"].mean().to_numpy(), config)})
+        rows.append({"roi": roi, **_both_ways(part.groupby("participant_id")["index"].mean().to_numpy(), config)})
     _write(pd.DataFrame(rows), tables / "neural_relevance_group.tsv")
 
 
@@ -185,9 +185,9 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
         brain, image = load_mask(mask)
         check_on_grid(rois, roi_affine, inside=brain, grid_affine=image.affine, where=f"the mask {mask}")
     table = read_roi_rdms(rdms)
-    subjects = table.rdm_descriptors["subject"]
-    if subjects.nunique() < 2:
-        raise UserError(f"{rdms}: RDMs of {subjects.nunique()} participant(s); group statistics need >= 2")
+    participants = table.rdm_descriptors["participant_id"]
+    if participants.nunique() < 2:
+        raise UserError(f"{rdms}: RDMs of {participants.nunique()} participant(s); group statistics need >= 2")
     sweep = load_results(networks) if networks is not None else None
     methods = table.rdm_descriptors["method"].unique()
     with output_folder(out) as partial:
@@ -213,8 +213,8 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
         _write(ceiling, tables / "neural_noise_ceiling.tsv")
         _write(group_mds(table, seed=config.seed), tables / "neural_mds.tsv")
         if behaviour is not None:
-            accuracy = study_accuracy(Path(behaviour), sorted(subjects.unique()))
-            _write(pd.DataFrame({"subject": list(accuracy), "accuracy": list(accuracy.values())}),
+            accuracy = study_accuracy(Path(behaviour), sorted(participants.unique()))
+            _write(pd.DataFrame({"participant_id": list(accuracy), "accuracy": list(accuracy.values())}),
                    tables / "neural_accuracy.tsv")
             _write(accuracy_relation(betas, accuracy), tables / "neural_accuracy_relation.tsv")
         if sweep is not None:

@@ -33,9 +33,9 @@ def neural_model_betas(group: pd.DataFrame) -> Figure:
 def neural_accuracy(betas: pd.DataFrame, accuracy: pd.DataFrame, model: str = "orthogonal") -> Figure:
     """Per participant: an ROI's β on ``model`` against scan-phase accuracy, one panel per ROI.
 
-    ``betas``: ``subject``, ``roi``, ``model``, ``beta``; ``accuracy``: ``subject``, ``accuracy``.
+    ``betas``: ``participant_id``, ``roi``, ``model``, ``beta``; ``accuracy``: ``participant_id``, ``accuracy``.
     """
-    merged = betas[betas["model"] == model].merge(accuracy, on="subject")
+    merged = betas[betas["model"] == model].merge(accuracy, on="participant_id")
     rois = list(dict.fromkeys(merged["roi"].astype(str)))
     fig, axes = panel_grid(len(rois), f"{model.replace('_', ' ').capitalize()} β vs task accuracy per participant",
                             sharex=True)
