@@ -24,15 +24,13 @@ from garden.core.bids import (
 )
 from garden.core.errors import UserError
 from garden.core.provenance import provenance, write_json, write_session_record
+from garden.core.text_tables import Problem, TrialTableError, read_raw
 from garden.core.trials import (
     INCOMPLETE_IMPORT,
-    Problem,
-    TrialTableError,
     column_descriptions,
     column_spec,
     invalid_cells,
     participant_table,
-    read_raw,
     session_path,
     validate,
     write_table,

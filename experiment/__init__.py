@@ -1,7 +1,10 @@
-"""The task: protocols (``config``), trial sequences and counterbalancing (``sequences``), sessions
-that belong together (``linking``), recording (``recording``, ``session``), event markers
-(``markers``), simulation and presentation.
+"""The task: protocols (``config``: the schema; ``typed_toml``: the generic TOML -> dataclass builder it
+uses; ``screen_texts``: the participant-facing texts of ``strings/``), trial sequences and
+counterbalancing (``sequences``), sessions that belong together (``linking``), recording
+(``recording``, ``session``), event markers (``markers``), windowless simulated sessions
+(``simulate``), the PsychoPy task (``present``), the tree-arrangement task (``arrangement``) and the
+browser task (``web``).
 
-Only ``garden.experiment.present`` and ``garden.experiment.arrangement.task`` import PsychoPy; everything else
-here is pure and display-free.
+PsychoPy is imported only by ``garden.experiment.present`` (``arrangement.task`` opens its window
+through it); everything else here is pure and display-free.
 """

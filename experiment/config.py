@@ -1,4 +1,4 @@
-"""Protocols as data: TOML files validated into frozen dataclasses, and the translatable strings.
+"""The protocol schema: the frozen dataclasses a protocol TOML file becomes, and their checks.
 
 Why: a lab must be able to change any timing, count, key, colour or size without touching code,
 and a typo in a protocol must stop the session before it starts with ONE line that names the
@@ -6,7 +6,8 @@ file, the key and the fix (a ``UserError``), never a traceback halfway through a
 
 A protocol is found by name in ``PROTOCOLS`` (every ``experiment/protocols/*.toml``) or given as a
 path to a TOML file. Times are in seconds (``_s``), sizes in pixels (``_px``; degrees of visual angle with
-``display.units = "deg"``), colours RGB 0..255.
+``display.units = "deg"``), colours RGB 0..255. The generic TOML -> dataclass engine is
+``garden.experiment.typed_toml``; the participant-facing texts are ``garden.experiment.screen_texts``.
 """
 
 from __future__ import annotations
@@ -15,17 +16,16 @@ import dataclasses
 import math
 import re
 import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from garden.core.errors import UserError
 from garden.core.trials import PRACTICE_PHASE
+from garden.experiment.screen_texts import STRINGS_DIR
+from garden.experiment.typed_toml import build, field_meta
 
 PROTOCOL_DIR = Path(__file__).with_name("protocols")
-STRINGS_DIR = Path(__file__).with_name("strings")
 PROTOCOLS: dict[str, Path] = {p.stem: p for p in sorted(PROTOCOL_DIR.glob("*.toml"))}
 """Registry of the protocols shipped with garden, by name."""
 
@@ -48,8 +48,6 @@ PRACTICE_EXEMPLARS = tuple(str(MAX_EXEMPLAR_POOL + len(ARENA_EXEMPLARS) + i) for
 arena's, so practice trees are never shown in the arrangement task or the main task."""
 MAX_SESSION_TRIALS = 100_000
 """Most trials in one session (all its phases): a protocol asking for more is a typo, not a session."""
-MAX_DURATION_S = 3600.0
-"""Longest duration of any part of a trial (seconds)."""
 MAX_WINDOW_PX = 10_000
 KEY_NAMES = frozenset([*"abcdefghijklmnopqrstuvwxyz0123456789", "space", "escape", "return", "enter", "tab",
                        "backspace", "left", "right", "up", "down", "lshift", "rshift", "lctrl", "rctrl",
@@ -59,25 +57,21 @@ KEY_NAMES = frozenset([*"abcdefghijklmnopqrstuvwxyz0123456789", "space", "escape
 """Key names a protocol may use (X/pyglet names: letters, digits, space, escape, arrows, f1..f12, ...)."""
 
 
-def _meta(minimum: float | None = None, choices: tuple | None = None, doc: str = "") -> dict[str, Any]:
-    return {"min": minimum, "choices": choices, "doc": doc}
-
-
 @dataclass(frozen=True)
 class Timing:
     """Durations of the parts of a trial, in seconds."""
 
-    iti_s: float = field(default=1.0, metadata=_meta(0.0, doc="inter-trial interval (minimum when jittered)"))
-    iti_max_s: float = field(default=0.0, metadata=_meta(0.0, doc="if > iti_s, ITIs are uniform in [iti_s, iti_max_s]"))
-    cue_s: float = field(default=1.0, metadata=_meta(0.0, doc="context frame with fixation before the tree"))
-    response_window_s: float = field(default=1.5, metadata=_meta(0.05))
-    fixed_duration: bool = field(default=False, metadata=_meta(doc="tree stays for the whole window (scanner)"))
-    feedback_delay_s: float = field(default=0.5, metadata=_meta(0.0, doc="highlighted choice before feedback"))
-    feedback_s: float = field(default=1.0, metadata=_meta(0.0))
-    too_slow_s: float = field(default=1.0, metadata=_meta(0.0))
-    lead_in_s: float = field(default=0.0, metadata=_meta(0.0, doc="scanner: blank time after the trigger"))
-    lead_out_s: float = field(default=0.0, metadata=_meta(0.0, doc="scanner: blank time after the last trial"))
-    tr_s: float = field(default=2.0, metadata=_meta(0.01, doc="scanner repetition time (recorded)"))
+    iti_s: float = field(default=1.0, metadata=field_meta(0.0, doc="inter-trial interval (minimum when jittered)"))
+    iti_max_s: float = field(default=0.0, metadata=field_meta(0.0, doc="if > iti_s, ITIs are uniform in [iti_s, iti_max_s]"))
+    cue_s: float = field(default=1.0, metadata=field_meta(0.0, doc="context frame with fixation before the tree"))
+    response_window_s: float = field(default=1.5, metadata=field_meta(0.05))
+    fixed_duration: bool = field(default=False, metadata=field_meta(doc="tree stays for the whole window (scanner)"))
+    feedback_delay_s: float = field(default=0.5, metadata=field_meta(0.0, doc="highlighted choice before feedback"))
+    feedback_s: float = field(default=1.0, metadata=field_meta(0.0))
+    too_slow_s: float = field(default=1.0, metadata=field_meta(0.0))
+    lead_in_s: float = field(default=0.0, metadata=field_meta(0.0, doc="scanner: blank time after the trigger"))
+    lead_out_s: float = field(default=0.0, metadata=field_meta(0.0, doc="scanner: blank time after the last trial"))
+    tr_s: float = field(default=2.0, metadata=field_meta(0.01, doc="scanner repetition time (recorded)"))
 
     @property
     def jittered(self) -> bool:
@@ -92,29 +86,29 @@ class Display:
 
     size_px: tuple[int, int] = (1280, 1024)
     background: Colour = (128, 128, 128)
-    screen: int = field(default=0, metadata=_meta(0, doc="screen index (0: the main one; 1: a second monitor)"))
-    monitor: str = field(default="", metadata=_meta(doc="PsychoPy Monitor Center name (its calibration, gamma)"))
-    distance_cm: float = field(default=0.0, metadata=_meta(0.0, doc="eye to screen (needed for units = 'deg')"))
-    width_cm: float = field(default=0.0, metadata=_meta(0.0, doc="visible screen width (needed for units = 'deg')"))
-    units: str = field(default="px", metadata=_meta(choices=("px", "deg"),
+    screen: int = field(default=0, metadata=field_meta(0, doc="screen index (0: the main one; 1: a second monitor)"))
+    monitor: str = field(default="", metadata=field_meta(doc="PsychoPy Monitor Center name (its calibration, gamma)"))
+    distance_cm: float = field(default=0.0, metadata=field_meta(0.0, doc="eye to screen (needed for units = 'deg')"))
+    width_cm: float = field(default=0.0, metadata=field_meta(0.0, doc="visible screen width (needed for units = 'deg')"))
+    units: str = field(default="px", metadata=field_meta(choices=("px", "deg"),
                                                     doc="unit of every *_px size: pixels, or degrees of visual angle"))
-    refresh_hz: float = field(default=60.0, metadata=_meta(1.0, doc="expected refresh rate"))
-    check_timing: bool = field(default=True, metadata=_meta(
+    refresh_hz: float = field(default=60.0, metadata=field_meta(1.0, doc="expected refresh rate"))
+    check_timing: bool = field(default=True, metadata=field_meta(
         doc="measure refresh rate and vsync at start; refuse to run when they are wrong"))
-    allow_timing_problems: bool = field(default=False, metadata=_meta(
+    allow_timing_problems: bool = field(default=False, metadata=field_meta(
         doc="run although the measured refresh rate or vsync is wrong (recorded)"))
-    realtime_priority: bool = field(default=True, metadata=_meta(
+    realtime_priority: bool = field(default=True, metadata=field_meta(
         doc="real-time scheduling while the window is open (needs permission; recorded)"))
-    frame_size_px: float = field(default=600, metadata=_meta(MIN_SIZE))
-    frame_width_px: float = field(default=40, metadata=_meta(MIN_SIZE))
-    tree_size_px: float = field(default=443, metadata=_meta(MIN_SIZE))
-    label_x_px: float = field(default=420, metadata=_meta(0, doc="distance of the labels from the centre"))
+    frame_size_px: float = field(default=600, metadata=field_meta(MIN_SIZE))
+    frame_width_px: float = field(default=40, metadata=field_meta(MIN_SIZE))
+    tree_size_px: float = field(default=443, metadata=field_meta(MIN_SIZE))
+    label_x_px: float = field(default=420, metadata=field_meta(0, doc="distance of the labels from the centre"))
     label_y_px: float = field(default=0.0)
-    text_height_px: float = field(default=36, metadata=_meta(MIN_SIZE))
+    text_height_px: float = field(default=36, metadata=field_meta(MIN_SIZE))
     text_colour: Colour = (255, 255, 255)
-    fixation_size_px: float = field(default=30, metadata=_meta(MIN_SIZE))
+    fixation_size_px: float = field(default=30, metadata=field_meta(MIN_SIZE))
     highlight_colour: Colour = (255, 255, 255)
-    highlight_width_px: float = field(default=6, metadata=_meta(MIN_SIZE))
+    highlight_width_px: float = field(default=6, metadata=field_meta(MIN_SIZE))
     positive_colour: Colour = (0, 200, 0)
     negative_colour: Colour = (220, 0, 0)
     neutral_colour: Colour = (0, 0, 0)
@@ -166,11 +160,11 @@ MARKER_EVENTS = ("cue", "tree", "feedback", "response", "trigger")
 class MarkerSettings:
     """Event markers for other recordings (``garden.experiment.markers``): where they go and their codes."""
 
-    output: str = field(default="none", metadata=_meta(choices=MARKER_OUTPUTS,
+    output: str = field(default="none", metadata=field_meta(choices=MARKER_OUTPUTS,
                                                        doc="none, lsl (Lab Streaming Layer) or serial"))
-    stream_name: str = field(default="garden-markers", metadata=_meta(doc="LSL stream name"))
-    serial_port: str = field(default="", metadata=_meta(doc="serial device, e.g. /dev/ttyUSB0 (output = serial)"))
-    baud_rate: int = field(default=115200, metadata=_meta(1))
+    stream_name: str = field(default="garden-markers", metadata=field_meta(doc="LSL stream name"))
+    serial_port: str = field(default="", metadata=field_meta(doc="serial device, e.g. /dev/ttyUSB0 (output = serial)"))
+    baud_rate: int = field(default=115200, metadata=field_meta(1))
     codes: dict[str, int] = field(default_factory=lambda: {"cue": 1, "tree": 2, "feedback": 3, "response": 4,
                                                            "trigger": 5})
 
@@ -179,10 +173,10 @@ class MarkerSettings:
 class Bonus:
     """Performance bonus shown on the end screen: ``clip(score * per_point, minimum, maximum)``."""
 
-    per_point: float = field(default=0.0, metadata=_meta(0.0, doc="bonus per point of the session score"))
-    minimum: float = field(default=0.0, metadata=_meta(0.0))
-    maximum: float = field(default=0.0, metadata=_meta(0.0, doc="0: no maximum"))
-    currency: str = field(default="", metadata=_meta(doc="shown before the amount, e.g. '£'"))
+    per_point: float = field(default=0.0, metadata=field_meta(0.0, doc="bonus per point of the session score"))
+    minimum: float = field(default=0.0, metadata=field_meta(0.0))
+    maximum: float = field(default=0.0, metadata=field_meta(0.0, doc="0: no maximum"))
+    currency: str = field(default="", metadata=field_meta(doc="shown before the amount, e.g. '£'"))
 
     def amount(self, score: float) -> float:
         """The bonus for a session score (points), rounded to cents."""
@@ -201,12 +195,12 @@ class Keys:
     right: str = "j"
     proceed: str = "space"
     quit: str = "escape"
-    confirm: str = field(default="y", metadata=_meta(doc="ends the session when the quit question is up"))
-    decline: str = field(default="n", metadata=_meta(doc="closes the quit question; the session goes on"))
+    confirm: str = field(default="y", metadata=field_meta(doc="ends the session when the quit question is up"))
+    decline: str = field(default="n", metadata=field_meta(doc="closes the quit question; the session goes on"))
     trigger: str = "5"
-    sides: str = field(default="random", metadata=_meta(choices=("random", "fixed"),
+    sides: str = field(default="random", metadata=field_meta(choices=("random", "fixed"),
                                                         doc="accept side random every trial or fixed"))
-    accept_side: str = field(default=PARTICIPANT, metadata=_meta(choices=(*SIDES, PARTICIPANT),
+    accept_side: str = field(default=PARTICIPANT, metadata=field_meta(choices=(*SIDES, PARTICIPANT),
                                                                  doc="when fixed; 'participant': from the number"))
 
 
@@ -214,9 +208,9 @@ class Keys:
 class Curriculum:
     """How a phase with ``order = "curriculum"`` is ordered for one group of participants."""
 
-    order: str = field(default="interleaved", metadata=_meta(choices=("interleaved", "blocked")))
-    block_length: int = field(default=0, metadata=_meta(0, doc="blocked: trials per garden before switching"))
-    announce_switch: bool = field(default=False, metadata=_meta(
+    order: str = field(default="interleaved", metadata=field_meta(choices=("interleaved", "blocked")))
+    block_length: int = field(default=0, metadata=field_meta(0, doc="blocked: trials per garden before switching"))
+    announce_switch: bool = field(default=False, metadata=field_meta(
         doc="blocked: tell the participant when the garden changes"))
 
 
@@ -225,17 +219,17 @@ class Phase:
     """One phase of a session: its trials, exemplars, order, feedback and timing."""
 
     name: str
-    trials: int = field(metadata=_meta(1))
-    exemplars_per_cell: int = field(default=1, metadata=_meta(1))
-    session: int = field(default=1, metadata=_meta(1))
-    order: str = field(default="interleaved", metadata=_meta(choices=ORDERS))
-    block_length: int = field(default=0, metadata=_meta(0, doc="order = blocked: trials per garden"))
+    trials: int = field(metadata=field_meta(1))
+    exemplars_per_cell: int = field(default=1, metadata=field_meta(1))
+    session: int = field(default=1, metadata=field_meta(1))
+    order: str = field(default="interleaved", metadata=field_meta(choices=ORDERS))
+    block_length: int = field(default=0, metadata=field_meta(0, doc="order = blocked: trials per garden"))
     feedback: bool = True
-    block_trials: int = field(default=0, metadata=_meta(0, doc="a break every this many trials (0: none)"))
-    scanner: bool = field(default=False, metadata=_meta(doc="wait for a trigger per run; computed onsets"))
-    runs: int = field(default=1, metadata=_meta(1))
-    max_trials: int = field(default=0, metadata=_meta(0, doc="run only the first N trials (pilots, tests; 0: all)"))
-    comprehension: int = field(default=0, metadata=_meta(
+    block_trials: int = field(default=0, metadata=field_meta(0, doc="a break every this many trials (0: none)"))
+    scanner: bool = field(default=False, metadata=field_meta(doc="wait for a trigger per run; computed onsets"))
+    runs: int = field(default=1, metadata=field_meta(1))
+    max_trials: int = field(default=0, metadata=field_meta(0, doc="run only the first N trials (pilots, tests; 0: all)"))
+    comprehension: int = field(default=0, metadata=field_meta(
         0, doc="before the trials: this many correct answers in a row to 'which key plants the tree?'"))
     timing: Timing = field(default_factory=Timing)
     keys: Keys = field(default_factory=Keys)
@@ -249,11 +243,11 @@ class Practice:
     or a stimulus set's own, allocated first); keys and timing are the protocol's (``[keys]``,
     ``[timing]``: the keyboard, not a scan phase's button box) unless set here."""
 
-    trials: int = field(default=0, metadata=_meta(0, doc="trials per attempt, even (0: no practice)"))
+    trials: int = field(default=0, metadata=field_meta(0, doc="trials per attempt, even (0: no practice)"))
     feedback: bool = True
-    criterion: int = field(default=0, metadata=_meta(0, doc="right answers of an attempt to pass (0: one attempt)"))
-    max_repeats: int = field(default=0, metadata=_meta(0, doc="further attempts while below the criterion"))
-    sessions: tuple[int, ...] = field(default=(1,), metadata=_meta(doc="sessions that start with the practice"))
+    criterion: int = field(default=0, metadata=field_meta(0, doc="right answers of an attempt to pass (0: one attempt)"))
+    max_repeats: int = field(default=0, metadata=field_meta(0, doc="further attempts while below the criterion"))
+    sessions: tuple[int, ...] = field(default=(1,), metadata=field_meta(doc="sessions that start with the practice"))
     timing: Timing = field(default_factory=Timing)
     keys: Keys = field(default_factory=Keys)
 
@@ -276,12 +270,12 @@ class Protocol:
     phases: tuple[Phase, ...]
     description: str = ""
     contexts: tuple[str, str] = ("north", "south")
-    rule_code: int | str = field(default=PARTICIPANT, metadata=_meta(doc="1..8 or 'participant'"))
-    curriculum: str = field(default=PARTICIPANT, metadata=_meta(doc="a name in [curricula] or 'participant'"))
+    rule_code: int | str = field(default=PARTICIPANT, metadata=field_meta(doc="1..8 or 'participant'"))
+    curriculum: str = field(default=PARTICIPANT, metadata=field_meta(doc="a name in [curricula] or 'participant'"))
     curricula: dict[str, Curriculum] = field(default_factory=lambda: {"interleaved": Curriculum()})
-    seed: int = field(default=0, metadata=_meta(0))
-    exemplar_pool: int = field(default=50, metadata=_meta(1, doc="exemplars per cell when trees are rendered"))
-    tree_seed: int = field(default=0, metadata=_meta(0, doc="generator seed when trees are rendered"))
+    seed: int = field(default=0, metadata=field_meta(0))
+    exemplar_pool: int = field(default=50, metadata=field_meta(1, doc="exemplars per cell when trees are rendered"))
+    tree_seed: int = field(default=0, metadata=field_meta(0, doc="generator seed when trees are rendered"))
     language: str = "en"
     display: Display = field(default_factory=Display)
     keys: Keys = field(default_factory=Keys)
@@ -289,7 +283,7 @@ class Protocol:
     markers: MarkerSettings = field(default_factory=MarkerSettings)
     bonus: Bonus = field(default_factory=Bonus)
     practice: Practice = field(default_factory=Practice)
-    source: str = field(default="", metadata=_meta(doc="(set by the loader) file it came from"))
+    source: str = field(default="", metadata=field_meta(doc="(set by the loader) file it came from"))
 
     def session_phases(self, session: int) -> list[Phase]:
         """The phases of one session, in order; UserError if the session has none."""
@@ -312,77 +306,6 @@ class Protocol:
 
 
 # ------------------------------------------------------------------ validation
-
-def _type_name(typ: Any) -> str:
-    return {float: "a number", int: "an integer", bool: "true or false", str: "text"}.get(typ, str(typ))
-
-
-def _coerce(value: Any, typ: Any, where: str, meta: dict[str, Any]) -> Any:
-    """Check ``value`` against the annotated type ``typ``; UserError naming ``where`` otherwise."""
-    origin, args = typing.get_origin(typ), typing.get_args(typ)
-    if origin in (typing.Union, types.UnionType):
-        for option in args:
-            try:
-                return _coerce(value, option, where, meta)
-            except UserError:
-                continue
-        raise UserError(f"{where}: {value!r} is invalid; expected {meta.get('doc') or args}")
-    if origin is tuple and args[-1] is Ellipsis:
-        if not isinstance(value, list):
-            raise UserError(f"{where}: expected a list, got {value!r}")
-        return tuple(_coerce(v, args[0], f"{where}[{i}]", {}) for i, v in enumerate(value))
-    if origin is tuple:
-        if not isinstance(value, list) or len(value) != len(args):
-            raise UserError(f"{where}: {value!r} is invalid; expected a list of {len(args)} values")
-        return tuple(_coerce(v, a, f"{where}[{i}]", {}) for i, (v, a) in enumerate(zip(value, args)))
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise UserError(f"{where}: expected a table ([...] section), got {value!r}")
-        return {str(k): _coerce(v, args[1], _key(where, k), {}) for k, v in value.items()}
-    if dataclasses.is_dataclass(typ):
-        return build(typ, value, where)
-    ok = {float: isinstance(value, (int, float)) and not isinstance(value, bool),
-          int: isinstance(value, int) and not isinstance(value, bool),
-          bool: isinstance(value, bool), str: isinstance(value, str)}[typ]
-    if not ok:
-        raise UserError(f"{where}: {value!r} is invalid; expected {_type_name(typ)}")
-    if typ is float and not math.isfinite(value):
-        raise UserError(f"{where}: {value!r} is invalid; expected a finite number")
-    if typ is float and where.endswith("_s") and value > MAX_DURATION_S:
-        raise UserError(f"{where}: {value!r} s is too long; use at most {MAX_DURATION_S:g} s")
-    if typ is int and abs(value) > 2**31:
-        raise UserError(f"{where}: {value!r} is too large; use a value below {2**31}")
-    if meta.get("min") is not None and value < meta["min"]:
-        raise UserError(f"{where}: {value!r} is too small; use a value >= {meta['min']}")
-    if meta.get("choices") and value not in meta["choices"]:
-        raise UserError(f"{where}: {value!r} is invalid; use one of {list(meta['choices'])}")
-    return float(value) if typ is float else value
-
-
-def _key(where: str, name: str) -> str:
-    """``file: a.b`` style location of a key (``where`` of the top level ends with ':')."""
-    return f"{where} {name}" if where.endswith(":") else f"{where}.{name}"
-
-
-def build(cls: type, raw: Any, where: str) -> Any:
-    """Build dataclass ``cls`` from a TOML table, checking unknown, missing and mistyped keys."""
-    if not isinstance(raw, dict):
-        raise UserError(f"{where}: expected a table of keys, got {raw!r}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        raise UserError(f"{where}: unknown key(s) {unknown}; valid keys are {sorted(fields)}")
-    values = {}
-    for name, f in fields.items():
-        key = _key(where, name)
-        if name not in raw:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise UserError(f"{key}: missing; add `{name} = ...` ({f.metadata.get('doc') or _type_name(hints[name])})")
-            continue
-        values[name] = _coerce(raw[name], hints[name], key, dict(f.metadata))
-    return cls(**values)
-
 
 def _check_protocol(protocol: Protocol, where: str) -> None:
     """Cross-field checks: counts that must divide, names that must exist."""
@@ -582,45 +505,3 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
 
 
 # ------------------------------------------------------------------ strings
-
-REQUIRED_STRINGS = ("accept", "reject", "too_slow", "break", "end", "bonus", "switch", "comprehension",
-                    "comprehension_wrong", "instructions_practice", "practice_again", "practice_done", "confirm_quit",
-                    "wait_trigger", "instructions_default")
-_FIELD = re.compile(r"{(\w+)}")
-
-
-def load_strings(language: str = "en", path: str | Path | None = None) -> dict[str, str]:
-    """The participant-facing texts of one language (``strings/<language>.toml``).
-
-    Texts may use ``{placeholders}`` (e.g. ``{block}``, ``{n_blocks}``, ``{score}``); phase
-    instructions are ``instructions_<phase name>`` with ``instructions_default`` as fallback.
-    """
-    path = Path(path) if path else STRINGS_DIR / f"{language}.toml"
-    if not path.is_file():
-        available = sorted(p.stem for p in STRINGS_DIR.glob("*.toml") if "_" not in p.stem)
-        raise UserError(f"strings for language {language!r} not found ({path}); use one of {available}")
-    return read_strings(path, REQUIRED_STRINGS, template=STRINGS_DIR / "en.toml")
-
-
-def read_strings(path: str | Path, required: tuple[str, ...], *, template: Path) -> dict[str, str]:
-    """Texts from a TOML file of ``key = "text"`` lines; UserError naming a missing or non-text key
-    (copy it from ``template``)."""
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such strings file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: not valid TOML ({exc})") from None
-    missing = [k for k in required if k not in raw]
-    if missing:
-        raise UserError(f"{path}: missing text(s) {missing}; copy them from {template}")
-    bad = [k for k, v in raw.items() if not isinstance(v, str)]
-    if bad:
-        raise UserError(f"{path}: key(s) {bad} must be text in quotes")
-    return raw
-
-
-def fill(template: str, **values: Any) -> str:
-    """Fill ``{placeholders}`` in a text; unknown placeholders are left as they are."""
-    return _FIELD.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)

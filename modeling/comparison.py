@@ -40,7 +40,8 @@ from scipy.stats import chi2, gamma
 
 from garden.core.errors import UserError
 from garden.core.provenance import FOREIGN, completion
-from garden.core.trials import PARTICIPANT_ID, read_text_table
+from garden.core.text_tables import read_text_table
+from garden.core.trials import PARTICIPANT_ID
 
 EPS = np.finfo(float).eps
 """MATLAB's eps, used inside VBA's log(r + eps)."""

@@ -34,7 +34,7 @@ from garden.core.budget import check_pixels
 from garden.core.errors import UserError
 from garden.core.progress import progress_bar
 from garden.core.provenance import INCOMPLETE, completion, read_json, read_record, sidecar_of
-from garden.core.trials import read_text_table
+from garden.core.text_tables import read_text_table
 from garden.reports import figures
 from garden.rsa.model_rdms import choice_model_rdms
 from garden.rsa.rdms import RDMs

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from garden.core.errors import UserError
-from garden.experiment.config import PROTOCOLS, load_protocol, load_strings, parse_protocol
+from garden.experiment.config import PROTOCOLS, load_protocol, parse_protocol
+from garden.experiment.screen_texts import load_strings
 
 
 def test_flesch2022_holds_the_published_phases():

@@ -27,7 +27,8 @@ from PIL import Image
 
 from garden.core.errors import UserError
 from garden.experiment.arrangement import data as ad
-from garden.experiment.config import ARENA_EXEMPLARS, read_strings
+from garden.experiment.config import ARENA_EXEMPLARS
+from garden.experiment.screen_texts import read_strings
 from garden.experiment.present import psychopy, require_display
 from garden.stimuli.sets import load_set
 from garden.stimuli.trees import render_tree

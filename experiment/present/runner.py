@@ -19,7 +19,6 @@ from garden.experiment.config import (
     Keys,
     Phase,
     Protocol,
-    fill,
 )
 from garden.experiment.markers import open_markers
 from garden.experiment.present.keys import XdotoolDriver
@@ -27,6 +26,7 @@ from garden.experiment.present.screen import Response, Screen
 from garden.experiment.present.toolkit import Aborted, psychopy, require_display
 from garden.experiment.present.trees import Trees
 from garden.experiment.recording import recorded_trials
+from garden.experiment.screen_texts import fill
 from garden.experiment.session import (
     Session,
     choice_for,

@@ -17,10 +17,10 @@ from garden.experiment.config import (
     SIZE_FIELDS,
     Display,
     Protocol,
-    load_strings,
 )
 from garden.experiment.markers import NoMarkers
 from garden.experiment.present.toolkit import HOG_CPU_S, PACE_MARGIN_S, Aborted, opaque_box, psychopy
+from garden.experiment.screen_texts import load_strings
 
 
 @dataclass

@@ -32,7 +32,8 @@ from PIL import Image
 from garden.core.errors import UserError
 from garden.core.provenance import provenance, to_jsonable, write_json
 from garden.core.trials import check_participant_id
-from garden.experiment.config import SIZE_FIELDS, STRINGS_DIR, Protocol, load_strings, read_strings
+from garden.experiment.config import SIZE_FIELDS, Protocol
+from garden.experiment.screen_texts import STRINGS_DIR, load_strings, read_strings
 from garden.experiment.recording import recorded_trials
 from garden.experiment.sequences import ExemplarPool
 from garden.experiment.session import Session, plan_session

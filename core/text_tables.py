@@ -1,0 +1,167 @@
+"""Text tables on disk: reading TSV/CSV files (plain or gzipped) as text and typing their columns.
+
+The generic layer under every table garden reads: ``read_raw`` checks a file's encoding, separator,
+header and row lengths and returns every cell as text; ``infer_column`` types a column nobody
+describes; ``read_text_table`` reads a results table (FITS, demo tables). Problems are collected as
+``Problem`` lines (file, line, column, value, message) and raised together as one ``TrialTableError``.
+The trial-table contract on top of this is ``garden.core.trials``.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from garden.core.errors import UserError
+
+ID_COLUMNS = ("participant_id",)
+"""Columns that are always text (an id ``NA`` or ``null`` is an id, never missing)."""
+MISSING = ("", "nan", "NaN", "NA", "n/a", "N/A", "None", "null")
+"""Spellings of a missing value in columns the contract does not describe."""
+NA_TEXT = "n/a"
+"""How a missing value is written (BIDS); read back as missing, as is an empty cell (older files)."""
+MAX_PROBLEMS_SHOWN = 20
+"""Problems listed in one error message (all of them are in ``TrialTableError.problems``)."""
+SEPARATORS = {";": "semicolon", ",": "comma", "\t": "tab", "|": "pipe"}
+"""Separators recognised in a one-column header, to say what the file really is."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in one table: where it is and what was expected."""
+
+    file: str
+    line: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line is not None else "")
+        col = f" column '{self.column}'" if self.column else ""
+        val = f" value {self.value!r}" if self.value is not None else ""
+        return f"{where}:{col}{val}: {self.message}"
+
+
+class TrialTableError(UserError):
+    """A trial table failed validation; ``problems`` lists every problem found, ``hint`` the fix."""
+
+    def __init__(self, problems: Sequence[Problem], hint: str = ""):
+        self.problems, self.hint = list(problems), hint
+        shown = "\n".join(str(p) for p in self.problems[:MAX_PROBLEMS_SHOWN])
+        more = len(self.problems) - MAX_PROBLEMS_SHOWN
+        tail = f"\n... and {more} more problems" if more > 0 else ""
+        fix = f"\nfix: {hint}" if hint else ""
+        super().__init__(f"{len(self.problems)} problem(s) in trial table(s):\n{shown}{tail}{fix}")
+
+
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    if path.name.endswith(".gz"):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise TrialTableError([Problem(str(path), None, None, None, f"not a valid gzip file ({exc})")])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise TrialTableError([Problem(str(path), line, None, None,
+                                       "not valid UTF-8 text; save the table as UTF-8")])
+
+
+def read_raw(path: str | os.PathLike) -> pd.DataFrame:
+    """Read one table as text (every cell a string), checking its shape: header, ragged rows.
+
+    Line numbers in problems are file lines (the header is line 1).
+    """
+    path = Path(path)
+    text = _read_text(path)
+    delimiter = "\t" if ".tsv" in path.name else ","
+    if "\x00" in text:
+        raise TrialTableError([Problem(str(path), text[: text.index("\x00")].count("\n") + 1, None, None,
+                                       "contains NUL bytes; this is not a text table")])
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False))
+    except csv.Error as exc:  # e.g. a field over csv.field_size_limit() characters
+        raise TrialTableError([Problem(str(path), None, None, None,
+                                       f"cannot be read as a table ({exc}); is it really a trial table?")]) from None
+    rows = [r for r in rows if r]  # blank lines
+    if not rows:
+        raise TrialTableError([Problem(str(path), None, None, None, "empty file: expected a header row and trials")])
+    header = [h.strip() for h in rows[0]]
+    problems = []
+    found = [sep for sep in SEPARATORS if sep != delimiter and sep in header[0]]
+    if len(header) == 1 and found:
+        expected = "comma-separated (.csv)" if delimiter == "," else "tab-separated (.tsv)"
+        raise TrialTableError([Problem(str(path), 1, None, None,
+                                       f"the header is one column holding {found[0]!r}: the file is "
+                                       f"{SEPARATORS[found[0]]}-separated, but its suffix says {expected}; "
+                                       "save it with tabs (.tsv) or commas (.csv), or rename it to match")])
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        problems.append(Problem(str(path), 1, None, None, f"duplicated column name(s) {dupes} in the header"))
+    if any(h == "" for h in header):
+        problems.append(Problem(str(path), 1, None, None, "empty column name in the header"))
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            problems.append(Problem(str(path), i, None, None,
+                                    f"has {len(row)} fields but the header has {len(header)}"))
+    if problems:
+        raise TrialTableError(problems)
+    return pd.DataFrame(rows[1:], columns=header, dtype=object)
+
+
+def infer_column(values: pd.Series) -> pd.Series:
+    """A column no contract describes: numbers become numeric (NA spellings -> NaN), else text as is
+    (``n/a`` -> empty)."""
+    text = values.astype(str)
+    missing = text.str.strip().isin(MISSING)
+    numbers = pd.to_numeric(text.where(~missing), errors="coerce")
+    if numbers.notna().sum() != (~missing).sum() or (~missing).sum() == 0:
+        return text.where(~text.str.strip().isin(("", NA_TEXT)), "").astype(object)
+    vals = numbers.astype(float)
+    if not missing.any() and np.all(vals == np.round(vals)) and np.all(np.abs(vals) < 2**53):
+        return vals.astype(np.int64)
+    return vals
+
+
+def read_text_table(path: str | os.PathLike, *, what: str = "table", strict: bool = False) -> pd.DataFrame:
+    """A TSV results table (not a trial table): id columns as text (``NA`` is an id), the other
+    columns numbers where every non-empty cell is a number, else text. UserError naming the file
+    when it cannot be read. ``strict`` (tables garden wrote itself): an empty row, or a text cell in a
+    column of numbers, is an error naming file, line, column and value (the table was damaged)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file (expected a {what})")
+    raw = read_raw(path)
+    if strict:
+        _check_damage(raw, path)
+    return pd.DataFrame({c: raw[c].astype(object) if c in ID_COLUMNS else infer_column(raw[c])
+                         for c in raw.columns})
+
+
+def _check_damage(raw: pd.DataFrame, path: Path) -> None:
+    cells = raw.apply(lambda column: column.astype(str).str.strip())
+    empty = (cells == "").all(axis=1).to_numpy()
+    if empty.any():
+        raise UserError(f"{path}:{int(np.flatnonzero(empty)[0]) + 2}: an empty row; this results table is damaged: "
+                        "rebuild it (run the command that made it again)")
+    for column in raw.columns:
+        if column in ID_COLUMNS:
+            continue
+        filled = ~cells[column].isin(MISSING)
+        numeric = pd.to_numeric(cells[column].where(filled), errors="coerce").notna()
+        stray = filled & ~numeric
+        if numeric.sum() > stray.sum() and stray.any():
+            i = int(np.flatnonzero(stray.to_numpy())[0])
+            raise UserError(f"{path}:{i + 2}: column '{column}' value {raw[column].iloc[i]!r} is not a number, "
+                            "though the column holds numbers; this results table is damaged: rebuild it")
