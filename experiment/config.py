@@ -62,7 +62,8 @@ class Timing:
     """Durations of the parts of a trial, in seconds."""
 
     iti_s: float = field(default=1.0, metadata=field_meta(0.0, doc="inter-trial interval (minimum when jittered)"))
-    iti_max_s: float = field(default=0.0, metadata=field_meta(0.0, doc="if > iti_s, ITIs are uniform in [iti_s, iti_max_s]"))
+    iti_max_s: float = field(default=0.0,
+                             metadata=field_meta(0.0, doc="if > iti_s, ITIs are uniform in [iti_s, iti_max_s]"))
     cue_s: float = field(default=1.0, metadata=field_meta(0.0, doc="context frame with fixation before the tree"))
     response_window_s: float = field(default=1.5, metadata=field_meta(0.05))
     fixed_duration: bool = field(default=False, metadata=field_meta(doc="tree stays for the whole window (scanner)"))
@@ -89,7 +90,8 @@ class Display:
     screen: int = field(default=0, metadata=field_meta(0, doc="screen index (0: the main one; 1: a second monitor)"))
     monitor: str = field(default="", metadata=field_meta(doc="PsychoPy Monitor Center name (its calibration, gamma)"))
     distance_cm: float = field(default=0.0, metadata=field_meta(0.0, doc="eye to screen (needed for units = 'deg')"))
-    width_cm: float = field(default=0.0, metadata=field_meta(0.0, doc="visible screen width (needed for units = 'deg')"))
+    width_cm: float = field(default=0.0,
+                            metadata=field_meta(0.0, doc="visible screen width (needed for units = 'deg')"))
     units: str = field(default="px", metadata=field_meta(choices=("px", "deg"),
                                                     doc="unit of every *_px size: pixels, or degrees of visual angle"))
     refresh_hz: float = field(default=60.0, metadata=field_meta(1.0, doc="expected refresh rate"))
@@ -228,7 +230,8 @@ class Phase:
     block_trials: int = field(default=0, metadata=field_meta(0, doc="a break every this many trials (0: none)"))
     scanner: bool = field(default=False, metadata=field_meta(doc="wait for a trigger per run; computed onsets"))
     runs: int = field(default=1, metadata=field_meta(1))
-    max_trials: int = field(default=0, metadata=field_meta(0, doc="run only the first N trials (pilots, tests; 0: all)"))
+    max_trials: int = field(default=0,
+                            metadata=field_meta(0, doc="run only the first N trials (pilots, tests; 0: all)"))
     comprehension: int = field(default=0, metadata=field_meta(
         0, doc="before the trials: this many correct answers in a row to 'which key plants the tree?'"))
     timing: Timing = field(default_factory=Timing)
@@ -245,7 +248,8 @@ class Practice:
 
     trials: int = field(default=0, metadata=field_meta(0, doc="trials per attempt, even (0: no practice)"))
     feedback: bool = True
-    criterion: int = field(default=0, metadata=field_meta(0, doc="right answers of an attempt to pass (0: one attempt)"))
+    criterion: int = field(default=0,
+                           metadata=field_meta(0, doc="right answers of an attempt to pass (0: one attempt)"))
     max_repeats: int = field(default=0, metadata=field_meta(0, doc="further attempts while below the criterion"))
     sessions: tuple[int, ...] = field(default=(1,), metadata=field_meta(doc="sessions that start with the practice"))
     timing: Timing = field(default_factory=Timing)

@@ -21,19 +21,7 @@ from garden.core.responders import Responder, responder_rng
 from garden.core.trials import session_path
 from garden.experiment.config import Protocol
 from garden.experiment.sequences import ExemplarPool
-from garden.experiment.session import (
-    close_session,
-    key_for,
-    open_scanner_run,
-    outcome,
-    plan_session,
-    practice_ends,
-    run_file,
-    scanner_events,
-    settle_practice,
-    start_recording,
-    trigger_events,
-)
+from garden.experiment import session as steps  # the steps of a session, as the window's runner takes them
 
 
 def simulate_session(protocol: Protocol, participant_id: str, session: int, agent: Responder, out: str | Path, *,
@@ -51,13 +39,13 @@ def simulate_session(protocol: Protocol, participant_id: str, session: int, agen
     """
     folder = session_path(out, participant_id, session).parent.parent
     with replacing(folder) if overwrite and not resume else nullcontext():
-        run = plan_session(protocol, participant_id, session, out, rule_code=rule_code, curriculum=curriculum,
-                           seed=seed, resume=resume, pool=pool, allow_mismatch=allow_mismatch)
+        run = steps.plan_session(protocol, participant_id, session, out, rule_code=rule_code, curriculum=curriculum,
+                                 seed=seed, resume=resume, pool=pool, allow_mismatch=allow_mismatch)
         seq = run.sequence
         # all responses are drawn up front (again when a practice attempt is added: the same draws for
         # the trials before it), so a resumed session gets the same ones
         choices, rts = agent.respond(seq, responder_rng(agent, run.assignment.seed), run.items)
-        start_recording(run, fsync=durable, mode="simulated", agent=agent.describe())
+        steps.start_recording(run, fsync=durable, mode="simulated", agent=agent.describe())
         phases = {p.name: p for p in protocol.session_phases(session)}
         records = seq.to_dict("records")
         clock, pulses, pending = 0.0, iter(()), None
@@ -70,15 +58,15 @@ def simulate_session(protocol: Protocol, participant_id: str, session: int, agen
             timing = phases[trial["phase"]].timing
             scanner = phases[trial["phase"]].scanner
             if scanner and (i == run.start or records[i - 1]["block"] != trial["block"]):
-                number = open_scanner_run(run, i)
+                number = steps.open_scanner_run(run, i)
                 plan = run.recorder.info["scanner_runs"][str(number)]
                 pulses = iter(np.arange(plan["planned_volumes"]) * timing.tr_s)  # a pulse every TR from the trigger
                 pending = next(pulses, None)
             missed = rts[i] > timing.response_window_s
             choice = np.nan if missed else choices[i]
             keys = phases[trial["phase"]].keys
-            key = None if missed else key_for(choice, trial["side_accept"], keys.left, keys.right)
-            row = outcome(trial, choice, rts[i], key)
+            key = None if missed else steps.key_for(choice, trial["side_accept"], keys.left, keys.right)
+            row = steps.outcome(trial, choice, rts[i], key)
             if scanner:
                 row.update(onset=trial["planned_onset"], cue_onset=trial["planned_onset"] - timing.cue_s,
                            duration=timing.response_window_s, dropped_frames=0)
@@ -89,20 +77,20 @@ def simulate_session(protocol: Protocol, participant_id: str, session: int, agen
                 after = timing.too_slow_s if missed else timing.feedback_delay_s + timing.feedback_s * trial["feedback"]
                 clock = row["onset"] + shown + after
             run.recorder.append(row)
-            if practice_ends(run, i) and settle_practice(run)["again"]:
+            if steps.practice_ends(run, i) and steps.settle_practice(run)["again"]:
                 seq, records = run.sequence, run.sequence.to_dict("records")
                 choices, rts = agent.respond(seq, responder_rng(agent, run.assignment.seed), run.items)
                 bar.total = len(seq) - run.start
             if scanner:
                 last = i + 1 == len(seq) or records[i + 1]["block"] != trial["block"]
                 end = np.inf if last else row["onset"] + timing.response_window_s + trial["iti_s"]
-                events = scanner_events(row, row["cue_onset"], timing.cue_s)
+                events = steps.scanner_events(row, row["cue_onset"], timing.cue_s)
                 while pending is not None and pending < end:
-                    events.append(trigger_events([float(pending)])[0])
+                    events.append(steps.trigger_events([float(pending)])[0])
                     pending = next(pulses, None)
                 for event in sorted(events, key=lambda e: e["onset"]):
-                    run.recorder.event(run_file(run, trial["run"]), event)
+                    run.recorder.event(steps.run_file(run, trial["run"]), event)
             if pace_s:
                 time.sleep(pace_s)
         bar.close()
-        return close_session(run, completed=True)
+        return steps.close_session(run, completed=True)

@@ -373,7 +373,8 @@ def requires(option: str, *needed: str, why: str = "") -> Rule:
     def problem(args: argparse.Namespace) -> str | None:
         missing = [n for n in needed if not given(args, n)]
         if given(args, option) and missing:
-            return f"needs {' and '.join(missing)}{f' ({why})' if why else ''}; add {' '.join(missing)} or leave {option} out"
+            what = f" ({why})" if why else ""
+            return f"needs {' and '.join(missing)}{what}; add {' '.join(missing)} or leave {option} out"
         return None
     return Rule(option, problem)
 

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from garden.analysis.behaviour.session import SessionSummary
 from garden.reports import figures
+from garden.reports.figures.style import label_panel
 from garden.reports.html import STYLE, figure_png
 
 PARAMETER_COLUMNS = ("model", "nll", "bic", "n_at_bound")
@@ -44,10 +45,8 @@ def learning(table: pd.DataFrame) -> Figure:
         ax.plot(part["trial_start"], part["accuracy"], "o-", label=str(phase))
     ax.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="chance (0.5)")
     ax.set_ylim(0, 1)
-    ax.set_xlabel("trial number (first trial of each bin)")
-    ax.set_ylabel("accuracy (fraction correct)")
-    ax.set_title("Learning curve: accuracy per bin of trials")
-    ax.legend(fontsize="small")
+    label_panel(ax, "trial number (first trial of each bin)", "accuracy (fraction correct)",
+                "Learning curve: accuracy per bin of trials")
     return fig
 
 

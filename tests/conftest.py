@@ -122,3 +122,29 @@ def _shares_module_fixture(item: pytest.Item) -> bool:
     return info is not None and any(
         definition.scope in ("module", "class", "package") for definitions in info.name2fixturedefs.values()
         for definition in definitions)
+
+
+SMALL_PROTOCOL = """
+name = "small"
+rule_code = "participant"
+curriculum = "interleaved"
+[curricula.interleaved]
+order = "interleaved"
+[[phases]]
+name = "training"
+trials = 100
+exemplars_per_cell = 2
+[[phases]]
+name = "test"
+trials = 50
+feedback = false
+"""
+"""A 150-trial protocol (100 training, 50 test trials): fast to simulate with fsync on every trial."""
+
+
+@pytest.fixture
+def small_protocol(tmp_path) -> str:
+    """``SMALL_PROTOCOL`` as a file in ``tmp_path``: its path."""
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL_PROTOCOL)
+    return str(path)

@@ -27,31 +27,6 @@ GARDEN = [sys.executable, "-m", "garden"]
 REPO = Path(__file__).resolve().parents[1]
 
 
-SMALL = """
-name = "small"
-rule_code = "participant"
-curriculum = "interleaved"
-[curricula.interleaved]
-order = "interleaved"
-[[phases]]
-name = "training"
-trials = 100
-exemplars_per_cell = 2
-[[phases]]
-name = "test"
-trials = 50
-feedback = false
-"""
-
-
-@pytest.fixture
-def small(tmp_path) -> str:
-    """A 150-trial protocol file (fast to simulate with fsync on every trial)."""
-    path = tmp_path / "small.toml"
-    path.write_text(SMALL)
-    return str(path)
-
-
 def _garden(*args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([*GARDEN, *args], cwd=REPO, capture_output=True, text=True, timeout=120, **kwargs)
 
@@ -101,9 +76,9 @@ def test_simulated_session_writes_valid_table_sidecar_events_and_participants(tm
     assert participants.participant_id.tolist() == ["sub-P005"] and participants.rule_code.tolist() == [1]
 
 
-def test_a_second_run_is_refused_and_the_cli_says_so_in_one_line(tmp_path, small):
+def test_a_second_run_is_refused_and_the_cli_says_so_in_one_line(tmp_path, small_protocol):
     args = ["run", "--participant", "P001", "--session", "1", "--simulate", "random", "--out", str(tmp_path),
-            "--protocol", small]
+            "--protocol", small_protocol]
     first = _garden(*args)
     assert first.returncode == 0, first.stderr
     before = session_path(tmp_path, "P001", 1).read_bytes()
@@ -149,10 +124,10 @@ def _rows(path: Path) -> list[str]:
     return path.read_text().split("\n")
 
 
-def test_kill_9_loses_at_most_the_trial_in_progress_and_resume_completes_the_same_sequence(tmp_path, small):
+def test_kill_9_loses_at_most_the_trial_in_progress_and_resume_completes_the_same_sequence(tmp_path, small_protocol):
     out = tmp_path / "killed"
     args = ["run", "--participant", "P003", "--session", "1", "--simulate", "learner", "--out", str(out),
-            "--protocol", small]
+            "--protocol", small_protocol]
     proc = subprocess.Popen([*GARDEN, *args, "--pace", "0.03"], cwd=REPO, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     path = session_path(out, "P003", 1)
@@ -171,7 +146,7 @@ def test_kill_9_loses_at_most_the_trial_in_progress_and_resume_completes_the_sam
     assert resumed.returncode == 0, resumed.stderr
     reference = tmp_path / "reference"
     assert _garden("run", "--participant", "P003", "--session", "1", "--simulate", "learner",
-                   "--out", str(reference), "--protocol", small).returncode == 0
+                   "--out", str(reference), "--protocol", small_protocol).returncode == 0
     done, whole = read_trials(path), read_trials(session_path(reference, "P003", 1))
     columns = ["trial", "phase", "block", "context", "branchiness", "leafiness", "exemplar", "choice", "rt"]
     pd.testing.assert_frame_equal(done[columns], whole[columns])

@@ -28,8 +28,8 @@ def test_roi_rdms_carry_participant_id_and_int_session(tmp_path):
         stem = f"sub-{pid}_ses-2" if "ses" in folder else f"sub-{pid}"
         rdm = rng.random((50, 50))
         np.fill_diagonal(rdm, 0.0)
-        pd.DataFrame((rdm + rdm.T) / 2).to_csv(tmp_path / folder / f"{stem}_task-garden_roi-rich_desc-crossnobis_rdm.tsv",
-                                               sep="\t", index=False)
+        name = f"{stem}_task-garden_roi-rich_desc-crossnobis_rdm.tsv"
+        pd.DataFrame((rdm + rdm.T) / 2).to_csv(tmp_path / folder / name, sep="\t", index=False)
     found = read_roi_rdms(tmp_path).rdm_descriptors
     assert list(found.columns) == ["participant_id", "session", "roi", "method"]
     assert found["participant_id"].tolist() == ["sub-01", "sub-02"]

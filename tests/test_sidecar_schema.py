@@ -36,17 +36,6 @@ from garden.core.trials import read_trials, session_path
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("core", "rsa", "stimuli", "experiment", "modeling", "analysis", "reports", "garden")
 OWNER = REPO / "core" / "provenance.py"
-SMALL = """
-name = "small"
-rule_code = "participant"
-curriculum = "interleaved"
-[curricula.interleaved]
-order = "interleaved"
-[[phases]]
-name = "training"
-trials = 100
-exemplars_per_cell = 2
-"""
 
 
 def _sources() -> list[Path]:
@@ -120,9 +109,9 @@ def _consumers(folder: Path, table: Path, work: Path) -> dict[str, list[str]]:
 
 
 @pytest.mark.slow
-def test_a_session_killed_at_a_random_trial_is_refused_everywhere_then_accepted_once_resumed(tmp_path, capsys):
-    protocol = tmp_path / "small.toml"
-    protocol.write_text(SMALL)
+def test_a_session_killed_at_a_random_trial_is_refused_everywhere_then_accepted_once_resumed(
+        tmp_path, capsys, small_protocol):
+    protocol = small_protocol
     out = tmp_path / "participants"
     run = ["run", "--participant", "P1", "--session", "1", "--simulate", "factorized", "--out", str(out),
            "--protocol", str(protocol)]

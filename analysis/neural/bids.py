@@ -67,7 +67,7 @@ class Run:
     @property
     def folder(self) -> Path:
         """The run's derivative folder relative to a dataset root: sub-X[/ses-Y]/func."""
-        return Path(self.participant_id, self.session_label, "func") if self.session_label else Path(self.participant_id, "func")
+        return Path(self.participant_id, self.session_label, "func")  # "" adds no folder
 
     def path(self, suffix: str) -> Path:
         """A sibling file of the events file: ``<stem>_<suffix>`` in the same folder."""

@@ -379,7 +379,8 @@ class SessionBetas:
 
 
 def glm_sessions(glm: str | Path) -> dict[tuple[str, str], list[Path]]:
-    """The beta files of a ``fit_dataset`` folder by (participant_id, session_label), runs in order; UserError if none."""
+    """The beta files of a ``fit_dataset`` folder by (participant_id, session_label), runs in order;
+    UserError if none."""
     glm = Path(glm)
     files = derivative_files(glm, f"*_run-*_{BETAS}.nii.gz")
     if not files:

@@ -162,7 +162,8 @@ def read_roi_rdms(folder: str | Path) -> RDMs:
                      "roi": entities["roi"], "method": entities["desc"]})
         matrices.append(rdm)
     methods = sorted({row["method"] for row in rows})
-    return RDMs(np.stack(matrices), condition_table(), pd.DataFrame(rows).astype({"session": "Int64"}), " / ".join(methods))
+    descriptors = pd.DataFrame(rows).astype({"session": "Int64"})
+    return RDMs(np.stack(matrices), condition_table(), descriptors, " / ".join(methods))
 
 
 def brain_model_rdms(models: tuple[str, ...], context_offset: float, method: str, n_levels: int = 5) -> RDMs:

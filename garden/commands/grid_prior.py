@@ -31,7 +31,8 @@ def _per_rdm(out: Path) -> Path:
 def _out_problem(args: argparse.Namespace) -> str | None:
     """Rule of ``--out``: neither table nor sidecar exists yet (never overwrites)."""
     per_rdm = _per_rdm(args.out)
-    existing = [p for p in (args.out, per_rdm, args.out.with_suffix(".json"), per_rdm.with_suffix(".json")) if p.exists()]
+    outputs = (args.out, per_rdm, args.out.with_suffix(".json"), per_rdm.with_suffix(".json"))
+    existing = [p for p in outputs if p.exists()]
     return f"{existing[0]}: already exists; refusing to overwrite it (choose another --out)" if existing else None
 
 

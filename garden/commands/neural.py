@@ -182,7 +182,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--participants", type=_distinct, default="", help="only these participant ids (comma-separated)")
     p.add_argument("--include-incomplete", action="store_true",
                    help="also simulate sessions whose sidecar says completed: false")
-    add_rules(p, Rule("--rois", raising(lambda args: _simulation(args).check())), Rule("SESSIONS", raising(_check_sessions)))
+    add_rules(p, Rule("--rois", raising(lambda args: _simulation(args).check())),
+              Rule("SESSIONS", raising(_check_sessions)))
     p.set_defaults(func=simulate_command)
 
     p = steps.add_parser("glm", help="first-level LSA GLM (nilearn): condition betas per run",

@@ -48,7 +48,8 @@ def replace_problem(args: argparse.Namespace) -> str | None:
     with open(path, "rb") as fh:
         head = fh.read(512).lstrip().lower()
     if not head.startswith((b"<!doctype html", b"<html")):
-        return f"--out {path}: exists and is not an HTML report; refusing to replace it with --overwrite: choose another --out"
+        return (f"--out {path}: exists and is not an HTML report; refusing to replace it with --overwrite: "
+                "choose another --out")
     return None
 
 

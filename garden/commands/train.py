@@ -124,7 +124,7 @@ def cuda_problem(args: argparse.Namespace) -> str | None:
 
 def memory_problem(args: argparse.Namespace) -> str | None:
     """Rule of ``--hidden`` (and the sweep's size): the networks trained at once fit ``limit("train_gib")``."""
-    at_once = _networks(args) / args.shards if args.executor == "inline" else _networks(args)  # inline shards run in turn
+    at_once = _networks(args) / args.shards if args.executor == "inline" else _networks(args)  # inline: in turn
     gib = networks_gib(args, at_once)
     if gib > limit("train_gib"):
         return (f"this sweep ({_networks(args)} networks x {args.hidden} hidden units x {input_units(args)} inputs) "

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from garden.reports.figures.style import context_colour, group_order, new_figure, panel_grid
+from garden.reports.figures.style import context_colour, group_order, label_panel, new_figure, panel_grid
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -223,11 +223,7 @@ def behavioural_rsa_taus(taus: pd.DataFrame) -> Figure:
     for ax, group in zip(axes, groups):
         part = taus[taus.group == group].rename(columns={c: c.removeprefix("tau_") for c in columns})
         _paired_dots(ax, part, [c.removeprefix("tau_") for c in columns])
-        ax.axhline(0, color="grey", linewidth=0.8)
-        ax.set_xlabel("model RDM (each orthogonalised on those left of it)")
-        ax.set_ylabel("Kendall τ_a")
-        ax.set_title(str(group))
-        ax.legend(fontsize="small")
+        label_panel(ax, "model RDM (each orthogonalised on those left of it)", "Kendall τ_a", str(group), zero=True)
     return fig
 
 
@@ -246,10 +242,7 @@ def phase_change(values: pd.DataFrame) -> Figure:
         wide = values[values.parameter == param].pivot_table(index="participant_id", columns="phase",
                                                              values="value").dropna()
         _paired_dots(ax, wide, [p for p in phases if p in wide])
-        ax.set_xlabel("phase")
-        ax.set_ylabel(f"{param}{units.get(param, ' (a.u.)')}")
-        ax.set_title(param)
-        ax.legend(fontsize="x-small")
+        label_panel(ax, "phase", f"{param}{units.get(param, ' (a.u.)')}", param, legend="x-small")
     return fig
 
 
@@ -267,11 +260,7 @@ def sigmoid_slopes(slopes: pd.DataFrame) -> Figure:
     for ax, group in zip(axes, groups):
         wide = slopes[slopes.group == group].pivot_table(index="participant_id", columns="feature", values="slope")
         _paired_dots(ax, wide, [f for f in ("relevant", "irrelevant") if f in wide])
-        ax.axhline(0, color="grey", linewidth=0.8)
-        ax.set_xlabel("feature")
-        ax.set_ylabel("slope (per feature level)")
-        ax.set_title(str(group))
-        ax.legend(fontsize="small")
+        label_panel(ax, "feature", "slope (per feature level)", str(group), zero=True)
     return fig
 
 

@@ -9,6 +9,7 @@ from garden.reports.figures.style import (
     FEATURE_COLOURS,
     SCALE_LABEL,
     context_colour,
+    label_panel,
     mean_sem,
     new_figure,
     panel_grid,
@@ -153,10 +154,7 @@ def dimensionality(summary: pd.DataFrame, spectrum: pd.DataFrame | None = None) 
             mean = part.groupby("component")["cumulative"].mean()
             ax.plot(mean.index, mean.values, marker=".", color=colours[scale], label=f"σ = {scale:g}")
         ax.axhline(0.9, color="grey", linestyle="--", linewidth=0.8, label="90 %")
-        ax.set_xlabel("principal component (rank)")
-        ax.set_ylabel("cumulative variance explained (fraction)")
-        ax.set_title("Cumulative spectrum")
-        ax.legend(fontsize="small")
+        label_panel(ax, "principal component (rank)", "cumulative variance explained (fraction)", "Cumulative spectrum")
     return fig
 
 

@@ -85,3 +85,12 @@ def scale_lines(ax: Axes, table: pd.DataFrame, columns: Mapping[str, str]) -> No
     ax.legend(fontsize="small")
 
 
+def label_panel(ax: Axes, xlabel: str, ylabel: str, title: str, *, zero: bool = False, legend: str = "small") -> None:
+    """Axis labels (with units), the panel title and its legend (``legend``: font size); ``zero`` draws
+    the y = 0 reference line first."""
+    if zero:
+        ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=legend)
