@@ -1,2 +1,11 @@
 """Models of behaviour: psychometric choice models (fit, compare, recover) and, in
-``garden.modeling.networks``, neural networks. Imports nothing heavy at package import time."""
+``garden.modeling.networks``, neural networks. Imports nothing heavy at package import time.
+
+Choice models: ``models`` (the models as data), ``cells`` (trial table -> per-cell counts),
+``objectives`` (Bernoulli likelihood, the published loss), ``optimise`` (the batched global fit),
+``psychometric`` (predict, simulate, ``fit_table``), ``choice_model`` (``ChoiceModel``, the
+scikit-learn estimator), ``constraints`` (lmfit parameters honoured by the fit), ``uncertainty``
+(Wald, bootstrap and profile intervals), ``posterior`` (posterior intervals), ``comparison``
+(random-effects BMS, likelihood-ratio tests), ``recovery`` (parameter and model recovery),
+``agents`` (simulated participants), ``flesch2018`` (readers of the published 2018 data).
+"""

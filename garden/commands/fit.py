@@ -1,7 +1,8 @@
 """``garden fit``, ``garden bms`` and ``garden recover``: psychometric choice models.
 
 Thin wiring: the domain logic is in ``garden.modeling.psychometric``, ``garden.modeling.comparison`` and
-``garden.modeling.recovery`` (imported inside the handlers so ``garden --help`` stays fast).
+``garden.modeling.recovery`` (imported when this module is: ``garden --help`` does not load it, ``garden fit
+--help`` does).
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ Importing this package does not import torch: only ``train`` (the trainer) does,
 Modules: ``config`` (settings, the published scales), ``data`` (the 50 items and their inputs),
 ``train`` (the batched trainer, full-batch and online), ``measures`` (read-outs that need weights),
 ``sweep`` (shards, submitit, merge, resume), ``curriculum`` (networks run through a participant's
-trial sequence, choices as a trial table).
+trial sequence, choices as a trial table), ``likelihood`` (networks as cognitive models: the
+likelihood of a person's choices), ``gating`` (the 2022 gating analysis, torch-free), ``rdms``
+(hidden-layer RDMs of a sweep as ``RDMs``).
 """
 
 from __future__ import annotations

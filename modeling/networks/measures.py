@@ -2,8 +2,7 @@
 
 Pure numpy on the parameter dicts of ``garden.modeling.networks.train`` (N networks stacked on axis 0).
 The RSA read-outs reuse ``garden.rsa.distances``, ``garden.rsa.model_rdms``, ``garden.rsa.compare`` and
-``garden.rsa.geometry`` (imported inside the functions: modeling -> analysis is the known exception
-for these pure primitives).
+``garden.rsa.geometry`` (``rsa`` is a layer below ``modeling``).
 
 Published flaw not copied (docs/networks.md): ablation masks come from each network itself, never
 from the rich network of the same run.
