@@ -13,11 +13,15 @@ stderr and exit status 2; set ``GARDEN_DEBUG=1`` to see the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
+import threading
+import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import garden
 from garden.commands import COMMANDS
@@ -96,11 +100,38 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
     any moment: while the commands are loaded, while arguments are checked, or while one runs).
     ``parser``: one from ``build_parser`` to reuse over many calls in one process (parsing leaves it
     unchanged)."""
+    interrupted: list[int] = []
+    with _noting_ctrl_c(interrupted):
+        try:
+            return _main(argv, parser)
+        except KeyboardInterrupt:
+            pass
+        except ImportError:
+            # Ctrl-C inside a C extension's import (numpy's) surfaces as an ImportError that has lost the
+            # KeyboardInterrupt: the noted signal tells the two apart
+            if not interrupted:
+                raise
+    print("garden: interrupted", file=sys.stderr)
+    return 130
+
+
+@contextlib.contextmanager
+def _noting_ctrl_c(interrupted: list[int]) -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt as usual and is also appended to ``interrupted`` (main thread only;
+    elsewhere nothing changes); the previous handler is restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def note(signum: int, frame: types.FrameType | None) -> None:
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, note)
     try:
-        return _main(argv, parser)
-    except KeyboardInterrupt:
-        print("garden: interrupted", file=sys.stderr)
-        return 130
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _main(argv: Sequence[str] | None, parser: argparse.ArgumentParser | None) -> int:
