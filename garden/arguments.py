@@ -139,6 +139,7 @@ def name_list(choices: tuple[str, ...] | None = None) -> Callable[[str], tuple[s
         if not names:
             raise argparse.ArgumentTypeError(f"{text!r}: give at least one name"
                                              + (f" of {', '.join(choices)}" if choices else ""))
+        check_no_empty_item(text)
         unknown = [n for n in names if choices and n not in choices]
         if unknown:
             raise argparse.ArgumentTypeError(f"unknown name(s) {unknown}; use {', '.join(choices)}")
@@ -148,6 +149,14 @@ def name_list(choices: tuple[str, ...] | None = None) -> Callable[[str], tuple[s
 
     parse.__name__ = "list of names"
     return parse
+
+
+def check_no_empty_item(text: str) -> None:
+    """ArgumentTypeError for a comma-separated list with an empty item (``a,,b``, ``a,``): a name left out."""
+    items = text.split(",")
+    if len(items) > 1 and any(not item.strip() for item in items):
+        raise argparse.ArgumentTypeError(f"{text[:80]!r} has an empty item (two commas in a row or one at an end); "
+                                         "give NAME,NAME,...")
 
 
 def _check_folder_writable(folder: Path, text: str) -> None:

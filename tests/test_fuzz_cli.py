@@ -266,6 +266,9 @@ def build_workspace(w: Path) -> None:
         (w / "fits" / name / "fits.json").write_text(json.dumps({"completed": True}))
     (w / "fits" / "no-sidecar").mkdir()
     (w / "fits" / "no-sidecar" / "fits.tsv").write_text(_tsv(pd.DataFrame(FITS_ROWS).assign(objective="bernoulli")))
+    (w / "fits" / "one-family").mkdir()
+    one_family = pd.DataFrame(FITS_ROWS).replace({"model": {"linear": "factorized_full"}})
+    (w / "fits" / "one-family" / "fits.tsv").write_text(_tsv(one_family))
     (w / "fits" / "cut").mkdir()
     (w / "fits" / "cut" / "fits.tsv").write_text(VALID_FITS)
     (w / "fits" / "cut" / "fits.json").write_text(json.dumps({"completed": False}))
@@ -732,6 +735,16 @@ def neural_cases() -> list[Case]:
         Case("neural stats", ("neural", "stats", "no-such-folder", "--out", "new/stats"), "no-such-folder"),
         Case("neural mante", ("neural", "mante", "no-such.mat", "--out", "new/m"), "no-such.mat"),
         Case("neural mante", ("neural", "mante", "trials.tsv", "--out", "new/m", "--window", "0.1"), "--window"),
+        *(Case(f"neural {argv[1]}", argv, needle) for argv, needle in (
+            ((*glm, "--conditions", "context=a,,branchiness=b"), "--conditions"),
+            ((*glm, "--conditions", "context=a,context=b"), "--conditions"),
+            ((*glm, "--participants", "P1,,P2"), "--participants"),
+            ((*glm, "--filter", "acq=a", "--filter", "acq=b"), "--filter"),
+            ((*light, "--models", "grid,"), "--models"),
+            ((*rdms, "--atlas-rois", "a,,b"), "--atlas-rois"),
+            ((*rdms, "--roi", "a=trials.tsv", "--roi", "a=trials.tsv"), "twice"),
+            (("neural", "simulate", "nonempty", "--out", "new/b", "--participants", "P1,,P2"), "--participants"),
+            (("neural", "stats", "nonempty", "--out", "new/stats", "--models", ",grid"), "--models"))),
         Case("neural", ("neural",), "STEP"),
         Case("neural", ("neural", "frobnicate"), "frobnicate"),
     ]
@@ -777,6 +790,8 @@ def integrity_cases() -> list[Case]:
                    needle)
               for name, needle in (("half.nii.gz", "not a binary mask"), ("nan.nii.gz", "nan"),
                                    ("cut.nii.gz", "cut short"), ("huge.nii", "GARDEN_MAX_DECODED_GIB"))]
+    cases += [Case("bms", ("bms", fits, "--out", "new/b.tsv", "--families", "new/f.tsv", *extra), "--families")
+              for fits, extra in (("fits/one-family/fits.tsv", ()), ("fits.tsv", ("--models", "factorized")))]
     cases.append(Case("neural simulate", ("neural", "simulate", "scan/foreign", "--out", "new/x", "--participants",
                                           "P1,P1"), "twice"))
     cases += [Case("neural mante", ("neural", "mante", f"corrupt/{name}", "--out", "new/m"), name)

@@ -45,6 +45,7 @@ from garden.core.provenance import INCOMPLETE, completion
 from garden.arguments import (
     SEED,
     bounded_int,
+    check_no_empty_item,
     executor_options,
     existing_file,
     existing_folder,
@@ -63,7 +64,8 @@ MAX_VOXELS_PER_AXIS = 512
 
 
 def _distinct(text: str) -> str:
-    """argparse type of a comma-separated list of names: each name at most once."""
+    """argparse type of a comma-separated list of names: each name at most once, no empty item."""
+    check_no_empty_item(text)
     names = _names(text)
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -93,6 +95,8 @@ def _filters(items: list[str]) -> tuple[tuple[str, str], ...]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise UserError(f"--filter: {item!r} is not ENTITY=VALUE (e.g. acq=mb4)")
+        if key.strip() in dict(out):
+            raise UserError(f"--filter: entity {key.strip()!r} given twice; a run has one value of it")
         out.append((key.strip(), value.strip()))
     return tuple(out)
 
