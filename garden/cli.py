@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import typing
 from collections.abc import Sequence
@@ -94,10 +95,41 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
     ``parser``: one from ``build_parser`` to reuse over many calls in one process (parsing leaves it
     unchanged)."""
     try:
+        if signal.getsignal(signal.SIGINT) is garden._interrupted_at_start_up:  # start-up is over
+            signal.signal(signal.SIGINT, _note_interrupt)
         return _main(argv, parser)
     except KeyboardInterrupt:
         print("garden: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not interrupted(exc):
+            raise
+        print("garden: interrupted", file=sys.stderr)
+        return 130
+
+
+class _Interrupts:
+    """Whether the command line's Ctrl-C handler ran (``_note_interrupt``)."""
+
+    seen = False
+
+
+def _note_interrupt(signum: int, frame: object) -> None:
+    _Interrupts.seen = True
+    raise KeyboardInterrupt
+
+
+def interrupted(exc: BaseException | None) -> bool:
+    """Whether ``exc`` came of a Ctrl-C. Libraries may turn a KeyboardInterrupt during their import into
+    another error: numpy into an ImportError that keeps it as its cause, or one from its C code that does
+    not (then only the handler knows)."""
+    if _Interrupts.seen:
+        return True
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _main(argv: Sequence[str] | None, parser: argparse.ArgumentParser | None) -> int:
@@ -117,7 +149,7 @@ def _main(argv: Sequence[str] | None, parser: argparse.ArgumentParser | None) ->
         print(f"garden {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: still one line, never a traceback in the participant's face
-        if os.environ.get("GARDEN_DEBUG"):
+        if os.environ.get("GARDEN_DEBUG") or interrupted(exc):
             raise
         if hint := missing_extra(exc):  # an optional extra is not installed: name it, not a bug
             print(f"garden {args.command} {hint}", file=sys.stderr)

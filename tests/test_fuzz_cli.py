@@ -1042,6 +1042,40 @@ def test_ctrl_c_during_start_up_is_one_line_and_status_130(delay_s, tmp_path):
     assert len(done.stderr.strip().splitlines()) == 1 and list(tmp_path.iterdir()) == []
 
 
+INTERRUPT_HOOK = """
+import importlib.abc, os, signal, sys
+
+class Interrupt(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == os.environ["GARDEN_TEST_SIGINT_AT"]:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)  # as a Ctrl-C would, just before that module is imported
+        return None
+
+sys.meta_path.insert(0, Interrupt())
+"""
+
+
+@pytest.mark.parametrize("launcher, module", [
+    *(("python -m garden", module) for module in ("garden.cli", "garden.commands", "garden.core.errors", "argparse",
+                                                  "garden.commands.fit", "numpy", "pandas", "garden.core.trials")),
+    ("garden", "garden.cli"), ("garden", "numpy")])
+def test_ctrl_c_while_the_command_is_imported_is_one_line_and_status_130(launcher, module, tmp_path):
+    """Ctrl-C at each step of the start-up of the real command (``python -m garden`` or the console script): the
+    package and garden.cli being imported (before ``main`` runs), then the command's modules and numpy (whose
+    C code turns the KeyboardInterrupt into an ImportError). Sent just before ``module`` is imported, by an
+    import hook (a ``sitecustomize`` on PYTHONPATH): what runs before garden's own first line (Python's site,
+    runpy) is Python's, and not tested here."""
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(INTERRUPT_HOOK)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "hook"), "GARDEN_TEST_SIGINT_AT": module}
+    command = [sys.executable, "-m", "garden"] if launcher != "garden" else [str(Path(sys.executable).with_name("garden"))]
+    done = subprocess.run([*command, "fit", "no-such.tsv", "--out", "f.tsv"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130 and done.stderr == "garden: interrupted\n", (done.returncode, done.stderr[-3000:])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hook"]
+
+
 def test_sigterm_in_a_window_session_stops_it_like_ctrl_c_and_restores_the_handler():
     from garden.experiment.present.runner import Terminated, _sigterm_stops
 
