@@ -159,18 +159,25 @@ def check_no_empty_item(text: str) -> None:
                                          "give NAME,NAME,...")
 
 
-def _check_folder_writable(folder: Path, text: str) -> None:
-    """The nearest existing ancestor of ``folder`` must be a writable folder."""
+def unwritable(folder: Path) -> str | None:
+    """Why ``folder`` (or, when it does not exist yet, its nearest existing ancestor) cannot take new files,
+    or None: checked before any work, so a long command does not fail at its end."""
     existing = folder
     while not existing.exists():
         if existing.parent == existing:
             break
         existing = existing.parent
     if not existing.is_dir():
-        raise argparse.ArgumentTypeError(f"{text}: {existing} is a file, not a folder")
+        return f"{existing} is a file, not a folder"
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"{text}: cannot write into {existing} (read-only or no permission); "
-                                         "choose another path")
+        return f"cannot write into {existing} (read-only or no permission); choose another path"
+    return None
+
+
+def _check_folder_writable(folder: Path, text: str) -> None:
+    """The nearest existing ancestor of ``folder`` must be a writable folder."""
+    if problem := unwritable(folder):
+        raise argparse.ArgumentTypeError(f"{text}: {problem}")
 
 
 def _check_name(path: Path, text: str) -> None:

@@ -369,6 +369,7 @@ def _damaged_results(w: Path) -> None:
              "text-in-numbers": (good.replace("0.3", "0.3x"), record),
              "unfinished": (good, {**record, "completed": False}),
              "sidecar-damaged": (good, '{"completed": tr'), "nan-row": (good + "\t\n", record),
+             "nan-only": (good.replace("0.6", "nan").replace("0.3", "NaN").replace("0.1", ""), record),
              "newer-layout": (good, {**record, "sidecar_version": 99})}
     for kind, (text, sidecar) in kinds.items():
         tables = w / "damaged" / kind / "tables"
@@ -753,7 +754,7 @@ def neural_cases() -> list[Case]:
 DAMAGED_RESULTS = {"no-sidecar": "no sidecar", "header-only": "no rows", "cut-line": "cut",
                    "rows-lost": "sidecar says 3",
                    "text-in-numbers": "0.3x", "unfinished": "completed: false", "sidecar-damaged": "bms.json",
-                   "nan-row": "bms.tsv", "newer-layout": "sidecar_version", "missing-table": "fits.tsv is missing",
+                   "nan-row": "bms.tsv", "nan-only": "every value in them is missing", "newer-layout": "sidecar_version", "missing-table": "fits.tsv is missing",
                    "link-loop": "fits.tsv"}
 """Damaged results folders under ``damaged/`` and what ``garden report`` must name."""
 
@@ -916,6 +917,7 @@ def path_cases() -> list[Case]:
         Case("report", ("report", "results", "--out", "results/data.html", "--overwrite"), "data.html"),
         Case("report", ("report", "results", "--out", "results/data.html"), "data.html"),
         Case("report", ("report", "results", "--out", "results", "--overwrite"), "results"),
+        Case("report", ("report", "results", "--out", "a-file/report.html"), "a-file"),
         Case("validate", ("validate", "unfinished"), "completed: false"),
         Case("validate", ("validate", "half-imported"), "import"),
         Case("validate", ("validate", "damaged-sidecar"), "sidecar"),

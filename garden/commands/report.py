@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from garden.core.errors import UserError
-from garden.arguments import bounded_int, existing_folder
+from garden.arguments import bounded_int, existing_folder, unwritable
 from garden.pipeline import rebuild_report
 
 HTML = (".html", ".htm")
@@ -47,6 +47,8 @@ def check_replaceable(path: Path) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     target = args.out if args.out is not None else args.folder / "report.html"
+    if problem := unwritable(target.parent):  # before minutes of rendering (a late refusal names the file too)
+        raise UserError(f"--out {target}: {problem}")
     if args.overwrite:
         check_replaceable(target)
     print(f"report: {rebuild_report(args.folder, args.out, overwrite=args.overwrite, dpi=args.dpi)}")
