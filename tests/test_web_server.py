@@ -244,10 +244,12 @@ def test_a_finished_session_is_never_reopened(client, tmp_path):
     for trial in range(1, 11):
         assert client.post("/api/trial", json=_report(trial, None, None)).status_code == 200
     path = session_path(tmp_path / "participants", "P003", 1)
-    before = path.read_bytes()
+    before = path.read_bytes(), path.with_suffix(".json").read_bytes()
     again = _begin(client)
     assert again.status_code == 409 and "already finished" in again.json()["error"]
-    assert path.read_bytes() == before and session_info(path)["completed"] is True
+    code = session_info(path)["completion_code"]
+    assert again.json()["finished"] is True and again.json()["completion_code"] == code and len(code) == 8
+    assert (path.read_bytes(), path.with_suffix(".json").read_bytes()) == before  # nothing new recorded
 
 
 def test_trees_are_served_as_garden_run_renders_them(client, protocol):
