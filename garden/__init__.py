@@ -26,7 +26,7 @@ import sys
 
 def _interrupted_at_start_up(signum: int, frame: object) -> None:
     """Ctrl-C while the ``garden`` command is still being imported: one line and status 130, no traceback
-    (``garden.cli.main`` puts Python's handler back once it runs, and reports a later Ctrl-C itself)."""
+    (``garden.cli.main`` replaces this handler once it runs, and reports a later Ctrl-C itself)."""
     print("garden: interrupted", file=sys.stderr)
     raise SystemExit(130)
 

@@ -754,7 +754,8 @@ def neural_cases() -> list[Case]:
 DAMAGED_RESULTS = {"no-sidecar": "no sidecar", "header-only": "no rows", "cut-line": "cut",
                    "rows-lost": "sidecar says 3",
                    "text-in-numbers": "0.3x", "unfinished": "completed: false", "sidecar-damaged": "bms.json",
-                   "nan-row": "bms.tsv", "nan-only": "every value in them is missing", "newer-layout": "sidecar_version", "missing-table": "fits.tsv is missing",
+                   "nan-row": "bms.tsv", "nan-only": "every value in them is missing",
+                   "newer-layout": "sidecar_version", "missing-table": "fits.tsv is missing",
                    "link-loop": "fits.tsv"}
 """Damaged results folders under ``damaged/`` and what ``garden report`` must name."""
 
@@ -1071,7 +1072,8 @@ def test_ctrl_c_while_the_command_is_imported_is_one_line_and_status_130(launche
     (tmp_path / "hook").mkdir()
     (tmp_path / "hook" / "sitecustomize.py").write_text(INTERRUPT_HOOK)
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "hook"), "GARDEN_TEST_SIGINT_AT": module}
-    command = [sys.executable, "-m", "garden"] if launcher != "garden" else [str(Path(sys.executable).with_name("garden"))]
+    command = ([sys.executable, "-m", "garden"] if launcher != "garden"
+               else [str(Path(sys.executable).with_name("garden"))])
     done = subprocess.run([*command, "fit", "no-such.tsv", "--out", "f.tsv"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 130 and done.stderr == "garden: interrupted\n", (done.returncode, done.stderr[-3000:])
