@@ -20,7 +20,7 @@ import io
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -42,25 +42,39 @@ def exists_message(path: Path) -> str:
     return f"{path}: already exists; refusing to overwrite it (choose another --out or move the old file away)"
 
 
+def cannot_write(path: Path, exc: OSError) -> UserError:
+    """The one-line refusal for an output the system would not let us write (no permission, no room, a
+    file where its folder should be, a folder made meanwhile), naming it, the reason and the fix."""
+    other = f" at {exc.filename}" if exc.filename and Path(exc.filename) not in (path, path.with_name(
+        path.name + PARTIAL)) else ""
+    return UserError(f"{path}: could not be written ({exc.strerror or type(exc).__name__}{other}); make its folder "
+                     "writable (or free space) and run again, or choose another output path")
+
+
 def write_file(path: str | os.PathLike, data: str | bytes, *, overwrite: bool = False) -> Path:
     """Write ``data`` (text as UTF-8) to ``path`` atomically and durably; FileExistsError unless
-    ``overwrite``. Parent folders are created."""
+    ``overwrite``; UserError (``cannot_write``) when the system refuses. Parent folders are created."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(exists_message(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + PARTIAL)
-    with open(tmp, "wb") as fh:
-        fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        fh.flush()
-        os.fsync(fh.fileno())
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
         if overwrite:
             os.replace(tmp, path)
         else:
             _link_new(tmp, path)
+    except OSError as exc:
+        if str(exc) == exists_message(path):
+            raise
+        raise cannot_write(path, exc) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with suppress(OSError):  # its folder may be gone or a file: then there is no tmp to remove
+            tmp.unlink(missing_ok=True)
     _fsync_folder(path.parent)
     return path
 
@@ -88,12 +102,18 @@ def output_folder(out: str | os.PathLike, *, resume: bool = False) -> Iterator[P
     out = Path(out)
     refuse_existing(out)
     partial = out.with_name(out.name + PARTIAL)
-    if partial.exists() and not resume:
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True, exist_ok=True)
+    try:
+        if partial.exists() and not resume:
+            shutil.rmtree(partial)
+        partial.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(out, exc) from None
     yield partial
     refuse_existing(out)  # made by someone else meanwhile: keep theirs, and our partial folder
-    partial.rename(out)
+    try:
+        partial.rename(out)
+    except OSError as exc:
+        raise cannot_write(out, exc) from None
     _fsync_folder(out.parent)
 
 

@@ -19,8 +19,23 @@ public API; each is documented where it is defined, and loaded on first use (``i
 ``garden --help`` stay fast: the command line needs none of them).
 """
 
-import importlib
-from typing import Any
+import os
+import signal
+import sys
+
+
+def _interrupted_at_start_up(signum: int, frame: object) -> None:
+    """Ctrl-C while the ``garden`` command is still being imported: one line and status 130, no traceback
+    (``garden.cli.main`` replaces this handler once it runs, and reports a later Ctrl-C itself)."""
+    print("garden: interrupted", file=sys.stderr)
+    raise SystemExit(130)
+
+
+if sys.argv[:1] == ["-m"] or os.path.basename(sys.argv[0] if sys.argv else "") == "garden":  # the command line
+    signal.signal(signal.SIGINT, _interrupted_at_start_up)  # not on import from a notebook or a script
+
+import importlib  # noqa: E402 (after the handler: Ctrl-C during these imports is the command's too)
+from typing import Any  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -155,6 +155,7 @@ def name_list(choices: tuple[str, ...] | None = None) -> Callable[[str], tuple[s
         if not names:
             raise argparse.ArgumentTypeError(f"{text!r}: give at least one name"
                                              + (f" of {', '.join(choices)}" if choices else ""))
+        check_no_empty_item(text)
         unknown = [n for n in names if choices and n not in choices]
         if unknown:
             raise argparse.ArgumentTypeError(f"unknown name(s) {unknown}; use {', '.join(choices)}")
@@ -166,18 +167,33 @@ def name_list(choices: tuple[str, ...] | None = None) -> Callable[[str], tuple[s
     return parse
 
 
-def _check_folder_writable(folder: Path, text: str) -> None:
-    """The nearest existing ancestor of ``folder`` must be a writable folder."""
+def check_no_empty_item(text: str) -> None:
+    """ArgumentTypeError for a comma-separated list with an empty item (``a,,b``, ``a,``): a name left out."""
+    items = text.split(",")
+    if len(items) > 1 and any(not item.strip() for item in items):
+        raise argparse.ArgumentTypeError(f"{text[:80]!r} has an empty item (two commas in a row or one at an end); "
+                                         "give NAME,NAME,...")
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why ``folder`` (or, when it does not exist yet, its nearest existing ancestor) cannot take new files,
+    or None: checked before any work, so a long command does not fail at its end."""
     existing = folder
     while not existing.exists():
         if existing.parent == existing:
             break
         existing = existing.parent
     if not existing.is_dir():
-        raise argparse.ArgumentTypeError(f"{text}: {existing} is a file, not a folder")
+        return f"{existing} is a file, not a folder"
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"{text}: cannot write into {existing} (read-only or no permission); "
-                                         "choose another path")
+        return f"cannot write into {existing} (read-only or no permission); choose another path"
+    return None
+
+
+def _check_folder_writable(folder: Path, text: str) -> None:
+    """The nearest existing ancestor of ``folder`` must be a writable folder."""
+    if problem := unwritable(folder):
+        raise argparse.ArgumentTypeError(f"{text}: {problem}")
 
 
 def _check_name(path: Path, text: str) -> None:

@@ -13,15 +13,12 @@ stderr and exit status 2; set ``GARDEN_DEBUG=1`` to see the traceback instead.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import os
 import signal
 import sys
-import threading
-import types
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import garden
 from garden.commands import COMMANDS
@@ -100,38 +97,42 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
     any moment: while the commands are loaded, while arguments are checked, or while one runs).
     ``parser``: one from ``build_parser`` to reuse over many calls in one process (parsing leaves it
     unchanged)."""
-    interrupted: list[int] = []
-    with _noting_ctrl_c(interrupted):
-        try:
-            return _main(argv, parser)
-        except KeyboardInterrupt:
-            pass
-        except ImportError:
-            # Ctrl-C inside a C extension's import (numpy's) surfaces as an ImportError that has lost the
-            # KeyboardInterrupt: the noted signal tells the two apart
-            if not interrupted:
-                raise
-    print("garden: interrupted", file=sys.stderr)
-    return 130
-
-
-@contextlib.contextmanager
-def _noting_ctrl_c(interrupted: list[int]) -> Iterator[None]:
-    """SIGINT raises KeyboardInterrupt as usual and is also appended to ``interrupted`` (main thread only;
-    elsewhere nothing changes); the previous handler is restored afterwards."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def note(signum: int, frame: types.FrameType | None) -> None:
-        interrupted.append(signum)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, note)
     try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        if signal.getsignal(signal.SIGINT) is garden._interrupted_at_start_up:  # start-up is over
+            signal.signal(signal.SIGINT, _note_interrupt)
+        return _main(argv, parser)
+    except KeyboardInterrupt:
+        print("garden: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if not interrupted(exc):
+            raise
+        print("garden: interrupted", file=sys.stderr)
+        return 130
+
+
+class _Interrupts:
+    """Whether the command line's Ctrl-C handler ran (``_note_interrupt``)."""
+
+    seen = False
+
+
+def _note_interrupt(signum: int, frame: object) -> None:
+    _Interrupts.seen = True
+    raise KeyboardInterrupt
+
+
+def interrupted(exc: BaseException | None) -> bool:
+    """Whether ``exc`` came of a Ctrl-C. Libraries may turn a KeyboardInterrupt during their import into
+    another error: numpy into an ImportError that keeps it as its cause, or one from its C code that does
+    not (then only the handler knows)."""
+    if _Interrupts.seen:
+        return True
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _main(argv: Sequence[str] | None, parser: argparse.ArgumentParser | None) -> int:
@@ -153,7 +154,7 @@ def _main(argv: Sequence[str] | None, parser: argparse.ArgumentParser | None) ->
         print(f"garden {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: still one line, never a traceback in the participant's face
-        if os.environ.get("GARDEN_DEBUG"):
+        if os.environ.get("GARDEN_DEBUG") or interrupted(exc):
             raise
         if hint := missing_extra(exc):  # an optional extra is not installed: name it, not a bug
             print(f"garden {args.command} {hint}", file=sys.stderr)

@@ -34,7 +34,7 @@ from garden.core.budget import check_pixels
 from garden.core.errors import UserError
 from garden.core.progress import progress_bar
 from garden.core.provenance import INCOMPLETE, completion, read_json, read_record, sidecar_of
-from garden.core.text_tables import read_text_table
+from garden.core.text_tables import MISSING, read_text_table
 from garden.reports import figures
 from garden.rsa.model_rdms import choice_model_rdms
 from garden.rsa.rdms import RDMs
@@ -113,6 +113,9 @@ def _table_damage(path: Path, *, sidecar: bool) -> str | None:
         return f"has {len(table)} rows, its sidecar says {rows} (cut or changed)"
     if rows is None and sidecar and table.empty:
         return "has a header but no rows"
+    values = table.iloc[:, 1:].astype(str).apply(lambda column: column.str.strip())  # beside the label column
+    if not table.empty and values.shape[1] and values.isin(MISSING).all().all():
+        return f"has {len(table)} rows but every value in them is missing (NaN or empty)"
     return None
 
 

@@ -3,6 +3,7 @@ never overwrite one."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -78,3 +79,30 @@ def test_a_killed_process_leaves_no_complete_looking_output_folder(tmp_path):
         child.wait(timeout=30)
     assert child.returncode != 0
     assert not (tmp_path / "rdms").exists() and (tmp_path / "rdms.partial" / "a.tsv").is_file()
+
+
+def test_an_output_the_system_refuses_is_one_line_naming_it(tmp_path):
+    """A file where the output's folder should be (made while the command worked): one UserError line naming
+    the output and the reason, not a raw [Errno 17]/[Errno 20], and nothing left behind."""
+    (tmp_path / "tables").write_text("someone's file\n")
+    with pytest.raises(UserError, match=r"tables/sub/a.tsv: could not be written \(Not a directory at .*tables/sub\); "
+                                        r"make its folder writable"):
+        write_tsv(tmp_path / "tables" / "sub" / "a.tsv", TABLE)
+    with pytest.raises(UserError, match=r"tables/a.tsv: could not be written \(File exists at .*tables\)"):
+        write_tsv(tmp_path / "tables" / "a.tsv", TABLE)
+    with pytest.raises(UserError, match=r"tables/stats: could not be written"):
+        with output_folder(tmp_path / "tables" / "stats"):
+            pytest.fail("the block must not run")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tables"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_folder_is_one_line_naming_the_output(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out").chmod(0o555)
+    try:
+        with pytest.raises(UserError, match=r"out/a.tsv: could not be written \(Permission denied\)"):
+            write_tsv(tmp_path / "out" / "a.tsv", TABLE)
+    finally:
+        (tmp_path / "out").chmod(0o755)
+    assert list((tmp_path / "out").iterdir()) == []

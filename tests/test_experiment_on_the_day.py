@@ -126,7 +126,8 @@ def test_wrong_display_timing_refuses_to_start_and_records_nothing(day, tmp_path
     assert result.returncode == 2, result.stderr[-2000:]
     line = result.stderr.strip().splitlines()[-1]
     assert "display:" in line and "--allow-timing-problems" in line  # Xvfb has no vsync
-    assert not session_path(out, "P001", 1).exists()
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == ["day.toml"], left  # no table, no sidecar, no _psychopy.log, no folder: nothing
 
 
 @needs_window

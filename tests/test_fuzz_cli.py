@@ -266,6 +266,9 @@ def build_workspace(w: Path) -> None:
         (w / "fits" / name / "fits.json").write_text(json.dumps({"completed": True}))
     (w / "fits" / "no-sidecar").mkdir()
     (w / "fits" / "no-sidecar" / "fits.tsv").write_text(_tsv(pd.DataFrame(FITS_ROWS).assign(objective="bernoulli")))
+    (w / "fits" / "one-family").mkdir()
+    one_family = pd.DataFrame(FITS_ROWS).replace({"model": {"linear": "factorized_full"}})
+    (w / "fits" / "one-family" / "fits.tsv").write_text(_tsv(one_family))
     (w / "fits" / "cut").mkdir()
     (w / "fits" / "cut" / "fits.tsv").write_text(VALID_FITS)
     (w / "fits" / "cut" / "fits.json").write_text(json.dumps({"completed": False}))
@@ -366,6 +369,7 @@ def _damaged_results(w: Path) -> None:
              "text-in-numbers": (good.replace("0.3", "0.3x"), record),
              "unfinished": (good, {**record, "completed": False}),
              "sidecar-damaged": (good, '{"completed": tr'), "nan-row": (good + "\t\n", record),
+             "nan-only": (good.replace("0.6", "nan").replace("0.3", "NaN").replace("0.1", ""), record),
              "newer-layout": (good, {**record, "sidecar_version": 99})}
     for kind, (text, sidecar) in kinds.items():
         tables = w / "damaged" / kind / "tables"
@@ -732,6 +736,16 @@ def neural_cases() -> list[Case]:
         Case("neural stats", ("neural", "stats", "no-such-folder", "--out", "new/stats"), "no-such-folder"),
         Case("neural mante", ("neural", "mante", "no-such.mat", "--out", "new/m"), "no-such.mat"),
         Case("neural mante", ("neural", "mante", "trials.tsv", "--out", "new/m", "--window", "0.1"), "--window"),
+        *(Case(f"neural {argv[1]}", argv, needle) for argv, needle in (
+            ((*glm, "--conditions", "context=a,,branchiness=b"), "--conditions"),
+            ((*glm, "--conditions", "context=a,context=b"), "--conditions"),
+            ((*glm, "--participants", "P1,,P2"), "--participants"),
+            ((*glm, "--filter", "acq=a", "--filter", "acq=b"), "--filter"),
+            ((*light, "--models", "grid,"), "--models"),
+            ((*rdms, "--atlas-rois", "a,,b"), "--atlas-rois"),
+            ((*rdms, "--roi", "a=trials.tsv", "--roi", "a=trials.tsv"), "twice"),
+            (("neural", "simulate", "nonempty", "--out", "new/b", "--participants", "P1,,P2"), "--participants"),
+            (("neural", "stats", "nonempty", "--out", "new/stats", "--models", ",grid"), "--models"))),
         Case("neural", ("neural",), "STEP"),
         Case("neural", ("neural", "frobnicate"), "frobnicate"),
     ]
@@ -740,7 +754,8 @@ def neural_cases() -> list[Case]:
 DAMAGED_RESULTS = {"no-sidecar": "no sidecar", "header-only": "no rows", "cut-line": "cut",
                    "rows-lost": "sidecar says 3",
                    "text-in-numbers": "0.3x", "unfinished": "completed: false", "sidecar-damaged": "bms.json",
-                   "nan-row": "bms.tsv", "newer-layout": "sidecar_version", "missing-table": "fits.tsv is missing",
+                   "nan-row": "bms.tsv", "nan-only": "every value in them is missing",
+                   "newer-layout": "sidecar_version", "missing-table": "fits.tsv is missing",
                    "link-loop": "fits.tsv"}
 """Damaged results folders under ``damaged/`` and what ``garden report`` must name."""
 
@@ -777,6 +792,8 @@ def integrity_cases() -> list[Case]:
                    needle)
               for name, needle in (("half.nii.gz", "not a binary mask"), ("nan.nii.gz", "nan"),
                                    ("cut.nii.gz", "cut short"), ("huge.nii", "GARDEN_MAX_DECODED_GIB"))]
+    cases += [Case("bms", ("bms", fits, "--out", "new/b.tsv", "--families", "new/f.tsv", *extra), "--families")
+              for fits, extra in (("fits/one-family/fits.tsv", ()), ("fits.tsv", ("--models", "factorized")))]
     cases.append(Case("neural simulate", ("neural", "simulate", "scan/foreign", "--out", "new/x", "--participants",
                                           "P1,P1"), "twice"))
     cases += [Case("neural mante", ("neural", "mante", f"corrupt/{name}", "--out", "new/m"), name)
@@ -901,6 +918,7 @@ def path_cases() -> list[Case]:
         Case("report", ("report", "results", "--out", "results/data.html", "--overwrite"), "data.html"),
         Case("report", ("report", "results", "--out", "results/data.html"), "data.html"),
         Case("report", ("report", "results", "--out", "results", "--overwrite"), "results"),
+        Case("report", ("report", "results", "--out", "a-file/report.html"), "a-file"),
         Case("validate", ("validate", "unfinished"), "completed: false"),
         Case("validate", ("validate", "half-imported"), "import"),
         Case("validate", ("validate", "damaged-sidecar"), "sidecar"),
@@ -1025,6 +1043,41 @@ def test_ctrl_c_during_start_up_is_one_line_and_status_130(delay_s, tmp_path):
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode in (130, 2), done.stderr  # 2: the command refused no-such.tsv before the signal came
     assert len(done.stderr.strip().splitlines()) == 1 and list(tmp_path.iterdir()) == []
+
+
+INTERRUPT_HOOK = """
+import importlib.abc, os, signal, sys
+
+class Interrupt(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == os.environ["GARDEN_TEST_SIGINT_AT"]:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)  # as a Ctrl-C would, just before that module is imported
+        return None
+
+sys.meta_path.insert(0, Interrupt())
+"""
+
+
+@pytest.mark.parametrize("launcher, module", [
+    *(("python -m garden", module) for module in ("garden.cli", "garden.commands", "garden.core.errors", "argparse",
+                                                  "garden.commands.fit", "numpy", "pandas", "garden.core.trials")),
+    ("garden", "garden.cli"), ("garden", "numpy")])
+def test_ctrl_c_while_the_command_is_imported_is_one_line_and_status_130(launcher, module, tmp_path):
+    """Ctrl-C at each step of the start-up of the real command (``python -m garden`` or the console script): the
+    package and garden.cli being imported (before ``main`` runs), then the command's modules and numpy (whose
+    C code turns the KeyboardInterrupt into an ImportError). Sent just before ``module`` is imported, by an
+    import hook (a ``sitecustomize`` on PYTHONPATH): what runs before garden's own first line (Python's site,
+    runpy) is Python's, and not tested here."""
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(INTERRUPT_HOOK)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "hook"), "GARDEN_TEST_SIGINT_AT": module}
+    command = ([sys.executable, "-m", "garden"] if launcher != "garden"
+               else [str(Path(sys.executable).with_name("garden"))])
+    done = subprocess.run([*command, "fit", "no-such.tsv", "--out", "f.tsv"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130 and done.stderr == "garden: interrupted\n", (done.returncode, done.stderr[-3000:])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hook"]
 
 
 def test_sigterm_in_a_window_session_stops_it_like_ctrl_c_and_restores_the_handler():

@@ -3,6 +3,8 @@ equivalent --roi masks; broken atlases give one line naming the file and the fix
 
 from __future__ import annotations
 
+import shutil
+
 import nibabel
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from neural_helpers import mask_path, simulated_bold
 from threadpoolctl import threadpool_limits
 
 from garden.analysis.neural.glm import GlmConfig, fit_dataset, load_mask
+from garden.analysis.neural.grids import check_same_grid, grid_offset_mm
 from garden.analysis.neural.rois import read_atlas_labels
 from garden.core.errors import UserError
 from garden.cli import main
@@ -74,7 +77,7 @@ def test_nilearn_label_list_and_a_chosen_subset(data, tmp_path):
 
 
 @pytest.mark.parametrize("how, message", [
-    ("other grid", r"atlas.nii.gz: ROI grid \(shape \(20, 10, 9\)\) differs from the GLM"),
+    ("other grid", r"atlas.nii.gz: grid \(20, 10, 9\) differs from the grid \(20, 10, 10\) of the GLM image .*run-1"),
     ("label absent", r"atlas.nii.gz: label\(s\) \['absent \(5\)'\] of .*labels.tsv have no voxel in the atlas image"),
     ("outside the brain", r"atlas.nii.gz#4: ROI 'corner' has 0 voxel\(s\) inside the GLM"),
     ("unknown name", r"--atlas-rois: \['nope'\] are not labels of"),
@@ -113,8 +116,77 @@ def test_stats_checks_atlas_rois_against_the_searchlight_mask(data, tmp_path, ca
                  "--mask", str(mask_path(bold)), "--atlas", str(atlas), "--atlas-labels", str(tmp_path / "labels.tsv"),
                  "--atlas-rois", "rich"])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "differs from the mask" in err and len(err.splitlines()) == 1, err
+    assert code == 2 and "differs from the grid (20, 10, 10) of the mask" in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "stats").exists()
+
+
+def _moved(source, target, *, shift_mm=0.0, volumes=None):
+    """A copy of the NIfTI ``source`` whose affine is moved ``shift_mm`` along x, or its data given
+    ``volumes`` copies along a 4th axis."""
+    image = nibabel.load(str(source))
+    affine, values = image.affine.copy(), np.asarray(image.dataobj)
+    affine[0, 3] += shift_mm
+    if volumes is not None:
+        values = np.repeat(values[..., None], volumes, axis=3)
+    nibabel.Nifti1Image(values, affine).to_filename(target)
+    return target
+
+
+def _glm_with_49_betas(glm, tmp_path):
+    copy = tmp_path / "glm-49"
+    shutil.copytree(glm, copy)
+    beta = sorted(copy.rglob("*run-2_stat-effect_statmap.nii.gz"))[0]
+    image = nibabel.load(str(beta))
+    nibabel.Nifti1Image(np.asarray(image.dataobj)[..., :49], image.affine).to_filename(beta)
+    return copy
+
+
+@pytest.mark.parametrize("step, how, message", [
+    ("glm", "mask moved 50 mm", r"brain.nii.gz: its affine puts voxels up to 50 mm from where the affine of "
+                                r"\S+run-1_bold.nii.gz puts them"),
+    ("rdms", "mask moved 50 mm", r"rich.nii.gz: its affine puts voxels up to 50 mm from where the affine of the GLM "
+                                 r"image \S+run-1_stat-effect_statmap.nii.gz puts them"),
+    ("searchlight", "mask moved 50 mm", r"run-1_stat-effect_statmap.nii.gz: its affine puts voxels up to 50 mm from "
+                                        r"where the affine of \S+brain.nii.gz puts them"),
+    ("rdms", "mask of 2 volumes", r"rich.nii.gz: shape \(20, 10, 10, 2\); a mask is one 3-D volume"),
+    ("searchlight", "mask of 2 volumes", r"brain.nii.gz: shape \(20, 10, 10, 2\); a mask is one 3-D volume"),
+    ("rdms", "a run of 49 betas", r"run-2_stat-effect_statmap.nii.gz: shape \(20, 10, 10, 49\); a GLM beta image "
+                                  r"holds 50 volumes"),
+    ("searchlight", "a run of 49 betas", r"run-2_stat-effect_statmap.nii.gz: shape \(20, 10, 10, 49\)"),
+])
+def test_images_off_the_grid_give_one_line_naming_both_files(data, tmp_path, capsys, step, how, message):
+    """Masks, ROIs and GLM images on another grid (shape, affine) or of the wrong kind are refused before any
+    work, naming the file (and the one it does not match) and the offset in mm, not a numpy message."""
+    bold, glm, _ = data
+    name = "brain" if step != "rdms" else "rich"
+    mask = _moved(mask_path(bold, name), tmp_path / f"{name}.nii.gz", shift_mm=50.0 if "50 mm" in how else 0.0,
+                  volumes=2 if "volumes" in how else None)
+    glm = _glm_with_49_betas(glm, tmp_path) if "49" in how else glm
+    out = tmp_path / "out"
+    option = ["--roi", f"rich={mask}"] if step == "rdms" else ["--mask", str(mask)]
+    source = bold if step == "glm" else glm
+    fast = ["--noise-model", "ols"] if step == "glm" else []
+    code = main(["neural", step, str(source), "--out", str(out), *option, *fast])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert pytest.importorskip("re").search(message, err), err
+    assert not out.exists() and not (tmp_path / "out.partial").exists()
+
+
+def test_a_grid_is_the_same_within_a_thousandth_of_a_millimetre():
+    affine = np.diag([3.0, 3.0, 3.0, 1.0])
+    moved = affine.copy()
+    moved[:3, 3] = [0.0, 0.0, 5e-4]
+    assert grid_offset_mm(affine, moved, (20, 10, 10)) == pytest.approx(5e-4)
+    check_same_grid("a.nii.gz", (20, 10, 10), moved, reference="b.nii.gz", reference_shape=(20, 10, 10, 50),
+                    reference_affine=affine)
+    tilted = affine.copy()
+    tilted[0, 1] = 0.01  # x grows 0.01 mm per voxel along y: 0.09 mm at the far corner (y = 9)
+    assert grid_offset_mm(affine, tilted, (20, 10, 10)) == pytest.approx(0.09)
+    with pytest.raises(UserError, match=r"a.nii.gz: its affine puts voxels up to 0.09 mm from where the affine of "
+                                        r"b.nii.gz puts them"):
+        check_same_grid("a.nii.gz", (20, 10, 10), tilted, reference="b.nii.gz", reference_shape=(20, 10, 10),
+                        reference_affine=affine)
 
 
 def test_label_tables_are_checked():

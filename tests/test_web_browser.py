@@ -253,6 +253,25 @@ def test_site_loads_nothing_from_other_hosts(served):
                                                                          if not r.startswith(served["server"].url)]
 
 
+def test_the_link_of_a_finished_session_shows_it_is_finished_and_records_nothing(tiny, browser, served):
+    """P003's link opened again after the session ended (the server restarted meanwhile): the page says the
+    session is already finished, shows its completion code, and not one byte of its files changes."""
+    out, table = served["root"] / "participants", served["table"]
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    server = Server(tiny, out, served["root"] / "again.log").start()
+    try:
+        page = _page(browser, [])
+        page.goto(f"{server.url}?participant=P003&session=1")
+        page.wait_for_function("document.body.dataset.screen === 'done'")
+        text = page.inner_text("body")
+    finally:
+        server.stop()
+    code = session_info(table)["completion_code"]
+    assert "already finished this session" in text and f"completion code: {code}" in text, text
+    assert "close this tab" in text and "does not open a session" not in text
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+
+
 def test_reload_mid_session_resumes_without_loss_or_duplicates(tiny, browser, tmp_path):
     server = Server(tiny, tmp_path / "participants", tmp_path / "server.log").start()
     seq, choices, rts = _answers(load_protocol(tiny), "P001")

@@ -244,10 +244,12 @@ def test_a_finished_session_is_never_reopened(client, tmp_path):
     for trial in range(1, 11):
         assert client.post("/api/trial", json=_report(trial, None, None)).status_code == 200
     path = session_path(tmp_path / "participants", "P003", 1)
-    before = path.read_bytes()
+    before = path.read_bytes(), path.with_suffix(".json").read_bytes()
     again = _begin(client)
     assert again.status_code == 409 and "already finished" in again.json()["error"]
-    assert path.read_bytes() == before and session_info(path)["completed"] is True
+    code = session_info(path)["completion_code"]
+    assert again.json()["finished"] is True and again.json()["completion_code"] == code and len(code) == 8
+    assert (path.read_bytes(), path.with_suffix(".json").read_bytes()) == before  # nothing new recorded
 
 
 def test_trees_are_served_as_garden_run_renders_them(client, protocol):
@@ -430,3 +432,30 @@ def test_the_switch_message_comes_where_garden_run_shows_it():
     assert seq.iloc[250:700].context.nunique() == 1 and seq.iloc[700:].context.nunique() == 1
     interleaved = plan_session(protocol, "P005", 1, "/nonexistent")
     assert interleaved.assignment.curriculum == "interleaved" and not any(switches(interleaved))
+
+
+def test_build_says_the_comprehension_check_is_not_run_online(tmp_path, capsys):
+    """The page does not run the lab's comprehension check: `garden web build` names it (and the phase that asks
+    for it) beside the other settings the page ignores; a protocol without one gets no such note."""
+    asking = json.loads(json.dumps(TINY))
+    asking["phases"][1]["comprehension"] = 3
+    (tmp_path / "asking.toml").write_text(_toml(asking))
+    (tmp_path / "plain.toml").write_text(_toml(TINY))
+    for name in ("asking", "plain"):
+        assert main(["web", "build", "--protocol", str(tmp_path / f"{name}.toml"), "--out", str(tmp_path / name),
+                     "--participants", "P001"]) == 0
+    asking_out, plain_out = capsys.readouterr().out.strip().splitlines()
+    assert "ignored online: display.check_timing" in asking_out and "practice.criterion" in asking_out
+    assert "NOT RUN online: the comprehension check of phase(s) test (3 right in a row)" in asking_out
+    assert "ignored online" in plain_out and "NOT RUN" not in plain_out
+
+
+def _toml(protocol: dict) -> str:
+    """A protocol dict as TOML text (the few shapes TINY uses: scalars, one table, a list of tables)."""
+    def value(v):
+        return json.dumps(v) if not isinstance(v, bool) else str(v).lower()
+    lines = [f"{k} = {value(v)}" for k, v in protocol.items() if not isinstance(v, (dict, list))]
+    lines += ["[timing]", *(f"{k} = {value(v)}" for k, v in protocol["timing"].items())]
+    for phase in protocol["phases"]:
+        lines += ["[[phases]]", *(f"{k} = {value(v)}" for k, v in phase.items())]
+    return "\n".join(lines) + "\n"

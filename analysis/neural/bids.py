@@ -195,11 +195,13 @@ class EventColumns:
         """``trial_type=stim,context=ctx,...`` -> EventColumns (unnamed keys keep their defaults)."""
         known = cls.__dataclass_fields__
         values = {}
-        for item in (part.strip() for part in text.split(",") if part.strip()):
+        for item in (part.strip() for part in text.split(",") if text.strip()):
             key, sep, value = item.partition("=")
             if not sep or key.strip() not in known or not value.strip():
                 raise UserError(f"--conditions: {item!r} is not KEY=VALUE with KEY one of {list(known)} (e.g. "
                                 "trial_type=stimulus,context=rule,branchiness=b,leafiness=l)")
+            if key.strip() in values:
+                raise UserError(f"--conditions: {key.strip()!r} given twice; give each KEY once")
             values[key.strip()] = value.strip()
         return cls(**values)
 

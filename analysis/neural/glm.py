@@ -50,6 +50,7 @@ from garden.analysis.neural.bids import (
     session_key,
     write_derivative_description,
 )
+from garden.analysis.neural.grids import check_same_grid
 from garden.core.errors import UserError
 from garden.core.files import output_folder, refuse_existing
 from garden.core.jobs import Resources, check_executor, run_jobs
@@ -143,9 +144,9 @@ def runs_mask(sessions: dict[tuple[str, str], list[Run]]):
                 raise UserError(f"{run.bold}: no brain mask (*_desc-brain_mask.nii.gz) for this run in the "
                                 "derivatives; give one with --mask")
             mask, found = load_mask(run.mask)
-            if brain is not None and (mask.shape != brain.shape or not np.allclose(found.affine, image.affine)):
-                raise UserError(f"{run.mask}: grid {mask.shape} differs from {image.get_filename()}: "
-                                "give the runs in one space (--space) or one --mask")
+            if brain is not None:
+                check_same_grid(run.mask, mask.shape, found.affine, reference=image.get_filename(),
+                                reference_shape=brain.shape, reference_affine=image.affine)
             brain, image = (mask, found) if brain is None else (brain & mask, image)
     return brain, image
 
@@ -218,11 +219,16 @@ def fit_run(bold: np.ndarray, design: pd.DataFrame, *, noise_model: str = "ar1")
     return betas, residuals, dof
 
 
-def load_mask(path: str | Path):
-    """(boolean mask array, nibabel image) of a NIfTI mask (> 0 is in); UserError if empty."""
+def load_mask(path: str | Path, what: str = "mask image"):
+    """(boolean 3-D mask array, nibabel image) of a NIfTI mask of 0s and 1s (one volume; 1 is in); UserError
+    naming the file (a ``what``) if it is not one or is empty."""
     path = Path(path)
-    image = read_image(path, what="mask image")
+    image = read_image(path, what=what)
     values = np.asarray(image.get_fdata())
+    if values.ndim == 4 and values.shape[3] == 1:  # one volume stored 4-D, as some tools write masks
+        values = values[..., 0]
+    if values.ndim != 3:
+        raise UserError(f"{path}: shape {values.shape}; a mask is one 3-D volume")
     stray = ~np.isin(values, (0.0, 1.0))
     if stray.any():
         raise UserError(f"{path}: not a binary mask ({int(stray.sum())} voxel(s) neither 0 nor 1, e.g. "
@@ -251,14 +257,19 @@ class CheckedRun:
     confounds: pd.DataFrame | None
 
 
-def check_run(run: Run, mask: np.ndarray, config: GlmConfig) -> CheckedRun:
+def check_run(run: Run, mask: np.ndarray, config: GlmConfig, *, affine: np.ndarray | None = None,
+              reference: object = "the mask") -> CheckedRun:
     """Check one run's files (BOLD grid, TR, events inside the scan, every condition, confounds)
-    without reading its data; UserError naming the file otherwise."""
+    without reading its data; UserError naming the file otherwise. ``affine``: the mask's (file
+    ``reference``), which the BOLD's must match too."""
     if not run.bold.is_file():
         raise UserError(f"{run.bold}: missing BOLD image for {run.events.name}")
     image = read_image(run.bold, what="BOLD image")
     if image.ndim != 4 or image.shape[:3] != mask.shape:
-        raise UserError(f"{run.bold}: shape {image.shape} is not a 4-D series on the mask's grid {mask.shape}")
+        raise UserError(f"{run.bold}: shape {image.shape} is not a 4-D series on the grid {mask.shape} of {reference}")
+    if affine is not None:
+        check_same_grid(reference, mask.shape, affine, reference=run.bold, reference_shape=image.shape,
+                        reference_affine=image.affine)
     n_volumes = image.shape[3]
     tr_s = repetition_time(run, tr_s=config.tr_s, header_tr_s=header_repetition_time(image))
     events = read_events(run.events, contexts=config.contexts, columns=config.columns)
@@ -350,7 +361,8 @@ def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path | None = 
                          derivatives=select.derivatives_of(root), space=select.space)
     brain, image = load_mask(mask) if mask is not None else runs_mask(sessions)
     mask = mask if mask is not None else RUN_MASKS
-    checked = [[check_run(run, brain, config) for run in runs] for runs in sessions.values()]
+    checked = [[check_run(run, brain, config, affine=image.affine, reference=image.get_filename())
+                for run in runs] for runs in sessions.values()]
     logs = out.with_name(out.name + ".jobs")
     with output_folder(out, resume=True) as partial:  # an interrupted run's partial folder is resumed
         todo = [runs for runs in checked if not all(run_done(partial, r.run, config, Path(mask)) for r in runs)]
@@ -401,18 +413,18 @@ def glm_grid(glm: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_session_betas(glm: str | Path, mask: np.ndarray, *, residuals: bool = True,
-                       only: tuple[str, str] | None = None) -> list[SessionBetas]:
+                       only: tuple[str, str] | None = None, affine: np.ndarray | None = None,
+                       reference: object = "the mask") -> list[SessionBetas]:
     """Every session's betas (and residuals) under a ``fit_dataset`` folder, restricted to ``mask``
-    (``only``: just that (participant_id, session_label))."""
+    (``only``: just that (participant_id, session_label)); each image must be on the mask's grid (shape,
+    and ``affine`` when given; ``reference``: the mask's file) and hold one beta per condition."""
     out = []
     for key, paths in glm_sessions(glm).items():
         if only is not None and key != only:
             continue
         betas, noise, dofs = [], [], []
         for path in paths:
-            image = read_image(path, what="GLM beta image")
-            if image.shape[:3] != mask.shape:
-                raise UserError(f"{path}: grid {image.shape[:3]} differs from the mask's {mask.shape}")
+            image = beta_image(path, mask, affine, reference)
             betas.append(np.asarray(image.dataobj, dtype=float)[mask])
             sidecar = read_record(path.with_name(path.name.replace(".nii.gz", ".json")), what="GLM beta sidecar")
             if not isinstance(sidecar.get("residual_dof"), int):
@@ -420,6 +432,27 @@ def read_session_betas(glm: str | Path, mask: np.ndarray, *, residuals: bool = T
             dofs.append(sidecar["residual_dof"])
             if residuals:
                 res = path.with_name(path.name.replace(BETAS, RESIDUALS))
-                noise.append(np.asarray(read_image(res, what="GLM residual image").dataobj, dtype=float)[mask].T)
+                noise.append(np.asarray(_on_grid(res, "GLM residual image", mask, affine, reference).dataobj,
+                                        dtype=float)[mask].T)
         out.append(SessionBetas(*key, np.stack(betas).transpose(0, 2, 1), noise, dofs))
     return out
+
+
+def beta_image(path: Path, mask: np.ndarray, affine: np.ndarray | None, reference: object):
+    """The GLM beta image at ``path`` (header; data on access) after checking it lies on ``mask``'s grid
+    (``affine`` when given, of the file ``reference``) and holds one volume per condition."""
+    image = _on_grid(path, "GLM beta image", mask, affine, reference)
+    if image.shape[3:] != (N_CONDITIONS,):
+        raise UserError(f"{path}: shape {image.shape}; a GLM beta image holds {N_CONDITIONS} volumes (one "
+                        "per condition): rerun garden neural glm")
+    return image
+
+
+def _on_grid(path: Path, what: str, mask: np.ndarray, affine: np.ndarray | None, reference: object):
+    """The 4-D image at ``path`` after checking it lies on ``mask``'s grid (UserError naming both)."""
+    image = read_image(path, what=what)
+    if image.ndim != 4:
+        raise UserError(f"{path}: shape {image.shape}; a {what} is 4-D: rerun garden neural glm")
+    check_same_grid(path, image.shape, image.affine, reference=reference, reference_shape=mask.shape,
+                    reference_affine=image.affine if affine is None else affine)
+    return image

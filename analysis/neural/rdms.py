@@ -40,6 +40,7 @@ from garden.analysis.neural.bids import (
 from garden.analysis.neural.glm import (
     BETAS,
     SessionBetas,
+    beta_image,
     glm_grid,
     glm_sessions,
     load_mask,
@@ -116,10 +117,12 @@ def roi_rdms(glm: str | Path, out: str | Path, *, rois: dict[str, Roi], affine: 
     glm, out = Path(glm), Path(out)
     refuse_existing(out)
     fitted, grid_affine = glm_grid(glm)
-    check_on_grid(rois, affine, inside=fitted, grid_affine=grid_affine, where=f"the GLM in {glm}")
+    first = next(iter(glm_sessions(glm).values()))[0]
+    check_on_grid(rois, affine, inside=fitted, grid_affine=grid_affine, where=f"the GLM image {first}")
     masks = {name: roi.mask & fitted for name, roi in rois.items()}
     union = np.any(list(masks.values()), axis=0)
-    sessions = read_session_betas(glm, union, residuals=config.method == "crossnobis" and config.noise == "residuals")
+    sessions = read_session_betas(glm, union, residuals=config.method == "crossnobis" and config.noise == "residuals",
+                                  affine=grid_affine, reference=next(iter(rois.values())).source.split("#")[0])
     columns = [condition_name(c) for c in range(N_CONDITIONS)]
     with output_folder(out) as partial:
         for found in progress_bar(sessions, desc="ROI RDMs", unit="session"):
@@ -193,10 +196,8 @@ def searchlight_maps(glm: str | Path, out: str | Path, *, mask: str | Path, conf
         raise UserError(f"{mask}: no searchlight centre keeps {config.min_fraction:.0%} of its sphere: "
                         "lower --min-fraction or the radius")
     keys = list(glm_sessions(glm))
-    fitted, _ = glm_grid(glm)
-    if fitted.shape != brain.shape:
-        raise UserError(f"{mask}: grid {brain.shape} differs from the GLM's {fitted.shape} in {glm}; give the mask "
-                        "the GLM was fitted in")
+    for path in (path for paths in glm_sessions(glm).values() for path in paths):  # headers only, before any job
+        beta_image(path, brain, image.affine, mask)
     logs = out.with_name(out.name + ".jobs")
     with output_folder(out, resume=True) as partial:  # an interrupted run's partial folder is resumed
         todo = [key for key in keys if not searchlight_done(partial, glm, key, config, Path(mask))]
@@ -253,7 +254,8 @@ def searchlight_session(glm: str, partial: str, key: tuple[str, str], mask: str,
     glm_path, brain_image = Path(glm), load_mask(mask)
     brain, image = brain_image
     crossnobis = config.method == "crossnobis"
-    [session] = read_session_betas(glm_path, brain, residuals=crossnobis and config.noise == "residuals", only=key)
+    [session] = read_session_betas(glm_path, brain, residuals=crossnobis and config.noise == "residuals", only=key,
+                                   affine=image.affine, reference=mask)
     patterns, residuals, dof = searchlight_noise(session, config) if crossnobis else (session.betas, None, None)
     vectors = searchlight_rdms(patterns, found, method=config.method, residuals=residuals, dof=dof,
                                shrinkage=config.shrinkage, batch_size=batch_size, progress=progress)

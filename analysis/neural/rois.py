@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from garden.analysis.neural.bids import read_image
+from garden.analysis.neural.glm import load_mask
+from garden.analysis.neural.grids import check_same_grid
 from garden.core.errors import UserError
 
 BACKGROUND = {"background", "unknown", "0", ""}
@@ -146,10 +148,7 @@ def load_rois(masks: dict[str, Path], *, atlas: Path | None = None, atlas_labels
     rois: dict[str, Roi] = {}
     grids: dict[str, tuple[tuple[int, ...], np.ndarray]] = {}
     for name, path in masks.items():
-        image = read_image(path, what=f"ROI mask image (--roi {name})")
-        mask = np.asarray(image.dataobj) > 0
-        if not mask.any():
-            raise UserError(f"--roi {name}={path}: the mask has no voxel > 0; give a non-empty mask")
+        mask, image = load_mask(path, what=f"ROI mask image (--roi {name})")
         rois[name] = Roi(mask, str(path))
         grids[str(path)] = (mask.shape, image.affine)
     if atlas is not None:
@@ -163,9 +162,8 @@ def load_rois(masks: dict[str, Path], *, atlas: Path | None = None, atlas_labels
         raise UserError("no ROI: give --roi NAME=PATH (repeatable) or --atlas IMAGE --atlas-labels LABELS")
     first, (shape, affine) = next(iter(grids.items()))
     for where, (other_shape, other_affine) in grids.items():
-        if other_shape != shape or not np.allclose(other_affine, affine, atol=1e-3):
-            raise UserError(f"{where}: on a grid other than {first}'s (shape {other_shape} vs {shape} or another "
-                            "affine); resample the ROI images to one grid")
+        check_same_grid(where, other_shape, other_affine, reference=first, reference_shape=shape,
+                        reference_affine=affine)
     return rois, affine
 
 
@@ -174,10 +172,9 @@ def check_on_grid(rois: dict[str, Roi], affine: np.ndarray | None, *, inside: np
     """UserError when the ROIs are not on the data's grid (``inside``'s shape and ``grid_affine``,
     named by ``where``) or an ROI keeps fewer than ``MIN_VOXELS`` voxels inside ``inside``."""
     shape = next(iter(rois.values())).mask.shape
-    if shape != inside.shape or (affine is not None and not np.allclose(affine, grid_affine, atol=1e-3)):
-        source = next(iter(rois.values())).source.split("#")[0]
-        raise UserError(f"{source}: ROI grid (shape {shape}) differs from {where}'s (shape {inside.shape}) or its "
-                        "affine; resample the ROI/atlas image onto the data's grid")
+    source = next(iter(rois.values())).source.split("#")[0]
+    check_same_grid(source, shape, grid_affine if affine is None else affine, reference=where,
+                    reference_shape=inside.shape, reference_affine=grid_affine)
     for name, roi in rois.items():
         count = int((roi.mask & inside).sum())
         if count < MIN_VOXELS:

@@ -192,8 +192,11 @@ class WebSessions:
             recorder.info.setdefault("reloads", []).append({"after_trial": live.done, "browser": browser})
             recorder.save()
         else:
-            if self._finished(participant, session):
-                raise Rejected(409, f"sub-{participant} ses-{session}: this session is already finished")
+            if self._finished(participant, session):  # nothing new is recorded; the page says so, with the code
+                code = session_info(session_path(self.out, participant, session)).get("completion_code")
+                raise Rejected(409, f"sub-{participant} ses-{session}: this session is already finished",
+                               {"finished": True, "participant_id": participant, "session": session,
+                                "completion_code": code or completion_code(self.protocol, participant, session)})
             resume = session_path(self.out, participant, session).exists()
             run = plan_session(self.protocol, participant, session, self.out, resume=resume, pool=self.pool,
                                repeat_practice=self.repeat_practice)
@@ -312,7 +315,7 @@ async def _json_body(request: Request) -> Any:
 def _refuse(request: Request, exc: Rejected) -> JSONResponse:
     client = request.client.host if request.client else "?"
     LOG.warning("rejected %d %s %s from %s: %s", exc.status, request.method, request.url.path, client, exc.reason)
-    return JSONResponse({"error": exc.reason}, status_code=exc.status)
+    return JSONResponse({**exc.details, "error": exc.reason}, status_code=exc.status)
 
 
 def _arrangement_ids(body: Any, keys: set[str]) -> tuple[str, int, str]:

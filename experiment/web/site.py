@@ -65,6 +65,20 @@ IGNORED_STATIC = ("practice.criterion", "practice.max_repeats")
 planned sequence, so a practice runs its first attempt only. With ``garden web serve`` the server
 plans another attempt after one below the criterion, as ``garden run`` does."""
 
+
+def ignored_online(protocol: Protocol, *, server: bool) -> str:
+    """The line ``garden web build|jatos|serve`` print: the protocol settings the page does not use, and the
+    comprehension check by name when a phase of ``protocol`` asks for one (the page does not run it)."""
+    ignored = IGNORED_ONLINE + (() if server else IGNORED_STATIC)
+    line = f"ignored online: {', '.join(ignored)}"
+    asking = [f"{phase.name} ({phase.comprehension} right in a row)" for phase in protocol.phases
+              if phase.comprehension]
+    if asking:
+        line += (f"; NOT RUN online: the comprehension check of phase(s) {', '.join(asking)} (the page names the "
+                 "keys in every instruction and under the labels instead; run it in the lab with `garden run`)")
+    return line
+
+
 TRIAL_FIELDS = ["trial", "phase", "block", "context", "branchiness", "leafiness", "exemplar", "reward_value",
                 "side_accept", "feedback", "iti_s"]
 """Columns of the planned sequence the page is given for each trial."""

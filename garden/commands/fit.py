@@ -196,6 +196,8 @@ def bms_command(args: argparse.Namespace) -> int:
     foreign = is_foreign(args.fits)
     if not foreign:
         require_complete(args.fits, include_incomplete=args.include_incomplete)
+    if args.families:
+        check_families(args.fits, models or sorted(set(fits["model"])))
     options = {"criterion": args.criterion, "prior": args.prior, "stop": args.stop}
     try:
         table = bms_table(fits, by=args.by, models=models, exact=args.exact, **options)
@@ -224,6 +226,16 @@ def bms_command(args: argparse.Namespace) -> int:
     print(table[[c for c in table.columns if c in ([args.by, "model", "n"] + headline)]]
           .to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return 0
+
+
+def check_families(path, models: list[str]) -> None:
+    """UserError unless ``models`` (those compared) reach at least two of ``FAMILIES``: family inference
+    compares families, and one family has frequency 1 whatever the data."""
+    reached = [name for name, members in FAMILIES.items() if set(members) & set(models)]
+    if len(reached) < 2:
+        missing = {name: list(members) for name, members in FAMILIES.items() if name not in reached}
+        raise UserError(f"--families: {path} compares models of {len(reached)} family ({', '.join(reached) or 'none'}) "
+                        f"only; family inference needs >= 2: add fits of {missing} (or leave out --families)")
 
 
 def recover_command(args: argparse.Namespace) -> int:

@@ -47,6 +47,7 @@ from garden.arguments import (
     Rule,
     add_rules,
     bounded_int,
+    check_no_empty_item,
     executor_options,
     existing_file,
     existing_folder,
@@ -66,7 +67,8 @@ MAX_VOXELS_PER_AXIS = 512
 
 
 def _distinct(text: str) -> str:
-    """argparse type of a comma-separated list of names: each name at most once."""
+    """argparse type of a comma-separated list of names: each name at most once, no empty item."""
+    check_no_empty_item(text)
     names = _names(text)
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -97,6 +99,13 @@ def _entity_value(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def _filter_twice(args: argparse.Namespace) -> str | None:
+    """Rule of ``--filter``: each entity at most once (a run has one value of it)."""
+    entities = [key for key, _ in args.filter]
+    twice = next((key for key in entities if entities.count(key) > 1), None)
+    return None if twice is None else f"entity {twice!r} given twice; a run has one value of it"
+
+
 def _selection_options(p: argparse.ArgumentParser) -> None:
     """--derivatives, --space, --task, --filter, --conditions: which runs of a BIDS dataset, and where."""
     p.add_argument("--derivatives", default=None, metavar="FOLDER",
@@ -107,6 +116,7 @@ def _selection_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", default=None, help="only runs of this task (BIDS task label)")
     p.add_argument("--filter", action="append", type=_entity_value, default=[], metavar="ENTITY=VALUE",
                    help="only runs with this BIDS entity value (e.g. acq=mb4, dir=AP); repeat")
+    add_rules(p, Rule("--filter", _filter_twice))
     p.add_argument("--conditions", default="", metavar="KEY=VALUE,...",
                    help="where the conditions are in the events: trial_type=VALUE (default tree), context=COLUMN, "
                         "branchiness=COLUMN, leafiness=COLUMN (defaults: those names)")

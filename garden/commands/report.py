@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from garden.arguments import Rule, add_rules, bounded_int, existing_folder
+from garden.arguments import Rule, add_rules, bounded_int, existing_folder, unwritable
 from garden.pipeline import rebuild_report
 
 HTML = (".html", ".htm")
@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("folder", type=existing_folder, metavar="DIR", help="demo output folder, or a participants/ tree")
     p.add_argument("--out", type=html_path, default=None, metavar="FILE.html", help="report file (default DIR/report.html)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing report file (an HTML report only)")
-    add_rules(p, Rule("--out", replace_problem))
+    add_rules(p, Rule("--out", writable_problem), Rule("--out", replace_problem))
     p.add_argument("--dpi", type=bounded_int(10, "dpi"), default=100, help="figure resolution, pixels per inch, 10..600 (default 100)")
     p.set_defaults(func=report_command)
 
@@ -35,6 +35,14 @@ def html_path(text: str) -> Path:
 
 def _target(args: argparse.Namespace) -> Path:
     return args.out if args.out is not None else args.folder / "report.html"
+
+
+def writable_problem(args: argparse.Namespace) -> str | None:
+    """Rule of ``--out``: its folder takes new files, checked before minutes of rendering (a late refusal
+    names the file too)."""
+    target = _target(args)
+    problem = unwritable(target.parent)
+    return None if problem is None else f"--out {target}: {problem}"
 
 
 def replace_problem(args: argparse.Namespace) -> str | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from garden.experiment.config import Protocol, load_protocol
-from garden.experiment.web.site import IGNORED_ONLINE, IGNORED_STATIC, build_site
+from garden.experiment.web.site import IGNORED_ONLINE, IGNORED_STATIC, build_site, ignored_online
 from garden.arguments import bounded_int, existing_folder, host_address, participant_id
 from garden.stimuli.sets import StimulusSet, load_set
 
@@ -112,8 +112,7 @@ def build_command(args: argparse.Namespace) -> int:
     protocol, stimulus_set = _inputs(args)
     site = build_site(protocol, args.out, participants=args.participants, sessions=args.sessions,
                       stimulus_set=stimulus_set, redirect_url=args.redirect_url, n_arrangements=args.arrangements)
-    print(f"wrote {site} (open index.html?participant=ID&session=N); ignored online: "
-          f"{', '.join(IGNORED_ONLINE + IGNORED_STATIC)}")
+    print(f"wrote {site} (open index.html?participant=ID&session=N); {ignored_online(protocol, server=False)}")
     return 0
 
 
@@ -123,7 +122,8 @@ def jatos_command(args: argparse.Namespace) -> int:
     protocol, stimulus_set = _inputs(args)
     archive = export_study(protocol, args.out, participants=args.participants, sessions=args.sessions,
                            stimulus_set=stimulus_set, redirect_url=args.redirect_url, n_arrangements=args.arrangements)
-    print(f"wrote {archive} (import it in JATOS: Studies > Import study; it was not tested against a JATOS server)")
+    print(f"wrote {archive} (import it in JATOS: Studies > Import study; it was not tested against a JATOS server); "
+          f"{ignored_online(protocol, server=False)}")
     return 0
 
 
@@ -131,6 +131,7 @@ def serve_command(args: argparse.Namespace) -> int:
     from garden.experiment.web.server import serve  # deferred: optional (the [web] extra: Starlette, uvicorn)
 
     protocol, stimulus_set = _inputs(args)
+    print(f"serving protocol {protocol.name}; {ignored_online(protocol, server=True)}", flush=True)
     serve(protocol, args.out, host=args.host, port=args.port, stimulus_set=stimulus_set,
           redirect_url=args.redirect_url, n_arrangements=args.arrangements)
     return 0

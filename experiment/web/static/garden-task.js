@@ -241,7 +241,9 @@
     const response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" },
                                         body: JSON.stringify(data) });
     const answer = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-    if (!response.ok) throw Object.assign(new Error(answer.error || `HTTP ${response.status}`), { status: response.status });
+    if (!response.ok) {
+      throw Object.assign(new Error(answer.error || `HTTP ${response.status}`), { status: response.status, answer });
+    }
     return answer;
   }
 
@@ -657,6 +659,10 @@
         return;
       }
     } catch (error) {
+      if (error.answer && error.answer.finished) {  // served: this link's session is already finished
+        finalScreen(fill(config.web_strings.finished, error.answer), "done");
+        return;
+      }
       const refused = error.status ? fill(config.web_strings.not_in_study, ids) : config.web_strings.connection_lost;
       fatal(error.participant ? error.message : refused, error);
       return;
