@@ -136,14 +136,14 @@ def test_known_answer_network_people_and_agents_through_the_command(tmp_path, ca
     blind = recovery.reset_index().assign(identifiable=lambda t: t.curriculum != "B200")
     blind.to_csv(tmp_path / "blind.tsv", sep="\t", index=False)
     again = pf.verdicts(pd.read_csv(out / "fit" / "people.tsv", sep="\t").assign(bic_choice=lambda t: [
-        {m: r[f"bic_{m}"] for m in pf.CHOICE_MODELS} for _, r in t.iterrows()]),
+        {m: r[f"bic_{m}"] for m in pf.BASELINES} for _, r in t.iterrows()]),
         pf.unidentifiable_curricula(tmp_path / "blind.tsv"))
     assert set(again[again.curriculum == "B200"].verdict) == {pf.NOT_IDENTIFIABLE, pf.NO_NETWORK}
     assert pf.NOT_IDENTIFIABLE not in set(again[again.curriculum == "interleaved"].verdict)
     # the published data's labels (b200, int) match the protocol's (B200, interleaved)
     relabelled = pf.verdicts(again.assign(curriculum=again.curriculum.map({"B200": "b200", "interleaved": "int"}),
-                                          bic_choice=lambda t: [{m: r[f"bic_{m}"] for m in pf.CHOICE_MODELS}
+                                          bic_choice=lambda t: [{m: r[f"bic_{m}"] for m in pf.BASELINES}
                                                                 for _, r in t.iterrows()])
                              .drop(columns=["best_choice_model", "bic_choice_best", "network_better", "classification",
-                                            "verdict", *[f"bic_{m}" for m in pf.CHOICE_MODELS]]), ["B200"])
+                                            "verdict", *[f"bic_{m}" for m in pf.BASELINES]]), ["B200"])
     assert (relabelled.verdict.to_numpy() == again.verdict.to_numpy()).all()

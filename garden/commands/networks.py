@@ -25,7 +25,8 @@ DESCRIPTION_FIT = (
     "Per person and init scale: a network (per-item unit-norm inputs, docs/networks.md) run through the person's own "
     "trials, learning only where feedback == 1, with learning rate, choice temperature and lapse fitted by "
     "likelihood of every choice (grid; averaged over init seeds); the factorized, factorized_full and linear choice "
-    "models fitted to the same trials. Writes OUT/people/<id>.json as each person finishes (a rerun of the same "
+    "models, and factorized and linear with a learning curve (choices moving from chance with a fitted time "
+    "constant), fitted to the same trials: a network must beat all five. Writes OUT/people/<id>.json as each person finishes (a rerun of the same "
     "command resumes), then OUT/scales.tsv (person x scale) and OUT/people.tsv (best scale, 95 %% profile interval, "
     "p(rich), BICs, verdict) with JSON sidecars.")
 
