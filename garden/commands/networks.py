@@ -1,5 +1,6 @@
 """``garden networks``: is this person rich or lazy? Networks fitted to each person's choices by
-likelihood (``fit``), and recovery of the scale from people whose answer is known (``recover``)."""
+likelihood (``fit``), recovery of the scale from people whose answer is known (``recover``), and the
+report of a fit (``report``)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from garden.arguments import (
     SEED,
     bounded_int,
     existing_file,
+    existing_folder,
     existing_path,
     float_list,
     name_list,
     out_folder,
 )
+from garden.commands.report import check_replaceable, html_path
 from garden.core.errors import UserError
 from garden.core.jobs import EXECUTORS, check_executor
 from garden.modeling.networks.likelihood import FitGrid
+from garden.reports.person_fits import write_fit_report
 
 DESCRIPTION_FIT = (
     "Per person and init scale: a network (per-item unit-norm inputs, docs/networks.md) run through the person's own "
@@ -51,7 +55,7 @@ def _grid_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``networks fit`` and ``networks recover``."""
+    """Add ``networks fit``, ``networks recover`` and ``networks report``."""
     group = subparsers.add_parser("networks", help="fit networks to people's choices (rich or lazy?) and check recovery")
     steps = group.add_subparsers(dest="step", metavar="STEP", required=True)
     p = steps.add_parser("fit", help="fit networks of every init scale and the choice models to each person",
@@ -82,6 +86,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--out", required=True, type=out_folder, metavar="DIR", help="output folder (resumes its own fit)")
     r.set_defaults(func=recover_command)
 
+    w = steps.add_parser("report", help="the HTML report of a `networks fit` folder",
+                         description="Per curriculum: the verdicts, every person's best init scale with its 95 %% "
+                                     "profile interval, the recovery table and findings worded by what recovery "
+                                     "allows (\"cannot tell\" where it cannot). Reads only the fit's files.")
+    w.add_argument("fit", type=existing_folder, metavar="DIR", help="output folder of `garden networks fit`")
+    w.add_argument("--recovery", type=existing_file, default=None, metavar="FILE",
+                   help="recovery.tsv of `garden networks recover` (default: the one the fit was given)")
+    w.add_argument("--out", type=html_path, default=None, metavar="FILE.html", help="default DIR/report.html")
+    w.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    w.set_defaults(func=report_command)
+
 
 def _grid(args: argparse.Namespace):
     check_executor(args.executor)
@@ -109,6 +124,16 @@ def recover_command(args: argparse.Namespace) -> int:
               f"(of {row.rich_or_lazy_people}); called rich and truly rich {row.called_rich_truly_rich:.2f}; "
               f"agents with no network: {agents} -> {state}")
     print(f"wrote {Path(args.out) / 'recovery.tsv'} and {Path(args.out) / 'confusion.tsv'}")
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    target = args.out if args.out is not None else args.fit / "report.html"
+    if args.overwrite:
+        check_replaceable(target)
+    elif target.exists():
+        raise UserError(f"{target}: already exists; pass --overwrite to rebuild it or --out another file")
+    print(f"report: {write_fit_report(args.fit, target, recovery=args.recovery, overwrite=args.overwrite)}")
     return 0
 
 
