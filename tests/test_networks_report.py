@@ -13,6 +13,7 @@ from garden.analysis.networks import person_fits as pf
 from garden.analysis.networks.fit_summary import curriculum_summary, findings
 from garden.cli import main
 from garden.reports import figures
+from garden.reports.html import CONTENT_PX, figure_texts, legend_over_data, readable
 
 SCALES = (0.01, 0.1, 1.0, 3.0)
 
@@ -62,6 +63,15 @@ def test_figures_draw_every_person_and_verdict():
     assert [len(ax.collections[1].get_offsets()) for ax in fig.axes] == [12, 8]
     shares = figures.verdict_shares(_people())
     assert {t.get_text() for t in shares.axes[0].get_legend().get_texts()} >= {"no network better", "rich", "lazy"}
+
+
+@pytest.mark.parametrize("draw", [figures.best_scales, figures.verdict_shares])
+def test_figures_are_readable_at_their_printed_size(draw):
+    fig = readable(draw(_people()))
+    sizes = [t.get_fontsize() for t in figure_texts(fig)]
+    printed_px = fig.get_figwidth() * 96
+    assert min(sizes) * min(printed_px, CONTENT_PX) / printed_px >= 9 - 1e-6
+    assert not [ax.get_title() for ax in fig.axes if legend_over_data(ax)]
 
 
 def test_report_command_renders_the_fit_and_its_recovery(tmp_path, capsys):
