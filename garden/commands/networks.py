@@ -71,7 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     r = steps.add_parser("recover", help="recover the scale of network-generated people through a protocol",
                          description="Simulates people through a shipped protocol's sequences: networks of known "
-                                     "scale, lr, temperature and lapse, and factorized and linear agents; fits them "
+                                     "scale, lr, temperature and lapse, factorized and linear agents (and with "
+                                     "--agents learner, agents that learn gradually); fits them "
                                      "as `networks fit` does and writes OUT/recovery.tsv (per curriculum: rich-vs-lazy "
                                      "accuracy and calibration, agents' outcomes, identifiable) and OUT/confusion.tsv.")
     r.add_argument("--protocol", default="flesch2018", help="protocol name or .toml path (default flesch2018)")
