@@ -88,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.set_defaults(func=recover_command)
 
     w = steps.add_parser("report", help="the HTML report of a `networks fit` folder",
-                         description="Per curriculum: the verdicts, every person's best init scale with its 95 %% "
+                         description="Per curriculum: the verdicts, every person's best init scale with its 95 % "
                                      "profile interval, the recovery table and findings worded by what recovery "
                                      "allows (\"cannot tell\" where it cannot). Reads only the fit's files.")
     w.add_argument("fit", type=existing_folder, metavar="DIR", help="output folder of `garden networks fit`")
