@@ -31,7 +31,7 @@ DESCRIPTION_FIT = (
     "likelihood of every choice (grid; averaged over init seeds); the factorized, factorized_full and linear choice "
     "models, and factorized and linear with a learning curve (choices moving from chance with a fitted time "
     "constant), fitted to the same trials: a network must beat all five. Writes OUT/people/<id>.json as each person finishes (a rerun of the same "
-    "command resumes), then OUT/scales.tsv (person x scale) and OUT/people.tsv (best scale, 95 %% profile interval, "
+    "command resumes), then OUT/scales.tsv (person x scale) and OUT/people.tsv (best scale, 95 % profile interval, "
     "p(rich), BICs, verdict) with JSON sidecars.")
 
 
