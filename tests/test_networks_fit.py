@@ -116,17 +116,20 @@ def test_fit_resumes_and_gives_the_same_answer(simulated, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_known_answer_network_people_and_agents_through_the_command(tmp_path, capsys):
-    """Network people of σ 0.01 / 3 are classified rich / lazy; factorized and linear agents are described by
-    no network better than the choice models (2018 protocol, B200 and interleaved)."""
+    """Network people of σ 0.01 / 3 are classified rich / lazy; factorized and linear agents, and agents that
+    learn gradually (not as a network does), are described by no network better than the choice models (2018
+    protocol, B200 and interleaved)."""
     out = tmp_path / "recover"
     assert main(["networks", "recover", "--protocol", "flesch2018", "--curricula", "B200,interleaved",
-                 "--people", "2", "--seed", "0", *SMALL, "--out", str(out)]) == 0
+                 "--people", "2", "--seed", "0", "--agents", "factorized,linear,learner", *SMALL,
+                 "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     recovery = pd.read_csv(out / "recovery.tsv", sep="\t").set_index("curriculum")
     assert recovery.rich_vs_lazy_accuracy.tolist() == [1.0, 1.0]
     assert recovery.confident.tolist() == [2, 2]
     assert recovery.factorized_no_network.tolist() == [1.0, 1.0]
     assert recovery.linear_no_network.tolist() == [1.0, 1.0]
+    assert recovery.learner_no_network.tolist() == [1.0, 1.0]
     assert recovery.identifiable.all() and "B200: rich vs lazy 1.00" in printed
     people = pd.read_csv(out / "fit" / "people.tsv", sep="\t").merge(pd.read_csv(out / "truth.tsv", sep="\t"))
     nets = people[people.kind == "network"]
@@ -136,14 +139,14 @@ def test_known_answer_network_people_and_agents_through_the_command(tmp_path, ca
     blind = recovery.reset_index().assign(identifiable=lambda t: t.curriculum != "B200")
     blind.to_csv(tmp_path / "blind.tsv", sep="\t", index=False)
     again = pf.verdicts(pd.read_csv(out / "fit" / "people.tsv", sep="\t").assign(bic_choice=lambda t: [
-        {m: r[f"bic_{m}"] for m in pf.CHOICE_MODELS} for _, r in t.iterrows()]),
+        {m: r[f"bic_{m}"] for m in pf.BASELINES} for _, r in t.iterrows()]),
         pf.unidentifiable_curricula(tmp_path / "blind.tsv"))
     assert set(again[again.curriculum == "B200"].verdict) == {pf.NOT_IDENTIFIABLE, pf.NO_NETWORK}
     assert pf.NOT_IDENTIFIABLE not in set(again[again.curriculum == "interleaved"].verdict)
     # the published data's labels (b200, int) match the protocol's (B200, interleaved)
     relabelled = pf.verdicts(again.assign(curriculum=again.curriculum.map({"B200": "b200", "interleaved": "int"}),
-                                          bic_choice=lambda t: [{m: r[f"bic_{m}"] for m in pf.CHOICE_MODELS}
+                                          bic_choice=lambda t: [{m: r[f"bic_{m}"] for m in pf.BASELINES}
                                                                 for _, r in t.iterrows()])
                              .drop(columns=["best_choice_model", "bic_choice_best", "network_better", "classification",
-                                            "verdict", *[f"bic_{m}" for m in pf.CHOICE_MODELS]]), ["B200"])
+                                            "verdict", *[f"bic_{m}" for m in pf.BASELINES]]), ["B200"])
     assert (relabelled.verdict.to_numpy() == again.verdict.to_numpy()).all()

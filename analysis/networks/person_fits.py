@@ -3,7 +3,8 @@
 ``fit_people(trials, out)`` fits, per person, every init scale's network by likelihood
 (``garden.modeling.networks.likelihood``: lr, temperature, lapse on a grid; averaged over init
 seeds) and the behavioural choice models (``garden.modeling.psychometric``: factorized,
-factorized_full, linear) on the same scored trials, and writes one JSON per person
+factorized_full, linear; ``garden.modeling.learning_curve``: factorized and linear whose choices
+move from chance with a fitted time constant) on the same scored trials, and writes one JSON per person
 (``OUT/people/<participant_id>.json``, atomically; a rerun skips the people already there), then
 ``OUT/scales.tsv`` (person x scale), ``OUT/group_bms.tsv`` (random-effects BMS over scales by
 curriculum) and ``OUT/people.tsv`` (one row per person, written last) with sidecars.
@@ -36,10 +37,14 @@ from garden.core.trials import read_trials
 from garden.modeling.comparison import bms
 from garden.modeling.networks import likelihood as lk
 from garden.modeling.networks.curriculum import sequences
+from garden.modeling.learning_curve import LEARNING_MODELS, fit_learning
 from garden.modeling.psychometric import fit_table
 
 CHOICE_MODELS = ("factorized", "factorized_full", "linear")
-"""The behavioural baselines (``garden.modeling.psychometric``)."""
+"""The static behavioural baselines (``garden.modeling.psychometric``)."""
+BASELINES = CHOICE_MODELS + LEARNING_MODELS
+"""Every baseline a network must beat: the static choice models and the same with a learning curve
+(``garden.modeling.learning_curve``), so a person who learns gradually is not taken for a network."""
 NO_NETWORK = "no network describes this person better than the choice models"
 NOT_IDENTIFIABLE = "not identifiable under this curriculum"
 CURRICULUM_ALIASES = {"int": "interleaved"}
@@ -85,7 +90,8 @@ def person_results(trials: pd.DataFrame, grid: lk.FitGrid, contexts: tuple[str, 
     summary.update(lk.phase_accuracy(outputs, seqs, summary["lr_index"]))
     posterior = lk.scale_posterior(summary["log_evidence"])
     lo, hi = lk.profile_interval(summary["ll_max"], grid.scales)
-    models = fit_table(trials, CHOICE_MODELS)
+    static = fit_table(trials, CHOICE_MODELS)
+    models = pd.concat([static, fit_learning(trials, static, LEARNING_MODELS)], ignore_index=True)
     rows = []
     for i, (pid, person) in enumerate(zip(seqs.participant_ids, seqs.trials)):
         n = int(scored[i].sum())
@@ -115,9 +121,9 @@ def curriculum_key(name: str) -> str:
 def verdicts(people: pd.DataFrame, unidentifiable: Sequence[str] = ()) -> pd.DataFrame:
     """Add ``best_choice_model``, ``bic_choice_best``, ``network_better``, ``classification`` and
     ``verdict`` (module docstring) to a table with one row per person."""
-    bics = pd.DataFrame(list(people["bic_choice"])).reindex(columns=list(CHOICE_MODELS))
+    bics = pd.DataFrame(list(people["bic_choice"])).reindex(columns=list(BASELINES))
     out = people.drop(columns=["bic_choice"]).copy()
-    for m in CHOICE_MODELS:
+    for m in BASELINES:
         out[f"bic_{m}"] = bics[m].to_numpy()
     finite = bics.fillna(np.inf)
     out["best_choice_model"] = finite.idxmin(axis=1).where(np.isfinite(finite.min(axis=1)), "")
@@ -168,7 +174,7 @@ def fit_people(trials: pd.DataFrame, out: str | os.PathLike, grid: lk.FitGrid = 
     contexts = contexts_of(trials, source)
     out = Path(out)
     blind = unidentifiable_curricula(recovery)
-    settings = {"grid": grid.to_dict(), "choice_models": list(CHOICE_MODELS), "contexts": list(contexts),
+    settings = {"grid": grid.to_dict(), "choice_models": list(BASELINES), "contexts": list(contexts),
                 "recovery": None if recovery is None else str(recovery)}
     _claim(out, settings)
     trials = trials.assign(participant_id=trials["participant_id"].astype(str))

@@ -1,5 +1,6 @@
 """``garden networks``: is this person rich or lazy? Networks fitted to each person's choices by
-likelihood (``fit``), and recovery of the scale from people whose answer is known (``recover``)."""
+likelihood (``fit``), recovery of the scale from people whose answer is known (``recover``), and the
+report of a fit (``report``)."""
 
 from __future__ import annotations
 
@@ -14,21 +15,25 @@ from garden.arguments import (
     add_rules,
     bounded_int,
     existing_file,
+    existing_folder,
     existing_path,
     float_list,
     name_list,
     out_folder,
     together,
 )
+from garden.commands.report import html_path, out_rules
 from garden.core.jobs import EXECUTORS
 from garden.modeling.networks.likelihood import FitGrid
+from garden.reports.person_fits import write_fit_report
 
 DESCRIPTION_FIT = (
     "Per person and init scale: a network (per-item unit-norm inputs, docs/networks.md) run through the person's own "
     "trials, learning only where feedback == 1, with learning rate, choice temperature and lapse fitted by "
     "likelihood of every choice (grid; averaged over init seeds); the factorized, factorized_full and linear choice "
-    "models fitted to the same trials. Writes OUT/people/<id>.json as each person finishes (a rerun of the same "
-    "command resumes), then OUT/scales.tsv (person x scale) and OUT/people.tsv (best scale, 95 %% profile interval, "
+    "models, and factorized and linear with a learning curve (choices moving from chance with a fitted time "
+    "constant), fitted to the same trials: a network must beat all five. Writes OUT/people/<id>.json as each person finishes (a rerun of the same "
+    "command resumes), then OUT/scales.tsv (person x scale) and OUT/people.tsv (best scale, 95 % profile interval, "
     "p(rich), BICs, verdict) with JSON sidecars.")
 
 
@@ -53,7 +58,7 @@ def _grid_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``networks fit`` and ``networks recover``."""
+    """Add ``networks fit``, ``networks recover`` and ``networks report``."""
     group = subparsers.add_parser("networks", help="fit networks to people's choices (rich or lazy?) and check recovery")
     steps = group.add_subparsers(dest="step", metavar="STEP", required=True)
     p = steps.add_parser("fit", help="fit networks of every init scale and the choice models to each person",
@@ -69,7 +74,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     r = steps.add_parser("recover", help="recover the scale of network-generated people through a protocol",
                          description="Simulates people through a shipped protocol's sequences: networks of known "
-                                     "scale, lr, temperature and lapse, and factorized and linear agents; fits them "
+                                     "scale, lr, temperature and lapse, factorized and linear agents (and with "
+                                     "--agents learner, agents that learn gradually); fits them "
                                      "as `networks fit` does and writes OUT/recovery.tsv (per curriculum: rich-vs-lazy "
                                      "accuracy and calibration, agents' outcomes, identifiable) and OUT/confusion.tsv.")
     r.add_argument("--protocol", default="flesch2018", help="protocol name or .toml path (default flesch2018)")
@@ -83,6 +89,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _grid_arguments(r)
     r.add_argument("--out", required=True, type=out_folder, metavar="DIR", help="output folder (resumes its own fit)")
     r.set_defaults(func=recover_command)
+
+    w = steps.add_parser("report", help="the HTML report of a `networks fit` folder",
+                         description="Per curriculum: the verdicts, every person's best init scale with its 95 % "
+                                     "profile interval, the recovery table and findings worded by what recovery "
+                                     "allows (\"cannot tell\" where it cannot). Reads only the fit's files.")
+    w.add_argument("fit", type=existing_folder, metavar="DIR", help="output folder of `garden networks fit`")
+    w.add_argument("--recovery", type=existing_file, default=None, metavar="FILE",
+                   help="recovery.tsv of `garden networks recover` (default: the one the fit was given)")
+    w.add_argument("--out", type=html_path, default=None, metavar="FILE.html", help="default DIR/report.html")
+    w.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    add_rules(w, *out_rules("fit", refuse_existing=True))
+    w.set_defaults(func=report_command)
 
 
 def _grid(args: argparse.Namespace):
@@ -108,6 +126,12 @@ def recover_command(args: argparse.Namespace) -> int:
               f"(of {row.rich_or_lazy_people}); called rich and truly rich {row.called_rich_truly_rich:.2f}; "
               f"agents with no network: {agents} -> {state}")
     print(f"wrote {Path(args.out) / 'recovery.tsv'} and {Path(args.out) / 'confusion.tsv'}")
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    target = args.out if args.out is not None else args.fit / "report.html"
+    print(f"report: {write_fit_report(args.fit, target, recovery=args.recovery, overwrite=args.overwrite)}")
     return 0
 
 

@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("folder", type=existing_folder, metavar="DIR", help="demo output folder, or a participants/ tree")
     p.add_argument("--out", type=html_path, default=None, metavar="FILE.html", help="report file (default DIR/report.html)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing report file (an HTML report only)")
-    add_rules(p, Rule("--out", writable_problem), Rule("--out", replace_problem))
+    add_rules(p, *out_rules("folder"))
     p.add_argument("--dpi", type=bounded_int(10, "dpi"), default=100, help="figure resolution, pixels per inch, 10..600 (default 100)")
     p.set_defaults(func=report_command)
 
@@ -33,32 +33,34 @@ def html_path(text: str) -> Path:
     return Path(text)
 
 
-def _target(args: argparse.Namespace) -> Path:
-    return args.out if args.out is not None else args.folder / "report.html"
+def out_rules(folder: str, *, refuse_existing: bool = False) -> tuple[Rule, ...]:
+    """Rules of a report's ``--out`` (default ``<folder argument>/report.html``): its folder takes new files
+    (checked before minutes of rendering); ``--overwrite`` replaces only an HTML report, never a file that
+    is not one (e.g. data renamed .html); with ``refuse_existing`` an existing report needs ``--overwrite``."""
+    def target(args: argparse.Namespace) -> Path:
+        return args.out if args.out is not None else getattr(args, folder) / "report.html"
 
+    def writable(args: argparse.Namespace) -> str | None:
+        problem = unwritable(target(args).parent)
+        return None if problem is None else f"--out {target(args)}: {problem}"
 
-def writable_problem(args: argparse.Namespace) -> str | None:
-    """Rule of ``--out``: its folder takes new files, checked before minutes of rendering (a late refusal
-    names the file too)."""
-    target = _target(args)
-    problem = unwritable(target.parent)
-    return None if problem is None else f"--out {target}: {problem}"
-
-
-def replace_problem(args: argparse.Namespace) -> str | None:
-    """Rule of ``--out``: ``--overwrite`` replaces only an HTML report, never a file that is not one
-    (e.g. data renamed .html)."""
-    path = _target(args)
-    if not args.overwrite or not path.exists():
+    def replaceable(args: argparse.Namespace) -> str | None:
+        path = target(args)
+        if not path.exists():
+            return None
+        if not args.overwrite:
+            return (f"--out {path}: already exists; pass --overwrite to rebuild it or --out another file"
+                    if refuse_existing else None)
+        if not path.is_file():
+            return f"--out {path}: is a folder; give a file name ending with .html"
+        with open(path, "rb") as fh:
+            head = fh.read(512).lstrip().lower()
+        if not head.startswith((b"<!doctype html", b"<html")):
+            return (f"--out {path}: exists and is not an HTML report; refusing to replace it with --overwrite: "
+                    "choose another --out")
         return None
-    if not path.is_file():
-        return f"--out {path}: is a folder; give a file name ending with .html"
-    with open(path, "rb") as fh:
-        head = fh.read(512).lstrip().lower()
-    if not head.startswith((b"<!doctype html", b"<html")):
-        return (f"--out {path}: exists and is not an HTML report; refusing to replace it with --overwrite: "
-                "choose another --out")
-    return None
+
+    return Rule("--out", writable), Rule("--out", replaceable)
 
 
 def report_command(args: argparse.Namespace) -> int:

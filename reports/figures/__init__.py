@@ -3,7 +3,7 @@ and return a Figure.
 
 Why here: one room for plotting, so the numbers are computed elsewhere (networks, fits, RSA) and
 each figure only draws. Sections: ``networks``, ``behaviour``, ``people_vs_networks``, ``neural``,
-``arrangement``; ``rdms`` draws any ``RDMs`` stack (``plot_rdms``); ``style`` holds what they share; every
+``arrangement``, ``person_fits``; ``rdms`` draws any ``RDMs`` stack (``plot_rdms``); ``style`` holds what they share; every
 figure is importable from this package.
 Figures are built on ``matplotlib.figure.Figure`` with the Agg canvas (no pyplot state, no
 display), and each is readable alone: a title, axis labels with units, legends.
@@ -57,6 +57,10 @@ from garden.reports.figures.neural import (
     neural_model_betas,
     neural_searchlight_slices,
 )
+from garden.reports.figures.person_fits import (
+    best_scales,
+    verdict_shares,
+)
 from garden.reports.figures.people_vs_networks import (
     matched_accuracy,
     matched_parameters,
@@ -99,6 +103,8 @@ __all__ = [
     "similarity_by_scale",
     "matched_parameters",
     "matched_accuracy",
+    "best_scales",
+    "verdict_shares",
     "neural_model_betas",
     "neural_accuracy",
     "neural_searchlight_slices",
