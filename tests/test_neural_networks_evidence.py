@@ -1,0 +1,141 @@
+"""Rich or lazy, neural evidence first: `garden neural networks` compares each scanned person's ROI
+RDMs with the hidden RDMs of the networks fitted to their own choices (`garden networks fit`).
+
+Known answer on data the analysis did not make: the people are network people of the shipped 2018
+protocol (interleaved), 5 whose choices come from a rich network (σ 0.01) and 5 from a lazy one (σ 3),
+each with an init seed and learning rate the fit never uses (``recovery.simulate_people``). Their
+scanner data come from the independent simulator (tests/fmriprep_sim.py: its own HRF, AR(1) noise,
+drifts, motion, no nilearn): the "rich" ROI holds the hidden activity, after the person's training, of
+a σ 0.01 network with the person's seed and learning rate, the "lazy" ROI that of a σ 3 network (so
+each person's own network sits in one ROI, the other family's in the other), and the "noise" ROI random
+patterns drawn per person. The GLM, RDMs, fit and comparison run with their defaults through the
+commands. Per group the chain must read the own network's ROI as that family, with behaviour agreeing,
+never read the other ROI as the group's family, and read the noise ROI "cannot tell"."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from fmriprep_sim import write_dataset
+
+from garden.analysis.networks.recovery import simulate_people
+from garden.cli import main
+from garden.core.task import CONTEXTS
+from garden.core.trials import write_table
+from garden.modeling.networks.config import SweepConfig, TrainConfig
+from garden.modeling.networks.curriculum import matched_outputs, sequences
+from garden.modeling.networks.data import task_data
+from garden.modeling.networks.measures import forward
+from garden.rsa import evidence
+from garden.rsa.evidence import RICH_MAX_SCALE
+from garden.rsa.rdms import RDMs
+from garden.rsa.model_rdms import condition_table
+
+PEOPLE = 10
+ROIS = ("rich", "lazy", "noise")
+RICH, LAZY = (0.01, 0.5), (3.0, 1.5)   # init scale, context scale
+
+
+def _garden(*args) -> None:
+    assert main([str(a) for a in args]) == 0
+
+
+def _trained_hidden(trials: pd.DataFrame, truth: pd.DataFrame, scale: float, ctx_scale: float) -> np.ndarray:
+    """(people, 50, 100) hidden activity on the 50 items of a network of init scale ``scale`` with each
+    person's generating seed and learning rate, after their whole sequence."""
+    out = []
+    for row in truth.itertuples():
+        config = SweepConfig(scales=(scale,), ctx_scales=(ctx_scale,), seeds=(row.network_seed,),
+                             train=TrainConfig(dtype="float64", threads=1), input_norm="item")
+        seqs = sequences(trials[trials["participant_id"] == row.participant_id], CONTEXTS)
+        _, final = matched_outputs(seqs, config, np.array([row.lr]), final=True)
+        data = task_data(input_norm="item")
+        hidden, _ = forward({k: v[0] for k, v in final.items()}, data.stimulus, data.context)
+        out.append(hidden[0])
+    return np.stack(out)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """People's trials, their network fit, the simulated scanner dataset and its ROI RDMs; the ids of
+    the rich and of the lazy people."""
+    root = tmp_path_factory.mktemp("evidence")
+    trials, truth = simulate_people("flesch2018", ["interleaved"], PEOPLE, seed=0, agents=(),
+                                    scales=(RICH[0], LAZY[0]), ctx_scales=(RICH[1], LAZY[1]))
+    geometries = {"rich": _trained_hidden(trials, truth, *RICH), "lazy": _trained_hidden(trials, truth, *LAZY),
+                  "noise": "random"}
+    ids = {pid: f"{k + 1:02d}" for k, pid in enumerate(truth["participant_id"])}
+    write_table(trials.assign(participant_id=trials["participant_id"].map(ids)), root / "people.tsv")
+    dataset = write_dataset(root / "ds", n_participants=PEOPLE, n_runs=2, snr=1.0, seed=5, geometries=geometries)
+    _garden("networks", "fit", root / "people.tsv", "--threads", 1, "--out", root / "fits")
+    _garden("neural", "glm", dataset, "--out", root / "glm")
+    rois = [x for name in ROIS for x in ("--roi", f"{name}={dataset / 'rois' / f'roi-{name}_mask.nii.gz'}")]
+    _garden("neural", "rdms", root / "glm", "--out", root / "rdms", *rois)
+    groups = {kind: [ids[p] for p in truth.loc[truth["scale"] == scale, "participant_id"]]
+              for kind, scale in (("rich", RICH[0]), ("lazy", LAZY[0]))}
+    return root, groups
+
+
+def _evidence(root, people, out, capsys) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """`garden neural networks` on ``people``: (reading, conclusion) by ROI and what it printed."""
+    _garden("neural", "networks", root / "rdms", "--fits", root / "fits", "--trials", root / "people.tsv",
+            "--participants", ",".join(people), "--out", out)
+    table = lambda name: pd.read_csv(out / "tables" / f"neural_networks_{name}.tsv", sep="\t")  # noqa: E731
+    assert len(table("similarity")) == len(people) * len(ROIS) * 8
+    return table("reading").set_index("roi"), table("conclusion").set_index("roi"), capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["rich", "lazy"])
+def test_the_chain_reads_the_people_s_own_network(study, kind, tmp_path, capsys):
+    root, groups = study
+    other = "lazy" if kind == "rich" else "rich"
+    reading, conclusion, printed = _evidence(root, groups[kind], tmp_path / "evidence", capsys)
+    own = reading.loc[kind]
+    assert own["reading"] == kind and own["ceiling_lower"] > 0.3
+    assert (own["best_scale"] <= RICH_MAX_SCALE) == (kind == "rich")
+    assert conclusion.loc[kind, "behaviour_reading"] == kind and conclusion.loc[kind, "consistency"] == "agree"
+    assert reading.loc[other, "reading"] != kind   # the other family's network of the same person
+    assert reading.loc["noise", "reading"] == "cannot tell"
+    assert conclusion.loc["noise", "consistency"] == "neural cannot tell" and "cannot tell rich from lazy" in printed
+
+
+def test_refuses_people_without_a_fit(study, tmp_path, capsys):
+    root, _ = study
+    partial = tmp_path / "people.tsv"
+    people = pd.read_csv(root / "people.tsv", sep="\t", dtype={"participant_id": str})
+    people[people["participant_id"] != "03"].to_csv(partial, sep="\t", index=False)
+    base = ["neural", "networks", str(root / "rdms"), "--trials", str(partial), "--out", str(tmp_path / "out")]
+    for extra, message in ((["--fits", str(root / "fits")], "['sub-03'] have ROI RDMs but no network fit in "),
+                           (["--fits", str(root / "glm")], "no fit.json, so not a finished network fit"),
+                           (["--fits", str(root / "fits"), "--participants", "01,99"],
+                            "--participants: ['sub-99'] have no ROI RDMs")):
+        assert main(base + extra) == 2
+        error = capsys.readouterr().err
+        assert message in error and error.count("\n") == 1 and "Traceback" not in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_noise_ceilings_equal_rsatoolbox():
+    rsatoolbox = pytest.importorskip("rsatoolbox")
+    from rsatoolbox.inference import boot_noise_ceiling
+
+    rng = np.random.default_rng(0)
+    shared = rng.standard_normal((50, 4))
+    matrices = [np.linalg.norm(p[:, None] - p[None], axis=-1)
+                for p in (shared + 0.8 * rng.standard_normal((50, 4)) for _ in range(6))]
+    rdms = RDMs(np.stack(matrices), condition_table(),
+                pd.DataFrame({"subject": [f"sub-{k}" for k in range(6)], "roi": "x"}))
+    for measure, theirs in (("spearman", "spearman"), ("pearson", "corr")):
+        ours = evidence.noise_ceilings(rdms, measure=measure).iloc[0]
+        lower, upper = boot_noise_ceiling(rdms.to_rsatoolbox(), method=theirs, rdm_descriptor="subject")
+        assert ours["lower"] == pytest.approx(lower, abs=1e-10) and ours["upper"] == pytest.approx(upper, abs=1e-10)
+        assert 0.2 < ours["lower"] < ours["upper"] < 1
+
+
+def test_behaviour_reading_needs_a_majority():
+    assert evidence.behaviour_reading(pd.Series(["rich", "rich", "lazy"]))[0] == "rich"
+    assert evidence.behaviour_reading(pd.Series(["rich", "lazy", "undecided", "lazy"]))[0] == "cannot tell"
+    said, counts = evidence.behaviour_reading(pd.Series(["lazy", "lazy", evidence.CANNOT_TELL]))
+    assert said == "lazy" and counts.endswith("of 3")
