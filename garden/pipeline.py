@@ -579,7 +579,8 @@ def network_evidence(rdms: str | os.PathLike, fits: str | os.PathLike, trials: l
     against the hidden RDMs of the networks fitted to their own choices (``garden networks fit``
     folder ``fits``, rerun through their ``trials``), noise ceilings, the neural reading per ROI
     and the conclusion chain with behaviour as the check (``garden.rsa.evidence``); writes
-    ``OUT/tables/neural_networks_*.tsv`` with sidecars (``EVIDENCE_TABLES``). ``participants``: only
+    ``OUT/tables/neural_networks_*.tsv`` (``EVIDENCE_TABLES``) and their record ``OUT/neural_networks.json``
+    (options, seed, inputs, table descriptions). ``participants``: only
     these scanned participants (ids with or without ``sub-``)."""
     refuse_existing(out)
     grid, contexts, people, scales = read_fit(fits)
@@ -615,9 +616,10 @@ def network_evidence(rdms: str | os.PathLike, fits: str | os.PathLike, trials: l
     options = {"measure": measure, "n_boot": n_boot, "rich_max_scale": evidence.RICH_MAX_SCALE,
                "min_lower_ceiling": evidence.MIN_LOWER_CEILING, "min_similarity": evidence.MIN_SIMILARITY,
                "grid": grid.to_dict()}
-    with output_folder(out) as partial:
+    with output_folder(out) as partial:  # built aside and renamed whole, as `garden neural stats` (one record)
         for name, frame in zip(EVIDENCE_TABLES, (similarity, ceilings, profile, per_person, reading, conclusion)):
-            path = write_tsv(partial / TABLES_DIR / f"{name}.tsv", frame, float_format="%.6g")
-            write_sidecar(path, options, seed, description=EVIDENCE_TABLES[name], rdms=str(rdms), fits=str(fits),
-                          trials=[str(t) for t in trials])
+            write_tsv(partial / TABLES_DIR / f"{name}.tsv", frame, float_format="%.6g")
+        write_json(partial / "neural_networks.json", provenance(
+            options, seed, tables=EVIDENCE_TABLES, rdms=str(rdms), fits=str(fits), trials=[str(t) for t in trials],
+            participants=subjects))
     return Path(out)
