@@ -42,6 +42,7 @@ _API = {
     "bms_table": "garden.modeling.comparison",
     "fit_people_files": "garden.analysis.networks.person_fits",
     "recover_networks": "garden.analysis.networks.recovery",
+    "network_evidence": "garden.pipeline",
     "load_results": "garden.modeling.networks",
     "train_sweep": "garden.modeling.networks",
     "SweepConfig": "garden.modeling.networks.config",

@@ -139,3 +139,27 @@ def test_behaviour_reading_needs_a_majority():
     assert evidence.behaviour_reading(pd.Series(["rich", "lazy", "undecided", "lazy"]))[0] == "cannot tell"
     said, counts = evidence.behaviour_reading(pd.Series(["lazy", "lazy", evidence.CANNOT_TELL]))
     assert said == "lazy" and counts.endswith("of 3")
+
+
+def test_neural_reading_gates():
+    """rich / lazy by the interval of rich - lazy; cannot tell when it spans 0, when the ROI's ceiling
+    is low, or when no network describes the ROI."""
+    rng = np.random.default_rng(1)
+    scales = np.array([0.01, 0.4, 1.0, 3.0])
+    shapes = {"a": [0.6, 0.5, 0.4, 0.3], "b": [0.3, 0.4, 0.5, 0.6], "c": [0.5, 0.5, 0.5, 0.5],
+              "d": [0.6, 0.5, 0.4, 0.3], "e": [0.08, 0.05, 0.02, 0.0]}
+    rows = [{"subject": f"sub-{p}", "roi": roi, "scale": s, "similarity": m + rng.normal(0, 0.02)}
+            for roi, means in shapes.items() for p in range(6) for s, m in zip(scales, means)]
+    ceilings = pd.DataFrame({"roi": list(shapes), "n": 6, "lower": [0.5, 0.5, 0.5, 0.05, 0.5], "upper": 0.7})
+    profile, people, reading = evidence.neural_reading(pd.DataFrame(rows), ceilings, n_boot=500, seed=0)
+    reading = reading.set_index("roi")
+    assert list(reading["reading"]) == ["rich", "lazy", "cannot tell", "cannot tell", "cannot tell"]
+    assert "spans 0" in reading.loc["c", "reason"] and "do not replicate" in reading.loc["d", "reason"]
+    assert "no network describes" in reading.loc["e", "reason"]
+    assert reading.loc["a", "best_scale"] == 0.01 and reading.loc["b", "best_scale"] == 3.0
+    assert reading.loc["a", "rich_minus_lazy"] == pytest.approx(0.2, abs=0.03)
+    assert reading.loc["a", "relative_to_upper"] == pytest.approx(reading.loc["a", "best_similarity"] / 0.7)
+    assert len(profile) == 5 * 4 and len(people) == 5 * 6
+    chain = evidence.conclusion_chain(reading.reset_index(), ("lazy", "lazy 4 of 6")).set_index("roi")
+    assert list(chain["consistency"]) == ["disagree", "agree", "neural cannot tell", "neural cannot tell",
+                                          "neural cannot tell"]
