@@ -101,6 +101,7 @@ def test_the_chain_reads_the_people_s_own_network(study, kind, tmp_path, capsys)
     assert conclusion.loc["noise", "consistency"] == "neural cannot tell" and "cannot tell rich from lazy" in printed
 
 
+@pytest.mark.slow
 def test_refuses_people_without_a_fit(study, tmp_path, capsys):
     root, _ = study
     partial = tmp_path / "people.tsv"
