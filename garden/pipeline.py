@@ -25,7 +25,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from garden.analysis.networks import people_vs_networks as hvn
-from garden.analysis.networks.person_fits import read_fit
+from garden.analysis.networks.person_fits import check_feedback, read_fit
 from garden.analysis.networks import gating as ng
 from garden.analysis.networks import stats as ns
 from garden.analysis.networks import tables as nt
@@ -597,6 +597,7 @@ def network_evidence(rdms: str | os.PathLike, fits: str | os.PathLike, trials: l
         roi = roi.subset(subject=subjects)
     table = read_trials(list(trials), include_incomplete=include_incomplete)
     table = table[table["participant_id"].astype(str).map(bids_id).isin(subjects)]
+    check_feedback(table, ", ".join(map(str, trials)))   # as the fit: networks learn only where feedback was shown
     fitted = set(people["participant_id"].map(bids_id))
     missing = [s for s in subjects if s not in fitted or s not in set(table["participant_id"].astype(str).map(bids_id))]
     if missing:

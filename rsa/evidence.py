@@ -180,8 +180,9 @@ def conclusion_chain(reading: pd.DataFrame, behaviour: tuple[str, str]) -> pd.Da
         neural = row.reading
         if neural == CANNOT_TELL:
             consistency = "neural cannot tell"
-            text = (f"{row.roi}: cannot tell rich from lazy from the neural evidence ({row.reason}); behaviour alone "
-                    f"reads {said!r} ({counts}), which is not taken as the answer")
+            behaviour_says = (f"nor can behaviour ({counts})" if said == CANNOT_TELL else
+                              f"behaviour alone reads {said!r} ({counts}), which is not taken as the answer")
+            text = f"{row.roi}: cannot tell rich from lazy from the neural evidence ({row.reason}); {behaviour_says}"
         elif said == CANNOT_TELL:
             consistency = "behaviour cannot tell"
             text = (f"{row.roi}: {neural}, by the neural evidence ({row.reason}; best scale {row.best_scale:g}, "
