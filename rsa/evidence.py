@@ -18,8 +18,9 @@ tables out.
   when below; "cannot tell" when it spans 0, when the lower noise ceiling is below
   ``MIN_LOWER_CEILING`` (the ROI's geometry does not replicate across people, so no model can be
   told from another), or when the best mean similarity is below ``MIN_SIMILARITY`` (no network
-  describes the ROI: a difference between two near-zero matches is not evidence for either). Also the best scale of the group-mean profile with its bootstrap interval,
-  and the best similarity relative to the ceilings.
+  describes the ROI: a difference between two near-zero matches is not evidence for either). Also
+  the best scale of the group-mean profile with its bootstrap interval, and the best similarity
+  relative to the ceilings.
 * Behaviour reading (the consistency check): the people's ``garden networks fit`` verdicts; "rich"
   or "lazy" when more than half of the people are classified so, else "cannot tell".
 * The conclusion per ROI says which evidence supports what, and where the two disagree or the

@@ -19,8 +19,9 @@ import pandas as pd
 import pytest
 from fmriprep_sim import write_dataset
 
-from garden.analysis.networks.recovery import simulate_people
+from garden.analysis.networks.recovery import protocol_sequence, simulate_people
 from garden.cli import main
+from garden.core.errors import UserError
 from garden.core.task import CONTEXTS
 from garden.core.trials import write_table
 from garden.modeling.networks.config import SweepConfig, TrainConfig
@@ -115,6 +116,11 @@ def test_refuses_people_without_a_fit(study, tmp_path, capsys):
         assert main(base + extra) == 2
         error = capsys.readouterr().err
         assert message in error and error.count("\n") == 1 and "Traceback" not in error
+    no_feedback = tmp_path / "no_feedback.tsv"
+    people.drop(columns="feedback").to_csv(no_feedback, sep="\t", index=False)
+    assert main(["neural", "networks", str(root / "rdms"), "--fits", str(root / "fits"), "--trials", str(no_feedback),
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "column 'feedback' is missing" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
@@ -164,3 +170,32 @@ def test_neural_reading_gates():
     chain = evidence.conclusion_chain(reading.reset_index(), ("lazy", "lazy 4 of 6")).set_index("roi")
     assert list(chain["consistency"]) == ["disagree", "agree", "neural cannot tell", "neural cannot tell",
                                           "neural cannot tell"]
+
+
+def test_fitted_hidden_rdms_pick_each_scale_s_fitted_rate_and_average_seeds():
+    """The batched run (learning rates x scales x seeds) gives, per person and scale, the seed mean of
+    the RDMs of networks run one at a time at that scale's fitted rate."""
+    from garden.modeling.networks.fitted_rdms import fitted_hidden_rdms, lr_indices
+    from garden.modeling.networks.likelihood import FitGrid
+    from garden.rsa.distances import rdm
+
+    trials = pd.concat([protocol_sequence("flesch2018", pid, "B20").assign(participant_id=pid) for pid in ("P001", "P002")])
+    trials = trials[trials["trial"] <= 120]   # the start of the first session: seconds
+    grid = FitGrid(scales=(0.1, 2.0), ctx_scales=(0.5, 1.35), seeds=(0, 1), lrs=(0.02, 0.1), dtype="float64")
+    seqs = sequences(trials, CONTEXTS)
+    fitted = pd.DataFrame({"participant_id": np.repeat(seqs.participant_ids, 2), "scale": [0.1, 2.0] * 2,
+                           "lr": [0.1, 0.02, 0.02, 0.1]})
+    index = lr_indices(seqs, fitted, grid)
+    assert index.tolist() == [[1, 0], [0, 1]]
+    rdms = fitted_hidden_rdms(seqs, index, grid)
+    assert rdms.rdm_descriptors[["scale", "lr"]].values.tolist() == [[0.1, 0.1], [2.0, 0.02], [0.1, 0.02], [2.0, 0.1]]
+    data = task_data(input_norm="item")
+    for k, row in rdms.rdm_descriptors.iterrows():
+        person = trials[trials["participant_id"] == row["participant_id"]]
+        config = SweepConfig(scales=(row["scale"],), ctx_scales=(0.5 if row["scale"] == 0.1 else 1.35,), seeds=(0, 1),
+                             train=TrainConfig(dtype="float64"), input_norm="item")
+        _, final = matched_outputs(sequences(person, CONTEXTS), config, np.full(2, row["lr"]), final=True)
+        hidden, _ = forward({name: v[0] for name, v in final.items()}, data.stimulus, data.context)
+        np.testing.assert_allclose(rdms.matrices[k], np.mean([rdm(h) for h in hidden], axis=0), rtol=1e-8, atol=1e-10)
+    with pytest.raises(UserError, match="not on the fit's grid"):
+        lr_indices(seqs, fitted.assign(lr=0.05), grid)

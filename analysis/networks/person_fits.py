@@ -277,5 +277,6 @@ def read_fit(folder: str | os.PathLike) -> tuple[lk.FitGrid, tuple[str, str], pd
                             f"--out {folder}` (a rerun finishes an interrupted one)")
     settings = read_json(folder / "fit.json")["settings"]
     grid = grid_from(settings["grid"])
-    tables = [pd.read_csv(folder / name, sep="\t", dtype={"participant_id": str}) for name in ("people.tsv", "scales.tsv")]
+    tables = [pd.read_csv(folder / name, sep="\t", dtype={"participant_id": str})
+              for name in ("people.tsv", "scales.tsv")]
     return grid, tuple(settings["contexts"]), tables[0], tables[1]
