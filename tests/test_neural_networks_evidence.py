@@ -100,6 +100,10 @@ def test_the_chain_reads_the_people_s_own_network(study, kind, tmp_path, capsys)
     assert reading.loc[other, "reading"] != kind   # the other family's network of the same person
     assert reading.loc["noise", "reading"] == "cannot tell"
     assert conclusion.loc["noise", "consistency"] == "neural cannot tell" and "cannot tell rich from lazy" in printed
+    _garden("report", tmp_path / "evidence")   # the report's section states the chain
+    text = (tmp_path / "evidence" / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Rich or lazy? The evidence</h2>" in text and f"{kind}: {kind}, by the neural evidence" in text
+    assert text.count("src='data:image/png;base64,") == 1
 
 
 @pytest.mark.slow
