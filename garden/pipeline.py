@@ -8,7 +8,8 @@ the people's own trial sequences; for the scanner sessions of a few of them, sim
 lazy and null ROIs), fit the GLM, compute ROI RDMs and a searchlight, and test the models and the
 match with the networks (the functions the ``garden neural`` commands call). Every table is saved
 (TSV + JSON sidecar) under ``DIR/tables`` by a ``Tables`` sink, and the report is written to
-``DIR/report.html``.
+``DIR/report.html``. ``network_evidence`` (``garden neural networks``) joins the neural and network
+analyses outside the demo: each scanned person's ROI RDMs against the networks fitted to their choices.
 """
 
 from __future__ import annotations
