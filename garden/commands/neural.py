@@ -2,8 +2,8 @@
 
 Thin wiring: the domain logic is in ``garden.analysis.neural.simulate``, ``garden.analysis.neural.glm``,
 ``garden.analysis.neural.rdms`` and ``garden.analysis.neural.study``; ``neural networks`` calls
-``garden.pipeline.network_evidence`` (it joins the neural and network analyses). Every step writes a new folder (never
-overwriting) with JSON sidecars. BLAS runs on ``--threads`` threads (default 1: the arrays are
+``garden.pipeline.network_evidence`` (it joins the neural and network analyses). Every step writes a
+new folder (never overwriting) with JSON sidecars. BLAS runs on ``--threads`` threads (default 1: the arrays are
 small and several threads on small matrices only contend).
 """
 
