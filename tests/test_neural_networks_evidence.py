@@ -183,7 +183,8 @@ def test_fitted_hidden_rdms_pick_each_scale_s_fitted_rate_and_average_seeds():
     from garden.modeling.networks.likelihood import FitGrid
     from garden.rsa.distances import rdm
 
-    trials = pd.concat([protocol_sequence("flesch2018", pid, "B20").assign(participant_id=pid) for pid in ("P001", "P002")])
+    trials = pd.concat([protocol_sequence("flesch2018", pid, "B20").assign(participant_id=pid)
+                        for pid in ("P001", "P002")])
     trials = trials[trials["trial"] <= 120]   # the start of the first session: seconds
     grid = FitGrid(scales=(0.1, 2.0), ctx_scales=(0.5, 1.35), seeds=(0, 1), lrs=(0.02, 0.1), dtype="float64")
     seqs = sequences(trials, CONTEXTS)
