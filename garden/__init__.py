@@ -58,6 +58,7 @@ _API = {
     "fit_people_files": "garden.analysis.networks.person_fits",
     "recover_networks": "garden.analysis.networks.recovery",
     "write_fit_report": "garden.reports.person_fits",
+    "network_evidence": "garden.pipeline",
     "load_results": "garden.modeling.networks",
     "train_sweep": "garden.modeling.networks",
     "SweepConfig": "garden.modeling.networks.config",

@@ -8,7 +8,8 @@ the people's own trial sequences; for the scanner sessions of a few of them, sim
 lazy and null ROIs), fit the GLM, compute ROI RDMs and a searchlight, and test the models and the
 match with the networks (the functions the ``garden neural`` commands call). Every table is saved
 (TSV + JSON sidecar) under ``DIR/tables`` by a ``Tables`` sink, and the report is written to
-``DIR/report.html``.
+``DIR/report.html``. ``network_evidence`` (``garden neural networks``) joins the neural and network
+analyses outside the demo: each scanned person's ROI RDMs against the networks fitted to their choices.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from garden.analysis.networks import people_vs_networks as hvn
+from garden.analysis.networks.person_fits import check_feedback, read_fit
 from garden.analysis.networks import gating as ng
 from garden.analysis.networks import stats as ns
 from garden.analysis.networks import tables as nt
@@ -53,12 +55,14 @@ from garden.analysis.behaviour.grid_prior import change_test, grid_priors, has_a
 from garden.analysis.behaviour.group import group_behaviour
 from garden.analysis.neural.bids import find_runs
 from garden.analysis.neural.glm import GlmConfig, fit_dataset
-from garden.analysis.neural.rdms import RdmConfig, roi_rdms, searchlight_maps
+from garden.analysis.neural.rdms import RdmConfig, read_roi_rdms, roi_rdms, searchlight_maps
 from garden.analysis.neural.rois import Roi, load_rois
 from garden.analysis.neural.sensitivity import sensitivity
 from garden.analysis.neural.simulate import SimulationConfig, default_rois, simulate_dataset
 from garden.analysis.neural.study import StatsConfig, write_statistics
+from garden.core.bids import bids_id
 from garden.core.errors import UserError
+from garden.core.files import output_folder, refuse_existing, write_tsv
 from garden.core.progress import progress_bar
 from garden.core.provenance import provenance, write_json, write_sidecar
 from garden.core.trials import read_trials, write_table
@@ -77,11 +81,12 @@ from garden.modeling.networks.config import (
     SweepConfig,
     TrainConfig,
 )
-from garden.modeling.networks.curriculum import run_curriculum
+from garden.modeling.networks.curriculum import run_curriculum, sequences
+from garden.modeling.networks.fitted_rdms import fitted_hidden_rdms, lr_indices
 from garden.modeling.psychometric import fit_table
 from garden.modeling.recovery import run_recovery
 from garden.reports.html import RUN_FILE, SKIPPED_FILE, TABLES_DIR, load_tables, write_report
-from garden.rsa import candidates
+from garden.rsa import candidates, evidence
 from garden.rsa.mds import mds_panels
 from garden.rsa.model_rdms import choice_model_rdms, condition_table
 from garden.rsa.rdms import RDMs
@@ -556,3 +561,67 @@ def rebuild_report(folder: str | os.PathLike, out: str | os.PathLike | None = No
     geometry(cells, None, config, tables)
     grid_prior(trees, tables)
     return write_report(folder, out, extra_tables=tables.tables, overwrite=overwrite, dpi=dpi)
+
+
+EVIDENCE_TABLES = {
+    "neural_networks_similarity": "subject, roi, scale, similarity: each person's ROI RDM vs their own fitted network",
+    "neural_networks_ceiling": "roi, n, lower, upper: leave-one-participant-out noise ceilings on the same measure",
+    "neural_networks_profile": "roi, scale, similarity, ci_low, ci_high: mean over people, bootstrap 95 % CI",
+    "neural_networks_people": "subject, roi, best_scale, rich_minus_lazy, verdict (the person's networks-fit verdict)",
+    "neural_networks_reading": "per ROI: best scale (bootstrap CI), relative to the ceilings, rich - lazy, reading",
+    "neural_networks_conclusion": "per ROI: neural reading (primary), behaviour reading (check), consistency, sentence",
+}
+
+
+def network_evidence(rdms: str | os.PathLike, fits: str | os.PathLike, trials: list[str | os.PathLike],
+                     out: str | os.PathLike, *, measure: str = "spearman", n_boot: int = 2000, seed: int = 0,
+                     include_incomplete: bool = False, participants: list[str] | None = None) -> Path:
+    """``garden neural networks``: every scanned person's ROI RDMs (``garden neural rdms`` folder)
+    against the hidden RDMs of the networks fitted to their own choices (``garden networks fit``
+    folder ``fits``, rerun through their ``trials``), noise ceilings, the neural reading per ROI
+    and the conclusion chain with behaviour as the check (``garden.rsa.evidence``); writes
+    ``OUT/tables/neural_networks_*.tsv`` (``EVIDENCE_TABLES``) and their record ``OUT/neural_networks.json``
+    (options, seed, inputs, table descriptions). ``participants``: only
+    these scanned participants (ids with or without ``sub-``)."""
+    refuse_existing(out)
+    grid, contexts, people, scales = read_fit(fits)
+    roi = read_roi_rdms(rdms)
+    if roi.rdm_descriptors.duplicated(["subject", "roi"]).any():
+        raise UserError(f"{rdms}: several RDMs per participant and ROI (sessions or methods); give a folder with one "
+                        "session and one --method")
+    subjects = sorted(roi.rdm_descriptors["subject"].unique())
+    if participants:
+        unknown = sorted({bids_id(p) for p in participants} - set(subjects))
+        if unknown:
+            raise UserError(f"--participants: {unknown} have no ROI RDMs in {rdms} (it has {subjects})")
+        subjects = sorted({bids_id(p) for p in participants})
+        roi = roi.subset(subject=subjects)
+    table = read_trials(list(trials), include_incomplete=include_incomplete)
+    table = table[table["participant_id"].astype(str).map(bids_id).isin(subjects)]
+    check_feedback(table, ", ".join(map(str, trials)))   # as the fit: networks learn only where feedback was shown
+    fitted = set(people["participant_id"].map(bids_id))
+    missing = [s for s in subjects if s not in fitted or s not in set(table["participant_id"].astype(str).map(bids_id))]
+    if missing:
+        raise UserError(f"{rdms}: participant(s) {missing} have ROI RDMs but no network fit in {fits} or no trials in "
+                        "the trial tables given; fit them (`garden networks fit`) or leave their RDMs out")
+    if len(subjects) < 3:
+        raise UserError(f"{rdms}: RDMs of {len(subjects)} participant(s); noise ceilings and intervals need >= 3")
+    seqs = sequences(table, contexts)
+    networks = fitted_hidden_rdms(seqs, lr_indices(seqs, scales, grid), grid)
+    networks.rdm_descriptors["subject"] = networks.rdm_descriptors["participant_id"].map(bids_id)
+    similarity = evidence.own_network_similarity(roi, networks, measure=measure)
+    ceilings = evidence.noise_ceilings(roi, measure=measure)
+    profile, per_person, reading = evidence.neural_reading(similarity, ceilings, n_boot=n_boot, seed=seed)
+    verdicts = people.assign(subject=people["participant_id"].map(bids_id)).set_index("subject")["verdict"]
+    per_person["verdict"] = per_person["subject"].map(verdicts)
+    conclusion = evidence.conclusion_chain(reading, evidence.behaviour_reading(verdicts.loc[subjects]))
+    options = {"measure": measure, "n_boot": n_boot, "rich_max_scale": evidence.RICH_MAX_SCALE,
+               "min_lower_ceiling": evidence.MIN_LOWER_CEILING, "min_similarity": evidence.MIN_SIMILARITY,
+               "grid": grid.to_dict()}
+    with output_folder(out) as partial:  # built aside and renamed whole, as `garden neural stats` (one record)
+        for name, frame in zip(EVIDENCE_TABLES, (similarity, ceilings, profile, per_person, reading, conclusion)):
+            write_tsv(partial / TABLES_DIR / f"{name}.tsv", frame, float_format="%.6g")
+        write_json(partial / "neural_networks.json", provenance(
+            options, seed, tables=EVIDENCE_TABLES, rdms=str(rdms), fits=str(fits), trials=[str(t) for t in trials],
+            participants=subjects))
+    return Path(out)

@@ -341,6 +341,12 @@ def _neural_caveats(t: Tables, roi: str) -> str:
     return text
 
 
+def _evidence_findings(t: Tables) -> str:
+    """The conclusion chain, one sentence per ROI (``garden neural networks``: neural evidence first,
+    behaviour as the check), from its table."""
+    return " ".join(f"{sentence}." for sentence in t["neural_networks_conclusion"]["conclusion"])
+
+
 def _figure_spec(caption: str, table: str, draw: Callable[[pd.DataFrame], Figure]) -> FigureSpec:
     """A figure drawn from one table by one figure function."""
     return FigureSpec(caption, (table,), lambda t: draw(t[table]))
@@ -508,6 +514,23 @@ SECTIONS: tuple[SectionSpec, ...] = (
         ("neural_roi_contrasts", "neural_relevance_group", "neural_sensitivity", "neural_design",
          "neural_compression_group", "neural_noise_ceiling", "neural_accuracy_relation", "neural_network_best",
          "neural_searchlight"), findings=_neural_findings),
+    SectionSpec(
+        "evidence", "Rich or lazy? The evidence", "Each scanned person's ROI RDMs against the hidden-layer RDMs of "
+        "the networks fitted to their own choices (garden neural networks; one network per init scale, trained "
+        "through the person's sequence at their fitted learning rate, RDMs averaged over init seeds), Spearman ρ "
+        "with leave-one-participant-out noise ceilings on the same measure. Neural evidence is primary: per ROI, "
+        "the best similarity over rich scales (σ ≤ 0.4) minus the best over lazy ones, with a bootstrap 95 % "
+        "interval across people, reads rich, lazy or cannot tell (interval spanning 0, lower noise ceiling < 0.1 "
+        "or best similarity < 0.1); the people's networks-fit verdicts are the consistency check. The noise "
+        "ceiling assumes one geometry shared by everyone: each person's own network can exceed it.",
+        (_figure_spec("ROI RDMs vs the hidden RDMs of each person's fitted networks, by init scale",
+                      "neural_networks_profile",
+                      lambda table: figures.similarity_by_scale(
+                          table.rename(columns={"roi": "unit"}), units="ROI",
+                          title="ROI RDMs vs each person's own fitted networks",
+                          measure="RDM similarity (Spearman ρ)")),),
+        ("neural_networks_conclusion", "neural_networks_reading", "neural_networks_ceiling",
+         "neural_networks_people"), findings=_evidence_findings),
 )
 
 

@@ -17,7 +17,8 @@ conditions):
 * ROIs: "rich" (each context codes only its relevant feature: north leafiness, south branchiness,
   plus a context offset), "lazy" (both features in both contexts, the grid) and "noise" (no condition
   signal), each a cube of voxels whose condition responses are a random linear mixing of those
-  coordinates.
+  coordinates; or any ROI from given coordinates (e.g. a trained network's hidden activity on the 50
+  items, shared or one per participant) or from random coordinates drawn per participant.
 
 Layout::
 
@@ -110,16 +111,31 @@ def motion(n_volumes: int, tr_s: float, rng: np.random.Generator) -> tuple[pd.Da
     return table, spikes
 
 
-def participant(root: Path, subject: str, *, n_runs: int, tr_s: float, snr: float, rng: np.random.Generator) -> None:
-    """Write one participant's events (raw) and fMRIPrep derivatives."""
+def roi_coordinates(name: str, geometries: dict, rng: np.random.Generator) -> np.ndarray:
+    """(50, D) condition coordinates of ROI ``name``: ``geometries[name]`` when given (an array, e.g. a
+    network's hidden activity, shared by every participant; or "random": coordinates drawn afresh for
+    each participant, unrelated to the task and to the other participants), else ``coordinates(name)``."""
+    given = geometries.get(name)
+    if given is None:
+        return coordinates(name)
+    if isinstance(given, str):
+        if given != "random":
+            raise ValueError(f"geometry {given!r}: give an array or 'random'")
+        return rng.standard_normal((50, 3))
+    return np.asarray(given, float)
+
+
+def participant(root: Path, subject: str, *, n_runs: int, tr_s: float, snr: float, rng: np.random.Generator,
+                geometries: dict | None = None) -> None:
+    """Write one participant's events (raw) and fMRIPrep derivatives (``roi_coordinates`` per ROI)."""
     brain = np.zeros(SHAPE, bool)
     brain[:, 1:5, 1:5] = True
     peak_s = rng.uniform(5.5, 7.5)  # this participant's HRF peak
     responses = np.zeros((50, *SHAPE))
     for name, box in ROIS.items():
-        coords = coordinates(name)
+        coords = roi_coordinates(name, geometries or {}, rng)
         n_vox = responses[(slice(None), *box)][0].size
-        patterns = coords @ rng.standard_normal((3, n_vox))
+        patterns = coords @ rng.standard_normal((coords.shape[1], n_vox))
         patterns -= patterns.mean(axis=0)
         scale = patterns.std() if patterns.std() > 0 else 1.0
         responses[(slice(None), *box)] = (snr * patterns / scale).reshape(50, *responses[(slice(None), *box)][0].shape)
@@ -164,8 +180,10 @@ def participant(root: Path, subject: str, *, n_runs: int, tr_s: float, snr: floa
 
 
 def write_dataset(root: Path, *, n_participants: int = 8, n_runs: int = 4, tr_s: float = 2.0, snr: float = 1.0,
-                  seed: int = 0) -> Path:
-    """The raw BIDS root with its fMRIPrep derivatives and ROI masks (module docstring); returns ``root``."""
+                  seed: int = 0, geometries: dict | None = None) -> Path:
+    """The raw BIDS root with its fMRIPrep derivatives and ROI masks (module docstring); returns ``root``.
+    ``geometries``: ROI name -> (50, D) condition coordinates, (n_participants, 50, D) one set per
+    participant, or "random" (``roi_coordinates``)."""
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True)
     (root / "dataset_description.json").write_text(json.dumps(
@@ -177,8 +195,9 @@ def write_dataset(root: Path, *, n_participants: int = 8, n_runs: int = 4, tr_s:
     (prep / "dataset_description.json").write_text(json.dumps(
         {"Name": "fMRIPrep - fMRI PREProcessing workflow", "BIDSVersion": "1.9.0", "DatasetType": "derivative",
          "GeneratedBy": [{"Name": "fMRIPrep", "Version": "simulated"}]}), encoding="utf-8")
-    for subject in subjects:
-        participant(root, subject, n_runs=n_runs, tr_s=tr_s, snr=snr, rng=rng)
+    for k, subject in enumerate(subjects):
+        mine = {name: g[k] if np.ndim(g) == 3 else g for name, g in (geometries or {}).items()}
+        participant(root, subject, n_runs=n_runs, tr_s=tr_s, snr=snr, rng=rng, geometries=mine)
     affine = np.diag([3.0, 3.0, 3.0, 1.0])
     affine[:3, 3] = (-21.0, -9.0, 3.0)
     (root / "rois").mkdir()

@@ -539,6 +539,9 @@ NUMBERS: dict[str, tuple[tuple[str, ...], list[tuple[str, str, tuple]]]] = {
                      [("--n-perm", "int", (1, 1_000_000)), ("--n-boot", "int", (1, 1_000_000)),
                       ("--restarts", "int", (1, 1000)), ("--fdr", "float", (0.0, 1.0, True)),
                       ("--seed", "int", (0, 2**32 - 1))]),
+    "neural networks": (("neural", "networks", "nonempty", "--fits", "nonempty", "--trials", "trials.tsv",
+                         "--out", "new/evidence"),
+                        [("--n-boot", "int", (1, 1_000_000)), ("--seed", "int", (0, 2**32 - 1))]),
     "session-report": (("session-report", "trials.tsv", "--out", "new/session.html"),
                        [("--too-slow", "float", (0.0, 60.0, True)), ("--seed", "int", (0, 2**32 - 1)),
                         ("--dpi", "int", (10, 600))]),
@@ -958,7 +961,7 @@ def test_case_count(capsys):
     assert len(CASES) >= 1000 and len(set(CASES)) == len(CASES)
     assert set(counts) >= {"validate", "import", "fit", "bms", "recover", "run", "arrange", "stimuli make",
                            "stimuli sheet", "stimuli check", "train", "demo", "report", "neural glm", "neural rdms",
-                           "neural searchlight", "neural stats", "neural simulate", "neural mante"}
+                           "neural searchlight", "neural stats", "neural simulate", "neural mante", "neural networks"}
 
 
 def _path_without(program: str) -> str:

@@ -141,9 +141,14 @@ def _person_file(out: Path, pid: str) -> Path:
     return out / "people" / f"{pid}.json"
 
 
+def grid_from(grid_dict: dict) -> lk.FitGrid:
+    """The ``FitGrid`` of its ``to_dict`` (as stored in JSON: lists for tuples)."""
+    return lk.FitGrid(**{k: tuple(v) if isinstance(v, list) else v for k, v in grid_dict.items()})
+
+
 def fit_chunk(trials: pd.DataFrame, grid_dict: dict, contexts: tuple[str, str], out: str) -> None:
     """One job: fit the people of ``trials`` and write each one's JSON (atomically, last)."""
-    grid = lk.FitGrid(**{k: tuple(v) if isinstance(v, list) else v for k, v in grid_dict.items()})
+    grid = grid_from(grid_dict)
     for row in person_results(trials, grid, contexts):
         path = _person_file(Path(out), row["participant_id"])
         if not path.exists():
@@ -266,3 +271,18 @@ def _merge(out: Path, pids: list[str], settings: dict, blind: list[str]) -> pd.D
                       unidentifiable_curricula=blind, rich_max_scale=lk.RICH_MAX_SCALE, confident=lk.CONFIDENT,
                       network_parameters=lk.FREE_PARAMETERS)
     return people
+
+
+def read_fit(folder: str | os.PathLike) -> tuple[lk.FitGrid, tuple[str, str], pd.DataFrame, pd.DataFrame]:
+    """(grid, contexts, people.tsv, scales.tsv) of a finished ``fit_people`` folder; UserError naming
+    the file and the fix when it is not one."""
+    folder = Path(folder)
+    for name in ("fit.json", "people.tsv", "scales.tsv"):
+        if not (folder / name).is_file():
+            raise UserError(f"{folder}: no {name}, so not a finished network fit; run `garden networks fit ... "
+                            f"--out {folder}` (a rerun finishes an interrupted one)")
+    settings = read_json(folder / "fit.json")["settings"]
+    grid = grid_from(settings["grid"])
+    tables = [pd.read_csv(folder / name, sep="\t", dtype={"participant_id": str})
+              for name in ("people.tsv", "scales.tsv")]
+    return grid, tuple(settings["contexts"]), tables[0], tables[1]

@@ -1,8 +1,9 @@
 """``garden neural``: from scanner sessions to BOLD, GLM betas, RDMs and model statistics.
 
 Thin wiring: the domain logic is in ``garden.analysis.neural.simulate``, ``garden.analysis.neural.glm``,
-``garden.analysis.neural.rdms`` and ``garden.analysis.neural.study``. Every step writes a new folder (never
-overwriting) with JSON sidecars. BLAS runs on ``--threads`` threads (default 1: the arrays are
+``garden.analysis.neural.rdms`` and ``garden.analysis.neural.study``; ``neural networks`` calls
+``garden.pipeline.network_evidence`` (it joins the neural and network analyses). Every step writes a
+new folder (never overwriting) with JSON sidecars. BLAS runs on ``--threads`` threads (default 1: the arrays are
 small and several threads on small matrices only contend).
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pandas as pd
 from nibabel.filebasedimages import ImageFileError
 from threadpoolctl import threadpool_limits
 
@@ -51,6 +53,7 @@ from garden.arguments import (
     executor_options,
     existing_file,
     existing_folder,
+    existing_path,
     finite_float,
     float_list,
     job_resources,
@@ -293,6 +296,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_rules(p, Rule("--roi", _stats_rois_problem))
     p.set_defaults(func=stats_command)
 
+    p = steps.add_parser("networks", help="rich or lazy? ROI RDMs vs the networks fitted to each person's choices",
+                         description="Per scanned person, ROI and init scale: the rank correlation of the person's ROI "
+                                     "RDM with the hidden-layer RDM (mean over init seeds) of the network fitted to "
+                                     "their own choices (`garden networks fit`, rerun through their trials at the "
+                                     "fitted learning rate); leave-one-participant-out noise ceilings on the same "
+                                     "measure; per ROI the best scale and rich - lazy similarity with bootstrap "
+                                     "intervals across people, the neural reading (rich, lazy, cannot tell) and the "
+                                     "conclusion with the fit's verdicts as the check. Writes the new folder OUT "
+                                     "(tables/neural_networks_*.tsv, for `garden report OUT`).")
+    p.add_argument("rdms", type=existing_folder, metavar="RDMS", help="folder written by `garden neural rdms`")
+    p.add_argument("--fits", type=existing_folder, required=True, help="folder written by `garden networks fit`")
+    p.add_argument("--trials", type=existing_path, nargs="+", required=True, metavar="PATH",
+                   help="the trial tables the fit was given (files or folders)")
+    p.add_argument("--out", type=out_folder, required=True, help="new output folder")
+    p.add_argument("--participants", type=_distinct, default="",
+                   help="only these scanned participants (comma-separated ids; default: every one with ROI RDMs)")
+    p.add_argument("--measure", choices=("spearman", "pearson"), default="spearman",
+                   help="RDM similarity, also of the noise ceilings (default spearman)")
+    p.add_argument("--n-boot", type=bounded_int(1, "permutations"), default=2000,
+                   help="bootstrap samples over participants (default 2000)")
+    p.add_argument("--include-incomplete", action="store_true", help="also use sessions that did not finish")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the bootstrap (default 0)")
+    p.set_defaults(func=networks_command)
+
     p = steps.add_parser("mante", help="Mante et al. (2013) monkey units: cross-validated RDM, model betas, "
                                        "compression",
                          description="The 72-condition RDM of Mante et al. unit files (cross-validated across "
@@ -455,4 +482,18 @@ def mante_command(args: argparse.Namespace) -> int:
     with threadpool_limits(1):
         out = write_mante(args.units, args.out, config)
     print(f"wrote Mante et al. geometry to {out}")
+    return 0
+
+
+def networks_command(args: argparse.Namespace) -> int:
+    from garden.pipeline import network_evidence  # deferred: start-up (the demo's imports)
+
+    with threadpool_limits(1):
+        out = network_evidence(args.rdms, args.fits, args.trials, args.out, measure=args.measure, n_boot=args.n_boot,
+                               seed=args.seed, include_incomplete=args.include_incomplete,
+                               participants=list(_names(args.participants)) or None)
+    conclusion = pd.read_csv(out / "tables" / "neural_networks_conclusion.tsv", sep="\t")
+    for sentence in conclusion["conclusion"]:
+        print(sentence)
+    print(f"wrote {out}/tables/neural_networks_*.tsv")
     return 0
