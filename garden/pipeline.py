@@ -117,6 +117,7 @@ class DemoConfig:
     searchlight_radius: float = 2.0   # voxels
     n_perm: int = 2000   # sign-flip permutations of the neural group tests
     neural_restarts: int = 2   # compression-model restarts per ROI RDM
+    compression_model: str = "ours"   # garden.rsa.compression_model version for networks and ROIs (or "paper")
     dpi: int = 100
 
     @classmethod
@@ -329,7 +330,8 @@ def train_networks(out: Path, config: DemoConfig, tables: Tables) -> Networks:
     tables.save("context_weights", nt.context_weights_table(summary, arrays))
     tables.save("network_ablation", nt.ablation_table(summary))
     tables.save("network_noise", nt.noise_table(summary))
-    compression = tables.save("network_compression", ns.compression_fits(summary, arrays, seed=config.seed))
+    compression = tables.save("network_compression", ns.compression_fits(summary, arrays, seed=config.seed,
+                                                                             model=config.compression_model))
     measures = summary.merge(compression[["scale", "seed", "log_irrelevant_gain"]], on=["scale", "seed"])
     tables.save("network_paired_tests", ns.paired_scale_tests(measures, ns.EXPECTED_TRENDS))
     overlap = tables.save("network_gating_overlap", ng.overlap_table(results))
@@ -447,7 +449,7 @@ def neural_statistics(scanner: Scanner, networks: Path, config: DemoConfig, tabl
     network sweep and the searchlight group maps (``garden neural stats``); its tables are saved
     with the demo's."""
     stats = StatsConfig(n_perm=config.n_perm, n_boot=config.n_boot, n_restarts=config.neural_restarts,
-                        seed=config.seed)
+                        compression_model=config.compression_model, seed=config.seed)
     rois, affine = scanner.rois(config)
     with threadpool_limits(1):
         write_statistics(scanner.rdms, scanner.stats, config=stats, behaviour=scanner.bold, networks=networks,

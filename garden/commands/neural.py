@@ -54,6 +54,7 @@ from garden.arguments import (
     name_list,
     out_folder,
 )
+from garden.rsa.compression_model import COMPRESSION_MODELS
 from garden.rsa.crossval import SHRINKAGE
 
 MAX_DRIFT_ORDER = 10
@@ -274,7 +275,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _roi_options(p, "count significant searchlight voxels inside this ROI; repeat")
     p.add_argument("--n-perm", type=bounded_int(1, "permutations"), default=10000, help="sign-flip permutations (default 10000)")
     p.add_argument("--n-boot", type=bounded_int(1, "permutations"), default=1000, help="bootstrap samples over participants (default 1000)")
-    p.add_argument("--restarts", type=bounded_int(1, "starts"), default=20, help="compression-model restarts (default 20)")
+    _compression_options(p)
     p.add_argument("--fdr", type=finite_float(0.0, 1.0, above=True), default=0.05, help="searchlight FDR level q (default 0.05)")
     p.add_argument("--seed", type=SEED, default=0, help="seed of permutations, bootstrap and restarts (default 0)")
     p.set_defaults(func=stats_command)
@@ -292,9 +293,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--method", default="crossnobis", choices=METHODS,
                    help="cross-validated squared Euclidean (crossnobis, identity metric; default) or correlation")
     p.add_argument("--correct-only", action="store_true", help="only correct trials")
-    p.add_argument("--restarts", type=bounded_int(1, "starts"), default=20, help="compression-model restarts (default 20)")
+    _compression_options(p)
     p.add_argument("--seed", type=SEED, default=0, help="seed of the splits and restarts (default 0)")
     p.set_defaults(func=mante_command)
+
+
+def _compression_options(p: argparse.ArgumentParser) -> None:
+    """``--compression-model`` and ``--restarts`` (``garden.rsa.compression_model``)."""
+    p.add_argument("--compression-model", choices=COMPRESSION_MODELS, default="ours",
+                   help="ours (unbounded gains, +-180 deg, best restart; default) or paper (Flesch et al. 2022: "
+                        "c in [0, 1], +-90 deg, max-scaled RDMs, mean of the restarts); docs/networks.md")
+    p.add_argument("--restarts", type=bounded_int(1, "starts"), default=None,
+                   help="compression-model restarts (default: ours 20, paper 100)")
 
 
 SIMULATION_COPIES = 8
@@ -404,7 +414,8 @@ def sensitivity_command(args: argparse.Namespace) -> int:
 
 def stats_command(args: argparse.Namespace) -> int:
     config = StatsConfig(models=_names(args.models), n_perm=args.n_perm, n_boot=args.n_boot,
-                         n_restarts=args.restarts, fdr_q=args.fdr, seed=args.seed)
+                         n_restarts=args.restarts, compression_model=args.compression_model, fdr_q=args.fdr,
+                         seed=args.seed)
     wants_rois = bool(args.roi or args.atlas or args.atlas_labels)
     if wants_rois and args.searchlight is None:
         raise UserError("--roi/--atlas of `garden neural stats` count significant searchlight voxels per ROI: "
@@ -422,7 +433,8 @@ def mante_command(args: argparse.Namespace) -> int:
     if args.window is not None and len(args.window) != 2:
         raise UserError(f"--window: give START,END in seconds, got {args.window}")
     config = ManteConfig(window_s=args.window, n_splits=args.splits, method=args.method,
-                         correct_only=args.correct_only, n_restarts=args.restarts, seed=args.seed)
+                         correct_only=args.correct_only, n_restarts=args.restarts,
+                         compression_model=args.compression_model, seed=args.seed)
     with threadpool_limits(1):
         out = write_mante(args.units, args.out, config)
     print(f"wrote Mante et al. geometry to {out}")
