@@ -30,6 +30,7 @@ Two versions, named (docs/networks.md, "Compression model: ours and the paper's"
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 from scipy.optimize import least_squares, minimize
@@ -201,16 +202,16 @@ def _paper_sse(theta, y: np.ndarray, n_levels: int) -> tuple[float, np.ndarray]:
     w = squareform(np.divide(r, d, out=np.zeros_like(d), where=d > 0))
     pull = w.sum(axis=1)[:, None] * points - w @ points
     first = np.einsum("qpk,pk->q", grad, pull)
-    a, b = _pair(top, len(points))
+    a, b = (index[top] for index in _pairs(len(points)))
     d_top = (grad[:, a] - grad[:, b]) @ (points[a] - points[b])
     rd = float(r @ d) / d[top]
     return float(r @ r), -2.0 / d[top] * (first - rd * d_top / d[top])
 
 
-def _pair(index: int, n: int) -> tuple[int, int]:
-    """The points (i, j), i < j, of position ``index`` in ``pdist``'s condensed order of ``n`` points."""
-    i = int(n - 2 - np.floor(np.sqrt(-8 * index + 4 * n * (n - 1) - 7) / 2 - 0.5))
-    return i, int(index + i + 1 - n * (n - 1) // 2 + (n - i) * (n - i - 1) // 2)
+@cache
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The points (i, j), i < j, of each position in ``pdist``'s condensed order of ``n`` points."""
+    return np.triu_indices(n, 1)
 
 
 def fit_compression_paper(data_rdm: np.ndarray, n_restarts: int = 100, seed: int = 0) -> CompressionFit:
