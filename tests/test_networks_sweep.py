@@ -122,6 +122,12 @@ def test_cli_l2_sweep_at_the_papers_top_value_moves_lazy_nets_towards_rich(tmp_p
     assert (wide["beta_orthogonal"][0.1] - wide["beta_orthogonal"][0.0] > 0.1).all()
     assert (wide["beta_grid"][0.0] - wide["beta_grid"][0.1] > 0.1).all()
     assert json.loads((out / "settings.json").read_text())["config"]["swept"] == "l2"
+    (out / "settings.json").unlink()   # as if killed before the end: the rerun reuses both finished sweeps
+    summary = (out / "l2-0" / "summary.tsv").stat().st_mtime_ns
+    assert main(["train", "--scales", "3", "--ctx-scales", "1.5", "--seeds", "2", "--steps", "3000",
+                 "--l2", "0,0.1", "--out", str(out)]) == 0
+    assert (out / "l2-0" / "summary.tsv").stat().st_mtime_ns == summary
+    assert pd.read_csv(out / "settings.tsv", sep="\t").equals(table)
     assert main(["train", "--scales", "3", "--ctx-scales", "1.5", "--l2", "paper", "--lr", "paper",
                  "--out", str(tmp_path / "both")]) == 2
     assert "sweep one setting at a time" in capsys.readouterr().err

@@ -156,17 +156,22 @@ def prepare_sweep(config: SweepConfig, out_dir: str | os.PathLike, n_shards: int
     out.mkdir(parents=True, exist_ok=True)
     wanted = {"sweep": config.to_dict(), "n_shards": n_shards}
     if path.exists():
-        old = read_json(path, what="sweep settings file")
-        try:
-            recorded = {"sweep": _with_later_settings(old["config"]["sweep"]), "n_shards": old["config"]["n_shards"]}
-        except (KeyError, TypeError):
-            raise UserError(f"{path}: not the settings of a garden sweep (damaged); use another --out") from None
-        if json.loads(json.dumps(wanted)) != recorded:
-            raise UserError(f"{path}: this folder holds a sweep with other settings; use another --out "
-                            "or the same settings to resume it")
+        _check_settings(path, wanted)
         return out
     write_json(path, {"config": wanted})
     return out
+
+
+def _check_settings(path: Path, wanted: dict) -> None:
+    """UserError unless the sweep settings recorded in ``path`` (``sweep.json``) are ``wanted``."""
+    old = read_json(path, what="sweep settings file")
+    try:
+        recorded = {"sweep": _with_later_settings(old["config"]["sweep"]), "n_shards": old["config"]["n_shards"]}
+    except (KeyError, TypeError):
+        raise UserError(f"{path}: not the settings of a garden sweep (damaged); use another --out") from None
+    if json.loads(json.dumps(wanted)) != recorded:
+        raise UserError(f"{path}: this folder holds a sweep with other settings; use another --out "
+                        "or the same settings to resume it")
 
 
 LATER_TRAIN_SETTINGS = {"hidden_activation": "relu"}
@@ -209,21 +214,25 @@ def train_setting_sweep(config: SweepConfig, out_dir: str | os.PathLike, setting
     (``config.PAPER_L2S``, ``config.PAPER_LRS``) are run this way."""
     if setting not in SWEPT_SETTINGS:
         raise UserError(f"cannot sweep {setting!r}: use one of {list(SWEPT_SETTINGS)}")
-    if len(set(values)) != len(values) or not values:
-        raise UserError(f"--{setting}: give distinct values (got {list(values)})")
     out = Path(out_dir)
-    if (out / "settings.json").exists():
-        raise UserError(f"{out}: holds a finished {setting} sweep (settings.json); choose another --out")
+    folders = [setting_folder(out, setting, value) for value in values]
+    if len({f.name for f in folders}) != len(values) or not values:
+        raise UserError(f"--{setting}: give distinct values (6 significant digits; got {list(values)})")
+    if (out / "settings.json").exists() or (out / "sweep.json").exists():
+        raise UserError(f"{out}: holds a finished {setting} sweep or a sweep of its own; choose another --out")
     frames = []
-    for value in values:
-        folder = train_sweep(replace(config, train=replace(config.train, **{setting: value})),
-                             setting_folder(out, setting, value), **kwargs)
+    for value, folder in zip(values, folders):   # a rerun skips the finished sweeps (same settings) and resumes
+        swept = replace(config, train=replace(config.train, **{setting: value}))
+        if (folder / DONE).exists():
+            _check_settings(folder / "sweep.json", {"sweep": swept.to_dict(), "n_shards": kwargs.get("shards", 1)})
+        else:
+            train_sweep(swept, folder, **kwargs)
         frames.append(pd.read_csv(folder / "summary.tsv", sep="\t").assign(**{setting: value}))
     table = pd.concat(frames, ignore_index=True)
     table = table[[setting, *table.columns.drop(setting)]]
     write_tsv(out / "settings.tsv", table, overwrite=True)  # a leftover of an interrupted run; the sidecar marks done
     write_sidecar(out / "settings.tsv", {**config.to_dict(), "swept": setting, "values": list(values)}, None,
-                  completed=True, folders=[setting_folder(out, setting, v).name for v in values],
+                  completed=True, folders=[f.name for f in folders],
                   columns={setting: {"Description": f"The value of {setting} of this row's sweep "
                                                     "(TrainConfig; the other columns: that sweep's summary.tsv)"}})
     return out
