@@ -10,6 +10,7 @@ from garden.core.errors import UserError
 from garden.experiment.config import load_protocol
 from garden.arguments import MAX_INIT_SCALE, SEED, bounded_int, float_list, new_folder, out_folder
 from garden.pipeline import MIN_SCANNED, DemoConfig, run_demo
+from garden.rsa.compression_model import COMPRESSION_MODELS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scanner-participants", type=bounded_int(0, "participants"), default=None, metavar="K",
                    help="participants whose scanner session gets simulated BOLD, GLM, RDMs and a searchlight "
                         "(the report's Neural geometry; 0: none, else >= 3; default 8)")
+    p.add_argument("--compression-model", choices=COMPRESSION_MODELS, default=None,
+                   help="compression model fitted to the networks' and ROIs' RDMs: ours (default) or paper "
+                        "(Flesch et al. 2022; with the demo's few restarts: 10 per network, 2 per ROI)")
     p.add_argument("--dpi", type=bounded_int(10, "dpi"), default=100,
                    help="figure resolution in the report, pixels per inch, 10..600 (default 100)")
     p.set_defaults(func=demo_command)
@@ -71,7 +75,7 @@ def demo_command(args: argparse.Namespace) -> int:
     if args.scanner_participants is not None and 0 < args.scanner_participants < MIN_SCANNED:
         raise UserError(f"--scanner-participants: give 0 (no scanner data) or >= {MIN_SCANNED} (correlations "
                         "across participants need three)")
-    for name in ("network_seeds", "steps", "protocol", "recovery_agents", "scanner_participants"):
+    for name in ("network_seeds", "steps", "protocol", "recovery_agents", "scanner_participants", "compression_model"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     config = DemoConfig.full(**overrides) if args.full else DemoConfig(**overrides)
