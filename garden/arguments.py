@@ -59,6 +59,7 @@ LIMITS: dict[str, int] = {
     "arrangements": 50,           # arrangements of one arrangement session
     "window_px": 10_000,          # window side
     "scales": 64,                 # init scales of one sweep
+    "settings": 64,               # values of --l2 or --lr swept by garden train (one sweep each)
     "session": 1000,              # session number
     "train_gib": 16,              # estimated memory of one network sweep shard set (GiB)
     "permutations": 1_000_000,    # sign-flip permutations / bootstrap samples (neural stats)

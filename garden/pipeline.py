@@ -122,6 +122,7 @@ class DemoConfig:
     searchlight_radius: float = 2.0   # voxels
     n_perm: int = 2000   # sign-flip permutations of the neural group tests
     neural_restarts: int = 2   # compression-model restarts per ROI RDM
+    compression_model: str = "ours"   # garden.rsa.compression_model version for networks and ROIs (or "paper")
     dpi: int = 100
 
     @classmethod
@@ -334,7 +335,8 @@ def train_networks(out: Path, config: DemoConfig, tables: Tables) -> Networks:
     tables.save("context_weights", nt.context_weights_table(summary, arrays))
     tables.save("network_ablation", nt.ablation_table(summary))
     tables.save("network_noise", nt.noise_table(summary))
-    compression = tables.save("network_compression", ns.compression_fits(summary, arrays, seed=config.seed))
+    compression = tables.save("network_compression", ns.compression_fits(summary, arrays, seed=config.seed,
+                                                                             model=config.compression_model))
     measures = summary.merge(compression[["scale", "seed", "log_irrelevant_gain"]], on=["scale", "seed"])
     tables.save("network_paired_tests", ns.paired_scale_tests(measures, ns.EXPECTED_TRENDS))
     overlap = tables.save("network_gating_overlap", ng.overlap_table(results))
@@ -452,7 +454,7 @@ def neural_statistics(scanner: Scanner, networks: Path, config: DemoConfig, tabl
     network sweep and the searchlight group maps (``garden neural stats``); its tables are saved
     with the demo's."""
     stats = StatsConfig(n_perm=config.n_perm, n_boot=config.n_boot, n_restarts=config.neural_restarts,
-                        seed=config.seed)
+                        compression_model=config.compression_model, seed=config.seed)
     rois, affine = scanner.rois(config)
     with threadpool_limits(1):
         write_statistics(scanner.rdms, scanner.stats, config=stats, behaviour=scanner.bold, networks=networks,
@@ -564,10 +566,10 @@ def rebuild_report(folder: str | os.PathLike, out: str | os.PathLike | None = No
 
 
 EVIDENCE_TABLES = {
-    "neural_networks_similarity": "subject, roi, scale, similarity: each person's ROI RDM vs their own fitted network",
+    "neural_networks_similarity": "participant_id, roi, scale, similarity: each person's ROI RDM vs their own fitted network",
     "neural_networks_ceiling": "roi, n, lower, upper: leave-one-participant-out noise ceilings on the same measure",
     "neural_networks_profile": "roi, scale, similarity, ci_low, ci_high: mean over people, bootstrap 95 % CI",
-    "neural_networks_people": "subject, roi, best_scale, rich_minus_lazy, verdict (the person's networks-fit verdict)",
+    "neural_networks_people": "participant_id, roi, best_scale, rich_minus_lazy, verdict (the person's networks-fit verdict)",
     "neural_networks_reading": "per ROI: best scale (bootstrap CI), relative to the ceilings, rich - lazy, reading",
     "neural_networks_conclusion": "per ROI: neural reading (primary), behaviour reading (check), consistency, sentence",
 }
@@ -586,35 +588,35 @@ def network_evidence(rdms: str | os.PathLike, fits: str | os.PathLike, trials: l
     refuse_existing(out)
     grid, contexts, people, scales = read_fit(fits)
     roi = read_roi_rdms(rdms)
-    if roi.rdm_descriptors.duplicated(["subject", "roi"]).any():
+    if roi.rdm_descriptors.duplicated(["participant_id", "roi"]).any():
         raise UserError(f"{rdms}: several RDMs per participant and ROI (sessions or methods); give a folder with one "
                         "session and one --method")
-    subjects = sorted(roi.rdm_descriptors["subject"].unique())
+    scanned = sorted(roi.rdm_descriptors["participant_id"].unique())
     if participants:
-        unknown = sorted({bids_id(p) for p in participants} - set(subjects))
+        unknown = sorted({bids_id(p) for p in participants} - set(scanned))
         if unknown:
-            raise UserError(f"--participants: {unknown} have no ROI RDMs in {rdms} (it has {subjects})")
-        subjects = sorted({bids_id(p) for p in participants})
-        roi = roi.subset(subject=subjects)
+            raise UserError(f"--participants: {unknown} have no ROI RDMs in {rdms} (it has {scanned})")
+        scanned = sorted({bids_id(p) for p in participants})
+        roi = roi.subset(participant_id=scanned)
     table = read_trials(list(trials), include_incomplete=include_incomplete)
-    table = table[table["participant_id"].astype(str).map(bids_id).isin(subjects)]
+    table = table[table["participant_id"].astype(str).map(bids_id).isin(scanned)]
     check_feedback(table, ", ".join(map(str, trials)))   # as the fit: networks learn only where feedback was shown
     fitted = set(people["participant_id"].map(bids_id))
-    missing = [s for s in subjects if s not in fitted or s not in set(table["participant_id"].astype(str).map(bids_id))]
+    missing = [s for s in scanned if s not in fitted or s not in set(table["participant_id"].astype(str).map(bids_id))]
     if missing:
         raise UserError(f"{rdms}: participant(s) {missing} have ROI RDMs but no network fit in {fits} or no trials in "
                         "the trial tables given; fit them (`garden networks fit`) or leave their RDMs out")
-    if len(subjects) < 3:
-        raise UserError(f"{rdms}: RDMs of {len(subjects)} participant(s); noise ceilings and intervals need >= 3")
+    if len(scanned) < 3:
+        raise UserError(f"{rdms}: RDMs of {len(scanned)} participant(s); noise ceilings and intervals need >= 3")
     seqs = sequences(table, contexts)
     networks = fitted_hidden_rdms(seqs, lr_indices(seqs, scales, grid), grid)
-    networks.rdm_descriptors["subject"] = networks.rdm_descriptors["participant_id"].map(bids_id)
+    networks.rdm_descriptors["participant_id"] = networks.rdm_descriptors["participant_id"].map(bids_id)
     similarity = evidence.own_network_similarity(roi, networks, measure=measure)
     ceilings = evidence.noise_ceilings(roi, measure=measure)
     profile, per_person, reading = evidence.neural_reading(similarity, ceilings, n_boot=n_boot, seed=seed)
-    verdicts = people.assign(subject=people["participant_id"].map(bids_id)).set_index("subject")["verdict"]
-    per_person["verdict"] = per_person["subject"].map(verdicts)
-    conclusion = evidence.conclusion_chain(reading, evidence.behaviour_reading(verdicts.loc[subjects]))
+    verdicts = people.assign(participant_id=people["participant_id"].map(bids_id)).set_index("participant_id")["verdict"]
+    per_person["verdict"] = per_person["participant_id"].map(verdicts)
+    conclusion = evidence.conclusion_chain(reading, evidence.behaviour_reading(verdicts.loc[scanned]))
     options = {"measure": measure, "n_boot": n_boot, "rich_max_scale": evidence.RICH_MAX_SCALE,
                "min_lower_ceiling": evidence.MIN_LOWER_CEILING, "min_similarity": evidence.MIN_SIMILARITY,
                "grid": grid.to_dict()}
@@ -623,5 +625,5 @@ def network_evidence(rdms: str | os.PathLike, fits: str | os.PathLike, trials: l
             write_tsv(partial / TABLES_DIR / f"{name}.tsv", frame, float_format="%.6g")
         write_json(partial / "neural_networks.json", provenance(
             options, seed, tables=EVIDENCE_TABLES, rdms=str(rdms), fits=str(fits), trials=[str(t) for t in trials],
-            participants=subjects))
+            participants=scanned))
     return Path(out)

@@ -260,8 +260,8 @@ def _slope_findings(t: Tables) -> str:
 
 
 MEASURE_NAMES = {
-    "log_irrelevant_gain": "compression of the irrelevant feature (ours: log gain ratio; 0 like a grid, below 0 "
-                           "compressed)",
+    "log_irrelevant_gain": "compression of the irrelevant feature (log irrelevant / relevant gain of {model} compression "
+                           "model; 0 like a grid, below 0 compressed)",
     "beta_orthogonal": "fit of the orthogonal model RDM (β)",
     "beta_grid": "fit of the grid model RDM (β)",
     "dim_90": "dimensionality (components for 90 % of the variance)",
@@ -275,12 +275,20 @@ MEASURE_NAMES = {
 """Plain names of the network measures in the report's text; the column names stay in its glossary."""
 
 
+def _compression_model_name(t: Tables) -> str:
+    """Which compression model the network fits used (``garden.rsa.compression_model``), for the text."""
+    fits = t.get("network_compression")
+    version = fits["compression_model"].iloc[0] if fits is not None and "compression_model" in fits and len(fits) else "ours"
+    return "the paper's" if version == "paper" else "our"
+
+
 def _paired_findings(t: Tables) -> str:
     """One sentence per paired test of ``network_paired_tests``, from its numbers, and a glossary of
     the plain names used against the table's column names."""
     parts, used = [], {}
     for row in t["network_paired_tests"].itertuples():
-        name = used.setdefault(row.measure, MEASURE_NAMES.get(row.measure, str(row.measure).replace("_", " ")))
+        name = used.setdefault(row.measure, MEASURE_NAMES.get(row.measure, str(row.measure).replace("_", " "))
+                               .format(model=_compression_model_name(t)))
         parts.append(f"{name[0].upper()}{name[1:]}: median slope {row.slope_median:+.3g} per decade of σ over "
                      f"{row.n_seeds} "
                      f"seeds (one-sided Wilcoxon p = {row.slope_wilcoxon_p:.2g} for a slope "

@@ -6,6 +6,6 @@ distances across runs: crossnobis, correlation), ``model_rdms`` (hypothesised ge
 choice patterns, as ``RDMs``), ``compare`` (batched regression of ``RDMs`` on ``RDMs``, tau_a,
 Spearman), ``candidates`` (which candidate
 RDM set matches each unit best, with bootstrap intervals), ``compression_model`` (the 6-parameter
-fit), ``mds`` (embeddings), ``geometry`` (dimensionality, unit classes, context-weight
+fit, ours and the paper's), ``mds`` (embeddings), ``geometry`` (dimensionality, unit classes, context-weight
 correlation). Pure functions on arrays and ``RDMs``; no figures.
 """

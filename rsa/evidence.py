@@ -62,7 +62,7 @@ def similarity(a: np.ndarray, b: np.ndarray, measure: str = "spearman") -> float
     raise ValueError(f"unknown measure {measure!r}: use one of {list(MEASURES)}")
 
 
-def noise_ceilings(rdms: RDMs, *, unit: str = "subject", by: str = "roi", measure: str = "spearman") -> pd.DataFrame:
+def noise_ceilings(rdms: RDMs, *, unit: str = "participant_id", by: str = "roi", measure: str = "spearman") -> pd.DataFrame:
     """Per ``by`` group: ``n`` people, ``lower`` and ``upper`` leave-one-``unit``-out noise ceilings
     (module docstring; one RDM per unit and group)."""
     rows = []
@@ -77,7 +77,7 @@ def noise_ceilings(rdms: RDMs, *, unit: str = "subject", by: str = "roi", measur
     return pd.DataFrame(rows)
 
 
-def own_network_similarity(data: RDMs, networks: RDMs, *, unit: str = "subject",
+def own_network_similarity(data: RDMs, networks: RDMs, *, unit: str = "participant_id",
                            measure: str = "spearman") -> pd.DataFrame:
     """unit, roi, scale, similarity: each ``data`` RDM (descriptors ``unit``, ``roi``) against the
     ``networks`` RDMs of the same ``unit`` (descriptors ``unit``, ``scale``). ValueError when the two
@@ -102,7 +102,7 @@ def _bootstrap(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.
     return values[picks].mean(axis=1)
 
 
-def neural_reading(table: pd.DataFrame, ceilings: pd.DataFrame, *, unit: str = "subject",
+def neural_reading(table: pd.DataFrame, ceilings: pd.DataFrame, *, unit: str = "participant_id",
                    rich_max_scale: float = RICH_MAX_SCALE, n_boot: int = 2000, seed: int = 0,
                    min_lower_ceiling: float = MIN_LOWER_CEILING, min_similarity: float = MIN_SIMILARITY
                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -557,7 +557,7 @@ def number_cases() -> list[Case]:
         for option, kind, bounds in options:
             values = int_values(*bounds) if kind == "int" else float_values(*bounds)
             for value in dict.fromkeys(values):
-                if option.endswith("scales") and value == "1,5":  # a valid list
+                if (option.endswith("scales") or option in ("--l2", "--lr")) and value == "1,5":  # a valid list
                     continue
                 cases.append(Case(command, (*argv, f"{option}={value}"), option))
     return cases

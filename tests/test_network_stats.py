@@ -43,3 +43,18 @@ def test_paired_tests_pair_by_seed():
     tests = paired_scale_tests(pd.DataFrame(rows), ["m"]).iloc[0]
     assert tests.slope_median == pytest.approx(1 / np.log10(300))
     assert tests.rich_vs_lazy_wilcoxon_p == pytest.approx(2 / 2**10)
+
+
+def test_compression_fits_by_the_papers_model_name_it_and_read_the_same_gain_ratio():
+    """The paper's version (gains 1 - c of max-scaled RDMs, mean of restarts) gives the same
+    irrelevant / relevant gain ratio as ours on a noise-free compression geometry, and says which it is."""
+    rng = np.random.default_rng(1)
+    summary = pd.DataFrame([{"scale": s, "seed": 0} for s in (0.01, 3.0)])
+    hidden = np.stack([_network(g, rng) for g in (0.1, 0.8)])
+    paper = compression_fits(summary, {"hidden": hidden}, n_restarts=10, model="paper")
+    ours = compression_fits(summary, {"hidden": hidden}, n_restarts=3)
+    assert (paper.compression_model == "paper").all() and (ours.compression_model == "ours").all()
+    assert {"paper_c_rel_north", "paper_c_irrel_south"} <= set(paper.columns) and "paper_c_rel_north" not in ours
+    np.testing.assert_allclose(paper.log_irrelevant_gain, np.log([0.1, 0.8]), atol=0.1)
+    np.testing.assert_allclose(paper.log_irrelevant_gain, ours.log_irrelevant_gain, atol=0.1)
+    np.testing.assert_allclose(paper.north_relevant, 1 - paper.paper_c_rel_north)

@@ -48,3 +48,18 @@ def test_grid_and_orthogonal_populations_are_told_apart(tmp_path):
     assert betas["grid"]["grid"] > betas["grid"]["orthogonal"]
     assert betas["orthogonal"]["orthogonal"] > betas["orthogonal"]["grid"]
     assert main(["neural", "mante", str(paths[0]), "--out", str(out)]) == 2  # never overwrites
+
+
+def test_the_papers_compression_model_is_selectable_and_reads_a_gated_population_as_compressed(tmp_path):
+    paths = _units(tmp_path, True, np.random.default_rng(2))
+    fits = {}
+    for model in ("ours", "paper"):
+        out = tmp_path / f"out-{model}"
+        assert main(["neural", "mante", *map(str, paths), "--out", str(out), "--restarts", "5",
+                     "--compression-model", model]) == 0
+        fits[model] = pd.read_csv(out / "tables" / "neural_mante_compression.tsv", sep="\t").iloc[0]
+    for model, fit in fits.items():
+        assert fit["compression_model"] == model
+        for context in ("north", "south"):   # each context codes only its relevant feature
+            assert fit[f"{context}_irrelevant"] < 0.3 * fit[f"{context}_relevant"], (model, context)
+    assert fits["paper"]["north_relevant"] <= 1 and fits["paper"]["context_offset"] <= 2   # c in [0, 1], max-scaled

@@ -137,10 +137,10 @@ def test_noise_ceilings_equal_rsatoolbox():
     matrices = [np.linalg.norm(p[:, None] - p[None], axis=-1)
                 for p in (shared + 0.8 * rng.standard_normal((50, 4)) for _ in range(6))]
     rdms = RDMs(np.stack(matrices), condition_table(),
-                pd.DataFrame({"subject": [f"sub-{k}" for k in range(6)], "roi": "x"}))
+                pd.DataFrame({"participant_id": [f"sub-{k}" for k in range(6)], "roi": "x"}))
     for measure, theirs in (("spearman", "spearman"), ("pearson", "corr")):
         ours = evidence.noise_ceilings(rdms, measure=measure).iloc[0]
-        lower, upper = boot_noise_ceiling(rdms.to_rsatoolbox(), method=theirs, rdm_descriptor="subject")
+        lower, upper = boot_noise_ceiling(rdms.to_rsatoolbox(), method=theirs, rdm_descriptor="participant_id")
         assert ours["lower"] == pytest.approx(lower, abs=1e-10) and ours["upper"] == pytest.approx(upper, abs=1e-10)
         assert 0.2 < ours["lower"] < ours["upper"] < 1
 
@@ -159,7 +159,7 @@ def test_neural_reading_gates():
     scales = np.array([0.01, 0.4, 1.0, 3.0])
     shapes = {"a": [0.6, 0.5, 0.4, 0.3], "b": [0.3, 0.4, 0.5, 0.6], "c": [0.5, 0.5, 0.5, 0.5],
               "d": [0.6, 0.5, 0.4, 0.3], "e": [0.08, 0.05, 0.02, 0.0]}
-    rows = [{"subject": f"sub-{p}", "roi": roi, "scale": s, "similarity": m + rng.normal(0, 0.02)}
+    rows = [{"participant_id": f"sub-{p}", "roi": roi, "scale": s, "similarity": m + rng.normal(0, 0.02)}
             for roi, means in shapes.items() for p in range(6) for s, m in zip(scales, means)]
     ceilings = pd.DataFrame({"roi": list(shapes), "n": 6, "lower": [0.5, 0.5, 0.5, 0.05, 0.5], "upper": 0.7})
     profile, people, reading = evidence.neural_reading(pd.DataFrame(rows), ceilings, n_boot=500, seed=0)

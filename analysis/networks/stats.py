@@ -8,7 +8,8 @@ so a difference between scales is tested within seeds (paired), not between inde
 * ``compression_fits``: one row per network: the six fitted parameters, the fit's RMSE, and
   ``log_irrelevant_gain`` (ours: the mean over the two contexts of log(irrelevant gain / relevant
   gain); 0 keeps both features alike as a grid does, negative means the irrelevant feature is
-  compressed, the gain ratio clipped at 1e-3).
+  compressed, the gain ratio clipped at 1e-3), by either version of the model (``compression_model``
+  ours or paper; the paper's gains are 1 - c, its own c's in ``paper_<parameter>`` columns).
 * ``paired_scale_tests``: per measure, each seed's least-squares slope of the measure on log10 σ,
   the one-sided Wilcoxon signed-rank test of those slopes against 0 in the stated direction, and
   the two-sided Wilcoxon signed-rank test of the richest vs the laziest scale paired by seed.
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from garden.rsa.compression_model import PARAMETERS, fit_compression_model
+from garden.rsa.compression_model import PAPER_PARAMETERS, PARAMETERS, fit_compression_model
 from garden.rsa.distances import rdm
 
 MIN_GAIN_RATIO = 1e-3
@@ -34,23 +35,27 @@ EXPECTED_TRENDS = {"log_irrelevant_gain": "greater", "beta_orthogonal": "less", 
 measures missing from a table are skipped."""
 
 
-def compression_fits(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray], *, n_restarts: int = 10,
-                     seed: int = 0) -> pd.DataFrame:
-    """``scale``, ``seed``, the compression-model parameters, ``rmse`` and ``log_irrelevant_gain``
-    of every network's final hidden RDM (Euclidean, 50 items), each fit from ``n_restarts`` starts
-    drawn with ``seed``. Networks whose units are all dead (constant RDM) get NaN."""
+def compression_fits(summary: pd.DataFrame, arrays: Mapping[str, np.ndarray], *, n_restarts: int | None = 10,
+                     seed: int = 0, model: str = "ours") -> pd.DataFrame:
+    """``scale``, ``seed``, ``compression_model`` (``model``: ours or paper), the compression-model
+    parameters (the paper's as gains 1 - c, and its own as ``paper_<name>``), ``rmse`` (ours: RDM
+    units; the paper's: max-scaled) and ``log_irrelevant_gain`` of every network's final hidden RDM
+    (Euclidean, 50 items), each fit from ``n_restarts`` starts (None: the model's default) drawn with
+    ``seed``. Networks whose units are all dead (constant RDM) get NaN."""
+    names = (*PARAMETERS, *(f"paper_{p}" for p in PAPER_PARAMETERS if model == "paper"), "rmse", "log_irrelevant_gain")
     rows = []
     for (_, net), hidden in zip(summary[["scale", "seed"]].iterrows(), np.asarray(arrays["hidden"], float)):
-        row = {"scale": net.scale, "seed": int(net.seed)}
+        row = {"scale": net.scale, "seed": int(net.seed), "compression_model": model}
         data = rdm(hidden)
         if np.ptp(data) == 0:
-            rows.append({**row, **dict.fromkeys((*PARAMETERS, "rmse", "log_irrelevant_gain"), np.nan)})
+            rows.append({**row, **dict.fromkeys(names, np.nan)})
             continue
-        fit = fit_compression_model(data, n_restarts=n_restarts, seed=seed)
+        fit = fit_compression_model(data, n_restarts=n_restarts, seed=seed, model=model)
         p = fit.params
         ratios = [p[f"{c}_irrelevant"] / p[f"{c}_relevant"] if p[f"{c}_relevant"] > 0 else np.nan
                   for c in ("north", "south")]
-        rows.append({**row, **p, "rmse": fit.rmse,
+        paper = {f"paper_{k}": v for k, v in (fit.paper_params or {}).items()}
+        rows.append({**row, **p, **paper, "rmse": fit.rmse,
                      "log_irrelevant_gain": float(np.mean(np.log(np.clip(ratios, MIN_GAIN_RATIO, None))))})
     return pd.DataFrame(rows)
 

@@ -33,7 +33,8 @@ N_LEVELS = 6
 
 @dataclass(frozen=True)
 class ManteConfig:
-    """Window (s), splits, distance, models, context offset (feature units), restarts and seed."""
+    """Window (s), splits, distance, models, context offset (feature units), compression model (ours or
+    paper) and its restarts (None: the model's default), seed."""
 
     window_s: tuple[float, float] | None = None
     n_splits: int = 2
@@ -41,7 +42,8 @@ class ManteConfig:
     correct_only: bool = False
     models: tuple[str, ...] = BRAIN_MODELS
     context_offset: float = 1.0
-    n_restarts: int = 20
+    n_restarts: int | None = None
+    compression_model: str = "ours"
     seed: int = 0
 
 
@@ -60,7 +62,7 @@ def mante_geometry(paths: Sequence[str | Path], config: ManteConfig) -> dict[str
         rdm = crossnobis_rdm(patterns.values)
         distances = np.sqrt(np.clip(rdm, 0.0, None))
     models = brain_model_rdms(config.models, config.context_offset, config.method, N_LEVELS)
-    fit = fit_compression_model(distances, n_restarts=config.n_restarts, seed=config.seed)
+    fit = fit_compression_model(distances, n_restarts=config.n_restarts, seed=config.seed, model=config.compression_model)
     betas = regress_rdms(RDMs(rdm, models.pattern_descriptors), models)
     return {"rdm": rdm, "betas": dict(zip(betas["model"], betas["beta"])), "compression": fit,
             "units": patterns.channels}
@@ -79,7 +81,7 @@ def write_mante(paths: Sequence[str | Path], out: str | Path, config: ManteConfi
         betas = pd.DataFrame({"model": list(result["betas"]), "beta": list(result["betas"].values())})
         write_tsv(tables / "neural_mante_betas.tsv", betas, float_format="%.6g")
         fit = result["compression"]
-        write_tsv(tables / "neural_mante_compression.tsv", pd.DataFrame([{**fit.params, "rmse": fit.rmse}]),
+        write_tsv(tables / "neural_mante_compression.tsv", pd.DataFrame([{"compression_model": fit.model, **fit.params, "rmse": fit.rmse}]),
                   float_format="%.6g")
         write_json(partial / "neural_mante.json", provenance(config=asdict(config), seed=config.seed,
                                                              units=result["units"], n_units=len(result["units"]),

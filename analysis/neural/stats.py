@@ -95,17 +95,19 @@ def rdm_distances(rdm: np.ndarray, method: str) -> np.ndarray:
     return np.sqrt(distances) if method == "crossnobis" else distances
 
 
-def compression_fits(rdms: RDMs, *, n_restarts: int = 20, seed: int = 0) -> pd.DataFrame:
-    """participant_id, roi, the 6 parameters, rmse and ``compression`` (mean over contexts of relevant -
-    irrelevant gain) per RDM of ``read_roi_rdms``."""
+def compression_fits(rdms: RDMs, *, n_restarts: int | None = None, seed: int = 0, model: str = "ours") -> pd.DataFrame:
+    """participant_id, roi, ``compression_model`` (``model``: ours or paper), the 6 parameters (the paper's as
+    gains 1 - c in max-scaled units), rmse and ``compression`` (mean over contexts of relevant -
+    irrelevant gain; the paper's: of c_irrel - c_rel) per RDM of ``read_roi_rdms``; ``n_restarts`` None:
+    the model's default (ours 20, the paper's 100)."""
     rows = []
     for row, rdm in zip(rdms.rdm_descriptors.to_dict("records"), rdms.matrices):
-        fit = fit_compression_model(rdm_distances(rdm, row["method"]), n_restarts=n_restarts, seed=seed)
+        fit = fit_compression_model(rdm_distances(rdm, row["method"]), n_restarts=n_restarts, seed=seed, model=model)
         p = fit.params
         compression = ((p["north_relevant"] - p["north_irrelevant"])
                        + (p["south_relevant"] - p["south_irrelevant"])) / 2
-        rows.append({"participant_id": row["participant_id"], "roi": row["roi"], **{k: p[k] for k in PARAMETERS},
-                     "rmse": fit.rmse, "compression": compression})
+        rows.append({"participant_id": row["participant_id"], "roi": row["roi"], "compression_model": model,
+                     **{k: p[k] for k in PARAMETERS}, "rmse": fit.rmse, "compression": compression})
     return pd.DataFrame(rows)
 
 

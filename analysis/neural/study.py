@@ -71,13 +71,14 @@ CONTRASTS = [("orthogonal", "grid")]
 @dataclass(frozen=True)
 class StatsConfig:
     """Options: models, context offset (feature units), permutations, bootstrap samples,
-    compression restarts, FDR level, seed."""
+    compression model (ours or paper) and its restarts (None: the model's default), FDR level, seed."""
 
     models: tuple[str, ...] = BRAIN_MODELS
     context_offset: float = 1.0
     n_perm: int = 10000
     n_boot: int = 1000
-    n_restarts: int = 20
+    n_restarts: int | None = None
+    compression_model: str = "ours"
     fdr_q: float = 0.05
     seed: int = 0
 
@@ -204,7 +205,8 @@ def write_statistics(rdms: str | Path, out: str | Path, *, config: StatsConfig, 
                                        config.context_offset, squared=method == "crossnobis").assign(method=method)
                           for method in methods], ignore_index=True), tables / "neural_design.tsv")
         _write_relevance(table, tables, config)
-        compression = compression_fits(table, n_restarts=config.n_restarts, seed=config.seed)
+        compression = compression_fits(table, n_restarts=config.n_restarts, seed=config.seed,
+                                       model=config.compression_model)
         _write(compression, tables / "neural_compression.tsv")
         compression_group = [{"roi": roi, **_both_ways(part["compression"].to_numpy(), config)}
                              for roi, part in compression.groupby("roi", sort=False)]

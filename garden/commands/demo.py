@@ -10,6 +10,7 @@ from garden.core.errors import UserError
 from garden.experiment.config import load_protocol
 from garden.arguments import MAX_INIT_SCALE, SEED, Rule, add_rules, bounded_int, float_list, new_folder, out_folder
 from garden.pipeline import MIN_SCANNED, DemoConfig, run_demo
+from garden.rsa.compression_model import COMPRESSION_MODELS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scanner-participants", type=bounded_int(0, "participants"), default=None, metavar="K",
                    help="participants whose scanner session gets simulated BOLD, GLM, RDMs and a searchlight "
                         "(the report's Neural geometry; 0: none, else >= 3; default 8)")
+    p.add_argument("--compression-model", choices=COMPRESSION_MODELS, default=None,
+                   help="compression model fitted to the networks' and ROIs' RDMs: ours (default) or paper "
+                        "(Flesch et al. 2022; with the demo's few restarts: 10 per network, 2 per ROI)")
     p.add_argument("--dpi", type=bounded_int(10, "dpi"), default=100,
                    help="figure resolution in the report, pixels per inch, 10..600 (default 100)")
     add_rules(p, Rule("--scanner-participants", _scanner_problem), Rule("--ctx-scales", _ctx_scales_problem))
@@ -69,7 +73,7 @@ def _config(args: argparse.Namespace) -> DemoConfig:
         overrides["scales"] = args.scales
     if args.ctx_scales:
         overrides["ctx_scales"] = args.ctx_scales
-    for name in ("network_seeds", "steps", "protocol", "recovery_agents", "scanner_participants"):
+    for name in ("network_seeds", "steps", "protocol", "recovery_agents", "scanner_participants", "compression_model"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     return DemoConfig.full(**overrides) if args.full else DemoConfig(**overrides)

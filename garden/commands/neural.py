@@ -61,6 +61,7 @@ from garden.arguments import (
     out_folder,
     raising,
 )
+from garden.rsa.compression_model import COMPRESSION_MODELS
 from garden.rsa.crossval import SHRINKAGE
 
 MAX_DRIFT_ORDER = 10
@@ -290,7 +291,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _roi_options(p, "count significant searchlight voxels inside this ROI; repeat")
     p.add_argument("--n-perm", type=bounded_int(1, "permutations"), default=10000, help="sign-flip permutations (default 10000)")
     p.add_argument("--n-boot", type=bounded_int(1, "permutations"), default=1000, help="bootstrap samples over participants (default 1000)")
-    p.add_argument("--restarts", type=bounded_int(1, "starts"), default=20, help="compression-model restarts (default 20)")
+    _compression_options(p)
     p.add_argument("--fdr", type=finite_float(0.0, 1.0, above=True), default=0.05, help="searchlight FDR level q (default 0.05)")
     p.add_argument("--seed", type=SEED, default=0, help="seed of permutations, bootstrap and restarts (default 0)")
     add_rules(p, Rule("--roi", _stats_rois_problem))
@@ -333,10 +334,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--method", default="crossnobis", choices=METHODS,
                    help="cross-validated squared Euclidean (crossnobis, identity metric; default) or correlation")
     p.add_argument("--correct-only", action="store_true", help="only correct trials")
-    p.add_argument("--restarts", type=bounded_int(1, "starts"), default=20, help="compression-model restarts (default 20)")
+    _compression_options(p)
     p.add_argument("--seed", type=SEED, default=0, help="seed of the splits and restarts (default 0)")
     add_rules(p, Rule("--window", _window_problem))
     p.set_defaults(func=mante_command)
+
+
+def _compression_options(p: argparse.ArgumentParser) -> None:
+    """``--compression-model`` and ``--restarts`` (``garden.rsa.compression_model``)."""
+    p.add_argument("--compression-model", choices=COMPRESSION_MODELS, default="ours",
+                   help="ours (unbounded gains, +-180 deg, best restart; default) or paper (Flesch et al. 2022: "
+                        "c in [0, 1], +-90 deg, max-scaled RDMs, mean of the restarts); docs/networks.md")
+    p.add_argument("--restarts", type=bounded_int(1, "starts"), default=None,
+                   help="compression-model restarts (default: ours 20, paper 100)")
 
 
 SIMULATION_COPIES = 8
@@ -466,7 +476,8 @@ def _window_problem(args: argparse.Namespace) -> str | None:
 
 def stats_command(args: argparse.Namespace) -> int:
     config = StatsConfig(models=_names(args.models), n_perm=args.n_perm, n_boot=args.n_boot,
-                         n_restarts=args.restarts, fdr_q=args.fdr, seed=args.seed)
+                         n_restarts=args.restarts, compression_model=args.compression_model, fdr_q=args.fdr,
+                         seed=args.seed)
     rois, affine = _rois(args) if _wants_rois(args) else (None, None)
     with threadpool_limits(1):
         out = write_statistics(args.rdms, args.out, config=config, behaviour=args.behaviour, networks=args.networks,
@@ -478,7 +489,8 @@ def stats_command(args: argparse.Namespace) -> int:
 
 def mante_command(args: argparse.Namespace) -> int:
     config = ManteConfig(window_s=args.window, n_splits=args.splits, method=args.method,
-                         correct_only=args.correct_only, n_restarts=args.restarts, seed=args.seed)
+                         correct_only=args.correct_only, n_restarts=args.restarts,
+                         compression_model=args.compression_model, seed=args.seed)
     with threadpool_limits(1):
         out = write_mante(args.units, args.out, config)
     print(f"wrote Mante et al. geometry to {out}")

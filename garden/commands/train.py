@@ -25,13 +25,15 @@ from garden.arguments import (
 from garden.modeling.networks.config import (
     CHOICE_TEMPERATURE,
     HIDDEN_ACTIVATIONS,
+    PAPER_L2S,
+    PAPER_LRS,
     PUBLISHED_CTX_SCALES,
     PUBLISHED_SCALES,
     SweepConfig,
     TrainConfig,
 )
 from garden.modeling.networks.curriculum import run_curriculum_file
-from garden.modeling.networks.sweep import train_sweep
+from garden.modeling.networks.sweep import train_setting_sweep, train_sweep
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,13 +55,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="networks per scale: seeds FIRST..FIRST+N-1 (default 30)")
     p.add_argument("--first-seed", type=SEED, default=0, help="first seed (default 0)")
     p.add_argument("--steps", type=bounded_int(0, "steps"), default=10_000, help="full-batch gradient steps (default 10000)")
-    p.add_argument("--lr", type=finite_float(0.0, 10.0, above=True), default=None,
+    p.add_argument("--lr", type=setting_values(float_list(0.0, 10.0, above=True, name="settings"), PAPER_LRS),
+                   default=None, metavar="R[,R...]|paper",
                    help="learning rate, in (0, 10] (default 5e-3 full batch; with --curriculum the tuned online "
-                        "rate per scale)")
+                        "rate per scale). Several values (or 'paper': the paper's 10, 1e-3..1e-2): one sweep per "
+                        "value in DIR/lr-<R>/ and all rows in DIR/settings.tsv")
     p.add_argument("--hidden", type=bounded_int(1, "hidden"), default=100, help="hidden units (default 100)")
     p.add_argument("--hidden-activation", choices=HIDDEN_ACTIVATIONS, default="relu",
                    help="hidden units: relu (published) or linear (the gating analysis's control; not with --curriculum)")
-    p.add_argument("--l2", type=finite_float(0.0, 100.0), default=0.0, help="L2 penalty on the weights, 0..100 (default 0)")
+    p.add_argument("--l2", type=setting_values(float_list(0.0, 100.0, name="settings"), PAPER_L2S), default=(0.0,),
+                   metavar="L[,L...]|paper",
+                   help="L2 penalty on the weights, 0..100 (default 0; the paper swept 0..0.1). Several values (or "
+                        "'paper': linspace(0, 0.1, 8)): one sweep per value in DIR/l2-<L>/, all rows in "
+                        "DIR/settings.tsv")
     p.add_argument("--inputs", choices=("blobs", "images"), default="blobs", help="stimulus code (default blobs)")
     p.add_argument("--image-size", type=bounded_int(8, "image_px"), default=32,
                    help="image side in pixels for --inputs images (8..128)")
@@ -81,7 +89,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--include-incomplete", action="store_true",
                    help="with --curriculum: also use sessions whose sidecar says completed: false")
     p.add_argument("--out", required=True, type=out_folder, metavar="DIR", help="output folder")
-    add_rules(p, Rule("--device", cuda_problem), Rule("--hidden", memory_problem), Rule("--shards", shards_problem))
+    add_rules(p, Rule("--device", cuda_problem), Rule("--hidden", memory_problem), Rule("--shards", shards_problem),
+              Rule("--l2", setting_problem))
     p.set_defaults(func=train_command)
 
 
@@ -97,6 +106,34 @@ def device_name(text: str) -> str:
     if not DEVICE.match(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a device; use auto, cpu, cuda or cuda:N")
     return text
+
+
+def setting_values(parse_list, paper: tuple[float, ...]):
+    """argparse type of ``--l2`` / ``--lr``: comma-separated values (``parse_list``) or ``paper`` (the paper's sweep)."""
+    def parse(text: str) -> tuple[float, ...]:
+        return tuple(paper) if text.strip().lower() == "paper" else parse_list(text)
+    parse.__name__ = "list of numbers or 'paper'"
+    return parse
+
+
+def _many(args: argparse.Namespace) -> list[str]:
+    return [name for name in ("l2", "lr") if getattr(args, name) is not None and len(getattr(args, name)) > 1]
+
+
+def swept_setting(args: argparse.Namespace) -> str | None:
+    """``l2`` or ``lr`` when that option has several values (one sweep per value), else None."""
+    many = _many(args)
+    return many[0] if many else None
+
+
+def setting_problem(args: argparse.Namespace) -> str | None:
+    """Rule of ``--l2``/``--lr``: one of them swept at a time, and not with ``--curriculum``."""
+    many = _many(args)
+    if len(many) > 1:
+        return "--l2 and --lr both have several values: sweep one setting at a time"
+    if many and args.curriculum:
+        return f"--{many[0]} with several values sweeps full-batch training; with --curriculum give one value"
+    return None
 
 
 def input_units(args: argparse.Namespace) -> int:
@@ -141,7 +178,9 @@ def shards_problem(args: argparse.Namespace) -> str | None:
 
 
 def train_command(args: argparse.Namespace) -> int:
-    train = TrainConfig(steps=args.steps, lr=TrainConfig.lr if args.lr is None else args.lr, n_hidden=args.hidden, l2=args.l2,
+    swept = swept_setting(args)
+    lr = None if args.lr is None else args.lr[0]
+    train = TrainConfig(steps=args.steps, lr=TrainConfig.lr if lr is None else lr, n_hidden=args.hidden, l2=args.l2[0],
                         record_every=args.record_every, dtype=args.dtype, device=args.device,
                         threads=args.threads, hidden_activation=args.hidden_activation)
     config = SweepConfig(scales=args.scales, ctx_scales=args.ctx_scales,
@@ -149,13 +188,20 @@ def train_command(args: argparse.Namespace) -> int:
                          inputs=args.inputs, image_size_px=args.image_size, rule_code=args.rule_code,
                          context_offset=args.context_offset)
     if args.curriculum:
-        path = run_curriculum_file(args.curriculum, config, args.out, choice_rule=args.choice_rule, lr=args.lr,
+        path = run_curriculum_file(args.curriculum, config, args.out, choice_rule=args.choice_rule, lr=lr,
                                    temperature=args.temperature, include_incomplete=args.include_incomplete)
         print(f"wrote {path}")
         return 0
 
     per_shard = math.ceil(len(config.networks()) / args.shards)
     slurm = job_resources(args, threads=args.threads, mem_gb=networks_gib(args, per_shard) + TORCH_GIB)
+    if swept:
+        values = getattr(args, swept)
+        out = train_setting_sweep(config, args.out, swept, values, shards=args.shards, executor=args.executor,
+                                  slurm=slurm)
+        print(f"wrote {out / 'settings.tsv'} ({len(values)} sweeps of {len(config.networks())} networks, "
+              f"{swept} = {', '.join(f'{v:g}' for v in values)})")
+        return 0
     out = train_sweep(config, args.out, shards=args.shards, executor=args.executor, slurm=slurm)
     print(f"wrote {out / 'summary.tsv'} and {out / 'results.npz'} ({len(config.networks())} networks)")
     return 0

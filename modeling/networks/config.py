@@ -25,6 +25,14 @@ ONLINE_LRS = {0.01: 0.3, 0.1: 0.1, 0.2: 0.1, 0.3: 0.05, 0.4: 0.05, 1.0: 0.1, 2.0
 """Online learning rate per published init scale: the value of ``ONLINE_LR_GRID`` with the highest
 mean accuracy in the last 100 of 400 interleaved training trials (``curriculum.tune_online_lr`` with
 its defaults; ``tests/test_networks_curriculum.py`` re-derives two of them)."""
+PAPER_L2S = tuple(float(v) for v in np.linspace(0.0, 0.1, 8))
+"""The paper's L2 sweep: lambda = linspace(0, 0.1, 8) (penalty 1/2 lambda sum of squared weights, biases
+excluded), run on lazy nets (scale 3, ctx_scale 1.5), 30 runs (``garden train --l2 paper``)."""
+PAPER_LRS = tuple(round(0.001 * k, 3) for k in range(1, 11))
+"""The paper's learning-rate sweep: 1e-3, 2e-3, ..., 1e-2 (10 values), run on a rich (0.01, 0.5) and a lazy
+(3, 1.5) net, 20 runs each (``garden train --lr paper``)."""
+SWEPT_SETTINGS = ("l2", "lr")
+"""Training settings (``TrainConfig`` fields) that ``garden train`` can sweep, one folder per value."""
 CHOICE_TEMPERATURE = 0.25
 """Temperature (value / 25 units) of the sigmoid choice rule p(accept) = sigmoid(output / T): an
 exactly trained network then has psychometric slope 1 / T = 4 per feature level, the middle of the

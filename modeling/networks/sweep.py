@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from garden.core.errors import UserError
 from garden.core.files import write_tsv, write_with
 from garden.core.jobs import Resources, check_executor, run_jobs
 from garden.core.provenance import read_json, write_json, write_sidecar
-from garden.modeling.networks.config import SweepConfig
+from garden.modeling.networks.config import SWEPT_SETTINGS, SweepConfig
 from garden.modeling.networks.data import task_data
 from garden.modeling.networks.measures import (
     congruency_curves,
@@ -156,17 +156,22 @@ def prepare_sweep(config: SweepConfig, out_dir: str | os.PathLike, n_shards: int
     out.mkdir(parents=True, exist_ok=True)
     wanted = {"sweep": config.to_dict(), "n_shards": n_shards}
     if path.exists():
-        old = read_json(path, what="sweep settings file")
-        try:
-            recorded = {"sweep": _with_later_settings(old["config"]["sweep"]), "n_shards": old["config"]["n_shards"]}
-        except (KeyError, TypeError):
-            raise UserError(f"{path}: not the settings of a garden sweep (damaged); use another --out") from None
-        if json.loads(json.dumps(wanted)) != recorded:
-            raise UserError(f"{path}: this folder holds a sweep with other settings; use another --out "
-                            "or the same settings to resume it")
+        _check_settings(path, wanted)
         return out
     write_json(path, {"config": wanted})
     return out
+
+
+def _check_settings(path: Path, wanted: dict) -> None:
+    """UserError unless the sweep settings recorded in ``path`` (``sweep.json``) are ``wanted``."""
+    old = read_json(path, what="sweep settings file")
+    try:
+        recorded = {"sweep": _with_later_settings(old["config"]["sweep"]), "n_shards": old["config"]["n_shards"]}
+    except (KeyError, TypeError):
+        raise UserError(f"{path}: not the settings of a garden sweep (damaged); use another --out") from None
+    if json.loads(json.dumps(wanted)) != recorded:
+        raise UserError(f"{path}: this folder holds a sweep with other settings; use another --out "
+                        "or the same settings to resume it")
 
 
 LATER_TRAIN_SETTINGS = {"hidden_activation": "relu"}
@@ -193,6 +198,44 @@ def train_sweep(config: SweepConfig, out_dir: str | os.PathLike, shards: int = 1
     run_jobs(run_shard, [(config, str(out), i, shards, bars) for i in todo], executor=executor,
              folder=out.with_name(out.name + ".jobs"), resources=slurm, record=out / "slurm-jobs.json")
     return merge_shards(config, out, shards)
+
+
+def setting_folder(out_dir: str | os.PathLike, setting: str, value: float) -> Path:
+    """The sweep folder of one value of a swept training setting: ``DIR/<setting>-<value>`` (e.g. ``l2-0.1``)."""
+    return Path(out_dir) / f"{setting}-{value:g}"
+
+
+def train_setting_sweep(config: SweepConfig, out_dir: str | os.PathLike, setting: str, values: tuple[float, ...],
+                        **kwargs: Any) -> Path:
+    """One sweep of ``config`` per value of the training setting ``setting`` (``SWEPT_SETTINGS``: l2 or lr),
+    each a finished, resumable sweep folder ``setting_folder(out_dir, setting, value)`` (``train_sweep``
+    with ``kwargs``), then ``DIR/settings.tsv``: every sweep's summary rows with the value in a first
+    column named ``setting`` (+ sidecar). The paper's L2 and learning-rate sweeps
+    (``config.PAPER_L2S``, ``config.PAPER_LRS``) are run this way."""
+    if setting not in SWEPT_SETTINGS:
+        raise UserError(f"cannot sweep {setting!r}: use one of {list(SWEPT_SETTINGS)}")
+    out = Path(out_dir)
+    folders = [setting_folder(out, setting, value) for value in values]
+    if len({f.name for f in folders}) != len(values) or not values:
+        raise UserError(f"--{setting}: give distinct values (6 significant digits; got {list(values)})")
+    if (out / "settings.json").exists() or (out / "sweep.json").exists():
+        raise UserError(f"{out}: holds a finished {setting} sweep or a sweep of its own; choose another --out")
+    frames = []
+    for value, folder in zip(values, folders):   # a rerun skips the finished sweeps (same settings) and resumes
+        swept = replace(config, train=replace(config.train, **{setting: value}))
+        if (folder / DONE).exists():
+            _check_settings(folder / "sweep.json", {"sweep": swept.to_dict(), "n_shards": kwargs.get("shards", 1)})
+        else:
+            train_sweep(swept, folder, **kwargs)
+        frames.append(pd.read_csv(folder / "summary.tsv", sep="\t").assign(**{setting: value}))
+    table = pd.concat(frames, ignore_index=True)
+    table = table[[setting, *table.columns.drop(setting)]]
+    write_tsv(out / "settings.tsv", table, overwrite=True)  # a leftover of an interrupted run; the sidecar marks done
+    write_sidecar(out / "settings.tsv", {**config.to_dict(), "swept": setting, "values": list(values)}, None,
+                  completed=True, folders=[f.name for f in folders],
+                  columns={setting: {"Description": f"The value of {setting} of this row's sweep "
+                                                    "(TrainConfig; the other columns: that sweep's summary.tsv)"}})
+    return out
 
 
 def merge_shards(config: SweepConfig, out: Path, n_shards: int) -> Path:

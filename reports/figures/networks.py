@@ -104,12 +104,15 @@ def compression_by_scale(fits: pd.DataFrame) -> Figure:
     the rotation (degrees) and the context offset (data units).
 
     ``fits``: ``scale``, ``seed``, ``log_irrelevant_gain``, ``north_relevant``, ``south_relevant``,
-    ``rotation_deg``, ``context_offset``.
+    ``rotation_deg``, ``context_offset``, and optionally ``compression_model`` (ours or paper: named in
+    the title; the paper's gains are 1 - c of max-scaled RDMs).
     """
+    version = fits["compression_model"].iloc[0] if "compression_model" in fits and len(fits) else "ours"
+    units = "max-scaled units" if version == "paper" else "data units"
     panels = {"log_irrelevant_gain": "log(irrelevant / relevant gain)", "north_relevant": "relevant gain (north)",
               "south_relevant": "relevant gain (south)", "rotation_deg": "rotation (degrees)",
-              "context_offset": "context offset (data units)"}
-    fig, axes = panel_grid(len(panels), "Compression-model parameters of hidden-layer RDMs by init scale")
+              "context_offset": f"context offset ({units})"}
+    fig, axes = panel_grid(len(panels), f"Compression-model parameters ({version}) of hidden-layer RDMs by init scale")
     for ax, (column, label) in zip(axes, panels.items()):
         ax.scatter(fits["scale"], fits[column], color="grey", alpha=0.4, s=12, label="networks")
         mean = fits.groupby("scale")[column].mean()
