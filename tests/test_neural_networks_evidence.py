@@ -129,7 +129,7 @@ def test_refuses_people_without_a_fit(study, tmp_path, capsys):
 
 
 def test_noise_ceilings_equal_rsatoolbox():
-    rsatoolbox = pytest.importorskip("rsatoolbox")
+    pytest.importorskip("rsatoolbox")
     from rsatoolbox.inference import boot_noise_ceiling
 
     rng = np.random.default_rng(0)
