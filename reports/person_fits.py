@@ -16,7 +16,7 @@ from garden.analysis.networks.fit_summary import curriculum_summary, findings
 from garden.core.errors import UserError
 from garden.core.files import write_file
 from garden.core.provenance import read_json
-from garden.core.trials import read_text_table
+from garden.core.text_tables import read_text_table
 from garden.reports import figures
 from garden.reports.html import FigureSpec, SectionSpec, Tables, build_sections, render_html
 
