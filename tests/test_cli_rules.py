@@ -66,7 +66,7 @@ def test_every_command_declares_its_rules_as_rules():
     assert found["bms"] == ["--out", "--between"]
     assert found["fit"] == found["recover"] == ["--profile"]
     assert found["networks fit"] == ["--scales", "--executor"]
-    assert found["train"] == ["--executor", "--device", "--hidden", "--shards"]
+    assert found["train"] == ["--executor", "--device", "--hidden", "--shards", "--l2"]
     assert found["neural searchlight"] == ["--executor", "--radius"]
     assert found["run"] == ["--screenshots", "--simulate"]
 
