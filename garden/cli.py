@@ -17,6 +17,7 @@ import importlib
 import os
 import signal
 import sys
+import threading
 import typing
 from collections.abc import Sequence
 
@@ -97,9 +98,13 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
     any moment: while the commands are loaded, while arguments are checked, or while one runs).
     ``parser``: one from ``build_parser`` to reuse over many calls in one process (parsing leaves it
     unchanged)."""
+    previous = signal.getsignal(signal.SIGINT)
+    noting = (previous in (garden._interrupted_at_start_up, signal.default_int_handler)
+              and threading.current_thread() is threading.main_thread())  # signals are the main thread's
+    if noting:  # start-up is over, or main() was called by a script: note a Ctrl-C as well as raise it
+        _Interrupts.seen = False
+        signal.signal(signal.SIGINT, _note_interrupt)
     try:
-        if signal.getsignal(signal.SIGINT) is garden._interrupted_at_start_up:  # start-up is over
-            signal.signal(signal.SIGINT, _note_interrupt)
         return _main(argv, parser)
     except KeyboardInterrupt:
         print("garden: interrupted", file=sys.stderr)
@@ -109,6 +114,9 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
             raise
         print("garden: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if noting and previous is signal.default_int_handler:  # a script's own handler back as it was
+            signal.signal(signal.SIGINT, previous)
 
 
 class _Interrupts:
