@@ -467,18 +467,27 @@ def neural_statistics(scanner: Scanner, networks: Path, config: DemoConfig, tabl
 # ---------------------------------------------------------------- runs
 
 class Timer:
-    """Runs steps by name with a progress bar and records how long each took (s)."""
+    """Runs steps by name with a progress bar and records how long each took: wall seconds (``timings``) and
+    CPU seconds (``cpu``: user + system of this process and of the child processes it waited for)."""
 
     def __init__(self, n_steps: int, progress: bool = True):
         self.timings: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         self.bar = progress_bar(total=n_steps, desc="demo steps", unit="step", enabled=progress)
 
     def __call__(self, name: str, step: Callable[..., T], *args: Any) -> T:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         result = step(*args)
         self.timings[name] = round(time.perf_counter() - start, 3)
+        self.cpu[name] = round(cpu_seconds() - cpu, 3)
         self.bar.update()
         return result
+
+
+def cpu_seconds() -> float:
+    """CPU seconds used so far (user + system) by this process and its waited-for child processes."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 DEMO_STEPS = ("stimuli", "participants", "grid_prior", "choice_models", "model_comparison", "recovery", "behaviour",
@@ -528,7 +537,8 @@ def run_demo(out: str | os.PathLike, config: DemoConfig, progress: bool = True) 
                              f"{MIN_SCANNED} participants are scanned: --scanner-participants, --participants)")
     write_json(out / TABLES_DIR / SKIPPED_FILE, skipped)
     write_json(out / RUN_FILE, provenance(asdict(config), config.seed, total_s=round(time.perf_counter() - start, 1),
-                                          timings_s=step.timings, skipped=skipped, tables=sorted(tables.tables)))
+                                          timings_s=step.timings, cpu_s=step.cpu, skipped=skipped,
+                                          tables=sorted(tables.tables)))
     return write_report(out, dpi=config.dpi)
 
 
@@ -552,6 +562,13 @@ def rebuild_report(folder: str | os.PathLike, out: str | os.PathLike | None = No
     trees = participants_folder(folder)
     if trees is None:
         raise UserError(f"{folder}: has neither {TABLES_DIR}/ (results) nor sub-*/ participant folders")
+    return write_report(folder, out, extra_tables=participant_tables(folder, trees).tables, overwrite=overwrite,
+                        dpi=dpi, note_missing=False)  # behaviour only: network and scanner figures do not apply
+
+
+def participant_tables(folder: Path, trees: Path) -> Tables:
+    """The behavioural results of the participants tree ``trees`` (what ``garden report`` draws for real data),
+    computed in memory: nothing is written."""
     config = DemoConfig()
     tables = Tables(folder, config, write=False)
     people = load_participants(trees)
@@ -562,7 +579,7 @@ def rebuild_report(folder: str | os.PathLike, out: str | os.PathLike | None = No
     choice_rdm_regression(cells, tables)
     geometry(cells, None, config, tables)
     grid_prior(trees, tables)
-    return write_report(folder, out, extra_tables=tables.tables, overwrite=overwrite, dpi=dpi)
+    return tables
 
 
 EVIDENCE_TABLES = {

@@ -36,6 +36,7 @@ from garden.core.progress import progress_bar
 from garden.core.provenance import INCOMPLETE, completion, read_json, read_record, sidecar_of
 from garden.core.text_tables import MISSING, read_text_table
 from garden.reports import figures
+from garden.reports.figures.style import group_order
 from garden.rsa.model_rdms import choice_model_rdms
 from garden.rsa.rdms import RDMs
 TABLES_DIR = "tables"
@@ -544,10 +545,11 @@ SECTIONS: tuple[SectionSpec, ...] = (
 
 def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
                    specs: tuple[SectionSpec, ...] = SECTIONS, dpi: int = DPI,
-                   results: Path | None = None, progress: bool = True) -> list[Section]:
-    """Draw every figure whose tables exist; note the ones that could not be drawn and why. A section with
-    no figure, no table and no step that was skipped is left out (it does not apply to these results, e.g.
-    the network sections of a behavioural dataset). Images of ``spec.images`` are read from ``results``."""
+                   results: Path | None = None, progress: bool = True, note_missing: bool = True) -> list[Section]:
+    """Draw every figure whose tables exist; note the ones that could not be drawn and why (``note_missing``
+    False: leave them out silently, for results whose kind never has them, e.g. the networks of a behavioural
+    dataset). A section with no figure, no table and no step that was skipped is left out (it does not apply to
+    these results). Images of ``spec.images`` are read from ``results``."""
     skipped = skipped or {}
     sections = []
     for spec in progress_bar(specs, desc="report sections", unit="section", enabled=progress):
@@ -558,12 +560,12 @@ def build_sections(tables: Tables, skipped: Mapping[str, str] | None = None,
             path = results / relative if results is not None else None
             if path is not None and path.exists():
                 section.figures.append((caption, path.read_bytes()))
-            elif not reasons:
+            elif not reasons and note_missing:
                 section.notes.append(f"{caption}: not shown (no {relative}).")
         for fig_spec in spec.figures:
             missing = [name for name in fig_spec.needs if name not in tables or tables[name].empty]
             if missing:
-                if not reasons:
+                if not reasons and note_missing:
                     section.notes.append(f"{fig_spec.caption}: not drawn (no {', '.join(missing)} table).")
                 continue
             try:
@@ -645,8 +647,17 @@ def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
     return buffer.getvalue()
 
 
+def in_group_order(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a table with a ``group`` column in the figures' group order (``group_order``; stable, so the
+    order within a group is kept); other tables as they are."""
+    if "group" not in table or table.empty:
+        return table
+    rank = {group: k for k, group in enumerate(group_order(table["group"]))}
+    return table.iloc[table["group"].map(rank).argsort(kind="stable")]
+
+
 def _table_html(name: str, table: pd.DataFrame) -> str:
-    shown = table.head(MAX_TABLE_ROWS)
+    shown = in_group_order(table).head(MAX_TABLE_ROWS)
     more = len(table) - len(shown)
     where = f"<code>{TABLES_DIR}/{html.escape(name)}.tsv</code>"
     tail = f"<p class='more'>… {more} more rows in {where}</p>" if more > 0 else ""
@@ -725,11 +736,12 @@ def _now() -> str:
 
 def write_report(results: str | os.PathLike, out: str | os.PathLike | None = None, *,
                  extra_tables: Tables | None = None, extra_skipped: Mapping[str, str] | None = None,
-                 overwrite: bool = False, dpi: int = DPI) -> Path:
+                 overwrite: bool = False, dpi: int = DPI, note_missing: bool = True) -> Path:
     """Build the report from ``<results>/tables`` (plus ``extra_tables``) and write it as HTML.
 
     ``out`` defaults to ``<results>/report.html``; an existing file is kept unless ``overwrite``.
     ``extra_tables`` and ``extra_skipped`` (step -> reason) add to what ``<results>/tables`` holds.
+    ``note_missing``: see ``build_sections`` (False for a participants tree: only behaviour applies).
     Figures are embedded at ``dpi`` (pixels per inch of figure size).
     """
     results = Path(results)
@@ -743,6 +755,6 @@ def write_report(results: str | os.PathLike, out: str | os.PathLike | None = Non
     folder = results / TABLES_DIR
     skipped = {**load_json(folder / SKIPPED_FILE), **(extra_skipped or {})}
     sidecars = {name: load_json(folder / f"{name}.json") for name in tables if (folder / f"{name}.json").exists()}
-    sections = build_sections(tables, skipped, dpi=dpi, results=results)
+    sections = build_sections(tables, skipped, dpi=dpi, results=results, note_missing=note_missing)
     text = render_html(sections, run, sidecars)
     return write_file(out, text, overwrite=overwrite)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from garden.core.errors import UserError
 from garden.core.files import write_file
@@ -227,9 +227,13 @@ def contact_sheet(stimulus_set: StimulusSet, cell_px: int = 120, exemplar: str |
                   background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
     """The 5x5 sheet (rows branchiness 1..5 top to bottom, columns leafiness 1..5) with B/L labels.
 
-    Shows ``exemplar`` of every cell, or each cell's first exemplar when None.
+    Shows ``exemplar`` of every cell, or each cell's first exemplar when None. The labels are
+    ``sheet_label_px(cell_px)`` pixels high: >= 9 pt at 96 dpi shown at full size, and still when a page
+    (the report, 1 240 px of content) shrinks the sheet to its width.
     """
-    margin = 24
+    label_px = sheet_label_px(cell_px)
+    font = ImageFont.load_default(size=label_px)
+    margin = 2 * label_px
     side = margin + 5 * cell_px
     sheet = Image.new("RGBA", (side, side), (*background, 255))
     draw = ImageDraw.Draw(sheet)
@@ -239,6 +243,13 @@ def contact_sheet(stimulus_set: StimulusSet, cell_px: int = 120, exemplar: str |
             (cell_px, cell_px), Image.Resampling.LANCZOS)
         sheet.alpha_composite(tree, (margin + (l - 1) * cell_px, margin + (b - 1) * cell_px))
     for k in LEVELS:
-        draw.text((margin + (k - 0.5) * cell_px - 6, 6), f"L{k}", fill=(0, 0, 0, 255))
-        draw.text((2, margin + (k - 0.5) * cell_px - 5), f"B{k}", fill=(0, 0, 0, 255))
+        middle = margin + (k - 0.5) * cell_px
+        draw.text((middle, margin / 2), f"L{k}", fill=(0, 0, 0, 255), font=font, anchor="mm")
+        draw.text((margin / 2, middle), f"B{k}", fill=(0, 0, 0, 255), font=font, anchor="mm")
     return sheet.convert("RGB")
+
+
+def sheet_label_px(cell_px: int) -> int:
+    """Font size (pixels) of the contact sheet's B/L labels: at least 12 px (9 pt at 96 dpi); cell_px / 16 for
+    cells over 192 px, so a sheet shrunk to a 1 240 px wide page shows them at about 1 240 / 80 = 15 px."""
+    return max(12, -(-cell_px // 16))

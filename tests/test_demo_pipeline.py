@@ -12,6 +12,7 @@ import pytest
 
 from garden.cli import main
 from garden.pipeline import DemoConfig, scanned_participants
+from report_browser import page_at_1280
 from garden.reports.html import CONTENT_PX, SECTIONS, figure_texts, legend_over_data, load_tables, readable
 
 CHROMIUM = "/usr/bin/chromium"
@@ -49,6 +50,8 @@ def test_demo_writes_report_tables_sidecars_and_participants(demo):
                                      "recovery", "behaviour", "behaviour_checks", "choice_rdms", "networks", "geometry",
                                      "people_vs_networks", "matched_networks", "scanner", "scanner_glm", "scanner_rdms",
                                      "scanner_sensitivity", "neural"}
+    assert set(run["cpu_s"]) == set(run["timings_s"]) and all(v >= 0 for v in run["cpu_s"].values())
+    assert sum(run["cpu_s"].values()) > 1  # the networks and fits alone take seconds of CPU
 
 
 def test_demo_reports_how_its_neural_conclusions_depend_on_the_hrf_and_the_distance(demo):
@@ -319,17 +322,7 @@ def test_demo_report_fits_a_1280_px_window_and_every_figure_reads_at_9_pt(demo):
     """In Chromium at 1 280 px: no horizontal scrolling (wide tables scroll in their box), and every figure's
     smallest text (matplotlib's text artists of the figure as drawn for the report) >= 9 pt as shown, and
     no legend covers plotted data."""
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (scripts/system-deps.sh installs it)")
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto((demo / "report.html").as_uri())
-        page.wait_for_load_state("load")
-        page_width = page.evaluate("document.documentElement.scrollWidth")
-        shown = dict(page.evaluate("Array.from(document.images).map(i => [i.alt, i.getBoundingClientRect().width])"))
-        browser.close()
+    page_width, shown = page_at_1280(demo / "report.html")
     assert page_width <= 1280
     tables = load_tables(demo)
     smallest = {}

@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 from garden.analysis.neural.bids import condition_name, find_runs, read_events
 from garden.analysis.neural.glm import (
     GlmConfig,
+    design_events,
     fit_dataset,
     glm_run,
     load_mask,
@@ -98,7 +99,7 @@ def test_betas_equal_nilearn_first_level_model(bold, noise_model):
                                 noise_model=noise_model, mask_img=mask_image, signal_scaling=0, minimize_memory=True)
         image = nibabel.load(str(run.bold))  # float64 in memory, as our GLM reads it (the file is float32)
         image = nibabel.Nifti1Image(np.asarray(image.dataobj, dtype=float), image.affine, image.header)
-        model.fit(image, events=events[["onset", "duration", "trial_type"]],
+        model.fit(image, events=design_events(events, 2.0),  # the events our design models (no triggers)
                   confounds=read_confounds(run, config, fit.residuals.shape[0]))
         theirs = model.design_matrices_[0]
         assert np.allclose(fit.design[theirs.columns].to_numpy(), theirs.to_numpy())

@@ -346,3 +346,15 @@ def test_plot_rdms_titles_panels_by_rdm_descriptor_and_labels_conditions_by_patt
     small = figures.plot_rdms(RDMs(1 - np.eye(3), pd.DataFrame({"tree": ["a", "b", "c"]})), "three trees")
     assert small.get_suptitle() == "three trees" and small.axes[0].get_title() == "RDM 1"
     assert [t.get_text() for t in small.axes[0].get_yticklabels()] == ["a", "b", "c"]
+
+
+def test_both_legends_of_the_similarity_profile_are_titled_with_the_units():
+    """The best-scale panel's legend once read "['blocked', 'interleaved']" (the title variable was reused)."""
+    from garden.reports.figures.people_vs_networks import similarity_by_scale
+
+    profile = pd.DataFrame({"unit": ["blocked"] * 2 + ["interleaved"] * 2, "scale": [0.01, 3] * 2,
+                            "similarity": [0.2, 0.5, 0.4, 0.1], "ci_low": 0.0, "ci_high": 0.6})
+    best = pd.DataFrame({"unit": ["blocked", "interleaved"], "best_scale": [3, 0.01], "fraction": [0.9, 0.8]})
+    fig = similarity_by_scale(profile, best, units="people")
+    assert [ax.get_legend().get_title().get_text() for ax in fig.axes] == ["people", "people"]
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["blocked", "interleaved"]

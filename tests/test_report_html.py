@@ -130,3 +130,18 @@ def test_readable_raises_small_text_and_moves_a_legend_off_the_data():
     assert report.smallest_font_pt(fig) == pytest.approx(9.0)
     assert not report.legend_over_data(axes[0])
     assert report.shown_scale(fig) == pytest.approx(report.CONTENT_PX / (fig.get_figwidth() * 96))
+
+
+def test_tables_list_groups_in_the_figures_order():
+    """A table with a group column is shown in group_order (b2, b20, b200, int), keeping the order within a
+    group; the rt-by-phase table of a real dataset once came out int, b200, b20, b2."""
+    from garden.reports.html import _table_html, in_group_order
+
+    table = pd.DataFrame({"group": ["int", "int", "b200", "b20", "b2"], "phase": ["train", "test", "train", "x", "y"]})
+    ordered = in_group_order(table)
+    assert ordered["group"].tolist() == ["b2", "b20", "b200", "int", "int"]
+    assert ordered["phase"].tolist()[-2:] == ["train", "test"]
+    page = _table_html("rt_by_phase", table)
+    assert [page.index(f"<td>{g}</td>") for g in ("b2", "b20", "b200", "int")] == sorted(
+        page.index(f"<td>{g}</td>") for g in ("b2", "b20", "b200", "int"))
+    assert in_group_order(pd.DataFrame({"x": [2, 1]}))["x"].tolist() == [2, 1]

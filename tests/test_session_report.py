@@ -83,3 +83,23 @@ def test_an_estimate_outside_its_interval_comes_with_the_median_and_why():
     table = parameter_table(fits).set_index("parameter")
     assert table.loc["slope", "note"] == OUTSIDE and table.loc["slope", "posterior_median"] == 6.2
     assert table.loc["lapse", "note"] == ""
+
+
+def test_dropped_frames_come_with_the_display_timing_problems_the_sidecar_records():
+    """Under Xvfb vsync is off and the refresh rate is 590 Hz: the frame count alone misleads, the run's own
+    ``screen.timing_problems`` say why."""
+    from garden.analysis.behaviour.session import _timing, _warnings
+
+    scored = pd.DataFrame({"phase": "test", "block": 1, "correct": [1.0, 1.0, 0.0, 1.0] * 5, "responded": True})
+    trials = scored.assign(dropped_frames=[3, 0, 0, 0] * 5)
+    problems = ["the measured refresh rate 590.00 Hz differs from refresh_hz 60 Hz",
+                "flips do not wait for the vertical blank (vsync is off)"]
+    sidecar = {"screen": {"vsync": False, "timing_problems": problems}}
+    warnings = _warnings(scored, trials, pd.DataFrame(), sidecar)
+    assert warnings == [f"15 dropped frames on 5 trials (counted against the display's frame period, which the run "
+                        f"itself flagged: {problems[0]}; {problems[1]})"]
+    assert _warnings(scored, trials, pd.DataFrame(), {}) == ["15 dropped frames on 5 trials"]
+    assert _warnings(scored, trials.assign(dropped_frames=0), pd.DataFrame(), sidecar) == [
+        f"display timing problems recorded by the run: {problems[0]}; {problems[1]}"]
+    timing = _timing(trials, sidecar).set_index("measure")["value"]
+    assert timing["display timing problems"] == "; ".join(problems) and timing["dropped frames (total)"] == 15

@@ -8,13 +8,14 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from garden.core.errors import UserError
-from garden.stimuli.sets import contact_sheet, load_set, make_set
+from garden.stimuli.sets import contact_sheet, load_set, make_set, sheet_label_px
 from garden.stimuli.trees import GENERATOR_VERSION, render_tree
 
 TINY_PX = 40
@@ -101,3 +102,18 @@ def test_published_naming_with_letters_or_numbers(tmp_path_factory, names):
 def test_contact_sheet_of_the_published_trees(reference_trees):
     sheet = contact_sheet(load_set(reference_trees), cell_px=50)
     assert sheet.size == (24 + 250, 24 + 250) and sheet.mode == "RGB"
+
+
+@pytest.mark.parametrize("cell_px", [40, 443])
+def test_contact_sheet_labels_read_at_9_pt_as_shown(tmp_path, cell_px):
+    """The B/L labels' ink is >= 9 pt (12 px at 96 dpi) high at full size, and still when a 1 240 px wide page
+    (the report) shrinks a big sheet to its width."""
+    for b in range(1, 6):
+        for leaf in range(1, 6):
+            Image.new("RGB", (8, 8), (255, 255, 255)).save(tmp_path / f"B{b}L{leaf}_1.png")
+    sheet = np.asarray(contact_sheet(load_set(tmp_path), cell_px=cell_px).convert("L")) < 128
+    margin = sheet.shape[0] - 5 * cell_px
+    rows = np.flatnonzero(sheet[:margin, margin:].any(axis=1))  # the L1..L5 labels above the columns
+    shown = min(1.0, 1240 / sheet.shape[1])
+    assert (rows.max() - rows.min() + 1) * shown >= 12 * 0.7  # ink of capitals and digits: ~0.7 of the font size
+    assert sheet_label_px(cell_px) * shown >= 12

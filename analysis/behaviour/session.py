@@ -80,7 +80,14 @@ def predictive_band(cells: pd.DataFrame, fits: pd.DataFrame, models: Sequence[st
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
-def _warnings(scored: pd.DataFrame, trials: pd.DataFrame, fits: pd.DataFrame) -> list[str]:
+def display_timing_problems(sidecar: Mapping[str, Any]) -> list[str]:
+    """The display timing problems the window run measured and recorded in its sidecar (``screen.timing_problems``:
+    vsync off, refresh rate off its nominal value or unmeasurable); empty when none or not a window run."""
+    screen = sidecar.get("screen")
+    return [str(problem) for problem in screen.get("timing_problems") or []] if isinstance(screen, Mapping) else []
+
+
+def _warnings(scored: pd.DataFrame, trials: pd.DataFrame, fits: pd.DataFrame, sidecar: Mapping[str, Any]) -> list[str]:
     """Plain-language warnings, each computed from the numbers it names."""
     out = []
     last_phase = scored["phase"].iloc[-1]
@@ -100,9 +107,14 @@ def _warnings(scored: pd.DataFrame, trials: pd.DataFrame, fits: pd.DataFrame) ->
     missing = int((~scored["responded"]).sum())
     if missing > 0.1 * len(scored):
         out.append(f"{missing} of {len(scored)} trials without a response (too slow)")
+    problems = display_timing_problems(sidecar)
     if "dropped_frames" in trials and trials["dropped_frames"].fillna(0).sum() > 0:
         frames = trials["dropped_frames"].fillna(0)
-        out.append(f"{int(frames.sum())} dropped frames on {int((frames > 0).sum())} trials")
+        cause = (f" (counted against the display's frame period, which the run itself flagged: {'; '.join(problems)})"
+                 if problems else "")
+        out.append(f"{int(frames.sum())} dropped frames on {int((frames > 0).sum())} trials{cause}")
+    elif problems:
+        out.append(f"display timing problems recorded by the run: {'; '.join(problems)}")
     flags = [c for c in fits.columns if c.endswith("_at_bound")]
     bound = [f"{row['model']}: {', '.join(c.removesuffix('_at_bound') for c in flags if row[c] is True)}"
              for _, row in fits.iterrows() if row.get("n_at_bound", 0) > 0]
@@ -115,6 +127,8 @@ def _timing(trials: pd.DataFrame, sidecar: Mapping[str, Any]) -> pd.DataFrame:
     """Timing quality: dropped frames, onset error (s, onset - planned onset where planned), mode."""
     rows = [{"measure": "mode", "value": str(sidecar.get("mode", "unknown"))},
             {"measure": "completed", "value": str(sidecar.get("completed", "unknown"))}]
+    if problems := display_timing_problems(sidecar):
+        rows.append({"measure": "display timing problems", "value": "; ".join(problems)})
     if "dropped_frames" in trials:
         frames = trials["dropped_frames"].fillna(0)
         rows += [{"measure": "dropped frames (total)", "value": int(frames.sum())},
@@ -160,7 +174,7 @@ def summarise_session(trials: pd.DataFrame, sidecar: Mapping[str, Any] | None = 
         "timing": _timing(trials, sidecar),
         "rts": scored[["phase", "block", "trial", "rt", "responded"]],
     }
-    summary.warnings = _warnings(scored, trials, fits)
+    summary.warnings = _warnings(scored, trials, fits, sidecar)
     rule_code = sidecar.get("assignment", {}).get("rule_code")
     phase = str(analysed["phase"].iloc[0]) if analysed["phase"].nunique() == 1 else "all (no test or scan phase)"
     skipped = "; ".join(f"{k}: {v}" for k, v in fits.attrs.get("skipped", {}).items()) or "none"

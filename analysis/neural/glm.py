@@ -1,7 +1,9 @@
 """First-level GLM of scanner runs with nilearn: one regressor per condition per run (LSA).
 
 For each run found by ``garden.analysis.neural.bids``: the tree events give 50 condition regressors
-(``c00``..``c49``), every other event type (the cue) one nuisance regressor; nilearn's
+(``c00``..``c49``), every other event type (the cue, the key presses) one nuisance regressor, events of no
+duration (key presses) as stick functions one oversampled frame long, scanner triggers left out
+(``design_events``); nilearn's
 ``make_first_level_design_matrix`` convolves them with the chosen HRF and adds the drift model
 (cosine with a high-pass cut-off, polynomial, or none) and the chosen confound columns; the BOLD
 of the mask's voxels is scaled to percent signal change (``nilearn.glm.first_level.mean_scaling``,
@@ -187,6 +189,22 @@ def first_level() -> ModuleType:
     return module
 
 
+NOT_MODELLED = {"trigger": "scanner pulses time the volumes; they are no event of the task, and a regressor of one "
+                           "pulse per TR is the constant"}
+"""Event types left out of every design matrix, with the reason."""
+OVERSAMPLING = 50
+"""nilearn's time grid per TR when it convolves events (its default)."""
+
+
+def design_events(named: pd.DataFrame, tr_s: float) -> pd.DataFrame:
+    """``onset``, ``duration``, ``trial_type`` of the events a design models (s): ``NOT_MODELLED`` types dropped,
+    and events of duration 0 (key presses: instantaneous) given one oversampled frame, tr_s / ``OVERSAMPLING``:
+    the stick function nilearn builds for them anyway, said here so it does not warn of "null duration"."""
+    kept = named[~named["trial_type"].isin(list(NOT_MODELLED))]
+    return kept.assign(duration=kept["duration"].where(kept["duration"] > 0, tr_s / OVERSAMPLING))[
+        ["onset", "duration", "trial_type"]]
+
+
 def run_design(events: pd.DataFrame, n_volumes: int, tr_s: float, config: GlmConfig,
                confounds: pd.DataFrame | None = None) -> pd.DataFrame:
     """The LSA design matrix of one run (nilearn): condition columns c00..c49 first, then the
@@ -194,7 +212,7 @@ def run_design(events: pd.DataFrame, n_volumes: int, tr_s: float, config: GlmCon
     named = events.assign(trial_type=[condition_name(c) if c >= 0 else str(t)
                                       for t, c in zip(events["trial_type"], events["condition"])])
     design = first_level().make_first_level_design_matrix(
-        np.arange(n_volumes) * tr_s, named[["onset", "duration", "trial_type"]], hrf_model=config.hrf_model,
+        np.arange(n_volumes) * tr_s, design_events(named, tr_s), hrf_model=config.hrf_model, oversampling=OVERSAMPLING,
         drift_model=None if config.drift_model == "none" else config.drift_model, high_pass=config.high_pass_hz,
         drift_order=config.drift_order, add_regs=None if confounds is None else confounds.to_numpy(),
         add_reg_names=None if confounds is None else list(confounds.columns))

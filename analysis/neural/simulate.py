@@ -11,8 +11,9 @@ voxel is
     100 + sum_c hrf_c(t) beta_cv + cue(t) gamma_v + drift_v(t) + motion(t) L_v + e_v(t)
 
 with hrf_c the condition's tree events convolved with the Glover HRF (nilearn), a response to the
-context cues in every brain voxel, a slow cosine drift, six motion-like random walks (written as
-the run's confounds) with random voxel loadings, and AR(1) noise of SD 1 % signal.
+context cues and to the key presses in every brain voxel (scanner triggers evoke none:
+``glm.design_events``), a slow cosine drift, six motion-like random walks (written as the run's
+confounds) with random voxel loadings, and AR(1) noise of SD 1 % signal.
 
 Tied to behaviour: the ROIs listed in ``accuracy_rois`` scale their signal by the participant's
 scan-phase accuracy, gain = clip((accuracy - 0.5) / 0.5, 0.1, 1) (chance 0.5 -> 0.1, perfect ->
@@ -41,7 +42,7 @@ from garden.analysis.neural.bids import (
     scan_accuracy,
 )
 from garden.analysis.neural.glm import MOTION_COLUMNS as MOTION
-from garden.analysis.neural.glm import first_level
+from garden.analysis.neural.glm import OVERSAMPLING, design_events, first_level
 from garden.core.errors import UserError
 from garden.core.files import output_folder, refuse_existing, write_file, write_tsv
 from garden.core.progress import progress_bar
@@ -159,8 +160,9 @@ def condition_design(events: pd.DataFrame, frame_times: np.ndarray) -> pd.DataFr
     without drift terms; columns named ``condition_name`` and the event types."""
     named = events.assign(trial_type=[condition_name(c) if t == CONDITION_EVENT else str(t)
                                       for t, c in zip(events["trial_type"], events["condition"])])
-    return first_level().make_first_level_design_matrix(frame_times, named[["onset", "duration", "trial_type"]],
-                                          hrf_model="glover", drift_model=None)
+    tr_s = float(frame_times[1] - frame_times[0])
+    return first_level().make_first_level_design_matrix(frame_times, design_events(named, tr_s), hrf_model="glover",
+                                                        drift_model=None, oversampling=OVERSAMPLING)
 
 
 def _bold_run(events: pd.DataFrame, responses: np.ndarray, brain: np.ndarray, config: SimulationConfig,

@@ -40,11 +40,11 @@ def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None,
     ax.legend(fontsize="small", title=units)
     if best is not None:
         ax = axes[0, 1]
-        units = list(dict.fromkeys(best["unit"]))
-        width = 0.8 / len(units)
-        for u, unit in enumerate(units):
+        names = list(dict.fromkeys(best["unit"]))
+        width = 0.8 / len(names)
+        for u, unit in enumerate(names):
             part = best[best.unit == unit].set_index("best_scale").reindex(scales).fillna(0.0)
-            x = np.arange(len(scales)) + (u - (len(units) - 1) / 2) * width
+            x = np.arange(len(scales)) + (u - (len(names) - 1) / 2) * width
             ax.bar(x, part["fraction"], width, label=str(unit))
         scale_categories(ax, scales)
         ax.set_ylim(0, 1)
