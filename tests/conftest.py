@@ -77,20 +77,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Put display and browser tests in the ``SCREEN`` group, and the tests of a module that share a
     module-scope fixture (a simulated session, a trained sweep) in one group per module, so that fixture is
     built once (on one worker) rather than once per worker; whole such modules join ``SCREEN`` when one of
-    their tests is a screen test. Without ``-n`` the groups change nothing."""
+    their tests is a screen test, unless the module is marked ``built_once`` (its fixture is shared by the
+    workers through ``built_once``): then only its screen tests join ``SCREEN``, and run last there, when the
+    other worker has built the fixture. Without ``-n`` the groups change nothing."""
     sizes = collections.Counter(item.path for item in items)
     shared = {item.path for item in items
               if _shares_module_fixture(item) and sizes[item.path] <= GROUPED_MODULE_MAX_TESTS}
-    screen_modules = {item.path for item in items if _uses_screen(item) and item.path in shared}
+    screen_modules = {item.path for item in items if _uses_screen(item) and item.path in shared
+                      and item.get_closest_marker("built_once") is None}
     for item in items:
         if _uses_screen(item) or item.path in screen_modules:
             item.add_marker(pytest.mark.xdist_group(SCREEN))
         elif item.path in shared:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
+    items.sort(key=lambda item: _uses_screen(item) and item.get_closest_marker("built_once") is not None)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--cpu-log", metavar="FILE", help="append each test's CPU seconds (children included) to FILE "
+                     "as JSON lines; scripts/suite_cpu.py sums them per file")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "built_once: the module's expensive fixture comes from conftest.built_once "
+                            "(one build per run, shared by the xdist workers)")
     config.pluginmanager.register(GroupSuffix(), "garden-xdist-group-suffix")
+    if config.getoption("--cpu-log"):
+        from cpu_log import CpuLog
+
+        config.pluginmanager.register(CpuLog(Path(config.getoption("--cpu-log")).resolve()), "garden-cpu-log")
 
 
 class GroupSuffix:
