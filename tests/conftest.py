@@ -79,7 +79,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     built once (on one worker) rather than once per worker; whole such modules join ``SCREEN`` when one of
     their tests is a screen test, unless the module is marked ``built_once`` (its fixture is shared by the
     workers through ``built_once``): then only its screen tests join ``SCREEN``, and run last there, when the
-    other worker has built the fixture. Without ``-n`` the groups change nothing."""
+    other worker has built the fixture. Without ``-n`` the groups and the order change nothing."""
     sizes = collections.Counter(item.path for item in items)
     shared = {item.path for item in items
               if _shares_module_fixture(item) and sizes[item.path] <= GROUPED_MODULE_MAX_TESTS}
@@ -90,7 +90,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(SCREEN))
         elif item.path in shared:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
-    items.sort(key=lambda item: _uses_screen(item) and item.get_closest_marker("built_once") is not None)
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a serial run keeps each module's tests together
+        slow = {item.path if item.path in shared else item for item in items if item.get_closest_marker("slow")}
+        items.sort(key=lambda item: _start_order(item, shared, slow))
+
+
+def _start_order(item: pytest.Item, shared: set[Path], slow: set) -> int:
+    """Under xdist, slow tests first: xdist hands out the groups, biggest first, then the single tests in this
+    order, so a long single test does not start last and become the tail. A module with a module fixture moves
+    as a whole (slow when one of its tests is), so its fixture is still built once; the screen tests of a
+    ``built_once`` module go last, when the other worker has had the time to build their fixture."""
+    if _uses_screen(item) and item.get_closest_marker("built_once") is not None:
+        return 2
+    return 0 if (item.path if item.path in shared else item) in slow else 1
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
