@@ -61,10 +61,12 @@ def bids_errors():
     return errors
 
 
-SCREEN = "screen"
-"""The xdist group of the tests that use the X display (PsychoPy, xdotool) or drive Chromium: one
-worker runs them one after another, so no two of them compete for the screen, the keyboard focus or
-the timing they measure."""
+SCREEN_GROUPS = ("display", "browser")
+"""The xdist groups of the tests that use the X display (PsychoPy windows driven by xdotool: marker
+``display``) and of those that drive headless Chromium (``browser``): one worker runs a group's tests one
+after another, so no two of them compete for the X display, the keyboard focus or the frame and key-press
+timing they measure. The two groups may run beside each other: headless Chromium draws off-screen and takes
+its key presses from playwright, not from the X display."""
 
 
 GROUPED_MODULE_MAX_TESTS = 50
@@ -74,22 +76,24 @@ module fixture: the fixture is then built once per worker, cheap next to the tes
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its hook has no order of its own)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Put display and browser tests in the ``SCREEN`` group, and the tests of a module that share a
-    module-scope fixture (a simulated session, a trained sweep) in one group per module, so that fixture is
-    built once (on one worker) rather than once per worker; whole such modules join ``SCREEN`` when one of
-    their tests is a screen test, unless the module is marked ``built_once`` (its fixture is shared by the
-    workers through ``built_once``): then only its screen tests join ``SCREEN``, and run last there, when the
-    other worker has built the fixture. Without ``-n`` the groups and the order change nothing."""
+    """Put display and browser tests in their groups (``SCREEN_GROUPS``), and the tests of a module that share
+    a module-scope fixture (a simulated session, a trained sweep) in one group per module, so that fixture is
+    built once (on one worker) rather than once per worker; whole such modules join the display or browser
+    group when one of their tests is in it, unless the module is marked ``built_once`` (its fixture is shared
+    by the workers through ``built_once``): then only its screen tests join that group, and run last there,
+    when the other worker has built the fixture. Without ``-n`` the groups and the order change nothing."""
     sizes = collections.Counter(item.path for item in items)
     shared = {item.path for item in items
               if _shares_module_fixture(item) and sizes[item.path] <= GROUPED_MODULE_MAX_TESTS}
-    screen_modules = {item.path for item in items if _uses_screen(item) and item.path in shared
-                      and item.get_closest_marker("built_once") is None}
+    screen_modules: dict[Path, str] = {}  # a module with display and browser tests goes with the display
     for item in items:
-        if _uses_screen(item) or item.path in screen_modules:
-            item.add_marker(pytest.mark.xdist_group(SCREEN))
-        elif item.path in shared:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+        if _screen_group(item) and item.path in shared and item.get_closest_marker("built_once") is None:
+            kinds = {screen_modules.get(item.path), _screen_group(item)}
+            screen_modules[item.path] = "display" if "display" in kinds else "browser"
+    for item in items:
+        group = screen_modules.get(item.path) or _screen_group(item)
+        if group or item.path in shared:
+            item.add_marker(pytest.mark.xdist_group(group or item.path.stem))
     if os.environ.get("PYTEST_XDIST_WORKER"):  # a serial run keeps each module's tests together
         slow = {item.path if item.path in shared else item for item in items if item.get_closest_marker("slow")}
         items.sort(key=lambda item: _start_order(item, shared, slow))
@@ -100,7 +104,7 @@ def _start_order(item: pytest.Item, shared: set[Path], slow: set) -> int:
     order, so a long single test does not start last and become the tail. A module with a module fixture moves
     as a whole (slow when one of its tests is), so its fixture is still built once; the screen tests of a
     ``built_once`` module go last, when the other worker has had the time to build their fixture."""
-    if _uses_screen(item) and item.get_closest_marker("built_once") is not None:
+    if _screen_group(item) and item.get_closest_marker("built_once") is not None:
         return 2
     return 0 if (item.path if item.path in shared else item) in slow else 1
 
@@ -140,8 +144,10 @@ class GroupSuffix:
                 item._id = NodeId.parse(item.nodeid + suffix)
 
 
-def _uses_screen(item: pytest.Item) -> bool:
-    return item.get_closest_marker("display") is not None or item.get_closest_marker("browser") is not None
+def _screen_group(item: pytest.Item) -> str | None:
+    """``display`` or ``browser`` (``SCREEN_GROUPS``) for a test with that marker (a test with both needs the
+    display), else None."""
+    return next((name for name in SCREEN_GROUPS if item.get_closest_marker(name) is not None), None)
 
 
 def _shares_module_fixture(item: pytest.Item) -> bool:
