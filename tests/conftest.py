@@ -90,23 +90,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if _screen_group(item) and item.path in shared and item.get_closest_marker("built_once") is None:
             kinds = {screen_modules.get(item.path), _screen_group(item)}
             screen_modules[item.path] = "display" if "display" in kinds else "browser"
+    groups: dict[str, str | None] = {}
     for item in items:
-        group = screen_modules.get(item.path) or _screen_group(item)
-        if group or item.path in shared:
-            item.add_marker(pytest.mark.xdist_group(group or item.path.stem))
+        module = item.path.stem if item.path in shared else None
+        groups[item.nodeid] = group = screen_modules.get(item.path) or _screen_group(item) or module
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
     if os.environ.get("PYTEST_XDIST_WORKER"):  # a serial run keeps each module's tests together
-        slow = {item.path if item.path in shared else item for item in items if item.get_closest_marker("slow")}
-        items.sort(key=lambda item: _start_order(item, shared, slow))
+        slow = {groups[item.nodeid] or item.nodeid for item in items if item.get_closest_marker("slow")}
+        size = collections.Counter(groups.values())
+        items.sort(key=lambda item: (_start_order(item, groups[item.nodeid], slow), -size[groups[item.nodeid]]))
 
 
-def _start_order(item: pytest.Item, shared: set[Path], slow: set) -> int:
-    """Under xdist, slow tests first: xdist hands out the groups, biggest first, then the single tests in this
-    order, so a long single test does not start last and become the tail. A module with a module fixture moves
-    as a whole (slow when one of its tests is), so its fixture is still built once; the screen tests of a
-    ``built_once`` module go last, when the other worker has had the time to build their fixture."""
+def _start_order(item: pytest.Item, group: str | None, slow: set[str]) -> int:
+    """Under xdist, the order in which the work is handed out (``pytest_configure`` turns xdist's own order,
+    biggest group first, off): the browser group first (it mostly waits for Chromium's real-time trials), the
+    groups of the ``built_once`` modules (their fixtures, so that they are ready when the browser group reaches
+    the tests that read them: those go last in that group), the display group, the other groups with a slow
+    test, the other groups (each kind biggest first), the slow single tests, the rest; so no long test starts
+    last and becomes the tail. A worker runs a group's tests one after another, so a module fixture is still
+    built once per group."""
     if _screen_group(item) and item.get_closest_marker("built_once") is not None:
-        return 2
-    return 0 if (item.path if item.path in shared else item) in slow else 1
+        return 9
+    if group in SCREEN_GROUPS:
+        return {"browser": 0, "display": 2}[group]
+    if group and item.get_closest_marker("built_once") is not None:
+        return 1
+    return (3 if group else 5) + ((group or item.nodeid) not in slow)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -118,6 +128,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "built_once: the module's expensive fixture comes from conftest.built_once "
                             "(one build per run, shared by the xdist workers)")
     config.pluginmanager.register(GroupSuffix(), "garden-xdist-group-suffix")
+    if getattr(config.option, "dist", "no") == "loadgroup":
+        config.option.loadscopereorder = False  # hand the work out in the order of _start_order
     if config.getoption("--cpu-log"):
         from cpu_log import CpuLog
 
