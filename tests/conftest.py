@@ -125,7 +125,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "built_once: the module's expensive fixture comes from conftest.built_once "
+    config.addinivalue_line("markers", "built_once: the module's expensive fixture comes from tests/built_once.py "
                             "(one build per run, shared by the xdist workers)")
     config.pluginmanager.register(GroupSuffix(), "garden-xdist-group-suffix")
     if getattr(config.option, "dist", "no") == "loadgroup":
