@@ -586,12 +586,11 @@ def readable(fig: Figure) -> Figure:
     for text in figure_texts(fig):
         if text.get_fontsize() < least:
             text.set_fontsize(least)
-    if any(ax.get_legend() is not None for ax in fig.axes):  # a figure without legends is not drawn again
-        fig.draw_without_rendering()  # the legends' and the data's places with the larger text
-        for ax in fig.axes:
-            if legend_over_data(ax):
-                ax.get_legend().set_loc("upper left")
-                ax.get_legend().set_bbox_to_anchor((1.02, 1.0), transform=ax.transAxes)
+    fig.draw_without_rendering()
+    for ax in fig.axes:
+        if legend_over_data(ax):
+            ax.get_legend().set_loc("upper left")
+            ax.get_legend().set_bbox_to_anchor((1.02, 1.0), transform=ax.transAxes)
     return fig
 
 
