@@ -83,11 +83,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     by the workers through ``built_once``): then only its screen tests join that group, and run last there,
     when the other worker has built the fixture. Without ``-n`` the groups and the order change nothing."""
     sizes = collections.Counter(item.path for item in items)
-    shared = {item.path for item in items
-              if _shares_module_fixture(item) and sizes[item.path] <= GROUPED_MODULE_MAX_TESTS}
+    shared = {item.path for item in items  # a built_once module's fixture is built once per run, on any worker
+              if _shares_module_fixture(item) and sizes[item.path] <= GROUPED_MODULE_MAX_TESTS
+              and item.get_closest_marker("built_once") is None}
     screen_modules: dict[Path, str] = {}  # a module with display and browser tests goes with the display
     for item in items:
-        if _screen_group(item) and item.path in shared and item.get_closest_marker("built_once") is None:
+        if _screen_group(item) and item.path in shared:
             kinds = {screen_modules.get(item.path), _screen_group(item)}
             screen_modules[item.path] = "display" if "display" in kinds else "browser"
     groups: dict[str, str | None] = {}
@@ -98,23 +99,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(group))
     if os.environ.get("PYTEST_XDIST_WORKER"):  # a serial run keeps each module's tests together
         slow = {groups[item.nodeid] or item.nodeid for item in items if item.get_closest_marker("slow")}
-        size = collections.Counter(groups.values())
-        items.sort(key=lambda item: (_start_order(item, groups[item.nodeid], slow), -size[groups[item.nodeid]]))
+        first: dict[Path, str] = {}  # per built_once module, its first test that is not a screen test
+        for item in items:
+            if item.get_closest_marker("built_once") is not None and not _screen_group(item):
+                first.setdefault(item.path, item.nodeid)
+        builders, size = set(first.values()), collections.Counter(groups.values())
+        items.sort(key=lambda item: (_start_order(item, groups[item.nodeid], slow, builders),
+                                     -size[groups[item.nodeid]]))
 
 
-def _start_order(item: pytest.Item, group: str | None, slow: set[str]) -> int:
+def _start_order(item: pytest.Item, group: str | None, slow: set[str], builders: set[str]) -> int:
     """Under xdist, the order in which the work is handed out (``pytest_configure`` turns xdist's own order,
     biggest group first, off): the browser group first (it mostly waits for Chromium's real-time trials), the
-    groups of the ``built_once`` modules (their fixtures, so that they are ready when the browser group reaches
-    the tests that read them: those go last in that group), the display group, the other groups with a slow
-    test, the other groups (each kind biggest first), the slow single tests, the rest; so no long test starts
-    last and becomes the tail. A worker runs a group's tests one after another, so a module fixture is still
-    built once per group."""
+    first test of each ``built_once`` module (it builds the fixture while the browser group runs; that
+    module's Chromium tests go last in the browser group, and its other tests are single tests handed out
+    later, to either worker), the display group, the other groups with a slow test, the other groups (each
+    kind biggest first), the slow single tests, the rest; so no long test starts last and becomes the tail.
+    A worker runs a group's tests one after another, so a module fixture is still built once per group."""
     if _screen_group(item) and item.get_closest_marker("built_once") is not None:
         return 9
     if group in SCREEN_GROUPS:
         return {"browser": 0, "display": 2}[group]
-    if group and item.get_closest_marker("built_once") is not None:
+    if item.nodeid in builders:
         return 1
     return (3 if group else 5) + ((group or item.nodeid) not in slow)
 
