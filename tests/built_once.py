@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 
 def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
@@ -19,8 +20,6 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
         folder = tmp_path_factory.mktemp(name)
         build(folder)
         return folder
-    from filelock import FileLock
-
     root = tmp_path_factory.getbasetemp().parent  # one per run, shared by its workers
     folder, done = root / name, root / f"{name}.done"
     with FileLock(str(root / f"{name}.lock")):

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cpu_log import CpuLog
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GARDEN_SHARED", REPO.parent / "shared"))
@@ -137,8 +138,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "dist", "no") == "loadgroup":
         config.option.loadscopereorder = False  # hand the work out in the order of _start_order
     if config.getoption("--cpu-log"):
-        from cpu_log import CpuLog
-
         config.pluginmanager.register(CpuLog(Path(config.getoption("--cpu-log")).resolve()), "garden-cpu-log")
 
 
