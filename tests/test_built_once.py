@@ -52,3 +52,11 @@ def test_a_failed_build_is_not_reused(tmp_path, monkeypatch):
         built_once(RunFolders(tmp_path, "gw0"), "demo", broken)
     folder = built_once(RunFolders(tmp_path, "gw1"), "demo", lambda f: (f / "made").write_text("again"))
     assert sorted(p.name for p in folder.iterdir()) == ["made"]  # the half-built folder was replaced
+
+
+def test_without_xdist_each_session_builds_its_own(tmp_path_factory, monkeypatch):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    calls = []
+    first = built_once(tmp_path_factory, "serial", calls.append)
+    second = built_once(tmp_path_factory, "serial", calls.append)
+    assert calls == [first, second] and first != second and first.parent == tmp_path_factory.getbasetemp()
