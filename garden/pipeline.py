@@ -446,7 +446,7 @@ def scanner_sensitivity(scanner: Scanner, config: DemoConfig) -> None:
     rois, _ = scanner.rois(config)
     with threadpool_limits(1):
         sensitivity(scanner.bold, scanner.sensitivity, rois=rois, glm=_glm_config(config), mask=scanner.mask(),
-                    n_perm=config.n_perm, seed=config.seed)
+                    n_perm=config.n_perm, seed=config.seed, fitted={_glm_config(config).hrf_model: scanner.glm})
 
 
 def neural_statistics(scanner: Scanner, networks: Path, config: DemoConfig, tables: Tables) -> None:

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cpu_log import CpuLog
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GARDEN_SHARED", REPO.parent / "shared"))
@@ -61,10 +62,12 @@ def bids_errors():
     return errors
 
 
-SCREEN = "screen"
-"""The xdist group of the tests that use the X display (PsychoPy, xdotool) or drive Chromium: one
-worker runs them one after another, so no two of them compete for the screen, the keyboard focus or
-the timing they measure."""
+SCREEN_GROUPS = ("display", "browser")
+"""The xdist groups of the tests that use the X display (PsychoPy windows driven by xdotool: marker
+``display``) and of those that drive headless Chromium (``browser``): one worker runs a group's tests one
+after another, so no two of them compete for the X display, the keyboard focus or the frame and key-press
+timing they measure. The two groups may run beside each other: headless Chromium draws off-screen and takes
+its key presses from playwright, not from the X display."""
 
 
 GROUPED_MODULE_MAX_TESTS = 50
@@ -74,23 +77,68 @@ module fixture: the fixture is then built once per worker, cheap next to the tes
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its hook has no order of its own)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Put display and browser tests in the ``SCREEN`` group, and the tests of a module that share a
-    module-scope fixture (a simulated session, a trained sweep) in one group per module, so that fixture is
-    built once (on one worker) rather than once per worker; whole such modules join ``SCREEN`` when one of
-    their tests is a screen test. Without ``-n`` the groups change nothing."""
+    """Put display and browser tests in their groups (``SCREEN_GROUPS``), and the tests of a module that share
+    a module-scope fixture (a simulated session, a trained sweep) in one group per module, so that fixture is
+    built once (on one worker) rather than once per worker; whole such modules join the display or browser
+    group when one of their tests is in it, unless the module is marked ``built_once`` (its fixture is shared
+    by the workers through ``built_once``): then only its screen tests join that group, and run last there,
+    when the other worker has built the fixture. Without ``-n`` the groups and the order change nothing."""
     sizes = collections.Counter(item.path for item in items)
-    shared = {item.path for item in items
-              if _shares_module_fixture(item) and sizes[item.path] <= GROUPED_MODULE_MAX_TESTS}
-    screen_modules = {item.path for item in items if _uses_screen(item) and item.path in shared}
+    shared = {item.path for item in items  # a built_once module's fixture is built once per run, on any worker
+              if _shares_module_fixture(item) and sizes[item.path] <= GROUPED_MODULE_MAX_TESTS
+              and item.get_closest_marker("built_once") is None}
+    screen_modules: dict[Path, str] = {}  # a module with display and browser tests goes with the display
     for item in items:
-        if _uses_screen(item) or item.path in screen_modules:
-            item.add_marker(pytest.mark.xdist_group(SCREEN))
-        elif item.path in shared:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+        if _screen_group(item) and item.path in shared:
+            kinds = {screen_modules.get(item.path), _screen_group(item)}
+            screen_modules[item.path] = "display" if "display" in kinds else "browser"
+    groups: dict[str, str | None] = {}
+    for item in items:
+        module = item.path.stem if item.path in shared else None
+        groups[item.nodeid] = group = screen_modules.get(item.path) or _screen_group(item) or module
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a serial run keeps each module's tests together
+        slow = {groups[item.nodeid] or item.nodeid for item in items if item.get_closest_marker("slow")}
+        first: dict[Path, str] = {}  # per built_once module, its first test that is not a screen test
+        for item in items:
+            if item.get_closest_marker("built_once") is not None and not _screen_group(item):
+                first.setdefault(item.path, item.nodeid)
+        builders, size = set(first.values()), collections.Counter(groups.values())
+        items.sort(key=lambda item: (_start_order(item, groups[item.nodeid], slow, builders),
+                                     -size[groups[item.nodeid]]))
+
+
+def _start_order(item: pytest.Item, group: str | None, slow: set[str], builders: set[str]) -> int:
+    """Under xdist, the order in which the work is handed out (``pytest_configure`` turns xdist's own order,
+    biggest group first, off): the browser group first (it mostly waits for Chromium's real-time trials), the
+    first test of each ``built_once`` module (it builds the fixture while the browser group runs; that
+    module's Chromium tests go last in the browser group, and its other tests are single tests handed out
+    later, to either worker), the display group, the other groups with a slow test, the other groups (each
+    kind biggest first), the slow single tests, the rest; so no long test starts last and becomes the tail.
+    A worker runs a group's tests one after another, so a module fixture is still built once per group."""
+    if _screen_group(item) and item.get_closest_marker("built_once") is not None:
+        return 9
+    if group in SCREEN_GROUPS:
+        return {"browser": 0, "display": 2}[group]
+    if item.nodeid in builders:
+        return 1
+    return (3 if group else 5) + ((group or item.nodeid) not in slow)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--cpu-log", metavar="FILE", help="append each test's CPU seconds (children included) to FILE "
+                     "as JSON lines; scripts/suite_cpu.py sums them per file")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "built_once: the module's expensive fixture comes from tests/built_once.py "
+                            "(one build per run, shared by the xdist workers)")
     config.pluginmanager.register(GroupSuffix(), "garden-xdist-group-suffix")
+    if getattr(config.option, "dist", "no") == "loadgroup":
+        config.option.loadscopereorder = False  # hand the work out in the order of _start_order
+    if config.getoption("--cpu-log"):
+        config.pluginmanager.register(CpuLog(Path(config.getoption("--cpu-log")).resolve()), "garden-cpu-log")
 
 
 class GroupSuffix:
@@ -113,8 +161,10 @@ class GroupSuffix:
                 item._id = NodeId.parse(item.nodeid + suffix)
 
 
-def _uses_screen(item: pytest.Item) -> bool:
-    return item.get_closest_marker("display") is not None or item.get_closest_marker("browser") is not None
+def _screen_group(item: pytest.Item) -> str | None:
+    """``display`` or ``browser`` (``SCREEN_GROUPS``) for a test with that marker (a test with both needs the
+    display), else None."""
+    return next((name for name in SCREEN_GROUPS if item.get_closest_marker(name) is not None), None)
 
 
 def _shares_module_fixture(item: pytest.Item) -> bool:

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from built_once import built_once
+
 from garden.cli import main
 from garden.pipeline import DemoConfig, scanned_participants
 from report_browser import page_at_1280
@@ -22,11 +24,15 @@ TINY = ["--participants", "4", "--seed", "3", "--scales", "0.01,3", "--ctx-scale
         "--dpi", "30"]
 
 
+pytestmark = pytest.mark.built_once
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "run"
-    assert main(["demo", "--out", str(out), *TINY]) == 0
-    return out
+    """One `garden demo` run, read (never changed) by the tests on both xdist workers."""
+    def build(folder):
+        assert main(["demo", "--out", str(folder / "run"), *TINY]) == 0
+    return built_once(tmp_path_factory, "demo", build) / "run"
 
 
 def test_demo_writes_report_tables_sidecars_and_participants(demo):

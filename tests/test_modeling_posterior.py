@@ -194,6 +194,7 @@ def small_study() -> tuple[pd.DataFrame, pd.DataFrame]:
     return simulate_study(["factorized"], [200], 60, (1, 2, 5, 6), seed=8)
 
 
+@pytest.mark.slow
 def test_posterior_columns_are_seeded_and_independent_of_jobs(small_study, monkeypatch):
     trials, _ = small_study
     monkeypatch.setattr(psychometric, "CHUNK", 16)
@@ -212,6 +213,7 @@ def test_posterior_columns_are_seeded_and_independent_of_jobs(small_study, monke
     assert (one["ess_bulk_min"] > 100).all() and (one["ess_tail_min"] > 100).all()
 
 
+@pytest.mark.slow
 def test_posterior_intervals_cover_the_truth_at_small_size(small_study):
     """60 agents x 200 trials, about a third with the slope fitted at its bound: the posterior
     intervals cover the generating values 90-99 % of the time, pooled over parameters (the

@@ -102,6 +102,7 @@ def test_linear_hidden_trainer_matches_plain_gradient_descent():
         np.testing.assert_allclose(result.params_final["b_output"][i], b2, rtol=1e-10)
 
 
+@pytest.mark.slow  # trains the module's two sweeps (the fixture): handed out early under xdist
 def test_linear_control_fails_incongruent_trees_relu_solves_them(sweeps):
     linear, relu = control_table(sweeps["linear"]), control_table(sweeps["relu"])
     assert set(linear.scale) == {0.01, 3.0} and (linear.hidden_activation == "linear").all()

@@ -10,20 +10,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from built_once import built_once
+
 from garden.cli import main
 from garden.reports.session import FIGURE_CAPTIONS
 
 CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="module")
-def page_file(tmp_path_factory):
-    root = tmp_path_factory.mktemp("session")
+pytestmark = pytest.mark.built_once
+
+
+def _session_and_report(root):
     data = root / "participants"
     assert main(["run", "--participant", "7", "--session", "1", "--simulate", "learner", "--out", str(data)]) == 0
-    out = root / "report.html"
-    assert main(["session-report", "sub-7", "--root", str(data), "--out", str(out)]) == 0
-    return out
+    assert main(["session-report", "sub-7", "--root", str(data), "--out", str(root / "report.html")]) == 0
+
+
+@pytest.fixture(scope="module")
+def page_file(tmp_path_factory):
+    """A simulated session and its report, read (never changed) by the tests on both xdist workers."""
+    return built_once(tmp_path_factory, "session-report", _session_and_report) / "report.html"
 
 
 def test_session_report_has_every_part(page_file, capsys):

@@ -16,6 +16,7 @@ orthogonal, n.s. at ``alpha``, one-sided each way); an ROI whose reading differs
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -71,20 +72,23 @@ def flag(table: pd.DataFrame) -> pd.DataFrame:
 
 def sensitivity(root: str | Path, out: str | Path, *, rois: dict[str, Roi], glm: GlmConfig = GlmConfig(),
                 select: Selection | None = None, mask: str | Path | None = None, hrfs: tuple[str, ...] = HRF_MODELS, alpha: float = 0.01,
-                n_perm: int = 1000, seed: int = 0) -> Path:
-    """Write the sensitivity table of the BIDS dataset ``root`` (module docstring) into the new folder ``out``."""
+                n_perm: int = 1000, seed: int = 0, fitted: Mapping[str, Path] | None = None) -> Path:
+    """Write the sensitivity table of the BIDS dataset ``root`` (module docstring) into the new folder ``out``.
+    ``fitted``: GLM folders of ``root`` already fitted with ``glm``, ``select`` and ``mask`` under some of the
+    HRFs (``garden demo`` passes its own GLM), read instead of fitted again."""
     out = Path(out)
     rows = []
     with output_folder(out) as partial:
         work = partial / "work"
         for hrf in hrfs:
-            fitted = fit_dataset(root, work / f"glm-{hrf.replace(' + ', '-')}", config=replace(glm, hrf_model=hrf),
-                                 select=select, mask=mask)
+            glm_folder = (fitted or {}).get(hrf) or fit_dataset(
+                root, work / f"glm-{hrf.replace(' + ', '-')}", config=replace(glm, hrf_model=hrf), select=select,
+                mask=mask)
             for distance, config in DISTANCES.items():
-                folder = roi_rdms(fitted, work / f"rdms-{len(rows)}", rois=rois, config=config)
+                folder = roi_rdms(glm_folder, work / f"rdms-{len(rows)}", rois=rois, config=config)
                 rows += variant_rows(read_roi_rdms(folder), hrf=hrf, distance=distance, alpha=alpha, n_perm=n_perm,
                                      seed=seed)
-        shutil.rmtree(work)
+        shutil.rmtree(work, ignore_errors=True)  # absent when every GLM was given
         write_tsv(partial / "tables" / "neural_sensitivity.tsv", flag(pd.DataFrame(rows)), float_format="%.6g")
         write_json(partial / "neural_sensitivity.json", provenance(
             config={"glm": asdict(glm), "hrfs": list(hrfs), "distances": {k: asdict(v) for k, v in DISTANCES.items()},
