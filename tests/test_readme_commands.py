@@ -62,6 +62,8 @@ RUNS: dict[str, tuple[str, ...]] = {
         ("networks", "recover", "--protocol", "flesch2018", "--curricula", "B200,interleaved", "--people", "1",
          "--out", "netrecover", "--seeds", "1", "--scales", "0.01,3", "--ctx-scales", "0.5,1.5", "--lrs", "0.1",
          "--temperatures", "1", "--lapses", "0.05"),
+    "garden networks report FIT_DIR [--recovery FILE] [--out FILE.html]":
+        ("networks", "report", "netfits", "--recovery", "netrecover/recovery.tsv", "--out", "netfits.html"),
     "garden gating SWEEP... --out DIR": ("gating", "nets", "--out", "gating"),
     "garden neural simulate SESSIONS --out BOLD [--snr X] [--seed S]":
         ("neural", "simulate", "sessions", "--out", "bold", "--snr", "0.5", "--seed", "1"),
@@ -93,6 +95,9 @@ NOT_RUN: dict[str, str] = {
         "the whole pipeline (86 s CPU at the smallest size): tests/test_demo_pipeline.py's fixture runs it",
     "garden demo --runs-in PARENT":
         "the same pipeline into a dated folder, run by `make demo`; a second run would double the suite's longest step",
+    "garden neural networks RDMS --fits FITS --trials PATH... --out DIR [--participants IDS]":
+        "needs >= 3 scanned people whose choices have network fits: tests/test_neural_networks_evidence.py runs it "
+        "end to end on simulated scanner data",
     "garden report DIR [--out FILE.html] [--overwrite]": "needs a demo's results: tests/test_demo_pipeline.py rebuilds the demo's report",
 }
 """README table rows not run here, with the reason; their ``--help`` is run instead."""
