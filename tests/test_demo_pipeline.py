@@ -105,8 +105,8 @@ def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):
     assert set(dynamics.step) >= {0} and dynamics.ctx_corr_all.notna().all()
     text = (demo / "report.html").read_text(encoding="utf-8")
     assert "Paired by seed" in text and "compression of the irrelevant feature = log_irrelevant_gain" in text
-    assert "Compression of the irrelevant feature (ours: log gain ratio; 0 like a grid, below 0 compressed): " \
-           "median slope" in text
+    assert ("Compression of the irrelevant feature (log irrelevant / relevant gain of our compression model; 0 like a "
+            "grid, below 0 compressed): median slope") in text
     assert "Overlap of the units active in each context (gating)" in text and "<h3>network gating tests</h3>" in text
     best = pd.read_csv(demo / "tables" / "best_scale.tsv", sep="\t")
     assert set(best.unit) == {"blocked", "interleaved"} and set(best.best_scale) <= {0.01, 3.0}

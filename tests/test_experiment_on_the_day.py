@@ -155,7 +155,9 @@ def test_a_day_session_converts_degrees_logs_marks_checks_and_pays(day, tmp_path
     path = session_path(out, "P001", 1)
     info = session_info(path)
     screen = info["screen"]
-    assert screen["timing_problems"] and "vsync" in screen["timing_problems"][-1]  # run anyway, recorded
+    # Xvfb has no vsync: run anyway, the problem recorded (under load, slow flips can pass for vsync; then the
+    # measured refresh rate, hundreds of Hz against refresh_hz 60, is what gives Xvfb away)
+    assert any("vsync" in p or "measured refresh rate" in p for p in screen["timing_problems"])
     assert screen["sizes_px"]["tree_size_px"] == 287 and screen["distance_cm"] == 57.0  # 9 deg at 57 cm
     assert info["comprehension"]["training"] == {"questions": 2, "wrong": 0}
     table = read_trials(path)

@@ -108,7 +108,12 @@ def drawn() -> dict[str, Figure]:
     profile = pd.DataFrame([{"unit": "all", "scale": s, "similarity": m, "ci_low": m - 0.1, "ci_high": m + 0.1}
                             for s, m in zip(SCALES, (0.5, 0.3, 0.1))])
     best = pd.DataFrame({"unit": "all", "best_scale": SCALES, "fraction": [0.9, 0.1, 0.0]})
+    people = pd.DataFrame({"curriculum": ["b200"] * 3 + ["int"] * 3, "best_scale": [0.01, 0.1, 3.0] * 2,
+                           "scale_lo": [0.01, 0.01, 1.0] * 2, "scale_hi": [0.1, 0.4, 3.0] * 2,
+                           "p_rich": [0.95, 0.9, 0.02] * 2, "verdict": ["rich", "undecided", "lazy"] * 2})
     return {
+        "best_scales": figures.best_scales(people),
+        "verdict_shares": figures.verdict_shares(people),
         "learning_curves": figures.learning_curves(net["curves"]),
         "congruency_curves": figures.congruency_curves(net["curves"].assign(
             accuracy_congruent=net["curves"].accuracy, accuracy_incongruent=net["curves"].accuracy / 2)),
