@@ -50,14 +50,22 @@ from garden.modeling.optimise import Batch
 
 N_CHAINS = 4
 """Chains per participant."""
-N_WARMUP = 2000
+N_WARMUP = 1000
 """Warm-up (adaptation) iterations, discarded."""
-N_DRAWS = 4000
-"""Iterations after warm-up ..."""
-THIN = 4
-"""... of which every THIN-th is kept (1 000 draws per chain)."""
-ADAPT_AT = (100, 200, 400, 800, 1600, 2000)
+ADAPT_AT = (100, 200, 400, 700, 1000)
 """Warm-up iterations after which the proposal is re-estimated from the window since the last one."""
+THIN = 4
+"""Every THIN-th iteration after warm-up is kept."""
+BLOCK = 1000
+"""Iterations per chain between two checks of the stopping rule ..."""
+ESS_TARGET = 400
+"""... which stops a participant once every parameter's bulk and tail ESS is at least this ..."""
+RHAT_TARGET = 1.01
+"""... and its largest rank-normalised split R-hat at most this, ..."""
+MAX_DRAWS = 16000
+"""... or after this many iterations per chain (then the diagnostics say it has not converged)."""
+N_DRAWS = 4000
+"""Iterations after warm-up of ``sample`` (fixed length, no stopping rule)."""
 START_SD = 1.0
 """SD (logit units) of the chains' start points around the fit: dispersed against most posteriors."""
 FIT_LIMIT = 5.0
@@ -65,12 +73,10 @@ FIT_LIMIT = 5.0
 INITIAL_STEP = 0.1
 """Proposal SD (logit units) before the first adaptation."""
 TARGET_ACCEPT = 0.234
+T_DOF = 4
+"""Degrees of freedom of the independence proposal (a multivariate t fitted to the warm-up's last
+window): heavier-tailed than a normal, so it over-covers the posterior's tails."""
 LEVEL = 0.95
-RHAT_TARGET = 1.01
-"""A participant whose largest rank-normalised R-hat is above this is sampled again, ``LONGER``
-times as long (the same number of draws kept, thinned more) ..."""
-LONGER = 4
-"""... and its R-hat and ESS recomputed on the new draws."""
 
 
 @dataclass
@@ -116,42 +122,98 @@ def log_jeffreys(information: np.ndarray) -> np.ndarray:
     return np.where(sign > 0, 0.5 * logdet, -np.inf)
 
 
-def sample(batch: Batch, theta: np.ndarray, rng: np.random.Generator, participants: np.ndarray | None = None,
-           longer: int = 1) -> np.ndarray:
-    """Posterior draws (P, N_CHAINS, N_DRAWS // THIN, k) for the participants ``participants``
-    of ``batch`` (default: all), the chains started dispersed around their fitted ``theta`` (P, k);
-    ``longer``: that many times ``N_DRAWS`` iterations, thinned that many times more."""
-    n_part, k = theta.shape
-    space = _Coordinates(batch)
-    local = np.repeat(np.arange(n_part), N_CHAINS)                   # row -> position in theta
-    rows = local if participants is None else np.asarray(participants)[local]   # row -> participant of batch
-    thin = THIN * longer
+class _Chains:
+    """``N_CHAINS`` random-walk Metropolis chains per participant, in the sampler's coordinates,
+    started dispersed around the fits theta (P, k); moved together in one numpy call per step."""
 
-    def energy(z: np.ndarray) -> np.ndarray:
-        """-log posterior (up to a constant) in the sampler's coordinates."""
-        nll, information = batch.nll_and_information(space.backward(z), rows)
-        return np.nan_to_num(nll - log_jeffreys(information) - space.log_jacobian(z), nan=np.inf)
+    def __init__(self, batch: Batch, theta: np.ndarray, rng: np.random.Generator,
+                 participants: np.ndarray | None = None):
+        self.batch, self.rng, self.space = batch, rng, _Coordinates(batch)
+        self.n_part, self.k = theta.shape
+        local = np.repeat(np.arange(self.n_part), N_CHAINS)                 # chain -> position in theta
+        self.rows = local if participants is None else np.asarray(participants)[local]  # chain -> participant
+        self.z = self.space.forward(theta[local]) + rng.normal(0.0, START_SD, (len(local), self.k))
+        self.f = self._energy(self.z, np.arange(len(local)))
+        self.chol = np.broadcast_to(np.eye(self.k) * INITIAL_STEP, (self.n_part, self.k, self.k)).copy()
+        self.centre, self.scale = np.zeros((self.n_part, self.k)), np.broadcast_to(np.eye(self.k), self.chol.shape)
 
-    z = space.forward(theta[local]) + rng.normal(0.0, START_SD, (len(rows), k))
-    f = energy(z)
-    chol = np.broadcast_to(np.eye(k) * INITIAL_STEP, (n_part, k, k)).copy()
-    window, accepted, last = [], np.zeros(len(rows)), 0
-    kept = []
-    for it in range(N_WARMUP + longer * N_DRAWS):
-        proposal = z + np.einsum("rij,rj->ri", chol[local], rng.standard_normal((len(rows), k)))
-        f_new = energy(proposal)
-        take = np.log(rng.random(len(rows))) < f - f_new
-        z[take], f[take] = proposal[take], f_new[take]
-        if it < N_WARMUP:
-            window.append(z.copy())
-            accepted += take
+    def _energy(self, z: np.ndarray, chains: np.ndarray) -> np.ndarray:
+        """-log posterior (up to a constant) at z (R, k) of the chains ``chains`` (R,)."""
+        nll, information = self.batch.nll_and_information(self.space.backward(z), self.rows[chains])
+        return np.nan_to_num(nll - log_jeffreys(information) - self.space.log_jacobian(z), nan=np.inf)
+
+    def _step(self, chains: np.ndarray) -> np.ndarray:
+        """One Metropolis step of the chains ``chains``; which of them moved (R,)."""
+        z = self.z[chains]
+        noise = self.rng.standard_normal((len(chains), self.k, 1))
+        proposal = z + np.matmul(self.chol[chains // N_CHAINS], noise)[..., 0]
+        f_new = self._energy(proposal, chains)
+        take = np.log(self.rng.random(len(chains))) < self.f[chains] - f_new
+        self.z[chains[take]], self.f[chains[take]] = proposal[take], f_new[take]
+        return take
+
+    def _independent_step(self, chains: np.ndarray) -> None:
+        """One independence Metropolis-Hastings step of the chains ``chains``: a proposal from the
+        participant's multivariate t (``T_DOF``; ``centre``, Cholesky factor ``scale``), accepted
+        with the ratio of posterior over proposal densities."""
+        part, n = chains // N_CHAINS, len(chains)
+        shrink = np.sqrt(T_DOF / self.rng.chisquare(T_DOF, n))[:, None]
+        proposal = self.centre[part] + shrink * np.matmul(self.scale[part], self.rng.standard_normal((n, self.k, 1)))[..., 0]
+        f_new = self._energy(proposal, chains)
+        log_ratio = self.f[chains] - f_new + self._log_t(proposal, part) - self._log_t(self.z[chains], part)
+        take = np.log(self.rng.random(n)) < log_ratio
+        self.z[chains[take]], self.f[chains[take]] = proposal[take], f_new[take]
+
+    def _log_t(self, z: np.ndarray, part: np.ndarray) -> np.ndarray:
+        """log density (R,) of the independence proposal at z (R, k), up to a constant per participant."""
+        u = np.linalg.solve(self.scale[part], (z - self.centre[part])[..., None])[..., 0]
+        return -0.5 * (T_DOF + self.k) * np.log1p((u ** 2).sum(axis=1) / T_DOF)
+
+    def warm_up(self) -> None:
+        """``N_WARMUP`` steps of every chain; the proposal re-estimated at ``ADAPT_AT``."""
+        everyone = np.arange(len(self.z))
+        window, accepted, last = [], np.zeros(len(self.z)), 0
+        for it in range(N_WARMUP):
+            accepted += self._step(everyone)
+            window.append(self.z.copy())
             if it + 1 in ADAPT_AT:
-                chol = _adapt(np.stack(window), accepted / (it + 1 - last), chol, n_part)
-                window, accepted, last = [], np.zeros(len(rows)), it + 1
-        elif (it - N_WARMUP) % thin == thin - 1:
-            kept.append(space.backward(z))
-    draws = np.stack(kept)                                                  # (n, P * C, k)
-    return draws.reshape(len(kept), n_part, N_CHAINS, k).transpose(1, 2, 0, 3)
+                self.chol = _adapt(np.stack(window), accepted / (it + 1 - last), self.chol, self.n_part)
+                self.centre, self.scale = _moments(np.stack(window), self.n_part)
+                window, accepted, last = [], np.zeros(len(self.z)), it + 1
+
+    def draws(self, participants: np.ndarray, n_iter: int) -> np.ndarray:
+        """Draws (len(participants), N_CHAINS, n_iter // THIN, k) of the next ``n_iter`` steps of
+        the chains of ``participants`` (positions in theta), every ``THIN``-th kept."""
+        chains = (np.asarray(participants)[:, None] * N_CHAINS + np.arange(N_CHAINS)).ravel()
+        kept = []
+        for it in range(n_iter):
+            self._step(chains)
+            self._independent_step(chains)
+            if it % THIN == THIN - 1:
+                kept.append(self.space.backward(self.z[chains]))
+        return np.stack(kept).reshape(len(kept), len(participants), N_CHAINS, self.k).transpose(1, 2, 0, 3)
+
+
+def sample(batch: Batch, theta: np.ndarray, rng: np.random.Generator, n_draws: int = N_DRAWS) -> np.ndarray:
+    """Posterior draws (P, N_CHAINS, n_draws // THIN, k) of every participant of ``batch``, the
+    chains started dispersed around the fits ``theta`` (P, k): a fixed ``n_draws`` iterations after
+    warm-up (``posterior_summary`` stops by the diagnostics instead)."""
+    chains = _Chains(batch, theta, rng)
+    chains.warm_up()
+    return chains.draws(np.arange(len(theta)), n_draws)
+
+
+def _moments(window: np.ndarray, n_part: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per participant the mean (P, k) and the Cholesky factor of the covariance (P, k, k) of a
+    warm-up window (n, P * C, k) pooled over its chains (the identity where it is singular)."""
+    n, _, k = window.shape
+    pooled = window.reshape(n, n_part, N_CHAINS, k).transpose(1, 0, 2, 3).reshape(n_part, n * N_CHAINS, k)
+    centre = pooled.mean(axis=1)
+    cov = np.matmul((pooled - centre[:, None]).transpose(0, 2, 1), pooled - centre[:, None]) / (n * N_CHAINS - 1)
+    out = np.broadcast_to(np.eye(k), cov.shape).copy()
+    ok = np.linalg.eigvalsh(cov)[:, 0] > 1e-12
+    out[ok] = np.linalg.cholesky(cov[ok])
+    return centre, out
 
 
 def _adapt(window: np.ndarray, accept: np.ndarray, chol: np.ndarray, n_part: int) -> np.ndarray:
@@ -241,21 +303,32 @@ def effective_sample_sizes(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def posterior_summary(batch: Batch, theta: np.ndarray, rng: np.random.Generator) -> Posterior:
-    """Equal-tailed ``LEVEL`` intervals, medians, R-hat and ESS of every participant's posterior
-    (``sample``), the chains started dispersed around the maximum-likelihood fits ``theta`` (P, k);
-    participants whose chains have not mixed (R-hat above ``RHAT_TARGET``) are sampled ``LONGER``
-    times as long and their diagnostics recomputed."""
-    draws = sample(batch, theta, rng)
-    rhat = split_rhat(draws)
-    iterations = np.full(len(theta), N_DRAWS)
-    again = np.flatnonzero(np.nan_to_num(rhat, nan=1.0).max(axis=1) > RHAT_TARGET)
-    if len(again):
-        draws[again] = sample(batch, theta[again], rng, again, LONGER)
-        rhat[again] = split_rhat(draws[again])
-        iterations[again] = LONGER * N_DRAWS
-    bulk, tail = effective_sample_sizes(draws)
-    flat = draws.reshape(draws.shape[0], -1, draws.shape[3])
-    tail_mass = 100 * (1 - LEVEL) / 2
-    intervals = np.stack([np.percentile(flat, tail_mass, axis=1), np.percentile(flat, 100 - tail_mass, axis=1)],
-                         axis=-1)
-    return Posterior(intervals, np.median(flat, axis=1), rhat, bulk, tail, iterations)
+    """Equal-tailed ``LEVEL`` intervals, medians, R-hat and ESS of every participant's posterior,
+    the chains started dispersed around the maximum-likelihood fits ``theta`` (P, k). After warm-up
+    the chains run in blocks of ``BLOCK`` iterations; a participant stops once all its parameters'
+    bulk and tail ESS reach ``ESS_TARGET`` and R-hat is at most ``RHAT_TARGET`` (a NaN R-hat, a
+    constant parameter, passes), or after ``MAX_DRAWS``; its summaries are of all its draws."""
+    n_part, k = theta.shape
+    chains = _Chains(batch, theta, rng)
+    chains.warm_up()
+    store = np.empty((n_part, N_CHAINS, MAX_DRAWS // THIN, k))
+    out = Posterior(np.empty((n_part, k, 2)), np.empty((n_part, k)), np.empty((n_part, k)), np.empty((n_part, k)),
+                    np.empty((n_part, k)), np.zeros(n_part, int))
+    active, n_kept = np.arange(n_part), 0
+    while len(active):
+        store[active, :, n_kept:n_kept + BLOCK // THIN] = chains.draws(active, BLOCK)
+        n_kept += BLOCK // THIN
+        draws = store[active, :, :n_kept]
+        rhat = split_rhat(draws)
+        bulk, tail = effective_sample_sizes(draws)
+        done = ((np.nan_to_num(rhat, nan=1.0).max(axis=1) <= RHAT_TARGET) & (bulk.min(axis=1) >= ESS_TARGET)
+                & (tail.min(axis=1) >= ESS_TARGET)) | (n_kept * THIN >= MAX_DRAWS)
+        flat = draws[done].reshape(int(done.sum()), N_CHAINS * n_kept, k)
+        tail_mass = 100 * (1 - LEVEL) / 2
+        out.intervals[active[done]] = np.stack([np.percentile(flat, tail_mass, axis=1),
+                                                np.percentile(flat, 100 - tail_mass, axis=1)], axis=-1)
+        out.median[active[done]] = np.median(flat, axis=1)
+        out.rhat[active[done]], out.ess_bulk[active[done]], out.ess_tail[active[done]] = rhat[done], bulk[done], tail[done]
+        out.iterations[active[done]] = n_kept * THIN
+        active = active[~done]
+    return out
