@@ -54,15 +54,15 @@ N_WARMUP = 1000
 """Warm-up (adaptation) iterations, discarded."""
 ADAPT_AT = (100, 200, 400, 700, 1000)
 """Warm-up iterations after which the proposal is re-estimated from the window since the last one."""
-THIN = 4
+THIN = 2
 """Every THIN-th iteration after warm-up is kept."""
-BLOCK = 1000
+BLOCK = 500
 """Iterations per chain between two checks of the stopping rule ..."""
 ESS_TARGET = 400
 """... which stops a participant once every parameter's bulk and tail ESS is at least this ..."""
 RHAT_TARGET = 1.01
 """... and its largest rank-normalised split R-hat at most this, ..."""
-MAX_DRAWS = 16000
+MAX_DRAWS = 8000
 """... or after this many iterations per chain (then the diagnostics say it has not converged)."""
 N_DRAWS = 4000
 """Iterations after warm-up of ``sample`` (fixed length, no stopping rule)."""
