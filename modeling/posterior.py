@@ -62,7 +62,7 @@ ESS_TARGET = 400
 """... which stops a participant once every parameter's bulk and tail ESS is at least this ..."""
 RHAT_TARGET = 1.01
 """... and its largest rank-normalised split R-hat at most this, ..."""
-MAX_DRAWS = 8000
+MAX_DRAWS = 16000
 """... or after this many iterations per chain (then the diagnostics say it has not converged)."""
 N_DRAWS = 4000
 """Iterations after warm-up of ``sample`` (fixed length, no stopping rule)."""
@@ -160,7 +160,7 @@ class _Chains:
         shrink = np.sqrt(T_DOF / self.rng.chisquare(T_DOF, n))[:, None]
         proposal = self.centre[part] + shrink * np.matmul(self.scale[part], self.rng.standard_normal((n, self.k, 1)))[..., 0]
         f_new = self._energy(proposal, chains)
-        log_ratio = self.f[chains] - f_new + self._log_t(proposal, part) - self._log_t(self.z[chains], part)
+        log_ratio = self.f[chains] - f_new + self._log_t(self.z[chains], part) - self._log_t(proposal, part)
         take = np.log(self.rng.random(n)) < log_ratio
         self.z[chains[take]], self.f[chains[take]] = proposal[take], f_new[take]
 
@@ -311,24 +311,27 @@ def posterior_summary(batch: Batch, theta: np.ndarray, rng: np.random.Generator)
     n_part, k = theta.shape
     chains = _Chains(batch, theta, rng)
     chains.warm_up()
-    store = np.empty((n_part, N_CHAINS, MAX_DRAWS // THIN, k))
     out = Posterior(np.empty((n_part, k, 2)), np.empty((n_part, k)), np.empty((n_part, k)), np.empty((n_part, k)),
                     np.empty((n_part, k)), np.zeros(n_part, int))
-    active, n_kept = np.arange(n_part), 0
+    active, n_kept, per_block = np.arange(n_part), 0, BLOCK // THIN
+    store = np.empty((n_part, N_CHAINS, 4 * per_block, k))                # row i: participant active[i]
     while len(active):
-        store[active, :, n_kept:n_kept + BLOCK // THIN] = chains.draws(active, BLOCK)
-        n_kept += BLOCK // THIN
-        draws = store[active, :, :n_kept]
+        if n_kept + per_block > store.shape[2]:
+            store = np.concatenate([store, np.empty_like(store)], axis=2)
+        store[:, :, n_kept:n_kept + per_block] = chains.draws(active, BLOCK)
+        n_kept += per_block
+        draws = store[:, :, :n_kept]
         rhat = split_rhat(draws)
         bulk, tail = effective_sample_sizes(draws)
         done = ((np.nan_to_num(rhat, nan=1.0).max(axis=1) <= RHAT_TARGET) & (bulk.min(axis=1) >= ESS_TARGET)
                 & (tail.min(axis=1) >= ESS_TARGET)) | (n_kept * THIN >= MAX_DRAWS)
         flat = draws[done].reshape(int(done.sum()), N_CHAINS * n_kept, k)
         tail_mass = 100 * (1 - LEVEL) / 2
-        out.intervals[active[done]] = np.stack([np.percentile(flat, tail_mass, axis=1),
-                                                np.percentile(flat, 100 - tail_mass, axis=1)], axis=-1)
-        out.median[active[done]] = np.median(flat, axis=1)
-        out.rhat[active[done]], out.ess_bulk[active[done]], out.ess_tail[active[done]] = rhat[done], bulk[done], tail[done]
-        out.iterations[active[done]] = n_kept * THIN
-        active = active[~done]
+        stopped = active[done]
+        out.intervals[stopped] = np.stack([np.percentile(flat, tail_mass, axis=1),
+                                           np.percentile(flat, 100 - tail_mass, axis=1)], axis=-1)
+        out.median[stopped] = np.median(flat, axis=1)
+        out.rhat[stopped], out.ess_bulk[stopped], out.ess_tail[stopped] = rhat[done], bulk[done], tail[done]
+        out.iterations[stopped] = n_kept * THIN
+        active, store = active[~done], store[~done]
     return out
