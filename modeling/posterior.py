@@ -26,18 +26,19 @@ iteration is a random-walk step followed by an independence Metropolis-Hastings 
 is a multivariate t (``T_DOF``) with the mean and covariance of the warm-up's last window (the
 Hastings ratio includes the proposal densities). Both kernels leave the posterior invariant and are
 fixed after warm-up, so their composition does too; the independence step makes draws of a
-near-Gaussian posterior nearly independent (on 60 published participants the smallest bulk ESS
-per iteration and chain had median ~0.13, against ~0.04 for the random walk alone), the random walk keeps the chains moving where the t proposal
-fits badly. Stopping rule (``posterior_summary``): after warm-up the chains run in blocks of
-``BLOCK`` iterations, every ``THIN``-th kept; a participant stops at the first block end where
-every parameter's bulk and tail ESS is at least ``ESS_TARGET`` and its rank-normalised split R-hat
-(the larger of bulk and folded) at most ``RHAT_TARGET`` (Vehtari, Gelman, Simpson, Carpenter &
-Bürkner 2021, Bayesian Analysis 16:667), or at ``MAX_DRAWS``, where its diagnostics say it has not
-converged. The diagnostics are written here, batched over participants, because ArviZ's
-(arviz-stats) loop over parameters in Python (14 s for the R-hat of 3 000 parameters against
-~0.1 s); tests check that they equal arviz-stats'. Known weakness: a posterior with a thin
-secondary ridge (delta at +-90 deg with a steep slope) is explored unevenly, seed to seed; R-hat
-catches some of those, not all (docs/modeling.md, the comparison with BlackJAX's NUTS).
+near-Gaussian posterior nearly independent (on 60 published participants the smallest bulk ESS per
+iteration and chain had median ~0.13, against ~0.04 for the random walk alone), the random walk
+keeps the chains moving where the t proposal fits badly. Stopping rule (``posterior_summary``):
+after warm-up the chains run in blocks of ``BLOCK`` iterations, every ``THIN``-th kept; a
+participant stops at the first block end where every parameter's bulk and tail ESS is at least
+``ESS_TARGET`` and its rank-normalised split R-hat (the larger of bulk and folded) at most
+``RHAT_TARGET`` (Vehtari, Gelman, Simpson, Carpenter & Bürkner 2021, Bayesian Analysis 16:667), or
+at ``MAX_DRAWS``, where its diagnostics say it has not converged. The diagnostics are written here,
+batched over participants, because ArviZ's (arviz-stats) loop over parameters in Python (14 s for
+the R-hat of 3 000 parameters against ~0.1 s); tests check that they equal arviz-stats'. Known
+weakness: a posterior with a thin secondary ridge (delta at +-90 deg with a steep slope) is explored
+unevenly, seed to seed; R-hat catches some of those, not all (docs/modeling.md, the comparison with
+BlackJAX's NUTS).
 
 Why not a library: emcee, PyMC or Stan sample one posterior at a time (~1 ms per likelihood call
 in Python, hours for a recovery study); the batched sampler evaluates thousands of independent
@@ -166,8 +167,9 @@ class _Chains:
         participant's multivariate t (``T_DOF``; ``centre``, Cholesky factor ``scale``), accepted
         with the ratio of posterior over proposal densities."""
         part, n = chains // N_CHAINS, len(chains)
-        shrink = np.sqrt(T_DOF / self.rng.chisquare(T_DOF, n))[:, None]
-        proposal = self.centre[part] + shrink * np.matmul(self.scale[part], self.rng.standard_normal((n, self.k, 1)))[..., 0]
+        spread = np.sqrt(T_DOF / self.rng.chisquare(T_DOF, n))[:, None]
+        normal = np.matmul(self.scale[part], self.rng.standard_normal((n, self.k, 1)))[..., 0]
+        proposal = self.centre[part] + spread * normal
         f_new = self._energy(proposal, chains)
         log_ratio = self.f[chains] - f_new + self._log_t(self.z[chains], part) - self._log_t(proposal, part)
         take = np.log(self.rng.random(n)) < log_ratio
