@@ -85,7 +85,8 @@ INITIAL_STEP = 0.1
 TARGET_ACCEPT = 0.234
 T_DOF = 4
 """Degrees of freedom of the independence proposal (a multivariate t fitted to the warm-up's last
-window): heavier-tailed than a normal, so it over-covers the posterior's tails."""
+window): heavier-tailed than a normal, to reach into skewed posteriors' tails (not every ridge:
+docs/modeling.md)."""
 LEVEL = 0.95
 
 
