@@ -75,13 +75,13 @@ class Batch:
     """Participants' cells padded to one array shape per context, with one model's boundary bases.
 
     ``x[c]`` (P, C_c, 2), ``n[c]``, ``k[c]`` and ``real[c]`` (P, C_c) hold context c's cells;
-    padding cells have n = 1, k = 0 and are masked out by ``real``.
+    padding cells have n = 1, k = 0 and are masked out by ``real``; ``n_real[c]`` is n with 0 there.
     """
 
     def __init__(self, model: Model, data: list[CellData], objective: str):
         self.model, self.objective = model, objective
         self.base = np.array([d.geometry.base_angles(model.base) for d in data])
-        self.x, self.n, self.k, self.real = [], [], [], []
+        self.x, self.n, self.k, self.real, self.n_real = [], [], [], [], []
         for c in (0, 1):
             sizes = [int((d.context == c).sum()) for d in data]
             shape = (len(data), max(sizes))
@@ -92,6 +92,7 @@ class Batch:
                 real[i, :sizes[i]] = True
             n[~real] = 1.0
             self.x.append(x), self.n.append(n), self.k.append(k), self.real.append(real)
+            self.n_real.append(np.where(real, n, 0.0))
         with np.errstate(invalid="ignore", divide="ignore"):
             self.y = [k / n for k, n in zip(self.k, self.n)]  # NaN for empty cells (bernoulli only)
         self.padded = [not real.all() for real in self.real]
@@ -125,14 +126,12 @@ class Batch:
         nll, info = np.zeros(len(rows)), np.zeros((len(rows), self.model.k, self.model.k))
         for c in (0, 1):
             p, partial = psychometric_gradient(*self._equation_inputs(theta, rows, c))
-            real, n = self.real[c][rows], self.n[c][rows]
-            nll += np.where(real, cell_nll("bernoulli", p, n, self.k[c][rows]), 0.0).sum(axis=1)
-            grad = np.zeros(p.shape + (self.model.k,))
-            for (kind, cc), j in self.column.items():
-                if cc == c:
-                    grad[..., j] = partial[kind]
-            weight = np.where(real, n / np.maximum(p * (1 - p), 1e-300), 0.0)
-            info += np.einsum("rm,rmi,rmj->rij", weight, grad, grad)
+            n, k = self.n_real[c][rows], self.k[c][rows]                     # padding cells: n = k = 0
+            nll += cell_nll("bernoulli", p, n, k).sum(axis=1)
+            columns = np.array([j for (_, cc), j in self.column.items() if cc == c])
+            grad = np.stack([partial[kind] for (kind, cc) in self.column if cc == c], axis=-1)   # (R, C_c, k_c)
+            weighted = grad * (n / np.maximum(p * (1 - p), 1e-300))[..., None]
+            info[:, columns[:, None], columns] += np.matmul(weighted.transpose(0, 2, 1), grad)
         return nll, info
 
     def nll(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -314,8 +314,8 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     ``posterior`` the 95 % posterior intervals under the Jeffreys prior on the bounds ``<name>_post_lo`` /
     ``<name>_post_hi`` with the posterior median ``<name>_post_median``, rank-normalised split R-hat
     ``<name>_rhat`` and per fit ``rhat_max``, the smallest bulk and tail effective sample sizes
-    ``ess_bulk_min`` / ``ess_tail_min`` and ``posterior_iterations`` (per chain after warm-up: more
-    when the chains had not mixed; Bernoulli likelihood; seeded by ``seed``; their coverage,
+    ``ess_bulk_min`` / ``ess_tail_min`` and ``posterior_iterations`` (per chain after warm-up: until
+    bulk and tail ESS >= 400 and R-hat <= 1.01, ``garden.modeling.posterior``; Bernoulli likelihood; seeded by ``seed``; their coverage,
     interior and at a bound, in docs/modeling.md), boundary angles
     ``angle_<context>`` (deg, counter-clockwise from +branchiness) and biases ``bias_<context>``
     / ``bias`` (deg, positive towards the shared boundary; every model with a boundary), when the
