@@ -532,11 +532,6 @@ def run_demo(out: str | os.PathLike, config: DemoConfig, progress: bool = True) 
         step("scanner_rdms", scanner_rdms, scanner, config)
         step("scanner_sensitivity", scanner_sensitivity, scanner, config)
         step("neural", neural_statistics, scanner, out / "networks", config, tables)
-        skipped["evidence"] = (
-            "not run by the demo (networks fitted to each scanned person's choices, then compared with their ROI "
-            f"RDMs: about 15 s more); run `garden networks fit {folder} --out {out / 'netfits'}`, then `garden neural "
-            f"networks {scanner.rdms} --fits {out / 'netfits'} --trials {folder} --out {out / 'evidence'}` and "
-            f"`garden report {out / 'evidence'}`")
     else:
         skipped["neural"] = (f"no scanner data (protocol {config.protocol} has no scanner phase, or fewer than "
                              f"{MIN_SCANNED} participants are scanned: --scanner-participants, --participants)")

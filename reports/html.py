@@ -77,6 +77,8 @@ class SectionSpec:
     """Pipeline steps (besides ``key``) whose skip reasons are shown in this section."""
     findings: Callable[[Tables], str] | None = None
     """Text stating what the numbers show, computed from the tables (figure titles state none)."""
+    in_demo: bool = True
+    """Whether ``garden demo`` writes this section's tables (False: another command's results only)."""
 
 
 @dataclass
@@ -539,7 +541,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                           title="ROI RDMs vs each person's own fitted networks",
                           measure="RDM similarity (Spearman ρ)")),),
         ("neural_networks_conclusion", "neural_networks_reading", "neural_networks_ceiling",
-         "neural_networks_people"), findings=_evidence_findings),
+         "neural_networks_people"), findings=_evidence_findings, in_demo=False),
 )
 
 

@@ -15,9 +15,11 @@ from built_once import built_once
 from garden.cli import main
 from garden.pipeline import DemoConfig, scanned_participants
 from report_browser import page_at_1280
-from garden.reports.html import CONTENT_PX, SECTIONS, figure_texts, legend_over_data, load_tables, readable
+from garden.reports.html import CONTENT_PX, SECTIONS as ALL_SECTIONS, figure_texts, legend_over_data, load_tables, readable
 
 CHROMIUM = "/usr/bin/chromium"
+SECTIONS = tuple(spec for spec in ALL_SECTIONS if spec.in_demo)
+"""The report sections a demo fills (the evidence section is `garden neural networks`, run apart from the demo)."""
 
 TINY = ["--participants", "4", "--seed", "3", "--scales", "0.01,3", "--ctx-scales", "0.5,1.5",
         "--network-seeds", "2", "--steps", "300", "--recovery-agents", "2", "--scanner-participants", "3",
