@@ -182,7 +182,10 @@ def test_searchlight_array_with_a_cancelled_and_a_failing_task_resumes(slurm, bo
     glm = shutil.copytree(inline_glm, tmp_path / "glm")
     damaged = next(glm.glob("sub-02/ses-2/func/*_run-1_*stat-effect_statmap.nii.gz"))
     intact = damaged.read_bytes()
-    damaged.write_bytes(gzip.compress(gzip.decompress(intact)[:400]))  # header intact, data cut short
+    packed = gzip.compress(gzip.decompress(intact))
+    # header and gzip trailer (CRC, length) intact, the compressed data cut in the middle: passes the checks made
+    # before submitting (sizes, grids) and fails in the task that reads it
+    damaged.write_bytes(packed[:len(packed) // 2] + packed[-8:])
     command = ("neural", "searchlight", glm, "--mask", mask_path(bold), "--out", tmp_path / "light", *LIGHT,
                "--executor", "slurm", "--jobs", "2")
     running = garden(*command, wait=False)

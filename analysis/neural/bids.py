@@ -16,6 +16,7 @@ fastest). Other event types (the context cue) are kept as nuisance regressors. P
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -23,7 +24,6 @@ from pathlib import Path
 import nibabel
 import numpy as np
 import pandas as pd
-
 from garden.core.budget import array_bytes, check_memory
 from garden.core.errors import UserError
 from garden.core.files import write_file
@@ -340,6 +340,17 @@ def read_image(path: str | Path, *, what: str = "image"):
                  name="decoded_gib")
     _check_length(path, image)
     return image
+
+
+def image_data(image, path: str | Path, *, what: str = "image") -> np.ndarray:
+    """The voxel values of ``image`` (read from ``path``) as float64; UserError naming the file when its
+    compressed data are damaged or cut short behind an intact header and trailer (nibabel's EOFError,
+    zlib or gzip errors)."""
+    try:
+        return np.asarray(image.dataobj, dtype=float)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise UserError(f"{path}: cut short or damaged ({type(exc).__name__} reading the {what}'s data); copy or "
+                        "remake the file") from None
 
 
 def _check_length(path: Path, image) -> None:

@@ -34,8 +34,6 @@ from types import ModuleType
 import nibabel
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
-
 from garden.analysis.neural.bids import (
     N_CONDITIONS,
     EventColumns,
@@ -46,6 +44,7 @@ from garden.analysis.neural.bids import (
     derivative_files,
     entity,
     find_runs,
+    image_data,
     read_events,
     read_image,
     repetition_time,
@@ -59,6 +58,7 @@ from garden.core.jobs import Resources, check_executor, run_jobs
 from garden.core.progress import progress_bar
 from garden.core.provenance import provenance, read_record, to_jsonable, write_json
 from garden.core.task import CONTEXTS
+from threadpoolctl import threadpool_limits
 
 AUTO = "auto"
 MOTION_COLUMNS = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
@@ -443,15 +443,15 @@ def read_session_betas(glm: str | Path, mask: np.ndarray, *, residuals: bool = T
         betas, noise, dofs = [], [], []
         for path in paths:
             image = beta_image(path, mask, affine, reference)
-            betas.append(np.asarray(image.dataobj, dtype=float)[mask])
+            betas.append(image_data(image, path, what="GLM beta image")[mask])
             sidecar = read_record(path.with_name(path.name.replace(".nii.gz", ".json")), what="GLM beta sidecar")
             if not isinstance(sidecar.get("residual_dof"), int):
                 raise UserError(f"{path}: its sidecar has no integer residual_dof (damaged); rerun garden neural glm")
             dofs.append(sidecar["residual_dof"])
             if residuals:
                 res = path.with_name(path.name.replace(BETAS, RESIDUALS))
-                noise.append(np.asarray(_on_grid(res, "GLM residual image", mask, affine, reference).dataobj,
-                                        dtype=float)[mask].T)
+                noise.append(image_data(_on_grid(res, "GLM residual image", mask, affine, reference), res,
+                                        what="GLM residual image")[mask].T)
         out.append(SessionBetas(*key, np.stack(betas).transpose(0, 2, 1), noise, dofs))
     return out
 
