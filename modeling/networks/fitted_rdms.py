@@ -14,12 +14,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from garden.core.errors import UserError
-from garden.rsa.model_rdms import condition_table
 from garden.modeling.networks.curriculum import Sequences
 from garden.modeling.networks.data import task_data
-from garden.modeling.networks.likelihood import FitGrid
+from garden.modeling.networks.likelihood import FitGrid, grid_networks
 from garden.modeling.networks.measures import forward
 from garden.rsa.distances import rdm
+from garden.rsa.model_rdms import condition_table
 from garden.rsa.rdms import RDMs
 
 PEOPLE_PER_RUN = 16
@@ -70,22 +70,9 @@ def fitted_hidden_rdms(seqs: Sequences, lr_index: np.ndarray, grid: FitGrid) -> 
 def _final_hidden(seqs: Sequences, grid: FitGrid) -> np.ndarray:
     """(P, L, S, K, 50, H) hidden activity on the 50 items after each person's last trial, for every
     learning rate L, scale S and seed K of ``grid``."""
-    from garden.modeling.networks.train import (  # deferred: start-up (torch)
-        augmented_inputs,
-        init_params,
-        online_batch,
-    )
-
-    config = grid.sweep()
-    scales, ctx_scales = config.init_sds()
-    seeds = config.networks().seed.to_numpy()
-    n_lr, m = len(grid.lrs), len(seeds)
+    _, final = grid_networks(seqs, grid, final=True)
+    n_lr, m = len(grid.lrs), len(grid.scales) * len(grid.seeds)
     data = task_data(input_norm="item")
-    params = init_params(data.n_stimulus_units, np.tile(scales, n_lr), np.tile(ctx_scales, n_lr),
-                         np.tile(seeds, n_lr))
-    lr = np.repeat(np.asarray(grid.lrs, float), m)
-    _, final = online_batch(augmented_inputs(data), seqs.items, seqs.targets, seqs.learn, params, lr,
-                            dtype=grid.dtype, threads=grid.threads, final=True)
     p_count = len(seqs.items)
     flat = {name: np.asarray(a, float).reshape(p_count * n_lr * m, *a.shape[2:]) for name, a in final.items()}
     hidden, _ = forward(flat, data.stimulus, data.context)

@@ -76,9 +76,10 @@ class FitGrid:
         return asdict(self)
 
 
-def network_outputs(seqs: Sequences, grid: FitGrid) -> np.ndarray:
-    """(P, T, L, S, K) outputs (value / 25 units; NaN on padding) of every network (scale S x seed K)
-    at every learning rate L of ``grid``, each run through each of the P sequences."""
+def grid_networks(seqs: Sequences, grid: FitGrid, *, final: bool = False):
+    """Every network of ``grid`` (learning rate L x scale S x seed K, per-item unit-norm inputs) run
+    online through each of the P sequences of ``seqs`` (``online_batch``; with ``final`` also the
+    weights after each person's last trial)."""
     from garden.modeling.networks.train import (  # deferred: start-up (torch)
         augmented_inputs,
         init_params,
@@ -89,12 +90,19 @@ def network_outputs(seqs: Sequences, grid: FitGrid) -> np.ndarray:
     scales, ctx_scales = config.init_sds()
     seeds = config.networks().seed.to_numpy()
     n_lr, m = len(grid.lrs), len(seeds)
-    params = init_params(25, np.tile(scales, n_lr), np.tile(ctx_scales, n_lr), np.tile(seeds, n_lr))
     data = task_data(input_norm="item")
+    params = init_params(data.n_stimulus_units, np.tile(scales, n_lr), np.tile(ctx_scales, n_lr),
+                         np.tile(seeds, n_lr))
     lr = np.repeat(np.asarray(grid.lrs, float), m)
-    out = online_batch(augmented_inputs(data), seqs.items, seqs.targets, seqs.learn, params, lr,
-                       dtype=grid.dtype, threads=grid.threads)
-    return out.reshape(len(seqs.items), seqs.items.shape[1], n_lr, len(grid.scales), len(grid.seeds))
+    return online_batch(augmented_inputs(data), seqs.items, seqs.targets, seqs.learn, params, lr,
+                        dtype=grid.dtype, threads=grid.threads, final=final)
+
+
+def network_outputs(seqs: Sequences, grid: FitGrid) -> np.ndarray:
+    """(P, T, L, S, K) outputs (value / 25 units; NaN on padding) of every network (scale S x seed K)
+    at every learning rate L of ``grid``, each run through each of the P sequences."""
+    out = grid_networks(seqs, grid)
+    return out.reshape(len(seqs.items), seqs.items.shape[1], len(grid.lrs), len(grid.scales), len(grid.seeds))
 
 
 def choice_arrays(seqs: Sequences) -> tuple[np.ndarray, np.ndarray]:
