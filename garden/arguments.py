@@ -135,6 +135,7 @@ def float_list(low: float | None = None, high: float | None = None, *, above: bo
     """argparse type: ``0.01,1,3`` -> (0.01, 1.0, 3.0): finite numbers in [low, high], at most ``limit(name)``."""
 
     def parse(text: str) -> tuple[float, ...]:
+        check_no_empty_item(text, "0.01,1,3")
         items = [v for v in text.split(",") if v.strip()]
         if not items:
             raise argparse.ArgumentTypeError(f"expected comma-separated numbers (e.g. 0.01,1,3), got {text!r}")
@@ -168,12 +169,12 @@ def name_list(choices: tuple[str, ...] | None = None) -> Callable[[str], tuple[s
     return parse
 
 
-def check_no_empty_item(text: str) -> None:
-    """ArgumentTypeError for a comma-separated list with an empty item (``a,,b``, ``a,``): a name left out."""
+def check_no_empty_item(text: str, example: str = "NAME,NAME,...") -> None:
+    """ArgumentTypeError for a comma-separated list with an empty item (``a,,b``, ``a,``): a value left out."""
     items = text.split(",")
     if len(items) > 1 and any(not item.strip() for item in items):
         raise argparse.ArgumentTypeError(f"{text[:80]!r} has an empty item (two commas in a row or one at an end); "
-                                         "give NAME,NAME,...")
+                                         f"give {example}")
 
 
 def unwritable(folder: Path) -> str | None:

@@ -749,6 +749,8 @@ def neural_cases() -> list[Case]:
             ((*rdms, "--roi", "a=trials.tsv", "--roi", "a=trials.tsv"), "twice"),
             (("neural", "simulate", "nonempty", "--out", "new/b", "--participants", "P1,,P2"), "--participants"),
             (("neural", "stats", "nonempty", "--out", "new/stats", "--models", ",grid"), "--models"))),
+        *(Case("train", ("train", "--out", "new/nets", *argv), needle) for argv, needle in (
+            (("--l2", "0,,0.1"), "--l2"), (("--scales", "0.01,3,", "--ctx-scales", "0.5,1.5"), "--scales"))),
         Case("neural", ("neural",), "STEP"),
         Case("neural", ("neural", "frobnicate"), "frobnicate"),
     ]
