@@ -1,0 +1,62 @@
+"""The test suite as ``make test`` runs it (``pytest -q -n auto --dist loadgroup`` under ``xvfb-run``), timed:
+wall seconds, CPU seconds (pytest, its xdist workers and everything they started), the pass/fail line, and from
+``--cpu-log`` (tests/cpu_log.py) the CPU and wall seconds per test file (heaviest ``TOP`` files) and the busy wall
+seconds of each worker (the larger is the critical path). The numbers of docs/testing.md.
+
+The whole suite takes about ten minutes of two cores: run it on a machine nobody else is using.
+``GARDEN_BENCH_TESTS="tests/test_a.py tests/test_b.py"`` times those files instead (said in the JSON)."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from garden.pipeline import cpu_seconds
+
+REPO = Path(__file__).resolve().parents[1]
+TOP = 15
+XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24"]
+
+
+def _per_file(log: Path) -> dict:
+    """CPU and wall seconds per test file (heaviest ``TOP`` by CPU) and busy wall seconds per worker."""
+    rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    cpu, wall, workers = collections.Counter(), collections.Counter(), collections.Counter()
+    for row in rows:
+        cpu[row["file"]] += row["cpu_s"]
+        wall[row["file"]] += row["wall_s"]
+        workers[row["worker"]] += row["wall_s"]
+    return {"files_cpu_wall_s": {name: [round(seconds, 1), round(wall[name], 1)] for name, seconds in
+                                 cpu.most_common(TOP)},
+            "tests_cpu_s": round(sum(cpu.values()), 1),
+            "workers_busy_wall_s": {name: round(seconds, 1) for name, seconds in sorted(workers.items())}}
+
+
+def main() -> dict:
+    tests = os.environ.get("GARDEN_BENCH_TESTS", "").split()
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "cpu.jsonl"
+        command = [sys.executable, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadgroup", "--cpu-log", str(log),
+                   *tests]
+        if shutil.which("xvfb-run") and not os.environ.get("DISPLAY"):
+            command = XVFB + command
+        wall, cpu = time.perf_counter(), cpu_seconds()
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+        wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+        lines = done.stdout.strip().splitlines()
+        result = {"tests": tests or "the whole suite", "returncode": done.returncode,
+                  "summary": lines[-1] if lines else done.stderr[-300:], "wall_s": round(wall, 1),
+                  "cpu_s": round(cpu, 1)}
+        counts = dict((kind, int(n)) for n, kind in re.findall(r"(\d+) (passed|failed|skipped|error)", result["summary"]))
+        result.update(counts)
+        if log.exists():
+            result.update(_per_file(log))
+    return result

@@ -1,0 +1,94 @@
+"""The timings README.md and docs/*.md state, parsed out of the Markdown, and the benchmark results they cite.
+
+A *timing* is a duration (``146 s``, ``1 014 s``, ``2 min 46 s``, ``3.2 ms``, ``about a minute``) or a speed ratio
+(``22.8×``, ``2.4× more efficient``) stated near a word of measuring (wall, CPU, took, faster, ...): the speed of
+our code, not a setting of the task (a 1 s ITI, a 2 s TR, a 20 s alarm). A *unit* is what one citation covers: a
+paragraph, a list item or a table (with the paragraph just above it). A citation is the path of a benchmark's
+result file, ``benchmarks/results/NAME.json`` (written by ``python -m benchmarks NAME``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+NUMBER = r"(?<![\w.-])\d[\d.,]*(?: \d{3})*(?:[–-]\d[\d.,]*)?"
+DURATION = re.compile(NUMBER + r"\s?(?:ms|s|min|minutes|seconds|h|hours?)\b(?![-/])|\babout a minute\b")
+RATIO = re.compile(NUMBER + r"\s?×(?!\s?\d)")
+MEASURING = re.compile(r"\b(?:wall|CPU|took|takes?|faster|slower|speed(?:-up)?|costs?|timed|measured|ran in|runs? in|"
+                       r"came up in|went down in|per call|efficient|idle|load(?: average)?\s*[≈~]?\s*\d)",
+                       re.IGNORECASE)
+NEAR = 90
+"""Characters either side of a duration searched for a word of measuring."""
+CITATION = re.compile(r"benchmarks/results/([\w.-]+)\.json")
+FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+ITEM = re.compile(r"^\s*(?:[*-]|\d+\.)\s")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One citable stretch of a Markdown file: 1-based first line, text, and whether it is a table."""
+
+    file: str
+    line: int
+    text: str
+    table: bool
+
+    def where(self) -> str:
+        return f"{self.file}:{self.line}: {' '.join(self.text.split())[:150]}"
+
+
+def units(path: Path, root: Path) -> list[Unit]:
+    """The paragraphs, list items and tables of a Markdown file, code blocks left out."""
+    text = FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), path.read_text(encoding="utf-8"))
+    found: list[Unit] = []
+    lines: list[str] = []
+    start = 0
+    name = str(path.relative_to(root))
+
+    def close() -> None:
+        if lines:
+            found.append(Unit(name, start, "\n".join(lines), lines[0].lstrip().startswith("|")))
+            lines.clear()
+
+    for number, line in enumerate(text.splitlines(), start=1):
+        is_row = line.lstrip().startswith("|")
+        new = (not line.strip() or line.startswith("#") or ITEM.match(line)
+               or (lines and is_row != lines[0].lstrip().startswith("|")))
+        if new:
+            close()
+        if line.strip():
+            if not lines:
+                start = number
+            lines.append(line)
+    close()
+    return found
+
+
+def timings(text: str) -> list[str]:
+    """The timing phrases of a text: durations and ratios with a word of measuring within ``NEAR`` characters."""
+    flat = " ".join(text.split())
+    hits = []
+    for pattern in (DURATION, RATIO):
+        for match in pattern.finditer(flat):
+            window = flat[max(0, match.start() - NEAR):match.end() + NEAR]
+            if MEASURING.search(window):
+                hits.append(match.group(0))
+    return hits
+
+
+def citations(text: str) -> list[str]:
+    """The benchmark result files a text cites (``NAME`` of ``benchmarks/results/NAME.json``)."""
+    return CITATION.findall(" ".join(text.split()))
+
+
+def uncited(path: Path, root: Path) -> list[tuple[Unit, list[str]]]:
+    """Units of ``path`` that state a timing and cite no result file (a table may be cited by the unit above it)."""
+    found = units(path, root)
+    missing = []
+    for index, unit in enumerate(found):
+        phrases = timings(unit.text)
+        above = found[index - 1].text if unit.table and index else ""
+        if phrases and not citations(unit.text + "\n" + above):
+            missing.append((unit, phrases))
+    return missing
