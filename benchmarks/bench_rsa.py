@@ -53,6 +53,8 @@ def main() -> dict:
         "tau_a_1225_pairwise_s": _best_s(lambda: _tau_a_pairs(data, grid)),
         "metric_mds_50_s": _best_s(lambda: mds(model_rdm("grid"), kind="metric", seed=0), 1),
         "compression_fit_10_restarts_s": _best_s(lambda: fit_compression_model(data, n_restarts=10, seed=0), 1),
+        "compression_fit_paper_100_restarts_s": _best_s(
+            lambda: fit_compression_model(data, n_restarts=100, seed=0, model="paper"), 1),
     }
     out["tau_a_speedup_vs_pairwise"] = out["tau_a_1225_pairwise_s"] / out["tau_a_1225_s"]
     try:

@@ -1,0 +1,40 @@
+"""Start-up of the ``garden`` command: CPU seconds and imported modules of a fresh Python that runs
+``garden --help`` (no command's domain), ``garden fit --help`` (one command loaded) and a parser with every
+command loaded (``build_parser(load_all=True)``: what each start cost before commands were imported on demand).
+Each figure is the fastest of ``REPEATS`` fresh processes (interpreter start included), CPU seconds of the child
+(user + system) from ``resource.getrusage``; module count from ``sys.modules``. The numbers of docs/testing.md."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+REPEATS = 5
+CASES = {
+    "garden --help": "from garden.cli import main\nwith contextlib.redirect_stdout(io.StringIO()): main(['--help'])",
+    "garden fit --help": "from garden.cli import main\n"
+                         "with contextlib.redirect_stdout(io.StringIO()): main(['fit', '--help'])",
+    "every command loaded": "from garden.cli import build_parser\nbuild_parser(load_all=True)",
+}
+TEMPLATE = "import contextlib, io, sys\n{body}\nprint(len(sys.modules))"
+
+
+def _once(body: str) -> tuple[float, int]:
+    """CPU seconds and module count of one fresh Python running ``body``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run([sys.executable, "-c", TEMPLATE.format(body=body)], capture_output=True, text=True,
+                          check=True, cwd=REPO)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return cpu, int(done.stdout.split()[-1])
+
+
+def main() -> dict:
+    result = {}
+    for name, body in CASES.items():
+        runs = [_once(body) for _ in range(REPEATS)]
+        result[name] = {"cpu_s": round(min(cpu for cpu, _ in runs), 3), "modules": runs[0][1]}
+    return result
