@@ -22,6 +22,7 @@ NOT_TIMINGS = {
     ("docs/networks.md", "learn ~23× slower"): "training steps to a criterion, a result about the networks",
     ("docs/networks.md", "take 9–23× more steps"): "training steps to a criterion, a result about the networks",
     ("docs/testing.md", "one response 67 ms before the window closes"): "a simulated response time, a test setting",
+    ("docs/web.md", "frame intervals median 16.7 ms"): "the browser's frame timing, asserted by tests/test_web_browser.py",
 }
 """Phrases the parser reads as timings that are not the speed of our code: (file, exact text) -> why."""
 
