@@ -6,7 +6,8 @@ result is written to ``benchmarks/results/NAME.json`` (``NAME`` without ``bench_
 record: the command (with its ``GARDEN_*`` settings and nice level), UTC date, git commit, wall and
 CPU seconds (this process, its threads and the child processes it waited for), the 1-minute load
 average before and after, the cores and the CPU model. A number taken at a load below 1 on both
-ends is "idle"; any other is "loaded (load X)". A result skipped for want of data (``skipped``: why) is printed, not kept.
+ends is "idle"; any other is "loaded (load X)". A result skipped for want of data (``skipped``: why)
+is printed, not kept.
 """
 
 from __future__ import annotations

@@ -55,8 +55,8 @@ def main() -> dict:
         result = {"tests": tests or "the whole suite", "returncode": done.returncode,
                   "summary": lines[-1] if lines else done.stderr[-300:], "wall_s": round(wall, 1),
                   "cpu_s": round(cpu, 1)}
-        counts = dict((kind, int(n)) for n, kind in re.findall(r"(\d+) (passed|failed|skipped|error)", result["summary"]))
-        result.update(counts)
+        result.update({kind: int(n) for n, kind in re.findall(r"(\d+) (passed|failed|skipped|error)",
+                                                               result["summary"])})
         if log.exists():
             result.update(_per_file(log))
     return result

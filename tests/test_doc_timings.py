@@ -22,12 +22,12 @@ NOT_TIMINGS = {
     ("docs/networks.md", "learn ~23× slower"): "training steps to a criterion, a result about the networks",
     ("docs/networks.md", "take 9–23× more steps"): "training steps to a criterion, a result about the networks",
     ("docs/testing.md", "one response 67 ms before the window closes"): "a simulated response time, a test setting",
-    ("docs/web.md", "frame intervals median 16.7 ms"): "the browser's frame timing, asserted by tests/test_web_browser.py",
+    ("docs/web.md", "frame intervals median 16.7 ms"): "browser frame timing, asserted by tests/test_web_browser.py",
 }
 """Phrases the parser reads as timings that are not the speed of our code: (file, exact text) -> why."""
 
 PENDING = {
-    "demo": "engineer demo re-measures `make demo` with bench_demo (issue 27); its JSON arrives with that change",
+    "demo": "engineer demo re-measures `make demo` with bench_demo (issue 27); its JSON comes with that change",
     "suite": "the whole suite, run by the lead on the merged main (engineers may not run it on the shared machine)",
 }
 """Benchmarks the docs cite whose result file is not yet kept: NAME -> who runs it and when."""
