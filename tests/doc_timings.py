@@ -14,6 +14,8 @@ from pathlib import Path
 
 NUMBER = r"(?<![\w.-])\d[\d.,]*(?: \d{3})*(?:[–-]\d[\d.,]*)?"
 DURATION = re.compile(NUMBER + r"\s?(?:ms|s|min|minutes|seconds|h|hours?)\b(?![-/])|\babout a minute\b")
+APPROXIMATE = re.compile(r"(?:about|≈|~)\s*" + NUMBER + r"\s?(?:ms|s|min|minutes|seconds|h|hours?)\b")
+"""A duration said to be approximate (``about 4 minutes``): a timing even without a word of measuring near it."""
 RATIO = re.compile(NUMBER + r"\s?×(?!\s?\d)")
 MEASURING = re.compile(r"\b(?:wall|CPU|took|takes?|faster|slower|speed(?:-up)?|costs?|timed|measured|ran in|runs? in|"
                        r"came up in|went down in|per call|efficient|idle|load(?: average)?\s*[≈~]?\s*\d)",
@@ -74,7 +76,7 @@ def timings(text: str) -> list[str]:
             window = flat[max(0, match.start() - NEAR):match.end() + NEAR]
             if MEASURING.search(window):
                 hits.append(match.group(0))
-    return hits
+    return hits + [match.group(0) for match in APPROXIMATE.finditer(flat)]
 
 
 def citations(text: str) -> list[str]:

@@ -44,6 +44,7 @@ def test_the_parser_finds_the_timings_it_should_and_not_the_task_settings():
     assert timings("took 2 min 46 s wall / 11 s CPU at load ≈ 15") == ["2 min", "46 s", "11 s"]
     assert timings("the batched trainer is 22.8× faster than the loop") == ["22.8×"]
     assert timings("it took about a minute") == ["about a minute"]
+    assert timings("(slow: about 4 minutes for its two pipelines)") == ["about 4 minutes"]
     assert timings("10 s lead-in + 100 x (1 s cue + 1.5 s tree), volumes of 2 s") == []
     assert citations("(`python -m benchmarks fit`, `benchmarks/results/fit.json`)") == ["fit"]
 
