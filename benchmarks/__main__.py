@@ -25,7 +25,6 @@ from pathlib import Path
 
 import benchmarks
 from garden.core.files import write_file
-from garden.pipeline import cpu_seconds
 
 RESULTS = Path(benchmarks.__file__).resolve().parent / "results"
 """Where each benchmark's latest JSON is kept (the file docs/benchmarks.md cites)."""
@@ -73,6 +72,8 @@ def run_record(name: str, wall_s: float, cpu_s: float, load_before: float) -> di
 
 
 def main(argv: list[str]) -> int:
+    from garden.pipeline import cpu_seconds  # deferred: start-up (the run record is read without the pipeline)
+
     names = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name.startswith("bench_"))
     if argv:
         names = [n for n in names if n in argv or n.removeprefix("bench_") in argv]

@@ -85,3 +85,29 @@ def test_the_exceptions_are_still_needed():
     for name, why in PENDING.items():
         assert not (RESULTS / f"{name}.json").exists(), f"{name}.json is kept now: remove it from PENDING ({why})"
         assert (REPO / "benchmarks" / f"bench_{name}.py").exists(), name
+
+
+def test_every_kept_result_says_how_and_under_what_load_it_ran():
+    """``python -m benchmarks`` writes a ``_run`` record; the files assembled by hand say their command and load."""
+    kept = sorted(RESULTS.glob("*.json"))
+    assert len(kept) >= 15
+    for path in kept:
+        result = json.loads(path.read_text(encoding="utf-8").replace("NaN", "null"))
+        run = result.get("_run", result)
+        assert "python -m benchmarks" in run["command"], path.name
+        assert any(key.startswith("load_average") for key in run), path.name
+        if "_run" in result:
+            assert run["wall_s"] > 0 and run["cpu_s"] > 0 and run["date"].startswith("20"), path.name
+            assert run["idle"] == (max(run["load_average_1min_before"], run["load_average_1min_after"]) < 1)
+
+
+def test_the_run_record_names_the_command_its_settings_and_the_load(monkeypatch):
+    from benchmarks.__main__ import result_path, run_record
+
+    monkeypatch.setenv("GARDEN_BENCH_PARTICIPANTS", "30")
+    record = run_record("fit", wall_s=12.345, cpu_s=6.0, load_before=0.5)
+    assert "GARDEN_BENCH_PARTICIPANTS=30 " in record["command"]
+    assert record["command"].endswith("python -m benchmarks fit")
+    assert record["wall_s"] == 12.35 and record["cpu_s"] == 6.0 and record["load_average_1min_before"] == 0.5
+    assert record["idle"] == (record["load_average_1min_after"] < 1)
+    assert result_path("bench_fit") == result_path("fit") == RESULTS / "fit.json"
