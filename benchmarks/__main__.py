@@ -1,6 +1,6 @@
 """Run every ``benchmarks/bench_*.py`` (or those named on the command line), print JSON and keep it.
 
-Usage: ``python -m benchmarks [NAME ...]`` (``make bench``). Each module's ``main()`` returns a
+Usage: ``python -m benchmarks [NAME ...]`` (``make bench``: all but ``ON_REQUEST``). Each module's ``main()`` returns a
 dict of measurements; ratios inside one module are measured side by side in the same run. Each
 result is written to ``benchmarks/results/NAME.json`` (``NAME`` without ``bench_``) with a ``_run``
 record: the command (with its ``GARDEN_*`` settings and nice level), UTC date, git commit, wall and
@@ -26,6 +26,8 @@ from pathlib import Path
 import benchmarks
 from garden.core.files import write_file
 
+ON_REQUEST = {"bench_suite"}
+"""Run only when named: the whole test suite is not a benchmark of one part."""
 RESULTS = Path(benchmarks.__file__).resolve().parent / "results"
 """Where each benchmark's latest JSON is kept (the file docs/benchmarks.md cites)."""
 
@@ -77,6 +79,8 @@ def main(argv: list[str]) -> int:
     names = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name.startswith("bench_"))
     if argv:
         names = [n for n in names if n in argv or n.removeprefix("bench_") in argv]
+    else:
+        names = [n for n in names if n not in ON_REQUEST]
     for name in names:
         load, start, cpu = os.getloadavg()[0], time.perf_counter(), cpu_seconds()
         result = importlib.import_module(f"benchmarks.{name}").main()

@@ -3,7 +3,8 @@ wall seconds, CPU seconds (pytest, its xdist workers and everything they started
 ``--cpu-log`` (tests/cpu_log.py) the CPU and wall seconds per test file (heaviest ``TOP`` files) and the busy wall
 seconds of each worker (the larger is the critical path). The numbers of docs/testing.md.
 
-The whole suite takes about ten minutes of two cores: run it on a machine nobody else is using.
+Run only when named (``python -m benchmarks suite``; ``make bench`` leaves it out): it is the whole suite, so run
+it on a machine nobody else is using.
 ``GARDEN_BENCH_TESTS="tests/test_a.py tests/test_b.py"`` times those files instead (said in the JSON)."""
 
 from __future__ import annotations
