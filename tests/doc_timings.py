@@ -4,10 +4,12 @@ A *timing* is a duration (``146 s``, ``1 014 s``, ``2 min 46 s``, ``3.2 ms``, ``
 (``22.8×``, ``2.4× more efficient``) stated near a word of measuring (wall, CPU, took, faster, ...): the speed of
 our code, not a setting of the task (a 1 s ITI, a 2 s TR, a 20 s alarm). A *unit* is what one citation covers: a
 paragraph, a list item or a table (with the paragraph just above it). A citation is the path of a benchmark's
-result file, ``benchmarks/results/NAME.json`` (written by ``python -m benchmarks NAME``)."""
+result file, ``benchmarks/results/NAME.json`` (written by ``python -m benchmarks NAME``); a measured figure in a
+cited unit must be one that file holds (``not_in_results``)."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,4 +95,48 @@ def uncited(path: Path, root: Path) -> list[tuple[Unit, list[str]]]:
         above = found[index - 1].text if unit.table and index else ""
         if phrases and not citations(unit.text + "\n" + above):
             missing.append((unit, phrases))
+    return missing
+
+
+ESTIMATE = re.compile(r"(?:about|≈|~|<|≤|>|≥)\s*$|(?:target|per core on)\s*$")
+"""Text just before a timing that makes it an estimate or a target, not a measured figure."""
+
+
+def _numbers(value: object) -> list[float]:
+    """Every number in a JSON value (numbers inside strings too: a note that names a measured figure)."""
+    if isinstance(value, dict):
+        return [n for item in value.values() for n in _numbers(item)]
+    if isinstance(value, list):
+        return [n for item in value for n in _numbers(item)]
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, (int, float)):
+        return [float(value)]
+    return [float(n) for n in re.findall(r"\d+(?:\.\d+)?", value)] if isinstance(value, str) else []
+
+
+def _stated(phrase: str) -> tuple[float, int]:
+    """The number a timing phrase states and its decimals (``1 014 s`` -> 1014.0, 0; ``3.2–3.7 ms`` -> 3.2, 1)."""
+    text = re.match(r"\d[\d.,]*(?: \d{3})*", phrase).group(0).replace(" ", "").replace(",", "")
+    return float(text), len(text.partition(".")[2])
+
+
+def not_in_results(path: Path, root: Path, results: Path) -> list[tuple[Unit, str]]:
+    """Measured figures of a cited unit that none of its cited result files holds (to the decimals stated, or
+    rounded to a whole number); estimates and targets (``about 40 s``, ``< 60 s``) are not measured figures."""
+    missing = []
+    for unit in units(path, root):
+        files = [results / f"{name}.json" for name in citations(unit.text)]
+        held = [n for file in files if file.exists()
+                for n in _numbers(json.loads(file.read_text(encoding="utf-8").replace("NaN", "null")))]
+        if not held:
+            continue
+        flat = " ".join(unit.text.split())
+        for phrase in dict.fromkeys(timings(unit.text)):
+            if not phrase[0].isdigit() or ESTIMATE.search(flat[:flat.find(phrase)][-12:]):
+                continue
+            number, decimals = _stated(phrase)
+            tolerance = 0.5 * 10 ** -decimals + 1e-9
+            if not any(abs(number - n) <= tolerance or abs(number - round(n)) <= tolerance for n in held):
+                missing.append((unit, phrase))
     return missing

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from doc_timings import citations, timings, uncited, units
+from doc_timings import citations, not_in_results, timings, uncited, units
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -25,6 +25,14 @@ NOT_TIMINGS = {
     ("docs/web.md", "frame intervals median 16.7 ms"): "browser frame timing, asserted by tests/test_web_browser.py",
 }
 """Phrases the parser reads as timings that are not the speed of our code: (file, exact text) -> why."""
+
+NOT_IN_RESULT = {
+    ("docs/modeling.md", "105 s"): "a cProfile of the sampler before its rewrite (engineer post): no kept result",
+    ("docs/modeling.md", "3.2 ms"): "a cProfile of the information step (engineer post): no kept result",
+    ("docs/modeling.md", "4×"): "how many times the old sampler reran its chains, not a speed",
+    ("docs/modeling.md", "2.4×"): "derived from nuts.json: 1 376 / 581.6 smallest-bulk-ESS per CPU second",
+}
+"""Figures in a cited unit that its result file does not hold: (file, phrase) -> why."""
 
 PENDING = {
     "demo": "engineer demo re-measures `make demo` with bench_demo (issue 27); its JSON comes with that change",
@@ -78,10 +86,22 @@ def test_every_cited_result_file_exists_and_has_its_benchmark(path):
         assert json.loads(result.read_text(encoding="utf-8").replace("NaN", "null"))
 
 
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_measured_figure_is_in_the_result_file_it_cites(path):
+    """A figure stated beside a citation is one the cited file holds (to the decimals stated), so an edit that
+    changes a number without a new run, or cites a file that measured something else, fails."""
+    name = str(path.relative_to(REPO))
+    stray = [f"{unit.where()} -> {phrase}" for unit, phrase in not_in_results(path, REPO, RESULTS)
+             if (name, phrase) not in NOT_IN_RESULT]
+    assert not stray, "figures their cited result file does not hold:\n" + "\n".join(stray)
+
+
 def test_the_exceptions_are_still_needed():
     """An allowed phrase still in its file; a pending benchmark still without its result file."""
     for (file, text), why in NOT_TIMINGS.items():
         assert text in " ".join((REPO / file).read_text(encoding="utf-8").split()), (file, text, why)
+    for (file, phrase), why in NOT_IN_RESULT.items():
+        assert any(p == phrase for _, p in not_in_results(REPO / file, REPO, RESULTS)), (file, phrase, why)
     for name, why in PENDING.items():
         assert not (RESULTS / f"{name}.json").exists(), f"{name}.json is kept now: remove it from PENDING ({why})"
         assert (REPO / "benchmarks" / f"bench_{name}.py").exists(), name
@@ -111,3 +131,13 @@ def test_the_run_record_names_the_command_its_settings_and_the_load(monkeypatch)
     assert record["wall_s"] == 12.35 and record["cpu_s"] == 6.0 and record["load_average_1min_before"] == 0.5
     assert record["idle"] == (record["load_average_1min_after"] < 1)
     assert result_path("bench_fit") == result_path("fit") == RESULTS / "fit.json"
+
+
+def test_a_figure_the_cited_file_does_not_hold_is_found(tmp_path):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "fit.json").write_text('{"wall_s": 116.68, "cpu_s": 29.8}', encoding="utf-8")
+    page = tmp_path / "page.md"
+    page.write_text("The fits (`benchmarks/results/fit.json`) took 116.7 s wall, 29.8 s CPU, about 15 s idle.\n\n"
+                    "Again (`benchmarks/results/fit.json`): 30.5 s CPU, < 60 s target.\n", encoding="utf-8")
+    assert [(unit.line, phrase) for unit, phrase in not_in_results(page, tmp_path, tmp_path / "results")] == \
+        [(3, "30.5 s")]
