@@ -2,7 +2,8 @@
 
 Measured side by side in one run, on 2 threads (``torch.set_num_threads(2)``):
 
-* ``sweep_s``: the batched trainer on all 240 networks (float32), training only (no measures);
+* ``sweep_s``: the batched trainer on all 240 networks (float32), training only (no measures); ``sweep_cpu_s``
+  its CPU seconds (both threads: what the load does not inflate);
 * ``loop_s_extrapolated``: the same trainer's step, one network at a time (``train_batch`` with a
   batch of one: the same arithmetic, no batching), timed on ``LOOP_NETWORKS`` networks for
   ``LOOP_STEPS`` steps and extrapolated linearly to 240 networks x 10 000 steps (said in the JSON);
@@ -86,9 +87,10 @@ def main() -> dict:
     result = {"threads": N_THREADS, "networks": n, "steps": steps, "load_average": os.getloadavg()[0],
               "matmul_gflops": round(_matmul_gflops(torch), 1)}
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     sweep = train_batch(data, params, TrainConfig(steps=steps))
     result["sweep_s"] = round(time.perf_counter() - start, 2)
+    result["sweep_cpu_s"] = round(time.process_time() - cpu, 2)  # both threads: the load-independent cost
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     result["achieved_gflops"] = round(_flops_per_step(n) * steps / result["sweep_s"] / 1e9, 2)
     result["all_networks_at_100pct"] = bool((sweep.accuracy[:, -1] == 1).all())

@@ -241,21 +241,3 @@ def test_every_garden_line_in_the_docs_names_a_command_and_options_that_exist():
         if unknown or not (path or placeholder):
             wrong.append(f"{command.where()}: unknown {unknown or 'command'}")
     assert not wrong, "\n".join(wrong)
-
-
-DURATION = re.compile(r"(?<![\w.-])\d[\d.,]*(?: \d{3})*\s?(?:s|min|minutes?)\b")
-"""A stated duration: ``146 s``, ``1 014 s``, ``2.5 minutes``."""
-
-
-@pytest.mark.parametrize("name", ["README.md", "docs/report.md"])
-def test_every_timing_stated_names_the_benchmark_that_measured_it(name):
-    """Each paragraph of prose that states a duration names ``python -m benchmarks NAME`` and that benchmark exists
-    (command tables and code blocks hold option values, not measurements)."""
-    text = (REPO / name).read_text(encoding="utf-8")
-    prose = [p for p in re.split(r"\n\s*\n", re.sub(r"```.*?```", "", text, flags=re.S)) if not p.startswith("|")]
-    timed = [p for p in prose if DURATION.search(p)]
-    assert timed
-    for paragraph in timed:
-        names = re.findall(r"python -m benchmarks ([a-z_]+)", paragraph)
-        assert names, paragraph[:160]
-        assert all((REPO / "benchmarks" / f"bench_{n}.py").exists() for n in names), names
