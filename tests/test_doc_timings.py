@@ -2,7 +2,9 @@
 
 The docs are parsed (``tests/doc_timings.py``); nothing is run. A unit (paragraph, list item, table) that states a
 duration or a speed ratio beside a word of measuring must cite ``benchmarks/results/NAME.json``, and that file must
-exist and come from ``benchmarks/bench_NAME.py`` (or be one of the files a benchmark keeps under another name)."""
+exist and come from ``benchmarks/bench_NAME.py`` (or be one of the files a benchmark keeps under another name); each
+measured figure stated there must be one that file holds. Exceptions are listed with their reason and checked to
+be still needed."""
 
 from __future__ import annotations
 
