@@ -145,14 +145,21 @@ def check_results(results: str | os.PathLike, names: list[str] | None = None) ->
 
 RENAMED_COLUMNS = {"subject": "participant_id"}
 """Columns of tables written by older versions (the neural tables said ``subject``) -> today's names."""
+RENAMED_TABLE_COLUMNS = {name: {"unit": "group"}
+                         for name in ("similarity_profile", "best_scale", "best_scale_bootstrap", "beta_profiles")}
+"""Columns of one table renamed since (the people-vs-networks tables said ``unit`` for the participants' group;
+``unit`` elsewhere is a hidden unit, so the rename is per table)."""
 
 
 def load_tables(results: str | os.PathLike) -> dict[str, pd.DataFrame]:
     """Every ``<results>/tables/<name>.tsv`` as a DataFrame keyed by ``name`` (``check_results`` first);
-    a column of an older version is read under its new name (``RENAMED_COLUMNS``)."""
-    folder = Path(results) / TABLES_DIR
-    return {p.name.removesuffix(".tsv"): read_text_table(p, strict=True).rename(columns=RENAMED_COLUMNS)
-            for p in sorted(folder.glob("*.tsv"))}
+    a column of an older version is read under its new name (``RENAMED_COLUMNS``, ``RENAMED_TABLE_COLUMNS``)."""
+    tables = {}
+    for path in sorted((Path(results) / TABLES_DIR).glob("*.tsv")):
+        name = path.name.removesuffix(".tsv")
+        renamed = RENAMED_COLUMNS | RENAMED_TABLE_COLUMNS.get(name, {})
+        tables[name] = read_text_table(path, strict=True).rename(columns=renamed)
+    return tables
 
 
 def load_json(path: Path) -> dict[str, Any]:
@@ -514,7 +521,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                     lambda t: figures.neural_accuracy(t["neural_roi_betas"], t["neural_accuracy"])),
          _figure_spec("ROI RDMs vs network hidden layers by init scale", "neural_network_profile",
                       lambda table: figures.similarity_by_scale(
-                          table.rename(columns={"roi": "unit"}), units="ROI",
+                          table, by="roi", legend="ROI",
                           title="ROI RDMs vs network hidden-layer RDMs",
                           measure="RDM similarity (Spearman ρ)")),
          _figure_spec("Searchlight group maps", "neural_searchlight_slices", figures.neural_searchlight_slices),
@@ -537,7 +544,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         (_figure_spec("ROI RDMs vs the hidden RDMs of each person's fitted networks, by init scale",
                       "neural_networks_profile",
                       lambda table: figures.similarity_by_scale(
-                          table.rename(columns={"roi": "unit"}), units="ROI",
+                          table, by="roi", legend="ROI",
                           title="ROI RDMs vs each person's own fitted networks",
                           measure="RDM similarity (Spearman ρ)")),),
         ("neural_networks_conclusion", "neural_networks_reading", "neural_networks_ceiling",

@@ -171,7 +171,7 @@ def test_predicted_cells_use_each_participants_own_fit():
                           "delta": 0.0, "slope": 5.0, "offset": 0.0, "lapse": lapse}
                          for pid, lapse in (("fac0", 0.1), ("lin0", 0.2))])
     predicted = predicted_cells(cells, fits, "linear")
-    lowest = predicted.groupby("participant_id").p_accept.min()
+    lowest = predicted.groupby("participant_id").p_model.min()
     assert lowest["fac0"] == pytest.approx(0.1, abs=1e-3) and lowest["lin0"] == pytest.approx(0.2, abs=1e-3)
 
 

@@ -105,9 +105,9 @@ def drawn() -> dict[str, Figure]:
     items = item_table()
     mds = pd.concat([items.assign(panel=f"σ = {s:g}", dim1=items.branchiness + 6 * items.context_index,
                                   dim2=items.leafiness * s, dim3=items.branchiness * s) for s in SCALES])
-    profile = pd.DataFrame([{"unit": "all", "scale": s, "similarity": m, "ci_low": m - 0.1, "ci_high": m + 0.1}
+    profile = pd.DataFrame([{"group": "all", "scale": s, "similarity": m, "ci_low": m - 0.1, "ci_high": m + 0.1}
                             for s, m in zip(SCALES, (0.5, 0.3, 0.1))])
-    best = pd.DataFrame({"unit": "all", "best_scale": SCALES, "fraction": [0.9, 0.1, 0.0]})
+    best = pd.DataFrame({"group": "all", "best_scale": SCALES, "fraction": [0.9, 0.1, 0.0]})
     people = pd.DataFrame({"curriculum": ["b200"] * 3 + ["int"] * 3, "best_scale": [0.01, 0.1, 3.0] * 2,
                            "scale_lo": [0.01, 0.01, 1.0] * 2, "scale_hi": [0.1, 0.4, 3.0] * 2,
                            "p_rich": [0.95, 0.9, 0.02] * 2, "verdict": ["rich", "undecided", "lazy"] * 2})
@@ -199,9 +199,9 @@ def test_neural_figures_draw_one_panel_per_roi_with_the_values(drawn):
 
 
 def test_similarity_by_scale_labels_what_is_compared():
-    profile = pd.DataFrame([{"unit": "rich", "scale": s, "similarity": 0.3, "ci_low": 0.2, "ci_high": 0.4}
+    profile = pd.DataFrame([{"roi": "rich", "scale": s, "similarity": 0.3, "ci_low": 0.2, "ci_high": 0.4}
                             for s in SCALES])
-    fig = figures.similarity_by_scale(profile, units="ROI", title="ROI RDMs vs network hidden-layer RDMs",
+    fig = figures.similarity_by_scale(profile, by="roi", legend="ROI", title="ROI RDMs vs network hidden-layer RDMs",
                                       measure="RDM similarity (Spearman ρ)")
     ax = fig.axes[0]
     assert fig.get_suptitle() == "ROI RDMs vs network hidden-layer RDMs"
@@ -353,13 +353,13 @@ def test_plot_rdms_titles_panels_by_rdm_descriptor_and_labels_conditions_by_patt
     assert [t.get_text() for t in small.axes[0].get_yticklabels()] == ["a", "b", "c"]
 
 
-def test_both_legends_of_the_similarity_profile_are_titled_with_the_units():
+def test_both_legends_of_the_similarity_profile_are_titled():
     """The best-scale panel's legend once read "['blocked', 'interleaved']" (the title variable was reused)."""
     from garden.reports.figures.people_vs_networks import similarity_by_scale
 
-    profile = pd.DataFrame({"unit": ["blocked"] * 2 + ["interleaved"] * 2, "scale": [0.01, 3] * 2,
+    profile = pd.DataFrame({"group": ["blocked"] * 2 + ["interleaved"] * 2, "scale": [0.01, 3] * 2,
                             "similarity": [0.2, 0.5, 0.4, 0.1], "ci_low": 0.0, "ci_high": 0.6})
-    best = pd.DataFrame({"unit": ["blocked", "interleaved"], "best_scale": [3, 0.01], "fraction": [0.9, 0.8]})
-    fig = similarity_by_scale(profile, best, units="people")
+    best = pd.DataFrame({"group": ["blocked", "interleaved"], "best_scale": [3, 0.01], "fraction": [0.9, 0.8]})
+    fig = similarity_by_scale(profile, best, legend="people")
     assert [ax.get_legend().get_title().get_text() for ax in fig.axes] == ["people", "people"]
     assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["blocked", "interleaved"]

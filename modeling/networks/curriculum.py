@@ -14,8 +14,9 @@ Learning rate: one per init scale, ``config.ONLINE_LRS`` by default (the rule: t
 
 Output: one trial table per network, stacked; participant_id = ``<participant>N<k>`` (k = the
 network's row in ``config.networks()``), ``rt`` empty, ``correct`` and ``reward_received``
-recomputed from the network's choice, plus columns source_participant_id, network_scale,
-network_ctx_scale, network_seed, network_lr, network_output.
+recomputed from the network's choice, plus columns source_participant_id, scale and ctx_scale (the
+init scales, named as in every network table), network_seed (prefixed: a fit table has its own
+``seed``), network_lr, network_output.
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ def run_curriculum(trials: pd.DataFrame, config: SweepConfig, choice_rule: str =
             table["correct"] = np.where(np.isnan(right), np.nan, (table["choice"] == right).astype(float))
             table["reward_received"] = table["reward_value"] * table["choice"]
             table["source_participant_id"] = pid
-            table["network_scale"], table["network_ctx_scale"] = net.scale, net.ctx_scale
+            table["scale"], table["ctx_scale"] = net.scale, net.ctx_scale
             table["network_seed"], table["network_lr"] = int(net.seed), rates[k]
             table["network_output"] = out[:len(person), k]
             tables.append(table)
