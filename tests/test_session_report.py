@@ -11,7 +11,7 @@ import pytest
 from built_once import built_once
 
 from garden.cli import main
-from garden.reports.session import FIGURE_CAPTIONS
+from garden.reports.session_report import FIGURE_CAPTIONS
 from report_browser import IMAGES, read_page
 
 pytestmark = pytest.mark.built_once
@@ -65,7 +65,7 @@ def test_a_random_responder_is_flagged_at_chance(tmp_path):
 
 
 def test_an_estimate_outside_its_interval_comes_with_the_median_and_why():
-    from garden.reports.session import OUTSIDE, parameter_table
+    from garden.reports.session_report import OUTSIDE, parameter_table
 
     fits = pd.DataFrame([{"model": "factorized", "slope": 20.0, "slope_se": np.nan, "slope_post_lo": 1.41,
                           "slope_post_hi": 17.94, "slope_post_median": 6.2, "slope_rhat": 1.002,
@@ -80,7 +80,7 @@ def test_an_estimate_outside_its_interval_comes_with_the_median_and_why():
 def test_dropped_frames_come_with_the_display_timing_problems_the_sidecar_records():
     """Under Xvfb vsync is off and the refresh rate is 590 Hz: the frame count alone misleads, the run's own
     ``screen.timing_problems`` say why."""
-    from garden.analysis.behaviour.session import _timing, _warnings
+    from garden.analysis.behaviour.session_summary import _timing, _warnings
 
     scored = pd.DataFrame({"phase": "test", "block": 1, "correct": [1.0, 1.0, 0.0, 1.0] * 5, "responded": True})
     trials = scored.assign(dropped_frames=[3, 0, 0, 0] * 5)
