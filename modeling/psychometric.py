@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from garden.core.errors import UserError
+from garden.core.errors import SettingError, UserError
 from garden.core.progress import progress_bar
 from garden.core.task import canonical_symmetry, infer_rule
 from garden.core.trials import participant_table
@@ -344,10 +344,10 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
             skipped[d.participant_id] = reason
     data = [d for d in data if d.participant_id not in skipped]
     if bootstrap < 0:
-        raise UserError(f"--bootstrap {bootstrap}: needs a number of replicates >= 0")
+        raise SettingError("bootstrap", f"{bootstrap} replicates: give 0 or more")
     if posterior and objective != "bernoulli":
-        raise UserError(f"--posterior needs the bernoulli objective (the {objective} loss is not a likelihood); "
-                        "use --bootstrap N for intervals of choice-matrix fits")
+        raise SettingError("posterior", f"needs {{objective}} bernoulli (the {objective} loss is not a "
+                                        "likelihood); use {bootstrap} N for intervals of choice-matrix fits")
     if params is not None and (len(models) != 1 or bootstrap or profile or posterior):
         raise UserError("lmfit Parameters constrain one model's fit: give one model and no bootstrap, profile or "
                         "posterior (lmfit's own uncertainties: garden.modeling.constraints.lmfit_result)")

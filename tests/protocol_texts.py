@@ -1,5 +1,6 @@
 """Protocol TOML texts of the task tests, built from the parts they share: the head, a fast ``[timing]``
-table, a cut training phase and a short two-run scan phase (the shipped protocols are read as they are by the tests of them)."""
+table, a cut training phase and a short two-run scan phase (the shipped protocols are read as they are by
+the tests of them)."""
 
 from __future__ import annotations
 

@@ -248,5 +248,5 @@ def test_a_fit_on_both_bounds_gets_a_proper_posterior_interval():
 
 def test_posterior_needs_the_bernoulli_likelihood(small_study):
     trials, _ = small_study
-    with pytest.raises(UserError, match="--posterior needs the bernoulli objective"):
+    with pytest.raises(UserError, match="^posterior: needs objective bernoulli"):
         fit_table(trials, ["linear"], "choice-matrix", posterior=True)

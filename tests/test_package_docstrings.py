@@ -15,7 +15,8 @@ SETUPTOOLS = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8")
 
 
 def _folder(package: str) -> Path:
-    """The folder of ``package`` through pyproject.toml's package-dir mapping (garden.analysis.neural -> analysis/neural)."""
+    """The folder of ``package`` through pyproject.toml's package-dir mapping (``garden.analysis.neural`` ->
+    analysis/neural)."""
     root = max((name for name in SETUPTOOLS["package-dir"] if package == name or package.startswith(name + ".")),
                key=len)
     return REPO / SETUPTOOLS["package-dir"][root] / Path(*package[len(root):].split(".")[1:])

@@ -1,14 +1,21 @@
 """One name per thing, and tables written under an older name still read: the people-vs-networks
 tables' ``unit`` (a participants' group) is ``group``, the networks' choice tables' ``network_scale``
-is ``scale``; ``unit`` stays a hidden unit where it is one."""
+is ``scale``; ``unit`` stays a hidden unit where it is one. Domain code names a setting as the code does
+(``scales``); the command line words it as its option (``--scales``)."""
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import pandas as pd
+import pytest
 
+from garden.cli import as_options
+from garden.core.errors import SettingError
 from garden.core.task import item_table
 from garden.core.trials import read_trials, write_table
+from garden.modeling.networks.config import SweepConfig
 from garden.reports.figures.people_vs_networks import similarity_by_scale
 from garden.reports.html import load_tables
 
@@ -45,3 +52,13 @@ def test_an_older_network_choice_table_is_read_with_scale_and_ctx_scale(tmp_path
     assert not {"network_scale", "network_ctx_scale"} & set(table.columns)
     assert table["scale"].unique().tolist() == [0.01] and table["ctx_scale"].unique().tolist() == [0.5]
     assert table["choice"].sum() == (items.reward_value > 0).sum()
+
+
+def test_a_setting_is_named_by_the_code_and_worded_as_an_option_on_the_command_line():
+    with pytest.raises(SettingError, match=r"^scales: init scales and ctx_scales must pair up: got 2 scales and 1 "):
+        SweepConfig(scales=(0.01, 3.0), ctx_scales=(0.5,))
+    both = argparse.Namespace(scales=(0.01, 3.0), ctx_scales=(0.5,))
+    error = as_options(SettingError("scales", "init scales and {ctx_scales} must pair up"), both)
+    assert str(error) == "--scales: init scales and --ctx-scales must pair up"
+    alone = as_options(SettingError("posterior", "needs {objective} bernoulli"), argparse.Namespace(posterior=True))
+    assert str(alone) == "--posterior: needs objective bernoulli"  # no --objective option: the setting's name

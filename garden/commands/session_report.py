@@ -1,6 +1,7 @@
 """``garden session-report``: one participant's session as one self-contained HTML page.
 
-Thin wiring: the tables come from ``garden.analysis.behaviour.session_summary``, the page from ``garden.reports.session_report``.
+Thin wiring: the tables come from ``garden.analysis.behaviour.session_summary``, the page from
+``garden.reports.session_report``.
 """
 
 from __future__ import annotations

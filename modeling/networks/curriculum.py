@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from garden.core.errors import UserError
+from garden.core.errors import SettingError, UserError
 from garden.core.provenance import write_sidecar
 from garden.core.task import (
     CONTEXTS,
@@ -92,8 +92,8 @@ def network_lrs(config: SweepConfig, lr: float | Mapping[float, float] | None = 
     table = ONLINE_LRS if lr is None else lr
     missing = sorted({s for s in config.scales if s not in table})
     if missing:
-        raise UserError(f"--scales: no tuned online learning rate for init scale(s) {missing} "
-                        f"(tuned: {sorted(table)}); pass --lr or tune one with tune_online_lr")
+        raise SettingError("scales", f"no tuned online learning rate for init scale(s) {missing} "
+                                     f"(tuned: {sorted(table)}); give {{lr}} or tune one with tune_online_lr")
     return np.array([table[s] for s in config.networks().scale])
 
 
