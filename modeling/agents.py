@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from garden.core.errors import UserError
-from garden.modeling.psychometric import geometry, parameter_names, predict
+from garden.modeling.psychometric import rule_gradients, parameter_names, predict
 
 DEFAULT_PARAMS = {"delta": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05}
 """Parameter values by kind (delta degrees, slope per feature level, offset levels, lapse)."""
@@ -73,8 +73,8 @@ class Agent:
     def p_accept(self, trials: pd.DataFrame, items: pd.DataFrame | None = None) -> np.ndarray:
         """p(accept) for each row of ``trials``; boundaries relative to the rules of ``items``
         (e.g. ``garden.core.task.item_table(rule_code)``; default: ``trials`` themselves)."""
-        geom = geometry(items if items is not None else trials)
-        p = predict(self.model, self.full_params(geom.contexts), trials, geom)
+        rules = rule_gradients(items if items is not None else trials)
+        p = predict(self.model, self.full_params(rules.contexts), trials, rules)
         if self.learning_tau > 0:
             progress = 1.0 - np.exp(-(trials["trial"].to_numpy(float) - 1.0) / self.learning_tau)
             p = 0.5 + (p - 0.5) * progress

@@ -422,7 +422,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "time on congruent vs incongruent trees and stay vs switch trials (analysed phase; paired tests per group).",
         (_figure_spec("Relevant vs irrelevant sigmoid slopes per participant", "sigmoid_slopes",
                       figures.sigmoid_slopes),
-         _figure_spec("Accuracy and response time by trial type", "trial_types", figures.trial_types)),
+         _figure_spec("Accuracy and response time by trial type", "trial_types", figures.trial_type_bars)),
         ("slope_tests", "rt_by_phase", "behaviour_rt_tests"), steps=("behaviour_checks",), findings=_slope_findings),
     SectionSpec(
         "grid_prior", "Arrangement task: grid prior", "Each participant's grid prior (garden grid-prior): Kendall "
@@ -438,7 +438,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "shared boundary) models fitted per participant; random-effects Bayesian model selection across "
         "participants.",
         (_figure_spec("Fitted decision boundaries (mapped onto rule 1, or rule 5 for diagonal rules)", "boundaries",
-                      lambda table: figures.boundary_angles(_by_frame(table, "model"))),
+                      lambda table: figures.decision_boundaries(_by_frame(table, "model"))),
          _figure_spec("Bayesian model selection", "bms", figures.bms_bars)),
         ("bms", "bms_families", "bms_between_groups", "fit_summary", "parameter_group_tests"),
         steps=("model_comparison",)),
@@ -447,8 +447,8 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "often in a test phase of each trial count), fitted with the same models: how well parameters (largest "
         "trial count shown) and the generating model are recovered.",
         (_figure_spec("Parameter recovery", "parameter_recovery",
-                      lambda table: figures.parameter_recovery(_largest_count(table))),
-         _figure_spec("Model recovery", "model_recovery", figures.model_recovery)),
+                      lambda table: figures.fitted_vs_true_parameters(_largest_count(table))),
+         _figure_spec("Model recovery", "model_recovery", figures.model_recovery_confusion)),
         ("recovery_summary", "model_confusion")),
     SectionSpec(
         "choice_rdms", "Choice-pattern RSA (2022)", "Each participant's 50-cell choice-probability vector gives an "
@@ -464,12 +464,12 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "classes, context weights, the gating analysis (units active in each context, context weights over "
         "training), ablations and robustness to input noise.",
         (_figure_spec("Learning curves", "network_curves", figures.learning_curves),
-         _figure_spec("Congruent vs incongruent trees over training", "network_curves", figures.congruency_curves),
+         _figure_spec("Congruent vs incongruent trees over training", "network_curves", figures.congruency_over_training),
          _figure_spec("Relative weight change over training", "network_weight_change", figures.weight_change_curves),
          _figure_spec("Model-RDM betas", "network_summary", figures.betas_by_scale),
          _figure_spec("Compression model fitted to each network", "network_compression", figures.compression_by_scale),
          FigureSpec("Dimensionality", ("network_summary",),
-                    lambda t: figures.dimensionality(t["network_summary"], t.get("network_spectrum"))),
+                    lambda t: figures.dimensionality_by_scale(t["network_summary"], t.get("network_spectrum"))),
          _figure_spec("Unit classes", "network_summary", figures.unit_classes),
          _figure_spec("Context weights per unit (one network per init scale)", "context_weights",
                       figures.context_weight_scatter),
@@ -508,7 +508,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
          _figure_spec("Accuracy by phase of networks run through each person's sequence", "matched_accuracy",
                       figures.matched_accuracy),
          _figure_spec("Psychometric parameters of people and their matched networks", "matched_parameters",
-                      figures.matched_parameters)),
+                      figures.person_vs_matched_networks)),
         ("best_scale", "beta_profiles", "matched_best_scale", "matched_parameters"), steps=("matched_networks",)),
     SectionSpec(
         "neural", "Neural geometry", "Cross-validated RDMs of the 50 conditions in each region (garden neural): "

@@ -51,7 +51,7 @@ def _one(n_trials: int, params: dict, model: str | Model, seed: int) -> tuple[Ba
     data, _ = participant_cells(trials)
     spec = model if isinstance(model, Model) else MODELS[model]
     batch = Batch(spec, data, "bernoulli")
-    start = np.array([[params[n] for n in spec.names(data[0].geometry.contexts)]])
+    start = np.array([[params[n] for n in spec.names(data[0].rules.contexts)]])
     return batch, start
 
 

@@ -3,7 +3,7 @@
 Why: the page must run exactly the trials ``garden run`` runs. It computes none of them: the
 sequence of a participant comes from ``garden.experiment.session.plan_session`` (here at build time for
 a static host, or from the server per page load), and the page only shows it and reports keys
-and times. Display geometry, keys, timings and texts come from the same protocol TOML and
+and times. Display sizes, keys, timings and texts come from the same protocol TOML and
 strings; settings with no meaning in a browser are listed as ignored, and scanner phases are
 refused (they need the scanner's trigger and the lab's screen: run them with ``garden run``).
 

@@ -55,7 +55,7 @@ def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None,
     return fig
 
 
-def matched_parameters(table: pd.DataFrame) -> Figure:
+def person_vs_matched_networks(table: pd.DataFrame) -> Figure:
     """Each person's psychometric parameter against the mean of their matched networks' (one panel
     per parameter): networks run through that person's trials at the person's best-matching scale.
 
