@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from garden.core.errors import UserError
+from garden.core.errors import SettingError, UserError
 from garden.modeling.psychometric import rule_gradients, parameter_names, predict
 
 DEFAULT_PARAMS = {"delta": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05}
@@ -109,15 +109,15 @@ def parse_params(text: str | None) -> dict[str, float]:
     for item in filter(None, (s.strip() for s in (text or "").split(","))):
         key, sep, value = item.partition("=")
         if key.strip() in out:
-            raise UserError(f"--agent-params: {key.strip()!r} is given twice; give each parameter once")
+            raise SettingError("agent_params", f"{key.strip()!r} is given twice; give each parameter once")
         try:
             out[key.strip()] = float(value)
         except ValueError:
             sep = ""
         if sep and key.strip() in out and not math.isfinite(out[key.strip()]):
-            raise UserError(f"--agent-params: {item!r}: the value must be a finite number")
+            raise SettingError("agent_params", f"{item!r}: the value must be a finite number")
         if not sep or not key.strip():
-            raise UserError(f"--agent-params: {item!r} is not name=number (e.g. slope=5,lapse=0.05)")
+            raise SettingError("agent_params", f"{item!r} is not name=number (e.g. slope=5,lapse=0.05)")
     return out
 
 

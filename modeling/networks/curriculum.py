@@ -77,7 +77,7 @@ def network_choices(outputs: np.ndarray, rule: str = "sign", rng: np.random.Gene
 def choice_probability(outputs: np.ndarray, temperature: float = CHOICE_TEMPERATURE) -> np.ndarray:
     """p(accept) = sigmoid(output / T) of the sigmoid choice rule (outputs in value / 25 units)."""
     if temperature <= 0:
-        raise UserError(f"--temperature {temperature}: must be > 0 (value / 25 units)")
+        raise SettingError("temperature", f"must be > 0 (value / 25 units), got {temperature}")
     return 1.0 / (1.0 + np.exp(-np.asarray(outputs, float) / temperature))
 
 
@@ -134,8 +134,9 @@ def matched_outputs(seqs: Sequences, config: SweepConfig, lr: np.ndarray, *, fin
     )
 
     if config.train.hidden_activation != "relu":
-        raise UserError(f"--hidden-activation {config.train.hidden_activation}: networks run through trial "
-                        "sequences have ReLU hidden units only; drop the option (or --curriculum)")
+        raise SettingError("hidden_activation", f"{config.train.hidden_activation!r}: networks run through trial "
+                                                "sequences have ReLU hidden units only; leave it relu (or drop "
+                                                "{curriculum})")
     data = task_data(config.inputs, config.rule_code, config.image_size_px, input_norm=config.input_norm)
     tc, (scales, ctx_scales) = config.train, config.init_sds()
     params = init_params(data.n_stimulus_units, scales, ctx_scales, config.networks().seed, tc.n_hidden,
