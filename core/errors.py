@@ -5,8 +5,27 @@ never a traceback. Raise it with a message that names the file, row/field and th
 """
 
 
+import re
+from collections.abc import Callable
+
+
 class UserError(ValueError):
     """Bad input from the user (a file, a flag, a config value): message is shown as is."""
+
+
+class SettingError(UserError):
+    """A bad value of one setting, named as the code names it (``scales``, the parameter or config field):
+    domain code says the concept, and only the command line knows its options. ``message`` may name other
+    settings as ``{name}``. Read as ``scales: ...``; ``garden.cli`` words it with the options
+    (``--scales: ...``) where the command has them."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        self.setting, self.message = setting, message
+        super().__init__(self.worded(str))
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        """The message with every setting called ``name(setting)`` (e.g. its command-line option)."""
+        return f"{name(self.setting)}: " + re.sub(r"\{(\w+)\}", lambda m: name(m.group(1)), self.message)
 
 
 EXTRAS = {

@@ -73,6 +73,10 @@ OPTIONAL: dict[str, dict[str, Any]] = {
                  "levels": {"1": "feedback shown", "0": "no feedback"}},
 }
 
+RENAMED_COLUMNS = {"network_scale": "scale", "network_ctx_scale": "ctx_scale"}
+"""Extra columns of trial tables written by older versions -> today's names (``garden train --curriculum``
+wrote the networks' init scales as ``network_scale`` and ``network_ctx_scale``)."""
+
 INT_COLUMNS = [c for c, s in REQUIRED.items() if s["kind"] == "int"]
 TEXT_COLUMNS = [c for c, s in REQUIRED.items() if s["kind"] in ("text", "id")]
 KEY = ["participant_id", "session", "trial"]
@@ -307,7 +311,7 @@ def read_trials(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     every file is reported; a trial appearing twice, within or across files, is a problem.
     Sessions that did not finish (``_incomplete``) are problems unless ``include_incomplete``.
     Practice trials (phase ``PRACTICE_PHASE``) are validated, then left out unless ``include_practice``.
-    Raises ``TrialTableError``.
+    Columns of older versions are read under today's names (``RENAMED_COLUMNS``). Raises ``TrialTableError``.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -321,7 +325,7 @@ def read_trials(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
                                     "--include-incomplete to use it anyway"))
             continue
         try:
-            raw = read_raw(file)
+            raw = read_raw(file).rename(columns=RENAMED_COLUMNS)
         except TrialTableError as exc:
             problems.extend(exc.problems)
             continue

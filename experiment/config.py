@@ -82,7 +82,7 @@ class Timing:
 
 @dataclass(frozen=True)
 class Display:
-    """Window, stimulus geometry (pixels, or degrees with ``units = "deg"``; centre origin, y up)
+    """Window, stimulus sizes and positions (pixels, or degrees with ``units = "deg"``; centre origin, y up)
     and colours (RGB 0..255)."""
 
     size_px: tuple[int, int] = (1280, 1024)

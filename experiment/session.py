@@ -79,7 +79,7 @@ class Session:
 
     @property
     def items(self) -> pd.DataFrame:
-        """The 50 task items under this participant's rule (the reference geometry for agents)."""
+        """The 50 task items under this participant's rule (the reference rules for agents)."""
         return item_table(self.assignment.rule_code, self.protocol.contexts)
 
 

@@ -14,7 +14,9 @@ simulated agent, a browser participant, a network)::
 Where things are (lowest layer first): ``core`` (task rules, the 50 conditions, the trial-table
 contract), ``rsa`` (RDMs, model RDMs, comparisons, MDS), ``stimuli``, ``experiment`` (the task in
 PsychoPy, simulated sessions), ``modeling`` (choice models, BMS, agents, networks), ``analysis``
-(behavioural and neural analyses, people vs networks), ``reports``. The names below are the
+(behavioural and neural analyses, people vs networks), ``reports``; above them this package:
+``arguments`` (the command line's argument types and rules), ``pipeline`` (``garden demo``), ``commands``
+(one module per sub-command group), ``cli`` (the ``garden`` command). The names below are the
 public API; each is documented where it is defined, and loaded on first use (``import garden`` and
 ``garden --help`` stay fast: the command line needs none of them).
 """
@@ -57,7 +59,7 @@ _API = {
     "bms_table": "garden.modeling.comparison",
     "fit_people_files": "garden.analysis.networks.person_fits",
     "recover_networks": "garden.analysis.networks.recovery",
-    "write_fit_report": "garden.reports.person_fits",
+    "write_fit_report": "garden.reports.person_fits_report",
     "network_evidence": "garden.pipeline",
     "load_results": "garden.modeling.networks",
     "train_sweep": "garden.modeling.networks",

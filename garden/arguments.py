@@ -259,17 +259,20 @@ def existing_path(text: str) -> Path:
 
 def existing_file(text: str) -> Path:
     """argparse type: a file that exists."""
-    path = existing_path(text)
-    if not path.is_file():
-        raise argparse.ArgumentTypeError(f"{text}: is a folder; expected a file")
-    return path
+    return _existing_kind(text, file=True)
 
 
 def existing_folder(text: str) -> Path:
     """argparse type: a folder that exists."""
+    return _existing_kind(text, file=False)
+
+
+def _existing_kind(text: str, *, file: bool) -> Path:
+    """``text`` as an existing path that is a file (``file``) or a folder; ArgumentTypeError naming it otherwise."""
     path = existing_path(text)
-    if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text}: is a file; expected a folder")
+    if not (path.is_file() if file else path.is_dir()):
+        found, wanted = ("folder", "file") if file else ("file", "folder")
+        raise argparse.ArgumentTypeError(f"{text}: is a {found}; expected a {wanted}")
     return path
 
 

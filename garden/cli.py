@@ -7,7 +7,8 @@ After parsing, the command's rules between its options run (``garden.arguments.R
 next to its arguments), then the command.
 
 User errors (``garden.core.errors.UserError``, bad files, existing outputs) become one line on
-stderr and exit status 2; set ``GARDEN_DEBUG=1`` to see the traceback instead.
+stderr and exit status 2; set ``GARDEN_DEBUG=1`` to see the traceback instead. A setting's error
+(``SettingError``: domain code names the concept, ``scales``) is worded with the command's option, ``--scales``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 
 import garden
 from garden.commands import COMMANDS
-from garden.core.errors import missing_extra
+from garden.core.errors import SettingError, UserError, missing_extra
 
 USER_ERRORS = (ValueError, OSError)
 """Exceptions shown as one line: ``UserError`` is a ValueError; missing/existing files are OSErrors."""
@@ -159,7 +160,7 @@ def _main(argv: Sequence[str] | None, parser: argparse.ArgumentParser | None) ->
     except USER_ERRORS as exc:
         if os.environ.get("GARDEN_DEBUG"):
             raise
-        print(f"garden {args.command}: error: {one_line(exc)}", file=sys.stderr)
+        print(f"garden {args.command}: error: {one_line(as_options(exc, args))}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: still one line, never a traceback in the participant's face
         if os.environ.get("GARDEN_DEBUG") or interrupted(exc):
@@ -170,6 +171,14 @@ def _main(argv: Sequence[str] | None, parser: argparse.ArgumentParser | None) ->
         print(f"garden {args.command}: internal error ({type(exc).__name__}: {one_line(exc)}); please report it "
               "with the command line (GARDEN_DEBUG=1 shows the traceback)", file=sys.stderr)
         return BUG_STATUS
+
+
+def as_options(exc: BaseException, args: argparse.Namespace) -> BaseException:
+    """A ``SettingError`` worded with the command's options (``scales`` -> ``--scales``: argparse's dest of an
+    option is its name with "_" for "-"); settings the command has no option for keep their names."""
+    if not isinstance(exc, SettingError):
+        return exc
+    return UserError(exc.worded(lambda name: f"--{name.replace('_', '-')}" if hasattr(args, name) else name))
 
 
 def one_line(exc: BaseException) -> str:

@@ -363,16 +363,16 @@ def people_vs_networks(cells: pd.DataFrame, networks: Networks, config: DemoConf
     networks at every init scale (p(accept) = sigmoid(output / T)); best scale, bootstrap, and the
     choice-model betas (factorized, linear) of people beside those of the networks."""
     rdms = choice_rdms(cells, SweepConfig.rule_code)
-    units = participant_groups(cells)
+    groups = participant_groups(cells)
     similarity = tables.save("similarity", candidates.similarity_table(rdms, networks.choice_rdms))
     tables.save("best_scale_per_participant", candidates.best_scales(similarity))
-    profile, best, distribution = candidates.bootstrap_units(similarity, units, config.n_boot, config.seed)
+    profile, best, distribution = candidates.bootstrap_profiles(similarity, groups, config.n_boot, config.seed)
     tables.save("similarity_profile", profile)
     tables.save("best_scale", best)
     tables.save("best_scale_bootstrap", distribution)
     models = choice_model_rdms(rule_code=SweepConfig.rule_code)
     nets = hvn.beta_profiles(networks.choice_rdms, models)
-    tables.save("beta_profiles", hvn.compare_beta_profiles(hvn.beta_profiles(rdms, models), nets, best, units))
+    tables.save("beta_profiles", hvn.compare_beta_profiles(hvn.beta_profiles(rdms, models), nets, best, groups))
 
 
 def matched_networks(people: Participants, cells: pd.DataFrame, fits: pd.DataFrame,
@@ -388,12 +388,11 @@ def matched_networks(people: Participants, cells: pd.DataFrame, fits: pd.DataFra
     runs = run_curriculum(trials, sweep, choice_rule="sigmoid", choice_seed=config.seed)
     tables.save("matched_accuracy", hvn.phase_accuracy(trials, runs))
     network_cells = cell_table(analysis_trials(runs))
-    sources = dict(zip(runs.participant_id, zip(runs.source_participant_id, runs.network_scale)))
+    sources = dict(zip(runs.participant_id, zip(runs.source_participant_id, runs.scale)))
     similarity = tables.save("matched_similarity", hvn.matched_similarity(
         analysed, choice_rdms(network_cells, SweepConfig.rule_code), sources))
     best = tables.save("matched_best_scale", candidates.best_scales(similarity))
-    network_fits = fit_table(analysis_trials(runs), ("factorized",), progress=True)
-    network_fits = tables.save("network_fits", network_fits.rename(columns={"network_scale": "scale"}))
+    network_fits = tables.save("network_fits", fit_table(analysis_trials(runs), ("factorized",), progress=True))
     tables.save("matched_parameters", hvn.matched_parameters(best, fits, network_fits, hvn.MATCHED_PARAMETERS))
 
 

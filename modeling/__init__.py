@@ -7,5 +7,6 @@ Choice models: ``models`` (the models as data), ``cells`` (trial table -> per-ce
 scikit-learn estimator), ``constraints`` (lmfit parameters honoured by the fit), ``uncertainty``
 (Wald, bootstrap and profile intervals), ``posterior`` (posterior intervals), ``comparison``
 (random-effects BMS, likelihood-ratio tests), ``recovery`` (parameter and model recovery),
-``agents`` (simulated participants), ``flesch2018`` (readers of the published 2018 data).
+``agents`` (simulated participants), ``learning_curve`` (models whose choices move from chance to the
+model over trials), ``flesch2018`` (readers of the published 2018 data).
 """

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from garden.core.errors import UserError
-from garden.modeling.psychometric import geometry, parameter_names, predict
+from garden.core.errors import SettingError, UserError
+from garden.modeling.psychometric import rule_gradients, parameter_names, predict
 
 DEFAULT_PARAMS = {"delta": 0.0, "slope": 3.0, "offset": 0.0, "lapse": 0.05}
 """Parameter values by kind (delta degrees, slope per feature level, offset levels, lapse)."""
@@ -73,8 +73,8 @@ class Agent:
     def p_accept(self, trials: pd.DataFrame, items: pd.DataFrame | None = None) -> np.ndarray:
         """p(accept) for each row of ``trials``; boundaries relative to the rules of ``items``
         (e.g. ``garden.core.task.item_table(rule_code)``; default: ``trials`` themselves)."""
-        geom = geometry(items if items is not None else trials)
-        p = predict(self.model, self.full_params(geom.contexts), trials, geom)
+        rules = rule_gradients(items if items is not None else trials)
+        p = predict(self.model, self.full_params(rules.contexts), trials, rules)
         if self.learning_tau > 0:
             progress = 1.0 - np.exp(-(trials["trial"].to_numpy(float) - 1.0) / self.learning_tau)
             p = 0.5 + (p - 0.5) * progress
@@ -109,15 +109,15 @@ def parse_params(text: str | None) -> dict[str, float]:
     for item in filter(None, (s.strip() for s in (text or "").split(","))):
         key, sep, value = item.partition("=")
         if key.strip() in out:
-            raise UserError(f"--agent-params: {key.strip()!r} is given twice; give each parameter once")
+            raise SettingError("agent_params", f"{key.strip()!r} is given twice; give each parameter once")
         try:
             out[key.strip()] = float(value)
         except ValueError:
             sep = ""
         if sep and key.strip() in out and not math.isfinite(out[key.strip()]):
-            raise UserError(f"--agent-params: {item!r}: the value must be a finite number")
+            raise SettingError("agent_params", f"{item!r}: the value must be a finite number")
         if not sep or not key.strip():
-            raise UserError(f"--agent-params: {item!r} is not name=number (e.g. slope=5,lapse=0.05)")
+            raise SettingError("agent_params", f"{item!r} is not name=number (e.g. slope=5,lapse=0.05)")
     return out
 
 

@@ -1,11 +1,11 @@
-"""From a trial table to what the choice models see: per-cell choice counts and rule geometry.
+"""From a trial table to what the choice models see: per-cell choice counts and rule gradients.
 
 A participant's trials are pooled into cells (context x branchiness x leafiness). Trials in one
 cell share one predicted p(accept), so the trial-level Bernoulli likelihood is exactly the
 binomial likelihood of the cell counts (without the constant binomial coefficient), and the
 published choice-matrix loss is a function of the cell proportions.
 
-Geometry: each context's reward gradient g (points per feature level, in the (branchiness,
+Rule gradients: each context's reward gradient g (points per feature level, in the (branchiness,
 leafiness) plane) is the least-squares slope of ``reward_value`` on the centred features. Model
 boundaries are parametrised relative to it, so counterbalanced rules need no remapping.
 """
@@ -49,8 +49,8 @@ def _rotate90(vector: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Geometry:
-    """The rule geometry of one participant: context labels and their reward gradients.
+class RuleGradients:
+    """The reward rules of one participant as gradients: context labels and their reward gradients.
 
     ``gradients[c]`` is context c's reward gradient (points per level along branchiness,
     leafiness). Angles are in radians, counter-clockwise from the +branchiness axis.
@@ -144,12 +144,12 @@ def coded_choices(trials: pd.DataFrame, missing: str = "drop", max_rt: float | N
 class CellData:
     """One participant's choices pooled into cells (context x branchiness x leafiness).
 
-    ``context`` (n_cells,) holds context indices 0/1 into ``geometry.contexts``; ``x`` (n_cells, 2)
+    ``context`` (n_cells,) holds context indices 0/1 into ``rules.contexts``; ``x`` (n_cells, 2)
     the centred features; ``n`` the trials with a choice and ``k`` the accepts per cell.
     """
 
     participant_id: str
-    geometry: Geometry
+    rules: RuleGradients
     context: np.ndarray
     x: np.ndarray
     n: np.ndarray
@@ -163,7 +163,7 @@ class CellData:
 def _one_participant(pid: str, cells: pd.DataFrame) -> CellData:
     """CellData from one participant's cell table (context, branchiness, leafiness, reward_value, n, k)."""
     contexts = context_labels(cells)
-    geometry = Geometry(contexts, _gradients(cells, contexts))
+    rules = RuleGradients(contexts, _gradients(cells, contexts))
     n, k = cells["n"].to_numpy(float), cells["k"].to_numpy(float)
     if n.sum() == 0:
         raise Unfittable("no trial has a choice (all responses missing)")
@@ -171,7 +171,7 @@ def _one_participant(pid: str, cells: pd.DataFrame) -> CellData:
         raise Unfittable(f"all {int(n.sum())} choices are identical ({'accept' if k.sum() else 'reject'})")
     context = np.where(cells["context"].astype(str).to_numpy() == contexts[0], 0, 1)
     order = np.argsort(context, kind="stable")
-    return CellData(pid, geometry, context[order], centred_features(cells)[order], n[order], k[order])
+    return CellData(pid, rules, context[order], centred_features(cells)[order], n[order], k[order])
 
 
 def participant_cells(trials: pd.DataFrame, missing: str = "drop", max_rt: float | None = None

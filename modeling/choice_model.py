@@ -31,7 +31,7 @@ import pandas as pd
 from garden.modeling.cells import participant_cells
 from garden.modeling.constraints import lmfit_result
 from garden.modeling.models import MODELS
-from garden.modeling.psychometric import fit_table, geometry, parameter_names, predict
+from garden.modeling.psychometric import fit_table, rule_gradients, parameter_names, predict
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -119,9 +119,9 @@ class ChoiceModel(ClassifierMixin, BaseEstimator):
                 continue
             rows = ids == pid
             part = trials[rows]
-            geom = geometry(part)
-            params = {n: float(table.at[pid, n]) for n in parameter_names(self.model, geom.contexts)}
-            out[rows] = predict(self.model, params, part, geom)
+            rules = rule_gradients(part)
+            params = {n: float(table.at[pid, n]) for n in parameter_names(self.model, rules.contexts)}
+            out[rows] = predict(self.model, params, part, rules)
         return out
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
@@ -159,7 +159,7 @@ class ChoiceModel(ClassifierMixin, BaseEstimator):
         if self.phase is not None:
             trials = trials[trials["phase"].astype(str) == self.phase]
         data, _ = participant_cells(trials, self.missing, self.max_rt)
-        names = parameter_names(self.model, data[0].geometry.contexts)
+        names = parameter_names(self.model, data[0].rules.contexts)
         return lmfit_result(MODELS[self.model], data[0], self.objective, self.params,
                             table.loc[participant_id, names].to_numpy(float))
 

@@ -230,6 +230,16 @@ def log_evidence_table(fits: pd.DataFrame, criterion: str = "bic", models: Seque
     return (-wide[models] / 2.0).dropna()
 
 
+def _bms_row(res: dict, j: int, n: int, criterion: str) -> dict:
+    """The columns of a ``bms_table`` / ``family_bms_table`` row for model (or family) ``j`` of a BMS result."""
+    return {"n": n, "protected_exceedance_probability": res["protected_exceedance_probability"][j], "bor": res["bor"],
+            "expected_frequency": res["expected_frequency"][j], "alpha": res["alpha"][j],
+            "exceedance_probability": res["exceedance_probability"][j],
+            "mean_posterior": res["posterior"][:, j].mean(), "F": res["F"], "F0": res["F0"],
+            "alpha_prior": res["prior"][j], "n_iter": res["n_iter"], "converged": res["converged"],
+            "criterion": criterion}
+
+
 def bms_table(fits: pd.DataFrame, by: str | None = None, models: Sequence[str] | None = None,
               criterion: str = "bic", prior: float | None = None, stop: str = STOP, exact: bool = False
               ) -> pd.DataFrame:
@@ -252,14 +262,7 @@ def bms_table(fits: pd.DataFrame, by: str | None = None, models: Sequence[str] |
         res = bms(L.to_numpy(), prior, stop=stop)
         precise = exact_bms(L.to_numpy(), prior) if exact else None
         for j, model in enumerate(L.columns):
-            row = {} if by is None else {by: key}
-            row.update(model=model, n=len(L),
-                       protected_exceedance_probability=res["protected_exceedance_probability"][j], bor=res["bor"],
-                       expected_frequency=res["expected_frequency"][j], alpha=res["alpha"][j],
-                       exceedance_probability=res["exceedance_probability"][j],
-                       mean_posterior=res["posterior"][:, j].mean(), F=res["F"], F0=res["F0"],
-                       alpha_prior=res["prior"][j], n_iter=res["n_iter"], converged=res["converged"],
-                       criterion=criterion)
+            row = ({} if by is None else {by: key}) | {"model": model} | _bms_row(res, j, len(L), criterion)
             if precise is not None:
                 row.update({f"exact_{key}": precise[key] if key == "bor" else precise[key][j] for key in
                             ("protected_exceedance_probability", "bor", "expected_frequency",
@@ -452,14 +455,8 @@ def family_bms_table(fits: pd.DataFrame, families: dict[str, Sequence[str]] | No
             continue
         res = family_bms(L.to_numpy(), [[index[m] for m in members] for members in families.values()], prior, stop)
         for j, (family, members) in enumerate(families.items()):
-            row = {} if by is None else {by: key}
-            row.update(family=family, models=",".join(members), n=len(L),
-                       protected_exceedance_probability=res["protected_exceedance_probability"][j], bor=res["bor"],
-                       expected_frequency=res["expected_frequency"][j], alpha=res["alpha"][j],
-                       exceedance_probability=res["exceedance_probability"][j],
-                       mean_posterior=res["posterior"][:, j].mean(), F=res["F"], F0=res["F0"],
-                       alpha_prior=res["prior"][j], n_iter=res["n_iter"], converged=res["converged"],
-                       criterion=criterion)
+            row = ({} if by is None else {by: key}) | {"family": family, "models": ",".join(members)} \
+                | _bms_row(res, j, len(L), criterion)
             out.append(row)
     return pd.DataFrame(out)
 

@@ -94,7 +94,7 @@ class Constrained:
 def fit_constrained(model: Model, data: list[CellData], objective: str, params, n_starts: int = 30) -> BatchFit:
     """Fit ``model`` to every participant under ``lmfit.Parameters`` ``params``; the result in the
     model's parameters (tied and fixed ones filled in), standard errors NaN."""
-    contexts = {d.geometry.contexts for d in data}
+    contexts = {d.rules.contexts for d in data}
     if len(contexts) > 1:
         raise UserError(f"lmfit Parameters name parameters by context, but these participants have different "
                         f"context labels {sorted(contexts)}; fit them separately")
@@ -136,7 +136,7 @@ def lmfit_result(model: Model, data: CellData, objective: str, params=None, star
     import lmfit  # deferred: start-up
 
     batch = Batch(model, [data], objective)
-    names = model.names(data.geometry.contexts)
+    names = model.names(data.rules.contexts)
     start = default_start(model) if start is None else np.asarray(start, float)
     full = lmfit.Parameters()
     for j, name in enumerate(names):

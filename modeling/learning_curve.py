@@ -56,14 +56,14 @@ class LearningBatch:
     def __init__(self, model: Model, data: list[CellData], people: list[pd.DataFrame]):
         self.model = model
         self.bounds = np.vstack([model.bounds(), [LOG_TAU_BOUNDS]])
-        self.base = np.array([d.geometry.base_angles(model.base) for d in data])       # (P, 2) rad
+        self.base = np.array([d.rules.base_angles(model.base) for d in data])       # (P, 2) rad
         length = max(len(p) for p in people)
         shape = (len(people), length)
         self.context, self.x = np.zeros(shape, int), np.zeros(shape + (2,))
         self.choice, self.scored, self.experience = np.zeros(shape), np.zeros(shape, bool), np.zeros(shape)
         for i, (d, person) in enumerate(zip(data, people)):
             n = len(person)
-            self.context[i, :n] = np.where(person["context"].astype(str).to_numpy() == d.geometry.contexts[0], 0, 1)
+            self.context[i, :n] = np.where(person["context"].astype(str).to_numpy() == d.rules.contexts[0], 0, 1)
             self.x[i, :n] = centred_features(person)
             choice = person["choice"].to_numpy(float)
             self.scored[i, :n] = np.isfinite(choice)
@@ -125,7 +125,7 @@ def fit_learning(trials: pd.DataFrame, static_fits: pd.DataFrame, models: Sequen
         have = [d for d in data if d.participant_id in fits.index]
         if not have:
             continue
-        static = np.array([model.theta(fits.loc[d.participant_id].to_dict(), d.geometry.contexts) for d in have])
+        static = np.array([model.theta(fits.loc[d.participant_id].to_dict(), d.rules.contexts) for d in have])
         batch = LearningBatch(model, have, [ordered[d.participant_id] for d in have])
         theta, nll, converged = search(batch, *_starts(model, static))
         for i, d in enumerate(have):
@@ -134,5 +134,5 @@ def fit_learning(trials: pd.DataFrame, static_fits: pd.DataFrame, models: Sequen
                          "nll": float(nll[i]), "aic": 2 * nll[i] + 2 * k, "bic": 2 * nll[i] + k * np.log(n),
                          "tau": float(10.0 ** theta[i, -1]), "log10_tau": float(theta[i, -1]),
                          "converged": bool(converged[i]),
-                         **dict(zip(model.names(d.geometry.contexts), theta[i, :-1].tolist()))})
+                         **dict(zip(model.names(d.rules.contexts), theta[i, :-1].tolist()))})
     return pd.DataFrame(rows)

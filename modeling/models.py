@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from garden.modeling.cells import Geometry
+from garden.modeling.cells import RuleGradients
 
 KINDS = ("delta", "slope", "offset", "lapse")
 DEFAULTS = {"delta": 0.0, "slope": 0.0, "offset": 0.0, "lapse": 0.0}
@@ -97,24 +97,24 @@ def psychometric_gradient(x_branchiness, x_leafiness, angle, slope, offset, laps
     return p, {kind: np.broadcast_to(g, p.shape) for kind, g in partial.items()}
 
 
-def p_accept(model: Model, theta: np.ndarray, geometry: Geometry, context: np.ndarray, x: np.ndarray
+def p_accept(model: Model, theta: np.ndarray, rules: RuleGradients, context: np.ndarray, x: np.ndarray
              ) -> np.ndarray:
     """p(accept) (B, n) for a batch of parameter vectors theta (B, k) at n items (context index, x)."""
     cp = model.context_params(theta)
-    angle = geometry.base_angles(model.base)[None, :] + np.deg2rad(cp["delta"])
+    angle = rules.base_angles(model.base)[None, :] + np.deg2rad(cp["delta"])
     return psychometric(x[:, 0], x[:, 1], angle[:, context], cp["slope"][:, context], cp["offset"][:, context],
                         cp["lapse"][:, context])
 
 
-def boundary_angles(model: Model, theta: np.ndarray, geometry: Geometry) -> np.ndarray:
+def boundary_angles(model: Model, theta: np.ndarray, rules: RuleGradients) -> np.ndarray:
     """Boundary angle per context (2,) in degrees, counter-clockwise from the +branchiness axis
     (the published convention: the boundary lies 90 deg from its normal)."""
     cp = model.context_params(theta)
-    normal = np.rad2deg(geometry.base_angles(model.base)) + cp["delta"][0]
+    normal = np.rad2deg(rules.base_angles(model.base)) + cp["delta"][0]
     return normal + 90.0
 
 
-def bias_towards_shared(model: Model, theta: np.ndarray, geometry: Geometry) -> np.ndarray:
+def bias_towards_shared(model: Model, theta: np.ndarray, rules: RuleGradients) -> np.ndarray:
     """Per-context rotation (degrees, (2,), in (-180, 180]) of the fitted boundary normal from the
     context's rule, signed positive towards the shared (g_A + g_B) direction: delta for the
     factorized models; for ``linear`` the rotation of its one boundary from each rule (45 deg
@@ -122,22 +122,22 @@ def bias_towards_shared(model: Model, theta: np.ndarray, geometry: Geometry) -> 
     if not any(kind == "delta" for kind, _ in model.free):
         return np.full(2, np.nan)
     cp = model.context_params(theta)
-    normal = np.rad2deg(geometry.base_angles(model.base)) + cp["delta"][0]
-    rotation = -((np.rad2deg(geometry.rule_angles()) - normal + 180.0) % 360.0 - 180.0)
+    normal = np.rad2deg(rules.base_angles(model.base)) + cp["delta"][0]
+    rotation = -((np.rad2deg(rules.rule_angles()) - normal + 180.0) % 360.0 - 180.0)
     towards = []
     for c in (0, 1):
-        u, total = geometry.unit(c), geometry.gradients[0] + geometry.gradients[1]
+        u, total = rules.unit(c), rules.gradients[0] + rules.gradients[1]
         cross = u[0] * total[1] - u[1] * total[0]
         towards.append(np.sign(cross) if abs(cross) > 1e-12 else 1.0)
     return rotation * np.array(towards)
 
 
-def canonical_boundary_angles(model: Model, theta: np.ndarray, geometry: Geometry, symmetry: np.ndarray
+def canonical_boundary_angles(model: Model, theta: np.ndarray, rules: RuleGradients, symmetry: np.ndarray
                               ) -> np.ndarray:
     """Boundary angle per context (2,) in degrees [0, 360) in the frame of the canonical rule:
     the boundary normal mapped by the grid symmetry ``symmetry`` (``garden.core.task.canonical_symmetry``),
     plus 90 deg. Comparable across counterbalancing codes of one kind."""
-    normal = np.deg2rad(boundary_angles(model, theta, geometry) - 90.0)
+    normal = np.deg2rad(boundary_angles(model, theta, rules) - 90.0)
     mapped = symmetry @ np.stack([np.cos(normal), np.sin(normal)])
     return (np.rad2deg(np.arctan2(mapped[1], mapped[0])) + 90.0) % 360.0
 

@@ -80,7 +80,7 @@ class Batch:
 
     def __init__(self, model: Model, data: list[CellData], objective: str):
         self.model, self.objective = model, objective
-        self.base = np.array([d.geometry.base_angles(model.base) for d in data])
+        self.base = np.array([d.rules.base_angles(model.base) for d in data])
         self.x, self.n, self.k, self.real, self.n_real = [], [], [], [], []
         for c in (0, 1):
             sizes = [int((d.context == c).sum()) for d in data]

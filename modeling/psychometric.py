@@ -35,13 +35,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from garden.core.errors import UserError
+from garden.core.errors import SettingError, UserError
 from garden.core.progress import progress_bar
 from garden.core.task import canonical_symmetry, infer_rule
 from garden.core.trials import participant_table
 from garden.modeling.cells import (
     CellData,
-    Geometry,
+    RuleGradients,
     Unfittable,
     centred_features,
     context_labels,
@@ -64,7 +64,7 @@ from garden.modeling.optimise import Batch, BatchFit, at_bound, fit_batch
 from garden.modeling.posterior import Posterior, posterior_summary
 from garden.modeling.uncertainty import bootstrap_intervals, wald_intervals
 
-__all__ = ["MODELS", "DEFAULT_MODELS", "parameter_names", "geometry", "predict", "simulate_choices",
+__all__ = ["MODELS", "DEFAULT_MODELS", "parameter_names", "rule_gradients", "predict", "simulate_choices",
            "fit_cells", "fit_table", "fit_participant"]
 
 
@@ -77,38 +77,38 @@ def parameter_names(model: str | Model, contexts: tuple[str, str] = ("north", "s
     return _model(model).names(tuple(contexts))
 
 
-def geometry(trials: pd.DataFrame) -> Geometry:
-    """The rule geometry (context labels, reward gradients) of a trial table with two contexts."""
+def rule_gradients(trials: pd.DataFrame) -> RuleGradients:
+    """The reward rules (context labels, reward gradients) of a trial table with two contexts."""
     contexts = context_labels(trials)
-    return Geometry(contexts, reward_gradients(trials, contexts))
+    return RuleGradients(contexts, reward_gradients(trials, contexts))
 
 
 def predict(model: str | Model, params: dict[str, float], trials: pd.DataFrame,
-            geom: Geometry | None = None) -> np.ndarray:
+            rules: RuleGradients | None = None) -> np.ndarray:
     """p(accept) for every row of ``trials`` (columns context, branchiness, leafiness, reward_value).
 
     The boundaries are placed relative to the reward gradients of ``trials`` itself (or of
-    ``geom``, e.g. from a participant's whole session when predicting a subset of its trials).
+    ``rules``, e.g. from a participant's whole session when predicting a subset of its trials).
     """
     model = _model(model)
-    geom = geom or geometry(trials)
+    rules = rules or rule_gradients(trials)
     labels = trials["context"].astype(str).to_numpy()
-    unknown = sorted(set(labels) - set(geom.contexts))
+    unknown = sorted(set(labels) - set(rules.contexts))
     if unknown:
-        raise ValueError(f"context label(s) {unknown} are not among {list(geom.contexts)}")
-    context = np.where(labels == geom.contexts[0], 0, 1)
-    theta = model.theta(params, geom.contexts)
-    return p_accept(model, theta[None, :], geom, context, centred_features(trials))[0]
+        raise ValueError(f"context label(s) {unknown} are not among {list(rules.contexts)}")
+    context = np.where(labels == rules.contexts[0], 0, 1)
+    theta = model.theta(params, rules.contexts)
+    return p_accept(model, theta[None, :], rules, context, centred_features(trials))[0]
 
 
 def simulate_choices(model: str | Model, params: dict[str, float], trials: pd.DataFrame,
-                     rng: np.random.Generator | int, geom: Geometry | None = None) -> np.ndarray:
+                     rng: np.random.Generator | int, rules: RuleGradients | None = None) -> np.ndarray:
     """Simulated choices (1 accept / 0 reject, float) for every row of ``trials``.
 
     ``rng`` is a numpy Generator or an integer seed; the same seed gives the same choices.
     """
     rng = np.random.default_rng(rng)
-    p = predict(model, params, trials, geom)
+    p = predict(model, params, trials, rules)
     return (rng.random(len(p)) < p).astype(float)
 
 
@@ -125,7 +125,7 @@ CHUNK = 64
 
 def _one_context(data: CellData, c: int) -> CellData:
     sel = data.context == c
-    return CellData(data.participant_id, data.geometry, data.context[sel], data.x[sel], data.n[sel], data.k[sel])
+    return CellData(data.participant_id, data.rules, data.context[sel], data.x[sel], data.n[sel], data.k[sel])
 
 
 def _fit_full(data: list[CellData], objective: str, factorized: BatchFit, n_starts: int, profile: bool
@@ -203,7 +203,7 @@ def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str,
     bootstrap and posterior intervals (when given), angles, biases."""
     rows = []
     for i, d in enumerate(data):
-        contexts = d.geometry.contexts
+        contexts = d.rules.contexts
         n = n_obs(objective, d)
         for name, fit in fits.items():
             model = MODELS[name]
@@ -238,9 +238,9 @@ def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str,
                 row["ess_bulk_min"], row["ess_tail_min"] = float(q.ess_bulk[i].min()), float(q.ess_tail[i].min())
                 row["posterior_iterations"] = int(q.iterations[i])
             if any(kind == "delta" for kind, _ in model.free):
-                angles = boundary_angles(model, theta, d.geometry)
+                angles = boundary_angles(model, theta, d.rules)
                 row.update({f"angle_{c}": a for c, a in zip(contexts, angles)})
-                bias = bias_towards_shared(model, theta, d.geometry)
+                bias = bias_towards_shared(model, theta, d.rules)
                 row.update({f"bias_{c}": b for c, b in zip(contexts, bias)})
                 row["bias"] = float(bias.mean())
             row.update(_canonical(model, theta, d, (rules or {}).get(d.participant_id)))
@@ -258,8 +258,8 @@ def _canonical(model: Model, theta: np.ndarray, data: CellData, rule: tuple[int,
     target, symmetry = canonical_symmetry(code)
     out = {"rule_code": code, "north_role": roles[0], "south_role": roles[1], "canonical_rule": target}
     if any(kind == "delta" for kind, _ in model.free):
-        angles = canonical_boundary_angles(model, theta, data.geometry, symmetry)
-        index = [data.geometry.contexts.index(label) for label in roles]
+        angles = canonical_boundary_angles(model, theta, data.rules, symmetry)
+        index = [data.rules.contexts.index(label) for label in roles]
         out.update(canonical_angle_north=angles[index[0]], canonical_angle_south=angles[index[1]])
     return out
 
@@ -344,10 +344,10 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
             skipped[d.participant_id] = reason
     data = [d for d in data if d.participant_id not in skipped]
     if bootstrap < 0:
-        raise UserError(f"--bootstrap {bootstrap}: needs a number of replicates >= 0")
+        raise SettingError("bootstrap", f"{bootstrap} replicates: give 0 or more")
     if posterior and objective != "bernoulli":
-        raise UserError(f"--posterior needs the bernoulli objective (the {objective} loss is not a likelihood); "
-                        "use --bootstrap N for intervals of choice-matrix fits")
+        raise SettingError("posterior", f"needs {{objective}} bernoulli (the {objective} loss is not a "
+                                        "likelihood); use {bootstrap} N for intervals of choice-matrix fits")
     if params is not None and (len(models) != 1 or bootstrap or profile or posterior):
         raise UserError("lmfit Parameters constrain one model's fit: give one model and no bootstrap, profile or "
                         "posterior (lmfit's own uncertainties: garden.modeling.constraints.lmfit_result)")

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
-from garden.core.errors import UserError
+from garden.core.errors import SettingError, UserError
 from garden.core.provenance import write_sidecar
 from garden.core.task import RULE_CODES, item_table
 from garden.core.trials import write_table
@@ -228,10 +228,10 @@ def write_recovery(out: str | os.PathLike, models: Sequence[str] | None, trial_c
     if n_sim < 1 or not trial_counts:
         raise UserError("recovery needs --n-sim >= 1 and at least one trial count")
     if posterior and objective != "bernoulli":
-        raise UserError(f"--posterior needs the bernoulli objective (the {objective} loss is not a likelihood)")
+        raise SettingError("posterior", f"needs {{objective}} bernoulli (the {objective} loss is not a likelihood)")
     bad = [c for c in rule_codes if c not in RULE_CODES]
     if bad or not rule_codes:
-        raise UserError(f"--rule-codes {bad or 'empty'}: use codes among {list(RULE_CODES)} (e.g. 1,2,5,6)")
+        raise SettingError("rule_codes", f"{bad or 'none'} given: use codes among {list(RULE_CODES)} (e.g. 1,2,5,6)")
     tables = run_recovery(models, trial_counts, n_sim, objective, rule_codes, seed, jobs, progress=True,
                           profile=profile, posterior=posterior)
     config = {"models": models, "trial_counts": list(trial_counts), "n_sim": n_sim, "objective": objective,

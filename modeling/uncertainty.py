@@ -61,9 +61,9 @@ def wald_intervals(model: Model, theta: np.ndarray, stderr: np.ndarray) -> np.nd
 def resample(model: str, theta: np.ndarray, data: CellData, n_boot: int, rng: np.random.Generator
              ) -> list[CellData]:
     """``n_boot`` copies of ``data`` with accept counts redrawn from ``model`` at ``theta`` (k,)."""
-    p = p_accept(MODELS[model], theta[None, :], data.geometry, data.context, data.x)[0]
+    p = p_accept(MODELS[model], theta[None, :], data.rules, data.context, data.x)[0]
     draws = rng.binomial(data.n.astype(int)[None, :], p[None, :], size=(n_boot, len(p))).astype(float)
-    return [CellData(f"{data.participant_id}#boot{b}", data.geometry, data.context, data.x, data.n, k)
+    return [CellData(f"{data.participant_id}#boot{b}", data.rules, data.context, data.x, data.n, k)
             for b, k in enumerate(draws)]
 
 

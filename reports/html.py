@@ -145,14 +145,21 @@ def check_results(results: str | os.PathLike, names: list[str] | None = None) ->
 
 RENAMED_COLUMNS = {"subject": "participant_id"}
 """Columns of tables written by older versions (the neural tables said ``subject``) -> today's names."""
+RENAMED_TABLE_COLUMNS = {name: {"unit": "group"}
+                         for name in ("similarity_profile", "best_scale", "best_scale_bootstrap", "beta_profiles")}
+"""Columns of one table renamed since (the people-vs-networks tables said ``unit`` for the participants' group;
+``unit`` elsewhere is a hidden unit, so the rename is per table)."""
 
 
 def load_tables(results: str | os.PathLike) -> dict[str, pd.DataFrame]:
     """Every ``<results>/tables/<name>.tsv`` as a DataFrame keyed by ``name`` (``check_results`` first);
-    a column of an older version is read under its new name (``RENAMED_COLUMNS``)."""
-    folder = Path(results) / TABLES_DIR
-    return {p.name.removesuffix(".tsv"): read_text_table(p, strict=True).rename(columns=RENAMED_COLUMNS)
-            for p in sorted(folder.glob("*.tsv"))}
+    a column of an older version is read under its new name (``RENAMED_COLUMNS``, ``RENAMED_TABLE_COLUMNS``)."""
+    tables = {}
+    for path in sorted((Path(results) / TABLES_DIR).glob("*.tsv")):
+        name = path.name.removesuffix(".tsv")
+        renamed = RENAMED_COLUMNS | RENAMED_TABLE_COLUMNS.get(name, {})
+        tables[name] = read_text_table(path, strict=True).rename(columns=renamed)
+    return tables
 
 
 def load_json(path: Path) -> dict[str, Any]:
@@ -415,7 +422,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "time on congruent vs incongruent trees and stay vs switch trials (analysed phase; paired tests per group).",
         (_figure_spec("Relevant vs irrelevant sigmoid slopes per participant", "sigmoid_slopes",
                       figures.sigmoid_slopes),
-         _figure_spec("Accuracy and response time by trial type", "trial_types", figures.trial_types)),
+         _figure_spec("Accuracy and response time by trial type", "trial_types", figures.trial_type_bars)),
         ("slope_tests", "rt_by_phase", "behaviour_rt_tests"), steps=("behaviour_checks",), findings=_slope_findings),
     SectionSpec(
         "grid_prior", "Arrangement task: grid prior", "Each participant's grid prior (garden grid-prior): Kendall "
@@ -431,7 +438,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "shared boundary) models fitted per participant; random-effects Bayesian model selection across "
         "participants.",
         (_figure_spec("Fitted decision boundaries (mapped onto rule 1, or rule 5 for diagonal rules)", "boundaries",
-                      lambda table: figures.boundary_angles(_by_frame(table, "model"))),
+                      lambda table: figures.decision_boundaries(_by_frame(table, "model"))),
          _figure_spec("Bayesian model selection", "bms", figures.bms_bars)),
         ("bms", "bms_families", "bms_between_groups", "fit_summary", "parameter_group_tests"),
         steps=("model_comparison",)),
@@ -440,8 +447,8 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "often in a test phase of each trial count), fitted with the same models: how well parameters (largest "
         "trial count shown) and the generating model are recovered.",
         (_figure_spec("Parameter recovery", "parameter_recovery",
-                      lambda table: figures.parameter_recovery(_largest_count(table))),
-         _figure_spec("Model recovery", "model_recovery", figures.model_recovery)),
+                      lambda table: figures.fitted_vs_true_parameters(_largest_count(table))),
+         _figure_spec("Model recovery", "model_recovery", figures.model_recovery_confusion)),
         ("recovery_summary", "model_confusion")),
     SectionSpec(
         "choice_rdms", "Choice-pattern RSA (2022)", "Each participant's 50-cell choice-probability vector gives an "
@@ -457,12 +464,12 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "classes, context weights, the gating analysis (units active in each context, context weights over "
         "training), ablations and robustness to input noise.",
         (_figure_spec("Learning curves", "network_curves", figures.learning_curves),
-         _figure_spec("Congruent vs incongruent trees over training", "network_curves", figures.congruency_curves),
+         _figure_spec("Congruent vs incongruent trees over training", "network_curves", figures.congruency_over_training),
          _figure_spec("Relative weight change over training", "network_weight_change", figures.weight_change_curves),
          _figure_spec("Model-RDM betas", "network_summary", figures.betas_by_scale),
          _figure_spec("Compression model fitted to each network", "network_compression", figures.compression_by_scale),
          FigureSpec("Dimensionality", ("network_summary",),
-                    lambda t: figures.dimensionality(t["network_summary"], t.get("network_spectrum"))),
+                    lambda t: figures.dimensionality_by_scale(t["network_summary"], t.get("network_spectrum"))),
          _figure_spec("Unit classes", "network_summary", figures.unit_classes),
          _figure_spec("Context weights per unit (one network per init scale)", "context_weights",
                       figures.context_weight_scatter),
@@ -501,7 +508,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
          _figure_spec("Accuracy by phase of networks run through each person's sequence", "matched_accuracy",
                       figures.matched_accuracy),
          _figure_spec("Psychometric parameters of people and their matched networks", "matched_parameters",
-                      figures.matched_parameters)),
+                      figures.person_vs_matched_networks)),
         ("best_scale", "beta_profiles", "matched_best_scale", "matched_parameters"), steps=("matched_networks",)),
     SectionSpec(
         "neural", "Neural geometry", "Cross-validated RDMs of the 50 conditions in each region (garden neural): "
@@ -514,7 +521,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                     lambda t: figures.neural_accuracy(t["neural_roi_betas"], t["neural_accuracy"])),
          _figure_spec("ROI RDMs vs network hidden layers by init scale", "neural_network_profile",
                       lambda table: figures.similarity_by_scale(
-                          table.rename(columns={"roi": "unit"}), units="ROI",
+                          table, by="roi", legend="ROI",
                           title="ROI RDMs vs network hidden-layer RDMs",
                           measure="RDM similarity (Spearman ρ)")),
          _figure_spec("Searchlight group maps", "neural_searchlight_slices", figures.neural_searchlight_slices),
@@ -537,7 +544,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         (_figure_spec("ROI RDMs vs the hidden RDMs of each person's fitted networks, by init scale",
                       "neural_networks_profile",
                       lambda table: figures.similarity_by_scale(
-                          table.rename(columns={"roi": "unit"}), units="ROI",
+                          table, by="roi", legend="ROI",
                           title="ROI RDMs vs each person's own fitted networks",
                           measure="RDM similarity (Spearman ρ)")),),
         ("neural_networks_conclusion", "neural_networks_reading", "neural_networks_ceiling",

@@ -1,6 +1,6 @@
-"""Which candidate RDM set matches each unit best: units (people, regions) against candidate RDM
-stacks keyed by a parameter (e.g. networks at each init scale), the best candidate per unit, and
-bootstrap intervals over units.
+"""Which candidate RDM set matches best: people's RDMs against candidate RDM stacks keyed by a
+parameter (e.g. networks at each init scale), the best candidate per person, and bootstrap intervals
+over the people of each group (a curriculum ``group``, or a ``roi`` when the RDMs are one region's).
 
 Why here: people's choice RDMs against networks' (``garden.analysis.networks``) and ROI RDMs against
 networks' hidden-layer RDMs (``garden.analysis.neural``) are the same statistics; the analysis rooms
@@ -55,33 +55,35 @@ def best_scales(similarity: pd.DataFrame) -> pd.DataFrame:
     return best.rename(columns={"scale": "best_scale", "similarity": "best_similarity"}).reset_index(drop=True)
 
 
-def bootstrap_units(similarity: pd.DataFrame, units: Mapping[str, str], n_boot: int = 1000,
-                    seed: int = 0, level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Bootstrap over participants within each unit (group/region), seeded.
+def bootstrap_profiles(similarity: pd.DataFrame, groups: Mapping[str, str], n_boot: int = 1000,
+                       seed: int = 0, level: float = 0.95, *, by: str = "group") -> tuple[pd.DataFrame, pd.DataFrame,
+                                                                                         pd.DataFrame]:
+    """Bootstrap over participants within each group (``groups``: participant_id -> label, "all" for
+    those not in it), seeded; the label column is named ``by`` (``group``, or ``roi`` for one region).
 
     Returns (profile, best, distribution):
-    * profile: ``unit``, ``scale``, ``similarity`` (mean over participants), ``ci_low``, ``ci_high``;
-    * best: ``unit``, ``n_participants``, ``best_scale`` (of the mean profile), ``best_scale_ci_low``,
+    * profile: ``by``, ``scale``, ``similarity`` (mean over participants), ``ci_low``, ``ci_high``;
+    * best: ``by``, ``n_participants``, ``best_scale`` (of the mean profile), ``best_scale_ci_low``,
       ``best_scale_ci_high`` (percentiles of the bootstrap best scale), ``n_boot``, ``seed``;
-    * distribution: ``unit``, ``best_scale``, ``fraction`` of bootstrap samples matched best.
+    * distribution: ``by``, ``best_scale``, ``fraction`` of bootstrap samples matched best.
     """
     wide = similarity.pivot(index="participant_id", columns="scale", values="similarity")
     scales = wide.columns.to_numpy(float)
     rng = np.random.default_rng(seed)
     tail = (1 - level) / 2 * 100
     profile, best, distribution = [], [], []
-    labels = pd.Series({pid: units.get(pid, "all") for pid in wide.index})
-    for unit in dict.fromkeys(labels):
-        values = wide.loc[labels[labels == unit].index].to_numpy(float)
+    labels = pd.Series({pid: groups.get(pid, "all") for pid in wide.index})
+    for label in dict.fromkeys(labels):
+        values = wide.loc[labels[labels == label].index].to_numpy(float)
         draws = values[rng.integers(0, len(values), size=(n_boot, len(values)))].mean(axis=1)
         low, high = np.percentile(draws, [tail, 100 - tail], axis=0)
         mean = values.mean(axis=0)
-        profile += [{"unit": unit, "scale": s, "similarity": m, "ci_low": lo, "ci_high": hi}
+        profile += [{by: label, "scale": s, "similarity": m, "ci_low": lo, "ci_high": hi}
                     for s, m, lo, hi in zip(scales, mean, low, high)]
         boot_best = scales[np.argmax(draws, axis=1)]
-        best.append({"unit": unit, "n_participants": len(values), "best_scale": scales[np.argmax(mean)],
+        best.append({by: label, "n_participants": len(values), "best_scale": scales[np.argmax(mean)],
                      "best_scale_ci_low": np.percentile(boot_best, tail),
                      "best_scale_ci_high": np.percentile(boot_best, 100 - tail), "n_boot": n_boot, "seed": seed})
         counts = pd.Series(boot_best).value_counts(normalize=True)
-        distribution += [{"unit": unit, "best_scale": s, "fraction": counts.get(s, 0.0)} for s in scales]
+        distribution += [{by: label, "best_scale": s, "fraction": counts.get(s, 0.0)} for s in scales]
     return pd.DataFrame(profile), pd.DataFrame(best), pd.DataFrame(distribution)

@@ -62,9 +62,9 @@ def similarity(a: np.ndarray, b: np.ndarray, measure: str = "spearman") -> float
     raise ValueError(f"unknown measure {measure!r}: use one of {list(MEASURES)}")
 
 
-def noise_ceilings(rdms: RDMs, *, unit: str = "participant_id", by: str = "roi", measure: str = "spearman") -> pd.DataFrame:
-    """Per ``by`` group: ``n`` people, ``lower`` and ``upper`` leave-one-``unit``-out noise ceilings
-    (module docstring; one RDM per unit and group)."""
+def noise_ceilings(rdms: RDMs, *, by: str = "roi", measure: str = "spearman") -> pd.DataFrame:
+    """Per ``by`` group: ``n`` people, ``lower`` and ``upper`` leave-one-participant-out noise ceilings
+    (module docstring; one RDM per participant and group)."""
     rows = []
     for key, part in rdms.groupby(by):
         vectors = part.vectors()
@@ -77,21 +77,20 @@ def noise_ceilings(rdms: RDMs, *, unit: str = "participant_id", by: str = "roi",
     return pd.DataFrame(rows)
 
 
-def own_network_similarity(data: RDMs, networks: RDMs, *, unit: str = "participant_id",
-                           measure: str = "spearman") -> pd.DataFrame:
-    """unit, roi, scale, similarity: each ``data`` RDM (descriptors ``unit``, ``roi``) against the
-    ``networks`` RDMs of the same ``unit`` (descriptors ``unit``, ``scale``). ValueError when the two
-    stacks' conditions differ or a unit has no networks."""
+def own_network_similarity(data: RDMs, networks: RDMs, *, measure: str = "spearman") -> pd.DataFrame:
+    """participant_id, roi, scale, similarity: each ``data`` RDM (descriptors ``participant_id``, ``roi``)
+    against the ``networks`` RDMs of the same participant (descriptors ``participant_id``, ``scale``).
+    ValueError when the two stacks' conditions differ or a participant has no networks."""
     columns = ["context", "branchiness", "leafiness"]
     if not data.pattern_descriptors[columns].equals(networks.pattern_descriptors[columns]):
         raise ValueError("ROI and network RDMs list the 50 conditions in different orders")
     net_vectors, net_rows = networks.vectors(), networks.rdm_descriptors
     rows = []
     for vector, (_, row) in zip(data.vectors(), data.rdm_descriptors.iterrows()):
-        mine = np.flatnonzero(net_rows[unit].to_numpy() == row[unit])
+        mine = np.flatnonzero(net_rows["participant_id"].to_numpy() == row["participant_id"])
         if not mine.size:
-            raise ValueError(f"no network RDMs for {unit} {row[unit]!r}")
-        rows += [{unit: row[unit], "roi": row["roi"], "scale": float(net_rows["scale"].iloc[k]),
+            raise ValueError(f"no network RDMs for participant_id {row['participant_id']!r}")
+        rows += [{"participant_id": row["participant_id"], "roi": row["roi"], "scale": float(net_rows["scale"].iloc[k]),
                   "similarity": similarity(vector, net_vectors[k], measure)} for k in mine]
     return pd.DataFrame(rows)
 
@@ -102,16 +101,16 @@ def _bootstrap(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.
     return values[picks].mean(axis=1)
 
 
-def neural_reading(table: pd.DataFrame, ceilings: pd.DataFrame, *, unit: str = "participant_id",
+def neural_reading(table: pd.DataFrame, ceilings: pd.DataFrame, *,
                    rich_max_scale: float = RICH_MAX_SCALE, n_boot: int = 2000, seed: int = 0,
                    min_lower_ceiling: float = MIN_LOWER_CEILING, min_similarity: float = MIN_SIMILARITY
                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(profile: roi, scale, similarity, ci_low, ci_high; people: unit, roi, best_scale,
+    """(profile: roi, scale, similarity, ci_low, ci_high; people: participant_id, roi, best_scale,
     rich_minus_lazy; reading: one row per ROI, module docstring) from ``own_network_similarity``'s
     table and ``noise_ceilings``. Percentile-bootstrap 95 % intervals across people, seeded."""
     profiles, people, readings = [], [], []
     for roi, part in table.groupby("roi", sort=False):
-        wide = part.pivot(index=unit, columns="scale", values="similarity").sort_index(axis=1)
+        wide = part.pivot(index="participant_id", columns="scale", values="similarity").sort_index(axis=1)
         scales = wide.columns.to_numpy(float)
         rich = scales <= rich_max_scale
         if rich.all() or not rich.any():
@@ -124,8 +123,8 @@ def neural_reading(table: pd.DataFrame, ceilings: pd.DataFrame, *, unit: str = "
         mean = values.mean(axis=0)
         profiles.append(pd.DataFrame({"roi": roi, "scale": scales, "similarity": mean,
                                       "ci_low": low[:-1], "ci_high": high[:-1]}))
-        people.append(pd.DataFrame({unit: wide.index, "roi": roi, "best_scale": scales[values.argmax(axis=1)],
-                                    "rich_minus_lazy": difference}))
+        people.append(pd.DataFrame({"participant_id": wide.index, "roi": roi,
+                                    "best_scale": scales[values.argmax(axis=1)], "rich_minus_lazy": difference}))
         best_boot = scales[boot[:, :-1].argmax(axis=1)]
         ceiling = ceilings.set_index("roi").loc[roi]
         best = float(mean.max())

@@ -10,6 +10,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -72,15 +74,26 @@ def wait_for_window(process: subprocess.Popen, title: str, timeout_s: float = 40
     pytest.fail("the task window did not appear")
 
 
-@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (run under xvfb-run)")
-@pytest.mark.skipif(shutil.which("xdotool") is None, reason="needs xdotool")
-def test_dragged_trees_are_saved_where_the_mouse_left_them(tmp_path):
-    command = [sys.executable, "-m", "garden", "arrange", "--participant", "X1", "--session", "1",
-               "--phase", "pre", "--arrangements", "1", "--out", str(tmp_path), "--seed", str(SEED),
-               "--window-size", str(SIZE), str(SIZE), "--allow-unmoved"]
+@contextmanager
+def arranging(participant: str, out: Path, *options: str) -> Iterator[subprocess.Popen]:
+    """`garden arrange` of ``participant`` (session 1, phase pre, one arrangement, ``SEED``, ``SIZE`` x ``SIZE``)
+    into ``out`` with ``options``, from when its window is shown; killed if still running when the block ends."""
+    command = [sys.executable, "-m", "garden", "arrange", "--participant", participant, "--session", "1",
+               "--phase", "pre", "--arrangements", "1", "--out", str(out), "--seed", str(SEED),
+               "--window-size", str(SIZE), str(SIZE), *options]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for_window(process, arrangement.WINDOW_TITLE)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (run under xvfb-run)")
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="needs xdotool")
+def test_dragged_trees_are_saved_where_the_mouse_left_them(tmp_path):
+    with arranging("X1", tmp_path, "--allow-unmoved") as process:
         start = ad.start_layouts(SEED, 1)[0]
         click((SIZE // 2, SIZE // 2))  # leave the instructions
         targets = {0: [0.0, 0.0], 6: [-0.3, 0.3], 12: [0.35, -0.2], 24: [-1.05, -1.05]}  # B5L5: to a window corner, outside the arena
@@ -92,9 +105,6 @@ def test_dragged_trees_are_saved_where_the_mouse_left_them(tmp_path):
         targets[18] = [0.2, 0.5]
         click((SIZE - 80, SIZE - 40))  # the "done" button
         out, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert process.returncode == 0, err
     assert "finished 1 arrangement" in out
 
@@ -124,12 +134,7 @@ def key(name: str) -> None:
 @pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (run under xvfb-run)")
 @pytest.mark.skipif(shutil.which("xdotool") is None, reason="needs xdotool")
 def test_done_needs_every_tree_moved_and_escape_asks_first(tmp_path):
-    command = [sys.executable, "-m", "garden", "arrange", "--participant", "X2", "--session", "1",
-               "--phase", "pre", "--arrangements", "1", "--out", str(tmp_path), "--seed", str(SEED),
-               "--window-size", str(SIZE), str(SIZE)]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for_window(process, arrangement.WINDOW_TITLE)
+    with arranging("X2", tmp_path) as process:
         start = ad.start_layouts(SEED, 1)[0]
         click((SIZE // 2, SIZE // 2))  # leave the instructions
         drag(start[0], [0.0, 0.0])
@@ -142,9 +147,6 @@ def test_done_needs_every_tree_moved_and_escape_asks_first(tmp_path):
         key("Escape")
         key("y")
         out, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert process.returncode == 0, err
     assert "aborted after 0 arrangement(s)" in out
     assert not ad.arrangement_files(tmp_path, "X2", 1, "pre").existing()

@@ -14,10 +14,9 @@ from built_once import built_once
 
 from garden.cli import main
 from garden.pipeline import DemoConfig, scanned_participants
-from report_browser import page_at_1280
+from report_browser import IMAGES, page_at_1280, read_page
 from garden.reports.html import CONTENT_PX, SECTIONS as ALL_SECTIONS, figure_texts, legend_over_data, load_tables, readable
 
-CHROMIUM = "/usr/bin/chromium"
 SECTIONS = tuple(spec for spec in ALL_SECTIONS if spec.in_demo)
 """The report sections a demo fills (the evidence section is `garden neural networks`, run apart from the demo)."""
 
@@ -111,7 +110,7 @@ def test_demo_trains_the_requested_sweep_and_compares_people_with_it(demo):
             "grid, below 0 compressed): median slope") in text
     assert "Overlap of the units active in each context (gating)" in text and "<h3>network gating tests</h3>" in text
     best = pd.read_csv(demo / "tables" / "best_scale.tsv", sep="\t")
-    assert set(best.unit) == {"blocked", "interleaved"} and set(best.best_scale) <= {0.01, 3.0}
+    assert set(best.group) == {"blocked", "interleaved"} and set(best.best_scale) <= {0.01, 3.0}
 
 
 def test_demo_recovers_the_simulated_agents_choice_models(demo):
@@ -179,20 +178,10 @@ def test_demo_runs_the_papers_behavioural_analyses(demo):
 @pytest.mark.slow
 @pytest.mark.browser
 def test_demo_report_renders_every_figure_in_headless_chromium(demo):
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (scripts/system-deps.sh installs it)")
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     text = (demo / "report.html").read_text(encoding="utf-8")
-    external = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page()
-        page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("data:", "file:")) else None)
-        page.goto((demo / "report.html").as_uri())
-        page.wait_for_load_state("load")
-        images = page.evaluate("Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
-        sections = page.evaluate("Array.from(document.querySelectorAll('section')).map(s => s.id)")
-        browser.close()
+    found, external = read_page(demo / "report.html", {
+        "images": IMAGES, "sections": "Array.from(document.querySelectorAll('section')).map(s => s.id)"})
+    images, sections = found["images"], found["sections"]
     assert external == []
     assert {spec.key for spec in SECTIONS} <= set(sections)
     assert len(images) == text.count("data:image/png;base64,") and len(images) > 25
@@ -238,18 +227,11 @@ def test_scanner_data_needs_a_scanner_protocol_and_three_participants(demo, tmp_
 @pytest.mark.slow
 @pytest.mark.browser
 def test_demo_report_renders_in_headless_chromium(demo):
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (scripts/system-deps.sh installs it)")
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page()
-        page.goto((demo / "report.html").as_uri())
-        page.wait_for_load_state("load")
-        images = page.evaluate("Array.from(document.querySelectorAll('#neural img'))"
-                               ".map(i => [i.alt, i.complete, i.naturalWidth, i.getBoundingClientRect().height])")
-        notes = page.evaluate("document.querySelectorAll('.note').length")
-        browser.close()
+    found, _ = read_page(demo / "report.html", {
+        "images": "Array.from(document.querySelectorAll('#neural img'))"
+                  ".map(i => [i.alt, i.complete, i.naturalWidth, i.getBoundingClientRect().height])",
+        "notes": "document.querySelectorAll('.note').length"})
+    images, notes = found["images"], found["notes"]
     spec = next(s for s in SECTIONS if s.key == "neural")
     assert [alt for alt, *_ in images] == [f.caption for f in spec.figures]
     assert all(complete and width > 100 and height > 50 for _, complete, width, height in images), images

@@ -23,12 +23,10 @@ from garden.experiment.recording import session_info
 from garden.experiment.session import plan_session
 from garden.stimuli.sets import load_set
 from garden.stimuli.trees import render_tree
+from protocol_texts import protocol, timing
 
 REPO = Path(__file__).resolve().parents[1]
-DAY = """
-name = "day"
-rule_code = 2
-curriculum = "blocked"
+DAY = protocol("day", """
 [curricula.blocked]
 order = "blocked"
 block_length = 2
@@ -52,20 +50,14 @@ stream_name = "garden-test-markers"
 per_point = 0.01
 maximum = 5.0
 currency = "GBP "
-[timing]
-iti_s = 0.1
-cue_s = 0.2
-response_window_s = 1.5
-feedback_delay_s = 0.1
-feedback_s = 0.2
-too_slow_s = 0.2
+""", timing(), """
 [[phases]]
 name = "training"
 trials = 50
 max_trials = 4
 order = "curriculum"
 comprehension = 2
-"""
+""", rule_code=2, curriculum="blocked")
 
 
 def _garden(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -28,22 +28,10 @@ from garden.experiment.web.server import make_app
 from garden.experiment.web.site import SHOWN_FIELDS, page_config, write_shell
 from garden.modeling.agents import get_agent
 from garden_cli import run_garden
+from protocol_texts import RANDOM_SIDES, protocol, scan_phase, timing
 
 REPO = Path(__file__).resolve().parents[1]
-PRACTICE = """
-name = "practised"
-rule_code = 1
-curriculum = "interleaved"
-seed = 3
-[display]
-check_timing = false
-[timing]
-iti_s = 0.1
-cue_s = 0.2
-response_window_s = 1.5
-feedback_delay_s = 0.1
-feedback_s = 0.2
-too_slow_s = 0.2
+PRACTICE = protocol("practised", "seed = 3\n[display]\ncheck_timing = false", timing(), """
 [practice]
 trials = 8
 criterion = 7
@@ -55,7 +43,7 @@ trials = 50
 name = "test"
 trials = 50
 feedback = false
-"""
+""")
 
 
 def _protocol(tmp_path: Path, text: str = PRACTICE, name: str = "p.toml") -> Path:
@@ -238,35 +226,12 @@ def test_the_browser_server_repeats_a_practice_below_the_criterion_and_resumes_w
     assert [a["correct"] for a in info["practice"]["attempts"]][0] == 0
 
 
-SCANNER = """
-name = "practised-scan"
-rule_code = 1
-curriculum = "interleaved"
-[display]
-check_timing = false
-[keys]
-sides = "random"
-[timing]
-iti_s = 0.1
-cue_s = 0.2
-response_window_s = 1.5
-feedback_delay_s = 0.1
-feedback_s = 0.2
-too_slow_s = 0.2
+SCANNER = protocol("practised-scan", "[display]\ncheck_timing = false", RANDOM_SIDES, timing(), """
 [practice]
 trials = 4
 criterion = 4
 max_repeats = 1
-[[phases]]
-name = "scan"
-trials = 100
-runs = 2
-max_trials = 2
-scanner = true
-feedback = false
-timing = { iti_s = 0.2, iti_max_s = 0.4, lead_in_s = 0.3, lead_out_s = 0.2, fixed_duration = true, tr_s = 0.5 }
-keys = { left = "1", right = "2" }
-"""
+""", scan_phase(2))
 
 
 @pytest.mark.display

@@ -28,16 +28,14 @@ from garden.experiment.recording import session_info
 from garden.experiment.session import key_for, plan_session
 from garden.modeling.agents import get_agent
 from garden.stimuli.trees import render_tree
+from protocol_texts import RANDOM_SIDES, protocol, scan_phase, timing, training_phase
 
 pytestmark = [pytest.mark.display, pytest.mark.slow]
 if not os.environ.get("DISPLAY") or not shutil.which("xdotool"):
     pytest.skip("needs an X display and xdotool (run under xvfb-run)", allow_module_level=True)
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = """
-name = "tiny"
-rule_code = 1
-curriculum = "interleaved"
+TINY = protocol("tiny", """
 [display]
 size_px = [1280, 1024]
 check_timing = false
@@ -45,30 +43,7 @@ background = [128, 128, 128]
 frame_size_px = 600
 frame_width_px = 40
 label_x_px = 420
-[keys]
-sides = "random"
-[timing]
-iti_s = 0.1
-cue_s = 0.2
-response_window_s = 1.2
-feedback_delay_s = 0.1
-feedback_s = 0.2
-too_slow_s = 0.2
-[[phases]]
-name = "training"
-trials = 50
-max_trials = 4
-block_trials = 2
-[[phases]]
-name = "scan"
-trials = 100
-runs = 2
-max_trials = 3
-scanner = true
-feedback = false
-timing = { iti_s = 0.2, iti_max_s = 0.4, lead_in_s = 0.3, lead_out_s = 0.2, fixed_duration = true, tr_s = 0.5 }
-keys = { left = "1", right = "2" }
-"""
+""", RANDOM_SIDES, timing(response_window_s=1.2), training_phase(4), scan_phase(3))
 BACKGROUND = np.array([128, 128, 128])
 CENTRE = (512, 640)  # row, column of the screen centre in a 1280 x 1024 screenshot
 
@@ -207,6 +182,12 @@ def _press(key: str) -> None:
     subprocess.run(["xdotool", "keydown", key, "sleep", "0.08", "keyup", key], check=False)
 
 
+def _driven(proc: subprocess.Popen, drive) -> str:
+    """Run ``drive`` (its key presses) in a thread beside the session ``proc``; the session's stderr once it ends."""
+    threading.Thread(target=drive, daemon=True).start()
+    return proc.communicate(timeout=120)[1]
+
+
 def test_escape_with_confirmation_keeps_the_data_and_resume_finishes(tiny, tmp_path):
     out = tmp_path / "participants"
     path = session_path(out, "P002", 1)
@@ -228,9 +209,7 @@ def test_escape_with_confirmation_keeps_the_data_and_resume_finishes(tiny, tmp_p
         _press("Escape")
         time.sleep(0.7)
         _press("y")
-    thread = threading.Thread(target=drive, daemon=True)
-    thread.start()
-    _, stderr = proc.communicate(timeout=120)
+    stderr = _driven(proc, drive)
     assert proc.returncode == 1 and "continue with --resume" in stderr
     table = read_trials(path, include_incomplete=True)  # an aborted session is read only when asked
     assert len(table) == 2 and table.timed_out.eq(1).all() and table.choice.isna().all()
@@ -286,32 +265,9 @@ def test_cancelled_id_dialog_records_nothing(tiny, tmp_path):
     assert not out.exists()
 
 
-QUITS = """
-name = "quits"
-rule_code = 1
-curriculum = "interleaved"
-[display]
-check_timing = false
-[timing]
-iti_s = 2.0
-cue_s = 0.2
-response_window_s = 1.2
-feedback_delay_s = 0.1
-feedback_s = 0.2
-too_slow_s = 0.2
-[[phases]]
-name = "training"
-trials = 50
-max_trials = 2
-[[phases]]
-name = "scan"
-trials = 100
-runs = 2
-max_trials = 3
-scanner = true
-feedback = false
-timing = { iti_s = 1.0, iti_max_s = 1.2, lead_in_s = 3.0, lead_out_s = 0.2, fixed_duration = true, tr_s = 0.5 }
-"""
+QUITS = protocol("quits", "[display]\ncheck_timing = false", timing(iti_s=2.0, response_window_s=1.2),
+                 '[[phases]]\nname = "training"\ntrials = 50\nmax_trials = 2',
+                 scan_phase(3, iti_s=1.0, iti_max_s=1.2, lead_in_s=3.0, button_box=False))
 
 
 def _wait(condition, timeout: float = 60.0) -> None:
@@ -350,9 +306,7 @@ def test_quit_question_in_the_iti_and_the_lead_in_ignores_other_keys_and_pulses(
         _press("Escape")
         time.sleep(0.4)
         _press("y")
-    thread = threading.Thread(target=drive, daemon=True)
-    thread.start()
-    _, stderr = proc.communicate(timeout=120)
+    stderr = _driven(proc, drive)
     assert proc.returncode == 1 and "continue with --resume" in stderr, stderr[-2000:]
     table = read_trials(path, include_incomplete=True)  # quit with confirmation: an aborted session
     assert table.trial.tolist() == [1, 2, 3] and table.interrupted.tolist() == [0, 1, 1]

@@ -14,7 +14,7 @@ from garden.modeling.agents import get_agent
 from garden.modeling.cells import participant_cells
 from garden.modeling.learning_curve import LEARNING_MODELS, LearningBatch, experience, fit_learning
 from garden.modeling.models import MODELS
-from garden.modeling.psychometric import fit_table, geometry, predict
+from garden.modeling.psychometric import fit_table, rule_gradients, predict
 
 TAUS = (30.0, 60.0, 120.0)
 
@@ -51,9 +51,9 @@ def test_at_the_shortest_time_constant_the_model_is_the_static_one_after_the_fir
     params = {"delta_north": 10.0, "delta_south": -5.0, "slope": 4.0, "offset": 0.2, "lapse": 0.05}
     data, _ = participant_cells(trials)
     batch = LearningBatch(model, data, [trials])
-    theta = np.append(model.theta(params, data[0].geometry.contexts), -1.0)[None, :]
+    theta = np.append(model.theta(params, data[0].rules.contexts), -1.0)[None, :]
     p = batch.p(theta, np.array([0]))[0]
-    static = predict(model, params, trials, geometry(trials))
+    static = predict(model, params, trials, rule_gradients(trials))
     assert p[0] == 0.5                                       # no feedback yet: chance
     np.testing.assert_allclose(p[1:], static[1:], atol=1e-4)   # exp(-10) of the way from it
 

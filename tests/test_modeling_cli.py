@@ -67,7 +67,8 @@ def test_fit_with_posterior_intervals(tmp_path, trials_file, capsys):
     assert main(["fit", str(trials_file), "--out", str(tmp_path / "cm.tsv"), "--objective", "choice-matrix",
                  "--posterior"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert "--posterior needs the bernoulli objective" in err[-1] and "Traceback" not in "".join(err)
+    assert "error: --posterior: needs --objective bernoulli (the choice-matrix loss" in err[-1]
+    assert "Traceback" not in "".join(err)
 
 
 def test_fit_reports_when_nothing_can_be_fitted(tmp_path, capsys):

@@ -51,7 +51,7 @@ def _one(n_trials: int, params: dict, model: str | Model, seed: int) -> tuple[Ba
     data, _ = participant_cells(trials)
     spec = model if isinstance(model, Model) else MODELS[model]
     batch = Batch(spec, data, "bernoulli")
-    start = np.array([[params[n] for n in spec.names(data[0].geometry.contexts)]])
+    start = np.array([[params[n] for n in spec.names(data[0].rules.contexts)]])
     return batch, start
 
 
@@ -248,5 +248,5 @@ def test_a_fit_on_both_bounds_gets_a_proper_posterior_interval():
 
 def test_posterior_needs_the_bernoulli_likelihood(small_study):
     trials, _ = small_study
-    with pytest.raises(UserError, match="--posterior needs the bernoulli objective"):
+    with pytest.raises(UserError, match="^posterior: needs objective bernoulli"):
         fit_table(trials, ["linear"], "choice-matrix", posterior=True)

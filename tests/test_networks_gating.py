@@ -218,7 +218,7 @@ def test_gating_curves_do_not_change_the_training(sweeps):
 # ---------------------------------------------------------------- settings and command line
 
 def test_settings_refuse_and_old_sweeps_resume(tmp_path):
-    with pytest.raises(UserError, match="hidden-activation"):
+    with pytest.raises(UserError, match="^hidden_activation: .tanh. is invalid"):
         TrainConfig(hidden_activation="tanh")
     config = small("relu", 10, 5e-3)
     out = prepare_sweep(config, tmp_path / "old", 1)

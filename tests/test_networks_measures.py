@@ -121,7 +121,7 @@ def _network_with_outputs(data, out, h=400):
 
 
 def test_sweeps_refuse_diagonal_rule_codes():
-    with pytest.raises(UserError, match="--rule-code 5: .*cardinal code 1..4"):
+    with pytest.raises(UserError, match="^rule_code: 5 is diagonal: .*cardinal code 1..4"):
         SweepConfig(rule_code=5)
 
 

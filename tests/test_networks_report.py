@@ -58,14 +58,14 @@ def test_findings_say_cannot_tell_where_recovery_fails():
 
 
 def test_figures_draw_every_person_and_verdict():
-    fig = figures.best_scales(_people())
+    fig = figures.best_scale_intervals(_people())
     assert [ax.get_title() for ax in fig.axes] == ["b200 (12 people)", "int (8 people)"]
     assert [len(ax.collections[1].get_offsets()) for ax in fig.axes] == [12, 8]
     shares = figures.verdict_shares(_people())
     assert {t.get_text() for t in shares.axes[0].get_legend().get_texts()} >= {"no network better", "rich", "lazy"}
 
 
-@pytest.mark.parametrize("draw", [figures.best_scales, figures.verdict_shares])
+@pytest.mark.parametrize("draw", [figures.best_scale_intervals, figures.verdict_shares])
 def test_figures_are_readable_at_their_printed_size(draw):
     fig = readable(draw(_people()))
     sizes = [t.get_fontsize() for t in figure_texts(fig)]

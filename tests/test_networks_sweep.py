@@ -103,7 +103,7 @@ def test_cli_train(tmp_path, capsys):
     assert list(results.summary.scale) == [0.01, 0.01, 3.0, 3.0] and results.config.train.steps == 30
     assert main(args) == 2 and "finished sweep" in capsys.readouterr().err
     assert main(["train", "--scales", "0.01,3", "--ctx-scales", "0.5", "--out", str(tmp_path / "x")]) == 2
-    assert "must pair up" in capsys.readouterr().err
+    assert "error: --scales: init scales and --ctx-scales must pair up: got 2 scales and 1" in capsys.readouterr().err
 
 
 def test_cli_l2_sweep_at_the_papers_top_value_moves_lazy_nets_towards_rich(tmp_path, capsys):

@@ -27,7 +27,7 @@ from garden.analysis.behaviour.choices import (
 from garden.core.errors import UserError
 from garden.core.task import infer_rule, item_table
 from garden.modeling.models import MODELS, boundary_angles, get_model
-from garden.modeling.psychometric import geometry, predict, simulate_choices
+from garden.modeling.psychometric import rule_gradients, predict, simulate_choices
 from garden.rsa.compare import pearson, regress_rdms
 from garden.rsa.distances import choice_rdm
 from garden.rsa.rdms import RDMs
@@ -161,7 +161,7 @@ def test_boundaries_map_onto_the_canonical_rule_turned_by_the_symmetry(rule_code
     angles = canonical_boundaries(fit).set_index("context").angle_deg
     # the same boundaries as modeling reports for a participant of the canonical rule with those deltas
     expected = boundary_angles(MODELS["factorized"], get_model("factorized").theta(mapped, ("north", "south")),
-                               geometry(item_table(target)))
+                               rule_gradients(item_table(target)))
     np.testing.assert_allclose(angles[["north", "south"]], np.asarray(expected) % 360)
 
 
@@ -171,7 +171,7 @@ def test_predicted_cells_use_each_participants_own_fit():
                           "delta": 0.0, "slope": 5.0, "offset": 0.0, "lapse": lapse}
                          for pid, lapse in (("fac0", 0.1), ("lin0", 0.2))])
     predicted = predicted_cells(cells, fits, "linear")
-    lowest = predicted.groupby("participant_id").p_accept.min()
+    lowest = predicted.groupby("participant_id").p_model.min()
     assert lowest["fac0"] == pytest.approx(0.1, abs=1e-3) and lowest["lin0"] == pytest.approx(0.2, abs=1e-3)
 
 

@@ -94,7 +94,7 @@ def _group_behaviour() -> dict[str, Figure]:
         "behavioural_rsa_taus": figures.behavioural_rsa_taus(taus),
         "phase_change": figures.phase_change(values),
         "sigmoid_slopes": figures.sigmoid_slopes(slopes),
-        "trial_types": figures.trial_types(types),
+        "trial_type_bars": figures.trial_type_bars(types),
     }
 
 
@@ -105,17 +105,17 @@ def drawn() -> dict[str, Figure]:
     items = item_table()
     mds = pd.concat([items.assign(panel=f"σ = {s:g}", dim1=items.branchiness + 6 * items.context_index,
                                   dim2=items.leafiness * s, dim3=items.branchiness * s) for s in SCALES])
-    profile = pd.DataFrame([{"unit": "all", "scale": s, "similarity": m, "ci_low": m - 0.1, "ci_high": m + 0.1}
+    profile = pd.DataFrame([{"group": "all", "scale": s, "similarity": m, "ci_low": m - 0.1, "ci_high": m + 0.1}
                             for s, m in zip(SCALES, (0.5, 0.3, 0.1))])
-    best = pd.DataFrame({"unit": "all", "best_scale": SCALES, "fraction": [0.9, 0.1, 0.0]})
+    best = pd.DataFrame({"group": "all", "best_scale": SCALES, "fraction": [0.9, 0.1, 0.0]})
     people = pd.DataFrame({"curriculum": ["b200"] * 3 + ["int"] * 3, "best_scale": [0.01, 0.1, 3.0] * 2,
                            "scale_lo": [0.01, 0.01, 1.0] * 2, "scale_hi": [0.1, 0.4, 3.0] * 2,
                            "p_rich": [0.95, 0.9, 0.02] * 2, "verdict": ["rich", "undecided", "lazy"] * 2})
     return {
-        "best_scales": figures.best_scales(people),
+        "best_scale_intervals": figures.best_scale_intervals(people),
         "verdict_shares": figures.verdict_shares(people),
         "learning_curves": figures.learning_curves(net["curves"]),
-        "congruency_curves": figures.congruency_curves(net["curves"].assign(
+        "congruency_over_training": figures.congruency_over_training(net["curves"].assign(
             accuracy_congruent=net["curves"].accuracy, accuracy_incongruent=net["curves"].accuracy / 2)),
         "compression_by_scale": figures.compression_by_scale(pd.DataFrame(
             [{"scale": sc, "seed": k, "log_irrelevant_gain": np.log10(sc) - 1, "north_relevant": 1.0,
@@ -124,7 +124,7 @@ def drawn() -> dict[str, Figure]:
             [{"scale": sc, "seed": k, "step": t, "matrix": m, "rel_norm_change": t / 100 / sc, "rel_change": t / 50 / sc}
              for sc in SCALES for k in range(2) for t in range(0, 300, 50) for m in ("input", "context", "output")])),
         "betas_by_scale": figures.betas_by_scale(net["summary"]),
-        "dimensionality": figures.dimensionality(net["summary"], net["spectrum"]),
+        "dimensionality_by_scale": figures.dimensionality_by_scale(net["summary"], net["spectrum"]),
         "unit_classes": figures.unit_classes(net["summary"]),
         "context_weight_scatter": figures.context_weight_scatter(net["weights"]),
         "gating_overlap": figures.gating_overlap(pd.DataFrame(
@@ -138,13 +138,13 @@ def drawn() -> dict[str, Figure]:
         "mds_grids": figures.mds_grids(mds),
         "choice_matrices": figures.choice_matrices(beh["cells"]),
         "psychometric_curves": figures.psychometric_curves(beh["curves"]),
-        "boundary_angles": figures.boundary_angles(beh["boundaries"]),
+        "decision_boundaries": figures.decision_boundaries(beh["boundaries"]),
         "bms_bars": figures.bms_bars(beh["bms"]),
-        "parameter_recovery": figures.parameter_recovery(beh["recovery"]),
-        "model_recovery": figures.model_recovery(beh["confusion"]),
+        "fitted_vs_true_parameters": figures.fitted_vs_true_parameters(beh["recovery"]),
+        "model_recovery_confusion": figures.model_recovery_confusion(beh["confusion"]),
         "choice_rdm_betas": figures.choice_rdm_betas(beh["betas"]),
         "similarity_by_scale": figures.similarity_by_scale(profile, best),
-        "matched_parameters": figures.matched_parameters(pd.DataFrame(
+        "person_vs_matched_networks": figures.person_vs_matched_networks(pd.DataFrame(
             [{"participant_id": f"P{i}", "best_scale": s, "parameter": p, "person": i + 1.0, "networks": i + 2.0}
              for i, s in enumerate((0.01, 3.0, 3.0)) for p in ("bias", "slope")])),
         "grid_prior_pre_post": figures.grid_prior_pre_post(pd.DataFrame(
@@ -199,9 +199,9 @@ def test_neural_figures_draw_one_panel_per_roi_with_the_values(drawn):
 
 
 def test_similarity_by_scale_labels_what_is_compared():
-    profile = pd.DataFrame([{"unit": "rich", "scale": s, "similarity": 0.3, "ci_low": 0.2, "ci_high": 0.4}
+    profile = pd.DataFrame([{"roi": "rich", "scale": s, "similarity": 0.3, "ci_low": 0.2, "ci_high": 0.4}
                             for s in SCALES])
-    fig = figures.similarity_by_scale(profile, units="ROI", title="ROI RDMs vs network hidden-layer RDMs",
+    fig = figures.similarity_by_scale(profile, by="roi", legend="ROI", title="ROI RDMs vs network hidden-layer RDMs",
                                       measure="RDM similarity (Spearman ρ)")
     ax = fig.axes[0]
     assert fig.get_suptitle() == "ROI RDMs vs network hidden-layer RDMs"
@@ -232,7 +232,7 @@ def test_mds_grids_join_each_context_along_both_features(drawn):
 
 
 def test_boundary_means_are_circular_means_of_the_angles(drawn):
-    legend = [t.get_text() for t in drawn["boundary_angles"].axes[0].get_legend().get_texts()]
+    legend = [t.get_text() for t in drawn["decision_boundaries"].axes[0].get_legend().get_texts()]
     assert legend == ["north (mean 180°)", "south (mean 90°)"]
 
 
@@ -248,8 +248,8 @@ def test_scale_figures_order_scales_from_rich_to_lazy(drawn):
 
 
 def test_recovery_panels_pool_parameters_by_kind_and_matrices_by_trial_count(drawn):
-    assert [ax.get_title().split(" (")[0] for ax in drawn["parameter_recovery"].axes] == ["slope", "delta"]
-    matrices = [ax for ax in drawn["model_recovery"].axes if ax.images]
+    assert [ax.get_title().split(" (")[0] for ax in drawn["fitted_vs_true_parameters"].axes] == ["slope", "delta"]
+    matrices = [ax for ax in drawn["model_recovery_confusion"].axes if ax.images]
     assert [ax.get_title() for ax in matrices] == ["100 test trials", "400 test trials"]
     np.testing.assert_allclose(np.asarray(matrices[0].images[0].get_array()), [[0.9, 0.1], [0.1, 0.9]])
 
@@ -291,7 +291,7 @@ def test_mds_grids_draw_the_chosen_dimensions():
 
 
 def test_congruency_curves_draw_both_kinds_of_tree_per_scale(drawn):
-    fig = drawn["congruency_curves"]
+    fig = drawn["congruency_over_training"]
     assert [ax.get_title() for ax in fig.axes] == ["σ = 0.01", "σ = 1", "σ = 3"]
     for ax in fig.axes:
         congruent, incongruent = (l.get_ydata() for l in ax.get_lines())
@@ -353,13 +353,13 @@ def test_plot_rdms_titles_panels_by_rdm_descriptor_and_labels_conditions_by_patt
     assert [t.get_text() for t in small.axes[0].get_yticklabels()] == ["a", "b", "c"]
 
 
-def test_both_legends_of_the_similarity_profile_are_titled_with_the_units():
+def test_both_legends_of_the_similarity_profile_are_titled():
     """The best-scale panel's legend once read "['blocked', 'interleaved']" (the title variable was reused)."""
     from garden.reports.figures.people_vs_networks import similarity_by_scale
 
-    profile = pd.DataFrame({"unit": ["blocked"] * 2 + ["interleaved"] * 2, "scale": [0.01, 3] * 2,
+    profile = pd.DataFrame({"group": ["blocked"] * 2 + ["interleaved"] * 2, "scale": [0.01, 3] * 2,
                             "similarity": [0.2, 0.5, 0.4, 0.1], "ci_low": 0.0, "ci_high": 0.6})
-    best = pd.DataFrame({"unit": ["blocked", "interleaved"], "best_scale": [3, 0.01], "fraction": [0.9, 0.8]})
-    fig = similarity_by_scale(profile, best, units="people")
+    best = pd.DataFrame({"group": ["blocked", "interleaved"], "best_scale": [3, 0.01], "fraction": [0.9, 0.8]})
+    fig = similarity_by_scale(profile, best, legend="people")
     assert [ax.get_legend().get_title().get_text() for ax in fig.axes] == ["people", "people"]
     assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["blocked", "interleaved"]

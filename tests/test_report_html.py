@@ -44,7 +44,7 @@ def results(tmp_path_factory):
         [{"scale": s, "seed": k, "beta_grid": s, "beta_orthogonal": 1 - s, "dim_90": 3, "n_task_selective": 50,
           "n_mixed": 30, "n_dead": 20} for s in (0.01, 3.0) for k in range(2)]))
     _write(tables, "similarity_profile", pd.DataFrame(
-        {"unit": "all", "scale": [0.01, 3.0], "similarity": [0.6, 0.2], "ci_low": [0.5, 0.1], "ci_high": [0.7, 0.3]}))
+        {"group": "all", "scale": [0.01, 3.0], "similarity": [0.6, 0.2], "ci_low": [0.5, 0.1], "ci_high": [0.7, 0.3]}))
     (tables / report.SKIPPED_FILE).write_text(json.dumps({"recovery": "garden.modeling.recovery is not available yet"}))
     (root / report.RUN_FILE).write_text(json.dumps({"seed": 7, "config": {"participants": 4}}))
     (root / "stimuli").mkdir()

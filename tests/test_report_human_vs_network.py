@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from garden.analysis.networks.people_vs_networks import beta_profiles, compare_beta_profiles, matched_parameters
-from garden.rsa.candidates import best_scales, bootstrap_units, similarity_table
+from garden.rsa.candidates import best_scales, bootstrap_profiles, similarity_table
 from garden.rsa.compare import regress_rdms
 from garden.rsa.model_rdms import choice_model_rdms, condition_table, model_rdm, model_rdms
 from garden.rsa.rdms import RDMs
@@ -34,47 +34,47 @@ def data():
     rng = np.random.default_rng(1)
     networks = _stack({s: np.stack([_mixture(w, rng, 0.2) for _ in range(5)]) for s, w in WEIGHTS.items()}, "scale")
     truth = {"A": 0.1, "B": 1.0}  # group A is near-rich, group B near-lazy
-    people, units = {}, {}
-    for unit, scale in truth.items():
+    people, groups = {}, {}
+    for group, scale in truth.items():
         for i in range(8):
-            pid = f"{unit}{i}"
-            people[pid], units[pid] = _mixture(WEIGHTS[scale], rng, 0.6), unit
+            pid = f"{group}{i}"
+            people[pid], groups[pid] = _mixture(WEIGHTS[scale], rng, 0.6), group
     people["A0"][3, :] = people["A0"][:, 3] = np.nan  # an unanswered condition
     people["A0"][3, 3] = 0.0
-    return networks, _stack(people), units, truth
+    return networks, _stack(people), groups, truth
 
 
 def test_each_person_matches_the_scale_they_were_made_from(data):
-    networks, people, units, truth = data
+    networks, people, groups, truth = data
     best = best_scales(similarity_table(people, networks))
-    hits = best.participant_id.map(units).map(truth) == best.best_scale
+    hits = best.participant_id.map(groups).map(truth) == best.best_scale
     assert hits.mean() >= 0.8
 
 
 def test_group_profiles_peak_at_the_true_scale_with_seeded_intervals(data):
-    networks, people, units, truth = data
+    networks, people, groups, truth = data
     sim = similarity_table(people, networks, method="tau_a")
-    profile, best, dist = bootstrap_units(sim, units, n_boot=500, seed=3)
-    best = best.set_index("unit")
-    for unit, scale in truth.items():
-        assert best.loc[unit, "best_scale"] == scale
-        assert best.loc[unit, "best_scale_ci_low"] <= scale <= best.loc[unit, "best_scale_ci_high"]
-        share = dist[(dist.unit == unit) & (dist.best_scale == scale)].fraction.item()
+    profile, best, dist = bootstrap_profiles(sim, groups, n_boot=500, seed=3)
+    best = best.set_index("group")
+    for group, scale in truth.items():
+        assert best.loc[group, "best_scale"] == scale
+        assert best.loc[group, "best_scale_ci_low"] <= scale <= best.loc[group, "best_scale_ci_high"]
+        share = dist[(dist.group == group) & (dist.best_scale == scale)].fraction.item()
         assert share > 0.5
     assert (profile.ci_low <= profile.similarity).all() and (profile.similarity <= profile.ci_high).all()
-    np.testing.assert_allclose(dist.groupby("unit").fraction.sum(), 1.0)
-    again = bootstrap_units(sim, units, n_boot=500, seed=3)[0]
+    np.testing.assert_allclose(dist.groupby("group").fraction.sum(), 1.0)
+    again = bootstrap_profiles(sim, groups, n_boot=500, seed=3)[0]
     pd.testing.assert_frame_equal(profile, again)  # same seed, same intervals
 
 
 def test_beta_profiles_side_by_side(data):
-    networks, people, units, _ = data
+    networks, people, groups, _ = data
     models = model_rdms(["grid", "orthogonal"])
     mine = beta_profiles(people, models)
     nets = beta_profiles(networks, models)
     assert list(mine.columns) == ["participant_id", "beta_grid", "beta_orthogonal"] and len(nets) == 20
-    best = pd.DataFrame({"unit": ["A", "B"], "best_scale": [0.01, 3.0]})
-    side = compare_beta_profiles(mine, nets, best, units).set_index(["unit", "model"])
+    best = pd.DataFrame({"group": ["A", "B"], "best_scale": [0.01, 3.0]})
+    side = compare_beta_profiles(mine, nets, best, groups).set_index(["group", "model"])
     assert side.loc[("A", "orthogonal"), "beta_people"] > side.loc[("A", "grid"), "beta_people"]
     assert side.loc[("A", "orthogonal"), "beta_networks"] > 0.8 > side.loc[("B", "orthogonal"), "beta_networks"]
     assert side.loc[("B", "grid"), "beta_networks"] > 0.8

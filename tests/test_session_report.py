@@ -4,8 +4,6 @@ no external resource and shows every figure."""
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,10 +11,8 @@ import pytest
 from built_once import built_once
 
 from garden.cli import main
-from garden.reports.session import FIGURE_CAPTIONS
-
-CHROMIUM = "/usr/bin/chromium"
-
+from garden.reports.session_report import FIGURE_CAPTIONS
+from report_browser import IMAGES, read_page
 
 pytestmark = pytest.mark.built_once
 
@@ -50,20 +46,9 @@ def test_session_report_has_every_part(page_file, capsys):
 @pytest.mark.slow
 @pytest.mark.browser
 def test_session_report_renders_in_headless_chromium(page_file):
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (scripts/system-deps.sh installs it)")
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    external = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page()
-        page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("data:", "file:")) else None)
-        page.goto(page_file.as_uri())
-        page.wait_for_load_state("load")
-        images = page.evaluate("Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
-        title = page.title()
-        height = page.evaluate("document.body.scrollHeight")
-        browser.close()
+    found, external = read_page(page_file, {"images": IMAGES, "title": "document.title",
+                                            "height": "document.body.scrollHeight"})
+    images, title, height = found["images"], found["title"], found["height"]
     assert title == "session report 7" and height > 2000
     assert sorted(alt for alt, _, _ in images) == sorted(FIGURE_CAPTIONS)
     assert all(complete and width > 300 for _, complete, width in images), images
@@ -80,7 +65,7 @@ def test_a_random_responder_is_flagged_at_chance(tmp_path):
 
 
 def test_an_estimate_outside_its_interval_comes_with_the_median_and_why():
-    from garden.reports.session import OUTSIDE, parameter_table
+    from garden.reports.session_report import OUTSIDE, parameter_table
 
     fits = pd.DataFrame([{"model": "factorized", "slope": 20.0, "slope_se": np.nan, "slope_post_lo": 1.41,
                           "slope_post_hi": 17.94, "slope_post_median": 6.2, "slope_rhat": 1.002,
@@ -95,7 +80,7 @@ def test_an_estimate_outside_its_interval_comes_with_the_median_and_why():
 def test_dropped_frames_come_with_the_display_timing_problems_the_sidecar_records():
     """Under Xvfb vsync is off and the refresh rate is 590 Hz: the frame count alone misleads, the run's own
     ``screen.timing_problems`` say why."""
-    from garden.analysis.behaviour.session import _timing, _warnings
+    from garden.analysis.behaviour.session_summary import _timing, _warnings
 
     scored = pd.DataFrame({"phase": "test", "block": 1, "correct": [1.0, 1.0, 0.0, 1.0] * 5, "responded": True})
     trials = scored.assign(dropped_frames=[3, 0, 0, 0] * 5)

@@ -39,6 +39,7 @@ from garden.experiment.web.jatos import import_results
 from garden.experiment.web.site import browser_key
 from garden.modeling.agents import get_agent
 from garden_cli import run_garden
+from protocol_texts import RANDOM_SIDES, protocol, timing, training_phase
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -47,34 +48,19 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = """
-name = "webtiny"
-rule_code = 1
-curriculum = "interleaved"
+TINY = protocol("webtiny", """
 [display]
 size_px = [1280, 1024]
 check_timing = false
 realtime_priority = false
-[keys]
-sides = "random"
-[timing]
-iti_s = 0.05
-cue_s = 0.1
-response_window_s = 1.0
-feedback_delay_s = 0.05
-feedback_s = 0.1
-too_slow_s = 0.1
-[[phases]]
-name = "training"
-trials = 50
-max_trials = 4
-block_trials = 2
+""", RANDOM_SIDES, timing(iti_s=0.05, cue_s=0.1, response_window_s=1.0, feedback_delay_s=0.05, feedback_s=0.1,
+                         too_slow_s=0.1), training_phase(4), """
 [[phases]]
 name = "test"
 trials = 50
 max_trials = 2
 feedback = false
-"""
+""")
 AGENT, AGENT_PARAMS = "factorized", "rt_mean_s=0.7"
 WINDOW_S = 1.0
 ANSWERED = {"text", "switch", "tree", "end", "error"}

@@ -2,4 +2,4 @@
 ``choice_rdms`` (per-participant choice RDMs and their model betas), ``measures`` (accuracy,
 learning, switch costs, congruency, RTs, tests), ``group`` (the group report's further analyses),
 ``phase_change`` (baseline vs scan), ``ppc`` (posterior predictive checks), ``grid_prior`` (the
-arrangement task's grid prior), ``session`` (one participant's session tables)."""
+arrangement task's grid prior), ``session_summary`` (one participant's session tables)."""

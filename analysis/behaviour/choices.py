@@ -140,14 +140,14 @@ def psychometric_table(cells: pd.DataFrame, predicted: pd.DataFrame | None = Non
 
     ``level`` is the tree's value in rule steps (value / 25 points, −2..2): in this garden for the
     relevant feature, in the other garden for the irrelevant one (so both curves rise with the
-    rule, whatever the counterbalancing). ``predicted`` (optional): a cell table whose
-    ``p_accept`` is a fitted model's prediction; it becomes ``p_model``. Rows are per
+    rule, whatever the counterbalancing). ``predicted`` (optional): ``predicted_cells``, whose
+    ``p_model`` (a fitted model's p(accept)) is averaged beside the observed ``p_accept``. Rows are per
     participant (and ``group`` when present), feature, context and level.
     """
     cells = cells.copy()
     if predicted is not None:
         keys = ["participant_id"] + CELL
-        cells = cells.merge(predicted[keys + ["p_accept"]].rename(columns={"p_accept": "p_model"}), on=keys)
+        cells = cells.merge(predicted[keys + ["p_model"]], on=keys)
     extra = ["group"] if "group" in cells else []
     values = ["p_accept"] + (["p_model"] if "p_model" in cells else [])
     frames = []
@@ -166,7 +166,8 @@ def participant_table_columns(cells: pd.DataFrame) -> list[str]:
 
 
 def predicted_cells(cells: pd.DataFrame, fits: pd.DataFrame, model: str = "factorized") -> pd.DataFrame:
-    """``cells`` with ``p_accept`` replaced by ``model``'s prediction from each participant's fit.
+    """``cells`` with ``p_model``: ``model``'s p(accept) from each participant's fit (``p_accept`` stays
+    the observed fraction; the two names keep the data and the model apart in every table).
 
     ``fits`` is a ``garden.modeling.psychometric.fit_table`` (parameters named for ``context_a``/``context_b``).
     Participants without a fit of ``model`` are left out.
@@ -179,7 +180,7 @@ def predicted_cells(cells: pd.DataFrame, fits: pd.DataFrame, model: str = "facto
             continue
         fit = rows.loc[pid]
         names = parameter_names(model, (fit["context_a"], fit["context_b"]))
-        parts.append(part.assign(p_accept=predict(model, {n: float(fit[n]) for n in names}, part)))
+        parts.append(part.assign(p_model=predict(model, {n: float(fit[n]) for n in names}, part)))
     return pd.concat(parts, ignore_index=True) if parts else cells.iloc[:0]
 
 

@@ -118,7 +118,7 @@ def model_check(cells: pd.DataFrame, fits: pd.DataFrame, model: str, *, n_replic
     if predicted.empty:
         return {}
     keys = ["participant_id", "context", "branchiness", "leafiness"]
-    data = cells.merge(predicted[keys + ["p_accept"]].rename(columns={"p_accept": "p_model"}), on=keys)
+    data = cells.merge(predicted[keys + ["p_model"]], on=keys)
     data = data[data["n_trials"] > 0].reset_index(drop=True)
     data = data.assign(group=data["group"].astype(str) if "group" in data else "all")
     n, p_obs, p_model = (data[c].to_numpy(float) for c in ("n_trials", "p_accept", "p_model"))

@@ -15,7 +15,7 @@ trained rich and lazy networks both answer every tree right, and their choice RD
 through their output scale. Matched networks carry the person's learning history (curriculum,
 feedback), so their choices can differ by scale where learning speed or forgetting differ. A best
 matching scale is therefore a statement about behaviour, not about the person's hidden geometry.
-Group ("unit") profiles get bootstrap intervals over participants (seeded), and the bootstrap
+Group profiles get bootstrap intervals over participants (seeded), and the bootstrap
 distribution of the best scale.
 """
 
@@ -79,20 +79,21 @@ def beta_profiles(rdms: RDMs, models: RDMs) -> pd.DataFrame:
 
 
 def compare_beta_profiles(people: pd.DataFrame, networks: pd.DataFrame, best: pd.DataFrame,
-                          units: Mapping[str, str]) -> pd.DataFrame:
-    """Mean beta profile of each unit beside the mean profile of networks at its best scale.
+                          groups: Mapping[str, str]) -> pd.DataFrame:
+    """Mean beta profile of each group beside the mean profile of networks at its best scale.
 
     ``people``: ``beta_profiles`` of participants (with ``participant_id``); ``networks``:
-    ``scale`` and ``beta_<model>`` per network; ``best``: the ``best`` table of ``bootstrap_units``.
-    Columns: ``unit``, ``best_scale``, ``model``, ``beta_people``, ``beta_networks``.
+    ``scale`` and ``beta_<model>`` per network; ``best``: the ``best`` table of ``bootstrap_profiles``;
+    ``groups``: participant_id -> group ("all" for the others). Columns: ``group``, ``best_scale``,
+    ``model``, ``beta_people``, ``beta_networks``.
     """
     betas = [c for c in people.columns if c.startswith("beta_")]
-    people = people.assign(unit=people["participant_id"].map(lambda pid: units.get(pid, "all")))
+    people = people.assign(group=people["participant_id"].map(lambda pid: groups.get(pid, "all")))
     rows = []
     for _, row in best.iterrows():
-        mine = people[people.unit == row.unit][betas].mean()
+        mine = people[people.group == row.group][betas].mean()
         nets = networks[np.isclose(networks["scale"], row.best_scale)][betas].mean()
-        rows += [{"unit": row.unit, "best_scale": row.best_scale, "model": b.removeprefix("beta_"),
+        rows += [{"group": row.group, "best_scale": row.best_scale, "model": b.removeprefix("beta_"),
                   "beta_people": mine[b], "beta_networks": nets[b]} for b in betas]
     return pd.DataFrame(rows)
 
@@ -132,8 +133,8 @@ def phase_accuracy(people: pd.DataFrame, networks: pd.DataFrame) -> pd.DataFrame
     sequence, beside the person's own: ``participant_id``, ``phase``, ``scale``, ``accuracy_networks``
     (mean over the networks' seeds), ``accuracy_networks_min`` / ``_max`` (over seeds),
     ``accuracy_person``. ``people``: trial tables (``correct``); ``networks``: ``run_curriculum``
-    tables (``source_participant_id``, ``network_scale``, ``network_seed``, ``correct``)."""
-    nets = networks.groupby(["source_participant_id", "phase", "network_scale", "network_seed"], sort=False)[
+    tables (``source_participant_id``, ``scale``, ``network_seed``, ``correct``)."""
+    nets = networks.groupby(["source_participant_id", "phase", "scale", "network_seed"], sort=False)[
         "correct"].mean().groupby(level=[0, 1, 2], sort=False).agg(["mean", "min", "max"]).reset_index()
     nets.columns = ["participant_id", "phase", "scale", "accuracy_networks", "accuracy_networks_min",
                     "accuracy_networks_max"]

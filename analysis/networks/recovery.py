@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from garden.analysis.networks import person_fits as pf
-from garden.core.errors import UserError
+from garden.core.errors import SettingError, UserError
 from garden.core.files import write_file
 from garden.core.provenance import read_record, to_jsonable, write_sidecar
 from garden.core.task import CONTEXTS, item_table
@@ -53,8 +53,8 @@ def protocol_sequence(protocol_name: str, pid: str, curriculum: str) -> pd.DataF
     """Every trial of every session of ``protocol_name`` for one person of ``curriculum``."""
     protocol = load_protocol(protocol_name)
     if curriculum not in protocol.curricula:
-        raise UserError(f"--curricula {curriculum!r}: not a curriculum of protocol {protocol.name!r}; use one of "
-                        f"{list(protocol.curricula)}")
+        raise SettingError("curricula", f"{curriculum!r} is not a curriculum of protocol {protocol.name!r}; use one "
+                                        f"of {list(protocol.curricula)}")
     assignment = assign(protocol, pid, curriculum=curriculum)
     sessions = sorted({p.session for p in protocol.phases})
     return pd.concat([session_sequence(protocol, assignment, s) for s in sessions], ignore_index=True)
@@ -83,7 +83,7 @@ def simulate_people(protocol: str, curricula: Sequence[str], n_per_kind: int, *,
     agents of each kind in ``agents`` (``AGENT_KINDS``)."""
     unknown = sorted(set(agents) - set(AGENT_KINDS))
     if unknown:
-        raise UserError(f"--agents {','.join(unknown)}: unknown; use some of {list(AGENT_KINDS)}")
+        raise SettingError("agents", f"{','.join(unknown)}: unknown; use some of {list(AGENT_KINDS)}")
     rng = np.random.default_rng(seed)
     tables, truths = [], []
     order = _ends_first(len(scales))

@@ -1,5 +1,6 @@
 """Neural data, BIDS -> GLM -> RDMs -> statistics: ``bids`` (finding runs, reading events), ``glm``
-(first-level GLM with nilearn), ``rois`` (masks and atlases), ``rdms`` (ROI and searchlight RDMs),
+(first-level GLM with nilearn), ``rois`` (masks and atlases), ``grids`` (whether two images share a voxel
+grid), ``rdms`` (ROI and searchlight RDMs),
 ``searchlight`` (spheres), ``noise`` (where the crossnobis noise covariance comes from), ``patterns``
 (condition x channel loaders), ``design`` (the model-RDM design: collinearity, contrasts), ``stats``
 (model fits and group statistics of RDMs), ``relevance`` (the model-free relevance index),

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from garden.analysis.neural.rdms import brain_model_rdms
-from garden.rsa.candidates import best_scales, bootstrap_units, similarity_table
+from garden.rsa.candidates import best_scales, bootstrap_profiles, similarity_table
 from garden.rsa.compare import regress_rdms, spearman
 from garden.rsa.compression_model import PARAMETERS, fit_compression_model
 from garden.rsa.mds import mds_panels
@@ -165,15 +165,15 @@ def network_matches(rdms: RDMs, networks: RDMs, ceiling: pd.DataFrame, *,
     profiles, bests = [], []
     for roi, part in rdms.groupby("roi"):
         similarity = similarity_table(part, networks)
-        profile, best, _ = bootstrap_units(similarity, {}, n_boot=n_boot, seed=seed)
+        everyone = dict.fromkeys(similarity["participant_id"], roi)
+        profile, best, _ = bootstrap_profiles(similarity, everyone, n_boot=n_boot, seed=seed, by="roi")
         per_person = best_scales(similarity)
         upper = float(ceiling.set_index("roi").loc[roi, "upper"])
         best_similarity = float(profile["similarity"].max())
-        profiles.append(profile.assign(unit=roi).rename(columns={"unit": "roi"}))
-        bests.append(best.assign(unit=roi, best_similarity=best_similarity,
+        profiles.append(profile)
+        bests.append(best.assign(best_similarity=best_similarity,
                                  relative_to_ceiling=best_similarity / upper if upper > 0 else np.nan,
-                                 median_participant_best_scale=float(per_person["best_scale"].median()))
-                     .rename(columns={"unit": "roi"}))
+                                 median_participant_best_scale=float(per_person["best_scale"].median())))
     return pd.concat(profiles, ignore_index=True), pd.concat(bests, ignore_index=True)
 
 

@@ -3,7 +3,7 @@
 Why: the page must run exactly the trials ``garden run`` runs. It computes none of them: the
 sequence of a participant comes from ``garden.experiment.session.plan_session`` (here at build time for
 a static host, or from the server per page load), and the page only shows it and reports keys
-and times. Display geometry, keys, timings and texts come from the same protocol TOML and
+and times. Display sizes, keys, timings and texts come from the same protocol TOML and
 strings; settings with no meaning in a browser are listed as ignored, and scanner phases are
 refused (they need the scanner's trigger and the lab's screen: run them with ``garden run``).
 
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from garden.core.errors import UserError
+from garden.core.errors import SettingError, UserError
 from garden.core.provenance import provenance, to_jsonable, write_json
 from garden.core.trials import check_participant_id
 from garden.experiment.config import SIZE_FIELDS, Protocol
@@ -282,7 +282,7 @@ def build_site(protocol: Protocol, out: str | Path, *, participants: list[str], 
     if out.exists():
         raise UserError(f"{out}: already exists; refusing to overwrite it (choose a new --out folder)")
     if not participants:
-        raise UserError("--participants: give at least one participant id (e.g. P001,P002)")
+        raise SettingError("participants", "give at least one participant id (e.g. P001,P002)")
     for pid in participants:
         check_participant_id(pid)
     sessions = sessions or online_sessions(protocol)

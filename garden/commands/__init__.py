@@ -6,6 +6,11 @@ command is invoked, so ``garden --help`` loads no command's domain (no pandas, s
 A command module may import its own domain at module level (``garden fit --help`` loads the fitting
 code). Adding a command: a module here with ``register`` and its lines in ``COMMANDS``, in the order the
 modules register them; tests/test_cli_startup.py checks the table against the modules.
+
+Modules: ``run``, ``arrange``, ``stimuli``, ``web`` (running people: PsychoPy, arrangement, tree images,
+the browser task), ``tables`` (validate, import), ``fit`` (choice models: fit, bms, recover),
+``grid_prior``, ``train`` (network sweeps and curricula), ``networks`` (networks as cognitive models),
+``gating``, ``neural``, ``demo``, ``report``, ``session_report``.
 """
 
 from typing import NamedTuple

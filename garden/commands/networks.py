@@ -25,7 +25,7 @@ from garden.arguments import (
 from garden.commands.report import html_path, out_rules
 from garden.core.jobs import EXECUTORS
 from garden.modeling.networks.likelihood import FitGrid
-from garden.reports.person_fits import write_fit_report
+from garden.reports.person_fits_report import write_fit_report
 
 DESCRIPTION_FIT = (
     "Per person and init scale: a network (per-item unit-norm inputs, docs/networks.md) run through the person's own "

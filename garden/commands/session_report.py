@@ -1,6 +1,7 @@
 """``garden session-report``: one participant's session as one self-contained HTML page.
 
-Thin wiring: the tables come from ``garden.analysis.behaviour.session``, the page from ``garden.reports.session``.
+Thin wiring: the tables come from ``garden.analysis.behaviour.session_summary``, the page from
+``garden.reports.session_report``.
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ import argparse
 import re
 from pathlib import Path
 
-from garden.analysis.behaviour.session import summarise_session
+from garden.analysis.behaviour.session_summary import summarise_session
 from garden.core.errors import UserError
 from garden.core.files import write_file
 from garden.core.provenance import read_session_record, session_sidecar, write_sidecar
 from garden.core.trials import foreign_tables, read_trials, session_tables
 from garden.arguments import SEED, bounded_int, finite_float
-from garden.reports.session import render_session
+from garden.reports.session_report import render_session
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -8,7 +8,8 @@ Modules: ``config`` (settings, the published scales), ``data`` (the 50 items and
 ``sweep`` (shards, submitit, merge, resume), ``curriculum`` (networks run through a participant's
 trial sequence, choices as a trial table), ``likelihood`` (networks as cognitive models: the
 likelihood of a person's choices), ``gating`` (the 2022 gating analysis, torch-free), ``rdms``
-(hidden-layer RDMs of a sweep as ``RDMs``).
+(hidden-layer RDMs of a sweep as ``RDMs``), ``fitted_rdms`` (hidden-layer RDMs of the networks fitted to
+each person's own choices).
 """
 
 from __future__ import annotations

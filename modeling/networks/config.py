@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from garden.core.errors import UserError
+from garden.core.errors import SettingError, UserError
 
 PUBLISHED_SCALES = (0.01, 0.1, 0.2, 0.3, 0.4, 1.0, 2.0, 3.0)
 PUBLISHED_CTX_SCALES = (0.5, 0.5, 0.5, 0.5, 0.5, 0.8, 1.35, 1.5)
@@ -76,8 +76,8 @@ class TrainConfig:
         if self.dtype not in DTYPES:
             raise UserError(f"dtype {self.dtype!r} is invalid: use one of {list(DTYPES)}")
         if self.hidden_activation not in HIDDEN_ACTIVATIONS:
-            raise UserError(f"--hidden-activation {self.hidden_activation!r} is invalid: use one of "
-                            f"{list(HIDDEN_ACTIVATIONS)}")
+            raise SettingError("hidden_activation", f"{self.hidden_activation!r} is invalid: use one of "
+                                                    f"{list(HIDDEN_ACTIVATIONS)}")
 
 
 @dataclass(frozen=True)
@@ -99,18 +99,18 @@ class SweepConfig:
 
     def __post_init__(self) -> None:
         if len(self.scales) != len(self.ctx_scales) or not self.scales:
-            raise UserError(f"--scales and --ctx-scales must pair up: got {len(self.scales)} scales "
-                            f"and {len(self.ctx_scales)} context scales")
+            raise SettingError("scales", f"init scales and {{ctx_scales}} must pair up: got {len(self.scales)} "
+                                         f"scales and {len(self.ctx_scales)} context scales")
         if min(self.scales) <= 0 or min(self.ctx_scales) < 0:
             raise UserError("init scales must be > 0 and context scales >= 0")
         if len(set(self.seeds)) != len(self.seeds) or not self.seeds:
             raise UserError("seeds must be distinct and at least one")
         if self.input_norm not in INPUT_NORMS:
-            raise UserError(f"--input-norm {self.input_norm!r} is invalid: use one of {list(INPUT_NORMS)}")
+            raise SettingError("input_norm", f"{self.input_norm!r} is invalid: use one of {list(INPUT_NORMS)}")
         if self.rule_code not in CARDINAL_RULE_CODES:
-            raise UserError(f"--rule-code {self.rule_code}: the network measures regress hidden RDMs on the "
-                            "model RDMs of the cardinal task, which do not describe diagonal rules (5..8); "
-                            "use a cardinal code 1..4")
+            raise SettingError("rule_code", f"{self.rule_code} is diagonal: the network measures regress hidden RDMs "
+                                            "on the model RDMs of the cardinal task, which do not describe diagonal "
+                                            "rules (5..8); use a cardinal code 1..4")
 
     def networks(self) -> pd.DataFrame:
         """One row per network (scale, ctx_scale, seed), scale-major, in the order of every output."""

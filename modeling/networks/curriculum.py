@@ -14,8 +14,9 @@ Learning rate: one per init scale, ``config.ONLINE_LRS`` by default (the rule: t
 
 Output: one trial table per network, stacked; participant_id = ``<participant>N<k>`` (k = the
 network's row in ``config.networks()``), ``rt`` empty, ``correct`` and ``reward_received``
-recomputed from the network's choice, plus columns source_participant_id, network_scale,
-network_ctx_scale, network_seed, network_lr, network_output.
+recomputed from the network's choice, plus columns source_participant_id, scale and ctx_scale (the
+init scales, named as in every network table), network_seed (prefixed: a fit table has its own
+``seed``), network_lr, network_output.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from garden.core.errors import UserError
+from garden.core.errors import SettingError, UserError
 from garden.core.provenance import write_sidecar
 from garden.core.task import (
     CONTEXTS,
@@ -76,7 +77,7 @@ def network_choices(outputs: np.ndarray, rule: str = "sign", rng: np.random.Gene
 def choice_probability(outputs: np.ndarray, temperature: float = CHOICE_TEMPERATURE) -> np.ndarray:
     """p(accept) = sigmoid(output / T) of the sigmoid choice rule (outputs in value / 25 units)."""
     if temperature <= 0:
-        raise UserError(f"--temperature {temperature}: must be > 0 (value / 25 units)")
+        raise SettingError("temperature", f"must be > 0 (value / 25 units), got {temperature}")
     return 1.0 / (1.0 + np.exp(-np.asarray(outputs, float) / temperature))
 
 
@@ -91,8 +92,8 @@ def network_lrs(config: SweepConfig, lr: float | Mapping[float, float] | None = 
     table = ONLINE_LRS if lr is None else lr
     missing = sorted({s for s in config.scales if s not in table})
     if missing:
-        raise UserError(f"--scales: no tuned online learning rate for init scale(s) {missing} "
-                        f"(tuned: {sorted(table)}); pass --lr or tune one with tune_online_lr")
+        raise SettingError("scales", f"no tuned online learning rate for init scale(s) {missing} "
+                                     f"(tuned: {sorted(table)}); give {{lr}} or tune one with tune_online_lr")
     return np.array([table[s] for s in config.networks().scale])
 
 
@@ -133,8 +134,9 @@ def matched_outputs(seqs: Sequences, config: SweepConfig, lr: np.ndarray, *, fin
     )
 
     if config.train.hidden_activation != "relu":
-        raise UserError(f"--hidden-activation {config.train.hidden_activation}: networks run through trial "
-                        "sequences have ReLU hidden units only; drop the option (or --curriculum)")
+        raise SettingError("hidden_activation", f"{config.train.hidden_activation!r}: networks run through trial "
+                                                "sequences have ReLU hidden units only; leave it relu (or drop "
+                                                "{curriculum})")
     data = task_data(config.inputs, config.rule_code, config.image_size_px, input_norm=config.input_norm)
     tc, (scales, ctx_scales) = config.train, config.init_sds()
     params = init_params(data.n_stimulus_units, scales, ctx_scales, config.networks().seed, tc.n_hidden,
@@ -168,7 +170,7 @@ def run_curriculum(trials: pd.DataFrame, config: SweepConfig, choice_rule: str =
             table["correct"] = np.where(np.isnan(right), np.nan, (table["choice"] == right).astype(float))
             table["reward_received"] = table["reward_value"] * table["choice"]
             table["source_participant_id"] = pid
-            table["network_scale"], table["network_ctx_scale"] = net.scale, net.ctx_scale
+            table["scale"], table["ctx_scale"] = net.scale, net.ctx_scale
             table["network_seed"], table["network_lr"] = int(net.seed), rates[k]
             table["network_output"] = out[:len(person), k]
             tables.append(table)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from garden.core.errors import UserError
+from garden.core.errors import SettingError
 from garden.modeling.networks.config import (
     PUBLISHED_CTX_SCALES,
     PUBLISHED_SCALES,
@@ -62,9 +62,9 @@ class FitGrid:
     def __post_init__(self) -> None:
         for name in ("lrs", "temperatures"):
             if not getattr(self, name) or min(getattr(self, name)) <= 0:
-                raise UserError(f"--{name}: needs at least one value, all > 0")
+                raise SettingError(name, "needs at least one value, all > 0")
         if not self.lapses or min(self.lapses) < 0 or max(self.lapses) > 1:
-            raise UserError("--lapses: needs values in 0..1")
+            raise SettingError("lapses", "needs values in 0..1")
         SweepConfig(scales=self.scales, ctx_scales=self.ctx_scales, seeds=self.seeds)   # checks them
 
     def sweep(self) -> SweepConfig:

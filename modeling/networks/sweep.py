@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from garden.core.errors import UserError
+from garden.core.errors import SettingError, UserError
 from garden.core.files import write_tsv, write_with
 from garden.core.jobs import Resources, check_executor, run_jobs
 from garden.core.provenance import read_json, write_json, write_sidecar
@@ -90,7 +90,7 @@ def shard_networks(config: SweepConfig, index: int, n_shards: int) -> pd.DataFra
     """The networks of one shard: a contiguous slice of ``config.networks()``."""
     networks = config.networks()
     if not 1 <= n_shards <= len(networks):
-        raise UserError(f"--shards {n_shards} is invalid: use 1..{len(networks)} (the number of networks)")
+        raise SettingError("shards", f"{n_shards} is invalid: use 1..{len(networks)} (the number of networks)")
     part = np.array_split(np.arange(len(networks)), n_shards)[index]
     return networks.iloc[part].reset_index(drop=True)
 

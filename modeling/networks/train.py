@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
-from garden.core.errors import UserError
+from garden.core.errors import SettingError
 from garden.core.progress import progress_bar
 from garden.modeling.networks.config import TrainConfig
 from garden.modeling.networks.data import TaskData
@@ -75,14 +75,14 @@ def _first(value):
 
 
 def check_device(device: str) -> None:
-    """UserError unless ``device`` (cpu, cuda, cuda:N) can be used by this torch build on this machine."""
+    """SettingError unless ``device`` (cpu, cuda, cuda:N) can be used by this torch build on this machine."""
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise UserError(f"--device {device}: this torch build or machine has no CUDA GPU; use --device cpu or auto")
+            raise SettingError("device", f"{device}: this torch build or machine has no CUDA GPU; use cpu or auto")
         index = int(device.partition(":")[2] or 0)
         if index >= torch.cuda.device_count():
-            raise UserError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here "
-                            f"(cuda:0..cuda:{torch.cuda.device_count() - 1})")
+            raise SettingError("device", f"{device}: only {torch.cuda.device_count()} CUDA device(s) here "
+                                         f"(cuda:0..cuda:{torch.cuda.device_count() - 1})")
 
 
 def resolve_device(device: str = "auto") -> torch.device:

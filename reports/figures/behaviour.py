@@ -264,7 +264,7 @@ def sigmoid_slopes(slopes: pd.DataFrame) -> Figure:
     return fig
 
 
-def trial_types(table: pd.DataFrame) -> Figure:
+def trial_type_bars(table: pd.DataFrame) -> Figure:
     """Accuracy and median response time per trial type (congruent, incongruent, stay, switch),
     group means ± SEM over participants, one bar per group.
 
@@ -314,7 +314,7 @@ def psychometric_curves(curves: pd.DataFrame, model: str = "model") -> Figure:
     return fig
 
 
-def boundary_angles(boundaries: pd.DataFrame) -> Figure:
+def decision_boundaries(boundaries: pd.DataFrame) -> Figure:
     """Fitted decision boundaries drawn in feature space, one panel per ``model``.
 
     ``boundaries``: ``model``, ``participant_id``, ``context``, ``angle_deg`` (boundary direction in
@@ -379,7 +379,7 @@ def bms_bars(bms: pd.DataFrame) -> Figure:
     return fig
 
 
-def parameter_recovery(table: pd.DataFrame) -> Figure:
+def fitted_vs_true_parameters(table: pd.DataFrame) -> Figure:
     """Fitted against true parameter values of simulated agents, one panel per parameter kind.
 
     ``table``: ``parameter`` (e.g. ``slope`` or ``delta_north``; panels pool names by their kind,
@@ -405,7 +405,7 @@ def parameter_recovery(table: pd.DataFrame) -> Figure:
     return fig
 
 
-def model_recovery(table: pd.DataFrame) -> Figure:
+def model_recovery_confusion(table: pd.DataFrame) -> Figure:
     """Model-recovery confusion matrices: rows = generating model, columns = winning model.
 
     ``table`` (long): ``generating_model``, ``fitted_model``, ``fraction`` (of that model's agents

@@ -22,7 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 
-def congruency_curves(curves: pd.DataFrame) -> Figure:
+def congruency_over_training(curves: pd.DataFrame) -> Figure:
     """Accuracy on congruent and on incongruent trees against training step, one panel per init
     scale (mean over seeds); the two contexts' rules agree on congruent trees and conflict on
     incongruent ones.
@@ -137,7 +137,7 @@ def betas_by_scale(summary: pd.DataFrame) -> Figure:
     return fig
 
 
-def dimensionality(summary: pd.DataFrame, spectrum: pd.DataFrame | None = None) -> Figure:
+def dimensionality_by_scale(summary: pd.DataFrame, spectrum: pd.DataFrame | None = None) -> Figure:
     """Components needed for 90 % of hidden variance by scale, and the cumulative spectra.
 
     ``summary``: ``scale``, ``seed``, ``dim_90``. ``spectrum`` (optional): ``scale``, ``seed``,

@@ -17,44 +17,45 @@ from matplotlib.figure import Figure
 
 def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None, *,
                         title: str = "Choice-RDM similarity of people and networks by init scale",
-                        measure: str = "choice-RDM similarity (Spearman ρ)", units: str = "people") -> Figure:
+                        measure: str = "choice-RDM similarity (Spearman ρ)", by: str = "group",
+                        legend: str = "people") -> Figure:
     """RDM similarity between people (or brain regions) and networks across init scales, with
-    bootstrap intervals; ``measure`` labels the y axis, ``units`` the legend.
+    bootstrap intervals; ``measure`` labels the y axis, ``legend`` titles the legends.
 
-    ``profile``: ``unit`` (participant group or region), ``scale``, ``similarity`` (mean over
-    participants), ``ci_low``, ``ci_high``. ``best`` (optional): ``unit``, ``best_scale``,
+    ``profile``: ``by`` (``group`` of participants, or ``roi``), ``scale``, ``similarity`` (mean over
+    participants), ``ci_low``, ``ci_high``. ``best`` (optional): ``by``, ``best_scale``,
     ``fraction`` (share of bootstrap samples where that scale matched best).
     """
     n_cols = 1 if best is None else 2
     fig, axes = new_figure(1, n_cols, title)
     ax = axes[0, 0]
     scales = sorted(profile["scale"].unique())
-    for unit in dict.fromkeys(profile["unit"]):
-        part = profile[profile.unit == unit].sort_values("scale")
+    for label in dict.fromkeys(profile[by]):
+        part = profile[profile[by] == label].sort_values("scale")
         xs = part["scale"]
-        line = ax.plot(xs, part["similarity"], marker="o", label=str(unit))[0]
+        line = ax.plot(xs, part["similarity"], marker="o", label=str(label))[0]
         ax.fill_between(xs, part["ci_low"], part["ci_high"], color=line.get_color(), alpha=0.2, linewidth=0)
     scale_axis(ax, scales)
     ax.set_ylabel(measure)
     ax.set_title("Similarity profile (95 % bootstrap CI)")
-    ax.legend(fontsize="small", title=units)
+    ax.legend(fontsize="small", title=legend)
     if best is not None:
         ax = axes[0, 1]
-        names = list(dict.fromkeys(best["unit"]))
+        names = list(dict.fromkeys(best[by]))
         width = 0.8 / len(names)
-        for u, unit in enumerate(names):
-            part = best[best.unit == unit].set_index("best_scale").reindex(scales).fillna(0.0)
-            x = np.arange(len(scales)) + (u - (len(names) - 1) / 2) * width
-            ax.bar(x, part["fraction"], width, label=str(unit))
+        for k, label in enumerate(names):
+            part = best[best[by] == label].set_index("best_scale").reindex(scales).fillna(0.0)
+            x = np.arange(len(scales)) + (k - (len(names) - 1) / 2) * width
+            ax.bar(x, part["fraction"], width, label=str(label))
         scale_categories(ax, scales)
         ax.set_ylim(0, 1)
         ax.set_ylabel("fraction of bootstrap samples")
         ax.set_title("Best-matching init scale")
-        ax.legend(fontsize="small", title=units)
+        ax.legend(fontsize="small", title=legend)
     return fig
 
 
-def matched_parameters(table: pd.DataFrame) -> Figure:
+def person_vs_matched_networks(table: pd.DataFrame) -> Figure:
     """Each person's psychometric parameter against the mean of their matched networks' (one panel
     per parameter): networks run through that person's trials at the person's best-matching scale.
 

@@ -21,7 +21,7 @@ def _label(verdict: str) -> str:
     return SHORT.get(verdict, verdict)
 
 
-def best_scales(people: pd.DataFrame) -> Figure:
+def best_scale_intervals(people: pd.DataFrame) -> Figure:
     """Per curriculum, every person's best init scale (dot) and 95 % profile interval (line; log σ),
     sorted by best scale, coloured by verdict.
 

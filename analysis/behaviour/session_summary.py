@@ -67,14 +67,15 @@ def predictive_band(cells: pd.DataFrame, fits: pd.DataFrame, models: Sequence[st
         if predicted.empty:
             continue
         n = predicted["n_trials"].to_numpy()
-        draws = replicate_counts(n, predicted["p_accept"].to_numpy(), n_replicates, rng)
+        draws = replicate_counts(n, predicted["p_model"].to_numpy(), n_replicates, rng)
         with np.errstate(invalid="ignore", divide="ignore"):
             replicate = np.where(n > 0, draws / np.maximum(n, 1), np.nan)
-        stacked = pd.concat([predicted.drop(columns=["group"], errors="ignore")] * n_replicates, ignore_index=True)
+        stacked = pd.concat([predicted.drop(columns=["group", "p_model"], errors="ignore")] * n_replicates,
+                            ignore_index=True)
         stacked = stacked.assign(participant_id=np.repeat(np.arange(n_replicates), len(n)), p_accept=replicate.ravel())
         keys = ["feature", "context", "level"]
         band = psychometric_table(stacked).groupby(keys, sort=False)["p_accept"].quantile([0.025, 0.975]).unstack()
-        base = psychometric_table(predicted).rename(columns={"p_accept": "p_model"})
+        base = psychometric_table(predicted).drop(columns="p_accept")
         band = band.set_axis(["band_lo", "band_hi"], axis=1).reset_index()
         out.append(base.merge(band, on=keys).assign(model=model))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()

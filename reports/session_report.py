@@ -1,7 +1,7 @@
 """The one-page session report of one participant: figures (embedded PNG), tables, warnings.
 
 Why: a self-contained HTML file (no external resources) the lab opens the evening after a
-session. Built only from ``garden.analysis.behaviour.session.SessionSummary`` tables: this module draws and lays
+session. Built only from ``garden.analysis.behaviour.session_summary.SessionSummary`` tables: this module draws and lays
 out, it computes no measure.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from garden.analysis.behaviour.session import SessionSummary
+from garden.analysis.behaviour.session_summary import SessionSummary
 from garden.reports import figures
 from garden.reports.figures.style import label_panel
 from garden.reports.html import STYLE, figure_png

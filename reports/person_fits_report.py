@@ -38,7 +38,7 @@ SECTIONS = (SectionSpec(
     (FigureSpec("Verdicts per curriculum", ("network_fit_people",),
                 lambda t: figures.verdict_shares(t["network_fit_people"])),
      FigureSpec("Best init scale per person (95 % profile interval over log σ)", ("network_fit_people",),
-                lambda t: figures.best_scales(t["network_fit_people"]))),
+                lambda t: figures.best_scale_intervals(t["network_fit_people"]))),
     ("network_fit_summary", "network_recovery", "network_confusion"), findings=_findings),)
 
 
