@@ -626,26 +626,43 @@ def readable(fig: Figure) -> Figure:
     """The figure with every text at least ``MIN_FONT_PT`` as shown in the page (constrained layout
     makes room for the larger text when it is drawn), and any legend that covers data moved out of its
     axes, to the right."""
+    enlarge_text(fig)
+    fig.draw_without_rendering()
+    move_covering_legends(fig)
+    return fig
+
+
+def enlarge_text(fig: Figure) -> None:
+    """Every text of the figure raised to ``MIN_FONT_PT`` as shown in the page (the figure is drawn once to make
+    its tick labels)."""
     least = MIN_FONT_PT / shown_scale(fig)
     for text in figure_texts(fig):
         if text.get_fontsize() < least:
             text.set_fontsize(least)
-    fig.draw_without_rendering()
-    for ax in fig.axes:
-        if legend_over_data(ax):
-            ax.get_legend().set_loc("upper left")
-            ax.get_legend().set_bbox_to_anchor((1.02, 1.0), transform=ax.transAxes)
-    return fig
+
+
+def move_covering_legends(fig: Figure) -> bool:
+    """Move each legend that covers data in the figure's last draw out of its axes, to the right; whether any
+    moved."""
+    covering = [ax.get_legend() for ax in fig.axes if legend_over_data(ax)]
+    for legend in covering:
+        legend.set_loc("upper left")
+        legend.set_bbox_to_anchor((1.02, 1.0), transform=legend.axes.transAxes)
+    return bool(covering)
 
 
 def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
-    """The figure as PNG bytes at ``dpi`` (pixels = inches × dpi), its text made ``readable`` first;
+    """The figure as PNG bytes at ``dpi`` (pixels = inches × dpi), its text made ``readable`` first (the legends
+    checked on the saved drawing, and the figure saved again only when one moved: two draws, not three);
     UserError past the pixel budget (``garden.core.budget``), before the pixels are allocated."""
     width, height = fig.get_size_inches()
     check_pixels(width, height, dpi, f"--dpi {dpi}: {fig.get_label() or 'a figure'} of {width:.3g} x {height:.3g} in")
-    readable(fig)
+    enlarge_text(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
+    if move_covering_legends(fig):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
 
 
