@@ -596,9 +596,11 @@ def shown_scale(fig: Figure) -> float:
     return min(width_px, CONTENT_PX) / width_px
 
 
-def figure_texts(fig: Figure) -> list[Text]:
-    """Every visible, non-empty text artist of a drawn figure (titles, labels, tick labels, legends)."""
-    fig.draw_without_rendering()  # creates the tick labels
+def figure_texts(fig: Figure, draw: bool = True) -> list[Text]:
+    """Every visible, non-empty text artist of the figure (titles, labels, tick labels, legends), drawn first to
+    create its tick labels (``draw`` False: as last drawn, e.g. by ``readable``)."""
+    if draw:
+        fig.draw_without_rendering()
     return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
 
 
@@ -625,10 +627,12 @@ def legend_over_data(ax: Axes) -> bool:
 def readable(fig: Figure) -> Figure:
     """The figure with every text at least ``MIN_FONT_PT`` as shown in the page (constrained layout
     makes room for the larger text when it is drawn), and any legend that covers data moved out of its
-    axes, to the right."""
+    axes, to the right; left drawn as it ends (drawn again when a legend moved), so ``figure_texts(fig,
+    draw=False)`` and ``legend_over_data`` read the final drawing."""
     enlarge_text(fig)
     fig.draw_without_rendering()
-    move_covering_legends(fig)
+    if move_covering_legends(fig):
+        fig.draw_without_rendering()
     return fig
 
 
