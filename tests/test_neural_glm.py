@@ -126,8 +126,8 @@ def test_the_design_equals_nilearns_for_every_hrf(bold, hrf):
     ours = run_design(events, n_volumes, 2.0, config, confounds)
     events["trial_type"] = [condition_name(c) if c >= 0 else t for t, c in zip(events.trial_type, events.condition)]
     frame_times = np.arange(n_volumes) * 2.0
-    theirs = make_first_level_design_matrix(frame_times, design_events(events, 2.0), hrf_model=hrf, drift_model="cosine",
-                                            high_pass=0.01, add_regs=confounds.to_numpy(),
+    theirs = make_first_level_design_matrix(frame_times, design_events(events, 2.0), hrf_model=hrf,
+                                            drift_model="cosine", high_pass=0.01, add_regs=confounds.to_numpy(),
                                             add_reg_names=list(confounds.columns))
     assert sorted(ours.columns) == sorted(theirs.columns) and ("c07_derivative" in ours) == ("+" in hrf)
     assert np.abs(ours[theirs.columns].to_numpy() - theirs.to_numpy()).max() < 1e-12
