@@ -603,9 +603,11 @@ def shown_scale(fig: Figure) -> float:
     return min(width_px, CONTENT_PX) / width_px
 
 
-def figure_texts(fig: Figure) -> list[Text]:
-    """Every visible, non-empty text artist of a drawn figure (titles, labels, tick labels, legends)."""
-    fig.draw_without_rendering()  # creates the tick labels
+def figure_texts(fig: Figure, draw: bool = True) -> list[Text]:
+    """Every visible, non-empty text artist of the figure (titles, labels, tick labels, legends), drawn first to
+    create its tick labels (``draw`` False: as last drawn, e.g. by ``readable``)."""
+    if draw:
+        fig.draw_without_rendering()
     return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
 
 
@@ -632,27 +634,46 @@ def legend_over_data(ax: Axes) -> bool:
 def readable(fig: Figure) -> Figure:
     """The figure with every text at least ``MIN_FONT_PT`` as shown in the page (constrained layout
     makes room for the larger text when it is drawn), and any legend that covers data moved out of its
-    axes, to the right."""
+    axes, to the right; left drawn as it ends (drawn again when a legend moved), so ``figure_texts(fig,
+    draw=False)`` and ``legend_over_data`` read the final drawing."""
+    enlarge_text(fig)
+    fig.draw_without_rendering()
+    if move_covering_legends(fig):
+        fig.draw_without_rendering()
+    return fig
+
+
+def enlarge_text(fig: Figure) -> None:
+    """Every text of the figure raised to ``MIN_FONT_PT`` as shown in the page (the figure is drawn once to make
+    its tick labels)."""
     least = MIN_FONT_PT / shown_scale(fig)
     for text in figure_texts(fig):
         if text.get_fontsize() < least:
             text.set_fontsize(least)
-    fig.draw_without_rendering()
-    for ax in fig.axes:
-        if legend_over_data(ax):
-            ax.get_legend().set_loc("upper left")
-            ax.get_legend().set_bbox_to_anchor((1.02, 1.0), transform=ax.transAxes)
-    return fig
+
+
+def move_covering_legends(fig: Figure) -> bool:
+    """Move each legend that covers data in the figure's last draw out of its axes, to the right; whether any
+    moved."""
+    covering = [ax.get_legend() for ax in fig.axes if legend_over_data(ax)]
+    for legend in covering:
+        legend.set_loc("upper left")
+        legend.set_bbox_to_anchor((1.02, 1.0), transform=legend.axes.transAxes)
+    return bool(covering)
 
 
 def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
-    """The figure as PNG bytes at ``dpi`` (pixels = inches × dpi), its text made ``readable`` first;
+    """The figure as PNG bytes at ``dpi`` (pixels = inches × dpi), its text made ``readable`` first (the legends
+    checked on the saved drawing, and the figure saved again only when one moved: two draws, not three);
     UserError past the pixel budget (``garden.core.budget``), before the pixels are allocated."""
     width, height = fig.get_size_inches()
     check_pixels(width, height, dpi, f"--dpi {dpi}: {fig.get_label() or 'a figure'} of {width:.3g} x {height:.3g} in")
-    readable(fig)
+    enlarge_text(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
+    if move_covering_legends(fig):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
 
 

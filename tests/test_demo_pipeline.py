@@ -320,7 +320,7 @@ def test_demo_report_fits_a_1280_px_window_and_every_figure_reads_at_9_pt(demo):
         for figure in spec.figures:
             if all(name in tables and not tables[name].empty for name in figure.needs):
                 fig = readable(figure.draw(tables))
-                texts = [t.get_fontsize() for t in figure_texts(fig)]  # draws the figure as the report does
+                texts = [t.get_fontsize() for t in figure_texts(fig, draw=False)]  # as readable drew it
                 assert not [ax.get_title() for ax in fig.axes if legend_over_data(ax)], figure.caption
                 printed_px = fig.get_figwidth() * 96
                 assert shown[figure.caption] == pytest.approx(min(printed_px, CONTENT_PX), abs=2), figure.caption

@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from garden.analysis.neural.bids import condition_name, find_runs, read_events
 from garden.analysis.neural.glm import (
+    HRF_MODELS,
     GlmConfig,
     design_events,
     fit_dataset,
@@ -26,6 +27,7 @@ from garden.analysis.neural.glm import (
     load_mask,
     read_confounds,
     read_session_betas,
+    run_design,
 )
 from garden.analysis.neural.rdms import RdmConfig, read_roi_rdms, roi_rdms
 from garden.analysis.neural.rois import load_rois
@@ -108,6 +110,31 @@ def test_betas_equal_nilearn_first_level_model(bold, noise_model):
             reference = effect.get_fdata()[brain]
             assert np.abs(fit.betas[condition] - reference).max() < 1e-8 * max(1.0, np.abs(reference).max())
     assert fit.dof == fit.residuals.shape[0] - np.linalg.matrix_rank(fit.design.to_numpy())
+
+
+@pytest.mark.parametrize("hrf", HRF_MODELS)
+def test_the_design_equals_nilearns_for_every_hrf(bold, hrf):
+    """The LSA design (event regressors convolved by one FFT, ``event_regressors``) equals nilearn's
+    ``make_first_level_design_matrix`` on a simulated run, with and without confounds and drift, to float rounding."""
+    from nilearn.glm.first_level import make_first_level_design_matrix
+
+    run = find_runs(bold)[("sub-01", "ses-2")][2]
+    config = GlmConfig(hrf_model=hrf, confounds=("motion",))
+    events = read_events(run.events)
+    n_volumes = nibabel.load(str(run.bold)).shape[3]
+    confounds = read_confounds(run, config, n_volumes)
+    ours = run_design(events, n_volumes, 2.0, config, confounds)
+    events["trial_type"] = [condition_name(c) if c >= 0 else t for t, c in zip(events.trial_type, events.condition)]
+    frame_times = np.arange(n_volumes) * 2.0
+    theirs = make_first_level_design_matrix(frame_times, design_events(events, 2.0), hrf_model=hrf,
+                                            drift_model="cosine", high_pass=0.01, add_regs=confounds.to_numpy(),
+                                            add_reg_names=list(confounds.columns))
+    assert sorted(ours.columns) == sorted(theirs.columns) and ("c07_derivative" in ours) == ("+" in hrf)
+    assert np.abs(ours[theirs.columns].to_numpy() - theirs.to_numpy()).max() < 1e-12
+    bare = run_design(events.assign(trial_type=read_events(run.events).trial_type), n_volumes, 2.0,
+                      GlmConfig(hrf_model=hrf, drift_model="none", confounds=()))
+    plain = make_first_level_design_matrix(frame_times, design_events(events, 2.0), hrf_model=hrf, drift_model=None)
+    assert np.abs(bare[plain.columns].to_numpy() - plain.to_numpy()).max() < 1e-12
 
 
 def test_glm_folder_round_trip(bold, tmp_path):

@@ -92,7 +92,8 @@ NOT_RUN: dict[str, str] = {
     "garden web serve --protocol P --out participants":
         "a server that runs until stopped (tests/test_web_server.py and test_web_browser.py drive it)",
     "garden demo --out DIR":
-        "the whole pipeline (86 s CPU at the smallest size): tests/test_demo_pipeline.py's fixture runs it",
+        "the whole pipeline (53 s CPU at the smallest size, the report included): tests/test_demo_pipeline.py's fixture "
+        "runs it",
     "garden demo --runs-in PARENT":
         "the same pipeline into a dated folder, run by `make demo`; a second run would double the suite's longest step",
     "garden neural networks RDMS --fits FITS --trials PATH... --out DIR [--participants IDS]":

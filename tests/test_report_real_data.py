@@ -86,7 +86,7 @@ def test_real_data_report_reads_at_1280_px(real_report, tmp_path):
         for figure in spec.figures:
             if figure.caption in shown and all(name in tables and not tables[name].empty for name in figure.needs):
                 fig = readable(figure.draw(tables))
-                sizes = [t.get_fontsize() for t in figure_texts(fig)]  # draws the figure as the report does
+                sizes = [t.get_fontsize() for t in figure_texts(fig, draw=False)]  # as readable drew it
                 assert not [ax.get_title() for ax in fig.axes if legend_over_data(ax)], figure.caption
                 for legend in [ax.get_legend() for ax in fig.axes if ax.get_legend()] + list(fig.legends):
                     labels = [t.get_text() for t in legend.get_texts()]

@@ -205,17 +205,54 @@ def design_events(named: pd.DataFrame, tr_s: float) -> pd.DataFrame:
         ["onset", "duration", "trial_type"]]
 
 
+def event_regressors(events: pd.DataFrame, frame_times: np.ndarray, hrf_model: str) -> pd.DataFrame:
+    """The HRF-convolved regressor(s) of every event type (``onset``, ``duration``, ``trial_type``; s) sampled at
+    ``frame_times`` (s), types in sorted order and columns named as nilearn's ``make_first_level_design_matrix``
+    makes them: its steps (duplicate events summed, each type's boxcars on a grid ``OVERSAMPLING`` times finer than
+    the TR, convolved with the HRF kernel(s), resampled linearly at the frame times, a derivative orthogonalised to
+    its main column) with nilearn's own helpers, except that the convolution is one FFT of every type at once
+    (``scipy.signal.fftconvolve``) instead of a direct ``np.convolve`` per type and kernel: a run's 52 event types
+    cost one transform instead of 52 sums over ~1 600-sample kernels (the LSA design was most of a GLM's time).
+    Equal to nilearn's up to float rounding (tests/test_neural_glm.py compares them for every ``HRF_MODELS``)."""
+    from nilearn.glm.first_level import experimental_paradigm, hemodynamic_models  # deferred: start-up (nilearn)
+    from scipy.signal import fftconvolve  # deferred: start-up (scipy.signal only when a design is built)
+
+    cleaned = experimental_paradigm.handle_modulation_of_duplicate_events(experimental_paradigm.check_events(events))
+    trial_type, onset, duration, modulation = (cleaned[c].to_numpy() for c in ("trial_type", "onset", "duration",
+                                                                               "modulation"))
+    types = np.unique(trial_type)
+    sampled = []
+    for name in types:
+        keep = trial_type == name
+        regressor, high_res = hemodynamic_models._sample_condition(  # noqa: SLF001 (nilearn's own sampling)
+            (onset[keep], duration[keep], modulation[keep]), frame_times, OVERSAMPLING)
+        sampled.append(regressor)
+    sampled = np.asarray(sampled)
+    tr_s = float(np.min(np.diff(frame_times)))
+    kernels = hemodynamic_models._hrf_kernel(hrf_model, tr_s, OVERSAMPLING)  # noqa: SLF001
+    convolved = np.stack([fftconvolve(sampled, np.asarray(h)[None, :], axes=1)[:, :sampled.shape[1]]
+                          for h in kernels], axis=1)  # (types, kernels, high-resolution frames)
+    resampled = hemodynamic_models._resample_regressor(  # noqa: SLF001 (linear, row by row)
+        convolved.reshape(-1, sampled.shape[1]), high_res, frame_times).reshape(frame_times.size, len(types), -1)
+    columns = [hemodynamic_models.orthogonalize(resampled[:, k].copy()) for k in range(len(types))]
+    names = [f"{name}{suffix}" for name in types for suffix in ("", "_derivative")[:len(kernels)]]
+    return pd.DataFrame(np.hstack(columns), columns=names, index=frame_times)
+
+
 def run_design(events: pd.DataFrame, n_volumes: int, tr_s: float, config: GlmConfig,
                confounds: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The LSA design matrix of one run (nilearn): condition columns c00..c49 first, then the
-    other event types, confounds, drift terms and the constant."""
+    """The LSA design matrix of one run (nilearn, event regressors by ``event_regressors``): condition columns
+    c00..c49 first, then the other event types, confounds, drift terms and the constant."""
     named = events.assign(trial_type=[condition_name(c) if c >= 0 else str(t)
                                       for t, c in zip(events["trial_type"], events["condition"])])
+    frame_times = np.arange(n_volumes) * tr_s
+    regressors = event_regressors(design_events(named, tr_s), frame_times, config.hrf_model)
+    if confounds is not None:
+        regressors[list(confounds.columns)] = confounds.to_numpy()
     design = first_level().make_first_level_design_matrix(
-        np.arange(n_volumes) * tr_s, design_events(named, tr_s), hrf_model=config.hrf_model, oversampling=OVERSAMPLING,
-        drift_model=None if config.drift_model == "none" else config.drift_model, high_pass=config.high_pass_hz,
-        drift_order=config.drift_order, add_regs=None if confounds is None else confounds.to_numpy(),
-        add_reg_names=None if confounds is None else list(confounds.columns))
+        frame_times, None, drift_model=None if config.drift_model == "none" else config.drift_model,
+        high_pass=config.high_pass_hz, drift_order=config.drift_order, add_regs=regressors.to_numpy(),
+        add_reg_names=list(regressors.columns))
     conditions = [condition_name(c) for c in range(N_CONDITIONS)]
     return design[conditions + [c for c in design.columns if c not in conditions]]
 

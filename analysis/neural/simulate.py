@@ -42,7 +42,7 @@ from garden.analysis.neural.bids import (
     scan_accuracy,
 )
 from garden.analysis.neural.glm import MOTION_COLUMNS as MOTION
-from garden.analysis.neural.glm import OVERSAMPLING, design_events, first_level
+from garden.analysis.neural.glm import design_events, event_regressors, first_level
 from garden.core.errors import UserError
 from garden.core.files import output_folder, refuse_existing, write_file, write_tsv
 from garden.core.progress import progress_bar
@@ -161,8 +161,10 @@ def condition_design(events: pd.DataFrame, frame_times: np.ndarray) -> pd.DataFr
     named = events.assign(trial_type=[condition_name(c) if t == CONDITION_EVENT else str(t)
                                       for t, c in zip(events["trial_type"], events["condition"])])
     tr_s = float(frame_times[1] - frame_times[0])
-    return first_level().make_first_level_design_matrix(frame_times, design_events(named, tr_s), hrf_model="glover",
-                                                        drift_model=None, oversampling=OVERSAMPLING)
+    regressors = event_regressors(design_events(named, tr_s), frame_times, "glover")
+    return first_level().make_first_level_design_matrix(frame_times, None, drift_model=None,
+                                                        add_regs=regressors.to_numpy(),
+                                                        add_reg_names=list(regressors.columns))
 
 
 def _bold_run(events: pd.DataFrame, responses: np.ndarray, brain: np.ndarray, config: SimulationConfig,
