@@ -12,6 +12,14 @@ from pathlib import Path
 import pytest
 from cpu_log import CpuLog
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # before numpy or torch load: they read these once
+    for _threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_threads, "1")
+"""Under xdist every worker computes on one thread (BLAS, OpenMP, torch; its subprocesses inherit it): the
+workers already fill the cores, and a second BLAS thread per worker only waited for a core (2-5 % more CPU
+seconds on the shared 2-core machine). A test that asks for threads (``--threads``, ``threadpool_limits``)
+still gets them."""
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GARDEN_SHARED", REPO.parent / "shared"))
 FLESCH2018 = SHARED / "data" / "flesch2018"
@@ -124,6 +132,21 @@ def _start_order(item: pytest.Item, group: str | None, slow: set[str], builders:
     if item.nodeid in builders:
         return 1
     return (3 if group else 5) + ((group or item.nodeid) not in slow)
+
+
+SCREEN_WORKERS = 1
+"""``-n auto`` starts this many workers more than there are cores: the browser group's worker mostly waits
+(Chromium's real-time trials: about 30 % of a core while it runs), so the cores compute for the others meanwhile."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """Workers for ``-n auto``: one per usable core plus ``SCREEN_WORKERS``; ``PYTEST_XDIST_AUTO_NUM_WORKERS``
+    (xdist's own setting) still decides where it is set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores + SCREEN_WORKERS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
