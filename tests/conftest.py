@@ -135,21 +135,6 @@ def _start_order(item: pytest.Item, group: str | None, slow: set[str], builders:
     return (3 if group else 5) + ((group or item.nodeid) not in slow)
 
 
-SCREEN_WORKERS = 1
-"""``-n auto`` starts this many workers more than there are cores: the browser group's worker mostly waits
-(Chromium's real-time trials: about 30 % of a core while it runs), so the cores compute for the others meanwhile."""
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """Workers for ``-n auto``: one per usable core plus ``SCREEN_WORKERS``; ``PYTEST_XDIST_AUTO_NUM_WORKERS``
-    (xdist's own setting) still decides where it is set."""
-    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
-        return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return cores + SCREEN_WORKERS
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--cpu-log", metavar="FILE", help="append each test's CPU seconds (children included) to FILE "
                      "as JSON lines; scripts/suite_cpu.py sums them per file")
