@@ -43,7 +43,8 @@ $(BIDS_VALIDATOR): tools/bids-validator/package-lock.json
 	npm ci --prefix tools/bids-validator --no-audit --no-fund
 	touch $@
 
-# -n auto: one pytest-xdist worker per core; tests/conftest.py groups the display and browser tests on one worker
+# -n auto: one pytest-xdist worker per core, one thread each (tests/conftest.py); the display and the
+# browser tests each run on one worker (docs/testing.md)
 test: $(STAMP) $(BIDS_VALIDATOR)
 	bash scripts/system-deps.sh
 	test -d experiment/web/node_modules || (cd experiment/web && npm ci --no-audit --no-fund)

@@ -12,6 +12,15 @@ from pathlib import Path
 import pytest
 from cpu_log import CpuLog
 
+THREAD_SETTINGS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+"""Set to 1 in every xdist worker (where unset), so BLAS, OpenMP and torch compute on one thread there and in
+the worker's subprocesses: the workers already fill the cores, and a second BLAS thread per worker only waited
+for one (about 5 % more CPU seconds on the shared 2-core machine). A test that asks for threads (``--threads``,
+``threadpool_limits``) still gets them."""
+if os.environ.get("PYTEST_XDIST_WORKER"):  # before numpy or torch load: they read these once
+    for _name in THREAD_SETTINGS:
+        os.environ.setdefault(_name, "1")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GARDEN_SHARED", REPO.parent / "shared"))
 FLESCH2018 = SHARED / "data" / "flesch2018"

@@ -179,6 +179,8 @@ def test_an_undecodable_tree_is_refused_before_the_window_opens(tmp_path):
     assert not out.exists() or not any(out.rglob("*_beh.tsv"))
 
 
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (run under xvfb-run)")
+@pytest.mark.display  # its window shares the X display: one display test at a time (tests/conftest.py)
 def test_a_crash_saves_the_error_and_traceback_in_the_sidecar(tmp_path):
     stimuli, toml = _tree_set(tmp_path / "set"), _crash_protocol(tmp_path)
     plan = plan_session(load_protocol(toml), "P001", 1, tmp_path / "plan", pool=load_set(stimuli).exemplars).sequence

@@ -691,12 +691,24 @@ def test_shipped_protocol_served(name, browser, tmp_path):
     _check_against_the_lab(protocol, session_path(tmp_path / "participants", "P001", 1), tmp_path)
 
 
+@pytest.fixture(scope="module")
+def shipped_sites(tmp_path_factory) -> dict[str, Path]:
+    """Per shipped protocol, the folder `garden web build` writes for P001 with one planned arrangement:
+    built once (about 10 s CPU for flesch2022's 600 trees), played on the static route and compared with
+    the JATOS archive. The arrangement adds files beside the task's page; index.html is the same."""
+    root, sites = tmp_path_factory.mktemp("sites"), {}
+    for name in sorted(PROTOCOLS):
+        sites[name] = root / name
+        built = _garden("web", "build", "--protocol", name, "--out", str(sites[name]), "--participants", "P001",
+                        "--arrangements", "1")
+        assert built.returncode == 0, built.stderr
+    return sites
+
+
 @pytest.mark.parametrize("name", sorted(PROTOCOLS))
-def test_shipped_protocol_static_site_and_import(name, browser, tmp_path):
+def test_shipped_protocol_static_site_and_import(name, browser, shipped_sites, tmp_path):
     protocol, window, keys = _shipped(name)
-    built = _garden("web", "build", "--protocol", name, "--out", str(tmp_path / "site"), "--participants", "P001")
-    assert built.returncode == 0, built.stderr
-    httpd, url = _static_host(tmp_path / "site")
+    httpd, url = _static_host(shipped_sites[name])
     try:
         page = _page(browser, [])
         with page.expect_download(timeout=300000) as download:
@@ -711,20 +723,19 @@ def test_shipped_protocol_static_site_and_import(name, browser, tmp_path):
 
 
 @pytest.mark.parametrize("name", sorted(PROTOCOLS))
-def test_shipped_protocol_jatos_archive_holds_the_static_site(name, tmp_path):
+def test_shipped_protocol_jatos_archive_holds_the_static_site(name, shipped_sites, tmp_path):
     """`garden web jatos` packs the site `garden web build` writes (same sequences, trees, planned
     arrangements, page plus jatos.js), with a reloadable component. (No JATOS server here: the page
     is played on the static route.)"""
-    for command, out in (("build", tmp_path / "site"), ("jatos", tmp_path / "study.jzip")):
-        done = _garden("web", command, "--protocol", name, "--out", str(out), "--participants", "P001",
-                       "--arrangements", "1")
-        assert done.returncode == 0, done.stderr
+    done = _garden("web", "jatos", "--protocol", name, "--out", str(tmp_path / "study.jzip"), "--participants", "P001",
+                   "--arrangements", "1")
+    assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(tmp_path / "study.jzip") as z:
         study = json.loads(z.read(f"garden_{name}.jas"))
         files = {n.split("/", 1)[1]: z.read(n) for n in z.namelist() if "/" in n and not n.endswith("/")}
     assert study["data"]["componentList"][0]["reloadable"] is True
-    site = {p.relative_to(tmp_path / "site").as_posix(): p.read_bytes() for p in (tmp_path / "site").rglob("*")
-            if p.is_file()}
+    folder = shipped_sites[name]
+    site = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     assert set(files) == set(site)
     differ = {n for n in site if files[n] != site[n]}
     assert differ == {"index.html", "build.json"}, differ  # jatos.js loaded; build time
