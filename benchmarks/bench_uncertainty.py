@@ -57,7 +57,7 @@ def _se_agreement(model: str, n_agents: int = 100) -> dict:
 
 def _cell(r) -> dict:
     out = {"at_bound": round(r.fraction_at_bound, 3), "n": int(r.n), "n_interior": int(r.n_with_se),
-           "r": round(r.r, 3)}
+           "r": round(r.r, 3), "one_sided": round(r.fraction_one_sided, 3)}
     for name in COVERAGES:
         value, lo, hi = getattr(r, name), getattr(r, f"{name}_ci_lo"), getattr(r, f"{name}_ci_hi")
         out[name] = {"value": round(value, 3), "ci95": [round(lo, 3), round(hi, 3)],
@@ -65,18 +65,30 @@ def _cell(r) -> dict:
     return out
 
 
+LABELS = {"coverage": "Wald", "coverage_wald_transformed": "Wald, transformed", "coverage_profile": "profile, all fits",
+          "coverage_profile_interior": "profile, interior fits", "coverage_posterior": "posterior, all fits",
+          "coverage_posterior_interior": "posterior, interior fits",
+          "coverage_posterior_at_bound": "posterior, fits at a bound",
+          "coverage_posterior_equal_interior": "equal-tailed, interior", "coverage_posterior_equal_at_bound":
+          "equal-tailed, at a bound", "coverage_posterior_shortest_interior": "shortest, interior",
+          "coverage_posterior_shortest_at_bound": "shortest, at a bound"}
+"""Column headings of the Markdown table."""
+
+
 def _markdown(cells: dict) -> str:
+    """The coverage table (columns without any value, e.g. profile coverages when left out, dropped)."""
     def fmt(cell: dict, name: str) -> str:
         c = cell[name]
-        return f"{c['value']:.3f} [{c['ci95'][0]:.3f}, {c['ci95'][1]:.3f}]"
-    header = ("| model | parameter | trials | at bound | interior fits | Wald | Wald, transformed | profile, all fits "
-              "| profile, interior fits | posterior, all fits | posterior, interior fits "
-              "| posterior, fits at a bound |")
-    lines = [header, "|" + "---|" * (5 + len(COVERAGES))]
+        mark = "" if c["0.95_inside"] else " *"
+        return f"{c['value']:.3f} [{c['ci95'][0]:.3f}, {c['ci95'][1]:.3f}]{mark}"
+    names = [n for n in COVERAGES if any(np.isfinite(c[n]["value"]) for c in cells.values())]
+    header = ("| model | parameter | trials | at bound | interior fits | one-sided posterior intervals | "
+              + " | ".join(LABELS[n] for n in names) + " |")
+    lines = [header, "|" + "---|" * (6 + len(names))]
     for key, cell in cells.items():
         model, n_trials, parameter = key.split("/")
         lines.append(f"| {model} | {parameter} | {n_trials} | {cell['at_bound']:.3f} | {cell['n_interior']} / "
-                     f"{cell['n']} | " + " | ".join(fmt(cell, name) for name in COVERAGES) + " |")
+                     f"{cell['n']} | {cell['one_sided']:.3f} | " + " | ".join(fmt(cell, name) for name in names) + " |")
     return "\n".join(lines)
 
 

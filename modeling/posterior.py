@@ -72,7 +72,7 @@ ESS_TARGET = 400
 """... which stops a participant once every parameter's bulk and tail ESS is at least this ..."""
 RHAT_TARGET = 1.01
 """... and its largest rank-normalised split R-hat at most this, ..."""
-MAX_DRAWS = 16000
+MAX_DRAWS = 8000
 """... or after this many iterations per chain (then the diagnostics say it has not converged)."""
 N_DRAWS = 4000
 """Iterations after warm-up of ``sample`` (fixed length, no stopping rule)."""
@@ -90,18 +90,33 @@ docs/modeling.md)."""
 LEVEL = 0.95
 
 
+PILED = 0.005
+"""A parameter's posterior piles at a bound when its shortest ``LEVEL`` interval (its highest-density
+interval) reaches that bound, up to this share of the draws: then its interval is one-sided (``intervals``)."""
+KINDS = ("equal-tailed", "from lower bound", "to upper bound")
+"""The kinds of reported interval, coded 0, 1, 2 in ``Posterior.kind``."""
+
+
 @dataclass
 class Posterior:
-    """Per participant: equal-tailed ``LEVEL`` intervals (P, k, 2), posterior medians (P, k),
-    rank-normalised split R-hat (P, k), bulk and tail effective sample sizes (P, k) of each
-    parameter and the iterations per chain after warm-up (P,)."""
+    """Per participant: the reported ``LEVEL`` intervals (P, k, 2) and their kind (P, k; index into
+    ``KINDS``: equal-tailed, or one-sided from the bound where the posterior piles at it,
+    ``reported_intervals``), the equal-tailed (P, k, 2) and shortest (P, k, 2) intervals, posterior
+    medians (P, k), rank-normalised split R-hat (P, k), bulk and tail effective sample sizes (P, k)
+    of each parameter and the iterations per chain after warm-up (P,)."""
 
     intervals: np.ndarray
+    kind: np.ndarray
+    equal_tailed: np.ndarray
+    shortest: np.ndarray
     median: np.ndarray
     rhat: np.ndarray
     ess_bulk: np.ndarray
     ess_tail: np.ndarray
     iterations: np.ndarray
+
+    FIELDS = ("intervals", "kind", "equal_tailed", "shortest", "median", "rhat", "ess_bulk", "ess_tail")
+    """The per-parameter fields (first axes P, k)."""
 
 
 class _Coordinates:
@@ -314,8 +329,32 @@ def effective_sample_sizes(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _ess(_z_scale(chains)), np.minimum(*tails)
 
 
+def reported_intervals(draws: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``LEVEL`` intervals of draws (P, S, k) of parameters with bounds (k, 2): the reported ones
+    (P, k, 2), their kind (P, k; index into ``KINDS``), the equal-tailed ones (2.5 / 97.5 percentiles)
+    and the shortest ones (P, k, 2; the highest-density interval of a unimodal marginal). Reported:
+    equal-tailed, except where the shortest interval leaves less than ``PILED`` of the draws
+    between itself and a bound (it reaches the bound: the marginal density next to the bound is higher
+    than at the interval's other end): then one-sided, from the bound to the ``LEVEL`` quantile (or from
+    the 1 - ``LEVEL`` quantile to the bound). A rule on the posterior alone, not on any true value."""
+    ordered = np.sort(draws, axis=1)
+    n = ordered.shape[1]
+    inside = int(np.ceil(LEVEL * n))
+    tail = 100 * (1 - LEVEL) / 2
+    equal = np.stack([np.percentile(draws, tail, axis=1), np.percentile(draws, 100 - tail, axis=1)], axis=-1)
+    start = np.argmin(ordered[:, inside - 1:] - ordered[:, :n - inside + 1], axis=1)          # (P, k)
+    shortest = np.stack([np.take_along_axis(ordered, start[:, None], axis=1)[:, 0],
+                         np.take_along_axis(ordered, (start + inside - 1)[:, None], axis=1)[:, 0]], axis=-1)
+    kind = np.where(start < PILED * n, 1, np.where(start + inside > (1 - PILED) * n, 2, 0))
+    upper, lower = np.percentile(draws, 100 * LEVEL, axis=1), np.percentile(draws, 100 * (1 - LEVEL), axis=1)
+    reported = equal.copy()
+    reported[kind == 1] = np.stack([np.broadcast_to(bounds[:, 0], kind.shape), upper], axis=-1)[kind == 1]
+    reported[kind == 2] = np.stack([lower, np.broadcast_to(bounds[:, 1], kind.shape)], axis=-1)[kind == 2]
+    return reported, kind, equal, shortest
+
+
 def posterior_summary(batch: Batch, theta: np.ndarray, rng: np.random.Generator) -> Posterior:
-    """Equal-tailed ``LEVEL`` intervals, medians, R-hat and ESS of every participant's posterior,
+    """``LEVEL`` intervals (``reported_intervals``), medians, R-hat and ESS of every participant's posterior,
     the chains started dispersed around the maximum-likelihood fits ``theta`` (P, k). After warm-up
     the chains run in blocks of ``BLOCK`` iterations; a participant stops once all its parameters'
     bulk and tail ESS reach ``ESS_TARGET`` and R-hat is at most ``RHAT_TARGET`` (a NaN R-hat, a
@@ -323,8 +362,8 @@ def posterior_summary(batch: Batch, theta: np.ndarray, rng: np.random.Generator)
     n_part, k = theta.shape
     chains = _Chains(batch, theta, rng)
     chains.warm_up()
-    out = Posterior(np.empty((n_part, k, 2)), np.empty((n_part, k)), np.empty((n_part, k)), np.empty((n_part, k)),
-                    np.empty((n_part, k)), np.zeros(n_part, int))
+    out = Posterior(np.empty((n_part, k, 2)), np.zeros((n_part, k), int), np.empty((n_part, k, 2)),
+                    np.empty((n_part, k, 2)), *(np.empty((n_part, k)) for _ in range(4)), np.zeros(n_part, int))
     active, n_kept, per_block = np.arange(n_part), 0, BLOCK // THIN
     store = np.empty((n_part, N_CHAINS, 4 * per_block, k))                # row i: participant active[i]
     while len(active):
@@ -338,10 +377,9 @@ def posterior_summary(batch: Batch, theta: np.ndarray, rng: np.random.Generator)
         done = ((np.nan_to_num(rhat, nan=1.0).max(axis=1) <= RHAT_TARGET) & (bulk.min(axis=1) >= ESS_TARGET)
                 & (tail.min(axis=1) >= ESS_TARGET)) | (n_kept * THIN >= MAX_DRAWS)
         flat = draws[done].reshape(int(done.sum()), N_CHAINS * n_kept, k)
-        tail_mass = 100 * (1 - LEVEL) / 2
         stopped = active[done]
-        out.intervals[stopped] = np.stack([np.percentile(flat, tail_mass, axis=1),
-                                           np.percentile(flat, 100 - tail_mass, axis=1)], axis=-1)
+        (out.intervals[stopped], out.kind[stopped], out.equal_tailed[stopped],
+         out.shortest[stopped]) = reported_intervals(flat, batch.bounds)
         out.median[stopped] = np.median(flat, axis=1)
         out.rhat[stopped], out.ess_bulk[stopped], out.ess_tail[stopped] = rhat[done], bulk[done], tail[done]
         out.iterations[stopped] = n_kept * THIN
