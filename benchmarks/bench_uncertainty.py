@@ -79,7 +79,7 @@ def _markdown(cells: dict) -> str:
     """The coverage table (columns without any value, e.g. profile coverages when left out, dropped)."""
     def fmt(cell: dict, name: str) -> str:
         c = cell[name]
-        mark = "" if c["0.95_inside"] else " *"
+        mark = "" if c["in_93_97"] else " *"
         return f"{c['value']:.3f} [{c['ci95'][0]:.3f}, {c['ci95'][1]:.3f}]{mark}"
     names = [n for n in COVERAGES if any(np.isfinite(c[n]["value"]) for c in cells.values())]
     header = ("| model | parameter | trials | at bound | interior fits | one-sided posterior intervals | "

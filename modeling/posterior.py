@@ -13,7 +13,10 @@ log-uniform slope prior over-covered the slope (up to 0.988). Equal-tailed 95 % 
 (2.5 / 97.5 percentiles of the draws) are proper where profile and Wald intervals are not: when
 the likelihood is flat up to a bound (near-deterministic choices: slope at 20, lapse at 0), the
 chi-square calibration of the profile fails and Wald SEs do not exist, while the posterior
-simply spreads to the bound.
+simply spreads to the bound. Where the posterior piles at a bound (its shortest 95 % interval
+reaches the bound), the reported interval is one-sided, from the bound to the 95th percentile
+(``reported_intervals``): the equal-tailed one would cut off the region next to the bound, where the
+density is highest (coverage of both in docs/modeling.md).
 
 Sampler: per participant ``N_CHAINS`` Metropolis chains in unconstrained coordinates: each
 parameter's bound range mapped to the real line by the logit, z = logit((theta - lo) / (hi - lo)),
@@ -36,9 +39,11 @@ participant stops at the first block end where every parameter's bulk and tail E
 at ``MAX_DRAWS``, where its diagnostics say it has not converged. The diagnostics are written here,
 batched over participants, because ArviZ's (arviz-stats) loop over parameters in Python (14 s for
 the R-hat of 3 000 parameters against ~0.1 s); tests check that they equal arviz-stats'. Known
-weakness: a posterior with a thin secondary ridge (delta at +-90 deg with a steep slope) is explored
-unevenly, seed to seed; R-hat catches some of those, not all (docs/modeling.md, the comparison with
-BlackJAX's NUTS).
+weaknesses (docs/modeling.md): a posterior that rises steeply to a bound becomes a mode of its own in
+logit coordinates (the Jacobian makes a valley before it), and fits at a bound start every chain
+next to it; the Jeffreys prior's lapse^-1/2 gives logit(lapse) a long exponential tail that the t
+proposal does not cover, so a chain that wanders there sticks; a thin secondary ridge (delta at +-90 deg
+with a steep slope) is explored unevenly. R-hat flags most of those (they end at ``MAX_DRAWS``).
 
 Why not a library: emcee, PyMC or Stan sample one posterior at a time (~1 ms per likelihood call
 in Python, hours for a recovery study); the batched sampler evaluates thousands of independent

@@ -328,7 +328,10 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     with ``bootstrap`` > 0 the 95 % parametric-bootstrap intervals ``<name>_boot_lo`` /
     ``<name>_boot_hi`` from that many refits per participant (seeded by ``seed``), with
     ``posterior`` the 95 % posterior intervals under the Jeffreys prior on the bounds ``<name>_post_lo`` /
-    ``<name>_post_hi`` with the posterior median ``<name>_post_median``, rank-normalised split R-hat
+    ``<name>_post_hi`` and their kind ``<name>_post_kind`` ("equal-tailed", or "from lower bound" / "to upper
+    bound" where the posterior piles at that bound: ``garden.modeling.posterior.reported_intervals``), the
+    equal-tailed and shortest ones ``<name>_post_equal_lo/hi``, ``<name>_post_shortest_lo/hi``, the posterior
+    median ``<name>_post_median``, rank-normalised split R-hat
     ``<name>_rhat`` and per fit ``rhat_max``, the smallest bulk and tail effective sample sizes
     ``ess_bulk_min`` / ``ess_tail_min`` and ``posterior_iterations`` (per chain after warm-up: until
     bulk and tail ESS >= 400 and R-hat <= 1.01, ``garden.modeling.posterior``; Bernoulli likelihood; seeded by ``seed``; their coverage,
@@ -369,7 +372,8 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
                         "posterior (lmfit's own uncertainties: garden.modeling.constraints.lmfit_result)")
     rules = _rules(trials)
     starts = _chunk_starts(len(data), posterior)
-    chunks = [(data[first:end], list(models), objective, n_starts, bootstrap, seed, i, rules, profile, posterior, params)
+    chunks = [(data[first:end], list(models), objective, n_starts, bootstrap, seed, i, rules, profile, posterior,
+               params)
               for i, (first, end) in enumerate(zip(starts, starts[1:] + [len(data)]))]
     bar = progress_bar(total=len(data), unit="participant", desc="fitting", enabled=progress)
     rows: list[dict] = []

@@ -39,6 +39,7 @@ from garden.core.task import RULE_CODES, item_table
 from garden.core.trials import write_table
 from garden.modeling.comparison import winners
 from garden.modeling.models import DEFAULT_MODELS, get_model
+from garden.modeling.posterior import KINDS
 from garden.modeling.psychometric import fit_table, simulate_choices
 
 PARAMETER_RANGES = {"delta": (-30.0, 30.0), "slope": (1.0, 12.0), "offset": (-0.5, 0.5), "lapse": (0.0, 0.15)}
@@ -140,6 +141,10 @@ one-sided from a bound where the posterior piles at it), ``_equal`` / ``_shortes
 shortest (highest-density) ones."""
 
 
+ONE_SIDED = KINDS[1:]
+"""The one-sided kinds of posterior interval."""
+
+
 def coverage_interval(covered: int, n: int) -> tuple[float, float]:
     """95 % Wilson interval of a coverage of ``covered`` out of ``n`` intervals (NaN for n = 0)."""
     if n == 0:
@@ -173,7 +178,7 @@ def recovery_summary(recovered: pd.DataFrame, skipped: pd.DataFrame | None = Non
         r = np.corrcoef(d["true"], d["fitted"])[0, 1] if len(d) > 2 and d["fitted"].std() > 0 else np.nan
         return pd.Series({"n": len(d), "r": r, "bias": err.mean(), "rmse": float(np.sqrt((err ** 2).mean())),
                           "fraction_at_bound": float(d["at_bound"].mean()), "n_with_se": int(d["interior"].sum()),
-                          "fraction_one_sided": float((d["post_kind"].notna() & (d["post_kind"] != "equal-tailed")).mean()),
+                          "fraction_one_sided": float(d["post_kind"].isin(ONE_SIDED).mean()),
                           **_coverages(d)})
     keys = ["generating_model", "n_test_trials", "parameter"]
     columns = ["true", "fitted", "at_bound", "interior", "covered", "covered_wald", "covered_profile",
