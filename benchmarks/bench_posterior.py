@@ -6,7 +6,7 @@ CPU time / jobs estimates the wall time on two idle cores), the load average, th
 chain the stopping rule took (median, how many fits ran to ``MAX_DRAWS``), the largest
 rank-normalised R-hat, the smallest bulk and tail ESS, how many maximum-likelihood estimates lie
 outside their own 95 % posterior interval, the share of all fitted parameters with R-hat above 1.01 and how
-many intervals are of each kind (equal-tailed, one-sided from a bound).
+many posteriors pile at a bound (``garden.modeling.posterior.interval_alternatives``).
 ``GARDEN_BENCH_PARTICIPANTS=N`` limits the run to the first N participants (timing extrapolated).
 """
 
@@ -59,8 +59,8 @@ def main(jobs: int = 2) -> dict:
 
 
 def _shares(fits: pd.DataFrame) -> dict:
-    """Over every fitted parameter: the share with R-hat above 1.01, and how many intervals are of each kind."""
+    """Over every fitted parameter: the share with R-hat above 1.01, and how many posteriors pile at which bound."""
     rhat = pd.concat([fits[c] for c in fits.columns if c.endswith("_rhat")]).dropna()
-    kinds = pd.concat([fits[c] for c in fits.columns if c.endswith("_post_kind")]).dropna()
+    piled = pd.concat([fits[c] for c in fits.columns if c.endswith("_post_piled")]).dropna()
     return {"parameters": len(rhat), "share_of_parameters_rhat_above_1.01": round(float((rhat > 1.01).mean()), 4),
-            "interval_kinds": {str(k): int(v) for k, v in kinds.value_counts().items()}}
+            "posteriors_piled_at": {str(k) or "no bound": int(v) for k, v in piled.value_counts().items()}}

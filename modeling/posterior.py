@@ -13,10 +13,10 @@ log-uniform slope prior over-covered the slope (up to 0.988). Equal-tailed 95 % 
 (2.5 / 97.5 percentiles of the draws) are proper where profile and Wald intervals are not: when
 the likelihood is flat up to a bound (near-deterministic choices: slope at 20, lapse at 0), the
 chi-square calibration of the profile fails and Wald SEs do not exist, while the posterior
-simply spreads to the bound. Where the posterior piles at a bound (its shortest 95 % interval
-reaches the bound), the reported interval is one-sided, from the bound to the 95th percentile
-(``reported_intervals``): the equal-tailed one would cut off the region next to the bound, where the
-density is highest (coverage of both in docs/modeling.md).
+simply spreads to the bound. Also computed, measured against them and not adopted (docs/modeling.md:
+no better coverage at a bound, worse in interior fits): shortest (highest-density) intervals, and
+one-sided intervals from the bound to the 95th percentile where the posterior piles at a bound
+(``interval_alternatives``).
 
 Sampler: per participant ``N_CHAINS`` Metropolis chains in unconstrained coordinates: each
 parameter's bound range mapped to the real line by the logit, z = logit((theta - lo) / (hi - lo)),
@@ -97,22 +97,22 @@ LEVEL = 0.95
 
 PILED = 0.005
 """A parameter's posterior piles at a bound when its shortest ``LEVEL`` interval (its highest-density
-interval) reaches that bound, up to this share of the draws: then its interval is one-sided (``intervals``)."""
-KINDS = ("equal-tailed", "from lower bound", "to upper bound")
-"""The kinds of reported interval, coded 0, 1, 2 in ``Posterior.kind``."""
+interval) reaches that bound, up to this share of the draws and of the bound range."""
+PILED_AT = ("", "lower bound", "upper bound")
+"""Where a posterior piles (``Posterior.piled`` codes 0, 1, 2): nowhere, at the lower or the upper bound."""
 
 
 @dataclass
 class Posterior:
-    """Per participant: the reported ``LEVEL`` intervals (P, k, 2) and their kind (P, k; index into
-    ``KINDS``: equal-tailed, or one-sided from the bound where the posterior piles at it,
-    ``reported_intervals``), the equal-tailed (P, k, 2) and shortest (P, k, 2) intervals, posterior
+    """Per participant: the equal-tailed ``LEVEL`` intervals (P, k, 2; the reported ones), where the
+    posterior piles (P, k; index into ``PILED_AT``), the alternatives of ``interval_alternatives``
+    (one-sided where it piles at a bound, else equal-tailed; shortest; P, k, 2 each), posterior
     medians (P, k), rank-normalised split R-hat (P, k), bulk and tail effective sample sizes (P, k)
     of each parameter and the iterations per chain after warm-up (P,)."""
 
     intervals: np.ndarray
-    kind: np.ndarray
-    equal_tailed: np.ndarray
+    piled: np.ndarray
+    one_sided: np.ndarray
     shortest: np.ndarray
     median: np.ndarray
     rhat: np.ndarray
@@ -120,7 +120,7 @@ class Posterior:
     ess_tail: np.ndarray
     iterations: np.ndarray
 
-    FIELDS = ("intervals", "kind", "equal_tailed", "shortest", "median", "rhat", "ess_bulk", "ess_tail")
+    FIELDS = ("intervals", "piled", "one_sided", "shortest", "median", "rhat", "ess_bulk", "ess_tail")
     """The per-parameter fields (first axes P, k)."""
 
 
@@ -334,14 +334,15 @@ def effective_sample_sizes(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _ess(_z_scale(chains)), np.minimum(*tails)
 
 
-def reported_intervals(draws: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, ...]:
-    """``LEVEL`` intervals of draws (P, S, k) of parameters with bounds (k, 2): the reported ones
-    (P, k, 2), their kind (P, k; index into ``KINDS``), the equal-tailed ones (2.5 / 97.5 percentiles)
-    and the shortest ones (P, k, 2; the highest-density interval of a unimodal marginal). Reported:
-    equal-tailed, except where the shortest interval leaves less than ``PILED`` of the draws
-    between itself and a bound (it reaches the bound: the marginal density next to the bound is higher
-    than at the interval's other end): then one-sided, from the bound to the ``LEVEL`` quantile (or from
-    the 1 - ``LEVEL`` quantile to the bound). A rule on the posterior alone, not on any true value."""
+def interval_alternatives(draws: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``LEVEL`` intervals of draws (P, S, k) of parameters with bounds (k, 2): the equal-tailed ones
+    (2.5 / 97.5 percentiles; P, k, 2), where the posterior piles (P, k; index into ``PILED_AT``), the
+    one-sided alternative (P, k, 2) and the shortest ones (P, k, 2; the highest-density interval of a
+    unimodal marginal). A posterior piles at a bound where its shortest interval leaves less than
+    ``PILED`` of the draws and of the bound range between itself and that bound (it reaches the
+    bound: the marginal density next to the bound is higher than at the interval's other end; a rule
+    on the posterior alone, not on any true value); the one-sided alternative runs from that bound to the ``LEVEL`` quantile (or from
+    the 1 - ``LEVEL`` quantile to the bound) there and is the equal-tailed one elsewhere."""
     ordered = np.sort(draws, axis=1)
     n = ordered.shape[1]
     inside = int(np.ceil(LEVEL * n))
@@ -350,16 +351,20 @@ def reported_intervals(draws: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarra
     start = np.argmin(ordered[:, inside - 1:] - ordered[:, :n - inside + 1], axis=1)          # (P, k)
     shortest = np.stack([np.take_along_axis(ordered, start[:, None], axis=1)[:, 0],
                          np.take_along_axis(ordered, (start + inside - 1)[:, None], axis=1)[:, 0]], axis=-1)
-    kind = np.where(start < PILED * n, 1, np.where(start + inside > (1 - PILED) * n, 2, 0))
+    near = PILED * (bounds[:, 1] - bounds[:, 0])
+    low = (start < PILED * n) & (shortest[..., 0] - bounds[:, 0] < near)
+    high = (start + inside > (1 - PILED) * n) & (bounds[:, 1] - shortest[..., 1] < near)
+    piled = np.where(low, 1, np.where(high, 2, 0))
     upper, lower = np.percentile(draws, 100 * LEVEL, axis=1), np.percentile(draws, 100 * (1 - LEVEL), axis=1)
-    reported = equal.copy()
-    reported[kind == 1] = np.stack([np.broadcast_to(bounds[:, 0], kind.shape), upper], axis=-1)[kind == 1]
-    reported[kind == 2] = np.stack([lower, np.broadcast_to(bounds[:, 1], kind.shape)], axis=-1)[kind == 2]
-    return reported, kind, equal, shortest
+    one_sided = equal.copy()
+    one_sided[piled == 1] = np.stack([np.broadcast_to(bounds[:, 0], piled.shape), upper], axis=-1)[piled == 1]
+    one_sided[piled == 2] = np.stack([lower, np.broadcast_to(bounds[:, 1], piled.shape)], axis=-1)[piled == 2]
+    return equal, piled, one_sided, shortest
 
 
 def posterior_summary(batch: Batch, theta: np.ndarray, rng: np.random.Generator) -> Posterior:
-    """``LEVEL`` intervals (``reported_intervals``), medians, R-hat and ESS of every participant's posterior,
+    """Equal-tailed ``LEVEL`` intervals (and ``interval_alternatives``), medians, R-hat and ESS of every
+    participant's posterior,
     the chains started dispersed around the maximum-likelihood fits ``theta`` (P, k). After warm-up
     the chains run in blocks of ``BLOCK`` iterations; a participant stops once all its parameters'
     bulk and tail ESS reach ``ESS_TARGET`` and R-hat is at most ``RHAT_TARGET`` (a NaN R-hat, a
@@ -383,8 +388,8 @@ def posterior_summary(batch: Batch, theta: np.ndarray, rng: np.random.Generator)
                 & (tail.min(axis=1) >= ESS_TARGET)) | (n_kept * THIN >= MAX_DRAWS)
         flat = draws[done].reshape(int(done.sum()), N_CHAINS * n_kept, k)
         stopped = active[done]
-        (out.intervals[stopped], out.kind[stopped], out.equal_tailed[stopped],
-         out.shortest[stopped]) = reported_intervals(flat, batch.bounds)
+        (out.intervals[stopped], out.piled[stopped], out.one_sided[stopped],
+         out.shortest[stopped]) = interval_alternatives(flat, batch.bounds)
         out.median[stopped] = np.median(flat, axis=1)
         out.rhat[stopped], out.ess_bulk[stopped], out.ess_tail[stopped] = rhat[done], bulk[done], tail[done]
         out.iterations[stopped] = n_kept * THIN

@@ -61,7 +61,7 @@ from garden.modeling.models import (
 )
 from garden.modeling.objectives import check_objective, n_obs, usable
 from garden.modeling.optimise import Batch, BatchFit, at_bound, fit_batch
-from garden.modeling.posterior import KINDS, Posterior, posterior_summary
+from garden.modeling.posterior import PILED_AT, Posterior, posterior_summary
 from garden.modeling.uncertainty import bootstrap_intervals, wald_intervals
 
 __all__ = ["MODELS", "DEFAULT_MODELS", "parameter_names", "geometry", "predict", "simulate_choices",
@@ -244,8 +244,8 @@ def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str,
                 q = post[name]
                 row.update(zip([f"{p}_post_lo" for p in names], q.intervals[i, :, 0]))
                 row.update(zip([f"{p}_post_hi" for p in names], q.intervals[i, :, 1]))
-                row.update(zip([f"{p}_post_kind" for p in names], [KINDS[j] for j in q.kind[i]]))
-                for label, values in (("equal", q.equal_tailed), ("shortest", q.shortest)):
+                row.update(zip([f"{p}_post_piled" for p in names], [PILED_AT[j] for j in q.piled[i]]))
+                for label, values in (("onesided", q.one_sided), ("shortest", q.shortest)):
                     row.update(zip([f"{p}_post_{label}_lo" for p in names], values[i, :, 0]))
                     row.update(zip([f"{p}_post_{label}_hi" for p in names], values[i, :, 1]))
                 row.update(zip([f"{p}_post_median" for p in names], q.median[i]))
@@ -327,10 +327,10 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     ``<name>_profile_hi`` (Bernoulli objective; they under-cover in fits at a bound, docs/modeling.md),
     with ``bootstrap`` > 0 the 95 % parametric-bootstrap intervals ``<name>_boot_lo`` /
     ``<name>_boot_hi`` from that many refits per participant (seeded by ``seed``), with
-    ``posterior`` the 95 % posterior intervals under the Jeffreys prior on the bounds ``<name>_post_lo`` /
-    ``<name>_post_hi`` and their kind ``<name>_post_kind`` ("equal-tailed", or "from lower bound" / "to upper
-    bound" where the posterior piles at that bound: ``garden.modeling.posterior.reported_intervals``), the
-    equal-tailed and shortest ones ``<name>_post_equal_lo/hi``, ``<name>_post_shortest_lo/hi``, the posterior
+    ``posterior`` the equal-tailed 95 % posterior intervals under the Jeffreys prior on the bounds ``<name>_post_lo`` /
+    ``<name>_post_hi``, where the posterior piles ``<name>_post_piled`` ("lower bound", "upper bound" or ""), the
+    alternatives (not better by their coverage) ``<name>_post_onesided_lo/hi`` (from the bound where it piles
+    there) and ``<name>_post_shortest_lo/hi`` (``garden.modeling.posterior.interval_alternatives``), the posterior
     median ``<name>_post_median``, rank-normalised split R-hat
     ``<name>_rhat`` and per fit ``rhat_max``, the smallest bulk and tail effective sample sizes
     ``ess_bulk_min`` / ``ess_tail_min`` and ``posterior_iterations`` (per chain after warm-up: until

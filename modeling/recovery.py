@@ -39,7 +39,6 @@ from garden.core.task import RULE_CODES, item_table
 from garden.core.trials import write_table
 from garden.modeling.comparison import winners
 from garden.modeling.models import DEFAULT_MODELS, get_model
-from garden.modeling.posterior import KINDS
 from garden.modeling.psychometric import fit_table, simulate_choices
 
 PARAMETER_RANGES = {"delta": (-30.0, 30.0), "slope": (1.0, 12.0), "offset": (-0.5, 0.5), "lapse": (0.0, 0.15)}
@@ -106,7 +105,7 @@ def parameter_recovery(fits: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
         w_lo, w_hi = (float(fit.get(f"{t.parameter}_wald_{end}", np.nan)) for end in ("lo", "hi"))
         b_lo, b_hi = (float(fit.get(f"{t.parameter}_post_{end}", np.nan)) for end in ("lo", "hi"))
         other = {label: [float(fit.get(f"{t.parameter}_post_{label}_{end}", np.nan)) for end in ("lo", "hi")]
-                 for label in ("equal", "shortest")}
+                 for label in ("onesided", "shortest")}
         rows.append({"participant_id": t.participant_id, "generating_model": fit["generating_model"],
                      "n_test_trials": int(fit["n_test_trials"]), "rule_code": int(fit.get("rule_code", 1)),
                      "parameter": t.parameter, "true": t.true, "fitted": fit[t.parameter], "se": se,
@@ -118,7 +117,7 @@ def parameter_recovery(fits: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
                      "covered_profile": lo <= t.true <= hi if np.isfinite(lo) else np.nan,
                      "post_lo": b_lo, "post_hi": b_hi, "rhat": float(fit.get(f"{t.parameter}_rhat", np.nan)),
                      "covered_posterior": b_lo <= t.true <= b_hi if np.isfinite(b_lo) else np.nan,
-                     "post_kind": fit.get(f"{t.parameter}_post_kind", None),
+                     "post_piled": fit.get(f"{t.parameter}_post_piled", None),
                      **{f"covered_posterior_{label}": lo <= t.true <= hi if np.isfinite(lo) else np.nan
                         for label, (lo, hi) in other.items()}})
     return pd.DataFrame(rows)
@@ -130,19 +129,14 @@ COVERAGES = {"coverage": ("covered", "all"), "coverage_wald_transformed": ("cove
              "coverage_posterior": ("covered_posterior", "all"),
              "coverage_posterior_interior": ("covered_posterior", "interior"),
              "coverage_posterior_at_bound": ("covered_posterior", "at_bound"),
-             "coverage_posterior_equal_interior": ("covered_posterior_equal", "interior"),
-             "coverage_posterior_equal_at_bound": ("covered_posterior_equal", "at_bound"),
+             "coverage_posterior_onesided_interior": ("covered_posterior_onesided", "interior"),
+             "coverage_posterior_onesided_at_bound": ("covered_posterior_onesided", "at_bound"),
              "coverage_posterior_shortest_interior": ("covered_posterior_shortest", "interior"),
              "coverage_posterior_shortest_at_bound": ("covered_posterior_shortest", "at_bound")}
 """Coverage columns of ``recovery_summary``: (parameter_recovery column, over which fits: all,
 interior ones (no parameter at a bound) or those with a parameter at a bound). The Wald ones
-exist for interior fits only; ``coverage_posterior*`` of the reported posterior intervals (equal-tailed, or
-one-sided from a bound where the posterior piles at it), ``_equal`` / ``_shortest`` of the equal-tailed and the
-shortest (highest-density) ones."""
-
-
-ONE_SIDED = KINDS[1:]
-"""The one-sided kinds of posterior interval."""
+exist for interior fits only; ``coverage_posterior*`` of the (equal-tailed) posterior intervals, ``_onesided`` /
+``_shortest`` of the alternatives (one-sided from a bound where the posterior piles at it; shortest)."""
 
 
 def coverage_interval(covered: int, n: int) -> tuple[float, float]:
@@ -168,8 +162,8 @@ def recovery_summary(recovered: pd.DataFrame, skipped: pd.DataFrame | None = Non
     fraction_at_bound, n_with_se (interior fits: those with a Wald SE), the coverages of the 95 %
     intervals (``COVERAGES``: natural-scale Wald ``coverage`` and transformed-scale Wald over
     interior fits; profile likelihood over all fits and over interior fits; posterior over all,
-    interior and at-bound fits; NaN without them), fraction_one_sided (posterior intervals reported one-sided
-    from a bound),
+    interior and at-bound fits; NaN without them), fraction_piled (posteriors that pile at a bound,
+    ``garden.modeling.posterior.interval_alternatives``),
     each with its 95 % Wilson interval ``<coverage>_ci_lo`` / ``_ci_hi``, and n_skipped
     (simulations of that model and trial count that could not be fitted: rows of ``skipped``,
     columns generating_model and n_test_trials)."""
@@ -178,11 +172,11 @@ def recovery_summary(recovered: pd.DataFrame, skipped: pd.DataFrame | None = Non
         r = np.corrcoef(d["true"], d["fitted"])[0, 1] if len(d) > 2 and d["fitted"].std() > 0 else np.nan
         return pd.Series({"n": len(d), "r": r, "bias": err.mean(), "rmse": float(np.sqrt((err ** 2).mean())),
                           "fraction_at_bound": float(d["at_bound"].mean()), "n_with_se": int(d["interior"].sum()),
-                          "fraction_one_sided": float(d["post_kind"].isin(ONE_SIDED).mean()),
+                          "fraction_piled": float(d["post_piled"].isin(("lower bound", "upper bound")).mean()),
                           **_coverages(d)})
     keys = ["generating_model", "n_test_trials", "parameter"]
     columns = ["true", "fitted", "at_bound", "interior", "covered", "covered_wald", "covered_profile",
-               "covered_posterior", "covered_posterior_equal", "covered_posterior_shortest", "post_kind"]
+               "covered_posterior", "covered_posterior_onesided", "covered_posterior_shortest", "post_piled"]
     summary = recovered.groupby(keys, sort=False)[columns].apply(stats)
     summary = summary.reset_index()
     lost = skipped if skipped is not None else pd.DataFrame(columns=["generating_model", "n_test_trials"])

@@ -19,7 +19,7 @@ from garden.modeling.models import MODELS, Model, psychometric_gradient
 from garden.modeling.models import psychometric as equation
 from garden.modeling.optimise import Batch
 from garden.modeling import posterior as posterior_module
-from garden.modeling.posterior import (effective_sample_sizes, log_jeffreys, posterior_summary, reported_intervals,
+from garden.modeling.posterior import (effective_sample_sizes, log_jeffreys, posterior_summary, interval_alternatives,
                                       sample, split_rhat)
 from garden.modeling.psychometric import fit_table, simulate_choices
 from garden.modeling.recovery import parameter_recovery, simulate_study, simulated_trials
@@ -119,22 +119,23 @@ def test_signed_slope_posterior_matches_the_grid():
     assert summary.rhat[0, 0] < 1.01
 
 
-def test_intervals_are_one_sided_where_the_posterior_piles_at_a_bound():
+def test_a_posterior_piles_at_a_bound_where_its_shortest_interval_reaches_it():
     """Known marginals on bounds [0, 20]: exponential from the lower bound (density highest at 0:
     [0, q95 = 3.0]), mirrored at the upper bound ([20 - 3.0, 20]), a normal inside (equal-tailed
     [10 -+ 1.96]; the shortest interval agrees), a normal folded at the bound with its mode 1.5 SD from it
     (density at the bound 0.26, above the 0.06 at the shortest interval's upper end: one-sided) and one with
-    its mode 3 SD from it (density 0.009 at the bound: equal-tailed)."""
+    its mode 3 SD from it (density 0.009 at the bound: equal-tailed), and an exponential from 2 (a sharp
+    edge, but away from the bound: not piled)."""
     rng = np.random.default_rng(4)
     n = 40_000
     exponential = np.minimum(rng.exponential(1.0, n), 20)
     normal = rng.normal(10.0, 1.0, n)
     near, far = np.abs(rng.normal(1.5, 1.0, n)), np.abs(rng.normal(3.0, 1.0, n))
-    draws = np.stack([exponential, 20 - exponential, normal, near, far], axis=-1)[None]
-    reported, kind, equal, shortest = reported_intervals(draws, np.array([[0.0, 20.0]] * 5))
-    assert kind[0].tolist() == [1, 2, 0, 1, 0]
-    np.testing.assert_allclose(reported[0], [[0, np.log(20)], [20 - np.log(20), 20], [8.04, 11.96],
-                                             [0, np.quantile(near, 0.95)], [1.04, 4.96]], atol=0.06)
+    draws = np.stack([exponential, 20 - exponential, normal, near, far, 2 + exponential], axis=-1)[None]
+    equal, piled, one_sided, shortest = interval_alternatives(draws, np.array([[0.0, 20.0]] * 6))
+    assert piled[0].tolist() == [1, 2, 0, 1, 0, 0] and shortest[0, 5, 0] < 2.001
+    np.testing.assert_allclose(one_sided[0], [[0, np.log(20)], [20 - np.log(20), 20], [8.04, 11.96],
+                                             [0, np.quantile(near, 0.95)], [1.04, 4.96], equal[0, 5]], atol=0.06)
     np.testing.assert_allclose(shortest[0, 2], equal[0, 2], atol=0.06)
     assert shortest[0, 0, 0] < 0.001 and equal[0, 0, 0] == pytest.approx(np.log(1 / 0.975), abs=0.01)
 
@@ -266,9 +267,9 @@ def test_a_fit_on_both_bounds_gets_a_proper_posterior_interval():
     fit = fit_table(trials, ["factorized"], posterior=True).iloc[0]
     assert fit["slope_at_bound"] and np.isnan(fit["slope_se"])
     assert fit["slope_post_lo"] > 5 and fit["slope_post_hi"] > 19
-    assert fit["lapse_post_lo"] == 0 and 0 < fit["lapse_post_hi"] < 0.02
-    assert fit["lapse_post_kind"] == "from lower bound"
-    assert fit["lapse_post_equal_lo"] > 0 and fit["offset_post_kind"] == "equal-tailed"
+    assert 0 < fit["lapse_post_lo"] < 1e-3 and 0 < fit["lapse_post_hi"] < 0.02
+    assert fit["lapse_post_piled"] == "lower bound" and fit["lapse_post_onesided_lo"] == 0
+    assert fit["offset_post_piled"] == "" and fit["offset_post_onesided_lo"] == fit["offset_post_lo"]
     assert -1 < fit["offset_post_lo"] < 0.5 < fit["offset_post_hi"] < 1
 
 
