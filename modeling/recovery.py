@@ -177,7 +177,8 @@ def recovery_summary(recovered: pd.DataFrame, skipped: pd.DataFrame | None = Non
     keys = ["generating_model", "n_test_trials", "parameter"]
     columns = ["true", "fitted", "at_bound", "interior", "covered", "covered_wald", "covered_profile",
                "covered_posterior", "covered_posterior_onesided", "covered_posterior_shortest", "post_piled"]
-    summary = recovered.groupby(keys, sort=False)[columns].apply(stats)
+    summary = recovered.reindex(columns=keys + columns)            # a column the fits lack: NaN
+    summary = summary.groupby(keys, sort=False)[columns].apply(stats)
     summary = summary.reset_index()
     lost = skipped if skipped is not None else pd.DataFrame(columns=["generating_model", "n_test_trials"])
     summary["n_skipped"] = [int(((lost["generating_model"] == m) & (lost["n_test_trials"] == n)).sum())
