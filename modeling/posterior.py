@@ -77,7 +77,7 @@ ESS_TARGET = 400
 """... which stops a participant once every parameter's bulk and tail ESS is at least this ..."""
 RHAT_TARGET = 1.01
 """... and its largest rank-normalised split R-hat at most this, ..."""
-MAX_DRAWS = 8000
+MAX_DRAWS = 16000
 """... or after this many iterations per chain (then the diagnostics say it has not converged)."""
 N_DRAWS = 4000
 """Iterations after warm-up of ``sample`` (fixed length, no stopping rule)."""
