@@ -341,8 +341,9 @@ def interval_alternatives(draws: np.ndarray, bounds: np.ndarray) -> tuple[np.nda
     unimodal marginal). A posterior piles at a bound where its shortest interval leaves less than
     ``PILED`` of the draws and of the bound range between itself and that bound (it reaches the
     bound: the marginal density next to the bound is higher than at the interval's other end; a rule
-    on the posterior alone, not on any true value); the one-sided alternative runs from that bound to the ``LEVEL`` quantile (or from
-    the 1 - ``LEVEL`` quantile to the bound) there and is the equal-tailed one elsewhere."""
+    on the posterior alone, not on any true value); the one-sided alternative runs from that bound to the
+    ``LEVEL`` quantile (or from the 1 - ``LEVEL`` quantile to the bound) there and is the equal-tailed
+    one elsewhere."""
     ordered = np.sort(draws, axis=1)
     n = ordered.shape[1]
     inside = int(np.ceil(LEVEL * n))
