@@ -4,8 +4,9 @@ models (factorized, factorized_full, linear), Bernoulli likelihood with ``--post
 Reports wall time, CPU time (main + workers: on a shared machine wall time depends on the load;
 CPU time / jobs estimates the wall time on two idle cores), the load average, the iterations per
 chain the stopping rule took (median, how many fits ran to ``MAX_DRAWS``), the largest
-rank-normalised R-hat, the smallest bulk and tail ESS, and how many maximum-likelihood estimates lie
-outside their own 95 % posterior interval.
+rank-normalised R-hat, the smallest bulk and tail ESS, how many maximum-likelihood estimates lie
+outside their own 95 % posterior interval, the share of all fitted parameters with R-hat above 1.01 and how
+many posteriors pile at a bound (``garden.modeling.posterior.interval_alternatives``).
 ``GARDEN_BENCH_PARTICIPANTS=N`` limits the run to the first N participants (timing extrapolated).
 """
 
@@ -54,4 +55,12 @@ def main(jobs: int = 2) -> dict:
             "rhat_max": float(fits["rhat_max"].max()), "rhat_above_1.01": int((fits["rhat_max"] > 1.01).sum()),
             "ess_bulk_min": float(fits["ess_bulk_min"].min()), "ess_tail_min": float(fits["ess_tail_min"].min()),
             "estimates_outside_their_interval": outside, "skipped": len(fits.attrs["skipped"]),
-            "median_rhat_max": float(np.median(fits["rhat_max"]))}
+            "median_rhat_max": float(np.median(fits["rhat_max"])), **_shares(fits)}
+
+
+def _shares(fits: pd.DataFrame) -> dict:
+    """Over every fitted parameter: the share with R-hat above 1.01, and how many posteriors pile at which bound."""
+    rhat = pd.concat([fits[c] for c in fits.columns if c.endswith("_rhat")]).dropna()
+    piled = pd.concat([fits[c] for c in fits.columns if c.endswith("_post_piled")]).dropna()
+    return {"parameters": len(rhat), "share_of_parameters_rhat_above_1.01": round(float((rhat > 1.01).mean()), 4),
+            "posteriors_piled_at": {str(k) or "no bound": int(v) for k, v in piled.value_counts().items()}}

@@ -57,7 +57,7 @@ def _se_agreement(model: str, n_agents: int = 100) -> dict:
 
 def _cell(r) -> dict:
     out = {"at_bound": round(r.fraction_at_bound, 3), "n": int(r.n), "n_interior": int(r.n_with_se),
-           "r": round(r.r, 3)}
+           "r": round(r.r, 3), "piled": round(r.fraction_piled, 3)}
     for name in COVERAGES:
         value, lo, hi = getattr(r, name), getattr(r, f"{name}_ci_lo"), getattr(r, f"{name}_ci_hi")
         out[name] = {"value": round(value, 3), "ci95": [round(lo, 3), round(hi, 3)],
@@ -65,18 +65,31 @@ def _cell(r) -> dict:
     return out
 
 
+LABELS = {"coverage": "Wald", "coverage_wald_transformed": "Wald, transformed", "coverage_profile": "profile, all fits",
+          "coverage_profile_interior": "profile, interior fits", "coverage_posterior": "posterior, all fits",
+          "coverage_posterior_interior": "posterior, interior fits",
+          "coverage_posterior_at_bound": "posterior, fits at a bound",
+          "coverage_posterior_onesided_interior": "one-sided where piled, interior",
+          "coverage_posterior_onesided_at_bound": "one-sided where piled, at a bound",
+          "coverage_posterior_shortest_interior": "shortest, interior",
+          "coverage_posterior_shortest_at_bound": "shortest, at a bound"}
+"""Column headings of the Markdown table."""
+
+
 def _markdown(cells: dict) -> str:
+    """The coverage table (columns without any value, e.g. profile coverages when left out, dropped)."""
     def fmt(cell: dict, name: str) -> str:
         c = cell[name]
-        return f"{c['value']:.3f} [{c['ci95'][0]:.3f}, {c['ci95'][1]:.3f}]"
-    header = ("| model | parameter | trials | at bound | interior fits | Wald | Wald, transformed | profile, all fits "
-              "| profile, interior fits | posterior, all fits | posterior, interior fits "
-              "| posterior, fits at a bound |")
-    lines = [header, "|" + "---|" * (5 + len(COVERAGES))]
+        mark = "" if c["in_93_97"] else " *"
+        return f"{c['value']:.3f} [{c['ci95'][0]:.3f}, {c['ci95'][1]:.3f}]{mark}"
+    names = [n for n in COVERAGES if any(np.isfinite(c[n]["value"]) for c in cells.values())]
+    header = ("| model | parameter | trials | at bound | interior fits | posterior piled at a bound | "
+              + " | ".join(LABELS[n] for n in names) + " |")
+    lines = [header, "|" + "---|" * (6 + len(names))]
     for key, cell in cells.items():
         model, n_trials, parameter = key.split("/")
         lines.append(f"| {model} | {parameter} | {n_trials} | {cell['at_bound']:.3f} | {cell['n_interior']} / "
-                     f"{cell['n']} | " + " | ".join(fmt(cell, name) for name in COVERAGES) + " |")
+                     f"{cell['n']} | {cell['piled']:.3f} | " + " | ".join(fmt(cell, name) for name in names) + " |")
     return "\n".join(lines)
 
 

@@ -13,7 +13,10 @@ log-uniform slope prior over-covered the slope (up to 0.988). Equal-tailed 95 % 
 (2.5 / 97.5 percentiles of the draws) are proper where profile and Wald intervals are not: when
 the likelihood is flat up to a bound (near-deterministic choices: slope at 20, lapse at 0), the
 chi-square calibration of the profile fails and Wald SEs do not exist, while the posterior
-simply spreads to the bound.
+simply spreads to the bound. Also computed, measured against them and not adopted (docs/modeling.md:
+no better coverage at a bound, worse in interior fits): shortest (highest-density) intervals, and
+one-sided intervals from the bound to the 95th percentile where the posterior piles at a bound
+(``interval_alternatives``).
 
 Sampler: per participant ``N_CHAINS`` Metropolis chains in unconstrained coordinates: each
 parameter's bound range mapped to the real line by the logit, z = logit((theta - lo) / (hi - lo)),
@@ -36,9 +39,11 @@ participant stops at the first block end where every parameter's bulk and tail E
 at ``MAX_DRAWS``, where its diagnostics say it has not converged. The diagnostics are written here,
 batched over participants, because ArviZ's (arviz-stats) loop over parameters in Python (14 s for
 the R-hat of 3 000 parameters against ~0.1 s); tests check that they equal arviz-stats'. Known
-weakness: a posterior with a thin secondary ridge (delta at +-90 deg with a steep slope) is explored
-unevenly, seed to seed; R-hat catches some of those, not all (docs/modeling.md, the comparison with
-BlackJAX's NUTS).
+weaknesses (docs/modeling.md): a posterior that rises steeply to a bound becomes a mode of its own in
+logit coordinates (the Jacobian makes a valley before it), and fits at a bound start every chain
+next to it; the Jeffreys prior's lapse^-1/2 gives logit(lapse) a long exponential tail that the t
+proposal does not cover, so a chain that wanders there sticks; a thin secondary ridge (delta at +-90 deg
+with a steep slope) is explored unevenly. R-hat flags most of those (they end at ``MAX_DRAWS``).
 
 Why not a library: emcee, PyMC or Stan sample one posterior at a time (~1 ms per likelihood call
 in Python, hours for a recovery study); the batched sampler evaluates thousands of independent
@@ -90,18 +95,33 @@ docs/modeling.md)."""
 LEVEL = 0.95
 
 
+PILED = 0.005
+"""A parameter's posterior piles at a bound when its shortest ``LEVEL`` interval (its highest-density
+interval) reaches that bound, up to this share of the draws and of the bound range."""
+PILED_AT = ("", "lower bound", "upper bound")
+"""Where a posterior piles (``Posterior.piled`` codes 0, 1, 2): nowhere, at the lower or the upper bound."""
+
+
 @dataclass
 class Posterior:
-    """Per participant: equal-tailed ``LEVEL`` intervals (P, k, 2), posterior medians (P, k),
-    rank-normalised split R-hat (P, k), bulk and tail effective sample sizes (P, k) of each
-    parameter and the iterations per chain after warm-up (P,)."""
+    """Per participant: the equal-tailed ``LEVEL`` intervals (P, k, 2; the reported ones), where the
+    posterior piles (P, k; index into ``PILED_AT``), the alternatives of ``interval_alternatives``
+    (one-sided where it piles at a bound, else equal-tailed; shortest; P, k, 2 each), posterior
+    medians (P, k), rank-normalised split R-hat (P, k), bulk and tail effective sample sizes (P, k)
+    of each parameter and the iterations per chain after warm-up (P,)."""
 
     intervals: np.ndarray
+    piled: np.ndarray
+    one_sided: np.ndarray
+    shortest: np.ndarray
     median: np.ndarray
     rhat: np.ndarray
     ess_bulk: np.ndarray
     ess_tail: np.ndarray
     iterations: np.ndarray
+
+    FIELDS = ("intervals", "piled", "one_sided", "shortest", "median", "rhat", "ess_bulk", "ess_tail")
+    """The per-parameter fields (first axes P, k)."""
 
 
 class _Coordinates:
@@ -314,8 +334,38 @@ def effective_sample_sizes(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _ess(_z_scale(chains)), np.minimum(*tails)
 
 
+def interval_alternatives(draws: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``LEVEL`` intervals of draws (P, S, k) of parameters with bounds (k, 2): the equal-tailed ones
+    (2.5 / 97.5 percentiles; P, k, 2), where the posterior piles (P, k; index into ``PILED_AT``), the
+    one-sided alternative (P, k, 2) and the shortest ones (P, k, 2; the highest-density interval of a
+    unimodal marginal). A posterior piles at a bound where its shortest interval leaves less than
+    ``PILED`` of the draws and of the bound range between itself and that bound (it reaches the
+    bound: the marginal density next to the bound is higher than at the interval's other end; a rule
+    on the posterior alone, not on any true value); the one-sided alternative runs from that bound to the
+    ``LEVEL`` quantile (or from the 1 - ``LEVEL`` quantile to the bound) there and is the equal-tailed
+    one elsewhere."""
+    ordered = np.sort(draws, axis=1)
+    n = ordered.shape[1]
+    inside = int(np.ceil(LEVEL * n))
+    tail = 100 * (1 - LEVEL) / 2
+    equal = np.stack([np.percentile(draws, tail, axis=1), np.percentile(draws, 100 - tail, axis=1)], axis=-1)
+    start = np.argmin(ordered[:, inside - 1:] - ordered[:, :n - inside + 1], axis=1)          # (P, k)
+    shortest = np.stack([np.take_along_axis(ordered, start[:, None], axis=1)[:, 0],
+                         np.take_along_axis(ordered, (start + inside - 1)[:, None], axis=1)[:, 0]], axis=-1)
+    near = PILED * (bounds[:, 1] - bounds[:, 0])
+    low = (start < PILED * n) & (shortest[..., 0] - bounds[:, 0] < near)
+    high = (start + inside > (1 - PILED) * n) & (bounds[:, 1] - shortest[..., 1] < near)
+    piled = np.where(low, 1, np.where(high, 2, 0))
+    upper, lower = np.percentile(draws, 100 * LEVEL, axis=1), np.percentile(draws, 100 * (1 - LEVEL), axis=1)
+    one_sided = equal.copy()
+    one_sided[piled == 1] = np.stack([np.broadcast_to(bounds[:, 0], piled.shape), upper], axis=-1)[piled == 1]
+    one_sided[piled == 2] = np.stack([lower, np.broadcast_to(bounds[:, 1], piled.shape)], axis=-1)[piled == 2]
+    return equal, piled, one_sided, shortest
+
+
 def posterior_summary(batch: Batch, theta: np.ndarray, rng: np.random.Generator) -> Posterior:
-    """Equal-tailed ``LEVEL`` intervals, medians, R-hat and ESS of every participant's posterior,
+    """Equal-tailed ``LEVEL`` intervals (and ``interval_alternatives``), medians, R-hat and ESS of every
+    participant's posterior,
     the chains started dispersed around the maximum-likelihood fits ``theta`` (P, k). After warm-up
     the chains run in blocks of ``BLOCK`` iterations; a participant stops once all its parameters'
     bulk and tail ESS reach ``ESS_TARGET`` and R-hat is at most ``RHAT_TARGET`` (a NaN R-hat, a
@@ -323,8 +373,8 @@ def posterior_summary(batch: Batch, theta: np.ndarray, rng: np.random.Generator)
     n_part, k = theta.shape
     chains = _Chains(batch, theta, rng)
     chains.warm_up()
-    out = Posterior(np.empty((n_part, k, 2)), np.empty((n_part, k)), np.empty((n_part, k)), np.empty((n_part, k)),
-                    np.empty((n_part, k)), np.zeros(n_part, int))
+    out = Posterior(np.empty((n_part, k, 2)), np.zeros((n_part, k), int), np.empty((n_part, k, 2)),
+                    np.empty((n_part, k, 2)), *(np.empty((n_part, k)) for _ in range(4)), np.zeros(n_part, int))
     active, n_kept, per_block = np.arange(n_part), 0, BLOCK // THIN
     store = np.empty((n_part, N_CHAINS, 4 * per_block, k))                # row i: participant active[i]
     while len(active):
@@ -338,10 +388,9 @@ def posterior_summary(batch: Batch, theta: np.ndarray, rng: np.random.Generator)
         done = ((np.nan_to_num(rhat, nan=1.0).max(axis=1) <= RHAT_TARGET) & (bulk.min(axis=1) >= ESS_TARGET)
                 & (tail.min(axis=1) >= ESS_TARGET)) | (n_kept * THIN >= MAX_DRAWS)
         flat = draws[done].reshape(int(done.sum()), N_CHAINS * n_kept, k)
-        tail_mass = 100 * (1 - LEVEL) / 2
         stopped = active[done]
-        out.intervals[stopped] = np.stack([np.percentile(flat, tail_mass, axis=1),
-                                           np.percentile(flat, 100 - tail_mass, axis=1)], axis=-1)
+        (out.intervals[stopped], out.piled[stopped], out.one_sided[stopped],
+         out.shortest[stopped]) = interval_alternatives(flat, batch.bounds)
         out.median[stopped] = np.median(flat, axis=1)
         out.rhat[stopped], out.ess_bulk[stopped], out.ess_tail[stopped] = rhat[done], bulk[done], tail[done]
         out.iterations[stopped] = n_kept * THIN

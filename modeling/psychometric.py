@@ -61,7 +61,7 @@ from garden.modeling.models import (
 )
 from garden.modeling.objectives import check_objective, n_obs, usable
 from garden.modeling.optimise import Batch, BatchFit, at_bound, fit_batch
-from garden.modeling.posterior import Posterior, posterior_summary
+from garden.modeling.posterior import PILED_AT, Posterior, posterior_summary
 from garden.modeling.uncertainty import bootstrap_intervals, wald_intervals
 
 __all__ = ["MODELS", "DEFAULT_MODELS", "parameter_names", "rule_gradients", "predict", "simulate_choices",
@@ -121,6 +121,18 @@ _FULL_FROM_FACTORIZED = [0, 1, 2, 2, 3, 3, 4, 4]
 """factorized (delta_a, delta_b, slope, offset, lapse) -> factorized_full parameter order."""
 CHUNK = 64
 """Participants fitted together in one vectorised batch (one progress step)."""
+POSTERIOR_CHUNK = 320
+"""With posteriors, at most this many participants per batch, in an even number of near-equal batches: the
+sampler's last steps, when a few slow posteriors are left, cost the same for one as for many (one numpy call
+per step), so fewer, larger batches pay them fewer times, and two workers share an even number evenly."""
+
+
+def _chunk_starts(n: int, posterior: bool) -> list[int]:
+    """First participant of each batch of ``fit_table`` (independent of ``jobs``: the seeds follow the batches)."""
+    if not posterior:
+        return list(range(0, n, CHUNK))
+    n_chunks = 2 * int(np.ceil(n / (2 * POSTERIOR_CHUNK)))
+    return sorted({int(round(i * n / n_chunks)) for i in range(n_chunks)} - {n})
 
 
 def _one_context(data: CellData, c: int) -> CellData:
@@ -165,8 +177,8 @@ def posteriors(data: list[CellData], fits: dict[str, BatchFit], seed: int, strea
         theta = np.stack([fit.theta[:, cols] for cols in _CONTEXT_COLUMNS], axis=1).reshape(-1, 4)
         half = posterior_summary(Batch(_ONE_CONTEXT, halves, "bernoulli"), theta, rng)
         parts = []
-        for values in (half.intervals, half.median, half.rhat, half.ess_bulk, half.ess_tail):
-            full = np.empty((len(data), 8) + values.shape[2:])
+        for values in (getattr(half, field) for field in Posterior.FIELDS):
+            full = np.empty((len(data), 8) + values.shape[2:], values.dtype)
             paired = values.reshape((len(data), 2, 4) + values.shape[2:])
             for c, cols in enumerate(_CONTEXT_COLUMNS):
                 full[:, cols] = paired[:, c]
@@ -232,6 +244,10 @@ def _rows(data: list[CellData], fits: dict[str, BatchFit], objective: str,
                 q = post[name]
                 row.update(zip([f"{p}_post_lo" for p in names], q.intervals[i, :, 0]))
                 row.update(zip([f"{p}_post_hi" for p in names], q.intervals[i, :, 1]))
+                row.update(zip([f"{p}_post_piled" for p in names], [PILED_AT[j] for j in q.piled[i]]))
+                for label, values in (("onesided", q.one_sided), ("shortest", q.shortest)):
+                    row.update(zip([f"{p}_post_{label}_lo" for p in names], values[i, :, 0]))
+                    row.update(zip([f"{p}_post_{label}_hi" for p in names], values[i, :, 1]))
                 row.update(zip([f"{p}_post_median" for p in names], q.median[i]))
                 row.update(zip([f"{p}_rhat" for p in names], q.rhat[i]))
                 row["rhat_max"] = float(np.nanmax(q.rhat[i]))
@@ -311,8 +327,11 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
     ``<name>_profile_hi`` (Bernoulli objective; they under-cover in fits at a bound, docs/modeling.md),
     with ``bootstrap`` > 0 the 95 % parametric-bootstrap intervals ``<name>_boot_lo`` /
     ``<name>_boot_hi`` from that many refits per participant (seeded by ``seed``), with
-    ``posterior`` the 95 % posterior intervals under the Jeffreys prior on the bounds ``<name>_post_lo`` /
-    ``<name>_post_hi`` with the posterior median ``<name>_post_median``, rank-normalised split R-hat
+    ``posterior`` the equal-tailed 95 % posterior intervals under the Jeffreys prior on the bounds ``<name>_post_lo`` /
+    ``<name>_post_hi``, where the posterior piles ``<name>_post_piled`` ("lower bound", "upper bound" or ""), the
+    alternatives (not better by their coverage) ``<name>_post_onesided_lo/hi`` (from the bound where it piles
+    there) and ``<name>_post_shortest_lo/hi`` (``garden.modeling.posterior.interval_alternatives``), the posterior
+    median ``<name>_post_median``, rank-normalised split R-hat
     ``<name>_rhat`` and per fit ``rhat_max``, the smallest bulk and tail effective sample sizes
     ``ess_bulk_min`` / ``ess_tail_min`` and ``posterior_iterations`` (per chain after warm-up: until
     bulk and tail ESS >= 400 and R-hat <= 1.01, ``garden.modeling.posterior``; Bernoulli likelihood; seeded by ``seed``; their coverage,
@@ -352,9 +371,10 @@ def fit_table(trials: pd.DataFrame, models: Sequence[str] = DEFAULT_MODELS, obje
         raise UserError("lmfit Parameters constrain one model's fit: give one model and no bootstrap, profile or "
                         "posterior (lmfit's own uncertainties: garden.modeling.constraints.lmfit_result)")
     rules = _rules(trials)
-    chunks = [(data[i:i + CHUNK], list(models), objective, n_starts, bootstrap, seed, i // CHUNK, rules, profile,
-               posterior, params)
-              for i in range(0, len(data), CHUNK)]
+    starts = _chunk_starts(len(data), posterior)
+    chunks = [(data[first:end], list(models), objective, n_starts, bootstrap, seed, i, rules, profile, posterior,
+               params)
+              for i, (first, end) in enumerate(zip(starts, starts[1:] + [len(data)]))]
     bar = progress_bar(total=len(data), unit="participant", desc="fitting", enabled=progress)
     rows: list[dict] = []
     if jobs > 1 and len(chunks) > 1:

@@ -104,6 +104,8 @@ def parameter_recovery(fits: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
         lo, hi = (float(fit.get(f"{t.parameter}_profile_{end}", np.nan)) for end in ("lo", "hi"))
         w_lo, w_hi = (float(fit.get(f"{t.parameter}_wald_{end}", np.nan)) for end in ("lo", "hi"))
         b_lo, b_hi = (float(fit.get(f"{t.parameter}_post_{end}", np.nan)) for end in ("lo", "hi"))
+        other = {label: [float(fit.get(f"{t.parameter}_post_{label}_{end}", np.nan)) for end in ("lo", "hi")]
+                 for label in ("onesided", "shortest")}
         rows.append({"participant_id": t.participant_id, "generating_model": fit["generating_model"],
                      "n_test_trials": int(fit["n_test_trials"]), "rule_code": int(fit.get("rule_code", 1)),
                      "parameter": t.parameter, "true": t.true, "fitted": fit[t.parameter], "se": se,
@@ -114,7 +116,10 @@ def parameter_recovery(fits: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
                      "profile_lo": lo, "profile_hi": hi,
                      "covered_profile": lo <= t.true <= hi if np.isfinite(lo) else np.nan,
                      "post_lo": b_lo, "post_hi": b_hi, "rhat": float(fit.get(f"{t.parameter}_rhat", np.nan)),
-                     "covered_posterior": b_lo <= t.true <= b_hi if np.isfinite(b_lo) else np.nan})
+                     "covered_posterior": b_lo <= t.true <= b_hi if np.isfinite(b_lo) else np.nan,
+                     "post_piled": fit.get(f"{t.parameter}_post_piled", None),
+                     **{f"covered_posterior_{label}": lo <= t.true <= hi if np.isfinite(lo) else np.nan
+                        for label, (lo, hi) in other.items()}})
     return pd.DataFrame(rows)
 
 
@@ -123,10 +128,15 @@ COVERAGES = {"coverage": ("covered", "all"), "coverage_wald_transformed": ("cove
              "coverage_profile_interior": ("covered_profile", "interior"),
              "coverage_posterior": ("covered_posterior", "all"),
              "coverage_posterior_interior": ("covered_posterior", "interior"),
-             "coverage_posterior_at_bound": ("covered_posterior", "at_bound")}
+             "coverage_posterior_at_bound": ("covered_posterior", "at_bound"),
+             "coverage_posterior_onesided_interior": ("covered_posterior_onesided", "interior"),
+             "coverage_posterior_onesided_at_bound": ("covered_posterior_onesided", "at_bound"),
+             "coverage_posterior_shortest_interior": ("covered_posterior_shortest", "interior"),
+             "coverage_posterior_shortest_at_bound": ("covered_posterior_shortest", "at_bound")}
 """Coverage columns of ``recovery_summary``: (parameter_recovery column, over which fits: all,
 interior ones (no parameter at a bound) or those with a parameter at a bound). The Wald ones
-exist for interior fits only."""
+exist for interior fits only; ``coverage_posterior*`` of the (equal-tailed) posterior intervals, ``_onesided`` /
+``_shortest`` of the alternatives (one-sided from a bound where the posterior piles at it; shortest)."""
 
 
 def coverage_interval(covered: int, n: int) -> tuple[float, float]:
@@ -152,7 +162,8 @@ def recovery_summary(recovered: pd.DataFrame, skipped: pd.DataFrame | None = Non
     fraction_at_bound, n_with_se (interior fits: those with a Wald SE), the coverages of the 95 %
     intervals (``COVERAGES``: natural-scale Wald ``coverage`` and transformed-scale Wald over
     interior fits; profile likelihood over all fits and over interior fits; posterior over all,
-    interior and at-bound fits; NaN without them),
+    interior and at-bound fits; NaN without them), fraction_piled (posteriors that pile at a bound,
+    ``garden.modeling.posterior.interval_alternatives``),
     each with its 95 % Wilson interval ``<coverage>_ci_lo`` / ``_ci_hi``, and n_skipped
     (simulations of that model and trial count that could not be fitted: rows of ``skipped``,
     columns generating_model and n_test_trials)."""
@@ -161,11 +172,13 @@ def recovery_summary(recovered: pd.DataFrame, skipped: pd.DataFrame | None = Non
         r = np.corrcoef(d["true"], d["fitted"])[0, 1] if len(d) > 2 and d["fitted"].std() > 0 else np.nan
         return pd.Series({"n": len(d), "r": r, "bias": err.mean(), "rmse": float(np.sqrt((err ** 2).mean())),
                           "fraction_at_bound": float(d["at_bound"].mean()), "n_with_se": int(d["interior"].sum()),
+                          "fraction_piled": float(d["post_piled"].isin(("lower bound", "upper bound")).mean()),
                           **_coverages(d)})
     keys = ["generating_model", "n_test_trials", "parameter"]
     columns = ["true", "fitted", "at_bound", "interior", "covered", "covered_wald", "covered_profile",
-               "covered_posterior"]
-    summary = recovered.groupby(keys, sort=False)[columns].apply(stats)
+               "covered_posterior", "covered_posterior_onesided", "covered_posterior_shortest", "post_piled"]
+    summary = recovered.reindex(columns=keys + columns)            # a column the fits lack: NaN
+    summary = summary.groupby(keys, sort=False)[columns].apply(stats)
     summary = summary.reset_index()
     lost = skipped if skipped is not None else pd.DataFrame(columns=["generating_model", "n_test_trials"])
     summary["n_skipped"] = [int(((lost["generating_model"] == m) & (lost["n_test_trials"] == n)).sum())

@@ -71,7 +71,8 @@ OUTSIDE = ("the estimate lies outside its interval: the likelihood is flat towar
 
 
 def parameter_table(fits: pd.DataFrame) -> pd.DataFrame:
-    """Long table: model, parameter, estimate, Wald SE, 95 % posterior interval, posterior median, its
+    """Long table: model, parameter, estimate, Wald SE, equal-tailed 95 % posterior interval, the bound the
+    posterior piles at if any (``garden.modeling.posterior.interval_alternatives``), posterior median, its
     R-hat, at bound, and a note where the estimate lies outside the interval (``OUTSIDE``)."""
     rows = []
     for _, fit in fits.iterrows():
@@ -81,7 +82,9 @@ def parameter_table(fits: pd.DataFrame) -> pd.DataFrame:
             name = column.removesuffix("_post_lo")
             lo, hi = fit[column], fit[f"{name}_post_hi"]
             rows.append({"model": fit["model"], "parameter": name, "estimate": fit[name], "se": fit[f"{name}_se"],
-                         "posterior_lo": lo, "posterior_hi": hi, "posterior_median": fit[f"{name}_post_median"],
+                         "posterior_lo": lo, "posterior_hi": hi,
+                         "posterior_piles_at": fit.get(f"{name}_post_piled", ""),
+                         "posterior_median": fit[f"{name}_post_median"],
                          "rhat": fit[f"{name}_rhat"], "at_bound": bool(fit[f"{name}_at_bound"]),
                          "note": OUTSIDE if not lo <= fit[name] <= hi else ""})
     return pd.DataFrame(rows)

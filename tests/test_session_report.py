@@ -68,12 +68,15 @@ def test_an_estimate_outside_its_interval_comes_with_the_median_and_why():
     from garden.reports.session_report import OUTSIDE, parameter_table
 
     fits = pd.DataFrame([{"model": "factorized", "slope": 20.0, "slope_se": np.nan, "slope_post_lo": 1.41,
-                          "slope_post_hi": 17.94, "slope_post_median": 6.2, "slope_rhat": 1.002,
+                          "slope_post_hi": 17.94, "slope_post_piled": "upper bound", "slope_post_median": 6.2,
+                          "slope_rhat": 1.002,
                           "slope_at_bound": True, "lapse": 0.02, "lapse_se": 0.01, "lapse_post_lo": 0.005,
                           "lapse_post_hi": 0.06, "lapse_post_median": 0.025, "lapse_rhat": 1.0,
                           "lapse_at_bound": False}])
     table = parameter_table(fits).set_index("parameter")
     assert table.loc["slope", "note"] == OUTSIDE and table.loc["slope", "posterior_median"] == 6.2
+    piles = table["posterior_piles_at"]
+    assert piles["slope"] == "upper bound" and piles["lapse"] == ""
     assert table.loc["lapse", "note"] == ""
 
 
