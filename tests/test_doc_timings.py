@@ -30,6 +30,7 @@ NOT_TIMINGS = {
 
 NOT_IN_RESULT = {
     ("docs/modeling.md", "105 s"): "a cProfile of the sampler before its rewrite (engineer post): no kept result",
+    ("docs/modeling.md", "75 s"): "a cProfile of 60 participants (engineer post): no kept result",
     ("docs/modeling.md", "3.2 ms"): "a cProfile of the information step (engineer post): no kept result",
     ("docs/modeling.md", "4×"): "how many times the old sampler reran its chains, not a speed",
     ("docs/modeling.md", "2.4×"): "derived from nuts.json: 1 376 / 581.6 smallest-bulk-ESS per CPU second",
@@ -37,12 +38,11 @@ NOT_IN_RESULT = {
 """Figures in a cited unit that its result file does not hold: (file, phrase) -> why."""
 
 PENDING = {
-    "demo": "engineer demo re-measures `make demo` with bench_demo (issue 27); its JSON comes with that change",
     "suite": "the whole suite, run by the lead on the merged main (engineers may not run it on the shared machine)",
 }
 """Benchmarks the docs cite whose result file is not yet kept: NAME -> who runs it and when."""
 
-KEPT_UNDER_OTHER_NAMES = {"uncertainty_posterior": "uncertainty"}
+KEPT_UNDER_OTHER_NAMES = {"uncertainty_posterior": "uncertainty", "uncertainty_posterior_batches64": "uncertainty"}
 """Result files a benchmark keeps under another name (hand-assembled from one run per model): file -> benchmark."""
 
 
