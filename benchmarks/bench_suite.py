@@ -45,7 +45,7 @@ def main() -> dict:
     tests = os.environ.get("GARDEN_BENCH_TESTS", "").split()
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "cpu.jsonl"
-        command = [sys.executable, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadgroup", "--cpu-log", str(log),
+        command = [sys.executable, "-m", "pytest", "-q", "-rfE", "-n", "auto", "--dist", "loadgroup", "--cpu-log", str(log),
                    *tests]
         if shutil.which("xvfb-run") and not os.environ.get("DISPLAY"):
             command = XVFB + command
@@ -58,6 +58,7 @@ def main() -> dict:
                   "cpu_s": round(cpu, 1)}
         result.update({kind: int(n) for n, kind in re.findall(r"(\d+) (passed|failed|skipped|error)",
                                                                result["summary"])})
+        result["failures"] = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
         if log.exists():
             result.update(_per_file(log))
     return result

@@ -38,7 +38,6 @@ NOT_IN_RESULT = {
 """Figures in a cited unit that its result file does not hold: (file, phrase) -> why."""
 
 PENDING = {
-    "suite": "the whole suite, run by the lead on the merged main (engineers may not run it on the shared machine)",
 }
 """Benchmarks the docs cite whose result file is not yet kept: NAME -> who runs it and when."""
 
