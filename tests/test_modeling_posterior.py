@@ -29,13 +29,17 @@ SLOPE_LAPSE = Model("slope_lapse", "slope and lapse along each context's rule", 
 """Two parameters: small enough to integrate the posterior on a grid."""
 
 
-def _grid_quantiles(batch: Batch, axes: list[np.ndarray], j: int, q: tuple[float, ...]) -> np.ndarray:
-    """Quantiles of parameter j of the posterior (Jeffreys prior), integrated on the grid ``axes``."""
+def _grid_log_posterior(batch: Batch, axes: list[np.ndarray]) -> np.ndarray:
+    """log posterior density (Jeffreys prior; up to a constant) on the grid ``axes`` (one axis per parameter)."""
     mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(axes))
-    logp = np.concatenate([
+    return np.concatenate([
         -batch.nll(part, np.zeros(len(part), int))
         + log_jeffreys(batch.expected_information(part, np.zeros(len(part), int)))
         for part in np.array_split(mesh, max(1, len(mesh) // 50_000))]).reshape([len(a) for a in axes])
+
+
+def _grid_quantiles(logp: np.ndarray, axes: list[np.ndarray], j: int, q: tuple[float, ...]) -> np.ndarray:
+    """Quantiles of parameter j of the posterior integrated on the grid ``axes`` (``logp``: ``_grid_log_posterior``)."""
     marginal = logsumexp(logp, axis=tuple(i for i in range(len(axes)) if i != j))
     cdf = np.cumsum(np.exp(marginal - logsumexp(marginal)))
     return np.interp(q, cdf, axes[j])
@@ -76,7 +80,11 @@ def test_expected_information_equals_the_hessian_at_expected_counts():
     for c in (0, 1):
         batch.k[c] = batch.n[c] * batch.p(theta[None, :], np.array([0]), c)
     hessian = nd.Hessian(lambda t: batch.nll(t[None, :], np.array([0]))[0])(theta)
-    np.testing.assert_allclose(batch.expected_information(theta[None, :], np.array([0]))[0], hessian, rtol=1e-5)
+    # delta_north x delta_south is exactly 0 (the contexts share no cell) and comes out of the finite
+    # differences as rounding noise (~4e-17 with multi-threaded BLAS), which no rtol accepts: an absolute
+    # tolerance of 1e-12 of the largest entry (~5e-9 here), no looser than rtol=1e-5 on the smallest nonzero one (4e-4).
+    np.testing.assert_allclose(batch.expected_information(theta[None, :], np.array([0]))[0], hessian, rtol=1e-5,
+                               atol=1e-12 * np.abs(hessian).max())
     nll, _ = batch.nll_and_information(theta[None, :], np.array([0]))
     assert nll[0] == pytest.approx(batch.nll(theta[None, :], np.array([0]))[0], rel=1e-12)
 
@@ -102,10 +110,11 @@ def test_sampler_matches_the_grid_posterior_with_log_slope_and_lapse_at_its_boun
     q = (0.025, 0.5, 0.975)
     axes = [_midpoints(0, 20, 400), _midpoints(0, 0.5, 1000)]   # midpoints: the prior is infinite at lapse 0
     draws = sample(batch, start, np.random.default_rng(0)).reshape(-1, 2)
+    logp = _grid_log_posterior(batch, axes)
     for j, tol in ((0, 0.3), (1, 0.003)):
-        expected = _grid_quantiles(batch, axes, j, q)
+        expected = _grid_quantiles(logp, axes, j, q)
         np.testing.assert_allclose(np.quantile(draws[:, j], q), expected, atol=tol)
-    assert _grid_quantiles(batch, axes, 1, (0.025,))[0] < 0.005    # lapse against its bound
+    assert _grid_quantiles(logp, axes, 1, (0.025,))[0] < 0.005    # lapse against its bound
 
 
 def test_signed_slope_posterior_matches_the_grid():
@@ -113,7 +122,7 @@ def test_signed_slope_posterior_matches_the_grid():
     batch, start = _one(100, {"slope": 1.5}, "sigmoid_relevant", 5)
     axis = np.linspace(-20, 20, 8001)
     summary = posterior_summary(batch, start, np.random.default_rng(1))
-    expected = _grid_quantiles(batch, [axis], 0, (0.025, 0.5, 0.975))
+    expected = _grid_quantiles(_grid_log_posterior(batch, [axis]), [axis], 0, (0.025, 0.5, 0.975))
     np.testing.assert_allclose([summary.intervals[0, 0, 0], summary.median[0, 0], summary.intervals[0, 0, 1]],
                                expected, atol=0.05)
     assert summary.rhat[0, 0] < 1.01
