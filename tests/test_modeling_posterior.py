@@ -232,26 +232,30 @@ def small_study() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @pytest.mark.slow
 def test_posterior_columns_are_seeded_and_independent_of_jobs(small_study, monkeypatch):
+    """The same seed gives the same frame with one job and with two, the participants split over two
+    batches (a batch of one each: POSTERIOR_CHUNK 1), so the two workers really sample one batch each; another
+    seed, the same streams otherwise, gives other intervals. factorized_full (sampled per context, its columns
+    put back together per context) keeps lo <= median <= hi. Two participants whose posteriors converge
+    before the cap (r006, r020): every fit stops at a block end with the targets met. (Was: 24 participants
+    and both factorized models, where the runs of two of them to the 16 000-iteration cap cost 140 s; fits at
+    the cap: ``test_a_stuck_chain_ends_at_the_cap_flagged_by_rhat``; the share of fits that converge before
+    the cap: ``test_posterior_intervals_cover_the_truth_at_small_size``.)"""
     trials, _ = small_study
-    monkeypatch.setattr(psychometric, "POSTERIOR_CHUNK", 12)
-    part = trials[trials["participant_id"].isin(trials["participant_id"].unique()[:24])]
-    one = fit_table(part, ["factorized", "factorized_full"], n_starts=4, posterior=True, seed=5)
-    two = fit_table(part, ["factorized", "factorized_full"], n_starts=4, posterior=True, seed=5, jobs=2)
-    other = fit_table(part, ["factorized"], n_starts=4, posterior=True, seed=6)     # the same streams but the seed
+    monkeypatch.setattr(psychometric, "POSTERIOR_CHUNK", 1)
+    part = trials[trials["participant_id"].isin(["simfactorizedn200r006", "simfactorizedn200r020"])]
+    assert len(psychometric._chunk_starts(part["participant_id"].nunique(), posterior=True)) == 2
+    one = fit_table(part, ["factorized_full"], n_starts=4, posterior=True, seed=5)
+    two = fit_table(part, ["factorized_full"], n_starts=4, posterior=True, seed=5, jobs=2)
+    other = fit_table(part, ["factorized_full"], n_starts=4, posterior=True, seed=6)  # the same streams but the seed
     pd.testing.assert_frame_equal(one, two)
-    assert not np.allclose(one.loc[one["model"] == "factorized", "slope_post_hi"], other["slope_post_hi"])
+    assert not np.allclose(one["slope_north_post_hi"], other["slope_north_post_hi"])
     assert one["posterior"].all() and (one["seed"] == 5).all()
     for name in ("delta_north", "slope_south", "lapse_north"):
-        full = one[one["model"] == "factorized_full"]
-        assert (full[f"{name}_post_lo"] <= full[f"{name}_post_median"]).all()
-        assert (full[f"{name}_post_median"] <= full[f"{name}_post_hi"]).all()
-    # Known weakness (docs/modeling.md): a posterior with a long tail in logit coordinates (lapse towards 0 with a
-    # steep slope) can keep one chain out there; here one participant (both models, 2 of 48 fits; R-hat 1.34 / 1.39
-    # with a cap of 8 000) ends at MAX_DRAWS, flagged by rhat_max. Every other fit: below 1.1.
-    assert (one["rhat_max"] >= 1.1).sum() <= 2 and (one["posterior_iterations"] % posterior_module.BLOCK == 0).all()
-    done = one["posterior_iterations"] < posterior_module.MAX_DRAWS
-    assert done.mean() > 0.9 and (one.loc[done, "rhat_max"] <= 1.01).all()
-    assert (one.loc[done, ["ess_bulk_min", "ess_tail_min"]] >= posterior_module.ESS_TARGET).all().all()
+        assert (one[f"{name}_post_lo"] <= one[f"{name}_post_median"]).all()
+        assert (one[f"{name}_post_median"] <= one[f"{name}_post_hi"]).all()
+    assert (one["posterior_iterations"] % posterior_module.BLOCK == 0).all()
+    assert (one["posterior_iterations"] < posterior_module.MAX_DRAWS).all() and (one["rhat_max"] <= 1.01).all()
+    assert (one[["ess_bulk_min", "ess_tail_min"]] >= posterior_module.ESS_TARGET).all().all()
 
 
 @pytest.mark.slow
@@ -267,19 +271,38 @@ def test_posterior_intervals_cover_the_truth_at_small_size(small_study):
     assert recovered["rhat"].quantile(0.95) < 1.02 and recovered["rhat"].max() < 1.1
 
 
-def test_a_fit_on_both_bounds_gets_a_proper_posterior_interval():
-    """A noiseless rule-follower fitted at slope 20 and lapse 0: no Wald SE, but a posterior
-    interval that contains the bound values and is strictly inside the range elsewhere."""
+def _rule_follower() -> pd.DataFrame:
+    """A noiseless rule-follower's 400 trials: its fit is at slope 20 and lapse 0."""
     trials = simulated_trials(400, "B1")
     trials["choice"] = simulate_choices("factorized", dict(delta_north=0.0, delta_south=0.0, slope=20.0,
                                                             offset=0.5, lapse=0.0), trials, 1)
-    fit = fit_table(trials, ["factorized"], posterior=True).iloc[0]
+    return trials
+
+
+def test_a_fit_on_both_bounds_gets_a_proper_posterior_interval():
+    """A noiseless rule-follower fitted at slope 20 and lapse 0: no Wald SE, but a posterior
+    interval that contains the bound values and is strictly inside the range elsewhere. Seed 1: its
+    chains converge (at 2 000 iterations; with seed 0 one chain sticks and runs to the cap, R-hat 1.44, the
+    stuck case of ``test_a_stuck_chain_ends_at_the_cap_flagged_by_rhat``), so the intervals asserted are
+    those of a converged posterior."""
+    fit = fit_table(_rule_follower(), ["factorized"], posterior=True, seed=1).iloc[0]
+    assert fit["posterior_iterations"] < posterior_module.MAX_DRAWS and fit["rhat_max"] <= 1.01
     assert fit["slope_at_bound"] and np.isnan(fit["slope_se"])
     assert fit["slope_post_lo"] > 5 and fit["slope_post_hi"] > 19
     assert 0 < fit["lapse_post_lo"] < 1e-3 and 0 < fit["lapse_post_hi"] < 0.02
     assert fit["lapse_post_piled"] == "lower bound" and fit["lapse_post_onesided_lo"] == 0
     assert fit["offset_post_piled"] == "" and fit["offset_post_onesided_lo"] == fit["offset_post_lo"]
     assert -1 < fit["offset_post_lo"] < 0.5 < fit["offset_post_hi"] < 1
+
+
+def test_a_stuck_chain_ends_at_the_cap_flagged_by_rhat(monkeypatch):
+    """Known weakness (docs/modeling.md): a fit at a bound starts every chain next to it, and the Jeffreys
+    prior's lapse^-1/2 gives logit(lapse) a long tail where a chain can stick. The rule-follower with seed 0
+    is such a case (R-hat 1.44 at the 16 000-iteration cap): it runs to the cap, a setting (here 2 000, the
+    first 2 000 iterations of the same chains), and its columns say it has not converged."""
+    monkeypatch.setattr(posterior_module, "MAX_DRAWS", 2000)
+    fit = fit_table(_rule_follower(), ["factorized"], posterior=True, seed=0).iloc[0]
+    assert fit["posterior_iterations"] == 2000 and fit["rhat_max"] >= 1.1
 
 
 def test_posterior_needs_the_bernoulli_likelihood(small_study):
