@@ -236,10 +236,9 @@ def test_posterior_columns_are_seeded_and_independent_of_jobs(small_study, monke
     batches (a batch of one each: POSTERIOR_CHUNK 1), so the two workers really sample one batch each; another
     seed, the same streams otherwise, gives other intervals. factorized_full (sampled per context, its columns
     put back together per context) keeps lo <= median <= hi. Two participants whose posteriors converge
-    before the cap (r006, r020): every fit stops at a block end with the targets met. (Was: 24 participants
-    and both factorized models, where the runs of two of them to the 16 000-iteration cap cost 140 s; fits at
-    the cap: ``test_a_stuck_chain_ends_at_the_cap_flagged_by_rhat``; the share of fits that converge before
-    the cap: ``test_posterior_intervals_cover_the_truth_at_small_size``.)"""
+    before the cap (r006, r020; a run to the cap costs ~30 s): every fit stops at a block end with the targets
+    met. Fits at the cap: ``test_a_stuck_chain_ends_at_the_cap_flagged_by_rhat``; the share of fits that
+    converge before it, over 60: ``test_posterior_intervals_cover_the_truth_at_small_size``."""
     trials, _ = small_study
     monkeypatch.setattr(psychometric, "POSTERIOR_CHUNK", 1)
     part = trials[trials["participant_id"].isin(["simfactorizedn200r006", "simfactorizedn200r020"])]
