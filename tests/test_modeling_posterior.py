@@ -279,8 +279,8 @@ def test_posterior_intervals_cover_the_truth_at_small_size(small_study):
 def _rule_follower() -> pd.DataFrame:
     """A noiseless rule-follower's 400 trials: its fit is at slope 20 and lapse 0."""
     trials = simulated_trials(400, "B1")
-    trials["choice"] = simulate_choices("factorized", dict(delta_north=0.0, delta_south=0.0, slope=20.0,
-                                                            offset=0.5, lapse=0.0), trials, 1)
+    trials["choice"] = simulate_choices("factorized", {"delta_north": 0.0, "delta_south": 0.0, "slope": 20.0,
+                                                       "offset": 0.5, "lapse": 0.0}, trials, 1)
     return trials
 
 
