@@ -55,6 +55,11 @@ class Case:
         return 1 if self.command == "validate" else 2
 
 
+def with_options(command: str, base: tuple[str, ...], options: dict[tuple[str, ...], str]) -> list[Case]:
+    """Cases of ``command``: the command line ``base`` with each of ``options`` added (options -> needle)."""
+    return [Case(command, (*base, *added), needle) for added, needle in options.items()]
+
+
 # ------------------------------------------------------------------ the inputs
 
 def _trials(pid: str = "P1", n_rep: int = 2) -> pd.DataFrame:
@@ -444,10 +449,17 @@ def workspace(tmp_path_factory):
     os.chdir(old)
 
 
+@pytest.fixture(scope="module")
+def left(workspace) -> dict[str, dict[str, tuple[int, int, int]]]:
+    """``{"snapshot": ...}``: the workspace as the last case left it. A case compares the workspace after it
+    with this and leaves its own snapshot here (also when it fails), so it takes one snapshot, not two."""
+    return {"snapshot": snapshot(workspace)}
+
+
 def snapshot(folder: Path) -> dict[str, tuple[int, int, int]]:
     """Every file and folder under ``folder`` with its inode, size and modification time (ns): any
-    write, replacement, creation or removal changes it. Taken twice per case, so one ``scandir`` per folder
-    and names joined as strings: 4.5 ms for the workspace's 834 entries, against 10 ms with ``os.walk``
+    write, replacement, creation or removal changes it. Taken after each case (``left``), so one ``scandir`` per
+    folder and names joined as strings: 4.5 ms for the workspace's 834 entries, against 10 ms with ``os.walk``
     and ``os.path.relpath``."""
     out: dict[str, tuple[int, int, int]] = {}
     folders = [(os.fspath(folder), "")]
@@ -638,12 +650,10 @@ def fits_cases() -> list[Case]:
             cases.append(Case("bms", ("bms", f"fits/{name}/fits.tsv", "--out", "new/bms.tsv", *extra), needle))
     cases += [
         Case("bms", ("bms", "fits/cut/fits.tsv", "--out", "new/bms.tsv"), "--include-incomplete"),
-        Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--by", "nope"), "nope"),
-        Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--models", "factorized,nope"), "nope"),
-        Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--models", ""), "--models"),
-        Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--models", "linear,linear"), "--models"),
-        Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--lrt", "new/bms.tsv"), "--lrt"),
-        Case("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv", "--winners", "new/./bms.tsv"), "--winners"),
+        *with_options("bms", ("bms", "fits.tsv", "--out", "new/bms.tsv"), {
+            ("--by", "nope"): "nope", ("--models", "factorized,nope"): "nope", ("--models", ""): "--models",
+            ("--models", "linear,linear"): "--models", ("--lrt", "new/bms.tsv"): "--lrt",
+            ("--winners", "new/./bms.tsv"): "--winners"}),
         Case("bms", ("bms", "fits.tsv", "--out", "new/b.tsv", "--winners", "new/w.tsv", "--lrt", "new/w.tsv"), "--lrt"),
         Case("bms", ("bms", "no-such.tsv", "--out", "new/bms.tsv"), "no-such.tsv"),
         Case("bms", ("bms", "set", "--out", "new/bms.tsv"), "set"),
@@ -817,13 +827,19 @@ def integrity_cases() -> list[Case]:
     return cases
 
 
+UNREADABLE_INPUTS = {"no-such.tsv": "no-such.tsv", "unfinished": "completed: false", "half-imported": "import",
+                     "damaged-sidecar": "sidecar"}
+"""Inputs ``garden validate`` and ``garden fit`` refuse, and what they must name."""
+
+
 def path_cases() -> list[Case]:
     long = "x" * 300
-    cases = [
-        Case("validate", ("validate", "no-such.tsv"), "no-such.tsv"),
+    cases = [case for path, needle in UNREADABLE_INPUTS.items()
+             for case in (Case("validate", ("validate", path), needle),
+                          Case("fit", ("fit", path, "--out", "new/f.tsv"), needle))]
+    cases += [
         Case("validate", ("validate", "nonempty"), "nonempty"),
         Case("validate", ("validate", "existing.png"), "existing.png"),
-        Case("fit", ("fit", "no-such.tsv", "--out", "new/f.tsv"), "no-such.tsv"),
         Case("fit", ("fit", "trials.tsv", "--out", "existing.tsv"), "existing.tsv"),
         Case("fit", ("fit", "trials.tsv", "--out", "fits.tsv"), "fits.tsv"),
         Case("fit", ("fit", "trials.tsv", "--out", "new/fits.csv"), "fits.csv"),
@@ -836,19 +852,13 @@ def path_cases() -> list[Case]:
         Case("import", ("import", "nonempty", "--out", "new/imp"), "nonempty"),
         Case("import", ("import", "trials.tsv", "--out", "a-file"), "a-file"),
         Case("import", ("import", "trials.tsv", "--out", f"new/{long}"), "longer"),
-        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--map", "participant_id=x,session=x"), "more than once"),
-        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--map", "nope=participant_id"), "nope"),
-        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--map", "participant_id"), "--map"),
-        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--map", "=x"), "--map"),
-        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--set", "session"), "--set"),
-        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--set", "session=0"), "session"),
-        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--set", "choice=2"), "choice"),
-        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--set", "participant_id=../x"), "participant_id"),
-        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--set", "a=1,a=2"), "more than once"),
-        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--map", "rt=choice", "--set", "choice=1"),
-             "more than once"),
-        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--blank-invalid", "nope"), "nope"),
-        Case("import", ("import", "trials.tsv", "--out", "new/imp", "--blank-invalid", "session"), "session"),
+        *with_options("import", ("import", "trials.tsv", "--out", "new/imp"), {
+            ("--map", "participant_id=x,session=x"): "more than once", ("--map", "nope=participant_id"): "nope",
+            ("--map", "participant_id"): "--map", ("--map", "=x"): "--map", ("--set", "session"): "--set",
+            ("--set", "session=0"): "session", ("--set", "choice=2"): "choice",
+            ("--set", "participant_id=../x"): "participant_id", ("--set", "a=1,a=2"): "more than once",
+            ("--map", "rt=choice", "--set", "choice=1"): "more than once", ("--blank-invalid", "nope"): "nope",
+            ("--blank-invalid", "session"): "session"}),
         Case("import", ("import", "trials.tsv", "--out", "half-imported"), "import-incomplete"),
         Case("run", ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1", "--out", "a-file"), "a-file"),
         Case("run", ("run", "--simulate", "factorized", "--participant", "P1", "--session", "1",
@@ -931,12 +941,6 @@ def path_cases() -> list[Case]:
         Case("report", ("report", "results", "--out", "results/data.html"), "data.html"),
         Case("report", ("report", "results", "--out", "results", "--overwrite"), "results"),
         Case("report", ("report", "results", "--out", "a-file/report.html"), "a-file"),
-        Case("validate", ("validate", "unfinished"), "completed: false"),
-        Case("validate", ("validate", "half-imported"), "import"),
-        Case("validate", ("validate", "damaged-sidecar"), "sidecar"),
-        Case("fit", ("fit", "unfinished", "--out", "new/f.tsv"), "completed: false"),
-        Case("fit", ("fit", "half-imported", "--out", "new/f.tsv"), "import"),
-        Case("fit", ("fit", "damaged-sidecar", "--out", "new/f.tsv"), "sidecar"),
         *integrity_cases(),
         *neural_cases(),
         Case("garden", ("frobnicate",), "frobnicate"),
@@ -980,16 +984,17 @@ def _path_without(program: str) -> str:
 
 
 @pytest.mark.parametrize("case", CASES, ids=_id)
-def test_hostile_input_is_one_clean_line_and_changes_nothing(case, workspace, capsys, monkeypatch):
+def test_hostile_input_is_one_clean_line_and_changes_nothing(case, workspace, left, capsys, monkeypatch):
     if "slurm" in case.argv:  # the same refusal on a login node with SLURM: never a real job from here
         monkeypatch.setenv("PATH", _path_without("sbatch"))
-    before = snapshot(workspace)
+    before = left["snapshot"]
     signal.signal(signal.SIGALRM, _too_slow)
     signal.alarm(CASE_TIMEOUT_S)  # a case that starts real work (a window, a sweep) fails instead of hanging
     try:
         status = main(list(case.argv), PARSER)
     finally:
         signal.alarm(0)
+        after = left["snapshot"] = snapshot(workspace)
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]
     assert status == case.expected, f"exit {status}, stderr: {err[-2000:]}"
@@ -999,7 +1004,7 @@ def test_hostile_input_is_one_clean_line_and_changes_nothing(case, workspace, ca
     else:
         assert len(lines) == 1, err
     assert case.needle.lower() in err.lower(), f"{case.needle!r} not named in: {err}"
-    assert snapshot(workspace) == before, "the failed command changed the workspace"
+    assert after == before, "the failed command changed the workspace"
 
 
 def test_stimuli_check_names_a_tree_the_manifest_does_not_list(workspace, capsys):

@@ -50,6 +50,12 @@ LIBRARIES = {
     "lib/plugin-virtual-chinrest.js": "@jspsych/plugin-virtual-chinrest/dist/index.browser.min.js",
 }
 """Files of the built site copied from ``experiment/web/node_modules`` (npm packages in package.json)."""
+PAGES_DIR = WEB_DIR / "pages"
+PAGES = {"index.html": ("Garden task", ("lib/plugin-html-keyboard-response.js", "lib/plugin-virtual-chinrest.js",
+                                        "garden-task.js")),
+         "arrange.html": ("Tree arrangement", ("garden-arrange.js",))}
+"""The site's pages: file name -> (title, the page's scripts, run in this order after jsPsych's). A page's
+body is ``pages/<name>``; ``page_html`` writes the head every page shares."""
 
 BROWSER_KEYS = {"space": " ", "left": "ArrowLeft", "right": "ArrowRight", "up": "ArrowUp", "down": "ArrowDown",
                 "return": "Enter", "escape": "Escape"}
@@ -238,10 +244,24 @@ def jspsych_version() -> str:
     return str(meta["version"])
 
 
+def page_html(name: str) -> str:
+    """The page ``name`` of ``PAGES``: the head every page shares (jsPsych's style and the task's, jsPsych)
+    with the page's title and scripts, then its body from ``pages/<name>``."""
+    title, scripts = PAGES[name]
+    head = ['<meta charset="utf-8">', f"<title>{title}</title>", '<link rel="icon" href="data:,">',
+            '<link rel="stylesheet" href="lib/jspsych.css">', '<link rel="stylesheet" href="garden.css">',
+            *(f'<script defer src="{script}"></script>' for script in ("lib/jspsych.js", *scripts))]
+    body = (PAGES_DIR / name).read_text(encoding="utf-8")
+    return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n' + "".join(f"  {line}\n" for line in head)
+            + f"</head>\n{body}</html>\n")
+
+
 def write_shell(site: Path, protocol: Protocol, *, server: bool, redirect_url: str = "") -> None:
-    """The site's files that do not depend on participants: page, script, style, jsPsych, config."""
+    """The site's files that do not depend on participants: pages, script, style, jsPsych, config."""
     modules = ensure_libraries()
     shutil.copytree(STATIC_DIR, site, dirs_exist_ok=True)
+    for name in PAGES:
+        (site / name).write_text(page_html(name), encoding="utf-8")
     for target, source in LIBRARIES.items():
         (site / target).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(modules / source, site / target)
