@@ -213,7 +213,9 @@ def _tree_set(folder: Path) -> Path:
 
 
 def _crash_protocol(tmp_path: Path) -> Path:
+    """12 trials at the fast test ``timing()``: what a crash keeps does not depend on the durations, and a
+    trial still lasts about a second, so the tree file is damaged two trials or more before it is shown."""
     toml = tmp_path / "crash.toml"
-    toml.write_text('name = "crash"\nrule_code = 1\ncurriculum = "interleaved"\n[display]\ncheck_timing = false\n'
-                    '[[phases]]\nname = "a"\ntrials = 50\nmax_trials = 12\n')
+    toml.write_text(protocol("crash", "[display]\ncheck_timing = false", timing(),
+                             '[[phases]]\nname = "a"\ntrials = 50\nmax_trials = 12'))
     return toml

@@ -28,6 +28,7 @@ from garden.experiment.recording import session_info
 from garden.experiment.session import key_for, plan_session
 from garden.modeling.agents import get_agent
 from garden.stimuli.trees import render_tree
+from garden_cli import run_garden
 from protocol_texts import RANDOM_SIDES, protocol, scan_phase, timing, training_phase
 
 pytestmark = [pytest.mark.display, pytest.mark.slow]
@@ -215,8 +216,8 @@ def test_escape_with_confirmation_keeps_the_data_and_resume_finishes(tiny, tmp_p
     assert len(table) == 2 and table.timed_out.eq(1).all() and table.choice.isna().all()
     sidecar = session_info(path)
     assert sidecar["completed"] is False and sidecar["aborted"] is True
-    resumed = _garden("run", "--participant", "P002", "--session", "1", "--protocol", str(tiny), "--out", str(out),
-                      "--simulate", "random", "--resume")
+    resumed = run_garden("run", "--participant", "P002", "--session", "1", "--protocol", str(tiny), "--out",
+                         str(out), "--simulate", "random", "--resume")  # no window: in this process
     assert resumed.returncode == 0, resumed.stderr
     table = read_trials(path)
     assert table.trial.tolist() == list(range(1, 8)) and table.choice.iloc[2:].notna().sum() >= 4

@@ -1,7 +1,8 @@
 """The browser task end to end in a real headless Chromium (Debian's, driven by Playwright).
 
 A short protocol (4 training trials with feedback and a break, 2 test trials) is served by
-``garden web serve``; a simulated participant (``garden.modeling.agents``) answers by pressing the real
+``garden web serve`` (or by its app in this process, ``AppServer``, where the process is not what a test
+is about); a simulated participant (``garden.modeling.agents``) answers by pressing the real
 keys after its planned RTs. The server's table must pass ``garden validate`` and equal, trial by
 trial, what ``garden run --simulate`` writes for the same id; a reload and a killed server must
 lose nothing but the trial in progress; the site must load nothing from other hosts; the tree
@@ -17,6 +18,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import uvicorn
 from PIL import Image
 
 from garden.core.errors import UserError
@@ -36,7 +39,8 @@ from garden.experiment.recording import session_info
 from garden.experiment.session import key_for, plan_session
 from garden.experiment.simulate import simulate_session
 from garden.experiment.web.jatos import import_results
-from garden.experiment.web.site import browser_key
+from garden.experiment.web.server import make_app
+from garden.experiment.web.site import browser_key, write_shell
 from garden.modeling.agents import get_agent
 from garden_cli import run_garden
 from protocol_texts import RANDOM_SIDES, protocol, timing, training_phase
@@ -110,6 +114,44 @@ class Server:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+
+
+class AppServer:
+    """The app ``garden web serve`` runs (``make_app`` on the page shell ``serve`` writes), in a thread of this
+    process: for tests of what the server does, not of its process (``Server`` runs the command; its start-up,
+    1-3 s of imports, was most of these tests' wait on a loaded machine). ``stop`` shuts it down as SIGTERM
+    shuts the command down (open sessions closed, resumable)."""
+
+    def __init__(self, protocol: Path, out: Path, *, n_arrangements: int = 6, redirect_url: str = ""):
+        self.protocol, self.out, self.port = load_protocol(protocol), out, _free_port()
+        self.n_arrangements, self.redirect_url = n_arrangements, redirect_url
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> AppServer:
+        self.site = tempfile.TemporaryDirectory(prefix="garden-site-")
+        write_shell(Path(self.site.name), self.protocol, server=True, redirect_url=self.redirect_url)
+        app = make_app(self.protocol, self.out, self.site.name, n_arrangements=self.n_arrangements)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    log_config=None))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert self.thread.is_alive() and time.monotonic() < deadline, "the app did not start"
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=10)
+            self.site.cleanup()
+            self.thread = None
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +286,7 @@ def test_the_link_of_a_finished_session_shows_it_is_finished_and_records_nothing
     session is already finished, shows its completion code, and not one byte of its files changes."""
     out, table = served["root"] / "participants", served["table"]
     before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
-    server = Server(tiny, out, served["root"] / "again.log").start()
+    server = AppServer(tiny, out).start()
     try:
         page = _page(browser, [])
         page.goto(f"{server.url}?participant=P003&session=1")
@@ -259,7 +301,7 @@ def test_the_link_of_a_finished_session_shows_it_is_finished_and_records_nothing
 
 
 def test_reload_mid_session_resumes_without_loss_or_duplicates(tiny, browser, tmp_path):
-    server = Server(tiny, tmp_path / "participants", tmp_path / "server.log").start()
+    server = AppServer(tiny, tmp_path / "participants").start()
     seq, choices, rts = _answers(load_protocol(tiny), "P001")
     try:
         page = _page(browser, [])
@@ -424,7 +466,7 @@ TARGETS = [(-0.4, 0.3), (0.35, 0.35), (0.0, -0.45), (-0.3, -0.2), (0.4, -0.1), (
 
 def test_arrangement_dragged_with_the_mouse_gives_the_rdm_of_its_positions(tiny, browser, tmp_path):
     out = tmp_path / "participants"
-    server = Server(tiny, out, tmp_path / "server.log", "--arrangements", "2").start()
+    server = AppServer(tiny, out, n_arrangements=2).start()
     try:
         page = _page(browser, [])
         page.goto(f"{server.url}arrange.html?participant=P007&session=1&phase=pre")
@@ -473,9 +515,9 @@ def test_arrangement_dragged_with_the_mouse_gives_the_rdm_of_its_positions(tiny,
 # ------------------------------------------------------------------ jsPsych's simulation mode
 
 def test_jspsych_simulation_mode_records_whole_sessions(tiny, browser, tmp_path):
-    server = Server(tiny, tmp_path / "participants", tmp_path / "server.log")
+    server = AppServer(tiny, tmp_path / "participants")
     completion = f"{server.url}?completed=1"  # a completion link (e.g. Prolific's), here on the same host
-    server.args = ("--redirect-url", completion)
+    server.redirect_url = completion
     server.start()
     modes = {"P009": "data-only", "P010": "visual"}
     try:
@@ -511,7 +553,7 @@ def test_served_page_repeats_a_missed_practice_then_goes_on(browser, tmp_path):
     the table holds both attempts and validates, the sidecar records them."""
     protocol = tmp_path / "practised.toml"
     protocol.write_text(PRACTISED)
-    server = Server(protocol, tmp_path / "participants", tmp_path / "server.log").start()
+    server = AppServer(protocol, tmp_path / "participants").start()
     screens, texts = [], []
     try:
         page = _page(browser, [])
@@ -753,7 +795,7 @@ def test_protocol_in_degrees_is_drawn_at_the_measured_visual_angle(tiny, browser
                                      "distance_cm = 57\nwidth_cm = 40\ntree_size_px = 8\nframe_size_px = 11\n"
                                      "frame_width_px = 0.7\nlabel_x_px = 8\ntext_height_px = 0.7\n"
                                      "fixation_size_px = 0.5\nhighlight_width_px = 0.1"))
-    server = Server(protocol, tmp_path / "participants", tmp_path / "server.log").start()
+    server = AppServer(protocol, tmp_path / "participants").start()
     try:
         page = _page(browser, [])
         page.goto(f"{server.url}?participant=P031&session=1")

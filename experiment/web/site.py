@@ -16,6 +16,7 @@ participant and session it was built for. It loads nothing from other hosts.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -216,8 +217,19 @@ def tree_png(protocol: Protocol, stimulus_set: Any | None, branchiness: int, lea
     pixels, ``Display.in_pixels``) with the protocol's ``tree_seed`` (as ``garden run`` renders it)."""
     if stimulus_set is not None:
         return stimulus_set.file(branchiness, leafiness, exemplar).read_bytes()
-    image: Image.Image = render_tree(int(branchiness), int(leafiness), int(exemplar),
-                                     protocol.display.in_pixels().tree_size_px, seed=protocol.tree_seed)
+    return _rendered_png(int(branchiness), int(leafiness), int(exemplar), protocol.display.in_pixels().tree_size_px,
+                         protocol.tree_seed)
+
+
+RENDERED_TREES_KEPT = 2048
+"""Rendered tree PNGs kept in memory per process (about 40 KB each at 443 px, so at most about 80 MB): a
+server renders each tree once for all its pages, and a build followed by a JATOS archive renders once."""
+
+
+@functools.lru_cache(maxsize=RENDERED_TREES_KEPT)
+def _rendered_png(branchiness: int, leafiness: int, exemplar: int, size_px: int, seed: int) -> bytes:
+    """PNG bytes of ``render_tree`` (a pure function of its arguments) at ``size_px`` pixels."""
+    image: Image.Image = render_tree(branchiness, leafiness, exemplar, size_px, seed=seed)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()

@@ -235,6 +235,14 @@
     return images.get(url);
   }
 
+  const PRELOAD = 6;
+  /** Fetch and decode the trees of trials[from] and the PRELOAD - 1 after it, so each is ready when
+   *  shown; none in jsPsych's data-only simulation, which draws no screen. */
+  function preload(trials, from) {
+    if (simulationMode() === "data-only") return;
+    trials.slice(from, from + PRELOAD).forEach((t) => treeImage(t.tree));
+  }
+
   // ------------------------------------------------------------------ recording
 
   async function post(url, data) {
@@ -503,8 +511,7 @@
       if (trial.switch && !(continuing && i === 0)) items.push(textTrial(strings.switch, "switch"));
       const iti = newPhase || newBlock ? timing.iti_s : previous.iti_s;
       items.push({ type: GardenTrialPlugin, trial, iti_s: iti,
-                   on_start: () => payload.trials.slice(payload.trials.indexOf(trial), payload.trials.indexOf(trial) + 6)
-                     .forEach((t) => treeImage(t.tree)) });
+                   on_start: () => preload(payload.trials, payload.trials.indexOf(trial)) });
       const next = upcoming[i + 1];
       if (config.server && trial.phase === "practice" && (!next || next.block !== trial.block || next.phase !== trial.phase)) {
         items.push(practiceFeedback());
@@ -669,7 +676,7 @@
     }
     state.session = payload;
     state.score = payload.score;
-    payload.trials.slice(payload.start, payload.start + 6).forEach((t) => treeImage(t.tree));
+    preload(payload.trials, payload.start);
     state.origin = state.lastEnd = await nextFrame();
     let continuing = false;
     while (payload) {  // once, or again after each practice attempt the server adds
