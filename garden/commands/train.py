@@ -154,8 +154,8 @@ def cuda_problem(args: argparse.Namespace) -> str | None:
     """Rule of ``--device``: an asked-for CUDA device exists in this torch build on this machine."""
     if not args.device.startswith("cuda"):
         return None
-    # the trainer loads torch (slow): only to check a CUDA device the user asked for
-    from garden.modeling.networks.train import check_device  # deferred: start-up
+    # loads torch (slow): only to check a CUDA device the user asked for
+    from garden.modeling.networks.backend import check_device  # deferred: start-up
     return raising(lambda a: check_device(a.device))(args)
 
 
