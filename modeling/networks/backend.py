@@ -3,7 +3,8 @@
 The training step is written once against the few operations below, which numpy and torch both
 provide with ``out=`` (``matmul``, ``add``, ``subtract``, ``multiply``, ``greater``, ``sum`` and
 ``amin`` along an axis; torch accepts numpy's ``axis=``), plus a handful of helpers that differ
-(``asarray``, ``empty``, ``clone``, ``relu_``, ``norm``, ``to_numpy``, threads). The CPU always runs
+(``asarray``, ``empty``, ``clone``, ``mm``: the networks' shared-input products, ``relu_``, ``norm``,
+``to_numpy``, threads). The CPU always runs
 on numpy, whether or not torch is installed, so a network trains to the same numbers in a
 ``make demo`` venv (no torch) and a ``make test`` venv; torch is imported only for a ``cuda``
 device (the ``gpu`` extra), or when a test sets ``TORCH_ON_CPU`` to check that both libraries give
@@ -61,6 +62,18 @@ class Backend:
     def clone(self, a):
         """A copy of ``a`` in the same library."""
         return a.clone() if self.is_torch else a.copy()
+
+    def mm(self, a, b, out) -> None:
+        """out = a @ b for every network: ``a`` (P, K) shared, ``b`` (K, N, H) and ``out`` (P, N, H), N networks.
+
+        numpy: one (P, K) x (K, H) GEMM per network, so a network's numbers do not depend on how many
+        share the call (OpenBLAS picks its kernel, and so its rounding, by the matrices' width); torch:
+        one GEMM of all networks at once (a GPU wants the large product)."""
+        if self.is_torch:
+            k, n, h = b.shape
+            self.xp.matmul(a, b.reshape(k, n * h), out=out.reshape(len(a), n * h))
+        else:
+            np.matmul(a, b.transpose(1, 0, 2), out=out.transpose(1, 0, 2))
 
     def relu_(self, a) -> None:
         """a = max(a, 0) in place."""

@@ -99,7 +99,7 @@ def train(data: TaskData, params: dict[str, np.ndarray], config: TrainConfig = T
           progress: bool = False, desc: str = "training") -> TrainResult:
     """Train every network in ``params`` on the 50 items with full-batch gradient descent.
 
-    A lone network is trained beside a copy of itself: torch computes a batch of one matrix
+    A lone network is trained beside a copy of itself: a library may compute a batch of one matrix
     product with another kernel, and the pair keeps its arithmetic identical to any larger batch.
     """
     if len(params["b_output"]) == 1:
@@ -165,14 +165,13 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
                  bar) -> TrainResult:
     """Full-batch gradient descent of the networks in ``params``, all at once (see the module docstring).
 
-    The items are the same for every network, so the weights are held as one (inputs, networks x
-    hidden) matrix W and the input products are single matrix products (one GEMM for all networks,
-    not a batch of small ones). Backward pass: with e the output errors and m = (hidden activity > 0),
-    G = X^T (e m) is one GEMM; dL/dW = w_output * G and dL/dw_output = sum over inputs of W * G
-    (the hidden activity is X W where it is positive). Sums over the leading axis are products with
-    a vector of ones: a GEMM's column does not depend on the other columns, while a library's
-    reductions over a leading axis may change their summation order with the array's width, and a
-    network's arithmetic must not depend on which networks share its chunk."""
+    The items are the same for every network, so the weights are held as one (inputs, networks,
+    hidden) array W and the input products are ``Backend.mm`` (the items times every network's
+    weights). Backward pass: with e the output errors and m = (hidden activity > 0), G = X^T (e m);
+    dL/dW = w_output * G and dL/dw_output = sum over inputs of W * G (the hidden activity is X W
+    where it is positive). A network's arithmetic does not depend on which networks share its
+    chunk: ``mm`` multiplies each network alone on the CPU, and the sums run along one network's
+    own axis (an item's or input's row is added to the running sum in turn)."""
     xp = b.xp
     def array(a):
         return b.asarray(a, config.dtype)
@@ -189,7 +188,7 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
         d, half = data.n_stimulus_units, p // 2
         cells, ctx_rows = array(x_np[:half, :d]), array(x_np[[0, half], d:])   # (25, D), (2, 3)
         cells_t, u, r, em_cells = array(x_np[:half, :d].T), empty(half, n, h), empty(2, n, h), empty(half, n, h)
-        ctx_rows_t, ones_cells, em_sums = array(x_np[[0, half], d:].T), array(np.ones((2, 1, half))), empty(2, n, h)
+        ctx_rows_t, em_sums = array(x_np[[0, half], d:].T), empty(2, n, h)
     else:
         x = array(x_np)                                    # (P, K)
     xt = array(x_np.T)                                     # (K, P)
@@ -199,8 +198,7 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
     n_scored = int(np.count_nonzero(data.targets))
     z, em, active = empty(p, n, h), empty(p, n, h), b.empty(p, n, h, dtype="bool")
     g, wg = empty(k, n, h), empty(k, n, h)
-    y_hat, e, margin_buf, dw2, db2 = empty(p, n), empty(p, n), empty(p, n), empty(n, h), empty(1, n)
-    ones_k, ones_p = array(np.ones((1, k))), array(np.ones((1, p)))
+    y_hat, e, margin_buf, dw2, db2 = empty(p, n), empty(p, n), empty(p, n), empty(n, h), empty(n)
     steps = config.steps
     margin = empty(steps + 1, n)   # min over scored items of y_hat * sign(y)
     rec = record_steps(steps, config.record_every)
@@ -218,11 +216,11 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
     lr, decay = config.lr, 1.0 - config.lr * config.l2
     for t in range(steps + 1):
         if shared:
-            xp.matmul(cells, w[:d].reshape(d, n * h), out=u.reshape(half, n * h))
-            xp.matmul(ctx_rows, w[d:].reshape(k - d, n * h), out=r.reshape(2, n * h))
+            b.mm(cells, w[:d], out=u)
+            b.mm(ctx_rows, w[d:], out=r)
             xp.add(u[None], r[:, None], out=z.reshape(2, half, n, h))
         else:
-            xp.matmul(x, w.reshape(k, n * h), out=z.reshape(p, n * h))
+            b.mm(x, w, out=z)
         if not linear:
             b.relu_(z)
         xp.multiply(z, w2, out=em)                                 # output: a product per item and
@@ -252,13 +250,13 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
             xp.multiply(e[..., None], active, out=em)
         if shared:   # the two contexts' e m summed per cell, then 25 cells x 25 inputs
             xp.add(em[:half], em[half:], out=em_cells)
-            xp.matmul(cells_t, em_cells.reshape(half, n * h), out=g[:d].reshape(d, n * h))
-            xp.matmul(ones_cells, em.reshape(2, half, n * h), out=em_sums.reshape(2, 1, n * h))  # per context
-            xp.matmul(ctx_rows_t, em_sums.reshape(2, n * h), out=g[d:].reshape(k - d, n * h))
+            b.mm(cells_t, em_cells, out=g[:d])
+            xp.sum(em.reshape(2, half, n, h), axis=1, out=em_sums)  # per context
+            b.mm(ctx_rows_t, em_sums, out=g[d:])
         else:
-            xp.matmul(xt, em.reshape(p, n * h), out=g.reshape(k, n * h))
+            b.mm(xt, em, out=g)
         xp.multiply(w, g, out=wg)
-        xp.matmul(ones_k, wg.reshape(k, n * h), out=dw2.reshape(1, n * h))  # dL/dw_output
+        xp.sum(wg, axis=0, out=dw2)                                # dL/dw_output
         if config.l2:
             xp.multiply(w[:-1], decay, out=w[:-1])
         xp.multiply(g, w2, out=wg)                                 # dL/dW = w_output * G
@@ -268,9 +266,9 @@ def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainCon
             xp.multiply(w2, decay, out=w2)
         xp.multiply(dw2, lr, out=dw2)
         xp.subtract(w2, dw2, out=w2)
-        xp.matmul(ones_p, e, out=db2)
+        xp.sum(e, axis=0, out=db2)
         xp.multiply(db2, lr, out=db2)
-        xp.subtract(b2, db2[0], out=b2)
+        xp.subtract(b2, db2, out=b2)
         if (t + 1) % 100 == 0:
             bar.update(100)
     bar.update(steps % 100)
