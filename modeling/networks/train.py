@@ -161,6 +161,7 @@ def _shared_cells(data: TaskData) -> bool:
             and bool((c[:half] == c[0]).all() and (c[half:] == c[half]).all()))
 
 
+@np.errstate(over="ignore", invalid="ignore")   # a diverging network runs to inf/NaN, as it did on torch
 def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainConfig, b: Backend,
                  bar) -> TrainResult:
     """Full-batch gradient descent of the networks in ``params``, all at once (see the module docstring).
@@ -342,6 +343,7 @@ def online_batch(inputs: np.ndarray, rows: np.ndarray, targets: np.ndarray, lear
     return outputs, {name: np.concatenate([r[1][name] for r in results]) for name in PARAMS}
 
 
+@np.errstate(over="ignore", invalid="ignore")   # a diverging network runs to inf/NaN, as it did on torch
 def _online_chunk(inputs, rows, targets, learn, params, lr, l2, dtype: str, b: Backend) -> tuple[np.ndarray, dict]:
     """``online_batch`` for one chunk of C participants (weights (C, K, M x H))."""
     xp = b.xp
