@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
-
 from garden.core.errors import SettingError
+from threadpoolctl import threadpool_info, threadpool_limits
 
 
 @dataclass(frozen=True)
@@ -131,23 +130,11 @@ class Backend:
         return results
 
 
-def _torch():
-    """The torch module, or a one-line SettingError naming the extra that installs it."""
-    try:
-        import torch
-    except ModuleNotFoundError as exc:
-        if exc.name != "torch":
-            raise
-        raise SettingError("device", "a CUDA device needs torch: pip install 'garden-task[gpu]' "
-                                     "(or, in a clone, pip install -e '.[gpu]')") from None
-    return torch
-
-
 def check_device(device: str) -> None:
     """SettingError unless ``device`` (auto, cpu, cuda, cuda:N) can be used here (cuda: torch with a CUDA GPU)."""
     if not device.startswith("cuda"):
         return
-    torch = _torch()
+    import torch   # without it, ModuleNotFoundError: garden.cli names the gpu extra (garden.core.errors.EXTRAS)
     if not torch.cuda.is_available():
         raise SettingError("device", f"{device}: this torch build or machine has no CUDA GPU; use cpu or auto")
     index = int(device.partition(":")[2] or 0)
@@ -179,5 +166,5 @@ def backend(device: str = "auto") -> Backend:
     if device == "cpu" and not TORCH_ON_CPU:
         return Backend(np)
     check_device(device)
-    torch = _torch()
+    import torch
     return Backend(torch, torch.device(device))
