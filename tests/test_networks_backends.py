@@ -8,15 +8,20 @@ import pytest
 
 pytest.importorskip("torch")
 
-from garden.modeling.networks import backend  # noqa: E402
-from garden.modeling.networks.config import (  # noqa: E402
+from garden.modeling.networks import backend
+from garden.modeling.networks.config import (
     ONLINE_LRS,
     PUBLISHED_CTX_SCALES,
     PUBLISHED_SCALES,
     TrainConfig,
 )
-from garden.modeling.networks.data import task_data  # noqa: E402
-from garden.modeling.networks.train import augmented_inputs, init_params, online_batch, train  # noqa: E402
+from garden.modeling.networks.data import task_data
+from garden.modeling.networks.train import (
+    augmented_inputs,
+    init_params,
+    online_batch,
+    train,
+)
 
 TOL = 1e-10
 CURVES = ("loss", "accuracy", "outputs", "hidden", "weight_norm", "weight_distance")
