@@ -134,7 +134,7 @@ def check_device(device: str) -> None:
     """SettingError unless ``device`` (auto, cpu, cuda, cuda:N) can be used here (cuda: torch with a CUDA GPU)."""
     if not device.startswith("cuda"):
         return
-    import torch   # without it, ModuleNotFoundError: garden.cli names the gpu extra (garden.core.errors.EXTRAS)
+    import torch  # deferred: optional (the [gpu] extra; missing, garden.cli names it: core.errors.EXTRAS)
     if not torch.cuda.is_available():
         raise SettingError("device", f"{device}: this torch build or machine has no CUDA GPU; use cpu or auto")
     index = int(device.partition(":")[2] or 0)
@@ -146,7 +146,7 @@ def check_device(device: str) -> None:
 def _cuda_available() -> bool:
     """Whether torch is installed and sees a CUDA GPU (False without torch)."""
     try:
-        import torch
+        import torch  # deferred: optional (the [gpu] extra)
     except ModuleNotFoundError as exc:
         if exc.name != "torch":
             raise
@@ -166,5 +166,5 @@ def backend(device: str = "auto") -> Backend:
     if device == "cpu" and not TORCH_ON_CPU:
         return Backend(np)
     check_device(device)
-    import torch
+    import torch  # deferred: optional (the [gpu] extra)
     return Backend(torch, torch.device(device))
