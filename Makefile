@@ -6,15 +6,18 @@ STAMP  := $(VENV)/.garden-installed
 XVFB   := xvfb-run -a -s '-screen 0 1280x1024x24'
 DEMO_OUT ?= demo-output
 
-# Optional: an index for torch alone, e.g. PyTorch's CPU wheels on a machine without a GPU (no CUDA packages):
-#   make demo TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# torch (the [gpu] extra) is installed by `make test` only: networks train on numpy on the CPU, so `make demo`
+# needs no torch. Optional: an index for torch alone, e.g. PyTorch's CPU wheels on a machine without a GPU
+# (no CUDA packages):
+#   make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
 # Unset (the default), torch comes from pip's configured indexes like everything else; no other host is contacted.
 TORCH_INDEX ?=
 TORCH_PIN   := torch==2.13.0
 
 .PHONY: venv demo test bench clean-venv
 
-# `make demo` installs the core and the [neural] extra (the demo runs the scanner steps); `make test` everything.
+# `make demo` installs the core and the [neural] extra (the demo runs the scanner steps; no torch); `make test`
+# everything.
 DEMO_STAMP := $(VENV)/.garden-demo
 venv: $(STAMP)
 
@@ -24,7 +27,7 @@ define install_torch
 endef
 
 $(DEMO_STAMP): pyproject.toml
-	$(install_torch)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e '.[neural]'
 	touch $(DEMO_STAMP)
 

@@ -1,4 +1,4 @@
-"""What ``make demo`` installs: a fresh venv built by the Makefile's demo target (torch, then ``-e '.[neural]'``)
+"""What ``make demo`` installs: a fresh venv built by the Makefile's demo target (``-e '.[neural]'``, no torch)
 in a temporary folder, its install wall and CPU seconds, its size on disk (``du``), and the size of each
 installed distribution (the files its RECORD lists), largest first, with any CUDA (nvidia-*, triton) package
 named. Wheels come from pip's configured indexes (a local index: no download time). The load average says

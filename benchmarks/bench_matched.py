@@ -43,7 +43,7 @@ def published_trials():
 
 
 def main() -> dict:
-    import torch
+    from threadpoolctl import threadpool_limits
 
     from garden.modeling.networks.config import (
         SweepConfig,
@@ -60,7 +60,7 @@ def main() -> dict:
     trials = published_trials()
     if trials is None:
         return {"skipped": "published data (shared/data/flesch2018) not found"}
-    torch.set_num_threads(N_THREADS)
+    threadpool_limits(N_THREADS, user_api="blas")   # the CPU trainer runs on numpy: its threads
     seqs = sequences(trials)
     config = SweepConfig(seeds=tuple(range(N_SEEDS)))
     nets, lr = config.networks(), network_lrs(config)

@@ -2,8 +2,11 @@
 
 Measured side by side in one run, on 2 threads (``torch.set_num_threads(2)``):
 
-* ``sweep_s``: the batched trainer on all 240 networks (float32), training only (no measures); ``sweep_cpu_s``
-  its CPU seconds (both threads: what the load does not inflate);
+* ``sweep_s``: the batched trainer on all 240 networks (float32, on numpy: the CPU trainer), training only
+  (no measures); ``sweep_cpu_s`` its CPU seconds (both threads: what the load does not inflate);
+* ``torch_sweep_s``, ``torch_sweep_cpu_s``: the same sweep with the same step on torch on the CPU
+  (``backend.TORCH_ON_CPU``: the trainer's CPU library before numpy); ``numpy_over_torch_cpu_s``: the
+  CPU-second ratio (> 1: numpy slower);
 * ``loop_s_extrapolated``: the same trainer's step, one network at a time (``train_batch`` with a
   batch of one: the same arithmetic, no batching), timed on ``LOOP_NETWORKS`` networks for
   ``LOOP_STEPS`` steps and extrapolated linearly to 240 networks x 10 000 steps (said in the JSON);
@@ -73,6 +76,7 @@ def _autograd_loop(torch, data, params: dict, index: int, steps: int, lr: float)
 def main() -> dict:
     import torch
 
+    from garden.modeling.networks import backend
     from garden.modeling.networks.config import PUBLISHED_CTX_SCALES, PUBLISHED_SCALES, TrainConfig
     from garden.modeling.networks.data import task_data
     from garden.modeling.networks.train import init_params, train_batch
@@ -94,6 +98,14 @@ def main() -> dict:
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     result["achieved_gflops"] = round(_flops_per_step(n) * steps / result["sweep_s"] / 1e9, 2)
     result["all_networks_at_100pct"] = bool((sweep.accuracy[:, -1] == 1).all())
+
+    backend.TORCH_ON_CPU = True
+    start, cpu = time.perf_counter(), time.process_time()
+    train_batch(data, params, TrainConfig(steps=steps))
+    result["torch_sweep_s"] = round(time.perf_counter() - start, 2)
+    result["torch_sweep_cpu_s"] = round(time.process_time() - cpu, 2)
+    backend.TORCH_ON_CPU = False
+    result["numpy_over_torch_cpu_s"] = round(result["sweep_cpu_s"] / result["torch_sweep_cpu_s"], 2)
 
     picks = np.linspace(0, n - 1, LOOP_NETWORKS).astype(int)
     start = time.perf_counter()

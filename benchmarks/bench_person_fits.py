@@ -26,7 +26,7 @@ CHUNK_PEOPLE = 32
 
 
 def main() -> dict:
-    import torch
+    from threadpoolctl import threadpool_limits
 
     from garden.modeling.networks import likelihood as lk
     from garden.modeling.networks.curriculum import sequences
@@ -36,7 +36,7 @@ def main() -> dict:
     trials = published_trials()
     if trials is None:
         return {"skipped": "published data (shared/data/flesch2018) not found"}
-    torch.set_num_threads(N_THREADS)
+    threadpool_limits(N_THREADS, user_api="blas")   # the CPU trainer runs on numpy: its threads
     seqs = sequences(trials)
     grid = lk.FitGrid(threads=N_THREADS)
     per_person = len(grid.scales) * len(grid.seeds) * len(grid.lrs)

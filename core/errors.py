@@ -37,6 +37,7 @@ EXTRAS = {
     "uvicorn": ("uvicorn", "web"),
     "nilearn": ("nilearn", "neural"),
     "bids": ("pybids", "neural"),
+    "torch": ("torch (networks on a CUDA GPU)", "gpu"),
 }
 """Top-level module -> (what it is called, the pip extra of ``garden-task`` that installs it)."""
 

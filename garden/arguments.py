@@ -52,7 +52,7 @@ LIMITS: dict[str, int] = {
     "networks": 1000,             # networks per init scale (train --seeds, demo --network-seeds)
     "steps": 1_000_000,           # gradient steps
     "hidden": 10_000,             # hidden units
-    "threads": 256,               # torch CPU threads
+    "threads": 256,               # CPU threads of the network trainer
     "shards": 10_000,             # sweep shards
     "timeout_min": 10_080,        # one week per shard job
     "job_gb": 4096,               # memory asked of SLURM per job (--slurm-mem-gb)

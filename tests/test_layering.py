@@ -1,7 +1,7 @@
 """The layering rules. Statically (import-linter, config in ``.importlinter``, run once on a staged
 copy in import shape): one-way layers core -> rsa | stimuli -> experiment | modeling -> analysis ->
 reports -> the command, analysis rooms independent, PsychoPy only in the presentation module, torch
-only in the trainer. At run time: importing the domain packages (or building the CLI) loads neither
+only in the trainer's backend. At run time: importing the domain packages (or building the CLI) loads neither
 psychopy (it needs a display) nor torch (slow, only for training)."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ for pkg in {packages!r}:
     names += [m.name for m in pkgutil.walk_packages(module.__path__, module.__name__ + ".")]
 skip = set({skip!r})
 for name in names:
-    if not any(name == s or name.startswith(s + ".") for s in skip) and name != "garden.modeling.networks.train":
+    if not any(name == s or name.startswith(s + ".") for s in skip):
         importlib.import_module(name)
 bad = sorted(m for m in ("psychopy", "torch") if m in sys.modules)
 print(",".join(bad))

@@ -50,7 +50,7 @@ def _grid_arguments(p: argparse.ArgumentParser) -> None:
                    help="choice temperatures searched, value / 25 units (default 0.05..4, 8 values)")
     p.add_argument("--lapses", type=float_list(0.0), default=None, metavar="E,...",
                    help="lapse rates searched, 0..1 (default 0..1, 8 values)")
-    p.add_argument("--threads", type=bounded_int(0, "threads"), default=0, help="torch CPU threads (default: torch's)")
+    p.add_argument("--threads", type=bounded_int(0, "threads"), default=0, help="CPU threads (default: the BLAS's)")
     p.add_argument("--jobs", type=bounded_int(1, "jobs"), default=1, help="jobs at once with --executor local/slurm")
     p.add_argument("--executor", choices=EXECUTORS, default="inline",
                    help="fit here (inline) or as submitit jobs of a few people each (local processes, SLURM)")

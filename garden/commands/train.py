@@ -76,8 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="model-RDM context offset, feature units >= 0 (default 1)")
     p.add_argument("--record-every", type=bounded_int(1, "steps"), default=10, help="stride of saved curves in steps (default 10)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    p.add_argument("--device", type=device_name, default="auto", help="torch device: auto (cuda if present), cpu, cuda, cuda:N")
-    p.add_argument("--threads", type=bounded_int(0, "threads"), default=0, help="torch CPU threads (default 0: torch's choice)")
+    p.add_argument("--device", type=device_name, default="auto", help="auto (cuda if torch sees one), cpu (numpy), cuda, cuda:N (torch: the [gpu] extra)")
+    p.add_argument("--threads", type=bounded_int(0, "threads"), default=0, help="CPU threads (default 0: the BLAS's)")
     p.add_argument("--shards", type=bounded_int(1, "shards"), default=1, help="split the sweep into K shards (default 1)")
     executor_options(p, "shard", jobs=False)
     p.add_argument("--curriculum", type=existing_path, default=None, metavar="FILE",
@@ -154,8 +154,8 @@ def cuda_problem(args: argparse.Namespace) -> str | None:
     """Rule of ``--device``: an asked-for CUDA device exists in this torch build on this machine."""
     if not args.device.startswith("cuda"):
         return None
-    # the trainer loads torch (slow): only to check a CUDA device the user asked for
-    from garden.modeling.networks.train import check_device  # deferred: start-up
+    # loads torch (slow): only to check a CUDA device the user asked for
+    from garden.modeling.networks.backend import check_device  # deferred: start-up
     return raising(lambda a: check_device(a.device))(args)
 
 

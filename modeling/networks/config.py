@@ -65,7 +65,7 @@ class TrainConfig:
     record_every: int = 10   # stride (steps) of the saved loss/accuracy curves
     dtype: str = "float32"
     device: str = "auto"     # "auto" = cuda when available, else cpu
-    threads: int = 0         # torch CPU threads; 0 = torch's choice
+    threads: int = 0         # CPU threads; 0 = the BLAS's (numpy's; torch's on a GPU)
     hidden_activation: str = "relu"  # "linear": the linear-hidden-unit control (HIDDEN_ACTIVATIONS)
 
     def __post_init__(self) -> None:

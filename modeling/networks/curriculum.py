@@ -126,7 +126,6 @@ def sequences(trials: pd.DataFrame, contexts: tuple[str, str] = CONTEXTS) -> Seq
 def matched_outputs(seqs: Sequences, config: SweepConfig, lr: np.ndarray, *, final: bool = False):
     """(P, T, M) outputs of the M networks of ``config`` run through each of the P sequences; with
     ``final`` also their parameters after the last trial (``train.online_batch``)."""
-    # the trainer loads torch (slow, only needed when training)
     from garden.modeling.networks.train import (  # deferred: start-up
         augmented_inputs,
         init_params,

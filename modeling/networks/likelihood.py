@@ -80,7 +80,7 @@ def grid_networks(seqs: Sequences, grid: FitGrid, *, final: bool = False):
     """Every network of ``grid`` (learning rate L x scale S x seed K, per-item unit-norm inputs) run
     online through each of the P sequences of ``seqs`` (``online_batch``; with ``final`` also the
     weights after each person's last trial)."""
-    from garden.modeling.networks.train import (  # deferred: start-up (torch)
+    from garden.modeling.networks.train import (  # deferred: start-up
         augmented_inputs,
         init_params,
         online_batch,

@@ -98,7 +98,6 @@ def shard_networks(config: SweepConfig, index: int, n_shards: int) -> pd.DataFra
 def run_shard(config: SweepConfig, out_dir: str | os.PathLike, index: int, n_shards: int,
               progress: bool = True) -> Path:
     """Train and measure one shard and write its TSV + npz (skipped when the npz exists)."""
-    # the trainer loads torch (slow, only needed when training)
     from garden.modeling.networks.train import init_params, train  # deferred: start-up
 
     folder = Path(out_dir) / "shards"

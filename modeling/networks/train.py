@@ -1,4 +1,4 @@
-"""Batched full-batch training of many independent networks at once (torch; GPU when present).
+"""Batched full-batch training of many independent networks at once (numpy on the CPU, torch on a GPU).
 
 Each network is exactly the published one (docs/networks.md): stimulus units + 2 context units ->
 ``n_hidden`` ReLU units -> 1 linear output, loss 1/2 sum over the 50 items of (y_hat - y)^2,
@@ -17,14 +17,12 @@ the batch, and networks with the same seed at different scales share their stand
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
-import torch
 
-from garden.core.errors import SettingError
 from garden.core.progress import progress_bar
+from garden.modeling.networks.backend import Backend, backend
 from garden.modeling.networks.config import TrainConfig
 from garden.modeling.networks.data import TaskData
 from garden.modeling.networks.gating import GATING_STATS, active_units, gating_stats
@@ -74,24 +72,6 @@ def _first(value):
     return {k: v[:1] for k, v in value.items()} if isinstance(value, dict) else value[:1]
 
 
-def check_device(device: str) -> None:
-    """SettingError unless ``device`` (cpu, cuda, cuda:N) can be used by this torch build on this machine."""
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise SettingError("device", f"{device}: this torch build or machine has no CUDA GPU; use cpu or auto")
-        index = int(device.partition(":")[2] or 0)
-        if index >= torch.cuda.device_count():
-            raise SettingError("device", f"{device}: only {torch.cuda.device_count()} CUDA device(s) here "
-                                         f"(cuda:0..cuda:{torch.cuda.device_count() - 1})")
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """'auto' -> cuda when available, else cpu."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def augmented_inputs(data: TaskData) -> np.ndarray:
     """(50, D + 3) items: stimulus units, 2 context units, constant 1 (the bias input)."""
     return np.column_stack([data.stimulus, data.context, np.ones(len(data.targets))])
@@ -119,7 +99,7 @@ def train(data: TaskData, params: dict[str, np.ndarray], config: TrainConfig = T
           progress: bool = False, desc: str = "training") -> TrainResult:
     """Train every network in ``params`` on the 50 items with full-batch gradient descent.
 
-    A lone network is trained beside a copy of itself: torch computes a batch of one matrix
+    A lone network is trained beside a copy of itself: a library may compute a batch of one matrix
     product with another kernel, and the pair keeps its arithmetic identical to any larger batch.
     """
     if len(params["b_output"]) == 1:
@@ -143,28 +123,20 @@ def train_batch(data: TaskData, params: dict[str, np.ndarray], config: TrainConf
     """``train`` without the pairing of a lone network (the benchmark's per-network loop uses it).
 
     On the CPU the networks are trained in chunks of at most ``CPU_CHUNK`` networks, each chunk for
-    all its steps, the chunks in parallel on torch's threads (one thread per chunk): a chunk's
-    arrays stay in cache, and the threads do not meet at every small operation. A network's
-    arithmetic does not depend on the others in its chunk, so chunking changes no result
-    (the sweep's sharded == unsharded test checks this byte for byte).
+    all its steps, the chunks in parallel on ``config.threads`` threads (default: the BLAS's; one
+    thread per chunk): a chunk's arrays stay in cache, and the threads do not meet at every small
+    operation. A network's arithmetic does not depend on the others in its chunk, so chunking
+    changes no result (the sweep's sharded == unsharded test checks this byte for byte).
     """
+    b = backend(config.device)
     if config.threads:
-        torch.set_num_threads(config.threads)
-    device = resolve_device(config.device)
+        b.set_threads(config.threads)
     n = len(params["b_output"])
-    parts = _chunks(n, CPU_CHUNK) if device.type == "cpu" else [slice(0, n)]
+    parts = _chunks(n, CPU_CHUNK) if b.on_cpu else [slice(0, n)]
     bar = progress_bar(total=config.steps * len(parts), desc=desc, enabled=progress, mininterval=1.0, unit="step")
-    threads = torch.get_num_threads()
     def run(part: slice) -> TrainResult:
-        if len(parts) > 1 and threads > 1:
-            torch.set_num_threads(1)   # in this worker thread: the chunks, not the ops, run in parallel
-        return _train_chunk(data, {k: v[part] for k, v in params.items()}, config, device, bar)
-    if len(parts) > 1 and threads > 1:
-        with ThreadPoolExecutor(min(threads, len(parts))) as pool:
-            results = list(pool.map(run, parts))
-        torch.set_num_threads(threads)
-    else:
-        results = [run(part) for part in parts]
+        return _train_chunk(data, {k: v[part] for k, v in params.items()}, config, b, bar)
+    results = b.run_chunks(run, parts, config.threads)
     bar.close()
     if len(results) == 1:
         return results[0]
@@ -189,149 +161,141 @@ def _shared_cells(data: TaskData) -> bool:
             and bool((c[:half] == c[0]).all() and (c[half:] == c[half]).all()))
 
 
-def _add_relu(a, b, out) -> None:
-    """out = relu(a + b) in one pass on the CPU (torch's fused kernel is CPU-only), two elsewhere."""
-    if out.device.type == "cpu":
-        torch.ops.aten._add_relu.out(a, b, out=out)
-    else:
-        torch.add(a, b, out=out).relu_()
-
-
-def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainConfig, device: torch.device,
+@np.errstate(over="ignore", invalid="ignore")   # a diverging network runs to inf/NaN, as it did on torch
+def _train_chunk(data: TaskData, params: dict[str, np.ndarray], config: TrainConfig, b: Backend,
                  bar) -> TrainResult:
     """Full-batch gradient descent of the networks in ``params``, all at once (see the module docstring).
 
-    The items are the same for every network, so the weights are held as one (inputs, networks x
-    hidden) matrix W and the input products are single matrix products (one GEMM for all networks,
-    not a batch of small ones). Backward pass: with e the output errors and m = (hidden activity > 0),
-    G = X^T (e m) is one GEMM; dL/dW = w_output * G and dL/dw_output = sum over inputs of W * G
-    (the hidden activity is X W where it is positive), so the (items x networks x hidden) arrays
-    are written twice per step (activity, e m) and read four times. Sums over the leading axis are
-    products with a vector of ones: a GEMM's column does not depend on the other columns, while
-    torch's reductions over a leading axis change their summation order with the array's width,
-    and a network's arithmetic must not depend on which networks share its chunk."""
-    dtype = getattr(torch, config.dtype)
-    def tensor(a):
-        return torch.tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
-    def empty(*shape, kind=dtype):
-        return torch.empty(*shape, dtype=kind, device=device)
+    The items are the same for every network, so the weights are held as one (inputs, networks,
+    hidden) array W and the input products are ``Backend.mm`` (the items times every network's
+    weights). Backward pass: with e the output errors and m = (hidden activity > 0), G = X^T (e m);
+    dL/dW = w_output * G and dL/dw_output = sum over inputs of W * G (the hidden activity is X W
+    where it is positive). A network's arithmetic does not depend on which networks share its
+    chunk: ``mm`` multiplies each network alone on the CPU, and the sums run along one network's
+    own axis (an item's or input's row is added to the running sum in turn)."""
+    xp = b.xp
+    def array(a):
+        return b.asarray(a, config.dtype)
+    def empty(*shape):
+        return b.empty(*shape, dtype=config.dtype)
     w_np, w2_np, b2_np = pack(params)
     # W (K, N, H), w_output (N, H), b_output (N,)
-    w, w2, b2 = tensor(w_np.transpose(1, 0, 2)), tensor(w2_np[..., 0]), tensor(b2_np[:, 0, 0])
+    w, w2, b2 = array(w_np.transpose(1, 0, 2)), array(w2_np[..., 0]), array(b2_np[:, 0, 0])
     k, n, h = w.shape
     x_np = augmented_inputs(data)
     p = x_np.shape[0]
     shared = _shared_cells(data)
     if shared:   # forward: 25 cells x stimulus weights, plus each context's (context, bias) row
         d, half = data.n_stimulus_units, p // 2
-        cells, ctx_rows = tensor(x_np[:half, :d]), tensor(x_np[[0, half], d:])   # (25, D), (2, 3)
-        cells_t, u, r, em_cells = tensor(x_np[:half, :d].T), empty(half, n, h), empty(2, n, h), empty(half, n, h)
-        ctx_rows_t, ones_cells, em_sums = tensor(x_np[[0, half], d:].T), tensor(np.ones((2, 1, half))), empty(2, n, h)
+        cells, ctx_rows = array(x_np[:half, :d]), array(x_np[[0, half], d:])   # (25, D), (2, 3)
+        cells_t, u, r, em_cells = array(x_np[:half, :d].T), empty(half, n, h), empty(2, n, h), empty(half, n, h)
+        ctx_rows_t, em_sums = array(x_np[[0, half], d:].T), empty(2, n, h)
     else:
-        x = tensor(x_np)                                   # (P, K)
-    xt = tensor(x_np.T)                                    # (K, P)
-    y = tensor(data.targets.reshape(p, 1))
-    sign = tensor(np.sign(data.targets).reshape(p, 1))
-    unscored = tensor(np.where(data.targets == 0, np.inf, 0.0).reshape(p, 1))
+        x = array(x_np)                                    # (P, K)
+    xt = array(x_np.T)                                     # (K, P)
+    y = array(data.targets.reshape(p, 1))
+    sign = array(np.sign(data.targets).reshape(p, 1))
+    unscored = array(np.where(data.targets == 0, np.inf, 0.0).reshape(p, 1))
     n_scored = int(np.count_nonzero(data.targets))
-    z, em = empty(p, n, h), empty(p, n, h)
+    z, em, active = empty(p, n, h), empty(p, n, h), b.empty(p, n, h, dtype="bool")
     g, wg = empty(k, n, h), empty(k, n, h)
-    y_hat, e, margin_buf, dw2, db2 = empty(p, n), empty(p, n), empty(p, n), empty(n, h), empty(1, n)
-    ones_k, ones_p = torch.ones(1, k, dtype=dtype, device=device), torch.ones(1, p, dtype=dtype, device=device)
+    y_hat, e, margin_buf, dw2, db2 = empty(p, n), empty(p, n), empty(p, n), empty(n, h), empty(n)
     steps = config.steps
     margin = empty(steps + 1, n)   # min over scored items of y_hat * sign(y)
     rec = record_steps(steps, config.record_every)
     rec_index = {int(s): i for i, s in enumerate(rec)}
     err_norm, n_right = empty(len(rec), n), empty(len(rec), n)
-    output_curve = empty(len(rec), p, n, kind=torch.float32)
+    output_curve = b.empty(len(rec), p, n, dtype="float32")
     d_in = data.n_stimulus_units
     linear = config.hidden_activation == "linear"
     context_index = data.items["context_index"].to_numpy()
     gating = {name: np.empty((len(rec), n)) for name in GATING_STATS}
-    w_start, w2_start = w.clone(), w2.clone()
+    w_start, w2_start = b.clone(w), b.clone(w2)
     norms, distances = empty(len(rec), 3, n), empty(len(rec), 3, n)
     def matrices(a, a2):   # input rows, context rows (without the bias row), output weights
         return a[:d_in], a[d_in:-1], a2
     lr, decay = config.lr, 1.0 - config.lr * config.l2
-    with torch.no_grad():
-        for t in range(steps + 1):
-            if shared:
-                torch.mm(cells, w[:d].view(d, n * h), out=u.view(half, n * h))
-                torch.mm(ctx_rows, w[d:].view(k - d, n * h), out=r.view(2, n * h))
-                if linear:
-                    torch.add(u.unsqueeze(0), r.unsqueeze(1), out=z.view(2, half, n, h))
-                else:
-                    _add_relu(u.unsqueeze(0), r.unsqueeze(1), out=z.view(2, half, n, h))
-            else:
-                torch.mm(x, w.view(k, n * h), out=z.view(p, n * h))
-                if not linear:
-                    z.relu_()
-            torch.mul(z, w2, out=em)                                   # output: a product per item and
-            torch.sum(em, dim=2, out=y_hat)                            # unit, then a sum
-            y_hat.add_(b2)
-            torch.sub(y_hat, y, out=e)
-            torch.addcmul(unscored, y_hat, sign, out=margin_buf)
-            torch.amin(margin_buf, dim=0, out=margin[t])
-            if t in rec_index:
-                i = rec_index[t]
-                torch.linalg.vector_norm(e.T.contiguous(), dim=1, out=err_norm[i])
-                n_right[i] = (y_hat * sign > 0).sum(dim=0)
-                output_curve[i] = y_hat
-                for j, (now, start) in enumerate(zip(matrices(w, w2), matrices(w_start, w2_start))):
-                    axes = (0, 2) if now.dim() == 3 else (1,)
-                    norms[i, j] = torch.linalg.vector_norm(now, dim=axes)
-                    distances[i, j] = torch.linalg.vector_norm(now - start, dim=axes)
-                _record_gating(gating, i, z, w[d_in:d_in + 2], context_index)
-            if t == steps:
-                break
-            if linear:   # m = 1: every unit passes its error
-                em.copy_(e.unsqueeze(2).expand(p, n, h))
-            else:
-                torch.ops.aten.threshold_backward.grad_input(e.unsqueeze(2), z, 0.0, grad_input=em)  # e m
-            if shared:   # the two contexts' e m summed per cell, then 25 cells x 25 inputs
-                torch.add(em[:half], em[half:], out=em_cells)
-                torch.mm(cells_t, em_cells.view(half, n * h), out=g[:d].view(d, n * h))
-                torch.bmm(ones_cells, em.view(2, half, n * h), out=em_sums.view(2, 1, n * h))  # per context
-                torch.mm(ctx_rows_t, em_sums.view(2, n * h), out=g[d:].view(k - d, n * h))
-            else:
-                torch.mm(xt, em.view(p, n * h), out=g.view(k, n * h))
-            torch.mm(ones_k, torch.mul(w, g, out=wg).view(k, n * h), out=dw2.view(1, n * h))  # dL/dw_output
-            if config.l2:
-                w[:-1].mul_(decay)
-            w.addcmul_(g, w2, value=-lr)                               # dL/dW = w_output * G
-            if config.l2:
-                w2.mul_(decay)
-            w2.sub_(dw2, alpha=lr)
-            b2.sub_(torch.mm(ones_p, e, out=db2)[0], alpha=lr)
-            if (t + 1) % 100 == 0:
-                bar.update(100)
-        bar.update(steps % 100)
-    reached = (margin > 0).cpu().numpy()
+    for t in range(steps + 1):
+        if shared:
+            b.mm(cells, w[:d], out=u)
+            b.mm(ctx_rows, w[d:], out=r)
+            xp.add(u[None], r[:, None], out=z.reshape(2, half, n, h))
+        else:
+            b.mm(x, w, out=z)
+        if not linear:
+            b.relu_(z)
+        xp.multiply(z, w2, out=em)                                 # output: a product per item and
+        xp.sum(em, axis=2, out=y_hat)                              # unit, then a sum
+        xp.add(y_hat, b2, out=y_hat)
+        xp.subtract(y_hat, y, out=e)
+        xp.multiply(y_hat, sign, out=margin_buf)
+        xp.add(margin_buf, unscored, out=margin_buf)
+        xp.amin(margin_buf, axis=0, out=margin[t])
+        if t in rec_index:
+            i = rec_index[t]
+            err_norm[i] = b.norm(e.T, axis=(1,))
+            xp.multiply(y_hat, sign, out=margin_buf)   # its minimum is kept; now the signs right
+            n_right[i] = xp.sum(margin_buf > 0, axis=0)
+            output_curve[i] = y_hat
+            for j, (now, start) in enumerate(zip(matrices(w, w2), matrices(w_start, w2_start))):
+                axes = (0, 2) if now.ndim == 3 else (1,)
+                norms[i, j] = b.norm(now, axis=axes)
+                distances[i, j] = b.norm(now - start, axis=axes)
+            _record_gating(gating, i, b.to_numpy(z > 0, "bool"), b.to_numpy(w[d_in:d_in + 2]), context_index)
+        if t == steps:
+            break
+        if linear:   # m = 1: every unit passes its error
+            em[...] = e[..., None]
+        else:        # e m
+            xp.greater(z, 0, out=active)
+            xp.multiply(e[..., None], active, out=em)
+        if shared:   # the two contexts' e m summed per cell, then 25 cells x 25 inputs
+            xp.add(em[:half], em[half:], out=em_cells)
+            b.mm(cells_t, em_cells, out=g[:d])
+            xp.sum(em.reshape(2, half, n, h), axis=1, out=em_sums)  # per context
+            b.mm(ctx_rows_t, em_sums, out=g[d:])
+        else:
+            b.mm(xt, em, out=g)
+        xp.multiply(w, g, out=wg)
+        xp.sum(wg, axis=0, out=dw2)                                # dL/dw_output
+        if config.l2:
+            xp.multiply(w[:-1], decay, out=w[:-1])
+        xp.multiply(g, w2, out=wg)                                 # dL/dW = w_output * G
+        xp.multiply(wg, lr, out=wg)
+        xp.subtract(w, wg, out=w)
+        if config.l2:
+            xp.multiply(w2, decay, out=w2)
+        xp.multiply(dw2, lr, out=dw2)
+        xp.subtract(w2, dw2, out=w2)
+        xp.sum(e, axis=0, out=db2)
+        xp.multiply(db2, lr, out=db2)
+        xp.subtract(b2, db2, out=b2)
+        if (t + 1) % 100 == 0:
+            bar.update(100)
+    bar.update(steps % 100)
+    reached = b.to_numpy(margin > 0, "bool")
     first = np.where(reached.any(axis=0), reached.argmax(axis=0), -1)
     return TrainResult(
         params_init={key: np.array(v, float) for key, v in params.items()},
-        params_final=unpack(w.transpose(0, 1).cpu().numpy(), w2[..., None].cpu().numpy(),
-                            b2[:, None, None].cpu().numpy()),
+        params_final=unpack(b.to_numpy(w).transpose(1, 0, 2), b.to_numpy(w2)[..., None], b.to_numpy(b2)[:, None, None]),
         record_steps=rec,
-        loss=(0.5 * err_norm.double() ** 2).T.cpu().numpy(),
-        accuracy=(n_right.double() / n_scored).T.cpu().numpy(),
+        loss=(0.5 * b.to_numpy(err_norm) ** 2).T,
+        accuracy=(b.to_numpy(n_right) / n_scored).T,
         steps_to_criterion=first.astype(np.int64),
-        outputs=y_hat.T.double().cpu().numpy(),
-        output_curve=output_curve.permute(2, 0, 1).cpu().numpy(),
-        hidden=z.transpose(0, 1).double().cpu().numpy(),
-        weight_norm=norms.permute(2, 0, 1).double().cpu().numpy(),
-        weight_distance=distances.permute(2, 0, 1).double().cpu().numpy(),
+        outputs=b.to_numpy(y_hat).T,
+        output_curve=b.to_numpy(output_curve, "float32").transpose(2, 0, 1),
+        hidden=b.to_numpy(z).transpose(1, 0, 2),
+        weight_norm=b.to_numpy(norms).transpose(2, 0, 1),
+        weight_distance=b.to_numpy(distances).transpose(2, 0, 1),
         gating_curve={name: values.T.copy() for name, values in gating.items()},
     )
 
 
-def _record_gating(gating: dict[str, np.ndarray], i: int, z: torch.Tensor, w_context: torch.Tensor,
+def _record_gating(gating: dict[str, np.ndarray], i: int, active: np.ndarray, w_context: np.ndarray,
                    context_index: np.ndarray) -> None:
-    """Row ``i`` of the gating curves from the hidden activity ``z`` (P, N, H) and the context rows of
+    """Row ``i`` of the gating curves from the active hidden units (P, N, H) and the context rows of
     the weights (2, N, H), with ``garden.modeling.networks.gating`` (units active on any item of a context)."""
-    hidden = (z > 0).permute(1, 0, 2).cpu().numpy()                                # (N, P, H)
-    stats = gating_stats(active_units(hidden, context_index),
-                         w_context.permute(1, 2, 0).double().cpu().numpy())      # (N, H, 2)
+    stats = gating_stats(active_units(active.transpose(1, 0, 2), context_index), w_context.transpose(1, 2, 0))
     for name, values in stats.items():
         gating[name][i] = values
 
@@ -355,76 +319,78 @@ def online_batch(inputs: np.ndarray, rows: np.ndarray, targets: np.ndarray, lear
     in ``train``). Returns (P, T, M) outputs (float64; NaN on padding); with ``final`` also the
     parameters after the last trial, named as ``init_params`` with leading axes (P, M).
 
-    Layout: per chunk of participants the weights are one (chunk, K, M x H) tensor, so each trial is
-    a batched vector-matrix product and a batched rank-1 update (one kernel each for every network
-    of the chunk); chunks (``chunk`` participants, default from ``ONLINE_CHUNK_BYTES``) run in
-    parallel on torch's threads, each single-threaded. A network's arithmetic does not depend on
-    the other networks of its chunk: chunking changes results only by rounding (batched kernels
-    may order a sum differently; < 1e-12 in float64, tested)
+    Layout: per chunk of participants the weights are one (chunk, K, M x H) array, so each trial is
+    a batched vector-matrix product and a batched rank-1 update for every network of the chunk;
+    chunks (``chunk`` participants, default from ``ONLINE_CHUNK_BYTES``) run in parallel on
+    ``threads`` threads (default: the BLAS's), each single-threaded. A network's arithmetic does
+    not depend on the other networks of its chunk: chunking changes results only by rounding
+    (batched kernels may order a sum differently; < 1e-12 in float64, tested)
     """
+    b = backend(device)
     if threads:
-        torch.set_num_threads(threads)
-    dev = resolve_device(device)
+        b.set_threads(threads)
     rows, targets, learn = np.asarray(rows), np.asarray(targets, float), np.asarray(learn, bool)
     p_count, m = len(rows), len(params["b_output"])
     k, h = inputs.shape[1], params["w_output"].shape[1]
-    size = chunk or (max(1, ONLINE_CHUNK_BYTES // (4 * k * m * h)) if dev.type == "cpu" else p_count)
+    size = chunk or (max(1, ONLINE_CHUNK_BYTES // (4 * k * m * h)) if b.on_cpu else p_count)
     parts = [slice(a, min(a + size, p_count)) for a in range(0, p_count, size)]
-    n_threads = torch.get_num_threads() if dev.type == "cpu" else 1
-    def run(part: slice) -> np.ndarray:
-        if n_threads > 1 and len(parts) > 1:
-            torch.set_num_threads(1)   # in this worker thread: the chunks, not the ops, run in parallel
-        return _online_chunk(inputs, rows[part], targets[part], learn[part], params, lr, l2, getattr(torch, dtype), dev)
-    if n_threads > 1 and len(parts) > 1:
-        with ThreadPoolExecutor(min(n_threads, len(parts))) as pool:
-            results = list(pool.map(run, parts))
-        torch.set_num_threads(n_threads)
-    else:
-        results = [run(part) for part in parts]
+    def run(part: slice) -> tuple[np.ndarray, dict]:
+        return _online_chunk(inputs, rows[part], targets[part], learn[part], params, lr, l2, dtype, b)
+    results = b.run_chunks(run, parts, threads)
     outputs = np.concatenate([r[0] for r in results]) if results else np.empty((0, rows.shape[1], m))
     if not final:
         return outputs
     return outputs, {name: np.concatenate([r[1][name] for r in results]) for name in PARAMS}
 
 
-def _online_chunk(inputs, rows, targets, learn, params, lr, l2, dtype, device) -> tuple[np.ndarray, dict]:
+@np.errstate(over="ignore", invalid="ignore")   # a diverging network runs to inf/NaN, as it did on torch
+def _online_chunk(inputs, rows, targets, learn, params, lr, l2, dtype: str, b: Backend) -> tuple[np.ndarray, dict]:
     """``online_batch`` for one chunk of C participants (weights (C, K, M x H))."""
+    xp = b.xp
     c, t_count = rows.shape
     w0, w2_0, b2_0 = pack(params)                              # (M, K, H), (M, H, 1), (M, 1, 1)
     m, k, h = w0.shape
-    def tensor(a):
-        return torch.tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
-    w = tensor(np.broadcast_to(w0.transpose(1, 0, 2).reshape(1, k, m * h), (c, k, m * h)))
-    w2 = tensor(np.broadcast_to(w2_0[..., 0].reshape(1, m * h), (c, m * h)))
-    b2 = tensor(np.broadcast_to(b2_0[:, 0, 0], (c, m)))
-    x = tensor(np.vstack([inputs, np.zeros((1, k))])[rows.T])  # (T, C, K): padding -> zeros
-    y = tensor(targets.T)                                      # (T, C)
-    gate = tensor((learn & (rows >= 0)).T)                     # (T, C)
-    rate = tensor(np.asarray(lr, float)).view(1, m, 1)
-    decay = None if not l2 else 1.0 - tensor(np.asarray(lr, float) * l2).view(1, 1, m, 1)
-    out = torch.empty(t_count, c, m, dtype=dtype, device=device)
-    a, dz = torch.empty(c, m * h, dtype=dtype, device=device), torch.empty(c, m, h, dtype=dtype, device=device)
+    def array(a):
+        return b.asarray(a, dtype)
+    w = array(np.broadcast_to(w0.transpose(1, 0, 2).reshape(1, k, m * h), (c, k, m * h)))
+    w2 = array(np.broadcast_to(w2_0[..., 0].reshape(1, m * h), (c, m * h)))
+    b2 = array(np.broadcast_to(b2_0[:, 0, 0], (c, m)))
+    x = array(np.vstack([inputs, np.zeros((1, k))])[rows.T])  # (T, C, K): padding -> zeros
+    y = array(targets.T)                                      # (T, C)
+    gate = array((learn & (rows >= 0)).T)                     # (T, C)
+    rate = array(np.asarray(lr, float)).reshape(1, m, 1)
+    decay = None if not l2 else 1.0 - array(np.asarray(lr, float) * l2).reshape(1, 1, m, 1)
+    out = b.empty(t_count, c, m, dtype=dtype)
+    a, dz, step = b.empty(c, m * h, dtype=dtype), b.empty(c, m, h, dtype=dtype), b.empty(c, m, h, dtype=dtype)
+    e, active, update = b.empty(c, m, dtype=dtype), b.empty(c, m, h, dtype="bool"), b.empty(c, k, m * h, dtype=dtype)
+    am, w2m, wm = a.reshape(c, m, h), w2.reshape(c, m, h), w.reshape(c, k, m, h)
     any_learn = (learn & (rows >= 0)).any(axis=0)
-    with torch.no_grad():
-        for t in range(t_count):
-            torch.bmm(x[t].unsqueeze(1), w, out=a.unsqueeze(1)).relu_()          # (C, 1, M*H)
-            am = a.view(c, m, h)
-            torch.sum(am * w2.view(c, m, h), dim=2, out=out[t]).add_(b2)
-            if not any_learn[t]:
-                continue
-            e = (out[t] - y[t].unsqueeze(1)).mul_(gate[t].unsqueeze(1))          # (C, M), 0 where no step
-            torch.ops.aten.threshold_backward.grad_input(e.unsqueeze(2) * w2.view(c, m, h), am, 0.0, grad_input=dz)
-            dz.mul_(rate)
-            if decay is not None:   # only where this participant's network takes a step
-                keep = 1.0 - (1.0 - decay) * gate[t].view(c, 1, 1, 1)
-                w.view(c, k, m, h)[:, :-1].mul_(keep)
-                w2.view(c, m, h).mul_(keep[:, 0])
-            w2.view(c, m, h).sub_(e.unsqueeze(2) * am * rate)
-            b2.sub_(e * rate[..., 0])
-            w.baddbmm_(x[t].unsqueeze(2), dz.view(c, 1, m * h), alpha=-1.0)
-    result = out.permute(1, 0, 2).double().cpu().numpy()
+    for t in range(t_count):
+        xp.matmul(x[t][:, None], w, out=a[:, None])                # (C, 1, M*H)
+        b.relu_(a)
+        xp.multiply(am, w2m, out=step)
+        xp.sum(step, axis=2, out=out[t])
+        xp.add(out[t], b2, out=out[t])
+        if not any_learn[t]:
+            continue
+        xp.subtract(out[t], y[t][:, None], out=e)
+        xp.multiply(e, gate[t][:, None], out=e)                     # (C, M), 0 where no step
+        xp.multiply(e[..., None], w2m, out=dz)
+        xp.greater(am, 0, out=active)
+        xp.multiply(dz, active, out=dz)
+        xp.multiply(dz, rate, out=dz)
+        if decay is not None:   # only where this participant's network takes a step
+            keep = 1.0 - (1.0 - decay) * gate[t].reshape(c, 1, 1, 1)
+            xp.multiply(wm[:, :-1], keep, out=wm[:, :-1])
+            xp.multiply(w2m, keep[:, 0], out=w2m)
+        xp.multiply(e[..., None], am, out=step)
+        xp.multiply(step, rate, out=step)
+        xp.subtract(w2m, step, out=w2m)
+        xp.subtract(b2, e * rate[..., 0], out=b2)
+        xp.multiply(x[t][:, :, None], dz.reshape(c, 1, m * h), out=update)
+        xp.subtract(w, update, out=w)
+    result = b.to_numpy(out).transpose(1, 0, 2)
     result[rows < 0] = np.nan
-    w_final = w.view(c, k, m, h).permute(0, 2, 1, 3).double().cpu().numpy()            # (C, M, K, H)
-    named = unpack(w_final.reshape(c * m, k, h), w2.view(c * m, h, 1).double().cpu().numpy(),
-                   b2.reshape(c * m, 1, 1).double().cpu().numpy())
+    w_final = b.to_numpy(wm).transpose(0, 2, 1, 3)                      # (C, M, K, H)
+    named = unpack(w_final.reshape(c * m, k, h), b.to_numpy(w2).reshape(c * m, h, 1), b.to_numpy(b2).reshape(c * m, 1, 1))
     return result, {name: a.reshape(c, m, *a.shape[1:]) for name, a in named.items()}
