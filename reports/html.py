@@ -95,38 +95,39 @@ class Section:
 
 # ---------------------------------------------------------------- reading results
 
-def _table_damage(path: Path, *, sidecar: bool) -> str | None:
-    """Why the results table ``path`` cannot be used (cut, unfinished, without rows; without its sidecar
-    when ``sidecar``: the folder's tables have them), or None."""
+def _checked_table(path: Path, *, sidecar: bool) -> tuple[pd.DataFrame | None, str | None]:
+    """(the results table ``path`` as ``read_text_table`` reads it strictly, None), or (None, why it cannot be
+    used: cut, unfinished, without rows; without its sidecar when ``sidecar``: the folder's tables have them)."""
     if not path.is_file():
-        return "not a readable file (a dangling link or a link loop)"
+        return None, "not a readable file (a dangling link or a link loop)"
     if sidecar and not sidecar_of(path).exists():
-        return "has no sidecar (written after the table, so the run was cut)"
+        return None, "has no sidecar (written after the table, so the run was cut)"
     state, reason = completion(path)
     if state == INCOMPLETE:
-        return reason
+        return None, reason
     try:
         table = read_text_table(path, strict=True)
         rows = read_record(sidecar_of(path)).get("n_rows") if sidecar_of(path).exists() else None
     except UserError as exc:
-        return str(exc).removeprefix(f"{path}").lstrip(":").strip()
+        return None, str(exc).removeprefix(f"{path}").lstrip(":").strip()
     if not path.read_bytes().endswith(b"\n"):
-        return "its last line is cut (no line end)"
+        return None, "its last line is cut (no line end)"
     if isinstance(rows, int) and rows != len(table):
-        return f"has {len(table)} rows, its sidecar says {rows} (cut or changed)"
+        return None, f"has {len(table)} rows, its sidecar says {rows} (cut or changed)"
     if rows is None and sidecar and table.empty:
-        return "has a header but no rows"
+        return None, "has a header but no rows"
     values = table.iloc[:, 1:].astype(str).apply(lambda column: column.str.strip())  # beside the label column
     if not table.empty and values.shape[1] and values.isin(MISSING).all().all():
-        return f"has {len(table)} rows but every value in them is missing (NaN or empty)"
-    return None
+        return None, f"has {len(table)} rows but every value in them is missing (NaN or empty)"
+    return table, None
 
 
-def check_results(results: str | os.PathLike, names: list[str] | None = None) -> None:
+def check_results(results: str | os.PathLike, names: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """UserError naming every missing or damaged table of ``<results>/tables`` (``names``: the tables
     the run recorded it wrote; checked to be present). A demo folder (``RUN_FILE``, written last, or
     tables with sidecars) needs every table's sidecar and ``RUN_FILE``; a folder written whole by
-    another step (``garden neural stats``: built aside and renamed) has neither."""
+    another step (``garden neural stats``: built aside and renamed) has neither. Returns the tables it read,
+    keyed by file name without ``.tsv`` (``load_tables`` takes them rather than reading each file again)."""
     folder = Path(results) / TABLES_DIR
     try:
         present = sorted(folder.glob("*.tsv"))
@@ -134,13 +135,15 @@ def check_results(results: str | os.PathLike, names: list[str] | None = None) ->
         raise UserError(f"{folder}: cannot be listed ({exc.strerror}); rebuild the results folder") from None
     finished = (Path(results) / RUN_FILE).exists()
     demo = finished or any(sidecar_of(p).exists() for p in present)
-    problems = [f"{p.name} {why}" for p in present if (why := _table_damage(p, sidecar=demo))]
+    checked = {p: _checked_table(p, sidecar=demo) for p in present}
+    problems = [f"{p.name} {why}" for p, (_, why) in checked.items() if why]
     if demo and not finished:
         problems.append(f"{RUN_FILE} is missing (written last: the run that made the folder did not finish)")
     problems += [f"{name}.tsv is missing" for name in names or [] if not (folder / f"{name}.tsv").exists()]
     if problems:
         raise UserError(f"{folder}: {len(problems)} missing or damaged table(s): {'; '.join(problems[:5])}"
                         f"{' ...' if len(problems) > 5 else ''}; rerun `garden demo` (results are never patched)")
+    return {p.name.removesuffix(".tsv"): table for p, (table, _) in checked.items()}
 
 
 RENAMED_COLUMNS = {"subject": "participant_id"}
@@ -151,14 +154,16 @@ RENAMED_TABLE_COLUMNS = {name: {"unit": "group"}
 ``unit`` elsewhere is a hidden unit, so the rename is per table)."""
 
 
-def load_tables(results: str | os.PathLike) -> dict[str, pd.DataFrame]:
-    """Every ``<results>/tables/<name>.tsv`` as a DataFrame keyed by ``name`` (``check_results`` first);
-    a column of an older version is read under its new name (``RENAMED_COLUMNS``, ``RENAMED_TABLE_COLUMNS``)."""
-    tables = {}
+def load_tables(results: str | os.PathLike, read: Mapping[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
+    """Every ``<results>/tables/<name>.tsv`` as a DataFrame keyed by ``name`` (``check_results`` first: ``read``
+    is what it returned, the same tables as read here); a column of an older version is read under its new
+    name (``RENAMED_COLUMNS``, ``RENAMED_TABLE_COLUMNS``)."""
+    tables, read = {}, read or {}
     for path in sorted((Path(results) / TABLES_DIR).glob("*.tsv")):
         name = path.name.removesuffix(".tsv")
         renamed = RENAMED_COLUMNS | RENAMED_TABLE_COLUMNS.get(name, {})
-        tables[name] = read_text_table(path, strict=True).rename(columns=renamed)
+        table = read[name] if name in read else read_text_table(path, strict=True)
+        tables[name] = table.rename(columns=renamed)
     return tables
 
 
@@ -779,9 +784,9 @@ def write_report(results: str | os.PathLike, out: str | os.PathLike | None = Non
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out}: already exists; pass --overwrite to rebuild it or --out another file")
     run = load_json(results / RUN_FILE)
-    if extra_tables is None:
-        check_results(results, run.get("tables") if isinstance(run.get("tables"), list) else None)
-    tables = {**load_tables(results), **(extra_tables or {})}
+    read = None if extra_tables is not None else check_results(
+        results, run.get("tables") if isinstance(run.get("tables"), list) else None)
+    tables = {**load_tables(results, read), **(extra_tables or {})}
     folder = results / TABLES_DIR
     skipped = {**load_json(folder / SKIPPED_FILE), **(extra_skipped or {})}
     sidecars = {name: load_json(folder / f"{name}.json") for name in tables if (folder / f"{name}.json").exists()}

@@ -36,11 +36,15 @@ def read_page(page_file: Path, scripts: dict[str, str], *, viewport: dict[str, i
     return found, external
 
 
+WINDOW_1280 = {"width": 1280, "height": 900}
+"""The window (CSS px) the report's layout is checked in."""
+AT_1280 = {"width": "document.documentElement.scrollWidth",
+           "shown": "Array.from(document.images).map(i => [i.alt, i.getBoundingClientRect().width])"}
+"""Scripts: the document width and [alt text, shown width] of every image, both in CSS px (``page_at_1280``)."""
+
+
 def page_at_1280(page_file: Path, screenshot: Path | None = None) -> tuple[int, dict[str, float]]:
     """(document width in CSS px, {image alt text: shown width in CSS px}) of ``page_file`` in a 1 280 x 900 window;
     a screenshot of the window (the top of the page) to ``screenshot`` when given. Skips without Chromium."""
-    found, _ = read_page(page_file, {"width": "document.documentElement.scrollWidth",
-                                     "shown": "Array.from(document.images).map(i => [i.alt, "
-                                              "i.getBoundingClientRect().width])"},
-                         viewport={"width": 1280, "height": 900}, screenshot=screenshot)
+    found, _ = read_page(page_file, AT_1280, viewport=WINDOW_1280, screenshot=screenshot)
     return found["width"], dict(found["shown"])

@@ -14,7 +14,7 @@ from built_once import built_once
 
 from garden.cli import main
 from garden.pipeline import DemoConfig, scanned_participants
-from report_browser import IMAGES, page_at_1280, read_page
+from report_browser import AT_1280, IMAGES, WINDOW_1280, read_page
 from garden.reports.html import CONTENT_PX, SECTIONS as ALL_SECTIONS, figure_texts, legend_over_data, load_tables, readable
 
 SECTIONS = tuple(spec for spec in ALL_SECTIONS if spec.in_demo)
@@ -34,6 +34,21 @@ def demo(tmp_path_factory):
     def build(folder):
         assert main(["demo", "--out", str(folder / "run"), *TINY]) == 0
     return built_once(tmp_path_factory, "demo", build) / "run"
+
+
+PAGE_SCRIPTS = {**AT_1280, "images": IMAGES, "sections": "Array.from(document.querySelectorAll('section')).map(s => s.id)",
+                "neural": "Array.from(document.querySelectorAll('#neural img'))"
+                          ".map(i => [i.alt, i.complete, i.naturalWidth, i.getBoundingClientRect().height])",
+                "notes": "document.querySelectorAll('.note').length"}
+"""What the Chromium tests read from the demo's report (``report_browser``'s scripts, the sections, the neural
+section's images with their shown height in CSS px, the number of incomplete-section notes)."""
+
+
+@pytest.fixture(scope="module")
+def demo_page(demo):
+    """(what ``PAGE_SCRIPTS`` give, the URLs requested outside the file) of the demo's report in a 1 280 x 900
+    window: one Chromium page load for the tests that open the report."""
+    return read_page(demo / "report.html", PAGE_SCRIPTS, viewport=WINDOW_1280)
 
 
 def test_demo_writes_report_tables_sidecars_and_participants(demo):
@@ -177,10 +192,9 @@ def test_demo_runs_the_papers_behavioural_analyses(demo):
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_demo_report_renders_every_figure_in_headless_chromium(demo):
+def test_demo_report_renders_every_figure_in_headless_chromium(demo, demo_page):
     text = (demo / "report.html").read_text(encoding="utf-8")
-    found, external = read_page(demo / "report.html", {
-        "images": IMAGES, "sections": "Array.from(document.querySelectorAll('section')).map(s => s.id)"})
+    found, external = demo_page
     images, sections = found["images"], found["sections"]
     assert external == []
     assert {spec.key for spec in SECTIONS} <= set(sections)
@@ -226,12 +240,9 @@ def test_scanner_data_needs_a_scanner_protocol_and_three_participants(demo, tmp_
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_demo_report_renders_in_headless_chromium(demo):
-    found, _ = read_page(demo / "report.html", {
-        "images": "Array.from(document.querySelectorAll('#neural img'))"
-                  ".map(i => [i.alt, i.complete, i.naturalWidth, i.getBoundingClientRect().height])",
-        "notes": "document.querySelectorAll('.note').length"})
-    images, notes = found["images"], found["notes"]
+def test_demo_report_renders_in_headless_chromium(demo_page):
+    found, _ = demo_page
+    images, notes = found["neural"], found["notes"]
     spec = next(s for s in SECTIONS if s.key == "neural")
     assert [alt for alt, *_ in images] == [f.caption for f in spec.figures]
     assert all(complete and width > 100 and height > 50 for _, complete, width, height in images), images
@@ -255,25 +266,6 @@ def test_report_on_a_bare_participants_tree(demo, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "Choice matrices per garden" in text and text.count("data:image/png") >= 3
     assert not (tree / "tables").exists()  # nothing written into the data folder
-
-
-def test_report_on_published_2018_participants(flesch2018, tmp_path):
-    from garden.core.importing import import_table
-    from garden.modeling.flesch2018 import load_trials
-
-    trials = load_trials(flesch2018, "exp1a")
-    chosen = trials[trials.participant_id.isin(trials.groupby("group").participant_id.first())]
-    source = tmp_path / "published.csv"
-    chosen.to_csv(source, index=False)
-    import_table(source, tmp_path / "participants")
-    out = tmp_path / "published.html"
-    assert main(["report", str(tmp_path / "participants"), "--out", str(out), "--dpi", "30"]) == 0
-    text = out.read_text(encoding="utf-8")
-    groups = sorted(chosen.group.unique())
-    assert len(groups) == 4
-    for group in groups:
-        assert f"group={group}" in text  # one row per curriculum in the choice-RDM tests
-    assert "Choice-RDM betas per participant" in text and "Fitted decision boundaries" in text
 
 
 def test_mds_panels_are_drawn_the_same_way_round():
@@ -308,11 +300,11 @@ def test_report_on_tampered_tables_is_one_line_or_a_report(demo, tmp_path, table
 
 
 @pytest.mark.slow
-def test_demo_report_fits_a_1280_px_window_and_every_figure_reads_at_9_pt(demo):
+def test_demo_report_fits_a_1280_px_window_and_every_figure_reads_at_9_pt(demo, demo_page):
     """In Chromium at 1 280 px: no horizontal scrolling (wide tables scroll in their box), and every figure's
     smallest text (matplotlib's text artists of the figure as drawn for the report) >= 9 pt as shown, and
     no legend covers plotted data."""
-    page_width, shown = page_at_1280(demo / "report.html")
+    page_width, shown = demo_page[0]["width"], dict(demo_page[0]["shown"])
     assert page_width <= 1280
     tables = load_tables(demo)
     smallest = {}

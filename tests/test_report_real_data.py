@@ -54,6 +54,7 @@ def test_eight_imported_people_are_fitted_and_reported(real_report):
     groups = ["b2", "b20", "b200", "int"]
     firsts = [text.index(f"group={g}") for g in groups]
     assert firsts == sorted(firsts)
+    assert "Choice-RDM betas per participant" in text and "Fitted decision boundaries" in text
     columns = table_group_columns(text)
     assert len(columns) >= 3
     for column in columns:  # every table with a group column lists the groups in that order (pooled rows aside)
