@@ -282,21 +282,34 @@ def test_mds_panels_are_drawn_the_same_way_round():
 
 
 @pytest.mark.parametrize("table", ["bms", "fit_summary", "network_summary"])
-def test_report_on_tampered_tables_is_one_line_or_a_report(demo, tmp_path, table, capsys):
-    """A NaN row, or text in a numeric column, never makes `garden report` crash (issue 16)."""
+def test_report_on_tampered_tables_is_refused_in_one_line(demo, tmp_path, table, capsys):
+    """A NaN row, or text in a numeric column, makes `garden report` refuse in one line naming the table and
+    its row, never crash (issue 16)."""
     copy = shutil.copytree(demo, tmp_path / "copy",
                            ignore=shutil.ignore_patterns("report.html", "participants", "neural"))
     path = copy / "tables" / f"{table}.tsv"
     lines = path.read_text().splitlines()
     n_columns = len(lines[0].split("\t"))
     path.write_text("\n".join([*lines, "\t".join([""] * n_columns)]) + "\n")  # a NaN row
-    assert main(["report", str(copy), "--out", str(tmp_path / "nan.html"), "--dpi", "30"]) in (0, 2)
-    assert "internal error" not in capsys.readouterr().err
+    assert main(["report", str(copy), "--out", str(tmp_path / "nan.html"), "--dpi", "30"]) == 2
+    err = capsys.readouterr().err
+    assert f"{table}.tsv {len(lines) + 1}: an empty row" in err and len(err.strip().splitlines()) == 1
     cells = lines[1].split("\t")
-    cells[-1] = "tampered"
+    column = max(i for i, cell in enumerate(cells) if _is_number(cell))  # its last numeric column
+    cells[column] = "tampered"
     path.write_text("\n".join([lines[0], "\t".join(cells), *lines[2:]]) + "\n")  # text in a number column
-    assert main(["report", str(copy), "--out", str(tmp_path / "text.html"), "--dpi", "30"]) in (0, 2)
-    assert "internal error" not in capsys.readouterr().err
+    assert main(["report", str(copy), "--out", str(tmp_path / "text.html"), "--dpi", "30"]) == 2
+    err = capsys.readouterr().err
+    assert f"{table}.tsv 2: column '{lines[0].split(chr(9))[column]}' value 'tampered' is not a number" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "text.html").exists()
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return cell.strip() != ""
 
 
 @pytest.mark.slow
