@@ -99,6 +99,11 @@ class Batch:
         self.bounds = model.bounds()
         self.column = {(kind, c): j for j, (kind, ctx) in enumerate(model.free) for c in (0, 1)
                        if ctx in (None, c)}
+        self.context_kinds = [[kind for kind, cc in self.column if cc == c] for c in (0, 1)]
+        """Per context the kinds of the free parameters acting on its cells, in the order of ``free``."""
+        columns = [np.array([self.column[kind, c] for kind in kinds]) for c, kinds in enumerate(self.context_kinds)]
+        self.information_block = [(j[:, None], j) for j in columns]
+        """Per context the index of its parameters' block in the information matrix (k, k)."""
 
     def _param(self, theta: np.ndarray, kind: str, c: int) -> np.ndarray | float:
         j = self.column.get((kind, c))
@@ -128,10 +133,9 @@ class Batch:
             p, partial = psychometric_gradient(*self._equation_inputs(theta, rows, c))
             n, k = self.n_real[c][rows], self.k[c][rows]                     # padding cells: n = k = 0
             nll += cell_nll("bernoulli", p, n, k).sum(axis=1)
-            columns = np.array([j for (_, cc), j in self.column.items() if cc == c])
-            grad = np.stack([partial[kind] for (kind, cc) in self.column if cc == c], axis=-1)   # (R, C_c, k_c)
+            grad = np.stack([partial[kind] for kind in self.context_kinds[c]], axis=-1)   # (R, C_c, k_c)
             weighted = grad * (n / np.maximum(p * (1 - p), 1e-300))[..., None]
-            info[:, columns[:, None], columns] += np.matmul(weighted.transpose(0, 2, 1), grad)
+            info[:, *self.information_block[c]] += np.matmul(weighted.transpose(0, 2, 1), grad)
         return nll, info
 
     def nll(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
