@@ -110,6 +110,8 @@ class Batch:
         self.both_n, self.both_k, *self.both_x = (
             np.stack([np.pad(a, ((0, 0), (0, max(self.cells) - a.shape[1]))) for a in arrays], axis=1)
             for arrays in (self.n_real, self.k, [x[..., 0] for x in self.x], [x[..., 1] for x in self.x]))
+        self.n_real, self.k = ([both[:, c, :self.cells[c]] for c in (0, 1)] for both in (self.both_n, self.both_k))
+        """``n_real`` and ``k`` are views of ``both_n`` and ``both_k``: counts written into them reach both."""
         defaults = {kind: model.k + i for i, kind in enumerate(KINDS)}    # columns of DEFAULTS after theta's
         self.context_column = {kind: np.array([self.column.get((kind, c), defaults[kind]) for c in (0, 1)])
                                for kind in KINDS}
