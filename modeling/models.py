@@ -87,14 +87,15 @@ def psychometric_gradient(x_branchiness, x_leafiness, angle, slope, offset, laps
     """p(accept) of ``psychometric`` and its partial derivatives {kind: dp/dkind}, broadcast to
     p's shape; the one for ``delta`` per degree of the boundary normal's angle (``angle`` itself
     in radians), the others per unit of slope, offset (levels) and lapse."""
-    d = x_branchiness * np.cos(angle) + x_leafiness * np.sin(angle)
+    cos, sin = np.cos(angle), np.sin(angle)
+    d = x_branchiness * cos + x_leafiness * sin
     s = expit(slope * (d - offset))
     p = lapse + (1 - 2 * lapse) * s
     ds = (1 - 2 * lapse) * s * (1 - s)
-    along = -x_branchiness * np.sin(angle) + x_leafiness * np.cos(angle)
+    along = -x_branchiness * sin + x_leafiness * cos
     partial = {"delta": ds * slope * along * np.pi / 180.0, "slope": ds * (d - offset), "offset": -ds * slope,
                "lapse": 1.0 - 2.0 * s}
-    return p, {kind: np.broadcast_to(g, p.shape) for kind, g in partial.items()}
+    return p, {kind: g if g.shape == p.shape else np.broadcast_to(g, p.shape) for kind, g in partial.items()}
 
 
 def p_accept(model: Model, theta: np.ndarray, rules: RuleGradients, context: np.ndarray, x: np.ndarray

@@ -99,6 +99,24 @@ class Batch:
         self.bounds = model.bounds()
         self.column = {(kind, c): j for j, (kind, ctx) in enumerate(model.free) for c in (0, 1)
                        if ctx in (None, c)}
+        self.context_kinds = [[kind for kind, cc in self.column if cc == c] for c in (0, 1)]
+        """Per context the kinds of the free parameters acting on its cells, in the order of ``free``."""
+        columns = [np.array([self.column[kind, c] for kind in kinds]) for c, kinds in enumerate(self.context_kinds)]
+        self.information_block = [(j[:, None], j) for j in columns]
+        """Per context the index of its parameters' block in the information matrix (k, k)."""
+        self.cells = [n.shape[1] for n in self.n]
+        """Cells per context (C_0, C_1): ``nll_and_information`` evaluates both contexts at once, the
+        contexts on axis 1 of ``both_x``, ``both_n``, ``both_k`` (P, 2, max(C_0, C_1)), padded with 0."""
+        self.both_n, self.both_k, *self.both_x = (
+            np.stack([np.pad(a, ((0, 0), (0, max(self.cells) - a.shape[1]))) for a in arrays], axis=1)
+            for arrays in (self.n_real, self.k, [x[..., 0] for x in self.x], [x[..., 1] for x in self.x]))
+        self.n_real, self.k = ([both[:, c, :self.cells[c]] for c in (0, 1)] for both in (self.both_n, self.both_k))
+        """``n_real`` and ``k`` are views of ``both_n`` and ``both_k``: counts written into them reach both."""
+        defaults = {kind: model.k + i for i, kind in enumerate(KINDS)}    # columns of DEFAULTS after theta's
+        self.context_column = {kind: np.array([self.column.get((kind, c), defaults[kind]) for c in (0, 1)])
+                               for kind in KINDS}
+        """Per kind the column of each context's parameter in theta, or past theta's columns its default."""
+        self.with_defaults = any(j >= model.k for j in np.concatenate(list(self.context_column.values())))
 
     def _param(self, theta: np.ndarray, kind: str, c: int) -> np.ndarray | float:
         j = self.column.get((kind, c))
@@ -122,16 +140,23 @@ class Batch:
 
     def nll_and_information(self, theta: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Bernoulli NLL (R,) and expected information (R, k, k) at once (one evaluation of p and
-        its derivatives per context: the posterior sampler needs both at every step)."""
+        its derivatives for both contexts' cells side by side: the posterior sampler needs both at
+        every step)."""
+        if self.with_defaults:
+            theta = np.concatenate([theta, np.broadcast_to([DEFAULTS[kind] for kind in KINDS], (len(theta), 4))], 1)
+        param = {kind: theta[:, self.context_column[kind]][..., None] for kind in KINDS}         # (R, 2, 1)
+        angle = self.base[rows][..., None] + np.deg2rad(param["delta"])
+        p, partial = psychometric_gradient(*(x[rows] for x in self.both_x), angle, param["slope"], param["offset"],
+                                           param["lapse"])
+        n = self.both_n[rows]                                                    # padding cells: n = k = 0
+        loss, scale = cell_nll("bernoulli", p, n, self.both_k[rows]), n / np.maximum(p * (1 - p), 1e-300)
         nll, info = np.zeros(len(rows)), np.zeros((len(rows), self.model.k, self.model.k))
         for c in (0, 1):
-            p, partial = psychometric_gradient(*self._equation_inputs(theta, rows, c))
-            n, k = self.n_real[c][rows], self.k[c][rows]                     # padding cells: n = k = 0
-            nll += cell_nll("bernoulli", p, n, k).sum(axis=1)
-            columns = np.array([j for (_, cc), j in self.column.items() if cc == c])
-            grad = np.stack([partial[kind] for (kind, cc) in self.column if cc == c], axis=-1)   # (R, C_c, k_c)
-            weighted = grad * (n / np.maximum(p * (1 - p), 1e-300))[..., None]
-            info[:, columns[:, None], columns] += np.matmul(weighted.transpose(0, 2, 1), grad)
+            cells = (slice(None), c, slice(self.cells[c]))
+            nll += loss[cells].sum(axis=1)
+            grad = np.stack([partial[kind][cells] for kind in self.context_kinds[c]], axis=-1)   # (R, C_c, k_c)
+            weighted = grad * scale[cells][..., None]
+            info[:, *self.information_block[c]] += np.matmul(weighted.transpose(0, 2, 1), grad)
         return nll, info
 
     def nll(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -129,15 +129,15 @@ class _Coordinates:
     allowed and a symmetric proposal stays symmetric; the log Jacobian joins the log density."""
 
     def __init__(self, batch: Batch):
-        self.lo, self.hi = batch.bounds[:, 0], batch.bounds[:, 1]
+        self.lo, self.range = batch.bounds[:, 0], batch.bounds[:, 1] - batch.bounds[:, 0]
 
     def forward(self, theta: np.ndarray) -> np.ndarray:
-        unit = (theta - self.lo) / (self.hi - self.lo)
+        unit = (theta - self.lo) / self.range
         with np.errstate(divide="ignore"):
             return np.clip(np.log(unit) - np.log1p(-unit), -FIT_LIMIT, FIT_LIMIT)
 
     def backward(self, z: np.ndarray) -> np.ndarray:
-        return self.lo + (self.hi - self.lo) * expit(z)
+        return self.lo + self.range * expit(z)
 
     @staticmethod
     def log_jacobian(z: np.ndarray) -> np.ndarray:
@@ -192,7 +192,8 @@ class _Chains:
         normal = np.matmul(self.scale[part], self.rng.standard_normal((n, self.k, 1)))[..., 0]
         proposal = self.centre[part] + spread * normal
         f_new = self._energy(proposal, chains)
-        log_ratio = self.f[chains] - f_new + self._log_t(self.z[chains], part) - self._log_t(proposal, part)
+        log_t = self._log_t(np.concatenate([self.z[chains], proposal]), np.concatenate([part, part]))   # one solve
+        log_ratio = self.f[chains] - f_new + log_t[:n] - log_t[n:]
         take = np.log(self.rng.random(n)) < log_ratio
         self.z[chains[take]], self.f[chains[take]] = proposal[take], f_new[take]
 

@@ -78,7 +78,7 @@ def test_expected_information_equals_the_hessian_at_expected_counts():
                               "lapse": 0.05}, "factorized", 2)
     theta = start[0]
     for c in (0, 1):
-        batch.k[c] = batch.n[c] * batch.p(theta[None, :], np.array([0]), c)
+        batch.k[c][...] = batch.n[c] * batch.p(theta[None, :], np.array([0]), c)
     hessian = nd.Hessian(lambda t: batch.nll(t[None, :], np.array([0]))[0])(theta)
     # delta_north x delta_south is exactly 0 (the contexts share no cell) and comes out of the finite
     # differences as rounding noise (~4e-17 with multi-threaded BLAS), which no rtol accepts: an absolute
