@@ -5,15 +5,19 @@ dict of measurements; ratios inside one module are measured side by side in the 
 result is written to ``benchmarks/results/NAME.json`` (``NAME`` without ``bench_``) with a ``_run``
 record: the command (with its ``GARDEN_*`` settings and nice level), UTC date, git commit, wall and
 CPU seconds (this process, its threads and the child processes it waited for), the 1-minute load
-average before and after, the cores and the CPU model. A number taken at a load below 1 on both
-ends is "idle"; any other is "loaded (load X)". A result skipped for want of data (``skipped``: why)
-is printed, not kept.
+average before and after, the cores and the CPU model. A run is "idle" when the load of other work
+stayed below 1: the load before, and the load after less the benchmark's own share of it, both
+below 1 (``own_load``); any other run is "loaded (load X)". The latest run is kept in
+``results/NAME.json`` and, by that condition, in ``results/idle/NAME.json`` or
+``results/loaded/NAME.json``, so that the docs cite an idle and a loaded figure side by side. A
+result skipped for want of data (``skipped``: why) is printed, not kept.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import pkgutil
 import platform
@@ -32,9 +36,29 @@ RESULTS = Path(benchmarks.__file__).resolve().parent / "results"
 """Where each benchmark's latest JSON is kept (the file docs/benchmarks.md cites)."""
 
 
-def result_path(name: str) -> Path:
-    """The JSON file of benchmark ``name`` (``bench_demo`` or ``demo``)."""
-    return RESULTS / f"{name.removeprefix('bench_')}.json"
+LOAD_AVERAGE_S = 60.0
+"""Time constant of the kernel's 1-minute load average (an exponential average), seconds."""
+
+
+def result_path(name: str, condition: str = "") -> Path:
+    """The JSON file of benchmark ``name`` (``bench_demo`` or ``demo``): the latest run, or the latest run of
+    ``condition`` ("idle" or "loaded")."""
+    folder = RESULTS / condition if condition else RESULTS
+    return folder / f"{name.removeprefix('bench_')}.json"
+
+
+def own_load(wall_s: float, cpu_s: float) -> float:
+    """The benchmark's own share of the 1-minute load average at its end: its mean busy cores (CPU s / wall s)
+    passed through the load average's exponential response to a step of ``wall_s`` seconds."""
+    if wall_s <= 0:
+        return 0.0
+    return cpu_s / wall_s * (1 - math.exp(-wall_s / LOAD_AVERAGE_S))
+
+
+def is_idle(run: dict) -> bool:
+    """Whether a ``_run`` record was taken with the load of other work below 1 before and after."""
+    others_after = run["load_average_1min_after"] - own_load(run["wall_s"], run["cpu_s"])
+    return max(run["load_average_1min_before"], others_after) < 1
 
 
 def _cpu_model() -> str:
@@ -66,11 +90,12 @@ def run_record(name: str, wall_s: float, cpu_s: float, load_before: float) -> di
     settings = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("GARDEN_"))
     nice = os.nice(0)
     command = f"{settings} {'nice -n ' + str(nice) + ' ' if nice else ''}python -m benchmarks {name}".strip()
-    return {"command": command, "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "commit": _commit(), "wall_s": round(wall_s, 2), "cpu_s": round(cpu_s, 2),
-            "load_average_1min_before": round(load_before, 2), "load_average_1min_after": round(load_after, 2),
-            "idle": max(load_before, load_after) < 1, "cpus": os.cpu_count(), "cpu_model": _cpu_model(),
-            "python": platform.python_version()}
+    record = {"command": command, "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "commit": _commit(), "wall_s": round(wall_s, 2), "cpu_s": round(cpu_s, 2),
+              "load_average_1min_before": round(load_before, 2), "load_average_1min_after": round(load_after, 2),
+              "own_load": round(own_load(wall_s, cpu_s), 2), "cpus": os.cpu_count(), "cpu_model": _cpu_model(),
+              "python": platform.python_version()}
+    return record | {"idle": is_idle(record)}
 
 
 def main(argv: list[str]) -> int:
@@ -90,7 +115,9 @@ def main(argv: list[str]) -> int:
         text = json.dumps({name: result}, indent=2)
         print(text, flush=True)
         if not isinstance(result.get("skipped"), str):  # bench_fit counts skipped fits
-            write_file(result_path(name), json.dumps(result, indent=1) + "\n", overwrite=True)
+            condition = "idle" if result["_run"]["idle"] else "loaded"
+            for path in (result_path(name), result_path(name, condition)):
+                write_file(path, json.dumps(result, indent=1) + "\n", overwrite=True)
     return 0
 
 

@@ -9,6 +9,7 @@ be still needed."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -110,8 +111,15 @@ def test_the_exceptions_are_still_needed():
 
 def test_every_kept_result_says_how_and_under_what_load_it_ran():
     """``python -m benchmarks`` writes a ``_run`` record; the files assembled by hand say their command and load."""
+    from benchmarks.__main__ import is_idle
+
     kept = sorted(RESULTS.glob("*.json"))
     assert len(kept) >= 15
+    for folder in ("idle", "loaded"):
+        for path in (RESULTS / folder).glob("*.json"):
+            run = json.loads(path.read_text(encoding="utf-8"))["_run"]
+            assert run["idle"] == (folder == "idle"), path
+            kept.append(path)
     for path in kept:
         result = json.loads(path.read_text(encoding="utf-8").replace("NaN", "null"))
         run = result.get("_run", result)
@@ -119,7 +127,7 @@ def test_every_kept_result_says_how_and_under_what_load_it_ran():
         assert any(key.startswith("load_average") for key in run), path.name
         if "_run" in result:
             assert run["wall_s"] > 0 and run["cpu_s"] > 0 and run["date"].startswith("20"), path.name
-            assert run["idle"] == (max(run["load_average_1min_before"], run["load_average_1min_after"]) < 1)
+            assert run["idle"] == is_idle(run), path.name
 
 
 def test_the_run_record_names_the_command_its_settings_and_the_load(monkeypatch):
@@ -130,8 +138,22 @@ def test_the_run_record_names_the_command_its_settings_and_the_load(monkeypatch)
     assert "GARDEN_BENCH_PARTICIPANTS=30 " in record["command"]
     assert record["command"].endswith("python -m benchmarks fit")
     assert record["wall_s"] == 12.35 and record["cpu_s"] == 6.0 and record["load_average_1min_before"] == 0.5
-    assert record["idle"] == (record["load_average_1min_after"] < 1)
+    assert record["idle"] == (record["load_average_1min_after"] - record["own_load"] < 1)
     assert result_path("bench_fit") == result_path("fit") == RESULTS / "fit.json"
+    assert result_path("fit", "idle") == RESULTS / "idle" / "fit.json"
+
+
+def test_the_benchmark_s_own_load_is_not_counted_as_other_work():
+    """One busy core for a minute lifts the 1-minute load average by 1 − 1/e (the kernel's exponential average):
+    a run that ends at load 1.5 after a minute alone on one core was idle; the same at load 2.0 was not."""
+    from benchmarks.__main__ import is_idle, own_load
+
+    assert own_load(60.0, 60.0) == pytest.approx(1 - math.exp(-1))
+    assert own_load(600.0, 1200.0) == pytest.approx(2.0, abs=1e-4)
+    run = {"wall_s": 60.0, "cpu_s": 60.0, "load_average_1min_before": 0.5}
+    assert is_idle(run | {"load_average_1min_after": 1.5})
+    assert not is_idle(run | {"load_average_1min_after": 2.0})
+    assert not is_idle(run | {"load_average_1min_before": 1.2, "load_average_1min_after": 0.9})
 
 
 def test_a_figure_the_cited_file_does_not_hold_is_found(tmp_path):
