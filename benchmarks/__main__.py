@@ -7,7 +7,8 @@ record: the command (with its ``GARDEN_*`` settings and nice level), UTC date, g
 CPU seconds (this process, its threads and the child processes it waited for), the 1-minute load
 average before and after, the cores and the CPU model. A run is "idle" when the load of other work
 stayed below 1: the load before, and the load after less the benchmark's own share of it, both
-below 1 (``own_load``); any other run is "loaded (load X)". The latest run is kept in
+below 1 (``own_load``; in a run of several benchmarks the load the earlier ones left, decaying, is
+``own_load_before``); any other run is "loaded (load X)". The latest run is kept in
 ``results/NAME.json`` and, by that condition, in ``results/idle/NAME.json`` or
 ``results/loaded/NAME.json``, so that the docs cite an idle and a loaded figure side by side. A
 result skipped for want of data (``skipped``: why) is printed, not kept.
@@ -55,10 +56,17 @@ def own_load(wall_s: float, cpu_s: float) -> float:
     return cpu_s / wall_s * (1 - math.exp(-wall_s / LOAD_AVERAGE_S))
 
 
+def decayed(load: float, seconds: float) -> float:
+    """What remains of a share ``load`` of the 1-minute load average after ``seconds`` without that work."""
+    return load * math.exp(-seconds / LOAD_AVERAGE_S)
+
+
 def is_idle(run: dict) -> bool:
     """Whether a ``_run`` record was taken with the load of other work below 1 before and after."""
-    others_after = run["load_average_1min_after"] - own_load(run["wall_s"], run["cpu_s"])
-    return max(run["load_average_1min_before"], others_after) < 1
+    own_before = run.get("own_load_before", 0.0)
+    others_before = run["load_average_1min_before"] - own_before
+    others_after = run["load_average_1min_after"] - run.get("own_load", own_load(run["wall_s"], run["cpu_s"]))
+    return max(others_before, others_after) < 1
 
 
 def _cpu_model() -> str:
@@ -84,8 +92,9 @@ def _commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def run_record(name: str, wall_s: float, cpu_s: float, load_before: float) -> dict:
-    """How, when and where benchmark ``name`` ran (the ``_run`` field of its JSON); seconds and load averages."""
+def run_record(name: str, wall_s: float, cpu_s: float, load_before: float, own_before: float = 0.0) -> dict:
+    """How, when and where benchmark ``name`` ran (the ``_run`` field of its JSON); seconds and load averages
+    (``own_before``: this process's share of ``load_before``, left by the benchmarks it ran before)."""
     load_after = os.getloadavg()[0]
     settings = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("GARDEN_"))
     nice = os.nice(0)
@@ -93,7 +102,8 @@ def run_record(name: str, wall_s: float, cpu_s: float, load_before: float) -> di
     record = {"command": command, "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
               "commit": _commit(), "wall_s": round(wall_s, 2), "cpu_s": round(cpu_s, 2),
               "load_average_1min_before": round(load_before, 2), "load_average_1min_after": round(load_after, 2),
-              "own_load": round(own_load(wall_s, cpu_s), 2), "cpus": os.cpu_count(), "cpu_model": _cpu_model(),
+              "own_load_before": round(own_before, 2),
+              "own_load": round(decayed(own_before, wall_s) + own_load(wall_s, cpu_s), 2), "cpus": os.cpu_count(), "cpu_model": _cpu_model(),
               "python": platform.python_version()}
     return record | {"idle": is_idle(record)}
 
@@ -106,12 +116,15 @@ def main(argv: list[str]) -> int:
         names = [n for n in names if n in argv or n.removeprefix("bench_") in argv]
     else:
         names = [n for n in names if n not in ON_REQUEST]
+    own, ended = 0.0, time.perf_counter()
     for name in names:
         load, start, cpu = os.getloadavg()[0], time.perf_counter(), cpu_seconds()
+        own = decayed(own, start - ended)
         result = importlib.import_module(f"benchmarks.{name}").main()
         result["_wall_s"] = round(time.perf_counter() - start, 2)
         result["_run"] = run_record(name.removeprefix("bench_"), time.perf_counter() - start, cpu_seconds() - cpu,
-                                    load)
+                                    load, own)
+        own, ended = result["_run"]["own_load"], time.perf_counter()
         text = json.dumps({name: result}, indent=2)
         print(text, flush=True)
         if not isinstance(result.get("skipped"), str):  # bench_fit counts skipped fits

@@ -154,6 +154,17 @@ def test_the_benchmark_s_own_load_is_not_counted_as_other_work():
     assert is_idle(run | {"load_average_1min_after": 1.5})
     assert not is_idle(run | {"load_average_1min_after": 2.0})
     assert not is_idle(run | {"load_average_1min_before": 1.2, "load_average_1min_after": 0.9})
+    # the load an earlier benchmark of the same run left is not other work either
+    assert is_idle(run | {"load_average_1min_before": 1.2, "own_load_before": 0.9, "load_average_1min_after": 1.5})
+
+
+def test_a_benchmark_run_after_another_carries_its_decaying_load(monkeypatch):
+    from benchmarks.__main__ import run_record
+
+    monkeypatch.setattr("os.getloadavg", lambda: (1.6, 1.0, 1.0))
+    record = run_record("fit", wall_s=60.0, cpu_s=60.0, load_before=1.1, own_before=0.9)
+    assert record["own_load"] == pytest.approx(0.9 * math.exp(-1) + 1 - math.exp(-1), abs=0.01)
+    assert record["idle"]
 
 
 def test_a_figure_the_cited_file_does_not_hold_is_found(tmp_path):
