@@ -29,17 +29,13 @@ class SettingError(UserError):
 
 
 EXTRAS = {
-    "psychopy": ("PsychoPy", "lab"),
-    "pyglet": ("PsychoPy", "lab"),
-    "pylsl": ("pylsl (LSL markers)", "lab"),
-    "serial": ("pyserial (serial-port markers)", "lab"),
-    "starlette": ("Starlette", "web"),
-    "uvicorn": ("uvicorn", "web"),
-    "nilearn": ("nilearn", "neural"),
-    "bids": ("pybids", "neural"),
-    "torch": ("torch (networks on a CUDA GPU)", "gpu"),
+    "lab": {"psychopy": "PsychoPy", "pyglet": "PsychoPy", "pylsl": "pylsl (LSL markers)",
+            "serial": "pyserial (serial-port markers)"},
+    "web": {"starlette": "Starlette", "uvicorn": "uvicorn"},
+    "neural": {"nilearn": "nilearn", "bids": "pybids"},
+    "gpu": {"torch": "torch (networks on a CUDA GPU)"},
 }
-"""Top-level module -> (what it is called, the pip extra of ``garden-task`` that installs it)."""
+"""pip extra of ``garden-task`` -> {top-level module it installs: what that module is called}."""
 
 
 def missing_extra(exc: ImportError) -> str | None:
@@ -47,8 +43,9 @@ def missing_extra(exc: ImportError) -> str | None:
     that is not installed; None for any other import error (a bug, not a missing extra)."""
     if not isinstance(exc, ModuleNotFoundError) or not exc.name:
         return None
-    known = EXTRAS.get(exc.name.partition(".")[0])
-    if known is None:
+    module = exc.name.partition(".")[0]
+    extra = next((extra for extra, modules in EXTRAS.items() if module in modules), None)
+    if extra is None:
         return None
-    what, extra = known
+    what = EXTRAS[extra][module]
     return f"needs {what}: pip install 'garden-task[{extra}]' (or, in a clone, pip install -e '.[{extra}]')"

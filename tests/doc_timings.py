@@ -24,7 +24,7 @@ MEASURING = re.compile(r"\b(?:wall|CPU|took|takes?|faster|slower|speed(?:-up)?|c
                        re.IGNORECASE)
 NEAR = 90
 """Characters either side of a duration searched for a word of measuring."""
-CITATION = re.compile(r"benchmarks/results/([a-z0-9_]+)\.json")
+CITATION = re.compile(r"benchmarks/results/((?:idle/|loaded/)?[a-z0-9_]+)\.json")
 FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 ITEM = re.compile(r"^\s*(?:[*-]|\d+\.)\s")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -20,22 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 RESULTS = REPO / "benchmarks" / "results"
 
-NOT_TIMINGS = {
-    ("docs/cluster.md", "1 CPU, 2 GB, 240 min"): "the SLURM time limit a job asked for, a setting",
-    ("docs/networks.md", "learn ~23× slower"): "training steps to a criterion, a result about the networks",
-    ("docs/networks.md", "take 9–23× more steps"): "training steps to a criterion, a result about the networks",
-    ("docs/testing.md", "one response 67 ms before the window closes"): "a simulated response time, a test setting",
-    ("docs/web.md", "frame intervals median 16.7 ms"): "browser frame timing, asserted by tests/test_web_browser.py",
-}
+EXCEPTED = tomllib.loads((Path(__file__).with_name("doc_timing_exceptions.toml")).read_text(encoding="utf-8"))
+NOT_TIMINGS = {(e["file"], e["phrase"]): e["why"] for e in EXCEPTED["not_a_timing"]}
 """Phrases the parser reads as timings that are not the speed of our code: (file, exact text) -> why."""
-
-NOT_IN_RESULT = {
-    ("docs/modeling.md", "105 s"): "a cProfile of the sampler before its rewrite (engineer post): no kept result",
-    ("docs/modeling.md", "75 s"): "a cProfile of 60 participants (engineer post): no kept result",
-    ("docs/modeling.md", "3.2 ms"): "a cProfile of the information step (engineer post): no kept result",
-    ("docs/modeling.md", "4×"): "how many times the old sampler reran its chains, not a speed",
-    ("docs/modeling.md", "2.4×"): "derived from nuts.json: 1 376 / 581.6 smallest-bulk-ESS per CPU second",
-}
+NOT_IN_RESULT = {(e["file"], e["phrase"]): e["why"] for e in EXCEPTED["not_in_result"]}
 """Figures in a cited unit that its result file does not hold: (file, phrase) -> why."""
 
 PENDING = {
