@@ -1,6 +1,6 @@
 """The test suite as ``make test`` runs it (``pytest -q -n auto --dist loadgroup`` under ``xvfb-run``), timed:
 wall seconds, CPU seconds (pytest, its xdist workers and everything they started), the pass/fail line, and from
-``--cpu-log`` (tests/cpu_log.py) the CPU and wall seconds per test file (heaviest ``TOP`` files) and the busy wall
+``--cpu-log`` (tests/cpu_log.py) the CPU and wall seconds per test file (every file, heaviest first) and the busy wall
 seconds of each worker (the larger is the critical path). The numbers of docs/testing.md.
 
 Run only when named (``python -m benchmarks suite``; ``make bench`` leaves it out): it is the whole suite, so run
@@ -23,12 +23,12 @@ from pathlib import Path
 from garden.pipeline import cpu_seconds
 
 REPO = Path(__file__).resolve().parents[1]
-TOP = 15
+TOP = 200
 XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24"]
 
 
 def _per_file(log: Path) -> dict:
-    """CPU and wall seconds per test file (heaviest ``TOP`` by CPU) and busy wall seconds per worker."""
+    """CPU and wall seconds per test file (at most ``TOP``, heaviest first by CPU) and busy wall seconds per worker."""
     rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
     cpu, wall, workers = collections.Counter(), collections.Counter(), collections.Counter()
     for row in rows:
