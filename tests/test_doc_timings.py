@@ -36,6 +36,8 @@ KEPT_UNDER_OTHER_NAMES = {"uncertainty_posterior": "uncertainty", "uncertainty_p
 
 
 def _source(name: str) -> str:
+    """The benchmark that wrote result ``name`` (``fit``, ``idle/fit``, ``loaded/fit``: ``fit``)."""
+    name = name.rpartition("/")[2]
     return KEPT_UNDER_OTHER_NAMES.get(name, name)
 
 
@@ -46,6 +48,8 @@ def test_the_parser_finds_the_timings_it_should_and_not_the_task_settings():
     assert timings("(slow: about 4 minutes for its two pipelines)") == ["about 4 minutes"]
     assert timings("10 s lead-in + 100 x (1 s cue + 1.5 s tree), volumes of 2 s") == []
     assert citations("(`python -m benchmarks fit`, `benchmarks/results/fit.json`)") == ["fit"]
+    assert citations("idle `benchmarks/results/idle/fit.json`, loaded `benchmarks/results/loaded/fit.json`") == \
+        ["idle/fit", "loaded/fit"]
 
 
 def test_a_table_is_cited_by_the_paragraph_above_it(tmp_path):
