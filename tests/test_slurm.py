@@ -150,20 +150,29 @@ def bold(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def inline_glm(bold, tmp_path_factory):
+def inline_glm_started(bold, tmp_path_factory) -> tuple[Path, subprocess.Popen]:
+    """The inline GLM of the 4 participants, started: its folder and its running process."""
     out = tmp_path_factory.mktemp("inline") / "glm"
-    done = garden("neural", "glm", bold, "--mask", mask_path(bold), "--noise-model", "ols", "--out", out)
-    assert done.returncode == 0, done.stderr
+    return out, garden("neural", "glm", bold, "--mask", mask_path(bold), "--noise-model", "ols", "--out", out,
+                       wait=False)
+
+
+@pytest.fixture(scope="module")
+def inline_glm(inline_glm_started) -> Path:
+    """The inline GLM's folder, once it is written."""
+    out, running = inline_glm_started
+    assert _finished(running)
     return out
 
 
-def test_glm_through_slurm_writes_the_inline_files(bold, inline_glm, slurm, tmp_path):
-    """Two participants as a 2-task array: the inline files (``slurm`` is the last fixture: the data are built while
-    the cluster boots)."""
+def test_glm_through_slurm_writes_the_inline_files(bold, inline_glm_started, slurm, tmp_path, request):
+    """Two participants as a 2-task array: the inline files. The fixtures in this order: the data are simulated, then
+    the inline GLM computes while the cluster boots and the SLURM run goes on."""
     out = tmp_path / "glm"
     done = garden("neural", "glm", bold, "--mask", mask_path(bold), "--noise-model", "ols", "--out", out,
                   "--participants", "01,02", "--executor", "slurm", "--jobs", "2")
     assert done.returncode == 0, done.stderr
+    inline_glm = request.getfixturevalue("inline_glm")
     files = _files(out, skip=(RECORD,))
     assert len([f for f in files if f.endswith(".nii.gz")]) == 2 * 6 * 2  # 2 participants x 6 runs x 2 images
     assert files == _two(_files(inline_glm))  # images byte for byte, sidecars field for field
