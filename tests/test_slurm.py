@@ -1,5 +1,5 @@
 """``--executor slurm`` on a real single-node SLURM cluster with accounting (scripts/slurm-cluster.sh, started
-once per session as root, packages installed from Debian when missing): the same files as inline, failed and
+once for the module as root, packages installed from Debian when missing): the same files as inline, failed and
 cancelled tasks as one line each, reruns that finish only what is missing, refusals that write nothing.
 
 The commands run as the ``garden`` console script in subprocesses, as a user on a login node runs them; the
@@ -35,24 +35,43 @@ TRAIN = ("train", "--scales", "0.5,2", "--ctx-scales", "1,1", "--seeds", "2", "-
 LIGHT = ("--method", "crossnobis", "--radius", "1.5", "--models", "grid,orthogonal")
 
 
-@pytest.fixture(scope="session")
-def slurm_conf():
-    """SLURM_CONF of a cluster started for this session (skips, with the reason, where none can start)."""
+@pytest.fixture(scope="module", autouse=True)
+def booting_cluster():
+    """A cluster for this module, started first (scripts/slurm-cluster.sh up, as root, packages installed from
+    Debian when missing) and booting in the background (its daemons take 10-15 s) while the first test builds its
+    data; ``slurm_conf`` waits for it. None where none can start here (``slurm_conf`` skips with the reason)."""
     if os.geteuid() != 0:
-        pytest.skip("the test cluster's daemons run as root (scripts/slurm-cluster.sh); not root here")
+        yield None, "the test cluster's daemons run as root (scripts/slurm-cluster.sh); not root here"
+        return
     if shutil.which("slurmctld") is None and shutil.which("apt-get") is None:
-        pytest.skip("no SLURM packages and no apt-get to install them")
+        yield None, "no SLURM packages and no apt-get to install them"
+        return
     state = Path(tempfile.mkdtemp(prefix="garden-slurm-"))
-    start = time.monotonic()
-    up = subprocess.run(["bash", str(SCRIPT), "up", str(state)], capture_output=True, text=True, timeout=900)
+    up = subprocess.Popen(["bash", str(SCRIPT), "up", str(state)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
     try:
-        if up.returncode != 0:
-            pytest.skip(f"no SLURM cluster could start: {(up.stderr.strip().splitlines() or ['?'])[-1]}")
-        print(f"\nSLURM test cluster up in {time.monotonic() - start:.1f} s ({state})")
-        yield state / "etc" / "slurm.conf"
+        yield (state, up), None
     finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait()
         subprocess.run(["bash", str(SCRIPT), "down", str(state)], capture_output=True, timeout=120)
         shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def slurm_conf(booting_cluster):
+    """SLURM_CONF of the module's cluster, once it is up (skips, with the reason, where none can start)."""
+    cluster, reason = booting_cluster
+    if cluster is None:
+        pytest.skip(reason)
+    state, up = cluster
+    start = time.monotonic()
+    _, err = up.communicate(timeout=900)
+    if up.returncode != 0:
+        pytest.skip(f"no SLURM cluster could start: {(err.strip().splitlines() or ['?'])[-1]}")
+    print(f"\nSLURM test cluster up, {time.monotonic() - start:.1f} s waited for ({state})")
+    return state / "etc" / "slurm.conf"
 
 
 @pytest.fixture
@@ -68,6 +87,14 @@ def garden(*args: str, wait: bool = True):
     if not wait:
         return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+def _finished(running: subprocess.Popen) -> bool:
+    """Whether a ``garden(..., wait=False)`` run ended well. The tests start their inline run so, beside the SLURM
+    run it is compared with: the SLURM run mostly waits (job start-up, polls), the inline one computes meanwhile."""
+    _, err = running.communicate(timeout=600)
+    assert running.returncode == 0, err
+    return True
 
 
 def query(*args: str) -> str:
@@ -123,18 +150,29 @@ def bold(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def inline_glm(bold, tmp_path_factory):
+def inline_glm_started(bold, tmp_path_factory) -> tuple[Path, subprocess.Popen]:
+    """The inline GLM of the 4 participants, started: its folder and its running process."""
     out = tmp_path_factory.mktemp("inline") / "glm"
-    done = garden("neural", "glm", bold, "--mask", mask_path(bold), "--noise-model", "ols", "--out", out)
-    assert done.returncode == 0, done.stderr
+    return out, garden("neural", "glm", bold, "--mask", mask_path(bold), "--noise-model", "ols", "--out", out,
+                       wait=False)
+
+
+@pytest.fixture(scope="module")
+def inline_glm(inline_glm_started) -> Path:
+    """The inline GLM's folder, once it is written."""
+    out, running = inline_glm_started
+    assert _finished(running)
     return out
 
 
-def test_glm_through_slurm_writes_the_inline_files(slurm, bold, inline_glm, tmp_path):
+def test_glm_through_slurm_writes_the_inline_files(bold, inline_glm_started, slurm, tmp_path, request):
+    """Two participants as a 2-task array: the inline files. The fixtures in this order: the data are simulated, then
+    the inline GLM computes while the cluster boots and the SLURM run goes on."""
     out = tmp_path / "glm"
     done = garden("neural", "glm", bold, "--mask", mask_path(bold), "--noise-model", "ols", "--out", out,
                   "--participants", "01,02", "--executor", "slurm", "--jobs", "2")
     assert done.returncode == 0, done.stderr
+    inline_glm = request.getfixturevalue("inline_glm")
     files = _files(out, skip=(RECORD,))
     assert len([f for f in files if f.endswith(".nii.gz")]) == 2 * 6 * 2  # 2 participants x 6 runs x 2 images
     assert files == _two(_files(inline_glm))  # images byte for byte, sidecars field for field
@@ -147,10 +185,10 @@ def test_glm_through_slurm_writes_the_inline_files(slurm, bold, inline_glm, tmp_
 
 
 def test_train_through_slurm_equals_inline(slurm, tmp_path):
-    inline = garden(*TRAIN, "--out", tmp_path / "inline")
+    inline = garden(*TRAIN, "--out", tmp_path / "inline", wait=False)
     done = garden(*TRAIN, "--out", tmp_path / "slurm", "--executor", "slurm", "--slurm-mem-gb", "2",
                   "--slurm-time-min", "10")
-    assert inline.returncode == 0 and done.returncode == 0, done.stderr
+    assert _finished(inline) and done.returncode == 0, done.stderr
     assert (tmp_path / "slurm" / "summary.tsv").read_bytes() == (tmp_path / "inline" / "summary.tsv").read_bytes()
     with np.load(tmp_path / "inline" / "results.npz") as a, np.load(tmp_path / "slurm" / "results.npz") as b:
         assert a.files == b.files and all(np.array_equal(a[k], b[k], equal_nan=True) for k in a.files)
@@ -168,9 +206,9 @@ def test_network_fits_through_slurm_equal_inline(slurm, tmp_path):
     trials, _ = simulate_people("flesch2018", ["interleaved"], 1, seed=3, scales=(0.01, 3.0), ctx_scales=(0.5, 1.5))
     path = write_table(trials, tmp_path / "people.tsv")
     small = ("--scales", "0.01,3", "--ctx-scales", "0.5,1.5", "--seeds", "2", "--lrs", "0.05,0.1")
-    inline = garden("networks", "fit", path, "--out", tmp_path / "inline", *small)
+    inline = garden("networks", "fit", path, "--out", tmp_path / "inline", *small, wait=False)
     done = garden("networks", "fit", path, "--out", tmp_path / "slurm", *small, "--executor", "slurm")
-    assert inline.returncode == 0 and done.returncode == 0, done.stderr
+    assert _finished(inline) and done.returncode == 0, done.stderr
     for name in ("people.tsv", "scales.tsv", "group_bms.tsv"):
         assert (tmp_path / "slurm" / name).read_bytes() == (tmp_path / "inline" / name).read_bytes(), name
 
@@ -208,14 +246,15 @@ def test_searchlight_array_with_a_cancelled_and_a_failing_task_resumes(slurm, bo
     assert len(kept) == 2 * 2  # sub-03 and sub-04: 2 models each
 
     damaged.write_bytes(intact)
+    inline = garden("neural", "searchlight", glm, "--mask", mask_path(bold), "--out", tmp_path / "inline",
+                    *LIGHT, wait=False)
     rerun = garden(*command)
     assert rerun.returncode == 0, rerun.stderr
     out = tmp_path / "light"
     assert {p: (out / p.relative_to(tmp_path / "light.partial")).stat().st_mtime_ns for p in kept} == kept
     record = json.loads((out / RECORD).read_text())
     assert [t["task"] for t in record["tasks"]] == [0, 1]  # only the missing two ran
-    inline = garden("neural", "searchlight", glm, "--mask", mask_path(bold), "--out", tmp_path / "inline", *LIGHT)
-    assert inline.returncode == 0
+    assert _finished(inline)
     files = _files(out, skip=(RECORD,))
     assert len([f for f in files if f.endswith("_statmap.nii.gz")]) == 4 * 2
     assert files == _files(tmp_path / "inline")
