@@ -217,8 +217,9 @@ def settle_practice(run: Session) -> dict[str, Any]:
 def practice_ends(run: Session, index: int) -> bool:
     """True when sequence row ``index`` is the last trial of a practice attempt."""
     seq = run.sequence
-    last = index + 1 == len(seq) or seq.block.iloc[index + 1] != seq.block.iloc[index]
-    return seq.phase.iloc[index] == PRACTICE_PHASE and last
+    if seq["phase"].iat[index] != PRACTICE_PHASE:  # most trials: no look at the blocks (called once a trial)
+        return False
+    return index + 1 == len(seq) or bool(seq["block"].iat[index + 1] != seq["block"].iat[index])
 
 
 def _resumed_allocation(out: Path, participant_id: str, session: int, protocol: Protocol,

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
@@ -649,12 +650,23 @@ def readable(fig: Figure) -> Figure:
 
 
 def enlarge_text(fig: Figure) -> None:
-    """Every text of the figure raised to ``MIN_FONT_PT`` as shown in the page (the figure is drawn once to make
-    its tick labels)."""
+    """Every text of the figure raised to ``MIN_FONT_PT`` as shown in the page (its tick labels made first by
+    ``label_ticks``: no draw, the one that follows lays the figure out with the final sizes)."""
     least = MIN_FONT_PT / shown_scale(fig)
-    for text in figure_texts(fig):
+    label_ticks(fig)
+    for text in figure_texts(fig, draw=False):
         if text.get_fontsize() < least:
             text.set_fontsize(least)
+
+
+def label_ticks(fig: Figure) -> None:
+    """Set the tick labels of every axis a draw would draw (visible axes with their axis on), as drawing sets
+    them, without laying out or rendering the figure (a draw costs about as much as saving the PNG). Tick labels
+    a later draw adds (a longer axis, more ticks) copy the first tick's font, so they get its size."""
+    for ax in fig.findobj(Axes):
+        if ax.get_visible() and ax.axison:
+            for axis in (child for child in ax.get_children() if isinstance(child, Axis) and child.get_visible()):
+                axis.get_ticklabels(which="both")  # updates the major and minor ticks of the current limits
 
 
 def move_covering_legends(fig: Figure) -> bool:

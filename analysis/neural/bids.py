@@ -16,6 +16,7 @@ fastest). Other event types (the context cue) are kept as nuisance regressors. P
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from dataclasses import dataclass
 from importlib import metadata
@@ -126,7 +127,8 @@ def find_runs(root: str | Path, *, participants: list[str] | None = None, task: 
     its sidecar, brain mask and confounds from ``derivatives`` (fMRIPrep: ``*_desc-preproc_bold``,
     ``*_desc-brain_mask``, ``*_desc-confounds_timeseries.tsv``; ``space`` picks one of several
     output spaces) or, without derivatives, the raw ``*_bold.nii.gz`` next to the events. UserError
-    if there are none or the run numbers of a session are not 1..N."""
+    if there are none or the run numbers of a session are not 1..N. The same question about an unchanged
+    dataset (``_fingerprint``) is answered from memory, without indexing it again."""
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"{root}: no such folder: give the BIDS folder that holds sub-*/[ses-*/]func/")
@@ -134,13 +136,41 @@ def find_runs(root: str | Path, *, participants: list[str] | None = None, task: 
     if derivatives is not None and not (derivatives / "dataset_description.json").is_file():
         raise UserError(f"{derivatives}: not a derivatives folder (no dataset_description.json): give the folder "
                         "fMRIPrep wrote (e.g. BIDS/derivatives/fmriprep) or --derivatives none")
-    layout = _layout(root, derivatives)
-    scope = "derivatives" if derivatives else "raw"
     query = {_PYBIDS.get(k, k): v for k, v in (filters or {}).items()}
     if task:
         query["task"] = task
     if participants:
         query["subject"] = list(participants)
+    key = (str(root), str(derivatives), space, repr(sorted(query.items())), _fingerprint(root, derivatives))
+    if key not in _FOUND:
+        _FOUND.clear()  # one dataset at a time: a pipeline asks about the same folder again and again
+        _FOUND[key] = _indexed_runs(root, derivatives, space, query)
+    return {session: list(runs) for session, runs in _FOUND[key].items()}
+
+
+_FOUND: dict[tuple, dict[tuple[str, str], list[Run]]] = {}
+"""``find_runs``' last answer by its arguments and the dataset's ``_fingerprint``: indexing a dataset with pybids
+takes seconds, and ``garden demo`` asks about the same unchanged folder once per GLM."""
+
+
+def _fingerprint(*folders: Path | None) -> tuple:
+    """Every entry under ``folders`` with its size (bytes) and modification time (ns): changes when a file of the
+    dataset is added, removed or rewritten."""
+    entries = []
+    for folder in filter(None, folders):
+        for parent, _, names in os.walk(folder):
+            for name in names:
+                path = os.path.join(parent, name)
+                info = os.stat(path) if os.path.exists(path) else os.lstat(path)  # a dangling link: itself
+                entries.append((parent, name, info.st_size, info.st_mtime_ns))
+    return tuple(sorted(entries))
+
+
+def _indexed_runs(root: Path, derivatives: Path | None, space: str | None,
+                  query: dict) -> dict[tuple[str, str], list[Run]]:
+    """``find_runs``' answer read with pybids (``query``: pybids' entity names)."""
+    layout = _layout(root, derivatives)
+    scope = "derivatives" if derivatives else "raw"
     sessions: dict[tuple[str, str], list[Run]] = {}
     for file in layout.get(scope="raw", suffix="events", extension=".tsv", **query):
         raw = _entities(file)

@@ -20,6 +20,8 @@ Outputs (a BIDS-derivatives folder, written under ``OUT.partial`` and renamed wh
     OUT/README
 
 The betas' sidecar is written last: a run whose sidecar exists is complete (a resumed GLM keeps it).
+A scratch GLM read once and deleted (``fit_dataset(compress=False)``: the sensitivity variants) writes its images
+as ``.nii``, which readers here take as well: gzip is most of the time a run's images take to write and read.
 """
 
 from __future__ import annotations
@@ -350,14 +352,15 @@ def _volumes(values: np.ndarray, mask: np.ndarray, affine: np.ndarray):
 
 
 def _write_run(ready: CheckedRun, brain: np.ndarray, affine: np.ndarray, config: GlmConfig, partial: Path,
-               mask: Path, command: str) -> str:
-    """Fit one checked run and write its betas, residuals and, last (it marks the run done), its sidecar."""
+               mask: Path, command: str, extension: str = ".nii.gz") -> str:
+    """Fit one checked run and write its betas, residuals (images ending ``extension``) and, last (it marks the
+    run done), its sidecar."""
     with threadpool_limits(1):  # small matrices: one BLAS thread per run (participants go in parallel)
         fit, run = glm_run(ready, brain, config), ready.run
     folder = partial / run.folder
     folder.mkdir(parents=True, exist_ok=True)
-    _volumes(fit.betas, brain, affine).to_filename(folder / f"{run.stem}_{BETAS}.nii.gz")
-    _volumes(fit.residuals, brain, affine).to_filename(folder / f"{run.stem}_{RESIDUALS}.nii.gz")
+    _volumes(fit.betas, brain, affine).to_filename(folder / f"{run.stem}_{BETAS}{extension}")
+    _volumes(fit.residuals, brain, affine).to_filename(folder / f"{run.stem}_{RESIDUALS}{extension}")
     write_json(folder / f"{run.stem}_{RESIDUALS}.json", {
         "RepetitionTime": fit.tr_s, "Description": f"whitened residuals of the {config.noise_model} GLM "
                                                    "(percent signal change), the noise estimate of crossnobis",
@@ -372,12 +375,13 @@ def _write_run(ready: CheckedRun, brain: np.ndarray, affine: np.ndarray, config:
 
 
 def fit_session(runs: list[CheckedRun], brain: np.ndarray, affine: np.ndarray, config: GlmConfig,
-                partial: str | Path, mask: str | Path, command: str, progress: bool = False) -> None:
+                partial: str | Path, mask: str | Path, command: str, progress: bool = False,
+                extension: str = ".nii.gz") -> None:
     """One participant's job: fit and write every run of a session not yet done under ``partial``
-    (``command``: the command line that asked for it, recorded in the sidecars)."""
+    (``command``: the command line that asked for it, recorded in the sidecars; images end ``extension``)."""
     todo = [r for r in runs if not run_done(Path(partial), r.run, config, Path(mask))]
     for ready in progress_bar(todo, desc=f"GLM {runs[0].run.participant_id}", unit="run", enabled=progress):
-        _write_run(ready, brain, affine, config, Path(partial), Path(mask), command)
+        _write_run(ready, brain, affine, config, Path(partial), Path(mask), command, extension)
 
 
 def run_done(partial: Path, run: Run, config: GlmConfig, mask: Path) -> bool:
@@ -395,7 +399,7 @@ def run_done(partial: Path, run: Run, config: GlmConfig, mask: Path) -> bool:
 
 def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path | None = None, config: GlmConfig,
                 participants: list[str] | None = None, select: Selection | None = None, executor: str = "inline",
-                jobs: int | None = None, slurm: Resources | None = None) -> Path:
+                jobs: int | None = None, slurm: Resources | None = None, compress: bool = True) -> Path:
     """Fit every run under ``root`` and write the derivatives folder ``out`` (see the module
     docstring); all runs are checked before any fitting starts; refuses an existing ``out``.
 
@@ -406,7 +410,7 @@ def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path | None = 
 
     ``select`` picks runs (task, entity filters) and the derivatives they come from; without
     ``mask`` the brain is the intersection of the runs' derivative brain masks, written as
-    ``OUT/desc-brain_mask.nii.gz``."""
+    ``OUT/desc-brain_mask.nii.gz``. ``compress`` False: the run images as ``.nii`` (a scratch GLM, read once)."""
     config.check()
     check_executor(executor)
     out = Path(out)
@@ -422,7 +426,7 @@ def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path | None = 
     with output_folder(out, resume=True) as partial:  # an interrupted run's partial folder is resumed
         todo = [runs for runs in checked if not all(run_done(partial, r.run, config, Path(mask)) for r in runs)]
         calls = [(runs, brain, image.affine, config, str(partial), str(mask), " ".join(sys.argv),
-                  executor == "inline") for runs in todo]
+                  executor == "inline", ".nii.gz" if compress else ".nii") for runs in todo]
         run_jobs(fit_session, calls, executor=executor, folder=logs, jobs=jobs, resources=slurm,
                  record=partial / "code" / "slurm-jobs.json")
         if mask == RUN_MASKS:  # the brain the GLM used, for later steps (searchlight --mask)
@@ -449,7 +453,7 @@ def glm_sessions(glm: str | Path) -> dict[tuple[str, str], list[Path]]:
     """The beta files of a ``fit_dataset`` folder by (participant_id, session_label), runs in order;
     UserError if none."""
     glm = Path(glm)
-    files = derivative_files(glm, f"*_run-*_{BETAS}.nii.gz")
+    files = [*derivative_files(glm, f"*_run-*_{BETAS}.nii.gz"), *derivative_files(glm, f"*_run-*_{BETAS}.nii")]
     if not files:
         raise UserError(f"{glm}: no *_{BETAS}.nii.gz files: run `garden neural glm` first")
     grouped: dict[tuple[str, str], list[Path]] = {}
@@ -481,7 +485,8 @@ def read_session_betas(glm: str | Path, mask: np.ndarray, *, residuals: bool = T
         for path in paths:
             image = beta_image(path, mask, affine, reference)
             betas.append(image_data(image, path, what="GLM beta image")[mask])
-            sidecar = read_record(path.with_name(path.name.replace(".nii.gz", ".json")), what="GLM beta sidecar")
+            sidecar = read_record(path.with_name(path.name.removesuffix(".gz").removesuffix(".nii") + ".json"),
+                                  what="GLM beta sidecar")
             if not isinstance(sidecar.get("residual_dof"), int):
                 raise UserError(f"{path}: its sidecar has no integer residual_dof (damaged); rerun garden neural glm")
             dofs.append(sidecar["residual_dof"])

@@ -104,7 +104,7 @@ def rdm_of(betas: np.ndarray, residuals: list[np.ndarray], dofs: list[int], conf
 
 
 def _task_of(glm: Path, participant_id: str, session_label: str) -> str:
-    first = sorted((glm / participant_id / session_label / "func").glob(f"*_{BETAS}.nii.gz"))[0].name
+    first = sorted((glm / participant_id / session_label / "func").glob(f"*_{BETAS}.nii*"))[0].name
     return f"task-{entity(first, 'task')}"
 
 

@@ -83,7 +83,7 @@ def sensitivity(root: str | Path, out: str | Path, *, rois: dict[str, Roi], glm:
         for hrf in hrfs:
             glm_folder = (fitted or {}).get(hrf) or fit_dataset(
                 root, work / f"glm-{hrf.replace(' + ', '-')}", config=replace(glm, hrf_model=hrf), select=select,
-                mask=mask)
+                mask=mask, compress=False)  # read here once, then deleted
             for distance, config in DISTANCES.items():
                 folder = roi_rdms(glm_folder, work / f"rdms-{len(rows)}", rois=rois, config=config)
                 rows += variant_rows(read_roi_rdms(folder), hrf=hrf, distance=distance, alpha=alpha, n_perm=n_perm,
