@@ -148,21 +148,24 @@ def read_text_table(path: str | os.PathLike, *, what: str = "table", strict: boo
     content = path.read_bytes()
     key = (hashlib.blake2b(content, digest_size=16).digest(), len(content), ".tsv" in path.name,
            path.name.endswith(".gz"), strict)  # what read_raw and the checks depend on, when they pass
-    if key not in _TABLES_READ:
-        raw = read_raw(path)
-        if strict:
-            _check_damage(raw, path)
-        _TABLES_READ[key] = pd.DataFrame({c: raw[c].astype(object) if c in ID_COLUMNS else infer_column(raw[c])
-                                          for c in raw.columns})
+    if key in _TABLES_READ:
+        _TABLES_READ.move_to_end(key)
+        return _TABLES_READ[key].copy()
+    raw = read_raw(path)
+    if strict:
+        _check_damage(raw, path)
+    table = pd.DataFrame({c: raw[c].astype(object) if c in ID_COLUMNS else infer_column(raw[c]) for c in raw.columns})
+    if len(content) <= TABLE_KEPT_BYTES:
+        _TABLES_READ[key] = table.copy()
         while len(_TABLES_READ) > TABLES_KEPT:
             _TABLES_READ.popitem(last=False)
-    _TABLES_READ.move_to_end(key)
-    return _TABLES_READ[key].copy()
+    return table
 
 
-TABLES_KEPT = 256
-"""Tables ``read_text_table`` keeps, typed, by their bytes: a process that reads the same table again (a report
-of results it just wrote, a copy of a results folder) gets it without typing its columns again (~20 ms a table)."""
+TABLES_KEPT, TABLE_KEPT_BYTES = 256, 256 * 1024
+"""Tables ``read_text_table`` keeps, typed, by their bytes (at most 256 files of at most 256 KiB each, so the memory
+it holds stays small): a process that reads the same table again (a report of results it just wrote, a copy of a
+results folder) gets it without typing its columns again (~20 ms a table)."""
 _TABLES_READ: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
 
 
