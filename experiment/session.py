@@ -216,9 +216,10 @@ def settle_practice(run: Session) -> dict[str, Any]:
 
 def practice_ends(run: Session, index: int) -> bool:
     """True when sequence row ``index`` is the last trial of a practice attempt."""
-    seq = run.sequence
-    last = index + 1 == len(seq) or seq.block.iloc[index + 1] != seq.block.iloc[index]
-    return seq.phase.iloc[index] == PRACTICE_PHASE and last
+    seq = run.sequence  # called after every trial: the phase first (most trials are not practice), by iat
+    if seq["phase"].iat[index] != PRACTICE_PHASE:
+        return False
+    return index + 1 == len(seq) or seq["block"].iat[index + 1] != seq["block"].iat[index]
 
 
 def _resumed_allocation(out: Path, participant_id: str, session: int, protocol: Protocol,
