@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
@@ -80,6 +81,8 @@ _PYBIDS = {"sub": "subject", "ses": "session", "acq": "acquisition", "ce": "ceag
 """pybids' names of the BIDS entity keys written in file names (``--filter acq=mb4``)."""
 _DERIVED = ("space", "desc", "res", "den")
 """Entities a preprocessed image adds to its raw run's (fMRIPrep: space, res, den, desc)."""
+_EXTENSIONS = {"bold": [".nii.gz", ".nii"], "mask": [".nii.gz", ".nii"], "timeseries": [".tsv"]}
+"""The extensions of a run's files by suffix: its BOLD image, brain mask and confounds table."""
 
 
 def _layout(root: Path, derivatives: Path | None):
@@ -150,9 +153,11 @@ def find_runs(root: str | Path, *, participants: list[str] | None = None, task: 
         query["task"] = task
     if participants:
         query["subject"] = list(participants)
-    images = _by_entities(layout, scope=scope, suffix="bold", extension=[".nii.gz", ".nii"])
-    masks = _by_entities(layout, scope=scope, suffix="mask", extension=[".nii.gz", ".nii"]) if derivatives else {}
-    tables = _by_entities(layout, scope=scope, suffix="timeseries", extension=[".tsv"])
+
+    @cache
+    def files(suffix: str) -> dict[frozenset, list]:  # queried when the first run needs them (none: no query)
+        return _by_entities(layout, scope=scope, suffix=suffix, extension=_EXTENSIONS[suffix])
+
     sessions: dict[tuple[str, str], list[Run]] = {}
     for file in layout.get(scope="raw", suffix="events", extension=".tsv", **query):
         raw = _entities(file)
@@ -160,12 +165,12 @@ def find_runs(root: str | Path, *, participants: list[str] | None = None, task: 
         if raw.get("task") is None:
             continue
         desc = "preproc" if derivatives else None
-        bold = _match(images, raw, suffix="bold", space=space, desc=desc)
+        bold = _match(files("bold"), raw, suffix="bold", space=space, desc=desc)
         stem = path.name.removesuffix("_events.tsv")
         if bold is None:
             bold = path.parent / f"{stem}_bold.nii.gz"  # missing: reported by the checks, naming this path
-        mask = _match(masks, raw, suffix="mask", space=space, desc="brain") if derivatives else None
-        confounds = (_match(tables, raw, suffix="timeseries", space=None, desc="confounds")
+        mask = _match(files("mask"), raw, suffix="mask", space=space, desc="brain") if derivatives else None
+        confounds = (_match(files("timeseries"), raw, suffix="timeseries", space=None, desc="confounds")
                      or bold.parent / f"{stem}_desc-confounds_timeseries.tsv")
         bold_json = bold.with_name(bold.name.removesuffix(".gz").removesuffix(".nii") + ".json")
         pid, label = f"sub-{raw['subject']}", f"ses-{raw['session']}" if raw.get("session") else ""
