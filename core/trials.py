@@ -352,6 +352,13 @@ def read_trials(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
 def format_value(value: Any) -> str:
     """Text for one cell: ``n/a`` for missing (None, NaN, empty text), integers without '.0', floats in
     shortest round-trip form."""
+    kind = type(value)  # the plain Python types first: a recorded row formats every cell one by one
+    if kind is str:
+        return value or NA_TEXT
+    if kind is int:
+        return str(value)
+    if kind is float and value == value:
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value == "":
         return NA_TEXT
     if isinstance(value, (bool, np.bool_)):

@@ -99,7 +99,15 @@ def _vector(params: dict[str, float]) -> np.ndarray:
 def _distances(x: np.ndarray, n_levels: int) -> np.ndarray:
     maps = compression_maps(*x[:4], rotation_deg=np.rad2deg(x[4]))
     points = mapped_coordinates(maps, x[5], n_levels)
-    return lower(squareform(pdist(points)))
+    return pdist(points)[_lower_order(len(points))]
+
+
+@cache
+def _lower_order(n: int) -> np.ndarray:
+    """Positions in ``pdist``'s condensed order of ``n`` points of the ``lower`` order's pairs: ``pdist(p)[order]``
+    is ``lower(squareform(pdist(p)))`` (the same values, without the square matrix: the least-squares fit
+    computes the model's distances thousands of times)."""
+    return lower(squareform(np.arange(n * (n - 1) // 2, dtype=float))).astype(int)
 
 
 def fit_compression_model(data_rdm: np.ndarray, n_restarts: int | None = None, seed: int = 0, *,
@@ -184,7 +192,8 @@ def _paper_points(theta, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
 
 def paper_distances(theta, n_levels: int = 5) -> np.ndarray:
     """``lower``-order Euclidean distances of ``paper_coordinates``, divided by their maximum."""
-    d = lower(squareform(pdist(paper_coordinates(theta, n_levels))))
+    points = paper_coordinates(theta, n_levels)
+    d = pdist(points)[_lower_order(len(points))]
     top = d.max()
     return d / top if top > 0 else d
 

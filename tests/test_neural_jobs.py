@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -54,13 +55,19 @@ def inline(bold, tmp_path_factory):
 
 
 def test_an_interrupted_glm_resumes_keeping_finished_participants(bold, inline, tmp_path):
-    brain, image = load_mask(mask_path(bold))
+    """The interrupted run's folder holds the files its jobs wrote (``fit_session``, as the inline GLM's): sub-01
+    finished, sub-02's run 1 cut short before its sidecar, the file that marks a run done."""
     partial = tmp_path / "glm.partial"
-    first = [check_run(run, brain, GLM) for run in find_runs(bold)[("sub-01", "ses-2")]]
-    fit_session(first, brain, image.affine, GLM, partial, mask_path(bold), "earlier run")  # sub-01 finished
-    half = [check_run(run, brain, GLM) for run in find_runs(bold)[("sub-02", "ses-2")]][:1]
-    fit_session(half, brain, image.affine, GLM, partial, mask_path(bold), "earlier run")
-    (partial / "sub-02/ses-2/func/sub-02_ses-2_task-garden_run-1_stat-effect_statmap.json").unlink()  # cut short
+    shutil.copytree(inline / "sub-01", partial / "sub-01")  # sub-01 finished
+    cut = partial / "sub-02/ses-2/func"
+    cut.mkdir(parents=True)
+    for path in (inline / "sub-02/ses-2/func").glob("sub-02_ses-2_task-garden_run-1_*"):
+        shutil.copy2(path, cut)
+    (cut / "sub-02_ses-2_task-garden_run-1_stat-effect_statmap.json").unlink()  # cut short
+    assert sorted(p.name for p in cut.iterdir()) == [
+        "sub-02_ses-2_task-garden_run-1_desc-residuals_bold.json",
+        "sub-02_ses-2_task-garden_run-1_desc-residuals_bold.nii.gz",
+        "sub-02_ses-2_task-garden_run-1_stat-effect_statmap.nii.gz"]
     kept = {p: os.stat(p).st_mtime_ns for p in partial.glob("sub-01/ses-2/func/*")}
     out = fit_dataset(bold, tmp_path / "glm", mask=mask_path(bold), config=GLM, executor="local")
     assert {p: os.stat(out / p.relative_to(partial)).st_mtime_ns for p in kept} == kept  # not refitted

@@ -19,6 +19,7 @@ import json
 import os
 import zlib
 from dataclasses import dataclass
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
@@ -81,6 +82,8 @@ _PYBIDS = {"sub": "subject", "ses": "session", "acq": "acquisition", "ce": "ceag
 """pybids' names of the BIDS entity keys written in file names (``--filter acq=mb4``)."""
 _DERIVED = ("space", "desc", "res", "den")
 """Entities a preprocessed image adds to its raw run's (fMRIPrep: space, res, den, desc)."""
+_EXTENSIONS = {"bold": [".nii.gz", ".nii"], "mask": [".nii.gz", ".nii"], "timeseries": [".tsv"]}
+"""The extensions of a run's files by suffix: its BOLD image, brain mask and confounds table."""
 
 
 def _layout(root: Path, derivatives: Path | None):
@@ -101,20 +104,29 @@ def _entities(file) -> dict:
     return {k: v for k, v in file.get_entities().items() if k not in _IGNORED}
 
 
-def _match(layout, raw: dict, *, scope: str, suffix: str, extension: list[str], space: str | None,
+def _by_entities(layout, *, scope: str, suffix: str, extension: list[str]) -> dict[frozenset, list]:
+    """The files of ``scope`` with ``suffix`` and ``extension`` (pybids' path order) by their entities other than
+    the derived ones: one pybids query per kind of file, not one per run (60 ms each)."""
+    index: dict[frozenset, list] = {}
+    for file in layout.get(scope=scope, suffix=suffix, extension=extension):
+        entities = _entities(file)
+        index.setdefault(frozenset((k, v) for k, v in entities.items() if k not in _DERIVED), []).append(
+            (entities, file.path))
+    return index
+
+
+def _match(index: dict[frozenset, list], raw: dict, *, suffix: str, space: str | None,
            desc: str | None) -> Path | None:
-    """The file of ``scope`` with the raw run's entities (plus space/desc where given), or None;
-    UserError when several match (name the entity that tells them apart)."""
-    query = {k: v for k, v in raw.items() if k not in _DERIVED}
-    found = [f for f in layout.get(scope=scope, suffix=suffix, extension=extension, **query)
-             if {k: v for k, v in _entities(f).items() if k not in _DERIVED} == query
-             and (space is None or _entities(f).get("space") == space)
-             and (desc is None or _entities(f).get("desc") == desc)]
+    """The file of ``index`` (``_by_entities``) with the raw run's entities (plus space/desc where given), or
+    None; UserError when several match (name the entity that tells them apart)."""
+    query = frozenset((k, v) for k, v in raw.items() if k not in _DERIVED)
+    found = [(entities, path) for entities, path in index.get(query, [])
+             if (space is None or entities.get("space") == space) and (desc is None or entities.get("desc") == desc)]
     if len(found) > 1:
-        spaces = sorted({str(_entities(f).get("space")) for f in found})
-        raise UserError(f"{found[0].path}: {len(found)} {suffix} files match this run (spaces {spaces}); choose one "
+        spaces = sorted({str(entities.get("space")) for entities, _ in found})
+        raise UserError(f"{found[0][1]}: {len(found)} {suffix} files match this run (spaces {spaces}); choose one "
                         "with --space")
-    return Path(found[0].path) if found else None
+    return Path(found[0][1]) if found else None
 
 
 def find_runs(root: str | Path, *, participants: list[str] | None = None, task: str | None = None,
@@ -171,6 +183,11 @@ def _indexed_runs(root: Path, derivatives: Path | None, space: str | None,
     """``find_runs``' answer read with pybids (``query``: pybids' entity names)."""
     layout = _layout(root, derivatives)
     scope = "derivatives" if derivatives else "raw"
+
+    @cache
+    def files(suffix: str) -> dict[frozenset, list]:  # queried when the first run needs them (none: no query)
+        return _by_entities(layout, scope=scope, suffix=suffix, extension=_EXTENSIONS[suffix])
+
     sessions: dict[tuple[str, str], list[Run]] = {}
     for file in layout.get(scope="raw", suffix="events", extension=".tsv", **query):
         raw = _entities(file)
@@ -178,14 +195,13 @@ def _indexed_runs(root: Path, derivatives: Path | None, space: str | None,
         if raw.get("task") is None:
             continue
         desc = "preproc" if derivatives else None
-        bold = _match(layout, raw, scope=scope, suffix="bold", extension=[".nii.gz", ".nii"], space=space, desc=desc)
+        bold = _match(files("bold"), raw, suffix="bold", space=space, desc=desc)
         stem = path.name.removesuffix("_events.tsv")
         if bold is None:
             bold = path.parent / f"{stem}_bold.nii.gz"  # missing: reported by the checks, naming this path
-        mask = _match(layout, raw, scope=scope, suffix="mask", extension=[".nii.gz", ".nii"], space=space,
-                      desc="brain") if derivatives else None
-        confounds = _match(layout, raw, scope=scope, suffix="timeseries", extension=[".tsv"], space=None,
-                           desc="confounds") or bold.parent / f"{stem}_desc-confounds_timeseries.tsv"
+        mask = _match(files("mask"), raw, suffix="mask", space=space, desc="brain") if derivatives else None
+        confounds = (_match(files("timeseries"), raw, suffix="timeseries", space=None, desc="confounds")
+                     or bold.parent / f"{stem}_desc-confounds_timeseries.tsv")
         bold_json = bold.with_name(bold.name.removesuffix(".gz").removesuffix(".nii") + ".json")
         pid, label = f"sub-{raw['subject']}", f"ses-{raw['session']}" if raw.get("session") else ""
         run = Run(pid, label, f"task-{raw['task']}", int(raw.get("run", 1)), path, bold, bold_json, confounds, mask)
