@@ -145,21 +145,27 @@ def read_text_table(path: str | os.PathLike, *, what: str = "table", strict: boo
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such file (expected a {what})")
+    if path.stat().st_size > TABLE_KEPT_BYTES:  # too large to keep: not hashed either
+        return _typed_table(path, strict)
     content = path.read_bytes()
     key = (hashlib.blake2b(content, digest_size=16).digest(), len(content), ".tsv" in path.name,
            path.name.endswith(".gz"), strict)  # what read_raw and the checks depend on, when they pass
     if key in _TABLES_READ:
         _TABLES_READ.move_to_end(key)
         return _TABLES_READ[key].copy()
+    table = _typed_table(path, strict)
+    _TABLES_READ[key] = table.copy()
+    while len(_TABLES_READ) > TABLES_KEPT:
+        _TABLES_READ.popitem(last=False)
+    return table
+
+
+def _typed_table(path: Path, strict: bool) -> pd.DataFrame:
+    """``read_text_table``'s answer read from disk (id columns as text, the others typed)."""
     raw = read_raw(path)
     if strict:
         _check_damage(raw, path)
-    table = pd.DataFrame({c: raw[c].astype(object) if c in ID_COLUMNS else infer_column(raw[c]) for c in raw.columns})
-    if len(content) <= TABLE_KEPT_BYTES:
-        _TABLES_READ[key] = table.copy()
-        while len(_TABLES_READ) > TABLES_KEPT:
-            _TABLES_READ.popitem(last=False)
-    return table
+    return pd.DataFrame({c: raw[c].astype(object) if c in ID_COLUMNS else infer_column(raw[c]) for c in raw.columns})
 
 
 TABLES_KEPT, TABLE_KEPT_BYTES = 256, 256 * 1024

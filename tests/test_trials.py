@@ -234,3 +234,18 @@ def test_import_published_negative_rts_as_missing(flesch2018, tmp_path, capsys):
     assert set(table.participant_id[table.rt_invalid.notna()]) == {"e1b072"}
     assert (table.rt_invalid.dropna() < 0).all() and table.rt.isna().sum() == table.rt_invalid.notna().sum() + (
         pd.read_csv(flesch2018 / "exp1b_trials.csv.gz").rt_s.isna().sum())
+
+
+def test_a_results_table_read_again_is_a_fresh_copy_and_follows_its_file(tmp_path):
+    """read_text_table keeps small tables by their bytes: a caller that changes its copy changes nothing the next
+    reader sees, and a rewritten file is read anew."""
+    from garden.core.text_tables import read_text_table
+
+    path = tmp_path / "fits.tsv"
+    path.write_text("participant_id\tnll\nP001\t1.5\nP002\t2.5\n", encoding="utf-8")
+    first = read_text_table(path)
+    first.loc[0, "nll"] = 99.0
+    assert read_text_table(path)["nll"].tolist() == [1.5, 2.5]
+    path.write_text("participant_id\tnll\nP001\t3.5\nP002\t2.5\n", encoding="utf-8")
+    assert read_text_table(path)["nll"].tolist() == [3.5, 2.5]
+    assert read_text_table(path)["participant_id"].tolist() == ["P001", "P002"]
