@@ -2,7 +2,9 @@
 
 Run under ``xvfb-run -a -s '-screen 0 1280x1024x24'``; skips without a display or xdotool.
 The window opens at screen (0, 0), 800 x 800 pixels, arena radius 0.45 * 800 = 360 pixels; a
-point (x, y) in arena-radius units is on screen at (400 + 360 x, 400 - 360 y).
+point (x, y) in arena-radius units is on screen at (400 + 360 x, 400 - 360 y). The mouse waits
+until the screen shows what it acts on (read back from X), never for a fixed time, and some clicks and
+drags are quicker than a frame: the task must see them however slow its frames are.
 """
 
 import os
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import ImageGrab
 from scipy import ndimage
 
 from garden.experiment.arrangement import task as arrangement
@@ -38,17 +41,51 @@ def xdotool(*args: str) -> None:
     subprocess.run(["xdotool", *args], check=True, timeout=20)
 
 
-def click(xy_px) -> None:
-    xdotool("mousemove", *map(str, xy_px), "sleep", "0.15", "mousedown", "1", "sleep", "0.15", "mouseup", "1",
+def click(xy_px, hold_s: float = 0.15) -> None:
+    """Press and release at ``xy_px`` (screen pixels), holding the button ``hold_s`` (0: at once)."""
+    xdotool("mousemove", *map(str, xy_px), "sleep", "0.15", "mousedown", "1", "sleep", str(hold_s), "mouseup", "1",
             "sleep", "0.3")
 
 
-def drag(start, target) -> None:
-    """Press at ``start``, move half way, then to ``target``, release (arena units)."""
+def drag(start, target, step_s: float = 0.15) -> None:
+    """Press at ``start``, move half way, then to ``target``, release (arena units); ``step_s``
+    between steps (0: the whole drag at once, within one frame)."""
     middle = (np.asarray(start) + np.asarray(target)) / 2
-    xdotool("mousemove", *screen(start), "sleep", "0.15", "mousedown", "1", "sleep", "0.15",
-            "mousemove", *screen(middle), "sleep", "0.1", "mousemove", *screen(target), "sleep", "0.15",
+    xdotool("mousemove", *screen(start), "sleep", str(step_s), "mousedown", "1", "sleep", str(step_s),
+            "mousemove", *screen(middle), "sleep", str(step_s), "mousemove", *screen(target), "sleep", str(step_s),
             "mouseup", "1", "sleep", "0.15")
+
+
+def window_pixels() -> np.ndarray:
+    """The task window's pixels as read back from the X server (rows, columns, RGB 0-255)."""
+    return np.asarray(ImageGrab.grab(xdisplay=os.environ["DISPLAY"]).convert("RGB"))[:SIZE, :SIZE].astype(int)
+
+
+def instructions_shown(pixels: np.ndarray) -> bool:
+    """White text on the screen (the start screen's message)."""
+    return int((pixels > 230).all(axis=2).sum()) > 200
+
+
+def arena_shown(pixels: np.ndarray) -> bool:
+    """The "done" button's green fill drawn (only the arena screen has it)."""
+    fill = np.round((np.array([-0.1, 0.4, -0.1]) + 1) / 2 * 255)
+    return bool((np.abs(pixels[SIZE - 55:SIZE - 25, SIZE - 135:SIZE - 112] - fill) <= 3).all())
+
+
+def wait_until_shown(shown, what: str, timeout_s: float = 60) -> None:
+    """Wait until the screen satisfies ``shown`` (a test of its pixels)."""
+    deadline = time.monotonic() + timeout_s
+    while not shown(window_pixels()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not shown within {timeout_s} s")
+        time.sleep(0.1)
+
+
+def leave_instructions() -> None:
+    """Wait for the start screen, click it with a click quicker than a frame, wait for the arena."""
+    wait_until_shown(instructions_shown, "the start screen")
+    click((SIZE // 2, SIZE // 2), hold_s=0)
+    wait_until_shown(arena_shown, "the arena")
 
 
 def drawn_point(tree: int) -> np.ndarray:
@@ -68,7 +105,6 @@ def wait_for_window(process: subprocess.Popen, title: str, timeout_s: float = 40
         if process.poll() is not None:
             pytest.fail(f"task exited early: {process.stderr.read()}")
         if subprocess.run(["xdotool", "search", "--name", title], capture_output=True).returncode == 0:
-            time.sleep(1.0)  # first frames drawn
             return
         time.sleep(0.3)
     pytest.fail("the task window did not appear")
@@ -95,10 +131,10 @@ def arranging(participant: str, out: Path, *options: str) -> Iterator[subprocess
 def test_dragged_trees_are_saved_where_the_mouse_left_them(tmp_path):
     with arranging("X1", tmp_path, "--allow-unmoved") as process:
         start = ad.start_layouts(SEED, 1)[0]
-        click((SIZE // 2, SIZE // 2))  # leave the instructions
+        leave_instructions()
         targets = {0: [0.0, 0.0], 6: [-0.3, 0.3], 12: [0.35, -0.2], 24: [-1.05, -1.05]}  # B5L5: to a window corner, outside the arena
         for tree, target in targets.items():
-            drag(start[tree], target)
+            drag(start[tree], target, step_s=0 if tree == 6 else 0.15)  # tree 6: within one frame
         drag(start[18], [0.0, 0.0])  # B4L4 dropped on top of B1L1 ...
         grip = drawn_point(18)
         drag(grip, np.array([0.2, 0.5]) + grip)  # ... so pressing where it is drawn picks up B4L4, not B1L1
@@ -136,7 +172,7 @@ def key(name: str) -> None:
 def test_done_needs_every_tree_moved_and_escape_asks_first(tmp_path):
     with arranging("X2", tmp_path) as process:
         start = ad.start_layouts(SEED, 1)[0]
-        click((SIZE // 2, SIZE // 2))  # leave the instructions
+        leave_instructions()
         drag(start[0], [0.0, 0.0])
         click((SIZE - 80, SIZE - 40))  # "done" with 24 trees not moved: refused
         key("Escape")

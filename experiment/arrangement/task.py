@@ -37,7 +37,6 @@ DEFAULT_STRINGS = Path(__file__).parents[1] / "strings" / "arrangement_en.toml"
 STRING_KEYS = ("instructions", "start", "progress", "done", "end", "move_all", "confirm_quit")
 RENDER_EXEMPLARS = ARENA_EXEMPLARS
 """Rendered arena trees: exemplars no main-task protocol renders (see ``garden.experiment.config``)."""
-"""Exemplars drawn from when trees are rendered on the fly (8 per cell, as in the published set)."""
 BACKGROUND = (-0.5, -0.5, -0.5)
 ARENA_COLOUR = (0.1, 0.1, 0.1)
 WINDOW_TITLE = "garden arrange"
@@ -171,11 +170,42 @@ class _Screen:
         self.message = visual.TextStim(self.win, "", height=24, wrapWidth=0.8 * width, color=(1, 1, 1))
         self.mouse = event.Mouse(visible=True, win=self.win)
         self.strings = strings
+        self._changes: list[tuple[bool, np.ndarray]] = []
+        self._record_button_changes()
+
+    def _record_button_changes(self) -> None:
+        """Keep every left-button press and release the window receives, with where it happened, so
+        that a click or drag shorter than a frame (a slow machine, a quick hand) is never lost.
+        PsychoPy's mouse keeps only the state at the last event; pyglet windows only (other
+        backends are polled once a frame)."""
+        if self.win.winType != "pyglet":
+            return
+        scale = 2.0 if self.win.useRetina else float(self.win.getContentScaleFactor())
+        half = np.asarray(self.win.size, float) / 2
+
+        def record(down: bool) -> Any:
+            def handler(x: int, y: int, button: int, modifiers: int) -> None:
+                if button & 1:  # pyglet's left button; x, y from the window's bottom left
+                    self._changes.append((down, np.array([x, y], float) * scale - half))
+            return handler
+        self.win.winHandle.push_handlers(on_mouse_press=record(True), on_mouse_release=record(False))
 
     def pointer(self) -> tuple[bool, np.ndarray]:
-        """(left button down, pointer position in pixels from the window centre)."""
+        """(left button down, pointer position in pixels from the window centre) now."""
         pressed = bool(self.mouse.getPressed()[0])
         return pressed, np.asarray(self.mouse.getPos(), float)
+
+    def pointer_states(self) -> list[tuple[bool, np.ndarray]]:
+        """The left button's states since the last call, oldest first: one per press and release
+        the window received, then the state now (each as ``pointer`` gives it)."""
+        now = self.pointer()  # dispatches the window's pending events into the record
+        states, self._changes = self._changes, []
+        return [*states, now]
+
+    def clear_events(self) -> None:
+        """Forget pending keys and button changes (PsychoPy's and the record's)."""
+        self.event.clearEvents()
+        self._changes.clear()
 
     def escape(self) -> bool:
         """True if Escape was pressed since the last check and the quit question was confirmed."""
@@ -184,21 +214,21 @@ class _Screen:
     def confirm_quit(self) -> bool:
         """Ask whether to quit: True on Y, False on N (the task goes on); other keys are ignored."""
         self.message.text = self.strings["confirm_quit"]
-        self.event.clearEvents()
+        self.clear_events()
         while True:
             self.message.draw()
             self.win.flip()
             keys = self.event.getKeys(keyList=["y", "n"])
             if keys:
-                self.event.clearEvents()
+                self.clear_events()
                 return keys[0] == "y"
 
     def wait_to_start(self, text: str) -> bool:
         """Show ``text`` until a click (press then release) or space; False if Escape was pressed
         and the quit question confirmed."""
         self.message.text = text
-        self.event.clearEvents()
         was_pressed, clicked = self.pointer()[0], False
+        self.clear_events()
         while True:
             self.message.draw()
             self.win.flip()
@@ -207,11 +237,13 @@ class _Screen:
                 return False
             if "escape" in keys:
                 self.message.text = text
-            pressed = self.pointer()[0]
-            clicked |= pressed and not was_pressed
-            if "space" in keys or (clicked and not pressed):
+            if "space" in keys:
                 return True
-            was_pressed = pressed
+            for pressed, _ in self.pointer_states():
+                clicked |= pressed and not was_pressed
+                if clicked and not pressed:
+                    return True
+                was_pressed = pressed
 
     def draw(self, arena: ad.Arena, progress: str) -> None:
         """Draw the arena, the trees bottom to top, the button and the progress line; flip."""
@@ -241,29 +273,29 @@ def arrange_once(screen: _Screen, start: np.ndarray, progress: str, *, require_a
     has not been moved."""
     arena = ad.Arena(start, screen.sizes_px / 2 / screen.radius_px, masks=screen.masks)
     was_pressed = screen.pointer()[0]
-    screen.event.clearEvents()
+    screen.clear_events()
     clock = psychopy().core.Clock()
     line = progress
     while True:
         screen.draw(arena, line)
         if screen.escape():
             return None
-        pressed, xy_px = screen.pointer()
-        xy = xy_px / screen.radius_px
-        if pressed and not was_pressed:
-            if screen.button.contains(xy_px):
-                if not require_all_moved or arena.unmoved() == 0:
-                    return arena, clock.getTime()
-                line = f"{progress}\n" + screen.strings["move_all"].format(n=arena.unmoved(),
-                                                                            done=screen.strings["done"])
-            else:
-                arena.press(xy)
-        elif pressed:
-            arena.drag(xy)
-        elif was_pressed:
-            arena.drag(xy)
-            arena.release()
-        was_pressed = pressed
+        for pressed, xy_px in screen.pointer_states():
+            xy = xy_px / screen.radius_px
+            if pressed and not was_pressed:
+                if screen.button.contains(xy_px):
+                    if not require_all_moved or arena.unmoved() == 0:
+                        return arena, clock.getTime()
+                    line = f"{progress}\n" + screen.strings["move_all"].format(n=arena.unmoved(),
+                                                                                done=screen.strings["done"])
+                else:
+                    arena.press(xy)
+            elif pressed:
+                arena.drag(xy)
+            elif was_pressed:
+                arena.drag(xy)
+                arena.release()
+            was_pressed = pressed
 
 
 def _arrange_all(screen: _Screen, layouts: np.ndarray, strings: dict[str, str], texts: dict[str, Any],
