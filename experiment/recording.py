@@ -48,7 +48,8 @@ EXTRA_DESCRIPTIONS: dict[str, dict[str, Any]] = {
     "planned_onset": {"Description": "Scanner: planned tree onset from the run's trigger; n/a outside the scanner.",
                       "Units": "s"},
     "cue_onset": {"Description": "Onset of the context cue, same clock as onset.", "Units": "s"},
-    "dropped_frames": {"Description": "Frames dropped while this trial was on screen."},
+    "dropped_frames": {"Description": "Frames dropped from the wait for this trial's cue to the trial's end "
+                                      "(a flip later than the next frame adds the frames it missed)."},
     "timed_out": {"Description": "1 if no response came within the response window.",
                   "Levels": {"1": "no response in time", "0": "responded"}},
     "interrupted": {"Description": "1 if the quit question was on screen during this trial (its times and "

@@ -95,8 +95,8 @@ class Runner:
         """One self-paced trial; returns the recorded row and the flip time of its closing blank."""
         s, t, keys = self.screen, phase.timing, phase.keys
         self.load(trial)
-        t_cue = s.show(s.cue(trial["context"]), iti_start + iti, mark="cue")
         s.lost_frames = 0
+        t_cue = s.show(s.cue(trial["context"]), iti_start + iti, mark="cue")
         t_tree = s.show(s.trial_screen(trial), t_cue + t.cue_s, shot=f"trial-{trial['trial']:04d}-tree",
                         on_flip=s.start_rt_clock, mark="tree")
         if self.driver:
@@ -130,8 +130,8 @@ class Runner:
         s, t, t0, keys = self.screen, phase.timing, self.trigger, phase.keys
         planned = float(trial["planned_onset"])
         self.load(trial)
-        t_cue = s.show(s.cue(trial["context"]), t0 + planned - t.cue_s, mark="cue")
         s.lost_frames = 0
+        t_cue = s.show(s.cue(trial["context"]), t0 + planned - t.cue_s, mark="cue")
         t_tree = s.show(s.trial_screen(trial), t0 + planned, shot=f"trial-{trial['trial']:04d}-tree",
                         on_flip=s.start_rt_clock, mark="tree")
         if self.driver:
