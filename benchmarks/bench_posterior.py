@@ -3,7 +3,7 @@ models (factorized, factorized_full, linear), Bernoulli likelihood with ``--post
 
 Reports wall time, CPU time (main + workers: on a shared machine wall time depends on the load;
 CPU time / jobs estimates the wall time on two idle cores), the load average, the iterations per
-chain the stopping rule took (median, how many fits ran to ``MAX_DRAWS``), the largest
+chain the stopping rule took (median, how many fits stopped after how many, how many ran to ``MAX_DRAWS``), the largest
 rank-normalised R-hat, the smallest bulk and tail ESS, how many maximum-likelihood estimates lie
 outside their own 95 % posterior interval, the share of all fitted parameters with R-hat above 1.01 and how
 many posteriors pile at a bound (``garden.modeling.posterior.interval_alternatives``).
@@ -51,6 +51,8 @@ def main(jobs: int = 2) -> dict:
             "cpu_s_per_job_all_583": round(cpu_total * scale / jobs, 1),
             "load_average_1min": round(os.getloadavg()[0], 2),
             "iterations_median": float(fits["posterior_iterations"].median()),
+            "fits_stopping_after_iterations": {int(k): int(v) for k, v
+                                               in fits["posterior_iterations"].value_counts().sort_index().items()},
             "stopped_at_max_draws": int((fits["posterior_iterations"] >= MAX_DRAWS).sum()),
             "rhat_max": float(fits["rhat_max"].max()), "rhat_above_1.01": int((fits["rhat_max"] > 1.01).sum()),
             "ess_bulk_min": float(fits["ess_bulk_min"].min()), "ess_tail_min": float(fits["ess_tail_min"].min()),

@@ -88,12 +88,13 @@ def psychometric_gradient(x_branchiness, x_leafiness, angle, slope, offset, laps
     p's shape; the one for ``delta`` per degree of the boundary normal's angle (``angle`` itself
     in radians), the others per unit of slope, offset (levels) and lapse."""
     cos, sin = np.cos(angle), np.sin(angle)
-    d = x_branchiness * cos + x_leafiness * sin
-    s = expit(slope * (d - offset))
-    p = lapse + (1 - 2 * lapse) * s
-    ds = (1 - 2 * lapse) * s * (1 - s)
-    along = -x_branchiness * sin + x_leafiness * cos
-    partial = {"delta": ds * slope * along * np.pi / 180.0, "slope": ds * (d - offset), "offset": -ds * slope,
+    centred = x_branchiness * cos + x_leafiness * sin - offset           # x . n - offset
+    s = expit(slope * centred)
+    gain = 1 - 2 * lapse
+    p = lapse + gain * s
+    ds = gain * s * (1 - s)
+    along = x_leafiness * cos - x_branchiness * sin                      # d(x . n) / d angle
+    partial = {"delta": ds * along * (slope * np.pi / 180.0), "slope": ds * centred, "offset": ds * -slope,
                "lapse": 1.0 - 2.0 * s}
     return p, {kind: g if g.shape == p.shape else np.broadcast_to(g, p.shape) for kind, g in partial.items()}
 

@@ -101,9 +101,9 @@ class Batch:
                        if ctx in (None, c)}
         self.context_kinds = [[kind for kind, cc in self.column if cc == c] for c in (0, 1)]
         """Per context the kinds of the free parameters acting on its cells, in the order of ``free``."""
-        columns = [np.array([self.column[kind, c] for kind in kinds]) for c, kinds in enumerate(self.context_kinds)]
-        self.information_block = [(j[:, None], j) for j in columns]
-        """Per context the index of its parameters' block in the information matrix (k, k)."""
+        self.gradient_slots = [(kind, c, self.column[kind, c]) for c, kinds in enumerate(self.context_kinds)
+                               for kind in kinds]
+        """(kind, context, column in theta) of every free parameter acting on a context's cells."""
         self.cells = [n.shape[1] for n in self.n]
         """Cells per context (C_0, C_1): ``nll_and_information`` evaluates both contexts at once, the
         contexts on axis 1 of ``both_x``, ``both_n``, ``both_k`` (P, 2, max(C_0, C_1)), padded with 0."""
@@ -150,14 +150,12 @@ class Batch:
                                            param["lapse"])
         n = self.both_n[rows]                                                    # padding cells: n = k = 0
         loss, scale = cell_nll("bernoulli", p, n, self.both_k[rows]), n / np.maximum(p * (1 - p), 1e-300)
-        nll, info = np.zeros(len(rows)), np.zeros((len(rows), self.model.k, self.model.k))
-        for c in (0, 1):
-            cells = (slice(None), c, slice(self.cells[c]))
-            nll += loss[cells].sum(axis=1)
-            grad = np.stack([partial[kind][cells] for kind in self.context_kinds[c]], axis=-1)   # (R, C_c, k_c)
-            weighted = grad * scale[cells][..., None]
-            info[:, *self.information_block[c]] += np.matmul(weighted.transpose(0, 2, 1), grad)
-        return nll, info
+        grad = np.zeros((len(rows), self.model.k, 2, p.shape[2]))               # dp / dtheta_j (R, k, 2, C)
+        for kind, c, j in self.gradient_slots:
+            grad[:, j, c] = partial[kind][:, c]
+        grad = grad.reshape(len(rows), self.model.k, -1)
+        information = np.matmul(grad * scale.reshape(len(rows), 1, -1), grad.transpose(0, 2, 1))
+        return loss.reshape(len(rows), -1).sum(axis=1), information
 
     def nll(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """NLL (R,) of parameter vectors theta (R, k) for participants ``rows``."""

@@ -19,8 +19,8 @@ from garden.modeling.models import MODELS, Model, psychometric_gradient
 from garden.modeling.models import psychometric as equation
 from garden.modeling.optimise import Batch
 from garden.modeling import posterior as posterior_module
-from garden.modeling.posterior import (effective_sample_sizes, log_jeffreys, posterior_summary, interval_alternatives,
-                                      sample, split_rhat)
+from garden.modeling.posterior import (convergence, effective_sample_sizes, log_jeffreys, posterior_summary,
+                                      interval_alternatives, next_check, sample, split_rhat)
 from garden.modeling.psychometric import fit_table, simulate_choices
 from garden.modeling.recovery import parameter_recovery, simulate_study, simulated_trials
 
@@ -177,6 +177,8 @@ def test_rhat_and_ess_equal_arviz_stats():
     expected = np.array([[(base._ess_bulk(c), base._ess_tail(c, (0.05, 0.95))) for c in row] for row in chains])
     np.testing.assert_allclose(bulk, expected[..., 0], rtol=1e-9)
     np.testing.assert_allclose(tail, expected[..., 1], rtol=1e-9)
+    for together, alone in zip(convergence(draws), (split_rhat(draws), bulk, tail)):  # what the sampler stops on
+        np.testing.assert_array_equal(together, alone)
 
 
 def test_sampler_reproduces_a_bounded_correlated_density(monkeypatch):
@@ -204,8 +206,8 @@ def test_sampler_reproduces_a_bounded_correlated_density(monkeypatch):
 
 
 def test_sampling_stops_once_ess_and_rhat_meet_their_targets(monkeypatch):
-    """Checked every 100 iterations: a participant stops at the first check where every parameter's
-    bulk and tail ESS reach the target and R-hat is at most 1.01, else at MAX_DRAWS; so the reported
+    """Blocks of 100 iterations: a participant stops at the first check where every parameter's bulk
+    and tail ESS reach the target and R-hat is at most 1.01, else at MAX_DRAWS; so the reported
     diagnostics meet the rule for every participant stopped early, and a higher ESS target runs longer."""
     monkeypatch.setattr(posterior_module, "BLOCK", 100)
     monkeypatch.setattr(posterior_module, "MAX_DRAWS", 1500)
@@ -223,6 +225,17 @@ def test_sampling_stops_once_ess_and_rhat_meet_their_targets(monkeypatch):
         assert np.all(summary.ess_bulk[early] >= target) and np.all(summary.ess_tail[early] >= target)
         iterations[target] = summary.iterations
     assert iterations[400].mean() > iterations[100].mean() and len(set(iterations[400])) > 2
+
+
+def test_the_rule_is_checked_again_where_the_ess_can_reach_its_target(monkeypatch):
+    """After a check at 500 kept draws per chain (blocks of 250): an ESS of 100 needs 4x the draws, so
+    the next check is at twice the draws (the most); 300 needs 667 draws, so the next block; 1000, and
+    a participant stuck at 0, the next block and twice the draws."""
+    monkeypatch.setattr(posterior_module, "ESS_TARGET", 400)
+    ess = np.array([100.0, 300.0, 1000.0, 0.0, 250.0])
+    assert next_check(500, ess, 250).tolist() == [1000, 750, 750, 1000, 1000]
+    assert next_check(2500, np.array([2000.0]), 250).tolist() == [2750]   # at least one block
+    assert next_check(250, np.array([10.0]), 250).tolist() == [500]       # at most twice the draws
 
 
 @pytest.fixture(scope="module")
