@@ -121,7 +121,9 @@ def test_scanner_onsets_follow_the_computed_schedule(e2e):
     assert np.allclose(responses.onset, tree_rows.onset[responses.trial] + tree_rows.response_time[responses.trial])
     pulses = events[events.trial_type == "trigger"].onset.to_numpy()
     plan = session_info(session_path(e2e["out"], "P001", 1))["scanner_runs"]["1"]
-    assert pulses[0] == 0.0 and np.diff(pulses) == pytest.approx(0.5, abs=0.15)  # every pulse, TR 0.5 s
+    steps = np.diff(pulses)  # TR 0.5 s; the simulated scanner's pulses (xdotool) jitter on a busy machine
+    assert pulses[0] == 0.0 and ((steps > 0.05) & (steps < 0.95)).all(), steps  # each pulse logged once, none missed
+    assert np.median(steps) == pytest.approx(0.5, abs=0.05)
     assert abs(len(pulses) - plan["planned_duration_s"] / 0.5) <= 2  # pulsing until the lead-out ends
     assert (np.diff(events.onset.to_numpy()) >= 0).all()
     events = events[events.trial_type.isin(["cue", "tree"])]
