@@ -99,10 +99,7 @@ class Batch:
         self.bounds = model.bounds()
         self.column = {(kind, c): j for j, (kind, ctx) in enumerate(model.free) for c in (0, 1)
                        if ctx in (None, c)}
-        self.context_kinds = [[kind for kind, cc in self.column if cc == c] for c in (0, 1)]
-        """Per context the kinds of the free parameters acting on its cells, in the order of ``free``."""
-        self.gradient_slots = [(kind, c, self.column[kind, c]) for c, kinds in enumerate(self.context_kinds)
-                               for kind in kinds]
+        self.gradient_slots = [(kind, c, j) for (kind, c), j in self.column.items()]
         """(kind, context, column in theta) of every free parameter acting on a context's cells."""
         self.cells = [n.shape[1] for n in self.n]
         """Cells per context (C_0, C_1): ``nll_and_information`` evaluates both contexts at once, the
