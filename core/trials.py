@@ -13,6 +13,7 @@ holds the contract and the trial files' layout, reading and writing.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import re
@@ -153,10 +154,18 @@ def _expected(spec: dict[str, Any]) -> str:
 
 
 def _parse_column(values: pd.Series, spec: dict[str, Any]) -> tuple[pd.Series, np.ndarray]:
-    """Parse one text column; return (parsed values, boolean mask of bad cells).
+    """Parse one text column; return (parsed values, boolean mask of bad cells). A column of few distinct
+    cells (a context, a phase, a feature level: most columns of an import) parses each distinct cell once."""
+    codes, uniques = pd.factorize(values.to_numpy(object), use_na_sentinel=False)
+    if 2 * len(uniques) > len(values):
+        return _parse_cells(values, spec)
+    parsed, bad = _parse_cells(pd.Series(uniques, dtype=object), spec)
+    return pd.Series(parsed.to_numpy()[codes], index=values.index, dtype=parsed.dtype), bad[codes]
 
-    Cell by cell in Python, not by pandas string methods: a table of a few dozen trials (an import, a
-    session) is checked in less than half the time, a large one (50 000 rows) in about the same."""
+
+def _parse_cells(values: pd.Series, spec: dict[str, Any]) -> tuple[pd.Series, np.ndarray]:
+    """``_parse_column`` cell by cell in Python, not by pandas string methods: a table of a few dozen trials
+    (a session) is checked in less than half the time, a large one (50 000 rows) in about the same."""
     text = [str(value).strip() for value in values]
     kind = spec["kind"]
     missing = np.array([cell in CONTRACT_MISSING for cell in text], bool)
@@ -377,21 +386,39 @@ def order_columns(columns: Iterable[str]) -> list[str]:
     return [c for c in REQUIRED if c in columns] + [c for c in columns if c not in REQUIRED]
 
 
-def _format_column(values: pd.Series) -> pd.Series:
+def _format_column(values: pd.Series) -> list[str]:
+    """The column's cells as ``format_value`` writes them, a whole column at a time (a 600-trial table has
+    about 25 columns; an import writes hundreds of tables)."""
     if pd.api.types.is_integer_dtype(values) and not pd.api.types.is_extension_array_dtype(values):
-        return values.astype(str)
+        return values.astype(str).tolist()
+    if values.dtype == np.float64:
+        return _float_texts(values.to_numpy())
     uniques = pd.unique(values)
     if len(uniques) < len(values) // 2:  # few distinct values: format each once
         lookup = {u: format_value(u) for u in uniques if not pd.isna(u)}
-        return pd.Series(np.where(values.isna(), NA_TEXT, values.map(lookup, na_action="ignore")), index=values.index)
-    return values.map(format_value)
+        return [NA_TEXT if missing else lookup[v] for v, missing in zip(values.tolist(), values.isna().tolist())]
+    return [format_value(v) for v in values.tolist()]
+
+
+def _float_texts(values: np.ndarray) -> list[str]:
+    """``format_value`` of each float64: whole numbers below 2**53 without '.0', the others in shortest
+    round-trip form, NaN as ``n/a``."""
+    text = np.array(list(map(repr, values.tolist())), dtype=object)
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2**53)
+    text[whole] = values[whole].astype(np.int64).astype(str)
+    text[np.isnan(values)] = NA_TEXT
+    return text.tolist()
 
 
 def to_tsv_text(table: pd.DataFrame) -> str:
     """The table as TSV text (header + rows) in the contract's column order."""
     columns = order_columns(table.columns)
-    text = pd.DataFrame({c: _format_column(table[c]) for c in columns})
-    return text.to_csv(sep="\t", index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(columns)
+    writer.writerows(zip(*(_format_column(table[c]) for c in columns)))
+    return out.getvalue()
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool = False) -> Path:

@@ -17,6 +17,8 @@ from garden.core.trials import (
     REQUIRED,
     TrialTableError,
     check_participant_id,
+    format_value,
+    invalid_cells,
     participant_columns,
     read_trials,
     session_path,
@@ -68,6 +70,28 @@ def test_valid_tables_round_trip_exactly(tmp_path_factory, table):
     assert list(back.note) == list(notes)
     assert participant_columns(back) == ["group"] + (["note"] if notes.nunique() <= 1 else [])
 
+
+
+@SETTINGS
+@given(numbers=st.lists(st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
+    [-0.0, 2.0**53, -(2.0**53), 2.0**53 - 1, 1e16, 0.1 + 0.2, 5e-324, 3.0, -7.0]), min_size=1, max_size=40),
+    words=st.lists(st.sampled_from(["a", "", "b c", 'say "hi"', "tab\there", None]), min_size=40, max_size=40))
+def test_tables_are_written_cell_by_cell_as_format_value_says(numbers, words):
+    """The column-at-a-time writer gives each cell exactly ``format_value``'s text, in the csv module's quoting."""
+    table = pd.DataFrame({"x": np.array(numbers, float), "k": np.arange(len(numbers)),
+                          "w": words[:len(numbers)], "few": ([1.5, None] * 40)[:len(numbers)]})
+    expected = pd.DataFrame({c: [format_value(v) for v in table[c]] for c in table})
+    assert to_tsv_text(table) == expected.to_csv(sep="\t", index=False, lineterminator="\n")
+
+
+@SETTINGS
+@given(cells=st.lists(st.sampled_from(["1", "0", " 2 ", "1.0", "0.5", "-3", "", "n/a", "NaN", "abc", "1e999", "P01"]),
+                      min_size=1, max_size=12, unique=True),
+       column=st.sampled_from(["choice", "branchiness", "rt", "session", "participant_id", "context"]))
+def test_a_long_column_is_checked_as_its_cells_one_by_one(cells, column):
+    """A column of repeated cells (parsed once per distinct cell) is judged as its distinct cells are alone."""
+    once = invalid_cells(pd.Series(cells, dtype=object), column)
+    np.testing.assert_array_equal(invalid_cells(pd.Series(cells * 3, dtype=object), column), np.tile(once, 3))
 
 CORRUPTIONS = {
     "wrong type": lambda t: t.assign(session=t.session.astype(object).where(t.index != 0, "first")),
