@@ -15,7 +15,8 @@ from built_once import built_once
 from garden.cli import main
 from garden.pipeline import DemoConfig, scanned_participants
 from report_browser import AT_1280, IMAGES, WINDOW_1280, read_page
-from garden.reports.html import CONTENT_PX, SECTIONS as ALL_SECTIONS, figure_texts, legend_over_data, load_tables, readable
+from report_spy import drawn_figures, embedded_figures
+from garden.reports.html import CONTENT_PX, SECTIONS as ALL_SECTIONS
 
 SECTIONS = tuple(spec for spec in ALL_SECTIONS if spec.in_demo)
 """The report sections a demo fills (the evidence section is `garden neural networks`, run apart from the demo)."""
@@ -30,9 +31,12 @@ pytestmark = pytest.mark.built_once
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """One `garden demo` run, read (never changed) by the tests on both xdist workers."""
+    """One `garden demo` run, read (never changed) by the tests on both xdist workers; beside it, ``drawn.json``:
+    each figure its report embedded, as the report drew it (``report_spy``)."""
     def build(folder):
-        assert main(["demo", "--out", str(folder / "run"), *TINY]) == 0
+        with drawn_figures() as drawn:
+            assert main(["demo", "--out", str(folder / "run"), *TINY]) == 0
+        (folder / "drawn.json").write_text(json.dumps(drawn))
     return built_once(tmp_path_factory, "demo", build) / "run"
 
 
@@ -314,21 +318,19 @@ def _is_number(cell: str) -> bool:
 
 @pytest.mark.slow
 def test_demo_report_fits_a_1280_px_window_and_every_figure_reads_at_9_pt(demo, demo_page):
-    """In Chromium at 1 280 px: no horizontal scrolling (wide tables scroll in their box), and every figure's
-    smallest text (matplotlib's text artists of the figure as drawn for the report) >= 9 pt as shown, and
-    no legend covers plotted data."""
+    """In Chromium at 1 280 px: no horizontal scrolling (wide tables scroll in their box), and every figure the
+    report drew (its matplotlib text artists as the report saved it, ``report_spy``) has its smallest text >= 9 pt
+    as shown, and no legend covering plotted data."""
     page_width, shown = demo_page[0]["width"], dict(demo_page[0]["shown"])
     assert page_width <= 1280
-    tables = load_tables(demo)
+    drawn = json.loads((demo.parent / "drawn.json").read_text())
+    figures = embedded_figures((demo / "report.html").read_text(encoding="utf-8"), drawn)
     smallest = {}
-    for spec in SECTIONS:
-        for figure in spec.figures:
-            if all(name in tables and not tables[name].empty for name in figure.needs):
-                fig = readable(figure.draw(tables))
-                texts = [t.get_fontsize() for t in figure_texts(fig, draw=False)]  # as readable drew it
-                assert not [ax.get_title() for ax in fig.axes if legend_over_data(ax)], figure.caption
-                printed_px = fig.get_figwidth() * 96
-                assert shown[figure.caption] == pytest.approx(min(printed_px, CONTENT_PX), abs=2), figure.caption
-                smallest[figure.caption] = min(texts) * shown[figure.caption] / printed_px
-    assert len(smallest) > 25
+    for caption, figure in figures.items():
+        assert not figure["legends_over_data"], caption
+        printed_px = figure["width_in"] * 96
+        assert shown[caption] == pytest.approx(min(printed_px, CONTENT_PX), abs=2), caption
+        smallest[caption] = figure["smallest_pt"] * shown[caption] / printed_px
+    drawn_captions = {f.caption for spec in SECTIONS for f in spec.figures}
+    assert set(figures) <= drawn_captions and len(figures) == len(drawn) > 25
     assert min(smallest.values()) >= 9 - 1e-6, sorted(smallest.items(), key=lambda kv: kv[1])[:3]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 import pytest
@@ -16,19 +16,20 @@ import pytest
 from conftest import FLESCH2018
 from garden import pipeline
 from garden.reports.figures.style import group_order
-from garden.reports.html import CONTENT_PX, SECTIONS, figure_texts, legend_over_data, readable
+from garden.reports.html import CONTENT_PX
 from garden_cli import run_garden
 from report_browser import page_at_1280
+from report_spy import drawn_figures, embedded_figures
 
 SCREENSHOT = os.environ.get("GARDEN_SCREENSHOTS")
 """Folder to save the page's 1 280 px screenshot in (docs/img when the docs' picture is renewed); unset: tmp."""
 
 
 class RealReport(NamedTuple):
-    """The folder the commands wrote into, and the tables ``garden report`` drew its figures from."""
+    """The folder the commands wrote into, and each figure ``garden report`` embedded as it drew it (``report_spy``)."""
 
     root: Path
-    tables: dict[str, pd.DataFrame]
+    figures: dict[str, dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
@@ -45,15 +46,15 @@ def real_report(tmp_path_factory) -> RealReport:
              ("validate", str(root / "participants")),
              ("fit", str(root / "participants"), "--out", str(root / "fits.tsv")),
              ("report", str(root / "participants"), "--out", str(root / "report.html"), "--dpi", "60")]
-    drawn = []  # the tables garden report computes from the participants tree (in memory), kept for the checks
+    computed = []  # the tables garden report computes from the participants tree (in memory): once
     compute = pipeline.participant_tables
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pipeline, "participant_tables", lambda *args: drawn.append(compute(*args)) or drawn[-1])
+    with drawn_figures() as drawn, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "participant_tables", lambda *args: computed.append(compute(*args)) or computed[-1])
         for argv in steps:
             result = run_garden(*argv)
             assert result.returncode == 0, (argv, result.stderr)
-    assert len(drawn) == 1 and drawn[0].out == root / "participants"
-    return RealReport(root, drawn[0].tables)
+    assert len(computed) == 1 and computed[0].out == root / "participants"
+    return RealReport(root, embedded_figures((root / "report.html").read_text(encoding="utf-8"), drawn))
 
 
 @pytest.mark.slow
@@ -95,20 +96,14 @@ def test_real_data_report_reads_at_1280_px(real_report, tmp_path):
     shot = Path(SCREENSHOT or tmp_path) / "report_real_1280.png"
     page_width, shown = page_at_1280(real_report.root / "report.html", shot)
     assert page_width <= 1280 and shot.stat().st_size > 10_000
-    tables = real_report.tables  # what the report drew from (computed once, not again here)
     smallest, order = {}, group_order(["b2", "b20", "b200", "int"])
-    for spec in SECTIONS:
-        for figure in spec.figures:
-            if figure.caption in shown and all(name in tables and not tables[name].empty for name in figure.needs):
-                fig = readable(figure.draw(tables))
-                sizes = [t.get_fontsize() for t in figure_texts(fig, draw=False)]  # as readable drew it
-                assert not [ax.get_title() for ax in fig.axes if legend_over_data(ax)], figure.caption
-                for legend in [ax.get_legend() for ax in fig.axes if ax.get_legend()] + list(fig.legends):
-                    labels = [t.get_text() for t in legend.get_texts()]
-                    named = [label for label in labels if label in order]
-                    assert named == [g for g in order if g in named], (figure.caption, labels)
-                printed_px = fig.get_figwidth() * 96
-                assert shown[figure.caption] == pytest.approx(min(printed_px, CONTENT_PX), abs=2), figure.caption
-                smallest[figure.caption] = min(sizes) * shown[figure.caption] / printed_px
+    for caption, figure in real_report.figures.items():
+        assert not figure["legends_over_data"], caption
+        for labels in figure["legend_labels"]:
+            named = [label for label in labels if label in order]
+            assert named == [g for g in order if g in named], (caption, labels)
+        printed_px = figure["width_in"] * 96
+        assert shown[caption] == pytest.approx(min(printed_px, CONTENT_PX), abs=2), caption
+        smallest[caption] = figure["smallest_pt"] * shown[caption] / printed_px
     assert len(smallest) >= 10
     assert min(smallest.values()) >= 9 - 1e-6, sorted(smallest.items(), key=lambda kv: kv[1])[:3]
