@@ -6,9 +6,12 @@ result is written to ``benchmarks/results/NAME.json`` (``NAME`` without ``bench_
 record: the command (with its ``GARDEN_*`` settings and nice level), UTC date, git commit, wall and
 CPU seconds (this process, its threads and the child processes it waited for), the 1-minute load
 average before and after, the cores and the CPU model. A run is "idle" when the load of other work
-stayed below 1: the load before, and the load after less the benchmark's own share of it, both
-below 1 (``own_load``; in a run of several benchmarks the load the earlier ones left, decaying, is
-``own_load_before``); any other run is "loaded (load X)". The latest run is kept in
+stayed below 1: the load before less what earlier benchmarks of the same run left (``own_load_before``, decaying),
+and the busy cores of other work during the run (``others_busy_cores``: the machine's busy CPU seconds from
+/proc/stat less the benchmark's own, per wall second), both below 1; any other run is "loaded (load X)". Runs
+recorded before ``others_busy_cores`` judge the second part by the load after less the benchmark's own share of it
+(``own_load``), which takes a benchmark with more runnable processes than cores (the suite's workers) for other
+work. The latest run is kept in
 ``results/NAME.json`` and, by that condition, in ``results/idle/NAME.json`` or
 ``results/loaded/NAME.json``, so that the docs cite an idle and a loaded figure side by side. A
 result skipped for want of data (``skipped``: why) is printed, not kept.
@@ -61,12 +64,25 @@ def decayed(load: float, seconds: float) -> float:
     return load * math.exp(-seconds / LOAD_AVERAGE_S)
 
 
+def busy_seconds() -> float | None:
+    """CPU seconds the whole machine has been busy since boot, all cores (user, nice, system, irq, softirq of
+    /proc/stat); None where there is no /proc/stat."""
+    try:
+        fields = Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def is_idle(run: dict) -> bool:
-    """Whether a ``_run`` record was taken with the load of other work below 1 before and after."""
+    """Whether a ``_run`` record was taken with the load of other work below 1 before and during (or after)."""
     own_before = run.get("own_load_before", 0.0)
     others_before = run["load_average_1min_before"] - own_before
-    others_after = run["load_average_1min_after"] - run.get("own_load", own_load(run["wall_s"], run["cpu_s"]))
-    return max(others_before, others_after) < 1
+    others = run.get("others_busy_cores")
+    if others is None:  # recorded before others_busy_cores
+        others = run["load_average_1min_after"] - run.get("own_load", own_load(run["wall_s"], run["cpu_s"]))
+    return max(others_before, others) < 1
 
 
 def _cpu_model() -> str:
@@ -92,9 +108,11 @@ def _commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def run_record(name: str, wall_s: float, cpu_s: float, load_before: float, own_before: float = 0.0) -> dict:
+def run_record(name: str, wall_s: float, cpu_s: float, load_before: float, own_before: float = 0.0,
+               machine_busy_s: float | None = None) -> dict:
     """How, when and where benchmark ``name`` ran (the ``_run`` field of its JSON); seconds and load averages
-    (``own_before``: this process's share of ``load_before``, left by the benchmarks it ran before)."""
+    (``own_before``: this process's share of ``load_before``, left by the benchmarks it ran before;
+    ``machine_busy_s``: the CPU seconds the whole machine was busy meanwhile, ``busy_seconds``)."""
     load_after = os.getloadavg()[0]
     settings = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("GARDEN_"))
     nice = os.nice(0)
@@ -105,6 +123,8 @@ def run_record(name: str, wall_s: float, cpu_s: float, load_before: float, own_b
               "own_load_before": round(own_before, 2),
               "own_load": round(decayed(own_before, wall_s) + own_load(wall_s, cpu_s), 2), "cpus": os.cpu_count(), "cpu_model": _cpu_model(),
               "python": platform.python_version()}
+    if machine_busy_s is not None and wall_s > 0:
+        record["others_busy_cores"] = round(max(0.0, machine_busy_s - cpu_s) / wall_s, 2)
     return record | {"idle": is_idle(record)}
 
 
@@ -118,12 +138,13 @@ def main(argv: list[str]) -> int:
         names = [n for n in names if n not in ON_REQUEST]
     own, ended = 0.0, time.perf_counter()
     for name in names:
-        load, start, cpu = os.getloadavg()[0], time.perf_counter(), cpu_seconds()
+        load, start, cpu, busy = os.getloadavg()[0], time.perf_counter(), cpu_seconds(), busy_seconds()
         own = decayed(own, start - ended)
         result = importlib.import_module(f"benchmarks.{name}").main()
         result["_wall_s"] = round(time.perf_counter() - start, 2)
+        busy_after = busy_seconds()
         result["_run"] = run_record(name.removeprefix("bench_"), time.perf_counter() - start, cpu_seconds() - cpu,
-                                    load, own)
+                                    load, own, None if busy is None or busy_after is None else busy_after - busy)
         own, ended = result["_run"]["own_load"], time.perf_counter()
         text = json.dumps({name: result}, indent=2)
         print(text, flush=True)

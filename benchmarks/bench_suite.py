@@ -5,7 +5,8 @@ seconds of each worker (the larger is the critical path). The numbers of docs/te
 
 Run only when named (``python -m benchmarks suite``; ``make bench`` leaves it out): it is the whole suite, so run
 it on a machine nobody else is using.
-``GARDEN_BENCH_TESTS="tests/test_a.py tests/test_b.py"`` times those files instead (said in the JSON)."""
+``GARDEN_BENCH_TESTS="tests/test_a.py tests/test_b.py"`` times those files instead (said in the JSON);
+``GARDEN_BENCH_WORKERS=N`` runs N xdist workers instead of ``-n auto``'s one per core and one more (said in the JSON)."""
 
 from __future__ import annotations
 
@@ -43,9 +44,10 @@ def _per_file(log: Path) -> dict:
 
 def main() -> dict:
     tests = os.environ.get("GARDEN_BENCH_TESTS", "").split()
+    workers = os.environ.get("GARDEN_BENCH_WORKERS", "auto")
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "cpu.jsonl"
-        command = [sys.executable, "-m", "pytest", "-q", "-rfE", "-n", "auto", "--dist", "loadgroup", "--cpu-log", str(log),
+        command = [sys.executable, "-m", "pytest", "-q", "-rfE", "-n", workers, "--dist", "loadgroup", "--cpu-log", str(log),
                    *tests]
         if shutil.which("xvfb-run") and not os.environ.get("DISPLAY"):
             command = XVFB + command
@@ -53,7 +55,7 @@ def main() -> dict:
         done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
         wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
         lines = done.stdout.strip().splitlines()
-        result = {"tests": tests or "the whole suite", "returncode": done.returncode,
+        result = {"tests": tests or "the whole suite", "workers": workers, "returncode": done.returncode,
                   "summary": lines[-1] if lines else done.stderr[-300:], "wall_s": round(wall, 1),
                   "cpu_s": round(cpu, 1)}
         result.update({kind: int(n) for n, kind in re.findall(r"(\d+) (passed|failed|skipped|error)",

@@ -71,7 +71,7 @@ def bids_errors():
     return errors
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # optional: a run with -p no:xdist knows no such hook
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: one worker per core and one more. The display and browser groups (``SCREEN_GROUPS``) mostly
     wait (real-time trials, Chromium, xdotool), so with one worker per core a core sat idle while they ran; the

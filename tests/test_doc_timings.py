@@ -153,6 +153,20 @@ def test_the_benchmark_s_own_load_is_not_counted_as_other_work():
     assert is_idle(run | {"load_average_1min_before": 1.2, "own_load_before": 0.9, "load_average_1min_after": 1.5})
 
 
+
+def test_other_work_is_the_machine_s_busy_cpu_less_the_benchmark_s_own():
+    """A run with more runnable processes than cores (3 suite workers on 2 cores) lifts the load average past its
+    CPU share; the machine's busy CPU seconds during the run, less its own, say whether other work ran."""
+    from benchmarks.__main__ import busy_seconds, is_idle, run_record
+
+    first = busy_seconds()
+    sum(i * i for i in range(2_000_000))  # some CPU of this process
+    assert busy_seconds() > first
+    record = run_record("suite", wall_s=400.0, cpu_s=790.0, load_before=0.5, machine_busy_s=800.0)
+    assert record["others_busy_cores"] == 0.03 and record["idle"]  # whatever the load average after
+    assert not is_idle(record | {"others_busy_cores": 1.2})
+    assert not is_idle(record | {"load_average_1min_before": 1.5})
+
 def test_a_benchmark_run_after_another_carries_its_decaying_load(monkeypatch):
     from benchmarks.__main__ import run_record
 
