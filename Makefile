@@ -46,7 +46,7 @@ $(BIDS_VALIDATOR): tools/bids-validator/package-lock.json
 	npm ci --prefix tools/bids-validator --no-audit --no-fund
 	touch $@
 
-# -n auto: one pytest-xdist worker per core and one more, one thread each (tests/conftest.py); the display and the
+# -n auto: one pytest-xdist worker per core, one thread each (tests/conftest.py); the display and the
 # browser tests each run on one worker (docs/testing.md)
 test: $(STAMP) $(BIDS_VALIDATOR)
 	bash scripts/system-deps.sh

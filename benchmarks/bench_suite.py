@@ -6,7 +6,8 @@ seconds of each worker (the larger is the critical path). The numbers of docs/te
 Run only when named (``python -m benchmarks suite``; ``make bench`` leaves it out): it is the whole suite, so run
 it on a machine nobody else is using.
 ``GARDEN_BENCH_TESTS="tests/test_a.py tests/test_b.py"`` times those files instead (said in the JSON);
-``GARDEN_BENCH_WORKERS=N`` runs N xdist workers instead of ``-n auto``'s one per core and one more (said in the JSON)."""
+``GARDEN_BENCH_WORKERS=N`` runs N xdist workers instead of ``-n auto``'s one per core (said in the JSON).
+A failing run keeps the end of pytest's failure report (``failure_report``), to read why."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from garden.pipeline import cpu_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 TOP = 200
+FAILURE_REPORT_CHARS = 20_000
+"""How much of the end of pytest's failure report a failing run keeps."""
 XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24"]
 
 
@@ -61,6 +64,9 @@ def main() -> dict:
         result.update({kind: int(n) for n, kind in re.findall(r"(\d+) (passed|failed|skipped|error)",
                                                                result["summary"])})
         result["failures"] = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+        if result["failures"]:
+            report = done.stdout.split("= FAILURES =", 1)[-1].split("short test summary info", 1)[0]
+            result["failure_report"] = report[-FAILURE_REPORT_CHARS:]
         if log.exists():
             result.update(_per_file(log))
     return result

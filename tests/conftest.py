@@ -71,17 +71,6 @@ def bids_errors():
     return errors
 
 
-@pytest.hookimpl(tryfirst=True, optionalhook=True)  # optional: a run with -p no:xdist knows no such hook
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: one worker per core and one more. The display and browser groups (``SCREEN_GROUPS``) mostly
-    wait (real-time trials, Chromium, xdotool), so with one worker per core a core sat idle while they ran; the
-    extra worker computes meanwhile (docs/testing.md: 480.7 s with 2 workers, 419.3 s with 3, same code, this
-    2-core machine). ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still overrides it, as in pytest-xdist."""
-    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
-        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
-    return len(os.sched_getaffinity(0)) + 1
-
-
 SCREEN_GROUPS = ("display", "browser")
 """The xdist groups of the tests that use the X display (PsychoPy windows driven by xdotool: marker
 ``display``) and of those that drive headless Chromium (``browser``): one worker runs a group's tests one
