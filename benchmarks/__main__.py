@@ -34,8 +34,8 @@ from pathlib import Path
 import benchmarks
 from garden.core.files import write_file
 
-ON_REQUEST = {"bench_suite"}
-"""Run only when named: the whole test suite is not a benchmark of one part."""
+ON_REQUEST = {"bench_suite", "bench_calibration"}
+"""Run only when named: the whole test suite is not a benchmark of one part; the calibration study takes ~15 min."""
 RESULTS = Path(benchmarks.__file__).resolve().parent / "results"
 """Where each benchmark's latest JSON is kept (the file docs/benchmarks.md cites)."""
 

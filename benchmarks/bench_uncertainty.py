@@ -109,25 +109,27 @@ def _counts(cells: dict) -> dict:
             for name in COVERAGES}
 
 
-def main(n_sim: int | None = None, jobs: int = 2, profile: bool | None = None) -> dict:
+def main(n_sim: int | None = None, jobs: int = 2, profile: bool | None = None, truth: str = "ranges") -> dict:
     """``n_sim`` agents per model and trial count (default 500, or ``GARDEN_BENCH_AGENTS``), for
     the models ``GARDEN_BENCH_MODELS`` (comma-separated; default all of ``MODELS_CHECKED``);
-    ``profile`` intervals too (default on, ``GARDEN_BENCH_PROFILE=0`` leaves them out: 10x faster)."""
+    ``profile`` intervals too (default on, ``GARDEN_BENCH_PROFILE=0`` leaves them out: 10x faster);
+    generating parameters from ``PARAMETER_RANGES`` or the posterior's prior (``truth``,
+    ``simulate_study``)."""
     n_sim = int(os.environ.get("GARDEN_BENCH_AGENTS", 500)) if n_sim is None else n_sim
     profile = os.environ.get("GARDEN_BENCH_PROFILE", "1") != "0" if profile is None else profile
     cells, timing, rhat = {}, {}, {}
     for model in os.environ.get("GARDEN_BENCH_MODELS", ",".join(MODELS_CHECKED)).split(","):
-        trials, truth = simulate_study([model], TRIAL_COUNTS, n_sim, (1, 2, 5, 6), seed=2026)
+        trials, true_values = simulate_study([model], TRIAL_COUNTS, n_sim, (1, 2, 5, 6), seed=2026, truth=truth)
         wall, cpu = time.perf_counter(), _cpu_s()
         fits = fit_table(trials, [model], jobs=jobs, profile=profile, posterior=True, seed=2026)
         timing[model] = {"wall_s": round(time.perf_counter() - wall, 1), "cpu_s": round(_cpu_s() - cpu, 1)}
-        recovered = parameter_recovery(fits, truth)
+        recovered = parameter_recovery(fits, true_values)
         rhat[model] = _rhat(recovered["rhat"])
         summary = recovery_summary(recovered)
         position = summary["parameter"].map({name: i for i, name in enumerate(dict.fromkeys(summary["parameter"]))})
         for r in summary.assign(position=position).sort_values(["position", "n_test_trials"], kind="stable").itertuples():
             cells[f"{model}/{r.n_test_trials}/{r.parameter}"] = _cell(r)
-    return {"n_sim": n_sim, "jobs": jobs, "profile": profile,
+    return {"n_sim": n_sim, "truth": truth, "jobs": jobs, "profile": profile,
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "fit_with_posterior": timing, "posterior_rhat": rhat, "summary": _counts(cells), "coverage": cells,
             "table": _markdown(cells),

@@ -153,6 +153,39 @@ def log_jeffreys(information: np.ndarray) -> np.ndarray:
     return np.where(sign > 0, 0.5 * logdet, -np.inf)
 
 
+PRIOR_PROPOSALS = 200_000
+"""Proposals of ``prior_draws``' importance resampling (their effective number is ~20 000-60 000)."""
+
+
+def prior_draws(batch: Batch, n: int, rng: np.random.Generator, n_proposals: int = PRIOR_PROPOSALS,
+                lapse_proposal: str = "sqrt") -> np.ndarray:
+    """``n`` draws (n, k) from the Jeffreys prior on the bounds of participant 0 of ``batch``, by
+    sampling-importance-resampling: proposals uniform on the bounds except the lapse, proposed with
+    density proportional to lapse^-1/2 (``lapse_proposal="sqrt"``: lapse = hi * u^2, the prior's own
+    behaviour at 0, so the weights stay bounded there) or uniformly (``"uniform"``), weighted by
+    prior / proposal and resampled. For simulation-based calibration (Talts et al. 2018): parameters
+    drawn from the prior the posterior assumes give intervals whose coverage is nominal given any
+    feature of the data, a fit at a bound included. Refuses if the proposals' effective number is
+    below 20 n (the draws would repeat)."""
+    lo, hi = batch.bounds[:, 0], batch.bounds[:, 1]
+    theta = lo + rng.random((n_proposals, len(lo))) * (hi - lo)
+    log_weight = np.zeros(n_proposals)
+    for j, (kind, _) in enumerate(batch.model.free):
+        if kind == "lapse" and lapse_proposal == "sqrt":
+            theta[:, j] = lo[j] + (hi[j] - lo[j]) * rng.random(n_proposals) ** 2
+            log_weight += 0.5 * np.log(np.maximum(theta[:, j] - lo[j], 1e-300))
+    for start in range(0, n_proposals, 20_000):
+        part = slice(start, start + 20_000)
+        information = batch.expected_information(theta[part], np.zeros(len(theta[part]), int))
+        log_weight[part] += log_jeffreys(information)
+    weight = np.exp(log_weight - log_weight.max())
+    weight /= weight.sum()
+    effective = 1.0 / np.square(weight).sum()
+    if effective < 20 * n:
+        raise ValueError(f"prior_draws: {effective:.0f} effective proposals for {n} draws; raise n_proposals")
+    return theta[rng.choice(n_proposals, n, p=weight)]
+
+
 class _Chains:
     """``N_CHAINS`` random-walk Metropolis chains per participant, in the sampler's coordinates,
     started dispersed around the fits theta (P, k); moved together in one numpy call per step."""

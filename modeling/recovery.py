@@ -37,8 +37,11 @@ from garden.core.errors import SettingError, UserError
 from garden.core.provenance import write_sidecar
 from garden.core.task import RULE_CODES, item_table
 from garden.core.trials import write_table
+from garden.modeling.cells import participant_cells
 from garden.modeling.comparison import winners
 from garden.modeling.models import DEFAULT_MODELS, get_model
+from garden.modeling.optimise import Batch
+from garden.modeling.posterior import prior_draws
 from garden.modeling.psychometric import fit_table, simulate_choices
 
 PARAMETER_RANGES = {"delta": (-30.0, 30.0), "slope": (1.0, 12.0), "offset": (-0.5, 0.5), "lapse": (0.0, 0.15)}
@@ -63,25 +66,49 @@ def simulated_trials(n_trials: int, participant_id: str, rule_code: int = 1) -> 
 
 
 def simulate_study(models: Sequence[str], trial_counts: Sequence[int], n_sim: int,
-                   rule_codes: Sequence[int] = (1,), seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   rule_codes: Sequence[int] = (1,), seed: int = 0, truth: str = "ranges"
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulated trials of every (generating model, trial count, replicate) and their true parameters.
 
-    Replicate i uses counterbalancing code ``rule_codes[i % len(rule_codes)]``. Returns (trials
-    with columns generating_model, n_test_trials and rule_code, truth table in long form).
+    Replicate i uses counterbalancing code ``rule_codes[i % len(rule_codes)]``. Generating
+    parameters (``truth``): uniform on ``PARAMETER_RANGES`` (``"ranges"``), or drawn from the
+    posterior's Jeffreys prior on the model's bounds (``"prior"``, ``prior_parameters``: for
+    simulation-based calibration). Returns (trials with columns generating_model, n_test_trials
+    and rule_code, truth table in long form).
     """
+    if truth not in ("ranges", "prior"):
+        raise SettingError("truth", f"{truth!r} given: use ranges or prior")
     rng = np.random.default_rng(seed)
-    tables, truth = [], []
+    tables, rows = [], []
     for n_trials in trial_counts:
         for model in models:
+            names = get_model(model).names(("north", "south"))
+            drawn = prior_parameters(model, n_sim, rule_codes, rng) if truth == "prior" else None
             for i in range(n_sim):
                 pid = f"sim{model.replace('_', '')}n{n_trials}r{i:03d}"
                 code = int(rule_codes[i % len(rule_codes)])
                 trials = simulated_trials(n_trials, pid, code).assign(rule_code=code)
-                params = draw_parameters(model, ("north", "south"), rng)
+                params = (draw_parameters(model, ("north", "south"), rng) if drawn is None
+                          else dict(zip(names, map(float, drawn[i]))))
                 trials["choice"] = simulate_choices(model, params, trials, rng)
                 tables.append(trials.assign(generating_model=model, n_test_trials=n_trials))
-                truth += [{"participant_id": pid, "parameter": k, "true": v} for k, v in params.items()]
-    return pd.concat(tables, ignore_index=True), pd.DataFrame(truth)
+                rows += [{"participant_id": pid, "parameter": k, "true": v} for k, v in params.items()]
+    return pd.concat(tables, ignore_index=True), pd.DataFrame(rows)
+
+
+def prior_parameters(model: str, n_sim: int, rule_codes: Sequence[int], rng: np.random.Generator) -> np.ndarray:
+    """Generating parameters (n_sim, k) from the Jeffreys prior of ``model`` on its bounds
+    (``garden.modeling.posterior.prior_draws``), replicate i's from the prior of the test phase of
+    code ``rule_codes[i % len(rule_codes)]`` (the prior depends on the items' cells, not on the
+    trial count: the information scales with it)."""
+    drawn = np.empty((n_sim, get_model(model).k))
+    for j, code in enumerate(rule_codes):
+        replicates = np.arange(j, n_sim, len(rule_codes))
+        if len(replicates):
+            design = simulated_trials(N_ITEMS, "prior", int(code)).assign(choice=np.arange(N_ITEMS) % 2)
+            drawn[replicates] = prior_draws(Batch(get_model(model), participant_cells(design)[0], "bernoulli"),
+                                            len(replicates), rng)
+    return drawn
 
 
 Z95 = 1.959963984540054
