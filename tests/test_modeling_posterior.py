@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from scipy.special import logsumexp
 
-from garden.core.errors import UserError
+from garden.core.errors import SettingError, UserError
 from garden.modeling import psychometric
 from garden.modeling.cells import participant_cells
 from garden.modeling.models import MODELS, Model, psychometric_gradient
@@ -20,7 +20,7 @@ from garden.modeling.models import psychometric as equation
 from garden.modeling.optimise import Batch
 from garden.modeling import posterior as posterior_module
 from garden.modeling.posterior import (convergence, effective_sample_sizes, log_jeffreys, posterior_summary,
-                                      interval_alternatives, next_check, sample, split_rhat)
+                                      interval_alternatives, next_check, prior_draws, sample, split_rhat)
 from garden.modeling.psychometric import fit_table, simulate_choices
 from garden.modeling.recovery import parameter_recovery, simulate_study, simulated_trials
 
@@ -115,6 +115,39 @@ def test_sampler_matches_the_grid_posterior_with_log_slope_and_lapse_at_its_boun
         expected = _grid_quantiles(logp, axes, j, q)
         np.testing.assert_allclose(np.quantile(draws[:, j], q), expected, atol=tol)
     assert _grid_quantiles(logp, axes, 1, (0.025,))[0] < 0.005    # lapse against its bound
+
+
+def test_prior_draws_match_the_jeffreys_prior_on_a_grid():
+    """Importance-resampled draws from the Jeffreys prior (slope and lapse) have the quantiles of the
+    prior integrated on a grid, with either lapse proposal (without its weight correction the sqrt
+    proposal's lapse median moves from 0.061 to 0.002); too few proposals for the draws are refused."""
+    batch, _ = _one(200, {"slope": 6.0, "lapse": 0.01}, SLOPE_LAPSE, 3)
+    q = (0.025, 0.25, 0.5, 0.75, 0.975)
+    axes = [_midpoints(0, 20, 200), _midpoints(0, 0.5, 1000)]
+    mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
+    logp = log_jeffreys(batch.expected_information(mesh, np.zeros(len(mesh), int))).reshape(200, 1000)
+    for lapse_proposal in ("sqrt", "uniform"):
+        draws = prior_draws(batch, 1000, np.random.default_rng(0), 400_000, lapse_proposal)
+        for j, rtol, atol in ((0, 0.05, 0.4), (1, 0.12, 0.005)):
+            np.testing.assert_allclose(np.quantile(draws[:, j], q), _grid_quantiles(logp, axes, j, q), rtol, atol)
+    with pytest.raises(ValueError, match="effective proposals"):
+        prior_draws(batch, 1000, np.random.default_rng(0), n_proposals=20_000)
+
+
+def test_simulated_agents_drawn_from_the_prior_span_the_bounds():
+    """``simulate_study(truth="prior")`` (simulation-based calibration) draws each agent's parameters
+    from the model's Jeffreys prior on its bounds: seeded, inside the bounds, beyond the realistic ranges
+    of ``truth="ranges"`` (|delta| up to 90 deg); any other ``truth`` is refused by name."""
+    one = simulate_study(["linear"], [100], 40, (1,), seed=3, truth="prior")[1]
+    again = simulate_study(["linear"], [100], 40, (1,), seed=3, truth="prior")[1]
+    pd.testing.assert_frame_equal(one, again)
+    true = one.pivot(index="participant_id", columns="parameter", values="true")
+    bounds = dict(zip(MODELS["linear"].names(("north", "south")), MODELS["linear"].bounds()))
+    for name, (lo, hi) in bounds.items():
+        assert true[name].between(lo, hi).all()
+    assert true["delta"].abs().max() > 45 and true["offset"].abs().max() > 0.5
+    with pytest.raises(SettingError, match="truth"):
+        simulate_study(["linear"], [100], 4, truth="uniform")
 
 
 def test_signed_slope_posterior_matches_the_grid():
