@@ -47,6 +47,8 @@ from garden.modeling.psychometric import fit_table, simulate_choices
 PARAMETER_RANGES = {"delta": (-30.0, 30.0), "slope": (1.0, 12.0), "offset": (-0.5, 0.5), "lapse": (0.0, 0.15)}
 """Uniform ranges of generating parameters (delta in degrees), typical of the 2018 fits."""
 N_ITEMS = 50
+TRUTHS = ("ranges", "prior")
+"""Where ``simulate_study`` draws generating parameters from: ``PARAMETER_RANGES``, or the posterior's prior."""
 
 
 def draw_parameters(model: str, contexts: tuple[str, str], rng: np.random.Generator) -> dict[str, float]:
@@ -76,8 +78,8 @@ def simulate_study(models: Sequence[str], trial_counts: Sequence[int], n_sim: in
     simulation-based calibration). Returns (trials with columns generating_model, n_test_trials
     and rule_code, truth table in long form).
     """
-    if truth not in ("ranges", "prior"):
-        raise SettingError("truth", f"{truth!r} given: use ranges or prior")
+    if truth not in TRUTHS:
+        raise SettingError("truth", f"{truth!r} given: use one of {', '.join(TRUTHS)}")
     rng = np.random.default_rng(seed)
     tables, rows = [], []
     for n_trials in trial_counts:
@@ -236,14 +238,15 @@ def model_recovery(fits: pd.DataFrame, criterion: str = "bic") -> pd.DataFrame:
 def run_recovery(models: Sequence[str] = DEFAULT_MODELS, trial_counts: Sequence[int] = (100, 200, 400),
                  n_sim: int = 40, objective: str = "bernoulli", rule_codes: Sequence[int] = (1, 2, 5, 6),
                  seed: int = 0, jobs: int = 1, progress: bool = False, profile: bool = False,
-                 posterior: bool = False) -> dict[str, pd.DataFrame]:
+                 posterior: bool = False, truth: str = "ranges") -> dict[str, pd.DataFrame]:
     """Simulate, fit every model to everyone, and return the four recovery tables
     (``profile``: with profile-likelihood intervals, about 10 times the fitting time;
-    ``posterior``: with posterior intervals (Jeffreys prior), sampled with ``seed``)."""
-    trials, truth = simulate_study(models, trial_counts, n_sim, rule_codes, seed)
+    ``posterior``: with posterior intervals (Jeffreys prior), sampled with ``seed``; ``truth``:
+    where the generating parameters come from, ``simulate_study``)."""
+    trials, true_values = simulate_study(models, trial_counts, n_sim, rule_codes, seed, truth)
     fits = fit_table(trials, models, objective, jobs=jobs, progress=progress, profile=profile, seed=seed,
                      posterior=posterior)
-    recovered = parameter_recovery(fits, truth)
+    recovered = parameter_recovery(fits, true_values)
     return {"parameter_recovery": recovered,
             "recovery_summary": recovery_summary(recovered, _skipped(trials, fits.attrs["skipped"])),
             "model_recovery": model_recovery(fits),
@@ -259,7 +262,7 @@ def _skipped(trials: pd.DataFrame, skipped: dict[str, str]) -> pd.DataFrame:
 
 def write_recovery(out: str | os.PathLike, models: Sequence[str] | None, trial_counts: Sequence[int], n_sim: int,
                    objective: str = "bernoulli", rule_codes: Sequence[int] = (1, 2, 5, 6), seed: int = 0,
-                   jobs: int = 1, profile: bool = False, posterior: bool = False) -> list[Path]:
+                   jobs: int = 1, profile: bool = False, posterior: bool = False, truth: str = "ranges") -> list[Path]:
     """Run ``run_recovery`` and write its tables (TSV + JSON sidecar) into the new folder ``out``."""
     out = Path(out)
     if out.exists() and any(out.iterdir()):
@@ -273,10 +276,10 @@ def write_recovery(out: str | os.PathLike, models: Sequence[str] | None, trial_c
     if bad or not rule_codes:
         raise SettingError("rule_codes", f"{bad or 'none'} given: use codes among {list(RULE_CODES)} (e.g. 1,2,5,6)")
     tables = run_recovery(models, trial_counts, n_sim, objective, rule_codes, seed, jobs, progress=True,
-                          profile=profile, posterior=posterior)
+                          profile=profile, posterior=posterior, truth=truth)
     config = {"models": models, "trial_counts": list(trial_counts), "n_sim": n_sim, "objective": objective,
-              "rule_codes": list(rule_codes), "profile": profile, "posterior": posterior,
-              "parameter_ranges": PARAMETER_RANGES}
+              "rule_codes": list(rule_codes), "profile": profile, "posterior": posterior, "truth": truth,
+              "parameter_ranges": PARAMETER_RANGES if truth == "ranges" else None}
     written = []
     for name, table in tables.items():
         path = write_table(table, out / f"{name}.tsv")

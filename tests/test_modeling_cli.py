@@ -104,14 +104,17 @@ def test_recover_writes_tidy_tables(tmp_path):
     assert main(["recover", "--out", str(tmp_path / "x"), "--rule-codes", "1,nine"]) == 2
 
 
-def test_recover_with_one_model(tmp_path):
+def test_recover_with_one_model_drawn_from_the_prior(tmp_path):
+    """One model, its agents' parameters from the Jeffreys prior (``--truth prior``), recorded in the sidecars."""
     out = tmp_path / "one"
     assert main(["recover", "--out", str(out), "--models", "factorized", "--trials", "100",
-                 "--n-sim", "3", "--rule-codes", "3"]) == 0
+                 "--n-sim", "3", "--rule-codes", "3", "--truth", "prior"]) == 0
     confusion = pd.read_csv(out / "model_recovery.tsv", sep="\t")
     assert confusion.fraction.tolist() == [1.0] and confusion.inversion.tolist() == [1.0]
     recovered = pd.read_csv(out / "parameter_recovery.tsv", sep="\t")
     assert len(recovered) == 3 * 5 and set(recovered.rule_code) == {3}
+    config = json.loads((out / "parameter_recovery.json").read_text())["config"]
+    assert config["truth"] == "prior" and config["parameter_ranges"] is None
 
 
 def test_fit_uses_the_test_phase_by_default_and_refuses_unclear_mixes(tmp_path, capsys):
