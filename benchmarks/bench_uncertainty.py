@@ -2,13 +2,14 @@
 
 500 simulated agents per model (factorized, factorized_full, linear) x 200 and 400 test trials
 (rule codes 1, 2, 5, 6 cycled), each fitted with its generating model (Bernoulli objective,
-``jobs=2``, profile-likelihood and flat-prior posterior intervals on). Per generating model, trial count and parameter:
+``jobs=2``, profile-likelihood and posterior intervals (Jeffreys prior) on). Per generating model, trial count and parameter:
 the fraction of fits at a bound, the number of interior fits (no parameter of the fit, for
 factorized_full of that context, at a bound: the fits with a Wald SE), and the coverage of the
 95 % intervals, each with its 95 % Wilson interval (Monte Carlo error) and whether 0.95 lies in
 it: natural-scale Wald and transformed-scale Wald (log slope, logit lapse) over interior fits,
 profile likelihood over all fits and over interior fits, posterior over all fits (with the
-distribution of the samplers' split R-hat). ``table`` holds the same as one
+distribution of the samplers' split R-hat, and pooled coverage split by whether the fit's samplers
+converged). ``table`` holds the same as one
 Markdown table (the one in docs/modeling.md). SE accuracy: for the first 100 agents per model
 at 200 trials, our (conditional) SEs against those from numdifftools' Hessian of the NLL (step
 1e-4 of each bound range, so that no step leaves the region where p is in (0, 1)): the fraction
@@ -27,8 +28,10 @@ import numpy as np
 from garden.modeling.cells import participant_cells
 from garden.modeling.models import MODELS
 from garden.modeling.optimise import Batch, at_bound
+from garden.modeling.posterior import RHAT_TARGET
 from garden.modeling.psychometric import fit_cells, fit_table
-from garden.modeling.recovery import COVERAGES, parameter_recovery, recovery_summary, simulate_study
+from garden.modeling.recovery import (COVERAGES, coverage_interval, parameter_recovery, recovery_summary,
+                                      simulate_study)
 
 MODELS_CHECKED = ("factorized", "factorized_full", "linear")
 TRIAL_COUNTS = (200, 400)
@@ -101,12 +104,31 @@ def _rhat(values) -> dict:
             "fraction_above_1.05": round(float((values > 1.05).mean()), 4)}
 
 
+def _by_convergence(recovered, fits) -> dict:
+    """Posterior coverage pooled over parameters and trial counts (parameters of one fit are not independent), in
+    interior fits and fits at a bound, each split by whether the fit's samplers met the R-hat target
+    (``rhat_max`` <= ``RHAT_TARGET``): value, 95 % Wilson interval, number of intervals."""
+    converged = recovered["participant_id"].map(fits.set_index("participant_id")["rhat_max"]) <= RHAT_TARGET
+    out = {}
+    for kind, where in (("interior", recovered["interior"]), ("at_bound", ~recovered["interior"])):
+        for label, sampled in (("converged", converged), ("not_converged", ~converged)):
+            covered = recovered.loc[where & sampled, "covered_posterior"].dropna().astype(bool)
+            lo, hi = coverage_interval(int(covered.sum()), len(covered))
+            out[f"{kind}/{label}"] = {"value": round(float(covered.mean()), 3) if len(covered) else None,
+                                      "ci95": [round(lo, 3), round(hi, 3)], "n": len(covered)}
+    return out
+
+
 def _counts(cells: dict) -> dict:
-    return {name: {"cells_in_93_97": sum(c[name]["in_93_97"] for c in cells.values()),
-                   "cells_with_0.95_in_ci": sum(c[name]["0.95_inside"] for c in cells.values()),
-                   "range": [np.nanmin([c[name]["value"] for c in cells.values()]),
-                             np.nanmax([c[name]["value"] for c in cells.values()])], "n_cells": len(cells)}
-            for name in COVERAGES}
+    """Per kind of coverage: cells in 93-97 %, cells whose Wilson interval holds 0.95, the range (NaN where the
+    run has none of that kind, e.g. profile intervals left out)."""
+    out = {}
+    for name in COVERAGES:
+        values = [c[name]["value"] for c in cells.values() if np.isfinite(c[name]["value"])]
+        out[name] = {"cells_in_93_97": sum(c[name]["in_93_97"] for c in cells.values()),
+                     "cells_with_0.95_in_ci": sum(c[name]["0.95_inside"] for c in cells.values()),
+                     "range": [min(values), max(values)] if values else [np.nan, np.nan], "n_cells": len(cells)}
+    return out
 
 
 def main(n_sim: int | None = None, jobs: int = 2, profile: bool | None = None, truth: str = "ranges") -> dict:
@@ -117,7 +139,7 @@ def main(n_sim: int | None = None, jobs: int = 2, profile: bool | None = None, t
     ``simulate_study``)."""
     n_sim = int(os.environ.get("GARDEN_BENCH_AGENTS", 500)) if n_sim is None else n_sim
     profile = os.environ.get("GARDEN_BENCH_PROFILE", "1") != "0" if profile is None else profile
-    cells, timing, rhat = {}, {}, {}
+    cells, timing, rhat, by_convergence = {}, {}, {}, {}
     for model in os.environ.get("GARDEN_BENCH_MODELS", ",".join(MODELS_CHECKED)).split(","):
         trials, true_values = simulate_study([model], TRIAL_COUNTS, n_sim, (1, 2, 5, 6), seed=2026, truth=truth)
         wall, cpu = time.perf_counter(), _cpu_s()
@@ -125,13 +147,15 @@ def main(n_sim: int | None = None, jobs: int = 2, profile: bool | None = None, t
         timing[model] = {"wall_s": round(time.perf_counter() - wall, 1), "cpu_s": round(_cpu_s() - cpu, 1)}
         recovered = parameter_recovery(fits, true_values)
         rhat[model] = _rhat(recovered["rhat"])
+        by_convergence[model] = _by_convergence(recovered, fits)
         summary = recovery_summary(recovered)
         position = summary["parameter"].map({name: i for i, name in enumerate(dict.fromkeys(summary["parameter"]))})
         for r in summary.assign(position=position).sort_values(["position", "n_test_trials"], kind="stable").itertuples():
             cells[f"{model}/{r.n_test_trials}/{r.parameter}"] = _cell(r)
     return {"n_sim": n_sim, "truth": truth, "jobs": jobs, "profile": profile,
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-            "fit_with_posterior": timing, "posterior_rhat": rhat, "summary": _counts(cells), "coverage": cells,
+            "fit_with_posterior": timing, "posterior_rhat": rhat,
+            "coverage_by_convergence": by_convergence, "summary": _counts(cells), "coverage": cells,
             "table": _markdown(cells),
             "se_vs_numdifftools": {m: _se_agreement(m, min(100, n_sim)) for m in MODELS_CHECKED} if profile else None}
 
