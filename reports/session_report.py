@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from garden.analysis.behaviour.session_summary import SessionSummary
+from garden.modeling.posterior import RHAT_TARGET
 from garden.reports import figures
 from garden.reports.figures.style import label_panel
 from garden.reports.html import STYLE, figure_png
@@ -68,12 +69,16 @@ def rt_histogram(rts: pd.DataFrame) -> Figure:
 OUTSIDE = ("the estimate lies outside its interval: the likelihood is flat towards the bound it sits on, so "
            "the posterior has little mass there; report the posterior median with the interval")
 """The note beside a maximum-likelihood estimate outside its 95 % posterior interval."""
+UNCONVERGED = ("R-hat above 1.01: the chains disagree, and such intervals covered the truth about 9 times in 10, "
+               "not 95 (docs/modeling.md, simulation-based calibration); do not report this interval")
+"""The note beside a posterior interval whose samplers did not converge (R-hat > ``RHAT_TARGET``)."""
 
 
 def parameter_table(fits: pd.DataFrame) -> pd.DataFrame:
     """Long table: model, parameter, estimate, Wald SE, equal-tailed 95 % posterior interval, the bound the
     posterior piles at if any (``garden.modeling.posterior.interval_alternatives``), posterior median, its
-    R-hat, at bound, and a note where the estimate lies outside the interval (``OUTSIDE``)."""
+    R-hat, at bound, and a note where the estimate lies outside the interval (``OUTSIDE``) or the chains did not
+    converge (``UNCONVERGED``)."""
     rows = []
     for _, fit in fits.iterrows():
         for column in fits.columns:
@@ -86,7 +91,9 @@ def parameter_table(fits: pd.DataFrame) -> pd.DataFrame:
                          "posterior_piles_at": fit.get(f"{name}_post_piled", ""),
                          "posterior_median": fit[f"{name}_post_median"],
                          "rhat": fit[f"{name}_rhat"], "at_bound": bool(fit[f"{name}_at_bound"]),
-                         "note": OUTSIDE if not lo <= fit[name] <= hi else ""})
+                         "note": "; ".join(note for note, applies in ((OUTSIDE, not lo <= fit[name] <= hi),
+                                                                      (UNCONVERGED, fit[f"{name}_rhat"] > RHAT_TARGET))
+                                           if applies)})
     return pd.DataFrame(rows)
 
 

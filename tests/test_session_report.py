@@ -80,6 +80,21 @@ def test_an_estimate_outside_its_interval_comes_with_the_median_and_why():
     assert table.loc["lapse", "note"] == ""
 
 
+def test_an_interval_whose_chains_did_not_converge_says_not_to_report_it():
+    """R-hat 1.02 (above the target 1.01): the note says the chains disagree (such intervals under-covered in the
+    simulation-based calibration), beside the note on an estimate outside its interval where both apply."""
+    from garden.reports.session_report import OUTSIDE, UNCONVERGED, parameter_table
+
+    fits = pd.DataFrame([{"model": "linear", "slope": 20.0, "slope_se": np.nan, "slope_post_lo": 1.4,
+                          "slope_post_hi": 17.9, "slope_post_median": 6.2, "slope_rhat": 1.02, "slope_at_bound": True,
+                          "lapse": 0.02, "lapse_se": 0.01, "lapse_post_lo": 0.005, "lapse_post_hi": 0.06,
+                          "lapse_post_median": 0.025, "lapse_rhat": 1.02, "lapse_at_bound": False,
+                          "offset": 0.1, "offset_se": 0.05, "offset_post_lo": 0.0, "offset_post_hi": 0.2,
+                          "offset_post_median": 0.1, "offset_rhat": 1.01, "offset_at_bound": False}])
+    notes = parameter_table(fits).set_index("parameter")["note"]
+    assert notes["slope"] == f"{OUTSIDE}; {UNCONVERGED}" and notes["lapse"] == UNCONVERGED and notes["offset"] == ""
+
+
 def test_dropped_frames_come_with_the_display_timing_problems_the_sidecar_records():
     """Under Xvfb vsync is off and the refresh rate is 590 Hz: the frame count alone misleads, the run's own
     ``screen.timing_problems`` say why."""
