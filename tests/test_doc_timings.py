@@ -32,7 +32,8 @@ PENDING = {
 """Benchmarks the docs cite whose result file is not yet kept: NAME -> who runs it and when."""
 
 KEPT_UNDER_OTHER_NAMES = {"uncertainty_posterior": "uncertainty", "uncertainty_posterior_batches64": "uncertainty",
-                          "posterior_every_block": "posterior", "suite_three_workers": "suite"}
+                          "posterior_every_block": "posterior", "posterior_afternoon": "posterior",
+                          "suite_three_workers": "suite"}
 """Result files a benchmark keeps under another name (hand-assembled from one run per model, or a run of code since
 changed, kept for comparison): file -> benchmark."""
 
