@@ -1,7 +1,8 @@
 """Parameter and model recovery: simulate participants with known parameters, fit every model.
 
 For each generating model and trial count, ``n_sim`` simulated participants get parameters
-drawn (seeded) from realistic ranges (``PARAMETER_RANGES``), choices from
+drawn (seeded) from realistic ranges (``PARAMETER_RANGES``) or, for simulation-based calibration of
+the posterior intervals, from the posterior's Jeffreys prior (``truth="prior"``), choices from
 ``simulate_choices`` on a test phase of the task (every one of the 50 items equally often),
 and all candidate models are fitted. Outputs are tidy tables:
 
