@@ -177,10 +177,8 @@ def prior_draws(batch: Batch, n: int, rng: np.random.Generator, n_proposals: int
         if kind == "lapse" and lapse_proposal == "sqrt":
             theta[:, j] = lo[j] + (hi[j] - lo[j]) * rng.random(n_proposals) ** 2
             log_weight += 0.5 * np.log(np.maximum(theta[:, j] - lo[j], 1e-300))
-    for start in range(0, n_proposals, 20_000):
-        part = slice(start, start + 20_000)
-        information = batch.expected_information(theta[part], np.zeros(len(theta[part]), int))
-        log_weight[part] += log_jeffreys(information)
+    for part in np.array_split(np.arange(n_proposals), max(1, n_proposals // 20_000)):  # ~20 000 per call: memory
+        log_weight[part] += log_jeffreys(batch.expected_information(theta[part], np.zeros(len(part), int)))
     weight = np.exp(log_weight - log_weight.max())
     weight /= weight.sum()
     effective = 1.0 / np.square(weight).sum()
