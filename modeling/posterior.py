@@ -11,8 +11,9 @@ parameter, first-order probability matching: Welch & Peers 1963). Measured on si
 factorized_full 0.924 / 0.928: the flat prior's mass at steep slopes pulls the lapse up), a
 log-uniform slope prior over-covered the slope (up to 0.988). With agents drawn from this prior
 (simulation-based calibration, ``prior_draws``; 1 000 per cell) the intervals cover 93-97 % in 34 of
-34 cells, and in 32 of 34 over the fits at a bound: the sampler is calibrated there too, and the
-at-bound misses of realistic agents come from their not following the prior. Equal-tailed 95 % intervals
+34 cells, and in 33 of 34 over the interior fits and over the fits at a bound (misses at the rate an
+exact sampler gives at that size): the sampler is calibrated at a bound too, and the at-bound misses
+of realistic agents come from their not following the prior. Equal-tailed 95 % intervals
 (2.5 / 97.5 percentiles of the draws) are proper where profile and Wald intervals are not: when
 the likelihood is flat up to a bound (near-deterministic choices: slope at 20, lapse at 0), the
 chi-square calibration of the profile fails and Wald SEs do not exist, while the posterior
@@ -28,13 +29,20 @@ at the bounds is needed. Chains start from dispersed points: the maximum likelih
 N(0, ``START_SD``^2) per coordinate. Warm-up (``N_WARMUP``): random-walk steps whose Gaussian
 proposal covariance is re-estimated from the chains at ``ADAPT_AT``, scaled by 2.38^2 / k (Roberts,
 Gelman & Gilks 1997) and by the window's acceptance rate relative to 0.234. After warm-up every
-iteration is a random-walk step followed by an independence Metropolis-Hastings step whose proposal
-is a multivariate t (``T_DOF``) with the mean and covariance of the warm-up's last window (the
-Hastings ratio includes the proposal densities). Both kernels leave the posterior invariant and are
-fixed after warm-up, so their composition does too; the independence step makes draws of a
-near-Gaussian posterior nearly independent (on 60 published participants the smallest bulk ESS per
-iteration and chain had median ~0.13, against ~0.04 for the random walk alone), the random walk
-keeps the chains moving where the t proposal fits badly. Stopping rule (``posterior_summary``):
+iteration is three Metropolis steps: a random-walk step in z; an independence Metropolis-Hastings
+step whose proposal is a multivariate t (``T_DOF``) with the mean and covariance of the window
+ending at the last adaptation (the Hastings ratio includes the proposal densities); and a random-walk
+step on the parameters' own scale, theta + L eps (L L' = 2.38^2 / k times the covariance of theta over
+the warm-up's window after the last adaptation), refused outside the bounds (the target is 0 there:
+valid Metropolis, no reflection) and accepted on the density in theta, without the Jacobian. Each
+kernel leaves the posterior invariant and is fixed after warm-up, so their composition does too. The
+independence step makes draws of a near-Gaussian posterior nearly independent (on 60 published
+participants the smallest bulk ESS per iteration and chain had median ~0.13, against ~0.04 for the
+random walk alone); the natural-scale step crosses what the logit makes a barrier: the valley the
+Jacobian digs before a posterior that rises steeply to a bound, and logit(lapse)'s long tail, where
+a step of fixed size in z barely moves theta (measured, docs/modeling.md: R-hat above 1.01 for 34
+instead of 80 of the 1 749 published fits, on agents drawn from the prior 11 instead of 31 of 300).
+Stopping rule (``posterior_summary``):
 after warm-up the chains run in blocks of ``BLOCK`` iterations, every ``THIN``-th kept; a
 participant stops at the first checked block end (``next_check``) where every parameter's bulk
 and tail ESS is at least ``ESS_TARGET`` and its rank-normalised split R-hat (the larger of bulk and
@@ -42,11 +50,11 @@ folded) at most ``RHAT_TARGET`` (Vehtari, Gelman, Simpson, Carpenter & Bürkner 
 at ``MAX_DRAWS``, where its diagnostics say it has not converged. The diagnostics are written here,
 batched over participants, because ArviZ's (arviz-stats) loop over parameters in Python (14 s for
 the R-hat of 3 000 parameters against ~0.1 s); tests check that they equal arviz-stats'. Known
-weaknesses (docs/modeling.md): a posterior that rises steeply to a bound becomes a mode of its own in
-logit coordinates (the Jacobian makes a valley before it), and fits at a bound start every chain
-next to it; the Jeffreys prior's lapse^-1/2 gives logit(lapse) a long exponential tail that the t
-proposal does not cover, so a chain that wanders there sticks; a thin secondary ridge (delta at +-90 deg
-with a steep slope) is explored unevenly. R-hat flags most of those (they end at ``MAX_DRAWS``).
+weaknesses (docs/modeling.md), fewer with the natural-scale step but not gone: a posterior that rises
+steeply to a bound is nearly a mode of its own in logit coordinates, and fits at a bound start every
+chain next to it; a chain deep in logit(lapse)'s tail can still stick; a thin secondary ridge (delta
+at +-90 deg with a steep slope) is explored unevenly. R-hat flags most of those (they end at
+``MAX_DRAWS``).
 
 Why not a library: emcee, PyMC or Stan sample one posterior at a time (~1 ms per likelihood call
 in Python, hours for a recovery study); the batched sampler evaluates thousands of independent
@@ -68,10 +76,11 @@ from garden.modeling.optimise import Batch
 
 N_CHAINS = 4
 """Chains per participant."""
-N_WARMUP = 1000
+N_WARMUP = 1300
 """Warm-up (adaptation) iterations, discarded."""
 ADAPT_AT = (100, 200, 400, 700, 1000)
-"""Warm-up iterations after which the proposal is re-estimated from the window since the last one."""
+"""Warm-up iterations after which the proposal is re-estimated from the window since the last one;
+the window after the last of them (fixed proposal) gives the natural-scale proposal's covariance."""
 THIN = 2
 """Every THIN-th iteration after warm-up is kept."""
 BLOCK = 500
@@ -236,8 +245,27 @@ class _Chains:
         u = np.linalg.solve(self.scale[part], (z - self.centre[part])[..., None])[..., 0]
         return -0.5 * (T_DOF + self.k) * np.log1p((u ** 2).sum(axis=1) / T_DOF)
 
+    def _natural_step(self, chains: np.ndarray) -> None:
+        """One random-walk Metropolis step of the chains ``chains`` on the parameters' own scale:
+        a proposal theta + ``natural`` @ N(0, I), refused outside the bounds, accepted with the ratio
+        of the posterior densities in theta (the energy plus the log Jacobian: no Jacobian term)."""
+        theta = self.space.backward(self.z[chains])
+        noise = self.rng.standard_normal((len(chains), self.k, 1))
+        unit = (theta + np.matmul(self.natural[chains // N_CHAINS], noise)[..., 0] - self.space.lo) / self.space.range
+        inside = np.flatnonzero(((unit > 0) & (unit < 1)).all(axis=1))
+        if not len(inside):
+            return
+        proposal = np.log(unit[inside]) - np.log1p(-unit[inside])
+        moving = chains[inside]
+        f_new = self._energy(proposal, moving)
+        log_ratio = (self.f[moving] + self.space.log_jacobian(self.z[moving])
+                     - f_new - self.space.log_jacobian(proposal))
+        take = np.log(self.rng.random(len(moving))) < log_ratio
+        self.z[moving[take]], self.f[moving[take]] = proposal[take], f_new[take]
+
     def warm_up(self) -> None:
-        """``N_WARMUP`` steps of every chain; the proposal re-estimated at ``ADAPT_AT``."""
+        """``N_WARMUP`` steps of every chain; the proposal re-estimated at ``ADAPT_AT``, the
+        natural-scale one estimated from the window after the last of them."""
         everyone = np.arange(len(self.z))
         window, accepted, last = [], np.zeros(len(self.z)), 0
         for it in range(N_WARMUP):
@@ -247,6 +275,8 @@ class _Chains:
                 self.chol = _adapt(np.stack(window), accepted / (it + 1 - last), self.chol, self.n_part)
                 self.centre, self.scale = _moments(np.stack(window), self.n_part)
                 window, accepted, last = [], np.zeros(len(self.z)), it + 1
+        natural = _moments(self.space.backward(np.stack(window)), self.n_part)[1]
+        self.natural = natural * (2.38 / np.sqrt(self.k))
 
     def draws(self, participants: np.ndarray, n_iter: int) -> np.ndarray:
         """Draws (len(participants), N_CHAINS, n_iter // THIN, k) of the next ``n_iter`` steps of
@@ -256,6 +286,7 @@ class _Chains:
         for it in range(n_iter):
             self._step(chains)
             self._independent_step(chains)
+            self._natural_step(chains)
             if it % THIN == THIN - 1:
                 kept.append(self.space.backward(self.z[chains]))
         return np.stack(kept).reshape(len(kept), len(participants), N_CHAINS, self.k).transpose(1, 2, 0, 3)

@@ -117,6 +117,26 @@ def test_sampler_matches_the_grid_posterior_with_log_slope_and_lapse_at_its_boun
     assert _grid_quantiles(logp, axes, 1, (0.025,))[0] < 0.005    # lapse against its bound
 
 
+def test_the_natural_scale_step_alone_samples_the_grid_posterior():
+    """The third kernel on its own (random walk on the parameters' own scale, proposals outside the bounds
+    refused, the ratio of densities in theta) leaves the same posterior invariant: 64 chains x 4 000 of its
+    steps after warm-up have the grid posterior's quantiles, the lapse piled against 0 included (alone it
+    mixes slowly in the slope's tail: 4 or 16 chains put the 97.5 % point at 8.1-8.7 against 7.6)."""
+    batch, start = _one(200, {"slope": 6.0, "lapse": 0.01}, SLOPE_LAPSE, 3)
+    q = (0.025, 0.5, 0.975)
+    axes = [_midpoints(0, 20, 400), _midpoints(0, 0.5, 1000)]
+    chains = posterior_module._Chains(batch, np.repeat(start, 16, axis=0), np.random.default_rng(0), np.zeros(16, int))
+    chains.warm_up()
+    draws = []
+    for _ in range(4000):
+        chains._natural_step(np.arange(len(chains.z)))
+        draws.append(chains.space.backward(chains.z.copy()))
+    draws = np.concatenate(draws)
+    logp = _grid_log_posterior(batch, axes)
+    for j, tol in ((0, 0.3), (1, 0.003)):
+        np.testing.assert_allclose(np.quantile(draws[:, j], q), _grid_quantiles(logp, axes, j, q), atol=tol)
+
+
 def test_prior_draws_match_the_jeffreys_prior_on_a_grid():
     """Importance-resampled draws from the Jeffreys prior (slope and lapse) have the quantiles of the
     prior integrated on a grid, with either lapse proposal (without its weight correction the sqrt
@@ -333,7 +353,7 @@ def _rule_follower() -> pd.DataFrame:
 def test_a_fit_on_both_bounds_gets_a_proper_posterior_interval():
     """A noiseless rule-follower fitted at slope 20 and lapse 0: no Wald SE, but a posterior
     interval that contains the bound values and is strictly inside the range elsewhere. Seed 1: its
-    chains converge (at 2 000 iterations; with seed 0 one chain sticks and runs to the cap, R-hat 1.44, the
+    chains converge (at 1 500 iterations; with seed 9 one chain sticks and runs to the cap, R-hat 1.07, the
     stuck case of ``test_a_stuck_chain_ends_at_the_cap_flagged_by_rhat``), so the intervals asserted are
     those of a converged posterior."""
     fit = fit_table(_rule_follower(), ["factorized"], posterior=True, seed=1).iloc[0]
@@ -348,11 +368,12 @@ def test_a_fit_on_both_bounds_gets_a_proper_posterior_interval():
 
 def test_a_stuck_chain_ends_at_the_cap_flagged_by_rhat(monkeypatch):
     """Known weakness (docs/modeling.md): a fit at a bound starts every chain next to it, and the Jeffreys
-    prior's lapse^-1/2 gives logit(lapse) a long tail where a chain can stick. The rule-follower with seed 0
-    is such a case (R-hat 1.44 at the 16 000-iteration cap): it runs to the cap, a setting (here 2 000, the
-    first 2 000 iterations of the same chains), and its columns say it has not converged."""
+    prior's lapse^-1/2 gives logit(lapse) a long tail where a chain can stick. The rule-follower with seed 9
+    is such a case (1 of seeds 0-11; R-hat 1.07 at the 16 000-iteration cap): it runs to the cap, a setting
+    (here 2 000, the first 2 000 iterations of the same chains: R-hat 1.54), and its columns say it has not
+    converged."""
     monkeypatch.setattr(posterior_module, "MAX_DRAWS", 2000)
-    fit = fit_table(_rule_follower(), ["factorized"], posterior=True, seed=0).iloc[0]
+    fit = fit_table(_rule_follower(), ["factorized"], posterior=True, seed=9).iloc[0]
     assert fit["posterior_iterations"] == 2000 and fit["rhat_max"] >= 1.1
 
 
