@@ -40,8 +40,9 @@ independence step makes draws of a near-Gaussian posterior nearly independent (o
 participants the smallest bulk ESS per iteration and chain had median ~0.13, against ~0.04 for the
 random walk alone); the natural-scale step crosses what the logit makes a barrier: the valley the
 Jacobian digs before a posterior that rises steeply to a bound, and logit(lapse)'s long tail, where
-a step of fixed size in z barely moves theta (measured, docs/modeling.md: R-hat above 1.01 for 34
-instead of 80 of the 1 749 published fits, on agents drawn from the prior 11 instead of 31 of 300).
+a step of fixed size in z barely moves theta (measured, docs/modeling.md: R-hat above 1.01 for 41
+instead of 80 of the 1 749 published fits, and for 1.97 % instead of 4.92 % of the factorized
+parameters of agents drawn from the prior).
 Stopping rule (``posterior_summary``):
 after warm-up the chains run in blocks of ``BLOCK`` iterations, every ``THIN``-th kept; a
 participant stops at the first checked block end (``next_check``) where every parameter's bulk
