@@ -10,10 +10,10 @@ parameter, first-order probability matching: Welch & Peers 1963). Measured on si
 (docs/modeling.md): a flat prior on the bounds gave 32 of 34 cells in 93-97 % (lapse of
 factorized_full 0.924 / 0.928: the flat prior's mass at steep slopes pulls the lapse up), a
 log-uniform slope prior over-covered the slope (up to 0.988). With agents drawn from this prior
-(simulation-based calibration, ``prior_draws``; 1 000 per cell) the intervals cover 93-97 % in 34 of
-34 cells, and in 33 of 34 over the interior fits and over the fits at a bound (misses at the rate an
-exact sampler gives at that size): the sampler is calibrated at a bound too, and the at-bound misses
-of realistic agents come from their not following the prior. Equal-tailed 95 % intervals
+(simulation-based calibration, ``prior_draws``; 3 000 per model and trial count) the intervals cover
+93-97 % in 34 of 34 cells over all fits, over the interior fits and over the fits at a bound: the
+sampler is calibrated at a bound too, and the at-bound misses of realistic agents come from their not
+following the prior. Equal-tailed 95 % intervals
 (2.5 / 97.5 percentiles of the draws) are proper where profile and Wald intervals are not: when
 the likelihood is flat up to a bound (near-deterministic choices: slope at 20, lapse at 0), the
 chi-square calibration of the profile fails and Wald SEs do not exist, while the posterior
