@@ -42,11 +42,9 @@ random walk alone); the natural-scale step crosses what the logit makes a barrie
 Jacobian digs before a posterior that rises steeply to a bound, and logit(lapse)'s long tail, where
 a step of fixed size in z barely moves theta (measured, docs/modeling.md: R-hat above 1.01 for 41
 instead of 80 of the 1 749 published fits, and for 1.97 % instead of 4.92 % of the factorized
-parameters of agents drawn from the prior).
-Stopping rule (``posterior_summary``):
-after warm-up the chains run in blocks of ``BLOCK`` iterations, every ``THIN``-th kept; a
-participant stops at the first checked block end (``next_check``) where every parameter's bulk
-and tail ESS is at least ``ESS_TARGET`` and its rank-normalised split R-hat (the larger of bulk and
+parameters of agents drawn from the prior). Stopping rule (``posterior_summary``): after warm-up
+the chains run in blocks of ``BLOCK`` iterations, every ``THIN``-th kept; a participant stops at
+the first checked block end (``next_check``) where every parameter's bulk and tail ESS is at least ``ESS_TARGET`` and its rank-normalised split R-hat (the larger of bulk and
 folded) at most ``RHAT_TARGET`` (Vehtari, Gelman, Simpson, Carpenter & Bürkner 2021, Bayesian Analysis 16:667), or
 at ``MAX_DRAWS``, where its diagnostics say it has not converged. The diagnostics are written here,
 batched over participants, because ArviZ's (arviz-stats) loop over parameters in Python (14 s for
@@ -211,6 +209,7 @@ class _Chains:
         self.f = self._energy(self.z, np.arange(len(local)))
         self.chol = np.broadcast_to(np.eye(self.k) * INITIAL_STEP, (self.n_part, self.k, self.k)).copy()
         self.centre, self.scale = np.zeros((self.n_part, self.k)), np.broadcast_to(np.eye(self.k), self.chol.shape)
+        self.natural = np.zeros_like(self.chol)            # the natural-scale proposal's factor, set by warm_up
 
     def _energy(self, z: np.ndarray, chains: np.ndarray) -> np.ndarray:
         """-log posterior (up to a constant) at z (R, k) of the chains ``chains`` (R,)."""
@@ -249,7 +248,8 @@ class _Chains:
     def _natural_step(self, chains: np.ndarray) -> None:
         """One random-walk Metropolis step of the chains ``chains`` on the parameters' own scale:
         a proposal theta + ``natural`` @ N(0, I), refused outside the bounds, accepted with the ratio
-        of the posterior densities in theta (the energy plus the log Jacobian: no Jacobian term)."""
+        of the posterior densities in theta (-log density = energy + log Jacobian; the proposal is
+        symmetric in theta, so no Hastings term)."""
         theta = self.space.backward(self.z[chains])
         noise = self.rng.standard_normal((len(chains), self.k, 1))
         unit = (theta + np.matmul(self.natural[chains // N_CHAINS], noise)[..., 0] - self.space.lo) / self.space.range
