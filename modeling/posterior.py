@@ -45,7 +45,8 @@ instead of 80 of the 1 749 published fits, and for 1.97 % instead of 4.92 % of t
 parameters of agents drawn from the prior). Stopping rule (``posterior_summary``): after warm-up
 the chains run in blocks of ``BLOCK`` iterations, every ``THIN``-th kept; a participant stops at
 the first checked block end (``next_check``) where every parameter's bulk and tail ESS is at
-least ``ESS_TARGET`` and its rank-normalised split R-hat (the larger of bulk and folded) at most ``RHAT_TARGET`` (Vehtari, Gelman, Simpson, Carpenter & Bürkner 2021, Bayesian Analysis 16:667), or
+least ``ESS_TARGET`` and its rank-normalised split R-hat (the larger of bulk and folded) at most
+``RHAT_TARGET`` (Vehtari, Gelman, Simpson, Carpenter & Bürkner 2021, Bayesian Analysis 16:667), or
 at ``MAX_DRAWS``, where its diagnostics say it has not converged. The diagnostics are written here,
 batched over participants, because ArviZ's (arviz-stats) loop over parameters in Python (14 s for
 the R-hat of 3 000 parameters against ~0.1 s); tests check that they equal arviz-stats'. Known
