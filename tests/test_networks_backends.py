@@ -3,6 +3,9 @@ the same curves, final weights and gating statistics within 1e-10 (float64), ful
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -44,6 +47,39 @@ def test_the_cpu_runs_on_numpy_unless_told(monkeypatch):
     assert backend.backend("cpu").xp is np
     monkeypatch.setattr(backend, "TORCH_ON_CPU", True)
     assert backend.backend("cpu").xp.__name__ == "torch"
+
+
+AUTO_IN_A_FRESH_PROCESS = """
+import sys
+from garden.modeling.networks.backend import backend, no_gpu_here
+chosen = backend("auto")
+print(no_gpu_here(), chosen.xp.__name__, "torch" in sys.modules)
+"""
+
+
+def test_auto_imports_torch_only_where_a_gpu_could_be():
+    """``--device auto`` (every command's default) on a machine without a GPU trains on numpy without the ~3.5 s
+    CPU of importing torch; where a GPU driver is present it asks torch."""
+    done = subprocess.run([sys.executable, "-c", AUTO_IN_A_FRESH_PROCESS], capture_output=True, text=True,
+                          timeout=120, check=True)
+    no_gpu, library, torch_loaded = done.stdout.split()
+    if no_gpu == "True":
+        assert (library, torch_loaded) == ("numpy", "False")
+    else:
+        assert torch_loaded == "True"
+
+
+def test_a_gpu_driver_file_sends_auto_to_torch(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(backend, "GPU_DEVICE_FILES", (str(tmp_path / "nvidiactl"),))
+    assert backend.no_gpu_here()
+    (tmp_path / "nvidiactl").touch()
+    assert not backend.no_gpu_here()
+    import torch
+
+    assert backend._cuda_available() == torch.cuda.is_available()
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert backend.no_gpu_here()
 
 
 PUBLISHED = (PUBLISHED_SCALES, PUBLISHED_CTX_SCALES, range(8))   # one seed per published scale

@@ -16,9 +16,11 @@ array-api-compat (numpy and torch behind the Array API standard) is not used: th
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -143,8 +145,24 @@ def check_device(device: str) -> None:
                                      f"(cuda:0..cuda:{torch.cuda.device_count() - 1})")
 
 
+GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/dev/kfd", "/dev/dxg")
+"""Files a Linux machine has when torch could see a GPU through its CUDA API: NVIDIA's driver, AMD's ROCm
+(``/dev/kfd``), WSL 2's GPU (``/dev/dxg``)."""
+
+
+def no_gpu_here() -> bool:
+    """Whether this machine surely has no GPU torch could use, known without importing torch (about 3.5 s of CPU):
+    macOS (torch has no CUDA build there), or Linux with none of ``GPU_DEVICE_FILES``. False where unsure."""
+    if sys.platform == "darwin":
+        return True
+    return sys.platform.startswith("linux") and not any(Path(name).exists() for name in GPU_DEVICE_FILES)
+
+
 def _cuda_available() -> bool:
-    """Whether torch is installed and sees a CUDA GPU (False without torch)."""
+    """Whether torch is installed and sees a CUDA GPU (False without torch, and without importing torch where
+    ``no_gpu_here``)."""
+    if no_gpu_here() and "torch" not in sys.modules:
+        return False
     try:
         import torch  # deferred: optional (the [gpu] extra)
     except ModuleNotFoundError as exc:
