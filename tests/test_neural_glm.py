@@ -114,7 +114,7 @@ def test_betas_equal_nilearn_first_level_model(bold, noise_model):
 
 @pytest.mark.parametrize("hrf", HRF_MODELS)
 def test_the_design_equals_nilearns_for_every_hrf(bold, hrf):
-    """The LSA design (event regressors convolved by one FFT, ``event_regressors``) equals nilearn's
+    """The LSA design (event regressors evaluated at the volumes only, ``event_regressors``) equals nilearn's
     ``make_first_level_design_matrix`` on a simulated run, with and without confounds and drift, to float rounding."""
     from nilearn.glm.first_level import make_first_level_design_matrix
 

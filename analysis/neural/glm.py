@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -210,35 +211,59 @@ def design_events(named: pd.DataFrame, tr_s: float) -> pd.DataFrame:
 def event_regressors(events: pd.DataFrame, frame_times: np.ndarray, hrf_model: str) -> pd.DataFrame:
     """The HRF-convolved regressor(s) of every event type (``onset``, ``duration``, ``trial_type``; s) sampled at
     ``frame_times`` (s), types in sorted order and columns named as nilearn's ``make_first_level_design_matrix``
-    makes them: its steps (duplicate events summed, each type's boxcars on a grid ``OVERSAMPLING`` times finer than
-    the TR, convolved with the HRF kernel(s), resampled linearly at the frame times, a derivative orthogonalised to
-    its main column) with nilearn's own helpers, except that the convolution is one FFT of every type at once
-    (``scipy.signal.fftconvolve``) instead of a direct ``np.convolve`` per type and kernel: a run's 52 event types
-    cost one transform instead of 52 sums over ~1 600-sample kernels (the LSA design was most of a GLM's time).
-    Equal to nilearn's up to float rounding (tests/test_neural_glm.py compares them for every ``HRF_MODELS``)."""
+    makes them. Its steps, with nilearn's own helpers where they are cheap: duplicate events summed, each event a
+    boxcar on a grid ``OVERSAMPLING`` times finer than the TR (nilearn's onset and offset indices), convolved with
+    the HRF kernel(s), resampled linearly at the frame times, a derivative orthogonalised to its main column.
+    The convolution is not computed on the whole fine grid: only the two fine samples around each frame time are
+    needed, and there a boxcar from index ``on`` to ``off`` convolved with kernel ``h`` is ``S[j - on] - S[j - off]``,
+    ``S`` the running sum of ``h`` (``boxcar_response``). Equal to nilearn's up to float rounding
+    (tests/test_neural_glm.py compares them for every ``HRF_MODELS``); a run's design took 25 ms of FFT over its
+    52 event types' fine grids before."""
     from nilearn.glm.first_level import experimental_paradigm, hemodynamic_models  # deferred: start-up (nilearn)
-    from scipy.signal import fftconvolve  # deferred: start-up (scipy.signal only when a design is built)
 
     cleaned = experimental_paradigm.handle_modulation_of_duplicate_events(experimental_paradigm.check_events(events))
-    trial_type, onset, duration, modulation = (cleaned[c].to_numpy() for c in ("trial_type", "onset", "duration",
-                                                                               "modulation"))
-    types = np.unique(trial_type)
-    sampled = []
-    for name in types:
-        keep = trial_type == name
-        regressor, high_res = hemodynamic_models._sample_condition(  # noqa: SLF001 (nilearn's own sampling)
-            (onset[keep], duration[keep], modulation[keep]), frame_times, OVERSAMPLING)
-        sampled.append(regressor)
-    sampled = np.asarray(sampled)
+    types, type_of = np.unique(cleaned["trial_type"].to_numpy(), return_inverse=True)
+    _, high_res = hemodynamic_models._sample_condition(  # noqa: SLF001 (nilearn's fine grid, from an empty condition)
+        (np.zeros(0), np.zeros(0), np.zeros(0)), frame_times, OVERSAMPLING)
+    on, off = boxcar_indices(cleaned["onset"].to_numpy(float), cleaned["duration"].to_numpy(float), high_res,
+                             frame_times)
+    weights = np.zeros((len(types), len(on)))
+    weights[type_of, np.arange(len(on))] = cleaned["modulation"].to_numpy(float)
+    hi = np.searchsorted(high_res, frame_times).clip(1, high_res.size - 1)  # as scipy's interp1d
+    step = (frame_times - high_res[hi - 1]) / (high_res[hi] - high_res[hi - 1])
     tr_s = float(np.min(np.diff(frame_times)))
-    kernels = hemodynamic_models._hrf_kernel(hrf_model, tr_s, OVERSAMPLING)  # noqa: SLF001
-    convolved = np.stack([fftconvolve(sampled, np.asarray(h)[None, :], axes=1)[:, :sampled.shape[1]]
-                          for h in kernels], axis=1)  # (types, kernels, high-resolution frames)
-    resampled = hemodynamic_models._resample_regressor(  # noqa: SLF001 (linear, row by row)
-        convolved.reshape(-1, sampled.shape[1]), high_res, frame_times).reshape(frame_times.size, len(types), -1)
-    columns = [hemodynamic_models.orthogonalize(resampled[:, k].copy()) for k in range(len(types))]
-    names = [f"{name}{suffix}" for name in types for suffix in ("", "_derivative")[:len(kernels)]]
+    sampled = []
+    for kernel in hemodynamic_models._hrf_kernel(hrf_model, tr_s, OVERSAMPLING):  # noqa: SLF001
+        running = np.cumsum(np.asarray(kernel, dtype=float))
+        low, high = (weights @ boxcar_response(running, j, on, off) for j in (hi - 1, hi))  # (types, frames)
+        sampled.append(low + (high - low) * step)
+    stacked = np.stack(sampled, axis=2)  # (types, frames, kernels)
+    columns = [hemodynamic_models.orthogonalize(stacked[k].copy()) for k in range(len(types))]
+    names = [f"{name}{suffix}" for name in types for suffix in ("", "_derivative")[:len(sampled)]]
     return pd.DataFrame(np.hstack(columns), columns=names, index=frame_times)
+
+
+def boxcar_indices(onset: np.ndarray, duration: np.ndarray, high_res: np.ndarray,
+                   frame_times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first, after-last) fine-grid indices of each event's boxcar, as nilearn's ``_sample_condition`` places them
+    (onsets and offsets (s) at the next fine sample, within the grid; an event shorter than a fine step lasts
+    one), warning as it does of onsets more than 24 s before the first frame."""
+    if (onset < frame_times[0] - 24.0).any():
+        warnings.warn(f"Some stimulus onsets are earlier than {frame_times[0] - 24.0} in the experiment and are "
+                      "thus not considered in the model.", UserWarning, stacklevel=3)
+    last = high_res.size - 1
+    on = np.minimum(np.searchsorted(high_res, onset), last)
+    off = np.minimum(np.searchsorted(high_res, onset + duration), last)
+    return on, np.where((off < last) & (off == on), off + 1, off)
+
+
+def boxcar_response(running: np.ndarray, at: np.ndarray, on: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """(events, len(at)): each event's unit boxcar (fine indices ``on`` to ``off``) convolved with a kernel, at the
+    fine indices ``at``: ``S[at - on] - S[at - off]``, ``S`` the kernel's running sum ``running`` (0 before index 0,
+    its total after its end)."""
+    def s(lag: np.ndarray) -> np.ndarray:
+        return np.where(lag >= 0, running[np.minimum(lag, running.size - 1).clip(0)], 0.0)
+    return s(at[None, :] - on[:, None]) - s(at[None, :] - off[:, None])
 
 
 def run_design(events: pd.DataFrame, n_volumes: int, tr_s: float, config: GlmConfig,
