@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from neural_helpers import mask_path, simulated_bold
 from nilearn.glm.first_level import FirstLevelModel
+from nilearn.glm.first_level.first_level import mean_scaling, run_glm
 from threadpoolctl import threadpool_limits
 
 from garden.analysis.neural.bids import condition_name, find_runs, read_events
@@ -23,6 +24,7 @@ from garden.analysis.neural.glm import (
     GlmConfig,
     design_events,
     fit_dataset,
+    fit_run,
     glm_run,
     load_mask,
     read_confounds,
@@ -135,6 +137,35 @@ def test_the_design_equals_nilearns_for_every_hrf(bold, hrf):
                       GlmConfig(hrf_model=hrf, drift_model="none", confounds=()))
     plain = make_first_level_design_matrix(frame_times, design_events(events, 2.0), hrf_model=hrf, drift_model=None)
     assert np.abs(bare[plain.columns].to_numpy() - plain.to_numpy()).max() < 1e-12
+
+
+def _closest_to_orthogonal(design: np.ndarray, residuals: np.ndarray) -> np.ndarray:
+    """Per voxel (column of ``residuals``), the smallest over nilearn's AR(1) bins rho = k/100 of |wX(rho)' r| /
+    (|wX(rho)| |r|), wX(rho) the design whitened with rho (row t less rho times row t - 1, the first row kept)."""
+    rhos = np.arange(-100, 101) / 100
+    a, b = design.T @ residuals, design[:-1].T @ residuals[1:]  # wX(rho)' r = a - rho b
+    norms = np.array([np.linalg.norm(design - rho * np.vstack([np.zeros(design.shape[1]), design[:-1]]))
+                      for rho in rhos])
+    cosines = np.linalg.norm(a[None] - rhos[:, None, None] * b[None], axis=1) / norms[:, None]
+    return (cosines / np.linalg.norm(residuals, axis=0)).min(axis=0)
+
+
+def test_ar1_residuals_are_the_whitened_runs_residuals(bold):
+    """The residuals the GLM writes (noise for crossnobis) are least-squares residuals of the whitened run: for one
+    of nilearn's AR(1) coefficients, orthogonal to the design whitened with it. nilearn's ``residuals`` attribute
+    (the BOLD less the whitened design times the betas, nilearn/nilearn#2964) is not, in any voxel with rho != 0."""
+    run = find_runs(bold)[("sub-01", "ses-2")][2]
+    brain, _ = load_mask(mask_path(bold))
+    data = nibabel.load(str(run.bold)).get_fdata()[brain].T
+    design = run_design(read_events(run.events), data.shape[0], 2.0, GlmConfig())
+    _, residuals, _ = fit_run(data, design, noise_model="ar1")
+    assert _closest_to_orthogonal(design.to_numpy(), residuals).max() < 1e-9
+    labels, results = run_glm(mean_scaling(data, axis=0)[0], design.to_numpy(), noise_model="ar1")
+    theirs = np.empty_like(residuals)
+    for label, result in results.items():
+        theirs[:, labels == label] = result.residuals
+    correlated = labels.astype(float) != 0  # where rho is 0 the two are the same
+    assert correlated.mean() > 0.9 and _closest_to_orthogonal(design.to_numpy(), theirs[:, correlated]).min() > 1e-5
 
 
 def test_glm_folder_round_trip(bold, tmp_path):

@@ -286,7 +286,11 @@ def run_design(events: pd.DataFrame, n_volumes: int, tr_s: float, config: GlmCon
 
 def fit_run(bold: np.ndarray, design: pd.DataFrame, *, noise_model: str = "ar1") -> tuple[np.ndarray, np.ndarray, int]:
     """(betas of the condition columns, whitened residuals, residual dof) of (n_volumes, n_voxels)
-    BOLD under ``design``; the BOLD is first scaled to percent signal change like FirstLevelModel."""
+    BOLD under ``design``; the BOLD is first scaled to percent signal change like FirstLevelModel.
+    The residuals are nilearn's ``whitened_residuals`` (whitened BOLD less the whitened design times the betas),
+    not its ``residuals``: under AR(1) those are the BOLD less the *whitened* design times the betas
+    (nilearn/nilearn#2964, open), neither whitened nor raw, which hold ρ times the previous volume's BOLD, task
+    signal included, and are not orthogonal to the design (tests/test_neural_glm.py). Under OLS the two are equal."""
     glm = first_level()
     scaled, _ = glm.mean_scaling(np.asarray(bold, dtype=float), axis=0)
     labels, results = glm.run_glm(scaled, design.to_numpy(), noise_model=noise_model)
@@ -296,7 +300,7 @@ def fit_run(bold: np.ndarray, design: pd.DataFrame, *, noise_model: str = "ar1")
     for label, result in results.items():
         voxels = labels == label
         betas[:, voxels] = result.theta[:n_cond]
-        residuals[:, voxels] = result.residuals
+        residuals[:, voxels] = result.whitened_residuals
     dof = int(scaled.shape[0] - np.linalg.matrix_rank(design.to_numpy()))
     return betas, residuals, dof
 

@@ -17,7 +17,8 @@ GLM), lazy (grid) ROI, orthogonal - grid beta of the 7-model design on squared d
 ``runs`` +2.64 (t 12.4, wrong), ``runs-diag`` -1.72 (t -124), ``none`` -1.83 (t -170); rich ROI
 +4.27..+5.26 under all four. A full covariance estimated from ~150-400 samples of ~50 voxels
 whitens a random mixing of a few condition dimensions unevenly, which distorts the geometry the
-models describe; the diagonal does not.
+models describe; the diagonal does not. (The ``residuals`` figure was measured before the GLM wrote nilearn's
+whitened residuals: its AR(1) residuals then held the previous volume's BOLD, task signal included; docs/neural.md.)
 """
 
 from __future__ import annotations
