@@ -30,6 +30,8 @@ from garden.analysis.neural.glm import (
     read_confounds,
     read_session_betas,
     run_design,
+    run_glm_arrays,
+    yule_walker_ar1,
 )
 from garden.analysis.neural.rdms import RdmConfig, read_roi_rdms, roi_rdms
 from garden.analysis.neural.rois import load_rois
@@ -137,6 +139,27 @@ def test_the_design_equals_nilearns_for_every_hrf(bold, hrf):
                       GlmConfig(hrf_model=hrf, drift_model="none", confounds=()))
     plain = make_first_level_design_matrix(frame_times, design_events(events, 2.0), hrf_model=hrf, drift_model=None)
     assert np.abs(bare[plain.columns].to_numpy() - plain.to_numpy()).max() < 1e-12
+
+
+@pytest.mark.parametrize("noise_model", ["ar1", "ols"])
+def test_the_fit_is_nilearns_run_glm_bit_for_bit(bold, noise_model):
+    """``run_glm_arrays`` keeps only what the GLM writes of nilearn's ``run_glm``, computed with the same operations:
+    the coefficients and the whitened residuals equal nilearn's to the last bit, its AR(1) bins included."""
+    from nilearn.glm.first_level.first_level import _yule_walker
+
+    run = find_runs(bold)[("sub-01", "ses-2")][1]
+    brain, _ = load_mask(mask_path(bold))
+    data = mean_scaling(nibabel.load(str(run.bold)).get_fdata()[brain].T, axis=0)[0]
+    design = run_design(read_events(run.events), data.shape[0], 2.0, GlmConfig()).to_numpy(dtype=float)
+    coefficients, residuals = run_glm_arrays(data, design, noise_model)
+    labels, results = run_glm(data, design, noise_model=noise_model)
+    assert len(results) == (1 if noise_model == "ols" else len(np.unique(labels))) and len(results) < 100
+    for label, result in results.items():
+        voxels = labels == label
+        assert np.array_equal(coefficients[:, voxels], result.theta)
+        assert np.array_equal(residuals[:, voxels], result.whitened_residuals)
+    ols = data - design @ np.linalg.pinv(design) @ data
+    assert np.array_equal(yule_walker_ar1(ols.T), _yule_walker(ols.T, 1)[:, 0])
 
 
 def _closest_to_orthogonal(design: np.ndarray, residuals: np.ndarray) -> np.ndarray:

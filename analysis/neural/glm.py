@@ -286,23 +286,56 @@ def run_design(events: pd.DataFrame, n_volumes: int, tr_s: float, config: GlmCon
 
 def fit_run(bold: np.ndarray, design: pd.DataFrame, *, noise_model: str = "ar1") -> tuple[np.ndarray, np.ndarray, int]:
     """(betas of the condition columns, whitened residuals, residual dof) of (n_volumes, n_voxels)
-    BOLD under ``design``; the BOLD is first scaled to percent signal change like FirstLevelModel.
-    The residuals are nilearn's ``whitened_residuals`` (whitened BOLD less the whitened design times the betas),
-    not its ``residuals``: under AR(1) those are the BOLD less the *whitened* design times the betas
-    (nilearn/nilearn#2964, open), neither whitened nor raw, which hold ρ times the previous volume's BOLD, task
-    signal included, and are not orthogonal to the design (tests/test_neural_glm.py). Under OLS the two are equal."""
-    glm = first_level()
-    scaled, _ = glm.mean_scaling(np.asarray(bold, dtype=float), axis=0)
-    labels, results = glm.run_glm(scaled, design.to_numpy(), noise_model=noise_model)
+    BOLD under ``design``; the BOLD is first scaled to percent signal change like FirstLevelModel, then fitted as
+    nilearn's ``run_glm`` fits it (``run_glm_arrays``)."""
+    scaled, _ = first_level().mean_scaling(np.asarray(bold, dtype=float), axis=0)
+    coefficients, residuals = run_glm_arrays(scaled, design.to_numpy(dtype=float), noise_model)
     n_cond = sum(c.startswith("c") and c[1:].isdigit() for c in design.columns)
-    betas = np.empty((n_cond, scaled.shape[1]))
-    residuals = np.empty_like(scaled)
-    for label, result in results.items():
-        voxels = labels == label
-        betas[:, voxels] = result.theta[:n_cond]
-        residuals[:, voxels] = result.whitened_residuals
     dof = int(scaled.shape[0] - np.linalg.matrix_rank(design.to_numpy()))
-    return betas, residuals, dof
+    return coefficients[:n_cond], residuals, dof
+
+
+AR1_BINS = 100
+"""nilearn's ``run_glm`` default: each voxel's AR(1) coefficient is truncated to a multiple of 1/100."""
+
+
+def run_glm_arrays(data: np.ndarray, design: np.ndarray, noise_model: str) -> tuple[np.ndarray, np.ndarray]:
+    """(coefficients (regressors, voxels), whitened residuals (volumes, voxels)) of nilearn's ``run_glm(data,
+    design, noise_model)`` ("ols" or "ar1", ``AR1_BINS`` bins), with the same operations in the same order, so the
+    same bits (tests/test_neural_glm.py): OLS through ``scipy.linalg.pinv``; for AR(1), the Yule-Walker coefficient
+    of each voxel's OLS residuals (``yule_walker_ar1``) truncated to its bin, then per bin the design and the data
+    whitened (row t less rho times row t - 1) and the OLS fit of the whitened data. What is not computed: the model
+    and result objects nilearn builds per bin (another SVD for the rank, the coefficients' covariance), and
+    nilearn's ``residuals`` attribute, which under AR(1) is the data less the *whitened* design times the
+    coefficients (nilearn/nilearn#2964, open): neither whitened nor raw, not orthogonal to the design."""
+    from scipy.linalg import pinv  # deferred: start-up (scipy.linalg only when a GLM is fitted)
+
+    coefficients = pinv(design) @ data
+    residuals = data - design @ coefficients
+    if noise_model == "ols":
+        return coefficients, residuals
+    rho = (yule_walker_ar1(residuals.T) * AR1_BINS).astype(int) * 1.0 / AR1_BINS
+    for value in np.unique(rho):
+        voxels = rho == value
+        whitened_design, whitened = design.copy(), data[:, voxels]  # a fancy index copies
+        whitened_design[1:] = whitened_design[1:] - value * design[:-1]
+        whitened[1:] = whitened[1:] - value * data[:-1, voxels]
+        coefficients[:, voxels] = pinv(whitened_design) @ whitened
+        residuals[:, voxels] = whitened - whitened_design @ coefficients[:, voxels]
+    return coefficients, residuals
+
+
+def yule_walker_ar1(x: np.ndarray) -> np.ndarray:
+    """The Yule-Walker AR(1) coefficient of each row of ``x`` (voxels, volumes), as nilearn's ``_yule_walker(x, 1)``
+    computes it, the same floating-point operations included, without its per-voxel ``toeplitz`` (a Python loop:
+    about 35 µs a voxel)."""
+    n = x.shape[-1]
+    y = x - x.mean()  # nilearn centres on the mean over all voxels and volumes
+    r = np.zeros((x.shape[0], 2))
+    r[:, 0] += (y[:, np.newaxis, :] @ y[:, :, np.newaxis])[:, 0, 0]
+    r[:, 1] += (y[:, np.newaxis, 0:-1] @ y[:, 1:, np.newaxis])[:, 0, 0]
+    r /= (n - np.arange(2)) * n
+    return np.linalg.solve(r[:, :1, None], r[:, 1:, None])[..., 0][:, 0]
 
 
 def load_mask(path: str | Path, what: str = "mask image"):
