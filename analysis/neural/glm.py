@@ -217,8 +217,7 @@ def event_regressors(events: pd.DataFrame, frame_times: np.ndarray, hrf_model: s
     The convolution is not computed on the whole fine grid: only the two fine samples around each frame time are
     needed, and there a boxcar from index ``on`` to ``off`` convolved with kernel ``h`` is ``S[j - on] - S[j - off]``,
     ``S`` the running sum of ``h`` (``boxcar_response``). Equal to nilearn's up to float rounding
-    (tests/test_neural_glm.py compares them for every ``HRF_MODELS``); a run's design took 25 ms of FFT over its
-    52 event types' fine grids before."""
+    (tests/test_neural_glm.py compares them for every ``HRF_MODELS``; benchmarks/bench_glm.py times them)."""
     from nilearn.glm.first_level import experimental_paradigm, hemodynamic_models  # deferred: start-up (nilearn)
 
     cleaned = experimental_paradigm.handle_modulation_of_duplicate_events(experimental_paradigm.check_events(events))
