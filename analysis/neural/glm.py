@@ -288,9 +288,10 @@ def fit_run(bold: np.ndarray, design: pd.DataFrame, *, noise_model: str = "ar1")
     BOLD under ``design``; the BOLD is first scaled to percent signal change like FirstLevelModel, then fitted as
     nilearn's ``run_glm`` fits it (``run_glm_arrays``)."""
     scaled, _ = first_level().mean_scaling(np.asarray(bold, dtype=float), axis=0)
-    coefficients, residuals = run_glm_arrays(scaled, design.to_numpy(dtype=float), noise_model)
+    matrix = design.to_numpy(dtype=float)
+    coefficients, residuals = run_glm_arrays(scaled, matrix, noise_model)
     n_cond = sum(c.startswith("c") and c[1:].isdigit() for c in design.columns)
-    dof = int(scaled.shape[0] - np.linalg.matrix_rank(design.to_numpy()))
+    dof = int(scaled.shape[0] - np.linalg.matrix_rank(matrix))
     return coefficients[:n_cond], residuals, dof
 
 
