@@ -170,6 +170,22 @@ class GroupSuffix:
                 item._id = NodeId.parse(item.nodeid + suffix)
 
 
+X_DISPLAY = os.environ.get("DISPLAY")
+"""The X display the run was started with (``xvfb-run``). Only display tests see it (``pytest_runtest_setup``)."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before the item's fixtures, module-scope ones included, are set up
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Show the X display to display tests only: the workers share it, and a window opened there by any other
+    test (or by its subprocess) could take the clicks and key presses a display test sends. A test outside the
+    display group that needs a display then fails with the product's "no X display" line, and must be marked
+    ``display``. (Skip conditions and module-level checks read ``DISPLAY`` at import, before this.)"""
+    if _screen_group(item) == "display" and X_DISPLAY is not None:
+        os.environ["DISPLAY"] = X_DISPLAY
+    else:
+        os.environ.pop("DISPLAY", None)
+
+
 def _screen_group(item: pytest.Item) -> str | None:
     """``display`` or ``browser`` (``SCREEN_GROUPS``) for a test with that marker (a test with both needs the
     display), else None."""

@@ -1,5 +1,6 @@
 """The arrangement task's settings, texts and command line, without opening a window."""
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 from garden.core.errors import UserError
 from garden.experiment.arrangement import task as arrangement
 from garden.experiment.arrangement import data as ad
+from garden.experiment.present.toolkit import x_server_answers
 from garden.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,6 +69,31 @@ def test_command_without_a_display_says_so(tmp_path, capsys, monkeypatch):
     assert status == 2
     assert "no X display" in capsys.readouterr().err
     assert not (tmp_path / "sub-P1").exists()  # nothing half-written
+
+
+def free_x_display_number() -> int:
+    """A display number whose TCP port (6000 + n) on this host is free (n from 50: past real displays)."""
+    for number in range(50, 64):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", 6000 + number)) != 0:
+                return number
+    pytest.skip("no free X port from 6050 to 6063")
+
+
+def test_a_display_whose_x_server_is_gone_is_one_line(tmp_path, capsys, monkeypatch):
+    number = free_x_display_number()
+    assert not x_server_answers(f"127.0.0.1:{number}.0")
+    with socket.create_server(("127.0.0.1", 6000 + number)):  # something listening where the display says
+        assert x_server_answers(f"127.0.0.1:{number}.0")
+    assert not x_server_answers(f"127.0.0.1:{number}.0")
+    for display in (f"127.0.0.1:{number}.0", ":9999"):  # an ended ssh -X session; a stopped Xvfb
+        monkeypatch.setenv("DISPLAY", display)
+        status = main(["arrange", "--participant", "P1", "--session", "1", "--phase", "post", "--out", str(tmp_path)])
+        assert status == 2
+        assert capsys.readouterr().err.strip().splitlines() == [
+            f"garden arrange: error: no X server answers at DISPLAY={display} (has its session ended?): run on the "
+            "lab computer's screen or under xvfb-run"]
+        assert not (tmp_path / "sub-P1").exists()
 
 
 def test_help_and_import_do_not_load_psychopy():

@@ -95,6 +95,8 @@ def test_serial_markers_write_one_code_byte_per_event():
     assert received == bytes([1, 2, 4])
 
 
+@pytest.mark.display  # the window session checks the display (tests/conftest.py shows it to display tests) first
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (run under xvfb-run)")
 def test_a_serial_port_that_cannot_open_is_one_line(tmp_path):
     protocol = tmp_path / "p.toml"
     protocol.write_text('name = "p"\nrule_code = 1\ncurriculum = "interleaved"\n[markers]\noutput = "serial"\n'

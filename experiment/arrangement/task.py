@@ -29,7 +29,7 @@ from garden.core.errors import UserError
 from garden.experiment.arrangement import data as ad
 from garden.experiment.config import ARENA_EXEMPLARS
 from garden.experiment.screen_texts import read_strings
-from garden.experiment.present import psychopy, require_display
+from garden.experiment.present import psychopy, require_window
 from garden.stimuli.sets import load_set
 from garden.stimuli.trees import render_tree
 
@@ -323,10 +323,10 @@ def run_arrangement(config: ArrangementConfig) -> ArrangementResult:
     if files.existing():
         raise FileExistsError(f"{files.existing()[0]}: already exists; refusing to overwrite it "
                               "(use another --session, --phase or --out)")
-    require_display()
     seed = int(config.seed) if config.seed is not None else secrets.randbits(32)
     layouts = ad.start_layouts(seed, config.n_arrangements, config.ring_radius_arena)
-    exemplars, images = tree_images(config, seed, render_size_px(config))
+    exemplars, images = tree_images(config, seed, render_size_px(config))  # checks --stimuli, display or not
+    require_window()
     texts = {"total": config.n_arrangements, "done": strings["done"]}
     screen = _Screen(config, images, strings)
     settings = {**asdict(config), "seed": seed, "arena_radius_px": screen.radius_px,

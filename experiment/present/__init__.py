@@ -35,8 +35,8 @@ trial from the cue's flip to the trial's end.
 from garden.experiment.present.keys import XdotoolDriver
 from garden.experiment.present.runner import Runner, ask_ids, run_window_session
 from garden.experiment.present.screen import Response, Screen
-from garden.experiment.present.toolkit import Aborted, opaque_box, psychopy, require_display
+from garden.experiment.present.toolkit import Aborted, opaque_box, psychopy, require_window
 from garden.experiment.present.trees import Trees
 
 __all__ = ["Aborted", "Response", "Runner", "Screen", "Trees", "XdotoolDriver", "ask_ids", "opaque_box", "psychopy",
-           "require_display", "run_window_session"]
+           "require_window", "run_window_session"]

@@ -23,7 +23,7 @@ from garden.experiment.config import (
 from garden.experiment.markers import open_markers
 from garden.experiment.present.keys import XdotoolDriver
 from garden.experiment.present.screen import Response, Screen
-from garden.experiment.present.toolkit import Aborted, psychopy, require_display
+from garden.experiment.present.toolkit import Aborted, psychopy, require_window
 from garden.experiment.present.trees import Trees
 from garden.experiment.recording import recorded_trials
 from garden.experiment.screen_texts import fill
@@ -321,7 +321,7 @@ def run_window_session(protocol: Protocol, participant_id: str, session: int, ou
     log of the session goes to ``..._psychopy.log`` beside the table (appended on resume).
     ``allow_mismatch``: see ``garden.experiment.linking``; ``allow_timing_problems``: see ``Screen``.
     """
-    require_display(", or use --simulate without --window")
+    require_window(", or use --simulate without --window")
     pool = stimulus_set.exemplars if stimulus_set is not None else None
     run = plan_session(protocol, participant_id, session, out, rule_code=rule_code, curriculum=curriculum,
                        seed=seed, resume=resume, pool=pool, allow_mismatch=allow_mismatch)
@@ -375,7 +375,7 @@ def run_window_session(protocol: Protocol, participant_id: str, session: int, ou
 
 def ask_ids(participant_id: str | None, session: int | None) -> tuple[str, int]:
     """A PsychoPy dialog for the ids not given on the command line; UserError when cancelled."""
-    require_display(", or give --participant and --session")
+    require_window(", or give --participant and --session")
     gui = psychopy().gui
     fields = {"participant": participant_id or "", "session": session or 1}
     dialog = gui.DlgFromDict(fields, title="garden: new session", sortKeys=False)

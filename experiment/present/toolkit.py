@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
+import socket
 import sys
 from types import SimpleNamespace
 from typing import Any
@@ -33,7 +35,7 @@ def psychopy() -> SimpleNamespace:
       Python cost of drawing a frame.
     * llvmpipe threads (``LP_NUM_THREADS``, unless set): see ``SOFTWARE_RENDER_THREADS``.
     """
-    require_display()
+    require_window()
     import pyglet  # deferred: display (heavy, only when a window opens)
 
     pyglet.options["debug_gl"] = False
@@ -59,12 +61,48 @@ def opaque_box(image: Any) -> tuple[int, int, int, int]:
     return image.getchannel("A").getbbox() or (0, 0, 1, 1)
 
 
-def require_display(hint: str = "") -> None:
-    """UserError instead of a PsychoPy import crash when there is no X display (Linux); ``hint``
-    ends the message (e.g. another way to run the command)."""
-    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+def require_window(hint: str = "") -> None:
+    """Check what a PsychoPy window needs before any work: the lab extra installed (else the ModuleNotFoundError
+    that the command line turns into the extra's one line), then, on Linux, an X display: UserError instead of a
+    PsychoPy import crash when DISPLAY is unset or no X server answers where it points (an ended ssh -X or VNC
+    session); ``hint`` ends that message (e.g. another way to run the command)."""
+    for module in ("psychopy", "pyglet"):
+        if importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+    if not sys.platform.startswith("linux"):
+        return
+    display = os.environ.get("DISPLAY")
+    if not display:
         raise UserError("no X display (DISPLAY is unset): run on the lab computer's screen or under "
                         f"xvfb-run{hint}")
+    if not x_server_answers(display):
+        raise UserError(f"no X server answers at DISPLAY={display} (has its session ended?): run on the lab "
+                        f"computer's screen or under xvfb-run{hint}")
+
+
+def x_server_answers(display: str, timeout_s: float = 5.0) -> bool:
+    """Whether an X server accepts connections at ``display`` (":99", "unix:0", "localhost:10.0"), tried as
+    Xlib would (the local socket, in Linux's abstract namespace or under /tmp/.X11-unix; TCP port 6000 + the
+    display number on a host), without loading an X library; True for a form this does not parse."""
+    host, _, rest = display.rpartition(":")
+    number = rest.split(".")[0]
+    if not number.isdigit() or host.startswith("/"):  # e.g. macOS launchd sockets: leave them to Xlib
+        return True
+    if host in ("", "unix"):
+        path = f"/tmp/.X11-unix/X{number}"
+        return any(_connects(socket.AF_UNIX, address, timeout_s) for address in ("\0" + path, path))
+    return _connects(socket.AF_INET6 if ":" in host else socket.AF_INET, (host.strip("[]"), 6000 + int(number)),
+                     timeout_s)
+
+
+def _connects(family: int, address: Any, timeout_s: float) -> bool:
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.settimeout(timeout_s)
+            probe.connect(address)
+        return True
+    except OSError:
+        return False
 
 
 class Aborted(Exception):
