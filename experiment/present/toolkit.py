@@ -1,4 +1,5 @@
-"""PsychoPy loaded on demand, the display check, and the loop's timing constants."""
+"""PsychoPy loaded on demand, the check of what a window needs (the lab extra, an X display), and the loop's
+timing constants."""
 
 from __future__ import annotations
 
