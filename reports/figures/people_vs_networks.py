@@ -44,9 +44,9 @@ def similarity_by_scale(profile: pd.DataFrame, best: pd.DataFrame | None = None,
         names = list(dict.fromkeys(best[by]))
         width = 0.8 / len(names)
         for k, label in enumerate(names):
-            part = best[best[by] == label].set_index("best_scale").reindex(scales).fillna(0.0)
+            fraction = best[best[by] == label].set_index("best_scale")["fraction"].reindex(scales, fill_value=0.0)
             x = np.arange(len(scales)) + (k - (len(names) - 1) / 2) * width
-            ax.bar(x, part["fraction"], width, label=str(label))
+            ax.bar(x, fraction, width, label=str(label))
         scale_categories(ax, scales)
         ax.set_ylim(0, 1)
         ax.set_ylabel("fraction of bootstrap samples")
