@@ -132,6 +132,39 @@ def test_readable_raises_small_text_and_moves_a_legend_off_the_data():
     assert report.shown_scale(fig) == pytest.approx(report.CONTENT_PX / (fig.get_figwidth() * 96))
 
 
+def _savefig_png(fig, dpi: int) -> bytes:
+    """``figure_png`` as it was, through ``Figure.savefig`` (which draws a constrained-layout figure twice)."""
+    report.enlarge_text(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    if report.move_covering_legends(fig):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("cover", [True, False])
+def test_figure_png_is_the_png_savefig_writes(cover):
+    """One Agg draw gives savefig's PNG byte for byte (pixels, dpi, metadata), with and without a legend moved off
+    the data, and leaves the figure at its own dpi, as savefig does."""
+    from garden.reports.figures.style import panel_grid
+
+    def figure():
+        fig, axes = panel_grid(4, "four panels")
+        x = np.linspace(0, 1, 50)
+        axes[0].plot(x, x if cover else 0.2 * x, label="rising")
+        axes[0].legend(loc="upper left", fontsize="small")
+        axes[1].imshow(np.arange(25.0).reshape(5, 5))
+        return fig
+
+    fig, twin = figure(), figure()
+    png = report.figure_png(fig, 60)
+    assert png == _savefig_png(twin, 60)
+    assert fig.dpi == twin.dpi and fig.get_size_inches().tolist() == twin.get_size_inches().tolist()
+    assert Image.open(io.BytesIO(png)).info["dpi"] == pytest.approx((60, 60), abs=0.01)  # PNG keeps px per metre
+    assert report.legend_over_data(fig.axes[0]) is False
+
+
 def test_tables_list_groups_in_the_figures_order():
     """A table with a group column is shown in group_order (b2, b20, b200, int), keeping the order within a
     group; the rt-by-phase table of a real dataset once came out int, b200, b20, b2."""
