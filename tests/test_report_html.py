@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from benchmarks.bench_figures import savefig_png
 from garden.core.task import item_table
 from garden.reports import html as report
 DPI = 40  # small images keep the test fast; sizes scale with it
@@ -132,17 +133,6 @@ def test_readable_raises_small_text_and_moves_a_legend_off_the_data():
     assert report.shown_scale(fig) == pytest.approx(report.CONTENT_PX / (fig.get_figwidth() * 96))
 
 
-def _savefig_png(fig, dpi: int) -> bytes:
-    """``figure_png`` as it was, through ``Figure.savefig`` (which draws a constrained-layout figure twice)."""
-    report.enlarge_text(fig)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    if report.move_covering_legends(fig):
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize("cover", [True, False])
 def test_figure_png_is_the_png_savefig_writes(cover):
     """One Agg draw gives savefig's PNG byte for byte (pixels, dpi, metadata), with and without a legend moved off
@@ -159,7 +149,7 @@ def test_figure_png_is_the_png_savefig_writes(cover):
 
     fig, twin = figure(), figure()
     png = report.figure_png(fig, 60)
-    assert png == _savefig_png(twin, 60)
+    assert png == savefig_png(twin, 60)  # figure_png as it was (benchmarks/bench_figures.py)
     assert fig.dpi == twin.dpi and fig.get_size_inches().tolist() == twin.get_size_inches().tolist()
     assert Image.open(io.BytesIO(png)).info["dpi"] == pytest.approx((60, 60), abs=0.01)  # PNG keeps px per metre
     assert report.legend_over_data(fig.axes[0]) is False
