@@ -320,8 +320,9 @@ def run_glm_arrays(data: np.ndarray, design: np.ndarray, noise_model: str) -> tu
         whitened_design, whitened = design.copy(), data[:, voxels]  # a fancy index copies
         whitened_design[1:] = whitened_design[1:] - value * design[:-1]
         whitened[1:] = whitened[1:] - value * data[:-1, voxels]
-        coefficients[:, voxels] = pinv(whitened_design) @ whitened
-        residuals[:, voxels] = whitened - whitened_design @ coefficients[:, voxels]
+        beta = pinv(whitened_design) @ whitened  # C order, as nilearn's: `coefficients[:, voxels]` is a copy in
+        coefficients[:, voxels] = beta  # F order, and BLAS multiplies F-order operands in another order (AVX-512)
+        residuals[:, voxels] = whitened - whitened_design @ beta
     return coefficients, residuals
 
 
