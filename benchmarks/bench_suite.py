@@ -6,7 +6,8 @@ seconds of each worker (the larger is the critical path). The numbers of docs/te
 Run only when named (``python -m benchmarks suite``; ``make bench`` leaves it out): it is the whole suite, so run
 it on a machine nobody else is using.
 ``GARDEN_BENCH_TESTS="tests/test_a.py tests/test_b.py"`` times those files instead (said in the JSON);
-``GARDEN_BENCH_WORKERS=N`` runs N xdist workers instead of ``-n auto``'s one per core (said in the JSON).
+``GARDEN_BENCH_WORKERS=N`` runs N xdist workers instead of ``-n auto``'s one per core and one for the browser group
+(tests/xdist_schedule.py; said in the JSON).
 A failing run keeps the end of pytest's failure report (``failure_report``), to read why."""
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def main() -> dict:
         if shutil.which("xvfb-run") and not os.environ.get("DISPLAY"):
             command = XVFB + command
         wall, cpu = time.perf_counter(), cpu_seconds()
-        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+        environment = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=environment)  # as make test
         wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
         lines = done.stdout.strip().splitlines()
         result = {"tests": tests or "the whole suite", "workers": workers, "returncode": done.returncode,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from cpu_log import CpuLog
+from xdist_schedule import DedicatedGroupScheduling, worker_count
 
 THREAD_SETTINGS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 """Set to 1 in every xdist worker (where unset), so BLAS, OpenMP and torch compute on one thread there and in
@@ -69,6 +70,18 @@ def bids_errors():
         return [f"{e['key']}: {[f['file']['relativePath'] for f in e['files'][:3] if f.get('file')]}"
                 for e in report["issues"]["errors"]]
     return errors
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker per core, and one for each screen group (tests/xdist_schedule.py)."""
+    return worker_count()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log) -> DedicatedGroupScheduling | None:
+    """``--dist loadgroup`` with each screen group on a worker of its own (tests/xdist_schedule.py)."""
+    return DedicatedGroupScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
 
 
 SCREEN_GROUPS = ("display", "browser")
