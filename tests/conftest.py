@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from cpu_log import CpuLog
-from xdist_schedule import DedicatedGroupScheduling, worker_count
+from xdist_schedule import WaitingGroupScheduling, worker_count
 
 THREAD_SETTINGS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 """Set to 1 in every xdist worker (where unset), so BLAS, OpenMP and torch compute on one thread there and in
@@ -74,14 +74,14 @@ def bids_errors():
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: one worker per core, and one for each screen group (tests/xdist_schedule.py)."""
+    """``-n auto``: one worker per core, and one for the groups that mostly wait (tests/xdist_schedule.py)."""
     return worker_count()
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log) -> DedicatedGroupScheduling | None:
-    """``--dist loadgroup`` with each screen group on a worker of its own (tests/xdist_schedule.py)."""
-    return DedicatedGroupScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
+def pytest_xdist_make_scheduler(config: pytest.Config, log) -> WaitingGroupScheduling | None:
+    """``--dist loadgroup`` with the groups that mostly wait on a worker of their own (tests/xdist_schedule.py)."""
+    return WaitingGroupScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
 
 
 SCREEN_GROUPS = ("display", "browser")
@@ -104,7 +104,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     built once (on one worker) rather than once per worker; whole such modules join the display or browser
     group when one of their tests is in it, unless the module is marked ``built_once`` (its fixture is shared
     by the workers through ``built_once``): then only its screen tests join that group, and run last there,
-    when the other worker has built the fixture. Without ``-n`` the groups and the order change nothing."""
+    when the other worker has built the fixture. A module that names its own group (``xdist_group``) keeps it
+    alone. Without ``-n`` the groups and the order change nothing."""
     sizes = collections.Counter(item.path for item in items)
     shared = {item.path for item in items  # a built_once module's fixture is built once per run, on any worker
               if _shares_module_fixture(item) and sizes[item.path] <= GROUPED_MODULE_MAX_TESTS
@@ -117,8 +118,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     groups: dict[str, str | None] = {}
     for item in items:
         module = item.path.stem if item.path in shared else None
-        groups[item.nodeid] = group = screen_modules.get(item.path) or _screen_group(item) or module
-        if group:
+        own = item.get_closest_marker("xdist_group")  # a module that names its group (test_slurm.py) keeps it
+        groups[item.nodeid] = group = ((own.args or [own.kwargs.get("name")])[0] if own else None) or \
+            screen_modules.get(item.path) or _screen_group(item) or module
+        if group and own is None:
             item.add_marker(pytest.mark.xdist_group(group))
     if os.environ.get("PYTEST_XDIST_WORKER"):  # a serial run keeps each module's tests together
         slow = {groups[item.nodeid] or item.nodeid for item in items if item.get_closest_marker("slow")}

@@ -1,9 +1,11 @@
-"""The suite's pytest-xdist scheduler: ``--dist loadgroup`` with a worker of its own for the browser group.
+"""The suite's pytest-xdist scheduler: ``--dist loadgroup`` with one more worker than cores, kept for the groups
+that mostly wait.
 
-The browser group (headless Chromium playing real-time trials) mostly waits: about 0.3 of a core over three
-minutes. On a worker of its own, beside one worker per core for everything else, it no longer holds a core that
-the computing tests could use, and the computing workers never outnumber the cores: its worker runs the browser
-group alone and then stops. The display group (PsychoPy windows driven by xdotool) stays on a computing worker:
+The browser group (headless Chromium playing real-time trials) and the SLURM group (jobs on the test cluster,
+polled) spend most of their wall time waiting: about a third and a half of a core. On a worker of their own, run
+one after the other beside one worker per core for everything else, they no longer hold a core that the
+computing tests could use, and the computing workers never outnumber the cores: the extra worker runs those
+groups alone and then stops. The display group (PsychoPy windows driven by xdotool) stays on a computing worker:
 beside two computing workers its real-time tests lost key presses (docs/testing.md, "How the suite is spread
 over cores")."""
 
@@ -14,35 +16,29 @@ import os
 import pytest
 from xdist.scheduler import LoadGroupScheduling
 
-DEDICATED_GROUPS = ("browser",)
-"""The xdist groups that each get a worker of their own (tests/conftest.py: ``SCREEN_GROUPS``), in the order
-the workers are handed out when there are fewer spare workers than groups."""
+WAITING_GROUPS = ("browser", "slurm")
+"""The xdist groups the extra worker runs, in this order (tests/conftest.py: ``SCREEN_GROUPS``;
+tests/test_slurm.py)."""
 
 
 def worker_count() -> int:
-    """``-n auto``: one worker per core the run may use, and one per group in ``DEDICATED_GROUPS``
+    """``-n auto``: one worker per core the run may use, and one for ``WAITING_GROUPS``
     (``PYTEST_XDIST_AUTO_NUM_WORKERS`` still overrides it, as in pytest-xdist)."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
-    return len(os.sched_getaffinity(0)) + len(DEDICATED_GROUPS)
+    return len(os.sched_getaffinity(0)) + 1
 
 
-def shared_worker_count(workers: int, groups: tuple[str, ...] = DEDICATED_GROUPS) -> int:
-    """Of ``workers`` workers, how many share the work that is not a dedicated group: all but one per group in
-    ``groups``, and at least one."""
-    return max(1, workers - len(groups))
+class WaitingGroupScheduling(LoadGroupScheduling):
+    """``loadgroup`` in the work queue's order, except that with two workers or more the first one gets the
+    run's ``groups`` (in their order) and nothing else, and stops when they are done; the others share the rest.
+    Workers with nothing to do (``-k``, one file) stop at once, so the workers that compute never outnumber the
+    ones ``worker_count`` meant for them. If that worker crashes, its groups go back to the others."""
 
-
-class DedicatedGroupScheduling(LoadGroupScheduling):
-    """``loadgroup`` in the work queue's order, except that each of ``groups`` in the run gets a worker that runs
-    it alone and then stops, as long as ``shared_worker_count`` workers are left for the rest; workers with
-    nothing to do (``-k``, one file) stop at once, so the workers that compute never outnumber the ones
-    ``worker_count`` meant for them. A dedicated worker that crashes gives its group back to the others."""
-
-    def __init__(self, config: pytest.Config, log=None, groups: tuple[str, ...] = DEDICATED_GROUPS) -> None:
+    def __init__(self, config: pytest.Config, log=None, groups: tuple[str, ...] = WAITING_GROUPS) -> None:
         super().__init__(config, log)
         self.groups = groups
-        self.dedicated: dict = {}  # worker -> its group
+        self.waiting_node = None
 
     def schedule(self) -> None:
         if self.collection is not None:  # a worker was added (a crashed one replaced): xdist's way
@@ -54,39 +50,46 @@ class DedicatedGroupScheduling(LoadGroupScheduling):
         self.collection = list(next(iter(self.registered_collections.values())))
         for nodeid in self.collection:  # the queue in collection order (tests/conftest.py: _start_order)
             self.workqueue.setdefault(self._split_scope(nodeid), {})[nodeid] = False
-        shared = shared_worker_count(len(self.nodes), self.groups)
-        groups = [group for group in self.groups if group in self.workqueue][:len(self.nodes) - shared]
-        self.dedicated = dict(zip(self.nodes, groups))
-        others = self.nodes[len(groups):]
-        busy = others[:min(shared, len(self.workqueue) - len(groups))]
+        others = self.nodes
+        if len(self.nodes) > 1 and any(group in self.workqueue for group in self.groups):
+            self.waiting_node, *others = self.nodes
+            self._assign_work_unit(self.waiting_node)
+        busy = others[:min(max(1, len(self.nodes) - 1), len(self._shared_scopes()))]
         for node in others[len(busy):]:
             node.shutdown()
-        for node in [*self.dedicated, *busy]:
+        for node in busy:
             self._assign_work_unit(node)
         for node in busy:
             self._reschedule(node)  # a second unit where there is one (as xdist does, pytest-dev/pytest-xdist#277)
 
+    def _shared_scopes(self) -> list[str]:
+        """The queued scopes any worker but the waiting groups' may take."""
+        if self.waiting_node is None:
+            return list(self.workqueue)
+        return [scope for scope in self.workqueue if scope not in self.groups]
+
     def _assign_work_unit(self, node) -> None:
-        group = self.dedicated.get(node)
-        if group is not None:
-            if group in self.workqueue:
-                self._send(node, group, self.workqueue.pop(group))
-            node.shutdown()  # after the group it was sent (a worker holds its last test until it knows the next)
+        if node is self.waiting_node:
+            for group in self.groups:
+                if group in self.workqueue:
+                    self._send(node, group, self.workqueue.pop(group))
+            node.shutdown()  # after the groups it was sent (a worker holds its last test until it knows the next)
             return
-        scope = next((s for s in self.workqueue if s not in self.dedicated.values()), None)
-        if scope is not None:
-            self._send(node, scope, self.workqueue.pop(scope))
+        scopes = self._shared_scopes()
+        if scopes:
+            self._send(node, scopes[0], self.workqueue.pop(scopes[0]))
 
     def _reschedule(self, node) -> None:
-        if node in self.dedicated or node.shutting_down:
+        if node is self.waiting_node or node.shutting_down:
             return
-        if not any(scope not in self.dedicated.values() for scope in self.workqueue):
+        if not self._shared_scopes():
             node.shutdown()
             return
         super()._reschedule(node)
 
     def remove_node(self, node) -> str | None:
-        self.dedicated.pop(node, None)  # a crashed worker's group goes back to the queue for any worker
+        if node is self.waiting_node:  # crashed: its groups go back to the queue, for any worker
+            self.waiting_node = None
         return super().remove_node(node)
 
     def _send(self, node, scope: str, work_unit: dict[str, bool]) -> None:
