@@ -88,7 +88,7 @@ class WaitingGroupScheduling(LoadGroupScheduling):
         super()._reschedule(node)
 
     def remove_node(self, node) -> str | None:
-        if node is self.waiting_node:  # crashed: its groups go back to the queue, for any worker
+        if node is self.waiting_node:  # done, or crashed: then xdist queues its groups again, for any worker
             self.waiting_node = None
         return super().remove_node(node)
 
