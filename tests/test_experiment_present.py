@@ -8,6 +8,7 @@ planned responses. Skipped without a display (``make test`` runs pytest under xv
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -332,3 +333,46 @@ def test_quit_question_in_the_iti_and_the_lead_in_ignores_other_keys_and_pulses(
     assert trees.onset.iloc[0] == pytest.approx(3.0 + 0.2, abs=0.15)  # from its own trigger: lead-in + cue
     assert read_trials(path).trial.tolist() == [1, 2, 3, 4, 5]
     assert session_info(path)["scanner_runs"]["2"]["planned_run"] == 1
+
+
+KEYBOARD_SCRIPT = """
+import json, subprocess, sys, threading, time
+from garden.experiment.config import load_protocol
+from garden.experiment.present.screen import Screen
+
+screen = Screen(load_protocol(sys.argv[1]))
+screen.pulse_key = "5"
+
+def press(key, hold_s, times):
+    for _ in range(times):
+        subprocess.run(["xdotool", "keydown", "--delay", "0", key, "sleep", str(hold_s), "keyup", "--delay", "0", key])
+        time.sleep(0.1)
+
+def presses():
+    time.sleep(1.0)  # the X keyboard the window just opened may miss a first press
+    press("5", 0.002, 12)  # a trigger box: 2 ms, mostly between two frames
+    press("f", 0.3, 2)  # held over many frames: read while down
+threading.Thread(target=presses, daemon=True).start()
+screen.show(screen.blank, on_flip=screen.start_rt_clock)
+screen.hold(screen.now() + 3.5)
+pulses = screen.take_pulses()
+held = screen.keys_pressed(["f"])
+print("KEYS", json.dumps({"pulses": pulses, "held": [[p.key, p.rt] for p in held]}))
+screen.close()
+"""
+
+
+def test_trigger_box_pulses_between_frames_and_held_keys_are_each_read_once(tiny, tmp_path):
+    """PsychoPy's getKeys(waitRelease=False) alone misses a press released before the next frame's read (a
+    trigger box's pulse of a few ms: most of them) and returns a press read while down again when it is
+    released; the screen reads both ways, each press once."""
+    script = tmp_path / "keys.py"
+    script.write_text(KEYBOARD_SCRIPT)
+    result = subprocess.run([sys.executable, str(script), str(tiny)], cwd=REPO, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = json.loads(next(line[5:] for line in result.stdout.splitlines() if line.startswith("KEYS ")))
+    steps = np.diff(seen["pulses"])
+    assert len(seen["pulses"]) == 12 and (steps > 0.05).all(), seen["pulses"]  # none missed, none twice
+    assert [key for key, _ in seen["held"]] == ["f", "f"], seen["held"]  # each held press once
+    assert all(rt > 1.0 for _, rt in seen["held"])  # RTs from the screen's flip, not from the window's opening

@@ -20,11 +20,17 @@ from garden.experiment.session import (
 KEY_HOLD_S = 0.08
 """How long a simulated press holds the key down (a quick human press)."""
 
+TRIGGER_HOLD_S = 0.003
+"""How long a simulated scanner pulse holds the trigger key down: a trigger box's key press lasts a few ms,
+less than a frame, so it is mostly pressed and released between two reads of the keyboard."""
 
-def _xdotool(key: str) -> None:
-    """Press and release ``key`` (PsychoPy name) through the X server, like a keyboard would."""
-    name = X_KEYS.get(key, key)
-    subprocess.run(["xdotool", "keydown", name, "sleep", str(KEY_HOLD_S), "keyup", name], check=False)
+
+def _xdotool(key: str, hold_s: float = KEY_HOLD_S) -> None:
+    """Press ``key`` (PsychoPy name) for ``hold_s`` seconds and release it, through the X server, like a
+    keyboard would."""
+    name = X_KEYS.get(key, key)  # --delay 0: xdotool's default adds 12 ms to each of keydown and keyup
+    subprocess.run(["xdotool", "keydown", "--delay", "0", name, "sleep", str(hold_s), "keyup", "--delay", "0", name],
+                   check=False)
 
 
 class XdotoolDriver:
@@ -88,7 +94,7 @@ class XdotoolDriver:
             next_t = time.monotonic()
             while self._scanning:
                 self.presses.append(("trigger", key, None))
-                _xdotool(key)
+                _xdotool(key, TRIGGER_HOLD_S)
                 next_t += tr_s
                 time.sleep(max(0.0, next_t - time.monotonic()))
         threading.Thread(target=pulses, daemon=True).start()

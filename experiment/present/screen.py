@@ -71,6 +71,8 @@ class Screen:
         self.lost_frames = 0
         self.pending: list[Any] = []
         """Key presses read since the RT clock was last reset, not yet taken by ``keys_pressed``."""
+        self._held: list[Any] = []
+        """Presses ``_presses`` returned while their key was down, until their release is read."""
         self.pulse_key: str | None = None
         """While a scanner run is on: its trigger key, whose presses go to ``pulses``."""
         self.pulses: list[float] = []
@@ -304,23 +306,38 @@ class Screen:
 
     # -- keys ------------------------------------------------------------------------------
 
+    def _presses(self) -> list[Any]:
+        """Every key press read since the last call, each once, in time order, released or not.
+
+        PsychoPy 2026.2's ``getKeys(waitRelease=False)`` skips a press whose key came up before the call (a
+        trigger box's pulse of a few ms between two frames: most of them), and a press it returned while the
+        key was down comes back from ``getKeys(waitRelease=True)`` when the key comes up: so both are read, and
+        the presses taken while down are kept (``_held``) until their release is read."""
+        down = self.kb.getKeys(waitRelease=False)
+        self._held.extend(down)
+        released = self.kb.getKeys(waitRelease=True)
+        new = [p for p in released if not any(p is held for held in self._held)]
+        self._held = [held for held in self._held if not any(held is p for p in released)]
+        return sorted(down + new, key=lambda p: float(p.tDown))
+
     def _drain(self) -> None:
         """Read every key press since the last read (after each flip, so in every state of a trial):
         trigger pulses of a running scan go to ``pulses``, the quit key asks the quit question (at
-        the next flip), the others wait in ``pending``."""
-        for press in self.kb.getKeys(waitRelease=False):
+        the next flip), the others wait in ``pending`` (those before the RT clock's last reset are
+        dropped: read after it, their RT is negative)."""
+        for press in self._presses():
             if self.pulse_key is not None and press.name == self.pulse_key:
                 self.pulses.append(float(press.tDown))
                 self.markers.send("trigger", self.now() - float(press.tDown))
             elif press.name == self.keys.quit:
                 self._quit_asked = True
-            else:
+            elif float(press.rt) >= 0:
                 self.pending.append(press)
 
     def start_rt_clock(self) -> None:
-        """Called on a stimulus flip: drop earlier presses (keeping pulses and a quit) and zero the RT clock."""
+        """Called on a stimulus flip: drop earlier presses (keeping pulses and a quit) and zero the RT clock
+        (no ``clearEvents``: a pulse that came in between would be lost)."""
         self._drain()
-        self.kb.clearEvents()
         self.pending.clear()
         self.kb.clock.reset()
 
@@ -348,7 +365,7 @@ class Screen:
             self.show(self.question.draw)
             while True:
                 self._flip(self.current)
-                for press in self.kb.getKeys(waitRelease=False):
+                for press in self._presses():
                     if self.pulse_key is not None and press.name == self.pulse_key:
                         self.pulses.append(float(press.tDown))
                     elif press.name == self.keys.confirm:
