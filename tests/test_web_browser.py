@@ -44,8 +44,8 @@ from garden.experiment.web.site import browser_key, write_shell
 from garden.modeling.agents import get_agent
 from garden_cli import run_garden
 from protocol_texts import RANDOM_SIDES, protocol, timing, training_phase
+from report_browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 if not Path(CHROMIUM).exists():
     pytest.skip("needs Debian's chromium (scripts/system-deps.sh installs it)", allow_module_level=True)
@@ -157,7 +157,7 @@ class AppServer:
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
