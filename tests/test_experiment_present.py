@@ -336,8 +336,9 @@ def test_quit_question_in_the_iti_and_the_lead_in_ignores_other_keys_and_pulses(
 
 
 KEYBOARD_SCRIPT = """
-import json, subprocess, sys, threading, time
+import json, sys, threading, time
 from garden.experiment.config import load_protocol
+from garden.experiment.present.keys import _xdotool
 from garden.experiment.present.screen import Screen
 
 screen = Screen(load_protocol(sys.argv[1]))
@@ -345,7 +346,7 @@ screen.pulse_key = "5"
 
 def press(key, hold_s, times):
     for _ in range(times):
-        subprocess.run(["xdotool", "keydown", "--delay", "0", key, "sleep", str(hold_s), "keyup", "--delay", "0", key])
+        _xdotool(key, hold_s)
         time.sleep(0.1)
 
 def presses():

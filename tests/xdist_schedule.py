@@ -6,8 +6,8 @@ polled) spend most of their wall time waiting: about a third and a half of a cor
 one after the other beside one worker per core for everything else, they no longer hold a core that the
 computing tests could use, and the computing workers never outnumber the cores: the extra worker runs those
 groups alone and then stops. The display group (PsychoPy windows driven by xdotool) stays on a computing worker:
-beside two computing workers its real-time tests lost key presses (a keyboard read that missed presses, since fixed;
-docs/testing.md, "How the suite is spread over cores")."""
+with a worker of its own as well (four workers on two cores) a real-time browser test missed its key-latency bound
+in a CI run alone on the machine (docs/testing.md, "A worker of its own for the display group, after the fix")."""
 
 from __future__ import annotations
 
