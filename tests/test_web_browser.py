@@ -195,11 +195,13 @@ def _wait_screen(page, last: str, timeout_ms: float = 15000) -> tuple[str, int |
 
 
 def drive(page, seq, choices, rts, *, until_tree: int | None = None, shot: Path | None = None,
-          window_s: float = WINDOW_S, keys: tuple[str, str] = ("f", "j")) -> str:
+          window_s: float = WINDOW_S, keys: tuple[str, str] = ("f", "j"),
+          pressed: dict[int, tuple[float, float]] | None = None) -> str:
     """Answer every screen like the agent: proceed on texts, its key after its RT on trees (none when
     the RT is beyond the window ``window_s``). Stops at the end screen, or when the tree of ``until_tree``
     is up; returns the last screen. ``shot``: screenshot of the first tree screen (before answering);
-    ``keys``: the protocol's left and right keys (Playwright names)."""
+    ``keys``: the protocol's left and right keys (Playwright names); ``pressed``: filled with trial -> (earliest,
+    latest) time the key can have gone down, in s from the tree's onset on the page's clock (``press_window``)."""
     last = page.evaluate("document.body.dataset.step || ''")
     while True:
         screen, trial, last = _wait_screen(page, last)
@@ -217,9 +219,21 @@ def drive(page, seq, choices, rts, *, until_tree: int | None = None, shot: Path 
             shot = None
         i = trial - 1
         if rts[i] <= window_s:
-            shown_s = page.evaluate("performance.now() - Number(document.body.dataset.time)") / 1000
-            time.sleep(max(0.0, rts[i] - shown_s))
-            page.keyboard.press(key_for(choices[i], seq.side_accept.iloc[i], *keys))
+            window = press_window(page, rts[i], key_for(choices[i], seq.side_accept.iloc[i], *keys))
+            if pressed is not None:
+                pressed[trial] = window
+
+
+def press_window(page, rt_s: float, key: str) -> tuple[float, float]:
+    """Press ``key`` ``rt_s`` after the tree's onset (at once when that is past) and return the (earliest, latest)
+    time the key can have gone down, in s from the onset on the page's clock: the page's time when this was
+    called plus the sleep, and its time once the press was dispatched (Chromium answers Playwright's key-down
+    after the page handled it). Every delay of the test's own (Python, Playwright, a busy machine) falls inside."""
+    shown_s = page.evaluate("performance.now() - Number(document.body.dataset.time)") / 1000
+    wait_s = max(0.0, rt_s - shown_s)
+    time.sleep(wait_s)
+    page.keyboard.press(key)
+    return shown_s + wait_s, page.evaluate("performance.now() - Number(document.body.dataset.time)") / 1000
 
 
 def _garden(*args: str) -> subprocess.CompletedProcess:
@@ -241,14 +255,15 @@ def served(tiny, browser, tmp_path_factory):
         page = _page(browser, requests)
         page.goto(f"{server.url}?participant=P003&session=1")
         seq, choices, rts = _answers(load_protocol(tiny), "P003")
-        assert drive(page, seq, choices, rts) == "end"
+        pressed: dict[int, tuple[float, float]] = {}
+        assert drive(page, seq, choices, rts, pressed=pressed) == "end"
         page.close()
     finally:
         server.stop()
     sim = _garden("run", "--participant", "P003", "--session", "1", "--protocol", str(tiny), "--simulate", AGENT,
                   "--agent-params", AGENT_PARAMS, "--out", str(root / "simulated"))
     assert sim.returncode == 0, sim.stderr
-    return {"root": root, "server": server, "requests": requests, "rts": rts,
+    return {"root": root, "server": server, "requests": requests, "rts": rts, "pressed": pressed,
             "table": session_path(root / "participants", "P003", 1),
             "simulated": session_path(root / "simulated", "P003", 1)}
 
@@ -260,9 +275,13 @@ def test_browser_table_validates_and_equals_the_simulated_session(served):
     assert len(web) == len(sim) == 6
     assert web.timed_out.sum() == 1 and sim.timed_out.sum() == 1  # the agent's 1.1 s RT: too slow
     pd.testing.assert_frame_equal(web[SAME], sim[SAME], check_dtype=False)
-    pressed = served["rts"] <= WINDOW_S
-    lag = web.rt[pressed].to_numpy() - served["rts"][pressed]
-    assert (lag > -0.02).all() and (lag < 0.06).all(), lag  # key press latency through Playwright
+    # each recorded RT lies in the window the press was made in, measured on the page's clock (1 ms: the page's
+    # clock is coarsened; RTs are kept to the microsecond); no bound on the test's own latency (a busy machine)
+    windows = served["pressed"]
+    assert sorted(windows) == web.trial[web.rt.notna()].tolist() == list(np.flatnonzero(served["rts"] <= WINDOW_S) + 1)
+    for trial, (earliest, latest) in windows.items():
+        rt = web.rt[web.trial == trial].item()
+        assert earliest - 0.001 <= rt <= latest + 0.001, (trial, earliest, rt, latest)
     assert list(web.columns[: len(sim.columns)]) == list(sim.columns)  # same layout, browser timing after it
 
 
