@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -12,6 +13,7 @@ import pytest
 
 from built_once import built_once
 
+from garden.analysis.behaviour.grid_prior import change_test, grid_priors, prior_change
 from garden.cli import main
 from garden.pipeline import DemoConfig, scanned_participants
 from report_browser import AT_1280, IMAGES, WINDOW_1280, read_page
@@ -264,12 +266,26 @@ def test_report_refuses_to_replace_the_report_without_overwrite(demo, capsys):
 
 
 def test_report_on_a_bare_participants_tree(demo, tmp_path):
+    """The report of a participants tree (choices and arrangements, no results folder), its grid-prior section
+    with the numbers computed from the tree's arrangements."""
     tree = shutil.copytree(demo / "participants", tmp_path / "participants")
     out = tmp_path / "real.html"
     assert main(["report", str(tree), "--out", str(out), "--dpi", "30"]) == 0
     text = out.read_text(encoding="utf-8")
     assert "Choice matrices per garden" in text and text.count("data:image/png") >= 3
     assert not (tree / "tables").exists()  # nothing written into the data folder
+    section = html.unescape(text[text.index("<section id='grid_prior'>"):])
+    section = section[:section.index("</section>")]
+    change = prior_change(grid_priors(tree))
+    test = change_test(change).iloc[0]
+    assert len(change) == test.n == 4  # the demo's four people arranged before and after
+    assert f"the median grid prior was {change.grid_prior_pre.median():.3f} before and " \
+           f"{change.grid_prior_post.median():.3f} after training" in section
+    assert f"{test.n_increased:.0f} of 4 increased" in section
+    assert f"Wilcoxon signed-rank test of the change: W = {test.wilcoxon_statistic:.4g}, " \
+           f"p = {test.wilcoxon_p:.2g}" in section
+    assert section.count("data:image/png;base64,") == 1 and "<h3>grid prior</h3>" in section
+    assert all(f"<td>{pid}</td>" in section for pid in change.participant_id)  # a row per participant
 
 
 def test_mds_panels_are_drawn_the_same_way_round():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +12,6 @@ from scipy import stats
 from garden.analysis.behaviour.grid_prior import GRID_RDM, change_test, grid_priors, prior_change
 from garden.experiment.arrangement import data as ad
 from garden.experiment.arrangement.simulate import simulate_arrangements
-from garden.experiment.config import load_protocol
-from garden.experiment.simulate import simulate_session
-from garden.pipeline import rebuild_report
-from garden.modeling.agents import get_agent
 from garden.rsa.compare import kendall_tau_a
 from garden.rsa.distances import lower
 from garden_cli import run_garden
@@ -88,24 +83,3 @@ def test_the_group_test_is_scipys_signed_rank_test_of_the_change():
     assert row.n == 5 and row.n_increased == 4 and row.median_change == pytest.approx(0.3)
     assert row.wilcoxon_statistic == expected.statistic and row.wilcoxon_p == pytest.approx(expected.pvalue)
     assert np.isnan(change_test(change.iloc[:1]).wilcoxon_p.item())
-
-
-@pytest.mark.slow
-def test_the_report_of_a_participants_tree_shows_the_grid_prior(tmp_path):
-    folder = tmp_path / "participants"
-    protocol = load_protocol("flesch2018")
-    for i, (pre, post) in enumerate(((0.4, 0.1), (0.3, 0.05), (0.35, 0.2), (0.5, 0.1))):
-        pid = f"P00{i + 1}"
-        simulate_session(protocol, pid, 1, get_agent("factorized"), folder)
-        simulate_arrangements(folder, pid, 1, "pre", noise=pre, seed=10 + i)
-        simulate_arrangements(folder, pid, 1, "post", noise=post, seed=20 + i)
-    text = html.unescape(rebuild_report(folder, tmp_path / "report.html", dpi=30).read_text(encoding="utf-8"))
-    section = text[text.index("<section id='grid_prior'>"):]
-    section = section[:section.index("</section>")]
-    change = prior_change(grid_priors(folder))
-    assert (change.change > 0).all()
-    assert f"the median grid prior was {change.grid_prior_pre.median():.3f} before and " \
-           f"{change.grid_prior_post.median():.3f} after training" in section
-    assert "4 of 4 increased" in section and "Wilcoxon signed-rank" in section and "p = 0.12" in section
-    assert section.count("data:image/png;base64,") == 1 and "<h3>grid prior</h3>" in section
-    assert all(f"<td>{pid}</td>" in section for pid in change.participant_id)  # a row per participant
