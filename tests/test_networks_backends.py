@@ -8,8 +8,9 @@ import sys
 
 import numpy as np
 import pytest
+from optional import skip_module_without
 
-pytest.importorskip("torch")
+skip_module_without("torch", "[gpu]")
 
 from garden.modeling.networks import backend
 from garden.modeling.networks.config import (

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from optional import skip_module_without
 
-torch = pytest.importorskip("torch")
+skip_module_without("torch", "[gpu]")
 
 from garden.core.task import item_table  # noqa: E402
 from garden.core.trials import read_trials, write_table  # noqa: E402
@@ -91,6 +92,8 @@ def test_network_choices_fit_with_the_psychometric_models():
 def test_batched_online_sgd_equals_autograd_for_each_network_and_any_chunking():
     """Two participants x 3 networks through their own sequences, in one batch, in chunks of one
     participant, and one network at a time with autograd (float64): the same outputs."""
+    import torch
+
     from garden.modeling.networks.data import task_data
     from garden.modeling.networks.train import augmented_inputs, init_params, online_batch
 

@@ -8,14 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("torch")
-
-from garden.analysis.networks import person_fits as pf  # noqa: E402
-from garden.analysis.networks.recovery import simulate_people  # noqa: E402
-from garden.cli import main  # noqa: E402
-from garden.core.trials import write_table  # noqa: E402
-from garden.modeling.networks import likelihood as lk  # noqa: E402
-from garden.modeling.networks.curriculum import sequences  # noqa: E402
+from garden.analysis.networks import person_fits as pf
+from garden.analysis.networks.recovery import simulate_people
+from garden.cli import main
+from garden.core.trials import write_table
+from garden.modeling.networks import likelihood as lk
+from garden.modeling.networks.curriculum import sequences
 
 SMALL = ("--scales", "0.01,3", "--ctx-scales", "0.5,1.5", "--seeds", "2", "--lrs", "0.05,0.1")
 GRID = lk.FitGrid(scales=(0.01, 3.0), ctx_scales=(0.5, 1.5), seeds=(0, 1), lrs=(0.05, 0.1))

@@ -8,8 +8,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from optional import skip_module_without
 
-torch = pytest.importorskip("torch")
+skip_module_without("torch", "[gpu]")
 
 from garden.analysis.networks.gating import (  # noqa: E402
     control_table,

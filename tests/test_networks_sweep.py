@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from optional import skip_module_without
 
-torch = pytest.importorskip("torch")
+skip_module_without("torch", "[gpu]")
 
 from garden.core.jobs import Resources  # noqa: E402
 from garden.cli import main  # noqa: E402

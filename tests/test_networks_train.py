@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from optional import skip_module_without
 
-torch = pytest.importorskip("torch")
+skip_module_without("torch", "[gpu]")
 
 from garden.modeling.networks.config import TrainConfig  # noqa: E402
 from garden.modeling.networks.data import task_data  # noqa: E402
@@ -37,6 +38,8 @@ def test_init_is_seeded_per_network_and_has_the_published_sds():
 
 @pytest.mark.parametrize("l2", [0.0, 0.5])
 def test_one_step_equals_gradient_descent_with_autograd(data, l2):
+    import torch
+
     params = init_params(25, SCALES, CTX, range(5))
     config = TrainConfig(steps=1, lr=0.01, l2=l2, dtype="float64")
     stepped = train(data, params, config).params_final

@@ -122,7 +122,6 @@ def test_people_are_matched_to_networks_whose_choices_are_like_theirs():
     networks with the context units silenced can only learn one boundary for both gardens (linear
     choices). Compared behaviour with behaviour (choice RDMs), factorized agents match the first
     and linear agents the second."""
-    pytest.importorskip("torch")
     from dataclasses import replace
 
     from garden.analysis.behaviour.choice_rdms import pattern_rdms

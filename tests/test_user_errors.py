@@ -235,7 +235,6 @@ def test_demo_refuses_bad_numbers_before_the_first_step(tmp_path, capsys):
 
 
 def test_resumed_sweep_replaces_a_stray_merge_leftover(tmp_path):
-    pytest.importorskip("torch")
     from garden.modeling.networks.config import SweepConfig, TrainConfig
     from garden.modeling.networks.sweep import DONE, load_results, prepare_sweep, train_sweep
 
