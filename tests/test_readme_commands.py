@@ -21,6 +21,8 @@ from scipy.io import savemat
 
 from doc_commands import code_blocks, doc_commands, shell_lines, unknown_options
 from garden.cli import build_parser
+from garden.core.provenance import read_session_record
+from garden.core.trials import read_trials
 from garden.experiment.arrangement.simulate import simulate_arrangements
 from garden_cli import run_garden
 
@@ -221,13 +223,29 @@ def test_readme_bash_blocks_are_make_targets_or_garden_commands():
 
 @pytest.mark.slow  # 105 600 trials imported and validated: ~30 s
 def test_readme_import_example_on_the_published_data(flesch2018, tmp_path, monkeypatch):
-    """README's import-and-validate block as written, with ``$FLESCH2018`` set to the lab's copy."""
+    """README's import-and-validate block as written, with ``$FLESCH2018`` set to the lab's copy; what it imported
+    (one session file per person, the raw column it displaced, feedback from the phase), and a second import
+    refused."""
     block = next(b for b in code_blocks(README.read_text(encoding="utf-8")) if "$FLESCH2018" in b.text)
     monkeypatch.chdir(tmp_path)
-    for _, text in shell_lines(block):
-        result = run_garden(*text.replace("$FLESCH2018", str(flesch2018)).split()[1:])
+    lines = [text.replace("$FLESCH2018", str(flesch2018)).split()[1:] for _, text in shell_lines(block)]
+    for argv in lines:
+        result = run_garden(*argv)
         assert result.returncode == 0, result.stderr
     assert "valid: 105600 trials, 176 participants, 176 sessions" in result.stdout
+    files = sorted((tmp_path / "imported").rglob("*_beh.tsv"))
+    assert len(files) == 176
+    one = read_trials(files[0])
+    assert len(one) == 600 and set(one.phase) == {"train", "test"}
+    assert "choice_original" in one.columns  # the displaced raw column is kept, not lost
+    # feedback recorded from the phase: networks fitted to this person learn only where the person did
+    assert one.groupby("phase").feedback.agg(["min", "max"]).to_dict("index") == {
+        "test": {"min": 0, "max": 0}, "train": {"min": 1, "max": 1}}
+    assert read_session_record(files[0])["config"]["feedback_from_phase"] == {"test": 0, "train": 1}
+    participants = pd.read_csv(tmp_path / "imported" / "participants.tsv", sep="\t")
+    assert len(participants) == 176 and "group" in participants.columns
+    again = run_garden(*lines[0])
+    assert again.returncode == 2 and "refusing to overwrite" in again.stderr
 
 
 def test_every_garden_line_in_the_docs_names_a_command_and_options_that_exist():

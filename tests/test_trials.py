@@ -187,28 +187,6 @@ def test_write_never_overwrites(tmp_path):
         write_table(table, tmp_path / "t.tsv")
 
 
-def test_import_published_example(flesch2018, tmp_path, capsys):
-    out = tmp_path / "imported"
-    args = ["import", str(flesch2018 / "exp1a_trials.csv.gz"), "--map",
-            "participant=participant_id,choice_model=choice,rt_s=rt", "--set", "session=1", "--out", str(out)]
-    assert main(args) == 0
-    assert main(["validate", str(out)]) == 0
-    assert "valid: 105600 trials, 176 participants, 176 sessions" in capsys.readouterr().out
-    files = sorted(out.rglob("*_beh.tsv"))
-    assert len(files) == 176
-    one = read_trials(files[0])
-    assert len(one) == 600 and set(one.phase) == {"train", "test"}
-    assert "choice_original" in one.columns  # the displaced raw column is kept, not lost
-    # feedback recorded from the phase: networks fitted to this person learn only where the person did
-    assert one.groupby("phase").feedback.agg(["min", "max"]).to_dict("index") == {
-        "test": {"min": 0, "max": 0}, "train": {"min": 1, "max": 1}}
-    assert read_session_record(files[0])["config"]["feedback_from_phase"] == {"test": 0, "train": 1}
-    participants = pd.read_csv(out / "participants.tsv", sep="\t")
-    assert len(participants) == 176 and "group" in participants.columns
-    assert main(args) == 2  # a second import refuses to overwrite
-    assert "refusing to overwrite" in capsys.readouterr().err
-
-
 @SETTINGS
 @given(table=trial_tables(), bad=st.lists(st.sampled_from(["-0.4", "-3.881", "abc", "inf", "1e999"]), min_size=1,
                                           max_size=5))
