@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
 
+from built_once import built_once
 from garden.analysis.neural.simulate import SimulationConfig, simulate_dataset
 from garden.experiment.config import load_protocol
 from garden.experiment.simulate import simulate_session
@@ -25,6 +28,15 @@ def simulated_bold(root: Path, lapses: list[float], **config) -> Path:
     """Sessions under root/sessions and their simulated BOLD under root/bold."""
     sessions = scanner_sessions(root / "sessions", lapses)
     return simulate_dataset(sessions, root / "bold", SimulationConfig(**config))
+
+
+def shared_bold(tmp_path_factory: pytest.TempPathFactory, lapses: list[float]) -> Path:
+    """``simulated_bold`` for ``lapses`` (default settings, one BLAS thread), built once per test run and shared by
+    the modules and xdist workers that ask for the same lapses: read it, never change it (copy it first)."""
+    def build(folder: Path) -> None:
+        with threadpool_limits(1):
+            simulated_bold(folder, lapses)
+    return built_once(tmp_path_factory, "bold_lapses_" + "_".join(f"{lapse:g}" for lapse in lapses), build) / "bold"
 
 
 def mask_path(bold: Path, name: str = "brain") -> Path:

@@ -13,8 +13,7 @@ import nibabel
 import numpy as np
 import pandas as pd
 import pytest
-from neural_helpers import mask_path, simulated_bold
-from threadpoolctl import threadpool_limits
+from neural_helpers import mask_path, shared_bold
 
 from garden.cli import main
 
@@ -30,8 +29,7 @@ NAME = re.compile(r"^(?P<entities>(?:[a-z]+-[A-Za-z0-9]+_)+)(?P<suffix>[A-Za-z0-
 def folders(tmp_path_factory):
     """{name: folder} of a simulated dataset (2 participants) and the neural steps' outputs."""
     root = tmp_path_factory.mktemp("neural_bids")
-    with threadpool_limits(1):
-        bold = simulated_bold(root, [0.1, 0.3])
+    bold = shared_bold(tmp_path_factory, [0.1, 0.3])
     out = {"raw": bold, **{name: root / name for name in ("glm", "rdms", "searchlight", "stats")}}
     brain = str(mask_path(bold))
     for argv in (["glm", bold, "--mask", brain, "--out", out["glm"], "--noise-model", "ols"],

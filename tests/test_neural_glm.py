@@ -13,7 +13,7 @@ import nibabel
 import numpy as np
 import pandas as pd
 import pytest
-from neural_helpers import mask_path, simulated_bold
+from neural_helpers import mask_path, shared_bold
 from nilearn.glm.first_level import FirstLevelModel
 from nilearn.glm.first_level.first_level import mean_scaling, run_glm
 from threadpoolctl import threadpool_limits
@@ -42,8 +42,7 @@ from garden.cli import main
 
 @pytest.fixture(scope="module")
 def bold(tmp_path_factory):
-    with threadpool_limits(1):
-        return simulated_bold(tmp_path_factory.mktemp("neural"), [0.1])
+    return shared_bold(tmp_path_factory, [0.1])
 
 
 def _copy(bold, tmp_path):

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from neural_helpers import mask_path, simulated_bold
+from neural_helpers import mask_path, shared_bold
 from threadpoolctl import threadpool_limits
 
 from garden.analysis.neural.bids import find_runs
@@ -32,8 +32,7 @@ VOLATILE = ("created_utc",)
 
 @pytest.fixture(scope="module")
 def bold(tmp_path_factory):
-    with threadpool_limits(1):
-        return simulated_bold(tmp_path_factory.mktemp("jobs"), [0.1, 0.3])
+    return shared_bold(tmp_path_factory, [0.1, 0.3])
 
 
 def _files(folder: Path) -> dict[str, bytes | dict]:

@@ -8,7 +8,7 @@ import shutil
 import nibabel
 import numpy as np
 import pytest
-from neural_helpers import mask_path, simulated_bold
+from neural_helpers import mask_path, shared_bold
 from threadpoolctl import threadpool_limits
 
 from garden.analysis.neural.glm import GlmConfig, fit_dataset, load_mask
@@ -24,8 +24,8 @@ NAMES = ("rich", "lazy", "noise")
 def data(tmp_path_factory):
     """(simulated BOLD folder, its GLM folder, a folder for atlases)."""
     root = tmp_path_factory.mktemp("atlas")
+    bold = shared_bold(tmp_path_factory, [0.1])
     with threadpool_limits(1):
-        bold = simulated_bold(root, [0.1])
         glm = fit_dataset(bold, root / "glm", mask=mask_path(bold), config=GlmConfig(noise_model="ols"))
     return bold, glm, root
 
