@@ -46,9 +46,9 @@ $(BIDS_VALIDATOR): tools/bids-validator/package-lock.json
 	npm ci --prefix tools/bids-validator --no-audit --no-fund
 	touch $@
 
-# -n auto: one pytest-xdist worker per core, one thread each, and two more for the tests that mostly wait: one runs
-# only the browser and the SLURM tests, one only the display tests (tests/conftest.py, tests/xdist_schedule.py,
-# docs/testing.md). Bytecode is written even where PYTHONDONTWRITEBYTECODE is set (as in many container images):
+# -n auto: one pytest-xdist worker per core, one thread each, and one more that runs only the browser and the
+# SLURM tests, which mostly wait (tests/conftest.py, tests/xdist_schedule.py); the display tests run on one worker
+# (docs/testing.md). Bytecode is written even where PYTHONDONTWRITEBYTECODE is set (as in many container images):
 # else every worker and every `garden` subprocess or process pool compiles garden again, and every worker rewrites
 # the test modules' asserts (about a third of a worker's collection; docs/testing.md).
 test: $(STAMP) $(BIDS_VALIDATOR)

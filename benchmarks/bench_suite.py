@@ -6,8 +6,8 @@ seconds of each worker (the larger is the critical path). The numbers of docs/te
 Run only when named (``python -m benchmarks suite``; ``make bench`` leaves it out): it is the whole suite, so run
 it on a machine nobody else is using.
 ``GARDEN_BENCH_TESTS="tests/test_a.py tests/test_b.py"`` times those files instead (said in the JSON);
-``GARDEN_BENCH_WORKERS=N`` runs N xdist workers instead of ``-n auto``'s one per core and one per set of groups
-that mostly wait (tests/xdist_schedule.py; said in the JSON).
+``GARDEN_BENCH_WORKERS=N`` runs N xdist workers instead of ``-n auto``'s one per core and one for the groups that
+mostly wait (tests/xdist_schedule.py; said in the JSON).
 A failing run keeps the end of pytest's failure report (``failure_report``), to read why."""
 
 from __future__ import annotations

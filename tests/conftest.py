@@ -74,13 +74,13 @@ def bids_errors():
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)  # xdist's hook: unknown under -p no:xdist
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: one worker per core, and one per set of groups that mostly wait (tests/xdist_schedule.py)."""
+    """``-n auto``: one worker per core, and one for the groups that mostly wait (tests/xdist_schedule.py)."""
     return worker_count()
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)  # xdist's hook: unknown under -p no:xdist
 def pytest_xdist_make_scheduler(config: pytest.Config, log) -> WaitingGroupScheduling | None:
-    """``--dist loadgroup`` with the groups that mostly wait on workers of their own (tests/xdist_schedule.py)."""
+    """``--dist loadgroup`` with the groups that mostly wait on a worker of their own (tests/xdist_schedule.py)."""
     return WaitingGroupScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
 
 
