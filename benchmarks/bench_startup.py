@@ -1,5 +1,7 @@
 """Start-up of the ``garden`` command: CPU seconds and imported modules of a fresh Python that runs
-``garden --help`` (no command's domain), ``garden fit --help`` (one command loaded) and a parser with every
+``garden --help`` (no command's domain), ``garden fit --help`` (one command loaded), ``garden run --help`` (what a
+session loads before its window opens) beside the same with ``scipy.stats`` imported first (what it loaded until a
+posterior's R-hat ranks imported it only when they sample) and a parser with every
 command loaded (``build_parser(load_all=True)``: what each start cost before commands were imported on demand).
 Each figure is the fastest of ``REPEATS`` fresh processes (interpreter start included), CPU seconds of the child
 (user + system) from ``resource.getrusage``; module count from ``sys.modules``. The numbers of docs/testing.md."""
@@ -17,6 +19,10 @@ CASES = {
     "garden --help": "from garden.cli import main\nwith contextlib.redirect_stdout(io.StringIO()): main(['--help'])",
     "garden fit --help": "from garden.cli import main\n"
                          "with contextlib.redirect_stdout(io.StringIO()): main(['fit', '--help'])",
+    "garden run --help": "from garden.cli import main\n"
+                         "with contextlib.redirect_stdout(io.StringIO()): main(['run', '--help'])",
+    "garden run --help, scipy.stats first": "import scipy.stats\nfrom garden.cli import main\n"
+                                            "with contextlib.redirect_stdout(io.StringIO()): main(['run', '--help'])",
     "every command loaded": "from garden.cli import build_parser\nbuild_parser(load_all=True)",
 }
 TEMPLATE = "import contextlib, io, sys\n{body}\nprint(len(sys.modules))"
