@@ -340,7 +340,7 @@ def _split(draws: np.ndarray) -> np.ndarray:
 def _z_scale(chains: np.ndarray) -> np.ndarray:
     """Rank-normalised values (..., C, n): normal scores of the ranks over all chains' draws
     (ties averaged), (rank - 3/8) / (S + 1/4)."""
-    from scipy.stats import rankdata  # deferred: start-up (scipy.stats: ~0.6 s of every `garden run` that never samples)
+    from scipy.stats import rankdata  # deferred: start-up (scipy.stats: ~0.5 s CPU of each `garden run`, unused there)
 
     shape = chains.shape
     flat = chains.reshape(shape[:-2] + (-1,))

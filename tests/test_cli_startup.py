@@ -52,8 +52,9 @@ def test_top_level_help_loads_no_domain_and_is_fast(argv):
 
 def test_a_session_starts_without_the_analysis_libraries():
     """``garden run`` loads what a session needs before its window opens: numpy and pandas (the trial table), not
-    scipy.stats, scikit-learn, matplotlib, nilearn, torch or submitit (a posterior's R-hat ranks, the one use of
-    scipy.stats on its import path, import it when they sample: about 0.45 s CPU less per session start)."""
+    scipy.stats, scikit-learn, matplotlib, nilearn, torch or submitit, and PsychoPy only with the window (a posterior's
+    R-hat ranks, the one use of scipy.stats on its import path, import it when they sample: about 0.5 s CPU less per
+    session start, ``python -m benchmarks startup``)."""
     out = subprocess.run([sys.executable, "-c", LOADED.format(argv=["run", "--help"], heavy=HEAVY)],
                          capture_output=True, text=True, timeout=120, cwd=REPO)
     assert out.returncode == 0, out.stderr
