@@ -265,6 +265,7 @@ def test_report_refuses_to_replace_the_report_without_overwrite(demo, capsys):
     assert "--overwrite" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_report_on_a_bare_participants_tree(demo, tmp_path):
     """The report of a participants tree (choices and arrangements, no results folder), its grid-prior section
     with the numbers computed from the tree's arrangements."""

@@ -124,6 +124,7 @@ def _rows(path: Path) -> list[str]:
     return path.read_text().split("\n")
 
 
+@pytest.mark.slow
 def test_kill_9_loses_at_most_the_trial_in_progress_and_resume_completes_the_same_sequence(tmp_path, small_protocol):
     out = tmp_path / "killed"
     args = ["run", "--participant", "P003", "--session", "1", "--simulate", "learner", "--out", str(out),

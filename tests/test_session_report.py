@@ -29,6 +29,7 @@ def page_file(tmp_path_factory):
     return built_once(tmp_path_factory, "session-report", _session_and_report) / "report.html"
 
 
+@pytest.mark.slow
 def test_session_report_has_every_part(page_file, capsys):
     text = page_file.read_text(encoding="utf-8")
     assert text.count("data:image/png;base64,") == len(FIGURE_CAPTIONS)

@@ -188,6 +188,7 @@ def test_write_never_overwrites(tmp_path):
 
 
 @SETTINGS
+@pytest.mark.slow
 @given(table=trial_tables(), bad=st.lists(st.sampled_from(["-0.4", "-3.881", "abc", "inf", "1e999"]), min_size=1,
                                           max_size=5))
 def test_blank_invalid_imports_bad_rts_as_missing_and_keeps_the_raw_text(tmp_path_factory, capsys, table, bad):
@@ -226,6 +227,7 @@ def test_blank_invalid_refuses_columns_that_may_not_be_empty(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_import_published_negative_rts_as_missing(flesch2018, tmp_path, capsys):
     args = ["import", str(flesch2018 / "exp1b_trials.csv.gz"), "--map",
             "participant=participant_id,choice_model=choice,rt_s=rt", "--set", "session=1", "--out", str(tmp_path)]
