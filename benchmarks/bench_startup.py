@@ -15,14 +15,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 REPEATS = 5
+
+
+def _cli(argv: list[str]) -> str:
+    """Code that runs ``garden ARGV`` in the fresh Python, its output discarded."""
+    return f"from garden.cli import main\nwith contextlib.redirect_stdout(io.StringIO()): main({argv!r})"
+
+
 CASES = {
-    "garden --help": "from garden.cli import main\nwith contextlib.redirect_stdout(io.StringIO()): main(['--help'])",
-    "garden fit --help": "from garden.cli import main\n"
-                         "with contextlib.redirect_stdout(io.StringIO()): main(['fit', '--help'])",
-    "garden run --help": "from garden.cli import main\n"
-                         "with contextlib.redirect_stdout(io.StringIO()): main(['run', '--help'])",
-    "garden run --help, scipy.stats first": "import scipy.stats\nfrom garden.cli import main\n"
-                                            "with contextlib.redirect_stdout(io.StringIO()): main(['run', '--help'])",
+    "garden --help": _cli(["--help"]),
+    "garden fit --help": _cli(["fit", "--help"]),
+    "garden run --help": _cli(["run", "--help"]),
+    "garden run --help, scipy.stats first": "import scipy.stats\n" + _cli(["run", "--help"]),
     "every command loaded": "from garden.cli import build_parser\nbuild_parser(load_all=True)",
 }
 TEMPLATE = "import contextlib, io, sys\n{body}\nprint(len(sys.modules))"

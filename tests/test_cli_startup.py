@@ -35,18 +35,24 @@ HELP_CPU_BOUND_S = 1.5
 about 0.05 s idle on the 2-core test machine, 0.5 s is the target; generous so that it holds under load."""
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["--version"], []])
-def test_top_level_help_loads_no_domain_and_is_fast(argv):
+def _start(argv: list[str]) -> tuple[int, str, float]:
+    """``garden ARGV`` in a fresh Python: its exit status, the ``HEAVY`` modules it loaded (comma-separated) and
+    the CPU seconds of the whole process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([sys.executable, "-c", LOADED.format(argv=argv, heavy=HEAVY)], capture_output=True,
                          text=True, timeout=120, cwd=REPO)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    print(f"garden {' '.join(argv)}: {cpu:.3f} s CPU")  # pytest -s shows the figure
     assert out.returncode == 0, out.stderr
     status, _, loaded = out.stdout.strip().partition(" ")
-    assert int(status) == (2 if not argv else 0)
-    assert loaded.strip() == "", f"garden {' '.join(argv)} imported {loaded.strip()}"
+    return int(status), loaded.strip(), after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], []])
+def test_top_level_help_loads_no_domain_and_is_fast(argv):
+    status, loaded, cpu = _start(argv)
+    print(f"garden {' '.join(argv)}: {cpu:.3f} s CPU")  # pytest -s shows the figure
+    assert status == (2 if not argv else 0)
+    assert loaded == "", f"garden {' '.join(argv)} imported {loaded}"
     assert cpu < HELP_CPU_BOUND_S
 
 
@@ -55,11 +61,8 @@ def test_a_session_starts_without_the_analysis_libraries():
     scipy.stats, scikit-learn, matplotlib, nilearn, torch or submitit, and PsychoPy only with the window (a posterior's
     R-hat ranks, the one use of scipy.stats on its import path, import it when they sample: about 0.5 s CPU less per
     session start, ``python -m benchmarks startup``)."""
-    out = subprocess.run([sys.executable, "-c", LOADED.format(argv=["run", "--help"], heavy=HEAVY)],
-                         capture_output=True, text=True, timeout=120, cwd=REPO)
-    assert out.returncode == 0, out.stderr
-    status, _, loaded = out.stdout.strip().partition(" ")
-    assert int(status) == 0 and set(loaded.strip().split(",")) == {"pandas", "numpy"}
+    status, loaded, _ = _start(["run", "--help"])
+    assert status == 0 and set(loaded.split(",")) == {"pandas", "numpy"}
 
 
 def test_a_command_loads_only_its_own_module():
