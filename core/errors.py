@@ -32,7 +32,7 @@ EXTRAS = {
     "lab": {"psychopy": "PsychoPy", "pyglet": "PsychoPy", "pylsl": "pylsl (LSL markers)",
             "serial": "pyserial (serial-port markers)"},
     "web": {"starlette": "Starlette", "uvicorn": "uvicorn"},
-    "neural": {"nilearn": "nilearn", "bids": "pybids"},
+    "neural": {"nilearn": "nilearn", "bids": "pybids", "isal": "isal (gzip of the images written)"},
     "gpu": {"torch": "torch (networks on a CUDA GPU)"},
 }
 """pip extra of ``garden-task`` -> {top-level module it installs: what that module is called}."""

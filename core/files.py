@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -54,29 +53,8 @@ def cannot_write(path: Path, exc: OSError) -> UserError:
 def write_file(path: str | os.PathLike, data: str | bytes, *, overwrite: bool = False) -> Path:
     """Write ``data`` (text as UTF-8) to ``path`` atomically and durably; FileExistsError unless
     ``overwrite``; UserError (``cannot_write``) when the system refuses. Parent folders are created."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(exists_message(path))
-    tmp = path.with_name(path.name + PARTIAL)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            _link_new(tmp, path)
-    except OSError as exc:
-        if str(exc) == exists_message(path):
-            raise
-        raise cannot_write(path, exc) from None
-    finally:
-        with suppress(OSError):  # its folder may be gone or a file: then there is no tmp to remove
-            tmp.unlink(missing_ok=True)
-    _fsync_folder(path.parent)
-    return path
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    return write_with(path, lambda fh: fh.write(payload), overwrite=overwrite)
 
 
 def write_tsv(path: str | os.PathLike, table: "pd.DataFrame", *, overwrite: bool = False,
@@ -155,10 +133,31 @@ def _link_new(tmp: Path, path: Path) -> None:
 
 
 def write_with(path: str | os.PathLike, write: Callable[[IO[bytes]], Any], *, overwrite: bool = False) -> Path:
-    """``write_file`` with the bytes produced by ``write(binary file)`` (e.g. ``np.savez_compressed``)."""
-    buffer = io.BytesIO()
-    write(buffer)
-    return write_file(path, buffer.getvalue(), overwrite=overwrite)
+    """``write_file`` of the bytes ``write(binary file)`` puts in the file (e.g. ``np.savez_compressed``), streamed to
+    ``<name>.partial`` (never held in memory), fsynced, then moved into place."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(exists_message(path))
+    tmp = path.with_name(path.name + PARTIAL)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _link_new(tmp, path)
+    except OSError as exc:
+        if str(exc) == exists_message(path):
+            raise
+        raise cannot_write(path, exc) from None
+    finally:
+        with suppress(OSError):  # its folder may be gone or a file: then there is no tmp to remove
+            tmp.unlink(missing_ok=True)
+    _fsync_folder(path.parent)
+    return path
 
 
 def write_npy(path: str | os.PathLike, array: np.ndarray) -> Path:

@@ -53,6 +53,7 @@ from garden.analysis.neural.bids import (
     repetition_time,
     session_key,
     write_derivative_description,
+    write_image,
 )
 from garden.analysis.neural.grids import check_same_grid
 from garden.core.errors import UserError
@@ -422,8 +423,8 @@ def _write_run(ready: CheckedRun, brain: np.ndarray, affine: np.ndarray, config:
         fit, run = glm_run(ready, brain, config), ready.run
     folder = partial / run.folder
     folder.mkdir(parents=True, exist_ok=True)
-    _volumes(fit.betas, brain, affine).to_filename(folder / f"{run.stem}_{BETAS}{extension}")
-    _volumes(fit.residuals, brain, affine).to_filename(folder / f"{run.stem}_{RESIDUALS}{extension}")
+    write_image(_volumes(fit.betas, brain, affine), folder / f"{run.stem}_{BETAS}{extension}")
+    write_image(_volumes(fit.residuals, brain, affine), folder / f"{run.stem}_{RESIDUALS}{extension}")
     write_json(folder / f"{run.stem}_{RESIDUALS}.json", {
         "RepetitionTime": fit.tr_s, "Description": f"whitened residuals of the {config.noise_model} GLM "
                                                    "(percent signal change), the noise estimate of crossnobis",
@@ -493,7 +494,7 @@ def fit_dataset(root: str | Path, out: str | Path, *, mask: str | Path | None = 
         run_jobs(fit_session, calls, executor=executor, folder=logs, jobs=jobs, resources=slurm,
                  record=partial / "code" / "slurm-jobs.json")
         if mask == RUN_MASKS:  # the brain the GLM used, for later steps (searchlight --mask)
-            nibabel.Nifti1Image(brain.astype(np.uint8), image.affine).to_filename(partial / "desc-brain_mask.nii.gz")
+            write_image(nibabel.Nifti1Image(brain.astype(np.uint8), image.affine), partial / "desc-brain_mask.nii.gz")
         write_derivative_description(partial, "garden first-level GLM (LSA, one regressor per condition per run)",
                                      source=root, step="glm",
                                      tools=[{"Name": "nilearn", "Version": metadata.version("nilearn")}])

@@ -36,6 +36,7 @@ from garden.analysis.neural.bids import (
     session_number,
     session_stem,
     write_derivative_description,
+    write_image,
 )
 from garden.analysis.neural.glm import (
     BETAS,
@@ -268,7 +269,7 @@ def searchlight_session(glm: str, partial: str, key: tuple[str, str], mask: str,
         data = np.full(brain.size, np.nan, dtype=np.float32)
         data[voxels] = betas[:, k]
         path = sidecar.parent / map_name(stem, model, config.method)
-        nibabel.Nifti1Image(data.reshape(brain.shape), image.affine).to_filename(path)
+        write_image(nibabel.Nifti1Image(data.reshape(brain.shape), image.affine), path)
         write_json(path.with_name(path.name.replace(".nii.gz", ".json")), {
             "Description": f"OLS beta of the z-scored {config.method} RDM of the sphere around each voxel on the "
                            f"z-scored {model} model RDM (fitted jointly with {', '.join(config.models)})",

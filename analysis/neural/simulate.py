@@ -40,6 +40,7 @@ from garden.analysis.neural.bids import (
     find_runs,
     read_events,
     scan_accuracy,
+    write_image,
 )
 from garden.analysis.neural.glm import MOTION_COLUMNS as MOTION
 from garden.analysis.neural.glm import design_events, event_regressors, first_level
@@ -222,7 +223,7 @@ def simulate_participant(runs: list[Run], out: Path, *, brain: np.ndarray, rois:
         bold, motion = _bold_run(events, responses, brain, config, rng)
         func = target / "func"
         func.mkdir(parents=True, exist_ok=True)
-        _nifti(bold, config.voxel_mm, config.tr_s).to_filename(func / f"{run.stem}_bold.nii.gz")
+        write_image(_nifti(bold, config.voxel_mm, config.tr_s), func / f"{run.stem}_bold.nii.gz")
         write_json(func / f"{run.stem}_bold.json", {"RepetitionTime": config.tr_s, "TaskName": run.task[5:],
                                                     "SimulatedBy": "garden neural simulate"})
         write_tsv(func / f"{run.stem}_desc-confounds_timeseries.tsv", motion, float_format="%.6g")
@@ -254,9 +255,9 @@ def _write_dataset(partial: Path, found: dict, brain: np.ndarray, rois: dict[str
     """Everything ``simulate_dataset`` writes, into the folder ``partial``."""
     masks = partial / "masks"
     masks.mkdir(parents=True)
-    _nifti(brain.astype(np.uint8), config.voxel_mm).to_filename(masks / "brain_mask.nii.gz")
+    write_image(_nifti(brain.astype(np.uint8), config.voxel_mm), masks / "brain_mask.nii.gz")
     for name, mask in rois.items():
-        _nifti(mask.astype(np.uint8), config.voxel_mm).to_filename(masks / f"roi-{name}_mask.nii.gz")
+        write_image(_nifti(mask.astype(np.uint8), config.voxel_mm), masks / f"roi-{name}_mask.nii.gz")
     children = np.random.SeedSequence(config.seed).spawn(len(found))
     truth = {}
     pairs = list(zip(found.items(), children))

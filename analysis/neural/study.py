@@ -41,7 +41,13 @@ import pandas as pd
 from scipy import stats
 
 from garden.modeling.networks.rdms import network_rdms
-from garden.analysis.neural.bids import derivative_files, read_image, scan_accuracy, write_derivative_description
+from garden.analysis.neural.bids import (
+    derivative_files,
+    read_image,
+    scan_accuracy,
+    write_derivative_description,
+    write_image,
+)
 from garden.analysis.neural.design import design_table
 from garden.analysis.neural.glm import load_mask
 from garden.analysis.neural.rdms import BRAIN_MODELS, read_roi_rdms
@@ -137,13 +143,13 @@ def searchlight_group(folder: Path, out: Path, *, mask: Path, q: float,
         for name, values in (("t", tests["t"]), ("p", tests["p"])):
             volumes[name] = np.full(brain.shape, np.nan, dtype=np.float32)
             volumes[name][brain] = values
-            nibabel.Nifti1Image(volumes[name], image.affine).to_filename(
-                out / f"group_model-{model.replace('_', '')}_stat-{name}_statmap.nii.gz")
+            write_image(nibabel.Nifti1Image(volumes[name], image.affine),
+                        out / f"group_model-{model.replace('_', '')}_stat-{name}_statmap.nii.gz")
         significant = np.zeros(brain.shape, dtype=np.uint8)
         significant[brain] = tests["significant"]
         slices.append(slice_table(model, volumes["t"], significant))
-        nibabel.Nifti1Image(significant, image.affine).to_filename(
-            out / f"group_model-{model.replace('_', '')}_desc-fdr_mask.nii.gz")
+        write_image(nibabel.Nifti1Image(significant, image.affine),
+                    out / f"group_model-{model.replace('_', '')}_desc-fdr_mask.nii.gz")
         row = {"model": model, "n_maps": len(files), "n_voxels": int(brain.sum()),
                "n_significant": int(tests["significant"].sum())}
         for name, roi in roi_masks.items():
