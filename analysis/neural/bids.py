@@ -28,7 +28,6 @@ import nibabel
 import numpy as np
 import pandas as pd
 from isal import igzip
-
 from garden.core.budget import array_bytes, check_memory
 from garden.core.errors import UserError
 from garden.core.files import write_file, write_with
