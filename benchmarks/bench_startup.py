@@ -1,8 +1,13 @@
 """Start-up of the ``garden`` command: CPU seconds and imported modules of a fresh Python that runs
 ``garden --help`` (no command's domain), ``garden fit --help`` (one command loaded), ``garden run --help`` (what a
 session loads before its window opens) beside the same with ``scipy.stats`` imported first (what it loaded until a
-posterior's R-hat ranks imported it only when they sample) and a parser with every
-command loaded (``build_parser(load_all=True)``: what each start cost before commands were imported on demand).
+posterior's R-hat ranks imported it only when they sample), ``garden neural glm --help`` (what every neural
+step loads to parse its arguments) beside the same with the modules of ``neural stats`` and ``neural sensitivity``
+imported first (what it loaded until those two steps imported them when they run, and ``garden.rsa.compare``
+scipy.stats when it correlates), ``garden networks fit --help`` beside the same with the modules of ``networks
+report`` and ``garden report`` imported first (what it loaded until ``networks report`` imported its report when it
+runs and the report's argument checks moved to ``garden.arguments``) and a parser with every command loaded
+(``build_parser(load_all=True)``: what each start cost before commands were imported on demand).
 Each figure is the fastest of ``REPEATS`` fresh processes (interpreter start included), CPU seconds of the child
 (user + system) from ``resource.getrusage``; module count from ``sys.modules``. The numbers of docs/testing.md."""
 
@@ -27,6 +32,14 @@ CASES = {
     "garden fit --help": _cli(["fit", "--help"]),
     "garden run --help": _cli(["run", "--help"]),
     "garden run --help, scipy.stats first": "import scipy.stats\n" + _cli(["run", "--help"]),
+    "garden neural glm --help": _cli(["neural", "glm", "--help"]),
+    "garden neural glm --help, statistics modules first": "import garden.analysis.neural.sensitivity, "
+                                                           "garden.analysis.neural.study\n"
+                                                           + _cli(["neural", "glm", "--help"]),
+    "garden networks fit --help": _cli(["networks", "fit", "--help"]),
+    "garden networks fit --help, report modules first": "import garden.reports.person_fits_report, "
+                                                         "garden.commands.report\n"
+                                                         + _cli(["networks", "fit", "--help"]),
     "every command loaded": "from garden.cli import build_parser\nbuild_parser(load_all=True)",
 }
 TEMPLATE = "import contextlib, io, sys\n{body}\nprint(len(sys.modules))"

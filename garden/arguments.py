@@ -420,6 +420,46 @@ def raising(check: Callable[[argparse.Namespace], None]) -> Callable[[argparse.N
     return problem
 
 
+HTML = (".html", ".htm")
+"""File name endings of an HTML report."""
+
+
+def html_path(text: str) -> Path:
+    """argparse type of ``--out``: a ``.html`` file name (a report never replaces a data table)."""
+    if not text.lower().endswith(HTML):
+        raise argparse.ArgumentTypeError(f"{text}: a report is an .html file; give a name ending with .html")
+    return Path(text)
+
+
+def out_rules(folder: str, *, refuse_existing: bool = False) -> tuple[Rule, ...]:
+    """Rules of a report's ``--out`` (default ``<folder argument>/report.html``): its folder takes new files
+    (checked before minutes of rendering); ``--overwrite`` replaces only an HTML report, never a file that
+    is not one (e.g. data renamed .html); with ``refuse_existing`` an existing report needs ``--overwrite``."""
+    def target(args: argparse.Namespace) -> Path:
+        return args.out if args.out is not None else getattr(args, folder) / "report.html"
+
+    def writable(args: argparse.Namespace) -> str | None:
+        problem = unwritable(target(args).parent)
+        return None if problem is None else f"--out {target(args)}: {problem}"
+
+    def replaceable(args: argparse.Namespace) -> str | None:
+        path = target(args)
+        if not path.exists():
+            return None
+        if not args.overwrite:
+            return (f"--out {path}: already exists; pass --overwrite to rebuild it or --out another file"
+                    if refuse_existing else None)
+        if not path.is_file():
+            return f"--out {path}: is a folder; give a file name ending with .html"
+        with open(path, "rb") as fh:
+            head = fh.read(512).lstrip().lower()
+        if not head.startswith((b"<!doctype html", b"<html")):
+            return (f"--out {path}: exists and is not an HTML report; refusing to replace it with --overwrite: "
+                    "choose another --out")
+        return None
+
+    return Rule("--out", writable), Rule("--out", replaceable)
+
 
 EXECUTOR_RULE = Rule("--executor", raising(lambda args: check_executor(args.executor)))
 """Rule of every command with ``--executor``: SLURM only where it can run jobs (``check_executor``)."""

@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from garden.rsa.distances import lower
 from garden.rsa.rdms import RDMs
@@ -143,6 +142,13 @@ def regress_rdms(data: RDMs, models: RDMs, *, intercept: bool = False, orthogona
                         vif=np.column_stack([vifs, np.full((len(data), extra), np.nan)]).ravel())
 
 
+def _stats():
+    """``scipy.stats``, loaded when a correlation is first computed."""
+    from scipy import stats  # deferred: start-up (scipy.stats: ~0.4 s CPU of every `garden neural` start, unused there)
+
+    return stats
+
+
 def kendall_tau_a(a: np.ndarray, b: np.ndarray) -> float:
     """Kendall's tau_a: (concordant - discordant pairs) / all n(n-1)/2 pairs.
 
@@ -155,7 +161,7 @@ def kendall_tau_a(a: np.ndarray, b: np.ndarray) -> float:
     ties_x, ties_y = (_tied_pairs(v) for v in (x, y))
     if n0 == 0 or ties_x == n0 or ties_y == n0:
         return 0.0
-    tau_b = stats.kendalltau(x, y, variant="b").statistic
+    tau_b = _stats().kendalltau(x, y, variant="b").statistic
     return float(tau_b * np.sqrt((n0 - ties_x) * (n0 - ties_y)) / n0)
 
 
@@ -168,13 +174,13 @@ def _tied_pairs(v: np.ndarray) -> float:
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman's rank correlation (ties get mean ranks)."""
     x, y = _finite_pair(a, b)
-    return float(stats.spearmanr(x, y).statistic)
+    return float(_stats().spearmanr(x, y).statistic)
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson correlation of the two RDMs' dissimilarities."""
     x, y = _finite_pair(a, b)
-    return float(stats.pearsonr(x, y).statistic)
+    return float(_stats().pearsonr(x, y).statistic)
 
 
 #: name -> similarity(rdm_a, rdm_b) -> float

@@ -18,14 +18,14 @@ from garden.arguments import (
     existing_folder,
     existing_path,
     float_list,
+    html_path,
     name_list,
     out_folder,
+    out_rules,
     together,
 )
-from garden.commands.report import html_path, out_rules
 from garden.core.jobs import EXECUTORS
 from garden.modeling.networks.likelihood import FitGrid
-from garden.reports.person_fits_report import write_fit_report
 
 DESCRIPTION_FIT = (
     "Per person and init scale: a network (per-item unit-norm inputs, docs/networks.md) run through the person's own "
@@ -130,6 +130,8 @@ def recover_command(args: argparse.Namespace) -> int:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    from garden.reports.person_fits_report import write_fit_report  # deferred: start-up (matplotlib)
+
     target = args.out if args.out is not None else args.fit / "report.html"
     print(f"report: {write_fit_report(args.fit, target, recovery=args.recovery, overwrite=args.overwrite)}")
     return 0

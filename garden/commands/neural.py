@@ -36,8 +36,6 @@ from garden.analysis.neural.rdms import BRAIN_MODELS, RdmConfig, roi_rdms, searc
 from garden.analysis.neural.rois import load_rois, parse_rois
 from garden.analysis.neural.simulate import SimulationConfig, simulate_dataset
 from garden.analysis.neural.simulate import parse_rois as parse_sim_rois
-from garden.analysis.neural.sensitivity import sensitivity
-from garden.analysis.neural.study import StatsConfig, write_statistics
 from garden.analysis.neural.searchlight import METHODS
 from garden.analysis.neural.bids import find_runs, read_events
 from garden.core.budget import array_bytes, check_memory
@@ -447,6 +445,8 @@ def searchlight_command(args: argparse.Namespace) -> int:
 
 
 def sensitivity_command(args: argparse.Namespace) -> int:
+    from garden.analysis.neural.sensitivity import sensitivity  # deferred: start-up (scipy.stats)
+
     rois, _ = _rois(args)
     with threadpool_limits(1):
         out = sensitivity(args.bids, args.out, rois=rois, glm=GlmConfig(columns=EventColumns.parse(args.conditions)),
@@ -475,6 +475,8 @@ def _window_problem(args: argparse.Namespace) -> str | None:
 
 
 def stats_command(args: argparse.Namespace) -> int:
+    from garden.analysis.neural.study import StatsConfig, write_statistics  # deferred: start-up (scipy.stats, sklearn)
+
     config = StatsConfig(models=_names(args.models), n_perm=args.n_perm, n_boot=args.n_boot,
                          n_restarts=args.restarts, compression_model=args.compression_model, fdr_q=args.fdr,
                          seed=args.seed)
