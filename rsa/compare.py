@@ -144,7 +144,7 @@ def regress_rdms(data: RDMs, models: RDMs, *, intercept: bool = False, orthogona
 
 def _stats():
     """``scipy.stats``, loaded when a correlation is first computed."""
-    from scipy import stats  # deferred: start-up (scipy.stats: ~0.4 s CPU of every `garden neural` start, unused there)
+    from scipy import stats  # deferred: start-up (~0.4 s CPU of a `garden neural` start; only correlations use it)
 
     return stats
 
