@@ -9,7 +9,8 @@ must write its own outputs and mark them complete last, so that results never de
 jobs finish in and a rerun skips what is done. The return values are discarded.
 
 Failures: every job is awaited (a failed one never leaves the others running behind the user's
-back; an interrupted wait cancels the SLURM array); then each failed or cancelled job is reported
+back; an interrupted wait cancels the SLURM array; a SLURM run returns once the queue lists none of
+its tasks, at most ``DRAIN_S`` later); then each failed or cancelled job is reported
 on one line (the task, why, its log file, the rerun command) and a ``UserError`` sums them up.
 submitit's logs go to one folder (``OUT.jobs`` beside the output ``OUT``), removed when every job
 succeeded unless ``keep_logs``.
@@ -44,6 +45,9 @@ PROBE_S = 10
 """How long (seconds) ``scontrol ping`` and ``sacct`` may take to answer before SLURM is refused."""
 RESULT_WAIT_S = 15
 """How long (seconds) a job that SLURM says COMPLETED may take to show its result file (shared disks lag)."""
+DRAIN_S = 60
+"""How long (seconds) tasks whose outcome is known may stay in SLURM's queue (a task that wrote its result is
+still exiting; an ended one runs its node's epilog) before garden returns all the same."""
 GONE_POLLS = 5
 """Polls a task may be missing from both the queue and the accounting before it counts as gone."""
 ENDED = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL",
@@ -196,6 +200,7 @@ def _slurm_array(function: Callable[..., Any], calls: list[tuple], folder: Path,
                         f"nothing ran (submitit files in {folder})") from None
     try:
         states = _await_array(array)
+        _drain(array[0].job_id.split("_")[0])
     except BaseException:
         subprocess.run(["scancel", array[0].job_id.split("_")[0]], check=False, timeout=PROBE_S)
         raise
@@ -221,6 +226,14 @@ def _await_array(array: list) -> dict[str, str]:
             elif absent[job.job_id] >= GONE_POLLS:
                 states[job.job_id] = "LEFT_QUEUE"
     return states
+
+
+def _drain(array_id: str) -> None:
+    """Return once SLURM lists none of the array's tasks (or squeue does not answer), at most ``DRAIN_S``
+    seconds later: the command ends with nothing of its own left in the queue."""
+    end = time.monotonic() + DRAIN_S
+    while _queued(array_id) and time.monotonic() < end:
+        time.sleep(POLL_S)
 
 
 def _queued(array_id: str) -> set[str] | None:

@@ -77,6 +77,7 @@ SlurmdPidFile=$STATE/run/slurmd.pidfile
 SlurmctldLogFile=$STATE/log/slurmctld.log
 SlurmdLogFile=$STATE/log/slurmd.log
 PlugStackConfig=$STATE/etc/plugstack.conf
+Epilog=$STATE/etc/epilog.sh
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 MpiDefault=none
@@ -99,6 +100,9 @@ NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
   : > "$STATE/etc/plugstack.conf"
+  # an epilog of 1 s, as real clusters run one (scratch clean-up, health checks): an ended job stays listed (CG)
+  printf '#!/bin/sh\nsleep 1\n' > "$STATE/etc/epilog.sh"
+  chmod 755 "$STATE/etc/epilog.sh"
   cat > "$STATE/etc/slurmdbd.conf" <<EOF
 AuthType=auth/munge
 AuthInfo=socket=$STATE/run/munge.socket

@@ -140,8 +140,9 @@ def _running_task(task: int, timeout_s: float = 120) -> str:
     raise AssertionError(f"no array task {task} ran within {timeout_s} s")
 
 
-def _queue_is_empty() -> bool:
-    return query("squeue", "--noheader").strip() == ""
+def _queue() -> list[str]:
+    """The jobs SLURM lists now ("id state"), completing ones (CG: their node still runs the epilog) included."""
+    return query("squeue", "--noheader", "--format=%i %t").splitlines()
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +182,7 @@ def test_glm_through_slurm_writes_the_inline_files(bold, inline_glm_started, slu
     assert record["resources"] == {"cpus": 1, "mem_gb": 2, "time_min": 240, "partition": None, "keep_logs": False}
     assert [t["state"] for t in record["tasks"]] == ["COMPLETED"] * 2 and record["parallel_tasks"] == 2
     assert not (tmp_path / "glm.jobs").exists() and not (tmp_path / "glm.partial").exists()
-    assert _queue_is_empty()
+    assert _queue() == []
 
 
 def test_train_through_slurm_equals_inline(slurm, tmp_path):
@@ -241,7 +242,7 @@ def test_searchlight_array_with_a_cancelled_and_a_failing_task_resumes(slurm, bo
         assert log.parent == tmp_path / "light.jobs" and log.is_file()
         assert line.endswith("; rerun: " + shlex.join(["garden", *map(str, command)]))
     assert "2 of 4 slurm jobs did not finish" in summary
-    assert _queue_is_empty()  # nothing left running behind the user's back
+    assert _queue() == []  # nothing left running behind the user's back
     kept = {p: p.stat().st_mtime_ns for p in (tmp_path / "light.partial").rglob("*.nii.gz")}
     assert len(kept) == 2 * 2  # sub-03 and sub-04: 2 models each
 
@@ -303,7 +304,7 @@ def test_a_node_set_down_mid_job_is_reported_and_the_rerun_finishes(slurm, bold,
     lines = [line for line in err.splitlines() if line.strip()]
     assert running.returncode == 2, err
     assert len(lines) == 2 and "(task 1 of 1) ended NODE_FAIL without a result; log: " in lines[0], err
-    assert _queue_is_empty()  # not requeued behind the user's back
+    assert _queue() == []  # not requeued behind the user's back
     rerun = garden(*command)
     assert rerun.returncode == 0, rerun.stderr
     assert _files(tmp_path / "glm", skip=(RECORD,)) == _one(_files(inline_glm))
