@@ -230,10 +230,11 @@ def _await_array(array: list) -> dict[str, str]:
 
 def _drain(array_id: str) -> None:
     """Return once SLURM lists none of the array's tasks (or squeue does not answer), at most ``DRAIN_S``
-    seconds later: the command ends with nothing of its own left in the queue."""
+    seconds later: the command ends with nothing of its own left in the queue (``squeue`` asked every
+    ``SLURM_POLL_S``, as while waiting: a shared controller is not polled harder)."""
     end = time.monotonic() + DRAIN_S
     while _queued(array_id) and time.monotonic() < end:
-        time.sleep(POLL_S)
+        time.sleep(SLURM_POLL_S)
 
 
 def _queued(array_id: str) -> set[str] | None:
