@@ -6,7 +6,8 @@
 problems found), ``bids`` (what makes the data folder a valid BIDS dataset: ``n/a``,
 ``dataset_description.json``, ``sub-`` ids, per-column sidecars), ``importing`` (other labs' tables
 into that layout), ``responders`` (what the experiment asks of whoever answers trials), ``files``
-(durable, atomic writes and folders), ``errors`` (the user-error type), ``provenance`` (JSON
+(durable, atomic writes and folders), ``errors`` (the user-error type), ``interrupts`` (SIGTERM handled as
+Ctrl-C), ``provenance`` (JSON
 sidecars), ``budget`` (memory estimates checked before work), ``jobs`` (one job per unit: inline,
 local processes or SLURM through submitit) and ``progress`` (progress bars). Imports no other package
 of the project.

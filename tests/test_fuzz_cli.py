@@ -1128,12 +1128,12 @@ def test_ctrl_c_while_the_command_is_imported_is_one_line_and_status_130(launche
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hook"]
 
 
-def test_sigterm_in_a_window_session_stops_it_like_ctrl_c_and_restores_the_handler():
-    from garden.experiment.present.runner import Terminated, _sigterm_stops
+def test_sigterm_in_a_window_session_or_a_server_stops_it_like_ctrl_c_and_restores_the_handler():
+    from garden.core.interrupts import Terminated, sigterm_stops
 
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(Terminated, match="SIGTERM"):
-        with _sigterm_stops():
+        with sigterm_stops():
             os.kill(os.getpid(), signal.SIGTERM)
             signal.sigtimedwait([], 1)  # the handler runs at the next bytecode; this is never reached
     assert issubclass(Terminated, KeyboardInterrupt) and signal.getsignal(signal.SIGTERM) == before

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -84,10 +85,12 @@ def _free_port() -> int:
 
 
 class Server:
-    """``garden web serve`` in a subprocess (so it can be killed like a real one)."""
+    """``garden web serve`` in a subprocess (so it can be killed like a real one), with its own temporary
+    folder (``tmp``, beside ``log``: TMPDIR), where it writes the page shell it serves."""
 
     def __init__(self, protocol: Path, out: Path, log: Path, *args: str):
         self.protocol, self.out, self.log, self.port, self.args = protocol, out, log, _free_port(), args
+        self.tmp = log.with_name("server-tmp")
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -95,9 +98,11 @@ class Server:
         return f"http://127.0.0.1:{self.port}/"
 
     def start(self) -> "Server":
+        self.tmp.mkdir(exist_ok=True)
         self.proc = subprocess.Popen([sys.executable, "-m", "garden", "web", "serve", "--protocol", str(self.protocol),
                                       "--out", str(self.out), "--port", str(self.port), *self.args], cwd=REPO,
-                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
+                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "a"),
+                                     env={**os.environ, "TMPDIR": str(self.tmp)})
         for _ in range(600):  # up to 30 s on a loaded machine
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
@@ -260,6 +265,9 @@ def served(tiny, browser, tmp_path_factory):
         page.close()
     finally:
         server.stop()
+    # SIGTERM (a service manager's stop) ends it as Ctrl-C does: shut down, exit 0, its page folder removed
+    assert server.proc.returncode == 0 and list(server.tmp.iterdir()) == [], (server.proc.returncode,
+                                                                               list(server.tmp.iterdir()))
     sim = _garden("run", "--participant", "P003", "--session", "1", "--protocol", str(tiny), "--simulate", AGENT,
                   "--agent-params", AGENT_PARAMS, "--out", str(root / "simulated"))
     assert sim.returncode == 0, sim.stderr

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import signal
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from garden.core.errors import UserError
+from garden.core.interrupts import sigterm_stops
 from garden.core.responders import Responder
 from garden.core.trials import session_path
 from garden.experiment.config import (
@@ -279,27 +279,6 @@ class Runner:
         self.results.setdefault("comprehension", {})[phase.name] = {"questions": asked, "wrong": wrong}
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM during a window session (``kill``, a closed terminal, a scheduler): stops it like Ctrl-C."""
-
-
-@contextlib.contextmanager
-def _sigterm_stops() -> Iterator[None]:
-    """While inside: SIGTERM raises ``Terminated`` (so the session is closed and its reason recorded)."""
-    def stop(signum: int, frame: Any) -> None:
-        raise Terminated("SIGTERM")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, stop)
-    except ValueError:  # not the main thread: leave the handler alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _new_folders(folder: Path) -> list[Path]:
     """``folder`` and those of its parents that do not exist yet, deepest first."""
     missing = []
@@ -351,7 +330,7 @@ def run_window_session(protocol: Protocol, participant_id: str, session: int, ou
         start_recording(run, mode="window", agent=agent.describe() if agent else None,
                         stimuli=str(getattr(stimulus_set, "path", "")) or f"rendered (tree_seed {protocol.tree_seed})",
                         screen=screen.info(fullscreen), psychopy_log=log_path.name, markers=protocol.markers.output)
-        with _sigterm_stops():
+        with sigterm_stops():
             runner.play()
         completed = True
     except Aborted:

@@ -38,6 +38,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from garden.core.errors import UserError
+from garden.core.interrupts import sigterm_stops
 from garden.core.provenance import JsonError, parse_json
 from garden.core.trials import check_participant_id, session_path
 from garden.experiment.config import ARENA_EXEMPLARS, PRACTICE_EXEMPLARS, Protocol
@@ -395,9 +396,10 @@ def make_app(protocol: Protocol, out: str | Path, site: str | Path, *, stimulus_
 
 def serve(protocol: Protocol, out: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
           stimulus_set: Any | None = None, redirect_url: str = "", n_arrangements: int = 6) -> None:
-    """Build the site's shell in a temporary folder and serve it with uvicorn until interrupted."""
+    """Build the site's shell in a temporary folder and serve it with uvicorn until Ctrl-C or SIGTERM, which
+    close the open sessions (resumable) and remove the folder (``Terminated`` then reaches the caller)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    with tempfile.TemporaryDirectory(prefix="garden-site-") as site:
+    with sigterm_stops(), tempfile.TemporaryDirectory(prefix="garden-site-") as site:
         write_shell(Path(site), protocol, server=True, redirect_url=redirect_url)
         app = make_app(protocol, out, site, stimulus_set=stimulus_set, n_arrangements=n_arrangements)
         LOG.info("serving protocol %s at http://%s:%d/?participant=ID&session=N (arrangements: "
