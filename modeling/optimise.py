@@ -95,7 +95,6 @@ class Batch:
             self.n_real.append(np.where(real, n, 0.0))
         with np.errstate(invalid="ignore", divide="ignore"):
             self.y = [k / n for k, n in zip(self.k, self.n)]  # NaN for empty cells (bernoulli only)
-        self.padded = [not real.all() for real in self.real]
         self.bounds = model.bounds()
         self.column = {(kind, c): j for j, (kind, ctx) in enumerate(model.free) for c in (0, 1)
                        if ctx in (None, c)}
@@ -109,11 +108,19 @@ class Batch:
             for arrays in (self.n_real, self.k, [x[..., 0] for x in self.x], [x[..., 1] for x in self.x]))
         self.n_real, self.k = ([both[:, c, :self.cells[c]] for c in (0, 1)] for both in (self.both_n, self.both_k))
         """``n_real`` and ``k`` are views of ``both_n`` and ``both_k``: counts written into them reach both."""
+        self.both_real = np.stack([np.pad(real, ((0, 0), (0, max(self.cells) - real.shape[1]))) for real in self.real],
+                                  axis=1)
+        self.both_y = None if objective == "bernoulli" else np.stack(
+            [np.pad(y, ((0, 0), (0, max(self.cells) - y.shape[1]))) for y in self.y], axis=1)
+        """Cells of both contexts side by side as ``both_n`` (which cells are real; the choice-matrix loss's
+        proportions): ``nll`` evaluates the two contexts in one call."""
         defaults = {kind: model.k + i for i, kind in enumerate(KINDS)}    # columns of DEFAULTS after theta's
         self.context_column = {kind: np.array([self.column.get((kind, c), defaults[kind]) for c in (0, 1)])
                                for kind in KINDS}
         """Per kind the column of each context's parameter in theta, or past theta's columns its default."""
         self.with_defaults = any(j >= model.k for j in np.concatenate(list(self.context_column.values())))
+        self.kind_columns = np.stack([self.context_column[kind] for kind in KINDS])                       # (4, 2)
+        """``context_column`` as one index, kinds in ``KINDS`` order: ``theta[:, kind_columns]`` is (R, 4, 2)."""
 
     def _param(self, theta: np.ndarray, kind: str, c: int) -> np.ndarray | float:
         j = self.column.get((kind, c))
@@ -139,12 +146,7 @@ class Batch:
         """Bernoulli NLL (R,) and expected information (R, k, k) at once (one evaluation of p and
         its derivatives for both contexts' cells side by side: the posterior sampler needs both at
         every step)."""
-        if self.with_defaults:
-            theta = np.concatenate([theta, np.broadcast_to([DEFAULTS[kind] for kind in KINDS], (len(theta), 4))], 1)
-        param = {kind: theta[:, self.context_column[kind]][..., None] for kind in KINDS}         # (R, 2, 1)
-        angle = self.base[rows][..., None] + np.deg2rad(param["delta"])
-        p, partial = psychometric_gradient(*(x[rows] for x in self.both_x), angle, param["slope"], param["offset"],
-                                           param["lapse"])
+        p, partial = psychometric_gradient(*self._both_inputs(theta, rows))
         n = self.both_n[rows]                                                    # padding cells: n = k = 0
         loss, scale = cell_nll("bernoulli", p, n, self.both_k[rows]), n / np.maximum(p * (1 - p), 1e-300)
         grad = np.zeros((len(rows), self.model.k, 2, p.shape[2]))               # dp / dtheta_j (R, k, 2, C)
@@ -154,13 +156,24 @@ class Batch:
         information = np.matmul(grad * scale.reshape(len(rows), 1, -1), grad.transpose(0, 2, 1))
         return loss.reshape(len(rows), -1).sum(axis=1), information
 
+    def _both_inputs(self, theta: np.ndarray, rows: np.ndarray) -> tuple:
+        """Arguments of the model equation for both contexts' cells side by side: (x_branchiness, x_leafiness
+        (R, 2, C), angle (rad), slope, offset, lapse (R, 2, 1)), C = max(C_0, C_1)."""
+        if self.with_defaults:
+            theta = np.concatenate([theta, np.broadcast_to([DEFAULTS[kind] for kind in KINDS], (len(theta), 4))], 1)
+        delta, slope, offset, lapse = theta[:, self.kind_columns].transpose(1, 0, 2)[..., None]  # each (R, 2, 1)
+        angle = self.base[rows][..., None] + np.deg2rad(delta)
+        return self.both_x[0][rows], self.both_x[1][rows], angle, slope, offset, lapse
+
     def nll(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """NLL (R,) of parameter vectors theta (R, k) for participants ``rows``."""
-        total = np.zeros(len(rows))
-        for c in (0, 1):
-            loss = cell_nll(self.objective, self.p(theta, rows, c), self.n[c][rows], self.k[c][rows], self.y[c][rows])
-            total += (np.where(self.real[c][rows], loss, 0.0) if self.padded[c] else loss).sum(axis=1)
-        return total
+        """NLL (R,) of parameter vectors theta (R, k) for participants ``rows``: per context the sum over its
+        cells, then context 0's plus context 1's (both evaluated in one call)."""
+        p = psychometric(*self._both_inputs(theta, rows))
+        loss = cell_nll(self.objective, p, self.both_n[rows], self.both_k[rows],
+                        None if self.both_y is None else self.both_y[rows])
+        if self.objective != "bernoulli":  # Bernoulli: padding cells (n = k = 0) give 0 as they are
+            loss = np.where(self.both_real[rows], loss, 0.0)
+        return loss[:, 0, :self.cells[0]].sum(axis=1) + loss[:, 1, :self.cells[1]].sum(axis=1)  # as one at a time
 
     def clip(self, theta: np.ndarray) -> np.ndarray:
         return np.clip(theta, self.bounds[:, 0], self.bounds[:, 1])
@@ -273,11 +286,10 @@ def nelder_mead(batch: Batch, theta: np.ndarray, rows: np.ndarray, max_iter: int
     simplex = np.concatenate([u0[:, None, :], u0[:, None, :] + inward.transpose(0, 2, 1)], axis=1)
     simplex = np.clip(simplex, 0.0, 1.0)
     fs = f(simplex.reshape(-1, k), np.repeat(np.arange(n_rows), k + 1)).reshape(n_rows, k + 1)
-    converged = np.zeros(n_rows, bool)
+    converged, every = np.zeros(n_rows, bool), np.arange(n_rows)[:, None]
     for _ in range(max_iter):
         order = np.argsort(fs, axis=1, kind="stable")
-        simplex = np.take_along_axis(simplex, order[:, :, None], axis=1)
-        fs = np.take_along_axis(fs, order, axis=1)
+        simplex, fs = simplex[every, order], fs[every, order]
         spread = np.abs(simplex[:, 1:] - simplex[:, :1]).max(axis=(1, 2))
         converged = (spread <= xtol) & (fs[:, -1] - fs[:, 0] <= ftol)
         a = np.flatnonzero(~converged)
