@@ -41,7 +41,8 @@ KEPT_UNDER_OTHER_NAMES = {"uncertainty_posterior": "uncertainty", "uncertainty_p
                           "suite_before_display_worker": "suite", "suite_waiting_worker": "suite", "suite_four_workers": "suite",
                           "suite_afternoon_four": "suite", "suite_afternoon_three": "suite",
                           "suite_run_startup_cut": "suite", "suite_tail_balanced": "suite",
-                          "suite_gzip_by_isal": "suite", "suite_neural_startup_cut": "suite"}
+                          "suite_gzip_by_isal": "suite", "suite_neural_startup_cut": "suite",
+                          "suite_fit_one_call": "suite", "fit_before_one_call_nll": "fit", "fit_one_call_nll": "fit"}
 """Result files a benchmark keeps under another name (hand-assembled from one run per model, or a run of code since
 changed, kept for comparison): file -> benchmark."""
 
