@@ -396,8 +396,8 @@ def make_app(protocol: Protocol, out: str | Path, site: str | Path, *, stimulus_
 
 def serve(protocol: Protocol, out: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
           stimulus_set: Any | None = None, redirect_url: str = "", n_arrangements: int = 6) -> None:
-    """Build the site's shell in a temporary folder and serve it with uvicorn until Ctrl-C or SIGTERM, which
-    close the open sessions (resumable) and remove the folder (``Terminated`` then reaches the caller)."""
+    """Build the site's shell in a temporary folder and serve it with uvicorn until Ctrl-C or SIGTERM: uvicorn
+    closes the open sessions (resumable) and returns, and the folder is removed."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     with sigterm_stops(), tempfile.TemporaryDirectory(prefix="garden-site-") as site:
         write_shell(Path(site), protocol, server=True, redirect_url=redirect_url)
