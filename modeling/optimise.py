@@ -104,16 +104,14 @@ class Batch:
         """Cells per context (C_0, C_1): ``nll_and_information`` evaluates both contexts at once, the
         contexts on axis 1 of ``both_x``, ``both_n``, ``both_k`` (P, 2, max(C_0, C_1)), padded with 0."""
         self.both_n, self.both_k, *self.both_x = (
-            np.stack([np.pad(a, ((0, 0), (0, max(self.cells) - a.shape[1]))) for a in arrays], axis=1)
-            for arrays in (self.n_real, self.k, [x[..., 0] for x in self.x], [x[..., 1] for x in self.x]))
+            _side_by_side(arrays) for arrays in (self.n_real, self.k, [x[..., 0] for x in self.x],
+                                                 [x[..., 1] for x in self.x]))
         self.n_real, self.k = ([both[:, c, :self.cells[c]] for c in (0, 1)] for both in (self.both_n, self.both_k))
         """``n_real`` and ``k`` are views of ``both_n`` and ``both_k``: counts written into them reach both."""
-        self.both_real = np.stack([np.pad(real, ((0, 0), (0, max(self.cells) - real.shape[1]))) for real in self.real],
-                                  axis=1)
-        self.both_y = None if objective == "bernoulli" else np.stack(
-            [np.pad(y, ((0, 0), (0, max(self.cells) - y.shape[1]))) for y in self.y], axis=1)
-        """Cells of both contexts side by side as ``both_n`` (which cells are real; the choice-matrix loss's
-        proportions): ``nll`` evaluates the two contexts in one call."""
+        self.both_real = _side_by_side(self.real)
+        self.both_y = None if objective == "bernoulli" else _side_by_side(self.y)
+        """Which cells are real and (choice-matrix loss) their proportions, laid out as ``both_n``: ``nll``
+        evaluates the two contexts in one call."""
         defaults = {kind: model.k + i for i, kind in enumerate(KINDS)}    # columns of DEFAULTS after theta's
         self.context_column = {kind: np.array([self.column.get((kind, c), defaults[kind]) for c in (0, 1)])
                                for kind in KINDS}
@@ -177,6 +175,12 @@ class Batch:
 
     def clip(self, theta: np.ndarray) -> np.ndarray:
         return np.clip(theta, self.bounds[:, 0], self.bounds[:, 1])
+
+
+def _side_by_side(per_context: list[np.ndarray]) -> np.ndarray:
+    """Two contexts' (P, C_c) arrays as one (P, 2, max(C_0, C_1)), each padded at the end with 0 (False)."""
+    width = max(a.shape[1] for a in per_context)
+    return np.stack([np.pad(a, ((0, 0), (0, width - a.shape[1]))) for a in per_context], axis=1)
 
 
 # ---------------------------------------------------------------- 1. start grid
