@@ -113,12 +113,10 @@ class Batch:
         """Which cells are real and (choice-matrix loss) their proportions, laid out as ``both_n``: ``nll``
         evaluates the two contexts in one call."""
         defaults = {kind: model.k + i for i, kind in enumerate(KINDS)}    # columns of DEFAULTS after theta's
-        self.context_column = {kind: np.array([self.column.get((kind, c), defaults[kind]) for c in (0, 1)])
-                               for kind in KINDS}
-        """Per kind the column of each context's parameter in theta, or past theta's columns its default."""
-        self.with_defaults = any(j >= model.k for j in np.concatenate(list(self.context_column.values())))
-        self.kind_columns = np.stack([self.context_column[kind] for kind in KINDS])                       # (4, 2)
-        """``context_column`` as one index, kinds in ``KINDS`` order: ``theta[:, kind_columns]`` is (R, 4, 2)."""
+        self.kind_columns = np.array([[self.column.get((kind, c), defaults[kind]) for c in (0, 1)] for kind in KINDS])
+        """(4, 2): per kind (``KINDS`` order) the column of each context's parameter in theta, or past theta's
+        columns its default; ``theta[:, kind_columns]`` is (R, 4, 2)."""
+        self.with_defaults = bool((self.kind_columns >= model.k).any())
 
     def _param(self, theta: np.ndarray, kind: str, c: int) -> np.ndarray | float:
         j = self.column.get((kind, c))
