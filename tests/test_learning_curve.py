@@ -58,6 +58,27 @@ def test_at_the_shortest_time_constant_the_model_is_the_static_one_after_the_fir
     np.testing.assert_allclose(p[1:], static[1:], atol=1e-4)   # exp(-10) of the way from it
 
 
+def test_people_of_unequal_lengths_and_conditions_get_each_trial_s_own_curve():
+    """Evaluated per condition and read out per trial (``conditions``), p equals the equation at every trial of
+    people with different trial counts, counterbalancing and sets of conditions (one without the trees of its
+    highest branchiness level: 40 conditions against 50, 480 trials against 600; the rest of its row padding)."""
+    long = protocol_sequence("flesch2018", "P001", "B200")
+    short = protocol_sequence("flesch2018", "P006", "interleaved")
+    short = short[short["branchiness"] < short["branchiness"].max()]
+    people = [t.assign(choice=np.arange(len(t)) % 2.0) for t in (long, short)]
+    model = MODELS["factorized"]
+    params = {"delta_north": 10.0, "delta_south": -5.0, "slope": 4.0, "offset": 0.2, "lapse": 0.05}
+    data, _ = participant_cells(pd.concat(people, ignore_index=True))
+    batch = LearningBatch(model, data, people)
+    assert batch.condition_context.shape[1] == 50 and len(np.unique(batch.condition[1, :len(short)])) == 40
+    theta = np.stack([np.append(model.theta(params, d.rules.contexts), 1.5) for d in data])
+    p = batch.p(theta, np.arange(2))
+    for i, person in enumerate(people):
+        static = predict(model, params, person, rule_gradients(person))
+        expected = 0.5 + (static - 0.5) * -np.expm1(-experience(person) / 10.0 ** 1.5)
+        np.testing.assert_allclose(p[i, :len(person)], expected, rtol=1e-12, atol=1e-15)
+
+
 def test_learners_are_fitted_better_with_a_learning_curve_and_static_agents_without(fitted):
     _, _, learning, bic = fitted
     learners, static = bic.index[:3], bic.index[3:]
