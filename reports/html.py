@@ -652,23 +652,22 @@ def readable(fig: Figure) -> Figure:
 
 
 def enlarge_text(fig: Figure) -> None:
-    """Every text of the figure raised to ``MIN_FONT_PT`` as shown in the page (its tick labels made first by
-    ``label_ticks``: no draw, the one that follows lays the figure out with the final sizes)."""
+    """Every text of the figure raised to ``MIN_FONT_PT`` as shown in the page, the labels of its ticks
+    (``tick_labels``) too: no draw, the one that follows lays the figure out with the final sizes."""
     least = MIN_FONT_PT / shown_scale(fig)
-    label_ticks(fig)
-    for text in figure_texts(fig, draw=False):
+    for text in (*figure_texts(fig, draw=False), *tick_labels(fig)):
         if text.get_fontsize() < least:
             text.set_fontsize(least)
 
 
-def label_ticks(fig: Figure) -> None:
-    """Set the tick labels of every axis a draw would draw (visible axes with their axis on), as drawing sets
-    them, without laying out or rendering the figure (a draw costs about as much as saving the PNG). Tick labels
-    a later draw adds (a longer axis, more ticks) copy the first tick's font, so they get its size."""
-    for ax in fig.findobj(Axes):
-        if ax.get_visible() and ax.axison:
-            for axis in (child for child in ax.get_children() if isinstance(child, Axis) and child.get_visible()):
-                axis.get_ticklabels(which="both")  # updates the major and minor ticks of the current limits
+def tick_labels(fig: Figure) -> list[Text]:
+    """The labels of the ticks every axis a draw would draw (visible axes with their axis on) holds now, their
+    text set or not yet: ticks a draw adds (a longer axis, more ticks) copy the first tick's font, so they get
+    its size, and a draw sets the texts. Cheaper than setting them first (``Axis.get_ticklabels`` runs the
+    locators and formatters, which the draw runs again)."""
+    return [label for ax in fig.findobj(Axes) if ax.get_visible() and ax.axison
+            for axis in ax.get_children() if isinstance(axis, Axis) and axis.get_visible()
+            for tick in (*axis.majorTicks, *axis.minorTicks) for label in (tick.label1, tick.label2)]
 
 
 def move_covering_legends(fig: Figure) -> bool:

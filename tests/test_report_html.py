@@ -133,6 +133,20 @@ def test_readable_raises_small_text_and_moves_a_legend_off_the_data():
     assert report.shown_scale(fig) == pytest.approx(report.CONTENT_PX / (fig.get_figwidth() * 96))
 
 
+def test_tick_labels_no_draw_has_made_yet_are_raised_too():
+    """'small' tick labels on a panel whose ticks are set, minor ones on, and never drawn (no label has its text
+    yet; ``figure_png`` draws once, after ``enlarge_text``): the draw's labels read >= 9 pt in the page."""
+    from garden.reports.figures.style import panel_grid
+
+    fig, axes = panel_grid(4, "four panels")
+    axes[1].tick_params(labelsize="small")
+    axes[1].set_xticks([0, 0.25, 0.5, 0.75, 1])
+    axes[1].minorticks_on()
+    axes[1].xaxis.get_major_ticks(3)  # ticks made before the draw, their labels empty
+    report.enlarge_text(fig)
+    assert report.smallest_font_pt(fig) == pytest.approx(9.0)  # it draws: 6.3 pt without raising tick labels
+
+
 @pytest.mark.parametrize("cover", [True, False])
 def test_figure_png_is_the_png_savefig_writes(cover):
     """One Agg draw gives savefig's PNG byte for byte (pixels, dpi, metadata), with and without a legend moved off
