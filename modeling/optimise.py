@@ -10,7 +10,8 @@ parameter vector), so a whole study is fitted in a few numpy calls per iteration
    are searched jointly.
 2. Derivative-free local search: a bounded, adaptive Nelder-Mead on all rows at once, with
    successive halving of the grid starts (``STAGES``; the published and caller-given starts are
-   always kept), then a polish of the survivors from a fresh small simplex. The published loss
+   always kept), then a polish of the survivors from a fresh small simplex, restarted where it
+   stalls (``RESTARTS``). The published loss
    has kinks wherever a prediction equals a cell proportion (like an L1 loss, its optima sit on
    them); gradient-based optimisers stall there, a simplex search does not.
 3. Standard errors (Bernoulli objective) from the inverse observed information, the Hessian
@@ -47,7 +48,12 @@ STAGES = ((40, 4), (100, 1))
 participant). The published start and caller-given starts are never dropped. The survivors
 are then polished ..."""
 POLISH_ITER = 500
-"""... for at most this many iterations."""
+"""... for at most this many iterations; a polish that ends unconverged is ..."""
+RESTARTS = 10
+"""... restarted from a fresh small simplex at its best point, again and again while a restart lowers the NLL by
+more than ``FTOL``, at most this many times: a simplex that has flattened along a ridge (many parameters, e.g.
+factorized_full) or sits in a kink of the published loss stalls, a fresh one moves on (measured on 300 published
+people: factorized_full's Bernoulli fits 33 % -> 97 % converged, NLL up to 0.48 lower)."""
 PRIVATE_TOP = 3
 """Best per-context grid values kept per shared grid point when choosing starts."""
 GRID_CHUNK = 48
@@ -553,8 +559,8 @@ def fit_batch(model: Model, data: list[CellData], objective: str, n_starts: int 
 def search(batch, protected: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Step 2 for every participant of ``batch`` (anything with ``bounds`` and ``nll``, e.g. a
     ``Batch``): Nelder-Mead from the ``protected`` starts (P, s, k; always kept) and the ``grid``
-    starts (P, g, k; successively halved, ``STAGES``), then the polish. Returns the best (theta
-    (P, k), nll (P,), converged (P,))."""
+    starts (P, g, k; successively halved, ``STAGES``), then the polish and its restarts. Returns the best
+    (theta (P, k), nll (P,), converged (P,))."""
     n_part, n_protected = protected.shape[:2]
     starts = np.concatenate([protected, grid], axis=1)
     for max_iter, keep in STAGES + ((POLISH_ITER, 0),):
@@ -568,4 +574,23 @@ def search(batch, protected: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, 
         starts = np.take_along_axis(theta, keep_index[:, :, None], axis=1)
     best = np.argmin(f, axis=1)
     rows = np.arange(n_part)
-    return theta[rows, best], f[rows, best], converged.reshape(n_part, -1)[rows, best]
+    return restarted(batch, theta[rows, best], f[rows, best], converged.reshape(n_part, -1)[rows, best])
+
+
+def restarted(batch, theta: np.ndarray, f: np.ndarray, converged: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The polished fits (theta (P, k), nll (P,), converged (P,)) of every participant, those not converged
+    polished again from a fresh simplex at their best point while that lowers their NLL by more than ``FTOL``
+    (at most ``RESTARTS`` times; a restart ends no higher than it starts, up to the rounding of the unit
+    coordinates: its start is a vertex of its simplex)."""
+    theta, f, converged = theta.copy(), f.copy(), converged.copy()
+    going = ~converged
+    for _ in range(RESTARTS):
+        rows = np.flatnonzero(going)
+        if rows.size == 0:
+            break
+        theta[rows], f_new, converged[rows] = nelder_mead(batch, theta[rows], rows, max_iter=POLISH_ITER,
+                                                          initial_step=0.02)
+        going[rows] = ~converged[rows] & (f[rows] - f_new > FTOL)
+        f[rows] = f_new
+    return theta, f, converged
