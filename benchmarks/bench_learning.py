@@ -51,24 +51,13 @@ def _cpu_of(evaluate) -> float:
 
 def _side_by_side(trials, static_fits) -> dict:
     """Per-condition against per-trial loss on every person's starts, per learning model."""
-    from garden.modeling.cells import participant_cells
-    from garden.modeling.learning_curve import LEARNING_MODELS, SUFFIX, LearningBatch, _starts
-    from garden.modeling.models import MODELS
+    from garden.modeling.learning_curve import learning_problems
 
-    trials = trials.assign(participant_id=trials["participant_id"].astype(str))
-    data, _ = participant_cells(trials)
-    ordered = {pid: p.sort_values(["session", "trial"], kind="stable") for pid, p in trials.groupby("participant_id")}
     out = {}
-    for name in LEARNING_MODELS:
-        model = MODELS[name.removesuffix(SUFFIX)]
-        fits = static_fits[static_fits.model == model.name].set_index("participant_id")
-        have = [d for d in data if d.participant_id in fits.index]
-        static = np.array([model.theta(fits.loc[d.participant_id].to_dict(), d.rules.contexts) for d in have])
-        batch = LearningBatch(model, have, [ordered[d.participant_id] for d in have])
-        protected, grid = _starts(model, static)
+    for name, _, batch, protected, grid in learning_problems(trials, static_fits):
         starts = np.concatenate([protected, grid], axis=1)
         theta = starts.reshape(-1, starts.shape[-1])
-        rows = np.repeat(np.arange(len(have)), starts.shape[1])
+        rows = np.repeat(np.arange(starts.shape[0]), starts.shape[1])
         assert np.array_equal(batch.nll(theta, rows), _per_trial_nll(batch, theta, rows)), name
         per_condition = _cpu_of(lambda: batch.nll(theta, rows))
         per_trial = _cpu_of(lambda: _per_trial_nll(batch, theta, rows))

@@ -18,7 +18,7 @@ Named ``<model>_learning`` (ours; not a model of Flesch et al. 2018).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -119,19 +119,15 @@ def _starts(model: Model, static: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return protected, np.stack(grid, axis=1)
 
 
-def fit_learning(trials: pd.DataFrame, static_fits: pd.DataFrame, models: Sequence[str] = LEARNING_MODELS
-                 ) -> pd.DataFrame:
-    """Fit each ``<model>_learning`` of ``models`` to every person of ``trials`` that ``static_fits``
-    (``garden.modeling.psychometric.fit_table``, Bernoulli objective, with the static ``<model>``) holds.
-
-    One row per person x model: participant_id, model, k, n_obs, nll, aic, bic, tau (feedback
-    trials), log10_tau, converged, and the static model's parameters at the optimum.
-    """
+def learning_problems(trials: pd.DataFrame, static_fits: pd.DataFrame, models: Sequence[str] = LEARNING_MODELS
+                      ) -> Iterator[tuple[str, list[CellData], LearningBatch, np.ndarray, np.ndarray]]:
+    """What ``fit_learning`` searches, per ``<model>_learning`` of ``models`` with people in ``static_fits``:
+    (its name, those people's cells, their ``LearningBatch``, the protected starts (P, 1, k + 1) and the grid
+    starts (P, g, k + 1) from their static fits)."""
     trials = trials.assign(participant_id=trials["participant_id"].astype(str))
     data, _ = participant_cells(trials)
     ordered = {pid: p.sort_values(["session", "trial"], kind="stable")
                for pid, p in trials.groupby("participant_id", sort=False)}
-    rows = []
     for name in models:
         model = MODELS[name.removesuffix(SUFFIX)]
         fits = static_fits[static_fits.model == model.name]
@@ -140,8 +136,21 @@ def fit_learning(trials: pd.DataFrame, static_fits: pd.DataFrame, models: Sequen
         if not have:
             continue
         static = np.array([model.theta(fits.loc[d.participant_id].to_dict(), d.rules.contexts) for d in have])
-        batch = LearningBatch(model, have, [ordered[d.participant_id] for d in have])
-        theta, nll, converged = search(batch, *_starts(model, static))
+        yield name, have, LearningBatch(model, have, [ordered[d.participant_id] for d in have]), *_starts(model, static)
+
+
+def fit_learning(trials: pd.DataFrame, static_fits: pd.DataFrame, models: Sequence[str] = LEARNING_MODELS
+                 ) -> pd.DataFrame:
+    """Fit each ``<model>_learning`` of ``models`` to every person of ``trials`` that ``static_fits``
+    (``garden.modeling.psychometric.fit_table``, Bernoulli objective, with the static ``<model>``) holds.
+
+    One row per person x model: participant_id, model, k, n_obs, nll, aic, bic, tau (feedback
+    trials), log10_tau, converged, and the static model's parameters at the optimum.
+    """
+    rows = []
+    for name, have, batch, protected, grid in learning_problems(trials, static_fits, models):
+        model = batch.model
+        theta, nll, converged = search(batch, protected, grid)
         for i, d in enumerate(have):
             k, n = model.k + 1, int(batch.scored[i].sum())
             rows.append({"participant_id": d.participant_id, "model": name, "k": k, "n_obs": n,
